@@ -1,0 +1,240 @@
+/* dbreg: the package database registry. This header is the whole public API:
+ * the command line, the tests and embedding applications use nothing else.
+ * Failures return a negative DBREG_E* code whose message is kept in the
+ * handle (dbreg_registry_errmsg); validation findings are data, a list of
+ * diagnostics, never "the last error". */
+#ifndef DBREG_H
+#define DBREG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define DBREG_VERSION_STRING "0.1.0"
+
+/* Return codes. The CLI's exit code is the negated value for -1..-6. */
+enum dbreg_error {
+	DBREG_OK = 0,
+	DBREG_EINVALID = -1,   /* manifests or plan have errors; nothing changed */
+	DBREG_EUSAGE = -2,     /* bad arguments */
+	DBREG_ECONNECT = -3,   /* cannot connect, or a statement outside a migration refused */
+	DBREG_EMIGRATION = -4, /* a migration failed; the target was rolled back */
+	DBREG_ELOCKED = -5,    /* timed out waiting for another run's lock */
+	DBREG_EVERIFY = -6,    /* the database differs from the declared schema */
+	DBREG_ENOMEM = -7,     /* out of memory */
+	DBREG_EIO = -8,        /* a file could not be read or written */
+};
+
+/* The SQL dialects dbreg plans for. */
+enum dbreg_dialect { DBREG_DIALECT_POSTGRES, DBREG_DIALECT_SQLITE };
+
+/* ---- diagnostics ------------------------------------------------------- */
+
+enum dbreg_severity { DBREG_SEV_ERROR, DBREG_SEV_WARNING };
+
+/* A place in a file; line and column are 1-based, 0 when unknown. */
+struct dbreg_loc {
+	const char *file;
+	unsigned line, column;
+};
+
+/* One finding. Every string is owned by the list that holds it; NULL where
+ * the value is unknown. */
+struct dbreg_diag {
+	enum dbreg_severity severity;
+	const char *code;              /* "DBR020", static, from the code table */
+	char *file;
+	unsigned line, column;
+	char *package, *table, *column_name, *migration;
+	char *message;
+	char *hint;
+};
+
+struct dbreg_diag_list {
+	struct dbreg_diag *items;
+	size_t len, cap;
+	size_t errors, warnings;       /* counts by severity */
+};
+#define DBREG_DIAG_LIST_INIT { NULL, 0, 0, 0, 0 }
+
+/* Frees every diagnostic and resets the list. NULL-safe. */
+void dbreg_diag_list_dispose(struct dbreg_diag_list *list);
+
+/* Sorts by file, line, column, code (stable), so output never depends on
+ * the order checks ran in. */
+void dbreg_diag_list_sort(struct dbreg_diag_list *list);
+
+/* The severity and one-line title of a code ("DBR020" -> "package table
+ * without the ydtb_ prefix"); NULL title for an unknown code. */
+const char *dbreg_diag_title(const char *code, enum dbreg_severity *severity);
+
+/* Output flags for the printers. */
+enum { DBREG_PRINT_COLOR = 1 };
+
+/* Human form, one line each:
+ * `tomls/basic.toml:14:3: error[DBR020]: message (hint: ...)`. */
+void dbreg_diag_print(FILE *fp, const struct dbreg_diag *d, unsigned flags);
+
+/* Appends the list as a JSON array of diagnostic objects (keys of cli.md,
+ * unknown values null). */
+void dbreg_diag_list_json(FILE *fp, const struct dbreg_diag_list *list);
+
+/* ---- projects and the registry ----------------------------------------- */
+
+struct dbreg_target_def {
+	char *name;                    /* "dev" */
+	char *url;                     /* as written, ${NAME} not yet expanded */
+};
+
+/* A project folder and its optional dbreg.toml. */
+struct dbreg_project {
+	char *dir;                     /* the project folder */
+	char **package_dirs;           /* relative to dir; default {"tomls"} */
+	size_t n_package_dirs;
+	char *state_path;              /* relative to dir; default ".dbreg/state.db" */
+	struct dbreg_target_def *targets;
+	size_t n_targets;
+};
+
+/* Reads DIR/dbreg.toml when present (problems go to diags with code DBR001,
+ * DBR013 or DBR014). Returns 0, DBREG_EINVALID when dbreg.toml has errors,
+ * DBREG_ENOMEM. *out is set on success; free with dbreg_project_free. */
+int dbreg_project_open(struct dbreg_project **out, const char *dir, struct dbreg_diag_list *diags);
+void dbreg_project_free(struct dbreg_project *p);
+
+/* Resolves a target name or URL (NULL: "dev" if defined, else
+ * "sqlite:ydtb.db") into a URL with ${NAME} expanded from the environment.
+ * A relative sqlite path is taken relative to the project folder.
+ * Returns 0 and a malloc'd *url, or DBREG_EUSAGE with a message in err. */
+int dbreg_project_target_url(char **url, const struct dbreg_project *p, const char *target,
+			     char *err, size_t errsize);
+
+struct dbreg_registry;
+
+/* Creates an empty registry. Returns 0 or DBREG_ENOMEM. */
+int dbreg_registry_new(struct dbreg_registry **out);
+
+/* Frees the registry and everything loaded into it. NULL-safe. */
+void dbreg_registry_free(struct dbreg_registry *reg);
+
+/* Loads every manifest of the project (its package folders, recursively,
+ * every *.toml except dbreg.toml, in byte order of path). Problems go to
+ * the registry's diagnostics. Returns 0 (even with diagnostics),
+ * DBREG_EIO when a folder cannot be read, DBREG_ENOMEM. */
+int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_project *p);
+
+/* Registers one manifest file. Returns as above. */
+int dbreg_registry_add_file(struct dbreg_registry *reg, const char *path);
+
+/* Registers a manifest held in memory (runtime registration); `name` stands
+ * for the file in messages, and up_file paths are relative to `base_dir`
+ * (may be NULL: current folder). */
+int dbreg_registry_add_string(struct dbreg_registry *reg, const char *name, const char *base_dir,
+			      const char *text, size_t len);
+
+/* Validation options. */
+struct dbreg_validate_opts {
+	bool skip_sql;                 /* only declarations, no SQL analysis (DBR043..DBR047, DBR103) */
+};
+
+/* Runs every check of the contract over what is registered; findings are
+ * appended to the registry's diagnostics. Returns 0 when there is no
+ * error-severity diagnostic, DBREG_EINVALID when there is, DBREG_ENOMEM. */
+int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts);
+
+/* The diagnostics so far, sorted. Borrowed from the registry. */
+const struct dbreg_diag_list *dbreg_registry_diags(struct dbreg_registry *reg);
+
+/* Message of the last failure, or "". Borrowed until the next call. */
+const char *dbreg_registry_errmsg(const struct dbreg_registry *reg);
+
+/* Number of packages registered, and read-only views of them in name order. */
+size_t dbreg_registry_package_count(const struct dbreg_registry *reg);
+const char *dbreg_registry_package_name(const struct dbreg_registry *reg, size_t i);
+const char *dbreg_registry_package_version(const struct dbreg_registry *reg, size_t i);
+
+
+/* ---- state file, plans, runs (state.c, plan.c, apply.c) -------------------- */
+
+/* One applied migration as a target's history holds it. */
+struct dbreg_applied {
+	char *package, *migration, *version, *checksum;
+	char *applied_at;              /* ISO 8601 UTC */
+	long long duration_ms;
+};
+
+/* The local state file: registered packages, migration checksums, and per
+ * target the history last seen there. */
+struct dbreg_state;
+
+/* Opens (creating with mode 0600, WAL, busy timeout, foreign keys on) and
+ * upgrades the state file's own schema. Returns 0, DBREG_EIO with a message
+ * in err. */
+int dbreg_state_open(struct dbreg_state **out, const char *path, char *err, size_t errsize);
+void dbreg_state_close(struct dbreg_state *st);
+
+/* Records every registered package version with its manifest checksum and
+ * migration checksums per dialect, in one transaction. */
+int dbreg_state_register(struct dbreg_state *st, const struct dbreg_registry *reg);
+
+/* Replaces the stored copy of a target's history (target = redacted URL or
+ * target name). */
+int dbreg_state_set_history(struct dbreg_state *st, const char *target,
+			    const struct dbreg_applied *rows, size_t n);
+
+/* Reads the stored history of a target, oldest first; *rows owned by the
+ * caller, freed with dbreg_applied_free. */
+int dbreg_state_get_history(struct dbreg_state *st, const char *target, struct dbreg_applied **rows,
+			    size_t *n);
+void dbreg_applied_free(struct dbreg_applied *rows, size_t n);
+
+/* Appends to the event log (plan, apply, fail, downgrade, init). */
+int dbreg_state_log(struct dbreg_state *st, const char *event, const char *target, const char *outcome,
+		    const char *detail);
+
+const char *dbreg_state_errmsg(const struct dbreg_state *st);
+
+/* A stop for one package: "--to PKG@VERSION". */
+struct dbreg_pin {
+	const char *package;
+	const char *version;
+};
+
+struct dbreg_plan_opts {
+	enum dbreg_dialect dialect;
+	const struct dbreg_applied *history;   /* what the target has applied */
+	size_t n_history;
+	const struct dbreg_pin *pins;
+	size_t n_pins;
+};
+
+/* One step of a plan. Strings borrowed from the registry/plan. */
+struct dbreg_step {
+	const char *package, *migration, *version;
+	bool up;                       /* false: a down body */
+	bool transaction;
+	bool out_of_order;             /* older than something applied after it */
+	char checksum[72];             /* "sha256:<hex>" of the body for the dialect */
+	const char *sql;               /* the body that will run */
+	const char *file;              /* where the body is written, for messages */
+};
+
+struct dbreg_plan;
+
+/* Computes the ordered steps from a validated registry and a history.
+ * Conflicts (DBR042 no body for the dialect, DBR045 checksum drift, applied
+ * migrations no manifest knows, downgrades refused) are added to the
+ * registry's diagnostics and make it return DBREG_EINVALID with *out NULL. */
+int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg,
+		     const struct dbreg_plan_opts *opts);
+void dbreg_plan_free(struct dbreg_plan *plan);
+size_t dbreg_plan_count(const struct dbreg_plan *plan);
+const struct dbreg_step *dbreg_plan_step(const struct dbreg_plan *plan, size_t i);
+
+/* ---- URLs ------------------------------------------------------------------ */
+
+/* Writes `url` with any password replaced by "***" (postgres://u:***@h/db,
+ * password=*** in keyword strings). Returns a malloc'd string. */
+char *dbreg_url_redact(const char *url);
+
+#endif

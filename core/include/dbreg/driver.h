@@ -1,0 +1,146 @@
+/* For driver authors only: the table of functions through which the core
+ * talks to a database without knowing which one. Like sqlite3_vfs, the
+ * table starts with its version; methods are only ever appended, and the
+ * optional ones are checked for NULL before a call. A connection embeds
+ * struct dbreg_conn first; DBREG_CONN_OF recovers the driver's own type. */
+#ifndef DBREG_DRIVER_H
+#define DBREG_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../dbreg.h"
+
+#define DBREG_DRIVER_VERSION 1
+
+/* What the database said about the last failure. Fixed buffers, so a
+ * failure path never allocates. */
+struct dbreg_db_error {
+	char sqlstate[6];              /* "42P01", or "" when the database has none */
+	char message[1024];
+	char detail[512];
+	char hint[512];
+	size_t position;               /* 1-based byte offset in the executed text, 0 unknown */
+};
+
+struct dbreg_driver;
+
+/* The base of every connection. */
+struct dbreg_conn {
+	const struct dbreg_driver *driver;
+	struct dbreg_db_error err;     /* filled by a method that fails */
+};
+
+#define DBREG_CONN_OF(type, conn) ((type *)(void *)(conn))
+
+/* Rows of ydtb_registry_migrations are struct dbreg_applied (dbreg.h). */
+struct dbreg_history {
+	struct dbreg_applied *rows;        /* oldest first; strings owned */
+	size_t len, cap;
+};
+#define DBREG_HISTORY_INIT { NULL, 0, 0 }
+
+/* Appends a copy of row (its strings are copied). Returns 0 or DBREG_ENOMEM. */
+int dbreg_history_append(struct dbreg_history *h, const struct dbreg_applied *row);
+void dbreg_history_dispose(struct dbreg_history *h);
+
+/* The catalog as read back from a database: what exists, not what is
+ * declared. Types are spelled as the database reports them, lowercased. */
+struct dbreg_cat_column {
+	char *name;
+	char *type;
+	bool not_null;
+	char *default_expr;            /* NULL when none */
+};
+
+struct dbreg_cat_fkey {
+	char **columns, **ref_columns;
+	size_t n_columns;
+	char *ref_table;
+	char *on_delete, *on_update;   /* "cascade", "restrict", "set null", "set default", "no action" */
+};
+
+struct dbreg_cat_index {
+	char *name;
+	char **columns;
+	size_t n_columns;
+	bool unique;
+	bool primary;                  /* the index behind the primary key */
+	bool valid;                    /* false: PostgreSQL left it INVALID (failed CONCURRENTLY) */
+};
+
+struct dbreg_cat_table {
+	char *name;
+	struct dbreg_cat_column *columns;  /* in ordinal order */
+	size_t n_columns;
+	char **primary_key;
+	size_t n_primary_key;
+	struct dbreg_cat_fkey *fkeys;
+	size_t n_fkeys;
+	struct dbreg_cat_index *indexes;   /* includes unique constraints' indexes */
+	size_t n_indexes;
+};
+
+struct dbreg_catalog {
+	struct dbreg_cat_table *tables;    /* by name */
+	size_t n_tables;
+};
+
+void dbreg_catalog_dispose(struct dbreg_catalog *cat);
+const struct dbreg_cat_table *dbreg_catalog_table(const struct dbreg_catalog *cat, const char *name);
+
+struct dbreg_driver {
+	unsigned int version;              /* DBREG_DRIVER_VERSION it was built for */
+	const char *name;                  /* "postgres" */
+	const char *const *schemes;        /* {"postgres", "postgresql", NULL}; "" matches a keyword string */
+	enum dbreg_dialect dialect;
+
+	/* Opens a connection. On failure returns DBREG_ECONNECT (or
+	 * DBREG_EUSAGE for a malformed URL) with a message in errbuf that never
+	 * contains the password. */
+	int (*connect)(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize);
+	void (*close)(struct dbreg_conn *conn);    /* NULL-safe */
+
+	int (*begin)(struct dbreg_conn *conn);
+	int (*commit)(struct dbreg_conn *conn);
+	int (*rollback)(struct dbreg_conn *conn);
+
+	/* Runs a body of one or more statements in one round trip where the
+	 * database allows. On failure fills conn->err (position relative to sql)
+	 * and returns DBREG_EMIGRATION. */
+	int (*exec)(struct dbreg_conn *conn, const char *sql);
+
+	/* Creates ydtb_registry_migrations and ydtb_registry_packages if missing. */
+	int (*history_ensure)(struct dbreg_conn *conn);
+	/* Reads the applied migrations, oldest first; an absent table reads as empty. */
+	int (*history_read)(struct dbreg_conn *conn, struct dbreg_history *out);
+	/* Inserts (up) or deletes (down) one history row, with a prepared statement. */
+	int (*history_record)(struct dbreg_conn *conn, const struct dbreg_applied *row, bool up);
+	/* Sets a package's installed version; version NULL removes the row. */
+	int (*package_record)(struct dbreg_conn *conn, const char *name, const char *version);
+	/* Reads installed packages into parallel arrays (owned by caller). */
+	int (*package_read)(struct dbreg_conn *conn, char ***names, char ***versions, size_t *n);
+
+	/* Reads every user table (dbreg's own history tables excluded). */
+	int (*catalog_read)(struct dbreg_conn *conn, struct dbreg_catalog *out);
+	int (*server_version)(struct dbreg_conn *conn, char *buf, size_t size);
+
+	/* Optional: the registry-wide lock held for a whole run. lock returns
+	 * DBREG_ELOCKED after timeout_s seconds with the holder named in
+	 * conn->err.message when known. */
+	int (*lock)(struct dbreg_conn *conn, int timeout_s);
+	int (*unlock)(struct dbreg_conn *conn);
+
+	/* Version 2 methods go below this line. */
+};
+
+/* Registers a driver. Refuses a vtable with a missing required method or a
+ * scheme already taken: returns DBREG_EUSAGE with the reason in errbuf. */
+int dbreg_driver_register(const struct dbreg_driver *drv, char *errbuf, size_t errsize);
+
+/* The driver for a URL: by scheme ("sqlite:", "postgres://"), or the one
+ * registered for "" when the URL has no scheme (libpq keyword strings).
+ * Registers the built-in drivers on first use. NULL when none. */
+const struct dbreg_driver *dbreg_driver_for_url(const char *url);
+
+#endif

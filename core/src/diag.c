@@ -1,0 +1,290 @@
+/* The DBR code table and the two printers (human, JSON). Every check names
+ * a code; its severity and title come from here, so adding a code is one
+ * line in `codes`. */
+#include "diag.h"
+#include "util.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct code_info {
+	const char *code;
+	enum dbreg_severity severity;
+	const char *title;
+};
+
+static const struct code_info codes[] = {
+	{"DBR001", DBREG_SEV_ERROR, "the file is not valid TOML 1.0"},
+	{"DBR010", DBREG_SEV_ERROR, "[package] missing, or name missing or invalid"},
+	{"DBR011", DBREG_SEV_ERROR, "a version is not semver 2.0.0"},
+	{"DBR012", DBREG_SEV_ERROR, "two manifests declare the same package"},
+	{"DBR013", DBREG_SEV_ERROR, "unknown key"},
+	{"DBR014", DBREG_SEV_ERROR, "a key has the wrong type"},
+	{"DBR015", DBREG_SEV_ERROR, "not exactly one core package"},
+	{"DBR020", DBREG_SEV_ERROR, "package table without the ydtb_ prefix"},
+	{"DBR021", DBREG_SEV_ERROR, "package table without workspace_id"},
+	{"DBR022", DBREG_SEV_ERROR, "workspace_id without a foreign key to ydtb_workspaces.id"},
+	{"DBR023", DBREG_SEV_ERROR, "workspace_id may be null"},
+	{"DBR024", DBREG_SEV_ERROR, "a table declared by two packages"},
+	{"DBR025", DBREG_SEV_ERROR, "invalid SQL identifier"},
+	{"DBR026", DBREG_SEV_ERROR, "unknown column type"},
+	{"DBR027", DBREG_SEV_ERROR, "foreign key to an unknown table or column, or to a package not depended on"},
+	{"DBR028", DBREG_SEV_ERROR, "table without a primary key"},
+	{"DBR030", DBREG_SEV_ERROR, "dependency on a package that is not registered"},
+	{"DBR031", DBREG_SEV_ERROR, "dependency range not satisfied by the registered version"},
+	{"DBR032", DBREG_SEV_ERROR, "circular dependency"},
+	{"DBR033", DBREG_SEV_ERROR, "invalid semver range"},
+	{"DBR040", DBREG_SEV_ERROR, "duplicate migration id in a package"},
+	{"DBR041", DBREG_SEV_ERROR, "migration version invalid, above the package version, or out of order"},
+	{"DBR042", DBREG_SEV_ERROR, "migration has no body for the dialect being planned"},
+	{"DBR043", DBREG_SEV_ERROR, "statement that is not idempotent"},
+	{"DBR044", DBREG_SEV_ERROR, "SQL that does not parse (PostgreSQL grammar)"},
+	{"DBR045", DBREG_SEV_ERROR, "applied migration changed (checksum drift)"},
+	{"DBR046", DBREG_SEV_ERROR, "a migration creates a table that breaks the table rules"},
+	{"DBR047", DBREG_SEV_ERROR, "the schema that migrations produce differs from the declared tables"},
+	{"DBR050", DBREG_SEV_ERROR, "tool id invalid or declared twice"},
+	{"DBR101", DBREG_SEV_WARNING, "no index led by workspace_id"},
+	{"DBR102", DBREG_SEV_WARNING, "table without a description"},
+	{"DBR103", DBREG_SEV_WARNING, "unsafe operation for a live database"},
+	{"DBR105", DBREG_SEV_WARNING, "a rule was bypassed by a development flag"},
+};
+
+static const struct code_info *diag_lookup(const char *code)
+{
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strcmp(codes[i].code, code) == 0)
+			return &codes[i];
+	return NULL;
+}
+
+const char *dbreg_diag_title(const char *code, enum dbreg_severity *severity)
+{
+	const struct code_info *ci = code ? diag_lookup(code) : NULL;
+	if (!ci)
+		return NULL;
+	if (severity)
+		*severity = ci->severity;
+	return ci->title;
+}
+
+static void diag_free_one(struct dbreg_diag *d)
+{
+	free(d->file);
+	free(d->package);
+	free(d->table);
+	free(d->column_name);
+	free(d->migration);
+	free(d->message);
+	free(d->hint);
+}
+
+void dbreg_diag_list_dispose(struct dbreg_diag_list *list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < list->len; i++)
+		diag_free_one(&list->items[i]);
+	free(list->items);
+	*list = (struct dbreg_diag_list)DBREG_DIAG_LIST_INIT;
+}
+
+static int diag_grow(struct dbreg_diag_list *list)
+{
+	if (list->len < list->cap)
+		return 0;
+	size_t cap = list->cap ? list->cap * 2 : 16;
+	struct dbreg_diag *items = realloc(list->items, cap * sizeof(*items));
+	if (!items)
+		return DBREG_ENOMEM;
+	list->items = items;
+	list->cap = cap;
+	return 0;
+}
+
+int dbreg_diag_addf(struct dbreg_diag_list *list, const char *code, const struct dbreg_diag_at *at,
+		    const char *fmt, ...)
+{
+	const struct code_info *ci = diag_lookup(code);
+	assert(ci && "diagnostic code missing from the table in diag.c");
+	if (!ci || diag_grow(list))
+		return DBREG_ENOMEM;
+
+	struct dbreg_buf msg = DBREG_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	dbreg_buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+
+	struct dbreg_diag *d = &list->items[list->len];
+	memset(d, 0, sizeof(*d));
+	d->severity = ci->severity;
+	d->code = ci->code;
+	d->message = dbreg_buf_detach(&msg);
+	if (at) {
+		d->file = dbreg_strdup(at->file);
+		d->line = at->line;
+		d->column = at->column;
+		d->package = dbreg_strdup(at->package);
+		d->table = dbreg_strdup(at->table);
+		d->column_name = dbreg_strdup(at->column_name);
+		d->migration = dbreg_strdup(at->migration);
+	}
+	if (!d->message || (at && ((at->file && !d->file) || (at->package && !d->package) ||
+				   (at->table && !d->table) || (at->column_name && !d->column_name) ||
+				   (at->migration && !d->migration)))) {
+		diag_free_one(d);
+		return DBREG_ENOMEM;
+	}
+	list->len++;
+	if (d->severity == DBREG_SEV_ERROR)
+		list->errors++;
+	else
+		list->warnings++;
+	return 0;
+}
+
+int dbreg_diag_hintf(struct dbreg_diag_list *list, const char *fmt, ...)
+{
+	if (list->len == 0)
+		return 0;
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	dbreg_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	char *hint = dbreg_buf_detach(&b);
+	if (!hint)
+		return DBREG_ENOMEM;
+	struct dbreg_diag *d = &list->items[list->len - 1];
+	free(d->hint);
+	d->hint = hint;
+	return 0;
+}
+
+int dbreg_diag_list_move(struct dbreg_diag_list *dst, struct dbreg_diag_list *src)
+{
+	for (size_t i = 0; i < src->len; i++) {
+		if (diag_grow(dst))
+			return DBREG_ENOMEM;
+		dst->items[dst->len++] = src->items[i];
+		if (src->items[i].severity == DBREG_SEV_ERROR)
+			dst->errors++;
+		else
+			dst->warnings++;
+	}
+	free(src->items);
+	*src = (struct dbreg_diag_list)DBREG_DIAG_LIST_INIT;
+	return 0;
+}
+
+static int cmp_str(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+static int diag_cmp(const struct dbreg_diag *a, const struct dbreg_diag *b)
+{
+	int c = cmp_str(a->file, b->file);
+	if (c)
+		return c;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	if (a->column != b->column)
+		return a->column < b->column ? -1 : 1;
+	return strcmp(a->code, b->code);
+}
+
+void dbreg_diag_list_sort(struct dbreg_diag_list *list)
+{
+	/* Insertion sort into a scratch copy would be O(n^2); a merge sort keeps
+	 * it stable and O(n log n) for registries with many findings. */
+	size_t n = list->len;
+	if (n < 2)
+		return;
+	struct dbreg_diag *tmp = malloc(n * sizeof(*tmp));
+	if (!tmp)
+		return;
+	struct dbreg_diag *a = list->items;
+	for (size_t width = 1; width < n; width *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * width) {
+			size_t mid = lo + width < n ? lo + width : n;
+			size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+			size_t i = lo, j = mid, k = lo;
+			while (i < mid && j < hi)
+				tmp[k++] = diag_cmp(&a[j], &a[i]) < 0 ? a[j++] : a[i++];
+			while (i < mid)
+				tmp[k++] = a[i++];
+			while (j < hi)
+				tmp[k++] = a[j++];
+		}
+		memcpy(a, tmp, n * sizeof(*a));
+	}
+	free(tmp);
+}
+
+void dbreg_diag_print(FILE *fp, const struct dbreg_diag *d, unsigned flags)
+{
+	bool color = flags & DBREG_PRINT_COLOR;
+	const char *sev = d->severity == DBREG_SEV_ERROR ? "error" : "warning";
+	const char *on = !color ? "" : d->severity == DBREG_SEV_ERROR ? "\033[1;31m" : "\033[1;33m";
+	const char *off = color ? "\033[0m" : "";
+	const char *bold = color ? "\033[1m" : "";
+
+	if (d->file) {
+		fprintf(fp, "%s%s", bold, d->file);
+		if (d->line) {
+			fprintf(fp, ":%u", d->line);
+			if (d->column)
+				fprintf(fp, ":%u", d->column);
+		}
+		fprintf(fp, ":%s ", off);
+	}
+	fprintf(fp, "%s%s[%s]%s: %s", on, sev, d->code, off, d->message);
+	if (d->hint)
+		fprintf(fp, " (hint: %s)", d->hint);
+	fputc('\n', fp);
+}
+
+static void json_key_str(struct dbreg_buf *b, const char *key, const char *val, bool comma)
+{
+	dbreg_buf_printf(b, "%s\"%s\": ", comma ? ", " : "", key);
+	dbreg_buf_json_str(b, val);
+}
+
+static void json_key_uint(struct dbreg_buf *b, const char *key, unsigned val)
+{
+	if (val)
+		dbreg_buf_printf(b, ", \"%s\": %u", key, val);
+	else
+		dbreg_buf_printf(b, ", \"%s\": null", key);
+}
+
+void dbreg_diag_list_json(FILE *fp, const struct dbreg_diag_list *list)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_buf_puts(&b, "[");
+	for (size_t i = 0; i < list->len; i++) {
+		const struct dbreg_diag *d = &list->items[i];
+		dbreg_buf_puts(&b, i ? ",\n    {" : "\n    {");
+		json_key_str(&b, "code", d->code, false);
+		json_key_str(&b, "severity", d->severity == DBREG_SEV_ERROR ? "error" : "warning", true);
+		json_key_str(&b, "message", d->message, true);
+		json_key_str(&b, "file", d->file, true);
+		json_key_uint(&b, "line", d->line);
+		json_key_uint(&b, "column", d->column);
+		json_key_str(&b, "package", d->package, true);
+		json_key_str(&b, "table", d->table, true);
+		json_key_str(&b, "column_name", d->column_name, true);
+		json_key_str(&b, "migration", d->migration, true);
+		json_key_str(&b, "hint", d->hint, true);
+		dbreg_buf_puts(&b, "}");
+	}
+	dbreg_buf_puts(&b, list->len ? "\n  ]" : "]");
+	if (b.ptr)
+		fwrite(b.ptr, 1, b.len, fp);
+	dbreg_buf_dispose(&b);
+}

@@ -1,0 +1,29 @@
+/* Adding diagnostics to a list: the internal side of dbreg_diag_list.
+ * Codes come from the one table in diag.c, which also fixes each code's
+ * severity, so a check names only the code. */
+#ifndef DBREG_DIAG_H
+#define DBREG_DIAG_H
+
+#include "dbreg.h"
+
+/* Where a finding is, and what it is about; any field may be NULL/0. */
+struct dbreg_diag_at {
+	const char *file;
+	unsigned line, column;
+	const char *package, *table, *column_name, *migration;
+};
+
+/* Appends a diagnostic with a printf-formatted message. The severity comes
+ * from the code table; an unknown code is a programming error (assert).
+ * Returns 0 or DBREG_ENOMEM. */
+int dbreg_diag_addf(struct dbreg_diag_list *list, const char *code, const struct dbreg_diag_at *at,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Sets the hint of the last diagnostic added (printf-formatted). */
+int dbreg_diag_hintf(struct dbreg_diag_list *list, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Moves every diagnostic of src to the end of dst; src is left empty. */
+int dbreg_diag_list_move(struct dbreg_diag_list *dst, struct dbreg_diag_list *src);
+
+#endif

@@ -1,0 +1,168 @@
+/* The registry's in-memory model: packages as the manifests declare them,
+ * after loading and with workspace_scoped expanded. Every check, the planner
+ * and the apply engine read this; only manifest.c builds it. All strings
+ * are owned by the structure that holds them and freed by
+ * dbreg_package_free. */
+#ifndef DBREG_MODEL_H
+#define DBREG_MODEL_H
+
+#include "dbreg.h"
+#include "semver.h"
+#include "toml.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A position in a manifest. `file` points at the package's file name. */
+struct dbreg_pos {
+	unsigned line, column;
+};
+
+enum dbreg_default_kind {
+	DBREG_DEFAULT_NONE,
+	DBREG_DEFAULT_STRING,
+	DBREG_DEFAULT_INTEGER,
+	DBREG_DEFAULT_FLOAT,
+	DBREG_DEFAULT_BOOL,
+	DBREG_DEFAULT_SQL,             /* default_sql: raw expression */
+};
+
+struct dbreg_column {
+	char *name;
+	struct dbreg_pos pos;          /* of the key */
+	char *type;                    /* portable type as written, lowercased: "varchar(255)" */
+	bool primary_key, not_null, unique;
+	enum dbreg_default_kind default_kind;
+	char *default_text;            /* the literal (string/number/bool as text) or the SQL expression */
+	char *ref_table, *ref_column;  /* NULL when no foreign key */
+	char *on_delete, *on_update;   /* lowercased action, NULL when not given */
+	char *description;
+	bool implicit;                 /* added by workspace_scoped */
+};
+
+struct dbreg_index {
+	char *name;
+	struct dbreg_pos pos;
+	char **columns;
+	size_t n_columns;
+	bool unique;
+	bool implicit;                 /* added by workspace_scoped */
+};
+
+struct dbreg_unique {
+	char **columns;
+	size_t n_columns;
+	struct dbreg_pos pos;
+};
+
+struct dbreg_package;
+
+struct dbreg_table {
+	char *name;
+	struct dbreg_pos pos;          /* of the [tables.NAME] header or key */
+	char *description;
+	bool workspace_scoped;
+	struct dbreg_column *columns;  /* in file order */
+	size_t n_columns;
+	char **primary_key;            /* from the table key or the column flag(s) */
+	size_t n_primary_key;
+	struct dbreg_unique *uniques;
+	size_t n_uniques;
+	struct dbreg_index *indexes;
+	size_t n_indexes;
+	struct dbreg_package *owner;   /* borrowed */
+};
+
+struct dbreg_tool {
+	char *id, *name, *description, *icon;
+	struct dbreg_pos pos;
+};
+
+/* One SQL body: from a manifest string or from an SQL file. */
+struct dbreg_sql {
+	char *text;                    /* the SQL, NUL-terminated; NULL when absent */
+	size_t len;
+	char *file;                    /* the file holding it: the manifest, or the up_file */
+	const struct dbreg_toml_doc *doc;   /* borrowed; NULL when it came from a file */
+	const struct dbreg_toml_node *node; /* the string node; NULL for a file */
+	struct dbreg_pos pos;          /* of the key in the manifest */
+};
+
+struct dbreg_migration {
+	char *id;
+	struct dbreg_pos pos;          /* of the [[migrations]] header */
+	char *version_text;
+	struct dbreg_semver version;   /* valid only when version_ok */
+	bool version_ok;
+	char *description;
+	struct dbreg_sql up, up_postgres, up_sqlite;
+	struct dbreg_sql down, down_postgres, down_sqlite;
+	bool transaction;              /* default true */
+	struct dbreg_package *owner;   /* borrowed */
+};
+
+struct dbreg_dependency {
+	char *name;
+	char *range_text;
+	struct dbreg_range *range;     /* NULL when the range did not parse */
+	struct dbreg_pos pos;
+};
+
+struct dbreg_package {
+	char *file;                    /* manifest path as given (relative to the project) */
+	char *base_dir;                /* folder that up_file paths are relative to */
+	struct dbreg_toml_doc *doc;    /* the parsed manifest, kept for SQL positions */
+	char *name;                    /* NULL when missing/invalid (DBR010) */
+	struct dbreg_pos pos;          /* of [package] */
+	char *version_text;
+	struct dbreg_semver version;
+	bool version_ok;
+	bool core;
+	char *description;
+	struct dbreg_dependency *deps;
+	size_t n_deps;
+	struct dbreg_table *tables;
+	size_t n_tables;
+	struct dbreg_tool *tools;
+	size_t n_tools;
+	struct dbreg_migration *migrations;  /* in file order */
+	size_t n_migrations;
+	char manifest_sha256[72];      /* "sha256:<hex>" of the file bytes */
+};
+
+/* Body of a migration for a dialect in a direction: the dialect-specific
+ * one when present, else the generic one; NULL when there is none. */
+const struct dbreg_sql *dbreg_migration_body(const struct dbreg_migration *m,
+					     enum dbreg_dialect dialect, bool up);
+
+/* Checksum "sha256:<64 hex>" of a body with CRLF turned into LF. out must
+ * hold 72 bytes. */
+void dbreg_sql_checksum(const char *text, size_t len, char out[72]);
+
+/* Maps a byte offset inside a body to a place in its file (manifest string
+ * or SQL file). */
+void dbreg_sql_loc(const struct dbreg_sql *sql, size_t offset, unsigned *line, unsigned *column);
+
+/* Frees a package and everything it owns. NULL-safe. */
+void dbreg_package_free(struct dbreg_package *pkg);
+
+/* Finds a table/column by name; NULL when absent. */
+const struct dbreg_table *dbreg_package_table(const struct dbreg_package *pkg, const char *name);
+const struct dbreg_column *dbreg_table_column(const struct dbreg_table *t, const char *name);
+
+/* The portable column types. */
+struct dbreg_type_info {
+	const char *name;              /* "varchar" */
+	int n_params;                  /* 0, 1 (N) or 2 (P,S) */
+	const char *postgres;          /* "character varying" spelling base: "varchar" */
+	const char *sqlite;            /* affinity: "TEXT", "INTEGER", "REAL", "NUMERIC", "BLOB" */
+};
+
+/* Looks up a type as written ("varchar(255)", "double"); NULL when not
+ * portable. */
+const struct dbreg_type_info *dbreg_type_lookup(const char *type);
+
+/* The nearest portable type name for a hint, never NULL. */
+const char *dbreg_type_nearest(const char *type);
+
+#endif

@@ -1,0 +1,101 @@
+/* TOML 1.0 reader: a whole document from a buffer into a tree of nodes.
+ * Every node keeps the 1-based line and column where its value starts, every
+ * table keeps its keys in file order, and string nodes can map an offset in
+ * their decoded text back to the source (for SQL positions in manifests). */
+#ifndef DBREG_TOML_H
+#define DBREG_TOML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum dbreg_toml_type {
+	DBREG_TOML_TABLE,
+	DBREG_TOML_ARRAY,
+	DBREG_TOML_STRING,
+	DBREG_TOML_INTEGER,
+	DBREG_TOML_FLOAT,
+	DBREG_TOML_BOOL,
+	DBREG_TOML_DATETIME,       /* offset date-time */
+	DBREG_TOML_DATETIME_LOCAL,
+	DBREG_TOML_DATE_LOCAL,
+	DBREG_TOML_TIME_LOCAL,
+};
+
+struct dbreg_toml_node;
+
+/* One key of a table, in file order. */
+struct dbreg_toml_kv {
+	char *key;                     /* decoded key, NUL-terminated (a quoted key may hold \u0000: use key_len) */
+	size_t key_len;
+	unsigned line, column;         /* where the key itself is written (last segment of a dotted key) */
+	struct dbreg_toml_node *value;
+};
+
+struct dbreg_toml_node {
+	enum dbreg_toml_type type;
+	unsigned line, column;         /* where the value starts; for a [header] table, the header */
+	union {
+		struct {                   /* DBREG_TOML_TABLE */
+			struct dbreg_toml_kv *items;
+			size_t len, cap;
+		} table;
+		struct {                   /* DBREG_TOML_ARRAY (also [[array of tables]]) */
+			struct dbreg_toml_node **items;
+			size_t len, cap;
+		} array;
+		struct {                   /* DBREG_TOML_STRING */
+			char *ptr;             /* decoded, NUL-terminated */
+			size_t len;            /* bytes, without the NUL */
+		} str;
+		int64_t integer;
+		double fp;
+		bool boolean;
+		char *datetime;            /* date/time kinds: the text as written, 'T' separator normalised */
+	} u;
+	/* Internal to the reader: source span of a string token, flags for
+	 * redefinition checks (inline, implicit, array of tables, ...). */
+	size_t src_off, src_len;       /* byte span of the whole value token in the source */
+	unsigned flags;
+};
+
+/* A parsed document. Owns all nodes and a copy of the source text. */
+struct dbreg_toml_doc {
+	struct dbreg_toml_node *root;  /* a DBREG_TOML_TABLE */
+	char *src;                     /* copy of the input, for position mapping */
+	size_t src_len;
+};
+
+/* Parse error: the first problem found, 1-based position of it. */
+struct dbreg_toml_error {
+	unsigned line, column;
+	char message[256];             /* "expected '=' after key", without the position */
+};
+
+/* Parses `len` bytes of `buf` (need not be NUL-terminated) as TOML 1.0.
+ * Returns 0 and sets *out (free with dbreg_toml_doc_free), or -1 and fills
+ * *err (when err is not NULL) with *out set to NULL. Returns -2 on allocation
+ * failure. Never reads outside buf[0..len). */
+int dbreg_toml_parse(struct dbreg_toml_doc **out, const char *buf, size_t len,
+		     struct dbreg_toml_error *err);
+
+/* Frees a document and every node in it. NULL-safe. */
+void dbreg_toml_doc_free(struct dbreg_toml_doc *doc);
+
+/* The value of `key` in a table node, or NULL when absent or `table` is not
+ * a table. Borrowed from the document. */
+const struct dbreg_toml_node *dbreg_toml_get(const struct dbreg_toml_node *table, const char *key);
+
+/* Maps byte `offset` of a string node's decoded text to the line and column
+ * in the source where that byte was written (escapes, line-ending
+ * backslashes and the newline trimmed after an opening """ are accounted
+ * for). An offset equal to the length maps to the closing delimiter.
+ * Returns 0, or -1 when `node` is not a string of `doc`. */
+int dbreg_toml_string_pos(const struct dbreg_toml_doc *doc, const struct dbreg_toml_node *node,
+			  size_t offset, unsigned *line, unsigned *column);
+
+/* The name of a type as the toml-test suite spells it ("string", "integer",
+ * "datetime-local", ...); "table" and "array" for the containers. */
+const char *dbreg_toml_type_name(enum dbreg_toml_type type);
+
+#endif

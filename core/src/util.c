@@ -1,0 +1,236 @@
+/* Buffers, string copies, file reads, edit distance and SHA-256 (libcrypto). */
+#include "util.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool buf_reserve(struct dbreg_buf *b, size_t extra)
+{
+	if (b->oom)
+		return false;
+	if (b->len + extra + 1 <= b->cap)
+		return true;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	char *p = realloc(b->ptr, cap);
+	if (!p) {
+		b->oom = true;
+		return false;
+	}
+	b->ptr = p;
+	b->cap = cap;
+	return true;
+}
+
+void dbreg_buf_append(struct dbreg_buf *b, const char *data, size_t len)
+{
+	if (!buf_reserve(b, len))
+		return;
+	if (len)
+		memcpy(b->ptr + b->len, data, len);
+	b->len += len;
+	b->ptr[b->len] = '\0';
+}
+
+void dbreg_buf_puts(struct dbreg_buf *b, const char *s)
+{
+	dbreg_buf_append(b, s, strlen(s));
+}
+
+void dbreg_buf_vprintf(struct dbreg_buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0 || !buf_reserve(b, (size_t)n))
+		return;
+	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void dbreg_buf_printf(struct dbreg_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	dbreg_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void dbreg_buf_json_str(struct dbreg_buf *b, const char *s)
+{
+	if (!s) {
+		dbreg_buf_puts(b, "null");
+		return;
+	}
+	dbreg_buf_append(b, "\"", 1);
+	const char *run = s;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		const char *esc = NULL;
+		char tmp[8];
+		switch (c) {
+		case '"': esc = "\\\""; break;
+		case '\\': esc = "\\\\"; break;
+		case '\n': esc = "\\n"; break;
+		case '\r': esc = "\\r"; break;
+		case '\t': esc = "\\t"; break;
+		case '\b': esc = "\\b"; break;
+		case '\f': esc = "\\f"; break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+				esc = tmp;
+			}
+		}
+		if (esc) {
+			dbreg_buf_append(b, run, (size_t)(p - run));
+			dbreg_buf_puts(b, esc);
+			run = p + 1;
+		}
+	}
+	dbreg_buf_puts(b, run);
+	dbreg_buf_append(b, "\"", 1);
+}
+
+char *dbreg_buf_detach(struct dbreg_buf *b)
+{
+	if (b->oom) {
+		dbreg_buf_dispose(b);
+		return NULL;
+	}
+	char *s = b->ptr ? b->ptr : dbreg_strdup("");
+	*b = (struct dbreg_buf)DBREG_BUF_INIT;
+	return s;
+}
+
+void dbreg_buf_dispose(struct dbreg_buf *b)
+{
+	if (!b)
+		return;
+	free(b->ptr);
+	*b = (struct dbreg_buf)DBREG_BUF_INIT;
+}
+
+char *dbreg_strdup(const char *s)
+{
+	return s ? dbreg_strndup(s, strlen(s)) : NULL;
+}
+
+char *dbreg_strndup(const char *s, size_t n)
+{
+	if (!s)
+		return NULL;
+	char *p = malloc(n + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *dbreg_printf(const char *fmt, ...)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	dbreg_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return dbreg_buf_detach(&b);
+}
+
+int dbreg_read_file(const char *path, char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return -1;
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		dbreg_buf_append(&b, chunk, n);
+	int err = ferror(fp) ? EIO : 0;
+	fclose(fp);
+	if (b.oom)
+		err = ENOMEM;
+	if (err) {
+		dbreg_buf_dispose(&b);
+		errno = err;
+		return -1;
+	}
+	*len = b.len;
+	*out = dbreg_buf_detach(&b);
+	if (!*out) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+size_t dbreg_edit_distance(const char *a, const char *b, size_t cap)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if ((la > lb ? la - lb : lb - la) > cap)
+		return cap + 1;
+	if (lb > 255)
+		return cap + 1;
+	size_t row[256];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t prev = row[0], best = i;
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t sub = prev + (a[i - 1] != b[j - 1]);
+			size_t del = row[j] + 1, ins = row[j - 1] + 1;
+			row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+			if (row[j] < best)
+				best = row[j];
+			prev = cur;
+		}
+		if (best > cap)
+			return cap + 1;
+	}
+	return row[lb] > cap ? cap + 1 : row[lb];
+}
+
+const char *dbreg_nearest(const char *word, const char *const *candidates)
+{
+	size_t limit = strlen(word) / 3;
+	if (limit < 2)
+		limit = 2;
+	const char *best = NULL;
+	size_t best_d = limit + 1;
+	for (size_t i = 0; candidates[i]; i++) {
+		size_t d = dbreg_edit_distance(word, candidates[i], limit);
+		if (d < best_d) {
+			best_d = d;
+			best = candidates[i];
+		}
+	}
+	return best;
+}
+
+void dbreg_sha256_hex(const void *data, size_t len, char out[72])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	static const char hex[] = "0123456789abcdef";
+	memcpy(out, "sha256:", 7);
+	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+		out[7] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < 32; i++) {
+		out[7 + 2 * i] = hex[md[i] >> 4];
+		out[8 + 2 * i] = hex[md[i] & 15];
+	}
+	out[71] = '\0';
+}

@@ -1,0 +1,48 @@
+/* Small helpers every module needs: a growable byte buffer, string copies,
+ * whole-file reads, and the edit distance behind "did you mean" hints. */
+#ifndef DBREG_UTIL_H
+#define DBREG_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct dbreg_buf {
+	char *ptr;                     /* NUL-terminated when len > 0 or after any append */
+	size_t len, cap;
+	bool oom;                      /* an append failed; the content is incomplete */
+};
+#define DBREG_BUF_INIT { NULL, 0, 0, false }
+
+void dbreg_buf_append(struct dbreg_buf *b, const char *data, size_t len);
+void dbreg_buf_puts(struct dbreg_buf *b, const char *s);
+void dbreg_buf_printf(struct dbreg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dbreg_buf_vprintf(struct dbreg_buf *b, const char *fmt, va_list ap);
+/* Appends s as a JSON string literal with quotes; NULL appends null. */
+void dbreg_buf_json_str(struct dbreg_buf *b, const char *s);
+/* Takes the buffer's string (never NULL unless oom: "" for empty); the
+ * buffer is reset. Caller frees. */
+char *dbreg_buf_detach(struct dbreg_buf *b);
+void dbreg_buf_dispose(struct dbreg_buf *b);
+
+/* strdup that accepts NULL (returns NULL). */
+char *dbreg_strdup(const char *s);
+char *dbreg_strndup(const char *s, size_t n);
+/* malloc'd printf. NULL on allocation failure. */
+char *dbreg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads a whole file. Returns 0 and a malloc'd, NUL-terminated *out (len
+ * without the NUL), or -1 with errno set. */
+int dbreg_read_file(const char *path, char **out, size_t *len);
+
+/* Levenshtein distance, capped at `cap` (returns cap+1 when larger). */
+size_t dbreg_edit_distance(const char *a, const char *b, size_t cap);
+
+/* The candidate nearest to `word` (NULL-terminated list), or NULL when none
+ * is within a third of the word's length (at least 2 edits). */
+const char *dbreg_nearest(const char *word, const char *const *candidates);
+
+/* Writes "sha256:<64 hex>" of data into out (72 bytes). */
+void dbreg_sha256_hex(const void *data, size_t len, char out[72]);
+
+#endif
