@@ -1,0 +1,273 @@
+/* Target URLs: finds the password in a postgres:// URI (userinfo and a
+ * password= query parameter) or a libpq keyword string, so that it can be
+ * masked. Every redaction in dbreg goes through here. */
+#include "url.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dbreg.h"
+#include "util.h"
+
+#define URL_MAX_SPANS 16
+
+/* A password's bytes in the URL, [start, end). */
+struct url_span {
+	size_t start, end;
+	bool uri;                      /* percent-encoded (URI), else backslash-escaped */
+};
+
+static bool url_scheme_char(char c, bool first)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		return true;
+	return !first && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.');
+}
+
+/* Length of the scheme before ':', 0 when there is none. */
+static size_t url_scheme_len(const char *url)
+{
+	size_t n = 0;
+	while (url_scheme_char(url[n], n == 0))
+		n++;
+	return (n > 0 && url[n] == ':') ? n : 0;
+}
+
+static int url_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes [s, s+n) into a malloc'd string. */
+static char *url_decode(const char *s, size_t n)
+{
+	char *out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && url_hex(s[i + 1]) >= 0 && url_hex(s[i + 2]) >= 0) {
+			out[o++] = (char)(url_hex(s[i + 1]) * 16 + url_hex(s[i + 2]));
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Removes backslash escapes from [s, s+n) (libpq keyword values). */
+static char *url_unescape(const char *s, size_t n)
+{
+	char *out = malloc(n + 1);
+	if (!out)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n)
+			i++;
+		out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static bool url_key_is_password(const char *s, size_t n, bool uri)
+{
+	if (!uri)
+		return n == 8 && strncasecmp(s, "password", 8) == 0;
+	char *k = url_decode(s, n);
+	/* Out of memory: assume the worst and mask. */
+	bool yes = !k || strcasecmp(k, "password") == 0;
+	free(k);
+	return yes;
+}
+
+static void url_add(struct url_span *spans, size_t *n, size_t start, size_t end, bool uri)
+{
+	if (*n < URL_MAX_SPANS)
+		spans[(*n)++] = (struct url_span){ start, end, uri };
+	else if (end > spans[*n - 1].end)
+		spans[*n - 1].end = end; /* absurd input: widen the last span to the end */
+}
+
+/* postgres://user:pw@host:port/db?password=pw&... */
+static size_t url_uri_spans(const char *url, size_t auth, struct url_span *spans)
+{
+	size_t n = 0, len = strlen(url);
+	const char *q = strchr(url + auth, '?');
+	size_t qpos = q ? (size_t)(q - url) : len;
+	/* The last '@' before the query: a stray '@' in the password (which
+	 * should have been %40) then masks more rather than less. */
+	size_t at = qpos;
+	for (size_t i = auth; i < qpos; i++) {
+		if (url[i] == '@')
+			at = i;
+	}
+	if (at < qpos) {
+		const char *colon = memchr(url + auth, ':', at - auth);
+		if (colon)
+			url_add(spans, &n, (size_t)(colon - url) + 1, at, true);
+	}
+	size_t i = qpos + (q ? 1 : 0);
+	while (i < len) {
+		size_t end = i;
+		while (end < len && url[end] != '&')
+			end++;
+		const char *eq = memchr(url + i, '=', end - i);
+		if (eq && url_key_is_password(url + i, (size_t)(eq - url) - i, true))
+			url_add(spans, &n, (size_t)(eq - url) + 1, end, true);
+		i = end + 1;
+	}
+	return n;
+}
+
+static bool url_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* host=h dbname=d password='it''s' ... as libpq's conninfo_parse reads it. */
+static size_t url_keyword_spans(const char *s, struct url_span *spans)
+{
+	size_t n = 0, i = 0, len = strlen(s);
+	while (i < len) {
+		while (i < len && url_space(s[i]))
+			i++;
+		size_t k = i;
+		while (i < len && !url_space(s[i]) && s[i] != '=')
+			i++;
+		size_t klen = i - k;
+		while (i < len && url_space(s[i]))
+			i++;
+		if (i >= len || s[i] != '=')
+			break; /* malformed: libpq refuses it too */
+		i++;
+		while (i < len && url_space(s[i]))
+			i++;
+		bool pw = url_key_is_password(s + k, klen, false);
+		size_t vstart, vend;
+		if (i < len && s[i] == '\'') {
+			vstart = ++i;
+			while (i < len && s[i] != '\'') {
+				if (s[i] == '\\' && i + 1 < len)
+					i++;
+				i++;
+			}
+			vend = i;
+			if (i < len)
+				i++; /* the closing quote */
+		} else {
+			vstart = i;
+			while (i < len && !url_space(s[i])) {
+				if (s[i] == '\\' && i + 1 < len)
+					i++;
+				i++;
+			}
+			vend = i;
+		}
+		if (pw)
+			url_add(spans, &n, vstart, vend, false);
+	}
+	return n;
+}
+
+/* Finds the password spans of any URL form dbreg accepts. */
+static size_t url_spans(const char *url, struct url_span *spans)
+{
+	size_t sch = url_scheme_len(url);
+	if (sch == 0)
+		return url_keyword_spans(url, spans);
+	if (sch == 6 && strncasecmp(url, "sqlite", 6) == 0)
+		return 0;
+	if (strncmp(url + sch, "://", 3) == 0)
+		return url_uri_spans(url, sch + 3, spans);
+	return 0;
+}
+
+char *dbreg_url_redact(const char *url)
+{
+	if (!url)
+		return NULL;
+	struct url_span spans[URL_MAX_SPANS];
+	size_t n = url_spans(url, spans);
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	size_t pos = 0;
+	for (size_t i = 0; i < n; i++) {
+		dbreg_buf_append(&b, url + pos, spans[i].start - pos);
+		dbreg_buf_puts(&b, "***");
+		pos = spans[i].end;
+	}
+	dbreg_buf_puts(&b, url + pos);
+	if (b.oom) {
+		dbreg_buf_dispose(&b);
+		return NULL;
+	}
+	return dbreg_buf_detach(&b);
+}
+
+/* Replaces every occurrence of `what` in *text by `with`. */
+static int url_replace_all(char **text, const char *what, const char *with)
+{
+	size_t wlen = strlen(what);
+	if (wlen == 0 || !strstr(*text, what))
+		return 0;
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	const char *p = *text, *hit;
+	while ((hit = strstr(p, what)) != NULL) {
+		dbreg_buf_append(&b, p, (size_t)(hit - p));
+		dbreg_buf_puts(&b, with);
+		p = hit + wlen;
+	}
+	dbreg_buf_puts(&b, p);
+	if (b.oom) {
+		dbreg_buf_dispose(&b);
+		return -1;
+	}
+	free(*text);
+	*text = dbreg_buf_detach(&b);
+	return 0;
+}
+
+char *dbreg_url_scrub(const char *text, const char *url)
+{
+	if (!text)
+		return NULL;
+	char *out = dbreg_strdup(text);
+	if (!out || !url)
+		return out;
+	char *red = dbreg_url_redact(url);
+	if (!red || url_replace_all(&out, url, red) != 0)
+		goto oom;
+	free(red);
+	red = NULL;
+	struct url_span spans[URL_MAX_SPANS];
+	size_t n = url_spans(url, spans);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = spans[i].end - spans[i].start;
+		char *raw = dbreg_strndup(url + spans[i].start, len);
+		char *dec = spans[i].uri ? url_decode(url + spans[i].start, len)
+					 : url_unescape(url + spans[i].start, len);
+		int rc = (!raw || !dec) ? -1 : url_replace_all(&out, raw, "***");
+		if (rc == 0)
+			rc = url_replace_all(&out, dec, "***");
+		free(raw);
+		free(dec);
+		if (rc != 0)
+			goto oom;
+	}
+	return out;
+oom:
+	free(red);
+	free(out);
+	return NULL;
+}
