@@ -79,6 +79,9 @@ void dbreg_diag_print(FILE *fp, const struct dbreg_diag *d, unsigned flags);
  * unknown values null). */
 void dbreg_diag_list_json(FILE *fp, const struct dbreg_diag_list *list);
 
+/* Writes s as a JSON string literal, or null for NULL. */
+void dbreg_json_str(FILE *fp, const char *s);
+
 /* ---- projects and the registry ----------------------------------------- */
 
 struct dbreg_target_def {
@@ -206,6 +209,7 @@ struct dbreg_plan_opts {
 	size_t n_history;
 	const struct dbreg_pin *pins;
 	size_t n_pins;
+	const char *only_package;      /* `down PKG`: plan steps of this package only (NULL: all) */
 };
 
 /* One step of a plan. Strings borrowed from the registry/plan. */
@@ -230,6 +234,89 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg,
 void dbreg_plan_free(struct dbreg_plan *plan);
 size_t dbreg_plan_count(const struct dbreg_plan *plan);
 const struct dbreg_step *dbreg_plan_step(const struct dbreg_plan *plan, size_t i);
+
+/* The dialect the plan was built for. */
+enum dbreg_dialect dbreg_plan_dialect(const struct dbreg_plan *plan);
+
+/* The whole plan as one SQL script for its dialect, the way apply runs it:
+ * the history tables created if missing, then BEGIN, each body followed by
+ * its history row, the package versions and tools, COMMIT; a step with
+ * transaction = false closes the transaction, runs alone, and opens a new
+ * one. Ready for `sqlite3 DB < script` or `psql -v ON_ERROR_STOP=1 -f`.
+ * Returns a malloc'd string, NULL on allocation failure. */
+char *dbreg_plan_script(const struct dbreg_plan *plan);
+
+/* ---- running a plan (apply.c) ---------------------------------------------- */
+
+struct dbreg_conn;                 /* a driver connection: dbreg/driver.h */
+
+struct dbreg_apply_opts {
+	bool dry_run;                  /* read history, report what would run, change nothing */
+	int lock_timeout_s;            /* wait for another run's lock; 0: the default 60 */
+	FILE *log;                     /* one line per step run, segment and skip; NULL: silent */
+};
+
+/* What a run did, or where it failed. Strings owned by the result. */
+struct dbreg_apply_result {
+	size_t applied;                /* steps run (dry run: steps that would run) */
+	size_t skipped;                /* planned steps another run had already applied */
+	size_t segments;               /* transactions committed */
+	bool split;                    /* a transaction = false step split the run */
+	size_t *ran;                   /* indexes into the plan of the steps run, in order */
+	size_t n_ran;
+	/* On DBREG_EMIGRATION: the failing step and what the database said. */
+	const char *failed_package, *failed_migration;  /* borrowed from the plan */
+	bool failed_up;
+	char *file;                    /* the manifest or SQL file holding the body */
+	unsigned line, column;         /* of the failing statement's error position, 0 unknown */
+	char *statement;               /* the failing statement, when it can be found */
+	char sqlstate[6];
+	char *message, *detail, *hint;
+	char **invalid_indexes;        /* PostgreSQL: "table.index" left INVALID by a failed non-transactional step */
+	size_t n_invalid_indexes;
+	char errmsg[1024];             /* one line for any failure */
+};
+
+/* Frees what a result owns and zeroes it. NULL-safe. */
+void dbreg_apply_result_dispose(struct dbreg_apply_result *r);
+
+/* Runs a plan on a connection. Holds the driver's registry lock (when it
+ * has one) for the whole run and re-reads the history under it, so steps
+ * another run applied meanwhile are skipped, never run twice. Transactional
+ * steps run in one transaction with their history rows, the package
+ * versions and the tools (ydtb_tools); a transaction = false step commits
+ * what is open, runs alone, records its history row, and a new segment
+ * starts. Returns 0; DBREG_EMIGRATION when a step failed (the open segment
+ * rolled back; details in *out); DBREG_ELOCKED; DBREG_ECONNECT when a
+ * statement outside a migration failed; DBREG_ENOMEM. *out is filled in
+ * every case; dispose it with dbreg_apply_result_dispose. */
+int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
+		    const struct dbreg_apply_opts *opts);
+
+/* ---- checking a target against the declared tables (verify.c) -------------- */
+
+/* One difference: table and column NULL when not about one. Owned by the result. */
+struct dbreg_problem {
+	char *table, *column, *message;
+};
+
+struct dbreg_verify_result {
+	struct dbreg_problem *items;
+	size_t len, cap;
+};
+#define DBREG_VERIFY_RESULT_INIT { NULL, 0, 0 }
+
+void dbreg_verify_result_dispose(struct dbreg_verify_result *r);
+
+/* Reads the target's catalog and compares it with every table the
+ * registry declares: presence, columns, types (through the portable type
+ * table for the connection's dialect), not null, primary keys, foreign keys
+ * with their actions, indexes, and indexes PostgreSQL left INVALID. Returns
+ * 0 when they match, DBREG_EVERIFY with the differences in *out,
+ * DBREG_ECONNECT when the catalog cannot be read (message in errbuf),
+ * DBREG_ENOMEM. */
+int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn,
+		     const struct dbreg_registry *reg, char *errbuf, size_t errsize);
 
 /* ---- URLs ------------------------------------------------------------------ */
 

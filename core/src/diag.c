@@ -288,3 +288,12 @@ void dbreg_diag_list_json(FILE *fp, const struct dbreg_diag_list *list)
 		fwrite(b.ptr, 1, b.len, fp);
 	dbreg_buf_dispose(&b);
 }
+
+void dbreg_json_str(FILE *fp, const char *s)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_buf_json_str(&b, s);
+	if (b.ptr)
+		fwrite(b.ptr, 1, b.len, fp);
+	dbreg_buf_dispose(&b);
+}

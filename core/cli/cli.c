@@ -1,0 +1,47 @@
+/* The table of commands and what every command shares: loading the
+ * project, printing diagnostics, JSON strings, exit codes. */
+#include "cli.h"
+
+#include <string.h>
+
+const struct cli_cmd cli_commands[] = {
+	{"validate", "", "parse and validate every manifest and the SQL of every migration", cmd_validate},
+	{NULL, NULL, NULL, NULL},
+};
+
+int cli_exit_code(int rc)
+{
+	if (rc >= 0)
+		return 0;
+	if (rc >= DBREG_EVERIFY)
+		return -rc;
+	return 1;   /* out of memory, I/O: nothing was changed */
+}
+
+int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
+	     bool skip_sql, struct dbreg_diag_list *project_diags)
+{
+	*proj = NULL;
+	*reg = NULL;
+	int rc = dbreg_project_open(proj, ctx->dir, project_diags);
+	if (rc < 0)
+		return rc;
+	rc = dbreg_registry_new(reg);
+	if (rc < 0)
+		return rc;
+	rc = dbreg_registry_load_project(*reg, *proj);
+	if (rc < 0)
+		return rc;
+	struct dbreg_validate_opts vopts = {.skip_sql = skip_sql};
+	return dbreg_registry_validate(*reg, &vopts);
+}
+
+void cli_print_diags(struct cli_ctx *ctx, const struct dbreg_diag_list *list)
+{
+	unsigned flags = ctx->color ? DBREG_PRINT_COLOR : 0;
+	for (size_t i = 0; i < list->len; i++) {
+		if (ctx->quiet && list->items[i].severity != DBREG_SEV_ERROR)
+			continue;
+		dbreg_diag_print(ctx->err, &list->items[i], flags);
+	}
+}

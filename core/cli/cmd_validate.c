@@ -1,0 +1,38 @@
+/* dbreg validate: every manifest and the SQL of every migration; prints the
+ * diagnostics; exit 0, or 1 when any error. */
+#include "cli.h"
+
+int cmd_validate(struct cli_ctx *ctx)
+{
+	struct dbreg_project *proj = NULL;
+	struct dbreg_registry *reg = NULL;
+	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
+	int rc = cli_load(ctx, &proj, &reg, false, &pdiags);
+
+	if (rc < 0 && rc != DBREG_EINVALID) {
+		fprintf(ctx->err, "dbreg: %s\n", reg ? dbreg_registry_errmsg(reg) : "cannot read the project");
+		goto out;
+	}
+	/* dbreg_project_open stops at a broken dbreg.toml, so the findings are
+	 * either the project file's or the manifests', never both. */
+	const struct dbreg_diag_list *diags = reg ? dbreg_registry_diags(reg) : &pdiags;
+	size_t packages = reg ? dbreg_registry_package_count(reg) : 0;
+
+	if (ctx->json) {
+		fprintf(ctx->out, "{\n  \"ok\": %s,\n  \"diagnostics\": ", diags->errors ? "false" : "true");
+		dbreg_diag_list_json(ctx->out, diags);
+		fputs("\n}\n", ctx->out);
+	} else {
+		cli_print_diags(ctx, diags);
+		if (!ctx->quiet)
+			fprintf(ctx->err, "%zu package%s, %zu error%s, %zu warning%s\n", packages,
+				packages == 1 ? "" : "s", diags->errors, diags->errors == 1 ? "" : "s",
+				diags->warnings, diags->warnings == 1 ? "" : "s");
+	}
+	rc = diags->errors ? DBREG_EINVALID : 0;
+out:
+	dbreg_diag_list_dispose(&pdiags);
+	dbreg_registry_free(reg);
+	dbreg_project_free(proj);
+	return cli_exit_code(rc);
+}

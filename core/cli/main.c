@@ -1,0 +1,171 @@
+/* dbreg's entry point: parses the options every command shares, finds the
+ * command in the table of cli.c and runs it. Exit codes: see cli.md. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+	OPT_NO_COLOR = 256,
+	OPT_DRY_RUN,
+	OPT_REFRESH,
+	OPT_SQL,
+	OPT_TO,
+	OPT_LOCK_TIMEOUT,
+	OPT_WAIT,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{"target", required_argument, NULL, 't'},
+	{"json", no_argument, NULL, 'j'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"no-color", no_argument, NULL, OPT_NO_COLOR},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"refresh", no_argument, NULL, OPT_REFRESH},
+	{"sql", no_argument, NULL, OPT_SQL},
+	{"to", required_argument, NULL, OPT_TO},
+	{"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+	{"wait", required_argument, NULL, OPT_WAIT},
+	{NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "usage: dbreg [options] <command> [args]\n\n"
+		    "dbreg validates package manifests, plans their migrations by dependency\n"
+		    "order, and applies them to SQLite or PostgreSQL.\n\ncommands:\n");
+	for (const struct cli_cmd *c = cli_commands; c->name; c++) {
+		char left[40];
+		snprintf(left, sizeof(left), "%s%s%s", c->name, *c->usage ? " " : "", c->usage);
+		fprintf(fp, "  %-26s %s\n", left, c->summary);
+	}
+	fprintf(fp, "\noptions:\n"
+		    "  -C DIR                     the project folder (default: .)\n"
+		    "  --target T                 a target name from dbreg.toml, or a URL\n"
+		    "                             (default: target dev, else sqlite:ydtb.db)\n"
+		    "  --json                     one JSON document on standard output\n"
+		    "  -v, --verbose              more detail (each statement with its timing)\n"
+		    "  -q, --quiet                errors only\n"
+		    "  --no-color                 no colour (also NO_COLOR)\n"
+		    "  --to PKG@VERSION           stop a package at a version (plan, apply, init; repeatable)\n"
+		    "  --dry-run                  print what would run, change nothing (apply, init, down)\n"
+		    "  --refresh                  read the target's history before planning (plan)\n"
+		    "  --sql                      print the whole SQL script (plan)\n"
+		    "  --lock-timeout SECONDS     wait at most this long for another run (default 60)\n"
+		    "  --wait SECONDS             retry a refused connection this long (init, default 30)\n"
+		    "  -h, --help                 this help\n"
+		    "  --version                  the version\n\n"
+		    "exit codes: 0 ok, 1 manifest or plan errors, 2 usage, 3 connection,\n"
+		    "4 migration failed (rolled back), 5 lock timeout, 6 verify found differences\n");
+}
+
+static int parse_seconds(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < 0 || v > 86400)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* Applies one parsed option. Returns -1 to go on, or the exit code to
+ * stop with (0 after --help/--version, 2 for a usage error). */
+static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
+{
+	switch (c) {
+	case 'h':
+		usage(stdout);
+		return 0;
+	case OPT_VERSION:
+		printf("dbreg %s\n", DBREG_VERSION_STRING);
+		return 0;
+	case 'C': ctx->dir = arg; return -1;
+	case 't': ctx->target = arg; return -1;
+	case 'j': ctx->json = true; return -1;
+	case 'v': ctx->verbose = true; return -1;
+	case 'q': ctx->quiet = true; return -1;
+	case OPT_NO_COLOR: *no_color = true; return -1;
+	case OPT_DRY_RUN: ctx->dry_run = true; return -1;
+	case OPT_REFRESH: ctx->refresh = true; return -1;
+	case OPT_SQL: ctx->sql = true; return -1;
+	case OPT_TO: {
+		/* The last '@': scoped names start with one. */
+		char *at = strrchr(arg, '@');
+		if (!at || at == arg || !at[1] || ctx->n_pins == CLI_MAX_PINS) {
+			fprintf(stderr, "dbreg: --to takes PKG@VERSION, as in --to @ydtb/basic@1.0.0\n");
+			return 2;
+		}
+		*at = '\0';
+		ctx->pins[ctx->n_pins].package = arg;
+		ctx->pins[ctx->n_pins].version = at + 1;
+		ctx->n_pins++;
+		return -1;
+	}
+	case OPT_LOCK_TIMEOUT:
+		if (parse_seconds(arg, &ctx->lock_timeout)) {
+			fprintf(stderr, "dbreg: --lock-timeout takes a number of seconds\n");
+			return 2;
+		}
+		return -1;
+	case OPT_WAIT:
+		if (parse_seconds(arg, &ctx->wait)) {
+			fprintf(stderr, "dbreg: --wait takes a number of seconds\n");
+			return 2;
+		}
+		return -1;
+	default:
+		fprintf(stderr, "Try 'dbreg --help'.\n");
+		return 2;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static char *positional[256];
+	struct cli_ctx ctx = {
+		.dir = ".",
+		.lock_timeout = 60,
+		.wait = 30,
+		.args = positional,
+		.out = stdout,
+		.err = stderr,
+	};
+	const char *nc = getenv("NO_COLOR");
+	bool no_color = nc && *nc;
+	const char *name = NULL;
+	int c, stop;
+
+	/* '-' in optstring hands positional arguments over in order (as code 1),
+	 * so options may stand before or after the command name. */
+	while ((c = getopt_long(argc, argv, "-hC:t:jvq", long_options, NULL)) != -1) {
+		if (c != 1) {
+			if ((stop = apply_option(&ctx, c, optarg, &no_color)) >= 0)
+				return stop;
+		} else if (!name) {
+			name = optarg;
+		} else if (ctx.n_args < (int)(sizeof(positional) / sizeof(positional[0]))) {
+			ctx.args[ctx.n_args++] = optarg;
+		}
+	}
+	if (!name) {
+		usage(stderr);
+		return 2;
+	}
+	const struct cli_cmd *cmd = NULL;
+	for (const struct cli_cmd *k = cli_commands; k->name; k++)
+		if (strcmp(k->name, name) == 0)
+			cmd = k;
+	if (!cmd) {
+		fprintf(stderr, "dbreg: unknown command '%s'. Try 'dbreg --help'.\n", name);
+		return 2;
+	}
+	ctx.color = !no_color && !ctx.json && isatty(fileno(stderr));
+	return cmd->run(&ctx);
+}
