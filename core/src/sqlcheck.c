@@ -1,0 +1,1164 @@
+/* Static checks of migration SQL for PostgreSQL, without a server: each
+ * body is parsed by libpg_query (the server's own grammar) and the parse
+ * tree is walked for syntax errors (DBR044), statements that fail or change
+ * things on a second run (DBR043), table rules broken by what migrations
+ * create (DBR046) and operations unsafe on a live database (DBR103).
+ *
+ * The tree is read from pg_query_parse's JSON rather than its protobuf form:
+ * the protobuf-c runtime is vendored inside libpg_query.so, and compiling
+ * against the system <protobuf-c/protobuf-c.h> would add a package and risk
+ * a second, differently versioned copy of the same symbols in one process.
+ * A small JSON reader has no such risk. */
+#include "sqlcheck.h"
+#include "diag.h"
+#include "registry.h"
+#include "util.h"
+
+#include <pg_query.h>
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a minimal JSON reader for pg_query's output ------------------------- */
+
+enum json_type { JSON_NULL, JSON_BOOL, JSON_NUM, JSON_STR, JSON_ARR, JSON_OBJ };
+
+struct json {
+	enum json_type type;
+	bool b;
+	long long num;
+	char *str;
+	struct json *items;            /* array elements or object values */
+	char **keys;                   /* object keys, parallel to items */
+	size_t n, cap;
+};
+
+/* The tree pg_query builds for deeply nested SQL is deep too; beyond this
+ * the statement is not analysed rather than risking the stack. */
+#define JSON_MAX_DEPTH 2000
+
+struct json_parser {
+	const char *p, *end;
+	bool oom, bad;
+};
+
+static void json_free(struct json *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		json_free(&v->items[i]);
+		if (v->keys)
+			free(v->keys[i]);
+	}
+	free(v->items);
+	free(v->keys);
+	free(v->str);
+	memset(v, 0, sizeof(*v));
+}
+
+static void json_ws(struct json_parser *jp)
+{
+	while (jp->p < jp->end && (*jp->p == ' ' || *jp->p == '\n' || *jp->p == '\r' || *jp->p == '\t'))
+		jp->p++;
+}
+
+static void json_utf8(struct dbreg_buf *b, unsigned long cp)
+{
+	char out[4];
+	size_t n;
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		out[0] = (char)(0xC0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		n = 2;
+	} else if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		n = 3;
+	} else {
+		out[0] = (char)(0xF0 | (cp >> 18));
+		out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[3] = (char)(0x80 | (cp & 0x3F));
+		n = 4;
+	}
+	dbreg_buf_append(b, out, n);
+}
+
+static int json_hex4(struct json_parser *jp, unsigned long *cp)
+{
+	if (jp->end - jp->p < 4)
+		return -1;
+	*cp = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = *jp->p++;
+		*cp <<= 4;
+		if (c >= '0' && c <= '9')
+			*cp |= (unsigned long)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			*cp |= (unsigned long)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			*cp |= (unsigned long)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* Reads a string after its opening quote; returns malloc'd text or NULL. */
+static char *json_string(struct json_parser *jp)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_buf_append(&b, "", 0);
+	while (jp->p < jp->end && *jp->p != '"') {
+		const char *run = jp->p;
+		while (jp->p < jp->end && *jp->p != '"' && *jp->p != '\\')
+			jp->p++;
+		dbreg_buf_append(&b, run, (size_t)(jp->p - run));
+		if (jp->p >= jp->end || *jp->p == '"')
+			break;
+		jp->p++; /* backslash */
+		if (jp->p >= jp->end)
+			break;
+		char c = *jp->p++;
+		unsigned long cp;
+		switch (c) {
+		case 'n': dbreg_buf_append(&b, "\n", 1); break;
+		case 't': dbreg_buf_append(&b, "\t", 1); break;
+		case 'r': dbreg_buf_append(&b, "\r", 1); break;
+		case 'b': dbreg_buf_append(&b, "\b", 1); break;
+		case 'f': dbreg_buf_append(&b, "\f", 1); break;
+		case 'u':
+			if (json_hex4(jp, &cp) < 0) {
+				jp->bad = true;
+				break;
+			}
+			if (cp >= 0xD800 && cp < 0xDC00 && jp->end - jp->p >= 6 && jp->p[0] == '\\' &&
+			    jp->p[1] == 'u') {
+				unsigned long lo;
+				jp->p += 2;
+				if (json_hex4(jp, &lo) == 0 && lo >= 0xDC00 && lo < 0xE000)
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			}
+			json_utf8(&b, cp);
+			break;
+		default: dbreg_buf_append(&b, &c, 1); break;
+		}
+	}
+	if (jp->p >= jp->end)
+		jp->bad = true;
+	else
+		jp->p++; /* closing quote */
+	if (b.oom) {
+		jp->oom = true;
+		dbreg_buf_dispose(&b);
+		return NULL;
+	}
+	return dbreg_buf_detach(&b);
+}
+
+static bool json_push(struct json_parser *jp, struct json *v, char *key)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 4;
+		struct json *items = realloc(v->items, cap * sizeof(*items));
+		if (!items)
+			goto oom;
+		v->items = items;
+		if (v->type == JSON_OBJ) {
+			char **keys = realloc(v->keys, cap * sizeof(*keys));
+			if (!keys)
+				goto oom;
+			v->keys = keys;
+		}
+		v->cap = cap;
+	}
+	memset(&v->items[v->n], 0, sizeof(v->items[0]));
+	if (v->type == JSON_OBJ)
+		v->keys[v->n] = key;
+	v->n++;
+	return true;
+oom:
+	free(key);
+	jp->oom = true;
+	return false;
+}
+
+static void json_value(struct json_parser *jp, struct json *v, int depth)
+{
+	json_ws(jp);
+	if (jp->p >= jp->end || depth > JSON_MAX_DEPTH) {
+		jp->bad = true;
+		return;
+	}
+	char c = *jp->p;
+	if (c == '{' || c == '[') {
+		char close = c == '{' ? '}' : ']';
+		v->type = c == '{' ? JSON_OBJ : JSON_ARR;
+		jp->p++;
+		json_ws(jp);
+		if (jp->p < jp->end && *jp->p == close) {
+			jp->p++;
+			return;
+		}
+		while (!jp->bad && !jp->oom) {
+			char *key = NULL;
+			json_ws(jp);
+			if (v->type == JSON_OBJ) {
+				if (jp->p >= jp->end || *jp->p != '"') {
+					jp->bad = true;
+					return;
+				}
+				jp->p++;
+				key = json_string(jp);
+				if (!key)
+					return;
+				json_ws(jp);
+				if (jp->p >= jp->end || *jp->p != ':') {
+					free(key);
+					jp->bad = true;
+					return;
+				}
+				jp->p++;
+			}
+			if (!json_push(jp, v, key))
+				return;
+			json_value(jp, &v->items[v->n - 1], depth + 1);
+			json_ws(jp);
+			if (jp->p < jp->end && *jp->p == ',') {
+				jp->p++;
+				continue;
+			}
+			if (jp->p < jp->end && *jp->p == close) {
+				jp->p++;
+				return;
+			}
+			jp->bad = true;
+		}
+		return;
+	}
+	if (c == '"') {
+		jp->p++;
+		v->type = JSON_STR;
+		v->str = json_string(jp);
+		return;
+	}
+	if (jp->end - jp->p >= 4 && memcmp(jp->p, "true", 4) == 0) {
+		v->type = JSON_BOOL;
+		v->b = true;
+		jp->p += 4;
+		return;
+	}
+	if (jp->end - jp->p >= 5 && memcmp(jp->p, "false", 5) == 0) {
+		v->type = JSON_BOOL;
+		jp->p += 5;
+		return;
+	}
+	if (jp->end - jp->p >= 4 && memcmp(jp->p, "null", 4) == 0) {
+		v->type = JSON_NULL;
+		jp->p += 4;
+		return;
+	}
+	if (c == '-' || (c >= '0' && c <= '9')) {
+		/* Integers are all we read (locations, flags); other numbers are
+		 * skipped over as text. */
+		v->type = JSON_NUM;
+		bool neg = c == '-';
+		if (neg)
+			jp->p++;
+		long long n = 0;
+		while (jp->p < jp->end && *jp->p >= '0' && *jp->p <= '9') {
+			if (n < LLONG_MAX / 10)
+				n = n * 10 + (*jp->p - '0');
+			jp->p++;
+		}
+		while (jp->p < jp->end && (strchr(".eE+-", *jp->p) || (*jp->p >= '0' && *jp->p <= '9')))
+			jp->p++;
+		v->num = neg ? -n : n;
+		return;
+	}
+	jp->bad = true;
+}
+
+/* Member `key` of an object, or NULL. */
+static const struct json *jget(const struct json *v, const char *key)
+{
+	if (!v || v->type != JSON_OBJ)
+		return NULL;
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->keys[i], key) == 0)
+			return &v->items[i];
+	return NULL;
+}
+
+static const char *jstr(const struct json *v, const char *key)
+{
+	const struct json *m = jget(v, key);
+	return m && m->type == JSON_STR ? m->str : NULL;
+}
+
+static bool jbool(const struct json *v, const char *key)
+{
+	const struct json *m = jget(v, key);
+	return m && m->type == JSON_BOOL && m->b;
+}
+
+static long long jnum(const struct json *v, const char *key)
+{
+	const struct json *m = jget(v, key);
+	return m && m->type == JSON_NUM ? m->num : 0;
+}
+
+static size_t jlen(const struct json *v)
+{
+	return v && v->type == JSON_ARR ? v->n : 0;
+}
+
+/* A node of pg_query's tree is {"TypeName": {...}}: its one key and body. */
+static const char *jnode(const struct json *v, const struct json **body)
+{
+	if (!v || v->type != JSON_OBJ || v->n != 1)
+		return NULL;
+	*body = &v->items[0];
+	return v->keys[0];
+}
+
+/* The name an object is known by: the last String of a List, a TypeName or
+ * an ObjectWithArgs, or a String itself. */
+static const char *jname(const struct json *v)
+{
+	const struct json *body;
+	const char *kind = jnode(v, &body);
+	if (!kind)
+		return NULL;
+	if (strcmp(kind, "String") == 0)
+		return jstr(body, "sval");
+	const struct json *list = NULL;
+	if (strcmp(kind, "List") == 0)
+		list = jget(body, "items");
+	else if (strcmp(kind, "TypeName") == 0)
+		list = jget(body, "names");
+	else if (strcmp(kind, "ObjectWithArgs") == 0)
+		list = jget(body, "objname");
+	size_t n = jlen(list);
+	return n ? jname(&list->items[n - 1]) : NULL;
+}
+
+/* The last name of a list of String nodes ("names": [...]). */
+static const char *jlast_name(const struct json *list)
+{
+	size_t n = jlen(list);
+	return n ? jname(&list->items[n - 1]) : NULL;
+}
+
+/* ---- the analysis -------------------------------------------------------- */
+
+/* What a package's migrations leave a table like, for the table rules. */
+struct sc_table {
+	char *name;
+	unsigned line, column;         /* of the CREATE TABLE */
+	const char *file, *migration;  /* borrowed */
+	bool columns_known;            /* false for CREATE TABLE AS / PARTITION OF / LIKE */
+	bool temp;
+	bool has_ws, ws_not_null, ws_fk;
+	bool dropped;
+};
+
+struct sc_pkg {
+	struct sc_table *tables;
+	size_t n, cap;
+};
+
+struct sc_names {
+	char **items;
+	size_t n, cap;
+};
+
+/* One body being analysed. */
+struct sc_ctx {
+	struct dbreg_diag_list *diags;
+	const char *sql;
+	const struct dbreg_sql *src;   /* NULL when analysing bare text */
+	const char *file;
+	const char *package, *migration;
+	const struct dbreg_registry *reg;   /* NULL for bare text */
+	const struct dbreg_package *pkg;
+	struct sc_pkg *facts;          /* NULL: no DBR046 */
+	bool up;
+	struct sc_names dropped;       /* names dropped IF EXISTS earlier in the body */
+	struct sc_names created;       /* tables created earlier in the body */
+	unsigned line, column;         /* of the current statement */
+	int rc;
+};
+
+static bool names_has(const struct sc_names *s, const char *name)
+{
+	if (!name)
+		return false;
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->items[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void names_add(struct sc_ctx *c, struct sc_names *s, const char *name)
+{
+	if (!name || names_has(s, name))
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		char **items = realloc(s->items, cap * sizeof(*items));
+		if (!items) {
+			c->rc = DBREG_ENOMEM;
+			return;
+		}
+		s->items = items;
+		s->cap = cap;
+	}
+	if (!(s->items[s->n] = dbreg_strdup(name))) {
+		c->rc = DBREG_ENOMEM;
+		return;
+	}
+	s->n++;
+}
+
+static void names_dispose(struct sc_names *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->items[i]);
+	free(s->items);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Line and column of byte `off` of the body. */
+static void sc_loc(const struct sc_ctx *c, size_t off, unsigned *line, unsigned *column)
+{
+	if (c->src) {
+		dbreg_sql_loc(c->src, off, line, column);
+		return;
+	}
+	unsigned l = 1, col = 1;
+	for (size_t i = 0; i < off && c->sql[i]; i++) {
+		if (c->sql[i] == '\n') {
+			l++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	*line = l;
+	*column = col;
+}
+
+/* Skips blanks and comments: pg_query's stmt_location of every statement
+ * but the first is just after the previous semicolon. */
+static size_t sc_skip_blank(const char *s, size_t off, size_t end)
+{
+	while (off < end) {
+		char ch = s[off];
+		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v') {
+			off++;
+		} else if (ch == '-' && off + 1 < end && s[off + 1] == '-') {
+			while (off < end && s[off] != '\n')
+				off++;
+		} else if (ch == '/' && off + 1 < end && s[off + 1] == '*') {
+			int depth = 0;
+			while (off < end) {
+				if (s[off] == '/' && off + 1 < end && s[off + 1] == '*') {
+					depth++;
+					off += 2;
+				} else if (s[off] == '*' && off + 1 < end && s[off + 1] == '/') {
+					off += 2;
+					if (--depth == 0)
+						break;
+				} else {
+					off++;
+				}
+			}
+		} else {
+			break;
+		}
+	}
+	return off;
+}
+
+static void sc_diag(struct sc_ctx *c, const char *code, const char *table, const char *column, const char *hint,
+		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Adds a diagnostic at the current statement. */
+static void sc_diag(struct sc_ctx *c, const char *code, const char *table, const char *column, const char *hint,
+		    const char *fmt, ...)
+{
+	struct dbreg_diag_at at = {
+		.file = c->src && c->src->file ? c->src->file : c->file,
+		.line = c->line,
+		.column = c->column,
+		.package = c->package,
+		.table = table,
+		.column_name = column,
+		.migration = c->migration,
+	};
+	char *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	msg = dbreg_buf_detach(&b);
+	if (!msg || dbreg_diag_addf(c->diags, code, &at, "%s", msg) != 0 ||
+	    (hint && dbreg_diag_hintf(c->diags, "%s", hint) != 0))
+		c->rc = DBREG_ENOMEM;
+	free(msg);
+}
+
+static void sc_dbr043(struct sc_ctx *c, const char *table, const char *what, const char *fmt_hint, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* DBR043 with a printf-formatted hint that shows the fix. */
+static void sc_dbr043(struct sc_ctx *c, const char *table, const char *what, const char *fmt_hint, ...)
+{
+	va_list ap;
+	va_start(ap, fmt_hint);
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_buf_vprintf(&b, fmt_hint, ap);
+	va_end(ap);
+	char *hint = dbreg_buf_detach(&b);
+	if (!hint) {
+		c->rc = DBREG_ENOMEM;
+		return;
+	}
+	sc_diag(c, "DBR043", table, NULL, hint, "%s fails or changes the database when the migration runs twice",
+		what);
+	free(hint);
+}
+
+/* "OBJECT_MATVIEW" -> "MATERIALIZED VIEW", "OBJECT_FOREIGN_TABLE" -> "FOREIGN TABLE". */
+static void sc_object_word(const char *objtype, char *out, size_t size)
+{
+	if (!objtype)
+		objtype = "OBJECT";
+	if (strcmp(objtype, "OBJECT_MATVIEW") == 0)
+		objtype = "OBJECT_MATERIALIZED_VIEW";
+	if (strncmp(objtype, "OBJECT_", 7) == 0)
+		objtype += 7;
+	size_t i = 0;
+	for (; objtype[i] && i + 1 < size; i++)
+		out[i] = objtype[i] == '_' ? ' ' : objtype[i];
+	out[i] = '\0';
+}
+
+/* The package, other than the current one, that declares table `name`. */
+static const struct dbreg_package *sc_other_owner(const struct sc_ctx *c, const char *name)
+{
+	if (!c->reg || !name)
+		return NULL;
+	for (size_t i = 0; i < c->reg->n_packages; i++) {
+		const struct dbreg_package *p = c->reg->packages[i];
+		if (p != c->pkg && dbreg_package_table(p, name))
+			return p;
+	}
+	return NULL;
+}
+
+/* DBR046 when a migration touches another package's table. */
+static void sc_check_owner(struct sc_ctx *c, const char *table, const char *verb)
+{
+	const struct dbreg_package *other = sc_other_owner(c, table);
+	if (!other)
+		return;
+	sc_diag(c, "DBR046", table, NULL, "create the table or index in a migration of that package, or depend on it and use it as it is",
+		"migration %s %s table %s, which belongs to %s", c->migration ? c->migration : "", verb, table,
+		other->name ? other->name : other->file);
+}
+
+static struct sc_table *sc_fact(struct sc_ctx *c, const char *name)
+{
+	if (!c->facts || !name)
+		return NULL;
+	for (size_t i = c->facts->n; i-- > 0;)
+		if (strcmp(c->facts->tables[i].name, name) == 0 && !c->facts->tables[i].dropped)
+			return &c->facts->tables[i];
+	return NULL;
+}
+
+static struct sc_table *sc_fact_new(struct sc_ctx *c, const char *name)
+{
+	struct sc_pkg *f = c->facts;
+	if (!f || !name)
+		return NULL;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 8;
+		struct sc_table *t = realloc(f->tables, cap * sizeof(*t));
+		if (!t) {
+			c->rc = DBREG_ENOMEM;
+			return NULL;
+		}
+		f->tables = t;
+		f->cap = cap;
+	}
+	struct sc_table *t = &f->tables[f->n];
+	memset(t, 0, sizeof(*t));
+	if (!(t->name = dbreg_strdup(name))) {
+		c->rc = DBREG_ENOMEM;
+		return NULL;
+	}
+	t->line = c->line;
+	t->column = c->column;
+	t->file = c->src && c->src->file ? c->src->file : c->file;
+	t->migration = c->migration;
+	f->n++;
+	return t;
+}
+
+/* Whether a FOREIGN KEY constraint points at ydtb_workspaces(id). */
+static bool sc_fk_to_workspaces(const struct json *con)
+{
+	const char *target = jstr(jget(con, "pktable"), "relname");
+	if (!target || strcmp(target, "ydtb_workspaces") != 0)
+		return false;
+	const struct json *pk = jget(con, "pk_attrs");
+	/* Without a column list the key references the primary key, id. */
+	return jlen(pk) == 0 || (jlen(pk) == 1 && jname(&pk->items[0]) && strcmp(jname(&pk->items[0]), "id") == 0);
+}
+
+/* Records what a column definition says about workspace_id. */
+static void sc_fact_column(struct sc_table *t, const struct json *coldef)
+{
+	const char *name = jstr(coldef, "colname");
+	if (!t || !name || strcmp(name, "workspace_id") != 0)
+		return;
+	t->has_ws = true;
+	const struct json *cons = jget(coldef, "constraints");
+	for (size_t i = 0; i < jlen(cons); i++) {
+		const struct json *con;
+		const char *kind = jnode(&cons->items[i], &con);
+		const char *type = kind ? jstr(con, "contype") : NULL;
+		if (!type)
+			continue;
+		if (strcmp(type, "CONSTR_NOTNULL") == 0 || strcmp(type, "CONSTR_PRIMARY") == 0)
+			t->ws_not_null = true;
+		else if (strcmp(type, "CONSTR_FOREIGN") == 0 && sc_fk_to_workspaces(con))
+			t->ws_fk = true;
+	}
+}
+
+/* Records a table-level constraint (CREATE TABLE element or ADD CONSTRAINT). */
+static void sc_fact_constraint(struct sc_table *t, const struct json *con)
+{
+	const char *type = jstr(con, "contype");
+	if (!t || !type)
+		return;
+	if (strcmp(type, "CONSTR_PRIMARY") == 0) {
+		const struct json *keys = jget(con, "keys");
+		for (size_t i = 0; i < jlen(keys); i++)
+			if (jname(&keys->items[i]) && strcmp(jname(&keys->items[i]), "workspace_id") == 0)
+				t->ws_not_null = true;
+	} else if (strcmp(type, "CONSTR_FOREIGN") == 0) {
+		const struct json *cols = jget(con, "fk_attrs");
+		if (jlen(cols) == 1 && jname(&cols->items[0]) && strcmp(jname(&cols->items[0]), "workspace_id") == 0 &&
+		    sc_fk_to_workspaces(con))
+			t->ws_fk = true;
+	}
+}
+
+/* Whether a table is new in this body: created by an earlier statement of
+ * it, so it holds no rows and no reader yet. */
+static bool sc_is_new(const struct sc_ctx *c, const char *table)
+{
+	return names_has(&c->created, table);
+}
+
+static void sc_create_table(struct sc_ctx *c, const struct json *st, bool as)
+{
+	const struct json *rel = as ? jget(jget(st, "into"), "rel") : jget(st, "relation");
+	const char *name = jstr(rel, "relname");
+	if (!name)
+		return;
+	bool matview = as && jstr(st, "objtype") && strcmp(jstr(st, "objtype"), "OBJECT_MATVIEW") == 0;
+	if (!jbool(st, "if_not_exists") && !names_has(&c->dropped, name)) {
+		if (matview)
+			sc_dbr043(c, name, "CREATE MATERIALIZED VIEW without IF NOT EXISTS",
+				  "write CREATE MATERIALIZED VIEW IF NOT EXISTS %s", name);
+		else
+			sc_dbr043(c, name, "CREATE TABLE without IF NOT EXISTS",
+				  "write CREATE TABLE IF NOT EXISTS %s", name);
+	}
+	if (matview)
+		return;
+	sc_check_owner(c, name, "creates");
+	names_add(c, &c->created, name);
+	if (!c->up || !c->facts)
+		return;
+	struct sc_table *t = sc_fact_new(c, name);
+	if (!t)
+		return;
+	const char *persist = jstr(rel, "relpersistence");
+	t->temp = persist && strcmp(persist, "t") == 0;
+	t->columns_known = !as && jlen(jget(st, "inhRelations")) == 0 && !jget(st, "partbound");
+	const struct json *elts = jget(st, "tableElts");
+	for (size_t i = 0; i < jlen(elts); i++) {
+		const struct json *body;
+		const char *kind = jnode(&elts->items[i], &body);
+		if (!kind)
+			continue;
+		if (strcmp(kind, "ColumnDef") == 0)
+			sc_fact_column(t, body);
+		else if (strcmp(kind, "Constraint") == 0)
+			sc_fact_constraint(t, body);
+		else if (strcmp(kind, "TableLikeClause") == 0)
+			t->columns_known = false;
+	}
+}
+
+static void sc_create_index(struct sc_ctx *c, const struct json *st)
+{
+	const char *table = jstr(jget(st, "relation"), "relname");
+	const char *name = jstr(st, "idxname");
+	bool unique = jbool(st, "unique");
+	if (!jbool(st, "if_not_exists") && !names_has(&c->dropped, name)) {
+		if (name)
+			sc_dbr043(c, table, "CREATE INDEX without IF NOT EXISTS",
+				  "write CREATE %sINDEX %sIF NOT EXISTS %s ON %s", unique ? "UNIQUE " : "",
+				  jbool(st, "concurrent") ? "CONCURRENTLY " : "", name, table ? table : "...");
+		else
+			sc_dbr043(c, table, "CREATE INDEX without a name and IF NOT EXISTS",
+				  "name the index and write CREATE %sINDEX IF NOT EXISTS %s_..._idx ON %s",
+				  unique ? "UNIQUE " : "", table ? table : "table", table ? table : "...");
+	}
+	if (!table)
+		return;
+	sc_check_owner(c, table, "indexes");
+	if (c->up && !jbool(st, "concurrent") && !sc_is_new(c, table))
+		sc_diag(c, "DBR103", table, NULL,
+			"write CREATE INDEX CONCURRENTLY IF NOT EXISTS ... in a migration with transaction = false",
+			"CREATE INDEX on existing table %s blocks every write to it until the index is built", table);
+}
+
+static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, const struct json *cmd)
+{
+	const char *sub = jstr(cmd, "subtype");
+	const char *name = jstr(cmd, "name");
+	const struct json *def = jget(cmd, "def");
+	const struct json *defbody = NULL;
+	const char *defkind = def ? jnode(def, &defbody) : NULL;
+	bool missing_ok = jbool(cmd, "missing_ok");
+	bool existing = is_table && c->up && !sc_is_new(c, table);
+	struct sc_table *t = is_table && c->up ? sc_fact(c, table) : NULL;
+	if (!sub)
+		return;
+	if (strcmp(sub, "AT_AddColumn") == 0 && defkind && strcmp(defkind, "ColumnDef") == 0) {
+		const char *col = jstr(defbody, "colname");
+		if (!missing_ok && !names_has(&c->dropped, col))
+			sc_dbr043(c, table, "ALTER TABLE ... ADD COLUMN without IF NOT EXISTS",
+				  "write ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s ...", table ? table : "...",
+				  col ? col : "...");
+		sc_fact_column(t, defbody);
+		if (existing) {
+			bool not_null = false, has_default = false;
+			const struct json *cons = jget(defbody, "constraints");
+			for (size_t i = 0; i < jlen(cons); i++) {
+				const struct json *con;
+				const char *type = jnode(&cons->items[i], &con) ? jstr(con, "contype") : NULL;
+				if (!type)
+					continue;
+				if (strcmp(type, "CONSTR_NOTNULL") == 0 || strcmp(type, "CONSTR_PRIMARY") == 0)
+					not_null = true;
+				if (strcmp(type, "CONSTR_DEFAULT") == 0 || strcmp(type, "CONSTR_IDENTITY") == 0 ||
+				    strcmp(type, "CONSTR_GENERATED") == 0)
+					has_default = true;
+			}
+			if (not_null && !has_default)
+				sc_diag(c, "DBR103", table, col,
+					"add the column nullable, backfill it, then SET NOT NULL; or give it a DEFAULT",
+					"ADD COLUMN %s NOT NULL without a DEFAULT fails on table %s as soon as it has rows",
+					col ? col : "", table);
+		}
+	} else if (strcmp(sub, "AT_DropColumn") == 0) {
+		if (!missing_ok)
+			sc_dbr043(c, table, "ALTER TABLE ... DROP COLUMN without IF EXISTS",
+				  "write ALTER TABLE %s DROP COLUMN IF EXISTS %s", table ? table : "...", name ? name : "...");
+		else
+			names_add(c, &c->dropped, name);
+		if (t && name && strcmp(name, "workspace_id") == 0)
+			t->has_ws = t->ws_not_null = t->ws_fk = false;
+		if (existing)
+			sc_diag(c, "DBR103", table, name,
+				"stop reading the column in a release first, and drop it in a later migration once no running version uses it",
+				"DROP COLUMN %s deletes its data in table %s for good, and breaks code that still reads it",
+				name ? name : "", table);
+	} else if (strcmp(sub, "AT_DropConstraint") == 0) {
+		if (!missing_ok)
+			sc_dbr043(c, table, "ALTER TABLE ... DROP CONSTRAINT without IF EXISTS",
+				  "write ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s", table ? table : "...",
+				  name ? name : "...");
+		else
+			names_add(c, &c->dropped, name);
+	} else if (strcmp(sub, "AT_AddConstraint") == 0 && defkind && strcmp(defkind, "Constraint") == 0) {
+		const char *con = jstr(defbody, "conname");
+		const char *type = jstr(defbody, "contype");
+		if (!names_has(&c->dropped, con)) {
+			if (con)
+				sc_dbr043(c, table, "ALTER TABLE ... ADD CONSTRAINT",
+					  "write ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s; before it, or add it in a DO block that checks pg_constraint",
+					  table ? table : "...", con);
+			else
+				sc_dbr043(c, table, "ALTER TABLE ... ADD CONSTRAINT without a name",
+					  "name the constraint and write ALTER TABLE %s DROP CONSTRAINT IF EXISTS <name>; before adding it",
+					  table ? table : "...");
+		}
+		sc_fact_constraint(t, defbody);
+		if (existing && type && strcmp(type, "CONSTR_FOREIGN") == 0 && !jbool(defbody, "skip_validation"))
+			sc_diag(c, "DBR103", table, NULL,
+				"add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later migration",
+				"ADD FOREIGN KEY on existing table %s scans it under a lock that blocks writes", table);
+	} else if (strcmp(sub, "AT_AlterColumnType") == 0) {
+		if (existing)
+			sc_diag(c, "DBR103", table, name,
+				"add a column of the new type, backfill it in batches, switch readers, then drop the old column",
+				"ALTER COLUMN %s TYPE may rewrite table %s under a lock that blocks reads and writes",
+				name ? name : "", table);
+	} else if (strcmp(sub, "AT_SetNotNull") == 0) {
+		if (t && name && strcmp(name, "workspace_id") == 0)
+			t->ws_not_null = true;
+	} else if (strcmp(sub, "AT_DropNotNull") == 0) {
+		if (t && name && strcmp(name, "workspace_id") == 0)
+			t->ws_not_null = false;
+	}
+}
+
+static void sc_alter_table(struct sc_ctx *c, const struct json *st)
+{
+	const char *table = jstr(jget(st, "relation"), "relname");
+	const char *objtype = jstr(st, "objtype");
+	bool is_table = table && objtype && strcmp(objtype, "OBJECT_TABLE") == 0;
+	if (is_table)
+		sc_check_owner(c, table, "alters");
+	const struct json *cmds = jget(st, "cmds");
+	for (size_t i = 0; i < jlen(cmds) && c->rc == 0; i++) {
+		const struct json *cmd;
+		const char *kind = jnode(&cmds->items[i], &cmd);
+		if (kind && strcmp(kind, "AlterTableCmd") == 0)
+			sc_alter_cmd(c, table, is_table, cmd);
+	}
+}
+
+static void sc_drop(struct sc_ctx *c, const struct json *st)
+{
+	const char *objtype = jstr(st, "removeType");
+	char word[64];
+	sc_object_word(objtype, word, sizeof(word));
+	bool is_table = objtype && strcmp(objtype, "OBJECT_TABLE") == 0;
+	const struct json *objs = jget(st, "objects");
+	bool missing_ok = jbool(st, "missing_ok");
+	for (size_t i = 0; i < jlen(objs) && c->rc == 0; i++) {
+		const char *name = jname(&objs->items[i]);
+		if (!name)
+			continue;
+		if (missing_ok)
+			names_add(c, &c->dropped, name);
+		else {
+			char what[128];
+			snprintf(what, sizeof(what), "DROP %s without IF EXISTS", word);
+			sc_dbr043(c, is_table ? name : NULL, what, "write DROP %s IF EXISTS %s", word, name);
+		}
+		if (!is_table)
+			continue;
+		sc_check_owner(c, name, "drops");
+		struct sc_table *t = c->up ? sc_fact(c, name) : NULL;
+		if (t)
+			t->dropped = true;
+		/* Down bodies exist to drop what up created: only up bodies warn. */
+		if (c->up && !sc_is_new(c, name))
+			sc_diag(c, "DBR103", name, NULL,
+				"keep the table until no running version reads it, back it up, then drop it in a later release",
+				"DROP TABLE %s deletes the table and all its rows for good", name);
+	}
+}
+
+static void sc_rename(struct sc_ctx *c, const struct json *st)
+{
+	const char *type = jstr(st, "renameType");
+	const char *table = jstr(jget(st, "relation"), "relname");
+	const char *newname = jstr(st, "newname");
+	char word[64];
+	sc_object_word(type, word, sizeof(word));
+	/* ALTER TABLE IF EXISTS old RENAME TO new is a no-op once renamed. */
+	if (type && strcmp(type, "OBJECT_TABLE") == 0 && jbool(st, "missing_ok"))
+		return;
+	if (type && (strcmp(type, "OBJECT_TABLE") == 0 || strcmp(type, "OBJECT_COLUMN") == 0))
+		sc_check_owner(c, table, "renames");
+	if (type && strcmp(type, "OBJECT_COLUMN") == 0)
+		sc_dbr043(c, table, "RENAME COLUMN",
+			  "a second run fails because column %s is gone: rename it in a DO block that first checks information_schema.columns",
+			  jstr(st, "subname") ? jstr(st, "subname") : "");
+	else
+		sc_dbr043(c, table, "RENAME",
+			  "a second run fails because the %s is already called %s: write ALTER %s IF EXISTS ... RENAME TO %s, or use a DO block that checks the catalog",
+			  word, newname ? newname : "", word, newname ? newname : "");
+}
+
+/* One statement of the body: dispatch on its node type. */
+static void sc_statement(struct sc_ctx *c, const char *kind, const struct json *st)
+{
+	if (strcmp(kind, "CreateStmt") == 0) {
+		sc_create_table(c, st, false);
+	} else if (strcmp(kind, "CreateTableAsStmt") == 0) {
+		sc_create_table(c, st, true);
+	} else if (strcmp(kind, "IndexStmt") == 0) {
+		sc_create_index(c, st);
+	} else if (strcmp(kind, "AlterTableStmt") == 0) {
+		sc_alter_table(c, st);
+	} else if (strcmp(kind, "DropStmt") == 0) {
+		sc_drop(c, st);
+	} else if (strcmp(kind, "RenameStmt") == 0) {
+		sc_rename(c, st);
+	} else if (strcmp(kind, "InsertStmt") == 0) {
+		const char *table = jstr(jget(st, "relation"), "relname");
+		if (!jget(st, "onConflictClause"))
+			sc_dbr043(c, table, "INSERT without ON CONFLICT",
+				  "write INSERT INTO %s ... ON CONFLICT DO NOTHING (or ON CONFLICT (...) DO UPDATE)",
+				  table ? table : "...");
+	} else if (strcmp(kind, "CreateSeqStmt") == 0) {
+		const char *name = jstr(jget(st, "sequence"), "relname");
+		if (!jbool(st, "if_not_exists") && !names_has(&c->dropped, name))
+			sc_dbr043(c, NULL, "CREATE SEQUENCE without IF NOT EXISTS",
+				  "write CREATE SEQUENCE IF NOT EXISTS %s", name ? name : "...");
+	} else if (strcmp(kind, "ViewStmt") == 0) {
+		const char *name = jstr(jget(st, "view"), "relname");
+		if (!jbool(st, "replace") && !names_has(&c->dropped, name))
+			sc_dbr043(c, NULL, "CREATE VIEW without OR REPLACE", "write CREATE OR REPLACE VIEW %s",
+				  name ? name : "...");
+	} else if (strcmp(kind, "CreateEnumStmt") == 0 || strcmp(kind, "CompositeTypeStmt") == 0 ||
+		   strcmp(kind, "CreateRangeStmt") == 0 || strcmp(kind, "CreateDomainStmt") == 0 ||
+		   (strcmp(kind, "DefineStmt") == 0 && jstr(st, "kind") && strcmp(jstr(st, "kind"), "OBJECT_TYPE") == 0)) {
+		const struct json *names = jget(st, "typeName");
+		if (!names)
+			names = jget(st, "defnames");
+		const char *name = jlast_name(names);
+		if (!name && strcmp(kind, "CompositeTypeStmt") == 0)
+			name = jstr(jget(st, "typevar"), "relname");
+		bool domain = strcmp(kind, "CreateDomainStmt") == 0;
+		if (!names_has(&c->dropped, name))
+			sc_dbr043(c, NULL, domain ? "CREATE DOMAIN" : "CREATE TYPE",
+				  "%s has no IF NOT EXISTS: create %s in a DO block that first checks pg_type (IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = '%s'))",
+				  domain ? "CREATE DOMAIN" : "CREATE TYPE", name ? name : "it", name ? name : "...");
+	} else if (strcmp(kind, "AlterEnumStmt") == 0) {
+		if (!jstr(st, "oldVal") && !jbool(st, "skipIfNewValExists"))
+			sc_dbr043(c, NULL, "ALTER TYPE ... ADD VALUE without IF NOT EXISTS",
+				  "write ALTER TYPE %s ADD VALUE IF NOT EXISTS '%s'", jlast_name(jget(st, "typeName")) ? jlast_name(jget(st, "typeName")) : "...",
+				  jstr(st, "newVal") ? jstr(st, "newVal") : "...");
+	} else if (strcmp(kind, "CreateFunctionStmt") == 0) {
+		const char *name = jlast_name(jget(st, "funcname"));
+		if (!jbool(st, "replace") && !names_has(&c->dropped, name))
+			sc_dbr043(c, NULL, jbool(st, "is_procedure") ? "CREATE PROCEDURE without OR REPLACE" : "CREATE FUNCTION without OR REPLACE",
+				  "write CREATE OR REPLACE %s %s", jbool(st, "is_procedure") ? "PROCEDURE" : "FUNCTION",
+				  name ? name : "...");
+	} else if (strcmp(kind, "CreateTrigStmt") == 0) {
+		const char *name = jstr(st, "trigname");
+		if (!jbool(st, "replace") && !names_has(&c->dropped, name))
+			sc_dbr043(c, jstr(jget(st, "relation"), "relname"), "CREATE TRIGGER without OR REPLACE",
+				  "write DROP TRIGGER IF EXISTS %s ON %s; before it, or CREATE OR REPLACE TRIGGER (PostgreSQL 14+)",
+				  name ? name : "...", jstr(jget(st, "relation"), "relname") ? jstr(jget(st, "relation"), "relname") : "...");
+	} else if (strcmp(kind, "CreateSchemaStmt") == 0) {
+		const char *name = jstr(st, "schemaname");
+		if (!jbool(st, "if_not_exists") && !names_has(&c->dropped, name))
+			sc_dbr043(c, NULL, "CREATE SCHEMA without IF NOT EXISTS", "write CREATE SCHEMA IF NOT EXISTS %s",
+				  name ? name : "...");
+	} else if (strcmp(kind, "CreateExtensionStmt") == 0) {
+		const char *name = jstr(st, "extname");
+		if (!jbool(st, "if_not_exists") && !names_has(&c->dropped, name))
+			sc_dbr043(c, NULL, "CREATE EXTENSION without IF NOT EXISTS",
+				  "write CREATE EXTENSION IF NOT EXISTS %s", name ? name : "...");
+	} else if (strcmp(kind, "CreatePolicyStmt") == 0) {
+		const char *name = jstr(st, "policy_name");
+		const char *table = jstr(jget(st, "table"), "relname");
+		if (!names_has(&c->dropped, name))
+			sc_dbr043(c, table, "CREATE POLICY",
+				  "write DROP POLICY IF EXISTS %s ON %s; before it", name ? name : "...", table ? table : "...");
+	} else if (strcmp(kind, "RuleStmt") == 0) {
+		const char *name = jstr(st, "rulename");
+		if (!jbool(st, "replace") && !names_has(&c->dropped, name))
+			sc_dbr043(c, NULL, "CREATE RULE without OR REPLACE", "write CREATE OR REPLACE RULE %s",
+				  name ? name : "...");
+	}
+	/* Everything else (DO blocks, UPDATE, DELETE, COMMENT, GRANT, SET,
+	 * ALTER ... SET, REFRESH, ...) either repeats harmlessly or is not
+	 * analysed: the contract names DO blocks as the escape hatch. */
+}
+
+/* Byte offset of a 1-based character position (PostgreSQL counts
+ * characters in cursorpos; the parser runs in UTF-8). */
+static size_t sc_char_to_byte(const char *s, int pos)
+{
+	size_t off = 0;
+	if (pos <= 1)
+		return 0;
+	for (int ch = 1; ch < pos && s[off]; ch++) {
+		off++;
+		while (s[off] && ((unsigned char)s[off] & 0xC0) == 0x80)
+			off++;
+	}
+	return off;
+}
+
+/* Analyses one body; c carries where it comes from. */
+static void sc_body(struct sc_ctx *c)
+{
+	PgQueryParseResult r = pg_query_parse(c->sql);
+	if (r.error) {
+		size_t off = sc_char_to_byte(c->sql, r.error->cursorpos);
+		sc_loc(c, off, &c->line, &c->column);
+		sc_diag(c, "DBR044", NULL, NULL, NULL, "SQL does not parse: %s",
+			r.error->message ? r.error->message : "syntax error");
+		pg_query_free_parse_result(r);
+		return;
+	}
+	struct json tree = {0};
+	struct json_parser jp = {r.parse_tree, r.parse_tree ? r.parse_tree + strlen(r.parse_tree) : NULL, false, false};
+	if (r.parse_tree)
+		json_value(&jp, &tree, 0);
+	pg_query_free_parse_result(r);
+	if (jp.oom) {
+		c->rc = DBREG_ENOMEM;
+		json_free(&tree);
+		return;
+	}
+	/* An unreadable tree (too deep) leaves the body unanalysed: the server
+	 * parses it, so it is not a syntax error. */
+	const struct json *stmts = jp.bad ? NULL : jget(&tree, "stmts");
+	size_t sql_len = strlen(c->sql);
+	for (size_t i = 0; i < jlen(stmts) && c->rc == 0; i++) {
+		const struct json *raw = &stmts->items[i];
+		long long loc = jnum(raw, "stmt_location");
+		size_t off = loc > 0 && (size_t)loc < sql_len ? (size_t)loc : 0;
+		long long slen = jnum(raw, "stmt_len");
+		size_t end = slen > 0 && (size_t)slen <= sql_len - off ? off + (size_t)slen : sql_len;
+		sc_loc(c, sc_skip_blank(c->sql, off, end), &c->line, &c->column);
+		const struct json *st;
+		const char *kind = jnode(jget(raw, "stmt"), &st);
+		if (kind)
+			sc_statement(c, kind, st);
+	}
+	json_free(&tree);
+}
+
+static void sc_ctx_dispose(struct sc_ctx *c)
+{
+	names_dispose(&c->dropped);
+	names_dispose(&c->created);
+}
+
+int dbreg_sqlcheck_text(struct dbreg_diag_list *diags, const char *file, const char *sql, bool up)
+{
+	struct sc_ctx c = {.diags = diags, .sql = sql ? sql : "", .file = file, .up = up};
+	sc_body(&c);
+	sc_ctx_dispose(&c);
+	return c.rc;
+}
+
+/* The PostgreSQL body of a migration in a direction: what runs there. A
+ * generic body shadowed by a *_postgres one runs on SQLite only and, like
+ * *_sqlite bodies, is exempt. */
+static const struct dbreg_sql *sc_pg_body(const struct dbreg_migration *m, bool up)
+{
+	const struct dbreg_sql *specific = up ? &m->up_postgres : &m->down_postgres;
+	const struct dbreg_sql *generic = up ? &m->up : &m->down;
+	if (specific->text)
+		return specific;
+	return generic->text ? generic : NULL;
+}
+
+/* Table rules (DBR046) over what a package's up migrations leave. */
+static void sc_table_rules(struct sc_ctx *c, const struct sc_pkg *f)
+{
+	for (size_t i = 0; i < f->n && c->rc == 0; i++) {
+		const struct sc_table *t = &f->tables[i];
+		if (t->dropped || t->temp)
+			continue;
+		struct dbreg_diag_at at = {.file = t->file, .line = t->line, .column = t->column,
+					   .package = c->package, .table = t->name, .migration = t->migration};
+		int rc = 0;
+		if (strncmp(t->name, "ydtb_", 5) != 0) {
+			rc = dbreg_diag_addf(c->diags, "DBR046", &at, "migration %s creates table %s without the ydtb_ prefix",
+					     t->migration ? t->migration : "", t->name);
+			if (rc == 0)
+				rc = dbreg_diag_hintf(c->diags, "name it ydtb_%s", t->name);
+		}
+		if (rc == 0 && t->columns_known && !t->has_ws) {
+			rc = dbreg_diag_addf(c->diags, "DBR046", &at, "table %s created by migration %s has no workspace_id column",
+					     t->name, t->migration ? t->migration : "");
+			if (rc == 0)
+				rc = dbreg_diag_hintf(c->diags, "add workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE");
+		} else if (rc == 0 && t->columns_known) {
+			if (!t->ws_not_null) {
+				rc = dbreg_diag_addf(c->diags, "DBR046", &at, "table %s created by migration %s: workspace_id may be null",
+						     t->name, t->migration ? t->migration : "");
+				if (rc == 0)
+					rc = dbreg_diag_hintf(c->diags, "write workspace_id text NOT NULL");
+			}
+			if (rc == 0 && !t->ws_fk) {
+				rc = dbreg_diag_addf(c->diags, "DBR046", &at,
+						     "table %s created by migration %s: workspace_id has no foreign key to ydtb_workspaces(id)",
+						     t->name, t->migration ? t->migration : "");
+				if (rc == 0)
+					rc = dbreg_diag_hintf(c->diags, "write workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE");
+			}
+		}
+		if (rc != 0)
+			c->rc = DBREG_ENOMEM;
+	}
+}
+
+static void sc_pkg_dispose(struct sc_pkg *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->tables[i].name);
+	free(f->tables);
+	memset(f, 0, sizeof(*f));
+}
+
+static int sc_package(struct dbreg_registry *reg, const struct dbreg_package *pkg)
+{
+	struct sc_pkg facts = {0};
+	struct sc_ctx c = {.diags = &reg->diags, .reg = reg, .pkg = pkg, .package = pkg->name, .file = pkg->file};
+	for (size_t i = 0; i < pkg->n_migrations && c.rc == 0; i++) {
+		const struct dbreg_migration *m = &pkg->migrations[i];
+		for (int dir = 1; dir >= 0 && c.rc == 0; dir--) {
+			const struct dbreg_sql *body = sc_pg_body(m, dir == 1);
+			if (!body)
+				continue;
+			c.sql = body->text;
+			c.src = body;
+			c.migration = m->id;
+			c.up = dir == 1;
+			/* The core package's tables follow no prefix or workspace rule. */
+			c.facts = c.up && !pkg->core ? &facts : NULL;
+			sc_body(&c);
+			sc_ctx_dispose(&c);
+		}
+	}
+	c.src = NULL;
+	if (c.rc == 0)
+		sc_table_rules(&c, &facts);
+	sc_pkg_dispose(&facts);
+	sc_ctx_dispose(&c);
+	return c.rc;
+}
+
+int dbreg_sqlcheck_registry(struct dbreg_registry *reg)
+{
+	for (size_t i = 0; i < reg->n_packages; i++) {
+		int rc = sc_package(reg, reg->packages[i]);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}

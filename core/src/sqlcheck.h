@@ -1,0 +1,19 @@
+/* Internal API of the static SQL checks (sqlcheck.c): the registry pass is
+ * dbreg_sqlcheck_registry (registry.h); this header adds the entry point that
+ * analyses one PostgreSQL body on its own, for unit tests and the corpus. */
+#ifndef DBREG_SQLCHECK_H
+#define DBREG_SQLCHECK_H
+
+#include "dbreg.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Parses `sql` (NUL-terminated) with the PostgreSQL grammar and appends
+ * DBR044 (syntax), DBR043 (not idempotent) and, when `up` is true, DBR103
+ * (unsafe on a live database) to `diags`, positioned inside `sql` itself
+ * (line 1, column 1 is its first byte) and attributed to `file`. No table
+ * rules (DBR046): those need a registry. Returns 0 or DBREG_ENOMEM. */
+int dbreg_sqlcheck_text(struct dbreg_diag_list *diags, const char *file, const char *sql, bool up);
+
+#endif
