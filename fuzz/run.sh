@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds one libFuzzer target with clang under ASan+UBSan and runs it for a
+# bounded time on a seed corpus from the conformance suites.
+#   fuzz/run.sh fuzz_toml 60
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+name=${1:?usage: fuzz/run.sh TARGET SECONDS}
+seconds=${2:-60}
+build=$root/build-fuzz
+shared=${DBREG_SHARED:-$root/../shared}
+
+if [ ! -f "$build/build.ninja" ]; then
+  CC=clang meson setup "$build" "$root" -Dfuzz=true --buildtype=debugoptimized \
+    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+fi
+meson compile -C "$build" "fuzz/$name" >/dev/null
+
+corpus=$(mktemp -d)
+trap 'rm -rf "$corpus"' EXIT
+case "$name" in
+  fuzz_toml) find "$shared/toml-test" -name '*.toml' -exec cp {} "$corpus/" \; 2>/dev/null || true
+             for f in "$root"/tomls/*.toml; do cp "$f" "$corpus/tomls-$(basename "$f")"; done ;;
+  fuzz_sqlcheck) cp "$root"/tests/sql-corpus/*.sql "$corpus/" 2>/dev/null || true ;;
+esac
+# Seeds with colliding names were overwritten; that is fine for a corpus.
+echo "fuzz: $name for ${seconds}s"
+"$build/fuzz/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 "$corpus" 2>"$build/$name.log" || {
+  tail -n 60 "$build/$name.log" >&2
+  echo "fuzz: $name found a failure" >&2
+  exit 1
+}
+grep -E '^stat::number_of_executed_units' "$build/$name.log" | sed "s/^/fuzz: $name /"
