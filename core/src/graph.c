@@ -1,0 +1,413 @@
+/* The dependency graph between packages: duplicate names, the one core
+ * package, unresolved or unsatisfied dependencies, cycles (iterative DFS
+ * with colors, linear time), and the deterministic topological order
+ * (Kahn's algorithm with a min-heap: core first, then by name). */
+#include "diag.h"
+#include "registry.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Edges as compressed rows: the resolved dependencies of package i are
+ * to[start[i] .. start[i+1]), each with the declaring entry (for
+ * positions); the implicit edge to the core package has dep == NULL. */
+struct graph {
+	size_t n;
+	size_t *start;
+	size_t *to;
+	const struct dbreg_dependency **dep;
+};
+
+static void graph_dispose(struct graph *g)
+{
+	free(g->start);
+	free(g->to);
+	free(g->dep);
+}
+
+/* Index of the (first) package named `name`, or n. */
+static size_t graph_index(const struct dbreg_registry *reg, const char *name)
+{
+	/* Packages are sorted by name, nameless last: a lower-bound search. */
+	size_t lo = 0, hi = reg->n_packages;
+	if (name == NULL)
+		return hi;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *m = reg->packages[mid]->name;
+		if (m != NULL && strcmp(m, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < reg->n_packages && reg->packages[lo]->name && strcmp(reg->packages[lo]->name, name) == 0)
+		return lo;
+	return reg->n_packages;
+}
+
+static size_t graph_core(const struct dbreg_registry *reg)
+{
+	for (size_t i = 0; i < reg->n_packages; i++)
+		if (reg->packages[i]->core)
+			return i;
+	return reg->n_packages;
+}
+
+/* Builds the edge rows from the dependencies that name a registered
+ * package, plus every non-core package's implicit edge to the core. */
+static int graph_build(struct graph *g, const struct dbreg_registry *reg)
+{
+	size_t n = reg->n_packages, m = 0, core = graph_core(reg);
+	memset(g, 0, sizeof *g);
+	g->n = n;
+	for (size_t i = 0; i < n; i++)
+		m += reg->packages[i]->n_deps + 1;
+	g->start = calloc(n + 1, sizeof *g->start);
+	g->to = calloc(m + 1, sizeof *g->to);
+	g->dep = calloc(m + 1, sizeof *g->dep);
+	if (!g->start || !g->to || !g->dep) {
+		graph_dispose(g);
+		return DBREG_ENOMEM;
+	}
+	/* Names resolve by binary search: O(D log P) over the whole registry. */
+	size_t e = 0;
+	for (size_t i = 0; i < n; i++) {
+		g->start[i] = e;
+		const struct dbreg_package *p = reg->packages[i];
+		bool has_core = false;
+		for (size_t d = 0; d < p->n_deps; d++) {
+			size_t j = graph_index(reg, p->deps[d].name);
+			if (j == n)
+				continue;
+			has_core |= j == core;
+			g->to[e] = j;
+			g->dep[e] = &p->deps[d];
+			e++;
+		}
+		if (core < n && !p->core && !has_core) {
+			g->to[e] = core;
+			g->dep[e] = NULL;
+			e++;
+		}
+	}
+	g->start[n] = e;
+	return 0;
+}
+
+static int graph_diag(struct dbreg_registry *reg, const char *code, const struct dbreg_package *p,
+		      unsigned line, unsigned col, const char *fmt, const char *a, const char *b,
+		      const char *c)
+{
+	struct dbreg_diag_at at = { .file = p ? p->file : NULL, .line = line, .column = col,
+				    .package = p ? p->name : NULL };
+	return dbreg_diag_addf(&reg->diags, code, &at, fmt, a, b, c);
+}
+
+/* The position of [package].name, or of [package]. */
+static struct dbreg_pos graph_name_pos(const struct dbreg_package *p)
+{
+	const struct dbreg_toml_node *pk = p->doc ? dbreg_toml_get(p->doc->root, "package") : NULL;
+	const struct dbreg_toml_node *n = dbreg_toml_get(pk, "name");
+	struct dbreg_pos pos = p->pos;
+	if (n) {
+		pos.line = n->line;
+		pos.column = n->column;
+	}
+	return pos;
+}
+
+static int graph_kind_pos(const struct dbreg_package *p, struct dbreg_pos *pos)
+{
+	const struct dbreg_toml_node *pk = p->doc ? dbreg_toml_get(p->doc->root, "package") : NULL;
+	const struct dbreg_toml_node *n = dbreg_toml_get(pk, "kind");
+	*pos = p->pos;
+	if (n) {
+		pos->line = n->line;
+		pos->column = n->column;
+	}
+	return 0;
+}
+
+/* DBR012 and DBR015. */
+static int graph_check_names(struct dbreg_registry *reg)
+{
+	const struct dbreg_package *core = NULL;
+	for (size_t i = 0; i < reg->n_packages; i++) {
+		const struct dbreg_package *p = reg->packages[i];
+		if (i > 0 && p->name && reg->packages[i - 1]->name &&
+		    strcmp(p->name, reg->packages[i - 1]->name) == 0) {
+			/* Sorted and stable: the first file keeps the name. */
+			const struct dbreg_package *first = dbreg_registry_find(reg, p->name);
+			struct dbreg_pos pos = graph_name_pos(p);
+			if (graph_diag(reg, "DBR012", p, pos.line, pos.column,
+				       "package \"%s\" is already declared in %s%s", p->name, first->file, "") ||
+			    dbreg_diag_hintf(&reg->diags, "give this package another name, or remove one of the files"))
+				return DBREG_ENOMEM;
+		}
+		if (!p->core)
+			continue;
+		if (core == NULL) {
+			core = p;
+			continue;
+		}
+		struct dbreg_pos pos;
+		graph_kind_pos(p, &pos);
+		if (graph_diag(reg, "DBR015", p, pos.line, pos.column,
+			       "a second core package \"%s\" (the core package is \"%s\" in %s)",
+			       p->name ? p->name : "?", core->name ? core->name : "?", core->file) ||
+		    dbreg_diag_hintf(&reg->diags, "remove kind = \"core\" from this manifest"))
+			return DBREG_ENOMEM;
+	}
+	if (core == NULL) {
+		/* Nothing points at a place: name the first manifest, if any. */
+		const struct dbreg_package *p = reg->n_packages ? reg->packages[0] : NULL;
+		if (graph_diag(reg, "DBR015", NULL, 0, 0, "%s%s%s",
+			       "no core package: exactly one manifest must declare kind = \"core\"", "", "") ||
+		    dbreg_diag_hintf(&reg->diags, "register the core package (@ydtb/core)%s%s",
+				     p ? " along with " : "", p ? p->file : ""))
+			return DBREG_ENOMEM;
+	}
+	return 0;
+}
+
+/* DBR030, DBR031. */
+static int graph_check_deps(struct dbreg_registry *reg)
+{
+	const char **names = calloc(reg->n_packages + 1, sizeof *names);
+	if (names == NULL)
+		return DBREG_ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < reg->n_packages; i++)
+		if (reg->packages[i]->name)
+			names[k++] = reg->packages[i]->name;
+	int rc = 0;
+	for (size_t i = 0; i < reg->n_packages && rc == 0; i++) {
+		const struct dbreg_package *p = reg->packages[i];
+		for (size_t d = 0; d < p->n_deps && rc == 0; d++) {
+			const struct dbreg_dependency *dep = &p->deps[d];
+			const struct dbreg_package *q = dbreg_registry_find(reg, dep->name);
+			if (q == NULL) {
+				rc = graph_diag(reg, "DBR030", p, dep->pos.line, dep->pos.column,
+						"dependency \"%s\" is not a registered package%s%s", dep->name, "", "");
+				const char *near = dbreg_nearest(dep->name, names);
+				if (rc == 0)
+					rc = near ? dbreg_diag_hintf(&reg->diags, "did you mean \"%s\"?", near)
+						  : dbreg_diag_hintf(&reg->diags,
+								     "add the manifest of \"%s\" to the package folders",
+								     dep->name);
+				continue;
+			}
+			if (dep->range == NULL || !q->version_ok)
+				continue; /* DBR033 / DBR011 already */
+			if (!dbreg_range_satisfies(dep->range, &q->version)) {
+				rc = graph_diag(reg, "DBR031", p, dep->pos.line, dep->pos.column,
+						"dependency \"%s\" requires \"%s\" but version %s is registered",
+						dep->name, dep->range_text, q->version_text);
+				if (rc == 0)
+					rc = dbreg_diag_hintf(&reg->diags, "widen the range to accept %s, or register a matching version",
+							      q->version_text);
+			}
+		}
+	}
+	free(names);
+	return rc;
+}
+
+/* DBR032: iterative DFS; a grey target is a back edge, i.e. a cycle made of
+ * the stack from that target to the top. */
+static int graph_check_cycles(struct dbreg_registry *reg, const struct graph *g)
+{
+	enum { WHITE, GREY, BLACK };
+	size_t n = g->n;
+	unsigned char *color = calloc(n ? n : 1, 1);
+	size_t *stack = malloc((n ? n : 1) * sizeof *stack);
+	size_t *next = malloc((n ? n : 1) * sizeof *next);     /* next edge to try */
+	size_t *depth = malloc((n ? n : 1) * sizeof *depth);   /* place on the stack */
+	int rc = 0;
+	if (!color || !stack || !next || !depth) {
+		rc = DBREG_ENOMEM;
+		goto out;
+	}
+	for (size_t s = 0; s < n && rc == 0; s++) {
+		if (color[s] != WHITE)
+			continue;
+		size_t top = 0;
+		stack[top++] = s;
+		color[s] = GREY;
+		next[s] = g->start[s];
+		depth[s] = 0;
+		while (top > 0 && rc == 0) {
+			size_t u = stack[top - 1];
+			if (next[u] == g->start[u + 1]) {
+				color[u] = BLACK;
+				top--;
+				continue;
+			}
+			size_t e = next[u]++;
+			size_t v = g->to[e];
+			if (color[v] == WHITE) {
+				color[v] = GREY;
+				next[v] = g->start[v];
+				depth[v] = top;
+				stack[top++] = v;
+			} else if (color[v] == GREY) {
+				struct dbreg_buf b = DBREG_BUF_INIT;
+				for (size_t i = depth[v]; i < top; i++)
+					dbreg_buf_printf(&b, "%s -> ", reg->packages[stack[i]]->name);
+				dbreg_buf_puts(&b, reg->packages[v]->name);
+				const struct dbreg_package *p = reg->packages[u];
+				const struct dbreg_dependency *dep = g->dep[e];
+				struct dbreg_pos pos = dep ? dep->pos : p->pos;
+				if (b.oom) {
+					rc = DBREG_ENOMEM;
+				} else {
+					rc = graph_diag(reg, "DBR032", p, pos.line, pos.column,
+							"circular dependency: %s%s%s", b.ptr, "", "");
+					if (rc == 0)
+						rc = dep ? dbreg_diag_hintf(&reg->diags,
+									    "remove the dependency of \"%s\" on \"%s\"",
+									    p->name, dep->name)
+							 : dbreg_diag_hintf(&reg->diags,
+									    "the core package may not depend on other packages");
+				}
+				dbreg_buf_dispose(&b);
+			}
+		}
+	}
+out:
+	free(color);
+	free(stack);
+	free(next);
+	free(depth);
+	return rc;
+}
+
+int dbreg_graph_check(struct dbreg_registry *reg)
+{
+	int rc = graph_check_names(reg);
+	if (rc == 0)
+		rc = graph_check_deps(reg);
+	if (rc != 0)
+		return rc;
+	struct graph g;
+	if (graph_build(&g, reg) != 0)
+		return DBREG_ENOMEM;
+	rc = graph_check_cycles(reg, &g);
+	graph_dispose(&g);
+	return rc;
+}
+
+/* Heap order: the core package first, then by name (nameless last), then
+ * by index. */
+static bool graph_before(const struct dbreg_registry *reg, size_t a, size_t b)
+{
+	const struct dbreg_package *pa = reg->packages[a], *pb = reg->packages[b];
+	if (pa->core != pb->core)
+		return pa->core;
+	const char *na = pa->name, *nb = pb->name;
+	if (na && nb) {
+		int c = strcmp(na, nb);
+		if (c)
+			return c < 0;
+	} else if (na || nb) {
+		return na != NULL;
+	}
+	return a < b;
+}
+
+static void graph_heap_push(const struct dbreg_registry *reg, size_t *h, size_t *len, size_t v)
+{
+	size_t i = (*len)++;
+	h[i] = v;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!graph_before(reg, h[i], h[parent]))
+			break;
+		size_t t = h[i];
+		h[i] = h[parent];
+		h[parent] = t;
+		i = parent;
+	}
+}
+
+static size_t graph_heap_pop(const struct dbreg_registry *reg, size_t *h, size_t *len)
+{
+	size_t top = h[0];
+	h[0] = h[--(*len)];
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < *len && graph_before(reg, h[l], h[m]))
+			m = l;
+		if (r < *len && graph_before(reg, h[r], h[m]))
+			m = r;
+		if (m == i)
+			break;
+		size_t t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+	return top;
+}
+
+int dbreg_graph_order(const struct dbreg_registry *reg, size_t **order)
+{
+	*order = NULL;
+	struct graph g;
+	if (graph_build(&g, reg) != 0)
+		return DBREG_ENOMEM;
+	size_t n = g.n, m = g.start[n];
+	/* Reverse the edges: from a dependency to its dependents. */
+	size_t *indeg = calloc(n + 1, sizeof *indeg);
+	size_t *rstart = calloc(n + 2, sizeof *rstart);
+	size_t *rto = malloc((m + 1) * sizeof *rto);
+	size_t *heap = malloc((n + 1) * sizeof *heap);
+	size_t *out = malloc((n + 1) * sizeof *out);
+	int rc = 0;
+	if (!indeg || !rstart || !rto || !heap || !out) {
+		rc = DBREG_ENOMEM;
+		goto done;
+	}
+	for (size_t u = 0; u < n; u++) {
+		indeg[u] = g.start[u + 1] - g.start[u];
+		for (size_t e = g.start[u]; e < g.start[u + 1]; e++)
+			rstart[g.to[e] + 1]++;
+	}
+	for (size_t v = 0; v < n; v++)
+		rstart[v + 1] += rstart[v];
+	{
+		size_t *fill = heap; /* borrowed as a cursor array before the heap is used */
+		for (size_t v = 0; v < n; v++)
+			fill[v] = rstart[v];
+		for (size_t u = 0; u < n; u++)
+			for (size_t e = g.start[u]; e < g.start[u + 1]; e++)
+				rto[fill[g.to[e]]++] = u;
+	}
+	size_t hlen = 0, k = 0;
+	for (size_t v = 0; v < n; v++)
+		if (indeg[v] == 0)
+			graph_heap_push(reg, heap, &hlen, v);
+	while (hlen > 0) {
+		size_t v = graph_heap_pop(reg, heap, &hlen);
+		out[k++] = v;
+		for (size_t e = rstart[v]; e < rstart[v + 1]; e++)
+			if (--indeg[rto[e]] == 0)
+				graph_heap_push(reg, heap, &hlen, rto[e]);
+	}
+	if (k < n)
+		rc = DBREG_EINVALID; /* what is left is on or behind a cycle */
+done:
+	free(indeg);
+	free(rstart);
+	free(rto);
+	free(heap);
+	graph_dispose(&g);
+	if (rc != 0) {
+		free(out);
+		return rc;
+	}
+	*order = out;
+	return 0;
+}

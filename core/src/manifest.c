@@ -1,0 +1,965 @@
+/* Manifest loading: a TOML tree becomes a struct dbreg_package. One static
+ * key table per section (name, allowed TOML types, code when missing) drives
+ * the unknown-key (DBR013) and wrong-type (DBR014) checks, so the loader
+ * below reads only values whose type is already known to be right. */
+#include "diag.h"
+#include "registry.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Allowed TOML types of a key, as a bit mask. */
+#define M_STR (1u << DBREG_TOML_STRING)
+#define M_INT (1u << DBREG_TOML_INTEGER)
+#define M_FLOAT (1u << DBREG_TOML_FLOAT)
+#define M_BOOL (1u << DBREG_TOML_BOOL)
+#define M_TABLE (1u << DBREG_TOML_TABLE)
+#define M_ARRAY (1u << DBREG_TOML_ARRAY)
+
+struct manifest_key {
+	const char *name;
+	unsigned types;
+	const char *missing_code;      /* diagnostic when absent; NULL: optional */
+};
+
+static const struct manifest_key root_keys[] = {
+	{ "package", M_TABLE, NULL },  /* DBR010 from manifest_package */
+	{ "dependencies", M_TABLE, NULL },
+	{ "tables", M_TABLE, NULL },
+	{ "tools", M_ARRAY, NULL },
+	{ "migrations", M_ARRAY, NULL },
+	{ NULL, 0, NULL },
+};
+
+static const struct manifest_key package_keys[] = {
+	{ "name", M_STR, "DBR010" },
+	{ "version", M_STR, "DBR011" },
+	{ "kind", M_STR, NULL },
+	{ "description", M_STR, NULL },
+	{ NULL, 0, NULL },
+};
+
+static const struct manifest_key table_keys[] = {
+	{ "description", M_STR, NULL },
+	{ "workspace_scoped", M_BOOL, NULL },
+	{ "primary_key", M_ARRAY, NULL },
+	{ "unique", M_ARRAY, NULL },
+	{ "columns", M_TABLE, NULL },
+	{ "indexes", M_TABLE, NULL },
+	{ NULL, 0, NULL },
+};
+
+static const struct manifest_key column_keys[] = {
+	{ "type", M_STR, "DBR026" },
+	{ "primary_key", M_BOOL, NULL },
+	{ "not_null", M_BOOL, NULL },
+	{ "unique", M_BOOL, NULL },
+	{ "default", M_STR | M_INT | M_FLOAT | M_BOOL, NULL },
+	{ "default_sql", M_STR, NULL },
+	{ "references", M_STR, NULL },
+	{ "on_delete", M_STR, NULL },
+	{ "on_update", M_STR, NULL },
+	{ "description", M_STR, NULL },
+	{ NULL, 0, NULL },
+};
+
+static const struct manifest_key index_keys[] = {
+	{ "columns", M_ARRAY, "DBR014" },
+	{ "unique", M_BOOL, NULL },
+	{ NULL, 0, NULL },
+};
+
+static const struct manifest_key tool_keys[] = {
+	{ "id", M_STR, "DBR050" },
+	{ "name", M_STR, "DBR014" },
+	{ "description", M_STR, NULL },
+	{ "icon", M_STR, NULL },
+	{ NULL, 0, NULL },
+};
+
+static const struct manifest_key migration_keys[] = {
+	{ "id", M_STR, "DBR040" },
+	{ "version", M_STR, "DBR041" },
+	{ "description", M_STR, NULL },
+	{ "up", M_STR, NULL },
+	{ "up_postgres", M_STR, NULL },
+	{ "up_sqlite", M_STR, NULL },
+	{ "up_file", M_STR, NULL },
+	{ "down", M_STR, NULL },
+	{ "down_postgres", M_STR, NULL },
+	{ "down_sqlite", M_STR, NULL },
+	{ "down_file", M_STR, NULL },
+	{ "transaction", M_BOOL, NULL },
+	{ NULL, 0, NULL },
+};
+
+static const char *const fk_actions[] = {
+	"cascade", "restrict", "set null", "set default", "no action", NULL,
+};
+
+/* What is being loaded, and where findings go. */
+struct mctx {
+	struct dbreg_diag_list *diags;
+	struct dbreg_package *pkg;
+	bool oom;
+};
+
+/* Names a diagnostic's subject. */
+struct msubject {
+	const char *table, *column, *migration;
+};
+
+static void mdiag(struct mctx *c, const char *code, unsigned line, unsigned col,
+		  const struct msubject *s, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void mdiag(struct mctx *c, const char *code, unsigned line, unsigned col,
+		  const struct msubject *s, const char *fmt, ...)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	dbreg_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (b.oom) {
+		dbreg_buf_dispose(&b);
+		c->oom = true;
+		return;
+	}
+	struct dbreg_diag_at at = {
+		.file = c->pkg->file,
+		.line = line,
+		.column = col,
+		.package = c->pkg->name,
+		.table = s ? s->table : NULL,
+		.column_name = s ? s->column : NULL,
+		.migration = s ? s->migration : NULL,
+	};
+	if (dbreg_diag_addf(c->diags, code, &at, "%s", b.ptr ? b.ptr : "") != 0)
+		c->oom = true;
+	dbreg_buf_dispose(&b);
+}
+
+static void mhint(struct mctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void mhint(struct mctx *c, const char *fmt, ...)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	dbreg_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (b.oom || dbreg_diag_hintf(c->diags, "%s", b.ptr ? b.ptr : "") != 0)
+		c->oom = true;
+	dbreg_buf_dispose(&b);
+}
+
+/* strdup that records an allocation failure in the context. */
+static char *mdup(struct mctx *c, const char *s)
+{
+	char *d = dbreg_strdup(s);
+	if (s && !d)
+		c->oom = true;
+	return d;
+}
+
+static const struct manifest_key *manifest_find_key(const struct manifest_key *keys, const char *name)
+{
+	for (size_t i = 0; keys[i].name; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* "a string", "a boolean", "a string, integer, float or boolean". */
+static void manifest_type_words(struct dbreg_buf *b, unsigned mask)
+{
+	static const struct { unsigned bit; const char *word; } words[] = {
+		{ M_STR, "string" }, { M_INT, "integer" }, { M_FLOAT, "float" },
+		{ M_BOOL, "boolean" }, { M_TABLE, "table" }, { M_ARRAY, "array" },
+	};
+	size_t n = 0, total = 0;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		total += (mask & words[i].bit) != 0;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		if (!(mask & words[i].bit))
+			continue;
+		if (n > 0)
+			dbreg_buf_puts(b, n + 1 == total ? " or " : ", ");
+		dbreg_buf_puts(b, words[i].word);
+		n++;
+	}
+}
+
+/* Checks every key of `node` against `keys`: unknown keys (DBR013, with the
+ * nearest known key as hint), wrong types (DBR014), missing required keys
+ * (the key's own code, at the section's position). */
+static void manifest_check_keys(struct mctx *c, const struct dbreg_toml_node *node,
+				const struct manifest_key *keys, const char *where,
+				const struct msubject *s)
+{
+	const char *names[24];
+	size_t n = 0;
+	for (size_t i = 0; keys[i].name && n + 1 < sizeof names / sizeof names[0]; i++)
+		names[n++] = keys[i].name;
+	names[n] = NULL;
+
+	for (size_t i = 0; i < node->u.table.len; i++) {
+		const struct dbreg_toml_kv *kv = &node->u.table.items[i];
+		const struct manifest_key *k = manifest_find_key(keys, kv->key);
+		if (k == NULL || strlen(kv->key) != kv->key_len) {
+			mdiag(c, "DBR013", kv->line, kv->column, s, "unknown key \"%s\" in %s", kv->key, where);
+			const char *near = dbreg_nearest(kv->key, names);
+			if (near) {
+				mhint(c, "did you mean \"%s\"?", near);
+			} else {
+				struct dbreg_buf b = DBREG_BUF_INIT;
+				for (size_t j = 0; j < n; j++)
+					dbreg_buf_printf(&b, "%s%s", j ? ", " : "", names[j]);
+				mhint(c, "known keys here: %s", b.ptr ? b.ptr : "");
+				dbreg_buf_dispose(&b);
+			}
+			continue;
+		}
+		if (!(k->types & (1u << kv->value->type))) {
+			struct dbreg_buf b = DBREG_BUF_INIT;
+			manifest_type_words(&b, k->types);
+			mdiag(c, "DBR014", kv->value->line, kv->value->column, s,
+			      "\"%s\" in %s must be a %s, not %s", kv->key, where, b.ptr ? b.ptr : "?",
+			      dbreg_toml_type_name(kv->value->type));
+			dbreg_buf_dispose(&b);
+		}
+	}
+	for (size_t i = 0; keys[i].name; i++) {
+		if (keys[i].missing_code == NULL || dbreg_toml_get(node, keys[i].name) != NULL)
+			continue;
+		mdiag(c, keys[i].missing_code, node->line, node->column, s,
+		      "missing required key \"%s\" in %s", keys[i].name, where);
+	}
+}
+
+/* The value of `key` when present with an allowed type (already reported
+ * otherwise), else NULL. */
+static const struct dbreg_toml_node *mget(const struct dbreg_toml_node *node,
+					  const struct manifest_key *keys, const char *key)
+{
+	const struct dbreg_toml_node *v = dbreg_toml_get(node, key);
+	const struct manifest_key *k = manifest_find_key(keys, key);
+	if (v == NULL || k == NULL || !(k->types & (1u << v->type)))
+		return NULL;
+	return v;
+}
+
+static const char *mstr(const struct dbreg_toml_node *node, const struct manifest_key *keys, const char *key)
+{
+	const struct dbreg_toml_node *v = mget(node, keys, key);
+	return v && v->type == DBREG_TOML_STRING ? v->u.str.ptr : NULL;
+}
+
+static bool mbool(const struct dbreg_toml_node *node, const struct manifest_key *keys, const char *key,
+		  bool dflt)
+{
+	const struct dbreg_toml_node *v = mget(node, keys, key);
+	return v && v->type == DBREG_TOML_BOOL ? v->u.boolean : dflt;
+}
+
+/* Reads an array of strings; a non-string element is DBR014 and skipped.
+ * Returns the number kept; *out is a malloc'd vector. */
+static size_t manifest_strv(struct mctx *c, const struct dbreg_toml_node *arr, char ***out,
+			    const char *what, const struct msubject *s)
+{
+	*out = NULL;
+	if (arr->u.array.len == 0)
+		return 0;
+	char **v = calloc(arr->u.array.len, sizeof *v);
+	if (v == NULL) {
+		c->oom = true;
+		return 0;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < arr->u.array.len; i++) {
+		const struct dbreg_toml_node *e = arr->u.array.items[i];
+		if (e->type != DBREG_TOML_STRING) {
+			mdiag(c, "DBR014", e->line, e->column, s, "%s must hold strings, not %s", what,
+			      dbreg_toml_type_name(e->type));
+			continue;
+		}
+		v[n] = mdup(c, e->u.str.ptr);
+		if (v[n])
+			n++;
+	}
+	*out = v;
+	return n;
+}
+
+/* npm package names: optional @scope/, then lowercase letters, digits and
+ * - . _ ~; the name (and scope) may not start with . or _; 214 at most.
+ * Returns NULL when valid, else why. */
+static const char *manifest_name_problem(const char *name, size_t len)
+{
+	if (len == 0)
+		return "it is empty";
+	if (strlen(name) != len)
+		return "it contains a NUL character";
+	if (len > 214)
+		return "it is longer than 214 characters";
+	const char *p = name;
+	if (*p == '@') {
+		const char *slash = strchr(p, '/');
+		if (slash == NULL)
+			return "a scoped name is written @scope/name";
+		if (slash == p + 1)
+			return "the scope is empty";
+		for (const char *q = p + 1; q < slash; q++)
+			if (!(islower((unsigned char)*q) || isdigit((unsigned char)*q) || strchr("-._~", *q)))
+				return "the scope may hold only lowercase letters, digits, '-', '.', '_' and '~'";
+		if (p[1] == '.' || p[1] == '_')
+			return "the scope may not start with '.' or '_'";
+		p = slash + 1;
+	}
+	if (*p == '\0')
+		return "the name after the scope is empty";
+	if (*p == '.' || *p == '_')
+		return "it may not start with '.' or '_'";
+	for (const char *q = p; *q; q++)
+		if (!(islower((unsigned char)*q) || isdigit((unsigned char)*q) || strchr("-._~", *q)))
+			return "it may hold only lowercase letters, digits, '-', '.', '_' and '~' (and one @scope/)";
+	return NULL;
+}
+
+static void manifest_package(struct mctx *c, const struct dbreg_toml_node *root)
+{
+	struct dbreg_package *pkg = c->pkg;
+	const struct dbreg_toml_node *p = mget(root, root_keys, "package");
+	if (p == NULL) {
+		/* A mistyped package key is DBR014 from the root key check. */
+		if (dbreg_toml_get(root, "package") == NULL) {
+			mdiag(c, "DBR010", 1, 1, NULL, "the manifest has no [package] section");
+			mhint(c, "start the manifest with [package], name = \"@scope/name\" and version = \"1.0.0\"");
+		}
+		return;
+	}
+	pkg->pos.line = p->line;
+	pkg->pos.column = p->column;
+	manifest_check_keys(c, p, package_keys, "[package]", NULL);
+
+	const struct dbreg_toml_node *name = mget(p, package_keys, "name");
+	if (name) {
+		const char *why = manifest_name_problem(name->u.str.ptr, name->u.str.len);
+		if (why) {
+			mdiag(c, "DBR010", name->line, name->column, NULL, "invalid package name \"%s\": %s",
+			      name->u.str.ptr, why);
+			mhint(c, "use an npm-style name such as \"@ydtb/notes\"");
+		} else {
+			pkg->name = mdup(c, name->u.str.ptr);
+		}
+	}
+	const struct dbreg_toml_node *ver = mget(p, package_keys, "version");
+	if (ver) {
+		pkg->version_text = mdup(c, ver->u.str.ptr);
+		const char *why = NULL;
+		int rc = dbreg_semver_parse(&pkg->version, ver->u.str.ptr, &why);
+		if (rc == -2) {
+			c->oom = true;
+		} else if (rc != 0) {
+			mdiag(c, "DBR011", ver->line, ver->column, NULL,
+			      "package version \"%s\" is not semver 2.0.0: %s", ver->u.str.ptr,
+			      why ? why : "invalid");
+			mhint(c, "write MAJOR.MINOR.PATCH, for example \"1.0.0\"");
+		} else {
+			pkg->version_ok = true;
+		}
+	}
+	const struct dbreg_toml_node *kind = mget(p, package_keys, "kind");
+	if (kind) {
+		if (strcmp(kind->u.str.ptr, "core") == 0) {
+			pkg->core = true;
+		} else if (strcmp(kind->u.str.ptr, "package") != 0) {
+			mdiag(c, "DBR014", kind->line, kind->column, NULL,
+			      "kind must be \"package\" or \"core\", not \"%s\"", kind->u.str.ptr);
+			static const char *const kinds[] = { "package", "core", NULL };
+			const char *near = dbreg_nearest(kind->u.str.ptr, kinds);
+			mhint(c, "kind = \"%s\"", near ? near : "package");
+		}
+	}
+	pkg->description = mdup(c, mstr(p, package_keys, "description"));
+}
+
+static void manifest_dependencies(struct mctx *c, const struct dbreg_toml_node *root)
+{
+	struct dbreg_package *pkg = c->pkg;
+	const struct dbreg_toml_node *d = mget(root, root_keys, "dependencies");
+	if (d == NULL || d->u.table.len == 0)
+		return;
+	pkg->deps = calloc(d->u.table.len, sizeof *pkg->deps);
+	if (pkg->deps == NULL) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < d->u.table.len; i++) {
+		const struct dbreg_toml_kv *kv = &d->u.table.items[i];
+		if (kv->value->type != DBREG_TOML_STRING) {
+			mdiag(c, "DBR014", kv->value->line, kv->value->column, NULL,
+			      "dependency \"%s\" must be a semver range string, not %s", kv->key,
+			      dbreg_toml_type_name(kv->value->type));
+			mhint(c, "\"%s\" = \"^1.0.0\"", kv->key);
+			continue;
+		}
+		struct dbreg_dependency *dep = &pkg->deps[pkg->n_deps++];
+		dep->name = mdup(c, kv->key);
+		dep->range_text = mdup(c, kv->value->u.str.ptr);
+		dep->pos.line = kv->line;
+		dep->pos.column = kv->column;
+		const char *why = NULL;
+		int rc = dbreg_range_parse(&dep->range, kv->value->u.str.ptr, &why);
+		if (rc == -2) {
+			c->oom = true;
+		} else if (rc != 0) {
+			dep->range = NULL;
+			mdiag(c, "DBR033", kv->value->line, kv->value->column, NULL,
+			      "invalid semver range \"%s\" for dependency \"%s\": %s", kv->value->u.str.ptr,
+			      kv->key, why ? why : "invalid");
+			mhint(c, "write a node-semver range such as \"^1.2.0\" or \">=1.0.0 <2.0.0\"");
+		}
+	}
+}
+
+/* Lowercases an action and checks it against fk_actions. */
+static char *manifest_fk_action(struct mctx *c, const struct dbreg_toml_node *v, const char *key,
+				const struct msubject *s)
+{
+	char *a = mdup(c, v->u.str.ptr);
+	if (a == NULL)
+		return NULL;
+	for (char *q = a; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	for (size_t i = 0; fk_actions[i]; i++)
+		if (strcmp(a, fk_actions[i]) == 0)
+			return a;
+	mdiag(c, "DBR014", v->line, v->column, s,
+	      "%s must be \"cascade\", \"restrict\", \"set null\", \"set default\" or \"no action\", not \"%s\"",
+	      key, v->u.str.ptr);
+	const char *near = dbreg_nearest(a, fk_actions);
+	if (near)
+		mhint(c, "%s = \"%s\"", key, near);
+	free(a);
+	return NULL;
+}
+
+static void manifest_column(struct mctx *c, struct dbreg_table *t, const struct dbreg_toml_kv *kv)
+{
+	struct msubject s = { t->name, kv->key, NULL };
+	if (kv->value->type != DBREG_TOML_TABLE) {
+		mdiag(c, "DBR014", kv->value->line, kv->value->column, &s,
+		      "column \"%s\" must be an inline table, not %s", kv->key,
+		      dbreg_toml_type_name(kv->value->type));
+		mhint(c, "%s = { type = \"text\" }", kv->key);
+		return;
+	}
+	const struct dbreg_toml_node *n = kv->value;
+	char where[160];
+	snprintf(where, sizeof where, "column \"%.60s\" of table \"%.60s\"", kv->key, t->name);
+	manifest_check_keys(c, n, column_keys, where, &s);
+
+	struct dbreg_column *col = &t->columns[t->n_columns++];
+	col->name = mdup(c, kv->key);
+	col->pos.line = kv->line;
+	col->pos.column = kv->column;
+
+	const struct dbreg_toml_node *type = mget(n, column_keys, "type");
+	if (type) {
+		col->type = mdup(c, type->u.str.ptr);
+		if (col->type)
+			for (char *q = col->type; *q; q++)
+				*q = (char)tolower((unsigned char)*q);
+		if (dbreg_type_lookup(type->u.str.ptr) == NULL || strlen(type->u.str.ptr) != type->u.str.len) {
+			mdiag(c, "DBR026", type->line, type->column, &s, "unknown column type \"%s\"",
+			      type->u.str.ptr);
+			mhint(c, "use the portable type \"%s\"", dbreg_type_nearest(type->u.str.ptr));
+		}
+	}
+	col->primary_key = mbool(n, column_keys, "primary_key", false);
+	col->not_null = mbool(n, column_keys, "not_null", false);
+	col->unique = mbool(n, column_keys, "unique", false);
+
+	const struct dbreg_toml_node *dflt = mget(n, column_keys, "default");
+	const struct dbreg_toml_node *dsql = mget(n, column_keys, "default_sql");
+	if (dflt && dsql) {
+		mdiag(c, "DBR014", dsql->line, dsql->column, &s,
+		      "column \"%s\" has both default and default_sql", kv->key);
+		mhint(c, "keep one of them");
+	}
+	if (dsql) {
+		col->default_kind = DBREG_DEFAULT_SQL;
+		col->default_text = mdup(c, dsql->u.str.ptr);
+	} else if (dflt) {
+		switch (dflt->type) {
+		case DBREG_TOML_STRING:
+			col->default_kind = DBREG_DEFAULT_STRING;
+			col->default_text = mdup(c, dflt->u.str.ptr);
+			break;
+		case DBREG_TOML_INTEGER:
+			col->default_kind = DBREG_DEFAULT_INTEGER;
+			col->default_text = dbreg_printf("%" PRId64, dflt->u.integer);
+			c->oom |= col->default_text == NULL;
+			break;
+		case DBREG_TOML_FLOAT:
+			col->default_kind = DBREG_DEFAULT_FLOAT;
+			col->default_text = dbreg_printf("%.17g", dflt->u.fp);
+			c->oom |= col->default_text == NULL;
+			break;
+		default:
+			col->default_kind = DBREG_DEFAULT_BOOL;
+			col->default_text = mdup(c, dflt->u.boolean ? "true" : "false");
+			break;
+		}
+	}
+
+	const struct dbreg_toml_node *ref = mget(n, column_keys, "references");
+	if (ref) {
+		const char *r = ref->u.str.ptr;
+		const char *dot = strchr(r, '.');
+		if (dot == NULL || dot == r || dot[1] == '\0' || strchr(dot + 1, '.') ||
+		    strlen(r) != ref->u.str.len) {
+			mdiag(c, "DBR027", ref->line, ref->column, &s,
+			      "references must be written \"table.column\", not \"%s\"", r);
+			mhint(c, "references = \"ydtb_workspaces.id\"");
+		} else {
+			col->ref_table = dbreg_strndup(r, (size_t)(dot - r));
+			col->ref_column = mdup(c, dot + 1);
+			c->oom |= col->ref_table == NULL;
+		}
+	}
+	const struct dbreg_toml_node *od = mget(n, column_keys, "on_delete");
+	if (od)
+		col->on_delete = manifest_fk_action(c, od, "on_delete", &s);
+	const struct dbreg_toml_node *ou = mget(n, column_keys, "on_update");
+	if (ou)
+		col->on_update = manifest_fk_action(c, ou, "on_update", &s);
+	if ((od || ou) && !ref) {
+		mdiag(c, "DBR027", (od ? od : ou)->line, (od ? od : ou)->column, &s,
+		      "%s without references", od ? "on_delete" : "on_update");
+		mhint(c, "add references = \"table.column\"");
+	}
+	col->description = mdup(c, mstr(n, column_keys, "description"));
+}
+
+static void manifest_index(struct mctx *c, struct dbreg_table *t, const struct dbreg_toml_kv *kv)
+{
+	struct msubject s = { t->name, NULL, NULL };
+	if (kv->value->type != DBREG_TOML_TABLE) {
+		mdiag(c, "DBR014", kv->value->line, kv->value->column, &s,
+		      "index \"%s\" must be an inline table, not %s", kv->key,
+		      dbreg_toml_type_name(kv->value->type));
+		mhint(c, "%s = { columns = [\"workspace_id\"] }", kv->key);
+		return;
+	}
+	char where[160];
+	snprintf(where, sizeof where, "index \"%.60s\" of table \"%.60s\"", kv->key, t->name);
+	manifest_check_keys(c, kv->value, index_keys, where, &s);
+	struct dbreg_index *ix = &t->indexes[t->n_indexes++];
+	ix->name = mdup(c, kv->key);
+	ix->pos.line = kv->line;
+	ix->pos.column = kv->column;
+	ix->unique = mbool(kv->value, index_keys, "unique", false);
+	const struct dbreg_toml_node *cols = mget(kv->value, index_keys, "columns");
+	if (cols) {
+		ix->n_columns = manifest_strv(c, cols, &ix->columns, "index columns", &s);
+		if (cols->u.array.len == 0) {
+			mdiag(c, "DBR014", cols->line, cols->column, &s, "index \"%s\" has no columns",
+			      kv->key);
+			mhint(c, "name at least one column");
+		}
+	}
+}
+
+/* workspace_scoped = true: the workspace_id column and its index, unless
+ * the table declares them itself. Arrays have room for one more. */
+static void manifest_workspace_scope(struct mctx *c, struct dbreg_table *t)
+{
+	if (dbreg_table_column(t, "workspace_id") == NULL) {
+		struct dbreg_column *col = &t->columns[t->n_columns++];
+		col->name = mdup(c, "workspace_id");
+		col->pos = t->pos;
+		col->type = mdup(c, "text");
+		col->not_null = true;
+		col->ref_table = mdup(c, "ydtb_workspaces");
+		col->ref_column = mdup(c, "id");
+		col->on_delete = mdup(c, "cascade");
+		col->implicit = true;
+	}
+	char *name = dbreg_printf("%s_workspace_id_idx", t->name);
+	if (name == NULL) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < t->n_indexes; i++) {
+		if (t->indexes[i].name && strcmp(t->indexes[i].name, name) == 0) {
+			free(name);
+			return;
+		}
+	}
+	struct dbreg_index *ix = &t->indexes[t->n_indexes++];
+	ix->name = name;
+	ix->pos = t->pos;
+	ix->implicit = true;
+	ix->columns = calloc(1, sizeof *ix->columns);
+	if (ix->columns == NULL) {
+		c->oom = true;
+		return;
+	}
+	ix->columns[0] = mdup(c, "workspace_id");
+	ix->n_columns = ix->columns[0] ? 1 : 0;
+}
+
+static void manifest_table(struct mctx *c, struct dbreg_table *t, const struct dbreg_toml_kv *kv)
+{
+	const struct dbreg_toml_node *n = kv->value;
+	struct msubject s = { kv->key, NULL, NULL };
+	t->name = mdup(c, kv->key);
+	t->pos.line = kv->line;
+	t->pos.column = kv->column;
+	t->owner = c->pkg;
+	if (t->name == NULL)
+		return;
+	char where[100];
+	snprintf(where, sizeof where, "[tables.%.80s]", kv->key);
+	manifest_check_keys(c, n, table_keys, where, &s);
+
+	t->description = mdup(c, mstr(n, table_keys, "description"));
+	t->workspace_scoped = mbool(n, table_keys, "workspace_scoped", false);
+
+	const struct dbreg_toml_node *cols = mget(n, table_keys, "columns");
+	size_t ncols = cols ? cols->u.table.len : 0;
+	t->columns = calloc(ncols + 1, sizeof *t->columns);
+	const struct dbreg_toml_node *ixs = mget(n, table_keys, "indexes");
+	size_t nix = ixs ? ixs->u.table.len : 0;
+	t->indexes = calloc(nix + 1, sizeof *t->indexes);
+	if (t->columns == NULL || t->indexes == NULL) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < ncols; i++)
+		manifest_column(c, t, &cols->u.table.items[i]);
+	for (size_t i = 0; i < nix; i++)
+		manifest_index(c, t, &ixs->u.table.items[i]);
+
+	const struct dbreg_toml_node *pk = mget(n, table_keys, "primary_key");
+	size_t flagged = 0;
+	for (size_t i = 0; i < t->n_columns; i++)
+		flagged += t->columns[i].primary_key;
+	if (pk) {
+		t->n_primary_key = manifest_strv(c, pk, &t->primary_key, "primary_key", &s);
+		if (flagged > 0) {
+			mdiag(c, "DBR028", pk->line, pk->column, &s,
+			      "table \"%s\" declares its primary key twice: primary_key = [...] and a column flag",
+			      kv->key);
+			mhint(c, "keep one of them");
+		}
+	} else if (flagged > 0) {
+		t->primary_key = calloc(flagged, sizeof *t->primary_key);
+		if (t->primary_key == NULL) {
+			c->oom = true;
+			return;
+		}
+		for (size_t i = 0; i < t->n_columns; i++)
+			if (t->columns[i].primary_key)
+				t->primary_key[t->n_primary_key++] = mdup(c, t->columns[i].name);
+	}
+
+	const struct dbreg_toml_node *uq = mget(n, table_keys, "unique");
+	if (uq && uq->u.array.len > 0) {
+		t->uniques = calloc(uq->u.array.len, sizeof *t->uniques);
+		if (t->uniques == NULL) {
+			c->oom = true;
+			return;
+		}
+		for (size_t i = 0; i < uq->u.array.len; i++) {
+			const struct dbreg_toml_node *e = uq->u.array.items[i];
+			if (e->type != DBREG_TOML_ARRAY) {
+				mdiag(c, "DBR014", e->line, e->column, &s,
+				      "unique must be an array of arrays of column names, not of %s",
+				      dbreg_toml_type_name(e->type));
+				mhint(c, "unique = [[\"workspace_id\", \"name\"]]");
+				continue;
+			}
+			struct dbreg_unique *u = &t->uniques[t->n_uniques++];
+			u->pos.line = e->line;
+			u->pos.column = e->column;
+			u->n_columns = manifest_strv(c, e, &u->columns, "a unique constraint", &s);
+		}
+	}
+	if (t->workspace_scoped)
+		manifest_workspace_scope(c, t);
+}
+
+static void manifest_tables(struct mctx *c, const struct dbreg_toml_node *root)
+{
+	struct dbreg_package *pkg = c->pkg;
+	const struct dbreg_toml_node *tables = mget(root, root_keys, "tables");
+	if (tables == NULL || tables->u.table.len == 0)
+		return;
+	pkg->tables = calloc(tables->u.table.len, sizeof *pkg->tables);
+	if (pkg->tables == NULL) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < tables->u.table.len && !c->oom; i++) {
+		const struct dbreg_toml_kv *kv = &tables->u.table.items[i];
+		if (kv->value->type != DBREG_TOML_TABLE) {
+			struct msubject s = { kv->key, NULL, NULL };
+			mdiag(c, "DBR014", kv->value->line, kv->value->column, &s,
+			      "tables.%s must be a table, not %s", kv->key,
+			      dbreg_toml_type_name(kv->value->type));
+			mhint(c, "declare it as [tables.%s]", kv->key);
+			continue;
+		}
+		manifest_table(c, &pkg->tables[pkg->n_tables++], kv);
+	}
+}
+
+static void manifest_tools(struct mctx *c, const struct dbreg_toml_node *root)
+{
+	struct dbreg_package *pkg = c->pkg;
+	const struct dbreg_toml_node *tools = mget(root, root_keys, "tools");
+	if (tools == NULL || tools->u.array.len == 0)
+		return;
+	pkg->tools = calloc(tools->u.array.len, sizeof *pkg->tools);
+	if (pkg->tools == NULL) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < tools->u.array.len; i++) {
+		const struct dbreg_toml_node *n = tools->u.array.items[i];
+		if (n->type != DBREG_TOML_TABLE) {
+			mdiag(c, "DBR014", n->line, n->column, NULL, "tools must be an array of tables, not of %s",
+			      dbreg_toml_type_name(n->type));
+			mhint(c, "declare each tool under [[tools]]");
+			continue;
+		}
+		manifest_check_keys(c, n, tool_keys, "[[tools]]", NULL);
+		struct dbreg_tool *tool = &pkg->tools[pkg->n_tools++];
+		tool->pos.line = n->line;
+		tool->pos.column = n->column;
+		const struct dbreg_toml_node *id = mget(n, tool_keys, "id");
+		if (id) {
+			/* The id is what DBR050 is about: point at it. */
+			tool->pos.line = id->line;
+			tool->pos.column = id->column;
+			const char *p = id->u.str.ptr;
+			bool ok = id->u.str.len >= 1 && id->u.str.len <= 20 && strlen(p) == id->u.str.len;
+			for (; ok && *p; p++)
+				ok = islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '-';
+			if (!ok) {
+				mdiag(c, "DBR050", id->line, id->column, NULL,
+				      "invalid tool id \"%s\": 1 to 20 lowercase letters, digits or '-'",
+				      id->u.str.ptr);
+				mhint(c, "for example id = \"notes\"");
+			}
+			tool->id = mdup(c, id->u.str.ptr);
+		}
+		tool->name = mdup(c, mstr(n, tool_keys, "name"));
+		tool->description = mdup(c, mstr(n, tool_keys, "description"));
+		tool->icon = mdup(c, mstr(n, tool_keys, "icon"));
+	}
+}
+
+/* Joins base_dir and a relative path ("a/b" + "x.sql"). */
+static char *manifest_join(const char *base, const char *rel)
+{
+	if (rel[0] == '/' || base == NULL || base[0] == '\0' || strcmp(base, ".") == 0)
+		return dbreg_strdup(rel);
+	size_t bl = strlen(base);
+	return dbreg_printf("%s%s%s", base, base[bl - 1] == '/' ? "" : "/", rel);
+}
+
+/* A body from a manifest string. */
+static void manifest_sql_string(struct mctx *c, struct dbreg_sql *sql, const struct dbreg_toml_kv *kv)
+{
+	const struct dbreg_toml_node *v = kv->value;
+	sql->text = malloc(v->u.str.len + 1);
+	sql->file = mdup(c, c->pkg->file);
+	if (sql->text == NULL) {
+		c->oom = true;
+		return;
+	}
+	memcpy(sql->text, v->u.str.ptr, v->u.str.len);
+	sql->text[v->u.str.len] = '\0';
+	sql->len = v->u.str.len;
+	sql->doc = c->pkg->doc;
+	sql->node = v;
+	sql->pos.line = kv->line;
+	sql->pos.column = kv->column;
+}
+
+/* A body from up_file/down_file, relative to the manifest's folder. */
+static void manifest_sql_file(struct mctx *c, struct dbreg_sql *sql, const struct dbreg_toml_kv *kv,
+			      const struct msubject *s)
+{
+	const struct dbreg_toml_node *v = kv->value;
+	char *path = manifest_join(c->pkg->base_dir, v->u.str.ptr);
+	if (path == NULL) {
+		c->oom = true;
+		return;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	if (strlen(v->u.str.ptr) != v->u.str.len || dbreg_read_file(path, &text, &len) != 0) {
+		int e = errno;
+		mdiag(c, "DBR014", v->line, v->column, s, "%s \"%s\" cannot be read: %s", kv->key,
+		      v->u.str.ptr, strerror(e ? e : EINVAL));
+		mhint(c, "the path is relative to the manifest's folder");
+		free(path);
+		return;
+	}
+	sql->text = text;
+	sql->len = len;
+	sql->file = path;
+	sql->pos.line = kv->line;
+	sql->pos.column = kv->column;
+}
+
+static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const struct dbreg_toml_node *n)
+{
+	m->owner = c->pkg;
+	m->pos.line = n->line;
+	m->pos.column = n->column;
+	m->transaction = mbool(n, migration_keys, "transaction", true);
+	const struct dbreg_toml_node *id = mget(n, migration_keys, "id");
+	if (id) {
+		m->id = mdup(c, id->u.str.ptr);
+		bool ok = id->u.str.len > 0 && strlen(id->u.str.ptr) == id->u.str.len;
+		for (const char *p = id->u.str.ptr; ok && *p; p++)
+			ok = isalnum((unsigned char)*p) || strchr("_.-", *p);
+		if (!ok) {
+			struct msubject s = { NULL, NULL, id->u.str.ptr };
+			mdiag(c, "DBR040", id->line, id->column, &s,
+			      "invalid migration id \"%s\": letters, digits, '_', '.' and '-' only",
+			      id->u.str.ptr);
+			mhint(c, "for example id = \"0001_create_notes\"");
+		}
+	}
+	struct msubject s = { NULL, NULL, m->id };
+	manifest_check_keys(c, n, migration_keys, "[[migrations]]", &s);
+
+	const struct dbreg_toml_node *ver = mget(n, migration_keys, "version");
+	if (ver) {
+		m->version_text = mdup(c, ver->u.str.ptr);
+		const char *why = NULL;
+		int rc = dbreg_semver_parse(&m->version, ver->u.str.ptr, &why);
+		if (rc == -2) {
+			c->oom = true;
+		} else if (rc != 0) {
+			mdiag(c, "DBR041", ver->line, ver->column, &s,
+			      "migration version \"%s\" is not semver 2.0.0: %s", ver->u.str.ptr,
+			      why ? why : "invalid");
+			mhint(c, "the package version that introduced it, for example \"1.0.0\"");
+		} else {
+			m->version_ok = true;
+		}
+	}
+	m->description = mdup(c, mstr(n, migration_keys, "description"));
+
+	static const struct { const char *key; size_t off; } bodies[] = {
+		{ "up", offsetof(struct dbreg_migration, up) },
+		{ "up_postgres", offsetof(struct dbreg_migration, up_postgres) },
+		{ "up_sqlite", offsetof(struct dbreg_migration, up_sqlite) },
+		{ "down", offsetof(struct dbreg_migration, down) },
+		{ "down_postgres", offsetof(struct dbreg_migration, down_postgres) },
+		{ "down_sqlite", offsetof(struct dbreg_migration, down_sqlite) },
+	};
+	for (size_t i = 0; i < n->u.table.len; i++) {
+		const struct dbreg_toml_kv *kv = &n->u.table.items[i];
+		if (kv->value->type != DBREG_TOML_STRING)
+			continue;
+		for (size_t b = 0; b < sizeof bodies / sizeof bodies[0]; b++)
+			if (strcmp(kv->key, bodies[b].key) == 0)
+				manifest_sql_string(c, (struct dbreg_sql *)((char *)m + bodies[b].off), kv);
+	}
+	for (size_t i = 0; i < n->u.table.len; i++) {
+		const struct dbreg_toml_kv *kv = &n->u.table.items[i];
+		bool up = strcmp(kv->key, "up_file") == 0;
+		if (kv->value->type != DBREG_TOML_STRING || (!up && strcmp(kv->key, "down_file") != 0))
+			continue;
+		struct dbreg_sql *sql = up ? &m->up : &m->down;
+		if (sql->text != NULL) {
+			mdiag(c, "DBR014", kv->line, kv->column, &s, "%s and %s both given", kv->key,
+			      up ? "up" : "down");
+			mhint(c, "keep one of them");
+			continue;
+		}
+		manifest_sql_file(c, sql, kv, &s);
+	}
+}
+
+static void manifest_migrations(struct mctx *c, const struct dbreg_toml_node *root)
+{
+	struct dbreg_package *pkg = c->pkg;
+	const struct dbreg_toml_node *ms = mget(root, root_keys, "migrations");
+	if (ms == NULL || ms->u.array.len == 0)
+		return;
+	pkg->migrations = calloc(ms->u.array.len, sizeof *pkg->migrations);
+	if (pkg->migrations == NULL) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < ms->u.array.len && !c->oom; i++) {
+		const struct dbreg_toml_node *n = ms->u.array.items[i];
+		if (n->type != DBREG_TOML_TABLE) {
+			mdiag(c, "DBR014", n->line, n->column, NULL,
+			      "migrations must be an array of tables, not of %s", dbreg_toml_type_name(n->type));
+			mhint(c, "declare each migration under [[migrations]]");
+			continue;
+		}
+		manifest_migration(c, &pkg->migrations[pkg->n_migrations++], n);
+	}
+}
+
+int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diags, const char *file,
+			const char *base_dir, const char *text, size_t len)
+{
+	*out = NULL;
+	struct dbreg_package *pkg = calloc(1, sizeof *pkg);
+	if (pkg == NULL)
+		return DBREG_ENOMEM;
+	pkg->file = dbreg_strdup(file ? file : "<memory>");
+	pkg->base_dir = dbreg_strdup(base_dir ? base_dir : ".");
+	if (pkg->file == NULL || pkg->base_dir == NULL) {
+		dbreg_package_free(pkg);
+		return DBREG_ENOMEM;
+	}
+	dbreg_sha256_hex(text ? text : "", text ? len : 0, pkg->manifest_sha256);
+
+	struct dbreg_toml_error err;
+	memset(&err, 0, sizeof err);
+	int rc = dbreg_toml_parse(&pkg->doc, text ? text : "", text ? len : 0, &err);
+	struct mctx c = { diags, pkg, false };
+	if (rc == -2) {
+		dbreg_package_free(pkg);
+		return DBREG_ENOMEM;
+	}
+	if (rc != 0) {
+		err.message[sizeof err.message - 1] = '\0';
+		mdiag(&c, "DBR001", err.line, err.column, NULL, "invalid TOML: %s", err.message);
+		dbreg_package_free(pkg);
+		return c.oom ? DBREG_ENOMEM : 0;
+	}
+	const struct dbreg_toml_node *root = pkg->doc->root;
+	manifest_package(&c, root);
+	/* Root-level checks after [package], so they can name the package. */
+	manifest_check_keys(&c, root, root_keys, "the manifest", NULL);
+	manifest_dependencies(&c, root);
+	manifest_tables(&c, root);
+	manifest_tools(&c, root);
+	manifest_migrations(&c, root);
+	if (c.oom) {
+		dbreg_package_free(pkg);
+		return DBREG_ENOMEM;
+	}
+	*out = pkg;
+	return 0;
+}

@@ -1,0 +1,185 @@
+/* Helpers over the in-memory model: freeing a package, choosing a
+ * migration's body for a dialect, checksums and positions of SQL bodies. */
+#include "model.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void model_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void model_sql_dispose(struct dbreg_sql *s)
+{
+	free(s->text);
+	free(s->file);
+}
+
+static void model_table_dispose(struct dbreg_table *t)
+{
+	free(t->name);
+	free(t->description);
+	for (size_t i = 0; i < t->n_columns; i++) {
+		struct dbreg_column *c = &t->columns[i];
+		free(c->name);
+		free(c->type);
+		free(c->default_text);
+		free(c->ref_table);
+		free(c->ref_column);
+		free(c->on_delete);
+		free(c->on_update);
+		free(c->description);
+	}
+	free(t->columns);
+	model_strv_free(t->primary_key, t->n_primary_key);
+	for (size_t i = 0; i < t->n_uniques; i++)
+		model_strv_free(t->uniques[i].columns, t->uniques[i].n_columns);
+	free(t->uniques);
+	for (size_t i = 0; i < t->n_indexes; i++) {
+		free(t->indexes[i].name);
+		model_strv_free(t->indexes[i].columns, t->indexes[i].n_columns);
+	}
+	free(t->indexes);
+}
+
+void dbreg_package_free(struct dbreg_package *pkg)
+{
+	if (pkg == NULL)
+		return;
+	free(pkg->file);
+	free(pkg->base_dir);
+	dbreg_toml_doc_free(pkg->doc);
+	free(pkg->name);
+	free(pkg->version_text);
+	dbreg_semver_dispose(&pkg->version);
+	free(pkg->description);
+	for (size_t i = 0; i < pkg->n_deps; i++) {
+		free(pkg->deps[i].name);
+		free(pkg->deps[i].range_text);
+		dbreg_range_free(pkg->deps[i].range);
+	}
+	free(pkg->deps);
+	for (size_t i = 0; i < pkg->n_tables; i++)
+		model_table_dispose(&pkg->tables[i]);
+	free(pkg->tables);
+	for (size_t i = 0; i < pkg->n_tools; i++) {
+		free(pkg->tools[i].id);
+		free(pkg->tools[i].name);
+		free(pkg->tools[i].description);
+		free(pkg->tools[i].icon);
+	}
+	free(pkg->tools);
+	for (size_t i = 0; i < pkg->n_migrations; i++) {
+		struct dbreg_migration *m = &pkg->migrations[i];
+		free(m->id);
+		free(m->version_text);
+		dbreg_semver_dispose(&m->version);
+		free(m->description);
+		model_sql_dispose(&m->up);
+		model_sql_dispose(&m->up_postgres);
+		model_sql_dispose(&m->up_sqlite);
+		model_sql_dispose(&m->down);
+		model_sql_dispose(&m->down_postgres);
+		model_sql_dispose(&m->down_sqlite);
+	}
+	free(pkg->migrations);
+	free(pkg);
+}
+
+const struct dbreg_sql *dbreg_migration_body(const struct dbreg_migration *m,
+					     enum dbreg_dialect dialect, bool up)
+{
+	if (m == NULL)
+		return NULL;
+	const struct dbreg_sql *special, *generic;
+	if (dialect == DBREG_DIALECT_POSTGRES) {
+		special = up ? &m->up_postgres : &m->down_postgres;
+	} else {
+		special = up ? &m->up_sqlite : &m->down_sqlite;
+	}
+	generic = up ? &m->up : &m->down;
+	if (special->text != NULL)
+		return special;
+	return generic->text != NULL ? generic : NULL;
+}
+
+void dbreg_sql_checksum(const char *text, size_t len, char out[72])
+{
+	if (text == NULL)
+		len = 0;
+	if (len == 0 || memchr(text, '\r', len) == NULL) {
+		dbreg_sha256_hex(len ? text : "", len, out);
+		return;
+	}
+	char *copy = malloc(len);
+	if (copy == NULL) {
+		/* No memory for the copy: a value that matches no real checksum,
+		 * so drift is reported rather than silently accepted. */
+		memcpy(out, "sha256:unavailable", sizeof "sha256:unavailable");
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')
+			continue;
+		copy[n++] = text[i];
+	}
+	dbreg_sha256_hex(copy, n, out);
+	free(copy);
+}
+
+void dbreg_sql_loc(const struct dbreg_sql *sql, size_t offset, unsigned *line, unsigned *column)
+{
+	unsigned l = 0, c = 0;
+	if (sql != NULL && sql->text != NULL) {
+		if (offset > sql->len)
+			offset = sql->len;
+		if (sql->doc != NULL && sql->node != NULL) {
+			if (dbreg_toml_string_pos(sql->doc, sql->node, offset, &l, &c) != 0) {
+				l = sql->pos.line;
+				c = sql->pos.column;
+			}
+		} else {
+			/* An SQL file: count lines; a column counts bytes, a CR before
+			 * LF is part of the line ending. */
+			l = 1;
+			c = 1;
+			for (size_t i = 0; i < offset; i++) {
+				if (sql->text[i] == '\n') {
+					l++;
+					c = 1;
+				} else if (!(sql->text[i] == '\r' && i + 1 < sql->len && sql->text[i + 1] == '\n')) {
+					c++;
+				}
+			}
+		}
+	}
+	if (line)
+		*line = l;
+	if (column)
+		*column = c;
+}
+
+const struct dbreg_table *dbreg_package_table(const struct dbreg_package *pkg, const char *name)
+{
+	if (pkg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < pkg->n_tables; i++)
+		if (pkg->tables[i].name && strcmp(pkg->tables[i].name, name) == 0)
+			return &pkg->tables[i];
+	return NULL;
+}
+
+const struct dbreg_column *dbreg_table_column(const struct dbreg_table *t, const char *name)
+{
+	if (t == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < t->n_columns; i++)
+		if (t->columns[i].name && strcmp(t->columns[i].name, name) == 0)
+			return &t->columns[i];
+	return NULL;
+}

@@ -1,0 +1,301 @@
+/* The project folder and its optional dbreg.toml: where manifests live,
+ * where the state file is, and the named targets with ${NAME} expansion. */
+#include "diag.h"
+#include "toml.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const project_sections[] = { "registry", "targets", NULL };
+static const char *const project_registry_keys[] = { "packages", "state", NULL };
+static const char *const project_target_keys[] = { "url", NULL };
+
+void dbreg_project_free(struct dbreg_project *p)
+{
+	if (p == NULL)
+		return;
+	free(p->dir);
+	for (size_t i = 0; i < p->n_package_dirs; i++)
+		free(p->package_dirs[i]);
+	free(p->package_dirs);
+	free(p->state_path);
+	for (size_t i = 0; i < p->n_targets; i++) {
+		free(p->targets[i].name);
+		free(p->targets[i].url);
+	}
+	free(p->targets);
+	free(p);
+}
+
+struct pctx {
+	struct dbreg_diag_list *diags;
+	const char *file;
+	bool oom;
+};
+
+static void project_diag(struct pctx *c, const char *code, unsigned line, unsigned col,
+			 const char *hint_word, const char *fmt, const char *a, const char *b)
+{
+	struct dbreg_diag_at at = { .file = c->file, .line = line, .column = col };
+	if (dbreg_diag_addf(c->diags, code, &at, fmt, a, b) != 0) {
+		c->oom = true;
+		return;
+	}
+	if (hint_word && dbreg_diag_hintf(c->diags, "did you mean \"%s\"?", hint_word) != 0)
+		c->oom = true;
+}
+
+/* Unknown keys of a table (DBR013 with the nearest known key). */
+static void project_keys(struct pctx *c, const struct dbreg_toml_node *t, const char *const *known,
+			 const char *where)
+{
+	for (size_t i = 0; i < t->u.table.len; i++) {
+		const struct dbreg_toml_kv *kv = &t->u.table.items[i];
+		bool ok = false;
+		for (size_t k = 0; known[k]; k++)
+			ok |= strcmp(known[k], kv->key) == 0;
+		if (!ok)
+			project_diag(c, "DBR013", kv->line, kv->column, dbreg_nearest(kv->key, known),
+				     "unknown key \"%s\" in %s", kv->key, where);
+	}
+}
+
+static void project_wrong_type(struct pctx *c, const struct dbreg_toml_node *v, const char *what,
+			       const char *want)
+{
+	project_diag(c, "DBR014", v->line, v->column, NULL, "%s must be %s", what, want);
+}
+
+static void project_read(struct pctx *c, struct dbreg_project *p, const struct dbreg_toml_node *root)
+{
+	project_keys(c, root, project_sections, "dbreg.toml");
+	const struct dbreg_toml_node *reg = dbreg_toml_get(root, "registry");
+	if (reg && reg->type != DBREG_TOML_TABLE) {
+		project_wrong_type(c, reg, "registry", "a table");
+	} else if (reg) {
+		project_keys(c, reg, project_registry_keys, "[registry]");
+		const struct dbreg_toml_node *pk = dbreg_toml_get(reg, "packages");
+		if (pk && pk->type != DBREG_TOML_ARRAY) {
+			project_wrong_type(c, pk, "registry.packages", "an array of folder names");
+		} else if (pk && pk->u.array.len > 0) {
+			p->package_dirs = calloc(pk->u.array.len, sizeof *p->package_dirs);
+			if (p->package_dirs == NULL) {
+				c->oom = true;
+				return;
+			}
+			for (size_t i = 0; i < pk->u.array.len; i++) {
+				const struct dbreg_toml_node *e = pk->u.array.items[i];
+				if (e->type != DBREG_TOML_STRING || e->u.str.len == 0) {
+					project_wrong_type(c, e, "registry.packages", "an array of folder names");
+					continue;
+				}
+				if ((p->package_dirs[p->n_package_dirs] = dbreg_strdup(e->u.str.ptr)) == NULL)
+					c->oom = true;
+				else
+					p->n_package_dirs++;
+			}
+		}
+		const struct dbreg_toml_node *st = dbreg_toml_get(reg, "state");
+		if (st && st->type != DBREG_TOML_STRING) {
+			project_wrong_type(c, st, "registry.state", "a string");
+		} else if (st) {
+			free(p->state_path);
+			if ((p->state_path = dbreg_strdup(st->u.str.ptr)) == NULL)
+				c->oom = true;
+		}
+	}
+	const struct dbreg_toml_node *tg = dbreg_toml_get(root, "targets");
+	if (tg && tg->type != DBREG_TOML_TABLE) {
+		project_wrong_type(c, tg, "targets", "a table of [targets.NAME]");
+	} else if (tg && tg->u.table.len > 0) {
+		p->targets = calloc(tg->u.table.len, sizeof *p->targets);
+		if (p->targets == NULL) {
+			c->oom = true;
+			return;
+		}
+		for (size_t i = 0; i < tg->u.table.len; i++) {
+			const struct dbreg_toml_kv *kv = &tg->u.table.items[i];
+			if (kv->value->type != DBREG_TOML_TABLE) {
+				project_wrong_type(c, kv->value, "a target", "a table with a url");
+				continue;
+			}
+			project_keys(c, kv->value, project_target_keys, "a target");
+			const struct dbreg_toml_node *url = dbreg_toml_get(kv->value, "url");
+			if (url == NULL || url->type != DBREG_TOML_STRING) {
+				project_wrong_type(c, url ? url : kv->value, "the url of a target", "a string");
+				continue;
+			}
+			struct dbreg_target_def *t = &p->targets[p->n_targets];
+			t->name = dbreg_strdup(kv->key);
+			t->url = dbreg_strdup(url->u.str.ptr);
+			if (t->name == NULL || t->url == NULL) {
+				free(t->name);
+				free(t->url);
+				c->oom = true;
+				continue;
+			}
+			p->n_targets++;
+		}
+	}
+}
+
+int dbreg_project_open(struct dbreg_project **out, const char *dir, struct dbreg_diag_list *diags)
+{
+	*out = NULL;
+	struct dbreg_diag_list local = DBREG_DIAG_LIST_INIT;
+	if (diags == NULL)
+		diags = &local;
+	size_t errors_before = diags->errors;
+	struct dbreg_project *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return DBREG_ENOMEM;
+	p->dir = dbreg_strdup(dir && dir[0] ? dir : ".");
+	p->state_path = dbreg_strdup(".dbreg/state.db");
+	char *file = strcmp(p->dir ? p->dir : ".", ".") == 0 ? dbreg_strdup("dbreg.toml")
+							    : dbreg_printf("%s/dbreg.toml", p->dir);
+	int rc = 0;
+	if (p->dir == NULL || p->state_path == NULL || file == NULL) {
+		rc = DBREG_ENOMEM;
+		goto out;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	if (dbreg_read_file(file, &text, &len) == 0) {
+		struct dbreg_toml_doc *doc = NULL;
+		struct dbreg_toml_error err;
+		memset(&err, 0, sizeof err);
+		int prc = dbreg_toml_parse(&doc, text, len, &err);
+		struct pctx c = { diags, file, false };
+		if (prc == -2) {
+			c.oom = true;
+		} else if (prc != 0) {
+			struct dbreg_diag_at at = { .file = file, .line = err.line, .column = err.column };
+			err.message[sizeof err.message - 1] = '\0';
+			c.oom |= dbreg_diag_addf(diags, "DBR001", &at, "invalid TOML: %s", err.message) != 0;
+		} else {
+			project_read(&c, p, doc->root);
+		}
+		dbreg_toml_doc_free(doc);
+		free(text);
+		if (c.oom)
+			rc = DBREG_ENOMEM;
+	} else if (errno != ENOENT) {
+		/* A dbreg.toml that exists but cannot be read is an error, not a default. */
+		struct dbreg_diag_at at = { .file = file };
+		if (dbreg_diag_addf(diags, "DBR001", &at, "cannot read dbreg.toml: %s", strerror(errno)) != 0)
+			rc = DBREG_ENOMEM;
+	}
+	if (rc == 0 && p->n_package_dirs == 0) {
+		free(p->package_dirs);
+		p->package_dirs = calloc(1, sizeof *p->package_dirs);
+		if (p->package_dirs == NULL || (p->package_dirs[0] = dbreg_strdup("tomls")) == NULL)
+			rc = DBREG_ENOMEM;
+		else
+			p->n_package_dirs = 1;
+	}
+	if (rc == 0 && diags->errors > errors_before)
+		rc = DBREG_EINVALID;
+out:
+	free(file);
+	dbreg_diag_list_dispose(&local);
+	if (rc != 0) {
+		dbreg_project_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+/* Expands ${NAME} from the environment into a new string. */
+static int project_expand(char **out, const char *in, const char *target, char *err, size_t errsize)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	const char *p = in;
+	*out = NULL;
+	while (*p) {
+		const char *s = strstr(p, "${");
+		if (s == NULL) {
+			dbreg_buf_puts(&b, p);
+			break;
+		}
+		dbreg_buf_append(&b, p, (size_t)(s - p));
+		const char *e = strchr(s + 2, '}');
+		if (e == NULL || e == s + 2) {
+			snprintf(err, errsize, "target \"%s\": unterminated or empty ${...} in its url", target);
+			dbreg_buf_dispose(&b);
+			return DBREG_EUSAGE;
+		}
+		char name[256];
+		size_t n = (size_t)(e - s - 2);
+		if (n >= sizeof name) {
+			snprintf(err, errsize, "target \"%s\": variable name too long in its url", target);
+			dbreg_buf_dispose(&b);
+			return DBREG_EUSAGE;
+		}
+		memcpy(name, s + 2, n);
+		name[n] = '\0';
+		const char *val = getenv(name);
+		if (val == NULL) {
+			snprintf(err, errsize, "target \"%s\" needs the environment variable %s, which is not set",
+				 target, name);
+			dbreg_buf_dispose(&b);
+			return DBREG_EUSAGE;
+		}
+		dbreg_buf_puts(&b, val);
+		p = e + 1;
+	}
+	*out = dbreg_buf_detach(&b);
+	return *out ? 0 : DBREG_ENOMEM;
+}
+
+int dbreg_project_target_url(char **url, const struct dbreg_project *p, const char *target,
+			     char *err, size_t errsize)
+{
+	char dummy[8];
+	if (err == NULL || errsize == 0) {
+		err = dummy;
+		errsize = sizeof dummy;
+	}
+	err[0] = '\0';
+	*url = NULL;
+	const char *raw = NULL, *name = target ? target : "dev";
+	for (size_t i = 0; p && i < p->n_targets; i++)
+		if (strcmp(p->targets[i].name, name) == 0)
+			raw = p->targets[i].url;
+	if (raw == NULL && target == NULL)
+		raw = "sqlite:ydtb.db";
+	if (raw == NULL) {
+		/* Not a target name: a URL or a libpq keyword string. */
+		if (strchr(target, ':') == NULL && strchr(target, '=') == NULL) {
+			struct dbreg_buf known = DBREG_BUF_INIT;
+			for (size_t i = 0; p && i < p->n_targets; i++)
+				dbreg_buf_printf(&known, "%s%s", i ? ", " : "", p->targets[i].name);
+			snprintf(err, errsize, "unknown target \"%s\" (targets in dbreg.toml: %s)", target,
+				 known.ptr && known.len ? known.ptr : "none");
+			dbreg_buf_dispose(&known);
+			return DBREG_EUSAGE;
+		}
+		raw = target;
+	}
+	char *expanded = NULL;
+	int rc = project_expand(&expanded, raw, name, err, errsize);
+	if (rc != 0)
+		return rc;
+	/* sqlite:PATH with a relative PATH means relative to the project. */
+	const char *dir = p && p->dir ? p->dir : ".";
+	if (strncmp(expanded, "sqlite:", 7) == 0) {
+		const char *path = expanded + 7;
+		if (path[0] != '\0' && path[0] != '/' && strcmp(path, ":memory:") != 0 &&
+		    strcmp(dir, ".") != 0) {
+			char *joined = dbreg_printf("sqlite:%s/%s", dir, path);
+			free(expanded);
+			if (joined == NULL)
+				return DBREG_ENOMEM;
+			expanded = joined;
+		}
+	}
+	*url = expanded;
+	return 0;
+}

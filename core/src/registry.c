@@ -1,0 +1,281 @@
+/* The registry: the set of loaded packages and the diagnostics about them.
+ * Packages are kept sorted by name (stable: equal names stay in load order),
+ * so lookups are binary searches and every listing is deterministic. */
+#include "diag.h"
+#include "registry.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int dbreg_registry_new(struct dbreg_registry **out)
+{
+	*out = calloc(1, sizeof **out);
+	return *out ? 0 : DBREG_ENOMEM;
+}
+
+void dbreg_registry_free(struct dbreg_registry *reg)
+{
+	if (reg == NULL)
+		return;
+	for (size_t i = 0; i < reg->n_packages; i++)
+		dbreg_package_free(reg->packages[i]);
+	free(reg->packages);
+	dbreg_diag_list_dispose(&reg->diags);
+	free(reg);
+}
+
+int dbreg_registry_fail(struct dbreg_registry *reg, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reg->errmsg, sizeof reg->errmsg, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *dbreg_registry_errmsg(const struct dbreg_registry *reg)
+{
+	return reg ? reg->errmsg : "";
+}
+
+/* Name order with nameless packages (DBR010) last. */
+static int registry_cmp_name(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == NULL) - (b == NULL);
+	return strcmp(a, b);
+}
+
+/* Inserts after every package whose name sorts before or equal. */
+static int registry_insert(struct dbreg_registry *reg, struct dbreg_package *pkg)
+{
+	if (reg->n_packages == reg->cap_packages) {
+		size_t cap = reg->cap_packages ? reg->cap_packages * 2 : 16;
+		struct dbreg_package **p = realloc(reg->packages, cap * sizeof *p);
+		if (p == NULL)
+			return DBREG_ENOMEM;
+		reg->packages = p;
+		reg->cap_packages = cap;
+	}
+	size_t lo = 0, hi = reg->n_packages;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (registry_cmp_name(reg->packages[mid]->name, pkg->name) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&reg->packages[lo + 1], &reg->packages[lo], (reg->n_packages - lo) * sizeof *reg->packages);
+	reg->packages[lo] = pkg;
+	reg->n_packages++;
+	return 0;
+}
+
+struct dbreg_package *dbreg_registry_find(const struct dbreg_registry *reg, const char *name)
+{
+	if (reg == NULL || name == NULL)
+		return NULL;
+	size_t lo = 0, hi = reg->n_packages;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (registry_cmp_name(reg->packages[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < reg->n_packages && reg->packages[lo]->name && strcmp(reg->packages[lo]->name, name) == 0)
+		return reg->packages[lo];
+	return NULL;
+}
+
+int dbreg_registry_add_string(struct dbreg_registry *reg, const char *name, const char *base_dir,
+			      const char *text, size_t len)
+{
+	struct dbreg_package *pkg = NULL;
+	int rc = dbreg_manifest_load(&pkg, &reg->diags, name, base_dir, text, len);
+	if (rc != 0)
+		return dbreg_registry_fail(reg, rc, "cannot load %s: out of memory", name ? name : "manifest");
+	if (pkg == NULL)
+		return 0; /* not TOML: DBR001 says why */
+	if (registry_insert(reg, pkg) != 0) {
+		dbreg_package_free(pkg);
+		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* Loads `path` (as read from disk) naming it `shown` in messages. */
+static int registry_add_path(struct dbreg_registry *reg, const char *path, const char *shown)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (dbreg_read_file(path, &text, &len) != 0)
+		return dbreg_registry_fail(reg, DBREG_EIO, "cannot read %s: %s", shown, strerror(errno));
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? dbreg_strndup(path, (size_t)(slash == path ? 1 : slash - path)) : dbreg_strdup(".");
+	int rc = dir ? dbreg_registry_add_string(reg, shown, dir, text, len)
+		     : dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+	free(dir);
+	free(text);
+	return rc;
+}
+
+int dbreg_registry_add_file(struct dbreg_registry *reg, const char *path)
+{
+	return registry_add_path(reg, path, path);
+}
+
+/* Paths found under the package folders. */
+struct registry_paths {
+	char **v;
+	size_t n, cap;
+};
+
+static int registry_paths_push(struct registry_paths *p, char *s)
+{
+	if (s == NULL)
+		return DBREG_ENOMEM;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 32;
+		char **v = realloc(p->v, cap * sizeof *v);
+		if (v == NULL) {
+			free(s);
+			return DBREG_ENOMEM;
+		}
+		p->v = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = s;
+	return 0;
+}
+
+static bool registry_is_manifest(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 5 && strcmp(name + n - 5, ".toml") == 0 && strcmp(name, "dbreg.toml") != 0;
+}
+
+/* Collects manifests under `rel` (relative to the project folder `root`).
+ * Symbolic links to folders are not followed, so a link loop cannot hang. */
+static int registry_scan(struct dbreg_registry *reg, const char *root, const char *rel,
+			 struct registry_paths *out, int depth)
+{
+	char *full = strcmp(root, ".") == 0 ? dbreg_strdup(rel) : dbreg_printf("%s/%s", root, rel);
+	if (full == NULL)
+		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+	DIR *d = opendir(full);
+	if (d == NULL) {
+		int rc = dbreg_registry_fail(reg, DBREG_EIO, "cannot read the package folder %s: %s", full,
+					     strerror(errno));
+		free(full);
+		return rc;
+	}
+	int rc = 0;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue; /* ., .., and hidden entries such as .git */
+		char *child_full = dbreg_printf("%s/%s", full, e->d_name);
+		char *child_rel = dbreg_printf("%s/%s", rel, e->d_name);
+		struct stat st;
+		if (child_full == NULL || child_rel == NULL) {
+			rc = dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+		} else if (lstat(child_full, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (depth < 32)
+				rc = registry_scan(reg, root, child_rel, out, depth + 1);
+		} else if (registry_is_manifest(e->d_name) && stat(child_full, &st) == 0 &&
+			   S_ISREG(st.st_mode)) {
+			rc = registry_paths_push(out, child_rel);
+			child_rel = NULL;
+			if (rc)
+				dbreg_registry_fail(reg, rc, "out of memory");
+		}
+		free(child_full);
+		free(child_rel);
+	}
+	closedir(d);
+	free(full);
+	return rc;
+}
+
+static int registry_cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_project *p)
+{
+	struct registry_paths paths = { NULL, 0, 0 };
+	const char *root = p->dir ? p->dir : ".";
+	int rc = 0;
+	static const char *const default_dirs[] = { "tomls" };
+	const char *const *dirs = p->n_package_dirs ? (const char *const *)p->package_dirs : default_dirs;
+	size_t n_dirs = p->n_package_dirs ? p->n_package_dirs : 1;
+	for (size_t i = 0; i < n_dirs && rc == 0; i++)
+		rc = registry_scan(reg, root, dirs[i], &paths, 0);
+	if (rc == 0 && paths.n > 0)
+		qsort(paths.v, paths.n, sizeof *paths.v, registry_cmp_path);
+	for (size_t i = 0; i < paths.n && rc == 0; i++) {
+		/* The same folder listed twice yields each file twice: load it once. */
+		if (i > 0 && strcmp(paths.v[i], paths.v[i - 1]) == 0)
+			continue;
+		char *full = strcmp(root, ".") == 0 ? dbreg_strdup(paths.v[i])
+						    : dbreg_printf("%s/%s", root, paths.v[i]);
+		rc = full ? registry_add_path(reg, full, paths.v[i])
+			  : dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+		free(full);
+	}
+	for (size_t i = 0; i < paths.n; i++)
+		free(paths.v[i]);
+	free(paths.v);
+	return rc;
+}
+
+int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
+{
+	int rc = dbreg_graph_check(reg);
+	if (rc == DBREG_ENOMEM)
+		return dbreg_registry_fail(reg, rc, "out of memory");
+	rc = dbreg_rules_check(reg);
+	if (rc == DBREG_ENOMEM)
+		return dbreg_registry_fail(reg, rc, "out of memory");
+	if (opts == NULL || !opts->skip_sql) {
+		rc = dbreg_sqlcheck_registry(reg);
+		if (rc == DBREG_ENOMEM)
+			return dbreg_registry_fail(reg, rc, "out of memory");
+		rc = dbreg_replay_check(reg);
+		if (rc == DBREG_ENOMEM)
+			return dbreg_registry_fail(reg, rc, "out of memory");
+	}
+	dbreg_diag_list_sort(&reg->diags);
+	if (reg->diags.errors > 0)
+		return dbreg_registry_fail(reg, DBREG_EINVALID, "%zu error%s in the manifests",
+					   reg->diags.errors, reg->diags.errors == 1 ? "" : "s");
+	return 0;
+}
+
+const struct dbreg_diag_list *dbreg_registry_diags(struct dbreg_registry *reg)
+{
+	dbreg_diag_list_sort(&reg->diags);
+	return &reg->diags;
+}
+
+size_t dbreg_registry_package_count(const struct dbreg_registry *reg)
+{
+	return reg ? reg->n_packages : 0;
+}
+
+const char *dbreg_registry_package_name(const struct dbreg_registry *reg, size_t i)
+{
+	return reg && i < reg->n_packages ? reg->packages[i]->name : NULL;
+}
+
+const char *dbreg_registry_package_version(const struct dbreg_registry *reg, size_t i)
+{
+	return reg && i < reg->n_packages ? reg->packages[i]->version_text : NULL;
+}

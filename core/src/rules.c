@@ -1,0 +1,554 @@
+/* The declaration rules over the whole registry: table rules (DBR020..
+ * DBR028), migration ids and versions (DBR040, DBR041), tools (DBR050) and
+ * the recommendations (DBR101, DBR102). Cross-package checks sort one flat
+ * list of names, so they stay O(N log N) for large registries. */
+#include "diag.h"
+#include "registry.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct rctx {
+	struct dbreg_registry *reg;
+	int rc;                        /* DBREG_ENOMEM once an allocation failed */
+};
+
+static void rdiag(struct rctx *c, const char *code, const struct dbreg_package *p, struct dbreg_pos pos,
+		  const char *table, const char *column, const char *migration, const char *fmt, ...)
+	__attribute__((format(printf, 8, 9)));
+
+static void rdiag(struct rctx *c, const char *code, const struct dbreg_package *p, struct dbreg_pos pos,
+		  const char *table, const char *column, const char *migration, const char *fmt, ...)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	dbreg_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	struct dbreg_diag_at at = { .file = p->file, .line = pos.line, .column = pos.column,
+				    .package = p->name, .table = table, .column_name = column,
+				    .migration = migration };
+	if (b.oom || dbreg_diag_addf(&c->reg->diags, code, &at, "%s", b.ptr ? b.ptr : "") != 0)
+		c->rc = DBREG_ENOMEM;
+	dbreg_buf_dispose(&b);
+}
+
+static void rhint(struct rctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void rhint(struct rctx *c, const char *fmt, ...)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	dbreg_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (b.oom || dbreg_diag_hintf(&c->reg->diags, "%s", b.ptr ? b.ptr : "") != 0)
+		c->rc = DBREG_ENOMEM;
+	dbreg_buf_dispose(&b);
+}
+
+/* Where `key` of a declared column is written, else the column's key. */
+static struct dbreg_pos rules_column_key_pos(const struct dbreg_package *p, const struct dbreg_table *t,
+					     const struct dbreg_column *col, const char *key)
+{
+	struct dbreg_pos pos = col->pos;
+	if (col->implicit || p->doc == NULL)
+		return pos;
+	const struct dbreg_toml_node *n = dbreg_toml_get(p->doc->root, "tables");
+	n = dbreg_toml_get(n, t->name);
+	n = dbreg_toml_get(n, "columns");
+	n = dbreg_toml_get(n, col->name);
+	n = dbreg_toml_get(n, key);
+	if (n) {
+		pos.line = n->line;
+		pos.column = n->column;
+	}
+	return pos;
+}
+
+/* ^[a-z_][a-z0-9_]*$, at most 63 bytes. NULL when fine, else why. */
+static const char *rules_ident_problem(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0)
+		return "it is empty";
+	if (n > 63)
+		return "it is longer than 63 bytes";
+	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return "it must start with a lowercase letter or '_'";
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return "it may hold only lowercase letters, digits and '_'";
+	return NULL;
+}
+
+/* A suggestion for a bad identifier: lowercased, other characters to '_',
+ * cut to 63 bytes. */
+static char *rules_ident_fix(const char *s)
+{
+	size_t n = strlen(s);
+	if (n > 63)
+		n = 63;
+	char *f = malloc(n + 2);
+	if (f == NULL)
+		return NULL;
+	size_t k = 0;
+	if (n > 0 && s[0] >= '0' && s[0] <= '9')
+		f[k++] = '_';
+	for (size_t i = 0; i < n && k < 63; i++) {
+		char ch = s[i];
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')))
+			ch = '_';
+		f[k++] = ch;
+	}
+	f[k] = '\0';
+	return f;
+}
+
+static void rules_ident(struct rctx *c, const struct dbreg_package *p, struct dbreg_pos pos,
+			const char *what, const char *name, const char *table, const char *column)
+{
+	const char *why = rules_ident_problem(name);
+	if (why == NULL)
+		return;
+	rdiag(c, "DBR025", p, pos, table, column, NULL, "%s name \"%s\" is not a valid SQL identifier: %s",
+	      what, name, why);
+	char *fix = rules_ident_fix(name);
+	if (fix && fix[0] && strcmp(fix, name) != 0)
+		rhint(c, "rename it \"%s\"", fix);
+	else if (strlen(name) > 63)
+		rhint(c, "use a name of at most 63 bytes");
+	free(fix);
+}
+
+/* Whether the named columns all exist; reports the first unknown one. */
+static bool rules_columns_exist(struct rctx *c, const struct dbreg_package *p, const struct dbreg_table *t,
+				char **cols, size_t n, struct dbreg_pos pos, const char *code,
+				const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (dbreg_table_column(t, cols[i]))
+			continue;
+		rdiag(c, code, p, pos, t->name, cols[i], NULL, "%s of table \"%s\" names unknown column \"%s\"",
+		      what, t->name, cols[i]);
+		const char **names = calloc(t->n_columns + 1, sizeof *names);
+		if (names == NULL) {
+			c->rc = DBREG_ENOMEM;
+			return false;
+		}
+		for (size_t k = 0; k < t->n_columns; k++)
+			names[k] = t->columns[k].name;
+		const char *near = dbreg_nearest(cols[i], names);
+		if (near)
+			rhint(c, "did you mean \"%s\"?", near);
+		free(names);
+		return false;
+	}
+	return true;
+}
+
+/* Names, keys and the workspace rules of one table. */
+static void rules_table(struct rctx *c, const struct dbreg_package *p, const struct dbreg_table *t)
+{
+	rules_ident(c, p, t->pos, "table", t->name, t->name, NULL);
+	for (size_t i = 0; i < t->n_columns; i++)
+		rules_ident(c, p, t->columns[i].pos, "column", t->columns[i].name, t->name, t->columns[i].name);
+	for (size_t i = 0; i < t->n_indexes; i++) {
+		const struct dbreg_index *ix = &t->indexes[i];
+		rules_ident(c, p, ix->pos, "index", ix->name, t->name, NULL);
+		if (ix->implicit && rules_ident_problem(ix->name))
+			rhint(c, "declare the workspace_id index yourself under [tables.%s.indexes] with a shorter name",
+			      t->name);
+		rules_columns_exist(c, p, t, ix->columns, ix->n_columns, ix->pos, "DBR027", "an index");
+	}
+	for (size_t i = 0; i < t->n_uniques; i++)
+		rules_columns_exist(c, p, t, t->uniques[i].columns, t->uniques[i].n_columns, t->uniques[i].pos,
+				    "DBR027", "a unique constraint");
+
+	if (t->n_primary_key == 0) {
+		rdiag(c, "DBR028", p, t->pos, t->name, NULL, NULL, "table \"%s\" has no primary key", t->name);
+		rhint(c, "mark a column primary_key = true, or set primary_key = [\"...\"] on the table");
+	} else {
+		rules_columns_exist(c, p, t, t->primary_key, t->n_primary_key, t->pos, "DBR028", "the primary key");
+	}
+
+	if (p->core)
+		return; /* rules 1, 2 and 7 are for package tables */
+
+	if (strncmp(t->name, "ydtb_", 5) != 0) {
+		rdiag(c, "DBR020", p, t->pos, t->name, NULL, NULL, "table \"%s\" must start with \"ydtb_\"", t->name);
+		rhint(c, "rename it \"ydtb_%s\"", t->name);
+	}
+	const struct dbreg_column *ws = dbreg_table_column(t, "workspace_id");
+	if (ws == NULL) {
+		rdiag(c, "DBR021", p, t->pos, t->name, NULL, NULL, "table \"%s\" has no workspace_id column",
+		      t->name);
+		rhint(c, "add workspace_scoped = true to [tables.%s]", t->name);
+	} else {
+		bool in_pk = false;
+		for (size_t i = 0; i < t->n_primary_key; i++)
+			in_pk |= strcmp(t->primary_key[i], "workspace_id") == 0;
+		if (!ws->not_null && !in_pk) {
+			rdiag(c, "DBR023", p, ws->pos, t->name, ws->name, NULL,
+			      "workspace_id of table \"%s\" may be null", t->name);
+			rhint(c, "add not_null = true");
+		}
+		if (ws->ref_table == NULL || strcmp(ws->ref_table, "ydtb_workspaces") != 0 ||
+		    strcmp(ws->ref_column, "id") != 0) {
+			struct dbreg_pos pos = ws->ref_table ? rules_column_key_pos(p, t, ws, "references") : ws->pos;
+			rdiag(c, "DBR022", p, pos, t->name, ws->name, NULL,
+			      "workspace_id of table \"%s\" must reference ydtb_workspaces.id", t->name);
+			rhint(c, "references = \"ydtb_workspaces.id\", on_delete = \"cascade\"");
+		}
+		/* DBR101: an index (or key) led by workspace_id. */
+		bool led = t->n_primary_key > 0 && strcmp(t->primary_key[0], "workspace_id") == 0;
+		for (size_t i = 0; i < t->n_indexes && !led; i++)
+			led = t->indexes[i].n_columns > 0 && strcmp(t->indexes[i].columns[0], "workspace_id") == 0;
+		for (size_t i = 0; i < t->n_uniques && !led; i++)
+			led = t->uniques[i].n_columns > 0 && strcmp(t->uniques[i].columns[0], "workspace_id") == 0;
+		if (!led) {
+			rdiag(c, "DBR101", p, t->pos, t->name, NULL, NULL,
+			      "table \"%s\" has no index led by workspace_id", t->name);
+			rhint(c, "%s_workspace_id_idx = { columns = [\"workspace_id\"] } under [tables.%s.indexes]",
+			      t->name, t->name);
+		}
+	}
+	if (t->description == NULL) {
+		rdiag(c, "DBR102", p, t->pos, t->name, NULL, NULL, "table \"%s\" has no description", t->name);
+		rhint(c, "add description = \"...\" to [tables.%s]", t->name);
+	}
+}
+
+/* Every table of the registry, sorted by name, for DBR024 and DBR027. */
+struct rules_tref {
+	const char *name;
+	const struct dbreg_package *pkg;
+	const struct dbreg_table *table;
+	size_t pkg_index;
+};
+
+static int rules_cmp_tref(const void *a, const void *b)
+{
+	const struct rules_tref *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	return x->pkg_index < y->pkg_index ? -1 : x->pkg_index > y->pkg_index;
+}
+
+/* Whether package `from` depends on `to`, directly or not. BFS over
+ * resolved names; `seen` is scratch of reg->n_packages bytes. */
+static bool rules_depends(const struct dbreg_registry *reg, const struct dbreg_package *from,
+			  const struct dbreg_package *to, const struct dbreg_package **queue, unsigned char *seen)
+{
+	memset(seen, 0, reg->n_packages);
+	size_t head = 0, tail = 0;
+	queue[tail++] = from;
+	while (head < tail) {
+		const struct dbreg_package *p = queue[head++];
+		for (size_t d = 0; d < p->n_deps; d++) {
+			const struct dbreg_package *q = dbreg_registry_find(reg, p->deps[d].name);
+			if (q == NULL)
+				continue;
+			if (q == to)
+				return true;
+			/* Find q's slot to mark it; packages are few per chain. */
+			size_t lo = 0, hi = reg->n_packages;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (reg->packages[mid] == q) {
+					lo = mid;
+					break;
+				}
+				const char *mn = reg->packages[mid]->name;
+				if (mn != NULL && strcmp(mn, q->name) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < reg->n_packages && reg->packages[lo] == q && !seen[lo]) {
+				seen[lo] = 1;
+				if (tail < reg->n_packages)
+					queue[tail++] = q;
+			}
+		}
+	}
+	return false;
+}
+
+static const struct rules_tref *rules_find_table(const struct rules_tref *refs, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(refs[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcmp(refs[lo].name, name) == 0 ? &refs[lo] : NULL;
+}
+
+/* DBR024 (a table in two packages) and DBR027 (foreign keys). */
+static void rules_cross_tables(struct rctx *c)
+{
+	struct dbreg_registry *reg = c->reg;
+	size_t n = 0;
+	for (size_t i = 0; i < reg->n_packages; i++)
+		n += reg->packages[i]->n_tables;
+	struct rules_tref *refs = malloc((n ? n : 1) * sizeof *refs);
+	const struct dbreg_package **queue = malloc((reg->n_packages + 1) * sizeof *queue);
+	unsigned char *seen = malloc(reg->n_packages + 1);
+	const char **names = malloc((n + 1) * sizeof *names);
+	if (!refs || !queue || !seen || !names) {
+		c->rc = DBREG_ENOMEM;
+		goto out;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < reg->n_packages; i++)
+		for (size_t t = 0; t < reg->packages[i]->n_tables; t++) {
+			const struct dbreg_table *tb = &reg->packages[i]->tables[t];
+			if (tb->name)
+				refs[k++] = (struct rules_tref){ tb->name, reg->packages[i], tb, i };
+		}
+	n = k;
+	qsort(refs, n, sizeof *refs, rules_cmp_tref);
+	for (size_t i = 1; i < n; i++) {
+		const struct rules_tref *a = &refs[i - 1], *b = &refs[i];
+		if (strcmp(a->name, b->name) != 0)
+			continue;
+		/* Same package name twice is DBR012; do not repeat it per table. */
+		if (a->pkg->name && b->pkg->name && strcmp(a->pkg->name, b->pkg->name) == 0)
+			continue;
+		rdiag(c, "DBR024", b->pkg, b->table->pos, b->name, NULL, NULL,
+		      "table \"%s\" is already declared by package \"%s\" (%s)", b->name,
+		      a->pkg->name ? a->pkg->name : "?", a->pkg->file);
+		rhint(c, "a table belongs to one package: rename it or depend on \"%s\"",
+		      a->pkg->name ? a->pkg->name : "?");
+	}
+	for (size_t i = 0; i < n; i++)
+		names[i] = refs[i].name;
+	names[n] = NULL;
+
+	for (size_t i = 0; i < reg->n_packages && c->rc == 0; i++) {
+		const struct dbreg_package *p = reg->packages[i];
+		for (size_t t = 0; t < p->n_tables; t++) {
+			const struct dbreg_table *tb = &p->tables[t];
+			for (size_t ci = 0; ci < tb->n_columns; ci++) {
+				const struct dbreg_column *col = &tb->columns[ci];
+				if (col->ref_table == NULL || col->ref_column == NULL)
+					continue;
+				struct dbreg_pos pos = rules_column_key_pos(p, tb, col, "references");
+				/* Prefer the package's own table, then the core's, then any. */
+				const struct dbreg_table *target = dbreg_package_table(p, col->ref_table);
+				const struct dbreg_package *owner = target ? p : NULL;
+				if (target == NULL) {
+					const struct rules_tref *r = rules_find_table(refs, n, col->ref_table);
+					for (const struct rules_tref *q = r; q && q < refs + n &&
+					     strcmp(q->name, col->ref_table) == 0; q++) {
+						if (owner == NULL || q->pkg->core) {
+							owner = q->pkg;
+							target = q->table;
+						}
+					}
+				}
+				if (target == NULL) {
+					rdiag(c, "DBR027", p, pos, tb->name, col->name, NULL,
+					      "column \"%s\" references unknown table \"%s\"", col->name,
+					      col->ref_table);
+					const char *near = dbreg_nearest(col->ref_table, names);
+					if (near)
+						rhint(c, "did you mean \"%s.%s\"?", near, col->ref_column);
+					continue;
+				}
+				if (owner != p && !owner->core &&
+				    !(owner->name && rules_depends(reg, p, owner, queue, seen))) {
+					rdiag(c, "DBR027", p, pos, tb->name, col->name, NULL,
+					      "column \"%s\" references table \"%s\" of package \"%s\", which \"%s\" does not depend on",
+					      col->name, col->ref_table, owner->name ? owner->name : "?",
+					      p->name ? p->name : "this package");
+					rhint(c, "add \"%s\" = \"^%s\" to [dependencies]", owner->name ? owner->name : "?",
+					      owner->version_text ? owner->version_text : "1.0.0");
+					continue;
+				}
+				if (dbreg_table_column(target, col->ref_column) == NULL) {
+					rdiag(c, "DBR027", p, pos, tb->name, col->name, NULL,
+					      "column \"%s\" references unknown column \"%s.%s\"", col->name,
+					      col->ref_table, col->ref_column);
+					const char **cn = calloc(target->n_columns + 1, sizeof *cn);
+					if (cn == NULL) {
+						c->rc = DBREG_ENOMEM;
+						break;
+					}
+					for (size_t q = 0; q < target->n_columns; q++)
+						cn[q] = target->columns[q].name;
+					const char *near = dbreg_nearest(col->ref_column, cn);
+					if (near)
+						rhint(c, "did you mean \"%s.%s\"?", col->ref_table, near);
+					free(cn);
+				}
+			}
+		}
+	}
+out:
+	free(refs);
+	free(queue);
+	free(seen);
+	free(names);
+}
+
+/* The core package must hold ydtb_workspaces with the primary key id. */
+static void rules_core(struct rctx *c, const struct dbreg_package *p)
+{
+	const struct dbreg_table *ws = dbreg_package_table(p, "ydtb_workspaces");
+	if (ws == NULL) {
+		rdiag(c, "DBR015", p, p->pos, NULL, NULL, NULL,
+		      "the core package \"%s\" does not declare the table ydtb_workspaces",
+		      p->name ? p->name : "?");
+		rhint(c, "add [tables.ydtb_workspaces] with id = { type = \"text\", primary_key = true }");
+		return;
+	}
+	bool ok = false;
+	for (size_t i = 0; i < ws->n_primary_key; i++)
+		ok |= strcmp(ws->primary_key[i], "id") == 0;
+	if (!ok || ws->n_primary_key != 1) {
+		rdiag(c, "DBR028", p, ws->pos, ws->name, NULL, NULL,
+		      "ydtb_workspaces must have the primary key column \"id\"");
+		rhint(c, "id = { type = \"text\", primary_key = true }");
+	}
+}
+
+static int rules_cmp_str(const void *a, const void *b)
+{
+	const struct dbreg_migration *x = *(const struct dbreg_migration *const *)a;
+	const struct dbreg_migration *y = *(const struct dbreg_migration *const *)b;
+	int r = strcmp(x->id, y->id);
+	return r ? r : (x < y ? -1 : x > y);
+}
+
+/* DBR040, DBR041. */
+static void rules_migrations(struct rctx *c, const struct dbreg_package *p)
+{
+	const struct dbreg_migration **v = malloc((p->n_migrations + 1) * sizeof *v);
+	if (v == NULL) {
+		c->rc = DBREG_ENOMEM;
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_migrations; i++)
+		if (p->migrations[i].id)
+			v[n++] = &p->migrations[i];
+	qsort(v, n, sizeof *v, rules_cmp_str);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(v[i]->id, v[i - 1]->id) != 0)
+			continue;
+		rdiag(c, "DBR040", p, v[i]->pos, NULL, NULL, v[i]->id,
+		      "migration id \"%s\" is used twice (first at line %u)", v[i]->id, v[i - 1]->pos.line);
+		rhint(c, "give each migration its own id, for example \"%04zu_%s\"", p->n_migrations, v[i]->id);
+	}
+	free(v);
+
+	const struct dbreg_migration *prev = NULL;
+	for (size_t i = 0; i < p->n_migrations; i++) {
+		const struct dbreg_migration *m = &p->migrations[i];
+		if (!m->version_ok)
+			continue; /* invalid text reported while loading */
+		struct dbreg_pos pos = m->pos;
+		const struct dbreg_toml_node *mn = p->doc ? dbreg_toml_get(p->doc->root, "migrations") : NULL;
+		if (mn && mn->type == DBREG_TOML_ARRAY && i < mn->u.array.len) {
+			/* Point at the version value: the migration table is item i
+			 * only when every item was a table, so check it is ours. */
+			const struct dbreg_toml_node *item = mn->u.array.items[i];
+			const struct dbreg_toml_node *vn = dbreg_toml_get(item, "version");
+			if (item->line == m->pos.line && vn) {
+				pos.line = vn->line;
+				pos.column = vn->column;
+			}
+		}
+		if (p->version_ok && dbreg_semver_compare(&m->version, &p->version) > 0) {
+			rdiag(c, "DBR041", p, pos, NULL, NULL, m->id,
+			      "migration \"%s\" has version %s, above the package version %s", m->id ? m->id : "?",
+			      m->version_text, p->version_text);
+			rhint(c, "raise package.version to %s, or lower the migration's version", m->version_text);
+		}
+		if (prev && dbreg_semver_compare(&m->version, &prev->version) < 0) {
+			rdiag(c, "DBR041", p, pos, NULL, NULL, m->id,
+			      "migration \"%s\" has version %s, lower than the migration before it (%s, %s)",
+			      m->id ? m->id : "?", m->version_text, prev->id ? prev->id : "?", prev->version_text);
+			rhint(c, "migrations are listed oldest first: move it before \"%s\"", prev->id ? prev->id : "?");
+		}
+		prev = m;
+	}
+}
+
+struct rules_toolref {
+	const struct dbreg_tool *tool;
+	const struct dbreg_package *pkg;
+	size_t order;
+};
+
+static int rules_cmp_tool(const void *a, const void *b)
+{
+	const struct rules_toolref *x = a, *y = b;
+	int r = strcmp(x->tool->id, y->tool->id);
+	return r ? r : (x->order < y->order ? -1 : x->order > y->order);
+}
+
+/* DBR050: a tool id declared twice, in one package or across packages. */
+static void rules_tools(struct rctx *c)
+{
+	struct dbreg_registry *reg = c->reg;
+	size_t n = 0;
+	for (size_t i = 0; i < reg->n_packages; i++)
+		n += reg->packages[i]->n_tools;
+	struct rules_toolref *v = malloc((n ? n : 1) * sizeof *v);
+	if (v == NULL) {
+		c->rc = DBREG_ENOMEM;
+		return;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < reg->n_packages; i++)
+		for (size_t t = 0; t < reg->packages[i]->n_tools; t++)
+			if (reg->packages[i]->tools[t].id)
+				v[k] = (struct rules_toolref){ &reg->packages[i]->tools[t], reg->packages[i], k }, k++;
+	qsort(v, k, sizeof *v, rules_cmp_tool);
+	for (size_t i = 1; i < k; i++) {
+		if (strcmp(v[i].tool->id, v[i - 1].tool->id) != 0)
+			continue;
+		if (v[i].pkg != v[i - 1].pkg && v[i].pkg->name && v[i - 1].pkg->name &&
+		    strcmp(v[i].pkg->name, v[i - 1].pkg->name) == 0)
+			continue; /* a duplicated package: DBR012 says it */
+		rdiag(c, "DBR050", v[i].pkg, v[i].tool->pos, NULL, NULL, NULL,
+		      "tool id \"%s\" is already declared by package \"%s\"", v[i].tool->id,
+		      v[i - 1].pkg->name ? v[i - 1].pkg->name : "?");
+		rhint(c, "tool ids are unique across packages: prefix it, for example \"%.10s-%.9s\"",
+		      v[i].pkg->name ? (strchr(v[i].pkg->name, '/') ? strchr(v[i].pkg->name, '/') + 1
+								  : v[i].pkg->name)
+				     : "pkg",
+		      v[i].tool->id);
+	}
+	free(v);
+}
+
+int dbreg_rules_check(struct dbreg_registry *reg)
+{
+	struct rctx c = { reg, 0 };
+	for (size_t i = 0; i < reg->n_packages && c.rc == 0; i++) {
+		const struct dbreg_package *p = reg->packages[i];
+		for (size_t t = 0; t < p->n_tables; t++)
+			if (p->tables[t].name)
+				rules_table(&c, p, &p->tables[t]);
+		if (p->core)
+			rules_core(&c, p);
+		rules_migrations(&c, p);
+	}
+	if (c.rc == 0)
+		rules_cross_tables(&c);
+	if (c.rc == 0)
+		rules_tools(&c);
+	return c.rc;
+}
