@@ -225,6 +225,8 @@ static void toml_place(const struct toml_parser *p, struct dbreg_toml_node *n, s
 
 static void toml_buf_put(struct toml_parser *p, struct toml_buf *b, const char *s, size_t n)
 {
+	if (n == 0)
+		return;  /* b->ptr may still be NULL */
 	if (b->cap - b->len < n) {
 		size_t cap = b->cap ? b->cap : 256;
 		while (cap - b->len < n)
