@@ -1,0 +1,801 @@
+/* The PostgreSQL driver over libpq: postgres://, postgresql:// and keyword
+ * strings. A body goes to the server whole in one PQexec (one round trip);
+ * the registry lock is a session advisory lock polled with
+ * pg_try_advisory_lock, so a waiting run can time out and name the holder. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dbreg/driver.h"
+#include "../../core/src/url.h"
+#include "../../core/src/util.h"
+
+struct pg_conn {
+	struct dbreg_conn base;
+	PGconn *pg;
+	bool prepared;                 /* the history statements exist on this session */
+	bool locked;                   /* this session holds the registry lock */
+};
+
+extern const struct dbreg_driver dbreg_driver_postgres;
+
+#define PG(conn) DBREG_CONN_OF(struct pg_conn, conn)
+
+/* The registry lock's key: FNV-1a 64 of "dbreg" (0x4261fc4c45ed7f6f). In
+ * pg_locks a bigint key shows as classid = high half, objid = low half. */
+#define PG_LOCK_KEY "4783381683765084015"
+#define PG_LOCK_CLASSID "1113717836"
+#define PG_LOCK_OBJID "1173192559"
+
+/* Copies src into dst, turning line breaks and tabs into single spaces and
+ * dropping the trailing newline libpq adds. */
+static void pg_flatten(char *dst, size_t size, const char *src)
+{
+	size_t o = 0;
+	bool space = false;
+	for (const char *p = src ? src : ""; *p && o + 1 < size; p++) {
+		if (*p == '\n' || *p == '\t' || *p == '\r') {
+			space = true;
+			continue;
+		}
+		if (space && o > 0 && dst[o - 1] != ' ' && o + 2 < size)
+			dst[o++] = ' ';
+		space = false;
+		dst[o++] = *p;
+	}
+	while (o > 0 && dst[o - 1] == ' ')
+		o--;
+	if (size)
+		dst[o] = '\0';
+}
+
+/* The 1-based byte offset of the 1-based character position pos in a
+ * UTF-8 text (the client encoding is forced to UTF8). */
+static size_t pg_char_to_byte(const char *sql, long pos)
+{
+	if (!sql || pos <= 0)
+		return 0;
+	long chars = 0;
+	for (size_t i = 0; sql[i]; i++) {
+		if (((unsigned char)sql[i] & 0xC0) != 0x80 && ++chars == pos)
+			return i + 1;
+	}
+	return strlen(sql) + 1; /* the end of the text: "unexpected end of input" */
+}
+
+/* Fills conn->err from a failed result (or the connection when res is NULL). */
+static void pg_fail(struct pg_conn *c, const PGresult *res, const char *sql)
+{
+	struct dbreg_db_error *e = &c->base.err;
+	memset(e, 0, sizeof *e);
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (primary) {
+		snprintf(e->message, sizeof e->message, "%s", primary);
+	} else {
+		const char *m = res ? PQresultErrorMessage(res) : "";
+		pg_flatten(e->message, sizeof e->message, (m && *m) ? m : PQerrorMessage(c->pg));
+	}
+	if (!e->message[0])
+		snprintf(e->message, sizeof e->message, "unexpected result from the server");
+	if (!res)
+		return;
+	const char *f;
+	if ((f = PQresultErrorField(res, PG_DIAG_SQLSTATE)) != NULL)
+		snprintf(e->sqlstate, sizeof e->sqlstate, "%s", f);
+	if ((f = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL)) != NULL)
+		snprintf(e->detail, sizeof e->detail, "%s", f);
+	if ((f = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT)) != NULL)
+		snprintf(e->hint, sizeof e->hint, "%s", f);
+	if ((f = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION)) != NULL)
+		e->position = pg_char_to_byte(sql, strtol(f, NULL, 10));
+}
+
+static bool pg_ok(const PGresult *r)
+{
+	ExecStatusType st = PQresultStatus(r);
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY;
+}
+
+/* Runs a statement outside a migration; DBREG_ECONNECT with conn->err on failure. */
+static int pg_run(struct pg_conn *c, const char *sql)
+{
+	PGresult *r = PQexec(c->pg, sql);
+	int rc = 0;
+	if (!pg_ok(r)) {
+		pg_fail(c, r, sql);
+		rc = DBREG_ECONNECT;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Runs a query; the caller clears *out. DBREG_ECONNECT with conn->err on failure. */
+static int pg_query(struct pg_conn *c, PGresult **out, const char *sql, int n, const char *const *params)
+{
+	*out = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(*out) != PGRES_TUPLES_OK && PQresultStatus(*out) != PGRES_COMMAND_OK) {
+		pg_fail(c, *out, sql);
+		PQclear(*out);
+		*out = NULL;
+		return DBREG_ECONNECT;
+	}
+	return 0;
+}
+
+/* Server notices ("relation already exists, skipping") are not ours to print. */
+static void pg_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* Whether the connection string or the environment already sets `key`. */
+static bool pg_given(const PQconninfoOption *opts, const char *key, const char *env)
+{
+	for (const PQconninfoOption *o = opts; o && o->keyword; o++) {
+		if (strcmp(o->keyword, key) == 0 && o->val && o->val[0])
+			return true;
+	}
+	const char *v = getenv(env);
+	return v && v[0];
+}
+
+static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize)
+{
+	*out = NULL;
+	if (!url) {
+		snprintf(errbuf, errsize, "no PostgreSQL URL given");
+		return DBREG_EUSAGE;
+	}
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &perr);
+	if (!opts) {
+		char flat[512];
+		pg_flatten(flat, sizeof flat, perr ? perr : "out of memory");
+		char *msg = dbreg_url_scrub(flat, url);
+		char *red = dbreg_url_redact(url);
+		snprintf(errbuf, errsize, "malformed PostgreSQL URL '%s': %s", red ? red : "***",
+			 msg ? msg : "out of memory");
+		free(msg);
+		free(red);
+		PQfreemem(perr);
+		return DBREG_EUSAGE;
+	}
+	/* Later keywords override earlier ones, and the URL expands at dbname:
+	 * defaults go before it, what we insist on after it. */
+	const char *kw[6], *val[6];
+	int n = 0;
+	if (!pg_given(opts, "application_name", "PGAPPNAME")) {
+		kw[n] = "application_name";
+		val[n++] = "dbreg";
+	}
+	if (!pg_given(opts, "connect_timeout", "PGCONNECT_TIMEOUT")) {
+		kw[n] = "connect_timeout";
+		val[n++] = "10";
+	}
+	PQconninfoFree(opts);
+	kw[n] = "dbname";
+	val[n++] = url;
+	/* Error positions are characters; UTF8 lets us turn them into bytes. */
+	kw[n] = "client_encoding";
+	val[n++] = "UTF8";
+	kw[n] = NULL;
+	val[n] = NULL;
+
+	struct pg_conn *c = calloc(1, sizeof *c);
+	if (!c) {
+		snprintf(errbuf, errsize, "out of memory");
+		return DBREG_ENOMEM;
+	}
+	c->base.driver = &dbreg_driver_postgres;
+	c->pg = PQconnectdbParams(kw, val, 1);
+	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+		const char *host = c->pg ? PQhost(c->pg) : NULL;
+		const char *port = c->pg ? PQport(c->pg) : NULL;
+		char flat[768];
+		pg_flatten(flat, sizeof flat, c->pg ? PQerrorMessage(c->pg) : "out of memory");
+		char *msg = dbreg_url_scrub(flat, url);
+		snprintf(errbuf, errsize, "cannot connect to PostgreSQL at %s port %s: %s",
+			 (host && host[0]) ? host : "(default host)", (port && port[0]) ? port : "5432",
+			 msg ? msg : "out of memory");
+		free(msg);
+		PQfinish(c->pg);
+		free(c);
+		return DBREG_ECONNECT;
+	}
+	PQsetNoticeProcessor(c->pg, pg_notice, NULL);
+	*out = &c->base;
+	return 0;
+}
+
+static void pg_close(struct dbreg_conn *conn)
+{
+	if (!conn)
+		return;
+	/* Ending the session releases the advisory lock too. */
+	PQfinish(PG(conn)->pg);
+	free(PG(conn));
+}
+
+static int pg_begin(struct dbreg_conn *conn)
+{
+	return pg_run(PG(conn), "BEGIN");
+}
+
+static int pg_commit(struct dbreg_conn *conn)
+{
+	struct pg_conn *c = PG(conn);
+	PGresult *r = PQexec(c->pg, "COMMIT");
+	int rc = 0;
+	if (!pg_ok(r)) {
+		pg_fail(c, r, "COMMIT");
+		/* A deferred constraint failing at commit is the migration's fault. */
+		rc = c->base.err.sqlstate[0] ? DBREG_EMIGRATION : DBREG_ECONNECT;
+	} else if (strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
+		/* COMMIT of an aborted transaction "succeeds" by rolling back. */
+		memset(&c->base.err, 0, sizeof c->base.err);
+		snprintf(c->base.err.message, sizeof c->base.err.message,
+			 "the transaction was rolled back because a statement in it had failed");
+		snprintf(c->base.err.sqlstate, sizeof c->base.err.sqlstate, "25P02");
+		rc = DBREG_EMIGRATION;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_rollback(struct dbreg_conn *conn)
+{
+	return pg_run(PG(conn), "ROLLBACK");
+}
+
+/* Ends a COPY the body started: we have no data to give or take. */
+static void pg_copy_abort(PGconn *pg, ExecStatusType st)
+{
+	if (st == PGRES_COPY_IN) {
+		PQputCopyEnd(pg, "COPY FROM STDIN is not supported in a migration");
+	} else {
+		char *buf;
+		while (PQgetCopyData(pg, &buf, 0) > 0)
+			PQfreemem(buf);
+	}
+}
+
+static int pg_exec(struct dbreg_conn *conn, const char *sql)
+{
+	struct pg_conn *c = PG(conn);
+	PGresult *r = PQexec(c->pg, sql);
+	/* A COPY stops PQexec halfway: finish it, then collect what follows,
+	 * keeping the first error. */
+	while (r && (PQresultStatus(r) == PGRES_COPY_IN || PQresultStatus(r) == PGRES_COPY_OUT ||
+		     PQresultStatus(r) == PGRES_COPY_BOTH)) {
+		pg_copy_abort(c->pg, PQresultStatus(r));
+		PQclear(r);
+		r = NULL;
+		PGresult *next;
+		while ((next = PQgetResult(c->pg)) != NULL) {
+			if (r && PQresultStatus(r) == PGRES_FATAL_ERROR) {
+				PQclear(next);
+				continue;
+			}
+			PQclear(r);
+			r = next;
+			ExecStatusType st = PQresultStatus(r);
+			if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH)
+				break;
+		}
+		if (!r)
+			return 0;
+	}
+	int rc = 0;
+	if (!pg_ok(r)) {
+		pg_fail(c, r, sql);
+		rc = DBREG_EMIGRATION;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_history_ensure(struct dbreg_conn *conn)
+{
+	return pg_run(PG(conn),
+		      "CREATE TABLE IF NOT EXISTS ydtb_registry_migrations ("
+		      " package text NOT NULL,"
+		      " migration text NOT NULL,"
+		      " version text NOT NULL,"
+		      " checksum text NOT NULL,"
+		      " applied_at timestamptz NOT NULL DEFAULT now(),"
+		      " duration_ms bigint NOT NULL DEFAULT 0,"
+		      " PRIMARY KEY (package, migration));"
+		      "CREATE TABLE IF NOT EXISTS ydtb_registry_packages ("
+		      " name text PRIMARY KEY,"
+		      " version text NOT NULL,"
+		      " installed_at timestamptz NOT NULL DEFAULT now());");
+}
+
+/* 1 when the table is visible on the search path, 0 when not; asks
+ * without failing, so an open transaction survives the question. */
+static int pg_table_exists(struct pg_conn *c, const char *name)
+{
+	PGresult *r;
+	const char *p[1] = { name };
+	int rc = pg_query(c, &r, "SELECT to_regclass($1) IS NOT NULL", 1, p);
+	if (rc)
+		return rc;
+	rc = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	return rc;
+}
+
+static int pg_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
+{
+	struct pg_conn *c = PG(conn);
+	int rc = pg_table_exists(c, "ydtb_registry_migrations");
+	if (rc <= 0)
+		return rc;
+	PGresult *r;
+	rc = pg_query(c, &r,
+		      "SELECT package, migration, version, checksum,"
+		      " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+		      " duration_ms FROM ydtb_registry_migrations ORDER BY applied_at, ctid",
+		      0, NULL);
+	if (rc)
+		return rc;
+	for (int i = 0; i < PQntuples(r) && !rc; i++) {
+		struct dbreg_applied row = {
+			.package = PQgetvalue(r, i, 0),
+			.migration = PQgetvalue(r, i, 1),
+			.version = PQgetvalue(r, i, 2),
+			.checksum = PQgetvalue(r, i, 3),
+			.applied_at = PQgetvalue(r, i, 4),
+			.duration_ms = strtoll(PQgetvalue(r, i, 5), NULL, 10),
+		};
+		rc = dbreg_history_append(out, &row);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_prepare(struct pg_conn *c, const char *name, const char *sql, int n)
+{
+	PGresult *r = PQprepare(c->pg, name, sql, n, NULL);
+	int rc = 0;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		pg_fail(c, r, sql);
+		rc = DBREG_ECONNECT;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_history_record(struct dbreg_conn *conn, const struct dbreg_applied *row, bool up)
+{
+	struct pg_conn *c = PG(conn);
+	if (!c->prepared) {
+		/* clock_timestamp, not now(): rows of one transaction keep their order. */
+		int rc = pg_prepare(c, "dbreg_history_up",
+				    "INSERT INTO ydtb_registry_migrations"
+				    " (package, migration, version, checksum, applied_at, duration_ms)"
+				    " VALUES ($1, $2, $3, $4, COALESCE($5::timestamptz, clock_timestamp()), $6::bigint)",
+				    6);
+		if (!rc)
+			rc = pg_prepare(c, "dbreg_history_down",
+					"DELETE FROM ydtb_registry_migrations WHERE package = $1 AND migration = $2", 2);
+		if (rc)
+			return rc;
+		c->prepared = true;
+	}
+	char dur[32];
+	snprintf(dur, sizeof dur, "%lld", row->duration_ms);
+	const char *p[6] = { row->package, row->migration, row->version, row->checksum, row->applied_at, dur };
+	PGresult *r = PQexecPrepared(c->pg, up ? "dbreg_history_up" : "dbreg_history_down", up ? 6 : 2, p,
+				     NULL, NULL, 0);
+	int rc = 0;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		pg_fail(c, r, NULL);
+		rc = DBREG_ECONNECT;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_package_record(struct dbreg_conn *conn, const char *name, const char *version)
+{
+	struct pg_conn *c = PG(conn);
+	PGresult *r;
+	const char *p[2] = { name, version };
+	int rc = version ? pg_query(c, &r,
+				    "INSERT INTO ydtb_registry_packages (name, version, installed_at)"
+				    " VALUES ($1, $2, now()) ON CONFLICT (name) DO UPDATE"
+				    " SET version = excluded.version, installed_at = excluded.installed_at",
+				    2, p)
+			 : pg_query(c, &r, "DELETE FROM ydtb_registry_packages WHERE name = $1", 1, p);
+	if (!rc)
+		PQclear(r);
+	return rc;
+}
+
+/* Appends a copy of s to a growing string vector. */
+static int pg_strv_push(char ***v, size_t *n, const char *s)
+{
+	char **p = realloc(*v, (*n + 1) * sizeof *p);
+	if (!p)
+		return DBREG_ENOMEM;
+	*v = p;
+	if (!(p[*n] = dbreg_strdup(s ? s : "")))
+		return DBREG_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static int pg_package_read(struct dbreg_conn *conn, char ***names, char ***versions, size_t *n)
+{
+	struct pg_conn *c = PG(conn);
+	*names = *versions = NULL;
+	*n = 0;
+	int rc = pg_table_exists(c, "ydtb_registry_packages");
+	if (rc <= 0)
+		return rc;
+	PGresult *r;
+	if ((rc = pg_query(c, &r, "SELECT name, version FROM ydtb_registry_packages ORDER BY name", 0, NULL)))
+		return rc;
+	size_t nv = 0;
+	for (int i = 0; i < PQntuples(r) && !rc; i++) {
+		if ((rc = pg_strv_push(names, n, PQgetvalue(r, i, 0))) == 0)
+			rc = pg_strv_push(versions, &nv, PQgetvalue(r, i, 1));
+	}
+	PQclear(r);
+	if (rc) {
+		for (size_t i = 0; i < *n; i++)
+			free((*names)[i]);
+		for (size_t i = 0; i < nv; i++)
+			free((*versions)[i]);
+		free(*names);
+		free(*versions);
+		*names = *versions = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* ---- catalog ---------------------------------------------------------- */
+
+/* The user tables of the current schema, dbreg's own left out. */
+#define PG_TABLES                                                                                   \
+	" c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())"         \
+	" AND c.relkind IN ('r', 'p') AND NOT c.relispartition"                                      \
+	" AND c.relname NOT LIKE 'ydtb\\_registry\\_%'"
+
+static char *pg_lower(const char *s)
+{
+	char *out = dbreg_strdup(s);
+	for (char *p = out; p && *p; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	}
+	return out;
+}
+
+static const char *pg_action(char code)
+{
+	switch (code) {
+	case 'r': return "restrict";
+	case 'c': return "cascade";
+	case 'n': return "set null";
+	case 'd': return "set default";
+	default: return "no action";
+	}
+}
+
+/* The table named in row i, column 0; rows come grouped by table. */
+static struct dbreg_cat_table *pg_row_table(struct dbreg_catalog *cat, PGresult *r, int i, size_t *hint)
+{
+	const char *name = PQgetvalue(r, i, 0);
+	if (*hint < cat->n_tables && strcmp(cat->tables[*hint].name, name) == 0)
+		return &cat->tables[*hint];
+	for (size_t k = 0; k < cat->n_tables; k++) {
+		if (strcmp(cat->tables[k].name, name) == 0) {
+			*hint = k;
+			return &cat->tables[k];
+		}
+	}
+	return NULL;
+}
+
+static int pg_cat_columns(struct pg_conn *c, struct dbreg_catalog *cat)
+{
+	PGresult *r;
+	int rc = pg_query(c, &r,
+			  "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
+			  " pg_get_expr(d.adbin, d.adrelid)"
+			  " FROM pg_class c"
+			  " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+			  " LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum"
+			  " WHERE" PG_TABLES " ORDER BY c.relname, a.attnum",
+			  0, NULL);
+	size_t hint = 0;
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
+		if (!t)
+			continue;
+		struct dbreg_cat_column *col = realloc(t->columns, (t->n_columns + 1) * sizeof *col);
+		if (!col) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		t->columns = col;
+		col = &t->columns[t->n_columns++];
+		memset(col, 0, sizeof *col);
+		col->name = dbreg_strdup(PQgetvalue(r, i, 1));
+		col->type = pg_lower(PQgetvalue(r, i, 2));
+		col->not_null = strcmp(PQgetvalue(r, i, 3), "t") == 0;
+		if (!PQgetisnull(r, i, 4) && !(col->default_expr = dbreg_strdup(PQgetvalue(r, i, 4))))
+			rc = DBREG_ENOMEM;
+		if (!col->name || !col->type)
+			rc = DBREG_ENOMEM;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_cat_primary_keys(struct pg_conn *c, struct dbreg_catalog *cat)
+{
+	PGresult *r;
+	int rc = pg_query(c, &r,
+			  "SELECT c.relname, a.attname FROM pg_class c"
+			  " JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'p'"
+			  " CROSS JOIN LATERAL unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord)"
+			  " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum"
+			  " WHERE" PG_TABLES " ORDER BY c.relname, u.ord",
+			  0, NULL);
+	size_t hint = 0;
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
+		if (t)
+			rc = pg_strv_push(&t->primary_key, &t->n_primary_key, PQgetvalue(r, i, 1));
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_cat_fkeys(struct pg_conn *c, struct dbreg_catalog *cat)
+{
+	PGresult *r;
+	int rc = pg_query(c, &r,
+			  "SELECT c.relname, k.conname, rt.relname, k.confdeltype, k.confupdtype, a.attname, ra.attname"
+			  " FROM pg_class c"
+			  " JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'f'"
+			  " JOIN pg_class rt ON rt.oid = k.confrelid"
+			  " CROSS JOIN LATERAL unnest(k.conkey, k.confkey) WITH ORDINALITY AS u(attnum, refnum, ord)"
+			  " JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum"
+			  " JOIN pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = u.refnum"
+			  " WHERE" PG_TABLES " ORDER BY c.relname, k.conname, u.ord",
+			  0, NULL);
+	size_t hint = 0;
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
+		if (!t)
+			continue;
+		bool same = i > 0 && strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) == 0 &&
+			    strcmp(PQgetvalue(r, i, 1), PQgetvalue(r, i - 1, 1)) == 0 && t->n_fkeys > 0;
+		if (!same) {
+			struct dbreg_cat_fkey *f = realloc(t->fkeys, (t->n_fkeys + 1) * sizeof *f);
+			if (!f) {
+				rc = DBREG_ENOMEM;
+				break;
+			}
+			t->fkeys = f;
+			f = &t->fkeys[t->n_fkeys++];
+			memset(f, 0, sizeof *f);
+			f->ref_table = dbreg_strdup(PQgetvalue(r, i, 2));
+			f->on_delete = dbreg_strdup(pg_action(PQgetvalue(r, i, 3)[0]));
+			f->on_update = dbreg_strdup(pg_action(PQgetvalue(r, i, 4)[0]));
+			if (!f->ref_table || !f->on_delete || !f->on_update) {
+				rc = DBREG_ENOMEM;
+				break;
+			}
+		}
+		struct dbreg_cat_fkey *f = &t->fkeys[t->n_fkeys - 1];
+		size_t n = f->n_columns, m = f->n_columns;
+		if (pg_strv_push(&f->columns, &n, PQgetvalue(r, i, 5)) != 0 ||
+		    pg_strv_push(&f->ref_columns, &m, PQgetvalue(r, i, 6)) != 0) {
+			if (n > f->n_columns)
+				free(f->columns[--n]); /* keep both vectors n_columns long */
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		f->n_columns++;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_cat_indexes(struct pg_conn *c, struct dbreg_catalog *cat)
+{
+	PGresult *r;
+	int rc = pg_query(c, &r,
+			  "SELECT c.relname, ic.relname, i.indisunique, i.indisprimary, i.indisvalid,"
+			  " CASE WHEN u.attnum = 0 THEN pg_get_indexdef(i.indexrelid, u.ord::int, true)"
+			  " ELSE a.attname::text END"
+			  " FROM pg_class c"
+			  " JOIN pg_index i ON i.indrelid = c.oid"
+			  " JOIN pg_class ic ON ic.oid = i.indexrelid"
+			  " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS u(attnum, ord)"
+			  " LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum"
+			  " WHERE" PG_TABLES " AND u.ord <= i.indnkeyatts"
+			  " ORDER BY c.relname, ic.relname, u.ord",
+			  0, NULL);
+	size_t hint = 0;
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
+		if (!t)
+			continue;
+		bool same = i > 0 && strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) == 0 &&
+			    strcmp(PQgetvalue(r, i, 1), PQgetvalue(r, i - 1, 1)) == 0 && t->n_indexes > 0;
+		if (!same) {
+			struct dbreg_cat_index *ix = realloc(t->indexes, (t->n_indexes + 1) * sizeof *ix);
+			if (!ix) {
+				rc = DBREG_ENOMEM;
+				break;
+			}
+			t->indexes = ix;
+			ix = &t->indexes[t->n_indexes++];
+			memset(ix, 0, sizeof *ix);
+			ix->unique = strcmp(PQgetvalue(r, i, 2), "t") == 0;
+			ix->primary = strcmp(PQgetvalue(r, i, 3), "t") == 0;
+			ix->valid = strcmp(PQgetvalue(r, i, 4), "t") == 0;
+			if (!(ix->name = dbreg_strdup(PQgetvalue(r, i, 1)))) {
+				rc = DBREG_ENOMEM;
+				break;
+			}
+		}
+		struct dbreg_cat_index *ix = &t->indexes[t->n_indexes - 1];
+		rc = pg_strv_push(&ix->columns, &ix->n_columns, PQgetvalue(r, i, 5));
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int pg_catalog_read(struct dbreg_conn *conn, struct dbreg_catalog *out)
+{
+	struct pg_conn *c = PG(conn);
+	out->tables = NULL;
+	out->n_tables = 0;
+	PGresult *r;
+	int rc = pg_query(c, &r, "SELECT c.relname FROM pg_class c WHERE" PG_TABLES " ORDER BY c.relname", 0, NULL);
+	if (rc)
+		return rc;
+	if (PQntuples(r) > 0 && !(out->tables = calloc((size_t)PQntuples(r), sizeof *out->tables)))
+		rc = DBREG_ENOMEM;
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		out->n_tables++;
+		if (!(out->tables[i].name = dbreg_strdup(PQgetvalue(r, i, 0))))
+			rc = DBREG_ENOMEM;
+	}
+	PQclear(r);
+	if (!rc && out->n_tables) {
+		if ((rc = pg_cat_columns(c, out)) == 0 && (rc = pg_cat_primary_keys(c, out)) == 0 &&
+		    (rc = pg_cat_fkeys(c, out)) == 0)
+			rc = pg_cat_indexes(c, out);
+	}
+	if (rc)
+		dbreg_catalog_dispose(out);
+	return rc;
+}
+
+static int pg_server_version(struct dbreg_conn *conn, char *buf, size_t size)
+{
+	int v = PQserverVersion(PG(conn)->pg);
+	if (v >= 100000)
+		snprintf(buf, size, "%d.%d", v / 10000, v % 10000);
+	else
+		snprintf(buf, size, "%d.%d.%d", v / 10000, v / 100 % 100, v % 100);
+	return 0;
+}
+
+/* ---- the registry lock ------------------------------------------------- */
+
+static double pg_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Names the session that holds the lock in conn->err.message. */
+static void pg_lock_holder(struct pg_conn *c, int timeout_s)
+{
+	PGresult *r = PQexec(c->pg,
+			     "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''),"
+			     " coalesce(host(a.client_addr), 'local socket'), to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')"
+			     " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+			     " WHERE l.locktype = 'advisory' AND l.granted"
+			     " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+			     " AND l.classid = " PG_LOCK_CLASSID " AND l.objid = " PG_LOCK_OBJID " AND l.objsubid = 1"
+			     " LIMIT 1");
+	struct dbreg_db_error *e = &c->base.err;
+	memset(e, 0, sizeof *e);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+		snprintf(e->message, sizeof e->message,
+			 "timed out after %d s waiting for the registry lock held by pid %s"
+			 " (application_name '%s', user %s, client %s, connected %s)",
+			 timeout_s, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+			 PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 4));
+	} else {
+		snprintf(e->message, sizeof e->message,
+			 "timed out after %d s waiting for the registry lock (holder not visible)", timeout_s);
+	}
+	snprintf(e->hint, sizeof e->hint, "another dbreg run is applying to this database; retry later or raise --lock-timeout");
+	PQclear(r);
+}
+
+static int pg_lock(struct dbreg_conn *conn, int timeout_s)
+{
+	struct pg_conn *c = PG(conn);
+	if (c->locked)
+		return 0;
+	/* A session lock taken inside a transaction outlives its rollback,
+	 * and a failed transaction cannot even ask: refuse the muddle. */
+	if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		memset(&c->base.err, 0, sizeof c->base.err);
+		snprintf(c->base.err.message, sizeof c->base.err.message,
+			 "the registry lock must be taken outside a transaction");
+		return DBREG_EUSAGE;
+	}
+	double deadline = pg_now() + (timeout_s > 0 ? timeout_s : 0);
+	for (;;) {
+		PGresult *r;
+		/* Never the blocking pg_advisory_lock: it could not time out or say who holds it. */
+		int rc = pg_query(c, &r, "SELECT pg_try_advisory_lock(" PG_LOCK_KEY ")", 0, NULL);
+		if (rc)
+			return rc;
+		bool got = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		PQclear(r);
+		if (got) {
+			c->locked = true;
+			return 0;
+		}
+		if (pg_now() >= deadline)
+			break;
+		struct timespec pause = { 0, 100 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
+	}
+	pg_lock_holder(c, timeout_s);
+	return DBREG_ELOCKED;
+}
+
+static int pg_unlock(struct dbreg_conn *conn)
+{
+	struct pg_conn *c = PG(conn);
+	if (!c->locked)
+		return 0;
+	int rc = pg_run(c, "SELECT pg_advisory_unlock(" PG_LOCK_KEY ")");
+	if (!rc)
+		c->locked = false;
+	return rc;
+}
+
+static const char *const pg_schemes[] = { "postgres", "postgresql", "", NULL };
+
+const struct dbreg_driver dbreg_driver_postgres = {
+	.version = DBREG_DRIVER_VERSION,
+	.name = "postgres",
+	.schemes = pg_schemes,
+	.dialect = DBREG_DIALECT_POSTGRES,
+	.connect = pg_connect,
+	.close = pg_close,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.exec = pg_exec,
+	.history_ensure = pg_history_ensure,
+	.history_read = pg_history_read,
+	.history_record = pg_history_record,
+	.package_record = pg_package_record,
+	.package_read = pg_package_read,
+	.catalog_read = pg_catalog_read,
+	.server_version = pg_server_version,
+	.lock = pg_lock,
+	.unlock = pg_unlock,
+};

@@ -1,0 +1,646 @@
+/* The SQLite driver: sqlite:PATH, sqlite:///abs/path, sqlite::memory:.
+ * Foreign keys are switched on and writers serialise on BEGIN IMMEDIATE
+ * (with a 5 s busy timeout), so no registry lock is needed. A body runs
+ * statement by statement over sqlite3_prepare_v2's tail. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbreg/driver.h"
+#include "../../core/src/util.h"
+
+struct sqlite_conn {
+	struct dbreg_conn base;
+	sqlite3 *db;
+	sqlite3_stmt *hist_up, *hist_down;    /* prepared on first history_record */
+};
+
+extern const struct dbreg_driver dbreg_driver_sqlite;
+
+#define SQ(conn) DBREG_CONN_OF(struct sqlite_conn, conn)
+#define SQ_NOW "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+
+/* Fills conn->err from the handle; position is 1-based, 0 unknown. */
+static void sq_fail(struct sqlite_conn *c, const char *what, size_t position)
+{
+	struct dbreg_db_error *e = &c->base.err;
+	memset(e, 0, sizeof *e);
+	if (what)
+		snprintf(e->message, sizeof e->message, "%s: %s", what, sqlite3_errmsg(c->db));
+	else
+		snprintf(e->message, sizeof e->message, "%s", sqlite3_errmsg(c->db));
+	int xrc = sqlite3_extended_errcode(c->db);
+	snprintf(e->detail, sizeof e->detail, "%s (SQLite code %d)", sqlite3_errstr(xrc), xrc);
+	e->position = position;
+}
+
+/* Runs one statement without results; DBREG_ECONNECT with conn->err on failure. */
+static int sq_run(struct sqlite_conn *c, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		sqlite3_free(msg);
+		sq_fail(c, NULL, 0);
+		return DBREG_ECONNECT;
+	}
+	return 0;
+}
+
+static int sq_prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) {
+		sq_fail(c, NULL, 0);
+		return DBREG_ECONNECT;
+	}
+	return 0;
+}
+
+/* The file name a URL names, or NULL for a malformed one. Borrowed from url. */
+static const char *sq_path(const char *url)
+{
+	if (strncmp(url, "sqlite:", 7) != 0 && strncmp(url, "SQLITE:", 7) != 0)
+		return NULL;
+	const char *p = url + 7;
+	if (strncmp(p, "//", 2) == 0) {
+		/* sqlite:///abs/path: an empty authority, then the absolute path. */
+		if (p[2] != '/')
+			return NULL;
+		p += 2;
+	}
+	return p[0] ? p : NULL;
+}
+
+static int sq_connect(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize)
+{
+	*out = NULL;
+	const char *path = url ? sq_path(url) : NULL;
+	if (!path) {
+		snprintf(errbuf, errsize, "malformed SQLite URL '%s': expected sqlite:PATH, sqlite:///abs/path or sqlite::memory:",
+			 url ? url : "(null)");
+		return DBREG_EUSAGE;
+	}
+	struct sqlite_conn *c = calloc(1, sizeof *c);
+	if (!c) {
+		snprintf(errbuf, errsize, "out of memory");
+		return DBREG_ENOMEM;
+	}
+	c->base.driver = &dbreg_driver_sqlite;
+	int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(c->db, 5000);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(c->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	/* Opening is lazy: touch the file so a bad path fails here, not later. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(errbuf, errsize, "cannot open SQLite database '%s': %s", path,
+			 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		sqlite3_close(c->db);
+		free(c);
+		return DBREG_ECONNECT;
+	}
+	*out = &c->base;
+	return 0;
+}
+
+static void sq_close(struct dbreg_conn *conn)
+{
+	if (!conn)
+		return;
+	struct sqlite_conn *c = SQ(conn);
+	sqlite3_finalize(c->hist_up);
+	sqlite3_finalize(c->hist_down);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static int sq_begin(struct dbreg_conn *conn)
+{
+	struct sqlite_conn *c = SQ(conn);
+	/* IMMEDIATE takes the write lock now, so two runs serialise here
+	 * rather than failing halfway through. */
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		sq_fail(c, "cannot begin a transaction", 0);
+		return (sqlite3_errcode(c->db) == SQLITE_BUSY) ? DBREG_ELOCKED : DBREG_ECONNECT;
+	}
+	return 0;
+}
+
+static int sq_commit(struct dbreg_conn *conn)
+{
+	return sq_run(SQ(conn), "COMMIT");
+}
+
+static int sq_rollback(struct dbreg_conn *conn)
+{
+	struct sqlite_conn *c = SQ(conn);
+	/* An error may already have rolled back (SQLITE_FULL, ...): nothing to do. */
+	if (sqlite3_get_autocommit(c->db))
+		return 0;
+	return sq_run(c, "ROLLBACK");
+}
+
+/* Skips white space and comments: where the next statement really starts. */
+static const char *sq_skip(const char *p)
+{
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v')
+			p++;
+		if (p[0] == '-' && p[1] == '-') {
+			while (*p && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			const char *end = strstr(p + 2, "*/");
+			p = end ? end + 2 : p + strlen(p);
+		} else {
+			return p;
+		}
+	}
+}
+
+static int sq_exec(struct dbreg_conn *conn, const char *sql)
+{
+	struct sqlite_conn *c = SQ(conn);
+	const char *p = sql;
+	while (*p) {
+		sqlite3_stmt *st = NULL;
+		const char *tail = NULL;
+		if (sqlite3_prepare_v2(c->db, p, -1, &st, &tail) != SQLITE_OK) {
+			size_t pos = (size_t)(sq_skip(p) - sql) + 1;
+#if SQLITE_VERSION_NUMBER >= 3038000
+			int off = sqlite3_error_offset(c->db);
+			if (off >= 0)
+				pos = (size_t)(p - sql) + (size_t)off + 1;
+#endif
+			sq_fail(c, NULL, pos);
+			return DBREG_EMIGRATION;
+		}
+		if (!st) { /* only white space or a comment was left */
+			p = tail;
+			continue;
+		}
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		if (rc != SQLITE_DONE) {
+			sq_fail(c, NULL, (size_t)(sq_skip(p) - sql) + 1);
+			sqlite3_finalize(st);
+			return DBREG_EMIGRATION;
+		}
+		sqlite3_finalize(st);
+		p = tail;
+	}
+	return 0;
+}
+
+static int sq_history_ensure(struct dbreg_conn *conn)
+{
+	return sq_run(SQ(conn),
+		      "CREATE TABLE IF NOT EXISTS ydtb_registry_migrations ("
+		      " package TEXT NOT NULL,"
+		      " migration TEXT NOT NULL,"
+		      " version TEXT NOT NULL,"
+		      " checksum TEXT NOT NULL,"
+		      " applied_at TEXT NOT NULL DEFAULT (" SQ_NOW "),"
+		      " duration_ms INTEGER NOT NULL DEFAULT 0,"
+		      " PRIMARY KEY (package, migration));"
+		      "CREATE TABLE IF NOT EXISTS ydtb_registry_packages ("
+		      " name TEXT PRIMARY KEY NOT NULL,"
+		      " version TEXT NOT NULL,"
+		      " installed_at TEXT NOT NULL DEFAULT (" SQ_NOW "));");
+}
+
+/* 1 when the table exists, 0 when not, negative on failure. */
+static int sq_table_exists(struct sqlite_conn *c, const char *name)
+{
+	sqlite3_stmt *st;
+	int rc = sq_prepare(c, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	int res = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	if (res < 0)
+		sq_fail(c, NULL, 0);
+	sqlite3_finalize(st);
+	return res < 0 ? DBREG_ECONNECT : res;
+}
+
+static const char *sq_col(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static int sq_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
+{
+	struct sqlite_conn *c = SQ(conn);
+	int rc = sq_table_exists(c, "ydtb_registry_migrations");
+	if (rc <= 0)
+		return rc;
+	sqlite3_stmt *st;
+	rc = sq_prepare(c,
+			"SELECT package, migration, version, checksum, applied_at, duration_ms"
+			" FROM ydtb_registry_migrations ORDER BY applied_at, rowid",
+			&st);
+	if (rc)
+		return rc;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct dbreg_applied row = {
+			.package = (char *)sq_col(st, 0),
+			.migration = (char *)sq_col(st, 1),
+			.version = (char *)sq_col(st, 2),
+			.checksum = (char *)sq_col(st, 3),
+			.applied_at = (char *)sq_col(st, 4),
+			.duration_ms = sqlite3_column_int64(st, 5),
+		};
+		if (dbreg_history_append(out, &row) != 0) {
+			sqlite3_finalize(st);
+			return DBREG_ENOMEM;
+		}
+	}
+	if (step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_history_record(struct dbreg_conn *conn, const struct dbreg_applied *row, bool up)
+{
+	struct sqlite_conn *c = SQ(conn);
+	sqlite3_stmt **st = up ? &c->hist_up : &c->hist_down;
+	if (!*st) {
+		int rc = sq_prepare(c,
+				    up ? "INSERT INTO ydtb_registry_migrations"
+					 " (package, migration, version, checksum, applied_at, duration_ms)"
+					 " VALUES (?1, ?2, ?3, ?4, COALESCE(?5, " SQ_NOW "), ?6)"
+				       : "DELETE FROM ydtb_registry_migrations WHERE package = ?1 AND migration = ?2",
+				    st);
+		if (rc)
+			return rc;
+	}
+	sqlite3_bind_text(*st, 1, row->package, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 2, row->migration, -1, SQLITE_STATIC);
+	if (up) {
+		sqlite3_bind_text(*st, 3, row->version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(*st, 4, row->checksum, -1, SQLITE_STATIC);
+		sqlite3_bind_text(*st, 5, row->applied_at, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(*st, 6, row->duration_ms);
+	}
+	int rc = sqlite3_step(*st) == SQLITE_DONE ? 0 : DBREG_ECONNECT;
+	if (rc)
+		sq_fail(c, up ? "cannot record a migration" : "cannot remove a migration", 0);
+	sqlite3_reset(*st);
+	sqlite3_clear_bindings(*st);
+	return rc;
+}
+
+static int sq_package_record(struct dbreg_conn *conn, const char *name, const char *version)
+{
+	struct sqlite_conn *c = SQ(conn);
+	sqlite3_stmt *st;
+	int rc = sq_prepare(c,
+			    version ? "INSERT INTO ydtb_registry_packages (name, version, installed_at)"
+				      " VALUES (?1, ?2, " SQ_NOW ")"
+				      " ON CONFLICT (name) DO UPDATE SET version = excluded.version,"
+				      " installed_at = excluded.installed_at"
+				    : "DELETE FROM ydtb_registry_packages WHERE name = ?1",
+			    &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (version)
+		sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : DBREG_ECONNECT;
+	if (rc)
+		sq_fail(c, "cannot record a package", 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Appends a copy of s to a growing string vector. */
+static int sq_strv_push(char ***v, size_t *n, const char *s)
+{
+	char **p = realloc(*v, (*n + 1) * sizeof *p);
+	if (!p)
+		return DBREG_ENOMEM;
+	*v = p;
+	if (!(p[*n] = dbreg_strdup(s ? s : "")))
+		return DBREG_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static void sq_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int sq_package_read(struct dbreg_conn *conn, char ***names, char ***versions, size_t *n)
+{
+	struct sqlite_conn *c = SQ(conn);
+	*names = *versions = NULL;
+	*n = 0;
+	int rc = sq_table_exists(c, "ydtb_registry_packages");
+	if (rc <= 0)
+		return rc;
+	sqlite3_stmt *st;
+	rc = sq_prepare(c, "SELECT name, version FROM ydtb_registry_packages ORDER BY name", &st);
+	if (rc)
+		return rc;
+	size_t nv = 0;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = sq_strv_push(names, n, sq_col(st, 0))) != 0 ||
+		    (rc = sq_strv_push(versions, &nv, sq_col(st, 1))) != 0)
+			break;
+	}
+	if (!rc && step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	if (rc) {
+		sq_strv_free(*names, *n);
+		sq_strv_free(*versions, nv);
+		*names = *versions = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static char *sq_lower(const char *s)
+{
+	char *out = dbreg_strdup(s ? s : "");
+	for (char *p = out; p && *p; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	}
+	return out;
+}
+
+static int sq_read_columns(struct sqlite_conn *c, struct dbreg_cat_table *t)
+{
+	sqlite3_stmt *st;
+	int rc = sq_prepare(c, "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid",
+			    &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	int step, *pk = NULL;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct dbreg_cat_column *cols = realloc(t->columns, (t->n_columns + 1) * sizeof *cols);
+		int *pks = realloc(pk, (t->n_columns + 1) * sizeof *pks);
+		if (cols)
+			t->columns = cols;
+		if (pks)
+			pk = pks;
+		if (!cols || !pks) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		struct dbreg_cat_column *col = &t->columns[t->n_columns];
+		memset(col, 0, sizeof *col);
+		pk[t->n_columns] = sqlite3_column_int(st, 4);
+		t->n_columns++;
+		col->name = dbreg_strdup(sq_col(st, 0));
+		col->type = sq_lower(sq_col(st, 1));
+		col->not_null = sqlite3_column_int(st, 2) != 0;
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			col->default_expr = dbreg_strdup(sq_col(st, 3));
+		if (!col->name || !col->type || (sqlite3_column_type(st, 3) != SQLITE_NULL && !col->default_expr)) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		if (pk[t->n_columns - 1] > 0)
+			t->n_primary_key++;
+	}
+	if (!rc && step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	if (!rc && t->n_primary_key) {
+		/* pk holds each column's 1-based place in the key. */
+		t->primary_key = calloc(t->n_primary_key, sizeof *t->primary_key);
+		if (!t->primary_key)
+			rc = DBREG_ENOMEM;
+		for (size_t i = 0; !rc && i < t->n_columns; i++) {
+			if (pk[i] > 0 && (size_t)pk[i] <= t->n_primary_key &&
+			    !(t->primary_key[pk[i] - 1] = dbreg_strdup(t->columns[i].name)))
+				rc = DBREG_ENOMEM;
+			/* An INTEGER PRIMARY KEY is the rowid: never NULL. */
+			if (pk[i] > 0 && t->n_primary_key == 1 && strcmp(t->columns[i].type, "integer") == 0)
+				t->columns[i].not_null = true;
+		}
+	}
+	free(pk);
+	return rc;
+}
+
+/* The parent's primary key column at place seq, for a REFERENCES t with no column list. */
+static char *sq_parent_pk(struct sqlite_conn *c, const char *parent, int seq)
+{
+	sqlite3_stmt *st;
+	if (sq_prepare(c, "SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk LIMIT 1 OFFSET ?2", &st))
+		return dbreg_strdup("");
+	sqlite3_bind_text(st, 1, parent, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, seq);
+	char *name = dbreg_strdup(sqlite3_step(st) == SQLITE_ROW ? sq_col(st, 0) : "");
+	sqlite3_finalize(st);
+	return name;
+}
+
+static int sq_read_fkeys(struct sqlite_conn *c, struct dbreg_cat_table *t)
+{
+	sqlite3_stmt *st;
+	int rc = sq_prepare(c,
+			    "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete"
+			    " FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+			    &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	int step, last_id = -1;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int id = sqlite3_column_int(st, 0);
+		if (id != last_id || t->n_fkeys == 0) {
+			struct dbreg_cat_fkey *f = realloc(t->fkeys, (t->n_fkeys + 1) * sizeof *f);
+			if (!f) {
+				rc = DBREG_ENOMEM;
+				break;
+			}
+			t->fkeys = f;
+			f = &t->fkeys[t->n_fkeys++];
+			memset(f, 0, sizeof *f);
+			f->ref_table = dbreg_strdup(sq_col(st, 2));
+			f->on_update = sq_lower(sq_col(st, 5));
+			f->on_delete = sq_lower(sq_col(st, 6));
+			last_id = id;
+			if (!f->ref_table || !f->on_update || !f->on_delete) {
+				rc = DBREG_ENOMEM;
+				break;
+			}
+		}
+		struct dbreg_cat_fkey *f = &t->fkeys[t->n_fkeys - 1];
+		size_t n = f->n_columns, m = f->n_columns;
+		char *to = sqlite3_column_type(st, 4) == SQLITE_NULL
+				   ? sq_parent_pk(c, f->ref_table, sqlite3_column_int(st, 1))
+				   : dbreg_strdup(sq_col(st, 4));
+		if (!to || sq_strv_push(&f->columns, &n, sq_col(st, 3)) != 0 ||
+		    sq_strv_push(&f->ref_columns, &m, to) != 0) {
+			/* Keep both vectors the same length for the dispose. */
+			if (n > f->n_columns)
+				free(f->columns[--n]);
+			free(to);
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		free(to);
+		f->n_columns++;
+	}
+	if (!rc && step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_read_index_columns(struct sqlite_conn *c, struct dbreg_cat_index *ix)
+{
+	sqlite3_stmt *st;
+	int rc = sq_prepare(c, "SELECT name FROM pragma_index_info(?1) ORDER BY seqno", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, ix->name, -1, SQLITE_STATIC);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = sq_col(st, 0);
+		if ((rc = sq_strv_push(&ix->columns, &ix->n_columns, name ? name : "<expression>")) != 0)
+			break;
+	}
+	if (!rc && step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_read_indexes(struct sqlite_conn *c, struct dbreg_cat_table *t)
+{
+	sqlite3_stmt *st;
+	int rc = sq_prepare(c, "SELECT name, \"unique\", origin FROM pragma_index_list(?1) ORDER BY name", &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct dbreg_cat_index *ix = realloc(t->indexes, (t->n_indexes + 1) * sizeof *ix);
+		if (!ix) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		t->indexes = ix;
+		ix = &t->indexes[t->n_indexes++];
+		memset(ix, 0, sizeof *ix);
+		ix->name = dbreg_strdup(sq_col(st, 0));
+		ix->unique = sqlite3_column_int(st, 1) != 0;
+		const char *origin = sq_col(st, 2);
+		ix->primary = origin && strcmp(origin, "pk") == 0;
+		ix->valid = true;
+		if (!ix->name || (rc = sq_read_index_columns(c, ix)) != 0) {
+			rc = rc ? rc : DBREG_ENOMEM;
+			break;
+		}
+	}
+	if (!rc && step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_catalog_read(struct dbreg_conn *conn, struct dbreg_catalog *out)
+{
+	struct sqlite_conn *c = SQ(conn);
+	out->tables = NULL;
+	out->n_tables = 0;
+	sqlite3_stmt *st;
+	int rc = sq_prepare(c,
+			    "SELECT name FROM sqlite_master WHERE type = 'table'"
+			    " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+			    " AND name NOT LIKE 'ydtb\\_registry\\_%' ESCAPE '\\'"
+			    " ORDER BY name",
+			    &st);
+	if (rc)
+		return rc;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct dbreg_cat_table *t = realloc(out->tables, (out->n_tables + 1) * sizeof *t);
+		if (!t) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		out->tables = t;
+		t = &out->tables[out->n_tables++];
+		memset(t, 0, sizeof *t);
+		if (!(t->name = dbreg_strdup(sq_col(st, 0)))) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
+	}
+	if (!rc && step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; !rc && i < out->n_tables; i++) {
+		struct dbreg_cat_table *t = &out->tables[i];
+		if ((rc = sq_read_columns(c, t)) == 0 && (rc = sq_read_fkeys(c, t)) == 0)
+			rc = sq_read_indexes(c, t);
+	}
+	if (rc)
+		dbreg_catalog_dispose(out);
+	return rc;
+}
+
+static int sq_server_version(struct dbreg_conn *conn, char *buf, size_t size)
+{
+	(void)conn;
+	snprintf(buf, size, "%s", sqlite3_libversion());
+	return 0;
+}
+
+static const char *const sq_schemes[] = { "sqlite", NULL };
+
+/* No lock/unlock: BEGIN IMMEDIATE already serialises writers. */
+const struct dbreg_driver dbreg_driver_sqlite = {
+	.version = DBREG_DRIVER_VERSION,
+	.name = "sqlite",
+	.schemes = sq_schemes,
+	.dialect = DBREG_DIALECT_SQLITE,
+	.connect = sq_connect,
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.exec = sq_exec,
+	.history_ensure = sq_history_ensure,
+	.history_read = sq_history_read,
+	.history_record = sq_history_record,
+	.package_record = sq_package_record,
+	.package_read = sq_package_read,
+	.catalog_read = sq_catalog_read,
+	.server_version = sq_server_version,
+	.lock = NULL,
+	.unlock = NULL,
+};
