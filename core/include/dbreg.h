@@ -318,6 +318,35 @@ void dbreg_verify_result_dispose(struct dbreg_verify_result *r);
 int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn,
 		     const struct dbreg_registry *reg, char *errbuf, size_t errsize);
 
+/* ---- targets ------------------------------------------------------------- */
+
+struct dbreg_conn;   /* a connection to a target; see dbreg/driver.h */
+
+/* The dialect of a target URL, from the driver that claims it. Returns 0,
+ * or DBREG_EUSAGE when no driver claims the URL. */
+int dbreg_target_dialect(const char *url, enum dbreg_dialect *out);
+
+/* Connects to a target. On failure returns DBREG_ECONNECT or DBREG_EUSAGE
+ * with a message in err that never holds the password. Close with
+ * dbreg_target_close. */
+int dbreg_target_connect(struct dbreg_conn **out, const char *url, char *err, size_t errsize);
+void dbreg_target_close(struct dbreg_conn *conn);
+
+/* The dialect of an open connection. */
+enum dbreg_dialect dbreg_target_conn_dialect(const struct dbreg_conn *conn);
+
+/* Reads the target's applied migrations, oldest first (an empty target has
+ * none). *rows owned by the caller: dbreg_applied_free. */
+int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, size_t *n);
+
+/* Reads the target's installed packages (ydtb_registry_packages) into
+ * parallel arrays owned by the caller (free each string and both arrays). */
+int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versions, size_t *n);
+
+/* The message of the last failure on conn, with SQLSTATE, detail and hint
+ * where the database gave them. Borrowed until the next call on conn. */
+const char *dbreg_target_errmsg(const struct dbreg_conn *conn);
+
 /* ---- URLs ------------------------------------------------------------------ */
 
 /* Writes `url` with any password replaced by "***" (postgres://u:***@h/db,

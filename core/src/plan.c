@@ -1,0 +1,431 @@
+/* The planner: registry + a target's history -> ordered steps. Pending means
+ * "(package, migration id) not in the history", a set membership test, never
+ * a high-water mark, so a migration merged late still runs (out_of_order).
+ * Every lookup goes through one small hash map, so planning is O(P + D + M). */
+#include "plan.h"
+#include "diag.h"
+#include "registry.h"
+#include "util.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a tiny open-addressing map: (a, b) string pair -> size_t ---------- */
+
+struct plan_slot {
+	const char *a, *b;             /* borrowed keys; a == NULL: empty slot */
+	size_t value;
+};
+
+struct plan_map {
+	struct plan_slot *slots;
+	size_t cap;                    /* a power of two, at least twice the entries */
+};
+
+static uint64_t plan_hash(const char *a, const char *b)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const unsigned char *p = (const unsigned char *)a; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL; /* separator: ("ab","c") != ("a","bc") */
+	for (const unsigned char *p = (const unsigned char *)b; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
+static int plan_map_init(struct plan_map *m, size_t entries)
+{
+	size_t cap = 16;
+	while (cap < entries * 2 + 1)
+		cap *= 2;
+	m->slots = calloc(cap, sizeof(*m->slots));
+	m->cap = cap;
+	return m->slots ? 0 : DBREG_ENOMEM;
+}
+
+static struct plan_slot *plan_map_slot(const struct plan_map *m, const char *a, const char *b)
+{
+	size_t i = (size_t)plan_hash(a, b) & (m->cap - 1);
+	for (;;) {
+		struct plan_slot *s = &m->slots[i];
+		if (s->a == NULL || (strcmp(s->a, a) == 0 && strcmp(s->b, b) == 0))
+			return s;
+		i = (i + 1) & (m->cap - 1);
+	}
+}
+
+/* Inserts unless present; the first value wins. */
+static void plan_map_put(struct plan_map *m, const char *a, const char *b, size_t value)
+{
+	struct plan_slot *s = plan_map_slot(m, a, b);
+	if (s->a == NULL) {
+		s->a = a;
+		s->b = b;
+		s->value = value;
+	}
+}
+
+static bool plan_map_get(const struct plan_map *m, const char *a, const char *b, size_t *value)
+{
+	const struct plan_slot *s = plan_map_slot(m, a, b);
+	if (s->a == NULL)
+		return false;
+	if (value)
+		*value = s->value;
+	return true;
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+static const char *plan_dialect_name(enum dbreg_dialect d)
+{
+	return d == DBREG_DIALECT_POSTGRES ? "postgres" : "sqlite";
+}
+
+static int plan_push(struct dbreg_plan *plan, size_t *cap, const struct dbreg_plan_src *src, bool up)
+{
+	if (plan->n_steps == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+		struct dbreg_step *s = realloc(plan->steps, ncap * sizeof(*s));
+		if (!s)
+			return DBREG_ENOMEM;
+		plan->steps = s;
+		struct dbreg_plan_src *r = realloc(plan->src, ncap * sizeof(*r));
+		if (!r)
+			return DBREG_ENOMEM;
+		plan->src = r;
+		*cap = ncap;
+	}
+	const struct dbreg_migration *m = src->mig;
+	struct dbreg_step *st = &plan->steps[plan->n_steps];
+	memset(st, 0, sizeof(*st));
+	st->package = plan->pkgs[src->pkg].pkg->name;
+	st->migration = m->id;
+	st->version = m->version_text;
+	st->up = up;
+	st->transaction = m->transaction;
+	st->sql = src->body->text;
+	st->file = src->body->file;
+	dbreg_sql_checksum(src->body->text, src->body->len, st->checksum);
+	plan->src[plan->n_steps++] = *src;
+	return 0;
+}
+
+static int plan_strv_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A pin below what dependents accept would break them: name every one. */
+static int plan_check_dependents(struct dbreg_registry *reg, const struct dbreg_package *pkg,
+				 const char *version_text, const struct dbreg_semver *v)
+{
+	const char **names = calloc(reg->n_packages + 1, sizeof(*names));
+	if (!names)
+		return DBREG_ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < reg->n_packages; i++) {
+		const struct dbreg_package *d = reg->packages[i];
+		for (size_t k = 0; d->name && k < d->n_deps; k++) {
+			const struct dbreg_dependency *dep = &d->deps[k];
+			if (dep->name && strcmp(dep->name, pkg->name) == 0 && dep->range &&
+			    !dbreg_range_satisfies(dep->range, v)) {
+				names[n++] = d->name;
+				break;
+			}
+		}
+	}
+	int rc = 0;
+	if (n > 0) {
+		qsort(names, n, sizeof(*names), plan_strv_cmp);
+		struct dbreg_buf b = DBREG_BUF_INIT;
+		for (size_t i = 0; i < n; i++) {
+			const struct dbreg_package *d = dbreg_registry_find(reg, names[i]);
+			const char *range = "?";
+			for (size_t k = 0; d && k < d->n_deps; k++)
+				if (strcmp(d->deps[k].name, pkg->name) == 0)
+					range = d->deps[k].range_text;
+			dbreg_buf_printf(&b, "%s%s (needs %s)", i ? ", " : "", names[i], range);
+		}
+		struct dbreg_diag_at at = { .file = pkg->file, .line = pkg->pos.line,
+					    .column = pkg->pos.column, .package = pkg->name };
+		rc = dbreg_diag_addf(&reg->diags, "DBR031", &at,
+				     "cannot take %s to %s: %zu dependent%s would break: %s", pkg->name,
+				     version_text, n, n == 1 ? "" : "s", b.ptr ? b.ptr : "");
+		if (rc == 0)
+			rc = dbreg_diag_hintf(&reg->diags, "downgrade or remove the dependents first");
+		dbreg_buf_dispose(&b);
+	}
+	free(names);
+	return rc;
+}
+
+/* Resolves --to pins into per-package target versions. Bad pins are usage
+ * errors (exit 2), not findings about the manifests. */
+static int plan_pins(struct dbreg_plan *plan, struct dbreg_registry *reg, const struct plan_map *pkgmap,
+		     const struct dbreg_plan_opts *opts, struct dbreg_semver *targets, bool *pinned)
+{
+	for (size_t i = 0; i < opts->n_pins; i++) {
+		const struct dbreg_pin *pin = &opts->pins[i];
+		size_t at;
+		if (!pin->package || !plan_map_get(pkgmap, pin->package, "", &at))
+			return dbreg_registry_fail(reg, DBREG_EUSAGE, "--to names package \"%s\", which is not registered",
+						   pin->package ? pin->package : "");
+		const struct dbreg_package *pkg = plan->pkgs[at].pkg;
+		struct dbreg_semver v = DBREG_SEMVER_INIT;
+		const char *why = NULL;
+		int prc = dbreg_semver_parse(&v, pin->version ? pin->version : "", &why);
+		if (prc == -2)
+			return DBREG_ENOMEM;
+		if (prc != 0)
+			return dbreg_registry_fail(reg, DBREG_EUSAGE, "--to %s@%s: not a semver version (%s)",
+						   pin->package, pin->version ? pin->version : "", why ? why : "invalid");
+		if (pkg->version_ok && dbreg_semver_compare(&v, &pkg->version) > 0) {
+			dbreg_semver_dispose(&v);
+			return dbreg_registry_fail(reg, DBREG_EUSAGE,
+						   "--to %s@%s: above the declared version %s", pin->package,
+						   pin->version, pkg->version_text);
+		}
+		if (pinned[at]) {
+			dbreg_semver_dispose(&v);
+			return dbreg_registry_fail(reg, DBREG_EUSAGE, "--to %s given twice", pin->package);
+		}
+		char *copy = dbreg_strdup(pin->version);
+		if (!copy) {
+			dbreg_semver_dispose(&v);
+			return DBREG_ENOMEM;
+		}
+		plan->owned[plan->n_owned++] = copy;
+		dbreg_semver_dispose(&targets[at]);
+		targets[at] = v;
+		pinned[at] = true;
+		plan->pkgs[at].version = copy;
+	}
+	return 0;
+}
+
+int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const struct dbreg_plan_opts *opts)
+{
+	*out = NULL;
+	struct dbreg_plan_opts none = { 0 };
+	if (opts == NULL)
+		opts = &none;
+
+	size_t errors_before = reg->diags.errors;
+	size_t *order = NULL;
+	int rc = dbreg_graph_order(reg, &order);
+	if (rc != 0)
+		return rc;
+
+	struct dbreg_plan *plan = calloc(1, sizeof(*plan));
+	struct plan_map pkgmap = { 0 }, applied = { 0 }, known = { 0 };
+	struct dbreg_semver *targets = NULL;
+	bool *pinned = NULL;
+	size_t *last_applied = NULL;   /* per package: 1 + index of the newest applied migration */
+	size_t cap = 0, n_migs = 0;
+	size_t np = reg->n_packages;
+	if (!plan)
+		goto oom;
+	plan->reg = reg;
+	plan->dialect = opts->dialect;
+	plan->pkgs = calloc(np + 1, sizeof(*plan->pkgs));
+	plan->owned = calloc(opts->n_pins + 1, sizeof(*plan->owned));
+	targets = calloc(np + 1, sizeof(*targets));
+	pinned = calloc(np + 1, sizeof(*pinned));
+	last_applied = calloc(np + 1, sizeof(*last_applied));
+	if (!plan->pkgs || !plan->owned || !targets || !pinned || !last_applied)
+		goto oom;
+	for (size_t i = 0; i < np; i++)
+		n_migs += reg->packages[order[i]]->n_migrations;
+	if (plan_map_init(&pkgmap, np) || plan_map_init(&applied, opts->n_history) ||
+	    plan_map_init(&known, n_migs))
+		goto oom;
+
+	for (size_t i = 0; i < np; i++) {
+		const struct dbreg_package *pkg = reg->packages[order[i]];
+		plan->pkgs[i].pkg = pkg;
+		plan->pkgs[i].version = pkg->version_text;
+		if (pkg->version_ok) {
+			/* A copy of the declared version: pins replace it. */
+			const char *why;
+			if (dbreg_semver_parse(&targets[i], pkg->version_text, &why) == -2)
+				goto oom;
+		}
+		if (pkg->name)
+			plan_map_put(&pkgmap, pkg->name, "", i);
+		for (size_t k = 0; k < pkg->n_migrations; k++)
+			if (pkg->name && pkg->migrations[k].id)
+				plan_map_put(&known, pkg->name, pkg->migrations[k].id, k);
+	}
+	plan->n_pkgs = np;
+
+	rc = plan_pins(plan, reg, &pkgmap, opts, targets, pinned);
+	if (rc != 0)
+		goto out;
+
+	/* The history: unknown migrations and checksum drift. An applied
+	 * migration that no manifest knows is an error, not a warning: the
+	 * target holds a change that nothing here can reproduce, check or undo
+	 * (a removed package, a renamed id, a manifest from another branch), and
+	 * planning on top of it would hide that until something breaks. DBR045
+	 * fits: what was applied no longer matches the manifests. */
+	for (size_t h = 0; h < opts->n_history; h++) {
+		const struct dbreg_applied *row = &opts->history[h];
+		if (!row->package || !row->migration)
+			continue;
+		plan_map_put(&applied, row->package, row->migration, h);
+		size_t pi, mi;
+		if (!plan_map_get(&pkgmap, row->package, "", &pi) ||
+		    !plan_map_get(&known, row->package, row->migration, &mi)) {
+			const struct dbreg_package *pkg = plan_map_get(&pkgmap, row->package, "", &pi)
+				? plan->pkgs[pi].pkg : NULL;
+			struct dbreg_diag_at at = { .file = pkg ? pkg->file : NULL, .package = row->package,
+						    .migration = row->migration };
+			if (dbreg_diag_addf(&reg->diags, "DBR045", &at,
+					    "applied migration %s of package %s is not in any manifest%s",
+					    row->migration, row->package,
+					    pkg ? "" : " (the package is not registered)") ||
+			    dbreg_diag_hintf(&reg->diags, "restore the manifest that declared it, or remove its row "
+						       "from ydtb_registry_migrations on the target"))
+				goto oom;
+			continue;
+		}
+		const struct dbreg_package *pkg = plan->pkgs[pi].pkg;
+		const struct dbreg_migration *m = &pkg->migrations[mi];
+		if (mi + 1 > last_applied[pi])
+			last_applied[pi] = mi + 1;
+		const struct dbreg_sql *body = dbreg_migration_body(m, opts->dialect, true);
+		char sum[72];
+		dbreg_sql_checksum(body ? body->text : NULL, body ? body->len : 0, sum);
+		if (row->checksum && strcmp(row->checksum, sum) != 0) {
+			struct dbreg_diag_at at = { .file = body ? body->file : pkg->file,
+						    .line = body ? body->pos.line : m->pos.line,
+						    .column = body ? body->pos.column : m->pos.column,
+						    .package = pkg->name, .migration = m->id };
+			if (dbreg_diag_addf(&reg->diags, "DBR045", &at,
+					    "migration %s of package %s changed after it was applied: "
+					    "applied %s, manifest now %s",
+					    m->id, pkg->name, row->checksum, sum) ||
+			    dbreg_diag_hintf(&reg->diags, "restore the applied body and add a new migration for the change"))
+				goto oom;
+		}
+	}
+
+	/* Downgrades: a pin below applied migrations runs their downs, newest
+	 * first, dependents' packages before their dependencies. */
+	for (size_t ii = np; ii-- > 0;) {
+		const struct dbreg_package *pkg = plan->pkgs[ii].pkg;
+		if (!pinned[ii] || (opts->only_package && strcmp(opts->only_package, pkg->name) != 0))
+			continue;
+		if (plan_check_dependents(reg, pkg, plan->pkgs[ii].version, &targets[ii]))
+			goto oom;
+		for (size_t k = pkg->n_migrations; k-- > 0;) {
+			const struct dbreg_migration *m = &pkg->migrations[k];
+			if (!m->version_ok || dbreg_semver_compare(&m->version, &targets[ii]) <= 0 ||
+			    !plan_map_get(&applied, pkg->name, m->id, NULL))
+				continue;
+			const struct dbreg_sql *body = dbreg_migration_body(m, opts->dialect, false);
+			if (!body) {
+				struct dbreg_diag_at at = { .file = pkg->file, .line = m->pos.line,
+							    .column = m->pos.column, .package = pkg->name,
+							    .migration = m->id };
+				if (dbreg_diag_addf(&reg->diags, "DBR042", &at,
+						    "cannot take %s to %s: migration %s has no down body for %s "
+						    "(the down is missing)",
+						    pkg->name, plan->pkgs[ii].version, m->id,
+						    plan_dialect_name(opts->dialect)) ||
+				    dbreg_diag_hintf(&reg->diags, "add \"down\" or \"down_%s\" to migration %s",
+						     plan_dialect_name(opts->dialect), m->id))
+					goto oom;
+				continue;
+			}
+			struct dbreg_plan_src src = { m, body, ii };
+			if (plan_push(plan, &cap, &src, false))
+				goto oom;
+			plan->pkgs[ii].n_steps++;
+		}
+	}
+
+	/* Ups, in topological order, each package's in file order. */
+	for (size_t i = 0; i < np; i++) {
+		const struct dbreg_package *pkg = plan->pkgs[i].pkg;
+		if (!pkg->name || (opts->only_package && strcmp(opts->only_package, pkg->name) != 0))
+			continue;
+		if (opts->only_package && !pinned[i])
+			continue;
+		for (size_t k = 0; k < pkg->n_migrations; k++) {
+			const struct dbreg_migration *m = &pkg->migrations[k];
+			if (!m->id || plan_map_get(&applied, pkg->name, m->id, NULL))
+				continue;
+			if (m->version_ok && pkg->version_ok && dbreg_semver_compare(&m->version, &targets[i]) > 0)
+				continue;
+			const struct dbreg_sql *body = dbreg_migration_body(m, opts->dialect, true);
+			if (!body) {
+				struct dbreg_diag_at at = { .file = pkg->file, .line = m->pos.line,
+							    .column = m->pos.column, .package = pkg->name,
+							    .migration = m->id };
+				if (dbreg_diag_addf(&reg->diags, "DBR042", &at,
+						    "migration %s of package %s has no up body for %s", m->id,
+						    pkg->name, plan_dialect_name(opts->dialect)) ||
+				    dbreg_diag_hintf(&reg->diags, "add \"up\" or \"up_%s\"",
+						     plan_dialect_name(opts->dialect)))
+					goto oom;
+				continue;
+			}
+			struct dbreg_plan_src src = { m, body, i };
+			if (plan_push(plan, &cap, &src, true))
+				goto oom;
+			plan->steps[plan->n_steps - 1].out_of_order = k + 1 < last_applied[i];
+			plan->pkgs[i].n_steps++;
+		}
+	}
+
+	rc = reg->diags.errors > errors_before ? DBREG_EINVALID : 0;
+	goto out;
+oom:
+	rc = DBREG_ENOMEM;
+out:
+	for (size_t i = 0; targets && i < np; i++)
+		dbreg_semver_dispose(&targets[i]);
+	free(targets);
+	free(pinned);
+	free(last_applied);
+	free(pkgmap.slots);
+	free(applied.slots);
+	free(known.slots);
+	free(order);
+	if (rc == 0)
+		*out = plan;
+	else
+		dbreg_plan_free(plan);
+	return rc;
+}
+
+void dbreg_plan_free(struct dbreg_plan *plan)
+{
+	if (plan == NULL)
+		return;
+	free(plan->steps);
+	free(plan->src);
+	free(plan->pkgs);
+	for (size_t i = 0; plan->owned && i < plan->n_owned; i++)
+		free(plan->owned[i]);
+	free(plan->owned);
+	free(plan);
+}
+
+size_t dbreg_plan_count(const struct dbreg_plan *plan)
+{
+	return plan ? plan->n_steps : 0;
+}
+
+const struct dbreg_step *dbreg_plan_step(const struct dbreg_plan *plan, size_t i)
+{
+	return plan && i < plan->n_steps ? &plan->steps[i] : NULL;
+}
+
+enum dbreg_dialect dbreg_plan_dialect(const struct dbreg_plan *plan)
+{
+	return plan ? plan->dialect : DBREG_DIALECT_SQLITE;
+}

@@ -1,0 +1,36 @@
+/* The inside of struct dbreg_plan, shared by the planner (plan.c) and the
+ * modules that run or print a plan (apply.c, the --sql script). Each step of
+ * the public array has a twin here that points back into the registry. */
+#ifndef DBREG_PLAN_H
+#define DBREG_PLAN_H
+
+#include "dbreg.h"
+#include "model.h"
+
+/* A package as the plan leaves it. */
+struct dbreg_plan_pkg {
+	const struct dbreg_package *pkg;   /* borrowed from the registry */
+	const char *version;               /* target: the declared version or the --to pin */
+	size_t n_steps;                    /* steps of this package in the plan */
+};
+
+/* What a step runs, in the registry's terms. */
+struct dbreg_plan_src {
+	const struct dbreg_migration *mig; /* borrowed */
+	const struct dbreg_sql *body;      /* the body that runs (borrowed) */
+	size_t pkg;                        /* index into plan->pkgs */
+};
+
+struct dbreg_plan {
+	const struct dbreg_registry *reg;
+	enum dbreg_dialect dialect;
+	struct dbreg_step *steps;          /* downs first (dependents first), then ups in topological order */
+	struct dbreg_plan_src *src;        /* parallel to steps */
+	size_t n_steps;
+	struct dbreg_plan_pkg *pkgs;       /* in topological order (core first, ties by name) */
+	size_t n_pkgs;
+	char **owned;                      /* strings the plan copied (pin versions) */
+	size_t n_owned;
+};
+
+#endif

@@ -1,0 +1,472 @@
+/* The local state file: what was registered, and per target the history
+ * last seen there, so `plan` works without a connection. It is a SQLite
+ * database with a schema of its own, versioned by PRAGMA user_version and
+ * upgraded by the steps of state_schema[], one SQL body per version.
+ *
+ * Schema (version 2):
+ *   packages   (name PK, version, manifest_checksum, registered_at)
+ *   migrations (package -> packages, id, version, checksum_postgres,
+ *               checksum_sqlite; PK (package, id))
+ *   history    (target, package, migration, version, checksum, applied_at,
+ *               duration_ms; PK (target, package, migration)); rows of a
+ *               target in rowid order are oldest first
+ *   events     (id, at, who, event, target, outcome, detail): append-only,
+ *               enforced by triggers
+ * Targets are names or redacted URLs; a password never reaches this file. */
+#include "dbreg.h"
+#include "registry.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Step i brings the schema from version i to i + 1. Steps only ever get
+ * appended: a released step never changes. */
+static const char *const state_schema[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE packages (name TEXT PRIMARY KEY, version TEXT NOT NULL,"
+	" manifest_checksum TEXT NOT NULL, registered_at TEXT NOT NULL);"
+	"CREATE TABLE migrations (package TEXT NOT NULL REFERENCES packages(name) ON DELETE CASCADE,"
+	" id TEXT NOT NULL, version TEXT NOT NULL, checksum_postgres TEXT, checksum_sqlite TEXT,"
+	" PRIMARY KEY (package, id));"
+	"CREATE TABLE history (target TEXT NOT NULL, package TEXT NOT NULL, migration TEXT NOT NULL,"
+	" version TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL,"
+	" PRIMARY KEY (target, package, migration));",
+	/* 1 -> 2: run durations, and the event log. */
+	"ALTER TABLE history ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL,"
+	" event TEXT NOT NULL, target TEXT, outcome TEXT NOT NULL, detail TEXT);"
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+	" BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+	" BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;",
+};
+#define STATE_VERSION ((int)(sizeof(state_schema) / sizeof(state_schema[0])))
+
+struct dbreg_state {
+	sqlite3 *db;
+	char errmsg[512];
+};
+
+static int state_fail(struct dbreg_state *st, int code, const char *what)
+{
+	snprintf(st->errmsg, sizeof st->errmsg, "state file: %s: %s", what,
+		 st->db ? sqlite3_errmsg(st->db) : "no database");
+	return code;
+}
+
+static void state_now(char buf[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Creates each missing folder of path's parent, mode 0700: the folder
+ * holds the only copy of the state and nobody else needs to list it. */
+static int state_mkdirs(const char *path)
+{
+	char *dir = dbreg_strdup(path);
+	if (!dir)
+		return -1;
+	char *slash = strrchr(dir, '/');
+	int rc = 0;
+	if (slash && slash != dir) {
+		*slash = '\0';
+		for (char *p = dir + 1; *p; p++) {
+			if (*p != '/')
+				continue;
+			*p = '\0';
+			if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+				rc = -1;
+			*p = '/';
+		}
+		if (rc == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST)
+			rc = -1;
+	}
+	free(dir);
+	return rc;
+}
+
+static int state_exec(struct dbreg_state *st, const char *sql)
+{
+	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static int state_user_version(struct dbreg_state *st, int *v)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	int rc = sqlite3_step(q) == SQLITE_ROW ? 0 : -1;
+	*v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* Brings the schema to STATE_VERSION, each step in its own transaction
+ * together with the new user_version, so a crash leaves a valid version. */
+static int state_upgrade(struct dbreg_state *st)
+{
+	int v;
+	if (state_exec(st, "BEGIN IMMEDIATE") != 0)
+		return state_fail(st, DBREG_EIO, "cannot lock");
+	if (state_user_version(st, &v) != 0) {
+		state_exec(st, "ROLLBACK");
+		return state_fail(st, DBREG_EIO, "cannot read the schema version");
+	}
+	if (v > STATE_VERSION) {
+		state_exec(st, "ROLLBACK");
+		snprintf(st->errmsg, sizeof st->errmsg,
+			 "state file: schema version %d is newer than this dbreg understands (%d)", v,
+			 STATE_VERSION);
+		return DBREG_EIO;
+	}
+	for (; v < STATE_VERSION; v++) {
+		char pragma[64];
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+		if (state_exec(st, state_schema[v]) != 0 || state_exec(st, pragma) != 0) {
+			char what[64];
+			snprintf(what, sizeof what, "upgrade to schema version %d failed", v + 1);
+			state_fail(st, DBREG_EIO, what);
+			state_exec(st, "ROLLBACK");
+			return DBREG_EIO;
+		}
+	}
+	if (state_exec(st, "COMMIT") != 0)
+		return state_fail(st, DBREG_EIO, "cannot commit the schema");
+	return 0;
+}
+
+int dbreg_state_open(struct dbreg_state **out, const char *path, char *err, size_t errsize)
+{
+	*out = NULL;
+	struct dbreg_state *st = calloc(1, sizeof(*st));
+	if (!st) {
+		snprintf(err, errsize, "out of memory");
+		return DBREG_ENOMEM;
+	}
+	int rc = DBREG_EIO;
+	if (state_mkdirs(path) != 0) {
+		snprintf(err, errsize, "state file %s: cannot create its folder: %s", path, strerror(errno));
+		goto out;
+	}
+	/* Create the file ourselves so it is 0600 from its first byte, whatever
+	 * the umask; SQLite would create it 0644. */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errsize, "state file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		snprintf(err, errsize, "state file %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		goto out;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	if (state_exec(st, "PRAGMA journal_mode = WAL") != 0 || state_exec(st, "PRAGMA foreign_keys = ON") != 0) {
+		snprintf(err, errsize, "state file %s: %s", path, sqlite3_errmsg(st->db));
+		goto out;
+	}
+	if (state_upgrade(st) != 0) {
+		snprintf(err, errsize, "%s (%s)", st->errmsg, path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc == 0)
+		*out = st;
+	else
+		dbreg_state_close(st);
+	return rc;
+}
+
+void dbreg_state_close(struct dbreg_state *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_close(st->db);
+	free(st);
+}
+
+const char *dbreg_state_errmsg(const struct dbreg_state *st)
+{
+	return st ? st->errmsg : "";
+}
+
+/* Binds a string or NULL. */
+static int state_bind(sqlite3_stmt *q, int i, const char *s)
+{
+	return s ? sqlite3_bind_text(q, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(q, i);
+}
+
+/* Ends a writer: commit when rc is 0, else roll back and keep rc. */
+static int state_finish(struct dbreg_state *st, int rc, const char *what)
+{
+	if (rc == 0 && state_exec(st, "COMMIT") == 0)
+		return 0;
+	if (rc == 0)
+		rc = state_fail(st, DBREG_EIO, what);
+	state_exec(st, "ROLLBACK");
+	return rc;
+}
+
+int dbreg_state_register(struct dbreg_state *st, const struct dbreg_registry *reg)
+{
+	if (!st || !reg)
+		return DBREG_EUSAGE;
+	char now[32];
+	state_now(now);
+	sqlite3_stmt *pk = NULL, *del = NULL, *mig = NULL;
+	if (state_exec(st, "BEGIN IMMEDIATE") != 0)
+		return state_fail(st, DBREG_EIO, "cannot lock");
+	int rc = 0;
+	/* registered_at changes only when the version or manifest does. */
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO packages (name, version, manifest_checksum, registered_at) VALUES (?1, ?2, ?3, ?4)"
+			       " ON CONFLICT (name) DO UPDATE SET version = ?2, manifest_checksum = ?3, registered_at = ?4"
+			       " WHERE version <> ?2 OR manifest_checksum <> ?3",
+			       -1, &pk, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "DELETE FROM migrations WHERE package = ?1", -1, &del, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+			       "INSERT INTO migrations (package, id, version, checksum_postgres, checksum_sqlite)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5)",
+			       -1, &mig, NULL) != SQLITE_OK) {
+		rc = state_fail(st, DBREG_EIO, "cannot prepare");
+		goto out;
+	}
+	for (size_t i = 0; i < reg->n_packages && rc == 0; i++) {
+		const struct dbreg_package *p = reg->packages[i];
+		if (!p->name || !p->version_text)
+			continue;
+		sqlite3_reset(pk);
+		state_bind(pk, 1, p->name);
+		state_bind(pk, 2, p->version_text);
+		state_bind(pk, 3, p->manifest_sha256);
+		state_bind(pk, 4, now);
+		sqlite3_reset(del);
+		state_bind(del, 1, p->name);
+		if (sqlite3_step(pk) != SQLITE_DONE || sqlite3_step(del) != SQLITE_DONE) {
+			rc = state_fail(st, DBREG_EIO, "cannot record a package");
+			break;
+		}
+		for (size_t k = 0; k < p->n_migrations; k++) {
+			const struct dbreg_migration *m = &p->migrations[k];
+			if (!m->id)
+				continue;
+			char sums[2][72];
+			const enum dbreg_dialect dl[2] = { DBREG_DIALECT_POSTGRES, DBREG_DIALECT_SQLITE };
+			sqlite3_reset(mig);
+			state_bind(mig, 1, p->name);
+			state_bind(mig, 2, m->id);
+			state_bind(mig, 3, m->version_text ? m->version_text : "");
+			for (int d = 0; d < 2; d++) {
+				const struct dbreg_sql *b = dbreg_migration_body(m, dl[d], true);
+				if (b)
+					dbreg_sql_checksum(b->text, b->len, sums[d]);
+				state_bind(mig, 4 + d, b ? sums[d] : NULL);
+			}
+			/* A duplicate id is a DBR040 finding elsewhere; keep the first. */
+			int s = sqlite3_step(mig);
+			if (s != SQLITE_DONE && s != SQLITE_CONSTRAINT) {
+				rc = state_fail(st, DBREG_EIO, "cannot record a migration");
+				break;
+			}
+		}
+	}
+out:
+	sqlite3_finalize(pk);
+	sqlite3_finalize(del);
+	sqlite3_finalize(mig);
+	return state_finish(st, rc, "cannot commit the registration");
+}
+
+/* Targets are stored redacted: a URL that carries a password is never
+ * written, whatever the caller passed. */
+static char *state_target(const char *target)
+{
+	return dbreg_url_redact(target ? target : "");
+}
+
+int dbreg_state_set_history(struct dbreg_state *st, const char *target, const struct dbreg_applied *rows,
+			    size_t n)
+{
+	if (!st)
+		return DBREG_EUSAGE;
+	char *t = state_target(target);
+	if (!t)
+		return DBREG_ENOMEM;
+	sqlite3_stmt *del = NULL, *ins = NULL;
+	int rc = 0;
+	if (state_exec(st, "BEGIN IMMEDIATE") != 0) {
+		free(t);
+		return state_fail(st, DBREG_EIO, "cannot lock");
+	}
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM history WHERE target = ?1", -1, &del, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db,
+			       "INSERT OR REPLACE INTO history (target, package, migration, version, checksum,"
+			       " applied_at, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			       -1, &ins, NULL) != SQLITE_OK) {
+		rc = state_fail(st, DBREG_EIO, "cannot prepare");
+		goto out;
+	}
+	state_bind(del, 1, t);
+	if (sqlite3_step(del) != SQLITE_DONE) {
+		rc = state_fail(st, DBREG_EIO, "cannot replace the history");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct dbreg_applied *r = &rows[i];
+		sqlite3_reset(ins);
+		state_bind(ins, 1, t);
+		state_bind(ins, 2, r->package ? r->package : "");
+		state_bind(ins, 3, r->migration ? r->migration : "");
+		state_bind(ins, 4, r->version ? r->version : "");
+		state_bind(ins, 5, r->checksum ? r->checksum : "");
+		state_bind(ins, 6, r->applied_at ? r->applied_at : "");
+		sqlite3_bind_int64(ins, 7, r->duration_ms);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			rc = state_fail(st, DBREG_EIO, "cannot record the history");
+			goto out;
+		}
+	}
+out:
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	free(t);
+	return state_finish(st, rc, "cannot commit the history");
+}
+
+static char *state_col(sqlite3_stmt *q, int i)
+{
+	const unsigned char *s = sqlite3_column_text(q, i);
+	return dbreg_strdup(s ? (const char *)s : "");
+}
+
+void dbreg_applied_free(struct dbreg_applied *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++) {
+		free(rows[i].package);
+		free(rows[i].migration);
+		free(rows[i].version);
+		free(rows[i].checksum);
+		free(rows[i].applied_at);
+	}
+	free(rows);
+}
+
+int dbreg_state_get_history(struct dbreg_state *st, const char *target, struct dbreg_applied **rows,
+			    size_t *n)
+{
+	*rows = NULL;
+	*n = 0;
+	if (!st)
+		return DBREG_EUSAGE;
+	char *t = state_target(target);
+	if (!t)
+		return DBREG_ENOMEM;
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT package, migration, version, checksum, applied_at, duration_ms"
+			       " FROM history WHERE target = ?1 ORDER BY rowid",
+			       -1, &q, NULL) != SQLITE_OK) {
+		free(t);
+		return state_fail(st, DBREG_EIO, "cannot read the history");
+	}
+	state_bind(q, 1, t);
+	struct dbreg_applied *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc = 0, s;
+	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct dbreg_applied *nv = realloc(v, ncap * sizeof(*nv));
+			if (!nv) {
+				rc = DBREG_ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct dbreg_applied *r = &v[len++];
+		r->package = state_col(q, 0);
+		r->migration = state_col(q, 1);
+		r->version = state_col(q, 2);
+		r->checksum = state_col(q, 3);
+		r->applied_at = state_col(q, 4);
+		r->duration_ms = sqlite3_column_int64(q, 5);
+		if (!r->package || !r->migration || !r->version || !r->checksum || !r->applied_at) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
+	}
+	if (rc == 0 && s != SQLITE_DONE)
+		rc = state_fail(st, DBREG_EIO, "cannot read the history");
+	sqlite3_finalize(q);
+	free(t);
+	if (rc != 0) {
+		dbreg_applied_free(v, len);
+		return rc;
+	}
+	*rows = v;
+	*n = len;
+	return 0;
+}
+
+/* Who runs dbreg: $USER, else the password database, else the uid. */
+static void state_who(char *buf, size_t size)
+{
+	const char *u = getenv("USER");
+	if (u && *u) {
+		snprintf(buf, size, "%s", u);
+		return;
+	}
+	struct passwd *pw = getpwuid(getuid());
+	if (pw && pw->pw_name)
+		snprintf(buf, size, "%s", pw->pw_name);
+	else
+		snprintf(buf, size, "uid %ld", (long)getuid());
+}
+
+int dbreg_state_log(struct dbreg_state *st, const char *event, const char *target, const char *outcome,
+		    const char *detail)
+{
+	if (!st || !event)
+		return DBREG_EUSAGE;
+	char now[32], who[128];
+	state_now(now);
+	state_who(who, sizeof who);
+	char *t = target ? state_target(target) : NULL;
+	if (target && !t)
+		return DBREG_ENOMEM;
+	sqlite3_stmt *q;
+	int rc = 0;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO events (at, who, event, target, outcome, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			       -1, &q, NULL) != SQLITE_OK) {
+		free(t);
+		return state_fail(st, DBREG_EIO, "cannot log");
+	}
+	state_bind(q, 1, now);
+	state_bind(q, 2, who);
+	state_bind(q, 3, event);
+	state_bind(q, 4, t);
+	state_bind(q, 5, outcome ? outcome : "");
+	state_bind(q, 6, detail);
+	/* One statement is its own transaction: the log needs no BEGIN. */
+	if (sqlite3_step(q) != SQLITE_DONE)
+		rc = state_fail(st, DBREG_EIO, "cannot log");
+	sqlite3_finalize(q);
+	free(t);
+	return rc;
+}
