@@ -6,6 +6,13 @@
 
 const struct cli_cmd cli_commands[] = {
 	{"validate", "", "parse and validate every manifest and the SQL of every migration", cmd_validate},
+	{"plan", "[--refresh] [--sql] [--to PKG@V]", "the steps apply would run, from the state file, offline", cmd_plan},
+	{"apply", "[--dry-run] [--to PKG@V]", "run the plan on the target, atomically", cmd_apply},
+	{"init", "[--dry-run] [--wait S]", "connect, apply core and every package, verify, report", cmd_init},
+	{"down", "PKG --to VERSION", "downgrade one package by running its down bodies", cmd_down},
+	{"status", "", "per package: declared, installed, pending", cmd_status},
+	{"history", "", "the migrations applied on the target, oldest first", cmd_history},
+	{"verify", "", "compare the target's catalog with the declared tables", cmd_verify},
 	{NULL, NULL, NULL, NULL},
 };
 

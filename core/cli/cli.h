@@ -48,6 +48,49 @@ int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_regi
  * warnings hidden with -q). */
 void cli_print_diags(struct cli_ctx *ctx, const struct dbreg_diag_list *list);
 
+/* The target of a command, resolved and opened. */
+struct cli_target {
+	char *url;                     /* with ${NAME} expanded; holds the password: never print */
+	char *shown;                   /* redacted: the one to print and the state file's key */
+	enum dbreg_dialect dialect;
+	struct dbreg_state *state;
+	struct dbreg_conn *conn;       /* NULL until cli_target_connect */
+	struct dbreg_applied *history;
+	size_t n_history;
+};
+
+/* Resolves --target and opens the state file. Prints why on failure. */
+int cli_target_open(struct cli_ctx *ctx, struct cli_target *t, const struct dbreg_project *proj);
+int cli_target_connect(struct cli_ctx *ctx, struct cli_target *t);
+/* Loads the history to plan against: the target's own (and refreshes the
+ * state file's copy), or the state file's copy when offline. */
+int cli_target_history(struct cli_ctx *ctx, struct cli_target *t, bool from_target);
+void cli_target_close(struct cli_target *t);
+const char *cli_dialect_name(enum dbreg_dialect d);
+
+/* Builds the plan for the target's history and the --to pins; prints the
+ * conflicts when it cannot. */
+int cli_build_plan(struct cli_ctx *ctx, struct dbreg_registry *reg, struct cli_target *t,
+		   struct dbreg_plan **plan);
+/* Prints the plan: human lines, or the JSON object's target, dialect and
+ * steps keys without the closing brace (apply adds its own keys). */
+void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struct dbreg_plan *plan);
+
+/* Plans against the target's own history and runs the plan (apply, down,
+ * init); prints the report, or the plan JSON keys plus applied/ok without
+ * the closing brace. */
+int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg,
+		 const char *event, const struct dbreg_plan_opts *extra, size_t *applied);
+/* Verifies the target; with print_json, prints the verify JSON object. */
+int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg, bool print_json);
+
 int cmd_validate(struct cli_ctx *ctx);
+int cmd_apply(struct cli_ctx *ctx);
+int cmd_init(struct cli_ctx *ctx);
+int cmd_down(struct cli_ctx *ctx);
+int cmd_status(struct cli_ctx *ctx);
+int cmd_history(struct cli_ctx *ctx);
+int cmd_verify(struct cli_ctx *ctx);
+int cmd_plan(struct cli_ctx *ctx);
 
 #endif

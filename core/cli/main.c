@@ -96,15 +96,17 @@ static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
 	case OPT_REFRESH: ctx->refresh = true; return -1;
 	case OPT_SQL: ctx->sql = true; return -1;
 	case OPT_TO: {
-		/* The last '@': scoped names start with one. */
+		/* PKG@VERSION, split at the last '@' (scoped names start with
+		 * one); a bare VERSION is for `down PKG --to VERSION`. */
 		char *at = strrchr(arg, '@');
-		if (!at || at == arg || !at[1] || ctx->n_pins == CLI_MAX_PINS) {
+		if (ctx->n_pins == CLI_MAX_PINS || (at && (at == arg || !at[1]))) {
 			fprintf(stderr, "dbreg: --to takes PKG@VERSION, as in --to @ydtb/basic@1.0.0\n");
 			return 2;
 		}
-		*at = '\0';
-		ctx->pins[ctx->n_pins].package = arg;
-		ctx->pins[ctx->n_pins].version = at + 1;
+		if (at)
+			*at = '\0';
+		ctx->pins[ctx->n_pins].package = at ? arg : NULL;
+		ctx->pins[ctx->n_pins].version = at ? at + 1 : arg;
 		ctx->n_pins++;
 		return -1;
 	}

@@ -1,0 +1,63 @@
+/* dbreg verify: read the target's catalog and compare it with the declared
+ * tables; exit 6 with every difference named. */
+#include "cli.h"
+
+int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg, bool print_json)
+{
+	struct dbreg_verify_result vr = DBREG_VERIFY_RESULT_INIT;
+	char err[1024] = "";
+	int rc = dbreg_verify_run(&vr, t->conn, reg, err, sizeof(err));
+	if (rc < 0 && rc != DBREG_EVERIFY) {
+		fprintf(ctx->err, "dbreg: verify: %s\n", err);
+		goto out;
+	}
+	if (print_json) {
+		fputs("{\n  \"target\": ", ctx->out);
+		dbreg_json_str(ctx->out, t->shown);
+		fprintf(ctx->out, ",\n  \"ok\": %s,\n  \"problems\": [", rc == 0 ? "true" : "false");
+		for (size_t i = 0; i < vr.len; i++) {
+			fputs(i ? ",\n    {\"table\": " : "\n    {\"table\": ", ctx->out);
+			dbreg_json_str(ctx->out, vr.items[i].table);
+			fputs(", \"column\": ", ctx->out);
+			dbreg_json_str(ctx->out, vr.items[i].column);
+			fputs(", \"message\": ", ctx->out);
+			dbreg_json_str(ctx->out, vr.items[i].message);
+			fputc('}', ctx->out);
+		}
+		fputs(vr.len ? "\n  ]\n}\n" : "]\n}\n", ctx->out);
+	} else if (!ctx->json) {
+		for (size_t i = 0; i < vr.len; i++)
+			fprintf(ctx->err, "%s: verify: %s\n", t->shown, vr.items[i].message);
+		if (rc == 0 && !ctx->quiet)
+			fprintf(ctx->out, "%s matches the declared tables\n", t->shown);
+		else if (rc == DBREG_EVERIFY)
+			fprintf(ctx->err, "%s differs from the declared tables: %zu difference%s\n", t->shown, vr.len,
+				vr.len == 1 ? "" : "s");
+	}
+out:
+	dbreg_verify_result_dispose(&vr);
+	return rc;
+}
+
+int cmd_verify(struct cli_ctx *ctx)
+{
+	struct dbreg_project *proj = NULL;
+	struct dbreg_registry *reg = NULL;
+	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
+	struct cli_target t = {0};
+
+	int rc = cli_load(ctx, &proj, &reg, true, &pdiags);
+	if (rc < 0) {
+		cli_print_diags(ctx, reg ? dbreg_registry_diags(reg) : &pdiags);
+		goto out;
+	}
+	if ((rc = cli_target_open(ctx, &t, proj)) < 0 || (rc = cli_target_connect(ctx, &t)) < 0)
+		goto out;
+	rc = cli_verify(ctx, &t, reg, ctx->json);
+out:
+	cli_target_close(&t);
+	dbreg_diag_list_dispose(&pdiags);
+	dbreg_registry_free(reg);
+	dbreg_project_free(proj);
+	return cli_exit_code(rc);
+}

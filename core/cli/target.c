@@ -1,0 +1,87 @@
+/* What plan, apply, status and history share: which target, its dialect,
+ * the state file, and the history to plan against. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int cli_target_open(struct cli_ctx *ctx, struct cli_target *t, const struct dbreg_project *proj)
+{
+	char err[512];
+	memset(t, 0, sizeof(*t));
+	int rc = dbreg_project_target_url(&t->url, proj, ctx->target, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(ctx->err, "dbreg: %s\n", err);
+		return rc;
+	}
+	t->shown = dbreg_url_redact(t->url);
+	if (!t->shown)
+		return DBREG_ENOMEM;
+	if (dbreg_target_dialect(t->url, &t->dialect) < 0) {
+		fprintf(ctx->err, "dbreg: no driver for target %s (use sqlite:PATH or postgres://...)\n", t->shown);
+		return DBREG_EUSAGE;
+	}
+	size_t size = strlen(proj->dir) + strlen(proj->state_path) + 2;
+	char *path = malloc(size);
+	if (!path)
+		return DBREG_ENOMEM;
+	if (proj->state_path[0] == '/')
+		snprintf(path, size, "%s", proj->state_path);
+	else
+		snprintf(path, size, "%s/%s", proj->dir, proj->state_path);
+	rc = dbreg_state_open(&t->state, path, err, sizeof(err));
+	free(path);
+	if (rc < 0) {
+		fprintf(ctx->err, "dbreg: state file: %s\n", err);
+		return rc;
+	}
+	return 0;
+}
+
+int cli_target_connect(struct cli_ctx *ctx, struct cli_target *t)
+{
+	char err[1024];
+	int rc = dbreg_target_connect(&t->conn, t->url, err, sizeof(err));
+	if (rc < 0)
+		fprintf(ctx->err, "dbreg: cannot connect to %s: %s\n", t->shown, err);
+	return rc;
+}
+
+int cli_target_history(struct cli_ctx *ctx, struct cli_target *t, bool from_target)
+{
+	int rc;
+	dbreg_applied_free(t->history, t->n_history);
+	t->history = NULL;
+	t->n_history = 0;
+	if (from_target) {
+		if (!t->conn && (rc = cli_target_connect(ctx, t)) < 0)
+			return rc;
+		rc = dbreg_target_history(t->conn, &t->history, &t->n_history);
+		if (rc < 0) {
+			fprintf(ctx->err, "dbreg: reading the history of %s: %s\n", t->shown,
+				dbreg_target_errmsg(t->conn));
+			return rc;
+		}
+		/* Keep the offline copy in step with what the target holds. */
+		return dbreg_state_set_history(t->state, t->shown, t->history, t->n_history);
+	}
+	rc = dbreg_state_get_history(t->state, t->shown, &t->history, &t->n_history);
+	if (rc < 0)
+		fprintf(ctx->err, "dbreg: state file: %s\n", dbreg_state_errmsg(t->state));
+	return rc;
+}
+
+void cli_target_close(struct cli_target *t)
+{
+	dbreg_applied_free(t->history, t->n_history);
+	dbreg_target_close(t->conn);
+	dbreg_state_close(t->state);
+	free(t->url);
+	free(t->shown);
+	memset(t, 0, sizeof(*t));
+}
+
+const char *cli_dialect_name(enum dbreg_dialect d)
+{
+	return d == DBREG_DIALECT_POSTGRES ? "postgres" : "sqlite";
+}

@@ -1,0 +1,81 @@
+/* The public face of drivers: connect to a target by URL, read its history,
+ * say what went wrong. Everything here goes through the vtable, so the core
+ * never names a driver. */
+#include "dbreg/driver.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int dbreg_target_dialect(const char *url, enum dbreg_dialect *out)
+{
+	const struct dbreg_driver *drv = dbreg_driver_for_url(url);
+	if (!drv)
+		return DBREG_EUSAGE;
+	*out = drv->dialect;
+	return 0;
+}
+
+int dbreg_target_connect(struct dbreg_conn **out, const char *url, char *err, size_t errsize)
+{
+	*out = NULL;
+	const struct dbreg_driver *drv = dbreg_driver_for_url(url);
+	if (!drv) {
+		char *shown = dbreg_url_redact(url);
+		snprintf(err, errsize, "no driver for target %s (use sqlite:PATH or postgres://...)",
+			 shown ? shown : "(url)");
+		free(shown);
+		return DBREG_EUSAGE;
+	}
+	return drv->connect(out, url, err, errsize);
+}
+
+void dbreg_target_close(struct dbreg_conn *conn)
+{
+	if (conn)
+		conn->driver->close(conn);
+}
+
+enum dbreg_dialect dbreg_target_conn_dialect(const struct dbreg_conn *conn)
+{
+	return conn->driver->dialect;
+}
+
+int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, size_t *n)
+{
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	*rows = NULL;
+	*n = 0;
+	int rc = conn->driver->history_read(conn, &h);
+	if (rc < 0) {
+		dbreg_history_dispose(&h);
+		return rc;
+	}
+	/* The history's array is exactly an array of dbreg_applied: hand it over. */
+	*rows = h.rows;
+	*n = h.len;
+	return 0;
+}
+
+int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versions, size_t *n)
+{
+	*names = *versions = NULL;
+	*n = 0;
+	return conn->driver->package_read(conn, names, versions, n);
+}
+
+const char *dbreg_target_errmsg(const struct dbreg_conn *conn)
+{
+	/* Composed into a static buffer of the connection's error: the message
+	 * first, then what the database added. */
+	static _Thread_local char buf[2200];
+	const struct dbreg_db_error *e = &conn->err;
+	int n = snprintf(buf, sizeof(buf), "%s", e->message);
+	if (e->sqlstate[0] && n >= 0 && (size_t)n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " (SQLSTATE %s)", e->sqlstate);
+	if (e->detail[0] && n >= 0 && (size_t)n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "; detail: %s", e->detail);
+	if (e->hint[0] && n >= 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n, "; hint: %s", e->hint);
+	return buf;
+}
