@@ -890,9 +890,13 @@ static void sc_rename(struct sc_ctx *c, const struct json *st)
 	const char *newname = jstr(st, "newname");
 	char word[64];
 	sc_object_word(type, word, sizeof(word));
-	/* ALTER TABLE IF EXISTS old RENAME TO new is a no-op once renamed. */
-	if (type && strcmp(type, "OBJECT_TABLE") == 0 && jbool(st, "missing_ok"))
-		return;
+	/* ALTER TABLE/INDEX/VIEW IF EXISTS old RENAME TO new is a no-op once
+	 * renamed: the old name is gone, so the second run only notices. */
+	static const char *const relkinds[] = {"OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_VIEW", "OBJECT_MATVIEW",
+					       "OBJECT_SEQUENCE", "OBJECT_FOREIGN_TABLE", NULL};
+	for (size_t i = 0; type && relkinds[i]; i++)
+		if (strcmp(type, relkinds[i]) == 0 && jbool(st, "missing_ok"))
+			return;
 	if (type && (strcmp(type, "OBJECT_TABLE") == 0 || strcmp(type, "OBJECT_COLUMN") == 0))
 		sc_check_owner(c, table, "renames");
 	if (type && strcmp(type, "OBJECT_COLUMN") == 0)

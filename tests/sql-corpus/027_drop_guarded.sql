@@ -1,0 +1,8 @@
+DROP TABLE IF EXISTS tmp_import CASCADE;
+DROP INDEX CONCURRENTLY IF EXISTS events_old_idx;
+DROP MATERIALIZED VIEW IF EXISTS weekly_signups;
+DROP TRIGGER IF EXISTS products_touch ON products;
+DROP FUNCTION IF EXISTS touch_updated_at();
+DROP SCHEMA IF EXISTS staging CASCADE;
+DROP DOMAIN IF EXISTS positive_int;
+DROP POLICY IF EXISTS tenant_isolation ON documents;

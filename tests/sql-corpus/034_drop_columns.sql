@@ -1,0 +1,4 @@
+ALTER TABLE contacts DROP COLUMN phone;
+ALTER TABLE contacts DROP COLUMN IF EXISTS fax;
+ALTER TABLE contacts DROP COLUMN IF EXISTS pager, DROP COLUMN telex;
+ALTER TABLE deals DROP CONSTRAINT deals_stage_check;
