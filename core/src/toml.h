@@ -1,7 +1,9 @@
 /* TOML 1.0 reader: a whole document from a buffer into a tree of nodes.
  * Every node keeps the 1-based line and column where its value starts, every
  * table keeps its keys in file order, and string nodes can map an offset in
- * their decoded text back to the source (for SQL positions in manifests). */
+ * their decoded text back to the source (for SQL positions in manifests).
+ * Lines and columns are 1-based; columns count bytes (a UTF-8 BOM at the
+ * start is not counted). Multi-line strings read CRLF as LF. */
 #ifndef DBREG_TOML_H
 #define DBREG_TOML_H
 
@@ -51,7 +53,7 @@ struct dbreg_toml_node {
 		int64_t integer;
 		double fp;
 		bool boolean;
-		char *datetime;            /* date/time kinds: the text as written, 'T' separator normalised */
+		char *datetime;            /* date/time kinds: the text as written, 'T' separator and 'Z' normalised */
 	} u;
 	/* Internal to the reader: source span of a string token, flags for
 	 * redefinition checks (inline, implicit, array of tables, ...). */
@@ -90,7 +92,8 @@ const struct dbreg_toml_node *dbreg_toml_get(const struct dbreg_toml_node *table
  * in the source where that byte was written (escapes, line-ending
  * backslashes and the newline trimmed after an opening """ are accounted
  * for). An offset equal to the length maps to the closing delimiter.
- * Returns 0, or -1 when `node` is not a string of `doc`. */
+ * Returns 0, or -1 when `node` is not a string of `doc` or `offset` is past
+ * the length. */
 int dbreg_toml_string_pos(const struct dbreg_toml_doc *doc, const struct dbreg_toml_node *node,
 			  size_t offset, unsigned *line, unsigned *column);
 
