@@ -175,7 +175,7 @@ static const struct manifest_key *manifest_find_key(const struct manifest_key *k
 	return NULL;
 }
 
-/* "a string", "a boolean", "a string, integer, float or boolean". */
+/* "a string", "an array", "a string, integer, float or boolean". */
 static void manifest_type_words(struct dbreg_buf *b, unsigned mask)
 {
 	static const struct { unsigned bit; const char *word; } words[] = {
@@ -190,6 +190,8 @@ static void manifest_type_words(struct dbreg_buf *b, unsigned mask)
 			continue;
 		if (n > 0)
 			dbreg_buf_puts(b, n + 1 == total ? " or " : ", ");
+		else
+			dbreg_buf_puts(b, strchr("aeiou", words[i].word[0]) ? "an " : "a ");
 		dbreg_buf_puts(b, words[i].word);
 		n++;
 	}
@@ -229,7 +231,7 @@ static void manifest_check_keys(struct mctx *c, const struct dbreg_toml_node *no
 			struct dbreg_buf b = DBREG_BUF_INIT;
 			manifest_type_words(&b, k->types);
 			mdiag(c, "DBR014", kv->value->line, kv->value->column, s,
-			      "\"%s\" in %s must be a %s, not %s", kv->key, where, b.ptr ? b.ptr : "?",
+			      "\"%s\" in %s must be %s, not %s", kv->key, where, b.ptr ? b.ptr : "?",
 			      dbreg_toml_type_name(kv->value->type));
 			dbreg_buf_dispose(&b);
 		}
