@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Golden and end-to-end tests of the dbreg command, as a user runs it.
+
+usage: test_cli.py DBREG TOMLS_DIR
+Each case copies a project into a fresh temporary folder, runs build/dbreg
+there and asserts its exit code, whole output lines and JSON documents.
+PostgreSQL cases use DBREG_TEST_PG_URL (a fresh database per case); they fail
+without it unless DBREG_TEST_NO_PG=1. Prints TAP."""
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+DBREG = os.path.abspath(sys.argv[1])
+TOMLS = os.path.abspath(sys.argv[2])
+PG_URL = os.environ.get("DBREG_TEST_PG_URL")
+NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
+
+cases = []
+
+
+def case(fn):
+    cases.append(fn)
+    return fn
+
+
+class Skip(Exception):
+    pass
+
+
+def run(args, cwd, env=None, timeout=120):
+    e = dict(os.environ)
+    e.pop("DBREG_TEST_PG_URL", None)
+    e["NO_COLOR"] = "1"
+    if env:
+        e.update(env)
+    p = subprocess.run([DBREG] + args, cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+made = []
+
+
+def project(files=None, with_tomls=True):
+    d = tempfile.mkdtemp(prefix="dbreg-cli-")
+    made.append(d)
+    if with_tomls:
+        shutil.copytree(TOMLS, os.path.join(d, "tomls"))
+    for name, text in (files or {}).items():
+        path = os.path.join(d, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as fp:
+            fp.write(text)
+    return d
+
+
+def sha(path):
+    with open(path, "rb") as fp:
+        return hashlib.sha256(fp.read()).hexdigest()
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def pg_database():
+    """A fresh database on the test server; returns (url, drop function)."""
+    if not PG_URL:
+        if NO_PG:
+            raise Skip("DBREG_TEST_NO_PG=1")
+        raise AssertionError("DBREG_TEST_PG_URL is not set: the PostgreSQL test server did not start")
+    name = "dbreg_cli_%d_%d" % (os.getpid(), int(time.time() * 1000) % 10**9)
+    subprocess.run(["psql", PG_URL, "-qc", "CREATE DATABASE %s" % name], check=True, capture_output=True)
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+
+    def drop():
+        subprocess.run(["psql", PG_URL, "-qc", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name], capture_output=True)
+    return url, drop
+
+
+BASIC_BAD = """[package]
+name = "@ydtb/bad"
+version = "1.0.0"
+
+[tables.notes]
+description = "no prefix"
+workspace_scoped = true
+
+[tables.notes.columns]
+id = { type = "text", primary_key = true }
+"""
+
+
+@case
+def validate_real_manifests_exit_0():
+    d = project()
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    expect(re.search(r"^2 packages, 0 errors, \d+ warnings?$", err, re.M), err)
+
+
+@case
+def validate_json_has_contract_keys():
+    d = project({"tomls/bad.toml": BASIC_BAD})
+    rc, out, err = run(["validate", "--json"], d)
+    expect(rc == 1, "exit %d" % rc)
+    doc = json.loads(out)
+    expect(doc["ok"] is False, doc)
+    keys = {"code", "severity", "message", "file", "line", "column", "package", "table", "migration", "hint"}
+    for diag in doc["diagnostics"]:
+        expect(keys <= set(diag), "missing keys in %s" % diag)
+    dbr020 = [x for x in doc["diagnostics"] if x["code"] == "DBR020"]
+    expect(len(dbr020) == 1, doc)
+    x = dbr020[0]
+    expect((x["file"], x["line"], x["column"], x["table"]) == ("tomls/bad.toml", 5, 9, "notes"), x)
+    expect(x["hint"] == 'rename it "ydtb_notes"', x)
+
+
+@case
+def validate_human_line_format():
+    d = project({"tomls/bad.toml": BASIC_BAD})
+    rc, out, err = run(["validate"], d)
+    expect(rc == 1, "exit %d" % rc)
+    expect('tomls/bad.toml:5:9: error[DBR020]: table "notes" must start with "ydtb_" (hint: rename it "ydtb_notes")'
+           in err.splitlines(), err)
+
+
+@case
+def validate_toml_syntax_error_is_dbr001():
+    d = project({"tomls/broken.toml": "[package]\nname = \"@ydtb/x\"\nversion = 1.0.0\n"})
+    rc, out, err = run(["validate"], d)
+    expect(rc == 1, "exit %d" % rc)
+    expect(re.search(r"^tomls/broken\.toml:3:\d+: error\[DBR001\]", err, re.M), err)
+
+
+@case
+def usage_errors_exit_2():
+    d = project()
+    expect(run(["frobnicate"], d)[0] == 2, "unknown command")
+    expect(run(["--bogus"], d)[0] == 2, "unknown option")
+    expect(run(["down", "@ydtb/basic"], d)[0] == 2, "down without --to")
+    rc, out, err = run(["--version"], d)
+    expect(rc == 0 and out.startswith("dbreg "), out)
+    rc, out, err = run(["--help"], d)
+    expect(rc == 0 and "validate" in out and "init" in out, out)
+
+
+@case
+def plan_offline_lists_core_first():
+    d = project()
+    rc, out, err = run(["plan", "--json"], d)
+    expect(rc == 0, err)
+    doc = json.loads(out)
+    expect(doc["dialect"] == "sqlite", doc)
+    pk = [s["package"] for s in doc["steps"]]
+    expect(pk and pk[0] == "@ydtb/core" and pk[-1] == "@ydtb/basic", pk)
+    expect(pk.index("@ydtb/basic") > max(i for i, p in enumerate(pk) if p == "@ydtb/core"), pk)
+    for s in doc["steps"]:
+        expect(set(s) >= {"package", "migration", "version", "direction", "transaction", "checksum"}, s)
+        expect(s["checksum"].startswith("sha256:"), s)
+    expect(not os.path.exists(os.path.join(d, "ydtb.db")), "plan must not touch the target")
+    st = os.stat(os.path.join(d, ".dbreg", "state.db"))
+    expect(st.st_mode & 0o777 == 0o600, oct(st.st_mode))
+
+
+@case
+def init_sqlite_reaches_declared_state_then_noop():
+    d = project()
+    rc, out, err = run(["init"], d)
+    expect(rc == 0, out + err)
+    expect("[5/5] done" in out, out)
+    rc, out, err = run(["verify", "--json"], d)
+    expect(rc == 0 and json.loads(out)["ok"] is True, out + err)
+    before = sha(os.path.join(d, "ydtb.db"))
+    rc, out, err = run(["init", "--json"], d)
+    expect(rc == 0, err)
+    doc = json.loads(out)
+    expect(doc["applied"] == 0 and doc["steps"] == [] and doc["ok"] is True, doc)
+    rc, out, err = run(["status", "--json"], d)
+    doc = json.loads(out)
+    for p in doc["packages"]:
+        expect(p["installed_version"] == p["declared_version"] and p["pending"] == 0, p)
+    rc, out, err = run(["history", "--json"], d)
+    expect(len(json.loads(out)["migrations"]) == 7, out)
+    expect(before == sha(os.path.join(d, "ydtb.db")), "a no-op init changed the database file")
+
+
+@case
+def init_dry_run_changes_nothing():
+    d = project()
+    db = os.path.join(d, "ydtb.db")
+    rc, out, err = run(["init", "--to", "@ydtb/basic@1.0.0"], d)
+    expect(rc == 0, out + err)
+    before = sha(db)
+    rc, out, err = run(["init", "--dry-run"], d)
+    expect(rc == 0, out + err)
+    expect("0003_add_note_pinned" in out and "dry run: nothing was changed" in out, out)
+    expect(sha(db) == before, "the database changed under --dry-run")
+
+
+@case
+def failing_package_migration_rolls_back_core_too():
+    bad = open(os.path.join(TOMLS, "basic.toml")).read()
+    bad = bad.replace('up_sqlite = """', 'up_sqlite = """\nSELECT * FROM no_such_table;', 1)
+    d = project()
+    with open(os.path.join(d, "tomls", "basic.toml"), "w") as fp:
+        fp.write(bad)
+    rc, out, err = run(["init"], d)
+    expect(rc == 4, "exit %d: %s" % (rc, out + err))
+    expect("no_such_table" in err and "nothing was changed" in err, err)
+    expect(re.search(r"tomls/basic\.toml:\d+:\d+: error: migration up 0001_create_notes", err), err)
+    import sqlite3
+    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    tables = [r[0] for r in con.execute("select name from sqlite_master where type='table' and name not like 'ydtb_registry_%'")]
+    hist = con.execute("select count(*) from ydtb_registry_migrations").fetchone()[0] if \
+        con.execute("select count(*) from sqlite_master where name='ydtb_registry_migrations'").fetchone()[0] else 0
+    expect(tables == [] and hist == 0, "left behind: %s, %d history rows" % (tables, hist))
+
+
+@case
+def init_unreachable_exits_3_quickly_without_password():
+    d = project({"dbreg.toml": '[targets.dev]\nurl = "postgres://app:s3cretpw@127.0.0.1:1/db"\n'})
+    t = time.time()
+    rc, out, err = run(["init", "--wait", "2"], d)
+    took = time.time() - t
+    expect(rc == 3, "exit %d: %s" % (rc, out + err))
+    expect(took < 10, "took %.1fs" % took)
+    expect("s3cretpw" not in out + err, "password leaked: " + out + err)
+    expect("127.0.0.1" in err and "1" in err, err)
+    expect("app:***@127.0.0.1" in out + err, out + err)
+    state = os.path.join(d, ".dbreg", "state.db")
+    if os.path.exists(state):
+        expect(b"s3cretpw" not in open(state, "rb").read(), "password stored in the state file")
+
+
+@case
+def target_env_expansion_and_unset_variable():
+    d = project({"dbreg.toml": '[targets.dev]\nurl = "${DBREG_CLI_TEST_URL}"\n'})
+    rc, out, err = run(["plan"], d)
+    expect(rc == 2 and "DBREG_CLI_TEST_URL" in err, "exit %d: %s" % (rc, err))
+    rc, out, err = run(["plan"], d, env={"DBREG_CLI_TEST_URL": "sqlite:other.db"})
+    expect(rc == 0 and "sqlite:other.db" in out, out + err)
+
+
+@case
+def init_postgres_reaches_declared_state_then_noop():
+    url, drop = pg_database()
+    try:
+        d = project({"dbreg.toml": '[targets.dev]\nurl = "${DBREG_PG}"\n'})
+        env = {"DBREG_PG": url}
+        rc, out, err = run(["init"], d, env)
+        expect(rc == 0, out + err)
+        expect(url.split("@")[0].split(":")[-1] not in out + err, "password leaked")
+        rc, out, err = run(["verify"], d, env)
+        expect(rc == 0, out + err)
+        rc, out, err = run(["init", "--json"], d, env)
+        doc = json.loads(out)
+        expect(rc == 0 and doc["applied"] == 0, doc)
+        expect(doc["dialect"] == "postgres", doc)
+        subprocess.run(["psql", url, "-qc", "ALTER TABLE ydtb_basic_notes DROP COLUMN body"], check=True,
+                       capture_output=True)
+        rc, out, err = run(["verify", "--json"], d, env)
+        doc = json.loads(out)
+        expect(rc == 6 and not doc["ok"], doc)
+        expect(any(p["table"] == "ydtb_basic_notes" and p["column"] == "body" for p in doc["problems"]), doc)
+    finally:
+        drop()
+
+
+def main():
+    print("1..%d" % len(cases))
+    failed = 0
+    for i, fn in enumerate(cases, 1):
+        try:
+            fn()
+            print("ok %d - %s" % (i, fn.__name__))
+        except Skip as s:
+            print("ok %d - %s # SKIP %s" % (i, fn.__name__, s))
+        except Exception:
+            failed += 1
+            print("not ok %d - %s" % (i, fn.__name__))
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+    for d in made:
+        shutil.rmtree(d, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
