@@ -150,7 +150,7 @@ static size_t url_keyword_spans(const char *s, struct url_span *spans)
 		while (i < len && url_space(s[i]))
 			i++;
 		if (i >= len || s[i] != '=')
-			break; /* malformed: libpq refuses it too */
+			continue; /* malformed (libpq refuses it): keep looking for a password */
 		i++;
 		while (i < len && url_space(s[i]))
 			i++;

@@ -1,0 +1,805 @@
+/* One driver suite, run once per database: `test_driver sqlite` (a fresh
+ * file per test) and `test_driver postgres` (a fresh database per test on
+ * the server of DBREG_TEST_PG_URL). Also the registry of drivers and URL
+ * redaction, which need no database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dbreg.h"
+#include "dbreg/driver.h"
+#include "url.h"
+
+static bool is_pg;
+static const char *pg_base_url;     /* the server's URL, from the environment */
+static const char *sqlite_dir = "/tmp";
+static unsigned test_seq;
+
+struct fixture {
+	char url[2048];
+	char dbname[64];
+	char path[512];
+};
+
+/* Calls expr; on failure prints what the database said and fails. */
+#define DBREG_PASS(conn, expr)                                                                  \
+	do {                                                                                    \
+		int rc_ = (expr);                                                               \
+		if (rc_ != 0) {                                                                 \
+			print_error("%s failed with %d: [%s] %s (position %zu)\n", #expr, rc_,  \
+				    (conn)->err.sqlstate, (conn)->err.message, (conn)->err.position); \
+			fail();                                                                 \
+		}                                                                               \
+	} while (0)
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Appends key='value' with libpq quoting. */
+static void kw_append(char *out, size_t size, const char *key, const char *val)
+{
+	size_t o = strlen(out);
+	o += (size_t)snprintf(out + o, size - o, "%s%s='", o ? " " : "", key);
+	for (const char *p = val; *p && o + 3 < size; p++) {
+		if (*p == '\'' || *p == '\\')
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	if (o + 2 < size) {
+		out[o++] = '\'';
+		out[o] = '\0';
+	}
+}
+
+/* The server URL as a keyword string with some keys replaced (NULL value: dropped). */
+static void pg_url_with(char *out, size_t size, const char *const *keys, const char *const *vals, size_t n)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(pg_base_url, &err);
+	assert_non_null(opts);
+	out[0] = '\0';
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		bool replaced = false;
+		for (size_t i = 0; i < n; i++)
+			replaced |= strcmp(o->keyword, keys[i]) == 0;
+		if (!replaced && o->val && o->val[0])
+			kw_append(out, size, o->keyword, o->val);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (vals[i])
+			kw_append(out, size, keys[i], vals[i]);
+	}
+	PQconninfoFree(opts);
+}
+
+/* One option of the server URL, or dflt. Copied into buf. */
+static const char *pg_base_opt(const char *key, const char *dflt, char *buf, size_t size)
+{
+	PQconninfoOption *opts = PQconninfoParse(pg_base_url, NULL);
+	snprintf(buf, size, "%s", dflt);
+	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+		if (strcmp(o->keyword, key) == 0 && o->val && o->val[0])
+			snprintf(buf, size, "%s", o->val);
+	}
+	PQconninfoFree(opts);
+	return buf;
+}
+
+static struct dbreg_conn *open_url(const char *url)
+{
+	const struct dbreg_driver *drv = dbreg_driver_for_url(url);
+	assert_non_null(drv);
+	struct dbreg_conn *conn = NULL;
+	char err[512] = "";
+	int rc = drv->connect(&conn, url, err, sizeof err);
+	if (rc != 0)
+		print_error("connect failed with %d: %s\n", rc, err);
+	assert_int_equal(rc, 0);
+	assert_non_null(conn);
+	assert_ptr_equal(conn->driver, drv);
+	return conn;
+}
+
+static void admin_exec(const char *sql)
+{
+	struct dbreg_conn *c = open_url(pg_base_url);
+	DBREG_PASS(c, c->driver->exec(c, sql));
+	c->driver->close(c);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	if (!f)
+		return -1;
+	unsigned n = ++test_seq;
+	if (is_pg) {
+		snprintf(f->dbname, sizeof f->dbname, "dbreg_t_%ld_%u", (long)getpid(), n);
+		char sql[128];
+		/* CREATE DATABASE refuses a multi-statement body: two calls. */
+		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", f->dbname);
+		admin_exec(sql);
+		snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->dbname);
+		admin_exec(sql);
+		const char *keys[] = { "dbname" }, *vals[] = { f->dbname };
+		pg_url_with(f->url, sizeof f->url, keys, vals, 1);
+	} else {
+		snprintf(f->path, sizeof f->path, "%s/dbreg_t_%ld_%u.db", sqlite_dir, (long)getpid(), n);
+		unlink(f->path);
+		snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	if (is_pg) {
+		char sql[128];
+		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
+		admin_exec(sql);
+	} else {
+		unlink(f->path);
+	}
+	free(f);
+	return 0;
+}
+
+static struct dbreg_conn *open_fixture(void **state)
+{
+	return open_url(((struct fixture *)*state)->url);
+}
+
+/* A TCP port on 127.0.0.1 that nothing listens on (bound, then released). */
+static int closed_port(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+	socklen_t len = sizeof a;
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (!hay || !strstr(hay, needle)) {
+		print_error("'%s' does not contain '%s'\n", hay ? hay : "(null)", needle);
+		fail();
+	}
+}
+
+static void assert_lacks(const char *hay, const char *needle)
+{
+	if (hay && strstr(hay, needle)) {
+		print_error("'%s' contains '%s'\n", hay, needle);
+		fail();
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+static void test_driver__connect_close(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	assert_int_equal(c->driver->dialect, is_pg ? DBREG_DIALECT_POSTGRES : DBREG_DIALECT_SQLITE);
+	char ver[64] = "";
+	DBREG_PASS(c, c->driver->server_version(c, ver, sizeof ver));
+	assert_true(ver[0] >= '1' && ver[0] <= '9');
+	assert_non_null(strchr(ver, '.'));
+	const struct dbreg_driver *drv = c->driver;
+	drv->close(c);
+	drv->close(NULL);
+}
+
+static void expect_connect(const char *url, int want, char *err, size_t size)
+{
+	const struct dbreg_driver *drv = dbreg_driver_for_url(url);
+	assert_non_null(drv);
+	struct dbreg_conn *c = (struct dbreg_conn *)1;
+	err[0] = '\0';
+	int rc = drv->connect(&c, url, err, size);
+	if (rc != want)
+		print_error("connect('%s') = %d, want %d: %s\n", url, rc, want, err);
+	assert_int_equal(rc, want);
+	assert_null(c);
+	assert_true(err[0] != '\0');
+}
+
+static void test_driver__bad_url(void **state)
+{
+	(void)state;
+	char err[512];
+	assert_null(dbreg_driver_for_url("mysql://u@h/db"));
+	if (is_pg) {
+		expect_connect("postgresql://u:Sekr3tPw@[::1/db", DBREG_EUSAGE, err, sizeof err);
+		assert_lacks(err, "Sekr3tPw");
+		assert_contains(err, "postgresql://u:***@");
+		expect_connect("host=localhost password=Sekr3tPw port", DBREG_EUSAGE, err, sizeof err);
+		assert_lacks(err, "Sekr3tPw");
+		expect_connect("postgres://h/db?nosuchoption=1", DBREG_EUSAGE, err, sizeof err);
+		assert_contains(err, "nosuchoption");
+	} else {
+		expect_connect("sqlite:", DBREG_EUSAGE, err, sizeof err);
+		expect_connect("sqlite://host/x.db", DBREG_EUSAGE, err, sizeof err);
+		assert_contains(err, "sqlite:PATH");
+	}
+}
+
+static void test_driver__unreachable(void **state)
+{
+	(void)state;
+	char err[512], url[256];
+	if (is_pg) {
+		int port = closed_port();
+		snprintf(url, sizeof url, "postgresql://nobody:Unre4chablePw@127.0.0.1:%d/x?connect_timeout=3", port);
+		expect_connect(url, DBREG_ECONNECT, err, sizeof err);
+		char want[64];
+		snprintf(want, sizeof want, "127.0.0.1 port %d", port);
+		assert_contains(err, want);
+		assert_lacks(err, "Unre4chablePw");
+	} else {
+		expect_connect("sqlite:/nonexistent-dbreg-dir/sub/x.db", DBREG_ECONNECT, err, sizeof err);
+		assert_contains(err, "/nonexistent-dbreg-dir/sub/x.db");
+	}
+}
+
+static void test_driver__wrong_password_never_echoed(void **state)
+{
+	(void)state;
+	if (!is_pg)
+		skip();
+	admin_exec("DO $$ BEGIN"
+		   " IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dbreg_pw_test') THEN"
+		   " CREATE ROLE dbreg_pw_test LOGIN PASSWORD 'dbreg-right-pw-1';"
+		   " END IF; END $$");
+	char host[256], port[32], url[512], err[512];
+	pg_base_opt("host", "127.0.0.1", host, sizeof host);
+	pg_base_opt("port", "5432", port, sizeof port);
+	const char *wrong = "Wr0ngPassw0rdXYZ";
+	const char *keys[] = { "user", "password", "dbname" };
+	const char *vals[] = { "dbreg_pw_test", wrong, "postgres" };
+	pg_url_with(url, sizeof url, keys, vals, 3);
+
+	const char *forms[2] = { url, NULL };
+	char uri[512];
+	if (host[0] != '/') {
+		snprintf(uri, sizeof uri, "postgresql://dbreg_pw_test:%s@%s:%s/postgres", wrong, host, port);
+		forms[1] = uri;
+	}
+	for (int i = 0; i < 2 && forms[i]; i++) {
+		struct dbreg_conn *c = NULL;
+		const struct dbreg_driver *drv = dbreg_driver_for_url(forms[i]);
+		assert_non_null(drv);
+		err[0] = '\0';
+		int rc = drv->connect(&c, forms[i], err, sizeof err);
+		if (rc == 0) {
+			/* The server trusts TCP: only the no-echo part can be checked. */
+			drv->close(c);
+			continue;
+		}
+		assert_int_equal(rc, DBREG_ECONNECT);
+		assert_lacks(err, wrong);
+		assert_contains(err, host);
+		assert_contains(err, port);
+	}
+}
+
+/* ---- statements ------------------------------------------------------------ */
+
+static void test_driver__exec_multi_statement(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	DBREG_PASS(c, c->driver->exec(c, "CREATE TABLE a (x integer);\n"
+					 "INSERT INTO a VALUES (1);\n"
+					 "INSERT INTO a VALUES (2);\n"
+					 "CREATE TABLE b (y text);"));
+	DBREG_PASS(c, c->driver->exec(c, ""));
+	DBREG_PASS(c, c->driver->exec(c, "-- nothing but a comment\n"));
+	struct dbreg_catalog cat = { 0 };
+	DBREG_PASS(c, c->driver->catalog_read(c, &cat));
+	assert_int_equal(cat.n_tables, 2);
+	assert_string_equal(cat.tables[0].name, "a");
+	assert_string_equal(cat.tables[1].name, "b");
+	dbreg_catalog_dispose(&cat);
+	c->driver->close(c);
+}
+
+static void test_driver__failing_statement_reports_where(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	const char *sql = "CREATE TABLE t1 (x integer);\n-- \xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "de comment\n"
+			  "SELECT * FROM missing_table;\nCREATE TABLE t9 (x integer);\n";
+	assert_int_equal(c->driver->exec(c, sql), DBREG_EMIGRATION);
+	assert_contains(c->err.message, "missing_table");
+	size_t want = (size_t)(strstr(sql, "missing_table") - sql) + 1;
+	if (is_pg) {
+		assert_string_equal(c->err.sqlstate, "42P01");
+		assert_int_equal(c->err.position, want);
+	} else {
+		/* SQLite points at the token for some errors, else at the statement. */
+		assert_string_equal(c->err.sqlstate, "");
+		if (c->err.position != want)
+			assert_int_equal(c->err.position, (size_t)(strstr(sql, "SELECT") - sql) + 1);
+	}
+
+	const char *syn = "CREATE TABLE t2 (x integer);\nCREATE TABLE t3 (x integer,);\n";
+	assert_int_equal(c->driver->exec(c, syn), DBREG_EMIGRATION);
+	if (is_pg)
+		assert_string_equal(c->err.sqlstate, "42601");
+	assert_int_equal(c->err.position, (size_t)(strstr(syn, ",)") - syn) + 2);
+	assert_contains(c->err.message, "syntax error");
+
+	/* A constraint failing while the statement runs. */
+	DBREG_PASS(c, c->driver->exec(c, "CREATE TABLE u (x integer NOT NULL);"));
+	const char *run = "INSERT INTO u VALUES (1);\n  INSERT INTO u VALUES (NULL);";
+	assert_int_equal(c->driver->exec(c, run), DBREG_EMIGRATION);
+	if (is_pg)
+		assert_string_equal(c->err.sqlstate, "23502");
+	else
+		assert_int_equal(c->err.position, (size_t)(strstr(run, "  INSERT") - run) + 3);
+	c->driver->close(c);
+}
+
+static size_t count_tables(struct dbreg_conn *c)
+{
+	struct dbreg_catalog cat = { 0 };
+	DBREG_PASS(c, c->driver->catalog_read(c, &cat));
+	size_t n = cat.n_tables;
+	dbreg_catalog_dispose(&cat);
+	return n;
+}
+
+static void test_driver__rollback_leaves_nothing(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	DBREG_PASS(c, c->driver->begin(c));
+	DBREG_PASS(c, c->driver->exec(c, "CREATE TABLE r (x integer); INSERT INTO r VALUES (1);"));
+	DBREG_PASS(c, c->driver->rollback(c));
+	assert_int_equal(count_tables(c), 0);
+
+	DBREG_PASS(c, c->driver->begin(c));
+	DBREG_PASS(c, c->driver->exec(c, "CREATE TABLE r (x integer);"));
+	DBREG_PASS(c, c->driver->commit(c));
+	assert_int_equal(count_tables(c), 1);
+
+	/* A failure inside the transaction, then rollback: the earlier statement goes too. */
+	DBREG_PASS(c, c->driver->begin(c));
+	DBREG_PASS(c, c->driver->exec(c, "CREATE TABLE s (x integer);"));
+	assert_int_equal(c->driver->exec(c, "SELECT * FROM nope;"), DBREG_EMIGRATION);
+	if (is_pg) /* COMMIT of an aborted transaction must not look like success. */
+		assert_int_not_equal(c->driver->commit(c), 0);
+	DBREG_PASS(c, c->driver->rollback(c));
+	assert_int_equal(count_tables(c), 1);
+	DBREG_PASS(c, c->driver->rollback(c)); /* nothing open: harmless */
+	c->driver->close(c);
+}
+
+/* ---- history --------------------------------------------------------------- */
+
+static void test_driver__history_round_trip(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	DBREG_PASS(c, c->driver->history_read(c, &h));
+	assert_int_equal(h.len, 0);
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	DBREG_PASS(c, c->driver->history_ensure(c));
+
+	struct dbreg_applied rows[] = {
+		{ "core", "001_init", "1.0.0", "sha256:aa", NULL, 12 },
+		{ "core", "002_more", "1.1.0", "sha256:bb", NULL, 0 },
+		{ "basic", "001_notes", "0.1.0", "sha256:cc", NULL, 1234567890123LL },
+	};
+	DBREG_PASS(c, c->driver->begin(c));
+	for (size_t i = 0; i < 3; i++)
+		DBREG_PASS(c, c->driver->history_record(c, &rows[i], true));
+	DBREG_PASS(c, c->driver->commit(c));
+	DBREG_PASS(c, c->driver->history_read(c, &h));
+	assert_int_equal(h.len, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(h.rows[i].package, rows[i].package);
+		assert_string_equal(h.rows[i].migration, rows[i].migration);
+		assert_string_equal(h.rows[i].version, rows[i].version);
+		assert_string_equal(h.rows[i].checksum, rows[i].checksum);
+		assert_int_equal(h.rows[i].duration_ms, rows[i].duration_ms);
+		/* 2024-01-02T03:04:05.678Z */
+		assert_int_equal(strlen(h.rows[i].applied_at), 24);
+		assert_int_equal(h.rows[i].applied_at[10], 'T');
+		assert_int_equal(h.rows[i].applied_at[23], 'Z');
+	}
+	dbreg_history_dispose(&h);
+
+	/* The same migration twice is refused by the primary key. */
+	assert_int_not_equal(c->driver->history_record(c, &rows[0], true), 0);
+	DBREG_PASS(c, c->driver->history_record(c, &rows[1], false));
+	struct dbreg_applied dated = { "late", "001", "9.0.0", "sha256:dd", "2020-05-06T07:08:09.010Z", 5 };
+	DBREG_PASS(c, c->driver->history_record(c, &dated, true));
+	DBREG_PASS(c, c->driver->history_read(c, &h));
+	assert_int_equal(h.len, 3);
+	assert_string_equal(h.rows[0].package, "late"); /* oldest first */
+	assert_string_equal(h.rows[0].applied_at, "2020-05-06T07:08:09.010Z");
+	assert_string_equal(h.rows[1].migration, "001_init");
+	assert_string_equal(h.rows[2].migration, "001_notes");
+	dbreg_history_dispose(&h);
+	dbreg_history_dispose(&h);
+	dbreg_history_dispose(NULL);
+
+	assert_int_equal(count_tables(c), 0); /* history tables are not user tables */
+	c->driver->close(c);
+}
+
+static void test_driver__package_record_read(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	char **names, **versions;
+	size_t n = 99;
+	DBREG_PASS(c, c->driver->package_read(c, &names, &versions, &n));
+	assert_int_equal(n, 0);
+	free(names);
+	free(versions);
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	DBREG_PASS(c, c->driver->package_record(c, "core", "1.0.0"));
+	DBREG_PASS(c, c->driver->package_record(c, "basic", "2.0.0"));
+	DBREG_PASS(c, c->driver->package_record(c, "core", "1.1.0"));
+	DBREG_PASS(c, c->driver->package_record(c, "gone", "0.1.0"));
+	DBREG_PASS(c, c->driver->package_record(c, "gone", NULL));
+	DBREG_PASS(c, c->driver->package_read(c, &names, &versions, &n));
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "basic");
+	assert_string_equal(versions[0], "2.0.0");
+	assert_string_equal(names[1], "core");
+	assert_string_equal(versions[1], "1.1.0");
+	for (size_t i = 0; i < n; i++) {
+		free(names[i]);
+		free(versions[i]);
+	}
+	free(names);
+	free(versions);
+	c->driver->close(c);
+}
+
+/* ---- catalog ---------------------------------------------------------------- */
+
+static const struct dbreg_cat_index *find_index(const struct dbreg_cat_table *t, const char *name)
+{
+	for (size_t i = 0; i < t->n_indexes; i++) {
+		if (strcmp(t->indexes[i].name, name) == 0)
+			return &t->indexes[i];
+	}
+	print_error("no index %s on %s\n", name, t->name);
+	fail();
+	return NULL;
+}
+
+static void test_driver__catalog_exact(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	DBREG_PASS(c, c->driver->exec(c,
+		"CREATE TABLE ydtb_workspaces (id integer PRIMARY KEY, name text NOT NULL UNIQUE);\n"
+		"CREATE TABLE ydtb_notes (\n"
+		"  id integer NOT NULL,\n"
+		"  workspace_id integer NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE,\n"
+		"  parent_id integer,\n"
+		"  title varchar(200) DEFAULT 'x',\n"
+		"  PRIMARY KEY (id, workspace_id),\n"
+		"  FOREIGN KEY (parent_id, workspace_id) REFERENCES ydtb_notes (id, workspace_id)\n"
+		"    ON DELETE SET NULL ON UPDATE RESTRICT\n"
+		");\n"
+		"CREATE INDEX ydtb_notes_title_idx ON ydtb_notes (workspace_id, title);\n"));
+	struct dbreg_catalog cat = { 0 };
+	DBREG_PASS(c, c->driver->catalog_read(c, &cat));
+	assert_int_equal(cat.n_tables, 2);
+	assert_null(dbreg_catalog_table(&cat, "ydtb_registry_migrations"));
+	assert_null(dbreg_catalog_table(&cat, "nope"));
+
+	const struct dbreg_cat_table *w = dbreg_catalog_table(&cat, "ydtb_workspaces");
+	assert_non_null(w);
+	assert_int_equal(w->n_columns, 2);
+	assert_string_equal(w->columns[0].name, "id");
+	assert_string_equal(w->columns[0].type, "integer");
+	assert_true(w->columns[0].not_null);
+	assert_string_equal(w->columns[1].name, "name");
+	assert_string_equal(w->columns[1].type, "text");
+	assert_true(w->columns[1].not_null);
+	assert_null(w->columns[1].default_expr);
+	assert_int_equal(w->n_primary_key, 1);
+	assert_string_equal(w->primary_key[0], "id");
+	assert_int_equal(w->n_fkeys, 0);
+	/* The UNIQUE constraint's index, plus on PostgreSQL the primary key's. */
+	assert_int_equal(w->n_indexes, is_pg ? 2 : 1);
+	const struct dbreg_cat_index *u = find_index(w, is_pg ? "ydtb_workspaces_name_key" : "sqlite_autoindex_ydtb_workspaces_1");
+	assert_true(u->unique);
+	assert_false(u->primary);
+	assert_true(u->valid);
+	assert_int_equal(u->n_columns, 1);
+	assert_string_equal(u->columns[0], "name");
+	if (is_pg) {
+		const struct dbreg_cat_index *pk = find_index(w, "ydtb_workspaces_pkey");
+		assert_true(pk->primary);
+		assert_true(pk->unique);
+	}
+
+	const struct dbreg_cat_table *t = dbreg_catalog_table(&cat, "ydtb_notes");
+	assert_non_null(t);
+	assert_int_equal(t->n_columns, 4);
+	const char *names[] = { "id", "workspace_id", "parent_id", "title" };
+	const bool nn[] = { true, true, false, false };
+	for (size_t i = 0; i < 4; i++) {
+		assert_string_equal(t->columns[i].name, names[i]);
+		assert_int_equal(t->columns[i].not_null, nn[i]);
+	}
+	assert_string_equal(t->columns[0].type, "integer");
+	assert_string_equal(t->columns[3].type, is_pg ? "character varying(200)" : "varchar(200)");
+	assert_non_null(t->columns[3].default_expr);
+	assert_contains(t->columns[3].default_expr, "'x'");
+	assert_null(t->columns[2].default_expr);
+	assert_int_equal(t->n_primary_key, 2);
+	assert_string_equal(t->primary_key[0], "id");
+	assert_string_equal(t->primary_key[1], "workspace_id");
+
+	assert_int_equal(t->n_fkeys, 2);
+	const struct dbreg_cat_fkey *fw = NULL, *fp = NULL;
+	for (size_t i = 0; i < 2; i++) {
+		if (strcmp(t->fkeys[i].ref_table, "ydtb_workspaces") == 0)
+			fw = &t->fkeys[i];
+		else
+			fp = &t->fkeys[i];
+	}
+	assert_non_null(fw);
+	assert_non_null(fp);
+	assert_int_equal(fw->n_columns, 1);
+	assert_string_equal(fw->columns[0], "workspace_id");
+	assert_string_equal(fw->ref_columns[0], "id");
+	assert_string_equal(fw->on_delete, "cascade");
+	assert_string_equal(fw->on_update, "no action");
+	assert_string_equal(fp->ref_table, "ydtb_notes");
+	assert_int_equal(fp->n_columns, 2);
+	assert_string_equal(fp->columns[0], "parent_id");
+	assert_string_equal(fp->columns[1], "workspace_id");
+	assert_string_equal(fp->ref_columns[0], "id");
+	assert_string_equal(fp->ref_columns[1], "workspace_id");
+	assert_string_equal(fp->on_delete, "set null");
+	assert_string_equal(fp->on_update, "restrict");
+
+	assert_int_equal(t->n_indexes, 2);
+	const struct dbreg_cat_index *ix = find_index(t, "ydtb_notes_title_idx");
+	assert_false(ix->unique);
+	assert_false(ix->primary);
+	assert_true(ix->valid);
+	assert_int_equal(ix->n_columns, 2);
+	assert_string_equal(ix->columns[0], "workspace_id");
+	assert_string_equal(ix->columns[1], "title");
+	const struct dbreg_cat_index *pk = find_index(t, is_pg ? "ydtb_notes_pkey" : "sqlite_autoindex_ydtb_notes_1");
+	assert_true(pk->primary);
+	assert_true(pk->unique);
+	assert_int_equal(pk->n_columns, 2);
+	dbreg_catalog_dispose(&cat);
+	dbreg_catalog_dispose(&cat);
+	dbreg_catalog_dispose(NULL);
+	c->driver->close(c);
+}
+
+/* ---- the registry lock -------------------------------------------------------- */
+
+static void test_driver__lock_times_out_naming_holder(void **state)
+{
+	struct dbreg_conn *a = open_fixture(state);
+	if (!is_pg) {
+		/* SQLite serialises writers with BEGIN IMMEDIATE instead. */
+		assert_null(a->driver->lock);
+		assert_null(a->driver->unlock);
+		a->driver->close(a);
+		return;
+	}
+	struct dbreg_conn *b = open_fixture(state);
+	DBREG_PASS(a, a->driver->exec(a, "SET application_name = 'dbreg_holder_test'"));
+	DBREG_PASS(a, a->driver->lock(a, 5));
+	DBREG_PASS(a, a->driver->lock(a, 5)); /* held already: no second level */
+	double t0 = now_s();
+	assert_int_equal(b->driver->lock(b, 1), DBREG_ELOCKED);
+	double waited = now_s() - t0;
+	assert_true(waited >= 0.9 && waited < 5.0);
+	assert_contains(b->err.message, "pid ");
+	assert_contains(b->err.message, "dbreg_holder_test");
+	DBREG_PASS(a, a->driver->unlock(a));
+	DBREG_PASS(b, b->driver->lock(b, 1));
+	assert_int_equal(a->driver->lock(a, 0), DBREG_ELOCKED);
+	DBREG_PASS(b, b->driver->unlock(b));
+	DBREG_PASS(b, b->driver->unlock(b)); /* not held: harmless */
+	/* Never inside a transaction. */
+	DBREG_PASS(a, a->driver->begin(a));
+	assert_int_equal(a->driver->lock(a, 1), DBREG_EUSAGE);
+	DBREG_PASS(a, a->driver->rollback(a));
+	/* Closing the session releases the lock. */
+	DBREG_PASS(a, a->driver->lock(a, 1));
+	a->driver->close(a);
+	DBREG_PASS(b, b->driver->lock(b, 2));
+	b->driver->close(b);
+}
+
+/* ---- registration --------------------------------------------------------------- */
+
+static const char *const fake_schemes[] = { "faketest", NULL };
+static const char *const dup_schemes[] = { "fakeother", "SQLite", NULL };
+
+static void test_driver__registration_refuses_bad_vtables(void **state)
+{
+	(void)state;
+	const struct dbreg_driver *sq = dbreg_driver_for_url("sqlite:x.db");
+	const struct dbreg_driver *pg = dbreg_driver_for_url("postgres://h/db");
+	assert_non_null(sq);
+	assert_non_null(pg);
+	assert_string_equal(sq->name, "sqlite");
+	assert_string_equal(pg->name, "postgres");
+	assert_ptr_equal(dbreg_driver_for_url("SQLITE::memory:"), sq);
+	assert_ptr_equal(dbreg_driver_for_url("sqlite:///abs/x.db"), sq);
+	assert_ptr_equal(dbreg_driver_for_url("postgresql://u@h/db"), pg);
+	assert_ptr_equal(dbreg_driver_for_url("host=::1 dbname=d"), pg);
+	assert_ptr_equal(dbreg_driver_for_url("dbname=d"), pg);
+	assert_null(dbreg_driver_for_url("mysql://h/db"));
+	assert_null(dbreg_driver_for_url(NULL));
+
+	char err[256];
+	static struct dbreg_driver fake;
+	fake = *sq;
+	fake.name = "fake";
+	fake.schemes = fake_schemes;
+	fake.commit = NULL;
+	assert_int_equal(dbreg_driver_register(&fake, err, sizeof err), DBREG_EUSAGE);
+	assert_string_equal(err, "incomplete driver 'fake': missing commit");
+
+	fake = *pg;
+	fake.name = "fake";
+	fake.schemes = fake_schemes;
+	fake.unlock = NULL;
+	assert_int_equal(dbreg_driver_register(&fake, err, sizeof err), DBREG_EUSAGE);
+	assert_string_equal(err, "incomplete driver 'fake': missing unlock");
+
+	fake = *sq;
+	fake.version = DBREG_DRIVER_VERSION + 1;
+	fake.schemes = fake_schemes;
+	assert_int_equal(dbreg_driver_register(&fake, err, sizeof err), DBREG_EUSAGE);
+
+	static struct dbreg_driver dup;
+	dup = *sq;
+	dup.name = "dup";
+	dup.schemes = dup_schemes;
+	assert_int_equal(dbreg_driver_register(&dup, err, sizeof err), DBREG_EUSAGE);
+	assert_contains(err, "'SQLite' is already taken by driver 'sqlite'");
+	assert_null(dbreg_driver_for_url("fakeother:x"));
+
+	fake = *sq;
+	fake.name = "fake";
+	fake.schemes = fake_schemes;
+	assert_int_equal(dbreg_driver_register(&fake, err, sizeof err), 0);
+	assert_ptr_equal(dbreg_driver_for_url("faketest:whatever"), &fake);
+	assert_int_equal(dbreg_driver_register(&fake, err, sizeof err), DBREG_EUSAGE);
+	assert_ptr_equal(dbreg_driver_for_url("sqlite:x.db"), sq);
+}
+
+/* ---- URL redaction ----------------------------------------------------------------- */
+
+static void test_driver__url_redaction(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{ "postgres://user:secret@host/db", "postgres://user:***@host/db" },
+		{ "postgresql://user:secret@host:5432/db?sslmode=require",
+		  "postgresql://user:***@host:5432/db?sslmode=require" },
+		{ "postgres://user@host/db", "postgres://user@host/db" },
+		{ "postgres://host/db", "postgres://host/db" },
+		{ "postgres://:secret@host/db", "postgres://:***@host/db" },
+		{ "postgres://u:p%40ss@host/db", "postgres://u:***@host/db" },
+		{ "postgres://u:p@ss@host/db", "postgres://u:***@host/db" },
+		{ "postgres://u:a:b@h1:5432,h2:5433/db", "postgres://u:***@h1:5432,h2:5433/db" },
+		{ "postgres://host/db?password=secret&sslmode=disable",
+		  "postgres://host/db?password=***&sslmode=disable" },
+		{ "postgres://u:s1@host/db?application_name=a@b&PASSWORD=s2",
+		  "postgres://u:***@host/db?application_name=a@b&PASSWORD=***" },
+		{ "postgres://host/db?pass%77ord=secret", "postgres://host/db?pass%77ord=***" },
+		{ "postgres://host/db?password=", "postgres://host/db?password=***" },
+		{ "POSTGRES://u:secret@h/d", "POSTGRES://u:***@h/d" },
+		{ "host=h password=secret dbname=d", "host=h password=*** dbname=d" },
+		{ "host=h password = 'se cret\\' x' dbname=d", "host=h password = '***' dbname=d" },
+		{ "password=a\\ b host=h", "password=*** host=h" },
+		{ "  password='unterminated", "  password='***" },
+		{ "PASSWORD=x", "PASSWORD=***" },
+		{ "host=h passfile=/p dbname=d", "host=h passfile=/p dbname=d" },
+		{ "host=h password=one password=two", "host=h password=*** password=***" },
+		{ "host=h oops password=secret", "host=h oops password=***" /* malformed, still masked */ },
+		{ "sqlite:/tmp/a:b@c.db", "sqlite:/tmp/a:b@c.db" },
+		{ "sqlite:x.db?password=y", "sqlite:x.db?password=y" },
+		{ "sqlite::memory:", "sqlite::memory:" },
+		{ "sqlite:///abs/u:p@x.db", "sqlite:///abs/u:p@x.db" },
+		{ "", "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = dbreg_url_redact(cases[i][0]);
+		assert_non_null(got);
+		if (strcmp(got, cases[i][1]) != 0)
+			print_error("redact('%s') = '%s', want '%s'\n", cases[i][0], got, cases[i][1]);
+		assert_string_equal(got, cases[i][1]);
+		free(got);
+	}
+	assert_null(dbreg_url_redact(NULL));
+
+	/* Scrubbing a message: the URL, the raw password and its decoded form. */
+	char *s = dbreg_url_scrub("bad 'p@ss' in postgres://u:p%40ss@h/d (p%40ss)", "postgres://u:p%40ss@h/d");
+	assert_string_equal(s, "bad '***' in postgres://u:***@h/d (***)");
+	free(s);
+	s = dbreg_url_scrub("it's sec'ret", "host=h password='sec\\'ret'");
+	assert_string_equal(s, "it's ***");
+	free(s);
+	s = dbreg_url_scrub("nothing here", NULL);
+	assert_string_equal(s, "nothing here");
+	free(s);
+	assert_null(dbreg_url_scrub(NULL, "x"));
+}
+
+int main(int argc, char **argv)
+{
+	const char *which = argc > 1 ? argv[1] : "sqlite";
+	if (strcmp(which, "postgres") == 0 || strncmp(which, "postgres", 8) == 0 || strchr(which, '=')) {
+		is_pg = true;
+		pg_base_url = strcmp(which, "postgres") == 0 ? getenv("DBREG_TEST_PG_URL") : which;
+		if (!pg_base_url || !pg_base_url[0]) {
+			const char *no = getenv("DBREG_TEST_NO_PG");
+			if (no && strcmp(no, "1") == 0) {
+				printf("1..0 # SKIP DBREG_TEST_NO_PG=1: PostgreSQL driver tests not run\n");
+				return 0;
+			}
+			fprintf(stderr, "test_driver postgres: DBREG_TEST_PG_URL is not set. Start a server "
+					"(tests/pg-harness.sh start DIR) and export its URL, or set "
+					"DBREG_TEST_NO_PG=1 to skip the PostgreSQL run on purpose.\n");
+			printf("1..1\nnot ok 1 - DBREG_TEST_PG_URL is not set\n");
+			return 1;
+		}
+	} else if (strcmp(which, "sqlite") != 0) {
+		fprintf(stderr, "usage: test_driver sqlite|postgres|POSTGRES-URL\n");
+		return 2;
+	}
+	const char *tmp = getenv("TMPDIR");
+	if (tmp && tmp[0])
+		sqlite_dir = tmp;
+
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_driver__connect_close, setup, teardown),
+		cmocka_unit_test(test_driver__bad_url),
+		cmocka_unit_test(test_driver__unreachable),
+		cmocka_unit_test(test_driver__wrong_password_never_echoed),
+		cmocka_unit_test_setup_teardown(test_driver__exec_multi_statement, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver__failing_statement_reports_where, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver__rollback_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver__history_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver__package_record_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver__catalog_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver__lock_times_out_naming_holder, setup, teardown),
+		cmocka_unit_test(test_driver__registration_refuses_bad_vtables),
+		cmocka_unit_test(test_driver__url_redaction),
+	};
+	return cmocka_run_group_tests_name(is_pg ? "driver_postgres" : "driver_sqlite", tests, NULL, NULL);
+}
