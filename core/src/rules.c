@@ -240,40 +240,88 @@ static int rules_cmp_tref(const void *a, const void *b)
 	return x->pkg_index < y->pkg_index ? -1 : x->pkg_index > y->pkg_index;
 }
 
-/* Whether package `from` depends on `to`, directly or not. BFS over
- * resolved names; `seen` is scratch of reg->n_packages bytes. */
-static bool rules_depends(const struct dbreg_registry *reg, const struct dbreg_package *from,
-			  const struct dbreg_package *to, const struct dbreg_package **queue, unsigned char *seen)
+/* Index of the first package named `name` (packages are sorted by name,
+ * nameless last), or n. */
+static size_t rules_pkg_index(const struct dbreg_registry *reg, const char *name)
 {
-	memset(seen, 0, reg->n_packages);
-	size_t head = 0, tail = 0;
-	queue[tail++] = from;
-	while (head < tail) {
-		const struct dbreg_package *p = queue[head++];
+	size_t lo = 0, hi = reg->n_packages;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *m = reg->packages[mid]->name;
+		if (m != NULL && strcmp(m, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < reg->n_packages && reg->packages[lo]->name && strcmp(reg->packages[lo]->name, name) == 0)
+		return lo;
+	return reg->n_packages;
+}
+
+/* Resolved dependencies as compressed rows, and BFS scratch: a query
+ * marks with a fresh stamp, so no per-query clearing. */
+struct rules_deps {
+	size_t *start, *to, *queue;
+	unsigned *mark;
+	unsigned stamp;
+	size_t n;
+};
+
+static int rules_deps_build(struct rules_deps *g, const struct dbreg_registry *reg)
+{
+	size_t n = reg->n_packages, m = 0;
+	for (size_t i = 0; i < n; i++)
+		m += reg->packages[i]->n_deps;
+	g->start = calloc(n + 1, sizeof *g->start);
+	g->to = malloc((m + 1) * sizeof *g->to);
+	g->queue = malloc((n + 1) * sizeof *g->queue);
+	g->mark = calloc(n + 1, sizeof *g->mark);
+	g->stamp = 0;
+	g->n = n;
+	if (!g->start || !g->to || !g->queue || !g->mark)
+		return DBREG_ENOMEM;
+	size_t e = 0;
+	for (size_t i = 0; i < n; i++) {
+		g->start[i] = e;
+		const struct dbreg_package *p = reg->packages[i];
 		for (size_t d = 0; d < p->n_deps; d++) {
-			const struct dbreg_package *q = dbreg_registry_find(reg, p->deps[d].name);
-			if (q == NULL)
-				continue;
-			if (q == to)
+			size_t j = p->deps[d].name ? rules_pkg_index(reg, p->deps[d].name) : n;
+			if (j < n)
+				g->to[e++] = j;
+		}
+	}
+	g->start[n] = e;
+	return 0;
+}
+
+static void rules_deps_dispose(struct rules_deps *g)
+{
+	free(g->start);
+	free(g->to);
+	free(g->queue);
+	free(g->mark);
+}
+
+/* Whether package `from` depends on package `to`, directly or not. */
+static bool rules_depends(struct rules_deps *g, size_t from, size_t to)
+{
+	if (++g->stamp == 0) {
+		/* The stamp wrapped: forget old marks once. */
+		g->stamp = 1;
+		memset(g->mark, 0, (g->n + 1) * sizeof *g->mark);
+	}
+	size_t head = 0, tail = 0;
+	g->queue[tail++] = from;
+	g->mark[from] = g->stamp;
+	while (head < tail) {
+		size_t u = g->queue[head++];
+		for (size_t e = g->start[u]; e < g->start[u + 1]; e++) {
+			size_t v = g->to[e];
+			if (v == to)
 				return true;
-			/* Find q's slot to mark it; packages are few per chain. */
-			size_t lo = 0, hi = reg->n_packages;
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-				if (reg->packages[mid] == q) {
-					lo = mid;
-					break;
-				}
-				const char *mn = reg->packages[mid]->name;
-				if (mn != NULL && strcmp(mn, q->name) < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo < reg->n_packages && reg->packages[lo] == q && !seen[lo]) {
-				seen[lo] = 1;
-				if (tail < reg->n_packages)
-					queue[tail++] = q;
+			if (g->mark[v] != g->stamp) {
+				g->mark[v] = g->stamp;
+				g->queue[tail++] = v;
 			}
 		}
 	}
@@ -301,10 +349,10 @@ static void rules_cross_tables(struct rctx *c)
 	for (size_t i = 0; i < reg->n_packages; i++)
 		n += reg->packages[i]->n_tables;
 	struct rules_tref *refs = malloc((n ? n : 1) * sizeof *refs);
-	const struct dbreg_package **queue = malloc((reg->n_packages + 1) * sizeof *queue);
-	unsigned char *seen = malloc(reg->n_packages + 1);
+	struct rules_deps deps;
+	int drc = rules_deps_build(&deps, reg);
 	const char **names = malloc((n + 1) * sizeof *names);
-	if (!refs || !queue || !seen || !names) {
+	if (!refs || drc || !names) {
 		c->rc = DBREG_ENOMEM;
 		goto out;
 	}
@@ -346,12 +394,14 @@ static void rules_cross_tables(struct rctx *c)
 				/* Prefer the package's own table, then the core's, then any. */
 				const struct dbreg_table *target = dbreg_package_table(p, col->ref_table);
 				const struct dbreg_package *owner = target ? p : NULL;
+				size_t owner_index = i;
 				if (target == NULL) {
 					const struct rules_tref *r = rules_find_table(refs, n, col->ref_table);
 					for (const struct rules_tref *q = r; q && q < refs + n &&
 					     strcmp(q->name, col->ref_table) == 0; q++) {
 						if (owner == NULL || q->pkg->core) {
 							owner = q->pkg;
+							owner_index = q->pkg_index;
 							target = q->table;
 						}
 					}
@@ -366,7 +416,7 @@ static void rules_cross_tables(struct rctx *c)
 					continue;
 				}
 				if (owner != p && !owner->core &&
-				    !(owner->name && rules_depends(reg, p, owner, queue, seen))) {
+				    !rules_depends(&deps, i, owner_index)) {
 					rdiag(c, "DBR027", p, pos, tb->name, col->name, NULL,
 					      "column \"%s\" references table \"%s\" of package \"%s\", which \"%s\" does not depend on",
 					      col->name, col->ref_table, owner->name ? owner->name : "?",
@@ -396,8 +446,7 @@ static void rules_cross_tables(struct rctx *c)
 	}
 out:
 	free(refs);
-	free(queue);
-	free(seen);
+	rules_deps_dispose(&deps);
 	free(names);
 }
 
