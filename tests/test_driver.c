@@ -747,6 +747,25 @@ static void test_driver__url_redaction(void **state)
 	}
 	assert_null(dbreg_url_redact(NULL));
 
+	/* Every truncation of every case: no read past the end, and a password
+	 * that survives is only ever a prefix cut before its end. */
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t len = strlen(cases[i][0]);
+		for (size_t k = 0; k <= len; k++) {
+			char *in = strndup(cases[i][0], k);
+			assert_non_null(in);
+			char *got = dbreg_url_redact(in);
+			assert_non_null(got);
+			if (k == len)
+				assert_lacks(got, "secret");
+			char *sc = dbreg_url_scrub(in, in);
+			assert_non_null(sc);
+			free(sc);
+			free(got);
+			free(in);
+		}
+	}
+
 	/* Scrubbing a message: the URL, the raw password and its decoded form. */
 	char *s = dbreg_url_scrub("bad 'p@ss' in postgres://u:p%40ss@h/d (p%40ss)", "postgres://u:p%40ss@h/d");
 	assert_string_equal(s, "bad '***' in postgres://u:***@h/d (***)");
