@@ -197,7 +197,7 @@ static void rp_columns(struct rp_ctx *c, const struct dbreg_table *t, const stru
 	for (size_t i = 0; i < ct->n_columns && c->rc == 0; i++) {
 		const char *name = ct->columns[i].name;
 		if (name && !dbreg_table_column(t, name))
-			rp_diag(c, t->pos, t->name, name, NULL, "declare it under [tables.%s.columns], or drop it",
+			rp_diag(c, t->pos, t->name, name, NULL, "declare it among the table's columns, or drop it in a migration",
 				"table %s: column %s is created by the migrations but not declared", t->name, name);
 	}
 	for (size_t k = 0; k < ct->n_fkeys && c->rc == 0; k++) {
