@@ -36,8 +36,11 @@ static char *sv_strndup(const char *s, size_t n)
 }
 
 /* Reads a numeric part (0|[1-9][0-9]*, at most 2^53-1) at s[*i]. The reason
- * strings are indexed by which part: major, minor, patch. */
-static int sv_scan_number(const char *s, size_t n, size_t *i, uint64_t *out, int which, const char **why)
+ * strings are indexed by which part: major, minor, patch. With saturate, a
+ * larger number is read as 2^53 instead of refused: a range refuses it only
+ * where node-semver would, when it lands in a comparator. */
+static int sv_scan_number_ex(const char *s, size_t n, size_t *i, uint64_t *out, int which, bool saturate,
+                             const char **why)
 {
 	static const char *const empty[] = { "empty major", "empty minor", "empty patch" };
 	static const char *const zero[] = { "leading zero in major", "leading zero in minor", "leading zero in patch" };
@@ -61,12 +64,17 @@ static int sv_scan_number(const char *s, size_t n, size_t *i, uint64_t *out, int
 		*why = zero[which];
 		return -1;
 	}
-	if (over) {
+	if (over && !saturate) {
 		*why = big[which];
 		return -1;
 	}
-	*out = v;
+	*out = over ? SEMVER_MAX_SAFE + 1 : v;
 	return 0;
+}
+
+static int sv_scan_number(const char *s, size_t n, size_t *i, uint64_t *out, int which, const char **why)
+{
+	return sv_scan_number_ex(s, n, i, out, which, false, why);
 }
 
 /* Reads dot-separated identifiers [0-9A-Za-z-]+ at s[*i]; prerelease ones
@@ -296,10 +304,15 @@ static int range_parse_xver(struct range_xver *x, const char *s, size_t n, const
 {
 	size_t i = 0, pstart;
 	memset(x, 0, sizeof(*x));
-	while (i < n && (s[i] == 'v' || s[i] == '='))
+	while (i < n && (s[i] == 'v' || s[i] == '=' || s[i] == ' '))
 		i++;
-	x->plain_prefix = i == 0 || (i == 1 && s[0] == 'v');
-	x->v_prefix = i == 1 && s[0] == 'v';
+	/* What node-semver can still read after ">=" or "<=" once it drops
+	 * one space: "", "v", " ", " v". */
+	{
+		size_t k = (i > 0 && s[0] == ' ') ? 1 : 0;
+		x->plain_prefix = i == k || (i == k + 1 && s[k] == 'v');
+		x->v_prefix = x->plain_prefix && i == k + 1;
+	}
 	for (int k = 0; k < 3; k++) {
 		if (k > 0) {
 			if (i >= n || s[i] != '.')
@@ -309,7 +322,7 @@ static int range_parse_xver(struct range_xver *x, const char *s, size_t n, const
 		if (i < n && (s[i] == 'x' || s[i] == 'X' || s[i] == '*')) {
 			x->isx[k] = true;
 			i++;
-		} else if (sv_scan_number(s, n, &i, &x->num[k], k, why) < 0) {
+		} else if (sv_scan_number_ex(s, n, &i, &x->num[k], k, true, why) < 0) {
 			if (strncmp(*why, "empty", 5) == 0)
 				*why = "expected a version number, x or *";
 			return -1;
@@ -405,6 +418,10 @@ static int range_emit(struct range_set *set, enum range_op op, uint64_t M, uint6
 	return 0;
 }
 
+/* Internal: the text is not this form; node-semver then tries its last
+ * resort (range_star_fallback). */
+#define RANGE_NO_MATCH (-3)
+
 /* Shorthands for emitting: a comparator without prerelease, and the
  * exclusive upper bound "<M.m.p-0" that keeps prereleases of M.m.p out. */
 #define EMIT(op, M, m, p) range_emit(set, (op), (M), (m), (p), NULL, 0, false, why)
@@ -465,7 +482,7 @@ static int range_xrange(struct range_set *set, enum range_op op, const struct ra
 	}
 	if ((xM && !rx_x(x, 1)) || (rx_x(x, 1) && x->present[2] && !rx_x(x, 2))) {
 		*why = "a number after an x in a range";
-		return -1;
+		return RANGE_NO_MATCH;
 	}
 	if (op == OP_EQ)
 		op = OP_ANY;
@@ -537,48 +554,93 @@ static int range_hyphen(struct range_set *set, const char *a, size_t an, const c
 	return 0;
 }
 
-/* One whitespace-free comparator such as "^1.2", "~>3", ">=1.0.0-rc.1". */
+/* node-semver's last resort for a comparator no pattern took: it deletes
+ * the first "*" (with a "<", ">" or "=" before it) and reads what is left as
+ * a plain "<op>[v]1.2.3" comparator, or as "any" when nothing is left. */
+static int range_star_fallback(struct range_set *set, const char *s, size_t n, const char **why)
+{
+	const char *star = memchr(s, '*', n);
+	struct dbreg_semver v = DBREG_SEMVER_INIT;
+	enum range_op op = OP_EQ;
+	size_t k, from, i = 0;
+	bool has_v;
+	char *t;
+	int rc;
+
+	if (!star) {
+		*why = "invalid comparator";
+		return -1;
+	}
+	k = (size_t)(star - s);
+	from = k;
+	if (k >= 2 && (s[k - 2] == '<' || s[k - 2] == '>') && s[k - 1] == '=')
+		from = k - 2;
+	else if (k >= 1 && (s[k - 1] == '<' || s[k - 1] == '>' || s[k - 1] == '='))
+		from = k - 1;
+	if (!(t = malloc(n)))
+		return -2;
+	memcpy(t, s, from);
+	memcpy(t + from, s + k + 1, n - k - 1);
+	t[from + n - k - 1] = '\0';
+	if (!t[0]) {
+		free(t);
+		return range_emit(set, OP_ANY, 0, 0, 0, NULL, 0, false, why);
+	}
+	if (t[i] == '<' || t[i] == '>') {
+		op = t[i] == '<' ? OP_LT : OP_GT;
+		if (t[++i] == '=') {
+			op = op == OP_LT ? OP_LE : OP_GE;
+			i++;
+		}
+	} else if (t[i] == '=') {
+		i++;
+	}
+	has_v = t[i] == 'v';
+	i += has_v;
+	rc = dbreg_semver_parse(&v, t + i, why);
+	if (rc == 0 && strlen(t + i) + has_v > SEMVER_MAX_LENGTH)
+		rc = (*why = "version longer than 256 characters", -1);
+	if (rc == 0)
+		rc = range_emit(set, op, v.major, v.minor, v.patch, v.prerelease,
+		                v.prerelease ? strlen(v.prerelease) : 0, has_v, why);
+	else if (rc == -1)
+		*why = "invalid comparator";
+	dbreg_semver_dispose(&v);
+	free(t);
+	return rc;
+}
+
+/* One space-free comparator such as "^1.2", "~>3", ">=1.0.0-rc.1". */
 static int range_comparator(struct range_set *set, const char *s, size_t n, const char **why)
 {
 	struct range_xver x;
 	enum range_op op = OP_ANY;
 	size_t i = 0;
-	int kind = 0;                  /* 0 plain, 1 caret, 2 tilde */
+	int kind = 0, rc;              /* kind: 0 plain, 1 caret, 2 tilde */
 
-	if (n && s[0] == '~') {
+	if (s[0] == '~') {
 		kind = 2;
 		i = (n > 1 && s[1] == '>') ? 2 : 1;
-	} else if (n && s[0] == '^') {
+	} else if (s[0] == '^') {
 		kind = 1;
 		i = 1;
-	} else if (n && (s[0] == '<' || s[0] == '>')) {
+	} else if (s[0] == '<' || s[0] == '>') {
 		bool eq = n > 1 && s[1] == '=';
 		op = s[0] == '<' ? (eq ? OP_LE : OP_LT) : (eq ? OP_GE : OP_GT);
 		i = eq ? 2 : 1;
-	} else if (n && s[0] == '=') {
+	} else if (s[0] == '=') {
 		op = OP_EQ;
 		i = 1;
 	}
-	if (i == n) {
-		*why = "an operator without a version";
-		return -1;
-	}
-	if (range_parse_xver(&x, s + i, n - i, why) < 0)
-		return -1;
-	if (kind == 1)
-		return range_caret(set, &x, why);
-	if (kind == 2)
-		return range_tilde(set, &x, why);
-	return range_xrange(set, op, &x, why);
-}
-
-static bool range_is_op_only(const char *s, size_t n)
-{
-	static const char *const ops[] = { "<", ">", "<=", ">=", "=", "~", "~>", "^" };
-	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
-		if (strlen(ops[k]) == n && memcmp(ops[k], s, n) == 0)
-			return true;
-	return false;
+	if (i == n || range_parse_xver(&x, s + i, n - i, why) < 0)
+		rc = RANGE_NO_MATCH;
+	else if (kind == 1)
+		rc = range_caret(set, &x, why);
+	else if (kind == 2)
+		rc = range_tilde(set, &x, why);
+	else
+		rc = range_xrange(set, op, &x, why);
+	return rc == RANGE_NO_MATCH ? range_star_fallback(set, s, n, why) : rc;
 }
 
 static bool range_same(const struct range_cmp *a, const struct range_cmp *b)
@@ -641,55 +703,169 @@ static void range_set_normalize(struct range_set *set)
 	set->n = w;
 }
 
-/* Parses one alternative (the text between "||"). */
+/* Deletes every "+ident(.ident)*" in place (node-semver strips build
+ * metadata from the whole alternative before reading it). */
+static size_t range_strip_builds(char *t, size_t n)
+{
+	size_t r = 0, w = 0;
+	while (r < n) {
+		if (t[r] == '+' && r + 1 < n && sv_is_ident(t[r + 1])) {
+			size_t j = r + 1;
+			for (;;) {
+				while (j < n && sv_is_ident(t[j]))
+					j++;
+				if (j + 1 < n && t[j] == '.' && sv_is_ident(t[j + 1]))
+					j++;
+				else
+					break;
+			}
+			r = j;
+			continue;
+		}
+		t[w++] = t[r++];
+	}
+	return w;
+}
+
+/* Skips a version's [v= ]* prefix and its space-free body; false when the
+ * body is empty. */
+static bool range_skip_word(const char *t, size_t n, size_t *i)
+{
+	size_t body;
+	while (*i < n && (t[*i] == 'v' || t[*i] == '=' || t[*i] == ' '))
+		(*i)++;
+	body = *i;
+	while (*i < n && t[*i] != ' ')
+		(*i)++;
+	return *i > body;
+}
+
+/* Whether t is "A - B" (node-semver's HYPHENRANGE); sets the spans of A and
+ * B, each with its [v= ]* prefix. */
+static bool range_match_hyphen(const char *t, size_t n, size_t *a, size_t *an, size_t *b, size_t *bn)
+{
+	size_t i = 0;
+	/* node-semver's "safe" regular expressions allow one space where
+	 * they say \s* or \s+; stripped builds can leave two. */
+	if (i < n && t[i] == ' ')
+		i++;
+	*a = i;
+	if (!range_skip_word(t, n, &i))
+		return false;
+	*an = i - *a;
+	if (i + 2 >= n || t[i] != ' ' || t[i + 1] != '-' || t[i + 2] != ' ')
+		return false;
+	i += 3;
+	*b = i;
+	if (!range_skip_word(t, n, &i))
+		return false;
+	*bn = i - *b;
+	if (i < n && t[i] == ' ')
+		i++;
+	return i == n;
+}
+
+/* node-semver's COMPARATORTRIM: drops the spaces between an operator and
+ * the version after it ("> 1.2" -> ">1.2"), but not those inside a "v = "
+ * prefix, so "< = 1" stays two words. Writes into out (n bytes). */
+static size_t range_trim_operators(const char *t, size_t n, char *out)
+{
+	size_t p = 0, w = 0;
+	while (p < n) {
+		size_t q = p, g, sp, r;
+		if (q < n && t[q] == ' ')
+			q++;
+		g = q;
+		if (g < n && (t[g] == '<' || t[g] == '>'))
+			g++;
+		if (g < n && t[g] == '=')
+			g++;
+		sp = g;
+		if (sp < n && t[sp] == ' ')
+			sp++;
+		r = sp;
+		while (r < n && (t[r] == 'v' || t[r] == '=' || t[r] == ' '))
+			r++;
+		if (r < n && (sv_is_digit(t[r]) || t[r] == 'x' || t[r] == 'X' || t[r] == '*')) {
+			/* A match: keep it minus the spaces after the operator,
+			 * and go on after the version it ate. */
+			memcpy(out + w, t + p, g - p);
+			w += g - p;
+			while (r < n && (sv_is_ident(t[r]) || t[r] == '.' || t[r] == '+' || t[r] == '*'))
+				r++;
+			memcpy(out + w, t + sp, r - sp);
+			w += r - sp;
+			p = r;
+		} else {
+			out[w++] = t[p++];
+		}
+	}
+	return w;
+}
+
+/* TILDETRIM and CARETTRIM: "~ 1" and "~> 1" -> "~1"; "^ 1" -> "^1". */
+static size_t range_trim_lone(char *t, size_t n, char lone)
+{
+	size_t r = 0, w = 0;
+	while (r < n) {
+		if (t[r] == lone) {
+			size_t j = r + 1;
+			if (lone == '~' && j < n && t[j] == '>')
+				j++;
+			if (j < n && t[j] == ' ') {
+				t[w++] = lone;
+				r = j + 1;
+				continue;
+			}
+		}
+		t[w++] = t[r++];
+	}
+	return w;
+}
+
+/* Parses one alternative (the text between "||") by node-semver's steps:
+ * whitespace collapsed, builds stripped, "A - B", operator trimming, then
+ * one comparator per word. */
 static int range_parse_set(struct range_set *set, const char *s, size_t n, const char **why)
 {
-	size_t starts[3], lens[3], count = 0, i = 0;
+	char *t = malloc(n + 1), *u = malloc(n + 1);
+	size_t m = 0, a, an, b, bn;
 	int rc = 0;
 
-	/* A hyphen range is the whole alternative: exactly "A - B". */
-	while (i < n) {
-		while (i < n && sv_is_space(s[i]))
-			i++;
-		if (i >= n)
-			break;
-		size_t st = i;
-		while (i < n && !sv_is_space(s[i]))
-			i++;
-		if (count < 3) {
-			starts[count] = st;
-			lens[count] = i - st;
-		}
-		count++;
+	if (!t || !u) {
+		rc = -2;
+		goto out;
 	}
-	if (count == 0)
-		return EMIT(OP_ANY, 0, 0, 0);
-	if (count == 3 && lens[1] == 1 && s[starts[1]] == '-')
-		return range_hyphen(set, s + starts[0], lens[0], s + starts[2], lens[2], why);
-
-	/* Otherwise whitespace-separated comparators; an operator standing
-	 * alone is joined to what follows ("> = 1", ">= 1.2", "~> 1"). */
-	char stackbuf[64];
-	char *buf = n < sizeof(stackbuf) ? stackbuf : malloc(n + 1);
-	if (!buf)
-		return -2;
-	i = 0;
-	while (i < n && rc == 0) {
-		size_t len = 0;
-		while (i < n && sv_is_space(s[i]))
-			i++;
-		if (i >= n)
-			break;
-		do {
-			while (i < n && sv_is_space(s[i]))
-				i++;
-			while (i < n && !sv_is_space(s[i]))
-				buf[len++] = s[i++];
-		} while (i < n && range_is_op_only(buf, len));
-		rc = range_comparator(set, buf, len, why);
+	for (size_t i = 0; i < n; i++) {
+		if (!sv_is_space(s[i]))
+			t[m++] = s[i];
+		else if (m > 0 && t[m - 1] != ' ')
+			t[m++] = ' ';
 	}
-	if (buf != stackbuf)
-		free(buf);
+	if (m > 0 && t[m - 1] == ' ')
+		m--;
+	m = range_strip_builds(t, m);
+	if (range_match_hyphen(t, m, &a, &an, &b, &bn)) {
+		rc = range_hyphen(set, t + a, an, t + b, bn, why);
+		goto out;
+	}
+	m = range_trim_operators(t, m, u);
+	m = range_trim_lone(u, m, '~');
+	m = range_trim_lone(u, m, '^');
+	for (size_t i = 0; i < m && rc == 0;) {
+		size_t start = i;
+		while (i < m && u[i] != ' ')
+			i++;
+		if (i > start)
+			rc = range_comparator(set, u + start, i - start, why);
+		while (i < m && u[i] == ' ')
+			i++;
+	}
+	if (rc == 0 && set->n == 0)
+		rc = range_emit(set, OP_ANY, 0, 0, 0, NULL, 0, false, why);
+out:
+	free(t);
+	free(u);
 	return rc;
 }
 
