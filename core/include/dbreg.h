@@ -274,7 +274,7 @@ struct dbreg_apply_result {
 	char *message, *detail, *hint;
 	char **invalid_indexes;        /* PostgreSQL: "table.index" left INVALID by a failed non-transactional step */
 	size_t n_invalid_indexes;
-	char errmsg[1024];             /* one line for any failure */
+	char errmsg[2048];             /* one line for any failure */
 };
 
 /* Frees what a result owns and zeroes it. NULL-safe. */

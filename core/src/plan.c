@@ -429,3 +429,134 @@ enum dbreg_dialect dbreg_plan_dialect(const struct dbreg_plan *plan)
 {
 	return plan ? plan->dialect : DBREG_DIALECT_SQLITE;
 }
+
+/* ---- the plan as one SQL script (plan --sql) ------------------------------ */
+
+/* The history tables exactly as the drivers create them (history_ensure),
+ * so a script-made database and an apply-made one read the same. */
+static const char plan_history_postgres[] =
+	"CREATE TABLE IF NOT EXISTS ydtb_registry_migrations ("
+	" package text NOT NULL, migration text NOT NULL, version text NOT NULL, checksum text NOT NULL,"
+	" applied_at timestamptz NOT NULL DEFAULT now(), duration_ms bigint NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (package, migration));\n"
+	"CREATE TABLE IF NOT EXISTS ydtb_registry_packages ("
+	" name text PRIMARY KEY, version text NOT NULL, installed_at timestamptz NOT NULL DEFAULT now());\n";
+#define PLAN_SQ_NOW "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+static const char plan_history_sqlite[] =
+	"CREATE TABLE IF NOT EXISTS ydtb_registry_migrations ("
+	" package TEXT NOT NULL, migration TEXT NOT NULL, version TEXT NOT NULL, checksum TEXT NOT NULL,"
+	" applied_at TEXT NOT NULL DEFAULT (" PLAN_SQ_NOW "), duration_ms INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (package, migration));\n"
+	"CREATE TABLE IF NOT EXISTS ydtb_registry_packages ("
+	" name TEXT PRIMARY KEY NOT NULL, version TEXT NOT NULL,"
+	" installed_at TEXT NOT NULL DEFAULT (" PLAN_SQ_NOW "));\n";
+
+/* An SQL string literal, or NULL. */
+static void plan_lit(struct dbreg_buf *b, const char *s)
+{
+	if (!s) {
+		dbreg_buf_puts(b, "NULL");
+		return;
+	}
+	dbreg_buf_puts(b, "'");
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'')
+			dbreg_buf_puts(b, "''");
+		else
+			dbreg_buf_append(b, p, 1);
+	}
+	dbreg_buf_puts(b, "'");
+}
+
+void dbreg_plan_tools_sql(struct dbreg_buf *b, const struct dbreg_package *pkg)
+{
+	for (size_t i = 0; i < pkg->n_tools; i++) {
+		const struct dbreg_tool *t = &pkg->tools[i];
+		if (!t->id || !t->name)
+			continue;
+		dbreg_buf_puts(b, "INSERT INTO ydtb_tools (id, package_name, name, description, icon) VALUES (");
+		plan_lit(b, t->id);
+		dbreg_buf_puts(b, ", ");
+		plan_lit(b, pkg->name);
+		dbreg_buf_puts(b, ", ");
+		plan_lit(b, t->name);
+		dbreg_buf_puts(b, ", ");
+		plan_lit(b, t->description);
+		dbreg_buf_puts(b, ", ");
+		plan_lit(b, t->icon);
+		dbreg_buf_puts(b, ") ON CONFLICT (id) DO UPDATE SET package_name = excluded.package_name,"
+				  " name = excluded.name, description = excluded.description, icon = excluded.icon,"
+				  " updated_at = CURRENT_TIMESTAMP;\n");
+	}
+}
+
+bool dbreg_plan_has_tools_table(const struct dbreg_plan *plan)
+{
+	for (size_t i = 0; i < plan->n_pkgs; i++)
+		if (plan->pkgs[i].pkg->core && dbreg_package_table(plan->pkgs[i].pkg, "ydtb_tools"))
+			return true;
+	return false;
+}
+
+char *dbreg_plan_script(const struct dbreg_plan *plan)
+{
+	if (!plan)
+		return NULL;
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	bool pg = plan->dialect == DBREG_DIALECT_POSTGRES;
+	dbreg_buf_printf(&b, "-- dbreg %s: %zu step%s for %s\n", DBREG_VERSION_STRING, plan->n_steps,
+			 plan->n_steps == 1 ? "" : "s", plan_dialect_name(plan->dialect));
+	dbreg_buf_puts(&b, pg ? plan_history_postgres : plan_history_sqlite);
+	dbreg_buf_puts(&b, "BEGIN;\n");
+	for (size_t i = 0; i < plan->n_steps; i++) {
+		const struct dbreg_step *st = &plan->steps[i];
+		if (!st->transaction)
+			dbreg_buf_puts(&b, "COMMIT;\n-- transaction = false: runs alone\n");
+		dbreg_buf_printf(&b, "\n-- %s %s (%s) %s %s\n", st->package, st->migration, st->version,
+				 st->up ? "up" : "down", st->checksum);
+		dbreg_buf_puts(&b, st->sql);
+		size_t n = strlen(st->sql);
+		/* A body may end without ';' or inside a comment: close both. */
+		dbreg_buf_puts(&b, n && st->sql[n - 1] == '\n' ? ";\n" : "\n;\n");
+		if (st->up) {
+			dbreg_buf_puts(&b, "INSERT INTO ydtb_registry_migrations (package, migration, version, checksum)"
+					  " VALUES (");
+			plan_lit(&b, st->package);
+			dbreg_buf_puts(&b, ", ");
+			plan_lit(&b, st->migration);
+			dbreg_buf_puts(&b, ", ");
+			plan_lit(&b, st->version);
+			dbreg_buf_puts(&b, ", ");
+			plan_lit(&b, st->checksum);
+			dbreg_buf_puts(&b, ");\n");
+		} else {
+			dbreg_buf_puts(&b, "DELETE FROM ydtb_registry_migrations WHERE package = ");
+			plan_lit(&b, st->package);
+			dbreg_buf_puts(&b, " AND migration = ");
+			plan_lit(&b, st->migration);
+			dbreg_buf_puts(&b, ";\n");
+		}
+		if (!st->transaction)
+			dbreg_buf_puts(&b, "BEGIN;\n");
+	}
+	bool tools = dbreg_plan_has_tools_table(plan);
+	for (size_t i = 0; i < plan->n_pkgs; i++) {
+		const struct dbreg_plan_pkg *p = &plan->pkgs[i];
+		if (p->n_steps == 0)
+			continue;
+		dbreg_buf_puts(&b, "INSERT INTO ydtb_registry_packages (name, version) VALUES (");
+		plan_lit(&b, p->pkg->name);
+		dbreg_buf_puts(&b, ", ");
+		plan_lit(&b, p->version);
+		dbreg_buf_printf(&b, ") ON CONFLICT (name) DO UPDATE SET version = excluded.version,"
+				     " installed_at = %s;\n", pg ? "now()" : PLAN_SQ_NOW);
+		if (tools)
+			dbreg_plan_tools_sql(&b, p->pkg);
+	}
+	dbreg_buf_puts(&b, "COMMIT;\n");
+	if (b.oom) {
+		dbreg_buf_dispose(&b);
+		return NULL;
+	}
+	return dbreg_buf_detach(&b);
+}

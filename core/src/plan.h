@@ -33,4 +33,13 @@ struct dbreg_plan {
 	size_t n_owned;
 };
 
+struct dbreg_buf;
+
+/* Appends the upsert of a package's [[tools]] into ydtb_tools (one
+ * INSERT ... ON CONFLICT (id) DO UPDATE per tool, valid in both dialects). */
+void dbreg_plan_tools_sql(struct dbreg_buf *b, const struct dbreg_package *pkg);
+
+/* Whether the core package declares ydtb_tools, where tools are upserted. */
+bool dbreg_plan_has_tools_table(const struct dbreg_plan *plan);
+
 #endif

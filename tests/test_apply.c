@@ -1,0 +1,772 @@
+/* The apply engine and verify, one suite run once per database:
+ * `test_apply sqlite` (a fresh file per test) and `test_apply postgres` (a
+ * fresh database per test on the server of DBREG_TEST_PG_URL). Manifests
+ * come from strings; "before/after" compares catalog and history as text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dbreg.h"
+#include "dbreg/driver.h"
+
+static bool is_pg;
+static const char *pg_base_url;
+static const char *tmp_dir = "/tmp";
+static unsigned test_seq;
+
+struct fixture {
+	char url[2048];
+	char dbname[64];
+	char path[512];
+};
+
+#define DBREG_PASS(conn, expr)                                                                  \
+	do {                                                                                    \
+		int rc_ = (expr);                                                               \
+		if (rc_ != 0)                                                                   \
+			fail_msg("%s failed with %d: [%s] %s", #expr, rc_, (conn)->err.sqlstate, \
+				 (conn)->err.message);                                          \
+	} while (0)
+
+/* ---- manifests ----------------------------------------------------------- */
+
+static const char core_toml[] =
+	"[package]\nname = \"@t/core\"\nversion = \"1.0.0\"\nkind = \"core\"\n"
+	"[tables.ydtb_workspaces]\ndescription = \"w\"\n"
+	"[tables.ydtb_workspaces.columns]\nid = { type = \"text\", primary_key = true }\n"
+	"name = { type = \"text\", not_null = true }\n"
+	"[tables.ydtb_tools]\ndescription = \"tools\"\n"
+	"[tables.ydtb_tools.columns]\nid = { type = \"text\", primary_key = true }\n"
+	"package_name = { type = \"text\", not_null = true }\nname = { type = \"text\", not_null = true }\n"
+	"description = { type = \"text\" }\nicon = { type = \"text\" }\nupdated_at = { type = \"text\" }\n"
+	"[[migrations]]\nid = \"0001_core\"\nversion = \"1.0.0\"\n"
+	"up = \"\"\"\nCREATE TABLE IF NOT EXISTS ydtb_workspaces (id text PRIMARY KEY NOT NULL, name text NOT NULL);\n"
+	"CREATE TABLE IF NOT EXISTS ydtb_tools (id text PRIMARY KEY NOT NULL, package_name text NOT NULL,"
+	" name text NOT NULL, description text, icon text, updated_at text);\n\"\"\"\n"
+	"down = \"DROP TABLE IF EXISTS ydtb_tools; DROP TABLE IF EXISTS ydtb_workspaces;\"\n";
+
+/* The notes package at 1.2.0; `bad3` makes 0003 fail half-way, `extra`
+ * appends migrations (and their declarations) verbatim. */
+static char *notes_toml(bool bad3, const char *extra_tables, const char *extra_migrations, const char *version)
+{
+	char *s = malloc(16384);
+	assert_non_null(s);
+	snprintf(s, 16384,
+		 "[package]\nname = \"@t/notes\"\nversion = \"%s\"\n"
+		 "[dependencies]\n\"@t/core\" = \"^1.0.0\"\n"
+		 "[tables.ydtb_notes_items]\ndescription = \"items\"\n"
+		 "[tables.ydtb_notes_items.columns]\n"
+		 "id = { type = \"text\", primary_key = true }\n"
+		 "workspace_id = { type = \"text\", not_null = true, references = \"ydtb_workspaces.id\", on_delete = \"cascade\" }\n"
+		 "title = { type = \"text\", not_null = true }\n"
+		 "body = { type = \"text\" }\n"
+		 "[tables.ydtb_notes_items.indexes]\n"
+		 "ydtb_notes_items_ws_idx = { columns = [\"workspace_id\"] }\n"
+		 "[tables.ydtb_notes_tags]\ndescription = \"tags\"\nworkspace_scoped = true\n"
+		 "[tables.ydtb_notes_tags.columns]\nid = { type = \"text\", primary_key = true }\n"
+		 "%s"
+		 "[[tools]]\nid = \"notes\"\nname = \"Notes\"\nicon = \"note\"\n"
+		 "[[migrations]]\nid = \"0001\"\nversion = \"1.0.0\"\n"
+		 "up = \"\"\"\nCREATE TABLE IF NOT EXISTS ydtb_notes_items (\n  id text PRIMARY KEY NOT NULL,\n"
+		 "  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,\n  title text NOT NULL\n);\n"
+		 "CREATE INDEX IF NOT EXISTS ydtb_notes_items_ws_idx ON ydtb_notes_items (workspace_id);\n\"\"\"\n"
+		 "down = \"DROP TABLE IF EXISTS ydtb_notes_items;\"\n"
+		 "[[migrations]]\nid = \"0002\"\nversion = \"1.1.0\"\n"
+		 "up_postgres = \"ALTER TABLE ydtb_notes_items ADD COLUMN IF NOT EXISTS body text;\"\n"
+		 "up_sqlite = \"ALTER TABLE ydtb_notes_items ADD COLUMN body text;\"\n"
+		 "down_postgres = \"ALTER TABLE ydtb_notes_items DROP COLUMN IF EXISTS body;\"\n"
+		 "down_sqlite = \"ALTER TABLE ydtb_notes_items DROP COLUMN body;\"\n"
+		 "[[migrations]]\nid = \"0003\"\nversion = \"1.2.0\"\n"
+		 "up = \"\"\"\nCREATE TABLE IF NOT EXISTS ydtb_notes_tags (\n  id text PRIMARY KEY NOT NULL,\n"
+		 "  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE\n);\n"
+		 "CREATE INDEX IF NOT EXISTS ydtb_notes_tags_workspace_id_idx ON ydtb_notes_tags (workspace_id);\n%s\"\"\"\n"
+		 "down = \"DROP TABLE IF EXISTS ydtb_notes_tags;\"\n"
+		 "%s",
+		 version, extra_tables ? extra_tables : "",
+		 bad3 ? "INSERT INTO ydtb_no_such_table (id) VALUES ('x');\n" : "",
+		 extra_migrations ? extra_migrations : "");
+	return s;
+}
+
+static struct dbreg_registry *load_reg(const char *notes)
+{
+	struct dbreg_registry *reg;
+	assert_int_equal(dbreg_registry_new(&reg), 0);
+	assert_int_equal(dbreg_registry_add_string(reg, "core.toml", NULL, core_toml, strlen(core_toml)), 0);
+	assert_int_equal(dbreg_registry_add_string(reg, "notes.toml", NULL, notes, strlen(notes)), 0);
+	struct dbreg_validate_opts vo = { .skip_sql = true };
+	if (dbreg_registry_validate(reg, &vo) != 0) {
+		const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
+		for (size_t i = 0; i < l->len; i++)
+			dbreg_diag_print(stderr, &l->items[i], 0);
+		fail_msg("validation failed");
+	}
+	return reg;
+}
+
+/* ---- databases ----------------------------------------------------------- */
+
+static void kw_append(char *out, size_t size, const char *key, const char *val)
+{
+	size_t o = strlen(out);
+	o += (size_t)snprintf(out + o, size - o, "%s%s='", o ? " " : "", key);
+	for (const char *p = val; *p && o + 3 < size; p++) {
+		if (*p == '\'' || *p == '\\')
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	if (o + 2 < size) {
+		out[o++] = '\'';
+		out[o] = '\0';
+	}
+}
+
+/* The server URL as a keyword string with dbname replaced. */
+static void pg_url_db(char *out, size_t size, const char *dbname)
+{
+	PQconninfoOption *opts = PQconninfoParse(pg_base_url, NULL);
+	assert_non_null(opts);
+	out[0] = '\0';
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "dbname") != 0 && o->val && o->val[0])
+			kw_append(out, size, o->keyword, o->val);
+	kw_append(out, size, "dbname", dbname);
+	PQconninfoFree(opts);
+}
+
+static struct dbreg_conn *open_url(const char *url)
+{
+	const struct dbreg_driver *drv = dbreg_driver_for_url(url);
+	assert_non_null(drv);
+	struct dbreg_conn *conn = NULL;
+	char err[512] = "";
+	int rc = drv->connect(&conn, url, err, sizeof err);
+	if (rc != 0)
+		fail_msg("connect failed with %d: %s", rc, err);
+	return conn;
+}
+
+static void admin_exec(const char *sql)
+{
+	struct dbreg_conn *c = open_url(pg_base_url);
+	DBREG_PASS(c, c->driver->exec(c, sql));
+	c->driver->close(c);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	if (!f)
+		return -1;
+	unsigned n = ++test_seq;
+	if (is_pg) {
+		snprintf(f->dbname, sizeof f->dbname, "dbreg_a_%ld_%u", (long)getpid(), n);
+		char sql[128];
+		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", f->dbname);
+		admin_exec(sql);
+		snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->dbname);
+		admin_exec(sql);
+		pg_url_db(f->url, sizeof f->url, f->dbname);
+	} else {
+		snprintf(f->path, sizeof f->path, "%s/dbreg_a_%ld_%u.db", tmp_dir, (long)getpid(), n);
+		unlink(f->path);
+		snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	if (is_pg) {
+		char sql[128];
+		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
+		admin_exec(sql);
+	} else {
+		unlink(f->path);
+		char p[600];
+		snprintf(p, sizeof p, "%s-wal", f->path);
+		unlink(p);
+		snprintf(p, sizeof p, "%s-shm", f->path);
+		unlink(p);
+	}
+	free(f);
+	return 0;
+}
+
+static enum dbreg_dialect dialect(void)
+{
+	return is_pg ? DBREG_DIALECT_POSTGRES : DBREG_DIALECT_SQLITE;
+}
+
+/* Plans against what the target has applied now. Returns the code. */
+static int plan_for(struct dbreg_plan **plan, struct dbreg_registry *reg, struct dbreg_conn *conn,
+		    const struct dbreg_pin *pins, size_t n_pins)
+{
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	DBREG_PASS(conn, conn->driver->history_read(conn, &h));
+	struct dbreg_plan_opts o = { .dialect = dialect(), .history = h.rows, .n_history = h.len,
+				     .pins = pins, .n_pins = n_pins };
+	int rc = dbreg_plan_build(plan, reg, &o);
+	dbreg_history_dispose(&h);
+	return rc;
+}
+
+/* Plans and applies; returns apply's code, the result disposed. */
+static int apply_to(struct dbreg_conn *conn, struct dbreg_registry *reg, const struct dbreg_pin *pins,
+		    size_t n_pins, size_t *applied)
+{
+	struct dbreg_plan *plan;
+	int rc = plan_for(&plan, reg, conn, pins, n_pins);
+	if (rc != 0)
+		fail_msg("plan failed with %d: %s", rc, dbreg_registry_errmsg(reg));
+	struct dbreg_apply_result res;
+	rc = dbreg_apply_run(&res, conn, plan, NULL);
+	if (rc != 0)
+		print_message("# apply: %s\n", res.errmsg);
+	if (applied)
+		*applied = res.applied;
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	return rc;
+}
+
+/* Catalog + history + packages + tools as text. */
+static char *snapshot(struct dbreg_conn *conn)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *s = malloc(cap);
+	assert_non_null(s);
+	s[0] = '\0';
+	struct dbreg_catalog cat = { 0 };
+	DBREG_PASS(conn, conn->driver->catalog_read(conn, &cat));
+	for (size_t t = 0; t < cat.n_tables; t++) {
+		const struct dbreg_cat_table *tb = &cat.tables[t];
+		n += (size_t)snprintf(s + n, cap - n, "table %s\n", tb->name);
+		for (size_t c = 0; c < tb->n_columns; c++)
+			n += (size_t)snprintf(s + n, cap - n, "  col %s %s%s\n", tb->columns[c].name, tb->columns[c].type,
+					      tb->columns[c].not_null ? " not null" : "");
+		for (size_t k = 0; k < tb->n_indexes; k++)
+			n += (size_t)snprintf(s + n, cap - n, "  index %s%s\n", tb->indexes[k].name,
+					      tb->indexes[k].valid ? "" : " INVALID");
+		for (size_t k = 0; k < tb->n_fkeys; k++)
+			n += (size_t)snprintf(s + n, cap - n, "  fk -> %s %s\n", tb->fkeys[k].ref_table,
+					      tb->fkeys[k].on_delete);
+	}
+	dbreg_catalog_dispose(&cat);
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	DBREG_PASS(conn, conn->driver->history_read(conn, &h));
+	for (size_t i = 0; i < h.len; i++)
+		n += (size_t)snprintf(s + n, cap - n, "history %s %s %s %s\n", h.rows[i].package, h.rows[i].migration,
+				      h.rows[i].version, h.rows[i].checksum);
+	dbreg_history_dispose(&h);
+	char **names = NULL, **versions = NULL;
+	size_t np = 0;
+	DBREG_PASS(conn, conn->driver->package_read(conn, &names, &versions, &np));
+	for (size_t i = 0; i < np; i++) {
+		n += (size_t)snprintf(s + n, cap - n, "package %s %s\n", names[i], versions[i]);
+		free(names[i]);
+		free(versions[i]);
+	}
+	free(names);
+	free(versions);
+	return s;
+}
+
+static size_t history_count(struct dbreg_conn *conn)
+{
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	DBREG_PASS(conn, conn->driver->history_read(conn, &h));
+	size_t n = h.len;
+	dbreg_history_dispose(&h);
+	return n;
+}
+
+static void assert_verify_ok(struct dbreg_conn *conn, struct dbreg_registry *reg)
+{
+	struct dbreg_verify_result vr;
+	char err[512];
+	int rc = dbreg_verify_run(&vr, conn, reg, err, sizeof err);
+	for (size_t i = 0; i < vr.len; i++)
+		print_message("# verify: %s.%s: %s\n", vr.items[i].table ? vr.items[i].table : "-",
+			      vr.items[i].column ? vr.items[i].column : "-", vr.items[i].message);
+	assert_int_equal(rc, 0);
+	dbreg_verify_result_dispose(&vr);
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void test_apply__install_from_empty(void **state)
+{
+	struct fixture *f = *state;
+	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	size_t applied = 0;
+	assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+	assert_int_equal(applied, 4);
+	char *s = snapshot(conn);
+	assert_non_null(strstr(s, "history @t/notes 0003 1.2.0 sha256:"));
+	assert_non_null(strstr(s, "package @t/core 1.0.0\n"));
+	assert_non_null(strstr(s, "package @t/notes 1.2.0\n"));
+	free(s);
+	/* The package's tools were upserted into ydtb_tools. */
+	DBREG_PASS(conn, conn->driver->exec(conn, "INSERT INTO ydtb_workspaces (id, name) VALUES ('w1', 'W');"));
+	DBREG_PASS(conn, conn->driver->exec(conn, "DELETE FROM ydtb_tools WHERE id = 'notes' AND package_name = '@t/notes'"
+						  " AND name = 'Notes' AND icon = 'note';"));
+	assert_verify_ok(conn, reg);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
+static void test_apply__reapply_is_a_noop(void **state)
+{
+	struct fixture *f = *state;
+	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	/* A plan made before the first apply: every step is already done when
+	 * it runs, as for the loser of a race. */
+	struct dbreg_plan *stale;
+	assert_int_equal(plan_for(&stale, reg, conn, NULL, 0), 0);
+	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
+	char *before = snapshot(conn);
+	size_t applied = 99;
+	assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+	assert_int_equal(applied, 0);
+	struct dbreg_apply_result res;
+	assert_int_equal(dbreg_apply_run(&res, conn, stale, NULL), 0);
+	assert_int_equal(res.applied, 0);
+	assert_int_equal(res.skipped, 4);
+	dbreg_apply_result_dispose(&res);
+	char *after = snapshot(conn);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	dbreg_plan_free(stale);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
+static void test_apply__upgrade_across_versions(void **state)
+{
+	struct fixture *f = *state;
+	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_pin pin = { "@t/notes", "1.0.0" };
+	size_t applied;
+	assert_int_equal(apply_to(conn, reg, &pin, 1, &applied), 0);
+	assert_int_equal(applied, 2);
+	char *s = snapshot(conn);
+	assert_non_null(strstr(s, "package @t/notes 1.0.0\n"));
+	assert_null(strstr(s, "col body"));
+	free(s);
+	assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+	assert_int_equal(applied, 2);
+	s = snapshot(conn);
+	assert_non_null(strstr(s, "package @t/notes 1.2.0\n"));
+	assert_non_null(strstr(s, "col body"));
+	free(s);
+	assert_int_equal(history_count(conn), 4);
+	assert_verify_ok(conn, reg);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
+static void test_apply__downgrade_and_back_up(void **state)
+{
+	struct fixture *f = *state;
+	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_pin pin = { "@t/notes", "1.0.0" };
+	assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
+	char *at_100 = snapshot(conn);
+	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
+	char *at_120 = snapshot(conn);
+
+	size_t applied;
+	assert_int_equal(apply_to(conn, reg, &pin, 1, &applied), 0);
+	assert_int_equal(applied, 2);
+	char *down = snapshot(conn);
+	assert_string_equal(down, at_100);
+	assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+	assert_int_equal(applied, 2);
+	char *up = snapshot(conn);
+	assert_string_equal(up, at_120);
+	assert_verify_ok(conn, reg);
+	free(at_100);
+	free(at_120);
+	free(down);
+	free(up);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
+static void test_apply__failure_halfway_leaves_target_as_it_was(void **state)
+{
+	struct fixture *f = *state;
+	char *notes = notes_toml(true, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_pin pin = { "@t/notes", "1.0.0" };
+	assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
+	char *before = snapshot(conn);
+
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+	assert_int_equal(dbreg_plan_count(plan), 2);
+	struct dbreg_apply_result res;
+	assert_int_equal(dbreg_apply_run(&res, conn, plan, NULL), DBREG_EMIGRATION);
+	assert_string_equal(res.failed_package, "@t/notes");
+	assert_string_equal(res.failed_migration, "0003");
+	assert_string_equal(res.file, "notes.toml");
+	assert_non_null(res.message);
+	assert_non_null(strstr(res.message, "ydtb_no_such_table"));
+	assert_non_null(res.statement);
+	assert_non_null(strstr(res.statement, "INSERT INTO ydtb_no_such_table"));
+	assert_true(res.line > 0);
+	assert_int_equal(res.applied, 0);
+	if (is_pg)
+		assert_string_equal(res.sqlstate, "42P01");
+	print_message("# %s\n", res.errmsg);
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+
+	char *after = snapshot(conn);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
+static void test_apply__checksum_drift_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
+	dbreg_registry_free(reg);
+
+	/* The same manifest with 0001 edited after it was applied. */
+	char *edited = notes_toml(false, NULL, NULL, "1.2.0");
+	char *p = strstr(edited, "  title text NOT NULL\n");
+	assert_non_null(p);
+	memcpy(p, "  title text NOT NULL ", 22);
+	reg = load_reg(edited);
+	struct dbreg_plan *plan = (void *)1;
+	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), DBREG_EINVALID);
+	assert_null(plan);
+	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
+	bool found = false;
+	for (size_t i = 0; i < l->len; i++)
+		if (strcmp(l->items[i].code, "DBR045") == 0 && strcmp(l->items[i].migration, "0001") == 0)
+			found = true;
+	assert_true(found);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+	free(edited);
+}
+
+static void test_apply__verify_names_a_dropped_column(void **state)
+{
+	struct fixture *f = *state;
+	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
+	assert_verify_ok(conn, reg);
+	DBREG_PASS(conn, conn->driver->exec(conn, "ALTER TABLE ydtb_notes_items DROP COLUMN body;"));
+	struct dbreg_verify_result vr;
+	char err[512];
+	assert_int_equal(dbreg_verify_run(&vr, conn, reg, err, sizeof err), DBREG_EVERIFY);
+	assert_int_equal(vr.len, 1);
+	assert_string_equal(vr.items[0].table, "ydtb_notes_items");
+	assert_string_equal(vr.items[0].column, "body");
+	assert_non_null(strstr(vr.items[0].message, "missing"));
+	dbreg_verify_result_dispose(&vr);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
+static const char notx_tables[] =
+	"[tables.ydtb_notes_items.indexes]\n";
+
+/* 0004 runs outside a transaction (CREATE INDEX CONCURRENTLY on
+ * PostgreSQL); 0005 inside one again. */
+static char *notes_with_notx(const char *index_sql_pg)
+{
+	char mig[2048];
+	snprintf(mig, sizeof mig,
+		 "[[migrations]]\nid = \"0004\"\nversion = \"1.3.0\"\ntransaction = false\n"
+		 "up_postgres = \"%s\"\n"
+		 "up_sqlite = \"CREATE INDEX IF NOT EXISTS ydtb_notes_items_title_idx ON ydtb_notes_items (title);\"\n"
+		 "down = \"DROP INDEX IF EXISTS ydtb_notes_items_title_idx;\"\n"
+		 "[[migrations]]\nid = \"0005\"\nversion = \"1.3.0\"\n"
+		 "up = \"INSERT INTO ydtb_workspaces (id, name) VALUES ('w0', 'zero') ON CONFLICT (id) DO NOTHING;\"\n",
+		 index_sql_pg);
+	(void)notx_tables;
+	char *s = notes_toml(false, NULL, mig, "1.3.0");
+	/* Declare the index the migration adds. */
+	char *at = strstr(s, "ydtb_notes_items_ws_idx = { columns = [\"workspace_id\"] }\n");
+	assert_non_null(at);
+	const char *decl = "ydtb_notes_items_ws_idx = { columns = [\"workspace_id\"] }\n"
+			   "ydtb_notes_items_title_idx = { columns = [\"title\"] }\n";
+	size_t head = (size_t)(at - s), old = strlen("ydtb_notes_items_ws_idx = { columns = [\"workspace_id\"] }\n");
+	char *r = malloc(strlen(s) + strlen(decl) + 1);
+	assert_non_null(r);
+	memcpy(r, s, head);
+	strcpy(r + head, decl);
+	strcat(r, s + head + old);
+	free(s);
+	return r;
+}
+
+static void test_apply__non_transactional_step_splits_the_run(void **state)
+{
+	struct fixture *f = *state;
+	char *notes = notes_with_notx("CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_title_idx"
+				      " ON ydtb_notes_items (title);");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+	assert_int_equal(dbreg_plan_count(plan), 6);
+	assert_false(dbreg_plan_step(plan, 4)->transaction);
+	struct dbreg_apply_result res;
+	int rc = dbreg_apply_run(&res, conn, plan, NULL);
+	if (rc)
+		fail_msg("apply: %s", res.errmsg);
+	assert_true(res.split);
+	assert_int_equal(res.applied, 6);
+	assert_int_equal(res.segments, 2);
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	assert_int_equal(history_count(conn), 6);
+	assert_verify_ok(conn, reg);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
+/* A failed CREATE UNIQUE INDEX CONCURRENTLY leaves an INVALID index; the
+ * result names it, and verify reports it. PostgreSQL only. */
+static void test_apply__failed_concurrent_index_is_reported_invalid(void **state)
+{
+	if (!is_pg)
+		skip();
+	struct fixture *f = *state;
+	char *notes = notes_with_notx("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_title_idx"
+				      " ON ydtb_notes_items (title);");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_pin pin = { "@t/notes", "1.2.0" };
+	assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
+	DBREG_PASS(conn, conn->driver->exec(conn,
+		"INSERT INTO ydtb_workspaces (id, name) VALUES ('w1', 'W');"
+		"INSERT INTO ydtb_notes_items (id, workspace_id, title) VALUES ('a', 'w1', 'same'), ('b', 'w1', 'same');"));
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+	struct dbreg_apply_result res;
+	assert_int_equal(dbreg_apply_run(&res, conn, plan, NULL), DBREG_EMIGRATION);
+	assert_string_equal(res.failed_migration, "0004");
+	assert_string_equal(res.sqlstate, "23505");
+	assert_int_equal(res.n_invalid_indexes, 1);
+	assert_string_equal(res.invalid_indexes[0], "ydtb_notes_items.ydtb_notes_items_title_idx");
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	struct dbreg_verify_result vr;
+	char err[512];
+	assert_int_equal(dbreg_verify_run(&vr, conn, reg, err, sizeof err), DBREG_EVERIFY);
+	bool invalid = false;
+	for (size_t i = 0; i < vr.len; i++)
+		invalid |= strstr(vr.items[i].message, "INVALID") != NULL;
+	assert_true(invalid);
+	dbreg_verify_result_dispose(&vr);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
+/* Two processes apply the same plan at once: each migration runs once and
+ * both succeed (the second finds nothing pending). */
+static void test_apply__concurrent_applies_apply_once(void **state)
+{
+	struct fixture *f = *state;
+	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+	conn->driver->close(conn);
+	fflush(NULL);
+	pid_t kids[2];
+	for (int k = 0; k < 2; k++) {
+		kids[k] = fork();
+		assert_true(kids[k] >= 0);
+		if (kids[k] == 0) {
+			const struct dbreg_driver *drv = dbreg_driver_for_url(f->url);
+			struct dbreg_conn *c = NULL;
+			char err[512];
+			if (drv->connect(&c, f->url, err, sizeof err) != 0)
+				_exit(10);
+			struct dbreg_apply_result res;
+			int rc = dbreg_apply_run(&res, c, plan, &(struct dbreg_apply_opts){ .lock_timeout_s = 30 });
+			if (rc != 0)
+				fprintf(stderr, "child %d: %s\n", k, res.errmsg);
+			int code = rc != 0 ? 20 : (int)res.applied;
+			dbreg_apply_result_dispose(&res);
+			drv->close(c);
+			_exit(code);
+		}
+	}
+	int total = 0;
+	for (int k = 0; k < 2; k++) {
+		int st;
+		assert_int_equal(waitpid(kids[k], &st, 0), kids[k]);
+		assert_true(WIFEXITED(st));
+		assert_true(WEXITSTATUS(st) < 10);
+		total += WEXITSTATUS(st);
+	}
+	assert_int_equal(total, 4);
+	dbreg_plan_free(plan);
+	conn = open_url(f->url);
+	assert_int_equal(history_count(conn), 4);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
+/* `plan --sql` run through the sqlite3 tool on an empty database gives the
+ * same tables, history rows and packages as apply. SQLite only. */
+static void test_apply__sql_script_matches_apply(void **state)
+{
+	if (is_pg)
+		skip();
+	struct fixture *f = *state;
+	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+	char *script = dbreg_plan_script(plan);
+	assert_non_null(script);
+	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
+	char *by_apply = snapshot(conn);
+	conn->driver->close(conn);
+
+	char spath[600], dbpath[600], cmd[1400];
+	snprintf(spath, sizeof spath, "%s.sql", f->path);
+	snprintf(dbpath, sizeof dbpath, "%s.script.db", f->path);
+	unlink(dbpath);
+	FILE *fp = fopen(spath, "w");
+	assert_non_null(fp);
+	fputs(script, fp);
+	fclose(fp);
+	snprintf(cmd, sizeof cmd, "sqlite3 -bail '%s' < '%s'", dbpath, spath);
+	assert_int_equal(system(cmd), 0);
+	char url[700];
+	snprintf(url, sizeof url, "sqlite:%s", dbpath);
+	conn = open_url(url);
+	char *by_script = snapshot(conn);
+	assert_string_equal(by_script, by_apply);
+	/* And the engine agrees nothing is left to do. */
+	size_t applied = 9;
+	assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+	assert_int_equal(applied, 0);
+	conn->driver->close(conn);
+	unlink(spath);
+	unlink(dbpath);
+	free(by_apply);
+	free(by_script);
+	free(script);
+	dbreg_plan_free(plan);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
+static void test_apply__dry_run_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	char *before = snapshot(conn);
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+	struct dbreg_apply_result res;
+	assert_int_equal(dbreg_apply_run(&res, conn, plan, &(struct dbreg_apply_opts){ .dry_run = true }), 0);
+	assert_int_equal(res.applied, 4);
+	assert_int_equal(res.n_ran, 4);
+	dbreg_apply_result_dispose(&res);
+	char *after = snapshot(conn);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	dbreg_plan_free(plan);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
+int main(int argc, char **argv)
+{
+	const char *which = argc > 1 ? argv[1] : "sqlite";
+	if (strcmp(which, "postgres") == 0) {
+		is_pg = true;
+		pg_base_url = getenv("DBREG_TEST_PG_URL");
+		if (!pg_base_url || !pg_base_url[0]) {
+			const char *no = getenv("DBREG_TEST_NO_PG");
+			if (no && strcmp(no, "1") == 0) {
+				printf("1..0 # SKIP DBREG_TEST_NO_PG=1: PostgreSQL apply tests not run\n");
+				return 0;
+			}
+			fprintf(stderr, "test_apply postgres: DBREG_TEST_PG_URL is not set (or set DBREG_TEST_NO_PG=1)\n");
+			printf("1..1\nnot ok 1 - DBREG_TEST_PG_URL is not set\n");
+			return 1;
+		}
+	} else if (strcmp(which, "sqlite") != 0) {
+		fprintf(stderr, "usage: test_apply sqlite|postgres\n");
+		return 2;
+	}
+	const char *tmp = getenv("TMPDIR");
+	if (tmp && tmp[0])
+		tmp_dir = tmp;
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_apply__install_from_empty),
+		T(test_apply__reapply_is_a_noop),
+		T(test_apply__upgrade_across_versions),
+		T(test_apply__downgrade_and_back_up),
+		T(test_apply__failure_halfway_leaves_target_as_it_was),
+		T(test_apply__checksum_drift_refused),
+		T(test_apply__verify_names_a_dropped_column),
+		T(test_apply__non_transactional_step_splits_the_run),
+		T(test_apply__failed_concurrent_index_is_reported_invalid),
+		T(test_apply__concurrent_applies_apply_once),
+		T(test_apply__sql_script_matches_apply),
+		T(test_apply__dry_run_changes_nothing),
+	};
+	return cmocka_run_group_tests_name(is_pg ? "apply-postgres" : "apply-sqlite", tests, NULL, NULL);
+}
