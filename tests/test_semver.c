@@ -248,6 +248,11 @@ static void test_range__canonical_forms(void **state)
 		{ "^0.0.0", "<0.0.1-0" },
 		{ "1.0.0||2.0.0", "1.0.0||2.0.0" },
 		{ "\t1.0.0\n", "1.0.0" },
+		/* node-semver's own readings of odd spacing, kept on purpose. */
+		{ "~= 2", ">=2.0.0 <3.0.0-0" },
+		{ "< =1", "<2.0.0-0" },   /* read as "<=1" */
+		{ "1.2.3 +build", "1.2.3" },
+		{ ">=v0.0.0", ">=0.0.0" },
 	};
 	(void)state;
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
@@ -270,6 +275,7 @@ static void test_range__refusals(void **state)
 		"^1.2.3 || >", "01.2.3", "1.2-beta", "1.2.3-", "v=1.2.3", "=1.2.3 - 2", "1.2.3a",
 		"^9007199254740991.0.0", ">1.9007199254740991", "9007199254740992", ">=1.2.3 <",
 		"1.x.2", "*.1", "~1.2.3-01", "1.2.3+", "1.2.3+a..b", "abc", "1.2.3 xyz",
+		"< = 3.x", "1 +b - 2", ">=v 1.2.3",
 	};
 	(void)state;
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {

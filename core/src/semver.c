@@ -286,15 +286,15 @@ struct dbreg_range {
 	size_t n, cap;
 };
 
-/* A partial version as written in a range: [v=]* prefix, one to three
+/* A partial version as written in a range: a [v= ]* prefix, one to three
  * numbers or x, X, "*"; a prerelease only after three parts, any build. */
 struct range_xver {
 	bool present[3], isx[3];
 	uint64_t num[3];
 	const char *pre;               /* points into the range text, or NULL */
 	size_t pre_len;
-	bool plain_prefix;             /* prefix is "" or "v": node-semver keeps it verbatim */
-	bool v_prefix;                 /* prefix is exactly "v" */
+	bool plain_prefix;             /* a full version with this prefix still reads as one */
+	bool v_prefix;                 /* plain_prefix with a 'v' (">=v0.0.0" is not "any") */
 };
 
 /* isX of node-semver: a missing part counts as x. */
@@ -649,11 +649,9 @@ static bool range_same(const struct range_cmp *a, const struct range_cmp *b)
 		return false;
 	if (a->op == OP_ANY)
 		return true;
-	if (dbreg_semver_compare(&a->v, &b->v) != 0)
-		return false;
-	/* Same precedence is not same text ("1.0.0-1" vs "1.0.0-01" cannot
-	 * both parse, but keep the textual rule of node-semver's map key). */
-	return strcmp(a->v.prerelease ? a->v.prerelease : "", b->v.prerelease ? b->v.prerelease : "") == 0;
+	/* node-semver keys comparators by their text, build excluded. */
+	return a->v.major == b->v.major && a->v.minor == b->v.minor && a->v.patch == b->v.patch &&
+	       strcmp(a->v.prerelease ? a->v.prerelease : "", b->v.prerelease ? b->v.prerelease : "") == 0;
 }
 
 static bool range_is_null(const struct range_cmp *c)
