@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -638,6 +639,77 @@ static void test_validate__dbr102_no_description(void **state)
 	dbreg_registry_free(reg);
 }
 
+/* ---- files next to the manifest, the project file ------------------------ */
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_validate__up_file_read_relative_to_manifest(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/dbreg_validate_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[256];
+	snprintf(path, sizeof path, "%s/up.sql", dir);
+	write_file(path, "SELECT 1;\r\n");
+	const char *text = PKG_HEAD "[[migrations]]\nid = \"a\"\nversion = \"1.0.0\"\nup_file = \"up.sql\"\n"
+				    "[[migrations]]\nid = \"b\"\nversion = \"1.0.0\"\nup_file = \"missing.sql\"\n";
+	struct dbreg_registry *reg = NULL;
+	assert_int_equal(dbreg_registry_new(&reg), 0);
+	DBREG_PASS(reg, dbreg_registry_add_string(reg, "core.toml", NULL, core_toml, strlen(core_toml)));
+	DBREG_PASS(reg, dbreg_registry_add_string(reg, "pkg.toml", dir, text, strlen(text)));
+	struct dbreg_validate_opts opts = { .skip_sql = true };
+	assert_int_equal(dbreg_registry_validate(reg, &opts), DBREG_EINVALID);
+	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
+	const struct dbreg_diag *d = assert_diag(l, "DBR014", 11, 11);
+	assert_non_null(strstr(d->message, "missing.sql"));
+	assert_hint(d, "relative to the manifest");
+	assert_count(l, 1);
+	dbreg_registry_free(reg);
+	remove(path);
+	rmdir(dir);
+}
+
+static void test_validate__project_file_keys_and_targets(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/dbreg_project_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[256];
+	snprintf(path, sizeof path, "%s/dbreg.toml", dir);
+	write_file(path, "[registry]\npackages = [\"pk\"]\n\n[targets.prod]\nurl = \"${DBREG_TEST_UNSET_VAR}\"\n"
+			 "[targets.dev]\nurl = \"sqlite:dev.db\"\n");
+	struct dbreg_project *p = NULL;
+	struct dbreg_diag_list pd = DBREG_DIAG_LIST_INIT;
+	assert_int_equal(dbreg_project_open(&p, dir, &pd), 0);
+	assert_int_equal(pd.len, 0);
+	assert_int_equal(p->n_package_dirs, 1);
+	assert_string_equal(p->package_dirs[0], "pk");
+	char *url = NULL, err[256];
+	assert_int_equal(dbreg_project_target_url(&url, p, NULL, err, sizeof err), 0);
+	char want[300];
+	snprintf(want, sizeof want, "sqlite:%s/dev.db", dir);
+	assert_string_equal(url, want);
+	free(url);
+	assert_int_equal(dbreg_project_target_url(&url, p, "prod", err, sizeof err), DBREG_EUSAGE);
+	assert_non_null(strstr(err, "DBREG_TEST_UNSET_VAR"));
+	assert_int_equal(dbreg_project_target_url(&url, p, "staging", err, sizeof err), DBREG_EUSAGE);
+	dbreg_project_free(p);
+
+	write_file(path, "[registry]\npackage = [\"pk\"]\n");
+	assert_int_equal(dbreg_project_open(&p, dir, &pd), DBREG_EINVALID);
+	assert_null(p);
+	assert_hint(assert_diag(&pd, "DBR013", 2, 1), "\"packages\"");
+	dbreg_diag_list_dispose(&pd);
+	remove(path);
+	rmdir(dir);
+}
+
 /* ---- the real manifests -------------------------------------------------- */
 
 static void test_validate__real_manifests_have_no_error(void **state)
@@ -707,6 +779,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_validate__dbr050_tool_ids),
 		cmocka_unit_test(test_validate__dbr101_no_workspace_index),
 		cmocka_unit_test(test_validate__dbr102_no_description),
+		cmocka_unit_test(test_validate__up_file_read_relative_to_manifest),
+		cmocka_unit_test(test_validate__project_file_keys_and_targets),
 		cmocka_unit_test(test_validate__real_manifests_have_no_error),
 	};
 	return cmocka_run_group_tests_name("validate", tests, NULL, NULL);
