@@ -380,15 +380,21 @@ static bool rp_package_broken(const struct dbreg_registry *reg, const struct dbr
 	return false;
 }
 
-/* Runs a package's SQLite up bodies; false when one fails (reported). */
+/* Runs a package's SQLite up bodies; false when one fails (reported) or
+ * when a migration has no SQLite body: a package written for PostgreSQL
+ * only cannot be replayed here, and DBR042 belongs to planning for SQLite,
+ * so nothing is reported for it. */
 static bool rp_run(struct rp_ctx *c, const struct dbreg_driver *drv, struct dbreg_conn *conn)
 {
 	const struct dbreg_package *pkg = c->pkg;
+	for (size_t i = 0; i < pkg->n_migrations; i++)
+		if (!dbreg_migration_body(&pkg->migrations[i], DBREG_DIALECT_SQLITE, true))
+			return false;
 	for (size_t i = 0; i < pkg->n_migrations; i++) {
 		const struct dbreg_migration *m = &pkg->migrations[i];
 		const struct dbreg_sql *body = dbreg_migration_body(m, DBREG_DIALECT_SQLITE, true);
 		if (!body || !body->text)
-			continue; /* DBR042 belongs to planning for SQLite */
+			continue;
 		if (drv->exec(conn, body->text) == 0)
 			continue;
 		struct dbreg_pos pos = body->pos.line ? body->pos : m->pos;
