@@ -257,9 +257,10 @@ static int apply_packages(struct dbreg_apply_result *out, struct dbreg_conn *con
 		for (size_t k = 0; k < n; k++)
 			if (strcmp(names[k], p->pkg->name) == 0)
 				installed = versions[k];
-		/* A package is installed once something of it ran, or it was
-		 * installed before and its version moved. */
-		if (!touched[i] && (!installed || strcmp(installed, p->version) == 0))
+		/* Record a package when something of it ran, when its version
+		 * moved, or when it is not installed yet (a package without
+		 * migrations still brings its tools). */
+		if (!touched[i] && (!p->in_scope || (installed && strcmp(installed, p->version) == 0)))
 			continue;
 		rc = conn->driver->package_record(conn, p->pkg->name, p->version);
 		if (rc != 0) {

@@ -246,6 +246,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 		const struct dbreg_package *pkg = reg->packages[order[i]];
 		plan->pkgs[i].pkg = pkg;
 		plan->pkgs[i].version = pkg->version_text;
+		plan->pkgs[i].in_scope = !opts->only_package || (pkg->name && strcmp(pkg->name, opts->only_package) == 0);
 		if (pkg->version_ok) {
 			/* A copy of the declared version: pins replace it. */
 			const char *why;
@@ -519,8 +520,10 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 		/* A body may end without ';' or inside a comment: close both. */
 		dbreg_buf_puts(&b, n && st->sql[n - 1] == '\n' ? ";\n" : "\n;\n");
 		if (st->up) {
-			dbreg_buf_puts(&b, "INSERT INTO ydtb_registry_migrations (package, migration, version, checksum)"
-					  " VALUES (");
+			/* clock_timestamp(), as the driver does: rows of one
+			 * transaction keep their order in history_read. */
+			dbreg_buf_printf(&b, "INSERT INTO ydtb_registry_migrations (%spackage, migration, version, checksum)"
+					     " VALUES (%s", pg ? "applied_at, " : "", pg ? "clock_timestamp(), " : "");
 			plan_lit(&b, st->package);
 			dbreg_buf_puts(&b, ", ");
 			plan_lit(&b, st->migration);
