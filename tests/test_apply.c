@@ -729,6 +729,98 @@ static void test_apply__dry_run_changes_nothing(void **state)
 	free(notes);
 }
 
+/* ---- a driver that fails the Nth call (after SQLite's vfstrace idea) ------ */
+
+static const struct dbreg_driver *fault_real;
+static int fault_countdown;            /* the call that reaches 0 fails */
+static int fault_calls;
+
+static bool fault_hit(struct dbreg_conn *conn)
+{
+	fault_calls++;
+	if (--fault_countdown != 0)
+		return false;
+	memset(&conn->err, 0, sizeof conn->err);
+	snprintf(conn->err.message, sizeof conn->err.message, "injected failure");
+	return true;
+}
+
+static int fault_exec(struct dbreg_conn *c, const char *sql)
+{
+	return fault_hit(c) ? DBREG_EMIGRATION : fault_real->exec(c, sql);
+}
+
+static int fault_history_record(struct dbreg_conn *c, const struct dbreg_applied *row, bool up)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->history_record(c, row, up);
+}
+
+static int fault_package_record(struct dbreg_conn *c, const char *name, const char *version)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->package_record(c, name, version);
+}
+
+static int fault_commit(struct dbreg_conn *c)
+{
+	if (fault_hit(c)) {
+		fault_real->rollback(c);
+		return DBREG_ECONNECT;
+	}
+	return fault_real->commit(c);
+}
+
+/* Every step, history row, package row and the commit fail in turn: each
+ * time the target stays exactly as it was, and the next clean run applies
+ * everything. */
+static void test_apply__every_failure_point_rolls_back(void **state)
+{
+	struct fixture *f = *state;
+	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_pin pin = { "@t/notes", "1.0.0" };
+	assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
+	char *before = snapshot(conn);
+
+	fault_real = conn->driver;
+	struct dbreg_driver wrapped = *fault_real;
+	wrapped.exec = fault_exec;
+	wrapped.history_record = fault_history_record;
+	wrapped.package_record = fault_package_record;
+	wrapped.commit = fault_commit;
+	int points = 0;
+	for (int n = 1;; n++) {
+		struct dbreg_plan *plan;
+		assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+		conn->driver = &wrapped;
+		fault_countdown = n;
+		fault_calls = 0;
+		struct dbreg_apply_result res;
+		int rc = dbreg_apply_run(&res, conn, plan, NULL);
+		conn->driver = fault_real;
+		dbreg_apply_result_dispose(&res);
+		dbreg_plan_free(plan);
+		if (fault_calls < n) {
+			/* Fewer calls than n: nothing failed, the run completed. */
+			assert_int_equal(rc, 0);
+			break;
+		}
+		assert_int_not_equal(rc, 0);
+		char *after = snapshot(conn);
+		assert_string_equal(before, after);
+		free(after);
+		points++;
+	}
+	print_message("# %d failure points, each rolled back\n", points);
+	assert_true(points >= 6); /* 2 bodies, 2 history rows, 2 packages (+ tools), commit */
+	assert_int_equal(history_count(conn), 4);
+	assert_verify_ok(conn, reg);
+	free(before);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
 int main(int argc, char **argv)
 {
 	const char *which = argc > 1 ? argv[1] : "sqlite";
@@ -767,6 +859,7 @@ int main(int argc, char **argv)
 		T(test_apply__concurrent_applies_apply_once),
 		T(test_apply__sql_script_matches_apply),
 		T(test_apply__dry_run_changes_nothing),
+		T(test_apply__every_failure_point_rolls_back),
 	};
 	return cmocka_run_group_tests_name(is_pg ? "apply-postgres" : "apply-sqlite", tests, NULL, NULL);
 }

@@ -102,7 +102,7 @@ static int plan_push(struct dbreg_plan *plan, size_t *cap, const struct dbreg_pl
 	memset(st, 0, sizeof(*st));
 	st->package = plan->pkgs[src->pkg].pkg->name;
 	st->migration = m->id;
-	st->version = m->version_text;
+	st->version = m->version_text ? m->version_text : "";
 	st->up = up;
 	st->transaction = m->transaction;
 	st->sql = src->body->text;
@@ -144,7 +144,7 @@ static int plan_check_dependents(struct dbreg_registry *reg, const struct dbreg_
 			const struct dbreg_package *d = dbreg_registry_find(reg, names[i]);
 			const char *range = "?";
 			for (size_t k = 0; d && k < d->n_deps; k++)
-				if (strcmp(d->deps[k].name, pkg->name) == 0)
+				if (d->deps[k].name && strcmp(d->deps[k].name, pkg->name) == 0 && d->deps[k].range_text)
 					range = d->deps[k].range_text;
 			dbreg_buf_printf(&b, "%s%s (needs %s)", i ? ", " : "", names[i], range);
 		}
