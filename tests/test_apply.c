@@ -861,5 +861,17 @@ int main(int argc, char **argv)
 		T(test_apply__dry_run_changes_nothing),
 		T(test_apply__every_failure_point_rolls_back),
 	};
-	return cmocka_run_group_tests_name(is_pg ? "apply-postgres" : "apply-sqlite", tests, NULL, NULL);
+	/* A case that needs the other database is left out rather than
+	 * skipped: cmocka writes a skip as "not ok # SKIP", which meson counts
+	 * as a failure. */
+	struct CMUnitTest run[sizeof tests / sizeof tests[0]];
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+		bool pg_only = strstr(tests[i].name, "concurrent_index") != NULL;
+		bool sqlite_only = strstr(tests[i].name, "sql_script") != NULL;
+		if ((pg_only && !is_pg) || (sqlite_only && is_pg))
+			continue;
+		run[n++] = tests[i];
+	}
+	return _cmocka_run_group_tests(is_pg ? "apply-postgres" : "apply-sqlite", run, n, NULL, NULL);
 }
