@@ -311,7 +311,10 @@ void dbreg_verify_result_dispose(struct dbreg_verify_result *r);
 /* Reads the target's catalog and compares it with every table the
  * registry declares: presence, columns, types (through the portable type
  * table for the connection's dialect), not null, primary keys, foreign keys
- * with their actions, indexes, and indexes PostgreSQL left INVALID. Returns
+ * with their actions, indexes, and indexes PostgreSQL left INVALID. A
+ * package installed at another version than it declares (--to, down) is
+ * left out: its declared tables describe a version the target does not
+ * have. Returns
  * 0 when they match, DBREG_EVERIFY with the differences in *out,
  * DBREG_ECONNECT when the catalog cannot be read (message in errbuf),
  * DBREG_ENOMEM. */

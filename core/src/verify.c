@@ -261,11 +261,6 @@ static int verify_indexes(struct dbreg_verify_result *r, const struct dbreg_tabl
 		rc = verify_add(r, t->name, NULL, "unique constraint (%s) is missing", a.ptr ? a.ptr : "");
 		dbreg_buf_dispose(&a);
 	}
-	for (size_t k = 0; k < ct->n_indexes && rc == 0; k++)
-		if (!ct->indexes[k].valid)
-			rc = verify_add(r, t->name, NULL,
-					"index %s is INVALID (a failed CREATE INDEX CONCURRENTLY): drop it and run the migration again",
-					ct->indexes[k].name ? ct->indexes[k].name : "?");
 	return rc;
 }
 
@@ -284,9 +279,28 @@ int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn, c
 		dbreg_catalog_dispose(&cat);
 		return rc == DBREG_ENOMEM ? rc : DBREG_ECONNECT;
 	}
+	/* A package installed at another version than it declares (stopped by
+	 * --to, or downgraded) has an older schema on purpose: its declared
+	 * tables describe a version the target does not have, so it is not
+	 * compared. A package not installed at all is compared: its tables
+	 * are missing. */
+	char **names = NULL, **versions = NULL;
+	size_t n_installed = 0;
+	rc = conn->driver->package_read(conn, &names, &versions, &n_installed);
+	if (rc != 0) {
+		snprintf(errbuf, errsize, "cannot read the installed packages: %s", conn->err.message);
+		dbreg_catalog_dispose(&cat);
+		return rc == DBREG_ENOMEM ? rc : DBREG_ECONNECT;
+	}
 	enum dbreg_dialect dialect = conn->driver->dialect;
 	for (size_t p = 0; p < reg->n_packages && rc == 0; p++) {
 		const struct dbreg_package *pkg = reg->packages[p];
+		bool other_version = false;
+		for (size_t k = 0; pkg->name && pkg->version_text && k < n_installed; k++)
+			if (strcmp(names[k], pkg->name) == 0 && strcmp(versions[k], pkg->version_text) != 0)
+				other_version = true;
+		if (other_version)
+			continue;
 		for (size_t i = 0; i < pkg->n_tables && rc == 0; i++) {
 			const struct dbreg_table *t = &pkg->tables[i];
 			if (!t->name)
@@ -304,7 +318,22 @@ int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn, c
 				rc = verify_indexes(out, t, ct);
 		}
 	}
+	/* An INVALID index is broken whatever declares it, or nothing does. */
+	for (size_t t = 0; t < cat.n_tables && rc == 0; t++) {
+		const struct dbreg_cat_table *ct = &cat.tables[t];
+		for (size_t k = 0; k < ct->n_indexes && rc == 0; k++)
+			if (!ct->indexes[k].valid)
+				rc = verify_add(out, ct->name, NULL,
+						"index %s is INVALID (a failed CREATE INDEX CONCURRENTLY): drop it and run the migration again",
+						ct->indexes[k].name ? ct->indexes[k].name : "?");
+	}
 	dbreg_catalog_dispose(&cat);
+	for (size_t k = 0; k < n_installed; k++) {
+		free(names[k]);
+		free(versions[k]);
+	}
+	free(names);
+	free(versions);
 	if (rc != 0) {
 		snprintf(errbuf, errsize, "out of memory");
 		return rc;
