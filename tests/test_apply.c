@@ -442,7 +442,15 @@ static void test_apply__failure_halfway_leaves_target_as_it_was(void **state)
 	assert_non_null(strstr(res.message, "ydtb_no_such_table"));
 	assert_non_null(res.statement);
 	assert_non_null(strstr(res.statement, "INSERT INTO ydtb_no_such_table"));
-	assert_true(res.line > 0);
+	/* The line of the failing statement in the manifest, and on
+	 * PostgreSQL the column of the missing table's name. */
+	unsigned want_line = 1;
+	const char *hit = strstr(notes, "INSERT INTO ydtb_no_such_table");
+	for (const char *q = notes; q < hit; q++)
+		want_line += *q == '\n';
+	assert_int_equal(res.line, want_line);
+	if (is_pg)
+		assert_int_equal(res.column, 13);
 	assert_int_equal(res.applied, 0);
 	if (is_pg)
 		assert_string_equal(res.sqlstate, "42P01");
