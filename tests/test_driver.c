@@ -269,8 +269,6 @@ static void test_driver__unreachable(void **state)
 static void test_driver__wrong_password_never_echoed(void **state)
 {
 	(void)state;
-	if (!is_pg)
-		skip();
 	admin_exec("DO $$ BEGIN"
 		   " IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dbreg_pw_test') THEN"
 		   " CREATE ROLE dbreg_pw_test LOGIN PASSWORD 'dbreg-right-pw-1';"
@@ -809,7 +807,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__connect_close, setup, teardown),
 		cmocka_unit_test(test_driver__bad_url),
 		cmocka_unit_test(test_driver__unreachable),
-		cmocka_unit_test(test_driver__wrong_password_never_echoed),
 		cmocka_unit_test_setup_teardown(test_driver__exec_multi_statement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver__failing_statement_reports_where, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver__rollback_leaves_nothing, setup, teardown),
@@ -820,5 +817,13 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_driver__registration_refuses_bad_vtables),
 		cmocka_unit_test(test_driver__url_redaction),
 	};
-	return cmocka_run_group_tests_name(is_pg ? "driver_postgres" : "driver_sqlite", tests, NULL, NULL);
+	/* Cases of one database only are left out of the other's run rather
+	 * than skipped: meson reads cmocka's "not ok # SKIP" as a failure. */
+	struct CMUnitTest all[sizeof(tests) / sizeof(tests[0]) + 1];
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		all[n++] = tests[i];
+	if (is_pg)
+		all[n++] = (struct CMUnitTest)cmocka_unit_test(test_driver__wrong_password_never_echoed);
+	return _cmocka_run_group_tests(is_pg ? "driver_postgres" : "driver_sqlite", all, n, NULL, NULL);
 }
