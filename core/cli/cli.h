@@ -14,6 +14,7 @@ struct cli_ctx {
 	const char *dir;               /* -C DIR, default "." */
 	const char *target;            /* --target T, NULL for the default */
 	bool json, verbose, quiet, color;
+	bool tty;                      /* stderr is a terminal */
 	bool dry_run, refresh, sql;
 	int lock_timeout;              /* seconds, --lock-timeout */
 	int wait;                      /* seconds, --wait (init) */
@@ -83,6 +84,12 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		 const char *event, const struct dbreg_plan_opts *extra, size_t *applied);
 /* Verifies the target; with print_json, prints the verify JSON object. */
 int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg, bool print_json);
+
+/* Progress callback for dbreg_apply_opts: a bar on the FILE* in arg. */
+void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step *step);
+
+/* Runs of more steps than this get a progress bar on a terminal. */
+#define CLI_PROGRESS_MIN_STEPS 5
 
 int cmd_validate(struct cli_ctx *ctx);
 int cmd_apply(struct cli_ctx *ctx);

@@ -70,6 +70,12 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		.lock_timeout_s = ctx->lock_timeout,
 		.log = ctx->verbose && !ctx->json ? ctx->err : NULL,
 	};
+	/* A bar only where a person watches, and not over the verbose lines. */
+	if (ctx->tty && !ctx->json && !ctx->quiet && !ctx->verbose && !ctx->dry_run &&
+	    dbreg_plan_count(plan) > CLI_PROGRESS_MIN_STEPS) {
+		aopts.progress = cli_progress;
+		aopts.progress_arg = ctx->err;
+	}
 	rc = dbreg_apply_run(&res, t->conn, plan, &aopts);
 	if (applied)
 		*applied = res.applied;

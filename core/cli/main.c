@@ -168,6 +168,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dbreg: unknown command '%s'. Try 'dbreg --help'.\n", name);
 		return 2;
 	}
-	ctx.color = !no_color && !ctx.json && isatty(fileno(stderr));
+	ctx.tty = isatty(fileno(stderr));
+	ctx.color = !no_color && !ctx.json && ctx.tty;
 	return cmd->run(&ctx);
 }

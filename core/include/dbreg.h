@@ -254,11 +254,16 @@ struct dbreg_apply_opts {
 	bool dry_run;                  /* read history, report what would run, change nothing */
 	int lock_timeout_s;            /* wait for another run's lock; 0: the default 60 */
 	FILE *log;                     /* one line per step run, segment and skip; NULL: silent */
+	/* Called after each step that ran (done of total), e.g. for a progress
+	 * bar; NULL: not called. */
+	void (*progress)(void *arg, size_t done, size_t total, const struct dbreg_step *step);
+	void *progress_arg;
 };
 
 /* What a run did, or where it failed. Strings owned by the result. */
 struct dbreg_apply_result {
 	size_t applied;                /* steps run (dry run: steps that would run) */
+	size_t to_run;                 /* steps still pending once the history was read under the lock */
 	size_t skipped;                /* planned steps another run had already applied */
 	size_t segments;               /* transactions committed */
 	bool split;                    /* a transaction = false step split the run */

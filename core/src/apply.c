@@ -188,8 +188,9 @@ static int apply_own_fail(struct dbreg_apply_result *out, struct dbreg_conn *con
 /* Runs one step's body and writes its history row; on a failure fills the
  * result and returns DBREG_EMIGRATION (or the code of the history write). */
 static int apply_step(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
-		      size_t i, FILE *log)
+		      size_t i, const struct dbreg_apply_opts *opts)
 {
+	FILE *log = opts->log;
 	const struct dbreg_step *st = &plan->steps[i];
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -207,6 +208,8 @@ static int apply_step(struct dbreg_apply_result *out, struct dbreg_conn *conn, c
 		fprintf(log, "%s %s %s (%s)%s: %lld ms\n", st->up ? "applied" : "reverted", st->package,
 			st->migration, st->version, st->transaction ? "" : " outside a transaction", row.duration_ms);
 	out->applied++;
+	if (opts->progress)
+		opts->progress(opts->progress_arg, out->applied, out->to_run, st);
 	return apply_push_ran(out, i);
 }
 
@@ -235,6 +238,8 @@ static int apply_select(struct dbreg_apply_result *out, struct dbreg_conn *conn,
 		run[i] = plan->steps[i].up ? !applied : applied;
 		if (!run[i])
 			out->skipped++;
+		else
+			out->to_run++;
 	}
 	free(keys);
 	dbreg_history_dispose(&h);
@@ -369,7 +374,7 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 				}
 				in_tx = true;
 			}
-			if ((rc = apply_step(out, conn, plan, i, opts->log)) != 0)
+			if ((rc = apply_step(out, conn, plan, i, opts)) != 0)
 				goto out;
 			continue;
 		}
@@ -388,7 +393,7 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 		if (opts->log)
 			fprintf(opts->log, "%s %s runs outside a transaction: the run is split here\n", st->package,
 				st->migration);
-		if ((rc = apply_step(out, conn, plan, i, opts->log)) != 0) {
+		if ((rc = apply_step(out, conn, plan, i, opts)) != 0) {
 			if (rc == DBREG_EMIGRATION)
 				apply_find_invalid(out, conn);
 			goto out;

@@ -1,0 +1,25 @@
+/* A one-line progress bar on a terminal, redrawn in place on stderr. Used
+ * only when stderr is a terminal, not with --json, and for runs of more
+ * than a few steps, so logs and pipes never see control characters. */
+#include "cli.h"
+
+#include <string.h>
+
+#define PROGRESS_WIDTH 30
+
+void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step *step)
+{
+	FILE *fp = arg;
+	if (total == 0)
+		return;
+	size_t fill = done * PROGRESS_WIDTH / total;
+	char bar[PROGRESS_WIDTH + 1];
+	memset(bar, '#', fill);
+	memset(bar + fill, '.', PROGRESS_WIDTH - fill);
+	bar[PROGRESS_WIDTH] = '\0';
+	/* \033[K clears what a longer previous name left behind. */
+	fprintf(fp, "\r  [%s] %zu/%zu %.40s %.32s\033[K", bar, done, total, step->package, step->migration);
+	if (done == total)
+		fputc('\n', fp);
+	fflush(fp);
+}
