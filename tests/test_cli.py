@@ -188,7 +188,7 @@ def init_sqlite_reaches_declared_state_then_noop():
     for p in doc["packages"]:
         expect(p["installed_version"] == p["declared_version"] and p["pending"] == 0, p)
     rc, out, err = run(["history", "--json"], d)
-    expect(len(json.loads(out)["migrations"]) == 7, out)
+    expect(len(json.loads(out)["migrations"]) == 8, out)
     expect(before == sha(os.path.join(d, "ydtb.db")), "a no-op init changed the database file")
 
 
@@ -222,6 +222,28 @@ def failing_package_migration_rolls_back_core_too():
     hist = con.execute("select count(*) from ydtb_registry_migrations").fetchone()[0] if \
         con.execute("select count(*) from sqlite_master where name='ydtb_registry_migrations'").fetchone()[0] else 0
     expect(tables == [] and hist == 0, "left behind: %s, %d history rows" % (tables, hist))
+
+
+@case
+def down_then_up_again_through_the_cli():
+    d = project()
+    rc, out, err = run(["init", "-q"], d)
+    expect(rc == 0, out + err)
+    rc, out, err = run(["down", "@ydtb/basic", "--to", "1.0.0", "--json"], d)
+    expect(rc == 0, out + err)
+    doc = json.loads(out)
+    got = [(s["migration"], s["direction"]) for s in doc["steps"]]
+    expect(got == [("0005_create_note_tags", "down"), ("0004_index_note_pinned", "down"),
+                   ("0003_add_note_pinned", "down")], got)
+    rc, out, err = run(["status", "--json"], d)
+    basic = [p for p in json.loads(out)["packages"] if p["name"] == "@ydtb/basic"][0]
+    expect(basic["installed_version"] == "1.0.0" and basic["pending"] == 3, basic)
+    rc, out, err = run(["down", "@ydtb/core", "--to", "0.1.0"], d)
+    expect(rc != 0 and "@ydtb/basic" in err, "downgrading core below what basic needs: %d %s" % (rc, err))
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "applied 3 migrations" in out, out + err)
+    rc, out, err = run(["verify"], d)
+    expect(rc == 0, out + err)
 
 
 @case
