@@ -258,8 +258,30 @@ def init_unreachable_exits_3_quickly_without_password():
     expect("127.0.0.1" in err and "1" in err, err)
     expect("app:***@127.0.0.1" in out + err, out + err)
     state = os.path.join(d, ".dbreg", "state.db")
-    if os.path.exists(state):
-        expect(b"s3cretpw" not in open(state, "rb").read(), "password stored in the state file")
+    import sqlite3
+    con = sqlite3.connect(state)
+    events = con.execute("select event, target, outcome from events").fetchall()
+    con.close()
+    expect(("init", "postgres://app:***@127.0.0.1:1/db", "failed") in events, events)
+    for name in os.listdir(os.path.join(d, ".dbreg")):
+        expect(b"s3cretpw" not in open(os.path.join(d, ".dbreg", name), "rb").read(),
+               "password stored in " + name)
+
+
+@case
+def status_and_history_offline_use_the_state_file():
+    d = project()
+    rc, out, err = run(["init", "-q"], d)
+    expect(rc == 0, out + err)
+    os.rename(os.path.join(d, "ydtb.db"), os.path.join(d, "moved.db"))
+    os.makedirs(os.path.join(d, "ydtb.db"))   # a folder: the target cannot be opened
+    rc, out, err = run(["history", "--json"], d)
+    doc = json.loads(out)
+    expect(rc == 0 and doc["online"] is False and len(doc["migrations"]) == 8, out + err)
+    rc, out, err = run(["status", "--json"], d)
+    doc = json.loads(out)
+    expect(rc == 0 and doc["online"] is False, doc)
+    expect(all(p["pending"] == 0 for p in doc["packages"]), doc)
 
 
 @case
@@ -294,6 +316,31 @@ def init_postgres_reaches_declared_state_then_noop():
         doc = json.loads(out)
         expect(rc == 6 and not doc["ok"], doc)
         expect(any(p["table"] == "ydtb_basic_notes" and p["column"] == "body" for p in doc["problems"]), doc)
+    finally:
+        drop()
+
+
+@case
+def two_concurrent_applies_on_postgres_apply_each_migration_once():
+    url, drop = pg_database()
+    try:
+        d = project({"dbreg.toml": '[targets.dev]\nurl = "${DBREG_PG}"\n'})
+        e = dict(os.environ, DBREG_PG=url, NO_COLOR="1")
+        e.pop("DBREG_TEST_PG_URL", None)
+        procs = [subprocess.Popen([DBREG, "apply", "--json"], cwd=d, env=e, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+        for out, err, rc in results:
+            expect(rc == 0, "exit %d: %s" % (rc, err))
+        applied = sorted(json.loads(out)["applied"] for out, err, rc in results)
+        expect(applied == [0, 8], "applied counts %s" % applied)
+        rows = subprocess.run(["psql", url, "-tAc",
+                               "select package, migration, count(*) from ydtb_registry_migrations "
+                               "group by 1, 2 having count(*) > 1"], capture_output=True, text=True, check=True)
+        expect(rows.stdout.strip() == "", "applied twice: " + rows.stdout)
+        total = subprocess.run(["psql", url, "-tAc", "select count(*) from ydtb_registry_migrations"],
+                               capture_output=True, text=True, check=True)
+        expect(total.stdout.strip() == "8", total.stdout)
     finally:
         drop()
 

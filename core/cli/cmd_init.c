@@ -77,8 +77,11 @@ int cmd_init(struct cli_ctx *ctx)
 			dbreg_registry_package_count(reg) == 1 ? "" : "s", ctx->dir, t.shown);
 	if (say)
 		fprintf(ctx->out, "  [1/5] connecting to %s\n", t.shown);
-	if ((rc = init_connect(ctx, &t)) < 0)
+	if ((rc = init_connect(ctx, &t)) < 0) {
+		/* The plan never ran, so nothing else records this attempt. */
+		dbreg_state_log(t.state, "init", t.shown, "failed", "cannot connect");
 		goto fail;
+	}
 	if (say)
 		fprintf(ctx->out, "  [2/5] registering packages and planning (%s)\n", cli_dialect_name(t.dialect));
 	if (say)
