@@ -1,14 +1,35 @@
 /* DBR047: the schema a package's migrations produce, compared with the
- * tables it declares. Every package's SQLite bodies are replayed in plan
- * order on one in-memory SQLite database through the SQLite driver, and the
- * catalog it reads back is compared table by table, so reading a catalog is
- * written once (in the driver) for verify and for this check. */
+ * tables it declares. Bodies run through the SQLite driver on an in-memory
+ * database, and the catalog read back is compared table by table, so
+ * reading a catalog is written once (in the driver) for verify and for this
+ * check.
+ *
+ * The core package is replayed once and kept. Every other package then runs
+ * inside a transaction on top of core and is rolled back after its tables
+ * are read, so the schema SQLite re-parses on each ALTER TABLE is core plus
+ * one package, never the whole registry: the cost per package does not grow
+ * with the registry. Only the tables the package declares or created are
+ * read back.
+ *
+ * A package may use a dependency's tables (INSERT seed rows into it, a
+ * trigger or index on it). Dependencies are not replayed up front, since
+ * their closure can be most of the registry; only when a package fails with
+ * "no such table" is it run again, in a fresh transaction, after the
+ * migrations of all its dependencies (transitively, in plan order), and the
+ * failure of that second run, if any, is the one reported. Tables of
+ * packages it does not depend on are not there, as on a real database where
+ * the plan may order them after it.
+ *
+ * The database is confined (the driver's sandbox): no ATTACH, no VACUUM
+ * INTO, and a body running longer than RP_BUDGET_MS is stopped and
+ * reported. */
 #include "diag.h"
 #include "registry.h"
 #include "util.h"
 
 #include "dbreg/driver.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -321,9 +342,22 @@ static void rp_keys(struct rp_ctx *c, const struct dbreg_table *t, const struct 
 	}
 }
 
-/* Compares one package's declared tables with the catalog; `before` is the
- * catalog before its migrations ran, to tell which tables it created. */
-static void rp_compare(struct rp_ctx *c, const struct dbreg_catalog *before, const struct dbreg_catalog *after)
+static int rp_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether name is among the sorted table names of the database before the
+ * package ran. */
+static bool rp_existed(char *const *before, size_t n_before, const char *name)
+{
+	return n_before && bsearch(&name, before, n_before, sizeof *before, rp_cmp_str) != NULL;
+}
+
+/* Compares one package's declared tables with the catalog; `before` holds
+ * the sorted table names before its migrations ran, to tell which tables it
+ * created. */
+static void rp_compare(struct rp_ctx *c, char *const *before, size_t n_before, const struct dbreg_catalog *after)
 {
 	const struct dbreg_package *pkg = c->pkg;
 	for (size_t i = 0; i < pkg->n_tables && c->rc == 0; i++) {
@@ -340,7 +374,7 @@ static void rp_compare(struct rp_ctx *c, const struct dbreg_catalog *before, con
 	}
 	for (size_t i = 0; i < after->n_tables && c->rc == 0; i++) {
 		const char *name = after->tables[i].name;
-		if (!name || dbreg_catalog_table(before, name) || dbreg_package_table(pkg, name))
+		if (!name || rp_existed(before, n_before, name) || dbreg_package_table(pkg, name))
 			continue;
 		/* A table another package declares is DBR046's finding (ownership). */
 		bool elsewhere = false;
@@ -380,16 +414,19 @@ static bool rp_package_broken(const struct dbreg_registry *reg, const struct dbr
 	return false;
 }
 
-/* Runs a package's SQLite up bodies; false when one fails (reported) or
- * when a migration has no SQLite body: a package written for PostgreSQL
- * only cannot be replayed here, and DBR042 belongs to planning for SQLite,
- * so nothing is reported for it. */
-static bool rp_run(struct rp_ctx *c, const struct dbreg_driver *drv, struct dbreg_conn *conn)
+enum rp_result { RP_DONE, RP_SKIPPED, RP_FAILED };
+
+/* Runs a package's SQLite up bodies. RP_SKIPPED when a migration has no
+ * SQLite body: a package written for PostgreSQL only cannot be replayed
+ * here, and DBR042 belongs to planning for SQLite, so nothing is reported
+ * for it. RP_FAILED when a body fails; reported unless `quiet`, and
+ * *missing tells whether SQLite named a table that does not exist. */
+static enum rp_result rp_run(struct rp_ctx *c, const struct dbreg_package *pkg, const struct dbreg_driver *drv,
+			     struct dbreg_conn *conn, bool quiet, bool *missing)
 {
-	const struct dbreg_package *pkg = c->pkg;
 	for (size_t i = 0; i < pkg->n_migrations; i++)
 		if (!dbreg_migration_body(&pkg->migrations[i], DBREG_DIALECT_SQLITE, true))
-			return false;
+			return RP_SKIPPED;
 	for (size_t i = 0; i < pkg->n_migrations; i++) {
 		const struct dbreg_migration *m = &pkg->migrations[i];
 		const struct dbreg_sql *body = dbreg_migration_body(m, DBREG_DIALECT_SQLITE, true);
@@ -397,14 +434,199 @@ static bool rp_run(struct rp_ctx *c, const struct dbreg_driver *drv, struct dbre
 			continue;
 		if (drv->exec(conn, body->text) == 0)
 			continue;
+		if (missing)
+			*missing = strstr(conn->err.message, "no such table") != NULL;
+		if (quiet)
+			return RP_FAILED;
 		struct dbreg_pos pos = body->pos.line ? body->pos : m->pos;
 		if (conn->err.position > 0)
 			dbreg_sql_loc(body, conn->err.position - 1, &pos.line, &pos.column);
 		rp_diag(c, pos, NULL, NULL, m->id, "fix the SQLite body (up_sqlite) so the package's schema can be checked",
 			"migration %s fails on SQLite: %s", m->id ? m->id : "", conn->err.message);
-		return false;
+		return RP_FAILED;
 	}
-	return true;
+	return RP_DONE;
+}
+
+/* A wall-time budget per body: far above any real migration on an empty
+ * in-memory database, short enough that a runaway query does not stall
+ * validate. */
+#define RP_BUDGET_MS 2000
+
+/* The replay's state shared by its steps. */
+struct rp_run_state {
+	const struct dbreg_driver *drv;
+	struct dbreg_conn *conn;
+	size_t *order;                 /* plan order: indexes into reg->packages */
+	bool *mark;                    /* per package index: in the current closure */
+};
+
+/* The table names of the database, sorted. */
+static int rp_names(struct rp_ctx *c, struct rp_run_state *s, char ***names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	int rc;
+	if (s->drv->version >= 2 && s->drv->table_names) {
+		rc = s->drv->table_names(s->conn, names, n);
+	} else {
+		struct dbreg_catalog cat = {0};
+		rc = s->drv->catalog_read(s->conn, &cat);
+		if (rc == 0 && cat.n_tables && !(*names = calloc(cat.n_tables, sizeof **names)))
+			rc = DBREG_ENOMEM;
+		for (size_t i = 0; rc == 0 && i < cat.n_tables; i++) {
+			if (!((*names)[i] = dbreg_strdup(cat.tables[i].name ? cat.tables[i].name : "")))
+				rc = DBREG_ENOMEM;
+			*n = i + 1;
+		}
+		dbreg_catalog_dispose(&cat);
+		if (rc == 0)
+			qsort(*names, *n, sizeof **names, rp_cmp_str);
+	}
+	if (rc == DBREG_ENOMEM)
+		return c->rc = DBREG_ENOMEM;
+	if (rc != 0)
+		return c->rc = dbreg_registry_fail(c->reg, DBREG_ECONNECT, "cannot read the replay catalog: %s",
+						   s->conn->err.message);
+	return 0;
+}
+
+static void rp_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* The catalog of the tables c->pkg declares and of those it created (in
+ * `after` but not in `before`), then the comparison. */
+static void rp_check(struct rp_ctx *c, struct rp_run_state *s, char **before, size_t n_before)
+{
+	char **after = NULL;
+	size_t n_after = 0;
+	if (rp_names(c, s, &after, &n_after) != 0)
+		return;
+	const struct dbreg_package *pkg = c->pkg;
+	const char **want = calloc(pkg->n_tables + n_after + 1, sizeof *want);
+	size_t n_want = 0;
+	if (!want) {
+		c->rc = DBREG_ENOMEM;
+		rp_names_free(after, n_after);
+		return;
+	}
+	for (size_t i = 0; i < pkg->n_tables; i++)
+		if (pkg->tables[i].name)
+			want[n_want++] = pkg->tables[i].name;
+	for (size_t i = 0; i < n_after; i++)
+		if (!rp_existed(before, n_before, after[i]))
+			want[n_want++] = after[i];
+	struct dbreg_catalog cat = {0};
+	int rc = s->drv->version >= 2 && s->drv->catalog_read_tables
+			 ? s->drv->catalog_read_tables(s->conn, want, n_want, &cat)
+			 : s->drv->catalog_read(s->conn, &cat);
+	if (rc == DBREG_ENOMEM)
+		c->rc = DBREG_ENOMEM;
+	else if (rc != 0)
+		c->rc = dbreg_registry_fail(c->reg, DBREG_ECONNECT, "cannot read the replay catalog: %s",
+					    s->conn->err.message);
+	else
+		rp_compare(c, before, n_before, &cat);
+	dbreg_catalog_dispose(&cat);
+	free(want);
+	rp_names_free(after, n_after);
+}
+
+/* The index in reg->packages (sorted by name) of the first package called
+ * name, or SIZE_MAX: dbreg_registry_find's search, keeping the index. */
+static size_t rp_index(const struct dbreg_registry *reg, const char *name)
+{
+	size_t lo = 0, hi = reg->n_packages;
+	if (!name)
+		return SIZE_MAX;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *m = reg->packages[mid]->name;
+		if (m && strcmp(m, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < reg->n_packages && reg->packages[lo]->name && strcmp(reg->packages[lo]->name, name) == 0
+		       ? lo
+		       : SIZE_MAX;
+}
+
+/* Marks in s->mark the packages the one at plan place `at` depends on,
+ * transitively. */
+static void rp_mark_deps(const struct dbreg_registry *reg, struct rp_run_state *s, size_t at)
+{
+	memset(s->mark, 0, reg->n_packages * sizeof *s->mark);
+	s->mark[s->order[at]] = true;
+	/* The plan order puts every dependency before its dependents, so one
+	 * backward sweep reaches the whole closure. */
+	for (size_t k = at + 1; k-- > 0;) {
+		const struct dbreg_package *p = reg->packages[s->order[k]];
+		if (!s->mark[s->order[k]])
+			continue;
+		for (size_t d = 0; d < p->n_deps; d++) {
+			size_t i = rp_index(reg, p->deps[d].name);
+			if (i != SIZE_MAX)
+				s->mark[i] = true;
+		}
+	}
+	s->mark[s->order[at]] = false;
+}
+
+/* Replays the package at plan place `at` and compares; the database is left
+ * as it found it unless `keep` (core). */
+static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at, bool keep)
+{
+	const struct dbreg_driver *drv = s->drv;
+	char **before = NULL;
+	size_t n_before = 0;
+	if (!keep && drv->begin(s->conn) != 0) {
+		c->rc = dbreg_registry_fail(c->reg, DBREG_ECONNECT, "cannot begin a replay transaction: %s",
+					    s->conn->err.message);
+		return;
+	}
+	if (rp_names(c, s, &before, &n_before) != 0)
+		goto out;
+	bool missing = false;
+	bool has_deps = !keep && c->pkg->n_deps > 0;
+	enum rp_result r = rp_run(c, c->pkg, drv, s->conn, has_deps, &missing);
+	if (r == RP_FAILED && has_deps) {
+		/* Again after the dependencies when a table was missing; else the
+		 * same failure, reported this time. */
+		drv->rollback(s->conn);
+		rp_names_free(before, n_before);
+		before = NULL;
+		n_before = 0;
+		if (drv->begin(s->conn) != 0) {
+			c->rc = dbreg_registry_fail(c->reg, DBREG_ECONNECT, "cannot begin a replay transaction: %s",
+						    s->conn->err.message);
+			return;
+		}
+		if (missing) {
+			rp_mark_deps(c->reg, s, at);
+			for (size_t k = 0; k < at; k++) {
+				const struct dbreg_package *dep = c->reg->packages[s->order[k]];
+				/* A broken dependency's own failure is reported on it. */
+				if (s->mark[s->order[k]] && !dep->core && !rp_package_broken(c->reg, dep))
+					rp_run(c, dep, drv, s->conn, true, NULL);
+			}
+		}
+		if (rp_names(c, s, &before, &n_before) != 0)
+			goto out;
+		r = rp_run(c, c->pkg, drv, s->conn, false, NULL);
+	}
+	/* A failed migration is reported; its package's tables are then left
+	 * unchecked, since every difference would follow from it. */
+	if (r == RP_DONE && c->rc == 0)
+		rp_check(c, s, before, n_before);
+out:
+	rp_names_free(before, n_before);
+	if (!keep)
+		drv->rollback(s->conn);
 }
 
 int dbreg_replay_check(struct dbreg_registry *reg)
@@ -429,28 +651,24 @@ int dbreg_replay_check(struct dbreg_registry *reg)
 		return dbreg_registry_fail(reg, rc, "cannot open an in-memory SQLite database: %s", err);
 	}
 	struct rp_ctx c = {.reg = reg};
-	for (size_t k = 0; k < reg->n_packages && c.rc == 0; k++) {
-		c.pkg = reg->packages[order[k]];
-		if (rp_package_broken(reg, c.pkg))
-			continue;
-		struct dbreg_catalog before = {0}, after = {0};
-		if (drv->catalog_read(conn, &before) != 0) {
-			c.rc = dbreg_registry_fail(reg, DBREG_ECONNECT, "cannot read the replay catalog: %s", conn->err.message);
-			break;
+	struct rp_run_state s = {.drv = drv, .conn = conn, .order = order};
+	s.mark = calloc(reg->n_packages + 1, sizeof *s.mark);
+	if (!s.mark)
+		c.rc = DBREG_ENOMEM;
+	if (c.rc == 0 && drv->version >= 2 && drv->sandbox && drv->sandbox(conn, RP_BUDGET_MS) != 0)
+		c.rc = dbreg_registry_fail(reg, DBREG_ECONNECT, "cannot confine the replay database: %s",
+					   conn->err.message);
+	/* Core first, kept; then each other package on top of it alone. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < reg->n_packages && c.rc == 0; k++) {
+			c.pkg = reg->packages[order[k]];
+			if (c.pkg->core != (pass == 0) || rp_package_broken(reg, c.pkg))
+				continue;
+			rp_package(&c, &s, k, pass == 0);
 		}
-		/* A failed migration is reported; its package's tables are then
-		 * left unchecked, since every difference would follow from it. */
-		if (rp_run(&c, drv, conn) && c.rc == 0) {
-			if (drv->catalog_read(conn, &after) != 0)
-				c.rc = dbreg_registry_fail(reg, DBREG_ECONNECT, "cannot read the replay catalog: %s",
-							   conn->err.message);
-			else
-				rp_compare(&c, &before, &after);
-		}
-		dbreg_catalog_dispose(&before);
-		dbreg_catalog_dispose(&after);
 	}
 	drv->close(conn);
+	free(s.mark);
 	free(order);
 	return c.rc;
 }

@@ -4,6 +4,7 @@
  * statement by statement over sqlite3_prepare_v2's tail. */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,12 @@ struct sqlite_conn {
 	struct dbreg_conn base;
 	sqlite3 *db;
 	sqlite3_stmt *hist_up, *hist_down;    /* prepared on first history_record */
+	/* The sandbox (sq_sandbox): limits that hold only while exec runs a body. */
+	bool sandboxed, in_body;
+	unsigned budget_ms;
+	struct timespec started;               /* of the body being run */
+	bool over_budget;
+	const char *refused;                   /* what the authorizer refused, or NULL */
 };
 
 extern const struct dbreg_driver dbreg_driver_sqlite;
@@ -160,9 +167,39 @@ static const char *sq_skip(const char *p)
 	}
 }
 
+static int sq_exec_body(struct sqlite_conn *c, const char *sql);
+
+/* Rewrites the error of a body the sandbox stopped, so it says why. */
+static void sq_sandbox_fail(struct sqlite_conn *c)
+{
+	struct dbreg_db_error *e = &c->base.err;
+	if (c->over_budget)
+		snprintf(e->message, sizeof e->message,
+			 "stopped after %u ms: the statement runs too long to check (a recursive query without end?)",
+			 c->budget_ms);
+	else if (c->refused)
+		snprintf(e->message, sizeof e->message, "%s is not allowed in a migration checked by dbreg validate",
+			 c->refused);
+}
+
 static int sq_exec(struct dbreg_conn *conn, const char *sql)
 {
 	struct sqlite_conn *c = SQ(conn);
+	if (!c->sandboxed)
+		return sq_exec_body(c, sql);
+	c->in_body = true;
+	c->over_budget = false;
+	c->refused = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &c->started);
+	int rc = sq_exec_body(c, sql);
+	c->in_body = false;
+	if (rc != 0)
+		sq_sandbox_fail(c);
+	return rc;
+}
+
+static int sq_exec_body(struct sqlite_conn *c, const char *sql)
+{
 	const char *p = sql;
 	while (*p) {
 		sqlite3_stmt *st = NULL;
@@ -569,9 +606,15 @@ static int sq_read_indexes(struct sqlite_conn *c, struct dbreg_cat_table *t)
 	return rc;
 }
 
-static int sq_catalog_read(struct dbreg_conn *conn, struct dbreg_catalog *out)
+static int sq_cmp_str(const void *a, const void *b)
 {
-	struct sqlite_conn *c = SQ(conn);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Reads the user tables into out, all of them or, when filter is not
+ * NULL, those whose name is among the n sorted names of filter. */
+static int sq_catalog_load(struct sqlite_conn *c, const char *const *filter, size_t n, struct dbreg_catalog *out)
+{
 	out->tables = NULL;
 	out->n_tables = 0;
 	sqlite3_stmt *st;
@@ -585,6 +628,9 @@ static int sq_catalog_read(struct dbreg_conn *conn, struct dbreg_catalog *out)
 		return rc;
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = sq_col(st, 0);
+		if (filter && (!name || !bsearch(&name, filter, n, sizeof *filter, sq_cmp_str)))
+			continue;
 		struct dbreg_cat_table *t = realloc(out->tables, (out->n_tables + 1) * sizeof *t);
 		if (!t) {
 			rc = DBREG_ENOMEM;
@@ -593,7 +639,7 @@ static int sq_catalog_read(struct dbreg_conn *conn, struct dbreg_catalog *out)
 		out->tables = t;
 		t = &out->tables[out->n_tables++];
 		memset(t, 0, sizeof *t);
-		if (!(t->name = dbreg_strdup(sq_col(st, 0)))) {
+		if (!(t->name = dbreg_strdup(name))) {
 			rc = DBREG_ENOMEM;
 			break;
 		}
@@ -611,6 +657,123 @@ static int sq_catalog_read(struct dbreg_conn *conn, struct dbreg_catalog *out)
 	if (rc)
 		dbreg_catalog_dispose(out);
 	return rc;
+}
+
+static int sq_catalog_read(struct dbreg_conn *conn, struct dbreg_catalog *out)
+{
+	return sq_catalog_load(SQ(conn), NULL, 0, out);
+}
+
+static int sq_catalog_read_tables(struct dbreg_conn *conn, const char *const *names, size_t n,
+				  struct dbreg_catalog *out)
+{
+	out->tables = NULL;
+	out->n_tables = 0;
+	if (n == 0)
+		return 0;
+	const char **sorted = malloc(n * sizeof *sorted);
+	if (!sorted)
+		return DBREG_ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (names[i])
+			sorted[k++] = names[i];
+	qsort(sorted, k, sizeof *sorted, sq_cmp_str);
+	int rc = sq_catalog_load(SQ(conn), sorted, k, out);
+	free(sorted);
+	return rc;
+}
+
+static int sq_table_names(struct dbreg_conn *conn, char ***names, size_t *n)
+{
+	struct sqlite_conn *c = SQ(conn);
+	*names = NULL;
+	*n = 0;
+	sqlite3_stmt *st;
+	int rc = sq_prepare(c,
+			    "SELECT name FROM sqlite_master WHERE type = 'table'"
+			    " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+			    " AND name NOT LIKE 'ydtb\\_registry\\_%' ESCAPE '\\'"
+			    " ORDER BY name",
+			    &st);
+	if (rc)
+		return rc;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = sq_strv_push(names, n, sq_col(st, 0))) != 0)
+			break;
+	if (!rc && step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	if (rc) {
+		sq_strv_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* The sandbox's authorizer: only statements of a body are confined. */
+static int sq_auth(void *ctx, int action, const char *a, const char *b, const char *db, const char *trigger)
+{
+	struct sqlite_conn *c = ctx;
+	(void)a;
+	(void)b;
+	(void)db;
+	(void)trigger;
+	if (!c->in_body)
+		return SQLITE_OK;
+	switch (action) {
+	case SQLITE_ATTACH:
+		c->refused = "ATTACH DATABASE (it opens or writes files)";
+		return SQLITE_DENY;
+	case SQLITE_DETACH:
+		c->refused = "DETACH DATABASE";
+		return SQLITE_DENY;
+	case SQLITE_TRANSACTION:
+	case SQLITE_SAVEPOINT:
+		/* dbreg runs each migration in its own transaction. */
+		return SQLITE_IGNORE;
+	default:
+		return SQLITE_OK;
+	}
+}
+
+/* The sandbox's progress handler: non-zero stops the running statement. */
+static int sq_progress(void *ctx)
+{
+	struct sqlite_conn *c = ctx;
+	if (!c->in_body)
+		return 0;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms = (long long)(now.tv_sec - c->started.tv_sec) * 1000 + (now.tv_nsec - c->started.tv_nsec) / 1000000;
+	if (ms < (long long)c->budget_ms)
+		return 0;
+	c->over_budget = true;
+	return 1;
+}
+
+/* Bytes a string or blob of a confined body may hold: far above any seed
+ * data, far below what would exhaust memory. */
+#define SQ_SANDBOX_MAX_LENGTH (32 * 1024 * 1024)
+
+static int sq_sandbox(struct dbreg_conn *conn, unsigned budget_ms)
+{
+	struct sqlite_conn *c = SQ(conn);
+	sqlite3_limit(c->db, SQLITE_LIMIT_ATTACHED, 0);
+	sqlite3_limit(c->db, SQLITE_LIMIT_LENGTH, SQ_SANDBOX_MAX_LENGTH);
+	if (sqlite3_set_authorizer(c->db, sq_auth, c) != SQLITE_OK) {
+		sq_fail(c, "cannot confine the database", 0);
+		return DBREG_ECONNECT;
+	}
+	/* Every 1000 virtual machine steps: a clock read costs far less. */
+	sqlite3_progress_handler(c->db, 1000, sq_progress, c);
+	c->budget_ms = budget_ms;
+	c->sandboxed = true;
+	return 0;
 }
 
 static int sq_server_version(struct dbreg_conn *conn, char *buf, size_t size)
@@ -643,4 +806,7 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	.server_version = sq_server_version,
 	.lock = NULL,
 	.unlock = NULL,
+	.table_names = sq_table_names,
+	.catalog_read_tables = sq_catalog_read_tables,
+	.sandbox = sq_sandbox,
 };

@@ -11,7 +11,7 @@
 
 #include "../dbreg.h"
 
-#define DBREG_DRIVER_VERSION 1
+#define DBREG_DRIVER_VERSION 2
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -131,7 +131,23 @@ struct dbreg_driver {
 	int (*lock)(struct dbreg_conn *conn, int timeout_s);
 	int (*unlock)(struct dbreg_conn *conn);
 
-	/* Version 2 methods go below this line. */
+	/* Version 2 methods go below this line. All are optional: check
+	 * version >= 2 and the pointer for NULL before a call. */
+
+	/* The names of every user table (as catalog_read would list them),
+	 * sorted; *names and its strings are owned by the caller. */
+	int (*table_names)(struct dbreg_conn *conn, char ***names, size_t *n);
+	/* Like catalog_read, but reads only the named tables that exist (names
+	 * absent from the database are skipped), sorted by name. */
+	int (*catalog_read_tables)(struct dbreg_conn *conn, const char *const *names, size_t n,
+				   struct dbreg_catalog *out);
+	/* Confines what exec runs from now on, for SQL taken from manifests
+	 * that is only being checked: no ATTACH (so no VACUUM INTO either), no
+	 * transaction statements inside a body (they become no-ops: begin,
+	 * commit and rollback stay the caller's), and a body still running
+	 * after budget_ms milliseconds is stopped: exec returns
+	 * DBREG_EMIGRATION with conn->err saying so. */
+	int (*sandbox)(struct dbreg_conn *conn, unsigned budget_ms);
 };
 
 /* Registers a driver. Refuses a vtable with a missing required method or a
