@@ -26,26 +26,6 @@ static void graph_dispose(struct graph *g)
 	free(g->dep);
 }
 
-/* Index of the (first) package named `name`, or n. */
-static size_t graph_index(const struct dbreg_registry *reg, const char *name)
-{
-	/* Packages are sorted by name, nameless last: a lower-bound search. */
-	size_t lo = 0, hi = reg->n_packages;
-	if (name == NULL)
-		return hi;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const char *m = reg->packages[mid]->name;
-		if (m != NULL && strcmp(m, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < reg->n_packages && reg->packages[lo]->name && strcmp(reg->packages[lo]->name, name) == 0)
-		return lo;
-	return reg->n_packages;
-}
-
 static size_t graph_core(const struct dbreg_registry *reg)
 {
 	for (size_t i = 0; i < reg->n_packages; i++)
@@ -77,7 +57,7 @@ static int graph_build(struct graph *g, const struct dbreg_registry *reg)
 		const struct dbreg_package *p = reg->packages[i];
 		bool has_core = false;
 		for (size_t d = 0; d < p->n_deps; d++) {
-			size_t j = graph_index(reg, p->deps[d].name);
+			size_t j = dbreg_registry_index(reg, p->deps[d].name);
 			if (j == n)
 				continue;
 			has_core |= j == core;

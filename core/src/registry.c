@@ -76,10 +76,10 @@ static int registry_insert(struct dbreg_registry *reg, struct dbreg_package *pkg
 	return 0;
 }
 
-struct dbreg_package *dbreg_registry_find(const struct dbreg_registry *reg, const char *name)
+size_t dbreg_registry_index(const struct dbreg_registry *reg, const char *name)
 {
 	if (reg == NULL || name == NULL)
-		return NULL;
+		return reg ? reg->n_packages : 0;
 	size_t lo = 0, hi = reg->n_packages;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -89,8 +89,14 @@ struct dbreg_package *dbreg_registry_find(const struct dbreg_registry *reg, cons
 			hi = mid;
 	}
 	if (lo < reg->n_packages && reg->packages[lo]->name && strcmp(reg->packages[lo]->name, name) == 0)
-		return reg->packages[lo];
-	return NULL;
+		return lo;
+	return reg->n_packages;
+}
+
+struct dbreg_package *dbreg_registry_find(const struct dbreg_registry *reg, const char *name)
+{
+	size_t i = dbreg_registry_index(reg, name);
+	return reg && i < reg->n_packages ? reg->packages[i] : NULL;
 }
 
 int dbreg_registry_add_string(struct dbreg_registry *reg, const char *name, const char *base_dir,

@@ -17,6 +17,10 @@ struct dbreg_registry {
 int dbreg_registry_fail(struct dbreg_registry *reg, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The index in reg->packages (sorted by name) of the package of that
+ * name, or reg->n_packages when there is none. O(log n). */
+size_t dbreg_registry_index(const struct dbreg_registry *reg, const char *name);
+
 /* The registered package of that name, or NULL. */
 struct dbreg_package *dbreg_registry_find(const struct dbreg_registry *reg, const char *name);
 

@@ -240,24 +240,6 @@ static int rules_cmp_tref(const void *a, const void *b)
 	return x->pkg_index < y->pkg_index ? -1 : x->pkg_index > y->pkg_index;
 }
 
-/* Index of the first package named `name` (packages are sorted by name,
- * nameless last), or n. */
-static size_t rules_pkg_index(const struct dbreg_registry *reg, const char *name)
-{
-	size_t lo = 0, hi = reg->n_packages;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const char *m = reg->packages[mid]->name;
-		if (m != NULL && strcmp(m, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < reg->n_packages && reg->packages[lo]->name && strcmp(reg->packages[lo]->name, name) == 0)
-		return lo;
-	return reg->n_packages;
-}
-
 /* Resolved dependencies as compressed rows, and BFS scratch: a query
  * marks with a fresh stamp, so no per-query clearing. */
 struct rules_deps {
@@ -285,7 +267,7 @@ static int rules_deps_build(struct rules_deps *g, const struct dbreg_registry *r
 		g->start[i] = e;
 		const struct dbreg_package *p = reg->packages[i];
 		for (size_t d = 0; d < p->n_deps; d++) {
-			size_t j = p->deps[d].name ? rules_pkg_index(reg, p->deps[d].name) : n;
+			size_t j = p->deps[d].name ? dbreg_registry_index(reg, p->deps[d].name) : n;
 			if (j < n)
 				g->to[e++] = j;
 		}
