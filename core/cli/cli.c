@@ -43,6 +43,19 @@ int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_regi
 	return dbreg_registry_validate(*reg, &vopts);
 }
 
+int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg)
+{
+	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
+	int rc = cli_load(ctx, proj, reg, true, &pdiags);
+	if (rc < 0) {
+		cli_print_diags(ctx, *reg ? dbreg_registry_diags(*reg) : &pdiags);
+		if (rc != DBREG_EINVALID)
+			fprintf(ctx->err, "dbreg: %s\n", *reg ? dbreg_registry_errmsg(*reg) : "cannot read the project");
+	}
+	dbreg_diag_list_dispose(&pdiags);
+	return rc;
+}
+
 void cli_print_diags(struct cli_ctx *ctx, const struct dbreg_diag_list *list)
 {
 	unsigned flags = ctx->color ? DBREG_PRINT_COLOR : 0;

@@ -45,6 +45,10 @@ int cli_exit_code(int rc);
 int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
 	     bool skip_sql, struct dbreg_diag_list *project_diags);
 
+/* cli_load for the commands that act on a valid registry: declarations
+ * only (validate checks the SQL), findings printed when they stop it. */
+int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg);
+
 /* Prints the diagnostics in human form on ctx->err (errors and warnings;
  * warnings hidden with -q). */
 void cli_print_diags(struct cli_ctx *ctx, const struct dbreg_diag_list *list);

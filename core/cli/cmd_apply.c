@@ -124,15 +124,12 @@ static int apply_common(struct cli_ctx *ctx, const char *event, const char *only
 {
 	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
-	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
 	struct cli_target t = {0};
 	struct dbreg_plan_opts extra = {.only_package = only_package};
 
-	int rc = cli_load(ctx, &proj, &reg, true, &pdiags);
-	if (rc < 0) {
-		cli_print_diags(ctx, reg ? dbreg_registry_diags(reg) : &pdiags);
+	int rc = cli_open(ctx, &proj, &reg);
+	if (rc < 0)
 		goto out;
-	}
 	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
 		goto out;
 	if ((rc = cli_target_connect(ctx, &t)) < 0)
@@ -142,7 +139,6 @@ static int apply_common(struct cli_ctx *ctx, const char *event, const char *only
 		fputs("\n}\n", ctx->out);
 out:
 	cli_target_close(&t);
-	dbreg_diag_list_dispose(&pdiags);
 	dbreg_registry_free(reg);
 	dbreg_project_free(proj);
 	return cli_exit_code(rc);

@@ -53,7 +53,6 @@ int cmd_init(struct cli_ctx *ctx)
 {
 	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
-	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
 	struct cli_target t = {0};
 	bool say = !ctx->json && !ctx->quiet;
 	double start = init_now();
@@ -65,11 +64,9 @@ int cmd_init(struct cli_ctx *ctx)
 			return 2;
 		}
 	}
-	int rc = cli_load(ctx, &proj, &reg, true, &pdiags);
-	if (rc < 0) {
-		cli_print_diags(ctx, reg ? dbreg_registry_diags(reg) : &pdiags);
+	int rc = cli_open(ctx, &proj, &reg);
+	if (rc < 0)
 		goto out;
-	}
 	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
 		goto out;
 	if (say)
@@ -122,7 +119,6 @@ fail:
 	}
 out:
 	cli_target_close(&t);
-	dbreg_diag_list_dispose(&pdiags);
 	dbreg_registry_free(reg);
 	dbreg_project_free(proj);
 	return cli_exit_code(rc);

@@ -65,15 +65,12 @@ int cmd_plan(struct cli_ctx *ctx)
 {
 	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
-	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
 	struct cli_target t = {0};
 	struct dbreg_plan *plan = NULL;
 
-	int rc = cli_load(ctx, &proj, &reg, true, &pdiags);
-	if (rc < 0) {
-		cli_print_diags(ctx, reg ? dbreg_registry_diags(reg) : &pdiags);
+	int rc = cli_open(ctx, &proj, &reg);
+	if (rc < 0)
 		goto out;
-	}
 	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
 		goto out;
 	if ((rc = cli_target_history(ctx, &t, ctx->refresh)) < 0)
@@ -97,7 +94,6 @@ int cmd_plan(struct cli_ctx *ctx)
 out:
 	dbreg_plan_free(plan);
 	cli_target_close(&t);
-	dbreg_diag_list_dispose(&pdiags);
 	dbreg_registry_free(reg);
 	dbreg_project_free(proj);
 	return cli_exit_code(rc);

@@ -10,14 +10,9 @@
 static int status_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
 		       struct cli_target *t, bool *online)
 {
-	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
-	int rc = cli_load(ctx, proj, reg, true, &pdiags);
-	if (rc < 0) {
-		cli_print_diags(ctx, *reg ? dbreg_registry_diags(*reg) : &pdiags);
-		dbreg_diag_list_dispose(&pdiags);
+	int rc = cli_open(ctx, proj, reg);
+	if (rc < 0)
 		return rc;
-	}
-	dbreg_diag_list_dispose(&pdiags);
 	if ((rc = cli_target_open(ctx, t, *proj)) < 0)
 		return rc;
 	char err[1024];

@@ -43,20 +43,16 @@ int cmd_verify(struct cli_ctx *ctx)
 {
 	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
-	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
 	struct cli_target t = {0};
 
-	int rc = cli_load(ctx, &proj, &reg, true, &pdiags);
-	if (rc < 0) {
-		cli_print_diags(ctx, reg ? dbreg_registry_diags(reg) : &pdiags);
+	int rc = cli_open(ctx, &proj, &reg);
+	if (rc < 0)
 		goto out;
-	}
 	if ((rc = cli_target_open(ctx, &t, proj)) < 0 || (rc = cli_target_connect(ctx, &t)) < 0)
 		goto out;
 	rc = cli_verify(ctx, &t, reg, ctx->json);
 out:
 	cli_target_close(&t);
-	dbreg_diag_list_dispose(&pdiags);
 	dbreg_registry_free(reg);
 	dbreg_project_free(proj);
 	return cli_exit_code(rc);
