@@ -82,7 +82,7 @@ int cmd_init(struct cli_ctx *ctx)
 	if (say)
 		fprintf(ctx->out, "  [2/5] registering packages and planning (%s)\n", cli_dialect_name(t.dialect));
 	if (say)
-		fprintf(ctx->out, "  [3/5] %s pending migrations, core first, in one transaction\n",
+		fprintf(ctx->out, "  [3/5] %s pending migrations, core first\n",
 			ctx->dry_run ? "showing" : "applying");
 	rc = cli_run_plan(ctx, &t, reg, "init", NULL, &applied);
 	if (rc < 0)
