@@ -4,21 +4,22 @@
  * reading a catalog is written once (in the driver) for verify and for this
  * check.
  *
- * The core package is replayed once and kept. Every other package then runs
- * inside a transaction on top of core and is rolled back after its tables
- * are read, so the schema SQLite re-parses on each ALTER TABLE is core plus
- * one package, never the whole registry: the cost per package does not grow
- * with the registry. Only the tables the package declares or created are
- * read back.
+ * Every package runs alone, inside a transaction on the empty database
+ * that is rolled back once its tables are read: SQLite re-parses the whole
+ * schema on each ALTER TABLE ... ADD COLUMN, so replaying the registry on
+ * one database costs time quadratic in its size, while a package alone
+ * costs the same whatever the registry around it. Only the tables the
+ * package declares or created are read back.
  *
- * A package may use a dependency's tables (INSERT seed rows into it, a
- * trigger or index on it). Dependencies are not replayed up front, since
- * their closure can be most of the registry; only when a package fails with
- * "no such table" is it run again, in a fresh transaction, after the
- * migrations of all its dependencies (transitively, in plan order), and the
- * failure of that second run, if any, is the one reported. Tables of
- * packages it does not depend on are not there, as on a real database where
- * the plan may order them after it.
+ * A package may use tables of its dependencies or of core (INSERT seed rows
+ * into them, a trigger or an index on them, rows whose foreign key SQLite
+ * checks). They are not replayed up front, since a dependency closure can be
+ * most of the registry: only when a package fails with "no such table" is
+ * it run again, in a fresh transaction, after the migrations of core and of
+ * all its dependencies (transitively, in plan order), and the failure of
+ * that second run, if any, is the one reported. Tables of packages it does
+ * not depend on are never there, as on a real database where the plan may
+ * order them after it.
  *
  * The database is confined (the driver's sandbox): no ATTACH, no VACUUM
  * INTO, and a body running longer than RP_BUDGET_MS is stopped and
@@ -419,10 +420,10 @@ enum rp_result { RP_DONE, RP_SKIPPED, RP_FAILED };
 /* Runs a package's SQLite up bodies. RP_SKIPPED when a migration has no
  * SQLite body: a package written for PostgreSQL only cannot be replayed
  * here, and DBR042 belongs to planning for SQLite, so nothing is reported
- * for it. RP_FAILED when a body fails; reported unless `quiet`, and
- * *missing tells whether SQLite named a table that does not exist. */
-static enum rp_result rp_run(struct rp_ctx *c, const struct dbreg_package *pkg, const struct dbreg_driver *drv,
-			     struct dbreg_conn *conn, bool quiet, bool *missing)
+ * for it. RP_FAILED when a body fails, with *failed set to its migration
+ * and the database's words in conn->err. */
+static enum rp_result rp_run(const struct dbreg_package *pkg, const struct dbreg_driver *drv, struct dbreg_conn *conn,
+			     const struct dbreg_migration **failed)
 {
 	for (size_t i = 0; i < pkg->n_migrations; i++)
 		if (!dbreg_migration_body(&pkg->migrations[i], DBREG_DIALECT_SQLITE, true))
@@ -434,18 +435,22 @@ static enum rp_result rp_run(struct rp_ctx *c, const struct dbreg_package *pkg, 
 			continue;
 		if (drv->exec(conn, body->text) == 0)
 			continue;
-		if (missing)
-			*missing = strstr(conn->err.message, "no such table") != NULL;
-		if (quiet)
-			return RP_FAILED;
-		struct dbreg_pos pos = body->pos.line ? body->pos : m->pos;
-		if (conn->err.position > 0)
-			dbreg_sql_loc(body, conn->err.position - 1, &pos.line, &pos.column);
-		rp_diag(c, pos, NULL, NULL, m->id, "fix the SQLite body (up_sqlite) so the package's schema can be checked",
-			"migration %s fails on SQLite: %s", m->id ? m->id : "", conn->err.message);
+		if (failed)
+			*failed = m;
 		return RP_FAILED;
 	}
 	return RP_DONE;
+}
+
+/* Reports the failure rp_run left in conn->err. */
+static void rp_report(struct rp_ctx *c, const struct dbreg_migration *m, const struct dbreg_conn *conn)
+{
+	const struct dbreg_sql *body = dbreg_migration_body(m, DBREG_DIALECT_SQLITE, true);
+	struct dbreg_pos pos = body && body->pos.line ? body->pos : m->pos;
+	if (body && conn->err.position > 0)
+		dbreg_sql_loc(body, conn->err.position - 1, &pos.line, &pos.column);
+	rp_diag(c, pos, NULL, NULL, m->id, "fix the SQLite body (up_sqlite) so the package's schema can be checked",
+		"migration %s fails on SQLite: %s", m->id ? m->id : "", conn->err.message);
 }
 
 /* A wall-time budget per body: far above any real migration on an empty
@@ -557,8 +562,9 @@ static size_t rp_index(const struct dbreg_registry *reg, const char *name)
 }
 
 /* Marks in s->mark the packages the one at plan place `at` depends on,
- * transitively. */
-static void rp_mark_deps(const struct dbreg_registry *reg, struct rp_run_state *s, size_t at)
+ * transitively, and every core package (which every package may use);
+ * returns how many. */
+static size_t rp_mark_deps(const struct dbreg_registry *reg, struct rp_run_state *s, size_t at)
 {
 	memset(s->mark, 0, reg->n_packages * sizeof *s->mark);
 	s->mark[s->order[at]] = true;
@@ -566,6 +572,8 @@ static void rp_mark_deps(const struct dbreg_registry *reg, struct rp_run_state *
 	 * backward sweep reaches the whole closure. */
 	for (size_t k = at + 1; k-- > 0;) {
 		const struct dbreg_package *p = reg->packages[s->order[k]];
+		if (p->core)
+			s->mark[s->order[k]] = true;
 		if (!s->mark[s->order[k]])
 			continue;
 		for (size_t d = 0; d < p->n_deps; d++) {
@@ -575,58 +583,62 @@ static void rp_mark_deps(const struct dbreg_registry *reg, struct rp_run_state *
 		}
 	}
 	s->mark[s->order[at]] = false;
+	size_t n = 0;
+	for (size_t k = 0; k < at; k++)
+		n += s->mark[s->order[k]];
+	return n;
 }
 
-/* Replays the package at plan place `at` and compares; the database is left
- * as it found it unless `keep` (core). */
-static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at, bool keep)
+static int rp_begin(struct rp_ctx *c, struct rp_run_state *s)
+{
+	if (s->drv->begin(s->conn) == 0)
+		return 0;
+	return c->rc = dbreg_registry_fail(c->reg, DBREG_ECONNECT, "cannot begin a replay transaction: %s",
+					   s->conn->err.message);
+}
+
+/* Replays the package at plan place `at` in a transaction of its own on
+ * the empty database, compares, and rolls back. */
+static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at)
 {
 	const struct dbreg_driver *drv = s->drv;
 	char **before = NULL;
 	size_t n_before = 0;
-	if (!keep && drv->begin(s->conn) != 0) {
-		c->rc = dbreg_registry_fail(c->reg, DBREG_ECONNECT, "cannot begin a replay transaction: %s",
-					    s->conn->err.message);
+	const struct dbreg_migration *failed = NULL;
+	if (rp_begin(c, s) != 0)
 		return;
-	}
+	/* Empty, unless a body escaped the transaction where nothing confines it. */
 	if (rp_names(c, s, &before, &n_before) != 0)
 		goto out;
-	bool missing = false;
-	bool has_deps = !keep && c->pkg->n_deps > 0;
-	enum rp_result r = rp_run(c, c->pkg, drv, s->conn, has_deps, &missing);
-	if (r == RP_FAILED && has_deps) {
-		/* Again after the dependencies when a table was missing; else the
-		 * same failure, reported this time. */
+	enum rp_result r = rp_run(c->pkg, drv, s->conn, &failed);
+	bool missing = r == RP_FAILED && strstr(s->conn->err.message, "no such table") != NULL;
+	if (missing && rp_mark_deps(c->reg, s, at) > 0) {
+		/* Again after the dependencies, whose tables it may use. */
 		drv->rollback(s->conn);
 		rp_names_free(before, n_before);
 		before = NULL;
 		n_before = 0;
-		if (drv->begin(s->conn) != 0) {
-			c->rc = dbreg_registry_fail(c->reg, DBREG_ECONNECT, "cannot begin a replay transaction: %s",
-						    s->conn->err.message);
+		if (rp_begin(c, s) != 0)
 			return;
-		}
-		if (missing) {
-			rp_mark_deps(c->reg, s, at);
-			for (size_t k = 0; k < at; k++) {
-				const struct dbreg_package *dep = c->reg->packages[s->order[k]];
-				/* A broken dependency's own failure is reported on it. */
-				if (s->mark[s->order[k]] && !dep->core && !rp_package_broken(c->reg, dep))
-					rp_run(c, dep, drv, s->conn, true, NULL);
-			}
+		for (size_t k = 0; k < at; k++) {
+			const struct dbreg_package *dep = c->reg->packages[s->order[k]];
+			/* A broken dependency's own failure is reported on it. */
+			if (s->mark[s->order[k]] && !rp_package_broken(c->reg, dep))
+				rp_run(dep, drv, s->conn, NULL);
 		}
 		if (rp_names(c, s, &before, &n_before) != 0)
 			goto out;
-		r = rp_run(c, c->pkg, drv, s->conn, false, NULL);
+		r = rp_run(c->pkg, drv, s->conn, &failed);
 	}
 	/* A failed migration is reported; its package's tables are then left
 	 * unchecked, since every difference would follow from it. */
-	if (r == RP_DONE && c->rc == 0)
+	if (r == RP_FAILED)
+		rp_report(c, failed, s->conn);
+	else if (r == RP_DONE && c->rc == 0)
 		rp_check(c, s, before, n_before);
 out:
 	rp_names_free(before, n_before);
-	if (!keep)
-		drv->rollback(s->conn);
+	drv->rollback(s->conn);
 }
 
 int dbreg_replay_check(struct dbreg_registry *reg)
@@ -658,14 +670,10 @@ int dbreg_replay_check(struct dbreg_registry *reg)
 	if (c.rc == 0 && drv->version >= 2 && drv->sandbox && drv->sandbox(conn, RP_BUDGET_MS) != 0)
 		c.rc = dbreg_registry_fail(reg, DBREG_ECONNECT, "cannot confine the replay database: %s",
 					   conn->err.message);
-	/* Core first, kept; then each other package on top of it alone. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t k = 0; k < reg->n_packages && c.rc == 0; k++) {
-			c.pkg = reg->packages[order[k]];
-			if (c.pkg->core != (pass == 0) || rp_package_broken(reg, c.pkg))
-				continue;
-			rp_package(&c, &s, k, pass == 0);
-		}
+	for (size_t k = 0; k < reg->n_packages && c.rc == 0; k++) {
+		c.pkg = reg->packages[order[k]];
+		if (!rp_package_broken(reg, c.pkg))
+			rp_package(&c, &s, k);
 	}
 	drv->close(conn);
 	free(s.mark);
