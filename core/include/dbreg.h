@@ -328,8 +328,6 @@ int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn,
 
 /* ---- targets ------------------------------------------------------------- */
 
-struct dbreg_conn;   /* a connection to a target; see dbreg/driver.h */
-
 /* The dialect of a target URL, from the driver that claims it. Returns 0,
  * or DBREG_EUSAGE when no driver claims the URL. */
 int dbreg_target_dialect(const char *url, enum dbreg_dialect *out);
