@@ -382,6 +382,19 @@ struct sc_names {
 	size_t n, cap;
 };
 
+/* Every declared table with the place of its package in reg->packages,
+ * sorted by name then place: who owns a table, by binary search, instead of
+ * a scan of every package for each statement. */
+struct sc_owner {
+	const char *table;             /* borrowed from the registry */
+	size_t pkg;
+};
+
+struct sc_owners {
+	struct sc_owner *items;
+	size_t n;
+};
+
 /* One body being analysed. */
 struct sc_ctx {
 	struct dbreg_diag_list *diags;
@@ -390,6 +403,7 @@ struct sc_ctx {
 	const char *file;
 	const char *package, *migration;
 	const struct dbreg_registry *reg;   /* NULL for bare text */
+	const struct sc_owners *owners;     /* NULL for bare text */
 	const struct dbreg_package *pkg;
 	struct sc_pkg *facts;          /* NULL: no DBR046 */
 	bool up;
@@ -555,14 +569,31 @@ static void sc_object_word(const char *objtype, char *out, size_t size)
 	out[i] = '\0';
 }
 
-/* The package, other than the current one, that declares table `name`. */
+static int sc_owner_cmp(const void *a, const void *b)
+{
+	const struct sc_owner *x = a, *y = b;
+	int r = strcmp(x->table, y->table);
+	return r ? r : (x->pkg > y->pkg) - (x->pkg < y->pkg);
+}
+
+/* The package, other than the current one, that declares table `name`:
+ * the first in registry order, as a scan of the packages would find. */
 static const struct dbreg_package *sc_other_owner(const struct sc_ctx *c, const char *name)
 {
-	if (!c->reg || !name)
+	if (!c->reg || !c->owners || !name)
 		return NULL;
-	for (size_t i = 0; i < c->reg->n_packages; i++) {
-		const struct dbreg_package *p = c->reg->packages[i];
-		if (p != c->pkg && dbreg_package_table(p, name))
+	const struct sc_owners *o = c->owners;
+	size_t lo = 0, hi = o->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(o->items[mid].table, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < o->n && strcmp(o->items[lo].table, name) == 0; lo++) {
+		const struct dbreg_package *p = c->reg->packages[o->items[lo].pkg];
+		if (p != c->pkg)
 			return p;
 	}
 	return NULL;
@@ -1129,10 +1160,11 @@ static void sc_pkg_dispose(struct sc_pkg *f)
 	memset(f, 0, sizeof(*f));
 }
 
-static int sc_package(struct dbreg_registry *reg, const struct dbreg_package *pkg)
+static int sc_package(struct dbreg_registry *reg, const struct sc_owners *owners, const struct dbreg_package *pkg)
 {
 	struct sc_pkg facts = {0};
-	struct sc_ctx c = {.diags = &reg->diags, .reg = reg, .pkg = pkg, .package = pkg->name, .file = pkg->file};
+	struct sc_ctx c = {.diags = &reg->diags, .reg = reg, .owners = owners, .pkg = pkg, .package = pkg->name,
+			   .file = pkg->file};
 	for (size_t i = 0; i < pkg->n_migrations && c.rc == 0; i++) {
 		const struct dbreg_migration *m = &pkg->migrations[i];
 		for (int dir = 1; dir >= 0 && c.rc == 0; dir--) {
@@ -1159,10 +1191,21 @@ static int sc_package(struct dbreg_registry *reg, const struct dbreg_package *pk
 
 int dbreg_sqlcheck_registry(struct dbreg_registry *reg)
 {
-	for (size_t i = 0; i < reg->n_packages; i++) {
-		int rc = sc_package(reg, reg->packages[i]);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
+	struct sc_owners owners = {0};
+	size_t total = 0;
+	for (size_t i = 0; i < reg->n_packages; i++)
+		total += reg->packages[i]->n_tables;
+	if (total && !(owners.items = malloc(total * sizeof *owners.items)))
+		return DBREG_ENOMEM;
+	for (size_t i = 0; i < reg->n_packages; i++)
+		for (size_t t = 0; t < reg->packages[i]->n_tables; t++)
+			if (reg->packages[i]->tables[t].name)
+				owners.items[owners.n++] = (struct sc_owner){reg->packages[i]->tables[t].name, i};
+	if (owners.n)
+		qsort(owners.items, owners.n, sizeof *owners.items, sc_owner_cmp);
+	int rc = 0;
+	for (size_t i = 0; i < reg->n_packages && rc == 0; i++)
+		rc = sc_package(reg, &owners, reg->packages[i]);
+	free(owners.items);
+	return rc;
 }
