@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 const struct cli_cmd cli_commands[] = {
 	{"validate", "", "parse and validate every manifest and the SQL of every migration", cmd_validate},
@@ -30,6 +31,11 @@ int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_regi
 {
 	*proj = NULL;
 	*reg = NULL;
+	struct stat st;
+	if (stat(ctx->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(ctx->err, "dbreg: no project folder '%s' (-C DIR names one)\n", ctx->dir);
+		return DBREG_EUSAGE;
+	}
 	int rc = dbreg_project_open(proj, ctx->dir, project_diags);
 	if (rc < 0)
 		return rc;
@@ -43,17 +49,40 @@ int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_regi
 	return dbreg_registry_validate(*reg, &vopts);
 }
 
-int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg)
+int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg, bool check_sql)
 {
 	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
-	int rc = cli_load(ctx, proj, reg, true, &pdiags);
+	int rc = cli_load(ctx, proj, reg, !check_sql, &pdiags);
+	if (rc == DBREG_EINVALID && ctx->json) {
+		/* The same document as validate's, so scripts see the findings. */
+		fputs("{\n  \"ok\": false,\n  \"diagnostics\": ", ctx->out);
+		dbreg_diag_list_json(ctx->out, *reg ? dbreg_registry_diags(*reg) : &pdiags);
+		fputs("\n}\n", ctx->out);
+		ctx->json_done = true;
+	}
 	if (rc < 0) {
 		cli_print_diags(ctx, *reg ? dbreg_registry_diags(*reg) : &pdiags);
-		if (rc != DBREG_EINVALID)
+		if (rc != DBREG_EINVALID && rc != DBREG_EUSAGE)
 			fprintf(ctx->err, "dbreg: %s\n", *reg ? dbreg_registry_errmsg(*reg) : "cannot read the project");
 	}
 	dbreg_diag_list_dispose(&pdiags);
 	return rc;
+}
+
+void cli_json_end(struct cli_ctx *ctx, bool ok)
+{
+	if (!ctx->json || !ctx->json_open || ctx->json_done)
+		return;
+	fprintf(ctx->out, ",\n  \"ok\": %s\n}\n", ok ? "true" : "false");
+	ctx->json_done = true;
+}
+
+int cli_no_extra_args(struct cli_ctx *ctx, int max)
+{
+	if (ctx->n_args <= max)
+		return 0;
+	fprintf(ctx->err, "dbreg: unexpected argument '%s'. Try 'dbreg --help'.\n", ctx->args[max]);
+	return DBREG_EUSAGE;
 }
 
 void cli_print_diags(struct cli_ctx *ctx, const struct dbreg_diag_list *list)

@@ -15,6 +15,9 @@ struct cli_ctx {
 	const char *target;            /* --target T, NULL for the default */
 	bool json, verbose, quiet, color;
 	bool tty;                      /* stderr is a terminal */
+	bool offline;                  /* status/history: the state file's copy, no connection */
+	bool json_open;                /* --json: the document's '{' is out */
+	bool json_done;                /* --json: a whole document is out */
 	bool dry_run, refresh, sql;
 	int lock_timeout;              /* seconds, --lock-timeout */
 	int wait;                      /* seconds, --wait (init) */
@@ -45,9 +48,18 @@ int cli_exit_code(int rc);
 int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
 	     bool skip_sql, struct dbreg_diag_list *project_diags);
 
-/* cli_load for the commands that act on a valid registry: declarations
- * only (validate checks the SQL), findings printed when they stop it. */
-int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg);
+/* cli_load for the commands that act on a valid registry, with the
+ * findings printed when they stop it (with --json, as validate's document).
+ * Commands that change a target check the SQL too (check_sql), so they
+ * refuse what validate refuses; read-only ones check declarations only. */
+int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg, bool check_sql);
+
+/* --json: closes the document opened by cli_print_plan with its "ok" key
+ * and marks it complete. Does nothing when no document was opened. */
+void cli_json_end(struct cli_ctx *ctx, bool ok);
+
+/* Refuses positional arguments beyond `max` (usage error, exit 2). */
+int cli_no_extra_args(struct cli_ctx *ctx, int max);
 
 /* Prints the diagnostics in human form on ctx->err (errors and warnings;
  * warnings hidden with -q). */

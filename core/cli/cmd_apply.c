@@ -58,6 +58,8 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 	if (rc < 0) {
 		if (rc == DBREG_EINVALID)
 			cli_print_diags(ctx, dbreg_registry_diags(reg));
+		else
+			fprintf(ctx->err, "dbreg: %s\n", dbreg_registry_errmsg(reg));
 		dbreg_state_log(t->state, event, t->shown, "refused", "the plan has errors");
 		return rc;
 	}
@@ -81,11 +83,26 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		*applied = res.applied;
 	if (ctx->json) {
 		cli_print_plan(ctx, t, plan);
-		fprintf(ctx->out, ",\n  \"applied\": %zu,\n  \"dry_run\": %s,\n  \"ok\": %s", res.applied,
-			ctx->dry_run ? "true" : "false", rc == 0 ? "true" : "false");
+		/* A dry run applies nothing: it says what is pending. */
+		fprintf(ctx->out, ",\n  \"applied\": %zu,\n  \"pending\": %zu,\n  \"dry_run\": %s",
+			ctx->dry_run ? 0 : res.applied, ctx->dry_run ? res.applied : res.to_run - res.applied,
+			ctx->dry_run ? "true" : "false");
 		if (rc < 0) {
 			fputs(",\n  \"error\": ", ctx->out);
 			dbreg_json_str(ctx->out, res.message ? res.message : res.errmsg);
+			if (res.failed_migration) {
+				fputs(",\n  \"failed\": {\"package\": ", ctx->out);
+				dbreg_json_str(ctx->out, res.failed_package);
+				fputs(", \"migration\": ", ctx->out);
+				dbreg_json_str(ctx->out, res.failed_migration);
+				fputs(", \"file\": ", ctx->out);
+				dbreg_json_str(ctx->out, res.file);
+				fprintf(ctx->out, ", \"line\": %u, \"column\": %u, \"sqlstate\": ", res.line, res.column);
+				dbreg_json_str(ctx->out, res.sqlstate[0] ? res.sqlstate : NULL);
+				fputs(", \"statement\": ", ctx->out);
+				dbreg_json_str(ctx->out, res.statement);
+				fputs("}", ctx->out);
+			}
 		}
 	} else if (!ctx->quiet || rc < 0) {
 		if (ctx->dry_run) {
@@ -106,8 +123,8 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 			fputc('\n', ctx->out);
 		}
 	}
-	if (rc < 0 && !ctx->json)
-		apply_print_failure(ctx, &res);
+	if (rc < 0)
+		apply_print_failure(ctx, &res);   /* on stderr, with --json too */
 	if (!ctx->dry_run) {
 		/* The offline copy follows the target, success or not. */
 		cli_target_history(ctx, t, true);
@@ -127,7 +144,7 @@ static int apply_common(struct cli_ctx *ctx, const char *event, const char *only
 	struct cli_target t = {0};
 	struct dbreg_plan_opts extra = {.only_package = only_package};
 
-	int rc = cli_open(ctx, &proj, &reg);
+	int rc = cli_open(ctx, &proj, &reg, true);
 	if (rc < 0)
 		goto out;
 	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
@@ -135,8 +152,7 @@ static int apply_common(struct cli_ctx *ctx, const char *event, const char *only
 	if ((rc = cli_target_connect(ctx, &t)) < 0)
 		goto out;
 	rc = cli_run_plan(ctx, &t, reg, event, &extra, NULL);
-	if (ctx->json)
-		fputs("\n}\n", ctx->out);
+	cli_json_end(ctx, rc == 0);
 out:
 	cli_target_close(&t);
 	dbreg_registry_free(reg);
@@ -146,6 +162,8 @@ out:
 
 int cmd_apply(struct cli_ctx *ctx)
 {
+	if (cli_no_extra_args(ctx, 0))
+		return 2;
 	for (size_t i = 0; i < ctx->n_pins; i++) {
 		if (!ctx->pins[i].package) {
 			fprintf(ctx->err, "dbreg: apply takes --to PKG@VERSION\n");
@@ -157,7 +175,7 @@ int cmd_apply(struct cli_ctx *ctx)
 
 int cmd_down(struct cli_ctx *ctx)
 {
-	if (ctx->n_args != 1 || ctx->n_pins != 1) {
+	if (ctx->n_args != 1 || ctx->n_pins != 1 || ctx->pins[0].version[0] == '\0') {
 		fprintf(ctx->err, "usage: dbreg down PKG --to VERSION\n");
 		return 2;
 	}

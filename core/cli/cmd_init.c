@@ -51,6 +51,8 @@ static int init_connect(struct cli_ctx *ctx, struct cli_target *t)
 
 int cmd_init(struct cli_ctx *ctx)
 {
+	if (cli_no_extra_args(ctx, 0))
+		return 2;
 	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
 	struct cli_target t = {0};
@@ -64,7 +66,7 @@ int cmd_init(struct cli_ctx *ctx)
 			return 2;
 		}
 	}
-	int rc = cli_open(ctx, &proj, &reg);
+	int rc = cli_open(ctx, &proj, &reg, true);
 	if (rc < 0)
 		goto out;
 	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
@@ -87,18 +89,13 @@ int cmd_init(struct cli_ctx *ctx)
 	rc = cli_run_plan(ctx, &t, reg, "init", NULL, &applied);
 	if (rc < 0)
 		goto fail;
-	if (ctx->dry_run) {
-		if (ctx->json)
-			fputs("\n}\n", ctx->out);
+	if (ctx->dry_run)
 		goto out;
-	}
 	if (say)
 		fprintf(ctx->out, "  [4/5] verifying the database against the declared tables\n");
 	if (ctx->json)
 		fputs(",\n  \"verify\": ", ctx->out);
 	rc = cli_verify(ctx, &t, reg, ctx->json);
-	if (ctx->json)
-		fputs("}\n", ctx->out);
 	if (rc < 0)
 		goto fail;
 	if (say) {
@@ -118,6 +115,7 @@ fail:
 		fprintf(ctx->err, "dbreg init failed: %s\n", why);
 	}
 out:
+	cli_json_end(ctx, rc == 0);
 	cli_target_close(&t);
 	dbreg_registry_free(reg);
 	dbreg_project_free(proj);

@@ -10,6 +10,7 @@ void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struc
 	size_t n = dbreg_plan_count(plan);
 	if (ctx->json) {
 		fputs("{\n  \"target\": ", ctx->out);
+		ctx->json_open = true;
 		dbreg_json_str(ctx->out, t->shown);
 		fprintf(ctx->out, ",\n  \"dialect\": \"%s\",\n  \"steps\": [", cli_dialect_name(t->dialect));
 		for (size_t i = 0; i < n; i++) {
@@ -63,12 +64,14 @@ int cli_build_plan(struct cli_ctx *ctx, struct dbreg_registry *reg, struct cli_t
 
 int cmd_plan(struct cli_ctx *ctx)
 {
+	if (cli_no_extra_args(ctx, 0))
+		return 2;
 	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
 	struct cli_target t = {0};
 	struct dbreg_plan *plan = NULL;
 
-	int rc = cli_open(ctx, &proj, &reg);
+	int rc = cli_open(ctx, &proj, &reg, true);
 	if (rc < 0)
 		goto out;
 	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
@@ -77,19 +80,22 @@ int cmd_plan(struct cli_ctx *ctx)
 		goto out;
 	if ((rc = cli_build_plan(ctx, reg, &t, &plan)) < 0)
 		goto out;
-	if (ctx->sql) {
-		char *script = dbreg_plan_script(plan);
-		if (!script) {
-			rc = DBREG_ENOMEM;
-			goto out;
-		}
+	char *script = NULL;
+	if (ctx->sql && !(script = dbreg_plan_script(plan))) {
+		rc = DBREG_ENOMEM;
+		goto out;
+	}
+	if (ctx->sql && !ctx->json) {
 		fputs(script, ctx->out);
-		free(script);
 	} else {
 		cli_print_plan(ctx, &t, plan);
-		if (ctx->json)
-			fputs("\n}\n", ctx->out);
+		if (ctx->json && script) {
+			fputs(",\n  \"sql\": ", ctx->out);
+			dbreg_json_str(ctx->out, script);
+		}
+		cli_json_end(ctx, true);
 	}
+	free(script);
 	dbreg_state_log(t.state, "plan", t.shown, "ok", NULL);
 out:
 	dbreg_plan_free(plan);

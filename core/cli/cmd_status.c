@@ -1,5 +1,7 @@
 /* dbreg status and dbreg history: what the target holds, read from the
- * target when it answers, else from the state file's copy (offline). */
+ * target; with --offline, from the state file's copy of its history,
+ * without a connection. A target that does not answer is exit 3, with a
+ * hint to use --offline. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -10,15 +12,16 @@
 static int status_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
 		       struct cli_target *t, bool *online)
 {
-	int rc = cli_open(ctx, proj, reg);
+	int rc = cli_open(ctx, proj, reg, false);
 	if (rc < 0)
 		return rc;
 	if ((rc = cli_target_open(ctx, t, *proj)) < 0)
 		return rc;
-	char err[1024];
-	*online = dbreg_target_connect(&t->conn, t->url, err, sizeof(err)) == 0;
-	if (!*online && !ctx->quiet)
-		fprintf(ctx->err, "dbreg: %s is not reachable (%s); showing the state file's copy\n", t->shown, err);
+	*online = !ctx->offline;
+	if (*online && (rc = cli_target_connect(ctx, t)) < 0) {
+		fprintf(ctx->err, "dbreg: --offline shows the state file's copy of its history\n");
+		return rc;
+	}
 	return cli_target_history(ctx, t, *online);
 }
 
@@ -48,6 +51,8 @@ static const char *status_installed(const char *name, char **names, char **versi
 
 int cmd_status(struct cli_ctx *ctx)
 {
+	if (cli_no_extra_args(ctx, 0))
+		return 2;
 	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
 	struct cli_target t = {0};
@@ -94,8 +99,10 @@ int cmd_status(struct cli_ctx *ctx)
 				inst ? inst : "-", pending);
 		}
 	}
-	if (ctx->json)
+	if (ctx->json) {
 		fputs(np ? "\n  ]\n}\n" : "]\n}\n", ctx->out);
+		ctx->json_done = true;
+	}
 out:
 	for (size_t i = 0; i < n_installed; i++) {
 		free(names[i]);
@@ -110,6 +117,8 @@ out:
 
 int cmd_history(struct cli_ctx *ctx)
 {
+	if (cli_no_extra_args(ctx, 0))
+		return 2;
 	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
 	struct cli_target t = {0};
@@ -144,8 +153,10 @@ int cmd_history(struct cli_ctx *ctx)
 				a->package, a->migration, a->version, a->duration_ms);
 		}
 	}
-	if (ctx->json)
+	if (ctx->json) {
 		fputs(t.n_history ? "\n  ]\n}\n" : "]\n}\n", ctx->out);
+		ctx->json_done = true;
+	}
 out:
 	status_close(proj, reg, &t);
 	return cli_exit_code(rc);

@@ -4,6 +4,8 @@
 
 int cmd_validate(struct cli_ctx *ctx)
 {
+	if (cli_no_extra_args(ctx, 0))
+		return 2;
 	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
 	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
@@ -22,6 +24,7 @@ int cmd_validate(struct cli_ctx *ctx)
 		fprintf(ctx->out, "{\n  \"ok\": %s,\n  \"diagnostics\": ", diags->errors ? "false" : "true");
 		dbreg_diag_list_json(ctx->out, diags);
 		fputs("\n}\n", ctx->out);
+		ctx->json_done = true;
 	} else {
 		cli_print_diags(ctx, diags);
 		if (!ctx->quiet)

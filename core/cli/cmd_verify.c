@@ -12,6 +12,7 @@ int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry 
 		goto out;
 	}
 	if (print_json) {
+		/* Nested in init's document: indented, no newline after. */
 		fputs("{\n  \"target\": ", ctx->out);
 		dbreg_json_str(ctx->out, t->shown);
 		fprintf(ctx->out, ",\n  \"ok\": %s,\n  \"problems\": [", rc == 0 ? "true" : "false");
@@ -24,10 +25,13 @@ int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry 
 			dbreg_json_str(ctx->out, vr.items[i].message);
 			fputc('}', ctx->out);
 		}
-		fputs(vr.len ? "\n  ]\n}\n" : "]\n}\n", ctx->out);
+		fputs(vr.len ? "\n  ]\n}" : "]\n}", ctx->out);
 	} else if (!ctx->json) {
-		for (size_t i = 0; i < vr.len; i++)
-			fprintf(ctx->err, "%s: verify: %s\n", t->shown, vr.items[i].message);
+		for (size_t i = 0; i < vr.len; i++) {
+			const struct dbreg_problem *pr = &vr.items[i];
+			fprintf(ctx->err, "%s: verify: %s%s%s%s%s\n", t->shown, pr->table ? pr->table : "",
+				pr->column ? "." : "", pr->column ? pr->column : "", pr->table ? ": " : "", pr->message);
+		}
 		if (rc == 0 && !ctx->quiet)
 			fprintf(ctx->out, "%s matches the declared tables\n", t->shown);
 		else if (rc == DBREG_EVERIFY)
@@ -41,16 +45,22 @@ out:
 
 int cmd_verify(struct cli_ctx *ctx)
 {
+	if (cli_no_extra_args(ctx, 0))
+		return 2;
 	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
 	struct cli_target t = {0};
 
-	int rc = cli_open(ctx, &proj, &reg);
+	int rc = cli_open(ctx, &proj, &reg, false);
 	if (rc < 0)
 		goto out;
 	if ((rc = cli_target_open(ctx, &t, proj)) < 0 || (rc = cli_target_connect(ctx, &t)) < 0)
 		goto out;
 	rc = cli_verify(ctx, &t, reg, ctx->json);
+	if (ctx->json && (rc == 0 || rc == DBREG_EVERIFY)) {
+		fputc('\n', ctx->out);
+		ctx->json_done = true;
+	}
 out:
 	cli_target_close(&t);
 	dbreg_registry_free(reg);

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@ enum {
 	OPT_LOCK_TIMEOUT,
 	OPT_WAIT,
 	OPT_VERSION,
+	OPT_OFFLINE,
 };
 
 static const struct option long_options[] = {
@@ -32,6 +34,7 @@ static const struct option long_options[] = {
 	{"to", required_argument, NULL, OPT_TO},
 	{"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
 	{"wait", required_argument, NULL, OPT_WAIT},
+	{"offline", no_argument, NULL, OPT_OFFLINE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -50,13 +53,14 @@ static void usage(FILE *fp)
 		    "  --target T                 a target name from dbreg.toml, or a URL\n"
 		    "                             (default: target dev, else sqlite:ydtb.db)\n"
 		    "  --json                     one JSON document on standard output\n"
-		    "  -v, --verbose              more detail (each statement with its timing)\n"
+		    "  -v, --verbose              more detail (each migration with its timing)\n"
 		    "  -q, --quiet                errors only\n"
 		    "  --no-color                 no colour (also NO_COLOR)\n"
 		    "  --to PKG@VERSION           stop a package at a version (plan, apply, init; repeatable)\n"
 		    "  --dry-run                  print what would run, change nothing (apply, init, down)\n"
 		    "  --refresh                  read the target's history before planning (plan)\n"
 		    "  --sql                      print the whole SQL script (plan)\n"
+		    "  --offline                  from the state file, without connecting (status, history)\n"
 		    "  --lock-timeout SECONDS     wait at most this long for another run (default 60)\n"
 		    "  --wait SECONDS             retry a refused connection this long (init, default 30)\n"
 		    "  -h, --help                 this help\n"
@@ -95,6 +99,7 @@ static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
 	case OPT_DRY_RUN: ctx->dry_run = true; return -1;
 	case OPT_REFRESH: ctx->refresh = true; return -1;
 	case OPT_SQL: ctx->sql = true; return -1;
+	case OPT_OFFLINE: ctx->offline = true; return -1;
 	case OPT_TO: {
 		/* PKG@VERSION, split at the last '@' (scoped names start with
 		 * one); a bare VERSION is for `down PKG --to VERSION`. */
@@ -126,6 +131,67 @@ static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
 		fprintf(stderr, "Try 'dbreg --help'.\n");
 		return 2;
 	}
+}
+
+/* Writes `text` as a JSON array of its non-empty lines. */
+static void json_lines(FILE *fp, const char *text, size_t len)
+{
+	fputc('[', fp);
+	bool first = true;
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && text[j] != '\n')
+			j++;
+		if (j > i) {
+			char *line = strndup(text + i, j - i);
+			if (line) {
+				fputs(first ? "" : ", ", fp);
+				dbreg_json_str(fp, line);
+				first = false;
+				free(line);
+			}
+		}
+		i = j + 1;
+	}
+	fputc(']', fp);
+}
+
+/* Runs a command with --json. Its output is held until it returns, so
+ * that standard output gets exactly one JSON document: the command's when
+ * it completed one, else one saying what failed. Human messages still go
+ * to standard error, and are repeated in that document. */
+static int run_json(struct cli_ctx *ctx, const struct cli_cmd *cmd)
+{
+	char *out = NULL, *err = NULL;
+	size_t n_out = 0, n_err = 0;
+	ctx->out = open_memstream(&out, &n_out);
+	ctx->err = open_memstream(&err, &n_err);
+	if (!ctx->out || !ctx->err) {
+		if (ctx->out)
+			fclose(ctx->out);
+		if (ctx->err)
+			fclose(ctx->err);
+		free(out);
+		free(err);
+		fputs("dbreg: out of memory\n", stderr);
+		return 1;
+	}
+	int rc = cmd->run(ctx);
+	fclose(ctx->out);
+	fclose(ctx->err);
+	fwrite(err, 1, n_err, stderr);
+	if (ctx->json_done) {
+		fwrite(out, 1, n_out, stdout);
+	} else {
+		/* The command stopped before its document was whole. */
+		printf("{\n  \"ok\": false,\n  \"exit_code\": %d,\n  \"command\": \"%s\",\n  \"errors\": ",
+		       rc, cmd->name);
+		json_lines(stdout, err, n_err);
+		fputs("\n}\n", stdout);
+	}
+	free(out);
+	free(err);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -170,5 +236,7 @@ int main(int argc, char **argv)
 	}
 	ctx.tty = isatty(fileno(stderr));
 	ctx.color = !no_color && !ctx.json && ctx.tty;
-	return cmd->run(&ctx);
+	if (!ctx.json)
+		return cmd->run(&ctx);
+	return run_json(&ctx, cmd);
 }

@@ -283,6 +283,12 @@ int dbreg_project_target_url(char **url, const struct dbreg_project *p, const ch
 	int rc = project_expand(&expanded, raw, name, err, errsize);
 	if (rc != 0)
 		return rc;
+	if (expanded[strspn(expanded, " \t")] == '\0' || strcmp(expanded, "sqlite:") == 0) {
+		snprintf(err, errsize, "target \"%s\" is empty%s", raw == target ? target : name,
+			 strchr(raw, '$') ? " (what its ${NAME} stands for is empty)" : "");
+		free(expanded);
+		return DBREG_EUSAGE;
+	}
 	/* sqlite:PATH with a relative PATH means relative to the project. */
 	const char *dir = p && p->dir ? p->dir : ".";
 	if (strncmp(expanded, "sqlite:", 7) == 0) {

@@ -184,8 +184,9 @@ static int registry_scan(struct dbreg_registry *reg, const char *root, const cha
 	int rc = 0;
 	struct dirent *e;
 	while (rc == 0 && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue; /* ., .., and hidden entries such as .git */
+		/* Hidden entries count too: the contract says every *.toml. */
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
 		char *child_full = dbreg_printf("%s/%s", full, e->d_name);
 		char *child_rel = dbreg_printf("%s/%s", rel, e->d_name);
 		struct stat st;
