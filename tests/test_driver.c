@@ -771,6 +771,15 @@ static void test_driver__url_redaction(void **state)
 	s = dbreg_url_scrub("it's sec'ret", "host=h password='sec\\'ret'");
 	assert_string_equal(s, "it's ***");
 	free(s);
+	/* A short password is masked only where it stands as a whole token:
+	 * "port" stays "port" (masking inside it would reveal the password). */
+	s = dbreg_url_scrub("connection to server at \"h\", port 1 failed: p rejected (p)",
+			    "postgres://u:p@h:1/d");
+	assert_string_equal(s, "connection to server at \"h\", port 1 failed: *** rejected (***)");
+	free(s);
+	s = dbreg_url_scrub("postgres://u:p@h:1/d: pp p1 xp p", "postgres://u:p@h:1/d");
+	assert_string_equal(s, "postgres://u:***@h:1/d: pp p1 xp ***");
+	free(s);
 	s = dbreg_url_scrub("nothing here", NULL);
 	assert_string_equal(s, "nothing here");
 	free(s);

@@ -215,8 +215,16 @@ char *dbreg_url_redact(const char *url)
 	return dbreg_buf_detach(&b);
 }
 
-/* Replaces every occurrence of `what` in *text by `with`. */
-static int url_replace_all(char **text, const char *what, const char *with)
+static bool url_is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Replaces every occurrence of `what` in *text by `with`; with `whole`,
+ * only occurrences that stand as a token (no letter or digit right before
+ * or after), so a short password like "p" does not turn "port" into
+ * "***ort" and so reveal itself. */
+static int url_replace_all(char **text, const char *what, const char *with, bool whole)
 {
 	size_t wlen = strlen(what);
 	if (wlen == 0 || !strstr(*text, what))
@@ -224,6 +232,11 @@ static int url_replace_all(char **text, const char *what, const char *with)
 	struct dbreg_buf b = DBREG_BUF_INIT;
 	const char *p = *text, *hit;
 	while ((hit = strstr(p, what)) != NULL) {
+		if (whole && ((hit > *text && url_is_alnum(hit[-1])) || url_is_alnum(hit[wlen]))) {
+			dbreg_buf_append(&b, p, (size_t)(hit - p) + 1);
+			p = hit + 1;
+			continue;
+		}
 		dbreg_buf_append(&b, p, (size_t)(hit - p));
 		dbreg_buf_puts(&b, with);
 		p = hit + wlen;
@@ -246,7 +259,7 @@ char *dbreg_url_scrub(const char *text, const char *url)
 	if (!out || !url)
 		return out;
 	char *red = dbreg_url_redact(url);
-	if (!red || url_replace_all(&out, url, red) != 0)
+	if (!red || url_replace_all(&out, url, red, false) != 0)
 		goto oom;
 	free(red);
 	red = NULL;
@@ -257,9 +270,9 @@ char *dbreg_url_scrub(const char *text, const char *url)
 		char *raw = dbreg_strndup(url + spans[i].start, len);
 		char *dec = spans[i].uri ? url_decode(url + spans[i].start, len)
 					 : url_unescape(url + spans[i].start, len);
-		int rc = (!raw || !dec) ? -1 : url_replace_all(&out, raw, "***");
+		int rc = (!raw || !dec) ? -1 : url_replace_all(&out, raw, "***", true);
 		if (rc == 0)
-			rc = url_replace_all(&out, dec, "***");
+			rc = url_replace_all(&out, dec, "***", true);
 		free(raw);
 		free(dec);
 		if (rc != 0)
