@@ -467,6 +467,48 @@ static void test_apply__failure_halfway_leaves_target_as_it_was(void **state)
 	free(notes);
 }
 
+/* A runtime error (no position from the database) still names the
+ * failing statement of a multi-statement body and points at its start;
+ * the statements before it (a ';' inside a string, a comment) do not
+ * confuse the split. PostgreSQL runs the body in one round trip. */
+static void test_apply__runtime_error_names_its_statement(void **state)
+{
+	struct fixture *f = *state;
+	const char *bad = is_pg ? "SELECT 1/0" : "INSERT INTO ydtb_workspaces (id, name) VALUES ('w', NULL)";
+	char extra[1024];
+	snprintf(extra, sizeof extra,
+		 "[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\n"
+		 "up_postgres = \"\"\"\nSELECT ';' AS x;\n-- the next one fails\nSELECT 1/0;\nSELECT 2;\n\"\"\"\n"
+		 "up_sqlite = \"\"\"\nSELECT ';' AS x;\n-- the next one fails\n"
+		 "INSERT INTO ydtb_workspaces (id, name) VALUES ('w', NULL);\nSELECT 2;\n\"\"\"\n"
+		 "down = \"SELECT 1;\"\n");
+	char *notes = notes_toml(false, NULL, extra, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+	struct dbreg_apply_result res;
+	assert_int_equal(dbreg_apply_run(&res, conn, plan, NULL), DBREG_EMIGRATION);
+	assert_string_equal(res.failed_migration, "0004");
+	assert_non_null(res.statement);
+	assert_string_equal(res.statement, bad);
+	unsigned want_line = 1;
+	const char *hit = strstr(notes, bad);
+	assert_non_null(hit);
+	for (const char *q = notes; q < hit; q++)
+		want_line += *q == '\n';
+	assert_int_equal(res.line, want_line);
+	assert_int_equal(res.column, 1);
+	if (is_pg)
+		assert_string_equal(res.sqlstate, "22012");
+	print_message("# %s\n", res.errmsg);
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
 static void test_apply__checksum_drift_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -862,6 +904,7 @@ int main(int argc, char **argv)
 		T(test_apply__upgrade_across_versions),
 		T(test_apply__downgrade_and_back_up),
 		T(test_apply__failure_halfway_leaves_target_as_it_was),
+		T(test_apply__runtime_error_names_its_statement),
 		T(test_apply__checksum_drift_refused),
 		T(test_apply__verify_names_a_dropped_column),
 		T(test_apply__non_transactional_step_splits_the_run),

@@ -7,6 +7,8 @@
 #include "util.h"
 #include "dbreg/driver.h"
 
+#include <pg_query.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +50,31 @@ void dbreg_apply_result_dispose(struct dbreg_apply_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Where the statement starting at or after `p` really begins: past white
+ * space and comments. */
+static size_t apply_skip_blank(const char *sql, size_t p, size_t end)
+{
+	while (p < end) {
+		char c = sql[p];
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+			p++;
+		} else if (c == '-' && p + 1 < end && sql[p + 1] == '-') {
+			while (p < end && sql[p] != '\n')
+				p++;
+		} else if (c == '/' && p + 1 < end && sql[p + 1] == '*') {
+			const char *e = strstr(sql + p + 2, "*/");
+			p = (e && (size_t)(e - sql) + 2 <= end) ? (size_t)(e - sql) + 2 : end;
+		} else {
+			break;
+		}
+	}
+	return p;
+}
+
 /* The statement of `sql` that holds byte `off` (0-based): from the end of
  * the previous ';' to the next one, skipping ';' inside quotes, dollar
- * quotes and comments. A copy, trimmed; NULL when none. */
+ * quotes and comments. A copy, without the white space and comments
+ * around it; NULL when none. */
 static char *apply_statement_at(const char *sql, size_t off)
 {
 	size_t len = strlen(sql), start = 0, i = 0;
@@ -98,12 +122,46 @@ static char *apply_statement_at(const char *sql, size_t off)
 		}
 	}
 	size_t end = i < len ? i : len;
-	while (start < end && (sql[start] == ' ' || sql[start] == '\n' || sql[start] == '\t' || sql[start] == '\r'))
-		start++;
+	start = apply_skip_blank(sql, start, end);
 	while (end > start && (sql[end - 1] == ' ' || sql[end - 1] == '\n' || sql[end - 1] == '\t' ||
 			       sql[end - 1] == '\r'))
 		end--;
 	return end > start ? dbreg_strndup(sql + start, end - start) : NULL;
+}
+
+/* PostgreSQL: the byte range [*start, *end) of the failing statement of a
+ * body, as the server split it (libpg_query's parser, its scanner when the
+ * parser refuses the text): the one holding byte `off` (0-based) when the
+ * server gave a position, else the `index`th (1-based) the driver counted.
+ * Returns false when it cannot be found. */
+static bool apply_pg_statement(const char *sql, size_t index, size_t off, size_t *start, size_t *end)
+{
+	PgQuerySplitResult r = pg_query_split_with_parser(sql);
+	if (r.error) {
+		pg_query_free_split_result(r);
+		r = pg_query_split_with_scanner(sql);
+	}
+	bool found = false;
+	size_t len = strlen(sql);
+	for (int i = 0; !r.error && i < r.n_stmts && !found; i++) {
+		const PgQuerySplitStmt *st = r.stmts[i];
+		if (st->stmt_location < 0 || (size_t)st->stmt_location > len || st->stmt_len < 0)
+			continue;
+		size_t s = (size_t)st->stmt_location;
+		size_t e = st->stmt_len == 0 ? len : s + (size_t)st->stmt_len;
+		if (e > len)
+			e = len;
+		if (off != SIZE_MAX ? (off >= s && off < e) : (size_t)i + 1 == index) {
+			*start = apply_skip_blank(sql, s, e);
+			while (e > *start && (sql[e - 1] == ' ' || sql[e - 1] == '\n' || sql[e - 1] == '\t' ||
+					      sql[e - 1] == '\r' || sql[e - 1] == ';'))
+				e--;
+			*end = e;
+			found = e > *start;
+		}
+	}
+	pg_query_free_split_result(r);
+	return found;
 }
 
 /* Fills the failure part of the result from conn->err and the step. */
@@ -121,7 +179,14 @@ static void apply_fill_failure(struct dbreg_apply_result *out, struct dbreg_conn
 	out->message = dbreg_strdup(e->message);
 	out->detail = e->detail[0] ? dbreg_strdup(e->detail) : NULL;
 	out->hint = e->hint[0] ? dbreg_strdup(e->hint) : NULL;
-	if (e->position > 0) {
+	size_t s0, s1;
+	if (conn->driver->dialect == DBREG_DIALECT_POSTGRES && (e->statement > 0 || e->position > 0) &&
+	    apply_pg_statement(st->sql, e->statement, e->position > 0 ? e->position - 1 : SIZE_MAX, &s0, &s1)) {
+		/* The server's exact position when it gave one, else where the
+		 * failing statement starts. */
+		dbreg_sql_loc(src->body, e->position > 0 ? e->position - 1 : s0, &out->line, &out->column);
+		out->statement = dbreg_strndup(st->sql + s0, s1 - s0);
+	} else if (e->position > 0) {
 		size_t off = e->position - 1;
 		dbreg_sql_loc(src->body, off, &out->line, &out->column);
 		out->statement = apply_statement_at(st->sql, off);

@@ -1,5 +1,6 @@
 /* The PostgreSQL driver over libpq: postgres://, postgresql:// and keyword
- * strings. A body goes to the server whole in one PQexec (one round trip);
+ * strings. A body goes to the server whole as one simple query (one round
+ * trip), its results read one per statement;
  * the registry lock is a session advisory lock polled with
  * pg_try_advisory_lock, so a waiting run can time out and name the holder. */
 #include <libpq-fe.h>
@@ -262,39 +263,42 @@ static void pg_copy_abort(PGconn *pg, ExecStatusType st)
 	}
 }
 
+/* One round trip: the body goes out whole as a simple query, and the
+ * server answers with one result per statement, in order, until the first
+ * error; counting the results before it names the failing statement (its
+ * runtime errors carry no position). A COPY is ended and its result
+ * collected like any other. */
 static int pg_exec(struct dbreg_conn *conn, const char *sql)
 {
 	struct pg_conn *c = PG(conn);
-	PGresult *r = PQexec(c->pg, sql);
-	/* A COPY stops PQexec halfway: finish it, then collect what follows,
-	 * keeping the first error. */
-	while (r && (PQresultStatus(r) == PGRES_COPY_IN || PQresultStatus(r) == PGRES_COPY_OUT ||
-		     PQresultStatus(r) == PGRES_COPY_BOTH)) {
-		pg_copy_abort(c->pg, PQresultStatus(r));
-		PQclear(r);
-		r = NULL;
-		PGresult *next;
-		while ((next = PQgetResult(c->pg)) != NULL) {
-			if (r && PQresultStatus(r) == PGRES_FATAL_ERROR) {
-				PQclear(next);
-				continue;
-			}
+	if (!PQsendQuery(c->pg, sql)) {
+		pg_fail(c, NULL, sql);
+		return DBREG_EMIGRATION;
+	}
+	PGresult *r, *failed = NULL;
+	size_t done = 0;
+	while ((r = PQgetResult(c->pg)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+			pg_copy_abort(c->pg, st);
 			PQclear(r);
-			r = next;
-			ExecStatusType st = PQresultStatus(r);
-			if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH)
-				break;
+		} else if (failed) {
+			PQclear(r); /* keep the first error */
+		} else if (pg_ok(r)) {
+			done++;
+			PQclear(r);
+		} else {
+			failed = r;
 		}
-		if (!r)
-			return 0;
 	}
-	int rc = 0;
-	if (!pg_ok(r)) {
-		pg_fail(c, r, sql);
-		rc = DBREG_EMIGRATION;
-	}
-	PQclear(r);
-	return rc;
+	if (!failed)
+		return 0;
+	pg_fail(c, failed, sql);
+	/* A syntax error fails the whole body before any statement runs. */
+	if (strcmp(c->base.err.sqlstate, "42601") != 0)
+		c->base.err.statement = done + 1;
+	PQclear(failed);
+	return DBREG_EMIGRATION;
 }
 
 static int pg_history_ensure(struct dbreg_conn *conn)

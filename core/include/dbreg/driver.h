@@ -21,6 +21,10 @@ struct dbreg_db_error {
 	char detail[512];
 	char hint[512];
 	size_t position;               /* 1-based byte offset in the executed text, 0 unknown */
+	/* Appended: which statement of a multi-statement body failed, 1-based
+	 * in the order the database ran them, 0 unknown (so a zeroed error
+	 * claims nothing). */
+	size_t statement;
 };
 
 struct dbreg_driver;
