@@ -244,6 +244,24 @@ def init_dry_run_changes_nothing():
 
 
 @case
+def read_only_commands_create_no_sqlite_file():
+    # A dry run "changes nothing, connects only to read": on a fresh machine
+    # it shows every migration pending and leaves no empty database behind.
+    d = project()
+    other = os.path.join(d, "other.db")
+    rc, out, err = run(["apply", "--dry-run", "--json", "--target", "sqlite:other.db"], d)
+    doc = json.loads(out)
+    expect(rc == 0 and doc["dry_run"] is True and doc["pending"] == 8, "exit %d: %s %s" % (rc, out, err))
+    expect(not os.path.exists(other), "apply --dry-run created the target file")
+    for cmd in (["status"], ["history"], ["verify"], ["plan", "--refresh"], ["init", "--dry-run"]):
+        rc, out, err = run(cmd + ["--target", "sqlite:other.db"], d)
+        expect(rc in (0, 6), "%s: exit %d: %s" % (cmd, rc, out + err))
+        expect(not os.path.exists(other), "%s created the target file" % cmd)
+    rc, out, err = run(["status", "--json", "--target", "sqlite:other.db"], d)
+    expect(rc == 0 and all(p["installed_version"] is None for p in json.loads(out)["packages"]), out + err)
+
+
+@case
 def failing_package_migration_rolls_back_core_too():
     # A failure validate cannot foresee: the target already holds a view
     # where @ydtb/basic creates a table, so indexing it fails at run time.

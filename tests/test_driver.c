@@ -358,6 +358,17 @@ static void test_driver__failing_statement_reports_where(void **state)
 		assert_string_equal(c->err.sqlstate, "23502");
 	else
 		assert_int_equal(c->err.position, (size_t)(strstr(run, "  INSERT") - run) + 3);
+	/* PostgreSQL gives no position for it: the driver counts which
+	 * statement of the body failed (the second); a syntax error fails
+	 * the whole body before any statement runs, so it names none. */
+	if (is_pg) {
+		assert_int_equal(c->err.position, 0);
+		assert_int_equal(c->err.statement, 2);
+		assert_int_equal(c->driver->exec(c, "SELECT 1;\nSELECT 2;\nSELECT 1/0;"), DBREG_EMIGRATION);
+		assert_int_equal(c->err.statement, 3);
+		assert_int_equal(c->driver->exec(c, syn), DBREG_EMIGRATION);
+		assert_int_equal(c->err.statement, 0);
+	}
 	c->driver->close(c);
 }
 
@@ -368,6 +379,37 @@ static size_t count_tables(struct dbreg_conn *c)
 	size_t n = cat.n_tables;
 	dbreg_catalog_dispose(&cat);
 	return n;
+}
+
+/* A read-only connection creates nothing: a SQLite file that does not
+ * exist reads as an empty database and is still absent afterwards; one
+ * that exists is read and refuses writes. */
+static void test_driver__readonly_creates_nothing(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	struct dbreg_conn *c = NULL;
+	if (dbreg_target_connect_readonly(&c, f->url, err, sizeof err) != 0)
+		fail_msg("connect_readonly: %s", err);
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	DBREG_PASS(c, c->driver->history_read(c, &h));
+	assert_int_equal(h.len, 0);
+	dbreg_history_dispose(&h);
+	assert_int_equal(count_tables(c), 0);
+	dbreg_target_close(c);
+	if (is_pg)
+		return;
+	assert_int_not_equal(access(f->path, F_OK), 0);
+
+	c = open_fixture(state);
+	DBREG_PASS(c, c->driver->exec(c, "CREATE TABLE a (x integer);"));
+	c->driver->close(c);
+	if (dbreg_target_connect_readonly(&c, f->url, err, sizeof err) != 0)
+		fail_msg("connect_readonly: %s", err);
+	assert_int_equal(count_tables(c), 1);
+	assert_int_equal(c->driver->exec(c, "CREATE TABLE b (x integer);"), DBREG_EMIGRATION);
+	assert_contains(c->err.message, "readonly");
+	dbreg_target_close(c);
 }
 
 static void test_driver__rollback_leaves_nothing(void **state)
@@ -819,6 +861,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__exec_multi_statement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver__failing_statement_reports_where, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver__rollback_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver__readonly_creates_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver__history_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver__package_record_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_driver__catalog_exact, setup, teardown),

@@ -79,6 +79,8 @@ struct cli_target {
 /* Resolves --target and opens the state file. Prints why on failure. */
 int cli_target_open(struct cli_ctx *ctx, struct cli_target *t, const struct dbreg_project *proj);
 int cli_target_connect(struct cli_ctx *ctx, struct cli_target *t);
+/* For commands and dry runs that only read: creates nothing on the target. */
+int cli_target_connect_readonly(struct cli_ctx *ctx, struct cli_target *t);
 /* Loads the history to plan against: the target's own (and refreshes the
  * state file's copy), or the state file's copy when offline. */
 int cli_target_history(struct cli_ctx *ctx, struct cli_target *t, bool from_target);

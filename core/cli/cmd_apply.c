@@ -149,7 +149,9 @@ static int apply_common(struct cli_ctx *ctx, const char *event, const char *only
 		goto out;
 	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
 		goto out;
-	if ((rc = cli_target_connect(ctx, &t)) < 0)
+	/* A dry run changes nothing: it connects only to read. */
+	rc = ctx->dry_run ? cli_target_connect_readonly(ctx, &t) : cli_target_connect(ctx, &t);
+	if (rc < 0)
 		goto out;
 	rc = cli_run_plan(ctx, &t, reg, event, &extra, NULL);
 	cli_json_end(ctx, rc == 0);

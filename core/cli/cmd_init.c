@@ -30,7 +30,9 @@ static int init_connect(struct cli_ctx *ctx, struct cli_target *t)
 	int attempts = 0;
 	for (;;) {
 		attempts++;
-		int rc = dbreg_target_connect(&t->conn, t->url, err, sizeof(err));
+		/* A dry run changes nothing: it connects only to read. */
+		int rc = ctx->dry_run ? dbreg_target_connect_readonly(&t->conn, t->url, err, sizeof(err))
+				      : dbreg_target_connect(&t->conn, t->url, err, sizeof(err));
 		if (rc == 0 || rc == DBREG_EUSAGE) {
 			if (rc < 0)
 				fprintf(ctx->err, "dbreg: %s\n", err);

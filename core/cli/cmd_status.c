@@ -18,7 +18,7 @@ static int status_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct 
 	if ((rc = cli_target_open(ctx, t, *proj)) < 0)
 		return rc;
 	*online = !ctx->offline;
-	if (*online && (rc = cli_target_connect(ctx, t)) < 0) {
+	if (*online && (rc = cli_target_connect_readonly(ctx, t)) < 0) {
 		fprintf(ctx->err, "dbreg: --offline shows the state file's copy of its history\n");
 		return rc;
 	}

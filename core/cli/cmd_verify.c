@@ -54,7 +54,7 @@ int cmd_verify(struct cli_ctx *ctx)
 	int rc = cli_open(ctx, &proj, &reg, false);
 	if (rc < 0)
 		goto out;
-	if ((rc = cli_target_open(ctx, &t, proj)) < 0 || (rc = cli_target_connect(ctx, &t)) < 0)
+	if ((rc = cli_target_open(ctx, &t, proj)) < 0 || (rc = cli_target_connect_readonly(ctx, &t)) < 0)
 		goto out;
 	rc = cli_verify(ctx, &t, reg, ctx->json);
 	if (ctx->json && (rc == 0 || rc == DBREG_EVERIFY)) {

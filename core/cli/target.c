@@ -38,13 +38,24 @@ int cli_target_open(struct cli_ctx *ctx, struct cli_target *t, const struct dbre
 	return 0;
 }
 
-int cli_target_connect(struct cli_ctx *ctx, struct cli_target *t)
+static int cli_connect(struct cli_ctx *ctx, struct cli_target *t, bool readonly)
 {
 	char err[1024];
-	int rc = dbreg_target_connect(&t->conn, t->url, err, sizeof(err));
+	int rc = readonly ? dbreg_target_connect_readonly(&t->conn, t->url, err, sizeof(err))
+			  : dbreg_target_connect(&t->conn, t->url, err, sizeof(err));
 	if (rc < 0)
 		fprintf(ctx->err, "dbreg: cannot connect to %s: %s\n", t->shown, err);
 	return rc;
+}
+
+int cli_target_connect(struct cli_ctx *ctx, struct cli_target *t)
+{
+	return cli_connect(ctx, t, false);
+}
+
+int cli_target_connect_readonly(struct cli_ctx *ctx, struct cli_target *t)
+{
+	return cli_connect(ctx, t, true);
 }
 
 int cli_target_history(struct cli_ctx *ctx, struct cli_target *t, bool from_target)
@@ -54,7 +65,8 @@ int cli_target_history(struct cli_ctx *ctx, struct cli_target *t, bool from_targ
 	t->history = NULL;
 	t->n_history = 0;
 	if (from_target) {
-		if (!t->conn && (rc = cli_target_connect(ctx, t)) < 0)
+		/* plan --refresh: reading the history changes nothing. */
+		if (!t->conn && (rc = cli_target_connect_readonly(ctx, t)) < 0)
 			return rc;
 		rc = dbreg_target_history(t->conn, &t->history, &t->n_history);
 		if (rc < 0) {

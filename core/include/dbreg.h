@@ -338,6 +338,12 @@ int dbreg_target_dialect(const char *url, enum dbreg_dialect *out);
 int dbreg_target_connect(struct dbreg_conn **out, const char *url, char *err, size_t errsize);
 void dbreg_target_close(struct dbreg_conn *conn);
 
+/* Like dbreg_target_connect, for commands that only read (a dry run,
+ * status, history, verify): nothing is created or changed on the target,
+ * and a SQLite file that does not exist reads as an empty database
+ * instead of being created. */
+int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char *err, size_t errsize);
+
 /* The dialect of an open connection. */
 enum dbreg_dialect dbreg_target_conn_dialect(const struct dbreg_conn *conn);
 

@@ -16,17 +16,37 @@ int dbreg_target_dialect(const char *url, enum dbreg_dialect *out)
 	return 0;
 }
 
+/* The driver for url, or DBREG_EUSAGE with the reason in err. */
+static int target_driver(const struct dbreg_driver **drv, const char *url, char *err, size_t errsize)
+{
+	*drv = dbreg_driver_for_url(url);
+	if (*drv)
+		return 0;
+	char *shown = dbreg_url_redact(url);
+	snprintf(err, errsize, "no driver for target %s (use sqlite:PATH or postgres://...)", shown ? shown : "(url)");
+	free(shown);
+	return DBREG_EUSAGE;
+}
+
 int dbreg_target_connect(struct dbreg_conn **out, const char *url, char *err, size_t errsize)
 {
 	*out = NULL;
-	const struct dbreg_driver *drv = dbreg_driver_for_url(url);
-	if (!drv) {
-		char *shown = dbreg_url_redact(url);
-		snprintf(err, errsize, "no driver for target %s (use sqlite:PATH or postgres://...)",
-			 shown ? shown : "(url)");
-		free(shown);
-		return DBREG_EUSAGE;
-	}
+	const struct dbreg_driver *drv;
+	int rc = target_driver(&drv, url, err, errsize);
+	return rc ? rc : drv->connect(out, url, err, errsize);
+}
+
+int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char *err, size_t errsize)
+{
+	*out = NULL;
+	const struct dbreg_driver *drv;
+	int rc = target_driver(&drv, url, err, errsize);
+	if (rc)
+		return rc;
+	/* A driver without a read-only mode connects as usual (PostgreSQL
+	 * creates nothing by connecting). */
+	if (drv->version >= 3 && drv->connect_readonly)
+		return drv->connect_readonly(out, url, err, errsize);
 	return drv->connect(out, url, err, errsize);
 }
 

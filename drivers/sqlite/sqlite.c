@@ -2,11 +2,13 @@
  * Foreign keys are switched on and writers serialise on BEGIN IMMEDIATE
  * (with a 5 s busy timeout), so no registry lock is needed. A body runs
  * statement by statement over sqlite3_prepare_v2's tail. */
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dbreg/driver.h"
 #include "../../core/src/util.h"
@@ -78,7 +80,9 @@ static const char *sq_path(const char *url)
 	return p[0] ? p : NULL;
 }
 
-static int sq_connect(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize)
+/* Opens url; read-only opens with SQLITE_OPEN_READONLY, and a file that
+ * does not exist as an empty in-memory database rather than creating it. */
+static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize, bool readonly)
 {
 	*out = NULL;
 	const char *path = url ? sq_path(url) : NULL;
@@ -93,7 +97,15 @@ static int sq_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 		return DBREG_ENOMEM;
 	}
 	c->base.driver = &dbreg_driver_sqlite;
-	int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	struct stat sb;
+	if (readonly && strcmp(path, ":memory:") != 0) {
+		if (stat(path, &sb) != 0 && errno == ENOENT)
+			path = ":memory:";
+		else
+			flags = SQLITE_OPEN_READONLY;
+	}
+	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(c->db, 5000);
 	if (rc == SQLITE_OK)
@@ -110,6 +122,16 @@ static int sq_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 	}
 	*out = &c->base;
 	return 0;
+}
+
+static int sq_connect(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize)
+{
+	return sq_open(out, url, errbuf, errsize, false);
+}
+
+static int sq_connect_readonly(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize)
+{
+	return sq_open(out, url, errbuf, errsize, true);
 }
 
 static void sq_close(struct dbreg_conn *conn)
@@ -809,4 +831,5 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	.table_names = sq_table_names,
 	.catalog_read_tables = sq_catalog_read_tables,
 	.sandbox = sq_sandbox,
+	.connect_readonly = sq_connect_readonly,
 };

@@ -11,7 +11,7 @@
 
 #include "../dbreg.h"
 
-#define DBREG_DRIVER_VERSION 2
+#define DBREG_DRIVER_VERSION 3
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -152,6 +152,15 @@ struct dbreg_driver {
 	 * after budget_ms milliseconds is stopped: exec returns
 	 * DBREG_EMIGRATION with conn->err saying so. */
 	int (*sandbox)(struct dbreg_conn *conn, unsigned budget_ms);
+
+	/* Version 3 methods go below this line. All are optional: check
+	 * version >= 3 and the pointer for NULL before a call. */
+
+	/* Like connect, for a run that only reads (dry runs, status, verify):
+	 * the connection must not create or change anything, and a target that
+	 * does not exist yet reads as an empty database. Without it, the core
+	 * uses connect. */
+	int (*connect_readonly)(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize);
 };
 
 /* Registers a driver. Refuses a vtable with a missing required method or a
