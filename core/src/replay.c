@@ -30,16 +30,34 @@
 
 #include "dbreg/driver.h"
 
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+/* One worker's view: the package it checks, where its findings go (a
+ * list per package, merged in plan order so output never depends on
+ * threads), and its failure, kept here until the workers are joined. */
 struct rp_ctx {
-	struct dbreg_registry *reg;
+	const struct dbreg_registry *reg;
 	const struct dbreg_package *pkg;
+	struct dbreg_diag_list *diags;
 	int rc;
+	char err[512];
 };
+
+/* Keeps the first failure: "what: detail". */
+static int rp_fail(struct rp_ctx *c, int code, const char *what, const char *detail)
+{
+	if (c->rc == 0) {
+		c->rc = code;
+		snprintf(c->err, sizeof c->err, "%s: %.400s", what, detail);
+	}
+	return c->rc;
+}
 
 static void rp_diag(struct rp_ctx *c, struct dbreg_pos pos, const char *table, const char *column,
 		    const char *migration, const char *hint, const char *fmt, ...)
@@ -57,8 +75,8 @@ static void rp_diag(struct rp_ctx *c, struct dbreg_pos pos, const char *table, c
 	dbreg_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	char *msg = dbreg_buf_detach(&b);
-	if (!msg || dbreg_diag_addf(&c->reg->diags, "DBR047", &at, "%s", msg) != 0 ||
-	    (hint && dbreg_diag_hintf(&c->reg->diags, "%s", hint) != 0))
+	if (!msg || dbreg_diag_addf(c->diags, "DBR047", &at, "%s", msg) != 0 ||
+	    (hint && dbreg_diag_hintf(c->diags, "%s", hint) != 0))
 		c->rc = DBREG_ENOMEM;
 	free(msg);
 }
@@ -464,6 +482,8 @@ struct rp_run_state {
 	struct dbreg_conn *conn;
 	size_t *order;                 /* plan order: indexes into reg->packages */
 	bool *mark;                    /* per package index: in the current closure */
+	bool *need;                    /* per package index: replayed before a retry */
+	const bool *broken;            /* per package index: rp_package_broken */
 };
 
 /* The table names of the database, sorted. */
@@ -491,8 +511,7 @@ static int rp_names(struct rp_ctx *c, struct rp_run_state *s, char ***names, siz
 	if (rc == DBREG_ENOMEM)
 		return c->rc = DBREG_ENOMEM;
 	if (rc != 0)
-		return c->rc = dbreg_registry_fail(c->reg, DBREG_ECONNECT, "cannot read the replay catalog: %s",
-						   s->conn->err.message);
+		return rp_fail(c, DBREG_ECONNECT, "cannot read the replay catalog", s->conn->err.message);
 	return 0;
 }
 
@@ -532,8 +551,7 @@ static void rp_check(struct rp_ctx *c, struct rp_run_state *s, char **before, si
 	if (rc == DBREG_ENOMEM)
 		c->rc = DBREG_ENOMEM;
 	else if (rc != 0)
-		c->rc = dbreg_registry_fail(c->reg, DBREG_ECONNECT, "cannot read the replay catalog: %s",
-					    s->conn->err.message);
+		rp_fail(c, DBREG_ECONNECT, "cannot read the replay catalog", s->conn->err.message);
 	else
 		rp_compare(c, before, n_before, &cat);
 	dbreg_catalog_dispose(&cat);
@@ -593,12 +611,39 @@ static int rp_begin(struct rp_ctx *c, struct rp_run_state *s)
 {
 	if (s->drv->begin(s->conn) == 0)
 		return 0;
-	return c->rc = dbreg_registry_fail(c->reg, DBREG_ECONNECT, "cannot begin a replay transaction: %s",
-					   s->conn->err.message);
+	return rp_fail(c, DBREG_ECONNECT, "cannot begin a replay transaction", s->conn->err.message);
+}
+
+/* The plan place of the package (in the closure marked in s->mark) that
+ * declares the table SQLite said is missing ("no such table: main.x"), or
+ * SIZE_MAX when there is none. */
+static size_t rp_missing_owner(const struct rp_ctx *c, const struct rp_run_state *s, size_t at, const char *msg)
+{
+	const char *p = strstr(msg, "no such table: ");
+	if (!p)
+		return SIZE_MAX;
+	p += strlen("no such table: ");
+	if (strncmp(p, "main.", 5) == 0)
+		p += 5;
+	char name[256];
+	size_t n = 0;
+	while (p[n] && p[n] != ' ' && p[n] != ',' && p[n] != ';' && n + 1 < sizeof name) {
+		name[n] = p[n];
+		n++;
+	}
+	name[n] = '\0';
+	for (size_t k = 0; k < at; k++)
+		if (s->mark[s->order[k]] && dbreg_package_table(c->reg->packages[s->order[k]], name))
+			return k;
+	return SIZE_MAX;
 }
 
 /* Replays the package at plan place `at` in a transaction of its own on
- * the empty database, compares, and rolls back. */
+ * the empty database, compares, and rolls back. When it fails for a table
+ * that one of its dependencies (or core) declares, it runs again after
+ * that package; and so on, each missing table adding its owner (and a
+ * needed package's own missing tables theirs), so only the packages really
+ * used are replayed, however deep the dependency graph. */
 static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at)
 {
 	const struct dbreg_driver *drv = s->drv;
@@ -611,25 +656,47 @@ static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at)
 	if (rp_names(c, s, &before, &n_before) != 0)
 		goto out;
 	enum rp_result r = rp_run(c->pkg, drv, s->conn, &failed);
-	bool missing = r == RP_FAILED && strstr(s->conn->err.message, "no such table") != NULL;
-	if (missing && rp_mark_deps(c->reg, s, at) > 0) {
-		/* Again after the dependencies, whose tables it may use. */
+	/* The package's own failure (reported), and the one whose missing
+	 * table names the next package to replay (the package's or a needed
+	 * dependency's). */
+	struct dbreg_db_error own = s->conn->err, look = s->conn->err;
+	bool marked = false;
+	for (size_t round = 0; r == RP_FAILED && round < at; round++) {
+		if (!marked) {
+			rp_mark_deps(c->reg, s, at);
+			memset(s->need, 0, c->reg->n_packages * sizeof *s->need);
+			marked = true;
+		}
+		size_t owner = rp_missing_owner(c, s, at, look.message);
+		if (owner == SIZE_MAX || s->need[s->order[owner]])
+			break;
+		s->need[s->order[owner]] = true;
 		drv->rollback(s->conn);
 		rp_names_free(before, n_before);
 		before = NULL;
 		n_before = 0;
 		if (rp_begin(c, s) != 0)
 			return;
-		for (size_t k = 0; k < at; k++) {
+		bool again = false;
+		for (size_t k = 0; k < at && !again; k++) {
 			const struct dbreg_package *dep = c->reg->packages[s->order[k]];
 			/* A broken dependency's own failure is reported on it. */
-			if (s->mark[s->order[k]] && !rp_package_broken(c->reg, dep))
-				rp_run(dep, drv, s->conn, NULL);
+			if (!s->need[s->order[k]] || s->broken[s->order[k]])
+				continue;
+			if (rp_run(dep, drv, s->conn, NULL) == RP_FAILED) {
+				size_t o = rp_missing_owner(c, s, at, s->conn->err.message);
+				if ((again = o != SIZE_MAX && !s->need[s->order[o]]))
+					look = s->conn->err;
+			}
 		}
+		if (again)
+			continue; /* the next round adds the dependency's dependency */
 		if (rp_names(c, s, &before, &n_before) != 0)
 			goto out;
 		r = rp_run(c->pkg, drv, s->conn, &failed);
+		own = look = s->conn->err;
 	}
+	s->conn->err = own;
 	/* A failed migration is reported; its package's tables are then left
 	 * unchecked, since every difference would follow from it. */
 	if (r == RP_FAILED)
@@ -641,6 +708,71 @@ out:
 	drv->rollback(s->conn);
 }
 
+/* At most this many threads replay, each on a database of its own. */
+#define RP_MAX_WORKERS 4
+
+/* A worker's share: packages are taken one at a time from the shared
+ * counter, so a slow package does not leave the other thread idle. */
+struct rp_worker {
+	struct dbreg_registry *reg;
+	const struct dbreg_driver *drv;
+	size_t *order;
+	const bool *broken;
+	struct dbreg_diag_list *lists;  /* per plan place */
+	pthread_mutex_t *lock;
+	size_t *next;
+	struct rp_ctx c;
+	pthread_t thread;
+};
+
+static void *rp_worker_main(void *arg)
+{
+	struct rp_worker *w = arg;
+	struct rp_ctx *c = &w->c;
+	struct dbreg_conn *conn = NULL;
+	char err[256] = "";
+	int rc = w->drv->connect(&conn, "sqlite::memory:", err, sizeof(err));
+	if (rc != 0) {
+		rp_fail(c, rc, "cannot open an in-memory SQLite database", err);
+		return NULL;
+	}
+	struct rp_run_state s = {.drv = w->drv, .conn = conn, .order = w->order, .broken = w->broken};
+	s.mark = calloc(w->reg->n_packages + 1, sizeof *s.mark);
+	s.need = calloc(w->reg->n_packages + 1, sizeof *s.need);
+	if (!s.mark || !s.need)
+		c->rc = DBREG_ENOMEM;
+	if (c->rc == 0 && w->drv->version >= 2 && w->drv->sandbox && w->drv->sandbox(conn, RP_BUDGET_MS) != 0)
+		rp_fail(c, DBREG_ECONNECT, "cannot confine the replay database", conn->err.message);
+	while (c->rc == 0) {
+		pthread_mutex_lock(w->lock);
+		size_t k = (*w->next)++;
+		pthread_mutex_unlock(w->lock);
+		if (k >= w->reg->n_packages)
+			break;
+		if (w->broken[w->order[k]])
+			continue;
+		c->pkg = w->reg->packages[w->order[k]];
+		c->diags = &w->lists[k];
+		rp_package(c, &s, k);
+	}
+	w->drv->close(conn);
+	free(s.mark);
+	free(s.need);
+	return NULL;
+}
+
+static size_t rp_worker_count(size_t n_packages)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = cpus > 1 ? (size_t)cpus : 1;
+	if (n > RP_MAX_WORKERS)
+		n = RP_MAX_WORKERS;
+	/* A thread is worth its start only with a few packages each. */
+	while (n > 1 && n_packages < 4 * n)
+		n--;
+	return n;
+}
+
 int dbreg_replay_check(struct dbreg_registry *reg)
 {
 	size_t *order = NULL;
@@ -650,33 +782,57 @@ int dbreg_replay_check(struct dbreg_registry *reg)
 		return 0;
 	if (rc != 0)
 		return rc;
+	/* Looked up (and the built-in drivers registered) before any thread starts. */
 	const struct dbreg_driver *drv = dbreg_driver_for_url("sqlite::memory:");
-	struct dbreg_conn *conn = NULL;
-	char err[256] = "";
 	if (!drv) {
 		free(order);
 		return dbreg_registry_fail(reg, DBREG_ECONNECT, "no SQLite driver to replay migrations on");
 	}
-	rc = drv->connect(&conn, "sqlite::memory:", err, sizeof(err));
-	if (rc != 0) {
+	size_t n = reg->n_packages;
+	bool *broken = calloc(n + 1, sizeof *broken);
+	struct dbreg_diag_list *lists = calloc(n + 1, sizeof *lists);
+	size_t n_workers = rp_worker_count(n);
+	struct rp_worker *workers = calloc(n_workers, sizeof *workers);
+	if (!broken || !lists || !workers) {
+		free(broken);
+		free(lists);
+		free(workers);
 		free(order);
-		return dbreg_registry_fail(reg, rc, "cannot open an in-memory SQLite database: %s", err);
+		return DBREG_ENOMEM;
 	}
-	struct rp_ctx c = {.reg = reg};
-	struct rp_run_state s = {.drv = drv, .conn = conn, .order = order};
-	s.mark = calloc(reg->n_packages + 1, sizeof *s.mark);
-	if (!s.mark)
-		c.rc = DBREG_ENOMEM;
-	if (c.rc == 0 && drv->version >= 2 && drv->sandbox && drv->sandbox(conn, RP_BUDGET_MS) != 0)
-		c.rc = dbreg_registry_fail(reg, DBREG_ECONNECT, "cannot confine the replay database: %s",
-					   conn->err.message);
-	for (size_t k = 0; k < reg->n_packages && c.rc == 0; k++) {
-		c.pkg = reg->packages[order[k]];
-		if (!rp_package_broken(reg, c.pkg))
-			rp_package(&c, &s, k);
+	for (size_t i = 0; i < n; i++)
+		broken[i] = rp_package_broken(reg, reg->packages[i]);
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	size_t next = 0;
+	size_t started = 0;
+	for (size_t i = 0; i < n_workers; i++) {
+		workers[i] = (struct rp_worker){.reg = reg, .drv = drv, .order = order, .broken = broken,
+						.lists = lists, .lock = &lock, .next = &next, .c = {.reg = reg}};
+		/* The first share runs on this thread; a thread that cannot start
+		 * leaves its share to the others. */
+		if (i > 0 && pthread_create(&workers[i].thread, NULL, rp_worker_main, &workers[i]) == 0)
+			started = i;
 	}
-	drv->close(conn);
-	free(s.mark);
+	rp_worker_main(&workers[0]);
+	for (size_t i = 1; i <= started; i++)
+		pthread_join(workers[i].thread, NULL);
+	pthread_mutex_destroy(&lock);
+	rc = 0;
+	for (size_t i = 0; i < n_workers && rc == 0; i++) {
+		struct rp_ctx *c = &workers[i].c;
+		if (c->rc == DBREG_ENOMEM)
+			rc = DBREG_ENOMEM;
+		else if (c->rc != 0)
+			rc = dbreg_registry_fail(reg, c->rc, "%s", c->err);
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (rc == 0 && dbreg_diag_list_move(&reg->diags, &lists[k]) != 0)
+			rc = DBREG_ENOMEM;
+		dbreg_diag_list_dispose(&lists[k]);
+	}
+	free(lists);
+	free(workers);
+	free(broken);
 	free(order);
-	return c.rc;
+	return rc;
 }
