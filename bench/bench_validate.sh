@@ -1,0 +1,71 @@
+#!/bin/sh
+# `dbreg validate` on a large generated registry (issue 4), SQL checks
+# included, against the least any validator must do: Python's tomllib merely
+# parsing the same files, measured in the same run.
+# Usage: bench/bench_validate.sh [DBREG_BINARY] [PACKAGES] [TABLES] [MIGRATIONS]
+# Defaults: a release build in build-rel/ (set up and built when missing),
+# 1000 packages of 5 tables and 20 migrations each (5,000 tables, 20,000
+# migrations). Prints the best wall time of 3 runs and the peak RSS; wall
+# time and RSS come from os.wait4 (getrusage of the child), so the Debian
+# package `time` is not needed.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+bin=${1:-}
+pkgs=${2:-1000}
+tables=${3:-5}
+migs=${4:-20}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+if [ -z "$bin" ]; then
+	if [ ! -f "$root/build-rel/build.ninja" ]; then
+		meson setup "$root/build-rel" "$root" --buildtype=release >/dev/null
+	fi
+	meson compile -C "$root/build-rel" dbreg:executable >/dev/null
+	bin="$root/build-rel/dbreg"
+fi
+
+python3 "$here/gen_registry.py" "$tmp/reg" "$pkgs" "$tables" "$migs"
+
+python3 - "$bin" "$tmp/reg" "$pkgs" "$tables" "$migs" <<'PY'
+import glob, os, subprocess, sys, time
+import tomllib
+
+binary, reg, pkgs, tables, migs = sys.argv[1:]
+files = sorted(glob.glob(os.path.join(reg, "tomls", "*.toml")))
+size = sum(os.path.getsize(f) for f in files)
+
+def run_once():
+    start = time.perf_counter()
+    proc = subprocess.Popen([binary, "-C", reg, "validate", "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out = proc.stdout.read() + proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit("dbreg validate exited %d:\n%s" % (code, out.decode(errors="replace")[:2000]))
+    return wall, usage.ru_maxrss / 1024.0
+
+runs = [run_once() for _ in range(3)]
+best = min(w for w, _ in runs)
+rss = max(r for _, r in runs)
+
+def parse_all():
+    start = time.perf_counter()
+    for f in files:
+        with open(f, "rb") as fp:
+            tomllib.load(fp)
+    return time.perf_counter() - start
+
+base = min(parse_all() for _ in range(3))
+print("registry: %s packages x %s tables x %s migrations, %d files, %.1f MB"
+      % (pkgs, tables, migs, len(files), size / 1e6))
+print("dbreg validate -q: best of 3 %.3f s wall (runs: %s), peak RSS %.1f MB"
+      % (best, ", ".join("%.3f" % w for w, _ in runs), rss))
+print("python tomllib parse only: best of 3 %.3f s" % base)
+print("ratio dbreg/tomllib: %.2f" % (best / base if base > 0 else float("inf")))
+PY
