@@ -561,6 +561,80 @@ static void test_apply__verify_names_a_dropped_column(void **state)
 	free(notes);
 }
 
+/* verify compares defaults through each dialect's spelling ('x'::text,
+ * 0 for false, CURRENT_TIMESTAMP for now()) and reports only real
+ * differences; serial columns are NOT NULL without saying so. */
+static void test_apply__verify_compares_defaults(void **state)
+{
+	struct fixture *f = *state;
+	const char *tables =
+		"[tables.ydtb_notes_d]\ndescription = \"defaults\"\nworkspace_scoped = true\n"
+		"[tables.ydtb_notes_d.columns]\nid = { type = \"text\", primary_key = true }\n"
+		"n = { type = \"serial\" }\n"
+		"qty = { type = \"integer\", default = 5 }\n"
+		"ratio = { type = \"double\", default = 0.1 }\n"
+		"rate = { type = \"double\", default = 0.1 }\n"
+		"flag = { type = \"boolean\", default = false }\n"
+		"label = { type = \"text\", default = \"a'b\" }\n"
+		"at = { type = \"timestamptz\", default_sql = \"now()\" }\n"
+		"neg = { type = \"integer\", default = -1 }\n"
+		"kind = { type = \"text\", default = \"x\" }\n"
+		"odd = { type = \"text\", default_sql = \"lower('A')\" }\n"
+		"nodef = { type = \"text\" }\n"
+		"missing = { type = \"text\", default = \"m\" }\n";
+	const char *mig =
+		"[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\n"
+		"up_postgres = \"\"\"\nCREATE TABLE ydtb_notes_d (id text PRIMARY KEY NOT NULL,"
+		" workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE, n serial,"
+		" qty integer DEFAULT 7, ratio double precision DEFAULT 0.1, rate double precision DEFAULT 0.2,"
+		" flag boolean DEFAULT false, label text DEFAULT 'a''b', at timestamptz DEFAULT CURRENT_TIMESTAMP,"
+		" neg integer DEFAULT -1, kind text DEFAULT 'y', odd text DEFAULT lower('B'), nodef text DEFAULT 'z',"
+		" missing text);\n"
+		"CREATE INDEX ydtb_notes_d_workspace_id_idx ON ydtb_notes_d (workspace_id);\n\"\"\"\n"
+		"up_sqlite = \"\"\"\nCREATE TABLE ydtb_notes_d (id text PRIMARY KEY NOT NULL,"
+		" workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE, n integer,"
+		" qty integer DEFAULT 7, ratio real DEFAULT 0.1, rate real DEFAULT 0.2,"
+		" flag integer DEFAULT 0, label text DEFAULT 'a''b', at text DEFAULT CURRENT_TIMESTAMP,"
+		" neg integer DEFAULT -1, kind text DEFAULT 'y', odd text DEFAULT (lower('B')), nodef text DEFAULT 'z',"
+		" missing text);\n"
+		"CREATE INDEX ydtb_notes_d_workspace_id_idx ON ydtb_notes_d (workspace_id);\n\"\"\"\n"
+		"down = \"DROP TABLE ydtb_notes_d;\"\n";
+	char *notes = notes_toml(false, tables, mig, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = open_url(f->url);
+	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
+	struct dbreg_verify_result vr;
+	char err[512];
+	int rc = dbreg_verify_run(&vr, conn, reg, err, sizeof err);
+	const char *want[][2] = {
+		{ "qty", "column qty: default is 7, declared 5" },
+		{ "rate", "column rate: default is 0.2, declared 0.1" },
+		{ "kind", is_pg ? "column kind: default is 'y'::text, declared 'x'" : "column kind: default is 'y', declared 'x'" },
+		{ "nodef", is_pg ? "column nodef: default is 'z'::text, declared none" : "column nodef: default is 'z', declared none" },
+		{ "missing", "column missing: no default, declared 'm'" },
+	};
+	size_t n_want = sizeof want / sizeof want[0];
+	for (size_t i = 0; i < vr.len; i++)
+		print_message("# verify: %s.%s: %s\n", vr.items[i].table ? vr.items[i].table : "-",
+			      vr.items[i].column ? vr.items[i].column : "-", vr.items[i].message);
+	assert_int_equal(rc, DBREG_EVERIFY);
+	assert_int_equal(vr.len, n_want);
+	for (size_t k = 0; k < n_want; k++) {
+		bool found = false;
+		for (size_t i = 0; i < vr.len; i++)
+			if (vr.items[i].column && strcmp(vr.items[i].column, want[k][0]) == 0) {
+				assert_string_equal(vr.items[i].message, want[k][1]);
+				found = true;
+			}
+		if (!found)
+			fail_msg("no problem about column %s", want[k][0]);
+	}
+	dbreg_verify_result_dispose(&vr);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
 static const char notx_tables[] =
 	"[tables.ydtb_notes_items.indexes]\n";
 
@@ -907,6 +981,7 @@ int main(int argc, char **argv)
 		T(test_apply__runtime_error_names_its_statement),
 		T(test_apply__checksum_drift_refused),
 		T(test_apply__verify_names_a_dropped_column),
+		T(test_apply__verify_compares_defaults),
 		T(test_apply__non_transactional_step_splits_the_run),
 		T(test_apply__failed_concurrent_index_is_reported_invalid),
 		T(test_apply__concurrent_applies_apply_once),

@@ -430,6 +430,19 @@ static void manifest_dependencies(struct mctx *c, const struct dbreg_toml_node *
 	}
 }
 
+/* The shortest text that reads back as the same double: 0.1 stays "0.1",
+ * not %.17g's "0.10000000000000001". */
+static char *manifest_float_text(double v)
+{
+	char buf[40];
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof buf, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	return dbreg_strdup(buf);
+}
+
 /* Lowercases an action and checks it against fk_actions. */
 static char *manifest_fk_action(struct mctx *c, const struct dbreg_toml_node *v, const char *key,
 				const struct msubject *s)
@@ -511,7 +524,7 @@ static void manifest_column(struct mctx *c, struct dbreg_table *t, const struct 
 			break;
 		case DBREG_TOML_FLOAT:
 			col->default_kind = DBREG_DEFAULT_FLOAT;
-			col->default_text = dbreg_printf("%.17g", dflt->u.fp);
+			col->default_text = manifest_float_text(dflt->u.fp);
 			c->oom |= col->default_text == NULL;
 			break;
 		default:

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void dbreg_verify_result_dispose(struct dbreg_verify_result *r)
 {
@@ -122,6 +123,339 @@ static void verify_join(struct dbreg_buf *b, char **v, size_t n)
 		dbreg_buf_printf(b, "%s%s", i ? ", " : "", v[i]);
 }
 
+/* ---- defaults ------------------------------------------------------------
+ * A declared default and the catalog's default expression are spelled
+ * differently by each side ('x'::text, 0 for false on SQLite, now() for
+ * CURRENT_TIMESTAMP), so both are reduced to a value first: a string, a
+ * number, a boolean, "the current time", or an expression we do not
+ * understand, which is never reported (no false alarms). */
+
+enum verify_dkind { VD_NONE, VD_NULL, VD_STR, VD_NUM, VD_BOOL, VD_NOW, VD_OTHER };
+
+struct verify_dval {
+	enum verify_dkind kind;
+	char str[256];                 /* VD_STR: the string's value */
+	double num;                    /* VD_NUM */
+	bool b;                        /* VD_BOOL */
+};
+
+/* Whether [p, e) spells a number; its value in *out. */
+static bool verify_number(const char *p, const char *e, double *out)
+{
+	char buf[64];
+	size_t n = (size_t)(e - p);
+	if (n == 0 || n >= sizeof buf)
+		return false;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	const char *q = buf;
+	if (*q == '+' || *q == '-')
+		q++;
+	bool digit = false;
+	while (isdigit((unsigned char)*q))
+		q++, digit = true;
+	if (*q == '.')
+		for (q++; isdigit((unsigned char)*q); q++)
+			digit = true;
+	if (!digit)
+		return false;
+	if (*q == 'e' || *q == 'E') {
+		q++;
+		if (*q == '+' || *q == '-')
+			q++;
+		if (!isdigit((unsigned char)*q))
+			return false;
+		while (isdigit((unsigned char)*q))
+			q++;
+	}
+	if (*q)
+		return false;
+	*out = strtod(buf, NULL);
+	return true;
+}
+
+/* Whether [p, e) is exactly the case-insensitive word w. */
+static bool verify_word(const char *p, const char *e, const char *w)
+{
+	size_t n = strlen(w);
+	return (size_t)(e - p) == n && strncasecmp(p, w, n) == 0;
+}
+
+/* The end of the quoted literal starting at p (on its closing quote), or
+ * NULL when it does not close before e. */
+static const char *verify_quote_end(const char *p, const char *e)
+{
+	for (const char *q = p + 1; q < e; q++) {
+		if (*q != '\'')
+			continue;
+		if (q + 1 < e && q[1] == '\'') {
+			q++;
+			continue;
+		}
+		return q;
+	}
+	return NULL;
+}
+
+/* Reduces an SQL default expression [p, e) to a value. */
+static void verify_dval_sql(struct verify_dval *v, const char *p, const char *e, enum dbreg_dialect dialect)
+{
+	v->kind = VD_OTHER;
+	for (;;) {
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		while (e > p && isspace((unsigned char)e[-1]))
+			e--;
+		/* Whole-expression parentheses: SQLite keeps "(0)" as written. */
+		if (p < e && *p == '(' && e[-1] == ')') {
+			int depth = 0;
+			const char *q = p;
+			for (; q < e; q++) {
+				if (*q == '\'') {
+					q = verify_quote_end(q, e);
+					if (!q)
+						return;
+				} else if (*q == '(') {
+					depth++;
+				} else if (*q == ')' && --depth == 0) {
+					break;
+				}
+			}
+			if (q == e - 1) {
+				p++;
+				e--;
+				continue;
+			}
+		}
+		/* A trailing cast, PostgreSQL's way of typing a literal:
+		 * '-1'::integer, 'x'::character varying, '0.5'::numeric(4,2). */
+		const char *cast = NULL;
+		for (const char *q = p; q + 1 < e; q++) {
+			if (*q == '\'') {
+				q = verify_quote_end(q, e);
+				if (!q)
+					return;
+			} else if (q[0] == ':' && q[1] == ':') {
+				cast = q;
+			}
+		}
+		if (!cast)
+			break;
+		for (const char *q = cast + 2; q < e; q++)
+			if (!isalnum((unsigned char)*q) && !strchr(" _(),\"[].", *q))
+				return;
+		e = cast;
+	}
+	if (p >= e)
+		return;
+	if (*p == '\'') {
+		const char *q = verify_quote_end(p, e);
+		if (q != e - 1)
+			return;
+		size_t o = 0;
+		for (const char *c = p + 1; c < q; c++) {
+			if (*c == '\'')
+				c++; /* '' is one quote */
+			if (o + 1 >= sizeof v->str)
+				return;
+			v->str[o++] = *c;
+		}
+		v->str[o] = '\0';
+		v->kind = VD_STR;
+		return;
+	}
+	if (verify_number(p, e, &v->num)) {
+		v->kind = VD_NUM;
+		return;
+	}
+	if (verify_word(p, e, "true") || verify_word(p, e, "false")) {
+		v->kind = VD_BOOL;
+		v->b = tolower((unsigned char)*p) == 't';
+		return;
+	}
+	if (verify_word(p, e, "null")) {
+		v->kind = VD_NULL;
+		return;
+	}
+	/* The time the transaction started, however it is spelled. */
+	static const char *const now[] = { "current_timestamp", "now()", "transaction_timestamp()", NULL };
+	for (size_t i = 0; now[i]; i++)
+		if (verify_word(p, e, now[i]))
+			v->kind = VD_NOW;
+	if (dialect == DBREG_DIALECT_SQLITE && v->kind == VD_OTHER) {
+		/* datetime('now'), strftime('%Y-...', 'now'): the current time in
+		 * SQLite's text formats. */
+		size_t n = (size_t)(e - p);
+		if (n > 15 && (strncasecmp(p, "datetime(", 9) == 0 || strncasecmp(p, "strftime(", 9) == 0) &&
+		    strncasecmp(e - 6, "'now')", 6) == 0)
+			v->kind = VD_NOW;
+	}
+}
+
+/* The declared default of a column as a value. */
+static void verify_dval_declared(struct verify_dval *v, const struct dbreg_column *c, enum dbreg_dialect dialect)
+{
+	memset(v, 0, sizeof *v);
+	const char *t = c->default_text;
+	switch (c->default_kind) {
+	case DBREG_DEFAULT_STRING:
+		if (t && strlen(t) < sizeof v->str) {
+			v->kind = VD_STR;
+			memcpy(v->str, t, strlen(t) + 1);
+		} else {
+			v->kind = VD_OTHER;
+		}
+		return;
+	case DBREG_DEFAULT_INTEGER:
+	case DBREG_DEFAULT_FLOAT:
+		v->kind = t && verify_number(t, t + strlen(t), &v->num) ? VD_NUM : VD_OTHER;
+		return;
+	case DBREG_DEFAULT_BOOL:
+		v->kind = VD_BOOL;
+		v->b = t && strcmp(t, "true") == 0;
+		return;
+	case DBREG_DEFAULT_SQL:
+		if (t)
+			verify_dval_sql(v, t, t + strlen(t), dialect);
+		else
+			v->kind = VD_OTHER;
+		return;
+	default:
+		v->kind = VD_NONE;
+		return;
+	}
+}
+
+/* Whether the catalog's value `got` can stand for the boolean b: PostgreSQL
+ * says true/false, SQLite stores 0/1 (or 'f'/'t' as text). */
+static bool verify_is_bool(const struct verify_dval *got, bool *b)
+{
+	if (got->kind == VD_BOOL) {
+		*b = got->b;
+		return true;
+	}
+	if (got->kind == VD_NUM && (got->num == 0 || got->num == 1)) {
+		*b = got->num == 1;
+		return true;
+	}
+	if (got->kind == VD_STR) {
+		static const char *const yes[] = { "t", "true", "1", "y", "yes", "on", NULL };
+		static const char *const no[] = { "f", "false", "0", "n", "no", "off", NULL };
+		for (size_t i = 0; yes[i]; i++) {
+			if (strcasecmp(got->str, yes[i]) == 0) {
+				*b = true;
+				return true;
+			}
+			if (strcasecmp(got->str, no[i]) == 0) {
+				*b = false;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Whether a declared default and the catalog's are the same, or cannot be
+ * told apart reliably (then they count as the same). */
+static bool verify_same_default(const struct verify_dval *want, const struct verify_dval *got)
+{
+	if (want->kind == VD_OTHER || got->kind == VD_OTHER)
+		return true;
+	double n;
+	bool b;
+	switch (want->kind) {
+	case VD_BOOL:
+		return verify_is_bool(got, &b) && b == want->b;
+	case VD_NUM:
+		if (got->kind == VD_NUM)
+			return got->num == want->num;
+		return got->kind == VD_STR && verify_number(got->str, got->str + strlen(got->str), &n) &&
+		       n == want->num;
+	case VD_STR:
+		if (got->kind == VD_STR)
+			return strcmp(got->str, want->str) == 0;
+		if (got->kind == VD_NUM)
+			return verify_number(want->str, want->str + strlen(want->str), &n) && n == got->num;
+		if (got->kind == VD_BOOL)
+			return verify_is_bool(want, &b) && b == got->b;
+		return false;
+	default:
+		return want->kind == got->kind;
+	}
+}
+
+/* PostgreSQL stores a typed literal in its own canonical form ('2020-01-01'
+ * on a timestamptz column reads back '2020-01-01 00:00:00+00'): two strings
+ * that differ on a column that is not text may still be the same value. */
+static bool verify_pg_reformats(const struct dbreg_column *c, const struct verify_dval *want,
+				const struct verify_dval *got, enum dbreg_dialect dialect)
+{
+	if (dialect != DBREG_DIALECT_POSTGRES || want->kind != VD_STR || got->kind != VD_STR)
+		return false;
+	const struct dbreg_type_info *ti = dbreg_type_lookup(c->type);
+	return !ti || (strcmp(ti->name, "text") != 0 && strcmp(ti->name, "varchar") != 0 &&
+		       strcmp(ti->name, "char") != 0);
+}
+
+/* The declared default as the manifest means it, for messages. */
+static void verify_declared_text(struct dbreg_buf *b, const struct dbreg_column *c)
+{
+	if (c->default_kind == DBREG_DEFAULT_STRING) {
+		dbreg_buf_puts(b, "'");
+		for (const char *p = c->default_text ? c->default_text : ""; *p; p++) {
+			dbreg_buf_append(b, p, 1);
+			if (*p == '\'')
+				dbreg_buf_append(b, p, 1); /* '' inside an SQL literal */
+		}
+		dbreg_buf_puts(b, "'");
+	} else {
+		dbreg_buf_puts(b, c->default_text ? c->default_text : "");
+	}
+}
+
+static bool verify_is_serial(const char *type)
+{
+	return type && (strcasecmp(type, "serial") == 0 || strcasecmp(type, "bigserial") == 0 ||
+			strcasecmp(type, "smallserial") == 0);
+}
+
+/* Compares a column's declared default with the catalog's. */
+static int verify_default(struct dbreg_verify_result *r, const struct dbreg_table *t, const struct dbreg_column *c,
+			  const struct dbreg_cat_column *cc, enum dbreg_dialect dialect)
+{
+	struct verify_dval want, got;
+	memset(&got, 0, sizeof got);
+	verify_dval_declared(&want, c, dialect);
+	if (cc->default_expr)
+		verify_dval_sql(&got, cc->default_expr, cc->default_expr + strlen(cc->default_expr), dialect);
+	else
+		got.kind = VD_NONE;
+	if (got.kind == VD_NULL)
+		got.kind = VD_NONE; /* DEFAULT NULL is no default */
+	if (want.kind == VD_NULL)
+		want.kind = VD_NONE;
+	if (want.kind == VD_NONE) {
+		/* serial's nextval(...) and expressions we cannot read (a
+		 * generated column's) are not reported. */
+		if (got.kind == VD_NONE || got.kind == VD_OTHER || verify_is_serial(c->type))
+			return 0;
+		return verify_add(r, t->name, c->name, "column %s: default is %s, declared none", c->name,
+				  cc->default_expr);
+	}
+	struct dbreg_buf d = DBREG_BUF_INIT;
+	verify_declared_text(&d, c);
+	int rc = 0;
+	if (got.kind == VD_NONE)
+		rc = verify_add(r, t->name, c->name, "column %s: no default, declared %s", c->name, d.ptr ? d.ptr : "");
+	else if (!verify_same_default(&want, &got) && !verify_pg_reformats(c, &want, &got, dialect))
+		rc = verify_add(r, t->name, c->name, "column %s: default is %s, declared %s", c->name, cc->default_expr,
+				d.ptr ? d.ptr : "");
+	if (d.oom)
+		rc = DBREG_ENOMEM;
+	dbreg_buf_dispose(&d);
+	return rc;
+}
+
 static int verify_columns(struct dbreg_verify_result *r, const struct dbreg_table *t,
 			  const struct dbreg_cat_table *ct, enum dbreg_dialect dialect)
 {
@@ -162,10 +496,13 @@ static int verify_columns(struct dbreg_verify_result *r, const struct dbreg_tabl
 				in_pk = true;
 		/* SQLite lets a non-integer primary key hold NULL unless NOT NULL
 		 * is written; PostgreSQL makes it NOT NULL itself. */
+		/* serial and bigserial are NOT NULL by definition. */
 		if (c->not_null && !cc->not_null)
 			rc = verify_add(r, t->name, c->name, "column %s allows NULL; declared not null", c->name);
-		else if (!c->not_null && !in_pk && cc->not_null)
+		else if (!c->not_null && !in_pk && !verify_is_serial(c->type) && cc->not_null)
 			rc = verify_add(r, t->name, c->name, "column %s is NOT NULL; declared nullable", c->name);
+		if (rc == 0)
+			rc = verify_default(r, t, c, cc, dialect);
 	}
 	for (size_t k = 0; k < ct->n_columns && rc == 0; k++)
 		if (!dbreg_table_column(t, ct->columns[k].name))
