@@ -419,6 +419,98 @@ static void test_sqlcheck__dbr047_migration_failing_on_sqlite(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* The one DBR047 message of a validation, or NULL. */
+static const char *only_dbr047(struct fixture *f)
+{
+	const char *msg = NULL;
+	for (size_t i = 0; i < f->diags->len; i++) {
+		if (strcmp(f->diags->items[i].code, "DBR047") == 0) {
+			assert_null(msg);
+			msg = f->diags->items[i].message;
+		}
+	}
+	return msg;
+}
+
+/* The replay runs migration SQL during validate: it must not open or
+ * write files, and must not hang on a query without end. */
+static void test_sqlcheck__dbr047_replay_refuses_attach(void **state)
+{
+	struct fixture *f = *state;
+	validate(f, PKG_HEAD("@t/attach")
+		 "id = \"0001\"\n"
+		 "version = \"1.0.0\"\n"
+		 "up_postgres = \"SELECT 1;\"\n"
+		 "up_sqlite = '''ATTACH DATABASE '/tmp/dbreg-replay-attach.db' AS x; "
+		 "CREATE TABLE x.t (a);'''\n");
+	const char *msg = only_dbr047(f);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "ATTACH"));
+	FILE *fp = fopen("/tmp/dbreg-replay-attach.db", "rb");
+	if (fp)
+		fclose(fp);
+	assert_null(fp);
+}
+
+static void test_sqlcheck__dbr047_replay_stops_a_query_without_end(void **state)
+{
+	struct fixture *f = *state;
+	validate(f, PKG_HEAD("@t/forever")
+		 "id = \"0001\"\n"
+		 "version = \"1.0.0\"\n"
+		 "up_postgres = \"SELECT 1;\"\n"
+		 "up_sqlite = '''WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+		 "SELECT count(*) FROM n;'''\n");
+	const char *msg = only_dbr047(f);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "too long"));
+}
+
+/* A package whose migration writes into its dependency's table is replayed
+ * after that dependency: no false DBR047; without the dependency, the
+ * INSERT fails and says so. */
+static const char dep_toml[] =
+	"[package]\nname = \"@t/dep\"\nversion = \"1.0.0\"\n"
+	"[tables.ydtb_dep_kinds]\ndescription = \"Kinds\"\nworkspace_scoped = true\n"
+	"[tables.ydtb_dep_kinds.columns]\nid = { type = \"text\", primary_key = true }\n"
+	"[[migrations]]\nid = \"0001\"\nversion = \"1.0.0\"\nup_postgres = \"SELECT 1;\"\n"
+	"up_sqlite = '''CREATE TABLE ydtb_dep_kinds (id text PRIMARY KEY, workspace_id text NOT NULL "
+	"REFERENCES ydtb_workspaces(id) ON DELETE CASCADE); "
+	"CREATE INDEX ydtb_dep_kinds_workspace_id_idx ON ydtb_dep_kinds (workspace_id);'''\n";
+
+static const char user_toml[] =
+	"[package]\nname = \"@t/user\"\nversion = \"1.0.0\"\n"
+	"[dependencies]\n\"@t/dep\" = \"^1.0.0\"\n"
+	"[tables.ydtb_t_items]\ndescription = \"Items\"\nworkspace_scoped = true\n"
+	"[tables.ydtb_t_items.columns]\nid = { type = \"text\", primary_key = true }\n"
+	"[[migrations]]\nid = \"0001\"\nversion = \"1.0.0\"\nup_postgres = \"SELECT 1;\"\n"
+	ITEMS_SQLITE
+	"[[migrations]]\nid = \"0002\"\nversion = \"1.0.0\"\nup_postgres = \"SELECT 1;\"\n"
+	"up_sqlite = '''INSERT INTO ydtb_workspaces (id, name) VALUES ('w', 'W'); "
+	"INSERT INTO ydtb_dep_kinds (id, workspace_id) VALUES ('k', 'w');'''\n";
+
+static void test_sqlcheck__dbr047_replay_brings_in_a_dependencys_tables(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(dbreg_registry_new(&f->reg), 0);
+	assert_int_equal(dbreg_registry_add_string(f->reg, "core.toml", NULL, core_toml, strlen(core_toml)), 0);
+	assert_int_equal(dbreg_registry_add_string(f->reg, "dep.toml", NULL, dep_toml, strlen(dep_toml)), 0);
+	assert_int_equal(dbreg_registry_add_string(f->reg, "user.toml", NULL, user_toml, strlen(user_toml)), 0);
+	struct dbreg_validate_opts opts = {.skip_sql = false};
+	assert_int_equal(dbreg_registry_validate(f->reg, &opts), 0);
+	f->diags = dbreg_registry_diags(f->reg);
+	assert_null(only_dbr047(f));
+}
+
+static void test_sqlcheck__dbr047_replay_without_the_dependency_fails(void **state)
+{
+	struct fixture *f = *state;
+	validate(f, user_toml);
+	const char *msg = only_dbr047(f);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "ydtb_dep_kinds"));
+}
+
 /* ---- DBR103 ---------------------------------------------------------------- */
 
 static void test_sqlcheck__dbr103_unsafe_operations_on_existing_tables(void **state)
@@ -487,6 +579,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr046_table_rules_and_ownership, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr047_schema_differs_from_declaration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr047_migration_failing_on_sqlite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr047_replay_refuses_attach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr047_replay_stops_a_query_without_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr047_replay_brings_in_a_dependencys_tables, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr047_replay_without_the_dependency_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr103_unsafe_operations_on_existing_tables, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("sqlcheck", tests, NULL, NULL);
