@@ -4,18 +4,21 @@
  * reading a catalog is written once (in the driver) for verify and for this
  * check.
  *
- * Every package runs alone, inside a transaction on the empty database
- * that is rolled back once its tables are read: SQLite re-parses the whole
- * schema on each ALTER TABLE ... ADD COLUMN, so replaying the registry on
- * one database costs time quadratic in its size, while a package alone
- * costs the same whatever the registry around it. Only the tables the
- * package declares or created are read back.
+ * Every package runs alone, on a fresh in-memory database of its own that
+ * is closed once its tables are read: SQLite re-parses the whole schema on
+ * each ALTER TABLE ... ADD COLUMN, so replaying the registry on one
+ * database costs time quadratic in its size, while a package alone costs
+ * the same whatever the registry around it. A fresh database in autocommit
+ * with no rollback journal (the sandbox turns it off) is cheaper than a
+ * transaction rolled back on a reused one: nothing is ever undone, the
+ * database is thrown away instead. Only the tables the package declares or
+ * created are read back.
  *
  * A package may use tables of its dependencies or of core (INSERT seed rows
  * into them, a trigger or an index on them, rows whose foreign key SQLite
  * checks). They are not replayed up front, since a dependency closure can be
  * most of the registry: only when a package fails with "no such table" is
- * it run again, in a fresh transaction, after the migrations of core and of
+ * it run again, on a fresh database, after the migrations of core and of
  * all its dependencies (transitively, in plan order), and the failure of
  * that second run, if any, is the one reported. Tables of packages it does
  * not depend on are never there, as on a real database where the plan may
@@ -479,7 +482,7 @@ static void rp_report(struct rp_ctx *c, const struct dbreg_migration *m, const s
 /* The replay's state shared by its steps. */
 struct rp_run_state {
 	const struct dbreg_driver *drv;
-	struct dbreg_conn *conn;
+	struct dbreg_conn *conn;       /* the current run's database, or NULL */
 	size_t *order;                 /* plan order: indexes into reg->packages */
 	bool *mark;                    /* per package index: in the current closure */
 	bool *need;                    /* per package index: replayed before a retry */
@@ -607,11 +610,26 @@ static size_t rp_mark_deps(const struct dbreg_registry *reg, struct rp_run_state
 	return n;
 }
 
-static int rp_begin(struct rp_ctx *c, struct rp_run_state *s)
+/* Closes the current run's database: what it holds is never needed again. */
+static void rp_close(struct rp_run_state *s)
 {
-	if (s->drv->begin(s->conn) == 0)
-		return 0;
-	return rp_fail(c, DBREG_ECONNECT, "cannot begin a replay transaction", s->conn->err.message);
+	s->drv->close(s->conn);
+	s->conn = NULL;
+}
+
+/* Opens a fresh, empty, confined in-memory database for one run. */
+static int rp_open(struct rp_ctx *c, struct rp_run_state *s)
+{
+	char err[256] = "";
+	rp_close(s);
+	int rc = s->drv->connect(&s->conn, "sqlite::memory:", err, sizeof(err));
+	if (rc != 0) {
+		s->conn = NULL;
+		return rp_fail(c, rc, "cannot open an in-memory SQLite database", err);
+	}
+	if (s->drv->version >= 2 && s->drv->sandbox && s->drv->sandbox(s->conn, RP_BUDGET_MS) != 0)
+		return rp_fail(c, DBREG_ECONNECT, "cannot confine the replay database", s->conn->err.message);
+	return 0;
 }
 
 /* The plan place of the package (in the closure marked in s->mark) that
@@ -638,8 +656,8 @@ static size_t rp_missing_owner(const struct rp_ctx *c, const struct rp_run_state
 	return SIZE_MAX;
 }
 
-/* Replays the package at plan place `at` in a transaction of its own on
- * the empty database, compares, and rolls back. When it fails for a table
+/* Replays the package at plan place `at` on a fresh database of its own,
+ * compares, and closes the database. When it fails for a table
  * that one of its dependencies (or core) declares, it runs again after
  * that package; and so on, each missing table adding its owner (and a
  * needed package's own missing tables theirs), so only the packages really
@@ -650,10 +668,8 @@ static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at)
 	char **before = NULL;
 	size_t n_before = 0;
 	const struct dbreg_migration *failed = NULL;
-	if (rp_begin(c, s) != 0)
-		return;
-	/* Empty, unless a body escaped the transaction where nothing confines it. */
-	if (rp_names(c, s, &before, &n_before) != 0)
+	/* A fresh database: no table exists before the package runs. */
+	if (rp_open(c, s) != 0)
 		goto out;
 	enum rp_result r = rp_run(c->pkg, drv, s->conn, &failed);
 	/* The package's own failure (reported), and the one whose missing
@@ -671,12 +687,11 @@ static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at)
 		if (owner == SIZE_MAX || s->need[s->order[owner]])
 			break;
 		s->need[s->order[owner]] = true;
-		drv->rollback(s->conn);
 		rp_names_free(before, n_before);
 		before = NULL;
 		n_before = 0;
-		if (rp_begin(c, s) != 0)
-			return;
+		if (rp_open(c, s) != 0)
+			goto out;
 		bool again = false;
 		for (size_t k = 0; k < at && !again; k++) {
 			const struct dbreg_package *dep = c->reg->packages[s->order[k]];
@@ -705,10 +720,10 @@ static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at)
 		rp_check(c, s, before, n_before);
 out:
 	rp_names_free(before, n_before);
-	drv->rollback(s->conn);
+	rp_close(s);
 }
 
-/* At most this many threads replay, each on a database of its own. */
+/* At most this many threads replay, each package on a database of its own. */
 #define RP_MAX_WORKERS 4
 
 /* A worker's share: packages are taken one at a time from the shared
@@ -729,20 +744,11 @@ static void *rp_worker_main(void *arg)
 {
 	struct rp_worker *w = arg;
 	struct rp_ctx *c = &w->c;
-	struct dbreg_conn *conn = NULL;
-	char err[256] = "";
-	int rc = w->drv->connect(&conn, "sqlite::memory:", err, sizeof(err));
-	if (rc != 0) {
-		rp_fail(c, rc, "cannot open an in-memory SQLite database", err);
-		return NULL;
-	}
-	struct rp_run_state s = {.drv = w->drv, .conn = conn, .order = w->order, .broken = w->broken};
+	struct rp_run_state s = {.drv = w->drv, .order = w->order, .broken = w->broken};
 	s.mark = calloc(w->reg->n_packages + 1, sizeof *s.mark);
 	s.need = calloc(w->reg->n_packages + 1, sizeof *s.need);
 	if (!s.mark || !s.need)
 		c->rc = DBREG_ENOMEM;
-	if (c->rc == 0 && w->drv->version >= 2 && w->drv->sandbox && w->drv->sandbox(conn, RP_BUDGET_MS) != 0)
-		rp_fail(c, DBREG_ECONNECT, "cannot confine the replay database", conn->err.message);
 	while (c->rc == 0) {
 		pthread_mutex_lock(w->lock);
 		size_t k = (*w->next)++;
@@ -755,7 +761,6 @@ static void *rp_worker_main(void *arg)
 		c->diags = &w->lists[k];
 		rp_package(c, &s, k);
 	}
-	w->drv->close(conn);
 	free(s.mark);
 	free(s.need);
 	return NULL;
