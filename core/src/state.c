@@ -298,6 +298,38 @@ static char *state_target(const char *target)
 	return dbreg_url_redact(target ? target : "");
 }
 
+/* Whether the stored history of target t is exactly rows[0..n), in order.
+ * A no-op apply stores what it just read, twice: comparing is a read of
+ * the rows, rewriting them a delete and n inserts. */
+static bool state_history_same(struct dbreg_state *st, const char *t, const struct dbreg_applied *rows, size_t n)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT package, migration, version, checksum, applied_at, duration_ms"
+			       " FROM history WHERE target = ?1 ORDER BY rowid",
+			       -1, &q, NULL) != SQLITE_OK)
+		return false;
+	state_bind(q, 1, t);
+	size_t i = 0;
+	bool same = true;
+	while (same && sqlite3_step(q) == SQLITE_ROW) {
+		if (i == n) {
+			same = false;
+			break;
+		}
+		const struct dbreg_applied *r = &rows[i++];
+		const char *want[5] = { r->package, r->migration, r->version, r->checksum, r->applied_at };
+		for (int c = 0; c < 5 && same; c++) {
+			const unsigned char *got = sqlite3_column_text(q, c);
+			same = strcmp(got ? (const char *)got : "", want[c] ? want[c] : "") == 0;
+		}
+		if (same)
+			same = sqlite3_column_int64(q, 5) == r->duration_ms;
+	}
+	sqlite3_finalize(q);
+	return same && i == n;
+}
+
 int dbreg_state_set_history(struct dbreg_state *st, const char *target, const struct dbreg_applied *rows,
 			    size_t n)
 {
@@ -312,6 +344,8 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target, const st
 		free(t);
 		return state_fail(st, DBREG_EIO, "cannot lock");
 	}
+	if (state_history_same(st, t, rows, n))
+		goto out;
 	if (sqlite3_prepare_v2(st->db, "DELETE FROM history WHERE target = ?1", -1, &del, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db,
 			       "INSERT OR REPLACE INTO history (target, package, migration, version, checksum,"
