@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs every benchmark in bench/ on a release build and ends with a summary
+# table. Usage: bench/run.sh [RUNS]   (RUNS for bench-plan and bench_apply,
+# default 5). Builds build-rel/ (meson, --buildtype=release) when missing;
+# each benchmark's full output is printed as it runs, then the table.
+# PostgreSQL for bench_apply.sh: $DBREG_BENCH_PG_URL, else a throwaway server.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=$root/build-rel
+runs=${1:-5}
+
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build" "$root" --buildtype=release >/dev/null || exit 1
+fi
+meson compile -C "$build" >/dev/null || { echo "run.sh: the build failed" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+rows=()
+row() { rows+=("$(printf '%-10s | %-52s | %-34s | %s' "$1" "$2" "$3" "$4")"); }
+# val FILE KEY: the value of KEY=... on the file's RESULT lines.
+val() { grep '^RESULT' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
+
+run() {
+	local name=$1; shift
+	echo "==== $name: $*"
+	"$@" 2>&1 | tee "$tmp/$name.out"
+	local rc=${PIPESTATUS[0]}
+	[ "$rc" = 0 ] || echo "==== $name FAILED (exit $rc)"
+	echo
+	return "$rc"
+}
+
+# toml
+if run toml "$here/bench_toml.sh" "$build/bench/bench-toml"; then
+	a=$(grep -m1 'MB/s' "$tmp/toml.out" | sed -n 's/.* \([0-9.]*\) MB\/s$/\1/p')
+	b=$(grep 'tomllib' "$tmp/toml.out" | sed -n 's/.* \([0-9.]*\) MB\/s$/\1/p')
+	r=$(sed -n 's/^ratio: //p' "$tmp/toml.out")
+	row toml "TOML reader, MB/s" "${a:-?} MB/s vs tomllib ${b:-?} MB/s" "${r:-?}"
+else
+	row toml "TOML reader" "FAILED" "-"
+fi
+
+# validate (another engineer's script; run when present)
+if [ -x "$here/bench_validate.sh" ] || [ -f "$here/bench_validate.sh" ]; then
+	if run validate sh "$here/bench_validate.sh" "$build/dbreg"; then
+		w=$(sed -n 's/^dbreg validate -q: best of 3 \([0-9.]*\) s.*/\1/p' "$tmp/validate.out")
+		rss=$(sed -n 's/.*peak RSS \([0-9.]*\) MB.*/\1/p' "$tmp/validate.out" | head -1)
+		b=$(sed -n 's/^python tomllib parse only: best of 3 \([0-9.]*\) s/\1/p' "$tmp/validate.out")
+		r=$(sed -n 's/^ratio dbreg\/tomllib: //p' "$tmp/validate.out")
+		row validate "dbreg validate, 1000 pkgs / 20000 migrations" "${w:-?} s, ${rss:-?} MB vs tomllib ${b:-?} s" "${r:-?}"
+	else
+		row validate "dbreg validate" "FAILED" "-"
+	fi
+fi
+
+# plan and no-op apply
+python3 "$here/gen_registry.py" "$tmp/reg" 1000 5 20
+if run plan "$build/bench/bench-plan" "$tmp/reg" "$runs" "$build/dbreg"; then
+	f=$tmp/plan.out
+	row plan "plan_build, 1000 pkgs, half of 20003 applied" "$(val "$f" plan_build_ms) ms (aim 100), $(val "$f" peak_rss_kb) KB" \
+		"$(val "$f" ratio_vs_sha256) x SHA-256 of bodies"
+	row noop "no-op apply, engine (library)" "$(val "$f" noop_engine_ms) ms (aim 50)" \
+		"$(val "$f" ratio_vs_select) x SELECT * in process"
+	row noop "no-op apply, library with CLI's state writes" "$(val "$f" library_sequence_ms) ms" "-"
+	row noop "no-op apply, dbreg -C DIR apply (whole)" "$(val "$f" noop_cli_ms) ms" \
+		"$(val "$f" ratio_vs_sqlite3_cli) x sqlite3 SELECT *"
+else
+	row plan "plan / no-op apply" "FAILED" "-"
+fi
+rm -rf "$tmp/reg"
+
+# apply
+if run apply "$here/bench_apply.sh" "$build" "$runs"; then
+	for db in sqlite postgres; do
+		line=$(grep "^RESULT $db " "$tmp/apply.out")
+		if [ -z "$line" ]; then
+			row apply "1003 migrations on $db" "skipped" "-"
+			continue
+		fi
+		g() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+		aim=1.2; [ "$db" = postgres ] && aim=1.05
+		row apply "1003 migrations on $db, dbreg apply (whole)" "$(g dbreg_ms) ms vs client $(g client_ms) ms" "$(g ratio_dbreg) (aim $aim)"
+		row apply "1003 migrations on $db, engine" "$(g engine_ms) ms vs client $(g client_ms) ms" "$(g ratio_engine) (aim $aim)"
+	done
+else
+	row apply "apply" "FAILED" "-"
+fi
+
+echo "==== summary (machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
+printf '%-10s | %-52s | %-34s | %s\n' bench what measured "ratio vs baseline"
+printf '%s\n' "$(printf '%.0s-' $(seq 130))"
+printf '%s\n' "${rows[@]}"
