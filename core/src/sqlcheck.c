@@ -8,7 +8,11 @@
  * the protobuf-c runtime is vendored inside libpg_query.so, and compiling
  * against the system <protobuf-c/protobuf-c.h> would add a package and risk
  * a second, differently versioned copy of the same symbols in one process.
- * A small JSON reader has no such risk. */
+ * A small JSON reader has no such risk.
+ *
+ * Packages are checked on worker threads (libpg_query keeps its state per
+ * thread), each into a list of its own; the lists are merged in registry
+ * order, so the findings never depend on the threads. */
 #include "sqlcheck.h"
 #include "diag.h"
 #include "registry.h"
@@ -17,11 +21,13 @@
 #include <pg_query.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- a minimal JSON reader for pg_query's output ------------------------- */
 
@@ -1160,10 +1166,12 @@ static void sc_pkg_dispose(struct sc_pkg *f)
 	memset(f, 0, sizeof(*f));
 }
 
-static int sc_package(struct dbreg_registry *reg, const struct sc_owners *owners, const struct dbreg_package *pkg)
+/* Checks one package's bodies, its findings appended to diags. */
+static int sc_package(struct dbreg_diag_list *diags, const struct dbreg_registry *reg, const struct sc_owners *owners,
+		      const struct dbreg_package *pkg)
 {
 	struct sc_pkg facts = {0};
-	struct sc_ctx c = {.diags = &reg->diags, .reg = reg, .owners = owners, .pkg = pkg, .package = pkg->name,
+	struct sc_ctx c = {.diags = diags, .reg = reg, .owners = owners, .pkg = pkg, .package = pkg->name,
 			   .file = pkg->file};
 	for (size_t i = 0; i < pkg->n_migrations && c.rc == 0; i++) {
 		const struct dbreg_migration *m = &pkg->migrations[i];
@@ -1189,6 +1197,86 @@ static int sc_package(struct dbreg_registry *reg, const struct sc_owners *owners
 	return c.rc;
 }
 
+/* At most this many threads check packages. */
+#define SC_MAX_WORKERS 4
+
+/* A worker's share: packages are taken one at a time from the shared
+ * counter, each checked into its own list (lists[k] for reg->packages[k]). */
+struct sc_worker {
+	const struct dbreg_registry *reg;
+	const struct sc_owners *owners;
+	struct dbreg_diag_list *lists;
+	pthread_mutex_t *lock;
+	size_t *next;
+	int rc;
+	pthread_t thread;
+};
+
+static void *sc_worker_main(void *arg)
+{
+	struct sc_worker *w = arg;
+	while (w->rc == 0) {
+		pthread_mutex_lock(w->lock);
+		size_t k = (*w->next)++;
+		pthread_mutex_unlock(w->lock);
+		if (k >= w->reg->n_packages)
+			break;
+		w->rc = sc_package(&w->lists[k], w->reg, w->owners, w->reg->packages[k]);
+	}
+	return NULL;
+}
+
+static size_t sc_worker_count(size_t n_packages)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = cpus > 1 ? (size_t)cpus : 1;
+	if (n > SC_MAX_WORKERS)
+		n = SC_MAX_WORKERS;
+	/* A thread is worth its start only with a few packages each. */
+	while (n > 1 && n_packages < 4 * n)
+		n--;
+	return n;
+}
+
+/* Checks every package on up to SC_MAX_WORKERS threads, then appends the
+ * findings to reg->diags in registry order. */
+static int sc_packages(struct dbreg_registry *reg, const struct sc_owners *owners)
+{
+	size_t n = reg->n_packages;
+	size_t n_workers = sc_worker_count(n);
+	struct dbreg_diag_list *lists = calloc(n + 1, sizeof *lists);
+	struct sc_worker *workers = calloc(n_workers, sizeof *workers);
+	if (!lists || !workers) {
+		free(lists);
+		free(workers);
+		return DBREG_ENOMEM;
+	}
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	size_t next = 0, started = 0;
+	for (size_t i = 0; i < n_workers; i++) {
+		workers[i] = (struct sc_worker){.reg = reg, .owners = owners, .lists = lists, .lock = &lock, .next = &next};
+		/* The first share runs on this thread; a thread that cannot start
+		 * leaves its share to the others. */
+		if (i > 0 && pthread_create(&workers[i].thread, NULL, sc_worker_main, &workers[i]) == 0)
+			started = i;
+	}
+	sc_worker_main(&workers[0]);
+	for (size_t i = 1; i <= started; i++)
+		pthread_join(workers[i].thread, NULL);
+	pthread_mutex_destroy(&lock);
+	int rc = 0;
+	for (size_t i = 0; i < n_workers && rc == 0; i++)
+		rc = workers[i].rc;
+	for (size_t k = 0; k < n; k++) {
+		if (rc == 0 && dbreg_diag_list_move(&reg->diags, &lists[k]) != 0)
+			rc = DBREG_ENOMEM;
+		dbreg_diag_list_dispose(&lists[k]);
+	}
+	free(lists);
+	free(workers);
+	return rc;
+}
+
 int dbreg_sqlcheck_registry(struct dbreg_registry *reg)
 {
 	struct sc_owners owners = {0};
@@ -1203,9 +1291,7 @@ int dbreg_sqlcheck_registry(struct dbreg_registry *reg)
 				owners.items[owners.n++] = (struct sc_owner){reg->packages[i]->tables[t].name, i};
 	if (owners.n)
 		qsort(owners.items, owners.n, sizeof *owners.items, sc_owner_cmp);
-	int rc = 0;
-	for (size_t i = 0; i < reg->n_packages && rc == 0; i++)
-		rc = sc_package(reg, &owners, reg->packages[i]);
+	int rc = sc_packages(reg, &owners);
 	free(owners.items);
 	return rc;
 }

@@ -13,10 +13,39 @@
 #include "dbreg/driver.h"
 #include "../../core/src/util.h"
 
+/* The catalog's queries, prepared once per connection (sq_cached): a
+ * catalog read runs each of them per table or index, and preparing a
+ * pragma query costs more than running it. */
+enum sq_query {
+	SQ_Q_TABLES,          /* user tables, by name */
+	SQ_Q_TABLE_EXISTS,
+	SQ_Q_COLUMNS,
+	SQ_Q_PARENT_PK,
+	SQ_Q_FKEYS,
+	SQ_Q_INDEXES,
+	SQ_Q_INDEX_COLUMNS,
+	SQ_Q_COUNT
+};
+
+static const char *const sq_query_sql[SQ_Q_COUNT] = {
+	[SQ_Q_TABLES] = "SELECT name FROM sqlite_master WHERE type = 'table'"
+			" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+			" AND name NOT LIKE 'ydtb\\_registry\\_%' ESCAPE '\\'"
+			" ORDER BY name",
+	[SQ_Q_TABLE_EXISTS] = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+	[SQ_Q_COLUMNS] = "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid",
+	[SQ_Q_PARENT_PK] = "SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk LIMIT 1 OFFSET ?2",
+	[SQ_Q_FKEYS] = "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete"
+		       " FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+	[SQ_Q_INDEXES] = "SELECT name, \"unique\", origin FROM pragma_index_list(?1) ORDER BY name",
+	[SQ_Q_INDEX_COLUMNS] = "SELECT name FROM pragma_index_info(?1) ORDER BY seqno",
+};
+
 struct sqlite_conn {
 	struct dbreg_conn base;
 	sqlite3 *db;
 	sqlite3_stmt *hist_up, *hist_down;    /* prepared on first history_record */
+	sqlite3_stmt *queries[SQ_Q_COUNT];    /* prepared on first use (sq_cached) */
 	/* The sandbox (sq_sandbox): limits that hold only while exec runs a body. */
 	bool sandboxed, in_body;
 	unsigned budget_ms;
@@ -63,6 +92,31 @@ static int sq_prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **st)
 		return DBREG_ECONNECT;
 	}
 	return 0;
+}
+
+/* One of the connection's cached queries, prepared on first use; hand it
+ * back with sq_done. A statement left prepared across a schema change is
+ * prepared again by sqlite3_step itself. */
+static int sq_cached(struct sqlite_conn *c, enum sq_query q, sqlite3_stmt **st)
+{
+	*st = c->queries[q];
+	if (*st)
+		return 0;
+	if (sqlite3_prepare_v3(c->db, sq_query_sql[q], -1, SQLITE_PREPARE_PERSISTENT, &c->queries[q], NULL) !=
+	    SQLITE_OK) {
+		sq_fail(c, NULL, 0);
+		return DBREG_ECONNECT;
+	}
+	*st = c->queries[q];
+	return 0;
+}
+
+/* Resets a cached query for its next use: a reset statement holds no
+ * lock and does not keep a table from being dropped. */
+static void sq_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 }
 
 /* The file name a URL names, or NULL for a malformed one. Borrowed from url. */
@@ -141,6 +195,8 @@ static void sq_close(struct dbreg_conn *conn)
 	struct sqlite_conn *c = SQ(conn);
 	sqlite3_finalize(c->hist_up);
 	sqlite3_finalize(c->hist_down);
+	for (int q = 0; q < SQ_Q_COUNT; q++)
+		sqlite3_finalize(c->queries[q]);
 	sqlite3_close(c->db);
 	free(c);
 }
@@ -275,7 +331,7 @@ static int sq_history_ensure(struct dbreg_conn *conn)
 static int sq_table_exists(struct sqlite_conn *c, const char *name)
 {
 	sqlite3_stmt *st;
-	int rc = sq_prepare(c, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", &st);
+	int rc = sq_cached(c, SQ_Q_TABLE_EXISTS, &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -283,7 +339,7 @@ static int sq_table_exists(struct sqlite_conn *c, const char *name)
 	int res = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 	if (res < 0)
 		sq_fail(c, NULL, 0);
-	sqlite3_finalize(st);
+	sq_done(st);
 	return res < 0 ? DBREG_ECONNECT : res;
 }
 
@@ -447,8 +503,7 @@ static char *sq_lower(const char *s)
 static int sq_read_columns(struct sqlite_conn *c, struct dbreg_cat_table *t)
 {
 	sqlite3_stmt *st;
-	int rc = sq_prepare(c, "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid",
-			    &st);
+	int rc = sq_cached(c, SQ_Q_COLUMNS, &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
@@ -484,7 +539,7 @@ static int sq_read_columns(struct sqlite_conn *c, struct dbreg_cat_table *t)
 		sq_fail(c, NULL, 0);
 		rc = DBREG_ECONNECT;
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (!rc && t->n_primary_key) {
 		/* pk holds each column's 1-based place in the key. */
 		t->primary_key = calloc(t->n_primary_key, sizeof *t->primary_key);
@@ -507,22 +562,19 @@ static int sq_read_columns(struct sqlite_conn *c, struct dbreg_cat_table *t)
 static char *sq_parent_pk(struct sqlite_conn *c, const char *parent, int seq)
 {
 	sqlite3_stmt *st;
-	if (sq_prepare(c, "SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk LIMIT 1 OFFSET ?2", &st))
+	if (sq_cached(c, SQ_Q_PARENT_PK, &st))
 		return dbreg_strdup("");
 	sqlite3_bind_text(st, 1, parent, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, seq);
 	char *name = dbreg_strdup(sqlite3_step(st) == SQLITE_ROW ? sq_col(st, 0) : "");
-	sqlite3_finalize(st);
+	sq_done(st);
 	return name;
 }
 
 static int sq_read_fkeys(struct sqlite_conn *c, struct dbreg_cat_table *t)
 {
 	sqlite3_stmt *st;
-	int rc = sq_prepare(c,
-			    "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete"
-			    " FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
-			    &st);
+	int rc = sq_cached(c, SQ_Q_FKEYS, &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
@@ -568,14 +620,14 @@ static int sq_read_fkeys(struct sqlite_conn *c, struct dbreg_cat_table *t)
 		sq_fail(c, NULL, 0);
 		rc = DBREG_ECONNECT;
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	return rc;
 }
 
 static int sq_read_index_columns(struct sqlite_conn *c, struct dbreg_cat_index *ix)
 {
 	sqlite3_stmt *st;
-	int rc = sq_prepare(c, "SELECT name FROM pragma_index_info(?1) ORDER BY seqno", &st);
+	int rc = sq_cached(c, SQ_Q_INDEX_COLUMNS, &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, ix->name, -1, SQLITE_STATIC);
@@ -589,14 +641,14 @@ static int sq_read_index_columns(struct sqlite_conn *c, struct dbreg_cat_index *
 		sq_fail(c, NULL, 0);
 		rc = DBREG_ECONNECT;
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	return rc;
 }
 
 static int sq_read_indexes(struct sqlite_conn *c, struct dbreg_cat_table *t)
 {
 	sqlite3_stmt *st;
-	int rc = sq_prepare(c, "SELECT name, \"unique\", origin FROM pragma_index_list(?1) ORDER BY name", &st);
+	int rc = sq_cached(c, SQ_Q_INDEXES, &st);
 	if (rc)
 		return rc;
 	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
@@ -624,7 +676,7 @@ static int sq_read_indexes(struct sqlite_conn *c, struct dbreg_cat_table *t)
 		sq_fail(c, NULL, 0);
 		rc = DBREG_ECONNECT;
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	return rc;
 }
 
@@ -640,12 +692,7 @@ static int sq_catalog_load(struct sqlite_conn *c, const char *const *filter, siz
 	out->tables = NULL;
 	out->n_tables = 0;
 	sqlite3_stmt *st;
-	int rc = sq_prepare(c,
-			    "SELECT name FROM sqlite_master WHERE type = 'table'"
-			    " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-			    " AND name NOT LIKE 'ydtb\\_registry\\_%' ESCAPE '\\'"
-			    " ORDER BY name",
-			    &st);
+	int rc = sq_cached(c, SQ_Q_TABLES, &st);
 	if (rc)
 		return rc;
 	int step;
@@ -670,7 +717,7 @@ static int sq_catalog_load(struct sqlite_conn *c, const char *const *filter, siz
 		sq_fail(c, NULL, 0);
 		rc = DBREG_ECONNECT;
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	for (size_t i = 0; !rc && i < out->n_tables; i++) {
 		struct dbreg_cat_table *t = &out->tables[i];
 		if ((rc = sq_read_columns(c, t)) == 0 && (rc = sq_read_fkeys(c, t)) == 0)
@@ -712,12 +759,7 @@ static int sq_table_names(struct dbreg_conn *conn, char ***names, size_t *n)
 	*names = NULL;
 	*n = 0;
 	sqlite3_stmt *st;
-	int rc = sq_prepare(c,
-			    "SELECT name FROM sqlite_master WHERE type = 'table'"
-			    " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-			    " AND name NOT LIKE 'ydtb\\_registry\\_%' ESCAPE '\\'"
-			    " ORDER BY name",
-			    &st);
+	int rc = sq_cached(c, SQ_Q_TABLES, &st);
 	if (rc)
 		return rc;
 	int step;
@@ -728,7 +770,7 @@ static int sq_table_names(struct dbreg_conn *conn, char ***names, size_t *n)
 		sq_fail(c, NULL, 0);
 		rc = DBREG_ECONNECT;
 	}
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (rc) {
 		sq_strv_free(*names, *n);
 		*names = NULL;
