@@ -142,6 +142,15 @@ static bool rp_type_ok(const char *declared, const char *actual)
 	return false;
 }
 
+/* Whether a declared type is serial or bigserial, NOT NULL without saying
+ * so (the declared spelling may differ in case or blanks, as the type map
+ * reads it). */
+static bool rp_serial(const char *type)
+{
+	const struct dbreg_type_info *ti = type ? dbreg_type_lookup(type) : NULL;
+	return ti && (strcmp(ti->name, "serial") == 0 || strcmp(ti->name, "bigserial") == 0);
+}
+
 static const struct dbreg_cat_column *rp_cat_column(const struct dbreg_cat_table *t, const char *name)
 {
 	for (size_t i = 0; i < t->n_columns; i++)
@@ -204,12 +213,13 @@ static void rp_columns(struct rp_ctx *c, const struct dbreg_table *t, const stru
 		bool in_pk = rp_in(ct->primary_key, ct->n_primary_key, col->name);
 		bool decl_pk = rp_in(t->primary_key, t->n_primary_key, col->name) || col->primary_key;
 		/* SQLite lets a non-INTEGER primary key column hold NULL, so only an
-		 * explicit not_null is held against the catalog's NOT NULL flag. */
+		 * explicit not_null is held against the catalog's NOT NULL flag; a
+		 * serial column is NOT NULL whether declared so or not. */
 		if (col->not_null && !cc->not_null && !in_pk)
 			rp_diag(c, col->pos, t->name, col->name, NULL, "write NOT NULL in the migration that creates it",
 				"table %s: column %s is declared not_null but the migrations leave it nullable", t->name,
 				col->name);
-		else if (!col->not_null && !decl_pk && cc->not_null)
+		else if (!col->not_null && !decl_pk && !rp_serial(col->type) && cc->not_null)
 			rp_diag(c, col->pos, t->name, col->name, NULL, "declare it with not_null = true",
 				"table %s: column %s is NOT NULL in the migrations but not declared not_null", t->name,
 				col->name);
