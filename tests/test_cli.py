@@ -174,6 +174,21 @@ def apply_refuses_what_validate_refuses():
 
 
 @case
+def a_registry_validated_once_is_checked_again_when_it_changes():
+    # The state file remembers registries that passed the SQL checks; an
+    # edit must bring the checks back.
+    d = project()
+    rc, out, err = run(["init", "-q", "--to", "@ydtb/basic@1.0.0"], d)
+    expect(rc == 0, out + err)
+    path = os.path.join(d, "tomls", "basic.toml")
+    text = open(path).read()
+    text = text.replace('CREATE TABLE IF NOT EXISTS "ydtb_basic_note_tags"', 'CREATE TABLE "ydtb_basic_note_tags"', 1)
+    open(path, "w").write(text)
+    rc, out, err = run(["apply"], d)
+    expect(rc == 1 and "DBR043" in err, "exit %d: %s" % (rc, err))
+
+
+@case
 def usage_errors_exit_2():
     d = project()
     expect(run(["frobnicate"], d)[0] == 2, "unknown command")

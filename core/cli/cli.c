@@ -2,6 +2,7 @@
  * project, printing diagnostics, JSON strings, exit codes. */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -29,6 +30,16 @@ int cli_exit_code(int rc)
 int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
 	     bool skip_sql, struct dbreg_diag_list *project_diags)
 {
+	int rc = cli_load_only(ctx, proj, reg, project_diags);
+	if (rc < 0)
+		return rc;
+	struct dbreg_validate_opts vopts = {.skip_sql = skip_sql};
+	return dbreg_registry_validate(*reg, &vopts);
+}
+
+int cli_load_only(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
+		  struct dbreg_diag_list *project_diags)
+{
 	*proj = NULL;
 	*reg = NULL;
 	struct stat st;
@@ -42,17 +53,58 @@ int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_regi
 	rc = dbreg_registry_new(reg);
 	if (rc < 0)
 		return rc;
-	rc = dbreg_registry_load_project(*reg, *proj);
-	if (rc < 0)
-		return rc;
-	struct dbreg_validate_opts vopts = {.skip_sql = skip_sql};
-	return dbreg_registry_validate(*reg, &vopts);
+	return dbreg_registry_load_project(*reg, *proj);
+}
+
+char *cli_state_path(const struct dbreg_project *proj)
+{
+	size_t size = strlen(proj->dir) + strlen(proj->state_path) + 2;
+	char *path = malloc(size);
+	if (!path)
+		return NULL;
+	if (proj->state_path[0] == '/')
+		snprintf(path, size, "%s", proj->state_path);
+	else
+		snprintf(path, size, "%s/%s", proj->dir, proj->state_path);
+	return path;
+}
+
+/* Validates, with the SQL checks unless the state file says this very
+ * registry (same checksum, same dbreg) already passed them: they cost
+ * seconds on a large registry and cannot find anything new. */
+static int cli_validate_cached(struct cli_ctx *ctx, const struct dbreg_project *proj, struct dbreg_registry *reg)
+{
+	char sum[72], err[512];
+	struct dbreg_state *state = NULL;
+	char *path = cli_state_path(proj);
+	if (!path)
+		return DBREG_ENOMEM;
+	if (dbreg_state_open(&state, path, err, sizeof(err)) < 0) {
+		fprintf(ctx->err, "dbreg: state file: %s\n", err);
+		free(path);
+		return DBREG_EIO;
+	}
+	free(path);
+	dbreg_registry_checksum(reg, sum);
+	bool known = dbreg_state_validated(state, sum);
+	struct dbreg_validate_opts vopts = {.skip_sql = known};
+	int rc = dbreg_registry_validate(reg, &vopts);
+	if (rc == 0 && !known && dbreg_state_set_validated(state, sum) < 0)
+		fprintf(ctx->err, "dbreg: state file: %s\n", dbreg_state_errmsg(state));
+	dbreg_state_close(state);
+	return rc;
 }
 
 int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg, bool check_sql)
 {
 	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
-	int rc = cli_load(ctx, proj, reg, !check_sql, &pdiags);
+	int rc = cli_load_only(ctx, proj, reg, &pdiags);
+	if (rc == 0 && check_sql) {
+		rc = cli_validate_cached(ctx, *proj, *reg);
+	} else if (rc == 0) {
+		struct dbreg_validate_opts vopts = {.skip_sql = true};
+		rc = dbreg_registry_validate(*reg, &vopts);
+	}
 	if (rc == DBREG_EINVALID && ctx->json) {
 		/* The same document as validate's, so scripts see the findings. */
 		fputs("{\n  \"ok\": false,\n  \"diagnostics\": ", ctx->out);

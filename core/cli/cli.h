@@ -48,10 +48,18 @@ int cli_exit_code(int rc);
 int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
 	     bool skip_sql, struct dbreg_diag_list *project_diags);
 
+/* The first half of cli_load: project and manifests, no validation. */
+int cli_load_only(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
+		  struct dbreg_diag_list *project_diags);
+
+/* The state file's path for a project; malloc'd. */
+char *cli_state_path(const struct dbreg_project *proj);
+
 /* cli_load for the commands that act on a valid registry, with the
  * findings printed when they stop it (with --json, as validate's document).
  * Commands that change a target check the SQL too (check_sql), so they
- * refuse what validate refuses; read-only ones check declarations only. */
+ * refuse what validate refuses, unless the state file records that this
+ * same registry passed them; read-only ones check declarations only. */
 int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg, bool check_sql);
 
 /* --json: closes the document opened by cli_print_plan with its "ok" key

@@ -21,14 +21,9 @@ int cli_target_open(struct cli_ctx *ctx, struct cli_target *t, const struct dbre
 		fprintf(ctx->err, "dbreg: no driver for target %s (use sqlite:PATH or postgres://...)\n", t->shown);
 		return DBREG_EUSAGE;
 	}
-	size_t size = strlen(proj->dir) + strlen(proj->state_path) + 2;
-	char *path = malloc(size);
+	char *path = cli_state_path(proj);
 	if (!path)
 		return DBREG_ENOMEM;
-	if (proj->state_path[0] == '/')
-		snprintf(path, size, "%s", proj->state_path);
-	else
-		snprintf(path, size, "%s/%s", proj->dir, proj->state_path);
 	rc = dbreg_state_open(&t->state, path, err, sizeof(err));
 	free(path);
 	if (rc < 0) {

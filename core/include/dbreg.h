@@ -151,6 +151,12 @@ const struct dbreg_diag_list *dbreg_registry_diags(struct dbreg_registry *reg);
 /* Message of the last failure, or "". Borrowed until the next call. */
 const char *dbreg_registry_errmsg(const struct dbreg_registry *reg);
 
+/* A checksum of everything the registry was loaded from (every manifest's
+ * bytes, every up_file/down_file body) and of this build of dbreg, so
+ * that equal checksums mean validate would find the same. out: 72 bytes,
+ * "sha256:<hex>". */
+void dbreg_registry_checksum(const struct dbreg_registry *reg, char out[72]);
+
 /* Number of packages registered, and read-only views of them in name order. */
 size_t dbreg_registry_package_count(const struct dbreg_registry *reg);
 const char *dbreg_registry_package_name(const struct dbreg_registry *reg, size_t i);
@@ -190,6 +196,15 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target,
 int dbreg_state_get_history(struct dbreg_state *st, const char *target, struct dbreg_applied **rows,
 			    size_t *n);
 void dbreg_applied_free(struct dbreg_applied *rows, size_t n);
+
+/* Whether a registry with this checksum (dbreg_registry_checksum) passed
+ * validation, SQL checks included, without an error. Commands that change
+ * a target skip the SQL checks then: the same inputs give the same
+ * findings. */
+bool dbreg_state_validated(struct dbreg_state *st, const char *registry_checksum);
+
+/* Records that a registry with this checksum validated without error. */
+int dbreg_state_set_validated(struct dbreg_state *st, const char *registry_checksum);
 
 /* Appends to the event log (plan, apply, fail, downgrade, init). */
 int dbreg_state_log(struct dbreg_state *st, const char *event, const char *target, const char *outcome,

@@ -3,7 +3,7 @@
  * database with a schema of its own, versioned by PRAGMA user_version and
  * upgraded by the steps of state_schema[], one SQL body per version.
  *
- * Schema (version 2):
+ * Schema (version 3):
  *   packages   (name PK, version, manifest_checksum, registered_at)
  *   migrations (package -> packages, id, version, checksum_postgres,
  *               checksum_sqlite; PK (package, id))
@@ -12,6 +12,10 @@
  *               target in rowid order are oldest first
  *   events     (id, at, who, event, target, outcome, detail): append-only,
  *               enforced by triggers
+ *   registry_checks (checksum PK, kind, at): registries (by
+ *               dbreg_registry_checksum) that validated clean ('validated')
+ *               or were last registered ('registered'), so unchanged
+ *               inputs are neither re-checked nor re-written
  * Targets are names or redacted URLs; a password never reaches this file. */
 #include "dbreg.h"
 #include "registry.h"
@@ -49,6 +53,9 @@ static const char *const state_schema[] = {
 	" BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;"
 	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
 	" BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;",
+	/* 2 -> 3: memo of registries already checked or registered. */
+	"CREATE TABLE registry_checks (checksum TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,"
+	" PRIMARY KEY (kind, checksum));",
 };
 #define STATE_VERSION ((int)(sizeof(state_schema) / sizeof(state_schema[0])))
 
@@ -221,12 +228,63 @@ static int state_finish(struct dbreg_state *st, int rc, const char *what)
 	return rc;
 }
 
+/* Whether registry_checks holds (kind, checksum). */
+static bool state_checked(struct dbreg_state *st, const char *kind, const char *checksum)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM registry_checks WHERE kind = ?1 AND checksum = ?2", -1, &q,
+			       NULL) != SQLITE_OK)
+		return false;
+	state_bind(q, 1, kind);
+	state_bind(q, 2, checksum);
+	bool found = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return found;
+}
+
+/* Records (kind, checksum); 'registered' keeps only the latest one. */
+static int state_set_checked(struct dbreg_state *st, const char *kind, const char *checksum)
+{
+	char now[32];
+	state_now(now);
+	sqlite3_stmt *q;
+	if (strcmp(kind, "registered") == 0 &&
+	    state_exec(st, "DELETE FROM registry_checks WHERE kind = 'registered'") != 0)
+		return state_fail(st, DBREG_EIO, "cannot record the registry");
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO registry_checks (checksum, kind, at) VALUES (?1, ?2, ?3)",
+			       -1, &q, NULL) != SQLITE_OK)
+		return state_fail(st, DBREG_EIO, "cannot record the registry");
+	state_bind(q, 1, checksum);
+	state_bind(q, 2, kind);
+	state_bind(q, 3, now);
+	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot record the registry");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+bool dbreg_state_validated(struct dbreg_state *st, const char *registry_checksum)
+{
+	return st && registry_checksum && state_checked(st, "validated", registry_checksum);
+}
+
+int dbreg_state_set_validated(struct dbreg_state *st, const char *registry_checksum)
+{
+	if (!st || !registry_checksum)
+		return DBREG_EUSAGE;
+	return state_set_checked(st, "validated", registry_checksum);
+}
+
 int dbreg_state_register(struct dbreg_state *st, const struct dbreg_registry *reg)
 {
 	if (!st || !reg)
 		return DBREG_EUSAGE;
-	char now[32];
+	char now[32], sum[72];
 	state_now(now);
+	/* Rewriting every migration row of a large registry costs ~200 ms:
+	 * skip it when the registry is the one registered last. */
+	dbreg_registry_checksum(reg, sum);
+	if (state_checked(st, "registered", sum))
+		return 0;
 	sqlite3_stmt *pk = NULL, *del = NULL, *mig = NULL;
 	if (state_exec(st, "BEGIN IMMEDIATE") != 0)
 		return state_fail(st, DBREG_EIO, "cannot lock");
@@ -284,6 +342,8 @@ int dbreg_state_register(struct dbreg_state *st, const struct dbreg_registry *re
 			}
 		}
 	}
+	if (rc == 0)
+		rc = state_set_checked(st, "registered", sum);
 out:
 	sqlite3_finalize(pk);
 	sqlite3_finalize(del);
