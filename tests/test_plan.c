@@ -625,6 +625,12 @@ static void test_state__history_round_trip(void **state)
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(q, 0), 2);
 	sqlite3_finalize(q);
+	/* Registering the same registry twice wrote it once, and says so. */
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM registry_checks WHERE kind = 'registered'", -1,
+					    &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 1);
+	sqlite3_finalize(q);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM migrations", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(q, 0), 4);
@@ -673,7 +679,12 @@ static void test_state__upgrades_a_version_1_file(void **state)
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 2);
+	assert_int_equal(sqlite3_column_int(q, 0), 3);
+	sqlite3_finalize(q);
+	/* Version 3's memo of checked registries exists and starts empty. */
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM registry_checks", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 0);
 	sqlite3_finalize(q);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT who, event, target, outcome FROM events", -1, &q, NULL),
 			 SQLITE_OK);
