@@ -106,11 +106,12 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		}
 	} else if (!ctx->quiet || rc < 0) {
 		if (ctx->dry_run) {
+			/* What would run, statement for statement. */
 			cli_print_plan(ctx, t, plan);
-			if (ctx->verbose)
-				for (size_t i = 0; i < dbreg_plan_count(plan); i++)
-					fprintf(ctx->out, "-- %s %s\n%s\n", dbreg_plan_step(plan, i)->package,
-						dbreg_plan_step(plan, i)->migration, dbreg_plan_step(plan, i)->sql);
+			for (size_t i = 0; i < dbreg_plan_count(plan); i++)
+				fprintf(ctx->out, "-- %s %s %s\n%s\n", dbreg_plan_step(plan, i)->up ? "up" : "down",
+					dbreg_plan_step(plan, i)->package, dbreg_plan_step(plan, i)->migration,
+					dbreg_plan_step(plan, i)->sql);
 			fprintf(ctx->out, "dry run: nothing was changed\n");
 		} else if (rc == 0) {
 			fprintf(ctx->out, "%s: applied %zu migration%s", t->shown, res.applied,
