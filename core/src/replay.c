@@ -30,16 +30,15 @@
 #include "diag.h"
 #include "registry.h"
 #include "util.h"
+#include "workers.h"
 
 #include "dbreg/driver.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 /* One worker's view: the package it checks, where its findings go (a
  * list per package, merged in plan order so output never depends on
@@ -736,56 +735,25 @@ out:
 /* At most this many threads replay, each package on a database of its own. */
 #define RP_MAX_WORKERS 4
 
-/* A worker's share: packages are taken one at a time from the shared
- * counter, so a slow package does not leave the other thread idle. */
-struct rp_worker {
-	struct dbreg_registry *reg;
-	const struct dbreg_driver *drv;
+/* What every worker shares, and each worker's own state (by worker number). */
+struct rp_job {
 	size_t *order;
 	const bool *broken;
-	struct dbreg_diag_list *lists;  /* per plan place */
-	pthread_mutex_t *lock;
-	size_t *next;
-	struct rp_ctx c;
-	pthread_t thread;
+	struct rp_ctx *ctx;
+	struct rp_run_state *state;
 };
 
-static void *rp_worker_main(void *arg)
+/* Replays the package at plan place k into out (dbreg_worker_fn). */
+static int rp_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *out)
 {
-	struct rp_worker *w = arg;
-	struct rp_ctx *c = &w->c;
-	struct rp_run_state s = {.drv = w->drv, .order = w->order, .broken = w->broken};
-	s.mark = calloc(w->reg->n_packages + 1, sizeof *s.mark);
-	s.need = calloc(w->reg->n_packages + 1, sizeof *s.need);
-	if (!s.mark || !s.need)
-		c->rc = DBREG_ENOMEM;
-	while (c->rc == 0) {
-		pthread_mutex_lock(w->lock);
-		size_t k = (*w->next)++;
-		pthread_mutex_unlock(w->lock);
-		if (k >= w->reg->n_packages)
-			break;
-		if (w->broken[w->order[k]])
-			continue;
-		c->pkg = w->reg->packages[w->order[k]];
-		c->diags = &w->lists[k];
-		rp_package(c, &s, k);
-	}
-	free(s.mark);
-	free(s.need);
-	return NULL;
-}
-
-static size_t rp_worker_count(size_t n_packages)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n = cpus > 1 ? (size_t)cpus : 1;
-	if (n > RP_MAX_WORKERS)
-		n = RP_MAX_WORKERS;
-	/* A thread is worth its start only with a few packages each. */
-	while (n > 1 && n_packages < 4 * n)
-		n--;
-	return n;
+	struct rp_job *job = arg;
+	struct rp_ctx *c = &job->ctx[worker];
+	if (job->broken[job->order[k]])
+		return 0;
+	c->pkg = c->reg->packages[job->order[k]];
+	c->diags = out;
+	rp_package(c, &job->state[worker], k);
+	return c->rc;
 }
 
 int dbreg_replay_check(struct dbreg_registry *reg)
@@ -804,49 +772,37 @@ int dbreg_replay_check(struct dbreg_registry *reg)
 		return dbreg_registry_fail(reg, DBREG_ECONNECT, "no SQLite driver to replay migrations on");
 	}
 	size_t n = reg->n_packages;
+	size_t n_workers = dbreg_workers_count(n, RP_MAX_WORKERS);
 	bool *broken = calloc(n + 1, sizeof *broken);
-	struct dbreg_diag_list *lists = calloc(n + 1, sizeof *lists);
-	size_t n_workers = rp_worker_count(n);
-	struct rp_worker *workers = calloc(n_workers, sizeof *workers);
-	if (!broken || !lists || !workers) {
-		free(broken);
-		free(lists);
-		free(workers);
-		free(order);
-		return DBREG_ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++)
-		broken[i] = rp_package_broken(reg, reg->packages[i]);
-	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	size_t next = 0;
-	size_t started = 0;
-	for (size_t i = 0; i < n_workers; i++) {
-		workers[i] = (struct rp_worker){.reg = reg, .drv = drv, .order = order, .broken = broken,
-						.lists = lists, .lock = &lock, .next = &next, .c = {.reg = reg}};
-		/* The first share runs on this thread; a thread that cannot start
-		 * leaves its share to the others. */
-		if (i > 0 && pthread_create(&workers[i].thread, NULL, rp_worker_main, &workers[i]) == 0)
-			started = i;
-	}
-	rp_worker_main(&workers[0]);
-	for (size_t i = 1; i <= started; i++)
-		pthread_join(workers[i].thread, NULL);
-	pthread_mutex_destroy(&lock);
-	rc = 0;
+	struct rp_ctx *ctx = calloc(n_workers, sizeof *ctx);
+	struct rp_run_state *state = calloc(n_workers, sizeof *state);
+	rc = broken && ctx && state ? 0 : DBREG_ENOMEM;
 	for (size_t i = 0; i < n_workers && rc == 0; i++) {
-		struct rp_ctx *c = &workers[i].c;
-		if (c->rc == DBREG_ENOMEM)
+		ctx[i].reg = reg;
+		state[i] = (struct rp_run_state){.drv = drv, .order = order, .broken = broken};
+		state[i].mark = calloc(n + 1, sizeof *state[i].mark);
+		state[i].need = calloc(n + 1, sizeof *state[i].need);
+		if (!state[i].mark || !state[i].need)
 			rc = DBREG_ENOMEM;
-		else if (c->rc != 0)
-			rc = dbreg_registry_fail(reg, c->rc, "%s", c->err);
 	}
-	for (size_t k = 0; k < n; k++) {
-		if (rc == 0 && dbreg_diag_list_move(&reg->diags, &lists[k]) != 0)
-			rc = DBREG_ENOMEM;
-		dbreg_diag_list_dispose(&lists[k]);
+	if (rc == 0) {
+		for (size_t i = 0; i < n; i++)
+			broken[i] = rp_package_broken(reg, reg->packages[i]);
+		struct rp_job job = {.order = order, .broken = broken, .ctx = ctx, .state = state};
+		rc = dbreg_workers_run(&reg->diags, n, n_workers, rp_item, &job);
 	}
-	free(lists);
-	free(workers);
+	/* A worker's failure keeps its message; out of memory has none. */
+	for (size_t i = 0; i < n_workers && ctx && rc != 0 && rc != DBREG_ENOMEM; i++)
+		if (ctx[i].rc != 0) {
+			rc = dbreg_registry_fail(reg, ctx[i].rc, "%s", ctx[i].err);
+			break;
+		}
+	for (size_t i = 0; state && i < n_workers; i++) {
+		free(state[i].mark);
+		free(state[i].need);
+	}
+	free(state);
+	free(ctx);
 	free(broken);
 	free(order);
 	return rc;

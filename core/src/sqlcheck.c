@@ -17,17 +17,16 @@
 #include "diag.h"
 #include "registry.h"
 #include "util.h"
+#include "workers.h"
 
 #include <pg_query.h>
 
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- a minimal JSON reader for pg_query's output ------------------------- */
 
@@ -1200,81 +1199,27 @@ static int sc_package(struct dbreg_diag_list *diags, const struct dbreg_registry
 /* At most this many threads check packages. */
 #define SC_MAX_WORKERS 4
 
-/* A worker's share: packages are taken one at a time from the shared
- * counter, each checked into its own list (lists[k] for reg->packages[k]). */
-struct sc_worker {
+/* What every worker shares: nothing is per worker. */
+struct sc_job {
 	const struct dbreg_registry *reg;
 	const struct sc_owners *owners;
-	struct dbreg_diag_list *lists;
-	pthread_mutex_t *lock;
-	size_t *next;
-	int rc;
-	pthread_t thread;
 };
 
-static void *sc_worker_main(void *arg)
+/* Checks reg->packages[k] into out (dbreg_worker_fn). */
+static int sc_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *out)
 {
-	struct sc_worker *w = arg;
-	while (w->rc == 0) {
-		pthread_mutex_lock(w->lock);
-		size_t k = (*w->next)++;
-		pthread_mutex_unlock(w->lock);
-		if (k >= w->reg->n_packages)
-			break;
-		w->rc = sc_package(&w->lists[k], w->reg, w->owners, w->reg->packages[k]);
-	}
-	return NULL;
-}
-
-static size_t sc_worker_count(size_t n_packages)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t n = cpus > 1 ? (size_t)cpus : 1;
-	if (n > SC_MAX_WORKERS)
-		n = SC_MAX_WORKERS;
-	/* A thread is worth its start only with a few packages each. */
-	while (n > 1 && n_packages < 4 * n)
-		n--;
-	return n;
+	(void)worker;
+	struct sc_job *job = arg;
+	return sc_package(out, job->reg, job->owners, job->reg->packages[k]);
 }
 
 /* Checks every package on up to SC_MAX_WORKERS threads, then appends the
  * findings to reg->diags in registry order. */
 static int sc_packages(struct dbreg_registry *reg, const struct sc_owners *owners)
 {
+	struct sc_job job = {.reg = reg, .owners = owners};
 	size_t n = reg->n_packages;
-	size_t n_workers = sc_worker_count(n);
-	struct dbreg_diag_list *lists = calloc(n + 1, sizeof *lists);
-	struct sc_worker *workers = calloc(n_workers, sizeof *workers);
-	if (!lists || !workers) {
-		free(lists);
-		free(workers);
-		return DBREG_ENOMEM;
-	}
-	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	size_t next = 0, started = 0;
-	for (size_t i = 0; i < n_workers; i++) {
-		workers[i] = (struct sc_worker){.reg = reg, .owners = owners, .lists = lists, .lock = &lock, .next = &next};
-		/* The first share runs on this thread; a thread that cannot start
-		 * leaves its share to the others. */
-		if (i > 0 && pthread_create(&workers[i].thread, NULL, sc_worker_main, &workers[i]) == 0)
-			started = i;
-	}
-	sc_worker_main(&workers[0]);
-	for (size_t i = 1; i <= started; i++)
-		pthread_join(workers[i].thread, NULL);
-	pthread_mutex_destroy(&lock);
-	int rc = 0;
-	for (size_t i = 0; i < n_workers && rc == 0; i++)
-		rc = workers[i].rc;
-	for (size_t k = 0; k < n; k++) {
-		if (rc == 0 && dbreg_diag_list_move(&reg->diags, &lists[k]) != 0)
-			rc = DBREG_ENOMEM;
-		dbreg_diag_list_dispose(&lists[k]);
-	}
-	free(lists);
-	free(workers);
-	return rc;
+	return dbreg_workers_run(&reg->diags, n, dbreg_workers_count(n, SC_MAX_WORKERS), sc_item, &job);
 }
 
 int dbreg_sqlcheck_registry(struct dbreg_registry *reg)
