@@ -1,5 +1,6 @@
-/* Buffers, string copies, file reads, edit distance and SHA-256 (libcrypto). */
+/* Buffers, string copies, string vectors, file reads, edit distance and SHA-256 (libcrypto). */
 #include "util.h"
+#include "dbreg.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -141,6 +142,25 @@ char *dbreg_printf(const char *fmt, ...)
 	dbreg_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
 	return dbreg_buf_detach(&b);
+}
+
+int dbreg_strv_push(char ***v, size_t *n, const char *s)
+{
+	char **p = realloc(*v, (*n + 1) * sizeof *p);
+	if (!p)
+		return DBREG_ENOMEM;
+	*v = p;
+	if (!(p[*n] = dbreg_strdup(s ? s : "")))
+		return DBREG_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+void dbreg_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 int dbreg_read_file(const char *path, char **out, size_t *len)

@@ -1,5 +1,5 @@
 /* Small helpers every module needs: a growable byte buffer, string copies,
- * whole-file reads, and the edit distance behind "did you mean" hints. */
+ * string vectors, whole-file reads, and the edit distance behind "did you mean" hints. */
 #ifndef DBREG_UTIL_H
 #define DBREG_UTIL_H
 
@@ -30,6 +30,13 @@ char *dbreg_strdup(const char *s);
 char *dbreg_strndup(const char *s, size_t n);
 /* malloc'd printf. NULL on allocation failure. */
 char *dbreg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Appends a copy of s ("" for NULL) to the string vector *v of *n items,
+ * growing it by one. Returns 0 or DBREG_ENOMEM (the vector is unchanged
+ * but may have moved). */
+int dbreg_strv_push(char ***v, size_t *n, const char *s);
+/* Frees the n strings of v and v itself; NULL-safe. */
+void dbreg_strv_free(char **v, size_t n);
 
 /* Reads a whole file. Returns 0 and a malloc'd, NUL-terminated *out (len
  * without the NUL), or -1 with errno set. */

@@ -420,19 +420,6 @@ static int pg_package_record(struct dbreg_conn *conn, const char *name, const ch
 	return rc;
 }
 
-/* Appends a copy of s to a growing string vector. */
-static int pg_strv_push(char ***v, size_t *n, const char *s)
-{
-	char **p = realloc(*v, (*n + 1) * sizeof *p);
-	if (!p)
-		return DBREG_ENOMEM;
-	*v = p;
-	if (!(p[*n] = dbreg_strdup(s ? s : "")))
-		return DBREG_ENOMEM;
-	(*n)++;
-	return 0;
-}
-
 static int pg_package_read(struct dbreg_conn *conn, char ***names, char ***versions, size_t *n)
 {
 	struct pg_conn *c = PG(conn);
@@ -446,17 +433,13 @@ static int pg_package_read(struct dbreg_conn *conn, char ***names, char ***versi
 		return rc;
 	size_t nv = 0;
 	for (int i = 0; i < PQntuples(r) && !rc; i++) {
-		if ((rc = pg_strv_push(names, n, PQgetvalue(r, i, 0))) == 0)
-			rc = pg_strv_push(versions, &nv, PQgetvalue(r, i, 1));
+		if ((rc = dbreg_strv_push(names, n, PQgetvalue(r, i, 0))) == 0)
+			rc = dbreg_strv_push(versions, &nv, PQgetvalue(r, i, 1));
 	}
 	PQclear(r);
 	if (rc) {
-		for (size_t i = 0; i < *n; i++)
-			free((*names)[i]);
-		for (size_t i = 0; i < nv; i++)
-			free((*versions)[i]);
-		free(*names);
-		free(*versions);
+		dbreg_strv_free(*names, *n);
+		dbreg_strv_free(*versions, nv);
 		*names = *versions = NULL;
 		*n = 0;
 	}
@@ -557,7 +540,7 @@ static int pg_cat_primary_keys(struct pg_conn *c, struct dbreg_catalog *cat)
 	for (int i = 0; !rc && i < PQntuples(r); i++) {
 		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
 		if (t)
-			rc = pg_strv_push(&t->primary_key, &t->n_primary_key, PQgetvalue(r, i, 1));
+			rc = dbreg_strv_push(&t->primary_key, &t->n_primary_key, PQgetvalue(r, i, 1));
 	}
 	PQclear(r);
 	return rc;
@@ -602,8 +585,8 @@ static int pg_cat_fkeys(struct pg_conn *c, struct dbreg_catalog *cat)
 		}
 		struct dbreg_cat_fkey *f = &t->fkeys[t->n_fkeys - 1];
 		size_t n = f->n_columns, m = f->n_columns;
-		if (pg_strv_push(&f->columns, &n, PQgetvalue(r, i, 5)) != 0 ||
-		    pg_strv_push(&f->ref_columns, &m, PQgetvalue(r, i, 6)) != 0) {
+		if (dbreg_strv_push(&f->columns, &n, PQgetvalue(r, i, 5)) != 0 ||
+		    dbreg_strv_push(&f->ref_columns, &m, PQgetvalue(r, i, 6)) != 0) {
 			if (n > f->n_columns)
 				free(f->columns[--n]); /* keep both vectors n_columns long */
 			rc = DBREG_ENOMEM;
@@ -655,7 +638,7 @@ static int pg_cat_indexes(struct pg_conn *c, struct dbreg_catalog *cat)
 			}
 		}
 		struct dbreg_cat_index *ix = &t->indexes[t->n_indexes - 1];
-		rc = pg_strv_push(&ix->columns, &ix->n_columns, PQgetvalue(r, i, 5));
+		rc = dbreg_strv_push(&ix->columns, &ix->n_columns, PQgetvalue(r, i, 5));
 	}
 	PQclear(r);
 	return rc;

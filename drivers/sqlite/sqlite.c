@@ -437,26 +437,6 @@ static int sq_package_record(struct dbreg_conn *conn, const char *name, const ch
 	return rc;
 }
 
-/* Appends a copy of s to a growing string vector. */
-static int sq_strv_push(char ***v, size_t *n, const char *s)
-{
-	char **p = realloc(*v, (*n + 1) * sizeof *p);
-	if (!p)
-		return DBREG_ENOMEM;
-	*v = p;
-	if (!(p[*n] = dbreg_strdup(s ? s : "")))
-		return DBREG_ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-static void sq_strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static int sq_package_read(struct dbreg_conn *conn, char ***names, char ***versions, size_t *n)
 {
 	struct sqlite_conn *c = SQ(conn);
@@ -472,8 +452,8 @@ static int sq_package_read(struct dbreg_conn *conn, char ***names, char ***versi
 	size_t nv = 0;
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((rc = sq_strv_push(names, n, sq_col(st, 0))) != 0 ||
-		    (rc = sq_strv_push(versions, &nv, sq_col(st, 1))) != 0)
+		if ((rc = dbreg_strv_push(names, n, sq_col(st, 0))) != 0 ||
+		    (rc = dbreg_strv_push(versions, &nv, sq_col(st, 1))) != 0)
 			break;
 	}
 	if (!rc && step != SQLITE_DONE) {
@@ -482,8 +462,8 @@ static int sq_package_read(struct dbreg_conn *conn, char ***names, char ***versi
 	}
 	sqlite3_finalize(st);
 	if (rc) {
-		sq_strv_free(*names, *n);
-		sq_strv_free(*versions, nv);
+		dbreg_strv_free(*names, *n);
+		dbreg_strv_free(*versions, nv);
 		*names = *versions = NULL;
 		*n = 0;
 	}
@@ -604,8 +584,8 @@ static int sq_read_fkeys(struct sqlite_conn *c, struct dbreg_cat_table *t)
 		char *to = sqlite3_column_type(st, 4) == SQLITE_NULL
 				   ? sq_parent_pk(c, f->ref_table, sqlite3_column_int(st, 1))
 				   : dbreg_strdup(sq_col(st, 4));
-		if (!to || sq_strv_push(&f->columns, &n, sq_col(st, 3)) != 0 ||
-		    sq_strv_push(&f->ref_columns, &m, to) != 0) {
+		if (!to || dbreg_strv_push(&f->columns, &n, sq_col(st, 3)) != 0 ||
+		    dbreg_strv_push(&f->ref_columns, &m, to) != 0) {
 			/* Keep both vectors the same length for the dispose. */
 			if (n > f->n_columns)
 				free(f->columns[--n]);
@@ -634,7 +614,7 @@ static int sq_read_index_columns(struct sqlite_conn *c, struct dbreg_cat_index *
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = sq_col(st, 0);
-		if ((rc = sq_strv_push(&ix->columns, &ix->n_columns, name ? name : "<expression>")) != 0)
+		if ((rc = dbreg_strv_push(&ix->columns, &ix->n_columns, name ? name : "<expression>")) != 0)
 			break;
 	}
 	if (!rc && step != SQLITE_DONE) {
@@ -764,7 +744,7 @@ static int sq_table_names(struct dbreg_conn *conn, char ***names, size_t *n)
 		return rc;
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = sq_strv_push(names, n, sq_col(st, 0))) != 0)
+		if ((rc = dbreg_strv_push(names, n, sq_col(st, 0))) != 0)
 			break;
 	if (!rc && step != SQLITE_DONE) {
 		sq_fail(c, NULL, 0);
@@ -772,7 +752,7 @@ static int sq_table_names(struct dbreg_conn *conn, char ***names, size_t *n)
 	}
 	sq_done(st);
 	if (rc) {
-		sq_strv_free(*names, *n);
+		dbreg_strv_free(*names, *n);
 		*names = NULL;
 		*n = 0;
 	}
