@@ -3,6 +3,7 @@
  * freeing never recurses; an error longjmps back to dbreg_toml_parse, which
  * frees the partial document (every allocation is reachable from it). */
 #include "toml.h"
+#include "util.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -432,17 +433,6 @@ static int toml_is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
-static int toml_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static size_t toml_utf8_put(char *out, uint32_t cp)
 {
 	if (cp < 0x80) {
@@ -523,7 +513,7 @@ static void toml_escape(struct toml_parser *p)
 		size_t nd = c == 'u' ? 4 : 8;
 		uint32_t cp = 0;
 		for (size_t k = 0; k < nd; k++) {
-			int h = toml_hexval(toml_peek(p, 2 + k));
+			int h = dbreg_hexval(toml_peek(p, 2 + k));
 			if (h < 0)
 				toml_fail_at(p, at, "\\%c escape needs %zu hex digits", c, nd);
 			cp = (cp << 4) | (uint32_t)h;
@@ -969,7 +959,7 @@ static int toml_digit_run_ok(const char *s, size_t n, int radix)
 			prev_digit = 0;
 			continue;
 		}
-		int v = toml_hexval(c);
+		int v = dbreg_hexval(c);
 		if (v < 0 || v >= radix)
 			return 0;
 		prev_digit = 1;
@@ -1011,7 +1001,7 @@ static struct dbreg_toml_node *toml_number(struct toml_parser *p, unsigned depth
 		for (size_t k = 2; k < n; k++) {
 			if (s[k] == '_')
 				continue;
-			uint64_t d = (uint64_t)toml_hexval((unsigned char)s[k]);
+			uint64_t d = (uint64_t)dbreg_hexval((unsigned char)s[k]);
 			if (v > ((uint64_t)INT64_MAX - d) / (uint64_t)radix)
 				toml_fail_at(p, start, "integer out of 64-bit range");
 			v = v * (uint64_t)radix + d;
@@ -1345,7 +1335,7 @@ static void toml_escape_len(const char *s, size_t *src, size_t *dec)
 		uint32_t cp = 0;
 		char tmp[4];
 		for (size_t k = 0; k < nd; k++)
-			cp = (cp << 4) | (uint32_t)toml_hexval((unsigned char)s[2 + k]);
+			cp = (cp << 4) | (uint32_t)dbreg_hexval((unsigned char)s[2 + k]);
 		*src = 2 + nd;
 		*dec = toml_utf8_put(tmp, cp);
 		return;

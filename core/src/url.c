@@ -35,17 +35,6 @@ static size_t url_scheme_len(const char *url)
 	return (n > 0 && url[n] == ':') ? n : 0;
 }
 
-static int url_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes [s, s+n) into a malloc'd string. */
 static char *url_decode(const char *s, size_t n)
 {
@@ -54,8 +43,8 @@ static char *url_decode(const char *s, size_t n)
 		return NULL;
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && url_hex(s[i + 1]) >= 0 && url_hex(s[i + 2]) >= 0) {
-			out[o++] = (char)(url_hex(s[i + 1]) * 16 + url_hex(s[i + 2]));
+		if (s[i] == '%' && i + 2 < n && dbreg_hexval(s[i + 1]) >= 0 && dbreg_hexval(s[i + 2]) >= 0) {
+			out[o++] = (char)(dbreg_hexval(s[i + 1]) * 16 + dbreg_hexval(s[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = s[i];

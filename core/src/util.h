@@ -42,6 +42,19 @@ void dbreg_strv_free(char **v, size_t n);
  * without the NUL), or -1 with errno set. */
 int dbreg_read_file(const char *path, char **out, size_t *len);
 
+/* The value of hex digit c (either case), or -1 when c is not one. Inline,
+ * so a file built alone (bench-toml builds toml.c without util.c) has it. */
+static inline int dbreg_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Levenshtein distance, capped at `cap` (returns cap+1 when larger). */
 size_t dbreg_edit_distance(const char *a, const char *b, size_t cap);
 
