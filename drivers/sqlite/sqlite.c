@@ -119,6 +119,19 @@ static void sq_done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
+/* Ends a loop over a cached statement's rows: a step that stopped on an
+ * error rather than at the last row is the connection's failure, unless rc
+ * already holds one. The statement is released (sq_done) either way. */
+static int sq_rows_end(struct sqlite_conn *c, sqlite3_stmt *st, int step, int rc)
+{
+	if (!rc && step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sq_done(st);
+	return rc;
+}
+
 /* The file name a URL names, or NULL for a malformed one. Borrowed from url. */
 static const char *sq_path(const char *url)
 {
@@ -515,11 +528,7 @@ static int sq_read_columns(struct sqlite_conn *c, struct dbreg_cat_table *t)
 		if (pk[t->n_columns - 1] > 0)
 			t->n_primary_key++;
 	}
-	if (!rc && step != SQLITE_DONE) {
-		sq_fail(c, NULL, 0);
-		rc = DBREG_ECONNECT;
-	}
-	sq_done(st);
+	rc = sq_rows_end(c, st, step, rc);
 	if (!rc && t->n_primary_key) {
 		/* pk holds each column's 1-based place in the key. */
 		t->primary_key = calloc(t->n_primary_key, sizeof *t->primary_key);
@@ -596,12 +605,7 @@ static int sq_read_fkeys(struct sqlite_conn *c, struct dbreg_cat_table *t)
 		free(to);
 		f->n_columns++;
 	}
-	if (!rc && step != SQLITE_DONE) {
-		sq_fail(c, NULL, 0);
-		rc = DBREG_ECONNECT;
-	}
-	sq_done(st);
-	return rc;
+	return sq_rows_end(c, st, step, rc);
 }
 
 static int sq_read_index_columns(struct sqlite_conn *c, struct dbreg_cat_index *ix)
@@ -617,12 +621,7 @@ static int sq_read_index_columns(struct sqlite_conn *c, struct dbreg_cat_index *
 		if ((rc = dbreg_strv_push(&ix->columns, &ix->n_columns, name ? name : "<expression>")) != 0)
 			break;
 	}
-	if (!rc && step != SQLITE_DONE) {
-		sq_fail(c, NULL, 0);
-		rc = DBREG_ECONNECT;
-	}
-	sq_done(st);
-	return rc;
+	return sq_rows_end(c, st, step, rc);
 }
 
 static int sq_read_indexes(struct sqlite_conn *c, struct dbreg_cat_table *t)
@@ -652,12 +651,7 @@ static int sq_read_indexes(struct sqlite_conn *c, struct dbreg_cat_table *t)
 			break;
 		}
 	}
-	if (!rc && step != SQLITE_DONE) {
-		sq_fail(c, NULL, 0);
-		rc = DBREG_ECONNECT;
-	}
-	sq_done(st);
-	return rc;
+	return sq_rows_end(c, st, step, rc);
 }
 
 static int sq_cmp_str(const void *a, const void *b)
@@ -693,11 +687,7 @@ static int sq_catalog_load(struct sqlite_conn *c, const char *const *filter, siz
 			break;
 		}
 	}
-	if (!rc && step != SQLITE_DONE) {
-		sq_fail(c, NULL, 0);
-		rc = DBREG_ECONNECT;
-	}
-	sq_done(st);
+	rc = sq_rows_end(c, st, step, rc);
 	for (size_t i = 0; !rc && i < out->n_tables; i++) {
 		struct dbreg_cat_table *t = &out->tables[i];
 		if ((rc = sq_read_columns(c, t)) == 0 && (rc = sq_read_fkeys(c, t)) == 0)
@@ -746,11 +736,7 @@ static int sq_table_names(struct dbreg_conn *conn, char ***names, size_t *n)
 	while ((step = sqlite3_step(st)) == SQLITE_ROW)
 		if ((rc = dbreg_strv_push(names, n, sq_col(st, 0))) != 0)
 			break;
-	if (!rc && step != SQLITE_DONE) {
-		sq_fail(c, NULL, 0);
-		rc = DBREG_ECONNECT;
-	}
-	sq_done(st);
+	rc = sq_rows_end(c, st, step, rc);
 	if (rc) {
 		dbreg_strv_free(*names, *n);
 		*names = NULL;
