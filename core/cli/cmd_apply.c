@@ -127,8 +127,10 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 	if (rc < 0)
 		apply_print_failure(ctx, &res);   /* on stderr, with --json too */
 	if (!ctx->dry_run) {
-		/* The offline copy follows the target, success or not. */
-		cli_target_history(ctx, t, true);
+		/* The offline copy follows the target, success or not; a run that
+		 * changed nothing leaves it as the read before planning stored it. */
+		if (res.applied > 0 || rc < 0)
+			cli_target_history(ctx, t, true);
 		dbreg_state_log(t->state, event, t->shown, rc == 0 ? "ok" : "failed",
 				rc == 0 ? NULL : (res.message ? res.message : res.errmsg));
 	}
