@@ -466,6 +466,29 @@ static void test_sqlcheck__dbr047_replay_stops_a_query_without_end(void **state)
 	assert_non_null(strstr(msg, "too long"));
 }
 
+/* A table the migrations create but the package does not declare is shown
+ * where the migration names it. */
+static void test_sqlcheck__dbr047_undeclared_table_at_its_create(void **state)
+{
+	struct fixture *f = *state;
+	validate(f, PKG_HEAD("@t/extra")
+		 "id = \"0001\"\n"                                         /* 13 */
+		 "version = \"1.0.0\"\n"                                   /* 14 */
+		 "up_postgres = \"SELECT 1;\"\n"                           /* 15 */
+		 ITEMS_SQLITE                                               /* 16 */
+		 "[[migrations]]\n"                                         /* 17 */
+		 "id = \"0002\"\n"                                         /* 18 */
+		 "version = \"1.0.0\"\n"                                   /* 19 */
+		 "up_postgres = \"SELECT 1;\"\n"                           /* 20 */
+		 "up_sqlite = '''\n"                                        /* 21 */
+		 "CREATE TABLE ydtb_t_extra (id text PRIMARY KEY);\n"       /* 22 */
+		 "'''\n");
+	const struct dbreg_diag *d = find_diag(f->diags, "DBR047", "pkg.toml", 22, 14);
+	assert_non_null(d);
+	assert_string_equal(d->migration, "0002");
+	assert_non_null(strstr(d->message, "ydtb_t_extra"));
+}
+
 /* A package whose migration writes into its dependency's table is replayed
  * after that dependency: no false DBR047; without the dependency, the
  * INSERT fails and says so. */
@@ -579,6 +602,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr046_table_rules_and_ownership, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr047_schema_differs_from_declaration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr047_migration_failing_on_sqlite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr047_undeclared_table_at_its_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr047_replay_refuses_attach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr047_replay_stops_a_query_without_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr047_replay_brings_in_a_dependencys_tables, setup,

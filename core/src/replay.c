@@ -385,6 +385,34 @@ static bool rp_existed(char *const *before, size_t n_before, const char *name)
 	return n_before && bsearch(&name, before, n_before, sizeof *before, rp_cmp_str) != NULL;
 }
 
+/* The first migration whose SQLite body names `table` as a word, and the
+ * place in the manifest where it does (*pos); NULL and *pos unchanged
+ * when none does, or when the body sits in an SQL file of its own. */
+static const char *rp_where_named(const struct dbreg_package *pkg, const char *table, struct dbreg_pos *pos)
+{
+	size_t n = strlen(table);
+	for (size_t k = 0; k < pkg->n_migrations; k++) {
+		const struct dbreg_migration *m = &pkg->migrations[k];
+		const struct dbreg_sql *b = dbreg_migration_body(m, DBREG_DIALECT_SQLITE, true);
+		if (!b || !b->text || !b->doc)
+			continue;
+		for (const char *at = b->text; *at; at++) {
+			if (strncasecmp(at, table, n) != 0)
+				continue;
+			char before = at > b->text ? at[-1] : ' ', after = at[n];
+			bool word = (before == ' ' || before == '"' || before == '\n' || before == '\t' ||
+				     before == '`' || before == '[' || before == '.') &&
+				    !(after == '_' || (after >= 'a' && after <= 'z') || (after >= 'A' && after <= 'Z') ||
+				      (after >= '0' && after <= '9'));
+			if (word) {
+				dbreg_sql_loc(b, (size_t)(at - b->text), &pos->line, &pos->column);
+				return m->id;
+			}
+		}
+	}
+	return NULL;
+}
+
 /* Compares one package's declared tables with the catalog; `before` holds
  * the sorted table names before its migrations ran, to tell which tables it
  * created. */
@@ -413,7 +441,9 @@ static void rp_compare(struct rp_ctx *c, char *const *before, size_t n_before, c
 			elsewhere = dbreg_package_table(c->reg->packages[p], name) != NULL;
 		if (elsewhere)
 			continue;
-		rp_diag(c, pkg->pos, name, NULL, NULL, "declare it under [tables.NAME], or drop it in a migration",
+		struct dbreg_pos where = pkg->pos;
+		const char *mig = rp_where_named(pkg, name, &where);
+		rp_diag(c, where, name, NULL, mig, "declare it under [tables.NAME], or drop it in a migration",
 			"the migrations of %s create table %s, which the package does not declare",
 			pkg->name ? pkg->name : pkg->file, name);
 	}
