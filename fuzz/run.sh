@@ -9,11 +9,14 @@ seconds=${2:-60}
 build=$root/build-fuzz
 shared=${DBREG_SHARED:-$root/../shared}
 
+# Build output is shown only when the build fails.
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang meson setup "$build" "$root" -Dfuzz=true --buildtype=debugoptimized \
-    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+    -Db_sanitize=address,undefined -Db_lundef=false >"$build.setup.log" 2>&1 || {
+    cat "$build.setup.log" >&2; echo "fuzz: meson setup failed" >&2; exit 1; }
 fi
-meson compile -C "$build" "fuzz/$name" >/dev/null
+meson compile -C "$build" "fuzz/$name" >"$build.$name.log" 2>&1 || {
+  grep -E 'error|FAILED' "$build.$name.log" | head -n 40 >&2; echo "fuzz: building $name failed" >&2; exit 1; }
 
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT

@@ -34,28 +34,29 @@
 #include <unistd.h>
 
 /* Step i brings the schema from version i to i + 1. Steps only ever get
- * appended: a released step never changes. */
+ * appended: a released step never changes. Each step is parenthesised:
+ * one SQL text of several literals, not several steps. */
 static const char *const state_schema[] = {
 	/* 0 -> 1 */
-	"CREATE TABLE packages (name TEXT PRIMARY KEY, version TEXT NOT NULL,"
+	("CREATE TABLE packages (name TEXT PRIMARY KEY, version TEXT NOT NULL,"
 	" manifest_checksum TEXT NOT NULL, registered_at TEXT NOT NULL);"
 	"CREATE TABLE migrations (package TEXT NOT NULL REFERENCES packages(name) ON DELETE CASCADE,"
 	" id TEXT NOT NULL, version TEXT NOT NULL, checksum_postgres TEXT, checksum_sqlite TEXT,"
 	" PRIMARY KEY (package, id));"
 	"CREATE TABLE history (target TEXT NOT NULL, package TEXT NOT NULL, migration TEXT NOT NULL,"
 	" version TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL,"
-	" PRIMARY KEY (target, package, migration));",
+	" PRIMARY KEY (target, package, migration));"),
 	/* 1 -> 2: run durations, and the event log. */
-	"ALTER TABLE history ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0;"
+	("ALTER TABLE history ADD COLUMN duration_ms INTEGER NOT NULL DEFAULT 0;"
 	"CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, who TEXT NOT NULL,"
 	" event TEXT NOT NULL, target TEXT, outcome TEXT NOT NULL, detail TEXT);"
 	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
 	" BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;"
 	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
-	" BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;",
+	" BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;"),
 	/* 2 -> 3: memo of registries already checked or registered. */
-	"CREATE TABLE registry_checks (checksum TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,"
-	" PRIMARY KEY (kind, checksum));",
+	("CREATE TABLE registry_checks (checksum TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,"
+	" PRIMARY KEY (kind, checksum));"),
 };
 #define STATE_VERSION ((int)(sizeof(state_schema) / sizeof(state_schema[0])))
 

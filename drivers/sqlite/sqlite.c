@@ -28,15 +28,15 @@ enum sq_query {
 };
 
 static const char *const sq_query_sql[SQ_Q_COUNT] = {
-	[SQ_Q_TABLES] = "SELECT name FROM sqlite_master WHERE type = 'table'"
-			" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-			" AND name NOT LIKE 'ydtb\\_registry\\_%' ESCAPE '\\'"
-			" ORDER BY name",
+	[SQ_Q_TABLES] = ("SELECT name FROM sqlite_master WHERE type = 'table'"
+			 " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+			 " AND name NOT LIKE 'ydtb\\_registry\\_%' ESCAPE '\\'"
+			 " ORDER BY name"),
 	[SQ_Q_TABLE_EXISTS] = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
 	[SQ_Q_COLUMNS] = "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid",
 	[SQ_Q_PARENT_PK] = "SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk LIMIT 1 OFFSET ?2",
-	[SQ_Q_FKEYS] = "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete"
-		       " FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+	[SQ_Q_FKEYS] = ("SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete"
+			" FROM pragma_foreign_key_list(?1) ORDER BY id, seq"),
 	[SQ_Q_INDEXES] = "SELECT name, \"unique\", origin FROM pragma_index_list(?1) ORDER BY name",
 	[SQ_Q_INDEX_COLUMNS] = "SELECT name FROM pragma_index_info(?1) ORDER BY seqno",
 };
