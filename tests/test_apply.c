@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,25 +16,7 @@
 
 #include "dbreg.h"
 #include "dbreg/driver.h"
-
-static bool is_pg;
-static const char *pg_base_url;
-static const char *tmp_dir = "/tmp";
-static unsigned test_seq;
-
-struct fixture {
-	char url[2048];
-	char dbname[64];
-	char path[512];
-};
-
-#define DBREG_PASS(conn, expr)                                                                  \
-	do {                                                                                    \
-		int rc_ = (expr);                                                               \
-		if (rc_ != 0)                                                                   \
-			fail_msg("%s failed with %d: [%s] %s", #expr, rc_, (conn)->err.sqlstate, \
-				 (conn)->err.message);                                          \
-	} while (0)
+#include "testdb.h"
 
 /* ---- manifests ----------------------------------------------------------- */
 
@@ -113,100 +94,11 @@ static struct dbreg_registry *load_reg(const char *notes)
 	return reg;
 }
 
-/* ---- databases ----------------------------------------------------------- */
-
-static void kw_append(char *out, size_t size, const char *key, const char *val)
-{
-	size_t o = strlen(out);
-	o += (size_t)snprintf(out + o, size - o, "%s%s='", o ? " " : "", key);
-	for (const char *p = val; *p && o + 3 < size; p++) {
-		if (*p == '\'' || *p == '\\')
-			out[o++] = '\\';
-		out[o++] = *p;
-	}
-	if (o + 2 < size) {
-		out[o++] = '\'';
-		out[o] = '\0';
-	}
-}
-
-/* The server URL as a keyword string with dbname replaced. */
-static void pg_url_db(char *out, size_t size, const char *dbname)
-{
-	PQconninfoOption *opts = PQconninfoParse(pg_base_url, NULL);
-	assert_non_null(opts);
-	out[0] = '\0';
-	for (PQconninfoOption *o = opts; o->keyword; o++)
-		if (strcmp(o->keyword, "dbname") != 0 && o->val && o->val[0])
-			kw_append(out, size, o->keyword, o->val);
-	kw_append(out, size, "dbname", dbname);
-	PQconninfoFree(opts);
-}
-
-static struct dbreg_conn *open_url(const char *url)
-{
-	const struct dbreg_driver *drv = dbreg_driver_for_url(url);
-	assert_non_null(drv);
-	struct dbreg_conn *conn = NULL;
-	char err[512] = "";
-	int rc = drv->connect(&conn, url, err, sizeof err);
-	if (rc != 0)
-		fail_msg("connect failed with %d: %s", rc, err);
-	return conn;
-}
-
-static void admin_exec(const char *sql)
-{
-	struct dbreg_conn *c = open_url(pg_base_url);
-	DBREG_PASS(c, c->driver->exec(c, sql));
-	c->driver->close(c);
-}
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof *f);
-	if (!f)
-		return -1;
-	unsigned n = ++test_seq;
-	if (is_pg) {
-		snprintf(f->dbname, sizeof f->dbname, "dbreg_a_%ld_%u", (long)getpid(), n);
-		char sql[128];
-		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", f->dbname);
-		admin_exec(sql);
-		snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->dbname);
-		admin_exec(sql);
-		pg_url_db(f->url, sizeof f->url, f->dbname);
-	} else {
-		snprintf(f->path, sizeof f->path, "%s/dbreg_a_%ld_%u.db", tmp_dir, (long)getpid(), n);
-		unlink(f->path);
-		snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	if (is_pg) {
-		char sql[128];
-		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
-		admin_exec(sql);
-	} else {
-		unlink(f->path);
-		char p[600];
-		snprintf(p, sizeof p, "%s-wal", f->path);
-		unlink(p);
-		snprintf(p, sizeof p, "%s-shm", f->path);
-		unlink(p);
-	}
-	free(f);
-	return 0;
-}
+/* ---- helpers ------------------------------------------------------------- */
 
 static enum dbreg_dialect dialect(void)
 {
-	return is_pg ? DBREG_DIALECT_POSTGRES : DBREG_DIALECT_SQLITE;
+	return testdb_is_pg() ? DBREG_DIALECT_POSTGRES : DBREG_DIALECT_SQLITE;
 }
 
 /* Plans against what the target has applied now. Returns the code. */
@@ -308,10 +200,10 @@ static void assert_verify_ok(struct dbreg_conn *conn, struct dbreg_registry *reg
 
 static void test_apply__install_from_empty(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	size_t applied = 0;
 	assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
 	assert_int_equal(applied, 4);
@@ -332,10 +224,10 @@ static void test_apply__install_from_empty(void **state)
 
 static void test_apply__reapply_is_a_noop(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	/* A plan made before the first apply: every step is already done when
 	 * it runs, as for the loser of a race. */
 	struct dbreg_plan *stale;
@@ -362,10 +254,10 @@ static void test_apply__reapply_is_a_noop(void **state)
 
 static void test_apply__upgrade_across_versions(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	struct dbreg_pin pin = { "@t/notes", "1.0.0" };
 	size_t applied;
 	assert_int_equal(apply_to(conn, reg, &pin, 1, &applied), 0);
@@ -391,10 +283,10 @@ static void test_apply__upgrade_across_versions(void **state)
 
 static void test_apply__downgrade_and_back_up(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	struct dbreg_pin pin = { "@t/notes", "1.0.0" };
 	assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
 	char *at_100 = snapshot(conn);
@@ -422,10 +314,10 @@ static void test_apply__downgrade_and_back_up(void **state)
 
 static void test_apply__failure_halfway_leaves_target_as_it_was(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_toml(true, NULL, NULL, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	struct dbreg_pin pin = { "@t/notes", "1.0.0" };
 	assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
 	char *before = snapshot(conn);
@@ -449,10 +341,10 @@ static void test_apply__failure_halfway_leaves_target_as_it_was(void **state)
 	for (const char *q = notes; q < hit; q++)
 		want_line += *q == '\n';
 	assert_int_equal(res.line, want_line);
-	if (is_pg)
+	if (testdb_is_pg())
 		assert_int_equal(res.column, 13);
 	assert_int_equal(res.applied, 0);
-	if (is_pg)
+	if (testdb_is_pg())
 		assert_string_equal(res.sqlstate, "42P01");
 	print_message("# %s\n", res.errmsg);
 	dbreg_apply_result_dispose(&res);
@@ -473,8 +365,8 @@ static void test_apply__failure_halfway_leaves_target_as_it_was(void **state)
  * confuse the split. PostgreSQL runs the body in one round trip. */
 static void test_apply__runtime_error_names_its_statement(void **state)
 {
-	struct fixture *f = *state;
-	const char *bad = is_pg ? "SELECT 1/0" : "INSERT INTO ydtb_workspaces (id, name) VALUES ('w', NULL)";
+	struct testdb *f = *state;
+	const char *bad = testdb_is_pg() ? "SELECT 1/0" : "INSERT INTO ydtb_workspaces (id, name) VALUES ('w', NULL)";
 	char extra[1024];
 	snprintf(extra, sizeof extra,
 		 "[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\n"
@@ -484,7 +376,7 @@ static void test_apply__runtime_error_names_its_statement(void **state)
 		 "down = \"SELECT 1;\"\n");
 	char *notes = notes_toml(false, NULL, extra, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	struct dbreg_plan *plan;
 	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
 	struct dbreg_apply_result res;
@@ -499,7 +391,7 @@ static void test_apply__runtime_error_names_its_statement(void **state)
 		want_line += *q == '\n';
 	assert_int_equal(res.line, want_line);
 	assert_int_equal(res.column, 1);
-	if (is_pg)
+	if (testdb_is_pg())
 		assert_string_equal(res.sqlstate, "22012");
 	print_message("# %s\n", res.errmsg);
 	dbreg_apply_result_dispose(&res);
@@ -511,10 +403,10 @@ static void test_apply__runtime_error_names_its_statement(void **state)
 
 static void test_apply__checksum_drift_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
 	dbreg_registry_free(reg);
 
@@ -541,10 +433,10 @@ static void test_apply__checksum_drift_refused(void **state)
 
 static void test_apply__verify_names_a_dropped_column(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
 	assert_verify_ok(conn, reg);
 	DBREG_PASS(conn, conn->driver->exec(conn, "ALTER TABLE ydtb_notes_items DROP COLUMN body;"));
@@ -566,7 +458,7 @@ static void test_apply__verify_names_a_dropped_column(void **state)
  * differences; serial columns are NOT NULL without saying so. */
 static void test_apply__verify_compares_defaults(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	const char *tables =
 		"[tables.ydtb_notes_d]\ndescription = \"defaults\"\nworkspace_scoped = true\n"
 		"[tables.ydtb_notes_d.columns]\nid = { type = \"text\", primary_key = true }\n"
@@ -601,7 +493,7 @@ static void test_apply__verify_compares_defaults(void **state)
 		"down = \"DROP TABLE ydtb_notes_d;\"\n";
 	char *notes = notes_toml(false, tables, mig, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
 	struct dbreg_verify_result vr;
 	char err[512];
@@ -609,8 +501,8 @@ static void test_apply__verify_compares_defaults(void **state)
 	const char *want[][2] = {
 		{ "qty", "column qty: default is 7, declared 5" },
 		{ "rate", "column rate: default is 0.2, declared 0.1" },
-		{ "kind", is_pg ? "column kind: default is 'y'::text, declared 'x'" : "column kind: default is 'y', declared 'x'" },
-		{ "nodef", is_pg ? "column nodef: default is 'z'::text, declared none" : "column nodef: default is 'z', declared none" },
+		{ "kind", testdb_is_pg() ? "column kind: default is 'y'::text, declared 'x'" : "column kind: default is 'y', declared 'x'" },
+		{ "nodef", testdb_is_pg() ? "column nodef: default is 'z'::text, declared none" : "column nodef: default is 'z', declared none" },
 		{ "missing", "column missing: no default, declared 'm'" },
 	};
 	size_t n_want = sizeof want / sizeof want[0];
@@ -670,11 +562,11 @@ static char *notes_with_notx(const char *index_sql_pg)
 
 static void test_apply__non_transactional_step_splits_the_run(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_with_notx("CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_title_idx"
 				      " ON ydtb_notes_items (title);");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	struct dbreg_plan *plan;
 	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
 	assert_int_equal(dbreg_plan_count(plan), 6);
@@ -699,13 +591,13 @@ static void test_apply__non_transactional_step_splits_the_run(void **state)
  * result names it, and verify reports it. PostgreSQL only. */
 static void test_apply__failed_concurrent_index_is_reported_invalid(void **state)
 {
-	if (!is_pg)
+	if (!testdb_is_pg())
 		skip();
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_with_notx("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_title_idx"
 				      " ON ydtb_notes_items (title);");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	struct dbreg_pin pin = { "@t/notes", "1.2.0" };
 	assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
 	DBREG_PASS(conn, conn->driver->exec(conn,
@@ -738,10 +630,10 @@ static void test_apply__failed_concurrent_index_is_reported_invalid(void **state
  * both succeed (the second finds nothing pending). */
 static void test_apply__concurrent_applies_apply_once(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	struct dbreg_plan *plan;
 	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
 	conn->driver->close(conn);
@@ -776,7 +668,7 @@ static void test_apply__concurrent_applies_apply_once(void **state)
 	}
 	assert_int_equal(total, 4);
 	dbreg_plan_free(plan);
-	conn = open_url(f->url);
+	conn = testdb_open(f->url);
 	assert_int_equal(history_count(conn), 4);
 	conn->driver->close(conn);
 	dbreg_registry_free(reg);
@@ -787,12 +679,12 @@ static void test_apply__concurrent_applies_apply_once(void **state)
  * same tables, history rows and packages as apply. SQLite only. */
 static void test_apply__sql_script_matches_apply(void **state)
 {
-	if (is_pg)
+	if (testdb_is_pg())
 		skip();
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	struct dbreg_plan *plan;
 	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
 	char *script = dbreg_plan_script(plan);
@@ -813,7 +705,7 @@ static void test_apply__sql_script_matches_apply(void **state)
 	assert_int_equal(system(cmd), 0);
 	char url[700];
 	snprintf(url, sizeof url, "sqlite:%s", dbpath);
-	conn = open_url(url);
+	conn = testdb_open(url);
 	char *by_script = snapshot(conn);
 	assert_string_equal(by_script, by_apply);
 	/* And the engine agrees nothing is left to do. */
@@ -833,10 +725,10 @@ static void test_apply__sql_script_matches_apply(void **state)
 
 static void test_apply__dry_run_changes_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	char *before = snapshot(conn);
 	struct dbreg_plan *plan;
 	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
@@ -900,10 +792,10 @@ static int fault_commit(struct dbreg_conn *c)
  * everything. */
 static void test_apply__every_failure_point_rolls_back(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
 	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = open_url(f->url);
+	struct dbreg_conn *conn = testdb_open(f->url);
 	struct dbreg_pin pin = { "@t/notes", "1.0.0" };
 	assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
 	char *before = snapshot(conn);
@@ -949,29 +841,12 @@ static void test_apply__every_failure_point_rolls_back(void **state)
 
 int main(int argc, char **argv)
 {
-	const char *which = argc > 1 ? argv[1] : "sqlite";
-	if (strcmp(which, "postgres") == 0) {
-		is_pg = true;
-		pg_base_url = getenv("DBREG_TEST_PG_URL");
-		if (!pg_base_url || !pg_base_url[0]) {
-			const char *no = getenv("DBREG_TEST_NO_PG");
-			if (no && strcmp(no, "1") == 0) {
-				printf("1..0 # SKIP DBREG_TEST_NO_PG=1: PostgreSQL apply tests not run\n");
-				return 0;
-			}
-			fprintf(stderr, "test_apply postgres: DBREG_TEST_PG_URL is not set (or set DBREG_TEST_NO_PG=1)\n");
-			printf("1..1\nnot ok 1 - DBREG_TEST_PG_URL is not set\n");
-			return 1;
-		}
-	} else if (strcmp(which, "sqlite") != 0) {
-		fprintf(stderr, "usage: test_apply sqlite|postgres\n");
-		return 2;
-	}
-	const char *tmp = getenv("TMPDIR");
-	if (tmp && tmp[0])
-		tmp_dir = tmp;
+	int rc = testdb_main_init(argc, argv, "apply", "a");
+	if (rc != TESTDB_RUN)
+		return rc;
+	bool is_pg = testdb_is_pg();
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, testdb_setup, testdb_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_apply__install_from_empty),
 		T(test_apply__reapply_is_a_noop),

@@ -20,146 +20,14 @@
 
 #include "dbreg.h"
 #include "dbreg/driver.h"
+#include "testdb.h"
 #include "url.h"
-
-static bool is_pg;
-static const char *pg_base_url;     /* the server's URL, from the environment */
-static const char *sqlite_dir = "/tmp";
-static unsigned test_seq;
-
-struct fixture {
-	char url[2048];
-	char dbname[64];
-	char path[512];
-};
-
-/* Calls expr; on failure prints what the database said and fails. */
-#define DBREG_PASS(conn, expr)                                                                  \
-	do {                                                                                    \
-		int rc_ = (expr);                                                               \
-		if (rc_ != 0) {                                                                 \
-			print_error("%s failed with %d: [%s] %s (position %zu)\n", #expr, rc_,  \
-				    (conn)->err.sqlstate, (conn)->err.message, (conn)->err.position); \
-			fail();                                                                 \
-		}                                                                               \
-	} while (0)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Appends key='value' with libpq quoting. */
-static void kw_append(char *out, size_t size, const char *key, const char *val)
-{
-	size_t o = strlen(out);
-	o += (size_t)snprintf(out + o, size - o, "%s%s='", o ? " " : "", key);
-	for (const char *p = val; *p && o + 3 < size; p++) {
-		if (*p == '\'' || *p == '\\')
-			out[o++] = '\\';
-		out[o++] = *p;
-	}
-	if (o + 2 < size) {
-		out[o++] = '\'';
-		out[o] = '\0';
-	}
-}
-
-/* The server URL as a keyword string with some keys replaced (NULL value: dropped). */
-static void pg_url_with(char *out, size_t size, const char *const *keys, const char *const *vals, size_t n)
-{
-	char *err = NULL;
-	PQconninfoOption *opts = PQconninfoParse(pg_base_url, &err);
-	assert_non_null(opts);
-	out[0] = '\0';
-	for (PQconninfoOption *o = opts; o->keyword; o++) {
-		bool replaced = false;
-		for (size_t i = 0; i < n; i++)
-			replaced |= strcmp(o->keyword, keys[i]) == 0;
-		if (!replaced && o->val && o->val[0])
-			kw_append(out, size, o->keyword, o->val);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (vals[i])
-			kw_append(out, size, keys[i], vals[i]);
-	}
-	PQconninfoFree(opts);
-}
-
-/* One option of the server URL, or dflt. Copied into buf. */
-static const char *pg_base_opt(const char *key, const char *dflt, char *buf, size_t size)
-{
-	PQconninfoOption *opts = PQconninfoParse(pg_base_url, NULL);
-	snprintf(buf, size, "%s", dflt);
-	for (PQconninfoOption *o = opts; o && o->keyword; o++) {
-		if (strcmp(o->keyword, key) == 0 && o->val && o->val[0])
-			snprintf(buf, size, "%s", o->val);
-	}
-	PQconninfoFree(opts);
-	return buf;
-}
-
-static struct dbreg_conn *open_url(const char *url)
-{
-	const struct dbreg_driver *drv = dbreg_driver_for_url(url);
-	assert_non_null(drv);
-	struct dbreg_conn *conn = NULL;
-	char err[512] = "";
-	int rc = drv->connect(&conn, url, err, sizeof err);
-	if (rc != 0)
-		print_error("connect failed with %d: %s\n", rc, err);
-	assert_int_equal(rc, 0);
-	assert_non_null(conn);
-	assert_ptr_equal(conn->driver, drv);
-	return conn;
-}
-
-static void admin_exec(const char *sql)
-{
-	struct dbreg_conn *c = open_url(pg_base_url);
-	DBREG_PASS(c, c->driver->exec(c, sql));
-	c->driver->close(c);
-}
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof *f);
-	if (!f)
-		return -1;
-	unsigned n = ++test_seq;
-	if (is_pg) {
-		snprintf(f->dbname, sizeof f->dbname, "dbreg_t_%ld_%u", (long)getpid(), n);
-		char sql[128];
-		/* CREATE DATABASE refuses a multi-statement body: two calls. */
-		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", f->dbname);
-		admin_exec(sql);
-		snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->dbname);
-		admin_exec(sql);
-		const char *keys[] = { "dbname" }, *vals[] = { f->dbname };
-		pg_url_with(f->url, sizeof f->url, keys, vals, 1);
-	} else {
-		snprintf(f->path, sizeof f->path, "%s/dbreg_t_%ld_%u.db", sqlite_dir, (long)getpid(), n);
-		unlink(f->path);
-		snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	if (is_pg) {
-		char sql[128];
-		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
-		admin_exec(sql);
-	} else {
-		unlink(f->path);
-	}
-	free(f);
-	return 0;
-}
-
 static struct dbreg_conn *open_fixture(void **state)
 {
-	return open_url(((struct fixture *)*state)->url);
+	return testdb_open(((struct testdb *)*state)->url);
 }
 
 /* A TCP port on 127.0.0.1 that nothing listens on (bound, then released). */
@@ -204,7 +72,7 @@ static double now_s(void)
 static void test_driver__connect_close(void **state)
 {
 	struct dbreg_conn *c = open_fixture(state);
-	assert_int_equal(c->driver->dialect, is_pg ? DBREG_DIALECT_POSTGRES : DBREG_DIALECT_SQLITE);
+	assert_int_equal(c->driver->dialect, testdb_is_pg() ? DBREG_DIALECT_POSTGRES : DBREG_DIALECT_SQLITE);
 	char ver[64] = "";
 	DBREG_PASS(c, c->driver->server_version(c, ver, sizeof ver));
 	assert_true(ver[0] >= '1' && ver[0] <= '9');
@@ -233,7 +101,7 @@ static void test_driver__bad_url(void **state)
 	(void)state;
 	char err[512];
 	assert_null(dbreg_driver_for_url("mysql://u@h/db"));
-	if (is_pg) {
+	if (testdb_is_pg()) {
 		expect_connect("postgresql://u:Sekr3tPw@[::1/db", DBREG_EUSAGE, err, sizeof err);
 		assert_lacks(err, "Sekr3tPw");
 		assert_contains(err, "postgresql://u:***@");
@@ -252,7 +120,7 @@ static void test_driver__unreachable(void **state)
 {
 	(void)state;
 	char err[512], url[256];
-	if (is_pg) {
+	if (testdb_is_pg()) {
 		int port = closed_port();
 		snprintf(url, sizeof url, "postgresql://nobody:Unre4chablePw@127.0.0.1:%d/x?connect_timeout=3", port);
 		expect_connect(url, DBREG_ECONNECT, err, sizeof err);
@@ -269,17 +137,17 @@ static void test_driver__unreachable(void **state)
 static void test_driver__wrong_password_never_echoed(void **state)
 {
 	(void)state;
-	admin_exec("DO $$ BEGIN"
+	testdb_admin_exec("DO $$ BEGIN"
 		   " IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'dbreg_pw_test') THEN"
 		   " CREATE ROLE dbreg_pw_test LOGIN PASSWORD 'dbreg-right-pw-1';"
 		   " END IF; END $$");
 	char host[256], port[32], url[512], err[512];
-	pg_base_opt("host", "127.0.0.1", host, sizeof host);
-	pg_base_opt("port", "5432", port, sizeof port);
+	testdb_pg_opt("host", "127.0.0.1", host, sizeof host);
+	testdb_pg_opt("port", "5432", port, sizeof port);
 	const char *wrong = "Wr0ngPassw0rdXYZ";
 	const char *keys[] = { "user", "password", "dbname" };
 	const char *vals[] = { "dbreg_pw_test", wrong, "postgres" };
-	pg_url_with(url, sizeof url, keys, vals, 3);
+	testdb_pg_url_with(url, sizeof url, keys, vals, 3);
 
 	const char *forms[2] = { url, NULL };
 	char uri[512];
@@ -333,7 +201,7 @@ static void test_driver__failing_statement_reports_where(void **state)
 	assert_int_equal(c->driver->exec(c, sql), DBREG_EMIGRATION);
 	assert_contains(c->err.message, "missing_table");
 	size_t want = (size_t)(strstr(sql, "missing_table") - sql) + 1;
-	if (is_pg) {
+	if (testdb_is_pg()) {
 		assert_string_equal(c->err.sqlstate, "42P01");
 		assert_int_equal(c->err.position, want);
 	} else {
@@ -345,7 +213,7 @@ static void test_driver__failing_statement_reports_where(void **state)
 
 	const char *syn = "CREATE TABLE t2 (x integer);\nCREATE TABLE t3 (x integer,);\n";
 	assert_int_equal(c->driver->exec(c, syn), DBREG_EMIGRATION);
-	if (is_pg)
+	if (testdb_is_pg())
 		assert_string_equal(c->err.sqlstate, "42601");
 	assert_int_equal(c->err.position, (size_t)(strstr(syn, ",)") - syn) + 2);
 	assert_contains(c->err.message, "syntax error");
@@ -354,14 +222,14 @@ static void test_driver__failing_statement_reports_where(void **state)
 	DBREG_PASS(c, c->driver->exec(c, "CREATE TABLE u (x integer NOT NULL);"));
 	const char *run = "INSERT INTO u VALUES (1);\n  INSERT INTO u VALUES (NULL);";
 	assert_int_equal(c->driver->exec(c, run), DBREG_EMIGRATION);
-	if (is_pg)
+	if (testdb_is_pg())
 		assert_string_equal(c->err.sqlstate, "23502");
 	else
 		assert_int_equal(c->err.position, (size_t)(strstr(run, "  INSERT") - run) + 3);
 	/* PostgreSQL gives no position for it: the driver counts which
 	 * statement of the body failed (the second); a syntax error fails
 	 * the whole body before any statement runs, so it names none. */
-	if (is_pg) {
+	if (testdb_is_pg()) {
 		assert_int_equal(c->err.position, 0);
 		assert_int_equal(c->err.statement, 2);
 		assert_int_equal(c->driver->exec(c, "SELECT 1;\nSELECT 2;\nSELECT 1/0;"), DBREG_EMIGRATION);
@@ -386,7 +254,7 @@ static size_t count_tables(struct dbreg_conn *c)
  * that exists is read and refuses writes. */
 static void test_driver__readonly_creates_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct testdb *f = *state;
 	char err[512] = "";
 	struct dbreg_conn *c = NULL;
 	if (dbreg_target_connect_readonly(&c, f->url, err, sizeof err) != 0)
@@ -397,7 +265,7 @@ static void test_driver__readonly_creates_nothing(void **state)
 	dbreg_history_dispose(&h);
 	assert_int_equal(count_tables(c), 0);
 	dbreg_target_close(c);
-	if (is_pg)
+	if (testdb_is_pg())
 		return;
 	assert_int_not_equal(access(f->path, F_OK), 0);
 
@@ -429,7 +297,7 @@ static void test_driver__rollback_leaves_nothing(void **state)
 	DBREG_PASS(c, c->driver->begin(c));
 	DBREG_PASS(c, c->driver->exec(c, "CREATE TABLE s (x integer);"));
 	assert_int_equal(c->driver->exec(c, "SELECT * FROM nope;"), DBREG_EMIGRATION);
-	if (is_pg) /* COMMIT of an aborted transaction must not look like success. */
+	if (testdb_is_pg()) /* COMMIT of an aborted transaction must not look like success. */
 		assert_int_not_equal(c->driver->commit(c), 0);
 	DBREG_PASS(c, c->driver->rollback(c));
 	assert_int_equal(count_tables(c), 1);
@@ -570,14 +438,14 @@ static void test_driver__catalog_exact(void **state)
 	assert_string_equal(w->primary_key[0], "id");
 	assert_int_equal(w->n_fkeys, 0);
 	/* The UNIQUE constraint's index, plus on PostgreSQL the primary key's. */
-	assert_int_equal(w->n_indexes, is_pg ? 2 : 1);
-	const struct dbreg_cat_index *u = find_index(w, is_pg ? "ydtb_workspaces_name_key" : "sqlite_autoindex_ydtb_workspaces_1");
+	assert_int_equal(w->n_indexes, testdb_is_pg() ? 2 : 1);
+	const struct dbreg_cat_index *u = find_index(w, testdb_is_pg() ? "ydtb_workspaces_name_key" : "sqlite_autoindex_ydtb_workspaces_1");
 	assert_true(u->unique);
 	assert_false(u->primary);
 	assert_true(u->valid);
 	assert_int_equal(u->n_columns, 1);
 	assert_string_equal(u->columns[0], "name");
-	if (is_pg) {
+	if (testdb_is_pg()) {
 		const struct dbreg_cat_index *pk = find_index(w, "ydtb_workspaces_pkey");
 		assert_true(pk->primary);
 		assert_true(pk->unique);
@@ -593,7 +461,7 @@ static void test_driver__catalog_exact(void **state)
 		assert_int_equal(t->columns[i].not_null, nn[i]);
 	}
 	assert_string_equal(t->columns[0].type, "integer");
-	assert_string_equal(t->columns[3].type, is_pg ? "character varying(200)" : "varchar(200)");
+	assert_string_equal(t->columns[3].type, testdb_is_pg() ? "character varying(200)" : "varchar(200)");
 	assert_non_null(t->columns[3].default_expr);
 	assert_contains(t->columns[3].default_expr, "'x'");
 	assert_null(t->columns[2].default_expr);
@@ -633,7 +501,7 @@ static void test_driver__catalog_exact(void **state)
 	assert_int_equal(ix->n_columns, 2);
 	assert_string_equal(ix->columns[0], "workspace_id");
 	assert_string_equal(ix->columns[1], "title");
-	const struct dbreg_cat_index *pk = find_index(t, is_pg ? "ydtb_notes_pkey" : "sqlite_autoindex_ydtb_notes_1");
+	const struct dbreg_cat_index *pk = find_index(t, testdb_is_pg() ? "ydtb_notes_pkey" : "sqlite_autoindex_ydtb_notes_1");
 	assert_true(pk->primary);
 	assert_true(pk->unique);
 	assert_int_equal(pk->n_columns, 2);
@@ -648,7 +516,7 @@ static void test_driver__catalog_exact(void **state)
 static void test_driver__lock_times_out_naming_holder(void **state)
 {
 	struct dbreg_conn *a = open_fixture(state);
-	if (!is_pg) {
+	if (!testdb_is_pg()) {
 		/* SQLite serialises writers with BEGIN IMMEDIATE instead. */
 		assert_null(a->driver->lock);
 		assert_null(a->driver->unlock);
@@ -830,42 +698,23 @@ static void test_driver__url_redaction(void **state)
 
 int main(int argc, char **argv)
 {
-	const char *which = argc > 1 ? argv[1] : "sqlite";
-	if (strcmp(which, "postgres") == 0 || strncmp(which, "postgres", 8) == 0 || strchr(which, '=')) {
-		is_pg = true;
-		pg_base_url = strcmp(which, "postgres") == 0 ? getenv("DBREG_TEST_PG_URL") : which;
-		if (!pg_base_url || !pg_base_url[0]) {
-			const char *no = getenv("DBREG_TEST_NO_PG");
-			if (no && strcmp(no, "1") == 0) {
-				printf("1..0 # SKIP DBREG_TEST_NO_PG=1: PostgreSQL driver tests not run\n");
-				return 0;
-			}
-			fprintf(stderr, "test_driver postgres: DBREG_TEST_PG_URL is not set. Start a server "
-					"(tests/pg-harness.sh start DIR) and export its URL, or set "
-					"DBREG_TEST_NO_PG=1 to skip the PostgreSQL run on purpose.\n");
-			printf("1..1\nnot ok 1 - DBREG_TEST_PG_URL is not set\n");
-			return 1;
-		}
-	} else if (strcmp(which, "sqlite") != 0) {
-		fprintf(stderr, "usage: test_driver sqlite|postgres|POSTGRES-URL\n");
-		return 2;
-	}
-	const char *tmp = getenv("TMPDIR");
-	if (tmp && tmp[0])
-		sqlite_dir = tmp;
+	int rc = testdb_main_init(argc, argv, "driver", "t");
+	if (rc != TESTDB_RUN)
+		return rc;
+	bool is_pg = testdb_is_pg();
 
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_driver__connect_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver__connect_close, testdb_setup, testdb_teardown),
 		cmocka_unit_test(test_driver__bad_url),
 		cmocka_unit_test(test_driver__unreachable),
-		cmocka_unit_test_setup_teardown(test_driver__exec_multi_statement, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_driver__failing_statement_reports_where, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_driver__rollback_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_driver__readonly_creates_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_driver__history_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_driver__package_record_read, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_driver__catalog_exact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_driver__lock_times_out_naming_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_driver__exec_multi_statement, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__failing_statement_reports_where, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__rollback_leaves_nothing, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__readonly_creates_nothing, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__history_round_trip, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__package_record_read, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__catalog_exact, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__lock_times_out_naming_holder, testdb_setup, testdb_teardown),
 		cmocka_unit_test(test_driver__registration_refuses_bad_vtables),
 		cmocka_unit_test(test_driver__url_redaction),
 	};
