@@ -196,137 +196,139 @@ static void assert_verify_ok(struct dbreg_conn *conn, struct dbreg_registry *reg
 	dbreg_verify_result_dispose(&vr);
 }
 
+/* What most cases hold: a notes manifest, the registry of core and notes
+ * loaded from it, and a connection to the case's fresh database. */
+struct apply_case {
+	char *notes;
+	struct dbreg_registry *reg;
+	struct dbreg_conn *conn;
+};
+
+/* Takes notes over, loads it and connects to the database of *state. */
+static struct apply_case case_open(void **state, char *notes)
+{
+	struct apply_case tc = { .notes = notes };
+	tc.reg = load_reg(notes);
+	tc.conn = testdb_open(((struct testdb *)*state)->url);
+	return tc;
+}
+
+/* Closes and frees what case_open made. */
+static void case_close(struct apply_case *tc)
+{
+	tc->conn->driver->close(tc->conn);
+	dbreg_registry_free(tc->reg);
+	free(tc->notes);
+}
+
 /* ---- tests ----------------------------------------------------------------- */
 
 static void test_apply__install_from_empty(void **state)
 {
-	struct testdb *f = *state;
-	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, NULL, "1.2.0"));
 	size_t applied = 0;
-	assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+	assert_int_equal(apply_to(tc.conn, tc.reg, NULL, 0, &applied), 0);
 	assert_int_equal(applied, 4);
-	char *s = snapshot(conn);
+	char *s = snapshot(tc.conn);
 	assert_non_null(strstr(s, "history @t/notes 0003 1.2.0 sha256:"));
 	assert_non_null(strstr(s, "package @t/core 1.0.0\n"));
 	assert_non_null(strstr(s, "package @t/notes 1.2.0\n"));
 	free(s);
 	/* The package's tools were upserted into ydtb_tools. */
-	DBREG_PASS(conn, conn->driver->exec(conn, "INSERT INTO ydtb_workspaces (id, name) VALUES ('w1', 'W');"));
-	DBREG_PASS(conn, conn->driver->exec(conn, "DELETE FROM ydtb_tools WHERE id = 'notes' AND package_name = '@t/notes'"
+	DBREG_PASS(tc.conn, tc.conn->driver->exec(tc.conn, "INSERT INTO ydtb_workspaces (id, name) VALUES ('w1', 'W');"));
+	DBREG_PASS(tc.conn, tc.conn->driver->exec(tc.conn, "DELETE FROM ydtb_tools WHERE id = 'notes' AND package_name = '@t/notes'"
 						  " AND name = 'Notes' AND icon = 'note';"));
-	assert_verify_ok(conn, reg);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	assert_verify_ok(tc.conn, tc.reg);
+	case_close(&tc);
 }
 
 static void test_apply__reapply_is_a_noop(void **state)
 {
-	struct testdb *f = *state;
-	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, NULL, "1.2.0"));
 	/* A plan made before the first apply: every step is already done when
 	 * it runs, as for the loser of a race. */
 	struct dbreg_plan *stale;
-	assert_int_equal(plan_for(&stale, reg, conn, NULL, 0), 0);
-	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
-	char *before = snapshot(conn);
+	assert_int_equal(plan_for(&stale, tc.reg, tc.conn, NULL, 0), 0);
+	assert_int_equal(apply_to(tc.conn, tc.reg, NULL, 0, NULL), 0);
+	char *before = snapshot(tc.conn);
 	size_t applied = 99;
-	assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+	assert_int_equal(apply_to(tc.conn, tc.reg, NULL, 0, &applied), 0);
 	assert_int_equal(applied, 0);
 	struct dbreg_apply_result res;
-	assert_int_equal(dbreg_apply_run(&res, conn, stale, NULL), 0);
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, stale, NULL), 0);
 	assert_int_equal(res.applied, 0);
 	assert_int_equal(res.skipped, 4);
 	dbreg_apply_result_dispose(&res);
-	char *after = snapshot(conn);
+	char *after = snapshot(tc.conn);
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
 	dbreg_plan_free(stale);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	case_close(&tc);
 }
 
 static void test_apply__upgrade_across_versions(void **state)
 {
-	struct testdb *f = *state;
-	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, NULL, "1.2.0"));
 	struct dbreg_pin pin = { "@t/notes", "1.0.0" };
 	size_t applied;
-	assert_int_equal(apply_to(conn, reg, &pin, 1, &applied), 0);
+	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, &applied), 0);
 	assert_int_equal(applied, 2);
-	char *s = snapshot(conn);
+	char *s = snapshot(tc.conn);
 	assert_non_null(strstr(s, "package @t/notes 1.0.0\n"));
 	assert_null(strstr(s, "col body"));
 	free(s);
 	/* Stopped at 1.0.0 on purpose: verify does not hold 1.2.0's tables against it. */
-	assert_verify_ok(conn, reg);
-	assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+	assert_verify_ok(tc.conn, tc.reg);
+	assert_int_equal(apply_to(tc.conn, tc.reg, NULL, 0, &applied), 0);
 	assert_int_equal(applied, 2);
-	s = snapshot(conn);
+	s = snapshot(tc.conn);
 	assert_non_null(strstr(s, "package @t/notes 1.2.0\n"));
 	assert_non_null(strstr(s, "col body"));
 	free(s);
-	assert_int_equal(history_count(conn), 4);
-	assert_verify_ok(conn, reg);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	assert_int_equal(history_count(tc.conn), 4);
+	assert_verify_ok(tc.conn, tc.reg);
+	case_close(&tc);
 }
 
 static void test_apply__downgrade_and_back_up(void **state)
 {
-	struct testdb *f = *state;
-	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, NULL, "1.2.0"));
 	struct dbreg_pin pin = { "@t/notes", "1.0.0" };
-	assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
-	char *at_100 = snapshot(conn);
-	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
-	char *at_120 = snapshot(conn);
+	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, NULL), 0);
+	char *at_100 = snapshot(tc.conn);
+	assert_int_equal(apply_to(tc.conn, tc.reg, NULL, 0, NULL), 0);
+	char *at_120 = snapshot(tc.conn);
 
 	size_t applied;
-	assert_int_equal(apply_to(conn, reg, &pin, 1, &applied), 0);
+	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, &applied), 0);
 	assert_int_equal(applied, 2);
-	char *down = snapshot(conn);
+	char *down = snapshot(tc.conn);
 	assert_string_equal(down, at_100);
-	assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+	assert_int_equal(apply_to(tc.conn, tc.reg, NULL, 0, &applied), 0);
 	assert_int_equal(applied, 2);
-	char *up = snapshot(conn);
+	char *up = snapshot(tc.conn);
 	assert_string_equal(up, at_120);
-	assert_verify_ok(conn, reg);
+	assert_verify_ok(tc.conn, tc.reg);
 	free(at_100);
 	free(at_120);
 	free(down);
 	free(up);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	case_close(&tc);
 }
 
 static void test_apply__failure_halfway_leaves_target_as_it_was(void **state)
 {
-	struct testdb *f = *state;
-	char *notes = notes_toml(true, NULL, NULL, "1.2.0");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
+	struct apply_case tc = case_open(state, notes_toml(true, NULL, NULL, "1.2.0"));
 	struct dbreg_pin pin = { "@t/notes", "1.0.0" };
-	assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
-	char *before = snapshot(conn);
+	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, NULL), 0);
+	char *before = snapshot(tc.conn);
 
 	struct dbreg_plan *plan;
-	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
 	assert_int_equal(dbreg_plan_count(plan), 2);
 	struct dbreg_apply_result res;
-	assert_int_equal(dbreg_apply_run(&res, conn, plan, NULL), DBREG_EMIGRATION);
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, NULL), DBREG_EMIGRATION);
 	assert_string_equal(res.failed_package, "@t/notes");
 	assert_string_equal(res.failed_migration, "0003");
 	assert_string_equal(res.file, "notes.toml");
@@ -337,8 +339,8 @@ static void test_apply__failure_halfway_leaves_target_as_it_was(void **state)
 	/* The line of the failing statement in the manifest, and on
 	 * PostgreSQL the column of the missing table's name. */
 	unsigned want_line = 1;
-	const char *hit = strstr(notes, "INSERT INTO ydtb_no_such_table");
-	for (const char *q = notes; q < hit; q++)
+	const char *hit = strstr(tc.notes, "INSERT INTO ydtb_no_such_table");
+	for (const char *q = tc.notes; q < hit; q++)
 		want_line += *q == '\n';
 	assert_int_equal(res.line, want_line);
 	if (testdb_is_pg())
@@ -350,13 +352,11 @@ static void test_apply__failure_halfway_leaves_target_as_it_was(void **state)
 	dbreg_apply_result_dispose(&res);
 	dbreg_plan_free(plan);
 
-	char *after = snapshot(conn);
+	char *after = snapshot(tc.conn);
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	case_close(&tc);
 }
 
 /* A runtime error (no position from the database) still names the
@@ -365,7 +365,6 @@ static void test_apply__failure_halfway_leaves_target_as_it_was(void **state)
  * confuse the split. PostgreSQL runs the body in one round trip. */
 static void test_apply__runtime_error_names_its_statement(void **state)
 {
-	struct testdb *f = *state;
 	const char *bad = testdb_is_pg() ? "SELECT 1/0" : "INSERT INTO ydtb_workspaces (id, name) VALUES ('w', NULL)";
 	char extra[1024];
 	snprintf(extra, sizeof extra,
@@ -374,20 +373,18 @@ static void test_apply__runtime_error_names_its_statement(void **state)
 		 "up_sqlite = \"\"\"\nSELECT ';' AS x;\n-- the next one fails\n"
 		 "INSERT INTO ydtb_workspaces (id, name) VALUES ('w', NULL);\nSELECT 2;\n\"\"\"\n"
 		 "down = \"SELECT 1;\"\n");
-	char *notes = notes_toml(false, NULL, extra, "1.2.0");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, extra, "1.2.0"));
 	struct dbreg_plan *plan;
-	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
 	struct dbreg_apply_result res;
-	assert_int_equal(dbreg_apply_run(&res, conn, plan, NULL), DBREG_EMIGRATION);
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, NULL), DBREG_EMIGRATION);
 	assert_string_equal(res.failed_migration, "0004");
 	assert_non_null(res.statement);
 	assert_string_equal(res.statement, bad);
 	unsigned want_line = 1;
-	const char *hit = strstr(notes, bad);
+	const char *hit = strstr(tc.notes, bad);
 	assert_non_null(hit);
-	for (const char *q = notes; q < hit; q++)
+	for (const char *q = tc.notes; q < hit; q++)
 		want_line += *q == '\n';
 	assert_int_equal(res.line, want_line);
 	assert_int_equal(res.column, 1);
@@ -396,9 +393,7 @@ static void test_apply__runtime_error_names_its_statement(void **state)
 	print_message("# %s\n", res.errmsg);
 	dbreg_apply_result_dispose(&res);
 	dbreg_plan_free(plan);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	case_close(&tc);
 }
 
 static void test_apply__checksum_drift_refused(void **state)
@@ -433,24 +428,19 @@ static void test_apply__checksum_drift_refused(void **state)
 
 static void test_apply__verify_names_a_dropped_column(void **state)
 {
-	struct testdb *f = *state;
-	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
-	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
-	assert_verify_ok(conn, reg);
-	DBREG_PASS(conn, conn->driver->exec(conn, "ALTER TABLE ydtb_notes_items DROP COLUMN body;"));
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, NULL, "1.2.0"));
+	assert_int_equal(apply_to(tc.conn, tc.reg, NULL, 0, NULL), 0);
+	assert_verify_ok(tc.conn, tc.reg);
+	DBREG_PASS(tc.conn, tc.conn->driver->exec(tc.conn, "ALTER TABLE ydtb_notes_items DROP COLUMN body;"));
 	struct dbreg_verify_result vr;
 	char err[512];
-	assert_int_equal(dbreg_verify_run(&vr, conn, reg, err, sizeof err), DBREG_EVERIFY);
+	assert_int_equal(dbreg_verify_run(&vr, tc.conn, tc.reg, err, sizeof err), DBREG_EVERIFY);
 	assert_int_equal(vr.len, 1);
 	assert_string_equal(vr.items[0].table, "ydtb_notes_items");
 	assert_string_equal(vr.items[0].column, "body");
 	assert_non_null(strstr(vr.items[0].message, "missing"));
 	dbreg_verify_result_dispose(&vr);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	case_close(&tc);
 }
 
 /* verify compares defaults through each dialect's spelling ('x'::text,
@@ -458,7 +448,6 @@ static void test_apply__verify_names_a_dropped_column(void **state)
  * differences; serial columns are NOT NULL without saying so. */
 static void test_apply__verify_compares_defaults(void **state)
 {
-	struct testdb *f = *state;
 	const char *tables =
 		"[tables.ydtb_notes_d]\ndescription = \"defaults\"\nworkspace_scoped = true\n"
 		"[tables.ydtb_notes_d.columns]\nid = { type = \"text\", primary_key = true }\n"
@@ -491,13 +480,11 @@ static void test_apply__verify_compares_defaults(void **state)
 		" missing text);\n"
 		"CREATE INDEX ydtb_notes_d_workspace_id_idx ON ydtb_notes_d (workspace_id);\n\"\"\"\n"
 		"down = \"DROP TABLE ydtb_notes_d;\"\n";
-	char *notes = notes_toml(false, tables, mig, "1.2.0");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
-	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
+	struct apply_case tc = case_open(state, notes_toml(false, tables, mig, "1.2.0"));
+	assert_int_equal(apply_to(tc.conn, tc.reg, NULL, 0, NULL), 0);
 	struct dbreg_verify_result vr;
 	char err[512];
-	int rc = dbreg_verify_run(&vr, conn, reg, err, sizeof err);
+	int rc = dbreg_verify_run(&vr, tc.conn, tc.reg, err, sizeof err);
 	const char *want[][2] = {
 		{ "qty", "column qty: default is 7, declared 5" },
 		{ "rate", "column rate: default is 0.2, declared 0.1" },
@@ -522,9 +509,7 @@ static void test_apply__verify_compares_defaults(void **state)
 			fail_msg("no problem about column %s", want[k][0]);
 	}
 	dbreg_verify_result_dispose(&vr);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	case_close(&tc);
 }
 
 static const char notx_tables[] =
@@ -562,17 +547,15 @@ static char *notes_with_notx(const char *index_sql_pg)
 
 static void test_apply__non_transactional_step_splits_the_run(void **state)
 {
-	struct testdb *f = *state;
-	char *notes = notes_with_notx("CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_title_idx"
-				      " ON ydtb_notes_items (title);");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
+	struct apply_case tc = case_open(state, notes_with_notx(
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_title_idx"
+		" ON ydtb_notes_items (title);"));
 	struct dbreg_plan *plan;
-	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
 	assert_int_equal(dbreg_plan_count(plan), 6);
 	assert_false(dbreg_plan_step(plan, 4)->transaction);
 	struct dbreg_apply_result res;
-	int rc = dbreg_apply_run(&res, conn, plan, NULL);
+	int rc = dbreg_apply_run(&res, tc.conn, plan, NULL);
 	if (rc)
 		fail_msg("apply: %s", res.errmsg);
 	assert_true(res.split);
@@ -580,11 +563,9 @@ static void test_apply__non_transactional_step_splits_the_run(void **state)
 	assert_int_equal(res.segments, 2);
 	dbreg_apply_result_dispose(&res);
 	dbreg_plan_free(plan);
-	assert_int_equal(history_count(conn), 6);
-	assert_verify_ok(conn, reg);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	assert_int_equal(history_count(tc.conn), 6);
+	assert_verify_ok(tc.conn, tc.reg);
+	case_close(&tc);
 }
 
 /* A failed CREATE UNIQUE INDEX CONCURRENTLY leaves an INVALID index; the
@@ -593,20 +574,18 @@ static void test_apply__failed_concurrent_index_is_reported_invalid(void **state
 {
 	if (!testdb_is_pg())
 		skip();
-	struct testdb *f = *state;
-	char *notes = notes_with_notx("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_title_idx"
-				      " ON ydtb_notes_items (title);");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
+	struct apply_case tc = case_open(state, notes_with_notx(
+		"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_title_idx"
+		" ON ydtb_notes_items (title);"));
 	struct dbreg_pin pin = { "@t/notes", "1.2.0" };
-	assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
-	DBREG_PASS(conn, conn->driver->exec(conn,
+	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, NULL), 0);
+	DBREG_PASS(tc.conn, tc.conn->driver->exec(tc.conn,
 		"INSERT INTO ydtb_workspaces (id, name) VALUES ('w1', 'W');"
 		"INSERT INTO ydtb_notes_items (id, workspace_id, title) VALUES ('a', 'w1', 'same'), ('b', 'w1', 'same');"));
 	struct dbreg_plan *plan;
-	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
 	struct dbreg_apply_result res;
-	assert_int_equal(dbreg_apply_run(&res, conn, plan, NULL), DBREG_EMIGRATION);
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, NULL), DBREG_EMIGRATION);
 	assert_string_equal(res.failed_migration, "0004");
 	assert_string_equal(res.sqlstate, "23505");
 	assert_int_equal(res.n_invalid_indexes, 1);
@@ -615,15 +594,13 @@ static void test_apply__failed_concurrent_index_is_reported_invalid(void **state
 	dbreg_plan_free(plan);
 	struct dbreg_verify_result vr;
 	char err[512];
-	assert_int_equal(dbreg_verify_run(&vr, conn, reg, err, sizeof err), DBREG_EVERIFY);
+	assert_int_equal(dbreg_verify_run(&vr, tc.conn, tc.reg, err, sizeof err), DBREG_EVERIFY);
 	bool invalid = false;
 	for (size_t i = 0; i < vr.len; i++)
 		invalid |= strstr(vr.items[i].message, "INVALID") != NULL;
 	assert_true(invalid);
 	dbreg_verify_result_dispose(&vr);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	case_close(&tc);
 }
 
 /* Two processes apply the same plan at once: each migration runs once and
@@ -631,12 +608,10 @@ static void test_apply__failed_concurrent_index_is_reported_invalid(void **state
 static void test_apply__concurrent_applies_apply_once(void **state)
 {
 	struct testdb *f = *state;
-	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, NULL, "1.2.0"));
 	struct dbreg_plan *plan;
-	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
-	conn->driver->close(conn);
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+	tc.conn->driver->close(tc.conn);
 	fflush(NULL);
 	pid_t kids[2];
 	for (int k = 0; k < 2; k++) {
@@ -668,11 +643,9 @@ static void test_apply__concurrent_applies_apply_once(void **state)
 	}
 	assert_int_equal(total, 4);
 	dbreg_plan_free(plan);
-	conn = testdb_open(f->url);
-	assert_int_equal(history_count(conn), 4);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	tc.conn = testdb_open(f->url);
+	assert_int_equal(history_count(tc.conn), 4);
+	case_close(&tc);
 }
 
 /* `plan --sql` run through the sqlite3 tool on an empty database gives the
@@ -725,26 +698,21 @@ static void test_apply__sql_script_matches_apply(void **state)
 
 static void test_apply__dry_run_changes_nothing(void **state)
 {
-	struct testdb *f = *state;
-	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
-	char *before = snapshot(conn);
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, NULL, "1.2.0"));
+	char *before = snapshot(tc.conn);
 	struct dbreg_plan *plan;
-	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
 	struct dbreg_apply_result res;
-	assert_int_equal(dbreg_apply_run(&res, conn, plan, &(struct dbreg_apply_opts){ .dry_run = true }), 0);
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, &(struct dbreg_apply_opts){ .dry_run = true }), 0);
 	assert_int_equal(res.applied, 4);
 	assert_int_equal(res.n_ran, 4);
 	dbreg_apply_result_dispose(&res);
-	char *after = snapshot(conn);
+	char *after = snapshot(tc.conn);
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
 	dbreg_plan_free(plan);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	case_close(&tc);
 }
 
 /* ---- a driver that fails the Nth call (after SQLite's vfstrace idea) ------ */
@@ -792,15 +760,12 @@ static int fault_commit(struct dbreg_conn *c)
  * everything. */
 static void test_apply__every_failure_point_rolls_back(void **state)
 {
-	struct testdb *f = *state;
-	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
-	struct dbreg_registry *reg = load_reg(notes);
-	struct dbreg_conn *conn = testdb_open(f->url);
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, NULL, "1.2.0"));
 	struct dbreg_pin pin = { "@t/notes", "1.0.0" };
-	assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
-	char *before = snapshot(conn);
+	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, NULL), 0);
+	char *before = snapshot(tc.conn);
 
-	fault_real = conn->driver;
+	fault_real = tc.conn->driver;
 	struct dbreg_driver wrapped = *fault_real;
 	wrapped.exec = fault_exec;
 	wrapped.history_record = fault_history_record;
@@ -809,13 +774,13 @@ static void test_apply__every_failure_point_rolls_back(void **state)
 	int points = 0;
 	for (int n = 1;; n++) {
 		struct dbreg_plan *plan;
-		assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
-		conn->driver = &wrapped;
+		assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+		tc.conn->driver = &wrapped;
 		fault_countdown = n;
 		fault_calls = 0;
 		struct dbreg_apply_result res;
-		int rc = dbreg_apply_run(&res, conn, plan, NULL);
-		conn->driver = fault_real;
+		int rc = dbreg_apply_run(&res, tc.conn, plan, NULL);
+		tc.conn->driver = fault_real;
 		dbreg_apply_result_dispose(&res);
 		dbreg_plan_free(plan);
 		if (fault_calls < n) {
@@ -824,19 +789,17 @@ static void test_apply__every_failure_point_rolls_back(void **state)
 			break;
 		}
 		assert_int_not_equal(rc, 0);
-		char *after = snapshot(conn);
+		char *after = snapshot(tc.conn);
 		assert_string_equal(before, after);
 		free(after);
 		points++;
 	}
 	print_message("# %d failure points, each rolled back\n", points);
 	assert_true(points >= 6); /* 2 bodies, 2 history rows, 2 packages (+ tools), commit */
-	assert_int_equal(history_count(conn), 4);
-	assert_verify_ok(conn, reg);
+	assert_int_equal(history_count(tc.conn), 4);
+	assert_verify_ok(tc.conn, tc.reg);
 	free(before);
-	conn->driver->close(conn);
-	dbreg_registry_free(reg);
-	free(notes);
+	case_close(&tc);
 }
 
 int main(int argc, char **argv)
