@@ -189,6 +189,20 @@ def a_registry_validated_once_is_checked_again_when_it_changes():
 
 
 @case
+def two_runs_creating_the_state_file_at_once_both_succeed():
+    # The state file's switch to WAL needs the file alone; the second run
+    # must wait for it, not fail with "database is locked".
+    e = dict(os.environ, NO_COLOR="1")
+    for _ in range(10):
+        d = project()
+        procs = [subprocess.Popen([DBREG, "plan", "-q"], cwd=d, env=e, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        for p in procs:
+            err = p.communicate(timeout=60)[1]
+            expect(p.returncode == 0, "exit %d: %s" % (p.returncode, err))
+
+
+@case
 def usage_errors_exit_2():
     d = project()
     expect(run(["frobnicate"], d)[0] == 2, "unknown command")

@@ -114,8 +114,10 @@ int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_regi
 	}
 	if (rc < 0) {
 		cli_print_diags(ctx, *reg ? dbreg_registry_diags(*reg) : &pdiags);
-		if (rc != DBREG_EINVALID && rc != DBREG_EUSAGE)
-			fprintf(ctx->err, "dbreg: %s\n", *reg ? dbreg_registry_errmsg(*reg) : "cannot read the project");
+		/* The state file and usage errors were said where they happened. */
+		const char *msg = *reg ? dbreg_registry_errmsg(*reg) : "cannot read the project";
+		if (rc != DBREG_EINVALID && rc != DBREG_EUSAGE && msg[0])
+			fprintf(ctx->err, "dbreg: %s\n", msg);
 	}
 	dbreg_diag_list_dispose(&pdiags);
 	return rc;

@@ -156,6 +156,23 @@ static int state_upgrade(struct dbreg_state *st)
 	return 0;
 }
 
+/* Switches a new file to WAL. Two runs that create the state file at the
+ * same moment both ask; the switch needs the file to itself and SQLite
+ * does not wait for it through the busy handler, so wait here, as long as
+ * the busy timeout would. */
+static int state_wal(struct dbreg_state *st)
+{
+	for (int waited_ms = 0;; waited_ms += 10) {
+		int rc = sqlite3_exec(st->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			return 0;
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited_ms >= 5000)
+			return -1;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
 int dbreg_state_open(struct dbreg_state **out, const char *path, char *err, size_t errsize)
 {
 	*out = NULL;
@@ -182,7 +199,7 @@ int dbreg_state_open(struct dbreg_state **out, const char *path, char *err, size
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
-	if (state_exec(st, "PRAGMA journal_mode = WAL") != 0 || state_exec(st, "PRAGMA foreign_keys = ON") != 0) {
+	if (state_wal(st) != 0 || state_exec(st, "PRAGMA foreign_keys = ON") != 0) {
 		snprintf(err, errsize, "state file %s: %s", path, sqlite3_errmsg(st->db));
 		goto out;
 	}
