@@ -193,7 +193,7 @@ def two_runs_creating_the_state_file_at_once_both_succeed():
     # The state file's switch to WAL needs the file alone; the second run
     # must wait for it, not fail with "database is locked".
     e = dict(os.environ, NO_COLOR="1")
-    for _ in range(10):
+    for _ in range(30):
         d = project()
         procs = [subprocess.Popen([DBREG, "plan", "-q"], cwd=d, env=e, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True) for _ in range(2)]
