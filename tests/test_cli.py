@@ -237,8 +237,10 @@ def plan_offline_lists_core_first():
 @case
 def init_sqlite_reaches_declared_state_then_noop():
     d = project()
-    rc, out, err = run(["init"], d)
+    rc, out, err = run(["init", "-v"], d)
     expect(rc == 0, out + err)
+    expect(re.search(r'^    1\. CREATE TABLE IF NOT EXISTS "user" \( \.\.\.  \d+\.\d\d ms$', err, re.M), err)
+    expect(re.search(r"^applied @ydtb/basic 0005_create_note_tags \(1\.1\.0\): \d+ ms$", err, re.M), err)
     expect("[5/5] done" in out, out)
     rc, out, err = run(["verify", "--json"], d)
     expect(rc == 0 and json.loads(out)["ok"] is True, out + err)
@@ -392,8 +394,10 @@ def init_postgres_reaches_declared_state_then_noop():
     try:
         d = project({"dbreg.toml": '[targets.dev]\nurl = "${DBREG_PG}"\n'})
         env = {"DBREG_PG": url}
-        rc, out, err = run(["init"], d, env)
+        rc, out, err = run(["init", "-v"], d, env)
         expect(rc == 0, out + err)
+        # -v: every statement with its time, as the server ran it.
+        expect(re.search(r'^    1\. CREATE TABLE IF NOT EXISTS "user" \( \.\.\.  \d+\.\d\d ms$', err, re.M), err)
         from urllib.parse import urlsplit
         password = urlsplit(url).password
         expect(not password or password not in out + err, "password leaked")

@@ -53,7 +53,7 @@ static void usage(FILE *fp)
 		    "  --target T                 a target name from dbreg.toml, or a URL\n"
 		    "                             (default: target dev, else sqlite:ydtb.db)\n"
 		    "  --json                     one JSON document on standard output\n"
-		    "  -v, --verbose              more detail (each migration with its timing)\n"
+		    "  -v, --verbose              more detail (each statement with its timing)\n"
 		    "  -q, --quiet                errors only\n"
 		    "  --no-color                 no colour (also NO_COLOR)\n"
 		    "  --to PKG@VERSION           stop a package at a version (plan, apply, init; repeatable)\n"

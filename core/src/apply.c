@@ -252,14 +252,45 @@ static int apply_own_fail(struct dbreg_apply_result *out, struct dbreg_conn *con
 
 /* Runs one step's body and writes its history row; on a failure fills the
  * result and returns DBREG_EMIGRATION (or the code of the history write). */
+/* What the --verbose log of one body's statements needs. */
+struct apply_trace {
+	FILE *log;
+	const char *sql;
+};
+
+/* Logs a statement of a body with its time: its number and first line. */
+static void apply_log_statement(void *arg, size_t statement, double ms)
+{
+	const struct apply_trace *t = arg;
+	size_t start = 0, end = 0;
+	if (apply_pg_statement(t->sql, statement, SIZE_MAX, &start, &end)) {
+		size_t eol = start;
+		while (eol < end && t->sql[eol] != '\n')
+			eol++;
+		fprintf(t->log, "    %zu. %.*s%s  %.2f ms\n", statement, (int)(eol - start > 72 ? 72 : eol - start),
+			t->sql + start, eol - start > 72 || eol < end ? " ..." : "", ms);
+	} else {
+		fprintf(t->log, "    %zu.  %.2f ms\n", statement, ms);
+	}
+}
+
 static int apply_step(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
 		      size_t i, const struct dbreg_apply_opts *opts)
 {
 	FILE *log = opts->log;
 	const struct dbreg_step *st = &plan->steps[i];
+	struct apply_trace trace = {log, st->sql};
+	if (log) {
+		fprintf(log, "%s %s %s (%s)%s\n", st->up ? "applying" : "reverting", st->package, st->migration,
+			st->version, st->transaction ? "" : " outside a transaction");
+		conn->on_statement = apply_log_statement;
+		conn->on_statement_arg = &trace;
+	}
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = conn->driver->exec(conn, st->sql);
+	conn->on_statement = NULL;
+	conn->on_statement_arg = NULL;
 	if (rc != 0) {
 		apply_fill_failure(out, conn, plan, i);
 		return DBREG_EMIGRATION;

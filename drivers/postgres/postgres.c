@@ -277,6 +277,10 @@ static int pg_exec(struct dbreg_conn *conn, const char *sql)
 	}
 	PGresult *r, *failed = NULL;
 	size_t done = 0;
+	/* The server sends each statement's result as it completes, so the
+	 * time between two results is that statement's. */
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while ((r = PQgetResult(c->pg)) != NULL) {
 		ExecStatusType st = PQresultStatus(r);
 		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
@@ -287,6 +291,12 @@ static int pg_exec(struct dbreg_conn *conn, const char *sql)
 		} else if (pg_ok(r)) {
 			done++;
 			PQclear(r);
+			if (c->base.on_statement) {
+				clock_gettime(CLOCK_MONOTONIC, &t);
+				double ms = (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) / 1e6;
+				t0 = t;
+				c->base.on_statement(c->base.on_statement_arg, done, ms);
+			}
 		} else {
 			failed = r;
 		}

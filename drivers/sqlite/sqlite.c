@@ -289,9 +289,22 @@ static int sq_exec(struct dbreg_conn *conn, const char *sql)
 	return rc;
 }
 
+/* Milliseconds since *t0, and *t0 moved to now. */
+static double sq_lap(struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	double ms = (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+	*t0 = t;
+	return ms;
+}
+
 static int sq_exec_body(struct sqlite_conn *c, const char *sql)
 {
 	const char *p = sql;
+	size_t n = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (*p) {
 		sqlite3_stmt *st = NULL;
 		const char *tail = NULL;
@@ -319,6 +332,9 @@ static int sq_exec_body(struct sqlite_conn *c, const char *sql)
 		}
 		sqlite3_finalize(st);
 		p = tail;
+		n++;
+		if (c->base.on_statement)
+			c->base.on_statement(c->base.on_statement_arg, n, sq_lap(&t0));
 	}
 	return 0;
 }

@@ -33,6 +33,11 @@ struct dbreg_driver;
 struct dbreg_conn {
 	const struct dbreg_driver *driver;
 	struct dbreg_db_error err;     /* filled by a method that fails */
+	/* Set by the core (for --verbose), zero otherwise: exec calls it after
+	 * each statement of a body with the statement's 1-based number and
+	 * how long it took. Drivers zero the connection when they create it. */
+	void (*on_statement)(void *arg, size_t statement, double ms);
+	void *on_statement_arg;
 };
 
 #define DBREG_CONN_OF(type, conn) ((type *)(void *)(conn))
