@@ -106,16 +106,23 @@ static int diag_grow(struct dbreg_diag_list *list)
 int dbreg_diag_addf(struct dbreg_diag_list *list, const char *code, const struct dbreg_diag_at *at,
 		    const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = dbreg_diag_vaddf(list, code, at, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int dbreg_diag_vaddf(struct dbreg_diag_list *list, const char *code, const struct dbreg_diag_at *at,
+		     const char *fmt, va_list ap)
+{
 	const struct code_info *ci = diag_lookup(code);
 	assert(ci && "diagnostic code missing from the table in diag.c");
 	if (!ci || diag_grow(list))
 		return DBREG_ENOMEM;
 
 	struct dbreg_buf msg = DBREG_BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
 	dbreg_buf_vprintf(&msg, fmt, ap);
-	va_end(ap);
 
 	struct dbreg_diag *d = &list->items[list->len];
 	memset(d, 0, sizeof(*d));
@@ -147,13 +154,19 @@ int dbreg_diag_addf(struct dbreg_diag_list *list, const char *code, const struct
 
 int dbreg_diag_hintf(struct dbreg_diag_list *list, const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = dbreg_diag_vhintf(list, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int dbreg_diag_vhintf(struct dbreg_diag_list *list, const char *fmt, va_list ap)
+{
 	if (list->len == 0)
 		return 0;
 	struct dbreg_buf b = DBREG_BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
 	dbreg_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	char *hint = dbreg_buf_detach(&b);
 	if (!hint)
 		return DBREG_ENOMEM;

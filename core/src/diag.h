@@ -6,6 +6,8 @@
 
 #include "dbreg.h"
 
+#include <stdarg.h>
+
 /* Where a finding is, and what it is about; any field may be NULL/0. */
 struct dbreg_diag_at {
 	const char *file;
@@ -19,9 +21,17 @@ struct dbreg_diag_at {
 int dbreg_diag_addf(struct dbreg_diag_list *list, const char *code, const struct dbreg_diag_at *at,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* The same with a va_list, for the modules' own wrappers that add their
+ * context (file, package, ...) and pass the caller's format through. */
+int dbreg_diag_vaddf(struct dbreg_diag_list *list, const char *code, const struct dbreg_diag_at *at,
+		     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
 /* Sets the hint of the last diagnostic added (printf-formatted). */
 int dbreg_diag_hintf(struct dbreg_diag_list *list, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+int dbreg_diag_vhintf(struct dbreg_diag_list *list, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Moves every diagnostic of src to the end of dst; src is left empty. */
 int dbreg_diag_list_move(struct dbreg_diag_list *dst, struct dbreg_diag_list *src);

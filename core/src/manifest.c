@@ -120,16 +120,6 @@ static void mdiag(struct mctx *c, const char *code, unsigned line, unsigned col,
 static void mdiag(struct mctx *c, const char *code, unsigned line, unsigned col,
 		  const struct msubject *s, const char *fmt, ...)
 {
-	struct dbreg_buf b = DBREG_BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	dbreg_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	if (b.oom) {
-		dbreg_buf_dispose(&b);
-		c->oom = true;
-		return;
-	}
 	struct dbreg_diag_at at = {
 		.file = c->pkg->file,
 		.line = line,
@@ -139,23 +129,22 @@ static void mdiag(struct mctx *c, const char *code, unsigned line, unsigned col,
 		.column_name = s ? s->column : NULL,
 		.migration = s ? s->migration : NULL,
 	};
-	if (dbreg_diag_addf(c->diags, code, &at, "%s", b.ptr ? b.ptr : "") != 0)
+	va_list ap;
+	va_start(ap, fmt);
+	if (dbreg_diag_vaddf(c->diags, code, &at, fmt, ap) != 0)
 		c->oom = true;
-	dbreg_buf_dispose(&b);
+	va_end(ap);
 }
 
 static void mhint(struct mctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void mhint(struct mctx *c, const char *fmt, ...)
 {
-	struct dbreg_buf b = DBREG_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	dbreg_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	if (b.oom || dbreg_diag_hintf(c->diags, "%s", b.ptr ? b.ptr : "") != 0)
+	if (dbreg_diag_vhintf(c->diags, fmt, ap) != 0)
 		c->oom = true;
-	dbreg_buf_dispose(&b);
+	va_end(ap);
 }
 
 /* strdup that records an allocation failure in the context. */

@@ -71,16 +71,12 @@ static void rp_diag(struct rp_ctx *c, struct dbreg_pos pos, const char *table, c
 	struct dbreg_diag_at at = {.file = c->pkg->file, .line = pos.line, .column = pos.column,
 				   .package = c->pkg->name, .table = table, .column_name = column,
 				   .migration = migration};
-	struct dbreg_buf b = DBREG_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	dbreg_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	char *msg = dbreg_buf_detach(&b);
-	if (!msg || dbreg_diag_addf(c->diags, "DBR047", &at, "%s", msg) != 0 ||
+	if (dbreg_diag_vaddf(c->diags, "DBR047", &at, fmt, ap) != 0 ||
 	    (hint && dbreg_diag_hintf(c->diags, "%s", hint) != 0))
 		c->rc = DBREG_ENOMEM;
-	free(msg);
+	va_end(ap);
 }
 
 /* SQLite's affinity of a declared column type (section 3.1 of "Datatypes

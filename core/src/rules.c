@@ -22,31 +22,25 @@ static void rdiag(struct rctx *c, const char *code, const struct dbreg_package *
 static void rdiag(struct rctx *c, const char *code, const struct dbreg_package *p, struct dbreg_pos pos,
 		  const char *table, const char *column, const char *migration, const char *fmt, ...)
 {
-	struct dbreg_buf b = DBREG_BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	dbreg_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	struct dbreg_diag_at at = { .file = p->file, .line = pos.line, .column = pos.column,
 				    .package = p->name, .table = table, .column_name = column,
 				    .migration = migration };
-	if (b.oom || dbreg_diag_addf(&c->reg->diags, code, &at, "%s", b.ptr ? b.ptr : "") != 0)
+	va_list ap;
+	va_start(ap, fmt);
+	if (dbreg_diag_vaddf(&c->reg->diags, code, &at, fmt, ap) != 0)
 		c->rc = DBREG_ENOMEM;
-	dbreg_buf_dispose(&b);
+	va_end(ap);
 }
 
 static void rhint(struct rctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void rhint(struct rctx *c, const char *fmt, ...)
 {
-	struct dbreg_buf b = DBREG_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	dbreg_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	if (b.oom || dbreg_diag_hintf(&c->reg->diags, "%s", b.ptr ? b.ptr : "") != 0)
+	if (dbreg_diag_vhintf(&c->reg->diags, fmt, ap) != 0)
 		c->rc = DBREG_ENOMEM;
-	dbreg_buf_dispose(&b);
+	va_end(ap);
 }
 
 /* Where `key` of a declared column is written, else the column's key. */

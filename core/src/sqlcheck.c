@@ -525,17 +525,12 @@ static void sc_diag(struct sc_ctx *c, const char *code, const char *table, const
 		.column_name = column,
 		.migration = c->migration,
 	};
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	struct dbreg_buf b = DBREG_BUF_INIT;
-	dbreg_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	msg = dbreg_buf_detach(&b);
-	if (!msg || dbreg_diag_addf(c->diags, code, &at, "%s", msg) != 0 ||
+	if (dbreg_diag_vaddf(c->diags, code, &at, fmt, ap) != 0 ||
 	    (hint && dbreg_diag_hintf(c->diags, "%s", hint) != 0))
 		c->rc = DBREG_ENOMEM;
-	free(msg);
+	va_end(ap);
 }
 
 static void sc_dbr043(struct sc_ctx *c, const char *table, const char *what, const char *fmt_hint, ...)
