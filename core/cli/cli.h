@@ -1,129 +1,208 @@
-/* The command line: one table of commands (cli.c), one file per command
- * (cmd_<name>.c), all thin clients of the public API in dbreg.h. */
+/* The command line: one table of commands (commands.c lists the entries,
+ * each cmd_<name>.c defines its own), one table of options (options.c), and
+ * one session (session.c) that opens project, registry, state file and
+ * target for every command. All thin clients of the public API in dbreg.h.
+ *
+ * How to add a command (see also core/cli/README.md):
+ *   1. Write core/cli/cmd_<name>.c with `const struct cli_command cli_cmd_<name>`
+ *      (name, args, summary, help, options, needs, min/max args, run).
+ *   2. Add `&cli_cmd_<name>` to cli_commands[] in commands.c, declare it
+ *      at the end of this header, add the file to meson.build.
+ *   3. run() gets the session with what `needs` asked for already open and
+ *      returns 0 or a DBREG_E* code; report a failure with cli_fail() (its
+ *      message becomes "error.message" of the JSON document), JSON keys with
+ *      cli_json_key(). --help, dbreg(1) and the completion follow by
+ *      themselves.
+ * How to add an option: one row in cli_options[] (options.c) with a field
+ * in struct cli_opts, and its long name in the `options` list of every
+ * command that takes it. */
 #ifndef DBREG_CLI_H
 #define DBREG_CLI_H
 
 #include <dbreg.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #define CLI_MAX_PINS 64
+#define CLI_MAX_ARGS 64
 
-/* Options common to every command, parsed once in main.c. */
-struct cli_ctx {
+struct cli_session;
+
+/* The values of the parsed options. A row of cli_options[] names its field
+ * with offsetof (flags: bool, strings: const char *, seconds: int). */
+struct cli_opts {
 	const char *dir;               /* -C DIR, default "." */
 	const char *target;            /* --target T, NULL for the default */
-	bool json, verbose, quiet, color;
-	bool tty;                      /* stderr is a terminal */
+	const char *state;             /* --state PATH (or DBREG_STATE), NULL: the project's */
+	bool json, verbose, quiet, no_color, help;
 	bool offline;                  /* status/history: the state file's copy, no connection */
-	bool json_open;                /* --json: the document's '{' is out */
-	bool json_done;                /* --json: a whole document is out */
 	bool dry_run, refresh, sql;
 	int lock_timeout;              /* seconds, --lock-timeout */
 	int wait;                      /* seconds, --wait (init) */
-	struct dbreg_pin pins[CLI_MAX_PINS];
+	struct dbreg_pin pins[CLI_MAX_PINS];   /* --to, in the order given */
 	size_t n_pins;
-	char **args;                   /* positional arguments after the command */
-	int n_args;
-	FILE *out;                     /* stdout: the JSON document or the human report */
-	FILE *err;                     /* stderr: human messages */
 };
 
-struct cli_cmd {
+/* One option. `set` stores the value (cli_set_flag, cli_set_string,
+ * cli_set_seconds use `off`; others parse their own) and returns 0, or
+ * DBREG_EUSAGE after cli_fail. */
+struct cli_option {
+	const char *name;              /* long name without dashes: "dry-run" */
+	char short_name;               /* 'v' for -v, 0: none */
+	const char *arg;               /* the argument's name ("SECONDS"), NULL: a flag */
+	const char *help;              /* one line for --help and dbreg(1) */
+	int (*set)(struct cli_session *s, const struct cli_option *o, const char *arg);
+	size_t off;                    /* offsetof(struct cli_opts, field) for the generic setters */
+	bool common;                   /* every command takes it */
+	const char *complete;          /* the argument's completion: "dirs", "files", "targets", "packages", NULL */
+};
+
+/* What the session opens before a command runs (cli_command.needs). Each
+ * implies the ones above it where it needs them. */
+enum {
+	CLI_NEEDS_PROJECT = 1 << 0,    /* dbreg.toml read (s->proj) */
+	CLI_NEEDS_REGISTRY = 1 << 1,   /* manifests loaded, not validated (s->reg) */
+	CLI_NEEDS_VALID = 1 << 2,      /* declarations validated; errors stop the command (exit 1) */
+	CLI_NEEDS_VALID_SQL = 1 << 3,  /* and the SQL checks (cached in the state file) */
+	CLI_NEEDS_STATE = 1 << 4,      /* the state file opened (s->state) */
+	CLI_NEEDS_TARGET = 1 << 5,     /* --target resolved (s->url, s->shown, s->dialect) */
+	CLI_STATE_READONLY = 1 << 6,   /* only reads the state file: a read-only one will do */
+};
+
+struct cli_command {
 	const char *name;
-	const char *usage;             /* arguments after the name */
-	const char *summary;
-	int (*run)(struct cli_ctx *ctx);   /* returns the exit code */
+	const char *args;              /* the synopsis after the name: "PKG --to VERSION" */
+	const char *summary;           /* one line for the list of commands */
+	const char *help;              /* what it does, for CMD --help and dbreg(1); may be NULL */
+	const char *const *options;    /* its own options (long names), NULL-terminated; common ones not listed */
+	unsigned needs;                /* CLI_NEEDS_* opened by the session before run */
+	int min_args, max_args;        /* positional arguments */
+	const char *complete_args;     /* completion of its positional arguments: "packages", "commands", NULL */
+	int (*run)(struct cli_session *s);   /* returns 0 or a DBREG_E* code */
+	bool hidden;                   /* not listed (build helpers) */
 };
 
-/* The table of commands, NULL-terminated. */
-extern const struct cli_cmd cli_commands[];
+/* The table of commands, NULL-terminated (commands.c). */
+extern const struct cli_command *const cli_commands[];
+extern const struct cli_option cli_options[];
+
+const struct cli_command *cli_command_find(const char *name);
+const struct cli_option *cli_option_find(const char *name);
+bool cli_command_takes(const struct cli_command *cmd, const struct cli_option *o);
+
+/* Generic setters for option rows. */
+int cli_set_flag(struct cli_session *s, const struct cli_option *o, const char *arg);
+int cli_set_string(struct cli_session *s, const struct cli_option *o, const char *arg);
+int cli_set_seconds(struct cli_session *s, const struct cli_option *o, const char *arg);
+
+/* The failure of a run, as the JSON document's "error" object says it.
+ * Strings owned by the session. */
+struct cli_error {
+	char *message, *detail, *hint, *file, *package, *migration, *statement;
+	char sqlstate[6];
+	unsigned line, column;
+};
+
+/* Everything a command works with. */
+struct cli_session {
+	struct cli_opts o;
+	const struct cli_command *cmd;
+	char *args[CLI_MAX_ARGS];      /* positional arguments after the command */
+	int n_args;
+	bool tty;                      /* stderr is a terminal */
+	bool color;
+	FILE *out;                     /* human report, or (--json) the document's keys */
+	FILE *err;                     /* human messages, always stderr */
+	size_t json_keys;              /* keys written so far (cli_json_key) */
+
+	/* Opened by the session, per cmd->needs; NULL when not. */
+	struct dbreg_project *proj;
+	struct dbreg_registry *reg;
+	struct dbreg_diag_list project_diags;   /* dbreg.toml's findings */
+	struct dbreg_state *state;
+	char *state_path;
+	bool state_readonly;           /* opened read-only: nothing is written to it */
+	char *url;                     /* with ${NAME} expanded; holds the password: never print */
+	char *shown;                   /* redacted: the one to print and the state file's key */
+	enum dbreg_dialect dialect;
+	struct dbreg_conn *conn;       /* NULL until cli_connect */
+	struct dbreg_applied *history; /* from cli_history */
+	size_t n_history;
+	bool history_online;           /* read from the target, not the state file's copy */
+
+	struct cli_error error;        /* the first failure reported */
+	bool failed;
+};
 
 /* Exit code for a library return code (contract: 0..6). */
 int cli_exit_code(int rc);
 
-/* Opens the project and loads and validates its manifests. Prints nothing;
- * the caller prints the diagnostics. Returns 0 or a library code; *proj and
- * *reg are set (free them) whenever they could be created. */
-int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
-	     bool skip_sql, struct dbreg_diag_list *project_diags);
+/* Reports a failure: "dbreg: MESSAGE" on stderr, and the JSON error's
+ * message when none was set yet. cli_hint adds the hint. cli_usage is a
+ * usage error: it says so, points at CMD --help, returns DBREG_EUSAGE. */
+void cli_fail(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_hint(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets the JSON error's message without printing (the command printed its own). */
+void cli_error_set(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Refuses a bare --to VERSION (only down takes one). */
+int cli_check_pins(struct cli_session *s);
+/* Sets the error from a failed run (migration, statement, SQLSTATE ...). */
+void cli_fail_apply(struct cli_session *s, const struct dbreg_apply_result *r);
 
-/* The first half of cli_load: project and manifests, no validation. */
-int cli_load_only(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
-		  struct dbreg_diag_list *project_diags);
+/* --json: starts a key of the document ("key": ); the caller writes the value. */
+void cli_json_key(struct cli_session *s, const char *key);
 
-/* The state file's path for a project; malloc'd. */
-char *cli_state_path(const struct dbreg_project *proj);
+/* The diagnostics that the document's "diagnostics" and a failed command
+ * report: the registry's, else dbreg.toml's. */
+const struct dbreg_diag_list *cli_diags(struct cli_session *s);
+/* Prints diagnostics in human form on stderr (warnings hidden with -q). */
+void cli_print_diags(struct cli_session *s, const struct dbreg_diag_list *list);
 
-/* cli_load for the commands that act on a valid registry, with the
- * findings printed when they stop it (with --json, as validate's document).
- * Commands that change a target check the SQL too (check_sql), so they
- * refuse what validate refuses, unless the state file records that this
- * same registry passed them; read-only ones check declarations only. */
-int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg, bool check_sql);
+/* Opens what `needs` asks for (session.c). Returns 0 or a code, having
+ * said why. cli_session_close frees everything. */
+int cli_session_open(struct cli_session *s, unsigned needs);
+void cli_session_close(struct cli_session *s);
 
-/* --json: closes the document opened by cli_print_plan with its "ok" key
- * and marks it complete. Does nothing when no document was opened. */
-void cli_json_end(struct cli_ctx *ctx, bool ok);
-
-/* Refuses positional arguments beyond `max` (usage error, exit 2). */
-int cli_no_extra_args(struct cli_ctx *ctx, int max);
-
-/* Prints the diagnostics in human form on ctx->err (errors and warnings;
- * warnings hidden with -q). */
-void cli_print_diags(struct cli_ctx *ctx, const struct dbreg_diag_list *list);
-
-/* The target of a command, resolved and opened. */
-struct cli_target {
-	char *url;                     /* with ${NAME} expanded; holds the password: never print */
-	char *shown;                   /* redacted: the one to print and the state file's key */
-	enum dbreg_dialect dialect;
-	struct dbreg_state *state;
-	struct dbreg_conn *conn;       /* NULL until cli_target_connect */
-	struct dbreg_applied *history;
-	size_t n_history;
-};
-
-/* Resolves --target and opens the state file. Prints why on failure. */
-int cli_target_open(struct cli_ctx *ctx, struct cli_target *t, const struct dbreg_project *proj);
-int cli_target_connect(struct cli_ctx *ctx, struct cli_target *t);
-/* For commands and dry runs that only read: creates nothing on the target. */
-int cli_target_connect_readonly(struct cli_ctx *ctx, struct cli_target *t);
-/* Loads the history to plan against: the target's own (and refreshes the
- * state file's copy), or the state file's copy when offline. */
-int cli_target_history(struct cli_ctx *ctx, struct cli_target *t, bool from_target);
-void cli_target_close(struct cli_target *t);
+/* Connects to the target (read-only: creates nothing on it). */
+int cli_connect(struct cli_session *s, bool readonly);
+/* Loads the history to plan against into s->history: the target's own
+ * (connecting read-only if needed; refreshes the state file's copy), or
+ * the state file's copy. An offline copy of a target the state file never
+ * saw says so on stderr. */
+int cli_history(struct cli_session *s, bool from_target);
 const char *cli_dialect_name(enum dbreg_dialect d);
+/* status, history: connects read-only unless --offline, and loads the history. */
+int cli_read_target(struct cli_session *s);
 
-/* Builds the plan for the target's history and the --to pins; prints the
- * conflicts when it cannot. */
-int cli_build_plan(struct cli_ctx *ctx, struct dbreg_registry *reg, struct cli_target *t,
-		   struct dbreg_plan **plan);
-/* Prints the plan: human lines, or the JSON object's target, dialect and
- * steps keys without the closing brace (apply adds its own keys). */
-void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struct dbreg_plan *plan);
+/* Builds the plan for s->history and the --to pins (and only_package). */
+int cli_build_plan(struct cli_session *s, const char *only_package, struct dbreg_plan **plan);
+/* Prints the plan: human lines, or the keys target, dialect and steps. */
+void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan);
 
 /* Plans against the target's own history and runs the plan (apply, down,
- * init); prints the report, or the plan JSON keys plus applied/ok without
- * the closing brace. */
-int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg,
-		 const char *event, const struct dbreg_plan_opts *extra, size_t *applied);
-/* Verifies the target; with print_json, prints the verify JSON object. */
-int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg, bool print_json);
+ * init); prints the report or the JSON keys. */
+int cli_run_plan(struct cli_session *s, const char *event, const char *only_package, size_t *applied);
+/* Verifies the target; with --json writes the key "verify" (nested) or
+ * the verify keys at the top (nested=false). */
+int cli_verify(struct cli_session *s, bool nested);
 
 /* Progress callback for dbreg_apply_opts: a bar on the FILE* in arg. */
 void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step *step);
-
-/* Runs of more steps than this get a progress bar on a terminal. */
 #define CLI_PROGRESS_MIN_STEPS 5
 
-int cmd_validate(struct cli_ctx *ctx);
-int cmd_apply(struct cli_ctx *ctx);
-int cmd_init(struct cli_ctx *ctx);
-int cmd_down(struct cli_ctx *ctx);
-int cmd_status(struct cli_ctx *ctx);
-int cmd_history(struct cli_ctx *ctx);
-int cmd_verify(struct cli_ctx *ctx);
-int cmd_plan(struct cli_ctx *ctx);
+/* help.c: the generated texts. */
+void cli_help_main(FILE *fp);
+void cli_help_command(FILE *fp, const struct cli_command *cmd);
+void cli_usage_line(FILE *fp, const struct cli_command *cmd);
+/* The closest of `candidates` to `word` within a small edit distance, or NULL. */
+const char *cli_suggest(const char *word, const char *const *candidates, size_t n);
+
+/* The command entries (one per cmd_<name>.c). */
+extern const struct cli_command cli_cmd_validate, cli_cmd_plan, cli_cmd_apply, cli_cmd_init, cli_cmd_down,
+	cli_cmd_status, cli_cmd_history, cli_cmd_verify, cli_cmd_help, cli_cmd_man, cli_cmd_completion,
+	cli_cmd_packages;
 
 #endif

@@ -1,194 +1,26 @@
-/* dbreg apply and dbreg down PKG --to VERSION: plan against the target's own
- * history, then run the plan through the apply engine. A failure leaves the
- * target as it was (exit 4) and says which statement, where, and why. */
+/* dbreg apply: plan against the target's own history and run the plan, all
+ * of it in one transaction unless a migration says transaction = false. */
 #include "cli.h"
 
-#include <stdlib.h>
-#include <string.h>
-
-/* Prints a failed run: the migration, the place in the manifest, what the
- * database said, and that nothing was changed. */
-static void apply_print_failure(struct cli_ctx *ctx, const struct dbreg_apply_result *r)
+static int apply_run(struct cli_session *s)
 {
-	if (r->failed_migration) {
-		if (r->file && r->line)
-			fprintf(ctx->err, "%s:%u:%u: ", r->file, r->line, r->column);
-		fprintf(ctx->err, "error: migration %s %s of %s failed: %s", r->failed_up ? "up" : "down",
-			r->failed_migration, r->failed_package, r->message ? r->message : r->errmsg);
-		if (r->sqlstate[0])
-			fprintf(ctx->err, " (SQLSTATE %s)", r->sqlstate);
-		fputc('\n', ctx->err);
-		if (r->statement)
-			fprintf(ctx->err, "  statement: %s\n", r->statement);
-		if (r->detail)
-			fprintf(ctx->err, "  detail: %s\n", r->detail);
-		if (r->hint)
-			fprintf(ctx->err, "  hint: %s\n", r->hint);
-	} else {
-		fprintf(ctx->err, "dbreg: %s\n", r->errmsg);
-	}
-	for (size_t i = 0; i < r->n_invalid_indexes; i++)
-		fprintf(ctx->err, "  index %s was left INVALID: drop it and run again (IF NOT EXISTS would skip it)\n",
-			r->invalid_indexes[i]);
-	if (r->split && r->segments)
-		fprintf(ctx->err, "  %zu transaction%s committed before the failure stay applied; the failed one was rolled back\n",
-			r->segments, r->segments == 1 ? "" : "s");
-	else
-		fprintf(ctx->err, "  nothing was changed: the run was rolled back\n");
-}
-
-int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg,
-		 const char *event, const struct dbreg_plan_opts *extra, size_t *applied)
-{
-	struct dbreg_plan *plan = NULL;
-	struct dbreg_apply_result res = {0};
 	int rc;
-
-	if ((rc = cli_target_history(ctx, t, true)) < 0)
+	if ((rc = cli_check_pins(s)) < 0)
 		return rc;
-	struct dbreg_plan_opts opts = {
-		.dialect = t->dialect,
-		.history = t->history,
-		.n_history = t->n_history,
-		.pins = ctx->pins,
-		.n_pins = ctx->n_pins,
-		.only_package = extra ? extra->only_package : NULL,
-	};
-	rc = dbreg_plan_build(&plan, reg, &opts);
-	if (rc < 0) {
-		if (rc == DBREG_EINVALID)
-			cli_print_diags(ctx, dbreg_registry_diags(reg));
-		else
-			fprintf(ctx->err, "dbreg: %s\n", dbreg_registry_errmsg(reg));
-		dbreg_state_log(t->state, event, t->shown, "refused", "the plan has errors");
-		return rc;
-	}
-	if (!ctx->dry_run && (rc = dbreg_state_register(t->state, reg)) < 0) {
-		fprintf(ctx->err, "dbreg: state file: %s\n", dbreg_state_errmsg(t->state));
-		goto out;
-	}
-	struct dbreg_apply_opts aopts = {
-		.dry_run = ctx->dry_run,
-		.lock_timeout_s = ctx->lock_timeout,
-		.log = ctx->verbose && !ctx->json ? ctx->err : NULL,
-	};
-	/* A bar only where a person watches, and not over the verbose lines. */
-	if (ctx->tty && !ctx->json && !ctx->quiet && !ctx->verbose && !ctx->dry_run &&
-	    dbreg_plan_count(plan) > CLI_PROGRESS_MIN_STEPS) {
-		aopts.progress = cli_progress;
-		aopts.progress_arg = ctx->err;
-	}
-	rc = dbreg_apply_run(&res, t->conn, plan, &aopts);
-	if (applied)
-		*applied = res.applied;
-	if (ctx->json) {
-		cli_print_plan(ctx, t, plan);
-		/* A dry run applies nothing: it says what is pending. */
-		fprintf(ctx->out, ",\n  \"applied\": %zu,\n  \"pending\": %zu,\n  \"dry_run\": %s",
-			ctx->dry_run ? 0 : res.applied, ctx->dry_run ? res.applied : res.to_run - res.applied,
-			ctx->dry_run ? "true" : "false");
-		if (rc < 0) {
-			fputs(",\n  \"error\": ", ctx->out);
-			dbreg_json_str(ctx->out, res.message ? res.message : res.errmsg);
-			if (res.failed_migration) {
-				fputs(",\n  \"failed\": {\"package\": ", ctx->out);
-				dbreg_json_str(ctx->out, res.failed_package);
-				fputs(", \"migration\": ", ctx->out);
-				dbreg_json_str(ctx->out, res.failed_migration);
-				fputs(", \"file\": ", ctx->out);
-				dbreg_json_str(ctx->out, res.file);
-				fprintf(ctx->out, ", \"line\": %u, \"column\": %u, \"sqlstate\": ", res.line, res.column);
-				dbreg_json_str(ctx->out, res.sqlstate[0] ? res.sqlstate : NULL);
-				fputs(", \"statement\": ", ctx->out);
-				dbreg_json_str(ctx->out, res.statement);
-				fputs("}", ctx->out);
-			}
-		}
-	} else if (!ctx->quiet || rc < 0) {
-		if (ctx->dry_run) {
-			/* What would run, statement for statement. */
-			cli_print_plan(ctx, t, plan);
-			for (size_t i = 0; i < dbreg_plan_count(plan); i++)
-				fprintf(ctx->out, "-- %s %s %s\n%s\n", dbreg_plan_step(plan, i)->up ? "up" : "down",
-					dbreg_plan_step(plan, i)->package, dbreg_plan_step(plan, i)->migration,
-					dbreg_plan_step(plan, i)->sql);
-			fprintf(ctx->out, "dry run: nothing was changed\n");
-		} else if (rc == 0) {
-			fprintf(ctx->out, "%s: applied %zu migration%s", t->shown, res.applied,
-				res.applied == 1 ? "" : "s");
-			if (res.skipped)
-				fprintf(ctx->out, " (%zu already applied by another run)", res.skipped);
-			if (res.split)
-				fprintf(ctx->out, " in %zu transactions (a migration with transaction = false split the run)",
-					res.segments);
-			fputc('\n', ctx->out);
-		}
-	}
-	if (rc < 0)
-		apply_print_failure(ctx, &res);   /* on stderr, with --json too */
-	if (!ctx->dry_run) {
-		/* The offline copy follows the target, success or not; a run that
-		 * changed nothing leaves it as the read before planning stored it. */
-		if (res.applied > 0 || rc < 0)
-			cli_target_history(ctx, t, true);
-		dbreg_state_log(t->state, event, t->shown, rc == 0 ? "ok" : "failed",
-				rc == 0 ? NULL : (res.message ? res.message : res.errmsg));
-	}
-out:
-	dbreg_apply_result_dispose(&res);
-	dbreg_plan_free(plan);
-	return rc;
-}
-
-static int apply_common(struct cli_ctx *ctx, const char *event, const char *only_package)
-{
-	struct dbreg_project *proj = NULL;
-	struct dbreg_registry *reg = NULL;
-	struct cli_target t = {0};
-	struct dbreg_plan_opts extra = {.only_package = only_package};
-
-	int rc = cli_open(ctx, &proj, &reg, true);
-	if (rc < 0)
-		goto out;
-	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
-		goto out;
 	/* A dry run changes nothing: it connects only to read. */
-	rc = ctx->dry_run ? cli_target_connect_readonly(ctx, &t) : cli_target_connect(ctx, &t);
-	if (rc < 0)
-		goto out;
-	rc = cli_run_plan(ctx, &t, reg, event, &extra, NULL);
-	cli_json_end(ctx, rc == 0);
-out:
-	cli_target_close(&t);
-	dbreg_registry_free(reg);
-	dbreg_project_free(proj);
-	return cli_exit_code(rc);
+	if ((rc = cli_connect(s, s->o.dry_run)) < 0)
+		return rc;
+	return cli_run_plan(s, "apply", NULL, NULL);
 }
 
-int cmd_apply(struct cli_ctx *ctx)
-{
-	if (cli_no_extra_args(ctx, 0))
-		return 2;
-	for (size_t i = 0; i < ctx->n_pins; i++) {
-		if (!ctx->pins[i].package) {
-			fprintf(ctx->err, "dbreg: apply takes --to PKG@VERSION\n");
-			return 2;
-		}
-	}
-	return apply_common(ctx, "apply", NULL);
-}
-
-int cmd_down(struct cli_ctx *ctx)
-{
-	if (ctx->n_args != 1 || ctx->n_pins != 1 || ctx->pins[0].version[0] == '\0') {
-		fprintf(ctx->err, "usage: dbreg down PKG --to VERSION\n");
-		return 2;
-	}
-	if (ctx->pins[0].package && strcmp(ctx->pins[0].package, ctx->args[0]) != 0) {
-		fprintf(ctx->err, "dbreg: down %s --to names another package (%s)\n", ctx->args[0],
-			ctx->pins[0].package);
-		return 2;
-	}
-	ctx->pins[0].package = ctx->args[0];
-	return apply_common(ctx, "downgrade", ctx->args[0]);
-}
+const struct cli_command cli_cmd_apply = {
+	.name = "apply",
+	.args = "",
+	.summary = "run the plan on the target, atomically",
+	.help = "Reads the target's history, plans, and runs every pending migration in one\n"
+		"transaction (a migration with transaction = false splits the run there). A failure\n"
+		"rolls the target back to where it was and names the statement (exit 4).",
+	.options = (const char *const[]){"dry-run", "to", "lock-timeout", NULL},
+	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
+	.run = apply_run,
+};

@@ -174,7 +174,8 @@ static bool registry_is_manifest(const char *name)
 static int registry_scan(struct dbreg_registry *reg, const char *root, const char *rel,
 			 struct registry_paths *out, int depth)
 {
-	char *full = strcmp(root, ".") == 0 ? dbreg_strdup(rel) : dbreg_printf("%s/%s", root, rel);
+	/* An absolute folder in [registry] packages stands on its own. */
+	char *full = strcmp(root, ".") == 0 || rel[0] == '/' ? dbreg_strdup(rel) : dbreg_printf("%s/%s", root, rel);
 	if (full == NULL)
 		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 	DIR *d = opendir(full);
@@ -234,9 +235,11 @@ int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_p
 		/* The same folder listed twice yields each file twice: load it once. */
 		if (i > 0 && strcmp(paths.v[i], paths.v[i - 1]) == 0)
 			continue;
-		char *full = strcmp(root, ".") == 0 ? dbreg_strdup(paths.v[i])
-						    : dbreg_printf("%s/%s", root, paths.v[i]);
-		rc = full ? registry_add_path(reg, full, paths.v[i])
+		/* Shown as opened: from the current folder when the project's
+		 * folder was given relative to it, so editors find positions. */
+		char *full = strcmp(root, ".") == 0 || paths.v[i][0] == '/' ? dbreg_strdup(paths.v[i])
+									    : dbreg_printf("%s/%s", root, paths.v[i]);
+		rc = full ? registry_add_path(reg, full, full)
 			  : dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 		free(full);
 	}

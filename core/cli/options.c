@@ -1,0 +1,89 @@
+/* Every option of the command line, one row each (tmux's options-table.c):
+ * the parser, --help, dbreg(1) and the completion read this table. Which
+ * command takes which option is in the command's own entry. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OFF(field) offsetof(struct cli_opts, field)
+
+int cli_set_flag(struct cli_session *s, const struct cli_option *o, const char *arg)
+{
+	(void)arg;
+	*(bool *)((char *)&s->o + o->off) = true;
+	return 0;
+}
+
+int cli_set_string(struct cli_session *s, const struct cli_option *o, const char *arg)
+{
+	*(const char **)((char *)&s->o + o->off) = arg;
+	return 0;
+}
+
+int cli_set_seconds(struct cli_session *s, const struct cli_option *o, const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || v < 0 || v > 86400)
+		return cli_usage(s, "--%s takes a number of seconds (0 to 86400), not '%s'", o->name, arg);
+	*(int *)((char *)&s->o + o->off) = (int)v;
+	return 0;
+}
+
+/* --to PKG@VERSION, split at the last '@' (scoped names start with one);
+ * a bare VERSION is for `down PKG --to VERSION`, which checks it. */
+static int opt_to(struct cli_session *s, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	const char *at = strrchr(arg, '@');
+	if (s->o.n_pins == CLI_MAX_PINS || (at && (at == arg || !at[1])) || !arg[0])
+		return cli_usage(s, "--to takes PKG@VERSION, as in --to @ydtb/basic@1.0.0");
+	struct dbreg_pin *p = &s->o.pins[s->o.n_pins++];
+	if (at) {
+		/* The argument is argv's, which lives as long as the process. */
+		char *pkg = (char *)arg;
+		pkg[at - arg] = '\0';
+		p->package = pkg;
+		p->version = at + 1;
+	} else {
+		p->package = NULL;
+		p->version = arg;
+	}
+	return 0;
+}
+
+const struct cli_option cli_options[] = {
+	/* Common to every command. */
+	{"help", 'h', NULL, "this help, or the command's", cli_set_flag, OFF(help), true, NULL},
+	{"version", 0, NULL, "print the version and exit", NULL, 0, true, NULL},
+	{"C", 'C', "DIR", "the project folder (default: the current one)", cli_set_string, OFF(dir), true, "dirs"},
+	{"target", 't', "T", "a target name from dbreg.toml, or a URL (default: target dev, else sqlite:ydtb.db)",
+	 cli_set_string, OFF(target), true, "targets"},
+	{"state", 0, "PATH", "another state file (also DBREG_STATE), for read-only checkouts and CI",
+	 cli_set_string, OFF(state), true, "files"},
+	{"json", 0, NULL, "one JSON document on standard output, whatever happens", cli_set_flag, OFF(json), true, NULL},
+	{"verbose", 'v', NULL, "more detail (each statement with its timing)", cli_set_flag, OFF(verbose), true, NULL},
+	{"quiet", 'q', NULL, "errors only", cli_set_flag, OFF(quiet), true, NULL},
+	{"no-color", 0, NULL, "no colour (also the NO_COLOR environment variable)", cli_set_flag, OFF(no_color), true, NULL},
+	/* Per command: the commands that take one list it. */
+	{"to", 0, "PKG@VERSION", "stop a package at a version (repeatable)", opt_to, 0, false, "packages"},
+	{"dry-run", 0, NULL, "print what would run, change nothing, connect only to read", cli_set_flag, OFF(dry_run), false, NULL},
+	{"refresh", 0, NULL, "read the target's history first instead of the state file's copy",
+	 cli_set_flag, OFF(refresh), false, NULL},
+	{"sql", 0, NULL, "print the whole SQL script for the target's dialect", cli_set_flag, OFF(sql), false, NULL},
+	{"offline", 0, NULL, "from the state file's copy of the history, without connecting",
+	 cli_set_flag, OFF(offline), false, NULL},
+	{"lock-timeout", 0, "SECONDS", "wait at most this long for another run's lock (default 60)",
+	 cli_set_seconds, OFF(lock_timeout), false, NULL},
+	{"wait", 0, "SECONDS", "retry a refused connection this long (default 30)", cli_set_seconds, OFF(wait), false, NULL},
+	{NULL, 0, NULL, NULL, NULL, 0, false, NULL},
+};
+
+const struct cli_option *cli_option_find(const char *name)
+{
+	for (const struct cli_option *o = cli_options; o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}

@@ -1,0 +1,120 @@
+/* What apply, down and init share: plan against the target's own history,
+ * then run the plan through the apply engine. A failure leaves the target
+ * as it was (exit 4) and says which statement, where, and why. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Prints a failed run: the migration, the place in the manifest, what the
+ * database said, and that nothing was changed. */
+static void run_print_failure(struct cli_session *s, const struct dbreg_apply_result *r)
+{
+	FILE *err = s->err;
+	if (r->failed_migration) {
+		if (r->file && r->line)
+			fprintf(err, "%s:%u:%u: ", r->file, r->line, r->column);
+		fprintf(err, "error: migration %s %s of %s failed: %s", r->failed_up ? "up" : "down",
+			r->failed_migration, r->failed_package, r->message ? r->message : r->errmsg);
+		if (r->sqlstate[0])
+			fprintf(err, " (SQLSTATE %s)", r->sqlstate);
+		fputc('\n', err);
+		if (r->statement)
+			fprintf(err, "  statement: %s\n", r->statement);
+		if (r->detail)
+			fprintf(err, "  detail: %s\n", r->detail);
+		if (r->hint)
+			fprintf(err, "  hint: %s\n", r->hint);
+	} else {
+		fprintf(err, "dbreg: %s\n", r->errmsg);
+	}
+	for (size_t i = 0; i < r->n_invalid_indexes; i++)
+		fprintf(err, "  index %s was left INVALID: drop it and run again (IF NOT EXISTS would skip it)\n",
+			r->invalid_indexes[i]);
+	if (r->split && r->segments)
+		fprintf(err, "  %zu transaction%s committed before the failure stay applied; the failed one was rolled back\n",
+			r->segments, r->segments == 1 ? "" : "s");
+	else
+		fprintf(err, "  nothing was changed: the run was rolled back\n");
+}
+
+int cli_run_plan(struct cli_session *s, const char *event, const char *only_package, size_t *applied)
+{
+	struct dbreg_plan *plan = NULL;
+	struct dbreg_apply_result res = {0};
+	int rc;
+
+	if ((rc = cli_history(s, true)) < 0)
+		return rc;
+	if ((rc = cli_build_plan(s, only_package, &plan)) < 0) {
+		dbreg_state_log(s->state, event, s->shown, "refused", "the plan has errors");
+		return rc;
+	}
+	if (!s->o.dry_run && (rc = dbreg_state_register(s->state, s->reg)) < 0) {
+		cli_fail(s, "%s", dbreg_state_errmsg(s->state));
+		goto out;
+	}
+	struct dbreg_apply_opts aopts = {
+		.dry_run = s->o.dry_run,
+		.lock_timeout_s = s->o.lock_timeout,
+		.log = s->o.verbose && !s->o.json ? s->err : NULL,
+	};
+	/* A bar only where a person watches, and not over the verbose lines. */
+	if (s->tty && !s->o.json && !s->o.quiet && !s->o.verbose && !s->o.dry_run &&
+	    dbreg_plan_count(plan) > CLI_PROGRESS_MIN_STEPS) {
+		aopts.progress = cli_progress;
+		aopts.progress_arg = s->err;
+	}
+	rc = dbreg_apply_run(&res, s->conn, plan, &aopts);
+	if (applied)
+		*applied = res.applied;
+	if (s->o.json) {
+		cli_print_plan(s, plan);
+		/* A dry run applies nothing: it says what is pending. */
+		cli_json_key(s, "applied");
+		fprintf(s->out, "%zu", s->o.dry_run ? 0 : res.applied);
+		cli_json_key(s, "pending");
+		fprintf(s->out, "%zu", s->o.dry_run ? res.applied : res.to_run - res.applied);
+		cli_json_key(s, "dry_run");
+		fputs(s->o.dry_run ? "true" : "false", s->out);
+	} else if (!s->o.quiet || rc < 0) {
+		if (s->o.dry_run) {
+			/* What would run, statement for statement. */
+			cli_print_plan(s, plan);
+			for (size_t i = 0; i < dbreg_plan_count(plan); i++)
+				fprintf(s->out, "-- %s %s %s\n%s\n", dbreg_plan_step(plan, i)->up ? "up" : "down",
+					dbreg_plan_step(plan, i)->package, dbreg_plan_step(plan, i)->migration,
+					dbreg_plan_step(plan, i)->sql);
+			fprintf(s->out, "dry run: nothing was changed\n");
+		} else if (rc == 0) {
+			fprintf(s->out, "%s: applied %zu migration%s", s->shown, res.applied, res.applied == 1 ? "" : "s");
+			if (res.skipped)
+				fprintf(s->out, " (%zu already applied by another run)", res.skipped);
+			if (res.split)
+				fprintf(s->out, " in %zu transactions (a migration with transaction = false split the run)",
+					res.segments);
+			fputc('\n', s->out);
+		}
+	}
+	if (rc < 0) {
+		run_print_failure(s, &res);   /* on stderr, with --json too */
+		cli_fail_apply(s, &res);
+	}
+	if (!s->o.dry_run) {
+		/* The offline copy follows the target, success or not; a run that
+		 * changed nothing leaves it as the read before planning stored it. */
+		if (res.applied > 0 || rc < 0) {
+			dbreg_applied_free(s->history, s->n_history);
+			s->history = NULL;
+			s->n_history = 0;
+			if (dbreg_target_history(s->conn, &s->history, &s->n_history) == 0)
+				dbreg_state_set_history(s->state, s->shown, s->history, s->n_history);
+		}
+		dbreg_state_log(s->state, event, s->shown, rc == 0 ? "ok" : "failed",
+				rc == 0 ? NULL : (res.message ? res.message : res.errmsg));
+	}
+out:
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	return rc;
+}
