@@ -18,6 +18,7 @@ enum {
 	OPT_WAIT,
 	OPT_VERSION,
 	OPT_OFFLINE,
+	OPT_ALLOW,
 };
 
 static const struct option long_options[] = {
@@ -35,6 +36,7 @@ static const struct option long_options[] = {
 	{"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
 	{"wait", required_argument, NULL, OPT_WAIT},
 	{"offline", no_argument, NULL, OPT_OFFLINE},
+	{"allow", required_argument, NULL, OPT_ALLOW},
 	{NULL, 0, NULL, 0},
 };
 
@@ -61,6 +63,8 @@ static void usage(FILE *fp)
 		    "  --refresh                  read the target's history before planning (plan)\n"
 		    "  --sql                      print the whole SQL script (plan)\n"
 		    "  --offline                  from the state file, without connecting (status, history)\n"
+		    "  --allow CODE[,CODE...]     development targets only: those errors become DBR105\n"
+		    "                             warnings for this run (apply, init, watch)\n"
 		    "  --lock-timeout SECONDS     wait at most this long for another run (default 60)\n"
 		    "  --wait SECONDS             retry a refused connection this long (init, default 30)\n"
 		    "  -h, --help                 this help\n"
@@ -115,6 +119,15 @@ static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
 		ctx->n_pins++;
 		return -1;
 	}
+	case OPT_ALLOW:
+		for (char *save = NULL, *code = strtok_r(arg, ",", &save); code; code = strtok_r(NULL, ",", &save)) {
+			if (!dbreg_diag_code_allowable(code) || ctx->n_allow == CLI_MAX_ALLOW) {
+				fprintf(stderr, "dbreg: --allow takes error codes such as DBR043; %s is not one\n", code);
+				return 2;
+			}
+			ctx->allow[ctx->n_allow++] = code;
+		}
+		return -1;
 	case OPT_LOCK_TIMEOUT:
 		if (parse_seconds(arg, &ctx->lock_timeout)) {
 			fprintf(stderr, "dbreg: --lock-timeout takes a number of seconds\n");
