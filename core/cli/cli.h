@@ -20,6 +20,9 @@ struct cli_ctx {
 	bool json_open;                /* --json: the document's '{' is out */
 	bool json_done;                /* --json: a whole document is out */
 	bool dry_run, refresh, sql;
+	const char *new_dir;           /* new package --dir DIR */
+	const char *docs_out;          /* docs --out DIR */
+	bool check;                    /* docs --check */
 	int lock_timeout;              /* seconds, --lock-timeout */
 	int wait;                      /* seconds, --wait (init) */
 	struct dbreg_pin pins[CLI_MAX_PINS];
@@ -129,7 +132,14 @@ void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step 
 /* Runs of more steps than this get a progress bar on a terminal. */
 #define CLI_PROGRESS_MIN_STEPS 5
 
+/* "dir/name" (just "name" when dir is "."), malloc'd; NULL when out of memory. */
+char *cli_path_join(const char *dir, const char *name);
+/* Reads a whole file into a malloc'd, NUL-terminated buffer; -1 with errno. */
+int cli_read_file(const char *path, char **out, size_t *len);
+
 int cmd_validate(struct cli_ctx *ctx);
+int cmd_new(struct cli_ctx *ctx);
+int cmd_docs(struct cli_ctx *ctx);
 int cmd_apply(struct cli_ctx *ctx);
 int cmd_init(struct cli_ctx *ctx);
 int cmd_down(struct cli_ctx *ctx);
