@@ -468,12 +468,12 @@ def each_command_has_its_own_help():
 def an_option_a_command_does_not_take_is_exit_2_naming_who_takes_it():
     d = project()
     wrong = {
-        "validate": (["--dry-run"], "dbreg: validate does not take --dry-run (apply, init, down take it)"),
-        "plan": (["--dry-run"], "dbreg: plan does not take --dry-run (apply, init, down take it)"),
+        "validate": (["--dry-run"], "dbreg: validate does not take --dry-run (apply, init, down, reset take it)"),
+        "plan": (["--dry-run"], "dbreg: plan does not take --dry-run (apply, init, down, reset take it)"),
         "apply": (["--sql"], "dbreg: apply does not take --sql (plan takes it)"),
         "init": (["--refresh"], "dbreg: init does not take --refresh (plan takes it)"),
         "down": (["@ydtb/basic", "--wait", "3"], "dbreg: down does not take --wait (init takes it)"),
-        "status": (["--dry-run"], "dbreg: status does not take --dry-run (apply, init, down take it)"),
+        "status": (["--dry-run"], "dbreg: status does not take --dry-run (apply, init, down, reset take it)"),
         "history": (["--to", "@ydtb/basic@1.0.0"], "dbreg: history does not take --to (plan, apply, init, down take it)"),
         "verify": (["--sql"], "dbreg: verify does not take --sql (plan takes it)"),
         "help": (["--offline"], "dbreg: help does not take --offline (status, history take it)"),

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,4 +134,62 @@ void cli_print_diags(struct cli_session *s, const struct dbreg_diag_list *list)
 const char *cli_dialect_name(enum dbreg_dialect d)
 {
 	return d == DBREG_DIALECT_POSTGRES ? "postgres" : "sqlite";
+}
+
+void cli_print_bypasses(struct cli_session *s, const struct dbreg_diag_list *list)
+{
+	unsigned flags = s->color ? DBREG_PRINT_COLOR : 0;
+	for (size_t i = 0; i < list->len && !s->o.quiet; i++)
+		if (strcmp(list->items[i].code, "DBR105") == 0)
+			dbreg_diag_print(s->err, &list->items[i], flags);
+}
+
+char *cli_path_join(const char *dir, const char *name)
+{
+	if (strcmp(dir, ".") == 0 || name[0] == '/')
+		return strdup(name);
+	size_t n = strlen(dir);
+	size_t size = n + strlen(name) + 2;
+	char *p = malloc(size);
+	if (p)
+		snprintf(p, size, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+	return p;
+}
+
+int cli_read_file(const char *path, char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return -1;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n - 1, fp);
+		n += got;
+		if (got == 0)
+			break;
+		if (cap - n - 1 == 0) {
+			char *bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	bool failed = !buf || ferror(fp);
+	fclose(fp);
+	if (failed) {
+		free(buf);
+		errno = buf ? EIO : ENOMEM;
+		return -1;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
 }

@@ -27,6 +27,7 @@
 
 #define CLI_MAX_PINS 64
 #define CLI_MAX_ARGS 64
+#define CLI_MAX_ALLOW 64
 
 struct cli_session;
 
@@ -43,6 +44,11 @@ struct cli_opts {
 	int wait;                      /* seconds, --wait (init) */
 	struct dbreg_pin pins[CLI_MAX_PINS];   /* --to, in the order given */
 	size_t n_pins;
+	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
+	size_t n_allow;
+	const char *new_dir;           /* new package --dir DIR */
+	const char *docs_out;          /* docs --out DIR */
+	bool check;                    /* docs --check */
 };
 
 /* One option. `set` stores the value (cli_set_flag, cli_set_string,
@@ -69,6 +75,7 @@ enum {
 	CLI_NEEDS_STATE = 1 << 4,      /* the state file opened (s->state) */
 	CLI_NEEDS_TARGET = 1 << 5,     /* --target resolved (s->url, s->shown, s->dialect) */
 	CLI_STATE_READONLY = 1 << 6,   /* only reads the state file: a read-only one will do */
+	CLI_DEV_ONLY = 1 << 7,         /* development targets only (reset): refused before anything is read */
 };
 
 struct cli_command {
@@ -177,17 +184,30 @@ const char *cli_dialect_name(enum dbreg_dialect d);
 /* status, history: connects read-only unless --offline, and loads the history. */
 int cli_read_target(struct cli_session *s);
 
-/* Builds the plan for s->history and the --to pins (and only_package). */
-int cli_build_plan(struct cli_session *s, const char *only_package, struct dbreg_plan **plan);
+/* Builds the plan for s->history, the --to pins and --allow; `extra`
+ * (may be NULL) adds only_package and reset. */
+int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, struct dbreg_plan **plan);
 /* Prints the plan: human lines, or the keys target, dialect and steps. */
 void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan);
 
 /* Plans against the target's own history and runs the plan (apply, down,
  * init); prints the report or the JSON keys. */
-int cli_run_plan(struct cli_session *s, const char *event, const char *only_package, size_t *applied);
+int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_plan_opts *extra, size_t *applied);
 /* Verifies the target; with --json writes the key "verify" (nested) or
  * the verify keys at the top (nested=false). */
 int cli_verify(struct cli_session *s, bool nested);
+
+/* Refuses (usage error) a development-only feature (`what`: "--allow",
+ * "reset", ...) unless the target is a development target; reads nothing
+ * from the target. */
+int cli_require_dev(struct cli_session *s, const char *what);
+/* Prints the DBR105 warnings (bypassed rules): a run that bypassed a rule
+ * says so even when it succeeds. */
+void cli_print_bypasses(struct cli_session *s, const struct dbreg_diag_list *list);
+/* "dir/name" (just "name" when dir is "." or name absolute), malloc'd. */
+char *cli_path_join(const char *dir, const char *name);
+/* Reads a whole file into a malloc'd, NUL-terminated buffer; -1 with errno. */
+int cli_read_file(const char *path, char **out, size_t *len);
 
 /* Progress callback for dbreg_apply_opts: a bar on the FILE* in arg. */
 void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step *step);
@@ -202,7 +222,7 @@ const char *cli_suggest(const char *word, const char *const *candidates, size_t 
 
 /* The command entries (one per cmd_<name>.c). */
 extern const struct cli_command cli_cmd_validate, cli_cmd_plan, cli_cmd_apply, cli_cmd_init, cli_cmd_down,
-	cli_cmd_status, cli_cmd_history, cli_cmd_verify, cli_cmd_help, cli_cmd_man, cli_cmd_completion,
+	cli_cmd_status, cli_cmd_history, cli_cmd_verify, cli_cmd_reset, cli_cmd_new, cli_cmd_docs, cli_cmd_help, cli_cmd_man, cli_cmd_completion,
 	cli_cmd_packages;
 
 #endif

@@ -20,7 +20,7 @@ const struct cli_command cli_cmd_apply = {
 	.help = "Reads the target's history, plans, and runs every pending migration in one\n"
 		"transaction (a migration with transaction = false splits the run there). A failure\n"
 		"rolls the target back to where it was and names the statement (exit 4).",
-	.options = (const char *const[]){"dry-run", "to", "lock-timeout", NULL},
+	.options = (const char *const[]){"dry-run", "to", "lock-timeout", "allow", NULL},
 	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
 	.run = apply_run,
 };

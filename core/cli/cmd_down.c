@@ -15,7 +15,8 @@ static int down_run(struct cli_session *s)
 	int rc = cli_connect(s, s->o.dry_run);
 	if (rc < 0)
 		return rc;
-	return cli_run_plan(s, "downgrade", pkg, NULL);
+	struct dbreg_plan_opts extra = {.only_package = pkg};
+	return cli_run_plan(s, "downgrade", &extra, NULL);
 }
 
 const struct cli_command cli_cmd_down = {

@@ -104,7 +104,7 @@ const struct cli_command cli_cmd_init = {
 	.help = "The initialization pipeline: connect (retrying for --wait seconds), register every\n"
 		"package, run the pending migrations (core first) in one transaction, verify the\n"
 		"database against the declared tables, and report.",
-	.options = (const char *const[]){"dry-run", "to", "wait", "lock-timeout", NULL},
+	.options = (const char *const[]){"dry-run", "to", "wait", "lock-timeout", "allow", NULL},
 	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
 	.run = init_run,
 };

@@ -46,7 +46,7 @@ void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan)
 	}
 }
 
-int cli_build_plan(struct cli_session *s, const char *only_package, struct dbreg_plan **plan)
+int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, struct dbreg_plan **plan)
 {
 	struct dbreg_plan_opts opts = {
 		.dialect = s->dialect,
@@ -54,7 +54,10 @@ int cli_build_plan(struct cli_session *s, const char *only_package, struct dbreg
 		.n_history = s->n_history,
 		.pins = s->o.pins,
 		.n_pins = s->o.n_pins,
-		.only_package = only_package,
+		.only_package = extra ? extra->only_package : NULL,
+		.allow = s->o.allow,
+		.n_allow = s->o.n_allow,
+		.reset = extra && extra->reset,
 	};
 	int rc = dbreg_plan_build(plan, s->reg, &opts);
 	if (rc == DBREG_EINVALID) {

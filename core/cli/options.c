@@ -53,6 +53,20 @@ static int opt_to(struct cli_session *s, const struct cli_option *o, const char 
 	return 0;
 }
 
+/* --allow CODE[,CODE...]: error codes that may be bypassed (diag.c says
+ * which); the development-target check is the session's. */
+static int opt_allow(struct cli_session *s, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	char *codes = (char *)arg;   /* argv's: split in place */
+	for (char *save = NULL, *code = strtok_r(codes, ",", &save); code; code = strtok_r(NULL, ",", &save)) {
+		if (!dbreg_diag_code_allowable(code) || s->o.n_allow == CLI_MAX_ALLOW)
+			return cli_usage(s, "--allow takes error codes such as DBR043; %s is not one", code);
+		s->o.allow[s->o.n_allow++] = code;
+	}
+	return 0;
+}
+
 const struct cli_option cli_options[] = {
 	/* Common to every command. */
 	{"help", 'h', NULL, "this help, or the command's", cli_set_flag, OFF(help), true, NULL},
@@ -77,6 +91,12 @@ const struct cli_option cli_options[] = {
 	{"lock-timeout", 0, "SECONDS", "wait at most this long for another run's lock (default 60)",
 	 cli_set_seconds, OFF(lock_timeout), false, NULL},
 	{"wait", 0, "SECONDS", "retry a refused connection this long (default 30)", cli_set_seconds, OFF(wait), false, NULL},
+	{"allow", 0, "CODE[,CODE...]", "development targets only: those errors become DBR105 warnings for this run",
+	 opt_allow, 0, false, NULL},
+	{"dir", 0, "DIR", "the folder for the new package's manifest (default: the first package folder)",
+	 cli_set_string, OFF(new_dir), false, "dirs"},
+	{"out", 0, "DIR", "where the pages are written (default docs/schema)", cli_set_string, OFF(docs_out), false, "dirs"},
+	{"check", 0, NULL, "write nothing; exit 1 when the files on disk differ", cli_set_flag, OFF(check), false, NULL},
 	{NULL, 0, NULL, NULL, NULL, 0, false, NULL},
 };
 

@@ -38,7 +38,7 @@ static void run_print_failure(struct cli_session *s, const struct dbreg_apply_re
 		fprintf(err, "  nothing was changed: the run was rolled back\n");
 }
 
-int cli_run_plan(struct cli_session *s, const char *event, const char *only_package, size_t *applied)
+int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_plan_opts *extra, size_t *applied)
 {
 	struct dbreg_plan *plan = NULL;
 	struct dbreg_apply_result res = {0};
@@ -46,10 +46,11 @@ int cli_run_plan(struct cli_session *s, const char *event, const char *only_pack
 
 	if ((rc = cli_history(s, true)) < 0)
 		return rc;
-	if ((rc = cli_build_plan(s, only_package, &plan)) < 0) {
+	if ((rc = cli_build_plan(s, extra, &plan)) < 0) {
 		dbreg_state_log(s->state, event, s->shown, "refused", "the plan has errors");
 		return rc;
 	}
+	cli_print_bypasses(s, dbreg_registry_diags(s->reg));
 	if (!s->o.dry_run && (rc = dbreg_state_register(s->state, s->reg)) < 0) {
 		cli_fail(s, "%s", dbreg_state_errmsg(s->state));
 		goto out;
@@ -87,7 +88,13 @@ int cli_run_plan(struct cli_session *s, const char *event, const char *only_pack
 					dbreg_plan_step(plan, i)->sql);
 			fprintf(s->out, "dry run: nothing was changed\n");
 		} else if (rc == 0) {
-			fprintf(s->out, "%s: applied %zu migration%s", s->shown, res.applied, res.applied == 1 ? "" : "s");
+			size_t downs = 0;
+			for (size_t i = 0; i < res.n_ran; i++)
+				downs += !dbreg_plan_step(plan, res.ran[i])->up;
+			fprintf(s->out, "%s: ", s->shown);
+			if (downs)
+				fprintf(s->out, "reverted %zu migration%s, ", downs, downs == 1 ? "" : "s");
+			fprintf(s->out, "applied %zu migration%s", res.applied - downs, res.applied - downs == 1 ? "" : "s");
 			if (res.skipped)
 				fprintf(s->out, " (%zu already applied by another run)", res.skipped);
 			if (res.split)

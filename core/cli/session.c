@@ -133,9 +133,10 @@ static int session_validate(struct cli_session *s, bool sql)
 		dbreg_registry_checksum(s->reg, sum);
 		known = dbreg_state_validated(s->state, sum);
 	}
-	struct dbreg_validate_opts vopts = {.skip_sql = !sql || known};
+	struct dbreg_validate_opts vopts = {.skip_sql = !sql || known, .allow = s->o.allow, .n_allow = s->o.n_allow};
 	int rc = dbreg_registry_validate(s->reg, &vopts);
-	if (rc == 0 && sql && !known && s->state && !s->state_readonly &&
+	/* A run with --allow passed only by bypassing: never a clean record. */
+	if (rc == 0 && sql && !known && s->state && !s->state_readonly && s->o.n_allow == 0 &&
 	    dbreg_state_set_validated(s->state, sum) < 0)
 		fprintf(s->err, "dbreg: %s\n", dbreg_state_errmsg(s->state));
 	if (rc == DBREG_EINVALID) {
@@ -166,6 +167,30 @@ static int session_target(struct cli_session *s)
 	return 0;
 }
 
+int cli_require_dev(struct cli_session *s, const char *what)
+{
+	char err[512], *url = NULL;
+	int rc = dbreg_project_target_url(&url, s->proj, s->o.target, err, sizeof(err));
+	if (rc < 0) {
+		cli_fail(s, "%s", err);
+		return rc;
+	}
+	bool dev = dbreg_project_target_is_dev(s->proj, s->o.target, url);
+	char *shown = dbreg_url_redact(url);
+	free(url);
+	if (!dev) {
+		const char *name = s->o.target ? s->o.target : "dev";
+		bool named = false;
+		for (size_t i = 0; i < s->proj->n_targets; i++)
+			named |= strcmp(s->proj->targets[i].name, name) == 0;
+		cli_fail(s, "%s is for development targets only, and %s is not one", what, shown ? shown : "the target");
+		cli_hint(s, "%s", named ? "add dev = true to its [targets] table in dbreg.toml if it is a development database"
+				      : "name a target marked dev = true in dbreg.toml, or a SQLite file");
+	}
+	free(shown);
+	return dev ? 0 : DBREG_EUSAGE;
+}
+
 int cli_session_open(struct cli_session *s, unsigned needs)
 {
 	int rc = 0;
@@ -176,6 +201,12 @@ int cli_session_open(struct cli_session *s, unsigned needs)
 	bool project = registry || state || (needs & CLI_NEEDS_PROJECT);
 
 	if (project && (rc = session_project(s)) < 0)
+		return rc;
+	/* Before the manifests are checked and before anything is read from
+	 * a target that is not a development one. */
+	if ((needs & CLI_DEV_ONLY) && (rc = cli_require_dev(s, s->cmd->name)) < 0)
+		return rc;
+	if (s->o.n_allow && (rc = cli_require_dev(s, "--allow")) < 0)
 		return rc;
 	if (registry && (rc = session_registry(s)) < 0)
 		return rc;
