@@ -35,7 +35,7 @@ static char *session_relative_dir(const char *dir)
 	if (strcmp(cwd, "/") == 0)
 		ups = 0;
 	/* Deep below, or far away: the absolute path reads better. */
-	if (ups > 3)
+	if (ups > 2)
 		return strdup(abs);
 	const char *rest = abs[common] == '/' ? abs + common + 1 : abs + common;
 	size_t size = ups * 3 + strlen(rest) + 2;
