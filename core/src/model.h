@@ -37,6 +37,7 @@ struct dbreg_column {
 	char *ref_table, *ref_column;  /* NULL when no foreign key */
 	char *on_delete, *on_update;   /* lowercased action, NULL when not given */
 	char *description;
+	char *renamed_from;            /* previous name, for generate; NULL when none */
 	bool implicit;                 /* added by workspace_scoped */
 };
 
@@ -61,6 +62,7 @@ struct dbreg_table {
 	char *name;
 	struct dbreg_pos pos;          /* of the [tables.NAME] header or key */
 	char *description;
+	char *renamed_from;            /* previous name, for generate; NULL when none */
 	bool workspace_scoped;
 	struct dbreg_column *columns;  /* in file order */
 	size_t n_columns;

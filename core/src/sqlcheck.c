@@ -16,6 +16,7 @@
 #include "sqlcheck.h"
 #include "diag.h"
 #include "registry.h"
+#include "suppress.h"
 #include "util.h"
 #include "workers.h"
 
@@ -415,6 +416,7 @@ struct sc_ctx {
 	struct sc_names dropped;       /* names dropped IF EXISTS earlier in the body */
 	struct sc_names created;       /* tables created earlier in the body */
 	unsigned line, column;         /* of the current statement */
+	struct dbreg_suppress suppress; /* the current statement's dbreg:ignore comment (suppress.c) */
 	int rc;
 };
 
@@ -527,7 +529,7 @@ static void sc_diag(struct sc_ctx *c, const char *code, const char *table, const
 	};
 	va_list ap;
 	va_start(ap, fmt);
-	if (dbreg_diag_vaddf(c->diags, code, &at, fmt, ap) != 0 ||
+	if (dbreg_suppress_vaddf(c->diags, &c->suppress, code, &at, fmt, ap) != 0 ||
 	    (hint && dbreg_diag_hintf(c->diags, "%s", hint) != 0))
 		c->rc = DBREG_ENOMEM;
 	va_end(ap);
@@ -1076,13 +1078,16 @@ static void sc_body(struct sc_ctx *c)
 		size_t off = loc > 0 && (size_t)loc < sql_len ? (size_t)loc : 0;
 		long long slen = jnum(raw, "stmt_len");
 		size_t end = slen > 0 && (size_t)slen <= sql_len - off ? off + (size_t)slen : sql_len;
-		sc_loc(c, sc_skip_blank(c->sql, off, end), &c->line, &c->column);
+		size_t start = sc_skip_blank(c->sql, off, end);
+		sc_loc(c, start, &c->line, &c->column);
+		dbreg_suppress_find(&c->suppress, c->sql, off, start);
 		const struct json *st;
 		const char *kind = jnode(jget(raw, "stmt"), &st);
 		if (kind)
 			sc_statement(c, kind, st);
 	}
 	json_free(&tree);
+	memset(&c->suppress, 0, sizeof(c->suppress));
 }
 
 static void sc_ctx_dispose(struct sc_ctx *c)
