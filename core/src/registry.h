@@ -11,6 +11,7 @@ struct dbreg_registry {
 	size_t n_packages, cap_packages;
 	struct dbreg_diag_list diags;
 	char errmsg[512];
+	struct dbreg_isolation isolation;  /* [isolation] of the project (isolation.c) */
 };
 
 /* Sets the registry's message (printf-formatted) and returns `code`. */
