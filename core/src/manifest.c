@@ -51,6 +51,7 @@ static const struct manifest_key table_keys[] = {
 	{ "unique", M_ARRAY, NULL },
 	{ "columns", M_TABLE, NULL },
 	{ "indexes", M_TABLE, NULL },
+	{ "renamed_from", M_STR, NULL },
 	{ NULL, 0, NULL },
 };
 
@@ -65,6 +66,7 @@ static const struct manifest_key column_keys[] = {
 	{ "on_delete", M_STR, NULL },
 	{ "on_update", M_STR, NULL },
 	{ "description", M_STR, NULL },
+	{ "renamed_from", M_STR, NULL },
 	{ NULL, 0, NULL },
 };
 
@@ -550,6 +552,7 @@ static void manifest_column(struct mctx *c, struct dbreg_table *t, const struct 
 		mhint(c, "add references = \"table.column\"");
 	}
 	col->description = mdup(c, mstr(n, column_keys, "description"));
+	col->renamed_from = mdup(c, mstr(n, column_keys, "renamed_from"));
 }
 
 static void manifest_index(struct mctx *c, struct dbreg_table *t, const struct dbreg_toml_kv *kv)
@@ -635,6 +638,7 @@ static void manifest_table(struct mctx *c, struct dbreg_table *t, const struct d
 	manifest_check_keys(c, n, table_keys, where, &s);
 
 	t->description = mdup(c, mstr(n, table_keys, "description"));
+	t->renamed_from = mdup(c, mstr(n, table_keys, "renamed_from"));
 	t->workspace_scoped = mbool(n, table_keys, "workspace_scoped", false);
 
 	const struct dbreg_toml_node *cols = mget(n, table_keys, "columns");
