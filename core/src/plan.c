@@ -5,7 +5,7 @@
 #include "plan.h"
 #include "isolation.h"
 #include "diag.h"
-#include "registry.h"
+#include "graph.h"
 #include "util.h"
 
 #include <stdint.h>
