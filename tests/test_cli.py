@@ -21,6 +21,9 @@ DBREG = os.path.abspath(sys.argv[1])
 TOMLS = os.path.abspath(sys.argv[2])
 PG_URL = os.environ.get("DBREG_TEST_PG_URL")
 NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
+# Every migration of the real manifests, so a new one changes no figure here.
+ALL_MIGRATIONS = sum(open(os.path.join(TOMLS, f), encoding="utf-8").read().count("\n[[migrations]]\n")
+                     for f in os.listdir(TOMLS) if f.endswith(".toml"))
 
 cases = []
 
@@ -254,7 +257,7 @@ def init_sqlite_reaches_declared_state_then_noop():
     for p in doc["packages"]:
         expect(p["installed_version"] == p["declared_version"] and p["pending"] == 0, p)
     rc, out, err = run(["history", "--json"], d)
-    expect(len(json.loads(out)["migrations"]) == 8, out)
+    expect(len(json.loads(out)["migrations"]) == ALL_MIGRATIONS, out)
     expect(before == sha(os.path.join(d, "ydtb.db")), "a no-op init changed the database file")
 
 
@@ -282,7 +285,7 @@ def read_only_commands_create_no_sqlite_file():
     other = os.path.join(d, "other.db")
     rc, out, err = run(["apply", "--dry-run", "--json", "--target", "sqlite:other.db"], d)
     doc = json.loads(out)
-    expect(rc == 0 and doc["dry_run"] is True and doc["pending"] == 8, "exit %d: %s %s" % (rc, out, err))
+    expect(rc == 0 and doc["dry_run"] is True and doc["pending"] == ALL_MIGRATIONS, "exit %d: %s %s" % (rc, out, err))
     expect(not os.path.exists(other), "apply --dry-run created the target file")
     for cmd in (["status"], ["history"], ["verify"], ["plan", "--refresh"], ["init", "--dry-run"]):
         rc, out, err = run(cmd + ["--target", "sqlite:other.db"], d)
@@ -372,7 +375,7 @@ def status_and_history_offline_use_the_state_file():
     expect("--offline" in err, err)
     rc, out, err = run(["history", "--json", "--offline"], d)
     doc = json.loads(out)
-    expect(rc == 0 and doc["online"] is False and len(doc["migrations"]) == 8, out + err)
+    expect(rc == 0 and doc["online"] is False and len(doc["migrations"]) == ALL_MIGRATIONS, out + err)
     rc, out, err = run(["status", "--json", "--offline"], d)
     doc = json.loads(out)
     expect(rc == 0 and doc["online"] is False, doc)
@@ -430,14 +433,14 @@ def two_concurrent_applies_on_postgres_apply_each_migration_once():
         for out, err, rc in results:
             expect(rc == 0, "exit %d: %s" % (rc, err))
         applied = sorted(json.loads(out)["applied"] for out, err, rc in results)
-        expect(applied == [0, 8], "applied counts %s" % applied)
+        expect(applied == [0, ALL_MIGRATIONS], "applied counts %s" % applied)
         rows = subprocess.run(["psql", url, "-tAc",
                                "select package, migration, count(*) from ydtb_registry_migrations "
                                "group by 1, 2 having count(*) > 1"], capture_output=True, text=True, check=True)
         expect(rows.stdout.strip() == "", "applied twice: " + rows.stdout)
         total = subprocess.run(["psql", url, "-tAc", "select count(*) from ydtb_registry_migrations"],
                                capture_output=True, text=True, check=True)
-        expect(total.stdout.strip() == "8", total.stdout)
+        expect(total.stdout.strip() == str(ALL_MIGRATIONS), total.stdout)
     finally:
         drop()
 
@@ -517,7 +520,8 @@ def json_usage_errors_are_one_document():
         expect(rc == 2 and doc["ok"] is False and doc["exit_code"] == 2, "%s: %d %s" % (args, rc, out))
         expect(set(doc["error"]) == {"message", "detail", "hint", "sqlstate", "file", "line", "column",
                                      "package", "migration", "statement"}, doc)
-        expect(doc["error"]["message"] and doc["diagnostics"] == [], doc)
+        expect(doc["error"]["message"] and isinstance(doc["diagnostics"], list), doc)
+        expect(not any(x["severity"] == "error" for x in doc["diagnostics"]), doc)
 
 
 @case
@@ -544,7 +548,7 @@ def state_option_and_environment_name_another_state_file():
     rc, out, err = run(["plan"], d, env={"DBREG_STATE": other})
     expect(rc == 0 and "is up to date" in out, out + err)
     rc, out, err = run(["plan"], d)
-    expect(rc == 0 and "8 steps" in out and "has never seen" in err, out + err)
+    expect(rc == 0 and re.search(r"^plan for .*: \d+ steps$", out, re.M) and "has never seen" in err, out + err)
 
 
 @case
@@ -581,7 +585,7 @@ def a_read_only_state_file_still_answers_offline():
         rc, out, err = run_ro(["plan"])
         expect("is up to date" in out and err == "", "plan from the read-only state: " + out + err)
         rc, out, err = run_ro(["history", "--offline"])
-        expect(len(out.splitlines()) == 8, out)
+        expect(len(out.splitlines()) == len(run(["history", "--offline"], d)[1].splitlines()) > 3, out)
         rc, out, err = run_ro(["apply"])
         expect(rc == 1 and "state file" in err, "apply must not write a read-only state: %d %s" % (rc, err))
     finally:

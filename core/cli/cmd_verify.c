@@ -34,15 +34,23 @@ int cli_verify(struct cli_session *s, bool nested)
 			dbreg_json_str(out, vr.items[i].message);
 			fputc('}', out);
 		}
-		fprintf(out, "%s]", vr.len ? "\n  " : "");
-		if (nested)
+		fprintf(out, "%s]", vr.len ? (nested ? "\n    " : "\n  ") : "");
+		if (nested) {
+			fputs(",\n    \"notice\": ", out);
+			dbreg_json_str(out, vr.notice);
 			fputs("\n  }", out);
+		} else {
+			cli_json_key(s, "notice");
+			dbreg_json_str(out, vr.notice);
+		}
 	} else {
 		for (size_t i = 0; i < vr.len; i++) {
 			const struct dbreg_problem *pr = &vr.items[i];
 			fprintf(s->err, "%s: verify: %s%s%s%s%s\n", s->shown, pr->table ? pr->table : "",
 				pr->column ? "." : "", pr->column ? pr->column : "", pr->table ? ": " : "", pr->message);
 		}
+		if (vr.notice && !s->o.quiet)
+			fprintf(s->err, "%s: note: %s\n", s->shown, vr.notice);
 		if (rc == 0 && !s->o.quiet)
 			fprintf(out, "%s matches the declared tables\n", s->shown);
 	}
