@@ -17,6 +17,7 @@ const struct cli_cmd cli_commands[] = {
 	{"history", "", "the migrations applied on the target, oldest first", cmd_history},
 	{"verify", "", "compare the target's catalog with the declared tables", cmd_verify},
 	{"new", "package NAME [--dir DIR] | migration PKG ID", "write a new package manifest, or append an empty migration", cmd_new},
+	{"generate", "PKG [--dry-run]", "append the migration from what the migrations build to the declared tables", cmd_generate},
 	{"docs", "[--out DIR] [--check]", "Markdown and Mermaid pages of every package's schema", cmd_docs},
 	{NULL, NULL, NULL, NULL},
 };
