@@ -16,6 +16,7 @@ const struct cli_cmd cli_commands[] = {
 	{"status", "", "per package: declared, installed, pending", cmd_status},
 	{"history", "", "the migrations applied on the target, oldest first", cmd_history},
 	{"verify", "", "compare the target's catalog with the declared tables", cmd_verify},
+	{"reset", "", "development targets only: every package down to nothing, then apply again", cmd_reset},
 	{"new", "package NAME [--dir DIR] | migration PKG ID", "write a new package manifest, or append an empty migration", cmd_new},
 	{"generate", "PKG [--dry-run]", "append the migration from what the migrations build to the declared tables", cmd_generate},
 	{"docs", "[--out DIR] [--check]", "Markdown and Mermaid pages of every package's schema", cmd_docs},
@@ -91,9 +92,10 @@ static int cli_validate_cached(struct cli_ctx *ctx, const struct dbreg_project *
 	free(path);
 	dbreg_registry_checksum(reg, sum);
 	bool known = dbreg_state_validated(state, sum);
-	struct dbreg_validate_opts vopts = {.skip_sql = known};
+	struct dbreg_validate_opts vopts = {.skip_sql = known, .allow = ctx->allow, .n_allow = ctx->n_allow};
 	int rc = dbreg_registry_validate(reg, &vopts);
-	if (rc == 0 && !known && dbreg_state_set_validated(state, sum) < 0)
+	/* A run with --allow passed only by bypassing: never a clean record. */
+	if (rc == 0 && !known && ctx->n_allow == 0 && dbreg_state_set_validated(state, sum) < 0)
 		fprintf(ctx->err, "dbreg: state file: %s\n", dbreg_state_errmsg(state));
 	dbreg_state_close(state);
 	return rc;
@@ -103,10 +105,13 @@ int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_regi
 {
 	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
 	int rc = cli_load_only(ctx, proj, reg, &pdiags);
+	/* Before anything is read from the target, and before validating. */
+	if (rc == 0 && ctx->n_allow)
+		rc = cli_require_dev(ctx, *proj, "--allow");
 	if (rc == 0 && check_sql) {
 		rc = cli_validate_cached(ctx, *proj, *reg);
 	} else if (rc == 0) {
-		struct dbreg_validate_opts vopts = {.skip_sql = true};
+		struct dbreg_validate_opts vopts = {.skip_sql = true, .allow = ctx->allow, .n_allow = ctx->n_allow};
 		rc = dbreg_registry_validate(*reg, &vopts);
 	}
 	if (rc == DBREG_EINVALID && ctx->json) {
@@ -151,6 +156,14 @@ void cli_print_diags(struct cli_ctx *ctx, const struct dbreg_diag_list *list)
 			continue;
 		dbreg_diag_print(ctx->err, &list->items[i], flags);
 	}
+}
+
+void cli_print_bypasses(struct cli_ctx *ctx, const struct dbreg_diag_list *list)
+{
+	unsigned flags = ctx->color ? DBREG_PRINT_COLOR : 0;
+	for (size_t i = 0; i < list->len && !ctx->quiet; i++)
+		if (strcmp(list->items[i].code, "DBR105") == 0)
+			dbreg_diag_print(ctx->err, &list->items[i], flags);
 }
 
 char *cli_path_join(const char *dir, const char *name)

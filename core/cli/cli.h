@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #define CLI_MAX_PINS 64
+#define CLI_MAX_ALLOW 64
 
 /* Options common to every command, parsed once in main.c. */
 struct cli_ctx {
@@ -26,6 +27,8 @@ struct cli_ctx {
 	int wait;                      /* seconds, --wait (init) */
 	struct dbreg_pin pins[CLI_MAX_PINS];
 	size_t n_pins;
+	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
+	size_t n_allow;
 	char **args;                   /* positional arguments after the command */
 	int n_args;
 	FILE *out;                     /* stdout: the JSON document or the human report */
@@ -76,6 +79,10 @@ int cli_no_extra_args(struct cli_ctx *ctx, int max);
  * warnings hidden with -q). */
 void cli_print_diags(struct cli_ctx *ctx, const struct dbreg_diag_list *list);
 
+/* Prints the DBR105 warnings (bypassed rules) of a list in human form:
+ * a run that bypassed a rule says so even when it succeeds. */
+void cli_print_bypasses(struct cli_ctx *ctx, const struct dbreg_diag_list *list);
+
 /* The target of a command, resolved and opened. */
 struct cli_target {
 	char *url;                     /* with ${NAME} expanded; holds the password: never print */
@@ -86,6 +93,11 @@ struct cli_target {
 	struct dbreg_applied *history;
 	size_t n_history;
 };
+
+/* Refuses (usage error, printed) a development-only feature (`what`:
+ * "--allow", "reset", ...) unless --target names a development target;
+ * reads nothing from the target. */
+int cli_require_dev(struct cli_ctx *ctx, const struct dbreg_project *proj, const char *what);
 
 /* Resolves --target and opens the state file. Prints why on failure. */
 int cli_target_open(struct cli_ctx *ctx, struct cli_target *t, const struct dbreg_project *proj);
@@ -136,5 +148,6 @@ int cmd_status(struct cli_ctx *ctx);
 int cmd_history(struct cli_ctx *ctx);
 int cmd_verify(struct cli_ctx *ctx);
 int cmd_plan(struct cli_ctx *ctx);
+int cmd_reset(struct cli_ctx *ctx);
 
 #endif

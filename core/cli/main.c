@@ -18,6 +18,7 @@ enum {
 	OPT_WAIT,
 	OPT_VERSION,
 	OPT_OFFLINE,
+	OPT_ALLOW,
 	OPT_DIR,
 	OPT_OUT,
 	OPT_CHECK,
@@ -38,6 +39,7 @@ static const struct option long_options[] = {
 	{"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
 	{"wait", required_argument, NULL, OPT_WAIT},
 	{"offline", no_argument, NULL, OPT_OFFLINE},
+	{"allow", required_argument, NULL, OPT_ALLOW},
 	{"dir", required_argument, NULL, OPT_DIR},
 	{"out", required_argument, NULL, OPT_OUT},
 	{"check", no_argument, NULL, OPT_CHECK},
@@ -67,6 +69,8 @@ static void usage(FILE *fp)
 		    "  --refresh                  read the target's history before planning (plan)\n"
 		    "  --sql                      print the whole SQL script (plan)\n"
 		    "  --offline                  from the state file, without connecting (status, history)\n"
+		    "  --allow CODE[,CODE...]     development targets only: those errors become DBR105\n"
+		    "                             warnings for this run (apply, init, watch)\n"
 		    "  --dir DIR                  the folder for a new package's manifest (new package)\n"
 		    "  --out DIR                  where docs writes (default docs/schema)\n"
 		    "  --check                    exit 1 when the files on disk differ (docs)\n"
@@ -127,6 +131,15 @@ static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
 		ctx->n_pins++;
 		return -1;
 	}
+	case OPT_ALLOW:
+		for (char *save = NULL, *code = strtok_r(arg, ",", &save); code; code = strtok_r(NULL, ",", &save)) {
+			if (!dbreg_diag_code_allowable(code) || ctx->n_allow == CLI_MAX_ALLOW) {
+				fprintf(stderr, "dbreg: --allow takes error codes such as DBR043; %s is not one\n", code);
+				return 2;
+			}
+			ctx->allow[ctx->n_allow++] = code;
+		}
+		return -1;
 	case OPT_LOCK_TIMEOUT:
 		if (parse_seconds(arg, &ctx->lock_timeout)) {
 			fprintf(stderr, "dbreg: --lock-timeout takes a number of seconds\n");

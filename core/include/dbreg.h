@@ -87,6 +87,7 @@ void dbreg_json_str(FILE *fp, const char *s);
 struct dbreg_target_def {
 	char *name;                    /* "dev" */
 	char *url;                     /* as written, ${NAME} not yet expanded */
+	int dev;                       /* dev = true: 1, dev = false: 0, not said: -1 */
 };
 
 /* A project folder and its optional dbreg.toml. */
@@ -111,6 +112,19 @@ void dbreg_project_free(struct dbreg_project *p);
  * Returns 0 and a malloc'd *url, or DBREG_EUSAGE with a message in err. */
 int dbreg_project_target_url(char **url, const struct dbreg_project *p, const char *target,
 			     char *err, size_t errsize);
+
+/* ---- development targets and bypass flags (issue 14) ---------------------- */
+
+/* Whether a target is a development target, where bypass flags (--allow),
+ * reset and watch may change it (cli.md): its [targets.NAME] says dev =
+ * true, or it is a SQLite file and does not say dev = false; an in-memory
+ * SQLite database always is. `target` is the name or URL as given (NULL:
+ * the default), `url` what dbreg_project_target_url made of it. */
+bool dbreg_project_target_is_dev(const struct dbreg_project *p, const char *target, const char *url);
+
+/* Whether a code names an error that --allow may turn into a DBR105
+ * warning: any error code of the table. */
+bool dbreg_diag_code_allowable(const char *code);
 
 struct dbreg_registry;
 
@@ -138,6 +152,10 @@ int dbreg_registry_add_string(struct dbreg_registry *reg, const char *name, cons
 /* Validation options. */
 struct dbreg_validate_opts {
 	bool skip_sql;                 /* only declarations, no SQL analysis (DBR043..DBR047, DBR103) */
+	/* --allow on a development target: errors with these codes become
+	 * DBR105 warnings for this run (the caller checks the target). */
+	const char *const *allow;
+	size_t n_allow;
 };
 
 /* Runs every check of the contract over what is registered; findings are
@@ -225,6 +243,14 @@ struct dbreg_plan_opts {
 	const struct dbreg_pin *pins;
 	size_t n_pins;
 	const char *only_package;      /* `down PKG`: plan steps of this package only (NULL: all) */
+	/* Development targets only (the caller checks): */
+	const char *const *allow;      /* --allow: these plan errors become DBR105 warnings */
+	size_t n_allow;
+	bool reset;                    /* `reset`: every applied migration down, newest first, then every up */
+	bool redo_changed;             /* watch: an applied migration whose body changed runs its down,
+					  then its new up (instead of DBR045) */
+	const struct dbreg_registry *previous;   /* watch: the registry the changed migrations were
+					  applied from; their down bodies come from it (NULL: the current) */
 };
 
 /* One step of a plan. Strings borrowed from the registry/plan. */

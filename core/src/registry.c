@@ -262,6 +262,9 @@ int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_valid
 		if (rc == DBREG_ENOMEM)
 			return dbreg_registry_fail(reg, rc, "out of memory");
 	}
+	if (opts && opts->n_allow &&
+	    dbreg_diag_list_bypass(&reg->diags, 0, opts->allow, opts->n_allow, "--allow on a development target"))
+		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 	dbreg_diag_list_sort(&reg->diags);
 	if (reg->diags.errors > 0)
 		return dbreg_registry_fail(reg, DBREG_EINVALID, "%zu error%s in the manifests",
