@@ -499,4 +499,16 @@ void dbreg_generated_dispose(struct dbreg_generated *r);
 int dbreg_generate(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, char *err,
 		   size_t errsize);
 
+/* `dbreg test`: each migration of the package (NULL: of every package,
+ * in plan order, each on a database of its own after its dependencies) up,
+ * down and up again on an in-memory SQLite database (url NULL) or in a
+ * scratch schema of the PostgreSQL server at url, dropped afterwards. The
+ * schema after each down must equal the one before its up, and after the
+ * second up the one the first produced; each difference, and a missing or
+ * failing body, is a problem in *out naming table and column. *n_run:
+ * migrations run. Returns 0, DBREG_EINVALID (problems found, or no such
+ * package: message in err), DBREG_ECONNECT, DBREG_ENOMEM. */
+int dbreg_roundtrip(struct dbreg_verify_result *out, size_t *n_run, struct dbreg_registry *reg, const char *package,
+		    const char *url, char *err, size_t errsize);
+
 #endif
