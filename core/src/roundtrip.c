@@ -4,6 +4,7 @@
  * equal the schema before the up, and after the second up the one the
  * first up produced. Each difference is a problem naming the package, the
  * migration, the table and the column. */
+#include "graph.h"
 #include "registry.h"
 #include "sandbox.h"
 #include "schemadiff.h"

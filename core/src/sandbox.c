@@ -3,6 +3,7 @@
  * replay. PostgreSQL: a schema of its own, first on the search path, so
  * unqualified names in the bodies land there; dropped (CASCADE) on close. */
 #include "sandbox.h"
+#include "graph.h"
 #include "util.h"
 
 #include "dbreg/driver.h"
