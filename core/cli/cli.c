@@ -118,6 +118,8 @@ void cli_json_key(struct cli_session *s, const char *key)
 
 const struct dbreg_diag_list *cli_diags(struct cli_session *s)
 {
+	if (s->command_diags.len)
+		return &s->command_diags;
 	return s->reg ? dbreg_registry_diags(s->reg) : &s->project_diags;
 }
 

@@ -128,6 +128,8 @@ struct cli_session {
 	struct dbreg_project *proj;
 	struct dbreg_registry *reg;
 	struct dbreg_diag_list project_diags;   /* dbreg.toml's findings */
+	struct dbreg_diag_list command_diags;   /* a command's own findings (generate): the document's
+						   diagnostics instead of the registry's when not empty */
 	struct dbreg_state *state;
 	char *state_path;
 	bool state_readonly;           /* opened read-only: nothing is written to it */
@@ -222,7 +224,7 @@ const char *cli_suggest(const char *word, const char *const *candidates, size_t 
 
 /* The command entries (one per cmd_<name>.c). */
 extern const struct cli_command cli_cmd_validate, cli_cmd_plan, cli_cmd_apply, cli_cmd_init, cli_cmd_down,
-	cli_cmd_status, cli_cmd_history, cli_cmd_verify, cli_cmd_reset, cli_cmd_new, cli_cmd_docs, cli_cmd_help, cli_cmd_man, cli_cmd_completion,
+	cli_cmd_status, cli_cmd_history, cli_cmd_verify, cli_cmd_reset, cli_cmd_new, cli_cmd_generate, cli_cmd_test, cli_cmd_docs, cli_cmd_help, cli_cmd_man, cli_cmd_completion,
 	cli_cmd_packages;
 
 #endif

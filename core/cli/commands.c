@@ -16,6 +16,8 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_verify,
 	&cli_cmd_reset,
 	&cli_cmd_new,
+	&cli_cmd_generate,
+	&cli_cmd_test,
 	&cli_cmd_docs,
 	&cli_cmd_help,
 	/* Build helpers, not listed: dbreg(1), the completion script, and the

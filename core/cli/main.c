@@ -259,6 +259,7 @@ int main(int argc, char **argv)
 		.out = stdout,
 		.err = stderr,
 		.project_diags = DBREG_DIAG_LIST_INIT,
+		.command_diags = DBREG_DIAG_LIST_INIT,
 	};
 	/* --json is known before anything can fail, so that a usage error is
 	 * a document too. */

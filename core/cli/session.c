@@ -229,6 +229,7 @@ void cli_session_close(struct cli_session *s)
 	dbreg_registry_free(s->reg);
 	dbreg_project_free(s->proj);
 	dbreg_diag_list_dispose(&s->project_diags);
+	dbreg_diag_list_dispose(&s->command_diags);
 	free(s->state_path);
 	free(s->url);
 	free(s->shown);
