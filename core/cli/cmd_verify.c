@@ -26,7 +26,8 @@ int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry 
 			dbreg_json_str(ctx->out, vr.items[i].message);
 			fputc('}', ctx->out);
 		}
-		fputs(vr.len ? "\n  ],\n  \"not_compared\": [" : "],\n  \"not_compared\": [", ctx->out);
+		fputs(vr.len ? "\n  ]" : "]", ctx->out);
+		fputs(",\n  \"not_compared\": [", ctx->out);
 		for (size_t i = 0; i < vr.n_not_compared; i++) {
 			fputs(i ? ",\n    {\"package\": " : "\n    {\"package\": ", ctx->out);
 			dbreg_json_str(ctx->out, vr.not_compared[i].package);
@@ -36,7 +37,10 @@ int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry 
 			dbreg_json_str(ctx->out, vr.not_compared[i].reason);
 			fputc('}', ctx->out);
 		}
-		fputs(vr.n_not_compared ? "\n  ]\n}" : "]\n}", ctx->out);
+		fputs(vr.n_not_compared ? "\n  ]" : "]", ctx->out);
+		fputs(",\n  \"notice\": ", ctx->out);
+		dbreg_json_str(ctx->out, vr.notice);
+		fputs("\n}", ctx->out);
 	} else if (!ctx->json) {
 		for (size_t i = 0; i < vr.len; i++) {
 			const struct dbreg_problem *pr = &vr.items[i];
@@ -47,6 +51,8 @@ int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry 
 		for (size_t i = 0; i < vr.n_not_compared; i++)
 			fprintf(ctx->err, "%s: verify: %s %s not compared: %s\n", t->shown, vr.not_compared[i].package,
 				vr.not_compared[i].version, vr.not_compared[i].reason);
+		if (vr.notice && !ctx->quiet)
+			fprintf(ctx->err, "%s: note: %s\n", t->shown, vr.notice);
 		if (rc == 0 && !ctx->quiet)
 			fprintf(ctx->out, "%s matches the declared tables\n", t->shown);
 		else if (rc == DBREG_EVERIFY)
