@@ -7,12 +7,14 @@ int cli_verify(struct cli_session *s, bool nested)
 	struct dbreg_verify_result vr = DBREG_VERIFY_RESULT_INIT;
 	char err[1024] = "";
 	FILE *out = s->out;
-	int rc = dbreg_verify_run(&vr, s->conn, s->reg, err, sizeof(err));
+	struct dbreg_verify_opts vo = {.state = s->state};
+	int rc = dbreg_verify_run_opts(&vr, s->conn, s->reg, &vo, err, sizeof(err));
 	if (rc < 0 && rc != DBREG_EVERIFY) {
 		cli_fail(s, "verify: %s", err);
 		goto out;
 	}
 	if (s->o.json) {
+		/* Nested in init's document one level deeper. */
 		const char *ind = nested ? "    " : "  ";
 		if (nested) {
 			cli_json_key(s, "verify");
@@ -35,6 +37,21 @@ int cli_verify(struct cli_session *s, bool nested)
 			fputc('}', out);
 		}
 		fprintf(out, "%s]", vr.len ? (nested ? "\n    " : "\n  ") : "");
+		if (nested)
+			fputs(",\n    \"not_compared\": ", out);
+		else
+			cli_json_key(s, "not_compared");
+		fputc('[', out);
+		for (size_t i = 0; i < vr.n_not_compared; i++) {
+			fprintf(out, "%s%s  {\"package\": ", i ? ",\n" : "\n", ind);
+			dbreg_json_str(out, vr.not_compared[i].package);
+			fputs(", \"version\": ", out);
+			dbreg_json_str(out, vr.not_compared[i].version);
+			fputs(", \"reason\": ", out);
+			dbreg_json_str(out, vr.not_compared[i].reason);
+			fputc('}', out);
+		}
+		fprintf(out, "%s]", vr.n_not_compared ? (nested ? "\n    " : "\n  ") : "");
 		if (nested) {
 			fputs(",\n    \"notice\": ", out);
 			dbreg_json_str(out, vr.notice);
@@ -49,6 +66,10 @@ int cli_verify(struct cli_session *s, bool nested)
 			fprintf(s->err, "%s: verify: %s%s%s%s%s\n", s->shown, pr->table ? pr->table : "",
 				pr->column ? "." : "", pr->column ? pr->column : "", pr->table ? ": " : "", pr->message);
 		}
+		/* Never silently skipped: what was not compared is said, and why. */
+		for (size_t i = 0; i < vr.n_not_compared; i++)
+			fprintf(s->err, "%s: verify: %s %s not compared: %s\n", s->shown, vr.not_compared[i].package,
+				vr.not_compared[i].version, vr.not_compared[i].reason);
 		if (vr.notice && !s->o.quiet)
 			fprintf(s->err, "%s: note: %s\n", s->shown, vr.notice);
 		if (rc == 0 && !s->o.quiet)
@@ -79,6 +100,7 @@ const struct cli_command cli_cmd_verify = {
 	.help = "Reads the target's catalog and compares it with the declared tables, columns, keys\n"
 		"and indexes; also ydtb_ tables and indexes no package declares, and INVALID indexes.\n"
 		"Exit 6 when they differ, with every difference named.",
-	.needs = CLI_NEEDS_VALID | CLI_NEEDS_TARGET,
+	/* The state file holds the schema of each registered version. */
+	.needs = CLI_NEEDS_VALID | CLI_NEEDS_TARGET | CLI_NEEDS_STATE | CLI_STATE_READONLY,
 	.run = verify_run,
 };
