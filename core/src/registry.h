@@ -11,7 +11,27 @@ struct dbreg_registry {
 	size_t n_packages, cap_packages;
 	struct dbreg_diag_list diags;
 	char errmsg[512];
+	/* Hot reload (reload.c): */
+	const bool *check_only;            /* SQL checks (sqlcheck, replay) of these packages only
+					      (indexes into packages); NULL: all */
+	struct dbreg_reload_cache *reload; /* per-package findings kept for the next reload; NULL */
 };
+
+/* Inserts a package in name order (after equal names). Returns 0 or
+ * DBREG_ENOMEM (the package is then not the registry's). */
+int dbreg_registry_insert(struct dbreg_registry *reg, struct dbreg_package *pkg);
+
+/* Frees what reload.c keeps in a registry. NULL-safe. */
+void dbreg_reload_cache_free(struct dbreg_reload_cache *cache);
+
+/* The manifests of a project's package folders, relative to the project
+ * folder, sorted and unique; *paths freed with dbreg_strv_free. Returns 0,
+ * DBREG_EIO (message in reg), DBREG_ENOMEM. */
+int dbreg_registry_manifest_paths(struct dbreg_registry *reg, const struct dbreg_project *p, char ***paths,
+				  size_t *n);
+
+/* The path to open for a manifest path relative to the project; malloc'd. */
+char *dbreg_registry_full_path(const struct dbreg_project *p, const char *rel);
 
 /* Sets the registry's message (printf-formatted) and returns `code`. */
 int dbreg_registry_fail(struct dbreg_registry *reg, int code, const char *fmt, ...)
