@@ -152,17 +152,51 @@ void dbreg_package_free(struct dbreg_package *pkg);
 const struct dbreg_table *dbreg_package_table(const struct dbreg_package *pkg, const char *name);
 const struct dbreg_column *dbreg_table_column(const struct dbreg_table *t, const char *name);
 
-/* The portable column types. */
+/* ---- the portable column types (types.c, the one authority on types) ---- */
+
 struct dbreg_type_info {
 	const char *name;              /* "varchar" */
 	int n_params;                  /* 0, 1 (N) or 2 (P,S) */
-	const char *postgres;          /* "character varying" spelling base: "varchar" */
+	const char *postgres;          /* PostgreSQL's format_type spelling: "character varying" */
 	const char *sqlite;            /* affinity: "TEXT", "INTEGER", "REAL", "NUMERIC", "BLOB" */
+	const char *storage;           /* the type a column of it holds: serial -> "integer" */
 };
 
-/* Looks up a type as written ("varchar(255)", "double"); NULL when not
- * portable. */
+/* A column type understood: the portable type and its parameters. */
+struct dbreg_type {
+	const struct dbreg_type_info *info;   /* NULL: the spelling names no portable type */
+	int n_params;
+	long params[2];
+};
+
+/* Looks up a type as a manifest writes it ("varchar(255)", "double"); NULL
+ * when not portable. */
 const struct dbreg_type_info *dbreg_type_lookup(const char *type);
+
+/* Reads any spelling a database or a migration uses for a portable type:
+ * the portable names, the SQL spellings of both dialects ("int",
+ * "BOOLEAN", "double precision", "timestamp with time zone",
+ * "character varying(20)", "int8"). Returns 0, or -1 with out->info NULL
+ * when it names none. */
+int dbreg_type_parse(const char *spelling, struct dbreg_type *out);
+
+/* SQLite's affinity of a declared column type (the rule of section 3.1 of
+ * sqlite.org/datatype3.html): "INTEGER", "TEXT", "BLOB", "REAL", "NUMERIC". */
+const char *dbreg_type_affinity(const char *spelling);
+
+/* Whether a column the database (of that dialect) reports with type
+ * `spelling` stores the declared portable type `want`. PostgreSQL: the same
+ * type (serial counts as integer), with the same parameters when the
+ * declaration gives any. SQLite: the same portable type in any spelling, or
+ * the declared type's affinity. */
+bool dbreg_type_stores(const struct dbreg_type *want, const char *spelling, enum dbreg_dialect dialect);
+
+/* Writes PostgreSQL's spelling of a type ("character varying(20)") into out. */
+void dbreg_type_pg_spelling(const struct dbreg_type *t, char *out, size_t size);
+
+/* Whether a portable type is serial or bigserial (NOT NULL and filled by a
+ * sequence without saying so). */
+bool dbreg_type_is_serial(const struct dbreg_type_info *ti);
 
 /* The nearest portable type name for a hint, never NULL. */
 const char *dbreg_type_nearest(const char *type);
