@@ -156,6 +156,7 @@ struct dbreg_validate_opts {
 	 * DBR105 warnings for this run (the caller checks the target). */
 	const char *const *allow;
 	size_t n_allow;
+	FILE *log;                     /* -v: each phase with its timing; NULL: silent */
 };
 
 /* Runs every check of the contract over what is registered; findings are

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 int dbreg_registry_new(struct dbreg_registry **out)
 {
@@ -273,7 +274,14 @@ int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_p
 	return rc;
 }
 
-int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
+static double registry_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int dbreg_registry_check_declarations(struct dbreg_registry *reg)
 {
 	int rc = dbreg_graph_check(reg);
 	if (rc == DBREG_ENOMEM)
@@ -281,13 +289,38 @@ int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_valid
 	rc = dbreg_rules_check(reg);
 	if (rc == DBREG_ENOMEM)
 		return dbreg_registry_fail(reg, rc, "out of memory");
+	return 0;
+}
+
+int dbreg_registry_check_sql(struct dbreg_registry *reg)
+{
+	int rc = dbreg_sqlcheck_registry(reg);
+	if (rc == DBREG_ENOMEM)
+		return dbreg_registry_fail(reg, rc, "out of memory");
+	rc = dbreg_replay_check(reg);
+	if (rc == DBREG_ENOMEM)
+		return dbreg_registry_fail(reg, rc, "out of memory");
+	return 0;
+}
+
+int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
+{
+	FILE *log = opts ? opts->log : NULL;
+	double t0 = registry_now_ms();
+	int rc = dbreg_registry_check_declarations(reg);
+	if (rc != 0)
+		return rc;
+	double t1 = registry_now_ms();
+	if (log)
+		fprintf(log, "  validate: graph and rules over %zu packages in %.1f ms\n", reg->n_packages, t1 - t0);
 	if (opts == NULL || !opts->skip_sql) {
-		rc = dbreg_sqlcheck_registry(reg);
-		if (rc == DBREG_ENOMEM)
-			return dbreg_registry_fail(reg, rc, "out of memory");
-		rc = dbreg_replay_check(reg);
-		if (rc == DBREG_ENOMEM)
-			return dbreg_registry_fail(reg, rc, "out of memory");
+		if ((rc = dbreg_registry_check_sql(reg)) != 0)
+			return rc;
+		if (log)
+			fprintf(log, "  validate: SQL checks of all %zu packages (a full validation) in %.1f ms\n",
+				reg->n_packages, registry_now_ms() - t1);
+	} else if (log) {
+		fprintf(log, "  validate: SQL checks skipped (this registry passed them before)\n");
 	}
 	if (opts && opts->n_allow &&
 	    dbreg_diag_list_bypass(&reg->diags, 0, opts->allow, opts->n_allow, "--allow on a development target"))

@@ -21,6 +21,13 @@ struct dbreg_registry {
  * DBREG_ENOMEM (the package is then not the registry's). */
 int dbreg_registry_insert(struct dbreg_registry *reg, struct dbreg_package *pkg);
 
+/* The two halves of validation, for dbreg_registry_validate and reload.c:
+ * the whole-registry checks (graph.c, rules.c), and the per-package SQL
+ * checks (sqlcheck.c, replay.c; of reg->check_only when set). Findings go
+ * to reg->diags unsorted. Return 0 or a failure code (message in reg). */
+int dbreg_registry_check_declarations(struct dbreg_registry *reg);
+int dbreg_registry_check_sql(struct dbreg_registry *reg);
+
 /* Frees what reload.c keeps in a registry. NULL-safe. */
 void dbreg_reload_cache_free(struct dbreg_reload_cache *cache);
 

@@ -8,6 +8,7 @@
 #include "diag.h"
 #include "registry.h"
 #include "reload.h"
+#include "schemadiff.h"
 #include "util.h"
 
 #include <errno.h>
@@ -165,7 +166,7 @@ static int reload_idents(struct reload_entry *e)
 			for (size_t i = 0; s && s[i];) {
 				unsigned char ch = (unsigned char)s[i];
 				bool quoted = ch == '"';
-				if (!quoted && !(ch == '_' || (ch | 0x20) >= 'a' && (ch | 0x20) <= 'z')) {
+				if (!quoted && !(ch == '_' || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z'))) {
 					i++;
 					continue;
 				}
@@ -599,11 +600,8 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 
 	/* 3. The whole-registry checks, and each package's share of them. */
 	size_t mark = reg->diags.len;
-	rc = dbreg_graph_check(reg);
-	if (rc == 0 || rc == DBREG_EINVALID)
-		rc = dbreg_rules_check(reg);
-	if (rc == DBREG_ENOMEM)
-		goto oom_late;
+	if ((rc = dbreg_registry_check_declarations(reg)) != 0)
+		goto late_fail;
 	uint64_t *fp = calloc(reg->n_packages + 1, sizeof(*fp));
 	if (!fp)
 		goto oom_late;
@@ -673,12 +671,8 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 	mark = reg->diags.len;
 	if (n_check) {
 		reg->check_only = check;
-		rc = dbreg_sqlcheck_registry(reg);
-		if (rc == 0)
-			rc = dbreg_replay_check(reg);
+		rc = dbreg_registry_check_sql(reg);
 		reg->check_only = NULL;
-		if (rc == DBREG_ENOMEM)
-			goto oom_late;
 		if (rc != 0)
 			goto late_fail;
 	}
@@ -775,7 +769,7 @@ late_fail:
 	free(moved);
 	free(ent_of);
 	*out = reg;
-	return dbreg_registry_fail(reg, rc, "%s", rc == DBREG_ENOMEM ? "out of memory" : reg->errmsg);
+	return rc == DBREG_ENOMEM ? dbreg_registry_fail(reg, rc, "out of memory") : rc;
 
 oom:
 	rc = DBREG_ENOMEM;
@@ -800,5 +794,99 @@ fail:
 	free(items);
 	dbreg_strv_free(paths, n);
 	free(moved);
+	return rc;
+}
+
+/* ---- the declared schema's changes (through the one differ) ------------------- */
+
+/* Words for a default: what the manifest wrote, or "none". */
+static const char *reload_default_text(const struct dbreg_schema_column *c)
+{
+	return c && c->def.kind != DBREG_DV_NONE && c->def.text ? c->def.text : "none";
+}
+
+static int reload_sdiff_change(struct dbreg_changes *c, const char *pkg, const struct dbreg_sdiff *d)
+{
+	const char *table = d->want_table ? d->want_table->name : d->have_table ? d->have_table->name : NULL;
+	const struct dbreg_schema_column *wc = d->want_col, *hc = d->have_col;
+	const struct dbreg_schema_index *wi = d->want_ix, *hi = d->have_ix;
+	char detail[512] = "";
+	switch (d->kind) {
+	case DBREG_SDIFF_TABLE_MISSING:
+		return dbreg_changes_add(c, DBREG_CHANGE_TABLE, DBREG_CHANGE_ADDED, pkg, table, table, NULL);
+	case DBREG_SDIFF_TABLE_EXTRA:
+		return dbreg_changes_add(c, DBREG_CHANGE_TABLE, DBREG_CHANGE_REMOVED, pkg, table, table, NULL);
+	case DBREG_SDIFF_COLUMN_MISSING:
+		snprintf(detail, sizeof detail, "%s%s", wc->type ? wc->type : "", wc->not_null ? " not null" : "");
+		return dbreg_changes_add(c, DBREG_CHANGE_COLUMN, DBREG_CHANGE_ADDED, pkg, table, wc->name, detail);
+	case DBREG_SDIFF_COLUMN_EXTRA:
+		return dbreg_changes_add(c, DBREG_CHANGE_COLUMN, DBREG_CHANGE_REMOVED, pkg, table, hc->name, NULL);
+	case DBREG_SDIFF_COLUMN_TYPE:
+		snprintf(detail, sizeof detail, "type %s -> %s", hc->type ? hc->type : "?", wc->type ? wc->type : "?");
+		break;
+	case DBREG_SDIFF_COLUMN_NULLABILITY:
+		snprintf(detail, sizeof detail, "%s", wc->not_null ? "now not null" : "now nullable");
+		break;
+	case DBREG_SDIFF_COLUMN_DEFAULT:
+		snprintf(detail, sizeof detail, "default %s -> %s", reload_default_text(hc), reload_default_text(wc));
+		break;
+	case DBREG_SDIFF_PRIMARY_KEY:
+		return dbreg_changes_add(c, DBREG_CHANGE_TABLE, DBREG_CHANGE_CHANGED, pkg, table, table, "primary key");
+	case DBREG_SDIFF_UNIQUE_MISSING:
+		return dbreg_changes_add(c, DBREG_CHANGE_TABLE, DBREG_CHANGE_CHANGED, pkg, table, table,
+					 "a unique constraint added");
+	case DBREG_SDIFF_FKEY_MISSING:
+	case DBREG_SDIFF_FKEY_EXTRA:
+	case DBREG_SDIFF_FKEY_TARGET:
+	case DBREG_SDIFF_FKEY_ACTION: {
+		const struct dbreg_schema_fkey *fk = d->want_fk ? d->want_fk : d->have_fk;
+		snprintf(detail, sizeof detail, "foreign key to %s %s", fk && fk->ref_table ? fk->ref_table : "?",
+			 d->kind == DBREG_SDIFF_FKEY_MISSING ? "added" : d->kind == DBREG_SDIFF_FKEY_EXTRA ? "removed"
+													    : "changed");
+		if (fk && fk->n_columns == 1)
+			return dbreg_changes_add(c, DBREG_CHANGE_COLUMN, DBREG_CHANGE_CHANGED, pkg, table, fk->columns[0],
+						 detail);
+		return dbreg_changes_add(c, DBREG_CHANGE_TABLE, DBREG_CHANGE_CHANGED, pkg, table, table, detail);
+	}
+	case DBREG_SDIFF_INDEX_MISSING:
+		return dbreg_changes_add(c, DBREG_CHANGE_INDEX, DBREG_CHANGE_ADDED, pkg, table, wi->name, NULL);
+	case DBREG_SDIFF_INDEX_EXTRA:
+		return dbreg_changes_add(c, DBREG_CHANGE_INDEX, DBREG_CHANGE_REMOVED, pkg, table, hi->name, NULL);
+	case DBREG_SDIFF_INDEX_COLUMNS:
+	case DBREG_SDIFF_INDEX_UNIQUE:
+		return dbreg_changes_add(c, DBREG_CHANGE_INDEX, DBREG_CHANGE_CHANGED, pkg, table, wi->name,
+					 d->kind == DBREG_SDIFF_INDEX_COLUMNS ? "columns" : "uniqueness");
+	case DBREG_SDIFF_INDEX_NAME:
+		snprintf(detail, sizeof detail, "renamed from %s", hi->name);
+		return dbreg_changes_add(c, DBREG_CHANGE_INDEX, DBREG_CHANGE_CHANGED, pkg, table, wi->name, detail);
+	case DBREG_SDIFF_INDEX_INVALID:
+		return 0;   /* a catalog's notion */
+	}
+	return dbreg_changes_add(c, DBREG_CHANGE_COLUMN, DBREG_CHANGE_CHANGED, pkg, table, wc ? wc->name : NULL, detail);
+}
+
+int dbreg_reload_schema_changes(struct dbreg_changes *c, const struct dbreg_package *old_pkg,
+				const struct dbreg_package *new_pkg)
+{
+	struct dbreg_schema *want = NULL, *have = NULL;
+	struct dbreg_sdiff_list diffs = DBREG_SDIFF_LIST_INIT;
+	const char *pkg = new_pkg ? new_pkg->name : old_pkg->name;
+	/* The new declarations are wanted, the old ones had: what is missing
+	 * was added, what is extra was removed. */
+	int rc = dbreg_schema_new(&want, DBREG_SCHEMA_DECLARED, DBREG_DIALECT_POSTGRES);
+	if (rc == 0)
+		rc = dbreg_schema_new(&have, DBREG_SCHEMA_DECLARED, DBREG_DIALECT_POSTGRES);
+	if (rc == 0 && new_pkg)
+		rc = dbreg_schema_add_package(want, new_pkg);
+	if (rc == 0 && old_pkg)
+		rc = dbreg_schema_add_package(have, old_pkg);
+	struct dbreg_sdiff_opts so = {.defaults = true, .extra_tables = true};
+	if (rc == 0)
+		rc = dbreg_schema_diff(&diffs, want, have, &so);
+	for (size_t i = 0; rc == 0 && i < diffs.len; i++)
+		rc = reload_sdiff_change(c, pkg, &diffs.items[i]);
+	dbreg_sdiff_list_dispose(&diffs);
+	dbreg_schema_free(want);
+	dbreg_schema_free(have);
 	return rc;
 }
