@@ -20,6 +20,8 @@ import traceback
 
 DBREG = os.path.abspath(sys.argv[1])
 TOMLS = os.path.abspath(sys.argv[2])
+# The core package's migrations, so a new one changes no figure here.
+CORE_MIGRATIONS = open(os.path.join(TOMLS, "core.toml"), encoding="utf-8").read().count("\n[[migrations]]\n")
 PG_URL = os.environ.get("DBREG_TEST_PG_URL")
 NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
 
@@ -232,10 +234,11 @@ def reset_runs_every_down_then_every_up_on_a_development_target():
     con.close()
     rc, out, err = run(["reset"], d)
     expect(rc == 0, "reset: %d %s" % (rc, err))
-    expect("reverted 4 migrations, applied 4 migrations" in out, out)
+    n = CORE_MIGRATIONS + 1
+    expect("reverted %d migrations, applied %d migrations" % (n, n) in out, out)
     con = sqlite3.connect(db)
     expect(con.execute("select count(*) from ydtb_memo_items").fetchone()[0] == 0, "rows survived the reset")
-    expect(con.execute("select count(*) from ydtb_registry_migrations").fetchone()[0] == 4, "history")
+    expect(con.execute("select count(*) from ydtb_registry_migrations").fetchone()[0] == n, "history")
     con.close()
 
 
@@ -300,7 +303,7 @@ CREATE TABLE IF NOT EXISTS notes (id text PRIMARY KEY);""", down="DROP TABLE IF 
     rc, out, err = run(["validate"], d)
     expect(rc == 1, "exit %d" % rc)
     expect("error[DBR020]" in err and "error[DBR046]" in err, err)
-    expect("DBR105" not in err, err)
+    expect(not any("DBR105" in l and "memo.toml" in l for l in err.splitlines()), err)
 
 
 def main():

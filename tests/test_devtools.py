@@ -41,7 +41,8 @@ def new_package_validates_and_inits_as_written():
                  "up_sqlite", "description ="):
         expect(want in text, want)
     rc, out, err = run(["validate"], d)
-    expect(rc == 0 and "3 packages, 0 errors, 0 warnings" in err, err)
+    # No finding in the new package (the real manifests may carry their own warnings).
+    expect(rc == 0 and "3 packages, 0 errors," in err and "crm.toml" not in err, err)
     rc, out, err = run(["init"], d)
     expect(rc == 0, err)
     rc, out, err = run(["verify"], d)
