@@ -4,7 +4,7 @@
  * Every lookup goes through one small hash map, so planning is O(P + D + M). */
 #include "plan.h"
 #include "diag.h"
-#include "registry.h"
+#include "graph.h"
 #include "util.h"
 
 #include <stdint.h>

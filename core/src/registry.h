@@ -1,5 +1,6 @@
-/* The inside of struct dbreg_registry, shared by the modules that load,
- * check and plan it. */
+/* The inside of struct dbreg_registry: a plain container of loaded packages
+ * and their diagnostics. The checks that use it sit above it (validate.c
+ * conducts them); nothing here calls a check. */
 #ifndef DBREG_REGISTRY_H
 #define DBREG_REGISTRY_H
 
@@ -10,6 +11,7 @@ struct dbreg_registry {
 	struct dbreg_package **packages;   /* owned; in load order until validate sorts by name */
 	size_t n_packages, cap_packages;
 	struct dbreg_diag_list diags;
+	size_t *order;                     /* plan order left by the last validation (validate.c); NULL: none */
 	char errmsg[512];
 	/* Hot reload (reload.c): */
 	const bool *check_only;            /* SQL checks (sqlcheck, replay) of these packages only
@@ -21,12 +23,17 @@ struct dbreg_registry {
  * DBREG_ENOMEM (the package is then not the registry's). */
 int dbreg_registry_insert(struct dbreg_registry *reg, struct dbreg_package *pkg);
 
-/* The two halves of validation, for dbreg_registry_validate and reload.c:
- * the whole-registry checks (graph.c, rules.c), and the per-package SQL
- * checks (sqlcheck.c, replay.c; of reg->check_only when set). Findings go
- * to reg->diags unsorted. Return 0 or a failure code (message in reg). */
-int dbreg_registry_check_declarations(struct dbreg_registry *reg);
-int dbreg_registry_check_sql(struct dbreg_registry *reg);
+struct dbreg_graph;
+
+/* The pipeline of dbreg_registry_validate in three steps, for it and for
+ * reload.c (validate.c): the graph and the whole-registry checks (graph,
+ * rules), the per-package SQL checks (sqlcheck, replay; of reg->check_only
+ * when set), then the graph's order kept, --allow, sorting and the verdict
+ * (frees g). Findings go to reg->diags. The first two return 0 or
+ * DBREG_ENOMEM (message in reg); finish returns as validate does. */
+int dbreg_validate_declarations(struct dbreg_registry *reg, struct dbreg_graph **g);
+int dbreg_validate_sql(struct dbreg_registry *reg, const struct dbreg_graph *g);
+int dbreg_validate_finish(struct dbreg_registry *reg, struct dbreg_graph *g, const struct dbreg_validate_opts *opts);
 
 /* Frees what reload.c keeps in a registry. NULL-safe. */
 void dbreg_reload_cache_free(struct dbreg_reload_cache *cache);
@@ -56,20 +63,5 @@ struct dbreg_package *dbreg_registry_find(const struct dbreg_registry *reg, cons
  * Returns 0 or DBREG_ENOMEM/DBREG_EIO. */
 int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diags, const char *file,
 			const char *base_dir, const char *text, size_t len);
-
-/* Checks of rules.c: declared tables (DBR02x), tools (DBR050), migrations
- * ids/versions (DBR040/041), recommendations (DBR101/102). */
-int dbreg_rules_check(struct dbreg_registry *reg);
-
-/* Checks of graph.c: DBR012, DBR015, DBR030..DBR033. And the deterministic
- * topological order (core first, ties by name) written into *order as
- * indexes into reg->packages; returns DBREG_EINVALID on a cycle. */
-int dbreg_graph_check(struct dbreg_registry *reg);
-int dbreg_graph_order(const struct dbreg_registry *reg, size_t **order);
-
-/* SQL checks of sqlcheck.c (DBR043, DBR044, DBR046, DBR103) and replay.c
- * (DBR047). */
-int dbreg_sqlcheck_registry(struct dbreg_registry *reg);
-int dbreg_replay_check(struct dbreg_registry *reg);
 
 #endif

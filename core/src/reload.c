@@ -6,6 +6,7 @@
  * per-package SQL checks (sqlcheck.c, replay.c) only for the packages this
  * file decides on, and the other packages' findings are carried over. */
 #include "diag.h"
+#include "graph.h"
 #include "registry.h"
 #include "reload.h"
 #include "schemadiff.h"
@@ -512,6 +513,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 	char **paths = NULL;
 	size_t n = 0;
 	bool *check = NULL, *moved = NULL;
+	struct dbreg_graph *graph = NULL;
 	size_t *ent_of = NULL;
 	int rc = dbreg_registry_new(&reg);
 	if (rc)
@@ -600,7 +602,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 
 	/* 3. The whole-registry checks, and each package's share of them. */
 	size_t mark = reg->diags.len;
-	if ((rc = dbreg_registry_check_declarations(reg)) != 0)
+	if ((rc = dbreg_validate_declarations(reg, &graph)) != 0)
 		goto late_fail;
 	uint64_t *fp = calloc(reg->n_packages + 1, sizeof(*fp));
 	if (!fp)
@@ -671,7 +673,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 	mark = reg->diags.len;
 	if (n_check) {
 		reg->check_only = check;
-		rc = dbreg_registry_check_sql(reg);
+		rc = dbreg_validate_sql(reg, graph);
 		reg->check_only = NULL;
 		if (rc != 0)
 			goto late_fail;
@@ -724,10 +726,6 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		changes->rechecked = n_check;
 	}
 
-	if (vo && vo->n_allow &&
-	    dbreg_diag_list_bypass(&reg->diags, 0, vo->allow, vo->n_allow, "--allow on a development target"))
-		goto oom_late;
-	dbreg_diag_list_sort(&reg->diags);
 	if (old) {
 		/* old keeps packages, not the findings about the registry it was. */
 		dbreg_reload_cache_free(old->reload);
@@ -748,10 +746,8 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 	free(moved);
 	free(ent_of);
 	*out = reg;
-	if (reg->diags.errors > 0)
-		return dbreg_registry_fail(reg, DBREG_EINVALID, "%zu error%s in the manifests", reg->diags.errors,
-					   reg->diags.errors == 1 ? "" : "s");
-	return 0;
+	rc = dbreg_validate_finish(reg, graph, vo);
+	return rc;
 
 oom_tables:
 	dbreg_changes_dispose(&tables);
@@ -768,6 +764,7 @@ late_fail:
 	free(check);
 	free(moved);
 	free(ent_of);
+	dbreg_graph_free(graph);
 	*out = reg;
 	return rc == DBREG_ENOMEM ? dbreg_registry_fail(reg, rc, "out of memory") : rc;
 
