@@ -27,7 +27,8 @@ void dbreg_registry_free(struct dbreg_registry *reg)
 	free(reg->packages);
 	free(reg->order);
 	dbreg_diag_list_dispose(&reg->diags);
-	dbreg_reload_cache_free(reg->reload);
+	if (reg->reload && reg->reload_free)
+		reg->reload_free(reg->reload);   /* reload.c's, freed without calling up into it */
 	free(reg);
 }
 

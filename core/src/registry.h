@@ -17,6 +17,7 @@ struct dbreg_registry {
 	const bool *check_only;            /* SQL checks (sqlcheck, replay) of these packages only
 					      (indexes into packages); NULL: all */
 	struct dbreg_reload_cache *reload; /* per-package findings kept for the next reload; NULL */
+	void (*reload_free)(struct dbreg_reload_cache *);   /* set by reload.c with `reload` */
 };
 
 /* Inserts a package in name order (after equal names). Returns 0 or
@@ -34,9 +35,6 @@ struct dbreg_graph;
 int dbreg_validate_declarations(struct dbreg_registry *reg, struct dbreg_graph **g);
 int dbreg_validate_sql(struct dbreg_registry *reg, const struct dbreg_graph *g);
 int dbreg_validate_finish(struct dbreg_registry *reg, struct dbreg_graph *g, const struct dbreg_validate_opts *opts);
-
-/* Frees what reload.c keeps in a registry. NULL-safe. */
-void dbreg_reload_cache_free(struct dbreg_reload_cache *cache);
 
 /* The manifests of a project's package folders, relative to the project
  * folder, sorted and unique; *paths freed with dbreg_strv_free. Returns 0,

@@ -45,7 +45,7 @@ static void reload_entry_dispose(struct reload_entry *e)
 	memset(e, 0, sizeof(*e));
 }
 
-void dbreg_reload_cache_free(struct dbreg_reload_cache *cache)
+static void reload_cache_free(struct dbreg_reload_cache *cache)
 {
 	if (!cache)
 		return;
@@ -591,6 +591,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		old->n_packages = k;
 	}
 	reg->reload = cache;
+	reg->reload_free = reload_cache_free;
 	ent_of = calloc(reg->n_packages + 1, sizeof(*ent_of));
 	check = calloc(reg->n_packages + 1, sizeof(*check));
 	if (!ent_of || !check)
@@ -728,7 +729,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 
 	if (old) {
 		/* old keeps packages, not the findings about the registry it was. */
-		dbreg_reload_cache_free(old->reload);
+		reload_cache_free(old->reload);
 		old->reload = NULL;
 	}
 	double t1 = reload_now_ms();
@@ -787,7 +788,7 @@ fail:
 	if (reg)
 		reg->n_packages = 0;
 	dbreg_registry_free(reg);
-	dbreg_reload_cache_free(cache);
+	reload_cache_free(cache);
 	free(items);
 	dbreg_strv_free(paths, n);
 	free(moved);
