@@ -90,6 +90,14 @@ struct dbreg_target_def {
 	int dev;                       /* dev = true: 1, dev = false: 0, not said: -1 */
 };
 
+/* [isolation] of dbreg.toml (issue 16; manifest.md, "Workspace isolation in
+ * the database"). Zeroed: no row-level security, no DBR106. */
+struct dbreg_isolation {
+	bool row_level_security;       /* PostgreSQL policies on every workspace table */
+	char setting[64];              /* the setting the policies read; "": app.workspace_id */
+	bool workspace_keys;           /* DBR106 warnings */
+};
+
 /* A project folder and its optional dbreg.toml. */
 struct dbreg_project {
 	char *dir;                     /* the project folder */
@@ -98,6 +106,7 @@ struct dbreg_project {
 	char *state_path;              /* relative to dir; default ".dbreg/state.db" */
 	struct dbreg_target_def *targets;
 	size_t n_targets;
+	struct dbreg_isolation isolation;  /* [isolation] */
 };
 
 /* Reads DIR/dbreg.toml when present (problems go to diags with code DBR001,
@@ -158,6 +167,15 @@ struct dbreg_validate_opts {
 	size_t n_allow;
 	FILE *log;                     /* -v: each phase with its timing; NULL: silent */
 };
+
+/* ---- workspace isolation (issue 16: isolation.c) -------------------------- */
+
+/* Sets what [isolation] says for this registry: DBR106 when validating,
+ * the row-level security policies that plans, runs and verify make and
+ * check. dbreg_registry_load_project takes them from the project. The
+ * setting must be a custom option name "prefix.name" of lowercase letters,
+ * digits and '_' (else DBREG_EUSAGE with the message in the handle). */
+int dbreg_registry_set_isolation(struct dbreg_registry *reg, const struct dbreg_isolation *iso);
 
 /* Runs every check of the contract over what is registered; findings are
  * appended to the registry's diagnostics. Returns 0 when there is no
@@ -468,8 +486,11 @@ struct dbreg_problem {
 struct dbreg_verify_result {
 	struct dbreg_problem *items;
 	size_t len, cap;
+	/* Appended (issue 16): a static sentence about what could not be
+	 * checked on this target ("SQLite has no row-level security ..."), or NULL. */
+	const char *notice;
 };
-#define DBREG_VERIFY_RESULT_INIT { NULL, 0, 0 }
+#define DBREG_VERIFY_RESULT_INIT { NULL, 0, 0, NULL }
 
 void dbreg_verify_result_dispose(struct dbreg_verify_result *r);
 

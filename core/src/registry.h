@@ -18,6 +18,7 @@ struct dbreg_registry {
 					      (indexes into packages); NULL: all */
 	struct dbreg_reload_cache *reload; /* per-package findings kept for the next reload; NULL */
 	void (*reload_free)(struct dbreg_reload_cache *);   /* set by reload.c with `reload` */
+	struct dbreg_isolation isolation;  /* [isolation] of the project (isolation.c) */
 };
 
 /* Inserts a package in name order (after equal names). Returns 0 or
