@@ -619,4 +619,36 @@ void dbreg_docs_dispose(struct dbreg_docs *d);
 int dbreg_docs_sync(const struct dbreg_docs *d, const char *dir, bool check, char ***changed, size_t *n_changed,
 		    char *err, size_t errsize);
 
+/* What `dbreg generate` wrote. Owned; dispose with dbreg_generated_dispose. */
+struct dbreg_generated {
+	char *toml;                    /* the [[migrations]] to append; NULL when nothing differs */
+	char *summary;                 /* "add column t.c; create table u" */
+	size_t n_changes, n_migrations;
+	struct dbreg_diag_list diags;  /* DBR103 for the destructive steps */
+};
+void dbreg_generated_dispose(struct dbreg_generated *r);
+
+/* The migration (or two: a transaction = false one after it for indexes
+ * built CONCURRENTLY and foreign keys validated on tables that have rows)
+ * that takes the schema the package's migrations produce, replayed on a
+ * scratch SQLite database, to the tables it declares, with PostgreSQL and
+ * SQLite bodies and their downs. Renames only where renamed_from says so.
+ * reg must be loaded and validated. Returns 0 (out->toml NULL when there
+ * is nothing to do); DBREG_EINVALID with the reason in err (no such
+ * package, a migration that fails on SQLite); DBREG_ENOMEM. */
+int dbreg_generate(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, char *err,
+		   size_t errsize);
+
+/* `dbreg test`: each migration of the package (NULL: of every package,
+ * in plan order, each on a database of its own after its dependencies) up,
+ * down and up again on an in-memory SQLite database (url NULL) or in a
+ * scratch schema of the PostgreSQL server at url, dropped afterwards. The
+ * schema after each down must equal the one before its up, and after the
+ * second up the one the first produced; each difference, and a missing or
+ * failing body, is a problem in *out naming table and column. *n_run:
+ * migrations run. Returns 0, DBREG_EINVALID (problems found, or no such
+ * package: message in err), DBREG_ECONNECT, DBREG_ENOMEM. */
+int dbreg_roundtrip(struct dbreg_verify_result *out, size_t *n_run, struct dbreg_registry *reg, const char *package,
+		    const char *url, char *err, size_t errsize);
+
 #endif
