@@ -226,9 +226,10 @@ int dbreg_registry_manifest_paths(struct dbreg_registry *reg, const struct dbreg
 {
 	struct registry_paths paths = { NULL, 0, 0 };
 	const char *root = p->dir ? p->dir : ".";
-	int rc = dbreg_registry_set_isolation(reg, &p->isolation);
-	if (rc != 0)
-		return rc;
+	/* project.c checked [isolation] already: a copy, without calling up
+	 * into isolation.c (layers). */
+	reg->isolation = p->isolation;
+	int rc = 0;
 	static const char *const default_dirs[] = { "tomls" };
 	const char *const *dirs = p->n_package_dirs ? (const char *const *)p->package_dirs : default_dirs;
 	size_t n_dirs = p->n_package_dirs ? p->n_package_dirs : 1;
