@@ -226,8 +226,9 @@ int dbreg_registry_manifest_paths(struct dbreg_registry *reg, const struct dbreg
 {
 	struct registry_paths paths = { NULL, 0, 0 };
 	const char *root = p->dir ? p->dir : ".";
-	/* project.c checked [isolation] already: a copy, without calling up
-	 * into isolation.c (layers). */
+	/* Checked when dbreg.toml was read (project.c); the container only
+	 * keeps it, so it calls no check (dbreg_registry_set_isolation, in
+	 * isolation.c, is the embedder's setter). */
 	reg->isolation = p->isolation;
 	int rc = 0;
 	static const char *const default_dirs[] = { "tomls" };
