@@ -601,7 +601,11 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 					ddl_emit(&oup[SQ], SQ, DDL_CREATE_INDEX_ONLINE, &v);
 					ddl_emit(&odown[SQ], SQ, DDL_DROP_INDEX_ONLINE, &v);
 				}
-				gen_note(g, "unique %s%s", t, a);
+				{
+					char *names = dbreg_schema_list_text(x->want_uq->columns, x->want_uq->n_columns);
+					gen_note(g, "unique %s%s", t, names ? names : "");
+					free(names);
+				}
 				break;
 			case DBREG_SDIFF_INDEX_MISSING:
 			case DBREG_SDIFF_INDEX_COLUMNS:
