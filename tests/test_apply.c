@@ -568,8 +568,23 @@ static void test_apply__non_transactional_step_splits_the_run(void **state)
 	case_close(&tc);
 }
 
-/* A failed CREATE UNIQUE INDEX CONCURRENTLY leaves an INVALID index; the
- * result names it, and verify reports it. PostgreSQL only. */
+/* The step's history row, or NULL: "package migration" rows of snapshot. */
+static bool history_has(struct dbreg_conn *conn, const char *migration)
+{
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	DBREG_PASS(conn, conn->driver->history_read(conn, &h));
+	bool found = false;
+	for (size_t i = 0; i < h.len; i++)
+		found |= strcmp(h.rows[i].migration, migration) == 0;
+	dbreg_history_dispose(&h);
+	return found;
+}
+
+/* A failed CREATE UNIQUE INDEX CONCURRENTLY leaves an INVALID index: the
+ * step fails (exit 4), is not recorded, and the result names the index;
+ * once the duplicates are gone the plain re-run drops the INVALID index,
+ * builds it again (IF NOT EXISTS would have skipped it) and records the
+ * step. PostgreSQL only. */
 static void test_apply__failed_concurrent_index_is_reported_invalid(void **state)
 {
 	if (!testdb_is_pg())
@@ -592,6 +607,7 @@ static void test_apply__failed_concurrent_index_is_reported_invalid(void **state
 	assert_string_equal(res.invalid_indexes[0], "ydtb_notes_items.ydtb_notes_items_title_idx");
 	dbreg_apply_result_dispose(&res);
 	dbreg_plan_free(plan);
+	assert_false(history_has(tc.conn, "0004"));
 	struct dbreg_verify_result vr;
 	char err[512];
 	assert_int_equal(dbreg_verify_run(&vr, tc.conn, tc.reg, err, sizeof err), DBREG_EVERIFY);
@@ -600,6 +616,102 @@ static void test_apply__failed_concurrent_index_is_reported_invalid(void **state
 		invalid |= strstr(vr.items[i].message, "INVALID") != NULL;
 	assert_true(invalid);
 	dbreg_verify_result_dispose(&vr);
+
+	/* The duplicates removed, the plain re-run builds a valid index. */
+	DBREG_PASS(tc.conn, tc.conn->driver->exec(tc.conn, "DELETE FROM ydtb_notes_items WHERE id = 'b';"));
+	assert_int_equal(apply_to(tc.conn, tc.reg, NULL, 0, NULL), 0);
+	assert_true(history_has(tc.conn, "0004"));
+	char *s = snapshot(tc.conn);
+	assert_non_null(strstr(s, "index ydtb_notes_items_title_idx\n"));
+	assert_null(strstr(s, "INVALID"));
+	free(s);
+	case_close(&tc);
+}
+
+/* Three CREATE INDEX CONCURRENTLY in one transaction = false body: each
+ * runs on its own (one multi-statement query would fail with 25001), and
+ * all three are valid. PostgreSQL only. */
+static void test_apply__three_concurrent_indexes_in_one_migration(void **state)
+{
+	if (!testdb_is_pg())
+		skip();
+	struct apply_case tc = case_open(state, notes_with_notx(
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_title_idx ON ydtb_notes_items (title);\\n"
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_t2_idx ON ydtb_notes_items (title, id);\\n"
+		"-- a comment between them\\n"
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_t3_idx ON ydtb_notes_items (id, title);"));
+	size_t applied = 0;
+	assert_int_equal(apply_to(tc.conn, tc.reg, NULL, 0, &applied), 0);
+	assert_int_equal(applied, 6);
+	char *s = snapshot(tc.conn);
+	assert_non_null(strstr(s, "index ydtb_notes_items_title_idx\n"));
+	assert_non_null(strstr(s, "index ydtb_notes_items_t2_idx\n"));
+	assert_non_null(strstr(s, "index ydtb_notes_items_t3_idx\n"));
+	assert_null(strstr(s, "INVALID"));
+	free(s);
+	assert_true(history_has(tc.conn, "0004"));
+	case_close(&tc);
+}
+
+/* A transaction = false body failing at its second statement: the first
+ * stays done and is recorded as progress (not as history); after the fix
+ * the re-run resumes at statement 2, so statement 1 runs exactly once. */
+static void test_apply__non_transactional_failure_resumes_at_its_statement(void **state)
+{
+	const char *fmt =
+		"[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\ntransaction = false\n"
+		"up = \"\"\"\nUPDATE ydtb_workspaces SET name = name || '+' WHERE id = 'w1';\n"
+		"INSERT INTO %s (id, name) VALUES ('w2', 'two');\n"
+		"UPDATE ydtb_workspaces SET name = name || '!' WHERE id = 'w2';\n\"\"\"\n";
+	char bad[1024], good[1024];
+	snprintf(bad, sizeof bad, fmt, "ydtb_workspacez");
+	snprintf(good, sizeof good, fmt, "ydtb_workspaces");
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, bad, "1.2.0"));
+	struct dbreg_pin pin = { "@t/notes", "1.1.0" };
+	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, NULL), 0);
+	DBREG_PASS(tc.conn, tc.conn->driver->exec(tc.conn, "INSERT INTO ydtb_workspaces (id, name) VALUES ('w1', 'W');"));
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+	struct dbreg_apply_result res;
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, NULL), DBREG_EMIGRATION);
+	assert_string_equal(res.failed_migration, "0004");
+	assert_int_equal(res.statements_done, 1);
+	assert_int_equal(res.statements_total, 3);
+	assert_non_null(res.statement);
+	assert_non_null(strstr(res.statement, "INSERT INTO ydtb_workspacez"));
+	unsigned want_line = 1;
+	for (const char *q = tc.notes; q < strstr(tc.notes, "INSERT INTO ydtb_workspacez"); q++)
+		want_line += *q == '\n';
+	assert_int_equal(res.line, want_line);
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	/* 0003 committed before the split; 0004 is progress, not history. */
+	assert_true(history_has(tc.conn, "0003"));
+	assert_false(history_has(tc.conn, "0004"));
+	char *s = snapshot(tc.conn);
+	assert_non_null(strstr(s, "package @t/notes 1.1.0\n"));
+	free(s);
+	case_close(&tc);
+
+	/* The fixed manifest: same first statement, so the run resumes. */
+	tc = case_open(state, notes_toml(false, NULL, good, "1.2.0"));
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, NULL), 0);
+	assert_non_null(res.resumed_migration);
+	assert_string_equal(res.resumed_migration, "0004");
+	assert_int_equal(res.resumed_at, 2);
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	assert_true(history_has(tc.conn, "0004"));
+	/* Statement 1 ran once ('W+', not 'W++'): name would be NULL otherwise. */
+	DBREG_PASS(tc.conn, tc.conn->driver->exec(tc.conn,
+		"INSERT INTO ydtb_workspaces (id, name) VALUES ('chk', (SELECT CASE WHEN"
+		" (SELECT name FROM ydtb_workspaces WHERE id = 'w1') = 'W+' AND"
+		" (SELECT name FROM ydtb_workspaces WHERE id = 'w2') = 'two!' THEN 'ok' END));"));
+	assert_int_equal(history_count(tc.conn), 5);
+	s = snapshot(tc.conn);
+	assert_non_null(strstr(s, "package @t/notes 1.2.0\n"));
+	free(s);
 	case_close(&tc);
 }
 
@@ -822,6 +934,8 @@ int main(int argc, char **argv)
 		T(test_apply__verify_compares_defaults),
 		T(test_apply__non_transactional_step_splits_the_run),
 		T(test_apply__failed_concurrent_index_is_reported_invalid),
+		T(test_apply__three_concurrent_indexes_in_one_migration),
+		T(test_apply__non_transactional_failure_resumes_at_its_statement),
 		T(test_apply__concurrent_applies_apply_once),
 		T(test_apply__sql_script_matches_apply),
 		T(test_apply__dry_run_changes_nothing),

@@ -236,6 +236,7 @@ struct dbreg_step {
 	char checksum[72];             /* "sha256:<hex>" of the body for the dialect */
 	const char *sql;               /* the body that will run */
 	const char *file;              /* where the body is written, for messages */
+	bool foreign_keys;             /* false: SQLite runs it alone with enforcement off (manifest.md) */
 };
 
 struct dbreg_plan;
@@ -268,6 +269,8 @@ struct dbreg_conn;                 /* a driver connection: dbreg/driver.h */
 struct dbreg_apply_opts {
 	bool dry_run;                  /* read history, report what would run, change nothing */
 	int lock_timeout_s;            /* wait for another run's lock; 0: the default 60 */
+	long long target_lock_timeout_ms;      /* the target's lock_timeout (cli.md), 0: none */
+	long long target_statement_timeout_ms; /* the target's statement_timeout, 0: none */
 	FILE *log;                     /* one line per step run, segment and skip; NULL: silent */
 	/* Called after each step that ran (done of total), e.g. for a progress
 	 * bar; NULL: not called. */
@@ -295,6 +298,14 @@ struct dbreg_apply_result {
 	char **invalid_indexes;        /* PostgreSQL: "table.index" left INVALID by a failed non-transactional step */
 	size_t n_invalid_indexes;
 	char errmsg[2048];             /* one line for any failure */
+	/* A transaction = false step that stopped part way: on failure, how
+	 * many of its statements completed (recorded on the target, so the
+	 * next run resumes after them) and how many it has. */
+	size_t statements_done, statements_total;
+	/* The first step this run resumed where an earlier run had stopped
+	 * (borrowed from the plan; NULL: none), at which statement (1-based). */
+	const char *resumed_package, *resumed_migration;
+	size_t resumed_at;
 };
 
 /* Frees what a result owns and zeroes it. NULL-safe. */
