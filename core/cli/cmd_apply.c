@@ -28,8 +28,17 @@ static void apply_print_failure(struct cli_ctx *ctx, const struct dbreg_apply_re
 		fprintf(ctx->err, "dbreg: %s\n", r->errmsg);
 	}
 	for (size_t i = 0; i < r->n_invalid_indexes; i++)
-		fprintf(ctx->err, "  index %s was left INVALID: drop it and run again (IF NOT EXISTS would skip it)\n",
-			r->invalid_indexes[i]);
+		fprintf(ctx->err, "  index %s was left INVALID: remove the cause and run `dbreg apply` again;"
+			" it drops the INVALID index and builds it again\n", r->invalid_indexes[i]);
+	if (r->statements_total > 0 && r->statements_done == 1)
+		fprintf(ctx->err, "  the migration runs outside a transaction: statement 1 of %zu completed and is recorded;"
+			" the next run resumes at statement 2\n", r->statements_total);
+	else if (r->statements_total > 0 && r->statements_done > 1)
+		fprintf(ctx->err, "  the migration runs outside a transaction: statements 1-%zu of %zu completed and are"
+			" recorded; the next run resumes at statement %zu\n", r->statements_done, r->statements_total,
+			r->statements_done + 1);
+	else if (r->statements_total > 0)
+		fprintf(ctx->err, "  the migration runs outside a transaction: its first statement failed, nothing of it is applied\n");
 	if (r->split && r->segments)
 		fprintf(ctx->err, "  %zu transaction%s committed before the failure stay applied; the failed one was rolled back\n",
 			r->segments, r->segments == 1 ? "" : "s");
@@ -122,6 +131,9 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 				fprintf(ctx->out, " in %zu transactions (a migration with transaction = false split the run)",
 					res.segments);
 			fputc('\n', ctx->out);
+			if (res.resumed_migration)
+				fprintf(ctx->out, "  resumed %s %s at statement %zu, where an earlier run had stopped\n",
+					res.resumed_package, res.resumed_migration, res.resumed_at);
 		}
 	}
 	if (rc < 0)
