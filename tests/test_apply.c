@@ -1071,6 +1071,66 @@ static int fault_commit(struct dbreg_conn *c)
 	return fault_real->commit(c);
 }
 
+static int fault_begin(struct dbreg_conn *c)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->begin(c);
+}
+
+static int fault_progress_record(struct dbreg_conn *c, const struct dbreg_applied *row, size_t done)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->progress_record(c, row, done);
+}
+
+static int fault_progress_read(struct dbreg_conn *c, const char *p, const char *m, size_t *done, char *sum)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->progress_read(c, p, m, done, sum);
+}
+
+static int fault_index_prepare(struct dbreg_conn *c, const char *statement)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->index_prepare(c, statement);
+}
+
+static int fault_foreign_keys(struct dbreg_conn *c, bool on)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->foreign_keys(c, on);
+}
+
+static int fault_foreign_key_check(struct dbreg_conn *c)
+{
+	return fault_hit(c) ? DBREG_EMIGRATION : fault_real->foreign_key_check(c);
+}
+
+static int fault_catalog_read(struct dbreg_conn *c, struct dbreg_catalog *out)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->catalog_read(c, out);
+}
+
+/* The real driver with every call the engine makes through it failing
+ * once its turn comes (fault_countdown). */
+static struct dbreg_driver fault_wrap(const struct dbreg_driver *real)
+{
+	fault_real = real;
+	struct dbreg_driver w = *real;
+	w.exec = fault_exec;
+	w.begin = fault_begin;
+	w.history_record = fault_history_record;
+	w.package_record = fault_package_record;
+	w.commit = fault_commit;
+	w.catalog_read = fault_catalog_read;
+	if (real->progress_record)
+		w.progress_record = fault_progress_record;
+	if (real->progress_read)
+		w.progress_read = fault_progress_read;
+	if (real->index_prepare)
+		w.index_prepare = fault_index_prepare;
+	if (real->foreign_keys)
+		w.foreign_keys = fault_foreign_keys;
+	if (real->foreign_key_check)
+		w.foreign_key_check = fault_foreign_key_check;
+	return w;
+}
+
 /* Every step, history row, package row and the commit fail in turn: each
  * time the target stays exactly as it was, and the next clean run applies
  * everything. */
@@ -1081,12 +1141,7 @@ static void test_apply__every_failure_point_rolls_back(void **state)
 	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, NULL), 0);
 	char *before = snapshot(tc.conn);
 
-	fault_real = tc.conn->driver;
-	struct dbreg_driver wrapped = *fault_real;
-	wrapped.exec = fault_exec;
-	wrapped.history_record = fault_history_record;
-	wrapped.package_record = fault_package_record;
-	wrapped.commit = fault_commit;
+	struct dbreg_driver wrapped = fault_wrap(tc.conn->driver);
 	int points = 0;
 	for (int n = 1;; n++) {
 		struct dbreg_plan *plan;
@@ -1118,6 +1173,115 @@ static void test_apply__every_failure_point_rolls_back(void **state)
 	case_close(&tc);
 }
 
+/* 0004 runs outside a transaction, three statements, each leaving a row
+ * (s1, s2, s3); 0005 runs with foreign keys off (on SQLite alone); 0006 is
+ * a plain one. */
+static char *notes_for_faults(void)
+{
+	const char *mig =
+		"[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\ntransaction = false\n"
+		"up = \"\"\"\nINSERT INTO ydtb_workspaces (id, name) VALUES ('s1', '1') ON CONFLICT (id) DO NOTHING;\n"
+		"INSERT INTO ydtb_workspaces (id, name) VALUES ('s2', '2') ON CONFLICT (id) DO NOTHING;\n"
+		"INSERT INTO ydtb_workspaces (id, name) VALUES ('s3', '3') ON CONFLICT (id) DO NOTHING;\n\"\"\"\n"
+		"[[migrations]]\nid = \"0005\"\nversion = \"1.2.0\"\nforeign_keys = false\n"
+		"up = \"INSERT INTO ydtb_workspaces (id, name) VALUES ('f5', '5') ON CONFLICT (id) DO NOTHING;\"\n"
+		"[[migrations]]\nid = \"0006\"\nversion = \"1.2.0\"\n"
+		"up = \"INSERT INTO ydtb_workspaces (id, name) VALUES ('t6', '6') ON CONFLICT (id) DO NOTHING;\"\n";
+	return notes_toml(false, NULL, mig, "1.2.0");
+}
+
+static bool ws_has(struct dbreg_conn *conn, const char *id)
+{
+	char cond[256];
+	snprintf(cond, sizeof cond, "(SELECT count(*) FROM ydtb_workspaces WHERE id = '%s') = 1", id);
+	return sql_true(conn, cond);
+}
+
+/* The invariant after any failure: every migration's history row and its
+ * effect both there or neither; the non-transactional 0004 at a statement
+ * boundary its progress row names (or the one after, when the write of the
+ * progress itself failed: its statements are idempotent), and a step runs
+ * only after the ones before it. */
+static void assert_consistent(struct dbreg_conn *conn)
+{
+	bool h2 = history_has(conn, "0002"), h3 = history_has(conn, "0003"), h4 = history_has(conn, "0004"),
+	     h5 = history_has(conn, "0005"), h6 = history_has(conn, "0006");
+	char *s = snapshot(conn);
+	assert_int_equal(h2, strstr(s, "col body ") != NULL);
+	assert_int_equal(h3, strstr(s, "table ydtb_notes_tags\n") != NULL);
+	free(s);
+	assert_true(!h3 || h2);
+	assert_true(!h4 || h3);
+	assert_true(!h5 || h4);
+	assert_true(!h6 || h5);
+	assert_int_equal(h5, ws_has(conn, "f5"));
+	assert_int_equal(h6, ws_has(conn, "t6"));
+	size_t done = 0;
+	char sum[72];
+	DBREG_PASS(conn, conn->driver->progress_read(conn, "@t/notes", "0004", &done, sum));
+	if (h4)
+		assert_int_equal(done, 0);
+	size_t k = h4 ? 3 : done;
+	const char *ids[3] = { "s1", "s2", "s3" };
+	for (size_t j = 0; j < 3; j++) {
+		if (j < k)
+			assert_true(ws_has(conn, ids[j]));
+		else if (j > k)
+			assert_false(ws_has(conn, ids[j]));
+	}
+	if (!h3)
+		assert_false(ws_has(conn, "s1"));
+}
+
+/* Every call of a run that goes through a transaction = false step and a
+ * foreign_keys = false one fails in turn, on a fresh database each time:
+ * after each, the target is consistent (assert_consistent), and a clean
+ * run then completes and verifies. */
+static void test_apply__every_failure_point_of_a_split_run(void **state)
+{
+	(void)state;
+	char *notes = notes_for_faults();
+	struct dbreg_registry *reg = load_reg(notes);
+	int points = 0;
+	for (int n = 1;; n++) {
+		struct testdb *db = testdb_fresh();
+		struct dbreg_conn *conn = testdb_open(db->url);
+		struct dbreg_pin pin = { "@t/notes", "1.0.0" };
+		assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
+		struct dbreg_plan *plan;
+		assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+		struct dbreg_driver wrapped = fault_wrap(conn->driver);
+		conn->driver = &wrapped;
+		fault_countdown = n;
+		fault_calls = 0;
+		struct dbreg_apply_result res;
+		int rc = dbreg_apply_run(&res, conn, plan, NULL);
+		conn->driver = fault_real;
+		dbreg_apply_result_dispose(&res);
+		dbreg_plan_free(plan);
+		bool completed = fault_calls < n;
+		if (completed)
+			assert_int_equal(rc, 0);
+		else
+			assert_int_not_equal(rc, 0);
+		assert_consistent(conn);
+		size_t applied;
+		assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+		assert_int_equal(history_count(conn), 7);
+		assert_true(ws_has(conn, "s3"));
+		assert_verify_ok(conn, reg);
+		conn->driver->close(conn);
+		testdb_drop(db);
+		if (completed)
+			break;
+		points++;
+	}
+	print_message("# %d failure points of a split run, each consistent and completed by a re-run\n", points);
+	assert_true(points >= 12);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
 int main(int argc, char **argv)
 {
 	int rc = testdb_main_init(argc, argv, "apply", "a");
@@ -1144,6 +1308,7 @@ int main(int argc, char **argv)
 		T(test_apply__sql_script_matches_apply),
 		T(test_apply__dry_run_changes_nothing),
 		T(test_apply__every_failure_point_rolls_back),
+		cmocka_unit_test(test_apply__every_failure_point_of_a_split_run),
 		T(test_apply__tools_follow_the_manifest),
 		T(test_apply__split_run_failing_late_keeps_completed_packages),
 		T(test_apply__foreign_keys_off_rebuild_keeps_child_rows),

@@ -132,7 +132,7 @@ static void apply_fill_failure(struct dbreg_apply_result *out, struct dbreg_conn
 
 /* The indexes of the target that the database reports INVALID (a failed
  * CREATE INDEX CONCURRENTLY leaves one behind), as "table.index", sorted
- * as the catalog lists them. Keeps conn->err. */
+ * as the catalog lists them. Keeps conn->err unless it fails. */
 static int apply_invalid_indexes(struct dbreg_conn *conn, char ***names, size_t *n)
 {
 	*names = NULL;
@@ -151,9 +151,8 @@ static int apply_invalid_indexes(struct dbreg_conn *conn, char ***names, size_t 
 		}
 	}
 	dbreg_catalog_dispose(&cat);
-	if (rc != 0 && rc != DBREG_ENOMEM)
-		rc = 0; /* a catalog that cannot be read reports no index */
-	conn->err = saved;
+	if (rc == 0)
+		conn->err = saved;
 	return rc;
 }
 
@@ -434,8 +433,10 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 			fprintf(r->opts->log, "  resuming at statement %zu of %zu: an earlier run completed the first %zu\n",
 				done + 1, n, done);
 	}
-	if ((rc = apply_invalid_indexes(conn, &before, &nb)) != 0)
+	if ((rc = apply_invalid_indexes(conn, &before, &nb)) != 0) {
+		rc = apply_own_fail(out, conn, rc, "cannot read the indexes of the target");
 		goto out;
+	}
 	r->wrote = true;
 	for (size_t k = done; k < n; k++) {
 		char *stmt = dbreg_strndup(st->sql + v[k].start, v[k].end - v[k].start);
@@ -464,7 +465,9 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 			if (progress && k > done && (rc = apply_record_progress(r, i, v, k, apply_ms_since(&t0))) != 0)
 				goto out;
 			apply_fill_failure(out, conn, r->plan, i);
+			struct dbreg_db_error saved = conn->err;
 			apply_invalid_indexes(conn, &out->invalid_indexes, &out->n_invalid_indexes);
+			conn->err = saved;
 			rc = DBREG_EMIGRATION;
 			goto out;
 		}
@@ -473,8 +476,10 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 	}
 	/* An index the step built but left INVALID is not built: the step
 	 * failed, and the next run starts it over (index_prepare drops it). */
-	if ((rc = apply_invalid_indexes(conn, &after, &na)) != 0)
+	if ((rc = apply_invalid_indexes(conn, &after, &na)) != 0) {
+		rc = apply_own_fail(out, conn, rc, "cannot read the indexes the migration built");
 		goto out;
+	}
 	for (size_t k = 0; k < na; k++) {
 		if (apply_strv_has(before, nb, after[k]))
 			continue;
