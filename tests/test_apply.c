@@ -1031,6 +1031,51 @@ static void test_apply__foreign_keys_off_orphans_fail_and_roll_back(void **state
 	case_close(&tc);
 }
 
+/* The target's lock_timeout and statement_timeout hold for every
+ * migration: a migration waiting for a lock another session holds fails
+ * after lock_timeout (55P03), one running too long after
+ * statement_timeout (57014), each rolled back. PostgreSQL only. */
+static void test_apply__target_timeouts_bound_migrations_pg(void **state)
+{
+	const char *mig = "[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\n"
+			  "up = \"ALTER TABLE ydtb_workspaces ADD COLUMN IF NOT EXISTS extra text;\"\n";
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, mig, "1.2.0"));
+	struct dbreg_pin pin = { "@t/notes", "1.1.0" };
+	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, NULL), 0);
+	struct dbreg_conn *other = testdb_open(((struct testdb *)*state)->url);
+	DBREG_PASS(other, other->driver->begin(other));
+	DBREG_PASS(other, other->driver->exec(other, "LOCK TABLE ydtb_workspaces IN ACCESS EXCLUSIVE MODE;"));
+	char *before = snapshot(tc.conn);
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+	struct dbreg_apply_result res;
+	struct dbreg_apply_opts o = { .target_lock_timeout_ms = 300, .target_statement_timeout_ms = 60000 };
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, &o), DBREG_EMIGRATION);
+	assert_string_equal(res.sqlstate, "55P03");
+	assert_string_equal(res.failed_migration, "0003");
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	DBREG_PASS(other, other->driver->rollback(other));
+	other->driver->close(other);
+	char *after = snapshot(tc.conn);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	case_close(&tc);
+
+	mig = "[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\nup = \"SELECT pg_sleep(3);\"\n";
+	tc = case_open(state, notes_toml(false, NULL, mig, "1.2.0"));
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+	o = (struct dbreg_apply_opts){ .target_statement_timeout_ms = 200 };
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, &o), DBREG_EMIGRATION);
+	assert_string_equal(res.sqlstate, "57014");
+	assert_string_equal(res.failed_migration, "0004");
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	assert_false(history_has(tc.conn, "0004"));
+	case_close(&tc);
+}
+
 /* ---- a driver that fails the Nth call (after SQLite's vfstrace idea) ------ */
 
 static const struct dbreg_driver *fault_real;
@@ -1310,6 +1355,7 @@ int main(int argc, char **argv)
 		T(test_apply__every_failure_point_rolls_back),
 		cmocka_unit_test(test_apply__every_failure_point_of_a_split_run),
 		T(test_apply__tools_follow_the_manifest),
+		T(test_apply__target_timeouts_bound_migrations_pg),
 		T(test_apply__split_run_failing_late_keeps_completed_packages),
 		T(test_apply__foreign_keys_off_rebuild_keeps_child_rows),
 		T(test_apply__foreign_keys_off_orphans_fail_and_roll_back),
@@ -1320,7 +1366,7 @@ int main(int argc, char **argv)
 	struct CMUnitTest run[sizeof tests / sizeof tests[0]];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-		bool pg_only = strstr(tests[i].name, "concurrent_index") != NULL;
+		bool pg_only = strstr(tests[i].name, "concurrent_index") != NULL || strstr(tests[i].name, "_pg") != NULL;
 		bool sqlite_only = strstr(tests[i].name, "sql_script") != NULL ||
 				   strstr(tests[i].name, "foreign_keys_off") != NULL;
 		if ((pg_only && !is_pg) || (sqlite_only && is_pg))

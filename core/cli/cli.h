@@ -82,6 +82,7 @@ struct cli_target {
 	struct dbreg_conn *conn;       /* NULL until cli_target_connect */
 	struct dbreg_applied *history;
 	size_t n_history;
+	long long lock_timeout_ms, statement_timeout_ms;   /* the target's, from dbreg.toml */
 };
 
 /* Resolves --target and opens the state file. Prints why on failure. */

@@ -79,6 +79,8 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 	struct dbreg_apply_opts aopts = {
 		.dry_run = ctx->dry_run,
 		.lock_timeout_s = ctx->lock_timeout,
+		.target_lock_timeout_ms = t->lock_timeout_ms,
+		.target_statement_timeout_ms = t->statement_timeout_ms,
 		.log = ctx->verbose && !ctx->json ? ctx->err : NULL,
 	};
 	/* A bar only where a person watches, and not over the verbose lines. */

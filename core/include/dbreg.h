@@ -87,6 +87,8 @@ void dbreg_json_str(FILE *fp, const char *s);
 struct dbreg_target_def {
 	char *name;                    /* "dev" */
 	char *url;                     /* as written, ${NAME} not yet expanded */
+	long long lock_timeout_ms;     /* lock_timeout ("5s"): PostgreSQL, every migration; 0 none */
+	long long statement_timeout_ms;/* statement_timeout ("10min"); 0 none */
 };
 
 /* A project folder and its optional dbreg.toml. */
@@ -111,6 +113,10 @@ void dbreg_project_free(struct dbreg_project *p);
  * Returns 0 and a malloc'd *url, or DBREG_EUSAGE with a message in err. */
 int dbreg_project_target_url(char **url, const struct dbreg_project *p, const char *target,
 			     char *err, size_t errsize);
+
+/* The target named `target` in dbreg.toml (NULL: "dev"), or NULL when it
+ * names none (a URL). Borrowed from p. */
+const struct dbreg_target_def *dbreg_project_target(const struct dbreg_project *p, const char *target);
 
 struct dbreg_registry;
 
