@@ -83,6 +83,7 @@ struct cli_target {
 	struct dbreg_applied *history;
 	size_t n_history;
 	long long lock_timeout_ms, statement_timeout_ms;   /* the target's, from dbreg.toml */
+	bool readonly;                 /* conn was opened read-only (cli_run_plan reopens it to write) */
 };
 
 /* Resolves --target and opens the state file. Prints why on failure. */

@@ -72,6 +72,14 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		dbreg_state_log(t->state, event, t->shown, "refused", "the plan has errors");
 		return rc;
 	}
+	/* Planned against a read-only connection, so that a refused plan
+	 * created nothing (not even an SQLite file): now open it to write. */
+	if (!ctx->dry_run && t->readonly) {
+		dbreg_target_close(t->conn);
+		t->conn = NULL;
+		if ((rc = cli_target_connect(ctx, t)) < 0)
+			goto out;
+	}
 	if (!ctx->dry_run && (rc = dbreg_state_register(t->state, reg)) < 0) {
 		fprintf(ctx->err, "dbreg: state file: %s\n", dbreg_state_errmsg(t->state));
 		goto out;
@@ -166,8 +174,8 @@ static int apply_common(struct cli_ctx *ctx, const char *event, const char *only
 		goto out;
 	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
 		goto out;
-	/* A dry run changes nothing: it connects only to read. */
-	rc = ctx->dry_run ? cli_target_connect_readonly(ctx, &t) : cli_target_connect(ctx, &t);
+	/* Read-only until the plan is known to be fine (cli_run_plan). */
+	rc = cli_target_connect_readonly(ctx, &t);
 	if (rc < 0)
 		goto out;
 	rc = cli_run_plan(ctx, &t, reg, event, &extra, NULL);

@@ -45,6 +45,7 @@ static int cli_connect(struct cli_ctx *ctx, struct cli_target *t, bool readonly)
 			  : dbreg_target_connect(&t->conn, t->url, err, sizeof(err));
 	if (rc < 0)
 		fprintf(ctx->err, "dbreg: cannot connect to %s: %s\n", t->shown, err);
+	t->readonly = readonly;
 	return rc;
 }
 

@@ -376,6 +376,12 @@ void dbreg_target_close(struct dbreg_conn *conn);
  * instead of being created. */
 int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char *err, size_t errsize);
 
+/* About a failed dbreg_target_connect (its message in err): whether
+ * retrying may help (*transient: refused, timed out, starting up) or not
+ * (wrong password, missing database, a SQLite folder that does not exist),
+ * and a hint that fits (static, NULL for none). */
+const char *dbreg_target_connect_advice(const char *url, const char *err, bool *transient);
+
 /* The dialect of an open connection. */
 enum dbreg_dialect dbreg_target_conn_dialect(const struct dbreg_conn *conn);
 
@@ -390,6 +396,12 @@ int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versio
 /* The message of the last failure on conn, with SQLSTATE, detail and hint
  * where the database gave them. Borrowed until the next call on conn. */
 const char *dbreg_target_errmsg(const struct dbreg_conn *conn);
+
+/* ---- versions (semver.c) ---------------------------------------------------- */
+
+/* Compares two versions by Semantic Versioning precedence: -1, 0 or 1.
+ * Text that is not semver compares bytewise. */
+int dbreg_version_compare(const char *a, const char *b);
 
 /* ---- URLs ------------------------------------------------------------------ */
 

@@ -876,6 +876,28 @@ static int pg_set_timeouts(struct dbreg_conn *conn, long long lock_ms, long long
 	return rc;
 }
 
+/* libpq's messages for failures that waiting cannot fix, with a hint;
+ * anything else (refused, timed out, starting up, no socket yet, a name
+ * not resolvable yet) may go away. */
+static const struct { const char *says, *hint; } pg_permanent[] = {
+	{ "password authentication failed", "check the user and the password (from the environment) of the target" },
+	{ "no password supplied", "the server wants a password: put it in the URL's ${NAME} variable or PGPASSWORD" },
+	{ "does not exist", "create the database and role first, or fix their names in the target's URL" },
+	{ "no pg_hba.conf entry", "the server refuses this client, user or database: see its pg_hba.conf" },
+	{ "SSL", "check sslmode in the URL and the server's SSL setup" },
+};
+
+static const char *pg_connect_advice(const char *errmsg, bool *transient)
+{
+	for (size_t i = 0; errmsg && i < sizeof pg_permanent / sizeof pg_permanent[0]; i++)
+		if (strstr(errmsg, pg_permanent[i].says)) {
+			*transient = false;
+			return pg_permanent[i].hint;
+		}
+	*transient = true;
+	return "is the server up? check the host and port; --wait SECONDS waits longer";
+}
+
 /* ---- the registry lock ------------------------------------------------- */
 
 static double pg_now(void)
@@ -987,4 +1009,5 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.set_timeouts = pg_set_timeouts,
 	.foreign_keys = NULL,              /* foreign_keys = false is SQLite's */
 	.foreign_key_check = NULL,
+	.connect_advice = pg_connect_advice,
 };

@@ -180,10 +180,22 @@ static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	struct stat sb;
 	if (readonly && strcmp(path, ":memory:") != 0) {
-		if (stat(path, &sb) != 0 && errno == ENOENT)
+		if (stat(path, &sb) != 0 && errno == ENOENT) {
+			/* Not created yet reads as empty; a folder that is not there
+			 * fails as connect would. */
+			const char *slash = strrchr(path, '/');
+			char dir[4096];
+			snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+			if (slash && slash != path && stat(dir, &sb) != 0) {
+				snprintf(errbuf, errsize, "cannot open SQLite database '%s': unable to open database file"
+					 " (folder %s: %s)", path, dir, strerror(errno));
+				free(c);
+				return DBREG_ECONNECT;
+			}
 			path = ":memory:";
-		else
+		} else {
 			flags = SQLITE_OPEN_READONLY;
+		}
 	}
 	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	if (rc == SQLITE_OK)
@@ -1080,6 +1092,15 @@ static int sq_foreign_key_check(struct dbreg_conn *conn)
 	return rc;
 }
 
+/* A file that cannot be opened stays so however long one waits. */
+static const char *sq_connect_advice(const char *errmsg, bool *transient)
+{
+	*transient = false;
+	return errmsg && strstr(errmsg, "unable to open")
+		       ? "the folder of the SQLite file must exist and be writable: create it, or fix the path"
+		       : "check the path of the SQLite file";
+}
+
 static int sq_server_version(struct dbreg_conn *conn, char *buf, size_t size)
 {
 	(void)conn;
@@ -1121,4 +1142,5 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	.set_timeouts = NULL,              /* --lock-timeout is the lock's */
 	.foreign_keys = sq_foreign_keys,
 	.foreign_key_check = sq_foreign_key_check,
+	.connect_advice = sq_connect_advice,
 };

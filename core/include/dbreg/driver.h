@@ -208,6 +208,11 @@ struct dbreg_driver {
 	 * there is one. */
 	int (*foreign_keys)(struct dbreg_conn *conn, bool on);
 	int (*foreign_key_check)(struct dbreg_conn *conn);
+	/* About a connect that failed with errmsg: whether waiting can fix it
+	 * (*transient: the server refused, timed out or is starting up), and
+	 * a hint that fits (static text; NULL for none). Without it, the core
+	 * takes every failure as transient. */
+	const char *(*connect_advice)(const char *errmsg, bool *transient);
 };
 
 /* Registers a driver. Refuses a vtable with a missing required method or a
