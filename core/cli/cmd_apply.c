@@ -72,6 +72,7 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		dbreg_state_log(t->state, event, t->shown, "refused", "the plan has errors");
 		return rc;
 	}
+	cli_print_plan_warnings(ctx, plan);
 	/* Planned against a read-only connection, so that a refused plan
 	 * created nothing (not even an SQLite file): now open it to write. */
 	if (!ctx->dry_run && t->readonly) {

@@ -28,6 +28,11 @@ void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struc
 			fputc('}', ctx->out);
 		}
 		fputs(n ? "\n  ]" : "]", ctx->out);
+		struct dbreg_diag_list w = DBREG_DIAG_LIST_INIT;
+		dbreg_plan_warnings(plan, &w);
+		fputs(",\n  \"diagnostics\": ", ctx->out);
+		dbreg_diag_list_json(ctx->out, &w);
+		dbreg_diag_list_dispose(&w);
 		return;
 	}
 	if (n == 0) {
@@ -42,6 +47,16 @@ void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struc
 			s->migration, s->version, s->transaction ? "" : " [outside a transaction]",
 			s->out_of_order ? " [out of order: older than an applied migration]" : "");
 	}
+}
+
+void cli_print_plan_warnings(struct cli_ctx *ctx, const struct dbreg_plan *plan)
+{
+	if (ctx->json || ctx->quiet)
+		return;
+	struct dbreg_diag_list w = DBREG_DIAG_LIST_INIT;
+	dbreg_plan_warnings(plan, &w);
+	cli_print_diags(ctx, &w);
+	dbreg_diag_list_dispose(&w);
 }
 
 int cli_build_plan(struct cli_ctx *ctx, struct dbreg_registry *reg, struct cli_target *t,
@@ -85,6 +100,7 @@ int cmd_plan(struct cli_ctx *ctx)
 		rc = DBREG_ENOMEM;
 		goto out;
 	}
+	cli_print_plan_warnings(ctx, plan);
 	if (ctx->sql && !ctx->json) {
 		fputs(script, ctx->out);
 	} else {

@@ -257,6 +257,12 @@ void dbreg_plan_free(struct dbreg_plan *plan);
 size_t dbreg_plan_count(const struct dbreg_plan *plan);
 const struct dbreg_step *dbreg_plan_step(const struct dbreg_plan *plan, size_t i);
 
+/* Appends to out the warnings about what the plan's up steps run
+ * (DBR103: an operation unsafe on a live database), placed in their
+ * manifests, so that plan and apply show them as validate does. Returns 0
+ * or DBREG_ENOMEM. */
+int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *out);
+
 /* The dialect the plan was built for. */
 enum dbreg_dialect dbreg_plan_dialect(const struct dbreg_plan *plan);
 

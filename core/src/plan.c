@@ -5,6 +5,7 @@
 #include "plan.h"
 #include "diag.h"
 #include "registry.h"
+#include "sqlcheck.h"
 #include "util.h"
 
 #include <stdint.h>
@@ -612,4 +613,49 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 		return NULL;
 	}
 	return dbreg_buf_detach(&b);
+}
+
+/* ---- warnings about what the plan runs ------------------------------------ */
+
+/* The byte offset of a 1-based line and column inside text. */
+static size_t plan_offset(const char *text, unsigned line, unsigned column)
+{
+	size_t off = 0;
+	for (unsigned l = 1; l < line && text[off]; off++)
+		if (text[off] == '\n')
+			l++;
+	for (unsigned c = 1; c < column && text[off] && text[off] != '\n'; c++)
+		off++;
+	return off;
+}
+
+int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *out)
+{
+	for (size_t i = 0; plan && i < plan->n_steps; i++) {
+		const struct dbreg_step *st = &plan->steps[i];
+		const struct dbreg_plan_src *src = &plan->src[i];
+		/* Only the bodies validate checks: what runs on PostgreSQL (a body
+		 * for SQLite alone is not read with the PostgreSQL grammar). */
+		const struct dbreg_migration *m = src->mig;
+		if (!st->up || !(src->body == &m->up_postgres || (src->body == &m->up && !m->up_postgres.text)))
+			continue;
+		struct dbreg_diag_list found = DBREG_DIAG_LIST_INIT;
+		int rc = dbreg_sqlcheck_text(&found, src->body->file, st->sql, true);
+		for (size_t k = 0; rc == 0 && k < found.len; k++) {
+			const struct dbreg_diag *d = &found.items[k];
+			if (d->severity != DBREG_SEV_WARNING)
+				continue;
+			struct dbreg_diag_at at = { .file = src->body->file, .package = st->package,
+						    .table = d->table, .column_name = d->column_name,
+						    .migration = st->migration };
+			dbreg_sql_loc(src->body, plan_offset(st->sql, d->line, d->column), &at.line, &at.column);
+			rc = dbreg_diag_addf(out, d->code, &at, "%s", d->message);
+			if (rc == 0 && d->hint)
+				rc = dbreg_diag_hintf(out, "%s", d->hint);
+		}
+		dbreg_diag_list_dispose(&found);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }
