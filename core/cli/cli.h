@@ -106,7 +106,7 @@ int cli_build_plan(struct cli_ctx *ctx, struct dbreg_registry *reg, struct cli_t
  * brace (apply adds its own keys). */
 void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struct dbreg_plan *plan);
 
-/* Prints the plan's warnings (DBR103, ...) on ctx->err, unless -q or --json. */
+/* Prints the plan's warnings (DBR103, ...) on ctx->err, unless -q. */
 void cli_print_plan_warnings(struct cli_ctx *ctx, const struct dbreg_plan *plan);
 
 /* Plans against the target's own history and runs the plan (apply, down,

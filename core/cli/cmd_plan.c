@@ -51,7 +51,7 @@ void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struc
 
 void cli_print_plan_warnings(struct cli_ctx *ctx, const struct dbreg_plan *plan)
 {
-	if (ctx->json || ctx->quiet)
+	if (ctx->quiet)
 		return;
 	struct dbreg_diag_list w = DBREG_DIAG_LIST_INIT;
 	dbreg_plan_warnings(plan, &w);
