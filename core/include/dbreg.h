@@ -89,6 +89,7 @@ struct dbreg_target_def {
 	char *url;                     /* as written, ${NAME} not yet expanded */
 	long long lock_timeout_ms;     /* lock_timeout ("5s"): PostgreSQL, every migration; 0 none */
 	long long statement_timeout_ms;/* statement_timeout ("10min"); 0 none */
+	int dev;                       /* dev = true: 1, dev = false: 0, not said: -1 */
 };
 
 /* A project folder and its optional dbreg.toml. */
@@ -117,6 +118,18 @@ int dbreg_project_target_url(char **url, const struct dbreg_project *p, const ch
 /* The target named `target` in dbreg.toml (NULL: "dev"), or NULL when it
  * names none (a URL). Borrowed from p. */
 const struct dbreg_target_def *dbreg_project_target(const struct dbreg_project *p, const char *target);
+/* ---- development targets and bypass flags (issue 14) ---------------------- */
+
+/* Whether a target is a development target, where bypass flags (--allow),
+ * reset and watch may change it (cli.md): its [targets.NAME] says dev =
+ * true, or it is a SQLite file and does not say dev = false; an in-memory
+ * SQLite database always is. `target` is the name or URL as given (NULL:
+ * the default), `url` what dbreg_project_target_url made of it. */
+bool dbreg_project_target_is_dev(const struct dbreg_project *p, const char *target, const char *url);
+
+/* Whether a code names an error that --allow may turn into a DBR105
+ * warning: any error code of the table. */
+bool dbreg_diag_code_allowable(const char *code);
 
 struct dbreg_registry;
 
@@ -144,6 +157,10 @@ int dbreg_registry_add_string(struct dbreg_registry *reg, const char *name, cons
 /* Validation options. */
 struct dbreg_validate_opts {
 	bool skip_sql;                 /* only declarations, no SQL analysis (DBR043..DBR047, DBR103) */
+	/* --allow on a development target: errors with these codes become
+	 * DBR105 warnings for this run (the caller checks the target). */
+	const char *const *allow;
+	size_t n_allow;
 };
 
 /* Runs every check of the contract over what is registered; findings are
@@ -231,6 +248,14 @@ struct dbreg_plan_opts {
 	const struct dbreg_pin *pins;
 	size_t n_pins;
 	const char *only_package;      /* `down PKG`: plan steps of this package only (NULL: all) */
+	/* Development targets only (the caller checks): */
+	const char *const *allow;      /* --allow: these plan errors become DBR105 warnings */
+	size_t n_allow;
+	bool reset;                    /* `reset`: every applied migration down, newest first, then every up */
+	bool redo_changed;             /* watch: an applied migration whose body changed runs its down,
+					  then its new up (instead of DBR045) */
+	const struct dbreg_registry *previous;   /* watch: the registry the changed migrations were
+					  applied from; their down bodies come from it (NULL: the current) */
 };
 
 /* One step of a plan. Strings borrowed from the registry/plan. */
@@ -414,5 +439,78 @@ int dbreg_version_compare(const char *a, const char *b);
 /* Writes `url` with any password replaced by "***" (postgres://u:***@h/db,
  * password=*** in keyword strings). Returns a malloc'd string. */
 char *dbreg_url_redact(const char *url);
+
+/* ---- package developer tools: new, docs, generate, test ------------------- */
+/* (scaffold.c, docs.c, generate.c, roundtrip.c) */
+
+/* The manifest file of the i-th package, as loaded (relative to the
+ * current folder when the project was); NULL when out of range. */
+const char *dbreg_registry_package_file(const struct dbreg_registry *reg, size_t i);
+
+/* A path that opens the i-th package's manifest from the current folder,
+ * malloc'd; NULL when out of range or out of memory. */
+char *dbreg_registry_package_path(const struct dbreg_registry *reg, size_t i);
+
+/* The index of the package of that name, or (size_t)-1 when none. */
+size_t dbreg_registry_package_find(const struct dbreg_registry *reg, const char *name);
+
+/* Whether the i-th package has a migration with that id. */
+bool dbreg_registry_package_has_migration(const struct dbreg_registry *reg, size_t i, const char *id);
+
+/* The text of a new manifest for package `name`: a workspace-scoped example
+ * table, its first migration for both dialects, a description, version
+ * 0.1.0, and a dependency on the core package of `reg` (may be NULL: no
+ * dependency). The text is read back through the manifest reader before it
+ * is returned. Returns 0 and a malloc'd *out; DBREG_EINVALID with the
+ * reader's message in err (an invalid name); DBREG_ENOMEM. */
+int dbreg_scaffold_package(char **out, const char *name, const struct dbreg_registry *reg, char *err,
+			   size_t errsize);
+
+/* The manifest file name for a package: "@acme/crm" -> "crm.toml". */
+const char *dbreg_scaffold_file_name(const char *name, char *out, size_t size);
+
+/* `text` with an empty migration (id, version, empty bodies for both
+ * dialects in both directions) appended; the old bytes are a prefix of
+ * *out (a missing final newline is supplied). Returns 0 and a malloc'd
+ * *out of *out_len bytes; DBREG_EINVALID (bad id, message in err);
+ * DBREG_ENOMEM. */
+int dbreg_scaffold_migration(char **out, size_t *out_len, const char *text, size_t len, const char *id,
+			     const char *version, char *err, size_t errsize);
+
+/* Replaces the file at path with len bytes of text, atomically (a
+ * temporary file in the same folder, renamed over it; the old file's mode
+ * is kept, 0644 for a new one). Returns 0 or DBREG_EIO with a message in
+ * err. */
+int dbreg_write_file(const char *path, const char *text, size_t len, char *err, size_t errsize);
+
+/* One page of `dbreg docs`: path relative to the output folder. */
+struct dbreg_doc_file {
+	char *path;                    /* "README.md", "ydtb/basic.md" */
+	char *text;
+	size_t len;
+};
+
+struct dbreg_docs {
+	struct dbreg_doc_file *files;  /* the index first, then packages by name */
+	size_t n;
+};
+#define DBREG_DOCS_INIT { NULL, 0 }
+
+/* Renders the pages of every loaded package: README.md (the packages and
+ * their dependency graph as a Mermaid diagram) and one page per package
+ * (tables, columns, keys, indexes, an erDiagram, tools, migrations). The
+ * output depends on the manifests alone; project_dir (may be NULL) is
+ * stripped from the manifest paths shown. Returns 0 or DBREG_ENOMEM;
+ * dispose *out with dbreg_docs_dispose. */
+int dbreg_docs_render(struct dbreg_docs *out, const struct dbreg_registry *reg, const char *project_dir);
+void dbreg_docs_dispose(struct dbreg_docs *d);
+
+/* Compares the pages with the files under dir: *changed lists (relative
+ * paths, malloc'd, free with each string and the vector) the pages that
+ * are missing or differ, and pages an earlier run wrote for packages that
+ * are gone. Unless check, writes those that differ and removes the stale
+ * ones. Returns 0, DBREG_EIO (message in err), DBREG_ENOMEM. */
+int dbreg_docs_sync(const struct dbreg_docs *d, const char *dir, bool check, char ***changed, size_t *n_changed,
+		    char *err, size_t errsize);
 
 #endif

@@ -552,6 +552,11 @@ static int apply_select(struct dbreg_apply_result *out, struct dbreg_conn *conn,
 	for (size_t i = 0; i < plan->n_steps; i++) {
 		struct apply_key k = { plan->steps[i].package, plan->steps[i].migration };
 		bool applied = bsearch(&k, keys, h.len, sizeof(*keys), apply_key_cmp) != NULL;
+		/* A down earlier in this plan (reset, watch re-running a changed
+		 * migration) takes it out of the history before its up runs. */
+		for (size_t j = 0; applied && plan->steps[i].up && j < i && !plan->steps[j].up; j++)
+			applied = !(run[j] && strcmp(plan->steps[j].package, k.package) == 0 &&
+				    strcmp(plan->steps[j].migration, k.migration) == 0);
 		run[i] = plan->steps[i].up ? !applied : applied;
 		if (!run[i])
 			out->skipped++;

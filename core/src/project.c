@@ -10,7 +10,7 @@
 
 static const char *const project_sections[] = { "registry", "targets", NULL };
 static const char *const project_registry_keys[] = { "packages", "state", NULL };
-static const char *const project_target_keys[] = { "url", "lock_timeout", "statement_timeout", NULL };
+static const char *const project_target_keys[] = { "url", "dev", "lock_timeout", "statement_timeout", NULL };
 
 void dbreg_project_free(struct dbreg_project *p)
 {
@@ -164,6 +164,12 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 			struct dbreg_target_def *t = &p->targets[p->n_targets];
 			project_timeout(c, kv->value, "lock_timeout", &t->lock_timeout_ms);
 			project_timeout(c, kv->value, "statement_timeout", &t->statement_timeout_ms);
+			t->dev = -1;
+			const struct dbreg_toml_node *dev = dbreg_toml_get(kv->value, "dev");
+			if (dev && dev->type != DBREG_TOML_BOOL)
+				project_wrong_type(c, dev, "the dev key of a target", "true or false");
+			else if (dev)
+				t->dev = dev->u.boolean ? 1 : 0;
 			t->name = dbreg_strdup(kv->key);
 			t->url = dbreg_strdup(url->u.str.ptr);
 			if (t->name == NULL || t->url == NULL) {
@@ -349,4 +355,19 @@ const struct dbreg_target_def *dbreg_project_target(const struct dbreg_project *
 		if (strcmp(p->targets[i].name, name) == 0)
 			return &p->targets[i];
 	return NULL;
+}
+
+bool dbreg_project_target_is_dev(const struct dbreg_project *p, const char *target, const char *url)
+{
+	enum dbreg_dialect dialect;
+	bool sqlite = url && dbreg_target_dialect(url, &dialect) == 0 && dialect == DBREG_DIALECT_SQLITE;
+	size_t n = url ? strlen(url) : 0;
+	/* An in-memory database lives as long as the run: nothing to protect. */
+	if (sqlite && n >= 8 && strcmp(url + n - 8, ":memory:") == 0)
+		return true;
+	const char *name = target ? target : "dev";
+	for (size_t i = 0; p && i < p->n_targets; i++)
+		if (strcmp(p->targets[i].name, name) == 0 && p->targets[i].dev >= 0)
+			return p->targets[i].dev == 1;
+	return sqlite;
 }
