@@ -116,9 +116,8 @@ const char *cli_dialect_name(enum dbreg_dialect d);
  * conflicts when it cannot. */
 int cli_build_plan(struct cli_ctx *ctx, struct dbreg_registry *reg, struct cli_target *t,
 		   struct dbreg_plan **plan);
-/* Prints the plan: human lines, or the JSON object's target, dialect,
- * steps and diagnostics (the plan's warnings) keys without the closing
- * brace (apply adds its own keys). */
+/* Prints the plan: human lines, or the JSON object's target, dialect and
+ * steps keys without the closing brace (apply adds its own keys). */
 void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struct dbreg_plan *plan);
 
 /* Prints the plan's warnings (DBR103, ...) on ctx->err, unless -q. */

@@ -28,11 +28,6 @@ void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struc
 			fputc('}', ctx->out);
 		}
 		fputs(n ? "\n  ]" : "]", ctx->out);
-		struct dbreg_diag_list w = DBREG_DIAG_LIST_INIT;
-		dbreg_plan_warnings(plan, &w);
-		fputs(",\n  \"diagnostics\": ", ctx->out);
-		dbreg_diag_list_json(ctx->out, &w);
-		dbreg_diag_list_dispose(&w);
 		return;
 	}
 	if (n == 0) {
@@ -105,6 +100,11 @@ int cmd_plan(struct cli_ctx *ctx)
 		fputs(script, ctx->out);
 	} else {
 		cli_print_plan(ctx, &t, plan);
+		if (ctx->json) {
+			/* Warnings found while planning (DBR103) are among them. */
+			fputs(",\n  \"diagnostics\": ", ctx->out);
+			dbreg_diag_list_json(ctx->out, dbreg_registry_diags(reg));
+		}
 		if (ctx->json && script) {
 			fputs(",\n  \"sql\": ", ctx->out);
 			dbreg_json_str(ctx->out, script);

@@ -284,8 +284,10 @@ const struct dbreg_step *dbreg_plan_step(const struct dbreg_plan *plan, size_t i
 
 /* Appends to out the warnings about what the plan's up steps run
  * (DBR103: an operation unsafe on a live database), placed in their
- * manifests, so that plan and apply show them as validate does. Returns 0
- * or DBREG_ENOMEM. */
+ * manifests, so that plan and apply show them as validate does; one that
+ * out holds already (same code and place) is not added again.
+ * dbreg_plan_build adds them to the registry's diagnostics. Returns 0 or
+ * DBREG_ENOMEM. */
 int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *out);
 
 /* The dialect the plan was built for. */

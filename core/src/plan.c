@@ -469,6 +469,10 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 						      "--allow on a development target"))
 		goto oom;
 	rc = reg->diags.errors > errors_before ? DBREG_EINVALID : 0;
+	/* What the steps run may be unsafe (DBR103): said with the plan, also
+	 * when the SQL checks of validate were skipped for a known registry. */
+	if (rc == 0)
+		rc = dbreg_plan_warnings(plan, &reg->diags);
 	goto out;
 oom:
 	rc = DBREG_ENOMEM;
@@ -735,6 +739,13 @@ int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *o
 						    .table = d->table, .column_name = d->column_name,
 						    .migration = st->migration };
 			dbreg_sql_loc(src->body, plan_offset(st->sql, d->line, d->column), &at.line, &at.column);
+			bool known = false;
+			for (size_t j = 0; j < out->len && !known; j++)
+				known = strcmp(out->items[j].code, d->code) == 0 && out->items[j].line == at.line &&
+					out->items[j].column == at.column && out->items[j].file && at.file &&
+					strcmp(out->items[j].file, at.file) == 0;
+			if (known)
+				continue;
 			rc = dbreg_diag_addf(out, d->code, &at, "%s", d->message);
 			if (rc == 0 && d->hint)
 				rc = dbreg_diag_hintf(out, "%s", d->hint);
