@@ -7,6 +7,7 @@
  * failed. The history is re-read under the registry lock, so a step
  * another run applied meanwhile is skipped, never run twice. */
 #include "plan.h"
+#include "isolation.h"
 #include "util.h"
 #include "dbreg/driver.h"
 
@@ -195,6 +196,7 @@ struct apply_run {
 	bool *run;                     /* per step: still to run */
 	size_t *last;                  /* per package: 1 + its last step to run, 0 none */
 	bool *recorded;                /* per package: its row and tools written this run */
+	bool *rls_done;                /* per package: its row-level security policies made */
 	bool in_tx, fk_off, wrote;
 	size_t seg_start;              /* out->ran[seg_start..] is the open, uncommitted segment */
 };
@@ -276,8 +278,32 @@ static int apply_package(struct apply_run *r, size_t pi)
 	return rc;
 }
 
+/* [isolation] row_level_security: makes the policies of package k exist
+ * (isolation.c writes the SQL; nothing when the registry or the dialect
+ * has no row-level security), inside the open transaction. */
+static int apply_rls(struct apply_run *r, size_t k)
+{
+	r->rls_done[k] = true;
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_rls_sql(&b, r->plan->reg, r->drv->dialect, r->plan->pkgs[k].pkg);
+	if (b.oom) {
+		dbreg_buf_dispose(&b);
+		return DBREG_ENOMEM;
+	}
+	int rc = 0;
+	if (b.len) {
+		r->wrote = true;
+		if ((rc = r->drv->exec(r->conn, b.ptr)) != 0)
+			rc = apply_own_fail(r->out, r->conn, rc, "cannot make the row-level security policies");
+	}
+	dbreg_buf_dispose(&b);
+	return rc;
+}
+
 /* After step i committed or is about to: counts it, and writes its
- * package's row when it was the package's last step (same transaction). */
+ * package's row when it was the package's last step, and its policies
+ * when the package's run of steps in this transaction ends (same
+ * transaction). */
 static int apply_step_done(struct apply_run *r, size_t i, long long ms)
 {
 	const struct dbreg_step *st = &r->plan->steps[i];
@@ -286,11 +312,11 @@ static int apply_step_done(struct apply_run *r, size_t i, long long ms)
 		fprintf(r->opts->log, "%s %s %s (%s)%s: %lld ms\n", st->up ? "applied" : "reverted", st->package,
 			st->migration, st->version, st->transaction ? "" : " outside a transaction", ms);
 	size_t pi = r->plan->src[i].pkg;
-	if (r->last[pi] == i + 1) {
-		int rc = apply_package(r, pi);
-		if (rc != 0)
-			return rc;
-	}
+	int rc;
+	if (r->last[pi] == i + 1 && (rc = apply_package(r, pi)) != 0)
+		return rc;
+	if (dbreg_rls_after_step(r->plan, r->run, i) && (rc = apply_rls(r, pi)) != 0)
+		return rc;
 	out->applied++;
 	if (r->opts->progress)
 		r->opts->progress(r->opts->progress_arg, out->applied, out->to_run, st);
@@ -684,6 +710,7 @@ static void apply_drop_run(struct apply_run *r)
 	free(r->run);
 	free(r->last);
 	free(r->recorded);
+	free(r->rls_done);
 }
 
 int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
@@ -703,8 +730,9 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 	r.run = calloc(plan->n_steps + 1, sizeof(*r.run));
 	r.last = calloc(plan->n_pkgs + 1, sizeof(*r.last));
 	r.recorded = calloc(plan->n_pkgs + 1, sizeof(*r.recorded));
+	r.rls_done = calloc(plan->n_pkgs + 1, sizeof(*r.rls_done));
 	int rc = 0;
-	if (!r.run || !r.last || !r.recorded) {
+	if (!r.run || !r.last || !r.recorded || !r.rls_done) {
 		rc = DBREG_ENOMEM;
 		goto out;
 	}
@@ -780,6 +808,13 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 	}
 
 	if ((rc = apply_begin(&r)) != 0 || (rc = apply_packages(&r)) != 0)
+		goto out;
+	/* Every run repairs the policies of the packages it covers, even
+	 * when no migration is pending. */
+	for (size_t k = 0; k < plan->n_pkgs && rc == 0; k++)
+		if (plan->pkgs[k].in_scope && !r.rls_done[k])
+			rc = apply_rls(&r, k);
+	if (rc != 0)
 		goto out;
 	if (!r.wrote) {
 		/* Nothing to do: leave the target untouched. */

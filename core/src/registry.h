@@ -13,6 +13,7 @@ struct dbreg_registry {
 	struct dbreg_diag_list diags;
 	size_t *order;                     /* plan order left by the last validation (validate.c); NULL: none */
 	char errmsg[512];
+	struct dbreg_isolation isolation;  /* [isolation] of the project (isolation.c) */
 };
 
 /* Sets the registry's message (printf-formatted) and returns `code`. */

@@ -231,6 +231,15 @@ async function flow(handle) {
 		`session rows for the user: ${sessions.length}`);
 	check(sessions.some((s) => s.token === again.token), "no session row for the last sign-in");
 	check(logs.length === 0, "Better Auth logged: " + logs.join(" | "));
+	return { id, email, password: second };
+}
+
+async function signIn(handle, user) {
+	const logs = [];
+	const auth = betterAuth(authOptions(handle, logs));
+	const r = await auth.api.signInEmail({ body: { email: user.email, password: user.password } });
+	check(r.user.id === user.id && r.token, "sign-in failed");
+	check(logs.length === 0, "Better Auth logged: " + logs.join(" | "));
 }
 
 // The drifted layout, as an application sees it: with Better Auth's schema
@@ -336,7 +345,22 @@ for (const dialect of ["sqlite", "postgres"]) {
 			return `${CORE} ${v}`;
 		}, GATE],
 		[`Better Auth ${PINNED}'s migration planner finds nothing to create or change`, plannerIsClean],
-		["sign-up, sign-in, session, update, password reset and sign-in again work", (ctx) => flow(open(ctx))],
+		["sign-up, sign-in, session, update, password reset and sign-in again work", async (ctx) => {
+			ctx.user = await flow(open(ctx));
+		}],
+		// The way back keeps Better Auth's rows: issuer filled as 1.7.0 did.
+		[`dbreg down ${CORE} --to ${DRIFTED} keeps the user's account, issuer filled`, async (ctx) => {
+			check(ctx.user, "no user from the flow");
+			dbreg(["down", CORE, "--to", DRIFTED, "--target", ctx.target.url], ctx.dir);
+			check(coreVersion(ctx) === DRIFTED, `${CORE} is not at ${DRIFTED}`);
+			const rows = await open(ctx).rows(`SELECT "issuer", "provider_id" FROM "account" WHERE "user_id" = ?`, [ctx.user.id]);
+			check(rows.length === 1 && rows[0].issuer === "local:credential", "account rows: " + JSON.stringify(rows));
+		}, GATE],
+		["dbreg apply again, and the user signs in with the new password", async (ctx) => {
+			dbreg(["apply", "--target", ctx.target.url], ctx.dir);
+			await plannerIsClean(ctx);
+			await signIn(open(ctx), ctx.user);
+		}],
 	]));
 }
 
