@@ -136,7 +136,9 @@ struct cli_session {
 	char *url;                     /* with ${NAME} expanded; holds the password: never print */
 	char *shown;                   /* redacted: the one to print and the state file's key */
 	enum dbreg_dialect dialect;
+	long long lock_timeout_ms, statement_timeout_ms;   /* the target's, from dbreg.toml */
 	struct dbreg_conn *conn;       /* NULL until cli_connect */
+	bool conn_readonly;            /* conn was opened read-only (cli_run_plan reopens it to write) */
 	struct dbreg_applied *history; /* from cli_history */
 	size_t n_history;
 	bool history_online;           /* read from the target, not the state file's copy */
@@ -189,6 +191,8 @@ int cli_read_target(struct cli_session *s);
 /* Builds the plan for s->history, the --to pins and --allow; `extra`
  * (may be NULL) adds only_package and reset. */
 int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, struct dbreg_plan **plan);
+/* Prints the plan's warnings (DBR103, ...) on stderr, unless -q. */
+void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan);
 /* Prints the plan: human lines, or the keys target, dialect and steps. */
 void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan);
 

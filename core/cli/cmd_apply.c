@@ -7,8 +7,8 @@ static int apply_run(struct cli_session *s)
 	int rc;
 	if ((rc = cli_check_pins(s)) < 0)
 		return rc;
-	/* A dry run changes nothing: it connects only to read. */
-	if ((rc = cli_connect(s, s->o.dry_run)) < 0)
+	/* Read-only until the plan is known to be fine (cli_run_plan). */
+	if ((rc = cli_connect(s, true)) < 0)
 		return rc;
 	return cli_run_plan(s, "apply", NULL, NULL);
 }

@@ -12,7 +12,8 @@ static int down_run(struct cli_session *s)
 	if (s->o.pins[0].package && strcmp(s->o.pins[0].package, pkg) != 0)
 		return cli_usage(s, "down %s --to names another package (%s)", pkg, s->o.pins[0].package);
 	s->o.pins[0].package = pkg;
-	int rc = cli_connect(s, s->o.dry_run);
+	/* Read-only until the plan is known to be fine (cli_run_plan). */
+	int rc = cli_connect(s, true);
 	if (rc < 0)
 		return rc;
 	struct dbreg_plan_opts extra = {.only_package = pkg};

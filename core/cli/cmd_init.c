@@ -21,23 +21,34 @@ static void init_sleep(double seconds)
 	nanosleep(&ts, NULL);
 }
 
-/* Connects, retrying a refused or failed connection with exponential
- * backoff (0.25 s doubling to 4 s) until `wait` seconds have passed. */
-static int init_connect(struct cli_session *s)
+/* Connects, retrying with exponential backoff (0.25 s doubling to 4 s)
+ * until `wait` seconds have passed, but only what waiting can fix (the
+ * server refused, timed out or is starting up); a wrong password, a
+ * missing database or a bad path fails at once with a hint that fits.
+ * Read-only: cli_run_plan opens the connection to write once the plan is
+ * known to be fine, so a refused init creates nothing. */
+static int init_connect(struct cli_session *s, const char **hint)
 {
 	double start = init_now(), delay = 0.25;
 	char err[1024];
 	int attempts = 0;
 	for (;;) {
 		attempts++;
-		/* A dry run changes nothing: it connects only to read. */
-		int rc = s->o.dry_run ? dbreg_target_connect_readonly(&s->conn, s->url, err, sizeof(err))
-				      : dbreg_target_connect(&s->conn, s->url, err, sizeof(err));
-		if (rc == 0)
+		int rc = dbreg_target_connect_readonly(&s->conn, s->url, err, sizeof(err));
+		if (rc == 0) {
+			s->conn_readonly = true;
+			*hint = NULL;
 			return 0;
+		}
 		if (rc == DBREG_EUSAGE) {
 			cli_fail(s, "%s", err);
 			return rc;
+		}
+		bool transient = true;
+		*hint = dbreg_target_connect_advice(s->url, err, &transient);
+		if (!transient) {
+			cli_fail(s, "cannot connect to %s: %s", s->shown, err);
+			return DBREG_ECONNECT;
 		}
 		double left = (double)s->o.wait - (init_now() - start);
 		if (left <= 0) {
@@ -57,6 +68,7 @@ static int init_run(struct cli_session *s)
 	bool say = !s->o.json && !s->o.quiet;
 	double start = init_now();
 	size_t applied = 0, np = dbreg_registry_package_count(s->reg);
+	const char *connect_hint = NULL;
 	int rc;
 
 	if ((rc = cli_check_pins(s)) < 0)
@@ -66,7 +78,7 @@ static int init_run(struct cli_session *s)
 			s->shown);
 		fprintf(s->out, "  [1/5] connecting to %s\n", s->shown);
 	}
-	if ((rc = init_connect(s)) < 0) {
+	if ((rc = init_connect(s, &connect_hint)) < 0) {
 		/* The plan never ran, so nothing else records this attempt. */
 		dbreg_state_log(s->state, "init", s->shown, "failed", "cannot connect");
 		goto fail;
@@ -89,7 +101,8 @@ static int init_run(struct cli_session *s)
 	return 0;
 fail:
 	cli_hint(s, "%s",
-		 rc == DBREG_ECONNECT ? "is the server up? check host, port and credentials; --wait SECONDS waits longer"
+		 rc == DBREG_ECONNECT && connect_hint ? connect_hint
+		 : rc == DBREG_ECONNECT ? "is the server up? check host, port and credentials; --wait SECONDS waits longer"
 		 : rc == DBREG_ELOCKED ? "another run holds the registry lock; wait for it or raise --lock-timeout"
 		 : rc == DBREG_EMIGRATION ? "fix the migration named above and run init again: nothing was changed"
 		 : rc == DBREG_EVERIFY ? "the database differs from the manifests: see the differences above"

@@ -46,6 +46,16 @@ void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan)
 	}
 }
 
+void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan)
+{
+	if (s->o.quiet)
+		return;
+	struct dbreg_diag_list w = DBREG_DIAG_LIST_INIT;
+	dbreg_plan_warnings(plan, &w);
+	cli_print_diags(s, &w);
+	dbreg_diag_list_dispose(&w);
+}
+
 int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, struct dbreg_plan **plan)
 {
 	struct dbreg_plan_opts opts = {
@@ -95,6 +105,9 @@ static int plan_run(struct cli_session *s)
 		rc = DBREG_ENOMEM;
 		goto out;
 	}
+	/* Warnings found while planning (DBR103) are in the registry's
+	 * diagnostics too, so the JSON document carries them. */
+	cli_print_plan_warnings(s, plan);
 	if (s->o.sql && !s->o.json) {
 		fputs(script, s->out);
 	} else {

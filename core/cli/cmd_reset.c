@@ -6,7 +6,8 @@
 static int reset_run(struct cli_session *s)
 {
 	struct dbreg_plan_opts extra = {.reset = true};
-	int rc = cli_connect(s, s->o.dry_run);
+	/* Read-only until the plan is known to be fine (cli_run_plan). */
+	int rc = cli_connect(s, true);
 	if (rc < 0)
 		return rc;
 	return cli_run_plan(s, "reset", &extra, NULL);

@@ -19,7 +19,8 @@ int cli_read_target(struct cli_session *s)
 }
 
 /* The installed version of a package: the target's package table when
- * online, else the highest version among its applied migrations. */
+ * online, else the highest version among its applied migrations (not the
+ * last applied: a migration merged late may be older). */
 static const char *status_installed(struct cli_session *s, const char *name, char **names, char **versions,
 				    size_t n)
 {
@@ -30,8 +31,9 @@ static const char *status_installed(struct cli_session *s, const char *name, cha
 		return NULL;
 	const char *best = NULL;
 	for (size_t i = 0; i < s->n_history; i++)
-		if (strcmp(s->history[i].package, name) == 0)
-			best = s->history[i].version;   /* oldest first: the last is the newest */
+		if (strcmp(s->history[i].package, name) == 0 &&
+		    (!best || dbreg_version_compare(s->history[i].version, best) > 0))
+			best = s->history[i].version;
 	return best;
 }
 

@@ -29,8 +29,17 @@ static void run_print_failure(struct cli_session *s, const struct dbreg_apply_re
 		fprintf(err, "dbreg: %s\n", r->errmsg);
 	}
 	for (size_t i = 0; i < r->n_invalid_indexes; i++)
-		fprintf(err, "  index %s was left INVALID: drop it and run again (IF NOT EXISTS would skip it)\n",
-			r->invalid_indexes[i]);
+		fprintf(err, "  index %s was left INVALID: remove the cause and run `dbreg apply` again;"
+			" it drops the INVALID index and builds it again\n", r->invalid_indexes[i]);
+	if (r->statements_total > 0 && r->statements_done == 1)
+		fprintf(err, "  the migration runs outside a transaction: statement 1 of %zu completed and is recorded;"
+			" the next run resumes at statement 2\n", r->statements_total);
+	else if (r->statements_total > 0 && r->statements_done > 1)
+		fprintf(err, "  the migration runs outside a transaction: statements 1-%zu of %zu completed and are"
+			" recorded; the next run resumes at statement %zu\n", r->statements_done, r->statements_total,
+			r->statements_done + 1);
+	else if (r->statements_total > 0)
+		fprintf(err, "  the migration runs outside a transaction: its first statement failed, nothing of it is applied\n");
 	if (r->split && r->segments)
 		fprintf(err, "  %zu transaction%s committed before the failure stay applied; the failed one was rolled back\n",
 			r->segments, r->segments == 1 ? "" : "s");
@@ -50,6 +59,15 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		dbreg_state_log(s->state, event, s->shown, "refused", "the plan has errors");
 		return rc;
 	}
+	cli_print_plan_warnings(s, plan);
+	/* Planned against a read-only connection, so that a refused plan
+	 * created nothing (not even an SQLite file): now open it to write. */
+	if (!s->o.dry_run && s->conn_readonly) {
+		dbreg_target_close(s->conn);
+		s->conn = NULL;
+		if ((rc = cli_connect(s, false)) < 0)
+			goto out;
+	}
 	cli_print_bypasses(s, dbreg_registry_diags(s->reg));
 	if (!s->o.dry_run && (rc = dbreg_state_register(s->state, s->reg)) < 0) {
 		cli_fail(s, "%s", dbreg_state_errmsg(s->state));
@@ -58,6 +76,8 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 	struct dbreg_apply_opts aopts = {
 		.dry_run = s->o.dry_run,
 		.lock_timeout_s = s->o.lock_timeout,
+		.target_lock_timeout_ms = s->lock_timeout_ms,
+		.target_statement_timeout_ms = s->statement_timeout_ms,
 		.log = s->o.verbose && !s->o.json ? s->err : NULL,
 	};
 	/* A bar only where a person watches, and not over the verbose lines. */
@@ -101,6 +121,9 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 				fprintf(s->out, " in %zu transactions (a migration with transaction = false split the run)",
 					res.segments);
 			fputc('\n', s->out);
+			if (res.resumed_migration)
+				fprintf(s->out, "  resumed %s %s at statement %zu, where an earlier run had stopped\n",
+					res.resumed_package, res.resumed_migration, res.resumed_at);
 		}
 	}
 	if (rc < 0) {

@@ -157,6 +157,11 @@ static int session_target(struct cli_session *s)
 		cli_fail(s, "%s", err);
 		return rc;
 	}
+	const struct dbreg_target_def *def = dbreg_project_target(s->proj, s->o.target);
+	if (def) {
+		s->lock_timeout_ms = def->lock_timeout_ms;
+		s->statement_timeout_ms = def->statement_timeout_ms;
+	}
 	if (!(s->shown = dbreg_url_redact(s->url)))
 		return DBREG_ENOMEM;
 	if (dbreg_target_dialect(s->url, &s->dialect) < 0) {
@@ -255,6 +260,7 @@ int cli_connect(struct cli_session *s, bool readonly)
 			  : dbreg_target_connect(&s->conn, s->url, err, sizeof(err));
 	if (rc < 0)
 		cli_fail(s, "cannot connect to %s: %s", s->shown, err);
+	s->conn_readonly = readonly;
 	return rc;
 }
 
