@@ -218,7 +218,7 @@ static int registry_cmp_path(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_project *p)
+int dbreg_registry_project_paths(struct dbreg_registry *reg, const struct dbreg_project *p, char ***out, size_t *n)
 {
 	struct registry_paths paths = { NULL, 0, 0 };
 	const char *root = p->dir ? p->dir : ".";
@@ -230,19 +230,37 @@ int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_p
 		rc = registry_scan(reg, root, dirs[i], &paths, 0);
 	if (rc == 0 && paths.n > 0)
 		qsort(paths.v, paths.n, sizeof *paths.v, registry_cmp_path);
-	for (size_t i = 0; i < paths.n && rc == 0; i++) {
-		/* The same folder listed twice yields each file twice: load it once. */
-		if (i > 0 && strcmp(paths.v[i], paths.v[i - 1]) == 0)
-			continue;
-		char *full = strcmp(root, ".") == 0 ? dbreg_strdup(paths.v[i])
-						    : dbreg_printf("%s/%s", root, paths.v[i]);
-		rc = full ? registry_add_path(reg, full, paths.v[i])
+	/* The same folder listed twice yields each file twice: keep it once. */
+	size_t kept = 0;
+	for (size_t i = 0; i < paths.n; i++) {
+		if (kept > 0 && strcmp(paths.v[i], paths.v[kept - 1]) == 0)
+			free(paths.v[i]);
+		else
+			paths.v[kept++] = paths.v[i];
+	}
+	if (rc != 0) {
+		dbreg_strv_free(paths.v, kept);
+		paths.v = NULL;
+		kept = 0;
+	}
+	*out = paths.v;
+	*n = kept;
+	return rc;
+}
+
+int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_project *p)
+{
+	char **paths = NULL;
+	size_t n = 0;
+	const char *root = p->dir ? p->dir : ".";
+	int rc = dbreg_registry_project_paths(reg, p, &paths, &n);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *full = strcmp(root, ".") == 0 ? dbreg_strdup(paths[i]) : dbreg_printf("%s/%s", root, paths[i]);
+		rc = full ? registry_add_path(reg, full, paths[i])
 			  : dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 		free(full);
 	}
-	for (size_t i = 0; i < paths.n; i++)
-		free(paths.v[i]);
-	free(paths.v);
+	dbreg_strv_free(paths, n);
 	return rc;
 }
 

@@ -24,6 +24,11 @@ size_t dbreg_registry_index(const struct dbreg_registry *reg, const char *name);
 /* The registered package of that name, or NULL. */
 struct dbreg_package *dbreg_registry_find(const struct dbreg_registry *reg, const char *name);
 
+/* The manifests of a project's package folders, relative to its folder,
+ * sorted, each once: what dbreg_registry_load_project loads. *out is owned
+ * by the caller (dbreg_strv_free). Failures are set on reg. */
+int dbreg_registry_project_paths(struct dbreg_registry *reg, const struct dbreg_project *p, char ***out, size_t *n);
+
 /* Reads one manifest into a package (manifest.c). Problems become
  * diagnostics; *out is NULL when the file is not usable at all (DBR001).
  * Returns 0 or DBREG_ENOMEM/DBREG_EIO. */

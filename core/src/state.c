@@ -3,7 +3,7 @@
  * database with a schema of its own, versioned by PRAGMA user_version and
  * upgraded by the steps of state_schema[], one SQL body per version.
  *
- * Schema (version 3):
+ * Schema (version 4):
  *   packages   (name PK, version, manifest_checksum, registered_at)
  *   migrations (package -> packages, id, version, checksum_postgres,
  *               checksum_sqlite; PK (package, id))
@@ -16,8 +16,10 @@
  *               dbreg_registry_checksum) that validated clean ('validated')
  *               or were last registered ('registered'), so unchanged
  *               inputs are neither re-checked nor re-written
+ *   cache_registry, cache_noop (version 4): cache.c's, described there
  * Targets are names or redacted URLs; a password never reaches this file. */
 #include "dbreg.h"
+#include "cache.h"
 #include "registry.h"
 #include "util.h"
 
@@ -57,6 +59,11 @@ static const char *const state_schema[] = {
 	/* 2 -> 3: memo of registries already checked or registered. */
 	("CREATE TABLE registry_checks (checksum TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,"
 	" PRIMARY KEY (kind, checksum));"),
+	/* 3 -> 4: the caches of cache.c (issue 18). */
+	("CREATE TABLE cache_registry (project TEXT PRIMARY KEY, build TEXT NOT NULL, files TEXT NOT NULL,"
+	" checksum TEXT NOT NULL, at TEXT NOT NULL);"
+	"CREATE TABLE cache_noop (target TEXT PRIMARY KEY, build TEXT NOT NULL, registry TEXT NOT NULL,"
+	" dialect TEXT NOT NULL, digest TEXT NOT NULL, at TEXT NOT NULL);"),
 };
 #define STATE_VERSION ((int)(sizeof(state_schema) / sizeof(state_schema[0])))
 
@@ -227,6 +234,11 @@ void dbreg_state_close(struct dbreg_state *st)
 const char *dbreg_state_errmsg(const struct dbreg_state *st)
 {
 	return st ? st->errmsg : "";
+}
+
+sqlite3 *dbreg_state_db(struct dbreg_state *st)
+{
+	return st ? st->db : NULL;
 }
 
 /* Binds a string or NULL. */
@@ -434,6 +446,11 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target, const st
 	}
 	state_bind(del, 1, t);
 	if (sqlite3_step(del) != SQLITE_DONE) {
+		rc = state_fail(st, DBREG_EIO, "cannot replace the history");
+		goto out;
+	}
+	/* The no-op memo of cache.c vouches for the copy it was stored with. */
+	if (dbreg_cache_forget_target(st, t) != 0) {
 		rc = state_fail(st, DBREG_EIO, "cannot replace the history");
 		goto out;
 	}
