@@ -2,6 +2,7 @@
  * project, printing diagnostics, JSON strings, exit codes. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,11 @@ const struct cli_cmd cli_commands[] = {
 	{"status", "", "per package: declared, installed, pending", cmd_status},
 	{"history", "", "the migrations applied on the target, oldest first", cmd_history},
 	{"verify", "", "compare the target's catalog with the declared tables", cmd_verify},
+	{"reset", "", "development targets only: every package down to nothing, then apply again", cmd_reset},
+	{"new", "package NAME [--dir DIR] | migration PKG ID", "write a new package manifest, or append an empty migration", cmd_new},
+	{"generate", "PKG [--dry-run]", "append the migration from what the migrations build to the declared tables", cmd_generate},
+	{"test", "[PKG] [--target PG]", "every migration up, down and up again on a scratch database", cmd_test},
+	{"docs", "[--out DIR] [--check]", "Markdown and Mermaid pages of every package's schema", cmd_docs},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -90,9 +96,10 @@ static int cli_validate_cached(struct cli_ctx *ctx, const struct dbreg_project *
 	/* Keyed by this very binary too: a rebuilt dbreg checks again. */
 	dbreg_cache_build_key(sum, sum);
 	bool known = dbreg_state_validated(state, sum);
-	struct dbreg_validate_opts vopts = {.skip_sql = known};
+	struct dbreg_validate_opts vopts = {.skip_sql = known, .allow = ctx->allow, .n_allow = ctx->n_allow};
 	int rc = dbreg_registry_validate(reg, &vopts);
-	if (rc == 0 && !known && dbreg_state_set_validated(state, sum) < 0)
+	/* A run with --allow passed only by bypassing: never a clean record. */
+	if (rc == 0 && !known && ctx->n_allow == 0 && dbreg_state_set_validated(state, sum) < 0)
 		fprintf(ctx->err, "dbreg: state file: %s\n", dbreg_state_errmsg(state));
 	/* So that the next run knows the registry by its files' stat alone. */
 	if (rc == 0)
@@ -106,10 +113,13 @@ int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_regi
 	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
 	long long loaded_at = dbreg_cache_clock();
 	int rc = cli_load_only(ctx, proj, reg, &pdiags);
+	/* Before anything is read from the target, and before validating. */
+	if (rc == 0 && ctx->n_allow)
+		rc = cli_require_dev(ctx, *proj, "--allow");
 	if (rc == 0 && check_sql) {
 		rc = cli_validate_cached(ctx, *proj, *reg, loaded_at);
 	} else if (rc == 0) {
-		struct dbreg_validate_opts vopts = {.skip_sql = true};
+		struct dbreg_validate_opts vopts = {.skip_sql = true, .allow = ctx->allow, .n_allow = ctx->n_allow};
 		rc = dbreg_registry_validate(*reg, &vopts);
 	}
 	if (rc == DBREG_EINVALID && ctx->json) {
@@ -154,4 +164,62 @@ void cli_print_diags(struct cli_ctx *ctx, const struct dbreg_diag_list *list)
 			continue;
 		dbreg_diag_print(ctx->err, &list->items[i], flags);
 	}
+}
+
+void cli_print_bypasses(struct cli_ctx *ctx, const struct dbreg_diag_list *list)
+{
+	unsigned flags = ctx->color ? DBREG_PRINT_COLOR : 0;
+	for (size_t i = 0; i < list->len && !ctx->quiet; i++)
+		if (strcmp(list->items[i].code, "DBR105") == 0)
+			dbreg_diag_print(ctx->err, &list->items[i], flags);
+}
+
+char *cli_path_join(const char *dir, const char *name)
+{
+	if (strcmp(dir, ".") == 0 || name[0] == '/')
+		return strdup(name);
+	size_t n = strlen(dir);
+	size_t size = n + strlen(name) + 2;
+	char *p = malloc(size);
+	if (p)
+		snprintf(p, size, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+	return p;
+}
+
+int cli_read_file(const char *path, char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return -1;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n - 1, fp);
+		n += got;
+		if (got == 0)
+			break;
+		if (cap - n - 1 == 0) {
+			char *bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	bool failed = !buf || ferror(fp);
+	fclose(fp);
+	if (failed) {
+		free(buf);
+		errno = buf ? EIO : ENOMEM;
+		return -1;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #define CLI_MAX_PINS 64
+#define CLI_MAX_ALLOW 64
 
 /* Options common to every command, parsed once in main.c. */
 struct cli_ctx {
@@ -19,10 +20,15 @@ struct cli_ctx {
 	bool json_open;                /* --json: the document's '{' is out */
 	bool json_done;                /* --json: a whole document is out */
 	bool dry_run, refresh, sql;
+	const char *new_dir;           /* new package --dir DIR */
+	const char *docs_out;          /* docs --out DIR */
+	bool check;                    /* docs --check */
 	int lock_timeout;              /* seconds, --lock-timeout */
 	int wait;                      /* seconds, --wait (init) */
 	struct dbreg_pin pins[CLI_MAX_PINS];
 	size_t n_pins;
+	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
+	size_t n_allow;
 	char **args;                   /* positional arguments after the command */
 	int n_args;
 	FILE *out;                     /* stdout: the JSON document or the human report */
@@ -73,6 +79,10 @@ int cli_no_extra_args(struct cli_ctx *ctx, int max);
  * warnings hidden with -q). */
 void cli_print_diags(struct cli_ctx *ctx, const struct dbreg_diag_list *list);
 
+/* Prints the DBR105 warnings (bypassed rules) of a list in human form:
+ * a run that bypassed a rule says so even when it succeeds. */
+void cli_print_bypasses(struct cli_ctx *ctx, const struct dbreg_diag_list *list);
+
 /* The target of a command, resolved and opened. */
 struct cli_target {
 	char *url;                     /* with ${NAME} expanded; holds the password: never print */
@@ -83,6 +93,11 @@ struct cli_target {
 	struct dbreg_applied *history;
 	size_t n_history;
 };
+
+/* Refuses (usage error, printed) a development-only feature (`what`:
+ * "--allow", "reset", ...) unless --target names a development target;
+ * reads nothing from the target. */
+int cli_require_dev(struct cli_ctx *ctx, const struct dbreg_project *proj, const char *what);
 
 /* Resolves --target and opens the state file. Prints why on failure. */
 int cli_target_open(struct cli_ctx *ctx, struct cli_target *t, const struct dbreg_project *proj);
@@ -123,7 +138,16 @@ void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step 
 /* Runs of more steps than this get a progress bar on a terminal. */
 #define CLI_PROGRESS_MIN_STEPS 5
 
+/* "dir/name" (just "name" when dir is "."), malloc'd; NULL when out of memory. */
+char *cli_path_join(const char *dir, const char *name);
+/* Reads a whole file into a malloc'd, NUL-terminated buffer; -1 with errno. */
+int cli_read_file(const char *path, char **out, size_t *len);
+
 int cmd_validate(struct cli_ctx *ctx);
+int cmd_new(struct cli_ctx *ctx);
+int cmd_docs(struct cli_ctx *ctx);
+int cmd_generate(struct cli_ctx *ctx);
+int cmd_test(struct cli_ctx *ctx);
 int cmd_apply(struct cli_ctx *ctx);
 int cmd_init(struct cli_ctx *ctx);
 int cmd_down(struct cli_ctx *ctx);
@@ -131,5 +155,6 @@ int cmd_status(struct cli_ctx *ctx);
 int cmd_history(struct cli_ctx *ctx);
 int cmd_verify(struct cli_ctx *ctx);
 int cmd_plan(struct cli_ctx *ctx);
+int cmd_reset(struct cli_ctx *ctx);
 
 #endif

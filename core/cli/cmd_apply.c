@@ -53,6 +53,9 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		.pins = ctx->pins,
 		.n_pins = ctx->n_pins,
 		.only_package = extra ? extra->only_package : NULL,
+		.allow = ctx->allow,
+		.n_allow = ctx->n_allow,
+		.reset = extra && extra->reset,
 	};
 	rc = dbreg_plan_build(&plan, reg, &opts);
 	if (rc < 0) {
@@ -63,6 +66,7 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		dbreg_state_log(t->state, event, t->shown, "refused", "the plan has errors");
 		return rc;
 	}
+	cli_print_bypasses(ctx, dbreg_registry_diags(reg));
 	if (!ctx->dry_run && (rc = dbreg_state_register(t->state, reg)) < 0) {
 		fprintf(ctx->err, "dbreg: state file: %s\n", dbreg_state_errmsg(t->state));
 		goto out;
@@ -87,6 +91,8 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		fprintf(ctx->out, ",\n  \"applied\": %zu,\n  \"pending\": %zu,\n  \"dry_run\": %s",
 			ctx->dry_run ? 0 : res.applied, ctx->dry_run ? res.applied : res.to_run - res.applied,
 			ctx->dry_run ? "true" : "false");
+		fputs(",\n  \"diagnostics\": ", ctx->out);
+		dbreg_diag_list_json(ctx->out, dbreg_registry_diags(reg));
 		if (rc < 0) {
 			fputs(",\n  \"error\": ", ctx->out);
 			dbreg_json_str(ctx->out, res.message ? res.message : res.errmsg);
@@ -114,8 +120,14 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 					dbreg_plan_step(plan, i)->sql);
 			fprintf(ctx->out, "dry run: nothing was changed\n");
 		} else if (rc == 0) {
-			fprintf(ctx->out, "%s: applied %zu migration%s", t->shown, res.applied,
-				res.applied == 1 ? "" : "s");
+			size_t downs = 0;
+			for (size_t i = 0; i < res.n_ran; i++)
+				downs += !dbreg_plan_step(plan, res.ran[i])->up;
+			fprintf(ctx->out, "%s: ", t->shown);
+			if (downs)
+				fprintf(ctx->out, "reverted %zu migration%s, ", downs, downs == 1 ? "" : "s");
+			fprintf(ctx->out, "applied %zu migration%s", res.applied - downs,
+				res.applied - downs == 1 ? "" : "s");
 			if (res.skipped)
 				fprintf(ctx->out, " (%zu already applied by another run)", res.skipped);
 			if (res.split)

@@ -18,6 +18,10 @@ enum {
 	OPT_WAIT,
 	OPT_VERSION,
 	OPT_OFFLINE,
+	OPT_ALLOW,
+	OPT_DIR,
+	OPT_OUT,
+	OPT_CHECK,
 };
 
 static const struct option long_options[] = {
@@ -35,6 +39,10 @@ static const struct option long_options[] = {
 	{"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
 	{"wait", required_argument, NULL, OPT_WAIT},
 	{"offline", no_argument, NULL, OPT_OFFLINE},
+	{"allow", required_argument, NULL, OPT_ALLOW},
+	{"dir", required_argument, NULL, OPT_DIR},
+	{"out", required_argument, NULL, OPT_OUT},
+	{"check", no_argument, NULL, OPT_CHECK},
 	{NULL, 0, NULL, 0},
 };
 
@@ -61,6 +69,11 @@ static void usage(FILE *fp)
 		    "  --refresh                  read the target's history before planning (plan)\n"
 		    "  --sql                      print the whole SQL script (plan)\n"
 		    "  --offline                  from the state file, without connecting (status, history)\n"
+		    "  --allow CODE[,CODE...]     development targets only: those errors become DBR105\n"
+		    "                             warnings for this run (apply, init, watch)\n"
+		    "  --dir DIR                  the folder for a new package's manifest (new package)\n"
+		    "  --out DIR                  where docs writes (default docs/schema)\n"
+		    "  --check                    exit 1 when the files on disk differ (docs)\n"
 		    "  --lock-timeout SECONDS     wait at most this long for another run (default 60)\n"
 		    "  --wait SECONDS             retry a refused connection this long (init, default 30)\n"
 		    "  -h, --help                 this help\n"
@@ -100,6 +113,9 @@ static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
 	case OPT_REFRESH: ctx->refresh = true; return -1;
 	case OPT_SQL: ctx->sql = true; return -1;
 	case OPT_OFFLINE: ctx->offline = true; return -1;
+	case OPT_DIR: ctx->new_dir = arg; return -1;
+	case OPT_OUT: ctx->docs_out = arg; return -1;
+	case OPT_CHECK: ctx->check = true; return -1;
 	case OPT_TO: {
 		/* PKG@VERSION, split at the last '@' (scoped names start with
 		 * one); a bare VERSION is for `down PKG --to VERSION`. */
@@ -115,6 +131,15 @@ static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
 		ctx->n_pins++;
 		return -1;
 	}
+	case OPT_ALLOW:
+		for (char *save = NULL, *code = strtok_r(arg, ",", &save); code; code = strtok_r(NULL, ",", &save)) {
+			if (!dbreg_diag_code_allowable(code) || ctx->n_allow == CLI_MAX_ALLOW) {
+				fprintf(stderr, "dbreg: --allow takes error codes such as DBR043; %s is not one\n", code);
+				return 2;
+			}
+			ctx->allow[ctx->n_allow++] = code;
+		}
+		return -1;
 	case OPT_LOCK_TIMEOUT:
 		if (parse_seconds(arg, &ctx->lock_timeout)) {
 			fprintf(stderr, "dbreg: --lock-timeout takes a number of seconds\n");

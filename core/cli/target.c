@@ -5,6 +5,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+int cli_require_dev(struct cli_ctx *ctx, const struct dbreg_project *proj, const char *what)
+{
+	char err[512], *url = NULL;
+	int rc = dbreg_project_target_url(&url, proj, ctx->target, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(ctx->err, "dbreg: %s\n", err);
+		return rc;
+	}
+	bool dev = dbreg_project_target_is_dev(proj, ctx->target, url);
+	char *shown = dbreg_url_redact(url);
+	free(url);
+	if (!dev) {
+		const char *name = ctx->target ? ctx->target : "dev";
+		bool named = false;
+		for (size_t i = 0; i < proj->n_targets; i++)
+			named |= strcmp(proj->targets[i].name, name) == 0;
+		fprintf(ctx->err, "dbreg: %s is for development targets only, and %s is not one (hint: %s)\n", what,
+			shown ? shown : "the target",
+			named ? "add dev = true to its [targets] table in dbreg.toml if it is a development database"
+			      : "name a target marked dev = true in dbreg.toml, or a SQLite file");
+	}
+	free(shown);
+	return dev ? 0 : DBREG_EUSAGE;
+}
+
 int cli_target_open(struct cli_ctx *ctx, struct cli_target *t, const struct dbreg_project *proj)
 {
 	char err[512];

@@ -87,6 +87,15 @@ void dbreg_json_str(FILE *fp, const char *s);
 struct dbreg_target_def {
 	char *name;                    /* "dev" */
 	char *url;                     /* as written, ${NAME} not yet expanded */
+	int dev;                       /* dev = true: 1, dev = false: 0, not said: -1 */
+};
+
+/* [isolation] of dbreg.toml (issue 16; manifest.md, "Workspace isolation in
+ * the database"). Zeroed: no row-level security, no DBR106. */
+struct dbreg_isolation {
+	bool row_level_security;       /* PostgreSQL policies on every workspace table */
+	char setting[64];              /* the setting the policies read; "": app.workspace_id */
+	bool workspace_keys;           /* DBR106 warnings */
 };
 
 /* A project folder and its optional dbreg.toml. */
@@ -97,6 +106,7 @@ struct dbreg_project {
 	char *state_path;              /* relative to dir; default ".dbreg/state.db" */
 	struct dbreg_target_def *targets;
 	size_t n_targets;
+	struct dbreg_isolation isolation;  /* [isolation] */
 };
 
 /* Reads DIR/dbreg.toml when present (problems go to diags with code DBR001,
@@ -111,6 +121,19 @@ void dbreg_project_free(struct dbreg_project *p);
  * Returns 0 and a malloc'd *url, or DBREG_EUSAGE with a message in err. */
 int dbreg_project_target_url(char **url, const struct dbreg_project *p, const char *target,
 			     char *err, size_t errsize);
+
+/* ---- development targets and bypass flags (issue 14) ---------------------- */
+
+/* Whether a target is a development target, where bypass flags (--allow),
+ * reset and watch may change it (cli.md): its [targets.NAME] says dev =
+ * true, or it is a SQLite file and does not say dev = false; an in-memory
+ * SQLite database always is. `target` is the name or URL as given (NULL:
+ * the default), `url` what dbreg_project_target_url made of it. */
+bool dbreg_project_target_is_dev(const struct dbreg_project *p, const char *target, const char *url);
+
+/* Whether a code names an error that --allow may turn into a DBR105
+ * warning: any error code of the table. */
+bool dbreg_diag_code_allowable(const char *code);
 
 struct dbreg_registry;
 
@@ -138,7 +161,20 @@ int dbreg_registry_add_string(struct dbreg_registry *reg, const char *name, cons
 /* Validation options. */
 struct dbreg_validate_opts {
 	bool skip_sql;                 /* only declarations, no SQL analysis (DBR043..DBR047, DBR103) */
+	/* --allow on a development target: errors with these codes become
+	 * DBR105 warnings for this run (the caller checks the target). */
+	const char *const *allow;
+	size_t n_allow;
 };
+
+/* ---- workspace isolation (issue 16: isolation.c) -------------------------- */
+
+/* Sets what [isolation] says for this registry: DBR106 when validating,
+ * the row-level security policies that plans, runs and verify make and
+ * check. dbreg_registry_load_project takes them from the project. The
+ * setting must be a custom option name "prefix.name" of lowercase letters,
+ * digits and '_' (else DBREG_EUSAGE with the message in the handle). */
+int dbreg_registry_set_isolation(struct dbreg_registry *reg, const struct dbreg_isolation *iso);
 
 /* Runs every check of the contract over what is registered; findings are
  * appended to the registry's diagnostics. Returns 0 when there is no
@@ -225,6 +261,14 @@ struct dbreg_plan_opts {
 	const struct dbreg_pin *pins;
 	size_t n_pins;
 	const char *only_package;      /* `down PKG`: plan steps of this package only (NULL: all) */
+	/* Development targets only (the caller checks): */
+	const char *const *allow;      /* --allow: these plan errors become DBR105 warnings */
+	size_t n_allow;
+	bool reset;                    /* `reset`: every applied migration down, newest first, then every up */
+	bool redo_changed;             /* watch: an applied migration whose body changed runs its down,
+					  then its new up (instead of DBR045) */
+	const struct dbreg_registry *previous;   /* watch: the registry the changed migrations were
+					  applied from; their down bodies come from it (NULL: the current) */
 };
 
 /* One step of a plan. Strings borrowed from the registry/plan. */
@@ -323,8 +367,11 @@ struct dbreg_problem {
 struct dbreg_verify_result {
 	struct dbreg_problem *items;
 	size_t len, cap;
+	/* Appended (issue 16): a static sentence about what could not be
+	 * checked on this target ("SQLite has no row-level security ..."), or NULL. */
+	const char *notice;
 };
-#define DBREG_VERIFY_RESULT_INIT { NULL, 0, 0 }
+#define DBREG_VERIFY_RESULT_INIT { NULL, 0, 0, NULL }
 
 void dbreg_verify_result_dispose(struct dbreg_verify_result *r);
 
@@ -421,5 +468,109 @@ int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, cons
  * file's copy). Returns 0 or a failure code. */
 int dbreg_cache_noop_store(struct dbreg_state *st, struct dbreg_conn *conn, const char *target,
 			   struct dbreg_registry *reg);
+/* ---- package developer tools: new, docs, generate, test ------------------- */
+/* (scaffold.c, docs.c, generate.c, roundtrip.c) */
+
+/* The manifest file of the i-th package, as loaded (relative to the
+ * current folder when the project was); NULL when out of range. */
+const char *dbreg_registry_package_file(const struct dbreg_registry *reg, size_t i);
+
+/* A path that opens the i-th package's manifest from the current folder,
+ * malloc'd; NULL when out of range or out of memory. */
+char *dbreg_registry_package_path(const struct dbreg_registry *reg, size_t i);
+
+/* The index of the package of that name, or (size_t)-1 when none. */
+size_t dbreg_registry_package_find(const struct dbreg_registry *reg, const char *name);
+
+/* Whether the i-th package has a migration with that id. */
+bool dbreg_registry_package_has_migration(const struct dbreg_registry *reg, size_t i, const char *id);
+
+/* The text of a new manifest for package `name`: a workspace-scoped example
+ * table, its first migration for both dialects, a description, version
+ * 0.1.0, and a dependency on the core package of `reg` (may be NULL: no
+ * dependency). The text is read back through the manifest reader before it
+ * is returned. Returns 0 and a malloc'd *out; DBREG_EINVALID with the
+ * reader's message in err (an invalid name); DBREG_ENOMEM. */
+int dbreg_scaffold_package(char **out, const char *name, const struct dbreg_registry *reg, char *err,
+			   size_t errsize);
+
+/* The manifest file name for a package: "@acme/crm" -> "crm.toml". */
+const char *dbreg_scaffold_file_name(const char *name, char *out, size_t size);
+
+/* `text` with an empty migration (id, version, empty bodies for both
+ * dialects in both directions) appended; the old bytes are a prefix of
+ * *out (a missing final newline is supplied). Returns 0 and a malloc'd
+ * *out of *out_len bytes; DBREG_EINVALID (bad id, message in err);
+ * DBREG_ENOMEM. */
+int dbreg_scaffold_migration(char **out, size_t *out_len, const char *text, size_t len, const char *id,
+			     const char *version, char *err, size_t errsize);
+
+/* Replaces the file at path with len bytes of text, atomically (a
+ * temporary file in the same folder, renamed over it; the old file's mode
+ * is kept, 0644 for a new one). Returns 0 or DBREG_EIO with a message in
+ * err. */
+int dbreg_write_file(const char *path, const char *text, size_t len, char *err, size_t errsize);
+
+/* One page of `dbreg docs`: path relative to the output folder. */
+struct dbreg_doc_file {
+	char *path;                    /* "README.md", "ydtb/basic.md" */
+	char *text;
+	size_t len;
+};
+
+struct dbreg_docs {
+	struct dbreg_doc_file *files;  /* the index first, then packages by name */
+	size_t n;
+};
+#define DBREG_DOCS_INIT { NULL, 0 }
+
+/* Renders the pages of every loaded package: README.md (the packages and
+ * their dependency graph as a Mermaid diagram) and one page per package
+ * (tables, columns, keys, indexes, an erDiagram, tools, migrations). The
+ * output depends on the manifests alone; project_dir (may be NULL) is
+ * stripped from the manifest paths shown. Returns 0 or DBREG_ENOMEM;
+ * dispose *out with dbreg_docs_dispose. */
+int dbreg_docs_render(struct dbreg_docs *out, const struct dbreg_registry *reg, const char *project_dir);
+void dbreg_docs_dispose(struct dbreg_docs *d);
+
+/* Compares the pages with the files under dir: *changed lists (relative
+ * paths, malloc'd, free with each string and the vector) the pages that
+ * are missing or differ, and pages an earlier run wrote for packages that
+ * are gone. Unless check, writes those that differ and removes the stale
+ * ones. Returns 0, DBREG_EIO (message in err), DBREG_ENOMEM. */
+int dbreg_docs_sync(const struct dbreg_docs *d, const char *dir, bool check, char ***changed, size_t *n_changed,
+		    char *err, size_t errsize);
+
+/* What `dbreg generate` wrote. Owned; dispose with dbreg_generated_dispose. */
+struct dbreg_generated {
+	char *toml;                    /* the [[migrations]] to append; NULL when nothing differs */
+	char *summary;                 /* "add column t.c; create table u" */
+	size_t n_changes, n_migrations;
+	struct dbreg_diag_list diags;  /* DBR103 for the destructive steps */
+};
+void dbreg_generated_dispose(struct dbreg_generated *r);
+
+/* The migration (or two: a transaction = false one after it for indexes
+ * built CONCURRENTLY and foreign keys validated on tables that have rows)
+ * that takes the schema the package's migrations produce, replayed on a
+ * scratch SQLite database, to the tables it declares, with PostgreSQL and
+ * SQLite bodies and their downs. Renames only where renamed_from says so.
+ * reg must be loaded and validated. Returns 0 (out->toml NULL when there
+ * is nothing to do); DBREG_EINVALID with the reason in err (no such
+ * package, a migration that fails on SQLite); DBREG_ENOMEM. */
+int dbreg_generate(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, char *err,
+		   size_t errsize);
+
+/* `dbreg test`: each migration of the package (NULL: of every package,
+ * in plan order, each on a database of its own after its dependencies) up,
+ * down and up again on an in-memory SQLite database (url NULL) or in a
+ * scratch schema of the PostgreSQL server at url, dropped afterwards. The
+ * schema after each down must equal the one before its up, and after the
+ * second up the one the first produced; each difference, and a missing or
+ * failing body, is a problem in *out naming table and column. *n_run:
+ * migrations run. Returns 0, DBREG_EINVALID (problems found, or no such
+ * package: message in err), DBREG_ECONNECT, DBREG_ENOMEM. */
+int dbreg_roundtrip(struct dbreg_verify_result *out, size_t *n_run, struct dbreg_registry *reg, const char *package,
+		    const char *url, char *err, size_t errsize);
 
 #endif

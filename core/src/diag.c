@@ -48,7 +48,7 @@ static const struct code_info codes[] = {
 	{"DBR101", DBREG_SEV_WARNING, "no index led by workspace_id"},
 	{"DBR102", DBREG_SEV_WARNING, "table without a description"},
 	{"DBR103", DBREG_SEV_WARNING, "unsafe operation for a live database"},
-	{"DBR105", DBREG_SEV_WARNING, "a rule was bypassed by a development flag"},
+	{"DBR105", DBREG_SEV_WARNING, "a rule was bypassed by a development flag or a suppression comment"},
 };
 
 static const struct code_info *diag_lookup(const char *code)
@@ -309,4 +309,35 @@ void dbreg_json_str(FILE *fp, const char *s)
 	if (b.ptr)
 		fwrite(b.ptr, 1, b.len, fp);
 	dbreg_buf_dispose(&b);
+}
+
+bool dbreg_diag_code_allowable(const char *code)
+{
+	const struct code_info *ci = code ? diag_lookup(code) : NULL;
+	return ci && ci->severity == DBREG_SEV_ERROR;
+}
+
+int dbreg_diag_list_bypass(struct dbreg_diag_list *list, size_t from, const char *const *codes, size_t n,
+			   const char *why)
+{
+	const struct code_info *dbr105 = diag_lookup("DBR105");
+	for (size_t i = from; i < list->len; i++) {
+		struct dbreg_diag *d = &list->items[i];
+		bool hit = false;
+		for (size_t k = 0; k < n && !hit; k++)
+			hit = d->severity == DBREG_SEV_ERROR && strcmp(d->code, codes[k]) == 0;
+		if (!hit)
+			continue;
+		/* The original code stays in the message: the bypass is visible. */
+		char *msg = dbreg_printf("%s bypassed by %s: %s", d->code, why, d->message);
+		if (!msg)
+			return DBREG_ENOMEM;
+		free(d->message);
+		d->message = msg;
+		d->code = dbr105->code;
+		d->severity = DBREG_SEV_WARNING;
+		list->errors--;
+		list->warnings++;
+	}
+	return 0;
 }

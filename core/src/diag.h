@@ -33,6 +33,12 @@ int dbreg_diag_hintf(struct dbreg_diag_list *list, const char *fmt, ...)
 int dbreg_diag_vhintf(struct dbreg_diag_list *list, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* Development flags: turns every error from index `from` on whose code is
+ * one of codes[0..n) into a DBR105 warning whose message names the code and
+ * `why` ("--allow on a development target"). Returns 0 or DBREG_ENOMEM. */
+int dbreg_diag_list_bypass(struct dbreg_diag_list *list, size_t from, const char *const *codes, size_t n,
+			   const char *why);
+
 /* Moves every diagnostic of src to the end of dst; src is left empty. */
 int dbreg_diag_list_move(struct dbreg_diag_list *dst, struct dbreg_diag_list *src);
 

@@ -23,6 +23,7 @@ static void model_table_dispose(struct dbreg_table *t)
 {
 	free(t->name);
 	free(t->description);
+	free(t->renamed_from);
 	for (size_t i = 0; i < t->n_columns; i++) {
 		struct dbreg_column *c = &t->columns[i];
 		free(c->name);
@@ -33,6 +34,7 @@ static void model_table_dispose(struct dbreg_table *t)
 		free(c->on_delete);
 		free(c->on_update);
 		free(c->description);
+		free(c->renamed_from);
 	}
 	free(t->columns);
 	model_strv_free(t->primary_key, t->n_primary_key);

@@ -35,8 +35,10 @@ struct dbreg_column {
 	enum dbreg_default_kind default_kind;
 	char *default_text;            /* the literal (string/number/bool as text) or the SQL expression */
 	char *ref_table, *ref_column;  /* NULL when no foreign key */
+	struct dbreg_pos references_pos;   /* of the references value; 0 when none */
 	char *on_delete, *on_update;   /* lowercased action, NULL when not given */
 	char *description;
+	char *renamed_from;            /* previous name, for generate; NULL when none */
 	bool implicit;                 /* added by workspace_scoped */
 };
 
@@ -61,6 +63,7 @@ struct dbreg_table {
 	char *name;
 	struct dbreg_pos pos;          /* of the [tables.NAME] header or key */
 	char *description;
+	char *renamed_from;            /* previous name, for generate; NULL when none */
 	bool workspace_scoped;
 	struct dbreg_column *columns;  /* in file order */
 	size_t n_columns;
@@ -91,6 +94,7 @@ struct dbreg_sql {
 struct dbreg_migration {
 	char *id;
 	struct dbreg_pos pos;          /* of the [[migrations]] header */
+	struct dbreg_pos version_pos;  /* of the version value; 0 when none */
 	char *version_text;
 	struct dbreg_semver version;   /* valid only when version_ok */
 	bool version_ok;
@@ -114,6 +118,7 @@ struct dbreg_package {
 	struct dbreg_toml_doc *doc;    /* the parsed manifest, kept for SQL positions */
 	char *name;                    /* NULL when missing/invalid (DBR010) */
 	struct dbreg_pos pos;          /* of [package] */
+	struct dbreg_pos name_pos, kind_pos;   /* of those values; 0 when absent */
 	char *version_text;
 	struct dbreg_semver version;
 	bool version_ok;
@@ -167,17 +172,51 @@ void dbreg_package_free(struct dbreg_package *pkg);
 const struct dbreg_table *dbreg_package_table(const struct dbreg_package *pkg, const char *name);
 const struct dbreg_column *dbreg_table_column(const struct dbreg_table *t, const char *name);
 
-/* The portable column types. */
+/* ---- the portable column types (types.c, the one authority on types) ---- */
+
 struct dbreg_type_info {
 	const char *name;              /* "varchar" */
 	int n_params;                  /* 0, 1 (N) or 2 (P,S) */
-	const char *postgres;          /* "character varying" spelling base: "varchar" */
+	const char *postgres;          /* PostgreSQL's format_type spelling: "character varying" */
 	const char *sqlite;            /* affinity: "TEXT", "INTEGER", "REAL", "NUMERIC", "BLOB" */
+	const char *storage;           /* the type a column of it holds: serial -> "integer" */
 };
 
-/* Looks up a type as written ("varchar(255)", "double"); NULL when not
- * portable. */
+/* A column type understood: the portable type and its parameters. */
+struct dbreg_type {
+	const struct dbreg_type_info *info;   /* NULL: the spelling names no portable type */
+	int n_params;
+	long params[2];
+};
+
+/* Looks up a type as a manifest writes it ("varchar(255)", "double"); NULL
+ * when not portable. */
 const struct dbreg_type_info *dbreg_type_lookup(const char *type);
+
+/* Reads any spelling a database or a migration uses for a portable type:
+ * the portable names, the SQL spellings of both dialects ("int",
+ * "BOOLEAN", "double precision", "timestamp with time zone",
+ * "character varying(20)", "int8"). Returns 0, or -1 with out->info NULL
+ * when it names none. */
+int dbreg_type_parse(const char *spelling, struct dbreg_type *out);
+
+/* SQLite's affinity of a declared column type (the rule of section 3.1 of
+ * sqlite.org/datatype3.html): "INTEGER", "TEXT", "BLOB", "REAL", "NUMERIC". */
+const char *dbreg_type_affinity(const char *spelling);
+
+/* Whether a column the database (of that dialect) reports with type
+ * `spelling` stores the declared portable type `want`. PostgreSQL: the same
+ * type (serial counts as integer), with the same parameters when the
+ * declaration gives any. SQLite: the same portable type in any spelling, or
+ * the declared type's affinity. */
+bool dbreg_type_stores(const struct dbreg_type *want, const char *spelling, enum dbreg_dialect dialect);
+
+/* Writes PostgreSQL's spelling of a type ("character varying(20)") into out. */
+void dbreg_type_pg_spelling(const struct dbreg_type *t, char *out, size_t size);
+
+/* Whether a portable type is serial or bigserial (NOT NULL and filled by a
+ * sequence without saying so). */
+bool dbreg_type_is_serial(const struct dbreg_type_info *ti);
 
 /* The nearest portable type name for a hint, never NULL. */
 const char *dbreg_type_nearest(const char *type);

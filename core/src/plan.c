@@ -3,8 +3,9 @@
  * a high-water mark, so a migration merged late still runs (out_of_order).
  * Every lookup goes through one small hash map, so planning is O(P + D + M). */
 #include "plan.h"
+#include "isolation.h"
 #include "diag.h"
-#include "registry.h"
+#include "graph.h"
 #include "util.h"
 
 #include <stdint.h>
@@ -205,6 +206,62 @@ static int plan_pins(struct dbreg_plan *plan, struct dbreg_registry *reg, const 
 	return 0;
 }
 
+/* The down body of an applied migration: watching, the one of the registry
+ * it was applied from (the file may have changed both), else the current. */
+static const struct dbreg_sql *plan_down_body(const struct dbreg_plan_opts *opts, const struct dbreg_package *pkg,
+					      const struct dbreg_migration *m)
+{
+	const struct dbreg_package *old = opts->previous ? dbreg_registry_find(opts->previous, pkg->name) : NULL;
+	for (size_t k = 0; old && k < old->n_migrations; k++) {
+		if (old->migrations[k].id && strcmp(old->migrations[k].id, m->id) == 0) {
+			const struct dbreg_sql *body = dbreg_migration_body(&old->migrations[k], opts->dialect, false);
+			if (body)
+				return body;
+		}
+	}
+	return dbreg_migration_body(m, opts->dialect, false);
+}
+
+/* Steps down every applied migration (reset), or those from the oldest
+ * changed one on of each package (redo_changed), newest first and packages
+ * in reverse topological order, marking each in `undone` so the ups run it
+ * again. A migration without a down body is DBR042: nothing runs. */
+static int plan_undo(struct dbreg_plan *plan, struct dbreg_registry *reg, const struct dbreg_plan_opts *opts,
+		     const struct plan_map *applied, struct plan_map *undone, const size_t *changed, size_t *cap)
+{
+	for (size_t ii = plan->n_pkgs; ii-- > 0;) {
+		const struct dbreg_package *pkg = plan->pkgs[ii].pkg;
+		size_t from = opts->reset ? 0 : changed[ii] ? changed[ii] - 1 : pkg->n_migrations;
+		if (!pkg->name)
+			continue;
+		for (size_t k = pkg->n_migrations; k-- > from;) {
+			const struct dbreg_migration *m = &pkg->migrations[k];
+			if (!m->id || !plan_map_get(applied, pkg->name, m->id, NULL))
+				continue;
+			const struct dbreg_sql *body = plan_down_body(opts, pkg, m);
+			if (!body) {
+				struct dbreg_diag_at at = { .file = pkg->file, .line = m->pos.line,
+							    .column = m->pos.column, .package = pkg->name,
+							    .migration = m->id };
+				if (dbreg_diag_addf(&reg->diags, "DBR042", &at,
+						    "cannot %s migration %s of %s: it has no down body for %s",
+						    opts->reset ? "reset" : "re-run the changed", m->id, pkg->name,
+						    plan_dialect_name(opts->dialect)) ||
+				    dbreg_diag_hintf(&reg->diags, "add \"down\" or \"down_%s\" to migration %s",
+						     plan_dialect_name(opts->dialect), m->id))
+					return DBREG_ENOMEM;
+				continue;
+			}
+			struct dbreg_plan_src src = { m, body, ii };
+			if (plan_push(plan, cap, &src, false))
+				return DBREG_ENOMEM;
+			plan_map_put(undone, pkg->name, m->id, k);
+			plan->pkgs[ii].n_steps++;
+		}
+	}
+	return 0;
+}
+
 int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const struct dbreg_plan_opts *opts)
 {
 	*out = NULL;
@@ -212,17 +269,18 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	if (opts == NULL)
 		opts = &none;
 
-	size_t errors_before = reg->diags.errors;
+	size_t errors_before = reg->diags.errors, first_diag = reg->diags.len;
 	size_t *order = NULL;
 	int rc = dbreg_graph_order(reg, &order);
 	if (rc != 0)
 		return rc;
 
 	struct dbreg_plan *plan = calloc(1, sizeof(*plan));
-	struct plan_map pkgmap = { 0 }, applied = { 0 }, known = { 0 };
+	struct plan_map pkgmap = { 0 }, applied = { 0 }, known = { 0 }, undone = { 0 };
 	struct dbreg_semver *targets = NULL;
 	bool *pinned = NULL;
 	size_t *last_applied = NULL;   /* per package: 1 + index of the newest applied migration */
+	size_t *changed = NULL;        /* per package: 1 + index of the oldest applied migration whose body changed (redo_changed) */
 	size_t cap = 0, n_migs = 0;
 	size_t np = reg->n_packages;
 	if (!plan)
@@ -234,12 +292,13 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	targets = calloc(np + 1, sizeof(*targets));
 	pinned = calloc(np + 1, sizeof(*pinned));
 	last_applied = calloc(np + 1, sizeof(*last_applied));
-	if (!plan->pkgs || !plan->owned || !targets || !pinned || !last_applied)
+	changed = calloc(np + 1, sizeof(*changed));
+	if (!plan->pkgs || !plan->owned || !targets || !pinned || !last_applied || !changed)
 		goto oom;
 	for (size_t i = 0; i < np; i++)
 		n_migs += reg->packages[order[i]]->n_migrations;
 	if (plan_map_init(&pkgmap, np) || plan_map_init(&applied, opts->n_history) ||
-	    plan_map_init(&known, n_migs))
+	    plan_map_init(&known, n_migs) || plan_map_init(&undone, opts->n_history))
 		goto oom;
 
 	for (size_t i = 0; i < np; i++) {
@@ -283,6 +342,17 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 				? plan->pkgs[pi].pkg : NULL;
 			struct dbreg_diag_at at = { .file = pkg ? pkg->file : NULL, .package = row->package,
 						    .migration = row->migration };
+			/* Watching, a package whose file was removed leaves its tables
+			 * on the development target until reset: said, not refused. */
+			if (opts->redo_changed && !pkg) {
+				if (dbreg_diag_addf(&reg->diags, "DBR105", &at,
+						    "package %s is no longer registered: its migration %s stays applied",
+						    row->package, row->migration) ||
+				    dbreg_diag_hintf(&reg->diags, "dbreg reset drops what only the removed package's "
+							       "downs could undo; restore the file to keep it"))
+					goto oom;
+				continue;
+			}
 			if (dbreg_diag_addf(&reg->diags, "DBR045", &at,
 					    "applied migration %s of package %s is not in any manifest%s",
 					    row->migration, row->package,
@@ -299,7 +369,11 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 		const struct dbreg_sql *body = dbreg_migration_body(m, opts->dialect, true);
 		char sum[72];
 		dbreg_sql_checksum(body ? body->text : NULL, body ? body->len : 0, sum);
-		if (row->checksum && strcmp(row->checksum, sum) != 0) {
+		if (row->checksum && strcmp(row->checksum, sum) != 0 && opts->redo_changed) {
+			/* watch: the database follows the file (down, then the new up). */
+			if (changed[pi] == 0 || mi + 1 < changed[pi])
+				changed[pi] = mi + 1;
+		} else if (row->checksum && strcmp(row->checksum, sum) != 0) {
 			struct dbreg_diag_at at = { .file = body ? body->file : pkg->file,
 						    .line = body ? body->pos.line : m->pos.line,
 						    .column = body ? body->pos.column : m->pos.column,
@@ -313,9 +387,15 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 		}
 	}
 
+	/* reset and redo_changed: downs of applied migrations, newest first,
+	 * dependents' packages before their dependencies. */
+	if ((opts->reset || opts->redo_changed) &&
+	    plan_undo(plan, reg, opts, &applied, &undone, changed, &cap) != 0)
+		goto oom;
+
 	/* Downgrades: a pin below applied migrations runs their downs, newest
 	 * first, dependents' packages before their dependencies. */
-	for (size_t ii = np; ii-- > 0;) {
+	for (size_t ii = np; ii-- > 0 && !opts->reset;) {
 		const struct dbreg_package *pkg = plan->pkgs[ii].pkg;
 		if (!pinned[ii] || (opts->only_package && strcmp(opts->only_package, pkg->name) != 0))
 			continue;
@@ -357,7 +437,8 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 			continue;
 		for (size_t k = 0; k < pkg->n_migrations; k++) {
 			const struct dbreg_migration *m = &pkg->migrations[k];
-			if (!m->id || plan_map_get(&applied, pkg->name, m->id, NULL))
+			if (!m->id || (plan_map_get(&applied, pkg->name, m->id, NULL) &&
+				       !plan_map_get(&undone, pkg->name, m->id, NULL)))
 				continue;
 			if (m->version_ok && pkg->version_ok && dbreg_semver_compare(&m->version, &targets[i]) > 0)
 				continue;
@@ -377,11 +458,15 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 			struct dbreg_plan_src src = { m, body, i };
 			if (plan_push(plan, &cap, &src, true))
 				goto oom;
-			plan->steps[plan->n_steps - 1].out_of_order = k + 1 < last_applied[i];
+			plan->steps[plan->n_steps - 1].out_of_order = k + 1 < last_applied[i] &&
+				!plan_map_get(&undone, pkg->name, m->id, NULL);
 			plan->pkgs[i].n_steps++;
 		}
 	}
 
+	if (opts->n_allow && dbreg_diag_list_bypass(&reg->diags, first_diag, opts->allow, opts->n_allow,
+						      "--allow on a development target"))
+		goto oom;
 	rc = reg->diags.errors > errors_before ? DBREG_EINVALID : 0;
 	goto out;
 oom:
@@ -392,6 +477,8 @@ out:
 	free(targets);
 	free(pinned);
 	free(last_applied);
+	free(changed);
+	free(undone.slots);
 	free(pkgmap.slots);
 	free(applied.slots);
 	free(known.slots);
@@ -505,6 +592,9 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 		return NULL;
 	struct dbreg_buf b = DBREG_BUF_INIT;
 	bool pg = plan->dialect == DBREG_DIALECT_POSTGRES;
+	bool *rls_done = calloc(plan->n_pkgs + 1, sizeof(*rls_done));
+	if (!rls_done)
+		return NULL;
 	dbreg_buf_printf(&b, "-- dbreg %s: %zu step%s for %s\n", DBREG_VERSION_STRING, plan->n_steps,
 			 plan->n_steps == 1 ? "" : "s", plan_dialect_name(plan->dialect));
 	dbreg_buf_puts(&b, pg ? plan_history_postgres : plan_history_sqlite);
@@ -539,6 +629,12 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 			plan_lit(&b, st->migration);
 			dbreg_buf_puts(&b, ";\n");
 		}
+		/* The policies of the step's package, in the transaction of its
+		 * migrations (apply does the same: dbreg_rls_after_step). */
+		if (dbreg_rls_after_step(plan, NULL, i)) {
+			rls_done[plan->src[i].pkg] = true;
+			dbreg_rls_sql(&b, plan->reg, plan->dialect, plan->pkgs[plan->src[i].pkg].pkg);
+		}
 		if (!st->transaction)
 			dbreg_buf_puts(&b, "BEGIN;\n");
 	}
@@ -556,6 +652,11 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 		if (tools)
 			dbreg_plan_tools_sql(&b, p->pkg);
 	}
+	/* As apply: the policies of every package the plan covers. */
+	for (size_t i = 0; i < plan->n_pkgs; i++)
+		if (plan->pkgs[i].in_scope && !rls_done[i])
+			dbreg_rls_sql(&b, plan->reg, plan->dialect, plan->pkgs[i].pkg);
+	free(rls_done);
 	dbreg_buf_puts(&b, "COMMIT;\n");
 	if (b.oom) {
 		dbreg_buf_dispose(&b);

@@ -1,16 +1,20 @@
 /* The project folder and its optional dbreg.toml: where manifests live,
  * where the state file is, and the named targets with ${NAME} expansion. */
 #include "diag.h"
+#include "isolation.h"
 #include "toml.h"
 #include "util.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const project_sections[] = { "registry", "targets", NULL };
+static const char *const project_sections[] = { "registry", "targets", "isolation", NULL };
+static const char *const project_isolation_keys[] = { "row_level_security", "setting", "workspace_keys", NULL };
 static const char *const project_registry_keys[] = { "packages", "state", NULL };
-static const char *const project_target_keys[] = { "url", NULL };
+static const char *const project_target_keys[] = { "url", "dev", NULL };
 
 void dbreg_project_free(struct dbreg_project *p)
 {
@@ -68,6 +72,40 @@ static void project_wrong_type(struct pctx *c, const struct dbreg_toml_node *v, 
 	project_diag(c, "DBR014", v->line, v->column, NULL, "%s must be %s", what, want);
 }
 
+/* [isolation]: row_level_security, setting, workspace_keys. */
+static void project_isolation(struct pctx *c, struct dbreg_project *p, const struct dbreg_toml_node *iso)
+{
+	if (iso == NULL)
+		return;
+	if (iso->type != DBREG_TOML_TABLE) {
+		project_wrong_type(c, iso, "isolation", "a table");
+		return;
+	}
+	project_keys(c, iso, project_isolation_keys, "[isolation]");
+	static const struct {
+		const char *key;
+		size_t offset;
+	} flags[] = {
+		{ "row_level_security", offsetof(struct dbreg_isolation, row_level_security) },
+		{ "workspace_keys", offsetof(struct dbreg_isolation, workspace_keys) },
+	};
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+		const struct dbreg_toml_node *v = dbreg_toml_get(iso, flags[i].key);
+		if (v && v->type != DBREG_TOML_BOOL)
+			project_diag(c, "DBR014", v->line, v->column, NULL, "isolation.%s must be %s", flags[i].key,
+				     "true or false");
+		else if (v)
+			*(bool *)((char *)&p->isolation + flags[i].offset) = v->u.boolean;
+	}
+	const struct dbreg_toml_node *s = dbreg_toml_get(iso, "setting");
+	if (s && (s->type != DBREG_TOML_STRING || !dbreg_isolation_setting_ok(s->u.str.ptr)))
+		project_diag(c, "DBR014", s->line, s->column, NULL, "isolation.setting must be %s%s",
+			     "a custom setting name of lowercase letters, digits and '_' with one dot,",
+			     " at most 63 bytes: \"app.workspace_id\"");
+	else if (s)
+		snprintf(p->isolation.setting, sizeof p->isolation.setting, "%s", s->u.str.ptr);
+}
+
 static void project_read(struct pctx *c, struct dbreg_project *p, const struct dbreg_toml_node *root)
 {
 	project_keys(c, root, project_sections, "dbreg.toml");
@@ -106,6 +144,7 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 				c->oom = true;
 		}
 	}
+	project_isolation(c, p, dbreg_toml_get(root, "isolation"));
 	const struct dbreg_toml_node *tg = dbreg_toml_get(root, "targets");
 	if (tg && tg->type != DBREG_TOML_TABLE) {
 		project_wrong_type(c, tg, "targets", "a table of [targets.NAME]");
@@ -128,6 +167,12 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 				continue;
 			}
 			struct dbreg_target_def *t = &p->targets[p->n_targets];
+			t->dev = -1;
+			const struct dbreg_toml_node *dev = dbreg_toml_get(kv->value, "dev");
+			if (dev && dev->type != DBREG_TOML_BOOL)
+				project_wrong_type(c, dev, "the dev key of a target", "true or false");
+			else if (dev)
+				t->dev = dev->u.boolean ? 1 : 0;
 			t->name = dbreg_strdup(kv->key);
 			t->url = dbreg_strdup(url->u.str.ptr);
 			if (t->name == NULL || t->url == NULL) {
@@ -304,4 +349,19 @@ int dbreg_project_target_url(char **url, const struct dbreg_project *p, const ch
 	}
 	*url = expanded;
 	return 0;
+}
+
+bool dbreg_project_target_is_dev(const struct dbreg_project *p, const char *target, const char *url)
+{
+	enum dbreg_dialect dialect;
+	bool sqlite = url && dbreg_target_dialect(url, &dialect) == 0 && dialect == DBREG_DIALECT_SQLITE;
+	size_t n = url ? strlen(url) : 0;
+	/* An in-memory database lives as long as the run: nothing to protect. */
+	if (sqlite && n >= 8 && strcmp(url + n - 8, ":memory:") == 0)
+		return true;
+	const char *name = target ? target : "dev";
+	for (size_t i = 0; p && i < p->n_targets; i++)
+		if (strcmp(p->targets[i].name, name) == 0 && p->targets[i].dev >= 0)
+			return p->targets[i].dev == 1;
+	return sqlite;
 }

@@ -28,7 +28,8 @@
  * INTO, and a body running longer than RP_BUDGET_MS is stopped and
  * reported. */
 #include "diag.h"
-#include "registry.h"
+#include "replay.h"
+#include "schemadiff.h"
 #include "util.h"
 #include "workers.h"
 
@@ -79,294 +80,146 @@ static void rp_diag(struct rp_ctx *c, struct dbreg_pos pos, const char *table, c
 	va_end(ap);
 }
 
-/* SQLite's affinity of a declared column type (section 3.1 of "Datatypes
- * In SQLite Version 3"), in the spelling of the portable type map. */
-static const char *rp_affinity(const char *type)
+/* The SQL of a default as the manifest means it, for messages. */
+static void rp_default_text(struct dbreg_buf *b, const struct dbreg_schema_column *col)
 {
-	if (!type || !*type)
-		return "BLOB";
-	char up[128];
-	size_t n = 0;
-	for (; type[n] && n + 1 < sizeof(up); n++)
-		up[n] = (char)((type[n] >= 'a' && type[n] <= 'z') ? type[n] - 32 : type[n]);
-	up[n] = '\0';
-	if (strstr(up, "INT"))
-		return "INTEGER";
-	if (strstr(up, "CHAR") || strstr(up, "CLOB") || strstr(up, "TEXT"))
-		return "TEXT";
-	if (strstr(up, "BLOB"))
-		return "BLOB";
-	if (strstr(up, "REAL") || strstr(up, "FLOA") || strstr(up, "DOUB"))
-		return "REAL";
-	return "NUMERIC";
-}
-
-/* PostgreSQL spellings that name a portable type, as written in generic
- * bodies that run on both dialects. */
-static const struct { const char *spelling, *type; } rp_aliases[] = {
-	{"timestamp with time zone", "timestamptz"}, {"timestamp without time zone", "timestamp"},
-	{"time without time zone", "time"}, {"bool", "boolean"}, {"int", "integer"}, {"int4", "integer"},
-	{"int8", "bigint"}, {"int2", "smallint"}, {"double precision", "double"}, {"float8", "double"},
-	{"float4", "real"}, {"character varying", "varchar"}, {"decimal", "numeric"},
-};
-
-/* Whether the type a migration gave a column stores the declared portable
- * type without loss: the same affinity, a numeric affinity for a numeric
- * type, or the portable type (or its PostgreSQL spelling) written as is in
- * a body shared by both dialects, which is how the contract's own example
- * writes timestamptz. */
-static bool rp_type_ok(const char *declared, const char *actual)
-{
-	const struct dbreg_type_info *want = dbreg_type_lookup(declared);
-	if (!want)
-		return true; /* DBR026 already says so */
-	const char *aff = rp_affinity(actual);
-	if (strcmp(aff, want->sqlite) == 0)
-		return true;
-	bool want_num = strcmp(want->sqlite, "INTEGER") == 0 || strcmp(want->sqlite, "NUMERIC") == 0;
-	if (want_num && (strcmp(aff, "NUMERIC") == 0 || strcmp(aff, "INTEGER") == 0))
-		return true;
-	if (strcmp(want->sqlite, "REAL") == 0 && strcmp(aff, "NUMERIC") == 0)
-		return true;
-	const struct dbreg_type_info *got = actual ? dbreg_type_lookup(actual) : NULL;
-	if (got == want)
-		return true;
-	for (size_t i = 0; actual && i < sizeof(rp_aliases) / sizeof(rp_aliases[0]); i++)
-		if (strcasecmp(actual, rp_aliases[i].spelling) == 0 && strcmp(rp_aliases[i].type, want->name) == 0)
-			return true;
-	return false;
-}
-
-/* Whether a declared type is serial or bigserial, NOT NULL without saying
- * so (the declared spelling may differ in case or blanks, as the type map
- * reads it). */
-static bool rp_serial(const char *type)
-{
-	const struct dbreg_type_info *ti = type ? dbreg_type_lookup(type) : NULL;
-	return ti && (strcmp(ti->name, "serial") == 0 || strcmp(ti->name, "bigserial") == 0);
-}
-
-static const struct dbreg_cat_column *rp_cat_column(const struct dbreg_cat_table *t, const char *name)
-{
-	for (size_t i = 0; i < t->n_columns; i++)
-		if (t->columns[i].name && strcmp(t->columns[i].name, name) == 0)
-			return &t->columns[i];
-	return NULL;
-}
-
-static bool rp_in(char *const *list, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (list[i] && strcmp(list[i], name) == 0)
-			return true;
-	return false;
-}
-
-static bool rp_same_list(char *const *a, size_t na, char *const *b, size_t nb)
-{
-	if (na != nb)
-		return false;
-	for (size_t i = 0; i < na; i++)
-		if (!a[i] || !b[i] || strcmp(a[i], b[i]) != 0)
-			return false;
-	return true;
-}
-
-/* "(a, b)" for messages. */
-static char *rp_list_text(char *const *cols, size_t n)
-{
-	struct dbreg_buf b = DBREG_BUF_INIT;
-	dbreg_buf_puts(&b, "(");
-	for (size_t i = 0; i < n; i++)
-		dbreg_buf_printf(&b, "%s%s", i ? ", " : "", cols[i] ? cols[i] : "?");
-	dbreg_buf_puts(&b, ")");
-	return dbreg_buf_detach(&b);
-}
-
-static const char *rp_action(const char *a)
-{
-	return a && *a ? a : "no action";
-}
-
-static void rp_columns(struct rp_ctx *c, const struct dbreg_table *t, const struct dbreg_cat_table *ct)
-{
-	for (size_t i = 0; i < t->n_columns && c->rc == 0; i++) {
-		const struct dbreg_column *col = &t->columns[i];
-		const struct dbreg_cat_column *cc = rp_cat_column(ct, col->name);
-		if (!cc) {
-			rp_diag(c, col->pos, t->name, col->name, NULL, "add the column in a new migration",
-				"table %s: column %s is declared but the migrations do not create it", t->name, col->name);
-			continue;
+	if (col->def.kind == DBREG_DV_NONE) {
+		dbreg_buf_puts(b, "none");
+	} else if (col->def.literal && col->def.kind == DBREG_DV_STRING) {
+		dbreg_buf_puts(b, "'");
+		for (const char *p = col->def.text ? col->def.text : ""; *p; p++) {
+			dbreg_buf_append(b, p, 1);
+			if (*p == '\'')
+				dbreg_buf_append(b, p, 1); /* '' inside an SQL literal */
 		}
-		if (!rp_type_ok(col->type, cc->type)) {
-			const struct dbreg_type_info *ti = dbreg_type_lookup(col->type);
-			rp_diag(c, col->pos, t->name, col->name, NULL, NULL,
-				"table %s: column %s is declared %s (SQLite affinity %s) but the migrations create it as %s (affinity %s)",
-				t->name, col->name, col->type, ti ? ti->sqlite : "?", cc->type && *cc->type ? cc->type : "untyped",
-				rp_affinity(cc->type));
-		}
-		bool in_pk = rp_in(ct->primary_key, ct->n_primary_key, col->name);
-		bool decl_pk = rp_in(t->primary_key, t->n_primary_key, col->name) || col->primary_key;
-		/* SQLite lets a non-INTEGER primary key column hold NULL, so only an
-		 * explicit not_null is held against the catalog's NOT NULL flag; a
-		 * serial column is NOT NULL whether declared so or not. */
-		if (col->not_null && !cc->not_null && !in_pk)
-			rp_diag(c, col->pos, t->name, col->name, NULL, "write NOT NULL in the migration that creates it",
-				"table %s: column %s is declared not_null but the migrations leave it nullable", t->name,
-				col->name);
-		else if (!col->not_null && !decl_pk && !rp_serial(col->type) && cc->not_null)
-			rp_diag(c, col->pos, t->name, col->name, NULL, "declare it with not_null = true",
-				"table %s: column %s is NOT NULL in the migrations but not declared not_null", t->name,
-				col->name);
-		if (col->ref_table && col->ref_column) {
-			const struct dbreg_cat_fkey *fk = NULL;
-			for (size_t k = 0; k < ct->n_fkeys; k++) {
-				const struct dbreg_cat_fkey *f = &ct->fkeys[k];
-				if (f->n_columns == 1 && f->columns[0] && strcmp(f->columns[0], col->name) == 0)
-					fk = f;
-			}
-			if (!fk) {
-				rp_diag(c, col->pos, t->name, col->name, NULL, NULL,
-					"table %s: column %s is declared to reference %s(%s) but the migrations create no foreign key on it",
-					t->name, col->name, col->ref_table, col->ref_column);
-			} else if (!fk->ref_table || strcmp(fk->ref_table, col->ref_table) != 0 ||
-				   (fk->ref_columns[0] && strcmp(fk->ref_columns[0], col->ref_column) != 0)) {
-				rp_diag(c, col->pos, t->name, col->name, NULL, NULL,
-					"table %s: column %s is declared to reference %s(%s) but the migrations make it reference %s(%s)",
-					t->name, col->name, col->ref_table, col->ref_column, fk->ref_table ? fk->ref_table : "?",
-					fk->ref_columns[0] ? fk->ref_columns[0] : "?");
-			} else if (strcasecmp(rp_action(col->on_delete), rp_action(fk->on_delete)) != 0) {
-				rp_diag(c, col->pos, t->name, col->name, NULL, NULL,
-					"table %s: column %s is declared on_delete = \"%s\" but the migrations' foreign key says ON DELETE %s",
-					t->name, col->name, rp_action(col->on_delete), rp_action(fk->on_delete));
-			}
-		}
+		dbreg_buf_puts(b, "'");
+	} else {
+		dbreg_buf_puts(b, col->def.text ? col->def.text : "");
 	}
-	for (size_t i = 0; i < ct->n_columns && c->rc == 0; i++) {
-		const char *name = ct->columns[i].name;
-		if (name && !dbreg_table_column(t, name))
-			rp_diag(c, t->pos, t->name, name, NULL, "declare it among the table's columns, or drop it in a migration",
-				"table %s: column %s is created by the migrations but not declared", t->name, name);
+}
+
+/* Renders one difference between the declared tables (want) and what the
+ * migrations produced (have) as a DBR047 at the declaration's position. */
+static void rp_render(struct rp_ctx *c, const struct dbreg_sdiff *d)
+{
+	const struct dbreg_schema_table *t = d->want_table;
+	const char *tn = t ? t->name : d->have_table->name;
+	const struct dbreg_schema_column *wc = d->want_col, *hc = d->have_col;
+	char *a = NULL, *b = NULL;
+	switch (d->kind) {
+	case DBREG_SDIFF_TABLE_MISSING:
+		rp_diag(c, t->pos, tn, NULL, NULL, "create it with CREATE TABLE IF NOT EXISTS in a migration",
+			"table %s is declared but the migrations do not create it", tn);
+		break;
+	case DBREG_SDIFF_TABLE_EXTRA:
+		break; /* rp_compare knows which tables the package created */
+	case DBREG_SDIFF_COLUMN_MISSING:
+		rp_diag(c, wc->pos, tn, wc->name, NULL, "add the column in a new migration",
+			"table %s: column %s is declared but the migrations do not create it", tn, wc->name);
+		break;
+	case DBREG_SDIFF_COLUMN_EXTRA:
+		rp_diag(c, t->pos, tn, hc->name, NULL, "declare it among the table's columns, or drop it in a migration",
+			"table %s: column %s is created by the migrations but not declared", tn, hc->name);
+		break;
+	case DBREG_SDIFF_COLUMN_TYPE:
+		rp_diag(c, wc->pos, tn, wc->name, NULL, NULL,
+			"table %s: column %s is declared %s (SQLite affinity %s) but the migrations create it as %s (affinity %s)",
+			tn, wc->name, wc->type, wc->ptype.info ? wc->ptype.info->sqlite : "?",
+			hc->type && *hc->type ? hc->type : "untyped", dbreg_type_affinity(hc->type));
+		break;
+	case DBREG_SDIFF_COLUMN_NULLABILITY:
+		if (wc->not_null)
+			rp_diag(c, wc->pos, tn, wc->name, NULL, "write NOT NULL in the migration that creates it",
+				"table %s: column %s is declared not_null but the migrations leave it nullable", tn, wc->name);
+		else
+			rp_diag(c, wc->pos, tn, wc->name, NULL, "declare it with not_null = true",
+				"table %s: column %s is NOT NULL in the migrations but not declared not_null", tn, wc->name);
+		break;
+	case DBREG_SDIFF_COLUMN_DEFAULT: {
+		struct dbreg_buf w = DBREG_BUF_INIT;
+		rp_default_text(&w, wc);
+		rp_diag(c, wc->pos, tn, wc->name, NULL, "make the DEFAULT of the migration and the declaration agree",
+			"table %s: column %s is declared with default %s but the migrations give it %s", tn, wc->name,
+			w.ptr ? w.ptr : "", hc->def.text ? hc->def.text : "none");
+		dbreg_buf_dispose(&w);
+		break;
 	}
-	for (size_t k = 0; k < ct->n_fkeys && c->rc == 0; k++) {
-		const struct dbreg_cat_fkey *f = &ct->fkeys[k];
-		const struct dbreg_column *col = f->n_columns == 1 && f->columns[0] ? dbreg_table_column(t, f->columns[0]) : NULL;
-		if (col && col->ref_table)
-			continue;
-		if (f->n_columns == 1 && !col)
-			continue; /* the column itself is already reported as extra */
-		char *cols = rp_list_text(f->columns, f->n_columns);
-		rp_diag(c, col ? col->pos : t->pos, t->name, col ? col->name : NULL, NULL,
+	case DBREG_SDIFF_PRIMARY_KEY:
+		a = dbreg_schema_list_text(t->primary_key, t->n_primary_key);
+		b = dbreg_schema_list_text(d->have_table->primary_key, d->have_table->n_primary_key);
+		rp_diag(c, t->pos, tn, NULL, NULL, NULL, "table %s: the primary key is declared %s but the migrations create %s",
+			tn, a ? a : "", d->have_table->n_primary_key ? (b ? b : "") : "none");
+		break;
+	case DBREG_SDIFF_UNIQUE_MISSING:
+		a = dbreg_schema_list_text(d->want_uq->columns, d->want_uq->n_columns);
+		rp_diag(c, d->want_uq->pos, tn, d->want_uq->n_columns == 1 ? d->want_uq->columns[0] : NULL, NULL,
+			"add UNIQUE in the migration that creates the table",
+			"table %s: unique %s is declared but the migrations create no unique constraint on it", tn, a ? a : "");
+		break;
+	case DBREG_SDIFF_FKEY_MISSING:
+		rp_diag(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, NULL,
+			"table %s: column %s is declared to reference %s(%s) but the migrations create no foreign key on it",
+			tn, d->want_fk->columns[0], d->want_fk->ref_table, d->want_fk->ref_columns[0] ? d->want_fk->ref_columns[0] : "?");
+		break;
+	case DBREG_SDIFF_FKEY_TARGET:
+		rp_diag(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, NULL,
+			"table %s: column %s is declared to reference %s(%s) but the migrations make it reference %s(%s)", tn,
+			d->want_fk->columns[0], d->want_fk->ref_table, d->want_fk->ref_columns[0] ? d->want_fk->ref_columns[0] : "?",
+			d->have_fk->ref_table ? d->have_fk->ref_table : "?",
+			d->have_fk->ref_columns[0] ? d->have_fk->ref_columns[0] : "?");
+		break;
+	case DBREG_SDIFF_FKEY_ACTION:
+		rp_diag(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, NULL,
+			"table %s: column %s is declared %s = \"%s\" but the migrations' foreign key says ON %s %s", tn,
+			d->want_fk->columns[0], d->on_update ? "on_update" : "on_delete",
+			d->on_update ? d->want_fk->on_update : d->want_fk->on_delete, d->on_update ? "UPDATE" : "DELETE",
+			d->on_update ? d->have_fk->on_update : d->have_fk->on_delete);
+		break;
+	case DBREG_SDIFF_FKEY_EXTRA: {
+		const struct dbreg_schema_column *col =
+			d->have_fk->n_columns == 1 ? dbreg_schema_column(t, d->have_fk->columns[0]) : NULL;
+		a = dbreg_schema_list_text(d->have_fk->columns, d->have_fk->n_columns);
+		rp_diag(c, col ? col->pos : t->pos, tn, col ? col->name : NULL, NULL,
 			"declare it with references = \"table.column\"",
-			"table %s: the migrations create a foreign key %s to %s that is not declared", t->name,
-			cols ? cols : "", f->ref_table ? f->ref_table : "?");
-		free(cols);
+			"table %s: the migrations create a foreign key %s to %s that is not declared", tn, a ? a : "",
+			d->have_fk->ref_table ? d->have_fk->ref_table : "?");
+		break;
 	}
-}
-
-/* Whether a unique catalog index stands for a declared unique constraint. */
-static bool rp_declared_unique(const struct dbreg_table *t, const struct dbreg_cat_index *ix)
-{
-	if (ix->n_columns == 1) {
-		const struct dbreg_column *col = dbreg_table_column(t, ix->columns[0] ? ix->columns[0] : "");
-		if (col && col->unique)
-			return true;
+	case DBREG_SDIFF_INDEX_MISSING:
+		a = dbreg_schema_list_text(d->want_ix->columns, d->want_ix->n_columns);
+		rp_diag(c, d->want_ix->pos, tn, NULL, NULL, NULL,
+			"table %s: index %s %s is declared but the migrations do not create it", tn, d->want_ix->name, a ? a : "");
+		break;
+	case DBREG_SDIFF_INDEX_NAME:
+		rp_diag(c, d->want_ix->pos, tn, NULL, NULL, "give the index the same name in the migration and the declaration",
+			"table %s: index %s is declared but the migrations create it as %s", tn, d->want_ix->name,
+			d->have_ix->name);
+		break;
+	case DBREG_SDIFF_INDEX_COLUMNS:
+		a = dbreg_schema_list_text(d->want_ix->columns, d->want_ix->n_columns);
+		b = dbreg_schema_list_text(d->have_ix->columns, d->have_ix->n_columns);
+		rp_diag(c, d->want_ix->pos, tn, NULL, NULL, NULL,
+			"table %s: index %s is declared on %s but the migrations create it on %s", tn, d->want_ix->name,
+			a ? a : "", b ? b : "");
+		break;
+	case DBREG_SDIFF_INDEX_UNIQUE:
+		rp_diag(c, d->want_ix->pos, tn, NULL, NULL, NULL,
+			"table %s: index %s is declared %s but the migrations create it %s", tn, d->want_ix->name,
+			d->want_ix->unique ? "unique" : "not unique", d->have_ix->unique ? "unique" : "not unique");
+		break;
+	case DBREG_SDIFF_INDEX_EXTRA:
+		a = dbreg_schema_list_text(d->have_ix->columns, d->have_ix->n_columns);
+		rp_diag(c, t->pos, tn, NULL, NULL, "declare it under [tables.NAME.indexes] (or as unique)",
+			"table %s: the migrations create %sindex %s %s that is not declared", tn,
+			d->have_ix->unique ? "unique " : "", d->have_ix->name, a ? a : "");
+		break;
+	case DBREG_SDIFF_INDEX_INVALID:
+		rp_diag(c, t ? t->pos : (struct dbreg_pos){0, 0}, tn, NULL, NULL, NULL,
+			"table %s: the migrations leave index %s INVALID", tn, d->have_ix->name);
+		break;
 	}
-	for (size_t u = 0; u < t->n_uniques; u++)
-		if (rp_same_list(t->uniques[u].columns, t->uniques[u].n_columns, ix->columns, ix->n_columns))
-			return true;
-	return false;
-}
-
-static void rp_keys(struct rp_ctx *c, const struct dbreg_table *t, const struct dbreg_cat_table *ct)
-{
-	if (!rp_same_list(t->primary_key, t->n_primary_key, ct->primary_key, ct->n_primary_key)) {
-		char *want = rp_list_text(t->primary_key, t->n_primary_key);
-		char *got = rp_list_text(ct->primary_key, ct->n_primary_key);
-		rp_diag(c, t->pos, t->name, NULL, NULL, NULL,
-			"table %s: the primary key is declared %s but the migrations create %s", t->name, want ? want : "",
-			ct->n_primary_key ? (got ? got : "") : "none");
-		free(want);
-		free(got);
-	}
-	/* Declared indexes, the implicit workspace_id one included. */
-	for (size_t i = 0; i < t->n_indexes && c->rc == 0; i++) {
-		const struct dbreg_index *ix = &t->indexes[i];
-		const struct dbreg_cat_index *ci = NULL;
-		for (size_t k = 0; k < ct->n_indexes; k++)
-			if (ct->indexes[k].name && strcmp(ct->indexes[k].name, ix->name) == 0)
-				ci = &ct->indexes[k];
-		struct dbreg_pos pos = ix->pos.line ? ix->pos : t->pos;
-		if (!ci) {
-			char *cols = rp_list_text(ix->columns, ix->n_columns);
-			rp_diag(c, pos, t->name, NULL, NULL, NULL,
-				"table %s: index %s %s is declared but the migrations do not create it", t->name, ix->name,
-				cols ? cols : "");
-			free(cols);
-			continue;
-		}
-		if (!rp_same_list(ix->columns, ix->n_columns, ci->columns, ci->n_columns)) {
-			char *want = rp_list_text(ix->columns, ix->n_columns);
-			char *got = rp_list_text(ci->columns, ci->n_columns);
-			rp_diag(c, pos, t->name, NULL, NULL, NULL,
-				"table %s: index %s is declared on %s but the migrations create it on %s", t->name, ix->name,
-				want ? want : "", got ? got : "");
-			free(want);
-			free(got);
-		}
-		if (ix->unique != ci->unique)
-			rp_diag(c, pos, t->name, NULL, NULL, NULL,
-				"table %s: index %s is declared %s but the migrations create it %s", t->name, ix->name,
-				ix->unique ? "unique" : "not unique", ci->unique ? "unique" : "not unique");
-	}
-	/* Declared unique constraints need a unique index on exactly their columns. */
-	for (size_t i = 0; i < t->n_columns + t->n_uniques && c->rc == 0; i++) {
-		char *single[1];
-		char *const *cols;
-		size_t n;
-		struct dbreg_pos pos;
-		if (i < t->n_columns) {
-			if (!t->columns[i].unique)
-				continue;
-			single[0] = t->columns[i].name;
-			cols = single;
-			n = 1;
-			pos = t->columns[i].pos;
-		} else {
-			const struct dbreg_unique *u = &t->uniques[i - t->n_columns];
-			cols = u->columns;
-			n = u->n_columns;
-			pos = u->pos.line ? u->pos : t->pos;
-		}
-		bool found = rp_same_list(cols, n, ct->primary_key, ct->n_primary_key);
-		for (size_t k = 0; k < ct->n_indexes && !found; k++)
-			found = ct->indexes[k].unique && rp_same_list(cols, n, ct->indexes[k].columns, ct->indexes[k].n_columns);
-		if (!found) {
-			char *text = rp_list_text(cols, n);
-			rp_diag(c, pos, t->name, n == 1 ? cols[0] : NULL, NULL, "add UNIQUE in the migration that creates the table",
-				"table %s: unique %s is declared but the migrations create no unique constraint on it", t->name,
-				text ? text : "");
-			free(text);
-		}
-	}
-	/* Indexes the migrations create that nothing declares. */
-	for (size_t k = 0; k < ct->n_indexes && c->rc == 0; k++) {
-		const struct dbreg_cat_index *ci = &ct->indexes[k];
-		if (ci->primary || !ci->name)
-			continue;
-		bool declared = false;
-		for (size_t i = 0; i < t->n_indexes && !declared; i++)
-			declared = strcmp(t->indexes[i].name, ci->name) == 0;
-		if (declared || (ci->unique && rp_declared_unique(t, ci)))
-			continue;
-		if (ci->unique && rp_same_list(ci->columns, ci->n_columns, ct->primary_key, ct->n_primary_key))
-			continue;
-		char *cols = rp_list_text(ci->columns, ci->n_columns);
-		rp_diag(c, t->pos, t->name, NULL, NULL, "declare it under [tables.NAME.indexes] (or as unique)",
-			"table %s: the migrations create %sindex %s %s that is not declared", t->name,
-			ci->unique ? "unique " : "", ci->name, cols ? cols : "");
-		free(cols);
-	}
+	free(a);
+	free(b);
 }
 
 static int rp_cmp_str(const void *a, const void *b)
@@ -415,21 +268,28 @@ static const char *rp_where_named(const struct dbreg_package *pkg, const char *t
 static void rp_compare(struct rp_ctx *c, char *const *before, size_t n_before, const struct dbreg_catalog *after)
 {
 	const struct dbreg_package *pkg = c->pkg;
-	for (size_t i = 0; i < pkg->n_tables && c->rc == 0; i++) {
-		const struct dbreg_table *t = &pkg->tables[i];
-		const struct dbreg_cat_table *ct = dbreg_catalog_table(after, t->name);
-		if (!ct) {
-			rp_diag(c, t->pos, t->name, NULL, NULL, "create it with CREATE TABLE IF NOT EXISTS in a migration",
-				"table %s is declared but the migrations do not create it", t->name);
+	struct dbreg_schema *want = NULL, *have = NULL;
+	struct dbreg_sdiff_list diffs = DBREG_SDIFF_LIST_INIT;
+	int rc = dbreg_schema_new(&want, DBREG_SCHEMA_DECLARED, DBREG_DIALECT_SQLITE);
+	if (rc == 0)
+		rc = dbreg_schema_new(&have, DBREG_SCHEMA_CATALOG, DBREG_DIALECT_SQLITE);
+	if (rc == 0)
+		rc = dbreg_schema_add_package(want, pkg);
+	if (rc == 0)
+		rc = dbreg_schema_add_catalog(have, after);
+	static const struct dbreg_sdiff_opts opts = {.defaults = true, .extra_tables = true};
+	if (rc == 0)
+		rc = dbreg_schema_diff(&diffs, want, have, &opts);
+	if (rc)
+		c->rc = rc;
+	for (size_t i = 0; i < diffs.len && c->rc == 0; i++) {
+		const struct dbreg_sdiff *d = &diffs.items[i];
+		if (d->kind != DBREG_SDIFF_TABLE_EXTRA) {
+			rp_render(c, d);
 			continue;
 		}
-		rp_columns(c, t, ct);
-		if (c->rc == 0)
-			rp_keys(c, t, ct);
-	}
-	for (size_t i = 0; i < after->n_tables && c->rc == 0; i++) {
-		const char *name = after->tables[i].name;
-		if (!name || rp_existed(before, n_before, name) || dbreg_package_table(pkg, name))
+		const char *name = d->have_table->name;
+		if (rp_existed(before, n_before, name))
 			continue;
 		/* A table another package declares is DBR046's finding (ownership). */
 		bool elsewhere = false;
@@ -443,6 +303,9 @@ static void rp_compare(struct rp_ctx *c, char *const *before, size_t n_before, c
 			"the migrations of %s create table %s, which the package does not declare",
 			pkg->name ? pkg->name : pkg->file, name);
 	}
+	dbreg_sdiff_list_dispose(&diffs);
+	dbreg_schema_free(want);
+	dbreg_schema_free(have);
 }
 
 /* Codes that make a package's comparison meaningless: its declarations
@@ -782,21 +645,17 @@ static int rp_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *o
 	return c->rc;
 }
 
-int dbreg_replay_check(struct dbreg_registry *reg)
+int dbreg_replay_check(struct dbreg_registry *reg, const struct dbreg_graph *g)
 {
-	size_t *order = NULL;
 	/* A cycle is DBR032's finding: without an order there is nothing to replay. */
-	int rc = dbreg_graph_order(reg, &order);
-	if (rc == DBREG_EINVALID)
+	size_t *order = g->order;
+	if (!order)
 		return 0;
-	if (rc != 0)
-		return rc;
+	int rc;
 	/* Looked up (and the built-in drivers registered) before any thread starts. */
 	const struct dbreg_driver *drv = dbreg_driver_for_url("sqlite::memory:");
-	if (!drv) {
-		free(order);
+	if (!drv)
 		return dbreg_registry_fail(reg, DBREG_ECONNECT, "no SQLite driver to replay migrations on");
-	}
 	size_t n = reg->n_packages;
 	size_t n_workers = dbreg_workers_count(n, RP_MAX_WORKERS);
 	bool *broken = calloc(n + 1, sizeof *broken);
@@ -830,6 +689,5 @@ int dbreg_replay_check(struct dbreg_registry *reg)
 	free(state);
 	free(ctx);
 	free(broken);
-	free(order);
 	return rc;
 }

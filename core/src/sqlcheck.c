@@ -15,7 +15,9 @@
  * order, so the findings never depend on the threads. */
 #include "sqlcheck.h"
 #include "diag.h"
+#include "isolation.h"
 #include "registry.h"
+#include "suppress.h"
 #include "util.h"
 #include "workers.h"
 
@@ -436,22 +438,6 @@ static const char *jlast_name(const struct json *list)
 
 /* ---- the analysis -------------------------------------------------------- */
 
-/* What a package's migrations leave a table like, for the table rules. */
-struct sc_table {
-	char *name;
-	unsigned line, column;         /* of the CREATE TABLE */
-	const char *file, *migration;  /* borrowed */
-	bool columns_known;            /* false for CREATE TABLE AS / PARTITION OF / LIKE */
-	bool temp;
-	bool has_ws, ws_not_null, ws_fk;
-	bool dropped;
-};
-
-struct sc_pkg {
-	struct sc_table *tables;
-	size_t n, cap;
-};
-
 struct sc_names {
 	char **items;
 	size_t n, cap;
@@ -480,12 +466,13 @@ struct sc_ctx {
 	const struct dbreg_registry *reg;   /* NULL for bare text */
 	const struct sc_owners *owners;     /* NULL for bare text */
 	const struct dbreg_package *pkg;
-	struct sc_pkg *facts;          /* NULL: no DBR046 */
+	struct dbreg_iso *iso;         /* NULL: no isolation rules (down bodies, the core, bare text) */
 	bool up;
 	struct sc_names dropped;       /* names dropped IF EXISTS earlier in the body */
 	struct sc_names created;       /* tables created earlier in the body */
 	unsigned line, column;         /* of the current statement */
 	struct dbreg_sql_cursor pos;   /* where sc_loc stopped in this body */
+	struct dbreg_suppress suppress; /* the current statement's dbreg:ignore comment (suppress.c) */
 	int rc;
 };
 
@@ -609,7 +596,7 @@ static void sc_diag(struct sc_ctx *c, const char *code, const char *table, const
 	};
 	va_list ap;
 	va_start(ap, fmt);
-	if (dbreg_diag_vaddf(c->diags, code, &at, fmt, ap) != 0 ||
+	if (dbreg_suppress_vaddf(c->diags, &c->suppress, code, &at, fmt, ap) != 0 ||
 	    (hint && dbreg_diag_hintf(c->diags, "%s", hint) != 0))
 		c->rc = DBREG_ENOMEM;
 	va_end(ap);
@@ -692,43 +679,10 @@ static void sc_check_owner(struct sc_ctx *c, const char *table, const char *verb
 		other->name ? other->name : other->file);
 }
 
-static struct sc_table *sc_fact(struct sc_ctx *c, const char *name)
+/* Where the current statement is, for the isolation rules. */
+static struct dbreg_iso_at sc_iso_at(const struct sc_ctx *c)
 {
-	if (!c->facts || !name)
-		return NULL;
-	for (size_t i = c->facts->n; i-- > 0;)
-		if (strcmp(c->facts->tables[i].name, name) == 0 && !c->facts->tables[i].dropped)
-			return &c->facts->tables[i];
-	return NULL;
-}
-
-static struct sc_table *sc_fact_new(struct sc_ctx *c, const char *name)
-{
-	struct sc_pkg *f = c->facts;
-	if (!f || !name)
-		return NULL;
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 8;
-		struct sc_table *t = realloc(f->tables, cap * sizeof(*t));
-		if (!t) {
-			c->rc = DBREG_ENOMEM;
-			return NULL;
-		}
-		f->tables = t;
-		f->cap = cap;
-	}
-	struct sc_table *t = &f->tables[f->n];
-	memset(t, 0, sizeof(*t));
-	if (!(t->name = dbreg_strdup(name))) {
-		c->rc = DBREG_ENOMEM;
-		return NULL;
-	}
-	t->line = c->line;
-	t->column = c->column;
-	t->file = c->src && c->src->file ? c->src->file : c->file;
-	t->migration = c->migration;
-	f->n++;
-	return t;
+	return (struct dbreg_iso_at){c->src && c->src->file ? c->src->file : c->file, c->line, c->column, c->migration};
 }
 
 /* Whether a FOREIGN KEY constraint points at ydtb_workspaces(id). */
@@ -742,13 +696,24 @@ static bool sc_fk_to_workspaces(const struct json *con)
 	return jlen(pk) == 0 || (jlen(pk) == 1 && jname(&pk->items[0]) && strcmp(jname(&pk->items[0]), "id") == 0);
 }
 
-/* Records what a column definition says about workspace_id. */
-static void sc_fact_column(struct sc_table *t, const struct json *coldef)
+/* Tells the isolation rules about a foreign key of `table` (DBR027). */
+static void sc_iso_fk_target(struct sc_ctx *c, const char *table, const struct json *con)
+{
+	const char *target = jstr(jget(con, "pktable"), "relname");
+	if (!c->iso || !target)
+		return;
+	struct dbreg_iso_at at = sc_iso_at(c);
+	dbreg_iso_foreign_key(c->iso, &at, table, target, sc_other_owner(c, target));
+}
+
+/* What a column definition says about workspace_id, and its foreign keys. */
+static void sc_iso_column(struct sc_ctx *c, const char *table, const struct json *coldef, bool in_create)
 {
 	const char *name = jstr(coldef, "colname");
-	if (!t || !name || strcmp(name, "workspace_id") != 0)
+	if (!c->iso || !name)
 		return;
-	t->has_ws = true;
+	bool ws = strcmp(name, "workspace_id") == 0, not_null = false, fk = false;
+	const char *fk_name = NULL;
 	const struct json *cons = jget(coldef, "constraints");
 	for (size_t i = 0; i < jlen(cons); i++) {
 		const struct json *con;
@@ -756,30 +721,79 @@ static void sc_fact_column(struct sc_table *t, const struct json *coldef)
 		const char *type = kind ? jstr(con, "contype") : NULL;
 		if (!type)
 			continue;
-		if (strcmp(type, "CONSTR_NOTNULL") == 0 || strcmp(type, "CONSTR_PRIMARY") == 0)
-			t->ws_not_null = true;
-		else if (strcmp(type, "CONSTR_FOREIGN") == 0 && sc_fk_to_workspaces(con))
-			t->ws_fk = true;
+		if (strcmp(type, "CONSTR_NOTNULL") == 0 || strcmp(type, "CONSTR_PRIMARY") == 0) {
+			not_null = true;
+		} else if (strcmp(type, "CONSTR_FOREIGN") == 0) {
+			sc_iso_fk_target(c, table, con);
+			if (sc_fk_to_workspaces(con)) {
+				fk = true;
+				fk_name = jstr(con, "conname");
+			}
+		}
+	}
+	if (ws) {
+		struct dbreg_iso_at at = sc_iso_at(c);
+		dbreg_iso_ws_column(c->iso, &at, table, in_create, not_null, fk, fk_name);
 	}
 }
 
-/* Records a table-level constraint (CREATE TABLE element or ADD CONSTRAINT). */
-static void sc_fact_constraint(struct sc_table *t, const struct json *con)
+/* A table-level constraint (CREATE TABLE element or ADD CONSTRAINT). */
+static void sc_iso_constraint(struct sc_ctx *c, const char *table, const struct json *con)
 {
 	const char *type = jstr(con, "contype");
-	if (!t || !type)
+	if (!c->iso || !type)
 		return;
+	struct dbreg_iso_at at = sc_iso_at(c);
 	if (strcmp(type, "CONSTR_PRIMARY") == 0) {
 		const struct json *keys = jget(con, "keys");
 		for (size_t i = 0; i < jlen(keys); i++)
 			if (jname(&keys->items[i]) && strcmp(jname(&keys->items[i]), "workspace_id") == 0)
-				t->ws_not_null = true;
+				dbreg_iso_ws_not_null(c->iso, &at, table, true);
 	} else if (strcmp(type, "CONSTR_FOREIGN") == 0) {
+		sc_iso_fk_target(c, table, con);
 		const struct json *cols = jget(con, "fk_attrs");
 		if (jlen(cols) == 1 && jname(&cols->items[0]) && strcmp(jname(&cols->items[0]), "workspace_id") == 0 &&
 		    sc_fk_to_workspaces(con))
-			t->ws_fk = true;
+			dbreg_iso_ws_fk(c->iso, &at, table, jstr(con, "conname"));
 	}
+}
+
+/* For CREATE TABLE AS and SELECT INTO: whether the query's columns (or
+ * the column list given) include workspace_id: 1, 0, or -1 (SELECT *). */
+static int sc_query_has_ws(const struct json *colnames, const struct json *select)
+{
+	for (size_t i = 0; i < jlen(colnames); i++)
+		if (jname(&colnames->items[i]) && strcmp(jname(&colnames->items[i]), "workspace_id") == 0)
+			return 1;
+	if (jlen(colnames))
+		return 0;
+	const struct json *targets = jget(select, "targetList");
+	if (!targets) /* UNION, VALUES, ...: not looked into */
+		return -1;
+	for (size_t i = 0; i < jlen(targets); i++) {
+		const struct json *rt;
+		if (!jnode(&targets->items[i], &rt))
+			continue;
+		const char *alias = jstr(rt, "name");
+		if (alias) {
+			if (strcmp(alias, "workspace_id") == 0)
+				return 1;
+			continue;
+		}
+		const struct json *ref;
+		const char *kind = jnode(jget(rt, "val"), &ref);
+		if (!kind || strcmp(kind, "ColumnRef") != 0)
+			continue;
+		const struct json *fields = jget(ref, "fields");
+		size_t n = jlen(fields);
+		const struct json *last;
+		const char *lk = n ? jnode(&fields->items[n - 1], &last) : NULL;
+		if (lk && strcmp(lk, "A_Star") == 0)
+			return -1;
+		if (lk && strcmp(lk, "String") == 0 && jstr(last, "sval") && strcmp(jstr(last, "sval"), "workspace_id") == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /* Whether a table is new in this body: created by an earlier statement of
@@ -808,27 +822,67 @@ static void sc_create_table(struct sc_ctx *c, const struct json *st, bool as)
 		return;
 	sc_check_owner(c, name, "creates");
 	names_add(c, &c->created, name);
-	if (!c->up || !c->facts)
-		return;
-	struct sc_table *t = sc_fact_new(c, name);
-	if (!t)
+	if (!c->iso)
 		return;
 	const char *persist = jstr(rel, "relpersistence");
-	t->temp = persist && strcmp(persist, "t") == 0;
-	t->columns_known = !as && jlen(jget(st, "inhRelations")) == 0 && !jget(st, "partbound");
+	bool temp = persist && strcmp(persist, "t") == 0;
+	struct dbreg_iso_at at = sc_iso_at(c);
+	if (as) {
+		dbreg_iso_create(c->iso, &at, name, DBREG_ISO_CREATE_AS, NULL, temp,
+				 sc_query_has_ws(jget(jget(st, "into"), "colNames"), jget(jget(st, "query"), "SelectStmt")));
+		return;
+	}
+	/* Where the columns come from: the first LIKE, the parent, the type. */
+	enum dbreg_iso_origin origin = DBREG_ISO_CREATE;
+	const char *source = jstr(jget(jget(st, "inhRelations") && jlen(jget(st, "inhRelations")) ?
+				       &jget(st, "inhRelations")->items[0] : NULL, "RangeVar"), "relname");
 	const struct json *elts = jget(st, "tableElts");
+	if (jget(st, "partbound"))
+		origin = DBREG_ISO_PARTITION_OF;
+	else if (jget(st, "ofTypename"))
+		origin = DBREG_ISO_OF;
+	else if (jlen(jget(st, "inhRelations")))
+		origin = DBREG_ISO_INHERITS;
+	for (size_t i = 0; i < jlen(elts) && origin == DBREG_ISO_CREATE; i++) {
+		const struct json *body;
+		const char *kind = jnode(&elts->items[i], &body);
+		if (kind && strcmp(kind, "TableLikeClause") == 0) {
+			origin = DBREG_ISO_LIKE;
+			source = jstr(jget(body, "relation"), "relname");
+		}
+	}
+	dbreg_iso_create(c->iso, &at, name, origin, source, temp, 0);
 	for (size_t i = 0; i < jlen(elts); i++) {
 		const struct json *body;
 		const char *kind = jnode(&elts->items[i], &body);
 		if (!kind)
 			continue;
 		if (strcmp(kind, "ColumnDef") == 0)
-			sc_fact_column(t, body);
+			sc_iso_column(c, name, body, true);
 		else if (strcmp(kind, "Constraint") == 0)
-			sc_fact_constraint(t, body);
-		else if (strcmp(kind, "TableLikeClause") == 0)
-			t->columns_known = false;
+			sc_iso_constraint(c, name, body);
 	}
+}
+
+/* SELECT ... INTO t creates t from a query, and cannot say IF NOT EXISTS. */
+static void sc_select_into(struct sc_ctx *c, const struct json *st)
+{
+	const struct json *rel = jget(jget(st, "intoClause"), "rel");
+	const char *name = jstr(rel, "relname");
+	if (!name)
+		return;
+	if (!names_has(&c->dropped, name))
+		sc_dbr043(c, name, "SELECT ... INTO",
+			  "write CREATE TABLE IF NOT EXISTS %s (...) with its columns, then INSERT INTO %s SELECT ... ON CONFLICT DO NOTHING",
+			  name, name);
+	sc_check_owner(c, name, "creates");
+	names_add(c, &c->created, name);
+	if (!c->iso)
+		return;
+	const char *persist = jstr(rel, "relpersistence");
+	struct dbreg_iso_at at = sc_iso_at(c);
+	dbreg_iso_create(c->iso, &at, name, DBREG_ISO_SELECT_INTO, NULL, persist && strcmp(persist, "t") == 0,
+			 sc_query_has_ws(jget(jget(st, "intoClause"), "colNames"), st));
 }
 
 static void sc_create_index(struct sc_ctx *c, const struct json *st)
@@ -864,7 +918,9 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 	const char *defkind = def ? jnode(def, &defbody) : NULL;
 	bool missing_ok = jbool(cmd, "missing_ok");
 	bool existing = is_table && c->up && !sc_is_new(c, table);
-	struct sc_table *t = is_table && c->up ? sc_fact(c, table) : NULL;
+	/* The isolation rules follow what happens to tables, in up bodies. */
+	struct dbreg_iso *iso = is_table ? c->iso : NULL;
+	struct dbreg_iso_at at = sc_iso_at(c);
 	if (!sub)
 		return;
 	if (strcmp(sub, "AT_AddColumn") == 0 && defkind && strcmp(defkind, "ColumnDef") == 0) {
@@ -873,7 +929,8 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 			sc_dbr043(c, table, "ALTER TABLE ... ADD COLUMN without IF NOT EXISTS",
 				  "write ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s ...", table ? table : "...",
 				  col ? col : "...");
-		sc_fact_column(t, defbody);
+		if (iso)
+			sc_iso_column(c, table, defbody, false);
 		if (existing) {
 			bool not_null = false, has_default = false;
 			const struct json *cons = jget(defbody, "constraints");
@@ -900,8 +957,7 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 				  "write ALTER TABLE %s DROP COLUMN IF EXISTS %s", table ? table : "...", name ? name : "...");
 		else
 			names_add(c, &c->dropped, name);
-		if (t && name && strcmp(name, "workspace_id") == 0)
-			t->has_ws = t->ws_not_null = t->ws_fk = false;
+		dbreg_iso_drop_column(iso, &at, table, name);
 		if (existing)
 			sc_diag(c, "DBR103", table, name,
 				"stop reading the column in a release first, and drop it in a later migration once no running version uses it",
@@ -914,6 +970,9 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 				  name ? name : "...");
 		else
 			names_add(c, &c->dropped, name);
+		dbreg_iso_drop_constraint(iso, &at, table, name);
+	} else if (strcmp(sub, "AT_AlterConstraint") == 0 && defkind && strcmp(defkind, "Constraint") == 0) {
+		dbreg_iso_alter_constraint(iso, &at, table, jstr(defbody, "conname"), jbool(defbody, "deferrable"));
 	} else if (strcmp(sub, "AT_AddConstraint") == 0 && defkind && strcmp(defkind, "Constraint") == 0) {
 		const char *con = jstr(defbody, "conname");
 		const char *type = jstr(defbody, "contype");
@@ -927,23 +986,23 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 					  "name the constraint and write ALTER TABLE %s DROP CONSTRAINT IF EXISTS <name>; before adding it",
 					  table ? table : "...");
 		}
-		sc_fact_constraint(t, defbody);
+		if (iso)
+			sc_iso_constraint(c, table, defbody);
 		if (existing && type && strcmp(type, "CONSTR_FOREIGN") == 0 && !jbool(defbody, "skip_validation"))
 			sc_diag(c, "DBR103", table, NULL,
 				"add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later migration",
 				"ADD FOREIGN KEY on existing table %s scans it under a lock that blocks writes", table);
 	} else if (strcmp(sub, "AT_AlterColumnType") == 0) {
+		if (defkind && strcmp(defkind, "ColumnDef") == 0)
+			dbreg_iso_alter_type(iso, &at, table, name, jlast_name(jget(jget(defbody, "typeName"), "names")));
 		if (existing)
 			sc_diag(c, "DBR103", table, name,
 				"add a column of the new type, backfill it in batches, switch readers, then drop the old column",
 				"ALTER COLUMN %s TYPE may rewrite table %s under a lock that blocks reads and writes",
 				name ? name : "", table);
-	} else if (strcmp(sub, "AT_SetNotNull") == 0) {
-		if (t && name && strcmp(name, "workspace_id") == 0)
-			t->ws_not_null = true;
-	} else if (strcmp(sub, "AT_DropNotNull") == 0) {
-		if (t && name && strcmp(name, "workspace_id") == 0)
-			t->ws_not_null = false;
+	} else if (iso && name && strcmp(name, "workspace_id") == 0 &&
+		   (strcmp(sub, "AT_SetNotNull") == 0 || strcmp(sub, "AT_DropNotNull") == 0)) {
+		dbreg_iso_ws_not_null(iso, &at, table, strcmp(sub, "AT_SetNotNull") == 0);
 	}
 }
 
@@ -985,9 +1044,7 @@ static void sc_drop(struct sc_ctx *c, const struct json *st)
 		if (!is_table)
 			continue;
 		sc_check_owner(c, name, "drops");
-		struct sc_table *t = c->up ? sc_fact(c, name) : NULL;
-		if (t)
-			t->dropped = true;
+		dbreg_iso_drop_table(c->iso, name);
 		/* Down bodies exist to drop what up created: only up bodies warn. */
 		if (c->up && !sc_is_new(c, name))
 			sc_diag(c, "DBR103", name, NULL,
@@ -1003,6 +1060,13 @@ static void sc_rename(struct sc_ctx *c, const struct json *st)
 	const char *newname = jstr(st, "newname");
 	char word[64];
 	sc_object_word(type, word, sizeof(word));
+	if (c->iso && type && strcmp(type, "OBJECT_TABLE") == 0) {
+		struct dbreg_iso_at at = sc_iso_at(c);
+		dbreg_iso_rename_table(c->iso, &at, table, newname);
+	} else if (c->iso && type && strcmp(type, "OBJECT_COLUMN") == 0) {
+		struct dbreg_iso_at at = sc_iso_at(c);
+		dbreg_iso_rename_column(c->iso, &at, table, jstr(st, "subname"), newname);
+	}
 	/* ALTER TABLE/INDEX/VIEW IF EXISTS old RENAME TO new is a no-op once
 	 * renamed: the old name is gone, so the second run only notices. */
 	static const char *const relkinds[] = {"OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_VIEW", "OBJECT_MATVIEW",
@@ -1037,6 +1101,16 @@ static void sc_statement(struct sc_ctx *c, const char *kind, const struct json *
 		sc_drop(c, st);
 	} else if (strcmp(kind, "RenameStmt") == 0) {
 		sc_rename(c, st);
+	} else if (strcmp(kind, "SelectStmt") == 0 && jget(st, "intoClause")) {
+		sc_select_into(c, st);
+	} else if (strcmp(kind, "AlterObjectSchemaStmt") == 0 && jstr(st, "objectType") &&
+		   strcmp(jstr(st, "objectType"), "OBJECT_TABLE") == 0) {
+		const char *table = jstr(jget(st, "relation"), "relname");
+		sc_check_owner(c, table, "moves");
+		if (c->iso) {
+			struct dbreg_iso_at at = sc_iso_at(c);
+			dbreg_iso_set_schema(c->iso, &at, table, jstr(st, "newschema"));
+		}
 	} else if (strcmp(kind, "InsertStmt") == 0) {
 		const char *table = jstr(jget(st, "relation"), "relname");
 		if (!jget(st, "onConflictClause"))
@@ -1156,7 +1230,9 @@ static void sc_body(struct sc_ctx *c)
 		size_t off = loc > 0 && (size_t)loc < sql_len ? (size_t)loc : 0;
 		long long slen = jnum(&raw, "stmt_len");
 		size_t end = slen > 0 && (size_t)slen <= sql_len - off ? off + (size_t)slen : sql_len;
-		sc_loc(c, sc_skip_blank(c->sql, off, end), &c->line, &c->column);
+		size_t start = sc_skip_blank(c->sql, off, end);
+		sc_loc(c, start, &c->line, &c->column);
+		dbreg_suppress_find(&c->suppress, c->sql, off, start);
 		const struct json *st;
 		const char *kind = jnode(jget(&raw, "stmt"), &st);
 		if (kind)
@@ -1164,6 +1240,7 @@ static void sc_body(struct sc_ctx *c)
 		json_free(&raw);
 	}
 	pg_query_free_parse_result(r);
+	memset(&c->suppress, 0, sizeof(c->suppress));
 	/* A statement whose tree cannot be read (too deep) ends the analysis of
 	 * the body there: the server parses it, so it is not a syntax error. */
 	if (jp.oom)
@@ -1196,60 +1273,14 @@ static const struct dbreg_sql *sc_pg_body(const struct dbreg_migration *m, bool 
 	return generic->text ? generic : NULL;
 }
 
-/* Table rules (DBR046) over what a package's up migrations leave. */
-static void sc_table_rules(struct sc_ctx *c, const struct sc_pkg *f)
-{
-	for (size_t i = 0; i < f->n && c->rc == 0; i++) {
-		const struct sc_table *t = &f->tables[i];
-		if (t->dropped || t->temp)
-			continue;
-		struct dbreg_diag_at at = {.file = t->file, .line = t->line, .column = t->column,
-					   .package = c->package, .table = t->name, .migration = t->migration};
-		int rc = 0;
-		if (strncmp(t->name, "ydtb_", 5) != 0) {
-			rc = dbreg_diag_addf(c->diags, "DBR046", &at, "migration %s creates table %s without the ydtb_ prefix",
-					     t->migration ? t->migration : "", t->name);
-			if (rc == 0)
-				rc = dbreg_diag_hintf(c->diags, "name it ydtb_%s", t->name);
-		}
-		if (rc == 0 && t->columns_known && !t->has_ws) {
-			rc = dbreg_diag_addf(c->diags, "DBR046", &at, "table %s created by migration %s has no workspace_id column",
-					     t->name, t->migration ? t->migration : "");
-			if (rc == 0)
-				rc = dbreg_diag_hintf(c->diags, "add workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE");
-		} else if (rc == 0 && t->columns_known) {
-			if (!t->ws_not_null) {
-				rc = dbreg_diag_addf(c->diags, "DBR046", &at, "table %s created by migration %s: workspace_id may be null",
-						     t->name, t->migration ? t->migration : "");
-				if (rc == 0)
-					rc = dbreg_diag_hintf(c->diags, "write workspace_id text NOT NULL");
-			}
-			if (rc == 0 && !t->ws_fk) {
-				rc = dbreg_diag_addf(c->diags, "DBR046", &at,
-						     "table %s created by migration %s: workspace_id has no foreign key to ydtb_workspaces(id)",
-						     t->name, t->migration ? t->migration : "");
-				if (rc == 0)
-					rc = dbreg_diag_hintf(c->diags, "write workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE");
-			}
-		}
-		if (rc != 0)
-			c->rc = DBREG_ENOMEM;
-	}
-}
-
-static void sc_pkg_dispose(struct sc_pkg *f)
-{
-	for (size_t i = 0; i < f->n; i++)
-		free(f->tables[i].name);
-	free(f->tables);
-	memset(f, 0, sizeof(*f));
-}
-
 /* Checks one package's bodies, its findings appended to diags. */
 static int sc_package(struct dbreg_diag_list *diags, const struct dbreg_registry *reg, const struct sc_owners *owners,
 		      const struct dbreg_package *pkg)
 {
-	struct sc_pkg facts = {0};
+	struct dbreg_iso *iso = NULL;
+	/* The core package's tables follow no prefix or workspace rule. */
+	if (!pkg->core && dbreg_iso_new(&iso, reg, pkg, diags) != 0)
+		return DBREG_ENOMEM;
 	struct sc_ctx c = {.diags = diags, .reg = reg, .owners = owners, .pkg = pkg, .package = pkg->name,
 			   .file = pkg->file};
 	for (size_t i = 0; i < pkg->n_migrations && c.rc == 0; i++) {
@@ -1262,16 +1293,16 @@ static int sc_package(struct dbreg_diag_list *diags, const struct dbreg_registry
 			c.src = body;
 			c.migration = m->id;
 			c.up = dir == 1;
-			/* The core package's tables follow no prefix or workspace rule. */
-			c.facts = c.up && !pkg->core ? &facts : NULL;
+			c.iso = c.up ? iso : NULL;
 			sc_body(&c);
 			sc_ctx_dispose(&c);
 		}
 	}
 	c.src = NULL;
+	int rc = dbreg_iso_finish(iso);
 	if (c.rc == 0)
-		sc_table_rules(&c, &facts);
-	sc_pkg_dispose(&facts);
+		c.rc = rc;
+	dbreg_iso_free(iso);
 	sc_ctx_dispose(&c);
 	return c.rc;
 }

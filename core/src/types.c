@@ -1,46 +1,64 @@
 /* The portable column types: one table that says, for each type a manifest
- * may name, how many parameters it takes and how each dialect stores it.
- * Lookup, hints, the planner and verify all read this same table. */
+ * may name, how many parameters it takes and how each dialect stores it,
+ * and one table of the other spellings of those types. Manifest checks,
+ * hints, DBR047 and verify read these tables and nothing else: whether a
+ * catalog's column stores a declared type is decided here only. */
 #include "model.h"
 #include "util.h"
 
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct dbreg_type_info types_table[] = {
-	{ "text",        0, "text",             "TEXT" },
-	{ "varchar",     1, "varchar",          "TEXT" },
-	{ "char",        1, "char",             "TEXT" },
-	{ "smallint",    0, "smallint",         "INTEGER" },
-	{ "integer",     0, "integer",          "INTEGER" },
-	{ "bigint",      0, "bigint",           "INTEGER" },
-	{ "serial",      0, "serial",           "INTEGER" },
-	{ "bigserial",   0, "bigserial",        "INTEGER" },
-	{ "real",        0, "real",             "REAL" },
-	{ "double",      0, "double precision", "REAL" },
-	{ "numeric",     2, "numeric",          "NUMERIC" },
-	{ "boolean",     0, "boolean",          "INTEGER" },
-	{ "date",        0, "date",             "TEXT" },
-	{ "time",        0, "time",             "TEXT" },
-	{ "timestamp",   0, "timestamp",        "TEXT" },
-	{ "timestamptz", 0, "timestamptz",      "TEXT" },
-	{ "uuid",        0, "uuid",             "TEXT" },
-	{ "json",        0, "json",             "TEXT" },
-	{ "jsonb",       0, "jsonb",            "TEXT" },
-	{ "bytea",       0, "bytea",            "BLOB" },
+	/* name           params  PostgreSQL (format_type)        affinity   storage */
+	{ "text",        0, "text",                        "TEXT",    "text" },
+	{ "varchar",     1, "character varying",           "TEXT",    "varchar" },
+	{ "char",        1, "character",                   "TEXT",    "char" },
+	{ "smallint",    0, "smallint",                    "INTEGER", "smallint" },
+	{ "integer",     0, "integer",                     "INTEGER", "integer" },
+	{ "bigint",      0, "bigint",                      "INTEGER", "bigint" },
+	{ "serial",      0, "integer",                     "INTEGER", "integer" },
+	{ "bigserial",   0, "bigint",                      "INTEGER", "bigint" },
+	{ "real",        0, "real",                        "REAL",    "real" },
+	{ "double",      0, "double precision",            "REAL",    "double" },
+	{ "numeric",     2, "numeric",                     "NUMERIC", "numeric" },
+	{ "boolean",     0, "boolean",                     "INTEGER", "boolean" },
+	{ "date",        0, "date",                        "TEXT",    "date" },
+	{ "time",        0, "time without time zone",      "TEXT",    "time" },
+	{ "timestamp",   0, "timestamp without time zone", "TEXT",    "timestamp" },
+	{ "timestamptz", 0, "timestamp with time zone",    "TEXT",    "timestamptz" },
+	{ "uuid",        0, "uuid",                        "TEXT",    "uuid" },
+	{ "json",        0, "json",                        "TEXT",    "json" },
+	{ "jsonb",       0, "jsonb",                       "TEXT",    "jsonb" },
+	{ "bytea",       0, "bytea",                       "BLOB",    "bytea" },
 };
 #define TYPES_COUNT (sizeof(types_table) / sizeof(types_table[0]))
 
-/* Spellings people write from habit, mapped to the portable name for hints. */
-static const struct { const char *alias, *type; } types_aliases[] = {
-	{ "int", "integer" },         { "int2", "smallint" },     { "int4", "integer" },
-	{ "int8", "bigint" },         { "bool", "boolean" },      { "string", "text" },
-	{ "float", "double" },        { "float8", "double" },     { "float4", "real" },
-	{ "double precision", "double" }, { "decimal", "numeric" }, { "datetime", "timestamp" },
-	{ "timestamp with time zone", "timestamptz" }, { "blob", "bytea" },
-	{ "character varying", "varchar" }, { "character", "char" }, { "tinyint", "smallint" },
-	{ "binary", "bytea" },         { "clob", "text" },
+/* Other names of the portable types. `sql`: a spelling one of the dialects
+ * itself takes for that type (read back from catalogs and migrations);
+ * otherwise a habit from elsewhere, used only for hints. */
+static const struct { const char *alias, *type; bool sql; } types_aliases[] = {
+	{ "int", "integer", true },          { "int2", "smallint", true },      { "int4", "integer", true },
+	{ "int8", "bigint", true },          { "bool", "boolean", true },       { "float8", "double", true },
+	{ "float4", "real", true },          { "float", "double", true },       { "double precision", "double", true },
+	{ "decimal", "numeric", true },      { "character varying", "varchar", true },
+	{ "character", "char", true },       { "bpchar", "char", true },        { "serial4", "serial", true },
+	{ "serial8", "bigserial", true },    { "timestamp with time zone", "timestamptz", true },
+	{ "timestamp without time zone", "timestamp", true }, { "time without time zone", "time", true },
+	{ "string", "text", false },         { "datetime", "timestamp", false }, { "blob", "bytea", false },
+	{ "tinyint", "smallint", false },    { "binary", "bytea", false },      { "clob", "text", false },
 };
+#define TYPES_ALIASES (sizeof(types_aliases) / sizeof(types_aliases[0]))
+
+static const struct dbreg_type_info *types_by_name(const char *name)
+{
+	for (size_t i = 0; i < TYPES_COUNT; i++)
+		if (strcmp(name, types_table[i].name) == 0)
+			return &types_table[i];
+	return NULL;
+}
 
 /* Splits "name(params)" into the lowercased base name (trailing blanks
  * dropped) and the parameter count; returns -1 when malformed. */
@@ -124,7 +142,7 @@ const char *dbreg_type_nearest(const char *type)
 	for (size_t i = 0; i < TYPES_COUNT; i++)
 		if (strcmp(base, types_table[i].name) == 0)
 			return types_table[i].name; /* right name, wrong parameters */
-	for (size_t i = 0; i < sizeof types_aliases / sizeof types_aliases[0]; i++)
+	for (size_t i = 0; i < TYPES_ALIASES; i++)
 		if (strcmp(base, types_aliases[i].alias) == 0)
 			return types_aliases[i].type;
 	const char *names[TYPES_COUNT + 1];
@@ -133,4 +151,142 @@ const char *dbreg_type_nearest(const char *type)
 	names[TYPES_COUNT] = NULL;
 	const char *best = dbreg_nearest(base, names);
 	return best ? best : "text";
+}
+
+/* Reads a spelling as SQL writes it: words and one parameter list anywhere
+ * among them ("timestamp(3) with time zone"), blanks collapsed, lowercased.
+ * base gets the words joined by one blank. -1 when malformed. */
+static int types_read(const char *s, char *base, size_t size, struct dbreg_type *t)
+{
+	size_t n = 0;
+	bool params = false;
+	t->n_params = 0;
+	for (const char *p = s; *p;) {
+		if (isspace((unsigned char)*p) || *p == '"') {
+			p++;
+			continue;
+		}
+		if (*p == '(') {
+			if (params)
+				return -1;
+			params = true;
+			for (p++;;) {
+				while (isspace((unsigned char)*p))
+					p++;
+				char *end;
+				long v = strtol(p, &end, 10);
+				if (end == p || t->n_params == 2 || v < 0)
+					return -1;
+				t->params[t->n_params++] = v;
+				p = end;
+				while (isspace((unsigned char)*p))
+					p++;
+				if (*p == ',') {
+					p++;
+					continue;
+				}
+				if (*p != ')')
+					return -1;
+				p++;
+				break;
+			}
+			continue;
+		}
+		if (n > 0 && n + 1 < size)
+			base[n++] = ' ';
+		while (*p && !isspace((unsigned char)*p) && *p != '(' && *p != '"') {
+			if (n + 1 >= size)
+				return -1;
+			base[n++] = (char)tolower((unsigned char)*p++);
+		}
+	}
+	base[n] = '\0';
+	return n ? 0 : -1;
+}
+
+int dbreg_type_parse(const char *spelling, struct dbreg_type *out)
+{
+	char base[96];
+	memset(out, 0, sizeof *out);
+	if (!spelling || types_read(spelling, base, sizeof base, out) != 0)
+		return -1;
+	const struct dbreg_type_info *ti = types_by_name(base);
+	for (size_t i = 0; !ti && i < TYPES_ALIASES; i++)
+		if (types_aliases[i].sql && strcmp(base, types_aliases[i].alias) == 0)
+			ti = types_by_name(types_aliases[i].type);
+	if (!ti || out->n_params > ti->n_params) {
+		out->n_params = 0;
+		return -1;
+	}
+	out->info = ti;
+	return 0;
+}
+
+const char *dbreg_type_affinity(const char *spelling)
+{
+	char low[128];
+	size_t n = 0;
+	for (; spelling && spelling[n] && n + 1 < sizeof low; n++)
+		low[n] = (char)tolower((unsigned char)spelling[n]);
+	low[n] = '\0';
+	if (strstr(low, "int"))
+		return "INTEGER";
+	if (strstr(low, "char") || strstr(low, "clob") || strstr(low, "text"))
+		return "TEXT";
+	if (n == 0 || strstr(low, "blob"))
+		return "BLOB";
+	if (strstr(low, "real") || strstr(low, "floa") || strstr(low, "doub"))
+		return "REAL";
+	return "NUMERIC";
+}
+
+/* Parameters as PostgreSQL keeps them: numeric(P) is numeric(P,0). */
+static int types_params(const struct dbreg_type *t, long out[2])
+{
+	out[0] = t->params[0];
+	out[1] = t->params[1];
+	if (t->info && strcmp(t->info->name, "numeric") == 0 && t->n_params == 1) {
+		out[1] = 0;
+		return 2;
+	}
+	return t->n_params;
+}
+
+bool dbreg_type_stores(const struct dbreg_type *want, const char *spelling, enum dbreg_dialect dialect)
+{
+	if (!want || !want->info)
+		return true; /* not portable: DBR026 says so where it is declared */
+	struct dbreg_type got;
+	bool known = dbreg_type_parse(spelling, &got) == 0;
+	bool same = known && strcmp(got.info->storage, want->info->storage) == 0;
+	if (dialect == DBREG_DIALECT_SQLITE)
+		/* SQLite keeps neither lengths nor precisions: a value is stored
+		 * by the column's affinity. */
+		return same || strcmp(dbreg_type_affinity(spelling), want->info->sqlite) == 0;
+	if (!same)
+		return false;
+	if (want->n_params == 0)
+		return true; /* no parameters declared: any the database has */
+	long a[2], b[2];
+	int na = types_params(want, a), nb = types_params(&got, b);
+	return na == nb && a[0] == b[0] && (na < 2 || a[1] == b[1]);
+}
+
+void dbreg_type_pg_spelling(const struct dbreg_type *t, char *out, size_t size)
+{
+	if (!t || !t->info) {
+		snprintf(out, size, "?");
+		return;
+	}
+	if (t->n_params == 0)
+		snprintf(out, size, "%s", t->info->postgres);
+	else if (t->n_params == 1)
+		snprintf(out, size, "%s(%ld)", t->info->postgres, t->params[0]);
+	else
+		snprintf(out, size, "%s(%ld,%ld)", t->info->postgres, t->params[0], t->params[1]);
+}
+
+bool dbreg_type_is_serial(const struct dbreg_type_info *ti)
+{
+	return ti && (strcmp(ti->name, "serial") == 0 || strcmp(ti->name, "bigserial") == 0);
 }

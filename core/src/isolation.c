@@ -1,0 +1,809 @@
+/* Workspace isolation: the rules over the effect of every migration
+ * statement, and the row-level security that makes the database itself
+ * enforce them. isolation.h explains the two halves. Each property of a
+ * table (its name, its workspace_id, that column's NOT NULL, its foreign
+ * key, its schema) is kept with the statement that last broke it, so the
+ * finding lands where the damage was done. */
+#include "isolation.h"
+#include "diag.h"
+#include "registry.h"
+#include "util.h"
+#include "plan.h"
+#include "dbreg/driver.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- 1. the rules per statement ------------------------------------------ */
+
+enum iso_state { ISO_OK, ISO_BAD, ISO_UNKNOWN };
+
+/* A property and, when broken, who broke it and how to say so. */
+struct iso_prop {
+	enum iso_state state;
+	const char *code;              /* "DBR046" for a creation, else the rule's own code */
+	struct dbreg_iso_at at;
+	char *message, *hint;          /* owned */
+};
+
+struct iso_table {
+	char *name;                    /* as the migrations left it */
+	char *fk_name;                 /* the workspace foreign key's constraint name, when known */
+	bool created;                  /* by this package's migrations (else first met in an ALTER) */
+	bool temp, dropped;
+	struct iso_prop prefix, ws, not_null, fk, schema;
+};
+
+struct dbreg_iso {
+	const struct dbreg_registry *reg;
+	const struct dbreg_package *pkg;
+	struct dbreg_diag_list *diags;
+	struct iso_table *tables;
+	size_t n, cap;
+	const struct dbreg_package **deps;  /* every package pkg depends on, directly or not; NULL until needed */
+	size_t n_deps;
+	bool deps_done;
+	int rc;
+};
+
+int dbreg_iso_new(struct dbreg_iso **out, const struct dbreg_registry *reg, const struct dbreg_package *pkg,
+		  struct dbreg_diag_list *diags)
+{
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return DBREG_ENOMEM;
+	(*out)->reg = reg;
+	(*out)->pkg = pkg;
+	(*out)->diags = diags;
+	return 0;
+}
+
+static void iso_prop_clear(struct iso_prop *p)
+{
+	free(p->message);
+	free(p->hint);
+	memset(p, 0, sizeof(*p));
+}
+
+void dbreg_iso_free(struct dbreg_iso *iso)
+{
+	if (!iso)
+		return;
+	for (size_t i = 0; i < iso->n; i++) {
+		struct iso_table *t = &iso->tables[i];
+		free(t->name);
+		free(t->fk_name);
+		struct iso_prop *props[] = {&t->prefix, &t->ws, &t->not_null, &t->fk, &t->schema};
+		for (size_t k = 0; k < sizeof(props) / sizeof(props[0]); k++)
+			iso_prop_clear(props[k]);
+	}
+	free(iso->tables);
+	free(iso->deps);
+	free(iso);
+}
+
+static void iso_set(struct dbreg_iso *iso, struct iso_prop *p, enum iso_state state, const char *code,
+		    const struct dbreg_iso_at *at, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+/* Sets a property; a broken one remembers the statement, its code, the
+ * message and the hint. */
+static void iso_set(struct dbreg_iso *iso, struct iso_prop *p, enum iso_state state, const char *code,
+		    const struct dbreg_iso_at *at, const char *hint, const char *fmt, ...)
+{
+	iso_prop_clear(p);
+	p->state = state;
+	if (state != ISO_BAD)
+		return;
+	p->code = code;
+	p->at = *at;
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	dbreg_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	p->message = dbreg_buf_detach(&b);
+	p->hint = dbreg_strdup(hint);
+	if (!p->message || (hint && !p->hint))
+		iso->rc = DBREG_ENOMEM;
+}
+
+static void iso_copy(struct dbreg_iso *iso, struct iso_prop *dst, const struct iso_prop *src)
+{
+	iso_prop_clear(dst);
+	*dst = *src;
+	dst->message = dbreg_strdup(src->message);
+	dst->hint = dbreg_strdup(src->hint);
+	if ((src->message && !dst->message) || (src->hint && !dst->hint))
+		iso->rc = DBREG_ENOMEM;
+}
+
+/* The live table of that name, or NULL. */
+static struct iso_table *iso_find(struct dbreg_iso *iso, const char *name)
+{
+	if (!iso || !name)
+		return NULL;
+	for (size_t i = iso->n; i-- > 0;)
+		if (!iso->tables[i].dropped && strcmp(iso->tables[i].name, name) == 0)
+			return &iso->tables[i];
+	return NULL;
+}
+
+static struct iso_table *iso_add(struct dbreg_iso *iso, const char *name)
+{
+	if (iso->n == iso->cap) {
+		size_t cap = iso->cap ? iso->cap * 2 : 8;
+		struct iso_table *v = realloc(iso->tables, cap * sizeof(*v));
+		if (!v) {
+			iso->rc = DBREG_ENOMEM;
+			return NULL;
+		}
+		iso->tables = v;
+		iso->cap = cap;
+	}
+	struct iso_table *t = &iso->tables[iso->n];
+	memset(t, 0, sizeof(*t));
+	if (!(t->name = dbreg_strdup(name))) {
+		iso->rc = DBREG_ENOMEM;
+		return NULL;
+	}
+	iso->n++;
+	return t;
+}
+
+/* PostgreSQL's name for an unnamed foreign key on workspace_id:
+ * <table>_workspace_id_fkey, the table part cut to fit 63 bytes. */
+static char *iso_default_fk_name(const char *table)
+{
+	static const char suffix[] = "_workspace_id_fkey";
+	size_t room = 63 - (sizeof(suffix) - 1), n = strlen(table);
+	return dbreg_printf("%.*s%s", (int)(n < room ? n : room), table, suffix);
+}
+
+/* The table as the migrations left it, or, for a package table first met
+ * in an ALTER (created by a DO block, say), one assumed to follow the
+ * rules until a statement breaks them. NULL for another package's table:
+ * sqlcheck reports touching it (DBR046). */
+static struct iso_table *iso_get(struct dbreg_iso *iso, const char *name)
+{
+	if (!iso || !name || iso->rc)
+		return NULL;
+	struct iso_table *t = iso_find(iso, name);
+	if (t)
+		return t;
+	for (size_t i = 0; i < iso->reg->n_packages; i++) {
+		const struct dbreg_package *p = iso->reg->packages[i];
+		if (p != iso->pkg && dbreg_package_table(p, name))
+			return NULL;
+	}
+	if (!(t = iso_add(iso, name)))
+		return NULL;
+	t->fk_name = iso_default_fk_name(name);
+	if (!t->fk_name)
+		iso->rc = DBREG_ENOMEM;
+	return t;
+}
+
+static const char *const iso_fix_ws =
+	"write workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE";
+
+void dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+		      enum dbreg_iso_origin origin, const char *source, bool temp, int ws_listed)
+{
+	if (!iso || !table || iso->rc)
+		return;
+	/* The source's state is read before the new entry may move the array. */
+	struct iso_table *src = iso_find(iso, source);
+	size_t src_i = src ? (size_t)(src - iso->tables) : 0;
+	struct iso_table *t = iso_add(iso, table);
+	if (!t)
+		return;
+	src = src ? &iso->tables[src_i] : NULL;
+	t->created = true;
+	t->temp = temp;
+	const char *mig = at->migration ? at->migration : "";
+	if (strncmp(table, "ydtb_", 5) != 0) {
+		char hint[128];
+		snprintf(hint, sizeof(hint), "name it ydtb_%s", table);
+		iso_set(iso, &t->prefix, ISO_BAD, "DBR046", at, hint, "migration %s creates table %s without the ydtb_ prefix",
+			mig, table);
+	}
+	t->fk_name = iso_default_fk_name(table);
+	if (!t->fk_name)
+		iso->rc = DBREG_ENOMEM;
+	switch (origin) {
+	case DBREG_ISO_CREATE:
+		/* The column definitions that follow say it all. */
+		iso_set(iso, &t->ws, ISO_BAD, "DBR046", at,
+			"add workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE",
+			"table %s created by migration %s has no workspace_id column", table, mig);
+		break;
+	case DBREG_ISO_CREATE_AS:
+	case DBREG_ISO_SELECT_INTO: {
+		const char *how = origin == DBREG_ISO_CREATE_AS ? "CREATE TABLE ... AS" : "SELECT ... INTO";
+		if (ws_listed == 0)
+			iso_set(iso, &t->ws, ISO_BAD, "DBR046", at,
+				"create the table with CREATE TABLE IF NOT EXISTS and its workspace_id column, then fill it with INSERT ... SELECT",
+				"%s in migration %s creates table %s without a workspace_id column", how, mig, table);
+		else
+			t->ws.state = ws_listed > 0 ? ISO_OK : ISO_UNKNOWN;
+		/* A query copies columns, never constraints. */
+		iso_set(iso, &t->not_null, ISO_BAD, "DBR046", at,
+			"create the table with CREATE TABLE IF NOT EXISTS (... workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ...), then INSERT ... SELECT",
+			"%s in migration %s creates table %s whose workspace_id may be null: a query copies no NOT NULL",
+			how, mig, table);
+		iso_set(iso, &t->fk, ISO_BAD, "DBR046", at,
+			"create the table with CREATE TABLE IF NOT EXISTS (... workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ...), then INSERT ... SELECT",
+			"%s in migration %s creates table %s whose workspace_id has no foreign key to ydtb_workspaces(id): a query copies no constraint",
+			how, mig, table);
+		break;
+	}
+	case DBREG_ISO_LIKE:
+	case DBREG_ISO_INHERITS:
+	case DBREG_ISO_OF:
+		/* LIKE and INHERITS copy columns and NOT NULL from a table this
+		 * package made; OF takes columns from a type we cannot see. None
+		 * copies a foreign key. */
+		if (src && origin != DBREG_ISO_OF) {
+			iso_copy(iso, &t->ws, &src->ws);
+			iso_copy(iso, &t->not_null, &src->not_null);
+		} else {
+			t->ws.state = t->not_null.state = ISO_UNKNOWN;
+		}
+		iso_set(iso, &t->fk, ISO_BAD, "DBR046", at,
+			"add CONSTRAINT ... FOREIGN KEY (workspace_id) REFERENCES ydtb_workspaces(id) ON DELETE CASCADE to the new table",
+			"%s in migration %s creates table %s without a foreign key from workspace_id to ydtb_workspaces(id): %s copies no foreign key",
+			origin == DBREG_ISO_LIKE ? "CREATE TABLE ... (LIKE ...)"
+			: origin == DBREG_ISO_OF ? "CREATE TABLE ... OF" : "CREATE TABLE ... INHERITS",
+			mig, table, origin == DBREG_ISO_LIKE ? "LIKE" : origin == DBREG_ISO_OF ? "OF" : "INHERITS");
+		break;
+	case DBREG_ISO_PARTITION_OF:
+		/* A partition has its parent's columns, NOT NULL and foreign keys. */
+		if (src) {
+			iso_copy(iso, &t->ws, &src->ws);
+			iso_copy(iso, &t->not_null, &src->not_null);
+			iso_copy(iso, &t->fk, &src->fk);
+		} else {
+			t->ws.state = t->not_null.state = t->fk.state = ISO_UNKNOWN;
+		}
+		break;
+	}
+}
+
+void dbreg_iso_ws_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, bool in_create,
+			 bool not_null, bool fk, const char *fk_name)
+{
+	struct iso_table *t = iso_get(iso, table);
+	if (!t)
+		return;
+	const char *mig = at->migration ? at->migration : "";
+	iso_set(iso, &t->ws, ISO_OK, NULL, at, NULL, "%s", "");
+	/* Inside a CREATE TABLE ... OF or LIKE, what the creation already
+	 * said about the table stands unless the column repairs it. */
+	if (not_null)
+		iso_set(iso, &t->not_null, ISO_OK, NULL, at, NULL, "%s", "");
+	else if (in_create && t->not_null.state == ISO_BAD)
+		;
+	else if (in_create)
+		iso_set(iso, &t->not_null, ISO_BAD, "DBR046", at, "write workspace_id text NOT NULL",
+			"table %s created by migration %s: workspace_id may be null", table, mig);
+	else
+		iso_set(iso, &t->not_null, ISO_BAD, "DBR023", at, "write workspace_id text NOT NULL",
+			"ALTER TABLE %s ADD COLUMN workspace_id in migration %s: workspace_id may be null", table, mig);
+	if (fk) {
+		iso_set(iso, &t->fk, ISO_OK, NULL, at, NULL, "%s", "");
+		char *name = fk_name ? dbreg_strdup(fk_name) : iso_default_fk_name(table);
+		free(t->fk_name);
+		if (!(t->fk_name = name))
+			iso->rc = DBREG_ENOMEM;
+	} else if (in_create && t->fk.state == ISO_BAD) {
+		;
+	} else if (in_create) {
+		iso_set(iso, &t->fk, ISO_BAD, "DBR046", at, iso_fix_ws,
+			"table %s created by migration %s: workspace_id has no foreign key to ydtb_workspaces(id)", table, mig);
+	} else {
+		iso_set(iso, &t->fk, ISO_BAD, "DBR022", at, iso_fix_ws,
+			"ALTER TABLE %s ADD COLUMN workspace_id in migration %s: workspace_id has no foreign key to ydtb_workspaces(id)",
+			table, mig);
+	}
+}
+
+void dbreg_iso_ws_not_null(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, bool not_null)
+{
+	struct iso_table *t = iso_get(iso, table);
+	if (!t)
+		return;
+	if (not_null)
+		iso_set(iso, &t->not_null, ISO_OK, NULL, at, NULL, "%s", "");
+	else
+		iso_set(iso, &t->not_null, ISO_BAD, "DBR023", at,
+			"drop this statement: workspace_id stays NOT NULL, or a row can belong to no workspace",
+			"ALTER TABLE %s ALTER COLUMN workspace_id DROP NOT NULL lets rows of package table %s belong to no workspace",
+			table, table);
+}
+
+void dbreg_iso_ws_fk(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, const char *name)
+{
+	struct iso_table *t = iso_get(iso, table);
+	if (!t)
+		return;
+	iso_set(iso, &t->fk, ISO_OK, NULL, at, NULL, "%s", "");
+	char *n = name ? dbreg_strdup(name) : iso_default_fk_name(table);
+	free(t->fk_name);
+	if (!(t->fk_name = n))
+		iso->rc = DBREG_ENOMEM;
+}
+
+/* Fills iso->deps with every package pkg depends on, directly or not. */
+static void iso_deps(struct dbreg_iso *iso)
+{
+	if (iso->deps_done)
+		return;
+	iso->deps_done = true;
+	size_t cap = iso->reg->n_packages + 1;
+	if (!(iso->deps = malloc(cap * sizeof(*iso->deps)))) {
+		iso->rc = DBREG_ENOMEM;
+		return;
+	}
+	const struct dbreg_package *from = iso->pkg;
+	for (size_t next = 0;; next++) {
+		for (size_t d = 0; d < from->n_deps; d++) {
+			const struct dbreg_package *p = dbreg_registry_find(iso->reg, from->deps[d].name);
+			bool seen = !p || p == iso->pkg;
+			for (size_t k = 0; k < iso->n_deps && !seen; k++)
+				seen = iso->deps[k] == p;
+			if (!seen && iso->n_deps < cap)
+				iso->deps[iso->n_deps++] = p;
+		}
+		if (next >= iso->n_deps)
+			break;
+		from = iso->deps[next];
+	}
+}
+
+static void iso_report(struct dbreg_iso *iso, const char *code, const struct dbreg_iso_at *at, const char *table,
+		       const char *hint, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void iso_report(struct dbreg_iso *iso, const char *code, const struct dbreg_iso_at *at, const char *table,
+		       const char *hint, const char *fmt, ...)
+{
+	struct dbreg_diag_at where = {.file = at->file, .line = at->line, .column = at->column,
+				      .package = iso->pkg->name, .table = table, .migration = at->migration};
+	va_list ap;
+	va_start(ap, fmt);
+	if (dbreg_diag_vaddf(iso->diags, code, &where, fmt, ap) != 0 ||
+	    (hint && dbreg_diag_hintf(iso->diags, "%s", hint) != 0))
+		iso->rc = DBREG_ENOMEM;
+	va_end(ap);
+}
+
+void dbreg_iso_foreign_key(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+			   const char *ref_table, const struct dbreg_package *ref_owner)
+{
+	if (!iso || !ref_table || iso->rc)
+		return;
+	if (ref_owner) {
+		if (ref_owner == iso->pkg || ref_owner->core)
+			return;
+		iso_deps(iso);
+		for (size_t k = 0; k < iso->n_deps; k++)
+			if (iso->deps[k] == ref_owner)
+				return;
+		char hint[512];
+		snprintf(hint, sizeof(hint), "add \"%s\" = \"^%s\" to [dependencies]", ref_owner->name ? ref_owner->name : "",
+			 ref_owner->version_text ? ref_owner->version_text : "1.0.0");
+		iso_report(iso, "DBR027", at, table, hint,
+			   "migration %s: a foreign key of table %s references %s, a table of %s, which %s does not depend on",
+			   at->migration ? at->migration : "", table ? table : "", ref_table,
+			   ref_owner->name ? ref_owner->name : "another package", iso->pkg->name ? iso->pkg->name : "");
+		return;
+	}
+	if (iso_find(iso, ref_table) || dbreg_package_table(iso->pkg, ref_table))
+		return;
+	iso_report(iso, "DBR027", at, table,
+		   "create the table in an earlier statement, or reference a table of this package, of the core or of a dependency",
+		   "migration %s: a foreign key of table %s references %s, which no package declares and no earlier migration creates",
+		   at->migration ? at->migration : "", table ? table : "", ref_table);
+}
+
+void dbreg_iso_drop_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+			   const char *column)
+{
+	if (!column || strcmp(column, "workspace_id") != 0)
+		return;
+	struct iso_table *t = iso_get(iso, table);
+	if (!t)
+		return;
+	iso_set(iso, &t->ws, ISO_BAD, "DBR021", at, "keep workspace_id: every package table belongs to a workspace",
+		"ALTER TABLE %s DROP COLUMN workspace_id leaves package table %s without workspace_id", table, table);
+	/* The column takes its NOT NULL and foreign key with it. */
+	iso_prop_clear(&t->not_null);
+	iso_prop_clear(&t->fk);
+	t->not_null.state = t->fk.state = ISO_UNKNOWN;
+}
+
+void dbreg_iso_rename_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+			     const char *column, const char *newname)
+{
+	bool from = column && strcmp(column, "workspace_id") == 0;
+	bool to = newname && strcmp(newname, "workspace_id") == 0;
+	if (from == to)
+		return;
+	struct iso_table *t = iso_get(iso, table);
+	if (!t)
+		return;
+	if (from) {
+		char hint[128];
+		snprintf(hint, sizeof(hint), "keep the name workspace_id: the rules, the policies and the application look for it");
+		iso_set(iso, &t->ws, ISO_BAD, "DBR021", at, hint,
+			"ALTER TABLE %s RENAME COLUMN workspace_id TO %s leaves package table %s without workspace_id", table,
+			newname, table);
+		iso_prop_clear(&t->not_null);
+		iso_prop_clear(&t->fk);
+		t->not_null.state = t->fk.state = ISO_UNKNOWN;
+	} else {
+		/* What the renamed column holds is not known here. */
+		iso_prop_clear(&t->ws);
+		iso_prop_clear(&t->not_null);
+		iso_prop_clear(&t->fk);
+		t->ws.state = ISO_OK;
+		t->not_null.state = t->fk.state = ISO_UNKNOWN;
+	}
+}
+
+void dbreg_iso_alter_type(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+			  const char *column, const char *type)
+{
+	if (!column || strcmp(column, "workspace_id") != 0 || !type)
+		return;
+	/* text, varchar and char(n) compare with ydtb_workspaces.id (text);
+	 * another type breaks the foreign key. */
+	if (strcmp(type, "text") == 0 || strcmp(type, "varchar") == 0 || strcmp(type, "bpchar") == 0)
+		return;
+	struct iso_table *t = iso_get(iso, table);
+	if (!t)
+		return;
+	iso_set(iso, &t->fk, ISO_BAD, "DBR022", at, "keep workspace_id text, the type of ydtb_workspaces.id",
+		"ALTER TABLE %s ALTER COLUMN workspace_id TYPE %s: workspace_id of package table %s can no longer reference ydtb_workspaces(id), which is text",
+		table, type, table);
+}
+
+void dbreg_iso_drop_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+			       const char *name)
+{
+	struct iso_table *t = iso ? iso_find(iso, table) : NULL;
+	if (!t)
+		t = iso_get(iso, table);
+	if (!t || !name || !t->fk_name || strcmp(t->fk_name, name) != 0 || t->fk.state != ISO_OK)
+		return;
+	char hint[256];
+	snprintf(hint, sizeof(hint),
+		 "keep the workspace foreign key; to change it, drop and add it again in the same migration");
+	iso_set(iso, &t->fk, ISO_BAD, "DBR022", at, hint,
+		"ALTER TABLE %s DROP CONSTRAINT %s drops the foreign key from workspace_id to ydtb_workspaces(id)", table,
+		name);
+}
+
+void dbreg_iso_alter_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+				const char *name, bool deferrable)
+{
+	struct iso_table *t = iso_get(iso, table);
+	if (!t || !name || !t->fk_name || strcmp(t->fk_name, name) != 0)
+		return;
+	if (!deferrable) {
+		if (t->fk.state == ISO_BAD && t->fk.code && strcmp(t->fk.code, "DBR022") == 0 && t->fk.message &&
+		    strstr(t->fk.message, "DEFERRABLE"))
+			iso_set(iso, &t->fk, ISO_OK, NULL, at, NULL, "%s", "");
+		return;
+	}
+	if (t->fk.state != ISO_OK)
+		return;
+	iso_set(iso, &t->fk, ISO_BAD, "DBR022", at, "keep the workspace foreign key NOT DEFERRABLE",
+		"ALTER TABLE %s ALTER CONSTRAINT %s DEFERRABLE lets a transaction write rows of %s whose workspace_id names no workspace, checked only at commit",
+		table, name, table);
+}
+
+void dbreg_iso_rename_table(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+			    const char *newname)
+{
+	struct iso_table *t = iso_get(iso, table);
+	if (!t || !newname)
+		return;
+	char *n = dbreg_strdup(newname);
+	if (!n) {
+		iso->rc = DBREG_ENOMEM;
+		return;
+	}
+	free(t->name);
+	t->name = n;
+	if (strncmp(newname, "ydtb_", 5) == 0) {
+		iso_set(iso, &t->prefix, ISO_OK, NULL, at, NULL, "%s", "");
+		return;
+	}
+	char hint[160];
+	snprintf(hint, sizeof(hint), "rename it ydtb_%s", newname);
+	iso_set(iso, &t->prefix, ISO_BAD, "DBR020", at, hint,
+		"ALTER TABLE %s RENAME TO %s: package table %s loses the ydtb_ prefix", table, newname, newname);
+}
+
+void dbreg_iso_set_schema(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+			  const char *schema)
+{
+	struct iso_table *t = iso_get(iso, table);
+	if (!t)
+		return;
+	iso_set(iso, &t->schema, ISO_BAD, "DBR020", at,
+		"keep package tables in the schema dbreg applies to: the rules, verify and the policies look there",
+		"ALTER TABLE %s SET SCHEMA %s moves package table %s out of the schema the registry manages", table,
+		schema ? schema : "", table);
+}
+
+void dbreg_iso_drop_table(struct dbreg_iso *iso, const char *table)
+{
+	struct iso_table *t = iso ? iso_find(iso, table) : NULL;
+	if (t)
+		t->dropped = true;
+}
+
+static void iso_emit(struct dbreg_iso *iso, const struct iso_table *t, const struct iso_prop *p)
+{
+	if (p->state == ISO_BAD && p->message)
+		iso_report(iso, p->code, &p->at, t->name, p->hint, "%s", p->message);
+}
+
+int dbreg_iso_finish(struct dbreg_iso *iso)
+{
+	if (!iso)
+		return 0;
+	for (size_t i = 0; i < iso->n && iso->rc == 0; i++) {
+		const struct iso_table *t = &iso->tables[i];
+		if (t->dropped || t->temp)
+			continue;
+		iso_emit(iso, t, &t->prefix);
+		iso_emit(iso, t, &t->schema);
+		iso_emit(iso, t, &t->ws);
+		/* Without the column, its NOT NULL and foreign key say nothing more. */
+		if (t->ws.state != ISO_BAD) {
+			iso_emit(iso, t, &t->not_null);
+			iso_emit(iso, t, &t->fk);
+		}
+	}
+	return iso->rc;
+}
+
+/* ---- 2. row-level security --------------------------------------------- */
+
+/* What each dialect has: the core never asks which database it talks to. */
+static const struct {
+	enum dbreg_dialect dialect;
+	const char *name;
+	bool rls;
+} iso_dialects[] = {
+	{DBREG_DIALECT_POSTGRES, "PostgreSQL", true},
+	{DBREG_DIALECT_SQLITE, "SQLite", false},
+};
+
+static bool iso_dialect_rls(enum dbreg_dialect d, const char **name)
+{
+	for (size_t i = 0; i < sizeof(iso_dialects) / sizeof(iso_dialects[0]); i++)
+		if (iso_dialects[i].dialect == d) {
+			if (name)
+				*name = iso_dialects[i].name;
+			return iso_dialects[i].rls;
+		}
+	if (name)
+		*name = "this database";
+	return false;
+}
+
+bool dbreg_isolation_setting_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0, dots = 0;
+	if (n == 0 || n > 63 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.')
+			dots++;
+		else if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	}
+	return dots == 1;
+}
+
+int dbreg_registry_set_isolation(struct dbreg_registry *reg, const struct dbreg_isolation *iso)
+{
+	if (!reg || !iso)
+		return DBREG_EUSAGE;
+	if (iso->setting[0] && !dbreg_isolation_setting_ok(iso->setting))
+		return dbreg_registry_fail(reg, DBREG_EUSAGE,
+					   "isolation setting \"%.63s\" is not a custom setting name such as app.workspace_id",
+					   iso->setting);
+	reg->isolation = *iso;
+	return 0;
+}
+
+static const char *iso_setting(const struct dbreg_registry *reg)
+{
+	return reg->isolation.setting[0] ? reg->isolation.setting : DBREG_RLS_SETTING;
+}
+
+bool dbreg_iso_workspace_table(const struct dbreg_table *t)
+{
+	const struct dbreg_column *ws = t ? dbreg_table_column(t, "workspace_id") : NULL;
+	return ws && ws->ref_table && strcmp(ws->ref_table, "ydtb_workspaces") == 0 &&
+	       (!ws->ref_column || strcmp(ws->ref_column, "id") == 0);
+}
+
+bool dbreg_rls_wanted(const struct dbreg_registry *reg, enum dbreg_dialect dialect)
+{
+	return reg && reg->isolation.row_level_security && iso_dialect_rls(dialect, NULL);
+}
+
+/* The policy's expression as PostgreSQL prints it back (pg_get_expr), for
+ * a text workspace_id or one of another string type (varchar), which the
+ * comparison casts. Both the run and verify compare with these. */
+static void iso_policy_expr(char *out, size_t size, const char *setting, bool text_column)
+{
+	snprintf(out, size, "(%s = current_setting('%s'::text, true))",
+		 text_column ? "workspace_id" : "(workspace_id)::text", setting);
+}
+
+void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum dbreg_dialect dialect,
+		   const struct dbreg_package *pkg)
+{
+	if (!dbreg_rls_wanted(reg, dialect) || !pkg)
+		return;
+	size_t n = 0;
+	for (size_t i = 0; i < pkg->n_tables; i++)
+		n += pkg->tables[i].name && dbreg_iso_workspace_table(&pkg->tables[i]);
+	if (n == 0)
+		return;
+	const char *setting = iso_setting(reg);
+	char as_text[160], as_other[160];
+	iso_policy_expr(as_text, sizeof(as_text), setting, true);
+	iso_policy_expr(as_other, sizeof(as_other), setting, false);
+	/* Table names and the setting are identifiers (DBR025 and
+	 * dbreg_isolation_setting_ok), so they need no escaping inside the
+	 * literals; quotes in the expressions are doubled. */
+	dbreg_buf_printf(b, "-- row-level security of %s: policy " DBREG_RLS_POLICY " on its workspace tables\n",
+			 pkg->name ? pkg->name : "");
+	dbreg_buf_puts(b, "DO $dbreg_rls$\nDECLARE\n  t text;\n  r regclass;\n  expr text;\nBEGIN\n  FOREACH t IN ARRAY ARRAY[");
+	size_t k = 0;
+	for (size_t i = 0; i < pkg->n_tables; i++)
+		if (pkg->tables[i].name && dbreg_iso_workspace_table(&pkg->tables[i]))
+			dbreg_buf_printf(b, "%s'%s'", k++ ? ", " : "", pkg->tables[i].name);
+	dbreg_buf_puts(b, "]::text[] LOOP\n"
+			  "    r := to_regclass(quote_ident(t));\n"
+			  "    -- A table not created yet (a version pinned by --to) waits for its migration.\n"
+			  "    SELECT CASE WHEN a.atttypid = 'text'::regtype THEN ");
+	/* The expected texts, with their quotes doubled for the literal. */
+	const char *exprs[] = {as_text, as_other};
+	for (size_t e = 0; e < 2; e++) {
+		dbreg_buf_puts(b, "'");
+		for (const char *p = exprs[e]; *p; p++)
+			dbreg_buf_puts(b, *p == '\'' ? "''" : (char[]){*p, 0});
+		dbreg_buf_puts(b, e == 0 ? "' ELSE " : "' END INTO expr\n");
+	}
+	dbreg_buf_printf(b,
+			 "      FROM pg_attribute a WHERE a.attrelid = r AND a.attname = 'workspace_id' AND a.attnum > 0 AND NOT a.attisdropped;\n"
+			 "    CONTINUE WHEN expr IS NULL;\n"
+			 "    IF NOT (SELECT relrowsecurity FROM pg_class WHERE oid = r) THEN\n"
+			 "      EXECUTE format('ALTER TABLE %%I ENABLE ROW LEVEL SECURITY', t);\n"
+			 "    END IF;\n"
+			 "    IF NOT (SELECT relforcerowsecurity FROM pg_class WHERE oid = r) THEN\n"
+			 "      EXECUTE format('ALTER TABLE %%I FORCE ROW LEVEL SECURITY', t);\n"
+			 "    END IF;\n"
+			 "    IF NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = r AND p.polname = '" DBREG_RLS_POLICY "'\n"
+			 "        AND p.polcmd = '*' AND p.polpermissive AND p.polroles = '{0}'::oid[]\n"
+			 "        AND pg_get_expr(p.polqual, p.polrelid) = expr AND pg_get_expr(p.polwithcheck, p.polrelid) = expr) THEN\n"
+			 "      EXECUTE format('DROP POLICY IF EXISTS " DBREG_RLS_POLICY " ON %%I', t);\n"
+			 "      EXECUTE format('CREATE POLICY " DBREG_RLS_POLICY " ON %%I AS PERMISSIVE FOR ALL TO PUBLIC'\n"
+			 "        ' USING (workspace_id = current_setting(%%L, true)) WITH CHECK (workspace_id = current_setting(%%L, true))',\n"
+			 "        t, '%s', '%s');\n"
+			 "    END IF;\n"
+			 "  END LOOP;\n"
+			 "END\n$dbreg_rls$;\n",
+			 setting, setting);
+}
+
+bool dbreg_rls_after_step(const struct dbreg_plan *plan, const bool *run, size_t i)
+{
+	const struct dbreg_step *st = &plan->steps[i];
+	if (!st->transaction)
+		return true;
+	for (size_t j = i + 1; j < plan->n_steps; j++) {
+		if (run && !run[j])
+			continue;
+		return !plan->steps[j].transaction || plan->src[j].pkg != plan->src[i].pkg;
+	}
+	return true;
+}
+
+/* Reports one table's problems with its policies. */
+static int iso_rls_table(const struct dbreg_cat_table *ct, const char *setting, dbreg_rls_report_fn report, void *arg)
+{
+	char msg[1024];
+	int rc = 0;
+	const struct dbreg_cat_column *ws = NULL;
+	for (size_t i = 0; i < ct->n_columns; i++)
+		if (ct->columns[i].name && strcmp(ct->columns[i].name, "workspace_id") == 0)
+			ws = &ct->columns[i];
+	if (!ws)
+		return 0; /* verify's column comparison says that */
+	if (!ct->rls_enabled) {
+		snprintf(msg, sizeof(msg), "row-level security is off: every role that can read the table sees every workspace's rows (the next apply turns it on)");
+		if ((rc = report(arg, ct->name, msg)) != 0)
+			return rc;
+	}
+	if (!ct->rls_forced) {
+		snprintf(msg, sizeof(msg), "row-level security is not forced: the table's owner bypasses the policy (the next apply forces it)");
+		if ((rc = report(arg, ct->name, msg)) != 0)
+			return rc;
+	}
+	char want[160];
+	iso_policy_expr(want, sizeof(want), setting, ws->type && strcmp(ws->type, "text") == 0);
+	const struct dbreg_cat_policy *pol = NULL;
+	for (size_t i = 0; i < ct->n_policies; i++)
+		if (ct->policies[i].name && strcmp(ct->policies[i].name, DBREG_RLS_POLICY) == 0)
+			pol = &ct->policies[i];
+	if (!pol) {
+		snprintf(msg, sizeof(msg), "policy " DBREG_RLS_POLICY " is missing (the next apply creates it)");
+		rc = report(arg, ct->name, msg);
+	} else if (strcmp(pol->command ? pol->command : "", "ALL") != 0 || !pol->permissive ||
+		   strcmp(pol->roles ? pol->roles : "", "public") != 0 || !pol->using_expr ||
+		   strcmp(pol->using_expr, want) != 0 || !pol->check_expr || strcmp(pol->check_expr, want) != 0) {
+		snprintf(msg, sizeof(msg),
+			 "policy " DBREG_RLS_POLICY " differs: it is %s FOR %s TO %s USING %s WITH CHECK %s, not PERMISSIVE FOR ALL TO public USING %s WITH CHECK %s (the next apply replaces it)",
+			 pol->permissive ? "PERMISSIVE" : "RESTRICTIVE", pol->command ? pol->command : "?",
+			 pol->roles ? pol->roles : "?", pol->using_expr ? pol->using_expr : "(none)",
+			 pol->check_expr ? pol->check_expr : "(none)", want, want);
+		rc = report(arg, ct->name, msg);
+	}
+	/* Permissive policies add up: any other one widens what ours allows. */
+	for (size_t i = 0; i < ct->n_policies && rc == 0; i++) {
+		const struct dbreg_cat_policy *o = &ct->policies[i];
+		if (o == pol || !o->permissive)
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "permissive policy %s widens what " DBREG_RLS_POLICY " allows: rows it lets through are visible whatever the workspace (make it AS RESTRICTIVE, or drop it)",
+			 o->name ? o->name : "?");
+		rc = report(arg, ct->name, msg);
+	}
+	return rc;
+}
+
+int dbreg_rls_verify(struct dbreg_conn *conn, const struct dbreg_registry *reg, dbreg_rls_report_fn report,
+		     void *arg, const char **notice)
+{
+	if (!reg || !reg->isolation.row_level_security)
+		return 0;
+	const char *name;
+	if (!iso_dialect_rls(conn->driver->dialect, &name)) {
+		if (notice)
+			*notice = conn->driver->dialect == DBREG_DIALECT_SQLITE
+					  ? "SQLite has no row-level security: [isolation] row_level_security is not checked there"
+					  : "this database has no row-level security: [isolation] row_level_security is not checked there";
+		return 0;
+	}
+	struct dbreg_catalog cat = {0};
+	int rc = conn->driver->catalog_read(conn, &cat);
+	if (rc != 0) {
+		dbreg_catalog_dispose(&cat);
+		return rc == DBREG_ENOMEM ? rc : DBREG_ECONNECT;
+	}
+	const char *setting = iso_setting(reg);
+	for (size_t p = 0; p < reg->n_packages && rc == 0; p++) {
+		const struct dbreg_package *pkg = reg->packages[p];
+		for (size_t i = 0; i < pkg->n_tables && rc == 0; i++) {
+			const struct dbreg_table *t = &pkg->tables[i];
+			if (!t->name || !dbreg_iso_workspace_table(t))
+				continue;
+			const struct dbreg_cat_table *ct = dbreg_catalog_table(&cat, t->name);
+			if (ct)
+				rc = iso_rls_table(ct, setting, report, arg);
+		}
+	}
+	dbreg_catalog_dispose(&cat);
+	return rc;
+}

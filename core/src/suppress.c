@@ -1,0 +1,132 @@
+/* Suppression comments: finding the `-- dbreg:ignore` comment of a statement
+ * and turning the findings it names into DBR105 warnings, so a suppression
+ * stays visible. A comment alone on its line belongs to the statement after
+ * it; one after code on a line belongs to the statement that line starts. */
+#include "suppress.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char suppress_marker[] = "dbreg:ignore";
+
+/* Parses `-- dbreg:ignore CODES reason` from p (at the "--") to the end of
+ * its line. Returns whether it is a suppression comment. */
+static bool suppress_parse(struct dbreg_suppress *out, const char *p)
+{
+	p += 2;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t mlen = sizeof(suppress_marker) - 1;
+	if (strncmp(p, suppress_marker, mlen) != 0 || (p[mlen] != ' ' && p[mlen] != '\t'))
+		return false;
+	p += mlen;
+	memset(out, 0, sizeof(*out));
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		size_t n = 0;
+		while ((p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= '0' && p[n] <= '9'))
+			n++;
+		/* A code is DBR and three digits; what follows the codes is the reason. */
+		if (n != 6 || strncmp(p, "DBR", 3) != 0 || (p[n] && p[n] != ',' && p[n] != ' ' && p[n] != '\t' &&
+							     p[n] != '\n' && p[n] != '\r'))
+			break;
+		if (out->n_codes < DBREG_SUPPRESS_MAX_CODES) {
+			memcpy(out->codes[out->n_codes], p, n);
+			out->codes[out->n_codes++][n] = '\0';
+		}
+		p += n;
+		if (*p != ',')
+			break;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t n = strcspn(p, "\r\n");
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n >= sizeof(out->reason))
+		n = sizeof(out->reason) - 1;
+	memcpy(out->reason, p, n);
+	out->reason[n] = '\0';
+	return out->n_codes > 0;
+}
+
+/* The "--" of a comment on the line from `p` to its end, outside quotes;
+ * NULL when there is none. A dollar quote stops the search: its body may
+ * hold anything. */
+static const char *suppress_line_comment(const char *p)
+{
+	char quote = 0;
+	for (; *p && *p != '\n'; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+		} else if (*p == '$') {
+			return NULL;
+		} else if (p[0] == '-' && p[1] == '-') {
+			return p;
+		}
+	}
+	return NULL;
+}
+
+void dbreg_suppress_find(struct dbreg_suppress *out, const char *sql, size_t begin, size_t start)
+{
+	memset(out, 0, sizeof(*out));
+	/* At the end of the statement's first line. */
+	const char *c = suppress_line_comment(sql + start);
+	if (c && suppress_parse(out, c))
+		return;
+	/* Alone on the line before it, after the previous statement ended. */
+	size_t line = start;
+	while (line > begin && sql[line - 1] != '\n')
+		line--;
+	if (line == 0 || line <= begin)
+		return;
+	size_t prev = line - 1;
+	while (prev > begin && sql[prev - 1] != '\n')
+		prev--;
+	if (prev > 0 && sql[prev - 1] != '\n')
+		return;   /* that line holds the previous statement: its comment is its own */
+	const char *p = sql + prev;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (p[0] == '-' && p[1] == '-')
+		suppress_parse(out, p);
+}
+
+bool dbreg_suppress_allowed(const char *code)
+{
+	enum dbreg_severity sev;
+	if (!dbreg_diag_title(code, &sev))
+		return false;
+	return sev == DBREG_SEV_WARNING || strcmp(code, "DBR043") == 0;
+}
+
+int dbreg_suppress_vaddf(struct dbreg_diag_list *diags, const struct dbreg_suppress *sup, const char *code,
+			 const struct dbreg_diag_at *at, const char *fmt, va_list ap)
+{
+	bool named = false;
+	for (size_t i = 0; sup && i < sup->n_codes && !named; i++)
+		named = strcmp(sup->codes[i], code) == 0;
+	if (!named)
+		return dbreg_diag_vaddf(diags, code, at, fmt, ap);
+	struct dbreg_buf msg = DBREG_BUF_INIT;
+	dbreg_buf_vprintf(&msg, fmt, ap);
+	char *text = dbreg_buf_detach(&msg);
+	if (!text)
+		return DBREG_ENOMEM;
+	int rc;
+	if (dbreg_suppress_allowed(code)) {
+		rc = dbreg_diag_addf(diags, "DBR105", at, "%s suppressed by a dbreg:ignore comment (%s): %s", code,
+				     sup->reason[0] ? sup->reason : "no reason given", text);
+	} else {
+		rc = dbreg_diag_addf(diags, code, at, "%s (a dbreg:ignore comment cannot suppress %s: only warnings "
+					   "and DBR043 can be)", text, code);
+	}
+	free(text);
+	return rc;
+}

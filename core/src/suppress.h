@@ -1,0 +1,40 @@
+/* Suppression comments in migration SQL (manifest.md "Suppressing a
+ * finding"): `-- dbreg:ignore CODE[,CODE...] reason` on the line before a
+ * statement, or at the end of its first line. sqlcheck.c finds the comment
+ * of each statement and routes that statement's findings through here. */
+#ifndef DBREG_SUPPRESS_H
+#define DBREG_SUPPRESS_H
+
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define DBREG_SUPPRESS_MAX_CODES 8
+
+struct dbreg_suppress {
+	size_t n_codes;                /* 0: the statement has no comment */
+	char codes[DBREG_SUPPRESS_MAX_CODES][8];
+	char reason[256];              /* the rest of the comment's line, trimmed; "" when none */
+};
+
+/* Fills *out with the comment of the statement whose text starts at byte
+ * `start` of `sql` (after blanks and comments) and whose raw extent starts
+ * at `begin` (just after the previous statement's ';'). Nothing found:
+ * out->n_codes == 0. */
+void dbreg_suppress_find(struct dbreg_suppress *out, const char *sql, size_t begin, size_t start);
+
+/* Whether a comment may suppress a code: warnings (DBR1xx) and DBR043; the
+ * isolation and schema rules (DBR02x, DBR046, DBR047) never. */
+bool dbreg_suppress_allowed(const char *code);
+
+/* Adds a finding of the statement that `sup` belongs to: as a DBR105 warning
+ * naming the code and the reason when the comment names the code and may
+ * suppress it, else as itself (with a hint when the comment names a code it
+ * cannot suppress). Returns 0 or DBREG_ENOMEM. */
+int dbreg_suppress_vaddf(struct dbreg_diag_list *diags, const struct dbreg_suppress *sup, const char *code,
+			 const struct dbreg_diag_at *at, const char *fmt, va_list ap)
+	__attribute__((format(printf, 5, 0)));
+
+#endif

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""The development loop end to end: development targets and --allow, reset,
+suppression comments, and `dbreg watch` driven the way an editor saves.
+
+usage: test_devloop.py DBREG TOMLS_DIR
+Each case builds a project in a fresh temporary folder and runs build/dbreg
+there against real SQLite files, and against the PostgreSQL server of
+tests/run (DBREG_TEST_PG_URL; the cases fail without it unless
+DBREG_TEST_NO_PG=1). Every wait is bounded. Prints TAP."""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+DBREG = os.path.abspath(sys.argv[1])
+TOMLS = os.path.abspath(sys.argv[2])
+# The core package's migrations, so a new one changes no figure here.
+CORE_MIGRATIONS = open(os.path.join(TOMLS, "core.toml"), encoding="utf-8").read().count("\n[[migrations]]\n")
+PG_URL = os.environ.get("DBREG_TEST_PG_URL")
+NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
+
+cases = []
+
+
+def case(fn):
+    cases.append(fn)
+    return fn
+
+
+class Skip(Exception):
+    pass
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def env():
+    e = dict(os.environ)
+    e.pop("DBREG_TEST_PG_URL", None)
+    e["NO_COLOR"] = "1"
+    return e
+
+
+def run(args, cwd, timeout=120):
+    p = subprocess.run([DBREG] + args, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+made = []
+
+
+def write(path, text):
+    """As an editor saves: a temporary file renamed over the target."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = os.path.join(os.path.dirname(path), ".%s.swp" % os.path.basename(path))
+    with open(tmp, "w") as fp:
+        fp.write(text)
+    os.rename(tmp, path)
+
+
+def project(files=None, core=True):
+    d = tempfile.mkdtemp(prefix="dbreg-devloop-")
+    made.append(d)
+    os.makedirs(os.path.join(d, "tomls"))
+    if core:
+        shutil.copy(os.path.join(TOMLS, "core.toml"), os.path.join(d, "tomls", "core.toml"))
+    for name, text in (files or {}).items():
+        write(os.path.join(d, name), text)
+    return d
+
+
+def pg_database():
+    """A fresh database on the test server; returns (url, drop function)."""
+    if not PG_URL:
+        if NO_PG:
+            raise Skip("DBREG_TEST_NO_PG=1")
+        raise AssertionError("DBREG_TEST_PG_URL is not set: the PostgreSQL test server did not start")
+    name = "dbreg_dl_%d_%d" % (os.getpid(), int(time.time() * 1000) % 10**9)
+    subprocess.run(["psql", PG_URL, "-qc", "CREATE DATABASE %s" % name], check=True, capture_output=True, timeout=60)
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+
+    def drop():
+        subprocess.run(["psql", PG_URL, "-qc", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name],
+                       capture_output=True, timeout=60)
+    return url, drop
+
+
+def psql(url, sql):
+    p = subprocess.run(["psql", url, "-XtAqc", sql], capture_output=True, text=True, timeout=60)
+    expect(p.returncode == 0, "psql %s: %s" % (sql, p.stderr))
+    return p.stdout.strip()
+
+
+def pg_snapshot(url):
+    """Every relation and column of the public schema, and the rows of the dbreg tables."""
+    cols = psql(url, "select table_name || '.' || column_name from information_schema.columns "
+                     "where table_schema = 'public' order by 1")
+    return cols
+
+
+def memo(up, down="DROP TABLE IF EXISTS ydtb_memo_items;", columns='title = { type = "text" }',
+         extra_migrations=""):
+    return """[package]
+name = "@ydtb/memo"
+version = "1.0.0"
+description = "memos"
+
+[tables.ydtb_memo_items]
+description = "a memo"
+workspace_scoped = true
+
+[tables.ydtb_memo_items.columns]
+id = { type = "text", primary_key = true }
+%s
+
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+up = \"\"\"
+%s
+\"\"\"
+down = "%s"
+%s""" % (columns, up, down, extra_migrations)
+
+
+NOT_IDEMPOTENT = """CREATE TABLE ydtb_memo_items (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  title text
+);
+CREATE INDEX IF NOT EXISTS ydtb_memo_items_workspace_id_idx ON ydtb_memo_items (workspace_id);"""
+
+
+def sqlite_tables(path):
+    db = sqlite3.connect(path)
+    try:
+        return sorted(r[0] for r in db.execute("select name from sqlite_master where type = 'table'"))
+    finally:
+        db.close()
+
+
+# ---- development targets, --allow, reset -------------------------------------
+
+@case
+def allow_on_a_development_target_applies_with_dbr105():
+    d = project({"tomls/memo.toml": memo(NOT_IDEMPOTENT)})
+    rc, out, err = run(["apply"], d)
+    expect(rc == 1 and "error[DBR043]" in err, "without --allow: %d %s" % (rc, err))
+    expect(not os.path.exists(os.path.join(d, "ydtb.db")), "the refused run created the database")
+    rc, out, err = run(["apply", "--allow", "DBR043"], d)
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    expect("warning[DBR105]: DBR043 bypassed by --allow on a development target" in err, err)
+    expect("ydtb_memo_items" in sqlite_tables(os.path.join(d, "ydtb.db")), "table not created")
+    # The bypass is for that run: the next run without it refuses again.
+    write(os.path.join(d, "tomls", "memo.toml"), memo(NOT_IDEMPOTENT + "\nSELECT 1;"))
+    rc, out, err = run(["apply"], d)
+    expect(rc == 1 and "error[DBR043]" in err, "a later run without --allow: %d %s" % (rc, err))
+    # It bypasses what it names, nothing else: the edited applied body is drift.
+    rc, out, err = run(["apply", "--allow", "DBR043"], d)
+    expect(rc == 1 and "error[DBR045]" in err, "%d %s" % (rc, err))
+
+
+@case
+def allow_refused_on_a_target_marked_dev_false():
+    d = project({"tomls/memo.toml": memo(NOT_IDEMPOTENT),
+                 "dbreg.toml": '[targets.dev]\nurl = "sqlite:shared.db"\ndev = false\n'})
+    rc, out, err = run(["apply", "--allow", "DBR043"], d)
+    expect(rc == 2 and "--allow is for development targets only" in err, "%d %s" % (rc, err))
+    expect(not os.path.exists(os.path.join(d, "shared.db")), "the refused run created the database")
+    rc, out, err = run(["apply", "--allow", "DBR999"], d)
+    expect(rc == 2 and "DBR999" in err, "%d %s" % (rc, err))
+    rc, out, err = run(["apply", "--allow", "DBR043", "--target", "sqlite::memory:"], d)
+    expect(rc == 0, "sqlite::memory: is always a development target: %d %s" % (rc, err))
+
+
+@case
+def allow_on_postgres_without_dev_exits_2_and_leaves_it_untouched():
+    url, drop = pg_database()
+    try:
+        d = project({"tomls/memo.toml": memo(NOT_IDEMPOTENT.replace("CREATE TABLE ydtb_memo_items",
+                                                                      "CREATE TABLE IF NOT EXISTS ydtb_memo_items")),
+                     "dbreg.toml": '[targets.pg]\nurl = "%s"\n' % url})
+        rc, out, err = run(["apply", "--target", "pg"], d)
+        expect(rc == 0, "first apply: %d %s" % (rc, err))
+        psql(url, "insert into ydtb_workspaces (id, name, slug) values ('w1', 'W', 'w'); "
+                  "insert into ydtb_memo_items (id, workspace_id, title) values ('m1', 'w1', 'kept')")
+        before = pg_snapshot(url)
+        hist = psql(url, "select count(*) from ydtb_registry_migrations")
+        write(os.path.join(d, "tomls", "memo.toml"),
+              memo(NOT_IDEMPOTENT.replace("CREATE TABLE ydtb_memo_items", "CREATE TABLE IF NOT EXISTS ydtb_memo_items"),
+                   columns='title = { type = "text" }\nbody = { type = "text" }',
+                   extra_migrations='\n[[migrations]]\nid = "0002_more"\nversion = "1.0.0"\n'
+                                    'up = "ALTER TABLE ydtb_memo_items ADD COLUMN body text;"\n'))
+        for args in (["apply", "--target", "pg", "--allow", "DBR043"],
+                     ["init", "--target", "pg", "--allow", "DBR043"],
+                     ["apply", "--target", url, "--allow", "DBR043"],
+                     ["reset", "--target", "pg"]):
+            rc, out, err = run(args, d)
+            expect(rc == 2, "%s: exit %d %s" % (args, rc, err))
+            expect("development targets only" in err and "***" not in err.replace(":***@", ""), err)
+        expect(pg_snapshot(url) == before, "the target changed")
+        expect(psql(url, "select count(*) from ydtb_registry_migrations") == hist, "history changed")
+        expect(psql(url, "select title from ydtb_memo_items") == "kept", "data changed")
+        # Marked dev = true, the same flag is accepted.
+        with open(os.path.join(d, "dbreg.toml"), "a") as fp:
+            fp.write("dev = true\n")
+        rc, out, err = run(["apply", "--target", "pg", "--allow", "DBR043"], d)
+        expect(rc == 0 and "warning[DBR105]" in err, "dev = true: %d %s" % (rc, err))
+        expect("body" in psql(url, "select string_agg(column_name, ',') from information_schema.columns "
+                                   "where table_name = 'ydtb_memo_items'"), "0002 not applied")
+    finally:
+        drop()
+
+
+@case
+def reset_runs_every_down_then_every_up_on_a_development_target():
+    d = project({"tomls/memo.toml": memo(NOT_IDEMPOTENT.replace("CREATE TABLE ydtb_memo_items",
+                                                                  "CREATE TABLE IF NOT EXISTS ydtb_memo_items"))})
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0, err)
+    db = os.path.join(d, "ydtb.db")
+    con = sqlite3.connect(db)
+    con.execute("insert into ydtb_workspaces (id, name, slug) values ('w1', 'W', 'w')")
+    con.execute("insert into ydtb_memo_items (id, workspace_id, title) values ('m1', 'w1', 'gone')")
+    con.commit()
+    con.close()
+    rc, out, err = run(["reset"], d)
+    expect(rc == 0, "reset: %d %s" % (rc, err))
+    n = CORE_MIGRATIONS + 1
+    expect("reverted %d migrations, applied %d migrations" % (n, n) in out, out)
+    con = sqlite3.connect(db)
+    expect(con.execute("select count(*) from ydtb_memo_items").fetchone()[0] == 0, "rows survived the reset")
+    expect(con.execute("select count(*) from ydtb_registry_migrations").fetchone()[0] == n, "history")
+    con.close()
+
+
+@case
+def reset_refused_on_a_target_that_is_not_a_development_one():
+    d = project({"tomls/memo.toml": memo(NOT_IDEMPOTENT.replace("CREATE TABLE ydtb_memo_items",
+                                                                  "CREATE TABLE IF NOT EXISTS ydtb_memo_items")),
+                 "dbreg.toml": '[targets.dev]\nurl = "sqlite:keep.db"\ndev = false\n'})
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0, err)
+    db = os.path.join(d, "keep.db")
+    con = sqlite3.connect(db)
+    con.execute("insert into ydtb_workspaces (id, name, slug) values ('w1', 'W', 'w')")
+    con.commit()
+    con.close()
+    before = open(db, "rb").read()
+    rc, out, err = run(["reset"], d)
+    expect(rc == 2 and "reset is for development targets only" in err, "%d %s" % (rc, err))
+    expect(open(db, "rb").read() == before, "the target changed")
+    rc, out, err = run(["reset", "--target", "postgres://app:secret@127.0.0.1:1/app"], d)
+    expect(rc == 2 and "secret" not in err, "%d %s" % (rc, err))
+
+
+# ---- suppression comments ------------------------------------------------------
+
+@case
+def a_suppression_comment_silences_exactly_one_statements_dbr043():
+    up = """-- dbreg:ignore DBR043 the first deploy creates it once
+CREATE TABLE ydtb_memo_items (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  title text
+);
+CREATE INDEX ydtb_memo_items_workspace_id_idx ON ydtb_memo_items (workspace_id);
+CREATE INDEX ydtb_memo_items_title_idx ON ydtb_memo_items (title); -- dbreg:ignore DBR043,DBR103 same line
+CREATE INDEX ydtb_memo_items_t2_idx ON ydtb_memo_items (title, id);"""
+    d = project({"tomls/memo.toml": memo(up)})
+    rc, out, err = run(["validate", "--json"], d)
+    doc = json.loads(out)
+    by = {}
+    for x in doc["diagnostics"]:
+        by.setdefault(x["line"], []).append(x)
+    # Lines in the manifest: the comment is on line 18, the CREATE TABLE on 19.
+    first = [x for x in doc["diagnostics"] if x["code"] == "DBR105" and "first deploy" in x["message"]]
+    expect(len(first) == 1 and first[0]["line"] == 19, doc)
+    expect(not any(x["code"] == "DBR043" and x["line"] == 19 for x in doc["diagnostics"]), doc)
+    # The next statement, without a comment, is still reported.
+    expect(any(x["code"] == "DBR043" and x["line"] == 24 for x in doc["diagnostics"]), doc)
+    same = [x for x in doc["diagnostics"] if x["line"] == 25]
+    expect([x["code"] for x in same] == ["DBR105"] and "(same line)" in same[0]["message"], same)
+    # A trailing comment belongs to its own line's statement, not the next one.
+    expect(any(x["code"] == "DBR043" and x["line"] == 26 for x in doc["diagnostics"]), doc)
+    expect(rc == 1, "the uncommented statements are still errors")
+
+
+@case
+def a_suppression_comment_cannot_silence_dbr020_or_dbr046():
+    text = memo("""-- dbreg:ignore DBR020,DBR046 we want this
+CREATE TABLE IF NOT EXISTS notes (id text PRIMARY KEY);""", down="DROP TABLE IF EXISTS notes;")
+    text = text.replace("ydtb_memo_items", "notes")
+    d = project({"tomls/memo.toml": text})
+    rc, out, err = run(["validate"], d)
+    expect(rc == 1, "exit %d" % rc)
+    expect("error[DBR020]" in err and "error[DBR046]" in err, err)
+    expect(not any("DBR105" in l and "memo.toml" in l for l in err.splitlines()), err)
+
+
+def main():
+    only = sys.argv[3:]
+    todo = [fn for fn in cases if not only or fn.__name__ in only]
+    print("1..%d" % len(todo))
+    failed = 0
+    for i, fn in enumerate(todo, 1):
+        t0 = time.monotonic()
+        try:
+            fn()
+            print("ok %d - %s" % (i, fn.__name__))
+        except Skip as s:
+            print("ok %d - %s # SKIP %s" % (i, fn.__name__, s))
+        except Exception:
+            failed += 1
+            print("not ok %d - %s" % (i, fn.__name__))
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+        print("# %s: %.1f s" % (fn.__name__, time.monotonic() - t0))
+        sys.stdout.flush()
+    for d in made:
+        shutil.rmtree(d, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""The schema corpus (tests/schema-corpus/), end to end through the dbreg
+command: what `validate` accepts, `init` applies and `verify` confirms, on
+SQLite and on the real PostgreSQL server; and each kind of difference is
+found by `validate` (DBR047) in the migrations and by `verify` on a target
+where it was introduced by hand.
+
+usage: test_schema.py DBREG TOMLS_DIR CORPUS_DIR SHARED_DIR
+PostgreSQL cases use DBREG_TEST_PG_URL (a fresh database per case); they fail
+without it unless DBREG_TEST_NO_PG=1. Prints TAP."""
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+DBREG = os.path.abspath(sys.argv[1])
+TOMLS = os.path.abspath(sys.argv[2])
+CORPUS = os.path.abspath(sys.argv[3])
+SHARED = os.path.abspath(sys.argv[4])
+PG_URL = os.environ.get("DBREG_TEST_PG_URL")
+NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
+
+cases = []
+made = []
+
+
+def case(fn):
+    cases.append(fn)
+    return fn
+
+
+class Skip(Exception):
+    pass
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def run(args, cwd, timeout=120):
+    e = dict(os.environ)
+    e.pop("DBREG_TEST_PG_URL", None)
+    e["NO_COLOR"] = "1"
+    p = subprocess.run([DBREG] + args, cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def project(packages):
+    """A project folder with the real core package and `packages` ({file: text})."""
+    d = tempfile.mkdtemp(prefix="dbreg-schema-")
+    made.append(d)
+    os.makedirs(os.path.join(d, "tomls"))
+    shutil.copy(os.path.join(TOMLS, "core.toml"), os.path.join(d, "tomls", "core.toml"))
+    for name, text in packages.items():
+        with open(os.path.join(d, "tomls", name), "w") as fp:
+            fp.write(text)
+    return d
+
+
+def corpus(name):
+    with open(os.path.join(CORPUS, name)) as fp:
+        return fp.read()
+
+
+def corpus_project():
+    return project({name: corpus(name) for name in sorted(os.listdir(CORPUS)) if name.endswith(".toml")})
+
+
+def pg_database():
+    """A fresh database on the test server; returns (url, drop function)."""
+    if not PG_URL:
+        if NO_PG:
+            raise Skip("DBREG_TEST_NO_PG=1")
+        raise AssertionError("DBREG_TEST_PG_URL is not set: the PostgreSQL test server did not start")
+    name = "dbreg_schema_%d_%d" % (os.getpid(), int(time.time() * 1000000) % 10**12)
+    subprocess.run(["psql", PG_URL, "-qc", "CREATE DATABASE %s" % name], check=True, capture_output=True)
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+
+    def drop():
+        subprocess.run(["psql", PG_URL, "-qc", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name], capture_output=True)
+    return url, drop
+
+
+def psql(url, sql):
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True, capture_output=True)
+
+
+def init_and_verify(d, target):
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0, "validate exited %d:\n%s%s" % (rc, out, err))
+    rc, out, err = run(["init", "--target", target], d)
+    expect(rc == 0, "init on %s exited %d:\n%s%s" % (target, rc, out, err))
+    rc, out, err = run(["verify", "--target", target], d)
+    expect(rc == 0, "verify on %s exited %d:\n%s%s" % (target, rc, out, err))
+
+
+def verify_problems(d, target):
+    rc, out, err = run(["verify", "--json", "--target", target], d)
+    doc = json.loads(out)
+    return rc, doc["problems"]
+
+
+def dbr047(d, extra=()):
+    """The DBR047 diagnostics of `validate --json` as (table, column, message)."""
+    rc, out, err = run(["validate", "--json"] + list(extra), d)
+    doc = json.loads(out)
+    return rc, [(x.get("table"), x.get("column_name"), x["message"]) for x in doc["diagnostics"] if x["code"] == "DBR047"]
+
+
+def example_manifest():
+    """The contract's example manifest (manifest.md, "Example")."""
+    with open(os.path.join(SHARED, "spec", "manifest.md")) as fp:
+        text = fp.read()
+    at = text.index("## Example")
+    m = re.search(r"```toml\n(.*?)```", text[at:], re.S)
+    return m.group(1)
+
+
+# ---- what validate accepts, init applies and verify confirms ------------------
+
+@case
+def corpus_validates_inits_and_verifies_on_sqlite():
+    d = corpus_project()
+    init_and_verify(d, "sqlite:corpus.db")
+    # A second init is a no-op that still verifies.
+    init_and_verify(d, "sqlite:corpus.db")
+
+
+@case
+def corpus_validates_inits_and_verifies_on_postgres():
+    url, drop = pg_database()
+    try:
+        init_and_verify(corpus_project(), url)
+    finally:
+        drop()
+
+
+@case
+def contract_example_inits_and_verifies_on_sqlite():
+    d = project({"basic.toml": example_manifest()})
+    init_and_verify(d, "sqlite:example.db")
+
+
+@case
+def contract_example_inits_and_verifies_on_postgres():
+    url, drop = pg_database()
+    try:
+        init_and_verify(project({"basic.toml": example_manifest()}), url)
+    finally:
+        drop()
+
+
+# ---- each kind of difference, in the migrations: DBR047 ------------------------
+
+# (what, body text replaced, replacement, table, column, words of the message)
+BODY_EDITS = [
+    ("column left out", "  c_date date,\n", "", "ydtb_cg_types", "c_date", "do not create it"),
+    ("wrong type", "c_bytea bytea,", "c_bytea integer,", "ydtb_cg_types", "c_bytea", "declared bytea"),
+    ("missing NOT NULL", "c_integer int NOT NULL DEFAULT 42", "c_integer int DEFAULT 42", "ydtb_cg_types",
+     "c_integer", "leave it nullable"),
+    ("extra NOT NULL", "c_bool_f bool DEFAULT false", "c_bool_f bool NOT NULL DEFAULT false", "ydtb_cg_types",
+     "c_bool_f", "not declared not_null"),
+    ("wrong default", "c_integer int NOT NULL DEFAULT 42", "c_integer int NOT NULL DEFAULT 41", "ydtb_cg_types",
+     "c_integer", "default 42"),
+    ("missing default", "c_expr text DEFAULT 'draft'", "c_expr text", "ydtb_cg_types", "c_expr", "default 'draft'"),
+    ("missing index", "CREATE UNIQUE INDEX IF NOT EXISTS ydtb_cg_links_order_uidx ON ydtb_cg_links (workspace_id, slot);",
+     "", "ydtb_cg_links", None, "ydtb_cg_links_order_uidx"),
+    ("index not unique", "CREATE UNIQUE INDEX IF NOT EXISTS ydtb_cg_links_order_uidx",
+     "CREATE INDEX IF NOT EXISTS ydtb_cg_links_order_uidx", "ydtb_cg_links", None, "not unique"),
+    ("missing foreign key", "t_restrict text REFERENCES ydtb_cg_types(id) ON DELETE RESTRICT,", "t_restrict text,",
+     "ydtb_cg_links", "t_restrict", "no foreign key"),
+    ("wrong action", "t_noact text REFERENCES ydtb_cg_types(id) ON DELETE NO ACTION",
+     "t_noact text REFERENCES ydtb_cg_types(id) ON DELETE CASCADE", "ydtb_cg_links", "t_noact", "ON DELETE cascade"),
+    ("missing unique", "  UNIQUE (kind_code, slot)\n", "  CHECK (slot IS NULL OR slot >= 0)\n", "ydtb_cg_links", None,
+     "unique (kind_code, slot)"),
+    ("wrong primary key", "  PRIMARY KEY (code, variant)\n", "  PRIMARY KEY (code)\n", "ydtb_cg_kinds", None,
+     "primary key"),
+    ("undeclared column", "  c_expr text DEFAULT 'draft'\n", "  c_expr text DEFAULT 'draft',\n  c_more text\n",
+     "ydtb_cg_types", "c_more", "not declared"),
+]
+
+
+def edited_generic(old, new):
+    text = corpus("generic.toml")
+    expect(old in text, "the corpus no longer holds %r" % old)
+    return text.replace(old, new, 1)
+
+
+@case
+def validate_reports_each_kind_of_difference_in_sqlite_bodies():
+    for what, old, new, table, column, words in BODY_EDITS:
+        d = project({"generic.toml": edited_generic(old, new)})
+        rc, found = dbr047(d)
+        expect(rc == 1, "%s: validate exited %d" % (what, rc))
+        hit = [f for f in found if f[0] == table and (column is None or f[1] == column) and words in f[2]]
+        expect(hit, "%s: no DBR047 on %s.%s saying %r; found %s" % (what, table, column, words, found))
+
+
+# ---- each kind of difference, introduced by hand on the target: verify --------
+
+# (what, SQLite table to rebuild, its CREATE text replaced, replacement, table, column, words)
+SQLITE_TAMPER = [
+    ("column left out", "ydtb_cg_types", "  c_date date,\n", "", "ydtb_cg_types", "c_date", "missing"),
+    ("wrong type", "ydtb_cg_types", "c_bytea bytea,", "c_bytea integer,", "ydtb_cg_types", "c_bytea", "affinity"),
+    ("missing NOT NULL", "ydtb_cg_types", "c_integer int NOT NULL DEFAULT 42", "c_integer int DEFAULT 42",
+     "ydtb_cg_types", "c_integer", "allows NULL"),
+    ("wrong default", "ydtb_cg_types", "c_integer int NOT NULL DEFAULT 42", "c_integer int NOT NULL DEFAULT 7",
+     "ydtb_cg_types", "c_integer", "default is 7, declared 42"),
+    ("missing foreign key", "ydtb_cg_links", "t_restrict text REFERENCES ydtb_cg_types(id) ON DELETE RESTRICT,",
+     "t_restrict text,", "ydtb_cg_links", "t_restrict", "is missing"),
+    ("wrong action", "ydtb_cg_links", "t_noact text REFERENCES ydtb_cg_types(id) ON DELETE NO ACTION",
+     "t_noact text REFERENCES ydtb_cg_types(id) ON DELETE CASCADE", "ydtb_cg_links", "t_noact", "ON DELETE cascade"),
+]
+
+# (what, SQL, table, column, words)
+PG_TAMPER = [
+    ("column left out", "ALTER TABLE ydtb_cg_types DROP COLUMN c_date", "ydtb_cg_types", "c_date", "missing"),
+    ("wrong type", "ALTER TABLE ydtb_cg_types ALTER COLUMN c_varchar20 TYPE varchar(30)", "ydtb_cg_types",
+     "c_varchar20", "character varying(30)"),
+    ("missing NOT NULL", "ALTER TABLE ydtb_cg_types ALTER COLUMN c_integer DROP NOT NULL", "ydtb_cg_types",
+     "c_integer", "allows NULL"),
+    ("wrong default", "ALTER TABLE ydtb_cg_types ALTER COLUMN c_integer SET DEFAULT 7", "ydtb_cg_types",
+     "c_integer", "default is 7, declared 42"),
+    ("missing foreign key", "ALTER TABLE ydtb_cg_links DROP CONSTRAINT ydtb_cg_links_t_restrict_fkey",
+     "ydtb_cg_links", "t_restrict", "is missing"),
+    ("missing index", "DROP INDEX ydtb_cg_links_slot_idx", "ydtb_cg_links", None, "ydtb_cg_links_slot_idx is missing"),
+]
+
+
+def sqlite_rebuild(path, table, old, new):
+    """Changes a table by hand the way SQLite allows: a new table from the
+    edited CREATE text, the rows copied over, the old one dropped."""
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA foreign_keys = OFF")
+        sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]
+        expect(old in sql, "%s holds no %r: %s" % (table, old, sql))
+        indexes = [r[0] for r in db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                                            " AND sql IS NOT NULL", (table,))]
+        sql = sql.replace(old, new, 1).replace(table, table + "_new", 1)
+        db.execute(sql)
+        cols = [r[1] for r in db.execute("PRAGMA table_info(%s_new)" % table)]
+        keep = ", ".join(c for c in cols if c in [r[1] for r in db.execute("PRAGMA table_info(%s)" % table)])
+        db.execute("INSERT INTO %s_new (%s) SELECT %s FROM %s" % (table, keep, keep, table))
+        db.execute("DROP TABLE %s" % table)
+        db.execute("ALTER TABLE %s_new RENAME TO %s" % (table, table))
+        for ix in indexes:
+            db.execute(ix)
+        db.commit()
+    finally:
+        db.close()
+
+
+def seed(d, target):
+    """A workspace and rows in the corpus tables, so tampering has data to keep."""
+    rows = ("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W', 'w');"
+            "INSERT INTO ydtb_cg_types (id, workspace_id) VALUES ('t1', 'w1'), ('x', 'w1');"
+            "INSERT INTO ydtb_cg_links (id, workspace_id, slug, t_restrict) VALUES (1, 'w1', 's', 't1');")
+    if target.startswith("sqlite:"):
+        db = sqlite3.connect(os.path.join(d, target[len("sqlite:"):]))
+        db.executescript(rows)
+        db.commit()
+        db.close()
+    else:
+        psql(target, rows)
+
+
+@case
+def verify_reports_each_kind_of_difference_made_by_hand_on_sqlite():
+    for what, table, old, new, ptable, column, words in SQLITE_TAMPER:
+        d = corpus_project()
+        init_and_verify(d, "sqlite:t.db")
+        seed(d, "sqlite:t.db")
+        sqlite_rebuild(os.path.join(d, "t.db"), table, old, new)
+        rc, problems = verify_problems(d, "sqlite:t.db")
+        expect(rc == 6, "%s: verify exited %d" % (what, rc))
+        hit = [p for p in problems if p["table"] == ptable and (column is None or p["column"] == column)
+               and words in p["message"]]
+        expect(hit, "%s: no problem on %s.%s saying %r; found %s" % (what, ptable, column, words, problems))
+
+
+@case
+def verify_reports_each_kind_of_difference_made_by_hand_on_postgres():
+    url, drop = pg_database()
+    try:
+        d = corpus_project()
+        init_and_verify(d, url)
+        seed(d, url)
+        for what, sql, table, column, words in PG_TAMPER:
+            psql(url, sql)
+            rc, problems = verify_problems(d, url)
+            expect(rc == 6, "%s: verify exited %d" % (what, rc))
+            hit = [p for p in problems if p["table"] == table and (column is None or p["column"] == column)
+                   and words in p["message"]]
+            expect(hit, "%s: no problem on %s.%s saying %r; found %s" % (what, table, column, words, problems))
+    finally:
+        drop()
+
+
+def main():
+    print("1..%d" % len(cases))
+    failed = 0
+    for i, fn in enumerate(cases, 1):
+        try:
+            fn()
+            print("ok %d - %s" % (i, fn.__name__))
+        except Skip as s:
+            print("ok %d - %s # SKIP %s" % (i, fn.__name__, s))
+        except Exception:
+            failed += 1
+            print("not ok %d - %s" % (i, fn.__name__))
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+    for d in made:
+        shutil.rmtree(d, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
