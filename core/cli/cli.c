@@ -101,8 +101,9 @@ static int cli_validate_cached(struct cli_ctx *ctx, const struct dbreg_project *
 	/* A run with --allow passed only by bypassing: never a clean record. */
 	if (rc == 0 && !known && ctx->n_allow == 0 && dbreg_state_set_validated(state, sum) < 0)
 		fprintf(ctx->err, "dbreg: state file: %s\n", dbreg_state_errmsg(state));
-	/* So that the next run knows the registry by its files' stat alone. */
-	if (rc == 0)
+	/* So that the next run knows the registry by its files' stat alone
+	 * (a registry passed by --allow is no clean one). */
+	if (rc == 0 && ctx->n_allow == 0)
 		dbreg_cache_registry_store(state, proj, reg, loaded_at);
 	dbreg_state_close(state);
 	return rc;

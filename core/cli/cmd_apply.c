@@ -172,7 +172,7 @@ static int apply_common(struct cli_ctx *ctx, const char *event, const char *only
 		goto out;
 	rc = cli_run_plan(ctx, &t, reg, event, &extra, NULL);
 	if (rc == 0 && !only_package)
-		cli_apply_remember(ctx, &t, reg);
+		cli_apply_remember(ctx, proj, &t, reg);
 	cli_json_end(ctx, rc == 0);
 out:
 	cli_target_close(&t);

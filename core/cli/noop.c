@@ -4,7 +4,9 @@
  * nothing for (one read of its history), apply has nothing to do and says
  * so in a few milliseconds. Anything else (a changed file, another binary,
  * a new migration on the target, any failure) goes the long way, which
- * reports its own errors. */
+ * reports its own errors. So does a run that does more than its history
+ * and packages tell: with row-level security on PostgreSQL every apply
+ * repairs the policies, whatever the history says. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -12,8 +14,9 @@
 
 bool cli_apply_noop(struct cli_ctx *ctx)
 {
-	/* --to, --dry-run and --json print what the long way prints. */
-	if (ctx->n_pins || ctx->dry_run || ctx->json)
+	/* --to, --dry-run and --json print what the long way prints; --allow
+	 * passes what a clean registry would not. */
+	if (ctx->n_pins || ctx->dry_run || ctx->json || ctx->n_allow)
 		return false;
 	struct stat sb;
 	if (stat(ctx->dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
@@ -28,6 +31,9 @@ bool cli_apply_noop(struct cli_ctx *ctx)
 	if (dbreg_project_open(&proj, ctx->dir, &diags) != 0 ||
 	    dbreg_project_target_url(&url, proj, ctx->target, err, sizeof err) != 0 || !(shown = dbreg_url_redact(url)) ||
 	    !(path = cli_state_path(proj)) || dbreg_state_open(&state, path, err, sizeof err) != 0)
+		goto out;
+	enum dbreg_dialect dialect;
+	if (dbreg_target_dialect(url, &dialect) != 0 || (proj->isolation.row_level_security && dialect == DBREG_DIALECT_POSTGRES))
 		goto out;
 	if (dbreg_cache_registry_check(state, proj, sum, &same) != 0 || !same)
 		goto out;
@@ -51,9 +57,10 @@ out:
 	return noop;
 }
 
-void cli_apply_remember(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg)
+void cli_apply_remember(struct cli_ctx *ctx, const struct dbreg_project *proj, struct cli_target *t,
+			struct dbreg_registry *reg)
 {
 	/* A cache that cannot be written costs speed, not correctness. */
-	if (!ctx->n_pins && !ctx->dry_run && t->conn && t->state)
+	if (!ctx->n_pins && !ctx->dry_run && !ctx->n_allow && t->conn && t->state && !(proj->isolation.row_level_security && t->dialect == DBREG_DIALECT_POSTGRES))
 		dbreg_cache_noop_store(t->state, t->conn, t->shown, reg);
 }

@@ -360,18 +360,6 @@ static const char *cache_dialect(enum dbreg_dialect d)
 	return d == DBREG_DIALECT_POSTGRES ? "postgres" : "sqlite";
 }
 
-int dbreg_cache_forget_target(struct dbreg_state *st, const char *target)
-{
-	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(dbreg_state_db(st), "DELETE FROM cache_noop WHERE target = ?1", -1, &q, NULL) !=
-	    SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(q, 1, target, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
-	sqlite3_finalize(q);
-	return rc;
-}
-
 int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, const char *target,
 			   const char *registry_checksum, bool *noop)
 {

@@ -420,6 +420,18 @@ static bool state_history_same(struct dbreg_state *st, const char *t, const stru
 	return same && i == n;
 }
 
+/* Drops target t's row of cache_noop. */
+static int state_forget_noop(struct dbreg_state *st, const char *t)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM cache_noop WHERE target = ?1", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	state_bind(q, 1, t);
+	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(q);
+	return rc;
+}
+
 int dbreg_state_set_history(struct dbreg_state *st, const char *target, const struct dbreg_applied *rows,
 			    size_t n)
 {
@@ -449,8 +461,8 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target, const st
 		rc = state_fail(st, DBREG_EIO, "cannot replace the history");
 		goto out;
 	}
-	/* The no-op memo of cache.c vouches for the copy it was stored with. */
-	if (dbreg_cache_forget_target(st, t) != 0) {
+	/* cache.c's no-op memo vouches for the copy it was stored with. */
+	if (state_forget_noop(st, t) != 0) {
 		rc = state_fail(st, DBREG_EIO, "cannot replace the history");
 		goto out;
 	}
