@@ -4,6 +4,7 @@ generate, test.
 
 usage: test_devtools.py DBREG TOMLS_DIR REPO_DIR
 Reuses test_cli.py's helpers (run, project, expect, pg_database); prints TAP."""
+import json
 import os
 import shutil
 import sqlite3
@@ -436,6 +437,59 @@ def generate_rename_table_with_renamed_from():
     def pg(url):
         lines_kept_pg(url, "ydtb_shop_entries")
     change_case(change, sq, pg)
+
+
+# ---- dbreg test ----
+
+@case
+def test_passes_on_the_repository_manifests_and_the_schema_corpus():
+    url, drop = t.pg_database()
+    try:
+        rc, _, err = run(["-C", REPO, "test", "--target", url], "/")
+        expect(rc == 0, err)
+        n = sum(open(os.path.join(t.TOMLS, f)).read().count("[[migrations]]") for f in os.listdir(t.TOMLS))
+        expect("SQLite (in memory): %d migrations up, down and up again" % n in err, err)
+        expect(psql(url, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'dbreg_scratch%'") == "0",
+               "the scratch schema was left behind")
+        d = project(with_tomls=False)
+        os.makedirs(os.path.join(d, "tomls"))
+        shutil.copy(os.path.join(t.TOMLS, "core.toml"), os.path.join(d, "tomls"))
+        corpus = os.path.join(REPO, "tests", "schema-corpus")
+        for f in os.listdir(corpus):
+            shutil.copy(os.path.join(corpus, f), os.path.join(d, "tomls"))
+        rc, _, err = run(["test", "--target", url], d)
+        expect(rc == 0, err)
+    finally:
+        drop()
+
+
+@case
+def test_names_table_and_column_of_a_down_that_forgets_a_column():
+    d = project()
+    path = os.path.join(d, "tomls", "basic.toml")
+    text = read(path).decode()
+    for key in ["down_sqlite", "down_postgres"]:
+        start = text.index(key + ' = """\nALTER TABLE')
+        end = text.index('"""', start + len(key) + 6) + 3
+        if "pinned" in text[start:end]:
+            text = text[:start] + key + ' = """\nSELECT 1;\n"""' + text[end:]
+    with open(path, "w") as fp:
+        fp.write(text)
+    rc, out, err = run(["test", "@ydtb/basic", "--json"], d)
+    expect(rc == 1, err)
+    doc = json.loads(out)
+    problems = doc["runs"][0]["problems"]
+    expect(problems[0]["table"] == "ydtb_basic_notes" and problems[0]["column"] == "pinned", problems)
+    expect("@ydtb/basic migration 0003_add_note_pinned: after its down, column ydtb_basic_notes.pinned is still there"
+           in err.splitlines()[0], err)
+    url, drop = t.pg_database()
+    try:
+        rc, _, err = run(["test", "@ydtb/basic", "--target", url], d)
+        expect(rc == 1, err)
+        expect(any(line.startswith("postgres") and "column ydtb_basic_notes.pinned is still there" in line
+                   for line in err.splitlines()), err)
+    finally:
+        drop()
 
 
 def main():

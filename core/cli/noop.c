@@ -37,7 +37,7 @@ bool cli_apply_noop(struct cli_ctx *ctx)
 		goto out;
 	if (dbreg_cache_registry_check(state, proj, sum, &same) != 0 || !same)
 		goto out;
-	if (dbreg_target_connect(&conn, url, err, sizeof err) != 0 ||
+	if (dbreg_target_connect_readonly(&conn, url, err, sizeof err) != 0 ||
 	    dbreg_cache_noop_check(state, conn, shown, sum, &noop) != 0 || !noop)
 		goto out;
 	if (ctx->verbose)

@@ -153,7 +153,7 @@ static int cache_manifests(const struct dbreg_project *p, char ***out, size_t *n
 	struct dbreg_registry *tmp = NULL;
 	int rc = dbreg_registry_new(&tmp);
 	if (rc == 0)
-		rc = dbreg_registry_project_paths(tmp, p, out, n);
+		rc = dbreg_registry_manifest_paths(tmp, p, out, n);
 	dbreg_registry_free(tmp);
 	return rc;
 }
