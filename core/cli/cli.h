@@ -89,6 +89,9 @@ struct cli_command {
 	const char *complete_args;     /* completion of its positional arguments: "packages", "commands", NULL */
 	int (*run)(struct cli_session *s);   /* returns 0 or a DBREG_E* code */
 	bool hidden;                   /* not listed (build helpers) */
+	/* Tried before the session opens anything (may be NULL): true when it
+	 * answered the command alone (apply's no-op from the caches). */
+	bool (*shortcut)(struct cli_session *s);
 };
 
 /* The table of commands, NULL-terminated (commands.c). */
@@ -133,6 +136,7 @@ struct cli_session {
 	struct dbreg_state *state;
 	char *state_path;
 	bool state_readonly;           /* opened read-only: nothing is written to it */
+	long long loaded_at;           /* dbreg_cache_clock() before the manifests were read */
 	char *url;                     /* with ${NAME} expanded; holds the password: never print */
 	char *shown;                   /* redacted: the one to print and the state file's key */
 	enum dbreg_dialect dialect;
@@ -176,6 +180,15 @@ void cli_print_diags(struct cli_session *s, const struct dbreg_diag_list *list);
  * said why. cli_session_close frees everything. */
 int cli_session_open(struct cli_session *s, unsigned needs);
 void cli_session_close(struct cli_session *s);
+
+/* The state file's path: --state/DBREG_STATE, else the project's. malloc'd. */
+char *cli_state_path(const struct cli_session *s, const struct dbreg_project *proj);
+
+/* apply's shortcut (noop.c): true when the state file's caches show there
+ * is nothing to do, which it then reported; false to go the long way. */
+bool cli_apply_noop(struct cli_session *s);
+/* After a successful apply: lets the next one take the shortcut. */
+void cli_apply_remember(struct cli_session *s);
 
 /* Connects to the target (read-only: creates nothing on it). */
 int cli_connect(struct cli_session *s, bool readonly);

@@ -10,7 +10,9 @@ static int apply_run(struct cli_session *s)
 	/* Read-only until the plan is known to be fine (cli_run_plan). */
 	if ((rc = cli_connect(s, true)) < 0)
 		return rc;
-	return cli_run_plan(s, "apply", NULL, NULL);
+	if ((rc = cli_run_plan(s, "apply", NULL, NULL)) == 0)
+		cli_apply_remember(s);
+	return rc;
 }
 
 const struct cli_command cli_cmd_apply = {
@@ -23,4 +25,5 @@ const struct cli_command cli_cmd_apply = {
 	.options = (const char *const[]){"dry-run", "to", "lock-timeout", "allow", NULL},
 	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
 	.run = apply_run,
+	.shortcut = cli_apply_noop,
 };

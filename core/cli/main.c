@@ -279,8 +279,9 @@ int main(int argc, char **argv)
 		s.color = !s.o.no_color && !(nc && *nc) && !s.o.json && s.tty;
 		if (!s.o.state && getenv("DBREG_STATE") && *getenv("DBREG_STATE"))
 			s.o.state = getenv("DBREG_STATE");
-		rc = cli_session_open(&s, s.cmd->needs);
-		if (rc == 0)
+		if (s.cmd->shortcut && s.cmd->shortcut(&s))
+			rc = 0;
+		else if ((rc = cli_session_open(&s, s.cmd->needs)) == 0)
 			rc = s.cmd->run(&s);
 		if (rc > 0)
 			rc = 0;

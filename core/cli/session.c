@@ -79,24 +79,25 @@ static int session_registry(struct cli_session *s)
 	int rc = dbreg_registry_new(&s->reg);
 	if (rc < 0)
 		return rc;
+	s->loaded_at = dbreg_cache_clock();
 	rc = dbreg_registry_load_project(s->reg, s->proj);
 	if (rc < 0)
 		cli_fail(s, "%s", dbreg_registry_errmsg(s->reg));
 	return rc;
 }
 
-static char *session_state_path(struct cli_session *s)
+char *cli_state_path(const struct cli_session *s, const struct dbreg_project *proj)
 {
 	/* --state and DBREG_STATE are paths from the current folder, as any
 	 * path on a command line; the project's is from the project. */
 	if (s->o.state)
 		return strdup(s->o.state);
-	if (!s->proj)
+	if (!proj)
 		return strdup(".dbreg/state.db");
-	if (s->proj->state_path[0] == '/' || strcmp(s->proj->dir, ".") == 0)
-		return strdup(s->proj->state_path);
+	if (proj->state_path[0] == '/' || strcmp(proj->dir, ".") == 0)
+		return strdup(proj->state_path);
 	char *path = NULL;
-	if (asprintf(&path, "%s/%s", s->proj->dir, s->proj->state_path) < 0)
+	if (asprintf(&path, "%s/%s", proj->dir, proj->state_path) < 0)
 		return NULL;
 	return path;
 }
@@ -104,7 +105,7 @@ static char *session_state_path(struct cli_session *s)
 static int session_state(struct cli_session *s, bool readonly_ok)
 {
 	char err[512];
-	if (!(s->state_path = session_state_path(s)))
+	if (!(s->state_path = cli_state_path(s, s->proj)))
 		return DBREG_ENOMEM;
 	int rc = dbreg_state_open(&s->state, s->state_path, err, sizeof(err));
 	if (rc < 0 && readonly_ok) {
@@ -131,6 +132,8 @@ static int session_validate(struct cli_session *s, bool sql)
 	bool known = false;
 	if (sql && s->state) {
 		dbreg_registry_checksum(s->reg, sum);
+		/* Keyed by this very binary too: a rebuilt dbreg checks again. */
+		dbreg_cache_build_key(sum, sum);
 		known = dbreg_state_validated(s->state, sum);
 	}
 	struct dbreg_validate_opts vopts = {.skip_sql = !sql || known, .allow = s->o.allow, .n_allow = s->o.n_allow};
@@ -139,6 +142,10 @@ static int session_validate(struct cli_session *s, bool sql)
 	if (rc == 0 && sql && !known && s->state && !s->state_readonly && s->o.n_allow == 0 &&
 	    dbreg_state_set_validated(s->state, sum) < 0)
 		fprintf(s->err, "dbreg: %s\n", dbreg_state_errmsg(s->state));
+	/* So that the next run knows the registry by its files' stat alone
+	 * (a registry passed by --allow is no clean one). */
+	if (rc == 0 && sql && s->state && !s->state_readonly && s->o.n_allow == 0)
+		dbreg_cache_registry_store(s->state, s->proj, s->reg, s->loaded_at);
 	if (rc == DBREG_EINVALID) {
 		const struct dbreg_diag_list *d = dbreg_registry_diags(s->reg);
 		cli_print_diags(s, d);
