@@ -87,6 +87,8 @@ void dbreg_json_str(FILE *fp, const char *s);
 struct dbreg_target_def {
 	char *name;                    /* "dev" */
 	char *url;                     /* as written, ${NAME} not yet expanded */
+	long long lock_timeout_ms;     /* lock_timeout ("5s"): PostgreSQL, every migration; 0 none */
+	long long statement_timeout_ms;/* statement_timeout ("10min"); 0 none */
 	int dev;                       /* dev = true: 1, dev = false: 0, not said: -1 */
 };
 
@@ -122,6 +124,9 @@ void dbreg_project_free(struct dbreg_project *p);
 int dbreg_project_target_url(char **url, const struct dbreg_project *p, const char *target,
 			     char *err, size_t errsize);
 
+/* The target named `target` in dbreg.toml (NULL: "dev"), or NULL when it
+ * names none (a URL). Borrowed from p. */
+const struct dbreg_target_def *dbreg_project_target(const struct dbreg_project *p, const char *target);
 /* ---- development targets and bypass flags (issue 14) ---------------------- */
 
 /* Whether a target is a development target, where bypass flags (--allow),
@@ -399,6 +404,7 @@ struct dbreg_step {
 	char checksum[72];             /* "sha256:<hex>" of the body for the dialect */
 	const char *sql;               /* the body that will run */
 	const char *file;              /* where the body is written, for messages */
+	bool foreign_keys;             /* false: SQLite runs it alone with enforcement off (manifest.md) */
 };
 
 struct dbreg_plan;
@@ -412,6 +418,14 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg,
 void dbreg_plan_free(struct dbreg_plan *plan);
 size_t dbreg_plan_count(const struct dbreg_plan *plan);
 const struct dbreg_step *dbreg_plan_step(const struct dbreg_plan *plan, size_t i);
+
+/* Appends to out the warnings about what the plan's up steps run
+ * (DBR103: an operation unsafe on a live database), placed in their
+ * manifests, so that plan and apply show them as validate does; one that
+ * out holds already (same code and place) is not added again.
+ * dbreg_plan_build adds them to the registry's diagnostics. Returns 0 or
+ * DBREG_ENOMEM. */
+int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *out);
 
 /* The dialect the plan was built for. */
 enum dbreg_dialect dbreg_plan_dialect(const struct dbreg_plan *plan);
@@ -431,6 +445,8 @@ struct dbreg_conn;                 /* a driver connection: dbreg/driver.h */
 struct dbreg_apply_opts {
 	bool dry_run;                  /* read history, report what would run, change nothing */
 	int lock_timeout_s;            /* wait for another run's lock; 0: the default 60 */
+	long long target_lock_timeout_ms;      /* the target's lock_timeout (cli.md), 0: none */
+	long long target_statement_timeout_ms; /* the target's statement_timeout, 0: none */
 	FILE *log;                     /* one line per step run, segment and skip; NULL: silent */
 	/* Called after each step that ran (done of total), e.g. for a progress
 	 * bar; NULL: not called. */
@@ -458,6 +474,14 @@ struct dbreg_apply_result {
 	char **invalid_indexes;        /* PostgreSQL: "table.index" left INVALID by a failed non-transactional step */
 	size_t n_invalid_indexes;
 	char errmsg[2048];             /* one line for any failure */
+	/* A transaction = false step that stopped part way: on failure, how
+	 * many of its statements completed (recorded on the target, so the
+	 * next run resumes after them) and how many it has. */
+	size_t statements_done, statements_total;
+	/* The first step this run resumed where an earlier run had stopped
+	 * (borrowed from the plan; NULL: none), at which statement (1-based). */
+	const char *resumed_package, *resumed_migration;
+	size_t resumed_at;
 };
 
 /* Frees what a result owns and zeroes it. NULL-safe. */
@@ -556,6 +580,12 @@ void dbreg_target_close(struct dbreg_conn *conn);
  * instead of being created. */
 int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char *err, size_t errsize);
 
+/* About a failed dbreg_target_connect (its message in err): whether
+ * retrying may help (*transient: refused, timed out, starting up) or not
+ * (wrong password, missing database, a SQLite folder that does not exist),
+ * and a hint that fits (static, NULL for none). */
+const char *dbreg_target_connect_advice(const char *url, const char *err, bool *transient);
+
 /* The dialect of an open connection. */
 enum dbreg_dialect dbreg_target_conn_dialect(const struct dbreg_conn *conn);
 
@@ -570,6 +600,12 @@ int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versio
 /* The message of the last failure on conn, with SQLSTATE, detail and hint
  * where the database gave them. Borrowed until the next call on conn. */
 const char *dbreg_target_errmsg(const struct dbreg_conn *conn);
+
+/* ---- versions (semver.c) ---------------------------------------------------- */
+
+/* Compares two versions by Semantic Versioning precedence: -1, 0 or 1.
+ * Text that is not semver compares bytewise. */
+int dbreg_version_compare(const char *a, const char *b);
 
 /* ---- URLs ------------------------------------------------------------------ */
 
