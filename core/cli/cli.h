@@ -46,6 +46,7 @@ struct cli_opts {
 	size_t n_pins;
 	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
 	size_t n_allow;
+	bool no_apply;                 /* watch --no-apply */
 	const char *new_dir;           /* new package --dir DIR */
 	const char *docs_out;          /* docs --out DIR */
 	bool check;                    /* docs --check */
@@ -92,6 +93,9 @@ struct cli_command {
 	/* Tried before the session opens anything (may be NULL): true when it
 	 * answered the command alone (apply's no-op from the caches). */
 	bool (*shortcut)(struct cli_session *s);
+	/* --json writes a document per round itself (NDJSON: watch); main adds
+	 * one only when the command fails. */
+	bool streams_json;
 };
 
 /* The table of commands, NULL-terminated (commands.c). */
@@ -241,7 +245,7 @@ const char *cli_suggest(const char *word, const char *const *candidates, size_t 
 
 /* The command entries (one per cmd_<name>.c). */
 extern const struct cli_command cli_cmd_validate, cli_cmd_plan, cli_cmd_apply, cli_cmd_init, cli_cmd_down,
-	cli_cmd_status, cli_cmd_history, cli_cmd_verify, cli_cmd_reset, cli_cmd_new, cli_cmd_generate, cli_cmd_test, cli_cmd_docs, cli_cmd_help, cli_cmd_man, cli_cmd_completion,
+	cli_cmd_status, cli_cmd_history, cli_cmd_verify, cli_cmd_reset, cli_cmd_watch, cli_cmd_new, cli_cmd_generate, cli_cmd_test, cli_cmd_docs, cli_cmd_help, cli_cmd_man, cli_cmd_completion,
 	cli_cmd_packages;
 
 #endif

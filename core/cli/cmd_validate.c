@@ -2,6 +2,36 @@
  * diagnostics; exit 0, or 1 when any error. */
 #include "cli.h"
 
+static int validate_on_target(struct cli_session *s)
+{
+	char err[512];
+	int rc = dbreg_project_target_url(&s->url, s->proj, s->o.target, err, sizeof(err));
+	if (rc < 0) {
+		cli_fail(s, "%s", err);
+		return rc;
+	}
+	if (!(s->shown = dbreg_url_redact(s->url)))
+		return DBREG_ENOMEM;
+	if (dbreg_target_dialect(s->url, &s->dialect) < 0) {
+		cli_fail(s, "no driver for target %s", s->shown);
+		return DBREG_EUSAGE;
+	}
+	if (s->dialect != DBREG_DIALECT_POSTGRES) {
+		if (!s->o.quiet && !s->o.json)
+			fprintf(s->err, "%s: the SQLite bodies were replayed in memory; only a PostgreSQL target adds a replay\n",
+				s->shown);
+		return 0;
+	}
+	if ((rc = cli_connect(s, false)) < 0)
+		return rc;
+	rc = dbreg_registry_validate_target(s->reg, s->conn);
+	if (rc == DBREG_EINVALID)
+		return 0;   /* findings: the diagnostics below */
+	if (rc < 0)
+		cli_fail(s, "validate on %s: %s", s->shown, dbreg_registry_errmsg(s->reg));
+	return rc;
+}
+
 static int validate_run(struct cli_session *s)
 {
 	struct dbreg_validate_opts vopts = {.skip_sql = false};
@@ -10,6 +40,11 @@ static int validate_run(struct cli_session *s)
 		cli_fail(s, "%s", dbreg_registry_errmsg(s->reg));
 		return rc;
 	}
+	/* --target naming a PostgreSQL server: the PostgreSQL bodies are
+	 * replayed there too (rolled back), and DBR047 compares what they
+	 * build. Without --target, validate never connects. */
+	if (s->o.target && (rc = validate_on_target(s)) < 0)
+		return rc;
 	const struct dbreg_diag_list *diags = dbreg_registry_diags(s->reg);
 	size_t packages = dbreg_registry_package_count(s->reg);
 	/* With --json the document's diagnostics say it all. */

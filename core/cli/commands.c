@@ -15,6 +15,7 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_history,
 	&cli_cmd_verify,
 	&cli_cmd_reset,
+	&cli_cmd_watch,
 	&cli_cmd_new,
 	&cli_cmd_generate,
 	&cli_cmd_test,

@@ -273,6 +273,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int rc = main_parse(&s, argc, argv);
+	bool streamed = rc == 1 && s.o.json && s.cmd->streams_json;
+	if (streamed) {
+		/* Its documents go straight out, one a line. */
+		fclose(s.out);
+		free(body);
+		body = NULL;
+		len = 0;
+		s.out = stdout;
+	}
 	if (rc == 1) {
 		const char *nc = getenv("NO_COLOR");
 		s.tty = isatty(fileno(stderr));
@@ -286,10 +295,12 @@ int main(int argc, char **argv)
 		if (rc > 0)
 			rc = 0;
 	}
-	if (s.o.json) {
+	if (s.o.json && !streamed) {
 		fclose(s.out);
 		main_json_finish(&s, body, len, rc);
 		free(body);
+	} else if (streamed && rc < 0) {
+		main_json_finish(&s, "", 0, rc);
 	}
 	cli_session_close(&s);
 	return cli_exit_code(rc);

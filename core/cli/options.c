@@ -93,6 +93,7 @@ const struct cli_option cli_options[] = {
 	{"wait", 0, "SECONDS", "retry a refused connection this long (default 30)", cli_set_seconds, OFF(wait), false, NULL},
 	{"allow", 0, "CODE[,CODE...]", "development targets only: those errors become DBR105 warnings for this run",
 	 opt_allow, 0, false, NULL},
+	{"no-apply", 0, NULL, "validate and plan only, apply nothing", cli_set_flag, OFF(no_apply), false, NULL},
 	{"dir", 0, "DIR", "the folder for the new package's manifest (default: the first package folder)",
 	 cli_set_string, OFF(new_dir), false, "dirs"},
 	{"out", 0, "DIR", "where the pages are written (default docs/schema)", cli_set_string, OFF(docs_out), false, "dirs"},
