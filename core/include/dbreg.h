@@ -364,14 +364,20 @@ struct dbreg_problem {
 	char *table, *column, *message;
 };
 
+struct dbreg_not_compared;
+
 struct dbreg_verify_result {
 	struct dbreg_problem *items;
 	size_t len, cap;
+	/* Packages left out of the comparison, each with the reason (see
+	 * "verify against recorded schemas" below). Owned by the result. */
+	struct dbreg_not_compared *not_compared;
+	size_t n_not_compared;
 	/* Appended (issue 16): a static sentence about what could not be
 	 * checked on this target ("SQLite has no row-level security ..."), or NULL. */
 	const char *notice;
 };
-#define DBREG_VERIFY_RESULT_INIT { NULL, 0, 0, NULL }
+#define DBREG_VERIFY_RESULT_INIT { NULL, 0, 0, NULL, 0, NULL }
 
 void dbreg_verify_result_dispose(struct dbreg_verify_result *r);
 
@@ -380,13 +386,38 @@ void dbreg_verify_result_dispose(struct dbreg_verify_result *r);
  * table for the connection's dialect), not null, primary keys, foreign keys
  * with their actions, indexes, and indexes PostgreSQL left INVALID. A
  * package installed at another version than it declares (--to, down) is
- * left out: its declared tables describe a version the target does not
- * have. Returns
+ * not compared (out->not_compared): dbreg_verify_run_opts with the state
+ * file compares it with the schema recorded for that version. Returns
  * 0 when they match, DBREG_EVERIFY with the differences in *out,
  * DBREG_ECONNECT when the catalog cannot be read (message in errbuf),
  * DBREG_ENOMEM. */
 int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn,
 		     const struct dbreg_registry *reg, char *errbuf, size_t errsize);
+
+/* ---- verify against recorded schemas (schema.c, schemadiff.c) --------------- */
+
+/* A package verify did not compare, and why: installed at another version
+ * than it declares, with no declared schema recorded for that version in
+ * the state file. Strings owned by the result. */
+struct dbreg_not_compared {
+	char *package, *version, *reason;
+};
+
+struct dbreg_verify_opts {
+	/* The state file: a package installed at another version than it
+	 * declares is compared with the schema recorded when that version was
+	 * registered. NULL: such a package is reported as not compared. */
+	struct dbreg_state *state;
+};
+
+/* dbreg_verify_run with options (NULL: none). Besides the declared tables,
+ * reports tables with the ydtb_ prefix that no package declares, indexes
+ * on declared tables that nothing declares, and INVALID indexes anywhere.
+ * Returns as dbreg_verify_run; a package not compared is listed in
+ * out->not_compared and is not a difference by itself. */
+int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *conn,
+			  const struct dbreg_registry *reg, const struct dbreg_verify_opts *opts,
+			  char *errbuf, size_t errsize);
 
 /* ---- targets ------------------------------------------------------------- */
 

@@ -223,9 +223,11 @@ int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_p
 {
 	struct registry_paths paths = { NULL, 0, 0 };
 	const char *root = p->dir ? p->dir : ".";
-	int rc = dbreg_registry_set_isolation(reg, &p->isolation);
-	if (rc != 0)
-		return rc;
+	/* Checked when dbreg.toml was read (project.c); the container only
+	 * keeps it, so it calls no check (dbreg_registry_set_isolation, in
+	 * isolation.c, is the embedder's setter). */
+	reg->isolation = p->isolation;
+	int rc = 0;
 	static const char *const default_dirs[] = { "tomls" };
 	const char *const *dirs = p->n_package_dirs ? (const char *const *)p->package_dirs : default_dirs;
 	size_t n_dirs = p->n_package_dirs ? p->n_package_dirs : 1;
