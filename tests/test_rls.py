@@ -249,8 +249,13 @@ def plan_sql_includes_the_policies():
     expect(rc == 0, err)
     for words in ["ALTER TABLE %I ENABLE ROW LEVEL SECURITY", "ALTER TABLE %I FORCE ROW LEVEL SECURITY",
                   "CREATE POLICY ydtb_workspace_isolation ON %I AS PERMISSIVE FOR ALL TO PUBLIC",
-                  "ARRAY['ydtb_rls_docs']", "'ydtb_workspace_members', 'ydtb_workspace_tools'"]:
+                  "FOREACH t IN ARRAY ARRAY['ydtb_workspace_members', 'ydtb_workspace_tools', "]:
         expect(words in out, "plan --sql lacks %r:\n%s" % (words, out))
+    # Nothing is pending: one block repairs every package's tables, inside the transaction.
+    block = out[out.index("DO $dbreg_rls$"):out.index("$dbreg_rls$;")]
+    for t in WORKSPACE_TABLES:
+        expect("'%s'" % t in block, "plan --sql: %s not in %s" % (t, block))
+    expect(out.index("$dbreg_rls$;") < out.rindex("COMMIT;"), "the policies are not inside the transaction")
 
 
 @case

@@ -398,15 +398,14 @@ static int apply_packages(struct dbreg_apply_result *out, struct dbreg_conn *con
 	return rc;
 }
 
-/* [isolation] row_level_security: makes the policies of package k exist
- * (isolation.c writes the SQL; nothing when the registry or the dialect
- * has no row-level security); done[k] records that it ran. */
+/* [isolation] row_level_security: makes the policies of the n packages
+ * exist (isolation.c writes the SQL, one statement; nothing when the
+ * registry or the dialect has no row-level security). */
 static int apply_rls(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
-		     size_t k, bool *done, bool *wrote)
+		     const struct dbreg_package *const *pkgs, size_t n, bool *wrote)
 {
-	done[k] = true;
 	struct dbreg_buf b = DBREG_BUF_INIT;
-	dbreg_rls_sql(&b, plan->reg, conn->driver->dialect, plan->pkgs[k].pkg);
+	dbreg_rls_sql(&b, plan->reg, conn->driver->dialect, pkgs, n);
 	if (b.oom) {
 		dbreg_buf_dispose(&b);
 		return DBREG_ENOMEM;
@@ -418,6 +417,35 @@ static int apply_rls(struct dbreg_apply_result *out, struct dbreg_conn *conn, co
 			rc = apply_own_fail(out, conn, rc, "cannot make the row-level security policies");
 	}
 	dbreg_buf_dispose(&b);
+	return rc;
+}
+
+/* The policies of step i's package, when it is the last of its package in
+ * its transaction; rls_done[k] records that package k's ran. */
+static int apply_rls_after(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
+			   const bool *run, size_t i, bool *rls_done, bool *wrote)
+{
+	if (!dbreg_rls_after_step(plan, run, i))
+		return 0;
+	size_t k = plan->src[i].pkg;
+	rls_done[k] = true;
+	return apply_rls(out, conn, plan, &plan->pkgs[k].pkg, 1, wrote);
+}
+
+/* Every run repairs the policies of the packages it covers, even when no
+ * migration is pending: one statement for all those not done yet. */
+static int apply_rls_rest(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
+			  const bool *rls_done, bool *wrote)
+{
+	const struct dbreg_package **pkgs = calloc(plan->n_pkgs + 1, sizeof(*pkgs));
+	if (!pkgs)
+		return DBREG_ENOMEM;
+	size_t n = 0;
+	for (size_t k = 0; k < plan->n_pkgs; k++)
+		if (plan->pkgs[k].in_scope && !rls_done[k])
+			pkgs[n++] = plan->pkgs[k].pkg;
+	int rc = n ? apply_rls(out, conn, plan, pkgs, n, wrote) : 0;
+	free(pkgs);
 	return rc;
 }
 
@@ -503,8 +531,7 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 			if ((rc = apply_step(out, conn, plan, i, opts)) != 0)
 				goto out;
 			/* The policies commit with their package's migrations. */
-			if (dbreg_rls_after_step(plan, run, i) &&
-			    (rc = apply_rls(out, conn, plan, plan->src[i].pkg, rls_done, &wrote)) != 0)
+			if ((rc = apply_rls_after(out, conn, plan, run, i, rls_done, &wrote)) != 0)
 				goto out;
 			continue;
 		}
@@ -529,7 +556,7 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 			goto out;
 		}
 		seg_start = out->n_ran;
-		if ((rc = apply_rls(out, conn, plan, plan->src[i].pkg, rls_done, &wrote)) != 0)
+		if ((rc = apply_rls_after(out, conn, plan, run, i, rls_done, &wrote)) != 0)
 			goto out;
 	}
 
@@ -542,12 +569,7 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 	}
 	if ((rc = apply_packages(out, conn, plan, touched, &wrote)) != 0)
 		goto out;
-	/* Every run repairs the policies of the packages it covers, even
-	 * when no migration is pending. */
-	for (size_t k = 0; k < plan->n_pkgs && rc == 0; k++)
-		if (plan->pkgs[k].in_scope && !rls_done[k])
-			rc = apply_rls(out, conn, plan, k, rls_done, &wrote);
-	if (rc != 0)
+	if ((rc = apply_rls_rest(out, conn, plan, rls_done, &wrote)) != 0)
 		goto out;
 	if (!wrote) {
 		/* Nothing to do: leave the target untouched. */

@@ -650,13 +650,14 @@ static void iso_policy_expr(char *out, size_t size, const char *setting, bool te
 }
 
 void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum dbreg_dialect dialect,
-		   const struct dbreg_package *pkg)
+		   const struct dbreg_package *const *pkgs, size_t n_pkgs)
 {
-	if (!dbreg_rls_wanted(reg, dialect) || !pkg)
+	if (!dbreg_rls_wanted(reg, dialect))
 		return;
 	size_t n = 0;
-	for (size_t i = 0; i < pkg->n_tables; i++)
-		n += pkg->tables[i].name && dbreg_iso_workspace_table(&pkg->tables[i]);
+	for (size_t p = 0; p < n_pkgs; p++)
+		for (size_t i = 0; i < pkgs[p]->n_tables; i++)
+			n += pkgs[p]->tables[i].name && dbreg_iso_workspace_table(&pkgs[p]->tables[i]);
 	if (n == 0)
 		return;
 	const char *setting = iso_setting(reg);
@@ -666,13 +667,15 @@ void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum d
 	/* Table names and the setting are identifiers (DBR025 and
 	 * dbreg_isolation_setting_ok), so they need no escaping inside the
 	 * literals; quotes in the expressions are doubled. */
-	dbreg_buf_printf(b, "-- row-level security of %s: policy " DBREG_RLS_POLICY " on its workspace tables\n",
-			 pkg->name ? pkg->name : "");
-	dbreg_buf_puts(b, "DO $dbreg_rls$\nDECLARE\n  t text;\n  r regclass;\n  expr text;\nBEGIN\n  FOREACH t IN ARRAY ARRAY[");
+	dbreg_buf_puts(b, "-- row-level security: policy " DBREG_RLS_POLICY " on the workspace tables of");
+	for (size_t p = 0; p < n_pkgs; p++)
+		dbreg_buf_printf(b, "%s %s", p ? "," : "", pkgs[p]->name ? pkgs[p]->name : pkgs[p]->file);
+	dbreg_buf_puts(b, "\nDO $dbreg_rls$\nDECLARE\n  t text;\n  r regclass;\n  expr text;\nBEGIN\n  FOREACH t IN ARRAY ARRAY[");
 	size_t k = 0;
-	for (size_t i = 0; i < pkg->n_tables; i++)
-		if (pkg->tables[i].name && dbreg_iso_workspace_table(&pkg->tables[i]))
-			dbreg_buf_printf(b, "%s'%s'", k++ ? ", " : "", pkg->tables[i].name);
+	for (size_t p = 0; p < n_pkgs; p++)
+		for (size_t i = 0; i < pkgs[p]->n_tables; i++)
+			if (pkgs[p]->tables[i].name && dbreg_iso_workspace_table(&pkgs[p]->tables[i]))
+				dbreg_buf_printf(b, "%s'%s'", k++ ? ", " : "", pkgs[p]->tables[i].name);
 	dbreg_buf_puts(b, "]::text[] LOOP\n"
 			  "    r := to_regclass(quote_ident(t));\n"
 			  "    -- A table not created yet (a version pinned by --to) waits for its migration.\n"
