@@ -251,6 +251,9 @@ static const char *const passing_cases[] = {
 	"ALTER TABLE ydtb_t_items ALTER COLUMN id DROP NOT NULL;\n",
 	/* ALTER CONSTRAINT ... NOT DEFERRABLE keeps it checked per statement */
 	"ALTER TABLE ydtb_t_items ALTER CONSTRAINT ydtb_t_items_workspace_id_fkey NOT DEFERRABLE;\n",
+	/* DEFERRABLE undone by NOT DEFERRABLE in a later statement */
+	"ALTER TABLE ydtb_t_items ALTER CONSTRAINT ydtb_t_items_workspace_id_fkey DEFERRABLE;\n"
+	"ALTER TABLE ydtb_t_items ALTER CONSTRAINT ydtb_t_items_workspace_id_fkey NOT DEFERRABLE;\n",
 	/* workspace_id as varchar still matches ydtb_workspaces.id */
 	"ALTER TABLE ydtb_t_items ALTER COLUMN workspace_id TYPE varchar(64);\n",
 	/* ADD COLUMN workspace_id done right */

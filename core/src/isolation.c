@@ -31,6 +31,7 @@ struct iso_table {
 	char *name;                    /* as the migrations left it */
 	char *fk_name;                 /* the workspace foreign key's constraint name, when known */
 	bool created;                  /* by this package's migrations (else first met in an ALTER) */
+	bool fk_deferrable;            /* the workspace foreign key was made DEFERRABLE (fk is BAD) */
 	bool temp, dropped;
 	struct iso_prop prefix, ws, not_null, fk, schema;
 };
@@ -107,6 +108,12 @@ static void iso_set(struct dbreg_iso *iso, struct iso_prop *p, enum iso_state st
 	p->hint = dbreg_strdup(hint);
 	if (!p->message || (hint && !p->hint))
 		iso->rc = DBREG_ENOMEM;
+}
+
+static void iso_ok(struct iso_prop *p)
+{
+	iso_prop_clear(p);
+	p->state = ISO_OK;
 }
 
 static void iso_copy(struct dbreg_iso *iso, struct iso_prop *dst, const struct iso_prop *src)
@@ -278,11 +285,11 @@ void dbreg_iso_ws_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, c
 	if (!t)
 		return;
 	const char *mig = at->migration ? at->migration : "";
-	iso_set(iso, &t->ws, ISO_OK, NULL, at, NULL, "%s", "");
+	iso_ok(&t->ws);
 	/* Inside a CREATE TABLE ... OF or LIKE, what the creation already
 	 * said about the table stands unless the column repairs it. */
 	if (not_null)
-		iso_set(iso, &t->not_null, ISO_OK, NULL, at, NULL, "%s", "");
+		iso_ok(&t->not_null);
 	else if (in_create && t->not_null.state == ISO_BAD)
 		;
 	else if (in_create)
@@ -291,8 +298,9 @@ void dbreg_iso_ws_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, c
 	else
 		iso_set(iso, &t->not_null, ISO_BAD, "DBR023", at, "write workspace_id text NOT NULL",
 			"ALTER TABLE %s ADD COLUMN workspace_id in migration %s: workspace_id may be null", table, mig);
+	t->fk_deferrable = false;
 	if (fk) {
-		iso_set(iso, &t->fk, ISO_OK, NULL, at, NULL, "%s", "");
+		iso_ok(&t->fk);
 		char *name = fk_name ? dbreg_strdup(fk_name) : iso_default_fk_name(table);
 		free(t->fk_name);
 		if (!(t->fk_name = name))
@@ -315,7 +323,7 @@ void dbreg_iso_ws_not_null(struct dbreg_iso *iso, const struct dbreg_iso_at *at,
 	if (!t)
 		return;
 	if (not_null)
-		iso_set(iso, &t->not_null, ISO_OK, NULL, at, NULL, "%s", "");
+		iso_ok(&t->not_null);
 	else
 		iso_set(iso, &t->not_null, ISO_BAD, "DBR023", at,
 			"drop this statement: workspace_id stays NOT NULL, or a row can belong to no workspace",
@@ -325,10 +333,12 @@ void dbreg_iso_ws_not_null(struct dbreg_iso *iso, const struct dbreg_iso_at *at,
 
 void dbreg_iso_ws_fk(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, const char *name)
 {
+	(void)at; /* a repair blames no statement */
 	struct iso_table *t = iso_get(iso, table);
 	if (!t)
 		return;
-	iso_set(iso, &t->fk, ISO_OK, NULL, at, NULL, "%s", "");
+	iso_ok(&t->fk);
+	t->fk_deferrable = false;
 	char *n = name ? dbreg_strdup(name) : iso_default_fk_name(table);
 	free(t->fk_name);
 	if (!(t->fk_name = n))
@@ -434,9 +444,8 @@ void dbreg_iso_rename_column(struct dbreg_iso *iso, const struct dbreg_iso_at *a
 	if (!t)
 		return;
 	if (from) {
-		char hint[128];
-		snprintf(hint, sizeof(hint), "keep the name workspace_id: the rules, the policies and the application look for it");
-		iso_set(iso, &t->ws, ISO_BAD, "DBR021", at, hint,
+		iso_set(iso, &t->ws, ISO_BAD, "DBR021", at,
+			"keep the name workspace_id: the rules, the policies and the application look for it",
 			"ALTER TABLE %s RENAME COLUMN workspace_id TO %s leaves package table %s without workspace_id", table,
 			newname, table);
 		iso_prop_clear(&t->not_null);
@@ -472,15 +481,11 @@ void dbreg_iso_alter_type(struct dbreg_iso *iso, const struct dbreg_iso_at *at, 
 void dbreg_iso_drop_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 			       const char *name)
 {
-	struct iso_table *t = iso ? iso_find(iso, table) : NULL;
-	if (!t)
-		t = iso_get(iso, table);
+	struct iso_table *t = iso_get(iso, table);
 	if (!t || !name || !t->fk_name || strcmp(t->fk_name, name) != 0 || t->fk.state != ISO_OK)
 		return;
-	char hint[256];
-	snprintf(hint, sizeof(hint),
-		 "keep the workspace foreign key; to change it, drop and add it again in the same migration");
-	iso_set(iso, &t->fk, ISO_BAD, "DBR022", at, hint,
+	iso_set(iso, &t->fk, ISO_BAD, "DBR022", at,
+		"keep the workspace foreign key; to change it, drop and add it again in the same migration",
 		"ALTER TABLE %s DROP CONSTRAINT %s drops the foreign key from workspace_id to ydtb_workspaces(id)", table,
 		name);
 }
@@ -492,13 +497,15 @@ void dbreg_iso_alter_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at
 	if (!t || !name || !t->fk_name || strcmp(t->fk_name, name) != 0)
 		return;
 	if (!deferrable) {
-		if (t->fk.state == ISO_BAD && t->fk.code && strcmp(t->fk.code, "DBR022") == 0 && t->fk.message &&
-		    strstr(t->fk.message, "DEFERRABLE"))
-			iso_set(iso, &t->fk, ISO_OK, NULL, at, NULL, "%s", "");
+		/* NOT DEFERRABLE again undoes an earlier DEFERRABLE. */
+		if (t->fk_deferrable)
+			iso_ok(&t->fk);
+		t->fk_deferrable = false;
 		return;
 	}
 	if (t->fk.state != ISO_OK)
 		return;
+	t->fk_deferrable = true;
 	iso_set(iso, &t->fk, ISO_BAD, "DBR022", at, "keep the workspace foreign key NOT DEFERRABLE",
 		"ALTER TABLE %s ALTER CONSTRAINT %s DEFERRABLE lets a transaction write rows of %s whose workspace_id names no workspace, checked only at commit",
 		table, name, table);
@@ -518,7 +525,7 @@ void dbreg_iso_rename_table(struct dbreg_iso *iso, const struct dbreg_iso_at *at
 	free(t->name);
 	t->name = n;
 	if (strncmp(newname, "ydtb_", 5) == 0) {
-		iso_set(iso, &t->prefix, ISO_OK, NULL, at, NULL, "%s", "");
+		iso_ok(&t->prefix);
 		return;
 	}
 	char hint[160];
