@@ -92,6 +92,8 @@ struct cli_target {
 	struct dbreg_conn *conn;       /* NULL until cli_target_connect */
 	struct dbreg_applied *history;
 	size_t n_history;
+	long long lock_timeout_ms, statement_timeout_ms;   /* the target's, from dbreg.toml */
+	bool readonly;                 /* conn was opened read-only (cli_run_plan reopens it to write) */
 };
 
 /* Refuses (usage error, printed) a development-only feature (`what`:
@@ -118,6 +120,9 @@ int cli_build_plan(struct cli_ctx *ctx, struct dbreg_registry *reg, struct cli_t
  * steps keys without the closing brace (apply adds its own keys). */
 void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struct dbreg_plan *plan);
 
+/* Prints the plan's warnings (DBR103, ...) on ctx->err, unless -q. */
+void cli_print_plan_warnings(struct cli_ctx *ctx, const struct dbreg_plan *plan);
+
 /* Plans against the target's own history and runs the plan (apply, down,
  * init); prints the report, or the plan JSON keys plus applied/ok without
  * the closing brace. */
@@ -140,6 +145,8 @@ int cli_read_file(const char *path, char **out, size_t *len);
 int cmd_validate(struct cli_ctx *ctx);
 int cmd_new(struct cli_ctx *ctx);
 int cmd_docs(struct cli_ctx *ctx);
+int cmd_generate(struct cli_ctx *ctx);
+int cmd_test(struct cli_ctx *ctx);
 int cmd_apply(struct cli_ctx *ctx);
 int cmd_init(struct cli_ctx *ctx);
 int cmd_down(struct cli_ctx *ctx);

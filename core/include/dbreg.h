@@ -87,6 +87,8 @@ void dbreg_json_str(FILE *fp, const char *s);
 struct dbreg_target_def {
 	char *name;                    /* "dev" */
 	char *url;                     /* as written, ${NAME} not yet expanded */
+	long long lock_timeout_ms;     /* lock_timeout ("5s"): PostgreSQL, every migration; 0 none */
+	long long statement_timeout_ms;/* statement_timeout ("10min"); 0 none */
 	int dev;                       /* dev = true: 1, dev = false: 0, not said: -1 */
 };
 
@@ -122,6 +124,9 @@ void dbreg_project_free(struct dbreg_project *p);
 int dbreg_project_target_url(char **url, const struct dbreg_project *p, const char *target,
 			     char *err, size_t errsize);
 
+/* The target named `target` in dbreg.toml (NULL: "dev"), or NULL when it
+ * names none (a URL). Borrowed from p. */
+const struct dbreg_target_def *dbreg_project_target(const struct dbreg_project *p, const char *target);
 /* ---- development targets and bypass flags (issue 14) ---------------------- */
 
 /* Whether a target is a development target, where bypass flags (--allow),
@@ -165,6 +170,7 @@ struct dbreg_validate_opts {
 	 * DBR105 warnings for this run (the caller checks the target). */
 	const char *const *allow;
 	size_t n_allow;
+	FILE *log;                     /* -v: each phase with its timing; NULL: silent */
 };
 
 /* ---- workspace isolation (issue 16: isolation.c) -------------------------- */
@@ -198,6 +204,124 @@ size_t dbreg_registry_package_count(const struct dbreg_registry *reg);
 const char *dbreg_registry_package_name(const struct dbreg_registry *reg, size_t i);
 const char *dbreg_registry_package_version(const struct dbreg_registry *reg, size_t i);
 
+
+/* ---- hot reload: what changed between two loads (reload.c, issue 14) ------ */
+
+enum dbreg_change_what {
+	DBREG_CHANGE_FILE,             /* name: a manifest or SQL file, as the registry names it */
+	DBREG_CHANGE_PACKAGE,          /* name: the package; detail: "version 1.0.0 -> 1.1.0" */
+	DBREG_CHANGE_TABLE,
+	DBREG_CHANGE_COLUMN,           /* table: its table */
+	DBREG_CHANGE_INDEX,            /* table: its table */
+	DBREG_CHANGE_MIGRATION,        /* name: the migration id */
+};
+
+enum dbreg_change_kind { DBREG_CHANGE_ADDED, DBREG_CHANGE_REMOVED, DBREG_CHANGE_CHANGED };
+
+/* One change. Strings owned by the list; NULL where not about one. */
+struct dbreg_change {
+	enum dbreg_change_what what;
+	enum dbreg_change_kind kind;
+	char *package, *table, *name;
+	char *detail;                  /* what changed, in words ("type text -> integer"); NULL */
+};
+
+struct dbreg_changes {
+	struct dbreg_change *items;    /* files first, then per package in name order */
+	size_t len, cap;
+	size_t n_files;                /* items that are DBREG_CHANGE_FILE */
+	size_t loaded;                 /* manifests read and parsed again */
+	size_t rechecked;              /* packages whose SQL checks ran again */
+	double ms;                     /* the whole reload, validation included */
+};
+#define DBREG_CHANGES_INIT { NULL, 0, 0, 0, 0, 0, 0 }
+
+/* Frees every change and zeroes the list. NULL-safe. */
+void dbreg_changes_dispose(struct dbreg_changes *c);
+
+/* The words of a kind and of a what: "added", "table", ... (static). */
+const char *dbreg_change_kind_name(enum dbreg_change_kind kind);
+const char *dbreg_change_what_name(enum dbreg_change_what what);
+
+struct dbreg_reload_opts {
+	/* Files known to have changed (a watcher's events), spelled as the
+	 * registry opens them (dbreg_watch reports them so); a manifest not
+	 * among them, none of whose SQL files is, is taken over without being
+	 * read. NULL: every file is read and compared by content. */
+	const char *const *changed;
+	size_t n_changed;
+	const struct dbreg_validate_opts *validate;   /* NULL: everything, no bypass */
+	FILE *log;                     /* -v: what was read and re-checked, and why, with timings; NULL: silent */
+};
+
+/* Loads the project again into a new validated registry *out, re-reading
+ * only the manifests (and up_file/down_file bodies) whose content changed
+ * and re-running the SQL checks only where a change can matter: a changed
+ * package; a package whose other findings changed; a package whose SQL
+ * names a table whose owner changed, or a table of a changed package it
+ * depends on. Unchanged packages are moved from `old` into *out with their
+ * findings; `old` keeps only the packages that were replaced or removed,
+ * as they were (the bodies that were applied from them: see
+ * dbreg_plan_opts.previous), and is still the caller's to free. old may be
+ * NULL: a first, full load that later reloads can build on. What changed
+ * (files, packages, tables, columns, indexes, migrations) is appended to
+ * *changes (may be NULL). Returns 0; DBREG_EINVALID when the new registry
+ * has errors (its diagnostics say which; *out is set); DBREG_EIO when a
+ * package folder cannot be read (old is then untouched, *out NULL);
+ * DBREG_ENOMEM. */
+int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *old, const struct dbreg_project *p,
+			  const struct dbreg_reload_opts *opts, struct dbreg_changes *changes);
+
+/* ---- watching the project (watch.c, issue 14) ------------------------------ */
+
+struct dbreg_watch;
+
+/* Watches the package folders of a project, recursively (folders, not
+ * files: editors save by renaming a new file over the old one), with
+ * inotify. Folders created later are watched as they appear. Returns 0,
+ * DBREG_EIO with a message in err. Close with dbreg_watch_close. */
+int dbreg_watch_open(struct dbreg_watch **out, const struct dbreg_project *p, char *err, size_t errsize);
+
+/* Also watches the folders of every up_file/down_file of the registry
+ * (kept: folders already watched stay). Returns 0 or DBREG_EIO/ENOMEM. */
+int dbreg_watch_add_registry(struct dbreg_watch *w, const struct dbreg_registry *reg);
+
+/* Waits until a file under the watched folders is written, created, moved
+ * or deleted, then for `debounce_ms` (0: 150) of quiet, and hands over the
+ * files that changed (spelled as dbreg_registry_reload expects; *paths
+ * freed by the caller, each string and the array). Returns 1 with paths;
+ * 0 when `stop_fd` (>= 0, e.g. a signalfd) became readable or timeout_ms
+ * (< 0: none) passed; DBREG_EIO. */
+int dbreg_watch_wait(struct dbreg_watch *w, int stop_fd, int timeout_ms, int debounce_ms, char ***paths,
+		     size_t *n_paths);
+
+/* Closes the inotify descriptor and frees the watcher. NULL-safe. */
+void dbreg_watch_close(struct dbreg_watch *w);
+
+/* Called once per reload that changed something (and once for the first
+ * load, with old NULL): the new registry (validated: its diagnostics are
+ * the findings), the registry that kept what was replaced, and the
+ * changes. A non-zero return stops the loop with that value. */
+typedef int (*dbreg_reload_fn)(void *arg, struct dbreg_registry *reg, struct dbreg_registry *old,
+			       const struct dbreg_changes *changes, int reload_rc);
+
+struct dbreg_watch_opts {
+	int stop_fd;                   /* readable: stop (a signalfd for SIGINT/SIGTERM); -1: none */
+	int debounce_ms;               /* 0: 150 */
+	const struct dbreg_validate_opts *validate;
+	FILE *log;                     /* as dbreg_reload_opts.log */
+};
+
+/* The development loop of an embedding application: loads the project,
+ * calls back, then on every change of its files reloads (dbreg_registry_reload)
+ * and calls back with what changed; a change that leaves every file's
+ * content as it was calls nothing. Runs until stop_fd is readable (returns
+ * 0) or the callback returns non-zero (returns that). A reload that failed
+ * (a folder unreadable) is passed to the callback as reload_rc with reg
+ * NULL, and the loop goes on with the last good registry. *reg holds the
+ * last registry on return (the caller frees it). */
+int dbreg_watch_run(const struct dbreg_project *p, struct dbreg_registry **reg, const struct dbreg_watch_opts *opts,
+		    dbreg_reload_fn fn, void *arg);
 
 /* ---- state file, plans, runs (state.c, plan.c, apply.c) -------------------- */
 
@@ -280,6 +404,7 @@ struct dbreg_step {
 	char checksum[72];             /* "sha256:<hex>" of the body for the dialect */
 	const char *sql;               /* the body that will run */
 	const char *file;              /* where the body is written, for messages */
+	bool foreign_keys;             /* false: SQLite runs it alone with enforcement off (manifest.md) */
 };
 
 struct dbreg_plan;
@@ -293,6 +418,14 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg,
 void dbreg_plan_free(struct dbreg_plan *plan);
 size_t dbreg_plan_count(const struct dbreg_plan *plan);
 const struct dbreg_step *dbreg_plan_step(const struct dbreg_plan *plan, size_t i);
+
+/* Appends to out the warnings about what the plan's up steps run
+ * (DBR103: an operation unsafe on a live database), placed in their
+ * manifests, so that plan and apply show them as validate does; one that
+ * out holds already (same code and place) is not added again.
+ * dbreg_plan_build adds them to the registry's diagnostics. Returns 0 or
+ * DBREG_ENOMEM. */
+int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *out);
 
 /* The dialect the plan was built for. */
 enum dbreg_dialect dbreg_plan_dialect(const struct dbreg_plan *plan);
@@ -312,6 +445,8 @@ struct dbreg_conn;                 /* a driver connection: dbreg/driver.h */
 struct dbreg_apply_opts {
 	bool dry_run;                  /* read history, report what would run, change nothing */
 	int lock_timeout_s;            /* wait for another run's lock; 0: the default 60 */
+	long long target_lock_timeout_ms;      /* the target's lock_timeout (cli.md), 0: none */
+	long long target_statement_timeout_ms; /* the target's statement_timeout, 0: none */
 	FILE *log;                     /* one line per step run, segment and skip; NULL: silent */
 	/* Called after each step that ran (done of total), e.g. for a progress
 	 * bar; NULL: not called. */
@@ -339,6 +474,14 @@ struct dbreg_apply_result {
 	char **invalid_indexes;        /* PostgreSQL: "table.index" left INVALID by a failed non-transactional step */
 	size_t n_invalid_indexes;
 	char errmsg[2048];             /* one line for any failure */
+	/* A transaction = false step that stopped part way: on failure, how
+	 * many of its statements completed (recorded on the target, so the
+	 * next run resumes after them) and how many it has. */
+	size_t statements_done, statements_total;
+	/* The first step this run resumed where an earlier run had stopped
+	 * (borrowed from the plan; NULL: none), at which statement (1-based). */
+	const char *resumed_package, *resumed_migration;
+	size_t resumed_at;
 };
 
 /* Frees what a result owns and zeroes it. NULL-safe. */
@@ -437,6 +580,12 @@ void dbreg_target_close(struct dbreg_conn *conn);
  * instead of being created. */
 int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char *err, size_t errsize);
 
+/* About a failed dbreg_target_connect (its message in err): whether
+ * retrying may help (*transient: refused, timed out, starting up) or not
+ * (wrong password, missing database, a SQLite folder that does not exist),
+ * and a hint that fits (static, NULL for none). */
+const char *dbreg_target_connect_advice(const char *url, const char *err, bool *transient);
+
 /* The dialect of an open connection. */
 enum dbreg_dialect dbreg_target_conn_dialect(const struct dbreg_conn *conn);
 
@@ -451,6 +600,12 @@ int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versio
 /* The message of the last failure on conn, with SQLSTATE, detail and hint
  * where the database gave them. Borrowed until the next call on conn. */
 const char *dbreg_target_errmsg(const struct dbreg_conn *conn);
+
+/* ---- versions (semver.c) ---------------------------------------------------- */
+
+/* Compares two versions by Semantic Versioning precedence: -1, 0 or 1.
+ * Text that is not semver compares bytewise. */
+int dbreg_version_compare(const char *a, const char *b);
 
 /* ---- URLs ------------------------------------------------------------------ */
 
@@ -530,5 +685,37 @@ void dbreg_docs_dispose(struct dbreg_docs *d);
  * ones. Returns 0, DBREG_EIO (message in err), DBREG_ENOMEM. */
 int dbreg_docs_sync(const struct dbreg_docs *d, const char *dir, bool check, char ***changed, size_t *n_changed,
 		    char *err, size_t errsize);
+
+/* What `dbreg generate` wrote. Owned; dispose with dbreg_generated_dispose. */
+struct dbreg_generated {
+	char *toml;                    /* the [[migrations]] to append; NULL when nothing differs */
+	char *summary;                 /* "add column t.c; create table u" */
+	size_t n_changes, n_migrations;
+	struct dbreg_diag_list diags;  /* DBR103 for the destructive steps */
+};
+void dbreg_generated_dispose(struct dbreg_generated *r);
+
+/* The migration (or two: a transaction = false one after it for indexes
+ * built CONCURRENTLY and foreign keys validated on tables that have rows)
+ * that takes the schema the package's migrations produce, replayed on a
+ * scratch SQLite database, to the tables it declares, with PostgreSQL and
+ * SQLite bodies and their downs. Renames only where renamed_from says so.
+ * reg must be loaded and validated. Returns 0 (out->toml NULL when there
+ * is nothing to do); DBREG_EINVALID with the reason in err (no such
+ * package, a migration that fails on SQLite); DBREG_ENOMEM. */
+int dbreg_generate(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, char *err,
+		   size_t errsize);
+
+/* `dbreg test`: each migration of the package (NULL: of every package,
+ * in plan order, each on a database of its own after its dependencies) up,
+ * down and up again on an in-memory SQLite database (url NULL) or in a
+ * scratch schema of the PostgreSQL server at url, dropped afterwards. The
+ * schema after each down must equal the one before its up, and after the
+ * second up the one the first produced; each difference, and a missing or
+ * failing body, is a problem in *out naming table and column. *n_run:
+ * migrations run. Returns 0, DBREG_EINVALID (problems found, or no such
+ * package: message in err), DBREG_ECONNECT, DBREG_ENOMEM. */
+int dbreg_roundtrip(struct dbreg_verify_result *out, size_t *n_run, struct dbreg_registry *reg, const char *package,
+		    const char *url, char *err, size_t errsize);
 
 #endif

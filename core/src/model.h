@@ -103,6 +103,7 @@ struct dbreg_migration {
 	struct dbreg_sql down, down_postgres, down_sqlite;
 	bool transaction;              /* default true */
 	struct dbreg_package *owner;   /* borrowed */
+	bool foreign_keys;             /* default true; false: SQLite runs it with enforcement off */
 };
 
 struct dbreg_dependency {

@@ -14,6 +14,7 @@
  * thread), each into a list of its own; the lists are merged in registry
  * order, so the findings never depend on the threads. */
 #include "sqlcheck.h"
+#include "txcheck.h"
 #include "diag.h"
 #include "isolation.h"
 #include "registry.h"
@@ -398,6 +399,7 @@ struct sc_ctx {
 	const struct dbreg_package *pkg;
 	struct dbreg_iso *iso;         /* NULL: no isolation rules (down bodies, the core, bare text) */
 	bool up;
+	bool in_tx;                    /* the migration runs in a transaction (DBR048) */
 	struct sc_names dropped;       /* names dropped IF EXISTS earlier in the body */
 	struct sc_names created;       /* tables created earlier in the body */
 	unsigned line, column;         /* of the current statement */
@@ -1118,6 +1120,22 @@ static size_t sc_char_to_byte(const char *s, int pos)
 	return off;
 }
 
+static bool sc_flag(const void *node, const char *field)
+{
+	return jbool(node, field);
+}
+
+/* DBR048: a statement PostgreSQL refuses inside a transaction block, in a
+ * migration that runs in one (txcheck.c has the table). */
+static void sc_dbr048(struct sc_ctx *c, const char *kind, const struct json *st, size_t off, size_t end)
+{
+	const char *why = dbreg_txcheck_reason(kind, sc_flag, st, c->sql + off, end - off);
+	if (why)
+		sc_diag(c, "DBR048", NULL, NULL, "add transaction = false to the migration (its statements then run one by one)",
+			"%s cannot run inside a transaction, and migration %s runs in one", why,
+			c->migration ? c->migration : "");
+}
+
 /* Analyses one body; c carries where it comes from. */
 static void sc_body(struct sc_ctx *c)
 {
@@ -1157,6 +1175,8 @@ static void sc_body(struct sc_ctx *c)
 		const char *kind = jnode(jget(raw, "stmt"), &st);
 		if (kind)
 			sc_statement(c, kind, st);
+		if (kind && c->in_tx)
+			sc_dbr048(c, kind, st, off, end);
 	}
 	json_free(&tree);
 	memset(&c->suppress, 0, sizeof(c->suppress));
@@ -1208,6 +1228,7 @@ static int sc_package(struct dbreg_diag_list *diags, const struct dbreg_registry
 			c.src = body;
 			c.migration = m->id;
 			c.up = dir == 1;
+			c.in_tx = m->transaction;
 			c.iso = c.up ? iso : NULL;
 			sc_body(&c);
 			sc_ctx_dispose(&c);
@@ -1236,6 +1257,8 @@ static int sc_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *o
 {
 	(void)worker;
 	struct sc_job *job = arg;
+	if (job->reg->check_only && !job->reg->check_only[k])
+		return 0;   /* a reload keeps this package's findings (reload.c) */
 	return sc_package(out, job->reg, job->owners, job->reg->packages[k]);
 }
 
