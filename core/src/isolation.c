@@ -192,6 +192,39 @@ static struct iso_table *iso_get(struct dbreg_iso *iso, const char *name)
 	return t;
 }
 
+/* The declaration of a table the migrations have not made: this
+ * package's first, else the first package's that declares it. */
+static const struct dbreg_table *iso_declared(const struct dbreg_iso *iso, const char *name)
+{
+	const struct dbreg_table *t = name ? dbreg_package_table(iso->pkg, name) : NULL;
+	for (size_t i = 0; name && !t && i < iso->reg->n_packages; i++)
+		t = dbreg_package_table(iso->reg->packages[i], name);
+	return t;
+}
+
+/* What a declared source gives a table created from it (LIKE, INHERITS,
+ * PARTITION OF): its workspace_id and that column's NOT NULL, and for a
+ * partition its foreign key too. */
+static void iso_from_declared(struct dbreg_iso *iso, struct iso_table *t, const struct dbreg_table *decl,
+			      const struct dbreg_iso_at *at, enum dbreg_iso_origin origin)
+{
+	const struct dbreg_column *ws = dbreg_table_column(decl, "workspace_id");
+	if (!ws) {
+		iso_set(iso, &t->ws, ISO_BAD, "DBR046", at,
+			"add workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE to the new table",
+			"migration %s creates table %s from %s, which declares no workspace_id column",
+			at->migration ? at->migration : "", t->name, decl->name);
+		return;
+	}
+	bool in_pk = false;
+	for (size_t i = 0; i < decl->n_primary_key; i++)
+		in_pk |= strcmp(decl->primary_key[i], "workspace_id") == 0;
+	t->ws.state = ISO_OK;
+	t->not_null.state = ws->not_null || in_pk ? ISO_OK : ISO_UNKNOWN;
+	if (origin == DBREG_ISO_PARTITION_OF)
+		t->fk.state = dbreg_iso_workspace_table(decl) ? ISO_OK : ISO_UNKNOWN;
+}
+
 static const char *const iso_fix_ws =
 	"write workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE";
 
@@ -255,6 +288,8 @@ void dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, cons
 		if (src && origin != DBREG_ISO_OF) {
 			iso_copy(iso, &t->ws, &src->ws);
 			iso_copy(iso, &t->not_null, &src->not_null);
+		} else if (origin != DBREG_ISO_OF && iso_declared(iso, source)) {
+			iso_from_declared(iso, t, iso_declared(iso, source), at, origin);
 		} else {
 			t->ws.state = t->not_null.state = ISO_UNKNOWN;
 		}
@@ -271,6 +306,8 @@ void dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, cons
 			iso_copy(iso, &t->ws, &src->ws);
 			iso_copy(iso, &t->not_null, &src->not_null);
 			iso_copy(iso, &t->fk, &src->fk);
+		} else if (iso_declared(iso, source)) {
+			iso_from_declared(iso, t, iso_declared(iso, source), at, origin);
 		} else {
 			t->ws.state = t->not_null.state = t->fk.state = ISO_UNKNOWN;
 		}
