@@ -562,6 +562,19 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 			  const struct dbreg_registry *reg, const struct dbreg_verify_opts *opts,
 			  char *errbuf, size_t errsize);
 
+/* ---- validate against a reachable PostgreSQL (replay_pg.c) ------------------ */
+
+/* DBR047 on PostgreSQL bodies: after dbreg_registry_validate, replays every
+ * package's PostgreSQL up bodies (plan order) on conn, in a scratch schema
+ * inside a transaction that is always rolled back (migrations with
+ * transaction = false run there without CONCURRENTLY), reads the scratch
+ * schema back and compares it with the declared tables. Nothing is left on
+ * the server. Findings are appended to the registry's diagnostics. Returns
+ * 0; DBREG_EINVALID when it found errors; DBREG_EUSAGE when conn is not a
+ * PostgreSQL connection; DBREG_ECONNECT when the server refused the
+ * scratch schema; DBREG_ENOMEM (message in dbreg_registry_errmsg). */
+int dbreg_registry_validate_target(struct dbreg_registry *reg, struct dbreg_conn *conn);
+
 /* ---- targets ------------------------------------------------------------- */
 
 /* The dialect of a target URL, from the driver that claims it. Returns 0,

@@ -164,6 +164,8 @@ struct dbreg_type_info {
 	const char *postgres;          /* PostgreSQL's format_type spelling: "character varying" */
 	const char *sqlite;            /* affinity: "TEXT", "INTEGER", "REAL", "NUMERIC", "BLOB" */
 	const char *storage;           /* the type a column of it holds: serial -> "integer" */
+	const char *family;            /* types PostgreSQL compares with one another in a foreign key
+					* (one btree operator family): "integer", "text", ...; NULL: none (json) */
 };
 
 /* A column type understood: the portable type and its parameters. */
@@ -201,6 +203,11 @@ void dbreg_type_pg_spelling(const struct dbreg_type *t, char *out, size_t size);
 /* Whether a portable type is serial or bigserial (NOT NULL and filled by a
  * sequence without saying so). */
 bool dbreg_type_is_serial(const struct dbreg_type_info *ti);
+
+/* Whether a foreign key column of type a can reference a column of type b:
+ * both in one family (integer and bigint, text and varchar), as
+ * PostgreSQL requires ("foreign key constraint cannot be implemented"). */
+bool dbreg_type_fk_compatible(const struct dbreg_type_info *a, const struct dbreg_type_info *b);
 
 /* The nearest portable type name for a hint, never NULL. */
 const char *dbreg_type_nearest(const char *type);
