@@ -503,9 +503,10 @@ void dbreg_iso_alter_type(struct dbreg_iso *iso, const struct dbreg_iso_at *at, 
 {
 	if (!column || strcmp(column, "workspace_id") != 0 || !type)
 		return;
-	/* text, varchar and char(n) compare with ydtb_workspaces.id (text);
-	 * another type breaks the foreign key. */
-	if (strcmp(type, "text") == 0 || strcmp(type, "varchar") == 0 || strcmp(type, "bpchar") == 0)
+	/* The type table says which types a foreign key to ydtb_workspaces.id
+	 * (text) may have; a type it does not know is left alone. */
+	struct dbreg_type parsed;
+	if (dbreg_type_parse(type, &parsed) != 0 || dbreg_type_fk_compatible(parsed.info, dbreg_type_lookup("text")))
 		return;
 	struct iso_table *t = iso_get(iso, table);
 	if (!t)
