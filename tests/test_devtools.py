@@ -220,7 +220,9 @@ def psql(url, sql):
 def sqlite_q(d, sql):
     db = sqlite3.connect(os.path.join(d, "ydtb.db"))
     try:
-        return db.execute(sql).fetchall()
+        rows = db.execute(sql).fetchall()
+        db.commit()
+        return rows
     finally:
         db.close()
 
@@ -437,6 +439,89 @@ def generate_rename_table_with_renamed_from():
     def pg(url):
         lines_kept_pg(url, "ydtb_shop_entries")
     change_case(change, sq, pg)
+
+
+# SQLite rebuilds (foreign_keys = false): the parent table is rebuilt while
+# its child table holds rows that ON DELETE CASCADE would delete.
+
+@case
+def generate_change_a_default_rebuilds_the_parent_and_keeps_child_rows():
+    def change(d):
+        edit(d, 'price = { type = "integer" }', 'price = { type = "integer", default = 10 }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        expect(sqlite_q(d, "SELECT id, price FROM ydtb_shop_items ORDER BY id") == [("i1", 5), ("i2", None)], "prices")
+        sqlite_q(d, "INSERT INTO ydtb_shop_items (id, title, workspace_id) VALUES ('i9', 'Z', 'w1')")
+        expect(sqlite_q(d, "SELECT price FROM ydtb_shop_items WHERE id = 'i9'") == [(10,)], "new default")
+
+    def pg(url):
+        lines_kept_pg(url)
+        psql(url, "INSERT INTO ydtb_shop_items (id, title, workspace_id) VALUES ('i9', 'Z', 'w1')")
+        expect(psql(url, "SELECT price FROM ydtb_shop_items WHERE id = 'i9'") == "10", "new default")
+        psql(url, "DELETE FROM ydtb_shop_items WHERE id = 'i9'")
+    change_case(change, sq, pg)
+
+
+@case
+def generate_widen_a_type_keeps_values_and_child_rows():
+    def change(d):
+        edit(d, 'price = { type = "integer" }', 'price = { type = "numeric(12,2)" }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        expect(sqlite_q(d, "SELECT id, price FROM ydtb_shop_items ORDER BY id") == [("i1", 5), ("i2", None)], "prices")
+
+    def pg(url):
+        lines_kept_pg(url)
+        expect(psql(url, "SELECT string_agg(id || ':' || coalesce(price::text, '-'), ',' ORDER BY id) FROM ydtb_shop_items")
+               == "i1:5.00,i2:-", "prices")
+        expect(psql(url, "SELECT data_type || numeric_precision FROM information_schema.columns WHERE table_name = "
+                    "'ydtb_shop_items' AND column_name = 'price' AND table_schema = current_schema()") == "numeric12", "type")
+    change_case(change, sq, pg)
+
+
+@case
+def generate_add_foreign_key_not_valid_then_validated():
+    def change(d):
+        edit(d, 'ref_id  = { type = "text" }',
+             'ref_id  = { type = "text", references = "ydtb_shop_items.id", on_delete = "set null" }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        expect(sqlite_q(d, "SELECT id, ref_id FROM ydtb_shop_lines ORDER BY id") == [("l1", "i2"), ("l2", None), ("l3", "i1")],
+               "ref_id")
+        fks = sqlite_q(d, "PRAGMA foreign_key_list(ydtb_shop_lines)")
+        expect(any(r[3] == "ref_id" and r[2] == "ydtb_shop_items" for r in fks), fks)
+
+    def pg(url):
+        lines_kept_pg(url)
+        expect(psql(url, "SELECT convalidated FROM pg_constraint WHERE conname = 'ydtb_shop_lines_ref_id_fkey'") == "t",
+               "the foreign key was not validated")
+    change_case(change, sq, pg)
+
+
+@case
+def generate_rebuild_that_would_orphan_rows_fails_and_rolls_back():
+    # A foreign key whose existing rows do not satisfy it: SQLite's
+    # foreign_key_check before COMMIT refuses the rebuild, nothing changes.
+    d = shop_project()
+    rc, _, err = run(["init"], d)
+    expect(rc == 0, err)
+    db = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    for sql in ROWS:
+        db.execute(sql)
+    db.execute("UPDATE ydtb_shop_lines SET ref_id = 'nope' WHERE id = 'l2'")
+    db.commit()
+    db.close()
+    edit(d, 'ref_id  = { type = "text" }', 'ref_id  = { type = "text", references = "ydtb_shop_items.id" }')
+    rc, _, err = run(["generate", "@t/shop"], d)
+    expect(rc == 0, err)
+    rc, _, err = run(["apply"], d)
+    expect(rc == 4, "apply of a rebuild that orphans a row: exit %d\n%s" % (rc, err))
+    expect(sqlite_q(d, "SELECT count(*) FROM ydtb_shop_lines")[0][0] == 3, "rows lost")
+    fks = sqlite_q(d, "PRAGMA foreign_key_list(ydtb_shop_lines)")
+    expect(not any(r[3] == "ref_id" for r in fks), "the rebuild was kept: %r" % fks)
 
 
 # ---- dbreg test ----
