@@ -1,0 +1,22 @@
+/* What the fleet engine writes into the state file (state.c); the public
+ * reading side is dbreg_state_fleet_last in dbreg.h. None of these is
+ * thread-safe: the caller serialises every call on one state handle. */
+#ifndef DBREG_STATE_H
+#define DBREG_STATE_H
+
+#include "dbreg.h"
+
+/* Starts the record of a fleet run: its row and one row per target with
+ * its initial status ("not_reached", "done_before"), in one transaction.
+ * *run gets the run's id. Returns 0 or DBREG_EIO. */
+int dbreg_state_fleet_begin(struct dbreg_state *st, const char *fleet, const char *command,
+			    const char *const *targets, const char *const *status, size_t n, long long *run);
+
+/* Records what one target of run did ("ok", "failed") as it finishes. */
+int dbreg_state_fleet_target(struct dbreg_state *st, long long run, const char *target, const char *status,
+			     int rc, size_t applied, long long ms, const char *error);
+
+/* Closes the record: outcome "ok", "failed", "interrupted". */
+int dbreg_state_fleet_end(struct dbreg_state *st, long long run, const char *outcome, bool interrupted);
+
+#endif
