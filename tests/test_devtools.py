@@ -6,6 +6,8 @@ usage: test_devtools.py DBREG TOMLS_DIR REPO_DIR
 Reuses test_cli.py's helpers (run, project, expect, pg_database); prints TAP."""
 import os
 import shutil
+import sqlite3
+import subprocess
 import sys
 import traceback
 
@@ -159,6 +161,281 @@ def docs_are_the_same_from_any_folder_and_hold_the_diagrams():
                  "| `basic-notes` | Notes | Write and pin notes | note |",
                  "| `0004_index_note_pinned` | 1.1.0 |", "Primary key: `note_id`, `tag`."]:
         expect(want in basic, want)
+
+
+# ---- generate: one case per kind of change, from databases with rows ----
+
+SHOP = """[package]
+name = "@t/shop"
+version = "1.0.0"
+description = "Items and the lines that point at them"
+
+[tables.ydtb_shop_items]
+description = "An item"
+workspace_scoped = true
+
+[tables.ydtb_shop_items.columns]
+id    = { type = "text", primary_key = true }
+title = { type = "text", not_null = true }
+price = { type = "integer" }
+
+[tables.ydtb_shop_lines]
+description = "A line of an item (its child table)"
+workspace_scoped = true
+
+[tables.ydtb_shop_lines.columns]
+id      = { type = "text", primary_key = true }
+item_id = { type = "text", not_null = true, references = "ydtb_shop_items.id", on_delete = "cascade" }
+qty     = { type = "integer", not_null = true, default = 1 }
+ref_id  = { type = "text" }
+"""
+
+ROWS = [
+    "INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W', 'w')",
+    "INSERT INTO ydtb_shop_items (id, title, price, workspace_id) VALUES ('i1', 'A', 5, 'w1'), ('i2', 'B', NULL, 'w1')",
+    "INSERT INTO ydtb_shop_lines (id, item_id, qty, ref_id, workspace_id) VALUES "
+    "('l1', 'i1', 2, 'i2', 'w1'), ('l2', 'i2', 3, NULL, 'w1'), ('l3', 'i1', 4, 'i1', 'w1')",
+]
+
+
+def shop_project():
+    d = project(with_tomls=False)
+    os.makedirs(os.path.join(d, "tomls"))
+    shutil.copy(os.path.join(t.TOMLS, "core.toml"), os.path.join(d, "tomls", "core.toml"))
+    with open(os.path.join(d, "tomls", "shop.toml"), "w") as fp:
+        fp.write(SHOP)
+    # The first migration is generated too: the "add table" kind.
+    rc, _, err = run(["generate", "@t/shop"], d)
+    expect(rc == 0, err)
+    return d
+
+
+def psql(url, sql):
+    p = subprocess.run(["psql", url, "-XAtqv", "ON_ERROR_STOP=1", "-c", sql], capture_output=True, text=True)
+    expect(p.returncode == 0, p.stderr)
+    return p.stdout.strip()
+
+
+def sqlite_q(d, sql):
+    db = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def edit(d, old, new):
+    path = os.path.join(d, "tomls", "shop.toml")
+    with open(path) as fp:
+        text = fp.read()
+    expect(old in text, "fixture text not found: " + old)
+    with open(path, "w") as fp:
+        fp.write(text.replace(old, new, 1))
+
+
+def change_case(change, check_sqlite, check_pg, expect_loss=False):
+    """Init both dialects with rows, change the manifest, generate, then
+    validate, apply, verify and test; the rows are checked on both."""
+    d = shop_project()
+    url, drop = t.pg_database()
+    try:
+        for target in [[], ["--target", url]]:
+            rc, _, err = run(["init"] + target, d)
+            expect(rc == 0, err)
+        for sql in ROWS:
+            db = sqlite3.connect(os.path.join(d, "ydtb.db"))
+            db.execute(sql)
+            db.commit()
+            db.close()
+            psql(url, sql)
+        manifest = os.path.join(d, "tomls", "shop.toml")
+        before = read(manifest)
+        change(d)
+        edited = read(manifest)
+        rc, out, err = run(["generate", "@t/shop"], d)
+        expect(rc == 0, err)
+        expect(read(manifest).startswith(edited), "generate changed bytes of the manifest it appends to")
+        expect(read(manifest) != edited and before != edited, "nothing was generated")
+        expect(("DBR103" in err) == expect_loss, err)
+        rc, _, err = run(["validate"], d)
+        expect(rc == 0 and "DBR047" not in err, err)
+        rc, _, err = run(["generate", "@t/shop"], d)
+        expect(rc == 0 and "nothing to generate" in err, "a second generate found more: " + err)
+        for target in [[], ["--target", url]]:
+            rc, _, err = run(["apply"] + target, d)
+            expect(rc == 0, err)
+            rc, _, err = run(["verify"] + target, d)
+            expect(rc == 0, err)
+        # Every row the change does not drop is still there, children too.
+        expect(sqlite_q(d, "SELECT count(*) FROM ydtb_shop_items")[0][0] == 2, "SQLite lost items")
+        check_sqlite(d)
+        expect(psql(url, "SELECT count(*) FROM ydtb_shop_items") == "2", "PostgreSQL lost items")
+        check_pg(url)
+        rc, _, err = run(["test", "@t/shop", "--target", url], d)
+        expect(rc == 0, err)
+    finally:
+        drop()
+
+
+def lines_kept_sqlite(d, table="ydtb_shop_lines"):
+    rows = sqlite_q(d, "SELECT id, item_id FROM %s ORDER BY id" % table)
+    expect(rows == [("l1", "i1"), ("l2", "i2"), ("l3", "i1")], rows)
+
+
+def lines_kept_pg(url, table="ydtb_shop_lines"):
+    got = psql(url, "SELECT string_agg(id || ':' || item_id, ',' ORDER BY id) FROM %s" % table)
+    expect(got == "l1:i1,l2:i2,l3:i1", got)
+
+
+@case
+def generate_add_table():
+    def change(d):
+        edit(d, '[tables.ydtb_shop_lines]', """[tables.ydtb_shop_tags]
+description = "A tag of an item"
+workspace_scoped = true
+
+[tables.ydtb_shop_tags.columns]
+id      = { type = "text", primary_key = true }
+item_id = { type = "text", not_null = true, references = "ydtb_shop_items.id", on_delete = "cascade" }
+tag     = { type = "varchar(40)", not_null = true }
+
+[tables.ydtb_shop_tags.indexes]
+ydtb_shop_tags_tag_idx = { columns = ["workspace_id", "tag"], unique = true }
+
+[tables.ydtb_shop_lines]""")
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        sqlite_q(d, "SELECT item_id, tag FROM ydtb_shop_tags")
+
+    def pg(url):
+        lines_kept_pg(url)
+        psql(url, "SELECT item_id, tag FROM ydtb_shop_tags")
+    change_case(change, sq, pg)
+
+
+@case
+def generate_add_nullable_column_and_one_with_default():
+    def change(d):
+        edit(d, 'price = { type = "integer" }',
+             'price = { type = "integer" }\nnote  = { type = "text" }\ncolor = { type = "text", default = "red" }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        rows = sqlite_q(d, "SELECT id, note, color FROM ydtb_shop_items ORDER BY id")
+        expect(rows == [("i1", None, "red"), ("i2", None, "red")], rows)
+
+    def pg(url):
+        lines_kept_pg(url)
+        got = psql(url, "SELECT string_agg(id || ':' || coalesce(note, '-') || ':' || color, ',' ORDER BY id) FROM ydtb_shop_items")
+        expect(got == "i1:-:red,i2:-:red", got)
+    change_case(change, sq, pg)
+
+
+@case
+def generate_add_not_null_column_with_default_to_a_table_with_rows():
+    def change(d):
+        edit(d, 'price = { type = "integer" }',
+             'price = { type = "integer" }\nstock = { type = "integer", not_null = true, default = 7 }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        expect(sqlite_q(d, "SELECT DISTINCT stock FROM ydtb_shop_items") == [(7,)], "stock")
+
+    def pg(url):
+        lines_kept_pg(url)
+        expect(psql(url, "SELECT string_agg(DISTINCT stock::text, ',') FROM ydtb_shop_items") == "7", "stock")
+    change_case(change, sq, pg)
+
+
+@case
+def generate_drop_column_is_reported_as_dbr103():
+    def change(d):
+        edit(d, 'price = { type = "integer" }\n', '')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        cols = [r[1] for r in sqlite_q(d, "PRAGMA table_info(ydtb_shop_items)")]
+        expect("price" not in cols and "title" in cols, cols)
+
+    def pg(url):
+        lines_kept_pg(url)
+        expect(psql(url, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'ydtb_shop_items' "
+                    "AND column_name = 'price' AND table_schema = current_schema()") == "0", "price is still there")
+    change_case(change, sq, pg, expect_loss=True)
+
+
+@case
+def generate_add_index():
+    def change(d):
+        edit(d, '[tables.ydtb_shop_lines]', """[tables.ydtb_shop_items.indexes]
+ydtb_shop_items_title_idx = { columns = ["workspace_id", "title"] }
+
+[tables.ydtb_shop_lines]""")
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        expect(sqlite_q(d, "SELECT count(*) FROM sqlite_master WHERE name = 'ydtb_shop_items_title_idx'")[0][0] == 1, "index")
+
+    def pg(url):
+        lines_kept_pg(url)
+        expect(psql(url, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'ydtb_shop_items_title_idx'::regclass") == "t",
+               "index not valid")
+    change_case(change, sq, pg)
+
+
+@case
+def generate_add_unique_constraint():
+    def change(d):
+        edit(d, '[tables.ydtb_shop_items]\ndescription = "An item"',
+             '[tables.ydtb_shop_items]\ndescription = "An item"\nunique = [["workspace_id", "title"]]')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        try:
+            sqlite_q(d, "INSERT INTO ydtb_shop_items (id, title, workspace_id) VALUES ('i3', 'A', 'w1')")
+            raise AssertionError("a duplicate title was accepted")
+        except sqlite3.IntegrityError:
+            pass
+
+    def pg(url):
+        lines_kept_pg(url)
+        p = subprocess.run(["psql", url, "-Xqc", "INSERT INTO ydtb_shop_items (id, title, workspace_id) VALUES ('i3', 'A', 'w1')"],
+                           capture_output=True, text=True)
+        expect(p.returncode != 0 and "duplicate key" in p.stderr, p.stderr)
+    change_case(change, sq, pg)
+
+
+@case
+def generate_rename_column_with_renamed_from():
+    def change(d):
+        edit(d, 'title = { type = "text", not_null = true }',
+             'name  = { type = "text", not_null = true, renamed_from = "title" }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        rows = sqlite_q(d, "SELECT id, name FROM ydtb_shop_items ORDER BY id")
+        expect(rows == [("i1", "A"), ("i2", "B")], rows)
+
+    def pg(url):
+        lines_kept_pg(url)
+        expect(psql(url, "SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM ydtb_shop_items") == "i1:A,i2:B", "renamed")
+    change_case(change, sq, pg)
+
+
+@case
+def generate_rename_table_with_renamed_from():
+    def change(d):
+        edit(d, '[tables.ydtb_shop_lines]\ndescription', '[tables.ydtb_shop_entries]\nrenamed_from = "ydtb_shop_lines"\ndescription')
+        edit(d, '[tables.ydtb_shop_lines.columns]', '[tables.ydtb_shop_entries.columns]')
+
+    def sq(d):
+        lines_kept_sqlite(d, "ydtb_shop_entries")
+        expect(sqlite_q(d, "SELECT count(*) FROM sqlite_master WHERE name = 'ydtb_shop_lines'")[0][0] == 0, "old table")
+
+    def pg(url):
+        lines_kept_pg(url, "ydtb_shop_entries")
+    change_case(change, sq, pg)
 
 
 def main():

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char core_toml[] =
 	"[package]\n"
@@ -369,6 +370,48 @@ static void test_isolation__down_bodies_and_the_core_are_exempt(void **state)
 	assert_int_equal(count_codes(f->diags, iso_codes), 0);
 }
 
+/* [isolation] in dbreg.toml: the three keys read, wrong types and a bad
+ * setting name refused with their line, an unknown key named. */
+static void test_isolation__project_file_isolation_section(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/dbreg-iso-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[256];
+	snprintf(path, sizeof(path), "%s/dbreg.toml", dir);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("[isolation]\nrow_level_security = true\nsetting = \"tenant.id\"\nworkspace_keys = true\n", fp);
+	fclose(fp);
+	struct dbreg_diag_list diags = DBREG_DIAG_LIST_INIT;
+	struct dbreg_project *p = NULL;
+	assert_int_equal(dbreg_project_open(&p, dir, &diags), 0);
+	assert_true(p->isolation.row_level_security);
+	assert_true(p->isolation.workspace_keys);
+	assert_string_equal(p->isolation.setting, "tenant.id");
+	dbreg_project_free(p);
+
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("[isolation]\nrow_level_security = \"yes\"\nsetting = \"app.workspace_id'; DROP TABLE x; --\"\nworkspace_key = true\n", fp);
+	fclose(fp);
+	p = NULL;
+	assert_int_equal(dbreg_project_open(&p, dir, &diags), DBREG_EINVALID);
+	assert_null(p);
+	const char *want[][2] = {{"DBR014", "2"}, {"DBR014", "3"}, {"DBR013", "4"}};
+	for (size_t k = 0; k < 3; k++) {
+		bool found = false;
+		for (size_t i = 0; i < diags.len; i++)
+			found |= strcmp(diags.items[i].code, want[k][0]) == 0 && diags.items[i].line == (unsigned)atoi(want[k][1]);
+		if (!found)
+			dump(&diags);
+		assert_true(found);
+	}
+	dbreg_diag_list_dispose(&diags);
+	remove(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +420,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_isolation__drop_not_null_in_a_later_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation__foreign_key_to_a_package_not_depended_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation__down_bodies_and_the_core_are_exempt, setup, teardown),
+		cmocka_unit_test(test_isolation__project_file_isolation_section),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

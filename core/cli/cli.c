@@ -18,6 +18,8 @@ const struct cli_cmd cli_commands[] = {
 	{"verify", "", "compare the target's catalog with the declared tables", cmd_verify},
 	{"reset", "", "development targets only: every package down to nothing, then apply again", cmd_reset},
 	{"new", "package NAME [--dir DIR] | migration PKG ID", "write a new package manifest, or append an empty migration", cmd_new},
+	{"generate", "PKG [--dry-run]", "append the migration from what the migrations build to the declared tables", cmd_generate},
+	{"test", "[PKG] [--target PG]", "every migration up, down and up again on a scratch database", cmd_test},
 	{"docs", "[--out DIR] [--check]", "Markdown and Mermaid pages of every package's schema", cmd_docs},
 	{NULL, NULL, NULL, NULL},
 };

@@ -140,6 +140,8 @@ int cli_read_file(const char *path, char **out, size_t *len);
 int cmd_validate(struct cli_ctx *ctx);
 int cmd_new(struct cli_ctx *ctx);
 int cmd_docs(struct cli_ctx *ctx);
+int cmd_generate(struct cli_ctx *ctx);
+int cmd_test(struct cli_ctx *ctx);
 int cmd_apply(struct cli_ctx *ctx);
 int cmd_init(struct cli_ctx *ctx);
 int cmd_down(struct cli_ctx *ctx);

@@ -25,13 +25,18 @@ int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry 
 			dbreg_json_str(ctx->out, vr.items[i].message);
 			fputc('}', ctx->out);
 		}
-		fputs(vr.len ? "\n  ]\n}" : "]\n}", ctx->out);
+		fputs(vr.len ? "\n  ]" : "]", ctx->out);
+		fputs(",\n  \"notice\": ", ctx->out);
+		dbreg_json_str(ctx->out, vr.notice);
+		fputs("\n}", ctx->out);
 	} else if (!ctx->json) {
 		for (size_t i = 0; i < vr.len; i++) {
 			const struct dbreg_problem *pr = &vr.items[i];
 			fprintf(ctx->err, "%s: verify: %s%s%s%s%s\n", t->shown, pr->table ? pr->table : "",
 				pr->column ? "." : "", pr->column ? pr->column : "", pr->table ? ": " : "", pr->message);
 		}
+		if (vr.notice && !ctx->quiet)
+			fprintf(ctx->err, "%s: note: %s\n", t->shown, vr.notice);
 		if (rc == 0 && !ctx->quiet)
 			fprintf(ctx->out, "%s matches the declared tables\n", t->shown);
 		else if (rc == DBREG_EVERIFY)

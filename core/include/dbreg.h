@@ -101,6 +101,14 @@ struct dbreg_fleet_def {
 	size_t jobs;                   /* targets at a time; 0: the number of CPUs */
 };
 
+/* [isolation] of dbreg.toml (issue 16; manifest.md, "Workspace isolation in
+ * the database"). Zeroed: no row-level security, no DBR106. */
+struct dbreg_isolation {
+	bool row_level_security;       /* PostgreSQL policies on every workspace table */
+	char setting[64];              /* the setting the policies read; "": app.workspace_id */
+	bool workspace_keys;           /* DBR106 warnings */
+};
+
 /* A project folder and its optional dbreg.toml. */
 struct dbreg_project {
 	char *dir;                     /* the project folder */
@@ -111,6 +119,7 @@ struct dbreg_project {
 	size_t n_targets;
 	struct dbreg_fleet_def *fleets;    /* [fleets.NAME] (issue 17) */
 	size_t n_fleets;
+	struct dbreg_isolation isolation;  /* [isolation] */
 };
 
 /* Reads DIR/dbreg.toml when present (problems go to diags with code DBR001,
@@ -170,6 +179,15 @@ struct dbreg_validate_opts {
 	const char *const *allow;
 	size_t n_allow;
 };
+
+/* ---- workspace isolation (issue 16: isolation.c) -------------------------- */
+
+/* Sets what [isolation] says for this registry: DBR106 when validating,
+ * the row-level security policies that plans, runs and verify make and
+ * check. dbreg_registry_load_project takes them from the project. The
+ * setting must be a custom option name "prefix.name" of lowercase letters,
+ * digits and '_' (else DBREG_EUSAGE with the message in the handle). */
+int dbreg_registry_set_isolation(struct dbreg_registry *reg, const struct dbreg_isolation *iso);
 
 /* Runs every check of the contract over what is registered; findings are
  * appended to the registry's diagnostics. Returns 0 when there is no
@@ -362,8 +380,11 @@ struct dbreg_problem {
 struct dbreg_verify_result {
 	struct dbreg_problem *items;
 	size_t len, cap;
+	/* Appended (issue 16): a static sentence about what could not be
+	 * checked on this target ("SQLite has no row-level security ..."), or NULL. */
+	const char *notice;
 };
-#define DBREG_VERIFY_RESULT_INIT { NULL, 0, 0 }
+#define DBREG_VERIFY_RESULT_INIT { NULL, 0, 0, NULL }
 
 void dbreg_verify_result_dispose(struct dbreg_verify_result *r);
 
@@ -602,5 +623,36 @@ struct dbreg_fleet_record {
 int dbreg_state_fleet_last(struct dbreg_state *st, const char *fleet, struct dbreg_fleet_record **out, size_t *n,
 			   char **run_at, bool *interrupted);
 void dbreg_fleet_records_free(struct dbreg_fleet_record *r, size_t n);
+/* What `dbreg generate` wrote. Owned; dispose with dbreg_generated_dispose. */
+struct dbreg_generated {
+	char *toml;                    /* the [[migrations]] to append; NULL when nothing differs */
+	char *summary;                 /* "add column t.c; create table u" */
+	size_t n_changes, n_migrations;
+	struct dbreg_diag_list diags;  /* DBR103 for the destructive steps */
+};
+void dbreg_generated_dispose(struct dbreg_generated *r);
+
+/* The migration (or two: a transaction = false one after it for indexes
+ * built CONCURRENTLY and foreign keys validated on tables that have rows)
+ * that takes the schema the package's migrations produce, replayed on a
+ * scratch SQLite database, to the tables it declares, with PostgreSQL and
+ * SQLite bodies and their downs. Renames only where renamed_from says so.
+ * reg must be loaded and validated. Returns 0 (out->toml NULL when there
+ * is nothing to do); DBREG_EINVALID with the reason in err (no such
+ * package, a migration that fails on SQLite); DBREG_ENOMEM. */
+int dbreg_generate(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, char *err,
+		   size_t errsize);
+
+/* `dbreg test`: each migration of the package (NULL: of every package,
+ * in plan order, each on a database of its own after its dependencies) up,
+ * down and up again on an in-memory SQLite database (url NULL) or in a
+ * scratch schema of the PostgreSQL server at url, dropped afterwards. The
+ * schema after each down must equal the one before its up, and after the
+ * second up the one the first produced; each difference, and a missing or
+ * failing body, is a problem in *out naming table and column. *n_run:
+ * migrations run. Returns 0, DBREG_EINVALID (problems found, or no such
+ * package: message in err), DBREG_ECONNECT, DBREG_ENOMEM. */
+int dbreg_roundtrip(struct dbreg_verify_result *out, size_t *n_run, struct dbreg_registry *reg, const char *package,
+		    const char *url, char *err, size_t errsize);
 
 #endif

@@ -4,6 +4,7 @@
  * the segment found it. The history is re-read under the registry lock, so
  * a step another run applied meanwhile is skipped, never run twice. */
 #include "plan.h"
+#include "isolation.h"
 #include "util.h"
 #include "dbreg/driver.h"
 
@@ -397,6 +398,29 @@ static int apply_packages(struct dbreg_apply_result *out, struct dbreg_conn *con
 	return rc;
 }
 
+/* [isolation] row_level_security: makes the policies of package k exist
+ * (isolation.c writes the SQL; nothing when the registry or the dialect
+ * has no row-level security); done[k] records that it ran. */
+static int apply_rls(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
+		     size_t k, bool *done, bool *wrote)
+{
+	done[k] = true;
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_rls_sql(&b, plan->reg, conn->driver->dialect, plan->pkgs[k].pkg);
+	if (b.oom) {
+		dbreg_buf_dispose(&b);
+		return DBREG_ENOMEM;
+	}
+	int rc = 0;
+	if (b.len) {
+		*wrote = true;
+		if ((rc = conn->driver->exec(conn, b.ptr)) != 0)
+			rc = apply_own_fail(out, conn, rc, "cannot make the row-level security policies");
+	}
+	dbreg_buf_dispose(&b);
+	return rc;
+}
+
 int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
 		    const struct dbreg_apply_opts *opts)
 {
@@ -413,8 +437,9 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 	size_t seg_start = 0;          /* out->ran[seg_start..] is the open, uncommitted segment */
 	bool *run = calloc(plan->n_steps + 1, sizeof(*run));
 	bool *touched = calloc(plan->n_pkgs + 1, sizeof(*touched));
+	bool *rls_done = calloc(plan->n_pkgs + 1, sizeof(*rls_done));
 	int rc = 0;
-	if (!run || !touched) {
+	if (!run || !touched || !rls_done) {
 		rc = DBREG_ENOMEM;
 		goto out;
 	}
@@ -477,6 +502,10 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 			}
 			if ((rc = apply_step(out, conn, plan, i, opts)) != 0)
 				goto out;
+			/* The policies commit with their package's migrations. */
+			if (dbreg_rls_after_step(plan, run, i) &&
+			    (rc = apply_rls(out, conn, plan, plan->src[i].pkg, rls_done, &wrote)) != 0)
+				goto out;
 			continue;
 		}
 		/* transaction = false: commit what is open, run alone. */
@@ -500,6 +529,8 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 			goto out;
 		}
 		seg_start = out->n_ran;
+		if ((rc = apply_rls(out, conn, plan, plan->src[i].pkg, rls_done, &wrote)) != 0)
+			goto out;
 	}
 
 	if (!in_tx) {
@@ -510,6 +541,13 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 		in_tx = true;
 	}
 	if ((rc = apply_packages(out, conn, plan, touched, &wrote)) != 0)
+		goto out;
+	/* Every run repairs the policies of the packages it covers, even
+	 * when no migration is pending. */
+	for (size_t k = 0; k < plan->n_pkgs && rc == 0; k++)
+		if (plan->pkgs[k].in_scope && !rls_done[k])
+			rc = apply_rls(out, conn, plan, k, rls_done, &wrote);
+	if (rc != 0)
 		goto out;
 	if (!wrote) {
 		/* Nothing to do: leave the target untouched. */
@@ -556,5 +594,6 @@ out:
 		snprintf(out->errmsg, sizeof out->errmsg, "out of memory");
 	free(run);
 	free(touched);
+	free(rls_done);
 	return rc;
 }

@@ -240,6 +240,15 @@ void dbreg_catalog_dispose(struct dbreg_catalog *cat)
 			strv_free(t->indexes[j].columns, t->indexes[j].n_columns);
 		}
 		free(t->indexes);
+		for (size_t j = 0; j < t->n_policies; j++) {
+			struct dbreg_cat_policy *pol = &t->policies[j];
+			free(pol->name);
+			free(pol->command);
+			free(pol->roles);
+			free(pol->using_expr);
+			free(pol->check_expr);
+		}
+		free(t->policies);
 	}
 	free(cat->tables);
 	cat->tables = NULL;

@@ -3,27 +3,19 @@
  * with colors, linear time), and the deterministic topological order
  * (Kahn's algorithm with a min-heap: core first, then by name). */
 #include "diag.h"
-#include "registry.h"
+#include "graph.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Edges as compressed rows: the resolved dependencies of package i are
- * to[start[i] .. start[i+1]), each with the declaring entry (for
- * positions); the implicit edge to the core package has dep == NULL. */
-struct graph {
-	size_t n;
-	size_t *start;
-	size_t *to;
-	const struct dbreg_dependency **dep;
-};
-
-static void graph_dispose(struct graph *g)
+static void graph_dispose(struct dbreg_graph *g)
 {
 	free(g->start);
 	free(g->to);
 	free(g->dep);
+	free(g->order);
+	memset(g, 0, sizeof *g);
 }
 
 static size_t graph_core(const struct dbreg_registry *reg)
@@ -36,7 +28,7 @@ static size_t graph_core(const struct dbreg_registry *reg)
 
 /* Builds the edge rows from the dependencies that name a registered
  * package, plus every non-core package's implicit edge to the core. */
-static int graph_build(struct graph *g, const struct dbreg_registry *reg)
+static int graph_build(struct dbreg_graph *g, const struct dbreg_registry *reg)
 {
 	size_t n = reg->n_packages, m = 0, core = graph_core(reg);
 	memset(g, 0, sizeof *g);
@@ -87,26 +79,13 @@ static int graph_diag(struct dbreg_registry *reg, const char *code, const struct
 /* The position of [package].name, or of [package]. */
 static struct dbreg_pos graph_name_pos(const struct dbreg_package *p)
 {
-	const struct dbreg_toml_node *pk = p->doc ? dbreg_toml_get(p->doc->root, "package") : NULL;
-	const struct dbreg_toml_node *n = dbreg_toml_get(pk, "name");
-	struct dbreg_pos pos = p->pos;
-	if (n) {
-		pos.line = n->line;
-		pos.column = n->column;
-	}
-	return pos;
+	return p->name_pos.line ? p->name_pos : p->pos;
 }
 
-static int graph_kind_pos(const struct dbreg_package *p, struct dbreg_pos *pos)
+/* The position of [package].kind, or of [package]. */
+static struct dbreg_pos graph_kind_pos(const struct dbreg_package *p)
 {
-	const struct dbreg_toml_node *pk = p->doc ? dbreg_toml_get(p->doc->root, "package") : NULL;
-	const struct dbreg_toml_node *n = dbreg_toml_get(pk, "kind");
-	*pos = p->pos;
-	if (n) {
-		pos->line = n->line;
-		pos->column = n->column;
-	}
-	return 0;
+	return p->kind_pos.line ? p->kind_pos : p->pos;
 }
 
 /* DBR012 and DBR015. */
@@ -131,8 +110,7 @@ static int graph_check_names(struct dbreg_registry *reg)
 			core = p;
 			continue;
 		}
-		struct dbreg_pos pos;
-		graph_kind_pos(p, &pos);
+		struct dbreg_pos pos = graph_kind_pos(p);
 		if (graph_diag(reg, "DBR015", p, pos.line, pos.column,
 			       "a second core package \"%s\" (the core package is \"%s\" in %s)",
 			       p->name ? p->name : "?", core->name ? core->name : "?", core->file) ||
@@ -196,7 +174,7 @@ static int graph_check_deps(struct dbreg_registry *reg)
 
 /* DBR032: iterative DFS; a grey target is a back edge, i.e. a cycle made of
  * the stack from that target to the top. */
-static int graph_check_cycles(struct dbreg_registry *reg, const struct graph *g)
+static int graph_check_cycles(struct dbreg_registry *reg, const struct dbreg_graph *g)
 {
 	enum { WHITE, GREY, BLACK };
 	size_t n = g->n;
@@ -263,18 +241,13 @@ out:
 	return rc;
 }
 
-int dbreg_graph_check(struct dbreg_registry *reg)
+int dbreg_graph_check(struct dbreg_registry *reg, const struct dbreg_graph *g)
 {
 	int rc = graph_check_names(reg);
 	if (rc == 0)
 		rc = graph_check_deps(reg);
-	if (rc != 0)
-		return rc;
-	struct graph g;
-	if (graph_build(&g, reg) != 0)
-		return DBREG_ENOMEM;
-	rc = graph_check_cycles(reg, &g);
-	graph_dispose(&g);
+	if (rc == 0)
+		rc = graph_check_cycles(reg, g);
 	return rc;
 }
 
@@ -332,13 +305,11 @@ static size_t graph_heap_pop(const struct dbreg_registry *reg, size_t *h, size_t
 	return top;
 }
 
-int dbreg_graph_order(const struct dbreg_registry *reg, size_t **order)
+/* Kahn's algorithm over the reversed edges, the ready set in a min-heap;
+ * g->order stays NULL when a cycle leaves packages behind. */
+static int graph_sort(struct dbreg_graph *g, const struct dbreg_registry *reg)
 {
-	*order = NULL;
-	struct graph g;
-	if (graph_build(&g, reg) != 0)
-		return DBREG_ENOMEM;
-	size_t n = g.n, m = g.start[n];
+	size_t n = g->n, m = g->start[n];
 	/* Reverse the edges: from a dependency to its dependents. */
 	size_t *indeg = calloc(n + 1, sizeof *indeg);
 	size_t *rstart = calloc(n + 2, sizeof *rstart);
@@ -351,9 +322,9 @@ int dbreg_graph_order(const struct dbreg_registry *reg, size_t **order)
 		goto done;
 	}
 	for (size_t u = 0; u < n; u++) {
-		indeg[u] = g.start[u + 1] - g.start[u];
-		for (size_t e = g.start[u]; e < g.start[u + 1]; e++)
-			rstart[g.to[e] + 1]++;
+		indeg[u] = g->start[u + 1] - g->start[u];
+		for (size_t e = g->start[u]; e < g->start[u + 1]; e++)
+			rstart[g->to[e] + 1]++;
 	}
 	for (size_t v = 0; v < n; v++)
 		rstart[v + 1] += rstart[v];
@@ -362,8 +333,8 @@ int dbreg_graph_order(const struct dbreg_registry *reg, size_t **order)
 		for (size_t v = 0; v < n; v++)
 			fill[v] = rstart[v];
 		for (size_t u = 0; u < n; u++)
-			for (size_t e = g.start[u]; e < g.start[u + 1]; e++)
-				rto[fill[g.to[e]]++] = u;
+			for (size_t e = g->start[u]; e < g->start[u + 1]; e++)
+				rto[fill[g->to[e]]++] = u;
 	}
 	size_t hlen = 0, k = 0;
 	for (size_t v = 0; v < n; v++)
@@ -376,18 +347,64 @@ int dbreg_graph_order(const struct dbreg_registry *reg, size_t **order)
 			if (--indeg[rto[e]] == 0)
 				graph_heap_push(reg, heap, &hlen, rto[e]);
 	}
-	if (k < n)
-		rc = DBREG_EINVALID; /* what is left is on or behind a cycle */
+	/* What is left (k < n) is on or behind a cycle: no order. */
+	if (k == n) {
+		g->order = out;
+		out = NULL;
+	}
 done:
 	free(indeg);
 	free(rstart);
 	free(rto);
 	free(heap);
-	graph_dispose(&g);
+	free(out);
+	return rc;
+}
+
+int dbreg_graph_build(struct dbreg_graph **out, const struct dbreg_registry *reg)
+{
+	*out = calloc(1, sizeof **out);
+	if (!*out)
+		return DBREG_ENOMEM;
+	int rc = graph_build(*out, reg);
+	if (rc == 0)
+		rc = graph_sort(*out, reg);
 	if (rc != 0) {
-		free(out);
-		return rc;
+		dbreg_graph_free(*out);
+		*out = NULL;
 	}
-	*order = out;
-	return 0;
+	return rc;
+}
+
+void dbreg_graph_free(struct dbreg_graph *g)
+{
+	if (!g)
+		return;
+	graph_dispose(g);
+	free(g);
+}
+
+int dbreg_graph_order(const struct dbreg_registry *reg, size_t **order)
+{
+	*order = NULL;
+	size_t n = reg->n_packages;
+	if (reg->order) {
+		/* The last validation's: the registry has not changed since. */
+		if (!(*order = malloc((n + 1) * sizeof **order)))
+			return DBREG_ENOMEM;
+		memcpy(*order, reg->order, n * sizeof **order);
+		return 0;
+	}
+	struct dbreg_graph *g;
+	int rc = dbreg_graph_build(&g, reg);
+	if (rc != 0)
+		return rc;
+	if (g->order) {
+		*order = g->order;
+		g->order = NULL;
+	} else {
+		rc = DBREG_EINVALID;
+	}
+	dbreg_graph_free(g);
+	return rc;
 }

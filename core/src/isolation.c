@@ -8,6 +8,8 @@
 #include "diag.h"
 #include "registry.h"
 #include "util.h"
+#include "plan.h"
+#include "dbreg/driver.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -568,4 +570,240 @@ int dbreg_iso_finish(struct dbreg_iso *iso)
 		}
 	}
 	return iso->rc;
+}
+
+/* ---- 2. row-level security --------------------------------------------- */
+
+/* What each dialect has: the core never asks which database it talks to. */
+static const struct {
+	enum dbreg_dialect dialect;
+	const char *name;
+	bool rls;
+} iso_dialects[] = {
+	{DBREG_DIALECT_POSTGRES, "PostgreSQL", true},
+	{DBREG_DIALECT_SQLITE, "SQLite", false},
+};
+
+static bool iso_dialect_rls(enum dbreg_dialect d, const char **name)
+{
+	for (size_t i = 0; i < sizeof(iso_dialects) / sizeof(iso_dialects[0]); i++)
+		if (iso_dialects[i].dialect == d) {
+			if (name)
+				*name = iso_dialects[i].name;
+			return iso_dialects[i].rls;
+		}
+	if (name)
+		*name = "this database";
+	return false;
+}
+
+bool dbreg_isolation_setting_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0, dots = 0;
+	if (n == 0 || n > 63 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.')
+			dots++;
+		else if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+	}
+	return dots == 1;
+}
+
+int dbreg_registry_set_isolation(struct dbreg_registry *reg, const struct dbreg_isolation *iso)
+{
+	if (!reg || !iso)
+		return DBREG_EUSAGE;
+	if (iso->setting[0] && !dbreg_isolation_setting_ok(iso->setting))
+		return dbreg_registry_fail(reg, DBREG_EUSAGE,
+					   "isolation setting \"%.63s\" is not a custom setting name such as app.workspace_id",
+					   iso->setting);
+	reg->isolation = *iso;
+	return 0;
+}
+
+static const char *iso_setting(const struct dbreg_registry *reg)
+{
+	return reg->isolation.setting[0] ? reg->isolation.setting : DBREG_RLS_SETTING;
+}
+
+bool dbreg_iso_workspace_table(const struct dbreg_table *t)
+{
+	const struct dbreg_column *ws = t ? dbreg_table_column(t, "workspace_id") : NULL;
+	return ws && ws->ref_table && strcmp(ws->ref_table, "ydtb_workspaces") == 0 &&
+	       (!ws->ref_column || strcmp(ws->ref_column, "id") == 0);
+}
+
+bool dbreg_rls_wanted(const struct dbreg_registry *reg, enum dbreg_dialect dialect)
+{
+	return reg && reg->isolation.row_level_security && iso_dialect_rls(dialect, NULL);
+}
+
+/* The policy's expression as PostgreSQL prints it back (pg_get_expr), for
+ * a text workspace_id or one of another string type (varchar), which the
+ * comparison casts. Both the run and verify compare with these. */
+static void iso_policy_expr(char *out, size_t size, const char *setting, bool text_column)
+{
+	snprintf(out, size, "(%s = current_setting('%s'::text, true))",
+		 text_column ? "workspace_id" : "(workspace_id)::text", setting);
+}
+
+void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum dbreg_dialect dialect,
+		   const struct dbreg_package *pkg)
+{
+	if (!dbreg_rls_wanted(reg, dialect) || !pkg)
+		return;
+	size_t n = 0;
+	for (size_t i = 0; i < pkg->n_tables; i++)
+		n += pkg->tables[i].name && dbreg_iso_workspace_table(&pkg->tables[i]);
+	if (n == 0)
+		return;
+	const char *setting = iso_setting(reg);
+	char as_text[160], as_other[160];
+	iso_policy_expr(as_text, sizeof(as_text), setting, true);
+	iso_policy_expr(as_other, sizeof(as_other), setting, false);
+	/* Table names and the setting are identifiers (DBR025 and
+	 * dbreg_isolation_setting_ok), so they need no escaping inside the
+	 * literals; quotes in the expressions are doubled. */
+	dbreg_buf_printf(b, "-- row-level security of %s: policy " DBREG_RLS_POLICY " on its workspace tables\n",
+			 pkg->name ? pkg->name : "");
+	dbreg_buf_puts(b, "DO $dbreg_rls$\nDECLARE\n  t text;\n  r regclass;\n  expr text;\nBEGIN\n  FOREACH t IN ARRAY ARRAY[");
+	size_t k = 0;
+	for (size_t i = 0; i < pkg->n_tables; i++)
+		if (pkg->tables[i].name && dbreg_iso_workspace_table(&pkg->tables[i]))
+			dbreg_buf_printf(b, "%s'%s'", k++ ? ", " : "", pkg->tables[i].name);
+	dbreg_buf_puts(b, "]::text[] LOOP\n"
+			  "    r := to_regclass(quote_ident(t));\n"
+			  "    -- A table not created yet (a version pinned by --to) waits for its migration.\n"
+			  "    SELECT CASE WHEN a.atttypid = 'text'::regtype THEN ");
+	/* The expected texts, with their quotes doubled for the literal. */
+	const char *exprs[] = {as_text, as_other};
+	for (size_t e = 0; e < 2; e++) {
+		dbreg_buf_puts(b, "'");
+		for (const char *p = exprs[e]; *p; p++)
+			dbreg_buf_puts(b, *p == '\'' ? "''" : (char[]){*p, 0});
+		dbreg_buf_puts(b, e == 0 ? "' ELSE " : "' END INTO expr\n");
+	}
+	dbreg_buf_printf(b,
+			 "      FROM pg_attribute a WHERE a.attrelid = r AND a.attname = 'workspace_id' AND a.attnum > 0 AND NOT a.attisdropped;\n"
+			 "    CONTINUE WHEN expr IS NULL;\n"
+			 "    IF NOT (SELECT relrowsecurity FROM pg_class WHERE oid = r) THEN\n"
+			 "      EXECUTE format('ALTER TABLE %%I ENABLE ROW LEVEL SECURITY', t);\n"
+			 "    END IF;\n"
+			 "    IF NOT (SELECT relforcerowsecurity FROM pg_class WHERE oid = r) THEN\n"
+			 "      EXECUTE format('ALTER TABLE %%I FORCE ROW LEVEL SECURITY', t);\n"
+			 "    END IF;\n"
+			 "    IF NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = r AND p.polname = '" DBREG_RLS_POLICY "'\n"
+			 "        AND p.polcmd = '*' AND p.polpermissive AND p.polroles = '{0}'::oid[]\n"
+			 "        AND pg_get_expr(p.polqual, p.polrelid) = expr AND pg_get_expr(p.polwithcheck, p.polrelid) = expr) THEN\n"
+			 "      EXECUTE format('DROP POLICY IF EXISTS " DBREG_RLS_POLICY " ON %%I', t);\n"
+			 "      EXECUTE format('CREATE POLICY " DBREG_RLS_POLICY " ON %%I AS PERMISSIVE FOR ALL TO PUBLIC'\n"
+			 "        ' USING (workspace_id = current_setting(%%L, true)) WITH CHECK (workspace_id = current_setting(%%L, true))',\n"
+			 "        t, '%s', '%s');\n"
+			 "    END IF;\n"
+			 "  END LOOP;\n"
+			 "END\n$dbreg_rls$;\n",
+			 setting, setting);
+}
+
+bool dbreg_rls_after_step(const struct dbreg_plan *plan, const bool *run, size_t i)
+{
+	const struct dbreg_step *st = &plan->steps[i];
+	if (!st->transaction)
+		return true;
+	for (size_t j = i + 1; j < plan->n_steps; j++) {
+		if (run && !run[j])
+			continue;
+		return !plan->steps[j].transaction || plan->src[j].pkg != plan->src[i].pkg;
+	}
+	return true;
+}
+
+/* Reports one table's problems with its policies. */
+static int iso_rls_table(const struct dbreg_cat_table *ct, const char *setting, dbreg_rls_report_fn report, void *arg)
+{
+	char msg[1024];
+	int rc = 0;
+	const struct dbreg_cat_column *ws = NULL;
+	for (size_t i = 0; i < ct->n_columns; i++)
+		if (ct->columns[i].name && strcmp(ct->columns[i].name, "workspace_id") == 0)
+			ws = &ct->columns[i];
+	if (!ws)
+		return 0; /* verify's column comparison says that */
+	if (!ct->rls_enabled) {
+		snprintf(msg, sizeof(msg), "row-level security is off: every role that can read the table sees every workspace's rows (the next apply turns it on)");
+		if ((rc = report(arg, ct->name, msg)) != 0)
+			return rc;
+	}
+	if (!ct->rls_forced) {
+		snprintf(msg, sizeof(msg), "row-level security is not forced: the table's owner bypasses the policy (the next apply forces it)");
+		if ((rc = report(arg, ct->name, msg)) != 0)
+			return rc;
+	}
+	char want[160];
+	iso_policy_expr(want, sizeof(want), setting, ws->type && strcmp(ws->type, "text") == 0);
+	const struct dbreg_cat_policy *pol = NULL;
+	for (size_t i = 0; i < ct->n_policies; i++)
+		if (ct->policies[i].name && strcmp(ct->policies[i].name, DBREG_RLS_POLICY) == 0)
+			pol = &ct->policies[i];
+	if (!pol) {
+		snprintf(msg, sizeof(msg), "policy " DBREG_RLS_POLICY " is missing (the next apply creates it)");
+		rc = report(arg, ct->name, msg);
+	} else if (strcmp(pol->command ? pol->command : "", "ALL") != 0 || !pol->permissive ||
+		   strcmp(pol->roles ? pol->roles : "", "public") != 0 || !pol->using_expr ||
+		   strcmp(pol->using_expr, want) != 0 || !pol->check_expr || strcmp(pol->check_expr, want) != 0) {
+		snprintf(msg, sizeof(msg),
+			 "policy " DBREG_RLS_POLICY " differs: it is %s FOR %s TO %s USING %s WITH CHECK %s, not PERMISSIVE FOR ALL TO public USING %s WITH CHECK %s (the next apply replaces it)",
+			 pol->permissive ? "PERMISSIVE" : "RESTRICTIVE", pol->command ? pol->command : "?",
+			 pol->roles ? pol->roles : "?", pol->using_expr ? pol->using_expr : "(none)",
+			 pol->check_expr ? pol->check_expr : "(none)", want, want);
+		rc = report(arg, ct->name, msg);
+	}
+	/* Permissive policies add up: any other one widens what ours allows. */
+	for (size_t i = 0; i < ct->n_policies && rc == 0; i++) {
+		const struct dbreg_cat_policy *o = &ct->policies[i];
+		if (o == pol || !o->permissive)
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "permissive policy %s widens what " DBREG_RLS_POLICY " allows: rows it lets through are visible whatever the workspace (make it AS RESTRICTIVE, or drop it)",
+			 o->name ? o->name : "?");
+		rc = report(arg, ct->name, msg);
+	}
+	return rc;
+}
+
+int dbreg_rls_verify(struct dbreg_conn *conn, const struct dbreg_registry *reg, dbreg_rls_report_fn report,
+		     void *arg, const char **notice)
+{
+	if (!reg || !reg->isolation.row_level_security)
+		return 0;
+	const char *name;
+	if (!iso_dialect_rls(conn->driver->dialect, &name)) {
+		if (notice)
+			*notice = conn->driver->dialect == DBREG_DIALECT_SQLITE
+					  ? "SQLite has no row-level security: [isolation] row_level_security is not checked there"
+					  : "this database has no row-level security: [isolation] row_level_security is not checked there";
+		return 0;
+	}
+	struct dbreg_catalog cat = {0};
+	int rc = conn->driver->catalog_read(conn, &cat);
+	if (rc != 0) {
+		dbreg_catalog_dispose(&cat);
+		return rc == DBREG_ENOMEM ? rc : DBREG_ECONNECT;
+	}
+	const char *setting = iso_setting(reg);
+	for (size_t p = 0; p < reg->n_packages && rc == 0; p++) {
+		const struct dbreg_package *pkg = reg->packages[p];
+		for (size_t i = 0; i < pkg->n_tables && rc == 0; i++) {
+			const struct dbreg_table *t = &pkg->tables[i];
+			if (!t->name || !dbreg_iso_workspace_table(t))
+				continue;
+			const struct dbreg_cat_table *ct = dbreg_catalog_table(&cat, t->name);
+			if (ct)
+				rc = iso_rls_table(ct, setting, report, arg);
+		}
+	}
+	dbreg_catalog_dispose(&cat);
+	return rc;
 }

@@ -24,7 +24,6 @@
 
 struct dbreg_registry;
 struct dbreg_buf;
-struct dbreg_catalog;
 
 /* ---- 1. the rules per statement ------------------------------------------ */
 
@@ -107,12 +106,7 @@ int dbreg_iso_finish(struct dbreg_iso *iso);
 
 /* ---- 2. row-level security --------------------------------------------- */
 
-/* [isolation] of dbreg.toml. */
-struct dbreg_isolation_opts {
-	bool row_level_security;
-	const char *setting;           /* NULL: "app.workspace_id" */
-	bool workspace_keys;           /* DBR106 */
-};
+struct dbreg_plan;
 
 /* The policy's name, and the setting it reads by default. */
 #define DBREG_RLS_POLICY "ydtb_workspace_isolation"
@@ -123,27 +117,43 @@ struct dbreg_isolation_opts {
 bool dbreg_iso_workspace_table(const struct dbreg_table *t);
 
 /* Whether a setting name can be written into the policy as it is: a
- * custom option name "prefix.name" of identifier characters. */
-bool dbreg_iso_setting_ok(const char *setting);
+ * custom option name "prefix.name" of lowercase letters, digits and '_',
+ * at most 63 bytes. */
+bool dbreg_isolation_setting_ok(const char *setting);
 
-/* Whether a dialect has row-level security, and appends (when it has) the
- * idempotent SQL that makes the policies exist on every workspace table
- * of pkg that exists: ENABLE and FORCE ROW LEVEL SECURITY where off, the
- * policy created, or replaced where its text differs; nothing is changed
- * (and no lock taken) where all is as it should be. */
-bool dbreg_rls_supported(enum dbreg_dialect dialect);
-void dbreg_rls_sql(struct dbreg_buf *b, enum dbreg_dialect dialect, const struct dbreg_package *pkg,
-		   const char *setting);
+/* Whether the registry's [isolation] asks for row-level security and the
+ * dialect has it. */
+bool dbreg_rls_wanted(const struct dbreg_registry *reg, enum dbreg_dialect dialect);
 
-/* One finding of the RLS check (verify). */
+/* Appends the idempotent SQL that makes the policies exist on every
+ * workspace table of pkg that exists with its workspace_id column: ENABLE
+ * and FORCE ROW LEVEL SECURITY where off, the policy created, or replaced
+ * where its text differs; where all is as it should be it only reads the
+ * catalog (no lock). Appends nothing when the registry does not want row-
+ * level security on that dialect, or pkg has no workspace table. */
+void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum dbreg_dialect dialect,
+		   const struct dbreg_package *pkg);
+
+/* Whether the policies of step i's package are made right after it: it
+ * is the last step of its package in its transaction (the next step that
+ * runs is another package's or runs outside a transaction), or it runs
+ * outside one itself. run[k] says whether step k runs (NULL: all do). */
+bool dbreg_rls_after_step(const struct dbreg_plan *plan, const bool *run, size_t i);
+
+/* One finding of the policy check: 0 to go on, else a code to stop with. */
 typedef int (*dbreg_rls_report_fn)(void *arg, const char *table, const char *message);
 
-/* Compares the catalog with the policies every declared workspace table of
- * the registry's installed packages should have (tables absent from the
- * catalog are verify's other business). Calls report once per problem;
- * returns 0, or what report returned when it failed. */
-int dbreg_rls_check(const struct dbreg_catalog *cat, const struct dbreg_registry *reg, const char *setting,
-		    bool (*installed)(void *arg, const struct dbreg_package *pkg), void *installed_arg,
-		    dbreg_rls_report_fn report, void *arg);
+struct dbreg_conn;
+
+/* verify's part: reads the catalog and checks that every declared
+ * workspace table present with its workspace_id has row-level security on
+ * and forced, the policy as dbreg_rls_sql makes it, and no other
+ * permissive policy. Without [isolation] row_level_security it does
+ * nothing; on a dialect without row-level security it checks nothing and
+ * sets *notice to a static sentence saying so. Returns 0, what report
+ * returned, DBREG_ECONNECT (the catalog could not be read: conn->err) or
+ * DBREG_ENOMEM. */
+int dbreg_rls_verify(struct dbreg_conn *conn, const struct dbreg_registry *reg, dbreg_rls_report_fn report,
+		     void *arg, const char **notice);
 
 #endif

@@ -342,6 +342,7 @@ static void manifest_package(struct mctx *c, const struct dbreg_toml_node *root)
 
 	const struct dbreg_toml_node *name = mget(p, package_keys, "name");
 	if (name) {
+		pkg->name_pos = (struct dbreg_pos){name->line, name->column};
 		const char *why = manifest_name_problem(name->u.str.ptr, name->u.str.len);
 		if (why) {
 			mdiag(c, "DBR010", name->line, name->column, NULL, "invalid package name \"%s\": %s",
@@ -369,6 +370,7 @@ static void manifest_package(struct mctx *c, const struct dbreg_toml_node *root)
 	}
 	const struct dbreg_toml_node *kind = mget(p, package_keys, "kind");
 	if (kind) {
+		pkg->kind_pos = (struct dbreg_pos){kind->line, kind->column};
 		if (strcmp(kind->u.str.ptr, "core") == 0) {
 			pkg->core = true;
 		} else if (strcmp(kind->u.str.ptr, "package") != 0) {
@@ -527,6 +529,7 @@ static void manifest_column(struct mctx *c, struct dbreg_table *t, const struct 
 
 	const struct dbreg_toml_node *ref = mget(n, column_keys, "references");
 	if (ref) {
+		col->references_pos = (struct dbreg_pos){ref->line, ref->column};
 		const char *r = ref->u.str.ptr;
 		const char *dot = strchr(r, '.');
 		if (dot == NULL || dot == r || dot[1] == '\0' || strchr(dot + 1, '.') ||
@@ -856,6 +859,7 @@ static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const 
 
 	const struct dbreg_toml_node *ver = mget(n, migration_keys, "version");
 	if (ver) {
+		m->version_pos = (struct dbreg_pos){ver->line, ver->column};
 		m->version_text = mdup(c, ver->u.str.ptr);
 		const char *why = NULL;
 		int rc = dbreg_semver_parse(&m->version, ver->u.str.ptr, &why);

@@ -35,6 +35,7 @@ struct dbreg_column {
 	enum dbreg_default_kind default_kind;
 	char *default_text;            /* the literal (string/number/bool as text) or the SQL expression */
 	char *ref_table, *ref_column;  /* NULL when no foreign key */
+	struct dbreg_pos references_pos;   /* of the references value; 0 when none */
 	char *on_delete, *on_update;   /* lowercased action, NULL when not given */
 	char *description;
 	char *renamed_from;            /* previous name, for generate; NULL when none */
@@ -93,6 +94,7 @@ struct dbreg_sql {
 struct dbreg_migration {
 	char *id;
 	struct dbreg_pos pos;          /* of the [[migrations]] header */
+	struct dbreg_pos version_pos;  /* of the version value; 0 when none */
 	char *version_text;
 	struct dbreg_semver version;   /* valid only when version_ok */
 	bool version_ok;
@@ -116,6 +118,7 @@ struct dbreg_package {
 	struct dbreg_toml_doc *doc;    /* the parsed manifest, kept for SQL positions */
 	char *name;                    /* NULL when missing/invalid (DBR010) */
 	struct dbreg_pos pos;          /* of [package] */
+	struct dbreg_pos name_pos, kind_pos;   /* of those values; 0 when absent */
 	char *version_text;
 	struct dbreg_semver version;
 	bool version_ok;

@@ -3,8 +3,9 @@
  * a high-water mark, so a migration merged late still runs (out_of_order).
  * Every lookup goes through one small hash map, so planning is O(P + D + M). */
 #include "plan.h"
+#include "isolation.h"
 #include "diag.h"
-#include "registry.h"
+#include "graph.h"
 #include "util.h"
 
 #include <stdint.h>
@@ -591,6 +592,9 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 		return NULL;
 	struct dbreg_buf b = DBREG_BUF_INIT;
 	bool pg = plan->dialect == DBREG_DIALECT_POSTGRES;
+	bool *rls_done = calloc(plan->n_pkgs + 1, sizeof(*rls_done));
+	if (!rls_done)
+		return NULL;
 	dbreg_buf_printf(&b, "-- dbreg %s: %zu step%s for %s\n", DBREG_VERSION_STRING, plan->n_steps,
 			 plan->n_steps == 1 ? "" : "s", plan_dialect_name(plan->dialect));
 	dbreg_buf_puts(&b, pg ? plan_history_postgres : plan_history_sqlite);
@@ -625,6 +629,12 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 			plan_lit(&b, st->migration);
 			dbreg_buf_puts(&b, ";\n");
 		}
+		/* The policies of the step's package, in the transaction of its
+		 * migrations (apply does the same: dbreg_rls_after_step). */
+		if (dbreg_rls_after_step(plan, NULL, i)) {
+			rls_done[plan->src[i].pkg] = true;
+			dbreg_rls_sql(&b, plan->reg, plan->dialect, plan->pkgs[plan->src[i].pkg].pkg);
+		}
 		if (!st->transaction)
 			dbreg_buf_puts(&b, "BEGIN;\n");
 	}
@@ -642,6 +652,11 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 		if (tools)
 			dbreg_plan_tools_sql(&b, p->pkg);
 	}
+	/* As apply: the policies of every package the plan covers. */
+	for (size_t i = 0; i < plan->n_pkgs; i++)
+		if (plan->pkgs[i].in_scope && !rls_done[i])
+			dbreg_rls_sql(&b, plan->reg, plan->dialect, plan->pkgs[i].pkg);
+	free(rls_done);
 	dbreg_buf_puts(&b, "COMMIT;\n");
 	if (b.oom) {
 		dbreg_buf_dispose(&b);

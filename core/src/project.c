@@ -1,14 +1,18 @@
 /* The project folder and its optional dbreg.toml: where manifests live,
  * where the state file is, and the named targets with ${NAME} expansion. */
 #include "diag.h"
+#include "isolation.h"
 #include "toml.h"
 #include "util.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const project_sections[] = { "registry", "targets", "fleets", NULL };
+static const char *const project_sections[] = { "registry", "targets", "isolation", "fleets", NULL };
+static const char *const project_isolation_keys[] = { "row_level_security", "setting", "workspace_keys", NULL };
 static const char *const project_registry_keys[] = { "packages", "state", NULL };
 static const char *const project_target_keys[] = { "url", "dev", NULL };
 static const char *const project_fleet_keys[] = { "targets", "urls_file", "jobs", "canary", NULL };
@@ -160,6 +164,40 @@ static void project_read_fleets(struct pctx *c, struct dbreg_project *p, const s
 	}
 }
 
+/* [isolation]: row_level_security, setting, workspace_keys. */
+static void project_isolation(struct pctx *c, struct dbreg_project *p, const struct dbreg_toml_node *iso)
+{
+	if (iso == NULL)
+		return;
+	if (iso->type != DBREG_TOML_TABLE) {
+		project_wrong_type(c, iso, "isolation", "a table");
+		return;
+	}
+	project_keys(c, iso, project_isolation_keys, "[isolation]");
+	static const struct {
+		const char *key;
+		size_t offset;
+	} flags[] = {
+		{ "row_level_security", offsetof(struct dbreg_isolation, row_level_security) },
+		{ "workspace_keys", offsetof(struct dbreg_isolation, workspace_keys) },
+	};
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+		const struct dbreg_toml_node *v = dbreg_toml_get(iso, flags[i].key);
+		if (v && v->type != DBREG_TOML_BOOL)
+			project_diag(c, "DBR014", v->line, v->column, NULL, "isolation.%s must be %s", flags[i].key,
+				     "true or false");
+		else if (v)
+			*(bool *)((char *)&p->isolation + flags[i].offset) = v->u.boolean;
+	}
+	const struct dbreg_toml_node *s = dbreg_toml_get(iso, "setting");
+	if (s && (s->type != DBREG_TOML_STRING || !dbreg_isolation_setting_ok(s->u.str.ptr)))
+		project_diag(c, "DBR014", s->line, s->column, NULL, "isolation.setting must be %s%s",
+			     "a custom setting name of lowercase letters, digits and '_' with one dot,",
+			     " at most 63 bytes: \"app.workspace_id\"");
+	else if (s)
+		snprintf(p->isolation.setting, sizeof p->isolation.setting, "%s", s->u.str.ptr);
+}
+
 static void project_read(struct pctx *c, struct dbreg_project *p, const struct dbreg_toml_node *root)
 {
 	const struct dbreg_toml_node *fleets = dbreg_toml_get(root, "fleets");
@@ -201,6 +239,7 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 				c->oom = true;
 		}
 	}
+	project_isolation(c, p, dbreg_toml_get(root, "isolation"));
 	const struct dbreg_toml_node *tg = dbreg_toml_get(root, "targets");
 	if (tg && tg->type != DBREG_TOML_TABLE) {
 		project_wrong_type(c, tg, "targets", "a table of [targets.NAME]");

@@ -5,9 +5,6 @@
 #include "registry.h"
 #include "util.h"
 
-#include <pg_query.h>
-#include <sqlite3.h>
-
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -28,6 +25,7 @@ void dbreg_registry_free(struct dbreg_registry *reg)
 	for (size_t i = 0; i < reg->n_packages; i++)
 		dbreg_package_free(reg->packages[i]);
 	free(reg->packages);
+	free(reg->order);
 	dbreg_diag_list_dispose(&reg->diags);
 	free(reg);
 }
@@ -74,6 +72,9 @@ static int registry_insert(struct dbreg_registry *reg, struct dbreg_package *pkg
 			hi = mid;
 	}
 	memmove(&reg->packages[lo + 1], &reg->packages[lo], (reg->n_packages - lo) * sizeof *reg->packages);
+	/* A validation's plan order no longer holds. */
+	free(reg->order);
+	reg->order = NULL;
 	reg->packages[lo] = pkg;
 	reg->n_packages++;
 	return 0;
@@ -222,7 +223,9 @@ int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_p
 {
 	struct registry_paths paths = { NULL, 0, 0 };
 	const char *root = p->dir ? p->dir : ".";
-	int rc = 0;
+	int rc = dbreg_registry_set_isolation(reg, &p->isolation);
+	if (rc != 0)
+		return rc;
 	static const char *const default_dirs[] = { "tomls" };
 	const char *const *dirs = p->n_package_dirs ? (const char *const *)p->package_dirs : default_dirs;
 	size_t n_dirs = p->n_package_dirs ? p->n_package_dirs : 1;
@@ -246,32 +249,6 @@ int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_p
 	return rc;
 }
 
-int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
-{
-	int rc = dbreg_graph_check(reg);
-	if (rc == DBREG_ENOMEM)
-		return dbreg_registry_fail(reg, rc, "out of memory");
-	rc = dbreg_rules_check(reg);
-	if (rc == DBREG_ENOMEM)
-		return dbreg_registry_fail(reg, rc, "out of memory");
-	if (opts == NULL || !opts->skip_sql) {
-		rc = dbreg_sqlcheck_registry(reg);
-		if (rc == DBREG_ENOMEM)
-			return dbreg_registry_fail(reg, rc, "out of memory");
-		rc = dbreg_replay_check(reg);
-		if (rc == DBREG_ENOMEM)
-			return dbreg_registry_fail(reg, rc, "out of memory");
-	}
-	if (opts && opts->n_allow &&
-	    dbreg_diag_list_bypass(&reg->diags, 0, opts->allow, opts->n_allow, "--allow on a development target"))
-		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
-	dbreg_diag_list_sort(&reg->diags);
-	if (reg->diags.errors > 0)
-		return dbreg_registry_fail(reg, DBREG_EINVALID, "%zu error%s in the manifests",
-					   reg->diags.errors, reg->diags.errors == 1 ? "" : "s");
-	return 0;
-}
-
 const struct dbreg_diag_list *dbreg_registry_diags(struct dbreg_registry *reg)
 {
 	dbreg_diag_list_sort(&reg->diags);
@@ -291,37 +268,4 @@ const char *dbreg_registry_package_name(const struct dbreg_registry *reg, size_t
 const char *dbreg_registry_package_version(const struct dbreg_registry *reg, size_t i)
 {
 	return reg && i < reg->n_packages ? reg->packages[i]->version_text : NULL;
-}
-
-void dbreg_registry_checksum(const struct dbreg_registry *reg, char out[72])
-{
-	/* The manifests' own checksums (their bytes) and those of bodies read
-	 * from SQL files, in name order, with the versions of dbreg and of the
-	 * libraries whose verdicts validate reports. */
-	struct dbreg_buf b = DBREG_BUF_INIT;
-	dbreg_buf_printf(&b, "dbreg %s sqlite %s pg_query %d\n", DBREG_VERSION_STRING, sqlite3_libversion(),
-			 PG_VERSION_NUM);
-	for (size_t i = 0; i < reg->n_packages; i++) {
-		const struct dbreg_package *p = reg->packages[i];
-		dbreg_buf_printf(&b, "%s %s\n", p->file ? p->file : "", p->manifest_sha256);
-		for (size_t k = 0; k < p->n_migrations; k++) {
-			const struct dbreg_migration *m = &p->migrations[k];
-			const struct dbreg_sql *bodies[] = {&m->up, &m->up_postgres, &m->up_sqlite,
-							    &m->down, &m->down_postgres, &m->down_sqlite};
-			for (size_t j = 0; j < sizeof(bodies) / sizeof(bodies[0]); j++) {
-				if (!bodies[j]->text || bodies[j]->doc)
-					continue;   /* absent, or inside the manifest: already hashed */
-				char sum[72];
-				dbreg_sql_checksum(bodies[j]->text, bodies[j]->len, sum);
-				dbreg_buf_printf(&b, "%s %zu %zu %s\n", bodies[j]->file ? bodies[j]->file : "", k, j, sum);
-			}
-		}
-	}
-	if (b.oom) {
-		/* A checksum nobody can match: the cache is never used. */
-		snprintf(out, 72, "sha256:unavailable");
-	} else {
-		dbreg_sha256_hex(b.ptr, b.len, out);
-	}
-	dbreg_buf_dispose(&b);
 }

@@ -1,5 +1,6 @@
-/* The inside of struct dbreg_registry, shared by the modules that load,
- * check and plan it. */
+/* The inside of struct dbreg_registry: a plain container of loaded packages
+ * and their diagnostics. The checks that use it sit above it (validate.c
+ * conducts them); nothing here calls a check. */
 #ifndef DBREG_REGISTRY_H
 #define DBREG_REGISTRY_H
 
@@ -10,7 +11,9 @@ struct dbreg_registry {
 	struct dbreg_package **packages;   /* owned; in load order until validate sorts by name */
 	size_t n_packages, cap_packages;
 	struct dbreg_diag_list diags;
+	size_t *order;                     /* plan order left by the last validation (validate.c); NULL: none */
 	char errmsg[512];
+	struct dbreg_isolation isolation;  /* [isolation] of the project (isolation.c) */
 };
 
 /* Sets the registry's message (printf-formatted) and returns `code`. */
@@ -29,20 +32,5 @@ struct dbreg_package *dbreg_registry_find(const struct dbreg_registry *reg, cons
  * Returns 0 or DBREG_ENOMEM/DBREG_EIO. */
 int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diags, const char *file,
 			const char *base_dir, const char *text, size_t len);
-
-/* Checks of rules.c: declared tables (DBR02x), tools (DBR050), migrations
- * ids/versions (DBR040/041), recommendations (DBR101/102). */
-int dbreg_rules_check(struct dbreg_registry *reg);
-
-/* Checks of graph.c: DBR012, DBR015, DBR030..DBR033. And the deterministic
- * topological order (core first, ties by name) written into *order as
- * indexes into reg->packages; returns DBREG_EINVALID on a cycle. */
-int dbreg_graph_check(struct dbreg_registry *reg);
-int dbreg_graph_order(const struct dbreg_registry *reg, size_t **order);
-
-/* SQL checks of sqlcheck.c (DBR043, DBR044, DBR046, DBR103) and replay.c
- * (DBR047). */
-int dbreg_sqlcheck_registry(struct dbreg_registry *reg);
-int dbreg_replay_check(struct dbreg_registry *reg);
 
 #endif

@@ -28,7 +28,7 @@
  * INTO, and a body running longer than RP_BUDGET_MS is stopped and
  * reported. */
 #include "diag.h"
-#include "registry.h"
+#include "replay.h"
 #include "schemadiff.h"
 #include "util.h"
 #include "workers.h"
@@ -645,21 +645,17 @@ static int rp_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *o
 	return c->rc;
 }
 
-int dbreg_replay_check(struct dbreg_registry *reg)
+int dbreg_replay_check(struct dbreg_registry *reg, const struct dbreg_graph *g)
 {
-	size_t *order = NULL;
 	/* A cycle is DBR032's finding: without an order there is nothing to replay. */
-	int rc = dbreg_graph_order(reg, &order);
-	if (rc == DBREG_EINVALID)
+	size_t *order = g->order;
+	if (!order)
 		return 0;
-	if (rc != 0)
-		return rc;
+	int rc;
 	/* Looked up (and the built-in drivers registered) before any thread starts. */
 	const struct dbreg_driver *drv = dbreg_driver_for_url("sqlite::memory:");
-	if (!drv) {
-		free(order);
+	if (!drv)
 		return dbreg_registry_fail(reg, DBREG_ECONNECT, "no SQLite driver to replay migrations on");
-	}
 	size_t n = reg->n_packages;
 	size_t n_workers = dbreg_workers_count(n, RP_MAX_WORKERS);
 	bool *broken = calloc(n + 1, sizeof *broken);
@@ -693,6 +689,5 @@ int dbreg_replay_check(struct dbreg_registry *reg)
 	free(state);
 	free(ctx);
 	free(broken);
-	free(order);
 	return rc;
 }

@@ -3,7 +3,7 @@
  * the recommendations (DBR101, DBR102). Cross-package checks sort one flat
  * list of names, so they stay O(N log N) for large registries. */
 #include "diag.h"
-#include "registry.h"
+#include "rules.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -43,23 +43,10 @@ static void rhint(struct rctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Where `key` of a declared column is written, else the column's key. */
-static struct dbreg_pos rules_column_key_pos(const struct dbreg_package *p, const struct dbreg_table *t,
-					     const struct dbreg_column *col, const char *key)
+/* Where a declared column's references value is written, else the column's key. */
+static struct dbreg_pos rules_references_pos(const struct dbreg_column *col)
 {
-	struct dbreg_pos pos = col->pos;
-	if (col->implicit || p->doc == NULL)
-		return pos;
-	const struct dbreg_toml_node *n = dbreg_toml_get(p->doc->root, "tables");
-	n = dbreg_toml_get(n, t->name);
-	n = dbreg_toml_get(n, "columns");
-	n = dbreg_toml_get(n, col->name);
-	n = dbreg_toml_get(n, key);
-	if (n) {
-		pos.line = n->line;
-		pos.column = n->column;
-	}
-	return pos;
+	return col->references_pos.line ? col->references_pos : col->pos;
 }
 
 /* ^[a-z_][a-z0-9_]*$, at most 63 bytes. NULL when fine, else why. */
@@ -193,7 +180,7 @@ static void rules_table(struct rctx *c, const struct dbreg_package *p, const str
 		}
 		if (ws->ref_table == NULL || strcmp(ws->ref_table, "ydtb_workspaces") != 0 ||
 		    strcmp(ws->ref_column, "id") != 0) {
-			struct dbreg_pos pos = ws->ref_table ? rules_column_key_pos(p, t, ws, "references") : ws->pos;
+			struct dbreg_pos pos = ws->ref_table ? rules_references_pos(ws) : ws->pos;
 			rdiag(c, "DBR022", p, pos, t->name, ws->name, NULL,
 			      "workspace_id of table \"%s\" must reference ydtb_workspaces.id", t->name);
 			rhint(c, "references = \"ydtb_workspaces.id\", on_delete = \"cascade\"");
@@ -366,7 +353,7 @@ static void rules_cross_tables(struct rctx *c)
 				const struct dbreg_column *col = &tb->columns[ci];
 				if (col->ref_table == NULL || col->ref_column == NULL)
 					continue;
-				struct dbreg_pos pos = rules_column_key_pos(p, tb, col, "references");
+				struct dbreg_pos pos = rules_references_pos(col);
 				/* Prefer the package's own table, then the core's, then any. */
 				const struct dbreg_table *target = dbreg_package_table(p, col->ref_table);
 				const struct dbreg_package *owner = target ? p : NULL;
@@ -482,18 +469,7 @@ static void rules_migrations(struct rctx *c, const struct dbreg_package *p)
 		const struct dbreg_migration *m = &p->migrations[i];
 		if (!m->version_ok)
 			continue; /* invalid text reported while loading */
-		struct dbreg_pos pos = m->pos;
-		const struct dbreg_toml_node *mn = p->doc ? dbreg_toml_get(p->doc->root, "migrations") : NULL;
-		if (mn && mn->type == DBREG_TOML_ARRAY && i < mn->u.array.len) {
-			/* Point at the version value: the migration table is item i
-			 * only when every item was a table, so check it is ours. */
-			const struct dbreg_toml_node *item = mn->u.array.items[i];
-			const struct dbreg_toml_node *vn = dbreg_toml_get(item, "version");
-			if (item->line == m->pos.line && vn) {
-				pos.line = vn->line;
-				pos.column = vn->column;
-			}
-		}
+		struct dbreg_pos pos = m->version_pos.line ? m->version_pos : m->pos;
 		if (p->version_ok && dbreg_semver_compare(&m->version, &p->version) > 0) {
 			rdiag(c, "DBR041", p, pos, NULL, NULL, m->id,
 			      "migration \"%s\" has version %s, above the package version %s", m->id ? m->id : "?",

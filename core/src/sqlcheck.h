@@ -1,13 +1,18 @@
-/* Internal API of the static SQL checks (sqlcheck.c): the registry pass is
- * dbreg_sqlcheck_registry (registry.h); this header adds the entry point that
- * analyses one PostgreSQL body on its own, for unit tests and the corpus. */
+/* Internal API of the static SQL checks (sqlcheck.c): the registry pass
+ * (DBR043, DBR044, DBR046, DBR103), and the entry point that analyses one
+ * PostgreSQL body on its own, for unit tests and the corpus. */
 #ifndef DBREG_SQLCHECK_H
 #define DBREG_SQLCHECK_H
 
 #include "dbreg.h"
+#include "registry.h"
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* Every PostgreSQL body of the registry, findings appended to its
+ * diagnostics. Returns 0 or DBREG_ENOMEM. */
+int dbreg_sqlcheck_registry(struct dbreg_registry *reg);
 
 /* Parses `sql` (NUL-terminated) with the PostgreSQL grammar and appends
  * DBR044 (syntax), DBR043 (not idempotent) and, when `up` is true, DBR103

@@ -2,6 +2,7 @@
  * into the schema model and compared by the one differ (schemadiff.h);
  * this file only renders each difference as a problem {table, column,
  * message}. */
+#include "isolation.h"
 #include "registry.h"
 #include "schemadiff.h"
 #include "util.h"
@@ -209,6 +210,11 @@ static bool verify_undeclared_reported(const struct dbreg_registry *reg, const c
 	return true;
 }
 
+static int verify_rls_report(void *arg, const char *table, const char *message)
+{
+	return verify_add(arg, table, NULL, "%s", message);
+}
+
 int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn, const struct dbreg_registry *reg,
 		     char *errbuf, size_t errsize)
 {
@@ -261,6 +267,10 @@ int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn, c
 	dbreg_sdiff_list_dispose(&diffs);
 	dbreg_schema_free(want);
 	dbreg_schema_free(have);
+	/* Row-level security, with [isolation]: isolation.c says what each
+	 * workspace table needs. */
+	if (rc == 0 && (rc = dbreg_rls_verify(conn, reg, verify_rls_report, out, &out->notice)) == DBREG_ECONNECT)
+		snprintf(errbuf, errsize, "cannot read the catalog: %s", conn->err.message);
 	for (size_t k = 0; k < n_installed; k++) {
 		free(names[k]);
 		free(versions[k]);
@@ -268,7 +278,8 @@ int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn, c
 	free(names);
 	free(versions);
 	if (rc != 0) {
-		snprintf(errbuf, errsize, "out of memory");
+		if (rc != DBREG_ECONNECT)
+			snprintf(errbuf, errsize, "out of memory");
 		return rc;
 	}
 	return out->len ? DBREG_EVERIFY : 0;

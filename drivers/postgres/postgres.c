@@ -654,6 +654,53 @@ static int pg_cat_indexes(struct pg_conn *c, struct dbreg_catalog *cat)
 	return rc;
 }
 
+/* Row-level security: the two flags of every table, and its policies. */
+static int pg_cat_policies(struct pg_conn *c, struct dbreg_catalog *cat)
+{
+	PGresult *r;
+	int rc = pg_query(c, &r,
+			  "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.polname,"
+			  " CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'"
+			  " WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, p.polpermissive,"
+			  " array_to_string(ARRAY(SELECT CASE WHEN u.r = 0 THEN 'public' ELSE pg_get_userbyid(u.r)::text END"
+			  " FROM unnest(p.polroles) AS u(r) ORDER BY 1), ','),"
+			  " pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)"
+			  " FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid"
+			  " WHERE" PG_TABLES " ORDER BY c.relname, p.polname",
+			  0, NULL);
+	size_t hint = 0;
+	for (int i = 0; !rc && i < PQntuples(r); i++) {
+		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
+		if (!t)
+			continue;
+		t->rls_enabled = strcmp(PQgetvalue(r, i, 1), "t") == 0;
+		t->rls_forced = strcmp(PQgetvalue(r, i, 2), "t") == 0;
+		if (PQgetisnull(r, i, 3))
+			continue;
+		struct dbreg_cat_policy *pol = realloc(t->policies, (t->n_policies + 1) * sizeof *pol);
+		if (!pol) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		t->policies = pol;
+		pol = &t->policies[t->n_policies++];
+		memset(pol, 0, sizeof *pol);
+		pol->name = dbreg_strdup(PQgetvalue(r, i, 3));
+		pol->command = dbreg_strdup(PQgetvalue(r, i, 4));
+		pol->permissive = strcmp(PQgetvalue(r, i, 5), "t") == 0;
+		pol->roles = dbreg_strdup(PQgetvalue(r, i, 6));
+		if (!PQgetisnull(r, i, 7))
+			pol->using_expr = dbreg_strdup(PQgetvalue(r, i, 7));
+		if (!PQgetisnull(r, i, 8))
+			pol->check_expr = dbreg_strdup(PQgetvalue(r, i, 8));
+		if (!pol->name || !pol->command || !pol->roles || (!PQgetisnull(r, i, 7) && !pol->using_expr) ||
+		    (!PQgetisnull(r, i, 8) && !pol->check_expr))
+			rc = DBREG_ENOMEM;
+	}
+	PQclear(r);
+	return rc;
+}
+
 static int pg_catalog_read(struct dbreg_conn *conn, struct dbreg_catalog *out)
 {
 	struct pg_conn *c = PG(conn);
@@ -673,8 +720,8 @@ static int pg_catalog_read(struct dbreg_conn *conn, struct dbreg_catalog *out)
 	PQclear(r);
 	if (!rc && out->n_tables) {
 		if ((rc = pg_cat_columns(c, out)) == 0 && (rc = pg_cat_primary_keys(c, out)) == 0 &&
-		    (rc = pg_cat_fkeys(c, out)) == 0)
-			rc = pg_cat_indexes(c, out);
+		    (rc = pg_cat_fkeys(c, out)) == 0 && (rc = pg_cat_indexes(c, out)) == 0)
+			rc = pg_cat_policies(c, out);
 	}
 	if (rc)
 		dbreg_catalog_dispose(out);

@@ -78,6 +78,15 @@ struct dbreg_cat_index {
 	bool valid;                    /* false: PostgreSQL left it INVALID (failed CONCURRENTLY) */
 };
 
+/* A row-level security policy (PostgreSQL). */
+struct dbreg_cat_policy {
+	char *name;
+	char *command;                 /* "ALL", "SELECT", "INSERT", "UPDATE", "DELETE" */
+	bool permissive;               /* false: AS RESTRICTIVE */
+	char *roles;                   /* "public", or role names joined by ',' */
+	char *using_expr, *check_expr; /* as the database prints them back; NULL when absent */
+};
+
 struct dbreg_cat_table {
 	char *name;
 	struct dbreg_cat_column *columns;  /* in ordinal order */
@@ -88,6 +97,11 @@ struct dbreg_cat_table {
 	size_t n_fkeys;
 	struct dbreg_cat_index *indexes;   /* includes unique constraints' indexes */
 	size_t n_indexes;
+	/* Appended: row-level security, read by drivers whose database has
+	 * it (left zero by the others). */
+	bool rls_enabled, rls_forced;
+	struct dbreg_cat_policy *policies; /* by name */
+	size_t n_policies;
 };
 
 struct dbreg_catalog {

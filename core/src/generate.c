@@ -1,0 +1,1012 @@
+/* `dbreg generate PKG`: the migration from the schema the package's
+ * migrations produce (run on a scratch SQLite database, read back through
+ * the schema model) to the tables it declares, found by the one differ
+ * (schemadiff.h) and written as DDL for both dialects (ddl.h), with the
+ * down of each step.
+ *
+ * Renames come only from renamed_from: they are applied to a view of the
+ * replayed schema before the differ runs, so a renamed column is never a
+ * drop and an add. Every existing table may hold rows: PostgreSQL indexes
+ * on them are built CONCURRENTLY and foreign keys are added NOT VALID, then
+ * validated, in a second migration with transaction = false; on SQLite a
+ * change ALTER TABLE cannot make rebuilds the table in a foreign_keys =
+ * false migration. Destructive steps carry a comment naming the data they
+ * lose and are reported as DBR103. Nothing ever asks a question. */
+#include "ddl.h"
+#include "diag.h"
+#include "registry.h"
+#include "sandbox.h"
+#include "schemadiff.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the renamed view of the replayed schema ---------------------------- */
+
+/* Allocations of the view, freed together. */
+struct gen_arena {
+	void **v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void *gen_alloc(struct gen_arena *a, size_t size)
+{
+	void *p = calloc(1, size ? size : 1);
+	if (p && a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 32;
+		void **v = realloc(a->v, cap * sizeof *v);
+		if (!v) {
+			free(p);
+			p = NULL;
+		} else {
+			a->v = v;
+			a->cap = cap;
+		}
+	}
+	if (!p) {
+		a->oom = true;
+		return NULL;
+	}
+	a->v[a->n++] = p;
+	return p;
+}
+
+static void gen_arena_free(struct gen_arena *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+}
+
+struct gen_rename {
+	const char *table;             /* the table's name after the renames */
+	const char *from, *to;         /* column (table == NULL: a table rename) */
+};
+
+/* Everything one run works on. */
+struct gen {
+	const struct dbreg_registry *reg;
+	const struct dbreg_package *pkg;
+	struct dbreg_schema *want, *have;
+	struct dbreg_schema view;      /* have with the renames applied; tables owned by arena */
+	struct gen_arena arena;
+	struct gen_rename *renames;
+	size_t n_renames;
+	struct dbreg_sdiff_list diffs;
+	struct dbreg_diag_list *diags;
+	/* The bodies: main migration and the online one (transaction = false). */
+	struct dbreg_buf up[2][2], down[2][2];   /* [migration][dialect] */
+	bool rebuild;                  /* a SQLite rebuild: foreign_keys = false */
+	struct dbreg_buf summary;
+	size_t n_changes;
+	char err[1024];
+	int rc;
+};
+
+enum { GEN_MAIN, GEN_ONLINE };
+#define PG DBREG_DIALECT_POSTGRES
+#define SQ DBREG_DIALECT_SQLITE
+
+static const char *gen_map(const struct gen *g, const char *table, const char *name)
+{
+	/* Column `name` of the replayed table, as it is called after the renames. */
+	for (size_t i = 0; i < g->n_renames; i++)
+		if (g->renames[i].table && strcmp(g->renames[i].table, table) == 0 &&
+		    strcmp(g->renames[i].from, name) == 0)
+			return g->renames[i].to;
+	return name;
+}
+
+static const char *gen_map_table(const struct gen *g, const char *name)
+{
+	for (size_t i = 0; i < g->n_renames; i++)
+		if (!g->renames[i].table && strcmp(g->renames[i].from, name) == 0)
+			return g->renames[i].to;
+	return name;
+}
+
+static const char **gen_map_list(struct gen *g, const char *table, const char *const *v, size_t n)
+{
+	if (n == 0)
+		return NULL;
+	const char **r = gen_alloc(&g->arena, n * sizeof *r);
+	for (size_t i = 0; r && i < n; i++)
+		r[i] = v[i] ? gen_map(g, table, v[i]) : NULL;
+	return r;
+}
+
+static void gen_add_rename(struct gen *g, const char *table, const char *from, const char *to)
+{
+	struct gen_rename *r = realloc(g->renames, (g->n_renames + 1) * sizeof *r);
+	if (!r) {
+		g->arena.oom = true;
+		return;
+	}
+	g->renames = r;
+	r[g->n_renames++] = (struct gen_rename){table, from, to};
+}
+
+/* Finds the renames renamed_from asks for that the replayed schema still
+ * needs, then builds the view: copies of the replayed tables under their
+ * new names, with renamed columns and references. */
+static void gen_view(struct gen *g)
+{
+	const struct dbreg_package *pkg = g->pkg;
+	for (size_t i = 0; i < pkg->n_tables; i++) {
+		const struct dbreg_table *t = &pkg->tables[i];
+		if (t->renamed_from && !dbreg_schema_table(g->have, t->name) && dbreg_schema_table(g->have, t->renamed_from))
+			gen_add_rename(g, NULL, t->renamed_from, t->name);
+	}
+	for (size_t i = 0; i < pkg->n_tables; i++) {
+		const struct dbreg_table *t = &pkg->tables[i];
+		const char *old = t->name;
+		for (size_t k = 0; k < g->n_renames; k++)
+			if (!g->renames[k].table && strcmp(g->renames[k].to, t->name) == 0)
+				old = g->renames[k].from;
+		const struct dbreg_schema_table *ht = dbreg_schema_table(g->have, old);
+		for (size_t c = 0; ht && c < t->n_columns; c++) {
+			const struct dbreg_column *col = &t->columns[c];
+			if (col->renamed_from && !dbreg_schema_column(ht, col->name) && dbreg_schema_column(ht, col->renamed_from))
+				gen_add_rename(g, t->name, col->renamed_from, col->name);
+		}
+	}
+	g->view = *g->have;
+	g->view.tables = gen_alloc(&g->arena, (g->have->n_tables + 1) * sizeof *g->view.tables);
+	g->view.cap_tables = g->have->n_tables;
+	g->view.sorted = false;
+	if (!g->view.tables)
+		return;
+	for (size_t i = 0; i < g->have->n_tables; i++) {
+		const struct dbreg_schema_table *h = &g->have->tables[i];
+		struct dbreg_schema_table *v = &g->view.tables[i];
+		*v = *h;
+		v->name = gen_map_table(g, h->name);
+		struct dbreg_schema_column *cols = gen_alloc(&g->arena, (h->n_columns + 1) * sizeof *cols);
+		struct dbreg_schema_fkey *fks = gen_alloc(&g->arena, (h->n_fkeys + 1) * sizeof *fks);
+		struct dbreg_schema_index *ixs = gen_alloc(&g->arena, (h->n_indexes + 1) * sizeof *ixs);
+		if (!cols || !fks || !ixs)
+			return;
+		for (size_t c = 0; c < h->n_columns; c++) {
+			cols[c] = h->columns[c];
+			cols[c].name = gen_map(g, v->name, h->columns[c].name);
+		}
+		for (size_t k = 0; k < h->n_fkeys; k++) {
+			fks[k] = h->fkeys[k];
+			fks[k].columns = gen_map_list(g, v->name, h->fkeys[k].columns, h->fkeys[k].n_columns);
+			fks[k].ref_table = gen_map_table(g, h->fkeys[k].ref_table);
+			fks[k].ref_columns = gen_map_list(g, fks[k].ref_table, h->fkeys[k].ref_columns, h->fkeys[k].n_columns);
+		}
+		for (size_t k = 0; k < h->n_indexes; k++) {
+			ixs[k] = h->indexes[k];
+			ixs[k].columns = gen_map_list(g, v->name, h->indexes[k].columns, h->indexes[k].n_columns);
+		}
+		v->columns = cols;
+		v->fkeys = fks;
+		v->indexes = ixs;
+		v->primary_key = gen_map_list(g, v->name, h->primary_key, h->n_primary_key);
+	}
+}
+
+/* ---- writing statements --------------------------------------------------- */
+
+/* Two per dialect: what the main migration's up does, then its down. The
+ * downs are collected in order and written reversed. */
+struct gen_step {
+	char *up[2], *down[2];
+	int migration;
+};
+
+struct gen_steps {
+	struct gen_step *v;
+	size_t n, cap;
+};
+
+static void gen_step(struct gen *g, struct gen_steps *s, int migration, struct dbreg_buf up[2], struct dbreg_buf down[2])
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 32;
+		struct gen_step *v = realloc(s->v, cap * sizeof *v);
+		if (!v) {
+			g->arena.oom = true;
+			for (int d = 0; d < 2; d++) {
+				dbreg_buf_dispose(&up[d]);
+				dbreg_buf_dispose(&down[d]);
+			}
+			return;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	struct gen_step *st = &s->v[s->n++];
+	st->migration = migration;
+	for (int d = 0; d < 2; d++) {
+		g->arena.oom |= up[d].oom || down[d].oom;
+		st->up[d] = up[d].len ? dbreg_buf_detach(&up[d]) : NULL;
+		st->down[d] = down[d].len ? dbreg_buf_detach(&down[d]) : NULL;
+		dbreg_buf_dispose(&up[d]);
+		dbreg_buf_dispose(&down[d]);
+	}
+}
+
+static void gen_note(struct gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void gen_note(struct gen *g, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (g->summary.len)
+		dbreg_buf_puts(&g->summary, "; ");
+	dbreg_buf_vprintf(&g->summary, fmt, ap);
+	va_end(ap);
+	g->n_changes++;
+}
+
+/* A destructive step: a comment in both bodies, and DBR103. */
+static void gen_loss(struct gen *g, struct dbreg_buf up[2], const char *table, const char *column, const char *what)
+{
+	for (int d = 0; d < 2; d++)
+		dbreg_buf_printf(&up[d], "-- DBR103: %s\n", what);
+	struct dbreg_diag_at at = {.file = g->pkg->file, .package = g->pkg->name, .table = table, .column_name = column};
+	dbreg_diag_addf(g->diags, "DBR103", &at, "generate wrote a destructive step: %s", what);
+}
+
+static void gen_cols(struct dbreg_buf *b, const char *const *cols, size_t n)
+{
+	ddl_ident_list(b, cols, n);
+}
+
+/* ---- one kind of difference at a time --------------------------------------- */
+
+static bool gen_sqlite_can_add(const struct dbreg_schema_table *t, const struct dbreg_schema_column *c)
+{
+	/* SQLite's ALTER TABLE ADD COLUMN: no PRIMARY KEY or UNIQUE, a
+	 * constant default, NOT NULL only with a non-NULL default, and
+	 * REFERENCES only with a NULL default. */
+	for (size_t i = 0; i < t->n_primary_key; i++)
+		if (strcmp(t->primary_key[i], c->name) == 0)
+			return false;
+	bool fk = false;
+	for (size_t i = 0; i < t->n_fkeys; i++)
+		for (size_t k = 0; k < t->fkeys[i].n_columns; k++)
+			fk = fk || strcmp(t->fkeys[i].columns[k], c->name) == 0;
+	bool has_default = c->def.kind != DBREG_DV_NONE;
+	if (c->def.kind == DBREG_DV_NOW || c->def.kind == DBREG_DV_EXPR)
+		return false;
+	if (c->not_null && !has_default)
+		return false;
+	if (fk && (has_default || c->not_null))
+		return false;
+	return true;
+}
+
+static bool gen_sqlite_can_drop(const struct dbreg_schema_table *h, const struct dbreg_schema_column *c)
+{
+	for (size_t i = 0; i < h->n_primary_key; i++)
+		if (strcmp(h->primary_key[i], c->name) == 0)
+			return false;
+	for (size_t i = 0; i < h->n_fkeys; i++)
+		for (size_t k = 0; k < h->fkeys[i].n_columns; k++)
+			if (h->fkeys[i].columns[k] && strcmp(h->fkeys[i].columns[k], c->name) == 0)
+				return false;
+	/* A UNIQUE constraint's index cannot be dropped on its own. */
+	for (size_t i = 0; i < h->n_indexes; i++)
+		for (size_t k = 0; k < h->indexes[i].n_columns; k++)
+			if (h->indexes[i].columns[k] && strcmp(h->indexes[i].columns[k], c->name) == 0 &&
+			    h->indexes[i].name && strncmp(h->indexes[i].name, "sqlite_autoindex_", 17) == 0)
+				return false;
+	return true;
+}
+
+/* Whether SQLite must rebuild the table for these differences. */
+static bool gen_needs_rebuild(const struct dbreg_sdiff *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (d[i].kind) {
+		case DBREG_SDIFF_COLUMN_TYPE:
+		case DBREG_SDIFF_COLUMN_NULLABILITY:
+		case DBREG_SDIFF_COLUMN_DEFAULT:
+		case DBREG_SDIFF_PRIMARY_KEY:
+		case DBREG_SDIFF_FKEY_MISSING:
+		case DBREG_SDIFF_FKEY_EXTRA:
+		case DBREG_SDIFF_FKEY_TARGET:
+		case DBREG_SDIFF_FKEY_ACTION:
+			return true;
+		case DBREG_SDIFF_COLUMN_MISSING:
+			if (!gen_sqlite_can_add(d[i].want_table, d[i].want_col))
+				return true;
+			break;
+		case DBREG_SDIFF_COLUMN_EXTRA:
+			if (!gen_sqlite_can_drop(d[i].have_table, d[i].have_col))
+				return true;
+			break;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
+static char *gen_coldef(enum dbreg_dialect dl, const struct dbreg_schema *src, const struct dbreg_schema_table *t,
+			const struct dbreg_schema_column *c, bool refs)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	ddl_column_def(&b, dl, src, t, c, refs);
+	return dbreg_buf_detach(&b);
+}
+
+static char *gen_typetext(enum dbreg_dialect dl, const struct dbreg_schema *src, const struct dbreg_schema_column *c)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	ddl_type(&b, dl, src, c);
+	return dbreg_buf_detach(&b);
+}
+
+static char *gen_deftext(enum dbreg_dialect dl, const struct dbreg_schema_column *c)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	if (!ddl_default(&b, dl, c)) {
+		dbreg_buf_dispose(&b);
+		return NULL;
+	}
+	return dbreg_buf_detach(&b);
+}
+
+static char *gen_list(const char *const *cols, size_t n)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	gen_cols(&b, cols, n);
+	return dbreg_buf_detach(&b);
+}
+
+static char *gen_refs(const struct dbreg_schema_fkey *f)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	ddl_references(&b, f);
+	return dbreg_buf_detach(&b);
+}
+
+static void gen_fk_name(char *out, size_t size, const char *table, const struct dbreg_schema_fkey *f)
+{
+	ddl_constraint_name(out, size, table, f->columns, f->n_columns, "fkey");
+}
+
+/* Whether a type change can lose values: anything but a change to a wider
+ * type of the same family. */
+static bool gen_narrowing(const struct dbreg_type *to, const struct dbreg_type *from)
+{
+	static const char *const ladders[][4] = {
+		{"smallint", "integer", "bigint", "numeric"},
+		{"real", "double", "numeric", NULL},
+		{"char", "varchar", "text", NULL},
+		{"timestamp", "timestamptz", NULL, NULL},
+		{"json", "jsonb", "text", NULL},
+	};
+	if (!to->info || !from->info)
+		return true;
+	if (strcmp(to->info->name, "text") == 0)
+		return false;   /* every value has a text form */
+	for (size_t l = 0; l < sizeof ladders / sizeof ladders[0]; l++) {
+		int a = -1, b = -1;
+		for (int k = 0; k < 4 && ladders[l][k]; k++) {
+			if (strcmp(ladders[l][k], from->info->storage) == 0 || strcmp(ladders[l][k], from->info->name) == 0)
+				a = k;
+			if (strcmp(ladders[l][k], to->info->storage) == 0 || strcmp(ladders[l][k], to->info->name) == 0)
+				b = k;
+		}
+		if (a >= 0 && b >= 0 && b > a)
+			return false;
+		if (a >= 0 && b == a)
+			return to->n_params > 0 && from->n_params > 0 && to->params[0] < from->params[0];
+	}
+	/* integer kinds into numeric and real kinds: no integer is lost */
+	return !(strcmp(to->info->name, "numeric") == 0 && to->n_params == 0);
+}
+
+/* Statements for the differences of one existing table. */
+static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg_sdiff *d, size_t n)
+{
+	const struct dbreg_schema_table *wt = d[0].want_table, *ht = d[0].have_table;
+	const char *t = wt->name;
+	bool rebuild = gen_needs_rebuild(d, n);
+	struct dbreg_buf up[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT}, down[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};
+	struct dbreg_buf oup[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT}, odown[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};
+	char name[128];
+	/* Drops first (indexes and keys, then the columns they were on), then
+	 * additions and changes. */
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t i = 0; i < n; i++) {
+			const struct dbreg_sdiff *x = &d[i];
+			struct ddl_vars v = {.table = t};
+			int want_pass = x->kind == DBREG_SDIFF_INDEX_EXTRA || x->kind == DBREG_SDIFF_FKEY_EXTRA ? 0
+					: x->kind == DBREG_SDIFF_COLUMN_EXTRA				      ? 1
+													      : 2;
+			if (pass != want_pass)
+				continue;
+			char *a = NULL, *b = NULL, *c = NULL;
+			switch (x->kind) {
+			case DBREG_SDIFF_INDEX_EXTRA:
+				v.name = x->have_ix->name;
+				ddl_emit(&up[PG], PG, DDL_DROP_INDEX, &v);
+				if (!rebuild)
+					ddl_emit(&up[SQ], SQ, DDL_DROP_INDEX, &v);
+				a = gen_list(x->have_ix->columns, x->have_ix->n_columns);
+				v.cols = a;
+				v.unique = x->have_ix->unique ? "UNIQUE " : "";
+				ddl_emit(&down[PG], PG, DDL_CREATE_INDEX, &v);
+				if (!rebuild)
+					ddl_emit(&down[SQ], SQ, DDL_CREATE_INDEX, &v);
+				gen_note(g, "drop index %s", x->have_ix->name);
+				break;
+			case DBREG_SDIFF_FKEY_EXTRA:
+				gen_fk_name(name, sizeof name, t, x->have_fk);
+				v.name = name;
+				ddl_emit(&up[PG], PG, DDL_DROP_FKEY, &v);
+				a = gen_list(x->have_fk->columns, x->have_fk->n_columns);
+				b = gen_refs(x->have_fk);
+				v.cols = a;
+				v.ref = b;
+				ddl_emit(&down[PG], PG, DDL_ADD_FKEY, &v);
+				gen_note(g, "drop the foreign key %s.%s", t, x->have_fk->columns[0]);
+				break;
+			case DBREG_SDIFF_COLUMN_EXTRA: {
+				char what[512];
+				snprintf(what, sizeof what, "drops column %s of %s and every value it holds", x->have_col->name, t);
+				gen_loss(g, up, t, x->have_col->name, what);
+				v.column = x->have_col->name;
+				ddl_emit(&up[PG], PG, DDL_DROP_COLUMN, &v);
+				if (!rebuild)
+					ddl_emit(&up[SQ], SQ, DDL_DROP_COLUMN, &v);
+				for (int dl = 0; dl < 2; dl++) {
+					if (dl == SQ && rebuild)
+						continue;
+					char *def = gen_coldef((enum dbreg_dialect)dl, g->have, ht, x->have_col, dl == SQ);
+					v.coldef = def;
+					dbreg_buf_puts(&down[dl], "-- the values of the dropped column are not restored\n");
+					ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_ADD_COLUMN, &v);
+					free(def);
+				}
+				gen_note(g, "drop column %s.%s", t, x->have_col->name);
+				break;
+			}
+			case DBREG_SDIFF_COLUMN_MISSING: {
+				v.column = x->want_col->name;
+				a = gen_coldef(PG, g->want, wt, x->want_col, false);
+				v.coldef = a;
+				ddl_emit(&up[PG], PG, DDL_ADD_COLUMN, &v);
+				ddl_emit(&down[PG], PG, DDL_DROP_COLUMN, &v);
+				if (!rebuild) {
+					b = gen_coldef(SQ, g->want, wt, x->want_col, true);
+					v.coldef = b;
+					ddl_emit(&up[SQ], SQ, DDL_ADD_COLUMN, &v);
+					ddl_emit(&down[SQ], SQ, DDL_DROP_COLUMN, &v);
+				}
+				/* Its foreign key, which the differ leaves to this column. */
+				for (size_t k = 0; k < wt->n_fkeys; k++) {
+					const struct dbreg_schema_fkey *f = &wt->fkeys[k];
+					if (f->n_columns != 1 || strcmp(f->columns[0], x->want_col->name) != 0)
+						continue;
+					gen_fk_name(name, sizeof name, t, f);
+					c = gen_list(f->columns, f->n_columns);
+					char *r = gen_refs(f);
+					struct ddl_vars fv = {.table = t, .name = name, .cols = c, .ref = r};
+					ddl_emit(&up[PG], PG, DDL_ADD_FKEY, &fv);
+					ddl_emit(&oup[PG], PG, DDL_VALIDATE_FKEY, &fv);
+					free(r);
+				}
+				if (x->want_col->not_null && x->want_col->def.kind == DBREG_DV_NONE && !x->want_col->identity)
+				{
+					struct dbreg_diag_at at = {.file = g->pkg->file, .package = g->pkg->name, .table = t,
+								   .column_name = x->want_col->name};
+					dbreg_diag_addf(g->diags, "DBR103", &at,
+							"column %s.%s is NOT NULL without a default: adding it fails once the table has rows (give it a default)",
+							t, x->want_col->name);
+				}
+				gen_note(g, "add column %s.%s", t, x->want_col->name);
+				break;
+			}
+			case DBREG_SDIFF_COLUMN_TYPE: {
+				v.column = x->want_col->name;
+				a = gen_typetext(PG, g->want, x->want_col);
+				b = gen_typetext(PG, g->have, x->have_col);
+				if (gen_narrowing(&x->want_col->ptype, &x->have_col->ptype)) {
+					char what[512];
+					snprintf(what, sizeof what,
+						 "changes column %s.%s from %s to %s: values the new type cannot hold are lost or refused",
+						 t, x->want_col->name, b, a);
+					gen_loss(g, up, t, x->want_col->name, what);
+				}
+				v.type = a;
+				ddl_emit(&up[PG], PG, DDL_SET_TYPE, &v);
+				v.type = b;
+				ddl_emit(&down[PG], PG, DDL_SET_TYPE, &v);
+				gen_note(g, "change the type of %s.%s to %s", t, x->want_col->name, x->want_col->type);
+				break;
+			}
+			case DBREG_SDIFF_COLUMN_NULLABILITY:
+				v.column = x->want_col->name;
+				if (x->want_col->not_null) {
+					dbreg_buf_printf(&up[PG], "-- fails while a row of %s holds NULL in %s: fill them first\n", t,
+							 x->want_col->name);
+					ddl_emit(&up[PG], PG, DDL_SET_NOT_NULL, &v);
+					ddl_emit(&down[PG], PG, DDL_DROP_NOT_NULL, &v);
+				} else {
+					ddl_emit(&up[PG], PG, DDL_DROP_NOT_NULL, &v);
+					ddl_emit(&down[PG], PG, DDL_SET_NOT_NULL, &v);
+				}
+				gen_note(g, "%s.%s %s", t, x->want_col->name, x->want_col->not_null ? "NOT NULL" : "nullable");
+				break;
+			case DBREG_SDIFF_COLUMN_DEFAULT:
+				v.column = x->want_col->name;
+				a = gen_deftext(PG, x->want_col);
+				b = gen_deftext(PG, x->have_col);
+				v.expr = a;
+				ddl_emit(&up[PG], PG, a ? DDL_SET_DEFAULT : DDL_DROP_DEFAULT, &v);
+				v.expr = b;
+				ddl_emit(&down[PG], PG, b ? DDL_SET_DEFAULT : DDL_DROP_DEFAULT, &v);
+				gen_note(g, "default of %s.%s", t, x->want_col->name);
+				break;
+			case DBREG_SDIFF_PRIMARY_KEY:
+				ddl_constraint_name(name, sizeof name, t, NULL, 0, "pkey");
+				v.name = name;
+				a = gen_list(wt->primary_key, wt->n_primary_key);
+				b = gen_list(ht->primary_key, ht->n_primary_key);
+				v.cols = a;
+				ddl_emit(&up[PG], PG, wt->n_primary_key ? DDL_ADD_PRIMARY_KEY : DDL_DROP_PRIMARY_KEY, &v);
+				v.cols = b;
+				ddl_emit(&down[PG], PG, ht->n_primary_key ? DDL_ADD_PRIMARY_KEY : DDL_DROP_PRIMARY_KEY, &v);
+				gen_note(g, "primary key of %s", t);
+				break;
+			case DBREG_SDIFF_FKEY_MISSING:
+			case DBREG_SDIFF_FKEY_TARGET:
+			case DBREG_SDIFF_FKEY_ACTION: {
+				if (x->kind == DBREG_SDIFF_FKEY_ACTION && x->on_update) {
+					/* Both actions differ: the ON DELETE entry already rewrote the key. */
+					bool seen = false;
+					for (size_t k = 0; k < i; k++)
+						seen = seen || (d[k].kind == DBREG_SDIFF_FKEY_ACTION && d[k].want_fk == x->want_fk);
+					if (seen)
+						break;
+				}
+				const struct dbreg_schema_fkey *f = x->want_fk;
+				gen_fk_name(name, sizeof name, t, f);
+				v.name = name;
+				a = gen_list(f->columns, f->n_columns);
+				b = gen_refs(f);
+				v.cols = a;
+				v.ref = b;
+				ddl_emit(&up[PG], PG, DDL_ADD_FKEY, &v);
+				ddl_emit(&oup[PG], PG, DDL_VALIDATE_FKEY, &v);
+				if (x->have_fk) {
+					c = gen_refs(x->have_fk);
+					v.ref = c;
+					ddl_emit(&down[PG], PG, DDL_ADD_FKEY, &v);
+				} else {
+					ddl_emit(&down[PG], PG, DDL_DROP_FKEY, &v);
+				}
+				gen_note(g, "foreign key %s.%s -> %s", t, f->columns[0], f->ref_table);
+				break;
+			}
+			case DBREG_SDIFF_UNIQUE_MISSING:
+				ddl_constraint_name(name, sizeof name, t, x->want_uq->columns, x->want_uq->n_columns, "key");
+				v.name = name;
+				a = gen_list(x->want_uq->columns, x->want_uq->n_columns);
+				v.cols = a;
+				v.unique = "UNIQUE ";
+				ddl_emit(&oup[PG], PG, DDL_CREATE_INDEX_ONLINE, &v);
+				ddl_emit(&odown[PG], PG, DDL_DROP_INDEX_ONLINE, &v);
+				if (!rebuild) {
+					ddl_emit(&oup[SQ], SQ, DDL_CREATE_INDEX_ONLINE, &v);
+					ddl_emit(&odown[SQ], SQ, DDL_DROP_INDEX_ONLINE, &v);
+				}
+				gen_note(g, "unique %s%s", t, a);
+				break;
+			case DBREG_SDIFF_INDEX_MISSING:
+			case DBREG_SDIFF_INDEX_COLUMNS:
+			case DBREG_SDIFF_INDEX_UNIQUE: {
+				if (x->kind == DBREG_SDIFF_INDEX_UNIQUE) {
+					bool seen = false;
+					for (size_t k = 0; k < i; k++)
+						seen = seen || (d[k].kind == DBREG_SDIFF_INDEX_COLUMNS && d[k].want_ix == x->want_ix);
+					if (seen)
+						break;
+				}
+				v.name = x->want_ix->name;
+				a = gen_list(x->want_ix->columns, x->want_ix->n_columns);
+				v.cols = a;
+				v.unique = x->want_ix->unique ? "UNIQUE " : "";
+				if (x->kind != DBREG_SDIFF_INDEX_MISSING) {
+					/* The old one goes in the main migration, its
+					 * successor is built online. */
+					ddl_emit(&up[PG], PG, DDL_DROP_INDEX, &v);
+					if (!rebuild)
+						ddl_emit(&up[SQ], SQ, DDL_DROP_INDEX, &v);
+					struct ddl_vars hv = v;
+					b = gen_list(x->have_ix->columns, x->have_ix->n_columns);
+					hv.cols = b;
+					hv.unique = x->have_ix->unique ? "UNIQUE " : "";
+					ddl_emit(&down[PG], PG, DDL_CREATE_INDEX, &hv);
+					if (!rebuild)
+						ddl_emit(&down[SQ], SQ, DDL_CREATE_INDEX, &hv);
+				}
+				ddl_emit(&oup[PG], PG, DDL_CREATE_INDEX_ONLINE, &v);
+				ddl_emit(&odown[PG], PG, DDL_DROP_INDEX_ONLINE, &v);
+				if (!rebuild) {
+					ddl_emit(&oup[SQ], SQ, DDL_CREATE_INDEX_ONLINE, &v);
+					ddl_emit(&odown[SQ], SQ, DDL_DROP_INDEX_ONLINE, &v);
+				}
+				gen_note(g, "index %s", x->want_ix->name);
+				break;
+			}
+			case DBREG_SDIFF_INDEX_NAME: {
+				v.column = x->have_ix->name;
+				v.name = x->want_ix->name;
+				ddl_emit(&up[PG], PG, DDL_RENAME_INDEX, &v);
+				struct ddl_vars back = {.table = t, .column = x->want_ix->name, .name = x->have_ix->name};
+				ddl_emit(&down[PG], PG, DDL_RENAME_INDEX, &back);
+				if (!rebuild) {
+					a = gen_list(x->want_ix->columns, x->want_ix->n_columns);
+					struct ddl_vars dv = {.table = t, .name = x->have_ix->name};
+					struct ddl_vars cv = {.table = t, .name = x->want_ix->name, .cols = a,
+							      .unique = x->want_ix->unique ? "UNIQUE " : ""};
+					ddl_emit(&up[SQ], SQ, DDL_DROP_INDEX, &dv);
+					ddl_emit(&up[SQ], SQ, DDL_CREATE_INDEX, &cv);
+					struct ddl_vars dv2 = {.table = t, .name = x->want_ix->name};
+					struct ddl_vars cv2 = cv;
+					cv2.name = x->have_ix->name;
+					ddl_emit(&down[SQ], SQ, DDL_DROP_INDEX, &dv2);
+					ddl_emit(&down[SQ], SQ, DDL_CREATE_INDEX, &cv2);
+				}
+				gen_note(g, "rename index %s to %s", x->have_ix->name, x->want_ix->name);
+				break;
+			}
+			default:
+				break;
+			}
+			free(a);
+			free(b);
+			free(c);
+		}
+	if (rebuild) {
+		/* SQLite: the whole table to its declared shape at once. */
+		const char **from = gen_alloc(&g->arena, (wt->n_columns + 1) * sizeof *from);
+		const char **back = gen_alloc(&g->arena, (ht->n_columns + 1) * sizeof *back);
+		if (from && back) {
+			for (size_t i = 0; i < wt->n_columns; i++)
+				from[i] = dbreg_schema_column(ht, wt->columns[i].name) ? wt->columns[i].name : NULL;
+			for (size_t i = 0; i < ht->n_columns; i++)
+				back[i] = dbreg_schema_column(wt, ht->columns[i].name) ? ht->columns[i].name : NULL;
+			ddl_rebuild(&up[SQ], g->want, wt, t, from);
+			/* The view holds the replayed table under its new names:
+			 * rebuilding back to it restores the old shape. */
+			ddl_rebuild(&down[SQ], &g->view, ht, t, back);
+		}
+		g->rebuild = true;
+	}
+	gen_step(g, steps, GEN_MAIN, up, down);
+	gen_step(g, steps, GEN_ONLINE, oup, odown);
+}
+
+/* A table the package declares and its migrations do not create yet. */
+static void gen_new_table(struct gen *g, struct gen_steps *steps, const struct dbreg_schema_table *wt)
+{
+	struct dbreg_buf up[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT}, down[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};
+	for (int dl = 0; dl < 2; dl++) {
+		/* A new table has no rows: plain indexes, in the transaction. */
+		ddl_create_table(&up[dl], (enum dbreg_dialect)dl, g->want, wt, NULL);
+		ddl_create_indexes(&up[dl], (enum dbreg_dialect)dl, g->want, wt);
+		struct ddl_vars v = {.table = wt->name};
+		ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_DROP_TABLE, &v);
+	}
+	gen_note(g, "create table %s", wt->name);
+	gen_step(g, steps, GEN_MAIN, up, down);
+}
+
+/* A table the migrations create that the package no longer declares. */
+static void gen_drop_table(struct gen *g, struct gen_steps *steps, const struct dbreg_schema_table *ht)
+{
+	struct dbreg_buf up[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT}, down[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};
+	char what[300];
+	snprintf(what, sizeof what, "drops table %s and all its rows", ht->name);
+	gen_loss(g, up, ht->name, NULL, what);
+	for (int dl = 0; dl < 2; dl++) {
+		struct ddl_vars v = {.table = ht->name};
+		ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_DROP_TABLE, &v);
+		dbreg_buf_puts(&down[dl], "-- the rows of the dropped table are not restored\n");
+		ddl_create_table(&down[dl], (enum dbreg_dialect)dl, g->have, ht, NULL);
+		ddl_create_indexes(&down[dl], (enum dbreg_dialect)dl, g->have, ht);
+	}
+	gen_note(g, "drop table %s", ht->name);
+	gen_step(g, steps, GEN_MAIN, up, down);
+}
+
+static void gen_renames(struct gen *g, struct gen_steps *steps)
+{
+	for (size_t i = 0; i < g->n_renames; i++) {
+		const struct gen_rename *r = &g->renames[i];
+		struct dbreg_buf up[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT}, down[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};
+		for (int dl = 0; dl < 2; dl++) {
+			if (!r->table) {
+				struct ddl_vars v = {.table = r->from, .name = r->to}, back = {.table = r->to, .name = r->from};
+				ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_RENAME_TABLE, &v);
+				ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_RENAME_TABLE, &back);
+			} else {
+				struct ddl_vars v = {.table = r->table, .column = r->from, .name = r->to};
+				struct ddl_vars back = {.table = r->table, .column = r->to, .name = r->from};
+				ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_RENAME_COLUMN, &v);
+				ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_RENAME_COLUMN, &back);
+			}
+		}
+		if (r->table)
+			gen_note(g, "rename column %s.%s to %s", r->table, r->from, r->to);
+		else
+			gen_note(g, "rename table %s to %s", r->from, r->to);
+		gen_step(g, steps, GEN_MAIN, up, down);
+	}
+}
+
+/* New tables in an order where each one's referenced new tables come
+ * first (a cycle keeps file order). */
+static void gen_new_tables(struct gen *g, struct gen_steps *steps)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < g->diffs.len; i++)
+		n += g->diffs.items[i].kind == DBREG_SDIFF_TABLE_MISSING;
+	const struct dbreg_schema_table **v = gen_alloc(&g->arena, (n + 1) * sizeof *v);
+	bool *done = gen_alloc(&g->arena, n + 1);
+	if (!v || !done)
+		return;
+	n = 0;
+	for (size_t i = 0; i < g->diffs.len; i++)
+		if (g->diffs.items[i].kind == DBREG_SDIFF_TABLE_MISSING)
+			v[n++] = g->diffs.items[i].want_table;
+	for (size_t emitted = 0, round = 0; emitted < n && round <= n; round++)
+		for (size_t i = 0; i < n; i++) {
+			if (done[i])
+				continue;
+			bool ready = true;
+			for (size_t k = 0; k < v[i]->n_fkeys && ready && round < n; k++)
+				for (size_t j = 0; j < n; j++)
+					if (!done[j] && j != i && strcmp(v[i]->fkeys[k].ref_table, v[j]->name) == 0)
+						ready = false;
+			if (!ready)
+				continue;
+			gen_new_table(g, steps, v[i]);
+			done[i] = true;
+			emitted++;
+		}
+}
+
+/* ---- the manifest text ------------------------------------------------------ */
+
+/* A TOML multi-line basic string: backslashes escaped, and no run of
+ * three quotes. */
+static void gen_toml_body(struct dbreg_buf *b, const char *key, const char *sql)
+{
+	dbreg_buf_printf(b, "%s = \"\"\"\n", key);
+	int quotes = 0;
+	for (const char *p = sql; *p; p++) {
+		if (*p == '\\') {
+			dbreg_buf_puts(b, "\\\\");
+			quotes = 0;
+			continue;
+		}
+		if (*p == '"' && quotes == 2) {
+			dbreg_buf_puts(b, "\\\"");
+			quotes = 0;
+			continue;
+		}
+		quotes = *p == '"' ? quotes + 1 : 0;
+		dbreg_buf_append(b, p, 1);
+	}
+	if (quotes)
+		dbreg_buf_puts(b, "\\\n");   /* a body ending in a quote before the closing """ */
+	dbreg_buf_puts(b, "\"\"\"\n");
+}
+
+static void gen_toml_str(struct dbreg_buf *b, const char *s)
+{
+	dbreg_buf_puts(b, "\"");
+	for (const char *p = s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			dbreg_buf_printf(b, "\\%c", *p);
+		else if ((unsigned char)*p >= 0x20)
+			dbreg_buf_append(b, p, 1);
+	}
+	dbreg_buf_puts(b, "\"");
+}
+
+static void gen_migration(struct gen *g, struct dbreg_buf *out, const char *id, int m, const char *description)
+{
+	static const char *const keys[2][2] = {{"up_postgres", "up_sqlite"}, {"down_postgres", "down_sqlite"}};
+	dbreg_buf_printf(out, "[[migrations]]\nid = \"%s\"\nversion = \"%s\"\ndescription = ", id, g->pkg->version_text);
+	gen_toml_str(out, description);
+	dbreg_buf_puts(out, "\n");
+	if (m == GEN_ONLINE)
+		dbreg_buf_puts(out, "# PostgreSQL builds these without blocking writes: outside a transaction.\n"
+				    "transaction = false\n");
+	else if (g->rebuild)
+		dbreg_buf_puts(out, "# SQLite rebuilds tables here: foreign key enforcement off, checked before COMMIT.\n"
+				    "foreign_keys = false\n");
+	for (int dir = 0; dir < 2; dir++)
+		for (int dl = 0; dl < 2; dl++) {
+			struct dbreg_buf *body = dir == 0 ? &g->up[m][dl] : &g->down[m][dl];
+			gen_toml_body(out, keys[dir][dl], body->len ? body->ptr : "-- nothing to do on this dialect\n");
+		}
+}
+
+/* ---- the whole run ------------------------------------------------------------ */
+
+static int gen_replay(struct gen *g)
+{
+	struct dbreg_sandbox sb;
+	int rc = dbreg_sandbox_open(&sb, NULL);
+	char **before = NULL, **after = NULL, **created = NULL;
+	size_t n_before = 0, n_after = 0, n_created = 0;
+	if (rc == 0)
+		rc = dbreg_sandbox_dependencies(&sb, g->reg, g->pkg);
+	if (rc == 0)
+		rc = dbreg_sandbox_tables(&sb, &before, &n_before);
+	for (size_t i = 0; rc == 0 && i < g->pkg->n_migrations; i++) {
+		const struct dbreg_migration *m = &g->pkg->migrations[i];
+		const struct dbreg_sql *body = dbreg_migration_body(m, DBREG_DIALECT_SQLITE, true);
+		if (!body || !body->text) {
+			snprintf(sb.err, sizeof sb.err, "migration %s has no SQLite body: generate replays them on SQLite",
+				 m->id);
+			rc = DBREG_EINVALID;
+		} else if ((rc = dbreg_sandbox_exec(&sb, body->text)) != 0) {
+			char msg[sizeof sb.err];
+			snprintf(msg, sizeof msg, "migration %.100s fails on SQLite: %.850s", m->id, sb.err);
+			snprintf(sb.err, sizeof sb.err, "%s", msg);
+			rc = DBREG_EINVALID;
+		}
+	}
+	if (rc == 0)
+		rc = dbreg_sandbox_tables(&sb, &after, &n_after);
+	for (size_t i = 0; rc == 0 && i < n_after; i++) {
+		bool old = false;
+		for (size_t k = 0; k < n_before && !old; k++)
+			old = strcmp(before[k], after[i]) == 0;
+		if (!old)
+			rc = dbreg_strv_push(&created, &n_created, after[i]);
+	}
+	if (rc == 0)
+		rc = n_created ? dbreg_sandbox_read(&sb, &g->have, created, n_created)
+			       : dbreg_schema_new(&g->have, DBREG_SCHEMA_CATALOG, DBREG_DIALECT_SQLITE);
+	if (rc != 0)
+		snprintf(g->err, sizeof g->err, "%s", rc == DBREG_ENOMEM ? "out of memory" : sb.err);
+	dbreg_strv_free(before, n_before);
+	dbreg_strv_free(after, n_after);
+	dbreg_strv_free(created, n_created);
+	dbreg_sandbox_close(&sb);
+	return rc;
+}
+
+void dbreg_generated_dispose(struct dbreg_generated *r)
+{
+	if (!r)
+		return;
+	free(r->toml);
+	free(r->summary);
+	dbreg_diag_list_dispose(&r->diags);
+	memset(r, 0, sizeof *r);
+}
+
+static void gen_id(const struct dbreg_package *p, size_t n, const char *suffix, char *out, size_t size)
+{
+	for (;; n++) {
+		snprintf(out, size, "%04zu_generate%s", n, suffix);
+		bool taken = false;
+		for (size_t i = 0; i < p->n_migrations && !taken; i++)
+			taken = p->migrations[i].id && strcmp(p->migrations[i].id, out) == 0;
+		if (!taken)
+			return;
+	}
+}
+
+int dbreg_generate(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, char *err,
+		   size_t errsize)
+{
+	memset(out, 0, sizeof *out);
+	struct gen g = {.reg = reg, .diags = &out->diags};
+	for (int m = 0; m < 2; m++)
+		for (int d = 0; d < 2; d++)
+			g.up[m][d] = g.down[m][d] = (struct dbreg_buf)DBREG_BUF_INIT;
+	g.summary = (struct dbreg_buf)DBREG_BUF_INIT;
+	struct gen_steps steps = {0};
+	g.pkg = dbreg_registry_find(reg, package);
+	int rc = 0;
+	if (!g.pkg) {
+		snprintf(err, errsize, "no package %s in this project", package);
+		return DBREG_EINVALID;
+	}
+	if (!g.pkg->version_text) {
+		snprintf(err, errsize, "%s has no version", package);
+		return DBREG_EINVALID;
+	}
+	rc = dbreg_schema_new(&g.want, DBREG_SCHEMA_DECLARED, DBREG_DIALECT_SQLITE);
+	if (rc == 0)
+		rc = dbreg_schema_add_package(g.want, g.pkg);
+	if (rc == 0 && (rc = gen_replay(&g)) != 0)
+		snprintf(err, errsize, "%s", g.err);
+	if (rc == 0) {
+		gen_view(&g);
+		static const struct dbreg_sdiff_opts opts = {.defaults = true, .extra_tables = true};
+		rc = g.arena.oom ? DBREG_ENOMEM : dbreg_schema_diff(&g.diffs, g.want, &g.view, &opts);
+	}
+	if (rc == 0) {
+		gen_renames(&g, &steps);
+		gen_new_tables(&g, &steps);
+		for (size_t i = 0; i < g.diffs.len;) {
+			size_t j = i;
+			const struct dbreg_sdiff *x = &g.diffs.items[i];
+			if (x->kind == DBREG_SDIFF_TABLE_MISSING || x->kind == DBREG_SDIFF_TABLE_EXTRA ||
+			    x->kind == DBREG_SDIFF_INDEX_INVALID || !x->want_table) {
+				i++;
+				continue;
+			}
+			while (j < g.diffs.len && g.diffs.items[j].want_table == x->want_table &&
+			       g.diffs.items[j].kind != DBREG_SDIFF_TABLE_MISSING)
+				j++;
+			gen_table(&g, &steps, x, j - i);
+			i = j;
+		}
+		for (size_t i = 0; i < g.diffs.len; i++)
+			if (g.diffs.items[i].kind == DBREG_SDIFF_TABLE_EXTRA)
+				gen_drop_table(&g, &steps, g.diffs.items[i].have_table);
+		/* Ups in order, downs in reverse. */
+		for (size_t i = 0; i < steps.n; i++)
+			for (int d = 0; d < 2; d++)
+				if (steps.v[i].up[d])
+					dbreg_buf_puts(&g.up[steps.v[i].migration][d], steps.v[i].up[d]);
+		for (size_t i = steps.n; i-- > 0;)
+			for (int d = 0; d < 2; d++)
+				if (steps.v[i].down[d])
+					dbreg_buf_puts(&g.down[steps.v[i].migration][d], steps.v[i].down[d]);
+		rc = g.arena.oom ? DBREG_ENOMEM : 0;
+	}
+	if (rc == 0 && g.n_changes > 0) {
+		struct dbreg_buf toml = DBREG_BUF_INIT;
+		char id[64], id2[80], desc[400];
+		gen_id(g.pkg, g.pkg->n_migrations + 1, "", id, sizeof id);
+		snprintf(desc, sizeof desc, "%.360s%s", g.summary.ptr ? g.summary.ptr : "",
+			 g.summary.len > 360 ? " ..." : "");
+		gen_migration(&g, &toml, id, GEN_MAIN, desc);
+		bool online = g.up[GEN_ONLINE][PG].len || g.up[GEN_ONLINE][SQ].len;
+		if (online) {
+			snprintf(id2, sizeof id2, "%s_online", id);
+			dbreg_buf_puts(&toml, "\n");
+			gen_migration(&g, &toml, id2, GEN_ONLINE, "Indexes and foreign key checks of the migration before, "
+								  "without blocking writes");
+		}
+		out->n_migrations = online ? 2 : 1;
+		out->n_changes = g.n_changes;
+		out->summary = dbreg_buf_detach(&g.summary);
+		rc = toml.oom ? DBREG_ENOMEM : 0;
+		out->toml = dbreg_buf_detach(&toml);
+	}
+	if (rc == DBREG_ENOMEM)
+		snprintf(err, errsize, "out of memory");
+	for (size_t i = 0; i < steps.n; i++)
+		for (int d = 0; d < 2; d++) {
+			free(steps.v[i].up[d]);
+			free(steps.v[i].down[d]);
+		}
+	free(steps.v);
+	for (int m = 0; m < 2; m++)
+		for (int d = 0; d < 2; d++) {
+			dbreg_buf_dispose(&g.up[m][d]);
+			dbreg_buf_dispose(&g.down[m][d]);
+		}
+	dbreg_buf_dispose(&g.summary);
+	dbreg_sdiff_list_dispose(&g.diffs);
+	gen_arena_free(&g.arena);
+	free(g.renames);
+	dbreg_schema_free(g.want);
+	dbreg_schema_free(g.have);
+	if (rc != 0)
+		dbreg_generated_dispose(out);
+	return rc;
+}

@@ -1,0 +1,13 @@
+/* The declaration rules (rules.c): declared tables (DBR02x), tools
+ * (DBR050), migration ids and versions (DBR040/041), recommendations
+ * (DBR101/102), and the foreign key type check the schema model allows. */
+#ifndef DBREG_RULES_H
+#define DBREG_RULES_H
+
+#include "registry.h"
+
+/* Appends the findings to the registry's diagnostics. Returns 0 or
+ * DBREG_ENOMEM. */
+int dbreg_rules_check(struct dbreg_registry *reg);
+
+#endif

@@ -1,0 +1,150 @@
+/* Scratch databases for generate and test: nothing done there outlives
+ * the command. SQLite: a fresh in-memory database, confined like the DBR047
+ * replay. PostgreSQL: a schema of its own, first on the search path, so
+ * unqualified names in the bodies land there; dropped (CASCADE) on close. */
+#include "sandbox.h"
+#include "graph.h"
+#include "util.h"
+
+#include "dbreg/driver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SANDBOX_BUDGET_MS 10000
+
+static int sandbox_fail(struct dbreg_sandbox *sb, int rc, const char *what)
+{
+	snprintf(sb->err, sizeof sb->err, "%s: %.900s", what, sb->conn ? sb->conn->err.message : "");
+	return rc;
+}
+
+int dbreg_sandbox_open(struct dbreg_sandbox *sb, const char *url)
+{
+	memset(sb, 0, sizeof *sb);
+	const char *u = url ? url : "sqlite::memory:";
+	sb->drv = dbreg_driver_for_url(u);
+	if (!sb->drv) {
+		snprintf(sb->err, sizeof sb->err, "no driver for this target");
+		return DBREG_EUSAGE;
+	}
+	sb->dialect = sb->drv->dialect;
+	char err[512] = "";
+	int rc = sb->drv->connect(&sb->conn, u, err, sizeof err);
+	if (rc != 0) {
+		sb->conn = NULL;
+		snprintf(sb->err, sizeof sb->err, "%s", err);
+		return rc;
+	}
+	if (sb->dialect == DBREG_DIALECT_SQLITE) {
+		if (sb->drv->version >= 2 && sb->drv->sandbox && sb->drv->sandbox(sb->conn, SANDBOX_BUDGET_MS) != 0)
+			return sandbox_fail(sb, DBREG_ECONNECT, "cannot confine the scratch database");
+		return 0;
+	}
+	snprintf(sb->schema, sizeof sb->schema, "dbreg_scratch_%ld_%ld", (long)getpid(), (long)time(NULL));
+	char sql[256];
+	snprintf(sql, sizeof sql, "CREATE SCHEMA \"%s\"; SET search_path TO \"%s\";", sb->schema, sb->schema);
+	if (sb->drv->exec(sb->conn, sql) != 0) {
+		sb->schema[0] = '\0';
+		return sandbox_fail(sb, DBREG_ECONNECT, "cannot create a scratch schema");
+	}
+	return 0;
+}
+
+void dbreg_sandbox_close(struct dbreg_sandbox *sb)
+{
+	if (!sb || !sb->conn)
+		return;
+	if (sb->schema[0]) {
+		char sql[160];
+		snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS \"%s\" CASCADE;", sb->schema);
+		sb->drv->exec(sb->conn, sql);
+	}
+	sb->drv->close(sb->conn);
+	sb->conn = NULL;
+}
+
+int dbreg_sandbox_exec(struct dbreg_sandbox *sb, const char *sql)
+{
+	if (sb->drv->exec(sb->conn, sql) == 0)
+		return 0;
+	snprintf(sb->err, sizeof sb->err, "%s", sb->conn->err.message);
+	return DBREG_EMIGRATION;
+}
+
+/* Whether `pkg` depends on `dep`, directly or not (depth-bounded: the
+ * graph check already refused cycles). */
+static bool sandbox_depends(const struct dbreg_registry *reg, const struct dbreg_package *pkg,
+			    const struct dbreg_package *dep, int depth)
+{
+	if (depth > 64)
+		return false;
+	for (size_t i = 0; i < pkg->n_deps; i++) {
+		if (!pkg->deps[i].name)
+			continue;
+		if (dep->name && strcmp(pkg->deps[i].name, dep->name) == 0)
+			return true;
+		const struct dbreg_package *d = dbreg_registry_find(reg, pkg->deps[i].name);
+		if (d && d != pkg && sandbox_depends(reg, d, dep, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+int dbreg_sandbox_dependencies(struct dbreg_sandbox *sb, const struct dbreg_registry *reg,
+			       const struct dbreg_package *pkg)
+{
+	size_t *order = NULL;
+	int rc = dbreg_graph_order(reg, &order);
+	if (rc != 0) {
+		snprintf(sb->err, sizeof sb->err, "the dependency graph has a cycle");
+		return rc;
+	}
+	for (size_t k = 0; k < reg->n_packages && rc == 0; k++) {
+		const struct dbreg_package *p = reg->packages[order[k]];
+		if (p == pkg || (!p->core && !sandbox_depends(reg, pkg, p, 0)) || (pkg->core && p->core))
+			continue;
+		for (size_t i = 0; i < p->n_migrations && rc == 0; i++) {
+			const struct dbreg_sql *body = dbreg_migration_body(&p->migrations[i], sb->dialect, true);
+			if (!body || !body->text)
+				continue;
+			if (sb->drv->exec(sb->conn, body->text) != 0) {
+				snprintf(sb->err, sizeof sb->err, "%.100s migration %.100s: %.700s", p->name, p->migrations[i].id,
+					 sb->conn->err.message);
+				rc = DBREG_EMIGRATION;
+			}
+		}
+	}
+	free(order);
+	return rc;
+}
+
+int dbreg_sandbox_tables(struct dbreg_sandbox *sb, char ***names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	if (sb->drv->version >= 2 && sb->drv->table_names) {
+		if (sb->drv->table_names(sb->conn, names, n) != 0)
+			return sandbox_fail(sb, DBREG_ECONNECT, "cannot list the tables");
+		return 0;
+	}
+	struct dbreg_catalog cat = {0};
+	if (sb->drv->catalog_read(sb->conn, &cat) != 0)
+		return sandbox_fail(sb, DBREG_ECONNECT, "cannot read the catalog");
+	int rc = 0;
+	for (size_t i = 0; i < cat.n_tables && rc == 0; i++)
+		rc = dbreg_strv_push(names, n, cat.tables[i].name);
+	dbreg_catalog_dispose(&cat);
+	return rc;
+}
+
+int dbreg_sandbox_read(struct dbreg_sandbox *sb, struct dbreg_schema **out, char *const *names, size_t n)
+{
+	int rc = dbreg_schema_read_conn(out, sb->conn, (const char *const *)names, n);
+	if (rc == DBREG_ECONNECT)
+		return sandbox_fail(sb, rc, "cannot read the catalog");
+	return rc;
+}

@@ -1,0 +1,86 @@
+/* The validation pipeline, above a plain registry: the dependency graph is
+ * built once and shared, then the declaration rules, the static SQL checks
+ * and the replay (DBR047) run over what is registered. The registry is the
+ * container they read; nothing below this file calls back up into it. */
+#include "diag.h"
+#include "graph.h"
+#include "registry.h"
+#include "replay.h"
+#include "rules.h"
+#include "sqlcheck.h"
+#include "util.h"
+
+#include <pg_query.h>
+#include <sqlite3.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
+{
+	struct dbreg_graph *g = NULL;
+	int rc = dbreg_graph_build(&g, reg);
+	/* Each check's findings are data; only running out of memory stops
+	 * the pipeline (a replay that cannot open its database says so in the
+	 * registry's message and leaves DBR047 unchecked). */
+	if (rc == 0)
+		rc = dbreg_graph_check(reg, g);
+	if (rc == 0)
+		rc = dbreg_rules_check(reg);
+	if (rc == 0 && (opts == NULL || !opts->skip_sql)) {
+		rc = dbreg_sqlcheck_registry(reg);
+		if (rc != DBREG_ENOMEM)
+			rc = dbreg_replay_check(reg, g);
+	}
+	if (rc != DBREG_ENOMEM && g->order) {
+		/* The planner's order, kept until a package is added. */
+		free(reg->order);
+		reg->order = g->order;
+		g->order = NULL;
+	}
+	dbreg_graph_free(g);
+	if (rc == DBREG_ENOMEM)
+		return dbreg_registry_fail(reg, rc, "out of memory");
+	if (opts && opts->n_allow &&
+	    dbreg_diag_list_bypass(&reg->diags, 0, opts->allow, opts->n_allow, "--allow on a development target"))
+		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+	dbreg_diag_list_sort(&reg->diags);
+	if (reg->diags.errors > 0)
+		return dbreg_registry_fail(reg, DBREG_EINVALID, "%zu error%s in the manifests",
+					   reg->diags.errors, reg->diags.errors == 1 ? "" : "s");
+	return 0;
+}
+
+void dbreg_registry_checksum(const struct dbreg_registry *reg, char out[72])
+{
+	/* The manifests' own checksums (their bytes) and those of bodies read
+	 * from SQL files, in name order, with the versions of dbreg and of the
+	 * libraries whose verdicts validate reports. */
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_buf_printf(&b, "dbreg %s sqlite %s pg_query %d\n", DBREG_VERSION_STRING, sqlite3_libversion(),
+			 PG_VERSION_NUM);
+	for (size_t i = 0; i < reg->n_packages; i++) {
+		const struct dbreg_package *p = reg->packages[i];
+		dbreg_buf_printf(&b, "%s %s\n", p->file ? p->file : "", p->manifest_sha256);
+		for (size_t k = 0; k < p->n_migrations; k++) {
+			const struct dbreg_migration *m = &p->migrations[k];
+			const struct dbreg_sql *bodies[] = {&m->up, &m->up_postgres, &m->up_sqlite,
+							    &m->down, &m->down_postgres, &m->down_sqlite};
+			for (size_t j = 0; j < sizeof(bodies) / sizeof(bodies[0]); j++) {
+				if (!bodies[j]->text || bodies[j]->doc)
+					continue;   /* absent, or inside the manifest: already hashed */
+				char sum[72];
+				dbreg_sql_checksum(bodies[j]->text, bodies[j]->len, sum);
+				dbreg_buf_printf(&b, "%s %zu %zu %s\n", bodies[j]->file ? bodies[j]->file : "", k, j, sum);
+			}
+		}
+	}
+	if (b.oom) {
+		/* A checksum nobody can match: the cache is never used. */
+		snprintf(out, 72, "sha256:unavailable");
+	} else {
+		dbreg_sha256_hex(b.ptr, b.len, out);
+	}
+	dbreg_buf_dispose(&b);
+}

@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""Row-level security on the real PostgreSQL server, with real roles.
+
+usage: test_rls.py DBREG TOMLS_DIR
+A fresh database owned by a login role that is not a superuser (so FORCE
+ROW LEVEL SECURITY binds it), `dbreg init` as that role with
+[isolation] row_level_security = true on tomls/ plus a test package, rows
+of two workspaces in every workspace table, and a login role `app` that
+owns nothing and has no BYPASSRLS. Needs DBREG_TEST_PG_URL (a superuser
+URL), else fails unless DBREG_TEST_NO_PG=1. Prints TAP."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+DBREG = os.path.abspath(sys.argv[1])
+TOMLS = os.path.abspath(sys.argv[2])
+PG_URL = os.environ.get("DBREG_TEST_PG_URL")
+NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
+
+cases = []
+
+
+def case(fn):
+    cases.append(fn)
+    return fn
+
+
+class Skip(Exception):
+    pass
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+RLS_PKG = """[package]
+name = "@t/rls"
+version = "1.0.0"
+description = "A test package with one workspace table"
+
+[tables.ydtb_rls_docs]
+description = "A document of a workspace"
+workspace_scoped = true
+
+[tables.ydtb_rls_docs.columns]
+id   = { type = "text", primary_key = true }
+body = { type = "text" }
+
+[[migrations]]
+id = "0001_docs"
+version = "1.0.0"
+up_postgres = '''
+CREATE TABLE IF NOT EXISTS ydtb_rls_docs (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE,
+  body text
+);
+CREATE INDEX IF NOT EXISTS ydtb_rls_docs_workspace_id_idx ON ydtb_rls_docs (workspace_id);
+'''
+up_sqlite = '''
+CREATE TABLE IF NOT EXISTS ydtb_rls_docs (
+  id TEXT PRIMARY KEY NOT NULL,
+  workspace_id TEXT NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE,
+  body TEXT
+);
+CREATE INDEX IF NOT EXISTS ydtb_rls_docs_workspace_id_idx ON ydtb_rls_docs (workspace_id);
+'''
+down = "DROP TABLE IF EXISTS ydtb_rls_docs;"
+"""
+
+# Every workspace table of tomls/ plus the test package, with a row for
+# w1 and one for w2 (the superuser inserts them: it bypasses the policies).
+WORKSPACE_TABLES = ["ydtb_basic_note_tags", "ydtb_basic_notes", "ydtb_basic_tasks", "ydtb_rls_docs",
+                    "ydtb_workspace_members", "ydtb_workspace_tools"]
+SEED = """
+INSERT INTO "user" (id, name, email) VALUES ('u1', 'U', 'u1@example.com');
+INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'One', 'one'), ('w2', 'Two', 'two');
+INSERT INTO ydtb_workspace_members (id, workspace_id, user_id) VALUES ('m1', 'w1', 'u1'), ('m2', 'w2', 'u1');
+INSERT INTO ydtb_workspace_tools (workspace_id, tool_id) VALUES ('w1', 'basic-notes'), ('w2', 'basic-notes');
+INSERT INTO ydtb_basic_notes (id, workspace_id, title) VALUES ('n1', 'w1', 'one'), ('n2', 'w2', 'two');
+INSERT INTO ydtb_basic_tasks (id, workspace_id, title) VALUES ('t1', 'w1', 'one'), ('t2', 'w2', 'two');
+INSERT INTO ydtb_basic_note_tags (note_id, workspace_id, tag) VALUES ('n1', 'w1', 'x'), ('n2', 'w2', 'x');
+INSERT INTO ydtb_rls_docs (id, workspace_id, body) VALUES ('d1', 'w1', 'one'), ('d2', 'w2', 'two');
+"""
+
+
+def psql(url, sql, check=True):
+    p = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", "-"], input=sql,
+                       capture_output=True, text=True, timeout=60)
+    if check and p.returncode != 0:
+        raise AssertionError("psql failed: %s\n%s" % (p.stderr, sql))
+    return p
+
+
+def dbreg(args, cwd):
+    e = dict(os.environ)
+    e.pop("DBREG_TEST_PG_URL", None)
+    e["NO_COLOR"] = "1"
+    p = subprocess.run([DBREG] + args, cwd=cwd, env=e, capture_output=True, text=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def role_url(role, db):
+    # PG_URL is postgresql://postgres:PASSWORD@HOST:PORT/DB
+    rest = PG_URL.split("@", 1)[1]
+    return "postgresql://%s:secret-%s@%s/%s" % (role, role, rest.rsplit("/", 1)[0], db)
+
+
+class Setup:
+    """The database, the roles and the project, made once for all cases."""
+
+    def __init__(self):
+        if not PG_URL:
+            if NO_PG:
+                raise Skip("DBREG_TEST_NO_PG=1")
+            raise AssertionError("DBREG_TEST_PG_URL is not set: the PostgreSQL test server did not start")
+        tag = "%d_%d" % (os.getpid(), int(time.time() * 1000) % 10**8)
+        self.db = "dbreg_rls_" + tag
+        self.owner = "dbreg_rls_owner_" + tag
+        self.app = "app_" + tag
+        psql(PG_URL, "CREATE ROLE %s LOGIN PASSWORD 'secret-%s' NOSUPERUSER NOBYPASSRLS;\n"
+                     "CREATE ROLE %s LOGIN PASSWORD 'secret-%s' NOSUPERUSER NOBYPASSRLS;\n"
+                     % (self.owner, self.owner, self.app, self.app))
+        psql(PG_URL, "CREATE DATABASE %s OWNER %s;" % (self.db, self.owner))
+        self.super_url = PG_URL.rsplit("/", 1)[0] + "/" + self.db
+        self.owner_url = role_url(self.owner, self.db)
+        self.app_url = role_url(self.app, self.db)
+        self.dir = tempfile.mkdtemp(prefix="dbreg-rls-")
+        shutil.copytree(TOMLS, os.path.join(self.dir, "tomls"))
+        with open(os.path.join(self.dir, "tomls", "rls.toml"), "w") as fp:
+            fp.write(RLS_PKG)
+        with open(os.path.join(self.dir, "dbreg.toml"), "w") as fp:
+            fp.write('[targets.pg]\nurl = "${DBREG_RLS_URL}"\n\n[isolation]\nrow_level_security = true\n')
+        os.environ["DBREG_RLS_URL"] = self.owner_url
+
+    def close(self):
+        psql(PG_URL, "DROP DATABASE IF EXISTS %s WITH (FORCE);\nDROP ROLE IF EXISTS %s;\nDROP ROLE IF EXISTS %s;\n"
+             % (self.db, self.app, self.owner), check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def as_app(self, body, workspace="w1"):
+        """Runs body as `app` in one transaction, the workspace set the way
+        the guide says (set_config(..., true)); None: no setting at all."""
+        head = "BEGIN;\n"
+        if workspace is not None:
+            head += "SELECT set_config('app.workspace_id', '%s', true) \\g /dev/null\n" % workspace
+        return psql(self.app_url, head + body + "COMMIT;\n", check=False)
+
+
+S = None
+
+
+def visible(url_role, workspace):
+    """workspace_id values each workspace table shows to a role."""
+    out = {}
+    for t in WORKSPACE_TABLES:
+        body = "SELECT coalesce(string_agg(DISTINCT workspace_id, ','), '') FROM %s;\n" % t
+        p = S.as_app(body, workspace) if url_role == "app" else psql(
+            S.owner_url, "BEGIN;\n" + ("SELECT set_config('app.workspace_id', '%s', true) \\g /dev/null\n"
+                                       % workspace if workspace else "") + body + "COMMIT;\n", check=False)
+        expect(p.returncode == 0, "%s on %s: %s" % (url_role, t, p.stderr))
+        out[t] = p.stdout.strip()
+    return out
+
+
+@case
+def init_with_row_level_security_on_tomls_and_a_test_package():
+    rc, out, err = dbreg(["init", "--target", "pg"], S.dir)
+    expect(rc == 0, "init exited %d: %s%s" % (rc, out, err))
+    psql(S.super_url, SEED)
+    # app owns nothing and has no BYPASSRLS: only privileges on the tables.
+    psql(S.super_url, "GRANT USAGE ON SCHEMA public TO %s;\n"
+                      "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s;\n" % (S.app, S.app))
+    p = psql(S.super_url, "SELECT rolsuper, rolbypassrls, (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid)"
+                          " FROM pg_roles r WHERE rolname = '%s';\n" % S.app)
+    expect(p.stdout.strip() == "f|f|0", "app is not a plain role owning nothing: %s" % p.stdout)
+    # The workspace tables are exactly those with a workspace_id that
+    # references ydtb_workspaces, and each has the policy.
+    p = psql(S.super_url, "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_constraint k"
+                          " JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class w ON w.oid = k.confrelid"
+                          " WHERE k.contype = 'f' AND w.relname = 'ydtb_workspaces'"
+                          " AND k.conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = c.oid"
+                          " AND attname = 'workspace_id')];\n")
+    expect(p.stdout.strip() == ",".join(WORKSPACE_TABLES), p.stdout)
+    p = psql(S.super_url, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_policies"
+                          " WHERE policyname = 'ydtb_workspace_isolation' AND cmd = 'ALL';\n")
+    expect(p.stdout.strip() == ",".join(WORKSPACE_TABLES), p.stdout)
+
+
+@case
+def app_with_w1_sees_only_w1_rows_of_every_workspace_table():
+    seen = visible("app", "w1")
+    expect(all(v == "w1" for v in seen.values()), seen)
+    seen = visible("app", "w2")
+    expect(all(v == "w2" for v in seen.values()), seen)
+
+
+@case
+def app_without_the_setting_sees_no_rows():
+    seen = visible("app", None)
+    expect(all(v == "" for v in seen.values()), seen)
+    # Nor with the setting made empty.
+    seen = visible("app", "")
+    expect(all(v == "" for v in seen.values()), seen)
+
+
+@case
+def app_cannot_insert_or_update_into_another_workspace():
+    for t, row in [("ydtb_basic_notes", "(id, workspace_id, title) VALUES ('n9', 'w2', 'sneak')"),
+                   ("ydtb_rls_docs", "(id, workspace_id, body) VALUES ('d9', 'w2', 'sneak')"),
+                   ("ydtb_workspace_members", "(id, workspace_id, user_id) VALUES ('m9', 'w2', 'u1')")]:
+        p = S.as_app("INSERT INTO %s %s;\n" % (t, row))
+        expect(p.returncode != 0 and "violates row-level security policy" in p.stderr,
+               "insert into w2 of %s: rc %d %s" % (t, p.returncode, p.stderr))
+        p = S.as_app("UPDATE %s SET workspace_id = 'w2' WHERE workspace_id = 'w1';\n" % t)
+        expect(p.returncode != 0 and "violates row-level security policy" in p.stderr,
+               "move to w2 in %s: rc %d %s" % (t, p.returncode, p.stderr))
+        # w2's rows are not there to update or delete.
+        p = S.as_app("WITH u AS (UPDATE %s SET workspace_id = workspace_id WHERE workspace_id = 'w2' RETURNING 1)"
+                     " SELECT count(*) FROM u;\n" % t)
+        expect(p.returncode == 0 and p.stdout.strip() == "0", "update of w2 rows in %s: %s %s" % (t, p.stdout, p.stderr))
+    # Its own workspace works.
+    p = S.as_app("INSERT INTO ydtb_rls_docs (id, workspace_id, body) VALUES ('d3', 'w1', 'mine');\n")
+    expect(p.returncode == 0, p.stderr)
+    p = psql(S.super_url, "SELECT count(*) FROM ydtb_basic_notes WHERE id = 'n9';\n")
+    expect(p.stdout.strip() == "0", "a refused row was written")
+
+
+@case
+def the_table_owner_is_subject_too():
+    p = psql(S.super_url, "SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class"
+                          " WHERE relname IN (%s);\n" % ",".join("'%s'" % t for t in WORKSPACE_TABLES))
+    expect(p.stdout.strip() == S.owner, "tables not owned by the owner role: %s" % p.stdout)
+    seen = visible("owner", None)
+    expect(all(v == "" for v in seen.values()), seen)
+    seen = visible("owner", "w2")
+    expect(all(v == "w2" for v in seen.values()), seen)
+
+
+@case
+def plan_sql_includes_the_policies():
+    rc, out, err = dbreg(["plan", "--target", "pg", "--sql"], S.dir)
+    expect(rc == 0, err)
+    for words in ["ALTER TABLE %I ENABLE ROW LEVEL SECURITY", "ALTER TABLE %I FORCE ROW LEVEL SECURITY",
+                  "CREATE POLICY ydtb_workspace_isolation ON %I AS PERMISSIVE FOR ALL TO PUBLIC",
+                  "ARRAY['ydtb_rls_docs']", "'ydtb_workspace_members', 'ydtb_workspace_tools'"]:
+        expect(words in out, "plan --sql lacks %r:\n%s" % (words, out))
+
+
+@case
+def verify_exits_6_after_disable_by_hand_and_0_after_the_next_apply():
+    rc, out, err = dbreg(["verify", "--target", "pg"], S.dir)
+    expect(rc == 0, "verify before: %d %s" % (rc, err))
+    psql(S.owner_url, "ALTER TABLE ydtb_basic_notes DISABLE ROW LEVEL SECURITY;\n")
+    expect(visible("app", "w1")["ydtb_basic_notes"] == "w1,w2", "RLS off did not open the table")
+    rc, out, err = dbreg(["verify", "--target", "pg", "--json"], S.dir)
+    expect(rc == 6, "verify after DISABLE exited %d" % rc)
+    problems = json.loads(out)["problems"]
+    expect([p["table"] for p in problems] == ["ydtb_basic_notes"], problems)
+    expect("row-level security is off" in problems[0]["message"], problems)
+    rc, out, err = dbreg(["apply", "--target", "pg"], S.dir)
+    expect(rc == 0, "apply: %d %s" % (rc, err))
+    rc, out, err = dbreg(["verify", "--target", "pg"], S.dir)
+    expect(rc == 0, "verify after apply: %d %s" % (rc, err))
+    expect(visible("app", "w1")["ydtb_basic_notes"] == "w1", "apply did not close the table again")
+
+
+@case
+def a_policy_changed_by_hand_is_replaced():
+    psql(S.owner_url, "ALTER POLICY ydtb_workspace_isolation ON ydtb_rls_docs USING (true);\n")
+    rc, out, err = dbreg(["verify", "--target", "pg"], S.dir)
+    expect(rc == 6 and "ydtb_rls_docs: policy ydtb_workspace_isolation differs" in err, err)
+    rc, out, err = dbreg(["apply", "--target", "pg"], S.dir)
+    expect(rc == 0, err)
+    rc, out, err = dbreg(["verify", "--target", "pg"], S.dir)
+    expect(rc == 0, err)
+
+
+@case
+def down_to_nothing_removes_them_with_the_tables():
+    rc, out, err = dbreg(["down", "@t/rls", "--to", "0.0.0", "--target", "pg"], S.dir)
+    expect(rc == 0, "down: %d %s" % (rc, err))
+    p = psql(S.super_url, "SELECT count(*) FROM pg_policies WHERE tablename = 'ydtb_rls_docs';\n"
+                          "SELECT to_regclass('ydtb_rls_docs') IS NULL;\n")
+    expect(p.stdout.split() == ["0", "t"], p.stdout)
+
+
+def main():
+    global S
+    print("1..%d" % len(cases))
+    failed = 0
+    try:
+        S = Setup()
+        skip = None
+    except Skip as s:
+        skip = s
+    try:
+        for i, fn in enumerate(cases, 1):
+            if skip:
+                print("ok %d - %s # SKIP %s" % (i, fn.__name__, skip))
+                continue
+            try:
+                fn()
+                print("ok %d - %s" % (i, fn.__name__))
+            except Exception:
+                failed += 1
+                print("not ok %d - %s" % (i, fn.__name__))
+                for line in traceback.format_exc().splitlines():
+                    print("# " + line)
+    finally:
+        if S:
+            S.close()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
