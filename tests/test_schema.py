@@ -304,6 +304,141 @@ def verify_reports_each_kind_of_difference_made_by_hand_on_postgres():
         drop()
 
 
+# ---- a truthful verify ------------------------------------------------------------
+
+VERSIONED_V1 = '''[package]
+name = "@t/versioned"
+version = "1.0.0"
+
+[tables.ydtb_ver_items]
+description = "Items"
+workspace_scoped = true
+
+[tables.ydtb_ver_items.columns]
+id = { type = "text", primary_key = true }
+title = { type = "text", not_null = true }
+
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+up = """
+CREATE TABLE IF NOT EXISTS ydtb_ver_items (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  title text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ydtb_ver_items_workspace_id_idx ON ydtb_ver_items (workspace_id);
+"""
+down = "DROP TABLE IF EXISTS ydtb_ver_items;"
+'''
+
+# 2.0.0 adds a table of its own.
+VERSIONED_V2 = (VERSIONED_V1.replace('version = "1.0.0"\n\n[tables', 'version = "2.0.0"\n\n[tables', 1)
+                .replace('title = { type = "text", not_null = true }\n',
+                         'title = { type = "text", not_null = true }\n\n'
+                         '[tables.ydtb_ver_tags]\ndescription = "Tags"\nworkspace_scoped = true\n\n'
+                         '[tables.ydtb_ver_tags.columns]\nid = { type = "text", primary_key = true }\n')
+                + '''
+[[migrations]]
+id = "0002_tags"
+version = "2.0.0"
+up = """
+CREATE TABLE IF NOT EXISTS ydtb_ver_tags (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS ydtb_ver_tags_workspace_id_idx ON ydtb_ver_tags (workspace_id);
+"""
+down = "DROP TABLE IF EXISTS ydtb_ver_tags;"
+''')
+
+
+def by_hand(d, target, sql):
+    if target.startswith("sqlite:"):
+        db = sqlite3.connect(os.path.join(d, target[len("sqlite:"):]))
+        db.executescript(sql)
+        db.commit()
+        db.close()
+    else:
+        psql(target, sql)
+
+
+def older_version_then_dropped(target):
+    d = project({"versioned.toml": VERSIONED_V1})
+    init_and_verify(d, target)        # registers 1.0.0 and its schema
+    with open(os.path.join(d, "tomls", "versioned.toml"), "w") as fp:
+        fp.write(VERSIONED_V2)
+    rc, out, err = run(["apply", "--target", target, "--to", "@t/versioned@1.0.0"], d)
+    expect(rc == 0, "apply --to exited %d: %s%s" % (rc, out, err))
+    # At 1.0.0 on purpose: compared with 1.0.0's recorded schema, it matches.
+    rc, out, err = run(["verify", "--json", "--target", target], d)
+    doc = json.loads(out)
+    expect(rc == 0 and doc["problems"] == [] and doc["not_compared"] == [],
+           "verify at 1.0.0 exited %d: %s %s" % (rc, out, err))
+    by_hand(d, target, "DROP TABLE ydtb_ver_items;")
+    rc, problems = verify_problems(d, target)
+    expect(rc == 6, "verify after the drop exited %d: %s" % (rc, problems))
+    expect([p for p in problems if p["table"] == "ydtb_ver_items" and "missing" in p["message"]],
+           "the dropped table is not named: %s" % problems)
+    expect(not [p for p in problems if p["table"] == "ydtb_ver_tags"],
+           "2.0.0's table is held against a target at 1.0.0: %s" % problems)
+    # Without the recorded schema (a state file from elsewhere) the package
+    # is not compared, and verify says so and why.
+    shutil.rmtree(os.path.join(d, ".dbreg"))
+    rc, out, err = run(["verify", "--target", target], d)
+    expect("@t/versioned 1.0.0 not compared" in err and "never registered here" in err,
+           "not said what was not compared: %d %s %s" % (rc, out, err))
+    rc, out, err = run(["verify", "--json", "--target", target], d)
+    nc = json.loads(out)["not_compared"]
+    expect(len(nc) == 1 and nc[0]["package"] == "@t/versioned" and nc[0]["version"] == "1.0.0" and nc[0]["reason"],
+           "not_compared: %s" % nc)
+
+
+@case
+def verify_at_an_older_version_compares_its_recorded_schema_on_sqlite():
+    older_version_then_dropped("sqlite:ver.db")
+
+
+@case
+def verify_at_an_older_version_compares_its_recorded_schema_on_postgres():
+    url, drop = pg_database()
+    try:
+        older_version_then_dropped(url)
+    finally:
+        drop()
+
+
+def undeclared_reported(target):
+    d = corpus_project()
+    init_and_verify(d, target)
+    by_hand(d, target, "CREATE TABLE ydtb_stray (id text PRIMARY KEY);"
+            "CREATE TABLE not_ours (id text PRIMARY KEY);"
+            "CREATE INDEX ydtb_cg_types_stray_idx ON ydtb_cg_types (c_date);")
+    rc, problems = verify_problems(d, target)
+    expect(rc == 6, "verify exited %d: %s" % (rc, problems))
+    expect([p for p in problems if p["table"] == "ydtb_stray" and "not declared" in p["message"]],
+           "the undeclared ydtb_ table is not reported: %s" % problems)
+    expect([p for p in problems if p["table"] == "ydtb_cg_types" and "ydtb_cg_types_stray_idx" in p["message"]
+            and "not declared" in p["message"]], "the undeclared index is not reported: %s" % problems)
+    expect(not [p for p in problems if p["table"] == "not_ours"],
+           "a table without the ydtb_ prefix is reported: %s" % problems)
+    expect(len(problems) == 2, "more than the two: %s" % problems)
+
+
+@case
+def verify_reports_undeclared_ydtb_tables_and_indexes_on_sqlite():
+    undeclared_reported("sqlite:stray.db")
+
+
+@case
+def verify_reports_undeclared_ydtb_tables_and_indexes_on_postgres():
+    url, drop = pg_database()
+    try:
+        undeclared_reported(url)
+    finally:
+        drop()
+
+
 def main():
     print("1..%d" % len(cases))
     failed = 0

@@ -6,7 +6,8 @@ int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry 
 {
 	struct dbreg_verify_result vr = DBREG_VERIFY_RESULT_INIT;
 	char err[1024] = "";
-	int rc = dbreg_verify_run(&vr, t->conn, reg, err, sizeof(err));
+	struct dbreg_verify_opts vo = {.state = t->state};
+	int rc = dbreg_verify_run_opts(&vr, t->conn, reg, &vo, err, sizeof(err));
 	if (rc < 0 && rc != DBREG_EVERIFY) {
 		fprintf(ctx->err, "dbreg: verify: %s\n", err);
 		goto out;
@@ -26,6 +27,17 @@ int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry 
 			fputc('}', ctx->out);
 		}
 		fputs(vr.len ? "\n  ]" : "]", ctx->out);
+		fputs(",\n  \"not_compared\": [", ctx->out);
+		for (size_t i = 0; i < vr.n_not_compared; i++) {
+			fputs(i ? ",\n    {\"package\": " : "\n    {\"package\": ", ctx->out);
+			dbreg_json_str(ctx->out, vr.not_compared[i].package);
+			fputs(", \"version\": ", ctx->out);
+			dbreg_json_str(ctx->out, vr.not_compared[i].version);
+			fputs(", \"reason\": ", ctx->out);
+			dbreg_json_str(ctx->out, vr.not_compared[i].reason);
+			fputc('}', ctx->out);
+		}
+		fputs(vr.n_not_compared ? "\n  ]" : "]", ctx->out);
 		fputs(",\n  \"notice\": ", ctx->out);
 		dbreg_json_str(ctx->out, vr.notice);
 		fputs("\n}", ctx->out);
@@ -35,6 +47,10 @@ int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry 
 			fprintf(ctx->err, "%s: verify: %s%s%s%s%s\n", t->shown, pr->table ? pr->table : "",
 				pr->column ? "." : "", pr->column ? pr->column : "", pr->table ? ": " : "", pr->message);
 		}
+		/* Never silently skipped: what was not compared is said, and why. */
+		for (size_t i = 0; i < vr.n_not_compared; i++)
+			fprintf(ctx->err, "%s: verify: %s %s not compared: %s\n", t->shown, vr.not_compared[i].package,
+				vr.not_compared[i].version, vr.not_compared[i].reason);
 		if (vr.notice && !ctx->quiet)
 			fprintf(ctx->err, "%s: note: %s\n", t->shown, vr.notice);
 		if (rc == 0 && !ctx->quiet)

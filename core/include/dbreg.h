@@ -178,6 +178,7 @@ struct dbreg_validate_opts {
 	 * DBR105 warnings for this run (the caller checks the target). */
 	const char *const *allow;
 	size_t n_allow;
+	FILE *log;                     /* -v: each phase with its timing; NULL: silent */
 };
 
 /* ---- workspace isolation (issue 16: isolation.c) -------------------------- */
@@ -211,6 +212,124 @@ size_t dbreg_registry_package_count(const struct dbreg_registry *reg);
 const char *dbreg_registry_package_name(const struct dbreg_registry *reg, size_t i);
 const char *dbreg_registry_package_version(const struct dbreg_registry *reg, size_t i);
 
+
+/* ---- hot reload: what changed between two loads (reload.c, issue 14) ------ */
+
+enum dbreg_change_what {
+	DBREG_CHANGE_FILE,             /* name: a manifest or SQL file, as the registry names it */
+	DBREG_CHANGE_PACKAGE,          /* name: the package; detail: "version 1.0.0 -> 1.1.0" */
+	DBREG_CHANGE_TABLE,
+	DBREG_CHANGE_COLUMN,           /* table: its table */
+	DBREG_CHANGE_INDEX,            /* table: its table */
+	DBREG_CHANGE_MIGRATION,        /* name: the migration id */
+};
+
+enum dbreg_change_kind { DBREG_CHANGE_ADDED, DBREG_CHANGE_REMOVED, DBREG_CHANGE_CHANGED };
+
+/* One change. Strings owned by the list; NULL where not about one. */
+struct dbreg_change {
+	enum dbreg_change_what what;
+	enum dbreg_change_kind kind;
+	char *package, *table, *name;
+	char *detail;                  /* what changed, in words ("type text -> integer"); NULL */
+};
+
+struct dbreg_changes {
+	struct dbreg_change *items;    /* files first, then per package in name order */
+	size_t len, cap;
+	size_t n_files;                /* items that are DBREG_CHANGE_FILE */
+	size_t loaded;                 /* manifests read and parsed again */
+	size_t rechecked;              /* packages whose SQL checks ran again */
+	double ms;                     /* the whole reload, validation included */
+};
+#define DBREG_CHANGES_INIT { NULL, 0, 0, 0, 0, 0, 0 }
+
+/* Frees every change and zeroes the list. NULL-safe. */
+void dbreg_changes_dispose(struct dbreg_changes *c);
+
+/* The words of a kind and of a what: "added", "table", ... (static). */
+const char *dbreg_change_kind_name(enum dbreg_change_kind kind);
+const char *dbreg_change_what_name(enum dbreg_change_what what);
+
+struct dbreg_reload_opts {
+	/* Files known to have changed (a watcher's events), spelled as the
+	 * registry opens them (dbreg_watch reports them so); a manifest not
+	 * among them, none of whose SQL files is, is taken over without being
+	 * read. NULL: every file is read and compared by content. */
+	const char *const *changed;
+	size_t n_changed;
+	const struct dbreg_validate_opts *validate;   /* NULL: everything, no bypass */
+	FILE *log;                     /* -v: what was read and re-checked, and why, with timings; NULL: silent */
+};
+
+/* Loads the project again into a new validated registry *out, re-reading
+ * only the manifests (and up_file/down_file bodies) whose content changed
+ * and re-running the SQL checks only where a change can matter: a changed
+ * package; a package whose other findings changed; a package whose SQL
+ * names a table whose owner changed, or a table of a changed package it
+ * depends on. Unchanged packages are moved from `old` into *out with their
+ * findings; `old` keeps only the packages that were replaced or removed,
+ * as they were (the bodies that were applied from them: see
+ * dbreg_plan_opts.previous), and is still the caller's to free. old may be
+ * NULL: a first, full load that later reloads can build on. What changed
+ * (files, packages, tables, columns, indexes, migrations) is appended to
+ * *changes (may be NULL). Returns 0; DBREG_EINVALID when the new registry
+ * has errors (its diagnostics say which; *out is set); DBREG_EIO when a
+ * package folder cannot be read (old is then untouched, *out NULL);
+ * DBREG_ENOMEM. */
+int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *old, const struct dbreg_project *p,
+			  const struct dbreg_reload_opts *opts, struct dbreg_changes *changes);
+
+/* ---- watching the project (watch.c, issue 14) ------------------------------ */
+
+struct dbreg_watch;
+
+/* Watches the package folders of a project, recursively (folders, not
+ * files: editors save by renaming a new file over the old one), with
+ * inotify. Folders created later are watched as they appear. Returns 0,
+ * DBREG_EIO with a message in err. Close with dbreg_watch_close. */
+int dbreg_watch_open(struct dbreg_watch **out, const struct dbreg_project *p, char *err, size_t errsize);
+
+/* Also watches the folders of every up_file/down_file of the registry
+ * (kept: folders already watched stay). Returns 0 or DBREG_EIO/ENOMEM. */
+int dbreg_watch_add_registry(struct dbreg_watch *w, const struct dbreg_registry *reg);
+
+/* Waits until a file under the watched folders is written, created, moved
+ * or deleted, then for `debounce_ms` (0: 150) of quiet, and hands over the
+ * files that changed (spelled as dbreg_registry_reload expects; *paths
+ * freed by the caller, each string and the array). Returns 1 with paths;
+ * 0 when `stop_fd` (>= 0, e.g. a signalfd) became readable or timeout_ms
+ * (< 0: none) passed; DBREG_EIO. */
+int dbreg_watch_wait(struct dbreg_watch *w, int stop_fd, int timeout_ms, int debounce_ms, char ***paths,
+		     size_t *n_paths);
+
+/* Closes the inotify descriptor and frees the watcher. NULL-safe. */
+void dbreg_watch_close(struct dbreg_watch *w);
+
+/* Called once per reload that changed something (and once for the first
+ * load, with old NULL): the new registry (validated: its diagnostics are
+ * the findings), the registry that kept what was replaced, and the
+ * changes. A non-zero return stops the loop with that value. */
+typedef int (*dbreg_reload_fn)(void *arg, struct dbreg_registry *reg, struct dbreg_registry *old,
+			       const struct dbreg_changes *changes, int reload_rc);
+
+struct dbreg_watch_opts {
+	int stop_fd;                   /* readable: stop (a signalfd for SIGINT/SIGTERM); -1: none */
+	int debounce_ms;               /* 0: 150 */
+	const struct dbreg_validate_opts *validate;
+	FILE *log;                     /* as dbreg_reload_opts.log */
+};
+
+/* The development loop of an embedding application: loads the project,
+ * calls back, then on every change of its files reloads (dbreg_registry_reload)
+ * and calls back with what changed; a change that leaves every file's
+ * content as it was calls nothing. Runs until stop_fd is readable (returns
+ * 0) or the callback returns non-zero (returns that). A reload that failed
+ * (a folder unreadable) is passed to the callback as reload_rc with reg
+ * NULL, and the loop goes on with the last good registry. *reg holds the
+ * last registry on return (the caller frees it). */
+int dbreg_watch_run(const struct dbreg_project *p, struct dbreg_registry **reg, const struct dbreg_watch_opts *opts,
+		    dbreg_reload_fn fn, void *arg);
 
 /* ---- state file, plans, runs (state.c, plan.c, apply.c) -------------------- */
 
@@ -377,14 +496,20 @@ struct dbreg_problem {
 	char *table, *column, *message;
 };
 
+struct dbreg_not_compared;
+
 struct dbreg_verify_result {
 	struct dbreg_problem *items;
 	size_t len, cap;
+	/* Packages left out of the comparison, each with the reason (see
+	 * "verify against recorded schemas" below). Owned by the result. */
+	struct dbreg_not_compared *not_compared;
+	size_t n_not_compared;
 	/* Appended (issue 16): a static sentence about what could not be
 	 * checked on this target ("SQLite has no row-level security ..."), or NULL. */
 	const char *notice;
 };
-#define DBREG_VERIFY_RESULT_INIT { NULL, 0, 0, NULL }
+#define DBREG_VERIFY_RESULT_INIT { NULL, 0, 0, NULL, 0, NULL }
 
 void dbreg_verify_result_dispose(struct dbreg_verify_result *r);
 
@@ -393,13 +518,38 @@ void dbreg_verify_result_dispose(struct dbreg_verify_result *r);
  * table for the connection's dialect), not null, primary keys, foreign keys
  * with their actions, indexes, and indexes PostgreSQL left INVALID. A
  * package installed at another version than it declares (--to, down) is
- * left out: its declared tables describe a version the target does not
- * have. Returns
+ * not compared (out->not_compared): dbreg_verify_run_opts with the state
+ * file compares it with the schema recorded for that version. Returns
  * 0 when they match, DBREG_EVERIFY with the differences in *out,
  * DBREG_ECONNECT when the catalog cannot be read (message in errbuf),
  * DBREG_ENOMEM. */
 int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn,
 		     const struct dbreg_registry *reg, char *errbuf, size_t errsize);
+
+/* ---- verify against recorded schemas (schema.c, schemadiff.c) --------------- */
+
+/* A package verify did not compare, and why: installed at another version
+ * than it declares, with no declared schema recorded for that version in
+ * the state file. Strings owned by the result. */
+struct dbreg_not_compared {
+	char *package, *version, *reason;
+};
+
+struct dbreg_verify_opts {
+	/* The state file: a package installed at another version than it
+	 * declares is compared with the schema recorded when that version was
+	 * registered. NULL: such a package is reported as not compared. */
+	struct dbreg_state *state;
+};
+
+/* dbreg_verify_run with options (NULL: none). Besides the declared tables,
+ * reports tables with the ydtb_ prefix that no package declares, indexes
+ * on declared tables that nothing declares, and INVALID indexes anywhere.
+ * Returns as dbreg_verify_run; a package not compared is listed in
+ * out->not_compared and is not a difference by itself. */
+int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *conn,
+			  const struct dbreg_registry *reg, const struct dbreg_verify_opts *opts,
+			  char *errbuf, size_t errsize);
 
 /* ---- targets ------------------------------------------------------------- */
 

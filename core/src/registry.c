@@ -27,6 +27,8 @@ void dbreg_registry_free(struct dbreg_registry *reg)
 	free(reg->packages);
 	free(reg->order);
 	dbreg_diag_list_dispose(&reg->diags);
+	if (reg->reload && reg->reload_free)
+		reg->reload_free(reg->reload);   /* reload.c's, freed without calling up into it */
 	free(reg);
 }
 
@@ -53,7 +55,7 @@ static int registry_cmp_name(const char *a, const char *b)
 }
 
 /* Inserts after every package whose name sorts before or equal. */
-static int registry_insert(struct dbreg_registry *reg, struct dbreg_package *pkg)
+int dbreg_registry_insert(struct dbreg_registry *reg, struct dbreg_package *pkg)
 {
 	if (reg->n_packages == reg->cap_packages) {
 		size_t cap = reg->cap_packages ? reg->cap_packages * 2 : 16;
@@ -112,7 +114,7 @@ int dbreg_registry_add_string(struct dbreg_registry *reg, const char *name, cons
 		return dbreg_registry_fail(reg, rc, "cannot load %s: out of memory", name ? name : "manifest");
 	if (pkg == NULL)
 		return 0; /* not TOML: DBR001 says why */
-	if (registry_insert(reg, pkg) != 0) {
+	if (dbreg_registry_insert(reg, pkg) != 0) {
 		dbreg_package_free(pkg);
 		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 	}
@@ -219,33 +221,61 @@ static int registry_cmp_path(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_project *p)
+int dbreg_registry_manifest_paths(struct dbreg_registry *reg, const struct dbreg_project *p, char ***out,
+				  size_t *n_out)
 {
 	struct registry_paths paths = { NULL, 0, 0 };
 	const char *root = p->dir ? p->dir : ".";
-	int rc = dbreg_registry_set_isolation(reg, &p->isolation);
-	if (rc != 0)
-		return rc;
+	/* Checked when dbreg.toml was read (project.c); the container only
+	 * keeps it, so it calls no check (dbreg_registry_set_isolation, in
+	 * isolation.c, is the embedder's setter). */
+	reg->isolation = p->isolation;
+	int rc = 0;
 	static const char *const default_dirs[] = { "tomls" };
 	const char *const *dirs = p->n_package_dirs ? (const char *const *)p->package_dirs : default_dirs;
 	size_t n_dirs = p->n_package_dirs ? p->n_package_dirs : 1;
+	*out = NULL;
+	*n_out = 0;
 	for (size_t i = 0; i < n_dirs && rc == 0; i++)
 		rc = registry_scan(reg, root, dirs[i], &paths, 0);
 	if (rc == 0 && paths.n > 0)
 		qsort(paths.v, paths.n, sizeof *paths.v, registry_cmp_path);
-	for (size_t i = 0; i < paths.n && rc == 0; i++) {
-		/* The same folder listed twice yields each file twice: load it once. */
-		if (i > 0 && strcmp(paths.v[i], paths.v[i - 1]) == 0)
-			continue;
-		char *full = strcmp(root, ".") == 0 ? dbreg_strdup(paths.v[i])
-						    : dbreg_printf("%s/%s", root, paths.v[i]);
-		rc = full ? registry_add_path(reg, full, paths.v[i])
+	/* The same folder listed twice yields each file twice: keep it once. */
+	size_t k = 0;
+	for (size_t i = 0; i < paths.n; i++) {
+		if (k > 0 && strcmp(paths.v[i], paths.v[k - 1]) == 0)
+			free(paths.v[i]);
+		else
+			paths.v[k++] = paths.v[i];
+	}
+	paths.n = k;
+	if (rc != 0) {
+		dbreg_strv_free(paths.v, paths.n);
+		return rc;
+	}
+	*out = paths.v;
+	*n_out = paths.n;
+	return 0;
+}
+
+char *dbreg_registry_full_path(const struct dbreg_project *p, const char *rel)
+{
+	const char *root = p && p->dir ? p->dir : ".";
+	return strcmp(root, ".") == 0 ? dbreg_strdup(rel) : dbreg_printf("%s/%s", root, rel);
+}
+
+int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_project *p)
+{
+	char **paths = NULL;
+	size_t n = 0;
+	int rc = dbreg_registry_manifest_paths(reg, p, &paths, &n);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *full = dbreg_registry_full_path(p, paths[i]);
+		rc = full ? registry_add_path(reg, full, paths[i])
 			  : dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 		free(full);
 	}
-	for (size_t i = 0; i < paths.n; i++)
-		free(paths.v[i]);
-	free(paths.v);
+	dbreg_strv_free(paths, n);
 	return rc;
 }
 

@@ -13,8 +13,38 @@ struct dbreg_registry {
 	struct dbreg_diag_list diags;
 	size_t *order;                     /* plan order left by the last validation (validate.c); NULL: none */
 	char errmsg[512];
+	/* Hot reload (reload.c): */
+	const bool *check_only;            /* SQL checks (sqlcheck, replay) of these packages only
+					      (indexes into packages); NULL: all */
+	struct dbreg_reload_cache *reload; /* per-package findings kept for the next reload; NULL */
+	void (*reload_free)(struct dbreg_reload_cache *);   /* set by reload.c with `reload` */
 	struct dbreg_isolation isolation;  /* [isolation] of the project (isolation.c) */
 };
+
+/* Inserts a package in name order (after equal names). Returns 0 or
+ * DBREG_ENOMEM (the package is then not the registry's). */
+int dbreg_registry_insert(struct dbreg_registry *reg, struct dbreg_package *pkg);
+
+struct dbreg_graph;
+
+/* The pipeline of dbreg_registry_validate in three steps, for it and for
+ * reload.c (validate.c): the graph and the whole-registry checks (graph,
+ * rules), the per-package SQL checks (sqlcheck, replay; of reg->check_only
+ * when set), then the graph's order kept, --allow, sorting and the verdict
+ * (frees g). Findings go to reg->diags. The first two return 0 or
+ * DBREG_ENOMEM (message in reg); finish returns as validate does. */
+int dbreg_validate_declarations(struct dbreg_registry *reg, struct dbreg_graph **g);
+int dbreg_validate_sql(struct dbreg_registry *reg, const struct dbreg_graph *g);
+int dbreg_validate_finish(struct dbreg_registry *reg, struct dbreg_graph *g, const struct dbreg_validate_opts *opts);
+
+/* The manifests of a project's package folders, relative to the project
+ * folder, sorted and unique; *paths freed with dbreg_strv_free. Returns 0,
+ * DBREG_EIO (message in reg), DBREG_ENOMEM. */
+int dbreg_registry_manifest_paths(struct dbreg_registry *reg, const struct dbreg_project *p, char ***paths,
+				  size_t *n);
+
+/* The path to open for a manifest path relative to the project; malloc'd. */
+char *dbreg_registry_full_path(const struct dbreg_project *p, const char *rel);
 
 /* Sets the registry's message (printf-formatted) and returns `code`. */
 int dbreg_registry_fail(struct dbreg_registry *reg, int code, const char *fmt, ...)

@@ -637,8 +637,8 @@ static int rp_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *o
 {
 	struct rp_job *job = arg;
 	struct rp_ctx *c = &job->ctx[worker];
-	if (job->broken[job->order[k]])
-		return 0;
+	if (job->broken[job->order[k]] || (c->reg->check_only && !c->reg->check_only[job->order[k]]))
+		return 0;   /* broken, or a reload keeps its findings (reload.c) */
 	c->pkg = c->reg->packages[job->order[k]];
 	c->diags = out;
 	rp_package(c, &job->state[worker], k);

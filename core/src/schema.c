@@ -2,6 +2,7 @@
  * catalog. What each side spells its own way (types, defaults, actions) is
  * read into one form here, so the differ compares like with like. */
 #include "schema.h"
+#include "toml.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -594,5 +595,217 @@ int dbreg_schema_read_conn(struct dbreg_schema **out, struct dbreg_conn *conn, c
 		dbreg_schema_free(*out);
 		*out = NULL;
 	}
+	return rc;
+}
+
+/* ---- the state file's form -------------------------------------------------
+ * One TOML document: [[tables]] with name and primary_key, and arrays of
+ * tables for columns, fkeys, uniques and indexes. A declared default is kept
+ * as the manifest gave it (default = "string" | "number" | "bool" | "sql",
+ * default_text), and read again the way the manifest's is. */
+
+static const char *const schema_default_names[] = {"none", "string", "number", "bool", "sql"};
+
+static void schema_w_strv(struct dbreg_buf *b, const char *key, const char *const *v, size_t n)
+{
+	dbreg_buf_printf(b, "%s = [", key);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			dbreg_buf_puts(b, ", ");
+		dbreg_buf_json_str(b, v[i] ? v[i] : "");
+	}
+	dbreg_buf_puts(b, "]\n");
+}
+
+static void schema_w_str(struct dbreg_buf *b, const char *key, const char *v)
+{
+	dbreg_buf_printf(b, "%s = ", key);
+	dbreg_buf_json_str(b, v ? v : "");
+	dbreg_buf_puts(b, "\n");
+}
+
+int dbreg_schema_write(struct dbreg_buf *b, struct dbreg_schema *s)
+{
+	schema_sort(s);
+	for (size_t i = 0; i < s->n_tables; i++) {
+		const struct dbreg_schema_table *t = &s->tables[i];
+		dbreg_buf_puts(b, "[[tables]]\n");
+		schema_w_str(b, "name", t->name);
+		schema_w_strv(b, "primary_key", t->primary_key, t->n_primary_key);
+		for (size_t k = 0; k < t->n_columns; k++) {
+			const struct dbreg_schema_column *c = &t->columns[k];
+			dbreg_buf_puts(b, "[[tables.columns]]\n");
+			schema_w_str(b, "name", c->name);
+			schema_w_str(b, "type", c->type);
+			dbreg_buf_printf(b, "not_null = %s\nimplied_not_null = %s\nidentity = %s\n",
+					 c->not_null ? "true" : "false", c->implied_not_null ? "true" : "false",
+					 c->identity ? "true" : "false");
+			size_t kind = c->def.kind == DBREG_DV_NONE ? 0
+				      : !c->def.literal ? 4
+				      : c->def.kind == DBREG_DV_STRING ? 1
+				      : c->def.kind == DBREG_DV_BOOL ? 3 : 2;
+			schema_w_str(b, "default", schema_default_names[kind]);
+			if (kind)
+				schema_w_str(b, "default_text", c->def.text);
+		}
+		for (size_t k = 0; k < t->n_fkeys; k++) {
+			const struct dbreg_schema_fkey *f = &t->fkeys[k];
+			dbreg_buf_puts(b, "[[tables.fkeys]]\n");
+			schema_w_strv(b, "columns", f->columns, f->n_columns);
+			schema_w_strv(b, "ref_columns", f->ref_columns, f->n_columns);
+			schema_w_str(b, "ref_table", f->ref_table);
+			schema_w_str(b, "on_delete", f->on_delete);
+			schema_w_str(b, "on_update", f->on_update);
+		}
+		for (size_t k = 0; k < t->n_uniques; k++) {
+			const struct dbreg_schema_unique *u = &t->uniques[k];
+			dbreg_buf_puts(b, "[[tables.uniques]]\n");
+			schema_w_strv(b, "columns", u->columns, u->n_columns);
+			dbreg_buf_printf(b, "from_column = %s\n", u->from_column ? "true" : "false");
+		}
+		for (size_t k = 0; k < t->n_indexes; k++) {
+			const struct dbreg_schema_index *x = &t->indexes[k];
+			dbreg_buf_puts(b, "[[tables.indexes]]\n");
+			schema_w_str(b, "name", x->name);
+			schema_w_strv(b, "columns", x->columns, x->n_columns);
+			dbreg_buf_printf(b, "unique = %s\n", x->unique ? "true" : "false");
+		}
+	}
+	return b->oom || s->pool->oom ? DBREG_ENOMEM : 0;
+}
+
+static const char *schema_r_str(struct dbreg_schema *s, const struct dbreg_toml_node *t, const char *key)
+{
+	const struct dbreg_toml_node *n = dbreg_toml_get(t, key);
+	return n && n->type == DBREG_TOML_STRING ? pool_str(s, n->u.str.ptr) : NULL;
+}
+
+static bool schema_r_bool(const struct dbreg_toml_node *t, const char *key)
+{
+	const struct dbreg_toml_node *n = dbreg_toml_get(t, key);
+	return n && n->type == DBREG_TOML_BOOL && n->u.boolean;
+}
+
+/* A string array; an empty string stands for NULL (an unnamed column). */
+static const char **schema_r_strv(struct dbreg_schema *s, const struct dbreg_toml_node *t, const char *key,
+				  size_t *n)
+{
+	const struct dbreg_toml_node *a = dbreg_toml_get(t, key);
+	*n = 0;
+	if (!a || a->type != DBREG_TOML_ARRAY || a->u.array.len == 0)
+		return NULL;
+	const char **v = pool_array(s, a->u.array.len, sizeof *v);
+	for (size_t i = 0; v && i < a->u.array.len; i++) {
+		const struct dbreg_toml_node *e = a->u.array.items[i];
+		v[i] = e->type == DBREG_TOML_STRING && e->u.str.len ? pool_str(s, e->u.str.ptr) : NULL;
+	}
+	*n = v ? a->u.array.len : 0;
+	return v;
+}
+
+/* The array of tables `key` of t: its items and count. */
+static const struct dbreg_toml_node *const *schema_r_items(const struct dbreg_toml_node *t, const char *key,
+							    size_t *n)
+{
+	const struct dbreg_toml_node *a = dbreg_toml_get(t, key);
+	*n = a && a->type == DBREG_TOML_ARRAY ? a->u.array.len : 0;
+	return *n ? (const struct dbreg_toml_node *const *)a->u.array.items : NULL;
+}
+
+static void schema_r_default(struct dbreg_schema *s, struct dbreg_schema_column *c, const struct dbreg_toml_node *n)
+{
+	const char *kind = schema_r_str(s, n, "default");
+	const char *text = schema_r_str(s, n, "default_text");
+	struct dbreg_column col = {.default_text = (char *)text};
+	col.default_kind = !kind || strcmp(kind, "none") == 0 ? DBREG_DEFAULT_NONE
+			   : strcmp(kind, "string") == 0      ? DBREG_DEFAULT_STRING
+			   : strcmp(kind, "number") == 0      ? DBREG_DEFAULT_FLOAT
+			   : strcmp(kind, "bool") == 0        ? DBREG_DEFAULT_BOOL
+							      : DBREG_DEFAULT_SQL;
+	schema_declared_default(s, &c->def, &col);
+}
+
+int dbreg_schema_add_text(struct dbreg_schema *s, const char *text, size_t len, const char *package)
+{
+	struct dbreg_toml_doc *doc = NULL;
+	int prc = dbreg_toml_parse(&doc, text, len, NULL);
+	if (prc == -2)
+		return DBREG_ENOMEM;
+	if (prc != 0)
+		return DBREG_EINVALID;
+	size_t n_tables;
+	const struct dbreg_toml_node *const *tables = schema_r_items(doc->root, "tables", &n_tables);
+	int rc = 0;
+	for (size_t i = 0; i < n_tables && rc == 0; i++) {
+		const struct dbreg_toml_node *tn = tables[i];
+		const struct dbreg_toml_node *name = dbreg_toml_get(tn, "name");
+		if (!name || name->type != DBREG_TOML_STRING) {
+			rc = DBREG_EINVALID;
+			break;
+		}
+		struct dbreg_schema_table *t = schema_push_table(s, name->u.str.ptr);
+		if (!t) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		t->package = pool_str(s, package);
+		t->primary_key = schema_r_strv(s, tn, "primary_key", &t->n_primary_key);
+		size_t n;
+		const struct dbreg_toml_node *const *items = schema_r_items(tn, "columns", &n);
+		t->columns = pool_array(s, n, sizeof *t->columns);
+		for (size_t k = 0; t->columns && k < n; k++) {
+			struct dbreg_schema_column *c = &t->columns[t->n_columns++];
+			c->name = schema_r_str(s, items[k], "name");
+			c->type = schema_r_str(s, items[k], "type");
+			dbreg_type_parse(c->type, &c->ptype);
+			c->not_null = schema_r_bool(items[k], "not_null");
+			c->implied_not_null = schema_r_bool(items[k], "implied_not_null");
+			c->identity = schema_r_bool(items[k], "identity");
+			schema_r_default(s, c, items[k]);
+		}
+		items = schema_r_items(tn, "fkeys", &n);
+		t->fkeys = pool_array(s, n, sizeof *t->fkeys);
+		for (size_t k = 0; t->fkeys && k < n; k++) {
+			struct dbreg_schema_fkey *f = &t->fkeys[t->n_fkeys++];
+			size_t nr = 0;
+			f->columns = schema_r_strv(s, items[k], "columns", &f->n_columns);
+			f->ref_columns = schema_r_strv(s, items[k], "ref_columns", &nr);
+			if (nr != f->n_columns)
+				rc = DBREG_EINVALID;
+			f->ref_table = schema_r_str(s, items[k], "ref_table");
+			f->on_delete = schema_r_str(s, items[k], "on_delete");
+			f->on_update = schema_r_str(s, items[k], "on_update");
+		}
+		items = schema_r_items(tn, "uniques", &n);
+		t->uniques = pool_array(s, n, sizeof *t->uniques);
+		for (size_t k = 0; t->uniques && k < n; k++) {
+			struct dbreg_schema_unique *u = &t->uniques[t->n_uniques++];
+			u->columns = schema_r_strv(s, items[k], "columns", &u->n_columns);
+			u->from_column = schema_r_bool(items[k], "from_column");
+		}
+		items = schema_r_items(tn, "indexes", &n);
+		t->indexes = pool_array(s, n, sizeof *t->indexes);
+		for (size_t k = 0; t->indexes && k < n; k++) {
+			struct dbreg_schema_index *x = &t->indexes[t->n_indexes++];
+			x->name = schema_r_str(s, items[k], "name");
+			x->columns = schema_r_strv(s, items[k], "columns", &x->n_columns);
+			x->unique = schema_r_bool(items[k], "unique");
+			x->valid = true;
+		}
+		/* Every name the differ looks at must be there. */
+		for (size_t k = 0; rc == 0 && k < t->n_columns; k++)
+			if (!t->columns[k].name || !t->columns[k].type)
+				rc = DBREG_EINVALID;
+		for (size_t k = 0; rc == 0 && k < t->n_fkeys; k++)
+			if (!t->fkeys[k].ref_table || !t->fkeys[k].on_delete || !t->fkeys[k].on_update ||
+			    !t->fkeys[k].n_columns)
+				rc = DBREG_EINVALID;
+		for (size_t k = 0; rc == 0 && k < t->n_indexes; k++)
+			if (!t->indexes[k].name)
+				rc = DBREG_EINVALID;
+		if (s->pool->oom)
+			rc = DBREG_ENOMEM;
+	}
+	dbreg_toml_doc_free(doc);
 	return rc;
 }

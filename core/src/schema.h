@@ -10,6 +10,7 @@
 #define DBREG_SCHEMA_H
 
 #include "model.h"
+#include "util.h"
 
 #include "dbreg/driver.h"
 
@@ -129,6 +130,16 @@ const struct dbreg_schema_table *dbreg_schema_table(struct dbreg_schema *s, cons
 
 /* The column of that name, or NULL. */
 const struct dbreg_schema_column *dbreg_schema_column(const struct dbreg_schema_table *t, const char *name);
+
+/* The state file's form of a model (the third reader): its tables as TOML
+ * text, every field the differ reads, positions left out. Appends to out;
+ * returns 0 or DBREG_ENOMEM. */
+int dbreg_schema_write(struct dbreg_buf *out, struct dbreg_schema *s);
+
+/* Adds the tables of a text dbreg_schema_write wrote (declared source:
+ * `package` names their owner). Returns 0, DBREG_ENOMEM, or DBREG_EINVALID
+ * when the text is not such a document. */
+int dbreg_schema_add_text(struct dbreg_schema *s, const char *text, size_t len, const char *package);
 
 /* Reduces an SQL default expression, as a database of that dialect writes
  * it (or a manifest's default_sql), to a value; str is copied into buf. */

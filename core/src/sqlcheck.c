@@ -1236,6 +1236,8 @@ static int sc_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *o
 {
 	(void)worker;
 	struct sc_job *job = arg;
+	if (job->reg->check_only && !job->reg->check_only[k])
+		return 0;   /* a reload keeps this package's findings (reload.c) */
 	return sc_package(out, job->reg, job->owners, job->reg->packages[k]);
 }
 

@@ -3,7 +3,7 @@
  * database with a schema of its own, versioned by PRAGMA user_version and
  * upgraded by the steps of state_schema[], one SQL body per version.
  *
- * Schema (version 3):
+ * Schema (version 4):
  *   packages   (name PK, version, manifest_checksum, registered_at)
  *   migrations (package -> packages, id, version, checksum_postgres,
  *               checksum_sqlite; PK (package, id))
@@ -16,13 +16,17 @@
  *               dbreg_registry_checksum) that validated clean ('validated')
  *               or were last registered ('registered'), so unchanged
  *               inputs are neither re-checked nor re-written
+ *   package_schemas (package, version, schema, registered_at; PK
+ *               (package, version)): each registered version's declared
+ *               tables (state_schema_record, dbreg_state_package_schema)
  *   fleet_runs (id, fleet, command, started_at, finished_at, outcome,
  *               interrupted) and fleet_targets (run -> fleet_runs, target,
  *               status, exit_rc, applied, ms, error, at): each fleet run and
- *               what each of its targets did (version 4)
+ *               what each of its targets did (version 5)
  * Targets are names or redacted URLs; a password never reaches this file. */
 #include "dbreg.h"
 #include "registry.h"
+#include "schema.h"
 #include "state.h"
 #include "util.h"
 
@@ -62,7 +66,13 @@ static const char *const state_schema[] = {
 	/* 2 -> 3: memo of registries already checked or registered. */
 	("CREATE TABLE registry_checks (checksum TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,"
 	" PRIMARY KEY (kind, checksum));"),
-	/* 3 -> 4: fleet runs, so --resume knows what failed or was not reached. */
+	/* 3 -> 4: the declared schema of every registered package version
+	 * (schema.c's text form), for verify on a target at another version. */
+	("CREATE TABLE package_schemas (package TEXT NOT NULL, version TEXT NOT NULL, schema TEXT NOT NULL,"
+	" registered_at TEXT NOT NULL, PRIMARY KEY (package, version));"
+	/* The registry registered last is recorded again, schemas included. */
+	"DELETE FROM registry_checks WHERE kind = 'registered';"),
+	/* 4 -> 5: fleet runs, so --resume knows what failed or was not reached. */
 	("CREATE TABLE fleet_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, fleet TEXT NOT NULL,"
 	" command TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT NOT NULL,"
 	" interrupted INTEGER NOT NULL DEFAULT 0);"
@@ -306,6 +316,65 @@ int dbreg_state_set_validated(struct dbreg_state *st, const char *registry_check
 	return state_set_checked(st, "validated", registry_checksum);
 }
 
+/* Records the declared tables of every registered package version
+ * (package_schemas), inside the registration's transaction. */
+static int state_schema_record(struct dbreg_state *st, const struct dbreg_registry *reg, const char *now)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO package_schemas (package, version, schema, registered_at) VALUES (?1, ?2, ?3, ?4)"
+			       " ON CONFLICT (package, version) DO UPDATE SET schema = ?3, registered_at = ?4"
+			       " WHERE schema <> ?3",
+			       -1, &q, NULL) != SQLITE_OK)
+		return state_fail(st, DBREG_EIO, "cannot prepare");
+	int rc = 0;
+	for (size_t i = 0; i < reg->n_packages && rc == 0; i++) {
+		const struct dbreg_package *p = reg->packages[i];
+		if (!p->name || !p->version_text)
+			continue;
+		struct dbreg_schema *s = NULL;
+		struct dbreg_buf text = DBREG_BUF_INIT;
+		rc = dbreg_schema_new(&s, DBREG_SCHEMA_DECLARED, DBREG_DIALECT_POSTGRES);
+		if (rc == 0)
+			rc = dbreg_schema_add_package(s, p);
+		if (rc == 0)
+			rc = dbreg_schema_write(&text, s);
+		if (rc == 0) {
+			sqlite3_reset(q);
+			state_bind(q, 1, p->name);
+			state_bind(q, 2, p->version_text);
+			sqlite3_bind_text(q, 3, text.ptr ? text.ptr : "", (int)text.len, SQLITE_TRANSIENT);
+			state_bind(q, 4, now);
+			if (sqlite3_step(q) != SQLITE_DONE)
+				rc = state_fail(st, DBREG_EIO, "cannot record a package's schema");
+		}
+		dbreg_buf_dispose(&text);
+		dbreg_schema_free(s);
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int dbreg_state_package_schema(struct dbreg_state *st, const char *package, const char *version, char **text)
+{
+	*text = NULL;
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT schema FROM package_schemas WHERE package = ?1 AND version = ?2", -1, &q,
+			       NULL) != SQLITE_OK)
+		return state_fail(st, DBREG_EIO, "cannot read the recorded schemas");
+	state_bind(q, 1, package);
+	state_bind(q, 2, version);
+	int rc = 1, step = sqlite3_step(q);
+	if (step == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(q, 0);
+		rc = (*text = dbreg_strdup(v ? (const char *)v : "")) ? 0 : DBREG_ENOMEM;
+	} else if (step != SQLITE_DONE) {
+		rc = state_fail(st, DBREG_EIO, "cannot read the recorded schemas");
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
 int dbreg_state_register(struct dbreg_state *st, const struct dbreg_registry *reg)
 {
 	if (!st || !reg)
@@ -374,6 +443,8 @@ int dbreg_state_register(struct dbreg_state *st, const struct dbreg_registry *re
 			}
 		}
 	}
+	if (rc == 0)
+		rc = state_schema_record(st, reg, now);
 	if (rc == 0)
 		rc = state_set_checked(st, "registered", sum);
 out:

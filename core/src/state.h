@@ -1,10 +1,17 @@
-/* What the fleet engine writes into the state file (state.c); the public
- * reading side is dbreg_state_fleet_last in dbreg.h. None of these is
- * thread-safe: the caller serialises every call on one state handle. */
+/* Internal functions of the state file (state.c) that the public API does
+ * not carry: the recorded declared schema of a package version, for
+ * verify (schema.h reads the text); and what the fleet engine writes (the
+ * public reading side is dbreg_state_fleet_last in dbreg.h). None of these
+ * is thread-safe: the caller serialises every call on one state handle. */
 #ifndef DBREG_STATE_H
 #define DBREG_STATE_H
 
 #include "dbreg.h"
+
+/* The declared schema recorded when `package` was registered at
+ * `version`, in dbreg_schema_write's form: 0 and a malloc'd *text; 1 when
+ * none was recorded; DBREG_EIO (message in the state) or DBREG_ENOMEM. */
+int dbreg_state_package_schema(struct dbreg_state *st, const char *package, const char *version, char **text);
 
 /* Starts the record of a fleet run: its row and one row per target with
  * its initial status ("not_reached", "done_before"), in one transaction.

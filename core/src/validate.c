@@ -16,32 +16,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
+static double validate_now_ms(void)
 {
-	struct dbreg_graph *g = NULL;
-	int rc = dbreg_graph_build(&g, reg);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int dbreg_validate_declarations(struct dbreg_registry *reg, struct dbreg_graph **g)
+{
+	*g = NULL;
+	int rc = dbreg_graph_build(g, reg);
 	/* Each check's findings are data; only running out of memory stops
 	 * the pipeline (a replay that cannot open its database says so in the
 	 * registry's message and leaves DBR047 unchecked). */
 	if (rc == 0)
-		rc = dbreg_graph_check(reg, g);
+		rc = dbreg_graph_check(reg, *g);
 	if (rc == 0)
 		rc = dbreg_rules_check(reg);
-	if (rc == 0 && (opts == NULL || !opts->skip_sql)) {
-		rc = dbreg_sqlcheck_registry(reg);
-		if (rc != DBREG_ENOMEM)
-			rc = dbreg_replay_check(reg, g);
-	}
-	if (rc != DBREG_ENOMEM && g->order) {
+	return rc == DBREG_ENOMEM ? dbreg_registry_fail(reg, rc, "out of memory") : 0;
+}
+
+int dbreg_validate_sql(struct dbreg_registry *reg, const struct dbreg_graph *g)
+{
+	int rc = dbreg_sqlcheck_registry(reg);
+	if (rc != DBREG_ENOMEM)
+		rc = dbreg_replay_check(reg, g);
+	return rc == DBREG_ENOMEM ? dbreg_registry_fail(reg, rc, "out of memory") : 0;
+}
+
+int dbreg_validate_finish(struct dbreg_registry *reg, struct dbreg_graph *g, const struct dbreg_validate_opts *opts)
+{
+	if (g && g->order) {
 		/* The planner's order, kept until a package is added. */
 		free(reg->order);
 		reg->order = g->order;
 		g->order = NULL;
 	}
 	dbreg_graph_free(g);
-	if (rc == DBREG_ENOMEM)
-		return dbreg_registry_fail(reg, rc, "out of memory");
 	if (opts && opts->n_allow &&
 	    dbreg_diag_list_bypass(&reg->diags, 0, opts->allow, opts->n_allow, "--allow on a development target"))
 		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
@@ -50,6 +64,30 @@ int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_valid
 		return dbreg_registry_fail(reg, DBREG_EINVALID, "%zu error%s in the manifests",
 					   reg->diags.errors, reg->diags.errors == 1 ? "" : "s");
 	return 0;
+}
+
+int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
+{
+	FILE *log = opts ? opts->log : NULL;
+	struct dbreg_graph *g = NULL;
+	double t0 = validate_now_ms();
+	int rc = dbreg_validate_declarations(reg, &g);
+	double t1 = validate_now_ms();
+	if (rc == 0 && log)
+		fprintf(log, "  validate: graph and rules over %zu packages in %.1f ms\n", reg->n_packages, t1 - t0);
+	if (rc == 0 && (opts == NULL || !opts->skip_sql)) {
+		rc = dbreg_validate_sql(reg, g);
+		if (rc == 0 && log)
+			fprintf(log, "  validate: SQL checks of all %zu packages (a full validation) in %.1f ms\n",
+				reg->n_packages, validate_now_ms() - t1);
+	} else if (rc == 0 && log) {
+		fprintf(log, "  validate: SQL checks skipped (this registry passed them before)\n");
+	}
+	if (rc != 0) {
+		dbreg_graph_free(g);
+		return rc;
+	}
+	return dbreg_validate_finish(reg, g, opts);
 }
 
 void dbreg_registry_checksum(const struct dbreg_registry *reg, char out[72])

@@ -5,6 +5,7 @@
 #include "isolation.h"
 #include "registry.h"
 #include "schemadiff.h"
+#include "state.h"
 #include "util.h"
 #include "dbreg/driver.h"
 
@@ -25,6 +26,12 @@ void dbreg_verify_result_dispose(struct dbreg_verify_result *r)
 		free(r->items[i].message);
 	}
 	free(r->items);
+	for (size_t i = 0; i < r->n_not_compared; i++) {
+		free(r->not_compared[i].package);
+		free(r->not_compared[i].version);
+		free(r->not_compared[i].reason);
+	}
+	free(r->not_compared);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -210,6 +217,58 @@ static bool verify_undeclared_reported(const struct dbreg_registry *reg, const c
 	return true;
 }
 
+static int verify_not_compared(struct dbreg_verify_result *r, const char *package, const char *version,
+			       const char *reason)
+{
+	struct dbreg_not_compared *v = realloc(r->not_compared, (r->n_not_compared + 1) * sizeof *v);
+	if (!v)
+		return DBREG_ENOMEM;
+	r->not_compared = v;
+	struct dbreg_not_compared *n = &v[r->n_not_compared];
+	n->package = dbreg_strdup(package);
+	n->version = dbreg_strdup(version);
+	n->reason = dbreg_strdup(reason);
+	if (!n->package || !n->version || !n->reason) {
+		free(n->package);
+		free(n->version);
+		free(n->reason);
+		return DBREG_ENOMEM;
+	}
+	r->n_not_compared++;
+	return 0;
+}
+
+/* The tables `want` holds for a package: the ones it declares when the
+ * target has the version it declares (or none installed: then they are
+ * missing), else the ones the state file recorded for the installed
+ * version, else none, and the package is listed as not compared. */
+static int verify_want_package(struct dbreg_verify_result *out, struct dbreg_schema *want,
+			       const struct dbreg_package *pkg, const char *installed, struct dbreg_state *state)
+{
+	if (!installed || !pkg->version_text || strcmp(installed, pkg->version_text) == 0)
+		return dbreg_schema_add_package(want, pkg);
+	if (!state)
+		return verify_not_compared(out, pkg->name, installed, "no state file was given to read its schema from");
+	char *text = NULL;
+	int rc = dbreg_state_package_schema(state, pkg->name, installed, &text);
+	if (rc == 1) {
+		char why[256];
+		snprintf(why, sizeof why,
+			 "installed at %s but declared at %s, and the state file holds no schema of %s (it was never registered here)",
+			 installed, pkg->version_text, installed);
+		return verify_not_compared(out, pkg->name, installed, why);
+	}
+	if (rc == DBREG_ENOMEM)
+		return rc;
+	if (rc != 0)
+		return verify_not_compared(out, pkg->name, installed, dbreg_state_errmsg(state));
+	rc = dbreg_schema_add_text(want, text, strlen(text), pkg->name);
+	free(text);
+	if (rc == DBREG_EINVALID)
+		return verify_not_compared(out, pkg->name, installed, "the schema the state file recorded cannot be read");
+	return rc;
+}
+
 static int verify_rls_report(void *arg, const char *table, const char *message)
 {
 	return verify_add(arg, table, NULL, "%s", message);
@@ -217,6 +276,12 @@ static int verify_rls_report(void *arg, const char *table, const char *message)
 
 int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn, const struct dbreg_registry *reg,
 		     char *errbuf, size_t errsize)
+{
+	return dbreg_verify_run_opts(out, conn, reg, NULL, errbuf, errsize);
+}
+
+int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *conn, const struct dbreg_registry *reg,
+			  const struct dbreg_verify_opts *opts, char *errbuf, size_t errsize)
 {
 	memset(out, 0, sizeof(*out));
 	if (!conn || !reg) {
@@ -232,11 +297,6 @@ int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn, c
 			 rc == DBREG_ENOMEM ? "out of memory" : conn->err.message);
 		return rc == DBREG_ENOMEM ? rc : DBREG_ECONNECT;
 	}
-	/* A package installed at another version than it declares (stopped by
-	 * --to, or downgraded) has an older schema on purpose: its declared
-	 * tables describe a version the target does not have, so it is not
-	 * compared. A package not installed at all is compared: its tables
-	 * are missing. */
 	char **names = NULL, **versions = NULL;
 	size_t n_installed = 0;
 	rc = conn->driver->package_read(conn, &names, &versions, &n_installed);
@@ -248,16 +308,16 @@ int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn, c
 	rc = dbreg_schema_new(&want, DBREG_SCHEMA_DECLARED, dialect);
 	for (size_t p = 0; p < reg->n_packages && rc == 0; p++) {
 		const struct dbreg_package *pkg = reg->packages[p];
-		bool other_version = false;
-		for (size_t k = 0; pkg->name && pkg->version_text && k < n_installed; k++)
-			if (strcmp(names[k], pkg->name) == 0 && strcmp(versions[k], pkg->version_text) != 0)
-				other_version = true;
-		if (!other_version)
-			rc = dbreg_schema_add_package(want, pkg);
+		const char *installed = NULL;
+		for (size_t k = 0; pkg->name && k < n_installed; k++)
+			if (strcmp(names[k], pkg->name) == 0)
+				installed = versions[k];
+		if (pkg->name)
+			rc = verify_want_package(out, want, pkg, installed, opts ? opts->state : NULL);
 	}
-	static const struct dbreg_sdiff_opts opts = {.defaults = true, .extra_tables = true};
+	static const struct dbreg_sdiff_opts dopts = {.defaults = true, .extra_tables = true};
 	if (rc == 0)
-		rc = dbreg_schema_diff(&diffs, want, have, &opts);
+		rc = dbreg_schema_diff(&diffs, want, have, &dopts);
 	for (size_t i = 0; i < diffs.len && rc == 0; i++) {
 		const struct dbreg_sdiff *d = &diffs.items[i];
 		if (d->kind == DBREG_SDIFF_TABLE_EXTRA && !verify_undeclared_reported(reg, d->have_table->name))

@@ -1,0 +1,344 @@
+/* Watching a project with inotify: folders, never files, because editors
+ * save by writing a new file and renaming it over the old one (the old
+ * file's watch would die with its inode). Every folder under the package
+ * folders is watched, new ones as they appear, and the folders of the
+ * up_file/down_file bodies; a burst of events is debounced into one list
+ * of changed paths, spelled the way the registry opens them, for
+ * dbreg_registry_reload. */
+#include "registry.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Folders deeper than this under a package folder are not watched (the
+ * registry's scan stops there too). */
+#define WATCH_MAX_DEPTH 32
+#define WATCH_DEBOUNCE_MS 150
+/* A burst that never stops is cut here: a reload still happens. */
+#define WATCH_MAX_DEBOUNCE_MS 2000
+
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ONLYDIR)
+
+struct watch_dir {
+	int wd;
+	char *path;                    /* as events are spelled: the registry's spelling */
+	bool recursive;                /* under a package folder: subfolders are watched too */
+};
+
+struct dbreg_watch {
+	int fd;
+	struct watch_dir *dirs;        /* one wd may appear under several spellings */
+	size_t n, cap;
+	char **pending;                /* changed paths gathered so far */
+	size_t n_pending;
+};
+
+static int watch_add_dir(struct dbreg_watch *w, const char *path, bool recursive)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (strcmp(w->dirs[i].path, path) == 0) {
+			w->dirs[i].recursive |= recursive;
+			return 0;
+		}
+	int wd = inotify_add_watch(w->fd, path, WATCH_MASK);
+	if (wd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 1 : DBREG_EIO;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		struct watch_dir *d = realloc(w->dirs, cap * sizeof(*d));
+		if (!d)
+			return DBREG_ENOMEM;
+		w->dirs = d;
+		w->cap = cap;
+	}
+	if (!(w->dirs[w->n].path = dbreg_strdup(path)))
+		return DBREG_ENOMEM;
+	w->dirs[w->n].wd = wd;
+	w->dirs[w->n].recursive = recursive;
+	w->n++;
+	return 0;
+}
+
+static int watch_pending_add(struct dbreg_watch *w, const char *path)
+{
+	for (size_t i = 0; i < w->n_pending; i++)
+		if (strcmp(w->pending[i], path) == 0)
+			return 0;
+	return dbreg_strv_push(&w->pending, &w->n_pending, path);
+}
+
+/* Watches `path` and every folder under it; with `report`, every file
+ * found counts as changed (a folder moved in brings its manifests). */
+static int watch_add_tree(struct dbreg_watch *w, const char *path, int depth, bool report)
+{
+	int rc = watch_add_dir(w, path, true);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;   /* gone already: nothing to watch */
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char *child = dbreg_printf("%s/%s", path, e->d_name);
+		struct stat st;
+		if (!child)
+			rc = DBREG_ENOMEM;
+		else if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode) && depth < WATCH_MAX_DEPTH)
+			rc = watch_add_tree(w, child, depth + 1, report);
+		else if (report)
+			rc = watch_pending_add(w, child);
+		free(child);
+	}
+	closedir(d);
+	return rc;
+}
+
+int dbreg_watch_open(struct dbreg_watch **out, const struct dbreg_project *p, char *err, size_t errsize)
+{
+	*out = NULL;
+	struct dbreg_watch *w = calloc(1, sizeof(*w));
+	if (!w)
+		return DBREG_ENOMEM;
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->fd < 0) {
+		snprintf(err, errsize, "cannot watch files: inotify_init1: %s", strerror(errno));
+		free(w);
+		return DBREG_EIO;
+	}
+	static const char *const default_dirs[] = {"tomls"};
+	const char *const *dirs = p->n_package_dirs ? (const char *const *)p->package_dirs : default_dirs;
+	size_t n_dirs = p->n_package_dirs ? p->n_package_dirs : 1;
+	for (size_t i = 0; i < n_dirs; i++) {
+		char *full = dirs[i][0] == '/' ? dbreg_strdup(dirs[i]) : dbreg_registry_full_path(p, dirs[i]);
+		int rc = full ? watch_add_tree(w, full, 0, false) : DBREG_ENOMEM;
+		if (rc != 0) {
+			snprintf(err, errsize, "cannot watch the package folder %s: %s", full ? full : dirs[i],
+				 rc == DBREG_ENOMEM ? "out of memory"
+				 : errno == ENOSPC ? "too many watches (raise fs.inotify.max_user_watches)"
+						   : strerror(errno));
+			free(full);
+			dbreg_watch_close(w);
+			return rc;
+		}
+		free(full);
+	}
+	*out = w;
+	return 0;
+}
+
+int dbreg_watch_add_registry(struct dbreg_watch *w, const struct dbreg_registry *reg)
+{
+	for (size_t i = 0; i < reg->n_packages; i++) {
+		const struct dbreg_package *pkg = reg->packages[i];
+		for (size_t k = 0; k < pkg->n_migrations; k++) {
+			const struct dbreg_migration *m = &pkg->migrations[k];
+			const struct dbreg_sql *bodies[] = {&m->up, &m->up_postgres, &m->up_sqlite,
+							    &m->down, &m->down_postgres, &m->down_sqlite};
+			for (size_t j = 0; j < sizeof(bodies) / sizeof(bodies[0]); j++) {
+				const char *file = bodies[j]->text && !bodies[j]->doc ? bodies[j]->file : NULL;
+				const char *slash = file ? strrchr(file, '/') : NULL;
+				if (!file)
+					continue;
+				char *dir = slash ? dbreg_strndup(file, (size_t)(slash - file)) : dbreg_strdup(".");
+				int rc = dir ? watch_add_dir(w, dir[0] ? dir : "/", false) : DBREG_ENOMEM;
+				free(dir);
+				if (rc < 0)
+					return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+void dbreg_watch_close(struct dbreg_watch *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	for (size_t i = 0; i < w->n; i++)
+		free(w->dirs[i].path);
+	free(w->dirs);
+	dbreg_strv_free(w->pending, w->n_pending);
+	free(w);
+}
+
+/* Reads what inotify has and records it. Returns the number of events
+ * (0: none waiting), or a negative code. */
+static int watch_drain(struct dbreg_watch *w)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int events = 0;
+	for (;;) {
+		ssize_t len = read(w->fd, buf, sizeof(buf));
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len < 0 && errno == EAGAIN)
+			return events;
+		if (len <= 0)
+			return DBREG_EIO;
+		for (char *p = buf; p < buf + len;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			p += sizeof(*ev) + ev->len;
+			events++;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				/* Events were lost: every folder counts as changed. */
+				for (size_t i = 0; i < w->n; i++)
+					if (watch_add_tree(w, w->dirs[i].path, 0, true) < 0)
+						return DBREG_ENOMEM;
+				continue;
+			}
+			if (ev->mask & IN_IGNORED) {
+				/* The folder is gone (or moved away): forget it. */
+				size_t k = 0;
+				for (size_t i = 0; i < w->n; i++) {
+					if (w->dirs[i].wd == ev->wd)
+						free(w->dirs[i].path);
+					else
+						w->dirs[k++] = w->dirs[i];
+				}
+				w->n = k;
+				continue;
+			}
+			if (!ev->len)
+				continue;
+			size_t n = w->n;   /* a new folder appends; its own entries need no visit */
+			for (size_t i = 0; i < n; i++) {
+				if (w->dirs[i].wd != ev->wd)
+					continue;
+				char *path = dbreg_printf("%s/%s", w->dirs[i].path, ev->name);
+				int rc = path ? 0 : DBREG_ENOMEM;
+				if (rc == 0 && (ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
+				    w->dirs[i].recursive)
+					rc = watch_add_tree(w, path, 1, true);
+				else if (rc == 0)
+					rc = watch_pending_add(w, path);
+				free(path);
+				if (rc < 0)
+					return rc;
+			}
+		}
+	}
+}
+
+static long long watch_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int dbreg_watch_wait(struct dbreg_watch *w, int stop_fd, int timeout_ms, int debounce_ms, char ***paths,
+		     size_t *n_paths)
+{
+	*paths = NULL;
+	*n_paths = 0;
+	if (debounce_ms <= 0)
+		debounce_ms = WATCH_DEBOUNCE_MS;
+	long long start = watch_now_ms(), first = -1, last = -1;
+	for (;;) {
+		long long now = watch_now_ms();
+		int wait;
+		if (first >= 0) {
+			/* Quiet for debounce_ms, or the burst ran too long: hand over. */
+			if (now - last >= debounce_ms || now - first >= WATCH_MAX_DEBOUNCE_MS)
+				break;
+			wait = (int)(debounce_ms - (now - last));
+		} else if (timeout_ms >= 0) {
+			if (now - start >= timeout_ms)
+				return 0;
+			wait = (int)(timeout_ms - (now - start));
+		} else {
+			wait = -1;
+		}
+		struct pollfd pfd[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
+		int r = poll(pfd, stop_fd >= 0 ? 2 : 1, wait);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return DBREG_EIO;
+		if (stop_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			return 0;
+		if (pfd[0].revents & POLLIN) {
+			int got = watch_drain(w);
+			if (got < 0)
+				return got;
+			if (got > 0) {
+				last = watch_now_ms();
+				if (first < 0)
+					first = last;
+			}
+		}
+	}
+	if (w->n_pending == 0)
+		return dbreg_watch_wait(w, stop_fd, timeout_ms < 0 ? -1 : 0, debounce_ms, paths, n_paths);
+	*paths = w->pending;
+	*n_paths = w->n_pending;
+	w->pending = NULL;
+	w->n_pending = 0;
+	return 1;
+}
+
+int dbreg_watch_run(const struct dbreg_project *p, struct dbreg_registry **reg, const struct dbreg_watch_opts *opts,
+		    dbreg_reload_fn fn, void *arg)
+{
+	static const struct dbreg_watch_opts none = {.stop_fd = -1};
+	const struct dbreg_watch_opts *o = opts ? opts : &none;
+	struct dbreg_watch *w = NULL;
+	struct dbreg_changes changes = DBREG_CHANGES_INIT;
+	char err[512];
+	*reg = NULL;
+	int rc = dbreg_watch_open(&w, p, err, sizeof(err));
+	if (rc != 0)
+		return rc;
+	struct dbreg_reload_opts ro = {.validate = o->validate, .log = o->log};
+	int lrc = dbreg_registry_reload(reg, NULL, p, &ro, &changes);
+	rc = fn(arg, *reg, NULL, &changes, lrc);
+	dbreg_changes_dispose(&changes);
+	if (rc == 0 && *reg && (rc = dbreg_watch_add_registry(w, *reg)) != 0)
+		goto out;
+	while (rc == 0) {
+		char **paths = NULL;
+		size_t n = 0;
+		int wr = dbreg_watch_wait(w, o->stop_fd, -1, o->debounce_ms, &paths, &n);
+		if (wr <= 0) {
+			rc = wr;
+			break;
+		}
+		struct dbreg_registry *next = NULL, *old = *reg;
+		ro.changed = (const char *const *)paths;
+		ro.n_changed = n;
+		/* Without a good registry to build on (the first load failed), a full load. */
+		lrc = dbreg_registry_reload(&next, old, p, old ? &ro : &(struct dbreg_reload_opts){
+			.validate = o->validate, .log = o->log}, &changes);
+		dbreg_strv_free(paths, n);
+		if (!next) {
+			/* The folder could not be read: the last good registry stays. */
+			rc = fn(arg, NULL, old, &changes, lrc);
+		} else if (old && changes.len == 0) {
+			/* Saved without a change of content: nothing to say. */
+			*reg = next;
+			dbreg_registry_free(old);
+		} else {
+			*reg = next;
+			rc = fn(arg, next, old, &changes, lrc);
+			dbreg_registry_free(old);
+			if (rc == 0)
+				rc = dbreg_watch_add_registry(w, next);
+		}
+		dbreg_changes_dispose(&changes);
+	}
+out:
+	dbreg_watch_close(w);
+	return rc;
+}
