@@ -78,11 +78,11 @@ static char *notes_toml(bool bad3, const char *extra_tables, const char *extra_m
 	return s;
 }
 
-static struct dbreg_registry *load_reg(const char *notes)
+static struct dbreg_registry *load_reg_with(const char *core, const char *notes)
 {
 	struct dbreg_registry *reg;
 	assert_int_equal(dbreg_registry_new(&reg), 0);
-	assert_int_equal(dbreg_registry_add_string(reg, "core.toml", NULL, core_toml, strlen(core_toml)), 0);
+	assert_int_equal(dbreg_registry_add_string(reg, "core.toml", NULL, core, strlen(core)), 0);
 	assert_int_equal(dbreg_registry_add_string(reg, "notes.toml", NULL, notes, strlen(notes)), 0);
 	struct dbreg_validate_opts vo = { .skip_sql = true };
 	if (dbreg_registry_validate(reg, &vo) != 0) {
@@ -94,7 +94,33 @@ static struct dbreg_registry *load_reg(const char *notes)
 	return reg;
 }
 
+static struct dbreg_registry *load_reg(const char *notes)
+{
+	return load_reg_with(core_toml, notes);
+}
+
+/* s with its first `from` replaced by `to` (malloc'd; s is freed). */
+static char *replace1(char *s, const char *from, const char *to)
+{
+	char *at = strstr(s, from);
+	assert_non_null(at);
+	char *r = malloc(strlen(s) - strlen(from) + strlen(to) + 1);
+	assert_non_null(r);
+	memcpy(r, s, (size_t)(at - s));
+	strcpy(r + (at - s), to);
+	strcat(r, at + strlen(from));
+	free(s);
+	return r;
+}
+
 /* ---- helpers ------------------------------------------------------------- */
+
+static char *dbreg_strdup_test(const char *s)
+{
+	char *r = strdup(s);
+	assert_non_null(r);
+	return r;
+}
 
 static enum dbreg_dialect dialect(void)
 {
@@ -182,6 +208,41 @@ static size_t history_count(struct dbreg_conn *conn)
 	size_t n = h.len;
 	dbreg_history_dispose(&h);
 	return n;
+}
+
+/* Whether an SQL condition holds on the target: a row whose NOT NULL name
+ * is NULL unless it does is refused. Needs ydtb_workspaces. */
+static bool sql_true(struct dbreg_conn *conn, const char *cond)
+{
+	char sql[2048];
+	snprintf(sql, sizeof sql,
+		 "INSERT INTO ydtb_workspaces (id, name) VALUES ('__chk', (SELECT CASE WHEN %s THEN 'ok' END));", cond);
+	if (conn->driver->exec(conn, sql) != 0)
+		return false;
+	DBREG_PASS(conn, conn->driver->exec(conn, "DELETE FROM ydtb_workspaces WHERE id = '__chk';"));
+	return true;
+}
+
+/* Plans only `package` taken to `version` (`down PKG --to VERSION`) and applies. */
+static int down_to(struct dbreg_conn *conn, struct dbreg_registry *reg, const char *package, const char *version)
+{
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	DBREG_PASS(conn, conn->driver->history_read(conn, &h));
+	struct dbreg_pin pin = { package, version };
+	struct dbreg_plan_opts o = { .dialect = dialect(), .history = h.rows, .n_history = h.len,
+				     .pins = &pin, .n_pins = 1, .only_package = package };
+	struct dbreg_plan *plan;
+	int rc = dbreg_plan_build(&plan, reg, &o);
+	dbreg_history_dispose(&h);
+	if (rc != 0)
+		fail_msg("plan failed with %d: %s", rc, dbreg_registry_errmsg(reg));
+	struct dbreg_apply_result res;
+	rc = dbreg_apply_run(&res, conn, plan, NULL);
+	if (rc != 0)
+		print_message("# down: %s\n", res.errmsg);
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	return rc;
 }
 
 static void assert_verify_ok(struct dbreg_conn *conn, struct dbreg_registry *reg)
@@ -568,8 +629,23 @@ static void test_apply__non_transactional_step_splits_the_run(void **state)
 	case_close(&tc);
 }
 
-/* A failed CREATE UNIQUE INDEX CONCURRENTLY leaves an INVALID index; the
- * result names it, and verify reports it. PostgreSQL only. */
+/* The step's history row, or NULL: "package migration" rows of snapshot. */
+static bool history_has(struct dbreg_conn *conn, const char *migration)
+{
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	DBREG_PASS(conn, conn->driver->history_read(conn, &h));
+	bool found = false;
+	for (size_t i = 0; i < h.len; i++)
+		found |= strcmp(h.rows[i].migration, migration) == 0;
+	dbreg_history_dispose(&h);
+	return found;
+}
+
+/* A failed CREATE UNIQUE INDEX CONCURRENTLY leaves an INVALID index: the
+ * step fails (exit 4), is not recorded, and the result names the index;
+ * once the duplicates are gone the plain re-run drops the INVALID index,
+ * builds it again (IF NOT EXISTS would have skipped it) and records the
+ * step. PostgreSQL only. */
 static void test_apply__failed_concurrent_index_is_reported_invalid(void **state)
 {
 	if (!testdb_is_pg())
@@ -592,6 +668,7 @@ static void test_apply__failed_concurrent_index_is_reported_invalid(void **state
 	assert_string_equal(res.invalid_indexes[0], "ydtb_notes_items.ydtb_notes_items_title_idx");
 	dbreg_apply_result_dispose(&res);
 	dbreg_plan_free(plan);
+	assert_false(history_has(tc.conn, "0004"));
 	struct dbreg_verify_result vr;
 	char err[512];
 	assert_int_equal(dbreg_verify_run(&vr, tc.conn, tc.reg, err, sizeof err), DBREG_EVERIFY);
@@ -600,6 +677,102 @@ static void test_apply__failed_concurrent_index_is_reported_invalid(void **state
 		invalid |= strstr(vr.items[i].message, "INVALID") != NULL;
 	assert_true(invalid);
 	dbreg_verify_result_dispose(&vr);
+
+	/* The duplicates removed, the plain re-run builds a valid index. */
+	DBREG_PASS(tc.conn, tc.conn->driver->exec(tc.conn, "DELETE FROM ydtb_notes_items WHERE id = 'b';"));
+	assert_int_equal(apply_to(tc.conn, tc.reg, NULL, 0, NULL), 0);
+	assert_true(history_has(tc.conn, "0004"));
+	char *s = snapshot(tc.conn);
+	assert_non_null(strstr(s, "index ydtb_notes_items_title_idx\n"));
+	assert_null(strstr(s, "INVALID"));
+	free(s);
+	case_close(&tc);
+}
+
+/* Three CREATE INDEX CONCURRENTLY in one transaction = false body: each
+ * runs on its own (one multi-statement query would fail with 25001), and
+ * all three are valid. PostgreSQL only. */
+static void test_apply__three_concurrent_indexes_in_one_migration(void **state)
+{
+	if (!testdb_is_pg())
+		skip();
+	struct apply_case tc = case_open(state, notes_with_notx(
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_title_idx ON ydtb_notes_items (title);\\n"
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_t2_idx ON ydtb_notes_items (title, id);\\n"
+		"-- a comment between them\\n"
+		"CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_notes_items_t3_idx ON ydtb_notes_items (id, title);"));
+	size_t applied = 0;
+	assert_int_equal(apply_to(tc.conn, tc.reg, NULL, 0, &applied), 0);
+	assert_int_equal(applied, 6);
+	char *s = snapshot(tc.conn);
+	assert_non_null(strstr(s, "index ydtb_notes_items_title_idx\n"));
+	assert_non_null(strstr(s, "index ydtb_notes_items_t2_idx\n"));
+	assert_non_null(strstr(s, "index ydtb_notes_items_t3_idx\n"));
+	assert_null(strstr(s, "INVALID"));
+	free(s);
+	assert_true(history_has(tc.conn, "0004"));
+	case_close(&tc);
+}
+
+/* A transaction = false body failing at its second statement: the first
+ * stays done and is recorded as progress (not as history); after the fix
+ * the re-run resumes at statement 2, so statement 1 runs exactly once. */
+static void test_apply__non_transactional_failure_resumes_at_its_statement(void **state)
+{
+	const char *fmt =
+		"[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\ntransaction = false\n"
+		"up = \"\"\"\nUPDATE ydtb_workspaces SET name = name || '+' WHERE id = 'w1';\n"
+		"INSERT INTO %s (id, name) VALUES ('w2', 'two');\n"
+		"UPDATE ydtb_workspaces SET name = name || '!' WHERE id = 'w2';\n\"\"\"\n";
+	char bad[1024], good[1024];
+	snprintf(bad, sizeof bad, fmt, "ydtb_workspacez");
+	snprintf(good, sizeof good, fmt, "ydtb_workspaces");
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, bad, "1.2.0"));
+	struct dbreg_pin pin = { "@t/notes", "1.1.0" };
+	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, NULL), 0);
+	DBREG_PASS(tc.conn, tc.conn->driver->exec(tc.conn, "INSERT INTO ydtb_workspaces (id, name) VALUES ('w1', 'W');"));
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+	struct dbreg_apply_result res;
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, NULL), DBREG_EMIGRATION);
+	assert_string_equal(res.failed_migration, "0004");
+	assert_int_equal(res.statements_done, 1);
+	assert_int_equal(res.statements_total, 3);
+	assert_non_null(res.statement);
+	assert_non_null(strstr(res.statement, "INSERT INTO ydtb_workspacez"));
+	unsigned want_line = 1;
+	for (const char *q = tc.notes; q < strstr(tc.notes, "INSERT INTO ydtb_workspacez"); q++)
+		want_line += *q == '\n';
+	assert_int_equal(res.line, want_line);
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	/* 0003 committed before the split; 0004 is progress, not history. */
+	assert_true(history_has(tc.conn, "0003"));
+	assert_false(history_has(tc.conn, "0004"));
+	char *s = snapshot(tc.conn);
+	assert_non_null(strstr(s, "package @t/notes 1.1.0\n"));
+	free(s);
+	case_close(&tc);
+
+	/* The fixed manifest: same first statement, so the run resumes. */
+	tc = case_open(state, notes_toml(false, NULL, good, "1.2.0"));
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, NULL), 0);
+	assert_non_null(res.resumed_migration);
+	assert_string_equal(res.resumed_migration, "0004");
+	assert_int_equal(res.resumed_at, 2);
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	assert_true(history_has(tc.conn, "0004"));
+	/* Statement 1 ran once ('W+', not 'W++'): name would be NULL otherwise. */
+	DBREG_PASS(tc.conn, tc.conn->driver->exec(tc.conn,
+		"INSERT INTO ydtb_workspaces (id, name) VALUES ('chk', (SELECT CASE WHEN"
+		" (SELECT name FROM ydtb_workspaces WHERE id = 'w1') = 'W+' AND"
+		" (SELECT name FROM ydtb_workspaces WHERE id = 'w2') = 'two!' THEN 'ok' END));"));
+	assert_int_equal(history_count(tc.conn), 5);
+	s = snapshot(tc.conn);
+	assert_non_null(strstr(s, "package @t/notes 1.2.0\n"));
+	free(s);
 	case_close(&tc);
 }
 
@@ -715,6 +888,194 @@ static void test_apply__dry_run_changes_nothing(void **state)
 	case_close(&tc);
 }
 
+/* Tools follow the manifest into a core's ydtb_tools without updated_at
+ * (the contract names no such column): registered, a removed [[tools]]
+ * entry deleted on the next apply, and a package taken down to nothing
+ * loses its tools and its package row. */
+static void test_apply__tools_follow_the_manifest(void **state)
+{
+	struct testdb *f = *state;
+	char *core = replace1(dbreg_strdup_test(core_toml), "icon = { type = \"text\" }\nupdated_at = { type = \"text\" }\n",
+			      "icon = { type = \"text\" }\n");
+	core = replace1(core, ", icon text, updated_at text);", ", icon text);");
+	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg_with(core, notes);
+	struct dbreg_conn *conn = testdb_open(f->url);
+	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
+	assert_true(sql_true(conn, "(SELECT count(*) FROM ydtb_tools WHERE id = 'notes' AND package_name = '@t/notes'"
+				   " AND name = 'Notes' AND icon = 'note' AND description IS NULL) = 1"));
+	dbreg_registry_free(reg);
+
+	/* The same version with its tool renamed: the old id is gone. */
+	notes = replace1(notes, "id = \"notes\"\nname = \"Notes\"", "id = \"notes2\"\nname = \"Notes 2\"");
+	reg = load_reg_with(core, notes);
+	size_t applied = 9;
+	assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+	assert_int_equal(applied, 0);
+	assert_true(sql_true(conn, "(SELECT count(*) FROM ydtb_tools WHERE package_name = '@t/notes') = 1"));
+	assert_true(sql_true(conn, "(SELECT count(*) FROM ydtb_tools WHERE id = 'notes2' AND name = 'Notes 2') = 1"));
+
+	/* down --to 0.0.0: no tools, no package row, no history of it. */
+	assert_int_equal(down_to(conn, reg, "@t/notes", "0.0.0"), 0);
+	assert_true(sql_true(conn, "(SELECT count(*) FROM ydtb_tools WHERE package_name = '@t/notes') = 0"));
+	char *s = snapshot(conn);
+	assert_null(strstr(s, "package @t/notes"));
+	assert_null(strstr(s, "history @t/notes"));
+	assert_non_null(strstr(s, "package @t/core 1.0.0\n"));
+	free(s);
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+	free(core);
+}
+
+/* A run split by a transaction = false step that fails in its last
+ * segment keeps the package rows of the packages its committed segments
+ * completed (core), not of the one whose last step failed. */
+static void test_apply__split_run_failing_late_keeps_completed_packages(void **state)
+{
+	const char *mig =
+		"[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\ntransaction = false\n"
+		"up = \"INSERT INTO ydtb_workspaces (id, name) VALUES ('w9', 'nine') ON CONFLICT (id) DO NOTHING;\"\n"
+		"[[migrations]]\nid = \"0005\"\nversion = \"1.2.0\"\n"
+		"up = \"INSERT INTO ydtb_no_such_table (id) VALUES ('x');\"\n";
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, mig, "1.2.0"));
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+	struct dbreg_apply_result res;
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, NULL), DBREG_EMIGRATION);
+	assert_string_equal(res.failed_migration, "0005");
+	assert_true(res.split);
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	char *s = snapshot(tc.conn);
+	assert_non_null(strstr(s, "package @t/core 1.0.0\n"));
+	assert_null(strstr(s, "package @t/notes"));
+	assert_non_null(strstr(s, "history @t/notes 0004 "));
+	assert_null(strstr(s, "history @t/notes 0005 "));
+	free(s);
+	case_close(&tc);
+}
+
+/* foreign_keys = false (SQLite): rebuilding the parent table the
+ * documented way (create new, copy, drop old, rename) keeps every child
+ * row, where with enforcement on DROP TABLE would cascade-delete them; a
+ * rebuild that would orphan rows fails the check, names the child table,
+ * and rolls back. */
+static char *notes_with_rebuild(const char *copy_where)
+{
+	char mig[2048];
+	snprintf(mig, sizeof mig,
+		 "[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\nforeign_keys = false\n"
+		 "up_postgres = \"SELECT 1;\"\n"
+		 "up_sqlite = \"\"\"\nCREATE TABLE ydtb_workspaces_new (id text PRIMARY KEY NOT NULL, name text NOT NULL);\n"
+		 "INSERT INTO ydtb_workspaces_new (id, name) SELECT id, name FROM ydtb_workspaces%s;\n"
+		 "DROP TABLE ydtb_workspaces;\n"
+		 "ALTER TABLE ydtb_workspaces_new RENAME TO ydtb_workspaces;\n\"\"\"\n",
+		 copy_where);
+	return notes_toml(false, NULL, mig, "1.2.0");
+}
+
+static void test_apply__foreign_keys_off_rebuild_keeps_child_rows(void **state)
+{
+	struct apply_case tc = case_open(state, notes_with_rebuild(""));
+	struct dbreg_pin pin = { "@t/notes", "1.1.0" };
+	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, NULL), 0);
+	DBREG_PASS(tc.conn, tc.conn->driver->exec(tc.conn,
+		"INSERT INTO ydtb_workspaces (id, name) VALUES ('w1', 'one'), ('w2', 'two');"
+		"INSERT INTO ydtb_notes_items (id, workspace_id, title) VALUES ('a', 'w1', 'A'), ('b', 'w1', 'B'), ('c', 'w2', 'C');"));
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+	struct dbreg_apply_result res;
+	int rc = dbreg_apply_run(&res, tc.conn, plan, NULL);
+	if (rc)
+		fail_msg("apply: %s", res.errmsg);
+	assert_true(res.split);
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	assert_true(sql_true(tc.conn, "(SELECT count(*) FROM ydtb_notes_items) = 3"));
+	/* Enforcement is back on after the step. */
+	assert_int_not_equal(tc.conn->driver->exec(tc.conn,
+		"INSERT INTO ydtb_notes_items (id, workspace_id, title) VALUES ('z', 'nowhere', 'Z');"), 0);
+	assert_true(history_has(tc.conn, "0004"));
+	case_close(&tc);
+}
+
+static void test_apply__foreign_keys_off_orphans_fail_and_roll_back(void **state)
+{
+	struct apply_case tc = case_open(state, notes_with_rebuild(" WHERE id <> 'w1'"));
+	struct dbreg_pin pin = { "@t/notes", "1.1.0" };
+	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, NULL), 0);
+	DBREG_PASS(tc.conn, tc.conn->driver->exec(tc.conn,
+		"INSERT INTO ydtb_workspaces (id, name) VALUES ('w1', 'one'), ('w2', 'two');"
+		"INSERT INTO ydtb_notes_items (id, workspace_id, title) VALUES ('a', 'w1', 'A'), ('b', 'w1', 'B'), ('c', 'w2', 'C');"));
+	char *before = snapshot(tc.conn);
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+	struct dbreg_apply_result res;
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, NULL), DBREG_EMIGRATION);
+	assert_string_equal(res.failed_migration, "0004");
+	assert_non_null(res.message);
+	assert_non_null(strstr(res.message, "ydtb_notes_items"));
+	print_message("# %s\n", res.errmsg);
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	char *after = snapshot(tc.conn);
+	/* 0003 ran in the segment before and stays; 0004 left nothing. */
+	assert_non_null(strstr(after, "history @t/notes 0003 "));
+	assert_null(strstr(after, "history @t/notes 0004 "));
+	assert_true(sql_true(tc.conn, "(SELECT count(*) FROM ydtb_notes_items) = 3"));
+	assert_true(sql_true(tc.conn, "(SELECT count(*) FROM ydtb_workspaces WHERE id IN ('w1', 'w2')) = 2"));
+	free(before);
+	free(after);
+	case_close(&tc);
+}
+
+/* The target's lock_timeout and statement_timeout hold for every
+ * migration: a migration waiting for a lock another session holds fails
+ * after lock_timeout (55P03), one running too long after
+ * statement_timeout (57014), each rolled back. PostgreSQL only. */
+static void test_apply__target_timeouts_bound_migrations_pg(void **state)
+{
+	const char *mig = "[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\n"
+			  "up = \"ALTER TABLE ydtb_workspaces ADD COLUMN IF NOT EXISTS extra text;\"\n";
+	struct apply_case tc = case_open(state, notes_toml(false, NULL, mig, "1.2.0"));
+	struct dbreg_pin pin = { "@t/notes", "1.1.0" };
+	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, NULL), 0);
+	struct dbreg_conn *other = testdb_open(((struct testdb *)*state)->url);
+	DBREG_PASS(other, other->driver->begin(other));
+	DBREG_PASS(other, other->driver->exec(other, "LOCK TABLE ydtb_workspaces IN ACCESS EXCLUSIVE MODE;"));
+	char *before = snapshot(tc.conn);
+	struct dbreg_plan *plan;
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+	struct dbreg_apply_result res;
+	struct dbreg_apply_opts o = { .target_lock_timeout_ms = 300, .target_statement_timeout_ms = 60000 };
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, &o), DBREG_EMIGRATION);
+	assert_string_equal(res.sqlstate, "55P03");
+	assert_string_equal(res.failed_migration, "0003");
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	DBREG_PASS(other, other->driver->rollback(other));
+	other->driver->close(other);
+	char *after = snapshot(tc.conn);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	case_close(&tc);
+
+	mig = "[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\nup = \"SELECT pg_sleep(3);\"\n";
+	tc = case_open(state, notes_toml(false, NULL, mig, "1.2.0"));
+	assert_int_equal(plan_for(&plan, tc.reg, tc.conn, NULL, 0), 0);
+	o = (struct dbreg_apply_opts){ .target_statement_timeout_ms = 200 };
+	assert_int_equal(dbreg_apply_run(&res, tc.conn, plan, &o), DBREG_EMIGRATION);
+	assert_string_equal(res.sqlstate, "57014");
+	assert_string_equal(res.failed_migration, "0004");
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	assert_false(history_has(tc.conn, "0004"));
+	case_close(&tc);
+}
+
 /* ---- a driver that fails the Nth call (after SQLite's vfstrace idea) ------ */
 
 static const struct dbreg_driver *fault_real;
@@ -755,6 +1116,66 @@ static int fault_commit(struct dbreg_conn *c)
 	return fault_real->commit(c);
 }
 
+static int fault_begin(struct dbreg_conn *c)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->begin(c);
+}
+
+static int fault_progress_record(struct dbreg_conn *c, const struct dbreg_applied *row, size_t done)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->progress_record(c, row, done);
+}
+
+static int fault_progress_read(struct dbreg_conn *c, const char *p, const char *m, size_t *done, char *sum)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->progress_read(c, p, m, done, sum);
+}
+
+static int fault_index_prepare(struct dbreg_conn *c, const char *statement)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->index_prepare(c, statement);
+}
+
+static int fault_foreign_keys(struct dbreg_conn *c, bool on)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->foreign_keys(c, on);
+}
+
+static int fault_foreign_key_check(struct dbreg_conn *c)
+{
+	return fault_hit(c) ? DBREG_EMIGRATION : fault_real->foreign_key_check(c);
+}
+
+static int fault_catalog_read(struct dbreg_conn *c, struct dbreg_catalog *out)
+{
+	return fault_hit(c) ? DBREG_ECONNECT : fault_real->catalog_read(c, out);
+}
+
+/* The real driver with every call the engine makes through it failing
+ * once its turn comes (fault_countdown). */
+static struct dbreg_driver fault_wrap(const struct dbreg_driver *real)
+{
+	fault_real = real;
+	struct dbreg_driver w = *real;
+	w.exec = fault_exec;
+	w.begin = fault_begin;
+	w.history_record = fault_history_record;
+	w.package_record = fault_package_record;
+	w.commit = fault_commit;
+	w.catalog_read = fault_catalog_read;
+	if (real->progress_record)
+		w.progress_record = fault_progress_record;
+	if (real->progress_read)
+		w.progress_read = fault_progress_read;
+	if (real->index_prepare)
+		w.index_prepare = fault_index_prepare;
+	if (real->foreign_keys)
+		w.foreign_keys = fault_foreign_keys;
+	if (real->foreign_key_check)
+		w.foreign_key_check = fault_foreign_key_check;
+	return w;
+}
+
 /* Every step, history row, package row and the commit fail in turn: each
  * time the target stays exactly as it was, and the next clean run applies
  * everything. */
@@ -765,12 +1186,7 @@ static void test_apply__every_failure_point_rolls_back(void **state)
 	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, NULL), 0);
 	char *before = snapshot(tc.conn);
 
-	fault_real = tc.conn->driver;
-	struct dbreg_driver wrapped = *fault_real;
-	wrapped.exec = fault_exec;
-	wrapped.history_record = fault_history_record;
-	wrapped.package_record = fault_package_record;
-	wrapped.commit = fault_commit;
+	struct dbreg_driver wrapped = fault_wrap(tc.conn->driver);
 	int points = 0;
 	for (int n = 1;; n++) {
 		struct dbreg_plan *plan;
@@ -802,6 +1218,115 @@ static void test_apply__every_failure_point_rolls_back(void **state)
 	case_close(&tc);
 }
 
+/* 0004 runs outside a transaction, three statements, each leaving a row
+ * (s1, s2, s3); 0005 runs with foreign keys off (on SQLite alone); 0006 is
+ * a plain one. */
+static char *notes_for_faults(void)
+{
+	const char *mig =
+		"[[migrations]]\nid = \"0004\"\nversion = \"1.2.0\"\ntransaction = false\n"
+		"up = \"\"\"\nINSERT INTO ydtb_workspaces (id, name) VALUES ('s1', '1') ON CONFLICT (id) DO NOTHING;\n"
+		"INSERT INTO ydtb_workspaces (id, name) VALUES ('s2', '2') ON CONFLICT (id) DO NOTHING;\n"
+		"INSERT INTO ydtb_workspaces (id, name) VALUES ('s3', '3') ON CONFLICT (id) DO NOTHING;\n\"\"\"\n"
+		"[[migrations]]\nid = \"0005\"\nversion = \"1.2.0\"\nforeign_keys = false\n"
+		"up = \"INSERT INTO ydtb_workspaces (id, name) VALUES ('f5', '5') ON CONFLICT (id) DO NOTHING;\"\n"
+		"[[migrations]]\nid = \"0006\"\nversion = \"1.2.0\"\n"
+		"up = \"INSERT INTO ydtb_workspaces (id, name) VALUES ('t6', '6') ON CONFLICT (id) DO NOTHING;\"\n";
+	return notes_toml(false, NULL, mig, "1.2.0");
+}
+
+static bool ws_has(struct dbreg_conn *conn, const char *id)
+{
+	char cond[256];
+	snprintf(cond, sizeof cond, "(SELECT count(*) FROM ydtb_workspaces WHERE id = '%s') = 1", id);
+	return sql_true(conn, cond);
+}
+
+/* The invariant after any failure: every migration's history row and its
+ * effect both there or neither; the non-transactional 0004 at a statement
+ * boundary its progress row names (or the one after, when the write of the
+ * progress itself failed: its statements are idempotent), and a step runs
+ * only after the ones before it. */
+static void assert_consistent(struct dbreg_conn *conn)
+{
+	bool h2 = history_has(conn, "0002"), h3 = history_has(conn, "0003"), h4 = history_has(conn, "0004"),
+	     h5 = history_has(conn, "0005"), h6 = history_has(conn, "0006");
+	char *s = snapshot(conn);
+	assert_int_equal(h2, strstr(s, "col body ") != NULL);
+	assert_int_equal(h3, strstr(s, "table ydtb_notes_tags\n") != NULL);
+	free(s);
+	assert_true(!h3 || h2);
+	assert_true(!h4 || h3);
+	assert_true(!h5 || h4);
+	assert_true(!h6 || h5);
+	assert_int_equal(h5, ws_has(conn, "f5"));
+	assert_int_equal(h6, ws_has(conn, "t6"));
+	size_t done = 0;
+	char sum[72];
+	DBREG_PASS(conn, conn->driver->progress_read(conn, "@t/notes", "0004", &done, sum));
+	if (h4)
+		assert_int_equal(done, 0);
+	size_t k = h4 ? 3 : done;
+	const char *ids[3] = { "s1", "s2", "s3" };
+	for (size_t j = 0; j < 3; j++) {
+		if (j < k)
+			assert_true(ws_has(conn, ids[j]));
+		else if (j > k)
+			assert_false(ws_has(conn, ids[j]));
+	}
+	if (!h3)
+		assert_false(ws_has(conn, "s1"));
+}
+
+/* Every call of a run that goes through a transaction = false step and a
+ * foreign_keys = false one fails in turn, on a fresh database each time:
+ * after each, the target is consistent (assert_consistent), and a clean
+ * run then completes and verifies. */
+static void test_apply__every_failure_point_of_a_split_run(void **state)
+{
+	(void)state;
+	char *notes = notes_for_faults();
+	struct dbreg_registry *reg = load_reg(notes);
+	int points = 0;
+	for (int n = 1;; n++) {
+		struct testdb *db = testdb_fresh();
+		struct dbreg_conn *conn = testdb_open(db->url);
+		struct dbreg_pin pin = { "@t/notes", "1.0.0" };
+		assert_int_equal(apply_to(conn, reg, &pin, 1, NULL), 0);
+		struct dbreg_plan *plan;
+		assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), 0);
+		struct dbreg_driver wrapped = fault_wrap(conn->driver);
+		conn->driver = &wrapped;
+		fault_countdown = n;
+		fault_calls = 0;
+		struct dbreg_apply_result res;
+		int rc = dbreg_apply_run(&res, conn, plan, NULL);
+		conn->driver = fault_real;
+		dbreg_apply_result_dispose(&res);
+		dbreg_plan_free(plan);
+		bool completed = fault_calls < n;
+		if (completed)
+			assert_int_equal(rc, 0);
+		else
+			assert_int_not_equal(rc, 0);
+		assert_consistent(conn);
+		size_t applied;
+		assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+		assert_int_equal(history_count(conn), 7);
+		assert_true(ws_has(conn, "s3"));
+		assert_verify_ok(conn, reg);
+		conn->driver->close(conn);
+		testdb_drop(db);
+		if (completed)
+			break;
+		points++;
+	}
+	print_message("# %d failure points of a split run, each consistent and completed by a re-run\n", points);
+	assert_true(points >= 12);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
 int main(int argc, char **argv)
 {
 	int rc = testdb_main_init(argc, argv, "apply", "a");
@@ -822,10 +1347,18 @@ int main(int argc, char **argv)
 		T(test_apply__verify_compares_defaults),
 		T(test_apply__non_transactional_step_splits_the_run),
 		T(test_apply__failed_concurrent_index_is_reported_invalid),
+		T(test_apply__three_concurrent_indexes_in_one_migration),
+		T(test_apply__non_transactional_failure_resumes_at_its_statement),
 		T(test_apply__concurrent_applies_apply_once),
 		T(test_apply__sql_script_matches_apply),
 		T(test_apply__dry_run_changes_nothing),
 		T(test_apply__every_failure_point_rolls_back),
+		cmocka_unit_test(test_apply__every_failure_point_of_a_split_run),
+		T(test_apply__tools_follow_the_manifest),
+		T(test_apply__target_timeouts_bound_migrations_pg),
+		T(test_apply__split_run_failing_late_keeps_completed_packages),
+		T(test_apply__foreign_keys_off_rebuild_keeps_child_rows),
+		T(test_apply__foreign_keys_off_orphans_fail_and_roll_back),
 	};
 	/* A case that needs the other database is left out rather than
 	 * skipped: cmocka writes a skip as "not ok # SKIP", which meson counts
@@ -833,8 +1366,9 @@ int main(int argc, char **argv)
 	struct CMUnitTest run[sizeof tests / sizeof tests[0]];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-		bool pg_only = strstr(tests[i].name, "concurrent_index") != NULL;
-		bool sqlite_only = strstr(tests[i].name, "sql_script") != NULL;
+		bool pg_only = strstr(tests[i].name, "concurrent_index") != NULL || strstr(tests[i].name, "_pg") != NULL;
+		bool sqlite_only = strstr(tests[i].name, "sql_script") != NULL ||
+				   strstr(tests[i].name, "foreign_keys_off") != NULL;
 		if ((pg_only && !is_pg) || (sqlite_only && is_pg))
 			continue;
 		run[n++] = tests[i];

@@ -445,6 +445,316 @@ def two_concurrent_applies_on_postgres_apply_each_migration_once():
         drop()
 
 
+CACHED = "nothing to re-read"
+
+
+def settled():
+    # The caches trust no file changed within 100 ms of a load (a change in
+    # the same clock tick could go unseen): let the copied files age.
+    time.sleep(0.15)
+
+
+def edit_same_size(path, old, new):
+    """Replaces old by new (same length) and puts the modification time
+    back: only the change time tells."""
+    expect(len(old) == len(new), "not a same-size edit")
+    st = os.stat(path)
+    text = open(path).read()
+    expect(old in text, "%s not in %s" % (old, path))
+    with open(path, "w") as fp:
+        fp.write(text.replace(old, new, 1))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    now = os.stat(path)
+    expect(now.st_size == st.st_size and now.st_mtime_ns == st.st_mtime_ns and now.st_ctime_ns != st.st_ctime_ns,
+           "the edit should keep size and mtime and move ctime")
+
+
+def installed_version(db, package):
+    import sqlite3
+    con = sqlite3.connect(db)
+    try:
+        row = con.execute("SELECT version FROM ydtb_registry_packages WHERE name = ?", (package,)).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+@case
+def noop_apply_is_cached_and_sees_a_same_size_manifest_edit():
+    d = project()
+    settled()
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and re.search(r"applied [1-9]\d* migrations", out), out + err)
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and CACHED in err and re.search(r"^sqlite:ydtb.db: applied 0 migrations$", out, re.M),
+           "the second run did not take the cached no-op: " + out + err)
+    # The version of @ydtb/basic moves (1.1.0 -> 1.1.9): a real apply records it.
+    settled()
+    edit_same_size(os.path.join(d, "tomls", "basic.toml"), 'version = "1.1.0"\ndescription',
+                   'version = "1.1.9"\ndescription')
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and CACHED not in err, "a changed manifest took the cache: " + out + err)
+    expect(installed_version(os.path.join(d, "ydtb.db"), "@ydtb/basic") == "1.1.9", "the new version was not recorded")
+
+
+@case
+def noop_apply_cache_sees_a_same_size_up_file_edit():
+    sql = ("CREATE TABLE IF NOT EXISTS ydtb_filed_items (id text PRIMARY KEY NOT NULL, workspace_id text NOT NULL"
+           " REFERENCES ydtb_workspaces(id) ON DELETE CASCADE);\n"
+           "CREATE INDEX IF NOT EXISTS ydtb_filed_items_workspace_id_idx ON ydtb_filed_items (workspace_id);\n")
+    manifest = """[package]
+name = "@t/filed"
+version = "1.0.0"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[tables.ydtb_filed_items]
+description = "Items"
+workspace_scoped = true
+
+[tables.ydtb_filed_items.columns]
+id = { type = "text", primary_key = true }
+
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+up_file = "filed/0001.sql"
+down = "DROP TABLE IF EXISTS ydtb_filed_items;"
+"""
+    d = project({"tomls/filed.toml": manifest, "tomls/filed/0001.sql": sql})
+    settled()
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and re.search(r"applied [1-9]\d* migrations", out), out + err)
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and CACHED in err, "the second run did not take the cached no-op: " + out + err)
+    # The applied body changes (same size, mtime put back): checksum drift.
+    settled()
+    edit_same_size(os.path.join(d, "tomls", "filed", "0001.sql"), "PRIMARY KEY NOT NULL", "primary key not null")
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 1 and CACHED not in err and "DBR045" in err, "exit %d: %s" % (rc, out + err))
+
+
+@case
+def another_dbreg_binary_trusts_no_cached_result():
+    d = project()
+    settled()
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0, out + err)
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and CACHED in err, out + err)
+    # The same version, rebuilt or reinstalled: another file, same bytes
+    # and modification time.
+    other = os.path.join(tempfile.mkdtemp(prefix="dbreg-bin-"), "dbreg")
+    made.append(os.path.dirname(other))
+    shutil.copy2(DBREG, other)
+    p = subprocess.run([other, "apply", "-v"], cwd=d, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, NO_COLOR="1"))
+    expect(p.returncode == 0 and CACHED not in p.stderr, "the new binary used the old one's cache: " + p.stderr)
+    expect("applied 0 migrations" in p.stdout, p.stdout)
+    # The old binary's results are gone too: it checks again, once.
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and CACHED not in err, "the old binary used the new one's cache: " + err)
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and CACHED in err, out + err)
+
+
+PG_ONLY_PKG = """[package]
+name = "@t/pgonly"
+version = "1.0.0"
+
+[[migrations]]
+id = "0001"
+version = "1.0.0"
+up_postgres = "SELECT 1;"
+"""
+
+
+@case
+def a_refused_apply_creates_no_sqlite_file():
+    # The plan is refused (DBR042: no SQLite body), so nothing may be created.
+    d = project({"tomls/pgonly.toml": PG_ONLY_PKG})
+    for cmd in (["apply"], ["init"]):
+        rc, out, err = run(cmd + ["--target", "sqlite:fresh.db"], d)
+        expect(rc == 1 and "DBR042" in err, "%s: exit %d: %s" % (cmd, rc, out + err))
+        expect(not os.path.exists(os.path.join(d, "fresh.db")), "%s created the target file" % cmd)
+
+
+@case
+def init_wait_gives_up_at_once_on_what_waiting_cannot_fix():
+    d = project()
+    t = time.time()
+    rc, out, err = run(["init", "--wait", "30", "--target", "sqlite:no/such/folder/x.db"], d)
+    expect(rc == 3 and time.time() - t < 5, "exit %d after %.1fs: %s" % (rc, time.time() - t, err))
+    expect("folder" in err and "is the server up" not in err, err)
+    if PG_URL:
+        from urllib.parse import urlsplit, urlunsplit
+        u = urlsplit(PG_URL)
+        bad = urlunsplit(u._replace(netloc="%s:wrong-pw@%s:%s" % (u.username, u.hostname, u.port)))
+        t = time.time()
+        rc, out, err = run(["init", "--wait", "30", "--target", bad], d)
+        expect(rc == 3 and time.time() - t < 5, "exit %d after %.1fs: %s" % (rc, time.time() - t, err))
+        expect("password" in err and "is the server up" not in err and "wrong-pw" not in out + err, err)
+        missing = urlunsplit(u._replace(path="/dbreg_no_such_db"))
+        rc, out, err = run(["init", "--wait", "30", "--target", missing], d)
+        expect(rc == 3 and "create the database" in err, "exit %d: %s" % (rc, err))
+
+
+LATE_MIGRATION = """[[migrations]]
+id = "0002b_late"
+version = "1.0.0"
+description = "merged late: older than what is applied"
+up = "UPDATE ydtb_basic_notes SET title = title WHERE id = 'none';"
+down = "SELECT 1;"
+
+"""
+
+
+@case
+def status_offline_shows_the_highest_applied_version():
+    d = project()
+    rc, out, err = run(["init", "-q"], d)
+    expect(rc == 0, out + err)
+    path = os.path.join(d, "tomls", "basic.toml")
+    text = open(path).read()
+    at = text.index('[[migrations]]\nid = "0003_add_note_pinned"')
+    open(path, "w").write(text[:at] + LATE_MIGRATION + text[at:])
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0, "apply: exit %d: %s" % (rc, out + err))
+    rc, out, err = run(["history", "--json", "--offline"], d)
+    last = json.loads(out)["migrations"][-1]
+    expect(last["migration"] == "0002b_late" and last["version"] == "1.0.0", last)
+    rc, out, err = run(["status", "--json", "--offline"], d)
+    basic = [p for p in json.loads(out)["packages"] if p["name"] == "@ydtb/basic"][0]
+    expect(basic["installed_version"] == "1.1.0", basic)
+
+
+UNSAFE_PKG = """[package]
+name = "@t/unsafe"
+version = "1.0.0"
+
+[tables.ydtb_unsafe_items]
+description = "items"
+workspace_scoped = true
+
+[tables.ydtb_unsafe_items.columns]
+id = { type = "text", primary_key = true }
+
+[[migrations]]
+id = "0001"
+version = "1.0.0"
+up = "CREATE TABLE IF NOT EXISTS ydtb_unsafe_items (id text PRIMARY KEY NOT NULL, workspace_id text NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE);"
+down = "DROP TABLE IF EXISTS ydtb_unsafe_items;"
+
+[[migrations]]
+id = "0002"
+version = "1.0.0"
+up = "CREATE INDEX IF NOT EXISTS ydtb_unsafe_items_workspace_id_idx ON ydtb_unsafe_items (workspace_id);"
+down = "DROP INDEX IF EXISTS ydtb_unsafe_items_workspace_id_idx;"
+"""
+
+
+@case
+def plan_and_apply_show_planning_warnings():
+    d = project({"tomls/unsafe.toml": UNSAFE_PKG})
+    rc, out, err = run(["validate", "--json"], d)
+    warned = [x for x in json.loads(out)["diagnostics"] if x["code"] == "DBR103" and x["package"] == "@t/unsafe"]
+    expect(rc == 0 and warned, "validate: %d %s" % (rc, out))
+    rc, out, err = run(["plan", "--json"], d)
+    got = [x for x in json.loads(out)["diagnostics"] if x["code"] == "DBR103"]
+    expect(rc == 0 and [(x["migration"], x["line"]) for x in got] == [(x["migration"], x["line"]) for x in warned],
+           "plan: %s vs %s" % (got, warned))
+    rc, out, err = run(["plan"], d)
+    expect("warning[DBR103]" in err, err)
+    rc, out, err = run(["apply", "--json"], d)
+    doc = json.loads(out)
+    expect(rc == 0 and any(x["code"] == "DBR103" for x in doc["diagnostics"]), out + err)
+    expect("warning[DBR103]" in err, err)
+    rc, out, err = run(["apply", "--json"], d)
+    expect(json.loads(out)["diagnostics"] == [], "nothing left to run, nothing to warn about: " + out)
+
+
+def sqlite_rate():
+    """Rows per second a recursive CTE counts on this machine, now."""
+    import sqlite3
+    con = sqlite3.connect(":memory:")
+    t = time.time()
+    con.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 1000000) SELECT count(*) FROM c").fetchall()
+    con.close()
+    return 1000000 / max(time.time() - t, 1e-3)
+
+
+SLOW_PKG = """[package]
+name = "@t/slow"
+version = "1.0.0"
+
+[[migrations]]
+id = "0001_slow"
+version = "1.0.0"
+description = "counts to the number a test put in ydtb_workspaces: slow on the target, instant when validated"
+up = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < (SELECT coalesce(max(CAST(name AS integer)), 0) FROM ydtb_workspaces WHERE id = 'slow')) SELECT count(*) FROM c;"
+"""
+
+
+@case
+def four_concurrent_sqlite_applies_outlast_the_busy_timeout():
+    # The first run takes longer than SQLite's busy timeout (5 s): the
+    # waiters wait for it (--lock-timeout, default 60) instead of failing
+    # "database is locked", and find nothing left to apply.
+    import sqlite3
+    d = project()
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0, out + err)
+    n = int(sqlite_rate() * 8)
+    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    con.execute("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('slow', ?, 'slow')", (str(n),))
+    con.commit()
+    con.close()
+    with open(os.path.join(d, "tomls", "slow.toml"), "w") as fp:
+        fp.write(SLOW_PKG)
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0, err)
+    e = dict(os.environ, NO_COLOR="1")
+    e.pop("DBREG_TEST_PG_URL", None)
+    start = time.time()
+    first = subprocess.Popen([DBREG, "apply", "--json"], cwd=d, env=e, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    procs = [first] + [subprocess.Popen([DBREG, "apply", "--json"], cwd=d, env=e, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [p.communicate(timeout=180) + (p.returncode, time.time() - start) for p in procs]
+    for out, err, rc, took in results:
+        expect(rc == 0, "exit %d after %.1f s: %s" % (rc, took, err))
+    applied = [json.loads(out)["applied"] for out, err, rc, took in results]
+    expect(applied == [1, 0, 0, 0], "applied %s" % applied)
+    expect(results[0][3] > 6, "the first run took only %.1f s: not longer than the busy timeout" % results[0][3])
+    rc, out, err = run(["status", "--json"], d)
+    expect(rc == 0 and all(p["pending"] == 0 for p in json.loads(out)["packages"]), out + err)
+
+
+@case
+def a_waiter_times_out_naming_the_lock_timeout_on_sqlite():
+    import fcntl
+    d = project()
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0, out + err)
+    # Another run's lock: the flock a run holds on the database file.
+    fd = os.open(os.path.join(d, "ydtb.db"), os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        with open(os.path.join(d, "tomls", "slow.toml"), "w") as fp:
+            fp.write(SLOW_PKG)
+        t = time.time()
+        rc, out, err = run(["apply", "--lock-timeout", "2"], d)
+        took = time.time() - t
+        expect(rc == 5 and 1.5 < took < 10, "exit %d after %.1f s: %s" % (rc, took, err))
+        expect("--lock-timeout" in err and "database is locked" not in err, err)
+    finally:
+        os.close(fd)
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0, out + err)
+
+
 def main():
     print("1..%d" % len(cases))
     failed = 0

@@ -495,6 +495,38 @@ static void test_validate__dbr028_composite_key_names_unknown_column(void **stat
 	dbreg_registry_free(reg);
 }
 
+/* ---- DBR029 ---------------------------------------------------------------- */
+
+/* A foreign key PostgreSQL cannot implement (text against integer) is found
+ * offline; types of one family (integer and bigint, text and varchar) are
+ * fine, and so is the implicit workspace_id of workspace_scoped. */
+static void test_validate__dbr029_foreign_key_type_mismatch(void **state)
+{
+	(void)state;
+	const char *core_int = "[package]\nname = \"@ydtb/core\"\nversion = \"1.0.0\"\nkind = \"core\"\n"
+			       "[tables.ydtb_workspaces]\ndescription = \"Tenants\"\n"
+			       "[tables.ydtb_workspaces.columns]\nid = { type = \"integer\", primary_key = true }\n"
+			       "[tables.ydtb_kinds]\ndescription = \"Kinds\"\n"
+			       "[tables.ydtb_kinds.columns]\ncode = { type = \"varchar(20)\", primary_key = true }\n";
+	const char *pkg = PKG_HEAD "[tables.ydtb_notes]\ndescription = \"Notes\"\n"
+			  "[tables.ydtb_notes.columns]\nid = { type = \"text\", primary_key = true }\n"
+			  "workspace_id = { type = \"text\", not_null = true, references = \"ydtb_workspaces.id\", on_delete = \"cascade\" }\n"
+			  "big_ws = { type = \"bigint\", references = \"ydtb_workspaces.id\" }\n"
+			  "kind = { type = \"text\", references = \"ydtb_kinds.code\" }\n"
+			  "when = { type = \"timestamptz\", references = \"ydtb_kinds.code\" }\n";
+	const char *named[] = { "core.toml", core_int, "pkg.toml", pkg, NULL };
+	struct dbreg_registry *reg = validate_texts(named);
+	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
+	const struct dbreg_diag *d = assert_diag(l, "DBR029", 8, 63);
+	assert_string_equal(d->message,
+			    "column \"workspace_id\" is text but references \"ydtb_workspaces.id\", which is integer");
+	assert_string_equal(d->column_name, "workspace_id");
+	assert_hint(d, "type = \"integer\"");
+	assert_diag(l, "DBR029", 11, 45);
+	assert_int_equal(count_code(l, "DBR029"), 2);
+	dbreg_registry_free(reg);
+}
+
 /* ---- DBR030 .. DBR033 ---------------------------------------------------- */
 
 static void test_validate__dbr030_unregistered_dependency(void **state)
@@ -603,6 +635,67 @@ static void test_validate__dbr050_tool_ids(void **state)
 	d = assert_diag(l, "DBR050", 8, 6);
 	assert_string_equal(d->file, "notes.toml");
 	assert_count(l, 2);
+	dbreg_registry_free(reg);
+}
+
+/* DBR016: the core declares ydtb_tools without a column dbreg writes; one
+ * without updated_at (which the contract does not name) is fine. */
+static void test_validate__dbr016_tools_table_lacks_a_column(void **state)
+{
+	(void)state;
+	char core[2048];
+	snprintf(core, sizeof core, "%s[tables.ydtb_tools]\ndescription = \"t\"\n[tables.ydtb_tools.columns]\n"
+		 "id = { type = \"text\", primary_key = true }\nname = { type = \"text\" }\n", core_toml);
+	const char *mine = PKG_HEAD "[[tools]]\nid = \"notes\"\nname = \"Notes\"\n";
+	const char *named[] = { "core.toml", core, "notes.toml", mine, NULL };
+	struct dbreg_registry *reg = validate_texts(named);
+	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
+	const struct dbreg_diag *d = assert_diag(l, "DBR016", 5, 6);
+	assert_string_equal(d->file, "notes.toml");
+	assert_non_null(strstr(d->message, "package_name"));
+	assert_hint(d, "package_name");
+	assert_count(l, 1);
+	dbreg_registry_free(reg);
+
+	snprintf(core + strlen(core), sizeof core - strlen(core), "package_name = { type = \"text\" }\n");
+	const char *fixed[] = { "core.toml", core, "notes.toml", mine, NULL };
+	reg = validate_texts(fixed);
+	assert_int_equal(count_code(dbreg_registry_diags(reg), "DBR016"), 0);
+	dbreg_registry_free(reg);
+}
+
+/* DBR048: CREATE INDEX CONCURRENTLY and VACUUM in a migration that runs in
+ * a transaction, with the hint transaction = false; none once it says so. */
+static void test_validate__dbr048_statement_outside_transaction(void **state)
+{
+	(void)state;
+	const char *fmt = PKG_HEAD "[[migrations]]\nid = \"0001\"\nversion = \"1.0.0\"\n%s"
+			  "up_postgres = \"\"\"\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON ydtb_workspaces (name);\n"
+			  "CREATE INDEX IF NOT EXISTS j ON ydtb_workspaces (name);\nVACUUM ydtb_workspaces;\n"
+			  "REINDEX INDEX CONCURRENTLY i;\nANALYZE ydtb_workspaces;\n\"\"\"\n"
+			  "up_sqlite = \"SELECT 1;\"\n";
+	char text[2048];
+	snprintf(text, sizeof text, fmt, "");
+	struct dbreg_registry *reg = NULL;
+	assert_int_equal(dbreg_registry_new(&reg), 0);
+	DBREG_PASS(reg, dbreg_registry_add_string(reg, "core.toml", NULL, core_toml, strlen(core_toml)));
+	DBREG_PASS(reg, dbreg_registry_add_string(reg, "pkg.toml", NULL, text, strlen(text)));
+	assert_int_equal(dbreg_registry_validate(reg, NULL), DBREG_EINVALID);
+	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
+	assert_int_equal(count_code(l, "DBR048"), 3);
+	const struct dbreg_diag *d = assert_diag(l, "DBR048", 8, 1);
+	assert_non_null(strstr(d->message, "CREATE INDEX CONCURRENTLY"));
+	assert_hint(d, "transaction = false");
+	assert_non_null(strstr(assert_diag(l, "DBR048", 10, 1)->message, "VACUUM"));
+	assert_non_null(strstr(assert_diag(l, "DBR048", 11, 1)->message, "REINDEX CONCURRENTLY"));
+	dbreg_registry_free(reg);
+
+	snprintf(text, sizeof text, fmt, "transaction = false\n");
+	assert_int_equal(dbreg_registry_new(&reg), 0);
+	DBREG_PASS(reg, dbreg_registry_add_string(reg, "core.toml", NULL, core_toml, strlen(core_toml)));
+	DBREG_PASS(reg, dbreg_registry_add_string(reg, "pkg.toml", NULL, text, strlen(text)));
+	dbreg_registry_validate(reg, NULL);
+	assert_int_equal(count_code(dbreg_registry_diags(reg), "DBR048"), 0);
 	dbreg_registry_free(reg);
 }
 
@@ -769,6 +862,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_validate__dbr027_package_not_depended_on),
 		cmocka_unit_test(test_validate__dbr028_no_primary_key),
 		cmocka_unit_test(test_validate__dbr028_composite_key_names_unknown_column),
+		cmocka_unit_test(test_validate__dbr029_foreign_key_type_mismatch),
 		cmocka_unit_test(test_validate__dbr030_unregistered_dependency),
 		cmocka_unit_test(test_validate__dbr031_range_not_satisfied),
 		cmocka_unit_test(test_validate__dbr032_cycle_named_whole),
@@ -777,6 +871,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_validate__dbr040_duplicate_migration_id),
 		cmocka_unit_test(test_validate__dbr041_migration_versions),
 		cmocka_unit_test(test_validate__dbr050_tool_ids),
+		cmocka_unit_test(test_validate__dbr016_tools_table_lacks_a_column),
+		cmocka_unit_test(test_validate__dbr048_statement_outside_transaction),
 		cmocka_unit_test(test_validate__dbr101_no_workspace_index),
 		cmocka_unit_test(test_validate__dbr102_no_description),
 		cmocka_unit_test(test_validate__up_file_read_relative_to_manifest),

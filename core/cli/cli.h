@@ -98,6 +98,8 @@ struct cli_target {
 	struct dbreg_conn *conn;       /* NULL until cli_target_connect */
 	struct dbreg_applied *history;
 	size_t n_history;
+	long long lock_timeout_ms, statement_timeout_ms;   /* the target's, from dbreg.toml */
+	bool readonly;                 /* conn was opened read-only (cli_run_plan reopens it to write) */
 };
 
 /* Refuses (usage error, printed) a development-only feature (`what`:
@@ -124,6 +126,9 @@ int cli_build_plan(struct cli_ctx *ctx, struct dbreg_registry *reg, struct cli_t
  * steps keys without the closing brace (apply adds its own keys). */
 void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struct dbreg_plan *plan);
 
+/* Prints the plan's warnings (DBR103, ...) on ctx->err, unless -q. */
+void cli_print_plan_warnings(struct cli_ctx *ctx, const struct dbreg_plan *plan);
+
 /* Plans against the target's own history and runs the plan (apply, down,
  * init); prints the report, or the plan JSON keys plus applied/ok without
  * the closing brace. */
@@ -131,6 +136,13 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		 const char *event, const struct dbreg_plan_opts *extra, size_t *applied);
 /* Verifies the target; with print_json, prints the verify JSON object. */
 int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg, bool print_json);
+
+/* apply's shortcut (noop.c): true when the state file's caches show there
+ * is nothing to do, which it then reported; false to go the long way. */
+bool cli_apply_noop(struct cli_ctx *ctx);
+/* After a successful apply: lets the next one take the shortcut. */
+void cli_apply_remember(struct cli_ctx *ctx, const struct dbreg_project *proj, struct cli_target *t,
+			struct dbreg_registry *reg);
 
 /* Progress callback for dbreg_apply_opts: a bar on the FILE* in arg. */
 void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step *step);

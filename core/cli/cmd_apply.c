@@ -28,8 +28,17 @@ static void apply_print_failure(struct cli_ctx *ctx, const struct dbreg_apply_re
 		fprintf(ctx->err, "dbreg: %s\n", r->errmsg);
 	}
 	for (size_t i = 0; i < r->n_invalid_indexes; i++)
-		fprintf(ctx->err, "  index %s was left INVALID: drop it and run again (IF NOT EXISTS would skip it)\n",
-			r->invalid_indexes[i]);
+		fprintf(ctx->err, "  index %s was left INVALID: remove the cause and run `dbreg apply` again;"
+			" it drops the INVALID index and builds it again\n", r->invalid_indexes[i]);
+	if (r->statements_total > 0 && r->statements_done == 1)
+		fprintf(ctx->err, "  the migration runs outside a transaction: statement 1 of %zu completed and is recorded;"
+			" the next run resumes at statement 2\n", r->statements_total);
+	else if (r->statements_total > 0 && r->statements_done > 1)
+		fprintf(ctx->err, "  the migration runs outside a transaction: statements 1-%zu of %zu completed and are"
+			" recorded; the next run resumes at statement %zu\n", r->statements_done, r->statements_total,
+			r->statements_done + 1);
+	else if (r->statements_total > 0)
+		fprintf(ctx->err, "  the migration runs outside a transaction: its first statement failed, nothing of it is applied\n");
 	if (r->split && r->segments)
 		fprintf(ctx->err, "  %zu transaction%s committed before the failure stay applied; the failed one was rolled back\n",
 			r->segments, r->segments == 1 ? "" : "s");
@@ -66,6 +75,15 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		dbreg_state_log(t->state, event, t->shown, "refused", "the plan has errors");
 		return rc;
 	}
+	cli_print_plan_warnings(ctx, plan);
+	/* Planned against a read-only connection, so that a refused plan
+	 * created nothing (not even an SQLite file): now open it to write. */
+	if (!ctx->dry_run && t->readonly) {
+		dbreg_target_close(t->conn);
+		t->conn = NULL;
+		if ((rc = cli_target_connect(ctx, t)) < 0)
+			goto out;
+	}
 	cli_print_bypasses(ctx, dbreg_registry_diags(reg));
 	if (!ctx->dry_run && (rc = dbreg_state_register(t->state, reg)) < 0) {
 		fprintf(ctx->err, "dbreg: state file: %s\n", dbreg_state_errmsg(t->state));
@@ -74,6 +92,8 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 	struct dbreg_apply_opts aopts = {
 		.dry_run = ctx->dry_run,
 		.lock_timeout_s = ctx->lock_timeout,
+		.target_lock_timeout_ms = t->lock_timeout_ms,
+		.target_statement_timeout_ms = t->statement_timeout_ms,
 		.log = ctx->verbose && !ctx->json ? ctx->err : NULL,
 	};
 	/* A bar only where a person watches, and not over the verbose lines. */
@@ -134,6 +154,9 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 				fprintf(ctx->out, " in %zu transactions (a migration with transaction = false split the run)",
 					res.segments);
 			fputc('\n', ctx->out);
+			if (res.resumed_migration)
+				fprintf(ctx->out, "  resumed %s %s at statement %zu, where an earlier run had stopped\n",
+					res.resumed_package, res.resumed_migration, res.resumed_at);
 		}
 	}
 	if (rc < 0)
@@ -159,16 +182,20 @@ static int apply_common(struct cli_ctx *ctx, const char *event, const char *only
 	struct cli_target t = {0};
 	struct dbreg_plan_opts extra = {.only_package = only_package};
 
+	if (!only_package && cli_apply_noop(ctx))
+		return 0;
 	int rc = cli_open(ctx, &proj, &reg, true);
 	if (rc < 0)
 		goto out;
 	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
 		goto out;
-	/* A dry run changes nothing: it connects only to read. */
-	rc = ctx->dry_run ? cli_target_connect_readonly(ctx, &t) : cli_target_connect(ctx, &t);
+	/* Read-only until the plan is known to be fine (cli_run_plan). */
+	rc = cli_target_connect_readonly(ctx, &t);
 	if (rc < 0)
 		goto out;
 	rc = cli_run_plan(ctx, &t, reg, event, &extra, NULL);
+	if (rc == 0 && !only_package)
+		cli_apply_remember(ctx, proj, &t, reg);
 	cli_json_end(ctx, rc == 0);
 out:
 	cli_target_close(&t);

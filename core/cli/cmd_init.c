@@ -21,22 +21,34 @@ static void init_sleep(double seconds)
 	nanosleep(&ts, NULL);
 }
 
-/* Connects, retrying a refused or failed connection with exponential
- * backoff (0.25 s doubling to 4 s) until `wait` seconds have passed. */
-static int init_connect(struct cli_ctx *ctx, struct cli_target *t)
+/* Connects, retrying with exponential backoff (0.25 s doubling to 4 s)
+ * until `wait` seconds have passed, but only what waiting can fix (the
+ * server refused, timed out or is starting up); a wrong password, a
+ * missing database or a bad path fails at once with a hint that fits.
+ * Read-only: cli_run_plan opens the connection to write once the plan is
+ * known to be fine, so a refused init creates nothing. */
+static int init_connect(struct cli_ctx *ctx, struct cli_target *t, const char **hint)
 {
 	double start = init_now(), delay = 0.25;
 	char err[1024];
 	int attempts = 0;
 	for (;;) {
 		attempts++;
-		/* A dry run changes nothing: it connects only to read. */
-		int rc = ctx->dry_run ? dbreg_target_connect_readonly(&t->conn, t->url, err, sizeof(err))
-				      : dbreg_target_connect(&t->conn, t->url, err, sizeof(err));
+		int rc = dbreg_target_connect_readonly(&t->conn, t->url, err, sizeof(err));
+		if (rc == 0) {
+			t->readonly = true;
+			*hint = NULL;
+		}
 		if (rc == 0 || rc == DBREG_EUSAGE) {
 			if (rc < 0)
 				fprintf(ctx->err, "dbreg: %s\n", err);
 			return rc;
+		}
+		bool transient = true;
+		*hint = dbreg_target_connect_advice(t->url, err, &transient);
+		if (!transient) {
+			fprintf(ctx->err, "dbreg: cannot connect to %s: %s\n", t->shown, err);
+			return DBREG_ECONNECT;
 		}
 		double left = (double)ctx->wait - (init_now() - start);
 		if (left <= 0) {
@@ -63,6 +75,7 @@ int cmd_init(struct cli_ctx *ctx)
 	bool say = !ctx->json && !ctx->quiet;
 	double start = init_now();
 	size_t applied = 0;
+	const char *connect_hint = NULL;
 
 	for (size_t i = 0; i < ctx->n_pins; i++) {
 		if (!ctx->pins[i].package) {
@@ -80,7 +93,7 @@ int cmd_init(struct cli_ctx *ctx)
 			dbreg_registry_package_count(reg) == 1 ? "" : "s", ctx->dir, t.shown);
 	if (say)
 		fprintf(ctx->out, "  [1/5] connecting to %s\n", t.shown);
-	if ((rc = init_connect(ctx, &t)) < 0) {
+	if ((rc = init_connect(ctx, &t, &connect_hint)) < 0) {
 		/* The plan never ran, so nothing else records this attempt. */
 		dbreg_state_log(t.state, "init", t.shown, "failed", "cannot connect");
 		goto fail;
@@ -111,7 +124,8 @@ int cmd_init(struct cli_ctx *ctx)
 	goto out;
 fail:
 	if (say) {
-		const char *why = rc == DBREG_ECONNECT ? "is the server up? check host, port and credentials; --wait SECONDS waits longer"
+		const char *why = rc == DBREG_ECONNECT && connect_hint ? connect_hint
+			: rc == DBREG_ECONNECT ? "is the server up? check host, port and credentials; --wait SECONDS waits longer"
 			: rc == DBREG_ELOCKED ? "another run holds the registry lock; wait for it or raise --lock-timeout"
 			: rc == DBREG_EMIGRATION ? "fix the migration named above and run init again: nothing was changed"
 			: rc == DBREG_EVERIFY ? "the database differs from the manifests: see the differences above"

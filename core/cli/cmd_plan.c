@@ -44,6 +44,16 @@ void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struc
 	}
 }
 
+void cli_print_plan_warnings(struct cli_ctx *ctx, const struct dbreg_plan *plan)
+{
+	if (ctx->quiet)
+		return;
+	struct dbreg_diag_list w = DBREG_DIAG_LIST_INIT;
+	dbreg_plan_warnings(plan, &w);
+	cli_print_diags(ctx, &w);
+	dbreg_diag_list_dispose(&w);
+}
+
 int cli_build_plan(struct cli_ctx *ctx, struct dbreg_registry *reg, struct cli_target *t,
 		   struct dbreg_plan **plan)
 {
@@ -87,10 +97,16 @@ int cmd_plan(struct cli_ctx *ctx)
 		rc = DBREG_ENOMEM;
 		goto out;
 	}
+	cli_print_plan_warnings(ctx, plan);
 	if (ctx->sql && !ctx->json) {
 		fputs(script, ctx->out);
 	} else {
 		cli_print_plan(ctx, &t, plan);
+		if (ctx->json) {
+			/* Warnings found while planning (DBR103) are among them. */
+			fputs(",\n  \"diagnostics\": ", ctx->out);
+			dbreg_diag_list_json(ctx->out, dbreg_registry_diags(reg));
+		}
 		if (ctx->json && script) {
 			fputs(",\n  \"sql\": ", ctx->out);
 			dbreg_json_str(ctx->out, script);

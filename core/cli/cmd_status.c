@@ -33,7 +33,8 @@ static void status_close(struct dbreg_project *proj, struct dbreg_registry *reg,
 }
 
 /* The installed version of a package: the target's package table when
- * online, else the highest version among its applied migrations. */
+ * online, else the highest version among its applied migrations (not the
+ * last applied: a migration merged late may be older). */
 static const char *status_installed(const char *name, char **names, char **versions, size_t n,
 				    const struct cli_target *t)
 {
@@ -44,8 +45,9 @@ static const char *status_installed(const char *name, char **names, char **versi
 		return NULL;
 	const char *best = NULL;
 	for (size_t i = 0; i < t->n_history; i++)
-		if (strcmp(t->history[i].package, name) == 0)
-			best = t->history[i].version;   /* oldest first: the last is the newest */
+		if (strcmp(t->history[i].package, name) == 0 &&
+		    (!best || dbreg_version_compare(t->history[i].version, best) > 0))
+			best = t->history[i].version;
 	return best;
 }
 

@@ -39,6 +39,11 @@ int cli_target_open(struct cli_ctx *ctx, struct cli_target *t, const struct dbre
 		fprintf(ctx->err, "dbreg: %s\n", err);
 		return rc;
 	}
+	const struct dbreg_target_def *def = dbreg_project_target(proj, ctx->target);
+	if (def) {
+		t->lock_timeout_ms = def->lock_timeout_ms;
+		t->statement_timeout_ms = def->statement_timeout_ms;
+	}
 	t->shown = dbreg_url_redact(t->url);
 	if (!t->shown)
 		return DBREG_ENOMEM;
@@ -65,6 +70,7 @@ static int cli_connect(struct cli_ctx *ctx, struct cli_target *t, bool readonly)
 			  : dbreg_target_connect(&t->conn, t->url, err, sizeof(err));
 	if (rc < 0)
 		fprintf(ctx->err, "dbreg: cannot connect to %s: %s\n", t->shown, err);
+	t->readonly = readonly;
 	return rc;
 }
 

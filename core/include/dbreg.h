@@ -87,6 +87,8 @@ void dbreg_json_str(FILE *fp, const char *s);
 struct dbreg_target_def {
 	char *name;                    /* "dev" */
 	char *url;                     /* as written, ${NAME} not yet expanded */
+	long long lock_timeout_ms;     /* lock_timeout ("5s"): PostgreSQL, every migration; 0 none */
+	long long statement_timeout_ms;/* statement_timeout ("10min"); 0 none */
 	int dev;                       /* dev = true: 1, dev = false: 0, not said: -1 */
 };
 
@@ -135,6 +137,9 @@ void dbreg_project_free(struct dbreg_project *p);
 int dbreg_project_target_url(char **url, const struct dbreg_project *p, const char *target,
 			     char *err, size_t errsize);
 
+/* The target named `target` in dbreg.toml (NULL: "dev"), or NULL when it
+ * names none (a URL). Borrowed from p. */
+const struct dbreg_target_def *dbreg_project_target(const struct dbreg_project *p, const char *target);
 /* ---- development targets and bypass flags (issue 14) ---------------------- */
 
 /* Whether a target is a development target, where bypass flags (--allow),
@@ -412,6 +417,7 @@ struct dbreg_step {
 	char checksum[72];             /* "sha256:<hex>" of the body for the dialect */
 	const char *sql;               /* the body that will run */
 	const char *file;              /* where the body is written, for messages */
+	bool foreign_keys;             /* false: SQLite runs it alone with enforcement off (manifest.md) */
 };
 
 struct dbreg_plan;
@@ -425,6 +431,14 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg,
 void dbreg_plan_free(struct dbreg_plan *plan);
 size_t dbreg_plan_count(const struct dbreg_plan *plan);
 const struct dbreg_step *dbreg_plan_step(const struct dbreg_plan *plan, size_t i);
+
+/* Appends to out the warnings about what the plan's up steps run
+ * (DBR103: an operation unsafe on a live database), placed in their
+ * manifests, so that plan and apply show them as validate does; one that
+ * out holds already (same code and place) is not added again.
+ * dbreg_plan_build adds them to the registry's diagnostics. Returns 0 or
+ * DBREG_ENOMEM. */
+int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *out);
 
 /* The dialect the plan was built for. */
 enum dbreg_dialect dbreg_plan_dialect(const struct dbreg_plan *plan);
@@ -444,6 +458,8 @@ struct dbreg_conn;                 /* a driver connection: dbreg/driver.h */
 struct dbreg_apply_opts {
 	bool dry_run;                  /* read history, report what would run, change nothing */
 	int lock_timeout_s;            /* wait for another run's lock; 0: the default 60 */
+	long long target_lock_timeout_ms;      /* the target's lock_timeout (cli.md), 0: none */
+	long long target_statement_timeout_ms; /* the target's statement_timeout, 0: none */
 	FILE *log;                     /* one line per step run, segment and skip; NULL: silent */
 	/* Called after each step that ran (done of total), e.g. for a progress
 	 * bar; NULL: not called. */
@@ -471,6 +487,14 @@ struct dbreg_apply_result {
 	char **invalid_indexes;        /* PostgreSQL: "table.index" left INVALID by a failed non-transactional step */
 	size_t n_invalid_indexes;
 	char errmsg[2048];             /* one line for any failure */
+	/* A transaction = false step that stopped part way: on failure, how
+	 * many of its statements completed (recorded on the target, so the
+	 * next run resumes after them) and how many it has. */
+	size_t statements_done, statements_total;
+	/* The first step this run resumed where an earlier run had stopped
+	 * (borrowed from the plan; NULL: none), at which statement (1-based). */
+	const char *resumed_package, *resumed_migration;
+	size_t resumed_at;
 };
 
 /* Frees what a result owns and zeroes it. NULL-safe. */
@@ -551,6 +575,19 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 			  const struct dbreg_registry *reg, const struct dbreg_verify_opts *opts,
 			  char *errbuf, size_t errsize);
 
+/* ---- validate against a reachable PostgreSQL (replay_pg.c) ------------------ */
+
+/* DBR047 on PostgreSQL bodies: after dbreg_registry_validate, replays every
+ * package's PostgreSQL up bodies (plan order) on conn, in a scratch schema
+ * inside a transaction that is always rolled back (migrations with
+ * transaction = false run there without CONCURRENTLY), reads the scratch
+ * schema back and compares it with the declared tables. Nothing is left on
+ * the server. Findings are appended to the registry's diagnostics. Returns
+ * 0; DBREG_EINVALID when it found errors; DBREG_EUSAGE when conn is not a
+ * PostgreSQL connection; DBREG_ECONNECT when the server refused the
+ * scratch schema; DBREG_ENOMEM (message in dbreg_registry_errmsg). */
+int dbreg_registry_validate_target(struct dbreg_registry *reg, struct dbreg_conn *conn);
+
 /* ---- targets ------------------------------------------------------------- */
 
 /* The dialect of a target URL, from the driver that claims it. Returns 0,
@@ -569,6 +606,12 @@ void dbreg_target_close(struct dbreg_conn *conn);
  * instead of being created. */
 int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char *err, size_t errsize);
 
+/* About a failed dbreg_target_connect (its message in err): whether
+ * retrying may help (*transient: refused, timed out, starting up) or not
+ * (wrong password, missing database, a SQLite folder that does not exist),
+ * and a hint that fits (static, NULL for none). */
+const char *dbreg_target_connect_advice(const char *url, const char *err, bool *transient);
+
 /* The dialect of an open connection. */
 enum dbreg_dialect dbreg_target_conn_dialect(const struct dbreg_conn *conn);
 
@@ -584,12 +627,59 @@ int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versio
  * where the database gave them. Borrowed until the next call on conn. */
 const char *dbreg_target_errmsg(const struct dbreg_conn *conn);
 
+/* ---- versions (semver.c) ---------------------------------------------------- */
+
+/* Compares two versions by Semantic Versioning precedence: -1, 0 or 1.
+ * Text that is not semver compares bytewise. */
+int dbreg_version_compare(const char *a, const char *b);
+
 /* ---- URLs ------------------------------------------------------------------ */
 
 /* Writes `url` with any password replaced by "***" (postgres://u:***@h/db,
  * password=*** in keyword strings). Returns a malloc'd string. */
 char *dbreg_url_redact(const char *url);
 
+/* ---- caches in the state file (issue 18; cache.c) --------------------- */
+
+/* Wall-clock nanoseconds: take it before loading a registry and hand it to
+ * dbreg_cache_registry_store. */
+long long dbreg_cache_clock(void);
+
+/* The key under which this build caches a verdict on a registry of that
+ * checksum (dbreg_state_validated): another binary, even of the same
+ * version, has another key. out holds 72 bytes. */
+void dbreg_cache_build_key(const char *checksum, char out[72]);
+
+/* Whether the registry of project p is the one the state file last saw
+ * loaded clean: the same manifests in its package folders, the same SQL
+ * files, each with the same device, inode, size, modification and change
+ * time, read by the same build of dbreg. Reads no file's contents; when
+ * *unchanged, checksum holds its dbreg_registry_checksum. Returns 0 (a
+ * missing or stale cache is *unchanged = false) or DBREG_ENOMEM. */
+int dbreg_cache_registry_check(struct dbreg_state *st, const struct dbreg_project *p, char checksum[72],
+			       bool *unchanged);
+
+/* Records the files of a registry that validated clean, loaded from p by
+ * a load that began at loaded_at (dbreg_cache_clock). Stores nothing when
+ * the registry has errors, when the folders no longer hold what was
+ * loaded, or when a file changed too shortly before the load to be
+ * trusted. Returns 0, DBREG_ENOMEM or DBREG_EIO. */
+int dbreg_cache_registry_store(struct dbreg_state *st, const struct dbreg_project *p,
+			       const struct dbreg_registry *reg, long long loaded_at);
+
+/* Whether target (its history and installed packages, read here once) is
+ * in a state that the registry of that checksum was found to plan nothing
+ * for: then `apply` has nothing to do. Returns 0 or the failure of reading
+ * the target. */
+int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, const char *target,
+			   const char *registry_checksum, bool *noop);
+
+/* Reads target's history and installed packages and, when the (validated)
+ * registry plans nothing for them and records no package version, stores
+ * their digest as the target's no-op memo (and the history as the state
+ * file's copy). Returns 0 or a failure code. */
+int dbreg_cache_noop_store(struct dbreg_state *st, struct dbreg_conn *conn, const char *target,
+			   struct dbreg_registry *reg);
 /* ---- package developer tools: new, docs, generate, test ------------------- */
 /* (scaffold.c, docs.c, generate.c, roundtrip.c) */
 
@@ -669,7 +759,8 @@ int dbreg_docs_sync(const struct dbreg_docs *d, const char *dir, bool check, cha
 struct dbreg_fleet_member {
 	char *url;                     /* ${NAME} expanded; holds the password: never print */
 	char *shown;                   /* redacted: the one to print and the state file's key */
-	const char *name;              /* the [targets.NAME] it names (borrowed from the project), NULL for a URL */
+	const struct dbreg_target_def *def;   /* the [targets.NAME] it names (borrowed from the project: its
+					  timeouts apply), NULL for a URL */
 	enum dbreg_dialect dialect;
 	bool canary;
 };

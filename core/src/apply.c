@@ -1,14 +1,16 @@
 /* The apply engine: plan steps -> driver calls. Steps run in transactional
  * segments: one transaction holds every step up to a `transaction = false`
- * step together with their history rows, so a failure leaves the target as
- * the segment found it. The history is re-read under the registry lock, so
- * a step another run applied meanwhile is skipped, never run twice. */
+ * step together with their history rows, and each package's row and tools
+ * ride with its last step, so a failure leaves the target as the segment
+ * found it. A transaction = false step runs statement by statement, its
+ * progress recorded after each, so a re-run resumes at the statement that
+ * failed. The history is re-read under the registry lock, so a step
+ * another run applied meanwhile is skipped, never run twice. */
 #include "plan.h"
 #include "isolation.h"
 #include "util.h"
 #include "dbreg/driver.h"
 
-#include <pg_query.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,118 +53,41 @@ void dbreg_apply_result_dispose(struct dbreg_apply_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Where the statement starting at or after `p` really begins: past white
- * space and comments. */
-static size_t apply_skip_blank(const char *sql, size_t p, size_t end)
+/* The statements of a body, from the driver (v4 split), else the whole
+ * body as one. *out is malloc'd; NULL with *n 0 when there is none. */
+static int apply_spans(struct dbreg_conn *conn, const char *sql, struct dbreg_span **out, size_t *n)
 {
-	while (p < end) {
-		char c = sql[p];
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-			p++;
-		} else if (c == '-' && p + 1 < end && sql[p + 1] == '-') {
-			while (p < end && sql[p] != '\n')
-				p++;
-		} else if (c == '/' && p + 1 < end && sql[p + 1] == '*') {
-			const char *e = strstr(sql + p + 2, "*/");
-			p = (e && (size_t)(e - sql) + 2 <= end) ? (size_t)(e - sql) + 2 : end;
-		} else {
-			break;
-		}
+	*out = NULL;
+	*n = 0;
+	const struct dbreg_driver *drv = conn->driver;
+	if (drv->version >= 4 && drv->split) {
+		struct dbreg_db_error saved = conn->err;
+		int rc = drv->split(conn, sql, out, n);
+		if (rc != DBREG_EMIGRATION)
+			conn->err = saved;
+		return rc;
 	}
-	return p;
+	size_t len = strlen(sql), start = dbreg_sql_skip_blank(sql, 0, len);
+	if (start == len)
+		return 0;
+	if (!(*out = malloc(sizeof **out)))
+		return DBREG_ENOMEM;
+	(*out)[0] = (struct dbreg_span){ start, len };
+	*n = 1;
+	return 0;
 }
 
-/* The statement of `sql` that holds byte `off` (0-based): from the end of
- * the previous ';' to the next one, skipping ';' inside quotes, dollar
- * quotes and comments. A copy, without the white space and comments
- * around it; NULL when none. */
-static char *apply_statement_at(const char *sql, size_t off)
+/* The statement of a body that failed: the `index`th (1-based) when the
+ * driver counted, else the one holding byte `off`. NULL when unknown. */
+static const struct dbreg_span *apply_failed_span(const struct dbreg_span *v, size_t n, size_t index, size_t off)
 {
-	size_t len = strlen(sql), start = 0, i = 0;
-	if (off > len)
-		off = len;
-	while (i < len) {
-		char c = sql[i];
-		if (c == '\'' || c == '"') {
-			for (i++; i < len && sql[i] != c; i++)
-				;
-			i++;
-		} else if (c == '-' && i + 1 < len && sql[i + 1] == '-') {
-			while (i < len && sql[i] != '\n')
-				i++;
-		} else if (c == '/' && i + 1 < len && sql[i + 1] == '*') {
-			const char *e = strstr(sql + i + 2, "*/");
-			i = e ? (size_t)(e - sql) + 2 : len;
-		} else if (c == '$') {
-			/* $tag$ ... $tag$ */
-			size_t j = i + 1;
-			while (j < len && (sql[j] == '_' || (sql[j] >= 'a' && sql[j] <= 'z') ||
-					   (sql[j] >= 'A' && sql[j] <= 'Z') || (sql[j] >= '0' && sql[j] <= '9')))
-				j++;
-			if (j < len && sql[j] == '$') {
-				size_t tag = j - i + 1;
-				const char *p = sql + j + 1, *e = NULL;
-				while ((p = strchr(p, '$')) != NULL) {
-					if (strncmp(p, sql + i, tag) == 0) {
-						e = p;
-						break;
-					}
-					p++;
-				}
-				i = e ? (size_t)(e - sql) + tag : len;
-			} else {
-				i++;
-			}
-		} else if (c == ';') {
-			if (i >= off)
-				break;
-			start = i + 1;
-			i++;
-		} else {
-			i++;
-		}
-	}
-	size_t end = i < len ? i : len;
-	start = apply_skip_blank(sql, start, end);
-	while (end > start && (sql[end - 1] == ' ' || sql[end - 1] == '\n' || sql[end - 1] == '\t' ||
-			       sql[end - 1] == '\r'))
-		end--;
-	return end > start ? dbreg_strndup(sql + start, end - start) : NULL;
-}
-
-/* PostgreSQL: the byte range [*start, *end) of the failing statement of a
- * body, as the server split it (libpg_query's parser, its scanner when the
- * parser refuses the text): the one holding byte `off` (0-based) when the
- * server gave a position, else the `index`th (1-based) the driver counted.
- * Returns false when it cannot be found. */
-static bool apply_pg_statement(const char *sql, size_t index, size_t off, size_t *start, size_t *end)
-{
-	PgQuerySplitResult r = pg_query_split_with_parser(sql);
-	if (r.error) {
-		pg_query_free_split_result(r);
-		r = pg_query_split_with_scanner(sql);
-	}
-	bool found = false;
-	size_t len = strlen(sql);
-	for (int i = 0; !r.error && i < r.n_stmts && !found; i++) {
-		const PgQuerySplitStmt *st = r.stmts[i];
-		if (st->stmt_location < 0 || (size_t)st->stmt_location > len || st->stmt_len < 0)
-			continue;
-		size_t s = (size_t)st->stmt_location;
-		size_t e = st->stmt_len == 0 ? len : s + (size_t)st->stmt_len;
-		if (e > len)
-			e = len;
-		if (off != SIZE_MAX ? (off >= s && off < e) : (size_t)i + 1 == index) {
-			*start = apply_skip_blank(sql, s, e);
-			while (e > *start && (sql[e - 1] == ' ' || sql[e - 1] == '\n' || sql[e - 1] == '\t' ||
-					      sql[e - 1] == '\r' || sql[e - 1] == ';'))
-				e--;
-			*end = e;
-			found = e > *start;
-		}
-	}
-	pg_query_free_split_result(r);
-	return found;
+	if (index > 0 && index <= n)
+		return &v[index - 1];
+	const struct dbreg_span *hit = NULL;
+	for (size_t i = 0; off != SIZE_MAX && i < n; i++)
+		if (v[i].start <= off)
+			hit = &v[i];
+	return hit ? hit : (off != SIZE_MAX && n ? &v[0] : NULL);
 }
 
 /* Fills the failure part of the result from conn->err and the step. */
@@ -180,54 +105,64 @@ static void apply_fill_failure(struct dbreg_apply_result *out, struct dbreg_conn
 	out->message = dbreg_strdup(e->message);
 	out->detail = e->detail[0] ? dbreg_strdup(e->detail) : NULL;
 	out->hint = e->hint[0] ? dbreg_strdup(e->hint) : NULL;
-	size_t s0, s1;
-	if (conn->driver->dialect == DBREG_DIALECT_POSTGRES && (e->statement > 0 || e->position > 0) &&
-	    apply_pg_statement(st->sql, e->statement, e->position > 0 ? e->position - 1 : SIZE_MAX, &s0, &s1)) {
-		/* The server's exact position when it gave one, else where the
+	struct dbreg_span *spans = NULL;
+	size_t n = 0;
+	struct dbreg_db_error saved = *e;
+	const struct dbreg_span *sp = NULL;
+	if ((e->statement > 0 || e->position > 0) && apply_spans(conn, st->sql, &spans, &n) == 0)
+		sp = apply_failed_span(spans, n, e->statement, e->position > 0 ? e->position - 1 : SIZE_MAX);
+	conn->err = saved;
+	if (sp) {
+		/* The database's exact position when it gave one, else where the
 		 * failing statement starts. */
-		dbreg_sql_loc(src->body, e->position > 0 ? e->position - 1 : s0, &out->line, &out->column);
-		out->statement = dbreg_strndup(st->sql + s0, s1 - s0);
+		dbreg_sql_loc(src->body, e->position > 0 ? e->position - 1 : sp->start, &out->line, &out->column);
+		out->statement = dbreg_strndup(st->sql + sp->start, sp->end - sp->start);
 	} else if (e->position > 0) {
-		size_t off = e->position - 1;
-		dbreg_sql_loc(src->body, off, &out->line, &out->column);
-		out->statement = apply_statement_at(st->sql, off);
+		dbreg_sql_loc(src->body, e->position - 1, &out->line, &out->column);
 	} else {
 		/* Without a position, the migration's place in the manifest. */
 		out->line = src->body->pos.line;
 		out->column = src->body->pos.column;
 	}
+	free(spans);
 	snprintf(out->errmsg, sizeof out->errmsg, "%s:%u:%u: migration %s of %s (%s) failed: %s%s%s%s",
 		 out->file ? out->file : "?", out->line, out->column, st->migration, st->package,
 		 st->up ? "up" : "down", e->message, e->sqlstate[0] ? " [SQLSTATE " : "", e->sqlstate,
 		 e->sqlstate[0] ? "]" : "");
 }
 
-/* After a failed non-transactional step on PostgreSQL: a failed CREATE
- * INDEX CONCURRENTLY leaves an INVALID index behind; name every one. */
-static void apply_find_invalid(struct dbreg_apply_result *out, struct dbreg_conn *conn)
+/* The indexes of the target that the database reports INVALID (a failed
+ * CREATE INDEX CONCURRENTLY leaves one behind), as "table.index", sorted
+ * as the catalog lists them. Keeps conn->err unless it fails. */
+static int apply_invalid_indexes(struct dbreg_conn *conn, char ***names, size_t *n)
 {
-	if (conn->driver->dialect != DBREG_DIALECT_POSTGRES)
-		return;
+	*names = NULL;
+	*n = 0;
 	struct dbreg_db_error saved = conn->err;
 	struct dbreg_catalog cat = { 0 };
-	if (conn->driver->catalog_read(conn, &cat) == 0) {
-		for (size_t t = 0; t < cat.n_tables; t++) {
-			const struct dbreg_cat_table *tb = &cat.tables[t];
-			for (size_t k = 0; k < tb->n_indexes; k++) {
-				if (tb->indexes[k].valid)
-					continue;
-				char **v = realloc(out->invalid_indexes, (out->n_invalid_indexes + 1) * sizeof(*v));
-				if (!v)
-					break;
-				out->invalid_indexes = v;
-				char *name = dbreg_printf("%s.%s", tb->name, tb->indexes[k].name);
-				if (name)
-					out->invalid_indexes[out->n_invalid_indexes++] = name;
-			}
+	int rc = conn->driver->catalog_read(conn, &cat);
+	for (size_t t = 0; rc == 0 && t < cat.n_tables; t++) {
+		const struct dbreg_cat_table *tb = &cat.tables[t];
+		for (size_t k = 0; rc == 0 && k < tb->n_indexes; k++) {
+			if (tb->indexes[k].valid)
+				continue;
+			char *name = dbreg_printf("%s.%s", tb->name, tb->indexes[k].name);
+			rc = name ? dbreg_strv_push(names, n, name) : DBREG_ENOMEM;
+			free(name);
 		}
 	}
 	dbreg_catalog_dispose(&cat);
-	conn->err = saved;
+	if (rc == 0)
+		conn->err = saved;
+	return rc;
+}
+
+static bool apply_strv_has(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
 }
 
 static int apply_push_ran(struct dbreg_apply_result *out, size_t i)
@@ -251,63 +186,374 @@ static int apply_own_fail(struct dbreg_apply_result *out, struct dbreg_conn *con
 	return rc == DBREG_ELOCKED ? rc : DBREG_ECONNECT;
 }
 
-/* Runs one step's body and writes its history row; on a failure fills the
- * result and returns DBREG_EMIGRATION (or the code of the history write). */
+/* One run: what every step of it shares. */
+struct apply_run {
+	struct dbreg_apply_result *out;
+	struct dbreg_conn *conn;
+	const struct dbreg_driver *drv;
+	const struct dbreg_plan *plan;
+	const struct dbreg_apply_opts *opts;
+	bool *run;                     /* per step: still to run */
+	size_t *last;                  /* per package: 1 + its last step to run, 0 none */
+	bool *recorded;                /* per package: its row and tools written this run */
+	bool *rls_done;                /* per package: its row-level security policies made */
+	bool in_tx, fk_off, wrote;
+	size_t seg_start;              /* out->ran[seg_start..] is the open, uncommitted segment */
+};
+
 /* What the --verbose log of one body's statements needs. */
 struct apply_trace {
 	FILE *log;
 	const char *sql;
+	struct dbreg_span *spans;
+	size_t n;
+	size_t base;                   /* statements of the body before the text exec got */
 };
 
 /* Logs a statement of a body with its time: its number and first line. */
 static void apply_log_statement(void *arg, size_t statement, double ms)
 {
 	const struct apply_trace *t = arg;
-	size_t start = 0, end = 0;
-	if (apply_pg_statement(t->sql, statement, SIZE_MAX, &start, &end)) {
-		size_t eol = start;
+	size_t k = statement + t->base;
+	if (k >= 1 && k <= t->n) {
+		size_t start = t->spans[k - 1].start, end = t->spans[k - 1].end, eol = start;
 		while (eol < end && t->sql[eol] != '\n')
 			eol++;
-		fprintf(t->log, "    %zu. %.*s%s  %.2f ms\n", statement, (int)(eol - start > 72 ? 72 : eol - start),
+		fprintf(t->log, "    %zu. %.*s%s  %.2f ms\n", k, (int)(eol - start > 72 ? 72 : eol - start),
 			t->sql + start, eol - start > 72 || eol < end ? " ..." : "", ms);
 	} else {
-		fprintf(t->log, "    %zu.  %.2f ms\n", statement, ms);
+		fprintf(t->log, "    %zu.  %.2f ms\n", k, ms);
 	}
 }
 
-static int apply_step(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
-		      size_t i, const struct dbreg_apply_opts *opts)
+static void apply_trace_on(struct apply_run *r, struct apply_trace *t, const char *sql)
 {
-	FILE *log = opts->log;
-	const struct dbreg_step *st = &plan->steps[i];
-	struct apply_trace trace = {log, st->sql};
-	if (log) {
-		fprintf(log, "%s %s %s (%s)%s\n", st->up ? "applying" : "reverting", st->package, st->migration,
-			st->version, st->transaction ? "" : " outside a transaction");
-		conn->on_statement = apply_log_statement;
-		conn->on_statement_arg = &trace;
+	memset(t, 0, sizeof *t);
+	if (!r->opts->log)
+		return;
+	t->log = r->opts->log;
+	t->sql = sql;
+	if (apply_spans(r->conn, sql, &t->spans, &t->n) != 0) {
+		t->spans = NULL;
+		t->n = 0;
 	}
+	r->conn->on_statement = apply_log_statement;
+	r->conn->on_statement_arg = t;
+}
+
+static void apply_trace_off(struct apply_run *r, struct apply_trace *t)
+{
+	r->conn->on_statement = NULL;
+	r->conn->on_statement_arg = NULL;
+	free(t->spans);
+	t->spans = NULL;
+}
+
+/* Whether a pin takes the package down to nothing (`down PKG --to 0.0.0`). */
+static bool apply_removes(const struct dbreg_plan_pkg *p)
+{
+	return p->version != p->pkg->version_text && strcmp(p->version, "0.0.0") == 0;
+}
+
+/* Writes a package's row (its version, or none when taken down to
+ * nothing) and brings its tools in line, inside the open transaction. */
+static int apply_package(struct apply_run *r, size_t pi)
+{
+	const struct dbreg_plan_pkg *p = &r->plan->pkgs[pi];
+	bool remove = apply_removes(p);
+	int rc = r->drv->package_record(r->conn, p->pkg->name, remove ? NULL : p->version);
+	if (rc != 0)
+		return apply_own_fail(r->out, r->conn, rc, "cannot record the package version");
+	r->recorded[pi] = true;
+	r->wrote = true;
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_plan_tools_sql(&b, r->plan, p->pkg, remove);
+	if (b.oom) {
+		dbreg_buf_dispose(&b);
+		return DBREG_ENOMEM;
+	}
+	if (b.len > 0 && (rc = r->drv->exec(r->conn, b.ptr)) != 0)
+		rc = apply_own_fail(r->out, r->conn, rc, "cannot record the package's tools in ydtb_tools");
+	dbreg_buf_dispose(&b);
+	return rc;
+}
+
+/* [isolation] row_level_security: makes the policies of package k exist
+ * (isolation.c writes the SQL; nothing when the registry or the dialect
+ * has no row-level security), inside the open transaction. */
+static int apply_rls(struct apply_run *r, size_t k)
+{
+	r->rls_done[k] = true;
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_rls_sql(&b, r->plan->reg, r->drv->dialect, r->plan->pkgs[k].pkg);
+	if (b.oom) {
+		dbreg_buf_dispose(&b);
+		return DBREG_ENOMEM;
+	}
+	int rc = 0;
+	if (b.len) {
+		r->wrote = true;
+		if ((rc = r->drv->exec(r->conn, b.ptr)) != 0)
+			rc = apply_own_fail(r->out, r->conn, rc, "cannot make the row-level security policies");
+	}
+	dbreg_buf_dispose(&b);
+	return rc;
+}
+
+/* After step i committed or is about to: counts it, and writes its
+ * package's row when it was the package's last step, and its policies
+ * when the package's run of steps in this transaction ends (same
+ * transaction). */
+static int apply_step_done(struct apply_run *r, size_t i, long long ms)
+{
+	const struct dbreg_step *st = &r->plan->steps[i];
+	struct dbreg_apply_result *out = r->out;
+	if (r->opts->log)
+		fprintf(r->opts->log, "%s %s %s (%s)%s: %lld ms\n", st->up ? "applied" : "reverted", st->package,
+			st->migration, st->version, st->transaction ? "" : " outside a transaction", ms);
+	size_t pi = r->plan->src[i].pkg;
+	int rc;
+	if (r->last[pi] == i + 1 && (rc = apply_package(r, pi)) != 0)
+		return rc;
+	if (dbreg_rls_after_step(r->plan, r->run, i) && (rc = apply_rls(r, pi)) != 0)
+		return rc;
+	out->applied++;
+	if (r->opts->progress)
+		r->opts->progress(r->opts->progress_arg, out->applied, out->to_run, st);
+	return apply_push_ran(out, i);
+}
+
+static void apply_log_start(struct apply_run *r, const struct dbreg_step *st)
+{
+	if (r->opts->log)
+		fprintf(r->opts->log, "%s %s %s (%s)%s\n", st->up ? "applying" : "reverting", st->package, st->migration,
+			st->version, st->transaction ? "" : " outside a transaction");
+}
+
+/* Runs one step's body inside the open transaction and writes its history
+ * row; on a failure fills the result and returns DBREG_EMIGRATION (or the
+ * code of the history write). */
+static int apply_step(struct apply_run *r, size_t i)
+{
+	const struct dbreg_step *st = &r->plan->steps[i];
+	struct apply_trace trace;
+	apply_log_start(r, st);
+	apply_trace_on(r, &trace, st->sql);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc = conn->driver->exec(conn, st->sql);
-	conn->on_statement = NULL;
-	conn->on_statement_arg = NULL;
+	int rc = r->drv->exec(r->conn, st->sql);
+	apply_trace_off(r, &trace);
 	if (rc != 0) {
-		apply_fill_failure(out, conn, plan, i);
+		apply_fill_failure(r->out, r->conn, r->plan, i);
 		return DBREG_EMIGRATION;
 	}
 	struct dbreg_applied row = { (char *)st->package, (char *)st->migration, (char *)st->version,
 				     (char *)st->checksum, NULL, apply_ms_since(&t0) };
-	rc = conn->driver->history_record(conn, &row, st->up);
+	r->wrote = true;
+	rc = r->drv->history_record(r->conn, &row, st->up);
 	if (rc != 0)
-		return apply_own_fail(out, conn, rc, "cannot record the history row");
-	if (log)
-		fprintf(log, "%s %s %s (%s)%s: %lld ms\n", st->up ? "applied" : "reverted", st->package,
-			st->migration, st->version, st->transaction ? "" : " outside a transaction", row.duration_ms);
-	out->applied++;
-	if (opts->progress)
-		opts->progress(opts->progress_arg, out->applied, out->to_run, st);
-	return apply_push_ran(out, i);
+		return apply_own_fail(r->out, r->conn, rc, "cannot record the history row");
+	return apply_step_done(r, i, row.duration_ms);
+}
+
+/* The checksum of a body's first `done` statements: what a progress row
+ * holds, so a re-run resumes only when those are unchanged. */
+static void apply_prefix_sum(const char *sql, const struct dbreg_span *v, size_t done, char sum[72])
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	for (size_t k = 0; k < done; k++) {
+		dbreg_buf_append(&b, sql + v[k].start, v[k].end - v[k].start);
+		dbreg_buf_puts(&b, ";\n");
+	}
+	dbreg_sql_checksum(b.ptr ? b.ptr : "", b.len, sum);
+	dbreg_buf_dispose(&b);
+}
+
+static bool apply_progress(const struct apply_run *r, const struct dbreg_step *st)
+{
+	return st->up && r->drv->version >= 4 && r->drv->progress_record && r->drv->progress_read;
+}
+
+/* Records that the first `done` statements of step i completed (0: forget it). */
+static int apply_record_progress(struct apply_run *r, size_t i, const struct dbreg_span *v, size_t done, long long ms)
+{
+	const struct dbreg_step *st = &r->plan->steps[i];
+	char sum[72];
+	apply_prefix_sum(st->sql, v, done, sum);
+	struct dbreg_applied row = { (char *)st->package, (char *)st->migration, (char *)st->version, sum, NULL, ms };
+	struct dbreg_db_error saved = r->conn->err;
+	int rc = r->drv->progress_record(r->conn, &row, done);
+	if (rc != 0)
+		return apply_own_fail(r->out, r->conn, rc, "cannot record the progress of a transaction = false migration");
+	r->conn->err = saved;
+	return 0;
+}
+
+/* Names the failed step in the result without a database error. */
+static void apply_fail_step(struct apply_run *r, size_t i, const char *msg)
+{
+	const struct dbreg_step *st = &r->plan->steps[i];
+	const struct dbreg_plan_src *src = &r->plan->src[i];
+	struct dbreg_apply_result *out = r->out;
+	out->failed_package = st->package;
+	out->failed_migration = st->migration;
+	out->failed_up = st->up;
+	free(out->file);
+	free(out->message);
+	out->file = dbreg_strdup(src->body->file);
+	out->line = src->body->pos.line;
+	out->column = src->body->pos.column;
+	out->message = dbreg_strdup(msg);
+	snprintf(out->errmsg, sizeof out->errmsg, "%s:%u:%u: migration %s of %s (%s) failed: %s", out->file ? out->file : "?",
+		 out->line, out->column, st->migration, st->package, st->up ? "up" : "down", msg);
+}
+
+/* A transaction = false step: statement by statement, each in its own
+ * implicit transaction, its progress recorded after each so that a re-run
+ * resumes at the one that failed; then the indexes it built must be
+ * valid; then its history row (and its package's row) in one transaction. */
+static int apply_step_alone(struct apply_run *r, size_t i)
+{
+	const struct dbreg_step *st = &r->plan->steps[i];
+	struct dbreg_apply_result *out = r->out;
+	struct dbreg_conn *conn = r->conn;
+	struct dbreg_span *v = NULL;
+	char **before = NULL, **after = NULL;
+	size_t n = 0, done = 0, nb = 0, na = 0;
+	char sum[72] = "";
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	apply_log_start(r, st);
+	int rc = apply_spans(conn, st->sql, &v, &n);
+	if (rc == DBREG_EMIGRATION) {
+		apply_fill_failure(out, conn, r->plan, i);
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	bool progress = apply_progress(r, st);
+	if (progress && (rc = r->drv->progress_read(conn, st->package, st->migration, &done, sum)) != 0) {
+		rc = apply_own_fail(out, conn, rc, "cannot read the progress of a transaction = false migration");
+		goto out;
+	}
+	if (done > 0) {
+		char now[72];
+		apply_prefix_sum(st->sql, v, done <= n ? done : n, now);
+		if (done >= n || strcmp(now, sum) != 0) {
+			char msg[512];
+			snprintf(msg, sizeof msg,
+				 "an earlier run stopped after statement %zu of this migration, and its first %zu statement%s "
+				 "changed since (or it has no statement after them): restore them, or delete its row with "
+				 "statements_done = %zu from ydtb_registry_migrations",
+				 done, done, done == 1 ? "" : "s", done);
+			apply_fail_step(r, i, msg);
+			rc = DBREG_EMIGRATION;
+			goto out;
+		}
+		if (!out->resumed_migration) {
+			out->resumed_package = st->package;
+			out->resumed_migration = st->migration;
+			out->resumed_at = done + 1;
+		}
+		if (r->opts->log)
+			fprintf(r->opts->log, "  resuming at statement %zu of %zu: an earlier run completed the first %zu\n",
+				done + 1, n, done);
+	}
+	if ((rc = apply_invalid_indexes(conn, &before, &nb)) != 0) {
+		rc = apply_own_fail(out, conn, rc, "cannot read the indexes of the target");
+		goto out;
+	}
+	r->wrote = true;
+	for (size_t k = done; k < n; k++) {
+		char *stmt = dbreg_strndup(st->sql + v[k].start, v[k].end - v[k].start);
+		if (!stmt) {
+			rc = DBREG_ENOMEM;
+			goto out;
+		}
+		if (r->drv->version >= 4 && r->drv->index_prepare && (rc = r->drv->index_prepare(conn, stmt)) != 0) {
+			free(stmt);
+			rc = apply_own_fail(out, conn, rc, "cannot drop the INVALID index that the migration builds again");
+			goto out;
+		}
+		struct apply_trace trace;
+		apply_trace_on(r, &trace, st->sql);
+		trace.base = k;
+		rc = r->drv->exec(conn, stmt);
+		apply_trace_off(r, &trace);
+		free(stmt);
+		if (rc != 0) {
+			/* The database saw one statement: place its error in the body. */
+			if (conn->err.position > 0)
+				conn->err.position += v[k].start;
+			conn->err.statement = k + 1;
+			out->statements_done = k;
+			out->statements_total = n;
+			if (progress && k > done && (rc = apply_record_progress(r, i, v, k, apply_ms_since(&t0))) != 0)
+				goto out;
+			apply_fill_failure(out, conn, r->plan, i);
+			struct dbreg_db_error saved = conn->err;
+			apply_invalid_indexes(conn, &out->invalid_indexes, &out->n_invalid_indexes);
+			conn->err = saved;
+			rc = DBREG_EMIGRATION;
+			goto out;
+		}
+		if (progress && k + 1 < n && (rc = apply_record_progress(r, i, v, k + 1, apply_ms_since(&t0))) != 0)
+			goto out;
+	}
+	/* An index the step built but left INVALID is not built: the step
+	 * failed, and the next run starts it over (index_prepare drops it). */
+	if ((rc = apply_invalid_indexes(conn, &after, &na)) != 0) {
+		rc = apply_own_fail(out, conn, rc, "cannot read the indexes the migration built");
+		goto out;
+	}
+	for (size_t k = 0; k < na; k++) {
+		if (apply_strv_has(before, nb, after[k]))
+			continue;
+		if ((rc = dbreg_strv_push(&out->invalid_indexes, &out->n_invalid_indexes, after[k])) != 0)
+			goto out;
+	}
+	if (out->n_invalid_indexes > 0) {
+		char msg[768];
+		snprintf(msg, sizeof msg, "index %s is INVALID after the migration ran (a concurrent build did not finish): "
+			 "the migration is not recorded", out->invalid_indexes[0]);
+		apply_fail_step(r, i, msg);
+		if (progress && done > 0)
+			apply_record_progress(r, i, v, 0, 0);
+		rc = DBREG_EMIGRATION;
+		goto out;
+	}
+	/* The history row, the progress row gone, the package's row: at once. */
+	if ((rc = r->drv->begin(conn)) != 0) {
+		rc = apply_own_fail(out, conn, rc, "cannot begin a transaction");
+		goto out;
+	}
+	r->in_tx = true;
+	struct dbreg_applied row = { (char *)st->package, (char *)st->migration, (char *)st->version,
+				     (char *)st->checksum, NULL, apply_ms_since(&t0) };
+	if (progress && (rc = r->drv->progress_record(conn, &row, 0)) != 0) {
+		rc = apply_own_fail(out, conn, rc, "cannot record the history row");
+		goto out;
+	}
+	if ((rc = r->drv->history_record(conn, &row, st->up)) != 0) {
+		rc = apply_own_fail(out, conn, rc, "cannot record the history row");
+		goto out;
+	}
+	if ((rc = apply_step_done(r, i, row.duration_ms)) != 0)
+		goto out;
+	rc = r->drv->commit(conn);
+	r->in_tx = false;
+	if (rc != 0) {
+		rc = apply_own_fail(out, conn, rc, "cannot commit");
+		out->n_ran = r->seg_start;
+		out->applied = r->seg_start;
+		goto out;
+	}
+	r->seg_start = out->n_ran;
+out:
+	dbreg_strv_free(before, nb);
+	dbreg_strv_free(after, na);
+	free(v);
+	return rc;
 }
 
 /* Reads the target's history under the lock and keeps the steps still to
@@ -348,77 +594,123 @@ static int apply_select(struct dbreg_apply_result *out, struct dbreg_conn *conn,
 	return 0;
 }
 
-/* Records the version of each package that changed, and upserts its tools. */
-static int apply_packages(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
-			  const bool *touched, bool *wrote)
+/* At the end of a run, in its last transaction: the packages whose row no
+ * step wrote (nothing of them ran, yet they are not installed or at
+ * another version: a package without migrations still brings its tools),
+ * and the tools of every other package in scope, which a manifest may have
+ * changed without a new version. */
+static int apply_packages(struct apply_run *r)
 {
+	const struct dbreg_plan *plan = r->plan;
 	char **names = NULL, **versions = NULL;
 	size_t n = 0;
-	int rc = conn->driver->package_read(conn, &names, &versions, &n);
+	int rc = r->drv->package_read(r->conn, &names, &versions, &n);
 	if (rc != 0)
-		return apply_own_fail(out, conn, rc, "cannot read the installed packages");
-	bool tools = dbreg_plan_has_tools_table(plan);
+		return apply_own_fail(r->out, r->conn, rc, "cannot read the installed packages");
+	struct dbreg_buf tools = DBREG_BUF_INIT;
 	for (size_t i = 0; i < plan->n_pkgs && rc == 0; i++) {
 		const struct dbreg_plan_pkg *p = &plan->pkgs[i];
+		if (r->recorded[i] || !p->in_scope)
+			continue;
 		const char *installed = NULL;
 		for (size_t k = 0; k < n; k++)
 			if (strcmp(names[k], p->pkg->name) == 0)
 				installed = versions[k];
-		/* Record a package when something of it ran, when its version
-		 * moved, or when it is not installed yet (a package without
-		 * migrations still brings its tools). */
-		if (!touched[i] && (!p->in_scope || (installed && strcmp(installed, p->version) == 0)))
-			continue;
-		rc = conn->driver->package_record(conn, p->pkg->name, p->version);
-		if (rc != 0) {
-			rc = apply_own_fail(out, conn, rc, "cannot record the package version");
-			break;
-		}
-		*wrote = true;
-		if (tools && p->pkg->n_tools > 0) {
-			struct dbreg_buf b = DBREG_BUF_INIT;
-			dbreg_plan_tools_sql(&b, p->pkg);
-			if (b.oom) {
-				dbreg_buf_dispose(&b);
-				rc = DBREG_ENOMEM;
-				break;
-			}
-			rc = conn->driver->exec(conn, b.ptr);
-			dbreg_buf_dispose(&b);
-			if (rc != 0)
-				rc = apply_own_fail(out, conn, rc, "cannot record the package's tools in ydtb_tools");
-		}
+		if (apply_removes(p) ? installed != NULL : !installed || strcmp(installed, p->version) != 0)
+			rc = apply_package(r, i);
+		else if (!apply_removes(p))
+			dbreg_plan_tools_sql(&tools, plan, p->pkg, false);
 	}
-	for (size_t k = 0; k < n; k++) {
-		free(names[k]);
-		free(versions[k]);
+	if (rc == 0 && tools.oom)
+		rc = DBREG_ENOMEM;
+	if (rc == 0 && tools.len > 0) {
+		r->wrote = true;
+		if ((rc = r->drv->exec(r->conn, tools.ptr)) != 0)
+			rc = apply_own_fail(r->out, r->conn, rc, "cannot record the packages' tools in ydtb_tools");
 	}
-	free(names);
-	free(versions);
+	dbreg_buf_dispose(&tools);
+	dbreg_strv_free(names, n);
+	dbreg_strv_free(versions, n);
 	return rc;
 }
 
-/* [isolation] row_level_security: makes the policies of package k exist
- * (isolation.c writes the SQL; nothing when the registry or the dialect
- * has no row-level security); done[k] records that it ran. */
-static int apply_rls(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
-		     size_t k, bool *done, bool *wrote)
+static int apply_begin(struct apply_run *r)
 {
-	done[k] = true;
-	struct dbreg_buf b = DBREG_BUF_INIT;
-	dbreg_rls_sql(&b, plan->reg, conn->driver->dialect, plan->pkgs[k].pkg);
-	if (b.oom) {
-		dbreg_buf_dispose(&b);
-		return DBREG_ENOMEM;
+	if (r->in_tx)
+		return 0;
+	int rc = r->drv->begin(r->conn);
+	if (rc != 0)
+		return apply_own_fail(r->out, r->conn, rc, "cannot begin a transaction");
+	r->in_tx = true;
+	return 0;
+}
+
+/* Commits the open segment; a deferred constraint failing at commit is the
+ * segment's fault (DBREG_EMIGRATION), and its steps did not happen. */
+static int apply_commit(struct apply_run *r)
+{
+	struct dbreg_apply_result *out = r->out;
+	int rc = r->drv->commit(r->conn);
+	r->in_tx = false;
+	if (rc == DBREG_EMIGRATION) {
+		snprintf(out->errmsg, sizeof out->errmsg, "the migrations were rolled back at commit: %s",
+			 r->conn->err.message);
+		free(out->message);
+		out->message = dbreg_strdup(r->conn->err.message);
+		snprintf(out->sqlstate, sizeof out->sqlstate, "%s", r->conn->err.sqlstate);
+	} else if (rc != 0) {
+		rc = apply_own_fail(out, r->conn, rc, "cannot commit");
 	}
-	int rc = 0;
-	if (b.len) {
-		*wrote = true;
-		if ((rc = conn->driver->exec(conn, b.ptr)) != 0)
-			rc = apply_own_fail(out, conn, rc, "cannot make the row-level security policies");
+	if (rc != 0) {
+		out->n_ran = r->seg_start;
+		out->applied = r->seg_start;
+		return rc;
 	}
-	dbreg_buf_dispose(&b);
-	return rc;
+	out->segments++;
+	r->seg_start = out->n_ran;
+	return 0;
+}
+
+/* A foreign_keys = false step on a database that can switch enforcement
+ * off (SQLite): in a transaction of its own, enforcement off before BEGIN
+ * (inside one SQLite ignores the pragma), the check before COMMIT. */
+static int apply_step_fk(struct apply_run *r, size_t i)
+{
+	const struct dbreg_step *st = &r->plan->steps[i];
+	int rc = r->drv->foreign_keys(r->conn, false);
+	if (rc != 0)
+		return apply_own_fail(r->out, r->conn, rc, "cannot switch foreign key enforcement off");
+	r->fk_off = true;
+	if ((rc = apply_begin(r)) != 0 || (rc = apply_step(r, i)) != 0)
+		return rc;
+	rc = r->drv->foreign_key_check(r->conn);
+	if (rc == DBREG_EMIGRATION) {
+		struct dbreg_db_error e = r->conn->err;
+		apply_fail_step(r, i, e.message);
+		if (e.hint[0]) {
+			free(r->out->hint);
+			r->out->hint = dbreg_strdup(e.hint);
+		}
+		return rc;
+	}
+	if (rc != 0)
+		return apply_own_fail(r->out, r->conn, rc, "cannot check foreign keys");
+	if (r->opts->log)
+		fprintf(r->opts->log, "%s %s ran with foreign keys off: the foreign key check passed\n", st->package,
+			st->migration);
+	if ((rc = apply_commit(r)) != 0)
+		return rc;
+	r->fk_off = false;
+	rc = r->drv->foreign_keys(r->conn, true);
+	return rc ? apply_own_fail(r->out, r->conn, rc, "cannot switch foreign key enforcement on") : 0;
+}
+
+static void apply_drop_run(struct apply_run *r)
+{
+	free(r->run);
+	free(r->last);
+	free(r->recorded);
+	free(r->rls_done);
 }
 
 int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
@@ -433,13 +725,14 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 		return DBREG_EUSAGE;
 	}
 	const struct dbreg_driver *drv = conn->driver;
-	bool locked = false, in_tx = false;
-	size_t seg_start = 0;          /* out->ran[seg_start..] is the open, uncommitted segment */
-	bool *run = calloc(plan->n_steps + 1, sizeof(*run));
-	bool *touched = calloc(plan->n_pkgs + 1, sizeof(*touched));
-	bool *rls_done = calloc(plan->n_pkgs + 1, sizeof(*rls_done));
+	struct apply_run r = { .out = out, .conn = conn, .drv = drv, .plan = plan, .opts = opts };
+	bool locked = false;
+	r.run = calloc(plan->n_steps + 1, sizeof(*r.run));
+	r.last = calloc(plan->n_pkgs + 1, sizeof(*r.last));
+	r.recorded = calloc(plan->n_pkgs + 1, sizeof(*r.recorded));
+	r.rls_done = calloc(plan->n_pkgs + 1, sizeof(*r.rls_done));
 	int rc = 0;
-	if (!run || !touched || !rls_done) {
+	if (!r.run || !r.last || !r.recorded || !r.rls_done) {
 		rc = DBREG_ENOMEM;
 		goto out;
 	}
@@ -454,11 +747,11 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 		locked = true;
 	}
 	if (opts->dry_run) {
-		rc = apply_select(out, conn, plan, run);
+		rc = apply_select(out, conn, plan, r.run);
 		if (rc != 0)
 			goto out;
 		for (size_t i = 0; i < plan->n_steps && rc == 0; i++) {
-			if (!run[i])
+			if (!r.run[i])
 				continue;
 			if (opts->log)
 				fprintf(opts->log, "would %s %s %s (%s)%s\n", plan->steps[i].up ? "apply" : "revert",
@@ -469,121 +762,84 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 		}
 		goto out;
 	}
+	/* Session settings, before any transaction whose rollback would undo them. */
+	if ((opts->target_lock_timeout_ms > 0 || opts->target_statement_timeout_ms > 0) && drv->version >= 4 &&
+	    drv->set_timeouts &&
+	    (rc = drv->set_timeouts(conn, opts->target_lock_timeout_ms, opts->target_statement_timeout_ms)) != 0) {
+		rc = apply_own_fail(out, conn, rc, "cannot set the target's lock_timeout and statement_timeout");
+		goto out;
+	}
 
 	/* The first segment opens before the history is read: on SQLite the
 	 * write lock of BEGIN IMMEDIATE is what serialises two runs. */
-	rc = drv->begin(conn);
-	if (rc != 0) {
-		rc = apply_own_fail(out, conn, rc, "cannot begin a transaction");
+	if ((rc = apply_begin(&r)) != 0)
 		goto out;
-	}
-	in_tx = true;
 	if ((rc = drv->history_ensure(conn)) != 0) {
 		rc = apply_own_fail(out, conn, rc, "cannot create the history tables");
 		goto out;
 	}
-	if ((rc = apply_select(out, conn, plan, run)) != 0)
+	if ((rc = apply_select(out, conn, plan, r.run)) != 0)
 		goto out;
+	for (size_t i = 0; i < plan->n_steps; i++)
+		if (r.run[i])
+			r.last[plan->src[i].pkg] = i + 1;
 
-	bool wrote = false;
+	bool fk_capable = drv->version >= 4 && drv->foreign_keys && drv->foreign_key_check;
 	for (size_t i = 0; i < plan->n_steps; i++) {
-		if (!run[i])
+		if (!r.run[i])
 			continue;
 		const struct dbreg_step *st = &plan->steps[i];
-		touched[plan->src[i].pkg] = true;
-		wrote = true;
-		if (st->transaction) {
-			if (!in_tx) {
-				if ((rc = drv->begin(conn)) != 0) {
-					rc = apply_own_fail(out, conn, rc, "cannot begin a transaction");
-					goto out;
-				}
-				in_tx = true;
-			}
-			if ((rc = apply_step(out, conn, plan, i, opts)) != 0)
-				goto out;
-			/* The policies commit with their package's migrations. */
-			if (dbreg_rls_after_step(plan, run, i) &&
-			    (rc = apply_rls(out, conn, plan, plan->src[i].pkg, rls_done, &wrote)) != 0)
+		bool fk_alone = !st->foreign_keys && fk_capable;
+		if (st->transaction && !fk_alone) {
+			if ((rc = apply_begin(&r)) != 0 || (rc = apply_step(&r, i)) != 0)
 				goto out;
 			continue;
 		}
-		/* transaction = false: commit what is open, run alone. */
-		if (in_tx) {
-			rc = drv->commit(conn);
-			in_tx = false;
-			if (rc != 0) {
-				rc = apply_own_fail(out, conn, rc, "cannot commit");
-				goto out;
-			}
-			out->segments++;
-			seg_start = out->n_ran;
-		}
+		/* A step of its own: commit what is open first. */
+		if (r.in_tx && (rc = apply_commit(&r)) != 0)
+			goto out;
 		out->split = true;
 		if (opts->log)
-			fprintf(opts->log, "%s %s runs outside a transaction: the run is split here\n", st->package,
-				st->migration);
-		if ((rc = apply_step(out, conn, plan, i, opts)) != 0) {
-			if (rc == DBREG_EMIGRATION)
-				apply_find_invalid(out, conn);
-			goto out;
-		}
-		seg_start = out->n_ran;
-		if ((rc = apply_rls(out, conn, plan, plan->src[i].pkg, rls_done, &wrote)) != 0)
+			fprintf(opts->log, "%s %s runs %s: the run is split here\n", st->package, st->migration,
+				st->transaction ? "alone with foreign keys off" : "outside a transaction");
+		rc = st->transaction ? apply_step_fk(&r, i) : apply_step_alone(&r, i);
+		if (rc != 0)
 			goto out;
 	}
 
-	if (!in_tx) {
-		if ((rc = drv->begin(conn)) != 0) {
-			rc = apply_own_fail(out, conn, rc, "cannot begin a transaction");
-			goto out;
-		}
-		in_tx = true;
-	}
-	if ((rc = apply_packages(out, conn, plan, touched, &wrote)) != 0)
+	if ((rc = apply_begin(&r)) != 0 || (rc = apply_packages(&r)) != 0)
 		goto out;
 	/* Every run repairs the policies of the packages it covers, even
 	 * when no migration is pending. */
 	for (size_t k = 0; k < plan->n_pkgs && rc == 0; k++)
-		if (plan->pkgs[k].in_scope && !rls_done[k])
-			rc = apply_rls(out, conn, plan, k, rls_done, &wrote);
+		if (plan->pkgs[k].in_scope && !r.rls_done[k])
+			rc = apply_rls(&r, k);
 	if (rc != 0)
 		goto out;
-	if (!wrote) {
+	if (!r.wrote) {
 		/* Nothing to do: leave the target untouched. */
 		rc = drv->rollback(conn);
-		in_tx = false;
+		r.in_tx = false;
 		if (rc != 0)
 			rc = apply_own_fail(out, conn, rc, "cannot end the transaction");
 		goto out;
 	}
-	rc = drv->commit(conn);
-	in_tx = false;
-	if (rc == DBREG_EMIGRATION) {
-		/* A deferred constraint failed at commit: the last segment's fault. */
-		snprintf(out->errmsg, sizeof out->errmsg, "the migrations were rolled back at commit: %s",
-			 conn->err.message);
-		out->message = dbreg_strdup(conn->err.message);
-		snprintf(out->sqlstate, sizeof out->sqlstate, "%s", conn->err.sqlstate);
-		out->n_ran = seg_start;
-		out->applied = seg_start;
-		goto out;
-	}
-	if (rc != 0) {
-		rc = apply_own_fail(out, conn, rc, "cannot commit");
-		goto out;
-	}
-	out->segments++;
+	rc = apply_commit(&r);
 
 out:
-	if (in_tx) {
+	if (r.in_tx) {
 		/* Keep the error that brought us here, not the rollback's. */
 		struct dbreg_db_error saved = conn->err;
 		drv->rollback(conn);
 		conn->err = saved;
 		/* The rolled-back steps did not happen. */
-		out->n_ran = seg_start;
-		out->applied = seg_start;
+		out->n_ran = r.seg_start;
+		out->applied = r.seg_start;
+	}
+	if (r.fk_off) {
+		struct dbreg_db_error saved = conn->err;
+		drv->foreign_keys(conn, true);
+		conn->err = saved;
 	}
 	if (locked && drv->unlock) {
 		struct dbreg_db_error saved = conn->err;
@@ -592,8 +848,6 @@ out:
 	}
 	if (rc == DBREG_ENOMEM && !out->errmsg[0])
 		snprintf(out->errmsg, sizeof out->errmsg, "out of memory");
-	free(run);
-	free(touched);
-	free(rls_done);
+	apply_drop_run(&r);
 	return rc;
 }

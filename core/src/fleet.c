@@ -85,9 +85,7 @@ static int fleet_add(struct dbreg_fleet *f, size_t *cap, const struct dbreg_proj
 	}
 	struct dbreg_fleet_member *m = &f->members[f->n_members++];
 	*m = (struct dbreg_fleet_member){ .url = url, .shown = shown, .dialect = dialect };
-	for (size_t i = 0; i < p->n_targets; i++)
-		if (strcmp(p->targets[i].name, entry) == 0)
-			m->name = p->targets[i].name;
+	m->def = dbreg_project_target(p, entry);
 	return 0;
 }
 
@@ -393,7 +391,12 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 	/* Nothing pending: the history read was the whole visit, no lock, no
 	 * transaction, no write (unless a package version moved). */
 	if (o->pending > 0 || fleet_packages_stale(conn, plan)) {
-		struct dbreg_apply_opts ao = { .dry_run = opt->dry_run, .lock_timeout_s = opt->lock_timeout_s };
+		struct dbreg_apply_opts ao = {
+			.dry_run = opt->dry_run,
+			.lock_timeout_s = opt->lock_timeout_s,
+			.target_lock_timeout_ms = m->def ? m->def->lock_timeout_ms : 0,
+			.target_statement_timeout_ms = m->def ? m->def->statement_timeout_ms : 0,
+		};
 		struct dbreg_apply_result res;
 		rc = dbreg_apply_run(&res, conn, plan, &ao);
 		o->applied = res.applied;

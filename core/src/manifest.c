@@ -97,6 +97,7 @@ static const struct manifest_key migration_keys[] = {
 	{ "down_sqlite", M_STR, NULL },
 	{ "down_file", M_STR, NULL },
 	{ "transaction", M_BOOL, NULL },
+	{ "foreign_keys", M_BOOL, NULL },
 	{ NULL, 0, NULL },
 };
 
@@ -840,6 +841,7 @@ static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const 
 	m->pos.line = n->line;
 	m->pos.column = n->column;
 	m->transaction = mbool(n, migration_keys, "transaction", true);
+	m->foreign_keys = mbool(n, migration_keys, "foreign_keys", true);
 	const struct dbreg_toml_node *id = mget(n, migration_keys, "id");
 	if (id) {
 		m->id = mdup(c, id->u.str.ptr);

@@ -6,6 +6,7 @@
 #include "isolation.h"
 #include "diag.h"
 #include "graph.h"
+#include "sqlcheck.h"
 #include "util.h"
 
 #include <stdint.h>
@@ -106,6 +107,7 @@ static int plan_push(struct dbreg_plan *plan, size_t *cap, const struct dbreg_pl
 	st->version = m->version_text ? m->version_text : "";
 	st->up = up;
 	st->transaction = m->transaction;
+	st->foreign_keys = m->foreign_keys;
 	st->sql = src->body->text;
 	st->file = src->body->file;
 	dbreg_sql_checksum(src->body->text, src->body->len, st->checksum);
@@ -468,6 +470,10 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 						      "--allow on a development target"))
 		goto oom;
 	rc = reg->diags.errors > errors_before ? DBREG_EINVALID : 0;
+	/* What the steps run may be unsafe (DBR103): said with the plan, also
+	 * when the SQL checks of validate were skipped for a known registry. */
+	if (rc == 0)
+		rc = dbreg_plan_warnings(plan, &reg->diags);
 	goto out;
 oom:
 	rc = DBREG_ENOMEM;
@@ -525,7 +531,7 @@ enum dbreg_dialect dbreg_plan_dialect(const struct dbreg_plan *plan)
 static const char plan_history_postgres[] =
 	"CREATE TABLE IF NOT EXISTS ydtb_registry_migrations ("
 	" package text NOT NULL, migration text NOT NULL, version text NOT NULL, checksum text NOT NULL,"
-	" applied_at timestamptz NOT NULL DEFAULT now(), duration_ms bigint NOT NULL DEFAULT 0,"
+	" applied_at timestamptz NOT NULL DEFAULT now(), duration_ms bigint NOT NULL DEFAULT 0, statements_done bigint,"
 	" PRIMARY KEY (package, migration));\n"
 	"CREATE TABLE IF NOT EXISTS ydtb_registry_packages ("
 	" name text PRIMARY KEY, version text NOT NULL, installed_at timestamptz NOT NULL DEFAULT now());\n";
@@ -533,7 +539,7 @@ static const char plan_history_postgres[] =
 static const char plan_history_sqlite[] =
 	"CREATE TABLE IF NOT EXISTS ydtb_registry_migrations ("
 	" package TEXT NOT NULL, migration TEXT NOT NULL, version TEXT NOT NULL, checksum TEXT NOT NULL,"
-	" applied_at TEXT NOT NULL DEFAULT (" PLAN_SQ_NOW "), duration_ms INTEGER NOT NULL DEFAULT 0,"
+	" applied_at TEXT NOT NULL DEFAULT (" PLAN_SQ_NOW "), duration_ms INTEGER NOT NULL DEFAULT 0, statements_done INTEGER,"
 	" PRIMARY KEY (package, migration));\n"
 	"CREATE TABLE IF NOT EXISTS ydtb_registry_packages ("
 	" name TEXT PRIMARY KEY NOT NULL, version TEXT NOT NULL,"
@@ -556,34 +562,83 @@ static void plan_lit(struct dbreg_buf *b, const char *s)
 	dbreg_buf_puts(b, "'");
 }
 
-void dbreg_plan_tools_sql(struct dbreg_buf *b, const struct dbreg_package *pkg)
+/* The core's ydtb_tools, where tools are upserted; NULL when it declares none. */
+static const struct dbreg_table *plan_tools_table(const struct dbreg_plan *plan)
 {
-	for (size_t i = 0; i < pkg->n_tools; i++) {
-		const struct dbreg_tool *t = &pkg->tools[i];
-		if (!t->id || !t->name)
+	for (size_t i = 0; i < plan->n_pkgs; i++)
+		if (plan->pkgs[i].pkg->core)
+			return dbreg_package_table(plan->pkgs[i].pkg, "ydtb_tools");
+	return NULL;
+}
+
+/* The columns of ydtb_tools that dbreg writes, with the tool's value. id,
+ * package_name and name are required (DBR016); the others are written only
+ * where the core declares them, so a core without updated_at still works. */
+enum { PLAN_TOOL_ID, PLAN_TOOL_PACKAGE, PLAN_TOOL_NAME, PLAN_TOOL_DESCRIPTION, PLAN_TOOL_ICON, PLAN_TOOL_UPDATED, PLAN_TOOL_N };
+static const char *const plan_tool_columns[PLAN_TOOL_N] = {
+	"id", "package_name", "name", "description", "icon", "updated_at",
+};
+
+void dbreg_plan_tools_sql(struct dbreg_buf *b, const struct dbreg_plan *plan, const struct dbreg_package *pkg,
+			  bool remove)
+{
+	const struct dbreg_table *t = plan_tools_table(plan);
+	if (!t)
+		return;
+	bool has[PLAN_TOOL_N];
+	for (int c = 0; c < PLAN_TOOL_N; c++)
+		has[c] = dbreg_table_column(t, plan_tool_columns[c]) != NULL;
+	if (!has[PLAN_TOOL_ID] || !has[PLAN_TOOL_PACKAGE] || !has[PLAN_TOOL_NAME])
+		return;
+	/* Tools the package no longer declares (all of them when removed). */
+	dbreg_buf_puts(b, "DELETE FROM ydtb_tools WHERE package_name = ");
+	plan_lit(b, pkg->name);
+	size_t n = 0;
+	for (size_t i = 0; !remove && i < pkg->n_tools; i++) {
+		if (!pkg->tools[i].id)
 			continue;
-		dbreg_buf_puts(b, "INSERT INTO ydtb_tools (id, package_name, name, description, icon) VALUES (");
-		plan_lit(b, t->id);
-		dbreg_buf_puts(b, ", ");
-		plan_lit(b, pkg->name);
-		dbreg_buf_puts(b, ", ");
-		plan_lit(b, t->name);
-		dbreg_buf_puts(b, ", ");
-		plan_lit(b, t->description);
-		dbreg_buf_puts(b, ", ");
-		plan_lit(b, t->icon);
-		dbreg_buf_puts(b, ") ON CONFLICT (id) DO UPDATE SET package_name = excluded.package_name,"
-				  " name = excluded.name, description = excluded.description, icon = excluded.icon,"
-				  " updated_at = CURRENT_TIMESTAMP;\n");
+		dbreg_buf_puts(b, n++ ? ", " : " AND id NOT IN (");
+		plan_lit(b, pkg->tools[i].id);
+	}
+	dbreg_buf_puts(b, n ? ");\n" : ";\n");
+	for (size_t i = 0; !remove && i < pkg->n_tools; i++) {
+		const struct dbreg_tool *tool = &pkg->tools[i];
+		if (!tool->id || !tool->name)
+			continue;
+		const char *val[PLAN_TOOL_N] = { tool->id, pkg->name, tool->name, tool->description, tool->icon, NULL };
+		dbreg_buf_puts(b, "INSERT INTO ydtb_tools (");
+		for (int c = 0, k = 0; c < PLAN_TOOL_N; c++)
+			if (has[c])
+				dbreg_buf_printf(b, "%s%s", k++ ? ", " : "", plan_tool_columns[c]);
+		dbreg_buf_puts(b, ") VALUES (");
+		for (int c = 0, k = 0; c < PLAN_TOOL_N; c++) {
+			if (!has[c])
+				continue;
+			dbreg_buf_puts(b, k++ ? ", " : "");
+			if (c == PLAN_TOOL_UPDATED)
+				dbreg_buf_puts(b, "CURRENT_TIMESTAMP");
+			else
+				plan_lit(b, val[c]);
+		}
+		/* Only a tool that changed is written, so updated_at says when. */
+		dbreg_buf_puts(b, ") ON CONFLICT (id) DO UPDATE SET ");
+		for (int c = 1, k = 0; c < PLAN_TOOL_N; c++)
+			if (has[c])
+				dbreg_buf_printf(b, "%s%s = %s%s", k++ ? ", " : "", plan_tool_columns[c],
+						 c == PLAN_TOOL_UPDATED ? "" : "excluded.",
+						 c == PLAN_TOOL_UPDATED ? "CURRENT_TIMESTAMP" : plan_tool_columns[c]);
+		dbreg_buf_puts(b, " WHERE ");
+		for (int c = 1, k = 0; c < PLAN_TOOL_UPDATED; c++)
+			if (has[c])
+				dbreg_buf_printf(b, "%sydtb_tools.%s IS DISTINCT FROM excluded.%s", k++ ? " OR " : "",
+						 plan_tool_columns[c], plan_tool_columns[c]);
+		dbreg_buf_puts(b, ";\n");
 	}
 }
 
 bool dbreg_plan_has_tools_table(const struct dbreg_plan *plan)
 {
-	for (size_t i = 0; i < plan->n_pkgs; i++)
-		if (plan->pkgs[i].pkg->core && dbreg_package_table(plan->pkgs[i].pkg, "ydtb_tools"))
-			return true;
-	return false;
+	return plan_tools_table(plan) != NULL;
 }
 
 char *dbreg_plan_script(const struct dbreg_plan *plan)
@@ -650,7 +705,7 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 		dbreg_buf_printf(&b, ") ON CONFLICT (name) DO UPDATE SET version = excluded.version,"
 				     " installed_at = %s;\n", pg ? "now()" : PLAN_SQ_NOW);
 		if (tools)
-			dbreg_plan_tools_sql(&b, p->pkg);
+			dbreg_plan_tools_sql(&b, plan, p->pkg, false);
 	}
 	/* As apply: the policies of every package the plan covers. */
 	for (size_t i = 0; i < plan->n_pkgs; i++)
@@ -663,4 +718,56 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 		return NULL;
 	}
 	return dbreg_buf_detach(&b);
+}
+
+/* ---- warnings about what the plan runs ------------------------------------ */
+
+/* The byte offset of a 1-based line and column inside text. */
+static size_t plan_offset(const char *text, unsigned line, unsigned column)
+{
+	size_t off = 0;
+	for (unsigned l = 1; l < line && text[off]; off++)
+		if (text[off] == '\n')
+			l++;
+	for (unsigned c = 1; c < column && text[off] && text[off] != '\n'; c++)
+		off++;
+	return off;
+}
+
+int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *out)
+{
+	for (size_t i = 0; plan && i < plan->n_steps; i++) {
+		const struct dbreg_step *st = &plan->steps[i];
+		const struct dbreg_plan_src *src = &plan->src[i];
+		/* Only the bodies validate checks: what runs on PostgreSQL (a body
+		 * for SQLite alone is not read with the PostgreSQL grammar). */
+		const struct dbreg_migration *m = src->mig;
+		if (!st->up || !(src->body == &m->up_postgres || (src->body == &m->up && !m->up_postgres.text)))
+			continue;
+		struct dbreg_diag_list found = DBREG_DIAG_LIST_INIT;
+		int rc = dbreg_sqlcheck_text(&found, src->body->file, st->sql, true);
+		for (size_t k = 0; rc == 0 && k < found.len; k++) {
+			const struct dbreg_diag *d = &found.items[k];
+			if (d->severity != DBREG_SEV_WARNING)
+				continue;
+			struct dbreg_diag_at at = { .file = src->body->file, .package = st->package,
+						    .table = d->table, .column_name = d->column_name,
+						    .migration = st->migration };
+			dbreg_sql_loc(src->body, plan_offset(st->sql, d->line, d->column), &at.line, &at.column);
+			bool known = false;
+			for (size_t j = 0; j < out->len && !known; j++)
+				known = strcmp(out->items[j].code, d->code) == 0 && out->items[j].line == at.line &&
+					out->items[j].column == at.column && out->items[j].file && at.file &&
+					strcmp(out->items[j].file, at.file) == 0;
+			if (known)
+				continue;
+			rc = dbreg_diag_addf(out, d->code, &at, "%s", d->message);
+			if (rc == 0 && d->hint)
+				rc = dbreg_diag_hintf(out, "%s", d->hint);
+		}
+		dbreg_diag_list_dispose(&found);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
 }

@@ -36,9 +36,14 @@ struct dbreg_plan {
 
 struct dbreg_buf;
 
-/* Appends the upsert of a package's [[tools]] into ydtb_tools (one
- * INSERT ... ON CONFLICT (id) DO UPDATE per tool, valid in both dialects). */
-void dbreg_plan_tools_sql(struct dbreg_buf *b, const struct dbreg_package *pkg);
+/* Appends what brings ydtb_tools in line with a package's [[tools]]: a
+ * DELETE of the tools it no longer declares (all of them when `remove`,
+ * for a package taken down to nothing), then one INSERT ... ON CONFLICT
+ * (id) DO UPDATE per tool that writes only the columns the core declares
+ * and only when a value differs. Valid in both dialects. Appends nothing
+ * when the core has no usable ydtb_tools. */
+void dbreg_plan_tools_sql(struct dbreg_buf *b, const struct dbreg_plan *plan, const struct dbreg_package *pkg,
+			  bool remove);
 
 /* Whether the core package declares ydtb_tools, where tools are upserted. */
 bool dbreg_plan_has_tools_table(const struct dbreg_plan *plan);

@@ -14,7 +14,7 @@
 static const char *const project_sections[] = { "registry", "targets", "isolation", "fleets", NULL };
 static const char *const project_isolation_keys[] = { "row_level_security", "setting", "workspace_keys", NULL };
 static const char *const project_registry_keys[] = { "packages", "state", NULL };
-static const char *const project_target_keys[] = { "url", "dev", NULL };
+static const char *const project_target_keys[] = { "url", "dev", "lock_timeout", "statement_timeout", NULL };
 static const char *const project_fleet_keys[] = { "targets", "urls_file", "jobs", "canary", NULL };
 
 static void project_strv_free(char **v, size_t n)
@@ -68,6 +68,40 @@ static void project_diag(struct pctx *c, const char *code, unsigned line, unsign
 	}
 	if (hint_word && dbreg_diag_hintf(c->diags, "did you mean \"%s\"?", hint_word) != 0)
 		c->oom = true;
+}
+
+/* A duration in milliseconds: "500ms", "5s", "10min", "2h", "1d", or a bare
+ * number of milliseconds (as PostgreSQL reads one); -1 when invalid. */
+static long long project_duration(const char *s)
+{
+	static const struct { const char *unit; long long ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "min", 60000 }, { "h", 3600000 }, { "d", 86400000 }, { "", 1 },
+	};
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (end == s || v < 0 || v > 100000000)
+		return -1;
+	while (*end == ' ')
+		end++;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcmp(end, units[i].unit) == 0)
+			return v * units[i].ms;
+	return -1;
+}
+
+/* A target's lock_timeout or statement_timeout into *ms. */
+static void project_timeout(struct pctx *c, const struct dbreg_toml_node *t, const char *key, long long *ms)
+{
+	const struct dbreg_toml_node *v = dbreg_toml_get(t, key);
+	if (!v)
+		return;
+	*ms = v->type == DBREG_TOML_STRING ? project_duration(v->u.str.ptr)
+	      : v->type == DBREG_TOML_INTEGER && v->u.integer >= 0 ? v->u.integer : -1;
+	if (*ms < 0) {
+		project_diag(c, "DBR014", v->line, v->column, NULL, "%s%s must be a duration such as \"5s\" or \"10min\"",
+			     "the target's ", key);
+		*ms = 0;
+	}
 }
 
 /* Unknown keys of a table (DBR013 with the nearest known key). */
@@ -262,6 +296,8 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 				continue;
 			}
 			struct dbreg_target_def *t = &p->targets[p->n_targets];
+			project_timeout(c, kv->value, "lock_timeout", &t->lock_timeout_ms);
+			project_timeout(c, kv->value, "statement_timeout", &t->statement_timeout_ms);
 			t->dev = -1;
 			const struct dbreg_toml_node *dev = dbreg_toml_get(kv->value, "dev");
 			if (dev && dev->type != DBREG_TOML_BOOL)
@@ -444,6 +480,15 @@ int dbreg_project_target_url(char **url, const struct dbreg_project *p, const ch
 	}
 	*url = expanded;
 	return 0;
+}
+
+const struct dbreg_target_def *dbreg_project_target(const struct dbreg_project *p, const char *target)
+{
+	const char *name = target ? target : "dev";
+	for (size_t i = 0; p && i < p->n_targets; i++)
+		if (strcmp(p->targets[i].name, name) == 0)
+			return &p->targets[i];
+	return NULL;
 }
 
 bool dbreg_project_target_is_dev(const struct dbreg_project *p, const char *target, const char *url)

@@ -388,7 +388,18 @@ static void rules_cross_tables(struct rctx *c)
 					      owner->version_text ? owner->version_text : "1.0.0");
 					continue;
 				}
-				if (dbreg_table_column(target, col->ref_column) == NULL) {
+				const struct dbreg_column *refd = dbreg_table_column(target, col->ref_column);
+				const struct dbreg_type_info *ta = dbreg_type_lookup(col->type);
+				const struct dbreg_type_info *tb_ = refd ? dbreg_type_lookup(refd->type) : NULL;
+				if (refd && !dbreg_type_fk_compatible(ta, tb_)) {
+					/* PostgreSQL refuses the migration ("foreign key constraint
+					 * cannot be implemented"); SQLite would take it. */
+					rdiag(c, "DBR029", p, pos, tb->name, col->name, NULL,
+					      "column \"%s\" is %s but references \"%s.%s\", which is %s", col->name, col->type,
+					      col->ref_table, col->ref_column, refd->type);
+					rhint(c, "declare %s with type = \"%s\"", col->name, refd->type);
+				}
+				if (refd == NULL) {
 					rdiag(c, "DBR027", p, pos, tb->name, col->name, NULL,
 					      "column \"%s\" references unknown column \"%s.%s\"", col->name,
 					      col->ref_table, col->ref_column);
@@ -432,6 +443,40 @@ static void rules_core(struct rctx *c, const struct dbreg_package *p)
 		      "ydtb_workspaces must have the primary key column \"id\"");
 		rhint(c, "id = { type = \"text\", primary_key = true }");
 	}
+}
+
+/* DBR016: tools are upserted into the core's ydtb_tools, which must have
+ * the columns dbreg always writes (the others are written when declared). */
+static void rules_tools_table(struct rctx *c, const struct dbreg_package *p)
+{
+	if (p->n_tools == 0)
+		return;
+	const struct dbreg_package *core = NULL;
+	for (size_t i = 0; i < c->reg->n_packages; i++)
+		if (c->reg->packages[i]->core) {
+			if (core)
+				return; /* DBR015 says it */
+			core = c->reg->packages[i];
+		}
+	if (!core)
+		return;
+	/* Without ydtb_tools the application keeps no tools table: nothing to write. */
+	const struct dbreg_table *t = dbreg_package_table(core, "ydtb_tools");
+	if (!t)
+		return;
+	static const char *const need[] = { "id", "name", "package_name" };
+	char missing[64] = "";
+	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+		if (!dbreg_table_column(t, need[i]))
+			snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s", missing[0] ? ", " : "",
+				 need[i]);
+	if (!missing[0])
+		return;
+	rdiag(c, "DBR016", p, p->tools[0].pos, "ydtb_tools", NULL, NULL,
+	      "package %s declares tools, but ydtb_tools of %s lacks column%s %s, which dbreg writes",
+	      p->name ? p->name : "?", core->name ? core->name : "?", strchr(missing, ',') ? "s" : "", missing);
+	rhint(c, "declare the columns id, name and package_name in ydtb_tools of %s (description, icon and "
+		 "updated_at are written when declared)", core->name ? core->name : "the core package");
 }
 
 static int rules_cmp_str(const void *a, const void *b)
@@ -545,6 +590,7 @@ int dbreg_rules_check(struct dbreg_registry *reg)
 				rules_table(&c, p, &p->tables[t]);
 		if (p->core)
 			rules_core(&c, p);
+		rules_tools_table(&c, p);
 		rules_migrations(&c, p);
 	}
 	if (c.rc == 0)

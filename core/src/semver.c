@@ -1052,3 +1052,17 @@ char *dbreg_range_format(const struct dbreg_range *r)
 	}
 	return out;
 }
+
+int dbreg_version_compare(const char *a, const char *b)
+{
+	struct dbreg_semver x = DBREG_SEMVER_INIT, y = DBREG_SEMVER_INIT;
+	const char *why;
+	int c;
+	if (dbreg_semver_parse(&x, a ? a : "", &why) == 0 && dbreg_semver_parse(&y, b ? b : "", &why) == 0)
+		c = dbreg_semver_compare(&x, &y);
+	else
+		c = strcmp(a ? a : "", b ? b : "");
+	dbreg_semver_dispose(&x);
+	dbreg_semver_dispose(&y);
+	return c < 0 ? -1 : c > 0;
+}

@@ -99,3 +99,12 @@ const char *dbreg_target_errmsg(const struct dbreg_conn *conn)
 		snprintf(buf + n, sizeof(buf) - (size_t)n, "; hint: %s", e->hint);
 	return buf;
 }
+
+const char *dbreg_target_connect_advice(const char *url, const char *err, bool *transient)
+{
+	*transient = true;
+	const struct dbreg_driver *drv = dbreg_driver_for_url(url);
+	if (!drv || drv->version < 4 || !drv->connect_advice)
+		return NULL;
+	return drv->connect_advice(err, transient);
+}

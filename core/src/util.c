@@ -254,3 +254,22 @@ void dbreg_sha256_hex(const void *data, size_t len, char out[72])
 	}
 	out[71] = '\0';
 }
+
+size_t dbreg_sql_skip_blank(const char *sql, size_t p, size_t end)
+{
+	while (p < end) {
+		char c = sql[p];
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+			p++;
+		} else if (c == '-' && p + 1 < end && sql[p + 1] == '-') {
+			while (p < end && sql[p] != '\n')
+				p++;
+		} else if (c == '/' && p + 1 < end && sql[p + 1] == '*') {
+			const char *e = strstr(sql + p + 2, "*/");
+			p = (e && (size_t)(e - sql) + 2 <= end) ? (size_t)(e - sql) + 2 : end;
+		} else {
+			break;
+		}
+	}
+	return p;
+}

@@ -62,6 +62,10 @@ size_t dbreg_edit_distance(const char *a, const char *b, size_t cap);
  * is within a third of the word's length (at least 2 edits). */
 const char *dbreg_nearest(const char *word, const char *const *candidates);
 
+/* Where the SQL statement at or after byte p of sql really begins: past
+ * white space, -- and block comments, never beyond end. */
+size_t dbreg_sql_skip_blank(const char *sql, size_t p, size_t end);
+
 /* Writes "sha256:<64 hex>" of data into out (72 bytes). */
 void dbreg_sha256_hex(const void *data, size_t len, char out[72]);
 

@@ -1,9 +1,12 @@
 /* The PostgreSQL driver over libpq: postgres://, postgresql:// and keyword
  * strings. A body goes to the server whole as one simple query (one round
- * trip), its results read one per statement;
+ * trip), its results read one per statement; its statements, for a
+ * transaction = false body run one by one and for naming the failing one,
+ * are found by libpg_query, the server's own grammar;
  * the registry lock is a session advisory lock polled with
  * pg_try_advisory_lock, so a waiting run can time out and name the holder. */
 #include <libpq-fe.h>
+#include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,11 +324,28 @@ static int pg_history_ensure(struct dbreg_conn *conn)
 		      " checksum text NOT NULL,"
 		      " applied_at timestamptz NOT NULL DEFAULT now(),"
 		      " duration_ms bigint NOT NULL DEFAULT 0,"
+		      " statements_done bigint,"
 		      " PRIMARY KEY (package, migration));"
+		      "ALTER TABLE ydtb_registry_migrations ADD COLUMN IF NOT EXISTS statements_done bigint;"
 		      "CREATE TABLE IF NOT EXISTS ydtb_registry_packages ("
 		      " name text PRIMARY KEY,"
 		      " version text NOT NULL,"
 		      " installed_at timestamptz NOT NULL DEFAULT now());");
+}
+
+/* 1 when the history table has statements_done (see progress_record). */
+static int pg_has_progress(struct pg_conn *c)
+{
+	PGresult *r;
+	int rc = pg_query(c, &r,
+			  "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ydtb_registry_migrations')"
+			  " AND attname = 'statements_done' AND NOT attisdropped",
+			  0, NULL);
+	if (rc)
+		return rc;
+	rc = PQntuples(r) == 1;
+	PQclear(r);
+	return rc;
 }
 
 /* 1 when the table is visible on the search path, 0 when not; asks
@@ -348,11 +368,19 @@ static int pg_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
 	int rc = pg_table_exists(c, "ydtb_registry_migrations");
 	if (rc <= 0)
 		return rc;
+	int progress = pg_has_progress(c);
+	if (progress < 0)
+		return progress;
 	PGresult *r;
+	/* Rows of migrations that stopped part way are progress, not history. */
 	rc = pg_query(c, &r,
-		      "SELECT package, migration, version, checksum,"
-		      " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-		      " duration_ms FROM ydtb_registry_migrations ORDER BY applied_at, ctid",
+		      progress ? "SELECT package, migration, version, checksum,"
+				 " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+				 " duration_ms FROM ydtb_registry_migrations WHERE statements_done IS NULL"
+				 " ORDER BY applied_at, ctid"
+			       : "SELECT package, migration, version, checksum,"
+				 " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+				 " duration_ms FROM ydtb_registry_migrations ORDER BY applied_at, ctid",
 		      0, NULL);
 	if (rc)
 		return rc;
@@ -738,6 +766,185 @@ static int pg_server_version(struct dbreg_conn *conn, char *buf, size_t size)
 	return 0;
 }
 
+/* ---- version 4: statements, INVALID indexes, progress, timeouts -------- */
+
+/* The statements as the server's parser splits them (its scanner when the
+ * parser refuses the text, so a body with a syntax error still splits). */
+static int pg_split(struct dbreg_conn *conn, const char *sql, struct dbreg_span **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	PgQuerySplitResult r = pg_query_split_with_parser(sql);
+	if (r.error) {
+		pg_query_free_split_result(r);
+		r = pg_query_split_with_scanner(sql);
+	}
+	if (r.error) {
+		struct dbreg_db_error *e = &conn->err;
+		memset(e, 0, sizeof *e);
+		snprintf(e->message, sizeof e->message, "cannot split the body into statements: %s",
+			 r.error->message ? r.error->message : "syntax error");
+		pg_query_free_split_result(r);
+		return DBREG_EMIGRATION;
+	}
+	size_t len = strlen(sql);
+	int rc = 0;
+	if (r.n_stmts > 0 && !(*out = calloc((size_t)r.n_stmts, sizeof **out)))
+		rc = DBREG_ENOMEM;
+	for (int i = 0; !rc && i < r.n_stmts; i++) {
+		const PgQuerySplitStmt *st = r.stmts[i];
+		if (st->stmt_location < 0 || (size_t)st->stmt_location > len || st->stmt_len < 0)
+			continue;
+		size_t s0 = (size_t)st->stmt_location;
+		size_t e = st->stmt_len == 0 ? len : s0 + (size_t)st->stmt_len;
+		if (e > len)
+			e = len;
+		s0 = dbreg_sql_skip_blank(sql, s0, e);
+		while (e > s0 && (sql[e - 1] == ' ' || sql[e - 1] == '\n' || sql[e - 1] == '\t' ||
+				  sql[e - 1] == '\r' || sql[e - 1] == ';'))
+			e--;
+		if (e > s0)
+			(*out)[(*n)++] = (struct dbreg_span){ s0, e };
+	}
+	pg_query_free_split_result(r);
+	return rc;
+}
+
+/* The index a CREATE INDEX statement names, from the parse tree's JSON
+ * (idxname is IndexStmt's first field); "" when it builds none. */
+static void pg_index_name(const char *stmt, char *name, size_t size)
+{
+	name[0] = '\0';
+	PgQueryParseResult r = pg_query_parse(stmt);
+	const char *t = r.error || !r.parse_tree ? NULL : strstr(r.parse_tree, "\"IndexStmt\":{\"idxname\":\"");
+	if (t) {
+		t += strlen("\"IndexStmt\":{\"idxname\":\"");
+		size_t k = 0;
+		while (t[k] && t[k] != '"' && t[k] != '\\' && k + 1 < size)
+			k++;
+		if (t[k] == '"') {
+			memcpy(name, t, k);
+			name[k] = '\0';
+		}
+	}
+	pg_query_free_parse_result(r);
+}
+
+static int pg_index_prepare(struct dbreg_conn *conn, const char *statement)
+{
+	struct pg_conn *c = PG(conn);
+	char name[256];
+	pg_index_name(statement, name, sizeof name);
+	if (!name[0])
+		return 0;
+	PGresult *r;
+	const char *p[1] = { name };
+	int rc = pg_query(c, &r,
+			  "SELECT format('DROP INDEX CONCURRENTLY IF EXISTS %I.%I', n.nspname, ic.relname)"
+			  " FROM pg_class ic JOIN pg_index i ON i.indexrelid = ic.oid"
+			  " JOIN pg_namespace n ON n.oid = ic.relnamespace"
+			  " WHERE ic.relname = $1 AND n.nspname = current_schema() AND NOT i.indisvalid",
+			  1, p);
+	if (rc)
+		return rc;
+	char *drop = PQntuples(r) == 1 ? dbreg_strdup(PQgetvalue(r, 0, 0)) : NULL;
+	PQclear(r);
+	if (drop)
+		rc = pg_run(c, drop);
+	free(drop);
+	return rc;
+}
+
+static int pg_progress_record(struct dbreg_conn *conn, const struct dbreg_applied *row, size_t done)
+{
+	struct pg_conn *c = PG(conn);
+	char dur[32], n[32];
+	snprintf(dur, sizeof dur, "%lld", row->duration_ms);
+	snprintf(n, sizeof n, "%zu", done);
+	const char *p[6] = { row->package, row->migration, row->version, row->checksum, dur, n };
+	PGresult *r;
+	int rc = done ? pg_query(c, &r,
+				 "INSERT INTO ydtb_registry_migrations"
+				 " (package, migration, version, checksum, applied_at, duration_ms, statements_done)"
+				 " VALUES ($1, $2, $3, $4, clock_timestamp(), $5::bigint, $6::bigint)"
+				 " ON CONFLICT (package, migration) DO UPDATE SET version = excluded.version,"
+				 " checksum = excluded.checksum, applied_at = excluded.applied_at,"
+				 " duration_ms = excluded.duration_ms, statements_done = excluded.statements_done"
+				 " WHERE ydtb_registry_migrations.statements_done IS NOT NULL",
+				 6, p)
+		      : pg_query(c, &r,
+				 "DELETE FROM ydtb_registry_migrations WHERE package = $1 AND migration = $2"
+				 " AND statements_done IS NOT NULL",
+				 2, p);
+	if (!rc)
+		PQclear(r);
+	return rc;
+}
+
+static int pg_progress_read(struct dbreg_conn *conn, const char *package, const char *migration, size_t *done,
+			    char *checksum)
+{
+	struct pg_conn *c = PG(conn);
+	*done = 0;
+	int rc = pg_table_exists(c, "ydtb_registry_migrations");
+	if (rc <= 0)
+		return rc;
+	if ((rc = pg_has_progress(c)) <= 0)
+		return rc;
+	PGresult *r;
+	const char *p[2] = { package, migration };
+	if ((rc = pg_query(c, &r,
+			   "SELECT statements_done, checksum FROM ydtb_registry_migrations"
+			   " WHERE package = $1 AND migration = $2 AND statements_done IS NOT NULL",
+			   2, p)))
+		return rc;
+	if (PQntuples(r) == 1) {
+		long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		*done = v > 0 ? (size_t)v : 0;
+		snprintf(checksum, 72, "%s", PQgetvalue(r, 0, 1));
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* Session settings, so they hold for transaction = false statements too;
+ * set outside a transaction, whose rollback would undo them. */
+static int pg_set_timeouts(struct dbreg_conn *conn, long long lock_ms, long long statement_ms)
+{
+	char l[32], s[32];
+	snprintf(l, sizeof l, "%lldms", lock_ms > 0 ? lock_ms : 0);
+	snprintf(s, sizeof s, "%lldms", statement_ms > 0 ? statement_ms : 0);
+	const char *p[2] = { l, s };
+	PGresult *r;
+	int rc = pg_query(PG(conn), &r,
+			  "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)", 2, p);
+	if (!rc)
+		PQclear(r);
+	return rc;
+}
+
+/* libpq's messages for failures that waiting cannot fix, with a hint;
+ * anything else (refused, timed out, starting up, no socket yet, a name
+ * not resolvable yet) may go away. */
+static const struct { const char *says, *hint; } pg_permanent[] = {
+	{ "password authentication failed", "check the user and the password (from the environment) of the target" },
+	{ "no password supplied", "the server wants a password: put it in the URL's ${NAME} variable or PGPASSWORD" },
+	{ "does not exist", "create the database and role first, or fix their names in the target's URL" },
+	{ "no pg_hba.conf entry", "the server refuses this client, user or database: see its pg_hba.conf" },
+	{ "SSL", "check sslmode in the URL and the server's SSL setup" },
+};
+
+static const char *pg_connect_advice(const char *errmsg, bool *transient)
+{
+	for (size_t i = 0; errmsg && i < sizeof pg_permanent / sizeof pg_permanent[0]; i++)
+		if (strstr(errmsg, pg_permanent[i].says)) {
+			*transient = false;
+			return pg_permanent[i].hint;
+		}
+	*transient = true;
+	return "is the server up? check the host and port; --wait SECONDS waits longer";
+}
+
 /* ---- the registry lock ------------------------------------------------- */
 
 static double pg_now(void)
@@ -842,4 +1049,12 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.server_version = pg_server_version,
 	.lock = pg_lock,
 	.unlock = pg_unlock,
+	.split = pg_split,
+	.index_prepare = pg_index_prepare,
+	.progress_record = pg_progress_record,
+	.progress_read = pg_progress_read,
+	.set_timeouts = pg_set_timeouts,
+	.foreign_keys = NULL,              /* foreign_keys = false is SQLite's */
+	.foreign_key_check = NULL,
+	.connect_advice = pg_connect_advice,
 };

@@ -1,8 +1,14 @@
 /* The SQLite driver: sqlite:PATH, sqlite:///abs/path, sqlite::memory:.
  * Foreign keys are switched on and writers serialise on BEGIN IMMEDIATE
- * (with a 5 s busy timeout), so no registry lock is needed. A body runs
- * statement by statement over sqlite3_prepare_v2's tail. */
+ * (with a 5 s busy timeout); the registry lock of a whole run is an flock
+ * on the database file, so a run split by a transaction = false step
+ * cannot interleave with another, and a waiter waits --lock-timeout, not
+ * the busy timeout. A body runs statement by statement over
+ * sqlite3_prepare_v2's tail. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <time.h>
@@ -52,7 +58,13 @@ struct sqlite_conn {
 	struct timespec started;               /* of the body being run */
 	bool over_budget;
 	const char *refused;                   /* what the authorizer refused, or NULL */
+	char *path;                            /* the file, NULL for :memory: */
+	int lock_fd;                           /* flock'd while the run holds the lock; -1 none */
+	bool locked;
 };
+
+/* The busy timeout outside a run's lock. */
+#define SQ_BUSY_MS 5000
 
 extern const struct dbreg_driver dbreg_driver_sqlite;
 
@@ -164,17 +176,30 @@ static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_
 		return DBREG_ENOMEM;
 	}
 	c->base.driver = &dbreg_driver_sqlite;
+	c->lock_fd = -1;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	struct stat sb;
 	if (readonly && strcmp(path, ":memory:") != 0) {
-		if (stat(path, &sb) != 0 && errno == ENOENT)
+		if (stat(path, &sb) != 0 && errno == ENOENT) {
+			/* Not created yet reads as empty; a folder that is not there
+			 * fails as connect would. */
+			const char *slash = strrchr(path, '/');
+			char dir[4096];
+			snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+			if (slash && slash != path && stat(dir, &sb) != 0) {
+				snprintf(errbuf, errsize, "cannot open SQLite database '%s': unable to open database file"
+					 " (folder %s: %s)", path, dir, strerror(errno));
+				free(c);
+				return DBREG_ECONNECT;
+			}
 			path = ":memory:";
-		else
+		} else {
 			flags = SQLITE_OPEN_READONLY;
+		}
 	}
 	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_busy_timeout(c->db, 5000);
+		rc = sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(c->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	/* Opening is lazy: touch the file so a bad path fails here, not later. */
@@ -186,6 +211,12 @@ static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_
 		sqlite3_close(c->db);
 		free(c);
 		return DBREG_ECONNECT;
+	}
+	if (strcmp(path, ":memory:") != 0 && !(c->path = dbreg_strdup(path))) {
+		sqlite3_close(c->db);
+		free(c);
+		snprintf(errbuf, errsize, "out of memory");
+		return DBREG_ENOMEM;
 	}
 	*out = &c->base;
 	return 0;
@@ -211,6 +242,11 @@ static void sq_close(struct dbreg_conn *conn)
 	for (int q = 0; q < SQ_Q_COUNT; q++)
 		sqlite3_finalize(c->queries[q]);
 	sqlite3_close(c->db);
+	/* Closed only after SQLite's own descriptors: closing any descriptor
+	 * of the file drops the process's POSIX locks on it, SQLite's too. */
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	free(c->path);
 	free(c);
 }
 
@@ -243,19 +279,7 @@ static int sq_rollback(struct dbreg_conn *conn)
 /* Skips white space and comments: where the next statement really starts. */
 static const char *sq_skip(const char *p)
 {
-	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v')
-			p++;
-		if (p[0] == '-' && p[1] == '-') {
-			while (*p && *p != '\n')
-				p++;
-		} else if (p[0] == '/' && p[1] == '*') {
-			const char *end = strstr(p + 2, "*/");
-			p = end ? end + 2 : p + strlen(p);
-		} else {
-			return p;
-		}
-	}
+	return p + dbreg_sql_skip_blank(p, 0, strlen(p));
 }
 
 static int sq_exec_body(struct sqlite_conn *c, const char *sql);
@@ -339,6 +363,32 @@ static int sq_exec_body(struct sqlite_conn *c, const char *sql)
 	return 0;
 }
 
+/* 1 when ydtb_registry_migrations has the statements_done column (rows of
+ * transaction = false migrations that stopped part way), 0 when not. */
+static int sq_has_progress(struct sqlite_conn *c)
+{
+	sqlite3_stmt *st;
+	if (sq_prepare(c, "SELECT 1 FROM pragma_table_info('ydtb_registry_migrations') WHERE name = 'statements_done'",
+		       &st))
+		return DBREG_ECONNECT;
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		return DBREG_ECONNECT;
+	}
+	return rc == SQLITE_ROW;
+}
+
+/* Adds statements_done to a history table made before it existed. */
+static int sq_progress_column(struct sqlite_conn *c)
+{
+	int rc = sq_has_progress(c);
+	if (rc < 0)
+		return rc;
+	return rc ? 0 : sq_run(c, "ALTER TABLE ydtb_registry_migrations ADD COLUMN statements_done INTEGER");
+}
+
 static int sq_history_ensure(struct dbreg_conn *conn)
 {
 	return sq_run(SQ(conn),
@@ -349,11 +399,13 @@ static int sq_history_ensure(struct dbreg_conn *conn)
 		      " checksum TEXT NOT NULL,"
 		      " applied_at TEXT NOT NULL DEFAULT (" SQ_NOW "),"
 		      " duration_ms INTEGER NOT NULL DEFAULT 0,"
+		      " statements_done INTEGER,"
 		      " PRIMARY KEY (package, migration));"
 		      "CREATE TABLE IF NOT EXISTS ydtb_registry_packages ("
 		      " name TEXT PRIMARY KEY NOT NULL,"
 		      " version TEXT NOT NULL,"
-		      " installed_at TEXT NOT NULL DEFAULT (" SQ_NOW "));");
+		      " installed_at TEXT NOT NULL DEFAULT (" SQ_NOW "));") ||
+	       sq_progress_column(SQ(conn));
 }
 
 /* 1 when the table exists, 0 when not, negative on failure. */
@@ -383,10 +435,16 @@ static int sq_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
 	int rc = sq_table_exists(c, "ydtb_registry_migrations");
 	if (rc <= 0)
 		return rc;
+	int progress = sq_has_progress(c);
+	if (progress < 0)
+		return progress;
 	sqlite3_stmt *st;
+	/* Rows of migrations that stopped part way are progress, not history. */
 	rc = sq_prepare(c,
-			"SELECT package, migration, version, checksum, applied_at, duration_ms"
-			" FROM ydtb_registry_migrations ORDER BY applied_at, rowid",
+			progress ? "SELECT package, migration, version, checksum, applied_at, duration_ms"
+				   " FROM ydtb_registry_migrations WHERE statements_done IS NULL ORDER BY applied_at, rowid"
+				 : "SELECT package, migration, version, checksum, applied_at, duration_ms"
+				   " FROM ydtb_registry_migrations ORDER BY applied_at, rowid",
 			&st);
 	if (rc)
 		return rc;
@@ -827,6 +885,222 @@ static int sq_sandbox(struct dbreg_conn *conn, unsigned budget_ms)
 	return 0;
 }
 
+/* ---- version 4: the run's lock, statements, progress, foreign keys ---- */
+
+static double sq_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* An flock on the database file, polled so that a waiter times out and
+ * says so; SQLite's own locks are POSIX locks, which flock leaves alone.
+ * For the run the busy timeout follows --lock-timeout too, so a writer
+ * that is not dbreg is waited for as long. */
+static int sq_lock(struct dbreg_conn *conn, int timeout_s)
+{
+	struct sqlite_conn *c = SQ(conn);
+	if (c->locked || !c->path)
+		return 0;
+	if (c->lock_fd < 0 && (c->lock_fd = open(c->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		memset(&c->base.err, 0, sizeof c->base.err);
+		snprintf(c->base.err.message, sizeof c->base.err.message, "cannot open %s to lock it: %s", c->path,
+			 strerror(errno));
+		return DBREG_ECONNECT;
+	}
+	double deadline = sq_now() + (timeout_s > 0 ? timeout_s : 0);
+	while (flock(c->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || sq_now() >= deadline) {
+			memset(&c->base.err, 0, sizeof c->base.err);
+			if (errno == EWOULDBLOCK || errno == EINTR) {
+				snprintf(c->base.err.message, sizeof c->base.err.message,
+					 "timed out after %d s (--lock-timeout) waiting for another dbreg run on %s",
+					 timeout_s, c->path);
+				snprintf(c->base.err.hint, sizeof c->base.err.hint,
+					 "another dbreg run is applying to this database; retry later or raise --lock-timeout");
+				return DBREG_ELOCKED;
+			}
+			snprintf(c->base.err.message, sizeof c->base.err.message, "cannot lock %s: %s", c->path,
+				 strerror(errno));
+			return DBREG_ECONNECT;
+		}
+		struct timespec pause = { 0, 50 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
+	}
+	double left = deadline - sq_now();
+	sqlite3_busy_timeout(c->db, left > 1 ? (int)(left * 1000) : 1000);
+	c->locked = true;
+	return 0;
+}
+
+static int sq_unlock(struct dbreg_conn *conn)
+{
+	struct sqlite_conn *c = SQ(conn);
+	if (!c->locked)
+		return 0;
+	/* LOCK_UN, not close: see sq_close. */
+	flock(c->lock_fd, LOCK_UN);
+	sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
+	c->locked = false;
+	return 0;
+}
+
+/* The statements as SQLite's own tokenizer ends them: a ';' ends one when
+ * sqlite3_complete says the text up to it is whole (not inside a string,
+ * a comment or a trigger's BEGIN ... END). */
+static int sq_split(struct dbreg_conn *conn, const char *sql, struct dbreg_span **out, size_t *n)
+{
+	(void)conn;
+	*out = NULL;
+	*n = 0;
+	size_t len = strlen(sql), cap = 0;
+	char *buf = malloc(len + 1);
+	if (!buf)
+		return DBREG_ENOMEM;
+	size_t start = (size_t)(sq_skip(sql) - sql);
+	for (size_t i = start; start < len; i++) {
+		bool last = i >= len;
+		if (!last && sql[i] != ';')
+			continue;
+		if (!last) {
+			memcpy(buf, sql + start, i - start + 1);
+			buf[i - start + 1] = '\0';
+			if (!sqlite3_complete(buf))
+				continue;
+		}
+		size_t end = last ? len : i;
+		while (end > start && (sql[end - 1] == ' ' || sql[end - 1] == '\t' || sql[end - 1] == '\n' ||
+				       sql[end - 1] == '\r'))
+			end--;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			struct dbreg_span *v = realloc(*out, cap * sizeof *v);
+			if (!v) {
+				free(*out);
+				*out = NULL;
+				*n = 0;
+				free(buf);
+				return DBREG_ENOMEM;
+			}
+			*out = v;
+		}
+		(*out)[(*n)++] = (struct dbreg_span){ start, end };
+		if (last)
+			break;
+		start = (size_t)(sq_skip(sql + i + 1) - sql);
+		i = start - 1;
+	}
+	free(buf);
+	return 0;
+}
+
+static int sq_progress_record(struct dbreg_conn *conn, const struct dbreg_applied *row, size_t done)
+{
+	struct sqlite_conn *c = SQ(conn);
+	int rc = sq_progress_column(c);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st;
+	rc = sq_prepare(c,
+			done ? "INSERT INTO ydtb_registry_migrations"
+			       " (package, migration, version, checksum, applied_at, duration_ms, statements_done)"
+			       " VALUES (?1, ?2, ?3, ?4, " SQ_NOW ", ?5, ?6)"
+			       " ON CONFLICT (package, migration) DO UPDATE SET version = excluded.version,"
+			       " checksum = excluded.checksum, applied_at = excluded.applied_at,"
+			       " duration_ms = excluded.duration_ms, statements_done = excluded.statements_done"
+			       " WHERE statements_done IS NOT NULL"
+			     : "DELETE FROM ydtb_registry_migrations WHERE package = ?1 AND migration = ?2"
+			       " AND statements_done IS NOT NULL",
+			&st);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, row->package, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row->migration, -1, SQLITE_STATIC);
+	if (done) {
+		sqlite3_bind_text(st, 3, row->version, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, row->checksum, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, row->duration_ms);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)done);
+	}
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : DBREG_ECONNECT;
+	if (rc)
+		sq_fail(c, "cannot record the progress of a migration", 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_progress_read(struct dbreg_conn *conn, const char *package, const char *migration, size_t *done,
+			    char *checksum)
+{
+	struct sqlite_conn *c = SQ(conn);
+	*done = 0;
+	int rc = sq_table_exists(c, "ydtb_registry_migrations");
+	if (rc <= 0)
+		return rc;
+	if ((rc = sq_has_progress(c)) <= 0)
+		return rc;
+	sqlite3_stmt *st;
+	if ((rc = sq_prepare(c,
+			     "SELECT statements_done, checksum FROM ydtb_registry_migrations"
+			     " WHERE package = ?1 AND migration = ?2 AND statements_done IS NOT NULL",
+			     &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, package, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, migration, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		sqlite3_int64 v = sqlite3_column_int64(st, 0);
+		*done = v > 0 ? (size_t)v : 0;
+		snprintf(checksum, 72, "%s", sq_col(st, 1) ? sq_col(st, 1) : "");
+	} else if (step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_foreign_keys(struct dbreg_conn *conn, bool on)
+{
+	return sq_run(SQ(conn), on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF");
+}
+
+static int sq_foreign_key_check(struct dbreg_conn *conn)
+{
+	struct sqlite_conn *c = SQ(conn);
+	sqlite3_stmt *st;
+	int rc = sq_prepare(c, "SELECT \"table\", parent, count(*) FROM pragma_foreign_key_check GROUP BY 1, 2 ORDER BY 1, 2", &st);
+	if (rc)
+		return rc;
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		struct dbreg_db_error *e = &c->base.err;
+		memset(e, 0, sizeof *e);
+		snprintf(e->message, sizeof e->message,
+			 "foreign key check failed: table %s has %lld row%s whose reference to %s is missing",
+			 sq_col(st, 0), (long long)sqlite3_column_int64(st, 2),
+			 sqlite3_column_int64(st, 2) == 1 ? "" : "s", sq_col(st, 1));
+		snprintf(e->hint, sizeof e->hint,
+			 "copy the rows the children reference into the rebuilt table, or delete the orphans in the migration");
+		rc = DBREG_EMIGRATION;
+	} else if (step != SQLITE_DONE) {
+		sq_fail(c, "cannot check foreign keys", 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A file that cannot be opened stays so however long one waits. */
+static const char *sq_connect_advice(const char *errmsg, bool *transient)
+{
+	*transient = false;
+	return errmsg && strstr(errmsg, "unable to open")
+		       ? "the folder of the SQLite file must exist and be writable: create it, or fix the path"
+		       : "check the path of the SQLite file";
+}
+
 static int sq_server_version(struct dbreg_conn *conn, char *buf, size_t size)
 {
 	(void)conn;
@@ -836,7 +1110,7 @@ static int sq_server_version(struct dbreg_conn *conn, char *buf, size_t size)
 
 static const char *const sq_schemes[] = { "sqlite", NULL };
 
-/* No lock/unlock: BEGIN IMMEDIATE already serialises writers. */
+
 const struct dbreg_driver dbreg_driver_sqlite = {
 	.version = DBREG_DRIVER_VERSION,
 	.name = "sqlite",
@@ -855,10 +1129,18 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	.package_read = sq_package_read,
 	.catalog_read = sq_catalog_read,
 	.server_version = sq_server_version,
-	.lock = NULL,
-	.unlock = NULL,
+	.lock = sq_lock,
+	.unlock = sq_unlock,
 	.table_names = sq_table_names,
 	.catalog_read_tables = sq_catalog_read_tables,
 	.sandbox = sq_sandbox,
 	.connect_readonly = sq_connect_readonly,
+	.split = sq_split,
+	.index_prepare = NULL,             /* SQLite has no INVALID indexes */
+	.progress_record = sq_progress_record,
+	.progress_read = sq_progress_read,
+	.set_timeouts = NULL,              /* --lock-timeout is the lock's */
+	.foreign_keys = sq_foreign_keys,
+	.foreign_key_check = sq_foreign_key_check,
+	.connect_advice = sq_connect_advice,
 };

@@ -11,7 +11,7 @@
 
 #include "../dbreg.h"
 
-#define DBREG_DRIVER_VERSION 3
+#define DBREG_DRIVER_VERSION 4
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -28,6 +28,12 @@ struct dbreg_db_error {
 };
 
 struct dbreg_driver;
+
+/* One statement of a body: the byte range [start, end) of the text, from
+ * its first token to its end (its ';' left out). */
+struct dbreg_span {
+	size_t start, end;
+};
 
 /* The base of every connection. */
 struct dbreg_conn {
@@ -180,6 +186,47 @@ struct dbreg_driver {
 	 * does not exist yet reads as an empty database. Without it, the core
 	 * uses connect. */
 	int (*connect_readonly)(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize);
+
+	/* Version 4 methods go below this line. All are optional: check
+	 * version >= 4 and the pointer for NULL before a call. */
+
+	/* The statements of a body as the database would run them, in order:
+	 * *out (malloc'd, the caller frees it) holds *n spans of sql. Used to
+	 * run a transaction = false body one statement at a time and to name
+	 * the failing statement of any body. Returns 0, DBREG_ENOMEM, or
+	 * DBREG_EMIGRATION with conn->err set when the text cannot be split
+	 * (an unterminated quote). */
+	int (*split)(struct dbreg_conn *conn, const char *sql, struct dbreg_span **out, size_t *n);
+	/* Called before each statement of a transaction = false body: when the
+	 * statement builds an index that exists but is INVALID (an earlier
+	 * CREATE INDEX CONCURRENTLY failed), drop it so that the statement
+	 * builds it again instead of skipping it (IF NOT EXISTS). */
+	int (*index_prepare)(struct dbreg_conn *conn, const char *statement);
+	/* The progress of a transaction = false migration that stopped part
+	 * way: a row of ydtb_registry_migrations with statements_done set
+	 * (history_read leaves such rows out). progress_record writes it
+	 * (row->checksum is that of the statements done) or, with done == 0,
+	 * removes it; progress_read finds it: *done 0 when there is none,
+	 * checksum (72 bytes) filled otherwise. */
+	int (*progress_record)(struct dbreg_conn *conn, const struct dbreg_applied *row, size_t done);
+	int (*progress_read)(struct dbreg_conn *conn, const char *package, const char *migration, size_t *done,
+			     char *checksum);
+	/* The target's timeouts (cli.md lock_timeout, statement_timeout), in
+	 * milliseconds, 0 for none, set for every migration that follows. */
+	int (*set_timeouts)(struct dbreg_conn *conn, long long lock_ms, long long statement_ms);
+	/* A foreign_keys = false migration (SQLite): enforcement is switched
+	 * off (on = false) outside a transaction, before its BEGIN, and on
+	 * again after its COMMIT or ROLLBACK; foreign_key_check runs inside
+	 * the transaction before COMMIT and returns DBREG_EMIGRATION, naming
+	 * the table with rows that violate a foreign key in conn->err, when
+	 * there is one. */
+	int (*foreign_keys)(struct dbreg_conn *conn, bool on);
+	int (*foreign_key_check)(struct dbreg_conn *conn);
+	/* About a connect that failed with errmsg: whether waiting can fix it
+	 * (*transient: the server refused, timed out or is starting up), and
+	 * a hint that fits (static text; NULL for none). Without it, the core
+	 * takes every failure as transient. */
+	const char *(*connect_advice)(const char *errmsg, bool *transient);
 };
 
 /* Registers a driver. Refuses a vtable with a missing required method or a
