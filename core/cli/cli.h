@@ -27,6 +27,7 @@ struct cli_ctx {
 	int wait;                      /* seconds, --wait (init) */
 	struct dbreg_pin pins[CLI_MAX_PINS];
 	size_t n_pins;
+	bool no_apply;                 /* watch --no-apply */
 	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
 	size_t n_allow;
 	/* --fleet NAME (apply, init, plan, status; fleet.c) */
@@ -172,5 +173,6 @@ int cmd_history(struct cli_ctx *ctx);
 int cmd_verify(struct cli_ctx *ctx);
 int cmd_plan(struct cli_ctx *ctx);
 int cmd_reset(struct cli_ctx *ctx);
+int cmd_watch(struct cli_ctx *ctx);
 
 #endif
