@@ -47,6 +47,12 @@ struct cli_opts {
 	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
 	size_t n_allow;
 	bool no_apply;                 /* watch --no-apply */
+	/* --fleet NAME (apply, init, plan, status; fleet.c) */
+	const char *fleet;
+	bool keep_going;               /* --on-error continue */
+	size_t max_failures;           /* --max-failures N, 0: not given */
+	bool resume;                   /* --resume */
+	size_t jobs;                   /* --jobs N, 0: the fleet's */
 	const char *new_dir;           /* new package --dir DIR */
 	const char *docs_out;          /* docs --out DIR */
 	bool check;                    /* docs --check */
@@ -152,6 +158,7 @@ struct cli_session {
 	bool history_online;           /* read from the target, not the state file's copy */
 
 	struct cli_error error;        /* the first failure reported */
+	int exit_code;                 /* nonzero: the exit code itself (a fleet's worst, 130 interrupted) */
 	bool failed;
 };
 
@@ -231,6 +238,10 @@ void cli_print_bypasses(struct cli_session *s, const struct dbreg_diag_list *lis
 char *cli_path_join(const char *dir, const char *name);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer; -1 with errno. */
 int cli_read_file(const char *path, char **out, size_t *len);
+
+/* apply, init, plan, status --fleet NAME (fleet.c): `command` is the
+ * command's name. The exit code is the worst of the targets' (s->exit_code). */
+int cli_fleet(struct cli_session *s, const char *command);
 
 /* Progress callback for dbreg_apply_opts: a bar on the FILE* in arg. */
 void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step *step);

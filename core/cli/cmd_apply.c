@@ -4,6 +4,8 @@
 
 static int apply_run(struct cli_session *s)
 {
+	if (s->o.fleet)
+		return cli_fleet(s, "apply");
 	int rc;
 	if ((rc = cli_check_pins(s)) < 0)
 		return rc;
@@ -22,7 +24,7 @@ const struct cli_command cli_cmd_apply = {
 	.help = "Reads the target's history, plans, and runs every pending migration in one\n"
 		"transaction (a migration with transaction = false splits the run there). A failure\n"
 		"rolls the target back to where it was and names the statement (exit 4).",
-	.options = (const char *const[]){"dry-run", "to", "lock-timeout", "allow", NULL},
+	.options = (const char *const[]){"dry-run", "to", "lock-timeout", "allow", "fleet", "on-error", "max-failures", "resume", "jobs", NULL},
 	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
 	.run = apply_run,
 	.shortcut = cli_apply_noop,

@@ -65,6 +65,8 @@ static int init_connect(struct cli_session *s, const char **hint)
 
 static int init_run(struct cli_session *s)
 {
+	if (s->o.fleet)
+		return cli_fleet(s, "init");
 	bool say = !s->o.json && !s->o.quiet;
 	double start = init_now();
 	size_t applied = 0, np = dbreg_registry_package_count(s->reg);
@@ -117,7 +119,7 @@ const struct cli_command cli_cmd_init = {
 	.help = "The initialization pipeline: connect (retrying for --wait seconds), register every\n"
 		"package, run the pending migrations (core first) in one transaction, verify the\n"
 		"database against the declared tables, and report.",
-	.options = (const char *const[]){"dry-run", "to", "wait", "lock-timeout", "allow", NULL},
+	.options = (const char *const[]){"dry-run", "to", "wait", "lock-timeout", "allow", "fleet", "on-error", "max-failures", "resume", "jobs", NULL},
 	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
 	.run = init_run,
 };

@@ -92,6 +92,8 @@ int cli_check_pins(struct cli_session *s)
 
 static int plan_run(struct cli_session *s)
 {
+	if (s->o.fleet)
+		return cli_fleet(s, "plan");
 	struct dbreg_plan *plan = NULL;
 	char *script = NULL;
 	int rc;
@@ -132,7 +134,7 @@ const struct cli_command cli_cmd_plan = {
 	.help = "Plans from the state file's copy of the target's history, without connecting;\n"
 		"--refresh reads the target's history first. --sql prints the whole script for the\n"
 		"target's dialect (for sqlite3 or psql) instead of the steps.",
-	.options = (const char *const[]){"refresh", "sql", "to", NULL},
+	.options = (const char *const[]){"refresh", "sql", "to", "fleet", "jobs", NULL},
 	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE | CLI_STATE_READONLY,
 	.run = plan_run,
 };

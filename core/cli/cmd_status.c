@@ -39,6 +39,8 @@ static const char *status_installed(struct cli_session *s, const char *name, cha
 
 static int status_run(struct cli_session *s)
 {
+	if (s->o.fleet)
+		return cli_fleet(s, "status");
 	struct dbreg_plan *plan = NULL;
 	char **names = NULL, **versions = NULL;
 	size_t n_installed = 0;
@@ -105,7 +107,7 @@ const struct cli_command cli_cmd_status = {
 	.help = "Reads the target (read-only) and prints, per package, the declared version, the\n"
 		"version installed there and the number of pending migrations; --offline answers from\n"
 		"the state file's copy of the target's history, without connecting.",
-	.options = (const char *const[]){"offline", NULL},
+	.options = (const char *const[]){"offline", "fleet", "refresh", "jobs", NULL},
 	.needs = CLI_NEEDS_VALID | CLI_NEEDS_TARGET | CLI_NEEDS_STATE | CLI_STATE_READONLY,
 	.run = status_run,
 };

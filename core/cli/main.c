@@ -223,9 +223,10 @@ static void main_json_finish(struct cli_session *s, const char *body, size_t len
 	const struct cli_error *e = &s->error;
 	fputs("{\n", stdout);
 	fwrite(body, 1, len, stdout);
+	int code = s->exit_code ? s->exit_code : cli_exit_code(rc);
 	fprintf(stdout, "%s  \"ok\": %s,\n  \"exit_code\": %d,\n  \"error\": ", s->json_keys ? ",\n" : "",
-		rc == 0 ? "true" : "false", cli_exit_code(rc));
-	if (rc == 0) {
+		code == 0 ? "true" : "false", code);
+	if (code == 0) {
 		fputs("null", stdout);
 	} else {
 		fputc('{', stdout);
@@ -302,6 +303,7 @@ int main(int argc, char **argv)
 	} else if (streamed && rc < 0) {
 		main_json_finish(&s, "", 0, rc);
 	}
+	int code = s.exit_code ? s.exit_code : cli_exit_code(rc);
 	cli_session_close(&s);
-	return cli_exit_code(rc);
+	return code;
 }

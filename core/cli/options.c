@@ -67,6 +67,27 @@ static int opt_allow(struct cli_session *s, const struct cli_option *o, const ch
 	return 0;
 }
 
+/* --on-error stop|continue */
+static int opt_on_error(struct cli_session *s, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	if (strcmp(arg, "stop") != 0 && strcmp(arg, "continue") != 0)
+		return cli_usage(s, "--on-error takes stop or continue, not '%s'", arg);
+	s->o.keep_going = strcmp(arg, "continue") == 0;
+	return 0;
+}
+
+/* A count of at least 1 (--jobs, --max-failures), a size_t at `off`. */
+static int opt_count(struct cli_session *s, const struct cli_option *o, const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || v < 1 || v > 100000)
+		return cli_usage(s, "--%s takes a number of at least 1, not '%s'", o->name, arg);
+	*(size_t *)((char *)&s->o + o->off) = (size_t)v;
+	return 0;
+}
+
 const struct cli_option cli_options[] = {
 	/* Common to every command. */
 	{"help", 'h', NULL, "this help, or the command's", cli_set_flag, OFF(help), true, NULL},
@@ -93,6 +114,13 @@ const struct cli_option cli_options[] = {
 	{"wait", 0, "SECONDS", "retry a refused connection this long (default 30)", cli_set_seconds, OFF(wait), false, NULL},
 	{"allow", 0, "CODE[,CODE...]", "development targets only: those errors become DBR105 warnings for this run",
 	 opt_allow, 0, false, NULL},
+	{"fleet", 0, "NAME", "every target of [fleets.NAME] instead of one, canaries first", cli_set_string, OFF(fleet),
+	 false, NULL},
+	{"on-error", 0, "stop|continue", "a failed target stops the fleet (default) or not", opt_on_error, 0, false, NULL},
+	{"max-failures", 0, "N", "start no target after N failures (fleet)", opt_count, OFF(max_failures), false, NULL},
+	{"resume", 0, NULL, "only the targets the last run failed or did not reach (fleet)", cli_set_flag, OFF(resume),
+	 false, NULL},
+	{"jobs", 0, "N", "targets at a time (fleet; default the fleet's jobs)", opt_count, OFF(jobs), false, NULL},
 	{"no-apply", 0, NULL, "validate and plan only, apply nothing", cli_set_flag, OFF(no_apply), false, NULL},
 	{"dir", 0, "DIR", "the folder for the new package's manifest (default: the first package folder)",
 	 cli_set_string, OFF(new_dir), false, "dirs"},

@@ -208,7 +208,8 @@ int cli_session_open(struct cli_session *s, unsigned needs)
 	int rc = 0;
 	bool valid = needs & (CLI_NEEDS_VALID | CLI_NEEDS_VALID_SQL);
 	bool registry = valid || (needs & CLI_NEEDS_REGISTRY);
-	bool target = needs & CLI_NEEDS_TARGET;
+	/* A fleet resolves its targets itself (fleet.c). */
+	bool target = (needs & CLI_NEEDS_TARGET) && !s->o.fleet;
 	bool state = target || (needs & (CLI_NEEDS_STATE | CLI_NEEDS_VALID_SQL));
 	bool project = registry || state || (needs & CLI_NEEDS_PROJECT);
 
@@ -218,7 +219,7 @@ int cli_session_open(struct cli_session *s, unsigned needs)
 	 * a target that is not a development one. */
 	if ((needs & CLI_DEV_ONLY) && (rc = cli_require_dev(s, s->cmd->name)) < 0)
 		return rc;
-	if (s->o.n_allow && (rc = cli_require_dev(s, "--allow")) < 0)
+	if (s->o.n_allow && !s->o.fleet && (rc = cli_require_dev(s, "--allow")) < 0)
 		return rc;
 	if (registry && (rc = session_registry(s)) < 0)
 		return rc;
