@@ -14,7 +14,7 @@ static int generate_run(struct cli_session *s)
 	struct dbreg_registry *reg = s->reg;
 	struct dbreg_generated gen = {0};
 	char err[1024];
-	char *path = NULL, *text = NULL, *next = NULL;
+	char *path = NULL, *text = NULL, *next = NULL, *url = NULL;
 	size_t len = 0;
 	int rc;
 	size_t i = dbreg_registry_package_find(reg, name);
@@ -23,7 +23,21 @@ static int generate_run(struct cli_session *s)
 		rc = DBREG_EINVALID;
 		goto out;
 	}
-	rc = dbreg_generate(&gen, reg, name, err, sizeof err);
+	/* --target naming a PostgreSQL server: replay the PostgreSQL bodies
+	 * there, where types compare exactly. */
+	if (s->o.target) {
+		enum dbreg_dialect d;
+		if (dbreg_project_target_url(&url, s->proj, s->o.target, err, sizeof err) < 0) {
+			cli_fail(s, "%s", err);
+			rc = DBREG_EUSAGE;
+			goto out;
+		}
+		if (dbreg_target_dialect(url, &d) < 0 || d != DBREG_DIALECT_POSTGRES) {
+			free(url);
+			url = NULL;
+		}
+	}
+	rc = dbreg_generate_on(&gen, reg, name, url, err, sizeof err);
 	if (rc < 0) {
 		cli_fail(s, "%s", err);
 		goto out;
@@ -79,6 +93,7 @@ static int generate_run(struct cli_session *s)
 	s->command_diags = gen.diags;
 	memset(&gen.diags, 0, sizeof(gen.diags));
 out:
+	free(url);
 	free(path);
 	free(text);
 	free(next);
@@ -92,7 +107,8 @@ const struct cli_command cli_cmd_generate = {
 	.summary = "append the migration from what the migrations build to the declared tables",
 	.help = "Compares the schema PKG's migrations produce with the tables it declares and appends the\n"
 		"migration (PostgreSQL and SQLite bodies and their down) that closes the gap; renames only\n"
-		"where renamed_from says so. --dry-run prints it instead.",
+		"where renamed_from says so. --dry-run prints it instead; --target naming a PostgreSQL\n"
+		"server replays the PostgreSQL bodies there, where types compare exactly.",
 	.options = (const char *const[]){"dry-run", NULL},
 	.needs = CLI_NEEDS_VALID,
 	.min_args = 1,
