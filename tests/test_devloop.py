@@ -539,6 +539,11 @@ def watch_follows_an_editor_on_sqlite():
     watch_scenario(d, lambda t: sorted(r[1] for r in q("pragma table_info(%s)" % t)),
                    lambda: sorted(r[0] for r in q("select name from sqlite_master where type = 'table'")),
                    lambda: q("select id, title from ydtb_memo_items order by id"), add)
+    # The state file followed the target once, at the end of the session.
+    rc, out, err = run(["history", "--offline", "--json"], d)
+    expect(rc == 0, err)
+    ids = [m["migration"] for m in json.loads(out)["migrations"]]
+    expect("0002_tags" in ids and "0003_note" in ids, ids)
     # The lock and the file are released: another run writes at once.
     con = sqlite3.connect(db, timeout=1)
     con.execute("BEGIN IMMEDIATE")
