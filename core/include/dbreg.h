@@ -884,6 +884,14 @@ void dbreg_generated_dispose(struct dbreg_generated *r);
 int dbreg_generate(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, char *err,
 		   size_t errsize);
 
+/* The same, replaying the PostgreSQL bodies in a scratch schema of the
+ * server at url (dropped afterwards) instead of the SQLite ones: the types
+ * compare exactly there, so a change within one SQLite storage class
+ * (varchar(20) to varchar(100), integer to bigint) is seen too. Returns
+ * as above, or DBREG_ECONNECT. */
+int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, const char *url,
+		      char *err, size_t errsize);
+
 /* `dbreg test`: each migration of the package (NULL: of every package,
  * in plan order, each on a database of its own after its dependencies) up,
  * down and up again on an in-memory SQLite database (url NULL) or in a
