@@ -58,8 +58,10 @@ void dbreg_iso_free(struct dbreg_iso *iso);
 /* A table created. `source` is the LIKE, INHERITS or PARTITION OF table
  * (NULL otherwise). For CREATE TABLE AS and SELECT INTO, `ws_listed` says
  * whether the query's columns include workspace_id: 1 yes, 0 no, -1 not
- * known (SELECT *). */
-void dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+ * known (SELECT *). Returns false when it changes nothing: a table of that
+ * name is already there (CREATE TABLE IF NOT EXISTS is then a no-op), so
+ * the statement's column definitions are not to be told either. */
+bool dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 		      enum dbreg_iso_origin origin, const char *source, bool temp, int ws_listed);
 
 /* A workspace_id column defined (CREATE TABLE element, ADD COLUMN):
@@ -125,14 +127,15 @@ bool dbreg_isolation_setting_ok(const char *setting);
  * dialect has it. */
 bool dbreg_rls_wanted(const struct dbreg_registry *reg, enum dbreg_dialect dialect);
 
-/* Appends the idempotent SQL that makes the policies exist on every
- * workspace table of pkg that exists with its workspace_id column: ENABLE
+/* Appends the idempotent SQL (one DO block) that makes the policies exist
+ * on every workspace table of the n packages that exists with its
+ * workspace_id column: ENABLE
  * and FORCE ROW LEVEL SECURITY where off, the policy created, or replaced
  * where its text differs; where all is as it should be it only reads the
  * catalog (no lock). Appends nothing when the registry does not want row-
- * level security on that dialect, or pkg has no workspace table. */
+ * level security on that dialect, or the packages have no workspace table. */
 void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum dbreg_dialect dialect,
-		   const struct dbreg_package *pkg);
+		   const struct dbreg_package *const *pkgs, size_t n);
 
 /* Whether the policies of step i's package are made right after it: it
  * is the last step of its package in its transaction (the next step that
