@@ -439,6 +439,92 @@ def verify_reports_undeclared_ydtb_tables_and_indexes_on_postgres():
         drop()
 
 
+# ---- validate --target: the PostgreSQL bodies replayed on the server ---------------
+
+# (what, up_postgres text replaced, replacement, table, column, words); the
+# SQLite bodies stay right, so only the PostgreSQL replay can find these.
+PG_BODY_EDITS = [
+    ("column left out", "  seen_on date,\n", "", "ydtb_cd_items", "seen_on", "do not create it"),
+    ("wrong type", "name character varying(80) NOT NULL", "name character varying(40) NOT NULL", "ydtb_cd_items",
+     "name", "character varying(40)"),
+    ("missing NOT NULL", "qty int4 NOT NULL DEFAULT 1", "qty int4 DEFAULT 1", "ydtb_cd_items", "qty",
+     "leave it nullable"),
+    ("missing index", "CREATE INDEX IF NOT EXISTS ydtb_cd_items_kind_idx ON ydtb_cd_items (kind_code, kind_variant);",
+     "", "ydtb_cd_items", None, "ydtb_cd_items_kind_idx"),
+    ("missing foreign key", "right_id bigint NOT NULL REFERENCES ydtb_cd_items (id) ON DELETE RESTRICT ON UPDATE RESTRICT,",
+     "right_id bigint NOT NULL,", "ydtb_cd_pairs", "right_id", "no foreign key"),
+    ("wrong default", "ratio float8 DEFAULT 0.25", "ratio float8 DEFAULT 0.5", "ydtb_cd_items", "ratio", "0.5"),
+    ("wrong action", "left_id bigint NOT NULL REFERENCES ydtb_cd_items (id) ON DELETE CASCADE",
+     "left_id bigint NOT NULL REFERENCES ydtb_cd_items (id) ON DELETE SET NULL", "ydtb_cd_pairs", "left_id",
+     "ON DELETE set null"),
+]
+
+
+def scratch_left(url):
+    out = subprocess.run(["psql", url, "-Atc", "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'dbreg\\_%'"
+                          " UNION ALL SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"],
+                         check=True, capture_output=True, text=True).stdout.split()
+    return [int(x) for x in out]
+
+
+@case
+def validate_target_reports_each_kind_of_difference_in_postgres_bodies():
+    url, drop = pg_database()
+    try:
+        for what, old, new, table, column, words in PG_BODY_EDITS:
+            text = corpus("dialects.toml")
+            at = text.index("\nup_postgres = ")
+            expect(old in text[at:text.index("\nup_sqlite = ")], "the corpus' up_postgres no longer holds %r" % old)
+            text = text[:at] + text[at:].replace(old, new, 1)
+            d = project({"generic.toml": corpus("generic.toml"), "dialects.toml": text})
+            rc, found = dbr047(d)
+            expect(rc == 0 and not found, "%s: the SQLite replay should see nothing: %d %s" % (what, rc, found))
+            rc, found = dbr047(d, ["--target", url])
+            expect(rc == 1, "%s: validate --target exited %d" % (what, rc))
+            hit = [f for f in found if f[0] == table and (column is None or f[1] == column) and words in f[2]
+                   and "PostgreSQL" in f[2]]
+            expect(hit, "%s: no DBR047 on %s.%s saying %r; found %s" % (what, table, column, words, found))
+            expect(scratch_left(url) == [0, 0], "%s: the replay left something on the server" % what)
+    finally:
+        drop()
+
+
+@case
+def validate_target_replays_the_real_manifests_and_leaves_nothing():
+    url, drop = pg_database()
+    try:
+        # tomls/ has a transaction = false migration with CREATE INDEX CONCURRENTLY.
+        d = tempfile.mkdtemp(prefix="dbreg-schema-")
+        made.append(d)
+        shutil.copytree(TOMLS, os.path.join(d, "tomls"))
+        rc, out, err = run(["validate", "--target", url], d)
+        expect(rc == 0, "validate --target exited %d: %s%s" % (rc, out, err))
+        d2 = corpus_project()
+        rc, out, err = run(["validate", "--target", url], d2)
+        expect(rc == 0, "validate --target on the corpus exited %d: %s%s" % (rc, out, err))
+        expect(scratch_left(url) == [0, 0], "the replay left something on the server")
+    finally:
+        drop()
+
+
+@case
+def validate_target_reports_a_body_failing_on_postgres_and_goes_on():
+    url, drop = pg_database()
+    try:
+        text = corpus("dialects.toml")
+        at = text.index("\nup_postgres = ")
+        bad = text[:at] + text[at:].replace("  seen_on date,\n", "  seen_on date REFERENCES ydtb_nowhere (id),\n", 1)
+        d = project({"generic.toml": corpus("generic.toml"), "dialects.toml": bad})
+        rc, found = dbr047(d, ["--target", url])
+        expect(rc == 1, "validate --target exited %d" % rc)
+        fails = [f for f in found if "fails on PostgreSQL" in f[2] and "ydtb_nowhere" in f[2]]
+        expect(len(fails) == 1, "the failure is not reported once: %s" % found)
+        expect(len(found) == 1, "the failed package's tables were compared anyway: %s" % found)
+        expect(scratch_left(url) == [0, 0], "the replay left something on the server")
+    finally:
+        drop()
+
+
 def main():
     print("1..%d" % len(cases))
     failed = 0

@@ -495,6 +495,38 @@ static void test_validate__dbr028_composite_key_names_unknown_column(void **stat
 	dbreg_registry_free(reg);
 }
 
+/* ---- DBR029 ---------------------------------------------------------------- */
+
+/* A foreign key PostgreSQL cannot implement (text against integer) is found
+ * offline; types of one family (integer and bigint, text and varchar) are
+ * fine, and so is the implicit workspace_id of workspace_scoped. */
+static void test_validate__dbr029_foreign_key_type_mismatch(void **state)
+{
+	(void)state;
+	const char *core_int = "[package]\nname = \"@ydtb/core\"\nversion = \"1.0.0\"\nkind = \"core\"\n"
+			       "[tables.ydtb_workspaces]\ndescription = \"Tenants\"\n"
+			       "[tables.ydtb_workspaces.columns]\nid = { type = \"integer\", primary_key = true }\n"
+			       "[tables.ydtb_kinds]\ndescription = \"Kinds\"\n"
+			       "[tables.ydtb_kinds.columns]\ncode = { type = \"varchar(20)\", primary_key = true }\n";
+	const char *pkg = PKG_HEAD "[tables.ydtb_notes]\ndescription = \"Notes\"\n"
+			  "[tables.ydtb_notes.columns]\nid = { type = \"text\", primary_key = true }\n"
+			  "workspace_id = { type = \"text\", not_null = true, references = \"ydtb_workspaces.id\", on_delete = \"cascade\" }\n"
+			  "big_ws = { type = \"bigint\", references = \"ydtb_workspaces.id\" }\n"
+			  "kind = { type = \"text\", references = \"ydtb_kinds.code\" }\n"
+			  "when = { type = \"timestamptz\", references = \"ydtb_kinds.code\" }\n";
+	const char *named[] = { "core.toml", core_int, "pkg.toml", pkg, NULL };
+	struct dbreg_registry *reg = validate_texts(named);
+	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
+	const struct dbreg_diag *d = assert_diag(l, "DBR029", 8, 63);
+	assert_string_equal(d->message,
+			    "column \"workspace_id\" is text but references \"ydtb_workspaces.id\", which is integer");
+	assert_string_equal(d->column_name, "workspace_id");
+	assert_hint(d, "type = \"integer\"");
+	assert_diag(l, "DBR029", 11, 45);
+	assert_int_equal(count_code(l, "DBR029"), 2);
+	dbreg_registry_free(reg);
+}
+
 /* ---- DBR030 .. DBR033 ---------------------------------------------------- */
 
 static void test_validate__dbr030_unregistered_dependency(void **state)
@@ -830,6 +862,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_validate__dbr027_package_not_depended_on),
 		cmocka_unit_test(test_validate__dbr028_no_primary_key),
 		cmocka_unit_test(test_validate__dbr028_composite_key_names_unknown_column),
+		cmocka_unit_test(test_validate__dbr029_foreign_key_type_mismatch),
 		cmocka_unit_test(test_validate__dbr030_unregistered_dependency),
 		cmocka_unit_test(test_validate__dbr031_range_not_satisfied),
 		cmocka_unit_test(test_validate__dbr032_cycle_named_whole),

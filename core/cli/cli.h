@@ -132,6 +132,13 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 /* Verifies the target; with print_json, prints the verify JSON object. */
 int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg, bool print_json);
 
+/* apply's shortcut (noop.c): true when the state file's caches show there
+ * is nothing to do, which it then reported; false to go the long way. */
+bool cli_apply_noop(struct cli_ctx *ctx);
+/* After a successful apply: lets the next one take the shortcut. */
+void cli_apply_remember(struct cli_ctx *ctx, const struct dbreg_project *proj, struct cli_target *t,
+			struct dbreg_registry *reg);
+
 /* Progress callback for dbreg_apply_opts: a bar on the FILE* in arg. */
 void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step *step);
 

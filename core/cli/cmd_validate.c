@@ -15,6 +15,29 @@ int cmd_validate(struct cli_ctx *ctx)
 		fprintf(ctx->err, "dbreg: %s\n", reg ? dbreg_registry_errmsg(reg) : "cannot read the project");
 		goto out;
 	}
+	/* --target naming a PostgreSQL server: the PostgreSQL bodies are
+	 * replayed there too (rolled back), and DBR047 compares what they
+	 * build. Without --target, validate never connects. */
+	if (reg && ctx->target && rc != DBREG_ENOMEM) {
+		struct cli_target t = {0};
+		int trc = cli_target_open(ctx, &t, proj);
+		if (trc == 0 && t.dialect != DBREG_DIALECT_POSTGRES) {
+			if (!ctx->quiet && !ctx->json)
+				fprintf(ctx->err, "%s: the SQLite bodies were replayed in memory; only a PostgreSQL target adds a replay\n",
+					t.shown);
+		} else if (trc == 0 && (trc = cli_target_connect(ctx, &t)) == 0) {
+			trc = dbreg_registry_validate_target(reg, t.conn);
+			if (trc == DBREG_EINVALID)
+				trc = 0;
+			else if (trc < 0)
+				fprintf(ctx->err, "dbreg: validate on %s: %s\n", t.shown, dbreg_registry_errmsg(reg));
+		}
+		cli_target_close(&t);
+		if (trc < 0) {
+			rc = trc;
+			goto out;
+		}
+	}
 	/* dbreg_project_open stops at a broken dbreg.toml, so the findings are
 	 * either the project file's or the manifests', never both. */
 	const struct dbreg_diag_list *diags = reg ? dbreg_registry_diags(reg) : &pdiags;

@@ -586,6 +586,19 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 			  const struct dbreg_registry *reg, const struct dbreg_verify_opts *opts,
 			  char *errbuf, size_t errsize);
 
+/* ---- validate against a reachable PostgreSQL (replay_pg.c) ------------------ */
+
+/* DBR047 on PostgreSQL bodies: after dbreg_registry_validate, replays every
+ * package's PostgreSQL up bodies (plan order) on conn, in a scratch schema
+ * inside a transaction that is always rolled back (migrations with
+ * transaction = false run there without CONCURRENTLY), reads the scratch
+ * schema back and compares it with the declared tables. Nothing is left on
+ * the server. Findings are appended to the registry's diagnostics. Returns
+ * 0; DBREG_EINVALID when it found errors; DBREG_EUSAGE when conn is not a
+ * PostgreSQL connection; DBREG_ECONNECT when the server refused the
+ * scratch schema; DBREG_ENOMEM (message in dbreg_registry_errmsg). */
+int dbreg_registry_validate_target(struct dbreg_registry *reg, struct dbreg_conn *conn);
+
 /* ---- targets ------------------------------------------------------------- */
 
 /* The dialect of a target URL, from the driver that claims it. Returns 0,
@@ -637,6 +650,47 @@ int dbreg_version_compare(const char *a, const char *b);
  * password=*** in keyword strings). Returns a malloc'd string. */
 char *dbreg_url_redact(const char *url);
 
+/* ---- caches in the state file (issue 18; cache.c) --------------------- */
+
+/* Wall-clock nanoseconds: take it before loading a registry and hand it to
+ * dbreg_cache_registry_store. */
+long long dbreg_cache_clock(void);
+
+/* The key under which this build caches a verdict on a registry of that
+ * checksum (dbreg_state_validated): another binary, even of the same
+ * version, has another key. out holds 72 bytes. */
+void dbreg_cache_build_key(const char *checksum, char out[72]);
+
+/* Whether the registry of project p is the one the state file last saw
+ * loaded clean: the same manifests in its package folders, the same SQL
+ * files, each with the same device, inode, size, modification and change
+ * time, read by the same build of dbreg. Reads no file's contents; when
+ * *unchanged, checksum holds its dbreg_registry_checksum. Returns 0 (a
+ * missing or stale cache is *unchanged = false) or DBREG_ENOMEM. */
+int dbreg_cache_registry_check(struct dbreg_state *st, const struct dbreg_project *p, char checksum[72],
+			       bool *unchanged);
+
+/* Records the files of a registry that validated clean, loaded from p by
+ * a load that began at loaded_at (dbreg_cache_clock). Stores nothing when
+ * the registry has errors, when the folders no longer hold what was
+ * loaded, or when a file changed too shortly before the load to be
+ * trusted. Returns 0, DBREG_ENOMEM or DBREG_EIO. */
+int dbreg_cache_registry_store(struct dbreg_state *st, const struct dbreg_project *p,
+			       const struct dbreg_registry *reg, long long loaded_at);
+
+/* Whether target (its history and installed packages, read here once) is
+ * in a state that the registry of that checksum was found to plan nothing
+ * for: then `apply` has nothing to do. Returns 0 or the failure of reading
+ * the target. */
+int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, const char *target,
+			   const char *registry_checksum, bool *noop);
+
+/* Reads target's history and installed packages and, when the (validated)
+ * registry plans nothing for them and records no package version, stores
+ * their digest as the target's no-op memo (and the history as the state
+ * file's copy). Returns 0 or a failure code. */
+int dbreg_cache_noop_store(struct dbreg_state *st, struct dbreg_conn *conn, const char *target,
+			   struct dbreg_registry *reg);
 /* ---- package developer tools: new, docs, generate, test ------------------- */
 /* (scaffold.c, docs.c, generate.c, roundtrip.c) */
 

@@ -33,6 +33,7 @@ static const struct code_info codes[] = {
 	{"DBR026", DBREG_SEV_ERROR, "unknown column type"},
 	{"DBR027", DBREG_SEV_ERROR, "foreign key to an unknown table or column, or to a package not depended on"},
 	{"DBR028", DBREG_SEV_ERROR, "table without a primary key"},
+	{"DBR029", DBREG_SEV_ERROR, "foreign key column whose type cannot reference the referenced column's"},
 	{"DBR030", DBREG_SEV_ERROR, "dependency on a package that is not registered"},
 	{"DBR031", DBREG_SEV_ERROR, "dependency range not satisfied by the registered version"},
 	{"DBR032", DBREG_SEV_ERROR, "circular dependency"},

@@ -149,6 +149,23 @@ void dbreg_sql_checksum(const char *text, size_t len, char out[72]);
  * or SQL file). */
 void dbreg_sql_loc(const struct dbreg_sql *sql, size_t offset, unsigned *line, unsigned *column);
 
+/* Where the last dbreg_sql_loc_next of a body stopped, so places asked in
+ * increasing order cost one pass over the body together (a body of many
+ * statements is otherwise rescanned from its start for each). Zero it
+ * (DBREG_SQL_CURSOR_INIT) before the first lookup; it resets itself when
+ * handed another body. */
+struct dbreg_sql_cursor {
+	const struct dbreg_sql *sql;
+	size_t off;                    /* SQL files: byte where the count stopped */
+	unsigned line, column;         /* of off; line 0: nothing counted yet */
+	struct dbreg_toml_strpos str;  /* manifest strings */
+};
+#define DBREG_SQL_CURSOR_INIT {0}
+
+/* dbreg_sql_loc going on from *cur (NULL: from the start). */
+void dbreg_sql_loc_next(const struct dbreg_sql *sql, struct dbreg_sql_cursor *cur, size_t offset, unsigned *line,
+			unsigned *column);
+
 /* Frees a package and everything it owns. NULL-safe. */
 void dbreg_package_free(struct dbreg_package *pkg);
 
@@ -164,6 +181,8 @@ struct dbreg_type_info {
 	const char *postgres;          /* PostgreSQL's format_type spelling: "character varying" */
 	const char *sqlite;            /* affinity: "TEXT", "INTEGER", "REAL", "NUMERIC", "BLOB" */
 	const char *storage;           /* the type a column of it holds: serial -> "integer" */
+	const char *family;            /* types PostgreSQL compares with one another in a foreign key
+					* (one btree operator family): "integer", "text", ...; NULL: none (json) */
 };
 
 /* A column type understood: the portable type and its parameters. */
@@ -201,6 +220,11 @@ void dbreg_type_pg_spelling(const struct dbreg_type *t, char *out, size_t size);
 /* Whether a portable type is serial or bigserial (NOT NULL and filled by a
  * sequence without saying so). */
 bool dbreg_type_is_serial(const struct dbreg_type_info *ti);
+
+/* Whether a foreign key column of type a can reference a column of type b:
+ * both in one family (integer and bigint, text and varchar), as
+ * PostgreSQL requires ("foreign key constraint cannot be implemented"). */
+bool dbreg_type_fk_compatible(const struct dbreg_type_info *a, const struct dbreg_type_info *b);
 
 /* The nearest portable type name for a hint, never NULL. */
 const char *dbreg_type_nearest(const char *type);

@@ -28,8 +28,8 @@
  * INTO, and a body running longer than RP_BUDGET_MS is stopped and
  * reported. */
 #include "diag.h"
+#include "dbr047.h"
 #include "replay.h"
-#include "schemadiff.h"
 #include "util.h"
 #include "workers.h"
 
@@ -69,157 +69,12 @@ static void rp_diag(struct rp_ctx *c, struct dbreg_pos pos, const char *table, c
 static void rp_diag(struct rp_ctx *c, struct dbreg_pos pos, const char *table, const char *column,
 		    const char *migration, const char *hint, const char *fmt, ...)
 {
-	struct dbreg_diag_at at = {.file = c->pkg->file, .line = pos.line, .column = pos.column,
-				   .package = c->pkg->name, .table = table, .column_name = column,
-				   .migration = migration};
+	struct dbreg_dbr047 r = {.diags = c->diags, .pkg = c->pkg, .dialect = DBREG_DIALECT_SQLITE};
 	va_list ap;
 	va_start(ap, fmt);
-	if (dbreg_diag_vaddf(c->diags, "DBR047", &at, fmt, ap) != 0 ||
-	    (hint && dbreg_diag_hintf(c->diags, "%s", hint) != 0))
+	if (dbreg_dbr047_vadd(&r, pos, table, column, migration, hint, fmt, ap) != 0)
 		c->rc = DBREG_ENOMEM;
 	va_end(ap);
-}
-
-/* The SQL of a default as the manifest means it, for messages. */
-static void rp_default_text(struct dbreg_buf *b, const struct dbreg_schema_column *col)
-{
-	if (col->def.kind == DBREG_DV_NONE) {
-		dbreg_buf_puts(b, "none");
-	} else if (col->def.literal && col->def.kind == DBREG_DV_STRING) {
-		dbreg_buf_puts(b, "'");
-		for (const char *p = col->def.text ? col->def.text : ""; *p; p++) {
-			dbreg_buf_append(b, p, 1);
-			if (*p == '\'')
-				dbreg_buf_append(b, p, 1); /* '' inside an SQL literal */
-		}
-		dbreg_buf_puts(b, "'");
-	} else {
-		dbreg_buf_puts(b, col->def.text ? col->def.text : "");
-	}
-}
-
-/* Renders one difference between the declared tables (want) and what the
- * migrations produced (have) as a DBR047 at the declaration's position. */
-static void rp_render(struct rp_ctx *c, const struct dbreg_sdiff *d)
-{
-	const struct dbreg_schema_table *t = d->want_table;
-	const char *tn = t ? t->name : d->have_table->name;
-	const struct dbreg_schema_column *wc = d->want_col, *hc = d->have_col;
-	char *a = NULL, *b = NULL;
-	switch (d->kind) {
-	case DBREG_SDIFF_TABLE_MISSING:
-		rp_diag(c, t->pos, tn, NULL, NULL, "create it with CREATE TABLE IF NOT EXISTS in a migration",
-			"table %s is declared but the migrations do not create it", tn);
-		break;
-	case DBREG_SDIFF_TABLE_EXTRA:
-		break; /* rp_compare knows which tables the package created */
-	case DBREG_SDIFF_COLUMN_MISSING:
-		rp_diag(c, wc->pos, tn, wc->name, NULL, "add the column in a new migration",
-			"table %s: column %s is declared but the migrations do not create it", tn, wc->name);
-		break;
-	case DBREG_SDIFF_COLUMN_EXTRA:
-		rp_diag(c, t->pos, tn, hc->name, NULL, "declare it among the table's columns, or drop it in a migration",
-			"table %s: column %s is created by the migrations but not declared", tn, hc->name);
-		break;
-	case DBREG_SDIFF_COLUMN_TYPE:
-		rp_diag(c, wc->pos, tn, wc->name, NULL, NULL,
-			"table %s: column %s is declared %s (SQLite affinity %s) but the migrations create it as %s (affinity %s)",
-			tn, wc->name, wc->type, wc->ptype.info ? wc->ptype.info->sqlite : "?",
-			hc->type && *hc->type ? hc->type : "untyped", dbreg_type_affinity(hc->type));
-		break;
-	case DBREG_SDIFF_COLUMN_NULLABILITY:
-		if (wc->not_null)
-			rp_diag(c, wc->pos, tn, wc->name, NULL, "write NOT NULL in the migration that creates it",
-				"table %s: column %s is declared not_null but the migrations leave it nullable", tn, wc->name);
-		else
-			rp_diag(c, wc->pos, tn, wc->name, NULL, "declare it with not_null = true",
-				"table %s: column %s is NOT NULL in the migrations but not declared not_null", tn, wc->name);
-		break;
-	case DBREG_SDIFF_COLUMN_DEFAULT: {
-		struct dbreg_buf w = DBREG_BUF_INIT;
-		rp_default_text(&w, wc);
-		rp_diag(c, wc->pos, tn, wc->name, NULL, "make the DEFAULT of the migration and the declaration agree",
-			"table %s: column %s is declared with default %s but the migrations give it %s", tn, wc->name,
-			w.ptr ? w.ptr : "", hc->def.text ? hc->def.text : "none");
-		dbreg_buf_dispose(&w);
-		break;
-	}
-	case DBREG_SDIFF_PRIMARY_KEY:
-		a = dbreg_schema_list_text(t->primary_key, t->n_primary_key);
-		b = dbreg_schema_list_text(d->have_table->primary_key, d->have_table->n_primary_key);
-		rp_diag(c, t->pos, tn, NULL, NULL, NULL, "table %s: the primary key is declared %s but the migrations create %s",
-			tn, a ? a : "", d->have_table->n_primary_key ? (b ? b : "") : "none");
-		break;
-	case DBREG_SDIFF_UNIQUE_MISSING:
-		a = dbreg_schema_list_text(d->want_uq->columns, d->want_uq->n_columns);
-		rp_diag(c, d->want_uq->pos, tn, d->want_uq->n_columns == 1 ? d->want_uq->columns[0] : NULL, NULL,
-			"add UNIQUE in the migration that creates the table",
-			"table %s: unique %s is declared but the migrations create no unique constraint on it", tn, a ? a : "");
-		break;
-	case DBREG_SDIFF_FKEY_MISSING:
-		rp_diag(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, NULL,
-			"table %s: column %s is declared to reference %s(%s) but the migrations create no foreign key on it",
-			tn, d->want_fk->columns[0], d->want_fk->ref_table, d->want_fk->ref_columns[0] ? d->want_fk->ref_columns[0] : "?");
-		break;
-	case DBREG_SDIFF_FKEY_TARGET:
-		rp_diag(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, NULL,
-			"table %s: column %s is declared to reference %s(%s) but the migrations make it reference %s(%s)", tn,
-			d->want_fk->columns[0], d->want_fk->ref_table, d->want_fk->ref_columns[0] ? d->want_fk->ref_columns[0] : "?",
-			d->have_fk->ref_table ? d->have_fk->ref_table : "?",
-			d->have_fk->ref_columns[0] ? d->have_fk->ref_columns[0] : "?");
-		break;
-	case DBREG_SDIFF_FKEY_ACTION:
-		rp_diag(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, NULL,
-			"table %s: column %s is declared %s = \"%s\" but the migrations' foreign key says ON %s %s", tn,
-			d->want_fk->columns[0], d->on_update ? "on_update" : "on_delete",
-			d->on_update ? d->want_fk->on_update : d->want_fk->on_delete, d->on_update ? "UPDATE" : "DELETE",
-			d->on_update ? d->have_fk->on_update : d->have_fk->on_delete);
-		break;
-	case DBREG_SDIFF_FKEY_EXTRA: {
-		const struct dbreg_schema_column *col =
-			d->have_fk->n_columns == 1 ? dbreg_schema_column(t, d->have_fk->columns[0]) : NULL;
-		a = dbreg_schema_list_text(d->have_fk->columns, d->have_fk->n_columns);
-		rp_diag(c, col ? col->pos : t->pos, tn, col ? col->name : NULL, NULL,
-			"declare it with references = \"table.column\"",
-			"table %s: the migrations create a foreign key %s to %s that is not declared", tn, a ? a : "",
-			d->have_fk->ref_table ? d->have_fk->ref_table : "?");
-		break;
-	}
-	case DBREG_SDIFF_INDEX_MISSING:
-		a = dbreg_schema_list_text(d->want_ix->columns, d->want_ix->n_columns);
-		rp_diag(c, d->want_ix->pos, tn, NULL, NULL, NULL,
-			"table %s: index %s %s is declared but the migrations do not create it", tn, d->want_ix->name, a ? a : "");
-		break;
-	case DBREG_SDIFF_INDEX_NAME:
-		rp_diag(c, d->want_ix->pos, tn, NULL, NULL, "give the index the same name in the migration and the declaration",
-			"table %s: index %s is declared but the migrations create it as %s", tn, d->want_ix->name,
-			d->have_ix->name);
-		break;
-	case DBREG_SDIFF_INDEX_COLUMNS:
-		a = dbreg_schema_list_text(d->want_ix->columns, d->want_ix->n_columns);
-		b = dbreg_schema_list_text(d->have_ix->columns, d->have_ix->n_columns);
-		rp_diag(c, d->want_ix->pos, tn, NULL, NULL, NULL,
-			"table %s: index %s is declared on %s but the migrations create it on %s", tn, d->want_ix->name,
-			a ? a : "", b ? b : "");
-		break;
-	case DBREG_SDIFF_INDEX_UNIQUE:
-		rp_diag(c, d->want_ix->pos, tn, NULL, NULL, NULL,
-			"table %s: index %s is declared %s but the migrations create it %s", tn, d->want_ix->name,
-			d->want_ix->unique ? "unique" : "not unique", d->have_ix->unique ? "unique" : "not unique");
-		break;
-	case DBREG_SDIFF_INDEX_EXTRA:
-		a = dbreg_schema_list_text(d->have_ix->columns, d->have_ix->n_columns);
-		rp_diag(c, t->pos, tn, NULL, NULL, "declare it under [tables.NAME.indexes] (or as unique)",
-			"table %s: the migrations create %sindex %s %s that is not declared", tn,
-			d->have_ix->unique ? "unique " : "", d->have_ix->name, a ? a : "");
-		break;
-	case DBREG_SDIFF_INDEX_INVALID:
-		rp_diag(c, t ? t->pos : (struct dbreg_pos){0, 0}, tn, NULL, NULL, NULL,
-			"table %s: the migrations leave index %s INVALID", tn, d->have_ix->name);
-		break;
-	}
-	free(a);
-	free(b);
 }
 
 static int rp_cmp_str(const void *a, const void *b)
@@ -234,15 +89,14 @@ static bool rp_existed(char *const *before, size_t n_before, const char *name)
 	return n_before && bsearch(&name, before, n_before, sizeof *before, rp_cmp_str) != NULL;
 }
 
-/* The first migration whose SQLite body names `table` as a word, and the
- * place in the manifest where it does (*pos); NULL and *pos unchanged
- * when none does, or when the body sits in an SQL file of its own. */
-static const char *rp_where_named(const struct dbreg_package *pkg, const char *table, struct dbreg_pos *pos)
+/* replay.h */
+const char *dbreg_replay_where_named(const struct dbreg_package *pkg, enum dbreg_dialect dialect, const char *table,
+				     struct dbreg_pos *pos)
 {
 	size_t n = strlen(table);
 	for (size_t k = 0; k < pkg->n_migrations; k++) {
 		const struct dbreg_migration *m = &pkg->migrations[k];
-		const struct dbreg_sql *b = dbreg_migration_body(m, DBREG_DIALECT_SQLITE, true);
+		const struct dbreg_sql *b = dbreg_migration_body(m, dialect, true);
 		if (!b || !b->text || !b->doc)
 			continue;
 		for (const char *at = b->text; *at; at++) {
@@ -285,7 +139,9 @@ static void rp_compare(struct rp_ctx *c, char *const *before, size_t n_before, c
 	for (size_t i = 0; i < diffs.len && c->rc == 0; i++) {
 		const struct dbreg_sdiff *d = &diffs.items[i];
 		if (d->kind != DBREG_SDIFF_TABLE_EXTRA) {
-			rp_render(c, d);
+			struct dbreg_dbr047 r = {.diags = c->diags, .pkg = pkg, .dialect = DBREG_DIALECT_SQLITE};
+			if (dbreg_dbr047_render(&r, d) != 0)
+				c->rc = DBREG_ENOMEM;
 			continue;
 		}
 		const char *name = d->have_table->name;
@@ -298,7 +154,7 @@ static void rp_compare(struct rp_ctx *c, char *const *before, size_t n_before, c
 		if (elsewhere)
 			continue;
 		struct dbreg_pos where = pkg->pos;
-		const char *mig = rp_where_named(pkg, name, &where);
+		const char *mig = dbreg_replay_where_named(pkg, DBREG_DIALECT_SQLITE, name, &where);
 		rp_diag(c, where, name, NULL, mig, "declare it under [tables.NAME], or drop it in a migration",
 			"the migrations of %s create table %s, which the package does not declare",
 			pkg->name ? pkg->name : pkg->file, name);
@@ -313,9 +169,9 @@ static void rp_compare(struct rp_ctx *c, char *const *before, size_t n_before, c
  * keys) or its migrations are (duplicate ids, bad versions), so any
  * difference would repeat those findings. */
 static const char *const rp_blocking[] = {"DBR001", "DBR010", "DBR013", "DBR014", "DBR025",
-					  "DBR026", "DBR028", "DBR040", "DBR041", NULL};
+					  "DBR026", "DBR028", "DBR029", "DBR040", "DBR041", NULL};
 
-static bool rp_package_broken(const struct dbreg_registry *reg, const struct dbreg_package *pkg)
+bool dbreg_replay_package_broken(const struct dbreg_registry *reg, const struct dbreg_package *pkg)
 {
 	if (!pkg->name)
 		return true;
@@ -384,7 +240,7 @@ struct rp_run_state {
 	size_t *order;                 /* plan order: indexes into reg->packages */
 	bool *mark;                    /* per package index: in the current closure */
 	bool *need;                    /* per package index: replayed before a retry */
-	const bool *broken;            /* per package index: rp_package_broken */
+	const bool *broken;            /* per package index: dbreg_replay_package_broken */
 };
 
 /* The table names of the database, sorted. */
@@ -672,7 +528,7 @@ int dbreg_replay_check(struct dbreg_registry *reg, const struct dbreg_graph *g)
 	}
 	if (rc == 0) {
 		for (size_t i = 0; i < n; i++)
-			broken[i] = rp_package_broken(reg, reg->packages[i]);
+			broken[i] = dbreg_replay_package_broken(reg, reg->packages[i]);
 		struct rp_job job = {.order = order, .broken = broken, .ctx = ctx, .state = state};
 		rc = dbreg_workers_run(&reg->diags, n, n_workers, rp_item, &job);
 	}

@@ -388,7 +388,18 @@ static void rules_cross_tables(struct rctx *c)
 					      owner->version_text ? owner->version_text : "1.0.0");
 					continue;
 				}
-				if (dbreg_table_column(target, col->ref_column) == NULL) {
+				const struct dbreg_column *refd = dbreg_table_column(target, col->ref_column);
+				const struct dbreg_type_info *ta = dbreg_type_lookup(col->type);
+				const struct dbreg_type_info *tb_ = refd ? dbreg_type_lookup(refd->type) : NULL;
+				if (refd && !dbreg_type_fk_compatible(ta, tb_)) {
+					/* PostgreSQL refuses the migration ("foreign key constraint
+					 * cannot be implemented"); SQLite would take it. */
+					rdiag(c, "DBR029", p, pos, tb->name, col->name, NULL,
+					      "column \"%s\" is %s but references \"%s.%s\", which is %s", col->name, col->type,
+					      col->ref_table, col->ref_column, refd->type);
+					rhint(c, "declare %s with type = \"%s\"", col->name, refd->type);
+				}
+				if (refd == NULL) {
 					rdiag(c, "DBR027", p, pos, tb->name, col->name, NULL,
 					      "column \"%s\" references unknown column \"%s.%s\"", col->name,
 					      col->ref_table, col->ref_column);

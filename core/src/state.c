@@ -3,7 +3,7 @@
  * database with a schema of its own, versioned by PRAGMA user_version and
  * upgraded by the steps of state_schema[], one SQL body per version.
  *
- * Schema (version 4):
+ * Schema (version 5):
  *   packages   (name PK, version, manifest_checksum, registered_at)
  *   migrations (package -> packages, id, version, checksum_postgres,
  *               checksum_sqlite; PK (package, id))
@@ -19,8 +19,10 @@
  *   package_schemas (package, version, schema, registered_at; PK
  *               (package, version)): each registered version's declared
  *               tables (state_schema_record, dbreg_state_package_schema)
+ *   cache_registry, cache_noop (version 5): cache.c's, described there
  * Targets are names or redacted URLs; a password never reaches this file. */
 #include "dbreg.h"
+#include "cache.h"
 #include "registry.h"
 #include "schema.h"
 #include "state.h"
@@ -68,6 +70,11 @@ static const char *const state_schema[] = {
 	" registered_at TEXT NOT NULL, PRIMARY KEY (package, version));"
 	/* The registry registered last is recorded again, schemas included. */
 	"DELETE FROM registry_checks WHERE kind = 'registered';"),
+	/* 4 -> 5: the caches of cache.c (issue 18). */
+	("CREATE TABLE cache_registry (project TEXT PRIMARY KEY, build TEXT NOT NULL, files TEXT NOT NULL,"
+	" checksum TEXT NOT NULL, at TEXT NOT NULL);"
+	"CREATE TABLE cache_noop (target TEXT PRIMARY KEY, build TEXT NOT NULL, registry TEXT NOT NULL,"
+	" dialect TEXT NOT NULL, digest TEXT NOT NULL, at TEXT NOT NULL);"),
 };
 #define STATE_VERSION ((int)(sizeof(state_schema) / sizeof(state_schema[0])))
 
@@ -238,6 +245,11 @@ void dbreg_state_close(struct dbreg_state *st)
 const char *dbreg_state_errmsg(const struct dbreg_state *st)
 {
 	return st ? st->errmsg : "";
+}
+
+sqlite3 *dbreg_state_db(struct dbreg_state *st)
+{
+	return st ? st->db : NULL;
 }
 
 /* Binds a string or NULL. */
@@ -480,6 +492,18 @@ static bool state_history_same(struct dbreg_state *st, const char *t, const stru
 	return same && i == n;
 }
 
+/* Drops target t's row of cache_noop. */
+static int state_forget_noop(struct dbreg_state *st, const char *t)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM cache_noop WHERE target = ?1", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	state_bind(q, 1, t);
+	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(q);
+	return rc;
+}
+
 int dbreg_state_set_history(struct dbreg_state *st, const char *target, const struct dbreg_applied *rows,
 			    size_t n)
 {
@@ -506,6 +530,11 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target, const st
 	}
 	state_bind(del, 1, t);
 	if (sqlite3_step(del) != SQLITE_DONE) {
+		rc = state_fail(st, DBREG_EIO, "cannot replace the history");
+		goto out;
+	}
+	/* cache.c's no-op memo vouches for the copy it was stored with. */
+	if (state_forget_noop(st, t) != 0) {
 		rc = state_fail(st, DBREG_EIO, "cannot replace the history");
 		goto out;
 	}

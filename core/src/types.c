@@ -12,27 +12,27 @@
 #include <string.h>
 
 static const struct dbreg_type_info types_table[] = {
-	/* name           params  PostgreSQL (format_type)        affinity   storage */
-	{ "text",        0, "text",                        "TEXT",    "text" },
-	{ "varchar",     1, "character varying",           "TEXT",    "varchar" },
-	{ "char",        1, "character",                   "TEXT",    "char" },
-	{ "smallint",    0, "smallint",                    "INTEGER", "smallint" },
-	{ "integer",     0, "integer",                     "INTEGER", "integer" },
-	{ "bigint",      0, "bigint",                      "INTEGER", "bigint" },
-	{ "serial",      0, "integer",                     "INTEGER", "integer" },
-	{ "bigserial",   0, "bigint",                      "INTEGER", "bigint" },
-	{ "real",        0, "real",                        "REAL",    "real" },
-	{ "double",      0, "double precision",            "REAL",    "double" },
-	{ "numeric",     2, "numeric",                     "NUMERIC", "numeric" },
-	{ "boolean",     0, "boolean",                     "INTEGER", "boolean" },
-	{ "date",        0, "date",                        "TEXT",    "date" },
-	{ "time",        0, "time without time zone",      "TEXT",    "time" },
-	{ "timestamp",   0, "timestamp without time zone", "TEXT",    "timestamp" },
-	{ "timestamptz", 0, "timestamp with time zone",    "TEXT",    "timestamptz" },
-	{ "uuid",        0, "uuid",                        "TEXT",    "uuid" },
-	{ "json",        0, "json",                        "TEXT",    "json" },
-	{ "jsonb",       0, "jsonb",                       "TEXT",    "jsonb" },
-	{ "bytea",       0, "bytea",                       "BLOB",    "bytea" },
+	/* name        params PostgreSQL (format_type)      affinity   storage        family */
+	{ "text",        0, "text",                        "TEXT",    "text",        "text" },
+	{ "varchar",     1, "character varying",           "TEXT",    "varchar",     "text" },
+	{ "char",        1, "character",                   "TEXT",    "char",        "text" },
+	{ "smallint",    0, "smallint",                    "INTEGER", "smallint",    "integer" },
+	{ "integer",     0, "integer",                     "INTEGER", "integer",     "integer" },
+	{ "bigint",      0, "bigint",                      "INTEGER", "bigint",      "integer" },
+	{ "serial",      0, "integer",                     "INTEGER", "integer",     "integer" },
+	{ "bigserial",   0, "bigint",                      "INTEGER", "bigint",      "integer" },
+	{ "real",        0, "real",                        "REAL",    "real",        "float" },
+	{ "double",      0, "double precision",            "REAL",    "double",      "float" },
+	{ "numeric",     2, "numeric",                     "NUMERIC", "numeric",     "numeric" },
+	{ "boolean",     0, "boolean",                     "INTEGER", "boolean",     "boolean" },
+	{ "date",        0, "date",                        "TEXT",    "date",        "datetime" },
+	{ "time",        0, "time without time zone",      "TEXT",    "time",        "time" },
+	{ "timestamp",   0, "timestamp without time zone", "TEXT",    "timestamp",   "datetime" },
+	{ "timestamptz", 0, "timestamp with time zone",    "TEXT",    "timestamptz", "datetime" },
+	{ "uuid",        0, "uuid",                        "TEXT",    "uuid",        "uuid" },
+	{ "json",        0, "json",                        "TEXT",    "json",        NULL },
+	{ "jsonb",       0, "jsonb",                       "TEXT",    "jsonb",       "jsonb" },
+	{ "bytea",       0, "bytea",                       "BLOB",    "bytea",       "bytea" },
 };
 #define TYPES_COUNT (sizeof(types_table) / sizeof(types_table[0]))
 
@@ -289,4 +289,11 @@ void dbreg_type_pg_spelling(const struct dbreg_type *t, char *out, size_t size)
 bool dbreg_type_is_serial(const struct dbreg_type_info *ti)
 {
 	return ti && (strcmp(ti->name, "serial") == 0 || strcmp(ti->name, "bigserial") == 0);
+}
+
+bool dbreg_type_fk_compatible(const struct dbreg_type_info *a, const struct dbreg_type_info *b)
+{
+	if (!a || !b)
+		return true; /* not portable: DBR026 says so */
+	return a->family && b->family && strcmp(a->family, b->family) == 0;
 }

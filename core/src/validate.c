@@ -90,6 +90,18 @@ int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_valid
 	return dbreg_validate_finish(reg, g, opts);
 }
 
+int dbreg_registry_validate_target(struct dbreg_registry *reg, struct dbreg_conn *conn)
+{
+	size_t errors = reg->diags.errors;
+	int rc = dbreg_replay_target(reg, conn);
+	if (rc != 0)
+		return rc;
+	if (reg->diags.errors > errors)
+		return dbreg_registry_fail(reg, DBREG_EINVALID, "%zu error%s in the PostgreSQL bodies",
+					   reg->diags.errors - errors, reg->diags.errors - errors == 1 ? "" : "s");
+	return 0;
+}
+
 void dbreg_registry_checksum(const struct dbreg_registry *reg, char out[72])
 {
 	/* The manifests' own checksums (their bytes) and those of bodies read

@@ -1,0 +1,184 @@
+/* DBR047's words for each kind of difference (dbr047.h). */
+#include "dbr047.h"
+#include "diag.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+int dbreg_dbr047_vadd(const struct dbreg_dbr047 *r, struct dbreg_pos pos, const char *table, const char *column,
+		      const char *migration, const char *hint, const char *fmt, va_list ap)
+{
+	struct dbreg_diag_at at = {.file = r->pkg->file, .line = pos.line, .column = pos.column,
+				   .package = r->pkg->name, .table = table, .column_name = column,
+				   .migration = migration};
+	int rc = dbreg_diag_vaddf(r->diags, "DBR047", &at, fmt, ap);
+	if (rc == 0 && hint)
+		rc = dbreg_diag_hintf(r->diags, "%s", hint);
+	return rc ? DBREG_ENOMEM : 0;
+}
+
+int dbreg_dbr047_add(const struct dbreg_dbr047 *r, struct dbreg_pos pos, const char *table, const char *column,
+		     const char *migration, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = dbreg_dbr047_vadd(r, pos, table, column, migration, hint, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* The SQL of a default as the manifest means it, for messages. */
+static void dbr047_default_text(struct dbreg_buf *b, const struct dbreg_schema_column *col)
+{
+	if (col->def.kind == DBREG_DV_NONE) {
+		dbreg_buf_puts(b, "none");
+	} else if (col->def.literal && col->def.kind == DBREG_DV_STRING) {
+		dbreg_buf_puts(b, "'");
+		for (const char *p = col->def.text ? col->def.text : ""; *p; p++) {
+			dbreg_buf_append(b, p, 1);
+			if (*p == '\'')
+				dbreg_buf_append(b, p, 1); /* '' inside an SQL literal */
+		}
+		dbreg_buf_puts(b, "'");
+	} else {
+		dbreg_buf_puts(b, col->def.text ? col->def.text : "");
+	}
+}
+
+/* Renders one difference between the declared tables (want) and what the
+ * migrations produced (have) as a DBR047 at the declaration's position. */
+int dbreg_dbr047_render(const struct dbreg_dbr047 *c, const struct dbreg_sdiff *d)
+{
+	/* "the migrations" on SQLite, where DBR047 has always looked;
+	 * "the PostgreSQL migrations" when the bodies were replayed there. */
+	const char *migs = c->dialect == DBREG_DIALECT_SQLITE ? "the migrations" : "the PostgreSQL migrations";
+	int rc = 0;
+	const struct dbreg_schema_table *t = d->want_table;
+	const char *tn = t ? t->name : d->have_table->name;
+	const struct dbreg_schema_column *wc = d->want_col, *hc = d->have_col;
+	char *a = NULL, *b = NULL;
+	switch (d->kind) {
+	case DBREG_SDIFF_TABLE_MISSING:
+		rc = dbreg_dbr047_add(c, t->pos, tn, NULL, NULL, "create it with CREATE TABLE IF NOT EXISTS in a migration",
+			"table %s is declared but %s do not create it", tn, migs);
+		break;
+	case DBREG_SDIFF_TABLE_EXTRA:
+		break; /* rp_compare knows which tables the package created */
+	case DBREG_SDIFF_COLUMN_MISSING:
+		rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, "add the column in a new migration",
+			"table %s: column %s is declared but %s do not create it", tn, wc->name, migs);
+		break;
+	case DBREG_SDIFF_COLUMN_EXTRA:
+		rc = dbreg_dbr047_add(c, t->pos, tn, hc->name, NULL, "declare it among the table's columns, or drop it in a migration",
+			"table %s: column %s is created by %s but not declared", tn, hc->name, migs);
+		break;
+	case DBREG_SDIFF_COLUMN_TYPE:
+		if (c->dialect == DBREG_DIALECT_SQLITE) {
+			rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, NULL,
+				"table %s: column %s is declared %s (SQLite affinity %s) but %s create it as %s (affinity %s)",
+				tn, wc->name, wc->type, wc->ptype.info ? wc->ptype.info->sqlite : "?", migs,
+				hc->type && *hc->type ? hc->type : "untyped", dbreg_type_affinity(hc->type));
+		} else {
+			char want[128];
+			dbreg_type_pg_spelling(&wc->ptype, want, sizeof want);
+			rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, NULL,
+				"table %s: column %s is declared %s (PostgreSQL %s) but %s create it as %s", tn, wc->name,
+				wc->type, want, migs, hc->type && *hc->type ? hc->type : "untyped");
+		}
+		break;
+	case DBREG_SDIFF_COLUMN_NULLABILITY:
+		if (wc->not_null)
+			rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, "write NOT NULL in the migration that creates it",
+				"table %s: column %s is declared not_null but %s leave it nullable", tn, wc->name, migs);
+		else
+			rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, "declare it with not_null = true",
+				"table %s: column %s is NOT NULL in %s but not declared not_null", tn, wc->name, migs);
+		break;
+	case DBREG_SDIFF_COLUMN_DEFAULT: {
+		struct dbreg_buf w = DBREG_BUF_INIT;
+		dbr047_default_text(&w, wc);
+		rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, "make the DEFAULT of the migration and the declaration agree",
+			"table %s: column %s is declared with default %s but %s give it %s", tn, wc->name,
+			w.ptr ? w.ptr : "", migs, hc->def.text ? hc->def.text : "none");
+		dbreg_buf_dispose(&w);
+		break;
+	}
+	case DBREG_SDIFF_PRIMARY_KEY:
+		a = dbreg_schema_list_text(t->primary_key, t->n_primary_key);
+		b = dbreg_schema_list_text(d->have_table->primary_key, d->have_table->n_primary_key);
+		rc = dbreg_dbr047_add(c, t->pos, tn, NULL, NULL, NULL, "table %s: the primary key is declared %s but %s create %s",
+			tn, a ? a : "", migs, d->have_table->n_primary_key ? (b ? b : "") : "none");
+		break;
+	case DBREG_SDIFF_UNIQUE_MISSING:
+		a = dbreg_schema_list_text(d->want_uq->columns, d->want_uq->n_columns);
+		rc = dbreg_dbr047_add(c, d->want_uq->pos, tn, d->want_uq->n_columns == 1 ? d->want_uq->columns[0] : NULL, NULL,
+			"add UNIQUE in the migration that creates the table",
+			"table %s: unique %s is declared but %s create no unique constraint on it", tn, a ? a : "", migs);
+		break;
+	case DBREG_SDIFF_FKEY_MISSING:
+		rc = dbreg_dbr047_add(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, NULL,
+			"table %s: column %s is declared to reference %s(%s) but %s create no foreign key on it",
+			tn, d->want_fk->columns[0], d->want_fk->ref_table, d->want_fk->ref_columns[0] ? d->want_fk->ref_columns[0] : "?", migs);
+		break;
+	case DBREG_SDIFF_FKEY_TARGET:
+		rc = dbreg_dbr047_add(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, NULL,
+			"table %s: column %s is declared to reference %s(%s) but %s make it reference %s(%s)", tn,
+			d->want_fk->columns[0], d->want_fk->ref_table, d->want_fk->ref_columns[0] ? d->want_fk->ref_columns[0] : "?", migs,
+			d->have_fk->ref_table ? d->have_fk->ref_table : "?",
+			d->have_fk->ref_columns[0] ? d->have_fk->ref_columns[0] : "?");
+		break;
+	case DBREG_SDIFF_FKEY_ACTION:
+		rc = dbreg_dbr047_add(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, NULL,
+			"table %s: column %s is declared %s = \"%s\" but %s' foreign key says ON %s %s", tn,
+			d->want_fk->columns[0], d->on_update ? "on_update" : "on_delete",
+			d->on_update ? d->want_fk->on_update : d->want_fk->on_delete, migs, d->on_update ? "UPDATE" : "DELETE",
+			d->on_update ? d->have_fk->on_update : d->have_fk->on_delete);
+		break;
+	case DBREG_SDIFF_FKEY_EXTRA: {
+		const struct dbreg_schema_column *col =
+			d->have_fk->n_columns == 1 ? dbreg_schema_column(t, d->have_fk->columns[0]) : NULL;
+		a = dbreg_schema_list_text(d->have_fk->columns, d->have_fk->n_columns);
+		rc = dbreg_dbr047_add(c, col ? col->pos : t->pos, tn, col ? col->name : NULL, NULL,
+			"declare it with references = \"table.column\"",
+			"table %s: %s create a foreign key %s to %s that is not declared", tn, migs, a ? a : "",
+			d->have_fk->ref_table ? d->have_fk->ref_table : "?");
+		break;
+	}
+	case DBREG_SDIFF_INDEX_MISSING:
+		a = dbreg_schema_list_text(d->want_ix->columns, d->want_ix->n_columns);
+		rc = dbreg_dbr047_add(c, d->want_ix->pos, tn, NULL, NULL, NULL,
+			"table %s: index %s %s is declared but %s do not create it", tn, d->want_ix->name, a ? a : "", migs);
+		break;
+	case DBREG_SDIFF_INDEX_NAME:
+		rc = dbreg_dbr047_add(c, d->want_ix->pos, tn, NULL, NULL, "give the index the same name in the migration and the declaration",
+			"table %s: index %s is declared but %s create it as %s", tn, d->want_ix->name, migs,
+			d->have_ix->name);
+		break;
+	case DBREG_SDIFF_INDEX_COLUMNS:
+		a = dbreg_schema_list_text(d->want_ix->columns, d->want_ix->n_columns);
+		b = dbreg_schema_list_text(d->have_ix->columns, d->have_ix->n_columns);
+		rc = dbreg_dbr047_add(c, d->want_ix->pos, tn, NULL, NULL, NULL,
+			"table %s: index %s is declared on %s but %s create it on %s", tn, d->want_ix->name,
+			a ? a : "", migs, b ? b : "");
+		break;
+	case DBREG_SDIFF_INDEX_UNIQUE:
+		rc = dbreg_dbr047_add(c, d->want_ix->pos, tn, NULL, NULL, NULL,
+			"table %s: index %s is declared %s but %s create it %s", tn, d->want_ix->name,
+			d->want_ix->unique ? "unique" : "not unique", migs, d->have_ix->unique ? "unique" : "not unique");
+		break;
+	case DBREG_SDIFF_INDEX_EXTRA:
+		a = dbreg_schema_list_text(d->have_ix->columns, d->have_ix->n_columns);
+		rc = dbreg_dbr047_add(c, t->pos, tn, NULL, NULL, "declare it under [tables.NAME.indexes] (or as unique)",
+			"table %s: %s create %sindex %s %s that is not declared", tn, migs,
+			d->have_ix->unique ? "unique " : "", d->have_ix->name, a ? a : "");
+		break;
+	case DBREG_SDIFF_INDEX_INVALID:
+		rc = dbreg_dbr047_add(c, t ? t->pos : (struct dbreg_pos){0, 0}, tn, NULL, NULL, NULL,
+			"table %s: the migrations leave index %s INVALID", tn, d->have_ix->name);
+		break;
+	}
+	free(a);
+	free(b);
+	return rc;
+}
