@@ -28,6 +28,7 @@ struct cli_ctx {
 	bool record_only;              /* baseline: cli_run_plan records the steps without running them */
 	struct dbreg_pin pins[CLI_MAX_PINS];
 	size_t n_pins;
+	bool no_apply;                 /* watch --no-apply */
 	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
 	size_t n_allow;
 	char **args;                   /* positional arguments after the command */
@@ -165,5 +166,6 @@ int cmd_plan(struct cli_ctx *ctx);
 int cmd_accept(struct cli_ctx *ctx);
 int cmd_baseline(struct cli_ctx *ctx);
 int cmd_reset(struct cli_ctx *ctx);
+int cmd_watch(struct cli_ctx *ctx);
 
 #endif

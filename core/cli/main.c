@@ -19,6 +19,7 @@ enum {
 	OPT_VERSION,
 	OPT_OFFLINE,
 	OPT_ALLOW,
+	OPT_NO_APPLY,
 	OPT_DIR,
 	OPT_OUT,
 	OPT_CHECK,
@@ -40,6 +41,7 @@ static const struct option long_options[] = {
 	{"wait", required_argument, NULL, OPT_WAIT},
 	{"offline", no_argument, NULL, OPT_OFFLINE},
 	{"allow", required_argument, NULL, OPT_ALLOW},
+	{"no-apply", no_argument, NULL, OPT_NO_APPLY},
 	{"dir", required_argument, NULL, OPT_DIR},
 	{"out", required_argument, NULL, OPT_OUT},
 	{"check", no_argument, NULL, OPT_CHECK},
@@ -69,6 +71,7 @@ static void usage(FILE *fp)
 		    "  --refresh                  read the target's history before planning (plan)\n"
 		    "  --sql                      print the whole SQL script (plan)\n"
 		    "  --offline                  from the state file, without connecting (status, history)\n"
+		    "  --no-apply                 watch: validate and plan only\n"
 		    "  --allow CODE[,CODE...]     development targets only: those errors become DBR105\n"
 		    "                             warnings for this run (apply, init, watch)\n"
 		    "  --dir DIR                  the folder for a new package's manifest (new package)\n"
@@ -131,6 +134,7 @@ static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
 		ctx->n_pins++;
 		return -1;
 	}
+	case OPT_NO_APPLY: ctx->no_apply = true; return -1;
 	case OPT_ALLOW:
 		for (char *save = NULL, *code = strtok_r(arg, ",", &save); code; code = strtok_r(NULL, ",", &save)) {
 			if (!dbreg_diag_code_allowable(code) || ctx->n_allow == CLI_MAX_ALLOW) {
@@ -261,7 +265,8 @@ int main(int argc, char **argv)
 	}
 	ctx.tty = isatty(fileno(stderr));
 	ctx.color = !no_color && !ctx.json && ctx.tty;
-	if (!ctx.json)
+	/* watch --json streams one line per round, so nothing is held back. */
+	if (!ctx.json || cmd->run == cmd_watch)
 		return cmd->run(&ctx);
 	return run_json(&ctx, cmd);
 }

@@ -52,6 +52,7 @@ static const struct code_info codes[] = {
 	{"DBR102", DBREG_SEV_WARNING, "table without a description"},
 	{"DBR103", DBREG_SEV_WARNING, "unsafe operation for a live database"},
 	{"DBR105", DBREG_SEV_WARNING, "a rule was bypassed by a development flag or a suppression comment"},
+	{"DBR106", DBREG_SEV_WARNING, "a key between workspace tables without workspace_id"},
 };
 
 static const struct code_info *diag_lookup(const char *code)
