@@ -217,8 +217,7 @@ def project(url):
 def check_consistent(t, where):
     """No migration half applied; returns the number applied."""
     hist, progress, facts = t.state()
-    unknown = hist - set(EFFECTS)
-    expect(not unknown, "%s: history rows of unknown migrations %s" % (where, unknown))
+    # Migrations added to tomls/ later than this test are only counted.
     for key, effects in EFFECTS.items():
         got = [has(facts, *e) for e in effects]
         if key in NOT_TRANSACTIONAL:
@@ -249,12 +248,15 @@ def crash_runs(make_target, label):
     try:
         rc, out, err = run(["validate"], d)
         expect(rc == 0, "validate: " + err)
+        rc, out, err = run(["plan", "--json"], d)
+        total = len(json.loads(out)["steps"])
+        expect(rc == 0 and total >= len(EFFECTS), "plan: " + out + err)
         # How long a whole run takes here and now, and how long one that
         # finds nothing to do: kills are drawn from the part in between,
         # where the migrations run.
         rc, msg, whole = timed_apply(d)
         expect(rc == 0, "a whole run: " + msg)
-        expect(check_consistent(t, "whole run") == len(EFFECTS), "a whole run left migrations out")
+        expect(check_consistent(t, "whole run") == total, "a whole run left migrations out")
         rc, msg, idle = timed_apply(d)
         expect(rc == 0, "a run with nothing to do: " + msg)
         rng = random.Random(int(os.environ.get("DBREG_CRASH_SEED", str(os.getpid()))))
@@ -272,12 +274,12 @@ def crash_runs(make_target, label):
             where = "%s run %d (killed after %.3f s; a whole run %.3f s)" % (label, i + 1, delay, whole)
             n = check_consistent(t, where)
             killed += not finished
-            partial += not finished and 0 < n < len(EFFECTS)
+            partial += not finished and 0 < n < total
             rc, out, err = run(["status"], d)
             expect(rc == 0, "%s: status exit %d: %s" % (where, rc, err))
             rc, msg, _ = timed_apply(d)
             expect(rc == 0, "%s: re-run exit %d: %s" % (where, rc, msg))
-            expect(check_consistent(t, where + ", re-run") == len(EFFECTS), "%s: re-run left migrations out" % where)
+            expect(check_consistent(t, where + ", re-run") == total, "%s: re-run left migrations out" % where)
             rc, out, err = run(["verify"], d)
             expect(rc == 0, "%s: verify exit %d: %s" % (where, rc, out + err))
         print("# %s: %d runs, a whole run %.3f s (%.3f s with nothing to do): %d killed before the end, "
