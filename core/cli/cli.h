@@ -31,6 +31,12 @@ struct cli_ctx {
 	bool no_apply;                 /* watch --no-apply */
 	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
 	size_t n_allow;
+	/* --fleet NAME (apply, init, plan, status; fleet.c) */
+	const char *fleet;
+	bool keep_going;               /* --on-error continue */
+	size_t max_failures;           /* --max-failures N, 0: not given */
+	bool resume;                   /* --resume */
+	size_t jobs;                   /* --jobs N, 0: the fleet's */
 	char **args;                   /* positional arguments after the command */
 	int n_args;
 	FILE *out;                     /* stdout: the JSON document or the human report */
@@ -150,6 +156,10 @@ void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step 
 char *cli_path_join(const char *dir, const char *name);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer; -1 with errno. */
 int cli_read_file(const char *path, char **out, size_t *len);
+
+/* apply, init, plan, status --fleet NAME: `command` is the command's name.
+ * Returns the exit code: the worst of the targets'. */
+int cli_fleet(struct cli_ctx *ctx, const char *command);
 
 int cmd_validate(struct cli_ctx *ctx);
 int cmd_new(struct cli_ctx *ctx);

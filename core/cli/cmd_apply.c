@@ -230,6 +230,8 @@ out:
 
 int cmd_apply(struct cli_ctx *ctx)
 {
+	if (ctx->fleet)
+		return cli_fleet(ctx, "apply");
 	if (cli_no_extra_args(ctx, 0))
 		return 2;
 	for (size_t i = 0; i < ctx->n_pins; i++) {

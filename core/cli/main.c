@@ -23,6 +23,11 @@ enum {
 	OPT_DIR,
 	OPT_OUT,
 	OPT_CHECK,
+	OPT_FLEET,
+	OPT_ON_ERROR,
+	OPT_MAX_FAILURES,
+	OPT_RESUME,
+	OPT_JOBS,
 };
 
 static const struct option long_options[] = {
@@ -45,6 +50,11 @@ static const struct option long_options[] = {
 	{"dir", required_argument, NULL, OPT_DIR},
 	{"out", required_argument, NULL, OPT_OUT},
 	{"check", no_argument, NULL, OPT_CHECK},
+	{"fleet", required_argument, NULL, OPT_FLEET},
+	{"on-error", required_argument, NULL, OPT_ON_ERROR},
+	{"max-failures", required_argument, NULL, OPT_MAX_FAILURES},
+	{"resume", no_argument, NULL, OPT_RESUME},
+	{"jobs", required_argument, NULL, OPT_JOBS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -78,6 +88,12 @@ static void usage(FILE *fp)
 		    "  --out DIR                  where docs writes (default docs/schema)\n"
 		    "  --check                    exit 1 when the files on disk differ (docs)\n"
 		    "  --lock-timeout SECONDS     wait at most this long for another run (default 60)\n"
+		    "  --fleet NAME               every target of [fleets.NAME] instead of one (apply, init,\n"
+		    "                             plan, status)\n"
+		    "  --on-error stop|continue   a failed target stops the fleet (default) or not\n"
+		    "  --max-failures N           start no target after N failures (fleet)\n"
+		    "  --resume                   only the targets the last run failed or did not reach (fleet)\n"
+		    "  --jobs N                   targets at a time (fleet; default the fleet's jobs)\n"
 		    "  --wait SECONDS             retry a refused connection this long (init, default 30)\n"
 		    "  -h, --help                 this help\n"
 		    "  --version                  the version\n\n"
@@ -119,6 +135,26 @@ static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
 	case OPT_DIR: ctx->new_dir = arg; return -1;
 	case OPT_OUT: ctx->docs_out = arg; return -1;
 	case OPT_CHECK: ctx->check = true; return -1;
+	case OPT_FLEET: ctx->fleet = arg; return -1;
+	case OPT_RESUME: ctx->resume = true; return -1;
+	case OPT_ON_ERROR:
+		if (strcmp(arg, "stop") != 0 && strcmp(arg, "continue") != 0) {
+			fprintf(stderr, "dbreg: --on-error takes stop or continue\n");
+			return 2;
+		}
+		ctx->keep_going = strcmp(arg, "continue") == 0;
+		return -1;
+	case OPT_MAX_FAILURES:
+	case OPT_JOBS: {
+		char *end;
+		long v = strtol(arg, &end, 10);
+		if (*arg == '\0' || *end != '\0' || v < 1 || v > 100000) {
+			fprintf(stderr, "dbreg: --%s takes a number of at least 1\n", c == OPT_JOBS ? "jobs" : "max-failures");
+			return 2;
+		}
+		*(c == OPT_JOBS ? &ctx->jobs : &ctx->max_failures) = (size_t)v;
+		return -1;
+	}
 	case OPT_TO: {
 		/* PKG@VERSION, split at the last '@' (scoped names start with
 		 * one); a bare VERSION is for `down PKG --to VERSION`. */

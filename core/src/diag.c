@@ -196,6 +196,28 @@ int dbreg_diag_list_move(struct dbreg_diag_list *dst, struct dbreg_diag_list *sr
 	return 0;
 }
 
+int dbreg_diag_list_move_from(struct dbreg_diag_list *dst, struct dbreg_diag_list *src, size_t from)
+{
+	size_t i = from;
+	for (; i < src->len; i++) {
+		if (diag_grow(dst))
+			break;
+		dst->items[dst->len++] = src->items[i];
+		if (src->items[i].severity == DBREG_SEV_ERROR) {
+			dst->errors++;
+			src->errors--;
+		} else {
+			dst->warnings++;
+			src->warnings--;
+		}
+	}
+	/* What could not move stays, after the first `from`. */
+	size_t left = src->len - i;
+	memmove(src->items + from, src->items + i, left * sizeof(*src->items));
+	src->len = from + left;
+	return left ? DBREG_ENOMEM : 0;
+}
+
 static int cmp_str(const char *a, const char *b)
 {
 	if (!a || !b)
