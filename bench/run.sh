@@ -89,6 +89,31 @@ else
 	row apply "apply" "FAILED" "-"
 fi
 
+# generate (issue 15): 100 tables, fresh and changed, against validate
+if run generate "$here/bench_generate.sh" "$build/dbreg" "$runs"; then
+	for shape in fresh changed; do
+		l=$(grep "^RESULT shape=$shape " "$tmp/generate.out")
+		gs=$(echo "$l" | tr ' ' '\n' | sed -n 's/^generate_s=//p')
+		vs=$(echo "$l" | tr ' ' '\n' | sed -n 's/^validate_s=//p')
+		r=$(sed -n "s/^ratio generate\/validate ($shape): //p" "$tmp/generate.out")
+		row generate "dbreg generate, 100 tables ($shape)" "${gs:-?} s (aim < 1 s) vs validate ${vs:-?} s" "${r:-?}"
+	done
+else
+	row generate "dbreg generate" "FAILED" "-"
+fi
+
+# rls: what the workspace policy costs a workspace-filtered query (issue 16)
+if run rls "$here/bench_rls.sh" "$runs"; then
+	for q in page count; do
+		line=$(grep "^RESULT $q " "$tmp/rls.out")
+		g() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+		row rls "1M rows, $q query of one workspace, policy vs none" "$(g rls_ms) ms vs $(g plain_ms) ms" \
+			"$(g ratio) ($(g ratio_min)-$(g ratio_max), aim 1.10)"
+	done
+else
+	row rls "row-level security" "FAILED" "-"
+fi
+
 echo "==== summary (machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-10s | %-52s | %-34s | %s\n' bench what measured "ratio vs baseline"
 printf '%s\n' "$(printf '%.0s-' $(seq 130))"

@@ -445,6 +445,120 @@ def two_concurrent_applies_on_postgres_apply_each_migration_once():
         drop()
 
 
+CACHED = "nothing to re-read"
+
+
+def settled():
+    # The caches trust no file changed within 100 ms of a load (a change in
+    # the same clock tick could go unseen): let the copied files age.
+    time.sleep(0.15)
+
+
+def edit_same_size(path, old, new):
+    """Replaces old by new (same length) and puts the modification time
+    back: only the change time tells."""
+    expect(len(old) == len(new), "not a same-size edit")
+    st = os.stat(path)
+    text = open(path).read()
+    expect(old in text, "%s not in %s" % (old, path))
+    with open(path, "w") as fp:
+        fp.write(text.replace(old, new, 1))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    now = os.stat(path)
+    expect(now.st_size == st.st_size and now.st_mtime_ns == st.st_mtime_ns and now.st_ctime_ns != st.st_ctime_ns,
+           "the edit should keep size and mtime and move ctime")
+
+
+def installed_version(db, package):
+    import sqlite3
+    con = sqlite3.connect(db)
+    try:
+        row = con.execute("SELECT version FROM ydtb_registry_packages WHERE name = ?", (package,)).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+@case
+def noop_apply_is_cached_and_sees_a_same_size_manifest_edit():
+    d = project()
+    settled()
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and re.search(r"applied [1-9]\d* migrations", out), out + err)
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and CACHED in err and re.search(r"^sqlite:ydtb.db: applied 0 migrations$", out, re.M),
+           "the second run did not take the cached no-op: " + out + err)
+    # The version of @ydtb/basic moves (1.1.0 -> 1.1.9): a real apply records it.
+    settled()
+    edit_same_size(os.path.join(d, "tomls", "basic.toml"), 'version = "1.1.0"\ndescription',
+                   'version = "1.1.9"\ndescription')
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and CACHED not in err, "a changed manifest took the cache: " + out + err)
+    expect(installed_version(os.path.join(d, "ydtb.db"), "@ydtb/basic") == "1.1.9", "the new version was not recorded")
+
+
+@case
+def noop_apply_cache_sees_a_same_size_up_file_edit():
+    sql = ("CREATE TABLE IF NOT EXISTS ydtb_filed_items (id text PRIMARY KEY NOT NULL, workspace_id text NOT NULL"
+           " REFERENCES ydtb_workspaces(id) ON DELETE CASCADE);\n"
+           "CREATE INDEX IF NOT EXISTS ydtb_filed_items_workspace_id_idx ON ydtb_filed_items (workspace_id);\n")
+    manifest = """[package]
+name = "@t/filed"
+version = "1.0.0"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[tables.ydtb_filed_items]
+description = "Items"
+workspace_scoped = true
+
+[tables.ydtb_filed_items.columns]
+id = { type = "text", primary_key = true }
+
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+up_file = "filed/0001.sql"
+down = "DROP TABLE IF EXISTS ydtb_filed_items;"
+"""
+    d = project({"tomls/filed.toml": manifest, "tomls/filed/0001.sql": sql})
+    settled()
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and re.search(r"applied [1-9]\d* migrations", out), out + err)
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and CACHED in err, "the second run did not take the cached no-op: " + out + err)
+    # The applied body changes (same size, mtime put back): checksum drift.
+    settled()
+    edit_same_size(os.path.join(d, "tomls", "filed", "0001.sql"), "PRIMARY KEY NOT NULL", "primary key not null")
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 1 and CACHED not in err and "DBR045" in err, "exit %d: %s" % (rc, out + err))
+
+
+@case
+def another_dbreg_binary_trusts_no_cached_result():
+    d = project()
+    settled()
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0, out + err)
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and CACHED in err, out + err)
+    # The same version, rebuilt or reinstalled: another file, same bytes
+    # and modification time.
+    other = os.path.join(tempfile.mkdtemp(prefix="dbreg-bin-"), "dbreg")
+    made.append(os.path.dirname(other))
+    shutil.copy2(DBREG, other)
+    p = subprocess.run([other, "apply", "-v"], cwd=d, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, NO_COLOR="1"))
+    expect(p.returncode == 0 and CACHED not in p.stderr, "the new binary used the old one's cache: " + p.stderr)
+    expect("applied 0 migrations" in p.stdout, p.stdout)
+    # The old binary's results are gone too: it checks again, once.
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and CACHED not in err, "the old binary used the new one's cache: " + err)
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and CACHED in err, out + err)
+
+
 PG_ONLY_PKG = """[package]
 name = "@t/pgonly"
 version = "1.0.0"

@@ -4,6 +4,7 @@ generate, test.
 
 usage: test_devtools.py DBREG TOMLS_DIR REPO_DIR
 Reuses test_cli.py's helpers (run, project, expect, pg_database); prints TAP."""
+import json
 import os
 import shutil
 import sqlite3
@@ -219,7 +220,9 @@ def psql(url, sql):
 def sqlite_q(d, sql):
     db = sqlite3.connect(os.path.join(d, "ydtb.db"))
     try:
-        return db.execute(sql).fetchall()
+        rows = db.execute(sql).fetchall()
+        db.commit()
+        return rows
     finally:
         db.close()
 
@@ -436,6 +439,142 @@ def generate_rename_table_with_renamed_from():
     def pg(url):
         lines_kept_pg(url, "ydtb_shop_entries")
     change_case(change, sq, pg)
+
+
+# SQLite rebuilds (foreign_keys = false): the parent table is rebuilt while
+# its child table holds rows that ON DELETE CASCADE would delete.
+
+@case
+def generate_change_a_default_rebuilds_the_parent_and_keeps_child_rows():
+    def change(d):
+        edit(d, 'price = { type = "integer" }', 'price = { type = "integer", default = 10 }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        expect(sqlite_q(d, "SELECT id, price FROM ydtb_shop_items ORDER BY id") == [("i1", 5), ("i2", None)], "prices")
+        sqlite_q(d, "INSERT INTO ydtb_shop_items (id, title, workspace_id) VALUES ('i9', 'Z', 'w1')")
+        expect(sqlite_q(d, "SELECT price FROM ydtb_shop_items WHERE id = 'i9'") == [(10,)], "new default")
+
+    def pg(url):
+        lines_kept_pg(url)
+        psql(url, "INSERT INTO ydtb_shop_items (id, title, workspace_id) VALUES ('i9', 'Z', 'w1')")
+        expect(psql(url, "SELECT price FROM ydtb_shop_items WHERE id = 'i9'") == "10", "new default")
+        psql(url, "DELETE FROM ydtb_shop_items WHERE id = 'i9'")
+    change_case(change, sq, pg)
+
+
+@case
+def generate_widen_a_type_keeps_values_and_child_rows():
+    def change(d):
+        edit(d, 'price = { type = "integer" }', 'price = { type = "numeric(12,2)" }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        expect(sqlite_q(d, "SELECT id, price FROM ydtb_shop_items ORDER BY id") == [("i1", 5), ("i2", None)], "prices")
+
+    def pg(url):
+        lines_kept_pg(url)
+        expect(psql(url, "SELECT string_agg(id || ':' || coalesce(price::text, '-'), ',' ORDER BY id) FROM ydtb_shop_items")
+               == "i1:5.00,i2:-", "prices")
+        expect(psql(url, "SELECT data_type || numeric_precision FROM information_schema.columns WHERE table_name = "
+                    "'ydtb_shop_items' AND column_name = 'price' AND table_schema = current_schema()") == "numeric12", "type")
+    change_case(change, sq, pg)
+
+
+@case
+def generate_add_foreign_key_not_valid_then_validated():
+    def change(d):
+        edit(d, 'ref_id  = { type = "text" }',
+             'ref_id  = { type = "text", references = "ydtb_shop_items.id", on_delete = "set null" }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        expect(sqlite_q(d, "SELECT id, ref_id FROM ydtb_shop_lines ORDER BY id") == [("l1", "i2"), ("l2", None), ("l3", "i1")],
+               "ref_id")
+        fks = sqlite_q(d, "PRAGMA foreign_key_list(ydtb_shop_lines)")
+        expect(any(r[3] == "ref_id" and r[2] == "ydtb_shop_items" for r in fks), fks)
+
+    def pg(url):
+        lines_kept_pg(url)
+        expect(psql(url, "SELECT convalidated FROM pg_constraint WHERE conname = 'ydtb_shop_lines_ref_id_fkey'") == "t",
+               "the foreign key was not validated")
+    change_case(change, sq, pg)
+
+
+@case
+def generate_rebuild_that_would_orphan_rows_fails_and_rolls_back():
+    # A foreign key whose existing rows do not satisfy it: SQLite's
+    # foreign_key_check before COMMIT refuses the rebuild, nothing changes.
+    d = shop_project()
+    rc, _, err = run(["init"], d)
+    expect(rc == 0, err)
+    db = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    for sql in ROWS:
+        db.execute(sql)
+    db.execute("UPDATE ydtb_shop_lines SET ref_id = 'nope' WHERE id = 'l2'")
+    db.commit()
+    db.close()
+    edit(d, 'ref_id  = { type = "text" }', 'ref_id  = { type = "text", references = "ydtb_shop_items.id" }')
+    rc, _, err = run(["generate", "@t/shop"], d)
+    expect(rc == 0, err)
+    rc, _, err = run(["apply"], d)
+    expect(rc == 4, "apply of a rebuild that orphans a row: exit %d\n%s" % (rc, err))
+    expect(sqlite_q(d, "SELECT count(*) FROM ydtb_shop_lines")[0][0] == 3, "rows lost")
+    fks = sqlite_q(d, "PRAGMA foreign_key_list(ydtb_shop_lines)")
+    expect(not any(r[3] == "ref_id" for r in fks), "the rebuild was kept: %r" % fks)
+
+
+# ---- dbreg test ----
+
+@case
+def test_passes_on_the_repository_manifests_and_the_schema_corpus():
+    url, drop = t.pg_database()
+    try:
+        rc, _, err = run(["-C", REPO, "test", "--target", url], "/")
+        expect(rc == 0, err)
+        n = sum(open(os.path.join(t.TOMLS, f)).read().count("[[migrations]]") for f in os.listdir(t.TOMLS))
+        expect("SQLite (in memory): %d migrations up, down and up again" % n in err, err)
+        expect(psql(url, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'dbreg_scratch%'") == "0",
+               "the scratch schema was left behind")
+        d = project(with_tomls=False)
+        os.makedirs(os.path.join(d, "tomls"))
+        shutil.copy(os.path.join(t.TOMLS, "core.toml"), os.path.join(d, "tomls"))
+        corpus = os.path.join(REPO, "tests", "schema-corpus")
+        for f in os.listdir(corpus):
+            shutil.copy(os.path.join(corpus, f), os.path.join(d, "tomls"))
+        rc, _, err = run(["test", "--target", url], d)
+        expect(rc == 0, err)
+    finally:
+        drop()
+
+
+@case
+def test_names_table_and_column_of_a_down_that_forgets_a_column():
+    d = project()
+    path = os.path.join(d, "tomls", "basic.toml")
+    text = read(path).decode()
+    for key in ["down_sqlite", "down_postgres"]:
+        start = text.index(key + ' = """\nALTER TABLE')
+        end = text.index('"""', start + len(key) + 6) + 3
+        if "pinned" in text[start:end]:
+            text = text[:start] + key + ' = """\nSELECT 1;\n"""' + text[end:]
+    with open(path, "w") as fp:
+        fp.write(text)
+    rc, out, err = run(["test", "@ydtb/basic", "--json"], d)
+    expect(rc == 1, err)
+    doc = json.loads(out)
+    problems = doc["runs"][0]["problems"]
+    expect(problems[0]["table"] == "ydtb_basic_notes" and problems[0]["column"] == "pinned", problems)
+    expect("@ydtb/basic migration 0003_add_note_pinned: after its down, column ydtb_basic_notes.pinned is still there"
+           in err.splitlines()[0], err)
+    url, drop = t.pg_database()
+    try:
+        rc, _, err = run(["test", "@ydtb/basic", "--target", url], d)
+        expect(rc == 1, err)
+        expect(any(line.startswith("postgres") and "column ydtb_basic_notes.pinned is still there" in line
+                   for line in err.splitlines()), err)
+    finally:
+        drop()
 
 
 def main():

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "model.h"
 #include "toml.h"
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -334,6 +335,64 @@ static void test_toml__deep_nesting_is_refused(void **state)
 	free(text);
 }
 
+/* A lookup that goes on from the previous one lands where a lookup from
+ * the start does, for every offset in order, after a jump back (the cursor
+ * starts over) and across two strings sharing one cursor; the same for an
+ * SQL file's body (model.c). */
+static void test_toml__string_pos_from_cursor_matches_fresh_lookup(void **state)
+{
+	(void)state;
+	struct dbreg_toml_doc *doc = parse_ok(
+		"a = 1\n"
+		"sql = \"\"\"\n"
+		"SELECT 1,\\n\r\n"
+		"  2 \\   \n"
+		"\n"
+		"  , '\\u00e9\xc3\xa9' ;\\tSELECT 3;\n"
+		"\"\"\"\n"
+		"lit = '''\nx\ny'''\n");
+	const struct dbreg_toml_node *nodes[] = {get(doc->root, "sql"), get(doc->root, "lit")};
+	struct dbreg_toml_strpos cur = {0};
+	unsigned l1, c1, l2, c2;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < 2; k++) {
+			const struct dbreg_toml_node *s = nodes[k];
+			for (size_t off = 0; off <= s->u.str.len; off++) {
+				assert_int_equal(dbreg_toml_string_pos(doc, s, off, &l1, &c1), 0);
+				assert_int_equal(dbreg_toml_string_pos_from(doc, s, off, &cur, &l2, &c2), 0);
+				if (l1 != l2 || c1 != c2)
+					fail_msg("offset %zu: cursor %u:%u, fresh %u:%u", off, l2, c2, l1, c1);
+				/* Every third offset is asked twice: a repeat stays put. */
+				if (off % 3 == 0) {
+					assert_int_equal(dbreg_toml_string_pos_from(doc, s, off, &cur, &l2, &c2), 0);
+					assert_int_equal(l1, l2);
+					assert_int_equal(c1, c2);
+				}
+			}
+		}
+	}
+	/* Backwards: the cursor is past the offset and starts over. */
+	assert_int_equal(dbreg_toml_string_pos(doc, nodes[0], 2, &l1, &c1), 0);
+	assert_int_equal(dbreg_toml_string_pos_from(doc, nodes[0], nodes[0]->u.str.len, &cur, &l2, &c2), 0);
+	assert_int_equal(dbreg_toml_string_pos_from(doc, nodes[0], 2, &cur, &l2, &c2), 0);
+	assert_int_equal(l1, l2);
+	assert_int_equal(c1, c2);
+
+	/* An SQL file: bytes and CRLF line ends, in order and over again. */
+	static const char text[] = "SELECT 1;\r\n  SELECT 2;\n\n\xc3\xa9 SELECT 3;";
+	struct dbreg_sql body = {.text = (char *)text, .len = sizeof text - 1};
+	struct dbreg_sql_cursor sc = DBREG_SQL_CURSOR_INIT;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t off = 0; off <= body.len; off++) {
+			dbreg_sql_loc(&body, off, &l1, &c1);
+			dbreg_sql_loc_next(&body, &sc, off, &l2, &c2);
+			if (l1 != l2 || c1 != c2)
+				fail_msg("file offset %zu: cursor %u:%u, fresh %u:%u", off, l2, c2, l1, c1);
+		}
+	}
+	dbreg_toml_doc_free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -344,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_toml__string_pos_basic_escapes),
 		cmocka_unit_test(test_toml__string_pos_literal),
 		cmocka_unit_test(test_toml__string_pos_multiline),
+		cmocka_unit_test(test_toml__string_pos_from_cursor_matches_fresh_lookup),
 		cmocka_unit_test(test_toml__error_positions),
 		cmocka_unit_test(test_toml__deep_nesting_is_refused),
 	};

@@ -17,6 +17,7 @@ const struct cli_cmd cli_commands[] = {
 	{"history", "", "the migrations applied on the target, oldest first", cmd_history},
 	{"verify", "", "compare the target's catalog with the declared tables", cmd_verify},
 	{"reset", "", "development targets only: every package down to nothing, then apply again", cmd_reset},
+	{"watch", "[--no-apply] [--allow CODE,...]", "the development loop: reload, validate, plan and apply on every change", cmd_watch},
 	{"new", "package NAME [--dir DIR] | migration PKG ID", "write a new package manifest, or append an empty migration", cmd_new},
 	{"generate", "PKG [--dry-run]", "append the migration from what the migrations build to the declared tables", cmd_generate},
 	{"test", "[PKG] [--target PG]", "every migration up, down and up again on a scratch database", cmd_test},
@@ -78,7 +79,8 @@ char *cli_state_path(const struct dbreg_project *proj)
 /* Validates, with the SQL checks unless the state file says this very
  * registry (same checksum, same dbreg) already passed them: they cost
  * seconds on a large registry and cannot find anything new. */
-static int cli_validate_cached(struct cli_ctx *ctx, const struct dbreg_project *proj, struct dbreg_registry *reg)
+static int cli_validate_cached(struct cli_ctx *ctx, const struct dbreg_project *proj, struct dbreg_registry *reg,
+			       long long loaded_at)
 {
 	char sum[72], err[512];
 	struct dbreg_state *state = NULL;
@@ -92,12 +94,18 @@ static int cli_validate_cached(struct cli_ctx *ctx, const struct dbreg_project *
 	}
 	free(path);
 	dbreg_registry_checksum(reg, sum);
+	/* Keyed by this very binary too: a rebuilt dbreg checks again. */
+	dbreg_cache_build_key(sum, sum);
 	bool known = dbreg_state_validated(state, sum);
 	struct dbreg_validate_opts vopts = {.skip_sql = known, .allow = ctx->allow, .n_allow = ctx->n_allow};
 	int rc = dbreg_registry_validate(reg, &vopts);
 	/* A run with --allow passed only by bypassing: never a clean record. */
 	if (rc == 0 && !known && ctx->n_allow == 0 && dbreg_state_set_validated(state, sum) < 0)
 		fprintf(ctx->err, "dbreg: state file: %s\n", dbreg_state_errmsg(state));
+	/* So that the next run knows the registry by its files' stat alone
+	 * (a registry passed by --allow is no clean one). */
+	if (rc == 0 && ctx->n_allow == 0)
+		dbreg_cache_registry_store(state, proj, reg, loaded_at);
 	dbreg_state_close(state);
 	return rc;
 }
@@ -105,12 +113,13 @@ static int cli_validate_cached(struct cli_ctx *ctx, const struct dbreg_project *
 int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg, bool check_sql)
 {
 	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
+	long long loaded_at = dbreg_cache_clock();
 	int rc = cli_load_only(ctx, proj, reg, &pdiags);
 	/* Before anything is read from the target, and before validating. */
 	if (rc == 0 && ctx->n_allow)
 		rc = cli_require_dev(ctx, *proj, "--allow");
 	if (rc == 0 && check_sql) {
-		rc = cli_validate_cached(ctx, *proj, *reg);
+		rc = cli_validate_cached(ctx, *proj, *reg, loaded_at);
 	} else if (rc == 0) {
 		struct dbreg_validate_opts vopts = {.skip_sql = true, .allow = ctx->allow, .n_allow = ctx->n_allow};
 		rc = dbreg_registry_validate(*reg, &vopts);

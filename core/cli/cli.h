@@ -27,8 +27,15 @@ struct cli_ctx {
 	int wait;                      /* seconds, --wait (init) */
 	struct dbreg_pin pins[CLI_MAX_PINS];
 	size_t n_pins;
+	bool no_apply;                 /* watch --no-apply */
 	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
 	size_t n_allow;
+	/* --fleet NAME (apply, init, plan, status; fleet.c) */
+	const char *fleet;
+	bool keep_going;               /* --on-error continue */
+	size_t max_failures;           /* --max-failures N, 0: not given */
+	bool resume;                   /* --resume */
+	size_t jobs;                   /* --jobs N, 0: the fleet's */
 	char **args;                   /* positional arguments after the command */
 	int n_args;
 	FILE *out;                     /* stdout: the JSON document or the human report */
@@ -131,6 +138,13 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 /* Verifies the target; with print_json, prints the verify JSON object. */
 int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg, bool print_json);
 
+/* apply's shortcut (noop.c): true when the state file's caches show there
+ * is nothing to do, which it then reported; false to go the long way. */
+bool cli_apply_noop(struct cli_ctx *ctx);
+/* After a successful apply: lets the next one take the shortcut. */
+void cli_apply_remember(struct cli_ctx *ctx, const struct dbreg_project *proj, struct cli_target *t,
+			struct dbreg_registry *reg);
+
 /* Progress callback for dbreg_apply_opts: a bar on the FILE* in arg. */
 void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step *step);
 
@@ -141,6 +155,10 @@ void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step 
 char *cli_path_join(const char *dir, const char *name);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer; -1 with errno. */
 int cli_read_file(const char *path, char **out, size_t *len);
+
+/* apply, init, plan, status --fleet NAME: `command` is the command's name.
+ * Returns the exit code: the worst of the targets'. */
+int cli_fleet(struct cli_ctx *ctx, const char *command);
 
 int cmd_validate(struct cli_ctx *ctx);
 int cmd_new(struct cli_ctx *ctx);
@@ -155,5 +173,6 @@ int cmd_history(struct cli_ctx *ctx);
 int cmd_verify(struct cli_ctx *ctx);
 int cmd_plan(struct cli_ctx *ctx);
 int cmd_reset(struct cli_ctx *ctx);
+int cmd_watch(struct cli_ctx *ctx);
 
 #endif

@@ -182,6 +182,8 @@ static int apply_common(struct cli_ctx *ctx, const char *event, const char *only
 	struct cli_target t = {0};
 	struct dbreg_plan_opts extra = {.only_package = only_package};
 
+	if (!only_package && cli_apply_noop(ctx))
+		return 0;
 	int rc = cli_open(ctx, &proj, &reg, true);
 	if (rc < 0)
 		goto out;
@@ -192,6 +194,8 @@ static int apply_common(struct cli_ctx *ctx, const char *event, const char *only
 	if (rc < 0)
 		goto out;
 	rc = cli_run_plan(ctx, &t, reg, event, &extra, NULL);
+	if (rc == 0 && !only_package)
+		cli_apply_remember(ctx, proj, &t, reg);
 	cli_json_end(ctx, rc == 0);
 out:
 	cli_target_close(&t);
@@ -202,6 +206,8 @@ out:
 
 int cmd_apply(struct cli_ctx *ctx)
 {
+	if (ctx->fleet)
+		return cli_fleet(ctx, "apply");
 	if (cli_no_extra_args(ctx, 0))
 		return 2;
 	for (size_t i = 0; i < ctx->n_pins; i++) {

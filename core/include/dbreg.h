@@ -92,6 +92,17 @@ struct dbreg_target_def {
 	int dev;                       /* dev = true: 1, dev = false: 0, not said: -1 */
 };
 
+/* [fleets.NAME] as written in dbreg.toml; resolved by dbreg_fleet_open. */
+struct dbreg_fleet_def {
+	char *name;
+	char **targets;                /* target names or URLs, ${NAME} not yet expanded */
+	size_t n_targets;
+	char *urls_file;               /* one URL per line, relative to the project; NULL: none */
+	char **canary;                 /* names or URLs among the fleet's targets */
+	size_t n_canary;
+	size_t jobs;                   /* targets at a time; 0: the number of CPUs */
+};
+
 /* [isolation] of dbreg.toml (issue 16; manifest.md, "Workspace isolation in
  * the database"). Zeroed: no row-level security, no DBR106. */
 struct dbreg_isolation {
@@ -108,6 +119,8 @@ struct dbreg_project {
 	char *state_path;              /* relative to dir; default ".dbreg/state.db" */
 	struct dbreg_target_def *targets;
 	size_t n_targets;
+	struct dbreg_fleet_def *fleets;    /* [fleets.NAME] (issue 17) */
+	size_t n_fleets;
 	struct dbreg_isolation isolation;  /* [isolation] */
 };
 
@@ -626,6 +639,47 @@ int dbreg_version_compare(const char *a, const char *b);
  * password=*** in keyword strings). Returns a malloc'd string. */
 char *dbreg_url_redact(const char *url);
 
+/* ---- caches in the state file (issue 18; cache.c) --------------------- */
+
+/* Wall-clock nanoseconds: take it before loading a registry and hand it to
+ * dbreg_cache_registry_store. */
+long long dbreg_cache_clock(void);
+
+/* The key under which this build caches a verdict on a registry of that
+ * checksum (dbreg_state_validated): another binary, even of the same
+ * version, has another key. out holds 72 bytes. */
+void dbreg_cache_build_key(const char *checksum, char out[72]);
+
+/* Whether the registry of project p is the one the state file last saw
+ * loaded clean: the same manifests in its package folders, the same SQL
+ * files, each with the same device, inode, size, modification and change
+ * time, read by the same build of dbreg. Reads no file's contents; when
+ * *unchanged, checksum holds its dbreg_registry_checksum. Returns 0 (a
+ * missing or stale cache is *unchanged = false) or DBREG_ENOMEM. */
+int dbreg_cache_registry_check(struct dbreg_state *st, const struct dbreg_project *p, char checksum[72],
+			       bool *unchanged);
+
+/* Records the files of a registry that validated clean, loaded from p by
+ * a load that began at loaded_at (dbreg_cache_clock). Stores nothing when
+ * the registry has errors, when the folders no longer hold what was
+ * loaded, or when a file changed too shortly before the load to be
+ * trusted. Returns 0, DBREG_ENOMEM or DBREG_EIO. */
+int dbreg_cache_registry_store(struct dbreg_state *st, const struct dbreg_project *p,
+			       const struct dbreg_registry *reg, long long loaded_at);
+
+/* Whether target (its history and installed packages, read here once) is
+ * in a state that the registry of that checksum was found to plan nothing
+ * for: then `apply` has nothing to do. Returns 0 or the failure of reading
+ * the target. */
+int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, const char *target,
+			   const char *registry_checksum, bool *noop);
+
+/* Reads target's history and installed packages and, when the (validated)
+ * registry plans nothing for them and records no package version, stores
+ * their digest as the target's no-op memo (and the history as the state
+ * file's copy). Returns 0 or a failure code. */
+int dbreg_cache_noop_store(struct dbreg_state *st, struct dbreg_conn *conn, const char *target,
+			   struct dbreg_registry *reg);
 /* ---- package developer tools: new, docs, generate, test ------------------- */
 /* (scaffold.c, docs.c, generate.c, roundtrip.c) */
 
@@ -699,6 +753,117 @@ void dbreg_docs_dispose(struct dbreg_docs *d);
 int dbreg_docs_sync(const struct dbreg_docs *d, const char *dir, bool check, char ***changed, size_t *n_changed,
 		    char *err, size_t errsize);
 
+/* ---- fleets: one plan over many targets (fleet.c, issue 17) --------------- */
+
+/* One target of a resolved fleet. */
+struct dbreg_fleet_member {
+	char *url;                     /* ${NAME} expanded; holds the password: never print */
+	char *shown;                   /* redacted: the one to print and the state file's key */
+	const struct dbreg_target_def *def;   /* the [targets.NAME] it names (borrowed from the project: its
+					  timeouts apply), NULL for a URL */
+	enum dbreg_dialect dialect;
+	bool canary;
+};
+
+struct dbreg_fleet {
+	char *name;
+	struct dbreg_fleet_member *members;   /* in the order written: targets, then urls_file */
+	size_t n_members;
+	size_t jobs;                   /* >= 1 */
+};
+
+/* Resolves [fleets.NAME] of a project: each target name or URL through
+ * dbreg_project_target_url (${NAME} expanded, relative SQLite paths under
+ * the project), then each line of urls_file (blank lines and lines starting
+ * with # skipped). A database listed twice, a canary that is not among the
+ * targets, an unknown fleet or an unreadable urls_file is DBREG_EUSAGE with
+ * the reason in err ("tenants.txt:3: ..." for a line of the file). Free
+ * *out with dbreg_fleet_free. */
+int dbreg_fleet_open(struct dbreg_fleet **out, const struct dbreg_project *p, const char *name, char *err,
+		     size_t errsize);
+void dbreg_fleet_free(struct dbreg_fleet *f);
+
+enum dbreg_fleet_action {
+	DBREG_FLEET_APPLY,             /* apply: plan against each target's history and run it */
+	DBREG_FLEET_INIT,              /* init: apply, then verify against the declared tables */
+	DBREG_FLEET_PLAN,              /* plan, status: read the history, plan, change nothing */
+};
+
+enum dbreg_fleet_status {
+	DBREG_FLEET_NOT_REACHED,       /* never started: the run stopped first (on-error stop, max failures, SIGINT, a canary) */
+	DBREG_FLEET_DONE_BEFORE,       /* --resume: succeeded in the previous run, left alone */
+	DBREG_FLEET_OK,
+	DBREG_FLEET_FAILED,
+};
+
+/* What happened on one target. Strings owned by the outcome. */
+struct dbreg_fleet_outcome {
+	enum dbreg_fleet_status status;
+	int rc;                        /* 0, or the DBREG_E* code it failed with */
+	size_t applied;                /* steps run (a dry run: that would run) */
+	size_t pending;                /* steps the plan had for it */
+	size_t installed;              /* rows of its history when it finished */
+	long long ms;                  /* wall time of the target, connecting included */
+	char *error;                   /* one line without the password; NULL when it succeeded */
+	char *failed_package, *failed_migration;   /* DBREG_EMIGRATION: the failing step */
+	char **steps;                  /* DBREG_FLEET_PLAN: "package migration" of each step */
+	struct dbreg_diag_list diags;  /* the plan's findings on this target (conflicts, DBR105) */
+};
+
+struct dbreg_fleet_opts {
+	enum dbreg_fleet_action action;
+	size_t jobs;                   /* 0: the fleet's */
+	bool keep_going;               /* --on-error continue: failures do not stop the run */
+	size_t max_failures;           /* start no target after this many failures; 0: 1 unless keep_going, else no limit */
+	bool dry_run;                  /* apply/init: connect, read, report what would run, change nothing */
+	bool offline;                  /* DBREG_FLEET_PLAN: the state file's copy of each history, no connection */
+	const bool *skip;              /* per member: true leaves it alone (DONE_BEFORE); NULL: none */
+	const struct dbreg_pin *pins;  /* --to, for every target */
+	size_t n_pins;
+	int lock_timeout_s;            /* as dbreg_apply_opts */
+	const volatile int *stop;      /* non-zero (SIGINT): start no new target; running ones finish or roll back */
+	struct dbreg_state *state;     /* histories and the run record (dbreg_state_fleet_*); NULL: none */
+	const char *command;           /* recorded with the run: "apply", "init" */
+	/* Called for each target as it finishes (not for those never started),
+	 * one call at a time, from the worker thread that ran it. */
+	void (*done)(void *arg, const struct dbreg_fleet_member *m, const struct dbreg_fleet_outcome *o);
+	void *done_arg;
+};
+
+/* Runs the fleet: the canaries first, `jobs` at a time, then, only if every
+ * canary succeeded, the rest. Each target on a worker thread with its own
+ * connection, lock and transaction (dbreg_apply_run), all sharing `reg`,
+ * which must be validated already: it is read, and the planner's findings
+ * pass through its list (one thread at a time) to each outcome's diags. A target with nothing
+ * pending costs one read of its history tables and no write. The state
+ * file (when given) gets each target's history and outcome as it finishes,
+ * written by one thread at a time, and the run itself (dbreg_state_fleet_*)
+ * unless it is a plan or a dry run. *out gets f->n_members outcomes in the
+ * fleet's order (free with dbreg_fleet_outcomes_free). Returns 0 when the
+ * run happened, whatever the targets did; DBREG_ENOMEM, DBREG_EIO (the
+ * state file) otherwise. */
+int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg, const struct dbreg_fleet *f,
+		    const struct dbreg_fleet_opts *opts);
+void dbreg_fleet_outcomes_free(struct dbreg_fleet_outcome *o, size_t n);
+
+/* One target of a recorded fleet run. Strings owned by the array. */
+struct dbreg_fleet_record {
+	char *target;                  /* redacted URL */
+	char *status;                  /* "ok", "failed", "not_reached", "done_before" */
+	int rc;
+	size_t applied;
+	long long ms;
+	char *error;
+	char *at;                      /* when it finished (ISO 8601 UTC); NULL when never started */
+};
+
+/* The targets of the newest recorded run of `fleet` (by apply or init),
+ * *run_at its start (malloc'd) and *interrupted whether SIGINT stopped it;
+ * *n = 0 when the fleet never ran. Free the rows with
+ * dbreg_fleet_records_free. Returns 0 or DBREG_EIO. */
+int dbreg_state_fleet_last(struct dbreg_state *st, const char *fleet, struct dbreg_fleet_record **out, size_t *n,
+			   char **run_at, bool *interrupted);
+void dbreg_fleet_records_free(struct dbreg_fleet_record *r, size_t n);
 /* What `dbreg generate` wrote. Owned; dispose with dbreg_generated_dispose. */
 struct dbreg_generated {
 	char *toml;                    /* the [[migrations]] to append; NULL when nothing differs */

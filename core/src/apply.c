@@ -278,14 +278,14 @@ static int apply_package(struct apply_run *r, size_t pi)
 	return rc;
 }
 
-/* [isolation] row_level_security: makes the policies of package k exist
- * (isolation.c writes the SQL; nothing when the registry or the dialect
- * has no row-level security), inside the open transaction. */
-static int apply_rls(struct apply_run *r, size_t k)
+/* [isolation] row_level_security: makes the policies of the n packages
+ * exist (isolation.c writes the SQL, one statement; nothing when the
+ * registry or the dialect has no row-level security), inside the open
+ * transaction. */
+static int apply_rls(struct apply_run *r, const struct dbreg_package *const *pkgs, size_t n)
 {
-	r->rls_done[k] = true;
 	struct dbreg_buf b = DBREG_BUF_INIT;
-	dbreg_rls_sql(&b, r->plan->reg, r->drv->dialect, r->plan->pkgs[k].pkg);
+	dbreg_rls_sql(&b, r->plan->reg, r->drv->dialect, pkgs, n);
 	if (b.oom) {
 		dbreg_buf_dispose(&b);
 		return DBREG_ENOMEM;
@@ -297,6 +297,23 @@ static int apply_rls(struct apply_run *r, size_t k)
 			rc = apply_own_fail(r->out, r->conn, rc, "cannot make the row-level security policies");
 	}
 	dbreg_buf_dispose(&b);
+	return rc;
+}
+
+/* Every run repairs the policies of the packages it covers, even when no
+ * migration is pending: one statement for all those not made yet. */
+static int apply_rls_rest(struct apply_run *r)
+{
+	const struct dbreg_plan *plan = r->plan;
+	const struct dbreg_package **pkgs = calloc(plan->n_pkgs + 1, sizeof(*pkgs));
+	if (!pkgs)
+		return DBREG_ENOMEM;
+	size_t n = 0;
+	for (size_t k = 0; k < plan->n_pkgs; k++)
+		if (plan->pkgs[k].in_scope && !r->rls_done[k])
+			pkgs[n++] = plan->pkgs[k].pkg;
+	int rc = n ? apply_rls(r, pkgs, n) : 0;
+	free(pkgs);
 	return rc;
 }
 
@@ -315,8 +332,11 @@ static int apply_step_done(struct apply_run *r, size_t i, long long ms)
 	int rc;
 	if (r->last[pi] == i + 1 && (rc = apply_package(r, pi)) != 0)
 		return rc;
-	if (dbreg_rls_after_step(r->plan, r->run, i) && (rc = apply_rls(r, pi)) != 0)
-		return rc;
+	if (dbreg_rls_after_step(r->plan, r->run, i)) {
+		r->rls_done[pi] = true;
+		if ((rc = apply_rls(r, &r->plan->pkgs[pi].pkg, 1)) != 0)
+			return rc;
+	}
 	out->applied++;
 	if (r->opts->progress)
 		r->opts->progress(r->opts->progress_arg, out->applied, out->to_run, st);
@@ -809,12 +829,7 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 
 	if ((rc = apply_begin(&r)) != 0 || (rc = apply_packages(&r)) != 0)
 		goto out;
-	/* Every run repairs the policies of the packages it covers, even
-	 * when no migration is pending. */
-	for (size_t k = 0; k < plan->n_pkgs && rc == 0; k++)
-		if (plan->pkgs[k].in_scope && !r.rls_done[k])
-			rc = apply_rls(&r, k);
-	if (rc != 0)
+	if ((rc = apply_rls_rest(&r)) != 0)
 		goto out;
 	if (!r.wrote) {
 		/* Nothing to do: leave the target untouched. */

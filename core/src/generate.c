@@ -284,6 +284,10 @@ static bool gen_sqlite_can_add(const struct dbreg_schema_table *t, const struct 
 
 static bool gen_sqlite_can_drop(const struct dbreg_schema_table *h, const struct dbreg_schema_column *c)
 {
+	/* Its down adds it back: SQLite cannot add a NOT NULL column without
+	 * a default in place. */
+	if (c->not_null && c->def.kind == DBREG_DV_NONE)
+		return false;
 	for (size_t i = 0; i < h->n_primary_key; i++)
 		if (strcmp(h->primary_key[i], c->name) == 0)
 			return false;
@@ -462,7 +466,7 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				for (int dl = 0; dl < 2; dl++) {
 					if (dl == SQ && rebuild)
 						continue;
-					char *def = gen_coldef((enum dbreg_dialect)dl, g->have, ht, x->have_col, dl == SQ);
+					char *def = gen_coldef((enum dbreg_dialect)dl, g->have, ht, x->have_col, true);
 					v.coldef = def;
 					dbreg_buf_puts(&down[dl], "-- the values of the dropped column are not restored\n");
 					ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_ADD_COLUMN, &v);
@@ -601,7 +605,11 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 					ddl_emit(&oup[SQ], SQ, DDL_CREATE_INDEX_ONLINE, &v);
 					ddl_emit(&odown[SQ], SQ, DDL_DROP_INDEX_ONLINE, &v);
 				}
-				gen_note(g, "unique %s%s", t, a);
+				{
+					char *names = dbreg_schema_list_text(x->want_uq->columns, x->want_uq->n_columns);
+					gen_note(g, "unique %s%s", t, names ? names : "");
+					free(names);
+				}
 				break;
 			case DBREG_SDIFF_INDEX_MISSING:
 			case DBREG_SDIFF_INDEX_COLUMNS:

@@ -136,27 +136,47 @@ void dbreg_sql_checksum(const char *text, size_t len, char out[72])
 
 void dbreg_sql_loc(const struct dbreg_sql *sql, size_t offset, unsigned *line, unsigned *column)
 {
+	dbreg_sql_loc_next(sql, NULL, offset, line, column);
+}
+
+void dbreg_sql_loc_next(const struct dbreg_sql *sql, struct dbreg_sql_cursor *cur, size_t offset, unsigned *line,
+			unsigned *column)
+{
 	unsigned l = 0, c = 0;
+	if (cur && cur->sql != sql)
+		*cur = (struct dbreg_sql_cursor){.sql = sql};
 	if (sql != NULL && sql->text != NULL) {
 		if (offset > sql->len)
 			offset = sql->len;
 		if (sql->doc != NULL && sql->node != NULL) {
-			if (dbreg_toml_string_pos(sql->doc, sql->node, offset, &l, &c) != 0) {
+			if (dbreg_toml_string_pos_from(sql->doc, sql->node, offset, cur ? &cur->str : NULL, &l, &c) != 0) {
 				l = sql->pos.line;
 				c = sql->pos.column;
 			}
 		} else {
 			/* An SQL file: count lines; a column counts bytes, a CR before
-			 * LF is part of the line ending. */
+			 * LF is part of the line ending. Counting goes on from the
+			 * cursor when it stands before offset. */
+			size_t i = 0;
 			l = 1;
 			c = 1;
-			for (size_t i = 0; i < offset; i++) {
+			if (cur && cur->line && cur->off <= offset) {
+				i = cur->off;
+				l = cur->line;
+				c = cur->column;
+			}
+			for (; i < offset; i++) {
 				if (sql->text[i] == '\n') {
 					l++;
 					c = 1;
 				} else if (!(sql->text[i] == '\r' && i + 1 < sql->len && sql->text[i + 1] == '\n')) {
 					c++;
 				}
+			}
+			if (cur) {
+				cur->off = offset;
+				cur->line = l;
+				cur->column = c;
 			}
 		}
 	}

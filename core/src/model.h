@@ -149,6 +149,23 @@ void dbreg_sql_checksum(const char *text, size_t len, char out[72]);
  * or SQL file). */
 void dbreg_sql_loc(const struct dbreg_sql *sql, size_t offset, unsigned *line, unsigned *column);
 
+/* Where the last dbreg_sql_loc_next of a body stopped, so places asked in
+ * increasing order cost one pass over the body together (a body of many
+ * statements is otherwise rescanned from its start for each). Zero it
+ * (DBREG_SQL_CURSOR_INIT) before the first lookup; it resets itself when
+ * handed another body. */
+struct dbreg_sql_cursor {
+	const struct dbreg_sql *sql;
+	size_t off;                    /* SQL files: byte where the count stopped */
+	unsigned line, column;         /* of off; line 0: nothing counted yet */
+	struct dbreg_toml_strpos str;  /* manifest strings */
+};
+#define DBREG_SQL_CURSOR_INIT {0}
+
+/* dbreg_sql_loc going on from *cur (NULL: from the start). */
+void dbreg_sql_loc_next(const struct dbreg_sql *sql, struct dbreg_sql_cursor *cur, size_t offset, unsigned *line,
+			unsigned *column);
+
 /* Frees a package and everything it owns. NULL-safe. */
 void dbreg_package_free(struct dbreg_package *pkg);
 

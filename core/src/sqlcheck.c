@@ -296,6 +296,76 @@ static void json_value(struct json_parser *jp, struct json *v, int depth)
 	jp->bad = true;
 }
 
+/* Moves jp into the array that is the value of `key` in the top-level
+ * object, just past its '['; false when there is none or it cannot be
+ * read. The other members are read and dropped. */
+static bool json_enter_array(struct json_parser *jp, const char *key)
+{
+	json_ws(jp);
+	if (jp->p >= jp->end || *jp->p != '{') {
+		jp->bad = true;
+		return false;
+	}
+	jp->p++;
+	for (;;) {
+		json_ws(jp);
+		if (jp->p < jp->end && *jp->p == '}')
+			return false;
+		if (jp->p >= jp->end || *jp->p != '"') {
+			jp->bad = true;
+			return false;
+		}
+		jp->p++;
+		char *k = json_string(jp);
+		if (!k)
+			return false;
+		bool match = strcmp(k, key) == 0;
+		free(k);
+		json_ws(jp);
+		if (jp->p >= jp->end || *jp->p != ':') {
+			jp->bad = true;
+			return false;
+		}
+		jp->p++;
+		json_ws(jp);
+		if (match && jp->p < jp->end && *jp->p == '[') {
+			jp->p++;
+			return true;
+		}
+		struct json skip = {0};
+		json_value(jp, &skip, 1);
+		json_free(&skip);
+		if (jp->bad || jp->oom)
+			return false;
+		json_ws(jp);
+		if (jp->p < jp->end && *jp->p == ',') {
+			jp->p++;
+			continue;
+		}
+		if (jp->p >= jp->end || *jp->p != '}')
+			jp->bad = true;
+		return false;
+	}
+}
+
+/* Reads the next element of the array json_enter_array entered into *v
+ * (first: none read yet); false at its end or when it cannot be read. */
+static bool json_next_item(struct json_parser *jp, struct json *v, bool first)
+{
+	json_ws(jp);
+	if (jp->p < jp->end && *jp->p == ']')
+		return false;
+	if (!first) {
+		if (jp->p >= jp->end || *jp->p != ',') {
+			jp->bad = true;
+			return false;
+		}
+		jp->p++;
+	}
+	json_value(jp, v, 2);
+	return !jp->bad && !jp->oom;
+}
+
 /* Member `key` of an object, or NULL. */
 static const struct json *jget(const struct json *v, const char *key)
 {
@@ -403,6 +473,7 @@ struct sc_ctx {
 	struct sc_names dropped;       /* names dropped IF EXISTS earlier in the body */
 	struct sc_names created;       /* tables created earlier in the body */
 	unsigned line, column;         /* of the current statement */
+	struct dbreg_sql_cursor pos;   /* where sc_loc stopped in this body */
 	struct dbreg_suppress suppress; /* the current statement's dbreg:ignore comment (suppress.c) */
 	int rc;
 };
@@ -446,15 +517,23 @@ static void names_dispose(struct sc_names *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Line and column of byte `off` of the body. */
-static void sc_loc(const struct sc_ctx *c, size_t off, unsigned *line, unsigned *column)
+/* Line and column of byte `off` of the body. Statements are looked up in
+ * increasing order: c->pos carries the count from one to the next, so a
+ * body costs one pass however many statements it holds. */
+static void sc_loc(struct sc_ctx *c, size_t off, unsigned *line, unsigned *column)
 {
 	if (c->src) {
-		dbreg_sql_loc(c->src, off, line, column);
+		dbreg_sql_loc_next(c->src, &c->pos, off, line, column);
 		return;
 	}
+	size_t i = 0;
 	unsigned l = 1, col = 1;
-	for (size_t i = 0; i < off && c->sql[i]; i++) {
+	if (c->pos.line && c->pos.off <= off) {
+		i = c->pos.off;
+		l = c->pos.line;
+		col = c->pos.column;
+	}
+	for (; i < off && c->sql[i]; i++) {
 		if (c->sql[i] == '\n') {
 			l++;
 			col = 1;
@@ -462,6 +541,9 @@ static void sc_loc(const struct sc_ctx *c, size_t off, unsigned *line, unsigned 
 			col++;
 		}
 	}
+	c->pos.off = i;
+	c->pos.line = l;
+	c->pos.column = col;
 	*line = l;
 	*column = col;
 }
@@ -1139,6 +1221,7 @@ static void sc_dbr048(struct sc_ctx *c, const char *kind, const struct json *st,
 /* Analyses one body; c carries where it comes from. */
 static void sc_body(struct sc_ctx *c)
 {
+	c->pos = (struct dbreg_sql_cursor)DBREG_SQL_CURSOR_INIT;
 	PgQueryParseResult r = pg_query_parse(c->sql);
 	if (r.error) {
 		size_t off = sc_char_to_byte(c->sql, r.error->cursorpos);
@@ -1148,38 +1231,40 @@ static void sc_body(struct sc_ctx *c)
 		pg_query_free_parse_result(r);
 		return;
 	}
-	struct json tree = {0};
+	/* The tree is read one statement at a time, each freed before the
+	 * next: a body of 100,000 statements would otherwise hold a tree of
+	 * millions of nodes, and building and freeing it cost most of the
+	 * check. */
 	struct json_parser jp = {r.parse_tree, r.parse_tree ? r.parse_tree + strlen(r.parse_tree) : NULL, false, false};
-	if (r.parse_tree)
-		json_value(&jp, &tree, 0);
-	pg_query_free_parse_result(r);
-	if (jp.oom) {
-		c->rc = DBREG_ENOMEM;
-		json_free(&tree);
-		return;
-	}
-	/* An unreadable tree (too deep) leaves the body unanalysed: the server
-	 * parses it, so it is not a syntax error. */
-	const struct json *stmts = jp.bad ? NULL : jget(&tree, "stmts");
 	size_t sql_len = strlen(c->sql);
-	for (size_t i = 0; i < jlen(stmts) && c->rc == 0; i++) {
-		const struct json *raw = &stmts->items[i];
-		long long loc = jnum(raw, "stmt_location");
+	bool more = r.parse_tree && json_enter_array(&jp, "stmts");
+	for (size_t i = 0; more && c->rc == 0; i++) {
+		struct json raw = {0};
+		if (!(more = json_next_item(&jp, &raw, i == 0))) {
+			json_free(&raw);
+			break;
+		}
+		long long loc = jnum(&raw, "stmt_location");
 		size_t off = loc > 0 && (size_t)loc < sql_len ? (size_t)loc : 0;
-		long long slen = jnum(raw, "stmt_len");
+		long long slen = jnum(&raw, "stmt_len");
 		size_t end = slen > 0 && (size_t)slen <= sql_len - off ? off + (size_t)slen : sql_len;
 		size_t start = sc_skip_blank(c->sql, off, end);
 		sc_loc(c, start, &c->line, &c->column);
 		dbreg_suppress_find(&c->suppress, c->sql, off, start);
 		const struct json *st;
-		const char *kind = jnode(jget(raw, "stmt"), &st);
+		const char *kind = jnode(jget(&raw, "stmt"), &st);
 		if (kind)
 			sc_statement(c, kind, st);
 		if (kind && c->in_tx)
 			sc_dbr048(c, kind, st, off, end);
+		json_free(&raw);
 	}
-	json_free(&tree);
+	pg_query_free_parse_result(r);
 	memset(&c->suppress, 0, sizeof(c->suppress));
+	/* A statement whose tree cannot be read (too deep) ends the analysis of
+	 * the body there: the server parses it, so it is not a syntax error. */
+	if (jp.oom)
+		c->rc = DBREG_ENOMEM;
 }
 
 static void sc_ctx_dispose(struct sc_ctx *c)

@@ -1347,6 +1347,12 @@ static void toml_escape_len(const char *s, size_t *src, size_t *dec)
 int dbreg_toml_string_pos(const struct dbreg_toml_doc *doc, const struct dbreg_toml_node *node,
 			  size_t offset, unsigned *line, unsigned *column)
 {
+	return dbreg_toml_string_pos_from(doc, node, offset, NULL, line, column);
+}
+
+int dbreg_toml_string_pos_from(const struct dbreg_toml_doc *doc, const struct dbreg_toml_node *node,
+			       size_t offset, struct dbreg_toml_strpos *cur, unsigned *line, unsigned *column)
+{
 	if (!doc || !node || node->type != DBREG_TOML_STRING || node->src_len < 2 ||
 	    node->src_off > doc->src_len || doc->src_len - node->src_off < node->src_len ||
 	    offset > node->u.str.len)
@@ -1365,6 +1371,16 @@ int dbreg_toml_string_pos(const struct dbreg_toml_doc *doc, const struct dbreg_t
 			c += 2;
 	}
 	size_t dec = 0;
+	const char *from = s;
+	unsigned l = node->line, col = node->column;
+	/* Go on from the last lookup of this string when it lies before. */
+	if (cur && cur->node == node && cur->doc == doc && offset >= cur->dec) {
+		c = cur->at;
+		dec = cur->dec;
+		from = cur->at;
+		l = cur->line;
+		col = cur->column;
+	}
 	const char *target = end;
 	while (c < end) {
 		size_t src = 1, n = 1;
@@ -1389,8 +1405,7 @@ int dbreg_toml_string_pos(const struct dbreg_toml_doc *doc, const struct dbreg_t
 		dec += n;
 		c += src;
 	}
-	unsigned l = node->line, col = node->column;
-	for (const char *k = s; k < target; k++) {
+	for (const char *k = from; k < target; k++) {
 		if (*k == '\n') {
 			l++;
 			col = 1;
@@ -1398,6 +1413,9 @@ int dbreg_toml_string_pos(const struct dbreg_toml_doc *doc, const struct dbreg_t
 			col++;
 		}
 	}
+	if (cur)
+		*cur = (struct dbreg_toml_strpos){.doc = doc, .node = node, .at = target, .dec = dec,
+						  .line = l, .column = col};
 	if (line)
 		*line = l;
 	if (column)

@@ -97,6 +97,23 @@ const struct dbreg_toml_node *dbreg_toml_get(const struct dbreg_toml_node *table
 int dbreg_toml_string_pos(const struct dbreg_toml_doc *doc, const struct dbreg_toml_node *node,
 			  size_t offset, unsigned *line, unsigned *column);
 
+/* Where a lookup of dbreg_toml_string_pos_from stopped: a later offset of
+ * the same string goes on from there, so the places of a body's statements,
+ * asked in order, cost one pass over the string rather than one each. */
+struct dbreg_toml_strpos {
+	const struct dbreg_toml_doc *doc;   /* NULL: nothing walked yet */
+	const struct dbreg_toml_node *node;
+	const char *at;                /* source byte of decoded offset `dec` */
+	size_t dec;
+	unsigned line, column;         /* of `at` */
+};
+
+/* dbreg_toml_string_pos, resuming from *cur when it holds an earlier
+ * offset of the same string, and leaving *cur at `offset`. cur may be NULL;
+ * zero it before the first lookup. */
+int dbreg_toml_string_pos_from(const struct dbreg_toml_doc *doc, const struct dbreg_toml_node *node,
+			       size_t offset, struct dbreg_toml_strpos *cur, unsigned *line, unsigned *column);
+
 /* The name of a type as the toml-test suite spells it ("string", "integer",
  * "datetime-local", ...); "table" and "array" for the containers. */
 const char *dbreg_toml_type_name(enum dbreg_toml_type type);

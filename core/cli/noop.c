@@ -1,0 +1,66 @@
+/* The no-op apply without loading anything (issue 18): when the state file
+ * says the registry's files are the ones it last saw (by stat, as git's
+ * index does) and the target holds what this registry was found to plan
+ * nothing for (one read of its history), apply has nothing to do and says
+ * so in a few milliseconds. Anything else (a changed file, another binary,
+ * a new migration on the target, any failure) goes the long way, which
+ * reports its own errors. So does a run that does more than its history
+ * and packages tell: with row-level security on PostgreSQL every apply
+ * repairs the policies, whatever the history says. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+bool cli_apply_noop(struct cli_ctx *ctx)
+{
+	/* --to, --dry-run and --json print what the long way prints; --allow
+	 * passes what a clean registry would not. */
+	if (ctx->n_pins || ctx->dry_run || ctx->json || ctx->n_allow)
+		return false;
+	struct stat sb;
+	if (stat(ctx->dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return false;
+	struct dbreg_diag_list diags = DBREG_DIAG_LIST_INIT;
+	struct dbreg_project *proj = NULL;
+	struct dbreg_state *state = NULL;
+	struct dbreg_conn *conn = NULL;
+	char *url = NULL, *shown = NULL, *path = NULL;
+	char err[1024], sum[72];
+	bool same = false, noop = false;
+	if (dbreg_project_open(&proj, ctx->dir, &diags) != 0 ||
+	    dbreg_project_target_url(&url, proj, ctx->target, err, sizeof err) != 0 || !(shown = dbreg_url_redact(url)) ||
+	    !(path = cli_state_path(proj)) || dbreg_state_open(&state, path, err, sizeof err) != 0)
+		goto out;
+	enum dbreg_dialect dialect;
+	if (dbreg_target_dialect(url, &dialect) != 0 || (proj->isolation.row_level_security && dialect == DBREG_DIALECT_POSTGRES))
+		goto out;
+	if (dbreg_cache_registry_check(state, proj, sum, &same) != 0 || !same)
+		goto out;
+	if (dbreg_target_connect_readonly(&conn, url, err, sizeof err) != 0 ||
+	    dbreg_cache_noop_check(state, conn, shown, sum, &noop) != 0 || !noop)
+		goto out;
+	if (ctx->verbose)
+		fprintf(ctx->err, "%s: the registry and the target are as the state file last saw them: nothing to re-read\n",
+			shown);
+	if (!ctx->quiet)
+		fprintf(ctx->out, "%s: applied 0 migrations\n", shown);
+	dbreg_state_log(state, "apply", shown, "ok", NULL);
+out:
+	dbreg_target_close(conn);
+	dbreg_state_close(state);
+	free(path);
+	free(shown);
+	free(url);
+	dbreg_project_free(proj);
+	dbreg_diag_list_dispose(&diags);
+	return noop;
+}
+
+void cli_apply_remember(struct cli_ctx *ctx, const struct dbreg_project *proj, struct cli_target *t,
+			struct dbreg_registry *reg)
+{
+	/* A cache that cannot be written costs speed, not correctness. */
+	if (!ctx->n_pins && !ctx->dry_run && !ctx->n_allow && t->conn && t->state && !(proj->isolation.row_level_security && t->dialect == DBREG_DIALECT_POSTGRES))
+		dbreg_cache_noop_store(t->state, t->conn, t->shown, reg);
+}
