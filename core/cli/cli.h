@@ -47,6 +47,7 @@ struct cli_opts {
 	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
 	size_t n_allow;
 	bool no_apply;                 /* watch --no-apply */
+	int debounce_ms;               /* watch --debounce MS; 0: the library's 150 */
 	/* --fleet NAME (apply, init, plan, status; fleet.c) */
 	const char *fleet;
 	bool keep_going;               /* --on-error continue */
@@ -156,6 +157,7 @@ struct cli_session {
 	struct dbreg_applied *history; /* from cli_history */
 	size_t n_history;
 	bool history_online;           /* read from the target, not the state file's copy */
+	bool record_only;              /* baseline: cli_run_plan records the steps without running them */
 
 	struct cli_error error;        /* the first failure reported */
 	int exit_code;                 /* nonzero: the exit code itself (a fleet's worst, 130 interrupted) */
@@ -256,7 +258,7 @@ const char *cli_suggest(const char *word, const char *const *candidates, size_t 
 
 /* The command entries (one per cmd_<name>.c). */
 extern const struct cli_command cli_cmd_validate, cli_cmd_plan, cli_cmd_apply, cli_cmd_init, cli_cmd_down,
-	cli_cmd_status, cli_cmd_history, cli_cmd_verify, cli_cmd_reset, cli_cmd_watch, cli_cmd_new, cli_cmd_generate, cli_cmd_test, cli_cmd_docs, cli_cmd_help, cli_cmd_man, cli_cmd_completion,
+	cli_cmd_status, cli_cmd_history, cli_cmd_verify, cli_cmd_reset, cli_cmd_watch, cli_cmd_new, cli_cmd_generate, cli_cmd_test, cli_cmd_docs, cli_cmd_baseline, cli_cmd_accept, cli_cmd_help, cli_cmd_man, cli_cmd_completion,
 	cli_cmd_packages;
 
 #endif

@@ -20,6 +20,8 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_generate,
 	&cli_cmd_test,
 	&cli_cmd_docs,
+	&cli_cmd_baseline,
+	&cli_cmd_accept,
 	&cli_cmd_help,
 	/* Build helpers, not listed: dbreg(1), the completion script, and the
 	 * package names the completion offers. */

@@ -67,6 +67,17 @@ static int opt_allow(struct cli_session *s, const struct cli_option *o, const ch
 	return 0;
 }
 
+/* --debounce MS: 1 to 10000 milliseconds. */
+static int opt_debounce(struct cli_session *s, const struct cli_option *o, const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || v < 1 || v > 10000)
+		return cli_usage(s, "--%s takes milliseconds, 1 to 10000, not '%s'", o->name, arg);
+	*(int *)((char *)&s->o + o->off) = (int)v;
+	return 0;
+}
+
 /* --on-error stop|continue */
 static int opt_on_error(struct cli_session *s, const struct cli_option *o, const char *arg)
 {
@@ -121,6 +132,8 @@ const struct cli_option cli_options[] = {
 	{"resume", 0, NULL, "only the targets the last run failed or did not reach (fleet)", cli_set_flag, OFF(resume),
 	 false, NULL},
 	{"jobs", 0, "N", "targets at a time (fleet; default the fleet's jobs)", opt_count, OFF(jobs), false, NULL},
+	{"debounce", 0, "MS", "quiet time before a reload, in milliseconds (default 150)", opt_debounce, OFF(debounce_ms),
+	 false, NULL},
 	{"no-apply", 0, NULL, "validate and plan only, apply nothing", cli_set_flag, OFF(no_apply), false, NULL},
 	{"dir", 0, "DIR", "the folder for the new package's manifest (default: the first package folder)",
 	 cli_set_string, OFF(new_dir), false, "dirs"},

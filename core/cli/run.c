@@ -78,6 +78,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		.lock_timeout_s = s->o.lock_timeout,
 		.target_lock_timeout_ms = s->lock_timeout_ms,
 		.target_statement_timeout_ms = s->statement_timeout_ms,
+		.record_only = s->record_only,
 		.log = s->o.verbose && !s->o.json ? s->err : NULL,
 	};
 	/* A bar only where a person watches, and not over the verbose lines. */
@@ -107,6 +108,9 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 					dbreg_plan_step(plan, i)->package, dbreg_plan_step(plan, i)->migration,
 					dbreg_plan_step(plan, i)->sql);
 			fprintf(s->out, "dry run: nothing was changed\n");
+		} else if (rc == 0 && s->record_only) {
+			fprintf(s->out, "%s: recorded %zu migration%s as applied without running %s\n", s->shown,
+				res.applied, res.applied == 1 ? "" : "s", res.applied == 1 ? "it" : "them");
 		} else if (rc == 0) {
 			size_t downs = 0;
 			for (size_t i = 0; i < res.n_ran; i++)
@@ -140,8 +144,28 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 			if (dbreg_target_history(s->conn, &s->history, &s->n_history) == 0)
 				dbreg_state_set_history(s->state, s->shown, s->history, s->n_history);
 		}
-		dbreg_state_log(s->state, event, s->shown, rc == 0 ? "ok" : "failed",
-				rc == 0 ? NULL : (res.message ? res.message : res.errmsg));
+		/* The log names what ran, reverts included: the steps of the
+		 * segments that committed. */
+		char *ran = NULL;
+		size_t n_ran = 0;
+		FILE *fp = res.n_ran ? open_memstream(&ran, &n_ran) : NULL;
+		for (size_t i = 0; fp && i < res.n_ran; i++) {
+			const struct dbreg_step *st = dbreg_plan_step(plan, res.ran[i]);
+			fprintf(fp, "%s%s %s %s", i ? ", " : "", s->record_only ? "recorded" : st->up ? "applied" : "reverted",
+				st->package, st->migration);
+		}
+		if (fp)
+			fclose(fp);
+		char *detail = NULL;
+		if (rc == 0)
+			detail = ran;
+		else if ((detail = malloc(strlen(res.message ? res.message : res.errmsg) + (ran ? strlen(ran) : 0) + 16)))
+			sprintf(detail, "%s%s%s", res.message ? res.message : res.errmsg, ran ? "; before it: " : "",
+				ran ? ran : "");
+		dbreg_state_log(s->state, event, s->shown, rc == 0 ? "ok" : "failed", detail);
+		if (detail != ran)
+			free(detail);
+		free(ran);
 	}
 out:
 	dbreg_apply_result_dispose(&res);

@@ -228,17 +228,19 @@ static void iso_from_declared(struct dbreg_iso *iso, struct iso_table *t, const 
 static const char *const iso_fix_ws =
 	"write workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE";
 
-void dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+bool dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 		      enum dbreg_iso_origin origin, const char *source, bool temp, int ws_listed)
 {
-	if (!iso || !table || iso->rc)
-		return;
+	/* A table the migrations already made stays as it is: CREATE TABLE IF
+	 * NOT EXISTS does nothing then (and without IF NOT EXISTS it fails). */
+	if (!iso || !table || iso->rc || iso_find(iso, table))
+		return false;
 	/* The source's state is read before the new entry may move the array. */
 	struct iso_table *src = iso_find(iso, source);
 	size_t src_i = src ? (size_t)(src - iso->tables) : 0;
 	struct iso_table *t = iso_add(iso, table);
 	if (!t)
-		return;
+		return false;
 	src = src ? &iso->tables[src_i] : NULL;
 	t->created = true;
 	t->temp = temp;
@@ -313,6 +315,7 @@ void dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, cons
 		}
 		break;
 	}
+	return true;
 }
 
 void dbreg_iso_ws_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, bool in_create,
