@@ -22,6 +22,8 @@ const struct cli_cmd cli_commands[] = {
 	{"generate", "PKG [--dry-run]", "append the migration from what the migrations build to the declared tables", cmd_generate},
 	{"test", "[PKG] [--target PG]", "every migration up, down and up again on a scratch database", cmd_test},
 	{"docs", "[--out DIR] [--check]", "Markdown and Mermaid pages of every package's schema", cmd_docs},
+	{"baseline", "PKG@VERSION", "adopt a database that holds a package's tables: record its migrations without running them", cmd_baseline},
+	{"accept", "PKG MIGRATION", "record the new checksum of an applied migration changed on purpose", cmd_accept},
 	{NULL, NULL, NULL, NULL},
 };
 

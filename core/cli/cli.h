@@ -25,6 +25,7 @@ struct cli_ctx {
 	bool check;                    /* docs --check */
 	int lock_timeout;              /* seconds, --lock-timeout */
 	int wait;                      /* seconds, --wait (init) */
+	bool record_only;              /* baseline: cli_run_plan records the steps without running them */
 	struct dbreg_pin pins[CLI_MAX_PINS];
 	size_t n_pins;
 	bool no_apply;                 /* watch --no-apply */
@@ -172,6 +173,8 @@ int cmd_status(struct cli_ctx *ctx);
 int cmd_history(struct cli_ctx *ctx);
 int cmd_verify(struct cli_ctx *ctx);
 int cmd_plan(struct cli_ctx *ctx);
+int cmd_accept(struct cli_ctx *ctx);
+int cmd_baseline(struct cli_ctx *ctx);
 int cmd_reset(struct cli_ctx *ctx);
 int cmd_watch(struct cli_ctx *ctx);
 
