@@ -604,6 +604,26 @@ def test_names_table_and_column_of_a_down_that_forgets_a_column():
         drop()
 
 
+@case
+def test_on_postgres_finds_an_up_that_is_not_idempotent():
+    d = project()
+    path = os.path.join(d, "tomls", "basic.toml")
+    text = read(path).decode()
+    old = 'ADD COLUMN IF NOT EXISTS "pinned"'
+    expect(old in text, "fixture")
+    with open(path, "w") as fp:
+        fp.write(text.replace(old, 'ADD COLUMN "pinned"', 1))
+    rc, _, err = run(["test", "@ydtb/basic"], d)
+    expect(rc == 0, "SQLite runs a migration once: " + err)
+    url, drop = t.pg_database()
+    try:
+        rc, _, err = run(["test", "@ydtb/basic", "--target", url], d)
+        expect(rc == 1, err)
+        expect("@ydtb/basic migration 0003_add_note_pinned: up run twice fails on PostgreSQL (not idempotent)" in err, err)
+    finally:
+        drop()
+
+
 def main():
     print("1..%d" % len(cases))
     failed = 0

@@ -25,9 +25,11 @@ struct cli_ctx {
 	bool check;                    /* docs --check */
 	int lock_timeout;              /* seconds, --lock-timeout */
 	int wait;                      /* seconds, --wait (init) */
+	bool record_only;              /* baseline: cli_run_plan records the steps without running them */
 	struct dbreg_pin pins[CLI_MAX_PINS];
 	size_t n_pins;
 	bool no_apply;                 /* watch --no-apply */
+	int debounce_ms;               /* watch --debounce MS; 0: the library's 150 */
 	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
 	size_t n_allow;
 	/* --fleet NAME (apply, init, plan, status; fleet.c) */
@@ -172,6 +174,8 @@ int cmd_status(struct cli_ctx *ctx);
 int cmd_history(struct cli_ctx *ctx);
 int cmd_verify(struct cli_ctx *ctx);
 int cmd_plan(struct cli_ctx *ctx);
+int cmd_accept(struct cli_ctx *ctx);
+int cmd_baseline(struct cli_ctx *ctx);
 int cmd_reset(struct cli_ctx *ctx);
 int cmd_watch(struct cli_ctx *ctx);
 

@@ -460,6 +460,7 @@ struct dbreg_apply_opts {
 	int lock_timeout_s;            /* wait for another run's lock; 0: the default 60 */
 	long long target_lock_timeout_ms;      /* the target's lock_timeout (cli.md), 0: none */
 	long long target_statement_timeout_ms; /* the target's statement_timeout, 0: none */
+	bool record_only;              /* baseline: record the steps as applied, run none of their bodies */
 	FILE *log;                     /* one line per step run, segment and skip; NULL: silent */
 	/* Called after each step that ran (done of total), e.g. for a progress
 	 * bar; NULL: not called. */
@@ -513,6 +514,24 @@ void dbreg_apply_result_dispose(struct dbreg_apply_result *r);
 int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
 		    const struct dbreg_apply_opts *opts);
 
+/* ---- lifecycle: accept (apply.c) ------------------------------------------ */
+
+/* What dbreg_apply_accept found. */
+struct dbreg_accept_result {
+	char old_checksum[72];         /* as the target recorded it */
+	char new_checksum[72];         /* of the manifest's body now; equal: nothing to accept */
+	char errmsg[1024];
+};
+
+/* Records the current checksum of an applied migration whose body changed
+ * on purpose (a comment, formatting), under the registry lock and in one
+ * transaction, keeping its applied time. Returns 0 (also when the checksum
+ * did not change: then nothing is written), DBREG_EUSAGE when the package
+ * or migration is unknown or not applied on the target, DBREG_ELOCKED,
+ * DBREG_ECONNECT, DBREG_ENOMEM; errmsg says why. */
+int dbreg_apply_accept(struct dbreg_accept_result *out, struct dbreg_conn *conn, const struct dbreg_registry *reg,
+		       const char *package, const char *migration, int lock_timeout_s);
+
 /* ---- checking a target against the declared tables (verify.c) -------------- */
 
 /* One difference: table and column NULL when not about one. Owned by the result. */
@@ -564,6 +583,11 @@ struct dbreg_verify_opts {
 	 * declares is compared with the schema recorded when that version was
 	 * registered. NULL: such a package is reported as not compared. */
 	struct dbreg_state *state;
+	/* Appended for baseline: compare only this package's tables, as if it
+	 * were installed at `version` (NULL: the version it declares), and
+	 * nothing else (no undeclared tables, no row-level security). A
+	 * version with no recorded schema is a difference, not "not compared". */
+	const char *package, *version;
 };
 
 /* dbreg_verify_run with options (NULL: none). Besides the declared tables,

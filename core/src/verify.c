@@ -306,16 +306,25 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 		return rc == DBREG_ENOMEM ? rc : DBREG_ECONNECT;
 	}
 	rc = dbreg_schema_new(&want, DBREG_SCHEMA_DECLARED, dialect);
+	const char *only = opts ? opts->package : NULL;
 	for (size_t p = 0; p < reg->n_packages && rc == 0; p++) {
 		const struct dbreg_package *pkg = reg->packages[p];
 		const char *installed = NULL;
 		for (size_t k = 0; pkg->name && k < n_installed; k++)
 			if (strcmp(names[k], pkg->name) == 0)
 				installed = versions[k];
+		if (only && pkg->name && strcmp(pkg->name, only) == 0)
+			installed = opts->version ? opts->version : pkg->version_text;
+		else if (only)
+			continue;
 		if (pkg->name)
 			rc = verify_want_package(out, want, pkg, installed, opts ? opts->state : NULL);
 	}
-	static const struct dbreg_sdiff_opts dopts = {.defaults = true, .extra_tables = true};
+	/* baseline: a version whose schema is unknown cannot be adopted. */
+	for (size_t i = 0; only && rc == 0 && i < out->n_not_compared; i++)
+		rc = verify_add(out, NULL, NULL, "%s@%s: %s", out->not_compared[i].package, out->not_compared[i].version,
+				out->not_compared[i].reason);
+	const struct dbreg_sdiff_opts dopts = {.defaults = true, .extra_tables = !only};
 	if (rc == 0)
 		rc = dbreg_schema_diff(&diffs, want, have, &dopts);
 	for (size_t i = 0; i < diffs.len && rc == 0; i++) {
@@ -329,7 +338,7 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 	dbreg_schema_free(have);
 	/* Row-level security, with [isolation]: isolation.c says what each
 	 * workspace table needs. */
-	if (rc == 0 && (rc = dbreg_rls_verify(conn, reg, verify_rls_report, out, &out->notice)) == DBREG_ECONNECT)
+	if (rc == 0 && !only && (rc = dbreg_rls_verify(conn, reg, verify_rls_report, out, &out->notice)) == DBREG_ECONNECT)
 		snprintf(errbuf, errsize, "cannot read the catalog: %s", conn->err.message);
 	for (size_t k = 0; k < n_installed; k++) {
 		free(names[k]);
