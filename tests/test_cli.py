@@ -1053,6 +1053,132 @@ def down_to_nothing_uninstalls_and_logs_the_reverts():
     expect(rc == 0, out + err)
 
 
+# ---- bad inputs: each exits 1 with a clear message within the time budget ----
+
+BUDGET_S = 10
+
+
+def pkg_with_up_file(path):
+    return ('[package]\nname = "@ydtb/bad"\nversion = "1.0.0"\ndescription = "x"\n'
+            '[dependencies]\n"@ydtb/core" = "^1.0.0"\n'
+            '[[migrations]]\nid = "0001_x"\nversion = "1.0.0"\nup_file = "%s"\n' % path)
+
+
+def run_bad(d, args=("validate",), env=None):
+    t0 = time.time()
+    rc, out, err = run(list(args), d, env=env, timeout=60)
+    took = time.time() - t0
+    expect(took < BUDGET_S, "took %.1f s: %s" % (took, err[-500:]))
+    expect(rc == 1, "exit %d (want 1): %s" % (rc, err[-2000:]))
+    return out, err
+
+
+@case
+def a_200000_term_expression_is_refused_not_a_crash():
+    d = project({"tomls/bad.toml": pkg_with_up_file("deep.sql")})
+    with open(os.path.join(d, "tomls", "deep.sql"), "w") as fp:
+        fp.write("SELECT %s;\n" % "+".join(["1"] * 200000))
+    out, err = run_bad(d)
+    expect(re.search(r"^tomls/deep\.sql:1:\d+: error\[DBR044\]: statement nested too deeply to check: about \d+ "
+                     r"levels where dbreg checks up to 2000", err, re.M), err[:2000])
+    out, err = run_bad(d, ("apply",))
+    expect("DBR044" in err and not os.path.exists(os.path.join(d, "ydtb.db")), err[:2000])
+
+
+@case
+def a_body_of_a_million_statements_is_refused_within_the_budget():
+    d = project({"tomls/bad.toml": pkg_with_up_file("many.sql")})
+    with open(os.path.join(d, "tomls", "many.sql"), "w") as fp:
+        fp.write("SELECT 1;\n" * 1000000)
+    out, err = run_bad(d)
+    expect("tomls/many.sql:1:1: error[DBR044]: body of 1000000 statements: dbreg checks up to 200000 in one body "
+           "(hint: split the body into several migrations, or load bulk data outside them)" in err.splitlines(), err)
+
+
+@case
+def the_offline_checks_stop_at_their_time_budget():
+    d = project({"tomls/bad.toml": pkg_with_up_file("many.sql")})
+    with open(os.path.join(d, "tomls", "many.sql"), "w") as fp:
+        fp.write("SELECT 1;\n" * 150000)
+    out, err = run_bad(d, env={"DBREG_CHECK_BUDGET_MS": "200"})
+    expect("error[DBR044]: the SQL checks ran past their time budget of 0.2 s: packages left unchecked"
+           in err.splitlines(), err)
+
+
+@case
+def devices_fifos_and_dangling_links_are_errors_naming_them():
+    for dev in ("/dev/zero", "/dev/urandom"):
+        d = project({"tomls/bad.toml": pkg_with_up_file(dev)})
+        out, err = run_bad(d)
+        expect('tomls/bad.toml:10:11: error[DBR014]: up_file "%s" cannot be read: not a regular file (a FIFO, '
+               'device, socket or folder): only regular files are read (hint: the path is relative to the '
+               "manifest's folder)" % dev in err.splitlines(), err)
+    d = project()
+    os.symlink("/dev/zero", os.path.join(d, "dbreg.toml"))
+    out, err = run_bad(d)
+    expect("dbreg.toml: error[DBR001]: cannot read dbreg.toml: not a regular file (a FIFO, device, socket or folder): "
+           "only regular files are read" in err, err)
+    d = project()
+    os.mkfifo(os.path.join(d, "tomls", "fifo.toml"))
+    out, err = run_bad(d)
+    expect("dbreg: cannot read tomls/fifo.toml: not a regular file (a FIFO, device, socket or folder): only regular "
+           "files are read" in err.splitlines(), err)
+    d = project()
+    os.symlink("gone.toml", os.path.join(d, "tomls", "link.toml"))
+    out, err = run_bad(d, ("validate", "--json"))
+    doc = json.loads(out)
+    expect(doc["exit_code"] == 1 and "link.toml" in doc["error"]["message"] and
+           "symbolic link to a file that does not exist" in doc["error"]["message"], doc)
+
+
+@case
+def a_manifest_over_the_size_limit_is_refused():
+    d = project()
+    with open(os.path.join(d, "tomls", "huge.toml"), "w") as fp:
+        fp.write("# padding\n" * (17 * 1024 * 1024 // 10))
+    out, err = run_bad(d)
+    expect("dbreg: cannot read tomls/huge.toml: larger than the 16 MiB limit for a manifest or SQL file"
+           in err.splitlines(), err)
+
+
+@case
+def an_unreadable_package_folder_gives_json_with_diagnostics():
+    d = project({"dbreg.toml": '[registry]\npackages = ["tomls", "missing"]\n'})
+    out, err = run_bad(d, ("validate", "--json"))
+    doc = json.loads(out)
+    expect(doc["ok"] is False and doc["exit_code"] == 1 and isinstance(doc["diagnostics"], list), doc)
+    expect(doc["error"]["message"] == "cannot read the package folder missing: No such file or directory", doc)
+    for cmd in (["plan"], ["status", "--offline"]):
+        rc, out, err = run(cmd + ["--json"], d)
+        doc = json.loads(out)
+        expect(rc == 1 and "diagnostics" in doc and "missing" in doc["error"]["message"], (cmd, doc))
+
+
+@case
+def invalid_utf8_in_an_sql_file_never_reaches_the_json_raw():
+    d = project({"tomls/bad.toml": pkg_with_up_file("latin1.sql")})
+    with open(os.path.join(d, "tomls", "latin1.sql"), "wb") as fp:
+        fp.write(b"CREATE TABLE caf\xe9 (id int) garbage \xff\xfe;\n")
+    p = subprocess.run([DBREG, "validate", "--json"], cwd=d, capture_output=True, timeout=60,
+                       env=dict(os.environ, NO_COLOR="1"))
+    expect(p.returncode == 1, p.stderr)
+    doc = json.loads(p.stdout.decode("utf-8", errors="strict"))
+    msgs = [x["message"] for x in doc["diagnostics"]]
+    expect(any("\ufffd" in m for m in msgs), msgs)
+
+
+@case
+def an_absolute_folder_in_registry_packages_is_found():
+    other = tempfile.mkdtemp(prefix="dbreg-abs-")
+    made.append(other)
+    shutil.copy(os.path.join(TOMLS, "basic.toml"), other)
+    d = project({"dbreg.toml": '[registry]\npackages = ["tomls", "%s"]\n' % other}, with_tomls=False)
+    os.makedirs(os.path.join(d, "tomls"))
+    shutil.copy(os.path.join(TOMLS, "core.toml"), os.path.join(d, "tomls"))
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0 and re.search(r"^2 packages, 0 errors", err, re.M), err)
+
+
 def main():
     print("1..%d" % len(cases))
     failed = 0
