@@ -1179,6 +1179,120 @@ def an_absolute_folder_in_registry_packages_is_found():
     expect(rc == 0 and re.search(r"^2 packages, 0 errors", err, re.M), err)
 
 
+# ---- --json on every failure kind: one document, one shape ------------------------
+
+ERROR_KEYS = {"message", "detail", "hint", "sqlstate", "file", "line", "column", "package", "migration", "statement"}
+
+UNIQUE_PKG = """[package]
+name = "@ydtb/codes"
+version = "1.1.0"
+description = "codes"
+
+[tables.ydtb_codes_items]
+description = "a code"
+workspace_scoped = true
+
+[tables.ydtb_codes_items.columns]
+id = { type = "text", primary_key = true }
+code = { type = "text" }
+
+[tables.ydtb_codes_items.indexes]
+ydtb_codes_items_workspace_id_idx = { columns = ["workspace_id"] }
+ydtb_codes_items_code_key = { columns = ["code"], unique = true }
+
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+up = \"\"\"
+CREATE TABLE IF NOT EXISTS ydtb_codes_items (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  code text
+);
+CREATE INDEX IF NOT EXISTS ydtb_codes_items_workspace_id_idx ON ydtb_codes_items (workspace_id);
+\"\"\"
+down = "DROP TABLE IF EXISTS ydtb_codes_items;"
+
+[[migrations]]
+id = "0002_unique_code"
+version = "1.1.0"
+up = "CREATE UNIQUE INDEX IF NOT EXISTS ydtb_codes_items_code_key ON ydtb_codes_items (code);"
+down = "DROP INDEX IF EXISTS ydtb_codes_items_code_key;"
+"""
+
+
+def failure_doc(args, cwd, code, env=None):
+    rc, out, err = run(args + ["--json"], cwd, env=env)
+    expect(rc == code, "%s: exit %d, want %d: %s" % (args, rc, code, err[-1500:]))
+    doc = json.loads(out)
+    expect(doc["ok"] is False and doc["exit_code"] == code, doc)
+    expect(set(doc["error"]) == ERROR_KEYS and doc["error"]["message"], doc["error"])
+    expect(isinstance(doc["diagnostics"], list), doc)
+    return doc, err
+
+
+@case
+def json_failure_usage_manifest_and_connection_share_one_shape():
+    d = project({"tomls/bad.toml": BASIC_BAD})
+    doc, _ = failure_doc(["apply", "--sql"], d, 2)
+    expect(doc["error"]["message"] == "apply does not take --sql (plan takes it)", doc)
+    expect(doc["error"]["hint"] == "see 'dbreg apply --help'", doc)
+    doc, _ = failure_doc(["plan"], d, 1)
+    x = [x for x in doc["diagnostics"] if x["code"] == "DBR020"]
+    expect(x and (x[0]["file"], x[0]["line"]) == ("tomls/bad.toml", 5), doc["diagnostics"])
+    expect(doc["error"]["message"].startswith("the manifests have ") and "errors; nothing was changed" in
+           doc["error"]["message"], doc["error"])
+    d = project({"dbreg.toml": '[targets.dev]\nurl = "postgres://u:secret@127.0.0.1:1/db"\n'})
+    doc, err = failure_doc(["apply"], d, 3)
+    expect(doc["error"]["message"].startswith("cannot connect to postgres://u:***@127.0.0.1:1/db"), doc["error"])
+    expect("secret" not in json.dumps(doc) + err, "the password was printed")
+
+
+@case
+def json_failure_of_a_migration_names_package_migration_and_statement():
+    d = project({"tomls/codes.toml": UNIQUE_PKG})
+    rc, out, err = run(["apply", "-q", "--to", "@ydtb/codes@1.0.0"], d)
+    expect(rc == 0, err)
+    db = os.path.join(d, "ydtb.db")
+    import sqlite3
+    con = sqlite3.connect(db)
+    con.execute("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W', 'w')")
+    con.execute("INSERT INTO ydtb_codes_items (id, workspace_id, code) VALUES ('a', 'w1', 'same'), ('b', 'w1', 'same')")
+    con.commit()
+    con.close()
+    doc, err = failure_doc(["apply"], d, 4)
+    e = doc["error"]
+    expect((e["package"], e["migration"]) == ("@ydtb/codes", "0002_unique_code"), e)
+    expect("UNIQUE" in (e["statement"] or "") and e["file"] == "tomls/codes.toml" and e["line"], e)
+    expect("UNIQUE constraint failed" in e["message"], e)
+    con = sqlite3.connect(db)
+    expect(con.execute("SELECT count(*) FROM ydtb_codes_items").fetchone()[0] == 2, "rows changed")
+    con.close()
+
+
+@case
+def json_failure_of_a_lock_timeout_on_postgres():
+    url, drop = pg_database()
+    holder = None
+    try:
+        d = project({"dbreg.toml": '[targets.dev]\nurl = "%s"\n' % url})
+        holder = subprocess.Popen(["psql", "-X", "-q", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        holder.stdin.write("SELECT pg_advisory_lock(4783381683765084015);\n\\echo locked\n")
+        holder.stdin.flush()
+        expect(holder.stdout.readline().strip() in ("pg_advisory_lock", ""), "psql")
+        deadline = time.time() + 20
+        while time.time() < deadline and "locked" not in holder.stdout.readline():
+            pass
+        doc, err = failure_doc(["apply", "--lock-timeout", "1"], d, 5)
+        expect("lock" in doc["error"]["message"], doc["error"])
+    finally:
+        if holder:
+            holder.kill()
+            holder.wait()
+        drop()
+
+
 def main():
     print("1..%d" % len(cases))
     failed = 0
