@@ -456,10 +456,30 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 	return 0;
 }
 
-int cmd_watch(struct cli_ctx *ctx)
+/* The session: project, target, connection, signals, then the loop.
+ * *rounds counts the reports written. */
+/* --json: the messages said before the first round, held for the failure
+ * line (and shown on stderr all the same). */
+struct watch_hold {
+	char *buf;
+	size_t len, shown;
+	FILE *mem, *real;
+};
+
+static void watch_hold_show(struct watch_hold *h)
+{
+	if (!h->mem)
+		return;
+	fflush(h->mem);
+	if (h->len > h->shown)
+		fwrite(h->buf + h->shown, 1, h->len - h->shown, h->real);
+	h->shown = h->len;
+}
+
+static int watch_session(struct cli_ctx *ctx, unsigned *rounds, struct watch_hold *hold)
 {
 	if (cli_no_extra_args(ctx, 0))
-		return 2;
+		return DBREG_EUSAGE;
 	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
 	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
@@ -495,6 +515,11 @@ int cmd_watch(struct cli_ctx *ctx)
 	rc = ui.apply ? cli_target_connect(ctx, &t) : cli_target_connect_readonly(ctx, &t);
 	if (rc < 0)
 		goto out;
+	/* From here on, messages go out as they happen. */
+	if (hold && hold->mem) {
+		watch_hold_show(hold);
+		ctx->err = hold->real;
+	}
 	/* Signals become a readable descriptor, so the loop's poll ends on
 	 * them; blocked before any thread starts, so none takes them. */
 	sigemptyset(&mask);
@@ -513,6 +538,7 @@ int cmd_watch(struct cli_ctx *ctx)
 		.log = ctx->verbose && !ctx->json ? ctx->err : NULL,
 	};
 	rc = dbreg_watch_run(proj, &reg, &wo, watch_round, &ui);
+	*rounds = ui.round;
 	watch_state_sync(&ui, reg);
 	watch_hist_forget(&ui);
 	if (rc < 0)
@@ -533,5 +559,37 @@ out:
 	dbreg_registry_free(reg);
 	dbreg_diag_list_dispose(&pdiags);
 	dbreg_project_free(proj);
+	return rc;
+}
+
+int cmd_watch(struct cli_ctx *ctx)
+{
+	unsigned rounds = 0;
+	if (!ctx->json)
+		return cli_exit_code(watch_session(ctx, &rounds, NULL));
+	/* --json: a failure before the first round is one JSON line too. */
+	struct watch_hold h = {.real = ctx->err};
+	h.mem = open_memstream(&h.buf, &h.len);
+	if (h.mem)
+		ctx->err = h.mem;
+	int rc = watch_session(ctx, &rounds, &h);
+	ctx->err = h.real;
+	watch_hold_show(&h);
+	if (h.mem)
+		fclose(h.mem);
+	char *held = h.buf;
+	size_t n_held = h.len;
+	if (rc < 0 && rounds == 0) {
+		/* The last line said why. */
+		char *msg = held ? held : "";
+		size_t len = n_held;
+		while (len && msg[len - 1] == '\n')
+			msg[--len] = '\0';
+		char *last = strrchr(msg, '\n');
+		printf("{\"round\": 0, \"ok\": false, \"exit_code\": %d, \"error\": {\"message\": ", cli_exit_code(rc));
+		dbreg_json_str(stdout, last ? last + 1 : msg);
+		printf("}}\n");
+	}
+	free(held);
 	return cli_exit_code(rc);
 }
