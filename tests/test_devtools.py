@@ -439,6 +439,11 @@ def generate_rename_table_with_renamed_from():
 
     def pg(url):
         lines_kept_pg(url, "ydtb_shop_entries")
+        # The constraints follow the table's name, so later migrations find them.
+        names = psql(url, "SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint "
+                     "WHERE conrelid = 'ydtb_shop_entries'::regclass")
+        expect(names == "ydtb_shop_entries_item_id_fkey,ydtb_shop_entries_pkey,ydtb_shop_entries_workspace_id_fkey",
+               names)
     change_case(change, sq, pg)
 
 

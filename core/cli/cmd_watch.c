@@ -22,7 +22,7 @@ struct watch_ui {
 	bool apply;                    /* a development target and no --no-apply */
 	const char *why_not;           /* why nothing is applied */
 	const struct dbreg_project *proj;
-	struct cli_target *t;
+	struct cli_session *t;         /* the target: conn, shown, dialect, state */
 	const char *const *allow;
 	size_t n_allow;
 	int lock_timeout;
@@ -243,7 +243,7 @@ static bool watch_is_redo(const struct dbreg_plan *plan, size_t i)
 static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, struct dbreg_registry *old,
 			     struct watch_result *r)
 {
-	struct cli_target *t = ui->t;
+	struct cli_session *t = ui->t;
 	double t0 = watch_now_ms();
 	if (!ui->hist_valid || !ui->apply) {
 		watch_hist_forget(ui);
@@ -306,7 +306,7 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
  * the target (registered packages, the history copy), once. */
 static void watch_state_sync(struct watch_ui *ui, struct dbreg_registry *reg)
 {
-	struct cli_target *t = ui->t;
+	struct cli_session *t = ui->t;
 	if (!ui->dirty || !reg || !t->conn)
 		return;
 	struct dbreg_applied *h = NULL;
@@ -456,96 +456,54 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 	return 0;
 }
 
-/* The session: project, target, connection, signals, then the loop.
- * *rounds counts the reports written. */
-/* --json: the messages said before the first round, held for the failure
- * line (and shown on stderr all the same). */
-struct watch_hold {
-	char *buf;
-	size_t len, shown;
-	FILE *mem, *real;
-};
-
-static void watch_hold_show(struct watch_hold *h)
+static int watch_run(struct cli_session *s)
 {
-	if (!h->mem)
-		return;
-	fflush(h->mem);
-	if (h->len > h->shown)
-		fwrite(h->buf + h->shown, 1, h->len - h->shown, h->real);
-	h->shown = h->len;
-}
-
-static int watch_session(struct cli_ctx *ctx, unsigned *rounds, struct watch_hold *hold)
-{
-	if (cli_no_extra_args(ctx, 0))
-		return DBREG_EUSAGE;
-	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
-	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
-	struct cli_target t = {0};
 	int sfd = -1;
 	sigset_t mask, oldmask;
-	int rc = dbreg_project_open(&proj, ctx->dir, &pdiags);
-	if (rc < 0) {
-		cli_print_diags(ctx, &pdiags);
-		goto out;
-	}
-	/* --allow is refused before anything is read from the target. */
-	if (ctx->n_allow && (rc = cli_require_dev(ctx, proj, "--allow")) < 0)
-		goto out;
-	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
-		goto out;
-	bool dev = dbreg_project_target_is_dev(proj, ctx->target, t.url);
+	bool dev = dbreg_project_target_is_dev(s->proj, s->o.target, s->url);
 	struct watch_ui ui = {
-		.out = ctx->json ? stderr : stdout,
+		.out = s->o.json ? stderr : stdout,
 		.err = stderr,
-		.json = ctx->json,
-		.quiet = ctx->quiet,
-		.verbose = ctx->verbose,
-		.color = ctx->color,
-		.apply = dev && !ctx->no_apply,
-		.why_not = ctx->no_apply ? "--no-apply" : "not a development target: mark it dev = true to apply",
-		.proj = proj,
-		.t = &t,
-		.allow = ctx->allow,
-		.n_allow = ctx->n_allow,
-		.lock_timeout = ctx->lock_timeout,
+		.json = s->o.json,
+		.quiet = s->o.quiet,
+		.verbose = s->o.verbose,
+		.color = s->color,
+		.apply = dev && !s->o.no_apply,
+		.why_not = s->o.no_apply ? "--no-apply" : "not a development target: mark it dev = true to apply",
+		.proj = s->proj,
+		.t = s,
+		.allow = s->o.allow,
+		.n_allow = s->o.n_allow,
+		.lock_timeout = s->o.lock_timeout,
 	};
-	rc = ui.apply ? cli_target_connect(ctx, &t) : cli_target_connect_readonly(ctx, &t);
+	int rc = cli_connect(s, !ui.apply);
 	if (rc < 0)
-		goto out;
-	/* From here on, messages go out as they happen. */
-	if (hold && hold->mem) {
-		watch_hold_show(hold);
-		ctx->err = hold->real;
-	}
+		return rc;
 	/* Signals become a readable descriptor, so the loop's poll ends on
 	 * them; blocked before any thread starts, so none takes them. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) != 0 || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
-		fprintf(ctx->err, "dbreg watch: cannot take SIGINT/SIGTERM\n");
+		cli_fail(s, "watch: cannot take SIGINT/SIGTERM");
 		rc = DBREG_EIO;
 		goto restore;
 	}
-	struct dbreg_validate_opts vopts = {.allow = ctx->allow, .n_allow = ctx->n_allow};
+	struct dbreg_validate_opts vopts = {.allow = s->o.allow, .n_allow = s->o.n_allow};
 	struct dbreg_watch_opts wo = {
 		.stop_fd = sfd,
-		.debounce_ms = ctx->debounce_ms,
+		.debounce_ms = s->o.debounce_ms,
 		.validate = &vopts,
-		.log = ctx->verbose && !ctx->json ? ctx->err : NULL,
+		.log = s->o.verbose && !s->o.json ? s->err : NULL,
 	};
-	rc = dbreg_watch_run(proj, &reg, &wo, watch_round, &ui);
-	*rounds = ui.round;
+	rc = dbreg_watch_run(s->proj, &reg, &wo, watch_round, &ui);
 	watch_state_sync(&ui, reg);
 	watch_hist_forget(&ui);
 	if (rc < 0)
-		fprintf(ctx->err, "dbreg watch: %s\n", rc == DBREG_ENOMEM ? "out of memory"
-						     : "cannot watch the package folders (do they exist?)");
-	else if (!ctx->quiet && !ctx->json)
-		fprintf(ctx->err, "dbreg watch: stopped\n");
+		cli_fail(s, "watch: %s", rc == DBREG_ENOMEM ? "out of memory" : "cannot watch the package folders (do they exist?)");
+	else if (!s->o.quiet && !s->o.json)
+		fprintf(s->err, "dbreg watch: stopped\n");
 	/* Take the signal that stopped the loop, or unblocking delivers it. */
 	struct signalfd_siginfo si;
 	struct pollfd pfd = {.fd = sfd, .events = POLLIN};
@@ -554,42 +512,19 @@ static int watch_session(struct cli_ctx *ctx, unsigned *rounds, struct watch_hol
 	close(sfd);
 restore:
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
-out:
-	cli_target_close(&t);
 	dbreg_registry_free(reg);
-	dbreg_diag_list_dispose(&pdiags);
-	dbreg_project_free(proj);
 	return rc;
 }
 
-int cmd_watch(struct cli_ctx *ctx)
-{
-	unsigned rounds = 0;
-	if (!ctx->json)
-		return cli_exit_code(watch_session(ctx, &rounds, NULL));
-	/* --json: a failure before the first round is one JSON line too. */
-	struct watch_hold h = {.real = ctx->err};
-	h.mem = open_memstream(&h.buf, &h.len);
-	if (h.mem)
-		ctx->err = h.mem;
-	int rc = watch_session(ctx, &rounds, &h);
-	ctx->err = h.real;
-	watch_hold_show(&h);
-	if (h.mem)
-		fclose(h.mem);
-	char *held = h.buf;
-	size_t n_held = h.len;
-	if (rc < 0 && rounds == 0) {
-		/* The last line said why. */
-		char *msg = held ? held : "";
-		size_t len = n_held;
-		while (len && msg[len - 1] == '\n')
-			msg[--len] = '\0';
-		char *last = strrchr(msg, '\n');
-		printf("{\"round\": 0, \"ok\": false, \"exit_code\": %d, \"error\": {\"message\": ", cli_exit_code(rc));
-		dbreg_json_str(stdout, last ? last + 1 : msg);
-		printf("}}\n");
-	}
-	free(held);
-	return cli_exit_code(rc);
-}
+const struct cli_command cli_cmd_watch = {
+	.name = "watch",
+	.args = "",
+	.summary = "the development loop: reload, validate, plan and apply on every change",
+	.help = "One round at start, then on every change of the package folders and up_file SQL files\n"
+		"(debounced, content changes only): reload, re-validate, re-plan, and on a development\n"
+		"target apply; prints what changed. Runs until interrupted. --json: one line per round.",
+	.options = (const char *const[]){"no-apply", "allow", "lock-timeout", "debounce", NULL},
+	.needs = CLI_NEEDS_PROJECT | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
+	.run = watch_run,
+	.streams_json = true,
+};

@@ -573,7 +573,9 @@ int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn,
 
 /* A package verify did not compare, and why: installed at another version
  * than it declares, with no declared schema recorded for that version in
- * the state file. Strings owned by the result. */
+ * the state file. Of such a package only the declared tables that its
+ * migrations up to the installed version create are looked for (missing
+ * ones are problems). Strings owned by the result. */
 struct dbreg_not_compared {
 	char *package, *version, *reason;
 };
@@ -594,7 +596,8 @@ struct dbreg_verify_opts {
  * reports tables with the ydtb_ prefix that no package declares, indexes
  * on declared tables that nothing declares, and INVALID indexes anywhere.
  * Returns as dbreg_verify_run; a package not compared is listed in
- * out->not_compared and is not a difference by itself. */
+ * out->not_compared and is not a difference by itself (its missing
+ * tables are). */
 int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *conn,
 			  const struct dbreg_registry *reg, const struct dbreg_verify_opts *opts,
 			  char *errbuf, size_t errsize);
@@ -650,6 +653,18 @@ int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versio
 /* The message of the last failure on conn, with SQLSTATE, detail and hint
  * where the database gave them. Borrowed until the next call on conn. */
 const char *dbreg_target_errmsg(const struct dbreg_conn *conn);
+
+/* ---- state files for the command line (issue 13) ----------------------- */
+
+/* Opens an existing state file for reading only (a read-only file or
+ * checkout): nothing is created, upgraded or locked; writes through it
+ * fail. Returns 0, DBREG_EIO with a message in err. */
+int dbreg_state_open_readonly(struct dbreg_state **out, const char *path, char *err, size_t errsize);
+
+/* Whether the state file ever saw the target: it holds history rows for it,
+ * or a "seen" event (an empty history read from the target). An offline
+ * answer for a target never seen is a guess. */
+bool dbreg_state_target_seen(struct dbreg_state *st, const char *target);
 
 /* ---- versions (semver.c) ---------------------------------------------------- */
 
