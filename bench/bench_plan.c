@@ -14,7 +14,12 @@
  *     through the library (the CLI's own sequence, each part timed) and
  *     through the command (`dbreg -C DIR -q apply --target sqlite:DB`);
  *     baselines: reading the same history in process with sqlite3_exec and
- *     `sqlite3 DB "SELECT * FROM ydtb_registry_migrations"` as a process.
+ *     `sqlite3 DB "SELECT * FROM ydtb_registry_migrations"` as a process;
+ *   - the same no-op as `dbreg apply` runs it once the state file's caches
+ *     know the registry and the target (core/src/cache.c, core/cli/noop.c):
+ *     the registry's files stat'ed, the history read once and digested,
+ *     nothing loaded. Its total is RESULT noop_engine_ms (aim 20 ms); the
+ *     uncached library sequence is uncached_engine_ms.
  *
  * The no-op target is seeded through the driver (history rows and package
  * versions exactly as apply writes them) rather than by running 20,000
