@@ -154,6 +154,13 @@ static void seed_target(const char *url, const char *path, const struct dbreg_pl
 	const struct dbreg_driver *d = c->driver;
 	if (d->begin(c) || d->history_ensure(c))
 		die("seed", c->err.message);
+	/* The core's own bodies do run: apply writes each installed package's
+	 * tools into the core's ydtb_tools on every run. */
+	for (size_t i = 0; i < dbreg_plan_count(plan); i++) {
+		const struct dbreg_step *s = dbreg_plan_step(plan, i);
+		if (strcmp(s->package, "@ydtb/core") == 0 && d->exec(c, s->sql))
+			die("seed", c->err.message);
+	}
 	for (size_t i = 0; i < dbreg_plan_count(plan); i++) {
 		const struct dbreg_step *s = dbreg_plan_step(plan, i);
 		struct dbreg_applied row = { (char *)s->package, (char *)s->migration, (char *)s->version,
