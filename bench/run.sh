@@ -130,6 +130,18 @@ else
 	row peers "peers" "FAILED" "-"
 fi
 
+# rls: what the workspace policy costs a workspace-filtered query (issue 16)
+if run rls "$here/bench_rls.sh" "$runs"; then
+	for q in page count; do
+		line=$(grep "^RESULT $q " "$tmp/rls.out")
+		g() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+		row rls "1M rows, $q query of one workspace, policy vs none" "$(g rls_ms) ms vs $(g plain_ms) ms" \
+			"$(g ratio) ($(g ratio_min)-$(g ratio_max), aim 1.10)"
+	done
+else
+	row rls "row-level security" "FAILED" "-"
+fi
+
 echo "==== summary (machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-10s | %-52s | %-34s | %s\n' bench what measured "ratio vs baseline"
 printf '%s\n' "$(printf '%.0s-' $(seq 130))"

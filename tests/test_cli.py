@@ -755,6 +755,136 @@ def a_waiter_times_out_naming_the_lock_timeout_on_sqlite():
     expect(rc == 0, out + err)
 
 
+def lifecycle_target(dialect):
+    """(dbreg.toml text, env, sql function, cleanup) for a fresh target."""
+    if dialect == "sqlite":
+        return '[targets.dev]\nurl = "sqlite:ydtb.db"\n', {}, None, lambda: None
+    url, drop = pg_database()
+    def sql(q):
+        r = subprocess.run(["psql", url, "-XtAqc", q], capture_output=True, text=True)
+        expect(r.returncode == 0, "psql %s: %s" % (q, r.stderr))
+        return r.stdout.strip()
+    return '[targets.dev]\nurl = "${DBREG_PG}"\n', {"DBREG_PG": url}, sql, drop
+
+
+def lifecycle_sql(d, sql):
+    if sql:
+        return sql
+    import sqlite3
+    def run_sqlite(q):
+        con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+        try:
+            rows = con.executescript(q) if ";" in q.strip()[:-1] else con.execute(q).fetchall()
+            con.commit()
+            return "\n".join("|".join(str(x) for x in r) for r in rows) if isinstance(rows, list) else ""
+        finally:
+            con.close()
+    return run_sqlite
+
+
+def baseline_adopts_a_database_built_by_hand(dialect):
+    toml, env, sql, cleanup = lifecycle_target(dialect)
+    try:
+        d = project({"dbreg.toml": toml})
+        sql = lifecycle_sql(d, sql)
+        rc, out, err = run(["init", "-q"], d, env)
+        expect(rc == 0, out + err)
+        rc, out, err = run(["history", "--json"], d, env)
+        count = {}
+        for m in json.loads(out)["migrations"]:
+            count[m["package"]] = count.get(m["package"], 0) + 1
+        rc, out, err = run(["status", "--json"], d, env)
+        version = {p["name"]: p["declared_version"] for p in json.loads(out)["packages"]}
+        core, basic = "@ydtb/core@" + version["@ydtb/core"], "@ydtb/basic@" + version["@ydtb/basic"]
+        # The tables without dbreg's history: what a database made by hand holds.
+        sql("DROP TABLE ydtb_registry_migrations; DROP TABLE ydtb_registry_packages;")
+        rc, out, err = run(["status", "--json"], d, env)
+        expect(all(p["installed_version"] is None for p in json.loads(out)["packages"]), out)
+        rc, out, err = run(["baseline", core], d, env)
+        expect(rc == 0 and "recorded %d migrations as applied without running them" % count["@ydtb/core"] in out,
+               "%d %s" % (rc, out + err))
+        rc, out, err = run(["baseline", basic], d, env)
+        expect(rc == 0 and "recorded %d migrations" % count["@ydtb/basic"] in out, "%d %s" % (rc, out + err))
+        rc, out, err = run(["verify"], d, env)
+        expect(rc == 0, out + err)
+        rc, out, err = run(["apply", "--json"], d, env)
+        expect(rc == 0 and json.loads(out)["applied"] == 0, out + err)
+        expect(sql("SELECT count(*) FROM ydtb_tools WHERE package_name = '@ydtb/basic'") == "2", "tools not recorded")
+        # A database that lacks a table is refused, naming it, and nothing is recorded.
+        sql("DROP TABLE ydtb_registry_migrations; DROP TABLE ydtb_registry_packages; DROP TABLE ydtb_basic_note_tags;")
+        rc, out, err = run(["baseline", core], d, env)
+        expect(rc == 0, out + err)
+        rc, out, err = run(["baseline", basic], d, env)
+        expect(rc == 6 and "ydtb_basic_note_tags" in err and "missing" in err, "%d %s" % (rc, err))
+        rc, out, err = run(["history", "--json"], d, env)
+        expect(not [m for m in json.loads(out)["migrations"] if m["package"] == "@ydtb/basic"], out)
+    finally:
+        cleanup()
+
+
+@case
+def baseline_adopts_a_database_built_by_hand_sqlite():
+    baseline_adopts_a_database_built_by_hand("sqlite")
+
+
+@case
+def baseline_adopts_a_database_built_by_hand_postgres():
+    baseline_adopts_a_database_built_by_hand("postgres")
+
+
+@case
+def accept_records_an_intended_change_and_logs_it():
+    import sqlite3
+    d = project()
+    rc, out, err = run(["init", "-q"], d)
+    expect(rc == 0, out + err)
+    path = os.path.join(d, "tomls", "basic.toml")
+    text = open(path).read()
+    open(path, "w").write(text.replace('CREATE TABLE IF NOT EXISTS "ydtb_basic_notes" (\n  "id" TEXT',
+                                       '-- a comment added later\nCREATE TABLE IF NOT EXISTS "ydtb_basic_notes" (\n  "id" TEXT', 1))
+    rc, out, err = run(["apply"], d)
+    expect(rc == 1 and "DBR045" in err, "drift must stop apply: %d %s" % (rc, err))
+    rc, out, err = run(["accept", "@ydtb/basic", "0001_create_notes", "--json"], d)
+    doc = json.loads(out)
+    expect(rc == 0 and doc["changed"] is True and doc["old_checksum"] != doc["new_checksum"], out + err)
+    rc, out, err = run(["accept", "@ydtb/basic", "0001_create_notes"], d)
+    expect(rc == 0 and "nothing to accept" in out, out + err)
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0, out + err)
+    rc, out, err = run(["accept", "@ydtb/basic", "no_such"], d)
+    expect(rc == 2 and "no_such" in err, "%d %s" % (rc, err))
+    con = sqlite3.connect(os.path.join(d, ".dbreg", "state.db"))
+    events = con.execute("SELECT event, outcome, detail FROM events WHERE event = 'accept'").fetchall()
+    con.close()
+    expect(any(o == "ok" and doc["old_checksum"] in det and doc["new_checksum"] in det for e, o, det in events), events)
+
+
+@case
+def down_to_nothing_uninstalls_and_logs_the_reverts():
+    import sqlite3
+    d = project()
+    rc, out, err = run(["init", "-q"], d)
+    expect(rc == 0, out + err)
+    rc, out, err = run(["down", "@ydtb/basic", "--to", "0.0.0"], d)
+    expect(rc == 0 and "reverted 5 migrations" in out, out + err)
+    rc, out, err = run(["status", "--json"], d)
+    basic = [p for p in json.loads(out)["packages"] if p["name"] == "@ydtb/basic"][0]
+    expect(basic["installed_version"] is None and basic["pending"] == 5, basic)
+    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    tools = con.execute("SELECT count(*) FROM ydtb_tools WHERE package_name = '@ydtb/basic'").fetchone()[0]
+    tables = con.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'ydtb_basic%'").fetchone()[0]
+    con.close()
+    expect(tools == 0 and tables == 0, "tools %d, tables %d left" % (tools, tables))
+    con = sqlite3.connect(os.path.join(d, ".dbreg", "state.db"))
+    detail = con.execute("SELECT detail FROM events WHERE event = 'downgrade' AND outcome = 'ok'").fetchone()[0]
+    con.close()
+    expect(detail.startswith("reverted @ydtb/basic 0005_create_note_tags,") and "0001_create_notes" in detail, detail)
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "applied 5 migrations" in out, out + err)
+    rc, out, err = run(["verify"], d)
+    expect(rc == 0, out + err)
+
+
 def main():
     print("1..%d" % len(cases))
     failed = 0

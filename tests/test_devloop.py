@@ -306,6 +306,288 @@ CREATE TABLE IF NOT EXISTS notes (id text PRIMARY KEY);""", down="DROP TABLE IF 
     expect(not any("DBR105" in l and "memo.toml" in l for l in err.splitlines()), err)
 
 
+# ---- dbreg watch ---------------------------------------------------------------
+
+import queue
+import threading
+
+MEMO_HEAD = """[package]
+name = "@ydtb/memo"
+version = "1.0.0"
+description = "memos"
+
+[tables.ydtb_memo_items]
+description = "a memo"
+workspace_scoped = true
+
+[tables.ydtb_memo_items.columns]
+id = { type = "text", primary_key = true }
+title = { type = "text" }
+%s
+"""
+
+MEMO_0001 = '''
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+up = """
+CREATE TABLE IF NOT EXISTS ydtb_memo_items (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  title text
+);
+CREATE INDEX IF NOT EXISTS ydtb_memo_items_workspace_id_idx ON ydtb_memo_items (workspace_id);
+"""
+down = "DROP TABLE IF EXISTS ydtb_memo_items;"
+'''
+
+TAGS_TABLE = """
+[tables.ydtb_memo_tags]
+description = "a tag"
+workspace_scoped = true
+
+[tables.ydtb_memo_tags.columns]
+id = { type = "text", primary_key = true }
+label = { type = "text", not_null = true }
+%s
+"""
+
+MEMO_0002 = '''
+[[migrations]]
+id = "0002_tags"
+version = "1.0.0"
+up = """
+CREATE TABLE IF NOT EXISTS ydtb_memo_tags (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  label text NOT NULL%s
+);
+CREATE INDEX IF NOT EXISTS ydtb_memo_tags_workspace_id_idx ON ydtb_memo_tags (workspace_id);
+"""
+down = "DROP TABLE IF EXISTS ydtb_memo_tags;"
+'''
+
+MEMO_0003 = '''
+[[migrations]]
+id = "0003_note"
+version = "1.0.0"
+up_postgres = "ALTER TABLE ydtb_memo_items ADD COLUMN IF NOT EXISTS note text;"
+up_sqlite = "ALTER TABLE ydtb_memo_items ADD COLUMN note text;"
+down_postgres = "ALTER TABLE ydtb_memo_items DROP COLUMN IF EXISTS note;"
+down_sqlite = "ALTER TABLE ydtb_memo_items DROP COLUMN note;"
+'''
+
+
+def memo_state(step):
+    """The manifest an editor saves at each step of the scenario."""
+    if step == 1:
+        return MEMO_HEAD % "" + MEMO_0001
+    if step == 2:
+        return MEMO_HEAD % (TAGS_TABLE % "") + MEMO_0001 + MEMO_0002 % ""
+    if step == 3:
+        return (MEMO_HEAD % ('note = { type = "text" }\n' + TAGS_TABLE % "") + MEMO_0001 + MEMO_0002 % ""
+                + MEMO_0003)
+    if step == 4:
+        return (MEMO_HEAD % ('note = { type = "text" }\n' + TAGS_TABLE % 'color = { type = "text" }')
+                + MEMO_0001 + MEMO_0002 % ",\n  color text" + MEMO_0003)
+    raise ValueError(step)
+
+
+class Watch:
+    """A running `dbreg watch --json`: rounds read from its NDJSON, each
+    wait bounded, the process killed at the end whatever happened."""
+
+    def __init__(self, d, args=()):
+        self.proc = subprocess.Popen([DBREG, "watch", "--json"] + list(args), cwd=d, env=env(),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        self.err = []
+        threading.Thread(target=self._pump, daemon=True).start()
+        threading.Thread(target=self._pump_err, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _pump_err(self):
+        for line in self.proc.stderr:
+            self.err.append(line)
+
+    def round(self, timeout=30):
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("no report within %d s; stderr: %s" % (timeout, "".join(self.err)[-2000:]))
+        expect(line is not None, "watch ended early (exit %s): %s" % (self.proc.poll(), "".join(self.err)[-2000:]))
+        return json.loads(line)
+
+    def fds(self):
+        base = "/proc/%d/fd" % self.proc.pid
+        out = []
+        for name in os.listdir(base):
+            try:
+                out.append(os.readlink(os.path.join(base, name)))
+            except OSError:
+                pass
+        return sorted(out)
+
+    def stop(self, timeout=20):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise AssertionError("watch did not stop on SIGTERM within %d s" % timeout)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def changes_of(doc, what):
+    return {(c["change"], c["name"]) for c in doc["changes"] if c["what"] == what}
+
+
+def watch_scenario(d, columns, tables, data, add_data):
+    """The editor's session of the issue, against whatever database the
+    project's target is; columns(table), tables() and data() read it back."""
+    path = os.path.join(d, "tomls", "memo.toml")
+    w = Watch(d)
+    try:
+        first = w.round(timeout=60)
+        expect(first["ok"] and first["status"] == "applied" and first["apply"] is True, first)
+        add_data()
+        fds = w.fds()
+        # 1. A migration added: applied, the report names the new table.
+        write(path, memo_state(2))
+        r = w.round()
+        expect(r["ok"] and r["status"] == "applied", r)
+        expect(("added", "ydtb_memo_tags") in changes_of(r, "table"), r["changes"])
+        expect(("added", "0002_tags") in changes_of(r, "migration"), r["changes"])
+        expect([f["path"] for f in r["files"]] == ["tomls/memo.toml"], r["files"])
+        expect([s["migration"] for s in r["steps"] if s["applied"]] == ["0002_tags"], r["steps"])
+        expect("ydtb_memo_tags" in tables(), tables())
+        # 2. Broken TOML: the error, the database unchanged, the loop alive.
+        before = (tables(), columns("ydtb_memo_items"), data())
+        write(path, memo_state(2).replace("[package]", "[package", 1))
+        r = w.round()
+        expect(not r["ok"] and r["status"] == "not applied", r)
+        expect(any(x["code"] == "DBR001" and x["file"] == "tomls/memo.toml" for x in r["diagnostics"]), r)
+        expect((tables(), columns("ydtb_memo_items"), data()) == before, "the database changed")
+        expect(w.proc.poll() is None, "the loop died")
+        # 3. Fixed (with one more migration): applied.
+        write(path, memo_state(3))
+        r = w.round()
+        expect(r["ok"] and r["status"] == "applied", r)
+        expect([s["migration"] for s in r["steps"] if s["applied"]] == ["0003_note"], r["steps"])
+        expect("note" in columns("ydtb_memo_items"), columns("ydtb_memo_items"))
+        # A save that changes nothing is no round at all: the next report is
+        # the next real change's.
+        write(path, memo_state(3))
+        time.sleep(0.5)
+        # 4. An applied migration edited: its down, then its new up (and the
+        # later one of the package around it), the new column in the database.
+        write(path, memo_state(4))
+        r = w.round()
+        expect(r["ok"] and r["status"] == "applied", r)
+        ran = [(s["direction"], s["migration"]) for s in r["steps"] if s["applied"]]
+        expect(ran == [("down", "0003_note"), ("down", "0002_tags"), ("up", "0002_tags"), ("up", "0003_note")], ran)
+        expect(("changed", "0002_tags") in changes_of(r, "migration"), r["changes"])
+        expect(("added", "color") in changes_of(r, "column"), r["changes"])
+        expect("color" in columns("ydtb_memo_tags"), columns("ydtb_memo_tags"))
+        expect(data() == before[2], "rows of the untouched table were lost: %s" % (data(),))
+        # 5. The package's file deleted: reported, nothing dropped.
+        os.unlink(path)
+        r = w.round()
+        expect(("removed", "tomls/memo.toml") in {(f["change"], f["path"]) for f in r["files"]}, r["files"])
+        expect(("removed", "@ydtb/memo") in changes_of(r, "package"), r["changes"])
+        expect(any(x["code"] == "DBR105" and "no longer registered" in x["message"] for x in r["diagnostics"]), r)
+        expect(not any(s["applied"] for s in r["steps"]), r["steps"])
+        expect({"ydtb_memo_items", "ydtb_memo_tags"} <= set(tables()), tables())
+        # No descriptor leaked over five rounds.
+        expect(w.fds() == fds, "descriptors before %s after %s" % (fds, w.fds()))
+        rc = w.stop()
+        expect(rc == 0, "exit %d: %s" % (rc, "".join(w.err)[-2000:]))
+        expect(not any("Sanitizer" in x for x in w.err), "".join(w.err))
+    finally:
+        w.kill()
+
+
+@case
+def watch_follows_an_editor_on_sqlite():
+    d = project({"tomls/memo.toml": memo_state(1)})
+    db = os.path.join(d, "ydtb.db")
+
+    def q(sql):
+        con = sqlite3.connect(db, timeout=10)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    def add():
+        con = sqlite3.connect(db, timeout=10)
+        con.execute("insert into ydtb_workspaces (id, name, slug) values ('w1', 'W', 'w')")
+        con.execute("insert into ydtb_memo_items (id, workspace_id, title) values ('m1', 'w1', 'kept')")
+        con.commit()
+        con.close()
+
+    watch_scenario(d, lambda t: sorted(r[1] for r in q("pragma table_info(%s)" % t)),
+                   lambda: sorted(r[0] for r in q("select name from sqlite_master where type = 'table'")),
+                   lambda: q("select id, title from ydtb_memo_items order by id"), add)
+    # The lock and the file are released: another run writes at once.
+    con = sqlite3.connect(db, timeout=1)
+    con.execute("BEGIN IMMEDIATE")
+    con.rollback()
+    con.close()
+
+
+@case
+def watch_follows_an_editor_on_postgres_marked_dev():
+    url, drop = pg_database()
+    try:
+        d = project({"tomls/memo.toml": memo_state(1),
+                     "dbreg.toml": '[targets.dev]\nurl = "%s"\ndev = true\n' % url})
+
+        def add():
+            psql(url, "insert into ydtb_workspaces (id, name, slug) values ('w1', 'W', 'w'); "
+                      "insert into ydtb_memo_items (id, workspace_id, title) values ('m1', 'w1', 'kept')")
+
+        watch_scenario(d, lambda t: sorted(psql(url, "select column_name from information_schema.columns "
+                                                     "where table_name = '%s'" % t).split()),
+                       lambda: sorted(psql(url, "select tablename from pg_tables where schemaname = 'public'").split()),
+                       lambda: psql(url, "select id, title from ydtb_memo_items order by id"), add)
+        # The session ended: no connection of dbreg's is left on the database.
+        left = psql(url, "select count(*) from pg_stat_activity where datname = current_database() "
+                         "and pid <> pg_backend_pid()")
+        expect(left == "0", "connections left: " + left)
+    finally:
+        drop()
+
+
+@case
+def watch_on_postgres_without_dev_applies_nothing():
+    url, drop = pg_database()
+    try:
+        d = project({"tomls/memo.toml": memo_state(1), "dbreg.toml": '[targets.dev]\nurl = "%s"\n' % url})
+        rc, out, err = run(["watch", "--allow", "DBR043"], d, timeout=30)
+        expect(rc == 2 and "development targets only" in err, "%d %s" % (rc, err))
+        w = Watch(d)
+        try:
+            r = w.round(timeout=60)
+            expect(r["ok"] and r["apply"] is False and r["status"] == "pending", r)
+            expect(len(r["steps"]) > 0 and not any(s["applied"] for s in r["steps"]), r)
+            expect(w.stop() == 0, "exit")
+        finally:
+            w.kill()
+        expect(psql(url, "select count(*) from pg_tables where schemaname = 'public'") == "0", "tables created")
+    finally:
+        drop()
+
+
 def main():
     only = sys.argv[3:]
     todo = [fn for fn in cases if not only or fn.__name__ in only]

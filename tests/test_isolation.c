@@ -160,6 +160,10 @@ static const struct broken broken_cases[] = {
 	{"CREATE TABLE LIKE copies no foreign key",
 	 "CREATE TABLE IF NOT EXISTS ydtb_t_like (LIKE ydtb_t_items INCLUDING ALL);\n",
 	 "DBR046", 19, "LIKE copies no foreign key", "FOREIGN KEY (workspace_id) REFERENCES ydtb_workspaces(id)", "ydtb_t_like"},
+	{"CREATE TABLE LIKE a declared table without workspace_id",
+	 "CREATE TABLE IF NOT EXISTS ydtb_t_users (LIKE ydtb_workspaces);\n",
+	 "DBR046", 19, "creates table ydtb_t_users from ydtb_workspaces, which declares no workspace_id column", NULL,
+	 "ydtb_t_users"},
 	{"CREATE TABLE OF a type",
 	 "CREATE TABLE IF NOT EXISTS ydtb_t_of OF ydtb_t_row (workspace_id WITH OPTIONS NOT NULL);\n",
 	 "DBR046", 19, "OF copies no foreign key", NULL, "ydtb_t_of"},
@@ -250,6 +254,9 @@ static const char *const passing_cases[] = {
 	"ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_other_check;\n"
 	"ALTER TABLE ydtb_t_items ALTER COLUMN id DROP NOT NULL;\n",
 	/* ALTER CONSTRAINT ... NOT DEFERRABLE keeps it checked per statement */
+	"ALTER TABLE ydtb_t_items ALTER CONSTRAINT ydtb_t_items_workspace_id_fkey NOT DEFERRABLE;\n",
+	/* DEFERRABLE undone by NOT DEFERRABLE in a later statement */
+	"ALTER TABLE ydtb_t_items ALTER CONSTRAINT ydtb_t_items_workspace_id_fkey DEFERRABLE;\n"
 	"ALTER TABLE ydtb_t_items ALTER CONSTRAINT ydtb_t_items_workspace_id_fkey NOT DEFERRABLE;\n",
 	/* workspace_id as varchar still matches ydtb_workspaces.id */
 	"ALTER TABLE ydtb_t_items ALTER COLUMN workspace_id TYPE varchar(64);\n",
@@ -412,6 +419,89 @@ static void test_isolation__project_file_isolation_section(void **state)
 	rmdir(dir);
 }
 
+/* DBR106: a workspace table keyed by id alone, then by (workspace_id, id). */
+static const char keys_toml[] =
+	"[package]\n"                                                  /*  1 */
+	"name = \"@t/keys\"\n"
+	"version = \"1.0.0\"\n"
+	"\n"
+	"[tables.ydtb_k_items]\n"                                       /*  5 */
+	"description = \"Items\"\n"
+	"workspace_scoped = true\n"
+	"%s"                                                           /*  8: primary_key = [...] or nothing */
+	"\n"
+	"[tables.ydtb_k_items.columns]\n"
+	"id = { type = \"text\"%s }\n";                                /* 11 */
+
+static void validate_keys(struct fixture *f, bool composite, bool workspace_keys)
+{
+	char pkg[1024];
+	snprintf(pkg, sizeof(pkg), keys_toml, composite ? "primary_key = [\"workspace_id\", \"id\"]\n" : "\n",
+		 composite ? ", not_null = true" : ", primary_key = true");
+	assert_int_equal(dbreg_registry_new(&f->reg), 0);
+	struct dbreg_isolation iso = {.workspace_keys = workspace_keys};
+	assert_int_equal(dbreg_registry_set_isolation(f->reg, &iso), 0);
+	assert_int_equal(dbreg_registry_add_string(f->reg, "core.toml", NULL, core_toml, strlen(core_toml)), 0);
+	assert_int_equal(dbreg_registry_add_string(f->reg, "pkg.toml", NULL, pkg, strlen(pkg)), 0);
+	struct dbreg_validate_opts opts = {.skip_sql = true};
+	f->rc = dbreg_registry_validate(f->reg, &opts);
+	f->diags = dbreg_registry_diags(f->reg);
+}
+
+static void test_isolation__dbr106_for_a_key_without_workspace_id(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const dbr106[] = {"DBR106", NULL};
+	validate_keys(f, false, true);
+	const struct dbreg_diag *d = find_diag(f->diags, "DBR106", 11);
+	if (!d)
+		dump(f->diags);
+	assert_non_null(d);
+	assert_int_equal(d->severity, DBREG_SEV_WARNING);
+	assert_int_equal(f->rc, 0);
+	assert_string_equal(d->table, "ydtb_k_items");
+	assert_non_null(strstr(d->message, "primary key of workspace table \"ydtb_k_items\" does not include workspace_id"));
+	assert_string_equal(d->hint, "declare primary_key = [\"workspace_id\", \"id\"] on [tables.ydtb_k_items]");
+	assert_int_equal(count_codes(f->diags, dbr106), 1);
+	dbreg_registry_free(f->reg);
+
+	/* The composite key it names clears it. */
+	validate_keys(f, true, true);
+	assert_int_equal(count_codes(f->diags, dbr106), 0);
+	assert_int_equal(f->rc, 0);
+	dbreg_registry_free(f->reg);
+
+	/* Silent by default. */
+	validate_keys(f, false, false);
+	assert_int_equal(count_codes(f->diags, dbr106), 0);
+}
+
+/* The real core's workspace tables follow DBR106 (tomls/core.toml). */
+static void test_isolation__dbr106_the_core_workspace_tables_follow_it(void **state)
+{
+	struct fixture *f = *state;
+	const char *tomls = getenv("DBREG_TOMLS");
+	if (!tomls)
+		skip();
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/core.toml", tomls);
+	assert_int_equal(dbreg_registry_new(&f->reg), 0);
+	struct dbreg_isolation iso = {.workspace_keys = true};
+	assert_int_equal(dbreg_registry_set_isolation(f->reg, &iso), 0);
+	assert_int_equal(dbreg_registry_add_file(f->reg, path), 0);
+	struct dbreg_validate_opts opts = {.skip_sql = true};
+	assert_int_equal(dbreg_registry_validate(f->reg, &opts), 0);
+	f->diags = dbreg_registry_diags(f->reg);
+	static const char *const dbr106[] = {"DBR106", NULL};
+	if (count_codes(f->diags, dbr106))
+		dump(f->diags);
+	assert_int_equal(count_codes(f->diags, dbr106), 0);
+	/* A bad setting is refused. */
+	struct dbreg_isolation bad = {.row_level_security = true};
+	snprintf(bad.setting, sizeof(bad.setting), "%s", "app.x'; --");
+	assert_int_equal(dbreg_registry_set_isolation(f->reg, &bad), DBREG_EUSAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +511,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_isolation__foreign_key_to_a_package_not_depended_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation__down_bodies_and_the_core_are_exempt, setup, teardown),
 		cmocka_unit_test(test_isolation__project_file_isolation_section),
+		cmocka_unit_test_setup_teardown(test_isolation__dbr106_for_a_key_without_workspace_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isolation__dbr106_the_core_workspace_tables_follow_it, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@ owns nothing and has no BYPASSRLS. Needs DBREG_TEST_PG_URL (a superuser
 URL), else fails unless DBREG_TEST_NO_PG=1. Prints TAP."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -249,8 +250,13 @@ def plan_sql_includes_the_policies():
     expect(rc == 0, err)
     for words in ["ALTER TABLE %I ENABLE ROW LEVEL SECURITY", "ALTER TABLE %I FORCE ROW LEVEL SECURITY",
                   "CREATE POLICY ydtb_workspace_isolation ON %I AS PERMISSIVE FOR ALL TO PUBLIC",
-                  "ARRAY['ydtb_rls_docs']", "'ydtb_workspace_members', 'ydtb_workspace_tools'"]:
+                  "FOREACH t IN ARRAY ARRAY['ydtb_workspace_members', 'ydtb_workspace_tools', "]:
         expect(words in out, "plan --sql lacks %r:\n%s" % (words, out))
+    # Nothing is pending: one block repairs every package's tables, inside the transaction.
+    block = out[out.index("DO $dbreg_rls$"):out.index("$dbreg_rls$;")]
+    for t in WORKSPACE_TABLES:
+        expect("'%s'" % t in block, "plan --sql: %s not in %s" % (t, block))
+    expect(out.index("$dbreg_rls$;") < out.rindex("COMMIT;"), "the policies are not inside the transaction")
 
 
 @case
@@ -291,17 +297,90 @@ def down_to_nothing_removes_them_with_the_tables():
     expect(p.stdout.split() == ["0", "t"], p.stdout)
 
 
+# ---- the rules per statement, through the command (no server needed) ----
+
+AL_PKG = """[package]
+name = "@t/al"
+version = "1.0.0"
+
+[tables.ydtb_al_t]
+description = "x"
+workspace_scoped = true
+
+[tables.ydtb_al_t.columns]
+id = { type = "text", primary_key = true }
+
+[[migrations]]
+id = "0001"
+version = "1.0.0"
+up_sqlite = "CREATE TABLE ydtb_al_t (id TEXT PRIMARY KEY NOT NULL, workspace_id TEXT NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE); CREATE INDEX ydtb_al_t_workspace_id_idx ON ydtb_al_t (workspace_id);"
+up_postgres = '''
+CREATE TABLE IF NOT EXISTS ydtb_al_t (id text PRIMARY KEY, workspace_id text NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS ydtb_al_t_workspace_id_idx ON ydtb_al_t (workspace_id);
+%s'''
+"""
+
+
+def offline_project(statement):
+    d = tempfile.mkdtemp(prefix="dbreg-rls-")
+    shutil.copytree(TOMLS, os.path.join(d, "tomls"))
+    with open(os.path.join(d, "tomls", "al.toml"), "w") as fp:
+        fp.write(AL_PKG % statement)
+    return d
+
+
+offline = []
+
+
+@offline.append
+def validate_exits_1_at_each_breaking_statement():
+    for stmt, code, words in [
+            ("ALTER TABLE IF EXISTS ydtb_al_t RENAME TO al_t;", "DBR020", "loses the ydtb_ prefix"),
+            ("CREATE TABLE IF NOT EXISTS ydtb_al_copy AS SELECT id FROM ydtb_al_t;", "DBR046",
+             "without a workspace_id column"),
+            ("ALTER TABLE ydtb_al_t DROP CONSTRAINT IF EXISTS ydtb_al_t_workspace_id_fkey;", "DBR022",
+             "drops the foreign key"),
+            ("ALTER TABLE ydtb_al_t ALTER COLUMN workspace_id DROP NOT NULL;", "DBR023", "belong to no workspace")]:
+        d = offline_project(stmt + "\n")
+        try:
+            rc, out, err = dbreg(["validate", "--json"], d)
+            expect(rc == 1, "%s: exit %d" % (stmt, rc))
+            hits = [x for x in json.loads(out)["diagnostics"] if x["code"] == code and words in x["message"]]
+            expect(hits and (hits[0]["file"], hits[0]["line"], hits[0]["column"]) == ("tomls/al.toml", 19, 1),
+                   "%s: %s" % (stmt, out))
+            rc, out, err = dbreg(["validate"], d)
+            pattern = r"^tomls/al\.toml:19:1: error\[%s\]: .*%s.*\(hint: " % (code, re.escape(words))
+            expect(rc == 1 and re.search(pattern, err, re.M), err)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    d = offline_project("ALTER TABLE IF EXISTS ydtb_al_t RENAME TO ydtb_al_things;\n")
+    try:
+        rc, out, err = dbreg(["validate"], d)
+        expect(rc == 0, err)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     global S
-    print("1..%d" % len(cases))
+    print("1..%d" % (len(offline) + len(cases)))
     failed = 0
+    for i, fn in enumerate(offline, 1):
+        try:
+            fn()
+            print("ok %d - %s" % (i, fn.__name__))
+        except Exception:
+            failed += 1
+            print("not ok %d - %s" % (i, fn.__name__))
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
     try:
         S = Setup()
         skip = None
     except Skip as s:
         skip = s
     try:
-        for i, fn in enumerate(cases, 1):
+        for i, fn in enumerate(cases, len(offline) + 1):
             if skip:
                 print("ok %d - %s # SKIP %s" % (i, fn.__name__, skip))
                 continue

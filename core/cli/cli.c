@@ -17,10 +17,13 @@ const struct cli_cmd cli_commands[] = {
 	{"history", "", "the migrations applied on the target, oldest first", cmd_history},
 	{"verify", "", "compare the target's catalog with the declared tables", cmd_verify},
 	{"reset", "", "development targets only: every package down to nothing, then apply again", cmd_reset},
+	{"watch", "[--no-apply] [--allow CODE,...]", "the development loop: reload, validate, plan and apply on every change", cmd_watch},
 	{"new", "package NAME [--dir DIR] | migration PKG ID", "write a new package manifest, or append an empty migration", cmd_new},
 	{"generate", "PKG [--dry-run]", "append the migration from what the migrations build to the declared tables", cmd_generate},
 	{"test", "[PKG] [--target PG]", "every migration up, down and up again on a scratch database", cmd_test},
 	{"docs", "[--out DIR] [--check]", "Markdown and Mermaid pages of every package's schema", cmd_docs},
+	{"baseline", "PKG@VERSION", "adopt a database that holds a package's tables: record its migrations without running them", cmd_baseline},
+	{"accept", "PKG MIGRATION", "record the new checksum of an applied migration changed on purpose", cmd_accept},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -25,10 +25,18 @@ struct cli_ctx {
 	bool check;                    /* docs --check */
 	int lock_timeout;              /* seconds, --lock-timeout */
 	int wait;                      /* seconds, --wait (init) */
+	bool record_only;              /* baseline: cli_run_plan records the steps without running them */
 	struct dbreg_pin pins[CLI_MAX_PINS];
 	size_t n_pins;
+	bool no_apply;                 /* watch --no-apply */
 	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
 	size_t n_allow;
+	/* --fleet NAME (apply, init, plan, status; fleet.c) */
+	const char *fleet;
+	bool keep_going;               /* --on-error continue */
+	size_t max_failures;           /* --max-failures N, 0: not given */
+	bool resume;                   /* --resume */
+	size_t jobs;                   /* --jobs N, 0: the fleet's */
 	char **args;                   /* positional arguments after the command */
 	int n_args;
 	FILE *out;                     /* stdout: the JSON document or the human report */
@@ -149,6 +157,10 @@ char *cli_path_join(const char *dir, const char *name);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer; -1 with errno. */
 int cli_read_file(const char *path, char **out, size_t *len);
 
+/* apply, init, plan, status --fleet NAME: `command` is the command's name.
+ * Returns the exit code: the worst of the targets'. */
+int cli_fleet(struct cli_ctx *ctx, const char *command);
+
 int cmd_validate(struct cli_ctx *ctx);
 int cmd_new(struct cli_ctx *ctx);
 int cmd_docs(struct cli_ctx *ctx);
@@ -161,6 +173,9 @@ int cmd_status(struct cli_ctx *ctx);
 int cmd_history(struct cli_ctx *ctx);
 int cmd_verify(struct cli_ctx *ctx);
 int cmd_plan(struct cli_ctx *ctx);
+int cmd_accept(struct cli_ctx *ctx);
+int cmd_baseline(struct cli_ctx *ctx);
 int cmd_reset(struct cli_ctx *ctx);
+int cmd_watch(struct cli_ctx *ctx);
 
 #endif

@@ -94,6 +94,7 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		.lock_timeout_s = ctx->lock_timeout,
 		.target_lock_timeout_ms = t->lock_timeout_ms,
 		.target_statement_timeout_ms = t->statement_timeout_ms,
+		.record_only = ctx->record_only,
 		.log = ctx->verbose && !ctx->json ? ctx->err : NULL,
 	};
 	/* A bar only where a person watches, and not over the verbose lines. */
@@ -139,6 +140,9 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 					dbreg_plan_step(plan, i)->package, dbreg_plan_step(plan, i)->migration,
 					dbreg_plan_step(plan, i)->sql);
 			fprintf(ctx->out, "dry run: nothing was changed\n");
+		} else if (rc == 0 && ctx->record_only) {
+			fprintf(ctx->out, "%s: recorded %zu migration%s as applied without running %s\n", t->shown,
+				res.applied, res.applied == 1 ? "" : "s", res.applied == 1 ? "it" : "them");
 		} else if (rc == 0) {
 			size_t downs = 0;
 			for (size_t i = 0; i < res.n_ran; i++)
@@ -166,8 +170,28 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 		 * changed nothing leaves it as the read before planning stored it. */
 		if (res.applied > 0 || rc < 0)
 			cli_target_history(ctx, t, true);
-		dbreg_state_log(t->state, event, t->shown, rc == 0 ? "ok" : "failed",
-				rc == 0 ? NULL : (res.message ? res.message : res.errmsg));
+		/* The log names what ran, reverts included: the steps of the
+		 * segments that committed. */
+		char *ran = NULL;
+		size_t n_ran = 0;
+		FILE *fp = res.n_ran ? open_memstream(&ran, &n_ran) : NULL;
+		for (size_t i = 0; fp && i < res.n_ran; i++) {
+			const struct dbreg_step *st = dbreg_plan_step(plan, res.ran[i]);
+			fprintf(fp, "%s%s %s %s", i ? ", " : "", ctx->record_only ? "recorded" : st->up ? "applied" : "reverted",
+				st->package, st->migration);
+		}
+		if (fp)
+			fclose(fp);
+		char *detail = NULL;
+		if (rc == 0)
+			detail = ran;
+		else if ((detail = malloc(strlen(res.message ? res.message : res.errmsg) + (ran ? strlen(ran) : 0) + 16)))
+			sprintf(detail, "%s%s%s", res.message ? res.message : res.errmsg, ran ? "; before it: " : "",
+				ran ? ran : "");
+		dbreg_state_log(t->state, event, t->shown, rc == 0 ? "ok" : "failed", detail);
+		if (detail != ran)
+			free(detail);
+		free(ran);
 	}
 out:
 	dbreg_apply_result_dispose(&res);
@@ -206,6 +230,8 @@ out:
 
 int cmd_apply(struct cli_ctx *ctx)
 {
+	if (ctx->fleet)
+		return cli_fleet(ctx, "apply");
 	if (cli_no_extra_args(ctx, 0))
 		return 2;
 	for (size_t i = 0; i < ctx->n_pins; i++) {

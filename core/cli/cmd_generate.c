@@ -11,7 +11,7 @@
 int cmd_generate(struct cli_ctx *ctx)
 {
 	if (ctx->n_args != 1) {
-		fprintf(ctx->err, "usage: dbreg generate PKG [--dry-run]\n");
+		fprintf(ctx->err, "usage: dbreg generate PKG [--dry-run] [--target POSTGRES]\n");
 		return 2;
 	}
 	const char *name = ctx->args[0];
@@ -19,7 +19,7 @@ int cmd_generate(struct cli_ctx *ctx)
 	struct dbreg_registry *reg = NULL;
 	struct dbreg_generated gen = {0};
 	char err[1024];
-	char *path = NULL, *text = NULL, *next = NULL;
+	char *path = NULL, *text = NULL, *next = NULL, *url = NULL;
 	size_t len = 0;
 	int rc = cli_open(ctx, &proj, &reg, false);
 	if (rc < 0)
@@ -30,7 +30,21 @@ int cmd_generate(struct cli_ctx *ctx)
 		rc = DBREG_EINVALID;
 		goto out;
 	}
-	rc = dbreg_generate(&gen, reg, name, err, sizeof err);
+	/* --target naming a PostgreSQL server: replay the PostgreSQL bodies
+	 * there, where types compare exactly. */
+	if (ctx->target) {
+		enum dbreg_dialect d;
+		if (dbreg_project_target_url(&url, proj, ctx->target, err, sizeof err) < 0) {
+			fprintf(ctx->err, "dbreg: %s\n", err);
+			rc = DBREG_EUSAGE;
+			goto out;
+		}
+		if (dbreg_target_dialect(url, &d) < 0 || d != DBREG_DIALECT_POSTGRES) {
+			free(url);
+			url = NULL;
+		}
+	}
+	rc = dbreg_generate_on(&gen, reg, name, url, err, sizeof err);
 	if (rc < 0) {
 		fprintf(ctx->err, "dbreg: %s\n", err);
 		goto out;
@@ -84,6 +98,7 @@ int cmd_generate(struct cli_ctx *ctx)
 		ctx->json_done = true;
 	}
 out:
+	free(url);
 	free(path);
 	free(text);
 	free(next);

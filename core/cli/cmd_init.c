@@ -65,6 +65,8 @@ static int init_connect(struct cli_ctx *ctx, struct cli_target *t, const char **
 
 int cmd_init(struct cli_ctx *ctx)
 {
+	if (ctx->fleet)
+		return cli_fleet(ctx, "init");
 	if (cli_no_extra_args(ctx, 0))
 		return 2;
 	struct dbreg_project *proj = NULL;

@@ -74,6 +74,8 @@ int cli_build_plan(struct cli_ctx *ctx, struct dbreg_registry *reg, struct cli_t
 
 int cmd_plan(struct cli_ctx *ctx)
 {
+	if (ctx->fleet)
+		return cli_fleet(ctx, "plan");
 	if (cli_no_extra_args(ctx, 0))
 		return 2;
 	struct dbreg_project *proj = NULL;

@@ -53,6 +53,8 @@ static const char *status_installed(const char *name, char **names, char **versi
 
 int cmd_status(struct cli_ctx *ctx)
 {
+	if (ctx->fleet)
+		return cli_fleet(ctx, "status");
 	if (cli_no_extra_args(ctx, 0))
 		return 2;
 	struct dbreg_project *proj = NULL;

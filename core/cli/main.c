@@ -19,9 +19,15 @@ enum {
 	OPT_VERSION,
 	OPT_OFFLINE,
 	OPT_ALLOW,
+	OPT_NO_APPLY,
 	OPT_DIR,
 	OPT_OUT,
 	OPT_CHECK,
+	OPT_FLEET,
+	OPT_ON_ERROR,
+	OPT_MAX_FAILURES,
+	OPT_RESUME,
+	OPT_JOBS,
 };
 
 static const struct option long_options[] = {
@@ -40,9 +46,15 @@ static const struct option long_options[] = {
 	{"wait", required_argument, NULL, OPT_WAIT},
 	{"offline", no_argument, NULL, OPT_OFFLINE},
 	{"allow", required_argument, NULL, OPT_ALLOW},
+	{"no-apply", no_argument, NULL, OPT_NO_APPLY},
 	{"dir", required_argument, NULL, OPT_DIR},
 	{"out", required_argument, NULL, OPT_OUT},
 	{"check", no_argument, NULL, OPT_CHECK},
+	{"fleet", required_argument, NULL, OPT_FLEET},
+	{"on-error", required_argument, NULL, OPT_ON_ERROR},
+	{"max-failures", required_argument, NULL, OPT_MAX_FAILURES},
+	{"resume", no_argument, NULL, OPT_RESUME},
+	{"jobs", required_argument, NULL, OPT_JOBS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -69,12 +81,19 @@ static void usage(FILE *fp)
 		    "  --refresh                  read the target's history before planning (plan)\n"
 		    "  --sql                      print the whole SQL script (plan)\n"
 		    "  --offline                  from the state file, without connecting (status, history)\n"
+		    "  --no-apply                 watch: validate and plan only\n"
 		    "  --allow CODE[,CODE...]     development targets only: those errors become DBR105\n"
 		    "                             warnings for this run (apply, init, watch)\n"
 		    "  --dir DIR                  the folder for a new package's manifest (new package)\n"
 		    "  --out DIR                  where docs writes (default docs/schema)\n"
 		    "  --check                    exit 1 when the files on disk differ (docs)\n"
 		    "  --lock-timeout SECONDS     wait at most this long for another run (default 60)\n"
+		    "  --fleet NAME               every target of [fleets.NAME] instead of one (apply, init,\n"
+		    "                             plan, status)\n"
+		    "  --on-error stop|continue   a failed target stops the fleet (default) or not\n"
+		    "  --max-failures N           start no target after N failures (fleet)\n"
+		    "  --resume                   only the targets the last run failed or did not reach (fleet)\n"
+		    "  --jobs N                   targets at a time (fleet; default the fleet's jobs)\n"
 		    "  --wait SECONDS             retry a refused connection this long (init, default 30)\n"
 		    "  -h, --help                 this help\n"
 		    "  --version                  the version\n\n"
@@ -116,6 +135,26 @@ static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
 	case OPT_DIR: ctx->new_dir = arg; return -1;
 	case OPT_OUT: ctx->docs_out = arg; return -1;
 	case OPT_CHECK: ctx->check = true; return -1;
+	case OPT_FLEET: ctx->fleet = arg; return -1;
+	case OPT_RESUME: ctx->resume = true; return -1;
+	case OPT_ON_ERROR:
+		if (strcmp(arg, "stop") != 0 && strcmp(arg, "continue") != 0) {
+			fprintf(stderr, "dbreg: --on-error takes stop or continue\n");
+			return 2;
+		}
+		ctx->keep_going = strcmp(arg, "continue") == 0;
+		return -1;
+	case OPT_MAX_FAILURES:
+	case OPT_JOBS: {
+		char *end;
+		long v = strtol(arg, &end, 10);
+		if (*arg == '\0' || *end != '\0' || v < 1 || v > 100000) {
+			fprintf(stderr, "dbreg: --%s takes a number of at least 1\n", c == OPT_JOBS ? "jobs" : "max-failures");
+			return 2;
+		}
+		*(c == OPT_JOBS ? &ctx->jobs : &ctx->max_failures) = (size_t)v;
+		return -1;
+	}
 	case OPT_TO: {
 		/* PKG@VERSION, split at the last '@' (scoped names start with
 		 * one); a bare VERSION is for `down PKG --to VERSION`. */
@@ -131,6 +170,7 @@ static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
 		ctx->n_pins++;
 		return -1;
 	}
+	case OPT_NO_APPLY: ctx->no_apply = true; return -1;
 	case OPT_ALLOW:
 		for (char *save = NULL, *code = strtok_r(arg, ",", &save); code; code = strtok_r(NULL, ",", &save)) {
 			if (!dbreg_diag_code_allowable(code) || ctx->n_allow == CLI_MAX_ALLOW) {
@@ -261,7 +301,8 @@ int main(int argc, char **argv)
 	}
 	ctx.tty = isatty(fileno(stderr));
 	ctx.color = !no_color && !ctx.json && ctx.tty;
-	if (!ctx.json)
+	/* watch --json streams one line per round, so nothing is held back. */
+	if (!ctx.json || cmd->run == cmd_watch)
 		return cmd->run(&ctx);
 	return run_json(&ctx, cmd);
 }

@@ -92,6 +92,17 @@ struct dbreg_target_def {
 	int dev;                       /* dev = true: 1, dev = false: 0, not said: -1 */
 };
 
+/* [fleets.NAME] as written in dbreg.toml; resolved by dbreg_fleet_open. */
+struct dbreg_fleet_def {
+	char *name;
+	char **targets;                /* target names or URLs, ${NAME} not yet expanded */
+	size_t n_targets;
+	char *urls_file;               /* one URL per line, relative to the project; NULL: none */
+	char **canary;                 /* names or URLs among the fleet's targets */
+	size_t n_canary;
+	size_t jobs;                   /* targets at a time; 0: the number of CPUs */
+};
+
 /* [isolation] of dbreg.toml (issue 16; manifest.md, "Workspace isolation in
  * the database"). Zeroed: no row-level security, no DBR106. */
 struct dbreg_isolation {
@@ -108,6 +119,8 @@ struct dbreg_project {
 	char *state_path;              /* relative to dir; default ".dbreg/state.db" */
 	struct dbreg_target_def *targets;
 	size_t n_targets;
+	struct dbreg_fleet_def *fleets;    /* [fleets.NAME] (issue 17) */
+	size_t n_fleets;
 	struct dbreg_isolation isolation;  /* [isolation] */
 };
 
@@ -447,6 +460,7 @@ struct dbreg_apply_opts {
 	int lock_timeout_s;            /* wait for another run's lock; 0: the default 60 */
 	long long target_lock_timeout_ms;      /* the target's lock_timeout (cli.md), 0: none */
 	long long target_statement_timeout_ms; /* the target's statement_timeout, 0: none */
+	bool record_only;              /* baseline: record the steps as applied, run none of their bodies */
 	FILE *log;                     /* one line per step run, segment and skip; NULL: silent */
 	/* Called after each step that ran (done of total), e.g. for a progress
 	 * bar; NULL: not called. */
@@ -500,6 +514,24 @@ void dbreg_apply_result_dispose(struct dbreg_apply_result *r);
 int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
 		    const struct dbreg_apply_opts *opts);
 
+/* ---- lifecycle: accept (apply.c) ------------------------------------------ */
+
+/* What dbreg_apply_accept found. */
+struct dbreg_accept_result {
+	char old_checksum[72];         /* as the target recorded it */
+	char new_checksum[72];         /* of the manifest's body now; equal: nothing to accept */
+	char errmsg[1024];
+};
+
+/* Records the current checksum of an applied migration whose body changed
+ * on purpose (a comment, formatting), under the registry lock and in one
+ * transaction, keeping its applied time. Returns 0 (also when the checksum
+ * did not change: then nothing is written), DBREG_EUSAGE when the package
+ * or migration is unknown or not applied on the target, DBREG_ELOCKED,
+ * DBREG_ECONNECT, DBREG_ENOMEM; errmsg says why. */
+int dbreg_apply_accept(struct dbreg_accept_result *out, struct dbreg_conn *conn, const struct dbreg_registry *reg,
+		       const char *package, const char *migration, int lock_timeout_s);
+
 /* ---- checking a target against the declared tables (verify.c) -------------- */
 
 /* One difference: table and column NULL when not about one. Owned by the result. */
@@ -541,7 +573,9 @@ int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn,
 
 /* A package verify did not compare, and why: installed at another version
  * than it declares, with no declared schema recorded for that version in
- * the state file. Strings owned by the result. */
+ * the state file. Of such a package only the declared tables that its
+ * migrations up to the installed version create are looked for (missing
+ * ones are problems). Strings owned by the result. */
 struct dbreg_not_compared {
 	char *package, *version, *reason;
 };
@@ -551,13 +585,19 @@ struct dbreg_verify_opts {
 	 * declares is compared with the schema recorded when that version was
 	 * registered. NULL: such a package is reported as not compared. */
 	struct dbreg_state *state;
+	/* Appended for baseline: compare only this package's tables, as if it
+	 * were installed at `version` (NULL: the version it declares), and
+	 * nothing else (no undeclared tables, no row-level security). A
+	 * version with no recorded schema is a difference, not "not compared". */
+	const char *package, *version;
 };
 
 /* dbreg_verify_run with options (NULL: none). Besides the declared tables,
  * reports tables with the ydtb_ prefix that no package declares, indexes
  * on declared tables that nothing declares, and INVALID indexes anywhere.
  * Returns as dbreg_verify_run; a package not compared is listed in
- * out->not_compared and is not a difference by itself. */
+ * out->not_compared and is not a difference by itself (its missing
+ * tables are). */
 int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *conn,
 			  const struct dbreg_registry *reg, const struct dbreg_verify_opts *opts,
 			  char *errbuf, size_t errsize);
@@ -740,6 +780,117 @@ void dbreg_docs_dispose(struct dbreg_docs *d);
 int dbreg_docs_sync(const struct dbreg_docs *d, const char *dir, bool check, char ***changed, size_t *n_changed,
 		    char *err, size_t errsize);
 
+/* ---- fleets: one plan over many targets (fleet.c, issue 17) --------------- */
+
+/* One target of a resolved fleet. */
+struct dbreg_fleet_member {
+	char *url;                     /* ${NAME} expanded; holds the password: never print */
+	char *shown;                   /* redacted: the one to print and the state file's key */
+	const struct dbreg_target_def *def;   /* the [targets.NAME] it names (borrowed from the project: its
+					  timeouts apply), NULL for a URL */
+	enum dbreg_dialect dialect;
+	bool canary;
+};
+
+struct dbreg_fleet {
+	char *name;
+	struct dbreg_fleet_member *members;   /* in the order written: targets, then urls_file */
+	size_t n_members;
+	size_t jobs;                   /* >= 1 */
+};
+
+/* Resolves [fleets.NAME] of a project: each target name or URL through
+ * dbreg_project_target_url (${NAME} expanded, relative SQLite paths under
+ * the project), then each line of urls_file (blank lines and lines starting
+ * with # skipped). A database listed twice, a canary that is not among the
+ * targets, an unknown fleet or an unreadable urls_file is DBREG_EUSAGE with
+ * the reason in err ("tenants.txt:3: ..." for a line of the file). Free
+ * *out with dbreg_fleet_free. */
+int dbreg_fleet_open(struct dbreg_fleet **out, const struct dbreg_project *p, const char *name, char *err,
+		     size_t errsize);
+void dbreg_fleet_free(struct dbreg_fleet *f);
+
+enum dbreg_fleet_action {
+	DBREG_FLEET_APPLY,             /* apply: plan against each target's history and run it */
+	DBREG_FLEET_INIT,              /* init: apply, then verify against the declared tables */
+	DBREG_FLEET_PLAN,              /* plan, status: read the history, plan, change nothing */
+};
+
+enum dbreg_fleet_status {
+	DBREG_FLEET_NOT_REACHED,       /* never started: the run stopped first (on-error stop, max failures, SIGINT, a canary) */
+	DBREG_FLEET_DONE_BEFORE,       /* --resume: succeeded in the previous run, left alone */
+	DBREG_FLEET_OK,
+	DBREG_FLEET_FAILED,
+};
+
+/* What happened on one target. Strings owned by the outcome. */
+struct dbreg_fleet_outcome {
+	enum dbreg_fleet_status status;
+	int rc;                        /* 0, or the DBREG_E* code it failed with */
+	size_t applied;                /* steps run (a dry run: that would run) */
+	size_t pending;                /* steps the plan had for it */
+	size_t installed;              /* rows of its history when it finished */
+	long long ms;                  /* wall time of the target, connecting included */
+	char *error;                   /* one line without the password; NULL when it succeeded */
+	char *failed_package, *failed_migration;   /* DBREG_EMIGRATION: the failing step */
+	char **steps;                  /* DBREG_FLEET_PLAN: "package migration" of each step */
+	struct dbreg_diag_list diags;  /* the plan's findings on this target (conflicts, DBR105) */
+};
+
+struct dbreg_fleet_opts {
+	enum dbreg_fleet_action action;
+	size_t jobs;                   /* 0: the fleet's */
+	bool keep_going;               /* --on-error continue: failures do not stop the run */
+	size_t max_failures;           /* start no target after this many failures; 0: 1 unless keep_going, else no limit */
+	bool dry_run;                  /* apply/init: connect, read, report what would run, change nothing */
+	bool offline;                  /* DBREG_FLEET_PLAN: the state file's copy of each history, no connection */
+	const bool *skip;              /* per member: true leaves it alone (DONE_BEFORE); NULL: none */
+	const struct dbreg_pin *pins;  /* --to, for every target */
+	size_t n_pins;
+	int lock_timeout_s;            /* as dbreg_apply_opts */
+	const volatile int *stop;      /* non-zero (SIGINT): start no new target; running ones finish or roll back */
+	struct dbreg_state *state;     /* histories and the run record (dbreg_state_fleet_*); NULL: none */
+	const char *command;           /* recorded with the run: "apply", "init" */
+	/* Called for each target as it finishes (not for those never started),
+	 * one call at a time, from the worker thread that ran it. */
+	void (*done)(void *arg, const struct dbreg_fleet_member *m, const struct dbreg_fleet_outcome *o);
+	void *done_arg;
+};
+
+/* Runs the fleet: the canaries first, `jobs` at a time, then, only if every
+ * canary succeeded, the rest. Each target on a worker thread with its own
+ * connection, lock and transaction (dbreg_apply_run), all sharing `reg`,
+ * which must be validated already: it is read, and the planner's findings
+ * pass through its list (one thread at a time) to each outcome's diags. A target with nothing
+ * pending costs one read of its history tables and no write. The state
+ * file (when given) gets each target's history and outcome as it finishes,
+ * written by one thread at a time, and the run itself (dbreg_state_fleet_*)
+ * unless it is a plan or a dry run. *out gets f->n_members outcomes in the
+ * fleet's order (free with dbreg_fleet_outcomes_free). Returns 0 when the
+ * run happened, whatever the targets did; DBREG_ENOMEM, DBREG_EIO (the
+ * state file) otherwise. */
+int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg, const struct dbreg_fleet *f,
+		    const struct dbreg_fleet_opts *opts);
+void dbreg_fleet_outcomes_free(struct dbreg_fleet_outcome *o, size_t n);
+
+/* One target of a recorded fleet run. Strings owned by the array. */
+struct dbreg_fleet_record {
+	char *target;                  /* redacted URL */
+	char *status;                  /* "ok", "failed", "not_reached", "done_before" */
+	int rc;
+	size_t applied;
+	long long ms;
+	char *error;
+	char *at;                      /* when it finished (ISO 8601 UTC); NULL when never started */
+};
+
+/* The targets of the newest recorded run of `fleet` (by apply or init),
+ * *run_at its start (malloc'd) and *interrupted whether SIGINT stopped it;
+ * *n = 0 when the fleet never ran. Free the rows with
+ * dbreg_fleet_records_free. Returns 0 or DBREG_EIO. */
+int dbreg_state_fleet_last(struct dbreg_state *st, const char *fleet, struct dbreg_fleet_record **out, size_t *n,
+			   char **run_at, bool *interrupted);
+void dbreg_fleet_records_free(struct dbreg_fleet_record *r, size_t n);
 /* What `dbreg generate` wrote. Owned; dispose with dbreg_generated_dispose. */
 struct dbreg_generated {
 	char *toml;                    /* the [[migrations]] to append; NULL when nothing differs */
@@ -759,6 +910,14 @@ void dbreg_generated_dispose(struct dbreg_generated *r);
  * package, a migration that fails on SQLite); DBREG_ENOMEM. */
 int dbreg_generate(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, char *err,
 		   size_t errsize);
+
+/* The same, replaying the PostgreSQL bodies in a scratch schema of the
+ * server at url (dropped afterwards) instead of the SQLite ones: the types
+ * compare exactly there, so a change within one SQLite storage class
+ * (varchar(20) to varchar(100), integer to bigint) is seen too. Returns
+ * as above, or DBREG_ECONNECT. */
+int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, const char *url,
+		      char *err, size_t errsize);
 
 /* `dbreg test`: each migration of the package (NULL: of every package,
  * in plan order, each on a database of its own after its dependencies) up,

@@ -52,6 +52,7 @@ static const struct code_info codes[] = {
 	{"DBR102", DBREG_SEV_WARNING, "table without a description"},
 	{"DBR103", DBREG_SEV_WARNING, "unsafe operation for a live database"},
 	{"DBR105", DBREG_SEV_WARNING, "a rule was bypassed by a development flag or a suppression comment"},
+	{"DBR106", DBREG_SEV_WARNING, "a key between workspace tables without workspace_id"},
 };
 
 static const struct code_info *diag_lookup(const char *code)
@@ -193,6 +194,28 @@ int dbreg_diag_list_move(struct dbreg_diag_list *dst, struct dbreg_diag_list *sr
 	free(src->items);
 	*src = (struct dbreg_diag_list)DBREG_DIAG_LIST_INIT;
 	return 0;
+}
+
+int dbreg_diag_list_move_from(struct dbreg_diag_list *dst, struct dbreg_diag_list *src, size_t from)
+{
+	size_t i = from;
+	for (; i < src->len; i++) {
+		if (diag_grow(dst))
+			break;
+		dst->items[dst->len++] = src->items[i];
+		if (src->items[i].severity == DBREG_SEV_ERROR) {
+			dst->errors++;
+			src->errors--;
+		} else {
+			dst->warnings++;
+			src->warnings--;
+		}
+	}
+	/* What could not move stays, after the first `from`. */
+	size_t left = src->len - i;
+	memmove(src->items + from, src->items + i, left * sizeof(*src->items));
+	src->len = from + left;
+	return left ? DBREG_ENOMEM : 0;
 }
 
 static int cmp_str(const char *a, const char *b)

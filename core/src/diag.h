@@ -42,4 +42,9 @@ int dbreg_diag_list_bypass(struct dbreg_diag_list *list, size_t from, const char
 /* Moves every diagnostic of src to the end of dst; src is left empty. */
 int dbreg_diag_list_move(struct dbreg_diag_list *dst, struct dbreg_diag_list *src);
 
+/* Moves the diagnostics of src from index `from` on to the end of dst,
+ * leaving src's first `from`. Returns 0 or DBREG_ENOMEM (what did not fit
+ * stays in src). */
+int dbreg_diag_list_move_from(struct dbreg_diag_list *dst, struct dbreg_diag_list *src, size_t from);
+
 #endif

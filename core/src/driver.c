@@ -3,6 +3,7 @@
  * drivers/builtin.c and are registered the first time anyone asks. */
 #include "dbreg/driver.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ extern const struct dbreg_driver *const dbreg_builtin_drivers[];
 
 static const struct dbreg_driver *drivers[DRIVER_MAX];
 static size_t n_drivers;
-static bool builtins_done;
+static pthread_once_t builtins_once = PTHREAD_ONCE_INIT;
 
 static void driver_err(char *errbuf, size_t errsize, const char *fmt, const char *a, const char *b)
 {
@@ -109,17 +110,20 @@ static int driver_add(const struct dbreg_driver *drv, char *errbuf, size_t errsi
 }
 
 /* Registers the built-ins once, so a user driver registered before first
- * use cannot silently shadow one of them. */
-static void driver_builtins(void)
+ * use cannot silently shadow one of them; once across threads too (fleet
+ * workers connect at the same time). */
+static void driver_builtins_add(void)
 {
-	if (builtins_done)
-		return;
-	builtins_done = true;
 	for (size_t i = 0; dbreg_builtin_drivers[i]; i++) {
 		char err[256];
 		if (driver_add(dbreg_builtin_drivers[i], err, sizeof err) != 0)
 			fprintf(stderr, "dbreg: built-in driver refused: %s\n", err);
 	}
+}
+
+static void driver_builtins(void)
+{
+	pthread_once(&builtins_once, driver_builtins_add);
 }
 
 int dbreg_driver_register(const struct dbreg_driver *drv, char *errbuf, size_t errsize)

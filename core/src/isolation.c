@@ -31,6 +31,7 @@ struct iso_table {
 	char *name;                    /* as the migrations left it */
 	char *fk_name;                 /* the workspace foreign key's constraint name, when known */
 	bool created;                  /* by this package's migrations (else first met in an ALTER) */
+	bool fk_deferrable;            /* the workspace foreign key was made DEFERRABLE (fk is BAD) */
 	bool temp, dropped;
 	struct iso_prop prefix, ws, not_null, fk, schema;
 };
@@ -109,6 +110,12 @@ static void iso_set(struct dbreg_iso *iso, struct iso_prop *p, enum iso_state st
 		iso->rc = DBREG_ENOMEM;
 }
 
+static void iso_ok(struct iso_prop *p)
+{
+	iso_prop_clear(p);
+	p->state = ISO_OK;
+}
+
 static void iso_copy(struct dbreg_iso *iso, struct iso_prop *dst, const struct iso_prop *src)
 {
 	iso_prop_clear(dst);
@@ -185,6 +192,39 @@ static struct iso_table *iso_get(struct dbreg_iso *iso, const char *name)
 	return t;
 }
 
+/* The declaration of a table the migrations have not made: this
+ * package's first, else the first package's that declares it. */
+static const struct dbreg_table *iso_declared(const struct dbreg_iso *iso, const char *name)
+{
+	const struct dbreg_table *t = name ? dbreg_package_table(iso->pkg, name) : NULL;
+	for (size_t i = 0; name && !t && i < iso->reg->n_packages; i++)
+		t = dbreg_package_table(iso->reg->packages[i], name);
+	return t;
+}
+
+/* What a declared source gives a table created from it (LIKE, INHERITS,
+ * PARTITION OF): its workspace_id and that column's NOT NULL, and for a
+ * partition its foreign key too. */
+static void iso_from_declared(struct dbreg_iso *iso, struct iso_table *t, const struct dbreg_table *decl,
+			      const struct dbreg_iso_at *at, enum dbreg_iso_origin origin)
+{
+	const struct dbreg_column *ws = dbreg_table_column(decl, "workspace_id");
+	if (!ws) {
+		iso_set(iso, &t->ws, ISO_BAD, "DBR046", at,
+			"add workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE to the new table",
+			"migration %s creates table %s from %s, which declares no workspace_id column",
+			at->migration ? at->migration : "", t->name, decl->name);
+		return;
+	}
+	bool in_pk = false;
+	for (size_t i = 0; i < decl->n_primary_key; i++)
+		in_pk |= strcmp(decl->primary_key[i], "workspace_id") == 0;
+	t->ws.state = ISO_OK;
+	t->not_null.state = ws->not_null || in_pk ? ISO_OK : ISO_UNKNOWN;
+	if (origin == DBREG_ISO_PARTITION_OF)
+		t->fk.state = dbreg_iso_workspace_table(decl) ? ISO_OK : ISO_UNKNOWN;
+}
+
 static const char *const iso_fix_ws =
 	"write workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE";
 
@@ -248,6 +288,8 @@ void dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, cons
 		if (src && origin != DBREG_ISO_OF) {
 			iso_copy(iso, &t->ws, &src->ws);
 			iso_copy(iso, &t->not_null, &src->not_null);
+		} else if (origin != DBREG_ISO_OF && iso_declared(iso, source)) {
+			iso_from_declared(iso, t, iso_declared(iso, source), at, origin);
 		} else {
 			t->ws.state = t->not_null.state = ISO_UNKNOWN;
 		}
@@ -264,6 +306,8 @@ void dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, cons
 			iso_copy(iso, &t->ws, &src->ws);
 			iso_copy(iso, &t->not_null, &src->not_null);
 			iso_copy(iso, &t->fk, &src->fk);
+		} else if (iso_declared(iso, source)) {
+			iso_from_declared(iso, t, iso_declared(iso, source), at, origin);
 		} else {
 			t->ws.state = t->not_null.state = t->fk.state = ISO_UNKNOWN;
 		}
@@ -278,11 +322,11 @@ void dbreg_iso_ws_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, c
 	if (!t)
 		return;
 	const char *mig = at->migration ? at->migration : "";
-	iso_set(iso, &t->ws, ISO_OK, NULL, at, NULL, "%s", "");
+	iso_ok(&t->ws);
 	/* Inside a CREATE TABLE ... OF or LIKE, what the creation already
 	 * said about the table stands unless the column repairs it. */
 	if (not_null)
-		iso_set(iso, &t->not_null, ISO_OK, NULL, at, NULL, "%s", "");
+		iso_ok(&t->not_null);
 	else if (in_create && t->not_null.state == ISO_BAD)
 		;
 	else if (in_create)
@@ -291,8 +335,9 @@ void dbreg_iso_ws_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, c
 	else
 		iso_set(iso, &t->not_null, ISO_BAD, "DBR023", at, "write workspace_id text NOT NULL",
 			"ALTER TABLE %s ADD COLUMN workspace_id in migration %s: workspace_id may be null", table, mig);
+	t->fk_deferrable = false;
 	if (fk) {
-		iso_set(iso, &t->fk, ISO_OK, NULL, at, NULL, "%s", "");
+		iso_ok(&t->fk);
 		char *name = fk_name ? dbreg_strdup(fk_name) : iso_default_fk_name(table);
 		free(t->fk_name);
 		if (!(t->fk_name = name))
@@ -315,7 +360,7 @@ void dbreg_iso_ws_not_null(struct dbreg_iso *iso, const struct dbreg_iso_at *at,
 	if (!t)
 		return;
 	if (not_null)
-		iso_set(iso, &t->not_null, ISO_OK, NULL, at, NULL, "%s", "");
+		iso_ok(&t->not_null);
 	else
 		iso_set(iso, &t->not_null, ISO_BAD, "DBR023", at,
 			"drop this statement: workspace_id stays NOT NULL, or a row can belong to no workspace",
@@ -325,10 +370,12 @@ void dbreg_iso_ws_not_null(struct dbreg_iso *iso, const struct dbreg_iso_at *at,
 
 void dbreg_iso_ws_fk(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, const char *name)
 {
+	(void)at; /* a repair blames no statement */
 	struct iso_table *t = iso_get(iso, table);
 	if (!t)
 		return;
-	iso_set(iso, &t->fk, ISO_OK, NULL, at, NULL, "%s", "");
+	iso_ok(&t->fk);
+	t->fk_deferrable = false;
 	char *n = name ? dbreg_strdup(name) : iso_default_fk_name(table);
 	free(t->fk_name);
 	if (!(t->fk_name = n))
@@ -434,9 +481,8 @@ void dbreg_iso_rename_column(struct dbreg_iso *iso, const struct dbreg_iso_at *a
 	if (!t)
 		return;
 	if (from) {
-		char hint[128];
-		snprintf(hint, sizeof(hint), "keep the name workspace_id: the rules, the policies and the application look for it");
-		iso_set(iso, &t->ws, ISO_BAD, "DBR021", at, hint,
+		iso_set(iso, &t->ws, ISO_BAD, "DBR021", at,
+			"keep the name workspace_id: the rules, the policies and the application look for it",
 			"ALTER TABLE %s RENAME COLUMN workspace_id TO %s leaves package table %s without workspace_id", table,
 			newname, table);
 		iso_prop_clear(&t->not_null);
@@ -457,9 +503,10 @@ void dbreg_iso_alter_type(struct dbreg_iso *iso, const struct dbreg_iso_at *at, 
 {
 	if (!column || strcmp(column, "workspace_id") != 0 || !type)
 		return;
-	/* text, varchar and char(n) compare with ydtb_workspaces.id (text);
-	 * another type breaks the foreign key. */
-	if (strcmp(type, "text") == 0 || strcmp(type, "varchar") == 0 || strcmp(type, "bpchar") == 0)
+	/* The type table says which types a foreign key to ydtb_workspaces.id
+	 * (text) may have; a type it does not know is left alone. */
+	struct dbreg_type parsed;
+	if (dbreg_type_parse(type, &parsed) != 0 || dbreg_type_fk_compatible(parsed.info, dbreg_type_lookup("text")))
 		return;
 	struct iso_table *t = iso_get(iso, table);
 	if (!t)
@@ -472,15 +519,11 @@ void dbreg_iso_alter_type(struct dbreg_iso *iso, const struct dbreg_iso_at *at, 
 void dbreg_iso_drop_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 			       const char *name)
 {
-	struct iso_table *t = iso ? iso_find(iso, table) : NULL;
-	if (!t)
-		t = iso_get(iso, table);
+	struct iso_table *t = iso_get(iso, table);
 	if (!t || !name || !t->fk_name || strcmp(t->fk_name, name) != 0 || t->fk.state != ISO_OK)
 		return;
-	char hint[256];
-	snprintf(hint, sizeof(hint),
-		 "keep the workspace foreign key; to change it, drop and add it again in the same migration");
-	iso_set(iso, &t->fk, ISO_BAD, "DBR022", at, hint,
+	iso_set(iso, &t->fk, ISO_BAD, "DBR022", at,
+		"keep the workspace foreign key; to change it, drop and add it again in the same migration",
 		"ALTER TABLE %s DROP CONSTRAINT %s drops the foreign key from workspace_id to ydtb_workspaces(id)", table,
 		name);
 }
@@ -492,13 +535,15 @@ void dbreg_iso_alter_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at
 	if (!t || !name || !t->fk_name || strcmp(t->fk_name, name) != 0)
 		return;
 	if (!deferrable) {
-		if (t->fk.state == ISO_BAD && t->fk.code && strcmp(t->fk.code, "DBR022") == 0 && t->fk.message &&
-		    strstr(t->fk.message, "DEFERRABLE"))
-			iso_set(iso, &t->fk, ISO_OK, NULL, at, NULL, "%s", "");
+		/* NOT DEFERRABLE again undoes an earlier DEFERRABLE. */
+		if (t->fk_deferrable)
+			iso_ok(&t->fk);
+		t->fk_deferrable = false;
 		return;
 	}
 	if (t->fk.state != ISO_OK)
 		return;
+	t->fk_deferrable = true;
 	iso_set(iso, &t->fk, ISO_BAD, "DBR022", at, "keep the workspace foreign key NOT DEFERRABLE",
 		"ALTER TABLE %s ALTER CONSTRAINT %s DEFERRABLE lets a transaction write rows of %s whose workspace_id names no workspace, checked only at commit",
 		table, name, table);
@@ -518,7 +563,7 @@ void dbreg_iso_rename_table(struct dbreg_iso *iso, const struct dbreg_iso_at *at
 	free(t->name);
 	t->name = n;
 	if (strncmp(newname, "ydtb_", 5) == 0) {
-		iso_set(iso, &t->prefix, ISO_OK, NULL, at, NULL, "%s", "");
+		iso_ok(&t->prefix);
 		return;
 	}
 	char hint[160];
@@ -650,13 +695,14 @@ static void iso_policy_expr(char *out, size_t size, const char *setting, bool te
 }
 
 void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum dbreg_dialect dialect,
-		   const struct dbreg_package *pkg)
+		   const struct dbreg_package *const *pkgs, size_t n_pkgs)
 {
-	if (!dbreg_rls_wanted(reg, dialect) || !pkg)
+	if (!dbreg_rls_wanted(reg, dialect))
 		return;
 	size_t n = 0;
-	for (size_t i = 0; i < pkg->n_tables; i++)
-		n += pkg->tables[i].name && dbreg_iso_workspace_table(&pkg->tables[i]);
+	for (size_t p = 0; p < n_pkgs; p++)
+		for (size_t i = 0; i < pkgs[p]->n_tables; i++)
+			n += pkgs[p]->tables[i].name && dbreg_iso_workspace_table(&pkgs[p]->tables[i]);
 	if (n == 0)
 		return;
 	const char *setting = iso_setting(reg);
@@ -666,13 +712,15 @@ void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum d
 	/* Table names and the setting are identifiers (DBR025 and
 	 * dbreg_isolation_setting_ok), so they need no escaping inside the
 	 * literals; quotes in the expressions are doubled. */
-	dbreg_buf_printf(b, "-- row-level security of %s: policy " DBREG_RLS_POLICY " on its workspace tables\n",
-			 pkg->name ? pkg->name : "");
-	dbreg_buf_puts(b, "DO $dbreg_rls$\nDECLARE\n  t text;\n  r regclass;\n  expr text;\nBEGIN\n  FOREACH t IN ARRAY ARRAY[");
+	dbreg_buf_puts(b, "-- row-level security: policy " DBREG_RLS_POLICY " on the workspace tables of");
+	for (size_t p = 0; p < n_pkgs; p++)
+		dbreg_buf_printf(b, "%s %s", p ? "," : "", pkgs[p]->name ? pkgs[p]->name : pkgs[p]->file);
+	dbreg_buf_puts(b, "\nDO $dbreg_rls$\nDECLARE\n  t text;\n  r regclass;\n  expr text;\nBEGIN\n  FOREACH t IN ARRAY ARRAY[");
 	size_t k = 0;
-	for (size_t i = 0; i < pkg->n_tables; i++)
-		if (pkg->tables[i].name && dbreg_iso_workspace_table(&pkg->tables[i]))
-			dbreg_buf_printf(b, "%s'%s'", k++ ? ", " : "", pkg->tables[i].name);
+	for (size_t p = 0; p < n_pkgs; p++)
+		for (size_t i = 0; i < pkgs[p]->n_tables; i++)
+			if (pkgs[p]->tables[i].name && dbreg_iso_workspace_table(&pkgs[p]->tables[i]))
+				dbreg_buf_printf(b, "%s'%s'", k++ ? ", " : "", pkgs[p]->tables[i].name);
 	dbreg_buf_puts(b, "]::text[] LOOP\n"
 			  "    r := to_regclass(quote_ident(t));\n"
 			  "    -- A table not created yet (a version pinned by --to) waits for its migration.\n"

@@ -125,14 +125,15 @@ bool dbreg_isolation_setting_ok(const char *setting);
  * dialect has it. */
 bool dbreg_rls_wanted(const struct dbreg_registry *reg, enum dbreg_dialect dialect);
 
-/* Appends the idempotent SQL that makes the policies exist on every
- * workspace table of pkg that exists with its workspace_id column: ENABLE
+/* Appends the idempotent SQL (one DO block) that makes the policies exist
+ * on every workspace table of the n packages that exists with its
+ * workspace_id column: ENABLE
  * and FORCE ROW LEVEL SECURITY where off, the policy created, or replaced
  * where its text differs; where all is as it should be it only reads the
  * catalog (no lock). Appends nothing when the registry does not want row-
- * level security on that dialect, or pkg has no workspace table. */
+ * level security on that dialect, or the packages have no workspace table. */
 void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum dbreg_dialect dialect,
-		   const struct dbreg_package *pkg);
+		   const struct dbreg_package *const *pkgs, size_t n);
 
 /* Whether the policies of step i's package are made right after it: it
  * is the last step of its package in its transaction (the next step that

@@ -199,8 +199,9 @@ const struct dbreg_type_info *dbreg_type_lookup(const char *type);
 /* Reads any spelling a database or a migration uses for a portable type:
  * the portable names, the SQL spellings of both dialects ("int",
  * "BOOLEAN", "double precision", "timestamp with time zone",
- * "character varying(20)", "int8"). Returns 0, or -1 with out->info NULL
- * when it names none. */
+ * "character varying(20)", "int8"), with up to two parameters whatever
+ * the portable type takes (a database's precision: "timestamp(3) with time
+ * zone"). Returns 0, or -1 with out->info NULL when it names none. */
 int dbreg_type_parse(const char *spelling, struct dbreg_type *out);
 
 /* SQLite's affinity of a declared column type (the rule of section 3.1 of

@@ -688,7 +688,7 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 		 * migrations (apply does the same: dbreg_rls_after_step). */
 		if (dbreg_rls_after_step(plan, NULL, i)) {
 			rls_done[plan->src[i].pkg] = true;
-			dbreg_rls_sql(&b, plan->reg, plan->dialect, plan->pkgs[plan->src[i].pkg].pkg);
+			dbreg_rls_sql(&b, plan->reg, plan->dialect, &plan->pkgs[plan->src[i].pkg].pkg, 1);
 		}
 		if (!st->transaction)
 			dbreg_buf_puts(&b, "BEGIN;\n");
@@ -707,10 +707,17 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 		if (tools)
 			dbreg_plan_tools_sql(&b, plan, p->pkg, false);
 	}
-	/* As apply: the policies of every package the plan covers. */
-	for (size_t i = 0; i < plan->n_pkgs; i++)
+	/* As apply: the policies of every package the plan covers, at once. */
+	const struct dbreg_package **rest = calloc(plan->n_pkgs + 1, sizeof(*rest));
+	size_t n_rest = 0;
+	for (size_t i = 0; rest && i < plan->n_pkgs; i++)
 		if (plan->pkgs[i].in_scope && !rls_done[i])
-			dbreg_rls_sql(&b, plan->reg, plan->dialect, plan->pkgs[i].pkg);
+			rest[n_rest++] = plan->pkgs[i].pkg;
+	if (!rest)
+		b.oom = true;
+	else
+		dbreg_rls_sql(&b, plan->reg, plan->dialect, rest, n_rest);
+	free(rest);
 	free(rls_done);
 	dbreg_buf_puts(&b, "COMMIT;\n");
 	if (b.oom) {

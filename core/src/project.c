@@ -11,10 +11,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const project_sections[] = { "registry", "targets", "isolation", NULL };
+static const char *const project_sections[] = { "registry", "targets", "isolation", "fleets", NULL };
 static const char *const project_isolation_keys[] = { "row_level_security", "setting", "workspace_keys", NULL };
 static const char *const project_registry_keys[] = { "packages", "state", NULL };
 static const char *const project_target_keys[] = { "url", "dev", "lock_timeout", "statement_timeout", NULL };
+static const char *const project_fleet_keys[] = { "targets", "urls_file", "jobs", "canary", NULL };
+
+static void project_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void project_fleet_dispose(struct dbreg_fleet_def *f)
+{
+	free(f->name);
+	project_strv_free(f->targets, f->n_targets);
+	free(f->urls_file);
+	project_strv_free(f->canary, f->n_canary);
+}
 
 void dbreg_project_free(struct dbreg_project *p)
 {
@@ -30,6 +46,9 @@ void dbreg_project_free(struct dbreg_project *p)
 		free(p->targets[i].url);
 	}
 	free(p->targets);
+	for (size_t i = 0; i < p->n_fleets; i++)
+		project_fleet_dispose(&p->fleets[i]);
+	free(p->fleets);
 	free(p);
 }
 
@@ -106,6 +125,79 @@ static void project_wrong_type(struct pctx *c, const struct dbreg_toml_node *v, 
 	project_diag(c, "DBR014", v->line, v->column, NULL, "%s must be %s", what, want);
 }
 
+/* An array of non-empty strings into a new vector; wrong types are DBR014. */
+static void project_strv(struct pctx *c, const struct dbreg_toml_node *v, const char *what, char ***out,
+			 size_t *n)
+{
+	if (v->type != DBREG_TOML_ARRAY) {
+		project_wrong_type(c, v, what, "an array of target names or URLs");
+		return;
+	}
+	if ((*out = calloc(v->u.array.len + 1, sizeof **out)) == NULL) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < v->u.array.len; i++) {
+		const struct dbreg_toml_node *e = v->u.array.items[i];
+		if (e->type != DBREG_TOML_STRING || e->u.str.len == 0)
+			project_wrong_type(c, e, what, "an array of target names or URLs");
+		else if (((*out)[*n] = dbreg_strdup(e->u.str.ptr)) == NULL)
+			c->oom = true;
+		else
+			(*n)++;
+	}
+}
+
+/* [fleets.NAME]: targets, urls_file, jobs, canary (cli.md). Resolving the
+ * names and reading urls_file wait for dbreg_fleet_open: a project with a
+ * fleet whose variables are unset still serves single-target commands. */
+static void project_read_fleets(struct pctx *c, struct dbreg_project *p, const struct dbreg_toml_node *fl)
+{
+	if (fl->type != DBREG_TOML_TABLE) {
+		project_wrong_type(c, fl, "fleets", "a table of [fleets.NAME]");
+		return;
+	}
+	if (fl->u.table.len == 0)
+		return;
+	if ((p->fleets = calloc(fl->u.table.len, sizeof *p->fleets)) == NULL) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < fl->u.table.len; i++) {
+		const struct dbreg_toml_kv *kv = &fl->u.table.items[i];
+		if (kv->value->type != DBREG_TOML_TABLE) {
+			project_wrong_type(c, kv->value, "a fleet", "a table with targets or urls_file");
+			continue;
+		}
+		project_keys(c, kv->value, project_fleet_keys, "a fleet");
+		struct dbreg_fleet_def *f = &p->fleets[p->n_fleets++];
+		if ((f->name = dbreg_strdup(kv->key)) == NULL) {
+			c->oom = true;
+			continue;
+		}
+		const struct dbreg_toml_node *v;
+		if ((v = dbreg_toml_get(kv->value, "targets")) != NULL)
+			project_strv(c, v, "the targets of a fleet", &f->targets, &f->n_targets);
+		if ((v = dbreg_toml_get(kv->value, "canary")) != NULL)
+			project_strv(c, v, "the canary of a fleet", &f->canary, &f->n_canary);
+		if ((v = dbreg_toml_get(kv->value, "urls_file")) != NULL) {
+			if (v->type != DBREG_TOML_STRING || v->u.str.len == 0)
+				project_wrong_type(c, v, "the urls_file of a fleet", "a file name");
+			else if ((f->urls_file = dbreg_strdup(v->u.str.ptr)) == NULL)
+				c->oom = true;
+		}
+		if ((v = dbreg_toml_get(kv->value, "jobs")) != NULL) {
+			if (v->type != DBREG_TOML_INTEGER || v->u.integer < 1 || v->u.integer > 1024)
+				project_wrong_type(c, v, "the jobs of a fleet", "a number from 1 to 1024");
+			else
+				f->jobs = (size_t)v->u.integer;
+		}
+		if (!dbreg_toml_get(kv->value, "targets") && !f->urls_file)
+			project_diag(c, "DBR014", kv->line, kv->column, NULL, "fleet \"%s\" has neither %s",
+				     kv->key, "targets nor urls_file");
+	}
+}
+
 /* [isolation]: row_level_security, setting, workspace_keys. */
 static void project_isolation(struct pctx *c, struct dbreg_project *p, const struct dbreg_toml_node *iso)
 {
@@ -142,6 +234,9 @@ static void project_isolation(struct pctx *c, struct dbreg_project *p, const str
 
 static void project_read(struct pctx *c, struct dbreg_project *p, const struct dbreg_toml_node *root)
 {
+	const struct dbreg_toml_node *fleets = dbreg_toml_get(root, "fleets");
+	if (fleets)
+		project_read_fleets(c, p, fleets);
 	project_keys(c, root, project_sections, "dbreg.toml");
 	const struct dbreg_toml_node *reg = dbreg_toml_get(root, "registry");
 	if (reg && reg->type != DBREG_TOML_TABLE) {

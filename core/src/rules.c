@@ -3,6 +3,7 @@
  * the recommendations (DBR101, DBR102). Cross-package checks sort one flat
  * list of names, so they stay O(N log N) for large registries. */
 #include "diag.h"
+#include "isolation.h"
 #include "rules.h"
 #include "util.h"
 
@@ -204,6 +205,84 @@ static void rules_table(struct rctx *c, const struct dbreg_package *p, const str
 	}
 }
 
+/* Whether a list of key columns holds workspace_id. */
+static bool rules_has_ws(char *const *cols, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(cols[i], "workspace_id") == 0)
+			return true;
+	return false;
+}
+
+/* The columns as a TOML array of strings, workspace_id first: the
+ * composite key to declare. */
+static void rules_ws_key(struct dbreg_buf *b, char *const *cols, size_t n)
+{
+	dbreg_buf_puts(b, "[\"workspace_id\"");
+	for (size_t i = 0; i < n; i++)
+		dbreg_buf_printf(b, ", \"%s\"", cols[i]);
+	dbreg_buf_puts(b, "]");
+}
+
+/* DBR106 with [isolation] workspace_keys: a primary key or unique key of
+ * a workspace table (core tables too) without workspace_id lets two
+ * workspaces collide on it, and a distributed PostgreSQL (Citus) refuses
+ * it. Foreign keys are checked where they resolve (rules_cross_tables). */
+static void rules_workspace_keys(struct rctx *c, const struct dbreg_package *p, const struct dbreg_table *t)
+{
+	if (!c->reg->isolation.workspace_keys || !dbreg_iso_workspace_table(t))
+		return;
+	struct dbreg_buf key = DBREG_BUF_INIT;
+	if (t->n_primary_key && !rules_has_ws(t->primary_key, t->n_primary_key)) {
+		struct dbreg_pos pos = t->pos;
+		if (t->n_primary_key == 1) {
+			const struct dbreg_column *col = dbreg_table_column(t, t->primary_key[0]);
+			if (col && col->primary_key)
+				pos = col->pos;
+		}
+		rules_ws_key(&key, t->primary_key, t->n_primary_key);
+		rdiag(c, "DBR106", p, pos, t->name, t->n_primary_key == 1 ? t->primary_key[0] : NULL, NULL,
+		      "the primary key of workspace table \"%s\" does not include workspace_id: two workspaces can collide on it",
+		      t->name);
+		rhint(c, "declare primary_key = %s on [tables.%s]", key.ptr ? key.ptr : "", t->name);
+		dbreg_buf_dispose(&key);
+	}
+	for (size_t i = 0; i < t->n_columns; i++) {
+		const struct dbreg_column *col = &t->columns[i];
+		if (!col->unique || strcmp(col->name, "workspace_id") == 0)
+			continue;
+		char *one[] = {col->name};
+		rules_ws_key(&key, one, 1);
+		rdiag(c, "DBR106", p, col->pos, t->name, col->name, NULL,
+		      "unique column \"%s\" of workspace table \"%s\" does not include workspace_id: it is unique across all workspaces",
+		      col->name, t->name);
+		rhint(c, "drop unique = true and declare unique = [%s] on [tables.%s]", key.ptr ? key.ptr : "", t->name);
+		dbreg_buf_dispose(&key);
+	}
+	for (size_t i = 0; i < t->n_uniques; i++) {
+		const struct dbreg_unique *u = &t->uniques[i];
+		if (rules_has_ws(u->columns, u->n_columns))
+			continue;
+		rules_ws_key(&key, u->columns, u->n_columns);
+		rdiag(c, "DBR106", p, u->pos, t->name, NULL, NULL,
+		      "a unique constraint of workspace table \"%s\" does not include workspace_id", t->name);
+		rhint(c, "declare it as %s", key.ptr ? key.ptr : "");
+		dbreg_buf_dispose(&key);
+	}
+	for (size_t i = 0; i < t->n_indexes; i++) {
+		const struct dbreg_index *ix = &t->indexes[i];
+		if (!ix->unique || rules_has_ws(ix->columns, ix->n_columns))
+			continue;
+		rules_ws_key(&key, ix->columns, ix->n_columns);
+		rdiag(c, "DBR106", p, ix->pos, t->name, NULL, NULL,
+		      "unique index \"%s\" of workspace table \"%s\" does not include workspace_id", ix->name, t->name);
+		rhint(c, "declare it with columns = %s", key.ptr ? key.ptr : "");
+		dbreg_buf_dispose(&key);
+	}
+	if (key.oom)
+		c->rc = DBREG_ENOMEM;
+}
+
 /* Every table of the registry, sorted by name, for DBR024 and DBR027. */
 struct rules_tref {
 	const char *name;
@@ -387,6 +466,15 @@ static void rules_cross_tables(struct rctx *c)
 					rhint(c, "add \"%s\" = \"^%s\" to [dependencies]", owner->name ? owner->name : "?",
 					      owner->version_text ? owner->version_text : "1.0.0");
 					continue;
+				}
+				/* DBR106: one workspace's row may point at another's. */
+				if (c->reg->isolation.workspace_keys && strcmp(col->name, "workspace_id") != 0 &&
+				    dbreg_iso_workspace_table(tb) && dbreg_iso_workspace_table(target)) {
+					rdiag(c, "DBR106", p, pos, tb->name, col->name, NULL,
+					      "foreign key \"%s\" between workspace tables \"%s\" and \"%s\" does not include workspace_id: a row can reference another workspace's row",
+					      col->name, tb->name, col->ref_table);
+					rhint(c, "declare unique = [[\"workspace_id\", \"%s\"]] on [tables.%s] and write FOREIGN KEY (workspace_id, %s) REFERENCES %s (workspace_id, %s) in the migration",
+					      col->ref_column, col->ref_table, col->name, col->ref_table, col->ref_column);
 				}
 				const struct dbreg_column *refd = dbreg_table_column(target, col->ref_column);
 				const struct dbreg_type_info *ta = dbreg_type_lookup(col->type);
@@ -586,8 +674,10 @@ int dbreg_rules_check(struct dbreg_registry *reg)
 	for (size_t i = 0; i < reg->n_packages && c.rc == 0; i++) {
 		const struct dbreg_package *p = reg->packages[i];
 		for (size_t t = 0; t < p->n_tables; t++)
-			if (p->tables[t].name)
+			if (p->tables[t].name) {
 				rules_table(&c, p, &p->tables[t]);
+				rules_workspace_keys(&c, p, &p->tables[t]);
+			}
 		if (p->core)
 			rules_core(&c, p);
 		rules_tools_table(&c, p);

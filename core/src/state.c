@@ -20,6 +20,10 @@
  *               (package, version)): each registered version's declared
  *               tables (state_schema_record, dbreg_state_package_schema)
  *   cache_registry, cache_noop (version 5): cache.c's, described there
+ *   fleet_runs (id, fleet, command, started_at, finished_at, outcome,
+ *               interrupted) and fleet_targets (run -> fleet_runs, target,
+ *               status, exit_rc, applied, ms, error, at): each fleet run and
+ *               what each of its targets did (version 6)
  * Targets are names or redacted URLs; a password never reaches this file. */
 #include "dbreg.h"
 #include "cache.h"
@@ -75,6 +79,15 @@ static const char *const state_schema[] = {
 	" checksum TEXT NOT NULL, at TEXT NOT NULL);"
 	"CREATE TABLE cache_noop (target TEXT PRIMARY KEY, build TEXT NOT NULL, registry TEXT NOT NULL,"
 	" dialect TEXT NOT NULL, digest TEXT NOT NULL, at TEXT NOT NULL);"),
+	/* 5 -> 6: fleet runs, so --resume knows what failed or was not reached. */
+	("CREATE TABLE fleet_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, fleet TEXT NOT NULL,"
+	" command TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT, outcome TEXT NOT NULL,"
+	" interrupted INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE fleet_targets (run INTEGER NOT NULL REFERENCES fleet_runs(id) ON DELETE CASCADE,"
+	" target TEXT NOT NULL, status TEXT NOT NULL, exit_rc INTEGER NOT NULL DEFAULT 0,"
+	" applied INTEGER NOT NULL DEFAULT 0, ms INTEGER NOT NULL DEFAULT 0, error TEXT, at TEXT,"
+	" PRIMARY KEY (run, target));"
+	"CREATE INDEX fleet_runs_by_fleet ON fleet_runs (fleet, id);"),
 };
 #define STATE_VERSION ((int)(sizeof(state_schema) / sizeof(state_schema[0])))
 
@@ -681,5 +694,177 @@ int dbreg_state_log(struct dbreg_state *st, const char *event, const char *targe
 		rc = state_fail(st, DBREG_EIO, "cannot log");
 	sqlite3_finalize(q);
 	free(t);
+	return rc;
+}
+
+/* ---- fleet runs (issue 17) ------------------------------------------------- */
+
+int dbreg_state_fleet_begin(struct dbreg_state *st, const char *fleet, const char *command,
+			    const char *const *targets, const char *const *status, size_t n, long long *run)
+{
+	char now[32];
+	state_now(now);
+	*run = 0;
+	if (state_exec(st, "BEGIN IMMEDIATE") != 0)
+		return state_fail(st, DBREG_EIO, "cannot lock");
+	sqlite3_stmt *q = NULL;
+	int rc = 0;
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO fleet_runs (fleet, command, started_at, outcome)"
+			       " VALUES (?1, ?2, ?3, 'running')", -1, &q, NULL) != SQLITE_OK) {
+		rc = state_fail(st, DBREG_EIO, "cannot record the fleet run");
+		goto out;
+	}
+	state_bind(q, 1, fleet);
+	state_bind(q, 2, command);
+	state_bind(q, 3, now);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		rc = state_fail(st, DBREG_EIO, "cannot record the fleet run");
+		goto out;
+	}
+	*run = sqlite3_last_insert_rowid(st->db);
+	sqlite3_finalize(q);
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO fleet_targets (run, target, status) VALUES (?1, ?2, ?3)",
+			       -1, &q, NULL) != SQLITE_OK) {
+		q = NULL;
+		rc = state_fail(st, DBREG_EIO, "cannot record the fleet run");
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, *run);
+		state_bind(q, 2, targets[i]);
+		state_bind(q, 3, status[i]);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = state_fail(st, DBREG_EIO, "cannot record the fleet run");
+	}
+out:
+	sqlite3_finalize(q);
+	return state_finish(st, rc, "cannot commit the fleet run");
+}
+
+int dbreg_state_fleet_target(struct dbreg_state *st, long long run, const char *target, const char *status,
+			     int rc_target, size_t applied, long long ms, const char *error)
+{
+	char now[32];
+	state_now(now);
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "UPDATE fleet_targets SET status = ?3, exit_rc = ?4, applied = ?5, ms = ?6,"
+			       " error = ?7, at = ?8 WHERE run = ?1 AND target = ?2", -1, &q, NULL) != SQLITE_OK)
+		return state_fail(st, DBREG_EIO, "cannot record a fleet target");
+	sqlite3_bind_int64(q, 1, run);
+	state_bind(q, 2, target);
+	state_bind(q, 3, status);
+	sqlite3_bind_int(q, 4, rc_target);
+	sqlite3_bind_int64(q, 5, (sqlite3_int64)applied);
+	sqlite3_bind_int64(q, 6, ms);
+	state_bind(q, 7, error);
+	state_bind(q, 8, now);
+	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot record a fleet target");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int dbreg_state_fleet_end(struct dbreg_state *st, long long run, const char *outcome, bool interrupted)
+{
+	char now[32];
+	state_now(now);
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "UPDATE fleet_runs SET finished_at = ?2, outcome = ?3, interrupted = ?4"
+			       " WHERE id = ?1", -1, &q, NULL) != SQLITE_OK)
+		return state_fail(st, DBREG_EIO, "cannot record the end of the fleet run");
+	sqlite3_bind_int64(q, 1, run);
+	state_bind(q, 2, now);
+	state_bind(q, 3, outcome);
+	sqlite3_bind_int(q, 4, interrupted);
+	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot record the end of the fleet run");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+void dbreg_fleet_records_free(struct dbreg_fleet_record *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++) {
+		free(r[i].target);
+		free(r[i].status);
+		free(r[i].error);
+		free(r[i].at);
+	}
+	free(r);
+}
+
+static char *state_col_dup(sqlite3_stmt *q, int i)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+	return t ? dbreg_strdup((const char *)t) : NULL;
+}
+
+int dbreg_state_fleet_last(struct dbreg_state *st, const char *fleet, struct dbreg_fleet_record **out, size_t *n,
+			   char **run_at, bool *interrupted)
+{
+	*out = NULL;
+	*n = 0;
+	if (run_at)
+		*run_at = NULL;
+	if (interrupted)
+		*interrupted = false;
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "SELECT id, started_at, interrupted FROM fleet_runs WHERE fleet = ?1"
+			       " ORDER BY id DESC LIMIT 1", -1, &q, NULL) != SQLITE_OK)
+		return state_fail(st, DBREG_EIO, "cannot read the fleet runs");
+	state_bind(q, 1, fleet);
+	int step = sqlite3_step(q);
+	if (step != SQLITE_ROW) {
+		sqlite3_finalize(q);
+		return step == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot read the fleet runs");
+	}
+	long long run = sqlite3_column_int64(q, 0);
+	if (run_at)
+		*run_at = state_col_dup(q, 1);
+	if (interrupted)
+		*interrupted = sqlite3_column_int(q, 2) != 0;
+	sqlite3_finalize(q);
+	if (sqlite3_prepare_v2(st->db, "SELECT target, status, exit_rc, applied, ms, error, at FROM fleet_targets"
+			       " WHERE run = ?1 ORDER BY rowid", -1, &q, NULL) != SQLITE_OK)
+		return state_fail(st, DBREG_EIO, "cannot read the fleet run");
+	sqlite3_bind_int64(q, 1, run);
+	size_t cap = 0;
+	int rc = 0;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			struct dbreg_fleet_record *g = realloc(*out, cap * sizeof **out);
+			if (!g) {
+				rc = DBREG_ENOMEM;
+				break;
+			}
+			*out = g;
+		}
+		struct dbreg_fleet_record *r = &(*out)[(*n)++];
+		*r = (struct dbreg_fleet_record){
+			.target = state_col_dup(q, 0),
+			.status = state_col_dup(q, 1),
+			.rc = sqlite3_column_int(q, 2),
+			.applied = (size_t)sqlite3_column_int64(q, 3),
+			.ms = sqlite3_column_int64(q, 4),
+			.error = state_col_dup(q, 5),
+			.at = state_col_dup(q, 6),
+		};
+		if (!r->target || !r->status) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = state_fail(st, DBREG_EIO, "cannot read the fleet run");
+	sqlite3_finalize(q);
+	if (rc != 0) {
+		dbreg_fleet_records_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		if (run_at) {
+			free(*run_at);
+			*run_at = NULL;
+		}
+	}
 	return rc;
 }

@@ -1,6 +1,8 @@
 /* Internal functions of the state file (state.c) that the public API does
  * not carry: the recorded declared schema of a package version, for
- * verify (schema.h reads the text). */
+ * verify (schema.h reads the text); and what the fleet engine writes (the
+ * public reading side is dbreg_state_fleet_last in dbreg.h). None of these
+ * is thread-safe: the caller serialises every call on one state handle. */
 #ifndef DBREG_STATE_H
 #define DBREG_STATE_H
 
@@ -10,5 +12,18 @@
  * `version`, in dbreg_schema_write's form: 0 and a malloc'd *text; 1 when
  * none was recorded; DBREG_EIO (message in the state) or DBREG_ENOMEM. */
 int dbreg_state_package_schema(struct dbreg_state *st, const char *package, const char *version, char **text);
+
+/* Starts the record of a fleet run: its row and one row per target with
+ * its initial status ("not_reached", "done_before"), in one transaction.
+ * *run gets the run's id. Returns 0 or DBREG_EIO. */
+int dbreg_state_fleet_begin(struct dbreg_state *st, const char *fleet, const char *command,
+			    const char *const *targets, const char *const *status, size_t n, long long *run);
+
+/* Records what one target of run did ("ok", "failed") as it finishes. */
+int dbreg_state_fleet_target(struct dbreg_state *st, long long run, const char *target, const char *status,
+			     int rc, size_t applied, long long ms, const char *error);
+
+/* Closes the record: outcome "ok", "failed", "interrupted". */
+int dbreg_state_fleet_end(struct dbreg_state *st, long long run, const char *outcome, bool interrupted);
 
 #endif

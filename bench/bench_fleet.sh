@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Fleet apply (issue 17) against a shell loop of single-target applies, in
+# one run.
+#
+# usage: bench/bench_fleet.sh [BUILD_DIR] [RUNS] [PACKAGES] [MIGRATIONS]
+#   BUILD_DIR   holds dbreg (default build-rel)
+#   RUNS        runs per case; medians and min..max are reported (default 3)
+#   PACKAGES, MIGRATIONS  the generated registry (bench/gen_registry.py,
+#               5 tables per package; default 20 packages x 10 migrations
+#               plus @ydtb/core: 205 migrations). The 1,000-package bench
+#               registry (20,003 migrations) makes one cold run of 250
+#               targets take hours: 250 x 20,003 migrations.
+# PostgreSQL: $DBREG_BENCH_PG_URL if set (databases bench_fleet_* are
+# created and dropped there), else a throwaway server from
+# tests/pg-harness.sh.
+#
+# The fleet: 200 SQLite tenant files and 50 PostgreSQL databases. Cases,
+# each the wall time of the whole thing, every case in every run:
+#   loop cold   for each target: `dbreg -q apply --target URL` (a shell loop,
+#               what users write today), every target empty
+#   loop noop   the same loop again: nothing pending anywhere
+#   fleet cold  `dbreg -q apply --fleet tenants --jobs J`, J = 1, 2, 4, on
+#               empty targets
+#   fleet noop  the same again: nothing pending
+# Ratios: loop / fleet for the same state (cold with cold, noop with noop).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=${1:-$root/build-rel}
+runs=${2:-3}
+packages=${3:-20}
+migrations=${4:-10}
+dbreg=$build/dbreg
+[ -x "$dbreg" ] || { echo "bench_fleet: $dbreg missing: meson compile -C $build" >&2; exit 1; }
+n_sqlite=200
+n_pg=50
+
+tmp=$(mktemp -d)
+chmod 711 "$tmp"
+pgdir=""
+url=${DBREG_BENCH_PG_URL:-}
+cleanup() {
+	if [ -n "$url" ]; then
+		for i in $(seq -w 1 $n_pg); do echo "DROP DATABASE IF EXISTS bench_fleet_$i;"; done |
+			psql -X -q "$url" >/dev/null 2>&1 || true
+	fi
+	if [ -n "$pgdir" ]; then "$root/tests/pg-harness.sh" stop "$pgdir" >/dev/null 2>&1 || true; fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+if [ -z "$url" ]; then
+	url=$("$root/tests/pg-harness.sh" start "$tmp/pg")
+	pgdir=$tmp/pg
+fi
+base=${url%%\?*}
+base=${base%/*}
+
+proj=$tmp/proj
+python3 "$here/gen_registry.py" "$proj" "$packages" 5 "$migrations"
+: >"$proj/tenants.txt"
+for i in $(seq -w 1 $n_sqlite); do echo "sqlite:$tmp/t/tenant_$i.db" >>"$proj/tenants.txt"; done
+for i in $(seq -w 1 $n_pg); do echo "$base/bench_fleet_$i" >>"$proj/tenants.txt"; done
+printf '[fleets.tenants]\nurls_file = "tenants.txt"\n' >"$proj/dbreg.toml"
+"$dbreg" -C "$proj" -q validate >/dev/null
+steps=$("$dbreg" -C "$proj" plan --target "sqlite:$tmp/none.db" | grep -c '^ *[0-9]*\. ')
+echo "registry: $packages packages x $migrations migrations + @ydtb/core = $steps migrations"
+echo "fleet: $n_sqlite SQLite files + $n_pg PostgreSQL databases; $(nproc) CPUs; $runs runs"
+
+# Every target empty again: SQLite files removed, databases re-created.
+fresh() {
+	rm -rf "$tmp/t" && mkdir -p "$tmp/t"
+	for i in $(seq -w 1 $n_pg); do
+		echo "DROP DATABASE IF EXISTS bench_fleet_$i; CREATE DATABASE bench_fleet_$i;"
+	done | psql -X -q -v ON_ERROR_STOP=1 "$url" >/dev/null
+}
+ms() { date +%s%N; }
+elapsed() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.0f", (b - a) / 1e6 }'; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+spread() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s..%s", lo, hi }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
+# Every target holds every migration exactly once.
+check() {
+	local bad=0 n
+	for i in $(seq -w 1 $n_sqlite); do
+		n=$(sqlite3 "$tmp/t/tenant_$i.db" "SELECT count(DISTINCT package || ' ' || migration) || '/' || count(*) FROM ydtb_registry_migrations")
+		[ "$n" = "$steps/$steps" ] || bad=$((bad + 1))
+	done
+	for i in $(seq -w 1 $n_pg); do
+		n=$(psql -X -At "$base/bench_fleet_$i" -c "SELECT count(DISTINCT package || ' ' || migration) || '/' || count(*) FROM ydtb_registry_migrations")
+		[ "$n" = "$steps/$steps" ] || bad=$((bad + 1))
+	done
+	[ "$bad" = 0 ] || { echo "bench_fleet: $1: $bad targets without every migration exactly once" >&2; exit 1; }
+}
+loop() {
+	while read -r t; do "$dbreg" -C "$proj" -q apply --target "$t" >/dev/null; done <"$proj/tenants.txt"
+}
+
+declare -A times
+for r in $(seq "$runs"); do
+	fresh
+	t=$(ms); loop; times[loop_cold]+=" $(elapsed "$t")"
+	check "loop cold"
+	t=$(ms); loop; times[loop_noop]+=" $(elapsed "$t")"
+	for j in 1 2 4; do
+		fresh
+		t=$(ms); "$dbreg" -C "$proj" -q apply --fleet tenants --jobs $j >/dev/null; times[fleet_cold_$j]+=" $(elapsed "$t")"
+		check "fleet cold jobs $j"
+		t=$(ms); "$dbreg" -C "$proj" -q apply --fleet tenants --jobs $j >/dev/null; times[fleet_noop_$j]+=" $(elapsed "$t")"
+	done
+	echo "run $r: loop cold${times[loop_cold]##* } ms, loop noop${times[loop_noop]##* } ms," \
+		"fleet cold (jobs 1 2 4)${times[fleet_cold_1]##* }${times[fleet_cold_2]##* }${times[fleet_cold_4]##* } ms," \
+		"fleet noop${times[fleet_noop_1]##* }${times[fleet_noop_2]##* }${times[fleet_noop_4]##* } ms"
+done
+
+echo
+printf '%-16s %10s %16s %14s\n' case "median ms" "min..max ms" "loop/fleet"
+for c in loop_cold fleet_cold_1 fleet_cold_2 fleet_cold_4 loop_noop fleet_noop_1 fleet_noop_2 fleet_noop_4; do
+	m=$(echo "${times[$c]}" | median)
+	case $c in
+	fleet_cold_*) x=$(ratio "$(echo "${times[loop_cold]}" | median)" "$m") ;;
+	fleet_noop_*) x=$(ratio "$(echo "${times[loop_noop]}" | median)" "$m") ;;
+	*) x="-" ;;
+	esac
+	printf '%-16s %10s %16s %14s\n' "$c" "$m" "$(echo "${times[$c]}" | spread)" "$x"
+done
+lc=$(echo "${times[loop_cold]}" | median); ln=$(echo "${times[loop_noop]}" | median)
+f1=$(echo "${times[fleet_cold_1]}" | median)
+echo "RESULT fleet targets=$((n_sqlite + n_pg)) migrations=$steps" \
+	"noop_ratio_j1=$(ratio "$ln" "$(echo "${times[fleet_noop_1]}" | median)")" \
+	"noop_ratio_j4=$(ratio "$ln" "$(echo "${times[fleet_noop_4]}" | median)")" \
+	"cold_ratio_j1=$(ratio "$lc" "$f1")" \
+	"cold_speedup_j2=$(ratio "$f1" "$(echo "${times[fleet_cold_2]}" | median)")" \
+	"cold_speedup_j4=$(ratio "$f1" "$(echo "${times[fleet_cold_4]}" | median)")"

@@ -1,0 +1,458 @@
+/* dbreg watch: the development loop. One round at start, then on every
+ * change of the project's files (dbreg_watch_run: inotify, debounced,
+ * only content changes) the registry is reloaded and re-validated where the
+ * change can matter, the plan rebuilt against the target's history, and on
+ * a development target the pending steps applied; a migration applied
+ * before whose text changed runs its down, then its new up. One short
+ * report per round (--json: one JSON line). Runs until SIGINT or SIGTERM,
+ * then closes everything and exits 0. */
+#include "cli.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+struct watch_ui {
+	FILE *out, *err;               /* the report (stdout: NDJSON with --json), messages */
+	bool json, quiet, verbose, color;
+	bool apply;                    /* a development target and no --no-apply */
+	const char *why_not;           /* why nothing is applied */
+	const struct dbreg_project *proj;
+	struct cli_target *t;
+	const char *const *allow;
+	size_t n_allow;
+	int lock_timeout;
+	unsigned round;
+};
+
+static double watch_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static const char *watch_sign(enum dbreg_change_kind k)
+{
+	return k == DBREG_CHANGE_ADDED ? "+" : k == DBREG_CHANGE_REMOVED ? "-" : "~";
+}
+
+/* One change in words: "+ column ydtb_memo_items.body (text)". */
+static void watch_print_change(const struct watch_ui *ui, const struct dbreg_change *c)
+{
+	FILE *fp = ui->out;
+	fprintf(fp, "  %s %s ", watch_sign(c->kind), dbreg_change_what_name(c->what));
+	if ((c->what == DBREG_CHANGE_COLUMN || c->what == DBREG_CHANGE_INDEX) && c->table)
+		fprintf(fp, "%s.%s", c->table, c->name ? c->name : "?");
+	else if (c->what == DBREG_CHANGE_MIGRATION)
+		fprintf(fp, "%s %s", c->package ? c->package : "?", c->name ? c->name : "?");
+	else
+		fprintf(fp, "%s", c->name ? c->name : "?");
+	if (c->what != DBREG_CHANGE_PACKAGE && c->what != DBREG_CHANGE_MIGRATION && c->package &&
+	    c->what == DBREG_CHANGE_TABLE)
+		fprintf(fp, " (%s)", c->package);
+	if (c->detail)
+		fprintf(fp, ": %s", c->detail);
+	fputc('\n', fp);
+}
+
+/* The JSON line's writer: compact, one object, no newline inside. */
+static void watch_json_diags(FILE *fp, const struct dbreg_diag_list *l, bool warnings)
+{
+	fputc('[', fp);
+	bool first = true;
+	for (size_t i = 0; i < l->len; i++) {
+		const struct dbreg_diag *d = &l->items[i];
+		if (!warnings && d->severity != DBREG_SEV_ERROR)
+			continue;
+		fputs(first ? "{\"code\": " : ", {\"code\": ", fp);
+		first = false;
+		dbreg_json_str(fp, d->code);
+		fprintf(fp, ", \"severity\": \"%s\", \"message\": ", d->severity == DBREG_SEV_ERROR ? "error" : "warning");
+		dbreg_json_str(fp, d->message);
+		fputs(", \"file\": ", fp);
+		dbreg_json_str(fp, d->file);
+		if (d->line)
+			fprintf(fp, ", \"line\": %u", d->line);
+		else
+			fputs(", \"line\": null", fp);
+		if (d->column)
+			fprintf(fp, ", \"column\": %u", d->column);
+		else
+			fputs(", \"column\": null", fp);
+		fputs(", \"package\": ", fp);
+		dbreg_json_str(fp, d->package);
+		fputs(", \"table\": ", fp);
+		dbreg_json_str(fp, d->table);
+		fputs(", \"column_name\": ", fp);
+		dbreg_json_str(fp, d->column_name);
+		fputs(", \"migration\": ", fp);
+		dbreg_json_str(fp, d->migration);
+		fputs(", \"hint\": ", fp);
+		dbreg_json_str(fp, d->hint);
+		fputc('}', fp);
+	}
+	fputc(']', fp);
+}
+
+static void watch_json_changes(FILE *fp, const struct dbreg_changes *ch, bool files)
+{
+	fputc('[', fp);
+	bool first = true;
+	for (size_t i = 0; ch && i < ch->len; i++) {
+		const struct dbreg_change *c = &ch->items[i];
+		if ((c->what == DBREG_CHANGE_FILE) != files)
+			continue;
+		fputs(first ? "{" : ", {", fp);
+		first = false;
+		if (!files)
+			fprintf(fp, "\"what\": \"%s\", ", dbreg_change_what_name(c->what));
+		fprintf(fp, "\"change\": \"%s\", ", dbreg_change_kind_name(c->kind));
+		if (files) {
+			fputs("\"path\": ", fp);
+			dbreg_json_str(fp, c->name);
+		} else {
+			fputs("\"package\": ", fp);
+			dbreg_json_str(fp, c->package);
+			fputs(", \"table\": ", fp);
+			dbreg_json_str(fp, c->table);
+			fputs(", \"name\": ", fp);
+			dbreg_json_str(fp, c->name);
+			fputs(", \"detail\": ", fp);
+			dbreg_json_str(fp, c->detail);
+		}
+		fputc('}', fp);
+	}
+	fputc(']', fp);
+}
+
+/* What a round did, for its report. */
+struct watch_result {
+	bool ok;
+	const char *status;            /* "applied", "up to date", "not applied", "pending" */
+	char error[4096];              /* the failure, "" when none */
+	struct dbreg_plan *plan;
+	struct dbreg_apply_result res;
+	bool ran_apply;
+	double ms_plan, ms_apply;
+};
+
+static void watch_json_steps(FILE *fp, const struct watch_result *r)
+{
+	fputc('[', fp);
+	size_t n = dbreg_plan_count(r->plan);
+	for (size_t i = 0; i < n; i++) {
+		const struct dbreg_step *s = dbreg_plan_step(r->plan, i);
+		bool ran = false;
+		for (size_t k = 0; r->ran_apply && k < r->res.n_ran; k++)
+			ran |= r->res.ran[k] == i;
+		fputs(i ? ", {\"package\": " : "{\"package\": ", fp);
+		dbreg_json_str(fp, s->package);
+		fputs(", \"migration\": ", fp);
+		dbreg_json_str(fp, s->migration);
+		fputs(", \"version\": ", fp);
+		dbreg_json_str(fp, s->version);
+		fprintf(fp, ", \"direction\": \"%s\", \"transaction\": %s, \"checksum\": ", s->up ? "up" : "down",
+			s->transaction ? "true" : "false");
+		dbreg_json_str(fp, s->checksum);
+		fprintf(fp, ", \"applied\": %s}", ran ? "true" : "false");
+	}
+	fputc(']', fp);
+}
+
+/* Whether step i is the down half of a changed migration run again. */
+static bool watch_is_redo(const struct dbreg_plan *plan, size_t i)
+{
+	const struct dbreg_step *s = dbreg_plan_step(plan, i);
+	if (s->up)
+		return false;
+	for (size_t k = i + 1; k < dbreg_plan_count(plan); k++) {
+		const struct dbreg_step *u = dbreg_plan_step(plan, k);
+		if (u->up && strcmp(u->package, s->package) == 0 && strcmp(u->migration, s->migration) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Plans against the target's history and, on a development target, applies. */
+static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, struct dbreg_registry *old,
+			     struct watch_result *r)
+{
+	struct cli_target *t = ui->t;
+	struct dbreg_applied *hist = NULL;
+	size_t n_hist = 0;
+	double t0 = watch_now_ms();
+	if (dbreg_target_history(t->conn, &hist, &n_hist) < 0) {
+		snprintf(r->error, sizeof r->error, "reading the history of %s: %s", t->shown, dbreg_target_errmsg(t->conn));
+		r->status = "not applied";
+		return;
+	}
+	struct dbreg_plan_opts po = {
+		.dialect = t->dialect,
+		.history = hist,
+		.n_history = n_hist,
+		.allow = ui->allow,
+		.n_allow = ui->n_allow,
+		.redo_changed = true,
+		.previous = old,
+	};
+	int rc = dbreg_plan_build(&r->plan, reg, &po);
+	r->ms_plan = watch_now_ms() - t0;
+	if (rc < 0) {
+		/* Its findings (DBR042, DBR045, ...) are the registry's now: the report prints them. */
+		snprintf(r->error, sizeof r->error, "%s", rc == DBREG_EINVALID ? "the plan has errors" : dbreg_registry_errmsg(reg));
+		r->status = "not applied";
+		dbreg_applied_free(hist, n_hist);
+		return;
+	}
+	if (dbreg_plan_count(r->plan) == 0) {
+		r->status = "up to date";
+		r->ok = true;
+	} else if (!ui->apply) {
+		r->status = "pending";
+		r->ok = true;
+	} else {
+		double t1 = watch_now_ms();
+		struct dbreg_apply_opts ao = {.lock_timeout_s = ui->lock_timeout, .log = ui->verbose && !ui->json ? ui->err : NULL};
+		rc = dbreg_apply_run(&r->res, t->conn, r->plan, &ao);
+		r->ran_apply = true;
+		r->ms_apply = watch_now_ms() - t1;
+		if (rc < 0) {
+			snprintf(r->error, sizeof r->error, "%s%s%s%s: %s", r->res.failed_migration ? "migration " : "",
+				 r->res.failed_migration ? r->res.failed_migration : "", r->res.failed_package ? " of " : "",
+				 r->res.failed_package ? r->res.failed_package : "",
+				 r->res.message ? r->res.message : r->res.errmsg);
+			r->status = "not applied";
+		} else {
+			r->status = "applied";
+			r->ok = true;
+		}
+		/* The state file follows the target, as after apply. */
+		if (rc == 0 && dbreg_state_register(t->state, reg) < 0)
+			fprintf(ui->err, "dbreg: state file: %s\n", dbreg_state_errmsg(t->state));
+		dbreg_applied_free(hist, n_hist);
+		hist = NULL;
+		n_hist = 0;
+		if (dbreg_target_history(t->conn, &hist, &n_hist) == 0)
+			dbreg_state_set_history(t->state, t->shown, hist, n_hist);
+		dbreg_state_log(t->state, "watch", t->shown, rc == 0 ? "ok" : "failed", rc == 0 ? NULL : r->error);
+	}
+	dbreg_applied_free(hist, n_hist);
+}
+
+static void watch_report_human(struct watch_ui *ui, struct dbreg_registry *reg, const struct dbreg_changes *ch,
+			       const struct watch_result *r, size_t errors)
+{
+	FILE *fp = ui->out;
+	char clock[16];
+	time_t now = time(NULL);
+	strftime(clock, sizeof clock, "%H:%M:%S", localtime(&now));
+	if (ui->round == 1) {
+		fprintf(fp, "[%s] watching %zu package%s, target %s (%s)\n", clock, dbreg_registry_package_count(reg),
+			dbreg_registry_package_count(reg) == 1 ? "" : "s", ui->t->shown,
+			ui->apply ? "applying changes" : ui->why_not);
+	} else {
+		fprintf(fp, "[%s] #%u:", clock, ui->round);
+		size_t shown = 0;
+		for (size_t i = 0; i < ch->len; i++) {
+			if (ch->items[i].what != DBREG_CHANGE_FILE)
+				continue;
+			if (shown++ < 4)
+				fprintf(fp, "%s %s %s", shown > 1 ? "," : "", ch->items[i].name,
+					dbreg_change_kind_name(ch->items[i].kind));
+		}
+		if (shown > 4)
+			fprintf(fp, " and %zu more files", shown - 4);
+		fprintf(fp, " (%.0f ms)\n", ch->ms);
+		for (size_t i = 0; i < ch->len; i++)
+			if (ch->items[i].what != DBREG_CHANGE_FILE)
+				watch_print_change(ui, &ch->items[i]);
+	}
+	/* Errors always; warnings only about what changed, or the noise of
+	 * every round would bury them. */
+	const struct dbreg_diag_list *d = dbreg_registry_diags(reg);
+	unsigned flags = ui->color ? DBREG_PRINT_COLOR : 0;
+	size_t hidden = 0;
+	for (size_t i = 0; i < d->len; i++) {
+		const struct dbreg_diag *x = &d->items[i];
+		bool about_change = false;
+		for (size_t k = 0; ch && k < ch->len && !about_change && ui->round > 1; k++)
+			about_change = (x->package && ch->items[k].package && strcmp(x->package, ch->items[k].package) == 0) ||
+				       (x->file && ch->items[k].what == DBREG_CHANGE_FILE && ch->items[k].name &&
+					strcmp(x->file, ch->items[k].name) == 0);
+		/* A bypass says so once at start, then when what it is about changes. */
+		bool bypass = strcmp(x->code, "DBR105") == 0 && (ui->round == 1 || about_change);
+		if (x->severity == DBREG_SEV_ERROR || bypass || (about_change && !ui->quiet))
+			dbreg_diag_print(ui->err, x, flags);
+		else
+			hidden++;
+	}
+	if (hidden && !ui->quiet && ui->round == 1)
+		fprintf(fp, "  %zu warning%s (dbreg validate lists them)\n", hidden, hidden == 1 ? "" : "s");
+	if (errors) {
+		fprintf(fp, "  not applied: %zu error%s; the database is unchanged\n", errors, errors == 1 ? "" : "s");
+		return;
+	}
+	if (r->error[0]) {
+		fprintf(fp, "  not applied: %s; the database is as it was\n", r->error);
+		if (r->ran_apply && r->res.statement)
+			fprintf(fp, "    statement: %s\n", r->res.statement);
+		return;
+	}
+	size_t n = dbreg_plan_count(r->plan);
+	if (n == 0) {
+		fprintf(fp, "  up to date\n");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct dbreg_step *s = dbreg_plan_step(r->plan, i);
+		bool ran = false;
+		for (size_t k = 0; r->ran_apply && k < r->res.n_ran; k++)
+			ran |= r->res.ran[k] == i;
+		if (r->ran_apply && !ran)
+			continue;
+		const char *verb = !r->ran_apply ? (s->up ? "pending up" : "pending down") : s->up ? "applied" : "reverted";
+		fprintf(fp, "  %s %s %s%s\n", verb, s->package, s->migration,
+			watch_is_redo(r->plan, i) ? " (changed since it was applied: its down, then its new up)" : "");
+	}
+	if (!r->ran_apply)
+		fprintf(fp, "  not applied: %s\n", ui->why_not);
+}
+
+static void watch_report_json(struct watch_ui *ui, struct dbreg_registry *reg, const struct dbreg_changes *ch,
+			      const struct watch_result *r, size_t errors)
+{
+	FILE *fp = stdout;
+	fprintf(fp, "{\"round\": %u, \"ok\": %s, \"target\": ", ui->round, !errors && r->ok ? "true" : "false");
+	dbreg_json_str(fp, ui->t->shown);
+	fprintf(fp, ", \"dialect\": \"%s\", \"apply\": %s, \"ms\": %.1f, \"loaded\": %zu, \"rechecked\": %zu, \"files\": ",
+		cli_dialect_name(ui->t->dialect), ui->apply ? "true" : "false", ch ? ch->ms : 0.0, ch ? ch->loaded : 0,
+		ch ? ch->rechecked : 0);
+	watch_json_changes(fp, ui->round > 1 ? ch : NULL, true);
+	fputs(", \"changes\": ", fp);
+	watch_json_changes(fp, ui->round > 1 ? ch : NULL, false);
+	fputs(", \"diagnostics\": ", fp);
+	watch_json_diags(fp, dbreg_registry_diags(reg), true);
+	fputs(", \"status\": ", fp);
+	dbreg_json_str(fp, errors ? "not applied" : r->status);
+	fputs(", \"steps\": ", fp);
+	watch_json_steps(fp, r);
+	fprintf(fp, ", \"applied\": %zu, \"error\": ", r->ran_apply && r->ok ? r->res.applied : 0);
+	dbreg_json_str(fp, errors ? "the manifests have errors" : r->error[0] ? r->error : NULL);
+	fputs("}\n", fp);
+	fflush(fp);
+}
+
+/* dbreg_reload_fn: one round. */
+static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_registry *old,
+		       const struct dbreg_changes *ch, int reload_rc)
+{
+	struct watch_ui *ui = arg;
+	ui->round++;
+	if (!reg) {
+		/* The project could not be read at all: said, and the loop goes on. */
+		fprintf(ui->err, "dbreg watch: cannot reload (%s): waiting for the next change\n",
+			reload_rc == DBREG_ENOMEM ? "out of memory" : old ? dbreg_registry_errmsg(old) : "the package folders");
+		if (ui->json) {
+			fprintf(stdout, "{\"round\": %u, \"ok\": false, \"error\": \"cannot reload\"}\n", ui->round);
+			fflush(stdout);
+		}
+		return reload_rc == DBREG_ENOMEM ? reload_rc : 0;
+	}
+	struct watch_result r = {.status = "not applied"};
+	size_t errors = dbreg_registry_diags(reg)->errors;
+	if (!errors)
+		watch_plan_apply(ui, reg, old, &r);
+	if (ui->json)
+		watch_report_json(ui, reg, ch, &r, errors);
+	else
+		watch_report_human(ui, reg, ch, &r, errors);
+	if (ui->verbose && !ui->json)
+		fprintf(ui->err, "  round %u: reload %.1f ms (%zu read, %zu re-checked), plan %.1f ms, apply %.1f ms\n",
+			ui->round, ch ? ch->ms : 0.0, ch ? ch->loaded : 0, ch ? ch->rechecked : 0, r.ms_plan, r.ms_apply);
+	fflush(ui->out);
+	dbreg_plan_free(r.plan);
+	dbreg_apply_result_dispose(&r.res);
+	return 0;
+}
+
+int cmd_watch(struct cli_ctx *ctx)
+{
+	if (cli_no_extra_args(ctx, 0))
+		return 2;
+	struct dbreg_project *proj = NULL;
+	struct dbreg_registry *reg = NULL;
+	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
+	struct cli_target t = {0};
+	int sfd = -1;
+	sigset_t mask, oldmask;
+	int rc = dbreg_project_open(&proj, ctx->dir, &pdiags);
+	if (rc < 0) {
+		cli_print_diags(ctx, &pdiags);
+		goto out;
+	}
+	/* --allow is refused before anything is read from the target. */
+	if (ctx->n_allow && (rc = cli_require_dev(ctx, proj, "--allow")) < 0)
+		goto out;
+	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
+		goto out;
+	bool dev = dbreg_project_target_is_dev(proj, ctx->target, t.url);
+	struct watch_ui ui = {
+		.out = ctx->json ? stderr : stdout,
+		.err = stderr,
+		.json = ctx->json,
+		.quiet = ctx->quiet,
+		.verbose = ctx->verbose,
+		.color = ctx->color,
+		.apply = dev && !ctx->no_apply,
+		.why_not = ctx->no_apply ? "--no-apply" : "not a development target: mark it dev = true to apply",
+		.proj = proj,
+		.t = &t,
+		.allow = ctx->allow,
+		.n_allow = ctx->n_allow,
+		.lock_timeout = ctx->lock_timeout,
+	};
+	rc = ui.apply ? cli_target_connect(ctx, &t) : cli_target_connect_readonly(ctx, &t);
+	if (rc < 0)
+		goto out;
+	/* Signals become a readable descriptor, so the loop's poll ends on
+	 * them; blocked before any thread starts, so none takes them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) != 0 || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+		fprintf(ctx->err, "dbreg watch: cannot take SIGINT/SIGTERM\n");
+		rc = DBREG_EIO;
+		goto restore;
+	}
+	struct dbreg_validate_opts vopts = {.allow = ctx->allow, .n_allow = ctx->n_allow};
+	struct dbreg_watch_opts wo = {
+		.stop_fd = sfd,
+		.validate = &vopts,
+		.log = ctx->verbose && !ctx->json ? ctx->err : NULL,
+	};
+	rc = dbreg_watch_run(proj, &reg, &wo, watch_round, &ui);
+	if (rc < 0)
+		fprintf(ctx->err, "dbreg watch: %s\n", rc == DBREG_ENOMEM ? "out of memory"
+						     : "cannot watch the package folders (do they exist?)");
+	else if (!ctx->quiet && !ctx->json)
+		fprintf(ctx->err, "dbreg watch: stopped\n");
+	/* Take the signal that stopped the loop, or unblocking delivers it. */
+	struct signalfd_siginfo si;
+	struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+	while (poll(&pfd, 1, 0) == 1 && read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		;
+	close(sfd);
+restore:
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+out:
+	cli_target_close(&t);
+	dbreg_registry_free(reg);
+	dbreg_diag_list_dispose(&pdiags);
+	dbreg_project_free(proj);
+	return cli_exit_code(rc);
+}

@@ -1,0 +1,363 @@
+/* apply, init, plan and status with --fleet NAME: the fleet engine of the
+ * library (dbreg_fleet_run) with a line per target as it finishes, a
+ * summary, or the JSON of cli.md; --resume from the state file's record of
+ * the last run; SIGINT stops starting targets and lets running ones end. */
+#include "cli.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static volatile sig_atomic_t fleet_interrupted;
+
+static void fleet_on_sigint(int sig)
+{
+	(void)sig;
+	fleet_interrupted = 1;
+}
+
+struct fleet_print {
+	struct cli_ctx *ctx;
+	enum dbreg_fleet_action action;
+	size_t width;                  /* of the target column */
+	size_t done, total;
+};
+
+static const char *fleet_status_word(const struct dbreg_fleet_outcome *o)
+{
+	switch (o->status) {
+	case DBREG_FLEET_OK: return "ok";
+	case DBREG_FLEET_FAILED: return "FAILED";
+	case DBREG_FLEET_DONE_BEFORE: return "done before";
+	default: return "not reached";
+	}
+}
+
+/* A line per target as it finishes (called one at a time by the engine). */
+static void fleet_done(void *arg, const struct dbreg_fleet_member *m, const struct dbreg_fleet_outcome *o)
+{
+	struct fleet_print *p = arg;
+	struct cli_ctx *ctx = p->ctx;
+	p->done++;
+	if (ctx->json || (ctx->quiet && o->status != DBREG_FLEET_FAILED))
+		return;
+	FILE *fp = ctx->out;
+	fprintf(fp, "[%*zu/%zu] %-6s %-*s ", p->total >= 100 ? 3 : p->total >= 10 ? 2 : 1, p->done, p->total,
+		fleet_status_word(o), (int)p->width, m->shown);
+	if (p->action == DBREG_FLEET_PLAN)
+		fprintf(fp, "%zu pending", o->pending);
+	else
+		fprintf(fp, "%s %3zu", ctx->dry_run ? "would apply" : "applied", o->applied);
+	fprintf(fp, " %6lld ms", o->ms);
+	if (o->error)
+		fprintf(fp, "  %s", o->error);
+	fputc('\n', fp);
+	fflush(fp);
+}
+
+/* The exit code of one target; the run's is the highest. */
+static int fleet_exit(const struct dbreg_fleet_outcome *o)
+{
+	return o->status == DBREG_FLEET_FAILED ? cli_exit_code(o->rc ? o->rc : DBREG_EMIGRATION) : 0;
+}
+
+static void fleet_json_target(struct cli_ctx *ctx, const struct dbreg_fleet_member *m,
+			      const struct dbreg_fleet_outcome *o, enum dbreg_fleet_action action, bool first)
+{
+	FILE *fp = ctx->out;
+	static const char *const status[] = {
+		[DBREG_FLEET_NOT_REACHED] = "not_reached", [DBREG_FLEET_DONE_BEFORE] = "done_before",
+		[DBREG_FLEET_OK] = "ok", [DBREG_FLEET_FAILED] = "failed",
+	};
+	fprintf(fp, "%s\n    {\"target\": ", first ? "" : ",");
+	dbreg_json_str(fp, m->shown);
+	fprintf(fp, ", \"ok\": %s, \"exit_code\": %d, \"status\": \"%s\", \"canary\": %s, \"applied\": %zu,"
+		    " \"pending\": %zu, \"installed\": %zu, \"ms\": %lld, \"error\": ",
+		o->status == DBREG_FLEET_FAILED ? "false" : "true", fleet_exit(o), status[o->status],
+		m->canary ? "true" : "false", o->applied, o->pending, o->installed, o->ms);
+	dbreg_json_str(fp, o->error);
+	fputs(", \"failed\": ", fp);
+	if (o->failed_migration) {
+		fputs("{\"package\": ", fp);
+		dbreg_json_str(fp, o->failed_package);
+		fputs(", \"migration\": ", fp);
+		dbreg_json_str(fp, o->failed_migration);
+		fputc('}', fp);
+	} else {
+		fputs("null", fp);
+	}
+	if (action == DBREG_FLEET_PLAN) {
+		fputs(", \"steps\": [", fp);
+		for (size_t k = 0; o->steps && o->steps[k]; k++) {
+			fputs(k ? ", " : "", fp);
+			dbreg_json_str(fp, o->steps[k]);
+		}
+		fputc(']', fp);
+	}
+	fputs(", \"diagnostics\": ", fp);
+	dbreg_diag_list_json(fp, &o->diags);
+	fputc('}', fp);
+}
+
+/* The summary: counts by outcome, then the targets that did not succeed. */
+static void fleet_summary(struct cli_ctx *ctx, const struct dbreg_fleet *f, const struct dbreg_fleet_outcome *o,
+			  size_t jobs, double seconds, bool interrupted, enum dbreg_fleet_action action)
+{
+	size_t count[4] = { 0 }, applied = 0, pending = 0;
+	for (size_t i = 0; i < f->n_members; i++) {
+		count[o[i].status]++;
+		applied += o[i].applied;
+		pending += o[i].pending;
+	}
+	FILE *fp = ctx->out;
+	fprintf(fp, "\nfleet %s: %zu target%s, jobs %zu, %.2f s%s\n", f->name, f->n_members,
+		f->n_members == 1 ? "" : "s", jobs, seconds, interrupted ? ", INTERRUPTED (SIGINT)" : "");
+	fprintf(fp, "  %-12s %7s\n", "outcome", "targets");
+	static const char *const rows[] = { "ok", "failed", "not reached", "done before" };
+	static const enum dbreg_fleet_status order[] = { DBREG_FLEET_OK, DBREG_FLEET_FAILED, DBREG_FLEET_NOT_REACHED,
+							 DBREG_FLEET_DONE_BEFORE };
+	for (size_t r = 0; r < 4; r++)
+		if (count[order[r]] || r < 2)
+			fprintf(fp, "  %-12s %7zu\n", rows[r], count[order[r]]);
+	if (action == DBREG_FLEET_PLAN)
+		fprintf(fp, "  %-12s %7zu\n", "pending", pending);
+	else
+		fprintf(fp, "  %-12s %7zu\n", ctx->dry_run ? "would apply" : "migrations", applied);
+	for (size_t i = 0; i < f->n_members; i++)
+		if (o[i].status == DBREG_FLEET_FAILED)
+			fprintf(fp, "  failed: %s: %s\n", f->members[i].shown, o[i].error ? o[i].error : "");
+	if (count[DBREG_FLEET_NOT_REACHED]) {
+		bool canary_failed = false;
+		for (size_t i = 0; i < f->n_members; i++)
+			canary_failed |= f->members[i].canary && o[i].status != DBREG_FLEET_OK;
+		fprintf(fp, "  %zu target%s not reached (%s): dbreg %s --fleet %s --resume runs %s\n",
+			count[DBREG_FLEET_NOT_REACHED], count[DBREG_FLEET_NOT_REACHED] == 1 ? "" : "s",
+			interrupted ? "interrupted" : canary_failed ? "a canary failed: the rest were left alone"
+								  : "the run stopped at the failure limit",
+			action == DBREG_FLEET_INIT ? "init" : "apply", f->name,
+			count[DBREG_FLEET_FAILED] ? "them and the failed ones" : "them");
+	}
+}
+
+/* status --fleet: per target what the last run did, and installed and
+ * pending from the state file's copy (or, --refresh, from the targets). */
+static void fleet_status_print(struct cli_ctx *ctx, const struct dbreg_fleet *f, const struct dbreg_fleet_outcome *o,
+			       const struct dbreg_fleet_record *rec, size_t n_rec, const char *run_at, bool interrupted)
+{
+	FILE *fp = ctx->out;
+	if (ctx->json) {
+		fputs("{\n  \"fleet\": ", fp);
+		dbreg_json_str(fp, f->name);
+		fputs(",\n  \"last_run\": ", fp);
+		dbreg_json_str(fp, run_at);
+		fprintf(fp, ",\n  \"interrupted\": %s,\n  \"source\": \"%s\",\n  \"targets\": [", interrupted ? "true" : "false",
+			ctx->refresh ? "targets" : "state");
+	} else {
+		fprintf(fp, "fleet %s: %zu targets; last run %s%s; installed and pending from %s\n", f->name,
+			f->n_members, run_at ? run_at : "never", interrupted ? " (interrupted)" : "",
+			ctx->refresh ? "the targets" : "the state file (--refresh reads the targets)");
+		fprintf(fp, "  %-40s %-12s %9s %7s  %s\n", "target", "last run", "installed", "pending", "error");
+	}
+	bool ok = true;
+	for (size_t i = 0; i < f->n_members; i++) {
+		const struct dbreg_fleet_record *r = NULL;
+		for (size_t k = 0; k < n_rec && !r; k++)
+			if (strcmp(rec[k].target, f->members[i].shown) == 0)
+				r = &rec[k];
+		const char *last = r ? r->status : "never";
+		const char *err = o[i].error ? o[i].error : r ? r->error : NULL;
+		ok &= o[i].status == DBREG_FLEET_OK && o[i].pending == 0;
+		if (ctx->json) {
+			fprintf(fp, "%s\n    {\"target\": ", i ? "," : "");
+			dbreg_json_str(fp, f->members[i].shown);
+			fprintf(fp, ", \"last_run\": \"%s\", \"installed\": %zu, \"pending\": %zu, \"error\": ", last,
+				o[i].installed, o[i].pending);
+			dbreg_json_str(fp, err);
+			fputc('}', fp);
+		} else {
+			fprintf(fp, "  %-40s %-12s %9zu %7zu  %s\n", f->members[i].shown, last, o[i].installed,
+				o[i].pending, err ? err : "");
+		}
+	}
+	if (ctx->json)
+		fprintf(fp, "\n  ],\n  \"ok\": %s\n}\n", ok ? "true" : "false");
+}
+
+int cli_fleet(struct cli_ctx *ctx, const char *command)
+{
+	enum dbreg_fleet_action action = strcmp(command, "init") == 0 ? DBREG_FLEET_INIT
+		: strcmp(command, "apply") == 0 ? DBREG_FLEET_APPLY : DBREG_FLEET_PLAN;
+	bool status = strcmp(command, "status") == 0;
+	if (ctx->target) {
+		fprintf(ctx->err, "dbreg: --fleet and --target exclude each other\n");
+		return 2;
+	}
+	if (ctx->n_allow) {
+		fprintf(ctx->err, "dbreg: --allow is for one development target, not a fleet\n");
+		return 2;
+	}
+	if (ctx->resume && action == DBREG_FLEET_PLAN) {
+		fprintf(ctx->err, "dbreg: --resume is for apply and init\n");
+		return 2;
+	}
+	for (size_t i = 0; i < ctx->n_pins; i++) {
+		if (!ctx->pins[i].package) {
+			fprintf(ctx->err, "dbreg: %s takes --to PKG@VERSION\n", command);
+			return 2;
+		}
+	}
+	struct dbreg_project *proj = NULL;
+	struct dbreg_registry *reg = NULL;
+	struct dbreg_fleet *f = NULL;
+	struct dbreg_state *state = NULL;
+	struct dbreg_fleet_outcome *o = NULL;
+	struct dbreg_fleet_record *rec = NULL;
+	size_t n_rec = 0;
+	char *run_at = NULL, *path = NULL;
+	bool *skip = NULL, last_interrupted = false;
+	char err[1024];
+	int exit_code = 0;
+
+	/* Loaded and validated once, for every target. */
+	int rc = cli_open(ctx, &proj, &reg, action != DBREG_FLEET_PLAN);
+	if (rc < 0)
+		goto out;
+	if ((rc = dbreg_fleet_open(&f, proj, ctx->fleet, err, sizeof err)) < 0) {
+		fprintf(ctx->err, "dbreg: %s\n", err);
+		goto out;
+	}
+	if (!(path = cli_state_path(proj))) {
+		rc = DBREG_ENOMEM;
+		goto out;
+	}
+	if ((rc = dbreg_state_open(&state, path, err, sizeof err)) < 0) {
+		fprintf(ctx->err, "dbreg: state file: %s\n", err);
+		goto out;
+	}
+	if ((ctx->resume || status) &&
+	    (rc = dbreg_state_fleet_last(state, f->name, &rec, &n_rec, &run_at, &last_interrupted)) < 0) {
+		fprintf(ctx->err, "dbreg: %s\n", dbreg_state_errmsg(state));
+		goto out;
+	}
+	if (ctx->resume) {
+		if (!(skip = calloc(f->n_members + 1, sizeof *skip))) {
+			rc = DBREG_ENOMEM;
+			goto out;
+		}
+		size_t left = f->n_members;
+		for (size_t i = 0; i < f->n_members; i++) {
+			for (size_t k = 0; k < n_rec; k++)
+				if (strcmp(rec[k].target, f->members[i].shown) == 0)
+					skip[i] = strcmp(rec[k].status, "ok") == 0 || strcmp(rec[k].status, "done_before") == 0;
+			left -= skip[i];
+		}
+		if (!ctx->json)
+			fprintf(ctx->err, n_rec ? "dbreg: resuming the run of %s: %zu of %zu targets failed or were not reached\n"
+						: "dbreg: fleet %s has no recorded run: running all %zu of %zu targets\n",
+				n_rec ? run_at : f->name, left, f->n_members);
+	}
+	if (action != DBREG_FLEET_PLAN && !ctx->dry_run && (rc = dbreg_state_register(state, reg)) < 0) {
+		fprintf(ctx->err, "dbreg: state file: %s\n", dbreg_state_errmsg(state));
+		goto out;
+	}
+
+	struct fleet_print pr = { .ctx = ctx, .action = action, .total = f->n_members };
+	for (size_t i = 0; i < f->n_members; i++) {
+		size_t w = strlen(f->members[i].shown);
+		pr.width = w > pr.width ? w : pr.width;
+		pr.total -= skip && skip[i];
+	}
+	if (pr.width > 60)
+		pr.width = 60;
+	struct dbreg_fleet_opts fo = {
+		.action = action,
+		.jobs = ctx->jobs,
+		.keep_going = ctx->keep_going,
+		.max_failures = ctx->max_failures,
+		.dry_run = ctx->dry_run,
+		.offline = !ctx->refresh,
+		.skip = skip,
+		.pins = ctx->pins,
+		.n_pins = ctx->n_pins,
+		.lock_timeout_s = ctx->lock_timeout,
+		.stop = (const volatile int *)&fleet_interrupted,
+		.state = state,
+		.command = command,
+		.done = status ? NULL : fleet_done,
+		.done_arg = &pr,
+	};
+	size_t jobs = fo.jobs ? fo.jobs : f->jobs;
+	if (!ctx->json && !ctx->quiet && !status)
+		fprintf(ctx->out, "fleet %s: %s on %zu target%s, %zu at a time%s\n", f->name, command, pr.total,
+			pr.total == 1 ? "" : "s", jobs < pr.total ? jobs : pr.total ? pr.total : 1,
+			ctx->dry_run ? " (dry run: nothing is changed)" : "");
+
+	/* SIGINT: start no new target; the running ones finish or roll back.
+	 * A second one kills as usual. */
+	struct sigaction sa = { 0 }, old_sa;
+	sa.sa_handler = fleet_on_sigint;
+	sa.sa_flags = SA_RESTART | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	fleet_interrupted = 0;
+	sigaction(SIGINT, &sa, &old_sa);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = dbreg_fleet_run(&o, reg, f, &fo);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	sigaction(SIGINT, &old_sa, NULL);
+	bool interrupted = fleet_interrupted != 0;
+	if (rc < 0 && !o) {
+		fprintf(ctx->err, "dbreg: fleet %s: %s\n", f->name,
+			rc == DBREG_ENOMEM ? "out of memory" : dbreg_state_errmsg(state));
+		goto out;
+	}
+	if (rc < 0)
+		fprintf(ctx->err, "dbreg: warning: the record of the run is incomplete: %s\n", dbreg_state_errmsg(state));
+	for (size_t i = 0; i < f->n_members; i++) {
+		int e = fleet_exit(&o[i]);
+		exit_code = e > exit_code ? e : exit_code;
+	}
+	if (interrupted)
+		exit_code = 130;
+	double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (status) {
+		fleet_status_print(ctx, f, o, rec, n_rec, run_at, last_interrupted);
+	} else if (ctx->json) {
+		fputs("{\n  \"fleet\": ", ctx->out);
+		dbreg_json_str(ctx->out, f->name);
+		fprintf(ctx->out, ",\n  \"command\": \"%s\",\n  \"jobs\": %zu,\n  \"dry_run\": %s,\n  \"interrupted\": %s,"
+				  "\n  \"ms\": %.0f,\n  \"targets\": [", command, jobs, ctx->dry_run ? "true" : "false",
+			interrupted ? "true" : "false", seconds * 1000);
+		for (size_t i = 0; i < f->n_members; i++)
+			fleet_json_target(ctx, &f->members[i], &o[i], action, i == 0);
+		fputs("\n  ],\n  \"diagnostics\": ", ctx->out);
+		dbreg_diag_list_json(ctx->out, dbreg_registry_diags(reg));
+		fprintf(ctx->out, ",\n  \"exit_code\": %d,\n  \"ok\": %s\n}\n", exit_code, exit_code == 0 ? "true" : "false");
+	} else {
+		if (action == DBREG_FLEET_PLAN && !ctx->quiet)
+			for (size_t i = 0; i < f->n_members; i++)
+				for (size_t k = 0; ctx->verbose && o[i].steps && o[i].steps[k]; k++)
+					fprintf(ctx->out, "  %s: %s\n", f->members[i].shown, o[i].steps[k]);
+		for (size_t i = 0; i < f->n_members; i++)
+			if (o[i].diags.len)
+				cli_print_diags(ctx, &o[i].diags);
+		fleet_summary(ctx, f, o, jobs, seconds, interrupted, action);
+	}
+	if (action != DBREG_FLEET_PLAN && !ctx->dry_run)
+		dbreg_state_log(state, strcmp(command, "init") == 0 ? "init" : "apply", f->name,
+				exit_code == 0 ? "ok" : interrupted ? "interrupted" : "failed", "fleet run");
+	ctx->json_done = ctx->json;
+	rc = 0;
+out:
+	dbreg_fleet_outcomes_free(o, f ? f->n_members : 0);
+	dbreg_fleet_records_free(rec, n_rec);
+	free(run_at);
+	free(skip);
+	free(path);
+	dbreg_state_close(state);
+	dbreg_fleet_free(f);
+	dbreg_registry_free(reg);
+	dbreg_project_free(proj);
+	return rc < 0 ? cli_exit_code(rc) : exit_code;
+}

@@ -1,0 +1,623 @@
+/* Fleets: one validated registry applied to many targets, `jobs` at a time
+ * on the thread pool of workers.c, each target with its own connection,
+ * lock and transaction. What the threads share sits behind one lock: the
+ * state file (one SQLite handle), the plan cache (most tenants have the same
+ * history, so a plan is built once per distinct history, not per target),
+ * the registry's diagnostic list that the planner appends to, the counters
+ * and the caller's callback. libpg_query keeps its memory per thread and
+ * frees it when the thread exits. */
+#include "diag.h"
+#include "plan.h"
+#include "registry.h"
+#include "state.h"
+#include "util.h"
+#include "workers.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- resolving [fleets.NAME] ------------------------------------------------ */
+
+void dbreg_fleet_free(struct dbreg_fleet *f)
+{
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < f->n_members; i++) {
+		free(f->members[i].url);
+		free(f->members[i].shown);
+	}
+	free(f->members);
+	free(f->name);
+	free(f);
+}
+
+/* Resolves one entry (a target name or URL) and appends it. `where` prefixes
+ * messages about a line of urls_file. */
+static int fleet_add(struct dbreg_fleet *f, size_t *cap, const struct dbreg_project *p, const char *entry,
+		     const char *where, char *err, size_t errsize)
+{
+	char e[512];
+	char *url = NULL;
+	int rc = dbreg_project_target_url(&url, p, entry, e, sizeof e);
+	if (rc != 0) {
+		snprintf(err, errsize, "fleet \"%s\": %s%s", f->name, where, e);
+		return rc;
+	}
+	char *shown = dbreg_url_redact(url);
+	if (!shown) {
+		free(url);
+		return DBREG_ENOMEM;
+	}
+	enum dbreg_dialect dialect;
+	/* Asking for the driver here, on the calling thread, also registers the
+	 * built-in drivers before any worker starts. */
+	if (dbreg_target_dialect(url, &dialect) != 0) {
+		snprintf(err, errsize, "fleet \"%s\": %sno driver for target %s (use sqlite:PATH or postgres://...)",
+			 f->name, where, shown);
+		free(url);
+		free(shown);
+		return DBREG_EUSAGE;
+	}
+	for (size_t i = 0; i < f->n_members; i++) {
+		if (strcmp(f->members[i].shown, shown) == 0) {
+			/* Twice in one run would wait on its own lock or apply twice. */
+			snprintf(err, errsize, "fleet \"%s\": %s%s is listed twice", f->name, where, shown);
+			free(url);
+			free(shown);
+			return DBREG_EUSAGE;
+		}
+	}
+	if (f->n_members == *cap) {
+		size_t nc = *cap ? 2 * *cap : 16;
+		struct dbreg_fleet_member *g = realloc(f->members, nc * sizeof *g);
+		if (!g) {
+			free(url);
+			free(shown);
+			return DBREG_ENOMEM;
+		}
+		f->members = g;
+		*cap = nc;
+	}
+	struct dbreg_fleet_member *m = &f->members[f->n_members++];
+	*m = (struct dbreg_fleet_member){ .url = url, .shown = shown, .dialect = dialect };
+	m->def = dbreg_project_target(p, entry);
+	return 0;
+}
+
+/* Each URL of urls_file: blank lines and lines starting with # skipped. */
+static int fleet_add_file(struct dbreg_fleet *f, size_t *cap, const struct dbreg_project *p, const char *file,
+			  char *err, size_t errsize)
+{
+	const char *dir = p->dir ? p->dir : ".";
+	char *path = file[0] == '/' || strcmp(dir, ".") == 0 ? dbreg_strdup(file) : dbreg_printf("%s/%s", dir, file);
+	char *text = NULL;
+	size_t len = 0;
+	if (!path)
+		return DBREG_ENOMEM;
+	if (dbreg_read_file(path, &text, &len) != 0) {
+		snprintf(err, errsize, "fleet \"%s\": cannot read its urls_file %s: %s", f->name, path, strerror(errno));
+		free(path);
+		return DBREG_EUSAGE;
+	}
+	int rc = 0;
+	unsigned line = 0;
+	for (char *s = text; rc == 0 && s && *s;) {
+		char *nl = strchr(s, '\n');
+		if (nl)
+			*nl = '\0';
+		line++;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		size_t n = strlen(s);
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+			s[--n] = '\0';
+		if (n > 0 && s[0] != '#') {
+			char where[600];
+			snprintf(where, sizeof where, "%s:%u: ", path, line);
+			rc = fleet_add(f, cap, p, s, where, err, errsize);
+		}
+		s = nl ? nl + 1 : NULL;
+	}
+	free(text);
+	free(path);
+	return rc;
+}
+
+int dbreg_fleet_open(struct dbreg_fleet **out, const struct dbreg_project *p, const char *name, char *err,
+		     size_t errsize)
+{
+	*out = NULL;
+	const struct dbreg_fleet_def *def = NULL;
+	for (size_t i = 0; p && i < p->n_fleets; i++)
+		if (strcmp(p->fleets[i].name, name) == 0)
+			def = &p->fleets[i];
+	if (!def) {
+		struct dbreg_buf known = DBREG_BUF_INIT;
+		for (size_t i = 0; p && i < p->n_fleets; i++)
+			dbreg_buf_printf(&known, "%s%s", i ? ", " : "", p->fleets[i].name);
+		snprintf(err, errsize, "unknown fleet \"%s\" (fleets in dbreg.toml: %s)", name,
+			 known.ptr && known.len ? known.ptr : "none: add a [fleets.NAME] table");
+		dbreg_buf_dispose(&known);
+		return DBREG_EUSAGE;
+	}
+	struct dbreg_fleet *f = calloc(1, sizeof *f);
+	if (!f || !(f->name = dbreg_strdup(name))) {
+		free(f);
+		return DBREG_ENOMEM;
+	}
+	size_t cap = 0;
+	int rc = 0;
+	for (size_t i = 0; i < def->n_targets && rc == 0; i++)
+		rc = fleet_add(f, &cap, p, def->targets[i], "", err, errsize);
+	if (rc == 0 && def->urls_file)
+		rc = fleet_add_file(f, &cap, p, def->urls_file, err, errsize);
+	if (rc == 0 && f->n_members == 0) {
+		snprintf(err, errsize, "fleet \"%s\" has no targets", name);
+		rc = DBREG_EUSAGE;
+	}
+	for (size_t c = 0; c < def->n_canary && rc == 0; c++) {
+		char e[512], *url = NULL, *shown = NULL;
+		rc = dbreg_project_target_url(&url, p, def->canary[c], e, sizeof e);
+		if (rc == 0 && !(shown = dbreg_url_redact(url)))
+			rc = DBREG_ENOMEM;
+		bool found = false;
+		for (size_t i = 0; rc == 0 && i < f->n_members; i++) {
+			if (strcmp(f->members[i].shown, shown) == 0) {
+				f->members[i].canary = true;
+				found = true;
+			}
+		}
+		if (rc == DBREG_EUSAGE)
+			snprintf(err, errsize, "fleet \"%s\": canary: %s", name, e);
+		else if (rc == 0 && !found) {
+			snprintf(err, errsize, "fleet \"%s\": canary %s is not one of its targets", name, shown);
+			rc = DBREG_EUSAGE;
+		}
+		free(url);
+		free(shown);
+	}
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	f->jobs = def->jobs ? def->jobs : cpus > 0 ? (size_t)cpus : 1;
+	if (rc != 0) {
+		dbreg_fleet_free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+/* ---- running a fleet -------------------------------------------------------- */
+
+/* One entry of the plan cache: the plan for a dialect and a history. */
+struct fleet_plan {
+	enum dbreg_dialect dialect;
+	uint64_t hash;
+	char *key;                     /* package, migration, version, checksum of every row */
+	struct dbreg_plan *plan;       /* NULL when planning failed */
+	int rc;
+	char *error;                   /* why planning failed */
+	struct fleet_plan *next;
+};
+
+struct fleet_run {
+	struct dbreg_registry *reg;    /* only read, but for the planner's diagnostics (under lock) */
+	const struct dbreg_fleet *f;
+	const struct dbreg_fleet_opts *o;
+	struct dbreg_fleet_outcome *out;
+	const size_t *order;           /* the members of the current phase */
+	pthread_mutex_t lock;          /* everything below, the state file and o->done */
+	size_t failures, max_failures;
+	long long run_id;              /* the state file's record; 0: none */
+	struct fleet_plan *plans;
+	int state_rc;                  /* the first failure writing the state file */
+};
+
+static long long fleet_ms(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+static void fleet_fail(struct dbreg_fleet_outcome *o, int rc, const char *fmt, const char *a, const char *b)
+{
+	o->rc = rc;
+	o->status = DBREG_FLEET_FAILED;
+	free(o->error);
+	o->error = dbreg_printf(fmt, a, b ? b : "");
+}
+
+/* The plan for a history, from the cache or built (under the lock: the
+ * planner appends its findings to the shared registry; they are moved to
+ * the outcome of the target that first needed that plan). */
+static const struct dbreg_plan *fleet_plan_get(struct fleet_run *r, enum dbreg_dialect dialect,
+					       const struct dbreg_applied *hist, size_t nh,
+					       struct dbreg_fleet_outcome *o)
+{
+	struct dbreg_buf k = DBREG_BUF_INIT;
+	for (size_t i = 0; i < nh; i++)
+		dbreg_buf_printf(&k, "%s\x1f%s\x1f%s\x1f%s\x1e", hist[i].package ? hist[i].package : "",
+				 hist[i].migration ? hist[i].migration : "", hist[i].version ? hist[i].version : "",
+				 hist[i].checksum ? hist[i].checksum : "");
+	char *key = dbreg_buf_detach(&k);
+	if (!key) {
+		fleet_fail(o, DBREG_ENOMEM, "out of memory%s%s", "", "");
+		return NULL;
+	}
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *c = key; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	pthread_mutex_lock(&r->lock);
+	struct fleet_plan *e = r->plans;
+	while (e && !(e->dialect == dialect && e->hash == h && strcmp(e->key, key) == 0))
+		e = e->next;
+	if (!e && (e = calloc(1, sizeof *e)) != NULL) {
+		e->dialect = dialect;
+		e->hash = h;
+		e->key = key;
+		key = NULL;
+		struct dbreg_plan_opts po = {
+			.dialect = dialect, .history = hist, .n_history = nh,
+			.pins = r->o->pins, .n_pins = r->o->n_pins,
+		};
+		size_t from = r->reg->diags.len;
+		e->rc = dbreg_plan_build(&e->plan, r->reg, &po);
+		if (e->rc == DBREG_EINVALID) {
+			const struct dbreg_diag *d = NULL;
+			for (size_t i = from; i < r->reg->diags.len && !d; i++)
+				if (r->reg->diags.items[i].severity == DBREG_SEV_ERROR)
+					d = &r->reg->diags.items[i];
+			e->error = dbreg_printf("the plan has errors: %s%s%s", d && d->code ? d->code : "",
+						d && d->code ? " " : "", d && d->message ? d->message : "");
+		} else if (e->rc != 0) {
+			e->error = dbreg_strdup(dbreg_registry_errmsg(r->reg));
+		}
+		if (dbreg_diag_list_move_from(&o->diags, &r->reg->diags, from) != 0)
+			e->rc = e->rc ? e->rc : DBREG_ENOMEM;
+		e->next = r->plans;
+		r->plans = e;
+	}
+	pthread_mutex_unlock(&r->lock);
+	free(key);
+	if (!e) {
+		fleet_fail(o, DBREG_ENOMEM, "out of memory%s%s", "", "");
+		return NULL;
+	}
+	if (e->rc != 0) {
+		fleet_fail(o, e->rc, "%s%s", e->error ? e->error : "the plan failed", "");
+		return NULL;
+	}
+	return e->plan;
+}
+
+/* Whether a plan without steps would still write: a package whose
+ * installed version is not the one planned (a version bump without a
+ * migration, a package not installed yet). */
+static bool fleet_packages_stale(struct dbreg_conn *conn, const struct dbreg_plan *plan)
+{
+	char **names = NULL, **versions = NULL;
+	size_t n = 0;
+	if (dbreg_target_packages(conn, &names, &versions, &n) != 0)
+		return true;   /* let the run say what is wrong */
+	bool stale = false;
+	for (size_t i = 0; i < plan->n_pkgs && !stale; i++) {
+		const struct dbreg_plan_pkg *p = &plan->pkgs[i];
+		if (!p->in_scope)
+			continue;
+		const char *installed = NULL;
+		for (size_t k = 0; k < n && !installed; k++)
+			if (strcmp(names[k], p->pkg->name) == 0)
+				installed = versions[k];
+		stale = !installed || strcmp(installed, p->version) != 0;
+	}
+	for (size_t k = 0; k < n; k++) {
+		free(names[k]);
+		free(versions[k]);
+	}
+	free(names);
+	free(versions);
+	return stale;
+}
+
+/* Whether two histories hold the same rows: then the state file's copy
+ * need not be rewritten. */
+static bool fleet_same_history(const struct dbreg_applied *a, size_t na, const struct dbreg_applied *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		const char *x[] = { a[i].package, a[i].migration, a[i].version, a[i].checksum, a[i].applied_at };
+		const char *y[] = { b[i].package, b[i].migration, b[i].version, b[i].checksum, b[i].applied_at };
+		for (size_t k = 0; k < sizeof x / sizeof x[0]; k++)
+			if ((x[k] == NULL) != (y[k] == NULL) || (x[k] && strcmp(x[k], y[k]) != 0))
+				return false;
+		if (a[i].duration_ms != b[i].duration_ms)
+			return false;
+	}
+	return true;
+}
+
+/* One target from connection to report. *hist gets the history last read
+ * from it (for the state file's copy); *online whether it came from the
+ * target. */
+static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m, struct dbreg_fleet_outcome *o,
+			 struct dbreg_applied **hist, size_t *nh, bool *online)
+{
+	const struct dbreg_fleet_opts *opt = r->o;
+	struct dbreg_conn *conn = NULL;
+	char err[1024];
+	int rc;
+	bool readonly = opt->action == DBREG_FLEET_PLAN || opt->dry_run;
+	o->status = DBREG_FLEET_OK;
+	*online = false;
+	if (opt->action == DBREG_FLEET_PLAN && opt->offline) {
+		pthread_mutex_lock(&r->lock);
+		rc = opt->state ? dbreg_state_get_history(opt->state, m->shown, hist, nh) : 0;
+		if (rc != 0)
+			fleet_fail(o, rc, "%s%s", dbreg_state_errmsg(opt->state), "");
+		pthread_mutex_unlock(&r->lock);
+		if (rc != 0)
+			return;
+	} else {
+		rc = readonly ? dbreg_target_connect_readonly(&conn, m->url, err, sizeof err)
+			      : dbreg_target_connect(&conn, m->url, err, sizeof err);
+		if (rc != 0) {
+			fleet_fail(o, rc, "cannot connect to %s: %s", m->shown, err);
+			return;
+		}
+		if ((rc = dbreg_target_history(conn, hist, nh)) != 0) {
+			fleet_fail(o, rc, "reading the history of %s: %s", m->shown, dbreg_target_errmsg(conn));
+			goto out;
+		}
+		*online = true;
+	}
+	const struct dbreg_plan *plan = fleet_plan_get(r, m->dialect, *hist, *nh, o);
+	if (!plan)
+		goto out;
+	o->pending = dbreg_plan_count(plan);
+	if (opt->action == DBREG_FLEET_PLAN) {
+		o->steps = calloc(o->pending + 1, sizeof *o->steps);
+		for (size_t i = 0; o->steps && i < o->pending; i++) {
+			const struct dbreg_step *s = dbreg_plan_step(plan, i);
+			o->steps[i] = dbreg_printf("%s %s %s", s->up ? "up" : "down", s->package, s->migration);
+		}
+		goto out;
+	}
+	/* Nothing pending: the history read was the whole visit, no lock, no
+	 * transaction, no write (unless a package version moved). */
+	if (o->pending > 0 || fleet_packages_stale(conn, plan)) {
+		struct dbreg_apply_opts ao = {
+			.dry_run = opt->dry_run,
+			.lock_timeout_s = opt->lock_timeout_s,
+			.target_lock_timeout_ms = m->def ? m->def->lock_timeout_ms : 0,
+			.target_statement_timeout_ms = m->def ? m->def->statement_timeout_ms : 0,
+		};
+		struct dbreg_apply_result res;
+		rc = dbreg_apply_run(&res, conn, plan, &ao);
+		o->applied = res.applied;
+		if (rc != 0) {
+			fleet_fail(o, rc, "%s%s", res.message ? res.message : res.errmsg, "");
+			if (res.failed_migration) {
+				char *line = dbreg_printf("migration %s of %s failed: %s%s%s%s", res.failed_migration,
+							  res.failed_package, res.message ? res.message : res.errmsg,
+							  res.sqlstate[0] ? " (SQLSTATE " : "", res.sqlstate,
+							  res.sqlstate[0] ? ")" : "");
+				if (line) {
+					free(o->error);
+					o->error = line;
+				}
+				o->failed_package = dbreg_strdup(res.failed_package);
+				o->failed_migration = dbreg_strdup(res.failed_migration);
+			}
+		}
+		dbreg_apply_result_dispose(&res);
+		/* The offline copy follows the target, success or not. */
+		if (!opt->dry_run && (o->applied > 0 || rc != 0)) {
+			struct dbreg_applied *h2 = NULL;
+			size_t n2 = 0;
+			int hr = dbreg_target_history(conn, &h2, &n2);
+			if (hr != 0 && rc != 0) {
+				/* The connection died with the run (the server went away or
+				 * killed it): one new connection to see what stayed. */
+				dbreg_target_close(conn);
+				conn = NULL;
+				if (dbreg_target_connect_readonly(&conn, m->url, err, sizeof err) == 0)
+					hr = dbreg_target_history(conn, &h2, &n2);
+			}
+			if (hr == 0) {
+				dbreg_applied_free(*hist, *nh);
+				*hist = h2;
+				*nh = n2;
+			} else {
+				*online = false;   /* unknown: keep the state file's copy as it was */
+			}
+		}
+		if (rc != 0)
+			goto out;
+	}
+	if (opt->action == DBREG_FLEET_INIT && !opt->dry_run) {
+		struct dbreg_verify_result v = DBREG_VERIFY_RESULT_INIT;
+		rc = dbreg_verify_run(&v, conn, r->reg, err, sizeof err);
+		if (rc == DBREG_EVERIFY && v.len > 0) {
+			char n[32];
+			snprintf(n, sizeof n, "%zu", v.len);
+			fleet_fail(o, rc, "verify: %s difference(s) from the declared tables, the first: %s", n,
+				   v.items[0].message);
+		} else if (rc != 0) {
+			fleet_fail(o, rc, "verify: %s%s", err, "");
+		}
+		dbreg_verify_result_dispose(&v);
+	}
+out:
+	dbreg_target_close(conn);
+}
+
+static const char *fleet_status_name(enum dbreg_fleet_status s)
+{
+	static const char *const names[] = {
+		[DBREG_FLEET_NOT_REACHED] = "not_reached", [DBREG_FLEET_DONE_BEFORE] = "done_before",
+		[DBREG_FLEET_OK] = "ok", [DBREG_FLEET_FAILED] = "failed",
+	};
+	return names[s];
+}
+
+/* Whether the run has stopped starting targets. Called under the lock. */
+static bool fleet_stopped(const struct fleet_run *r)
+{
+	return (r->o->stop && *r->o->stop) || (r->max_failures && r->failures >= r->max_failures);
+}
+
+static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_list *unused)
+{
+	(void)worker;
+	(void)unused;
+	struct fleet_run *r = arg;
+	size_t i = r->order[item];
+	const struct dbreg_fleet_member *m = &r->f->members[i];
+	struct dbreg_fleet_outcome *o = &r->out[i];
+	pthread_mutex_lock(&r->lock);
+	bool stopped = fleet_stopped(r);
+	pthread_mutex_unlock(&r->lock);
+	if (stopped)
+		return 0;   /* stays not_reached */
+
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct dbreg_applied *hist = NULL;
+	size_t nh = 0;
+	bool online = false;
+	fleet_target(r, m, o, &hist, &nh, &online);
+	o->installed = nh;
+	o->ms = fleet_ms(&t0);
+
+	pthread_mutex_lock(&r->lock);
+	if (o->status == DBREG_FLEET_FAILED)
+		r->failures++;
+	struct dbreg_state *st = r->o->state;
+	if (st && !r->o->dry_run && r->state_rc == 0) {
+		int rc = 0;
+		if (online) {
+			struct dbreg_applied *old = NULL;
+			size_t nold = 0;
+			rc = dbreg_state_get_history(st, m->shown, &old, &nold);
+			if (rc == 0 && !fleet_same_history(old, nold, hist, nh))
+				rc = dbreg_state_set_history(st, m->shown, hist, nh);
+			dbreg_applied_free(old, nold);
+		}
+		if (rc == 0 && r->run_id)
+			rc = dbreg_state_fleet_target(st, r->run_id, m->shown, fleet_status_name(o->status), o->rc,
+						      o->applied, o->ms, o->error);
+		if (rc != 0)
+			r->state_rc = rc;
+	}
+	if (r->o->done)
+		r->o->done(r->o->done_arg, m, o);
+	pthread_mutex_unlock(&r->lock);
+	dbreg_applied_free(hist, nh);
+	return 0;
+}
+
+void dbreg_fleet_outcomes_free(struct dbreg_fleet_outcome *o, size_t n)
+{
+	for (size_t i = 0; o && i < n; i++) {
+		free(o[i].error);
+		free(o[i].failed_package);
+		free(o[i].failed_migration);
+		for (size_t k = 0; o[i].steps && o[i].steps[k]; k++)
+			free(o[i].steps[k]);
+		free(o[i].steps);
+		dbreg_diag_list_dispose(&o[i].diags);
+	}
+	free(o);
+}
+
+/* Runs the members order[0..n) on the pool. */
+static int fleet_phase(struct fleet_run *r, const size_t *order, size_t n, size_t jobs)
+{
+	if (n == 0)
+		return 0;
+	struct dbreg_diag_list none = DBREG_DIAG_LIST_INIT;
+	r->order = order;
+	int rc = dbreg_workers_run(&none, n, jobs < n ? jobs : n, fleet_item, r);
+	dbreg_diag_list_dispose(&none);
+	return rc;
+}
+
+int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg, const struct dbreg_fleet *f,
+		    const struct dbreg_fleet_opts *opts)
+{
+	*out = NULL;
+	size_t n = f->n_members;
+	struct dbreg_fleet_outcome *o = calloc(n + 1, sizeof *o);
+	size_t *canaries = calloc(n + 1, sizeof *canaries), *rest = calloc(n + 1, sizeof *rest);
+	const char **shown = calloc(n + 1, sizeof *shown), **status = calloc(n + 1, sizeof *status);
+	if (!o || !canaries || !rest || !shown || !status) {
+		free(o);
+		free(canaries);
+		free(rest);
+		free(shown);
+		free(status);
+		return DBREG_ENOMEM;
+	}
+	struct fleet_run r = { .reg = reg, .f = f, .o = opts, .out = o };
+	r.max_failures = opts->max_failures ? opts->max_failures
+			 : opts->keep_going || opts->action == DBREG_FLEET_PLAN ? 0 : 1;
+	size_t nc = 0, nr = 0;
+	for (size_t i = 0; i < n; i++) {
+		o[i].status = opts->skip && opts->skip[i] ? DBREG_FLEET_DONE_BEFORE : DBREG_FLEET_NOT_REACHED;
+		shown[i] = f->members[i].shown;
+		status[i] = fleet_status_name(o[i].status);
+		if (o[i].status == DBREG_FLEET_DONE_BEFORE)
+			continue;
+		if (f->members[i].canary)
+			canaries[nc++] = i;
+		else
+			rest[nr++] = i;
+	}
+	int rc = 0;
+	bool record = opts->state && opts->action != DBREG_FLEET_PLAN && !opts->dry_run;
+	if (record)
+		rc = dbreg_state_fleet_begin(opts->state, f->name, opts->command ? opts->command : "apply", shown, status,
+					     n, &r.run_id);
+	size_t jobs = opts->jobs ? opts->jobs : f->jobs ? f->jobs : 1;
+	pthread_mutex_init(&r.lock, NULL);
+	if (rc == 0)
+		rc = fleet_phase(&r, canaries, nc, jobs);
+	/* The rest only when every canary succeeded. */
+	bool canaries_ok = true;
+	for (size_t i = 0; i < nc; i++)
+		canaries_ok &= o[canaries[i]].status == DBREG_FLEET_OK;
+	if (rc == 0 && canaries_ok)
+		rc = fleet_phase(&r, rest, nr, jobs);
+	pthread_mutex_destroy(&r.lock);
+	if (rc == 0 && record) {
+		bool interrupted = opts->stop && *opts->stop, failed = false, all = true;
+		for (size_t i = 0; i < n; i++) {
+			failed |= o[i].status == DBREG_FLEET_FAILED;
+			all &= o[i].status == DBREG_FLEET_OK || o[i].status == DBREG_FLEET_DONE_BEFORE;
+		}
+		rc = dbreg_state_fleet_end(opts->state, r.run_id,
+					   interrupted ? "interrupted" : failed || !all ? "failed" : "ok", interrupted);
+	}
+	if (rc == 0 && r.state_rc)
+		rc = r.state_rc;
+	while (r.plans) {
+		struct fleet_plan *e = r.plans;
+		r.plans = e->next;
+		dbreg_plan_free(e->plan);
+		free(e->key);
+		free(e->error);
+		free(e);
+	}
+	free(canaries);
+	free(rest);
+	free(shown);
+	free(status);
+	*out = o;
+	return rc;
+}

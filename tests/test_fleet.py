@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""Fleets (issue 17): apply, plan, status --fleet over 20 PostgreSQL databases
+and 20 SQLite files at once, asserted from every target's own history table.
+
+usage: test_fleet.py DBREG TOMLS_DIR
+The PostgreSQL databases are created through DBREG_TEST_PG_URL (the test
+server's admin URL) and dropped at the end. Prints TAP."""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+DBREG = os.path.abspath(sys.argv[1])
+TOMLS = os.path.abspath(sys.argv[2])
+PG_URL = os.environ.get("DBREG_TEST_PG_URL")
+NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
+ALL_MIGRATIONS = sum(open(os.path.join(TOMLS, f), encoding="utf-8").read().count("\n[[migrations]]\n")
+                     for f in os.listdir(TOMLS) if f.endswith(".toml"))
+PASSWORD = PG_URL.split("://", 1)[1].split("@", 1)[0].partition(":")[2] if PG_URL and "@" in PG_URL else ""
+# A table the fleet's migrations create, pre-created with other columns (and
+# a row) on one target: its CREATE TABLE IF NOT EXISTS passes, its index fails.
+CONFLICT = "CREATE TABLE ydtb_basic_notes (x integer); INSERT INTO ydtb_basic_notes VALUES (7);"
+
+cases = []
+made = []
+databases = []
+
+
+def case(fn):
+    cases.append(fn)
+    return fn
+
+
+class Skip(Exception):
+    pass
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def run(args, cwd, timeout=180):
+    e = dict(os.environ)
+    e.pop("DBREG_TEST_PG_URL", None)
+    e["NO_COLOR"] = "1"
+    p = subprocess.run([DBREG] + args, cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout)
+    if PASSWORD:
+        expect(PASSWORD not in p.stdout + p.stderr, "the password was printed")
+    return p.returncode, p.stdout, p.stderr
+
+
+def run_json(args, cwd):
+    rc, out, err = run(args + ["--json"], cwd)
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        raise AssertionError("not one JSON document (exit %d): %r\nstderr: %s" % (rc, out[:2000], err[-2000:]))
+    return rc, doc, err
+
+
+def psql(url, sql):
+    p = subprocess.run(["psql", "-X", "-qtA", url, "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True,
+                       text=True, check=True)
+    return p.stdout.strip()
+
+
+def need_pg():
+    if not PG_URL:
+        if NO_PG:
+            raise Skip("DBREG_TEST_NO_PG=1")
+        raise AssertionError("DBREG_TEST_PG_URL is not set: the PostgreSQL test server did not start")
+
+
+def pg_databases(prefix, n, suffixes=None):
+    """n fresh databases; returns their URLs."""
+    names = ["%s_%d_%02d%s" % (prefix, os.getpid(), i, (suffixes or {}).get(i, "")) for i in range(n)]
+    sql = "".join("CREATE DATABASE %s;" % name for name in names)
+    subprocess.run(["psql", "-X", "-q", PG_URL], input=sql, text=True, check=True, capture_output=True)
+    databases.extend(names)
+    return [PG_URL.rsplit("/", 1)[0] + "/" + name for name in names]
+
+
+def redact(url):
+    return url.replace(":" + PASSWORD + "@", ":***@") if PASSWORD else url
+
+
+class Target:
+    def __init__(self, url, path=None):
+        self.url, self.path = url, path
+        self.shown = redact(url) if path is None else url
+
+    def query(self, sql):
+        """Rows of a query on the target, or None when the history table is missing."""
+        if self.path is None:
+            out = psql(self.url, sql)
+            return [tuple(line.split("|")) for line in out.splitlines() if line]
+        if not os.path.exists(self.path):
+            return None
+        db = sqlite3.connect(self.path)
+        try:
+            return [tuple(str(v) for v in r) for r in db.execute(sql).fetchall()]
+        finally:
+            db.close()
+
+    def has_history(self):
+        if self.path is None:
+            return psql(self.url, "SELECT to_regclass('ydtb_registry_migrations') IS NOT NULL") == "t"
+        rows = self.query("SELECT name FROM sqlite_master WHERE name = 'ydtb_registry_migrations'")
+        return bool(rows)
+
+    def history(self):
+        """(package, migration, applied_at) of every applied migration."""
+        if self.path is None:
+            # One psql per look: a missing history table is an empty history.
+            p = subprocess.run(["psql", "-X", "-qtA", self.url, "-c",
+                                "SELECT package, migration, applied_at FROM ydtb_registry_migrations"
+                                " ORDER BY package, migration"], capture_output=True, text=True)
+            if p.returncode != 0:
+                expect("does not exist" in p.stderr, p.stderr)
+                return []
+            return [tuple(line.split("|")) for line in p.stdout.splitlines() if line]
+        if not self.has_history():
+            return []
+        return self.query("SELECT package, migration, applied_at FROM ydtb_registry_migrations"
+                          " ORDER BY package, migration")
+
+    def exec(self, sql):
+        if self.path is None:
+            psql(self.url, sql)
+        else:
+            db = sqlite3.connect(self.path)
+            db.executescript(sql)
+            db.commit()
+            db.close()
+
+
+def assert_applied_once(t):
+    h = t.history()
+    keys = [(r[0], r[1]) for r in h]
+    expect(len(keys) == ALL_MIGRATIONS, "%s: %d history rows, want %d" % (t.shown, len(keys), ALL_MIGRATIONS))
+    expect(len(set(keys)) == len(keys), "%s: a migration applied twice: %s" % (t.shown, keys))
+
+
+def fleet_project(targets, canary=None, jobs=4, extra_tomls=None):
+    d = tempfile.mkdtemp(prefix="dbreg-fleet-")
+    made.append(d)
+    shutil.copytree(TOMLS, os.path.join(d, "tomls"))
+    for name, text in (extra_tomls or {}).items():
+        with open(os.path.join(d, "tomls", name), "w") as f:
+            f.write(text)
+    # SQLite targets by name in dbreg.toml, PostgreSQL ones in the URL file.
+    lines = ["[fleets.tenants]", "urls_file = \"tenants.txt\"", "jobs = %d" % jobs]
+    named = [t for t in targets if t.path is not None]
+    lines.append("targets = [%s]" % ", ".join('"%s"' % t.url for t in named))
+    if canary:
+        lines.append("canary = [%s]" % ", ".join('"%s"' % c for c in canary))
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(d, "tenants.txt"), "w") as f:
+        f.write("# one tenant database per line\n\n")
+        for t in targets:
+            if t.path is None:
+                f.write(t.url + "\n")
+    return d
+
+
+def sqlite_targets(d, n):
+    return [Target("sqlite:%s/tenant_%02d.db" % (d, i), "%s/tenant_%02d.db" % (d, i)) for i in range(n)]
+
+
+def by_target(doc):
+    return {t["target"]: t for t in doc["targets"]}
+
+
+FLEET = {}
+
+
+def forty():
+    """The 40 targets of the first cases: 20 PostgreSQL, 20 SQLite."""
+    if not FLEET:
+        need_pg()
+        files = tempfile.mkdtemp(prefix="dbreg-fleet-files-")
+        made.append(files)
+        FLEET["targets"] = [Target(u) for u in pg_databases("dbreg_fleet", 20)] + sqlite_targets(files, 20)
+        FLEET["bad"] = FLEET["targets"][7]          # a PostgreSQL one
+    return FLEET["targets"], FLEET["bad"]
+
+
+@case
+def a_failing_canary_leaves_every_other_target_untouched():
+    targets, bad = forty()
+    bad.exec(CONFLICT)
+    d = fleet_project(targets, canary=[bad.url])
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 4 and doc["ok"] is False and doc["exit_code"] == 4, "exit %d: %s" % (rc, err))
+    t = by_target(doc)
+    expect(t[bad.shown]["status"] == "failed" and t[bad.shown]["canary"] is True, t[bad.shown])
+    expect("0001_create_notes" in (t[bad.shown]["error"] or ""), t[bad.shown]["error"])
+    others = [x for x in targets if x is not bad]
+    expect(all(t[x.shown]["status"] == "not_reached" for x in others), [t[x.shown]["status"] for x in others])
+    for x in others:
+        expect(not x.has_history(), "%s was touched" % x.shown)
+        expect(x.path is None or not os.path.exists(x.path), "%s was created" % x.path)
+    # The canary was rolled back: its own table and row as they were.
+    expect(not bad.has_history(), "the failed canary kept history rows")
+    expect(bad.query("SELECT x FROM ydtb_basic_notes") == [("7",)], "the conflicting row changed")
+
+
+@case
+def on_error_continue_applies_the_other_39_then_resume_runs_the_failed_one_alone():
+    targets, bad = forty()
+    d = fleet_project(targets)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--on-error", "continue", "--jobs", "4"], d)
+    expect(rc == 4 and doc["exit_code"] == 4 and doc["ok"] is False, "exit %d: %s" % (rc, err))
+    t = by_target(doc)
+    expect(len(t) == 40, "targets: %d" % len(t))
+    failed = [k for k, v in t.items() if not v["ok"]]
+    expect(failed == [bad.shown], "failed: %s" % failed)
+    expect(t[bad.shown]["failed"]["package"] == "@ydtb/basic", t[bad.shown])
+    for x in targets:
+        if x is bad:
+            continue
+        expect(t[x.shown]["status"] == "ok" and t[x.shown]["applied"] == ALL_MIGRATIONS, t[x.shown])
+        assert_applied_once(x)
+    expect(not bad.has_history(), "the failed target was not rolled back")
+    expect(bad.query("SELECT x FROM ydtb_basic_notes") == [("7",)], "the failed target's row changed")
+    with open(os.path.join(d, ".dbreg", "state.db"), "rb") as f:
+        expect(PASSWORD.encode() not in f.read() if PASSWORD else True, "the password is in the state file")
+
+    # The human status from the state file names the failed one.
+    rc, out, err = run(["status", "--fleet", "tenants"], d)
+    line = [l for l in out.splitlines() if bad.shown in l]
+    expect(len(line) == 1 and "failed" in line[0], out)
+
+    before = {x.shown: x.history() for x in targets if x is not bad}
+    bad.exec("DROP TABLE ydtb_basic_notes;")
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--resume"], d)
+    expect(rc == 0 and doc["ok"] is True, "exit %d: %s" % (rc, err))
+    t = by_target(doc)
+    ran = [k for k, v in t.items() if v["status"] != "done_before"]
+    expect(ran == [bad.shown], "resume ran %s" % ran)
+    expect(t[bad.shown]["applied"] == ALL_MIGRATIONS, t[bad.shown])
+    assert_applied_once(bad)
+    for x in targets:
+        if x is not bad:
+            expect(x.history() == before[x.shown], "%s changed on resume" % x.shown)
+
+    # Nothing pending: every target answers with one read and nothing is
+    # written (the SQLite files keep their bytes).
+    sums = {x.path: hashlib.sha256(open(x.path, "rb").read()).hexdigest() for x in targets if x.path}
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and all(v["applied"] == 0 and v["ok"] for v in doc["targets"]), err)
+    for p, s in sums.items():
+        expect(hashlib.sha256(open(p, "rb").read()).hexdigest() == s, "%s was written by a no-op run" % p)
+    rc, doc, err = run_json(["status", "--fleet", "tenants", "--refresh"], d)
+    expect(rc == 0 and all(v["pending"] == 0 and v["installed"] == ALL_MIGRATIONS for v in doc["targets"]),
+           json.dumps(doc)[:2000])
+
+
+@case
+def on_error_stop_leaves_the_targets_not_started_alone():
+    need_pg()
+    files = tempfile.mkdtemp(prefix="dbreg-fleet-files-")
+    made.append(files)
+    pg = [Target(u) for u in pg_databases("dbreg_fleet_stop", 2)]
+    targets = pg + sqlite_targets(files, 4)
+    pg[0].exec(CONFLICT)
+    d = fleet_project(targets, jobs=1)
+    rc, out, err = run(["apply", "--fleet", "tenants"], d)
+    expect(rc == 4, "exit %d: %s" % (rc, err))
+    # urls_file targets come after the named ones: the 4 SQLite files ran first.
+    for x in targets[2:]:
+        assert_applied_once(x)
+    expect("not reached" in out and "--resume" in out, out)
+    expect(not pg[1].has_history(), "a target after the failure was started")
+    expect(not pg[0].has_history(), "the failed target was not rolled back")
+    expect("[5/6] FAILED" in out, out)
+    # --max-failures 2 with --on-error continue: both PostgreSQL ones run.
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--resume", "--on-error", "continue"], d)
+    expect(rc == 4 and [v["status"] for v in doc["targets"]][4:] == ["failed", "ok"], json.dumps(doc)[:1500])
+    assert_applied_once(pg[1])
+
+
+# Planned right after core (ties go by name), so it shares the first
+# transaction with core's and basic's first migrations.
+FAULT = """[package]
+name = "@ydtb/afault"
+version = "1.0.0"
+description = "Faults on demand, by database name"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[[migrations]]
+id = "001_fault"
+version = "1.0.0"
+up_postgres = \"\"\"
+DO $$ BEGIN
+  IF current_database() LIKE '%_gone' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+  IF current_database() LIKE '%_slow' THEN PERFORM pg_sleep(0.6); END IF;
+END $$;
+\"\"\"
+up_sqlite = "SELECT 1;"
+"""
+
+
+@case
+def a_target_that_goes_away_mid_run_fails_alone_and_rolls_back():
+    need_pg()
+    urls = pg_databases("dbreg_fleet_gone", 4, {2: "_gone"})
+    targets = [Target(u) for u in urls]
+    d = fleet_project(targets, extra_tomls={"afault.toml": FAULT})
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--on-error", "continue"], d)
+    expect(rc in (3, 4), "exit %d: %s" % (rc, err))
+    t = by_target(doc)
+    gone = targets[2]
+    expect(not t[gone.shown]["ok"] and t[gone.shown]["error"], t[gone.shown])
+    expect("001_fault" in t[gone.shown]["error"], t[gone.shown]["error"])
+    expect(not gone.has_history(), "the target that went away kept a partial run: %s" % gone.history())
+    expect(t[gone.shown]["installed"] == 0, t[gone.shown])
+    for x in targets:
+        if x is not gone:
+            expect(t[x.shown]["ok"] and len(x.history()) == ALL_MIGRATIONS + 1, t[x.shown])
+
+
+@case
+def sigint_stops_starting_targets_and_the_record_says_what_happened():
+    need_pg()
+    urls = pg_databases("dbreg_fleet_int", 5, {i: "_slow" for i in range(5)})
+    targets = [Target(u) for u in urls]
+    d = fleet_project(targets, jobs=1, extra_tomls={"afault.toml": FAULT})
+    e = dict(os.environ, NO_COLOR="1")
+    e.pop("DBREG_TEST_PG_URL", None)
+    p = subprocess.Popen([DBREG, "apply", "--fleet", "tenants"], cwd=d, env=e, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    first = p.stdout.readline()          # the header
+    first = p.stdout.readline()          # the first target done
+    time.sleep(0.25)
+    p.send_signal(signal.SIGINT)         # while the second one runs its 0.6 s step
+    out, err = p.communicate(timeout=60)
+    expect(p.returncode == 130, "exit %d: %s %s" % (p.returncode, out, err))
+    expect("INTERRUPTED" in out, out)
+    done = [x for x in targets if x.has_history()]
+    expect(2 <= len(done) < 5, "%d targets ran" % len(done))
+    for x in done:
+        expect(len(x.history()) == ALL_MIGRATIONS + 1, "%s: a partial run" % x.shown)
+    rc, doc, err = run_json(["status", "--fleet", "tenants"], d)
+    expect(doc["interrupted"] is True, doc)
+    statuses = [v["last_run"] for v in doc["targets"]]
+    expect(statuses == ["ok"] * len(done) + ["not_reached"] * (5 - len(done)), statuses)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--resume"], d)
+    expect(rc == 0, err)
+    ran = [v["target"] for v in doc["targets"] if v["status"] == "ok"]
+    expect(ran == [x.shown for x in targets[len(done):]], ran)
+
+
+@case
+def fleet_usage_errors_and_bad_fleets():
+    d = tempfile.mkdtemp(prefix="dbreg-fleet-")
+    made.append(d)
+    shutil.copytree(TOMLS, os.path.join(d, "tomls"))
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.a]\ntargets = ["sqlite:x.db", "sqlite:x.db"]\n'
+                '[fleets.b]\nurls_file = "missing.txt"\n'
+                '[fleets.c]\ntargets = ["sqlite:y.db"]\ncanary = ["sqlite:z.db"]\n'
+                '[fleets.d]\ntargets = ["nosuch"]\n')
+    for fleet, words in [("a", "listed twice"), ("b", "missing.txt"), ("c", "canary"), ("d", "unknown target"),
+                         ("zz", "unknown fleet")]:
+        rc, out, err = run(["apply", "--fleet", fleet], d)
+        expect(rc == 2 and words in err, "%s: exit %d: %s" % (fleet, rc, err))
+    rc, out, err = run(["apply", "--fleet", "a", "--target", "sqlite:q.db"], d)
+    expect(rc == 2, err)
+    rc, out, err = run(["apply", "--fleet", "a", "--on-error", "maybe"], d)
+    expect(rc == 2, err)
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.a]\ntargetz = ["sqlite:x.db"]\njobs = 0\n')
+    rc, out, err = run(["validate"], d)
+    expect(rc == 1 and "DBR013" in err + out and "jobs" in err + out, err + out)
+
+
+def main():
+    print("1..%d" % len(cases))
+    failed = 0
+    try:
+        for i, fn in enumerate(cases, 1):
+            try:
+                t0 = time.time()
+                fn()
+                print("ok %d - %s (%.1f s)" % (i, fn.__name__, time.time() - t0))
+            except Skip as s:
+                print("ok %d - %s # SKIP %s" % (i, fn.__name__, s))
+            except Exception:
+                failed += 1
+                print("not ok %d - %s" % (i, fn.__name__))
+                for line in traceback.format_exc().splitlines():
+                    print("# " + line)
+            sys.stdout.flush()
+    finally:
+        if databases and PG_URL:
+            sql = "".join("DROP DATABASE IF EXISTS %s WITH (FORCE);" % n for n in databases)
+            subprocess.run(["psql", "-X", "-q", PG_URL], input=sql, text=True, capture_output=True)
+        for d in made:
+            shutil.rmtree(d, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
