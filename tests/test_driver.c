@@ -630,7 +630,7 @@ static void test_driver__old_history_table_is_upgraded(void **state)
 	struct dbreg_conn *c = open_fixture(state);
 	DBREG_PASS(c, c->driver->exec(c,
 		"CREATE TABLE ydtb_registry_migrations (package text NOT NULL, migration text NOT NULL,"
-		" version text NOT NULL, checksum text NOT NULL, applied_at text NOT NULL DEFAULT '2024-01-01',"
+		" version text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT '2024-01-01T00:00:00Z',"
 		" duration_ms bigint NOT NULL DEFAULT 0, PRIMARY KEY (package, migration));"
 		"INSERT INTO ydtb_registry_migrations (package, migration, version, checksum)"
 		" VALUES ('@t/old', '0001', '1.0.0', 'sha256:old');"));
