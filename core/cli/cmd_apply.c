@@ -128,8 +128,19 @@ int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registr
 				dbreg_json_str(ctx->out, res.sqlstate[0] ? res.sqlstate : NULL);
 				fputs(", \"statement\": ", ctx->out);
 				dbreg_json_str(ctx->out, res.statement);
+				/* transaction = false: how far it got (recorded: the next run resumes there). */
+				if (res.statements_total)
+					fprintf(ctx->out, ", \"statements_done\": %zu, \"statements_total\": %zu",
+						res.statements_done, res.statements_total);
 				fputs("}", ctx->out);
 			}
+		}
+		if (res.resumed_migration) {
+			fputs(",\n  \"resumed\": {\"package\": ", ctx->out);
+			dbreg_json_str(ctx->out, res.resumed_package);
+			fputs(", \"migration\": ", ctx->out);
+			dbreg_json_str(ctx->out, res.resumed_migration);
+			fprintf(ctx->out, ", \"statement\": %zu}", res.resumed_at);
 		}
 	} else if (!ctx->quiet || rc < 0) {
 		if (ctx->dry_run) {
