@@ -439,6 +439,11 @@ def generate_rename_table_with_renamed_from():
 
     def pg(url):
         lines_kept_pg(url, "ydtb_shop_entries")
+        # The constraints follow the table's name, so later migrations find them.
+        names = psql(url, "SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint "
+                     "WHERE conrelid = 'ydtb_shop_entries'::regclass")
+        expect(names == "ydtb_shop_entries_item_id_fkey,ydtb_shop_entries_pkey,ydtb_shop_entries_workspace_id_fkey",
+               names)
     change_case(change, sq, pg)
 
 
@@ -600,6 +605,26 @@ def test_names_table_and_column_of_a_down_that_forgets_a_column():
         expect(rc == 1, err)
         expect(any(line.startswith("postgres") and "column ydtb_basic_notes.pinned is still there" in line
                    for line in err.splitlines()), err)
+    finally:
+        drop()
+
+
+@case
+def test_on_postgres_finds_an_up_that_is_not_idempotent():
+    d = project()
+    path = os.path.join(d, "tomls", "basic.toml")
+    text = read(path).decode()
+    old = 'ADD COLUMN IF NOT EXISTS "pinned"'
+    expect(old in text, "fixture")
+    with open(path, "w") as fp:
+        fp.write(text.replace(old, 'ADD COLUMN "pinned"', 1))
+    rc, _, err = run(["test", "@ydtb/basic"], d)
+    expect(rc == 0, "SQLite runs a migration once: " + err)
+    url, drop = t.pg_database()
+    try:
+        rc, _, err = run(["test", "@ydtb/basic", "--target", url], d)
+        expect(rc == 1, err)
+        expect("@ydtb/basic migration 0003_add_note_pinned: up run twice fails on PostgreSQL (not idempotent)" in err, err)
     finally:
         drop()
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 const struct cli_cmd cli_commands[] = {
 	{"validate", "", "parse and validate every manifest and the SQL of every migration", cmd_validate},
@@ -39,10 +40,18 @@ int cli_exit_code(int rc)
 int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
 	     bool skip_sql, struct dbreg_diag_list *project_diags)
 {
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = cli_load_only(ctx, proj, reg, project_diags);
 	if (rc < 0)
 		return rc;
-	struct dbreg_validate_opts vopts = {.skip_sql = skip_sql};
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* -v: what is checked, and how long each part took. */
+	FILE *log = ctx->verbose && !ctx->json ? ctx->err : NULL;
+	if (log)
+		fprintf(log, "  validate: %zu manifests read in %.1f ms\n", dbreg_registry_package_count(*reg),
+			(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	struct dbreg_validate_opts vopts = {.skip_sql = skip_sql, .log = log};
 	return dbreg_registry_validate(*reg, &vopts);
 }
 

@@ -29,6 +29,7 @@ struct cli_ctx {
 	struct dbreg_pin pins[CLI_MAX_PINS];
 	size_t n_pins;
 	bool no_apply;                 /* watch --no-apply */
+	int debounce_ms;               /* watch --debounce MS; 0: the library's 150 */
 	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
 	size_t n_allow;
 	/* --fleet NAME (apply, init, plan, status; fleet.c) */

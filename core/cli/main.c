@@ -20,6 +20,7 @@ enum {
 	OPT_OFFLINE,
 	OPT_ALLOW,
 	OPT_NO_APPLY,
+	OPT_DEBOUNCE,
 	OPT_DIR,
 	OPT_OUT,
 	OPT_CHECK,
@@ -47,6 +48,7 @@ static const struct option long_options[] = {
 	{"offline", no_argument, NULL, OPT_OFFLINE},
 	{"allow", required_argument, NULL, OPT_ALLOW},
 	{"no-apply", no_argument, NULL, OPT_NO_APPLY},
+	{"debounce", required_argument, NULL, OPT_DEBOUNCE},
 	{"dir", required_argument, NULL, OPT_DIR},
 	{"out", required_argument, NULL, OPT_OUT},
 	{"check", no_argument, NULL, OPT_CHECK},
@@ -82,6 +84,7 @@ static void usage(FILE *fp)
 		    "  --sql                      print the whole SQL script (plan)\n"
 		    "  --offline                  from the state file, without connecting (status, history)\n"
 		    "  --no-apply                 watch: validate and plan only\n"
+		    "  --debounce MS              watch: quiet time before a reload (default 150)\n"
 		    "  --allow CODE[,CODE...]     development targets only: those errors become DBR105\n"
 		    "                             warnings for this run (apply, init, watch)\n"
 		    "  --dir DIR                  the folder for a new package's manifest (new package)\n"
@@ -171,6 +174,12 @@ static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
 		return -1;
 	}
 	case OPT_NO_APPLY: ctx->no_apply = true; return -1;
+	case OPT_DEBOUNCE:
+		if (parse_seconds(arg, &ctx->debounce_ms) || ctx->debounce_ms < 1 || ctx->debounce_ms > 10000) {
+			fprintf(stderr, "dbreg: --debounce takes milliseconds, 1 to 10000\n");
+			return 2;
+		}
+		return -1;
 	case OPT_ALLOW:
 		for (char *save = NULL, *code = strtok_r(arg, ",", &save); code; code = strtok_r(NULL, ",", &save)) {
 			if (!dbreg_diag_code_allowable(code) || ctx->n_allow == CLI_MAX_ALLOW) {

@@ -573,7 +573,9 @@ int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn,
 
 /* A package verify did not compare, and why: installed at another version
  * than it declares, with no declared schema recorded for that version in
- * the state file. Strings owned by the result. */
+ * the state file. Of such a package only the declared tables that its
+ * migrations up to the installed version create are looked for (missing
+ * ones are problems). Strings owned by the result. */
 struct dbreg_not_compared {
 	char *package, *version, *reason;
 };
@@ -594,7 +596,8 @@ struct dbreg_verify_opts {
  * reports tables with the ydtb_ prefix that no package declares, indexes
  * on declared tables that nothing declares, and INVALID indexes anywhere.
  * Returns as dbreg_verify_run; a package not compared is listed in
- * out->not_compared and is not a difference by itself. */
+ * out->not_compared and is not a difference by itself (its missing
+ * tables are). */
 int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *conn,
 			  const struct dbreg_registry *reg, const struct dbreg_verify_opts *opts,
 			  char *errbuf, size_t errsize);

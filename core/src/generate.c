@@ -746,7 +746,9 @@ static void gen_renames(struct gen *g, struct gen_steps *steps)
 			if (!r->table) {
 				struct ddl_vars v = {.table = r->from, .name = r->to}, back = {.table = r->to, .name = r->from};
 				ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_RENAME_TABLE, &v);
+				ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_RENAME_CONSTRAINTS, &v);
 				ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_RENAME_TABLE, &back);
+				ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_RENAME_CONSTRAINTS, &back);
 			} else {
 				struct ddl_vars v = {.table = r->table, .column = r->from, .name = r->to};
 				struct ddl_vars back = {.table = r->table, .column = r->to, .name = r->from};

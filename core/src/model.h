@@ -89,6 +89,7 @@ struct dbreg_sql {
 	const struct dbreg_toml_doc *doc;   /* borrowed; NULL when it came from a file */
 	const struct dbreg_toml_node *node; /* the string node; NULL for a file */
 	struct dbreg_pos pos;          /* of the key in the manifest */
+	char sum[72];                  /* dbreg_sql_sum's memo; "" until first asked */
 };
 
 struct dbreg_migration {
@@ -144,6 +145,11 @@ const struct dbreg_sql *dbreg_migration_body(const struct dbreg_migration *m,
 /* Checksum "sha256:<64 hex>" of a body with CRLF turned into LF. out must
  * hold 72 bytes. */
 void dbreg_sql_checksum(const char *text, size_t len, char out[72]);
+
+/* The checksum of a body (as dbreg_sql_checksum), computed once per loaded
+ * body: a watch plans against thousands of applied migrations each round,
+ * and a package taken over by a reload keeps its bodies. "" for NULL. */
+const char *dbreg_sql_sum(const struct dbreg_sql *sql);
 
 /* Maps a byte offset inside a body to a place in its file (manifest string
  * or SQL file). */
