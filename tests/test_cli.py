@@ -445,6 +445,174 @@ def two_concurrent_applies_on_postgres_apply_each_migration_once():
         drop()
 
 
+COMMANDS = ["validate", "plan", "apply", "init", "down", "status", "history", "verify", "help"]
+
+
+@case
+def each_command_has_its_own_help():
+    d = project()
+    for cmd in COMMANDS:
+        rc, out, err = run([cmd, "--help"], d)
+        expect(rc == 0 and err == "", "%s --help: %d %s" % (cmd, rc, err))
+        expect(out.splitlines()[0].startswith("usage: dbreg %s [options]" % cmd), out)
+        rc2, out2, _ = run(["help", cmd], d)
+        expect(rc2 == 0 and out2 == out, "dbreg help %s differs from %s --help" % (cmd, cmd))
+    rc, out, err = run(["down", "--help"], d)
+    expect(out.splitlines()[0] == "usage: dbreg down [options] PKG --to VERSION", out)
+    expect("  --to PKG@VERSION          stop a package at a version (repeatable)" in out.splitlines(), out)
+    rc, out, err = run(["--help"], d)
+    # The command column is aligned: every summary starts at the same column.
+    rows = [l for l in out.splitlines() if l.startswith("  ") and not l.startswith("   ")]
+    cols = {len(l) - len(l[2:].split("  ", 1)[1].lstrip()) for l in rows if "  " in l[2:]}
+    expect(len(cols) == 1, "misaligned help columns %s:\n%s" % (cols, out))
+
+
+def commands_taking(d, option):
+    """The commands whose own --help lists the option (as the table says)."""
+    rc, out, err = run(["--help"], d)
+    names = [l.split()[0] for l in out.split("commands:\n")[1].split("\n\n")[0].splitlines() if l[2] != " "]
+    return [c for c in names if any(l.startswith("  --%s" % option) for l in
+                                    run([c, "--help"], d)[1].split("options of every command:")[0].splitlines())]
+
+
+@case
+def an_option_a_command_does_not_take_is_exit_2_naming_who_takes_it():
+    d = project()
+    wrong = {
+        "validate": ["--dry-run"], "plan": ["--dry-run"], "apply": ["--sql"], "init": ["--refresh"],
+        "down": ["@ydtb/basic", "--wait", "3"], "status": ["--dry-run"], "history": ["--to", "@ydtb/basic@1.0.0"],
+        "verify": ["--sql"], "help": ["--offline"],
+    }
+    expect(commands_taking(d, "sql") == ["plan"], commands_taking(d, "sql"))
+    expect({"apply", "init", "down"} <= set(commands_taking(d, "dry-run")), commands_taking(d, "dry-run"))
+    for cmd in COMMANDS:
+        extra = wrong[cmd]
+        opt = [a for a in extra if a.startswith("--")][0][2:]
+        who = commands_taking(d, opt)
+        line = "dbreg: %s does not take --%s (%s %s it)" % (cmd, opt, ", ".join(who), "takes" if len(who) == 1 else "take")
+        rc, out, err = run([cmd] + extra, d)
+        expect(rc == 2, "%s %s: exit %d" % (cmd, extra, rc))
+        expect(err.splitlines()[0] == line, "%s: %r, want %r" % (cmd, err, line))
+        expect(err.splitlines()[1] == "  hint: see 'dbreg %s --help'" % cmd, err)
+    expect(not os.path.exists(os.path.join(d, "ydtb.db")), "a refused command touched the target")
+
+
+@case
+def did_you_mean_for_commands_and_options_without_the_binary_path():
+    d = project()
+    for args, line in ((["aply"], "dbreg: unknown command 'aply'; did you mean 'apply'?"),
+                       (["stauts"], "dbreg: unknown command 'stauts'; did you mean 'status'?"),
+                       (["frobnicate"], "dbreg: unknown command 'frobnicate'"),
+                       (["plan", "--sqll"], "dbreg: unknown option '--sqll'; did you mean '--sql'?"),
+                       (["apply", "--dryrun"], "dbreg: unknown option '--dryrun'; did you mean '--dry-run'?"),
+                       (["plan", "--bogus"], "dbreg: unknown option '--bogus'"),
+                       (["plan", "-x"], "dbreg: unknown option '-x'"),
+                       (["init", "--wait"], "dbreg: --wait needs an argument SECONDS"),
+                       (["init", "--wait", "soon"], "dbreg: --wait takes a number of seconds (0 to 86400), not 'soon'"),
+                       (["plan", "--json=yes"], "dbreg: --json takes no argument"),
+                       (["help", "aply"], "dbreg: no command 'aply'; did you mean 'apply'?")):
+        rc, out, err = run(args, d)
+        expect(rc == 2, "%s: exit %d" % (args, rc))
+        expect(err.splitlines()[0] == line, "%s: %r" % (args, err))
+        expect(DBREG not in err, err)
+
+
+@case
+def json_usage_errors_are_one_document():
+    d = project()
+    for args in (["--json", "aply"], ["--json", "--bogus"], ["plan", "--json", "--dry-run"], ["--json"],
+                 ["down", "--json", "@ydtb/basic"], ["validate", "--json", "extra"]):
+        rc, out, err = run(args, d)
+        doc = json.loads(out)
+        expect(rc == 2 and doc["ok"] is False and doc["exit_code"] == 2, "%s: %d %s" % (args, rc, out))
+        expect(set(doc["error"]) == {"message", "detail", "hint", "sqlstate", "file", "line", "column",
+                                     "package", "migration", "statement"}, doc)
+        expect(doc["error"]["message"] and isinstance(doc["diagnostics"], list), doc)
+        expect(not any(x["severity"] == "error" for x in doc["diagnostics"]), doc)
+
+
+@case
+def positions_are_relative_to_the_current_folder_whatever_C_says():
+    d = project({"tomls/bad.toml": BASIC_BAD})
+    want = 'error[DBR020]: table "notes" must start with "ydtb_" (hint: rename it "ydtb_notes")'
+    parent, base = os.path.split(d)
+    for cwd, args, prefix in ((d, [], ""), (parent, ["-C", base], base + "/"), (parent, ["-C", d], base + "/"),
+                              (os.path.join(d, "tomls"), ["-C", ".."], "../")):
+        rc, out, err = run(args + ["validate"], cwd)
+        expect(rc == 1 and ("%stomls/bad.toml:5:9: %s" % (prefix, want)) in err.splitlines(), "%s: %s" % (args, err))
+        rc, out, err = run(args + ["validate", "--json"], cwd)
+        x = [x for x in json.loads(out)["diagnostics"] if x["code"] == "DBR020"][0]
+        expect(x["file"] == prefix + "tomls/bad.toml", x)
+
+
+@case
+def state_option_and_environment_name_another_state_file():
+    d = project()
+    other = os.path.join(d, "elsewhere", "state.db")
+    rc, out, err = run(["apply", "-q", "--state", "elsewhere/state.db"], d)
+    expect(rc == 0 and os.path.exists(other), out + err)
+    expect(not os.path.exists(os.path.join(d, ".dbreg", "state.db")), "the project's state file was created")
+    rc, out, err = run(["plan"], d, env={"DBREG_STATE": other})
+    expect(rc == 0 and "is up to date" in out, out + err)
+    rc, out, err = run(["plan"], d)
+    expect(rc == 0 and re.search(r"^plan for .*: \d+ steps$", out, re.M) and "has never seen" in err, out + err)
+
+
+@case
+def a_read_only_state_file_still_answers_offline():
+    d = project()
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0, err)
+    state_dir = os.path.join(d, ".dbreg")
+    os.chmod(os.path.join(state_dir, "state.db"), 0o400)
+    for f in os.listdir(state_dir):
+        if f != "state.db":
+            os.remove(os.path.join(state_dir, f))
+    os.chmod(state_dir, 0o500)
+    # Root writes whatever the mode says: run as nobody then.
+    as_user = []
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            raise Skip("root without setpriv")
+        as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", DBREG]
+        os.chmod(d, 0o755)
+        os.chmod(state_dir, 0o555)
+        os.chmod(os.path.join(state_dir, "state.db"), 0o444)
+
+    def run_ro(args):
+        if not as_user:
+            return run(args, d)
+        e = dict(os.environ, NO_COLOR="1")
+        p = subprocess.run(as_user + args, cwd=d, env=e, capture_output=True, text=True, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+    try:
+        for cmd in (["plan"], ["status", "--offline"], ["history", "--offline"]):
+            rc, out, err = run_ro(cmd)
+            expect(rc == 0, "%s: %d %s" % (cmd, rc, err))
+        rc, out, err = run_ro(["plan"])
+        expect("is up to date" in out and err == "", "plan from the read-only state: " + out + err)
+        rc, out, err = run_ro(["history", "--offline"])
+        expect(len(out.splitlines()) == len(run(["history", "--offline"], d)[1].splitlines()) > 3, out)
+        rc, out, err = run_ro(["apply"])
+        expect(rc == 1 and "state file" in err, "apply must not write a read-only state: %d %s" % (rc, err))
+    finally:
+        os.chmod(state_dir, 0o700)
+
+
+@case
+def an_offline_answer_for_a_target_never_seen_says_so():
+    d = project()
+    note = ("dbreg: note: the state file .dbreg/state.db has never seen sqlite:ydtb.db: this answer assumes an "
+            "empty database; run %s to read the target")
+    rc, out, err = run(["plan"], d)
+    expect(rc == 0 and note % "with --refresh" in err.splitlines(), err)
+    rc, out, err = run(["history", "--offline"], d)
+    expect(rc == 0 and note % "without --offline" in err.splitlines(), err)
+    # Once read (even empty), the state file knows it.
+    rc, out, err = run(["plan", "--refresh"], d)
+    expect(rc == 0 and "never seen" not in err, err)
+    rc, out, err = run(["plan"], d)
+    expect(rc == 0 and "never seen" not in err, err)
 CACHED = "nothing to re-read"
 
 

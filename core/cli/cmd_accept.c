@@ -7,57 +7,59 @@
 #include <stdio.h>
 #include <string.h>
 
-int cmd_accept(struct cli_ctx *ctx)
+static int accept_run(struct cli_session *s)
 {
-	if (ctx->n_args != 2) {
-		fprintf(ctx->err, "usage: dbreg accept PKG MIGRATION\n");
-		return 2;
-	}
-	const char *pkg = ctx->args[0], *mig = ctx->args[1];
-	struct dbreg_project *proj = NULL;
-	struct dbreg_registry *reg = NULL;
-	struct cli_target t = {0};
+	const char *pkg = s->args[0], *mig = s->args[1];
 	struct dbreg_accept_result res;
-	int rc = cli_open(ctx, &proj, &reg, false);
+	int rc = cli_connect(s, false);
 	if (rc < 0)
-		goto out;
-	if ((rc = cli_target_open(ctx, &t, proj)) < 0 || (rc = cli_target_connect(ctx, &t)) < 0)
-		goto out;
-	rc = dbreg_apply_accept(&res, t.conn, reg, pkg, mig, ctx->lock_timeout);
+		return rc;
+	rc = dbreg_apply_accept(&res, s->conn, s->reg, pkg, mig, s->o.lock_timeout);
 	if (rc < 0) {
-		fprintf(ctx->err, "dbreg: accept: %s\n", res.errmsg);
-		dbreg_state_log(t.state, "accept", t.shown, "failed", res.errmsg);
-		goto out;
+		cli_fail(s, "accept: %s", res.errmsg);
+		dbreg_state_log(s->state, "accept", s->shown, "failed", res.errmsg);
+		return rc;
 	}
 	bool changed = strcmp(res.old_checksum, res.new_checksum) != 0;
-	if (ctx->json) {
-		fputs("{\n  \"target\": ", ctx->out);
-		dbreg_json_str(ctx->out, t.shown);
-		fputs(",\n  \"package\": ", ctx->out);
-		dbreg_json_str(ctx->out, pkg);
-		fputs(",\n  \"migration\": ", ctx->out);
-		dbreg_json_str(ctx->out, mig);
-		fputs(",\n  \"old_checksum\": ", ctx->out);
-		dbreg_json_str(ctx->out, res.old_checksum);
-		fputs(",\n  \"new_checksum\": ", ctx->out);
-		dbreg_json_str(ctx->out, res.new_checksum);
-		fprintf(ctx->out, ",\n  \"changed\": %s,\n  \"ok\": true\n}\n", changed ? "true" : "false");
-		ctx->json_done = true;
+	if (s->o.json) {
+		cli_json_key(s, "target");
+		dbreg_json_str(s->out, s->shown);
+		cli_json_key(s, "package");
+		dbreg_json_str(s->out, pkg);
+		cli_json_key(s, "migration");
+		dbreg_json_str(s->out, mig);
+		cli_json_key(s, "old_checksum");
+		dbreg_json_str(s->out, res.old_checksum);
+		cli_json_key(s, "new_checksum");
+		dbreg_json_str(s->out, res.new_checksum);
+		cli_json_key(s, "changed");
+		fputs(changed ? "true" : "false", s->out);
 	} else if (!changed) {
-		fprintf(ctx->out, "%s: %s %s is unchanged (%s): nothing to accept\n", t.shown, pkg, mig, res.new_checksum);
+		fprintf(s->out, "%s: %s %s is unchanged (%s): nothing to accept\n", s->shown, pkg, mig, res.new_checksum);
 	} else {
-		fprintf(ctx->out, "%s: %s %s\n  applied with  %s\n  manifest now  %s\naccepted: the target records the new checksum\n",
-			t.shown, pkg, mig, res.old_checksum, res.new_checksum);
+		fprintf(s->out, "%s: %s %s\n  applied with  %s\n  manifest now  %s\naccepted: the target records the new checksum\n",
+			s->shown, pkg, mig, res.old_checksum, res.new_checksum);
 	}
 	if (changed) {
 		char detail[512];
 		snprintf(detail, sizeof detail, "%s %s: %s -> %s", pkg, mig, res.old_checksum, res.new_checksum);
-		dbreg_state_log(t.state, "accept", t.shown, "ok", detail);
-		cli_target_history(ctx, &t, true);
+		dbreg_state_log(s->state, "accept", s->shown, "ok", detail);
+		cli_history(s, true);
 	}
-out:
-	cli_target_close(&t);
-	dbreg_registry_free(reg);
-	dbreg_project_free(proj);
-	return cli_exit_code(rc);
+	return 0;
 }
+
+const struct cli_command cli_cmd_accept = {
+	.name = "accept",
+	.args = "PKG MIGRATION",
+	.summary = "record the new checksum of an applied migration changed on purpose",
+	.help = "Shows the checksum the migration was applied with and the one of its text now, and\n"
+		"records the new one on the target (logged in the state file), so that a comment or a\n"
+		"formatting change is no longer refused as drift (DBR045).",
+	.options = (const char *const[]){"lock-timeout", NULL},
+	.needs = CLI_NEEDS_VALID | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
+	.min_args = 2,
+	.max_args = 2,
+	.complete_args = "packages",
+	.run = accept_run,
+};

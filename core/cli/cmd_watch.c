@@ -22,7 +22,7 @@ struct watch_ui {
 	bool apply;                    /* a development target and no --no-apply */
 	const char *why_not;           /* why nothing is applied */
 	const struct dbreg_project *proj;
-	struct cli_target *t;
+	struct cli_session *t;         /* the target: conn, shown, dialect, state */
 	const char *const *allow;
 	size_t n_allow;
 	int lock_timeout;
@@ -243,7 +243,7 @@ static bool watch_is_redo(const struct dbreg_plan *plan, size_t i)
 static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, struct dbreg_registry *old,
 			     struct watch_result *r)
 {
-	struct cli_target *t = ui->t;
+	struct cli_session *t = ui->t;
 	double t0 = watch_now_ms();
 	if (!ui->hist_valid || !ui->apply) {
 		watch_hist_forget(ui);
@@ -306,7 +306,7 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
  * the target (registered packages, the history copy), once. */
 static void watch_state_sync(struct watch_ui *ui, struct dbreg_registry *reg)
 {
-	struct cli_target *t = ui->t;
+	struct cli_session *t = ui->t;
 	if (!ui->dirty || !reg || !t->conn)
 		return;
 	struct dbreg_applied *h = NULL;
@@ -456,70 +456,54 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 	return 0;
 }
 
-int cmd_watch(struct cli_ctx *ctx)
+static int watch_run(struct cli_session *s)
 {
-	if (cli_no_extra_args(ctx, 0))
-		return 2;
-	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
-	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
-	struct cli_target t = {0};
 	int sfd = -1;
 	sigset_t mask, oldmask;
-	int rc = dbreg_project_open(&proj, ctx->dir, &pdiags);
-	if (rc < 0) {
-		cli_print_diags(ctx, &pdiags);
-		goto out;
-	}
-	/* --allow is refused before anything is read from the target. */
-	if (ctx->n_allow && (rc = cli_require_dev(ctx, proj, "--allow")) < 0)
-		goto out;
-	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
-		goto out;
-	bool dev = dbreg_project_target_is_dev(proj, ctx->target, t.url);
+	bool dev = dbreg_project_target_is_dev(s->proj, s->o.target, s->url);
 	struct watch_ui ui = {
-		.out = ctx->json ? stderr : stdout,
+		.out = s->o.json ? stderr : stdout,
 		.err = stderr,
-		.json = ctx->json,
-		.quiet = ctx->quiet,
-		.verbose = ctx->verbose,
-		.color = ctx->color,
-		.apply = dev && !ctx->no_apply,
-		.why_not = ctx->no_apply ? "--no-apply" : "not a development target: mark it dev = true to apply",
-		.proj = proj,
-		.t = &t,
-		.allow = ctx->allow,
-		.n_allow = ctx->n_allow,
-		.lock_timeout = ctx->lock_timeout,
+		.json = s->o.json,
+		.quiet = s->o.quiet,
+		.verbose = s->o.verbose,
+		.color = s->color,
+		.apply = dev && !s->o.no_apply,
+		.why_not = s->o.no_apply ? "--no-apply" : "not a development target: mark it dev = true to apply",
+		.proj = s->proj,
+		.t = s,
+		.allow = s->o.allow,
+		.n_allow = s->o.n_allow,
+		.lock_timeout = s->o.lock_timeout,
 	};
-	rc = ui.apply ? cli_target_connect(ctx, &t) : cli_target_connect_readonly(ctx, &t);
+	int rc = cli_connect(s, !ui.apply);
 	if (rc < 0)
-		goto out;
+		return rc;
 	/* Signals become a readable descriptor, so the loop's poll ends on
 	 * them; blocked before any thread starts, so none takes them. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) != 0 || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
-		fprintf(ctx->err, "dbreg watch: cannot take SIGINT/SIGTERM\n");
+		cli_fail(s, "watch: cannot take SIGINT/SIGTERM");
 		rc = DBREG_EIO;
 		goto restore;
 	}
-	struct dbreg_validate_opts vopts = {.allow = ctx->allow, .n_allow = ctx->n_allow};
+	struct dbreg_validate_opts vopts = {.allow = s->o.allow, .n_allow = s->o.n_allow};
 	struct dbreg_watch_opts wo = {
 		.stop_fd = sfd,
-		.debounce_ms = ctx->debounce_ms,
+		.debounce_ms = s->o.debounce_ms,
 		.validate = &vopts,
-		.log = ctx->verbose && !ctx->json ? ctx->err : NULL,
+		.log = s->o.verbose && !s->o.json ? s->err : NULL,
 	};
-	rc = dbreg_watch_run(proj, &reg, &wo, watch_round, &ui);
+	rc = dbreg_watch_run(s->proj, &reg, &wo, watch_round, &ui);
 	watch_state_sync(&ui, reg);
 	watch_hist_forget(&ui);
 	if (rc < 0)
-		fprintf(ctx->err, "dbreg watch: %s\n", rc == DBREG_ENOMEM ? "out of memory"
-						     : "cannot watch the package folders (do they exist?)");
-	else if (!ctx->quiet && !ctx->json)
-		fprintf(ctx->err, "dbreg watch: stopped\n");
+		cli_fail(s, "watch: %s", rc == DBREG_ENOMEM ? "out of memory" : "cannot watch the package folders (do they exist?)");
+	else if (!s->o.quiet && !s->o.json)
+		fprintf(s->err, "dbreg watch: stopped\n");
 	/* Take the signal that stopped the loop, or unblocking delivers it. */
 	struct signalfd_siginfo si;
 	struct pollfd pfd = {.fd = sfd, .events = POLLIN};
@@ -528,10 +512,19 @@ int cmd_watch(struct cli_ctx *ctx)
 	close(sfd);
 restore:
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
-out:
-	cli_target_close(&t);
 	dbreg_registry_free(reg);
-	dbreg_diag_list_dispose(&pdiags);
-	dbreg_project_free(proj);
-	return cli_exit_code(rc);
+	return rc;
 }
+
+const struct cli_command cli_cmd_watch = {
+	.name = "watch",
+	.args = "",
+	.summary = "the development loop: reload, validate, plan and apply on every change",
+	.help = "One round at start, then on every change of the package folders and up_file SQL files\n"
+		"(debounced, content changes only): reload, re-validate, re-plan, and on a development\n"
+		"target apply; prints what changed. Runs until interrupted. --json: one line per round.",
+	.options = (const char *const[]){"no-apply", "allow", "lock-timeout", "debounce", NULL},
+	.needs = CLI_NEEDS_PROJECT | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
+	.run = watch_run,
+	.streams_json = true,
+};

@@ -654,6 +654,18 @@ int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versio
  * where the database gave them. Borrowed until the next call on conn. */
 const char *dbreg_target_errmsg(const struct dbreg_conn *conn);
 
+/* ---- state files for the command line (issue 13) ----------------------- */
+
+/* Opens an existing state file for reading only (a read-only file or
+ * checkout): nothing is created, upgraded or locked; writes through it
+ * fail. Returns 0, DBREG_EIO with a message in err. */
+int dbreg_state_open_readonly(struct dbreg_state **out, const char *path, char *err, size_t errsize);
+
+/* Whether the state file ever saw the target: it holds history rows for it,
+ * or a "seen" event (an empty history read from the target). An offline
+ * answer for a target never seen is a guess. */
+bool dbreg_state_target_seen(struct dbreg_state *st, const char *target);
+
 /* ---- versions (semver.c) ---------------------------------------------------- */
 
 /* Compares two versions by Semantic Versioning precedence: -1, 0 or 1.

@@ -30,7 +30,6 @@ struct iso_prop {
 struct iso_table {
 	char *name;                    /* as the migrations left it */
 	char *fk_name;                 /* the workspace foreign key's constraint name, when known */
-	bool created;                  /* by this package's migrations (else first met in an ALTER) */
 	bool fk_deferrable;            /* the workspace foreign key was made DEFERRABLE (fk is BAD) */
 	bool temp, dropped;
 	struct iso_prop prefix, ws, not_null, fk, schema;
@@ -242,7 +241,6 @@ bool dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, cons
 	if (!t)
 		return false;
 	src = src ? &iso->tables[src_i] : NULL;
-	t->created = true;
 	t->temp = temp;
 	const char *mig = at->migration ? at->migration : "";
 	if (strncmp(table, "ydtb_", 5) != 0) {
