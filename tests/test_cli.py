@@ -1291,6 +1291,46 @@ def json_failure_of_a_lock_timeout_on_postgres():
             holder.kill()
             holder.wait()
         drop()
+RESUME_PKG = """[package]
+name = "@t/resume"
+version = "1.0.0"
+
+[[migrations]]
+id = "0001_backfill"
+version = "1.0.0"
+transaction = false
+up = \"\"\"
+UPDATE ydtb_workspaces SET name = name WHERE id = 'none';
+INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('r1', 'one', 'taken') ON CONFLICT (id) DO NOTHING;
+UPDATE ydtb_workspaces SET name = 'ONE' WHERE id = 'r1';
+\"\"\"
+""".replace('\\"', '"')
+
+
+@case
+def a_non_transactional_failure_reports_and_resumes_at_its_statement():
+    # Its second statement meets a row validate cannot know of (a taken slug).
+    import sqlite3
+    d = project()
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0, out + err)
+    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    con.execute("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w0', 'zero', 'taken')")
+    con.commit()
+    with open(os.path.join(d, "tomls", "resume.toml"), "w") as fp:
+        fp.write(RESUME_PKG)
+    rc, out, err = run(["apply", "--json"], d)
+    doc = json.loads(out)
+    expect(rc == 4 and doc["statements_done"] == 1 and doc["statements_total"] == 3, out + err)
+    expect("statement 1 of 3 completed and is recorded; the next run resumes at statement 2" in err, err)
+    expect(re.search(r"tomls/resume\.toml:11:1: error: migration up 0001_backfill of @t/resume failed", err), err)
+    con.execute("DELETE FROM ydtb_workspaces WHERE id = 'w0'")
+    con.commit()
+    con.close()
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "resumed @t/resume 0001_backfill at statement 2" in out, out + err)
+    rc, out, err = run(["verify"], d)
+    expect(rc == 0, out + err)
 
 
 def main():
