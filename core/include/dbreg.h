@@ -703,6 +703,10 @@ struct dbreg_init_opts {
 	/* Called as each phase starts; NULL: not called. */
 	void (*phase)(void *arg, enum dbreg_init_phase phase);
 	void *phase_arg;
+	/* --allow on a development target (the caller checks it is one):
+	 * these plan errors become DBR105 warnings. */
+	const char *const *allow;
+	size_t n_allow;
 };
 
 /* What dbreg_init_run did. Owned by the result: dbreg_init_result_dispose. */
