@@ -584,10 +584,18 @@ int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg
 	if (record)
 		rc = dbreg_state_fleet_begin(opts->state, f->name, opts->command ? opts->command : "apply", shown, status,
 					     n, &r.run_id);
+	if (rc != 0) {
+		/* Nothing ran: a run that cannot be recorded does not start. */
+		free(canaries);
+		free(rest);
+		free(shown);
+		free(status);
+		dbreg_fleet_outcomes_free(o, n);
+		return rc;
+	}
 	size_t jobs = opts->jobs ? opts->jobs : f->jobs ? f->jobs : 1;
 	pthread_mutex_init(&r.lock, NULL);
-	if (rc == 0)
-		rc = fleet_phase(&r, canaries, nc, jobs);
+	rc = fleet_phase(&r, canaries, nc, jobs);
 	/* The rest only when every canary succeeded. */
 	bool canaries_ok = true;
 	for (size_t i = 0; i < nc; i++)
