@@ -342,7 +342,9 @@ int cli_fleet(struct cli_ctx *ctx, const char *command)
 		for (size_t i = 0; i < f->n_members; i++)
 			if (o[i].diags.len)
 				cli_print_diags(ctx, &o[i].diags);
-		fleet_summary(ctx, f, o, jobs, seconds, interrupted, action);
+		/* -q: the summary only when something did not succeed. */
+		if (!ctx->quiet || exit_code)
+			fleet_summary(ctx, f, o, jobs, seconds, interrupted, action);
 	}
 	if (action != DBREG_FLEET_PLAN && !ctx->dry_run)
 		dbreg_state_log(state, strcmp(command, "init") == 0 ? "init" : "apply", f->name,
