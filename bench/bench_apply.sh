@@ -13,9 +13,10 @@
 # 1003 migrations. Every run starts from a fresh, empty database.
 #
 # Cases, each timed as wall time of the whole process:
-#   dbreg   `dbreg -C DIR -q apply --target URL`: the whole command (process
-#           start, loading and validating the manifests, which apply does with
-#           SQL checks, state file, the run)
+#   dbreg   `dbreg -C DIR -q apply --target URL` from a fresh checkout (no
+#           state file): the whole command (process start, loading and
+#           validating the manifests, which apply does with SQL checks, state
+#           file, the run)
 #   engine  bench-apply-run, in process: connect, read the history, plan,
 #           dbreg_apply_run (lock, history, every body, history rows,
 #           packages, tools), close; loading the manifests left out
@@ -82,6 +83,7 @@ script_for "sqlite:$tmp/plan.db" "$tmp/sqlite.sql"
 lines_d=""; lines_e=""; lines_c=""
 for r in $(seq "$runs"); do
 	rm -f "$tmp"/d.db* "$tmp"/e.db* "$tmp"/c.db*
+	rm -rf "$proj/.dbreg"   # a fresh checkout: validation with SQL checks, then the apply
 	t=$(ms); "$dbreg" -C "$proj" -q apply --target "sqlite:$tmp/d.db" >/dev/null; lines_d="$lines_d $(elapsed "$t")"
 	out=$("$engine" "$proj" "sqlite:$tmp/e.db")
 	lines_e="$lines_e $(engine_ms "$out")"

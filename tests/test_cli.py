@@ -445,6 +445,174 @@ def two_concurrent_applies_on_postgres_apply_each_migration_once():
         drop()
 
 
+COMMANDS = ["validate", "plan", "apply", "init", "down", "status", "history", "verify", "help"]
+
+
+@case
+def each_command_has_its_own_help():
+    d = project()
+    for cmd in COMMANDS:
+        rc, out, err = run([cmd, "--help"], d)
+        expect(rc == 0 and err == "", "%s --help: %d %s" % (cmd, rc, err))
+        expect(out.splitlines()[0].startswith("usage: dbreg %s [options]" % cmd), out)
+        rc2, out2, _ = run(["help", cmd], d)
+        expect(rc2 == 0 and out2 == out, "dbreg help %s differs from %s --help" % (cmd, cmd))
+    rc, out, err = run(["down", "--help"], d)
+    expect(out.splitlines()[0] == "usage: dbreg down [options] PKG --to VERSION", out)
+    expect("  --to PKG@VERSION          stop a package at a version (repeatable)" in out.splitlines(), out)
+    rc, out, err = run(["--help"], d)
+    # The command column is aligned: every summary starts at the same column.
+    rows = [l for l in out.splitlines() if l.startswith("  ") and not l.startswith("   ")]
+    cols = {len(l) - len(l[2:].split("  ", 1)[1].lstrip()) for l in rows if "  " in l[2:]}
+    expect(len(cols) == 1, "misaligned help columns %s:\n%s" % (cols, out))
+
+
+def commands_taking(d, option):
+    """The commands whose own --help lists the option (as the table says)."""
+    rc, out, err = run(["--help"], d)
+    names = [l.split()[0] for l in out.split("commands:\n")[1].split("\n\n")[0].splitlines() if l[2] != " "]
+    return [c for c in names if any(l.startswith("  --%s" % option) for l in
+                                    run([c, "--help"], d)[1].split("options of every command:")[0].splitlines())]
+
+
+@case
+def an_option_a_command_does_not_take_is_exit_2_naming_who_takes_it():
+    d = project()
+    wrong = {
+        "validate": ["--dry-run"], "plan": ["--dry-run"], "apply": ["--sql"], "init": ["--refresh"],
+        "down": ["@ydtb/basic", "--wait", "3"], "status": ["--dry-run"], "history": ["--to", "@ydtb/basic@1.0.0"],
+        "verify": ["--sql"], "help": ["--offline"],
+    }
+    expect(commands_taking(d, "sql") == ["plan"], commands_taking(d, "sql"))
+    expect({"apply", "init", "down"} <= set(commands_taking(d, "dry-run")), commands_taking(d, "dry-run"))
+    for cmd in COMMANDS:
+        extra = wrong[cmd]
+        opt = [a for a in extra if a.startswith("--")][0][2:]
+        who = commands_taking(d, opt)
+        line = "dbreg: %s does not take --%s (%s %s it)" % (cmd, opt, ", ".join(who), "takes" if len(who) == 1 else "take")
+        rc, out, err = run([cmd] + extra, d)
+        expect(rc == 2, "%s %s: exit %d" % (cmd, extra, rc))
+        expect(err.splitlines()[0] == line, "%s: %r, want %r" % (cmd, err, line))
+        expect(err.splitlines()[1] == "  hint: see 'dbreg %s --help'" % cmd, err)
+    expect(not os.path.exists(os.path.join(d, "ydtb.db")), "a refused command touched the target")
+
+
+@case
+def did_you_mean_for_commands_and_options_without_the_binary_path():
+    d = project()
+    for args, line in ((["aply"], "dbreg: unknown command 'aply'; did you mean 'apply'?"),
+                       (["stauts"], "dbreg: unknown command 'stauts'; did you mean 'status'?"),
+                       (["frobnicate"], "dbreg: unknown command 'frobnicate'"),
+                       (["plan", "--sqll"], "dbreg: unknown option '--sqll'; did you mean '--sql'?"),
+                       (["apply", "--dryrun"], "dbreg: unknown option '--dryrun'; did you mean '--dry-run'?"),
+                       (["plan", "--bogus"], "dbreg: unknown option '--bogus'"),
+                       (["plan", "-x"], "dbreg: unknown option '-x'"),
+                       (["init", "--wait"], "dbreg: --wait needs an argument SECONDS"),
+                       (["init", "--wait", "soon"], "dbreg: --wait takes a number of seconds (0 to 86400), not 'soon'"),
+                       (["plan", "--json=yes"], "dbreg: --json takes no argument"),
+                       (["help", "aply"], "dbreg: no command 'aply'; did you mean 'apply'?")):
+        rc, out, err = run(args, d)
+        expect(rc == 2, "%s: exit %d" % (args, rc))
+        expect(err.splitlines()[0] == line, "%s: %r" % (args, err))
+        expect(DBREG not in err, err)
+
+
+@case
+def json_usage_errors_are_one_document():
+    d = project()
+    for args in (["--json", "aply"], ["--json", "--bogus"], ["plan", "--json", "--dry-run"], ["--json"],
+                 ["down", "--json", "@ydtb/basic"], ["validate", "--json", "extra"]):
+        rc, out, err = run(args, d)
+        doc = json.loads(out)
+        expect(rc == 2 and doc["ok"] is False and doc["exit_code"] == 2, "%s: %d %s" % (args, rc, out))
+        expect(set(doc["error"]) == {"message", "detail", "hint", "sqlstate", "file", "line", "column",
+                                     "package", "migration", "statement"}, doc)
+        expect(doc["error"]["message"] and isinstance(doc["diagnostics"], list), doc)
+        expect(not any(x["severity"] == "error" for x in doc["diagnostics"]), doc)
+
+
+@case
+def positions_are_relative_to_the_current_folder_whatever_C_says():
+    d = project({"tomls/bad.toml": BASIC_BAD})
+    want = 'error[DBR020]: table "notes" must start with "ydtb_" (hint: rename it "ydtb_notes")'
+    parent, base = os.path.split(d)
+    for cwd, args, prefix in ((d, [], ""), (parent, ["-C", base], base + "/"), (parent, ["-C", d], base + "/"),
+                              (os.path.join(d, "tomls"), ["-C", ".."], "../")):
+        rc, out, err = run(args + ["validate"], cwd)
+        expect(rc == 1 and ("%stomls/bad.toml:5:9: %s" % (prefix, want)) in err.splitlines(), "%s: %s" % (args, err))
+        rc, out, err = run(args + ["validate", "--json"], cwd)
+        x = [x for x in json.loads(out)["diagnostics"] if x["code"] == "DBR020"][0]
+        expect(x["file"] == prefix + "tomls/bad.toml", x)
+
+
+@case
+def state_option_and_environment_name_another_state_file():
+    d = project()
+    other = os.path.join(d, "elsewhere", "state.db")
+    rc, out, err = run(["apply", "-q", "--state", "elsewhere/state.db"], d)
+    expect(rc == 0 and os.path.exists(other), out + err)
+    expect(not os.path.exists(os.path.join(d, ".dbreg", "state.db")), "the project's state file was created")
+    rc, out, err = run(["plan"], d, env={"DBREG_STATE": other})
+    expect(rc == 0 and "is up to date" in out, out + err)
+    rc, out, err = run(["plan"], d)
+    expect(rc == 0 and re.search(r"^plan for .*: \d+ steps$", out, re.M) and "has never seen" in err, out + err)
+
+
+@case
+def a_read_only_state_file_still_answers_offline():
+    d = project()
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0, err)
+    state_dir = os.path.join(d, ".dbreg")
+    os.chmod(os.path.join(state_dir, "state.db"), 0o400)
+    for f in os.listdir(state_dir):
+        if f != "state.db":
+            os.remove(os.path.join(state_dir, f))
+    os.chmod(state_dir, 0o500)
+    # Root writes whatever the mode says: run as nobody then.
+    as_user = []
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            raise Skip("root without setpriv")
+        as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", DBREG]
+        os.chmod(d, 0o755)
+        os.chmod(state_dir, 0o555)
+        os.chmod(os.path.join(state_dir, "state.db"), 0o444)
+
+    def run_ro(args):
+        if not as_user:
+            return run(args, d)
+        e = dict(os.environ, NO_COLOR="1")
+        p = subprocess.run(as_user + args, cwd=d, env=e, capture_output=True, text=True, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+    try:
+        for cmd in (["plan"], ["status", "--offline"], ["history", "--offline"]):
+            rc, out, err = run_ro(cmd)
+            expect(rc == 0, "%s: %d %s" % (cmd, rc, err))
+        rc, out, err = run_ro(["plan"])
+        expect("is up to date" in out and err == "", "plan from the read-only state: " + out + err)
+        rc, out, err = run_ro(["history", "--offline"])
+        expect(len(out.splitlines()) == len(run(["history", "--offline"], d)[1].splitlines()) > 3, out)
+        rc, out, err = run_ro(["apply"])
+        expect(rc == 1 and "state file" in err, "apply must not write a read-only state: %d %s" % (rc, err))
+    finally:
+        os.chmod(state_dir, 0o700)
+
+
+@case
+def an_offline_answer_for_a_target_never_seen_says_so():
+    d = project()
+    note = ("dbreg: note: the state file .dbreg/state.db has never seen sqlite:ydtb.db: this answer assumes an "
+            "empty database; run %s to read the target")
+    rc, out, err = run(["plan"], d)
+    expect(rc == 0 and note % "with --refresh" in err.splitlines(), err)
+    rc, out, err = run(["history", "--offline"], d)
+    expect(rc == 0 and note % "without --offline" in err.splitlines(), err)
+    # Once read (even empty), the state file knows it.
+    rc, out, err = run(["plan", "--refresh"], d)
+    expect(rc == 0 and "never seen" not in err, err)
+    rc, out, err = run(["plan"], d)
+    expect(rc == 0 and "never seen" not in err, err)
 CACHED = "nothing to re-read"
 
 
@@ -752,6 +920,136 @@ def a_waiter_times_out_naming_the_lock_timeout_on_sqlite():
     finally:
         os.close(fd)
     rc, out, err = run(["apply"], d)
+    expect(rc == 0, out + err)
+
+
+def lifecycle_target(dialect):
+    """(dbreg.toml text, env, sql function, cleanup) for a fresh target."""
+    if dialect == "sqlite":
+        return '[targets.dev]\nurl = "sqlite:ydtb.db"\n', {}, None, lambda: None
+    url, drop = pg_database()
+    def sql(q):
+        r = subprocess.run(["psql", url, "-XtAqc", q], capture_output=True, text=True)
+        expect(r.returncode == 0, "psql %s: %s" % (q, r.stderr))
+        return r.stdout.strip()
+    return '[targets.dev]\nurl = "${DBREG_PG}"\n', {"DBREG_PG": url}, sql, drop
+
+
+def lifecycle_sql(d, sql):
+    if sql:
+        return sql
+    import sqlite3
+    def run_sqlite(q):
+        con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+        try:
+            rows = con.executescript(q) if ";" in q.strip()[:-1] else con.execute(q).fetchall()
+            con.commit()
+            return "\n".join("|".join(str(x) for x in r) for r in rows) if isinstance(rows, list) else ""
+        finally:
+            con.close()
+    return run_sqlite
+
+
+def baseline_adopts_a_database_built_by_hand(dialect):
+    toml, env, sql, cleanup = lifecycle_target(dialect)
+    try:
+        d = project({"dbreg.toml": toml})
+        sql = lifecycle_sql(d, sql)
+        rc, out, err = run(["init", "-q"], d, env)
+        expect(rc == 0, out + err)
+        rc, out, err = run(["history", "--json"], d, env)
+        count = {}
+        for m in json.loads(out)["migrations"]:
+            count[m["package"]] = count.get(m["package"], 0) + 1
+        rc, out, err = run(["status", "--json"], d, env)
+        version = {p["name"]: p["declared_version"] for p in json.loads(out)["packages"]}
+        core, basic = "@ydtb/core@" + version["@ydtb/core"], "@ydtb/basic@" + version["@ydtb/basic"]
+        # The tables without dbreg's history: what a database made by hand holds.
+        sql("DROP TABLE ydtb_registry_migrations; DROP TABLE ydtb_registry_packages;")
+        rc, out, err = run(["status", "--json"], d, env)
+        expect(all(p["installed_version"] is None for p in json.loads(out)["packages"]), out)
+        rc, out, err = run(["baseline", core], d, env)
+        expect(rc == 0 and "recorded %d migrations as applied without running them" % count["@ydtb/core"] in out,
+               "%d %s" % (rc, out + err))
+        rc, out, err = run(["baseline", basic], d, env)
+        expect(rc == 0 and "recorded %d migrations" % count["@ydtb/basic"] in out, "%d %s" % (rc, out + err))
+        rc, out, err = run(["verify"], d, env)
+        expect(rc == 0, out + err)
+        rc, out, err = run(["apply", "--json"], d, env)
+        expect(rc == 0 and json.loads(out)["applied"] == 0, out + err)
+        expect(sql("SELECT count(*) FROM ydtb_tools WHERE package_name = '@ydtb/basic'") == "2", "tools not recorded")
+        # A database that lacks a table is refused, naming it, and nothing is recorded.
+        sql("DROP TABLE ydtb_registry_migrations; DROP TABLE ydtb_registry_packages; DROP TABLE ydtb_basic_note_tags;")
+        rc, out, err = run(["baseline", core], d, env)
+        expect(rc == 0, out + err)
+        rc, out, err = run(["baseline", basic], d, env)
+        expect(rc == 6 and "ydtb_basic_note_tags" in err and "missing" in err, "%d %s" % (rc, err))
+        rc, out, err = run(["history", "--json"], d, env)
+        expect(not [m for m in json.loads(out)["migrations"] if m["package"] == "@ydtb/basic"], out)
+    finally:
+        cleanup()
+
+
+@case
+def baseline_adopts_a_database_built_by_hand_sqlite():
+    baseline_adopts_a_database_built_by_hand("sqlite")
+
+
+@case
+def baseline_adopts_a_database_built_by_hand_postgres():
+    baseline_adopts_a_database_built_by_hand("postgres")
+
+
+@case
+def accept_records_an_intended_change_and_logs_it():
+    import sqlite3
+    d = project()
+    rc, out, err = run(["init", "-q"], d)
+    expect(rc == 0, out + err)
+    path = os.path.join(d, "tomls", "basic.toml")
+    text = open(path).read()
+    open(path, "w").write(text.replace('CREATE TABLE IF NOT EXISTS "ydtb_basic_notes" (\n  "id" TEXT',
+                                       '-- a comment added later\nCREATE TABLE IF NOT EXISTS "ydtb_basic_notes" (\n  "id" TEXT', 1))
+    rc, out, err = run(["apply"], d)
+    expect(rc == 1 and "DBR045" in err, "drift must stop apply: %d %s" % (rc, err))
+    rc, out, err = run(["accept", "@ydtb/basic", "0001_create_notes", "--json"], d)
+    doc = json.loads(out)
+    expect(rc == 0 and doc["changed"] is True and doc["old_checksum"] != doc["new_checksum"], out + err)
+    rc, out, err = run(["accept", "@ydtb/basic", "0001_create_notes"], d)
+    expect(rc == 0 and "nothing to accept" in out, out + err)
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0, out + err)
+    rc, out, err = run(["accept", "@ydtb/basic", "no_such"], d)
+    expect(rc == 2 and "no_such" in err, "%d %s" % (rc, err))
+    con = sqlite3.connect(os.path.join(d, ".dbreg", "state.db"))
+    events = con.execute("SELECT event, outcome, detail FROM events WHERE event = 'accept'").fetchall()
+    con.close()
+    expect(any(o == "ok" and doc["old_checksum"] in det and doc["new_checksum"] in det for e, o, det in events), events)
+
+
+@case
+def down_to_nothing_uninstalls_and_logs_the_reverts():
+    import sqlite3
+    d = project()
+    rc, out, err = run(["init", "-q"], d)
+    expect(rc == 0, out + err)
+    rc, out, err = run(["down", "@ydtb/basic", "--to", "0.0.0"], d)
+    expect(rc == 0 and "reverted 5 migrations" in out, out + err)
+    rc, out, err = run(["status", "--json"], d)
+    basic = [p for p in json.loads(out)["packages"] if p["name"] == "@ydtb/basic"][0]
+    expect(basic["installed_version"] is None and basic["pending"] == 5, basic)
+    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    tools = con.execute("SELECT count(*) FROM ydtb_tools WHERE package_name = '@ydtb/basic'").fetchone()[0]
+    tables = con.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'ydtb_basic%'").fetchone()[0]
+    con.close()
+    expect(tools == 0 and tables == 0, "tools %d, tables %d left" % (tools, tables))
+    con = sqlite3.connect(os.path.join(d, ".dbreg", "state.db"))
+    detail = con.execute("SELECT detail FROM events WHERE event = 'downgrade' AND outcome = 'ok'").fetchone()[0]
+    con.close()
+    expect(detail.startswith("reverted @ydtb/basic 0005_create_note_tags,") and "0001_create_notes" in detail, detail)
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "applied 5 migrations" in out, out + err)
+    rc, out, err = run(["verify"], d)
     expect(rc == 0, out + err)
 
 

@@ -9,6 +9,7 @@ tests/run (DBREG_TEST_PG_URL; the cases fail without it unless
 DBREG_TEST_NO_PG=1). Every wait is bounded. Prints TAP."""
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -538,6 +539,11 @@ def watch_follows_an_editor_on_sqlite():
     watch_scenario(d, lambda t: sorted(r[1] for r in q("pragma table_info(%s)" % t)),
                    lambda: sorted(r[0] for r in q("select name from sqlite_master where type = 'table'")),
                    lambda: q("select id, title from ydtb_memo_items order by id"), add)
+    # The state file followed the target once, at the end of the session.
+    rc, out, err = run(["history", "--offline", "--json"], d)
+    expect(rc == 0, err)
+    ids = [m["migration"] for m in json.loads(out)["migrations"]]
+    expect("0002_tags" in ids and "0003_note" in ids, ids)
     # The lock and the file are released: another run writes at once.
     con = sqlite3.connect(db, timeout=1)
     con.execute("BEGIN IMMEDIATE")
@@ -586,6 +592,58 @@ def watch_on_postgres_without_dev_applies_nothing():
         expect(psql(url, "select count(*) from pg_tables where schemaname = 'public'") == "0", "tables created")
     finally:
         drop()
+
+
+
+@case
+def verbose_validate_and_watch_say_what_was_checked_and_why():
+    d = project({"tomls/memo.toml": memo_state(1)})
+    rc, out, err = run(["validate", "-v"], d)
+    expect(rc == 0, err)
+    expect(re.search(r"^  validate: 2 manifests read in [0-9.]+ ms$", err, re.M), err)
+    expect(re.search(r"^  validate: SQL checks of all 2 packages \(a full validation\) in [0-9.]+ ms$", err, re.M), err)
+    # watch -v in human form: the report on stdout, what was re-checked on stderr.
+    p = subprocess.Popen([DBREG, "watch", "-v", "--no-apply"], cwd=d, env=env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        out_lines = queue.Queue()
+        threading.Thread(target=lambda: [out_lines.put(x) for x in p.stdout], daemon=True).start()
+        err_lines = []
+        threading.Thread(target=lambda: [err_lines.append(x) for x in p.stderr], daemon=True).start()
+
+        def line_matching(pattern, timeout=30):
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                try:
+                    x = out_lines.get(timeout=max(0.1, end - time.monotonic()))
+                except queue.Empty:
+                    break
+                if re.search(pattern, x):
+                    return x
+            raise AssertionError("no line like %r; stderr: %s" % (pattern, "".join(err_lines)[-2000:]))
+
+        line_matching(r"watching 2 packages, target sqlite:.*ydtb\.db \(--no-apply\)")
+        write(os.path.join(d, "tomls", "memo.toml"), memo_state(2))
+        line_matching(r"#2: tomls/memo\.toml changed \(\d+ ms\)")
+        line_matching(r"^  \+ table ydtb_memo_tags \(@ydtb/memo\)$")
+        line_matching(r"^  pending up @ydtb/memo 0002_tags$")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any("round 2:" in x for x in err_lines):
+            time.sleep(0.05)
+        log = "".join(err_lines)
+        expect("reload: read tomls/memo.toml (its manifest changed)" in log, log)
+        expect("reload: checking the SQL of @ydtb/memo: its manifest changed" in log, log)
+        expect(re.search(r"reload: 1 of 2 manifests read in [0-9.]+ ms; graph and rules over 2 packages in [0-9.]+ ms; "
+                         r"SQL checks of 1 package in [0-9.]+ ms", log), log)
+        expect(re.search(r"round 2: reload [0-9.]+ ms \(1 read, 1 re-checked\)", log), log)
+        p.send_signal(signal.SIGINT)
+        expect(p.wait(timeout=20) == 0, "exit after SIGINT")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+    expect(not os.path.exists(os.path.join(d, "ydtb.db")) or "ydtb_memo_tags" not in sqlite_tables(os.path.join(d, "ydtb.db")),
+           "--no-apply applied")
 
 
 def main():

@@ -236,7 +236,7 @@ def edit(d, old, new):
         fp.write(text.replace(old, new, 1))
 
 
-def change_case(change, check_sqlite, check_pg, expect_loss=False):
+def change_case(change, check_sqlite, check_pg, expect_loss=False, on_pg=False):
     """Init both dialects with rows, change the manifest, generate, then
     validate, apply, verify and test; the rows are checked on both."""
     d = shop_project()
@@ -253,16 +253,17 @@ def change_case(change, check_sqlite, check_pg, expect_loss=False):
             psql(url, sql)
         manifest = os.path.join(d, "tomls", "shop.toml")
         before = read(manifest)
-        change(d)
+        change(d, url)
         edited = read(manifest)
-        rc, out, err = run(["generate", "@t/shop"], d)
+        replay = ["--target", url] if on_pg else []
+        rc, out, err = run(["generate", "@t/shop"] + replay, d)
         expect(rc == 0, err)
         expect(read(manifest).startswith(edited), "generate changed bytes of the manifest it appends to")
         expect(read(manifest) != edited and before != edited, "nothing was generated")
         expect(("DBR103" in err) == expect_loss, err)
         rc, _, err = run(["validate"], d)
         expect(rc == 0 and "DBR047" not in err, err)
-        rc, _, err = run(["generate", "@t/shop"], d)
+        rc, _, err = run(["generate", "@t/shop"] + replay, d)
         expect(rc == 0 and "nothing to generate" in err, "a second generate found more: " + err)
         for target in [[], ["--target", url]]:
             rc, _, err = run(["apply"] + target, d)
@@ -292,7 +293,7 @@ def lines_kept_pg(url, table="ydtb_shop_lines"):
 
 @case
 def generate_add_table():
-    def change(d):
+    def change(d, url=None):
         edit(d, '[tables.ydtb_shop_lines]', """[tables.ydtb_shop_tags]
 description = "A tag of an item"
 workspace_scoped = true
@@ -319,7 +320,7 @@ ydtb_shop_tags_tag_idx = { columns = ["workspace_id", "tag"], unique = true }
 
 @case
 def generate_add_nullable_column_and_one_with_default():
-    def change(d):
+    def change(d, url=None):
         edit(d, 'price = { type = "integer" }',
              'price = { type = "integer" }\nnote  = { type = "text" }\ncolor = { type = "text", default = "red" }')
 
@@ -337,7 +338,7 @@ def generate_add_nullable_column_and_one_with_default():
 
 @case
 def generate_add_not_null_column_with_default_to_a_table_with_rows():
-    def change(d):
+    def change(d, url=None):
         edit(d, 'price = { type = "integer" }',
              'price = { type = "integer" }\nstock = { type = "integer", not_null = true, default = 7 }')
 
@@ -353,7 +354,7 @@ def generate_add_not_null_column_with_default_to_a_table_with_rows():
 
 @case
 def generate_drop_column_is_reported_as_dbr103():
-    def change(d):
+    def change(d, url=None):
         edit(d, 'price = { type = "integer" }\n', '')
 
     def sq(d):
@@ -370,7 +371,7 @@ def generate_drop_column_is_reported_as_dbr103():
 
 @case
 def generate_add_index():
-    def change(d):
+    def change(d, url=None):
         edit(d, '[tables.ydtb_shop_lines]', """[tables.ydtb_shop_items.indexes]
 ydtb_shop_items_title_idx = { columns = ["workspace_id", "title"] }
 
@@ -389,7 +390,7 @@ ydtb_shop_items_title_idx = { columns = ["workspace_id", "title"] }
 
 @case
 def generate_add_unique_constraint():
-    def change(d):
+    def change(d, url=None):
         edit(d, '[tables.ydtb_shop_items]\ndescription = "An item"',
              '[tables.ydtb_shop_items]\ndescription = "An item"\nunique = [["workspace_id", "title"]]')
 
@@ -411,7 +412,7 @@ def generate_add_unique_constraint():
 
 @case
 def generate_rename_column_with_renamed_from():
-    def change(d):
+    def change(d, url=None):
         edit(d, 'title = { type = "text", not_null = true }',
              'name  = { type = "text", not_null = true, renamed_from = "title" }')
 
@@ -428,7 +429,7 @@ def generate_rename_column_with_renamed_from():
 
 @case
 def generate_rename_table_with_renamed_from():
-    def change(d):
+    def change(d, url=None):
         edit(d, '[tables.ydtb_shop_lines]\ndescription', '[tables.ydtb_shop_entries]\nrenamed_from = "ydtb_shop_lines"\ndescription')
         edit(d, '[tables.ydtb_shop_lines.columns]', '[tables.ydtb_shop_entries.columns]')
 
@@ -438,6 +439,11 @@ def generate_rename_table_with_renamed_from():
 
     def pg(url):
         lines_kept_pg(url, "ydtb_shop_entries")
+        # The constraints follow the table's name, so later migrations find them.
+        names = psql(url, "SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint "
+                     "WHERE conrelid = 'ydtb_shop_entries'::regclass")
+        expect(names == "ydtb_shop_entries_item_id_fkey,ydtb_shop_entries_pkey,ydtb_shop_entries_workspace_id_fkey",
+               names)
     change_case(change, sq, pg)
 
 
@@ -446,7 +452,7 @@ def generate_rename_table_with_renamed_from():
 
 @case
 def generate_change_a_default_rebuilds_the_parent_and_keeps_child_rows():
-    def change(d):
+    def change(d, url=None):
         edit(d, 'price = { type = "integer" }', 'price = { type = "integer", default = 10 }')
 
     def sq(d):
@@ -465,7 +471,7 @@ def generate_change_a_default_rebuilds_the_parent_and_keeps_child_rows():
 
 @case
 def generate_widen_a_type_keeps_values_and_child_rows():
-    def change(d):
+    def change(d, url=None):
         edit(d, 'price = { type = "integer" }', 'price = { type = "numeric(12,2)" }')
 
     def sq(d):
@@ -483,7 +489,7 @@ def generate_widen_a_type_keeps_values_and_child_rows():
 
 @case
 def generate_add_foreign_key_not_valid_then_validated():
-    def change(d):
+    def change(d, url=None):
         edit(d, 'ref_id  = { type = "text" }',
              'ref_id  = { type = "text", references = "ydtb_shop_items.id", on_delete = "set null" }')
 
@@ -522,6 +528,32 @@ def generate_rebuild_that_would_orphan_rows_fails_and_rolls_back():
     expect(sqlite_q(d, "SELECT count(*) FROM ydtb_shop_lines")[0][0] == 3, "rows lost")
     fks = sqlite_q(d, "PRAGMA foreign_key_list(ydtb_shop_lines)")
     expect(not any(r[3] == "ref_id" for r in fks), "the rebuild was kept: %r" % fks)
+
+
+@case
+def generate_widen_varchar_seen_by_a_postgres_replay():
+    # Offline, SQLite stores varchar(20) and varchar(100) alike; replayed
+    # on PostgreSQL (generate --target) the widening is seen and written.
+    def change(d, url=None):
+        edit(d, 'qty     = { type = "integer", not_null = true, default = 1 }',
+             'qty     = { type = "integer", not_null = true, default = 1 }\ncode    = { type = "varchar(100)" }')
+        rc, _, err = run(["generate", "@t/shop"], d)
+        expect(rc == 0, err)
+        for target in [[], ["--target", url]]:
+            rc, _, err = run(["apply"] + target, d)
+            expect(rc == 0, err)
+        psql(url, "UPDATE ydtb_shop_lines SET code = repeat('x', 20) WHERE id = 'l1'")
+        edit(d, 'code    = { type = "varchar(100)" }', 'code    = { type = "varchar(200)" }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+
+    def pg(url):
+        lines_kept_pg(url)
+        expect(psql(url, "SELECT character_maximum_length FROM information_schema.columns WHERE table_name = "
+                    "'ydtb_shop_lines' AND column_name = 'code' AND table_schema = current_schema()") == "200", "length")
+        expect(psql(url, "SELECT length(code) FROM ydtb_shop_lines WHERE id = 'l1'") == "20", "value")
+    change_case(change, sq, pg, on_pg=True)
 
 
 # ---- dbreg test ----
@@ -573,6 +605,26 @@ def test_names_table_and_column_of_a_down_that_forgets_a_column():
         expect(rc == 1, err)
         expect(any(line.startswith("postgres") and "column ydtb_basic_notes.pinned is still there" in line
                    for line in err.splitlines()), err)
+    finally:
+        drop()
+
+
+@case
+def test_on_postgres_finds_an_up_that_is_not_idempotent():
+    d = project()
+    path = os.path.join(d, "tomls", "basic.toml")
+    text = read(path).decode()
+    old = 'ADD COLUMN IF NOT EXISTS "pinned"'
+    expect(old in text, "fixture")
+    with open(path, "w") as fp:
+        fp.write(text.replace(old, 'ADD COLUMN "pinned"', 1))
+    rc, _, err = run(["test", "@ydtb/basic"], d)
+    expect(rc == 0, "SQLite runs a migration once: " + err)
+    url, drop = t.pg_database()
+    try:
+        rc, _, err = run(["test", "@ydtb/basic", "--target", url], d)
+        expect(rc == 1, err)
+        expect("@ydtb/basic migration 0003_add_note_pinned: up run twice fails on PostgreSQL (not idempotent)" in err, err)
     finally:
         drop()
 

@@ -554,6 +554,75 @@ static void test_driver__lock_times_out_naming_holder(void **state)
 	b->driver->close(b);
 }
 
+/* ---- version 4: statements and progress ---------------------------------------- */
+
+/* split names the statements as the database runs them: a ';' in a
+ * string, a comment or a trigger body (SQLite) / dollar quote
+ * (PostgreSQL) does not end one, the comments between them are not part
+ * of them. */
+static void test_driver__split_finds_the_statements(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	const char *body = testdb_is_pg()
+		? "SELECT ';' AS x;\n-- one; two\nDO $b$ BEGIN PERFORM 1; END $b$;\n/* c; */ SELECT 2"
+		: "SELECT ';' AS x;\n-- one; two\nCREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; SELECT 2; END;\n/* c; */ SELECT 2";
+	const char *want[3] = { "SELECT ';' AS x",
+				testdb_is_pg() ? "DO $b$ BEGIN PERFORM 1; END $b$"
+					       : "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; SELECT 2; END",
+				"SELECT 2" };
+	struct dbreg_span *v = NULL;
+	size_t n = 0;
+	assert_true(c->driver->version >= 4 && c->driver->split);
+	DBREG_PASS(c, c->driver->split(c, body, &v, &n));
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		char got[256];
+		snprintf(got, sizeof got, "%.*s", (int)(v[i].end - v[i].start), body + v[i].start);
+		assert_string_equal(got, want[i]);
+	}
+	free(v);
+	DBREG_PASS(c, c->driver->split(c, "  -- nothing\n", &v, &n));
+	assert_int_equal(n, 0);
+	free(v);
+	c->driver->close(c);
+}
+
+/* A progress row is not history: history_read leaves it out, progress_read
+ * finds it, history_record of the completed migration replaces it. */
+static void test_driver__progress_is_not_history(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	struct dbreg_applied row = { "@t/p", "0001", "1.0.0", "sha256:prefix", NULL, 5 };
+	DBREG_PASS(c, c->driver->progress_record(c, &row, 2));
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	DBREG_PASS(c, c->driver->history_read(c, &h));
+	assert_int_equal(h.len, 0);
+	dbreg_history_dispose(&h);
+	size_t done = 0;
+	char sum[72] = "";
+	DBREG_PASS(c, c->driver->progress_read(c, "@t/p", "0001", &done, sum));
+	assert_int_equal(done, 2);
+	assert_string_equal(sum, "sha256:prefix");
+	DBREG_PASS(c, c->driver->progress_record(c, &row, 3));
+	DBREG_PASS(c, c->driver->progress_read(c, "@t/p", "0001", &done, sum));
+	assert_int_equal(done, 3);
+	DBREG_PASS(c, c->driver->progress_record(c, &row, 0));
+	DBREG_PASS(c, c->driver->progress_read(c, "@t/p", "0001", &done, sum));
+	assert_int_equal(done, 0);
+	row.checksum = "sha256:whole";
+	DBREG_PASS(c, c->driver->history_record(c, &row, true));
+	/* Progress never overwrites a completed migration's row. */
+	DBREG_PASS(c, c->driver->progress_record(c, &row, 1));
+	DBREG_PASS(c, c->driver->history_read(c, &h));
+	assert_int_equal(h.len, 1);
+	assert_string_equal(h.rows[0].checksum, "sha256:whole");
+	dbreg_history_dispose(&h);
+	DBREG_PASS(c, c->driver->progress_read(c, "@t/p", "0001", &done, sum));
+	assert_int_equal(done, 0);
+	c->driver->close(c);
+}
+
 /* ---- registration --------------------------------------------------------------- */
 
 static const char *const fake_schemes[] = { "faketest", NULL };
@@ -720,6 +789,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__package_record_read, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__catalog_exact, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__lock_times_out_naming_holder, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__split_finds_the_statements, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__progress_is_not_history, testdb_setup, testdb_teardown),
 		cmocka_unit_test(test_driver__registration_refuses_bad_vtables),
 		cmocka_unit_test(test_driver__url_redaction),
 	};

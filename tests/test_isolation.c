@@ -255,6 +255,8 @@ static const char *const passing_cases[] = {
 	"ALTER TABLE ydtb_t_items ALTER COLUMN id DROP NOT NULL;\n",
 	/* ALTER CONSTRAINT ... NOT DEFERRABLE keeps it checked per statement */
 	"ALTER TABLE ydtb_t_items ALTER CONSTRAINT ydtb_t_items_workspace_id_fkey NOT DEFERRABLE;\n",
+	/* CREATE TABLE IF NOT EXISTS of a table already made does nothing */
+	"CREATE TABLE IF NOT EXISTS ydtb_t_items (id text PRIMARY KEY);\n",
 	/* DEFERRABLE undone by NOT DEFERRABLE in a later statement */
 	"ALTER TABLE ydtb_t_items ALTER CONSTRAINT ydtb_t_items_workspace_id_fkey DEFERRABLE;\n"
 	"ALTER TABLE ydtb_t_items ALTER CONSTRAINT ydtb_t_items_workspace_id_fkey NOT DEFERRABLE;\n",

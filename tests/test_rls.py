@@ -171,6 +171,41 @@ def visible(url_role, workspace):
 
 
 @case
+def plan_sql_script_makes_the_policies_with_each_package():
+    """The script of a fresh plan, run by psql into an empty database, makes
+    every policy, each in the transaction of its package's migrations, and
+    verify finds nothing to say."""
+    db2 = S.db + "_script"
+    psql(PG_URL, "CREATE DATABASE %s;" % db2)
+    try:
+        url2 = PG_URL.rsplit("/", 1)[0] + "/" + db2
+        env_before = os.environ["DBREG_RLS_URL"]
+        os.environ["DBREG_RLS_URL"] = url2
+        try:
+            rc, out, err = dbreg(["plan", "--target", "pg", "--refresh", "--sql"], S.dir)
+            expect(rc == 0, "plan --sql: %d %s" % (rc, err))
+            blocks = out.count("DO $dbreg_rls$")
+            # core, basic (before its transaction = false step and after
+            # the steps that follow it), the test package: at least one each.
+            expect(blocks >= 3, "%d policy blocks in:\n%s" % (blocks, out))
+            core_last = out.index("-- @ydtb/basic")
+            expect(out.index("DO $dbreg_rls$") < core_last,
+                   "the core's policies do not come before the next package's steps")
+            p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url2, "-f", "-"], input=out,
+                               capture_output=True, text=True, timeout=120)
+            expect(p.returncode == 0, "the script failed: %s" % p.stderr)
+            p = psql(url2, "SELECT count(*) FROM pg_policies WHERE policyname = 'ydtb_workspace_isolation';\n"
+                           "SELECT count(*) FROM pg_class WHERE relrowsecurity AND relforcerowsecurity;\n")
+            expect(p.stdout.split() == [str(len(WORKSPACE_TABLES))] * 2, p.stdout)
+            rc, out, err = dbreg(["verify", "--target", "pg"], S.dir)
+            expect(rc == 0, "verify of the script-made database: %d %s" % (rc, err))
+        finally:
+            os.environ["DBREG_RLS_URL"] = env_before
+    finally:
+        psql(PG_URL, "DROP DATABASE IF EXISTS %s WITH (FORCE);" % db2, check=False)
+
+
+@case
 def init_with_row_level_security_on_tomls_and_a_test_package():
     rc, out, err = dbreg(["init", "--target", "pg"], S.dir)
     expect(rc == 0, "init exited %d: %s%s" % (rc, out, err))

@@ -217,6 +217,9 @@ SQLITE_TAMPER = [
      "t_restrict text,", "ydtb_cg_links", "t_restrict", "is missing"),
     ("wrong action", "ydtb_cg_links", "t_noact text REFERENCES ydtb_cg_types(id) ON DELETE NO ACTION",
      "t_noact text REFERENCES ydtb_cg_types(id) ON DELETE CASCADE", "ydtb_cg_links", "t_noact", "ON DELETE cascade"),
+    # No table to rebuild: the SQL (second field) runs as it is.
+    ("missing index", None, "DROP INDEX ydtb_cg_links_slot_idx;", None, "ydtb_cg_links", None,
+     "ydtb_cg_links_slot_idx is missing"),
 ]
 
 # (what, SQL, table, column, words)
@@ -278,7 +281,10 @@ def verify_reports_each_kind_of_difference_made_by_hand_on_sqlite():
         d = corpus_project()
         init_and_verify(d, "sqlite:t.db")
         seed(d, "sqlite:t.db")
-        sqlite_rebuild(os.path.join(d, "t.db"), table, old, new)
+        if table:
+            sqlite_rebuild(os.path.join(d, "t.db"), table, old, new)
+        else:
+            by_hand(d, "sqlite:t.db", old)
         rc, problems = verify_problems(d, "sqlite:t.db")
         expect(rc == 6, "%s: verify exited %d" % (what, rc))
         hit = [p for p in problems if p["table"] == ptable and (column is None or p["column"] == column)
@@ -383,15 +389,18 @@ def older_version_then_dropped(target):
     expect(not [p for p in problems if p["table"] == "ydtb_ver_tags"],
            "2.0.0's table is held against a target at 1.0.0: %s" % problems)
     # Without the recorded schema (a state file from elsewhere) the package
-    # is not compared, and verify says so and why.
+    # is not compared, verify says so and why, and still looks for the
+    # tables its migrations up to 1.0.0 create.
     shutil.rmtree(os.path.join(d, ".dbreg"))
     rc, out, err = run(["verify", "--target", target], d)
-    expect("@t/versioned 1.0.0 not compared" in err and "never registered here" in err,
+    expect(rc == 6 and "@t/versioned 1.0.0 not compared" in err and "never registered here" in err,
            "not said what was not compared: %d %s %s" % (rc, out, err))
     rc, out, err = run(["verify", "--json", "--target", target], d)
-    nc = json.loads(out)["not_compared"]
-    expect(len(nc) == 1 and nc[0]["package"] == "@t/versioned" and nc[0]["version"] == "1.0.0" and nc[0]["reason"],
-           "not_compared: %s" % nc)
+    doc = json.loads(out)
+    nc = doc["not_compared"]
+    expect(len(nc) == 1 and nc[0]["package"] == "@t/versioned" and nc[0]["version"] == "1.0.0"
+           and "only the presence" in nc[0]["reason"], "not_compared: %s" % nc)
+    expect([p["table"] for p in doc["problems"]] == ["ydtb_ver_items"], "problems: %s" % doc["problems"])
 
 
 @case
@@ -435,6 +444,45 @@ def verify_reports_undeclared_ydtb_tables_and_indexes_on_postgres():
     url, drop = pg_database()
     try:
         undeclared_reported(url)
+    finally:
+        drop()
+
+
+def real_tomls_project():
+    d = tempfile.mkdtemp(prefix="dbreg-schema-")
+    made.append(d)
+    shutil.copytree(TOMLS, os.path.join(d, "tomls"))
+    return d
+
+
+def apply_to_older_then_dropped(target):
+    """A fresh target brought to @ydtb/basic 1.0.0 only: the state file never
+    saw 1.0.0's declarations, so verify checks the tables 1.0.0's migrations
+    create, and names the ones dropped by hand."""
+    d = real_tomls_project()
+    rc, out, err = run(["apply", "--target", target, "--to", "@ydtb/basic@1.0.0"], d)
+    expect(rc == 0, "apply --to exited %d: %s%s" % (rc, out, err))
+    rc, out, err = run(["verify", "--json", "--target", target], d)
+    doc = json.loads(out)
+    expect(rc == 0 and doc["problems"] == [], "verify at 1.0.0 exited %d: %s" % (rc, out))
+    expect([n["package"] for n in doc["not_compared"]] == ["@ydtb/basic"], "not_compared: %s" % doc["not_compared"])
+    by_hand(d, target, "DROP TABLE ydtb_basic_tasks; DROP TABLE ydtb_basic_notes;")
+    rc, problems = verify_problems(d, target)
+    expect(rc == 6, "verify after the drop exited %d: %s" % (rc, problems))
+    named = sorted(p["table"] for p in problems)
+    expect(named == ["ydtb_basic_notes", "ydtb_basic_tasks"], "the dropped tables are not named: %s" % problems)
+
+
+@case
+def verify_after_apply_to_an_older_version_names_dropped_tables_on_sqlite():
+    apply_to_older_then_dropped("sqlite:older.db")
+
+
+@case
+def verify_after_apply_to_an_older_version_names_dropped_tables_on_postgres():
+    url, drop = pg_database()
+    try:
+        apply_to_older_then_dropped(url)
     finally:
         drop()
 

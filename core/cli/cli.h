@@ -1,178 +1,264 @@
-/* The command line: one table of commands (cli.c), one file per command
- * (cmd_<name>.c), all thin clients of the public API in dbreg.h. */
+/* The command line: one table of commands (commands.c lists the entries,
+ * each cmd_<name>.c defines its own), one table of options (options.c), and
+ * one session (session.c) that opens project, registry, state file and
+ * target for every command. All thin clients of the public API in dbreg.h.
+ *
+ * How to add a command (see also core/cli/README.md):
+ *   1. Write core/cli/cmd_<name>.c with `const struct cli_command cli_cmd_<name>`
+ *      (name, args, summary, help, options, needs, min/max args, run).
+ *   2. Add `&cli_cmd_<name>` to cli_commands[] in commands.c, declare it
+ *      at the end of this header, add the file to meson.build.
+ *   3. run() gets the session with what `needs` asked for already open and
+ *      returns 0 or a DBREG_E* code; report a failure with cli_fail() (its
+ *      message becomes "error.message" of the JSON document), JSON keys with
+ *      cli_json_key(). --help, dbreg(1) and the completion follow by
+ *      themselves.
+ * How to add an option: one row in cli_options[] (options.c) with a field
+ * in struct cli_opts, and its long name in the `options` list of every
+ * command that takes it. */
 #ifndef DBREG_CLI_H
 #define DBREG_CLI_H
 
 #include <dbreg.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #define CLI_MAX_PINS 64
+#define CLI_MAX_ARGS 64
 #define CLI_MAX_ALLOW 64
 
-/* Options common to every command, parsed once in main.c. */
-struct cli_ctx {
+struct cli_session;
+
+/* The values of the parsed options. A row of cli_options[] names its field
+ * with offsetof (flags: bool, strings: const char *, seconds: int). */
+struct cli_opts {
 	const char *dir;               /* -C DIR, default "." */
 	const char *target;            /* --target T, NULL for the default */
-	bool json, verbose, quiet, color;
-	bool tty;                      /* stderr is a terminal */
+	const char *state;             /* --state PATH (or DBREG_STATE), NULL: the project's */
+	bool json, verbose, quiet, no_color, help;
 	bool offline;                  /* status/history: the state file's copy, no connection */
-	bool json_open;                /* --json: the document's '{' is out */
-	bool json_done;                /* --json: a whole document is out */
 	bool dry_run, refresh, sql;
-	const char *new_dir;           /* new package --dir DIR */
-	const char *docs_out;          /* docs --out DIR */
-	bool check;                    /* docs --check */
 	int lock_timeout;              /* seconds, --lock-timeout */
 	int wait;                      /* seconds, --wait (init) */
-	struct dbreg_pin pins[CLI_MAX_PINS];
+	struct dbreg_pin pins[CLI_MAX_PINS];   /* --to, in the order given */
 	size_t n_pins;
-	bool no_apply;                 /* watch --no-apply */
 	const char *allow[CLI_MAX_ALLOW];   /* --allow CODE,...: development targets only */
 	size_t n_allow;
+	bool no_apply;                 /* watch --no-apply */
+	int debounce_ms;               /* watch --debounce MS; 0: the library's 150 */
 	/* --fleet NAME (apply, init, plan, status; fleet.c) */
 	const char *fleet;
 	bool keep_going;               /* --on-error continue */
 	size_t max_failures;           /* --max-failures N, 0: not given */
 	bool resume;                   /* --resume */
 	size_t jobs;                   /* --jobs N, 0: the fleet's */
-	char **args;                   /* positional arguments after the command */
-	int n_args;
-	FILE *out;                     /* stdout: the JSON document or the human report */
-	FILE *err;                     /* stderr: human messages */
+	const char *new_dir;           /* new package --dir DIR */
+	const char *docs_out;          /* docs --out DIR */
+	bool check;                    /* docs --check */
 };
 
-struct cli_cmd {
+/* One option. `set` stores the value (cli_set_flag, cli_set_string,
+ * cli_set_seconds use `off`; others parse their own) and returns 0, or
+ * DBREG_EUSAGE after cli_fail. */
+struct cli_option {
+	const char *name;              /* long name without dashes: "dry-run" */
+	char short_name;               /* 'v' for -v, 0: none */
+	const char *arg;               /* the argument's name ("SECONDS"), NULL: a flag */
+	const char *help;              /* one line for --help and dbreg(1) */
+	int (*set)(struct cli_session *s, const struct cli_option *o, const char *arg);
+	size_t off;                    /* offsetof(struct cli_opts, field) for the generic setters */
+	bool common;                   /* every command takes it */
+	const char *complete;          /* the argument's completion: "dirs", "files", "targets", "packages", NULL */
+};
+
+/* What the session opens before a command runs (cli_command.needs). Each
+ * implies the ones above it where it needs them. */
+enum {
+	CLI_NEEDS_PROJECT = 1 << 0,    /* dbreg.toml read (s->proj) */
+	CLI_NEEDS_REGISTRY = 1 << 1,   /* manifests loaded, not validated (s->reg) */
+	CLI_NEEDS_VALID = 1 << 2,      /* declarations validated; errors stop the command (exit 1) */
+	CLI_NEEDS_VALID_SQL = 1 << 3,  /* and the SQL checks (cached in the state file) */
+	CLI_NEEDS_STATE = 1 << 4,      /* the state file opened (s->state) */
+	CLI_NEEDS_TARGET = 1 << 5,     /* --target resolved (s->url, s->shown, s->dialect) */
+	CLI_STATE_READONLY = 1 << 6,   /* only reads the state file: a read-only one will do */
+	CLI_DEV_ONLY = 1 << 7,         /* development targets only (reset): refused before anything is read */
+};
+
+struct cli_command {
 	const char *name;
-	const char *usage;             /* arguments after the name */
-	const char *summary;
-	int (*run)(struct cli_ctx *ctx);   /* returns the exit code */
+	const char *args;              /* the synopsis after the name: "PKG --to VERSION" */
+	const char *summary;           /* one line for the list of commands */
+	const char *help;              /* what it does, for CMD --help and dbreg(1); may be NULL */
+	const char *const *options;    /* its own options (long names), NULL-terminated; common ones not listed */
+	unsigned needs;                /* CLI_NEEDS_* opened by the session before run */
+	int min_args, max_args;        /* positional arguments */
+	const char *complete_args;     /* completion of its positional arguments: "packages", "commands", NULL */
+	int (*run)(struct cli_session *s);   /* returns 0 or a DBREG_E* code */
+	bool hidden;                   /* not listed (build helpers) */
+	/* Tried before the session opens anything (may be NULL): true when it
+	 * answered the command alone (apply's no-op from the caches). */
+	bool (*shortcut)(struct cli_session *s);
+	/* --json writes a document per round itself (NDJSON: watch); main adds
+	 * one only when the command fails. */
+	bool streams_json;
 };
 
-/* The table of commands, NULL-terminated. */
-extern const struct cli_cmd cli_commands[];
+/* The table of commands, NULL-terminated (commands.c). */
+extern const struct cli_command *const cli_commands[];
+extern const struct cli_option cli_options[];
+
+const struct cli_command *cli_command_find(const char *name);
+const struct cli_option *cli_option_find(const char *name);
+bool cli_command_takes(const struct cli_command *cmd, const struct cli_option *o);
+
+/* Generic setters for option rows. */
+int cli_set_flag(struct cli_session *s, const struct cli_option *o, const char *arg);
+int cli_set_string(struct cli_session *s, const struct cli_option *o, const char *arg);
+int cli_set_seconds(struct cli_session *s, const struct cli_option *o, const char *arg);
+
+/* The failure of a run, as the JSON document's "error" object says it.
+ * Strings owned by the session. */
+struct cli_error {
+	char *message, *detail, *hint, *file, *package, *migration, *statement;
+	char sqlstate[6];
+	unsigned line, column;
+};
+
+/* Everything a command works with. */
+struct cli_session {
+	struct cli_opts o;
+	const struct cli_command *cmd;
+	char *args[CLI_MAX_ARGS];      /* positional arguments after the command */
+	int n_args;
+	bool tty;                      /* stderr is a terminal */
+	bool color;
+	FILE *out;                     /* human report, or (--json) the document's keys */
+	FILE *err;                     /* human messages, always stderr */
+	size_t json_keys;              /* keys written so far (cli_json_key) */
+
+	/* Opened by the session, per cmd->needs; NULL when not. */
+	struct dbreg_project *proj;
+	struct dbreg_registry *reg;
+	struct dbreg_diag_list project_diags;   /* dbreg.toml's findings */
+	struct dbreg_diag_list command_diags;   /* a command's own findings (generate): the document's
+						   diagnostics instead of the registry's when not empty */
+	struct dbreg_state *state;
+	char *state_path;
+	bool state_readonly;           /* opened read-only: nothing is written to it */
+	long long loaded_at;           /* dbreg_cache_clock() before the manifests were read */
+	char *url;                     /* with ${NAME} expanded; holds the password: never print */
+	char *shown;                   /* redacted: the one to print and the state file's key */
+	enum dbreg_dialect dialect;
+	long long lock_timeout_ms, statement_timeout_ms;   /* the target's, from dbreg.toml */
+	struct dbreg_conn *conn;       /* NULL until cli_connect */
+	bool conn_readonly;            /* conn was opened read-only (cli_run_plan reopens it to write) */
+	struct dbreg_applied *history; /* from cli_history */
+	size_t n_history;
+	bool history_online;           /* read from the target, not the state file's copy */
+	bool record_only;              /* baseline: cli_run_plan records the steps without running them */
+
+	struct cli_error error;        /* the first failure reported */
+	int exit_code;                 /* nonzero: the exit code itself (a fleet's worst, 130 interrupted) */
+	bool failed;
+};
 
 /* Exit code for a library return code (contract: 0..6). */
 int cli_exit_code(int rc);
 
-/* Opens the project and loads and validates its manifests. Prints nothing;
- * the caller prints the diagnostics. Returns 0 or a library code; *proj and
- * *reg are set (free them) whenever they could be created. */
-int cli_load(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
-	     bool skip_sql, struct dbreg_diag_list *project_diags);
+/* Reports a failure: "dbreg: MESSAGE" on stderr, and the JSON error's
+ * message when none was set yet. cli_hint adds the hint. cli_usage is a
+ * usage error: it says so, points at CMD --help, returns DBREG_EUSAGE. */
+void cli_fail(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_hint(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets the JSON error's message without printing (the command printed its own). */
+void cli_error_set(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Refuses a bare --to VERSION (only down takes one). */
+int cli_check_pins(struct cli_session *s);
+/* Sets the error from a failed run (migration, statement, SQLSTATE ...). */
+void cli_fail_apply(struct cli_session *s, const struct dbreg_apply_result *r);
 
-/* The first half of cli_load: project and manifests, no validation. */
-int cli_load_only(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
-		  struct dbreg_diag_list *project_diags);
+/* --json: starts a key of the document ("key": ); the caller writes the value. */
+void cli_json_key(struct cli_session *s, const char *key);
 
-/* The state file's path for a project; malloc'd. */
-char *cli_state_path(const struct dbreg_project *proj);
+/* The diagnostics that the document's "diagnostics" and a failed command
+ * report: the registry's, else dbreg.toml's. */
+const struct dbreg_diag_list *cli_diags(struct cli_session *s);
+/* Prints diagnostics in human form on stderr (warnings hidden with -q). */
+void cli_print_diags(struct cli_session *s, const struct dbreg_diag_list *list);
 
-/* cli_load for the commands that act on a valid registry, with the
- * findings printed when they stop it (with --json, as validate's document).
- * Commands that change a target check the SQL too (check_sql), so they
- * refuse what validate refuses, unless the state file records that this
- * same registry passed them; read-only ones check declarations only. */
-int cli_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg, bool check_sql);
+/* Opens what `needs` asks for (session.c). Returns 0 or a code, having
+ * said why. cli_session_close frees everything. */
+int cli_session_open(struct cli_session *s, unsigned needs);
+void cli_session_close(struct cli_session *s);
 
-/* --json: closes the document opened by cli_print_plan with its "ok" key
- * and marks it complete. Does nothing when no document was opened. */
-void cli_json_end(struct cli_ctx *ctx, bool ok);
-
-/* Refuses positional arguments beyond `max` (usage error, exit 2). */
-int cli_no_extra_args(struct cli_ctx *ctx, int max);
-
-/* Prints the diagnostics in human form on ctx->err (errors and warnings;
- * warnings hidden with -q). */
-void cli_print_diags(struct cli_ctx *ctx, const struct dbreg_diag_list *list);
-
-/* Prints the DBR105 warnings (bypassed rules) of a list in human form:
- * a run that bypassed a rule says so even when it succeeds. */
-void cli_print_bypasses(struct cli_ctx *ctx, const struct dbreg_diag_list *list);
-
-/* The target of a command, resolved and opened. */
-struct cli_target {
-	char *url;                     /* with ${NAME} expanded; holds the password: never print */
-	char *shown;                   /* redacted: the one to print and the state file's key */
-	enum dbreg_dialect dialect;
-	struct dbreg_state *state;
-	struct dbreg_conn *conn;       /* NULL until cli_target_connect */
-	struct dbreg_applied *history;
-	size_t n_history;
-	long long lock_timeout_ms, statement_timeout_ms;   /* the target's, from dbreg.toml */
-	bool readonly;                 /* conn was opened read-only (cli_run_plan reopens it to write) */
-};
-
-/* Refuses (usage error, printed) a development-only feature (`what`:
- * "--allow", "reset", ...) unless --target names a development target;
- * reads nothing from the target. */
-int cli_require_dev(struct cli_ctx *ctx, const struct dbreg_project *proj, const char *what);
-
-/* Resolves --target and opens the state file. Prints why on failure. */
-int cli_target_open(struct cli_ctx *ctx, struct cli_target *t, const struct dbreg_project *proj);
-int cli_target_connect(struct cli_ctx *ctx, struct cli_target *t);
-/* For commands and dry runs that only read: creates nothing on the target. */
-int cli_target_connect_readonly(struct cli_ctx *ctx, struct cli_target *t);
-/* Loads the history to plan against: the target's own (and refreshes the
- * state file's copy), or the state file's copy when offline. */
-int cli_target_history(struct cli_ctx *ctx, struct cli_target *t, bool from_target);
-void cli_target_close(struct cli_target *t);
-const char *cli_dialect_name(enum dbreg_dialect d);
-
-/* Builds the plan for the target's history and the --to pins; prints the
- * conflicts when it cannot. */
-int cli_build_plan(struct cli_ctx *ctx, struct dbreg_registry *reg, struct cli_target *t,
-		   struct dbreg_plan **plan);
-/* Prints the plan: human lines, or the JSON object's target, dialect and
- * steps keys without the closing brace (apply adds its own keys). */
-void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struct dbreg_plan *plan);
-
-/* Prints the plan's warnings (DBR103, ...) on ctx->err, unless -q. */
-void cli_print_plan_warnings(struct cli_ctx *ctx, const struct dbreg_plan *plan);
-
-/* Plans against the target's own history and runs the plan (apply, down,
- * init); prints the report, or the plan JSON keys plus applied/ok without
- * the closing brace. */
-int cli_run_plan(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg,
-		 const char *event, const struct dbreg_plan_opts *extra, size_t *applied);
-/* Verifies the target; with print_json, prints the verify JSON object. */
-int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg, bool print_json);
+/* The state file's path: --state/DBREG_STATE, else the project's. malloc'd. */
+char *cli_state_path(const struct cli_session *s, const struct dbreg_project *proj);
 
 /* apply's shortcut (noop.c): true when the state file's caches show there
  * is nothing to do, which it then reported; false to go the long way. */
-bool cli_apply_noop(struct cli_ctx *ctx);
+bool cli_apply_noop(struct cli_session *s);
 /* After a successful apply: lets the next one take the shortcut. */
-void cli_apply_remember(struct cli_ctx *ctx, const struct dbreg_project *proj, struct cli_target *t,
-			struct dbreg_registry *reg);
+void cli_apply_remember(struct cli_session *s);
 
-/* Progress callback for dbreg_apply_opts: a bar on the FILE* in arg. */
-void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step *step);
+/* Connects to the target (read-only: creates nothing on it). */
+int cli_connect(struct cli_session *s, bool readonly);
+/* Loads the history to plan against into s->history: the target's own
+ * (connecting read-only if needed; refreshes the state file's copy), or
+ * the state file's copy. An offline copy of a target the state file never
+ * saw says so on stderr. */
+int cli_history(struct cli_session *s, bool from_target);
+const char *cli_dialect_name(enum dbreg_dialect d);
+/* status, history: connects read-only unless --offline, and loads the history. */
+int cli_read_target(struct cli_session *s);
 
-/* Runs of more steps than this get a progress bar on a terminal. */
-#define CLI_PROGRESS_MIN_STEPS 5
+/* Builds the plan for s->history, the --to pins and --allow; `extra`
+ * (may be NULL) adds only_package and reset. */
+int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, struct dbreg_plan **plan);
+/* Prints the plan's warnings (DBR103, ...) on stderr, unless -q. */
+void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan);
+/* Prints the plan: human lines, or the keys target, dialect and steps. */
+void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan);
 
-/* "dir/name" (just "name" when dir is "."), malloc'd; NULL when out of memory. */
+/* Plans against the target's own history and runs the plan (apply, down,
+ * init); prints the report or the JSON keys. */
+int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_plan_opts *extra, size_t *applied);
+/* Verifies the target; with --json writes the key "verify" (nested) or
+ * the verify keys at the top (nested=false). */
+int cli_verify(struct cli_session *s, bool nested);
+
+/* Refuses (usage error) a development-only feature (`what`: "--allow",
+ * "reset", ...) unless the target is a development target; reads nothing
+ * from the target. */
+int cli_require_dev(struct cli_session *s, const char *what);
+/* Prints the DBR105 warnings (bypassed rules): a run that bypassed a rule
+ * says so even when it succeeds. */
+void cli_print_bypasses(struct cli_session *s, const struct dbreg_diag_list *list);
+/* "dir/name" (just "name" when dir is "." or name absolute), malloc'd. */
 char *cli_path_join(const char *dir, const char *name);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer; -1 with errno. */
 int cli_read_file(const char *path, char **out, size_t *len);
 
-/* apply, init, plan, status --fleet NAME: `command` is the command's name.
- * Returns the exit code: the worst of the targets'. */
-int cli_fleet(struct cli_ctx *ctx, const char *command);
+/* apply, init, plan, status --fleet NAME (fleet.c): `command` is the
+ * command's name. The exit code is the worst of the targets' (s->exit_code). */
+int cli_fleet(struct cli_session *s, const char *command);
 
-int cmd_validate(struct cli_ctx *ctx);
-int cmd_new(struct cli_ctx *ctx);
-int cmd_docs(struct cli_ctx *ctx);
-int cmd_generate(struct cli_ctx *ctx);
-int cmd_test(struct cli_ctx *ctx);
-int cmd_apply(struct cli_ctx *ctx);
-int cmd_init(struct cli_ctx *ctx);
-int cmd_down(struct cli_ctx *ctx);
-int cmd_status(struct cli_ctx *ctx);
-int cmd_history(struct cli_ctx *ctx);
-int cmd_verify(struct cli_ctx *ctx);
-int cmd_plan(struct cli_ctx *ctx);
-int cmd_reset(struct cli_ctx *ctx);
-int cmd_watch(struct cli_ctx *ctx);
+/* Progress callback for dbreg_apply_opts: a bar on the FILE* in arg. */
+void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step *step);
+#define CLI_PROGRESS_MIN_STEPS 5
+
+/* help.c: the generated texts. */
+void cli_help_main(FILE *fp);
+void cli_help_command(FILE *fp, const struct cli_command *cmd);
+void cli_usage_line(FILE *fp, const struct cli_command *cmd);
+/* The closest of `candidates` to `word` within a small edit distance, or NULL. */
+const char *cli_suggest(const char *word, const char *const *candidates, size_t n);
+
+/* The command entries (one per cmd_<name>.c). */
+extern const struct cli_command cli_cmd_validate, cli_cmd_plan, cli_cmd_apply, cli_cmd_init, cli_cmd_down,
+	cli_cmd_status, cli_cmd_history, cli_cmd_verify, cli_cmd_reset, cli_cmd_watch, cli_cmd_new, cli_cmd_generate, cli_cmd_test, cli_cmd_docs, cli_cmd_baseline, cli_cmd_accept, cli_cmd_help, cli_cmd_man, cli_cmd_completion,
+	cli_cmd_packages;
 
 #endif

@@ -8,33 +8,28 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int new_package(struct cli_ctx *ctx, const char *name)
+static int new_package(struct cli_session *s, const char *name)
 {
-	struct dbreg_project *proj = NULL;
-	struct dbreg_registry *reg = NULL;
-	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
+	struct dbreg_project *proj = s->proj;
+	struct dbreg_registry *reg = s->reg;
 	char err[512], file[256];
 	char *text = NULL, *dir = NULL, *path = NULL;
-	int rc = cli_load_only(ctx, &proj, &reg, &pdiags);
-	if (rc < 0) {
-		cli_print_diags(ctx, &pdiags);
-		goto out;
-	}
+	int rc;
 	if (dbreg_registry_package_find(reg, name) != (size_t)-1) {
 		size_t i = dbreg_registry_package_find(reg, name);
-		fprintf(ctx->err, "dbreg: package %s already exists in %s\n", name, dbreg_registry_package_file(reg, i));
+		cli_fail(s, "package %s already exists in %s", name, dbreg_registry_package_file(reg, i));
 		rc = DBREG_EINVALID;
 		goto out;
 	}
 	rc = dbreg_scaffold_package(&text, name, reg, err, sizeof err);
 	if (rc < 0) {
-		fprintf(ctx->err, "dbreg: %s\n", rc == DBREG_ENOMEM ? "out of memory" : err);
+		cli_fail(s, "%s", rc == DBREG_ENOMEM ? "out of memory" : err);
 		goto out;
 	}
 	/* --dir is a path as the user typed it; the default is the project's
 	 * first package folder. */
-	if (ctx->new_dir)
-		dir = strdup(ctx->new_dir);
+	if (s->o.new_dir)
+		dir = strdup(s->o.new_dir);
 	else if (proj->package_dirs[0][0] == '/')
 		dir = strdup(proj->package_dirs[0]);
 	else
@@ -46,67 +41,57 @@ static int new_package(struct cli_ctx *ctx, const char *name)
 		goto out;
 	}
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		fprintf(ctx->err, "dbreg: cannot create %s: %s\n", dir, strerror(errno));
+		cli_fail(s, "cannot create %s: %s", dir, strerror(errno));
 		rc = DBREG_EIO;
 		goto out;
 	}
 	struct stat st;
 	if (stat(path, &st) == 0) {
-		fprintf(ctx->err, "dbreg: %s already exists (hint: --dir DIR writes it elsewhere)\n", path);
+		cli_fail(s, "%s already exists", path);
+		cli_hint(s, "--dir DIR writes it elsewhere");
 		rc = DBREG_EINVALID;
 		goto out;
 	}
 	rc = dbreg_write_file(path, text, strlen(text), err, sizeof err);
 	if (rc < 0) {
-		fprintf(ctx->err, "dbreg: %s\n", err);
+		cli_fail(s, "%s", err);
 		goto out;
 	}
-	if (ctx->json) {
-		fputs("{\n  \"ok\": true,\n  \"file\": ", ctx->out);
-		dbreg_json_str(ctx->out, path);
-		fputs("\n}\n", ctx->out);
-		ctx->json_done = true;
-	} else if (!ctx->quiet) {
-		fprintf(ctx->err, "wrote %s (package %s 0.1.0)\n", path, name);
+	if (s->o.json) {
+		cli_json_key(s, "file");
+		dbreg_json_str(s->out, path);
+	} else if (!s->o.quiet) {
+		fprintf(s->err, "wrote %s (package %s 0.1.0)\n", path, name);
 	}
 out:
 	free(text);
 	free(dir);
 	free(path);
-	dbreg_diag_list_dispose(&pdiags);
-	dbreg_registry_free(reg);
-	dbreg_project_free(proj);
-	return cli_exit_code(rc);
+	return rc;
 }
 
-static int new_migration(struct cli_ctx *ctx, const char *pkg, const char *id)
+static int new_migration(struct cli_session *s, const char *pkg, const char *id)
 {
-	struct dbreg_project *proj = NULL;
-	struct dbreg_registry *reg = NULL;
-	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
+	struct dbreg_registry *reg = s->reg;
 	char err[512];
 	char *text = NULL, *next = NULL, *path = NULL;
 	size_t len = 0, next_len = 0;
-	int rc = cli_load_only(ctx, &proj, &reg, &pdiags);
-	if (rc < 0) {
-		cli_print_diags(ctx, &pdiags);
-		goto out;
-	}
+	int rc;
 	size_t i = dbreg_registry_package_find(reg, pkg);
 	if (i == (size_t)-1) {
-		fprintf(ctx->err, "dbreg: no package %s in this project\n", pkg);
+		cli_fail(s, "no package %s in this project", pkg);
 		rc = DBREG_EINVALID;
 		goto out;
 	}
 	if (dbreg_registry_package_has_migration(reg, i, id)) {
-		fprintf(ctx->err, "dbreg: %s already has a migration \"%s\"\n", pkg, id);
+		cli_fail(s, "%s already has a migration \"%s\"", pkg, id);
 		rc = DBREG_EINVALID;
 		goto out;
 	}
 	const char *file = dbreg_registry_package_file(reg, i);
 	const char *version = dbreg_registry_package_version(reg, i);
 	if (!version) {
-		fprintf(ctx->err, "dbreg: %s: the package has no version\n", file);
+		cli_fail(s, "%s: the package has no version", file);
 		rc = DBREG_EINVALID;
 		goto out;
 	}
@@ -116,7 +101,7 @@ static int new_migration(struct cli_ctx *ctx, const char *pkg, const char *id)
 		goto out;
 	}
 	if (cli_read_file(path, &text, &len) != 0) {
-		fprintf(ctx->err, "dbreg: cannot read %s: %s\n", file, strerror(errno));
+		cli_fail(s, "cannot read %s: %s", file, strerror(errno));
 		rc = DBREG_EIO;
 		goto out;
 	}
@@ -124,36 +109,48 @@ static int new_migration(struct cli_ctx *ctx, const char *pkg, const char *id)
 	if (rc == 0)
 		rc = dbreg_write_file(path, next, next_len, err, sizeof err);
 	if (rc < 0) {
-		fprintf(ctx->err, "dbreg: %s\n", rc == DBREG_ENOMEM ? "out of memory" : err);
+		cli_fail(s, "%s", rc == DBREG_ENOMEM ? "out of memory" : err);
 		goto out;
 	}
-	if (ctx->json) {
-		fputs("{\n  \"ok\": true,\n  \"file\": ", ctx->out);
-		dbreg_json_str(ctx->out, file);
-		fputs(",\n  \"migration\": ", ctx->out);
-		dbreg_json_str(ctx->out, id);
-		fputs("\n}\n", ctx->out);
-		ctx->json_done = true;
-	} else if (!ctx->quiet) {
-		fprintf(ctx->err, "appended migration %s (version %s) to %s\n", id, version, file);
+	if (s->o.json) {
+		cli_json_key(s, "file");
+		dbreg_json_str(s->out, file);
+		cli_json_key(s, "migration");
+		dbreg_json_str(s->out, id);
+	} else if (!s->o.quiet) {
+		fprintf(s->err, "appended migration %s (version %s) to %s\n", id, version, file);
 	}
 out:
 	free(text);
 	free(next);
 	free(path);
-	dbreg_diag_list_dispose(&pdiags);
-	dbreg_registry_free(reg);
-	dbreg_project_free(proj);
-	return cli_exit_code(rc);
+	return rc;
 }
 
-int cmd_new(struct cli_ctx *ctx)
+static int new_run(struct cli_session *s)
 {
-	if (ctx->n_args >= 1 && strcmp(ctx->args[0], "package") == 0 && ctx->n_args == 2)
-		return new_package(ctx, ctx->args[1]);
-	if (ctx->n_args >= 1 && strcmp(ctx->args[0], "migration") == 0 && ctx->n_args == 3 && !ctx->new_dir)
-		return new_migration(ctx, ctx->args[1], ctx->args[2]);
-	fprintf(ctx->err, "usage: dbreg new package NAME [--dir DIR]\n"
-			  "       dbreg new migration PKG ID\n");
-	return 2;
+	if (strcmp(s->args[0], "package") == 0 && s->n_args == 2)
+		return new_package(s, s->args[1]);
+	if (strcmp(s->args[0], "migration") == 0 && s->n_args == 3) {
+		if (s->o.new_dir)
+			return cli_usage(s, "--dir is for new package, not new migration");
+		return new_migration(s, s->args[1], s->args[2]);
+	}
+	return cli_usage(s, "usage: dbreg new package NAME [--dir DIR] | dbreg new migration PKG ID");
 }
+
+const struct cli_command cli_cmd_new = {
+	.name = "new",
+	.args = "package NAME | migration PKG ID",
+	.summary = "write a new package manifest, or append an empty migration",
+	.help = "new package NAME writes tomls/<name>.toml (or --dir DIR): a workspace-scoped example\n"
+		"table and its first migration for both dialects, version 0.1.0; it validates as written.\n"
+		"new migration PKG ID appends an empty migration with the package's version to its\n"
+		"manifest, keeping the rest of the file byte for byte.",
+	.options = (const char *const[]){"dir", NULL},
+	.needs = CLI_NEEDS_REGISTRY,
+	.min_args = 2,
+	.max_args = 3,
+	.complete_args = "packages",
+	.run = new_run,
+};

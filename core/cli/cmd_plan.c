@@ -5,120 +5,136 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cli_print_plan(struct cli_ctx *ctx, const struct cli_target *t, const struct dbreg_plan *plan)
+void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan)
 {
 	size_t n = dbreg_plan_count(plan);
-	if (ctx->json) {
-		fputs("{\n  \"target\": ", ctx->out);
-		ctx->json_open = true;
-		dbreg_json_str(ctx->out, t->shown);
-		fprintf(ctx->out, ",\n  \"dialect\": \"%s\",\n  \"steps\": [", cli_dialect_name(t->dialect));
+	FILE *out = s->out;
+	if (s->o.json) {
+		cli_json_key(s, "target");
+		dbreg_json_str(out, s->shown);
+		cli_json_key(s, "dialect");
+		fprintf(out, "\"%s\"", cli_dialect_name(s->dialect));
+		cli_json_key(s, "steps");
+		fputc('[', out);
 		for (size_t i = 0; i < n; i++) {
-			const struct dbreg_step *s = dbreg_plan_step(plan, i);
-			fputs(i ? ",\n    {\"package\": " : "\n    {\"package\": ", ctx->out);
-			dbreg_json_str(ctx->out, s->package);
-			fputs(", \"migration\": ", ctx->out);
-			dbreg_json_str(ctx->out, s->migration);
-			fputs(", \"version\": ", ctx->out);
-			dbreg_json_str(ctx->out, s->version);
-			fprintf(ctx->out, ", \"direction\": \"%s\", \"transaction\": %s, \"out_of_order\": %s, \"checksum\": ",
-				s->up ? "up" : "down", s->transaction ? "true" : "false",
-				s->out_of_order ? "true" : "false");
-			dbreg_json_str(ctx->out, s->checksum);
-			fputc('}', ctx->out);
+			const struct dbreg_step *st = dbreg_plan_step(plan, i);
+			fputs(i ? ",\n    {\"package\": " : "\n    {\"package\": ", out);
+			dbreg_json_str(out, st->package);
+			fputs(", \"migration\": ", out);
+			dbreg_json_str(out, st->migration);
+			fputs(", \"version\": ", out);
+			dbreg_json_str(out, st->version);
+			fprintf(out, ", \"direction\": \"%s\", \"transaction\": %s, \"out_of_order\": %s, \"checksum\": ",
+				st->up ? "up" : "down", st->transaction ? "true" : "false",
+				st->out_of_order ? "true" : "false");
+			dbreg_json_str(out, st->checksum);
+			fputc('}', out);
 		}
-		fputs(n ? "\n  ]" : "]", ctx->out);
+		fputs(n ? "\n  ]" : "]", out);
 		return;
 	}
 	if (n == 0) {
-		fprintf(ctx->out, "%s (%s) is up to date: nothing to run\n", t->shown, cli_dialect_name(t->dialect));
+		fprintf(out, "%s (%s) is up to date: nothing to run\n", s->shown, cli_dialect_name(s->dialect));
 		return;
 	}
-	fprintf(ctx->out, "plan for %s (%s): %zu step%s\n", t->shown, cli_dialect_name(t->dialect), n,
-		n == 1 ? "" : "s");
+	fprintf(out, "plan for %s (%s): %zu step%s\n", s->shown, cli_dialect_name(s->dialect), n, n == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++) {
-		const struct dbreg_step *s = dbreg_plan_step(plan, i);
-		fprintf(ctx->out, "%4zu. %-4s %s %s (%s)%s%s\n", i + 1, s->up ? "up" : "down", s->package,
-			s->migration, s->version, s->transaction ? "" : " [outside a transaction]",
-			s->out_of_order ? " [out of order: older than an applied migration]" : "");
+		const struct dbreg_step *st = dbreg_plan_step(plan, i);
+		fprintf(out, "%4zu. %-4s %s %s (%s)%s%s\n", i + 1, st->up ? "up" : "down", st->package,
+			st->migration, st->version, st->transaction ? "" : " [outside a transaction]",
+			st->out_of_order ? " [out of order: older than an applied migration]" : "");
 	}
 }
 
-void cli_print_plan_warnings(struct cli_ctx *ctx, const struct dbreg_plan *plan)
+void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan)
 {
-	if (ctx->quiet)
+	if (s->o.quiet)
 		return;
 	struct dbreg_diag_list w = DBREG_DIAG_LIST_INIT;
 	dbreg_plan_warnings(plan, &w);
-	cli_print_diags(ctx, &w);
+	cli_print_diags(s, &w);
 	dbreg_diag_list_dispose(&w);
 }
 
-int cli_build_plan(struct cli_ctx *ctx, struct dbreg_registry *reg, struct cli_target *t,
-		   struct dbreg_plan **plan)
+int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, struct dbreg_plan **plan)
 {
 	struct dbreg_plan_opts opts = {
-		.dialect = t->dialect,
-		.history = t->history,
-		.n_history = t->n_history,
-		.pins = ctx->pins,
-		.n_pins = ctx->n_pins,
+		.dialect = s->dialect,
+		.history = s->history,
+		.n_history = s->n_history,
+		.pins = s->o.pins,
+		.n_pins = s->o.n_pins,
+		.only_package = extra ? extra->only_package : NULL,
+		.allow = s->o.allow,
+		.n_allow = s->o.n_allow,
+		.reset = extra && extra->reset,
 	};
-	int rc = dbreg_plan_build(plan, reg, &opts);
-	if (rc == DBREG_EINVALID)
-		cli_print_diags(ctx, dbreg_registry_diags(reg));
-	else if (rc < 0)
-		fprintf(ctx->err, "dbreg: %s\n", dbreg_registry_errmsg(reg));
+	int rc = dbreg_plan_build(plan, s->reg, &opts);
+	if (rc == DBREG_EINVALID) {
+		const struct dbreg_diag_list *d = dbreg_registry_diags(s->reg);
+		cli_print_diags(s, d);
+		cli_fail(s, "the plan for %s has %zu error%s; nothing was changed", s->shown, d->errors,
+			 d->errors == 1 ? "" : "s");
+	} else if (rc < 0) {
+		cli_fail(s, "%s", dbreg_registry_errmsg(s->reg));
+	}
 	return rc;
 }
 
-int cmd_plan(struct cli_ctx *ctx)
+/* --to names packages: PKG@VERSION, never a bare version. */
+int cli_check_pins(struct cli_session *s)
 {
-	if (ctx->fleet)
-		return cli_fleet(ctx, "plan");
-	if (cli_no_extra_args(ctx, 0))
-		return 2;
-	struct dbreg_project *proj = NULL;
-	struct dbreg_registry *reg = NULL;
-	struct cli_target t = {0};
-	struct dbreg_plan *plan = NULL;
+	for (size_t i = 0; i < s->o.n_pins; i++)
+		if (!s->o.pins[i].package)
+			return cli_usage(s, "%s takes --to PKG@VERSION, not --to %s", s->cmd->name, s->o.pins[i].version);
+	return 0;
+}
 
-	int rc = cli_open(ctx, &proj, &reg, true);
-	if (rc < 0)
-		goto out;
-	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
-		goto out;
-	if ((rc = cli_target_history(ctx, &t, ctx->refresh)) < 0)
-		goto out;
-	if ((rc = cli_build_plan(ctx, reg, &t, &plan)) < 0)
-		goto out;
+static int plan_run(struct cli_session *s)
+{
+	if (s->o.fleet)
+		return cli_fleet(s, "plan");
+	struct dbreg_plan *plan = NULL;
 	char *script = NULL;
-	if (ctx->sql && !(script = dbreg_plan_script(plan))) {
+	int rc;
+	if ((rc = cli_check_pins(s)) < 0)
+		return rc;
+	if ((rc = cli_history(s, s->o.refresh)) < 0)
+		goto out;
+	if ((rc = cli_build_plan(s, NULL, &plan)) < 0)
+		goto out;
+	if (s->o.sql && !(script = dbreg_plan_script(plan))) {
 		rc = DBREG_ENOMEM;
 		goto out;
 	}
-	cli_print_plan_warnings(ctx, plan);
-	if (ctx->sql && !ctx->json) {
-		fputs(script, ctx->out);
+	/* Warnings found while planning (DBR103) are in the registry's
+	 * diagnostics too, so the JSON document carries them. */
+	cli_print_plan_warnings(s, plan);
+	if (s->o.sql && !s->o.json) {
+		fputs(script, s->out);
 	} else {
-		cli_print_plan(ctx, &t, plan);
-		if (ctx->json) {
-			/* Warnings found while planning (DBR103) are among them. */
-			fputs(",\n  \"diagnostics\": ", ctx->out);
-			dbreg_diag_list_json(ctx->out, dbreg_registry_diags(reg));
+		cli_print_plan(s, plan);
+		if (s->o.json && script) {
+			cli_json_key(s, "sql");
+			dbreg_json_str(s->out, script);
 		}
-		if (ctx->json && script) {
-			fputs(",\n  \"sql\": ", ctx->out);
-			dbreg_json_str(ctx->out, script);
-		}
-		cli_json_end(ctx, true);
 	}
-	free(script);
-	dbreg_state_log(t.state, "plan", t.shown, "ok", NULL);
+	if (!s->state_readonly)
+		dbreg_state_log(s->state, "plan", s->shown, "ok", NULL);
 out:
+	free(script);
 	dbreg_plan_free(plan);
-	cli_target_close(&t);
-	dbreg_registry_free(reg);
-	dbreg_project_free(proj);
-	return cli_exit_code(rc);
+	return rc;
 }
+
+const struct cli_command cli_cmd_plan = {
+	.name = "plan",
+	.args = "",
+	.summary = "the steps apply would run, from the state file, offline",
+	.help = "Plans from the state file's copy of the target's history, without connecting;\n"
+		"--refresh reads the target's history first. --sql prints the whole script for the\n"
+		"target's dialect (for sqlite3 or psql) instead of the steps.",
+	.options = (const char *const[]){"refresh", "sql", "to", "fleet", "jobs", NULL},
+	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE | CLI_STATE_READONLY,
+	.run = plan_run,
+};

@@ -3,40 +3,25 @@
  * engine (one transaction unless a transaction = false step splits it). */
 #include "cli.h"
 
-int cmd_reset(struct cli_ctx *ctx)
+static int reset_run(struct cli_session *s)
 {
-	if (cli_no_extra_args(ctx, 0))
-		return 2;
-	struct dbreg_project *proj = NULL;
-	struct dbreg_registry *reg = NULL;
-	struct cli_target t = {0};
 	struct dbreg_plan_opts extra = {.reset = true};
-	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
-
-	/* Refused before the manifests are even checked: nothing is read from
-	 * a target that is not a development one. */
-	int rc = dbreg_project_open(&proj, ctx->dir, &pdiags);
-	if (rc == 0)
-		rc = cli_require_dev(ctx, proj, "reset");
-	else
-		cli_print_diags(ctx, &pdiags);
-	dbreg_diag_list_dispose(&pdiags);
-	dbreg_project_free(proj);
-	proj = NULL;
+	/* Read-only until the plan is known to be fine (cli_run_plan). */
+	int rc = cli_connect(s, true);
 	if (rc < 0)
-		goto out;
-	if ((rc = cli_open(ctx, &proj, &reg, true)) < 0)
-		goto out;
-	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
-		goto out;
-	rc = ctx->dry_run ? cli_target_connect_readonly(ctx, &t) : cli_target_connect(ctx, &t);
-	if (rc < 0)
-		goto out;
-	rc = cli_run_plan(ctx, &t, reg, "reset", &extra, NULL);
-	cli_json_end(ctx, rc == 0);
-out:
-	cli_target_close(&t);
-	dbreg_registry_free(reg);
-	dbreg_project_free(proj);
-	return cli_exit_code(rc);
+		return rc;
+	return cli_run_plan(s, "reset", &extra, NULL);
 }
+
+const struct cli_command cli_cmd_reset = {
+	.name = "reset",
+	.args = "",
+	.summary = "development targets only: every package down to nothing, then apply again",
+	.help = "Runs every applied migration's down, newest first, then every up, in one run;\n"
+		"refused (exit 2) before anything is read unless the target is a development target\n"
+		"(dev = true, or a SQLite file that does not say dev = false).",
+	.options = (const char *const[]){"dry-run", "lock-timeout", NULL},
+	/* The development check comes first: nothing is read from another target. */
+	.needs = CLI_DEV_ONLY | CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
+	.run = reset_run,
+};

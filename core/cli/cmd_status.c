@@ -1,42 +1,28 @@
-/* dbreg status and dbreg history: what the target holds, read from the
- * target; with --offline, from the state file's copy of its history,
- * without a connection. A target that does not answer is exit 3, with a
- * hint to use --offline. */
+/* dbreg status: per package the declared version, the version installed on
+ * the target and the pending migrations; read from the target, or with
+ * --offline from the state file's copy of its history. */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Loads the project, the target and its history; online when the target
- * answers. Returns 0 or a library code. */
-static int status_open(struct cli_ctx *ctx, struct dbreg_project **proj, struct dbreg_registry **reg,
-		       struct cli_target *t, bool *online)
+/* Connects (read-only) unless --offline, and loads the history: what
+ * status and history share. */
+int cli_read_target(struct cli_session *s)
 {
-	int rc = cli_open(ctx, proj, reg, false);
-	if (rc < 0)
-		return rc;
-	if ((rc = cli_target_open(ctx, t, *proj)) < 0)
-		return rc;
-	*online = !ctx->offline;
-	if (*online && (rc = cli_target_connect_readonly(ctx, t)) < 0) {
-		fprintf(ctx->err, "dbreg: --offline shows the state file's copy of its history\n");
+	int rc;
+	if (!s->o.offline && (rc = cli_connect(s, true)) < 0) {
+		cli_hint(s, "--offline shows the state file's copy of its history");
 		return rc;
 	}
-	return cli_target_history(ctx, t, *online);
-}
-
-static void status_close(struct dbreg_project *proj, struct dbreg_registry *reg, struct cli_target *t)
-{
-	cli_target_close(t);
-	dbreg_registry_free(reg);
-	dbreg_project_free(proj);
+	return cli_history(s, !s->o.offline);
 }
 
 /* The installed version of a package: the target's package table when
  * online, else the highest version among its applied migrations (not the
  * last applied: a migration merged late may be older). */
-static const char *status_installed(const char *name, char **names, char **versions, size_t n,
-				    const struct cli_target *t)
+static const char *status_installed(struct cli_session *s, const char *name, char **names, char **versions,
+				    size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(names[i], name) == 0)
@@ -44,69 +30,65 @@ static const char *status_installed(const char *name, char **names, char **versi
 	if (names)
 		return NULL;
 	const char *best = NULL;
-	for (size_t i = 0; i < t->n_history; i++)
-		if (strcmp(t->history[i].package, name) == 0 &&
-		    (!best || dbreg_version_compare(t->history[i].version, best) > 0))
-			best = t->history[i].version;
+	for (size_t i = 0; i < s->n_history; i++)
+		if (strcmp(s->history[i].package, name) == 0 &&
+		    (!best || dbreg_version_compare(s->history[i].version, best) > 0))
+			best = s->history[i].version;
 	return best;
 }
 
-int cmd_status(struct cli_ctx *ctx)
+static int status_run(struct cli_session *s)
 {
-	if (ctx->fleet)
-		return cli_fleet(ctx, "status");
-	if (cli_no_extra_args(ctx, 0))
-		return 2;
-	struct dbreg_project *proj = NULL;
-	struct dbreg_registry *reg = NULL;
-	struct cli_target t = {0};
+	if (s->o.fleet)
+		return cli_fleet(s, "status");
 	struct dbreg_plan *plan = NULL;
 	char **names = NULL, **versions = NULL;
 	size_t n_installed = 0;
-	bool online = false;
+	FILE *out = s->out;
 
-	int rc = status_open(ctx, &proj, &reg, &t, &online);
+	int rc = cli_read_target(s);
 	if (rc < 0)
 		goto out;
-	if (online && (rc = dbreg_target_packages(t.conn, &names, &versions, &n_installed)) < 0) {
-		fprintf(ctx->err, "dbreg: %s\n", dbreg_target_errmsg(t.conn));
+	if (s->conn && (rc = dbreg_target_packages(s->conn, &names, &versions, &n_installed)) < 0) {
+		cli_fail(s, "%s", dbreg_target_errmsg(s->conn));
 		goto out;
 	}
-	if ((rc = cli_build_plan(ctx, reg, &t, &plan)) < 0)
+	if ((rc = cli_build_plan(s, NULL, &plan)) < 0)
 		goto out;
 
-	size_t np = dbreg_registry_package_count(reg);
-	if (ctx->json) {
-		fputs("{\n  \"target\": ", ctx->out);
-		dbreg_json_str(ctx->out, t.shown);
-		fprintf(ctx->out, ",\n  \"online\": %s,\n  \"packages\": [", online ? "true" : "false");
+	size_t np = dbreg_registry_package_count(s->reg);
+	if (s->o.json) {
+		cli_json_key(s, "target");
+		dbreg_json_str(out, s->shown);
+		cli_json_key(s, "online");
+		fputs(s->conn ? "true" : "false", out);
+		cli_json_key(s, "packages");
+		fputc('[', out);
 	} else {
-		fprintf(ctx->out, "%s (%s)%s\n", t.shown, cli_dialect_name(t.dialect), online ? "" : " [offline]");
-		fprintf(ctx->out, "  %-28s %-12s %-12s %s\n", "package", "declared", "installed", "pending");
+		fprintf(out, "%s (%s)%s\n", s->shown, cli_dialect_name(s->dialect), s->conn ? "" : " [offline]");
+		fprintf(out, "  %-28s %-12s %-12s %s\n", "package", "declared", "installed", "pending");
 	}
 	for (size_t i = 0; i < np; i++) {
-		const char *name = dbreg_registry_package_name(reg, i);
-		const char *inst = status_installed(name, names, versions, n_installed, &t);
+		const char *name = dbreg_registry_package_name(s->reg, i);
+		const char *inst = status_installed(s, name, names, versions, n_installed);
 		size_t pending = 0;
 		for (size_t k = 0; k < dbreg_plan_count(plan); k++)
 			pending += strcmp(dbreg_plan_step(plan, k)->package, name) == 0;
-		if (ctx->json) {
-			fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", ctx->out);
-			dbreg_json_str(ctx->out, name);
-			fputs(", \"declared_version\": ", ctx->out);
-			dbreg_json_str(ctx->out, dbreg_registry_package_version(reg, i));
-			fputs(", \"installed_version\": ", ctx->out);
-			dbreg_json_str(ctx->out, inst);
-			fprintf(ctx->out, ", \"pending\": %zu}", pending);
+		if (s->o.json) {
+			fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", out);
+			dbreg_json_str(out, name);
+			fputs(", \"declared_version\": ", out);
+			dbreg_json_str(out, dbreg_registry_package_version(s->reg, i));
+			fputs(", \"installed_version\": ", out);
+			dbreg_json_str(out, inst);
+			fprintf(out, ", \"pending\": %zu}", pending);
 		} else {
-			fprintf(ctx->out, "  %-28s %-12s %-12s %zu\n", name, dbreg_registry_package_version(reg, i),
+			fprintf(out, "  %-28s %-12s %-12s %zu\n", name, dbreg_registry_package_version(s->reg, i),
 				inst ? inst : "-", pending);
 		}
 	}
-	if (ctx->json) {
-		fputs(np ? "\n  ]\n}\n" : "]\n}\n", ctx->out);
-		ctx->json_done = true;
-	}
+	if (s->o.json)
+		fputs(np ? "\n  ]" : "]", out);
 out:
 	for (size_t i = 0; i < n_installed; i++) {
 		free(names[i]);
@@ -115,53 +97,17 @@ out:
 	free(names);
 	free(versions);
 	dbreg_plan_free(plan);
-	status_close(proj, reg, &t);
-	return cli_exit_code(rc);
+	return rc;
 }
 
-int cmd_history(struct cli_ctx *ctx)
-{
-	if (cli_no_extra_args(ctx, 0))
-		return 2;
-	struct dbreg_project *proj = NULL;
-	struct dbreg_registry *reg = NULL;
-	struct cli_target t = {0};
-	bool online = false;
-
-	int rc = status_open(ctx, &proj, &reg, &t, &online);
-	if (rc < 0)
-		goto out;
-	if (ctx->json) {
-		fputs("{\n  \"target\": ", ctx->out);
-		dbreg_json_str(ctx->out, t.shown);
-		fprintf(ctx->out, ",\n  \"online\": %s,\n  \"migrations\": [", online ? "true" : "false");
-	} else if (t.n_history == 0) {
-		fprintf(ctx->out, "%s: no migration applied\n", t.shown);
-	}
-	for (size_t i = 0; i < t.n_history; i++) {
-		const struct dbreg_applied *a = &t.history[i];
-		if (ctx->json) {
-			fputs(i ? ",\n    {\"package\": " : "\n    {\"package\": ", ctx->out);
-			dbreg_json_str(ctx->out, a->package);
-			fputs(", \"migration\": ", ctx->out);
-			dbreg_json_str(ctx->out, a->migration);
-			fputs(", \"version\": ", ctx->out);
-			dbreg_json_str(ctx->out, a->version);
-			fputs(", \"checksum\": ", ctx->out);
-			dbreg_json_str(ctx->out, a->checksum);
-			fputs(", \"applied_at\": ", ctx->out);
-			dbreg_json_str(ctx->out, a->applied_at);
-			fprintf(ctx->out, ", \"duration_ms\": %lld}", a->duration_ms);
-		} else {
-			fprintf(ctx->out, "%s  %-24s %-32s %-10s %6lld ms\n", a->applied_at ? a->applied_at : "-",
-				a->package, a->migration, a->version, a->duration_ms);
-		}
-	}
-	if (ctx->json) {
-		fputs(t.n_history ? "\n  ]\n}\n" : "]\n}\n", ctx->out);
-		ctx->json_done = true;
-	}
-out:
-	status_close(proj, reg, &t);
-	return cli_exit_code(rc);
-}
+const struct cli_command cli_cmd_status = {
+	.name = "status",
+	.args = "",
+	.summary = "per package: declared, installed, pending",
+	.help = "Reads the target (read-only) and prints, per package, the declared version, the\n"
+		"version installed there and the number of pending migrations; --offline answers from\n"
+		"the state file's copy of the target's history, without connecting.",
+	.options = (const char *const[]){"offline", "fleet", "refresh", "jobs", NULL},
+	.needs = CLI_NEEDS_VALID | CLI_NEEDS_TARGET | CLI_NEEDS_STATE | CLI_STATE_READONLY,
+	.run = status_run,
+};

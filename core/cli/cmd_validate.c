@@ -2,63 +2,77 @@
  * diagnostics; exit 0, or 1 when any error. */
 #include "cli.h"
 
-int cmd_validate(struct cli_ctx *ctx)
+static int validate_on_target(struct cli_session *s)
 {
-	if (cli_no_extra_args(ctx, 0))
-		return 2;
-	struct dbreg_project *proj = NULL;
-	struct dbreg_registry *reg = NULL;
-	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
-	int rc = cli_load(ctx, &proj, &reg, false, &pdiags);
+	char err[512];
+	int rc = dbreg_project_target_url(&s->url, s->proj, s->o.target, err, sizeof(err));
+	if (rc < 0) {
+		cli_fail(s, "%s", err);
+		return rc;
+	}
+	if (!(s->shown = dbreg_url_redact(s->url)))
+		return DBREG_ENOMEM;
+	if (dbreg_target_dialect(s->url, &s->dialect) < 0) {
+		cli_fail(s, "no driver for target %s", s->shown);
+		return DBREG_EUSAGE;
+	}
+	if (s->dialect != DBREG_DIALECT_POSTGRES) {
+		if (!s->o.quiet && !s->o.json)
+			fprintf(s->err, "%s: the SQLite bodies were replayed in memory; only a PostgreSQL target adds a replay\n",
+				s->shown);
+		return 0;
+	}
+	if ((rc = cli_connect(s, false)) < 0)
+		return rc;
+	rc = dbreg_registry_validate_target(s->reg, s->conn);
+	if (rc == DBREG_EINVALID)
+		return 0;   /* findings: the diagnostics below */
+	if (rc < 0)
+		cli_fail(s, "validate on %s: %s", s->shown, dbreg_registry_errmsg(s->reg));
+	return rc;
+}
 
+static int validate_run(struct cli_session *s)
+{
+	/* -v: what is checked, and how long each part took. */
+	FILE *log = s->o.verbose && !s->o.json ? s->err : NULL;
+	if (log)
+		fprintf(log, "  validate: %zu manifests read in %.1f ms\n", dbreg_registry_package_count(s->reg),
+			(double)(dbreg_cache_clock() - s->loaded_at) / 1e6);
+	struct dbreg_validate_opts vopts = {.skip_sql = false, .log = log};
+	int rc = dbreg_registry_validate(s->reg, &vopts);
 	if (rc < 0 && rc != DBREG_EINVALID) {
-		fprintf(ctx->err, "dbreg: %s\n", reg ? dbreg_registry_errmsg(reg) : "cannot read the project");
-		goto out;
+		cli_fail(s, "%s", dbreg_registry_errmsg(s->reg));
+		return rc;
 	}
 	/* --target naming a PostgreSQL server: the PostgreSQL bodies are
 	 * replayed there too (rolled back), and DBR047 compares what they
 	 * build. Without --target, validate never connects. */
-	if (reg && ctx->target && rc != DBREG_ENOMEM) {
-		struct cli_target t = {0};
-		int trc = cli_target_open(ctx, &t, proj);
-		if (trc == 0 && t.dialect != DBREG_DIALECT_POSTGRES) {
-			if (!ctx->quiet && !ctx->json)
-				fprintf(ctx->err, "%s: the SQLite bodies were replayed in memory; only a PostgreSQL target adds a replay\n",
-					t.shown);
-		} else if (trc == 0 && (trc = cli_target_connect(ctx, &t)) == 0) {
-			trc = dbreg_registry_validate_target(reg, t.conn);
-			if (trc == DBREG_EINVALID)
-				trc = 0;
-			else if (trc < 0)
-				fprintf(ctx->err, "dbreg: validate on %s: %s\n", t.shown, dbreg_registry_errmsg(reg));
-		}
-		cli_target_close(&t);
-		if (trc < 0) {
-			rc = trc;
-			goto out;
-		}
-	}
-	/* dbreg_project_open stops at a broken dbreg.toml, so the findings are
-	 * either the project file's or the manifests', never both. */
-	const struct dbreg_diag_list *diags = reg ? dbreg_registry_diags(reg) : &pdiags;
-	size_t packages = reg ? dbreg_registry_package_count(reg) : 0;
-
-	if (ctx->json) {
-		fprintf(ctx->out, "{\n  \"ok\": %s,\n  \"diagnostics\": ", diags->errors ? "false" : "true");
-		dbreg_diag_list_json(ctx->out, diags);
-		fputs("\n}\n", ctx->out);
-		ctx->json_done = true;
-	} else {
-		cli_print_diags(ctx, diags);
-		if (!ctx->quiet)
-			fprintf(ctx->err, "%zu package%s, %zu error%s, %zu warning%s\n", packages,
+	if (s->o.target && (rc = validate_on_target(s)) < 0)
+		return rc;
+	const struct dbreg_diag_list *diags = dbreg_registry_diags(s->reg);
+	size_t packages = dbreg_registry_package_count(s->reg);
+	/* With --json the document's diagnostics say it all. */
+	if (!s->o.json) {
+		cli_print_diags(s, diags);
+		if (!s->o.quiet)
+			fprintf(s->err, "%zu package%s, %zu error%s, %zu warning%s\n", packages,
 				packages == 1 ? "" : "s", diags->errors, diags->errors == 1 ? "" : "s",
 				diags->warnings, diags->warnings == 1 ? "" : "s");
 	}
-	rc = diags->errors ? DBREG_EINVALID : 0;
-out:
-	dbreg_diag_list_dispose(&pdiags);
-	dbreg_registry_free(reg);
-	dbreg_project_free(proj);
-	return cli_exit_code(rc);
+	if (diags->errors)
+		cli_error_set(s, "%zu error%s in the manifests of %zu package%s", diags->errors,
+			      diags->errors == 1 ? "" : "s", packages, packages == 1 ? "" : "s");
+	return diags->errors ? DBREG_EINVALID : 0;
 }
+
+const struct cli_command cli_cmd_validate = {
+	.name = "validate",
+	.args = "",
+	.summary = "parse and validate every manifest and the SQL of every migration",
+	.help = "Reads every manifest under the package folders of dbreg.toml (default tomls/), checks\n"
+		"declarations, dependencies and the SQL of every migration, and prints the findings\n"
+		"as FILE:LINE:COLUMN: severity[CODE]: message (hint: ...). Exit 1 when any is an error.",
+	.needs = CLI_NEEDS_REGISTRY,
+	.run = validate_run,
+};

@@ -2,89 +2,105 @@
  * tables; exit 6 with every difference named. */
 #include "cli.h"
 
-int cli_verify(struct cli_ctx *ctx, struct cli_target *t, struct dbreg_registry *reg, bool print_json)
+int cli_verify(struct cli_session *s, bool nested)
 {
 	struct dbreg_verify_result vr = DBREG_VERIFY_RESULT_INIT;
 	char err[1024] = "";
-	struct dbreg_verify_opts vo = {.state = t->state};
-	int rc = dbreg_verify_run_opts(&vr, t->conn, reg, &vo, err, sizeof(err));
+	FILE *out = s->out;
+	struct dbreg_verify_opts vo = {.state = s->state};
+	int rc = dbreg_verify_run_opts(&vr, s->conn, s->reg, &vo, err, sizeof(err));
 	if (rc < 0 && rc != DBREG_EVERIFY) {
-		fprintf(ctx->err, "dbreg: verify: %s\n", err);
+		cli_fail(s, "verify: %s", err);
 		goto out;
 	}
-	if (print_json) {
-		/* Nested in init's document: indented, no newline after. */
-		fputs("{\n  \"target\": ", ctx->out);
-		dbreg_json_str(ctx->out, t->shown);
-		fprintf(ctx->out, ",\n  \"ok\": %s,\n  \"problems\": [", rc == 0 ? "true" : "false");
+	if (s->o.json) {
+		/* Nested in init's document one level deeper. */
+		const char *ind = nested ? "    " : "  ";
+		if (nested) {
+			cli_json_key(s, "verify");
+			fputs("{\n    \"target\": ", out);
+			dbreg_json_str(out, s->shown);
+			fprintf(out, ",\n    \"ok\": %s,\n    \"problems\": ", rc == 0 ? "true" : "false");
+		} else {
+			cli_json_key(s, "target");
+			dbreg_json_str(out, s->shown);
+			cli_json_key(s, "problems");
+		}
+		fputc('[', out);
 		for (size_t i = 0; i < vr.len; i++) {
-			fputs(i ? ",\n    {\"table\": " : "\n    {\"table\": ", ctx->out);
-			dbreg_json_str(ctx->out, vr.items[i].table);
-			fputs(", \"column\": ", ctx->out);
-			dbreg_json_str(ctx->out, vr.items[i].column);
-			fputs(", \"message\": ", ctx->out);
-			dbreg_json_str(ctx->out, vr.items[i].message);
-			fputc('}', ctx->out);
+			fprintf(out, "%s%s  {\"table\": ", i ? ",\n" : "\n", ind);
+			dbreg_json_str(out, vr.items[i].table);
+			fputs(", \"column\": ", out);
+			dbreg_json_str(out, vr.items[i].column);
+			fputs(", \"message\": ", out);
+			dbreg_json_str(out, vr.items[i].message);
+			fputc('}', out);
 		}
-		fputs(vr.len ? "\n  ]" : "]", ctx->out);
-		fputs(",\n  \"not_compared\": [", ctx->out);
+		fprintf(out, "%s]", vr.len ? (nested ? "\n    " : "\n  ") : "");
+		if (nested)
+			fputs(",\n    \"not_compared\": ", out);
+		else
+			cli_json_key(s, "not_compared");
+		fputc('[', out);
 		for (size_t i = 0; i < vr.n_not_compared; i++) {
-			fputs(i ? ",\n    {\"package\": " : "\n    {\"package\": ", ctx->out);
-			dbreg_json_str(ctx->out, vr.not_compared[i].package);
-			fputs(", \"version\": ", ctx->out);
-			dbreg_json_str(ctx->out, vr.not_compared[i].version);
-			fputs(", \"reason\": ", ctx->out);
-			dbreg_json_str(ctx->out, vr.not_compared[i].reason);
-			fputc('}', ctx->out);
+			fprintf(out, "%s%s  {\"package\": ", i ? ",\n" : "\n", ind);
+			dbreg_json_str(out, vr.not_compared[i].package);
+			fputs(", \"version\": ", out);
+			dbreg_json_str(out, vr.not_compared[i].version);
+			fputs(", \"reason\": ", out);
+			dbreg_json_str(out, vr.not_compared[i].reason);
+			fputc('}', out);
 		}
-		fputs(vr.n_not_compared ? "\n  ]" : "]", ctx->out);
-		fputs(",\n  \"notice\": ", ctx->out);
-		dbreg_json_str(ctx->out, vr.notice);
-		fputs("\n}", ctx->out);
-	} else if (!ctx->json) {
+		fprintf(out, "%s]", vr.n_not_compared ? (nested ? "\n    " : "\n  ") : "");
+		if (nested) {
+			fputs(",\n    \"notice\": ", out);
+			dbreg_json_str(out, vr.notice);
+			fputs("\n  }", out);
+		} else {
+			cli_json_key(s, "notice");
+			dbreg_json_str(out, vr.notice);
+		}
+	} else {
 		for (size_t i = 0; i < vr.len; i++) {
 			const struct dbreg_problem *pr = &vr.items[i];
-			fprintf(ctx->err, "%s: verify: %s%s%s%s%s\n", t->shown, pr->table ? pr->table : "",
+			fprintf(s->err, "%s: verify: %s%s%s%s%s\n", s->shown, pr->table ? pr->table : "",
 				pr->column ? "." : "", pr->column ? pr->column : "", pr->table ? ": " : "", pr->message);
 		}
 		/* Never silently skipped: what was not compared is said, and why. */
 		for (size_t i = 0; i < vr.n_not_compared; i++)
-			fprintf(ctx->err, "%s: verify: %s %s not compared: %s\n", t->shown, vr.not_compared[i].package,
+			fprintf(s->err, "%s: verify: %s %s not compared: %s\n", s->shown, vr.not_compared[i].package,
 				vr.not_compared[i].version, vr.not_compared[i].reason);
-		if (vr.notice && !ctx->quiet)
-			fprintf(ctx->err, "%s: note: %s\n", t->shown, vr.notice);
-		if (rc == 0 && !ctx->quiet)
-			fprintf(ctx->out, "%s matches the declared tables\n", t->shown);
-		else if (rc == DBREG_EVERIFY)
-			fprintf(ctx->err, "%s differs from the declared tables: %zu difference%s\n", t->shown, vr.len,
-				vr.len == 1 ? "" : "s");
+		if (vr.notice && !s->o.quiet)
+			fprintf(s->err, "%s: note: %s\n", s->shown, vr.notice);
+		if (rc == 0 && !s->o.quiet)
+			fprintf(out, "%s matches the declared tables\n", s->shown);
 	}
+	if (rc == DBREG_EVERIFY)
+		cli_error_set(s, "%s differs from the declared tables: %zu difference%s", s->shown, vr.len,
+			      vr.len == 1 ? "" : "s");
+	if (rc == DBREG_EVERIFY && !s->o.json)
+		fprintf(s->err, "%s\n", s->error.message ? s->error.message : "");
 out:
 	dbreg_verify_result_dispose(&vr);
 	return rc;
 }
 
-int cmd_verify(struct cli_ctx *ctx)
+static int verify_run(struct cli_session *s)
 {
-	if (cli_no_extra_args(ctx, 0))
-		return 2;
-	struct dbreg_project *proj = NULL;
-	struct dbreg_registry *reg = NULL;
-	struct cli_target t = {0};
-
-	int rc = cli_open(ctx, &proj, &reg, false);
+	int rc = cli_connect(s, true);
 	if (rc < 0)
-		goto out;
-	if ((rc = cli_target_open(ctx, &t, proj)) < 0 || (rc = cli_target_connect_readonly(ctx, &t)) < 0)
-		goto out;
-	rc = cli_verify(ctx, &t, reg, ctx->json);
-	if (ctx->json && (rc == 0 || rc == DBREG_EVERIFY)) {
-		fputc('\n', ctx->out);
-		ctx->json_done = true;
-	}
-out:
-	cli_target_close(&t);
-	dbreg_registry_free(reg);
-	dbreg_project_free(proj);
-	return cli_exit_code(rc);
+		return rc;
+	return cli_verify(s, false);
 }
+
+const struct cli_command cli_cmd_verify = {
+	.name = "verify",
+	.args = "",
+	.summary = "compare the target's catalog with the declared tables",
+	.help = "Reads the target's catalog and compares it with the declared tables, columns, keys\n"
+		"and indexes; also ydtb_ tables and indexes no package declares, and INVALID indexes.\n"
+		"Exit 6 when they differ, with every difference named.",
+	/* The state file holds the schema of each registered version. */
+	.needs = CLI_NEEDS_VALID | CLI_NEEDS_TARGET | CLI_NEEDS_STATE | CLI_STATE_READONLY,
+	.run = verify_run,
+};

@@ -22,12 +22,73 @@ struct watch_ui {
 	bool apply;                    /* a development target and no --no-apply */
 	const char *why_not;           /* why nothing is applied */
 	const struct dbreg_project *proj;
-	struct cli_target *t;
+	struct cli_session *t;         /* the target: conn, shown, dialect, state */
 	const char *const *allow;
 	size_t n_allow;
 	int lock_timeout;
 	unsigned round;
+	/* The target's history as this session left it: read once, then kept
+	 * in step with what the session applies, so a round does not read
+	 * thousands of rows to plan one step (the apply engine still reads it
+	 * under the lock, so a step another run applied is never run twice).
+	 * Read again after a failure, a skipped step, or when not applying. */
+	struct dbreg_applied *hist;
+	size_t n_hist;
+	bool hist_valid;
+	bool dirty;                    /* applied something: the state file is updated at the end */
 };
+
+static void watch_row_free(struct dbreg_applied *a)
+{
+	free(a->package);
+	free(a->migration);
+	free(a->version);
+	free(a->checksum);
+	free(a->applied_at);
+}
+
+static void watch_hist_forget(struct watch_ui *ui)
+{
+	dbreg_applied_free(ui->hist, ui->n_hist);
+	ui->hist = NULL;
+	ui->n_hist = 0;
+	ui->hist_valid = false;
+}
+
+/* Keeps the history copy in step with the steps a run did. */
+static int watch_hist_follow(struct watch_ui *ui, const struct dbreg_plan *plan, const struct dbreg_apply_result *res)
+{
+	for (size_t k = 0; k < res->n_ran; k++) {
+		const struct dbreg_step *s = dbreg_plan_step(plan, res->ran[k]);
+		if (!s->up) {
+			size_t j = 0;
+			for (size_t i = 0; i < ui->n_hist; i++) {
+				struct dbreg_applied *a = &ui->hist[i];
+				if (a->package && a->migration && strcmp(a->package, s->package) == 0 &&
+				    strcmp(a->migration, s->migration) == 0)
+					watch_row_free(a);
+				else
+					ui->hist[j++] = *a;
+			}
+			ui->n_hist = j;
+			continue;
+		}
+		struct dbreg_applied *grown = realloc(ui->hist, (ui->n_hist + 1) * sizeof(*grown));
+		if (!grown)
+			return DBREG_ENOMEM;
+		ui->hist = grown;
+		struct dbreg_applied *a = &ui->hist[ui->n_hist];
+		memset(a, 0, sizeof(*a));
+		a->package = strdup(s->package);
+		a->migration = strdup(s->migration);
+		a->version = strdup(s->version);
+		a->checksum = strdup(s->checksum);
+		ui->n_hist++;
+		if (!a->package || !a->migration || !a->version || !a->checksum)
+			return DBREG_ENOMEM;
+	}
+	return 0;
+}
 
 static double watch_now_ms(void)
 {
@@ -182,19 +243,22 @@ static bool watch_is_redo(const struct dbreg_plan *plan, size_t i)
 static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, struct dbreg_registry *old,
 			     struct watch_result *r)
 {
-	struct cli_target *t = ui->t;
-	struct dbreg_applied *hist = NULL;
-	size_t n_hist = 0;
+	struct cli_session *t = ui->t;
 	double t0 = watch_now_ms();
-	if (dbreg_target_history(t->conn, &hist, &n_hist) < 0) {
-		snprintf(r->error, sizeof r->error, "reading the history of %s: %s", t->shown, dbreg_target_errmsg(t->conn));
-		r->status = "not applied";
-		return;
+	if (!ui->hist_valid || !ui->apply) {
+		watch_hist_forget(ui);
+		if (dbreg_target_history(t->conn, &ui->hist, &ui->n_hist) < 0) {
+			snprintf(r->error, sizeof r->error, "reading the history of %s: %s", t->shown,
+				 dbreg_target_errmsg(t->conn));
+			r->status = "not applied";
+			return;
+		}
+		ui->hist_valid = true;
 	}
 	struct dbreg_plan_opts po = {
 		.dialect = t->dialect,
-		.history = hist,
-		.n_history = n_hist,
+		.history = ui->hist,
+		.n_history = ui->n_hist,
 		.allow = ui->allow,
 		.n_allow = ui->n_allow,
 		.redo_changed = true,
@@ -206,7 +270,6 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 		/* Its findings (DBR042, DBR045, ...) are the registry's now: the report prints them. */
 		snprintf(r->error, sizeof r->error, "%s", rc == DBREG_EINVALID ? "the plan has errors" : dbreg_registry_errmsg(reg));
 		r->status = "not applied";
-		dbreg_applied_free(hist, n_hist);
 		return;
 	}
 	if (dbreg_plan_count(r->plan) == 0) {
@@ -231,17 +294,29 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 			r->status = "applied";
 			r->ok = true;
 		}
-		/* The state file follows the target, as after apply. */
-		if (rc == 0 && dbreg_state_register(t->state, reg) < 0)
-			fprintf(ui->err, "dbreg: state file: %s\n", dbreg_state_errmsg(t->state));
-		dbreg_applied_free(hist, n_hist);
-		hist = NULL;
-		n_hist = 0;
-		if (dbreg_target_history(t->conn, &hist, &n_hist) == 0)
-			dbreg_state_set_history(t->state, t->shown, hist, n_hist);
-		dbreg_state_log(t->state, "watch", t->shown, rc == 0 ? "ok" : "failed", rc == 0 ? NULL : r->error);
+		if (rc < 0 || r->res.skipped > 0 || watch_hist_follow(ui, r->plan, &r->res) != 0)
+			watch_hist_forget(ui);
+		ui->dirty |= r->res.applied > 0;
+		if (rc < 0)
+			dbreg_state_log(t->state, "watch", t->shown, "failed", r->error);
 	}
-	dbreg_applied_free(hist, n_hist);
+}
+
+/* At the end of a session that applied something, the state file follows
+ * the target (registered packages, the history copy), once. */
+static void watch_state_sync(struct watch_ui *ui, struct dbreg_registry *reg)
+{
+	struct cli_session *t = ui->t;
+	if (!ui->dirty || !reg || !t->conn)
+		return;
+	struct dbreg_applied *h = NULL;
+	size_t n = 0;
+	/* A registry left with errors was not what was applied: not registered. */
+	if ((dbreg_registry_diags(reg)->errors == 0 && dbreg_state_register(t->state, reg) < 0) ||
+	    (dbreg_target_history(t->conn, &h, &n) == 0 && dbreg_state_set_history(t->state, t->shown, h, n) < 0))
+		fprintf(ui->err, "dbreg: state file: %s\n", dbreg_state_errmsg(t->state));
+	dbreg_applied_free(h, n);
+	dbreg_state_log(t->state, "watch", t->shown, "ok", NULL);
 }
 
 static void watch_report_human(struct watch_ui *ui, struct dbreg_registry *reg, const struct dbreg_changes *ch,
@@ -341,7 +416,8 @@ static void watch_report_json(struct watch_ui *ui, struct dbreg_registry *reg, c
 	dbreg_json_str(fp, errors ? "not applied" : r->status);
 	fputs(", \"steps\": ", fp);
 	watch_json_steps(fp, r);
-	fprintf(fp, ", \"applied\": %zu, \"error\": ", r->ran_apply && r->ok ? r->res.applied : 0);
+	fprintf(fp, ", \"applied\": %zu, \"ms_plan\": %.1f, \"ms_apply\": %.1f, \"error\": ",
+		r->ran_apply && r->ok ? r->res.applied : 0, r->ms_plan, r->ms_apply);
 	dbreg_json_str(fp, errors ? "the manifests have errors" : r->error[0] ? r->error : NULL);
 	fputs("}\n", fp);
 	fflush(fp);
@@ -380,67 +456,54 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 	return 0;
 }
 
-int cmd_watch(struct cli_ctx *ctx)
+static int watch_run(struct cli_session *s)
 {
-	if (cli_no_extra_args(ctx, 0))
-		return 2;
-	struct dbreg_project *proj = NULL;
 	struct dbreg_registry *reg = NULL;
-	struct dbreg_diag_list pdiags = DBREG_DIAG_LIST_INIT;
-	struct cli_target t = {0};
 	int sfd = -1;
 	sigset_t mask, oldmask;
-	int rc = dbreg_project_open(&proj, ctx->dir, &pdiags);
-	if (rc < 0) {
-		cli_print_diags(ctx, &pdiags);
-		goto out;
-	}
-	/* --allow is refused before anything is read from the target. */
-	if (ctx->n_allow && (rc = cli_require_dev(ctx, proj, "--allow")) < 0)
-		goto out;
-	if ((rc = cli_target_open(ctx, &t, proj)) < 0)
-		goto out;
-	bool dev = dbreg_project_target_is_dev(proj, ctx->target, t.url);
+	bool dev = dbreg_project_target_is_dev(s->proj, s->o.target, s->url);
 	struct watch_ui ui = {
-		.out = ctx->json ? stderr : stdout,
+		.out = s->o.json ? stderr : stdout,
 		.err = stderr,
-		.json = ctx->json,
-		.quiet = ctx->quiet,
-		.verbose = ctx->verbose,
-		.color = ctx->color,
-		.apply = dev && !ctx->no_apply,
-		.why_not = ctx->no_apply ? "--no-apply" : "not a development target: mark it dev = true to apply",
-		.proj = proj,
-		.t = &t,
-		.allow = ctx->allow,
-		.n_allow = ctx->n_allow,
-		.lock_timeout = ctx->lock_timeout,
+		.json = s->o.json,
+		.quiet = s->o.quiet,
+		.verbose = s->o.verbose,
+		.color = s->color,
+		.apply = dev && !s->o.no_apply,
+		.why_not = s->o.no_apply ? "--no-apply" : "not a development target: mark it dev = true to apply",
+		.proj = s->proj,
+		.t = s,
+		.allow = s->o.allow,
+		.n_allow = s->o.n_allow,
+		.lock_timeout = s->o.lock_timeout,
 	};
-	rc = ui.apply ? cli_target_connect(ctx, &t) : cli_target_connect_readonly(ctx, &t);
+	int rc = cli_connect(s, !ui.apply);
 	if (rc < 0)
-		goto out;
+		return rc;
 	/* Signals become a readable descriptor, so the loop's poll ends on
 	 * them; blocked before any thread starts, so none takes them. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) != 0 || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
-		fprintf(ctx->err, "dbreg watch: cannot take SIGINT/SIGTERM\n");
+		cli_fail(s, "watch: cannot take SIGINT/SIGTERM");
 		rc = DBREG_EIO;
 		goto restore;
 	}
-	struct dbreg_validate_opts vopts = {.allow = ctx->allow, .n_allow = ctx->n_allow};
+	struct dbreg_validate_opts vopts = {.allow = s->o.allow, .n_allow = s->o.n_allow};
 	struct dbreg_watch_opts wo = {
 		.stop_fd = sfd,
+		.debounce_ms = s->o.debounce_ms,
 		.validate = &vopts,
-		.log = ctx->verbose && !ctx->json ? ctx->err : NULL,
+		.log = s->o.verbose && !s->o.json ? s->err : NULL,
 	};
-	rc = dbreg_watch_run(proj, &reg, &wo, watch_round, &ui);
+	rc = dbreg_watch_run(s->proj, &reg, &wo, watch_round, &ui);
+	watch_state_sync(&ui, reg);
+	watch_hist_forget(&ui);
 	if (rc < 0)
-		fprintf(ctx->err, "dbreg watch: %s\n", rc == DBREG_ENOMEM ? "out of memory"
-						     : "cannot watch the package folders (do they exist?)");
-	else if (!ctx->quiet && !ctx->json)
-		fprintf(ctx->err, "dbreg watch: stopped\n");
+		cli_fail(s, "watch: %s", rc == DBREG_ENOMEM ? "out of memory" : "cannot watch the package folders (do they exist?)");
+	else if (!s->o.quiet && !s->o.json)
+		fprintf(s->err, "dbreg watch: stopped\n");
 	/* Take the signal that stopped the loop, or unblocking delivers it. */
 	struct signalfd_siginfo si;
 	struct pollfd pfd = {.fd = sfd, .events = POLLIN};
@@ -449,10 +512,19 @@ int cmd_watch(struct cli_ctx *ctx)
 	close(sfd);
 restore:
 	sigprocmask(SIG_SETMASK, &oldmask, NULL);
-out:
-	cli_target_close(&t);
 	dbreg_registry_free(reg);
-	dbreg_diag_list_dispose(&pdiags);
-	dbreg_project_free(proj);
-	return cli_exit_code(rc);
+	return rc;
 }
+
+const struct cli_command cli_cmd_watch = {
+	.name = "watch",
+	.args = "",
+	.summary = "the development loop: reload, validate, plan and apply on every change",
+	.help = "One round at start, then on every change of the package folders and up_file SQL files\n"
+		"(debounced, content changes only): reload, re-validate, re-plan, and on a development\n"
+		"target apply; prints what changed. Runs until interrupted. --json: one line per round.",
+	.options = (const char *const[]){"no-apply", "allow", "lock-timeout", "debounce", NULL},
+	.needs = CLI_NEEDS_PROJECT | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
+	.run = watch_run,
+	.streams_json = true,
+};

@@ -18,7 +18,7 @@ static void fleet_on_sigint(int sig)
 }
 
 struct fleet_print {
-	struct cli_ctx *ctx;
+	struct cli_session *s;
 	enum dbreg_fleet_action action;
 	size_t width;                  /* of the target column */
 	size_t done, total;
@@ -38,17 +38,17 @@ static const char *fleet_status_word(const struct dbreg_fleet_outcome *o)
 static void fleet_done(void *arg, const struct dbreg_fleet_member *m, const struct dbreg_fleet_outcome *o)
 {
 	struct fleet_print *p = arg;
-	struct cli_ctx *ctx = p->ctx;
+	struct cli_session *s = p->s;
 	p->done++;
-	if (ctx->json || (ctx->quiet && o->status != DBREG_FLEET_FAILED))
+	if (s->o.json || (s->o.quiet && o->status != DBREG_FLEET_FAILED))
 		return;
-	FILE *fp = ctx->out;
+	FILE *fp = s->out;
 	fprintf(fp, "[%*zu/%zu] %-6s %-*s ", p->total >= 100 ? 3 : p->total >= 10 ? 2 : 1, p->done, p->total,
 		fleet_status_word(o), (int)p->width, m->shown);
 	if (p->action == DBREG_FLEET_PLAN)
 		fprintf(fp, "%zu pending", o->pending);
 	else
-		fprintf(fp, "%s %3zu", ctx->dry_run ? "would apply" : "applied", o->applied);
+		fprintf(fp, "%s %3zu", s->o.dry_run ? "would apply" : "applied", o->applied);
 	fprintf(fp, " %6lld ms", o->ms);
 	if (o->error)
 		fprintf(fp, "  %s", o->error);
@@ -62,10 +62,10 @@ static int fleet_exit(const struct dbreg_fleet_outcome *o)
 	return o->status == DBREG_FLEET_FAILED ? cli_exit_code(o->rc ? o->rc : DBREG_EMIGRATION) : 0;
 }
 
-static void fleet_json_target(struct cli_ctx *ctx, const struct dbreg_fleet_member *m,
+static void fleet_json_target(struct cli_session *s, const struct dbreg_fleet_member *m,
 			      const struct dbreg_fleet_outcome *o, enum dbreg_fleet_action action, bool first)
 {
-	FILE *fp = ctx->out;
+	FILE *fp = s->out;
 	static const char *const status[] = {
 		[DBREG_FLEET_NOT_REACHED] = "not_reached", [DBREG_FLEET_DONE_BEFORE] = "done_before",
 		[DBREG_FLEET_OK] = "ok", [DBREG_FLEET_FAILED] = "failed",
@@ -101,7 +101,7 @@ static void fleet_json_target(struct cli_ctx *ctx, const struct dbreg_fleet_memb
 }
 
 /* The summary: counts by outcome, then the targets that did not succeed. */
-static void fleet_summary(struct cli_ctx *ctx, const struct dbreg_fleet *f, const struct dbreg_fleet_outcome *o,
+static void fleet_summary(struct cli_session *s, const struct dbreg_fleet *f, const struct dbreg_fleet_outcome *o,
 			  size_t jobs, double seconds, bool interrupted, enum dbreg_fleet_action action)
 {
 	size_t count[4] = { 0 }, applied = 0, pending = 0;
@@ -110,7 +110,7 @@ static void fleet_summary(struct cli_ctx *ctx, const struct dbreg_fleet *f, cons
 		applied += o[i].applied;
 		pending += o[i].pending;
 	}
-	FILE *fp = ctx->out;
+	FILE *fp = s->out;
 	fprintf(fp, "\nfleet %s: %zu target%s, jobs %zu, %.2f s%s\n", f->name, f->n_members,
 		f->n_members == 1 ? "" : "s", jobs, seconds, interrupted ? ", INTERRUPTED (SIGINT)" : "");
 	fprintf(fp, "  %-12s %7s\n", "outcome", "targets");
@@ -123,7 +123,7 @@ static void fleet_summary(struct cli_ctx *ctx, const struct dbreg_fleet *f, cons
 	if (action == DBREG_FLEET_PLAN)
 		fprintf(fp, "  %-12s %7zu\n", "pending", pending);
 	else
-		fprintf(fp, "  %-12s %7zu\n", ctx->dry_run ? "would apply" : "migrations", applied);
+		fprintf(fp, "  %-12s %7zu\n", s->o.dry_run ? "would apply" : "migrations", applied);
 	for (size_t i = 0; i < f->n_members; i++)
 		if (o[i].status == DBREG_FLEET_FAILED)
 			fprintf(fp, "  failed: %s: %s\n", f->members[i].shown, o[i].error ? o[i].error : "");
@@ -142,21 +142,25 @@ static void fleet_summary(struct cli_ctx *ctx, const struct dbreg_fleet *f, cons
 
 /* status --fleet: per target what the last run did, and installed and
  * pending from the state file's copy (or, --refresh, from the targets). */
-static void fleet_status_print(struct cli_ctx *ctx, const struct dbreg_fleet *f, const struct dbreg_fleet_outcome *o,
+static bool fleet_status_print(struct cli_session *s, const struct dbreg_fleet *f, const struct dbreg_fleet_outcome *o,
 			       const struct dbreg_fleet_record *rec, size_t n_rec, const char *run_at, bool interrupted)
 {
-	FILE *fp = ctx->out;
-	if (ctx->json) {
-		fputs("{\n  \"fleet\": ", fp);
+	FILE *fp = s->out;
+	if (s->o.json) {
+		cli_json_key(s, "fleet");
 		dbreg_json_str(fp, f->name);
-		fputs(",\n  \"last_run\": ", fp);
+		cli_json_key(s, "last_run");
 		dbreg_json_str(fp, run_at);
-		fprintf(fp, ",\n  \"interrupted\": %s,\n  \"source\": \"%s\",\n  \"targets\": [", interrupted ? "true" : "false",
-			ctx->refresh ? "targets" : "state");
+		cli_json_key(s, "interrupted");
+		fputs(interrupted ? "true" : "false", fp);
+		cli_json_key(s, "source");
+		fprintf(fp, "\"%s\"", s->o.refresh ? "targets" : "state");
+		cli_json_key(s, "targets");
+		fputc('[', fp);
 	} else {
 		fprintf(fp, "fleet %s: %zu targets; last run %s%s; installed and pending from %s\n", f->name,
 			f->n_members, run_at ? run_at : "never", interrupted ? " (interrupted)" : "",
-			ctx->refresh ? "the targets" : "the state file (--refresh reads the targets)");
+			s->o.refresh ? "the targets" : "the state file (--refresh reads the targets)");
 		fprintf(fp, "  %-40s %-12s %9s %7s  %s\n", "target", "last run", "installed", "pending", "error");
 	}
 	bool ok = true;
@@ -168,7 +172,7 @@ static void fleet_status_print(struct cli_ctx *ctx, const struct dbreg_fleet *f,
 		const char *last = r ? r->status : "never";
 		const char *err = o[i].error ? o[i].error : r ? r->error : NULL;
 		ok &= o[i].status == DBREG_FLEET_OK && o[i].pending == 0;
-		if (ctx->json) {
+		if (s->o.json) {
 			fprintf(fp, "%s\n    {\"target\": ", i ? "," : "");
 			dbreg_json_str(fp, f->members[i].shown);
 			fprintf(fp, ", \"last_run\": \"%s\", \"installed\": %zu, \"pending\": %zu, \"error\": ", last,
@@ -180,67 +184,48 @@ static void fleet_status_print(struct cli_ctx *ctx, const struct dbreg_fleet *f,
 				o[i].pending, err ? err : "");
 		}
 	}
-	if (ctx->json)
-		fprintf(fp, "\n  ],\n  \"ok\": %s\n}\n", ok ? "true" : "false");
+	if (s->o.json)
+		fputs("\n  ]", fp);
+	return ok;
 }
 
-int cli_fleet(struct cli_ctx *ctx, const char *command)
+int cli_fleet(struct cli_session *s, const char *command)
 {
 	enum dbreg_fleet_action action = strcmp(command, "init") == 0 ? DBREG_FLEET_INIT
 		: strcmp(command, "apply") == 0 ? DBREG_FLEET_APPLY : DBREG_FLEET_PLAN;
 	bool status = strcmp(command, "status") == 0;
-	if (ctx->target) {
-		fprintf(ctx->err, "dbreg: --fleet and --target exclude each other\n");
-		return 2;
-	}
-	if (ctx->n_allow) {
-		fprintf(ctx->err, "dbreg: --allow is for one development target, not a fleet\n");
-		return 2;
-	}
-	if (ctx->resume && action == DBREG_FLEET_PLAN) {
-		fprintf(ctx->err, "dbreg: --resume is for apply and init\n");
-		return 2;
-	}
-	for (size_t i = 0; i < ctx->n_pins; i++) {
-		if (!ctx->pins[i].package) {
-			fprintf(ctx->err, "dbreg: %s takes --to PKG@VERSION\n", command);
-			return 2;
-		}
-	}
-	struct dbreg_project *proj = NULL;
-	struct dbreg_registry *reg = NULL;
+	if (s->o.target)
+		return cli_usage(s, "--fleet and --target exclude each other");
+	if (s->o.n_allow)
+		return cli_usage(s, "--allow is for one development target, not a fleet");
+	if (s->o.resume && action == DBREG_FLEET_PLAN)
+		return cli_usage(s, "--resume is for apply and init");
+	int rc = cli_check_pins(s);
+	if (rc < 0)
+		return rc;
+	struct dbreg_project *proj = s->proj;
+	struct dbreg_registry *reg = s->reg;
 	struct dbreg_fleet *f = NULL;
-	struct dbreg_state *state = NULL;
+	struct dbreg_state *state = s->state;
 	struct dbreg_fleet_outcome *o = NULL;
 	struct dbreg_fleet_record *rec = NULL;
 	size_t n_rec = 0;
-	char *run_at = NULL, *path = NULL;
+	char *run_at = NULL;
 	bool *skip = NULL, last_interrupted = false;
 	char err[1024];
 	int exit_code = 0;
 
-	/* Loaded and validated once, for every target. */
-	int rc = cli_open(ctx, &proj, &reg, action != DBREG_FLEET_PLAN);
-	if (rc < 0)
-		goto out;
-	if ((rc = dbreg_fleet_open(&f, proj, ctx->fleet, err, sizeof err)) < 0) {
-		fprintf(ctx->err, "dbreg: %s\n", err);
+	/* The session loaded and validated the registry once, for every target. */
+	if ((rc = dbreg_fleet_open(&f, proj, s->o.fleet, err, sizeof err)) < 0) {
+		cli_fail(s, "%s", err);
 		goto out;
 	}
-	if (!(path = cli_state_path(proj))) {
-		rc = DBREG_ENOMEM;
-		goto out;
-	}
-	if ((rc = dbreg_state_open(&state, path, err, sizeof err)) < 0) {
-		fprintf(ctx->err, "dbreg: state file: %s\n", err);
-		goto out;
-	}
-	if ((ctx->resume || status) &&
+	if ((s->o.resume || status) &&
 	    (rc = dbreg_state_fleet_last(state, f->name, &rec, &n_rec, &run_at, &last_interrupted)) < 0) {
-		fprintf(ctx->err, "dbreg: %s\n", dbreg_state_errmsg(state));
+		cli_fail(s, "%s", dbreg_state_errmsg(state));
 		goto out;
 	}
-	if (ctx->resume) {
+	if (s->o.resume) {
 		if (!(skip = calloc(f->n_members + 1, sizeof *skip))) {
 			rc = DBREG_ENOMEM;
 			goto out;
@@ -252,17 +237,17 @@ int cli_fleet(struct cli_ctx *ctx, const char *command)
 					skip[i] = strcmp(rec[k].status, "ok") == 0 || strcmp(rec[k].status, "done_before") == 0;
 			left -= skip[i];
 		}
-		if (!ctx->json)
-			fprintf(ctx->err, n_rec ? "dbreg: resuming the run of %s: %zu of %zu targets failed or were not reached\n"
+		if (!s->o.json)
+			fprintf(s->err, n_rec ? "dbreg: resuming the run of %s: %zu of %zu targets failed or were not reached\n"
 						: "dbreg: fleet %s has no recorded run: running all %zu of %zu targets\n",
 				n_rec ? run_at : f->name, left, f->n_members);
 	}
-	if (action != DBREG_FLEET_PLAN && !ctx->dry_run && (rc = dbreg_state_register(state, reg)) < 0) {
-		fprintf(ctx->err, "dbreg: state file: %s\n", dbreg_state_errmsg(state));
+	if (action != DBREG_FLEET_PLAN && !s->o.dry_run && (rc = dbreg_state_register(state, reg)) < 0) {
+		cli_fail(s, "%s", dbreg_state_errmsg(state));
 		goto out;
 	}
 
-	struct fleet_print pr = { .ctx = ctx, .action = action, .total = f->n_members };
+	struct fleet_print pr = { .s = s, .action = action, .total = f->n_members };
 	for (size_t i = 0; i < f->n_members; i++) {
 		size_t w = strlen(f->members[i].shown);
 		pr.width = w > pr.width ? w : pr.width;
@@ -272,15 +257,15 @@ int cli_fleet(struct cli_ctx *ctx, const char *command)
 		pr.width = 60;
 	struct dbreg_fleet_opts fo = {
 		.action = action,
-		.jobs = ctx->jobs,
-		.keep_going = ctx->keep_going,
-		.max_failures = ctx->max_failures,
-		.dry_run = ctx->dry_run,
-		.offline = !ctx->refresh,
+		.jobs = s->o.jobs,
+		.keep_going = s->o.keep_going,
+		.max_failures = s->o.max_failures,
+		.dry_run = s->o.dry_run,
+		.offline = !s->o.refresh,
 		.skip = skip,
-		.pins = ctx->pins,
-		.n_pins = ctx->n_pins,
-		.lock_timeout_s = ctx->lock_timeout,
+		.pins = s->o.pins,
+		.n_pins = s->o.n_pins,
+		.lock_timeout_s = s->o.lock_timeout,
 		.stop = (const volatile int *)&fleet_interrupted,
 		.state = state,
 		.command = command,
@@ -288,10 +273,10 @@ int cli_fleet(struct cli_ctx *ctx, const char *command)
 		.done_arg = &pr,
 	};
 	size_t jobs = fo.jobs ? fo.jobs : f->jobs;
-	if (!ctx->json && !ctx->quiet && !status)
-		fprintf(ctx->out, "fleet %s: %s on %zu target%s, %zu at a time%s\n", f->name, command, pr.total,
+	if (!s->o.json && !s->o.quiet && !status)
+		fprintf(s->out, "fleet %s: %s on %zu target%s, %zu at a time%s\n", f->name, command, pr.total,
 			pr.total == 1 ? "" : "s", jobs < pr.total ? jobs : pr.total ? pr.total : 1,
-			ctx->dry_run ? " (dry run: nothing is changed)" : "");
+			s->o.dry_run ? " (dry run: nothing is changed)" : "");
 
 	/* SIGINT: start no new target; the running ones finish or roll back.
 	 * A second one kills as usual. */
@@ -308,12 +293,11 @@ int cli_fleet(struct cli_ctx *ctx, const char *command)
 	sigaction(SIGINT, &old_sa, NULL);
 	bool interrupted = fleet_interrupted != 0;
 	if (rc < 0 && !o) {
-		fprintf(ctx->err, "dbreg: fleet %s: %s\n", f->name,
-			rc == DBREG_ENOMEM ? "out of memory" : dbreg_state_errmsg(state));
+		cli_fail(s, "fleet %s: %s", f->name, rc == DBREG_ENOMEM ? "out of memory" : dbreg_state_errmsg(state));
 		goto out;
 	}
 	if (rc < 0)
-		fprintf(ctx->err, "dbreg: warning: the record of the run is incomplete: %s\n", dbreg_state_errmsg(state));
+		fprintf(s->err, "dbreg: warning: the record of the run is incomplete: %s\n", dbreg_state_errmsg(state));
 	for (size_t i = 0; i < f->n_members; i++) {
 		int e = fleet_exit(&o[i]);
 		exit_code = e > exit_code ? e : exit_code;
@@ -322,44 +306,57 @@ int cli_fleet(struct cli_ctx *ctx, const char *command)
 		exit_code = 130;
 	double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (status) {
-		fleet_status_print(ctx, f, o, rec, n_rec, run_at, last_interrupted);
-	} else if (ctx->json) {
-		fputs("{\n  \"fleet\": ", ctx->out);
-		dbreg_json_str(ctx->out, f->name);
-		fprintf(ctx->out, ",\n  \"command\": \"%s\",\n  \"jobs\": %zu,\n  \"dry_run\": %s,\n  \"interrupted\": %s,"
-				  "\n  \"ms\": %.0f,\n  \"targets\": [", command, jobs, ctx->dry_run ? "true" : "false",
-			interrupted ? "true" : "false", seconds * 1000);
+		fleet_status_print(s, f, o, rec, n_rec, run_at, last_interrupted);
+	} else if (s->o.json) {
+		cli_json_key(s, "fleet");
+		dbreg_json_str(s->out, f->name);
+		cli_json_key(s, "command");
+		fprintf(s->out, "\"%s\"", command);
+		cli_json_key(s, "jobs");
+		fprintf(s->out, "%zu", jobs);
+		cli_json_key(s, "dry_run");
+		fputs(s->o.dry_run ? "true" : "false", s->out);
+		cli_json_key(s, "interrupted");
+		fputs(interrupted ? "true" : "false", s->out);
+		cli_json_key(s, "ms");
+		fprintf(s->out, "%.0f", seconds * 1000);
+		cli_json_key(s, "targets");
+		fputc('[', s->out);
 		for (size_t i = 0; i < f->n_members; i++)
-			fleet_json_target(ctx, &f->members[i], &o[i], action, i == 0);
-		fputs("\n  ],\n  \"diagnostics\": ", ctx->out);
-		dbreg_diag_list_json(ctx->out, dbreg_registry_diags(reg));
-		fprintf(ctx->out, ",\n  \"exit_code\": %d,\n  \"ok\": %s\n}\n", exit_code, exit_code == 0 ? "true" : "false");
+			fleet_json_target(s, &f->members[i], &o[i], action, i == 0);
+		fputs("\n  ]", s->out);
 	} else {
-		if (action == DBREG_FLEET_PLAN && !ctx->quiet)
+		if (action == DBREG_FLEET_PLAN && !s->o.quiet)
 			for (size_t i = 0; i < f->n_members; i++)
-				for (size_t k = 0; ctx->verbose && o[i].steps && o[i].steps[k]; k++)
-					fprintf(ctx->out, "  %s: %s\n", f->members[i].shown, o[i].steps[k]);
+				for (size_t k = 0; s->o.verbose && o[i].steps && o[i].steps[k]; k++)
+					fprintf(s->out, "  %s: %s\n", f->members[i].shown, o[i].steps[k]);
 		for (size_t i = 0; i < f->n_members; i++)
 			if (o[i].diags.len)
-				cli_print_diags(ctx, &o[i].diags);
+				cli_print_diags(s, &o[i].diags);
 		/* -q: the summary only when something did not succeed. */
-		if (!ctx->quiet || exit_code)
-			fleet_summary(ctx, f, o, jobs, seconds, interrupted, action);
+		if (!s->o.quiet || exit_code)
+			fleet_summary(s, f, o, jobs, seconds, interrupted, action);
 	}
-	if (action != DBREG_FLEET_PLAN && !ctx->dry_run)
+	if (action != DBREG_FLEET_PLAN && !s->o.dry_run)
 		dbreg_state_log(state, strcmp(command, "init") == 0 ? "init" : "apply", f->name,
 				exit_code == 0 ? "ok" : interrupted ? "interrupted" : "failed", "fleet run");
-	ctx->json_done = ctx->json;
-	rc = 0;
+	/* The exit code is the worst of the targets' (130 when interrupted). */
+	size_t failed = 0;
+	for (size_t i = 0; i < f->n_members; i++)
+		failed += o[i].status == DBREG_FLEET_FAILED;
+	rc = exit_code > 0 && exit_code <= 6 ? -exit_code : 0;
+	if (exit_code)
+		s->exit_code = exit_code;
+	if (exit_code && failed)
+		cli_error_set(s, "fleet %s: %zu of %zu target%s failed", f->name, failed, f->n_members,
+			      f->n_members == 1 ? "" : "s");
+	else if (interrupted)
+		cli_error_set(s, "fleet %s: interrupted (SIGINT)", f->name);
 out:
 	dbreg_fleet_outcomes_free(o, f ? f->n_members : 0);
 	dbreg_fleet_records_free(rec, n_rec);
 	free(run_at);
 	free(skip);
-	free(path);
-	dbreg_state_close(state);
 	dbreg_fleet_free(f);
-	dbreg_registry_free(reg);
-	dbreg_project_free(proj);
-	return rc < 0 ? cli_exit_code(rc) : exit_code;
+	return rc;
 }

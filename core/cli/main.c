@@ -1,308 +1,309 @@
-/* dbreg's entry point: parses the options every command shares, finds the
- * command in the table of cli.c and runs it. Exit codes: see cli.md. */
+/* dbreg's entry point: parses the command line against the tables
+ * (commands.c, options.c), opens the session the command needs, runs it,
+ * and maps its library code to the exit code. With --json, standard output
+ * gets exactly one document whatever happens, usage errors included: the
+ * command's keys, then ok, exit_code, error and diagnostics (cli.md). */
 #include "cli.h"
 
-#include <getopt.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-enum {
-	OPT_NO_COLOR = 256,
-	OPT_DRY_RUN,
-	OPT_REFRESH,
-	OPT_SQL,
-	OPT_TO,
-	OPT_LOCK_TIMEOUT,
-	OPT_WAIT,
-	OPT_VERSION,
-	OPT_OFFLINE,
-	OPT_ALLOW,
-	OPT_NO_APPLY,
-	OPT_DIR,
-	OPT_OUT,
-	OPT_CHECK,
-	OPT_FLEET,
-	OPT_ON_ERROR,
-	OPT_MAX_FAILURES,
-	OPT_RESUME,
-	OPT_JOBS,
+struct seen_opt {
+	const struct cli_option *opt;
+	const char *arg;
 };
 
-static const struct option long_options[] = {
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{"target", required_argument, NULL, 't'},
-	{"json", no_argument, NULL, 'j'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"no-color", no_argument, NULL, OPT_NO_COLOR},
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{"refresh", no_argument, NULL, OPT_REFRESH},
-	{"sql", no_argument, NULL, OPT_SQL},
-	{"to", required_argument, NULL, OPT_TO},
-	{"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
-	{"wait", required_argument, NULL, OPT_WAIT},
-	{"offline", no_argument, NULL, OPT_OFFLINE},
-	{"allow", required_argument, NULL, OPT_ALLOW},
-	{"no-apply", no_argument, NULL, OPT_NO_APPLY},
-	{"dir", required_argument, NULL, OPT_DIR},
-	{"out", required_argument, NULL, OPT_OUT},
-	{"check", no_argument, NULL, OPT_CHECK},
-	{"fleet", required_argument, NULL, OPT_FLEET},
-	{"on-error", required_argument, NULL, OPT_ON_ERROR},
-	{"max-failures", required_argument, NULL, OPT_MAX_FAILURES},
-	{"resume", no_argument, NULL, OPT_RESUME},
-	{"jobs", required_argument, NULL, OPT_JOBS},
-	{NULL, 0, NULL, 0},
-};
-
-static void usage(FILE *fp)
+/* The long names of the options `cmd` takes (all options when NULL). */
+static size_t main_option_names(const struct cli_command *cmd, const char **names, size_t cap)
 {
-	fprintf(fp, "usage: dbreg [options] <command> [args]\n\n"
-		    "dbreg validates package manifests, plans their migrations by dependency\n"
-		    "order, and applies them to SQLite or PostgreSQL.\n\ncommands:\n");
-	for (const struct cli_cmd *c = cli_commands; c->name; c++) {
-		char left[40];
-		snprintf(left, sizeof(left), "%s%s%s", c->name, *c->usage ? " " : "", c->usage);
-		fprintf(fp, "  %-26s %s\n", left, c->summary);
+	size_t n = 0;
+	for (const struct cli_option *o = cli_options; o->name && n < cap; o++)
+		if (strlen(o->name) > 1 && (!cmd || cli_command_takes(cmd, o)))
+			names[n++] = o->name;
+	return n;
+}
+
+/* "unknown option '--sqll'; did you mean '--sql'?" */
+static int main_unknown_option(struct cli_session *s, const char *spelled, const struct cli_command *cmd)
+{
+	const char *names[128];
+	size_t n = main_option_names(cmd, names, 128);
+	const char *word = spelled + (spelled[1] == '-' ? 2 : 1);
+	char bare[64];
+	snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(word, "="), word);
+	const char *best = cli_suggest(bare, names, n);
+	if (best)
+		return cli_usage(s, "unknown option '%s'; did you mean '--%s'?", spelled, best);
+	return cli_usage(s, "unknown option '%s'", spelled);
+}
+
+/* "apply does not take --sql (plan takes it)". */
+static int main_not_taken(struct cli_session *s, const struct cli_command *cmd, const struct cli_option *o)
+{
+	char who[256] = "";
+	size_t n = 0, len = 0;
+	for (const struct cli_command *const *c = cli_commands; *c; c++) {
+		if ((*c)->hidden || !cli_command_takes(*c, o))
+			continue;
+		len += (size_t)snprintf(who + len, len < sizeof(who) ? sizeof(who) - len : 0, "%s%s",
+					n++ ? ", " : "", (*c)->name);
+		if (len >= sizeof(who))
+			len = sizeof(who) - 1;
 	}
-	fprintf(fp, "\noptions:\n"
-		    "  -C DIR                     the project folder (default: .)\n"
-		    "  --target T                 a target name from dbreg.toml, or a URL\n"
-		    "                             (default: target dev, else sqlite:ydtb.db)\n"
-		    "  --json                     one JSON document on standard output\n"
-		    "  -v, --verbose              more detail (each statement with its timing)\n"
-		    "  -q, --quiet                errors only\n"
-		    "  --no-color                 no colour (also NO_COLOR)\n"
-		    "  --to PKG@VERSION           stop a package at a version (plan, apply, init; repeatable)\n"
-		    "  --dry-run                  print what would run, change nothing (apply, init, down)\n"
-		    "  --refresh                  read the target's history before planning (plan)\n"
-		    "  --sql                      print the whole SQL script (plan)\n"
-		    "  --offline                  from the state file, without connecting (status, history)\n"
-		    "  --no-apply                 watch: validate and plan only\n"
-		    "  --allow CODE[,CODE...]     development targets only: those errors become DBR105\n"
-		    "                             warnings for this run (apply, init, watch)\n"
-		    "  --dir DIR                  the folder for a new package's manifest (new package)\n"
-		    "  --out DIR                  where docs writes (default docs/schema)\n"
-		    "  --check                    exit 1 when the files on disk differ (docs)\n"
-		    "  --lock-timeout SECONDS     wait at most this long for another run (default 60)\n"
-		    "  --fleet NAME               every target of [fleets.NAME] instead of one (apply, init,\n"
-		    "                             plan, status)\n"
-		    "  --on-error stop|continue   a failed target stops the fleet (default) or not\n"
-		    "  --max-failures N           start no target after N failures (fleet)\n"
-		    "  --resume                   only the targets the last run failed or did not reach (fleet)\n"
-		    "  --jobs N                   targets at a time (fleet; default the fleet's jobs)\n"
-		    "  --wait SECONDS             retry a refused connection this long (init, default 30)\n"
-		    "  -h, --help                 this help\n"
-		    "  --version                  the version\n\n"
-		    "exit codes: 0 ok, 1 manifest or plan errors, 2 usage, 3 connection,\n"
-		    "4 migration failed (rolled back), 5 lock timeout, 6 verify found differences\n");
+	if (strlen(o->name) == 1)
+		return cli_usage(s, "%s does not take -%s (%s %s it)", cmd->name, o->name, who, n == 1 ? "takes" : "take");
+	return cli_usage(s, "%s does not take --%s (%s %s it)", cmd->name, o->name, who, n == 1 ? "takes" : "take");
 }
 
-static int parse_seconds(const char *s, int *out)
+static const struct cli_option *main_short(char c)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || v < 0 || v > 86400)
-		return -1;
-	*out = (int)v;
-	return 0;
+	for (const struct cli_option *o = cli_options; o->name; o++)
+		if (o->short_name == c)
+			return o;
+	return NULL;
 }
 
-/* Applies one parsed option. Returns -1 to go on, or the exit code to
- * stop with (0 after --help/--version, 2 for a usage error). */
-static int apply_option(struct cli_ctx *ctx, int c, char *arg, bool *no_color)
+static const struct cli_option *main_long(const char *name, size_t len)
 {
-	switch (c) {
-	case 'h':
-		usage(stdout);
-		return 0;
-	case OPT_VERSION:
+	for (const struct cli_option *o = cli_options; o->name; o++)
+		if (strlen(o->name) > 1 && strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+			return o;
+	return NULL;
+}
+
+/* Parses argv, finds the command and checks its options and arguments.
+ * Returns 1 to run the command, 0 when done (--help, --version), or a
+ * negative code for a usage error (already reported). */
+static int main_parse(struct cli_session *s, int argc, char **argv)
+{
+	static struct seen_opt seen[256];
+	size_t n_seen = 0;
+	const char *name = NULL, *unknown = NULL, *problem = NULL;
+	const struct cli_option *problem_opt = NULL;
+	bool version = false, only_args = false;
+
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		if (only_args || a[0] != '-' || a[1] == '\0') {
+			if (!name)
+				name = a;
+			else if (s->n_args < CLI_MAX_ARGS)
+				s->args[s->n_args++] = a;
+			else if (!problem)
+				problem = "too many arguments";
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_args = true;
+			continue;
+		}
+		/* Short options may be bundled (-vq) and take their argument
+		 * attached (-Cdir) or as the next word. */
+		for (size_t k = 1; a[k]; k++) {
+			const struct cli_option *o;
+			const char *value = NULL;
+			bool is_long = a[1] == '-';
+			if (is_long) {
+				size_t len = strcspn(a + 2, "=");
+				o = main_long(a + 2, len);
+				if (o && o->arg)
+					value = a[2 + len] == '=' ? a + 3 + len : NULL;
+				else if (o && a[2 + len] == '=' && !problem) {
+					problem = "takes no argument";
+					problem_opt = o;
+				}
+			} else {
+				o = main_short(a[k]);
+				if (o && o->arg && a[k + 1])
+					value = a + k + 1;
+			}
+			if (!o) {
+				if (!unknown)
+					unknown = a;
+				break;
+			}
+			if (o->arg && !value) {
+				if (i + 1 < argc) {
+					value = argv[++i];
+				} else if (!problem) {
+					problem = "needs an argument";
+					problem_opt = o;
+				}
+			}
+			if (o == cli_option_find("version"))
+				version = true;
+			else if (n_seen < sizeof(seen) / sizeof(seen[0]))
+				seen[n_seen++] = (struct seen_opt){o, value};
+			if (is_long || (o->arg && value))
+				break;
+		}
+	}
+	if (version) {
 		printf("dbreg %s\n", DBREG_VERSION_STRING);
 		return 0;
-	case 'C': ctx->dir = arg; return -1;
-	case 't': ctx->target = arg; return -1;
-	case 'j': ctx->json = true; return -1;
-	case 'v': ctx->verbose = true; return -1;
-	case 'q': ctx->quiet = true; return -1;
-	case OPT_NO_COLOR: *no_color = true; return -1;
-	case OPT_DRY_RUN: ctx->dry_run = true; return -1;
-	case OPT_REFRESH: ctx->refresh = true; return -1;
-	case OPT_SQL: ctx->sql = true; return -1;
-	case OPT_OFFLINE: ctx->offline = true; return -1;
-	case OPT_DIR: ctx->new_dir = arg; return -1;
-	case OPT_OUT: ctx->docs_out = arg; return -1;
-	case OPT_CHECK: ctx->check = true; return -1;
-	case OPT_FLEET: ctx->fleet = arg; return -1;
-	case OPT_RESUME: ctx->resume = true; return -1;
-	case OPT_ON_ERROR:
-		if (strcmp(arg, "stop") != 0 && strcmp(arg, "continue") != 0) {
-			fprintf(stderr, "dbreg: --on-error takes stop or continue\n");
-			return 2;
-		}
-		ctx->keep_going = strcmp(arg, "continue") == 0;
-		return -1;
-	case OPT_MAX_FAILURES:
-	case OPT_JOBS: {
-		char *end;
-		long v = strtol(arg, &end, 10);
-		if (*arg == '\0' || *end != '\0' || v < 1 || v > 100000) {
-			fprintf(stderr, "dbreg: --%s takes a number of at least 1\n", c == OPT_JOBS ? "jobs" : "max-failures");
-			return 2;
-		}
-		*(c == OPT_JOBS ? &ctx->jobs : &ctx->max_failures) = (size_t)v;
-		return -1;
 	}
-	case OPT_TO: {
-		/* PKG@VERSION, split at the last '@' (scoped names start with
-		 * one); a bare VERSION is for `down PKG --to VERSION`. */
-		char *at = strrchr(arg, '@');
-		if (ctx->n_pins == CLI_MAX_PINS || (at && (at == arg || !at[1]))) {
-			fprintf(stderr, "dbreg: --to takes PKG@VERSION, as in --to @ydtb/basic@1.0.0\n");
-			return 2;
-		}
-		if (at)
-			*at = '\0';
-		ctx->pins[ctx->n_pins].package = at ? arg : NULL;
-		ctx->pins[ctx->n_pins].version = at ? at + 1 : arg;
-		ctx->n_pins++;
-		return -1;
+	const struct cli_command *cmd = NULL;
+	if (name && !(cmd = cli_command_find(name))) {
+		const char *names[64];
+		size_t n = 0;
+		for (const struct cli_command *const *c = cli_commands; *c && n < 64; c++)
+			if (!(*c)->hidden)
+				names[n++] = (*c)->name;
+		const char *best = cli_suggest(name, names, n);
+		if (best)
+			return cli_usage(s, "unknown command '%s'; did you mean '%s'?", name, best);
+		return cli_usage(s, "unknown command '%s'", name);
 	}
-	case OPT_NO_APPLY: ctx->no_apply = true; return -1;
-	case OPT_ALLOW:
-		for (char *save = NULL, *code = strtok_r(arg, ",", &save); code; code = strtok_r(NULL, ",", &save)) {
-			if (!dbreg_diag_code_allowable(code) || ctx->n_allow == CLI_MAX_ALLOW) {
-				fprintf(stderr, "dbreg: --allow takes error codes such as DBR043; %s is not one\n", code);
-				return 2;
-			}
-			ctx->allow[ctx->n_allow++] = code;
+	s->cmd = cmd;
+	if (unknown)
+		return main_unknown_option(s, unknown, cmd);
+	if (problem_opt) {
+		if (strlen(problem_opt->name) == 1)
+			return cli_usage(s, "-%s %s %s", problem_opt->name, problem, problem_opt->arg ? problem_opt->arg : "");
+		if (problem_opt->arg)
+			return cli_usage(s, "--%s %s %s", problem_opt->name, problem, problem_opt->arg);
+		return cli_usage(s, "--%s %s", problem_opt->name, problem);
+	}
+	if (problem)
+		return cli_usage(s, "%s", problem);
+	for (size_t i = 0; i < n_seen; i++) {
+		if (cmd && !cli_command_takes(cmd, seen[i].opt))
+			return main_not_taken(s, cmd, seen[i].opt);
+		int rc = seen[i].opt->set ? seen[i].opt->set(s, seen[i].opt, seen[i].arg) : 0;
+		if (rc < 0)
+			return rc;
+	}
+	if (!cmd) {
+		if (s->o.help) {
+			cli_help_main(stdout);
+			return 0;
 		}
-		return -1;
-	case OPT_LOCK_TIMEOUT:
-		if (parse_seconds(arg, &ctx->lock_timeout)) {
-			fprintf(stderr, "dbreg: --lock-timeout takes a number of seconds\n");
-			return 2;
-		}
-		return -1;
-	case OPT_WAIT:
-		if (parse_seconds(arg, &ctx->wait)) {
-			fprintf(stderr, "dbreg: --wait takes a number of seconds\n");
-			return 2;
-		}
-		return -1;
-	default:
-		fprintf(stderr, "Try 'dbreg --help'.\n");
-		return 2;
+		cli_help_main(stderr);
+		return cli_usage(s, "no command given");
+	}
+	if (s->o.help) {
+		cli_help_command(stdout, cmd);
+		return 0;
+	}
+	if (s->n_args < cmd->min_args || s->n_args > cmd->max_args) {
+		if (s->n_args > cmd->max_args && cmd->max_args == 0)
+			return cli_usage(s, "%s takes no arguments (unexpected '%s')", cmd->name, s->args[0]);
+		if (s->n_args > cmd->max_args)
+			return cli_usage(s, "unexpected argument '%s'", s->args[cmd->max_args]);
+		return cli_usage(s, "%s needs %s", cmd->name, cmd->args);
+	}
+	return 1;
+}
+
+/* The default message of a failure no command described. */
+static const char *main_default_message(int rc)
+{
+	switch (rc) {
+	case DBREG_EINVALID: return "the manifests or the plan have errors; nothing was changed";
+	case DBREG_EUSAGE: return "usage error";
+	case DBREG_ECONNECT: return "cannot connect to the target";
+	case DBREG_EMIGRATION: return "a migration failed; the target was rolled back";
+	case DBREG_ELOCKED: return "timed out waiting for another run's lock";
+	case DBREG_EVERIFY: return "the database differs from the declared schema";
+	case DBREG_ENOMEM: return "out of memory";
+	default: return "a file could not be read or written";
 	}
 }
 
-/* Writes `text` as a JSON array of its non-empty lines. */
-static void json_lines(FILE *fp, const char *text, size_t len)
+static void main_json_error_field(FILE *fp, const char *key, const char *value, bool first)
 {
-	fputc('[', fp);
-	bool first = true;
-	for (size_t i = 0; i < len;) {
-		size_t j = i;
-		while (j < len && text[j] != '\n')
-			j++;
-		if (j > i) {
-			char *line = strndup(text + i, j - i);
-			if (line) {
-				fputs(first ? "" : ", ", fp);
-				dbreg_json_str(fp, line);
-				first = false;
-				free(line);
-			}
-		}
-		i = j + 1;
-	}
-	fputc(']', fp);
+	fprintf(fp, "%s\"%s\": ", first ? "" : ", ", key);
+	dbreg_json_str(fp, value);
 }
 
-/* Runs a command with --json. Its output is held until it returns, so
- * that standard output gets exactly one JSON document: the command's when
- * it completed one, else one saying what failed. Human messages still go
- * to standard error, and are repeated in that document. */
-static int run_json(struct cli_ctx *ctx, const struct cli_cmd *cmd)
+/* The document: the command's keys, then ok, exit_code, error, diagnostics. */
+static void main_json_finish(struct cli_session *s, const char *body, size_t len, int rc)
 {
-	char *out = NULL, *err = NULL;
-	size_t n_out = 0, n_err = 0;
-	ctx->out = open_memstream(&out, &n_out);
-	ctx->err = open_memstream(&err, &n_err);
-	if (!ctx->out || !ctx->err) {
-		if (ctx->out)
-			fclose(ctx->out);
-		if (ctx->err)
-			fclose(ctx->err);
-		free(out);
-		free(err);
-		fputs("dbreg: out of memory\n", stderr);
-		return 1;
-	}
-	int rc = cmd->run(ctx);
-	fclose(ctx->out);
-	fclose(ctx->err);
-	fwrite(err, 1, n_err, stderr);
-	if (ctx->json_done) {
-		fwrite(out, 1, n_out, stdout);
+	const struct cli_error *e = &s->error;
+	fputs("{\n", stdout);
+	fwrite(body, 1, len, stdout);
+	int code = s->exit_code ? s->exit_code : cli_exit_code(rc);
+	fprintf(stdout, "%s  \"ok\": %s,\n  \"exit_code\": %d,\n  \"error\": ", s->json_keys ? ",\n" : "",
+		code == 0 ? "true" : "false", code);
+	if (code == 0) {
+		fputs("null", stdout);
 	} else {
-		/* The command stopped before its document was whole. */
-		printf("{\n  \"ok\": false,\n  \"exit_code\": %d,\n  \"command\": \"%s\",\n  \"errors\": ",
-		       rc, cmd->name);
-		json_lines(stdout, err, n_err);
-		fputs("\n}\n", stdout);
+		fputc('{', stdout);
+		main_json_error_field(stdout, "message", e->message ? e->message : main_default_message(rc), true);
+		main_json_error_field(stdout, "detail", e->detail, false);
+		main_json_error_field(stdout, "hint", e->hint, false);
+		main_json_error_field(stdout, "sqlstate", e->sqlstate[0] ? e->sqlstate : NULL, false);
+		main_json_error_field(stdout, "file", e->file, false);
+		if (e->line)
+			fprintf(stdout, ", \"line\": %u, \"column\": ", e->line);
+		else
+			fputs(", \"line\": null, \"column\": ", stdout);
+		if (e->line && e->column)
+			fprintf(stdout, "%u", e->column);
+		else
+			fputs("null", stdout);
+		main_json_error_field(stdout, "package", e->package, false);
+		main_json_error_field(stdout, "migration", e->migration, false);
+		main_json_error_field(stdout, "statement", e->statement, false);
+		fputc('}', stdout);
 	}
-	free(out);
-	free(err);
-	return rc;
+	fputs(",\n  \"diagnostics\": ", stdout);
+	dbreg_diag_list_json(stdout, cli_diags(s));
+	fputs("\n}\n", stdout);
 }
 
 int main(int argc, char **argv)
 {
-	static char *positional[256];
-	struct cli_ctx ctx = {
-		.dir = ".",
-		.lock_timeout = 60,
-		.wait = 30,
-		.args = positional,
+	struct cli_session s = {
+		.o = {.dir = ".", .lock_timeout = 60, .wait = 30},
 		.out = stdout,
 		.err = stderr,
+		.project_diags = DBREG_DIAG_LIST_INIT,
+		.command_diags = DBREG_DIAG_LIST_INIT,
 	};
-	const char *nc = getenv("NO_COLOR");
-	bool no_color = nc && *nc;
-	const char *name = NULL;
-	int c, stop;
-
-	/* '-' in optstring hands positional arguments over in order (as code 1),
-	 * so options may stand before or after the command name. */
-	while ((c = getopt_long(argc, argv, "-hC:t:jvq", long_options, NULL)) != -1) {
-		if (c != 1) {
-			if ((stop = apply_option(&ctx, c, optarg, &no_color)) >= 0)
-				return stop;
-		} else if (!name) {
-			name = optarg;
-		} else if (ctx.n_args < (int)(sizeof(positional) / sizeof(positional[0]))) {
-			ctx.args[ctx.n_args++] = optarg;
-		}
+	/* --json is known before anything can fail, so that a usage error is
+	 * a document too. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			s.o.json = true;
+	char *body = NULL;
+	size_t len = 0;
+	if (s.o.json && !(s.out = open_memstream(&body, &len))) {
+		fputs("dbreg: out of memory\n", stderr);
+		return 1;
 	}
-	if (!name) {
-		usage(stderr);
-		return 2;
+	int rc = main_parse(&s, argc, argv);
+	bool streamed = rc == 1 && s.o.json && s.cmd->streams_json;
+	if (streamed) {
+		/* Its documents go straight out, one a line. */
+		fclose(s.out);
+		free(body);
+		body = NULL;
+		len = 0;
+		s.out = stdout;
 	}
-	const struct cli_cmd *cmd = NULL;
-	for (const struct cli_cmd *k = cli_commands; k->name; k++)
-		if (strcmp(k->name, name) == 0)
-			cmd = k;
-	if (!cmd) {
-		fprintf(stderr, "dbreg: unknown command '%s'. Try 'dbreg --help'.\n", name);
-		return 2;
+	if (rc == 1) {
+		const char *nc = getenv("NO_COLOR");
+		s.tty = isatty(fileno(stderr));
+		s.color = !s.o.no_color && !(nc && *nc) && !s.o.json && s.tty;
+		if (!s.o.state && getenv("DBREG_STATE") && *getenv("DBREG_STATE"))
+			s.o.state = getenv("DBREG_STATE");
+		if (s.cmd->shortcut && s.cmd->shortcut(&s))
+			rc = 0;
+		else if ((rc = cli_session_open(&s, s.cmd->needs)) == 0)
+			rc = s.cmd->run(&s);
+		if (rc > 0)
+			rc = 0;
 	}
-	ctx.tty = isatty(fileno(stderr));
-	ctx.color = !no_color && !ctx.json && ctx.tty;
-	/* watch --json streams one line per round, so nothing is held back. */
-	if (!ctx.json || cmd->run == cmd_watch)
-		return cmd->run(&ctx);
-	return run_json(&ctx, cmd);
+	if (s.o.json && !streamed) {
+		fclose(s.out);
+		main_json_finish(&s, body, len, rc);
+		free(body);
+	} else if (streamed && rc < 0) {
+		main_json_finish(&s, "", 0, rc);
+	}
+	int code = s.exit_code ? s.exit_code : cli_exit_code(rc);
+	cli_session_close(&s);
+	return code;
 }

@@ -12,14 +12,14 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-bool cli_apply_noop(struct cli_ctx *ctx)
+bool cli_apply_noop(struct cli_session *s)
 {
 	/* --to, --dry-run and --json print what the long way prints; --allow
 	 * passes what a clean registry would not. */
-	if (ctx->n_pins || ctx->dry_run || ctx->json || ctx->n_allow)
+	if (s->o.n_pins || s->o.dry_run || s->o.json || s->o.n_allow)
 		return false;
 	struct stat sb;
-	if (stat(ctx->dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+	if (stat(s->o.dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return false;
 	struct dbreg_diag_list diags = DBREG_DIAG_LIST_INIT;
 	struct dbreg_project *proj = NULL;
@@ -28,9 +28,9 @@ bool cli_apply_noop(struct cli_ctx *ctx)
 	char *url = NULL, *shown = NULL, *path = NULL;
 	char err[1024], sum[72];
 	bool same = false, noop = false;
-	if (dbreg_project_open(&proj, ctx->dir, &diags) != 0 ||
-	    dbreg_project_target_url(&url, proj, ctx->target, err, sizeof err) != 0 || !(shown = dbreg_url_redact(url)) ||
-	    !(path = cli_state_path(proj)) || dbreg_state_open(&state, path, err, sizeof err) != 0)
+	if (dbreg_project_open(&proj, s->o.dir, &diags) != 0 ||
+	    dbreg_project_target_url(&url, proj, s->o.target, err, sizeof err) != 0 || !(shown = dbreg_url_redact(url)) ||
+	    !(path = cli_state_path(s, proj)) || dbreg_state_open(&state, path, err, sizeof err) != 0)
 		goto out;
 	enum dbreg_dialect dialect;
 	if (dbreg_target_dialect(url, &dialect) != 0 || (proj->isolation.row_level_security && dialect == DBREG_DIALECT_POSTGRES))
@@ -40,11 +40,11 @@ bool cli_apply_noop(struct cli_ctx *ctx)
 	if (dbreg_target_connect_readonly(&conn, url, err, sizeof err) != 0 ||
 	    dbreg_cache_noop_check(state, conn, shown, sum, &noop) != 0 || !noop)
 		goto out;
-	if (ctx->verbose)
-		fprintf(ctx->err, "%s: the registry and the target are as the state file last saw them: nothing to re-read\n",
+	if (s->o.verbose)
+		fprintf(s->err, "%s: the registry and the target are as the state file last saw them: nothing to re-read\n",
 			shown);
-	if (!ctx->quiet)
-		fprintf(ctx->out, "%s: applied 0 migrations\n", shown);
+	if (!s->o.quiet)
+		fprintf(s->out, "%s: applied 0 migrations\n", shown);
 	dbreg_state_log(state, "apply", shown, "ok", NULL);
 out:
 	dbreg_target_close(conn);
@@ -57,10 +57,10 @@ out:
 	return noop;
 }
 
-void cli_apply_remember(struct cli_ctx *ctx, const struct dbreg_project *proj, struct cli_target *t,
-			struct dbreg_registry *reg)
+void cli_apply_remember(struct cli_session *s)
 {
 	/* A cache that cannot be written costs speed, not correctness. */
-	if (!ctx->n_pins && !ctx->dry_run && !ctx->n_allow && t->conn && t->state && !(proj->isolation.row_level_security && t->dialect == DBREG_DIALECT_POSTGRES))
-		dbreg_cache_noop_store(t->state, t->conn, t->shown, reg);
+	if (!s->o.n_pins && !s->o.dry_run && !s->o.n_allow && s->conn && s->state && !s->state_readonly &&
+	    !(s->proj->isolation.row_level_security && s->dialect == DBREG_DIALECT_POSTGRES))
+		dbreg_cache_noop_store(s->state, s->conn, s->shown, s->reg);
 }

@@ -460,6 +460,7 @@ struct dbreg_apply_opts {
 	int lock_timeout_s;            /* wait for another run's lock; 0: the default 60 */
 	long long target_lock_timeout_ms;      /* the target's lock_timeout (cli.md), 0: none */
 	long long target_statement_timeout_ms; /* the target's statement_timeout, 0: none */
+	bool record_only;              /* baseline: record the steps as applied, run none of their bodies */
 	FILE *log;                     /* one line per step run, segment and skip; NULL: silent */
 	/* Called after each step that ran (done of total), e.g. for a progress
 	 * bar; NULL: not called. */
@@ -513,6 +514,24 @@ void dbreg_apply_result_dispose(struct dbreg_apply_result *r);
 int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
 		    const struct dbreg_apply_opts *opts);
 
+/* ---- lifecycle: accept (apply.c) ------------------------------------------ */
+
+/* What dbreg_apply_accept found. */
+struct dbreg_accept_result {
+	char old_checksum[72];         /* as the target recorded it */
+	char new_checksum[72];         /* of the manifest's body now; equal: nothing to accept */
+	char errmsg[1024];
+};
+
+/* Records the current checksum of an applied migration whose body changed
+ * on purpose (a comment, formatting), under the registry lock and in one
+ * transaction, keeping its applied time. Returns 0 (also when the checksum
+ * did not change: then nothing is written), DBREG_EUSAGE when the package
+ * or migration is unknown or not applied on the target, DBREG_ELOCKED,
+ * DBREG_ECONNECT, DBREG_ENOMEM; errmsg says why. */
+int dbreg_apply_accept(struct dbreg_accept_result *out, struct dbreg_conn *conn, const struct dbreg_registry *reg,
+		       const char *package, const char *migration, int lock_timeout_s);
+
 /* ---- checking a target against the declared tables (verify.c) -------------- */
 
 /* One difference: table and column NULL when not about one. Owned by the result. */
@@ -554,7 +573,9 @@ int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn,
 
 /* A package verify did not compare, and why: installed at another version
  * than it declares, with no declared schema recorded for that version in
- * the state file. Strings owned by the result. */
+ * the state file. Of such a package only the declared tables that its
+ * migrations up to the installed version create are looked for (missing
+ * ones are problems). Strings owned by the result. */
 struct dbreg_not_compared {
 	char *package, *version, *reason;
 };
@@ -564,13 +585,19 @@ struct dbreg_verify_opts {
 	 * declares is compared with the schema recorded when that version was
 	 * registered. NULL: such a package is reported as not compared. */
 	struct dbreg_state *state;
+	/* Appended for baseline: compare only this package's tables, as if it
+	 * were installed at `version` (NULL: the version it declares), and
+	 * nothing else (no undeclared tables, no row-level security). A
+	 * version with no recorded schema is a difference, not "not compared". */
+	const char *package, *version;
 };
 
 /* dbreg_verify_run with options (NULL: none). Besides the declared tables,
  * reports tables with the ydtb_ prefix that no package declares, indexes
  * on declared tables that nothing declares, and INVALID indexes anywhere.
  * Returns as dbreg_verify_run; a package not compared is listed in
- * out->not_compared and is not a difference by itself. */
+ * out->not_compared and is not a difference by itself (its missing
+ * tables are). */
 int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *conn,
 			  const struct dbreg_registry *reg, const struct dbreg_verify_opts *opts,
 			  char *errbuf, size_t errsize);
@@ -626,6 +653,18 @@ int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versio
 /* The message of the last failure on conn, with SQLSTATE, detail and hint
  * where the database gave them. Borrowed until the next call on conn. */
 const char *dbreg_target_errmsg(const struct dbreg_conn *conn);
+
+/* ---- state files for the command line (issue 13) ----------------------- */
+
+/* Opens an existing state file for reading only (a read-only file or
+ * checkout): nothing is created, upgraded or locked; writes through it
+ * fail. Returns 0, DBREG_EIO with a message in err. */
+int dbreg_state_open_readonly(struct dbreg_state **out, const char *path, char *err, size_t errsize);
+
+/* Whether the state file ever saw the target: it holds history rows for it,
+ * or a "seen" event (an empty history read from the target). An offline
+ * answer for a target never seen is a guess. */
+bool dbreg_state_target_seen(struct dbreg_state *st, const char *target);
 
 /* ---- versions (semver.c) ---------------------------------------------------- */
 
@@ -884,6 +923,14 @@ void dbreg_generated_dispose(struct dbreg_generated *r);
  * package, a migration that fails on SQLite); DBREG_ENOMEM. */
 int dbreg_generate(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, char *err,
 		   size_t errsize);
+
+/* The same, replaying the PostgreSQL bodies in a scratch schema of the
+ * server at url (dropped afterwards) instead of the SQLite ones: the types
+ * compare exactly there, so a change within one SQLite storage class
+ * (varchar(20) to varchar(100), integer to bigint) is seen too. Returns
+ * as above, or DBREG_ECONNECT. */
+int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, const char *url,
+		      char *err, size_t errsize);
 
 /* `dbreg test`: each migration of the package (NULL: of every package,
  * in plan order, each on a database of its own after its dependencies) up,

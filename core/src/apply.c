@@ -8,6 +8,7 @@
  * another run applied meanwhile is skipped, never run twice. */
 #include "plan.h"
 #include "isolation.h"
+#include "registry.h"
 #include "util.h"
 #include "dbreg/driver.h"
 
@@ -361,7 +362,7 @@ static int apply_step(struct apply_run *r, size_t i)
 	apply_trace_on(r, &trace, st->sql);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc = r->drv->exec(r->conn, st->sql);
+	int rc = r->opts->record_only ? 0 : r->drv->exec(r->conn, st->sql);
 	apply_trace_off(r, &trace);
 	if (rc != 0) {
 		apply_fill_failure(r->out, r->conn, r->plan, i);
@@ -810,7 +811,8 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 			continue;
 		const struct dbreg_step *st = &plan->steps[i];
 		bool fk_alone = !st->foreign_keys && fk_capable;
-		if (st->transaction && !fk_alone) {
+		/* Recording without running needs no step of its own. */
+		if ((st->transaction && !fk_alone) || opts->record_only) {
 			if ((rc = apply_begin(&r)) != 0 || (rc = apply_step(&r, i)) != 0)
 				goto out;
 			continue;
@@ -864,5 +866,89 @@ out:
 	if (rc == DBREG_ENOMEM && !out->errmsg[0])
 		snprintf(out->errmsg, sizeof out->errmsg, "out of memory");
 	apply_drop_run(&r);
+	return rc;
+}
+
+/* ---- accept: an intended change of an applied migration's body ----------- */
+
+int dbreg_apply_accept(struct dbreg_accept_result *out, struct dbreg_conn *conn, const struct dbreg_registry *reg,
+		       const char *package, const char *migration, int lock_timeout_s)
+{
+	memset(out, 0, sizeof(*out));
+	const struct dbreg_package *pkg = package ? dbreg_registry_find(reg, package) : NULL;
+	const struct dbreg_migration *m = NULL;
+	for (size_t i = 0; pkg && migration && i < pkg->n_migrations; i++)
+		if (pkg->migrations[i].id && strcmp(pkg->migrations[i].id, migration) == 0)
+			m = &pkg->migrations[i];
+	if (!pkg) {
+		snprintf(out->errmsg, sizeof out->errmsg, "package \"%s\" is not registered", package ? package : "");
+		return DBREG_EUSAGE;
+	}
+	if (!m) {
+		snprintf(out->errmsg, sizeof out->errmsg, "package %s has no migration \"%s\"", pkg->name,
+			 migration ? migration : "");
+		return DBREG_EUSAGE;
+	}
+	const struct dbreg_driver *drv = conn->driver;
+	const struct dbreg_sql *body = dbreg_migration_body(m, drv->dialect, true);
+	if (!body) {
+		snprintf(out->errmsg, sizeof out->errmsg, "migration %s of %s has no body for this database", migration,
+			 package);
+		return DBREG_EUSAGE;
+	}
+	dbreg_sql_checksum(body->text, body->len, out->new_checksum);
+	struct dbreg_apply_result res = { 0 };
+	bool locked = false, in_tx = false;
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	int rc = 0;
+	if (drv->lock) {
+		if ((rc = drv->lock(conn, lock_timeout_s > 0 ? lock_timeout_s : 60)) != 0)
+			goto fail;
+		locked = true;
+	}
+	if ((rc = drv->begin(conn)) != 0)
+		goto fail;
+	in_tx = true;
+	if ((rc = drv->history_read(conn, &h)) != 0)
+		goto fail;
+	const struct dbreg_applied *row = NULL;
+	for (size_t i = 0; i < h.len; i++)
+		if (strcmp(h.rows[i].package, package) == 0 && strcmp(h.rows[i].migration, migration) == 0)
+			row = &h.rows[i];
+	if (!row) {
+		snprintf(out->errmsg, sizeof out->errmsg,
+			 "migration %s of %s is not applied on the target: there is no checksum to accept", migration, package);
+		rc = DBREG_EUSAGE;
+		goto out;
+	}
+	snprintf(out->old_checksum, sizeof out->old_checksum, "%s", row->checksum ? row->checksum : "");
+	if (strcmp(out->old_checksum, out->new_checksum) == 0)
+		goto out;
+	/* Delete and insert again: the row keeps its time and duration. */
+	struct dbreg_applied now = *row;
+	now.checksum = out->new_checksum;
+	if ((rc = drv->history_record(conn, row, false)) != 0 || (rc = drv->history_record(conn, &now, true)) != 0)
+		goto fail;
+	rc = drv->commit(conn);
+	in_tx = false;
+	if (rc != 0)
+		goto fail;
+	goto out;
+fail:
+	if (rc == DBREG_ENOMEM) {
+		snprintf(out->errmsg, sizeof out->errmsg, "out of memory");
+	} else {
+		rc = apply_own_fail(&res, conn, rc, "cannot record the new checksum");
+		snprintf(out->errmsg, sizeof out->errmsg, "%.1000s", res.errmsg);
+	}
+out:
+	if (in_tx) {
+		struct dbreg_db_error saved = conn->err;
+		drv->rollback(conn);
+		conn->err = saved;
+	}
+	if (locked && drv->unlock)
+		drv->unlock(conn);
+	dbreg_history_dispose(&h);
 	return rc;
 }

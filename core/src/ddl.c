@@ -12,6 +12,15 @@
 static const char *const ddl_postgres[DDL_COUNT] = {
 	[DDL_DROP_TABLE] = "DROP TABLE IF EXISTS {t};",
 	[DDL_RENAME_TABLE] = "ALTER TABLE IF EXISTS {t} RENAME TO {n};",
+	/* PostgreSQL keeps a renamed table's constraint names (<old>_pkey,
+	 * <old>_<col>_fkey); later migrations name them after the table. */
+	[DDL_RENAME_CONSTRAINTS] = "DO $$ DECLARE r record; BEGIN\n"
+				   "  FOR r IN SELECT conname FROM pg_constraint WHERE conrelid = to_regclass({N})"
+				   " AND left(conname, length({T}) + 1) = {T} || '_' LOOP\n"
+				   "    EXECUTE format('ALTER TABLE %I RENAME CONSTRAINT %I TO %I', {N}, r.conname,"
+				   " {N} || substr(r.conname, length({T}) + 1));\n"
+				   "  END LOOP;\n"
+				   "END $$;",
 	[DDL_ADD_COLUMN] = "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {def};",
 	[DDL_DROP_COLUMN] = "ALTER TABLE {t} DROP COLUMN IF EXISTS {c};",
 	[DDL_RENAME_COLUMN] = "DO $$ BEGIN\n"
@@ -102,7 +111,8 @@ void ddl_emit(struct dbreg_buf *b, enum dbreg_dialect d, enum ddl_stmt s, const 
 		char how;              /* 'i' identifier, 'l' literal, 'r' raw */
 	} keys[] = {
 		{"{t}", offsetof(struct ddl_vars, table), 'i'},   {"{T}", offsetof(struct ddl_vars, table), 'l'},
-		{"{n}", offsetof(struct ddl_vars, name), 'i'},    {"{c}", offsetof(struct ddl_vars, column), 'i'},
+		{"{n}", offsetof(struct ddl_vars, name), 'i'},    {"{N}", offsetof(struct ddl_vars, name), 'l'},
+		{"{c}", offsetof(struct ddl_vars, column), 'i'},
 		{"{C}", offsetof(struct ddl_vars, column), 'l'},  {"{def}", offsetof(struct ddl_vars, coldef), 'r'},
 		{"{type}", offsetof(struct ddl_vars, type), 'r'}, {"{expr}", offsetof(struct ddl_vars, expr), 'r'},
 		{"{cols}", offsetof(struct ddl_vars, cols), 'r'}, {"{ref}", offsetof(struct ddl_vars, ref), 'r'},

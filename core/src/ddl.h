@@ -11,6 +11,7 @@
 enum ddl_stmt {
 	DDL_DROP_TABLE,
 	DDL_RENAME_TABLE,
+	DDL_RENAME_CONSTRAINTS,        /* after a table rename: <old>_... constraint names follow it */
 	DDL_ADD_COLUMN,
 	DDL_DROP_COLUMN,
 	DDL_RENAME_COLUMN,

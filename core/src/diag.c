@@ -213,7 +213,9 @@ int dbreg_diag_list_move_from(struct dbreg_diag_list *dst, struct dbreg_diag_lis
 	}
 	/* What could not move stays, after the first `from`. */
 	size_t left = src->len - i;
-	memmove(src->items + from, src->items + i, left * sizeof(*src->items));
+	/* An empty list has no items array: memmove of NULL is undefined even for 0 bytes. */
+	if (left)
+		memmove(src->items + from, src->items + i, left * sizeof(*src->items));
 	src->len = from + left;
 	return left ? DBREG_ENOMEM : 0;
 }

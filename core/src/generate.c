@@ -78,6 +78,7 @@ struct gen {
 	size_t n_renames;
 	struct dbreg_sdiff_list diffs;
 	struct dbreg_diag_list *diags;
+	const char *url;               /* replay on this PostgreSQL server; NULL: in-memory SQLite */
 	/* The bodies: main migration and the online one (transaction = false). */
 	struct dbreg_buf up[2][2], down[2][2];   /* [migration][dialect] */
 	bool rebuild;                  /* a SQLite rebuild: foreign_keys = false */
@@ -310,6 +311,12 @@ static bool gen_needs_rebuild(const struct dbreg_sdiff *d, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		switch (d[i].kind) {
 		case DBREG_SDIFF_COLUMN_TYPE:
+			/* SQLite keeps no lengths: varchar(20) to varchar(100) (seen
+			 * by a PostgreSQL replay) changes nothing there. */
+			if (d[i].want_col->ptype.info &&
+			    strcmp(dbreg_type_affinity(d[i].have_col->type), d[i].want_col->ptype.info->sqlite) == 0)
+				break;
+			return true;
 		case DBREG_SDIFF_COLUMN_NULLABILITY:
 		case DBREG_SDIFF_COLUMN_DEFAULT:
 		case DBREG_SDIFF_PRIMARY_KEY:
@@ -739,7 +746,9 @@ static void gen_renames(struct gen *g, struct gen_steps *steps)
 			if (!r->table) {
 				struct ddl_vars v = {.table = r->from, .name = r->to}, back = {.table = r->to, .name = r->from};
 				ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_RENAME_TABLE, &v);
+				ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_RENAME_CONSTRAINTS, &v);
 				ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_RENAME_TABLE, &back);
+				ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_RENAME_CONSTRAINTS, &back);
 			} else {
 				struct ddl_vars v = {.table = r->table, .column = r->from, .name = r->to};
 				struct ddl_vars back = {.table = r->table, .column = r->to, .name = r->from};
@@ -850,7 +859,7 @@ static void gen_migration(struct gen *g, struct dbreg_buf *out, const char *id, 
 static int gen_replay(struct gen *g)
 {
 	struct dbreg_sandbox sb;
-	int rc = dbreg_sandbox_open(&sb, NULL);
+	int rc = dbreg_sandbox_open(&sb, g->url);
 	char **before = NULL, **after = NULL, **created = NULL;
 	size_t n_before = 0, n_after = 0, n_created = 0;
 	if (rc == 0)
@@ -859,14 +868,15 @@ static int gen_replay(struct gen *g)
 		rc = dbreg_sandbox_tables(&sb, &before, &n_before);
 	for (size_t i = 0; rc == 0 && i < g->pkg->n_migrations; i++) {
 		const struct dbreg_migration *m = &g->pkg->migrations[i];
-		const struct dbreg_sql *body = dbreg_migration_body(m, DBREG_DIALECT_SQLITE, true);
+		const struct dbreg_sql *body = dbreg_migration_body(m, sb.dialect, true);
 		if (!body || !body->text) {
-			snprintf(sb.err, sizeof sb.err, "migration %s has no SQLite body: generate replays them on SQLite",
-				 m->id);
+			snprintf(sb.err, sizeof sb.err, "migration %s has no %s body: generate replays them there", m->id,
+				 sb.dialect == PG ? "PostgreSQL" : "SQLite");
 			rc = DBREG_EINVALID;
 		} else if ((rc = dbreg_sandbox_exec(&sb, body->text)) != 0) {
 			char msg[sizeof sb.err];
-			snprintf(msg, sizeof msg, "migration %.100s fails on SQLite: %.850s", m->id, sb.err);
+			snprintf(msg, sizeof msg, "migration %.100s fails on %s: %.850s", m->id,
+				 sb.dialect == PG ? "PostgreSQL" : "SQLite", sb.err);
 			snprintf(sb.err, sizeof sb.err, "%s", msg);
 			rc = DBREG_EINVALID;
 		}
@@ -882,7 +892,7 @@ static int gen_replay(struct gen *g)
 	}
 	if (rc == 0)
 		rc = n_created ? dbreg_sandbox_read(&sb, &g->have, created, n_created)
-			       : dbreg_schema_new(&g->have, DBREG_SCHEMA_CATALOG, DBREG_DIALECT_SQLITE);
+			       : dbreg_schema_new(&g->have, DBREG_SCHEMA_CATALOG, sb.dialect);
 	if (rc != 0)
 		snprintf(g->err, sizeof g->err, "%s", rc == DBREG_ENOMEM ? "out of memory" : sb.err);
 	dbreg_strv_free(before, n_before);
@@ -917,8 +927,14 @@ static void gen_id(const struct dbreg_package *p, size_t n, const char *suffix, 
 int dbreg_generate(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, char *err,
 		   size_t errsize)
 {
+	return dbreg_generate_on(out, reg, package, NULL, err, errsize);
+}
+
+int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, const char *url,
+		      char *err, size_t errsize)
+{
 	memset(out, 0, sizeof *out);
-	struct gen g = {.reg = reg, .diags = &out->diags};
+	struct gen g = {.reg = reg, .diags = &out->diags, .url = url};
 	for (int m = 0; m < 2; m++)
 		for (int d = 0; d < 2; d++)
 			g.up[m][d] = g.down[m][d] = (struct dbreg_buf)DBREG_BUF_INIT;
@@ -934,7 +950,8 @@ int dbreg_generate(struct dbreg_generated *out, struct dbreg_registry *reg, cons
 		snprintf(err, errsize, "%s has no version", package);
 		return DBREG_EINVALID;
 	}
-	rc = dbreg_schema_new(&g.want, DBREG_SCHEMA_DECLARED, DBREG_DIALECT_SQLITE);
+	/* Declared defaults are read as the replay's dialect writes them. */
+	rc = dbreg_schema_new(&g.want, DBREG_SCHEMA_DECLARED, url ? PG : SQ);
 	if (rc == 0)
 		rc = dbreg_schema_add_package(g.want, g.pkg);
 	if (rc == 0 && (rc = gen_replay(&g)) != 0)

@@ -30,7 +30,6 @@ struct iso_prop {
 struct iso_table {
 	char *name;                    /* as the migrations left it */
 	char *fk_name;                 /* the workspace foreign key's constraint name, when known */
-	bool created;                  /* by this package's migrations (else first met in an ALTER) */
 	bool fk_deferrable;            /* the workspace foreign key was made DEFERRABLE (fk is BAD) */
 	bool temp, dropped;
 	struct iso_prop prefix, ws, not_null, fk, schema;
@@ -228,19 +227,20 @@ static void iso_from_declared(struct dbreg_iso *iso, struct iso_table *t, const 
 static const char *const iso_fix_ws =
 	"write workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE";
 
-void dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+bool dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 		      enum dbreg_iso_origin origin, const char *source, bool temp, int ws_listed)
 {
-	if (!iso || !table || iso->rc)
-		return;
+	/* A table the migrations already made stays as it is: CREATE TABLE IF
+	 * NOT EXISTS does nothing then (and without IF NOT EXISTS it fails). */
+	if (!iso || !table || iso->rc || iso_find(iso, table))
+		return false;
 	/* The source's state is read before the new entry may move the array. */
 	struct iso_table *src = iso_find(iso, source);
 	size_t src_i = src ? (size_t)(src - iso->tables) : 0;
 	struct iso_table *t = iso_add(iso, table);
 	if (!t)
-		return;
+		return false;
 	src = src ? &iso->tables[src_i] : NULL;
-	t->created = true;
 	t->temp = temp;
 	const char *mig = at->migration ? at->migration : "";
 	if (strncmp(table, "ydtb_", 5) != 0) {
@@ -313,6 +313,7 @@ void dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, cons
 		}
 		break;
 	}
+	return true;
 }
 
 void dbreg_iso_ws_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, bool in_create,

@@ -58,8 +58,10 @@ void dbreg_iso_free(struct dbreg_iso *iso);
 /* A table created. `source` is the LIKE, INHERITS or PARTITION OF table
  * (NULL otherwise). For CREATE TABLE AS and SELECT INTO, `ws_listed` says
  * whether the query's columns include workspace_id: 1 yes, 0 no, -1 not
- * known (SELECT *). */
-void dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
+ * known (SELECT *). Returns false when it changes nothing: a table of that
+ * name is already there (CREATE TABLE IF NOT EXISTS is then a no-op), so
+ * the statement's column definitions are not to be told either. */
+bool dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 		      enum dbreg_iso_origin origin, const char *source, bool temp, int ws_listed);
 
 /* A workspace_id column defined (CREATE TABLE element, ADD COLUMN):

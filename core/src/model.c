@@ -109,6 +109,19 @@ const struct dbreg_sql *dbreg_migration_body(const struct dbreg_migration *m,
 	return generic->text != NULL ? generic : NULL;
 }
 
+const char *dbreg_sql_sum(const struct dbreg_sql *sql)
+{
+	if (!sql)
+		return "";
+	if (!sql->sum[0]) {
+		/* A memo of a value that never changes: the body's text is fixed
+		 * once loaded. */
+		struct dbreg_sql *memo = (struct dbreg_sql *)sql;
+		dbreg_sql_checksum(sql->text, sql->len, memo->sum);
+	}
+	return sql->sum;
+}
+
 void dbreg_sql_checksum(const char *text, size_t len, char out[72])
 {
 	if (text == NULL)

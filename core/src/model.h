@@ -89,6 +89,7 @@ struct dbreg_sql {
 	const struct dbreg_toml_doc *doc;   /* borrowed; NULL when it came from a file */
 	const struct dbreg_toml_node *node; /* the string node; NULL for a file */
 	struct dbreg_pos pos;          /* of the key in the manifest */
+	char sum[72];                  /* dbreg_sql_sum's memo; "" until first asked */
 };
 
 struct dbreg_migration {
@@ -145,6 +146,11 @@ const struct dbreg_sql *dbreg_migration_body(const struct dbreg_migration *m,
  * hold 72 bytes. */
 void dbreg_sql_checksum(const char *text, size_t len, char out[72]);
 
+/* The checksum of a body (as dbreg_sql_checksum), computed once per loaded
+ * body: a watch plans against thousands of applied migrations each round,
+ * and a package taken over by a reload keeps its bodies. "" for NULL. */
+const char *dbreg_sql_sum(const struct dbreg_sql *sql);
+
 /* Maps a byte offset inside a body to a place in its file (manifest string
  * or SQL file). */
 void dbreg_sql_loc(const struct dbreg_sql *sql, size_t offset, unsigned *line, unsigned *column);
@@ -199,8 +205,9 @@ const struct dbreg_type_info *dbreg_type_lookup(const char *type);
 /* Reads any spelling a database or a migration uses for a portable type:
  * the portable names, the SQL spellings of both dialects ("int",
  * "BOOLEAN", "double precision", "timestamp with time zone",
- * "character varying(20)", "int8"). Returns 0, or -1 with out->info NULL
- * when it names none. */
+ * "character varying(20)", "int8"), with up to two parameters whatever
+ * the portable type takes (a database's precision: "timestamp(3) with time
+ * zone"). Returns 0, or -1 with out->info NULL when it names none. */
 int dbreg_type_parse(const char *spelling, struct dbreg_type *out);
 
 /* SQLite's affinity of a declared column type (the rule of section 3.1 of

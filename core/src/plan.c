@@ -110,7 +110,7 @@ static int plan_push(struct dbreg_plan *plan, size_t *cap, const struct dbreg_pl
 	st->foreign_keys = m->foreign_keys;
 	st->sql = src->body->text;
 	st->file = src->body->file;
-	dbreg_sql_checksum(src->body->text, src->body->len, st->checksum);
+	memcpy(st->checksum, dbreg_sql_sum(src->body), sizeof(st->checksum));
 	plan->src[plan->n_steps++] = *src;
 	return 0;
 }
@@ -370,7 +370,10 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 			last_applied[pi] = mi + 1;
 		const struct dbreg_sql *body = dbreg_migration_body(m, opts->dialect, true);
 		char sum[72];
-		dbreg_sql_checksum(body ? body->text : NULL, body ? body->len : 0, sum);
+		if (body)
+			memcpy(sum, dbreg_sql_sum(body), sizeof(sum));
+		else
+			dbreg_sql_checksum(NULL, 0, sum);
 		if (row->checksum && strcmp(row->checksum, sum) != 0 && opts->redo_changed) {
 			/* watch: the database follows the file (down, then the new up). */
 			if (changed[pi] == 0 || mi + 1 < changed[pi])

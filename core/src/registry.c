@@ -177,7 +177,8 @@ static bool registry_is_manifest(const char *name)
 static int registry_scan(struct dbreg_registry *reg, const char *root, const char *rel,
 			 struct registry_paths *out, int depth)
 {
-	char *full = strcmp(root, ".") == 0 ? dbreg_strdup(rel) : dbreg_printf("%s/%s", root, rel);
+	/* An absolute folder in [registry] packages stands on its own. */
+	char *full = strcmp(root, ".") == 0 || rel[0] == '/' ? dbreg_strdup(rel) : dbreg_printf("%s/%s", root, rel);
 	if (full == NULL)
 		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 	DIR *d = opendir(full);
@@ -261,7 +262,8 @@ int dbreg_registry_manifest_paths(struct dbreg_registry *reg, const struct dbreg
 char *dbreg_registry_full_path(const struct dbreg_project *p, const char *rel)
 {
 	const char *root = p && p->dir ? p->dir : ".";
-	return strcmp(root, ".") == 0 ? dbreg_strdup(rel) : dbreg_printf("%s/%s", root, rel);
+	/* An absolute folder in [registry] packages stands on its own. */
+	return strcmp(root, ".") == 0 || rel[0] == '/' ? dbreg_strdup(rel) : dbreg_printf("%s/%s", root, rel);
 }
 
 int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_project *p)
@@ -271,7 +273,9 @@ int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_p
 	int rc = dbreg_registry_manifest_paths(reg, p, &paths, &n);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char *full = dbreg_registry_full_path(p, paths[i]);
-		rc = full ? registry_add_path(reg, full, paths[i])
+		/* Shown as opened: from the current folder when the project's
+		 * folder was given relative to it, so editors find positions. */
+		rc = full ? registry_add_path(reg, full, full)
 			  : dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 		free(full);
 	}

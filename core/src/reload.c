@@ -475,8 +475,8 @@ static int reload_read(struct reload_item *it, const struct dbreg_project *p, co
 	int rc = 0;
 	if (dbreg_read_file(full, &text, &len) != 0) {
 		/* Gone between the listing and now (an editor's rename): as a file that says nothing. */
-		struct dbreg_diag_at at = {.file = it->rel};
-		rc = dbreg_diag_addf(&it->load, "DBR001", &at, "cannot read %s: %s", it->rel, strerror(errno));
+		struct dbreg_diag_at at = {.file = full};
+		rc = dbreg_diag_addf(&it->load, "DBR001", &at, "cannot read %s: %s", full, strerror(errno));
 		snprintf(it->sum, sizeof(it->sum), "unreadable");
 		it->why = "its manifest changed";
 		free(full);
@@ -491,7 +491,8 @@ static int reload_read(struct reload_item *it, const struct dbreg_project *p, co
 											  : "an SQL file of it changed";
 		const char *slash = strrchr(full, '/');
 		char *dir = slash ? dbreg_strndup(full, (size_t)(slash == full ? 1 : slash - full)) : dbreg_strdup(".");
-		rc = dir ? dbreg_manifest_load(&it->pkg, &it->load, it->rel, dir, text, len) : DBREG_ENOMEM;
+		/* Named as opened, as dbreg_registry_load_project names it. */
+		rc = dir ? dbreg_manifest_load(&it->pkg, &it->load, full, dir, text, len) : DBREG_ENOMEM;
 		free(dir);
 	}
 	free(text);

@@ -2,8 +2,9 @@
  * database (sandbox.h), the schema read back through the schema model
  * after each step and compared by the one differ: after the down it must
  * equal the schema before the up, and after the second up the one the
- * first up produced. Each difference is a problem naming the package, the
- * migration, the table and the column. */
+ * first up produced; on PostgreSQL the up runs once more and must change
+ * nothing (idempotent bodies). Each difference is a problem naming the
+ * package, the migration, the table and the column. */
 #include "graph.h"
 #include "registry.h"
 #include "sandbox.h"
@@ -187,6 +188,18 @@ static size_t rt_package(struct rt *r, const struct dbreg_registry *reg, const c
 				i = r->pkg->n_migrations;
 			} else if (after) {
 				dbreg_schema_free(rt_compare(r, after, "after up, down and up again"));
+				/* PostgreSQL bodies must be idempotent (manifest.md): a
+				 * third up changes nothing and does not fail. SQLite runs
+				 * each migration once. */
+				if (dl == DBREG_DIALECT_POSTGRES && r->rc == 0) {
+					if (dbreg_sandbox_exec(&r->sb, up->text) != 0) {
+						rt_problem(r, NULL, NULL, "up run twice fails on %s (not idempotent): %s", dname,
+							   r->sb.err);
+						i = r->pkg->n_migrations;
+					} else {
+						dbreg_schema_free(rt_compare(r, after, "after its up ran twice"));
+					}
+				}
 			}
 		}
 		dbreg_schema_free(before);

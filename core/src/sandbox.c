@@ -141,8 +141,36 @@ int dbreg_sandbox_tables(struct dbreg_sandbox *sb, char ***names, size_t *n)
 	return rc;
 }
 
+/* Only the named tables, for a driver that can read the whole catalog
+ * alone (PostgreSQL's): the others are left out of the model. */
+static int sandbox_read_some(struct dbreg_sandbox *sb, struct dbreg_schema **out, char *const *names, size_t n)
+{
+	struct dbreg_catalog cat = {0};
+	if (sb->drv->catalog_read(sb->conn, &cat) != 0)
+		return sandbox_fail(sb, DBREG_ECONNECT, "cannot read the catalog");
+	struct dbreg_catalog some = {calloc(cat.n_tables + 1, sizeof *some.tables), 0};
+	int rc = some.tables ? dbreg_schema_new(out, DBREG_SCHEMA_CATALOG, sb->dialect) : DBREG_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < cat.n_tables; i++)
+		for (size_t k = 0; k < n; k++)
+			if (cat.tables[i].name && strcmp(cat.tables[i].name, names[k]) == 0) {
+				some.tables[some.n_tables++] = cat.tables[i];
+				break;
+			}
+	if (rc == 0)
+		rc = dbreg_schema_add_catalog(*out, &some);
+	free(some.tables);   /* borrowed from cat */
+	dbreg_catalog_dispose(&cat);
+	if (rc != 0) {
+		dbreg_schema_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int dbreg_sandbox_read(struct dbreg_sandbox *sb, struct dbreg_schema **out, char *const *names, size_t n)
 {
+	if (names && !(sb->drv->version >= 2 && sb->drv->catalog_read_tables))
+		return sandbox_read_some(sb, out, names, n);
 	int rc = dbreg_schema_read_conn(out, sb->conn, (const char *const *)names, n);
 	if (rc == DBREG_ECONNECT)
 		return sandbox_fail(sb, rc, "cannot read the catalog");

@@ -836,14 +836,14 @@ static void sc_create_table(struct sc_ctx *c, const struct json *st, bool as)
 	}
 	/* Where the columns come from: the first LIKE, the parent, the type. */
 	enum dbreg_iso_origin origin = DBREG_ISO_CREATE;
-	const char *source = jstr(jget(jget(st, "inhRelations") && jlen(jget(st, "inhRelations")) ?
-				       &jget(st, "inhRelations")->items[0] : NULL, "RangeVar"), "relname");
+	const struct json *parents = jget(st, "inhRelations");
+	const char *source = jlen(parents) ? jstr(jget(&parents->items[0], "RangeVar"), "relname") : NULL;
 	const struct json *elts = jget(st, "tableElts");
 	if (jget(st, "partbound"))
 		origin = DBREG_ISO_PARTITION_OF;
 	else if (jget(st, "ofTypename"))
 		origin = DBREG_ISO_OF;
-	else if (jlen(jget(st, "inhRelations")))
+	else if (jlen(parents))
 		origin = DBREG_ISO_INHERITS;
 	for (size_t i = 0; i < jlen(elts) && origin == DBREG_ISO_CREATE; i++) {
 		const struct json *body;
@@ -853,7 +853,8 @@ static void sc_create_table(struct sc_ctx *c, const struct json *st, bool as)
 			source = jstr(jget(body, "relation"), "relname");
 		}
 	}
-	dbreg_iso_create(c->iso, &at, name, origin, source, temp, 0);
+	if (!dbreg_iso_create(c->iso, &at, name, origin, source, temp, 0))
+		return;
 	for (size_t i = 0; i < jlen(elts); i++) {
 		const struct json *body;
 		const char *kind = jnode(&elts->items[i], &body);

@@ -715,6 +715,70 @@ int dbreg_state_log(struct dbreg_state *st, const char *event, const char *targe
 	return rc;
 }
 
+/* ---- read-only state files and targets never seen (issue 13) ---------- */
+
+int dbreg_state_open_readonly(struct dbreg_state **out, const char *path, char *err, size_t errsize)
+{
+	*out = NULL;
+	struct stat sb;
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errsize, "state file %s: %s", path, errno ? strerror(errno) : "not a regular file");
+		return DBREG_EIO;
+	}
+	struct dbreg_state *st = calloc(1, sizeof(*st));
+	if (!st) {
+		snprintf(err, errsize, "out of memory");
+		return DBREG_ENOMEM;
+	}
+	/* immutable=1: no locks and no -wal/-shm files, which a read-only
+	 * folder could not hold; nothing writes through this handle. */
+	char *uri = dbreg_printf("file:%s?immutable=1", path);
+	int rc = DBREG_EIO;
+	if (!uri) {
+		snprintf(err, errsize, "out of memory");
+		rc = DBREG_ENOMEM;
+		goto out;
+	}
+	if (sqlite3_open_v2(uri, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+		snprintf(err, errsize, "state file %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		goto out;
+	}
+	int v;
+	if (state_user_version(st, &v) != 0 || v > STATE_VERSION) {
+		snprintf(err, errsize, "state file %s: cannot read its schema version", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(uri);
+	if (rc == 0)
+		*out = st;
+	else
+		dbreg_state_close(st);
+	return rc;
+}
+
+bool dbreg_state_target_seen(struct dbreg_state *st, const char *target)
+{
+	if (!st)
+		return false;
+	char *t = state_target(target);
+	if (!t)
+		return false;
+	sqlite3_stmt *q;
+	bool seen = false;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT EXISTS (SELECT 1 FROM history WHERE target = ?1)"
+			       " OR EXISTS (SELECT 1 FROM events WHERE target = ?1 AND event = 'seen')",
+			       -1, &q, NULL) == SQLITE_OK) {
+		state_bind(q, 1, t);
+		seen = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
+		sqlite3_finalize(q);
+	}
+	free(t);
+	return seen;
+}
+
 /* ---- fleet runs (issue 17) ------------------------------------------------- */
 
 int dbreg_state_fleet_begin(struct dbreg_state *st, const char *fleet, const char *command,

@@ -5,6 +5,7 @@
 #include "isolation.h"
 #include "registry.h"
 #include "schemadiff.h"
+#include "semver.h"
 #include "state.h"
 #include "util.h"
 #include "dbreg/driver.h"
@@ -238,34 +239,133 @@ static int verify_not_compared(struct dbreg_verify_result *r, const char *packag
 	return 0;
 }
 
+/* Whether [p, ...) starts with the word w (case-insensitive); *p moves past
+ * it and the blanks after. */
+static bool verify_word_at(const char **p, const char *w)
+{
+	size_t n = strlen(w);
+	if (strncasecmp(*p, w, n) != 0 || isalnum((unsigned char)(*p)[n]) || (*p)[n] == '_')
+		return false;
+	*p += n;
+	while (isspace((unsigned char)**p))
+		(*p)++;
+	return true;
+}
+
+/* Whether an SQL body creates `table` (CREATE [UNLOGGED|TEMP] TABLE [IF NOT
+ * EXISTS] [schema.]name, quoted or not): a scan of the text, enough to
+ * tell which declared tables a version's migrations build. */
+static bool verify_body_creates(const char *sql, const char *table)
+{
+	size_t n = strlen(table);
+	for (const char *p = sql; p && *p; p++) {
+		if (p != sql && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+			continue;
+		const char *q = p;
+		if (!verify_word_at(&q, "create"))
+			continue;
+		if (!verify_word_at(&q, "unlogged") && !verify_word_at(&q, "temporary"))
+			verify_word_at(&q, "temp");
+		if (!verify_word_at(&q, "table"))
+			continue;
+		if (verify_word_at(&q, "if") && !(verify_word_at(&q, "not") && verify_word_at(&q, "exists")))
+			continue;
+		/* The last part of a qualified name is the table's. */
+		for (;;) {
+			bool quoted = *q == '"';
+			const char *start = q + quoted, *e = start;
+			while (*e && (quoted ? *e != '"' : (isalnum((unsigned char)*e) || *e == '_')))
+				e++;
+			const char *after = e + (quoted && *e == '"');
+			if (*after == '.') {
+				q = after + 1;
+				continue;
+			}
+			if ((size_t)(e - start) == n && strncasecmp(start, table, n) == 0)
+				return true;
+			break;
+		}
+	}
+	return false;
+}
+
+/* Whether a migration at or below `version` creates `table` in its up body
+ * for the dialect. */
+static bool verify_created_by(const struct dbreg_package *pkg, const struct dbreg_semver *version, const char *table,
+			      enum dbreg_dialect dialect)
+{
+	for (size_t i = 0; i < pkg->n_migrations; i++) {
+		const struct dbreg_migration *m = &pkg->migrations[i];
+		if (!m->version_ok || dbreg_semver_compare(&m->version, version) > 0)
+			continue;
+		const struct dbreg_sql *b = dbreg_migration_body(m, dialect, true);
+		if (b && b->text && verify_body_creates(b->text, table))
+			return true;
+	}
+	return false;
+}
+
+/* Without a recorded schema of the installed version, the one thing known
+ * about it is which declared tables its migrations create: those must
+ * exist. Columns, keys and indexes are not compared (the reason says so). */
+static int verify_presence_only(struct dbreg_verify_result *out, struct dbreg_schema *have,
+				const struct dbreg_package *pkg, const char *installed, enum dbreg_dialect dialect,
+				const char *why)
+{
+	struct dbreg_semver v = DBREG_SEMVER_INIT;
+	int prc = dbreg_semver_parse(&v, installed, NULL);
+	if (prc == -2)
+		return DBREG_ENOMEM;
+	int rc = 0;
+	for (size_t i = 0; prc == 0 && rc == 0 && i < pkg->n_tables; i++) {
+		const char *t = pkg->tables[i].name;
+		if (t && !dbreg_schema_table(have, t) && verify_created_by(pkg, &v, t, dialect))
+			rc = verify_add(out, t, NULL, "table %s of %s is missing (its migrations up to %s create it)", t,
+					pkg->name, installed);
+	}
+	dbreg_semver_dispose(&v);
+	if (rc)
+		return rc;
+	char reason[512];
+	snprintf(reason, sizeof reason,
+		 "%s; only the presence of the tables its migrations up to %s create was checked", why, installed);
+	return verify_not_compared(out, pkg->name, installed, reason);
+}
+
 /* The tables `want` holds for a package: the ones it declares when the
  * target has the version it declares (or none installed: then they are
  * missing), else the ones the state file recorded for the installed
- * version, else none, and the package is listed as not compared. */
-static int verify_want_package(struct dbreg_verify_result *out, struct dbreg_schema *want,
+ * version; failing that, the package is listed as not compared, and only
+ * the tables its migrations up to that version create are looked for. */
+static int verify_want_package(struct dbreg_verify_result *out, struct dbreg_schema *want, struct dbreg_schema *have,
 			       const struct dbreg_package *pkg, const char *installed, struct dbreg_state *state)
 {
 	if (!installed || !pkg->version_text || strcmp(installed, pkg->version_text) == 0)
 		return dbreg_schema_add_package(want, pkg);
-	if (!state)
-		return verify_not_compared(out, pkg->name, installed, "no state file was given to read its schema from");
+	enum dbreg_dialect dialect = have->dialect;
+	char why[256];
+	if (!state) {
+		snprintf(why, sizeof why, "installed at %s but declared at %s, and no state file was given", installed,
+			 pkg->version_text);
+		return verify_presence_only(out, have, pkg, installed, dialect, why);
+	}
 	char *text = NULL;
 	int rc = dbreg_state_package_schema(state, pkg->name, installed, &text);
 	if (rc == 1) {
-		char why[256];
 		snprintf(why, sizeof why,
 			 "installed at %s but declared at %s, and the state file holds no schema of %s (it was never registered here)",
 			 installed, pkg->version_text, installed);
-		return verify_not_compared(out, pkg->name, installed, why);
+		return verify_presence_only(out, have, pkg, installed, dialect, why);
 	}
 	if (rc == DBREG_ENOMEM)
 		return rc;
 	if (rc != 0)
-		return verify_not_compared(out, pkg->name, installed, dbreg_state_errmsg(state));
+		return verify_presence_only(out, have, pkg, installed, dialect, dbreg_state_errmsg(state));
 	rc = dbreg_schema_add_text(want, text, strlen(text), pkg->name);
 	free(text);
 	if (rc == DBREG_EINVALID)
-		return verify_not_compared(out, pkg->name, installed, "the schema the state file recorded cannot be read");
+		return verify_presence_only(out, have, pkg, installed, dialect,
+					    "the schema the state file recorded cannot be read");
 	return rc;
 }
 
@@ -306,16 +406,25 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 		return rc == DBREG_ENOMEM ? rc : DBREG_ECONNECT;
 	}
 	rc = dbreg_schema_new(&want, DBREG_SCHEMA_DECLARED, dialect);
+	const char *only = opts ? opts->package : NULL;
 	for (size_t p = 0; p < reg->n_packages && rc == 0; p++) {
 		const struct dbreg_package *pkg = reg->packages[p];
 		const char *installed = NULL;
 		for (size_t k = 0; pkg->name && k < n_installed; k++)
 			if (strcmp(names[k], pkg->name) == 0)
 				installed = versions[k];
+		if (only && pkg->name && strcmp(pkg->name, only) == 0)
+			installed = opts->version ? opts->version : pkg->version_text;
+		else if (only)
+			continue;
 		if (pkg->name)
-			rc = verify_want_package(out, want, pkg, installed, opts ? opts->state : NULL);
+			rc = verify_want_package(out, want, have, pkg, installed, opts ? opts->state : NULL);
 	}
-	static const struct dbreg_sdiff_opts dopts = {.defaults = true, .extra_tables = true};
+	/* baseline: a version whose schema is unknown cannot be adopted. */
+	for (size_t i = 0; only && rc == 0 && i < out->n_not_compared; i++)
+		rc = verify_add(out, NULL, NULL, "%s@%s: %s", out->not_compared[i].package, out->not_compared[i].version,
+				out->not_compared[i].reason);
+	const struct dbreg_sdiff_opts dopts = {.defaults = true, .extra_tables = !only};
 	if (rc == 0)
 		rc = dbreg_schema_diff(&diffs, want, have, &dopts);
 	for (size_t i = 0; i < diffs.len && rc == 0; i++) {
@@ -329,7 +438,7 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 	dbreg_schema_free(have);
 	/* Row-level security, with [isolation]: isolation.c says what each
 	 * workspace table needs. */
-	if (rc == 0 && (rc = dbreg_rls_verify(conn, reg, verify_rls_report, out, &out->notice)) == DBREG_ECONNECT)
+	if (rc == 0 && !only && (rc = dbreg_rls_verify(conn, reg, verify_rls_report, out, &out->notice)) == DBREG_ECONNECT)
 		snprintf(errbuf, errsize, "cannot read the catalog: %s", conn->err.message);
 	for (size_t k = 0; k < n_installed; k++) {
 		free(names[k]);

@@ -1,0 +1,63 @@
+/* dbreg baseline PKG@VERSION: adopt a database that already holds a
+ * package's tables (made by hand, or by another tool). The target's
+ * catalog is compared first, through verify and its one differ, with what
+ * the package declares at VERSION; any difference refuses it, named (exit
+ * 6). Then the package's migrations up to VERSION are recorded as applied,
+ * with its package row and tools, without running one. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int baseline_run(struct cli_session *s)
+{
+	char *at = strrchr(s->args[0], '@');
+	if (!at || at == s->args[0] || !at[1] || s->o.n_pins)
+		return cli_usage(s, "baseline takes PKG@VERSION, as in dbreg baseline @ydtb/basic@1.1.0");
+	*at = '\0';
+	const char *pkg = s->args[0], *version = at + 1;
+	struct dbreg_verify_result vr = {0};
+	char err[1024];
+	int rc = cli_connect(s, true);
+	if (rc < 0)
+		goto out;
+	struct dbreg_verify_opts vo = {.state = s->state, .package = pkg, .version = version};
+	rc = dbreg_verify_run_opts(&vr, s->conn, s->reg, &vo, err, sizeof err);
+	if (rc == DBREG_EVERIFY) {
+		cli_fail(s, "baseline %s@%s refused: the target does not hold what it declares:", pkg, version);
+		for (size_t i = 0; i < vr.len; i++)
+			fprintf(s->err, "  %s%s%s%s%s\n", vr.items[i].table ? vr.items[i].table : "",
+				vr.items[i].column ? "." : "", vr.items[i].column ? vr.items[i].column : "",
+				vr.items[i].table ? ": " : "", vr.items[i].message);
+		fprintf(s->err, "  nothing was recorded; make the database match, or apply the migrations instead\n");
+		dbreg_state_log(s->state, "baseline", s->shown, "refused", "the catalog differs from the declared tables");
+		goto out;
+	}
+	if (rc < 0) {
+		cli_fail(s, "baseline: %s", err);
+		goto out;
+	}
+	s->o.pins[0] = (struct dbreg_pin){pkg, version};
+	s->o.n_pins = 1;
+	s->record_only = true;
+	struct dbreg_plan_opts extra = {.only_package = pkg};
+	rc = cli_run_plan(s, "baseline", &extra, NULL);
+out:
+	dbreg_verify_result_dispose(&vr);
+	return rc;
+}
+
+const struct cli_command cli_cmd_baseline = {
+	.name = "baseline",
+	.args = "PKG@VERSION",
+	.summary = "adopt a database that holds a package's tables: record its migrations without running them",
+	.help = "Compares the target's catalog with what PKG declares at VERSION (refused, naming every\n"
+		"difference, exit 6, when they differ), then records its migrations up to VERSION as\n"
+		"applied, with its package row and tools, without running one.",
+	.options = (const char *const[]){"lock-timeout", NULL},
+	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
+	.min_args = 1,
+	.max_args = 1,
+	.complete_args = "packages",
+	.run = baseline_run,
+};

@@ -1,0 +1,423 @@
+/* Texts generated from the tables of commands and options: --help,
+ * `dbreg help CMD`, the man page dbreg(1) and the bash completion, so all
+ * four always say the same. Also "did you mean". The man page and the
+ * completion are written at build time by the hidden commands __man and
+ * __completion; __names lists package or target names for the completion. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HELP_COLUMN 28   /* where the descriptions start */
+
+static const char help_about[] =
+	"dbreg validates package manifests, plans their migrations by dependency\n"
+	"order, and applies them to SQLite or PostgreSQL.";
+
+static const char help_exit_codes[] =
+	"exit codes: 0 ok, 1 manifest or plan errors, 2 usage, 3 connection,\n"
+	"4 migration failed (rolled back), 5 lock timeout, 6 verify found differences";
+
+static const struct {
+	int code;
+	const char *meaning;
+} help_exits[] = {
+	{0, "success (warnings allowed)"},
+	{1, "the manifests or the plan have errors; nothing was changed"},
+	{2, "usage error"},
+	{3, "cannot connect, or the target refused a statement outside a migration"},
+	{4, "a migration failed; the target was rolled back to where it was"},
+	{5, "timed out waiting for another run's lock"},
+	{6, "verify found the database differs from the declared schema"},
+};
+
+/* "-v, --verbose", "--to PKG@VERSION", "-C DIR" */
+static void help_option_left(char *buf, size_t size, const struct cli_option *o)
+{
+	bool short_only = strlen(o->name) == 1;
+	if (short_only)
+		snprintf(buf, size, "-%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+	else if (o->short_name)
+		snprintf(buf, size, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+	else
+		snprintf(buf, size, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+}
+
+static void help_row(FILE *fp, const char *left, const char *right)
+{
+	if (strlen(left) + 2 >= HELP_COLUMN)
+		fprintf(fp, "  %s\n  %*s%s\n", left, HELP_COLUMN - 2, "", right);
+	else
+		fprintf(fp, "  %-*s%s\n", HELP_COLUMN - 2, left, right);
+}
+
+void cli_usage_line(FILE *fp, const struct cli_command *cmd)
+{
+	fprintf(fp, "usage: dbreg %s [options]%s%s\n", cmd->name, cmd->args && *cmd->args ? " " : "",
+		cmd->args ? cmd->args : "");
+}
+
+void cli_help_main(FILE *fp)
+{
+	fprintf(fp, "usage: dbreg [options] COMMAND [ARGS]\n\n%s\n\ncommands:\n", help_about);
+	for (const struct cli_command *const *c = cli_commands; *c; c++) {
+		if ((*c)->hidden)
+			continue;
+		char left[80];
+		snprintf(left, sizeof(left), "%s%s%s", (*c)->name, *(*c)->args ? " " : "", (*c)->args);
+		help_row(fp, left, (*c)->summary);
+	}
+	fprintf(fp, "\noptions of every command:\n");
+	for (const struct cli_option *o = cli_options; o->name; o++) {
+		if (!o->common)
+			continue;
+		char left[80];
+		help_option_left(left, sizeof(left), o);
+		help_row(fp, left, o->help);
+	}
+	fprintf(fp, "\n'dbreg help COMMAND' or 'dbreg COMMAND --help' shows a command's own options.\n\n%s\n",
+		help_exit_codes);
+}
+
+void cli_help_command(FILE *fp, const struct cli_command *cmd)
+{
+	cli_usage_line(fp, cmd);
+	fprintf(fp, "\n%s\n", cmd->summary);
+	if (cmd->help)
+		fprintf(fp, "\n%s\n", cmd->help);
+	if (cmd->options && cmd->options[0]) {
+		fprintf(fp, "\noptions:\n");
+		for (const char *const *n = cmd->options; *n; n++) {
+			const struct cli_option *o = cli_option_find(*n);
+			char left[80];
+			help_option_left(left, sizeof(left), o);
+			help_row(fp, left, o->help);
+		}
+	}
+	fprintf(fp, "\noptions of every command:\n");
+	for (const struct cli_option *o = cli_options; o->name; o++) {
+		if (!o->common)
+			continue;
+		char left[80];
+		help_option_left(left, sizeof(left), o);
+		help_row(fp, left, o->help);
+	}
+	fprintf(fp, "\n%s\n", help_exit_codes);
+}
+
+/* ---- did you mean ---------------------------------------------------------- */
+
+static size_t help_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 63 || lb > 63)
+		return 99;
+	size_t d[64][64];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			/* A swap of two neighbours is one mistake. */
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+const char *cli_suggest(const char *word, const char *const *candidates, size_t n)
+{
+	size_t len = strlen(word), best_d = 99;
+	const char *best = NULL;
+	size_t limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = help_distance(word, candidates[i]);
+		/* A prefix of two letters or more names what it starts. */
+		if (len >= 2 && strncmp(word, candidates[i], len) == 0)
+			d = 1;
+		if (d <= limit && d < best_d) {
+			best_d = d;
+			best = candidates[i];
+		}
+	}
+	return best;
+}
+
+/* ---- dbreg help [CMD] ------------------------------------------------------ */
+
+static int help_run(struct cli_session *s)
+{
+	if (s->n_args == 0) {
+		cli_help_main(s->o.json ? stderr : stdout);
+		return 0;
+	}
+	const struct cli_command *cmd = cli_command_find(s->args[0]);
+	if (!cmd || cmd->hidden) {
+		const char *names[64];
+		size_t n = 0;
+		for (const struct cli_command *const *c = cli_commands; *c && n < 64; c++)
+			if (!(*c)->hidden)
+				names[n++] = (*c)->name;
+		const char *best = cli_suggest(s->args[0], names, n);
+		if (best)
+			return cli_usage(s, "no command '%s'; did you mean '%s'?", s->args[0], best);
+		return cli_usage(s, "no command '%s'", s->args[0]);
+	}
+	cli_help_command(s->o.json ? stderr : stdout, cmd);
+	return 0;
+}
+
+const struct cli_command cli_cmd_help = {
+	.name = "help",
+	.args = "[COMMAND]",
+	.summary = "this list, or a command's usage and options",
+	.max_args = 1,
+	.complete_args = "commands",
+	.run = help_run,
+};
+
+/* ---- dbreg(1) -------------------------------------------------------------- */
+
+/* Text in roff: backslashes and dashes escaped, no line starting with a
+ * control character. */
+static void man_text(FILE *fp, const char *s)
+{
+	bool bol = true;
+	for (; *s; s++) {
+		if (bol && (*s == '.' || *s == '\''))
+			fputs("\\&", fp);
+		bol = *s == '\n';
+		if (*s == '\\')
+			fputs("\\e", fp);
+		else if (*s == '-')
+			fputs("\\-", fp);
+		else
+			fputc(*s, fp);
+	}
+}
+
+static void man_option(FILE *fp, const struct cli_option *o)
+{
+	char left[80];
+	help_option_left(left, sizeof(left), o);
+	fputs(".TP\n.B ", fp);
+	man_text(fp, left);
+	fputc('\n', fp);
+	man_text(fp, o->help);
+	fputc('\n', fp);
+}
+
+static int man_run(struct cli_session *s)
+{
+	FILE *fp = stdout;
+	(void)s;
+	fprintf(fp, ".TH DBREG 1 \"\" \"dbreg %s\" \"User Commands\"\n", DBREG_VERSION_STRING);
+	fputs(".SH NAME\ndbreg \\- the package database registry: validate, plan and apply migrations\n", fp);
+	fputs(".SH SYNOPSIS\n.B dbreg\n[\\fIoptions\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]\n.SH DESCRIPTION\n", fp);
+	man_text(fp, help_about);
+	fputs("\nEach command accepts the options of every command and its own; any other option is a\n"
+	      "usage error (exit 2) that names the commands that take it.\n"
+	      "File positions are printed relative to the current folder, whatever \\fB\\-C\\fR says.\n",
+	      fp);
+	fputs(".SH COMMANDS\n", fp);
+	for (const struct cli_command *const *c = cli_commands; *c; c++) {
+		const struct cli_command *cmd = *c;
+		if (cmd->hidden)
+			continue;
+		fputs(".SS \"", fp);
+		man_text(fp, cmd->name);
+		if (*cmd->args) {
+			fputc(' ', fp);
+			man_text(fp, cmd->args);
+		}
+		fputs("\"\n", fp);
+		man_text(fp, cmd->summary);
+		fputs(".\n", fp);
+		if (cmd->help) {
+			fputs(".PP\n", fp);
+			man_text(fp, cmd->help);
+			fputc('\n', fp);
+		}
+		for (const char *const *n = cmd->options; n && *n; n++)
+			man_option(fp, cli_option_find(*n));
+	}
+	fputs(".SH OPTIONS OF EVERY COMMAND\n", fp);
+	for (const struct cli_option *o = cli_options; o->name; o++)
+		if (o->common)
+			man_option(fp, o);
+	fputs(".SH ENVIRONMENT\n.TP\n.B DBREG_STATE\nthe state file, as \\fB\\-\\-state\\fR.\n"
+	      ".TP\n.B NO_COLOR\nwhen set and not empty, no colour.\n", fp);
+	fputs(".SH FILES\n.TP\n.B dbreg.toml\nthe project file: package folders, state file, targets.\n"
+	      ".TP\n.B .dbreg/state.db\nthe local state file (mode 0600).\n", fp);
+	fputs(".SH EXIT STATUS\n", fp);
+	for (size_t i = 0; i < sizeof(help_exits) / sizeof(help_exits[0]); i++) {
+		fprintf(fp, ".TP\n.B %d\n", help_exits[i].code);
+		man_text(fp, help_exits[i].meaning);
+		fputc('\n', fp);
+	}
+	fputs(".SH EXAMPLES\n.nf\ndbreg validate\ndbreg plan \\-\\-target prod\ndbreg init \\-\\-json\n.fi\n", fp);
+	return 0;
+}
+
+const struct cli_command cli_cmd_man = {
+	.name = "__man",
+	.args = "",
+	.summary = "write dbreg(1) on standard output",
+	.run = man_run,
+	.hidden = true,
+};
+
+/* ---- bash completion ------------------------------------------------------- */
+
+static void completion_words(FILE *fp, const struct cli_command *cmd)
+{
+	bool first = true;
+	for (const struct cli_option *o = cli_options; o->name; o++) {
+		if (strlen(o->name) == 1 || !(o->common || (cmd && cli_command_takes(cmd, o))))
+			continue;
+		fprintf(fp, "%s--%s", first ? "" : " ", o->name);
+		first = false;
+	}
+	for (const struct cli_option *o = cli_options; o->name; o++)
+		if (o->short_name && (o->common || (cmd && cli_command_takes(cmd, o))))
+			fprintf(fp, " -%c", o->short_name);
+}
+
+static int completion_run(struct cli_session *s)
+{
+	FILE *fp = stdout;
+	(void)s;
+	fputs("# bash completion for dbreg, generated from its table of commands.\n"
+	      "_dbreg()\n{\n"
+	      "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+	      "    local cmd='' dir=. i\n"
+	      "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
+	      "        case ${COMP_WORDS[i]} in\n", fp);
+	/* Options that take an argument skip it. */
+	fputs("            ", fp);
+	bool first = true;
+	for (const struct cli_option *o = cli_options; o->name; o++) {
+		if (!o->arg)
+			continue;
+		if (strlen(o->name) == 1)
+			fprintf(fp, "%s-%s", first ? "" : "|", o->name);
+		else
+			fprintf(fp, "%s--%s", first ? "" : "|", o->name);
+		if (o->short_name && strlen(o->name) > 1)
+			fprintf(fp, "|-%c", o->short_name);
+		first = false;
+	}
+	fputs(")\n"
+	      "                [[ ${COMP_WORDS[i]} == -C ]] && dir=${COMP_WORDS[i+1]}\n"
+	      "                ((i++)) ;;\n"
+	      "            -*) ;;\n"
+	      "            *) [[ -z $cmd ]] && cmd=${COMP_WORDS[i]} ;;\n"
+	      "        esac\n"
+	      "    done\n"
+	      "    case $prev in\n", fp);
+	for (const struct cli_option *o = cli_options; o->name; o++) {
+		if (!o->arg)
+			continue;
+		if (strlen(o->name) == 1)
+			fprintf(fp, "        -%s)\n", o->name);
+		else if (o->short_name)
+			fprintf(fp, "        --%s|-%c)\n", o->name, o->short_name);
+		else
+			fprintf(fp, "        --%s)\n", o->name);
+		const char *c = o->complete ? o->complete : "";
+		if (strcmp(c, "dirs") == 0)
+			fputs("            COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n", fp);
+		else if (strcmp(c, "files") == 0)
+			fputs("            COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n", fp);
+		else if (strcmp(c, "targets") == 0 || strcmp(c, "packages") == 0)
+			fprintf(fp, "            COMPREPLY=($(compgen -W \"$(dbreg -C \"$dir\" __names %s 2>/dev/null)\" -- \"$cur\"));"
+				    " return ;;\n", c);
+		else
+			fputs("            COMPREPLY=(); return ;;\n", fp);
+	}
+	fputs("    esac\n"
+	      "    if [[ $cur == -* ]]; then\n"
+	      "        case $cmd in\n", fp);
+	for (const struct cli_command *const *c = cli_commands; *c; c++) {
+		if ((*c)->hidden)
+			continue;
+		fprintf(fp, "            %s) COMPREPLY=($(compgen -W \"", (*c)->name);
+		completion_words(fp, *c);
+		fputs("\" -- \"$cur\")) ;;\n", fp);
+	}
+	fputs("            *) COMPREPLY=($(compgen -W \"", fp);
+	completion_words(fp, NULL);
+	fputs(" --version\" -- \"$cur\")) ;;\n"
+	      "        esac\n"
+	      "        return\n"
+	      "    fi\n"
+	      "    local commands=\"", fp);
+	first = true;
+	for (const struct cli_command *const *c = cli_commands; *c; c++) {
+		if ((*c)->hidden)
+			continue;
+		fprintf(fp, "%s%s", first ? "" : " ", (*c)->name);
+		first = false;
+	}
+	fputs("\"\n"
+	      "    if [[ -z $cmd ]]; then\n"
+	      "        COMPREPLY=($(compgen -W \"$commands\" -- \"$cur\"))\n"
+	      "        return\n"
+	      "    fi\n"
+	      "    case $cmd in\n", fp);
+	for (const struct cli_command *const *c = cli_commands; *c; c++) {
+		const char *a = (*c)->complete_args;
+		if ((*c)->hidden || !a)
+			continue;
+		if (strcmp(a, "commands") == 0)
+			fprintf(fp, "        %s) COMPREPLY=($(compgen -W \"$commands\" -- \"$cur\")) ;;\n", (*c)->name);
+		else
+			fprintf(fp, "        %s) COMPREPLY=($(compgen -W \"$(dbreg -C \"$dir\" __names %s 2>/dev/null)\" -- \"$cur\")) ;;\n",
+				(*c)->name, a);
+	}
+	fputs("    esac\n}\ncomplete -F _dbreg dbreg\n", fp);
+	return 0;
+}
+
+const struct cli_command cli_cmd_completion = {
+	.name = "__completion",
+	.args = "",
+	.summary = "write the bash completion script on standard output",
+	.run = completion_run,
+	.hidden = true,
+};
+
+/* Package names (or target names) of the project, one a line. */
+static int names_run(struct cli_session *s)
+{
+	if (strcmp(s->args[0], "packages") == 0) {
+		for (size_t i = 0; i < dbreg_registry_package_count(s->reg); i++)
+			printf("%s\n", dbreg_registry_package_name(s->reg, i));
+	} else if (strcmp(s->args[0], "targets") == 0) {
+		for (size_t i = 0; i < s->proj->n_targets; i++)
+			printf("%s\n", s->proj->targets[i].name);
+	} else {
+		return cli_usage(s, "__names takes packages or targets");
+	}
+	return 0;
+}
+
+const struct cli_command cli_cmd_packages = {
+	.name = "__names",
+	.args = "packages|targets",
+	.summary = "the project's package or target names, one a line",
+	.needs = CLI_NEEDS_REGISTRY,
+	.min_args = 1,
+	.max_args = 1,
+	.run = names_run,
+	.hidden = true,
+};

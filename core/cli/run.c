@@ -1,0 +1,174 @@
+/* What apply, down and init share: plan against the target's own history,
+ * then run the plan through the apply engine. A failure leaves the target
+ * as it was (exit 4) and says which statement, where, and why. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Prints a failed run: the migration, the place in the manifest, what the
+ * database said, and that nothing was changed. */
+static void run_print_failure(struct cli_session *s, const struct dbreg_apply_result *r)
+{
+	FILE *err = s->err;
+	if (r->failed_migration) {
+		if (r->file && r->line)
+			fprintf(err, "%s:%u:%u: ", r->file, r->line, r->column);
+		fprintf(err, "error: migration %s %s of %s failed: %s", r->failed_up ? "up" : "down",
+			r->failed_migration, r->failed_package, r->message ? r->message : r->errmsg);
+		if (r->sqlstate[0])
+			fprintf(err, " (SQLSTATE %s)", r->sqlstate);
+		fputc('\n', err);
+		if (r->statement)
+			fprintf(err, "  statement: %s\n", r->statement);
+		if (r->detail)
+			fprintf(err, "  detail: %s\n", r->detail);
+		if (r->hint)
+			fprintf(err, "  hint: %s\n", r->hint);
+	} else {
+		fprintf(err, "dbreg: %s\n", r->errmsg);
+	}
+	for (size_t i = 0; i < r->n_invalid_indexes; i++)
+		fprintf(err, "  index %s was left INVALID: remove the cause and run `dbreg apply` again;"
+			" it drops the INVALID index and builds it again\n", r->invalid_indexes[i]);
+	if (r->statements_total > 0 && r->statements_done == 1)
+		fprintf(err, "  the migration runs outside a transaction: statement 1 of %zu completed and is recorded;"
+			" the next run resumes at statement 2\n", r->statements_total);
+	else if (r->statements_total > 0 && r->statements_done > 1)
+		fprintf(err, "  the migration runs outside a transaction: statements 1-%zu of %zu completed and are"
+			" recorded; the next run resumes at statement %zu\n", r->statements_done, r->statements_total,
+			r->statements_done + 1);
+	else if (r->statements_total > 0)
+		fprintf(err, "  the migration runs outside a transaction: its first statement failed, nothing of it is applied\n");
+	if (r->split && r->segments)
+		fprintf(err, "  %zu transaction%s committed before the failure stay applied; the failed one was rolled back\n",
+			r->segments, r->segments == 1 ? "" : "s");
+	else
+		fprintf(err, "  nothing was changed: the run was rolled back\n");
+}
+
+int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_plan_opts *extra, size_t *applied)
+{
+	struct dbreg_plan *plan = NULL;
+	struct dbreg_apply_result res = {0};
+	int rc;
+
+	if ((rc = cli_history(s, true)) < 0)
+		return rc;
+	if ((rc = cli_build_plan(s, extra, &plan)) < 0) {
+		dbreg_state_log(s->state, event, s->shown, "refused", "the plan has errors");
+		return rc;
+	}
+	cli_print_plan_warnings(s, plan);
+	/* Planned against a read-only connection, so that a refused plan
+	 * created nothing (not even an SQLite file): now open it to write. */
+	if (!s->o.dry_run && s->conn_readonly) {
+		dbreg_target_close(s->conn);
+		s->conn = NULL;
+		if ((rc = cli_connect(s, false)) < 0)
+			goto out;
+	}
+	cli_print_bypasses(s, dbreg_registry_diags(s->reg));
+	if (!s->o.dry_run && (rc = dbreg_state_register(s->state, s->reg)) < 0) {
+		cli_fail(s, "%s", dbreg_state_errmsg(s->state));
+		goto out;
+	}
+	struct dbreg_apply_opts aopts = {
+		.dry_run = s->o.dry_run,
+		.lock_timeout_s = s->o.lock_timeout,
+		.target_lock_timeout_ms = s->lock_timeout_ms,
+		.target_statement_timeout_ms = s->statement_timeout_ms,
+		.record_only = s->record_only,
+		.log = s->o.verbose && !s->o.json ? s->err : NULL,
+	};
+	/* A bar only where a person watches, and not over the verbose lines. */
+	if (s->tty && !s->o.json && !s->o.quiet && !s->o.verbose && !s->o.dry_run &&
+	    dbreg_plan_count(plan) > CLI_PROGRESS_MIN_STEPS) {
+		aopts.progress = cli_progress;
+		aopts.progress_arg = s->err;
+	}
+	rc = dbreg_apply_run(&res, s->conn, plan, &aopts);
+	if (applied)
+		*applied = res.applied;
+	if (s->o.json) {
+		cli_print_plan(s, plan);
+		/* A dry run applies nothing: it says what is pending. */
+		cli_json_key(s, "applied");
+		fprintf(s->out, "%zu", s->o.dry_run ? 0 : res.applied);
+		cli_json_key(s, "pending");
+		fprintf(s->out, "%zu", s->o.dry_run ? res.applied : res.to_run - res.applied);
+		cli_json_key(s, "dry_run");
+		fputs(s->o.dry_run ? "true" : "false", s->out);
+	} else if (!s->o.quiet || rc < 0) {
+		if (s->o.dry_run) {
+			/* What would run, statement for statement. */
+			cli_print_plan(s, plan);
+			for (size_t i = 0; i < dbreg_plan_count(plan); i++)
+				fprintf(s->out, "-- %s %s %s\n%s\n", dbreg_plan_step(plan, i)->up ? "up" : "down",
+					dbreg_plan_step(plan, i)->package, dbreg_plan_step(plan, i)->migration,
+					dbreg_plan_step(plan, i)->sql);
+			fprintf(s->out, "dry run: nothing was changed\n");
+		} else if (rc == 0 && s->record_only) {
+			fprintf(s->out, "%s: recorded %zu migration%s as applied without running %s\n", s->shown,
+				res.applied, res.applied == 1 ? "" : "s", res.applied == 1 ? "it" : "them");
+		} else if (rc == 0) {
+			size_t downs = 0;
+			for (size_t i = 0; i < res.n_ran; i++)
+				downs += !dbreg_plan_step(plan, res.ran[i])->up;
+			fprintf(s->out, "%s: ", s->shown);
+			if (downs)
+				fprintf(s->out, "reverted %zu migration%s, ", downs, downs == 1 ? "" : "s");
+			fprintf(s->out, "applied %zu migration%s", res.applied - downs, res.applied - downs == 1 ? "" : "s");
+			if (res.skipped)
+				fprintf(s->out, " (%zu already applied by another run)", res.skipped);
+			if (res.split)
+				fprintf(s->out, " in %zu transactions (a migration with transaction = false split the run)",
+					res.segments);
+			fputc('\n', s->out);
+			if (res.resumed_migration)
+				fprintf(s->out, "  resumed %s %s at statement %zu, where an earlier run had stopped\n",
+					res.resumed_package, res.resumed_migration, res.resumed_at);
+		}
+	}
+	if (rc < 0) {
+		run_print_failure(s, &res);   /* on stderr, with --json too */
+		cli_fail_apply(s, &res);
+	}
+	if (!s->o.dry_run) {
+		/* The offline copy follows the target, success or not; a run that
+		 * changed nothing leaves it as the read before planning stored it. */
+		if (res.applied > 0 || rc < 0) {
+			dbreg_applied_free(s->history, s->n_history);
+			s->history = NULL;
+			s->n_history = 0;
+			if (dbreg_target_history(s->conn, &s->history, &s->n_history) == 0)
+				dbreg_state_set_history(s->state, s->shown, s->history, s->n_history);
+		}
+		/* The log names what ran, reverts included: the steps of the
+		 * segments that committed. */
+		char *ran = NULL;
+		size_t n_ran = 0;
+		FILE *fp = res.n_ran ? open_memstream(&ran, &n_ran) : NULL;
+		for (size_t i = 0; fp && i < res.n_ran; i++) {
+			const struct dbreg_step *st = dbreg_plan_step(plan, res.ran[i]);
+			fprintf(fp, "%s%s %s %s", i ? ", " : "", s->record_only ? "recorded" : st->up ? "applied" : "reverted",
+				st->package, st->migration);
+		}
+		if (fp)
+			fclose(fp);
+		char *detail = NULL;
+		if (rc == 0)
+			detail = ran;
+		else if ((detail = malloc(strlen(res.message ? res.message : res.errmsg) + (ran ? strlen(ran) : 0) + 16)))
+			sprintf(detail, "%s%s%s", res.message ? res.message : res.errmsg, ran ? "; before it: " : "",
+				ran ? ran : "");
+		dbreg_state_log(s->state, event, s->shown, rc == 0 ? "ok" : "failed", detail);
+		if (detail != ran)
+			free(detail);
+		free(ran);
+	}
+out:
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	return rc;
+}

@@ -1,0 +1,314 @@
+/* The session: opens, in order, what a command's entry asks for (project,
+ * manifests, validation, state file, target), so that no command repeats
+ * that prologue, and closes it all. Failures are reported once, here. */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The project folder as a path from the current folder, so that every
+ * position printed opens in an editor started here, whatever -C said. */
+static char *session_relative_dir(const char *dir)
+{
+	char cwd[PATH_MAX], abs[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)) || !realpath(dir, abs))
+		return strdup(dir);
+	size_t common = 0, i = 0;
+	/* The longest common prefix that ends at a folder boundary. */
+	for (;; i++) {
+		char a = cwd[i], b = abs[i];
+		if ((a == '/' || a == '\0') && (b == '/' || b == '\0'))
+			common = i;
+		if (a != b || a == '\0')
+			break;
+	}
+	if (cwd[common] == '\0' && abs[common] == '\0')
+		return strdup(".");
+	size_t ups = 0;
+	for (const char *p = cwd + common; *p; p++)
+		ups += *p == '/';
+	if (strcmp(cwd, "/") == 0)
+		ups = 0;
+	/* Deep below, or far away: the absolute path reads better. */
+	if (ups > 2)
+		return strdup(abs);
+	const char *rest = abs[common] == '/' ? abs + common + 1 : abs + common;
+	size_t size = ups * 3 + strlen(rest) + 2;
+	char *out = malloc(size);
+	if (!out)
+		return NULL;
+	out[0] = '\0';
+	for (size_t k = 0; k < ups; k++)
+		strcat(out, k + 1 < ups || *rest ? "../" : "..");
+	strcat(out, rest);
+	if (!out[0])
+		strcpy(out, ".");
+	return out;
+}
+
+static int session_project(struct cli_session *s)
+{
+	struct stat st;
+	if (stat(s->o.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		cli_fail(s, "no project folder '%s'", s->o.dir);
+		cli_hint(s, "-C DIR names the folder that holds dbreg.toml and tomls/");
+		return DBREG_EUSAGE;
+	}
+	char *dir = session_relative_dir(s->o.dir);
+	if (!dir)
+		return DBREG_ENOMEM;
+	int rc = dbreg_project_open(&s->proj, dir, &s->project_diags);
+	free(dir);
+	if (rc == DBREG_EINVALID) {
+		cli_print_diags(s, &s->project_diags);
+		cli_fail(s, "dbreg.toml has %zu error%s", s->project_diags.errors,
+			 s->project_diags.errors == 1 ? "" : "s");
+	} else if (rc < 0) {
+		cli_fail(s, "cannot read the project in %s", s->o.dir);
+	}
+	return rc;
+}
+
+static int session_registry(struct cli_session *s)
+{
+	int rc = dbreg_registry_new(&s->reg);
+	if (rc < 0)
+		return rc;
+	s->loaded_at = dbreg_cache_clock();
+	rc = dbreg_registry_load_project(s->reg, s->proj);
+	if (rc < 0)
+		cli_fail(s, "%s", dbreg_registry_errmsg(s->reg));
+	return rc;
+}
+
+char *cli_state_path(const struct cli_session *s, const struct dbreg_project *proj)
+{
+	/* --state and DBREG_STATE are paths from the current folder, as any
+	 * path on a command line; the project's is from the project. */
+	if (s->o.state)
+		return strdup(s->o.state);
+	if (!proj)
+		return strdup(".dbreg/state.db");
+	if (proj->state_path[0] == '/' || strcmp(proj->dir, ".") == 0)
+		return strdup(proj->state_path);
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s", proj->dir, proj->state_path) < 0)
+		return NULL;
+	return path;
+}
+
+static int session_state(struct cli_session *s, bool readonly_ok)
+{
+	char err[512];
+	if (!(s->state_path = cli_state_path(s, s->proj)))
+		return DBREG_ENOMEM;
+	int rc = dbreg_state_open(&s->state, s->state_path, err, sizeof(err));
+	if (rc < 0 && readonly_ok) {
+		/* A read-only file or checkout still answers offline reads. */
+		char err2[512];
+		if (dbreg_state_open_readonly(&s->state, s->state_path, err2, sizeof(err2)) == 0) {
+			s->state_readonly = true;
+			return 0;
+		}
+	}
+	if (rc < 0) {
+		cli_fail(s, "%s", err);
+		cli_hint(s, "--state PATH (or DBREG_STATE) names another state file");
+	}
+	return rc;
+}
+
+/* Validates, with the SQL checks unless the state file says this very
+ * registry (same checksum, same dbreg) already passed them: they cost
+ * seconds on a large registry and cannot find anything new. */
+static int session_validate(struct cli_session *s, bool sql)
+{
+	char sum[72];
+	bool known = false;
+	if (sql && s->state) {
+		dbreg_registry_checksum(s->reg, sum);
+		/* Keyed by this very binary too: a rebuilt dbreg checks again. */
+		dbreg_cache_build_key(sum, sum);
+		known = dbreg_state_validated(s->state, sum);
+	}
+	struct dbreg_validate_opts vopts = {.skip_sql = !sql || known, .allow = s->o.allow, .n_allow = s->o.n_allow};
+	int rc = dbreg_registry_validate(s->reg, &vopts);
+	/* A run with --allow passed only by bypassing: never a clean record. */
+	if (rc == 0 && sql && !known && s->state && !s->state_readonly && s->o.n_allow == 0 &&
+	    dbreg_state_set_validated(s->state, sum) < 0)
+		fprintf(s->err, "dbreg: %s\n", dbreg_state_errmsg(s->state));
+	/* So that the next run knows the registry by its files' stat alone
+	 * (a registry passed by --allow is no clean one). */
+	if (rc == 0 && sql && s->state && !s->state_readonly && s->o.n_allow == 0)
+		dbreg_cache_registry_store(s->state, s->proj, s->reg, s->loaded_at);
+	if (rc == DBREG_EINVALID) {
+		const struct dbreg_diag_list *d = dbreg_registry_diags(s->reg);
+		cli_print_diags(s, d);
+		cli_fail(s, "the manifests have %zu error%s; nothing was changed", d->errors, d->errors == 1 ? "" : "s");
+	} else if (rc < 0) {
+		cli_fail(s, "%s", dbreg_registry_errmsg(s->reg));
+	}
+	return rc;
+}
+
+static int session_target(struct cli_session *s)
+{
+	char err[512];
+	int rc = dbreg_project_target_url(&s->url, s->proj, s->o.target, err, sizeof(err));
+	if (rc < 0) {
+		cli_fail(s, "%s", err);
+		return rc;
+	}
+	const struct dbreg_target_def *def = dbreg_project_target(s->proj, s->o.target);
+	if (def) {
+		s->lock_timeout_ms = def->lock_timeout_ms;
+		s->statement_timeout_ms = def->statement_timeout_ms;
+	}
+	if (!(s->shown = dbreg_url_redact(s->url)))
+		return DBREG_ENOMEM;
+	if (dbreg_target_dialect(s->url, &s->dialect) < 0) {
+		cli_fail(s, "no driver for target %s", s->shown);
+		cli_hint(s, "use sqlite:PATH or postgres://...");
+		return DBREG_EUSAGE;
+	}
+	return 0;
+}
+
+int cli_require_dev(struct cli_session *s, const char *what)
+{
+	char err[512], *url = NULL;
+	int rc = dbreg_project_target_url(&url, s->proj, s->o.target, err, sizeof(err));
+	if (rc < 0) {
+		cli_fail(s, "%s", err);
+		return rc;
+	}
+	bool dev = dbreg_project_target_is_dev(s->proj, s->o.target, url);
+	char *shown = dbreg_url_redact(url);
+	free(url);
+	if (!dev) {
+		const char *name = s->o.target ? s->o.target : "dev";
+		bool named = false;
+		for (size_t i = 0; i < s->proj->n_targets; i++)
+			named |= strcmp(s->proj->targets[i].name, name) == 0;
+		cli_fail(s, "%s is for development targets only, and %s is not one", what, shown ? shown : "the target");
+		cli_hint(s, "%s", named ? "add dev = true to its [targets] table in dbreg.toml if it is a development database"
+				      : "name a target marked dev = true in dbreg.toml, or a SQLite file");
+	}
+	free(shown);
+	return dev ? 0 : DBREG_EUSAGE;
+}
+
+int cli_session_open(struct cli_session *s, unsigned needs)
+{
+	int rc = 0;
+	bool valid = needs & (CLI_NEEDS_VALID | CLI_NEEDS_VALID_SQL);
+	bool registry = valid || (needs & CLI_NEEDS_REGISTRY);
+	/* A fleet resolves its targets itself (fleet.c). */
+	bool target = (needs & CLI_NEEDS_TARGET) && !s->o.fleet;
+	bool state = target || (needs & (CLI_NEEDS_STATE | CLI_NEEDS_VALID_SQL));
+	bool project = registry || state || (needs & CLI_NEEDS_PROJECT);
+
+	if (project && (rc = session_project(s)) < 0)
+		return rc;
+	/* Before the manifests are checked and before anything is read from
+	 * a target that is not a development one. */
+	if ((needs & CLI_DEV_ONLY) && (rc = cli_require_dev(s, s->cmd->name)) < 0)
+		return rc;
+	if (s->o.n_allow && !s->o.fleet && (rc = cli_require_dev(s, "--allow")) < 0)
+		return rc;
+	if (registry && (rc = session_registry(s)) < 0)
+		return rc;
+	/* The state file before validation: it remembers registries that
+	 * passed the SQL checks. */
+	if (state && (rc = session_state(s, needs & CLI_STATE_READONLY)) < 0)
+		return rc;
+	if (valid && (rc = session_validate(s, needs & CLI_NEEDS_VALID_SQL)) < 0)
+		return rc;
+	if (target && (rc = session_target(s)) < 0)
+		return rc;
+	return 0;
+}
+
+void cli_session_close(struct cli_session *s)
+{
+	dbreg_applied_free(s->history, s->n_history);
+	dbreg_target_close(s->conn);
+	dbreg_state_close(s->state);
+	dbreg_registry_free(s->reg);
+	dbreg_project_free(s->proj);
+	dbreg_diag_list_dispose(&s->project_diags);
+	dbreg_diag_list_dispose(&s->command_diags);
+	free(s->state_path);
+	free(s->url);
+	free(s->shown);
+	struct cli_error *e = &s->error;
+	free(e->message);
+	free(e->detail);
+	free(e->hint);
+	free(e->file);
+	free(e->package);
+	free(e->migration);
+	free(e->statement);
+	s->history = NULL;
+	s->conn = NULL;
+	s->state = NULL;
+	s->reg = NULL;
+	s->proj = NULL;
+}
+
+int cli_connect(struct cli_session *s, bool readonly)
+{
+	char err[1024];
+	int rc = readonly ? dbreg_target_connect_readonly(&s->conn, s->url, err, sizeof(err))
+			  : dbreg_target_connect(&s->conn, s->url, err, sizeof(err));
+	if (rc < 0)
+		cli_fail(s, "cannot connect to %s: %s", s->shown, err);
+	s->conn_readonly = readonly;
+	return rc;
+}
+
+int cli_history(struct cli_session *s, bool from_target)
+{
+	int rc;
+	dbreg_applied_free(s->history, s->n_history);
+	s->history = NULL;
+	s->n_history = 0;
+	s->history_online = from_target;
+	if (from_target) {
+		/* Reading the history changes nothing. */
+		if (!s->conn && (rc = cli_connect(s, true)) < 0)
+			return rc;
+		rc = dbreg_target_history(s->conn, &s->history, &s->n_history);
+		if (rc < 0) {
+			cli_fail(s, "reading the history of %s: %s", s->shown, dbreg_target_errmsg(s->conn));
+			return rc;
+		}
+		if (s->state_readonly)
+			return 0;
+		/* An empty history leaves no row: remember the target was seen. */
+		if (s->n_history == 0 && !dbreg_state_target_seen(s->state, s->shown))
+			dbreg_state_log(s->state, "seen", s->shown, "ok", NULL);
+		/* Keep the offline copy in step with what the target holds. */
+		rc = dbreg_state_set_history(s->state, s->shown, s->history, s->n_history);
+		if (rc < 0)
+			cli_fail(s, "%s", dbreg_state_errmsg(s->state));
+		return rc;
+	}
+	rc = dbreg_state_get_history(s->state, s->shown, &s->history, &s->n_history);
+	if (rc < 0) {
+		cli_fail(s, "%s", dbreg_state_errmsg(s->state));
+		return rc;
+	}
+	if (s->n_history == 0 && !dbreg_state_target_seen(s->state, s->shown) && !s->o.quiet)
+		fprintf(s->err,
+			"dbreg: note: the state file %s has never seen %s: this answer assumes an empty database; "
+			"run %s to read the target\n",
+			s->state_path, s->shown,
+			cli_command_takes(s->cmd, cli_option_find("refresh")) ? "with --refresh" : "without --offline");
+	return 0;
+}

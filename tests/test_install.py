@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""What `meson install` gives a user and an embedding developer, checked on
+the installed files only (nothing from the source or build tree):
+
+usage: test_install.py BUILD_DIR SOURCE_DIR B_SANITIZE
+Installs into a DESTDIR; checks the file list, the versioned SONAME, that
+`nm -D` of the library lists only functions of the installed public
+headers; compiles and runs a C program with `pkg-config --cflags --libs
+dbreg`; renders dbreg(1) with `man -l`; completes commands, options,
+package and target names with the installed bash completion. Prints TAP."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import traceback
+
+BUILD, SOURCE, SANITIZE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
+sys.path.insert(0, os.path.join(SOURCE, "core"))
+import exports  # noqa: E402  the same reading of the headers as the build's
+
+cases = []
+
+
+def case(fn):
+    cases.append(fn)
+    return fn
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def sh(args, **kw):
+    p = subprocess.run(args, capture_output=True, text=True, timeout=300, **kw)
+    if p.returncode != 0:
+        raise AssertionError("%s: exit %d\n%s%s" % (" ".join(args), p.returncode, p.stdout, p.stderr))
+    return p.stdout
+
+
+DEST = tempfile.mkdtemp(prefix="dbreg-install-")
+opts = {o["name"]: o["value"] for o in json.loads(sh(["meson", "introspect", BUILD, "--buildoptions"]))}
+PREFIX = DEST + opts["prefix"]
+
+
+def at(option, *rest):
+    """An installed path: the option's folder under the prefix (or as is
+    when absolute), inside the DESTDIR."""
+    d = opts[option]
+    return os.path.join(DEST + d if d.startswith("/") else os.path.join(PREFIX, d), *rest)
+
+
+BIN = at("bindir", "dbreg")
+LIBDIR = at("libdir")
+INCLUDE = at("includedir")
+MAN = at("mandir", "man1", "dbreg.1")
+COMPLETION = at("datadir", "bash-completion", "completions", "dbreg")
+ENV = dict(os.environ, LD_LIBRARY_PATH=LIBDIR, NO_COLOR="1",
+           PKG_CONFIG_PATH=os.path.join(LIBDIR, "pkgconfig"), PKG_CONFIG_SYSROOT_DIR=DEST,
+           PATH=os.path.dirname(BIN) + ":" + os.environ.get("PATH", ""))
+ENV.pop("PKG_CONFIG_LIBDIR", None)
+
+
+@case
+def meson_install_into_a_destdir_installs_every_file_of_the_contract():
+    sh(["meson", "install", "-C", BUILD, "--destdir", DEST, "--no-rebuild", "--quiet"])
+    for path in (BIN, os.path.join(LIBDIR, "libdbreg.a"), os.path.join(LIBDIR, "libdbreg.so"),
+                 os.path.join(LIBDIR, "libdbreg.so.0"), os.path.join(INCLUDE, "dbreg.h"),
+                 os.path.join(INCLUDE, "dbreg", "driver.h"), os.path.join(LIBDIR, "pkgconfig", "dbreg.pc"),
+                 MAN, COMPLETION):
+        expect(os.path.exists(path), "not installed: %s" % path[len(DEST):])
+
+
+@case
+def the_library_has_a_versioned_soname():
+    out = sh(["readelf", "-d", os.path.join(LIBDIR, "libdbreg.so")])
+    expect("Library soname: [libdbreg.so.0]" in out, out)
+
+
+@case
+def nm_lists_only_functions_of_the_installed_public_headers():
+    public = set(exports.declared([os.path.join(INCLUDE, "dbreg.h"), os.path.join(INCLUDE, "dbreg", "driver.h")]))
+    out = sh(["nm", "-D", "--defined-only", os.path.join(LIBDIR, "libdbreg.so.0")])
+    exported = {line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()}
+    exported.discard("DBREG_0")   # the version node
+    extra = sorted(exported - public)
+    expect(not extra, "exported but not in the public headers: %s" % extra)
+    expect("dbreg_registry_new" in exported and "dbreg_plan_build" in exported, sorted(exported))
+    # The internals that used to leak.
+    static = sh(["nm", "--defined-only", os.path.join(LIBDIR, "libdbreg.a")])
+    expect(" T dbreg_toml_parse" in static, "internal symbols moved: the check above proves nothing")
+    expect(not any(n.startswith(("dbreg_buf_", "dbreg_toml_")) for n in exported), sorted(exported))
+
+
+PROGRAM = r"""
+#include <dbreg.h>
+#include <dbreg/driver.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char manifest[] =
+	"[package]\nname = \"@ydtb/core\"\nversion = \"1.0.0\"\nkind = \"core\"\n"
+	"[tables.ydtb_workspaces]\ndescription = \"workspaces\"\n"
+	"[tables.ydtb_workspaces.columns]\nid = { type = \"text\", primary_key = true }\n"
+	"[[migrations]]\nid = \"0001_workspaces\"\nversion = \"1.0.0\"\n"
+	"up = \"CREATE TABLE IF NOT EXISTS ydtb_workspaces (id TEXT PRIMARY KEY);\"\n";
+
+int main(void)
+{
+	struct dbreg_registry *reg;
+	if (dbreg_registry_new(&reg) != 0)
+		return 1;
+	if (dbreg_registry_add_string(reg, "core.toml", NULL, manifest, strlen(manifest)) != 0)
+		return 1;
+	int rc = dbreg_registry_validate(reg, NULL);
+	char *shown = dbreg_url_redact("postgres://app:secret@db/app");
+	printf("%zu package %s %d %s %s\n", dbreg_registry_package_count(reg), dbreg_registry_package_name(reg, 0), rc,
+	       shown, dbreg_driver_for_url("sqlite::memory:") ? "sqlite-driver" : "no-driver");
+	dbreg_registry_free(reg);
+	return 0;
+}
+"""
+
+
+@case
+def a_c_program_builds_with_pkg_config_against_the_installed_files_only():
+    work = tempfile.mkdtemp(prefix="dbreg-embed-", dir=DEST)
+    src = os.path.join(work, "app.c")
+    with open(src, "w") as fp:
+        fp.write(PROGRAM)
+    flags = sh(["pkg-config", "--cflags", "--libs", "dbreg"], env=ENV).split()
+    for f in flags:
+        if f.startswith(("-I", "-L")):
+            expect(f[2:].startswith(DEST), "pkg-config points outside the DESTDIR: %s" % f)
+    expect("-ldbreg" in flags, flags)
+    extra = ["-fsanitize=" + SANITIZE] if SANITIZE not in ("", "none") else []
+    exe = os.path.join(work, "app")
+    sh(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", src, "-o", exe] + flags + extra, cwd=work, env=ENV)
+    needed = sh(["readelf", "-d", exe])
+    expect("libdbreg.so.0" in needed, needed)
+    out = sh([exe], env=ENV)
+    expect(out == "1 package @ydtb/core 0 postgres://app:***@db/app sqlite-driver\n", repr(out))
+    resolved = sh(["ldd", exe], env=ENV)
+    expect(os.path.join(LIBDIR, "libdbreg.so.0") in resolved, resolved)
+
+
+@case
+def man_renders_the_installed_page_with_a_section_per_command():
+    out = sh(["man", "-l", MAN], env=dict(ENV, MANWIDTH="100", MAN_KEEP_FORMATTING="", PAGER="cat"))
+    out = out.replace("\b", "")
+    for heading in ("NAME", "SYNOPSIS", "COMMANDS", "OPTIONS OF EVERY COMMAND", "ENVIRONMENT", "EXIT STATUS"):
+        expect(("\n%s\n" % heading) in out, "no %s section:\n%s" % (heading, out[:2000]))
+    help_out = sh([BIN, "--help"], env=ENV)
+    rows = help_out.split("commands:\n")[1].split("\n\n")[0].splitlines()
+    commands = [l.split()[0] for l in rows if l[2] != " "]
+    for cmd in commands:
+        expect(("\n   %s" % cmd) in out, "no section for %s" % cmd)
+    expect("--lock-timeout SECONDS" in out and "DBREG_STATE" in out, out)
+
+
+def complete(line, cwd):
+    """COMPREPLY of the installed completion for the words of `line`."""
+    script = ('source "%s"; COMP_WORDS=(%s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); '
+              '[[ "%s" == *" " ]] && { COMP_WORDS+=(""); COMP_CWORD=$((COMP_CWORD + 1)); }; '
+              '_dbreg; printf "%%s\\n" "${COMPREPLY[@]}"') % (COMPLETION, line, line)
+    return sorted(w for w in sh(["bash", "-c", script], cwd=cwd, env=ENV).split("\n") if w)
+
+
+@case
+def bash_completes_commands_options_packages_and_targets():
+    proj = tempfile.mkdtemp(prefix="dbreg-complete-", dir=DEST)
+    shutil.copytree(os.path.join(SOURCE, "tomls"), os.path.join(proj, "tomls"))
+    with open(os.path.join(proj, "dbreg.toml"), "w") as fp:
+        fp.write('[targets.dev]\nurl = "sqlite:dev.db"\n[targets.staging]\nurl = "sqlite:staging.db"\n')
+    checks = [
+        ("dbreg pl", ["plan"]),
+        ("dbreg ver", ["verify"]),
+        ("dbreg plan --re", ["--refresh"]),
+        ("dbreg apply --s", ["--state"]),            # apply takes no --sql
+        ("dbreg plan --s", ["--sql", "--state"]),
+        ("dbreg init --w", ["--wait"]),
+        ("dbreg down @ydtb/b", ["@ydtb/basic"]),
+        ("dbreg help st", ["status"]),
+        ("dbreg plan --target ", ["dev", "staging"]),
+        ("dbreg --json st", ["status"]),
+    ]
+    for line, want in checks:
+        got = complete(line, proj)
+        expect(got == want, "%r: %s, want %s" % (line, got, want))
+    sub = os.path.join(DEST, "elsewhere")
+    os.makedirs(sub, exist_ok=True)
+    got = complete("dbreg -C %s down @ydtb/c" % proj, sub)
+    expect(got == ["@ydtb/core"], "-C DIR names the project for package names: %s" % got)
+
+
+def main():
+    print("1..%d" % len(cases))
+    failed = 0
+    for i, fn in enumerate(cases, 1):
+        try:
+            fn()
+            print("ok %d - %s" % (i, fn.__name__))
+        except Exception:
+            failed += 1
+            print("not ok %d - %s" % (i, fn.__name__))
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+    shutil.rmtree(DEST, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
