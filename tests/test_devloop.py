@@ -391,6 +391,8 @@ def memo_state(step):
     if step == 4:
         return (MEMO_HEAD % ('note = { type = "text" }\n' + TAGS_TABLE % 'color = { type = "text" }')
                 + MEMO_0001 + MEMO_0002 % ",\n  color text" + MEMO_0003)
+    if step == 5:
+        return MEMO_HEAD % (TAGS_TABLE % 'color = { type = "text" }') + MEMO_0001 + MEMO_0002 % ",\n  color text"
     raise ValueError(step)
 
 
@@ -500,6 +502,15 @@ def watch_scenario(d, columns, tables, data, add_data):
         expect(("added", "color") in changes_of(r, "column"), r["changes"])
         expect("color" in columns("ydtb_memo_tags"), columns("ydtb_memo_tags"))
         expect(data() == before[2], "rows of the untouched table were lost: %s" % (data(),))
+        # An applied migration taken out of the manifest: the down it had runs.
+        write(path, memo_state(5))
+        r = w.round()
+        expect(r["ok"] and r["status"] == "applied", r)
+        ran = [(s["direction"], s["migration"]) for s in r["steps"] if s["applied"]]
+        expect(ran == [("down", "0003_note")], ran)
+        expect(("removed", "0003_note") in changes_of(r, "migration"), r["changes"])
+        expect("note" not in columns("ydtb_memo_items"), columns("ydtb_memo_items"))
+        expect(data() == before[2], "rows lost: %s" % (data(),))
         # 5. The package's file deleted: reported, nothing dropped.
         os.unlink(path)
         r = w.round()
@@ -543,7 +554,7 @@ def watch_follows_an_editor_on_sqlite():
     rc, out, err = run(["history", "--offline", "--json"], d)
     expect(rc == 0, err)
     ids = [m["migration"] for m in json.loads(out)["migrations"]]
-    expect("0002_tags" in ids and "0003_note" in ids, ids)
+    expect("0002_tags" in ids and "0003_note" not in ids, ids)
     # The lock and the file are released: another run writes at once.
     con = sqlite3.connect(db, timeout=1)
     con.execute("BEGIN IMMEDIATE")
@@ -581,6 +592,10 @@ def watch_on_postgres_without_dev_applies_nothing():
         d = project({"tomls/memo.toml": memo_state(1), "dbreg.toml": '[targets.dev]\nurl = "%s"\n' % url})
         rc, out, err = run(["watch", "--allow", "DBR043"], d, timeout=30)
         expect(rc == 2 and "development targets only" in err, "%d %s" % (rc, err))
+        rc, out, err = run(["watch", "--json", "--allow", "DBR043"], d, timeout=30)
+        doc = json.loads(out)
+        expect(rc == 2 and doc["ok"] is False and doc["exit_code"] == 2 and
+               "development targets only" in doc["error"]["message"], "%d %s %s" % (rc, out, err))
         w = Watch(d)
         try:
             r = w.round(timeout=60)

@@ -556,6 +556,38 @@ def generate_widen_varchar_seen_by_a_postgres_replay():
     change_case(change, sq, pg, on_pg=True)
 
 
+GUARD = (
+    '\n[[migrations]]\nid = "0002_title_guard"\nversion = "1.0.0"\n'
+    'up_postgres = "SELECT 1;"\n'
+    'up_sqlite = """\nCREATE TRIGGER IF NOT EXISTS ydtb_shop_items_title_guard BEFORE UPDATE OF title ON ydtb_shop_items\n'
+    "WHEN NEW.title = '' BEGIN SELECT RAISE(ABORT, 'empty title'); END;\n" + '"""\n'
+    'down_postgres = "SELECT 1;"\n'
+    'down_sqlite = "DROP TRIGGER IF EXISTS ydtb_shop_items_title_guard;"\n'
+)
+
+
+@case
+def generate_rebuild_recreates_the_tables_triggers():
+    # A trigger a migration wrote by hand on a table that generate rebuilds
+    # on SQLite: DROP TABLE takes it along, the rebuild creates it again.
+    def change(d, url=None):
+        with open(os.path.join(d, "tomls", "shop.toml"), "a") as fp:
+            fp.write(GUARD)
+        for target in [[], ["--target", url]]:
+            rc, _, err = run(["apply"] + target, d)
+            expect(rc == 0, err)
+        edit(d, 'price = { type = "integer" }', 'price = { type = "integer", default = 3 }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        try:
+            sqlite_q(d, "UPDATE ydtb_shop_items SET title = '' WHERE id = 'i1'")
+            raise AssertionError("the trigger is gone after the rebuild")
+        except sqlite3.IntegrityError as e:
+            expect("empty title" in str(e), str(e))
+
+    change_case(change, sq, lines_kept_pg)
+
 # ---- dbreg test ----
 
 @case

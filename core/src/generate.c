@@ -13,11 +13,14 @@
  * false migration. Destructive steps carry a comment naming the data they
  * lose and are reported as DBR103. Nothing ever asks a question. */
 #include "ddl.h"
+#include "graph.h"
 #include "diag.h"
 #include "registry.h"
 #include "sandbox.h"
 #include "schemadiff.h"
 #include "util.h"
+
+#include <sqlite3.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,6 +85,9 @@ struct gen {
 	/* The bodies: main migration and the online one (transaction = false). */
 	struct dbreg_buf up[2][2], down[2][2];   /* [migration][dialect] */
 	bool rebuild;                  /* a SQLite rebuild: foreign_keys = false */
+	char **trig_table, **trig_sql; /* the replay's triggers, read once a rebuild needs them */
+	size_t n_trig, n_trig_table;
+	bool trig_read;
 	struct dbreg_buf summary;
 	size_t n_changes;
 	char err[1024];
@@ -416,6 +422,56 @@ static bool gen_narrowing(const struct dbreg_type *to, const struct dbreg_type *
 	return !(strcmp(to->info->name, "numeric") == 0 && to->n_params == 0);
 }
 
+/* The triggers the package's SQLite migrations create, with their tables:
+ * DROP TABLE takes a table's triggers with it, so a rebuild creates them
+ * again. The catalog reader of the drivers has no triggers, so the SQLite
+ * bodies run once more on a private in-memory database, read there. */
+static void gen_read_triggers(struct gen *g)
+{
+	if (g->trig_read)
+		return;
+	g->trig_read = true;
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return;
+	}
+	size_t *order = NULL;
+	bool ok = dbreg_graph_order(g->reg, &order) == 0;
+	for (size_t k = 0; ok && k < g->reg->n_packages; k++) {
+		const struct dbreg_package *p = g->reg->packages[order[k]];
+		for (size_t i = 0; i < p->n_migrations; i++) {
+			const struct dbreg_sql *b = dbreg_migration_body(&p->migrations[i], SQ, true);
+			if (b && b->text)
+				sqlite3_exec(db, b->text, NULL, NULL, NULL);   /* as far as it goes: only triggers matter */
+		}
+		if (p == g->pkg)
+			break;
+	}
+	free(order);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger' AND sql IS NOT NULL"
+				   " ORDER BY name", -1, &st, NULL) == SQLITE_OK)
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			if (dbreg_strv_push(&g->trig_table, &g->n_trig_table, (const char *)sqlite3_column_text(st, 0)) != 0 ||
+			    dbreg_strv_push(&g->trig_sql, &g->n_trig, (const char *)sqlite3_column_text(st, 1)) != 0) {
+				g->arena.oom = true;
+				break;
+			}
+		}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* CREATE TRIGGER again for each trigger on `table` (as the replay names it). */
+static void gen_triggers(struct gen *g, struct dbreg_buf *b, const char *table)
+{
+	gen_read_triggers(g);
+	for (size_t i = 0; i < g->n_trig; i++)
+		if (strcmp(g->trig_table[i], table) == 0)
+			dbreg_buf_printf(b, "%s;\n", g->trig_sql[i]);
+}
+
 /* Statements for the differences of one existing table. */
 static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg_sdiff *d, size_t n)
 {
@@ -693,10 +749,18 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				from[i] = dbreg_schema_column(ht, wt->columns[i].name) ? wt->columns[i].name : NULL;
 			for (size_t i = 0; i < ht->n_columns; i++)
 				back[i] = dbreg_schema_column(wt, ht->columns[i].name) ? ht->columns[i].name : NULL;
+			/* Triggers are named by the replayed table (a rename in this
+			 * migration has carried them over already). */
+			const char *replayed = t;
+			for (size_t k = 0; k < g->n_renames; k++)
+				if (!g->renames[k].table && strcmp(g->renames[k].to, t) == 0)
+					replayed = g->renames[k].from;
 			ddl_rebuild(&up[SQ], g->want, wt, t, from);
+			gen_triggers(g, &up[SQ], replayed);
 			/* The view holds the replayed table under its new names:
 			 * rebuilding back to it restores the old shape. */
 			ddl_rebuild(&down[SQ], &g->view, ht, t, back);
+			gen_triggers(g, &down[SQ], replayed);
 		}
 		g->rebuild = true;
 	}
@@ -1029,6 +1093,8 @@ int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, c
 	dbreg_sdiff_list_dispose(&g.diffs);
 	gen_arena_free(&g.arena);
 	free(g.renames);
+	dbreg_strv_free(g.trig_table, g.n_trig_table);
+	dbreg_strv_free(g.trig_sql, g.n_trig);
 	dbreg_schema_free(g.want);
 	dbreg_schema_free(g.have);
 	if (rc != 0)

@@ -224,18 +224,43 @@ static const struct dbreg_sql *plan_down_body(const struct dbreg_plan_opts *opts
 	return dbreg_migration_body(m, opts->dialect, false);
 }
 
+/* Watching: the migration of the registry the target was applied from, by
+ * package and id; NULL when there is none or no previous registry. */
+static const struct dbreg_migration *plan_previous(const struct dbreg_plan_opts *opts, const char *package,
+						   const char *id)
+{
+	const struct dbreg_package *old = opts->previous ? dbreg_registry_find(opts->previous, package) : NULL;
+	for (size_t k = 0; old && k < old->n_migrations; k++)
+		if (old->migrations[k].id && strcmp(old->migrations[k].id, id) == 0)
+			return &old->migrations[k];
+	return NULL;
+}
+
 /* Steps down every applied migration (reset), or those from the oldest
  * changed one on of each package (redo_changed), newest first and packages
  * in reverse topological order, marking each in `undone` so the ups run it
  * again. A migration without a down body is DBR042: nothing runs. */
 static int plan_undo(struct dbreg_plan *plan, struct dbreg_registry *reg, const struct dbreg_plan_opts *opts,
-		     const struct plan_map *applied, struct plan_map *undone, const size_t *changed, size_t *cap)
+		     const struct plan_map *applied, struct plan_map *undone, const size_t *changed, const bool *removed,
+		     size_t *cap)
 {
 	for (size_t ii = plan->n_pkgs; ii-- > 0;) {
 		const struct dbreg_package *pkg = plan->pkgs[ii].pkg;
 		size_t from = opts->reset ? 0 : changed[ii] ? changed[ii] - 1 : pkg->n_migrations;
 		if (!pkg->name)
 			continue;
+		/* Watching, a migration removed from the manifest after it was
+		 * applied runs the down it had, newest first. */
+		for (size_t h = opts->n_history; removed && h-- > 0;) {
+			const struct dbreg_applied *row = &opts->history[h];
+			if (!removed[h] || strcmp(row->package, pkg->name) != 0)
+				continue;
+			const struct dbreg_migration *m = plan_previous(opts, row->package, row->migration);
+			struct dbreg_plan_src src = { m, dbreg_migration_body(m, opts->dialect, false), ii };
+			if (plan_push(plan, cap, &src, false))
+				return DBREG_ENOMEM;
+			plan->pkgs[ii].n_steps++;
+		}
 		for (size_t k = pkg->n_migrations; k-- > from;) {
 			const struct dbreg_migration *m = &pkg->migrations[k];
 			if (!m->id || !plan_map_get(applied, pkg->name, m->id, NULL))
@@ -283,6 +308,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	bool *pinned = NULL;
 	size_t *last_applied = NULL;   /* per package: 1 + index of the newest applied migration */
 	size_t *changed = NULL;        /* per package: 1 + index of the oldest applied migration whose body changed (redo_changed) */
+	bool *removed = NULL;          /* per history row: taken out of its manifest, undone from `previous` (redo_changed) */
 	size_t cap = 0, n_migs = 0;
 	size_t np = reg->n_packages;
 	if (!plan)
@@ -295,7 +321,8 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	pinned = calloc(np + 1, sizeof(*pinned));
 	last_applied = calloc(np + 1, sizeof(*last_applied));
 	changed = calloc(np + 1, sizeof(*changed));
-	if (!plan->pkgs || !plan->owned || !targets || !pinned || !last_applied || !changed)
+	removed = calloc(opts->n_history + 1, sizeof(*removed));
+	if (!plan->pkgs || !plan->owned || !targets || !pinned || !last_applied || !changed || !removed)
 		goto oom;
 	for (size_t i = 0; i < np; i++)
 		n_migs += reg->packages[order[i]]->n_migrations;
@@ -344,6 +371,15 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 				? plan->pkgs[pi].pkg : NULL;
 			struct dbreg_diag_at at = { .file = pkg ? pkg->file : NULL, .package = row->package,
 						    .migration = row->migration };
+			/* Watching, a migration taken out of its package's manifest
+			 * is undone with the down it had (the registry it was
+			 * applied from still holds it). */
+			const struct dbreg_migration *gone = opts->redo_changed && pkg
+				? plan_previous(opts, row->package, row->migration) : NULL;
+			if (gone && dbreg_migration_body(gone, opts->dialect, false)) {
+				removed[h] = true;
+				continue;
+			}
 			/* Watching, a package whose file was removed leaves its tables
 			 * on the development target until reset: said, not refused. */
 			if (opts->redo_changed && !pkg) {
@@ -395,7 +431,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	/* reset and redo_changed: downs of applied migrations, newest first,
 	 * dependents' packages before their dependencies. */
 	if ((opts->reset || opts->redo_changed) &&
-	    plan_undo(plan, reg, opts, &applied, &undone, changed, &cap) != 0)
+	    plan_undo(plan, reg, opts, &applied, &undone, changed, removed, &cap) != 0)
 		goto oom;
 
 	/* Downgrades: a pin below applied migrations runs their downs, newest
@@ -487,6 +523,7 @@ out:
 	free(pinned);
 	free(last_applied);
 	free(changed);
+	free(removed);
 	free(undone.slots);
 	free(pkgmap.slots);
 	free(applied.slots);
