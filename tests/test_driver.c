@@ -623,6 +623,35 @@ static void test_driver__progress_is_not_history(void **state)
 	c->driver->close(c);
 }
 
+/* A history table made before statements_done existed reads as before and
+ * gets the column from history_ensure, its rows kept. */
+static void test_driver__old_history_table_is_upgraded(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	DBREG_PASS(c, c->driver->exec(c,
+		"CREATE TABLE ydtb_registry_migrations (package text NOT NULL, migration text NOT NULL,"
+		" version text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT '2024-01-01T00:00:00Z',"
+		" duration_ms bigint NOT NULL DEFAULT 0, PRIMARY KEY (package, migration));"
+		"INSERT INTO ydtb_registry_migrations (package, migration, version, checksum)"
+		" VALUES ('@t/old', '0001', '1.0.0', 'sha256:old');"));
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	DBREG_PASS(c, c->driver->history_read(c, &h));
+	assert_int_equal(h.len, 1);
+	dbreg_history_dispose(&h);
+	size_t done = 9;
+	char sum[72];
+	DBREG_PASS(c, c->driver->progress_read(c, "@t/old", "0001", &done, sum));
+	assert_int_equal(done, 0);
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	struct dbreg_applied row = { "@t/old", "0002", "1.0.0", "sha256:p", NULL, 1 };
+	DBREG_PASS(c, c->driver->progress_record(c, &row, 1));
+	DBREG_PASS(c, c->driver->history_read(c, &h));
+	assert_int_equal(h.len, 1);
+	assert_string_equal(h.rows[0].checksum, "sha256:old");
+	dbreg_history_dispose(&h);
+	c->driver->close(c);
+}
+
 /* ---- registration --------------------------------------------------------------- */
 
 static const char *const fake_schemes[] = { "faketest", NULL };
@@ -791,6 +820,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__lock_times_out_naming_holder, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__split_finds_the_statements, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__progress_is_not_history, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__old_history_table_is_upgraded, testdb_setup, testdb_teardown),
 		cmocka_unit_test(test_driver__registration_refuses_bad_vtables),
 		cmocka_unit_test(test_driver__url_redaction),
 	};

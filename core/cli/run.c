@@ -99,6 +99,22 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		fprintf(s->out, "%zu", s->o.dry_run ? res.applied : res.to_run - res.applied);
 		cli_json_key(s, "dry_run");
 		fputs(s->o.dry_run ? "true" : "false", s->out);
+		/* transaction = false: how far a failed one got (recorded: the
+		 * next run resumes there), and where this run resumed one. */
+		if (res.statements_total) {
+			cli_json_key(s, "statements_done");
+			fprintf(s->out, "%zu", res.statements_done);
+			cli_json_key(s, "statements_total");
+			fprintf(s->out, "%zu", res.statements_total);
+		}
+		if (res.resumed_migration) {
+			cli_json_key(s, "resumed");
+			fputs("{\"package\": ", s->out);
+			dbreg_json_str(s->out, res.resumed_package);
+			fputs(", \"migration\": ", s->out);
+			dbreg_json_str(s->out, res.resumed_migration);
+			fprintf(s->out, ", \"statement\": %zu}", res.resumed_at);
+		}
 	} else if (!s->o.quiet || rc < 0) {
 		if (s->o.dry_run) {
 			/* What would run, statement for statement. */

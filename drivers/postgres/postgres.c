@@ -21,6 +21,7 @@ struct pg_conn {
 	PGconn *pg;
 	bool prepared;                 /* the history statements exist on this session */
 	bool locked;                   /* this session holds the registry lock */
+	bool progress_col;             /* ydtb_registry_migrations.statements_done seen */
 };
 
 extern const struct dbreg_driver dbreg_driver_postgres;
@@ -314,6 +315,8 @@ static int pg_exec(struct dbreg_conn *conn, const char *sql)
 	return DBREG_EMIGRATION;
 }
 
+static int pg_progress_column(struct pg_conn *c);
+
 static int pg_history_ensure(struct dbreg_conn *conn)
 {
 	return pg_run(PG(conn),
@@ -326,16 +329,19 @@ static int pg_history_ensure(struct dbreg_conn *conn)
 		      " duration_ms bigint NOT NULL DEFAULT 0,"
 		      " statements_done bigint,"
 		      " PRIMARY KEY (package, migration));"
-		      "ALTER TABLE ydtb_registry_migrations ADD COLUMN IF NOT EXISTS statements_done bigint;"
 		      "CREATE TABLE IF NOT EXISTS ydtb_registry_packages ("
 		      " name text PRIMARY KEY,"
 		      " version text NOT NULL,"
-		      " installed_at timestamptz NOT NULL DEFAULT now());");
+		      " installed_at timestamptz NOT NULL DEFAULT now());") ||
+	       pg_progress_column(PG(conn));
 }
 
-/* 1 when the history table has statements_done (see progress_record). */
+/* 1 when the history table has statements_done (see progress_record);
+ * once seen committed, remembered: the column is never dropped. */
 static int pg_has_progress(struct pg_conn *c)
 {
+	if (c->progress_col)
+		return 1;
 	PGresult *r;
 	int rc = pg_query(c, &r,
 			  "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ydtb_registry_migrations')"
@@ -345,7 +351,19 @@ static int pg_has_progress(struct pg_conn *c)
 		return rc;
 	rc = PQntuples(r) == 1;
 	PQclear(r);
+	/* Outside a transaction, whose rollback could take an added column away. */
+	c->progress_col = rc == 1 && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
 	return rc;
+}
+
+/* Adds statements_done to a history table made before it existed; only
+ * then, since ALTER TABLE locks the table even when there is nothing to do. */
+static int pg_progress_column(struct pg_conn *c)
+{
+	int rc = pg_has_progress(c);
+	if (rc < 0)
+		return rc;
+	return rc ? 0 : pg_run(c, "ALTER TABLE ydtb_registry_migrations ADD COLUMN IF NOT EXISTS statements_done bigint");
 }
 
 /* 1 when the table is visible on the search path, 0 when not; asks
