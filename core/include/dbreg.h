@@ -939,8 +939,9 @@ struct dbreg_fleet_opts {
  * written by one thread at a time, and the run itself (dbreg_state_fleet_*)
  * unless it is a plan or a dry run. *out gets f->n_members outcomes in the
  * fleet's order (free with dbreg_fleet_outcomes_free). Returns 0 when the
- * run happened, whatever the targets did; DBREG_ENOMEM, DBREG_EIO (the
- * state file) otherwise. */
+ * run happened, whatever the targets did; DBREG_EIO when the state file
+ * could not record it (*out NULL when that was before any target started,
+ * else filled); DBREG_ENOMEM. */
 int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg, const struct dbreg_fleet *f,
 		    const struct dbreg_fleet_opts *opts);
 void dbreg_fleet_outcomes_free(struct dbreg_fleet_outcome *o, size_t n);
