@@ -98,6 +98,7 @@ PROGRAM = r"""
 #include <dbreg.h>
 #include <dbreg/driver.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char manifest[] =
@@ -118,6 +119,7 @@ int main(void)
 	char *shown = dbreg_url_redact("postgres://app:secret@db/app");
 	printf("%zu package %s %d %s %s\n", dbreg_registry_package_count(reg), dbreg_registry_package_name(reg, 0), rc,
 	       shown, dbreg_driver_for_url("sqlite::memory:") ? "sqlite-driver" : "no-driver");
+	free(shown);
 	dbreg_registry_free(reg);
 	return 0;
 }
