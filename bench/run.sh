@@ -142,6 +142,16 @@ else
 	row rls "row-level security" "FAILED" "-"
 fi
 
+# watch (issue 14): a one-package edit to the end of its report, against a full validate
+if run watch sh "$here/bench_watch.sh" "$build/dbreg" 1000 15; then
+	f=$tmp/watch.out
+	row watch "watch: one-package edit to report, 1000 pkgs (wall)" "$(val "$f" edit_ms) ms (aim 100) vs validate $(val "$f" validate_ms) ms" \
+		"$(val "$f" ratio) (aim 10)"
+	row watch "the same, CPU time of the round vs of validate" "-" "$(val "$f" cpu_ratio) (aim 10)"
+else
+	row watch "dbreg watch" "FAILED" "-"
+fi
+
 echo "==== summary (machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-10s | %-52s | %-34s | %s\n' bench what measured "ratio vs baseline"
 printf '%s\n' "$(printf '%.0s-' $(seq 130))"

@@ -1053,6 +1053,271 @@ def down_to_nothing_uninstalls_and_logs_the_reverts():
     expect(rc == 0, out + err)
 
 
+@case
+def noop_apply_on_postgres_is_cached_until_the_history_moves():
+    url, drop = pg_database()
+    try:
+        d = project({"dbreg.toml": '[targets.dev]\nurl = "${DBREG_PG}"\n'})
+        env = {"DBREG_PG": url}
+        settled()
+        rc, out, err = run(["apply"], d, env)
+        expect(rc == 0 and re.search(r"applied [1-9]\d* migrations", out), out + err)
+        rc, out, err = run(["apply", "-v"], d, env)
+        expect(rc == 0 and CACHED in err and "applied 0 migrations" in out, out + err)
+        from urllib.parse import urlsplit
+        password = urlsplit(url).password
+        expect(not password or password not in out + err, "password leaked")
+        # Another run (or a person) takes a migration back out of the
+        # history: the digest differs, the long way applies it again.
+        subprocess.run(["psql", url, "-qc", "DELETE FROM ydtb_registry_migrations WHERE migration ="
+                        " (SELECT max(migration) FROM ydtb_registry_migrations WHERE package = '@ydtb/basic')"],
+                       check=True, capture_output=True)
+        rc, out, err = run(["apply", "-v"], d, env)
+        expect(rc == 0 and CACHED not in err and "applied 1 migration" in out, out + err)
+        rc, out, err = run(["apply", "-v"], d, env)
+        expect(rc == 0 and CACHED in err, out + err)
+    finally:
+        drop()
+
+
+# ---- bad inputs: each exits 1 with a clear message within the time budget ----
+
+BUDGET_S = 10
+
+
+def pkg_with_up_file(path):
+    return ('[package]\nname = "@ydtb/bad"\nversion = "1.0.0"\ndescription = "x"\n'
+            '[dependencies]\n"@ydtb/core" = "^1.0.0"\n'
+            '[[migrations]]\nid = "0001_x"\nversion = "1.0.0"\nup_file = "%s"\n' % path)
+
+
+def run_bad(d, args=("validate",), env=None):
+    t0 = time.time()
+    rc, out, err = run(list(args), d, env=env, timeout=60)
+    took = time.time() - t0
+    expect(took < BUDGET_S, "took %.1f s: %s" % (took, err[-500:]))
+    expect(rc == 1, "exit %d (want 1): %s" % (rc, err[-2000:]))
+    return out, err
+
+
+@case
+def a_200000_term_expression_is_refused_not_a_crash():
+    d = project({"tomls/bad.toml": pkg_with_up_file("deep.sql")})
+    with open(os.path.join(d, "tomls", "deep.sql"), "w") as fp:
+        fp.write("SELECT %s;\n" % "+".join(["1"] * 200000))
+    out, err = run_bad(d)
+    expect(re.search(r"^tomls/deep\.sql:1:\d+: error\[DBR044\]: statement nested too deeply to check: about \d+ "
+                     r"levels where dbreg checks up to 2000", err, re.M), err[:2000])
+    out, err = run_bad(d, ("apply",))
+    expect("DBR044" in err and not os.path.exists(os.path.join(d, "ydtb.db")), err[:2000])
+
+
+@case
+def a_body_of_a_million_statements_is_refused_within_the_budget():
+    d = project({"tomls/bad.toml": pkg_with_up_file("many.sql")})
+    with open(os.path.join(d, "tomls", "many.sql"), "w") as fp:
+        fp.write("SELECT 1;\n" * 1000000)
+    out, err = run_bad(d)
+    expect("tomls/many.sql:1:1: error[DBR044]: body of 1000000 statements: dbreg checks up to 200000 in one body "
+           "(hint: split the body into several migrations, or load bulk data outside them)" in err.splitlines(), err)
+
+
+@case
+def the_offline_checks_stop_at_their_time_budget():
+    d = project({"tomls/bad.toml": pkg_with_up_file("many.sql")})
+    with open(os.path.join(d, "tomls", "many.sql"), "w") as fp:
+        fp.write("SELECT 1;\n" * 150000)
+    out, err = run_bad(d, env={"DBREG_CHECK_BUDGET_MS": "200"})
+    expect("error[DBR044]: the SQL checks ran past their time budget of 0.2 s: packages left unchecked"
+           in err.splitlines(), err)
+
+
+@case
+def devices_fifos_and_dangling_links_are_errors_naming_them():
+    for dev in ("/dev/zero", "/dev/urandom"):
+        d = project({"tomls/bad.toml": pkg_with_up_file(dev)})
+        out, err = run_bad(d)
+        expect('tomls/bad.toml:10:11: error[DBR014]: up_file "%s" cannot be read: not a regular file (a FIFO, '
+               'device, socket or folder): only regular files are read (hint: the path is relative to the '
+               "manifest's folder)" % dev in err.splitlines(), err)
+    d = project()
+    os.symlink("/dev/zero", os.path.join(d, "dbreg.toml"))
+    out, err = run_bad(d)
+    expect("dbreg.toml: error[DBR001]: cannot read dbreg.toml: not a regular file (a FIFO, device, socket or folder): "
+           "only regular files are read" in err, err)
+    d = project()
+    os.mkfifo(os.path.join(d, "tomls", "fifo.toml"))
+    out, err = run_bad(d)
+    expect("dbreg: cannot read tomls/fifo.toml: not a regular file (a FIFO, device, socket or folder): only regular "
+           "files are read" in err.splitlines(), err)
+    d = project()
+    os.symlink("gone.toml", os.path.join(d, "tomls", "link.toml"))
+    out, err = run_bad(d, ("validate", "--json"))
+    doc = json.loads(out)
+    expect(doc["exit_code"] == 1 and "link.toml" in doc["error"]["message"] and
+           "symbolic link to a file that does not exist" in doc["error"]["message"], doc)
+
+
+@case
+def a_manifest_over_the_size_limit_is_refused():
+    d = project()
+    with open(os.path.join(d, "tomls", "huge.toml"), "w") as fp:
+        fp.write("# padding\n" * (17 * 1024 * 1024 // 10))
+    out, err = run_bad(d)
+    expect("dbreg: cannot read tomls/huge.toml: larger than the 16 MiB limit for a manifest or SQL file"
+           in err.splitlines(), err)
+
+
+@case
+def an_unreadable_package_folder_gives_json_with_diagnostics():
+    d = project({"dbreg.toml": '[registry]\npackages = ["tomls", "missing"]\n'})
+    out, err = run_bad(d, ("validate", "--json"))
+    doc = json.loads(out)
+    expect(doc["ok"] is False and doc["exit_code"] == 1 and isinstance(doc["diagnostics"], list), doc)
+    expect(doc["error"]["message"] == "cannot read the package folder missing: No such file or directory", doc)
+    for cmd in (["plan"], ["status", "--offline"]):
+        rc, out, err = run(cmd + ["--json"], d)
+        doc = json.loads(out)
+        expect(rc == 1 and "diagnostics" in doc and "missing" in doc["error"]["message"], (cmd, doc))
+
+
+@case
+def invalid_utf8_in_an_sql_file_never_reaches_the_json_raw():
+    d = project({"tomls/bad.toml": pkg_with_up_file("latin1.sql")})
+    with open(os.path.join(d, "tomls", "latin1.sql"), "wb") as fp:
+        fp.write(b"CREATE TABLE caf\xe9 (id int) garbage \xff\xfe;\n")
+    p = subprocess.run([DBREG, "validate", "--json"], cwd=d, capture_output=True, timeout=60,
+                       env=dict(os.environ, NO_COLOR="1"))
+    expect(p.returncode == 1, p.stderr)
+    doc = json.loads(p.stdout.decode("utf-8", errors="strict"))
+    msgs = [x["message"] for x in doc["diagnostics"]]
+    expect(any("\ufffd" in m for m in msgs), msgs)
+
+
+@case
+def an_absolute_folder_in_registry_packages_is_found():
+    other = tempfile.mkdtemp(prefix="dbreg-abs-")
+    made.append(other)
+    shutil.copy(os.path.join(TOMLS, "basic.toml"), other)
+    d = project({"dbreg.toml": '[registry]\npackages = ["tomls", "%s"]\n' % other}, with_tomls=False)
+    os.makedirs(os.path.join(d, "tomls"))
+    shutil.copy(os.path.join(TOMLS, "core.toml"), os.path.join(d, "tomls"))
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0 and re.search(r"^2 packages, 0 errors", err, re.M), err)
+
+
+# ---- --json on every failure kind: one document, one shape ------------------------
+
+ERROR_KEYS = {"message", "detail", "hint", "sqlstate", "file", "line", "column", "package", "migration", "statement"}
+
+UNIQUE_PKG = """[package]
+name = "@ydtb/codes"
+version = "1.1.0"
+description = "codes"
+
+[tables.ydtb_codes_items]
+description = "a code"
+workspace_scoped = true
+
+[tables.ydtb_codes_items.columns]
+id = { type = "text", primary_key = true }
+code = { type = "text" }
+
+[tables.ydtb_codes_items.indexes]
+ydtb_codes_items_workspace_id_idx = { columns = ["workspace_id"] }
+ydtb_codes_items_code_key = { columns = ["code"], unique = true }
+
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+up = \"\"\"
+CREATE TABLE IF NOT EXISTS ydtb_codes_items (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  code text
+);
+CREATE INDEX IF NOT EXISTS ydtb_codes_items_workspace_id_idx ON ydtb_codes_items (workspace_id);
+\"\"\"
+down = "DROP TABLE IF EXISTS ydtb_codes_items;"
+
+[[migrations]]
+id = "0002_unique_code"
+version = "1.1.0"
+up = "CREATE UNIQUE INDEX IF NOT EXISTS ydtb_codes_items_code_key ON ydtb_codes_items (code);"
+down = "DROP INDEX IF EXISTS ydtb_codes_items_code_key;"
+"""
+
+
+def failure_doc(args, cwd, code, env=None):
+    rc, out, err = run(args + ["--json"], cwd, env=env)
+    expect(rc == code, "%s: exit %d, want %d: %s" % (args, rc, code, err[-1500:]))
+    doc = json.loads(out)
+    expect(doc["ok"] is False and doc["exit_code"] == code, doc)
+    expect(set(doc["error"]) == ERROR_KEYS and doc["error"]["message"], doc["error"])
+    expect(isinstance(doc["diagnostics"], list), doc)
+    return doc, err
+
+
+@case
+def json_failure_usage_manifest_and_connection_share_one_shape():
+    d = project({"tomls/bad.toml": BASIC_BAD})
+    doc, _ = failure_doc(["apply", "--sql"], d, 2)
+    expect(doc["error"]["message"] == "apply does not take --sql (plan takes it)", doc)
+    expect(doc["error"]["hint"] == "see 'dbreg apply --help'", doc)
+    doc, _ = failure_doc(["plan"], d, 1)
+    x = [x for x in doc["diagnostics"] if x["code"] == "DBR020"]
+    expect(x and (x[0]["file"], x[0]["line"]) == ("tomls/bad.toml", 5), doc["diagnostics"])
+    expect(doc["error"]["message"].startswith("the manifests have ") and "errors; nothing was changed" in
+           doc["error"]["message"], doc["error"])
+    d = project({"dbreg.toml": '[targets.dev]\nurl = "postgres://u:secret@127.0.0.1:1/db"\n'})
+    doc, err = failure_doc(["apply"], d, 3)
+    expect(doc["error"]["message"].startswith("cannot connect to postgres://u:***@127.0.0.1:1/db"), doc["error"])
+    expect("secret" not in json.dumps(doc) + err, "the password was printed")
+
+
+@case
+def json_failure_of_a_migration_names_package_migration_and_statement():
+    d = project({"tomls/codes.toml": UNIQUE_PKG})
+    rc, out, err = run(["apply", "-q", "--to", "@ydtb/codes@1.0.0"], d)
+    expect(rc == 0, err)
+    db = os.path.join(d, "ydtb.db")
+    import sqlite3
+    con = sqlite3.connect(db)
+    con.execute("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W', 'w')")
+    con.execute("INSERT INTO ydtb_codes_items (id, workspace_id, code) VALUES ('a', 'w1', 'same'), ('b', 'w1', 'same')")
+    con.commit()
+    con.close()
+    doc, err = failure_doc(["apply"], d, 4)
+    e = doc["error"]
+    expect((e["package"], e["migration"]) == ("@ydtb/codes", "0002_unique_code"), e)
+    expect("UNIQUE" in (e["statement"] or "") and e["file"] == "tomls/codes.toml" and e["line"], e)
+    expect("UNIQUE constraint failed" in e["message"], e)
+    con = sqlite3.connect(db)
+    expect(con.execute("SELECT count(*) FROM ydtb_codes_items").fetchone()[0] == 2, "rows changed")
+    con.close()
+
+
+@case
+def json_failure_of_a_lock_timeout_on_postgres():
+    url, drop = pg_database()
+    holder = None
+    try:
+        d = project({"dbreg.toml": '[targets.dev]\nurl = "%s"\n' % url})
+        holder = subprocess.Popen(["psql", "-X", "-q", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        holder.stdin.write("SELECT pg_advisory_lock(4783381683765084015);\n\\echo locked\n")
+        holder.stdin.flush()
+        expect(holder.stdout.readline().strip() in ("pg_advisory_lock", ""), "psql")
+        deadline = time.time() + 20
+        while time.time() < deadline and "locked" not in holder.stdout.readline():
+            pass
+        doc, err = failure_doc(["apply", "--lock-timeout", "1"], d, 5)
+        expect("lock" in doc["error"]["message"], doc["error"])
+    finally:
+        if holder:
+            holder.kill()
+            holder.wait()
+        drop()
 RESUME_PKG = """[package]
 name = "@t/resume"
 version = "1.0.0"

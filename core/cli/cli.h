@@ -194,6 +194,9 @@ void cli_print_diags(struct cli_session *s, const struct dbreg_diag_list *list);
 int cli_session_open(struct cli_session *s, unsigned needs);
 void cli_session_close(struct cli_session *s);
 
+/* DBREG_CHECK_BUDGET_MS, or 0 for the library's default (30 s). */
+unsigned cli_check_budget_ms(void);
+
 /* The state file's path: --state/DBREG_STATE, else the project's. malloc'd. */
 char *cli_state_path(const struct cli_session *s, const struct dbreg_project *proj);
 

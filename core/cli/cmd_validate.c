@@ -39,7 +39,7 @@ static int validate_run(struct cli_session *s)
 	if (log)
 		fprintf(log, "  validate: %zu manifests read in %.1f ms\n", dbreg_registry_package_count(s->reg),
 			(double)(dbreg_cache_clock() - s->loaded_at) / 1e6);
-	struct dbreg_validate_opts vopts = {.skip_sql = false, .log = log};
+	struct dbreg_validate_opts vopts = {.skip_sql = false, .log = log, .budget_ms = cli_check_budget_ms()};
 	int rc = dbreg_registry_validate(s->reg, &vopts);
 	if (rc < 0 && rc != DBREG_EINVALID) {
 		cli_fail(s, "%s", dbreg_registry_errmsg(s->reg));

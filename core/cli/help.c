@@ -255,7 +255,9 @@ static int man_run(struct cli_session *s)
 		if (o->common)
 			man_option(fp, o);
 	fputs(".SH ENVIRONMENT\n.TP\n.B DBREG_STATE\nthe state file, as \\fB\\-\\-state\\fR.\n"
-	      ".TP\n.B NO_COLOR\nwhen set and not empty, no colour.\n", fp);
+	      ".TP\n.B NO_COLOR\nwhen set and not empty, no colour.\n"
+	      ".TP\n.B DBREG_CHECK_BUDGET_MS\nthe time budget of the offline SQL checks in milliseconds (default 30000);\n"
+	      "past it validation fails, naming it.\n", fp);
 	fputs(".SH FILES\n.TP\n.B dbreg.toml\nthe project file: package folders, state file, targets.\n"
 	      ".TP\n.B .dbreg/state.db\nthe local state file (mode 0600).\n", fp);
 	fputs(".SH EXIT STATUS\n", fp);

@@ -136,7 +136,8 @@ static int session_validate(struct cli_session *s, bool sql)
 		dbreg_cache_build_key(sum, sum);
 		known = dbreg_state_validated(s->state, sum);
 	}
-	struct dbreg_validate_opts vopts = {.skip_sql = !sql || known, .allow = s->o.allow, .n_allow = s->o.n_allow};
+	struct dbreg_validate_opts vopts = {.skip_sql = !sql || known, .allow = s->o.allow, .n_allow = s->o.n_allow,
+					    .budget_ms = cli_check_budget_ms()};
 	int rc = dbreg_registry_validate(s->reg, &vopts);
 	/* A run with --allow passed only by bypassing: never a clean record. */
 	if (rc == 0 && sql && !known && s->state && !s->state_readonly && s->o.n_allow == 0 &&
@@ -177,6 +178,15 @@ static int session_target(struct cli_session *s)
 		return DBREG_EUSAGE;
 	}
 	return 0;
+}
+
+unsigned cli_check_budget_ms(void)
+{
+	/* DBREG_CHECK_BUDGET_MS: the offline checks' time budget (default 30 s). */
+	const char *v = getenv("DBREG_CHECK_BUDGET_MS");
+	char *end;
+	unsigned long ms = v && *v ? strtoul(v, &end, 10) : 0;
+	return v && *v && *end == '\0' && ms > 0 && ms < 86400000UL ? (unsigned)ms : 0;
 }
 
 int cli_require_dev(struct cli_session *s, const char *what)

@@ -184,6 +184,9 @@ struct dbreg_validate_opts {
 	const char *const *allow;
 	size_t n_allow;
 	FILE *log;                     /* -v: each phase with its timing; NULL: silent */
+	/* The time budget of the SQL checks in milliseconds (0: 30 s); past
+	 * it the packages left are not checked and validation fails (DBR044). */
+	unsigned budget_ms;
 };
 
 /* ---- workspace isolation (issue 16: isolation.c) -------------------------- */

@@ -3,6 +3,7 @@
  * the unknown-key (DBR013) and wrong-type (DBR014) checks, so the loader
  * below reads only values whose type is already known to be right. */
 #include "diag.h"
+#include "inputs.h"
 #include "registry.h"
 #include "util.h"
 
@@ -823,7 +824,7 @@ static void manifest_sql_file(struct mctx *c, struct dbreg_sql *sql, const struc
 	if (strlen(v->u.str.ptr) != v->u.str.len || dbreg_read_file(path, &text, &len) != 0) {
 		int e = errno;
 		mdiag(c, "DBR014", v->line, v->column, s, "%s \"%s\" cannot be read: %s", kv->key,
-		      v->u.str.ptr, strerror(e ? e : EINVAL));
+		      v->u.str.ptr, dbreg_io_strerror(e ? e : EINVAL));
 		mhint(c, "the path is relative to the manifest's folder");
 		free(path);
 		return;

@@ -1,6 +1,7 @@
 /* The project folder and its optional dbreg.toml: where manifests live,
  * where the state file is, and the named targets with ${NAME} expansion. */
 #include "diag.h"
+#include "inputs.h"
 #include "isolation.h"
 #include "toml.h"
 #include "util.h"
@@ -360,7 +361,7 @@ int dbreg_project_open(struct dbreg_project **out, const char *dir, struct dbreg
 	} else if (errno != ENOENT) {
 		/* A dbreg.toml that exists but cannot be read is an error, not a default. */
 		struct dbreg_diag_at at = { .file = file };
-		if (dbreg_diag_addf(diags, "DBR001", &at, "cannot read dbreg.toml: %s", strerror(errno)) != 0)
+		if (dbreg_diag_addf(diags, "DBR001", &at, "cannot read dbreg.toml: %s", dbreg_io_strerror(errno)) != 0)
 			rc = DBREG_ENOMEM;
 	}
 	if (rc == 0 && p->n_package_dirs == 0) {

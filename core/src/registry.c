@@ -2,6 +2,7 @@
  * Packages are kept sorted by name (stable: equal names stay in load order),
  * so lookups are binary searches and every listing is deterministic. */
 #include "diag.h"
+#include "inputs.h"
 #include "registry.h"
 #include "util.h"
 
@@ -127,7 +128,7 @@ static int registry_add_path(struct dbreg_registry *reg, const char *path, const
 	char *text = NULL;
 	size_t len = 0;
 	if (dbreg_read_file(path, &text, &len) != 0)
-		return dbreg_registry_fail(reg, DBREG_EIO, "cannot read %s: %s", shown, strerror(errno));
+		return dbreg_registry_fail(reg, DBREG_EIO, "cannot read %s: %s", shown, dbreg_io_strerror(errno));
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? dbreg_strndup(path, (size_t)(slash == path ? 1 : slash - path)) : dbreg_strdup(".");
 	int rc = dir ? dbreg_registry_add_string(reg, shown, dir, text, len)
@@ -202,8 +203,9 @@ static int registry_scan(struct dbreg_registry *reg, const char *root, const cha
 		} else if (lstat(child_full, &st) == 0 && S_ISDIR(st.st_mode)) {
 			if (depth < 32)
 				rc = registry_scan(reg, root, child_rel, out, depth + 1);
-		} else if (registry_is_manifest(e->d_name) && stat(child_full, &st) == 0 &&
-			   S_ISREG(st.st_mode)) {
+		} else if (registry_is_manifest(e->d_name)) {
+			/* A FIFO, device or dangling link named *.toml is listed
+			 * too: reading it then says what it is, never skips it. */
 			rc = registry_paths_push(out, child_rel);
 			child_rel = NULL;
 			if (rc)

@@ -19,6 +19,7 @@ struct dbreg_registry {
 	struct dbreg_reload_cache *reload; /* per-package findings kept for the next reload; NULL */
 	void (*reload_free)(struct dbreg_reload_cache *);   /* set by reload.c with `reload` */
 	struct dbreg_isolation isolation;  /* [isolation] of the project (isolation.c) */
+	long long check_deadline_ms;       /* offline checks stop here (inputs.h: dbreg_now_ms); 0: none */
 };
 
 /* Inserts a package in name order (after equal names). Returns 0 or

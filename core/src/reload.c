@@ -6,6 +6,7 @@
  * per-package SQL checks (sqlcheck.c, replay.c) only for the packages this
  * file decides on, and the other packages' findings are carried over. */
 #include "diag.h"
+#include "inputs.h"
 #include "graph.h"
 #include "registry.h"
 #include "reload.h"
@@ -476,7 +477,7 @@ static int reload_read(struct reload_item *it, const struct dbreg_project *p, co
 	if (dbreg_read_file(full, &text, &len) != 0) {
 		/* Gone between the listing and now (an editor's rename): as a file that says nothing. */
 		struct dbreg_diag_at at = {.file = full};
-		rc = dbreg_diag_addf(&it->load, "DBR001", &at, "cannot read %s: %s", full, strerror(errno));
+		rc = dbreg_diag_addf(&it->load, "DBR001", &at, "cannot read %s: %s", full, dbreg_io_strerror(errno));
 		snprintf(it->sum, sizeof(it->sum), "unreadable");
 		it->why = "its manifest changed";
 		free(full);

@@ -28,6 +28,7 @@
  * INTO, and a body running longer than RP_BUDGET_MS is stopped and
  * reported. */
 #include "diag.h"
+#include "inputs.h"
 #include "dbr047.h"
 #include "replay.h"
 #include "util.h"
@@ -203,6 +204,15 @@ static enum rp_result rp_run(const struct dbreg_package *pkg, const struct dbreg
 	for (size_t i = 0; i < pkg->n_migrations; i++)
 		if (!dbreg_migration_body(&pkg->migrations[i], DBREG_DIALECT_SQLITE, true))
 			return RP_SKIPPED;
+	/* A body the SQL checks refuse for its size (DBR044) is not run: a
+	 * million statements would take longer than the checks may. */
+	for (size_t i = 0; i < pkg->n_migrations; i++) {
+		const struct dbreg_sql *body = dbreg_migration_body(&pkg->migrations[i], DBREG_DIALECT_SQLITE, true);
+		struct dbreg_sql_shape sh;
+		dbreg_sql_shape(body->text ? body->text : "", body->text ? body->len : 0, &sh);
+		if (sh.statements > DBREG_MAX_SQL_STATEMENTS)
+			return RP_SKIPPED;
+	}
 	for (size_t i = 0; i < pkg->n_migrations; i++) {
 		const struct dbreg_migration *m = &pkg->migrations[i];
 		const struct dbreg_sql *body = dbreg_migration_body(m, DBREG_DIALECT_SQLITE, true);
@@ -422,6 +432,9 @@ static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at)
 	char **before = NULL;
 	size_t n_before = 0;
 	const struct dbreg_migration *failed = NULL;
+	/* Past the time budget: validate says so once (validate.c). */
+	if (dbreg_past(c->reg->check_deadline_ms))
+		return;
 	/* A fresh database: no table exists before the package runs. */
 	if (rp_open(c, s) != 0)
 		goto out;

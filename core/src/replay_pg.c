@@ -14,6 +14,7 @@
  * unchanged. */
 #include "dbr047.h"
 #include "replay.h"
+#include "inputs.h"
 #include "util.h"
 
 #include "dbreg/driver.h"
@@ -103,6 +104,8 @@ static char *rpg_without_concurrently(const char *sql)
  * the server says what is wrong with it. */
 static bool rpg_has_transaction_statements(const char *sql)
 {
+	if (!dbreg_sql_parse_safe(sql))
+		return false;   /* too deep for libpg_query (inputs.h); validate refused it */
 	PgQueryParseResult r = pg_query_parse(sql);
 	bool found = !r.error && r.parse_tree && strstr(r.parse_tree, "\"TransactionStmt\"");
 	pg_query_free_parse_result(r);

@@ -14,6 +14,7 @@
  * thread), each into a list of its own; the lists are merged in registry
  * order, so the findings never depend on the threads. */
 #include "sqlcheck.h"
+#include "inputs.h"
 #include "txcheck.h"
 #include "diag.h"
 #include "isolation.h"
@@ -1219,10 +1220,35 @@ static void sc_dbr048(struct sc_ctx *c, const char *kind, const struct json *st,
 			c->migration ? c->migration : "");
 }
 
+/* A body libpg_query must not see (inputs.h): a statement deeper than its
+ * recursive tree output survives (a 200,000-term sum crashed it), or more
+ * statements than the offline checks take in their time budget. */
+static bool sc_too_big(struct sc_ctx *c)
+{
+	struct dbreg_sql_shape sh;
+	dbreg_sql_shape(c->sql, strlen(c->sql), &sh);
+	if (sh.depth > DBREG_MAX_SQL_DEPTH) {
+		sc_loc(c, sh.depth_offset, &c->line, &c->column);
+		sc_diag(c, "DBR044", NULL, NULL, "split the expression, or build it in steps (a temporary table, a function)",
+			"statement nested too deeply to check: about %zu levels where dbreg checks up to %d", sh.depth,
+			DBREG_MAX_SQL_DEPTH);
+		return true;
+	}
+	if (sh.statements > DBREG_MAX_SQL_STATEMENTS) {
+		sc_loc(c, 0, &c->line, &c->column);
+		sc_diag(c, "DBR044", NULL, NULL, "split the body into several migrations, or load bulk data outside them",
+			"body of %zu statements: dbreg checks up to %d in one body", sh.statements, DBREG_MAX_SQL_STATEMENTS);
+		return true;
+	}
+	return false;
+}
+
 /* Analyses one body; c carries where it comes from. */
 static void sc_body(struct sc_ctx *c)
 {
 	c->pos = (struct dbreg_sql_cursor)DBREG_SQL_CURSOR_INIT;
+	if (sc_too_big(c))
+		return;
 	PgQueryParseResult r = pg_query_parse(c->sql);
 	if (r.error) {
 		size_t off = sc_char_to_byte(c->sql, r.error->cursorpos);
@@ -1240,6 +1266,10 @@ static void sc_body(struct sc_ctx *c)
 	size_t sql_len = strlen(c->sql);
 	bool more = r.parse_tree && json_enter_array(&jp, "stmts");
 	for (size_t i = 0; more && c->rc == 0; i++) {
+		/* The time budget is looked at every 1,024 statements (validate
+		 * reports it once). */
+		if ((i & 1023) == 1023 && c->reg && dbreg_past(c->reg->check_deadline_ms))
+			break;
 		struct json raw = {0};
 		if (!(more = json_next_item(&jp, &raw, i == 0))) {
 			json_free(&raw);
@@ -1299,6 +1329,9 @@ static int sc_package(struct dbreg_diag_list *diags, const struct dbreg_registry
 		      const struct dbreg_package *pkg)
 {
 	struct dbreg_iso *iso = NULL;
+	/* Past the time budget: validate says so once (validate.c). */
+	if (dbreg_past(reg->check_deadline_ms))
+		return 0;
 	/* The core package's tables follow no prefix or workspace rule. */
 	if (!pkg->core && dbreg_iso_new(&iso, reg, pkg, diags) != 0)
 		return DBREG_ENOMEM;

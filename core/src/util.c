@@ -1,5 +1,6 @@
 /* Buffers, string copies, string vectors, file reads, edit distance and SHA-256 (libcrypto). */
 #include "util.h"
+#include "inputs.h"
 #include "dbreg.h"
 
 #include <errno.h>
@@ -7,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 
 static bool buf_reserve(struct dbreg_buf *b, size_t extra)
 {
@@ -62,6 +66,24 @@ void dbreg_buf_printf(struct dbreg_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The length of the valid UTF-8 sequence at p (shortest form, no
+ * surrogates, at most U+10FFFF), or 0. */
+static size_t util_utf8_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3 : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+	if (n == 0)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	if (n == 3 && ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0)))
+		return 0;
+	if (n == 4 && ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90)))
+		return 0;
+	return n;
+}
+
 void dbreg_buf_json_str(struct dbreg_buf *b, const char *s)
 {
 	if (!s) {
@@ -86,6 +108,14 @@ void dbreg_buf_json_str(struct dbreg_buf *b, const char *s)
 			if (c < 0x20 || c == 0x7f) {
 				snprintf(tmp, sizeof(tmp), "\\u%04x", c);
 				esc = tmp;
+			} else if (c >= 0x80) {
+				/* Bytes that are not UTF-8 (an SQL file in Latin-1) never
+				 * reach the document raw: each becomes U+FFFD. */
+				size_t n = util_utf8_len(p);
+				if (n == 0)
+					esc = "\\ufffd";
+				else
+					p += n - 1;
 			}
 		}
 		if (esc) {
@@ -167,15 +197,34 @@ int dbreg_read_file(const char *path, char **out, size_t *len)
 {
 	*out = NULL;
 	*len = 0;
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
+	/* Only regular files, and not too large: a FIFO would block, a
+	 * device (/dev/zero) never end. O_NONBLOCK so that opening a FIFO
+	 * does not wait for a writer; checked on the descriptor, not the name. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0) {
+		if (errno == ENOENT && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			errno = DBREG_EDANGLING;
 		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)DBREG_MAX_FILE) {
+		int e = errno;
+		close(fd);
+		errno = !S_ISREG(st.st_mode) ? DBREG_ENOTREG : st.st_size > (off_t)DBREG_MAX_FILE ? DBREG_ETOOBIG : e;
+		return -1;
+	}
+	FILE *fp = fdopen(fd, "rb");
+	if (!fp) {
+		close(fd);
+		return -1;
+	}
 	struct dbreg_buf b = DBREG_BUF_INIT;
 	char chunk[65536];
 	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+	/* The size may grow while it is read: the limit holds anyway. */
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0 && b.len <= DBREG_MAX_FILE)
 		dbreg_buf_append(&b, chunk, n);
-	int err = ferror(fp) ? EIO : 0;
+	int err = ferror(fp) ? EIO : b.len > DBREG_MAX_FILE ? DBREG_ETOOBIG : 0;
 	fclose(fp);
 	if (b.oom)
 		err = ENOMEM;

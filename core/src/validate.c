@@ -3,6 +3,7 @@
  * and the replay (DBR047) run over what is registered. The registry is the
  * container they read; nothing below this file calls back up into it. */
 #include "diag.h"
+#include "inputs.h"
 #include "graph.h"
 #include "registry.h"
 #include "replay.h"
@@ -76,7 +77,18 @@ int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_valid
 	if (rc == 0 && log)
 		fprintf(log, "  validate: graph and rules over %zu packages in %.1f ms\n", reg->n_packages, t1 - t0);
 	if (rc == 0 && (opts == NULL || !opts->skip_sql)) {
+		unsigned budget = opts && opts->budget_ms ? opts->budget_ms : DBREG_CHECK_BUDGET_MS;
+		reg->check_deadline_ms = dbreg_now_ms() + budget;
 		rc = dbreg_validate_sql(reg, g);
+		/* Said once: the checks that ran out of time skipped the rest. */
+		if (rc == 0 && dbreg_past(reg->check_deadline_ms)) {
+			struct dbreg_diag_at at = {0};
+			if (dbreg_diag_addf(&reg->diags, "DBR044", &at,
+					    "the SQL checks ran past their time budget of %.1f s: packages left unchecked",
+					    budget / 1000.0) != 0)
+				rc = dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+		}
+		reg->check_deadline_ms = 0;
 		if (rc == 0 && log)
 			fprintf(log, "  validate: SQL checks of all %zu packages (a full validation) in %.1f ms\n",
 				reg->n_packages, validate_now_ms() - t1);
