@@ -1,7 +1,7 @@
 /* An application embedding libdbreg: at start-up it registers its
  * packages' manifests from memory (no files, no project folder), validates
- * them, and brings its SQLite database to the declared state: the same
- * pipeline as `dbreg init`, through the public API alone.
+ * them, and brings its SQLite database to the declared state with
+ * dbreg_init_run, the pipeline of `dbreg init`, through the public API alone.
  *
  *   example-embed [DATABASE-URL]    (e.g. sqlite:app.db, postgres://...)
  *
@@ -65,46 +65,18 @@ static int check(int ok, const char *what)
 	return ok;
 }
 
-/* Validates, plans against the target's history and applies; returns how
- * many migrations ran, or -1. */
+/* The whole start-up pipeline in one call: connect (retrying while the
+ * database starts), plan core first, apply in one transaction, verify.
+ * Returns how many migrations ran, or -1 with the reason on stderr. */
 static int bring_up(struct dbreg_registry *reg, const char *url)
 {
-	char err[512];
-	struct dbreg_conn *conn = NULL;
-	struct dbreg_applied *history = NULL;
-	size_t n_history = 0;
-	struct dbreg_plan *plan = NULL;
-	struct dbreg_apply_result res = {0};
-	int ran = -1;
-
-	if (dbreg_target_connect(&conn, url, err, sizeof(err)) != 0) {
-		fprintf(stderr, "connect: %s\n", err);
-		goto out;
-	}
-	if (dbreg_target_history(conn, &history, &n_history) != 0)
-		goto out;
-	struct dbreg_plan_opts popts = {
-		.dialect = dbreg_target_conn_dialect(conn),
-		.history = history,
-		.n_history = n_history,
-	};
-	if (dbreg_plan_build(&plan, reg, &popts) != 0)
-		goto out;
-	struct dbreg_apply_opts aopts = {.lock_timeout_s = 10};
-	if (dbreg_apply_run(&res, conn, plan, &aopts) != 0) {
-		fprintf(stderr, "apply: %s\n", res.errmsg);
-		goto out;
-	}
-	struct dbreg_verify_result vr = DBREG_VERIFY_RESULT_INIT;
-	int vrc = dbreg_verify_run(&vr, conn, reg, err, sizeof(err));
-	dbreg_verify_result_dispose(&vr);
-	if (vrc == 0)
-		ran = (int)res.applied;
-out:
-	dbreg_apply_result_dispose(&res);
-	dbreg_plan_free(plan);
-	dbreg_applied_free(history, n_history);
-	dbreg_target_close(conn);
+	struct dbreg_init_result res;
+	struct dbreg_init_opts opts = {.wait_s = 10, .validated = true, .lock_timeout_s = 10};
+	int rc = dbreg_init_run(&res, reg, url, &opts);
+	if (rc != 0)
+		fprintf(stderr, "init: %s%s%s\n", res.errmsg, res.hint ? "; " : "", res.hint ? res.hint : "");
+	int ran = rc == 0 ? (int)res.apply.applied : -1;
+	dbreg_init_result_dispose(&res);
 	return ran;
 }
 

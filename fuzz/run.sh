@@ -24,6 +24,10 @@ case "$name" in
   fuzz_toml) find "$shared/toml-test" -name '*.toml' -exec cp {} "$corpus/" \; 2>/dev/null || true
              for f in "$root"/tomls/*.toml; do cp "$f" "$corpus/tomls-$(basename "$f")"; done ;;
   fuzz_sqlcheck) cp "$root"/tests/sql-corpus/*.sql "$corpus/" 2>/dev/null || true ;;
+  # Whole projects: dbreg.toml, then "=== NAME" parts (manifests, SQL files).
+  fuzz_project) { printf '[registry]\npackages = ["tomls"]\n[targets.dev]\nurl = "sqlite:x.db"\n';
+                  for f in "$root"/tomls/*.toml; do printf '\n=== %s\n' "$(basename "$f")"; cat "$f"; done; } >"$corpus/tomls"
+                  printf '\n=== a.toml\n[package]\nname = "@ydtb/a"\nversion = "1.0.0"\n[[migrations]]\nid = "1"\nversion = "1.0.0"\nup_file = "a.sql"\n=== a.sql\nCREATE TABLE IF NOT EXISTS ydtb_a (id text);\n' >"$corpus/upfile" ;;
 esac
 # Seeds with colliding names were overwritten; that is fine for a corpus.
 echo "fuzz: $name for ${seconds}s"

@@ -588,6 +588,27 @@ def generate_rebuild_recreates_the_tables_triggers():
 
     change_case(change, sq, lines_kept_pg)
 
+@case
+def generate_finds_nothing_on_the_repository_and_the_schema_corpus():
+    # Every portable type, default and key of the corpus, as its migrations
+    # build them: no spurious migration, offline or replayed on PostgreSQL.
+    url, drop = t.pg_database()
+    try:
+        d = project()
+        corpus = os.path.join(REPO, "tests", "schema-corpus")
+        for f in os.listdir(corpus):
+            shutil.copy(os.path.join(corpus, f), os.path.join(d, "tomls"))
+        names = sorted({"@ydtb/core", "@ydtb/basic"} |
+                       {line.split('"')[1] for f in os.listdir(corpus)
+                        for line in open(os.path.join(corpus, f)) if line.startswith("name = ")})
+        expect(len(names) >= 4, names)
+        for name in names:
+            for replay in [[], ["--target", url]]:
+                rc, out, err = run(["generate", name, "--dry-run"] + replay, d)
+                expect(rc == 0 and out == "" and "nothing to generate" in err, "%s %s: %s%s" % (name, replay, out, err))
+    finally:
+        drop()
+
 # ---- dbreg test ----
 
 @case

@@ -363,6 +363,28 @@ def sigint_stops_starting_targets_and_the_record_says_what_happened():
 
 
 @case
+def init_fleet_verifies_each_target_and_plan_fleet_changes_nothing():
+    files = tempfile.mkdtemp(prefix="dbreg-fleet-files-")
+    made.append(files)
+    targets = sqlite_targets(files, 3)
+    d = fleet_project(targets, jobs=2)
+    rc, doc, err = run_json(["plan", "--fleet", "tenants", "--refresh"], d)
+    expect(rc == 0 and all(v["pending"] == ALL_MIGRATIONS and len(v["steps"]) == ALL_MIGRATIONS
+                           for v in doc["targets"]), json.dumps(doc)[:1500])
+    expect(not any(os.path.exists(t.path) for t in targets), "plan --fleet created a database")
+    rc, doc, err = run_json(["init", "--fleet", "tenants"], d)
+    expect(rc == 0 and doc["ok"], err)
+    for t in targets:
+        assert_applied_once(t)
+    # A column dropped by hand on one target: init verifies and names it (exit 6).
+    targets[1].exec("ALTER TABLE ydtb_basic_notes DROP COLUMN body;")
+    rc, doc, err = run_json(["init", "--fleet", "tenants", "--on-error", "continue"], d)
+    t = by_target(doc)
+    expect(rc == 6 and not t[targets[1].shown]["ok"] and "body" in t[targets[1].shown]["error"], json.dumps(doc)[:1500])
+    expect(t[targets[0].shown]["ok"] and t[targets[2].shown]["ok"], doc)
+
+
+@case
 def fleet_usage_errors_and_bad_fleets():
     d = tempfile.mkdtemp(prefix="dbreg-fleet-")
     made.append(d)

@@ -220,6 +220,8 @@ SQLITE_TAMPER = [
     # No table to rebuild: the SQL (second field) runs as it is.
     ("missing index", None, "DROP INDEX ydtb_cg_links_slot_idx;", None, "ydtb_cg_links", None,
      "ydtb_cg_links_slot_idx is missing"),
+    ("missing primary key", "ydtb_cg_kinds", ",\n  PRIMARY KEY (code, variant)", "", "ydtb_cg_kinds", None,
+     "primary key is missing; declared (code, variant)"),
 ]
 
 # (what, SQL, table, column, words)
@@ -234,6 +236,8 @@ PG_TAMPER = [
     ("missing foreign key", "ALTER TABLE ydtb_cg_links DROP CONSTRAINT ydtb_cg_links_t_restrict_fkey",
      "ydtb_cg_links", "t_restrict", "is missing"),
     ("missing index", "DROP INDEX ydtb_cg_links_slot_idx", "ydtb_cg_links", None, "ydtb_cg_links_slot_idx is missing"),
+    ("missing primary key", "ALTER TABLE ydtb_cg_kinds DROP CONSTRAINT ydtb_cg_kinds_pkey", "ydtb_cg_kinds", None,
+     "primary key is missing; declared (code, variant)"),
 ]
 
 

@@ -51,6 +51,30 @@ static void test_types__spellings_of_both_dialects_parse(void **state)
 	assert_null(t.info);
 }
 
+/* What a manifest may write: the portable names with the parameters
+ * PostgreSQL takes, so that validate accepts no type init then fails on. */
+static void test_types__lookup_takes_only_what_postgres_takes(void **state)
+{
+	(void)state;
+	static const char *const ok[] = {"text", "VARCHAR(20)", "varchar ( 20 )", "varchar", "char(1)",
+					 "varchar(10485760)", "numeric(1000,2)", "numeric(10)", "numeric(5,5)",
+					 "timestamptz", NULL};
+	static const char *const refused[] = {"char(0)", "varchar(0)", "varchar(10485761)", "numeric(0)",
+					      "numeric(1001)", "numeric(5,6)", "numeric(2,-1)", "numeric(10,2,3)",
+					      "varchar()", "varchar(20", "(20)varchar", "\"text\"", "int",
+					      "double precision", "timestamp with time zone", "text[]",
+					      "varchar(99999999999999999999)", "text(5)", NULL};
+	for (size_t i = 0; ok[i]; i++)
+		if (!dbreg_type_lookup(ok[i]))
+			fail_msg("%s is refused", ok[i]);
+	for (size_t i = 0; refused[i]; i++)
+		if (dbreg_type_lookup(refused[i]))
+			fail_msg("%s is taken", refused[i]);
+	/* The hint still names the type meant. */
+	assert_string_equal(dbreg_type_nearest("char(0)"), "char");
+	assert_string_equal(dbreg_type_nearest("double   precision"), "double");
+}
+
 static void test_types__stores_judges_each_dialect(void **state)
 {
 	(void)state;
@@ -283,6 +307,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_types__spellings_of_both_dialects_parse),
+		cmocka_unit_test(test_types__lookup_takes_only_what_postgres_takes),
 		cmocka_unit_test(test_types__stores_judges_each_dialect),
 		cmocka_unit_test(test_schemadiff__each_change_is_one_typed_difference),
 		cmocka_unit_test(test_schema__state_text_round_trips),

@@ -231,6 +231,10 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 /* Verifies the target; with --json writes the key "verify" (nested) or
  * the verify keys at the top (nested=false). */
 int cli_verify(struct cli_session *s, bool nested);
+/* Prints a verify result (rc: what dbreg_verify_run returned) as cli_verify does. */
+void cli_verify_print(struct cli_session *s, const struct dbreg_verify_result *vr, int rc, bool nested);
+/* Prints a failed run on stderr: the migration, where, what the database said. */
+void cli_print_failure(struct cli_session *s, const struct dbreg_apply_result *r);
 
 /* Refuses (usage error) a development-only feature (`what`: "--allow",
  * "reset", ...) unless the target is a development target; reads nothing

@@ -1,65 +1,67 @@
-/* dbreg init: the initialization pipeline. (1) connect, retrying with
- * backoff until --wait runs out; (2-4) register every package in the state
- * file and run all pending migrations, core first, in one transaction;
- * (5) verify the database against the declared tables; (6) report. */
+/* dbreg init: the initialization pipeline of the library (dbreg_init_run):
+ * (1) connect, retrying with backoff until --wait runs out; (2-3) register
+ * every package in the state file and run all pending migrations, core
+ * first, in one transaction; (4) verify the database against the declared
+ * tables; (5) report. This file only says what happens. */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double init_now(void)
+/* The "[n/5]" lines, as each phase of dbreg_init_run starts. */
+static void init_phase(void *arg, enum dbreg_init_phase phase)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	struct cli_session *s = arg;
+	if (s->o.json || s->o.quiet)
+		return;
+	switch (phase) {
+	case DBREG_INIT_CONNECT:
+		fprintf(s->out, "  [1/5] connecting to %s\n", s->shown);
+		break;
+	case DBREG_INIT_PLAN:
+		fprintf(s->out, "  [2/5] registering packages and planning (%s)\n", cli_dialect_name(s->dialect));
+		break;
+	case DBREG_INIT_APPLY:
+		fprintf(s->out, "  [3/5] %s pending migrations, core first\n", s->o.dry_run ? "showing" : "applying");
+		break;
+	case DBREG_INIT_VERIFY:
+		fprintf(s->out, "  [4/5] verifying the database against the declared tables\n");
+		break;
+	}
+	fflush(s->out);
 }
 
-static void init_sleep(double seconds)
+/* The report of a run: the plan's keys (JSON) or what ran (human). */
+static void init_report(struct cli_session *s, const struct dbreg_init_result *r, int rc)
 {
-	struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-	nanosleep(&ts, NULL);
-}
-
-/* Connects, retrying with exponential backoff (0.25 s doubling to 4 s)
- * until `wait` seconds have passed, but only what waiting can fix (the
- * server refused, timed out or is starting up); a wrong password, a
- * missing database or a bad path fails at once with a hint that fits.
- * Read-only: cli_run_plan opens the connection to write once the plan is
- * known to be fine, so a refused init creates nothing. */
-static int init_connect(struct cli_session *s, const char **hint)
-{
-	double start = init_now(), delay = 0.25;
-	char err[1024];
-	int attempts = 0;
-	for (;;) {
-		attempts++;
-		int rc = dbreg_target_connect_readonly(&s->conn, s->url, err, sizeof(err));
-		if (rc == 0) {
-			s->conn_readonly = true;
-			*hint = NULL;
-			return 0;
-		}
-		if (rc == DBREG_EUSAGE) {
-			cli_fail(s, "%s", err);
-			return rc;
-		}
-		bool transient = true;
-		*hint = dbreg_target_connect_advice(s->url, err, &transient);
-		if (!transient) {
-			cli_fail(s, "cannot connect to %s: %s", s->shown, err);
-			return DBREG_ECONNECT;
-		}
-		double left = (double)s->o.wait - (init_now() - start);
-		if (left <= 0) {
-			cli_fail(s, "cannot connect to %s after %d attempt%s in %d s: %s", s->shown, attempts,
-				 attempts == 1 ? "" : "s", s->o.wait, err);
-			return DBREG_ECONNECT;
-		}
-		if (s->o.verbose && !s->o.json)
-			fprintf(s->err, "  connection refused (%s); retrying in %.2f s\n", err, delay);
-		init_sleep(delay < left ? delay : left);
-		delay = delay * 2 > 4 ? 4 : delay * 2;
+	const struct dbreg_plan *plan = r->plan;
+	if (s->o.json) {
+		cli_print_plan(s, plan);
+		cli_json_key(s, "applied");
+		fprintf(s->out, "%zu", s->o.dry_run ? 0 : r->apply.applied);
+		cli_json_key(s, "pending");
+		fprintf(s->out, "%zu", s->o.dry_run ? r->apply.applied : r->apply.to_run - r->apply.applied);
+		cli_json_key(s, "dry_run");
+		fputs(s->o.dry_run ? "true" : "false", s->out);
+		return;
+	}
+	if (s->o.quiet && rc == 0)
+		return;
+	if (s->o.dry_run) {
+		cli_print_plan(s, plan);
+		for (size_t i = 0; i < dbreg_plan_count(plan); i++)
+			fprintf(s->out, "-- %s %s %s\n%s\n", dbreg_plan_step(plan, i)->up ? "up" : "down",
+				dbreg_plan_step(plan, i)->package, dbreg_plan_step(plan, i)->migration,
+				dbreg_plan_step(plan, i)->sql);
+		fprintf(s->out, "dry run: nothing was changed\n");
+	} else if (r->failed != DBREG_INIT_APPLY) {
+		fprintf(s->out, "%s: applied %zu migration%s", s->shown, r->apply.applied, r->apply.applied == 1 ? "" : "s");
+		if (r->apply.skipped)
+			fprintf(s->out, " (%zu already applied by another run)", r->apply.skipped);
+		if (r->apply.split)
+			fprintf(s->out, " in %zu transactions (a migration with transaction = false split the run)",
+				r->apply.segments);
+		fputc('\n', s->out);
 	}
 }
 
@@ -68,47 +70,72 @@ static int init_run(struct cli_session *s)
 	if (s->o.fleet)
 		return cli_fleet(s, "init");
 	bool say = !s->o.json && !s->o.quiet;
-	double start = init_now();
-	size_t applied = 0, np = dbreg_registry_package_count(s->reg);
-	const char *connect_hint = NULL;
+	size_t np = dbreg_registry_package_count(s->reg);
 	int rc;
 
 	if ((rc = cli_check_pins(s)) < 0)
 		return rc;
-	if (say) {
+	if (say)
 		fprintf(s->out, "dbreg init: %zu package%s from %s into %s\n", np, np == 1 ? "" : "s", s->proj->dir,
 			s->shown);
-		fprintf(s->out, "  [1/5] connecting to %s\n", s->shown);
+	struct dbreg_init_opts io = {
+		.wait_s = s->o.wait,
+		.pins = s->o.pins,
+		.n_pins = s->o.n_pins,
+		.dry_run = s->o.dry_run,
+		.validated = true,   /* by the session, with the state file's memory of clean registries */
+		.lock_timeout_s = s->o.lock_timeout,
+		.target_lock_timeout_ms = s->lock_timeout_ms,
+		.target_statement_timeout_ms = s->statement_timeout_ms,
+		.state = s->state,
+		.state_target = s->shown,
+		.log = s->o.verbose && !s->o.json ? s->err : NULL,
+		.phase = init_phase,
+		.phase_arg = s,
+		.allow = s->o.allow,
+		.n_allow = s->o.n_allow,
+	};
+	/* A bar only where a person watches, and not over the verbose lines. */
+	if (s->tty && !s->o.json && !s->o.quiet && !s->o.verbose && !s->o.dry_run) {
+		io.progress = cli_progress;
+		io.progress_arg = s->err;
 	}
-	if ((rc = init_connect(s, &connect_hint)) < 0) {
-		/* The plan never ran, so nothing else records this attempt. */
-		dbreg_state_log(s->state, "init", s->shown, "failed", "cannot connect");
-		goto fail;
+	struct dbreg_init_result r;
+	rc = dbreg_init_run(&r, s->reg, s->url, &io);
+	if (r.plan) {
+		cli_print_plan_warnings(s, r.plan);
+		cli_print_bypasses(s, dbreg_registry_diags(s->reg));
+		init_report(s, &r, rc);
 	}
-	if (say) {
-		fprintf(s->out, "  [2/5] registering packages and planning (%s)\n", cli_dialect_name(s->dialect));
-		fprintf(s->out, "  [3/5] %s pending migrations, core first\n", s->o.dry_run ? "showing" : "applying");
+	if (r.failed == DBREG_INIT_VERIFY || (rc == 0 && !s->o.dry_run))
+		cli_verify_print(s, &r.verify, rc, true);
+	/* An empty history leaves no row: the state file remembers the target. */
+	if (r.failed != DBREG_INIT_CONNECT && !s->o.dry_run && !dbreg_state_target_seen(s->state, s->shown))
+		dbreg_state_log(s->state, "seen", s->shown, "ok", NULL);
+	if (rc == 0) {
+		if (say && !s->o.dry_run)
+			fprintf(s->out, "  [5/5] done in %.0f ms: %zu migration%s applied, %zu package%s installed\n", r.ms,
+				r.apply.applied, r.apply.applied == 1 ? "" : "s", np, np == 1 ? "" : "s");
+	} else if (r.failed == DBREG_INIT_APPLY && r.apply.failed_migration) {
+		cli_print_failure(s, &r.apply);
+		cli_fail_apply(s, &r.apply);
+	} else if (rc == DBREG_EINVALID && r.plan == NULL) {
+		const struct dbreg_diag_list *d = dbreg_registry_diags(s->reg);
+		cli_print_diags(s, d);
+		cli_fail(s, "the plan for %s has %zu error%s; nothing was changed", s->shown, d->errors,
+			 d->errors == 1 ? "" : "s");
+	} else if (rc != DBREG_EVERIFY) {
+		cli_fail(s, "%s", r.errmsg);
 	}
-	if ((rc = cli_run_plan(s, "init", NULL, &applied)) < 0)
-		goto fail;
-	if (s->o.dry_run)
-		return 0;
-	if (say)
-		fprintf(s->out, "  [4/5] verifying the database against the declared tables\n");
-	if ((rc = cli_verify(s, true)) < 0)
-		goto fail;
-	if (say)
-		fprintf(s->out, "  [5/5] done in %.0f ms: %zu migration%s applied, %zu package%s installed\n",
-			(init_now() - start) * 1000, applied, applied == 1 ? "" : "s", np, np == 1 ? "" : "s");
-	return 0;
-fail:
-	cli_hint(s, "%s",
-		 rc == DBREG_ECONNECT && connect_hint ? connect_hint
-		 : rc == DBREG_ECONNECT ? "is the server up? check host, port and credentials; --wait SECONDS waits longer"
-		 : rc == DBREG_ELOCKED ? "another run holds the registry lock; wait for it or raise --lock-timeout"
-		 : rc == DBREG_EMIGRATION ? "fix the migration named above and run init again: nothing was changed"
-		 : rc == DBREG_EVERIFY ? "the database differs from the manifests: see the differences above"
-		 : "fix the errors above and run init again");
+	if (rc < 0)
+		cli_hint(s, "%s",
+			 r.hint ? r.hint
+			 : rc == DBREG_ECONNECT ? "is the server up? check host, port and credentials; --wait SECONDS waits longer"
+			 : rc == DBREG_ELOCKED ? "another run holds the registry lock; wait for it or raise --lock-timeout"
+			 : rc == DBREG_EMIGRATION ? "fix the migration named above and run init again: nothing was changed"
+			 : rc == DBREG_EVERIFY ? "the database differs from the manifests: see the differences above"
+			 : "fix the errors above and run init again");
+	dbreg_init_result_dispose(&r);
 	return rc;
 }
 

@@ -6,13 +6,20 @@ int cli_verify(struct cli_session *s, bool nested)
 {
 	struct dbreg_verify_result vr = DBREG_VERIFY_RESULT_INIT;
 	char err[1024] = "";
-	FILE *out = s->out;
 	struct dbreg_verify_opts vo = {.state = s->state};
 	int rc = dbreg_verify_run_opts(&vr, s->conn, s->reg, &vo, err, sizeof(err));
-	if (rc < 0 && rc != DBREG_EVERIFY) {
+	if (rc < 0 && rc != DBREG_EVERIFY)
 		cli_fail(s, "verify: %s", err);
-		goto out;
-	}
+	else
+		cli_verify_print(s, &vr, rc, nested);
+	dbreg_verify_result_dispose(&vr);
+	return rc;
+}
+
+void cli_verify_print(struct cli_session *s, const struct dbreg_verify_result *vr_in, int rc, bool nested)
+{
+	const struct dbreg_verify_result vr = *vr_in;
+	FILE *out = s->out;
 	if (s->o.json) {
 		/* Nested in init's document one level deeper. */
 		const char *ind = nested ? "    " : "  ";
@@ -80,10 +87,8 @@ int cli_verify(struct cli_session *s, bool nested)
 			      vr.len == 1 ? "" : "s");
 	if (rc == DBREG_EVERIFY && !s->o.json)
 		fprintf(s->err, "%s\n", s->error.message ? s->error.message : "");
-out:
-	dbreg_verify_result_dispose(&vr);
-	return rc;
 }
+
 
 static int verify_run(struct cli_session *s)
 {

@@ -333,7 +333,9 @@ int cli_fleet(struct cli_session *s, const char *command)
 		for (size_t i = 0; i < f->n_members; i++)
 			if (o[i].diags.len)
 				cli_print_diags(s, &o[i].diags);
-		fleet_summary(s, f, o, jobs, seconds, interrupted, action);
+		/* -q: the summary only when something did not succeed. */
+		if (!s->o.quiet || exit_code)
+			fleet_summary(s, f, o, jobs, seconds, interrupted, action);
 	}
 	if (action != DBREG_FLEET_PLAN && !s->o.dry_run)
 		dbreg_state_log(state, strcmp(command, "init") == 0 ? "init" : "apply", f->name,

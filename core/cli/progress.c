@@ -10,7 +10,8 @@
 void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step *step)
 {
 	FILE *fp = arg;
-	if (total == 0)
+	/* A short run is over before a bar could be read. */
+	if (total <= CLI_PROGRESS_MIN_STEPS)
 		return;
 	size_t fill = done * PROGRESS_WIDTH / total;
 	char bar[PROGRESS_WIDTH + 1];

@@ -8,7 +8,7 @@
 
 /* Prints a failed run: the migration, the place in the manifest, what the
  * database said, and that nothing was changed. */
-static void run_print_failure(struct cli_session *s, const struct dbreg_apply_result *r)
+void cli_print_failure(struct cli_session *s, const struct dbreg_apply_result *r)
 {
 	FILE *err = s->err;
 	if (r->failed_migration) {
@@ -147,7 +147,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		}
 	}
 	if (rc < 0) {
-		run_print_failure(s, &res);   /* on stderr, with --json too */
+		cli_print_failure(s, &res);   /* on stderr, with --json too */
 		cli_fail_apply(s, &res);
 	}
 	if (!s->o.dry_run) {

@@ -675,6 +675,63 @@ bool dbreg_state_target_seen(struct dbreg_state *st, const char *target);
  * Text that is not semver compares bytewise. */
 int dbreg_version_compare(const char *a, const char *b);
 
+/* ---- the initialization pipeline (issue 13: init.c) ------------------------ */
+
+/* The phases of dbreg_init_run, in order, as its phase callback names them. */
+enum dbreg_init_phase {
+	DBREG_INIT_CONNECT = 1,        /* connect, retrying for wait_s */
+	DBREG_INIT_PLAN,               /* read the target's history, plan (core first) */
+	DBREG_INIT_APPLY,              /* run the plan in one transaction (or show it: dry_run) */
+	DBREG_INIT_VERIFY,             /* compare the target's catalog with the declared tables */
+};
+
+struct dbreg_init_opts {
+	int wait_s;                    /* retry a refused connection this long (backoff 0.25 s to 4 s); 0: once */
+	const struct dbreg_pin *pins;  /* --to PKG@VERSION stops */
+	size_t n_pins;
+	bool dry_run;                  /* connect read-only, plan, change nothing, no verify */
+	bool validated;                /* the caller validated reg (SQL checks included); else init does */
+	int lock_timeout_s;            /* another run's lock: wait this long (0: 60) */
+	long long target_lock_timeout_ms, target_statement_timeout_ms;   /* the target's (cli.md) */
+	/* The state file (may be NULL): packages registered, the history copy
+	 * kept under state_target (NULL: the redacted URL), the run logged. */
+	struct dbreg_state *state;
+	const char *state_target;
+	FILE *log;                     /* a line per step and retry; NULL: silent */
+	void (*progress)(void *arg, size_t done, size_t total, const struct dbreg_step *step);
+	void *progress_arg;
+	/* Called as each phase starts; NULL: not called. */
+	void (*phase)(void *arg, enum dbreg_init_phase phase);
+	void *phase_arg;
+	/* --allow on a development target (the caller checks it is one):
+	 * these plan errors become DBR105 warnings. */
+	const char *const *allow;
+	size_t n_allow;
+};
+
+/* What dbreg_init_run did. Owned by the result: dbreg_init_result_dispose. */
+struct dbreg_init_result {
+	enum dbreg_init_phase failed;  /* the phase that failed; 0 on success */
+	unsigned attempts;             /* connection attempts */
+	double ms;                     /* the whole run */
+	struct dbreg_plan *plan;       /* what was planned (NULL when planning failed) */
+	struct dbreg_apply_result apply;   /* the run: applied, or where it failed */
+	struct dbreg_verify_result verify; /* the differences verify found */
+	const char *hint;              /* static advice for a failure, NULL */
+	char errmsg[1024];             /* one line for any failure, never a password */
+};
+
+/* The whole of `dbreg init`: validate (unless opts->validated), connect
+ * with retry (only what waiting can fix: refused, timed out, starting up),
+ * plan against the target's history, run the plan in one transaction,
+ * verify the target against the declared tables. Returns 0, or the code of
+ * the failing phase (DBREG_EINVALID, DBREG_ECONNECT, DBREG_EMIGRATION,
+ * DBREG_ELOCKED, DBREG_EVERIFY, DBREG_ENOMEM) with out->failed and
+ * out->errmsg set. A failure leaves the target as it was. opts may be NULL. */
+int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, const char *url,
+		   const struct dbreg_init_opts *opts);
+void dbreg_init_result_dispose(struct dbreg_init_result *r);
+
 /* ---- URLs ------------------------------------------------------------------ */
 
 /* Writes `url` with any password replaced by "***" (postgres://u:***@h/db,
@@ -882,8 +939,9 @@ struct dbreg_fleet_opts {
  * written by one thread at a time, and the run itself (dbreg_state_fleet_*)
  * unless it is a plan or a dry run. *out gets f->n_members outcomes in the
  * fleet's order (free with dbreg_fleet_outcomes_free). Returns 0 when the
- * run happened, whatever the targets did; DBREG_ENOMEM, DBREG_EIO (the
- * state file) otherwise. */
+ * run happened, whatever the targets did; DBREG_EIO when the state file
+ * could not record it (*out NULL when that was before any target started,
+ * else filled); DBREG_ENOMEM. */
 int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg, const struct dbreg_fleet *f,
 		    const struct dbreg_fleet_opts *opts);
 void dbreg_fleet_outcomes_free(struct dbreg_fleet_outcome *o, size_t n);

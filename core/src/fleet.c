@@ -215,7 +215,14 @@ struct fleet_run {
 	long long run_id;              /* the state file's record; 0: none */
 	struct fleet_plan *plans;
 	int state_rc;                  /* the first failure writing the state file */
+	bool batch_open;               /* a state file transaction holds the records since batch_t0 */
+	struct timespec batch_t0;
 };
+
+/* Targets finish faster than a file syncs: their records go to the state
+ * file in one transaction per this many milliseconds (a crash loses at most
+ * that much record; --resume then re-runs those targets, which are no-ops). */
+#define FLEET_BATCH_MS 200
 
 static long long fleet_ms(const struct timespec *since)
 {
@@ -501,6 +508,10 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	struct dbreg_state *st = r->o->state;
 	if (st && !r->o->dry_run && r->state_rc == 0) {
 		int rc = 0;
+		if (!r->batch_open && (rc = dbreg_state_batch_begin(st)) == 0) {
+			r->batch_open = true;
+			clock_gettime(CLOCK_MONOTONIC, &r->batch_t0);
+		}
 		if (online) {
 			struct dbreg_applied *old = NULL;
 			size_t nold = 0;
@@ -512,6 +523,10 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 		if (rc == 0 && r->run_id)
 			rc = dbreg_state_fleet_target(st, r->run_id, m->shown, fleet_status_name(o->status), o->rc,
 						      o->applied, o->ms, o->error);
+		if (rc == 0 && r->batch_open && fleet_ms(&r->batch_t0) >= FLEET_BATCH_MS) {
+			r->batch_open = false;
+			rc = dbreg_state_batch_commit(st);
+		}
 		if (rc != 0)
 			r->state_rc = rc;
 	}
@@ -584,10 +599,18 @@ int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg
 	if (record)
 		rc = dbreg_state_fleet_begin(opts->state, f->name, opts->command ? opts->command : "apply", shown, status,
 					     n, &r.run_id);
+	if (rc != 0) {
+		/* Nothing ran: a run that cannot be recorded does not start. */
+		free(canaries);
+		free(rest);
+		free(shown);
+		free(status);
+		dbreg_fleet_outcomes_free(o, n);
+		return rc;
+	}
 	size_t jobs = opts->jobs ? opts->jobs : f->jobs ? f->jobs : 1;
 	pthread_mutex_init(&r.lock, NULL);
-	if (rc == 0)
-		rc = fleet_phase(&r, canaries, nc, jobs);
+	rc = fleet_phase(&r, canaries, nc, jobs);
 	/* The rest only when every canary succeeded. */
 	bool canaries_ok = true;
 	for (size_t i = 0; i < nc; i++)
@@ -595,6 +618,11 @@ int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg
 	if (rc == 0 && canaries_ok)
 		rc = fleet_phase(&r, rest, nr, jobs);
 	pthread_mutex_destroy(&r.lock);
+	if (r.batch_open) {
+		int brc = dbreg_state_batch_commit(opts->state);
+		if (brc != 0 && r.state_rc == 0)
+			r.state_rc = brc;
+	}
 	if (rc == 0 && record) {
 		bool interrupted = opts->stop && *opts->stop, failed = false, all = true;
 		for (size_t i = 0; i < n; i++) {

@@ -94,6 +94,7 @@ static const char *const state_schema[] = {
 struct dbreg_state {
 	sqlite3 *db;
 	char errmsg[512];
+	bool nested;                   /* the open writer is a savepoint inside a batch (dbreg_state_batch_begin) */
 };
 
 static int state_fail(struct dbreg_state *st, int code, const char *what)
@@ -271,9 +272,26 @@ static int state_bind(sqlite3_stmt *q, int i, const char *s)
 	return s ? sqlite3_bind_text(q, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(q, i);
 }
 
+/* Starts a writer: BEGIN IMMEDIATE, or a savepoint when a batch is open. */
+static int state_begin(struct dbreg_state *st)
+{
+	st->nested = !sqlite3_get_autocommit(st->db);
+	return state_exec(st, st->nested ? "SAVEPOINT state_writer" : "BEGIN IMMEDIATE");
+}
+
 /* Ends a writer: commit when rc is 0, else roll back and keep rc. */
 static int state_finish(struct dbreg_state *st, int rc, const char *what)
 {
+	if (st->nested) {
+		st->nested = false;
+		if (rc == 0 && state_exec(st, "RELEASE state_writer") == 0)
+			return 0;
+		if (rc == 0)
+			rc = state_fail(st, DBREG_EIO, what);
+		state_exec(st, "ROLLBACK TO state_writer");
+		state_exec(st, "RELEASE state_writer");
+		return rc;
+	}
 	if (rc == 0 && state_exec(st, "COMMIT") == 0)
 		return 0;
 	if (rc == 0)
@@ -399,7 +417,7 @@ int dbreg_state_register(struct dbreg_state *st, const struct dbreg_registry *re
 	if (state_checked(st, "registered", sum))
 		return 0;
 	sqlite3_stmt *pk = NULL, *del = NULL, *mig = NULL;
-	if (state_exec(st, "BEGIN IMMEDIATE") != 0)
+	if (state_begin(st) != 0)
 		return state_fail(st, DBREG_EIO, "cannot lock");
 	int rc = 0;
 	/* registered_at changes only when the version or manifest does. */
@@ -527,7 +545,7 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target, const st
 		return DBREG_ENOMEM;
 	sqlite3_stmt *del = NULL, *ins = NULL;
 	int rc = 0;
-	if (state_exec(st, "BEGIN IMMEDIATE") != 0) {
+	if (state_begin(st) != 0) {
 		free(t);
 		return state_fail(st, DBREG_EIO, "cannot lock");
 	}
@@ -769,7 +787,7 @@ int dbreg_state_fleet_begin(struct dbreg_state *st, const char *fleet, const cha
 	char now[32];
 	state_now(now);
 	*run = 0;
-	if (state_exec(st, "BEGIN IMMEDIATE") != 0)
+	if (state_begin(st) != 0)
 		return state_fail(st, DBREG_EIO, "cannot lock");
 	sqlite3_stmt *q = NULL;
 	int rc = 0;
@@ -930,5 +948,21 @@ int dbreg_state_fleet_last(struct dbreg_state *st, const char *fleet, struct dbr
 			*run_at = NULL;
 		}
 	}
+	return rc;
+}
+
+int dbreg_state_batch_begin(struct dbreg_state *st)
+{
+	return state_exec(st, "BEGIN IMMEDIATE") == 0 ? 0 : state_fail(st, DBREG_EIO, "cannot lock");
+}
+
+int dbreg_state_batch_commit(struct dbreg_state *st)
+{
+	if (sqlite3_get_autocommit(st->db))
+		return 0;
+	if (state_exec(st, "COMMIT") == 0)
+		return 0;
+	int rc = state_fail(st, DBREG_EIO, "cannot commit");
+	state_exec(st, "ROLLBACK");
 	return rc;
 }

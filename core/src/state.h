@@ -26,4 +26,11 @@ int dbreg_state_fleet_target(struct dbreg_state *st, long long run, const char *
 /* Closes the record: outcome "ok", "failed", "interrupted". */
 int dbreg_state_fleet_end(struct dbreg_state *st, long long run, const char *outcome, bool interrupted);
 
+/* A batch: the writers above (and dbreg_state_set_history) called between
+ * these two become savepoints of one transaction, committed (one sync of
+ * the file) by dbreg_state_batch_commit. The fleet engine records many
+ * targets a second this way. Returns 0 or DBREG_EIO. */
+int dbreg_state_batch_begin(struct dbreg_state *st);
+int dbreg_state_batch_commit(struct dbreg_state *st);
+
 #endif

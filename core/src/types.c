@@ -60,77 +60,15 @@ static const struct dbreg_type_info *types_by_name(const char *name)
 	return NULL;
 }
 
-/* Splits "name(params)" into the lowercased base name (trailing blanks
- * dropped) and the parameter count; returns -1 when malformed. */
-static int types_split(const char *type, char *base, size_t size, int *n_params)
-{
-	size_t n = 0;
-	const char *p = type;
-	while (*p == ' ')
-		p++;
-	while (*p && *p != '(' && n + 1 < size)
-		base[n++] = (char)tolower((unsigned char)*p++);
-	while (n > 0 && base[n - 1] == ' ')
-		n--;
-	base[n] = '\0';
-	*n_params = 0;
-	if (*p == '\0')
-		return 0;
-	if (*p != '(')
-		return -1; /* base name too long */
-	p++;
-	for (;;) {
-		while (*p == ' ')
-			p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		size_t digits = 0;
-		while (isdigit((unsigned char)*p)) {
-			p++;
-			if (++digits > 9)
-				return -1;
-		}
-		(*n_params)++;
-		while (*p == ' ')
-			p++;
-		if (*p == ',') {
-			p++;
-			continue;
-		}
-		if (*p != ')')
-			return -1;
-		p++;
-		break;
-	}
-	while (*p == ' ')
-		p++;
-	return *p == '\0' ? 0 : -1;
-}
-
-const struct dbreg_type_info *dbreg_type_lookup(const char *type)
-{
-	char base[64];
-	int n_params;
-	if (type == NULL || types_split(type, base, sizeof base, &n_params) != 0)
-		return NULL;
-	for (size_t i = 0; i < TYPES_COUNT; i++) {
-		const struct dbreg_type_info *t = &types_table[i];
-		if (strcmp(base, t->name) != 0)
-			continue;
-		/* Parameters are optional (varchar, numeric) but never more than
-		 * the type takes. */
-		return n_params <= t->n_params ? t : NULL;
-	}
-	return NULL;
-}
+static int types_read(const char *s, char *base, size_t size, struct dbreg_type *t);
 
 const char *dbreg_type_nearest(const char *type)
 {
 	char base[64];
-	int n_params;
+	struct dbreg_type t;
 	if (type == NULL)
 		return "text";
-	if (types_split(type, base, sizeof base, &n_params) != 0) {
+	if (types_read(type, base, sizeof base, &t) != 0) {
 		/* Keep what precedes a malformed parameter list. */
 		size_t n = strcspn(type, "(");
 		if (n >= sizeof base)
@@ -202,6 +140,35 @@ static int types_read(const char *s, char *base, size_t size, struct dbreg_type 
 	}
 	base[n] = '\0';
 	return n ? 0 : -1;
+}
+
+/* Whether a manifest's parameters are ones PostgreSQL takes (SQLite takes
+ * any): a length from 1 to 10485760, a precision from 1 to 1000 and a scale
+ * from 0 to the precision. Out of range, init would fail where validate
+ * passed. */
+static bool types_params_ok(const struct dbreg_type *t)
+{
+	if (t->n_params == 0)
+		return true;
+	if (strcmp(t->info->name, "numeric") == 0)
+		return t->params[0] >= 1 && t->params[0] <= 1000 && (t->n_params < 2 || t->params[1] <= t->params[0]);
+	return t->params[0] >= 1 && t->params[0] <= 10485760;
+}
+
+const struct dbreg_type_info *dbreg_type_lookup(const char *type)
+{
+	char base[64];
+	struct dbreg_type t;
+	/* A manifest writes the name, then its parameters: "varchar(20)". */
+	if (type == NULL || strchr(type, '"') || type[strspn(type, " ")] == '(' ||
+	    types_read(type, base, sizeof base, &t) != 0)
+		return NULL;
+	t.info = types_by_name(base);
+	/* Parameters are optional (varchar, numeric) but never more than the
+	 * type takes. */
+	if (!t.info || t.n_params > t.info->n_params || !types_params_ok(&t))
+		return NULL;
+	return t.info;
 }
 
 int dbreg_type_parse(const char *spelling, struct dbreg_type *out)

@@ -146,7 +146,8 @@ static int verify_render(struct dbreg_verify_result *r, const struct dbreg_sdiff
 	case DBREG_SDIFF_PRIMARY_KEY:
 		a = dbreg_schema_list_text(t->primary_key, t->n_primary_key);
 		b = dbreg_schema_list_text(d->have_table->primary_key, d->have_table->n_primary_key);
-		rc = verify_add(r, tn, NULL, "primary key is %s; declared %s", b ? b : "", a ? a : "");
+		rc = verify_add(r, tn, NULL, "primary key is %s; declared %s",
+				d->have_table->n_primary_key ? (b ? b : "") : "missing", a ? a : "");
 		break;
 	case DBREG_SDIFF_UNIQUE_MISSING:
 		a = dbreg_schema_list_text(d->want_uq->columns, d->want_uq->n_columns);

@@ -1,0 +1,189 @@
+/* The initialization pipeline (dbreg_init_run): what `dbreg init` and an
+ * embedding application run at start-up, in one call. Connects read-only
+ * first, so that a refused plan creates nothing (not even a SQLite file),
+ * and opens the connection to write only once the plan is known to be fine. */
+#include "dbreg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double init_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void init_sleep(double seconds)
+{
+	struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+	nanosleep(&ts, NULL);
+}
+
+static void init_phase(const struct dbreg_init_opts *o, enum dbreg_init_phase p)
+{
+	if (o->phase)
+		o->phase(o->phase_arg, p);
+}
+
+static int init_fail(struct dbreg_init_result *out, enum dbreg_init_phase p, int rc, const char *fmt, const char *arg)
+{
+	out->failed = p;
+	snprintf(out->errmsg, sizeof(out->errmsg), fmt, arg ? arg : "");
+	return rc;
+}
+
+/* Connects read-only, retrying with exponential backoff (0.25 s doubling
+ * to 4 s) until wait_s seconds have passed, but only what waiting can fix. */
+static int init_connect(struct dbreg_init_result *out, struct dbreg_conn **conn, const char *url,
+			const struct dbreg_init_opts *o)
+{
+	double start = init_now(), delay = 0.25;
+	char err[900];
+	for (;;) {
+		out->attempts++;
+		int rc = dbreg_target_connect_readonly(conn, url, err, sizeof(err));
+		if (rc == 0)
+			return 0;
+		if (rc == DBREG_EUSAGE)
+			return init_fail(out, DBREG_INIT_CONNECT, rc, "%s", err);
+		bool transient = true;
+		out->hint = dbreg_target_connect_advice(url, err, &transient);
+		double left = (double)o->wait_s - (init_now() - start);
+		if (!transient || left <= 0) {
+			char *shown = dbreg_url_redact(url);
+			out->failed = DBREG_INIT_CONNECT;
+			snprintf(out->errmsg, sizeof(out->errmsg), "cannot connect to %s after %u attempt%s in %d s: %s",
+				 shown ? shown : "the target", out->attempts, out->attempts == 1 ? "" : "s", o->wait_s, err);
+			free(shown);
+			return DBREG_ECONNECT;
+		}
+		if (o->log)
+			fprintf(o->log, "  connection refused (%s); retrying in %.2f s\n", err, delay);
+		init_sleep(delay < left ? delay : left);
+		delay = delay * 2 > 4 ? 4 : delay * 2;
+	}
+}
+
+int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, const char *url,
+		   const struct dbreg_init_opts *opts)
+{
+	static const struct dbreg_init_opts none = {0};
+	const struct dbreg_init_opts *o = opts ? opts : &none;
+	memset(out, 0, sizeof(*out));
+	out->verify = (struct dbreg_verify_result)DBREG_VERIFY_RESULT_INIT;
+	double start = init_now();
+	struct dbreg_conn *conn = NULL;
+	struct dbreg_applied *hist = NULL;
+	size_t n_hist = 0;
+	char *key = NULL;
+	char err[900] = "";
+	int rc;
+
+	if (!o->validated) {
+		struct dbreg_validate_opts vo = {.skip_sql = false};
+		if ((rc = dbreg_registry_validate(reg, &vo)) < 0) {
+			init_fail(out, DBREG_INIT_PLAN, rc, "%s", dbreg_registry_errmsg(reg));
+			goto out;
+		}
+	}
+	key = dbreg_url_redact(url);
+	const char *target = o->state_target ? o->state_target : key;
+	if (!key) {
+		rc = init_fail(out, DBREG_INIT_CONNECT, DBREG_ENOMEM, "out of memory", NULL);
+		goto out;
+	}
+	init_phase(o, DBREG_INIT_CONNECT);
+	if ((rc = init_connect(out, &conn, url, o)) < 0)
+		goto out;
+
+	init_phase(o, DBREG_INIT_PLAN);
+	if ((rc = dbreg_target_history(conn, &hist, &n_hist)) < 0) {
+		init_fail(out, DBREG_INIT_PLAN, rc, "reading the history: %s", dbreg_target_errmsg(conn));
+		goto out;
+	}
+	if (o->state)
+		dbreg_state_set_history(o->state, target, hist, n_hist);
+	struct dbreg_plan_opts po = {
+		.dialect = dbreg_target_conn_dialect(conn),
+		.history = hist,
+		.n_history = n_hist,
+		.pins = o->pins,
+		.n_pins = o->n_pins,
+		.allow = o->allow,
+		.n_allow = o->n_allow,
+	};
+	if ((rc = dbreg_plan_build(&out->plan, reg, &po)) < 0) {
+		init_fail(out, DBREG_INIT_PLAN, rc, "%s", rc == DBREG_EINVALID ? "the plan has errors (see the diagnostics)"
+									     : dbreg_registry_errmsg(reg));
+		goto out;
+	}
+	/* The plan is fine: now the connection may write. */
+	if (!o->dry_run) {
+		dbreg_target_close(conn);
+		conn = NULL;
+		if ((rc = dbreg_target_connect(&conn, url, err, sizeof(err))) < 0) {
+			init_fail(out, DBREG_INIT_CONNECT, rc, "%s", err);
+			goto out;
+		}
+		if (o->state && dbreg_state_register(o->state, reg) < 0) {
+			rc = init_fail(out, DBREG_INIT_PLAN, DBREG_EIO, "%s", dbreg_state_errmsg(o->state));
+			goto out;
+		}
+	}
+
+	init_phase(o, DBREG_INIT_APPLY);
+	struct dbreg_apply_opts ao = {
+		.dry_run = o->dry_run,
+		.lock_timeout_s = o->lock_timeout_s,
+		.target_lock_timeout_ms = o->target_lock_timeout_ms,
+		.target_statement_timeout_ms = o->target_statement_timeout_ms,
+		.log = o->log,
+		.progress = o->progress,
+		.progress_arg = o->progress_arg,
+	};
+	rc = dbreg_apply_run(&out->apply, conn, out->plan, &ao);
+	if (!o->dry_run && o->state) {
+		/* The offline copy follows the target, success or not. */
+		dbreg_applied_free(hist, n_hist);
+		hist = NULL;
+		n_hist = 0;
+		if (dbreg_target_history(conn, &hist, &n_hist) == 0)
+			dbreg_state_set_history(o->state, target, hist, n_hist);
+	}
+	if (rc < 0) {
+		init_fail(out, DBREG_INIT_APPLY, rc, "%s", out->apply.errmsg);
+		goto out;
+	}
+	if (o->dry_run)
+		goto out;
+
+	init_phase(o, DBREG_INIT_VERIFY);
+	struct dbreg_verify_opts vo = {.state = o->state};
+	rc = dbreg_verify_run_opts(&out->verify, conn, reg, &vo, err, sizeof(err));
+	if (rc == DBREG_EVERIFY)
+		init_fail(out, DBREG_INIT_VERIFY, rc, "the database differs from the declared tables%s", "");
+	else if (rc < 0)
+		init_fail(out, DBREG_INIT_VERIFY, rc, "verify: %s", err);
+out:
+	if (o->state && !o->dry_run && key)
+		dbreg_state_log(o->state, "init", target, rc == 0 ? "ok" : "failed", rc == 0 ? NULL : out->errmsg);
+	out->ms = (init_now() - start) * 1000;
+	dbreg_applied_free(hist, n_hist);
+	dbreg_target_close(conn);
+	free(key);
+	return rc;
+}
+
+void dbreg_init_result_dispose(struct dbreg_init_result *r)
+{
+	if (!r)
+		return;
+	dbreg_plan_free(r->plan);
+	dbreg_apply_result_dispose(&r->apply);
+	dbreg_verify_result_dispose(&r->verify);
+	memset(r, 0, sizeof(*r));
+	r->verify = (struct dbreg_verify_result)DBREG_VERIFY_RESULT_INIT;
+}
