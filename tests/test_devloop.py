@@ -555,6 +555,13 @@ def watch_follows_an_editor_on_sqlite():
     expect(rc == 0, err)
     ids = [m["migration"] for m in json.loads(out)["migrations"]]
     expect("0002_tags" in ids and "0003_note" not in ids, ids)
+    # reset cannot undo the removed package (its downs went with its file):
+    # it says so, and with --allow DBR045 resets the rest and leaves those.
+    rc, out, err = run(["reset"], d)
+    expect(rc == 1 and "error[DBR045]" in err and "@ydtb/memo" in err, "%d %s" % (rc, err))
+    rc, out, err = run(["reset", "--allow", "DBR045"], d)
+    expect(rc == 0 and "warning[DBR105]: DBR045 bypassed" in err, "%d %s" % (rc, err))
+    expect("ydtb_memo_tags" in sqlite_tables(db), sqlite_tables(db))
     # The lock and the file are released: another run writes at once.
     con = sqlite3.connect(db, timeout=1)
     con.execute("BEGIN IMMEDIATE")

@@ -20,7 +20,7 @@ const struct cli_command cli_cmd_reset = {
 	.help = "Runs every applied migration's down, newest first, then every up, in one run;\n"
 		"refused (exit 2) before anything is read unless the target is a development target\n"
 		"(dev = true, or a SQLite file that does not say dev = false).",
-	.options = (const char *const[]){"dry-run", "lock-timeout", NULL},
+	.options = (const char *const[]){"dry-run", "lock-timeout", "allow", NULL},
 	/* The development check comes first: nothing is read from another target. */
 	.needs = CLI_DEV_ONLY | CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
 	.run = reset_run,
