@@ -531,6 +531,14 @@ static const char *pg_action(char code)
 	}
 }
 
+/* Whether row i names the same table (column 0) and constraint or index
+ * (column 1) as row i - 1: then it adds a column to the previous one. */
+static bool pg_row_continues(PGresult *r, int i)
+{
+	return i > 0 && strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) == 0 &&
+	       strcmp(PQgetvalue(r, i, 1), PQgetvalue(r, i - 1, 1)) == 0;
+}
+
 /* The table named in row i, column 0; rows come grouped by table. */
 static struct dbreg_cat_table *pg_row_table(struct dbreg_catalog *cat, PGresult *r, int i, size_t *hint)
 {
@@ -617,9 +625,7 @@ static int pg_cat_fkeys(struct pg_conn *c, struct dbreg_catalog *cat)
 		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
 		if (!t)
 			continue;
-		bool same = i > 0 && strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) == 0 &&
-			    strcmp(PQgetvalue(r, i, 1), PQgetvalue(r, i - 1, 1)) == 0 && t->n_fkeys > 0;
-		if (!same) {
+		if (!pg_row_continues(r, i) || t->n_fkeys == 0) {
 			struct dbreg_cat_fkey *f = dbreg_array_push(&t->fkeys, &t->n_fkeys, sizeof *f);
 			if (!f) {
 				rc = DBREG_ENOMEM;
@@ -668,9 +674,7 @@ static int pg_cat_indexes(struct pg_conn *c, struct dbreg_catalog *cat)
 		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
 		if (!t)
 			continue;
-		bool same = i > 0 && strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) == 0 &&
-			    strcmp(PQgetvalue(r, i, 1), PQgetvalue(r, i - 1, 1)) == 0 && t->n_indexes > 0;
-		if (!same) {
+		if (!pg_row_continues(r, i) || t->n_indexes == 0) {
 			struct dbreg_cat_index *ix = dbreg_array_push(&t->indexes, &t->n_indexes, sizeof *ix);
 			if (!ix) {
 				rc = DBREG_ENOMEM;
