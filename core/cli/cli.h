@@ -224,6 +224,9 @@ int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, s
 void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan);
 /* Prints the plan: human lines, or the keys target, dialect and steps. */
 void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan);
+/* --dry-run of apply, down, init: the plan (human lines), then each step's
+ * SQL after a "-- up|down package migration" line. */
+void cli_print_dry_run(struct cli_session *s, const struct dbreg_plan *plan);
 
 /* Plans against the target's own history and runs the plan (apply, down,
  * init); prints the report or the JSON keys. */
