@@ -216,6 +216,8 @@ int cli_history(struct cli_session *s, bool from_target);
 const char *cli_dialect_name(enum dbreg_dialect d);
 /* status, history: connects read-only unless --offline, and loads the history. */
 int cli_read_target(struct cli_session *s);
+/* status, history --json: the keys target and online (read by cli_read_target). */
+void cli_json_target_keys(struct cli_session *s);
 
 /* Builds the plan for s->history, the --to pins and --allow; `extra`
  * (may be NULL) adds only_package and reset. */
