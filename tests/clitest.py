@@ -22,6 +22,8 @@ import traceback
 DBREG = None   # the binary under test, absolute
 TOMLS = None   # the repository's tomls/, absolute
 NAME = "test"  # names temporary folders and databases: dbreg-NAME-*, dbreg_NAME_*
+TIMEOUT = 120  # seconds a dbreg run may take
+SECRETS = []   # strings no dbreg run may print (passwords)
 PG_URL = os.environ.get("DBREG_TEST_PG_URL")
 NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
 
@@ -30,11 +32,12 @@ made = []       # folders removed at the end
 cleanups = []   # functions called at the end, last added first
 
 
-def configure(dbreg=None, tomls=None, name="test"):
-    global DBREG, TOMLS, NAME
+def configure(dbreg=None, tomls=None, name="test", timeout=120):
+    global DBREG, TOMLS, NAME, TIMEOUT
     DBREG = os.path.abspath(dbreg) if dbreg else None
     TOMLS = os.path.abspath(tomls) if tomls else None
     NAME = name
+    TIMEOUT = timeout
 
 
 def case(fn):
@@ -63,9 +66,12 @@ def dbreg_env(extra=None):
     return e
 
 
-def run(args, cwd, env=None, timeout=120):
+def run(args, cwd, env=None, timeout=None):
     """dbreg ARGS in cwd: (exit code, stdout, stderr)."""
-    p = subprocess.run([DBREG] + args, cwd=cwd, env=dbreg_env(env), capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run([DBREG] + args, cwd=cwd, env=dbreg_env(env), capture_output=True, text=True,
+                       timeout=timeout or TIMEOUT)
+    for secret in SECRETS:
+        expect(secret not in p.stdout + p.stderr, "the password was printed")
     return p.returncode, p.stdout, p.stderr
 
 
@@ -127,6 +133,8 @@ def pg_name():
 
 def pg_drop(names):
     """Drops the databases (gone already is fine)."""
+    if not names or not PG_URL:
+        return
     sql = "".join("DROP DATABASE IF EXISTS %s WITH (FORCE);" % n for n in names)
     subprocess.run(["psql", "-X", "-q", PG_URL], input=sql, text=True, capture_output=True)
 
