@@ -445,7 +445,17 @@ def two_concurrent_applies_on_postgres_apply_each_migration_once():
         drop()
 
 
-COMMANDS = ["validate", "plan", "apply", "init", "down", "status", "history", "verify", "help"]
+COMMANDS = ["validate", "plan", "apply", "init", "down", "status", "history", "verify", "reset", "watch", "new",
+            "generate", "test", "docs", "baseline", "accept", "help"]
+
+
+@case
+def the_command_list_is_the_table():
+    # Every listed command is tested below; a new command must join COMMANDS.
+    d = project()
+    rc, out, err = run(["--help"], d)
+    rows = out.split("commands:\n")[1].split("\n\n")[0].splitlines()
+    expect([l.split()[0] for l in rows if l[2] != " "] == COMMANDS, out)
 
 
 @case
@@ -481,7 +491,10 @@ def an_option_a_command_does_not_take_is_exit_2_naming_who_takes_it():
     wrong = {
         "validate": ["--dry-run"], "plan": ["--dry-run"], "apply": ["--sql"], "init": ["--refresh"],
         "down": ["@ydtb/basic", "--wait", "3"], "status": ["--dry-run"], "history": ["--to", "@ydtb/basic@1.0.0"],
-        "verify": ["--sql"], "help": ["--offline"],
+        "verify": ["--sql"], "reset": ["--sql"], "watch": ["--check"], "new": ["package", "@a/b", "--check"],
+        "generate": ["@ydtb/basic", "--sql"], "test": ["--dry-run"], "docs": ["--dir", "x"],
+        "baseline": ["@ydtb/basic@1.0.0", "--dry-run"], "accept": ["@ydtb/basic", "0001", "--to", "@a/b@1.0.0"],
+        "help": ["--offline"],
     }
     expect(commands_taking(d, "sql") == ["plan"], commands_taking(d, "sql"))
     expect({"apply", "init", "down"} <= set(commands_taking(d, "dry-run")), commands_taking(d, "dry-run"))

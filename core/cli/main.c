@@ -140,7 +140,12 @@ static int main_parse(struct cli_session *s, int argc, char **argv)
 		}
 	}
 	if (version) {
-		printf("dbreg %s\n", DBREG_VERSION_STRING);
+		/* With --json the document says it; the text goes to stderr. */
+		if (s->o.json) {
+			cli_json_key(s, "version");
+			dbreg_json_str(s->out, DBREG_VERSION_STRING);
+		}
+		fprintf(s->o.json ? stderr : stdout, "dbreg %s\n", DBREG_VERSION_STRING);
 		return 0;
 	}
 	const struct cli_command *cmd = NULL;
@@ -176,14 +181,15 @@ static int main_parse(struct cli_session *s, int argc, char **argv)
 	}
 	if (!cmd) {
 		if (s->o.help) {
-			cli_help_main(stdout);
+			cli_help_main(s->o.json ? stderr : stdout);
 			return 0;
 		}
 		cli_help_main(stderr);
 		return cli_usage(s, "no command given");
 	}
 	if (s->o.help) {
-		cli_help_command(stdout, cmd);
+		/* stdout holds only the document with --json. */
+		cli_help_command(s->o.json ? stderr : stdout, cmd);
 		return 0;
 	}
 	if (s->n_args < cmd->min_args || s->n_args > cmd->max_args) {
