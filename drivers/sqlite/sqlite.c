@@ -645,14 +645,11 @@ static int sq_read_fkeys(struct sqlite_conn *c, struct dbreg_cat_table *t)
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		int id = sqlite3_column_int(st, 0);
 		if (id != last_id || t->n_fkeys == 0) {
-			struct dbreg_cat_fkey *f = realloc(t->fkeys, (t->n_fkeys + 1) * sizeof *f);
+			struct dbreg_cat_fkey *f = dbreg_array_push(&t->fkeys, &t->n_fkeys, sizeof *f);
 			if (!f) {
 				rc = DBREG_ENOMEM;
 				break;
 			}
-			t->fkeys = f;
-			f = &t->fkeys[t->n_fkeys++];
-			memset(f, 0, sizeof *f);
 			f->ref_table = dbreg_strdup(sq_col(st, 2));
 			f->on_update = sq_lower(sq_col(st, 5));
 			f->on_delete = sq_lower(sq_col(st, 6));
@@ -707,14 +704,11 @@ static int sq_read_indexes(struct sqlite_conn *c, struct dbreg_cat_table *t)
 	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct dbreg_cat_index *ix = realloc(t->indexes, (t->n_indexes + 1) * sizeof *ix);
+		struct dbreg_cat_index *ix = dbreg_array_push(&t->indexes, &t->n_indexes, sizeof *ix);
 		if (!ix) {
 			rc = DBREG_ENOMEM;
 			break;
 		}
-		t->indexes = ix;
-		ix = &t->indexes[t->n_indexes++];
-		memset(ix, 0, sizeof *ix);
 		ix->name = dbreg_strdup(sq_col(st, 0));
 		ix->unique = sqlite3_column_int(st, 1) != 0;
 		const char *origin = sq_col(st, 2);
