@@ -27,6 +27,7 @@
  * The database is confined (the driver's sandbox): no ATTACH, no VACUUM
  * INTO, and a body running longer than RP_BUDGET_MS is stopped and
  * reported. */
+#include "checkcache.h"
 #include "diag.h"
 #include "inputs.h"
 #include "dbr047.h"
@@ -501,6 +502,17 @@ struct rp_job {
 	struct rp_run_state *state;
 };
 
+/* Whether a package the one at plan place k may pull in is broken (and
+ * so left out of its replay). */
+static bool rp_closure_broken(const struct dbreg_registry *reg, struct rp_run_state *s, size_t k)
+{
+	rp_mark_deps(reg, s, k);
+	for (size_t j = 0; j < k; j++)
+		if (s->mark[s->order[j]] && s->broken[s->order[j]])
+			return true;
+	return false;
+}
+
 /* Replays the package at plan place k into out (dbreg_worker_fn). */
 static int rp_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *out)
 {
@@ -508,9 +520,20 @@ static int rp_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *o
 	struct rp_ctx *c = &job->ctx[worker];
 	if (job->broken[job->order[k]] || (c->reg->check_only && !c->reg->check_only[job->order[k]]))
 		return 0;   /* broken, or a reload keeps its findings (reload.c) */
-	c->pkg = c->reg->packages[job->order[k]];
+	size_t i = job->order[k];
+	struct dbreg_check_slot *slot = DBREG_CHECK_SLOT(c->reg, i, DBREG_CC_REPLAY);
+	/* A stored result (checkcache.c) holds when every package the replay
+	 * may pull in ran then and runs now: none is broken. */
+	bool whole = slot && !rp_closure_broken(c->reg, &job->state[worker], k);
+	if (whole && slot->hit)
+		return dbreg_diag_list_copy(out, &slot->found);
+	c->pkg = c->reg->packages[i];
 	c->diags = out;
 	rp_package(c, &job->state[worker], k);
+	if (c->rc == 0 && whole && !dbreg_past(c->reg->check_deadline_ms)) {
+		c->rc = dbreg_diag_list_copy(&slot->found, out);
+		slot->captured = c->rc == 0;
+	}
 	return c->rc;
 }
 
