@@ -6,10 +6,13 @@
  *   both: the build (cache.c's: versions and the binary's own stat, so a
  *         new dbreg trusts nothing), [isolation], and the package's own
  *         contents: its manifest's bytes and every SQL file it names;
- *   sql:  every package's name, core flag, dependencies and declared tables
- *         (ownership and the isolation rules look at other packages' tables);
- *   replay: the contents of every package it may pull in when a table is
- *         missing (its dependencies transitively, and core), in plan order.
+ *   both: every package's name, core flag, dependencies and declared
+ *         tables (ownership, the isolation rules and DBR047's "declared by
+ *         another package" look at other packages' tables);
+ *   replay: when its first run on an empty database went through (no
+ *         table missing), nothing else; when it did not, the contents of
+ *         every package it may pull in then (its dependencies transitively,
+ *         and core). Each result is stored under the key that holds for it.
  * --allow is applied after the checks (validate.c), so it is not part of a
  * result. A result is stored only when the package was checked in full
  * (not past the time budget; for the replay, no package of its closure was
@@ -83,16 +86,36 @@ static int cc_declarations(const struct dbreg_registry *reg, struct dbreg_buf *b
 	return b->oom ? DBREG_ENOMEM : 0;
 }
 
-/* Marks in mark[] the packages the replay of reg->packages[i] may pull in. */
-static void cc_closure(const struct dbreg_registry *reg, size_t i, bool *mark)
+/* The key of what the replay of reg->packages[i] may pull in: its own
+ * contents with the same key of each dependency, so it changes with
+ * anything in its closure (a hash over the dependency graph, each package
+ * once). A cycle (no replay runs then) keys as such. */
+static void cc_closure_key(const struct dbreg_registry *reg, size_t i, char (*own)[72], char (*closure)[72],
+			   unsigned char *state)
 {
-	mark[i] = true;
+	if (state[i] == 2)
+		return;
+	if (state[i] == 1) {
+		snprintf(closure[i], 72, "cycle");
+		return;
+	}
+	state[i] = 1;
 	const struct dbreg_package *p = reg->packages[i];
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_buf_printf(&b, "%s\n", own[i]);
 	for (size_t d = 0; d < p->n_deps; d++) {
 		size_t j = dbreg_registry_index(reg, p->deps[d].name);
-		if (j < reg->n_packages && !mark[j])
-			cc_closure(reg, j, mark);
+		if (j >= reg->n_packages || j == i)
+			continue;
+		cc_closure_key(reg, j, own, closure, state);
+		dbreg_buf_printf(&b, "dep %s %s\n", p->deps[d].name, state[j] == 2 ? closure[j] : "cycle");
 	}
+	if (b.oom)
+		snprintf(closure[i], 72, "sha256:unavailable");
+	else
+		dbreg_sha256_hex(b.ptr, b.len, closure[i]);
+	dbreg_buf_dispose(&b);
+	state[i] = 2;
 }
 
 static void cc_key(const struct dbreg_buf *b, char out[72])
@@ -219,9 +242,13 @@ static int cc_row(void *arg, const char *kind, const char *package, const char *
 		: strcmp(kind, cc_kind_name[DBREG_CC_REPLAY]) == 0 ? DBREG_CC_REPLAY
 								   : -1;
 	size_t k = dbreg_registry_index(l->reg, package);
-	if (j < 0 || k >= l->cc->n || strcmp(key, l->cc->slot[k][j].key) != 0)
+	if (j < 0 || k >= l->cc->n)
 		return 0;
 	struct dbreg_check_slot *s = &l->cc->slot[k][j];
+	bool alone = j == DBREG_CC_REPLAY && strcmp(key, s->key_alone) == 0;
+	if (!alone && strcmp(key, s->key) != 0)
+		return 0;
+	s->hit_alone = alone;
 	int rc = cc_decode(blob, len, &s->found);
 	if (rc == 0) {
 		s->hit = true;
@@ -257,9 +284,9 @@ int dbreg_check_cache_load(struct dbreg_registry *reg, struct dbreg_state *st)
 	cc_key(&decl, decl_sum);
 	dbreg_buf_dispose(&decl);
 	/* Each package's own contents, hashed once. */
-	char (*own)[72] = calloc(n + 1, sizeof *own);
-	bool *mark = calloc(n + 1, sizeof *mark);
-	if (!own || !mark)
+	char (*own)[72] = calloc(n + 1, sizeof *own), (*closure)[72] = calloc(n + 1, sizeof *closure);
+	unsigned char *state = calloc(n + 1, 1);
+	if (!own || !closure || !state)
 		rc = DBREG_ENOMEM;
 	for (size_t k = 0; k < n && rc == 0; k++) {
 		struct dbreg_buf b = DBREG_BUF_INIT;
@@ -268,27 +295,36 @@ int dbreg_check_cache_load(struct dbreg_registry *reg, struct dbreg_state *st)
 		dbreg_buf_dispose(&b);
 		cc->pkg[k] = reg->packages[k];
 	}
+	/* Every core package, which any replay may use. */
+	struct dbreg_buf cores = DBREG_BUF_INIT;
+	char core_sum[72];
+	for (size_t k = 0; k < n && rc == 0; k++)
+		if (reg->packages[k]->core)
+			dbreg_buf_printf(&cores, "%s\n", own[k]);
+	cc_key(&cores, core_sum);
+	dbreg_buf_dispose(&cores);
 	for (size_t k = 0; k < n && rc == 0; k++) {
 		struct dbreg_buf b = DBREG_BUF_INIT;
 		dbreg_buf_printf(&b, "sql\n%s%s\n%s\n", common.ptr ? common.ptr : "", decl_sum, own[k]);
 		cc_key(&b, cc->slot[k][DBREG_CC_SQL].key);
 		dbreg_buf_dispose(&b);
-		/* The replay: the package, then what it may pull in, in name order
-		 * (the set decides; the plan order follows from their manifests). */
-		memset(mark, 0, n * sizeof *mark);
-		cc_closure(reg, k, mark);
-		dbreg_buf_printf(&b, "replay\n%s%s\n", common.ptr ? common.ptr : "", own[k]);
-		for (size_t i = 0; i < n; i++)
-			if (i != k && (mark[i] || reg->packages[i]->core))
-				dbreg_buf_printf(&b, "with %s\n", own[i]);
+		/* The replay: the package with what it may pull in (its closure
+		 * and core), or alone. */
+		cc_closure_key(reg, k, own, closure, state);
+		dbreg_buf_printf(&b, "replay\n%s%s\n%s\ncore %s\n", common.ptr ? common.ptr : "", decl_sum, closure[k],
+				 core_sum);
 		cc_key(&b, cc->slot[k][DBREG_CC_REPLAY].key);
+		dbreg_buf_dispose(&b);
+		dbreg_buf_printf(&b, "replay alone\n%s%s\n%s\n", common.ptr ? common.ptr : "", decl_sum, own[k]);
+		cc_key(&b, cc->slot[k][DBREG_CC_REPLAY].key_alone);
 		dbreg_buf_dispose(&b);
 	}
 	if (common.oom)
 		rc = DBREG_ENOMEM;
 	dbreg_buf_dispose(&common);
 	free(own);
-	free(mark);
+	free(closure);
+	free(state);
 	struct cc_load l = {reg, cc, 0};
 	if (rc == 0 && dbreg_state_check_results(st, cc_row, &l) < 0)
 		rc = DBREG_EIO;   /* an unreadable cache: everything is checked */
@@ -332,7 +368,8 @@ int dbreg_check_cache_save(struct dbreg_registry *reg, struct dbreg_state *st)
 			struct dbreg_buf b = DBREG_BUF_INIT;
 			cc_encode(&b, &s->found);
 			rc = b.oom ? DBREG_ENOMEM
-				   : dbreg_state_check_result_put(st, cc_kind_name[j], p->name, s->key, b.ptr, b.len);
+				   : dbreg_state_check_result_put(st, cc_kind_name[j], p->name, s->alone ? s->key_alone : s->key,
+								 b.ptr, b.len);
 			dbreg_buf_dispose(&b);
 		}
 	if (rc == 0)

@@ -13,8 +13,11 @@ enum { DBREG_CC_SQL, DBREG_CC_REPLAY, DBREG_CC_KINDS };
 
 struct dbreg_check_slot {
 	char key[72];                  /* of exactly what the result depends on */
+	char key_alone[72];            /* replay: of the package alone (its first run needed no other) */
 	bool hit;                      /* found: the stored findings, emitted instead of checking */
+	bool hit_alone;                /* found by key_alone */
 	bool captured;                 /* checked now, found holds the fresh result */
+	bool alone;                    /* replay checked now: it ran alone, stored by key_alone */
 	struct dbreg_diag_list found;
 };
 
