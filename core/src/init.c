@@ -154,7 +154,7 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 			dbreg_state_set_history(o->state, target, hist, n_hist);
 	}
 	if (rc < 0) {
-		init_fail(out, DBREG_INIT_APPLY, rc, "%s", out->apply.errmsg);
+		init_fail(out, DBREG_INIT_APPLY, rc, "%.1000s", out->apply.errmsg);   /* errmsg holds 1024 */
 		goto out;
 	}
 	if (o->dry_run)
