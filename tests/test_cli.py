@@ -15,77 +15,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
-DBREG = os.path.abspath(sys.argv[1])
-TOMLS = os.path.abspath(sys.argv[2])
-PG_URL = os.environ.get("DBREG_TEST_PG_URL")
-NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
+from clitest import Skip, case, expect, main, made, pg_database, project, run  # noqa: E402
+
+clitest.configure(sys.argv[1], sys.argv[2], "cli")
+DBREG, TOMLS, PG_URL = clitest.DBREG, clitest.TOMLS, clitest.PG_URL
 # Every migration of the real manifests, so a new one changes no figure here.
 ALL_MIGRATIONS = sum(open(os.path.join(TOMLS, f), encoding="utf-8").read().count("\n[[migrations]]\n")
                      for f in os.listdir(TOMLS) if f.endswith(".toml"))
-
-cases = []
-
-
-def case(fn):
-    cases.append(fn)
-    return fn
-
-
-class Skip(Exception):
-    pass
-
-
-def run(args, cwd, env=None, timeout=120):
-    e = dict(os.environ)
-    e.pop("DBREG_TEST_PG_URL", None)
-    e["NO_COLOR"] = "1"
-    if env:
-        e.update(env)
-    p = subprocess.run([DBREG] + args, cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
-
-
-made = []
-
-
-def project(files=None, with_tomls=True):
-    d = tempfile.mkdtemp(prefix="dbreg-cli-")
-    made.append(d)
-    if with_tomls:
-        shutil.copytree(TOMLS, os.path.join(d, "tomls"))
-    for name, text in (files or {}).items():
-        path = os.path.join(d, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as fp:
-            fp.write(text)
-    return d
 
 
 def sha(path):
     with open(path, "rb") as fp:
         return hashlib.sha256(fp.read()).hexdigest()
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
-def pg_database():
-    """A fresh database on the test server; returns (url, drop function)."""
-    if not PG_URL:
-        if NO_PG:
-            raise Skip("DBREG_TEST_NO_PG=1")
-        raise AssertionError("DBREG_TEST_PG_URL is not set: the PostgreSQL test server did not start")
-    name = "dbreg_cli_%d_%d" % (os.getpid(), int(time.time() * 1000) % 10**9)
-    subprocess.run(["psql", PG_URL, "-qc", "CREATE DATABASE %s" % name], check=True, capture_output=True)
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-
-    def drop():
-        subprocess.run(["psql", PG_URL, "-qc", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name], capture_output=True)
-    return url, drop
 
 
 BASIC_BAD = """[package]
@@ -1464,25 +1408,6 @@ def a_non_transactional_failure_reports_and_resumes_at_its_statement():
     expect(rc == 0 and "resumed @t/resume 0001_backfill at statement 2" in out, out + err)
     rc, out, err = run(["verify"], d)
     expect(rc == 0, out + err)
-
-
-def main():
-    print("1..%d" % len(cases))
-    failed = 0
-    for i, fn in enumerate(cases, 1):
-        try:
-            fn()
-            print("ok %d - %s" % (i, fn.__name__))
-        except Skip as s:
-            print("ok %d - %s # SKIP %s" % (i, fn.__name__, s))
-        except Exception:
-            failed += 1
-            print("not ok %d - %s" % (i, fn.__name__))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-    for d in made:
-        shutil.rmtree(d, ignore_errors=True)
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

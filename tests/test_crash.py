@@ -20,12 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
-DBREG = os.path.abspath(sys.argv[1])
-TOMLS = os.path.abspath(sys.argv[2])
-PG_URL = os.environ.get("DBREG_TEST_PG_URL")
-NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
+from clitest import case, dbreg_env, expect, main, need_pg, run  # noqa: E402
+
+clitest.configure(sys.argv[1], sys.argv[2], "crash")
+DBREG, PG_URL = clitest.DBREG, clitest.PG_URL
 RUNS = int(os.environ.get("DBREG_CRASH_RUNS", "20"))
 
 CRASH_PKG = """[package]
@@ -90,26 +91,6 @@ EFFECTS = {
                                    ("index", "ydtb_crash_items", "ydtb_crash_items_b_idx")],
 }
 NOT_TRANSACTIONAL = {("@ydtb/basic", "0004_index_note_pinned"), ("@t/crash", "0002_indexes")}
-
-
-class Skip(Exception):
-    pass
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
-def env():
-    e = dict(os.environ, NO_COLOR="1")
-    e.pop("DBREG_TEST_PG_URL", None)
-    return e
-
-
-def run(args, cwd, timeout=120):
-    p = subprocess.run([DBREG] + args, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
 
 
 class SqliteTarget:
@@ -205,13 +186,8 @@ def has(facts, kind, table, name):
 
 
 def project(url):
-    d = tempfile.mkdtemp(prefix="dbreg-crash-")
-    shutil.copytree(TOMLS, os.path.join(d, "tomls"))
-    with open(os.path.join(d, "tomls", "crash.toml"), "w") as fp:
-        fp.write(CRASH_PKG)
-    with open(os.path.join(d, "dbreg.toml"), "w") as fp:
-        fp.write('[targets.dev]\nurl = "%s"\n' % url.replace("\\", "\\\\").replace('"', '\\"'))
-    return d
+    return clitest.project({"tomls/crash.toml": CRASH_PKG,
+                            "dbreg.toml": '[targets.dev]\nurl = "%s"\n' % url.replace("\\", "\\\\").replace('"', '\\"')})
 
 
 def check_consistent(t, where):
@@ -264,7 +240,7 @@ def crash_runs(make_target, label):
         for i in range(RUNS):
             t.reset()
             delay = rng.uniform(idle * 0.7, whole * 1.05)
-            p = subprocess.Popen([DBREG, "apply", "-q"], cwd=d, env=env(), stdout=subprocess.DEVNULL,
+            p = subprocess.Popen([DBREG, "apply", "-q"], cwd=d, env=dbreg_env(), stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
             time.sleep(delay)
             finished = p.poll() is not None
@@ -291,34 +267,15 @@ def crash_runs(make_target, label):
         shutil.rmtree(d0, ignore_errors=True)
 
 
+@case
 def sqlite_crashes():
     crash_runs(SqliteTarget, "sqlite")
 
 
+@case
 def postgres_crashes():
-    if not PG_URL:
-        if NO_PG:
-            raise Skip("DBREG_TEST_NO_PG=1")
-        raise AssertionError("DBREG_TEST_PG_URL is not set")
+    need_pg()
     crash_runs(PgTarget, "postgres")
-
-
-def main():
-    cases = [sqlite_crashes, postgres_crashes]
-    print("1..%d" % len(cases))
-    failed = 0
-    for i, fn in enumerate(cases, 1):
-        try:
-            fn()
-            print("ok %d - %s" % (i, fn.__name__))
-        except Skip as s:
-            print("ok %d - %s # SKIP %s" % (i, fn.__name__, s))
-        except Exception:
-            failed += 1
-            print("not ok %d - %s" % (i, fn.__name__))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

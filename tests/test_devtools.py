@@ -3,27 +3,20 @@
 generate, test.
 
 usage: test_devtools.py DBREG TOMLS_DIR REPO_DIR
-Reuses test_cli.py's helpers (run, project, expect, pg_database); prints TAP."""
+Uses tests/clitest.py (run, project, expect, pg_database); prints TAP."""
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest as t  # noqa: E402
+from clitest import case, expect, main, project, run  # noqa: E402
+
+t.configure(sys.argv[1], sys.argv[2], "devtools")
 REPO = os.path.abspath(sys.argv[3])
-sys.argv = sys.argv[:3]
-import test_cli as t  # noqa: E402
-from test_cli import expect, project, run, Skip  # noqa: E402
-
-cases = []
-
-
-def case(fn):
-    cases.append(fn)
-    return fn
 
 
 def read(path):
@@ -200,11 +193,7 @@ ROWS = [
 
 
 def shop_project():
-    d = project(with_tomls=False)
-    os.makedirs(os.path.join(d, "tomls"))
-    shutil.copy(os.path.join(t.TOMLS, "core.toml"), os.path.join(d, "tomls", "core.toml"))
-    with open(os.path.join(d, "tomls", "shop.toml"), "w") as fp:
-        fp.write(SHOP)
+    d = project({"tomls/shop.toml": SHOP}, with_tomls=["core.toml"])
     # The first migration is generated too: the "add table" kind.
     rc, _, err = run(["generate", "@t/shop"], d)
     expect(rc == 0, err)
@@ -680,25 +669,6 @@ def test_on_postgres_finds_an_up_that_is_not_idempotent():
         expect("@ydtb/basic migration 0003_add_note_pinned: up run twice fails on PostgreSQL (not idempotent)" in err, err)
     finally:
         drop()
-
-
-def main():
-    print("1..%d" % len(cases))
-    failed = 0
-    for i, fn in enumerate(cases, 1):
-        try:
-            fn()
-            print("ok %d - %s" % (i, fn.__name__))
-        except Skip as s:
-            print("ok %d - %s # SKIP %s" % (i, fn.__name__, s))
-        except Exception:
-            failed += 1
-            print("not ok %d - %s" % (i, fn.__name__))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-    for d in t.made:
-        shutil.rmtree(d, ignore_errors=True)
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -8,62 +8,26 @@ server's admin URL) and dropped at the end. Prints TAP."""
 import hashlib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
-DBREG = os.path.abspath(sys.argv[1])
-TOMLS = os.path.abspath(sys.argv[2])
-PG_URL = os.environ.get("DBREG_TEST_PG_URL")
-NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
+from clitest import case, expect, main, need_pg, pg_drop, pg_url, project, run, run_json  # noqa: E402
+
+clitest.configure(sys.argv[1], sys.argv[2], "fleet", timeout=180)
+TOMLS, PG_URL = clitest.TOMLS, clitest.PG_URL
 ALL_MIGRATIONS = sum(open(os.path.join(TOMLS, f), encoding="utf-8").read().count("\n[[migrations]]\n")
                      for f in os.listdir(TOMLS) if f.endswith(".toml"))
 PASSWORD = PG_URL.split("://", 1)[1].split("@", 1)[0].partition(":")[2] if PG_URL and "@" in PG_URL else ""
 # A table the fleet's migrations create, pre-created with other columns (and
 # a row) on one target: its CREATE TABLE IF NOT EXISTS passes, its index fails.
 CONFLICT = "CREATE TABLE ydtb_basic_notes (x integer); INSERT INTO ydtb_basic_notes VALUES (7);"
-
-cases = []
-made = []
-databases = []
-
-
-def case(fn):
-    cases.append(fn)
-    return fn
-
-
-class Skip(Exception):
-    pass
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
-def run(args, cwd, timeout=180):
-    e = dict(os.environ)
-    e.pop("DBREG_TEST_PG_URL", None)
-    e["NO_COLOR"] = "1"
-    p = subprocess.run([DBREG] + args, cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout)
-    if PASSWORD:
-        expect(PASSWORD not in p.stdout + p.stderr, "the password was printed")
-    return p.returncode, p.stdout, p.stderr
-
-
-def run_json(args, cwd):
-    rc, out, err = run(args + ["--json"], cwd)
-    try:
-        doc = json.loads(out)
-    except ValueError:
-        raise AssertionError("not one JSON document (exit %d): %r\nstderr: %s" % (rc, out[:2000], err[-2000:]))
-    return rc, doc, err
+if PASSWORD:
+    clitest.SECRETS.append(PASSWORD)
 
 
 def psql(url, sql):
@@ -72,11 +36,8 @@ def psql(url, sql):
     return p.stdout.strip()
 
 
-def need_pg():
-    if not PG_URL:
-        if NO_PG:
-            raise Skip("DBREG_TEST_NO_PG=1")
-        raise AssertionError("DBREG_TEST_PG_URL is not set: the PostgreSQL test server did not start")
+databases = []
+clitest.cleanups.append(lambda: pg_drop(databases))
 
 
 def pg_databases(prefix, n, suffixes=None):
@@ -85,7 +46,7 @@ def pg_databases(prefix, n, suffixes=None):
     sql = "".join("CREATE DATABASE %s;" % name for name in names)
     subprocess.run(["psql", "-X", "-q", PG_URL], input=sql, text=True, check=True, capture_output=True)
     databases.extend(names)
-    return [PG_URL.rsplit("/", 1)[0] + "/" + name for name in names]
+    return [pg_url(name) for name in names]
 
 
 def redact(url):
@@ -150,12 +111,7 @@ def assert_applied_once(t):
 
 
 def fleet_project(targets, canary=None, jobs=4, extra_tomls=None):
-    d = tempfile.mkdtemp(prefix="dbreg-fleet-")
-    made.append(d)
-    shutil.copytree(TOMLS, os.path.join(d, "tomls"))
-    for name, text in (extra_tomls or {}).items():
-        with open(os.path.join(d, "tomls", name), "w") as f:
-            f.write(text)
+    d = project({"tomls/" + name: text for name, text in (extra_tomls or {}).items()})
     # SQLite targets by name in dbreg.toml, PostgreSQL ones in the URL file.
     lines = ["[fleets.tenants]", "urls_file = \"tenants.txt\"", "jobs = %d" % jobs]
     named = [t for t in targets if t.path is not None]
@@ -187,8 +143,7 @@ def forty():
     """The 40 targets of the first cases: 20 PostgreSQL, 20 SQLite."""
     if not FLEET:
         need_pg()
-        files = tempfile.mkdtemp(prefix="dbreg-fleet-files-")
-        made.append(files)
+        files = project(with_tomls=False)
         FLEET["targets"] = [Target(u) for u in pg_databases("dbreg_fleet", 20)] + sqlite_targets(files, 20)
         FLEET["bad"] = FLEET["targets"][7]          # a PostgreSQL one
     return FLEET["targets"], FLEET["bad"]
@@ -268,8 +223,7 @@ def on_error_continue_applies_the_other_39_then_resume_runs_the_failed_one_alone
 @case
 def on_error_stop_leaves_the_targets_not_started_alone():
     need_pg()
-    files = tempfile.mkdtemp(prefix="dbreg-fleet-files-")
-    made.append(files)
+    files = project(with_tomls=False)
     pg = [Target(u) for u in pg_databases("dbreg_fleet_stop", 2)]
     targets = pg + sqlite_targets(files, 4)
     pg[0].exec(CONFLICT)
@@ -337,9 +291,8 @@ def sigint_stops_starting_targets_and_the_record_says_what_happened():
     urls = pg_databases("dbreg_fleet_int", 5, {i: "_slow" for i in range(5)})
     targets = [Target(u) for u in urls]
     d = fleet_project(targets, jobs=1, extra_tomls={"afault.toml": FAULT})
-    e = dict(os.environ, NO_COLOR="1")
-    e.pop("DBREG_TEST_PG_URL", None)
-    p = subprocess.Popen([DBREG, "apply", "--fleet", "tenants"], cwd=d, env=e, stdout=subprocess.PIPE,
+    e = clitest.dbreg_env()
+    p = subprocess.Popen([clitest.DBREG, "apply", "--fleet", "tenants"], cwd=d, env=e, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     first = p.stdout.readline()          # the header
     first = p.stdout.readline()          # the first target done
@@ -364,8 +317,7 @@ def sigint_stops_starting_targets_and_the_record_says_what_happened():
 
 @case
 def init_fleet_verifies_each_target_and_plan_fleet_changes_nothing():
-    files = tempfile.mkdtemp(prefix="dbreg-fleet-files-")
-    made.append(files)
+    files = project(with_tomls=False)
     targets = sqlite_targets(files, 3)
     d = fleet_project(targets, jobs=2)
     rc, doc, err = run_json(["plan", "--fleet", "tenants", "--refresh"], d)
@@ -386,9 +338,7 @@ def init_fleet_verifies_each_target_and_plan_fleet_changes_nothing():
 
 @case
 def fleet_usage_errors_and_bad_fleets():
-    d = tempfile.mkdtemp(prefix="dbreg-fleet-")
-    made.append(d)
-    shutil.copytree(TOMLS, os.path.join(d, "tomls"))
+    d = project()
     with open(os.path.join(d, "dbreg.toml"), "w") as f:
         f.write('[fleets.a]\ntargets = ["sqlite:x.db", "sqlite:x.db"]\n'
                 '[fleets.b]\nurls_file = "missing.txt"\n'
@@ -408,31 +358,5 @@ def fleet_usage_errors_and_bad_fleets():
     expect(rc == 1 and "DBR013" in err + out and "jobs" in err + out, err + out)
 
 
-def main():
-    print("1..%d" % len(cases))
-    failed = 0
-    try:
-        for i, fn in enumerate(cases, 1):
-            try:
-                t0 = time.time()
-                fn()
-                print("ok %d - %s (%.1f s)" % (i, fn.__name__, time.time() - t0))
-            except Skip as s:
-                print("ok %d - %s # SKIP %s" % (i, fn.__name__, s))
-            except Exception:
-                failed += 1
-                print("not ok %d - %s" % (i, fn.__name__))
-                for line in traceback.format_exc().splitlines():
-                    print("# " + line)
-            sys.stdout.flush()
-    finally:
-        if databases and PG_URL:
-            sql = "".join("DROP DATABASE IF EXISTS %s WITH (FORCE);" % n for n in databases)
-            subprocess.run(["psql", "-X", "-q", PG_URL], input=sql, text=True, capture_output=True)
-        for d in made:
-            shutil.rmtree(d, ignore_errors=True)
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(timed=True))

@@ -14,23 +14,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 
 BUILD, SOURCE, SANITIZE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
 sys.path.insert(0, os.path.join(SOURCE, "core"))
 import exports  # noqa: E402  the same reading of the headers as the build's
-
-cases = []
-
-
-def case(fn):
-    cases.append(fn)
-    return fn
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
+from clitest import case, expect, main  # noqa: E402
 
 
 def sh(args, **kw):
@@ -41,6 +31,7 @@ def sh(args, **kw):
 
 
 DEST = tempfile.mkdtemp(prefix="dbreg-install-")
+clitest.made.append(DEST)
 opts = {o["name"]: o["value"] for o in json.loads(sh(["meson", "introspect", BUILD, "--buildoptions"]))}
 PREFIX = DEST + opts["prefix"]
 
@@ -195,22 +186,6 @@ def bash_completes_commands_options_packages_and_targets():
     os.makedirs(sub, exist_ok=True)
     got = complete("dbreg -C %s down @ydtb/c" % proj, sub)
     expect(got == ["@ydtb/core"], "-C DIR names the project for package names: %s" % got)
-
-
-def main():
-    print("1..%d" % len(cases))
-    failed = 0
-    for i, fn in enumerate(cases, 1):
-        try:
-            fn()
-            print("ok %d - %s" % (i, fn.__name__))
-        except Exception:
-            failed += 1
-            print("not ok %d - %s" % (i, fn.__name__))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-    shutil.rmtree(DEST, ignore_errors=True)
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -14,30 +14,15 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
-DBREG = os.path.abspath(sys.argv[1])
-TOMLS = os.path.abspath(sys.argv[2])
-PG_URL = os.environ.get("DBREG_TEST_PG_URL")
-NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
+from clitest import Skip, case, cases, cleanup, expect, need_pg, project, run_cases  # noqa: E402
+from clitest import run as dbreg  # noqa: E402
 
-cases = []
-
-
-def case(fn):
-    cases.append(fn)
-    return fn
-
-
-class Skip(Exception):
-    pass
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
+clitest.configure(sys.argv[1], sys.argv[2], "rls")
+PG_URL = clitest.PG_URL
 
 
 RLS_PKG = """[package]
@@ -99,14 +84,6 @@ def psql(url, sql, check=True):
     return p
 
 
-def dbreg(args, cwd):
-    e = dict(os.environ)
-    e.pop("DBREG_TEST_PG_URL", None)
-    e["NO_COLOR"] = "1"
-    p = subprocess.run([DBREG] + args, cwd=cwd, env=e, capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
-
-
 def role_url(role, db):
     # PG_URL is postgresql://postgres:PASSWORD@HOST:PORT/DB
     rest = PG_URL.split("@", 1)[1]
@@ -117,10 +94,7 @@ class Setup:
     """The database, the roles and the project, made once for all cases."""
 
     def __init__(self):
-        if not PG_URL:
-            if NO_PG:
-                raise Skip("DBREG_TEST_NO_PG=1")
-            raise AssertionError("DBREG_TEST_PG_URL is not set: the PostgreSQL test server did not start")
+        need_pg()
         tag = "%d_%d" % (os.getpid(), int(time.time() * 1000) % 10**8)
         self.db = "dbreg_rls_" + tag
         self.owner = "dbreg_rls_owner_" + tag
@@ -132,12 +106,8 @@ class Setup:
         self.super_url = PG_URL.rsplit("/", 1)[0] + "/" + self.db
         self.owner_url = role_url(self.owner, self.db)
         self.app_url = role_url(self.app, self.db)
-        self.dir = tempfile.mkdtemp(prefix="dbreg-rls-")
-        shutil.copytree(TOMLS, os.path.join(self.dir, "tomls"))
-        with open(os.path.join(self.dir, "tomls", "rls.toml"), "w") as fp:
-            fp.write(RLS_PKG)
-        with open(os.path.join(self.dir, "dbreg.toml"), "w") as fp:
-            fp.write('[targets.pg]\nurl = "${DBREG_RLS_URL}"\n\n[isolation]\nrow_level_security = true\n')
+        self.dir = project({"tomls/rls.toml": RLS_PKG,
+                            "dbreg.toml": '[targets.pg]\nurl = "${DBREG_RLS_URL}"\n\n[isolation]\nrow_level_security = true\n'})
         os.environ["DBREG_RLS_URL"] = self.owner_url
 
     def close(self):
@@ -357,11 +327,7 @@ CREATE INDEX IF NOT EXISTS ydtb_al_t_workspace_id_idx ON ydtb_al_t (workspace_id
 
 
 def offline_project(statement):
-    d = tempfile.mkdtemp(prefix="dbreg-rls-")
-    shutil.copytree(TOMLS, os.path.join(d, "tomls"))
-    with open(os.path.join(d, "tomls", "al.toml"), "w") as fp:
-        fp.write(AL_PKG % statement)
-    return d
+    return project({"tomls/al.toml": AL_PKG % statement})
 
 
 offline = []
@@ -399,37 +365,18 @@ def validate_exits_1_at_each_breaking_statement():
 def main():
     global S
     print("1..%d" % (len(offline) + len(cases)))
-    failed = 0
-    for i, fn in enumerate(offline, 1):
-        try:
-            fn()
-            print("ok %d - %s" % (i, fn.__name__))
-        except Exception:
-            failed += 1
-            print("not ok %d - %s" % (i, fn.__name__))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
+    failed = run_cases(offline)
     try:
         S = Setup()
         skip = None
     except Skip as s:
         skip = s
     try:
-        for i, fn in enumerate(cases, len(offline) + 1):
-            if skip:
-                print("ok %d - %s # SKIP %s" % (i, fn.__name__, skip))
-                continue
-            try:
-                fn()
-                print("ok %d - %s" % (i, fn.__name__))
-            except Exception:
-                failed += 1
-                print("not ok %d - %s" % (i, fn.__name__))
-                for line in traceback.format_exc().splitlines():
-                    print("# " + line)
+        failed += run_cases(cases, first=len(offline) + 1, skip=skip)
     finally:
         if S:
             S.close()
+        cleanup()
     return 1 if failed else 0
 
 

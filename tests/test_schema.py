@@ -15,53 +15,19 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
-import time
-import traceback
 
-DBREG = os.path.abspath(sys.argv[1])
-TOMLS = os.path.abspath(sys.argv[2])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
+from clitest import case, expect, main, pg_database, run  # noqa: E402
+
+clitest.configure(sys.argv[1], sys.argv[2], "schema")
 CORPUS = os.path.abspath(sys.argv[3])
 SHARED = os.path.abspath(sys.argv[4])
-PG_URL = os.environ.get("DBREG_TEST_PG_URL")
-NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
-
-cases = []
-made = []
-
-
-def case(fn):
-    cases.append(fn)
-    return fn
-
-
-class Skip(Exception):
-    pass
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
-def run(args, cwd, timeout=120):
-    e = dict(os.environ)
-    e.pop("DBREG_TEST_PG_URL", None)
-    e["NO_COLOR"] = "1"
-    p = subprocess.run([DBREG] + args, cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
 
 
 def project(packages):
     """A project folder with the real core package and `packages` ({file: text})."""
-    d = tempfile.mkdtemp(prefix="dbreg-schema-")
-    made.append(d)
-    os.makedirs(os.path.join(d, "tomls"))
-    shutil.copy(os.path.join(TOMLS, "core.toml"), os.path.join(d, "tomls", "core.toml"))
-    for name, text in packages.items():
-        with open(os.path.join(d, "tomls", name), "w") as fp:
-            fp.write(text)
-    return d
+    return clitest.project({"tomls/" + name: text for name, text in packages.items()}, with_tomls=["core.toml"])
 
 
 def corpus(name):
@@ -71,21 +37,6 @@ def corpus(name):
 
 def corpus_project():
     return project({name: corpus(name) for name in sorted(os.listdir(CORPUS)) if name.endswith(".toml")})
-
-
-def pg_database():
-    """A fresh database on the test server; returns (url, drop function)."""
-    if not PG_URL:
-        if NO_PG:
-            raise Skip("DBREG_TEST_NO_PG=1")
-        raise AssertionError("DBREG_TEST_PG_URL is not set: the PostgreSQL test server did not start")
-    name = "dbreg_schema_%d_%d" % (os.getpid(), int(time.time() * 1000000) % 10**12)
-    subprocess.run(["psql", PG_URL, "-qc", "CREATE DATABASE %s" % name], check=True, capture_output=True)
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-
-    def drop():
-        subprocess.run(["psql", PG_URL, "-qc", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name], capture_output=True)
-    return url, drop
 
 
 def psql(url, sql):
@@ -453,10 +404,7 @@ def verify_reports_undeclared_ydtb_tables_and_indexes_on_postgres():
 
 
 def real_tomls_project():
-    d = tempfile.mkdtemp(prefix="dbreg-schema-")
-    made.append(d)
-    shutil.copytree(TOMLS, os.path.join(d, "tomls"))
-    return d
+    return clitest.project()
 
 
 def apply_to_older_then_dropped(target):
@@ -546,9 +494,7 @@ def validate_target_replays_the_real_manifests_and_leaves_nothing():
     url, drop = pg_database()
     try:
         # tomls/ has a transaction = false migration with CREATE INDEX CONCURRENTLY.
-        d = tempfile.mkdtemp(prefix="dbreg-schema-")
-        made.append(d)
-        shutil.copytree(TOMLS, os.path.join(d, "tomls"))
+        d = clitest.project()
         rc, out, err = run(["validate", "--target", url], d)
         expect(rc == 0, "validate --target exited %d: %s%s" % (rc, out, err))
         d2 = corpus_project()
@@ -575,25 +521,6 @@ def validate_target_reports_a_body_failing_on_postgres_and_goes_on():
         expect(scratch_left(url) == [0, 0], "the replay left something on the server")
     finally:
         drop()
-
-
-def main():
-    print("1..%d" % len(cases))
-    failed = 0
-    for i, fn in enumerate(cases, 1):
-        try:
-            fn()
-            print("ok %d - %s" % (i, fn.__name__))
-        except Skip as s:
-            print("ok %d - %s # SKIP %s" % (i, fn.__name__, s))
-        except Exception:
-            failed += 1
-            print("not ok %d - %s" % (i, fn.__name__))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-    for d in made:
-        shutil.rmtree(d, ignore_errors=True)
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -278,6 +278,15 @@ static int state_bind(sqlite3_stmt *q, int i, const char *s)
 	return s ? sqlite3_bind_text(q, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(q, i);
 }
 
+/* Runs the one-row write q and finalizes it; 0, or DBREG_EIO with the
+ * message "what" and SQLite's, taken before the finalize. */
+static int state_step_once(struct dbreg_state *st, sqlite3_stmt *q, const char *what)
+{
+	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, what);
+	sqlite3_finalize(q);
+	return rc;
+}
+
 /* Starts a writer: BEGIN IMMEDIATE, or a savepoint when a batch is open. */
 static int state_begin(struct dbreg_state *st)
 {
@@ -335,9 +344,7 @@ static int state_set_checked(struct dbreg_state *st, const char *kind, const cha
 	state_bind(q, 1, checksum);
 	state_bind(q, 2, kind);
 	state_bind(q, 3, now);
-	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot record the registry");
-	sqlite3_finalize(q);
-	return rc;
+	return state_step_once(st, q, "cannot record the registry");
 }
 
 bool dbreg_state_validated(struct dbreg_state *st, const char *registry_checksum)
@@ -847,9 +854,7 @@ int dbreg_state_fleet_target(struct dbreg_state *st, long long run, const char *
 	sqlite3_bind_int64(q, 6, ms);
 	state_bind(q, 7, error);
 	state_bind(q, 8, now);
-	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot record a fleet target");
-	sqlite3_finalize(q);
-	return rc;
+	return state_step_once(st, q, "cannot record a fleet target");
 }
 
 int dbreg_state_fleet_end(struct dbreg_state *st, long long run, const char *outcome, bool interrupted)
@@ -864,9 +869,7 @@ int dbreg_state_fleet_end(struct dbreg_state *st, long long run, const char *out
 	state_bind(q, 2, now);
 	state_bind(q, 3, outcome);
 	sqlite3_bind_int(q, 4, interrupted);
-	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot record the end of the fleet run");
-	sqlite3_finalize(q);
-	return rc;
+	return state_step_once(st, q, "cannot record the end of the fleet run");
 }
 
 void dbreg_fleet_records_free(struct dbreg_fleet_record *r, size_t n)
