@@ -50,9 +50,12 @@ if [ -x "$here/bench_validate.sh" ] || [ -f "$here/bench_validate.sh" ]; then
 		rss=$(sed -n 's/.*peak RSS \([0-9.]*\) MB.*/\1/p' "$tmp/validate.out" | head -1)
 		b=$(sed -n 's/^python tomllib parse only: best of 3 \([0-9.]*\) s/\1/p' "$tmp/validate.out")
 		r=$(sed -n 's/^ratio dbreg\/tomllib: //p' "$tmp/validate.out")
-		one=$(sed -n 's/^dbreg validate -q, one package changed: \([0-9.]*\) s.*/\1/p' "$tmp/validate.out")
+		one=$(sed -n 's/^dbreg validate -q, one package changed ([0-9]* runs[^)]*): wall median \([0-9.]*\) ms.*/\1/p' "$tmp/validate.out")
+		onecpu=$(sed -n 's/^dbreg validate -q, one package changed .*CPU median \([0-9.]*\) ms.*/\1/p' "$tmp/validate.out")
+		onerss=$(sed -n 's/^dbreg validate -q, one package changed .*peak RSS \([0-9.]*\) MB.*/\1/p' "$tmp/validate.out")
+		nost=$(sed -n 's/^dbreg validate -q, no state file .*CPU median \([0-9.]*\) ms.*/\1/p' "$tmp/validate.out")
 		row validate "dbreg validate, 1000 pkgs / 20000 migrations, cold" "${w:-?} s (aim 1), ${rss:-?} MB (aim 200)" "${r:-?} x tomllib ${b:-?} s (aim 0.5)"
-		row validate "dbreg validate, one package changed" "${one:-?} s (aim 0.1)" "-"
+		row validate "dbreg validate, one package changed (median of 5)" "${one:-?} ms wall, ${onecpu:-?} ms CPU (aim 100), ${onerss:-?} MB (aim 200)" "CPU vs ${nost:-?} ms without stored results"
 	else
 		row validate "dbreg validate" "FAILED" "-"
 	fi

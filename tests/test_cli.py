@@ -684,6 +684,96 @@ def another_dbreg_binary_trusts_no_cached_result():
     expect(rc == 0 and CACHED in err, out + err)
 
 
+CHECK_BASE = """[package]
+name = "@t/base"
+version = "1.0.0"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[tables.ydtb_base_items]
+description = "Items"
+
+[tables.ydtb_base_items.columns]
+id = { type = "text", primary_key = true }
+label = { type = "text" }
+
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+up_file = "base/0001.sql"
+down = "DROP TABLE IF EXISTS ydtb_base_items;"
+"""
+# Not idempotent (DBR043, the SQL checks), and `label` is not what the
+# manifest declares (DBR047, the replay).
+CHECK_BASE_SQL = "CREATE TABLE ydtb_base_items (id text PRIMARY KEY NOT NULL, lable text);\n"
+CHECK_USER = """[package]
+name = "@t/user"
+version = "1.0.0"
+
+[dependencies]
+"@t/base" = "^1.0.0"
+
+[tables.ydtb_user_notes]
+description = "Notes"
+
+[tables.ydtb_user_notes.columns]
+id = { type = "text", primary_key = true }
+item = { type = "text" }
+
+[[migrations]]
+id = "0001_notes"
+version = "1.0.0"
+up = \"\"\"CREATE TABLE IF NOT EXISTS ydtb_user_notes (id text PRIMARY KEY NOT NULL, item text REFERENCES ydtb_base_items(id));
+INSERT INTO ydtb_base_items (id) VALUES ('seed');\"\"\"
+down = "DROP TABLE IF EXISTS ydtb_user_notes;"
+"""
+CHECKED = re.compile(r"^  validate: checked the SQL of (\d+) and replayed (\d+) of (\d+) packages; (\d+) results re-used$", re.M)
+
+
+def validate_checked(d, binary=None):
+    """(SQL-checked, replayed, packages) of a `validate -v`, by its -v line."""
+    p = subprocess.run([binary or DBREG, "validate", "-v"], cwd=d, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, NO_COLOR="1"))
+    m = CHECKED.search(p.stderr)
+    expect(p.returncode == 1 and m, "validate -v: %d\n%s" % (p.returncode, p.stderr))
+    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+def validate_json(d, state=None):
+    rc, out, err = run(["validate", "--json"], d, env={"DBREG_STATE": state} if state else None)
+    expect(rc == 1, "validate --json: %d %s" % (rc, err))
+    return out
+
+
+@case
+def validate_reuses_each_packages_check_results_until_its_inputs_change():
+    d = project({"tomls/base.toml": CHECK_BASE, "tomls/base/0001.sql": CHECK_BASE_SQL, "tomls/user.toml": CHECK_USER})
+    cold = validate_json(d)
+    expect('"DBR043"' in cold and '"DBR047"' in cold, "the registry should have findings of both checks: " + cold)
+    sql, replay, n = validate_checked(d)
+    expect(sql == 0 and replay == 0 and n > 2, "a warm cache checked again: %d %d of %d" % (sql, replay, n))
+    expect(validate_json(d) == cold, "the findings from stored results differ from fresh ones")
+    # The SQL file of @t/base, same size, modification time put back: it is
+    # checked again, and @t/user's replay with it (its replay may pull
+    # @t/base's tables in); nobody else.
+    edit_same_size(os.path.join(d, "tomls", "base", "0001.sql"), "lable", "labex")
+    expect(validate_checked(d) == (1, 2, n), "after the SQL file's edit")
+    fresh = validate_json(d, state=os.path.join(d, "other-state.db"))
+    expect(fresh != cold and validate_json(d) == fresh, "stored results after an edit differ from fresh ones")
+    # @t/user's manifest: its checks only.
+    edit_same_size(os.path.join(d, "tomls", "user.toml"), "('seed')", "('sown')")
+    expect(validate_checked(d) == (1, 1, n), "after the manifest's edit")
+    expect(validate_checked(d) == (0, 0, n), "nothing changed")
+    # Another dbreg binary (same bytes, another file): every package again.
+    other = os.path.join(tempfile.mkdtemp(prefix="dbreg-bin-"), "dbreg")
+    made.append(os.path.dirname(other))
+    shutil.copy2(DBREG, other)
+    expect(validate_checked(d, other) == (n, n, n), "a new binary used stored results")
+    fresh = validate_json(d, state=os.path.join(d, "third-state.db"))
+    expect(validate_json(d) == fresh, "the findings differ from fresh ones at the end")
+
+
 PG_ONLY_PKG = """[package]
 name = "@t/pgonly"
 version = "1.0.0"

@@ -679,7 +679,12 @@ static void test_state__upgrades_a_version_1_file(void **state)
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 6);
+	assert_int_equal(sqlite3_column_int(q, 0), 7);
+	sqlite3_finalize(q);
+	/* Version 7's per-package check results exist and start empty. */
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM cache_checks", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 0);
 	sqlite3_finalize(q);
 	/* Version 6's fleet runs exist and start empty. */
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM fleet_runs", -1, &q, NULL), SQLITE_OK);

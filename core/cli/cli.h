@@ -216,6 +216,8 @@ int cli_history(struct cli_session *s, bool from_target);
 const char *cli_dialect_name(enum dbreg_dialect d);
 /* status, history: connects read-only unless --offline, and loads the history. */
 int cli_read_target(struct cli_session *s);
+/* status, history --json: the keys target and online (read by cli_read_target). */
+void cli_json_target_keys(struct cli_session *s);
 
 /* Builds the plan for s->history, the --to pins and --allow; `extra`
  * (may be NULL) adds only_package and reset. */
@@ -224,6 +226,9 @@ int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, s
 void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan);
 /* Prints the plan: human lines, or the keys target, dialect and steps. */
 void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan);
+/* --dry-run of apply, down, init: the plan (human lines), then each step's
+ * SQL after a "-- up|down package migration" line. */
+void cli_print_dry_run(struct cli_session *s, const struct dbreg_plan *plan);
 
 /* Plans against the target's own history and runs the plan (apply, down,
  * init); prints the report or the JSON keys. */

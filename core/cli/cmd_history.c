@@ -9,10 +9,7 @@ static int history_run(struct cli_session *s)
 	if (rc < 0)
 		return rc;
 	if (s->o.json) {
-		cli_json_key(s, "target");
-		dbreg_json_str(out, s->shown);
-		cli_json_key(s, "online");
-		fputs(s->conn ? "true" : "false", out);
+		cli_json_target_keys(s);
 		cli_json_key(s, "migrations");
 		fputc('[', out);
 	} else if (s->n_history == 0) {

@@ -48,12 +48,7 @@ static void init_report(struct cli_session *s, const struct dbreg_init_result *r
 	if (s->o.quiet && rc == 0)
 		return;
 	if (s->o.dry_run) {
-		cli_print_plan(s, plan);
-		for (size_t i = 0; i < dbreg_plan_count(plan); i++)
-			fprintf(s->out, "-- %s %s %s\n%s\n", dbreg_plan_step(plan, i)->up ? "up" : "down",
-				dbreg_plan_step(plan, i)->package, dbreg_plan_step(plan, i)->migration,
-				dbreg_plan_step(plan, i)->sql);
-		fprintf(s->out, "dry run: nothing was changed\n");
+		cli_print_dry_run(s, plan);
 	} else if (r->failed != DBREG_INIT_APPLY) {
 		fprintf(s->out, "%s: applied %zu migration%s", s->shown, r->apply.applied, r->apply.applied == 1 ? "" : "s");
 		if (r->apply.skipped)

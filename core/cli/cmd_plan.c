@@ -46,6 +46,17 @@ void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan)
 	}
 }
 
+void cli_print_dry_run(struct cli_session *s, const struct dbreg_plan *plan)
+{
+	/* What would run, statement for statement. */
+	cli_print_plan(s, plan);
+	for (size_t i = 0; i < dbreg_plan_count(plan); i++) {
+		const struct dbreg_step *st = dbreg_plan_step(plan, i);
+		fprintf(s->out, "-- %s %s %s\n%s\n", st->up ? "up" : "down", st->package, st->migration, st->sql);
+	}
+	fprintf(s->out, "dry run: nothing was changed\n");
+}
+
 void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan)
 {
 	if (s->o.quiet)

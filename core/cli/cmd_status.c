@@ -18,6 +18,14 @@ int cli_read_target(struct cli_session *s)
 	return cli_history(s, !s->o.offline);
 }
 
+void cli_json_target_keys(struct cli_session *s)
+{
+	cli_json_key(s, "target");
+	dbreg_json_str(s->out, s->shown);
+	cli_json_key(s, "online");
+	fputs(s->conn ? "true" : "false", s->out);
+}
+
 /* The installed version of a package: the target's package table when
  * online, else the highest version among its applied migrations (not the
  * last applied: a migration merged late may be older). */
@@ -58,10 +66,7 @@ static int status_run(struct cli_session *s)
 
 	size_t np = dbreg_registry_package_count(s->reg);
 	if (s->o.json) {
-		cli_json_key(s, "target");
-		dbreg_json_str(out, s->shown);
-		cli_json_key(s, "online");
-		fputs(s->conn ? "true" : "false", out);
+		cli_json_target_keys(s);
 		cli_json_key(s, "packages");
 		fputc('[', out);
 	} else {

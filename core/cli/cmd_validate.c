@@ -2,6 +2,8 @@
  * diagnostics; exit 0, or 1 when any error. */
 #include "cli.h"
 
+#include <stdlib.h>
+
 static int validate_on_target(struct cli_session *s)
 {
 	char err[512];
@@ -39,8 +41,32 @@ static int validate_run(struct cli_session *s)
 	if (log)
 		fprintf(log, "  validate: %zu manifests read in %.1f ms\n", dbreg_registry_package_count(s->reg),
 			(double)(dbreg_cache_clock() - s->loaded_at) / 1e6);
+	/* Each package's SQL checks and replay, kept in the state file: only
+	 * the packages whose inputs changed are checked again. A state file
+	 * that cannot be opened or written only costs the time. */
+	struct dbreg_state *own = NULL, *st = s->state;
+	if (!st) {
+		char *path = cli_state_path(s, s->proj), err[512];
+		if (path && dbreg_state_open(&own, path, err, sizeof err) == 0)
+			st = own;
+		else if (log)
+			fprintf(log, "  validate: no stored check results (%s)\n", path ? err : "out of memory");
+		free(path);
+	}
+	int rc = st && !s->state_readonly ? dbreg_check_cache_load(s->reg, st) : 0;
 	struct dbreg_validate_opts vopts = {.skip_sql = false, .log = log, .budget_ms = cli_check_budget_ms()};
-	int rc = dbreg_registry_validate(s->reg, &vopts);
+	if (rc == 0)
+		rc = dbreg_registry_validate(s->reg, &vopts);
+	if ((rc == 0 || rc == DBREG_EINVALID) && st && !s->state_readonly) {
+		size_t sql, replay, reused;
+		dbreg_check_cache_counts(s->reg, &sql, &replay, &reused);
+		if (log)
+			fprintf(log, "  validate: checked the SQL of %zu and replayed %zu of %zu packages; %zu results re-used\n",
+				sql, replay, dbreg_registry_package_count(s->reg), reused);
+		if ((sql || replay) && dbreg_check_cache_save(s->reg, st) < 0 && log)
+			fprintf(log, "  validate: check results not stored: %s\n", dbreg_state_errmsg(st));
+	}
+	dbreg_state_close(own);
 	if (rc < 0 && rc != DBREG_EINVALID) {
 		cli_fail(s, "%s", dbreg_registry_errmsg(s->reg));
 		return rc;

@@ -16,6 +16,20 @@ int cli_verify(struct cli_session *s, bool nested)
 	return rc;
 }
 
+/* Element i of a verify array (problems, not_compared): an object of three
+ * string keys, one line each, indented by ind. */
+static void verify_json_item(FILE *out, const char *ind, size_t i, const char *k0, const char *v0, const char *k1,
+			     const char *v1, const char *k2, const char *v2)
+{
+	fprintf(out, "%s%s  {\"%s\": ", i ? ",\n" : "\n", ind, k0);
+	dbreg_json_str(out, v0);
+	fprintf(out, ", \"%s\": ", k1);
+	dbreg_json_str(out, v1);
+	fprintf(out, ", \"%s\": ", k2);
+	dbreg_json_str(out, v2);
+	fputc('}', out);
+}
+
 void cli_verify_print(struct cli_session *s, const struct dbreg_verify_result *vr_in, int rc, bool nested)
 {
 	const struct dbreg_verify_result vr = *vr_in;
@@ -34,30 +48,18 @@ void cli_verify_print(struct cli_session *s, const struct dbreg_verify_result *v
 			cli_json_key(s, "problems");
 		}
 		fputc('[', out);
-		for (size_t i = 0; i < vr.len; i++) {
-			fprintf(out, "%s%s  {\"table\": ", i ? ",\n" : "\n", ind);
-			dbreg_json_str(out, vr.items[i].table);
-			fputs(", \"column\": ", out);
-			dbreg_json_str(out, vr.items[i].column);
-			fputs(", \"message\": ", out);
-			dbreg_json_str(out, vr.items[i].message);
-			fputc('}', out);
-		}
+		for (size_t i = 0; i < vr.len; i++)
+			verify_json_item(out, ind, i, "table", vr.items[i].table, "column", vr.items[i].column, "message",
+					 vr.items[i].message);
 		fprintf(out, "%s]", vr.len ? (nested ? "\n    " : "\n  ") : "");
 		if (nested)
 			fputs(",\n    \"not_compared\": ", out);
 		else
 			cli_json_key(s, "not_compared");
 		fputc('[', out);
-		for (size_t i = 0; i < vr.n_not_compared; i++) {
-			fprintf(out, "%s%s  {\"package\": ", i ? ",\n" : "\n", ind);
-			dbreg_json_str(out, vr.not_compared[i].package);
-			fputs(", \"version\": ", out);
-			dbreg_json_str(out, vr.not_compared[i].version);
-			fputs(", \"reason\": ", out);
-			dbreg_json_str(out, vr.not_compared[i].reason);
-			fputc('}', out);
-		}
+		for (size_t i = 0; i < vr.n_not_compared; i++)
+			verify_json_item(out, ind, i, "package", vr.not_compared[i].package, "version",
+					 vr.not_compared[i].version, "reason", vr.not_compared[i].reason);
 		fprintf(out, "%s]", vr.n_not_compared ? (nested ? "\n    " : "\n  ") : "");
 		if (nested) {
 			fputs(",\n    \"notice\": ", out);

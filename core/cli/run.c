@@ -117,13 +117,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		}
 	} else if (!s->o.quiet || rc < 0) {
 		if (s->o.dry_run) {
-			/* What would run, statement for statement. */
-			cli_print_plan(s, plan);
-			for (size_t i = 0; i < dbreg_plan_count(plan); i++)
-				fprintf(s->out, "-- %s %s %s\n%s\n", dbreg_plan_step(plan, i)->up ? "up" : "down",
-					dbreg_plan_step(plan, i)->package, dbreg_plan_step(plan, i)->migration,
-					dbreg_plan_step(plan, i)->sql);
-			fprintf(s->out, "dry run: nothing was changed\n");
+			cli_print_dry_run(s, plan);
 		} else if (rc == 0 && s->record_only) {
 			fprintf(s->out, "%s: recorded %zu migration%s as applied without running %s\n", s->shown,
 				res.applied, res.applied == 1 ? "" : "s", res.applied == 1 ? "it" : "them");

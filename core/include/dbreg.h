@@ -1004,4 +1004,24 @@ int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, c
 int dbreg_roundtrip(struct dbreg_verify_result *out, size_t *n_run, struct dbreg_registry *reg, const char *package,
 		    const char *url, char *err, size_t errsize);
 
+/* ---- per-package check results in the state file (issue 18: checkcache.c) ---- */
+
+/* Before dbreg_registry_validate: looks up in the state file the results of
+ * the SQL checks and of the SQLite replay of each package, keyed by a hash
+ * of what each depends on (its manifest and SQL files, the declarations of
+ * the others or the contents of what its replay may pull in, [isolation],
+ * this very dbreg binary); validation then re-emits those and checks the
+ * other packages only. An unreadable cache checks everything. Returns 0 or
+ * DBREG_ENOMEM. */
+int dbreg_check_cache_load(struct dbreg_registry *reg, struct dbreg_state *st);
+
+/* After it: stores the results of the packages checked in full. Returns 0,
+ * DBREG_EIO (message in st), DBREG_ENOMEM. */
+int dbreg_check_cache_save(struct dbreg_registry *reg, struct dbreg_state *st);
+
+/* How many packages the last validation checked (SQL checks, replay) and
+ * how many results it re-used. */
+void dbreg_check_cache_counts(const struct dbreg_registry *reg, size_t *sql_checked, size_t *replay_checked,
+			      size_t *reused);
+
 #endif

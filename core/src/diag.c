@@ -156,6 +156,38 @@ int dbreg_diag_vaddf(struct dbreg_diag_list *list, const char *code, const struc
 	return 0;
 }
 
+int dbreg_diag_copy(struct dbreg_diag_list *dst, const struct dbreg_diag *d)
+{
+	struct dbreg_diag_at at = {.file = d->file, .line = d->line, .column = d->column, .package = d->package,
+				   .table = d->table, .column_name = d->column_name, .migration = d->migration};
+	if (dbreg_diag_addf(dst, d->code, &at, "%s", d->message) != 0)
+		return DBREG_ENOMEM;
+	if (d->hint && dbreg_diag_hintf(dst, "%s", d->hint) != 0)
+		return DBREG_ENOMEM;
+	/* The code table fixes the severity; a finding kept from a bypass
+	 * (DBR105) or a suppression is a warning either way. */
+	struct dbreg_diag *last = &dst->items[dst->len - 1];
+	if (last->severity != d->severity) {
+		if (last->severity == DBREG_SEV_ERROR) {
+			dst->errors--;
+			dst->warnings++;
+		} else if (d->severity == DBREG_SEV_ERROR) {
+			dst->warnings--;
+			dst->errors++;
+		}
+		last->severity = d->severity;
+	}
+	return 0;
+}
+
+int dbreg_diag_list_copy(struct dbreg_diag_list *dst, const struct dbreg_diag_list *src)
+{
+	for (size_t i = 0; i < src->len; i++)
+		if (dbreg_diag_copy(dst, &src->items[i]) != 0)
+			return DBREG_ENOMEM;
+	return 0;
+}
+
 int dbreg_diag_hintf(struct dbreg_diag_list *list, const char *fmt, ...)
 {
 	va_list ap;

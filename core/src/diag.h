@@ -39,6 +39,11 @@ int dbreg_diag_vhintf(struct dbreg_diag_list *list, const char *fmt, va_list ap)
 int dbreg_diag_list_bypass(struct dbreg_diag_list *list, size_t from, const char *const *codes, size_t n,
 			   const char *why);
 
+/* Appends a copy of d (its severity kept, the counts with it), or of
+ * every diagnostic of src, to dst. Returns 0 or DBREG_ENOMEM. */
+int dbreg_diag_copy(struct dbreg_diag_list *dst, const struct dbreg_diag *d);
+int dbreg_diag_list_copy(struct dbreg_diag_list *dst, const struct dbreg_diag_list *src);
+
 /* Moves every diagnostic of src to the end of dst; src is left empty. */
 int dbreg_diag_list_move(struct dbreg_diag_list *dst, struct dbreg_diag_list *src);
 

@@ -30,6 +30,8 @@ void dbreg_registry_free(struct dbreg_registry *reg)
 	dbreg_diag_list_dispose(&reg->diags);
 	if (reg->reload && reg->reload_free)
 		reg->reload_free(reg->reload);   /* reload.c's, freed without calling up into it */
+	if (reg->check_cache && reg->check_cache_free)
+		reg->check_cache_free(reg->check_cache);   /* checkcache.c's, the same way */
 	free(reg);
 }
 

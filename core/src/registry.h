@@ -19,6 +19,10 @@ struct dbreg_registry {
 	struct dbreg_reload_cache *reload; /* per-package findings kept for the next reload; NULL */
 	void (*reload_free)(struct dbreg_reload_cache *);   /* set by reload.c with `reload` */
 	struct dbreg_isolation isolation;  /* [isolation] of the project (isolation.c) */
+	/* Per-package results of the SQL checks and the replay kept in the
+	 * state file (checkcache.c); NULL: every package is checked. */
+	struct dbreg_check_cache *check_cache;
+	void (*check_cache_free)(struct dbreg_check_cache *);   /* set by checkcache.c with check_cache */
 	long long check_deadline_ms;       /* offline checks stop here (inputs.h: dbreg_now_ms); 0: none */
 };
 

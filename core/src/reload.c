@@ -265,28 +265,6 @@ static bool reload_touched(const struct dbreg_reload_opts *o, const char *full, 
 }
 
 /* Copies one finding to the end of a list. */
-static int reload_copy_diag(struct dbreg_diag_list *dst, const struct dbreg_diag *d)
-{
-	struct dbreg_diag_at at = {.file = d->file, .line = d->line, .column = d->column, .package = d->package,
-				   .table = d->table, .column_name = d->column_name, .migration = d->migration};
-	if (dbreg_diag_addf(dst, d->code, &at, "%s", d->message) != 0)
-		return DBREG_ENOMEM;
-	if (d->hint && dbreg_diag_hintf(dst, "%s", d->hint) != 0)
-		return DBREG_ENOMEM;
-	/* The code table fixes the severity; a finding kept from a bypass
-	 * (DBR105) or a suppression is a warning either way. */
-	dst->items[dst->len - 1].severity = d->severity;
-	return 0;
-}
-
-static int reload_copy_list(struct dbreg_diag_list *dst, const struct dbreg_diag_list *src)
-{
-	for (size_t i = 0; i < src->len; i++)
-		if (reload_copy_diag(dst, &src->items[i]) != 0)
-			return DBREG_ENOMEM;
-	return 0;
-}
-
 static uint64_t reload_fnv(uint64_t h, const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
@@ -581,7 +559,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		} else {
 			it->pkg = NULL;   /* the registry's now */
 		}
-		if (reload_copy_list(&reg->diags, &e->load) != 0)
+		if (dbreg_diag_list_copy(&reg->diags, &e->load) != 0)
 			goto oom;
 	}
 	/* From here on nothing fails but allocation: take the packages out of old. */
@@ -683,7 +661,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 	}
 	for (size_t i = mark; i < reg->diags.len; i++) {
 		size_t at = reload_owner(reg, &reg->diags.items[i], cache);
-		if (at < reg->n_packages && reload_copy_diag(&cache->items[ent_of[at]].sql, &reg->diags.items[i]))
+		if (at < reg->n_packages && dbreg_diag_copy(&cache->items[ent_of[at]].sql, &reg->diags.items[i]))
 			goto oom_late;
 	}
 	for (size_t i = 0; i < reg->n_packages; i++) {
@@ -695,7 +673,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 			e->sql = it->old->sql;
 			e->sql_checked = it->old->sql_checked;
 			it->old->sql = (struct dbreg_diag_list)DBREG_DIAG_LIST_INIT;
-			if (reload_copy_list(&reg->diags, &e->sql) != 0)
+			if (dbreg_diag_list_copy(&reg->diags, &e->sql) != 0)
 				goto oom_late;
 		}
 	}

@@ -27,6 +27,7 @@
  * The database is confined (the driver's sandbox): no ATTACH, no VACUUM
  * INTO, and a body running longer than RP_BUDGET_MS is stopped and
  * reported. */
+#include "checkcache.h"
 #include "diag.h"
 #include "inputs.h"
 #include "dbr047.h"
@@ -49,6 +50,7 @@ struct rp_ctx {
 	const struct dbreg_registry *reg;
 	const struct dbreg_package *pkg;
 	struct dbreg_diag_list *diags;
+	bool alone;                    /* the package's replay ran alone: no dependency was pulled in */
 	int rc;
 	char err[512];
 };
@@ -439,6 +441,7 @@ static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at)
 	if (rp_open(c, s) != 0)
 		goto out;
 	enum rp_result r = rp_run(c->pkg, drv, s->conn, &failed);
+	c->alone = r != RP_FAILED;
 	/* The package's own failure (reported), and the one whose missing
 	 * table names the next package to replay (the package's or a needed
 	 * dependency's). */
@@ -497,9 +500,21 @@ out:
 struct rp_job {
 	size_t *order;
 	const bool *broken;
+	bool any_broken;               /* some package is: closures are looked at */
 	struct rp_ctx *ctx;
 	struct rp_run_state *state;
 };
+
+/* Whether a package the one at plan place k may pull in is broken (and
+ * so left out of its replay). */
+static bool rp_closure_broken(const struct dbreg_registry *reg, struct rp_run_state *s, size_t k)
+{
+	rp_mark_deps(reg, s, k);
+	for (size_t j = 0; j < k; j++)
+		if (s->mark[s->order[j]] && s->broken[s->order[j]])
+			return true;
+	return false;
+}
 
 /* Replays the package at plan place k into out (dbreg_worker_fn). */
 static int rp_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *out)
@@ -508,9 +523,25 @@ static int rp_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *o
 	struct rp_ctx *c = &job->ctx[worker];
 	if (job->broken[job->order[k]] || (c->reg->check_only && !c->reg->check_only[job->order[k]]))
 		return 0;   /* broken, or a reload keeps its findings (reload.c) */
-	c->pkg = c->reg->packages[job->order[k]];
+	size_t i = job->order[k];
+	struct dbreg_check_slot *slot = DBREG_CHECK_SLOT(c->reg, i, DBREG_CC_REPLAY);
+	/* A stored result (checkcache.c) holds when the package ran alone, or
+	 * when every package its replay may pull in ran then and runs now:
+	 * none is broken. */
+	if (slot && slot->hit && slot->hit_alone)
+		return dbreg_diag_list_copy(out, &slot->found);
+	bool whole = slot && !(job->any_broken && rp_closure_broken(c->reg, &job->state[worker], k));
+	if (slot && slot->hit && whole)
+		return dbreg_diag_list_copy(out, &slot->found);
+	c->pkg = c->reg->packages[i];
 	c->diags = out;
+	c->alone = false;
 	rp_package(c, &job->state[worker], k);
+	if (c->rc == 0 && whole && !dbreg_past(c->reg->check_deadline_ms)) {
+		c->rc = dbreg_diag_list_copy(&slot->found, out);
+		slot->captured = c->rc == 0;
+		slot->alone = c->alone;
+	}
 	return c->rc;
 }
 
@@ -540,9 +571,10 @@ int dbreg_replay_check(struct dbreg_registry *reg, const struct dbreg_graph *g)
 			rc = DBREG_ENOMEM;
 	}
 	if (rc == 0) {
+		bool any = false;
 		for (size_t i = 0; i < n; i++)
-			broken[i] = dbreg_replay_package_broken(reg, reg->packages[i]);
-		struct rp_job job = {.order = order, .broken = broken, .ctx = ctx, .state = state};
+			any |= broken[i] = dbreg_replay_package_broken(reg, reg->packages[i]);
+		struct rp_job job = {.order = order, .broken = broken, .any_broken = any, .ctx = ctx, .state = state};
 		rc = dbreg_workers_run(&reg->diags, n, n_workers, rp_item, &job);
 	}
 	/* A worker's failure keeps its message; out of memory has none. */

@@ -16,6 +16,7 @@
 #include "sqlcheck.h"
 #include "inputs.h"
 #include "txcheck.h"
+#include "checkcache.h"
 #include "diag.h"
 #include "isolation.h"
 #include "registry.h"
@@ -1378,7 +1379,16 @@ static int sc_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *o
 	struct sc_job *job = arg;
 	if (job->reg->check_only && !job->reg->check_only[k])
 		return 0;   /* a reload keeps this package's findings (reload.c) */
-	return sc_package(out, job->reg, job->owners, job->reg->packages[k]);
+	struct dbreg_check_slot *slot = DBREG_CHECK_SLOT(job->reg, k, DBREG_CC_SQL);
+	if (slot && slot->hit)
+		return dbreg_diag_list_copy(out, &slot->found);   /* the stored result (checkcache.c) */
+	int rc = sc_package(out, job->reg, job->owners, job->reg->packages[k]);
+	/* Kept only when checked in full, not cut short by the budget. */
+	if (rc == 0 && slot && !dbreg_past(job->reg->check_deadline_ms)) {
+		rc = dbreg_diag_list_copy(&slot->found, out);
+		slot->captured = rc == 0;
+	}
+	return rc;
 }
 
 /* Checks every package on up to SC_MAX_WORKERS threads, then appends the

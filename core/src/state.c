@@ -3,7 +3,7 @@
  * database with a schema of its own, versioned by PRAGMA user_version and
  * upgraded by the steps of state_schema[], one SQL body per version.
  *
- * Schema (version 5):
+ * Schema (version 7):
  *   packages   (name PK, version, manifest_checksum, registered_at)
  *   migrations (package -> packages, id, version, checksum_postgres,
  *               checksum_sqlite; PK (package, id))
@@ -24,6 +24,8 @@
  *               interrupted) and fleet_targets (run -> fleet_runs, target,
  *               status, exit_rc, applied, ms, error, at): each fleet run and
  *               what each of its targets did (version 6)
+ *   cache_checks (kind, package, key, findings; PK (kind, package)):
+ *               checkcache.c's per-package check results (version 7)
  * Targets are names or redacted URLs; a password never reaches this file. */
 #include "dbreg.h"
 #include "cache.h"
@@ -88,6 +90,10 @@ static const char *const state_schema[] = {
 	" applied INTEGER NOT NULL DEFAULT 0, ms INTEGER NOT NULL DEFAULT 0, error TEXT, at TEXT,"
 	" PRIMARY KEY (run, target));"
 	"CREATE INDEX fleet_runs_by_fleet ON fleet_runs (fleet, id);"),
+	/* 6 -> 7: per-package results of the SQL checks and the replay
+	 * (checkcache.c, issue 18), one row per kind and package. */
+	("CREATE TABLE cache_checks (kind TEXT NOT NULL, package TEXT NOT NULL, key TEXT NOT NULL,"
+	" findings BLOB NOT NULL, PRIMARY KEY (kind, package));"),
 };
 #define STATE_VERSION ((int)(sizeof(state_schema) / sizeof(state_schema[0])))
 
@@ -272,6 +278,15 @@ static int state_bind(sqlite3_stmt *q, int i, const char *s)
 	return s ? sqlite3_bind_text(q, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(q, i);
 }
 
+/* Runs the one-row write q and finalizes it; 0, or DBREG_EIO with the
+ * message "what" and SQLite's, taken before the finalize. */
+static int state_step_once(struct dbreg_state *st, sqlite3_stmt *q, const char *what)
+{
+	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, what);
+	sqlite3_finalize(q);
+	return rc;
+}
+
 /* Starts a writer: BEGIN IMMEDIATE, or a savepoint when a batch is open. */
 static int state_begin(struct dbreg_state *st)
 {
@@ -329,9 +344,7 @@ static int state_set_checked(struct dbreg_state *st, const char *kind, const cha
 	state_bind(q, 1, checksum);
 	state_bind(q, 2, kind);
 	state_bind(q, 3, now);
-	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot record the registry");
-	sqlite3_finalize(q);
-	return rc;
+	return state_step_once(st, q, "cannot record the registry");
 }
 
 bool dbreg_state_validated(struct dbreg_state *st, const char *registry_checksum)
@@ -841,9 +854,7 @@ int dbreg_state_fleet_target(struct dbreg_state *st, long long run, const char *
 	sqlite3_bind_int64(q, 6, ms);
 	state_bind(q, 7, error);
 	state_bind(q, 8, now);
-	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot record a fleet target");
-	sqlite3_finalize(q);
-	return rc;
+	return state_step_once(st, q, "cannot record a fleet target");
 }
 
 int dbreg_state_fleet_end(struct dbreg_state *st, long long run, const char *outcome, bool interrupted)
@@ -858,9 +869,7 @@ int dbreg_state_fleet_end(struct dbreg_state *st, long long run, const char *out
 	state_bind(q, 2, now);
 	state_bind(q, 3, outcome);
 	sqlite3_bind_int(q, 4, interrupted);
-	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot record the end of the fleet run");
-	sqlite3_finalize(q);
-	return rc;
+	return state_step_once(st, q, "cannot record the end of the fleet run");
 }
 
 void dbreg_fleet_records_free(struct dbreg_fleet_record *r, size_t n)
@@ -964,5 +973,47 @@ int dbreg_state_batch_commit(struct dbreg_state *st)
 		return 0;
 	int rc = state_fail(st, DBREG_EIO, "cannot commit");
 	state_exec(st, "ROLLBACK");
+	return rc;
+}
+
+int dbreg_state_check_results(struct dbreg_state *st,
+			      int (*fn)(void *arg, const char *kind, const char *package, const char *key,
+					const void *blob, size_t len),
+			      void *arg)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT kind, package, key, findings FROM cache_checks", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return state_fail(st, DBREG_EIO, "cannot prepare");
+	int s, rc = 0;
+	while (rc == 0 && (s = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(q, 0);
+		const char *package = (const char *)sqlite3_column_text(q, 1);
+		const char *key = (const char *)sqlite3_column_text(q, 2);
+		const void *blob = sqlite3_column_blob(q, 3);
+		size_t len = (size_t)sqlite3_column_bytes(q, 3);
+		if (kind && package && key)
+			rc = fn(arg, kind, package, key, blob ? blob : "", len);
+	}
+	if (rc == 0 && s != SQLITE_DONE)
+		rc = state_fail(st, DBREG_EIO, "cannot read the check results");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int dbreg_state_check_result_put(struct dbreg_state *st, const char *kind, const char *package, const char *key,
+				 const void *blob, size_t len)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT OR REPLACE INTO cache_checks (kind, package, key, findings) VALUES (?1, ?2, ?3, ?4)",
+			       -1, &q, NULL) != SQLITE_OK)
+		return state_fail(st, DBREG_EIO, "cannot prepare");
+	state_bind(q, 1, kind);
+	state_bind(q, 2, package);
+	state_bind(q, 3, key);
+	sqlite3_bind_blob(q, 4, len ? blob : "", (int)len, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot record a check result");
+	sqlite3_finalize(q);
 	return rc;
 }

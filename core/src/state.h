@@ -33,4 +33,14 @@ int dbreg_state_fleet_end(struct dbreg_state *st, long long run, const char *out
 int dbreg_state_batch_begin(struct dbreg_state *st);
 int dbreg_state_batch_commit(struct dbreg_state *st);
 
+/* Per-package check results (checkcache.c): every stored row to fn (which
+ * returns nonzero to stop, returned as is), and one row written (inside a
+ * batch, or alone). Return 0 or DBREG_EIO (message in st). */
+int dbreg_state_check_results(struct dbreg_state *st,
+			      int (*fn)(void *arg, const char *kind, const char *package, const char *key,
+					const void *blob, size_t len),
+			      void *arg);
+int dbreg_state_check_result_put(struct dbreg_state *st, const char *kind, const char *package, const char *key,
+				 const void *blob, size_t len);
+
 #endif

@@ -186,6 +186,21 @@ int dbreg_strv_push(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
+void *dbreg_array_push(void *arrp, size_t *n, size_t size)
+{
+	/* memcpy, not a cast to void **: arrp points to a T *, not a void *. */
+	void *old;
+	memcpy(&old, arrp, sizeof old);
+	char *p = realloc(old, (*n + 1) * size);
+	if (!p)
+		return NULL;
+	memcpy(arrp, &p, sizeof p);
+	char *el = p + *n * size;
+	memset(el, 0, size);
+	(*n)++;
+	return el;
+}
+
 void dbreg_strv_free(char **v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)

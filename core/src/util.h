@@ -38,6 +38,12 @@ int dbreg_strv_push(char ***v, size_t *n, const char *s);
 /* Frees the n strings of v and v itself; NULL-safe. */
 void dbreg_strv_free(char **v, size_t n);
 
+/* Appends one zeroed element of size bytes to the array whose pointer
+ * variable is at arrp (a T ** passed as void *) and whose length is *n.
+ * Returns the new element, or NULL when out of memory (the array is kept
+ * as it was). */
+void *dbreg_array_push(void *arrp, size_t *n, size_t size);
+
 /* Reads a whole file. Returns 0 and a malloc'd, NUL-terminated *out (len
  * without the NUL), or -1 with errno set. */
 int dbreg_read_file(const char *path, char **out, size_t *len);

@@ -531,6 +531,14 @@ static const char *pg_action(char code)
 	}
 }
 
+/* Whether row i names the same table (column 0) and constraint or index
+ * (column 1) as row i - 1: then it adds a column to the previous one. */
+static bool pg_row_continues(PGresult *r, int i)
+{
+	return i > 0 && strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) == 0 &&
+	       strcmp(PQgetvalue(r, i, 1), PQgetvalue(r, i - 1, 1)) == 0;
+}
+
 /* The table named in row i, column 0; rows come grouped by table. */
 static struct dbreg_cat_table *pg_row_table(struct dbreg_catalog *cat, PGresult *r, int i, size_t *hint)
 {
@@ -562,14 +570,11 @@ static int pg_cat_columns(struct pg_conn *c, struct dbreg_catalog *cat)
 		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
 		if (!t)
 			continue;
-		struct dbreg_cat_column *col = realloc(t->columns, (t->n_columns + 1) * sizeof *col);
+		struct dbreg_cat_column *col = dbreg_array_push(&t->columns, &t->n_columns, sizeof *col);
 		if (!col) {
 			rc = DBREG_ENOMEM;
 			break;
 		}
-		t->columns = col;
-		col = &t->columns[t->n_columns++];
-		memset(col, 0, sizeof *col);
 		col->name = dbreg_strdup(PQgetvalue(r, i, 1));
 		col->type = pg_lower(PQgetvalue(r, i, 2));
 		col->not_null = strcmp(PQgetvalue(r, i, 3), "t") == 0;
@@ -620,17 +625,12 @@ static int pg_cat_fkeys(struct pg_conn *c, struct dbreg_catalog *cat)
 		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
 		if (!t)
 			continue;
-		bool same = i > 0 && strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) == 0 &&
-			    strcmp(PQgetvalue(r, i, 1), PQgetvalue(r, i - 1, 1)) == 0 && t->n_fkeys > 0;
-		if (!same) {
-			struct dbreg_cat_fkey *f = realloc(t->fkeys, (t->n_fkeys + 1) * sizeof *f);
+		if (!pg_row_continues(r, i) || t->n_fkeys == 0) {
+			struct dbreg_cat_fkey *f = dbreg_array_push(&t->fkeys, &t->n_fkeys, sizeof *f);
 			if (!f) {
 				rc = DBREG_ENOMEM;
 				break;
 			}
-			t->fkeys = f;
-			f = &t->fkeys[t->n_fkeys++];
-			memset(f, 0, sizeof *f);
 			f->ref_table = dbreg_strdup(PQgetvalue(r, i, 2));
 			f->on_delete = dbreg_strdup(pg_action(PQgetvalue(r, i, 3)[0]));
 			f->on_update = dbreg_strdup(pg_action(PQgetvalue(r, i, 4)[0]));
@@ -674,17 +674,12 @@ static int pg_cat_indexes(struct pg_conn *c, struct dbreg_catalog *cat)
 		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
 		if (!t)
 			continue;
-		bool same = i > 0 && strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) == 0 &&
-			    strcmp(PQgetvalue(r, i, 1), PQgetvalue(r, i - 1, 1)) == 0 && t->n_indexes > 0;
-		if (!same) {
-			struct dbreg_cat_index *ix = realloc(t->indexes, (t->n_indexes + 1) * sizeof *ix);
+		if (!pg_row_continues(r, i) || t->n_indexes == 0) {
+			struct dbreg_cat_index *ix = dbreg_array_push(&t->indexes, &t->n_indexes, sizeof *ix);
 			if (!ix) {
 				rc = DBREG_ENOMEM;
 				break;
 			}
-			t->indexes = ix;
-			ix = &t->indexes[t->n_indexes++];
-			memset(ix, 0, sizeof *ix);
 			ix->unique = strcmp(PQgetvalue(r, i, 2), "t") == 0;
 			ix->primary = strcmp(PQgetvalue(r, i, 3), "t") == 0;
 			ix->valid = strcmp(PQgetvalue(r, i, 4), "t") == 0;
@@ -723,14 +718,11 @@ static int pg_cat_policies(struct pg_conn *c, struct dbreg_catalog *cat)
 		t->rls_forced = strcmp(PQgetvalue(r, i, 2), "t") == 0;
 		if (PQgetisnull(r, i, 3))
 			continue;
-		struct dbreg_cat_policy *pol = realloc(t->policies, (t->n_policies + 1) * sizeof *pol);
+		struct dbreg_cat_policy *pol = dbreg_array_push(&t->policies, &t->n_policies, sizeof *pol);
 		if (!pol) {
 			rc = DBREG_ENOMEM;
 			break;
 		}
-		t->policies = pol;
-		pol = &t->policies[t->n_policies++];
-		memset(pol, 0, sizeof *pol);
 		pol->name = dbreg_strdup(PQgetvalue(r, i, 3));
 		pol->command = dbreg_strdup(PQgetvalue(r, i, 4));
 		pol->permissive = strcmp(PQgetvalue(r, i, 5), "t") == 0;
