@@ -230,11 +230,18 @@ def crash_runs(make_target, label):
         # How long a whole run takes here and now, and how long one that
         # finds nothing to do: kills are drawn from the part in between,
         # where the migrations run.
+        # The first run also validates the registry; the state file then
+        # remembers it valid, so the runs below are timed on an empty target
+        # after that (else most kills land after a run has ended).
+        rc, msg, _ = timed_apply(d)
+        expect(rc == 0, "a first run: " + msg)
+        expect(check_consistent(t, "first run") == total, "a first run left migrations out")
+        rc, msg, idle = timed_apply(d)
+        expect(rc == 0, "a run with nothing to do: " + msg)
+        t.reset()
         rc, msg, whole = timed_apply(d)
         expect(rc == 0, "a whole run: " + msg)
         expect(check_consistent(t, "whole run") == total, "a whole run left migrations out")
-        rc, msg, idle = timed_apply(d)
-        expect(rc == 0, "a run with nothing to do: " + msg)
         rng = random.Random(int(os.environ.get("DBREG_CRASH_SEED", str(os.getpid()))))
         killed = partial = 0
         for i in range(RUNS):
