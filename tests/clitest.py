@@ -94,12 +94,13 @@ def run_json(args, cwd, **kw):
 
 def project(files=None, with_tomls=True):
     """A temporary project folder holding `files` ({relative path: text}) and
-    a copy of tomls/: all of it (True), none (False) or the names listed."""
+    a copy of tomls/: all of it (True), no folder (False) or a folder with
+    the names listed (maybe none)."""
     d = tempfile.mkdtemp(prefix="dbreg-%s-" % NAME)
     made.append(d)
     if with_tomls is True:
         shutil.copytree(TOMLS, os.path.join(d, "tomls"))
-    elif with_tomls:
+    elif with_tomls is not False:
         os.makedirs(os.path.join(d, "tomls"))
         for name in with_tomls:
             shutil.copy(os.path.join(TOMLS, name), os.path.join(d, "tomls", name))
@@ -136,14 +137,14 @@ def pg_drop(names):
     if not names or not PG_URL:
         return
     sql = "".join("DROP DATABASE IF EXISTS %s WITH (FORCE);" % n for n in names)
-    subprocess.run(["psql", "-X", "-q", PG_URL], input=sql, text=True, capture_output=True)
+    subprocess.run(["psql", "-X", "-q", PG_URL], input=sql, text=True, capture_output=True, timeout=60)
 
 
 def pg_database():
     """A fresh database on the test server; returns (url, drop function)."""
     need_pg()
     name = pg_name()
-    subprocess.run(["psql", PG_URL, "-qc", "CREATE DATABASE %s" % name], check=True, capture_output=True)
+    subprocess.run(["psql", PG_URL, "-qc", "CREATE DATABASE %s" % name], check=True, capture_output=True, timeout=60)
     return pg_url(name), lambda: pg_drop([name])
 
 
@@ -179,11 +180,13 @@ def cleanup():
         shutil.rmtree(d, ignore_errors=True)
 
 
-def main(timed=False):
-    """The plan, every @case, then the clean-up; the exit status of the script."""
-    print("1..%d" % len(cases))
+def main(timed=False, only=()):
+    """The plan, every @case (or those named in only), then the clean-up; the
+    exit status of the script."""
+    todo = [fn for fn in cases if not only or fn.__name__ in only]
+    print("1..%d" % len(todo))
     try:
-        failed = run_cases(cases, timed=timed)
+        failed = run_cases(todo, timed=timed)
     finally:
         cleanup()
     return 1 if failed else 0

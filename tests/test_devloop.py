@@ -10,54 +10,20 @@ DBREG_TEST_NO_PG=1). Every wait is bounded. Prints TAP."""
 import json
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
-DBREG = os.path.abspath(sys.argv[1])
-TOMLS = os.path.abspath(sys.argv[2])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
+from clitest import case, expect, main, pg_database, run  # noqa: E402
+
+clitest.configure(sys.argv[1], sys.argv[2], "dl")
+DBREG, TOMLS, PG_URL = clitest.DBREG, clitest.TOMLS, clitest.PG_URL
 # The core package's migrations, so a new one changes no figure here.
 CORE_MIGRATIONS = open(os.path.join(TOMLS, "core.toml"), encoding="utf-8").read().count("\n[[migrations]]\n")
-PG_URL = os.environ.get("DBREG_TEST_PG_URL")
-NO_PG = os.environ.get("DBREG_TEST_NO_PG") == "1"
-
-cases = []
-
-
-def case(fn):
-    cases.append(fn)
-    return fn
-
-
-class Skip(Exception):
-    pass
-
-
-def expect(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
-def env():
-    e = dict(os.environ)
-    e.pop("DBREG_TEST_PG_URL", None)
-    e["NO_COLOR"] = "1"
-    return e
-
-
-def run(args, cwd, timeout=120):
-    p = subprocess.run([DBREG] + args, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
-
-
-made = []
-
-
 def write(path, text):
     """As an editor saves: a temporary file renamed over the target."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -68,30 +34,8 @@ def write(path, text):
 
 
 def project(files=None, core=True):
-    d = tempfile.mkdtemp(prefix="dbreg-devloop-")
-    made.append(d)
-    os.makedirs(os.path.join(d, "tomls"))
-    if core:
-        shutil.copy(os.path.join(TOMLS, "core.toml"), os.path.join(d, "tomls", "core.toml"))
-    for name, text in (files or {}).items():
-        write(os.path.join(d, name), text)
-    return d
-
-
-def pg_database():
-    """A fresh database on the test server; returns (url, drop function)."""
-    if not PG_URL:
-        if NO_PG:
-            raise Skip("DBREG_TEST_NO_PG=1")
-        raise AssertionError("DBREG_TEST_PG_URL is not set: the PostgreSQL test server did not start")
-    name = "dbreg_dl_%d_%d" % (os.getpid(), int(time.time() * 1000) % 10**9)
-    subprocess.run(["psql", PG_URL, "-qc", "CREATE DATABASE %s" % name], check=True, capture_output=True, timeout=60)
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-
-    def drop():
-        subprocess.run(["psql", PG_URL, "-qc", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name],
-                       capture_output=True, timeout=60)
-    return url, drop
+    """A project with the real core package (unless core=False) and `files`."""
+    return clitest.project(files, with_tomls=["core.toml"] if core else [])
 
 
 def psql(url, sql):
@@ -401,7 +345,7 @@ class Watch:
     wait bounded, the process killed at the end whatever happened."""
 
     def __init__(self, d, args=()):
-        self.proc = subprocess.Popen([DBREG, "watch", "--json"] + list(args), cwd=d, env=env(),
+        self.proc = subprocess.Popen([DBREG, "watch", "--json"] + list(args), cwd=d, env=clitest.dbreg_env(),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
         self.err = []
@@ -625,7 +569,7 @@ def verbose_validate_and_watch_say_what_was_checked_and_why():
     expect(re.search(r"^  validate: 2 manifests read in [0-9.]+ ms$", err, re.M), err)
     expect(re.search(r"^  validate: SQL checks of all 2 packages \(a full validation\) in [0-9.]+ ms$", err, re.M), err)
     # watch -v in human form: the report on stdout, what was re-checked on stderr.
-    p = subprocess.Popen([DBREG, "watch", "-v", "--no-apply"], cwd=d, env=env(), stdout=subprocess.PIPE,
+    p = subprocess.Popen([DBREG, "watch", "-v", "--no-apply"], cwd=d, env=clitest.dbreg_env(), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
         out_lines = queue.Queue()
@@ -668,29 +612,5 @@ def verbose_validate_and_watch_say_what_was_checked_and_why():
            "--no-apply applied")
 
 
-def main():
-    only = sys.argv[3:]
-    todo = [fn for fn in cases if not only or fn.__name__ in only]
-    print("1..%d" % len(todo))
-    failed = 0
-    for i, fn in enumerate(todo, 1):
-        t0 = time.monotonic()
-        try:
-            fn()
-            print("ok %d - %s" % (i, fn.__name__))
-        except Skip as s:
-            print("ok %d - %s # SKIP %s" % (i, fn.__name__, s))
-        except Exception:
-            failed += 1
-            print("not ok %d - %s" % (i, fn.__name__))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-        print("# %s: %.1f s" % (fn.__name__, time.monotonic() - t0))
-        sys.stdout.flush()
-    for d in made:
-        shutil.rmtree(d, ignore_errors=True)
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(timed=True, only=sys.argv[3:]))
