@@ -1013,7 +1013,5 @@ int dbreg_state_check_result_put(struct dbreg_state *st, const char *kind, const
 	state_bind(q, 2, package);
 	state_bind(q, 3, key);
 	sqlite3_bind_blob(q, 4, len ? blob : "", (int)len, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot record a check result");
-	sqlite3_finalize(q);
-	return rc;
+	return state_step_once(st, q, "cannot record a check result");
 }
