@@ -623,6 +623,22 @@ def noop_apply_is_cached_and_sees_a_same_size_manifest_edit():
 
 
 @case
+def noop_apply_is_cached_when_minus_c_names_the_project_from_elsewhere():
+    # -C with an absolute path, run from another folder: the shortcut must
+    # open the project as the long way does, or its memo never matches.
+    d = project()
+    elsewhere = tempfile.mkdtemp(prefix="dbreg-cwd-")
+    made.append(elsewhere)
+    settled()
+    target = "sqlite:" + os.path.join(d, "ydtb.db")
+    rc, out, err = run(["-C", d, "apply", "--target", target], elsewhere)
+    expect(rc == 0 and re.search(r"applied [1-9]\d* migrations", out), out + err)
+    rc, out, err = run(["-C", d, "apply", "-v", "--target", target], elsewhere)
+    expect(rc == 0 and CACHED in err and "applied 0 migrations" in out,
+           "the second run from elsewhere did not take the cached no-op: " + out + err)
+
+
+@case
 def noop_apply_cache_sees_a_same_size_up_file_edit():
     sql = ("CREATE TABLE IF NOT EXISTS ydtb_filed_items (id text PRIMARY KEY NOT NULL, workspace_id text NOT NULL"
            " REFERENCES ydtb_workspaces(id) ON DELETE CASCADE);\n"
@@ -1411,4 +1427,5 @@ def a_non_transactional_failure_reports_and_resumes_at_its_statement():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Extra arguments name the cases to run (all when none).
+    sys.exit(main(only=tuple(sys.argv[3:])))

@@ -280,6 +280,39 @@ static void test_driver__readonly_creates_nothing(void **state)
 	dbreg_target_close(c);
 }
 
+/* dbreg_history_order is ORDER BY applied_at, <read order>: checked
+ * against a plain insertion sort on rows with many equal times, at sizes
+ * around the merge widths. */
+static void test_driver__history_order_is_stable(void **state)
+{
+	(void)state;
+	static char times[5][32] = {"2024-01-01T00:00:00.000Z", "2024-01-01T00:00:00.001Z", "2024-01-01T00:00:01.000Z",
+				    "2024-02-01T00:00:00.000Z", "2025-01-01T00:00:00.000Z"};
+	for (size_t n = 0; n < 70; n++) {
+		struct dbreg_history h = DBREG_HISTORY_INIT;
+		struct dbreg_applied want[70];
+		unsigned seed = (unsigned)n * 2654435761u + 1;
+		for (size_t i = 0; i < n; i++) {
+			char mig[16];
+			snprintf(mig, sizeof mig, "%03zu", i);
+			seed = seed * 1103515245u + 12345u;
+			struct dbreg_applied r = {"p", mig, "1.0.0", "sha256:x", times[(seed >> 16) % 5], 0};
+			assert_int_equal(dbreg_history_append(&h, &r), 0);
+		}
+		memcpy(want, h.rows, n * sizeof *want);
+		for (size_t i = 1; i < n; i++)   /* insertion sort: stable */
+			for (size_t k = i; k > 0 && strcmp(want[k - 1].applied_at, want[k].applied_at) > 0; k--) {
+				struct dbreg_applied t = want[k];
+				want[k] = want[k - 1];
+				want[k - 1] = t;
+			}
+		assert_int_equal(dbreg_history_order(&h), 0);
+		for (size_t i = 0; i < n; i++)
+			assert_ptr_equal(h.rows[i].migration, want[i].migration);
+		dbreg_history_dispose(&h);
+	}
+}
+
 static void test_driver__rollback_leaves_nothing(void **state)
 {
 	struct dbreg_conn *c = open_fixture(state);
@@ -815,6 +848,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__rollback_leaves_nothing, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__readonly_creates_nothing, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__history_round_trip, testdb_setup, testdb_teardown),
+		cmocka_unit_test(test_driver__history_order_is_stable),
 		cmocka_unit_test_setup_teardown(test_driver__package_record_read, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__catalog_exact, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__lock_times_out_naming_holder, testdb_setup, testdb_teardown),

@@ -197,6 +197,11 @@ void cli_session_close(struct cli_session *s);
 /* DBREG_CHECK_BUDGET_MS, or 0 for the library's default (30 s). */
 unsigned cli_check_budget_ms(void);
 
+/* The project folder as a path from the current folder (or absolute when
+ * that reads better); malloc'd. Every opener of the project uses it: paths
+ * and so the registry's checksum and caches depend on it. */
+char *cli_relative_dir(const char *dir);
+
 /* The state file's path: --state/DBREG_STATE, else the project's. malloc'd. */
 char *cli_state_path(const struct cli_session *s, const struct dbreg_project *proj);
 

@@ -25,10 +25,10 @@ bool cli_apply_noop(struct cli_session *s)
 	struct dbreg_project *proj = NULL;
 	struct dbreg_state *state = NULL;
 	struct dbreg_conn *conn = NULL;
-	char *url = NULL, *shown = NULL, *path = NULL;
+	char *url = NULL, *shown = NULL, *path = NULL, *dir = cli_relative_dir(s->o.dir);
 	char err[1024], sum[72];
 	bool same = false, noop = false;
-	if (dbreg_project_open(&proj, s->o.dir, &diags) != 0 ||
+	if (!dir || dbreg_project_open(&proj, dir, &diags) != 0 ||
 	    dbreg_project_target_url(&url, proj, s->o.target, err, sizeof err) != 0 || !(shown = dbreg_url_redact(url)) ||
 	    !(path = cli_state_path(s, proj)) || dbreg_state_open(&state, path, err, sizeof err) != 0)
 		goto out;
@@ -50,6 +50,7 @@ out:
 	dbreg_target_close(conn);
 	dbreg_state_close(state);
 	free(path);
+	free(dir);
 	free(shown);
 	free(url);
 	dbreg_project_free(proj);

@@ -13,7 +13,7 @@
 
 /* The project folder as a path from the current folder, so that every
  * position printed opens in an editor started here, whatever -C said. */
-static char *session_relative_dir(const char *dir)
+char *cli_relative_dir(const char *dir)
 {
 	char cwd[PATH_MAX], abs[PATH_MAX];
 	if (!getcwd(cwd, sizeof(cwd)) || !realpath(dir, abs))
@@ -59,7 +59,7 @@ static int session_project(struct cli_session *s)
 		cli_hint(s, "-C DIR names the folder that holds dbreg.toml and tomls/");
 		return DBREG_EUSAGE;
 	}
-	char *dir = session_relative_dir(s->o.dir);
+	char *dir = cli_relative_dir(s->o.dir);
 	if (!dir)
 		return DBREG_ENOMEM;
 	int rc = dbreg_project_open(&s->proj, dir, &s->project_diags);

@@ -230,9 +230,15 @@ int dbreg_cache_registry_store(struct dbreg_state *st, const struct dbreg_projec
 		qsort(loaded, n_loaded, sizeof *loaded, cache_cmp_str);
 	if (n_loaded != n_manifests)
 		goto out;
-	for (size_t i = 0; i < n_loaded; i++)
-		if (strcmp(loaded[i], manifests[i]) != 0)
+	/* The loader names a manifest by its full path (the project's folder
+	 * joined, as it was given), the folders' scan relative to it. */
+	for (size_t i = 0; i < n_loaded; i++) {
+		char *full = dbreg_registry_full_path(p, manifests[i]);
+		bool same = full && strcmp(loaded[i], full) == 0;
+		free(full);
+		if (!same)
 			goto out;
+	}
 	for (size_t i = 0; i < reg->n_packages && rc == 0; i++) {
 		const struct dbreg_package *pkg = reg->packages[i];
 		for (size_t k = 0; k < pkg->n_migrations && rc == 0; k++) {

@@ -190,6 +190,41 @@ int dbreg_history_append(struct dbreg_history *h, const struct dbreg_applied *ro
 	return 0;
 }
 
+/* Merges the sorted runs a[lo, mid) and a[mid, hi) by applied_at through
+ * tmp, the left run first on ties (stable). */
+static void history_merge(struct dbreg_applied *a, struct dbreg_applied *tmp, size_t lo, size_t mid, size_t hi)
+{
+	size_t i = lo, j = mid, k = lo;
+	while (i < mid && j < hi)
+		tmp[k++] = strcmp(a[j].applied_at ? a[j].applied_at : "", a[i].applied_at ? a[i].applied_at : "") < 0
+				   ? a[j++]
+				   : a[i++];
+	while (i < mid)
+		tmp[k++] = a[i++];
+	while (j < hi)
+		tmp[k++] = a[j++];
+	memcpy(a + lo, tmp + lo, (hi - lo) * sizeof *a);
+}
+
+int dbreg_history_order(struct dbreg_history *h)
+{
+	size_t n = h->len, sorted = 1;
+	while (sorted < n && strcmp(h->rows[sorted - 1].applied_at ? h->rows[sorted - 1].applied_at : "",
+				    h->rows[sorted].applied_at ? h->rows[sorted].applied_at : "") <= 0)
+		sorted++;
+	if (sorted >= n)
+		return 0;   /* the usual case: rows come in the order they were written */
+	struct dbreg_applied *tmp = malloc(n * sizeof *tmp);
+	if (!tmp)
+		return DBREG_ENOMEM;
+	/* Bottom-up merge sort: stable, so equal times keep the read order. */
+	for (size_t width = 1; width < n; width *= 2)
+		for (size_t lo = 0; lo + width < n; lo += 2 * width)
+			history_merge(h->rows, tmp, lo, lo + width, lo + 2 * width < n ? lo + 2 * width : n);
+	free(tmp);
+	return 0;
+}
+
 void dbreg_history_dispose(struct dbreg_history *h)
 {
 	if (!h)

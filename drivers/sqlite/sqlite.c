@@ -439,12 +439,15 @@ static int sq_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
 	if (progress < 0)
 		return progress;
 	sqlite3_stmt *st;
-	/* Rows of migrations that stopped part way are progress, not history. */
+	/* Rows of migrations that stopped part way are progress, not history.
+	 * Read in rowid order (the order rows were written: a new rowid is
+	 * above every one in use) and put in applied_at order here, which
+	 * costs a scan where ORDER BY applied_at, rowid sorted every row. */
 	rc = sq_prepare(c,
 			progress ? "SELECT package, migration, version, checksum, applied_at, duration_ms"
-				   " FROM ydtb_registry_migrations WHERE statements_done IS NULL ORDER BY applied_at, rowid"
+				   " FROM ydtb_registry_migrations WHERE statements_done IS NULL ORDER BY rowid"
 				 : "SELECT package, migration, version, checksum, applied_at, duration_ms"
-				   " FROM ydtb_registry_migrations ORDER BY applied_at, rowid",
+				   " FROM ydtb_registry_migrations ORDER BY rowid",
 			&st);
 	if (rc)
 		return rc;
@@ -468,7 +471,7 @@ static int sq_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
 		rc = DBREG_ECONNECT;
 	}
 	sqlite3_finalize(st);
-	return rc;
+	return rc ? rc : dbreg_history_order(out);
 }
 
 static int sq_history_record(struct dbreg_conn *conn, const struct dbreg_applied *row, bool up)

@@ -58,6 +58,10 @@ struct dbreg_history {
 /* Appends a copy of row (its strings are copied). Returns 0 or DBREG_ENOMEM. */
 int dbreg_history_append(struct dbreg_history *h, const struct dbreg_applied *row);
 void dbreg_history_dispose(struct dbreg_history *h);
+/* Puts rows read in the order they were written into applied_at order, as
+ * ORDER BY applied_at, <write order> would: a stable sort, and only a scan
+ * when (as usual) they already are. Returns 0 or DBREG_ENOMEM. */
+int dbreg_history_order(struct dbreg_history *h);
 
 /* The catalog as read back from a database: what exists, not what is
  * declared. Types are spelled as the database reports them, lowercased. */
