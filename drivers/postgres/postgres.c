@@ -380,26 +380,36 @@ static int pg_table_exists(struct pg_conn *c, const char *name)
 	return rc;
 }
 
-static int pg_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
+/* The history, or (names != NULL) the rows of n packages of it. */
+static int pg_history_query(struct pg_conn *c, const char *const *names, size_t n, struct dbreg_history *out)
 {
-	struct pg_conn *c = PG(conn);
 	int rc = pg_table_exists(c, "ydtb_registry_migrations");
 	if (rc <= 0)
 		return rc;
 	int progress = pg_has_progress(c);
 	if (progress < 0)
 		return progress;
-	PGresult *r;
+	if (names && n == 0)
+		return 0;
+	if (n > 32767)
+		return DBREG_EUSAGE;   /* above the protocol's limit of parameters: the caller reads it all */
 	/* Rows of migrations that stopped part way are progress, not history. */
-	rc = pg_query(c, &r,
-		      progress ? "SELECT package, migration, version, checksum,"
-				 " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-				 " duration_ms FROM ydtb_registry_migrations WHERE statements_done IS NULL"
-				 " ORDER BY applied_at, ctid"
-			       : "SELECT package, migration, version, checksum,"
-				 " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-				 " duration_ms FROM ydtb_registry_migrations ORDER BY applied_at, ctid",
-		      0, NULL);
+	struct dbreg_buf sql = DBREG_BUF_INIT;
+	dbreg_buf_puts(&sql, "SELECT package, migration, version, checksum,"
+			     " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+			     " duration_ms FROM ydtb_registry_migrations");
+	if (progress)
+		dbreg_buf_puts(&sql, " WHERE statements_done IS NULL");
+	for (size_t i = 0; names && i < n; i++)
+		dbreg_buf_printf(&sql, "%s$%zu", i ? ", " : progress ? " AND package IN (" : " WHERE package IN (", i + 1);
+	dbreg_buf_puts(&sql, names ? ") ORDER BY applied_at, ctid" : " ORDER BY applied_at, ctid");
+	if (sql.oom) {
+		dbreg_buf_dispose(&sql);
+		return DBREG_ENOMEM;
+	}
+	PGresult *r;
+	rc = pg_query(c, &r, sql.ptr, (int)n, names);
+	dbreg_buf_dispose(&sql);
 	if (rc)
 		return rc;
 	for (int i = 0; i < PQntuples(r) && !rc; i++) {
@@ -415,6 +425,70 @@ static int pg_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
 	}
 	PQclear(r);
 	return rc;
+}
+
+static int pg_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
+{
+	return pg_history_query(PG(conn), NULL, 0, out);
+}
+
+static int pg_history_read_packages(struct dbreg_conn *conn, const char *const *names, size_t n,
+				    struct dbreg_history *out)
+{
+	return pg_history_query(PG(conn), names, n, out);
+}
+
+/* Every row of the named columns of a table, as text. */
+static int pg_rows_read(struct dbreg_conn *conn, const char *table, const char *const *columns, size_t n_columns,
+			char ***cells, size_t *n_rows)
+{
+	struct pg_conn *c = PG(conn);
+	*cells = NULL;
+	*n_rows = 0;
+	int rc = pg_table_exists(c, table);
+	if (rc <= 0 || n_columns == 0)
+		return rc;
+	struct dbreg_buf sql = DBREG_BUF_INIT;
+	dbreg_buf_puts(&sql, "SELECT ");
+	for (size_t i = 0; i < n_columns; i++) {
+		char *q = PQescapeIdentifier(c->pg, columns[i], strlen(columns[i]));
+		if (!q) {
+			dbreg_buf_dispose(&sql);
+			return DBREG_ENOMEM;
+		}
+		dbreg_buf_printf(&sql, "%s%s::text", i ? ", " : "", q);
+		PQfreemem(q);
+	}
+	char *t = PQescapeIdentifier(c->pg, table, strlen(table));
+	if (t)
+		dbreg_buf_printf(&sql, " FROM %s", t);
+	PQfreemem(t);
+	if (!t || sql.oom) {
+		dbreg_buf_dispose(&sql);
+		return DBREG_ENOMEM;
+	}
+	PGresult *r;
+	rc = pg_query(c, &r, sql.ptr, 0, NULL);
+	dbreg_buf_dispose(&sql);
+	if (rc)
+		return rc;
+	size_t rows = (size_t)PQntuples(r);
+	char **v = calloc(rows * n_columns + 1, sizeof *v);
+	if (!v)
+		rc = DBREG_ENOMEM;
+	for (size_t i = 0; v && i < rows && rc == 0; i++)
+		for (size_t k = 0; k < n_columns && rc == 0; k++)
+			if (!PQgetisnull(r, (int)i, (int)k) &&
+			    !(v[i * n_columns + k] = dbreg_strdup(PQgetvalue(r, (int)i, (int)k))))
+				rc = DBREG_ENOMEM;
+	PQclear(r);
+	if (rc) {
+		dbreg_strv_free(v, rows * n_columns);
+		return rc;
+	}
+	*cells = v;
+	*n_rows = rows;
+	return 0;
 }
 
 static int pg_prepare(struct pg_conn *c, const char *name, const char *sql, int n)
@@ -1052,6 +1126,8 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.exec = pg_exec,
 	.history_ensure = pg_history_ensure,
 	.history_read = pg_history_read,
+	.history_read_packages = pg_history_read_packages,
+	.rows_read = pg_rows_read,
 	.history_record = pg_history_record,
 	.package_record = pg_package_record,
 	.package_read = pg_package_read,
