@@ -6,6 +6,8 @@
  * the registry lock is a session advisory lock polled with
  * pg_try_advisory_lock, so a waiting run can time out and name the holder. */
 #include <libpq-fe.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +147,41 @@ static bool pg_given(const PQconninfoOption *opts, const char *key, const char *
 	}
 	const char *v = getenv(env);
 	return v && v[0];
+}
+
+/* What libpq connects to for key: the URL's or keyword string's value,
+ * else the environment's, else libpq's own default (fallback). */
+static const char *pg_key_part(const PQconninfoOption *opts, const char *key, const char *env, const char *fallback)
+{
+	for (const PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, key) == 0 && o->val && o->val[0])
+			return o->val;
+	const char *v = getenv(env);
+	return v && v[0] ? v : fallback;
+}
+
+/* postgres://user@host:port/database, whichever form named them: a URL and
+ * a keyword string for one database give one key. Host names compare
+ * without case; a socket folder is a path and keeps its case. */
+static char *pg_target_key(const char *url)
+{
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &perr);
+	PQfreemem(perr);
+	if (!opts)
+		return NULL;
+	const struct passwd *pw = getpwuid(geteuid());
+	const char *user = pg_key_part(opts, "user", "PGUSER", pw ? pw->pw_name : "");
+	const char *host = pg_key_part(opts, "host", "PGHOST", NULL);
+	if (!host)
+		host = pg_key_part(opts, "hostaddr", "PGHOSTADDR", "/var/run/postgresql");
+	char *key = dbreg_printf("postgres://%s@%s:%s/%s", user, host, pg_key_part(opts, "port", "PGPORT", "5432"),
+				 pg_key_part(opts, "dbname", "PGDATABASE", user));
+	char *h = key ? key + strlen("postgres://") + strlen(user) + 1 : NULL;
+	PQconninfoFree(opts);   /* user and host pointed into it */
+	for (; h && *h != '/' && *h && *h != ':'; h++)
+		*h = (char)(*h >= 'A' && *h <= 'Z' ? *h - 'A' + 'a' : *h);
+	return key;
 }
 
 static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize)
@@ -1067,4 +1104,5 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.foreign_keys = NULL,              /* foreign_keys = false is SQLite's */
 	.foreign_key_check = NULL,
 	.connect_advice = pg_connect_advice,
+	.target_key = pg_target_key,
 };

@@ -11,7 +11,7 @@
 
 #include "../dbreg.h"
 
-#define DBREG_DRIVER_VERSION 4
+#define DBREG_DRIVER_VERSION 5
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -231,6 +231,15 @@ struct dbreg_driver {
 	 * a hint that fits (static text; NULL for none). Without it, the core
 	 * takes every failure as transient. */
 	const char *(*connect_advice)(const char *errmsg, bool *transient);
+
+	/* Version 5 methods go below this line. All are optional: check
+	 * version >= 5 and the pointer for NULL before a call. */
+
+	/* The database url names, as one key for every spelling of it (cli.md:
+	 * the state file keeps a target's history under it): malloc'd, never
+	 * holding a password; NULL when url is malformed or out of memory.
+	 * Without it, the core keys a target by its redacted URL. */
+	char *(*target_key)(const char *url);
 };
 
 /* Registers a driver. Refuses a vtable with a missing required method or a
