@@ -539,6 +539,37 @@ static int pg_package_read(struct dbreg_conn *conn, char ***names, char ***versi
 	return rc;
 }
 
+/* The server compares: json has no equality, so it is read as jsonb
+ * (the same document whatever its spacing and key order). The type comes
+ * from the catalog (format_type), not from a manifest. */
+static int pg_values_equal(struct dbreg_conn *conn, const char *type, const char *a, const char *b, bool *same)
+{
+	struct pg_conn *c = PG(conn);
+	const char *as = strcmp(type, "json") == 0 ? "jsonb" : type;
+	char *sql = dbreg_printf("SELECT $1::%s IS NOT DISTINCT FROM $2::%s", as, as);
+	if (!sql)
+		return DBREG_ENOMEM;
+	/* A literal the type refuses fails the statement: inside a
+	 * transaction (a scratch replay) only the savepoint is lost. */
+	bool in_tx = PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
+	if (in_tx && pg_run(c, "SAVEPOINT dbreg_values_equal") != 0) {
+		free(sql);
+		return DBREG_ECONNECT;
+	}
+	const char *params[2] = {a, b};
+	PGresult *r = PQexecParams(c->pg, sql, 2, NULL, params, NULL, NULL, 0);
+	free(sql);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (ok)
+		*same = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (in_tx && (ok ? pg_run(c, "RELEASE SAVEPOINT dbreg_values_equal")
+			 : pg_run(c, "ROLLBACK TO SAVEPOINT dbreg_values_equal") ||
+				   pg_run(c, "RELEASE SAVEPOINT dbreg_values_equal")))
+		return DBREG_ECONNECT;
+	return ok ? 0 : DBREG_ECONNECT;
+}
+
 /* ---- catalog ---------------------------------------------------------- */
 
 /* The user tables of the current schema, dbreg's own left out. */
@@ -1105,4 +1136,5 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.foreign_key_check = NULL,
 	.connect_advice = pg_connect_advice,
 	.target_key = pg_target_key,
+	.values_equal = pg_values_equal,
 };

@@ -240,6 +240,11 @@ struct dbreg_driver {
 	 * holding a password; NULL when url is malformed or out of memory.
 	 * Without it, the core keys a target by its redacted URL. */
 	char *(*target_key)(const char *url);
+	/* Whether the literals a and b are one value of type (a type as
+	 * catalog_read spells it), as the database reads them: *same. Returns
+	 * 0, or nonzero when it cannot tell (a literal the type refuses, a
+	 * type without equality); an open transaction survives either way. */
+	int (*values_equal)(struct dbreg_conn *conn, const char *type, const char *a, const char *b, bool *same);
 };
 
 /* Registers a driver. Refuses a vtable with a missing required method or a
