@@ -428,7 +428,7 @@ static void test_driver__package_record_read(void **state)
 static void test_driver__history_of_some_packages(void **state)
 {
 	struct dbreg_conn *c = open_fixture(state);
-	assert_true(c->driver->version >= 5 && c->driver->history_read_packages);
+	assert_true(c->driver->version >= 6 && c->driver->history_read_packages);
 	const char *some[] = {"b", "c"};
 	struct dbreg_history h = DBREG_HISTORY_INIT;
 	DBREG_PASS(c, c->driver->history_read_packages(c, some, 2, &h));   /* no table yet */
@@ -465,7 +465,7 @@ static void test_driver__history_of_some_packages(void **state)
 static void test_driver__rows_read(void **state)
 {
 	struct dbreg_conn *c = open_fixture(state);
-	assert_true(c->driver->version >= 5 && c->driver->rows_read);
+	assert_true(c->driver->version >= 6 && c->driver->rows_read);
 	const char *cols[] = {"id", "note"};
 	char **cells = NULL;
 	size_t n = 99;
@@ -814,6 +814,49 @@ static void test_driver__registration_refuses_bad_vtables(void **state)
 
 /* ---- URL redaction ----------------------------------------------------------------- */
 
+/* cli.md: one key per database, whatever the spelling; never a password. */
+static void test_driver__target_key_is_one_per_database(void **state)
+{
+	(void)state;
+	char cwd[4096], abs[4200];
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	snprintf(abs, sizeof abs, "sqlite://%s/./k.db", cwd);
+	static const char *const same[][4] = {
+		{ "sqlite:k.db", "sqlite:./k.db", NULL, NULL },
+		{ "postgres://u:secret@DB.example:5433/app", "postgresql://u@db.example:5433/app?sslmode=require",
+		  "host=db.example port=5433 dbname=app user=u password=other", "postgres://u@db.example:5433/app" },
+		{ "postgres://u@h/app", "host=h dbname=app user=u port=5432", NULL, NULL },
+	};
+	for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+		char *first = dbreg_target_key(same[i][0]);
+		assert_non_null(first);
+		assert_null(strstr(first, "secret"));
+		for (size_t k = 1; k < 4 && same[i][k]; k++) {
+			char *other = dbreg_target_key(same[i][k]);
+			assert_non_null(other);
+			if (strcmp(first, other) != 0)
+				fail_msg("'%s' keys as %s, '%s' as %s", same[i][0], first, same[i][k], other);
+			free(other);
+		}
+		free(first);
+	}
+	char *a = dbreg_target_key("sqlite:k.db"), *b = dbreg_target_key(abs);
+	assert_string_equal(a, b);
+	assert_true(a[strlen("sqlite:")] == '/');
+	free(b);
+	/* Other databases, other keys. */
+	static const char *const other[] = { "sqlite:l.db", "postgres://u@h/app2", "postgres://v@h/app",
+					     "postgres://u@h:5433/app", "postgres://u@h2/app" };
+	char *pg = dbreg_target_key("postgres://u@h/app");
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+		char *k = dbreg_target_key(other[i]);
+		assert_string_not_equal(k, i == 0 ? a : pg);
+		free(k);
+	}
+	free(pg);
+	free(a);
+}
+
 static void test_driver__url_redaction(void **state)
 {
 	(void)state;
@@ -926,6 +969,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__old_history_table_is_upgraded, testdb_setup, testdb_teardown),
 		cmocka_unit_test(test_driver__registration_refuses_bad_vtables),
 		cmocka_unit_test(test_driver__url_redaction),
+		cmocka_unit_test(test_driver__target_key_is_one_per_database),
 	};
 	/* Cases of one database only are left out of the other's run rather
 	 * than skipped: meson reads cmocka's "not ok # SKIP" as a failure. */

@@ -583,13 +583,13 @@ out:
 /* Reads the target's history under the lock and keeps the steps still to
  * run: ups not applied, downs applied. */
 /* The history rows the plan's steps can be in: those of their packages
- * when they are few and the driver reads a package's rows (v5), else all. */
+ * when they are few and the driver reads a package's rows (v6), else all. */
 static int apply_history(struct dbreg_conn *conn, const struct dbreg_plan *plan, struct dbreg_history *h)
 {
 	const struct dbreg_driver *drv = conn->driver;
 	const char *names[APPLY_FEW_PACKAGES];
 	size_t n = 0;
-	bool few = drv->version >= 5 && drv->history_read_packages;
+	bool few = drv->version >= 6 && drv->history_read_packages;
 	for (size_t i = 0; few && i < plan->n_steps; i++) {
 		bool seen = false;
 		for (size_t k = 0; k < n && !seen; k++)
@@ -655,7 +655,7 @@ static int apply_installed_cmp(const void *a, const void *b)
 }
 
 /* ydtb_tools as the target holds it now (after this run's steps, in the
- * run's last transaction), when the driver reads rows (v5): the packages
+ * run's last transaction), when the driver reads rows (v6): the packages
  * whose tools are already as written are left alone. */
 static int apply_tools_read(struct apply_run *r, struct dbreg_tools_view *v, char ***cells, size_t *n_rows)
 {
@@ -664,7 +664,7 @@ static int apply_tools_read(struct apply_run *r, struct dbreg_tools_view *v, cha
 	*cells = NULL;
 	*n_rows = 0;
 	memset(v, 0, sizeof *v);
-	if (n == 0 || r->drv->version < 5 || !r->drv->rows_read)
+	if (n == 0 || r->drv->version < 6 || !r->drv->rows_read)
 		return 0;
 	int rc = r->drv->rows_read(r->conn, "ydtb_tools", cols, n, cells, n_rows);
 	if (rc != 0)

@@ -6,6 +6,8 @@
  * the registry lock is a session advisory lock polled with
  * pg_try_advisory_lock, so a waiting run can time out and name the holder. */
 #include <libpq-fe.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +147,41 @@ static bool pg_given(const PQconninfoOption *opts, const char *key, const char *
 	}
 	const char *v = getenv(env);
 	return v && v[0];
+}
+
+/* What libpq connects to for key: the URL's or keyword string's value,
+ * else the environment's, else libpq's own default (fallback). */
+static const char *pg_key_part(const PQconninfoOption *opts, const char *key, const char *env, const char *fallback)
+{
+	for (const PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, key) == 0 && o->val && o->val[0])
+			return o->val;
+	const char *v = getenv(env);
+	return v && v[0] ? v : fallback;
+}
+
+/* postgres://user@host:port/database, whichever form named them: a URL and
+ * a keyword string for one database give one key. Host names compare
+ * without case; a socket folder is a path and keeps its case. */
+static char *pg_target_key(const char *url)
+{
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &perr);
+	PQfreemem(perr);
+	if (!opts)
+		return NULL;
+	const struct passwd *pw = getpwuid(geteuid());
+	const char *user = pg_key_part(opts, "user", "PGUSER", pw ? pw->pw_name : "");
+	const char *host = pg_key_part(opts, "host", "PGHOST", NULL);
+	if (!host)
+		host = pg_key_part(opts, "hostaddr", "PGHOSTADDR", "/var/run/postgresql");
+	char *key = dbreg_printf("postgres://%s@%s:%s/%s", user, host, pg_key_part(opts, "port", "PGPORT", "5432"),
+				 pg_key_part(opts, "dbname", "PGDATABASE", user));
+	char *h = key ? key + strlen("postgres://") + strlen(user) + 1 : NULL;
+	PQconninfoFree(opts);   /* user and host pointed into it */
+	for (; h && *h != '/' && *h && *h != ':'; h++)
+		*h = (char)(*h >= 'A' && *h <= 'Z' ? *h - 'A' + 'a' : *h);
+	return key;
 }
 
 static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize)
@@ -574,6 +611,37 @@ static int pg_package_read(struct dbreg_conn *conn, char ***names, char ***versi
 		*n = 0;
 	}
 	return rc;
+}
+
+/* The server compares: json has no equality, so it is read as jsonb
+ * (the same document whatever its spacing and key order). The type comes
+ * from the catalog (format_type), not from a manifest. */
+static int pg_values_equal(struct dbreg_conn *conn, const char *type, const char *a, const char *b, bool *same)
+{
+	struct pg_conn *c = PG(conn);
+	const char *as = strcmp(type, "json") == 0 ? "jsonb" : type;
+	char *sql = dbreg_printf("SELECT $1::%s IS NOT DISTINCT FROM $2::%s", as, as);
+	if (!sql)
+		return DBREG_ENOMEM;
+	/* A literal the type refuses fails the statement: inside a
+	 * transaction (a scratch replay) only the savepoint is lost. */
+	bool in_tx = PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
+	if (in_tx && pg_run(c, "SAVEPOINT dbreg_values_equal") != 0) {
+		free(sql);
+		return DBREG_ECONNECT;
+	}
+	const char *params[2] = {a, b};
+	PGresult *r = PQexecParams(c->pg, sql, 2, NULL, params, NULL, NULL, 0);
+	free(sql);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (ok)
+		*same = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (in_tx && (ok ? pg_run(c, "RELEASE SAVEPOINT dbreg_values_equal")
+			 : pg_run(c, "ROLLBACK TO SAVEPOINT dbreg_values_equal") ||
+				   pg_run(c, "RELEASE SAVEPOINT dbreg_values_equal")))
+		return DBREG_ECONNECT;
+	return ok ? 0 : DBREG_ECONNECT;
 }
 
 /* ---- catalog ---------------------------------------------------------- */
@@ -1143,4 +1211,6 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.foreign_keys = NULL,              /* foreign_keys = false is SQLite's */
 	.foreign_key_check = NULL,
 	.connect_advice = pg_connect_advice,
+	.target_key = pg_target_key,
+	.values_equal = pg_values_equal,
 };

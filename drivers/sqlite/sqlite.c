@@ -7,6 +7,7 @@
  * sqlite3_prepare_v2's tail. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include <sqlite3.h>
@@ -1215,6 +1216,36 @@ static int sq_server_version(struct dbreg_conn *conn, char *buf, size_t size)
 	return 0;
 }
 
+/* sqlite: and the file's absolute path, symbolic links resolved (through
+ * its folder when the file is not there yet), so that sqlite:x.db,
+ * sqlite:./x.db and sqlite:///abs/x.db key one history. */
+static char *sq_target_key(const char *url)
+{
+	const char *path = sq_path(url);
+	if (!path)
+		return NULL;
+	if (strcmp(path, ":memory:") == 0)
+		return dbreg_strdup("sqlite::memory:");
+	char cwd[PATH_MAX], real[PATH_MAX];
+	char *abs = path[0] == '/' ? dbreg_strdup(path)
+		    : getcwd(cwd, sizeof cwd) ? dbreg_printf("%s/%s", cwd, path) : NULL;
+	if (!abs)
+		return NULL;
+	char *key = NULL;
+	if (realpath(abs, real)) {
+		key = dbreg_printf("sqlite:%s", real);
+	} else {
+		char *slash = strrchr(abs, '/');
+		*slash = '\0';
+		if (realpath(abs[0] ? abs : "/", real))
+			key = dbreg_printf("sqlite:%s/%s", strcmp(real, "/") == 0 ? "" : real, slash + 1);
+		else
+			key = (*slash = '/', dbreg_printf("sqlite:%s", abs));
+	}
+	free(abs);
+	return key;
+}
+
 static const char *const sq_schemes[] = { "sqlite", NULL };
 
 
@@ -1252,6 +1283,7 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	.foreign_keys = sq_foreign_keys,
 	.foreign_key_check = sq_foreign_key_check,
 	.connect_advice = sq_connect_advice,
+	.target_key = sq_target_key,
 };
 
 /* SQLite's memory statistics take a global mutex on every allocation: with
