@@ -929,6 +929,49 @@ static void test_apply__tools_follow_the_manifest(void **state)
 	free(core);
 }
 
+/* A run leaves alone the packages whose tools ydtb_tools already holds as
+ * written (drivers of version 5 read the table first): every value that
+ * differs is still brought back, NULLs included, a row the package no
+ * longer declares is still deleted, and a tool left as written keeps its
+ * updated_at. */
+static void test_apply__tools_changed_by_hand_are_restored(void **state)
+{
+	struct testdb *f = *state;
+	char *notes = notes_toml(false, NULL, NULL, "1.2.0");
+	struct dbreg_registry *reg = load_reg(notes);
+	struct dbreg_conn *conn = testdb_open(f->url);
+	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
+	const char *current = "(SELECT count(*) FROM ydtb_tools WHERE id = 'notes' AND package_name = '@t/notes'"
+			      " AND name = 'Notes' AND icon = 'note' AND description IS NULL) = 1";
+	assert_true(sql_true(conn, current));
+	const char *edits[] = {
+		"UPDATE ydtb_tools SET name = 'By hand' WHERE id = 'notes'",
+		"UPDATE ydtb_tools SET icon = NULL WHERE id = 'notes'",
+		"UPDATE ydtb_tools SET description = 'x' WHERE id = 'notes'",
+		"UPDATE ydtb_tools SET package_name = '@t/core' WHERE id = 'notes'",
+		"INSERT INTO ydtb_tools (id, package_name, name) VALUES ('stray', '@t/notes', 'S')",
+		"DELETE FROM ydtb_tools WHERE id = 'notes'",
+	};
+	for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+		DBREG_PASS(conn, conn->driver->exec(conn, edits[i]));
+		size_t applied = 9;
+		assert_int_equal(apply_to(conn, reg, NULL, 0, &applied), 0);
+		assert_int_equal(applied, 0);
+		if (!sql_true(conn, current))
+			fail_msg("not restored after: %s", edits[i]);
+		assert_true(sql_true(conn, "(SELECT count(*) FROM ydtb_tools WHERE package_name = '@t/notes') = 1"));
+	}
+	/* Another package's row is not the notes package's to delete. */
+	DBREG_PASS(conn, conn->driver->exec(conn, "INSERT INTO ydtb_tools (id, package_name, name) VALUES ('x', '@t/other', 'X');"
+					       " UPDATE ydtb_tools SET updated_at = 'mark' WHERE id = 'notes'"));
+	assert_int_equal(apply_to(conn, reg, NULL, 0, NULL), 0);
+	assert_true(sql_true(conn, "(SELECT count(*) FROM ydtb_tools WHERE id = 'x') = 1"));
+	assert_true(sql_true(conn, "(SELECT count(*) FROM ydtb_tools WHERE id = 'notes' AND updated_at = 'mark') = 1"));
+	conn->driver->close(conn);
+	dbreg_registry_free(reg);
+	free(notes);
+}
+
 /* A run split by a transaction = false step that fails in its last
  * segment keeps the package rows of the packages its committed segments
  * completed (core), not of the one whose last step failed. */
@@ -1355,6 +1398,7 @@ int main(int argc, char **argv)
 		T(test_apply__every_failure_point_rolls_back),
 		cmocka_unit_test(test_apply__every_failure_point_of_a_split_run),
 		T(test_apply__tools_follow_the_manifest),
+		T(test_apply__tools_changed_by_hand_are_restored),
 		T(test_apply__target_timeouts_bound_migrations_pg),
 		T(test_apply__split_run_failing_late_keeps_completed_packages),
 		T(test_apply__foreign_keys_off_rebuild_keeps_child_rows),

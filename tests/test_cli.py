@@ -669,6 +669,37 @@ def an_offline_answer_for_a_target_never_seen_says_so():
     expect(rc == 0 and "never seen" not in err, err)
     rc, out, err = run(["plan"], d)
     expect(rc == 0 and "never seen" not in err, err)
+@case
+def two_spellings_of_one_database_share_one_history():
+    # cli.md: the state file keys a target by its database, not its spelling.
+    d = project()
+    rc, out, err = run(["apply", "--target", "sqlite:ydtb.db"], d)
+    expect(rc == 0 and re.search(r"applied [1-9]\d* migrations", out), out + err)
+    for spelling in ("sqlite:./ydtb.db", "sqlite://" + os.path.join(os.path.realpath(d), "ydtb.db")):
+        rc, out, err = run(["plan", "--target", spelling], d)
+        expect(rc == 0 and "never seen" not in err and "is up to date" in out,
+               "%s: the state file did not know it: %s" % (spelling, out + err))
+    rc, out, err = run(["plan", "--target", "sqlite:other.db"], d)
+    expect(rc == 0 and "never seen" in err, "another file shared the history: " + out + err)
+    if not PG_URL:
+        return
+    url, drop = pg_database()
+    try:
+        rc, out, err = run(["apply", "--target", url], d)
+        expect(rc == 0, out + err)
+        from urllib.parse import urlsplit, unquote
+        u = urlsplit(url)
+        words = "host=%s port=%d dbname=%s user=%s password=%s" % (
+            u.hostname, u.port, u.path.lstrip("/"), unquote(u.username), unquote(u.password or ""))
+        rc, out, err = run(["plan", "--target", words], d)
+        expect(rc == 0 and "never seen" not in err and "is up to date" in out,
+               "the keyword form did not find the URL form's history: " + out + err)
+        state = open(os.path.join(d, ".dbreg", "state.db"), "rb").read()
+        expect(not u.password or u.password.encode() not in state, "the password is in the state file")
+    finally:
+        drop()
+
+
 CACHED = "nothing to re-read"
 
 

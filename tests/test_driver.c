@@ -23,6 +23,7 @@
 #include "dbreg/driver.h"
 #include "testdb.h"
 #include "url.h"
+#include "util.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -423,6 +424,72 @@ static void test_driver__package_record_read(void **state)
 	c->driver->close(c);
 }
 
+/* history_read_packages: the rows of the named packages only, in
+ * history_read's order (applied_at), progress rows left out as there. */
+static void test_driver__history_of_some_packages(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	assert_true(c->driver->version >= 6 && c->driver->history_read_packages);
+	const char *some[] = {"b", "c"};
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	DBREG_PASS(c, c->driver->history_read_packages(c, some, 2, &h));   /* no table yet */
+	assert_int_equal(h.len, 0);
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	struct dbreg_applied rows[] = {
+		{ "a", "001", "1.0.0", "sha256:a1", "2024-01-01T00:00:03.000Z", 0 },
+		{ "b", "002", "1.0.0", "sha256:b2", "2024-01-01T00:00:02.000Z", 0 },
+		{ "c", "001", "1.0.0", "sha256:c1", "2024-01-01T00:00:04.000Z", 0 },
+		{ "b", "001", "1.0.0", "sha256:b1", "2024-01-01T00:00:01.000Z", 0 },
+		{ "bb", "001", "1.0.0", "sha256:bb", "2024-01-01T00:00:00.000Z", 0 },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		DBREG_PASS(c, c->driver->history_record(c, &rows[i], true));
+	struct dbreg_applied part = { "c", "002", "1.0.0", "sha256:part", NULL, 0 };
+	DBREG_PASS(c, c->driver->progress_record(c, &part, 1));
+	DBREG_PASS(c, c->driver->history_read_packages(c, some, 2, &h));
+	assert_int_equal(h.len, 3);
+	assert_string_equal(h.rows[0].checksum, "sha256:b1");
+	assert_string_equal(h.rows[1].checksum, "sha256:b2");
+	assert_string_equal(h.rows[2].checksum, "sha256:c1");
+	assert_string_equal(h.rows[2].applied_at, "2024-01-01T00:00:04.000Z");
+	dbreg_history_dispose(&h);
+	DBREG_PASS(c, c->driver->history_read_packages(c, some, 0, &h));
+	assert_int_equal(h.len, 0);
+	const char *none[] = {"nope"};
+	DBREG_PASS(c, c->driver->history_read_packages(c, none, 1, &h));
+	assert_int_equal(h.len, 0);
+	c->driver->close(c);
+}
+
+/* rows_read: the named columns of every row as text, NULL as NULL; an
+ * absent table has no rows. */
+static void test_driver__rows_read(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	assert_true(c->driver->version >= 6 && c->driver->rows_read);
+	const char *cols[] = {"id", "note"};
+	char **cells = NULL;
+	size_t n = 99;
+	DBREG_PASS(c, c->driver->rows_read(c, "ydtb_tools", cols, 2, &cells, &n));
+	assert_int_equal(n, 0);
+	assert_null(cells);
+	DBREG_PASS(c, c->driver->exec(c, "CREATE TABLE ydtb_tools (id text PRIMARY KEY, note text, n integer);"
+					 " INSERT INTO ydtb_tools VALUES ('x', 'it''s', 1), ('y', NULL, 2);"));
+	DBREG_PASS(c, c->driver->rows_read(c, "ydtb_tools", cols, 2, &cells, &n));
+	assert_int_equal(n, 2);
+	bool x_first = strcmp(cells[0], "x") == 0;
+	char **x = x_first ? cells : cells + 2, **y = x_first ? cells + 2 : cells;
+	assert_string_equal(x[0], "x");
+	assert_string_equal(x[1], "it's");
+	assert_string_equal(y[0], "y");
+	assert_null(y[1]);
+	dbreg_strv_free(cells, n * 2);
+	/* A column the table lacks is the database's error, not an empty read. */
+	const char *bad[] = {"id", "icon"};
+	assert_int_not_equal(c->driver->rows_read(c, "ydtb_tools", bad, 2, &cells, &n), 0);
+	c->driver->close(c);
+}
+
 /* ---- catalog ---------------------------------------------------------------- */
 
 static const struct dbreg_cat_index *find_index(const struct dbreg_cat_table *t, const char *name)
@@ -796,6 +863,49 @@ static void test_driver__registration_refuses_bad_vtables(void **state)
 
 /* ---- URL redaction ----------------------------------------------------------------- */
 
+/* cli.md: one key per database, whatever the spelling; never a password. */
+static void test_driver__target_key_is_one_per_database(void **state)
+{
+	(void)state;
+	char cwd[4096], abs[4200];
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	snprintf(abs, sizeof abs, "sqlite://%s/./k.db", cwd);
+	static const char *const same[][4] = {
+		{ "sqlite:k.db", "sqlite:./k.db", NULL, NULL },
+		{ "postgres://u:secret@DB.example:5433/app", "postgresql://u@db.example:5433/app?sslmode=require",
+		  "host=db.example port=5433 dbname=app user=u password=other", "postgres://u@db.example:5433/app" },
+		{ "postgres://u@h/app", "host=h dbname=app user=u port=5432", NULL, NULL },
+	};
+	for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+		char *first = dbreg_target_key(same[i][0]);
+		assert_non_null(first);
+		assert_null(strstr(first, "secret"));
+		for (size_t k = 1; k < 4 && same[i][k]; k++) {
+			char *other = dbreg_target_key(same[i][k]);
+			assert_non_null(other);
+			if (strcmp(first, other) != 0)
+				fail_msg("'%s' keys as %s, '%s' as %s", same[i][0], first, same[i][k], other);
+			free(other);
+		}
+		free(first);
+	}
+	char *a = dbreg_target_key("sqlite:k.db"), *b = dbreg_target_key(abs);
+	assert_string_equal(a, b);
+	assert_true(a[strlen("sqlite:")] == '/');
+	free(b);
+	/* Other databases, other keys. */
+	static const char *const other[] = { "sqlite:l.db", "postgres://u@h/app2", "postgres://v@h/app",
+					     "postgres://u@h:5433/app", "postgres://u@h2/app" };
+	char *pg = dbreg_target_key("postgres://u@h/app");
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+		char *k = dbreg_target_key(other[i]);
+		assert_string_not_equal(k, i == 0 ? a : pg);
+		free(k);
+	}
+	free(pg);
+	free(a);
+}
+
 static void test_driver__url_redaction(void **state)
 {
 	(void)state;
@@ -899,6 +1009,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__history_round_trip, testdb_setup, testdb_teardown),
 		cmocka_unit_test(test_driver__history_order_is_stable),
 		cmocka_unit_test_setup_teardown(test_driver__package_record_read, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__history_of_some_packages, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__rows_read, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__catalog_exact, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__lock_times_out_naming_holder, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__split_finds_the_statements, testdb_setup, testdb_teardown),
@@ -906,6 +1018,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__old_history_table_is_upgraded, testdb_setup, testdb_teardown),
 		cmocka_unit_test(test_driver__registration_refuses_bad_vtables),
 		cmocka_unit_test(test_driver__url_redaction),
+		cmocka_unit_test(test_driver__target_key_is_one_per_database),
 	};
 	/* Cases of one database only are left out of the other's run rather
 	 * than skipped: meson reads cmocka's "not ok # SKIP" as a failure. */

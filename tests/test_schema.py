@@ -265,6 +265,81 @@ def verify_reports_each_kind_of_difference_made_by_hand_on_postgres():
         drop()
 
 
+TYPED_DEFAULTS = '''[package]
+name = "@t/typed"
+version = "1.0.0"
+
+[tables.ydtb_td_items]
+description = "String defaults on columns that are not text"
+workspace_scoped = true
+
+[tables.ydtb_td_items.columns]
+id = { type = "text", primary_key = true }
+day = { type = "date", default = "2020-01-01" }
+at = { type = "timestamptz", default = "2020-01-01 00:00:00+00" }
+doc = { type = "jsonb", default = '{"a": 1}' }
+raw = { type = "json", default = '{"a": 1}' }
+
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+# SQLite keeps the text as written: there it is the declared text.
+up_sqlite = """
+CREATE TABLE IF NOT EXISTS ydtb_td_items (
+  id text PRIMARY KEY NOT NULL,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  day text DEFAULT '2020-01-01',
+  at text DEFAULT '2020-01-01 00:00:00+00',
+  doc text DEFAULT '{"a": 1}',
+  raw text DEFAULT '{"a": 1}'
+);
+CREATE INDEX IF NOT EXISTS ydtb_td_items_workspace_id_idx ON ydtb_td_items (workspace_id);
+"""
+up_postgres = """
+CREATE TABLE IF NOT EXISTS ydtb_td_items (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  day date DEFAULT '2020-01-01',
+  at timestamptz DEFAULT '2020-01-01T00:00:00Z',
+  doc jsonb DEFAULT '{"a":1}',
+  raw json DEFAULT '{ "a" : 1 }'
+);
+CREATE INDEX IF NOT EXISTS ydtb_td_items_workspace_id_idx ON ydtb_td_items (workspace_id);
+"""
+down = "DROP TABLE IF EXISTS ydtb_td_items;"
+'''
+
+
+@case
+def verify_compares_string_defaults_of_typed_columns_by_value_on_postgres():
+    # The same value spelled otherwise is no difference (PostgreSQL keeps
+    # '2020-01-01T00:00:00Z' as '2020-01-01 00:00:00+00'); another value is.
+    url, drop = pg_database()
+    try:
+        d = project({"typed.toml": TYPED_DEFAULTS})
+        init_and_verify(d, url)
+        for column, sql, shown in (
+                ("day", "ALTER TABLE ydtb_td_items ALTER COLUMN day SET DEFAULT '2021-06-01'", "2021-06-01"),
+                ("at", "ALTER TABLE ydtb_td_items ALTER COLUMN at SET DEFAULT '2020-01-01 00:00:01+00'",
+                 "2020-01-01 00:00:01"),
+                ("doc", "ALTER TABLE ydtb_td_items ALTER COLUMN doc SET DEFAULT '{\"a\": 2}'", '"a": 2'),
+                ("raw", "ALTER TABLE ydtb_td_items ALTER COLUMN raw SET DEFAULT '[1]'", "[1]")):
+            psql(url, sql)
+            rc, problems = verify_problems(d, url)
+            hit = [p for p in problems if p["table"] == "ydtb_td_items" and p["column"] == column
+                   and "default" in p["message"] and shown in p["message"]]
+            expect(rc == 6 and hit, "%s: a changed default was not reported (exit %d): %s" % (column, rc, problems))
+        # Back to the declared values, spelled otherwise again: clean.
+        psql(url, "ALTER TABLE ydtb_td_items ALTER COLUMN day SET DEFAULT '2020-01-01'::date;"
+                  " ALTER TABLE ydtb_td_items ALTER COLUMN at SET DEFAULT '2020-01-01 01:00:00+01';"
+                  " ALTER TABLE ydtb_td_items ALTER COLUMN doc SET DEFAULT '{ \"a\" : 1 }';"
+                  " ALTER TABLE ydtb_td_items ALTER COLUMN raw SET DEFAULT '{\"a\":1}'")
+        rc, problems = verify_problems(d, url)
+        expect(rc == 0 and problems == [], "the declared values, spelled otherwise: %s" % problems)
+    finally:
+        drop()
+
+
 # ---- a truthful verify ------------------------------------------------------------
 
 VERSIONED_V1 = '''[package]
@@ -524,4 +599,4 @@ def validate_target_reports_a_body_failing_on_postgres_and_goes_on():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(only=tuple(sys.argv[5:])))

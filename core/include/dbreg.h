@@ -654,6 +654,12 @@ int dbreg_registry_validate_target(struct dbreg_registry *reg, struct dbreg_conn
  * or DBREG_EUSAGE when no driver claims the URL. */
 int dbreg_target_dialect(const char *url, enum dbreg_dialect *out);
 
+/* The key the state file keeps a target under: one per database, whatever
+ * the spelling (for SQLite the file's absolute path; for PostgreSQL host,
+ * port, database and user), never holding a password. malloc'd; NULL when
+ * out of memory. A URL no driver reads as a database is keyed redacted. */
+char *dbreg_target_key(const char *url);
+
 /* Connects to a target. On failure returns DBREG_ECONNECT or DBREG_EUSAGE
  * with a message in err that never holds the password. Close with
  * dbreg_target_close. */

@@ -24,6 +24,9 @@ struct apply_key {
 	const char *package, *migration;
 };
 
+/* Steps of at most this many packages: their history rows only are read. */
+#define APPLY_FEW_PACKAGES 32
+
 static int apply_key_cmp(const void *a, const void *b)
 {
 	const struct apply_key *x = a, *y = b;
@@ -580,11 +583,31 @@ out:
 
 /* Reads the target's history under the lock and keeps the steps still to
  * run: ups not applied, downs applied. */
+/* The history rows the plan's steps can be in: those of their packages
+ * when they are few and the driver reads a package's rows (v6), else all. */
+static int apply_history(struct dbreg_conn *conn, const struct dbreg_plan *plan, struct dbreg_history *h)
+{
+	const struct dbreg_driver *drv = conn->driver;
+	const char *names[APPLY_FEW_PACKAGES];
+	size_t n = 0;
+	bool few = drv->version >= 6 && drv->history_read_packages;
+	for (size_t i = 0; few && i < plan->n_steps; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = strcmp(names[k], plan->steps[i].package) == 0;
+		if (!seen && n == APPLY_FEW_PACKAGES)
+			few = false;
+		else if (!seen)
+			names[n++] = plan->steps[i].package;
+	}
+	return few ? drv->history_read_packages(conn, names, n, h) : drv->history_read(conn, h);
+}
+
 static int apply_select(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
 			bool *run)
 {
 	struct dbreg_history h = DBREG_HISTORY_INIT;
-	int rc = conn->driver->history_read(conn, &h);
+	int rc = apply_history(conn, plan, &h);
 	if (rc != 0) {
 		dbreg_history_dispose(&h);
 		return apply_own_fail(out, conn, rc, "cannot read the history");
@@ -621,6 +644,35 @@ static int apply_select(struct dbreg_apply_result *out, struct dbreg_conn *conn,
  * another version: a package without migrations still brings its tools),
  * and the tools of every other package in scope, which a manifest may have
  * changed without a new version. */
+/* The installed version of a package, from package_read's arrays sorted
+ * by name here (the server's ORDER BY follows its collation). */
+struct apply_installed {
+	const char *name, *version;
+};
+
+static int apply_installed_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct apply_installed *)a)->name, ((const struct apply_installed *)b)->name);
+}
+
+/* ydtb_tools as the target holds it now (after this run's steps, in the
+ * run's last transaction), when the driver reads rows (v6): the packages
+ * whose tools are already as written are left alone. */
+static int apply_tools_read(struct apply_run *r, struct dbreg_tools_view *v, char ***cells, size_t *n_rows)
+{
+	const char *cols[DBREG_PLAN_TOOL_COLUMNS];
+	size_t n = dbreg_plan_tools_columns(r->plan, cols);
+	*cells = NULL;
+	*n_rows = 0;
+	memset(v, 0, sizeof *v);
+	if (n == 0 || r->drv->version < 6 || !r->drv->rows_read)
+		return 0;
+	int rc = r->drv->rows_read(r->conn, "ydtb_tools", cols, n, cells, n_rows);
+	if (rc != 0)
+		return apply_own_fail(r->out, r->conn, rc, "cannot record the packages' tools in ydtb_tools");
+	return dbreg_plan_tools_view(v, r->plan, *cells, *n_rows);
+}
+
 static int apply_packages(struct apply_run *r)
 {
 	const struct dbreg_plan *plan = r->plan;
@@ -629,18 +681,31 @@ static int apply_packages(struct apply_run *r)
 	int rc = r->drv->package_read(r->conn, &names, &versions, &n);
 	if (rc != 0)
 		return apply_own_fail(r->out, r->conn, rc, "cannot read the installed packages");
+	struct apply_installed *inst = calloc(n + 1, sizeof *inst);
+	char **cells = NULL;
+	size_t n_rows = 0;
+	struct dbreg_tools_view view;
+	memset(&view, 0, sizeof view);
+	if (!inst)
+		rc = DBREG_ENOMEM;
+	for (size_t k = 0; inst && k < n; k++)
+		inst[k] = (struct apply_installed){names[k], versions[k]};
+	if (inst)
+		qsort(inst, n, sizeof *inst, apply_installed_cmp);
+	if (rc == 0)
+		rc = apply_tools_read(r, &view, &cells, &n_rows);
 	struct dbreg_buf tools = DBREG_BUF_INIT;
 	for (size_t i = 0; i < plan->n_pkgs && rc == 0; i++) {
 		const struct dbreg_plan_pkg *p = &plan->pkgs[i];
 		if (r->recorded[i] || !p->in_scope)
 			continue;
-		const char *installed = NULL;
-		for (size_t k = 0; k < n; k++)
-			if (strcmp(names[k], p->pkg->name) == 0)
-				installed = versions[k];
+		struct apply_installed key = {p->pkg->name, NULL};
+		const struct apply_installed *found =
+			p->pkg->name ? bsearch(&key, inst, n, sizeof *inst, apply_installed_cmp) : NULL;
+		const char *installed = found ? found->version : NULL;
 		if (apply_removes(p) ? installed != NULL : !installed || strcmp(installed, p->version) != 0)
 			rc = apply_package(r, i);
-		else if (!apply_removes(p))
+		else if (!apply_removes(p) && !dbreg_plan_tools_current(&view, p->pkg))
 			dbreg_plan_tools_sql(&tools, plan, p->pkg, false);
 	}
 	if (rc == 0 && tools.oom)
@@ -651,6 +716,9 @@ static int apply_packages(struct apply_run *r)
 			rc = apply_own_fail(r->out, r->conn, rc, "cannot record the packages' tools in ydtb_tools");
 	}
 	dbreg_buf_dispose(&tools);
+	dbreg_plan_tools_view_dispose(&view);
+	dbreg_strv_free(cells, n_rows * view.n_cols);
+	free(inst);
 	dbreg_strv_free(names, n);
 	dbreg_strv_free(versions, n);
 	return rc;

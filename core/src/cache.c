@@ -373,7 +373,7 @@ int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, cons
 	sqlite3 *db = dbreg_state_db(st);
 	if (!db || !conn || !target || !registry_checksum)
 		return DBREG_EUSAGE;
-	char *t = dbreg_url_redact(target);
+	char *t = dbreg_target_key(target);
 	if (!t)
 		return DBREG_ENOMEM;
 	sqlite3_stmt *q = NULL;
@@ -415,7 +415,7 @@ int dbreg_cache_noop_store(struct dbreg_state *st, struct dbreg_conn *conn, cons
 	struct cache_target now = {0};
 	struct dbreg_plan *plan = NULL;
 	struct dbreg_buf build = DBREG_BUF_INIT;
-	char *t = dbreg_url_redact(target);
+	char *t = dbreg_target_key(target);
 	int rc = t ? cache_target_read(conn, &now) : DBREG_ENOMEM;
 	if (rc != 0)
 		goto out;

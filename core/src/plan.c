@@ -676,6 +676,147 @@ void dbreg_plan_tools_sql(struct dbreg_buf *b, const struct dbreg_plan *plan, co
 	}
 }
 
+/* ---- ydtb_tools as the target holds it ----------------------------------- */
+
+size_t dbreg_plan_tools_columns(const struct dbreg_plan *plan, const char *cols[DBREG_PLAN_TOOL_COLUMNS])
+{
+	const struct dbreg_table *t = plan_tools_table(plan);
+	size_t n = 0;
+	/* updated_at is written, never compared: the upsert's WHERE leaves it out. */
+	for (int c = 0; t && c < PLAN_TOOL_UPDATED; c++)
+		if (dbreg_table_column(t, plan_tool_columns[c]))
+			cols[n++] = plan_tool_columns[c];
+	return t && dbreg_table_column(t, "id") && dbreg_table_column(t, "package_name") &&
+			       dbreg_table_column(t, "name")
+		       ? n
+		       : 0;
+}
+
+static int tools_cmp_cell(const char *a, const char *b)
+{
+	return !a || !b ? (a != NULL) - (b != NULL) : strcmp(a, b);
+}
+
+static const char *tools_cell(const struct dbreg_tools_view *v, size_t row, int c)
+{
+	return v->col[c] < 0 ? NULL : v->cells[row * v->n_cols + (size_t)v->col[c]];
+}
+
+static int tools_cmp_ref(const void *a, const void *b)
+{
+	return tools_cmp_cell(((const struct dbreg_tools_ref *)a)->key, ((const struct dbreg_tools_ref *)b)->key);
+}
+
+static int tools_cmp_ids(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void dbreg_plan_tools_view_dispose(struct dbreg_tools_view *v)
+{
+	free(v->by_id);
+	free(v->by_pkg);
+	v->by_id = v->by_pkg = NULL;
+	v->usable = false;
+}
+
+int dbreg_plan_tools_view(struct dbreg_tools_view *v, const struct dbreg_plan *plan, char *const *cells, size_t n_rows)
+{
+	memset(v, 0, sizeof *v);
+	const char *cols[DBREG_PLAN_TOOL_COLUMNS];
+	v->n_cols = dbreg_plan_tools_columns(plan, cols);
+	v->cells = cells;
+	v->n_rows = n_rows;
+	for (int c = 0; c < PLAN_TOOL_N; c++)
+		v->col[c] = -1;
+	for (size_t k = 0; k < v->n_cols; k++)
+		for (int c = 0; c < PLAN_TOOL_UPDATED; c++)
+			if (strcmp(cols[k], plan_tool_columns[c]) == 0)
+				v->col[c] = (int)k;
+	if (v->n_cols == 0)
+		return 0;
+	/* A tool id declared twice (DBR050, let through by --allow): which
+	 * package's upsert ends up in the row depends on their order, so
+	 * nothing is taken as current then. */
+	size_t n_ids = 0;
+	for (size_t i = 0; i < plan->n_pkgs; i++)
+		n_ids += plan->pkgs[i].pkg->n_tools;
+	const char **ids = malloc((n_ids + 1) * sizeof *ids);
+	v->by_id = malloc((n_rows + 1) * sizeof *v->by_id);
+	v->by_pkg = malloc((n_rows + 1) * sizeof *v->by_pkg);
+	if (!ids || !v->by_id || !v->by_pkg) {
+		free(ids);
+		dbreg_plan_tools_view_dispose(v);
+		return DBREG_ENOMEM;
+	}
+	n_ids = 0;
+	bool named = true;
+	for (size_t i = 0; i < plan->n_pkgs; i++)
+		for (size_t t = 0; t < plan->pkgs[i].pkg->n_tools; t++) {
+			if (plan->pkgs[i].pkg->tools[t].id)
+				ids[n_ids++] = plan->pkgs[i].pkg->tools[t].id;
+			named &= plan->pkgs[i].pkg->name != NULL;
+		}
+	qsort(ids, n_ids, sizeof *ids, tools_cmp_ids);
+	v->usable = named;
+	for (size_t i = 1; i < n_ids; i++)
+		if (strcmp(ids[i - 1], ids[i]) == 0)
+			v->usable = false;
+	free(ids);
+	for (size_t i = 0; i < n_rows; i++) {
+		v->by_id[i] = (struct dbreg_tools_ref){tools_cell(v, i, PLAN_TOOL_ID), i};
+		v->by_pkg[i] = (struct dbreg_tools_ref){tools_cell(v, i, PLAN_TOOL_PACKAGE), i};
+	}
+	qsort(v->by_id, n_rows, sizeof *v->by_id, tools_cmp_ref);
+	qsort(v->by_pkg, n_rows, sizeof *v->by_pkg, tools_cmp_ref);
+	return 0;
+}
+
+/* The first entry of a sorted ref array whose key is `key`, or n. */
+static size_t tools_find(const struct dbreg_tools_ref *v, size_t n, const char *key)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (tools_cmp_cell(v[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && tools_cmp_cell(v[lo].key, key) == 0 ? lo : n;
+}
+
+bool dbreg_plan_tools_current(const struct dbreg_tools_view *v, const struct dbreg_package *pkg)
+{
+	if (!v->usable || !pkg->name)
+		return false;
+	/* The DELETE: every row of the package has an id it declares. */
+	for (size_t k = tools_find(v->by_pkg, v->n_rows, pkg->name); k < v->n_rows &&
+	     tools_cmp_cell(v->by_pkg[k].key, pkg->name) == 0; k++) {
+		const char *id = tools_cell(v, v->by_pkg[k].row, PLAN_TOOL_ID);
+		bool declared = false;
+		for (size_t t = 0; id && t < pkg->n_tools && !declared; t++)
+			declared = pkg->tools[t].id && strcmp(pkg->tools[t].id, id) == 0;
+		if (!declared)
+			return false;
+	}
+	/* The upserts: each row there with every value as written. */
+	for (size_t t = 0; t < pkg->n_tools; t++) {
+		const struct dbreg_tool *tool = &pkg->tools[t];
+		if (!tool->id || !tool->name)
+			continue;
+		size_t k = tools_find(v->by_id, v->n_rows, tool->id);
+		if (k == v->n_rows || (k + 1 < v->n_rows && tools_cmp_cell(v->by_id[k + 1].key, tool->id) == 0))
+			return false;   /* missing, or the id twice in a table without its primary key */
+		size_t row = v->by_id[k].row;
+		const char *val[PLAN_TOOL_UPDATED] = {tool->id, pkg->name, tool->name, tool->description, tool->icon};
+		for (int c = 0; c < PLAN_TOOL_UPDATED; c++)
+			if (v->col[c] >= 0 && tools_cmp_cell(tools_cell(v, row, c), val[c]) != 0)
+				return false;
+	}
+	return true;
+}
+
 bool dbreg_plan_has_tools_table(const struct dbreg_plan *plan)
 {
 	return plan_tools_table(plan) != NULL;

@@ -45,6 +45,36 @@ struct dbreg_buf;
 void dbreg_plan_tools_sql(struct dbreg_buf *b, const struct dbreg_plan *plan, const struct dbreg_package *pkg,
 			  bool remove);
 
+/* ydtb_tools as the target holds it, to leave alone the packages whose
+ * tools are already written as dbreg_plan_tools_sql would write them. */
+#define DBREG_PLAN_TOOL_COLUMNS 5
+struct dbreg_tools_ref {
+	const char *key;                   /* a cell of the row (NULL: SQL NULL) */
+	size_t row;
+};
+struct dbreg_tools_view {
+	char *const *cells;                /* borrowed: n_rows rows of n_cols cells */
+	size_t n_rows, n_cols;
+	int col[6];                        /* per column dbreg writes: its cell in a row, -1 when not read */
+	struct dbreg_tools_ref *by_id, *by_pkg;   /* rows sorted by id, by package_name */
+	bool usable;                       /* false: nothing is taken as current */
+};
+
+/* The columns of ydtb_tools to read for the view (id, package_name, name
+ * and those of description and icon the core declares) into cols; 0 when
+ * the core has no usable ydtb_tools. */
+size_t dbreg_plan_tools_columns(const struct dbreg_plan *plan, const char *cols[DBREG_PLAN_TOOL_COLUMNS]);
+
+/* Indexes rows read with those columns (cells stay the caller's).
+ * Returns 0 or DBREG_ENOMEM. */
+int dbreg_plan_tools_view(struct dbreg_tools_view *v, const struct dbreg_plan *plan, char *const *cells, size_t n_rows);
+void dbreg_plan_tools_view_dispose(struct dbreg_tools_view *v);
+
+/* Whether dbreg_plan_tools_sql(pkg, remove = false) would change nothing
+ * in the rows the view was read from: no row of the package with an id it
+ * does not declare, and each tool it writes there with the same values. */
+bool dbreg_plan_tools_current(const struct dbreg_tools_view *v, const struct dbreg_package *pkg);
+
 /* Whether the core package declares ydtb_tools, where tools are upserted. */
 bool dbreg_plan_has_tools_table(const struct dbreg_plan *plan);
 

@@ -213,7 +213,7 @@ static void rpg_compare(struct rpg *s)
 			rc = 0;
 		}
 	}
-	static const struct dbreg_sdiff_opts opts = {.defaults = true, .extra_tables = true};
+	const struct dbreg_sdiff_opts opts = {.defaults = true, .extra_tables = true, .conn = s->conn};
 	if (rc == 0 && s->rc == 0)
 		rc = dbreg_schema_diff(&diffs, want, have, &opts);
 	for (size_t i = 0; i < diffs.len && rc == 0 && s->rc == 0; i++) {

@@ -608,7 +608,8 @@ static const char *const schema_default_names[] = {"none", "string", "number", "
 
 static void schema_w_strv(struct dbreg_buf *b, const char *key, const char *const *v, size_t n)
 {
-	dbreg_buf_printf(b, "%s = [", key);
+	dbreg_buf_puts(b, key);
+	dbreg_buf_puts(b, " = [");
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			dbreg_buf_puts(b, ", ");
@@ -619,7 +620,8 @@ static void schema_w_strv(struct dbreg_buf *b, const char *key, const char *cons
 
 static void schema_w_str(struct dbreg_buf *b, const char *key, const char *v)
 {
-	dbreg_buf_printf(b, "%s = ", key);
+	dbreg_buf_puts(b, key);
+	dbreg_buf_puts(b, " = ");
 	dbreg_buf_json_str(b, v ? v : "");
 	dbreg_buf_puts(b, "\n");
 }
@@ -637,9 +639,9 @@ int dbreg_schema_write(struct dbreg_buf *b, struct dbreg_schema *s)
 			dbreg_buf_puts(b, "[[tables.columns]]\n");
 			schema_w_str(b, "name", c->name);
 			schema_w_str(b, "type", c->type);
-			dbreg_buf_printf(b, "not_null = %s\nimplied_not_null = %s\nidentity = %s\n",
-					 c->not_null ? "true" : "false", c->implied_not_null ? "true" : "false",
-					 c->identity ? "true" : "false");
+			dbreg_buf_puts(b, c->not_null ? "not_null = true\n" : "not_null = false\n");
+			dbreg_buf_puts(b, c->implied_not_null ? "implied_not_null = true\n" : "implied_not_null = false\n");
+			dbreg_buf_puts(b, c->identity ? "identity = true\n" : "identity = false\n");
 			size_t kind = c->def.kind == DBREG_DV_NONE ? 0
 				      : !c->def.literal ? 4
 				      : c->def.kind == DBREG_DV_STRING ? 1

@@ -3,6 +3,8 @@
  * for DDL). Nothing here knows a message or a dialect's spelling: types go
  * through types.c, defaults through the values schema.c read. */
 #include "schemadiff.h"
+
+#include "dbreg/driver.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -160,14 +162,23 @@ static bool sd_same_value(const struct dbreg_schema_default *want, const struct 
  * on a timestamptz column reads back '2020-01-01 00:00:00+00'): two strings
  * that differ on a column that is not text may still be the same value. */
 static bool sd_pg_reformats(const struct sd_ctx *c, const struct dbreg_schema_column *want,
-			    const struct dbreg_schema_default *w, const struct dbreg_schema_default *g)
+			    const struct dbreg_schema_column *have, const struct dbreg_schema_default *w,
+			    const struct dbreg_schema_default *g)
 {
 	if (c->have->dialect != DBREG_DIALECT_POSTGRES || c->have->source != DBREG_SCHEMA_CATALOG ||
 	    w->kind != DBREG_DV_STRING || g->kind != DBREG_DV_STRING)
 		return false;
 	const struct dbreg_type_info *ti = want->ptype.info;
-	return !ti || (strcmp(ti->name, "text") != 0 && strcmp(ti->name, "varchar") != 0 &&
-		       strcmp(ti->name, "char") != 0);
+	if (ti && (strcmp(ti->name, "text") == 0 || strcmp(ti->name, "varchar") == 0 || strcmp(ti->name, "char") == 0))
+		return false;
+	/* The database that holds the column knows; asked as the column's own
+	 * type (as it reads back), so both strings are read alike. */
+	struct dbreg_conn *conn = c->opts->conn;
+	bool same = true;
+	if (conn && have->type && conn->driver->version >= 5 && conn->driver->values_equal &&
+	    conn->driver->values_equal(conn, have->type, w->str ? w->str : "", g->str ? g->str : "", &same) == 0)
+		return same;
+	return true;
 }
 
 static bool sd_default_same(const struct sd_ctx *c, const struct dbreg_schema_column *want,
@@ -180,7 +191,7 @@ static bool sd_default_same(const struct sd_ctx *c, const struct dbreg_schema_co
 		return g->kind == DBREG_DV_NONE || g->kind == DBREG_DV_EXPR || want->identity;
 	if (g->kind == DBREG_DV_NONE)
 		return false;
-	return sd_same_value(w, g) || sd_pg_reformats(c, want, w, g);
+	return sd_same_value(w, g) || sd_pg_reformats(c, want, have, w, g);
 }
 
 static void sd_columns(struct sd_ctx *c, const struct dbreg_schema_table *wt, const struct dbreg_schema_table *ht)

@@ -87,6 +87,12 @@ struct dbreg_sdiff_list {
 struct dbreg_sdiff_opts {
 	bool defaults;                 /* compare defaults */
 	bool extra_tables;             /* report TABLE_EXTRA for tables of `have` that `want` lacks */
+	/* The connection `have` was read from, or NULL: when its driver can
+	 * (values_equal), a string default on a column that is not text is
+	 * compared by the database, which reads '2020-01-01' and
+	 * '2020-01-01 00:00:00+00' as one timestamptz; without it two such
+	 * strings are taken as the same. */
+	struct dbreg_conn *conn;
 };
 
 /* Compares every table of `want` with the table of that name in `have`,

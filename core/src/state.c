@@ -497,11 +497,11 @@ out:
 	return state_finish(st, rc, "cannot commit the registration");
 }
 
-/* Targets are stored redacted: a URL that carries a password is never
- * written, whatever the caller passed. */
+/* Targets are stored by their database's key (cli.md: one per database,
+ * whatever the spelling), which never holds a password. */
 static char *state_target(const char *target)
 {
-	return dbreg_url_redact(target ? target : "");
+	return dbreg_target_key(target ? target : "");
 }
 
 /* Whether the stored history of target t is exactly rows[0..n), in order.
@@ -703,7 +703,8 @@ int dbreg_state_log(struct dbreg_state *st, const char *event, const char *targe
 	char now[32], who[128];
 	state_now(now);
 	state_who(who, sizeof who);
-	char *t = target ? state_target(target) : NULL;
+	/* The log says which target as it was named (redacted), not its key. */
+	char *t = target ? dbreg_url_redact(target) : NULL;
 	if (target && !t)
 		return DBREG_ENOMEM;
 	sqlite3_stmt *q;
@@ -775,20 +776,23 @@ bool dbreg_state_target_seen(struct dbreg_state *st, const char *target)
 {
 	if (!st)
 		return false;
-	char *t = state_target(target);
-	if (!t)
-		return false;
+	/* History by the database's key; an empty one read is logged as a
+	 * "seen" event, under the name it was read by. */
+	char *t = state_target(target), *shown = dbreg_url_redact(target ? target : "");
 	sqlite3_stmt *q;
 	bool seen = false;
-	if (sqlite3_prepare_v2(st->db,
+	if (t && shown &&
+	    sqlite3_prepare_v2(st->db,
 			       "SELECT EXISTS (SELECT 1 FROM history WHERE target = ?1)"
-			       " OR EXISTS (SELECT 1 FROM events WHERE target = ?1 AND event = 'seen')",
+			       " OR EXISTS (SELECT 1 FROM events WHERE target = ?2 AND event = 'seen')",
 			       -1, &q, NULL) == SQLITE_OK) {
 		state_bind(q, 1, t);
+		state_bind(q, 2, shown);
 		seen = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
 		sqlite3_finalize(q);
 	}
 	free(t);
+	free(shown);
 	return seen;
 }
 

@@ -16,6 +16,13 @@ int dbreg_target_dialect(const char *url, enum dbreg_dialect *out)
 	return 0;
 }
 
+char *dbreg_target_key(const char *url)
+{
+	const struct dbreg_driver *drv = url ? dbreg_driver_for_url(url) : NULL;
+	char *key = drv && drv->version >= 5 && drv->target_key ? drv->target_key(url) : NULL;
+	return key ? key : dbreg_url_redact(url ? url : "");
+}
+
 /* The driver for url, or DBREG_EUSAGE with the reason in err. */
 static int target_driver(const struct dbreg_driver **drv, const char *url, char *err, size_t errsize)
 {

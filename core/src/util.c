@@ -48,13 +48,25 @@ void dbreg_buf_puts(struct dbreg_buf *b, const char *s)
 
 void dbreg_buf_vprintf(struct dbreg_buf *b, const char *fmt, va_list ap)
 {
+	/* Formatted once into the room left when it fits (nearly always: the
+	 * buffer grows by doubling), a second time only when it did not. */
+	if (b->oom || (b->cap - b->len < 64 && !buf_reserve(b, 64)))
+		return;
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	int n = vsnprintf(b->ptr + b->len, b->cap - b->len, fmt, ap2);
 	va_end(ap2);
-	if (n < 0 || !buf_reserve(b, (size_t)n))
+	if (n < 0) {
+		b->ptr[b->len] = '\0';
 		return;
-	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		if (!buf_reserve(b, (size_t)n)) {
+			b->ptr[b->len] = '\0';
+			return;
+		}
+		vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 }
 

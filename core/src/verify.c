@@ -425,7 +425,7 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 	for (size_t i = 0; only && rc == 0 && i < out->n_not_compared; i++)
 		rc = verify_add(out, NULL, NULL, "%s@%s: %s", out->not_compared[i].package, out->not_compared[i].version,
 				out->not_compared[i].reason);
-	const struct dbreg_sdiff_opts dopts = {.defaults = true, .extra_tables = !only};
+	const struct dbreg_sdiff_opts dopts = {.defaults = true, .extra_tables = !only, .conn = conn};
 	if (rc == 0)
 		rc = dbreg_schema_diff(&diffs, want, have, &dopts);
 	for (size_t i = 0; i < diffs.len && rc == 0; i++) {

@@ -6,6 +6,8 @@
  * the registry lock is a session advisory lock polled with
  * pg_try_advisory_lock, so a waiting run can time out and name the holder. */
 #include <libpq-fe.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +147,41 @@ static bool pg_given(const PQconninfoOption *opts, const char *key, const char *
 	}
 	const char *v = getenv(env);
 	return v && v[0];
+}
+
+/* What libpq connects to for key: the URL's or keyword string's value,
+ * else the environment's, else libpq's own default (fallback). */
+static const char *pg_key_part(const PQconninfoOption *opts, const char *key, const char *env, const char *fallback)
+{
+	for (const PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, key) == 0 && o->val && o->val[0])
+			return o->val;
+	const char *v = getenv(env);
+	return v && v[0] ? v : fallback;
+}
+
+/* postgres://user@host:port/database, whichever form named them: a URL and
+ * a keyword string for one database give one key. Host names compare
+ * without case; a socket folder is a path and keeps its case. */
+static char *pg_target_key(const char *url)
+{
+	char *perr = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &perr);
+	PQfreemem(perr);
+	if (!opts)
+		return NULL;
+	const struct passwd *pw = getpwuid(geteuid());
+	const char *user = pg_key_part(opts, "user", "PGUSER", pw ? pw->pw_name : "");
+	const char *host = pg_key_part(opts, "host", "PGHOST", NULL);
+	if (!host)
+		host = pg_key_part(opts, "hostaddr", "PGHOSTADDR", "/var/run/postgresql");
+	char *key = dbreg_printf("postgres://%s@%s:%s/%s", user, host, pg_key_part(opts, "port", "PGPORT", "5432"),
+				 pg_key_part(opts, "dbname", "PGDATABASE", user));
+	char *h = key ? key + strlen("postgres://") + strlen(user) + 1 : NULL;
+	PQconninfoFree(opts);   /* user and host pointed into it */
+	for (; h && *h != '/' && *h && *h != ':'; h++)
+		*h = (char)(*h >= 'A' && *h <= 'Z' ? *h - 'A' + 'a' : *h);
+	return key;
 }
 
 static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize)
@@ -380,26 +417,36 @@ static int pg_table_exists(struct pg_conn *c, const char *name)
 	return rc;
 }
 
-static int pg_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
+/* The history, or (names != NULL) the rows of n packages of it. */
+static int pg_history_query(struct pg_conn *c, const char *const *names, size_t n, struct dbreg_history *out)
 {
-	struct pg_conn *c = PG(conn);
 	int rc = pg_table_exists(c, "ydtb_registry_migrations");
 	if (rc <= 0)
 		return rc;
 	int progress = pg_has_progress(c);
 	if (progress < 0)
 		return progress;
-	PGresult *r;
+	if (names && n == 0)
+		return 0;
+	if (n > 32767)
+		return DBREG_EUSAGE;   /* above the protocol's limit of parameters: the caller reads it all */
 	/* Rows of migrations that stopped part way are progress, not history. */
-	rc = pg_query(c, &r,
-		      progress ? "SELECT package, migration, version, checksum,"
-				 " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-				 " duration_ms FROM ydtb_registry_migrations WHERE statements_done IS NULL"
-				 " ORDER BY applied_at, ctid"
-			       : "SELECT package, migration, version, checksum,"
-				 " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-				 " duration_ms FROM ydtb_registry_migrations ORDER BY applied_at, ctid",
-		      0, NULL);
+	struct dbreg_buf sql = DBREG_BUF_INIT;
+	dbreg_buf_puts(&sql, "SELECT package, migration, version, checksum,"
+			     " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+			     " duration_ms FROM ydtb_registry_migrations");
+	if (progress)
+		dbreg_buf_puts(&sql, " WHERE statements_done IS NULL");
+	for (size_t i = 0; names && i < n; i++)
+		dbreg_buf_printf(&sql, "%s$%zu", i ? ", " : progress ? " AND package IN (" : " WHERE package IN (", i + 1);
+	dbreg_buf_puts(&sql, names ? ") ORDER BY applied_at, ctid" : " ORDER BY applied_at, ctid");
+	if (sql.oom) {
+		dbreg_buf_dispose(&sql);
+		return DBREG_ENOMEM;
+	}
+	PGresult *r;
+	rc = pg_query(c, &r, sql.ptr, (int)n, names);
+	dbreg_buf_dispose(&sql);
 	if (rc)
 		return rc;
 	for (int i = 0; i < PQntuples(r) && !rc; i++) {
@@ -415,6 +462,70 @@ static int pg_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
 	}
 	PQclear(r);
 	return rc;
+}
+
+static int pg_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
+{
+	return pg_history_query(PG(conn), NULL, 0, out);
+}
+
+static int pg_history_read_packages(struct dbreg_conn *conn, const char *const *names, size_t n,
+				    struct dbreg_history *out)
+{
+	return pg_history_query(PG(conn), names, n, out);
+}
+
+/* Every row of the named columns of a table, as text. */
+static int pg_rows_read(struct dbreg_conn *conn, const char *table, const char *const *columns, size_t n_columns,
+			char ***cells, size_t *n_rows)
+{
+	struct pg_conn *c = PG(conn);
+	*cells = NULL;
+	*n_rows = 0;
+	int rc = pg_table_exists(c, table);
+	if (rc <= 0 || n_columns == 0)
+		return rc;
+	struct dbreg_buf sql = DBREG_BUF_INIT;
+	dbreg_buf_puts(&sql, "SELECT ");
+	for (size_t i = 0; i < n_columns; i++) {
+		char *q = PQescapeIdentifier(c->pg, columns[i], strlen(columns[i]));
+		if (!q) {
+			dbreg_buf_dispose(&sql);
+			return DBREG_ENOMEM;
+		}
+		dbreg_buf_printf(&sql, "%s%s::text", i ? ", " : "", q);
+		PQfreemem(q);
+	}
+	char *t = PQescapeIdentifier(c->pg, table, strlen(table));
+	if (t)
+		dbreg_buf_printf(&sql, " FROM %s", t);
+	PQfreemem(t);
+	if (!t || sql.oom) {
+		dbreg_buf_dispose(&sql);
+		return DBREG_ENOMEM;
+	}
+	PGresult *r;
+	rc = pg_query(c, &r, sql.ptr, 0, NULL);
+	dbreg_buf_dispose(&sql);
+	if (rc)
+		return rc;
+	size_t rows = (size_t)PQntuples(r);
+	char **v = calloc(rows * n_columns + 1, sizeof *v);
+	if (!v)
+		rc = DBREG_ENOMEM;
+	for (size_t i = 0; v && i < rows && rc == 0; i++)
+		for (size_t k = 0; k < n_columns && rc == 0; k++)
+			if (!PQgetisnull(r, (int)i, (int)k) &&
+			    !(v[i * n_columns + k] = dbreg_strdup(PQgetvalue(r, (int)i, (int)k))))
+				rc = DBREG_ENOMEM;
+	PQclear(r);
+	if (rc) {
+		dbreg_strv_free(v, rows * n_columns);
+		return rc;
+	}
+	*cells = v;
+	*n_rows = rows;
+	return 0;
 }
 
 static int pg_prepare(struct pg_conn *c, const char *name, const char *sql, int n)
@@ -500,6 +611,37 @@ static int pg_package_read(struct dbreg_conn *conn, char ***names, char ***versi
 		*n = 0;
 	}
 	return rc;
+}
+
+/* The server compares: json has no equality, so it is read as jsonb
+ * (the same document whatever its spacing and key order). The type comes
+ * from the catalog (format_type), not from a manifest. */
+static int pg_values_equal(struct dbreg_conn *conn, const char *type, const char *a, const char *b, bool *same)
+{
+	struct pg_conn *c = PG(conn);
+	const char *as = strcmp(type, "json") == 0 ? "jsonb" : type;
+	char *sql = dbreg_printf("SELECT $1::%s IS NOT DISTINCT FROM $2::%s", as, as);
+	if (!sql)
+		return DBREG_ENOMEM;
+	/* A literal the type refuses fails the statement: inside a
+	 * transaction (a scratch replay) only the savepoint is lost. */
+	bool in_tx = PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
+	if (in_tx && pg_run(c, "SAVEPOINT dbreg_values_equal") != 0) {
+		free(sql);
+		return DBREG_ECONNECT;
+	}
+	const char *params[2] = {a, b};
+	PGresult *r = PQexecParams(c->pg, sql, 2, NULL, params, NULL, NULL, 0);
+	free(sql);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (ok)
+		*same = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	if (in_tx && (ok ? pg_run(c, "RELEASE SAVEPOINT dbreg_values_equal")
+			 : pg_run(c, "ROLLBACK TO SAVEPOINT dbreg_values_equal") ||
+				   pg_run(c, "RELEASE SAVEPOINT dbreg_values_equal")))
+		return DBREG_ECONNECT;
+	return ok ? 0 : DBREG_ECONNECT;
 }
 
 /* ---- catalog ---------------------------------------------------------- */
@@ -1052,6 +1194,8 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.exec = pg_exec,
 	.history_ensure = pg_history_ensure,
 	.history_read = pg_history_read,
+	.history_read_packages = pg_history_read_packages,
+	.rows_read = pg_rows_read,
 	.history_record = pg_history_record,
 	.package_record = pg_package_record,
 	.package_read = pg_package_read,
@@ -1067,4 +1211,6 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.foreign_keys = NULL,              /* foreign_keys = false is SQLite's */
 	.foreign_key_check = NULL,
 	.connect_advice = pg_connect_advice,
+	.target_key = pg_target_key,
+	.values_equal = pg_values_equal,
 };

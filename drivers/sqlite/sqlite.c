@@ -7,6 +7,7 @@
  * sqlite3_prepare_v2's tail. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include <sqlite3.h>
@@ -440,28 +441,40 @@ static const char *sq_col(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
-static int sq_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
+/* The history, or (names != NULL) the rows of n packages of it. */
+static int sq_history_query(struct sqlite_conn *c, const char *const *names, size_t n, struct dbreg_history *out)
 {
-	struct sqlite_conn *c = SQ(conn);
 	int rc = sq_table_exists(c, "ydtb_registry_migrations");
 	if (rc <= 0)
 		return rc;
 	int progress = sq_has_progress(c);
 	if (progress < 0)
 		return progress;
-	sqlite3_stmt *st;
+	if (names && n == 0)
+		return 0;
 	/* Rows of migrations that stopped part way are progress, not history.
 	 * Read in rowid order (the order rows were written: a new rowid is
 	 * above every one in use) and put in applied_at order here, which
 	 * costs a scan where ORDER BY applied_at, rowid sorted every row. */
-	rc = sq_prepare(c,
-			progress ? "SELECT package, migration, version, checksum, applied_at, duration_ms"
-				   " FROM ydtb_registry_migrations WHERE statements_done IS NULL ORDER BY rowid"
-				 : "SELECT package, migration, version, checksum, applied_at, duration_ms"
-				   " FROM ydtb_registry_migrations ORDER BY rowid",
-			&st);
+	struct dbreg_buf sql = DBREG_BUF_INIT;
+	dbreg_buf_puts(&sql, "SELECT package, migration, version, checksum, applied_at, duration_ms"
+			     " FROM ydtb_registry_migrations");
+	if (progress)
+		dbreg_buf_puts(&sql, " WHERE statements_done IS NULL");
+	for (size_t i = 0; names && i < n; i++)
+		dbreg_buf_puts(&sql, i ? ", ?" : progress ? " AND package IN (?" : " WHERE package IN (?");
+	dbreg_buf_puts(&sql, names ? ") ORDER BY rowid" : " ORDER BY rowid");
+	if (sql.oom) {
+		dbreg_buf_dispose(&sql);
+		return DBREG_ENOMEM;
+	}
+	sqlite3_stmt *st;
+	rc = sq_prepare(c, sql.ptr, &st);
+	dbreg_buf_dispose(&sql);
 	if (rc)
 		return rc;
+	for (size_t i = 0; names && i < n; i++)
+		sqlite3_bind_text(st, (int)i + 1, names[i], -1, SQLITE_STATIC);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct dbreg_applied row = {
@@ -483,6 +496,104 @@ static int sq_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
 	}
 	sqlite3_finalize(st);
 	return rc ? rc : dbreg_history_order(out);
+}
+
+static int sq_history_read(struct dbreg_conn *conn, struct dbreg_history *out)
+{
+	return sq_history_query(SQ(conn), NULL, 0, out);
+}
+
+static int sq_history_read_packages(struct dbreg_conn *conn, const char *const *names, size_t n,
+				    struct dbreg_history *out)
+{
+	/* Beyond SQLite's limit on parameters: every row, filtered here. */
+	if (n > 999) {
+		int rc = sq_history_query(SQ(conn), NULL, 0, out);
+		size_t k = 0;
+		for (size_t i = 0; rc == 0 && i < out->len; i++) {
+			bool keep = false;
+			for (size_t j = 0; j < n && !keep; j++)
+				keep = strcmp(out->rows[i].package, names[j]) == 0;
+			if (keep) {
+				out->rows[k++] = out->rows[i];
+			} else {
+				free(out->rows[i].package);
+				free(out->rows[i].migration);
+				free(out->rows[i].version);
+				free(out->rows[i].checksum);
+				free(out->rows[i].applied_at);
+			}
+		}
+		if (rc == 0)
+			out->len = k;
+		return rc;
+	}
+	return sq_history_query(SQ(conn), names, n, out);
+}
+
+/* Every row of the named columns of a table, as text. */
+static int sq_rows_read(struct dbreg_conn *conn, const char *table, const char *const *columns, size_t n_columns,
+			char ***cells, size_t *n_rows)
+{
+	struct sqlite_conn *c = SQ(conn);
+	*cells = NULL;
+	*n_rows = 0;
+	int rc = sq_table_exists(c, table);
+	if (rc <= 0 || n_columns == 0)
+		return rc;
+	/* Backquoted: a double-quoted name the table lacks would read as a
+	 * string literal (SQLite's old leniency) instead of failing. */
+	struct dbreg_buf sql = DBREG_BUF_INIT;
+	dbreg_buf_puts(&sql, "SELECT ");
+	for (size_t i = 0; i <= n_columns; i++) {
+		const char *name = i < n_columns ? columns[i] : table;
+		dbreg_buf_puts(&sql, i == n_columns ? " FROM `" : i ? ", `" : "`");
+		for (const char *p = name; *p; p++)
+			dbreg_buf_puts(&sql, *p == '`' ? "``" : (char[2]){*p, 0});
+		dbreg_buf_puts(&sql, "`");
+	}
+	if (sql.oom) {
+		dbreg_buf_dispose(&sql);
+		return DBREG_ENOMEM;
+	}
+	sqlite3_stmt *st;
+	rc = sq_prepare(c, sql.ptr, &st);
+	dbreg_buf_dispose(&sql);
+	if (rc)
+		return rc;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	int step;
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n + n_columns > cap) {
+			size_t grown = cap ? cap * 2 : 64 * n_columns;
+			char **p = realloc(v, grown * sizeof *p);
+			if (!p) {
+				rc = DBREG_ENOMEM;
+				break;
+			}
+			v = p;
+			cap = grown;
+		}
+		for (size_t i = 0; i < n_columns; i++) {
+			const char *t = sq_col(st, (int)i);
+			v[n++] = t ? dbreg_strdup(t) : NULL;
+			if (t && !v[n - 1])
+				rc = DBREG_ENOMEM;
+		}
+	}
+	if (rc == 0 && step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	if (rc) {
+		dbreg_strv_free(v, n);
+		return rc;
+	}
+	*cells = v;
+	*n_rows = n / n_columns;
+	return 0;
 }
 
 static int sq_history_record(struct dbreg_conn *conn, const struct dbreg_applied *row, bool up)
@@ -1189,6 +1300,36 @@ static int sq_server_version(struct dbreg_conn *conn, char *buf, size_t size)
 	return 0;
 }
 
+/* sqlite: and the file's absolute path, symbolic links resolved (through
+ * its folder when the file is not there yet), so that sqlite:x.db,
+ * sqlite:./x.db and sqlite:///abs/x.db key one history. */
+static char *sq_target_key(const char *url)
+{
+	const char *path = sq_path(url);
+	if (!path)
+		return NULL;
+	if (strcmp(path, ":memory:") == 0)
+		return dbreg_strdup("sqlite::memory:");
+	char cwd[PATH_MAX], real[PATH_MAX];
+	char *abs = path[0] == '/' ? dbreg_strdup(path)
+		    : getcwd(cwd, sizeof cwd) ? dbreg_printf("%s/%s", cwd, path) : NULL;
+	if (!abs)
+		return NULL;
+	char *key = NULL;
+	if (realpath(abs, real)) {
+		key = dbreg_printf("sqlite:%s", real);
+	} else {
+		char *slash = strrchr(abs, '/');
+		*slash = '\0';
+		if (realpath(abs[0] ? abs : "/", real))
+			key = dbreg_printf("sqlite:%s/%s", strcmp(real, "/") == 0 ? "" : real, slash + 1);
+		else
+			key = (*slash = '/', dbreg_printf("sqlite:%s", abs));
+	}
+	free(abs);
+	return key;
+}
+
 static const char *const sq_schemes[] = { "sqlite", NULL };
 
 
@@ -1205,6 +1346,8 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	.exec = sq_exec,
 	.history_ensure = sq_history_ensure,
 	.history_read = sq_history_read,
+	.history_read_packages = sq_history_read_packages,
+	.rows_read = sq_rows_read,
 	.history_record = sq_history_record,
 	.package_record = sq_package_record,
 	.package_read = sq_package_read,
@@ -1224,6 +1367,7 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	.foreign_keys = sq_foreign_keys,
 	.foreign_key_check = sq_foreign_key_check,
 	.connect_advice = sq_connect_advice,
+	.target_key = sq_target_key,
 };
 
 /* SQLite's memory statistics take a global mutex on every allocation: with

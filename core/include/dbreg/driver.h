@@ -11,7 +11,7 @@
 
 #include "../dbreg.h"
 
-#define DBREG_DRIVER_VERSION 4
+#define DBREG_DRIVER_VERSION 6
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -231,6 +231,36 @@ struct dbreg_driver {
 	 * a hint that fits (static text; NULL for none). Without it, the core
 	 * takes every failure as transient. */
 	const char *(*connect_advice)(const char *errmsg, bool *transient);
+
+	/* Version 5 methods go below this line. All are optional: check
+	 * version >= 5 and the pointer for NULL before a call. */
+
+	/* The database url names, as one key for every spelling of it (cli.md:
+	 * the state file keeps a target's history under it): malloc'd, never
+	 * holding a password; NULL when url is malformed or out of memory.
+	 * Without it, the core keys a target by its redacted URL. */
+	char *(*target_key)(const char *url);
+	/* Whether the literals a and b are one value of type (a type as
+	 * catalog_read spells it), as the database reads them: *same. Returns
+	 * 0, or nonzero when it cannot tell (a literal the type refuses, a
+	 * type without equality); an open transaction survives either way. */
+	int (*values_equal)(struct dbreg_conn *conn, const char *type, const char *a, const char *b, bool *same);
+
+	/* Version 6 methods go below this line. All are optional: check
+	 * version >= 6 and the pointer for NULL before a call. */
+
+	/* history_read limited to the rows of the n named packages, in the
+	 * same order: a run whose steps touch a few packages (a watch round)
+	 * checks them without reading every row of a large history. */
+	int (*history_read_packages)(struct dbreg_conn *conn, const char *const *names, size_t n,
+				     struct dbreg_history *out);
+	/* The n_columns named columns of every row of a user table, as text:
+	 * *cells holds *n_rows * n_columns strings row by row (NULL for SQL
+	 * NULL), owned by the caller (dbreg_strv_free). A table that does not
+	 * exist reads as no rows. The apply engine compares ydtb_tools with
+	 * the manifests' tools before writing them. */
+	int (*rows_read)(struct dbreg_conn *conn, const char *table, const char *const *columns, size_t n_columns,
+			 char ***cells, size_t *n_rows);
 };
 
 /* Registers a driver. Refuses a vtable with a missing required method or a
