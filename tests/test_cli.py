@@ -812,6 +812,19 @@ def validate_reuses_each_packages_check_results_until_its_inputs_change():
     edit_same_size(os.path.join(d, "tomls", "user.toml"), "('seed')", "('sown')")
     expect(validate_checked(d) == (1, 1, n), "after the manifest's edit")
     expect(validate_checked(d) == (0, 0, n), "nothing changed")
+    # A declaration of @t/base (same size, modification time put back): what
+    # every package's checks see of the others changed (the declaration
+    # digests kept per manifest follow its bytes), so all are checked again.
+    base = os.path.join(d, "tomls", "base.toml")
+    before = validate_json(d)
+    edit_same_size(base, "label = {", "lable = {")
+    expect(validate_checked(d) == (n, n, n), "after a declaration's edit")
+    fresh = validate_json(d, state=os.path.join(d, "decl-state.db"))
+    expect(fresh != before and validate_json(d) == fresh, "stored results after a declaration's edit: " + fresh)
+    # @t/base's description is no declaration the others see: its own
+    # checks, and @t/user's replay that may pull @t/base in.
+    edit_same_size(base, '"Items"', '"Itemz"')
+    expect(validate_checked(d) == (1, 2, n), "after an edit of what no other package sees")
     # Another dbreg binary (same bytes, another file): every package again.
     other = os.path.join(tempfile.mkdtemp(prefix="dbreg-bin-"), "dbreg")
     made.append(os.path.dirname(other))

@@ -240,19 +240,34 @@ int dbreg_read_file(const char *path, char **out, size_t *len)
 		errno = !S_ISREG(st.st_mode) ? DBREG_ENOTREG : st.st_size > (off_t)DBREG_MAX_FILE ? DBREG_ETOOBIG : e;
 		return -1;
 	}
-	FILE *fp = fdopen(fd, "rb");
-	if (!fp) {
-		close(fd);
-		return -1;
-	}
+	/* Read straight into a block of the size fstat gave, with a byte to
+	 * spare that shows the end (or that it grew: then by doubling). */
 	struct dbreg_buf b = DBREG_BUF_INIT;
-	char chunk[65536];
-	size_t n;
-	/* The size may grow while it is read: the limit holds anyway. */
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0 && b.len <= DBREG_MAX_FILE)
-		dbreg_buf_append(&b, chunk, n);
-	int err = ferror(fp) ? EIO : b.len > DBREG_MAX_FILE ? DBREG_ETOOBIG : 0;
-	fclose(fp);
+	int err = 0;
+	size_t want = (size_t)st.st_size + 1;
+	for (;;) {
+		if (b.cap - b.len < 2 && !buf_reserve(&b, want)) {
+			err = ENOMEM;
+			break;
+		}
+		ssize_t n = read(fd, b.ptr + b.len, b.cap - b.len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? EIO : 0;
+			break;
+		}
+		b.len += (size_t)n;
+		/* The size may grow while it is read: the limit holds anyway. */
+		if (b.len > DBREG_MAX_FILE) {
+			err = DBREG_ETOOBIG;
+			break;
+		}
+		want = b.len;
+	}
+	close(fd);
+	if (b.ptr)
+		b.ptr[b.len] = '\0';
 	if (b.oom)
 		err = ENOMEM;
 	if (err) {
