@@ -794,14 +794,10 @@ static char *manifest_join(const char *base, const char *rel)
 static void manifest_sql_string(struct mctx *c, struct dbreg_sql *sql, const struct dbreg_toml_kv *kv)
 {
 	const struct dbreg_toml_node *v = kv->value;
-	sql->text = malloc(v->u.str.len + 1);
-	sql->file = mdup(c, c->pkg->file);
-	if (sql->text == NULL) {
-		c->oom = true;
-		return;
-	}
-	memcpy(sql->text, v->u.str.ptr, v->u.str.len);
-	sql->text[v->u.str.len] = '\0';
+	/* The decoded string stays in the document the package keeps for
+	 * positions: the body borrows it, and the manifest's name. */
+	sql->text = v->u.str.ptr;
+	sql->file = c->pkg->file;
 	sql->len = v->u.str.len;
 	sql->doc = c->pkg->doc;
 	sql->node = v;

@@ -1,7 +1,8 @@
 /* TOML 1.0 reader: one pass of recursive descent over the buffer into a tree.
- * Nodes live in chunks owned by the document and text in a byte arena, so
- * freeing never recurses; an error longjmps back to dbreg_toml_parse, which
- * frees the partial document (every allocation is reachable from it). */
+ * Nodes live in chunks owned by the document, text and the arrays of tables
+ * and arrays in a byte arena, so freeing never recurses; an error longjmps
+ * back to dbreg_toml_parse, which frees the partial document (every
+ * allocation is reachable from it). */
 #include "toml.h"
 #include "util.h"
 
@@ -187,6 +188,29 @@ static char *toml_arena(struct toml_parser *p, size_t n)
 	return r;
 }
 
+/* Room for n bytes of pointers and sizes in the byte arena: the arrays of
+ * tables and arrays live there too, so a document is a few blocks to
+ * malloc and free, not one per table. */
+static void *toml_arena_aligned(struct toml_parser *p, size_t n)
+{
+	struct toml_byte_chunk *c = p->doc->bytes;
+	if (c) {
+		size_t pad = (sizeof(void *) - ((uintptr_t)(c->data + c->used) & (sizeof(void *) - 1))) & (sizeof(void *) - 1);
+		c->used = c->cap - c->used < pad ? c->cap : c->used + pad;
+	}
+	return toml_arena(p, n);
+}
+
+/* An arena array grown to cap elements of size bytes (the old room stays
+ * behind, at most as much again as the final array). */
+static void *toml_grow(struct toml_parser *p, void *items, size_t len, size_t cap, size_t size)
+{
+	void *grown = toml_arena_aligned(p, cap * size);
+	if (len)
+		memcpy(grown, items, len * size);
+	return grown;
+}
+
 static char *toml_strdup(struct toml_parser *p, const char *s, size_t n)
 {
 	char *r = toml_arena(p, n + 1);
@@ -325,7 +349,7 @@ static void toml_add(struct toml_parser *p, struct dbreg_toml_node *t, const str
 {
 	if (t->u.table.len == t->u.table.cap) {
 		size_t cap = t->u.table.cap ? t->u.table.cap * 2 : 4;
-		t->u.table.items = toml_xrealloc(p, t->u.table.items, cap * sizeof *t->u.table.items);
+		t->u.table.items = toml_grow(p, t->u.table.items, t->u.table.len, cap, sizeof *t->u.table.items);
 		t->u.table.cap = cap;
 	}
 	struct dbreg_toml_kv *kv = &t->u.table.items[t->u.table.len++];
@@ -347,7 +371,7 @@ static void toml_push(struct toml_parser *p, struct dbreg_toml_node *a, struct d
 {
 	if (a->u.array.len == a->u.array.cap) {
 		size_t cap = a->u.array.cap ? a->u.array.cap * 2 : 4;
-		a->u.array.items = toml_xrealloc(p, a->u.array.items, cap * sizeof *a->u.array.items);
+		a->u.array.items = toml_grow(p, a->u.array.items, a->u.array.len, cap, sizeof *a->u.array.items);
 		a->u.array.cap = cap;
 	}
 	a->u.array.items[a->u.array.len++] = v;
@@ -1242,13 +1266,6 @@ static void toml_doc_free_impl(struct toml_doc_impl *d)
 		return;
 	for (struct toml_node_chunk *c = d->nodes, *next; c; c = next) {
 		next = c->next;
-		for (size_t i = 0; i < c->used; i++) {
-			struct dbreg_toml_node *n = &c->nodes[i];
-			if (n->type == DBREG_TOML_TABLE)
-				free(n->u.table.items);
-			else if (n->type == DBREG_TOML_ARRAY)
-				free(n->u.array.items);
-		}
 		free(c);
 	}
 	for (struct toml_byte_chunk *c = d->bytes, *next; c; c = next) {
