@@ -402,6 +402,17 @@ static int toml_is_ctrl(unsigned char c)
 	return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
+/* The bytes that end a run of plain string text: either quote, the
+ * backslash and the control characters (tab excepted). A run stops at a
+ * byte its string does not treat specially too; the caller goes on. */
+static const unsigned char toml_run_stop[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1, [0x07] = 1,
+	[0x08] = 1, [0x0A] = 1, [0x0B] = 1, [0x0C] = 1, [0x0D] = 1, [0x0E] = 1, [0x0F] = 1,
+	[0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+	[0x18] = 1, [0x19] = 1, [0x1A] = 1, [0x1B] = 1, [0x1C] = 1, [0x1D] = 1, [0x1E] = 1, [0x1F] = 1,
+	['"'] = 1, ['\''] = 1, ['\\'] = 1, [0x7F] = 1,
+};
+
 /* Skips a comment from '#' up to (not including) the end of line. */
 static void toml_skip_comment(struct toml_parser *p)
 {
@@ -574,6 +585,8 @@ static const char *toml_string_line(struct toml_parser *p, int literal, size_t *
 	char q = literal ? '\'' : '"';
 	size_t start = ++p->pos, i = start;
 	for (;;) {
+		while (i < p->len && !toml_run_stop[(unsigned char)b[i]])
+			i++;
 		if (i >= p->len)
 			toml_fail_at(p, start - 1, "unterminated string");
 		unsigned char c = (unsigned char)b[i];
@@ -674,12 +687,8 @@ static void toml_string_multi(struct toml_parser *p, int literal)
 			toml_fail_at(p, p->pos, "control character 0x%02X in string", c);
 		/* Copy a run of plain bytes at once. */
 		size_t k = p->pos + 1;
-		while (k < p->len) {
-			unsigned char d = (unsigned char)b[k];
-			if (d == (unsigned char)q || d == '\\' || toml_is_ctrl(d))
-				break;
+		while (k < p->len && !toml_run_stop[(unsigned char)b[k]])
 			k++;
-		}
 		toml_buf_put(p, &p->scratch, b + p->pos, k - p->pos);
 		p->pos = k;
 	}
