@@ -120,6 +120,105 @@ def apply_refuses_what_validate_refuses():
     expect(not os.path.exists(os.path.join(d, "ydtb.db")), "apply touched the target")
 
 
+LATE_PKG = """[package]
+name = "@t/late"
+version = "1.0.0"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[tables.ydtb_late_items]
+description = "items"
+workspace_scoped = true
+
+[tables.ydtb_late_items.columns]
+id = { type = "text", primary_key = true }
+title = { type = "text", not_null = true }
+%s
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+up = \"\"\"
+CREATE TABLE IF NOT EXISTS ydtb_late_items (
+  id text PRIMARY KEY NOT NULL,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  title text NOT NULL
+);
+\"\"\"
+down = "DROP TABLE IF EXISTS ydtb_late_items;"
+
+[[migrations]]
+id = "0002_index"
+version = "1.0.0"
+transaction = false
+up = "CREATE INDEX IF NOT EXISTS ydtb_late_items_workspace_id_idx ON ydtb_late_items (workspace_id);"
+down = "DROP INDEX IF EXISTS ydtb_late_items_workspace_id_idx;"
+""".replace('\\"', '"')
+# What only the replay (DBR047) finds: a declared column no migration makes.
+LATE_BAD = LATE_PKG % 'never = { type = "text" }\n'
+
+
+def diag_lines(err):
+    return [line for line in err.splitlines() if re.match(r"^\S+:\d+:\d+: (error|warning)\[DBR\d+\]", line)]
+
+
+def sqlite_dump(path):
+    import sqlite3
+    con = sqlite3.connect(path)
+    try:
+        return list(con.iterdump())
+    finally:
+        con.close()
+
+
+@case
+def a_cold_apply_refused_by_the_replay_reports_as_validate_and_creates_no_file():
+    # Issue 18: from a fresh checkout the SQL checks run beside the apply
+    # and must pass before its first commit (here the split before a
+    # transaction = false step): the report is validate's, the target none.
+    d = project({"tomls/late.toml": LATE_BAD})
+    rc, out, err = run(["validate"], d)
+    want = diag_lines(err)
+    expect(rc == 1 and any("error[DBR047]" in line and "never" in line for line in want), err)
+    shutil.rmtree(os.path.join(d, ".dbreg"), ignore_errors=True)
+    rc, out, err = run(["apply"], d)
+    expect(rc == 1, "exit %d: %s" % (rc, out + err))
+    expect(diag_lines(err) == want, "apply said:\n%s\nvalidate said:\n%s" % (err, "\n".join(want)))
+    expect(err.splitlines()[-1] == "dbreg: the manifests have 1 error; nothing was changed", err)
+    expect(out == "", out)
+    expect(not os.path.exists(os.path.join(d, "ydtb.db")), "the refused run left a database file")
+    # The same registry made valid applies, split at that step.
+    with open(os.path.join(d, "tomls", "late.toml"), "w") as fp:
+        fp.write(LATE_PKG % "")
+    shutil.rmtree(os.path.join(d, ".dbreg"), ignore_errors=True)
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "a migration with transaction = false split the run" in out, out + err)
+    expect(any("CREATE TABLE ydtb_late_items" in line for line in sqlite_dump(os.path.join(d, "ydtb.db"))), out + err)
+
+
+@case
+def a_cold_apply_refused_by_the_replay_leaves_a_target_with_data_as_it_was():
+    import sqlite3
+    d = project()
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0, out + err)
+    db = os.path.join(d, "ydtb.db")
+    con = sqlite3.connect(db)
+    con.execute("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'one', 'one')")
+    con.commit()
+    con.close()
+    before = sqlite_dump(db)
+    with open(os.path.join(d, "tomls", "late.toml"), "w") as fp:
+        fp.write(LATE_BAD)
+    rc, out, err = run(["validate"], d)
+    want = diag_lines(err)
+    expect(rc == 1 and want, err)
+    shutil.rmtree(os.path.join(d, ".dbreg"))
+    rc, out, err = run(["apply"], d)
+    expect(rc == 1 and diag_lines(err) == want, "exit %d:\n%s\nwant:\n%s" % (rc, err, "\n".join(want)))
+    expect(sqlite_dump(db) == before, "the refused run changed the target")
+
+
 @case
 def a_registry_validated_once_is_checked_again_when_it_changes():
     # The state file remembers registries that passed the SQL checks; an

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -654,6 +655,54 @@ static void test_driver__lock_times_out_naming_holder(void **state)
 	b->driver->close(b);
 }
 
+/* SQLite: a connection that created its file and committed nothing to it
+ * leaves no file when it unlocks (a refused or failed run creates no
+ * database, issue 18); one that had opened the file meanwhile and waited
+ * for the lock goes on with a file of its own at the path, which keeps
+ * what it commits; a file it did not create stays, even empty. */
+static void test_driver__sqlite_created_empty_file_is_removed(void **state)
+{
+	const char *path = ((struct testdb *)*state)->path;
+	struct stat sb;
+	unlink(path);
+	struct dbreg_conn *a = open_fixture(state);
+	assert_int_equal(stat(path, &sb), 0);
+	struct dbreg_conn *b = open_fixture(state);
+	DBREG_PASS(a, a->driver->lock(a, 5));
+	DBREG_PASS(a, a->driver->begin(a));
+	DBREG_PASS(a, a->driver->exec(a, "CREATE TABLE t (x)"));
+	DBREG_PASS(a, a->driver->rollback(a));
+	DBREG_PASS(a, a->driver->unlock(a));
+	assert_int_not_equal(stat(path, &sb), 0);
+	a->driver->close(a);
+	DBREG_PASS(b, b->driver->lock(b, 5));
+	DBREG_PASS(b, b->driver->begin(b));
+	DBREG_PASS(b, b->driver->exec(b, "CREATE TABLE t (x); INSERT INTO t VALUES (1)"));
+	DBREG_PASS(b, b->driver->commit(b));
+	DBREG_PASS(b, b->driver->unlock(b));
+	b->driver->close(b);
+	struct dbreg_conn *c = open_fixture(state);
+	char **names = NULL;
+	size_t n = 0;
+	DBREG_PASS(c, c->driver->table_names(c, &names, &n));
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], "t");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	c->driver->close(c);
+	/* An empty file that was there before is left alone. */
+	unlink(path);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	struct dbreg_conn *d = open_fixture(state);
+	DBREG_PASS(d, d->driver->lock(d, 5));
+	DBREG_PASS(d, d->driver->unlock(d));
+	d->driver->close(d);
+	assert_int_equal(stat(path, &sb), 0);
+}
+
 /* ---- version 4: statements and progress ---------------------------------------- */
 
 /* split names the statements as the database runs them: a ';' in a
@@ -979,5 +1028,8 @@ int main(int argc, char **argv)
 		all[n++] = tests[i];
 	if (is_pg)
 		all[n++] = (struct CMUnitTest)cmocka_unit_test(test_driver__wrong_password_never_echoed);
+	else
+		all[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_driver__sqlite_created_empty_file_is_removed,
+									    testdb_setup, testdb_teardown);
 	return _cmocka_run_group_tests(is_pg ? "driver_postgres" : "driver_sqlite", all, n, NULL, NULL);
 }

@@ -84,6 +84,7 @@ enum {
 	CLI_NEEDS_TARGET = 1 << 5,     /* --target resolved (s->url, s->shown, s->dialect) */
 	CLI_STATE_READONLY = 1 << 6,   /* only reads the state file: a read-only one will do */
 	CLI_DEV_ONLY = 1 << 7,         /* development targets only (reset): refused before anything is read */
+	CLI_SQL_BESIDE = 1 << 8,       /* the SQL checks may run beside the command until cli_checks_wait (apply) */
 };
 
 struct cli_command {
@@ -159,6 +160,17 @@ struct cli_session {
 	bool history_online;           /* read from the target, not the state file's copy */
 	bool record_only;              /* baseline: cli_run_plan records the steps without running them */
 
+	/* The SQL checks running beside the command (CLI_SQL_BESIDE): until
+	 * cli_checks_wait, what it prints is held in memory, so that a failed
+	 * check shows only what a validation would have shown. */
+	struct dbreg_validate_job *checks;
+	char checks_sum[72];           /* the registry's checksum, for the state file */
+	bool checks_waited;
+	int checks_rc;                 /* their verdict, once waited */
+	FILE *real_out, *real_err;     /* s->out and s->err while they are held */
+	char *held_out, *held_err;
+	size_t held_out_len, held_err_len;
+
 	struct cli_error error;        /* the first failure reported */
 	int exit_code;                 /* nonzero: the exit code itself (a fleet's worst, 130 interrupted) */
 	bool failed;
@@ -193,6 +205,12 @@ void cli_print_diags(struct cli_session *s, const struct dbreg_diag_list *list);
  * said why. cli_session_close frees everything. */
 int cli_session_open(struct cli_session *s, unsigned needs);
 void cli_session_close(struct cli_session *s);
+
+/* Waits for the SQL checks running beside the command, if any, and lets
+ * its held output out. When they failed, prints what the validation would
+ * have printed (diagnostics, failure) instead of anything the command
+ * said since, and returns their code; else returns rc. Idempotent. */
+int cli_checks_wait(struct cli_session *s, int rc);
 
 /* DBREG_CHECK_BUDGET_MS, or 0 for the library's default (30 s). */
 unsigned cli_check_budget_ms(void);

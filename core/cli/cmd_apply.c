@@ -25,7 +25,7 @@ const struct cli_command cli_cmd_apply = {
 		"transaction (a migration with transaction = false splits the run there). A failure\n"
 		"rolls the target back to where it was and names the statement (exit 4).",
 	.options = (const char *const[]){"dry-run", "to", "lock-timeout", "allow", "fleet", "on-error", "max-failures", "resume", "jobs", NULL},
-	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
+	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE | CLI_SQL_BESIDE,
 	.run = apply_run,
 	.shortcut = cli_apply_noop,
 };

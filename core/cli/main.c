@@ -310,6 +310,8 @@ int main(int argc, char **argv)
 			rc = 0;
 		else if ((rc = cli_session_open(&s, s.cmd->needs)) == 0)
 			rc = s.cmd->run(&s);
+		/* SQL checks beside the command failed: their report, not its. */
+		rc = cli_checks_wait(&s, rc);
 		if (rc > 0)
 			rc = 0;
 	}

@@ -47,6 +47,13 @@ void cli_print_failure(struct cli_session *s, const struct dbreg_apply_result *r
 		fprintf(err, "  nothing was changed: the run was rolled back\n");
 }
 
+/* dbreg_apply_opts.gate: the SQL checks running beside the apply
+ * (CLI_SQL_BESIDE) pass before its first commit. */
+static int run_gate(void *arg)
+{
+	return cli_checks_wait(arg, 0) < 0;
+}
+
 int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_plan_opts *extra, size_t *applied)
 {
 	struct dbreg_plan *plan = NULL;
@@ -80,6 +87,8 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		.target_statement_timeout_ms = s->statement_timeout_ms,
 		.record_only = s->record_only,
 		.log = s->o.verbose && !s->o.json ? s->err : NULL,
+		.gate = s->checks ? run_gate : NULL,
+		.gate_arg = s,
 	};
 	/* A bar only where a person watches, and not over the verbose lines. */
 	if (s->tty && !s->o.json && !s->o.quiet && !s->o.verbose && !s->o.dry_run &&
@@ -88,6 +97,13 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		aopts.progress_arg = s->err;
 	}
 	rc = dbreg_apply_run(&res, s->conn, plan, &aopts);
+	/* A run that ended before its first commit did not wait for them:
+	 * failed checks are the report, and the target was rolled back. */
+	int checked = cli_checks_wait(s, 0);
+	if (checked < 0) {
+		rc = checked;
+		goto out;
+	}
 	if (applied)
 		*applied = res.applied;
 	if (s->o.json) {

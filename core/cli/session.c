@@ -123,22 +123,10 @@ static int session_state(struct cli_session *s, bool readonly_ok)
 	return rc;
 }
 
-/* Validates, with the SQL checks unless the state file says this very
- * registry (same checksum, same dbreg) already passed them: they cost
- * seconds on a large registry and cannot find anything new. */
-static int session_validate(struct cli_session *s, bool sql)
+/* What follows a validation: the state file's records of a clean one,
+ * and the report of a failed one. */
+static int session_validated(struct cli_session *s, int rc, bool sql, bool known, const char *sum)
 {
-	char sum[72];
-	bool known = false;
-	if (sql && s->state) {
-		dbreg_registry_checksum(s->reg, sum);
-		/* Keyed by this very binary too: a rebuilt dbreg checks again. */
-		dbreg_cache_build_key(sum, sum);
-		known = dbreg_state_validated(s->state, sum);
-	}
-	struct dbreg_validate_opts vopts = {.skip_sql = !sql || known, .allow = s->o.allow, .n_allow = s->o.n_allow,
-					    .budget_ms = cli_check_budget_ms()};
-	int rc = dbreg_registry_validate(s->reg, &vopts);
 	/* A run with --allow passed only by bypassing: never a clean record. */
 	if (rc == 0 && sql && !known && s->state && !s->state_readonly && s->o.n_allow == 0 &&
 	    dbreg_state_set_validated(s->state, sum) < 0)
@@ -155,6 +143,117 @@ static int session_validate(struct cli_session *s, bool sql)
 		cli_fail(s, "%s", dbreg_registry_errmsg(s->reg));
 	}
 	return rc;
+}
+
+/* Whether the SQL checks may run beside the command: only where nothing
+ * but its result is printed as it goes (no --json document, -v log or
+ * progress bar to hold back), and without --allow (which rewrites
+ * findings). */
+static bool session_beside(const struct cli_session *s)
+{
+	return (s->cmd->needs & CLI_SQL_BESIDE) && !s->o.dry_run && !s->o.json && !s->o.verbose && !s->o.n_allow &&
+	       !s->o.fleet && !(s->tty && !s->o.quiet);
+}
+
+/* Holds what the command prints until cli_checks_wait. */
+static int session_hold(struct cli_session *s)
+{
+	FILE *out = open_memstream(&s->held_out, &s->held_out_len);
+	FILE *err = out ? open_memstream(&s->held_err, &s->held_err_len) : NULL;
+	if (!err) {
+		if (out)
+			fclose(out);
+		return DBREG_ENOMEM;
+	}
+	s->real_out = s->out;
+	s->real_err = s->err;
+	s->out = out;
+	s->err = err;
+	return 0;
+}
+
+/* Ends the hold; what was held is written out when `keep`, else dropped. */
+static void session_release(struct cli_session *s, bool keep)
+{
+	if (!s->real_out)
+		return;
+	fclose(s->out);
+	fclose(s->err);
+	s->out = s->real_out;
+	s->err = s->real_err;
+	s->real_out = s->real_err = NULL;
+	if (keep) {
+		fwrite(s->held_err, 1, s->held_err_len, s->err);
+		fwrite(s->held_out, 1, s->held_out_len, s->out);
+	}
+	free(s->held_out);
+	free(s->held_err);
+	s->held_out = s->held_err = NULL;
+	s->held_out_len = s->held_err_len = 0;
+}
+
+int cli_checks_wait(struct cli_session *s, int rc)
+{
+	if (s->checks_waited)
+		return s->checks_rc < 0 ? s->checks_rc : rc;
+	if (!s->checks)
+		return rc;
+	int v = dbreg_validate_job_wait(s->checks);
+	dbreg_validate_job_free(s->checks);
+	s->checks = NULL;
+	s->checks_waited = true;
+	s->checks_rc = v;
+	session_release(s, v == 0);
+	if (v < 0) {
+		/* The validation's report instead of what the command said since:
+		 * today's order, where nothing ran before it. */
+		struct cli_error *e = &s->error;
+		free(e->message);
+		free(e->detail);
+		free(e->hint);
+		free(e->file);
+		free(e->package);
+		free(e->migration);
+		free(e->statement);
+		memset(e, 0, sizeof *e);
+		s->failed = false;
+		s->exit_code = 0;
+	}
+	session_validated(s, v, true, false, s->checks_sum);
+	return v < 0 ? v : rc;
+}
+
+/* Validates, with the SQL checks unless the state file says this very
+ * registry (same checksum, same dbreg) already passed them: they cost
+ * seconds on a large registry and cannot find anything new. A command
+ * that can wait for them (CLI_SQL_BESIDE) gets them on a thread of their
+ * own, joined by cli_checks_wait before its first commit. */
+static int session_validate(struct cli_session *s, bool sql)
+{
+	char sum[72];
+	bool known = false;
+	if (sql && s->state) {
+		dbreg_registry_checksum(s->reg, sum);
+		/* Keyed by this very binary too: a rebuilt dbreg checks again. */
+		dbreg_cache_build_key(sum, sum);
+		known = dbreg_state_validated(s->state, sum);
+	}
+	struct dbreg_validate_opts vopts = {.skip_sql = !sql || known, .allow = s->o.allow, .n_allow = s->o.n_allow,
+					    .budget_ms = cli_check_budget_ms()};
+	int rc;
+	if (sql && !known && s->state && session_beside(s)) {
+		rc = dbreg_registry_validate_start(&s->checks, s->reg, &vopts);
+		if (rc == 0 && s->checks) {
+			memcpy(s->checks_sum, sum, sizeof sum);
+			if ((rc = session_hold(s)) == 0)
+				return 0;
+			rc = cli_checks_wait(s, 0);   /* no memory to hold output in: wait now */
+			return rc < 0 ? rc : 0;
+		}
+		return session_validated(s, rc, sql, known, sum);
+	}
+	rc = dbreg_registry_validate(s->reg, &vopts);
+	return session_validated(s, rc, sql, known, sum);
 }
 
 static int session_target(struct cli_session *s)
@@ -246,6 +345,9 @@ int cli_session_open(struct cli_session *s, unsigned needs)
 
 void cli_session_close(struct cli_session *s)
 {
+	session_release(s, true);
+	dbreg_validate_job_free(s->checks);
+	s->checks = NULL;
 	dbreg_applied_free(s->history, s->n_history);
 	dbreg_target_close(s->conn);
 	dbreg_state_close(s->state);

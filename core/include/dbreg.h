@@ -203,6 +203,30 @@ int dbreg_registry_set_isolation(struct dbreg_registry *reg, const struct dbreg_
  * error-severity diagnostic, DBREG_EINVALID when there is, DBREG_ENOMEM. */
 int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts);
 
+/* ---- validation beside a cold apply (issue 18: validate.c) ---------------- */
+
+/* The SQL checks of a validation running on a thread of their own. */
+struct dbreg_validate_job;
+
+/* As dbreg_registry_validate, except that when the declarations have no
+ * error the SQL checks start on a thread of their own and 0 is returned
+ * with *job set: the registry may then be planned (its plan order is set)
+ * while they run, and gets its verdict from dbreg_validate_job_wait. *job
+ * is NULL when everything ran here (then the verdict is returned as
+ * dbreg_registry_validate's): declaration errors, opts NULL, skip_sql or
+ * --allow. */
+int dbreg_registry_validate_start(struct dbreg_validate_job **job, struct dbreg_registry *reg,
+				  const struct dbreg_validate_opts *opts);
+
+/* Waits for the SQL checks and returns what dbreg_registry_validate would
+ * have, with its diagnostics where it would have put them (those added
+ * since the start, e.g. by the planner, stay after them). Idempotent:
+ * later calls return the same. NULL returns 0. */
+int dbreg_validate_job_wait(struct dbreg_validate_job *job);
+
+/* Waits (when not yet) and frees. NULL-safe. */
+void dbreg_validate_job_free(struct dbreg_validate_job *job);
+
 /* The diagnostics so far, sorted. Borrowed from the registry. */
 const struct dbreg_diag_list *dbreg_registry_diags(struct dbreg_registry *reg);
 
@@ -469,6 +493,12 @@ struct dbreg_apply_opts {
 	 * bar; NULL: not called. */
 	void (*progress)(void *arg, size_t done, size_t total, const struct dbreg_step *step);
 	void *progress_arg;
+	/* Called once before the run's first commit and before its first
+	 * statement outside a transaction (issue 18: the SQL checks running
+	 * beside a cold apply must pass first). Non-zero rolls back what ran
+	 * and ends the run with DBREG_EINVALID. NULL: not called. */
+	int (*gate)(void *arg);
+	void *gate_arg;
 };
 
 /* What a run did, or where it failed. Strings owned by the result. */

@@ -202,6 +202,7 @@ struct apply_run {
 	bool *recorded;                /* per package: its row and tools written this run */
 	bool *rls_done;                /* per package: its row-level security policies made */
 	bool in_tx, fk_off, wrote;
+	bool gated;                    /* opts->gate was called */
 	size_t seg_start;              /* out->ran[seg_start..] is the open, uncommitted segment */
 };
 
@@ -734,11 +735,26 @@ static int apply_begin(struct apply_run *r)
 	return 0;
 }
 
+/* opts->gate, once: before anything of the run can stay. */
+static int apply_gate(struct apply_run *r)
+{
+	if (!r->opts->gate || r->gated)
+		return 0;
+	r->gated = true;
+	if (r->opts->gate(r->opts->gate_arg) == 0)
+		return 0;
+	snprintf(r->out->errmsg, sizeof r->out->errmsg, "the checks that must pass before the first commit failed");
+	return DBREG_EINVALID;
+}
+
 /* Commits the open segment; a deferred constraint failing at commit is the
  * segment's fault (DBREG_EMIGRATION), and its steps did not happen. */
 static int apply_commit(struct apply_run *r)
 {
 	struct dbreg_apply_result *out = r->out;
+	int gate = apply_gate(r);
+	if (gate != 0)
+		return gate;   /* still in the transaction: dbreg_apply_run rolls it back */
 	int rc = r->drv->commit(r->conn);
 	r->in_tx = false;
 	if (rc == DBREG_EMIGRATION) {
@@ -886,7 +902,7 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 			continue;
 		}
 		/* A step of its own: commit what is open first. */
-		if (r.in_tx && (rc = apply_commit(&r)) != 0)
+		if ((rc = apply_gate(&r)) != 0 || (r.in_tx && (rc = apply_commit(&r)) != 0))
 			goto out;
 		out->split = true;
 		if (opts->log)

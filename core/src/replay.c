@@ -171,15 +171,23 @@ static void rp_compare(struct rp_ctx *c, char *const *before, size_t n_before, c
  * are broken (unknown keys, wrong types, bad names or column types, missing
  * keys) or its migrations are (duplicate ids, bad versions), so any
  * difference would repeat those findings. */
+static bool rp_broken_in(const struct dbreg_diag_list *list, const struct dbreg_package *pkg);
+
 static const char *const rp_blocking[] = {"DBR001", "DBR010", "DBR013", "DBR014", "DBR025",
 					  "DBR026", "DBR028", "DBR029", "DBR040", "DBR041", NULL};
 
 bool dbreg_replay_package_broken(const struct dbreg_registry *reg, const struct dbreg_package *pkg)
 {
+	return rp_broken_in(&reg->diags, pkg);
+}
+
+/* Whether list holds a finding that makes pkg's comparison meaningless. */
+static bool rp_broken_in(const struct dbreg_diag_list *list, const struct dbreg_package *pkg)
+{
 	if (!pkg->name)
 		return true;
-	for (size_t i = 0; i < reg->diags.len; i++) {
-		const struct dbreg_diag *d = &reg->diags.items[i];
+	for (size_t i = 0; i < list->len; i++) {
+		const struct dbreg_diag *d = &list->items[i];
 		if (d->severity != DBREG_SEV_ERROR)
 			continue;
 		bool mine = (d->package && strcmp(d->package, pkg->name) == 0) ||
@@ -547,6 +555,16 @@ static int rp_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *o
 
 int dbreg_replay_check(struct dbreg_registry *reg, const struct dbreg_graph *g)
 {
+	const struct dbreg_diag_list *found[] = {&reg->diags};
+	char err[512] = "";
+	int rc = dbreg_replay_check_into(&reg->diags, reg, g, found, 1, err, sizeof err);
+	return rc && err[0] ? dbreg_registry_fail(reg, rc, "%s", err) : rc;
+}
+
+int dbreg_replay_check_into(struct dbreg_diag_list *dst, const struct dbreg_registry *reg, const struct dbreg_graph *g,
+			    const struct dbreg_diag_list *const *found, size_t n_found, char *err, size_t errsize)
+{
+	err[0] = '\0';
 	/* A cycle is DBR032's finding: without an order there is nothing to replay. */
 	size_t *order = g->order;
 	if (!order)
@@ -554,8 +572,10 @@ int dbreg_replay_check(struct dbreg_registry *reg, const struct dbreg_graph *g)
 	int rc;
 	/* Looked up (and the built-in drivers registered) before any thread starts. */
 	const struct dbreg_driver *drv = dbreg_driver_for_url("sqlite::memory:");
-	if (!drv)
-		return dbreg_registry_fail(reg, DBREG_ECONNECT, "no SQLite driver to replay migrations on");
+	if (!drv) {
+		snprintf(err, errsize, "no SQLite driver to replay migrations on");
+		return DBREG_ECONNECT;
+	}
 	size_t n = reg->n_packages;
 	size_t n_workers = dbreg_workers_count(n, RP_MAX_WORKERS);
 	bool *broken = calloc(n + 1, sizeof *broken);
@@ -572,15 +592,19 @@ int dbreg_replay_check(struct dbreg_registry *reg, const struct dbreg_graph *g)
 	}
 	if (rc == 0) {
 		bool any = false;
-		for (size_t i = 0; i < n; i++)
-			any |= broken[i] = dbreg_replay_package_broken(reg, reg->packages[i]);
+		for (size_t i = 0; i < n; i++) {
+			for (size_t f = 0; f < n_found && !broken[i]; f++)
+				broken[i] = rp_broken_in(found[f], reg->packages[i]);
+			any |= broken[i];
+		}
 		struct rp_job job = {.order = order, .broken = broken, .any_broken = any, .ctx = ctx, .state = state};
-		rc = dbreg_workers_run(&reg->diags, n, n_workers, rp_item, &job);
+		rc = dbreg_workers_run(dst, n, n_workers, rp_item, &job);
 	}
 	/* A worker's failure keeps its message; out of memory has none. */
 	for (size_t i = 0; i < n_workers && ctx && rc != 0 && rc != DBREG_ENOMEM; i++)
 		if (ctx[i].rc != 0) {
-			rc = dbreg_registry_fail(reg, ctx[i].rc, "%s", ctx[i].err);
+			rc = ctx[i].rc;
+			snprintf(err, errsize, "%s", ctx[i].err);
 			break;
 		}
 	for (size_t i = 0; state && i < n_workers; i++) {

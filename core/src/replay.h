@@ -12,6 +12,13 @@
  * registry). */
 int dbreg_replay_check(struct dbreg_registry *reg, const struct dbreg_graph *g);
 
+/* The same replay, findings appended to dst and nothing written to reg (a
+ * thread beside the planner: validate.c): a package is left out as broken
+ * when one of the n_found lists says so (dbreg_replay_package_broken), and
+ * a failure's message goes to err. */
+int dbreg_replay_check_into(struct dbreg_diag_list *dst, const struct dbreg_registry *reg, const struct dbreg_graph *g,
+			    const struct dbreg_diag_list *const *found, size_t n_found, char *err, size_t errsize);
+
 /* Whether a package's declarations or migrations are broken in a way
  * (DBR001, DBR010, DBR013, ...) that makes comparing its schema
  * meaningless: every difference would repeat those findings. */

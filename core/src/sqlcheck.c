@@ -1392,15 +1392,20 @@ static int sc_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *o
 }
 
 /* Checks every package on up to SC_MAX_WORKERS threads, then appends the
- * findings to reg->diags in registry order. */
-static int sc_packages(struct dbreg_registry *reg, const struct sc_owners *owners)
+ * findings to dst in registry order. */
+static int sc_packages(struct dbreg_diag_list *dst, const struct dbreg_registry *reg, const struct sc_owners *owners)
 {
 	struct sc_job job = {.reg = reg, .owners = owners};
 	size_t n = reg->n_packages;
-	return dbreg_workers_run(&reg->diags, n, dbreg_workers_count(n, SC_MAX_WORKERS), sc_item, &job);
+	return dbreg_workers_run(dst, n, dbreg_workers_count(n, SC_MAX_WORKERS), sc_item, &job);
 }
 
 int dbreg_sqlcheck_registry(struct dbreg_registry *reg)
+{
+	return dbreg_sqlcheck_registry_into(&reg->diags, reg);
+}
+
+int dbreg_sqlcheck_registry_into(struct dbreg_diag_list *dst, const struct dbreg_registry *reg)
 {
 	struct sc_owners owners = {0};
 	size_t total = 0;
@@ -1414,7 +1419,7 @@ int dbreg_sqlcheck_registry(struct dbreg_registry *reg)
 				owners.items[owners.n++] = (struct sc_owner){reg->packages[i]->tables[t].name, i};
 	if (owners.n)
 		qsort(owners.items, owners.n, sizeof *owners.items, sc_owner_cmp);
-	int rc = sc_packages(reg, &owners);
+	int rc = sc_packages(dst, reg, &owners);
 	free(owners.items);
 	return rc;
 }

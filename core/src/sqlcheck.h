@@ -14,6 +14,10 @@
  * diagnostics. Returns 0 or DBREG_ENOMEM. */
 int dbreg_sqlcheck_registry(struct dbreg_registry *reg);
 
+/* The same checks, their findings appended to dst and nothing written to
+ * reg (a thread beside the planner: validate.c). */
+int dbreg_sqlcheck_registry_into(struct dbreg_diag_list *dst, const struct dbreg_registry *reg);
+
 /* Parses `sql` (NUL-terminated) with the PostgreSQL grammar and appends
  * DBR044 (syntax), DBR043 (not idempotent) and, when `up` is true, DBR103
  * (unsafe on a live database) to `diags`, positioned inside `sql` itself

@@ -13,6 +13,7 @@
 #include "util.h"
 
 #include <pg_query.h>
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include <stdio.h>
@@ -162,4 +163,211 @@ void dbreg_registry_checksum(const struct dbreg_registry *reg, char out[72])
 		dbreg_sha256_hex(b.ptr, b.len, out);
 	}
 	dbreg_buf_dispose(&b);
+}
+
+/* ---- the SQL checks beside a cold apply (issue 18) -------------------------
+ * A fresh checkout's apply pays for the SQL checks before its first
+ * statement: on SQLite the replay costs about what the apply does. Here they
+ * run on a thread of their own while the caller plans and applies up to its
+ * first commit (dbreg_apply_opts.gate), and their findings are merged
+ * exactly where dbreg_registry_validate would have put them. The thread
+ * writes nothing of the registry's: its findings go to a list of its own,
+ * and its failure to a buffer of its own. */
+struct dbreg_validate_job {
+	struct dbreg_registry *reg;
+	struct dbreg_graph *g;             /* the thread reads its order; freed by the verdict */
+	struct dbreg_validate_opts opts;
+	struct dbreg_diag_list decl;       /* a copy of the declarations' findings, for the thread */
+	struct dbreg_diag_list found;      /* the SQL checks' findings, in validate's order */
+	double t0;                         /* when the SQL checks started (validate_now_ms) */
+	double ms;                         /* how long they ran */
+	bool past;                         /* they ran past their time budget */
+	int rc;                            /* of the thread: 0, DBREG_ENOMEM, or a replay failure */
+	char err[512];                     /* the replay failure's message */
+	pthread_t thread;
+	bool started, joined;
+	int verdict;                       /* dbreg_validate_job_wait's, once joined */
+};
+
+/* dbreg_validate_sql's two checks, into job->found. */
+static void *validate_job_main(void *arg)
+{
+	struct dbreg_validate_job *job = arg;
+	struct dbreg_registry *reg = job->reg;
+	int rc = dbreg_sqlcheck_registry_into(&job->found, reg);
+	if (rc != DBREG_ENOMEM) {
+		/* What dbreg_validate_sql's replay reads in reg->diags then. */
+		const struct dbreg_diag_list *lists[] = {&job->decl, &job->found};
+		rc = dbreg_replay_check_into(&job->found, reg, job->g, lists, 2, job->err, sizeof job->err);
+	}
+	job->past = dbreg_past(reg->check_deadline_ms);
+	job->ms = validate_now_ms() - job->t0;
+	job->rc = rc;
+	return NULL;
+}
+
+int dbreg_registry_validate_start(struct dbreg_validate_job **out, struct dbreg_registry *reg,
+				  const struct dbreg_validate_opts *opts)
+{
+	*out = NULL;
+	/* Only a plain run: --allow rewrites findings, and skip_sql has no
+	 * SQL checks to run beside anything. */
+	if (!opts || opts->skip_sql || opts->n_allow)
+		return dbreg_registry_validate(reg, opts);
+	struct dbreg_validate_job *job = calloc(1, sizeof *job);
+	if (!job)
+		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+	job->reg = reg;
+	job->opts = *opts;
+	double t0 = validate_now_ms();
+	int rc = dbreg_validate_declarations(reg, &job->g);
+	if (rc != 0) {
+		dbreg_graph_free(job->g);
+		free(job);
+		return rc;
+	}
+	if (opts->log)
+		fprintf(opts->log, "  validate: graph and rules over %zu packages in %.1f ms\n", reg->n_packages,
+			validate_now_ms() - t0);
+	/* Declarations with errors fail the run anyway: then everything runs
+	 * here, as before, and nothing is planned. The thread reads a copy of
+	 * their findings, since the planner appends to the registry's. */
+	bool beside = reg->diags.errors == 0 && job->g->order;
+	size_t *order = beside ? malloc((reg->n_packages + 1) * sizeof *order) : NULL;
+	if (beside && order && dbreg_diag_list_copy(&job->decl, &reg->diags) == 0) {
+		memcpy(order, job->g->order, reg->n_packages * sizeof *order);
+		free(reg->order);
+		reg->order = order;   /* the planner's, as dbreg_validate_finish leaves it */
+		unsigned budget = opts->budget_ms ? opts->budget_ms : DBREG_CHECK_BUDGET_MS;
+		reg->check_deadline_ms = dbreg_now_ms() + budget;
+		job->t0 = validate_now_ms();
+		job->started = pthread_create(&job->thread, NULL, validate_job_main, job) == 0;
+		if (job->started) {
+			*out = job;
+			return 0;
+		}
+	} else {
+		free(order);
+	}
+	dbreg_diag_list_dispose(&job->decl);
+	/* Here, as dbreg_registry_validate does the rest. */
+	unsigned budget = opts->budget_ms ? opts->budget_ms : DBREG_CHECK_BUDGET_MS;
+	reg->check_deadline_ms = dbreg_now_ms() + budget;
+	double t1 = validate_now_ms();
+	rc = dbreg_validate_sql(reg, job->g);
+	if (rc == 0 && dbreg_past(reg->check_deadline_ms)) {
+		struct dbreg_diag_at at = {0};
+		if (dbreg_diag_addf(&reg->diags, "DBR044", &at,
+				    "the SQL checks ran past their time budget of %.1f s: packages left unchecked",
+				    budget / 1000.0) != 0)
+			rc = dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+	}
+	reg->check_deadline_ms = 0;
+	if (rc == 0 && opts->log)
+		validate_log_sql(opts->log, reg, validate_now_ms() - t1);
+	if (rc == 0)
+		rc = dbreg_validate_finish(reg, job->g, opts);
+	else
+		dbreg_graph_free(job->g);
+	free(job);
+	return rc;
+}
+
+static bool validate_same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether two findings say the same. */
+static bool validate_same_diag(const struct dbreg_diag *a, const struct dbreg_diag *b)
+{
+	return a->severity == b->severity && strcmp(a->code, b->code) == 0 && a->line == b->line &&
+	       a->column == b->column && validate_same_str(a->file, b->file) &&
+	       validate_same_str(a->package, b->package) && validate_same_str(a->table, b->table) &&
+	       validate_same_str(a->column_name, b->column_name) && validate_same_str(a->migration, b->migration) &&
+	       validate_same_str(a->message, b->message) && validate_same_str(a->hint, b->hint);
+}
+
+int dbreg_validate_job_wait(struct dbreg_validate_job *job)
+{
+	if (!job)
+		return 0;
+	if (job->joined)
+		return job->verdict;
+	pthread_join(job->thread, NULL);
+	job->joined = true;
+	struct dbreg_registry *reg = job->reg;
+	/* What the planner added since start goes back after the verdict's
+	 * findings, as it would have come after a validation: the list is
+	 * the declarations' (the job's copy, in the order they were added),
+	 * the SQL checks', then the rest. The registry's list may have been
+	 * sorted meanwhile (dbreg_registry_diags), so the declarations' are
+	 * told apart by content, not place. */
+	struct dbreg_diag_list later = DBREG_DIAG_LIST_INIT;
+	bool *used = calloc(job->decl.len + 1, sizeof *used);
+	int rc = used ? 0 : DBREG_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < reg->diags.len; i++) {
+		bool decl = false;
+		for (size_t j = 0; j < job->decl.len && !decl; j++)
+			if (!used[j] && validate_same_diag(&reg->diags.items[i], &job->decl.items[j]))
+				decl = used[j] = true;
+		if (!decl)
+			rc = dbreg_diag_copy(&later, &reg->diags.items[i]);
+	}
+	free(used);
+	if (rc == 0) {
+		dbreg_diag_list_dispose(&reg->diags);
+		rc = dbreg_diag_list_move(&reg->diags, &job->decl);
+	}
+	if (rc == 0)
+		rc = dbreg_diag_list_move(&reg->diags, &job->found);
+	if (rc == 0 && job->rc == DBREG_ENOMEM)
+		rc = DBREG_ENOMEM;
+	else if (rc == 0 && job->rc != 0 && job->err[0])
+		dbreg_registry_fail(reg, job->rc, "%s", job->err);   /* DBR047 left unchecked, as validate does */
+	if (rc == 0 && job->past) {
+		unsigned budget = job->opts.budget_ms ? job->opts.budget_ms : DBREG_CHECK_BUDGET_MS;
+		struct dbreg_diag_at at = {0};
+		rc = dbreg_diag_addf(&reg->diags, "DBR044", &at,
+				     "the SQL checks ran past their time budget of %.1f s: packages left unchecked",
+				     budget / 1000.0);
+	}
+	reg->check_deadline_ms = 0;
+	if (rc == 0 && job->opts.log)
+		validate_log_sql(job->opts.log, reg, job->ms);
+	if (rc == 0) {
+		rc = dbreg_validate_finish(reg, job->g, &job->opts);
+	} else {
+		dbreg_graph_free(job->g);
+		rc = dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+	}
+	job->g = NULL;
+	for (size_t i = 0; i < later.len; i++) {
+		/* The planner leaves out a warning the list holds already
+		 * (dbreg_plan_warnings): it could not see the SQL checks' then. */
+		const struct dbreg_diag *d = &later.items[i];
+		bool known = false;
+		for (size_t j = 0; d->severity == DBREG_SEV_WARNING && j < reg->diags.len && !known; j++) {
+			const struct dbreg_diag *o = &reg->diags.items[j];
+			known = strcmp(o->code, d->code) == 0 && o->line == d->line && o->column == d->column && o->file &&
+				d->file && strcmp(o->file, d->file) == 0;
+		}
+		if (!known && dbreg_diag_copy(&reg->diags, d) != 0 && rc == 0)
+			rc = dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+	}
+	dbreg_diag_list_dispose(&later);
+	job->verdict = rc;
+	return rc;
+}
+
+void dbreg_validate_job_free(struct dbreg_validate_job *job)
+{
+	if (!job)
+		return;
+	if (job->started && !job->joined)
+		dbreg_validate_job_wait(job);
+	dbreg_diag_list_dispose(&job->decl);
+	dbreg_diag_list_dispose(&job->found);
+	dbreg_graph_free(job->g);
+	free(job);
 }

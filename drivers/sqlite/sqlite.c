@@ -62,6 +62,11 @@ struct sqlite_conn {
 	char *path;                            /* the file, NULL for :memory: */
 	int lock_fd;                           /* flock'd while the run holds the lock; -1 none */
 	bool locked;
+	/* This connection created the file (sq_unlock removes it if nothing
+	 * was ever committed to it), and which file that was. */
+	bool created;
+	dev_t dev;
+	ino_t ino;
 };
 
 /* The busy timeout outside a run's lock. */
@@ -180,6 +185,7 @@ static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_
 	c->lock_fd = -1;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	struct stat sb;
+	bool existed = strcmp(path, ":memory:") == 0 || stat(path, &sb) == 0 || errno != ENOENT;
 	if (readonly && strcmp(path, ":memory:") != 0) {
 		if (stat(path, &sb) != 0 && errno == ENOENT) {
 			/* Not created yet reads as empty; a folder that is not there
@@ -218,6 +224,11 @@ static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_
 		free(c);
 		snprintf(errbuf, errsize, "out of memory");
 		return DBREG_ENOMEM;
+	}
+	if (!existed && flags != SQLITE_OPEN_READONLY && stat(path, &sb) == 0) {
+		c->created = true;
+		c->dev = sb.st_dev;
+		c->ino = sb.st_ino;
 	}
 	*out = &c->base;
 	return 0;
@@ -1002,6 +1013,40 @@ static double sq_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Opens the connection's file again from its path, on the same handle:
+ * the file it had open was removed (sq_drop_if_empty). */
+static int sq_reopen(struct sqlite_conn *c)
+{
+	char url[4200], err[512];
+	struct dbreg_conn *fresh = NULL;
+	snprintf(url, sizeof url, "sqlite:%s", c->path);
+	int rc = sq_open(&fresh, url, err, sizeof err, false);
+	if (rc != 0) {
+		memset(&c->base.err, 0, sizeof c->base.err);
+		snprintf(c->base.err.message, sizeof c->base.err.message, "%s", err);
+		return rc;
+	}
+	struct sqlite_conn *f = SQ(fresh);
+	sqlite3_finalize(c->hist_up);
+	sqlite3_finalize(c->hist_down);
+	c->hist_up = c->hist_down = NULL;
+	for (int q = 0; q < SQ_Q_COUNT; q++) {
+		sqlite3_finalize(c->queries[q]);
+		c->queries[q] = NULL;
+	}
+	sqlite3_close(c->db);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	c->lock_fd = -1;
+	c->db = f->db;
+	c->created = f->created;
+	c->dev = f->dev;
+	c->ino = f->ino;
+	f->db = NULL;
+	sq_close(fresh);
+	return 0;
+}
+
 /* An flock on the database file, polled so that a waiter times out and
  * says so; SQLite's own locks are POSIX locks, which flock leaves alone.
  * For the run the busy timeout follows --lock-timeout too, so a writer
@@ -1011,6 +1056,13 @@ static int sq_lock(struct dbreg_conn *conn, int timeout_s)
 	struct sqlite_conn *c = SQ(conn);
 	if (c->locked || !c->path)
 		return 0;
+	/* Removed since this connection opened it (sq_drop_if_empty): the
+	 * file now at the path, or a new one. */
+	if (c->lock_fd < 0 && access(c->path, F_OK) != 0 && errno == ENOENT) {
+		int rc = sq_reopen(c);
+		if (rc != 0)
+			return rc;
+	}
 	if (c->lock_fd < 0 && (c->lock_fd = open(c->path, O_RDONLY | O_CLOEXEC)) < 0) {
 		memset(&c->base.err, 0, sizeof c->base.err);
 		snprintf(c->base.err.message, sizeof c->base.err.message, "cannot open %s to lock it: %s", c->path,
@@ -1036,10 +1088,41 @@ static int sq_lock(struct dbreg_conn *conn, int timeout_s)
 		struct timespec pause = { 0, 50 * 1000 * 1000 };
 		nanosleep(&pause, NULL);
 	}
+	/* A run that created the file and committed nothing removes it as it
+	 * unlocks (sq_unlock): one that waited meanwhile holds a removed,
+	 * empty file, and goes on with the file now at the path instead. */
+	struct stat held, now;
+	if (fstat(c->lock_fd, &held) == 0 &&
+	    (stat(c->path, &now) != 0 || held.st_dev != now.st_dev || held.st_ino != now.st_ino)) {
+		flock(c->lock_fd, LOCK_UN);
+		int rc = sq_reopen(c);
+		if (rc != 0)
+			return rc;
+		double rest = deadline - sq_now();
+		return sq_lock(conn, rest > 0 ? (int)(rest + 0.999) : 0);
+	}
 	double left = deadline - sq_now();
 	sqlite3_busy_timeout(c->db, left > 1 ? (int)(left * 1000) : 1000);
 	c->locked = true;
 	return 0;
+}
+
+/* Removes the file this connection created when nothing was ever
+ * committed to it (still empty): a failed or refused run leaves no
+ * database where there was none. Only under the run's lock, which a
+ * waiter checks (sq_lock). */
+static void sq_drop_if_empty(struct sqlite_conn *c)
+{
+	struct stat sb;
+	if (!c->created || stat(c->path, &sb) != 0 || sb.st_dev != c->dev || sb.st_ino != c->ino)
+		return;
+	/* In WAL mode what was committed may sit in the -wal file alone. */
+	char wal[4096];
+	struct stat wb;
+	snprintf(wal, sizeof wal, "%s-wal", c->path);
+	c->created = sb.st_size == 0 && sqlite3_get_autocommit(c->db) && (stat(wal, &wb) != 0 || wb.st_size == 0);
+	if (c->created && unlink(c->path) == 0)
+		c->created = false;
 }
 
 static int sq_unlock(struct dbreg_conn *conn)
@@ -1047,6 +1130,7 @@ static int sq_unlock(struct dbreg_conn *conn)
 	struct sqlite_conn *c = SQ(conn);
 	if (!c->locked)
 		return 0;
+	sq_drop_if_empty(c);
 	/* LOCK_UN, not close: see sq_close. */
 	flock(c->lock_fd, LOCK_UN);
 	sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
