@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,13 +330,25 @@ const char *dbreg_nearest(const char *word, const char *const *candidates)
 	return best;
 }
 
+/* SHA-256 fetched from its provider once: EVP_sha256() makes every digest
+ * look it up again, which costs more than hashing a short key (a
+ * validation hashes thousands). Kept for the life of the process. */
+static EVP_MD *util_sha256;
+static pthread_once_t util_sha256_once = PTHREAD_ONCE_INIT;
+
+static void util_sha256_fetch(void)
+{
+	util_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void dbreg_sha256_hex(const void *data, size_t len, char out[72])
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	static const char hex[] = "0123456789abcdef";
 	memcpy(out, "sha256:", 7);
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+	pthread_once(&util_sha256_once, util_sha256_fetch);
+	if (!EVP_Digest(data, len, md, &mdlen, util_sha256 ? util_sha256 : EVP_sha256(), NULL) || mdlen != 32) {
 		out[7] = '\0';
 		return;
 	}
