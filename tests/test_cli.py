@@ -933,6 +933,51 @@ def validate_reuses_each_packages_check_results_until_its_inputs_change():
     expect(validate_json(d) == fresh, "the findings differ from fresh ones at the end")
 
 
+KEYS_PKG = """[package]
+name = "@t/a"
+version = "1.0.0"
+colour = "x"
+
+[tables.ydtb_a_items]
+description = "x"
+workspace_scoped = true
+owner = 1
+[tables.ydtb_a_items.columns]
+id = { type = "text", primary_key = true, bogus = 1 }
+n = { type = 5 }
+[tables.ydtb_a_items.indexes]
+ydtb_a_items_n_idx = { columns = ["n"], wat = true }
+
+[[tools]]
+id = "t"
+nme = "x"
+
+[[migrations]]
+id = "0001"
+version = "1.0.0"
+upp = "x"
+"""
+
+
+@case
+def unknown_keys_and_wrong_types_say_where_they_are():
+    # Whole lines: the loader writes where a table is only when it reports.
+    d = project({"tomls/a.toml": KEYS_PKG}, with_tomls=[])
+    rc, out, err = run(["validate"], d)
+    lines = err.splitlines()
+    for want in [
+        'tomls/a.toml:4:1: error[DBR013]: unknown key "colour" in [package] (hint: known keys here: name, version, kind, description)',
+        'tomls/a.toml:9:1: error[DBR013]: unknown key "owner" in [tables.ydtb_a_items] (hint: known keys here: description, workspace_scoped, primary_key, unique, columns, indexes, renamed_from)',
+        'tomls/a.toml:11:43: error[DBR013]: unknown key "bogus" in column "id" of table "ydtb_a_items" (hint: known keys here: type, primary_key, not_null, unique, default, default_sql, references, on_delete, on_update, description, renamed_from)',
+        'tomls/a.toml:12:14: error[DBR014]: "type" in column "n" of table "ydtb_a_items" must be a string, not integer',
+        'tomls/a.toml:14:41: error[DBR013]: unknown key "wat" in index "ydtb_a_items_n_idx" of table "ydtb_a_items" (hint: known keys here: columns, unique)',
+        'tomls/a.toml:18:1: error[DBR013]: unknown key "nme" in [[tools]] (hint: did you mean "name"?)',
+        'tomls/a.toml:23:1: error[DBR013]: unknown key "upp" in [[migrations]] (hint: did you mean "up"?)',
+    ]:
+        expect(want in lines, "missing line: %s\n%s" % (want, err))
+    expect(rc == 1, "exit %d" % rc)
+
+
 PG_ONLY_PKG = """[package]
 name = "@t/pgonly"
 version = "1.0.0"
