@@ -942,6 +942,19 @@ def validate_reuses_each_packages_check_results_until_its_inputs_change():
     edit_same_size(os.path.join(d, "tomls", "user.toml"), "('seed')", "('sown')")
     expect(validate_checked(d) == (1, 1, n), "after the manifest's edit")
     expect(validate_checked(d) == (0, 0, n), "nothing changed")
+    # A declaration of @t/base (same size, modification time put back): what
+    # every package's checks see of the others changed (the declaration
+    # digests kept per manifest follow its bytes), so all are checked again.
+    base = os.path.join(d, "tomls", "base.toml")
+    before = validate_json(d)
+    edit_same_size(base, "label = {", "lable = {")
+    expect(validate_checked(d) == (n, n, n), "after a declaration's edit")
+    fresh = validate_json(d, state=os.path.join(d, "decl-state.db"))
+    expect(fresh != before and validate_json(d) == fresh, "stored results after a declaration's edit: " + fresh)
+    # @t/base's description is no declaration the others see: its own
+    # checks, and @t/user's replay that may pull @t/base in.
+    edit_same_size(base, '"Items"', '"Itemz"')
+    expect(validate_checked(d) == (1, 2, n), "after an edit of what no other package sees")
     # Another dbreg binary (same bytes, another file): every package again.
     other = os.path.join(tempfile.mkdtemp(prefix="dbreg-bin-"), "dbreg")
     made.append(os.path.dirname(other))
@@ -949,6 +962,51 @@ def validate_reuses_each_packages_check_results_until_its_inputs_change():
     expect(validate_checked(d, other) == (n, n, n), "a new binary used stored results")
     fresh = validate_json(d, state=os.path.join(d, "third-state.db"))
     expect(validate_json(d) == fresh, "the findings differ from fresh ones at the end")
+
+
+KEYS_PKG = """[package]
+name = "@t/a"
+version = "1.0.0"
+colour = "x"
+
+[tables.ydtb_a_items]
+description = "x"
+workspace_scoped = true
+owner = 1
+[tables.ydtb_a_items.columns]
+id = { type = "text", primary_key = true, bogus = 1 }
+n = { type = 5 }
+[tables.ydtb_a_items.indexes]
+ydtb_a_items_n_idx = { columns = ["n"], wat = true }
+
+[[tools]]
+id = "t"
+nme = "x"
+
+[[migrations]]
+id = "0001"
+version = "1.0.0"
+upp = "x"
+"""
+
+
+@case
+def unknown_keys_and_wrong_types_say_where_they_are():
+    # Whole lines: the loader writes where a table is only when it reports.
+    d = project({"tomls/a.toml": KEYS_PKG}, with_tomls=[])
+    rc, out, err = run(["validate"], d)
+    lines = err.splitlines()
+    for want in [
+        'tomls/a.toml:4:1: error[DBR013]: unknown key "colour" in [package] (hint: known keys here: name, version, kind, description)',
+        'tomls/a.toml:9:1: error[DBR013]: unknown key "owner" in [tables.ydtb_a_items] (hint: known keys here: description, workspace_scoped, primary_key, unique, columns, indexes, renamed_from)',
+        'tomls/a.toml:11:43: error[DBR013]: unknown key "bogus" in column "id" of table "ydtb_a_items" (hint: known keys here: type, primary_key, not_null, unique, default, default_sql, references, on_delete, on_update, description, renamed_from)',
+        'tomls/a.toml:12:14: error[DBR014]: "type" in column "n" of table "ydtb_a_items" must be a string, not integer',
+        'tomls/a.toml:14:41: error[DBR013]: unknown key "wat" in index "ydtb_a_items_n_idx" of table "ydtb_a_items" (hint: known keys here: columns, unique)',
+        'tomls/a.toml:18:1: error[DBR013]: unknown key "nme" in [[tools]] (hint: did you mean "name"?)',
+        'tomls/a.toml:23:1: error[DBR013]: unknown key "upp" in [[migrations]] (hint: did you mean "up"?)',
+    ]:
+        expect(want in lines, "missing line: %s\n%s" % (want, err))
+    expect(rc == 1, "exit %d" % rc)
 
 
 PG_ONLY_PKG = """[package]

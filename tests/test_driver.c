@@ -301,7 +301,7 @@ static void test_driver__history_order_is_stable(void **state)
 			struct dbreg_applied r = {"p", mig, "1.0.0", "sha256:x", times[(seed >> 16) % 5], 0};
 			assert_int_equal(dbreg_history_append(&h, &r), 0);
 		}
-		if (n)   /* no rows: h.rows is NULL, and memcpy from NULL is undefined */
+		if (n)   /* h.rows is NULL when empty: no memcpy from it */
 			memcpy(want, h.rows, n * sizeof *want);
 		for (size_t i = 1; i < n; i++)   /* insertion sort: stable */
 			for (size_t k = i; k > 0 && strcmp(want[k - 1].applied_at, want[k].applied_at) > 0; k--) {

@@ -63,7 +63,7 @@ static int validate_run(struct cli_session *s)
 		if (log)
 			fprintf(log, "  validate: checked the SQL of %zu and replayed %zu of %zu packages; %zu results re-used\n",
 				sql, replay, dbreg_registry_package_count(s->reg), reused);
-		if ((sql || replay) && dbreg_check_cache_save(s->reg, st) < 0 && log)
+		if (dbreg_check_cache_save(s->reg, st) < 0 && log)
 			fprintf(log, "  validate: check results not stored: %s\n", dbreg_state_errmsg(st));
 	}
 	dbreg_state_close(own);

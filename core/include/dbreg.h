@@ -1051,8 +1051,9 @@ int dbreg_roundtrip(struct dbreg_verify_result *out, size_t *n_run, struct dbreg
  * DBREG_ENOMEM. */
 int dbreg_check_cache_load(struct dbreg_registry *reg, struct dbreg_state *st);
 
-/* After it: stores the results of the packages checked in full. Returns 0,
- * DBREG_EIO (message in st), DBREG_ENOMEM. */
+/* After it: stores the results of the packages checked in full and the
+ * declaration digests it computed (nothing when there is nothing new).
+ * Returns 0, DBREG_EIO (message in st), DBREG_ENOMEM. */
 int dbreg_check_cache_save(struct dbreg_registry *reg, struct dbreg_state *st);
 
 /* How many packages the last validation checked (SQL checks, replay) and

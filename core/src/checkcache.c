@@ -17,7 +17,12 @@
  * result. A result is stored only when the package was checked in full
  * (not past the time budget; for the replay, no package of its closure was
  * skipped as broken), and re-emitted diagnostic for diagnostic in the order
- * the check would have added them. */
+ * the check would have added them.
+ *
+ * What a package declares is a function of its manifest's bytes alone, so
+ * the digest of its declarations is kept too (kind "decl", keyed by the
+ * build and the manifest's checksum): a run writes the declarations of the
+ * packages whose manifest changed only, not of the thousand others. */
 #include "checkcache.h"
 #include "cache.h"
 #include "diag.h"
@@ -43,6 +48,7 @@ static void cc_free(struct dbreg_check_cache *cc)
 			dbreg_diag_list_dispose(&cc->slot[k][j].found);
 	free(cc->slot);
 	free(cc->pkg);
+	free(cc->decl);
 	free(cc);
 }
 
@@ -65,23 +71,76 @@ static void cc_contents(struct dbreg_buf *b, const struct dbreg_package *p)
 	}
 }
 
-/* What every package's SQL checks see of the others. */
-static int cc_declarations(const struct dbreg_registry *reg, struct dbreg_buf *b)
+/* The digest of what package p declares, as every package's SQL checks
+ * see it: name, core flag, dependencies and its tables' schema. */
+static int cc_declaration(const struct dbreg_package *p, char out[72])
 {
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_buf_printf(&b, "decl %s %d\n", p->name ? p->name : "", (int)p->core);
+	for (size_t d = 0; d < p->n_deps; d++)
+		dbreg_buf_printf(&b, "dep %s\n", p->deps[d].name ? p->deps[d].name : "");
+	struct dbreg_schema *s = NULL;
+	int rc = dbreg_schema_new(&s, DBREG_SCHEMA_DECLARED, DBREG_DIALECT_POSTGRES);
+	if (rc == 0)
+		rc = dbreg_schema_add_package(s, p);
+	if (rc == 0)
+		rc = dbreg_schema_write(&b, s);
+	dbreg_schema_free(s);
+	if (rc == 0 && b.oom)
+		rc = DBREG_ENOMEM;
+	if (rc == 0)
+		dbreg_sha256_hex(b.ptr, b.len, out);
+	dbreg_buf_dispose(&b);
+	return rc;
+}
+
+/* The memo's key for a package: the build and its manifest's bytes. */
+static void cc_decl_key(const char *build, const struct dbreg_package *p, char out[72])
+{
+	char text[256];
+	int n = snprintf(text, sizeof text, "decl\n%s\n%s\n", build, p->manifest_sha256);
+	dbreg_sha256_hex(text, (size_t)n, out);
+}
+
+struct cc_memo {
+	struct dbreg_registry *reg;
+	struct dbreg_check_cache *cc;
+};
+
+/* A stored declaration digest whose key still holds. */
+static int cc_memo_row(void *arg, const char *kind, const char *package, const char *key, const void *blob, size_t len)
+{
+	struct cc_memo *m = arg;
+	if (strcmp(kind, "decl") != 0 || len != 71)
+		return 0;
+	size_t k = dbreg_registry_index(m->reg, package);
+	if (k >= m->cc->n || strcmp(key, m->cc->decl[k].key) != 0)
+		return 0;
+	memcpy(m->cc->decl[k].sum, blob, 71);
+	m->cc->decl[k].sum[71] = '\0';
+	m->cc->decl[k].stored = true;
+	return 0;
+}
+
+/* What every package's SQL checks see of the others: one digest per
+ * package, from the memo when its manifest is as it was. */
+static int cc_declarations(struct dbreg_registry *reg, struct dbreg_state *st, const char *build,
+			   struct dbreg_buf *b)
+{
+	struct dbreg_check_cache *cc = reg->check_cache;
+	for (size_t i = 0; i < reg->n_packages; i++)
+		cc_decl_key(build, reg->packages[i], cc->decl[i].key);
+	struct cc_memo m = {reg, cc};
+	if (dbreg_state_check_results(st, cc_memo_row, &m) < 0)
+		for (size_t i = 0; i < reg->n_packages; i++)
+			cc->decl[i].stored = false;   /* unreadable: computed, as without it */
 	for (size_t i = 0; i < reg->n_packages; i++) {
-		const struct dbreg_package *p = reg->packages[i];
-		dbreg_buf_printf(b, "decl %s %d\n", p->name ? p->name : "", (int)p->core);
-		for (size_t d = 0; d < p->n_deps; d++)
-			dbreg_buf_printf(b, "dep %s\n", p->deps[d].name ? p->deps[d].name : "");
-		struct dbreg_schema *s = NULL;
-		int rc = dbreg_schema_new(&s, DBREG_SCHEMA_DECLARED, DBREG_DIALECT_POSTGRES);
-		if (rc == 0)
-			rc = dbreg_schema_add_package(s, p);
-		if (rc == 0)
-			rc = dbreg_schema_write(b, s);
-		dbreg_schema_free(s);
-		if (rc != 0)
-			return rc;
+		if (!cc->decl[i].stored) {
+			int rc = cc_declaration(reg->packages[i], cc->decl[i].sum);
+			if (rc != 0)
+				return rc;
+		}
+		dbreg_buf_printf(b, "%s\n", cc->decl[i].sum);
 	}
 	return b->oom ? DBREG_ENOMEM : 0;
 }
@@ -267,7 +326,8 @@ int dbreg_check_cache_load(struct dbreg_registry *reg, struct dbreg_state *st)
 	reg->check_cache = NULL;
 	struct dbreg_check_cache *cc = calloc(1, sizeof *cc);
 	size_t n = reg->n_packages;
-	if (!cc || !(cc->pkg = calloc(n + 1, sizeof *cc->pkg)) || !(cc->slot = calloc(n + 1, sizeof *cc->slot))) {
+	if (!cc || !(cc->pkg = calloc(n + 1, sizeof *cc->pkg)) || !(cc->slot = calloc(n + 1, sizeof *cc->slot)) ||
+	    !(cc->decl = calloc(n + 1, sizeof *cc->decl))) {
 		cc_free(cc);
 		return DBREG_ENOMEM;
 	}
@@ -280,7 +340,7 @@ int dbreg_check_cache_load(struct dbreg_registry *reg, struct dbreg_state *st)
 	dbreg_cache_build_key("per-package checks", build);
 	dbreg_buf_printf(&common, "%s\nisolation %d %s %d\n", build, (int)reg->isolation.row_level_security,
 			 reg->isolation.setting, (int)reg->isolation.workspace_keys);
-	int rc = cc_declarations(reg, &decl);
+	int rc = cc_declarations(reg, st, build, &decl);
 	cc_key(&decl, decl_sum);
 	dbreg_buf_dispose(&decl);
 	/* Each package's own contents, hashed once. */
@@ -358,7 +418,18 @@ int dbreg_check_cache_save(struct dbreg_registry *reg, struct dbreg_state *st)
 	struct dbreg_check_cache *cc = reg->check_cache;
 	if (!cc)
 		return 0;
+	bool any = false;
+	for (size_t k = 0; k < cc->n && !any; k++)
+		any = (!cc->decl[k].stored && cc->decl[k].sum[0]) || cc->slot[k][DBREG_CC_SQL].captured ||
+		      cc->slot[k][DBREG_CC_REPLAY].captured;
+	if (!any)
+		return 0;
 	int rc = dbreg_state_batch_begin(st);
+	for (size_t k = 0; k < cc->n && rc == 0; k++) {
+		const struct dbreg_package *p = reg->packages[k];
+		if (!cc->decl[k].stored && cc->decl[k].sum[0] && p->name && cc->pkg[k] == p)
+			rc = dbreg_state_check_result_put(st, "decl", p->name, cc->decl[k].key, cc->decl[k].sum, 71);
+	}
 	for (size_t k = 0; k < cc->n && rc == 0; k++)
 		for (int j = 0; j < DBREG_CC_KINDS && rc == 0; j++) {
 			const struct dbreg_check_slot *s = &cc->slot[k][j];

@@ -21,10 +21,19 @@ struct dbreg_check_slot {
 	struct dbreg_diag_list found;
 };
 
+/* A package's declaration digest, stored (kind "decl") under the key of
+ * its manifest's bytes. */
+struct dbreg_check_decl {
+	char key[72];                  /* of the build and the manifest's checksum */
+	char sum[72];                  /* "sha256:..." of its declarations; "" until known */
+	bool stored;                   /* read from the state file under key */
+};
+
 struct dbreg_check_cache {
 	size_t n;                      /* reg->n_packages when loaded */
 	const void **pkg;              /* reg->packages[k] when loaded: another registry order is a miss */
 	struct dbreg_check_slot (*slot)[DBREG_CC_KINDS];
+	struct dbreg_check_decl *decl; /* per package */
 };
 
 /* The slot of reg->packages[k] for a kind, or NULL: no cache, or another

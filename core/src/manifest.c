@@ -190,24 +190,38 @@ static void manifest_type_words(struct dbreg_buf *b, unsigned mask)
 	}
 }
 
+/* Where a table is, for messages ("column \"%.60s\" of table \"%.60s\"",
+ * with its two strings): written out only when a message needs it, as a
+ * manifest of a thousand columns has none. */
+struct mwhere {
+	const char *fmt, *a, *b;
+};
+
+static const char *mwhere_text(const struct mwhere *w, char *buf, size_t size)
+{
+	snprintf(buf, size, w->fmt, w->a, w->b);
+	return buf;
+}
+
 /* Checks every key of `node` against `keys`: unknown keys (DBR013, with the
  * nearest known key as hint), wrong types (DBR014), missing required keys
  * (the key's own code, at the section's position). */
 static void manifest_check_keys(struct mctx *c, const struct dbreg_toml_node *node,
-				const struct manifest_key *keys, const char *where,
+				const struct manifest_key *keys, const struct mwhere *w,
 				const struct msubject *s)
 {
-	const char *names[24];
-	size_t n = 0;
-	for (size_t i = 0; keys[i].name && n + 1 < sizeof names / sizeof names[0]; i++)
-		names[n++] = keys[i].name;
-	names[n] = NULL;
-
+	char where[200];
 	for (size_t i = 0; i < node->u.table.len; i++) {
 		const struct dbreg_toml_kv *kv = &node->u.table.items[i];
 		const struct manifest_key *k = manifest_find_key(keys, kv->key);
 		if (k == NULL || strlen(kv->key) != kv->key_len) {
-			mdiag(c, "DBR013", kv->line, kv->column, s, "unknown key \"%s\" in %s", kv->key, where);
+			const char *names[24];
+			size_t n = 0;
+			for (size_t j = 0; keys[j].name && n + 1 < sizeof names / sizeof names[0]; j++)
+				names[n++] = keys[j].name;
+			names[n] = NULL;
+			mdiag(c, "DBR013", kv->line, kv->column, s, "unknown key \"%s\" in %s", kv->key,
+			      mwhere_text(w, where, sizeof where));
 			const char *near = dbreg_nearest(kv->key, names);
 			if (near) {
 				mhint(c, "did you mean \"%s\"?", near);
@@ -224,8 +238,8 @@ static void manifest_check_keys(struct mctx *c, const struct dbreg_toml_node *no
 			struct dbreg_buf b = DBREG_BUF_INIT;
 			manifest_type_words(&b, k->types);
 			mdiag(c, "DBR014", kv->value->line, kv->value->column, s,
-			      "\"%s\" in %s must be %s, not %s", kv->key, where, b.ptr ? b.ptr : "?",
-			      dbreg_toml_type_name(kv->value->type));
+			      "\"%s\" in %s must be %s, not %s", kv->key, mwhere_text(w, where, sizeof where),
+			      b.ptr ? b.ptr : "?", dbreg_toml_type_name(kv->value->type));
 			dbreg_buf_dispose(&b);
 		}
 	}
@@ -233,7 +247,7 @@ static void manifest_check_keys(struct mctx *c, const struct dbreg_toml_node *no
 		if (keys[i].missing_code == NULL || dbreg_toml_get(node, keys[i].name) != NULL)
 			continue;
 		mdiag(c, keys[i].missing_code, node->line, node->column, s,
-		      "missing required key \"%s\" in %s", keys[i].name, where);
+		      "missing required key \"%s\" in %s", keys[i].name, mwhere_text(w, where, sizeof where));
 	}
 }
 
@@ -243,7 +257,7 @@ static const struct dbreg_toml_node *mget(const struct dbreg_toml_node *node,
 					  const struct manifest_key *keys, const char *key)
 {
 	const struct dbreg_toml_node *v = dbreg_toml_get(node, key);
-	const struct manifest_key *k = manifest_find_key(keys, key);
+	const struct manifest_key *k = v ? manifest_find_key(keys, key) : NULL;
 	if (v == NULL || k == NULL || !(k->types & (1u << v->type)))
 		return NULL;
 	return v;
@@ -340,7 +354,7 @@ static void manifest_package(struct mctx *c, const struct dbreg_toml_node *root)
 	}
 	pkg->pos.line = p->line;
 	pkg->pos.column = p->column;
-	manifest_check_keys(c, p, package_keys, "[package]", NULL);
+	manifest_check_keys(c, p, package_keys, &(struct mwhere){"[package]", NULL, NULL}, NULL);
 
 	const struct dbreg_toml_node *name = mget(p, package_keys, "name");
 	if (name) {
@@ -471,9 +485,7 @@ static void manifest_column(struct mctx *c, struct dbreg_table *t, const struct 
 		return;
 	}
 	const struct dbreg_toml_node *n = kv->value;
-	char where[160];
-	snprintf(where, sizeof where, "column \"%.60s\" of table \"%.60s\"", kv->key, t->name);
-	manifest_check_keys(c, n, column_keys, where, &s);
+	manifest_check_keys(c, n, column_keys, &(struct mwhere){"column \"%.60s\" of table \"%.60s\"", kv->key, t->name}, &s);
 
 	struct dbreg_column *col = &t->columns[t->n_columns++];
 	col->name = mdup(c, kv->key);
@@ -570,9 +582,8 @@ static void manifest_index(struct mctx *c, struct dbreg_table *t, const struct d
 		mhint(c, "%s = { columns = [\"workspace_id\"] }", kv->key);
 		return;
 	}
-	char where[160];
-	snprintf(where, sizeof where, "index \"%.60s\" of table \"%.60s\"", kv->key, t->name);
-	manifest_check_keys(c, kv->value, index_keys, where, &s);
+	manifest_check_keys(c, kv->value, index_keys, &(struct mwhere){"index \"%.60s\" of table \"%.60s\"", kv->key, t->name},
+			    &s);
 	struct dbreg_index *ix = &t->indexes[t->n_indexes++];
 	ix->name = mdup(c, kv->key);
 	ix->pos.line = kv->line;
@@ -638,9 +649,7 @@ static void manifest_table(struct mctx *c, struct dbreg_table *t, const struct d
 	t->owner = c->pkg;
 	if (t->name == NULL)
 		return;
-	char where[100];
-	snprintf(where, sizeof where, "[tables.%.80s]", kv->key);
-	manifest_check_keys(c, n, table_keys, where, &s);
+	manifest_check_keys(c, n, table_keys, &(struct mwhere){"[tables.%.80s]", kv->key, NULL}, &s);
 
 	t->description = mdup(c, mstr(n, table_keys, "description"));
 	t->renamed_from = mdup(c, mstr(n, table_keys, "renamed_from"));
@@ -754,7 +763,7 @@ static void manifest_tools(struct mctx *c, const struct dbreg_toml_node *root)
 			mhint(c, "declare each tool under [[tools]]");
 			continue;
 		}
-		manifest_check_keys(c, n, tool_keys, "[[tools]]", NULL);
+		manifest_check_keys(c, n, tool_keys, &(struct mwhere){"[[tools]]", NULL, NULL}, NULL);
 		struct dbreg_tool *tool = &pkg->tools[pkg->n_tools++];
 		tool->pos.line = n->line;
 		tool->pos.column = n->column;
@@ -794,14 +803,10 @@ static char *manifest_join(const char *base, const char *rel)
 static void manifest_sql_string(struct mctx *c, struct dbreg_sql *sql, const struct dbreg_toml_kv *kv)
 {
 	const struct dbreg_toml_node *v = kv->value;
-	sql->text = malloc(v->u.str.len + 1);
-	sql->file = mdup(c, c->pkg->file);
-	if (sql->text == NULL) {
-		c->oom = true;
-		return;
-	}
-	memcpy(sql->text, v->u.str.ptr, v->u.str.len);
-	sql->text[v->u.str.len] = '\0';
+	/* The decoded string stays in the document the package keeps for
+	 * positions: the body borrows it, and the manifest's name. */
+	sql->text = v->u.str.ptr;
+	sql->file = c->pkg->file;
 	sql->len = v->u.str.len;
 	sql->doc = c->pkg->doc;
 	sql->node = v;
@@ -858,7 +863,7 @@ static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const 
 		}
 	}
 	struct msubject s = { NULL, NULL, m->id };
-	manifest_check_keys(c, n, migration_keys, "[[migrations]]", &s);
+	manifest_check_keys(c, n, migration_keys, &(struct mwhere){"[[migrations]]", NULL, NULL}, &s);
 
 	const struct dbreg_toml_node *ver = mget(n, migration_keys, "version");
 	if (ver) {
@@ -966,7 +971,7 @@ int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diag
 	const struct dbreg_toml_node *root = pkg->doc->root;
 	manifest_package(&c, root);
 	/* Root-level checks after [package], so they can name the package. */
-	manifest_check_keys(&c, root, root_keys, "the manifest", NULL);
+	manifest_check_keys(&c, root, root_keys, &(struct mwhere){"the manifest", NULL, NULL}, NULL);
 	manifest_dependencies(&c, root);
 	manifest_tables(&c, root);
 	manifest_tools(&c, root);

@@ -15,6 +15,8 @@ static void model_strv_free(char **v, size_t n)
 
 static void model_sql_dispose(struct dbreg_sql *s)
 {
+	if (s->doc)
+		return;   /* a manifest string: borrowed from the package's document */
 	free(s->text);
 	free(s->file);
 }

@@ -86,7 +86,9 @@ struct dbreg_sql {
 	char *text;                    /* the SQL, NUL-terminated; NULL when absent */
 	size_t len;
 	char *file;                    /* the file holding it: the manifest, or the up_file */
-	const struct dbreg_toml_doc *doc;   /* borrowed; NULL when it came from a file */
+	const struct dbreg_toml_doc *doc;   /* borrowed; NULL when it came from a file. When set,
+					     * text and file are borrowed too (the string node's
+					     * text, the package's file), else owned */
 	const struct dbreg_toml_node *node; /* the string node; NULL for a file */
 	struct dbreg_pos pos;          /* of the key in the manifest */
 	char sum[72];                  /* dbreg_sql_sum's memo; "" until first asked */

@@ -18,6 +18,7 @@
 struct plan_slot {
 	const char *a, *b;             /* borrowed keys; a == NULL: empty slot */
 	size_t value;
+	uint64_t hash;                 /* of a and b: most slots a probe passes differ in it */
 };
 
 struct plan_map {
@@ -46,12 +47,12 @@ static int plan_map_init(struct plan_map *m, size_t entries)
 	return m->slots ? 0 : DBREG_ENOMEM;
 }
 
-static struct plan_slot *plan_map_slot(const struct plan_map *m, const char *a, const char *b)
+static struct plan_slot *plan_map_slot(const struct plan_map *m, const char *a, const char *b, uint64_t h)
 {
-	size_t i = (size_t)plan_hash(a, b) & (m->cap - 1);
+	size_t i = (size_t)h & (m->cap - 1);
 	for (;;) {
 		struct plan_slot *s = &m->slots[i];
-		if (s->a == NULL || (strcmp(s->a, a) == 0 && strcmp(s->b, b) == 0))
+		if (s->a == NULL || (s->hash == h && strcmp(s->a, a) == 0 && strcmp(s->b, b) == 0))
 			return s;
 		i = (i + 1) & (m->cap - 1);
 	}
@@ -60,17 +61,19 @@ static struct plan_slot *plan_map_slot(const struct plan_map *m, const char *a, 
 /* Inserts unless present; the first value wins. */
 static void plan_map_put(struct plan_map *m, const char *a, const char *b, size_t value)
 {
-	struct plan_slot *s = plan_map_slot(m, a, b);
+	uint64_t h = plan_hash(a, b);
+	struct plan_slot *s = plan_map_slot(m, a, b, h);
 	if (s->a == NULL) {
 		s->a = a;
 		s->b = b;
 		s->value = value;
+		s->hash = h;
 	}
 }
 
 static bool plan_map_get(const struct plan_map *m, const char *a, const char *b, size_t *value)
 {
-	const struct plan_slot *s = plan_map_slot(m, a, b);
+	const struct plan_slot *s = plan_map_slot(m, a, b, plan_hash(a, b));
 	if (s->a == NULL)
 		return false;
 	if (value)

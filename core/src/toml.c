@@ -1,7 +1,8 @@
 /* TOML 1.0 reader: one pass of recursive descent over the buffer into a tree.
- * Nodes live in chunks owned by the document and text in a byte arena, so
- * freeing never recurses; an error longjmps back to dbreg_toml_parse, which
- * frees the partial document (every allocation is reachable from it). */
+ * Nodes live in chunks owned by the document, text and the arrays of tables
+ * and arrays in a byte arena, so freeing never recurses; an error longjmps
+ * back to dbreg_toml_parse, which frees the partial document (every
+ * allocation is reachable from it). */
 #include "toml.h"
 #include "util.h"
 
@@ -187,6 +188,29 @@ static char *toml_arena(struct toml_parser *p, size_t n)
 	return r;
 }
 
+/* Room for n bytes of pointers and sizes in the byte arena: the arrays of
+ * tables and arrays live there too, so a document is a few blocks to
+ * malloc and free, not one per table. */
+static void *toml_arena_aligned(struct toml_parser *p, size_t n)
+{
+	struct toml_byte_chunk *c = p->doc->bytes;
+	if (c) {
+		size_t pad = (sizeof(void *) - ((uintptr_t)(c->data + c->used) & (sizeof(void *) - 1))) & (sizeof(void *) - 1);
+		c->used = c->cap - c->used < pad ? c->cap : c->used + pad;
+	}
+	return toml_arena(p, n);
+}
+
+/* An arena array grown to cap elements of size bytes (the old room stays
+ * behind, at most as much again as the final array). */
+static void *toml_grow(struct toml_parser *p, void *items, size_t len, size_t cap, size_t size)
+{
+	void *grown = toml_arena_aligned(p, cap * size);
+	if (len)
+		memcpy(grown, items, len * size);
+	return grown;
+}
+
 static char *toml_strdup(struct toml_parser *p, const char *s, size_t n)
 {
 	char *r = toml_arena(p, n + 1);
@@ -325,7 +349,7 @@ static void toml_add(struct toml_parser *p, struct dbreg_toml_node *t, const str
 {
 	if (t->u.table.len == t->u.table.cap) {
 		size_t cap = t->u.table.cap ? t->u.table.cap * 2 : 4;
-		t->u.table.items = toml_xrealloc(p, t->u.table.items, cap * sizeof *t->u.table.items);
+		t->u.table.items = toml_grow(p, t->u.table.items, t->u.table.len, cap, sizeof *t->u.table.items);
 		t->u.table.cap = cap;
 	}
 	struct dbreg_toml_kv *kv = &t->u.table.items[t->u.table.len++];
@@ -347,7 +371,7 @@ static void toml_push(struct toml_parser *p, struct dbreg_toml_node *a, struct d
 {
 	if (a->u.array.len == a->u.array.cap) {
 		size_t cap = a->u.array.cap ? a->u.array.cap * 2 : 4;
-		a->u.array.items = toml_xrealloc(p, a->u.array.items, cap * sizeof *a->u.array.items);
+		a->u.array.items = toml_grow(p, a->u.array.items, a->u.array.len, cap, sizeof *a->u.array.items);
 		a->u.array.cap = cap;
 	}
 	a->u.array.items[a->u.array.len++] = v;
@@ -377,6 +401,17 @@ static int toml_is_ctrl(unsigned char c)
 {
 	return (c < 0x20 && c != '\t') || c == 0x7f;
 }
+
+/* The bytes that end a run of plain string text: either quote, the
+ * backslash and the control characters (tab excepted). A run stops at a
+ * byte its string does not treat specially too; the caller goes on. */
+static const unsigned char toml_run_stop[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1, [0x07] = 1,
+	[0x08] = 1, [0x0A] = 1, [0x0B] = 1, [0x0C] = 1, [0x0D] = 1, [0x0E] = 1, [0x0F] = 1,
+	[0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+	[0x18] = 1, [0x19] = 1, [0x1A] = 1, [0x1B] = 1, [0x1C] = 1, [0x1D] = 1, [0x1E] = 1, [0x1F] = 1,
+	['"'] = 1, ['\''] = 1, ['\\'] = 1, [0x7F] = 1,
+};
 
 /* Skips a comment from '#' up to (not including) the end of line. */
 static void toml_skip_comment(struct toml_parser *p)
@@ -550,6 +585,8 @@ static const char *toml_string_line(struct toml_parser *p, int literal, size_t *
 	char q = literal ? '\'' : '"';
 	size_t start = ++p->pos, i = start;
 	for (;;) {
+		while (i < p->len && !toml_run_stop[(unsigned char)b[i]])
+			i++;
 		if (i >= p->len)
 			toml_fail_at(p, start - 1, "unterminated string");
 		unsigned char c = (unsigned char)b[i];
@@ -650,12 +687,8 @@ static void toml_string_multi(struct toml_parser *p, int literal)
 			toml_fail_at(p, p->pos, "control character 0x%02X in string", c);
 		/* Copy a run of plain bytes at once. */
 		size_t k = p->pos + 1;
-		while (k < p->len) {
-			unsigned char d = (unsigned char)b[k];
-			if (d == (unsigned char)q || d == '\\' || toml_is_ctrl(d))
-				break;
+		while (k < p->len && !toml_run_stop[(unsigned char)b[k]])
 			k++;
-		}
 		toml_buf_put(p, &p->scratch, b + p->pos, k - p->pos);
 		p->pos = k;
 	}
@@ -1242,13 +1275,6 @@ static void toml_doc_free_impl(struct toml_doc_impl *d)
 		return;
 	for (struct toml_node_chunk *c = d->nodes, *next; c; c = next) {
 		next = c->next;
-		for (size_t i = 0; i < c->used; i++) {
-			struct dbreg_toml_node *n = &c->nodes[i];
-			if (n->type == DBREG_TOML_TABLE)
-				free(n->u.table.items);
-			else if (n->type == DBREG_TOML_ARRAY)
-				free(n->u.array.items);
-		}
 		free(c);
 	}
 	for (struct toml_byte_chunk *c = d->bytes, *next; c; c = next) {

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,19 +241,34 @@ int dbreg_read_file(const char *path, char **out, size_t *len)
 		errno = !S_ISREG(st.st_mode) ? DBREG_ENOTREG : st.st_size > (off_t)DBREG_MAX_FILE ? DBREG_ETOOBIG : e;
 		return -1;
 	}
-	FILE *fp = fdopen(fd, "rb");
-	if (!fp) {
-		close(fd);
-		return -1;
-	}
+	/* Read straight into a block of the size fstat gave, with a byte to
+	 * spare that shows the end (or that it grew: then by doubling). */
 	struct dbreg_buf b = DBREG_BUF_INIT;
-	char chunk[65536];
-	size_t n;
-	/* The size may grow while it is read: the limit holds anyway. */
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0 && b.len <= DBREG_MAX_FILE)
-		dbreg_buf_append(&b, chunk, n);
-	int err = ferror(fp) ? EIO : b.len > DBREG_MAX_FILE ? DBREG_ETOOBIG : 0;
-	fclose(fp);
+	int err = 0;
+	size_t want = (size_t)st.st_size + 1;
+	for (;;) {
+		if (b.cap - b.len < 2 && !buf_reserve(&b, want)) {
+			err = ENOMEM;
+			break;
+		}
+		ssize_t n = read(fd, b.ptr + b.len, b.cap - b.len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? EIO : 0;
+			break;
+		}
+		b.len += (size_t)n;
+		/* The size may grow while it is read: the limit holds anyway. */
+		if (b.len > DBREG_MAX_FILE) {
+			err = DBREG_ETOOBIG;
+			break;
+		}
+		want = b.len;
+	}
+	close(fd);
+	if (b.ptr)
+		b.ptr[b.len] = '\0';
 	if (b.oom)
 		err = ENOMEM;
 	if (err) {
@@ -314,13 +330,25 @@ const char *dbreg_nearest(const char *word, const char *const *candidates)
 	return best;
 }
 
+/* SHA-256 fetched from its provider once: EVP_sha256() makes every digest
+ * look it up again, which costs more than hashing a short key (a
+ * validation hashes thousands). Kept for the life of the process. */
+static EVP_MD *util_sha256;
+static pthread_once_t util_sha256_once = PTHREAD_ONCE_INIT;
+
+static void util_sha256_fetch(void)
+{
+	util_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void dbreg_sha256_hex(const void *data, size_t len, char out[72])
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	static const char hex[] = "0123456789abcdef";
 	memcpy(out, "sha256:", 7);
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+	pthread_once(&util_sha256_once, util_sha256_fetch);
+	if (!EVP_Digest(data, len, md, &mdlen, util_sha256 ? util_sha256 : EVP_sha256(), NULL) || mdlen != 32) {
 		out[7] = '\0';
 		return;
 	}
