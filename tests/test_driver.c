@@ -10,6 +10,8 @@
 
 #include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <pthread.h>
+#include <sqlite3.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -704,6 +706,64 @@ static void test_driver__sqlite_created_empty_file_is_removed(void **state)
 	assert_int_equal(stat(path, &sb), 0);
 }
 
+/* SQLite's memory as the driver sets it up (sqlite_alloc.c keeps the small
+ * blocks SQLite frees per thread): a block holds what was written to it
+ * through a realloc up or down, across the kept sizes and past them, and
+ * one freed on another thread serves that thread later. */
+static void *free_blocks(void *arg)
+{
+	void **blocks = arg;
+	for (size_t i = 0; blocks[i]; i++)
+		sqlite3_free(blocks[i]);
+	char *again = sqlite3_malloc(24);
+	assert_non_null(again);
+	sqlite3_free(again);
+	return NULL;
+}
+
+static void test_driver__sqlite_memory_keeps_what_was_written(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		char *blocks[1200] = {0};
+		for (int n = 1; n < 1200; n++) {
+			blocks[n - 1] = sqlite3_malloc(n);
+			assert_non_null(blocks[n - 1]);
+			assert_true(sqlite3_msize(blocks[n - 1]) >= (sqlite3_uint64)n);
+			memset(blocks[n - 1], n & 0x7f, (size_t)n);
+		}
+		for (int n = 1; n < 1200; n++) {
+			char *p = blocks[n - 1];
+			for (int i = 0; i < n; i++)
+				assert_int_equal(p[i], n & 0x7f);
+			p = sqlite3_realloc(p, n * 3);
+			assert_non_null(p);
+			for (int i = 0; i < n; i++)
+				assert_int_equal(p[i], n & 0x7f);
+			p = sqlite3_realloc(p, n / 2 + 1);
+			assert_non_null(p);
+			for (int i = 0; i < n / 2 + 1; i++)
+				assert_int_equal(p[i], n & 0x7f);
+			blocks[n - 1] = p;
+		}
+		/* Freed on another thread, which then ends. */
+		pthread_t t;
+		assert_int_equal(pthread_create(&t, NULL, free_blocks, blocks), 0);
+		assert_int_equal(pthread_join(t, NULL), 0);
+	}
+	/* And a database on top of it. */
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x TEXT); INSERT INTO t VALUES (printf('%.5000c', 'y'));"
+					  "ALTER TABLE t ADD COLUMN y TEXT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT length(x) FROM t", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 5000);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 /* ---- version 4: statements and progress ---------------------------------------- */
 
 /* split names the statements as the database runs them: a ';' in a
@@ -1023,7 +1083,7 @@ int main(int argc, char **argv)
 	};
 	/* Cases of one database only are left out of the other's run rather
 	 * than skipped: meson reads cmocka's "not ok # SKIP" as a failure. */
-	struct CMUnitTest all[sizeof(tests) / sizeof(tests[0]) + 1];
+	struct CMUnitTest all[sizeof(tests) / sizeof(tests[0]) + 2];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		all[n++] = tests[i];
@@ -1032,5 +1092,7 @@ int main(int argc, char **argv)
 	else
 		all[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_driver__sqlite_created_empty_file_is_removed,
 									    testdb_setup, testdb_teardown);
+	if (!is_pg)
+		all[n++] = (struct CMUnitTest)cmocka_unit_test(test_driver__sqlite_memory_keeps_what_was_written);
 	return _cmocka_run_group_tests(is_pg ? "driver_postgres" : "driver_sqlite", all, n, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include "dbreg/driver.h"
 #include "../../core/src/util.h"
+#include "sqlite_alloc.h"
 
 /* The catalog's queries, prepared once per connection (sq_cached): a
  * catalog read runs each of them per table or index, and preparing a
@@ -1381,4 +1382,5 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 __attribute__((constructor)) static void sq_no_memstatus(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	dbreg_sqlite_alloc_install();
 }
