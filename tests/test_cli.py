@@ -220,6 +220,37 @@ def a_cold_apply_refused_by_the_replay_leaves_a_target_with_data_as_it_was():
 
 
 @case
+def a_cold_apply_that_fails_on_the_target_reports_as_a_warm_one_and_refused_checks_come_first():
+    # The target holds a view where @ydtb/basic creates a table: the apply
+    # fails at run time. From a fresh checkout (SQL checks beside the
+    # apply) it says exactly what a run with the registry known valid says;
+    # with a replay finding as well, the finding is the report (exit 1).
+    import sqlite3
+    d = project()
+    db = os.path.join(d, "ydtb.db")
+    con = sqlite3.connect(db)
+    con.execute("CREATE VIEW ydtb_basic_notes AS SELECT 1 AS id")
+    con.commit()
+    con.close()
+    before = sqlite_dump(db)
+    rc, cold_out, cold_err = run(["apply"], d)
+    expect(rc == 4 and "nothing was changed" in cold_err, "exit %d: %s" % (rc, cold_out + cold_err))
+    rc, warm_out, warm_err = run(["apply"], d)
+    expect(rc == 4 and (warm_out, warm_err) == (cold_out, cold_err),
+           "cold:\n%s%s\nwarm:\n%s%s" % (cold_out, cold_err, warm_out, warm_err))
+    expect(sqlite_dump(db) == before, "the failed run changed the target")
+    with open(os.path.join(d, "tomls", "late.toml"), "w") as fp:
+        fp.write(LATE_BAD)
+    rc, out, err = run(["validate"], d)
+    want = diag_lines(err)
+    shutil.rmtree(os.path.join(d, ".dbreg"))
+    rc, out, err = run(["apply"], d)
+    expect(rc == 1 and diag_lines(err) == want and "views may not be indexed" not in err,
+           "exit %d:\n%s\nwant:\n%s" % (rc, err, "\n".join(want)))
+    expect(sqlite_dump(db) == before, "the refused run changed the target")
+
+
+@case
 def a_registry_validated_once_is_checked_again_when_it_changes():
     # The state file remembers registries that passed the SQL checks; an
     # edit must bring the checks back.
