@@ -473,6 +473,37 @@ def watch_scenario(d, columns, tables, data, add_data):
 
 
 @case
+def watch_reads_the_history_again_after_another_run_wrote_the_target():
+    # The watch keeps the history it read between rounds; another run that
+    # takes the package down meanwhile (another connection's commit) makes
+    # the next round read it again and plan every migration anew, not only
+    # the one the edit added.
+    d = project({"tomls/memo.toml": memo_state(2)})
+    db = os.path.join(d, "ydtb.db")
+    path = os.path.join(d, "tomls", "memo.toml")
+    w = Watch(d)
+    try:
+        first = w.round(timeout=60)
+        expect(first["ok"] and first["status"] == "applied", first)
+        write(path, memo_state(2) + "\n# a comment: a round that applies nothing\n")
+        r = w.round()
+        expect(r["ok"] and r["status"] == "up to date", r)
+        rc, out, err = run(["down", "@ydtb/memo", "--to", "0.0.0"], d)
+        expect(rc == 0, "down: exit %d: %s" % (rc, err))
+        expect("ydtb_memo_items" not in sqlite_tables(db), sqlite_tables(db))
+        write(path, memo_state(3))
+        r = w.round()
+        ran = [s["migration"] for s in r["steps"] if s["applied"]]
+        expect(r["ok"] and r["status"] == "applied" and ran == ["0001_items", "0002_tags", "0003_note"],
+               "%s %s" % (ran, r))
+        expect({"ydtb_memo_items", "ydtb_memo_tags"} <= set(sqlite_tables(db)), sqlite_tables(db))
+        rc = w.stop()
+        expect(rc == 0, "exit %d: %s" % (rc, "".join(w.err)[-2000:]))
+    finally:
+        w.kill()
+
+
+@case
 def watch_follows_an_editor_on_sqlite():
     d = project({"tomls/memo.toml": memo_state(1)})
     db = os.path.join(d, "ydtb.db")

@@ -31,10 +31,13 @@ struct watch_ui {
 	 * in step with what the session applies, so a round does not read
 	 * thousands of rows to plan one step (the apply engine still reads it
 	 * under the lock, so a step another run applied is never run twice).
-	 * Read again after a failure, a skipped step, or when not applying. */
+	 * Read again when another connection wrote the target since (the
+	 * driver's stamp moved, or it has none), after a failure, a skipped
+	 * step, or when not applying. */
 	struct dbreg_applied *hist;
 	size_t n_hist;
 	bool hist_valid;
+	unsigned long long stamp;      /* dbreg_target_changed's, taken before the history was read */
 	bool dirty;                    /* applied something: the state file is updated at the end */
 };
 
@@ -245,8 +248,14 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 {
 	struct cli_session *t = ui->t;
 	double t0 = watch_now_ms();
+	bool changed = true;
+	if (ui->hist_valid && ui->apply && (dbreg_target_changed(t->conn, &ui->stamp, &changed) < 0 || changed))
+		watch_hist_forget(ui);
 	if (!ui->hist_valid || !ui->apply) {
 		watch_hist_forget(ui);
+		/* The stamp before the read: a commit after it shows next round. */
+		if (dbreg_target_changed(t->conn, &ui->stamp, &changed) < 0)
+			ui->stamp = 0;
 		if (dbreg_target_history(t->conn, &ui->hist, &ui->n_hist) < 0) {
 			snprintf(r->error, sizeof r->error, "reading the history of %s: %s", t->shown,
 				 dbreg_target_errmsg(t->conn));

@@ -685,6 +685,16 @@ enum dbreg_dialect dbreg_target_conn_dialect(const struct dbreg_conn *conn);
  * none). *rows owned by the caller: dbreg_applied_free. */
 int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, size_t *n);
 
+/* ---- a watch's copy of the history (issue 14: target.c) ------------------- */
+
+/* Whether another connection may have written the target since this one
+ * last asked: *changed is true the first time, when the driver cannot
+ * tell (then every time), and when it has committed since. The answer
+ * does not move for this connection's own commits, so a caller that read
+ * the history and follows what it applies itself keeps a copy that is
+ * exact while *changed stays false. Returns 0 or the driver's failure. */
+int dbreg_target_changed(struct dbreg_conn *conn, unsigned long long *stamp, bool *changed);
+
 /* Reads the target's installed packages (ydtb_registry_packages) into
  * parallel arrays owned by the caller (free each string and both arrays). */
 int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versions, size_t *n);

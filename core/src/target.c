@@ -84,6 +84,22 @@ int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, s
 	return 0;
 }
 
+int dbreg_target_changed(struct dbreg_conn *conn, unsigned long long *stamp, bool *changed)
+{
+	const struct dbreg_driver *drv = conn->driver;
+	*changed = true;
+	if (drv->version < 6 || !drv->changed_stamp)
+		return 0;
+	unsigned long long now = 0;
+	int rc = drv->changed_stamp(conn, &now);
+	if (rc < 0)
+		return rc;
+	/* 0 is what the caller starts from: never taken as unchanged. */
+	*changed = *stamp == 0 || now == 0 || now != *stamp;
+	*stamp = now;
+	return 0;
+}
+
 int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versions, size_t *n)
 {
 	*names = *versions = NULL;

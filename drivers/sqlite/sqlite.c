@@ -532,6 +532,23 @@ static int sq_history_read_packages(struct dbreg_conn *conn, const char *const *
 	return sq_history_query(SQ(conn), names, n, out);
 }
 
+/* PRAGMA data_version: moves with every commit of another connection. */
+static int sq_changed_stamp(struct dbreg_conn *conn, unsigned long long *stamp)
+{
+	struct sqlite_conn *c = SQ(conn);
+	sqlite3_stmt *st;
+	int rc = sq_prepare(c, "PRAGMA data_version", &st);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(st) == SQLITE_ROW ? 0 : DBREG_ECONNECT;
+	if (rc)
+		sq_fail(c, NULL, 0);
+	else
+		*stamp = (unsigned long long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Every row of the named columns of a table, as text. */
 static int sq_rows_read(struct dbreg_conn *conn, const char *table, const char *const *columns, size_t n_columns,
 			char ***cells, size_t *n_rows)
@@ -1349,6 +1366,7 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	.history_read = sq_history_read,
 	.history_read_packages = sq_history_read_packages,
 	.rows_read = sq_rows_read,
+	.changed_stamp = sq_changed_stamp,
 	.history_record = sq_history_record,
 	.package_record = sq_package_record,
 	.package_read = sq_package_read,

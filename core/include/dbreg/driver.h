@@ -261,6 +261,10 @@ struct dbreg_driver {
 	 * the manifests' tools before writing them. */
 	int (*rows_read)(struct dbreg_conn *conn, const char *table, const char *const *columns, size_t n_columns,
 			 char ***cells, size_t *n_rows);
+	/* A number that moves whenever another connection has committed to
+	 * the target since this one last asked (never for this connection's
+	 * own commits): a watch keeps the history it read while it stays. */
+	int (*changed_stamp)(struct dbreg_conn *conn, unsigned long long *stamp);
 };
 
 /* Registers a driver. Refuses a vtable with a missing required method or a
