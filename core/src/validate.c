@@ -86,31 +86,40 @@ int dbreg_validate_finish(struct dbreg_registry *reg, struct dbreg_graph *g, con
 	return 0;
 }
 
-int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
+/* The SQL checks' time budget in milliseconds. */
+static unsigned validate_budget(const struct dbreg_validate_opts *opts)
+{
+	return opts && opts->budget_ms ? opts->budget_ms : DBREG_CHECK_BUDGET_MS;
+}
+
+/* Said once: the checks that ran out of time skipped the rest (DBR044). */
+static int validate_past_budget(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
+{
+	struct dbreg_diag_at at = {0};
+	if (dbreg_diag_addf(&reg->diags, "DBR044", &at,
+			    "the SQL checks ran past their time budget of %.1f s: packages left unchecked",
+			    validate_budget(opts) / 1000.0) != 0)
+		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* What follows the declarations (g from dbreg_validate_declarations): the
+ * SQL checks unless skipped, then the verdict; frees g. */
+static int validate_sql_and_finish(struct dbreg_registry *reg, struct dbreg_graph *g,
+				   const struct dbreg_validate_opts *opts)
 {
 	FILE *log = opts ? opts->log : NULL;
-	struct dbreg_graph *g = NULL;
-	double t0 = validate_now_ms();
-	int rc = dbreg_validate_declarations(reg, &g);
 	double t1 = validate_now_ms();
-	if (rc == 0 && log)
-		fprintf(log, "  validate: graph and rules over %zu packages in %.1f ms\n", reg->n_packages, t1 - t0);
-	if (rc == 0 && (opts == NULL || !opts->skip_sql)) {
-		unsigned budget = opts && opts->budget_ms ? opts->budget_ms : DBREG_CHECK_BUDGET_MS;
-		reg->check_deadline_ms = dbreg_now_ms() + budget;
+	int rc = 0;
+	if (opts == NULL || !opts->skip_sql) {
+		reg->check_deadline_ms = dbreg_now_ms() + validate_budget(opts);
 		rc = dbreg_validate_sql(reg, g);
-		/* Said once: the checks that ran out of time skipped the rest. */
-		if (rc == 0 && dbreg_past(reg->check_deadline_ms)) {
-			struct dbreg_diag_at at = {0};
-			if (dbreg_diag_addf(&reg->diags, "DBR044", &at,
-					    "the SQL checks ran past their time budget of %.1f s: packages left unchecked",
-					    budget / 1000.0) != 0)
-				rc = dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
-		}
+		if (rc == 0 && dbreg_past(reg->check_deadline_ms))
+			rc = validate_past_budget(reg, opts);
 		reg->check_deadline_ms = 0;
 		if (rc == 0 && log)
 			validate_log_sql(log, reg, validate_now_ms() - t1);
-	} else if (rc == 0 && log) {
+	} else if (log) {
 		fprintf(log, "  validate: SQL checks skipped (this registry passed them before)\n");
 	}
 	if (rc != 0) {
@@ -118,6 +127,29 @@ int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_valid
 		return rc;
 	}
 	return dbreg_validate_finish(reg, g, opts);
+}
+
+/* dbreg_validate_declarations, said in the -v log; *g NULL on failure. */
+static int validate_declarations_logged(struct dbreg_registry *reg, struct dbreg_graph **g,
+					const struct dbreg_validate_opts *opts)
+{
+	double t0 = validate_now_ms();
+	int rc = dbreg_validate_declarations(reg, g);
+	if (rc != 0) {
+		dbreg_graph_free(*g);
+		*g = NULL;
+	} else if (opts && opts->log) {
+		fprintf(opts->log, "  validate: graph and rules over %zu packages in %.1f ms\n", reg->n_packages,
+			validate_now_ms() - t0);
+	}
+	return rc;
+}
+
+int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
+{
+	struct dbreg_graph *g = NULL;
+	int rc = validate_declarations_logged(reg, &g, opts);
+	return rc != 0 ? rc : validate_sql_and_finish(reg, g, opts);
 }
 
 int dbreg_registry_validate_target(struct dbreg_registry *reg, struct dbreg_conn *conn)
@@ -219,16 +251,11 @@ int dbreg_registry_validate_start(struct dbreg_validate_job **out, struct dbreg_
 		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 	job->reg = reg;
 	job->opts = *opts;
-	double t0 = validate_now_ms();
-	int rc = dbreg_validate_declarations(reg, &job->g);
+	int rc = validate_declarations_logged(reg, &job->g, opts);
 	if (rc != 0) {
-		dbreg_graph_free(job->g);
 		free(job);
 		return rc;
 	}
-	if (opts->log)
-		fprintf(opts->log, "  validate: graph and rules over %zu packages in %.1f ms\n", reg->n_packages,
-			validate_now_ms() - t0);
 	/* Declarations with errors fail the run anyway: then everything runs
 	 * here, as before, and nothing is planned. The thread reads a copy of
 	 * their findings, since the planner appends to the registry's. */
@@ -238,8 +265,7 @@ int dbreg_registry_validate_start(struct dbreg_validate_job **out, struct dbreg_
 		memcpy(order, job->g->order, reg->n_packages * sizeof *order);
 		free(reg->order);
 		reg->order = order;   /* the planner's, as dbreg_validate_finish leaves it */
-		unsigned budget = opts->budget_ms ? opts->budget_ms : DBREG_CHECK_BUDGET_MS;
-		reg->check_deadline_ms = dbreg_now_ms() + budget;
+		reg->check_deadline_ms = dbreg_now_ms() + validate_budget(opts);
 		job->t0 = validate_now_ms();
 		job->started = pthread_create(&job->thread, NULL, validate_job_main, job) == 0;
 		if (job->started) {
@@ -251,24 +277,7 @@ int dbreg_registry_validate_start(struct dbreg_validate_job **out, struct dbreg_
 	}
 	dbreg_diag_list_dispose(&job->decl);
 	/* Here, as dbreg_registry_validate does the rest. */
-	unsigned budget = opts->budget_ms ? opts->budget_ms : DBREG_CHECK_BUDGET_MS;
-	reg->check_deadline_ms = dbreg_now_ms() + budget;
-	double t1 = validate_now_ms();
-	rc = dbreg_validate_sql(reg, job->g);
-	if (rc == 0 && dbreg_past(reg->check_deadline_ms)) {
-		struct dbreg_diag_at at = {0};
-		if (dbreg_diag_addf(&reg->diags, "DBR044", &at,
-				    "the SQL checks ran past their time budget of %.1f s: packages left unchecked",
-				    budget / 1000.0) != 0)
-			rc = dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
-	}
-	reg->check_deadline_ms = 0;
-	if (rc == 0 && opts->log)
-		validate_log_sql(opts->log, reg, validate_now_ms() - t1);
-	if (rc == 0)
-		rc = dbreg_validate_finish(reg, job->g, opts);
-	else
-		dbreg_graph_free(job->g);
+	rc = validate_sql_and_finish(reg, job->g, opts);
 	free(job);
 	return rc;
 }
@@ -325,13 +334,8 @@ int dbreg_validate_job_wait(struct dbreg_validate_job *job)
 		rc = DBREG_ENOMEM;
 	else if (rc == 0 && job->rc != 0 && job->err[0])
 		dbreg_registry_fail(reg, job->rc, "%s", job->err);   /* DBR047 left unchecked, as validate does */
-	if (rc == 0 && job->past) {
-		unsigned budget = job->opts.budget_ms ? job->opts.budget_ms : DBREG_CHECK_BUDGET_MS;
-		struct dbreg_diag_at at = {0};
-		rc = dbreg_diag_addf(&reg->diags, "DBR044", &at,
-				     "the SQL checks ran past their time budget of %.1f s: packages left unchecked",
-				     budget / 1000.0);
-	}
+	if (rc == 0 && job->past && validate_past_budget(reg, &job->opts) != 0)
+		rc = DBREG_ENOMEM;
 	reg->check_deadline_ms = 0;
 	if (rc == 0 && job->opts.log)
 		validate_log_sql(job->opts.log, reg, job->ms);
