@@ -163,6 +163,16 @@ static const char *pg_key_part(const PQconninfoOption *opts, const char *key, co
 /* postgres://user@host:port/database, whichever form named them: a URL and
  * a keyword string for one database give one key. Host names compare
  * without case; a socket folder is a path and keeps its case. */
+static char *pg_lower(const char *s)
+{
+	char *out = dbreg_strdup(s);
+	for (char *p = out; p && *p; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	}
+	return out;
+}
+
 static char *pg_target_key(const char *url)
 {
 	char *perr = NULL;
@@ -170,17 +180,20 @@ static char *pg_target_key(const char *url)
 	PQfreemem(perr);
 	if (!opts)
 		return NULL;
-	const struct passwd *pw = getpwuid(geteuid());
-	const char *user = pg_key_part(opts, "user", "PGUSER", pw ? pw->pw_name : "");
+	/* The operating system's user name is looked up only when needed. */
+	const char *user = pg_key_part(opts, "user", "PGUSER", NULL);
+	const struct passwd *pw = user ? NULL : getpwuid(geteuid());
+	if (!user)
+		user = pw ? pw->pw_name : "";
 	const char *host = pg_key_part(opts, "host", "PGHOST", NULL);
 	if (!host)
 		host = pg_key_part(opts, "hostaddr", "PGHOSTADDR", "/var/run/postgresql");
-	char *key = dbreg_printf("postgres://%s@%s:%s/%s", user, host, pg_key_part(opts, "port", "PGPORT", "5432"),
-				 pg_key_part(opts, "dbname", "PGDATABASE", user));
-	char *h = key ? key + strlen("postgres://") + strlen(user) + 1 : NULL;
-	PQconninfoFree(opts);   /* user and host pointed into it */
-	for (; h && *h != '/' && *h && *h != ':'; h++)
-		*h = (char)(*h >= 'A' && *h <= 'Z' ? *h - 'A' + 'a' : *h);
+	char *name = host[0] == '/' ? dbreg_strdup(host) : pg_lower(host);
+	char *key = name ? dbreg_printf("postgres://%s@%s:%s/%s", user, name, pg_key_part(opts, "port", "PGPORT", "5432"),
+					pg_key_part(opts, "dbname", "PGDATABASE", user))
+			 : NULL;
+	free(name);
+	PQconninfoFree(opts);
 	return key;
 }
 
@@ -651,16 +664,6 @@ static int pg_values_equal(struct dbreg_conn *conn, const char *type, const char
 	" c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())"         \
 	" AND c.relkind IN ('r', 'p') AND NOT c.relispartition"                                      \
 	" AND c.relname NOT LIKE 'ydtb\\_registry\\_%'"
-
-static char *pg_lower(const char *s)
-{
-	char *out = dbreg_strdup(s);
-	for (char *p = out; p && *p; p++) {
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	}
-	return out;
-}
 
 static const char *pg_action(char code)
 {

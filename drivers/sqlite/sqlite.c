@@ -1333,16 +1333,17 @@ static char *sq_target_key(const char *url)
 		    : getcwd(cwd, sizeof cwd) ? dbreg_printf("%s/%s", cwd, path) : NULL;
 	if (!abs)
 		return NULL;
-	char *key = NULL;
+	char *key = NULL, *slash = strrchr(abs, '/');
 	if (realpath(abs, real)) {
 		key = dbreg_printf("sqlite:%s", real);
 	} else {
-		char *slash = strrchr(abs, '/');
-		*slash = '\0';
-		if (realpath(abs[0] ? abs : "/", real))
-			key = dbreg_printf("sqlite:%s/%s", strcmp(real, "/") == 0 ? "" : real, slash + 1);
-		else
-			key = (*slash = '/', dbreg_printf("sqlite:%s", abs));
+		/* Not there yet: its folder resolved, else the path as given. */
+		char *dir = dbreg_strndup(abs, (size_t)(slash - abs));
+		if (dir && realpath(dir[0] ? dir : "/", real))
+			key = dbreg_printf("sqlite:%s%s", strcmp(real, "/") == 0 ? "" : real, slash);
+		else if (dir)
+			key = dbreg_printf("sqlite:%s", abs);
+		free(dir);
 	}
 	free(abs);
 	return key;
