@@ -196,13 +196,19 @@ static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_
 			flags = SQLITE_OPEN_READONLY;
 		}
 	}
-	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	/* No mutex of SQLite's per connection: a dbreg_conn is used by one
+	 * thread at a time (its own fields, the error and the cached queries,
+	 * have no lock either; fleets and validate's threads each open their
+	 * own), and each call of the replay's checks took and released it. */
+	bool memory = strcmp(path, ":memory:") == 0;
+	int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(c->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-	/* Opening is lazy: touch the file so a bad path fails here, not later. */
-	if (rc == SQLITE_OK)
+	/* Opening is lazy: touch the file so a bad path fails here, not later
+	 * (an in-memory database has no file to fail). */
+	if (rc == SQLITE_OK && !memory)
 		rc = sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(errbuf, errsize, "cannot open SQLite database '%s': %s", path,
