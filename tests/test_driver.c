@@ -778,16 +778,24 @@ static void *free_blocks(void *arg)
 static void test_driver__sqlite_memory_keeps_what_was_written(void **state)
 {
 	(void)state;
+	/* Every size up to 1,200 bytes, then some up to past the largest kept
+	 * (4,608), and each one around it. */
+	enum { N_SIZES = 1199 + 36 + 17 };
+	int sizes[N_SIZES];
+	for (int i = 0; i < N_SIZES; i++)
+		sizes[i] = i < 1199 ? i + 1 : i < 1199 + 36 ? 1200 + (i - 1199) * 101 : 4600 + (i - 1199 - 36);
 	for (int round = 0; round < 2; round++) {
-		char *blocks[1200] = {0};
-		for (int n = 1; n < 1200; n++) {
-			blocks[n - 1] = sqlite3_malloc(n);
-			assert_non_null(blocks[n - 1]);
-			assert_true(sqlite3_msize(blocks[n - 1]) >= (sqlite3_uint64)n);
-			memset(blocks[n - 1], n & 0x7f, (size_t)n);
+		char *blocks[N_SIZES + 1] = {0};
+		for (int k = 0; k < N_SIZES; k++) {
+			int n = sizes[k];
+			blocks[k] = sqlite3_malloc(n);
+			assert_non_null(blocks[k]);
+			assert_true(sqlite3_msize(blocks[k]) >= (sqlite3_uint64)n);
+			memset(blocks[k], n & 0x7f, (size_t)n);
 		}
-		for (int n = 1; n < 1200; n++) {
-			char *p = blocks[n - 1];
+		for (int k = 0; k < N_SIZES; k++) {
+			int n = sizes[k];
+			char *p = blocks[k];
 			for (int i = 0; i < n; i++)
 				assert_int_equal(p[i], n & 0x7f);
 			p = sqlite3_realloc(p, n * 3);
@@ -798,7 +806,7 @@ static void test_driver__sqlite_memory_keeps_what_was_written(void **state)
 			assert_non_null(p);
 			for (int i = 0; i < n / 2 + 1; i++)
 				assert_int_equal(p[i], n & 0x7f);
-			blocks[n - 1] = p;
+			blocks[k] = p;
 		}
 		/* Freed on another thread, which then ends. */
 		pthread_t t;
