@@ -140,3 +140,21 @@ echo "RESULT fleet targets=$((n_sqlite + n_pg)) migrations=$steps" \
 	"cold_ratio_j1=$(ratio "$lc" "$f1")" \
 	"cold_speedup_j2=$(ratio "$f1" "$(echo "${times[fleet_cold_2]}" | median)")" \
 	"cold_speedup_j4=$(ratio "$f1" "$(echo "${times[fleet_cold_4]}" | median)")"
+
+# The floor no fleet goes below: every PostgreSQL target costs a connection
+# (cli.md: one history read per target), and both the client (scram's key
+# derivation) and the server (a backend per connection) spend CPU on it.
+# pgbench -C opens a connection per transaction of one SELECT 1, with as
+# many clients as the fleet's widest run: the most connections per second
+# this machine makes, whoever asks.
+if command -v pgbench >/dev/null; then
+	printf 'SELECT 1;\n' >"$tmp/one.sql"
+	tps=$(pgbench -n -C -c 4 -j 4 -f "$tmp/one.sql" -t 50 "$base/bench_fleet_01" 2>/dev/null |
+		sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
+	if [ -n "$tps" ]; then
+		awk -v t="$tps" -v n="$n_pg" -v l="$ln" 'BEGIN {
+			f = n * 1000 / t
+			printf "floor: %.0f PostgreSQL connections a second (pgbench -C, 4 clients): %d targets take %.0f ms;" \
+			       " the no-op loop over that floor: %.1fx, the most any no-op fleet run could reach here\n", t, n, f, l / f }'
+	fi
+fi

@@ -23,7 +23,9 @@ struct pg_conn {
 	PGconn *pg;
 	bool prepared;                 /* the history statements exist on this session */
 	bool locked;                   /* this session holds the registry lock */
-	bool progress_col;             /* ydtb_registry_migrations.statements_done seen */
+	/* The registry's own tables and history column, once seen outside a
+	 * transaction (pg_registry_probe): dbreg never drops them. */
+	bool history_tab, packages_tab, progress_col;
 };
 
 extern const struct dbreg_driver dbreg_driver_postgres;
@@ -386,24 +388,49 @@ static int pg_history_ensure(struct dbreg_conn *conn)
 	       pg_progress_column(PG(conn));
 }
 
-/* 1 when the history table has statements_done (see progress_record);
- * once seen committed, remembered: the column is never dropped. */
-static int pg_has_progress(struct pg_conn *c)
+/* What the database holds of the registry's tables, asked in one round
+ * trip: a no-op visit (a fleet's target) is then three, this, the history
+ * and the packages. Asks without failing, so an open transaction survives
+ * the question; what exists outside one is remembered. */
+struct pg_probe {
+	bool history, packages, progress;
+};
+
+static int pg_registry_probe(struct pg_conn *c, struct pg_probe *out)
 {
-	if (c->progress_col)
-		return 1;
+	if (c->history_tab && c->packages_tab && c->progress_col) {
+		*out = (struct pg_probe){true, true, true};
+		return 0;
+	}
 	PGresult *r;
 	int rc = pg_query(c, &r,
-			  "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ydtb_registry_migrations')"
-			  " AND attname = 'statements_done' AND NOT attisdropped",
+			  "SELECT to_regclass('ydtb_registry_migrations') IS NOT NULL,"
+			  " to_regclass('ydtb_registry_packages') IS NOT NULL,"
+			  " EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ydtb_registry_migrations')"
+			  " AND attname = 'statements_done' AND NOT attisdropped)",
 			  0, NULL);
 	if (rc)
 		return rc;
-	rc = PQntuples(r) == 1;
+	bool v[3] = {false, false, false};
+	for (int i = 0; i < 3 && PQntuples(r) == 1 && PQnfields(r) == 3; i++)
+		v[i] = strcmp(PQgetvalue(r, 0, i), "t") == 0;
 	PQclear(r);
-	/* Outside a transaction, whose rollback could take an added column away. */
-	c->progress_col = rc == 1 && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
-	return rc;
+	*out = (struct pg_probe){v[0], v[1], v[2]};
+	/* Outside a transaction, whose rollback could take them away. */
+	if (PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
+		c->history_tab |= v[0];
+		c->packages_tab |= v[1];
+		c->progress_col |= v[2];
+	}
+	return 0;
+}
+
+/* 1 when the history table has statements_done (see progress_record). */
+static int pg_has_progress(struct pg_conn *c)
+{
+	struct pg_probe p;
+	int rc = pg_registry_probe(c, &p);
+	return rc ? rc : p.progress;
 }
 
 /* Adds statements_done to a history table made before it existed; only
@@ -433,12 +460,11 @@ static int pg_table_exists(struct pg_conn *c, const char *name)
 /* The history, or (names != NULL) the rows of n packages of it. */
 static int pg_history_query(struct pg_conn *c, const char *const *names, size_t n, struct dbreg_history *out)
 {
-	int rc = pg_table_exists(c, "ydtb_registry_migrations");
-	if (rc <= 0)
+	struct pg_probe probe;
+	int rc = pg_registry_probe(c, &probe);
+	if (rc || !probe.history)
 		return rc;
-	int progress = pg_has_progress(c);
-	if (progress < 0)
-		return progress;
+	bool progress = probe.progress;
 	if (names && n == 0)
 		return 0;
 	if (n > 32767)
@@ -605,8 +631,9 @@ static int pg_package_read(struct dbreg_conn *conn, char ***names, char ***versi
 	struct pg_conn *c = PG(conn);
 	*names = *versions = NULL;
 	*n = 0;
-	int rc = pg_table_exists(c, "ydtb_registry_packages");
-	if (rc <= 0)
+	struct pg_probe probe;
+	int rc = pg_registry_probe(c, &probe);
+	if (rc || !probe.packages)
 		return rc;
 	PGresult *r;
 	if ((rc = pg_query(c, &r, "SELECT name, version FROM ydtb_registry_packages ORDER BY name", 0, NULL)))
@@ -1041,10 +1068,9 @@ static int pg_progress_read(struct dbreg_conn *conn, const char *package, const 
 {
 	struct pg_conn *c = PG(conn);
 	*done = 0;
-	int rc = pg_table_exists(c, "ydtb_registry_migrations");
-	if (rc <= 0)
-		return rc;
-	if ((rc = pg_has_progress(c)) <= 0)
+	struct pg_probe probe;
+	int rc = pg_registry_probe(c, &probe);
+	if (rc || !probe.history || !probe.progress)
 		return rc;
 	PGresult *r;
 	const char *p[2] = { package, migration };
