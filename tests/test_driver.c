@@ -615,6 +615,60 @@ static void test_driver__catalog_exact(void **state)
 	c->driver->close(c);
 }
 
+/* SQLite's catalog as the pragma functions' ORDER BY gave it (the driver
+ * reads plain PRAGMA statements since issue 18): indexes sorted by name,
+ * byte order (upper case first), whatever order they were made in; a
+ * REFERENCES without columns resolved to the parent's key columns by their
+ * place in the key, also where a column named twice in PRIMARY KEY makes
+ * the places skip a number (a, a, b: places 1 and 3); names with quotes. */
+static void test_driver__sqlite_catalog_order(void **state)
+{
+	if (testdb_is_pg())
+		return;   /* SQLite's catalog only */
+	struct dbreg_conn *c = open_fixture(state);
+	DBREG_PASS(c, c->driver->exec(c,
+		"CREATE TABLE p (a text, b text, c text, PRIMARY KEY (a, a, b));\n"
+		"CREATE TABLE \"it's\" (x text, y text, z text, FOREIGN KEY (x, y) REFERENCES p,\n"
+		"  FOREIGN KEY (z) REFERENCES missing, FOREIGN KEY (y) REFERENCES p (c) ON DELETE CASCADE);\n"
+		"CREATE INDEX zz ON \"it's\" (y, x);\n"
+		"CREATE UNIQUE INDEX \"a'a\" ON \"it's\" (z);\n"
+		"CREATE INDEX Mm ON \"it's\" (lower(x));\n"
+		"CREATE INDEX _b ON \"it's\" (x);\n"));
+	struct dbreg_catalog cat = { 0 };
+	DBREG_PASS(c, c->driver->catalog_read(c, &cat));
+	const struct dbreg_cat_table *p = dbreg_catalog_table(&cat, "p");
+	assert_non_null(p);
+	assert_int_equal(p->n_primary_key, 2);
+	const struct dbreg_cat_table *t = dbreg_catalog_table(&cat, "it's");
+	assert_non_null(t);
+	assert_int_equal(t->n_indexes, 4);
+	const char *order[] = { "Mm", "_b", "a'a", "zz" };
+	for (size_t i = 0; i < 4; i++)
+		assert_string_equal(t->indexes[i].name, order[i]);
+	assert_true(t->indexes[2].unique);
+	assert_string_equal(t->indexes[0].columns[0], "<expression>");
+	assert_int_equal(t->indexes[3].n_columns, 2);
+	assert_string_equal(t->indexes[3].columns[0], "y");
+	assert_string_equal(t->indexes[3].columns[1], "x");
+	/* In declaration order, each with its columns in order. */
+	assert_int_equal(t->n_fkeys, 3);
+	const struct dbreg_cat_fkey *byid[3] = { NULL, NULL, NULL };
+	for (size_t i = 0; i < 3; i++)
+		byid[strcmp(t->fkeys[i].ref_table, "missing") == 0 ? 1 : t->fkeys[i].n_columns == 2 ? 0 : 2] = &t->fkeys[i];
+	assert_non_null(byid[0]);
+	assert_non_null(byid[1]);
+	assert_non_null(byid[2]);
+	assert_string_equal(byid[0]->columns[0], "x");
+	assert_string_equal(byid[0]->columns[1], "y");
+	assert_string_equal(byid[0]->ref_columns[0], "a");
+	assert_string_equal(byid[0]->ref_columns[1], "b");
+	assert_string_equal(byid[1]->ref_columns[0], "");
+	assert_string_equal(byid[2]->ref_columns[0], "c");
+	assert_string_equal(byid[2]->on_delete, "cascade");
+	dbreg_catalog_dispose(&cat);
+	c->driver->close(c);
+}
+
 /* ---- the registry lock -------------------------------------------------------- */
 
 /* Both drivers hold a lock for a whole run: PostgreSQL an advisory lock
@@ -1128,6 +1182,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__history_of_some_packages, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__rows_read, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__catalog_exact, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__sqlite_catalog_order, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__lock_times_out_naming_holder, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__split_finds_the_statements, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__progress_is_not_history, testdb_setup, testdb_teardown),

@@ -35,40 +35,123 @@
 
 /* ---- a minimal JSON reader for pg_query's output ------------------------- */
 
+/* The reader allocates next to nothing (issue 18: building and freeing a
+ * tree of mallocs per statement cost a third of the checks). Strings are
+ * decoded in place in pg_query's own buffer, which only gets shorter (an
+ * escape is never shorter than what it stands for) and is NUL-terminated
+ * where the closing quote was; the members of an array or object are read
+ * onto a stack, then copied in one piece into an arena that is emptied for
+ * the next statement. */
+
 enum json_type { JSON_NULL, JSON_BOOL, JSON_NUM, JSON_STR, JSON_ARR, JSON_OBJ };
 
 struct json {
 	enum json_type type;
 	bool b;
 	long long num;
-	char *str;
-	struct json *items;            /* array elements or object values */
-	char **keys;                   /* object keys, parallel to items */
-	size_t n, cap;
+	const char *str;
+	const struct json *items;      /* array elements or object values */
+	const char *const *keys;       /* object keys, parallel to items */
+	size_t n;
 };
 
 /* The tree pg_query builds for deeply nested SQL is deep too; beyond this
  * the statement is not analysed rather than risking the stack. */
 #define JSON_MAX_DEPTH 2000
 
-struct json_parser {
-	const char *p, *end;
-	bool oom, bad;
+/* Blocks of the arena: a chunk holds the trees of most statements. */
+struct json_chunk {
+	struct json_chunk *next;
+	size_t size, used;
+	max_align_t data[];
 };
 
-static void json_free(struct json *v)
+#define JSON_CHUNK_BYTES (64 * 1024)
+
+struct json_arena {
+	struct json_chunk *head;       /* the chunk in use; later ones are empty */
+	struct json_chunk *first;
+	/* The parser's stack, kept from one body to the next. */
+	struct json *stack;
+	const char **keys;
+	size_t cap;
+};
+
+struct json_parser {
+	char *p, *end;
+	bool oom, bad;
+	struct json_arena *arena;
+	/* Members read so far of the arrays and objects being read. */
+	struct json *stack;
+	const char **keys;
+	size_t n, cap;
+};
+
+static struct json_chunk *json_chunk_new(size_t size)
 {
-	if (!v)
-		return;
-	for (size_t i = 0; i < v->n; i++) {
-		json_free(&v->items[i]);
-		if (v->keys)
-			free(v->keys[i]);
+	size_t want = size > JSON_CHUNK_BYTES ? size : JSON_CHUNK_BYTES;
+	struct json_chunk *c = malloc(sizeof *c + want);
+	if (c)
+		*c = (struct json_chunk){.size = want};
+	return c;
+}
+
+static void *json_alloc(struct json_parser *jp, size_t size)
+{
+	struct json_arena *a = jp->arena;
+	size = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+	if (!a->first && !(a->head = a->first = json_chunk_new(size))) {
+		jp->oom = true;
+		return NULL;
 	}
-	free(v->items);
-	free(v->keys);
-	free(v->str);
-	memset(v, 0, sizeof(*v));
+	struct json_chunk *c = a->head;
+	while (c->size - c->used < size) {
+		if (!c->next && !(c->next = json_chunk_new(size))) {
+			jp->oom = true;
+			return NULL;
+		}
+		c = c->next;
+	}
+	a->head = c;
+	void *at = (char *)c->data + c->used;
+	c->used += size;
+	return at;
+}
+
+/* Empties the arena for the next statement; its chunks are kept. */
+static void json_arena_reset(struct json_arena *a)
+{
+	for (struct json_chunk *c = a->first; c; c = c->next)
+		c->used = 0;
+	a->head = a->first;
+}
+
+static void json_arena_dispose(struct json_arena *a)
+{
+	while (a->first) {
+		struct json_chunk *next = a->first->next;
+		free(a->first);
+		a->first = next;
+	}
+	free(a->stack);
+	free(a->keys);
+	memset(a, 0, sizeof *a);
+}
+
+/* A parser of text (modified in place) whose trees go to arena. */
+static struct json_parser json_parser_start(char *text, struct json_arena *arena)
+{
+	return (struct json_parser){.p = text, .end = text ? text + strlen(text) : NULL, .arena = arena,
+				    .stack = arena->stack, .keys = arena->keys, .cap = arena->cap};
+}
+
+/* Ends jp: its arena keeps the stack for the next parser, and is emptied. */
+static void json_parser_end(struct json_parser *jp)
+{
+	jp->arena->stack = jp->stack;
+	jp->arena->keys = jp->keys;
+	jp->arena->cap = jp->cap;
+	json_arena_reset(jp->arena);
 }
 
 static void json_ws(struct json_parser *jp)
@@ -77,30 +160,24 @@ static void json_ws(struct json_parser *jp)
 		jp->p++;
 }
 
-static void json_utf8(struct dbreg_buf *b, unsigned long cp)
+static char *json_utf8(char *w, unsigned long cp)
 {
-	char out[4];
-	size_t n;
 	if (cp < 0x80) {
-		out[0] = (char)cp;
-		n = 1;
+		*w++ = (char)cp;
 	} else if (cp < 0x800) {
-		out[0] = (char)(0xC0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
+		*w++ = (char)(0xC0 | (cp >> 6));
+		*w++ = (char)(0x80 | (cp & 0x3F));
 	} else if (cp < 0x10000) {
-		out[0] = (char)(0xE0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
+		*w++ = (char)(0xE0 | (cp >> 12));
+		*w++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+		*w++ = (char)(0x80 | (cp & 0x3F));
 	} else {
-		out[0] = (char)(0xF0 | (cp >> 18));
-		out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
+		*w++ = (char)(0xF0 | (cp >> 18));
+		*w++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+		*w++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+		*w++ = (char)(0x80 | (cp & 0x3F));
 	}
-	dbreg_buf_append(b, out, n);
+	return w;
 }
 
 static int json_hex4(struct json_parser *jp, unsigned long *cp)
@@ -123,16 +200,21 @@ static int json_hex4(struct json_parser *jp, unsigned long *cp)
 	return 0;
 }
 
-/* Reads a string after its opening quote; returns malloc'd text or NULL. */
-static char *json_string(struct json_parser *jp)
+/* Reads a string after its opening quote and decodes it in place: the
+ * text, NUL-terminated, starts where the reader was. The writer never
+ * passes the reader: each escape is at least as long as its bytes (\uXXXX
+ * six for at most three, a surrogate pair twelve for four). */
+static const char *json_string(struct json_parser *jp)
 {
-	struct dbreg_buf b = DBREG_BUF_INIT;
-	dbreg_buf_append(&b, "", 0);
+	char *start = jp->p, *w = jp->p;
 	while (jp->p < jp->end && *jp->p != '"') {
 		const char *run = jp->p;
 		while (jp->p < jp->end && *jp->p != '"' && *jp->p != '\\')
 			jp->p++;
-		dbreg_buf_append(&b, run, (size_t)(jp->p - run));
+		size_t n = (size_t)(jp->p - run);
+		if (w != run)
+			memmove(w, run, n);
+		w += n;
 		if (jp->p >= jp->end || *jp->p == '"')
 			break;
 		jp->p++; /* backslash */
@@ -141,11 +223,11 @@ static char *json_string(struct json_parser *jp)
 		char c = *jp->p++;
 		unsigned long cp;
 		switch (c) {
-		case 'n': dbreg_buf_append(&b, "\n", 1); break;
-		case 't': dbreg_buf_append(&b, "\t", 1); break;
-		case 'r': dbreg_buf_append(&b, "\r", 1); break;
-		case 'b': dbreg_buf_append(&b, "\b", 1); break;
-		case 'f': dbreg_buf_append(&b, "\f", 1); break;
+		case 'n': *w++ = '\n'; break;
+		case 't': *w++ = '\t'; break;
+		case 'r': *w++ = '\r'; break;
+		case 'b': *w++ = '\b'; break;
+		case 'f': *w++ = '\f'; break;
 		case 'u':
 			if (json_hex4(jp, &cp) < 0) {
 				jp->bad = true;
@@ -158,51 +240,67 @@ static char *json_string(struct json_parser *jp)
 				if (json_hex4(jp, &lo) == 0 && lo >= 0xDC00 && lo < 0xE000)
 					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 			}
-			json_utf8(&b, cp);
+			w = json_utf8(w, cp);
 			break;
-		default: dbreg_buf_append(&b, &c, 1); break;
+		default: *w++ = c; break;
 		}
 	}
-	if (jp->p >= jp->end)
+	/* w <= p <= end, and *end is the buffer's own NUL. */
+	if (jp->p >= jp->end) {
 		jp->bad = true;
-	else
+		*w = '\0';
+	} else {
 		jp->p++; /* closing quote */
-	if (b.oom) {
-		jp->oom = true;
-		dbreg_buf_dispose(&b);
-		return NULL;
+		*w = '\0';
 	}
-	return dbreg_buf_detach(&b);
+	return start;
 }
 
-static bool json_push(struct json_parser *jp, struct json *v, char *key)
+/* A new member on the stack (its key, NULL in an array); its place, or
+ * SIZE_MAX when out of memory. */
+static size_t json_push(struct json_parser *jp, const char *key)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 4;
-		struct json *items = realloc(v->items, cap * sizeof(*items));
-		if (!items)
-			goto oom;
-		v->items = items;
-		if (v->type == JSON_OBJ) {
-			char **keys = realloc(v->keys, cap * sizeof(*keys));
-			if (!keys)
-				goto oom;
-			v->keys = keys;
+	if (jp->n == jp->cap) {
+		size_t cap = jp->cap ? jp->cap * 2 : 64;
+		struct json *stack = realloc(jp->stack, cap * sizeof *stack);
+		if (stack)
+			jp->stack = stack;
+		const char **keys = stack ? realloc(jp->keys, cap * sizeof *keys) : NULL;
+		if (!keys) {
+			jp->oom = true;
+			return SIZE_MAX;
 		}
-		v->cap = cap;
+		jp->keys = keys;
+		jp->cap = cap;
 	}
-	memset(&v->items[v->n], 0, sizeof(v->items[0]));
-	if (v->type == JSON_OBJ)
-		v->keys[v->n] = key;
-	v->n++;
-	return true;
-oom:
-	free(key);
-	jp->oom = true;
-	return false;
+	memset(&jp->stack[jp->n], 0, sizeof jp->stack[0]);
+	jp->keys[jp->n] = key;
+	return jp->n++;
 }
 
-static void json_value(struct json_parser *jp, struct json *v, int depth)
+/* Moves the members above place base from the stack into the arena, as
+ * v's items (and keys, for an object). */
+static void json_settle(struct json_parser *jp, struct json *v, size_t base)
+{
+	size_t n = jp->n - base;
+	jp->n = base;
+	if (n == 0 || jp->oom)
+		return;
+	struct json *items = json_alloc(jp, n * sizeof *items);
+	const char **keys = v->type == JSON_OBJ ? json_alloc(jp, n * sizeof *keys) : NULL;
+	if (!items || (v->type == JSON_OBJ && !keys))
+		return;
+	memcpy(items, jp->stack + base, n * sizeof *items);
+	if (keys)
+		memcpy(keys, jp->keys + base, n * sizeof *keys);
+	v->items = items;
+	v->keys = keys;
+	v->n = n;
+}
+
+/* Reads a value into the stack's place at (a place, not a pointer: the
+ * stack moves as it grows). */
+static void json_value(struct json_parser *jp, size_t at, int depth)
 {
 	json_ws(jp);
 	if (jp->p >= jp->end || depth > JSON_MAX_DEPTH) {
@@ -212,36 +310,36 @@ static void json_value(struct json_parser *jp, struct json *v, int depth)
 	char c = *jp->p;
 	if (c == '{' || c == '[') {
 		char close = c == '{' ? '}' : ']';
-		v->type = c == '{' ? JSON_OBJ : JSON_ARR;
+		struct json v = {.type = c == '{' ? JSON_OBJ : JSON_ARR};
+		size_t base = jp->n;
 		jp->p++;
 		json_ws(jp);
 		if (jp->p < jp->end && *jp->p == close) {
 			jp->p++;
+			jp->stack[at] = v;
 			return;
 		}
 		while (!jp->bad && !jp->oom) {
-			char *key = NULL;
+			const char *key = NULL;
 			json_ws(jp);
-			if (v->type == JSON_OBJ) {
+			if (v.type == JSON_OBJ) {
 				if (jp->p >= jp->end || *jp->p != '"') {
 					jp->bad = true;
-					return;
+					break;
 				}
 				jp->p++;
 				key = json_string(jp);
-				if (!key)
-					return;
 				json_ws(jp);
 				if (jp->p >= jp->end || *jp->p != ':') {
-					free(key);
 					jp->bad = true;
-					return;
+					break;
 				}
 				jp->p++;
 			}
-			if (!json_push(jp, v, key))
-				return;
-			json_value(jp, &v->items[v->n - 1], depth + 1);
+			size_t k = json_push(jp, key);
+			if (k == SIZE_MAX)
+				break;
+			json_value(jp, k, depth + 1);
 			json_ws(jp);
 			if (jp->p < jp->end && *jp->p == ',') {
 				jp->p++;
@@ -249,12 +347,16 @@ static void json_value(struct json_parser *jp, struct json *v, int depth)
 			}
 			if (jp->p < jp->end && *jp->p == close) {
 				jp->p++;
-				return;
+				break;
 			}
 			jp->bad = true;
 		}
+		/* What was read stays readable, as a partial tree did before. */
+		json_settle(jp, &v, base);
+		jp->stack[at] = v;
 		return;
 	}
+	struct json *v = &jp->stack[at];
 	if (c == '"') {
 		jp->p++;
 		v->type = JSON_STR;
@@ -298,6 +400,19 @@ static void json_value(struct json_parser *jp, struct json *v, int depth)
 	jp->bad = true;
 }
 
+/* Reads one whole value (a member skipped, an element of "stmts") into *v:
+ * its insides live in the arena until it is next emptied. */
+static void json_read(struct json_parser *jp, struct json *v, int depth)
+{
+	*v = (struct json){0};
+	size_t at = json_push(jp, NULL);
+	if (at == SIZE_MAX)
+		return;
+	json_value(jp, at, depth);
+	*v = jp->stack[at];
+	jp->n = at;
+}
+
 /* Moves jp into the array that is the value of `key` in the top-level
  * object, just past its '['; false when there is none or it cannot be
  * read. The other members are read and dropped. */
@@ -318,11 +433,7 @@ static bool json_enter_array(struct json_parser *jp, const char *key)
 			return false;
 		}
 		jp->p++;
-		char *k = json_string(jp);
-		if (!k)
-			return false;
-		bool match = strcmp(k, key) == 0;
-		free(k);
+		bool match = strcmp(json_string(jp), key) == 0;
 		json_ws(jp);
 		if (jp->p >= jp->end || *jp->p != ':') {
 			jp->bad = true;
@@ -334,9 +445,9 @@ static bool json_enter_array(struct json_parser *jp, const char *key)
 			jp->p++;
 			return true;
 		}
-		struct json skip = {0};
-		json_value(jp, &skip, 1);
-		json_free(&skip);
+		struct json skip;
+		json_read(jp, &skip, 1);
+		json_arena_reset(jp->arena);
 		if (jp->bad || jp->oom)
 			return false;
 		json_ws(jp);
@@ -351,9 +462,12 @@ static bool json_enter_array(struct json_parser *jp, const char *key)
 }
 
 /* Reads the next element of the array json_enter_array entered into *v
- * (first: none read yet); false at its end or when it cannot be read. */
+ * (first: none read yet); false at its end or when it cannot be read. The
+ * arena is emptied first: the previous element's tree is gone. */
 static bool json_next_item(struct json_parser *jp, struct json *v, bool first)
 {
+	json_arena_reset(jp->arena);
+	*v = (struct json){0};
 	json_ws(jp);
 	if (jp->p < jp->end && *jp->p == ']')
 		return false;
@@ -364,7 +478,7 @@ static bool json_next_item(struct json_parser *jp, struct json *v, bool first)
 		}
 		jp->p++;
 	}
-	json_value(jp, v, 2);
+	json_read(jp, v, 2);
 	return !jp->bad && !jp->oom;
 }
 
@@ -477,6 +591,7 @@ struct sc_ctx {
 	unsigned line, column;         /* of the current statement */
 	struct dbreg_sql_cursor pos;   /* where sc_loc stopped in this body */
 	struct dbreg_suppress suppress; /* the current statement's dbreg:ignore comment (suppress.c) */
+	struct json_arena arena;       /* the current statement's tree; kept for the next body */
 	int rc;
 };
 
@@ -1263,7 +1378,7 @@ static void sc_body(struct sc_ctx *c)
 	 * next: a body of 100,000 statements would otherwise hold a tree of
 	 * millions of nodes, and building and freeing it cost most of the
 	 * check. */
-	struct json_parser jp = {r.parse_tree, r.parse_tree ? r.parse_tree + strlen(r.parse_tree) : NULL, false, false};
+	struct json_parser jp = json_parser_start(r.parse_tree, &c->arena);
 	size_t sql_len = strlen(c->sql);
 	bool more = r.parse_tree && json_enter_array(&jp, "stmts");
 	for (size_t i = 0; more && c->rc == 0; i++) {
@@ -1271,11 +1386,9 @@ static void sc_body(struct sc_ctx *c)
 		 * reports it once). */
 		if ((i & 1023) == 1023 && c->reg && dbreg_past(c->reg->check_deadline_ms))
 			break;
-		struct json raw = {0};
-		if (!(more = json_next_item(&jp, &raw, i == 0))) {
-			json_free(&raw);
+		struct json raw;
+		if (!(more = json_next_item(&jp, &raw, i == 0)))
 			break;
-		}
 		long long loc = jnum(&raw, "stmt_location");
 		size_t off = loc > 0 && (size_t)loc < sql_len ? (size_t)loc : 0;
 		long long slen = jnum(&raw, "stmt_len");
@@ -1289,8 +1402,8 @@ static void sc_body(struct sc_ctx *c)
 			sc_statement(c, kind, st);
 		if (kind && c->in_tx)
 			sc_dbr048(c, kind, st, off, end);
-		json_free(&raw);
 	}
+	json_parser_end(&jp);
 	pg_query_free_parse_result(r);
 	memset(&c->suppress, 0, sizeof(c->suppress));
 	/* A statement whose tree cannot be read (too deep) ends the analysis of
@@ -1310,6 +1423,7 @@ int dbreg_sqlcheck_text(struct dbreg_diag_list *diags, const char *file, const c
 	struct sc_ctx c = {.diags = diags, .sql = sql ? sql : "", .file = file, .up = up};
 	sc_body(&c);
 	sc_ctx_dispose(&c);
+	json_arena_dispose(&c.arena);
 	return c.rc;
 }
 
@@ -1360,6 +1474,7 @@ static int sc_package(struct dbreg_diag_list *diags, const struct dbreg_registry
 		c.rc = rc;
 	dbreg_iso_free(iso);
 	sc_ctx_dispose(&c);
+	json_arena_dispose(&c.arena);
 	return c.rc;
 }
 

@@ -21,17 +21,14 @@
 #include "../../core/src/util.h"
 #include "sqlite_alloc.h"
 
-/* The catalog's queries, prepared once per connection (sq_cached): a
- * catalog read runs each of them per table or index, and preparing a
- * pragma query costs more than running it. */
+/* The catalog's queries on sqlite_master, prepared once per connection
+ * (sq_cached). The per-table ones are plain PRAGMA statements instead
+ * (sq_pragma): a pragma table-valued function prepares that very PRAGMA
+ * on each use anyway, and adds a virtual table declared per connection, an
+ * outer query and its sort on top (issue 18). */
 enum sq_query {
 	SQ_Q_TABLES,          /* user tables, by name */
 	SQ_Q_TABLE_EXISTS,
-	SQ_Q_COLUMNS,
-	SQ_Q_PARENT_PK,
-	SQ_Q_FKEYS,
-	SQ_Q_INDEXES,
-	SQ_Q_INDEX_COLUMNS,
 	SQ_Q_COUNT
 };
 
@@ -41,12 +38,6 @@ static const char *const sq_query_sql[SQ_Q_COUNT] = {
 			 " AND name NOT LIKE 'ydtb\\_registry\\_%' ESCAPE '\\'"
 			 " ORDER BY name"),
 	[SQ_Q_TABLE_EXISTS] = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-	[SQ_Q_COLUMNS] = "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid",
-	[SQ_Q_PARENT_PK] = "SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk LIMIT 1 OFFSET ?2",
-	[SQ_Q_FKEYS] = ("SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete"
-			" FROM pragma_foreign_key_list(?1) ORDER BY id, seq"),
-	[SQ_Q_INDEXES] = "SELECT name, \"unique\", origin FROM pragma_index_list(?1) ORDER BY name",
-	[SQ_Q_INDEX_COLUMNS] = "SELECT name FROM pragma_index_info(?1) ORDER BY seqno",
 };
 
 struct sqlite_conn {
@@ -205,13 +196,19 @@ static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_
 			flags = SQLITE_OPEN_READONLY;
 		}
 	}
-	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	/* No mutex of SQLite's per connection: a dbreg_conn is used by one
+	 * thread at a time (its own fields, the error and the cached queries,
+	 * have no lock either; fleets and validate's threads each open their
+	 * own), and each call of the replay's checks took and released it. */
+	bool memory = strcmp(path, ":memory:") == 0;
+	int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(c->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-	/* Opening is lazy: touch the file so a bad path fails here, not later. */
-	if (rc == SQLITE_OK)
+	/* Opening is lazy: touch the file so a bad path fails here, not later
+	 * (an in-memory database has no file to fail). */
+	if (rc == SQLITE_OK && !memory)
 		rc = sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(errbuf, errsize, "cannot open SQLite database '%s': %s", path,
@@ -710,14 +707,44 @@ static char *sq_lower(const char *s)
 	return out;
 }
 
+/* Prepares "PRAGMA name='arg'", the statement a pragma table-valued
+ * function would prepare for pragma_name(arg) (rows in the same order);
+ * the caller finalizes it. */
+static int sq_pragma(struct sqlite_conn *c, const char *name, const char *arg, sqlite3_stmt **st)
+{
+	*st = NULL;
+	char *sql = sqlite3_mprintf("PRAGMA %s=%Q", name, arg ? arg : "");
+	if (!sql)
+		return DBREG_ENOMEM;
+	int rc = sq_prepare(c, sql, st);
+	sqlite3_free(sql);
+	return rc;
+}
+
+/* Ends a loop over a PRAGMA's rows (sq_rows_end for a statement of its
+ * own): a step that stopped on an error is the connection's failure unless
+ * rc holds one; the statement is finalized either way. */
+static int sq_pragma_end(struct sqlite_conn *c, sqlite3_stmt *st, int step, int rc)
+{
+	if (!rc && step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* PRAGMA table_info's columns. */
+enum { SQ_TI_NAME = 1, SQ_TI_TYPE = 2, SQ_TI_NOTNULL = 3, SQ_TI_DFLT = 4, SQ_TI_PK = 5 };
+
 static int sq_read_columns(struct sqlite_conn *c, struct dbreg_cat_table *t)
 {
 	sqlite3_stmt *st;
-	int rc = sq_cached(c, SQ_Q_COLUMNS, &st);
+	int rc = sq_pragma(c, "table_info", t->name, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
 	int step, *pk = NULL;
+	/* table_info's rows come in column order (cid). */
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct dbreg_cat_column *cols = realloc(t->columns, (t->n_columns + 1) * sizeof *cols);
 		int *pks = realloc(pk, (t->n_columns + 1) * sizeof *pks);
@@ -731,21 +758,22 @@ static int sq_read_columns(struct sqlite_conn *c, struct dbreg_cat_table *t)
 		}
 		struct dbreg_cat_column *col = &t->columns[t->n_columns];
 		memset(col, 0, sizeof *col);
-		pk[t->n_columns] = sqlite3_column_int(st, 4);
+		pk[t->n_columns] = sqlite3_column_int(st, SQ_TI_PK);
 		t->n_columns++;
-		col->name = dbreg_strdup(sq_col(st, 0));
-		col->type = sq_lower(sq_col(st, 1));
-		col->not_null = sqlite3_column_int(st, 2) != 0;
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-			col->default_expr = dbreg_strdup(sq_col(st, 3));
-		if (!col->name || !col->type || (sqlite3_column_type(st, 3) != SQLITE_NULL && !col->default_expr)) {
+		col->name = dbreg_strdup(sq_col(st, SQ_TI_NAME));
+		col->type = sq_lower(sq_col(st, SQ_TI_TYPE));
+		col->not_null = sqlite3_column_int(st, SQ_TI_NOTNULL) != 0;
+		bool dflt = sqlite3_column_type(st, SQ_TI_DFLT) != SQLITE_NULL;
+		if (dflt)
+			col->default_expr = dbreg_strdup(sq_col(st, SQ_TI_DFLT));
+		if (!col->name || !col->type || (dflt && !col->default_expr)) {
 			rc = DBREG_ENOMEM;
 			break;
 		}
 		if (pk[t->n_columns - 1] > 0)
 			t->n_primary_key++;
 	}
-	rc = sq_rows_end(c, st, step, rc);
+	rc = sq_pragma_end(c, st, step, rc);
 	if (!rc && t->n_primary_key) {
 		/* pk holds each column's 1-based place in the key. */
 		t->primary_key = calloc(t->n_primary_key, sizeof *t->primary_key);
@@ -764,26 +792,59 @@ static int sq_read_columns(struct sqlite_conn *c, struct dbreg_cat_table *t)
 	return rc;
 }
 
-/* The parent's primary key column at place seq, for a REFERENCES t with no column list. */
+/* The parent's primary key column at place seq (0-based) of its key, for
+ * a REFERENCES t with no column list: what "ORDER BY pk LIMIT 1 OFFSET
+ * seq" over its key columns gives (their places may skip a number: a
+ * column named twice in PRIMARY KEY (a, a, b) keeps its first), "" when
+ * there is none. */
 static char *sq_parent_pk(struct sqlite_conn *c, const char *parent, int seq)
 {
 	sqlite3_stmt *st;
-	if (sq_cached(c, SQ_Q_PARENT_PK, &st))
+	if (seq < 0 || sq_pragma(c, "table_info", parent, &st))
 		return dbreg_strdup("");
-	sqlite3_bind_text(st, 1, parent, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, seq);
-	char *name = dbreg_strdup(sqlite3_step(st) == SQLITE_ROW ? sq_col(st, 0) : "");
-	sq_done(st);
-	return name;
+	/* The key column of the (seq+1)-th smallest place: places are distinct,
+	 * so it is the one with exactly seq places below it. */
+	struct { int pk; char *name; } *keys = NULL;
+	size_t n = 0;
+	bool oom = false;
+	while (!oom && sqlite3_step(st) == SQLITE_ROW) {
+		int pk = sqlite3_column_int(st, SQ_TI_PK);
+		if (pk <= 0)
+			continue;
+		void *grown = realloc(keys, (n + 1) * sizeof *keys);
+		if (!grown) {
+			oom = true;
+			break;
+		}
+		keys = grown;
+		keys[n].pk = pk;
+		if (!(keys[n].name = dbreg_strdup(sq_col(st, SQ_TI_NAME))))
+			oom = true;
+		else
+			n++;
+	}
+	sqlite3_finalize(st);
+	char *name = NULL;
+	for (size_t i = 0; !oom && !name && i < n; i++) {
+		size_t below = 0;
+		for (size_t j = 0; j < n; j++)
+			below += keys[j].pk < keys[i].pk;
+		if (below == (size_t)seq)
+			name = dbreg_strdup(keys[i].name);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(keys[i].name);
+	free(keys);
+	return name ? name : oom ? NULL : dbreg_strdup("");
 }
 
 static int sq_read_fkeys(struct sqlite_conn *c, struct dbreg_cat_table *t)
 {
 	sqlite3_stmt *st;
-	int rc = sq_cached(c, SQ_Q_FKEYS, &st);
+	int rc = sq_pragma(c, "foreign_key_list", t->name, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	/* Rows come by id, then seq: foreign_key_list's own order. */
 	int step, last_id = -1;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		int id = sqlite3_column_int(st, 0);
@@ -819,32 +880,36 @@ static int sq_read_fkeys(struct sqlite_conn *c, struct dbreg_cat_table *t)
 		free(to);
 		f->n_columns++;
 	}
-	return sq_rows_end(c, st, step, rc);
+	return sq_pragma_end(c, st, step, rc);
 }
 
 static int sq_read_index_columns(struct sqlite_conn *c, struct dbreg_cat_index *ix)
 {
 	sqlite3_stmt *st;
-	int rc = sq_cached(c, SQ_Q_INDEX_COLUMNS, &st);
+	int rc = sq_pragma(c, "index_info", ix->name, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, ix->name, -1, SQLITE_STATIC);
+	/* Rows come by seqno: the key's order. */
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = sq_col(st, 0);
+		const char *name = sq_col(st, 2);
 		if ((rc = dbreg_strv_push(&ix->columns, &ix->n_columns, name ? name : "<expression>")) != 0)
 			break;
 	}
-	return sq_rows_end(c, st, step, rc);
+	return sq_pragma_end(c, st, step, rc);
+}
+
+static int sq_cmp_index(const void *a, const void *b)
+{
+	return strcmp(((const struct dbreg_cat_index *)a)->name, ((const struct dbreg_cat_index *)b)->name);
 }
 
 static int sq_read_indexes(struct sqlite_conn *c, struct dbreg_cat_table *t)
 {
 	sqlite3_stmt *st;
-	int rc = sq_cached(c, SQ_Q_INDEXES, &st);
+	int rc = sq_pragma(c, "index_list", t->name, &st);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct dbreg_cat_index *ix = dbreg_array_push(&t->indexes, &t->n_indexes, sizeof *ix);
@@ -852,17 +917,24 @@ static int sq_read_indexes(struct sqlite_conn *c, struct dbreg_cat_table *t)
 			rc = DBREG_ENOMEM;
 			break;
 		}
-		ix->name = dbreg_strdup(sq_col(st, 0));
-		ix->unique = sqlite3_column_int(st, 1) != 0;
-		const char *origin = sq_col(st, 2);
+		ix->name = dbreg_strdup(sq_col(st, 1));
+		ix->unique = sqlite3_column_int(st, 2) != 0;
+		const char *origin = sq_col(st, 3);
 		ix->primary = origin && strcmp(origin, "pk") == 0;
 		ix->valid = true;
-		if (!ix->name || (rc = sq_read_index_columns(c, ix)) != 0) {
-			rc = rc ? rc : DBREG_ENOMEM;
+		if (!ix->name) {
+			rc = DBREG_ENOMEM;
 			break;
 		}
 	}
-	return sq_rows_end(c, st, step, rc);
+	rc = sq_pragma_end(c, st, step, rc);
+	/* By name (BINARY, as ORDER BY name sorts): index_list's own order is
+	 * the schema's. Names are unique in a database. */
+	if (!rc && t->n_indexes > 1)
+		qsort(t->indexes, t->n_indexes, sizeof *t->indexes, sq_cmp_index);
+	for (size_t i = 0; !rc && i < t->n_indexes; i++)
+		rc = sq_read_index_columns(c, &t->indexes[i]);
+	return rc;
 }
 
 static int sq_cmp_str(const void *a, const void *b)
