@@ -79,6 +79,9 @@ void dbreg_diag_print(FILE *fp, const struct dbreg_diag *d, unsigned flags);
  * unknown values null). */
 void dbreg_diag_list_json(FILE *fp, const struct dbreg_diag_list *list);
 
+/* Writes one diagnostic as a JSON object, on one line (the list's shape). */
+void dbreg_diag_json(FILE *fp, const struct dbreg_diag *d);
+
 /* Writes s as a JSON string literal, or null for NULL. */
 void dbreg_json_str(FILE *fp, const char *s);
 

@@ -4,8 +4,10 @@
  * every ALTER TABLE ... ADD COLUMN: it frees and allocates the same small
  * blocks by the thousand, and glibc's per-thread cache keeps only 7 blocks
  * of a size, so most of them went through its slower bins. Kept here
- * without that limit, a replay costs a fifth less. What a thread keeps is
- * at most what it once had in use, and is freed when the thread ends.
+ * without that limit, a replay costs a fifth less. A thread keeps at most
+ * SQA_KEEP bytes (blocks one thread takes and another frees, as a pool of
+ * connections moving between threads would, must not pile up on the
+ * freeing thread), and frees them when it ends.
  *
  * Set before SQLite starts (sqlite3_config refuses once it has, e.g. when
  * the program embedding dbreg started it first: then nothing changes). A
@@ -34,6 +36,9 @@
 #define SQA_STEP 16
 #define SQA_MAX 1024
 #define SQA_CLASSES (SQA_MAX / SQA_STEP)
+/* Bytes of blocks a thread keeps: well above a replay's working set (a
+ * package's schema parsed again), small next to a process's memory. */
+#define SQA_KEEP (8u << 20)
 
 /* Before each block: the size asked for (sqlite3_mem_methods.xSize), and
  * its class (0: a block of its own, neither kept nor taken from a list). */
@@ -46,6 +51,7 @@ struct sqa_head {
  * bytes. */
 struct sqa_cache {
 	void *head[SQA_CLASSES + 1];
+	size_t kept;                   /* bytes in the lists, at most SQA_KEEP */
 	bool registered;               /* sqa_key set, so that the thread's end frees them */
 };
 
@@ -62,6 +68,9 @@ static void sqa_thread_end(void *arg)
 			c->head[k] = *(void **)(h + 1);
 			free(h);
 		}
+	/* A block freed after this (another key's destructor) registers again. */
+	c->kept = 0;
+	c->registered = false;
 }
 
 static void *sqa_malloc(int n)
@@ -71,6 +80,7 @@ static void *sqa_malloc(int n)
 	if (cls >= 1 && cls <= SQA_CLASSES) {
 		if ((h = sqa_cache.head[cls]) != NULL) {
 			sqa_cache.head[cls] = *(void **)(h + 1);
+			sqa_cache.kept -= cls * SQA_STEP;
 		} else if (!(h = malloc(sizeof *h + cls * SQA_STEP))) {
 			return NULL;
 		}
@@ -89,7 +99,7 @@ static void sqa_free(void *p)
 	if (!p)
 		return;
 	struct sqa_head *h = (struct sqa_head *)p - 1;
-	if (h->cls == 0) {
+	if (h->cls == 0 || sqa_cache.kept + h->cls * SQA_STEP > SQA_KEEP) {
 		free(h);
 		return;
 	}
@@ -101,6 +111,7 @@ static void sqa_free(void *p)
 	}
 	*(void **)p = sqa_cache.head[h->cls];
 	sqa_cache.head[h->cls] = h;
+	sqa_cache.kept += h->cls * SQA_STEP;
 }
 
 static int sqa_size(void *p)
