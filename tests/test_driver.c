@@ -826,6 +826,61 @@ static void test_driver__sqlite_memory_keeps_what_was_written(void **state)
 	sqlite3_close(db);
 }
 
+/* Blocks one thread takes and another frees (a pool of connections moving
+ * between threads): the freeing thread keeps a bounded amount, so memory
+ * stays flat however many rounds. Resident size from /proc. */
+struct take_blocks {
+	void **blocks;
+	size_t n;
+};
+
+static void *take_blocks(void *arg)
+{
+	struct take_blocks *t = arg;
+	for (size_t i = 0; i < t->n; i++) {
+		t->blocks[i] = sqlite3_malloc(64);
+		if (t->blocks[i])
+			memset(t->blocks[i], 1, 64);
+	}
+	return NULL;
+}
+
+static long resident_kb(void)
+{
+	long pages = 0, rss = 0;
+	FILE *fp = fopen("/proc/self/statm", "r");
+	if (fp && fscanf(fp, "%ld %ld", &pages, &rss) != 2)
+		rss = 0;
+	if (fp)
+		fclose(fp);
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void test_driver__sqlite_memory_freed_elsewhere_stays_bounded(void **state)
+{
+	(void)state;
+	enum { N = 200000, ROUNDS = 12 };   /* 12.8 MB of 64-byte blocks a round */
+	struct take_blocks t = { calloc(N, sizeof(void *)), N };
+	assert_non_null(t.blocks);
+	long start = 0;
+	for (int round = 0; round < ROUNDS; round++) {
+		pthread_t th;
+		assert_int_equal(pthread_create(&th, NULL, take_blocks, &t), 0);
+		assert_int_equal(pthread_join(th, NULL), 0);
+		for (size_t i = 0; i < t.n; i++) {
+			assert_non_null(t.blocks[i]);
+			sqlite3_free(t.blocks[i]);
+		}
+		if (round == 1)
+			start = resident_kb();
+	}
+	long grown = resident_kb() - start;
+	free(t.blocks);
+	/* Kept without a bound, ten more rounds keep 128 MB here. */
+	if (grown > 48 * 1024)
+		fail_msg("resident size grew by %ld kB over %d rounds", grown, ROUNDS - 2);
+}
+
 /* ---- version 4: statements and progress ---------------------------------------- */
 
 /* split names the statements as the database runs them: a ';' in a
@@ -1146,7 +1201,7 @@ int main(int argc, char **argv)
 	};
 	/* Cases of one database only are left out of the other's run rather
 	 * than skipped: meson reads cmocka's "not ok # SKIP" as a failure. */
-	struct CMUnitTest all[sizeof(tests) / sizeof(tests[0]) + 2];
+	struct CMUnitTest all[sizeof(tests) / sizeof(tests[0]) + 3];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		all[n++] = tests[i];
@@ -1155,7 +1210,9 @@ int main(int argc, char **argv)
 	else
 		all[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_driver__sqlite_created_empty_file_is_removed,
 									    testdb_setup, testdb_teardown);
-	if (!is_pg)
+	if (!is_pg) {
 		all[n++] = (struct CMUnitTest)cmocka_unit_test(test_driver__sqlite_memory_keeps_what_was_written);
+		all[n++] = (struct CMUnitTest)cmocka_unit_test(test_driver__sqlite_memory_freed_elsewhere_stays_bounded);
+	}
 	return _cmocka_run_group_tests(is_pg ? "driver_postgres" : "driver_sqlite", all, n, NULL, NULL);
 }

@@ -133,32 +133,9 @@ static void watch_json_diags(FILE *fp, const struct dbreg_diag_list *l, bool war
 		const struct dbreg_diag *d = &l->items[i];
 		if (!warnings && d->severity != DBREG_SEV_ERROR)
 			continue;
-		fputs(first ? "{\"code\": " : ", {\"code\": ", fp);
+		fputs(first ? "" : ", ", fp);
 		first = false;
-		dbreg_json_str(fp, d->code);
-		fprintf(fp, ", \"severity\": \"%s\", \"message\": ", d->severity == DBREG_SEV_ERROR ? "error" : "warning");
-		dbreg_json_str(fp, d->message);
-		fputs(", \"file\": ", fp);
-		dbreg_json_str(fp, d->file);
-		if (d->line)
-			fprintf(fp, ", \"line\": %u", d->line);
-		else
-			fputs(", \"line\": null", fp);
-		if (d->column)
-			fprintf(fp, ", \"column\": %u", d->column);
-		else
-			fputs(", \"column\": null", fp);
-		fputs(", \"package\": ", fp);
-		dbreg_json_str(fp, d->package);
-		fputs(", \"table\": ", fp);
-		dbreg_json_str(fp, d->table);
-		fputs(", \"column_name\": ", fp);
-		dbreg_json_str(fp, d->column_name);
-		fputs(", \"migration\": ", fp);
-		dbreg_json_str(fp, d->migration);
-		fputs(", \"hint\": ", fp);
-		dbreg_json_str(fp, d->hint);
-		fputc('}', fp);
+		dbreg_diag_json(fp, d);
 	}
 	fputc(']', fp);
 }

@@ -336,39 +336,56 @@ static void json_key_uint(struct dbreg_buf *b, const char *key, unsigned val)
 		dbreg_buf_printf(b, ", \"%s\": null", key);
 }
 
+/* One finding as a JSON object: the shape of cli.md's diagnostics, written
+ * once for validate's list and for watch's lines. */
+static void diag_json_obj(struct dbreg_buf *b, const struct dbreg_diag *d)
+{
+	dbreg_buf_puts(b, "{");
+	json_key_str(b, "code", d->code, false);
+	json_key_str(b, "severity", d->severity == DBREG_SEV_ERROR ? "error" : "warning", true);
+	json_key_str(b, "message", d->message, true);
+	json_key_str(b, "file", d->file, true);
+	json_key_uint(b, "line", d->line);
+	json_key_uint(b, "column", d->column);
+	json_key_str(b, "package", d->package, true);
+	json_key_str(b, "table", d->table, true);
+	json_key_str(b, "column_name", d->column_name, true);
+	json_key_str(b, "migration", d->migration, true);
+	json_key_str(b, "hint", d->hint, true);
+	dbreg_buf_puts(b, "}");
+}
+
+static void diag_buf_write(FILE *fp, struct dbreg_buf *b)
+{
+	if (b->ptr)
+		fwrite(b->ptr, 1, b->len, fp);
+	dbreg_buf_dispose(b);
+}
+
 void dbreg_diag_list_json(FILE *fp, const struct dbreg_diag_list *list)
 {
 	struct dbreg_buf b = DBREG_BUF_INIT;
 	dbreg_buf_puts(&b, "[");
 	for (size_t i = 0; i < list->len; i++) {
-		const struct dbreg_diag *d = &list->items[i];
-		dbreg_buf_puts(&b, i ? ",\n    {" : "\n    {");
-		json_key_str(&b, "code", d->code, false);
-		json_key_str(&b, "severity", d->severity == DBREG_SEV_ERROR ? "error" : "warning", true);
-		json_key_str(&b, "message", d->message, true);
-		json_key_str(&b, "file", d->file, true);
-		json_key_uint(&b, "line", d->line);
-		json_key_uint(&b, "column", d->column);
-		json_key_str(&b, "package", d->package, true);
-		json_key_str(&b, "table", d->table, true);
-		json_key_str(&b, "column_name", d->column_name, true);
-		json_key_str(&b, "migration", d->migration, true);
-		json_key_str(&b, "hint", d->hint, true);
-		dbreg_buf_puts(&b, "}");
+		dbreg_buf_puts(&b, i ? ",\n    " : "\n    ");
+		diag_json_obj(&b, &list->items[i]);
 	}
 	dbreg_buf_puts(&b, list->len ? "\n  ]" : "]");
-	if (b.ptr)
-		fwrite(b.ptr, 1, b.len, fp);
-	dbreg_buf_dispose(&b);
+	diag_buf_write(fp, &b);
+}
+
+void dbreg_diag_json(FILE *fp, const struct dbreg_diag *d)
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	diag_json_obj(&b, d);
+	diag_buf_write(fp, &b);
 }
 
 void dbreg_json_str(FILE *fp, const char *s)
 {
 	struct dbreg_buf b = DBREG_BUF_INIT;
 	dbreg_buf_json_str(&b, s);
-	if (b.ptr)
-		fwrite(b.ptr, 1, b.len, fp);
-	dbreg_buf_dispose(&b);
+	diag_buf_write(fp, &b);
 }
 
 bool dbreg_diag_code_allowable(const char *code)

@@ -8,8 +8,10 @@
  * are kept, not only those of glibc's cache (up to 1 KiB): each parse
  * allocates a parser object of 2.4 KiB, a pager its 4 KiB pages and
  * structures of 1-4 KiB (half a million such blocks in a cold validate of
- * 1,000 packages). What a thread keeps is at most what it once had in use,
- * and is freed when the thread ends.
+ * 1,000 packages). A thread keeps at most SQA_KEEP bytes (blocks one
+ * thread takes and another frees, as a pool of connections moving between
+ * threads would, must not pile up on the freeing thread), and frees them
+ * when it ends.
  *
  * Set before SQLite starts (sqlite3_config refuses once it has, e.g. when
  * the program embedding dbreg started it first: then nothing changes). A
@@ -39,6 +41,9 @@
 #define SQA_STEP 16
 #define SQA_MAX 4608
 #define SQA_CLASSES (SQA_MAX / SQA_STEP)
+/* Bytes of blocks a thread keeps: well above a replay's working set (a
+ * package's schema parsed again), small next to a process's memory. */
+#define SQA_KEEP (8u << 20)
 
 /* Before each block: the size asked for (sqlite3_mem_methods.xSize), and
  * its class (0: a block of its own, neither kept nor taken from a list). */
@@ -51,6 +56,7 @@ struct sqa_head {
  * bytes. */
 struct sqa_cache {
 	void *head[SQA_CLASSES + 1];
+	size_t kept;                   /* bytes in the lists, at most SQA_KEEP */
 	bool registered;               /* sqa_key set, so that the thread's end frees them */
 };
 
@@ -67,6 +73,9 @@ static void sqa_thread_end(void *arg)
 			c->head[k] = *(void **)(h + 1);
 			free(h);
 		}
+	/* A block freed after this (another key's destructor) registers again. */
+	c->kept = 0;
+	c->registered = false;
 }
 
 static void *sqa_malloc(int n)
@@ -76,6 +85,7 @@ static void *sqa_malloc(int n)
 	if (cls >= 1 && cls <= SQA_CLASSES) {
 		if ((h = sqa_cache.head[cls]) != NULL) {
 			sqa_cache.head[cls] = *(void **)(h + 1);
+			sqa_cache.kept -= cls * SQA_STEP;
 		} else if (!(h = malloc(sizeof *h + cls * SQA_STEP))) {
 			return NULL;
 		}
@@ -94,7 +104,7 @@ static void sqa_free(void *p)
 	if (!p)
 		return;
 	struct sqa_head *h = (struct sqa_head *)p - 1;
-	if (h->cls == 0) {
+	if (h->cls == 0 || sqa_cache.kept + h->cls * SQA_STEP > SQA_KEEP) {
 		free(h);
 		return;
 	}
@@ -106,6 +116,7 @@ static void sqa_free(void *p)
 	}
 	*(void **)p = sqa_cache.head[h->cls];
 	sqa_cache.head[h->cls] = h;
+	sqa_cache.kept += h->cls * SQA_STEP;
 }
 
 static int sqa_size(void *p)
