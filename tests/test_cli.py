@@ -1201,6 +1201,51 @@ def plan_and_apply_show_planning_warnings():
     expect(json.loads(out)["diagnostics"] == [], "nothing left to run, nothing to warn about: " + out)
 
 
+def tamper_plan_warnings(d, package, old, new):
+    """Rewrites the planner's stored warnings of package in the state file
+    (same length): a run that prints `new` took them from there."""
+    import sqlite3
+    con = sqlite3.connect(os.path.join(d, ".dbreg", "state.db"))
+    row = con.execute("SELECT findings FROM cache_checks WHERE kind = 'warn' AND package = ?", (package,)).fetchone()
+    expect(row and old.encode() in row[0], "no stored warning saying %r: %r" % (old, row))
+    con.execute("UPDATE cache_checks SET findings = ? WHERE kind = 'warn' AND package = ?",
+                (row[0].replace(old.encode(), new.encode()), package))
+    con.commit()
+    con.close()
+
+
+def dbr103_lines(d, binary=None, state=None):
+    p = subprocess.run([binary or DBREG, "plan"], cwd=d, capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, NO_COLOR="1", **({"DBREG_STATE": state} if state else {})))
+    expect(p.returncode == 0, "plan: %d %s" % (p.returncode, p.stderr))
+    return [x for x in p.stderr.splitlines() if "warning[DBR103]" in x]
+
+
+@case
+def plan_warnings_are_kept_per_body_until_its_bytes_or_the_binary_change():
+    d = project({"tomls/unsafe.toml": UNSAFE_PKG})
+    first = dbr103_lines(d)
+    expect(len(first) == 1 and "tomls/unsafe.toml:21:7:" in first[0] and "blocks every write" in first[0], first)
+    expect(dbr103_lines(d) == first, "the stored warnings differ from fresh ones")
+    # What is stored is what is printed: the planner did not read the body again.
+    tamper_plan_warnings(d, "@t/unsafe", "blocks every write", "blocks EVERY write")
+    expect(dbr103_lines(d) == [first[0].replace("every", "EVERY")], "the stored warnings were not used")
+    # The body's bytes changed (same size, modification time put back): read
+    # again, in its new place; the same as with no stored warnings at all.
+    edit_same_size(os.path.join(d, "tomls", "unsafe.toml"), '"CREATE INDEX IF NOT EXISTS ydtb_unsafe_items_workspace_id_idx ON ydtb_unsafe_items (',
+                   '" CREATE INDEX IF NOT EXISTS ydtb_unsafe_items_workspace_id_idx ON ydtb_unsafe_items(')
+    moved = dbr103_lines(d)
+    expect(len(moved) == 1 and "tomls/unsafe.toml:21:8:" in moved[0] and "blocks every write" in moved[0], moved)
+    expect(moved == dbr103_lines(d, state=os.path.join(d, "other-state.db")), "differs from a fresh state file")
+    # Another dbreg binary (same bytes, another file) trusts nothing stored.
+    tamper_plan_warnings(d, "@t/unsafe", "blocks every write", "blocks EVERY write")
+    expect(dbr103_lines(d) == [moved[0].replace("every", "EVERY")], "the stored warnings were not used")
+    other = os.path.join(tempfile.mkdtemp(prefix="dbreg-bin-"), "dbreg")
+    made.append(os.path.dirname(other))
+    shutil.copy2(DBREG, other)
+    expect(dbr103_lines(d, other) == moved, "a new binary used the stored warnings")
+
+
 def sqlite_rate():
     """Rows per second a recursive CTE counts on this machine, now."""
     import sqlite3

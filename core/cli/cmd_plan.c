@@ -61,6 +61,7 @@ void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *pla
 {
 	if (s->o.quiet)
 		return;
+	/* The plan's own list, worked out once by dbreg_plan_build. */
 	struct dbreg_diag_list w = DBREG_DIAG_LIST_INIT;
 	dbreg_plan_warnings(plan, &w);
 	cli_print_diags(s, &w);
@@ -80,7 +81,16 @@ int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, s
 		.n_allow = s->o.n_allow,
 		.reset = extra && extra->reset,
 	};
+	/* The warnings of bodies planned before come from the state file. */
+	struct dbreg_plan_memo *memo = NULL;
+	if (s->state && dbreg_plan_memo_new(&memo, s->state, s->reg) < 0)
+		return DBREG_ENOMEM;
+	opts.memo = memo;
 	int rc = dbreg_plan_build(plan, s->reg, &opts);
+	/* A cache that cannot be written costs speed, not correctness. */
+	if (rc == 0 && !s->state_readonly)
+		dbreg_plan_memo_save(memo);
+	dbreg_plan_memo_free(memo);
 	if (rc == DBREG_EINVALID) {
 		const struct dbreg_diag_list *d = dbreg_registry_diags(s->reg);
 		cli_print_diags(s, d);

@@ -436,6 +436,7 @@ struct dbreg_plan_opts {
 					  then its new up (instead of DBR045) */
 	const struct dbreg_registry *previous;   /* watch: the registry the changed migrations were
 					  applied from; their down bodies come from it (NULL: the current) */
+	struct dbreg_plan_memo *memo;  /* the warnings of bodies checked before (dbreg_plan_memo_new); NULL: none */
 };
 
 /* One step of a plan. Strings borrowed from the registry/plan. */
@@ -1079,5 +1080,20 @@ int dbreg_check_cache_save(struct dbreg_registry *reg, struct dbreg_state *st);
  * how many results it re-used. */
 void dbreg_check_cache_counts(const struct dbreg_registry *reg, size_t *sql_checked, size_t *replay_checked,
 			      size_t *reused);
+
+/* ---- the planner's warnings kept in the state file (issue 18: checkcache.c) ---- */
+
+/* What dbreg_plan_build warns about in each body it plans (DBR103) is kept
+ * in the state file per package, keyed by this very dbreg binary and each
+ * body's bytes, so that a plan of bodies checked before (a registry applied
+ * to one more target) does not read them again. A memo made here for reg,
+ * passed as dbreg_plan_opts.memo, reads the state file (st, borrowed; may
+ * be NULL: nothing stored) when the first step asks; dbreg_plan_memo_save
+ * then stores the bodies that were checked anew (nothing when none). Both
+ * return 0, DBREG_ENOMEM, or (save) DBREG_EIO with the message in st. */
+struct dbreg_plan_memo;
+int dbreg_plan_memo_new(struct dbreg_plan_memo **out, struct dbreg_state *st, const struct dbreg_registry *reg);
+int dbreg_plan_memo_save(struct dbreg_plan_memo *memo);
+void dbreg_plan_memo_free(struct dbreg_plan_memo *memo);
 
 #endif

@@ -247,11 +247,11 @@ static char *cc_str(struct cc_reader *r)
 	return s;
 }
 
-/* Decodes into out; DBREG_EINVALID for a blob this build did not write
- * (the caller checks again), DBREG_ENOMEM. */
-static int cc_decode(const void *blob, size_t len, struct dbreg_diag_list *out)
+/* Reads one list (as cc_encode wrote it) into out; r->bad when the bytes
+ * are not one. Returns 0 or DBREG_ENOMEM. */
+static int cc_read_list(struct cc_reader *rd, struct dbreg_diag_list *out)
 {
-	struct cc_reader r = {blob, (const unsigned char *)blob + len, false};
+	struct cc_reader r = *rd;
 	uint32_t n = cc_u32(&r);
 	int rc = 0;
 	for (uint32_t i = 0; i < n && !r.bad && rc == 0; i++) {
@@ -283,6 +283,16 @@ static int cc_decode(const void *blob, size_t len, struct dbreg_diag_list *out)
 		free(d.message);
 		free(d.hint);
 	}
+	*rd = r;
+	return rc;
+}
+
+/* Decodes into out; DBREG_EINVALID for a blob this build did not write
+ * (the caller checks again), DBREG_ENOMEM. */
+static int cc_decode(const void *blob, size_t len, struct dbreg_diag_list *out)
+{
+	struct cc_reader r = {blob, (const unsigned char *)blob + len, false};
+	int rc = cc_read_list(&r, out);
 	if (rc == 0 && (r.bad || r.p != r.end))
 		rc = DBREG_EINVALID;
 	return rc;
@@ -446,5 +456,182 @@ int dbreg_check_cache_save(struct dbreg_registry *reg, struct dbreg_state *st)
 	if (rc == 0)
 		return dbreg_state_batch_commit(st);
 	dbreg_state_batch_commit(st);
+	return rc;
+}
+
+
+/* ---- the planner's warnings (kind "warn") ----------------------------------
+ * What dbreg_plan_build warns about in a step (DBR103, from the body read
+ * alone with the PostgreSQL grammar: dbreg_sqlcheck_text) is a function of
+ * the body's bytes and of this dbreg binary only; its place in the manifest
+ * is worked out after. So each package's row holds, under the build's key,
+ * the warnings of the bodies checked before, each under the SHA-256 of its
+ * raw bytes (checkcache.h): a body whose bytes changed has another digest
+ * and is checked again, and another binary matches no row. The rows are
+ * read when the planner first asks (a plan with nothing to run reads none). */
+
+static void pm_entries_free(struct dbreg_plan_memo_entry *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		dbreg_diag_list_dispose(&v[i].found);
+	free(v);
+}
+
+void dbreg_plan_memo_free(struct dbreg_plan_memo *m)
+{
+	if (!m)
+		return;
+	for (size_t k = 0; k < m->n; k++) {
+		pm_entries_free(m->p[k].stored, m->p[k].n_stored);
+		pm_entries_free(m->p[k].fresh, m->p[k].n_fresh);
+		free(m->p[k].slots);
+	}
+	free(m->p);
+	free(m->pkg);
+	free(m);
+}
+
+static int pm_sum_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* A row: a count, then per body its digest (71 bytes) and its list as
+ * cc_encode writes it. DBREG_EINVALID for a blob this build did not write. */
+static int pm_decode(const void *blob, size_t len, struct dbreg_plan_memo_package *p)
+{
+	struct cc_reader r = {blob, (const unsigned char *)blob + len, false};
+	uint32_t n = cc_u32(&r);
+	if (r.bad || n > len / 75)   /* each entry takes at least 75 bytes */
+		return DBREG_EINVALID;
+	struct dbreg_plan_memo_entry *v = calloc((size_t)n + 1, sizeof *v);
+	if (!v)
+		return DBREG_ENOMEM;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0 && !r.bad; i++) {
+		if ((size_t)(r.end - r.p) < 71) {
+			r.bad = true;
+			break;
+		}
+		memcpy(v[i].sum, r.p, 71);
+		r.p += 71;
+		rc = cc_read_list(&r, &v[i].found);
+	}
+	if (rc == 0 && (r.bad || r.p != r.end))
+		rc = DBREG_EINVALID;
+	if (rc != 0) {
+		pm_entries_free(v, n);
+		return rc;
+	}
+	qsort(v, n, sizeof *v, pm_sum_cmp);   /* the digest comes first in an entry */
+	p->stored = v;
+	p->n_stored = n;
+	return 0;
+}
+
+static int pm_row(void *arg, const char *kind, const char *package, const char *key, const void *blob, size_t len)
+{
+	struct dbreg_plan_memo *m = arg;
+	if (strcmp(kind, "warn") != 0 || strcmp(key, m->key) != 0)
+		return 0;
+	size_t k = dbreg_registry_index(m->reg, package);
+	if (k >= m->n || m->p[k].stored)
+		return 0;
+	int rc = pm_decode(blob, len, &m->p[k]);
+	return rc == DBREG_ENOMEM ? rc : 0;   /* a row this build cannot read: its bodies are checked again */
+}
+
+/* dbreg_plan_memo.read: the rows, once. An unreadable cache is an empty one. */
+static int pm_read(struct dbreg_plan_memo *m)
+{
+	if (m->read_done)
+		return 0;
+	m->read_done = true;
+	int rc = m->st ? dbreg_state_check_results(m->st, pm_row, m) : 0;
+	if (rc == 0 || rc == DBREG_ENOMEM)
+		return rc;
+	for (size_t k = 0; k < m->n; k++) {
+		pm_entries_free(m->p[k].stored, m->p[k].n_stored);
+		m->p[k].stored = NULL;
+		m->p[k].n_stored = 0;
+	}
+	return 0;
+}
+
+int dbreg_plan_memo_new(struct dbreg_plan_memo **out, struct dbreg_state *st, const struct dbreg_registry *reg)
+{
+	*out = NULL;
+	struct dbreg_plan_memo *m = calloc(1, sizeof *m);
+	size_t n = reg->n_packages;
+	if (!m || !(m->p = calloc(n + 1, sizeof *m->p)) || !(m->pkg = calloc(n + 1, sizeof *m->pkg))) {
+		dbreg_plan_memo_free(m);
+		return DBREG_ENOMEM;
+	}
+	m->st = st;
+	m->reg = reg;
+	m->n = n;
+	m->read = pm_read;
+	for (size_t k = 0; k < n; k++)
+		m->pkg[k] = reg->packages[k];
+	dbreg_cache_build_key("plan warnings", m->key);
+	*out = m;
+	return 0;
+}
+
+static void pm_put_entry(struct dbreg_buf *b, const struct dbreg_plan_memo_entry *e, uint32_t *count)
+{
+	dbreg_buf_append(b, e->sum, 71);
+	cc_encode(b, &e->found);
+	(*count)++;
+}
+
+/* One package's row: what this run checked, and what was stored of bodies
+ * the package still has (an applied migration is not planned, but the next
+ * target may need it). A body is in one of the two lists only: a fresh
+ * entry is made when none was stored. */
+static int pm_save_package(struct dbreg_plan_memo *m, size_t k)
+{
+	const struct dbreg_plan_memo_package *p = &m->p[k];
+	const struct dbreg_package *pkg = m->reg->packages[k];
+	char (*current)[72] = calloc(pkg->n_migrations + 1, sizeof *current);
+	if (!current)
+		return DBREG_ENOMEM;
+	size_t n_current = 0;
+	for (size_t i = 0; p->n_stored && i < pkg->n_migrations; i++) {
+		const struct dbreg_sql *body = dbreg_plan_memo_checked(&pkg->migrations[i]);
+		if (body)
+			dbreg_plan_memo_key(body, current[n_current++]);
+	}
+	qsort(current, n_current, sizeof *current, pm_sum_cmp);
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	uint32_t count = 0;
+	cc_put_u32(&b, 0);
+	for (size_t i = 0; i < p->n_fresh; i++)
+		pm_put_entry(&b, &p->fresh[i], &count);
+	for (size_t i = 0; i < p->n_stored; i++)
+		if (bsearch(p->stored[i].sum, current, n_current, sizeof *current, pm_sum_cmp))
+			pm_put_entry(&b, &p->stored[i], &count);
+	free(current);
+	if (!b.oom)
+		memcpy(b.ptr, &count, sizeof count);
+	int rc = b.oom ? DBREG_ENOMEM : dbreg_state_check_result_put(m->st, "warn", pkg->name, m->key, b.ptr, b.len);
+	dbreg_buf_dispose(&b);
+	return rc;
+}
+
+int dbreg_plan_memo_save(struct dbreg_plan_memo *m)
+{
+	bool any = false;
+	for (size_t k = 0; m && m->st && k < m->n && !any; k++)
+		any = m->p[k].n_fresh > 0;
+	if (!any)
+		return 0;
+	int rc = dbreg_state_batch_begin(m->st);
+	for (size_t k = 0; k < m->n && rc == 0; k++)
+		if (m->p[k].n_fresh && m->pkg[k] == m->reg->packages[k] && m->reg->packages[k]->name)
+			rc = pm_save_package(m, k);
+	if (rc == 0)
+		return dbreg_state_batch_commit(m->st);
+	dbreg_state_batch_commit(m->st);
 	return rc;
 }

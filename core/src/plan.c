@@ -3,9 +3,11 @@
  * a high-water mark, so a migration merged late still runs (out_of_order).
  * Every lookup goes through one small hash map, so planning is O(P + D + M). */
 #include "plan.h"
+#include "checkcache.h"
 #include "isolation.h"
 #include "diag.h"
 #include "graph.h"
+#include "registry.h"
 #include "sqlcheck.h"
 #include "util.h"
 
@@ -82,6 +84,8 @@ static bool plan_map_get(const struct plan_map *m, const char *a, const char *b,
 }
 
 /* ---- building ------------------------------------------------------------ */
+
+static int plan_find_warnings(struct dbreg_plan *plan, struct dbreg_plan_memo *memo);
 
 static const char *plan_dialect_name(enum dbreg_dialect d)
 {
@@ -515,6 +519,8 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	/* What the steps run may be unsafe (DBR103): said with the plan, also
 	 * when the SQL checks of validate were skipped for a known registry. */
 	if (rc == 0)
+		rc = plan_find_warnings(plan, opts->memo);
+	if (rc == 0)
 		rc = dbreg_plan_warnings(plan, &reg->diags);
 	goto out;
 oom:
@@ -549,6 +555,7 @@ void dbreg_plan_free(struct dbreg_plan *plan)
 	for (size_t i = 0; plan->owned && i < plan->n_owned; i++)
 		free(plan->owned[i]);
 	free(plan->owned);
+	dbreg_diag_list_dispose(&plan->warnings);
 	free(plan);
 }
 
@@ -925,9 +932,118 @@ static size_t plan_offset(const char *text, unsigned line, unsigned column)
 	return off;
 }
 
-int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *out)
+/* Whether out holds a finding with d's code at the same place. */
+static bool plan_warned(const struct dbreg_diag_list *out, const struct dbreg_diag *d)
 {
-	for (size_t i = 0; plan && i < plan->n_steps; i++) {
+	for (size_t j = 0; j < out->len; j++)
+		if (strcmp(out->items[j].code, d->code) == 0 && out->items[j].line == d->line &&
+		    out->items[j].column == d->column && out->items[j].file && d->file &&
+		    strcmp(out->items[j].file, d->file) == 0)
+			return true;
+	return false;
+}
+
+/* ---- the memo of each body's warnings (checkcache.h) ---- */
+
+/* The package's slot of the memo, or NULL: not the package it was made for. */
+static struct dbreg_plan_memo_package *plan_memo_package(struct dbreg_plan_memo *m, const struct dbreg_package *pkg)
+{
+	if (!pkg->name)
+		return NULL;
+	size_t k = dbreg_registry_index(m->reg, pkg->name);
+	return k < m->n && m->pkg[k] == pkg ? &m->p[k] : NULL;
+}
+
+/* The slot of sum among the fresh entries: its entry's, or the empty one
+ * where it goes. A digest's hex digits are hash enough. */
+static size_t *plan_memo_slot(const struct dbreg_plan_memo_package *p, const char *sum)
+{
+	size_t h = 0;
+	for (size_t i = strlen("sha256:"); sum[i] && i < strlen("sha256:") + 16; i++)
+		h = h * 31 + (unsigned char)sum[i];
+	for (size_t i = h & (p->cap_slots - 1);; i = (i + 1) & (p->cap_slots - 1))
+		if (!p->slots[i] || strcmp(p->fresh[p->slots[i] - 1].sum, sum) == 0)
+			return &p->slots[i];
+}
+
+static int plan_memo_cmp(const void *sum, const void *entry)
+{
+	return strcmp(sum, ((const struct dbreg_plan_memo_entry *)entry)->sum);
+}
+
+static const struct dbreg_plan_memo_entry *plan_memo_find(const struct dbreg_plan_memo_package *p, const char *sum)
+{
+	const struct dbreg_plan_memo_entry *e =
+		p->n_stored ? bsearch(sum, p->stored, p->n_stored, sizeof *p->stored, plan_memo_cmp) : NULL;
+	if (!e && p->n_fresh) {
+		size_t *slot = plan_memo_slot(p, sum);
+		e = *slot ? &p->fresh[*slot - 1] : NULL;
+	}
+	return e;
+}
+
+/* Keeps found under sum, for dbreg_plan_memo_save. */
+static int plan_memo_put(struct dbreg_plan_memo_package *p, const char *sum, const struct dbreg_diag_list *found)
+{
+	if (p->n_fresh == p->cap_fresh) {
+		size_t cap = p->cap_fresh ? 2 * p->cap_fresh : 16;
+		struct dbreg_plan_memo_entry *v = realloc(p->fresh, cap * sizeof *v);
+		if (!v)
+			return DBREG_ENOMEM;
+		p->fresh = v;
+		p->cap_fresh = cap;
+	}
+	if (2 * (p->n_fresh + 1) > p->cap_slots) {
+		size_t cap = p->cap_slots ? 2 * p->cap_slots : 32;
+		size_t *slots = calloc(cap, sizeof *slots);
+		if (!slots)
+			return DBREG_ENOMEM;
+		free(p->slots);
+		p->slots = slots;
+		p->cap_slots = cap;
+		for (size_t i = 0; i < p->n_fresh; i++)
+			*plan_memo_slot(p, p->fresh[i].sum) = i + 1;
+	}
+	struct dbreg_plan_memo_entry *e = &p->fresh[p->n_fresh];
+	memset(e, 0, sizeof *e);
+	memcpy(e->sum, sum, sizeof e->sum);
+	if (dbreg_diag_list_copy(&e->found, found) != 0) {
+		dbreg_diag_list_dispose(&e->found);
+		return DBREG_ENOMEM;
+	}
+	*plan_memo_slot(p, e->sum) = ++p->n_fresh;
+	return 0;
+}
+
+/* The warnings of one body read alone (dbreg_sqlcheck_text): those the
+ * memo holds for its bytes, else read now and kept there. */
+static int plan_body_warnings(const struct dbreg_plan *plan, size_t i, struct dbreg_plan_memo *memo,
+			      struct dbreg_diag_list *found)
+{
+	const struct dbreg_plan_src *src = &plan->src[i];
+	struct dbreg_plan_memo_package *p = memo ? plan_memo_package(memo, plan->pkgs[src->pkg].pkg) : NULL;
+	char sum[72];
+	if (p) {
+		int rc = memo->read(memo);
+		if (rc != 0)
+			return rc;
+		dbreg_plan_memo_key(src->body, sum);
+		const struct dbreg_plan_memo_entry *e = plan_memo_find(p, sum);
+		if (e)
+			return dbreg_diag_list_copy(found, &e->found);
+	}
+	int rc = dbreg_sqlcheck_text(found, src->body->file, plan->steps[i].sql, true);
+	if (rc == 0 && p)
+		rc = plan_memo_put(p, sum, found);
+	return rc;
+}
+
+/* Fills plan->warnings: each up step's warnings placed in its manifest,
+ * one already there (same code and place) not again. */
+static int plan_find_warnings(struct dbreg_plan *plan, struct dbreg_plan_memo *memo)
+{
+	struct dbreg_diag_list *out = &plan->warnings;
+	for (size_t i = 0; i < plan->n_steps; i++) {
 		const struct dbreg_step *st = &plan->steps[i];
 		const struct dbreg_plan_src *src = &plan->src[i];
 		/* Only the bodies validate checks: what runs on PostgreSQL (a body
@@ -936,7 +1052,7 @@ int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *o
 		if (!st->up || !(src->body == &m->up_postgres || (src->body == &m->up && !m->up_postgres.text)))
 			continue;
 		struct dbreg_diag_list found = DBREG_DIAG_LIST_INIT;
-		int rc = dbreg_sqlcheck_text(&found, src->body->file, st->sql, true);
+		int rc = plan_body_warnings(plan, i, memo, &found);
 		for (size_t k = 0; rc == 0 && k < found.len; k++) {
 			const struct dbreg_diag *d = &found.items[k];
 			if (d->severity != DBREG_SEV_WARNING)
@@ -945,12 +1061,9 @@ int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *o
 						    .table = d->table, .column_name = d->column_name,
 						    .migration = st->migration };
 			dbreg_sql_loc(src->body, plan_offset(st->sql, d->line, d->column), &at.line, &at.column);
-			bool known = false;
-			for (size_t j = 0; j < out->len && !known; j++)
-				known = strcmp(out->items[j].code, d->code) == 0 && out->items[j].line == at.line &&
-					out->items[j].column == at.column && out->items[j].file && at.file &&
-					strcmp(out->items[j].file, at.file) == 0;
-			if (known)
+			struct dbreg_diag placed = { .code = d->code, .file = (char *)at.file, .line = at.line,
+						     .column = at.column };
+			if (plan_warned(out, &placed))
 				continue;
 			rc = dbreg_diag_addf(out, d->code, &at, "%s", d->message);
 			if (rc == 0 && d->hint)
@@ -959,6 +1072,25 @@ int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *o
 		dbreg_diag_list_dispose(&found);
 		if (rc != 0)
 			return rc;
+	}
+	return 0;
+}
+
+int dbreg_plan_warnings(const struct dbreg_plan *plan, struct dbreg_diag_list *out)
+{
+	/* plan->warnings holds each once: checking against out alone gives
+	 * what adding them one by one to out would. */
+	size_t before = out->len;
+	for (size_t i = 0; plan && i < plan->warnings.len; i++) {
+		const struct dbreg_diag *d = &plan->warnings.items[i];
+		bool known = false;
+		for (size_t j = 0; j < before && !known; j++) {
+			const struct dbreg_diag *o = &out->items[j];
+			known = strcmp(o->code, d->code) == 0 && o->line == d->line && o->column == d->column &&
+				o->file && d->file && strcmp(o->file, d->file) == 0;
+		}
+		if (!known && dbreg_diag_copy(out, d) != 0)
+			return DBREG_ENOMEM;
 	}
 	return 0;
 }

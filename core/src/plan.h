@@ -32,6 +32,9 @@ struct dbreg_plan {
 	size_t n_pkgs;
 	char **owned;                      /* strings the plan copied (pin versions) */
 	size_t n_owned;
+	/* What the up steps run may be unsafe (DBR103...): worked out once by
+	 * dbreg_plan_build, each warning once, in step order. */
+	struct dbreg_diag_list warnings;
 };
 
 struct dbreg_buf;
