@@ -623,8 +623,6 @@ static void test_driver__catalog_exact(void **state)
  * the places skip a number (a, a, b: places 1 and 3); names with quotes. */
 static void test_driver__sqlite_catalog_order(void **state)
 {
-	if (testdb_is_pg())
-		return;   /* SQLite's catalog only */
 	struct dbreg_conn *c = open_fixture(state);
 	DBREG_PASS(c, c->driver->exec(c,
 		"CREATE TABLE p (a text, b text, c text, PRIMARY KEY (a, a, b));\n"
@@ -778,16 +776,24 @@ static void *free_blocks(void *arg)
 static void test_driver__sqlite_memory_keeps_what_was_written(void **state)
 {
 	(void)state;
+	/* Every size up to 1,200 bytes, then some up to past the largest kept
+	 * (4,608), and each one around it. */
+	enum { N_SIZES = 1199 + 36 + 17 };
+	int sizes[N_SIZES];
+	for (int i = 0; i < N_SIZES; i++)
+		sizes[i] = i < 1199 ? i + 1 : i < 1199 + 36 ? 1200 + (i - 1199) * 101 : 4600 + (i - 1199 - 36);
 	for (int round = 0; round < 2; round++) {
-		char *blocks[1200] = {0};
-		for (int n = 1; n < 1200; n++) {
-			blocks[n - 1] = sqlite3_malloc(n);
-			assert_non_null(blocks[n - 1]);
-			assert_true(sqlite3_msize(blocks[n - 1]) >= (sqlite3_uint64)n);
-			memset(blocks[n - 1], n & 0x7f, (size_t)n);
+		char *blocks[N_SIZES + 1] = {0};
+		for (int k = 0; k < N_SIZES; k++) {
+			int n = sizes[k];
+			blocks[k] = sqlite3_malloc(n);
+			assert_non_null(blocks[k]);
+			assert_true(sqlite3_msize(blocks[k]) >= (sqlite3_uint64)n);
+			memset(blocks[k], n & 0x7f, (size_t)n);
 		}
-		for (int n = 1; n < 1200; n++) {
-			char *p = blocks[n - 1];
+		for (int k = 0; k < N_SIZES; k++) {
+			int n = sizes[k];
+			char *p = blocks[k];
 			for (int i = 0; i < n; i++)
 				assert_int_equal(p[i], n & 0x7f);
 			p = sqlite3_realloc(p, n * 3);
@@ -798,7 +804,7 @@ static void test_driver__sqlite_memory_keeps_what_was_written(void **state)
 			assert_non_null(p);
 			for (int i = 0; i < n / 2 + 1; i++)
 				assert_int_equal(p[i], n & 0x7f);
-			blocks[n - 1] = p;
+			blocks[k] = p;
 		}
 		/* Freed on another thread, which then ends. */
 		pthread_t t;
@@ -1182,7 +1188,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__history_of_some_packages, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__rows_read, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__catalog_exact, testdb_setup, testdb_teardown),
-		cmocka_unit_test_setup_teardown(test_driver__sqlite_catalog_order, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__lock_times_out_naming_holder, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__split_finds_the_statements, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__progress_is_not_history, testdb_setup, testdb_teardown),
@@ -1193,7 +1198,7 @@ int main(int argc, char **argv)
 	};
 	/* Cases of one database only are left out of the other's run rather
 	 * than skipped: meson reads cmocka's "not ok # SKIP" as a failure. */
-	struct CMUnitTest all[sizeof(tests) / sizeof(tests[0]) + 3];
+	struct CMUnitTest all[sizeof(tests) / sizeof(tests[0]) + 4];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		all[n++] = tests[i];
@@ -1205,6 +1210,8 @@ int main(int argc, char **argv)
 	if (!is_pg) {
 		all[n++] = (struct CMUnitTest)cmocka_unit_test(test_driver__sqlite_memory_keeps_what_was_written);
 		all[n++] = (struct CMUnitTest)cmocka_unit_test(test_driver__sqlite_memory_freed_elsewhere_stays_bounded);
+		all[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_driver__sqlite_catalog_order, testdb_setup,
+									      testdb_teardown);
 	}
 	return _cmocka_run_group_tests(is_pg ? "driver_postgres" : "driver_sqlite", all, n, NULL, NULL);
 }

@@ -1341,6 +1341,12 @@ static void sc_dbr048(struct sc_ctx *c, const char *kind, const struct json *st,
  * statements than the offline checks take in their time budget. */
 static bool sc_too_big(struct sc_ctx *c)
 {
+	/* Every statement has a character of its own, and every level of the
+	 * estimated depth one too (a parenthesis counts 4, any other level 1):
+	 * a body this short can be neither (no need to measure it). */
+	size_t len = c->src ? c->src->len : strlen(c->sql);   /* never shorter than the text up to its NUL */
+	if (len <= DBREG_MAX_SQL_DEPTH / 4 && len <= DBREG_MAX_SQL_STATEMENTS)
+		return false;
 	struct dbreg_sql_shape sh;
 	dbreg_sql_shape(c->sql, strlen(c->sql), &sh);
 	if (sh.depth > DBREG_MAX_SQL_DEPTH) {

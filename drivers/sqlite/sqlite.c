@@ -204,8 +204,9 @@ static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_
 	int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
+	/* PRAGMA foreign_keys = ON, without a statement to parse. */
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(c->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+		rc = sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, (int *)NULL);
 	/* Opening is lazy: touch the file so a bad path fails here, not later
 	 * (an in-memory database has no file to fail). */
 	if (rc == SQLITE_OK && !memory)
