@@ -733,6 +733,46 @@ def two_spellings_of_one_database_share_one_history():
 
 
 @case
+def apply_and_init_on_postgresql_open_one_connection():
+    # PostgreSQL has no read-only mode: the connection the plan was read on
+    # runs it too (a second one cost a backend and a scram exchange).
+    if not PG_URL:
+        return
+    for command in ("apply", "init"):
+        d = project()
+        url, drop = pg_database()
+        # One session that watches the others: the server counts sessions
+        # per database (pg_stat_database.sessions), flushed as each ends.
+        watch = subprocess.Popen(["psql", "-X", "-At", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True)
+
+        def sessions():
+            watch.stdin.write("SELECT pg_stat_clear_snapshot();\n"
+                              "SELECT sessions FROM pg_stat_database WHERE datname = current_database();\n")
+            watch.stdin.flush()
+            watch.stdout.readline()
+            return int(watch.stdout.readline())
+
+        try:
+            sessions()
+            time.sleep(1.2)   # the watcher's own session is flushed after a second
+            sessions()
+            before = sessions()
+            rc, out, err = run([command, "--target", url], d)
+            expect(rc == 0 and re.search(r"applied [1-9]\d* migrations", out), command + ": " + out + err)
+            deadline = time.time() + 10
+            while sessions() < before + 1 and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(1.0)
+            got = sessions() - before
+            expect(got == 1, "%s opened %d connections" % (command, got))
+        finally:
+            watch.stdin.close()
+            watch.wait(timeout=30)
+            drop()
+
+
+@case
 def a_history_stored_under_the_old_key_is_still_found():
     # State files written before keys per database held a target's history
     # under its name as written: an upgrade must not make it a stranger.

@@ -678,6 +678,12 @@ void dbreg_target_close(struct dbreg_conn *conn);
  * instead of being created. */
 int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char *err, size_t errsize);
 
+/* Whether url's driver has a read-only mode of its own, so that a
+ * connection from dbreg_target_connect_readonly cannot write and a writer
+ * connects again; false when such a connection is like any other (then it
+ * serves the writer too). */
+bool dbreg_target_readonly_differs(const char *url);
+
 /* About a failed dbreg_target_connect (its message in err): whether
  * retrying may help (*transient: refused, timed out, starting up) or not
  * (wrong password, missing database, a SQLite folder that does not exist),
