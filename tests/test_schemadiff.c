@@ -136,6 +136,38 @@ static struct dbreg_package *load(void)
 	return pkg;
 }
 
+/* dbreg_package_table over a package of many tables (a binary search of
+ * the loader's index): every name found as the search in order finds it,
+ * names that are prefixes of others or between them not. */
+static void test_model__tables_found_by_name_among_many(void **state)
+{
+	(void)state;
+	enum { N = 40 };
+	char text[N * 160 + 64];
+	size_t off = (size_t)snprintf(text, sizeof text, "[package]\nname = \"@t/d\"\nversion = \"1.0.0\"\n");
+	for (int i = 0; i < N; i++) {
+		int k = (i * 17) % N;   /* declared out of name order */
+		off += (size_t)snprintf(text + off, sizeof text - off,
+					"[tables.ydtb_d_t%d]\ndescription = \"t\"\n[tables.ydtb_d_t%d.columns]\nid = { type = \"text\", primary_key = true }\n",
+					k, k);
+		assert_true(off < sizeof text);
+	}
+	struct dbreg_package *pkg = NULL;
+	struct dbreg_diag_list diags = DBREG_DIAG_LIST_INIT;
+	assert_int_equal(dbreg_manifest_load(&pkg, &diags, "d.toml", NULL, text, off), 0);
+	assert_non_null(pkg);
+	assert_int_equal(pkg->n_tables, N);
+	assert_non_null(pkg->table_index);
+	for (size_t i = 0; i < pkg->n_tables; i++)
+		assert_ptr_equal(dbreg_package_table(pkg, pkg->tables[i].name), &pkg->tables[i]);
+	const char *absent[] = {"", "ydtb_d_t", "ydtb_d_t100", "ydtb_d_t05", "ydtb_d_t1 ", "ydtb_d_t40", "zzz", "a"};
+	for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+		assert_null(dbreg_package_table(pkg, absent[i]));
+	assert_null(dbreg_package_table(pkg, NULL));
+	dbreg_package_free(pkg);
+	dbreg_diag_list_dispose(&diags);
+}
+
 /* A catalog as PostgreSQL would report the declaration, for the tests to
  * change one thing at a time. */
 struct cat_fixture {
@@ -311,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_types__stores_judges_each_dialect),
 		cmocka_unit_test(test_schemadiff__each_change_is_one_typed_difference),
 		cmocka_unit_test(test_schema__state_text_round_trips),
+		cmocka_unit_test(test_model__tables_found_by_name_among_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

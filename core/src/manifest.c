@@ -742,6 +742,8 @@ static void manifest_tables(struct mctx *c, const struct dbreg_toml_node *root)
 		}
 		manifest_table(c, &pkg->tables[pkg->n_tables++], kv);
 	}
+	if (!c->oom && dbreg_package_index_tables(pkg) != 0)
+		c->oom = true;
 }
 
 static void manifest_tools(struct mctx *c, const struct dbreg_toml_node *root)

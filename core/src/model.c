@@ -70,6 +70,7 @@ void dbreg_package_free(struct dbreg_package *pkg)
 	for (size_t i = 0; i < pkg->n_tables; i++)
 		model_table_dispose(&pkg->tables[i]);
 	free(pkg->tables);
+	free(pkg->table_index);
 	for (size_t i = 0; i < pkg->n_tools; i++) {
 		free(pkg->tools[i].id);
 		free(pkg->tools[i].name);
@@ -201,10 +202,67 @@ void dbreg_sql_loc_next(const struct dbreg_sql *sql, struct dbreg_sql_cursor *cu
 		*column = c;
 }
 
+/* Whether table i sorts before table j: by name, unnamed last. */
+static bool model_table_before(const struct dbreg_package *pkg, size_t i, size_t j)
+{
+	const char *x = pkg->tables[i].name, *y = pkg->tables[j].name;
+	if (!x || !y)
+		return x && !y;
+	return strcmp(x, y) < 0;
+}
+
+/* A stable merge sort of v[0..n) (tmp as large): of tables with one name,
+ * the first declared stays first, as the search in order finds it. */
+static void model_sort_tables(const struct dbreg_package *pkg, size_t *v, size_t *tmp, size_t n)
+{
+	if (n < 2)
+		return;
+	size_t half = n / 2;
+	model_sort_tables(pkg, v, tmp, half);
+	model_sort_tables(pkg, v + half, tmp, n - half);
+	size_t a = 0, b = half, o = 0;
+	while (a < half && b < n)
+		tmp[o++] = model_table_before(pkg, v[b], v[a]) ? v[b++] : v[a++];
+	while (a < half)
+		tmp[o++] = v[a++];
+	while (b < n)
+		tmp[o++] = v[b++];
+	memcpy(v, tmp, n * sizeof *v);
+}
+
+int dbreg_package_index_tables(struct dbreg_package *pkg)
+{
+	free(pkg->table_index);
+	pkg->table_index = NULL;
+	if (pkg->n_tables < 8)
+		return 0;   /* a few strcmp cost less than the search */
+	size_t *v = malloc(2 * pkg->n_tables * sizeof *v);
+	if (!v)
+		return DBREG_ENOMEM;
+	for (size_t i = 0; i < pkg->n_tables; i++)
+		v[i] = i;
+	model_sort_tables(pkg, v, v + pkg->n_tables, pkg->n_tables);
+	pkg->table_index = v;
+	return 0;
+}
+
 const struct dbreg_table *dbreg_package_table(const struct dbreg_package *pkg, const char *name)
 {
 	if (pkg == NULL || name == NULL)
 		return NULL;
+	if (pkg->table_index) {
+		size_t lo = 0, hi = pkg->n_tables;   /* the first named >= name */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			const char *t = pkg->tables[pkg->table_index[mid]].name;
+			if (t && strcmp(t, name) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		const struct dbreg_table *t = lo < pkg->n_tables ? &pkg->tables[pkg->table_index[lo]] : NULL;
+		return t && t->name && strcmp(t->name, name) == 0 ? t : NULL;
+	}
 	for (size_t i = 0; i < pkg->n_tables; i++)
 		if (pkg->tables[i].name && strcmp(pkg->tables[i].name, name) == 0)
 			return &pkg->tables[i];

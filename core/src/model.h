@@ -132,12 +132,19 @@ struct dbreg_package {
 	size_t n_deps;
 	struct dbreg_table *tables;
 	size_t n_tables;
+	size_t *table_index;           /* tables by name (dbreg_package_index_tables); NULL: looked up in order */
 	struct dbreg_tool *tools;
 	size_t n_tools;
 	struct dbreg_migration *migrations;  /* in file order */
 	size_t n_migrations;
 	char manifest_sha256[72];      /* "sha256:<hex>" of the file bytes */
 };
+
+/* Sorts an index of the package's tables by name, so dbreg_package_table
+ * is a binary search: the checks look tables up by name for every
+ * statement and reference, and a package may hold a thousand of them.
+ * Call once its tables are all there. Returns 0 or DBREG_ENOMEM. */
+int dbreg_package_index_tables(struct dbreg_package *pkg);
 
 /* Body of a migration for a dialect in a direction: the dialect-specific
  * one when present, else the generic one; NULL when there is none. */
