@@ -1207,6 +1207,17 @@ def plan_and_apply_show_planning_warnings():
     expect("warning[DBR103]" in err, err)
     rc, out, err = run(["apply", "--json"], d)
     expect(json.loads(out)["diagnostics"] == [], "nothing left to run, nothing to warn about: " + out)
+    # -q shows no warnings (the planner does not look for them then), but a
+    # --json document still carries them.
+    d = project({"tomls/unsafe.toml": UNSAFE_PKG})
+    rc, out, err = run(["-q", "plan", "--json"], d)
+    expect(rc == 0 and [x["line"] for x in json.loads(out)["diagnostics"] if x["code"] == "DBR103"] == [21], out + err)
+    rc, out, err = run(["-q", "plan"], d)
+    expect(rc == 0 and err == "", "plan -q: %d %r" % (rc, err))
+    rc, out, err = run(["-q", "apply"], d)
+    expect(rc == 0 and out == "" and err == "", "apply -q: %d %r %r" % (rc, out, err))
+    rc, out, err = run(["-q", "apply", "--json", "--target", "sqlite:other.db"], d)
+    expect(rc == 0 and [x["line"] for x in json.loads(out)["diagnostics"] if x["code"] == "DBR103"] == [21], out + err)
 
 
 def tamper_plan_warnings(d, package, old, new):

@@ -437,6 +437,8 @@ struct dbreg_plan_opts {
 	const struct dbreg_registry *previous;   /* watch: the registry the changed migrations were
 					  applied from; their down bodies come from it (NULL: the current) */
 	struct dbreg_plan_memo *memo;  /* the warnings of bodies checked before (dbreg_plan_memo_new); NULL: none */
+	bool no_warnings;              /* nobody is shown the plan's warnings (-q without --json): the bodies
+					  are not read for them, and the plan and the registry get none */
 };
 
 /* One step of a plan. Strings borrowed from the registry/plan. */
