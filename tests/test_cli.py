@@ -733,6 +733,46 @@ def two_spellings_of_one_database_share_one_history():
 
 
 @case
+def apply_and_init_on_postgresql_open_one_connection():
+    # PostgreSQL has no read-only mode: the connection the plan was read on
+    # runs it too (a second one cost a backend and a scram exchange).
+    if not PG_URL:
+        return
+    for command in ("apply", "init"):
+        d = project()
+        url, drop = pg_database()
+        # One session that watches the others: the server counts sessions
+        # per database (pg_stat_database.sessions), flushed as each ends.
+        watch = subprocess.Popen(["psql", "-X", "-At", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True)
+
+        def sessions():
+            watch.stdin.write("SELECT pg_stat_clear_snapshot();\n"
+                              "SELECT sessions FROM pg_stat_database WHERE datname = current_database();\n")
+            watch.stdin.flush()
+            watch.stdout.readline()
+            return int(watch.stdout.readline())
+
+        try:
+            sessions()
+            time.sleep(1.2)   # the watcher's own session is flushed after a second
+            sessions()
+            before = sessions()
+            rc, out, err = run([command, "--target", url], d)
+            expect(rc == 0 and re.search(r"applied [1-9]\d* migrations", out), command + ": " + out + err)
+            deadline = time.time() + 10
+            while sessions() < before + 1 and time.time() < deadline:
+                time.sleep(0.05)
+            time.sleep(1.0)
+            got = sessions() - before
+            expect(got == 1, "%s opened %d connections" % (command, got))
+        finally:
+            watch.stdin.close()
+            watch.wait(timeout=30)
+            drop()
+
+
+@case
 def a_history_stored_under_the_old_key_is_still_found():
     # State files written before keys per database held a target's history
     # under its name as written: an upgrade must not make it a stranger.
@@ -1160,6 +1200,17 @@ def plan_and_apply_show_planning_warnings():
     expect("warning[DBR103]" in err, err)
     rc, out, err = run(["apply", "--json"], d)
     expect(json.loads(out)["diagnostics"] == [], "nothing left to run, nothing to warn about: " + out)
+    # -q shows no warnings (the planner does not look for them then), but a
+    # --json document still carries them.
+    d = project({"tomls/unsafe.toml": UNSAFE_PKG})
+    rc, out, err = run(["-q", "plan", "--json"], d)
+    expect(rc == 0 and [x["line"] for x in json.loads(out)["diagnostics"] if x["code"] == "DBR103"] == [21], out + err)
+    rc, out, err = run(["-q", "plan"], d)
+    expect(rc == 0 and err == "", "plan -q: %d %r" % (rc, err))
+    rc, out, err = run(["-q", "apply"], d)
+    expect(rc == 0 and out == "" and err == "", "apply -q: %d %r %r" % (rc, out, err))
+    rc, out, err = run(["-q", "apply", "--json", "--target", "sqlite:other.db"], d)
+    expect(rc == 0 and [x["line"] for x in json.loads(out)["diagnostics"] if x["code"] == "DBR103"] == [21], out + err)
 
 
 def tamper_plan_warnings(d, package, old, new):

@@ -80,6 +80,8 @@ int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, s
 		.allow = s->o.allow,
 		.n_allow = s->o.n_allow,
 		.reset = extra && extra->reset,
+		/* -q hides warnings, and only a --json document would carry them. */
+		.no_warnings = s->o.quiet && !s->o.json,
 	};
 	/* The warnings of bodies planned before come from the state file. */
 	struct dbreg_plan_memo *memo = NULL;

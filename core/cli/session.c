@@ -378,7 +378,8 @@ int cli_connect(struct cli_session *s, bool readonly)
 			  : dbreg_target_connect(&s->conn, s->url, err, sizeof(err));
 	if (rc < 0)
 		cli_fail(s, "cannot connect to %s: %s", s->shown, err);
-	s->conn_readonly = readonly;
+	/* PostgreSQL has no read-only mode: one connection serves both. */
+	s->conn_readonly = readonly && dbreg_target_readonly_differs(s->url);
 	return rc;
 }
 

@@ -437,6 +437,8 @@ struct dbreg_plan_opts {
 	const struct dbreg_registry *previous;   /* watch: the registry the changed migrations were
 					  applied from; their down bodies come from it (NULL: the current) */
 	struct dbreg_plan_memo *memo;  /* the warnings of bodies checked before (dbreg_plan_memo_new); NULL: none */
+	bool no_warnings;              /* nobody is shown the plan's warnings (-q without --json): the bodies
+					  are not read for them, and the plan and the registry get none */
 };
 
 /* One step of a plan. Strings borrowed from the registry/plan. */
@@ -675,6 +677,12 @@ void dbreg_target_close(struct dbreg_conn *conn);
  * and a SQLite file that does not exist reads as an empty database
  * instead of being created. */
 int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char *err, size_t errsize);
+
+/* Whether url's driver has a read-only mode of its own, so that a
+ * connection from dbreg_target_connect_readonly cannot write and a writer
+ * connects again; false when such a connection is like any other (then it
+ * serves the writer too). */
+bool dbreg_target_readonly_differs(const char *url);
 
 /* About a failed dbreg_target_connect (its message in err): whether
  * retrying may help (*transient: refused, timed out, starting up) or not

@@ -518,7 +518,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	rc = reg->diags.errors > errors_before ? DBREG_EINVALID : 0;
 	/* What the steps run may be unsafe (DBR103): said with the plan, also
 	 * when the SQL checks of validate were skipped for a known registry. */
-	if (rc == 0)
+	if (rc == 0 && !opts->no_warnings)
 		rc = plan_find_warnings(plan, opts->memo);
 	if (rc == 0)
 		rc = dbreg_plan_warnings(plan, &reg->diags);

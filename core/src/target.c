@@ -57,6 +57,12 @@ int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char
 	return drv->connect(out, url, err, errsize);
 }
 
+bool dbreg_target_readonly_differs(const char *url)
+{
+	const struct dbreg_driver *drv = url ? dbreg_driver_for_url(url) : NULL;
+	return drv && drv->version >= 3 && drv->connect_readonly;
+}
+
 void dbreg_target_close(struct dbreg_conn *conn)
 {
 	if (conn)
