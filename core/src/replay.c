@@ -307,6 +307,20 @@ static void rp_names_free(char **names, size_t n)
  * `after` but not in `before`), then the comparison. */
 static void rp_check(struct rp_ctx *c, struct rp_run_state *s, char **before, size_t n_before)
 {
+	/* A package that ran alone created every table there is: the ones
+	 * it declares or created are all of them, read in one go. */
+	if (n_before == 0) {
+		struct dbreg_catalog all = {0};
+		int rc = s->drv->catalog_read(s->conn, &all);
+		if (rc == DBREG_ENOMEM)
+			c->rc = DBREG_ENOMEM;
+		else if (rc != 0)
+			rp_fail(c, DBREG_ECONNECT, "cannot read the replay catalog", s->conn->err.message);
+		else
+			rp_compare(c, NULL, 0, &all);
+		dbreg_catalog_dispose(&all);
+		return;
+	}
 	char **after = NULL;
 	size_t n_after = 0;
 	if (rp_names(c, s, &after, &n_after) != 0)
