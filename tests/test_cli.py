@@ -738,8 +738,15 @@ def apply_and_init_on_postgresql_open_one_connection():
     # runs it too (a second one cost a backend and a scram exchange).
     if not PG_URL:
         return
-    for command in ("apply", "init"):
+    # The third: a new target of a registry the state file knows from
+    # another target (the no-op shortcut has no memo for this one, so it
+    # must not connect to look).
+    for command, before_run in (("apply", None), ("init", None), ("apply", ["apply", "--target", "sqlite:other.db"])):
         d = project()
+        if before_run:
+            settled()
+            rc, out, err = run(before_run, d)
+            expect(rc == 0, out + err)
         url, drop = pg_database()
         # One session that watches the others: the server counts sessions
         # per database (pg_stat_database.sessions), flushed as each ends.

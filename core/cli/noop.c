@@ -37,6 +37,10 @@ bool cli_apply_noop(struct cli_session *s)
 		goto out;
 	if (dbreg_cache_registry_check(state, proj, sum, &same) != 0 || !same)
 		goto out;
+	/* A target with no memo (a new one) goes the long way without a
+	 * connection of its own here first. */
+	if (!dbreg_cache_noop_known(state, shown, sum))
+		goto out;
 	if (dbreg_target_connect_readonly(&conn, url, err, sizeof err) != 0 ||
 	    dbreg_cache_noop_check(state, conn, shown, sum, &noop) != 0 || !noop)
 		goto out;

@@ -831,6 +831,11 @@ int dbreg_cache_registry_store(struct dbreg_state *st, const struct dbreg_projec
 int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, const char *target,
 			   const char *registry_checksum, bool *noop);
 
+/* Whether the state file holds a no-op memo for target that this build
+ * stored for the registry of that checksum: when not, no read of the
+ * target can make dbreg_cache_noop_check say yes (so nothing connects). */
+bool dbreg_cache_noop_known(struct dbreg_state *st, const char *target, const char *registry_checksum);
+
 /* Reads target's history and installed packages and, when the (validated)
  * registry plans nothing for them and records no package version, stores
  * their digest as the target's no-op memo (and the history as the state

@@ -366,20 +366,15 @@ static const char *cache_dialect(enum dbreg_dialect d)
 	return d == DBREG_DIALECT_POSTGRES ? "postgres" : "sqlite";
 }
 
-int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, const char *target,
-			   const char *registry_checksum, bool *noop)
+/* Target key t's memo when this build stored it for registry_checksum:
+ * its dialect and digest (malloc'd, the caller frees); false when there
+ * is none, another build or registry stored it, or out of memory. */
+static bool cache_noop_row(sqlite3 *db, const char *t, const char *registry_checksum, char **dialect, char **digest)
 {
-	*noop = false;
-	sqlite3 *db = dbreg_state_db(st);
-	if (!db || !conn || !target || !registry_checksum)
-		return DBREG_EUSAGE;
-	char *t = dbreg_target_key(target);
-	if (!t)
-		return DBREG_ENOMEM;
+	*dialect = *digest = NULL;
 	sqlite3_stmt *q = NULL;
 	struct dbreg_buf build = DBREG_BUF_INIT;
-	struct cache_target now = {0};
-	int rc = 0;
+	bool found = false;
 	if (sqlite3_prepare_v2(db, "SELECT build, registry, dialect, digest FROM cache_noop WHERE target = ?1", -1, &q,
 			       NULL) != SQLITE_OK)
 		goto out;
@@ -391,14 +386,56 @@ int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, cons
 	for (int i = 0; i < 4; i++)
 		was[i] = (const char *)sqlite3_column_text(q, i);
 	if (!was[0] || !was[1] || !was[2] || !was[3] || build.oom || strcmp(was[0], build.ptr) != 0 ||
-	    strcmp(was[1], registry_checksum) != 0 || strcmp(was[2], cache_dialect(dbreg_target_conn_dialect(conn))) != 0)
+	    strcmp(was[1], registry_checksum) != 0)
 		goto out;
-	if ((rc = cache_target_read(conn, &now)) != 0)
-		goto out;
-	*noop = strcmp(now.digest, was[3]) == 0;
+	*dialect = dbreg_strdup(was[2]);
+	*digest = dbreg_strdup(was[3]);
+	found = *dialect && *digest;
+	if (!found) {
+		free(*dialect);
+		free(*digest);
+		*dialect = *digest = NULL;
+	}
 out:
 	sqlite3_finalize(q);
 	dbreg_buf_dispose(&build);
+	return found;
+}
+
+bool dbreg_cache_noop_known(struct dbreg_state *st, const char *target, const char *registry_checksum)
+{
+	sqlite3 *db = dbreg_state_db(st);
+	char *t = db && target && registry_checksum ? dbreg_target_key(target) : NULL;
+	char *dialect = NULL, *digest = NULL;
+	bool known = t && cache_noop_row(db, t, registry_checksum, &dialect, &digest);
+	free(dialect);
+	free(digest);
+	free(t);
+	return known;
+}
+
+int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, const char *target,
+			   const char *registry_checksum, bool *noop)
+{
+	*noop = false;
+	sqlite3 *db = dbreg_state_db(st);
+	if (!db || !conn || !target || !registry_checksum)
+		return DBREG_EUSAGE;
+	char *t = dbreg_target_key(target);
+	if (!t)
+		return DBREG_ENOMEM;
+	char *dialect = NULL, *digest = NULL;
+	struct cache_target now = {0};
+	int rc = 0;
+	if (!cache_noop_row(db, t, registry_checksum, &dialect, &digest) ||
+	    strcmp(dialect, cache_dialect(dbreg_target_conn_dialect(conn))) != 0)
+		goto out;
+	if ((rc = cache_target_read(conn, &now)) != 0)
+		goto out;
+	*noop = strcmp(now.digest, digest) == 0;
+out:
+	free(dialect);
+	free(digest);
 	cache_target_dispose(&now);
 	free(t);
 	return rc;
