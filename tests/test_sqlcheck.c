@@ -226,6 +226,38 @@ static void test_sqlcheck__dbr043_every_statement_kind(void **state)
 	assert_int_equal(count_code(f->diags, "DBR043"), sizeof(want) / sizeof(want[0]) + 1);
 }
 
+/* Names come out of pg_query's parse tree (JSON, decoded in place since
+ * issue 18) byte for byte: a quoted identifier holding a double quote, a
+ * backslash, a tab, 2-, 3- and 4-byte UTF-8; one holding a backslash and
+ * an n; and a later statement's name after them. */
+static void test_sqlcheck__names_from_the_parse_tree_byte_for_byte(void **state)
+{
+	struct fixture *f = *state;
+	validate(f, PKG_HEAD("@t/names")
+		 "id = \"0001\"\n"                                                           /* 13 */
+		 "version = \"1.0.0\"\n"                                                     /* 14 */
+		 ITEMS_SQLITE                                                                /* 15 */
+		 "up_postgres = '''\n"                                                       /* 16 */
+		 "CREATE TABLE \"ydtb_t_we\"\"ird \\ \t \xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\" (id int);\n" /* 17 */
+		 "DROP INDEX \"ydtb_t_\\n\";\n"                                              /* 18 */
+		 "DROP TABLE ydtb_t_after;\n"                                                /* 19 */
+		 "'''\n");
+	struct {
+		unsigned line;
+		const char *hint_part;
+	} want[] = {
+		{17, "CREATE TABLE IF NOT EXISTS ydtb_t_we\"ird \\ \t \xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80"},
+		{18, "DROP INDEX IF EXISTS ydtb_t_\\n"},
+		{19, "DROP TABLE IF EXISTS ydtb_t_after"},
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct dbreg_diag *d = assert_diag(f, "DBR043", want[i].line, 1);
+		assert_non_null(d->hint);
+		if (!strstr(d->hint, want[i].hint_part))
+			fail_msg("%u: hint \"%s\" lacks \"%s\"", want[i].line, d->hint, want[i].hint_part);
+	}
+}
+
 static void test_sqlcheck__dbr043_guards_by_drop_if_exists_and_skips_sqlite_bodies(void **state)
 {
 	struct fixture *f = *state;
@@ -595,6 +627,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sqlcheck__clean_package_has_no_sql_findings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr043_every_statement_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sqlcheck__names_from_the_parse_tree_byte_for_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr043_guards_by_drop_if_exists_and_skips_sqlite_bodies,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlcheck__dbr043_in_generic_down_body, setup, teardown),
