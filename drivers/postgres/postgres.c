@@ -23,9 +23,9 @@ struct pg_conn {
 	PGconn *pg;
 	bool prepared;                 /* the history statements exist on this session */
 	bool locked;                   /* this session holds the registry lock */
-	/* The registry's own tables and history column, once seen outside a
-	 * transaction (pg_registry_probe): dbreg never drops them. */
-	bool history_tab, packages_tab, progress_col;
+	/* The history's statements_done column, once seen outside a
+	 * transaction (pg_registry_probe): dbreg never drops it. */
+	bool progress_col;
 };
 
 extern const struct dbreg_driver dbreg_driver_postgres;
@@ -389,19 +389,15 @@ static int pg_history_ensure(struct dbreg_conn *conn)
 }
 
 /* What the database holds of the registry's tables, asked in one round
- * trip: a no-op visit (a fleet's target) is then three, this, the history
- * and the packages. Asks without failing, so an open transaction survives
- * the question; what exists outside one is remembered. */
+ * trip and without failing, so an open transaction survives the question.
+ * Asked every time: a developer may drop the schema under a running watch
+ * (only the column, once seen outside a transaction, is remembered). */
 struct pg_probe {
 	bool history, packages, progress;
 };
 
 static int pg_registry_probe(struct pg_conn *c, struct pg_probe *out)
 {
-	if (c->history_tab && c->packages_tab && c->progress_col) {
-		*out = (struct pg_probe){true, true, true};
-		return 0;
-	}
 	PGresult *r;
 	int rc = pg_query(c, &r,
 			  "SELECT to_regclass('ydtb_registry_migrations') IS NOT NULL,"
@@ -415,19 +411,18 @@ static int pg_registry_probe(struct pg_conn *c, struct pg_probe *out)
 	for (int i = 0; i < 3 && PQntuples(r) == 1 && PQnfields(r) == 3; i++)
 		v[i] = strcmp(PQgetvalue(r, 0, i), "t") == 0;
 	PQclear(r);
-	*out = (struct pg_probe){v[0], v[1], v[2]};
-	/* Outside a transaction, whose rollback could take them away. */
-	if (PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
-		c->history_tab |= v[0];
-		c->packages_tab |= v[1];
+	*out = (struct pg_probe){v[0], v[1], v[2] || c->progress_col};
+	/* Outside a transaction, whose rollback could take it away. */
+	if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
 		c->progress_col |= v[2];
-	}
 	return 0;
 }
 
 /* 1 when the history table has statements_done (see progress_record). */
 static int pg_has_progress(struct pg_conn *c)
 {
+	if (c->progress_col)
+		return 1;
 	struct pg_probe p;
 	int rc = pg_registry_probe(c, &p);
 	return rc ? rc : p.progress;

@@ -56,7 +56,7 @@ struct sqa_head {
  * bytes. */
 struct sqa_cache {
 	void *head[SQA_CLASSES + 1];
-	size_t kept;                   /* bytes in the lists, at most SQA_KEEP */
+	size_t kept;                   /* bytes in the lists, headers included: at most SQA_KEEP */
 	bool registered;               /* sqa_key set, so that the thread's end frees them */
 };
 
@@ -85,7 +85,7 @@ static void *sqa_malloc(int n)
 	if (cls >= 1 && cls <= SQA_CLASSES) {
 		if ((h = sqa_cache.head[cls]) != NULL) {
 			sqa_cache.head[cls] = *(void **)(h + 1);
-			sqa_cache.kept -= cls * SQA_STEP;
+			sqa_cache.kept -= sizeof *h + cls * SQA_STEP;
 		} else if (!(h = malloc(sizeof *h + cls * SQA_STEP))) {
 			return NULL;
 		}
@@ -104,7 +104,7 @@ static void sqa_free(void *p)
 	if (!p)
 		return;
 	struct sqa_head *h = (struct sqa_head *)p - 1;
-	if (h->cls == 0 || sqa_cache.kept + h->cls * SQA_STEP > SQA_KEEP) {
+	if (h->cls == 0 || sqa_cache.kept + sizeof *h + h->cls * SQA_STEP > SQA_KEEP) {
 		free(h);
 		return;
 	}
@@ -116,7 +116,7 @@ static void sqa_free(void *p)
 	}
 	*(void **)p = sqa_cache.head[h->cls];
 	sqa_cache.head[h->cls] = h;
-	sqa_cache.kept += h->cls * SQA_STEP;
+	sqa_cache.kept += sizeof *h + h->cls * SQA_STEP;
 }
 
 static int sqa_size(void *p)
