@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -777,43 +776,6 @@ def apply_and_init_on_postgresql_open_one_connection():
             watch.stdin.close()
             watch.wait(timeout=30)
             drop()
-
-
-@case
-def a_history_stored_under_the_old_key_is_still_found():
-    # State files written before keys per database held a target's history
-    # under its name as written: an upgrade must not make it a stranger.
-    d = project()
-    rc, out, err = run(["apply", "--target", "sqlite:ydtb.db"], d)
-    expect(rc == 0 and re.search(r"applied [1-9]\d* migrations", out), out + err)
-    state = os.path.join(d, ".dbreg", "state.db")
-    db = sqlite3.connect(state)
-    keys = [r[0] for r in db.execute("SELECT DISTINCT target FROM history")]
-    expect(len(keys) == 1 and keys[0] != "sqlite:ydtb.db", "one key, not the spelling: %r" % keys)
-    rows = db.execute("SELECT count(*) FROM history").fetchone()[0]
-    # As the old version left it: under the spelling.
-    db.execute("UPDATE history SET target = 'sqlite:ydtb.db'")
-    db.execute("DELETE FROM cache_noop")
-    db.commit()
-    db.close()
-    rc, out, err = run(["plan"], d)
-    expect(rc == 0 and "never seen" not in err and "is up to date" in out, "old rows not found: " + out + err)
-    rc, out, err = run(["history", "--offline"], d)
-    expect(rc == 0 and "never seen" not in err and len(out.splitlines()) >= rows, out + err)
-    # Another spelling of the file has no old rows of its own: it still
-    # reads the new key only (nothing there yet).
-    rc, out, err = run(["plan", "--target", "sqlite:./ydtb.db"], d)
-    expect(rc == 0 and "never seen" in err, "a spelling borrowed another's rows: " + out + err)
-    # The next run that reads the target writes under the key and drops
-    # the old rows.
-    rc, out, err = run(["apply"], d)
-    expect(rc == 0, out + err)
-    db = sqlite3.connect(state)
-    got = sorted(db.execute("SELECT target, count(*) FROM history GROUP BY target"))
-    db.close()
-    expect(len(got) == 1 and got[0][0] == keys[0] and got[0][1] == rows, "rows after apply: %r" % got)
-    rc, out, err = run(["plan", "--target", "sqlite:./ydtb.db"], d)
-    expect(rc == 0 and "never seen" not in err and "is up to date" in out, out + err)
 
 
 CACHED = "nothing to re-read"

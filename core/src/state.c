@@ -504,27 +504,6 @@ static char *state_target(const char *target)
 	return dbreg_target_key(target ? target : "");
 }
 
-/* State files written before keys per database held a target's history
- * under its name as written (redacted). Rows still under that name are
- * read as the key's while the key has none, and dropped when the key's
- * are written: an upgrade does not turn a known target into a new one.
- * NULL when the name is the key, or out of memory (then nothing is
- * adopted). */
-static char *state_legacy(const char *target, const char *key)
-{
-	char *shown = dbreg_url_redact(target ? target : "");
-	if (shown && key && strcmp(shown, key) == 0) {
-		free(shown);
-		return NULL;
-	}
-	return shown;
-}
-
-/* The stored history's rows by the key, else by the legacy name: ?1 the
- * key, ?2 the legacy name (or the key again). */
-#define STATE_HISTORY_OF \
-	" FROM history WHERE target = CASE WHEN EXISTS (SELECT 1 FROM history WHERE target = ?1) THEN ?1 ELSE ?2 END"
-
 /* Whether the stored history of target t is exactly rows[0..n), in order.
  * A no-op apply stores what it just read, twice: comparing is a read of
  * the rows, rewriting them a delete and n inserts. */
@@ -582,24 +561,6 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target, const st
 	if (state_begin(st) != 0) {
 		free(t);
 		return state_fail(st, DBREG_EIO, "cannot lock");
-	}
-	char *legacy = state_legacy(target, t);
-	if (legacy) {
-		/* What the key holds from now on is the whole story. */
-		if (sqlite3_prepare_v2(st->db, "DELETE FROM history WHERE target = ?1", -1, &del, NULL) != SQLITE_OK) {
-			free(legacy);
-			rc = state_fail(st, DBREG_EIO, "cannot prepare");
-			goto out;
-		}
-		state_bind(del, 1, legacy);
-		free(legacy);
-		int step = sqlite3_step(del);
-		sqlite3_finalize(del);
-		del = NULL;
-		if (step != SQLITE_DONE) {
-			rc = state_fail(st, DBREG_EIO, "cannot replace the history");
-			goto out;
-		}
 	}
 	if (state_history_same(st, t, rows, n))
 		goto out;
@@ -671,19 +632,15 @@ int dbreg_state_get_history(struct dbreg_state *st, const char *target, struct d
 	char *t = state_target(target);
 	if (!t)
 		return DBREG_ENOMEM;
-	char *legacy = state_legacy(target, t);
 	sqlite3_stmt *q;
 	if (sqlite3_prepare_v2(st->db,
 			       "SELECT package, migration, version, checksum, applied_at, duration_ms"
-			       STATE_HISTORY_OF " ORDER BY rowid",
+			       " FROM history WHERE target = ?1 ORDER BY rowid",
 			       -1, &q, NULL) != SQLITE_OK) {
 		free(t);
-		free(legacy);
 		return state_fail(st, DBREG_EIO, "cannot read the history");
 	}
 	state_bind(q, 1, t);
-	state_bind(q, 2, legacy ? legacy : t);
-	free(legacy);
 	struct dbreg_applied *v = NULL;
 	size_t len = 0, cap = 0;
 	int rc = 0, s;
@@ -824,10 +781,9 @@ bool dbreg_state_target_seen(struct dbreg_state *st, const char *target)
 	char *t = state_target(target), *shown = dbreg_url_redact(target ? target : "");
 	sqlite3_stmt *q;
 	bool seen = false;
-	/* The history under the name as written is a legacy key's too. */
 	if (t && shown &&
 	    sqlite3_prepare_v2(st->db,
-			       "SELECT EXISTS (SELECT 1 FROM history WHERE target IN (?1, ?2))"
+			       "SELECT EXISTS (SELECT 1 FROM history WHERE target = ?1)"
 			       " OR EXISTS (SELECT 1 FROM events WHERE target = ?2 AND event = 'seen')",
 			       -1, &q, NULL) == SQLITE_OK) {
 		state_bind(q, 1, t);
