@@ -154,7 +154,7 @@ struct cli_session {
 	enum dbreg_dialect dialect;
 	long long lock_timeout_ms, statement_timeout_ms;   /* the target's, from dbreg.toml */
 	struct dbreg_conn *conn;       /* NULL until cli_connect */
-	bool conn_readonly;            /* conn was opened read-only (cli_run_plan reopens it to write) */
+	bool conn_readonly;            /* conn was opened read-only (cli_connect_writable makes it write) */
 	struct dbreg_applied *history; /* from cli_history */
 	size_t n_history;
 	bool history_online;           /* read from the target, not the state file's copy */
@@ -231,6 +231,9 @@ void cli_apply_remember(struct cli_session *s);
 
 /* Connects to the target (read-only: creates nothing on it). */
 int cli_connect(struct cli_session *s, bool readonly);
+/* Once the plan is fine: a read-only connection becomes one that writes
+ * (dbreg_target_make_writable); nothing to do for any other. */
+int cli_connect_writable(struct cli_session *s);
 /* Loads the history to plan against into s->history: the target's own
  * (connecting read-only if needed; refreshes the state file's copy), or
  * the state file's copy. An offline copy of a target the state file never

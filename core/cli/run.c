@@ -68,13 +68,9 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 	}
 	cli_print_plan_warnings(s, plan);
 	/* Planned against a read-only connection, so that a refused plan
-	 * created nothing (not even an SQLite file): now open it to write. */
-	if (!s->o.dry_run && s->conn_readonly) {
-		dbreg_target_close(s->conn);
-		s->conn = NULL;
-		if ((rc = cli_connect(s, false)) < 0)
-			goto out;
-	}
+	 * created nothing (not even an SQLite file): now one that writes. */
+	if (!s->o.dry_run && (rc = cli_connect_writable(s)) < 0)
+		goto out;
 	cli_print_bypasses(s, dbreg_registry_diags(s->reg));
 	if (!s->o.dry_run && (rc = dbreg_state_register(s->state, s->reg)) < 0) {
 		cli_fail(s, "%s", dbreg_state_errmsg(s->state));

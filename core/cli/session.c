@@ -378,8 +378,19 @@ int cli_connect(struct cli_session *s, bool readonly)
 			  : dbreg_target_connect(&s->conn, s->url, err, sizeof(err));
 	if (rc < 0)
 		cli_fail(s, "cannot connect to %s: %s", s->shown, err);
-	/* PostgreSQL has no read-only mode: one connection serves both. */
-	s->conn_readonly = readonly && dbreg_target_readonly_differs(s->url);
+	s->conn_readonly = readonly;
+	return rc;
+}
+
+int cli_connect_writable(struct cli_session *s)
+{
+	if (!s->conn_readonly)
+		return 0;
+	char err[1024];
+	int rc = dbreg_target_make_writable(&s->conn, s->url, err, sizeof(err));
+	if (rc < 0)
+		cli_fail(s, "cannot connect to %s: %s", s->shown, err);
+	s->conn_readonly = rc < 0;
 	return rc;
 }
 

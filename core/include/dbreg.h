@@ -678,11 +678,11 @@ void dbreg_target_close(struct dbreg_conn *conn);
  * instead of being created. */
 int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char *err, size_t errsize);
 
-/* Whether url's driver has a read-only mode of its own, so that a
- * connection from dbreg_target_connect_readonly cannot write and a writer
- * connects again; false when such a connection is like any other (then it
- * serves the writer too). */
-bool dbreg_target_readonly_differs(const char *url);
+/* After dbreg_target_connect_readonly, once writing is decided: *conn
+ * becomes a connection that writes. A driver with a read-only mode of its
+ * own (SQLite) connects again (on failure *conn is NULL, the reason in
+ * err); another's connection is kept, since it writes already. */
+int dbreg_target_make_writable(struct dbreg_conn **conn, const char *url, char *err, size_t errsize);
 
 /* About a failed dbreg_target_connect (its message in err): whether
  * retrying may help (*transient: refused, timed out, starting up) or not

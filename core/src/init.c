@@ -120,16 +120,11 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 									     : dbreg_registry_errmsg(reg));
 		goto out;
 	}
-	/* The plan is fine: now the connection may write (a driver without a
-	 * read-only mode gave one that already can). */
+	/* The plan is fine: now the connection may write. */
 	if (!o->dry_run) {
-		if (dbreg_target_readonly_differs(url)) {
-			dbreg_target_close(conn);
-			conn = NULL;
-			if ((rc = dbreg_target_connect(&conn, url, err, sizeof(err))) < 0) {
-				init_fail(out, DBREG_INIT_CONNECT, rc, "%s", err);
-				goto out;
-			}
+		if ((rc = dbreg_target_make_writable(&conn, url, err, sizeof(err))) < 0) {
+			init_fail(out, DBREG_INIT_CONNECT, rc, "%s", err);
+			goto out;
 		}
 		if (o->state && dbreg_state_register(o->state, reg) < 0) {
 			rc = init_fail(out, DBREG_INIT_PLAN, DBREG_EIO, "%s", dbreg_state_errmsg(o->state));

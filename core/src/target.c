@@ -23,6 +23,13 @@ char *dbreg_target_key(const char *url)
 	return key ? key : dbreg_url_redact(url ? url : "");
 }
 
+/* Whether drv opens read-only connections of its own kind (that cannot
+ * write), not ordinary ones. */
+static bool target_has_readonly(const struct dbreg_driver *drv)
+{
+	return drv->version >= 3 && drv->connect_readonly;
+}
+
 /* The driver for url, or DBREG_EUSAGE with the reason in err. */
 static int target_driver(const struct dbreg_driver **drv, const char *url, char *err, size_t errsize)
 {
@@ -52,15 +59,20 @@ int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char
 		return rc;
 	/* A driver without a read-only mode connects as usual (PostgreSQL
 	 * creates nothing by connecting). */
-	if (drv->version >= 3 && drv->connect_readonly)
+	if (target_has_readonly(drv))
 		return drv->connect_readonly(out, url, err, errsize);
 	return drv->connect(out, url, err, errsize);
 }
 
-bool dbreg_target_readonly_differs(const char *url)
+int dbreg_target_make_writable(struct dbreg_conn **conn, const char *url, char *err, size_t errsize)
 {
-	const struct dbreg_driver *drv = url ? dbreg_driver_for_url(url) : NULL;
-	return drv && drv->version >= 3 && drv->connect_readonly;
+	/* Without a read-only mode of its own, the connection writes already:
+	 * a second one would cost a backend and a login (PostgreSQL). */
+	if (*conn && !target_has_readonly((*conn)->driver))
+		return 0;
+	dbreg_target_close(*conn);
+	*conn = NULL;
+	return dbreg_target_connect(conn, url, err, errsize);
 }
 
 void dbreg_target_close(struct dbreg_conn *conn)
