@@ -249,6 +249,7 @@ static const struct dbreg_migration *plan_previous(const struct dbreg_plan_opts 
  * again. A migration without a down body is DBR042: nothing runs. */
 static int plan_undo(struct dbreg_plan *plan, struct dbreg_registry *reg, const struct dbreg_plan_opts *opts,
 		     const struct plan_map *applied, struct plan_map *undone, const size_t *changed, const bool *removed,
+		     const size_t *removed_in,
 		     size_t *cap)
 {
 	for (size_t ii = plan->n_pkgs; ii-- > 0;) {
@@ -258,7 +259,7 @@ static int plan_undo(struct dbreg_plan *plan, struct dbreg_registry *reg, const 
 			continue;
 		/* Watching, a migration removed from the manifest after it was
 		 * applied runs the down it had, newest first. */
-		for (size_t h = opts->n_history; removed && h-- > 0;) {
+		for (size_t h = opts->n_history; removed_in[ii] && h-- > 0;) {
 			const struct dbreg_applied *row = &opts->history[h];
 			if (!removed[h] || strcmp(row->package, pkg->name) != 0)
 				continue;
@@ -316,6 +317,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	size_t *last_applied = NULL;   /* per package: 1 + index of the newest applied migration */
 	size_t *changed = NULL;        /* per package: 1 + index of the oldest applied migration whose body changed (redo_changed) */
 	bool *removed = NULL;          /* per history row: taken out of its manifest, undone from `previous` (redo_changed) */
+	size_t *removed_in = NULL;     /* per package: how many of its rows are (the others skip the history) */
 	size_t cap = 0, n_migs = 0;
 	size_t np = reg->n_packages;
 	if (!plan)
@@ -329,7 +331,8 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	last_applied = calloc(np + 1, sizeof(*last_applied));
 	changed = calloc(np + 1, sizeof(*changed));
 	removed = calloc(opts->n_history + 1, sizeof(*removed));
-	if (!plan->pkgs || !plan->owned || !targets || !pinned || !last_applied || !changed || !removed)
+	removed_in = calloc(np + 1, sizeof(*removed_in));
+	if (!plan->pkgs || !plan->owned || !targets || !pinned || !last_applied || !changed || !removed || !removed_in)
 		goto oom;
 	for (size_t i = 0; i < np; i++)
 		n_migs += reg->packages[order[i]]->n_migrations;
@@ -385,6 +388,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 				? plan_previous(opts, row->package, row->migration) : NULL;
 			if (gone && dbreg_migration_body(gone, opts->dialect, false)) {
 				removed[h] = true;
+				removed_in[pi]++;
 				continue;
 			}
 			/* Watching, a package whose file was removed leaves its tables
@@ -438,7 +442,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	/* reset and redo_changed: downs of applied migrations, newest first,
 	 * dependents' packages before their dependencies. */
 	if ((opts->reset || opts->redo_changed) &&
-	    plan_undo(plan, reg, opts, &applied, &undone, changed, removed, &cap) != 0)
+	    plan_undo(plan, reg, opts, &applied, &undone, changed, removed, removed_in, &cap) != 0)
 		goto oom;
 
 	/* Downgrades: a pin below applied migrations runs their downs, newest
@@ -533,6 +537,7 @@ out:
 	free(last_applied);
 	free(changed);
 	free(removed);
+	free(removed_in);
 	free(undone.slots);
 	free(pkgmap.slots);
 	free(applied.slots);
