@@ -31,6 +31,7 @@
 #include "schema.h"
 #include "state.h"
 #include "util.h"
+#include "workers.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -122,6 +123,19 @@ static int cc_memo_row(void *arg, const char *kind, const char *package, const c
 	return 0;
 }
 
+#define CC_MAX_WORKERS 2
+
+/* The declaration digest of reg->packages[k] when the memo had none
+ * (dbreg_worker_fn). */
+static int cc_declaration_item(void *arg, size_t worker, size_t k, struct dbreg_diag_list *unused)
+{
+	(void)worker;
+	(void)unused;
+	struct dbreg_registry *reg = arg;
+	struct dbreg_check_cache *cc = reg->check_cache;
+	return cc->decl[k].stored ? 0 : cc_declaration(reg->packages[k], cc->decl[k].sum);
+}
+
 /* What every package's SQL checks see of the others: one digest per
  * package, from the memo when its manifest is as it was. */
 static int cc_declarations(struct dbreg_registry *reg, struct dbreg_state *st, const char *build,
@@ -134,14 +148,15 @@ static int cc_declarations(struct dbreg_registry *reg, struct dbreg_state *st, c
 	if (dbreg_state_check_results(st, cc_memo_row, &m) < 0)
 		for (size_t i = 0; i < reg->n_packages; i++)
 			cc->decl[i].stored = false;   /* unreadable: computed, as without it */
-	for (size_t i = 0; i < reg->n_packages; i++) {
-		if (!cc->decl[i].stored) {
-			int rc = cc_declaration(reg->packages[i], cc->decl[i].sum);
-			if (rc != 0)
-				return rc;
-		}
+	/* Each package's digest is its own: worked out on the workers. */
+	struct dbreg_diag_list none = {0};
+	int rc = dbreg_workers_run(&none, reg->n_packages, dbreg_workers_count(reg->n_packages, CC_MAX_WORKERS),
+				   cc_declaration_item, reg);
+	dbreg_diag_list_dispose(&none);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; i < reg->n_packages; i++)
 		dbreg_buf_printf(b, "%s\n", cc->decl[i].sum);
-	}
 	return b->oom ? DBREG_ENOMEM : 0;
 }
 

@@ -101,6 +101,7 @@ struct dbreg_state {
 	sqlite3 *db;
 	char errmsg[512];
 	bool nested;                   /* the open writer is a savepoint inside a batch (dbreg_state_batch_begin) */
+	sqlite3_stmt *put_result;      /* dbreg_state_check_result_put's, kept: two a package per validation */
 };
 
 static int state_fail(struct dbreg_state *st, int code, const char *what)
@@ -258,6 +259,7 @@ void dbreg_state_close(struct dbreg_state *st)
 {
 	if (st == NULL)
 		return;
+	sqlite3_finalize(st->put_result);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -1008,14 +1010,20 @@ int dbreg_state_check_results(struct dbreg_state *st,
 int dbreg_state_check_result_put(struct dbreg_state *st, const char *kind, const char *package, const char *key,
 				 const void *blob, size_t len)
 {
-	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(st->db,
+	if (!st->put_result &&
+	    sqlite3_prepare_v3(st->db,
 			       "INSERT OR REPLACE INTO cache_checks (kind, package, key, findings) VALUES (?1, ?2, ?3, ?4)",
-			       -1, &q, NULL) != SQLITE_OK)
+			       -1, SQLITE_PREPARE_PERSISTENT, &st->put_result, NULL) != SQLITE_OK) {
+		st->put_result = NULL;
 		return state_fail(st, DBREG_EIO, "cannot prepare");
+	}
+	sqlite3_stmt *q = st->put_result;
 	state_bind(q, 1, kind);
 	state_bind(q, 2, package);
 	state_bind(q, 3, key);
 	sqlite3_bind_blob(q, 4, len ? blob : "", (int)len, SQLITE_TRANSIENT);
-	return state_step_once(st, q, "cannot record a check result");
+	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot record a check result");
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return rc;
 }
