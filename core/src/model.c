@@ -246,20 +246,19 @@ int dbreg_package_index_tables(struct dbreg_package *pkg)
 	return 0;
 }
 
+static bool model_table_below(const void *ctx, size_t i, const char *name)
+{
+	const struct dbreg_package *pkg = ctx;
+	const char *t = pkg->tables[pkg->table_index[i]].name;
+	return t && strcmp(t, name) < 0;
+}
+
 const struct dbreg_table *dbreg_package_table(const struct dbreg_package *pkg, const char *name)
 {
 	if (pkg == NULL || name == NULL)
 		return NULL;
 	if (pkg->table_index) {
-		size_t lo = 0, hi = pkg->n_tables;   /* the first named >= name */
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			const char *t = pkg->tables[pkg->table_index[mid]].name;
-			if (t && strcmp(t, name) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+		size_t lo = dbreg_lower_bound(pkg->n_tables, model_table_below, pkg, name);
 		const struct dbreg_table *t = lo < pkg->n_tables ? &pkg->tables[pkg->table_index[lo]] : NULL;
 		return t && t->name && strcmp(t->name, name) == 0 ? t : NULL;
 	}

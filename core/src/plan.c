@@ -787,17 +787,15 @@ int dbreg_plan_tools_view(struct dbreg_tools_view *v, const struct dbreg_plan *p
 	return 0;
 }
 
+static bool tools_below(const void *ctx, size_t i, const char *key)
+{
+	return tools_cmp_cell(((const struct dbreg_tools_ref *)ctx)[i].key, key) < 0;
+}
+
 /* The first entry of a sorted ref array whose key is `key`, or n. */
 static size_t tools_find(const struct dbreg_tools_ref *v, size_t n, const char *key)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (tools_cmp_cell(v[mid].key, key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = dbreg_lower_bound(n, tools_below, v, key);
 	return lo < n && tools_cmp_cell(v[lo].key, key) == 0 ? lo : n;
 }
 

@@ -59,6 +59,11 @@ static int registry_cmp_name(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
+static bool registry_not_after(const void *ctx, size_t i, const char *name)
+{
+	return registry_cmp_name(((const struct dbreg_registry *)ctx)->packages[i]->name, name) <= 0;
+}
+
 /* Inserts after every package whose name sorts before or equal. */
 int dbreg_registry_insert(struct dbreg_registry *reg, struct dbreg_package *pkg)
 {
@@ -70,14 +75,7 @@ int dbreg_registry_insert(struct dbreg_registry *reg, struct dbreg_package *pkg)
 		reg->packages = p;
 		reg->cap_packages = cap;
 	}
-	size_t lo = 0, hi = reg->n_packages;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (registry_cmp_name(reg->packages[mid]->name, pkg->name) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = dbreg_lower_bound(reg->n_packages, registry_not_after, reg, pkg->name);
 	memmove(&reg->packages[lo + 1], &reg->packages[lo], (reg->n_packages - lo) * sizeof *reg->packages);
 	/* A validation's plan order no longer holds. */
 	free(reg->order);
@@ -87,18 +85,16 @@ int dbreg_registry_insert(struct dbreg_registry *reg, struct dbreg_package *pkg)
 	return 0;
 }
 
+static bool registry_below(const void *ctx, size_t i, const char *name)
+{
+	return registry_cmp_name(((const struct dbreg_registry *)ctx)->packages[i]->name, name) < 0;
+}
+
 size_t dbreg_registry_index(const struct dbreg_registry *reg, const char *name)
 {
 	if (reg == NULL || name == NULL)
 		return reg ? reg->n_packages : 0;
-	size_t lo = 0, hi = reg->n_packages;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (registry_cmp_name(reg->packages[mid]->name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = dbreg_lower_bound(reg->n_packages, registry_below, reg, name);
 	if (lo < reg->n_packages && reg->packages[lo]->name && strcmp(reg->packages[lo]->name, name) == 0)
 		return lo;
 	return reg->n_packages;

@@ -63,20 +63,15 @@ static double reload_now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+static bool reload_below(const void *ctx, size_t i, const char *file)
+{
+	return strcmp(((const struct dbreg_reload_cache *)ctx)->items[i].file, file) < 0;
+}
+
 static struct reload_entry *reload_find(const struct dbreg_reload_cache *c, const char *file)
 {
-	size_t lo = 0, hi = c ? c->n : 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int cmp = strcmp(c->items[mid].file, file);
-		if (cmp == 0)
-			return &c->items[mid];
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	size_t n = c ? c->n : 0, lo = dbreg_lower_bound(n, reload_below, c, file);
+	return lo < n && strcmp(c->items[lo].file, file) == 0 ? &c->items[lo] : NULL;
 }
 
 /* ---- the changes list ------------------------------------------------------ */

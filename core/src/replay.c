@@ -354,26 +354,6 @@ static void rp_check(struct rp_ctx *c, struct rp_run_state *s, char **before, si
 	rp_names_free(after, n_after);
 }
 
-/* The index in reg->packages (sorted by name) of the first package called
- * name, or SIZE_MAX: dbreg_registry_find's search, keeping the index. */
-static size_t rp_index(const struct dbreg_registry *reg, const char *name)
-{
-	size_t lo = 0, hi = reg->n_packages;
-	if (!name)
-		return SIZE_MAX;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const char *m = reg->packages[mid]->name;
-		if (m && strcmp(m, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < reg->n_packages && reg->packages[lo]->name && strcmp(reg->packages[lo]->name, name) == 0
-		       ? lo
-		       : SIZE_MAX;
-}
-
 /* Marks in s->mark the packages the one at plan place `at` depends on,
  * transitively, and every core package (which every package may use);
  * returns how many. */
@@ -390,8 +370,8 @@ static size_t rp_mark_deps(const struct dbreg_registry *reg, struct rp_run_state
 		if (!s->mark[s->order[k]])
 			continue;
 		for (size_t d = 0; d < p->n_deps; d++) {
-			size_t i = rp_index(reg, p->deps[d].name);
-			if (i != SIZE_MAX)
+			size_t i = dbreg_registry_index(reg, p->deps[d].name);
+			if (i < reg->n_packages)
 				s->mark[i] = true;
 		}
 	}

@@ -370,16 +370,14 @@ static bool rules_depends(struct rules_deps *g, size_t from, size_t to)
 	return false;
 }
 
+static bool rules_tref_below(const void *ctx, size_t i, const char *name)
+{
+	return strcmp(((const struct rules_tref *)ctx)[i].name, name) < 0;
+}
+
 static const struct rules_tref *rules_find_table(const struct rules_tref *refs, size_t n, const char *name)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(refs[mid].name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = dbreg_lower_bound(n, rules_tref_below, refs, name);
 	return lo < n && strcmp(refs[lo].name, name) == 0 ? &refs[lo] : NULL;
 }
 

@@ -152,23 +152,18 @@ static void schema_sort(struct dbreg_schema *s)
 	s->sorted = true;
 }
 
+static bool schema_table_below(const void *ctx, size_t i, const char *name)
+{
+	return strcmp(((const struct dbreg_schema *)ctx)->tables[i].name, name) < 0;
+}
+
 const struct dbreg_schema_table *dbreg_schema_table(struct dbreg_schema *s, const char *name)
 {
 	if (!s || !name)
 		return NULL;
 	schema_sort(s);
-	size_t lo = 0, hi = s->n_tables;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->tables[mid].name, name);
-		if (c == 0)
-			return &s->tables[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	size_t lo = dbreg_lower_bound(s->n_tables, schema_table_below, s, name);
+	return lo < s->n_tables && strcmp(s->tables[lo].name, name) == 0 ? &s->tables[lo] : NULL;
 }
 
 const struct dbreg_schema_column *dbreg_schema_column(const struct dbreg_schema_table *t, const char *name)

@@ -764,6 +764,11 @@ static int sc_owner_cmp(const void *a, const void *b)
 	return r ? r : (x->pkg > y->pkg) - (x->pkg < y->pkg);
 }
 
+static bool sc_owner_below(const void *ctx, size_t i, const char *name)
+{
+	return strcmp(((const struct sc_owners *)ctx)->items[i].table, name) < 0;
+}
+
 /* The package, other than the current one, that declares table `name`:
  * the first in registry order, as a scan of the packages would find. */
 static const struct dbreg_package *sc_other_owner(const struct sc_ctx *c, const char *name)
@@ -771,14 +776,7 @@ static const struct dbreg_package *sc_other_owner(const struct sc_ctx *c, const 
 	if (!c->reg || !c->owners || !name)
 		return NULL;
 	const struct sc_owners *o = c->owners;
-	size_t lo = 0, hi = o->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(o->items[mid].table, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = dbreg_lower_bound(o->n, sc_owner_below, o, name);
 	for (; lo < o->n && strcmp(o->items[lo].table, name) == 0; lo++) {
 		const struct dbreg_package *p = c->reg->packages[o->items[lo].pkg];
 		if (p != c->pkg)

@@ -285,6 +285,20 @@ int dbreg_read_file(const char *path, char **out, size_t *len)
 	return 0;
 }
 
+size_t dbreg_lower_bound(size_t n, bool (*below)(const void *ctx, size_t i, const char *key), const void *ctx,
+			 const char *key)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (below(ctx, mid, key))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 size_t dbreg_edit_distance(const char *a, const char *b, size_t cap)
 {
 	size_t la = strlen(a), lb = strlen(b);

@@ -61,6 +61,12 @@ static inline int dbreg_hexval(int c)
 	return -1;
 }
 
+/* The first of n entries in ascending order that is not below key, or n:
+ * below(ctx, i, key) says whether the i-th is (the one binary search of
+ * every table kept sorted by name). */
+size_t dbreg_lower_bound(size_t n, bool (*below)(const void *ctx, size_t i, const char *key), const void *ctx,
+			 const char *key);
+
 /* Levenshtein distance, capped at `cap` (returns cap+1 when larger). */
 size_t dbreg_edit_distance(const char *a, const char *b, size_t cap);
 

@@ -104,6 +104,14 @@ static int sq_prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
+/* Prepares the statement sql was built into, and disposes of sql. */
+static int sq_prepare_built(struct sqlite_conn *c, struct dbreg_buf *sql, sqlite3_stmt **st)
+{
+	int rc = sql->oom ? DBREG_ENOMEM : sq_prepare(c, sql->ptr, st);
+	dbreg_buf_dispose(sql);
+	return rc;
+}
+
 /* One of the connection's cached queries, prepared on first use; hand it
  * back with sq_done. A statement left prepared across a schema change is
  * prepared again by sqlite3_step itself. */
@@ -463,14 +471,8 @@ static int sq_history_query(struct sqlite_conn *c, const char *const *names, siz
 	for (size_t i = 0; names && i < n; i++)
 		dbreg_buf_puts(&sql, i ? ", ?" : progress ? " AND package IN (?" : " WHERE package IN (?");
 	dbreg_buf_puts(&sql, names ? ") ORDER BY rowid" : " ORDER BY rowid");
-	if (sql.oom) {
-		dbreg_buf_dispose(&sql);
-		return DBREG_ENOMEM;
-	}
 	sqlite3_stmt *st;
-	rc = sq_prepare(c, sql.ptr, &st);
-	dbreg_buf_dispose(&sql);
-	if (rc)
+	if ((rc = sq_prepare_built(c, &sql, &st)) != 0)
 		return rc;
 	for (size_t i = 0; names && i < n; i++)
 		sqlite3_bind_text(st, (int)i + 1, names[i], -1, SQLITE_STATIC);
@@ -568,14 +570,8 @@ static int sq_rows_read(struct dbreg_conn *conn, const char *table, const char *
 			dbreg_buf_puts(&sql, *p == '`' ? "``" : (char[2]){*p, 0});
 		dbreg_buf_puts(&sql, "`");
 	}
-	if (sql.oom) {
-		dbreg_buf_dispose(&sql);
-		return DBREG_ENOMEM;
-	}
 	sqlite3_stmt *st;
-	rc = sq_prepare(c, sql.ptr, &st);
-	dbreg_buf_dispose(&sql);
-	if (rc)
+	if ((rc = sq_prepare_built(c, &sql, &st)) != 0)
 		return rc;
 	char **v = NULL;
 	size_t n = 0, cap = 0;
