@@ -805,13 +805,13 @@ static char *manifest_join(const char *base, const char *rel)
 static void manifest_sql_string(struct mctx *c, struct dbreg_sql *sql, const struct dbreg_toml_kv *kv)
 {
 	const struct dbreg_toml_node *v = kv->value;
-	/* The decoded string stays in the document the package keeps for
-	 * positions: the body borrows it, and the manifest's name. */
+	/* The body borrows the decoded string until manifest_keep_sql copies
+	 * it out of the tree, and the manifest's name. */
 	sql->text = v->u.str.ptr;
 	sql->file = c->pkg->file;
 	sql->len = v->u.str.len;
 	sql->doc = c->pkg->doc;
-	sql->node = v;
+	sql->span = dbreg_toml_string_span(v);
 	sql->pos.line = kv->line;
 	sql->pos.column = kv->column;
 }
@@ -841,6 +841,22 @@ static void manifest_sql_file(struct mctx *c, struct dbreg_sql *sql, const struc
 	sql->file = path;
 	sql->pos.line = kv->line;
 	sql->pos.column = kv->column;
+}
+
+/* The six bodies of a migration by their keys. */
+static const struct { const char *key; size_t off; } manifest_bodies[] = {
+	{ "up", offsetof(struct dbreg_migration, up) },
+	{ "up_postgres", offsetof(struct dbreg_migration, up_postgres) },
+	{ "up_sqlite", offsetof(struct dbreg_migration, up_sqlite) },
+	{ "down", offsetof(struct dbreg_migration, down) },
+	{ "down_postgres", offsetof(struct dbreg_migration, down_postgres) },
+	{ "down_sqlite", offsetof(struct dbreg_migration, down_sqlite) },
+};
+#define MANIFEST_BODIES (sizeof manifest_bodies / sizeof manifest_bodies[0])
+
+static struct dbreg_sql *manifest_body(struct dbreg_migration *m, size_t b)
+{
+	return (struct dbreg_sql *)((char *)m + manifest_bodies[b].off);
 }
 
 static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const struct dbreg_toml_node *n)
@@ -886,21 +902,13 @@ static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const 
 	}
 	m->description = mdup(c, mstr(n, migration_keys, "description"));
 
-	static const struct { const char *key; size_t off; } bodies[] = {
-		{ "up", offsetof(struct dbreg_migration, up) },
-		{ "up_postgres", offsetof(struct dbreg_migration, up_postgres) },
-		{ "up_sqlite", offsetof(struct dbreg_migration, up_sqlite) },
-		{ "down", offsetof(struct dbreg_migration, down) },
-		{ "down_postgres", offsetof(struct dbreg_migration, down_postgres) },
-		{ "down_sqlite", offsetof(struct dbreg_migration, down_sqlite) },
-	};
 	for (size_t i = 0; i < n->u.table.len; i++) {
 		const struct dbreg_toml_kv *kv = &n->u.table.items[i];
 		if (kv->value->type != DBREG_TOML_STRING)
 			continue;
-		for (size_t b = 0; b < sizeof bodies / sizeof bodies[0]; b++)
-			if (strcmp(kv->key, bodies[b].key) == 0)
-				manifest_sql_string(c, (struct dbreg_sql *)((char *)m + bodies[b].off), kv);
+		for (size_t b = 0; b < MANIFEST_BODIES; b++)
+			if (strcmp(kv->key, manifest_bodies[b].key) == 0)
+				manifest_sql_string(c, manifest_body(m, b), kv);
 	}
 	for (size_t i = 0; i < n->u.table.len; i++) {
 		const struct dbreg_toml_kv *kv = &n->u.table.items[i];
@@ -941,6 +949,36 @@ static void manifest_migrations(struct mctx *c, const struct dbreg_toml_node *ro
 	}
 }
 
+/* The bodies written as manifest strings, copied into one block of the
+ * package's, and the tree let go: a package keeps of its document only
+ * the source (for positions), a tenth of what the tree holds. */
+static void manifest_keep_sql(struct mctx *c)
+{
+	struct dbreg_package *pkg = c->pkg;
+	size_t total = 0;
+	for (size_t i = 0; i < pkg->n_migrations; i++)
+		for (size_t b = 0; b < MANIFEST_BODIES; b++) {
+			const struct dbreg_sql *sql = manifest_body(&pkg->migrations[i], b);
+			if (sql->doc && sql->text)
+				total += sql->len + 1;
+		}
+	if (total > 0 && !(pkg->sql_text = malloc(total))) {
+		c->oom = true;
+		return;
+	}
+	char *at = pkg->sql_text;
+	for (size_t i = 0; i < pkg->n_migrations; i++)
+		for (size_t b = 0; b < MANIFEST_BODIES; b++) {
+			struct dbreg_sql *sql = manifest_body(&pkg->migrations[i], b);
+			if (!sql->doc || !sql->text)
+				continue;
+			memcpy(at, sql->text, sql->len + 1);
+			sql->text = at;
+			at += sql->len + 1;
+		}
+	dbreg_toml_doc_strip(pkg->doc);
+}
+
 int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diags, const char *file,
 			const char *base_dir, const char *text, size_t len)
 {
@@ -978,6 +1016,8 @@ int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diag
 	manifest_tables(&c, root);
 	manifest_tools(&c, root);
 	manifest_migrations(&c, root);
+	if (!c.oom)
+		manifest_keep_sql(&c);
 	if (c.oom) {
 		dbreg_package_free(pkg);
 		return DBREG_ENOMEM;

@@ -57,6 +57,7 @@ void dbreg_package_free(struct dbreg_package *pkg)
 	free(pkg->file);
 	free(pkg->base_dir);
 	dbreg_toml_doc_free(pkg->doc);
+	free(pkg->sql_text);
 	free(pkg->name);
 	free(pkg->version_text);
 	dbreg_semver_dispose(&pkg->version);
@@ -164,8 +165,8 @@ void dbreg_sql_loc_next(const struct dbreg_sql *sql, struct dbreg_sql_cursor *cu
 	if (sql != NULL && sql->text != NULL) {
 		if (offset > sql->len)
 			offset = sql->len;
-		if (sql->doc != NULL && sql->node != NULL) {
-			if (dbreg_toml_string_pos_from(sql->doc, sql->node, offset, cur ? &cur->str : NULL, &l, &c) != 0) {
+		if (sql->doc != NULL) {
+			if (dbreg_toml_span_pos_from(sql->doc, &sql->span, offset, cur ? &cur->str : NULL, &l, &c) != 0) {
 				l = sql->pos.line;
 				c = sql->pos.column;
 			}
