@@ -91,7 +91,8 @@ struct dbreg_sql {
 					     * of the string, the package's file), else owned */
 	struct dbreg_toml_span span;   /* where the string is written in doc; zero for a file */
 	struct dbreg_pos pos;          /* of the key in the manifest */
-	char sum[72];                  /* dbreg_sql_sum's memo; "" until first asked */
+	char *sum;                     /* dbreg_sql_sum's memo, malloc'd when first asked (most
+					* bodies never are: only a plan wants them); NULL until then */
 };
 
 struct dbreg_migration {
