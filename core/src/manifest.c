@@ -950,17 +950,21 @@ static void manifest_migrations(struct mctx *c, const struct dbreg_toml_node *ro
 }
 
 /* The bodies written as manifest strings, copied into one block of the
- * package's, and the tree let go: a package keeps of its document only
- * the source (for positions), a tenth of what the tree holds. */
+ * package's, and the tree let go. Positions in a body written as is (no
+ * escape, no CR: the usual case) are found from its text; the source is
+ * kept only for the others. */
 static void manifest_keep_sql(struct mctx *c)
 {
 	struct dbreg_package *pkg = c->pkg;
 	size_t total = 0;
+	bool keep_source = false;
 	for (size_t i = 0; i < pkg->n_migrations; i++)
 		for (size_t b = 0; b < MANIFEST_BODIES; b++) {
-			const struct dbreg_sql *sql = manifest_body(&pkg->migrations[i], b);
-			if (sql->doc && sql->text)
-				total += sql->len + 1;
+			struct dbreg_sql *sql = manifest_body(&pkg->migrations[i], b);
+			if (!sql->doc || !sql->text)
+				continue;
+			total += sql->len + 1;
+			keep_source |= !dbreg_toml_span_verbatim(pkg->doc, &sql->span, sql->text);
 		}
 	if (total > 0 && !(pkg->sql_text = malloc(total))) {
 		c->oom = true;
@@ -976,7 +980,7 @@ static void manifest_keep_sql(struct mctx *c)
 			sql->text = at;
 			at += sql->len + 1;
 		}
-	dbreg_toml_doc_strip(pkg->doc);
+	dbreg_toml_doc_strip(pkg->doc, keep_source);
 }
 
 int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diags, const char *file,

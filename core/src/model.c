@@ -177,7 +177,9 @@ void dbreg_sql_loc_next(const struct dbreg_sql *sql, struct dbreg_sql_cursor *cu
 		if (offset > sql->len)
 			offset = sql->len;
 		if (sql->doc != NULL) {
-			if (dbreg_toml_span_pos_from(sql->doc, &sql->span, offset, cur ? &cur->str : NULL, &l, &c) != 0) {
+			struct dbreg_toml_strpos *at = cur ? &cur->str : NULL;
+			if ((sql->span.head ? dbreg_toml_span_pos_text(sql->doc, &sql->span, sql->text, offset, at, &l, &c)
+					    : dbreg_toml_span_pos_from(sql->doc, &sql->span, offset, at, &l, &c)) != 0) {
 				l = sql->pos.line;
 				c = sql->pos.column;
 			}

@@ -1348,10 +1348,16 @@ void dbreg_toml_doc_free(struct dbreg_toml_doc *doc)
 	toml_doc_free_impl((struct toml_doc_impl *)doc);
 }
 
-void dbreg_toml_doc_strip(struct dbreg_toml_doc *doc)
+void dbreg_toml_doc_strip(struct dbreg_toml_doc *doc, bool keep_source)
 {
-	if (doc)
-		toml_doc_free_tree((struct toml_doc_impl *)doc);
+	if (!doc)
+		return;
+	toml_doc_free_tree((struct toml_doc_impl *)doc);
+	if (!keep_source) {
+		free(doc->src);
+		doc->src = NULL;
+		doc->src_len = 0;
+	}
 }
 
 const struct dbreg_toml_node *dbreg_toml_get(const struct dbreg_toml_node *table, const char *key)
@@ -1402,7 +1408,67 @@ struct dbreg_toml_span dbreg_toml_string_span(const struct dbreg_toml_node *node
 {
 	if (!node || node->type != DBREG_TOML_STRING)
 		return (struct dbreg_toml_span){0};
-	return (struct dbreg_toml_span){node->src_off, node->src_len, node->u.str.len, node->line, node->column};
+	return (struct dbreg_toml_span){.off = node->src_off, .len = node->src_len, .dec_len = node->u.str.len,
+					.line = node->line, .column = node->column};
+}
+
+bool dbreg_toml_span_verbatim(const struct dbreg_toml_doc *doc, struct dbreg_toml_span *span, const char *text)
+{
+	if (!doc || !span || !text || span->len < 2 || span->off > doc->src_len ||
+	    doc->src_len - span->off < span->len)
+		return false;
+	const char *s = doc->src + span->off;
+	char q = s[0];
+	int multi = span->len >= 6 && s[1] == q && s[2] == q;
+	size_t head = multi ? 3 : 1, tail = multi ? 3 : 1;
+	if (multi && s[head] == '\n')
+		head++;
+	if (head + tail > span->len || span->len - head - tail != span->dec_len)
+		return false;
+	const char *in = s + head;
+	if ((q == '"' && memchr(in, '\\', span->dec_len)) || memchr(in, '\r', span->dec_len) ||
+	    memcmp(in, text, span->dec_len) != 0)
+		return false;
+	span->head = (unsigned)head;
+	return true;
+}
+
+int dbreg_toml_span_pos_text(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, const char *text,
+			     size_t offset, struct dbreg_toml_strpos *cur, unsigned *line, unsigned *column)
+{
+	if (!span || !span->head || !text || offset > span->dec_len)
+		return -1;
+	/* As dbreg_toml_span_pos_from counts: every source byte a column, a
+	 * newline a line; here the source bytes are the opening quotes, maybe
+	 * a newline, then the text itself. */
+	unsigned l = span->line, col = span->column + (span->head > 3 ? 3 : span->head);
+	if (span->head > 3) {
+		l++;
+		col = 1;
+	}
+	const char *from = text;
+	if (cur && cur->doc == doc && cur->off == span->off && offset >= cur->dec && cur->at) {
+		from = cur->at;
+		l = cur->line;
+		col = cur->column;
+	}
+	const char *target = text + offset;
+	for (const char *k = from; k < target; k++) {
+		if (*k == '\n') {
+			l++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	if (cur)
+		*cur = (struct dbreg_toml_strpos){.doc = doc, .off = span->off, .at = target, .dec = offset,
+						  .line = l, .column = col};
+	if (line)
+		*line = l;
+	if (column)
+		*column = col;
+	return 0;
 }
 
 int dbreg_toml_span_pos_from(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, size_t offset,
