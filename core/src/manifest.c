@@ -131,11 +131,19 @@ static const char *const fk_actions[] = {
 	"cascade", "restrict", "set null", "set default", "no action", NULL,
 };
 
+/* A body read from a manifest string, until manifest_keep_sql. */
+struct mbody {
+	struct dbreg_sql *sql;
+	const struct dbreg_toml_node *node;
+};
+
 /* What is being loaded, and where findings go. */
 struct mctx {
 	struct dbreg_diag_list *diags;
 	struct dbreg_package *pkg;
 	bool oom;
+	struct mbody *bodies;          /* in the order read */
+	size_t n_bodies;
 };
 
 /* Names a diagnostic's subject. */
@@ -854,11 +862,16 @@ static void manifest_sql_string(struct mctx *c, struct dbreg_sql *sql, const str
 	const struct dbreg_toml_node *v = kv->value;
 	/* The body borrows the decoded string until manifest_keep_sql copies
 	 * it out of the tree, and the manifest's name. */
+	struct mbody *b = dbreg_array_push(&c->bodies, &c->n_bodies, sizeof *c->bodies);
+	if (!b) {
+		c->oom = true;
+		return;
+	}
+	*b = (struct mbody){sql, v};
 	sql->text = v->u.str.ptr;
 	sql->file = c->pkg->file;
 	sql->len = v->u.str.len;
 	sql->doc = c->pkg->doc;
-	sql->span = dbreg_toml_string_span(v);
 	sql->pos.line = kv->line;
 	sql->pos.column = kv->column;
 }
@@ -1002,37 +1015,44 @@ static void manifest_migrations(struct mctx *c, const struct mvals *root)
 	}
 }
 
-/* The bodies written as manifest strings, copied into one block of the
- * package's, and the tree let go. Positions in a body written as is (no
- * escape, no CR: the usual case) are found from its text; the source is
- * kept only for the others. */
+/* The bodies written as manifest strings and their spans, copied into one
+ * block of the package's (spans first), and the tree let go. Positions in
+ * a body written as is (no escape, no CR: the usual case) are found from
+ * its text; the source is kept only for the others. */
 static void manifest_keep_sql(struct mctx *c)
 {
 	struct dbreg_package *pkg = c->pkg;
-	size_t total = 0;
-	bool keep_source = false;
-	for (size_t i = 0; i < pkg->n_migrations; i++)
-		for (size_t b = 0; b < MANIFEST_BODIES; b++) {
-			struct dbreg_sql *sql = manifest_body(&pkg->migrations[i], b);
-			if (!sql->doc || !sql->text)
-				continue;
-			total += sql->len + 1;
-			keep_source |= !dbreg_toml_span_verbatim(pkg->doc, &sql->span, sql->text);
+	size_t n = 0, total = 0;
+	/* A body read twice (a key holding a NUL, see manifest_migration) was
+	 * read last from the node whose text it holds. */
+	for (size_t i = 0; i < c->n_bodies; i++)
+		if (c->bodies[i].sql->text == c->bodies[i].node->u.str.ptr) {
+			n++;
+			total += c->bodies[i].sql->len + 1;
 		}
-	if (total > 0 && !(pkg->sql_text = malloc(total))) {
+	if (n == 0) {
+		dbreg_toml_doc_strip(pkg->doc, false);
+		return;
+	}
+	if (total > SIZE_MAX - n * sizeof(struct dbreg_toml_span) ||
+	    !(pkg->sql_text = malloc(n * sizeof(struct dbreg_toml_span) + total))) {
 		c->oom = true;
 		return;
 	}
-	char *at = pkg->sql_text;
-	for (size_t i = 0; i < pkg->n_migrations; i++)
-		for (size_t b = 0; b < MANIFEST_BODIES; b++) {
-			struct dbreg_sql *sql = manifest_body(&pkg->migrations[i], b);
-			if (!sql->doc || !sql->text)
-				continue;
-			memcpy(at, sql->text, sql->len + 1);
-			sql->text = at;
-			at += sql->len + 1;
-		}
+	struct dbreg_toml_span *span = (struct dbreg_toml_span *)pkg->sql_text;
+	char *at = pkg->sql_text + n * sizeof *span;
+	bool keep_source = false;
+	for (size_t i = 0; i < c->n_bodies; i++) {
+		struct dbreg_sql *sql = c->bodies[i].sql;
+		if (sql->text != c->bodies[i].node->u.str.ptr)
+			continue;
+		*span = dbreg_toml_string_span(c->bodies[i].node);
+		keep_source |= !dbreg_toml_span_verbatim(pkg->doc, span, sql->text);
+		sql->span = span++;
+		memcpy(at, sql->text, sql->len + 1);
+		sql->text = at;
+		at += sql->len + 1;
+	}
 	dbreg_toml_doc_strip(pkg->doc, keep_source);
 }
 
@@ -1054,7 +1074,7 @@ int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diag
 	struct dbreg_toml_error err;
 	memset(&err, 0, sizeof err);
 	int rc = dbreg_toml_parse(&pkg->doc, text ? text : "", text ? len : 0, &err);
-	struct mctx c = { diags, pkg, false };
+	struct mctx c = { .diags = diags, .pkg = pkg };
 	if (rc == -2) {
 		dbreg_package_free(pkg);
 		return DBREG_ENOMEM;
@@ -1077,6 +1097,7 @@ int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diag
 	manifest_migrations(&c, &rv);
 	if (!c.oom)
 		manifest_keep_sql(&c);
+	free(c.bodies);
 	if (c.oom) {
 		dbreg_package_free(pkg);
 		return DBREG_ENOMEM;

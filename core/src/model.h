@@ -89,7 +89,8 @@ struct dbreg_sql {
 	const struct dbreg_toml_doc *doc;   /* borrowed; NULL when it came from a file. When set,
 					     * text and file are borrowed too (the package's copy
 					     * of the string, the package's file), else owned */
-	struct dbreg_toml_span span;   /* where the string is written in doc; zero for a file */
+	const struct dbreg_toml_span *span;   /* where the string is written in doc (in the
+					       * package's sql_text block); NULL for a file */
 	struct dbreg_pos pos;          /* of the key in the manifest */
 	char *sum;                     /* dbreg_sql_sum's memo, malloc'd when first asked (most
 					* bodies never are: only a plan wants them); NULL until then */
@@ -122,7 +123,8 @@ struct dbreg_package {
 	char *base_dir;                /* folder that up_file paths are relative to */
 	struct dbreg_toml_doc *doc;    /* the manifest's source, kept for SQL positions (its tree
 				        * is freed once the package is built: dbreg_toml_doc_strip) */
-	char *sql_text;                /* the manifest strings' bodies, one block (sql->text points in) */
+	char *sql_text;                /* the manifest strings' spans, then their bodies: one block
+					* (sql->span and sql->text point in) */
 	char *name;                    /* NULL when missing/invalid (DBR010) */
 	struct dbreg_pos pos;          /* of [package] */
 	struct dbreg_pos name_pos, kind_pos;   /* of those values; 0 when absent */
