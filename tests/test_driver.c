@@ -637,6 +637,55 @@ static void test_driver__pg_registry_read_is_one_round_trip(void **state)
 	}
 }
 
+/* PostgreSQL sorts the history on the client: the order must be the
+ * server's ORDER BY applied_at, ctid, with times equal to the millisecond
+ * but not the microsecond, equal to the microsecond (then written order),
+ * and a row written again after a delete. */
+static void test_driver__pg_history_in_server_order(void **state)
+{
+	const char *url = ((struct testdb *)*state)->url;
+	struct dbreg_conn *c = open_fixture(state);
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	DBREG_PASS(c, c->driver->exec(c,
+		"INSERT INTO ydtb_registry_migrations (package, migration, version, checksum, applied_at) VALUES"
+		" ('p', 'a', '1', 's', '2024-01-01 00:00:00.000500+00'),"
+		" ('p', 'b', '1', 's', '2024-01-01 00:00:00.000100+00'),"
+		" ('p', 'c', '1', 's', '2024-01-01 00:00:00.000100+00'),"
+		" ('p', 'd', '1', 's', '2023-12-31 23:59:59.999999+00'),"
+		" ('p', 'e', '1', 's', '2024-01-01 00:00:00.000500+00'),"
+		" ('p', 'f', '1', 's', '2024-01-01 01:00:00+01');"
+		"DELETE FROM ydtb_registry_migrations WHERE migration = 'b';"
+		"INSERT INTO ydtb_registry_migrations (package, migration, version, checksum, applied_at)"
+		" VALUES ('p', 'b', '1', 's', '2024-01-01 00:00:00.000100+00');"));
+	PGconn *pg = PQconnectdb(url);
+	assert_int_equal(PQstatus(pg), CONNECTION_OK);
+	PGresult *r = PQexec(pg, "SELECT migration FROM ydtb_registry_migrations ORDER BY applied_at, ctid");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	char want[16] = "", got[16] = "";
+	for (int i = 0; i < PQntuples(r) && i < 15; i++)
+		want[i] = PQgetvalue(r, i, 0)[0];
+	PQclear(r);
+	PQfinish(pg);
+	assert_string_equal(want, "dfcbae");   /* what the server says, spelled out */
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	char **names = NULL, **versions = NULL;
+	size_t n = 0;
+	for (int way = 0; way < 2; way++) {
+		if (way == 0)
+			DBREG_PASS(c, c->driver->history_read(c, &h));
+		else
+			DBREG_PASS(c, c->driver->registry_read(c, true, &h, &names, &versions, &n));
+		for (size_t i = 0; i < h.len && i < 15; i++)
+			got[i] = h.rows[i].migration[0];
+		got[h.len < 15 ? h.len : 15] = '\0';
+		assert_string_equal(got, want);
+		assert_string_equal(h.rows[0].applied_at, "2023-12-31T23:59:59.999Z");
+		assert_string_equal(h.rows[1].applied_at, "2024-01-01T00:00:00.000Z");   /* f, 01:00 at +01 */
+		dbreg_history_dispose(&h);
+	}
+	c->driver->close(c);
+}
+
 /* history_read_packages: the rows of the named packages only, in
  * history_read's order (applied_at), progress rows left out as there. */
 static void test_driver__history_of_some_packages(void **state)
@@ -1424,13 +1473,15 @@ int main(int argc, char **argv)
 	};
 	/* Cases of one database only are left out of the other's run rather
 	 * than skipped: meson reads cmocka's "not ok # SKIP" as a failure. */
-	struct CMUnitTest all[sizeof(tests) / sizeof(tests[0]) + 5];
+	struct CMUnitTest all[sizeof(tests) / sizeof(tests[0]) + 6];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		all[n++] = tests[i];
 	if (is_pg) {
 		all[n++] = (struct CMUnitTest)cmocka_unit_test(test_driver__wrong_password_never_echoed);
 		all[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_driver__pg_registry_read_is_one_round_trip,
+									    testdb_setup, testdb_teardown);
+		all[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_driver__pg_history_in_server_order,
 									    testdb_setup, testdb_teardown);
 	}
 	else
