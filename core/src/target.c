@@ -158,17 +158,15 @@ int dbreg_target_read(struct dbreg_conn *conn, bool expect_tables, struct dbreg_
 	*n_rows = 0;
 	*names = *versions = NULL;
 	*n_pkgs = 0;
-	if (drv->version < 7 || !drv->registry_read) {
-		int rc = dbreg_target_history(conn, rows, n_rows);
-		if (rc == 0 && (rc = dbreg_target_packages(conn, names, versions, n_pkgs)) != 0) {
-			dbreg_applied_free(*rows, *n_rows);
-			*rows = NULL;
-			*n_rows = 0;
-		}
-		return rc;
-	}
 	struct dbreg_history h = DBREG_HISTORY_INIT;
-	int rc = drv->registry_read(conn, expect_tables, &h, names, versions, n_pkgs);
+	int rc;
+	if (drv->version >= 7 && drv->registry_read) {
+		rc = drv->registry_read(conn, expect_tables, &h, names, versions, n_pkgs);
+	} else {
+		rc = drv->history_read(conn, &h);
+		if (rc >= 0)
+			rc = dbreg_target_packages(conn, names, versions, n_pkgs);
+	}
 	if (rc < 0) {
 		dbreg_history_dispose(&h);
 		return rc;
