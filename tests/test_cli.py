@@ -437,6 +437,22 @@ def init_unreachable_exits_3_quickly_without_password():
 
 
 @case
+def libpq_is_loaded_only_when_a_postgresql_target_is_reached():
+    # The driver loads libpq at its first use (drivers/postgres/pq.h): a run
+    # on SQLite does not pay for it and the libraries it brings, a run that
+    # reaches PostgreSQL finds it. The dynamic loader says what it loads.
+    d = project()
+    env = {"LD_DEBUG": "libs"}
+    rc, out, err = run(["apply", "--target", "sqlite:dev.db"], d, env=env)
+    expect(rc == 0, "exit %d: %s" % (rc, err[-2000:]))
+    expect("libsqlite3.so" in err, "LD_DEBUG said nothing: " + err[-500:])
+    expect("libpq.so" not in err and "libkrb5" not in err, "a SQLite apply loaded libpq")
+    rc, out, err = run(["status", "--target", "postgres://app@127.0.0.1:1/db"], d, env=env)
+    expect(rc == 3, "exit %d: %s" % (rc, err[-2000:]))
+    expect("libpq.so.5" in err, "no libpq was loaded to reach PostgreSQL: " + err[-500:])
+
+
+@case
 def status_and_history_offline_use_the_state_file():
     d = project()
     rc, out, err = run(["init", "-q"], d)

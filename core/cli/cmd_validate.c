@@ -53,10 +53,9 @@ static int validate_run(struct cli_session *s)
 			fprintf(log, "  validate: no stored check results (%s)\n", path ? err : "out of memory");
 		free(path);
 	}
-	int rc = st && !s->state_readonly ? dbreg_check_cache_load(s->reg, st) : 0;
-	struct dbreg_validate_opts vopts = {.skip_sql = false, .log = log, .budget_ms = cli_check_budget_ms()};
-	if (rc == 0)
-		rc = dbreg_registry_validate(s->reg, &vopts);
+	struct dbreg_validate_opts vopts = {.skip_sql = false, .log = log, .budget_ms = cli_check_budget_ms(),
+					    .results = st && !s->state_readonly ? st : NULL};
+	int rc = dbreg_registry_validate(s->reg, &vopts);
 	if ((rc == 0 || rc == DBREG_EINVALID) && st && !s->state_readonly) {
 		size_t sql, replay, reused;
 		dbreg_check_cache_counts(s->reg, &sql, &replay, &reused);

@@ -190,6 +190,10 @@ struct dbreg_validate_opts {
 	/* The time budget of the SQL checks in milliseconds (0: 30 s); past
 	 * it the packages left are not checked and validation fails (DBR044). */
 	unsigned budget_ms;
+	/* The state file whose stored check results the SQL checks re-use
+	 * (dbreg_check_cache_load), looked up on a thread of their own while
+	 * the declarations are checked; NULL: none, or loaded before. */
+	struct dbreg_state *results;
 };
 
 /* ---- workspace isolation (issue 16: isolation.c) -------------------------- */
@@ -1080,7 +1084,8 @@ int dbreg_roundtrip(struct dbreg_verify_result *out, size_t *n_run, struct dbreg
 
 /* ---- per-package check results in the state file (issue 18: checkcache.c) ---- */
 
-/* Before dbreg_registry_validate: looks up in the state file the results of
+/* Before dbreg_registry_validate (or by it: dbreg_validate_opts.results):
+ * looks up in the state file the results of
  * the SQL checks and of the SQLite replay of each package, keyed by a hash
  * of what each depends on (its manifest and SQL files, the declarations of
  * the others or the contents of what its replay may pull in, [isolation],

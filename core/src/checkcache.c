@@ -344,7 +344,7 @@ static int cc_row(void *arg, const char *kind, const char *package, const char *
 	return 0;
 }
 
-int dbreg_check_cache_load(struct dbreg_registry *reg, struct dbreg_state *st)
+int dbreg_check_cache_lookup(struct dbreg_registry *reg, struct dbreg_state *st)
 {
 	if (reg->check_cache_free)
 		reg->check_cache_free(reg->check_cache);
@@ -423,6 +423,12 @@ int dbreg_check_cache_load(struct dbreg_registry *reg, struct dbreg_state *st)
 			}
 		rc = 0;
 	}
+	return rc;
+}
+
+int dbreg_check_cache_load(struct dbreg_registry *reg, struct dbreg_state *st)
+{
+	int rc = dbreg_check_cache_lookup(reg, st);
 	return rc == DBREG_ENOMEM ? dbreg_registry_fail(reg, rc, "out of memory") : rc;
 }
 

@@ -46,6 +46,12 @@ struct dbreg_check_cache {
 		 ? &(reg)->check_cache->slot[k][kind]                                                    \
 		 : NULL)
 
+/* dbreg_check_cache_load without touching the registry's message, so that
+ * it may run beside the declaration checks (validate.c): fills
+ * reg->check_cache and reads reg->packages, nothing else of reg. Returns 0
+ * or DBREG_ENOMEM. */
+int dbreg_check_cache_lookup(struct dbreg_registry *reg, struct dbreg_state *st);
+
 /* The planner's warnings kept per body (dbreg_plan_memo_new, checkcache.c).
  * plan.c looks bodies up and adds those it checked here, calling nothing
  * of checkcache.c but `read`. */

@@ -7,6 +7,9 @@
 #include "util.h"
 #include "workers.h"
 
+#include <pg_query.h>
+#include <sqlite3.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -374,4 +377,37 @@ const char *dbreg_registry_package_name(const struct dbreg_registry *reg, size_t
 const char *dbreg_registry_package_version(const struct dbreg_registry *reg, size_t i)
 {
 	return reg && i < reg->n_packages ? reg->packages[i]->version_text : NULL;
+}
+
+void dbreg_registry_checksum(const struct dbreg_registry *reg, char out[72])
+{
+	/* The manifests' own checksums (their bytes) and those of bodies read
+	 * from SQL files, in name order, with the versions of dbreg and of the
+	 * libraries whose verdicts validate reports. */
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_buf_printf(&b, "dbreg %s sqlite %s pg_query %d\n", DBREG_VERSION_STRING, sqlite3_libversion(),
+			 PG_VERSION_NUM);
+	for (size_t i = 0; i < reg->n_packages; i++) {
+		const struct dbreg_package *p = reg->packages[i];
+		dbreg_buf_printf(&b, "%s %s\n", p->file ? p->file : "", p->manifest_sha256);
+		for (size_t k = 0; k < p->n_migrations; k++) {
+			const struct dbreg_migration *m = &p->migrations[k];
+			const struct dbreg_sql *bodies[] = {&m->up, &m->up_postgres, &m->up_sqlite,
+							    &m->down, &m->down_postgres, &m->down_sqlite};
+			for (size_t j = 0; j < sizeof(bodies) / sizeof(bodies[0]); j++) {
+				if (!bodies[j]->text || bodies[j]->doc)
+					continue;   /* absent, or inside the manifest: already hashed */
+				char sum[72];
+				dbreg_sql_checksum(bodies[j]->text, bodies[j]->len, sum);
+				dbreg_buf_printf(&b, "%s %zu %zu %s\n", bodies[j]->file ? bodies[j]->file : "", k, j, sum);
+			}
+		}
+	}
+	if (b.oom) {
+		/* A checksum nobody can match: the cache is never used. */
+		snprintf(out, 72, "sha256:unavailable");
+	} else {
+		dbreg_sha256_hex(b.ptr, b.len, out);
+	}
+	dbreg_buf_dispose(&b);
 }

@@ -12,9 +12,7 @@
 #include "sqlcheck.h"
 #include "util.h"
 
-#include <pg_query.h>
 #include <pthread.h>
-#include <sqlite3.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,10 +143,37 @@ static int validate_declarations_logged(struct dbreg_registry *reg, struct dbreg
 	return rc;
 }
 
+/* The stored check results looked up beside the declaration checks: the
+ * lookup fills reg->check_cache only, the checks reg->diags and the graph,
+ * and both only read the packages. */
+struct validate_lookup {
+	struct dbreg_registry *reg;
+	struct dbreg_state *st;
+	int rc;
+};
+
+static void *validate_lookup_main(void *arg)
+{
+	struct validate_lookup *l = arg;
+	l->rc = dbreg_check_cache_lookup(l->reg, l->st);
+	return NULL;
+}
+
 int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
 {
+	struct validate_lookup l = {reg, opts ? opts->results : NULL, 0};
+	pthread_t thread;
+	bool started = l.st && pthread_create(&thread, NULL, validate_lookup_main, &l) == 0;
 	struct dbreg_graph *g = NULL;
 	int rc = validate_declarations_logged(reg, &g, opts);
+	if (started)
+		pthread_join(thread, NULL);
+	else if (l.st)
+		validate_lookup_main(&l);
+	if (rc == 0 && l.rc != 0) {
+		dbreg_graph_free(g);
+		return dbreg_registry_fail(reg, l.rc, "out of memory");
+	}
 	return rc != 0 ? rc : validate_sql_and_finish(reg, g, opts);
 }
 
@@ -162,39 +187,6 @@ int dbreg_registry_validate_target(struct dbreg_registry *reg, struct dbreg_conn
 		return dbreg_registry_fail(reg, DBREG_EINVALID, "%zu error%s in the PostgreSQL bodies",
 					   reg->diags.errors - errors, reg->diags.errors - errors == 1 ? "" : "s");
 	return 0;
-}
-
-void dbreg_registry_checksum(const struct dbreg_registry *reg, char out[72])
-{
-	/* The manifests' own checksums (their bytes) and those of bodies read
-	 * from SQL files, in name order, with the versions of dbreg and of the
-	 * libraries whose verdicts validate reports. */
-	struct dbreg_buf b = DBREG_BUF_INIT;
-	dbreg_buf_printf(&b, "dbreg %s sqlite %s pg_query %d\n", DBREG_VERSION_STRING, sqlite3_libversion(),
-			 PG_VERSION_NUM);
-	for (size_t i = 0; i < reg->n_packages; i++) {
-		const struct dbreg_package *p = reg->packages[i];
-		dbreg_buf_printf(&b, "%s %s\n", p->file ? p->file : "", p->manifest_sha256);
-		for (size_t k = 0; k < p->n_migrations; k++) {
-			const struct dbreg_migration *m = &p->migrations[k];
-			const struct dbreg_sql *bodies[] = {&m->up, &m->up_postgres, &m->up_sqlite,
-							    &m->down, &m->down_postgres, &m->down_sqlite};
-			for (size_t j = 0; j < sizeof(bodies) / sizeof(bodies[0]); j++) {
-				if (!bodies[j]->text || bodies[j]->doc)
-					continue;   /* absent, or inside the manifest: already hashed */
-				char sum[72];
-				dbreg_sql_checksum(bodies[j]->text, bodies[j]->len, sum);
-				dbreg_buf_printf(&b, "%s %zu %zu %s\n", bodies[j]->file ? bodies[j]->file : "", k, j, sum);
-			}
-		}
-	}
-	if (b.oom) {
-		/* A checksum nobody can match: the cache is never used. */
-		snprintf(out, 72, "sha256:unavailable");
-	} else {
-		dbreg_sha256_hex(b.ptr, b.len, out);
-	}
-	dbreg_buf_dispose(&b);
 }
 
 /* ---- the SQL checks beside a cold apply (issue 18) -------------------------

@@ -5,7 +5,7 @@
  * are found by libpg_query, the server's own grammar;
  * the registry lock is a session advisory lock polled with
  * pg_try_advisory_lock, so a waiting run can time out and name the holder. */
-#include <libpq-fe.h>
+#include "pq.h"
 #include <pwd.h>
 #include <unistd.h>
 #include <pg_query.h>
@@ -177,6 +177,8 @@ static char *pg_lower(const char *s)
 
 static char *pg_target_key(const char *url)
 {
+	if (dbreg_pq_load(NULL, 0) != 0)
+		return NULL;
 	char *perr = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &perr);
 	PQfreemem(perr);
@@ -206,6 +208,8 @@ static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 		snprintf(errbuf, errsize, "no PostgreSQL URL given");
 		return DBREG_EUSAGE;
 	}
+	if (dbreg_pq_load(errbuf, errsize) != 0)
+		return DBREG_ECONNECT;
 	char *perr = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &perr);
 	if (!opts) {

@@ -1,0 +1,49 @@
+/* Loads libpq at the driver's first use (pq.h says why). The library is
+ * the one the build compiled against, by its SONAME; a machine without it
+ * can still validate and work on SQLite, and says what to install when a
+ * PostgreSQL target is named. */
+#define DBREG_PQ_LOADER
+#include "pq.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+
+/* Debian's libpq5 (libpq.so.5 since PostgreSQL 8.2). */
+#define PQ_SONAME "libpq.so.5"
+
+struct dbreg_pq dbreg_pq;
+
+static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+static char pq_error[256];
+
+static void pq_load_once(void)
+{
+	void *lib = dlopen(PQ_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		snprintf(pq_error, sizeof pq_error, "cannot load %s (install the Debian package libpq5): %s",
+			 PQ_SONAME, dlerror());
+		return;
+	}
+	struct dbreg_pq t;
+	/* dlsym's void * to a function pointer: what POSIX requires to work. */
+#define PQ_SYM(f)                                                                                   \
+	if (!(*(void **)&t.f = dlsym(lib, #f))) {                                                   \
+		snprintf(pq_error, sizeof pq_error, "%s has no %s: a libpq older than the build's", \
+			 PQ_SONAME, #f);                                                             \
+		return;                                                                             \
+	}
+	DBREG_PQ_FUNCTIONS(PQ_SYM)
+#undef PQ_SYM
+	dbreg_pq = t;
+}
+
+int dbreg_pq_load(char *err, size_t errsize)
+{
+	pthread_once(&pq_once, pq_load_once);
+	if (!pq_error[0])
+		return 0;
+	if (err && errsize)
+		snprintf(err, errsize, "%s", pq_error);
+	return -1;
+}
