@@ -26,6 +26,7 @@ enum {
 	TOML_F_DEFINED = 1u << 2,  /* defined by a [header] (or the root) */
 	TOML_F_DOTTED = 1u << 3,   /* created or extended by dotted keys */
 	TOML_F_AOT = 1u << 4,      /* array made by [[header]]: may grow */
+	TOML_F_VERBATIM = 1u << 5, /* string whose text is its source bytes (dbreg_toml_span.head) */
 };
 #define TOML_DEPTH_SHIFT 16
 #define TOML_DEPTH(n) ((n)->flags >> TOML_DEPTH_SHIFT)
@@ -83,6 +84,8 @@ struct toml_parser {
 	size_t nsegs, segs_cap;
 	struct toml_idx *idx;
 	size_t idx_cap, idx_used;
+	bool str_changed;            /* the multi-line string being read decoded an escape, a
+				      * line-ending backslash or a CRLF: its text is not its source */
 };
 
 /* ---- errors ------------------------------------------------------------ */
@@ -651,6 +654,7 @@ static void toml_string_multi(struct toml_parser *p, int literal)
 	size_t open = p->pos;
 	p->pos += 3;
 	p->scratch.len = 0;
+	p->str_changed = toml_peek(p, 0) == '\r';
 	toml_eat_newline(p);  /* a newline right after the opening quotes is trimmed */
 	for (;;) {
 		if (p->pos >= p->len)
@@ -676,6 +680,7 @@ static void toml_string_multi(struct toml_parser *p, int literal)
 			size_t k = p->pos + 1;
 			while (k < p->len && (b[k] == ' ' || b[k] == '\t'))
 				k++;
+			p->str_changed = true;
 			if (k < p->len && (b[k] == '\n' || (b[k] == '\r' && k + 1 < p->len && b[k + 1] == '\n'))) {
 				p->pos = k;
 				for (;;) {
@@ -694,6 +699,7 @@ static void toml_string_multi(struct toml_parser *p, int literal)
 			continue;
 		}
 		if (c == '\r' && toml_peek(p, 1) == '\n') {
+			p->str_changed = true;
 			toml_buf_putc(p, &p->scratch, '\n');
 			p->pos += 2;
 			toml_newline(p, p->pos);
@@ -718,16 +724,21 @@ static struct dbreg_toml_node *toml_string(struct toml_parser *p, unsigned depth
 	int literal = p->buf[start] == '\'';
 	const char *s;
 	size_t len;
+	bool verbatim;
 	if (toml_peek(p, 1) == p->buf[start] && toml_peek(p, 2) == p->buf[start]) {
 		toml_string_multi(p, literal);
 		s = p->scratch.ptr;
 		len = p->scratch.len;
+		verbatim = !p->str_changed;
 	} else {
 		s = toml_string_line(p, literal, &len);
+		verbatim = s == p->buf + start + 1;   /* no escape: the text is read in place */
 	}
 	n->u.str.ptr = toml_strdup(p, s ? s : "", len);
 	n->u.str.len = len;
 	n->src_len = p->pos - start;
+	if (verbatim)
+		n->flags |= TOML_F_VERBATIM;
 	return n;
 }
 
@@ -1424,29 +1435,15 @@ struct dbreg_toml_span dbreg_toml_string_span(const struct dbreg_toml_node *node
 {
 	if (!node || node->type != DBREG_TOML_STRING)
 		return (struct dbreg_toml_span){0};
-	return (struct dbreg_toml_span){.off = node->src_off, .len = node->src_len, .dec_len = node->u.str.len,
-					.line = node->line, .column = node->column};
-}
-
-bool dbreg_toml_span_verbatim(const struct dbreg_toml_doc *doc, struct dbreg_toml_span *span, const char *text)
-{
-	if (!doc || !span || !text || span->len < 2 || span->off > doc->src_len ||
-	    doc->src_len - span->off < span->len)
-		return false;
-	const char *s = doc->src + span->off;
-	char q = s[0];
-	int multi = span->len >= 6 && s[1] == q && s[2] == q;
-	size_t head = multi ? 3 : 1, tail = multi ? 3 : 1;
-	if (multi && s[head] == '\n')
-		head++;
-	if (head + tail > span->len || span->len - head - tail != span->dec_len)
-		return false;
-	const char *in = s + head;
-	if ((q == '"' && memchr(in, '\\', span->dec_len)) || memchr(in, '\r', span->dec_len) ||
-	    memcmp(in, text, span->dec_len) != 0)
-		return false;
-	span->head = (unsigned)head;
-	return true;
+	struct dbreg_toml_span span = {.off = node->src_off, .len = node->src_len, .dec_len = node->u.str.len,
+				       .line = node->line, .column = node->column};
+	if (node->flags & TOML_F_VERBATIM) {
+		/* The source is the quotes, maybe a trimmed LF, the text and the
+		 * quotes: 1 + text + 1, 3 + text + 3 or 3 + LF + text + 3 bytes. */
+		size_t around = node->src_len - node->u.str.len;
+		span.head = around == 2 ? 1 : (unsigned)(around - 3);
+	}
+	return span;
 }
 
 int dbreg_toml_span_pos_text(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, const char *text,
