@@ -23,6 +23,8 @@
 #               empty targets
 #   fleet noop  the same again: nothing pending
 # Ratios: loop / fleet for the same state (cold with cold, noop with noop).
+# DBREG_BENCH_FLEET_CASES=noop times the no-op cases only (the targets
+# applied once, untimed, by a fleet run): a few seconds a run, not a minute.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +37,8 @@ dbreg=$build/dbreg
 [ -x "$dbreg" ] || { echo "bench_fleet: $dbreg missing: meson compile -C $build" >&2; exit 1; }
 n_sqlite=200
 n_pg=50
+cases=${DBREG_BENCH_FLEET_CASES:-all}
+case $cases in all | noop) ;; *) echo "bench_fleet: DBREG_BENCH_FLEET_CASES is all or noop" >&2; exit 1 ;; esac
 
 tmp=$(mktemp -d)
 chmod 711 "$tmp"
@@ -105,7 +109,22 @@ loop() {
 }
 
 declare -A times
+if [ "$cases" = noop ]; then
+	fresh
+	"$dbreg" -C "$proj" -q apply --fleet tenants --jobs 2 >/dev/null
+	check "fleet apply"
+fi
 for r in $(seq "$runs"); do
+	if [ "$cases" = noop ]; then
+		t=$(ms); loop; times[loop_noop]+=" $(elapsed "$t")"
+		for j in 1 2 4; do
+			t=$(ms); "$dbreg" -C "$proj" -q apply --fleet tenants --jobs $j >/dev/null; times[fleet_noop_$j]+=" $(elapsed "$t")"
+		done
+		echo "run $r (ms): loop noop ${times[loop_noop]##* }," \
+			"fleet noop jobs 1/2/4 ${times[fleet_noop_1]##* }/${times[fleet_noop_2]##* }/${times[fleet_noop_4]##* }" \
+			"(load $(cut -d' ' -f1-3 /proc/loadavg))"
+		continue
+	fi
 	fresh
 	t=$(ms); loop; times[loop_cold]+=" $(elapsed "$t")"
 	check "loop cold"
@@ -118,12 +137,15 @@ for r in $(seq "$runs"); do
 	done
 	echo "run $r (ms): loop cold ${times[loop_cold]##* }, loop noop ${times[loop_noop]##* }," \
 		"fleet cold jobs 1/2/4 ${times[fleet_cold_1]##* }/${times[fleet_cold_2]##* }/${times[fleet_cold_4]##* }," \
-		"fleet noop jobs 1/2/4 ${times[fleet_noop_1]##* }/${times[fleet_noop_2]##* }/${times[fleet_noop_4]##* }"
+		"fleet noop jobs 1/2/4 ${times[fleet_noop_1]##* }/${times[fleet_noop_2]##* }/${times[fleet_noop_4]##* }" \
+		"(load $(cut -d' ' -f1-3 /proc/loadavg))"
 done
 
 echo
 printf '%-16s %10s %16s %14s\n' case "median ms" "min..max ms" "loop/fleet"
-for c in loop_cold fleet_cold_1 fleet_cold_2 fleet_cold_4 loop_noop fleet_noop_1 fleet_noop_2 fleet_noop_4; do
+all_cases="loop_cold fleet_cold_1 fleet_cold_2 fleet_cold_4 loop_noop fleet_noop_1 fleet_noop_2 fleet_noop_4"
+[ "$cases" = noop ] && all_cases="loop_noop fleet_noop_1 fleet_noop_2 fleet_noop_4"
+for c in $all_cases; do
 	m=$(echo "${times[$c]}" | median)
 	case $c in
 	fleet_cold_*) x=$(ratio "$(echo "${times[loop_cold]}" | median)" "$m") ;;
@@ -132,14 +154,22 @@ for c in loop_cold fleet_cold_1 fleet_cold_2 fleet_cold_4 loop_noop fleet_noop_1
 	esac
 	printf '%-16s %10s %16s %14s\n' "$c" "$m" "$(echo "${times[$c]}" | spread)" "$x"
 done
-lc=$(echo "${times[loop_cold]}" | median); ln=$(echo "${times[loop_noop]}" | median)
-f1=$(echo "${times[fleet_cold_1]}" | median)
-echo "RESULT fleet targets=$((n_sqlite + n_pg)) migrations=$steps" \
-	"noop_ratio_j1=$(ratio "$ln" "$(echo "${times[fleet_noop_1]}" | median)")" \
-	"noop_ratio_j4=$(ratio "$ln" "$(echo "${times[fleet_noop_4]}" | median)")" \
-	"cold_ratio_j1=$(ratio "$lc" "$f1")" \
-	"cold_speedup_j2=$(ratio "$f1" "$(echo "${times[fleet_cold_2]}" | median)")" \
-	"cold_speedup_j4=$(ratio "$f1" "$(echo "${times[fleet_cold_4]}" | median)")"
+ln=$(echo "${times[loop_noop]}" | median)
+if [ "$cases" = noop ]; then
+	echo "RESULT fleet targets=$((n_sqlite + n_pg)) migrations=$steps" \
+		"noop_ratio_j1=$(ratio "$ln" "$(echo "${times[fleet_noop_1]}" | median)")" \
+		"noop_ratio_j2=$(ratio "$ln" "$(echo "${times[fleet_noop_2]}" | median)")" \
+		"noop_ratio_j4=$(ratio "$ln" "$(echo "${times[fleet_noop_4]}" | median)")"
+else
+	lc=$(echo "${times[loop_cold]}" | median)
+	f1=$(echo "${times[fleet_cold_1]}" | median)
+	echo "RESULT fleet targets=$((n_sqlite + n_pg)) migrations=$steps" \
+		"noop_ratio_j1=$(ratio "$ln" "$(echo "${times[fleet_noop_1]}" | median)")" \
+		"noop_ratio_j4=$(ratio "$ln" "$(echo "${times[fleet_noop_4]}" | median)")" \
+		"cold_ratio_j1=$(ratio "$lc" "$f1")" \
+		"cold_speedup_j2=$(ratio "$f1" "$(echo "${times[fleet_cold_2]}" | median)")" \
+		"cold_speedup_j4=$(ratio "$f1" "$(echo "${times[fleet_cold_4]}" | median)")"
+fi
 
 # The floor no fleet goes below: every PostgreSQL target costs a connection
 # (cli.md: one history read per target), and both the client (scram's key
@@ -157,4 +187,25 @@ if command -v pgbench >/dev/null; then
 			printf "floor: %.0f PostgreSQL connections a second (pgbench -C, 4 clients): %d targets take %.0f ms;" \
 			       " the no-op loop over that floor: %.1fx, more than any no-op fleet run could reach here (its SQLite targets and history reads come on top)\n", t, n, f, l / f }'
 	fi
+fi
+
+# What the server spends per connection, when the bench runs its own
+# (DBREG_BENCH_PG_URL unset): the CPU time of the backends it reaped
+# (the postmaster's children), for a bare connection (pgbench -C, one
+# SELECT 1) and per PostgreSQL target of a no-op fleet run at jobs 1. On a
+# machine of few cores this CPU is taken from the fleet's own.
+if [ -n "$pgdir" ] && command -v pgbench >/dev/null && [ -r "$pgdir/data/postmaster.pid" ]; then
+	pm=$(head -1 "$pgdir/data/postmaster.pid")
+	tck=$(getconf CLK_TCK)
+	reaped() { awk '{ print $16 + $17 }' "/proc/$pm/stat"; }
+	a=$(reaped)
+	pgbench -n -C -c 1 -f "$tmp/one.sql" -t 200 "$base/bench_fleet_01" >/dev/null 2>&1 || true
+	sleep 0.2
+	b=$(reaped)
+	"$dbreg" -C "$proj" -q apply --fleet tenants --jobs 1 >/dev/null
+	sleep 0.2
+	c=$(reaped)
+	awk -v a="$a" -v b="$b" -v c="$c" -v k="$tck" -v n="$n_pg" 'BEGIN {
+		printf "server CPU: %.2f ms a bare connection (pgbench -C, 200), %.2f ms a PostgreSQL target of the no-op fleet\n",
+		       (b - a) * 1000 / k / 200, (c - b) * 1000 / k / n }'
 fi

@@ -451,8 +451,237 @@ static void test_driver__registry_dropped_under_a_connection(void **state)
 		dbreg_strv_free(versions, n);
 		names = versions = NULL;
 		n = 0;
+		/* The hint says the tables are there (they were): after the drop
+		 * it is wrong, and the read still finds nothing rather than fail. */
+		DBREG_PASS(c, c->driver->registry_read(c, true, &h, &names, &versions, &n));
+		assert_int_equal(h.len, round == 0 ? 1 : 0);
+		assert_int_equal(n, round == 0 ? 1 : 0);
+		dbreg_history_dispose(&h);
+		dbreg_strv_free(names, n);
+		dbreg_strv_free(versions, n);
+		names = versions = NULL;
+		n = 0;
 		if (round == 0)
 			DBREG_PASS(c, c->driver->exec(c, "DROP TABLE ydtb_registry_migrations; DROP TABLE ydtb_registry_packages"));
+	}
+	c->driver->close(c);
+}
+
+/* registry_read, with either hint, gives exactly what history_read and
+ * package_read give (want_rows rows, want_pkgs packages). */
+static void assert_registry_read(struct dbreg_conn *c, size_t want_rows, size_t want_pkgs)
+{
+	assert_true(c->driver->version >= 7 && c->driver->registry_read);
+	struct dbreg_history h1 = DBREG_HISTORY_INIT;
+	char **n1 = NULL, **v1 = NULL;
+	size_t k1 = 0;
+	DBREG_PASS(c, c->driver->history_read(c, &h1));
+	DBREG_PASS(c, c->driver->package_read(c, &n1, &v1, &k1));
+	assert_int_equal(h1.len, want_rows);
+	assert_int_equal(k1, want_pkgs);
+	for (int expect = 0; expect < 2; expect++) {
+		struct dbreg_history h2 = DBREG_HISTORY_INIT;
+		char **n2 = NULL, **v2 = NULL;
+		size_t k2 = 99;
+		DBREG_PASS(c, c->driver->registry_read(c, expect, &h2, &n2, &v2, &k2));
+		assert_int_equal(h2.len, h1.len);
+		for (size_t i = 0; i < h1.len; i++) {
+			assert_string_equal(h2.rows[i].package, h1.rows[i].package);
+			assert_string_equal(h2.rows[i].migration, h1.rows[i].migration);
+			assert_string_equal(h2.rows[i].version, h1.rows[i].version);
+			assert_string_equal(h2.rows[i].checksum, h1.rows[i].checksum);
+			assert_string_equal(h2.rows[i].applied_at, h1.rows[i].applied_at);
+			assert_int_equal(h2.rows[i].duration_ms, h1.rows[i].duration_ms);
+		}
+		assert_int_equal(k2, k1);
+		for (size_t i = 0; i < k1; i++) {
+			assert_string_equal(n2[i], n1[i]);
+			assert_string_equal(v2[i], v1[i]);
+		}
+		dbreg_history_dispose(&h2);
+		dbreg_strv_free(n2, k2);
+		dbreg_strv_free(v2, k2);
+	}
+	dbreg_history_dispose(&h1);
+	dbreg_strv_free(n1, k1);
+	dbreg_strv_free(v1, k1);
+}
+
+/* registry_read (a fleet's no-op visit): both reads at once, whatever the
+ * hint says: on missing tables, on a table missing alone, inside a
+ * transaction that must survive a table it does not find. */
+static void test_driver__registry_read_is_both_reads(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	assert_registry_read(c, 0, 0);   /* no tables yet: the hint is wrong */
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	assert_registry_read(c, 0, 0);
+	struct dbreg_applied rows[] = {
+		{ "core", "001_init", "1.0.0", "sha256:aa", NULL, 12 },
+		{ "basic", "001_notes", "0.1.0", "sha256:cc", NULL, 7 },
+		{ "late", "001", "9.0.0", "sha256:dd", "2020-05-06T07:08:09.010Z", 5 },
+	};
+	for (size_t i = 0; i < 3; i++)
+		DBREG_PASS(c, c->driver->history_record(c, &rows[i], true));
+	struct dbreg_applied part = { "core", "002_half", "1.1.0", "sha256:part", NULL, 0 };
+	DBREG_PASS(c, c->driver->progress_record(c, &part, 1));   /* progress, not history */
+	DBREG_PASS(c, c->driver->package_record(c, "core", "1.0.0"));
+	DBREG_PASS(c, c->driver->package_record(c, "basic", "0.1.0"));
+	assert_registry_read(c, 3, 2);
+
+	/* Inside a transaction a table it does not find must not abort the
+	 * caller's transaction (PostgreSQL: 25P02 on the next statement). */
+	DBREG_PASS(c, c->driver->begin(c));
+	DBREG_PASS(c, c->driver->exec(c, "DROP TABLE ydtb_registry_packages;"));
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	char **names = NULL, **versions = NULL;
+	size_t n = 99;
+	DBREG_PASS(c, c->driver->registry_read(c, true, &h, &names, &versions, &n));
+	assert_int_equal(h.len, 3);
+	assert_string_equal(h.rows[0].package, "late");   /* oldest first */
+	assert_int_equal(n, 0);
+	dbreg_history_dispose(&h);
+	DBREG_PASS(c, c->driver->exec(c, "CREATE TABLE still_open (x integer);"));
+	DBREG_PASS(c, c->driver->rollback(c));
+	assert_registry_read(c, 3, 2);
+
+	/* The packages' table gone alone, outside a transaction. */
+	DBREG_PASS(c, c->driver->exec(c, "DROP TABLE ydtb_registry_packages;"));
+	assert_registry_read(c, 3, 0);
+	c->driver->close(c);
+}
+
+/* The server's count of this database's transactions, fresh (outside the
+ * caller's own: admin stays in one transaction block, whose count the
+ * server takes only at its end). */
+static long long pg_xacts(PGconn *admin)
+{
+	PQclear(PQexec(admin, "SELECT pg_stat_clear_snapshot()"));
+	PGresult *r = PQexec(admin, "SELECT xact_commit + xact_rollback FROM pg_stat_database"
+				    " WHERE datname = current_database()");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return v;
+}
+
+#define PG_COUNTED_APP "dbreg_counted"
+
+/* The transactions one driver session costs the server: connect, what
+ * reads does (1 registry_read with the hint, 2 without, 3 history_read and
+ * package_read), close. A backend hands its counts over before it leaves
+ * pg_stat_activity, so its leaving is what is waited for. */
+static long long pg_session_xacts(PGconn *admin, const char *url, int reads)
+{
+	long long before = pg_xacts(admin);
+	struct dbreg_conn *c = testdb_open(url);
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	char **names = NULL, **versions = NULL;
+	size_t n = 0;
+	if (reads == 1 || reads == 2)
+		DBREG_PASS(c, c->driver->registry_read(c, reads == 1, &h, &names, &versions, &n));
+	if (reads == 3) {
+		DBREG_PASS(c, c->driver->history_read(c, &h));
+		DBREG_PASS(c, c->driver->package_read(c, &names, &versions, &n));
+	}
+	if (reads)
+		assert_true(h.len == 1 && n == 1);
+	dbreg_history_dispose(&h);
+	dbreg_strv_free(names, n);
+	dbreg_strv_free(versions, n);
+	c->driver->close(c);
+	double t0 = now_s();
+	for (;;) {
+		PQclear(PQexec(admin, "SELECT pg_stat_clear_snapshot()"));
+		PGresult *r = PQexec(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
+					    PG_COUNTED_APP "'");
+		bool gone = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "0") == 0;
+		PQclear(r);
+		if (gone)
+			break;
+		assert_true(now_s() - t0 < 30);
+		usleep(1000);
+	}
+	return pg_xacts(admin) - before;
+}
+
+/* PostgreSQL: a no-op visit with the hint is one query on the server (one
+ * transaction beyond the session's own start), two without (the probe,
+ * then both reads); history_read and package_read apart took four. */
+static void test_driver__pg_registry_read_is_one_round_trip(void **state)
+{
+	const char *url = ((struct testdb *)*state)->url;
+	struct dbreg_conn *c = open_fixture(state);
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	struct dbreg_applied row = { "core", "001_init", "1.0.0", "sha256:aa", NULL, 1 };
+	DBREG_PASS(c, c->driver->history_record(c, &row, true));
+	DBREG_PASS(c, c->driver->package_record(c, "core", "1.0.0"));
+	c->driver->close(c);
+	char counted[sizeof ((struct testdb *)0)->url + 64];
+	bool keywords = strncmp(url, "postgres", 8) != 0;   /* a keyword string, not a URL */
+	snprintf(counted, sizeof counted, "%s%capplication_name=" PG_COUNTED_APP, url,
+		 keywords ? ' ' : strchr(url, '?') ? '&' : '?');
+	PGconn *admin = PQconnectdb(url);
+	assert_int_equal(PQstatus(admin), CONNECTION_OK);
+	PQclear(PQexec(admin, "BEGIN"));
+	long long bare = pg_session_xacts(admin, counted, 0);
+	long long hinted = pg_session_xacts(admin, counted, 1);
+	long long unhinted = pg_session_xacts(admin, counted, 2);
+	long long apart = pg_session_xacts(admin, counted, 3);
+	PQclear(PQexec(admin, "ROLLBACK"));
+	PQfinish(admin);
+	if (hinted - bare != 1 || unhinted - bare != 2 || apart - bare < 3) {
+		print_error("transactions beyond the session's own %lld: registry_read with the hint %lld, without %lld,"
+			    " history_read + package_read %lld\n", bare, hinted - bare, unhinted - bare, apart - bare);
+		fail();
+	}
+}
+
+/* PostgreSQL sorts the history on the client: the order must be the
+ * server's ORDER BY applied_at, ctid, with times equal to the millisecond
+ * but not the microsecond, equal to the microsecond (then written order),
+ * and a row written again after a delete. */
+static void test_driver__pg_history_in_server_order(void **state)
+{
+	const char *url = ((struct testdb *)*state)->url;
+	struct dbreg_conn *c = open_fixture(state);
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	DBREG_PASS(c, c->driver->exec(c,
+		"INSERT INTO ydtb_registry_migrations (package, migration, version, checksum, applied_at) VALUES"
+		" ('p', 'a', '1', 's', '2024-01-01 00:00:00.000500+00'),"
+		" ('p', 'b', '1', 's', '2024-01-01 00:00:00.000100+00'),"
+		" ('p', 'c', '1', 's', '2024-01-01 00:00:00.000100+00'),"
+		" ('p', 'd', '1', 's', '2023-12-31 23:59:59.999999+00'),"
+		" ('p', 'e', '1', 's', '2024-01-01 00:00:00.000500+00'),"
+		" ('p', 'f', '1', 's', '2024-01-01 01:00:00+01');"
+		"DELETE FROM ydtb_registry_migrations WHERE migration = 'b';"
+		"INSERT INTO ydtb_registry_migrations (package, migration, version, checksum, applied_at)"
+		" VALUES ('p', 'b', '1', 's', '2024-01-01 00:00:00.000100+00');"));
+	PGconn *pg = PQconnectdb(url);
+	assert_int_equal(PQstatus(pg), CONNECTION_OK);
+	PGresult *r = PQexec(pg, "SELECT migration FROM ydtb_registry_migrations ORDER BY applied_at, ctid");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	char want[16] = "", got[16] = "";
+	for (int i = 0; i < PQntuples(r) && i < 15; i++)
+		want[i] = PQgetvalue(r, i, 0)[0];
+	PQclear(r);
+	PQfinish(pg);
+	assert_string_equal(want, "dfcbae");   /* what the server says, spelled out */
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	char **names = NULL, **versions = NULL;
+	size_t n = 0;
+	for (int way = 0; way < 2; way++) {
+		if (way == 0)
+			DBREG_PASS(c, c->driver->history_read(c, &h));
+		else
+			DBREG_PASS(c, c->driver->registry_read(c, true, &h, &names, &versions, &n));
+		for (size_t i = 0; i < h.len && i < 15; i++)
+			got[i] = h.rows[i].migration[0];
+		got[h.len < 15 ? h.len : 15] = '\0';
+		assert_string_equal(got, want);
+		assert_string_equal(h.rows[0].applied_at, "2023-12-31T23:59:59.999Z");
+		assert_string_equal(h.rows[1].applied_at, "2024-01-01T00:00:00.000Z");   /* f, 01:00 at +01 */
+		dbreg_history_dispose(&h);
 	}
 	c->driver->close(c);
 }
@@ -1006,6 +1235,7 @@ static void test_driver__old_history_table_is_upgraded(void **state)
 	DBREG_PASS(c, c->driver->history_read(c, &h));
 	assert_int_equal(h.len, 1);
 	dbreg_history_dispose(&h);
+	assert_registry_read(c, 1, 0);   /* no statements_done, no packages' table */
 	size_t done = 9;
 	char sum[72];
 	DBREG_PASS(c, c->driver->progress_read(c, "@t/old", "0001", &done, sum));
@@ -1230,6 +1460,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__package_record_read, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__history_of_some_packages, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__registry_dropped_under_a_connection, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__registry_read_is_both_reads, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__rows_read, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__catalog_exact, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__lock_times_out_naming_holder, testdb_setup, testdb_teardown),
@@ -1242,12 +1473,17 @@ int main(int argc, char **argv)
 	};
 	/* Cases of one database only are left out of the other's run rather
 	 * than skipped: meson reads cmocka's "not ok # SKIP" as a failure. */
-	struct CMUnitTest all[sizeof(tests) / sizeof(tests[0]) + 4];
+	struct CMUnitTest all[sizeof(tests) / sizeof(tests[0]) + 6];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		all[n++] = tests[i];
-	if (is_pg)
+	if (is_pg) {
 		all[n++] = (struct CMUnitTest)cmocka_unit_test(test_driver__wrong_password_never_echoed);
+		all[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_driver__pg_registry_read_is_one_round_trip,
+									    testdb_setup, testdb_teardown);
+		all[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_driver__pg_history_in_server_order,
+									    testdb_setup, testdb_teardown);
+	}
 	else
 		all[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_driver__sqlite_created_empty_file_is_removed,
 									    testdb_setup, testdb_teardown);

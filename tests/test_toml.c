@@ -393,6 +393,70 @@ static void test_toml__string_pos_from_cursor_matches_fresh_lookup(void **state)
 	dbreg_toml_doc_free(doc);
 }
 
+/* A string written as is maps from its text alone, to the same places as
+ * from the source, for every offset, fresh and by cursor, after the
+ * source is gone; a string with an escape, a CR or a line-ending
+ * backslash is not taken for one. */
+static void test_toml__verbatim_spans_map_without_the_source(void **state)
+{
+	(void)state;
+	struct dbreg_toml_doc *doc = parse_ok(
+		"a = \"x y\"\n"
+		"b = 'it\"s \\ raw'\n"
+		"  c = \"\"\"\nSELECT 1;\n  SELECT 2;\n\xc3\xa9\"\"\"\"\n"
+		"d = '''no newline first\n'''\n"
+		"e = \"\"\"\"\"\"\n"
+		"f = '''\n'''\n"
+		"g = \"tab\\t\"\n"
+		"h = \"\"\"\r\nx\"\"\"\n"
+		"i = \"\"\"x \\\n  y\"\"\"\n"
+		"j = '''x\r\ny'''\n");
+	static const char *const as_is[] = {"a", "b", "c", "d", "e", "f"}, *const not[] = {"g", "h", "i", "j"};
+	struct dbreg_toml_span spans[6];
+	char *texts[6];
+	for (size_t k = 0; k < 6; k++) {
+		const struct dbreg_toml_node *s = get(doc->root, as_is[k]);
+		spans[k] = dbreg_toml_string_span(s);
+		if (!dbreg_toml_span_verbatim(doc, &spans[k], s->u.str.ptr))
+			fail_msg("%s not verbatim", as_is[k]);
+		texts[k] = malloc(s->u.str.len + 1);
+		assert_non_null(texts[k]);
+		memcpy(texts[k], s->u.str.ptr, s->u.str.len + 1);
+	}
+	for (size_t k = 0; k < 4; k++) {
+		const struct dbreg_toml_node *s = get(doc->root, not[k]);
+		struct dbreg_toml_span sp = dbreg_toml_string_span(s);
+		if (dbreg_toml_span_verbatim(doc, &sp, s->u.str.ptr) || sp.head)
+			fail_msg("%s taken as verbatim", not[k]);
+	}
+	/* The places from the source, before it goes. */
+	unsigned want[6][64][2];
+	for (size_t k = 0; k < 6; k++) {
+		assert_true(spans[k].dec_len < 64);
+		for (size_t off = 0; off <= spans[k].dec_len; off++)
+			assert_int_equal(dbreg_toml_span_pos_from(doc, &spans[k], off, NULL, &want[k][off][0],
+								  &want[k][off][1]), 0);
+	}
+	dbreg_toml_doc_strip(doc, false);
+	assert_null(doc->root);
+	assert_null(doc->src);
+	struct dbreg_toml_strpos cur = {0};
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < 6; k++)
+			for (size_t off = 0; off <= spans[k].dec_len; off++) {
+				unsigned l1, c1, l2, c2;
+				assert_int_equal(dbreg_toml_span_pos_text(doc, &spans[k], texts[k], off, NULL, &l1, &c1), 0);
+				assert_int_equal(dbreg_toml_span_pos_text(doc, &spans[k], texts[k], off, &cur, &l2, &c2), 0);
+				if (l1 != want[k][off][0] || c1 != want[k][off][1] || l2 != l1 || c2 != c1)
+					fail_msg("%s offset %zu: text %u:%u, cursor %u:%u, source %u:%u", as_is[k], off, l1,
+						 c1, l2, c2, want[k][off][0], want[k][off][1]);
+			}
+	assert_int_equal(dbreg_toml_span_pos_text(doc, &spans[0], texts[0], spans[0].dec_len + 1, NULL, NULL, NULL), -1);
+	for (size_t k = 0; k < 6; k++)
+		free(texts[k]);
+	dbreg_toml_doc_free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_toml__string_pos_literal),
 		cmocka_unit_test(test_toml__string_pos_multiline),
 		cmocka_unit_test(test_toml__string_pos_from_cursor_matches_fresh_lookup),
+		cmocka_unit_test(test_toml__verbatim_spans_map_without_the_source),
 		cmocka_unit_test(test_toml__error_positions),
 		cmocka_unit_test(test_toml__deep_nesting_is_refused),
 	};

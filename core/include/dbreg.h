@@ -723,6 +723,17 @@ int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versio
  * where the database gave them. Borrowed until the next call on conn. */
 const char *dbreg_target_errmsg(const struct dbreg_conn *conn);
 
+/* ---- a no-op visit in one read (issue 17, the fleet's runtime: target.c) ---- */
+
+/* dbreg_target_history and dbreg_target_packages together, in one round
+ * trip where the driver can (its registry_read), else the two reads.
+ * expect_tables: this target had history rows when last seen (a hint
+ * that saves asking whether the tables exist; a wrong one costs a round
+ * trip, never a wrong result). Outputs owned by the caller, empty on
+ * failure. */
+int dbreg_target_read(struct dbreg_conn *conn, bool expect_tables, struct dbreg_applied **rows, size_t *n_rows,
+		      char ***names, char ***versions, size_t *n_pkgs);
+
 /* ---- state files for the command line (issue 13) ----------------------- */
 
 /* Opens an existing state file for reading only (a read-only file or

@@ -303,16 +303,12 @@ static const struct dbreg_plan *fleet_plan_get(struct fleet_run *r, enum dbreg_d
 }
 
 /* Whether a plan without steps would still write: a package whose
- * installed version is not the one planned (a version bump without a
- * migration, a package not installed yet). */
-static bool fleet_packages_stale(struct dbreg_conn *conn, const struct dbreg_plan *plan)
+ * installed version (names, versions: what the target holds) is not the
+ * one planned (a version bump without a migration, a package not
+ * installed yet). */
+static bool fleet_packages_stale(const struct dbreg_plan *plan, char *const *names, char *const *versions, size_t n)
 {
-	char **names = NULL, **versions = NULL;
-	size_t n = 0;
-	if (dbreg_target_packages(conn, &names, &versions, &n) != 0)
-		return true;   /* let the run say what is wrong */
-	bool stale = false;
-	for (size_t i = 0; i < plan->n_pkgs && !stale; i++) {
+	for (size_t i = 0; i < plan->n_pkgs; i++) {
 		const struct dbreg_plan_pkg *p = &plan->pkgs[i];
 		if (!p->in_scope)
 			continue;
@@ -320,15 +316,10 @@ static bool fleet_packages_stale(struct dbreg_conn *conn, const struct dbreg_pla
 		for (size_t k = 0; k < n && !installed; k++)
 			if (strcmp(names[k], p->pkg->name) == 0)
 				installed = versions[k];
-		stale = !installed || strcmp(installed, p->version) != 0;
+		if (!installed || strcmp(installed, p->version) != 0)
+			return true;
 	}
-	for (size_t k = 0; k < n; k++) {
-		free(names[k]);
-		free(versions[k]);
-	}
-	free(names);
-	free(versions);
-	return stale;
+	return false;
 }
 
 /* Whether two histories hold the same rows: then the state file's copy
@@ -351,13 +342,16 @@ static bool fleet_same_history(const struct dbreg_applied *a, size_t na, const s
 
 /* One target from connection to report. *hist gets the history last read
  * from it (for the state file's copy); *online whether it came from the
- * target. */
+ * target. seen: the state file holds rows of this target's history (its
+ * registry tables most likely exist). */
 static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m, struct dbreg_fleet_outcome *o,
-			 struct dbreg_applied **hist, size_t *nh, bool *online)
+			 bool seen, struct dbreg_applied **hist, size_t *nh, bool *online)
 {
 	const struct dbreg_fleet_opts *opt = r->o;
 	struct dbreg_conn *conn = NULL;
 	char err[1024];
+	char **names = NULL, **versions = NULL;
+	size_t n_pkgs = 0;
 	int rc;
 	bool readonly = opt->action == DBREG_FLEET_PLAN || opt->dry_run;
 	o->status = DBREG_FLEET_OK;
@@ -377,7 +371,9 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 			fleet_fail(o, rc, "cannot connect to %s: %s", m->shown, err);
 			return;
 		}
-		if ((rc = dbreg_target_history(conn, hist, nh)) != 0) {
+		/* The history and the installed packages in one read: for a
+		 * target with nothing to do, the whole visit. */
+		if ((rc = dbreg_target_read(conn, seen, hist, nh, &names, &versions, &n_pkgs)) != 0) {
 			fleet_fail(o, rc, "reading the history of %s: %s", m->shown, dbreg_target_errmsg(conn));
 			goto out;
 		}
@@ -397,7 +393,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 	}
 	/* Nothing pending: the history read was the whole visit, no lock, no
 	 * transaction, no write (unless a package version moved). */
-	if (o->pending > 0 || fleet_packages_stale(conn, plan)) {
+	if (o->pending > 0 || fleet_packages_stale(plan, names, versions, n_pkgs)) {
 		struct dbreg_apply_opts ao = {
 			.dry_run = opt->dry_run,
 			.lock_timeout_s = opt->lock_timeout_s,
@@ -461,6 +457,8 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		dbreg_verify_result_dispose(&v);
 	}
 out:
+	dbreg_strv_free(names, n_pkgs);
+	dbreg_strv_free(versions, n_pkgs);
 	dbreg_target_close(conn);
 }
 
@@ -487,8 +485,17 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	size_t i = r->order[item];
 	const struct dbreg_fleet_member *m = &r->f->members[i];
 	struct dbreg_fleet_outcome *o = &r->out[i];
+	struct dbreg_state *st = r->o->state;
+	struct dbreg_applied *old = NULL;
+	size_t nold = 0;
+	int old_rc = 0;
 	pthread_mutex_lock(&r->lock);
 	bool stopped = fleet_stopped(r);
+	/* The state file's copy, asked before the visit: whether the target
+	 * had a history (its tables exist: one round trip fewer) and, after
+	 * it, whether the copy must be rewritten. */
+	if (!stopped && st)
+		old_rc = dbreg_state_get_history(st, m->shown, &old, &nold);
 	pthread_mutex_unlock(&r->lock);
 	if (stopped)
 		return 0;   /* stays not_reached */
@@ -498,27 +505,23 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	struct dbreg_applied *hist = NULL;
 	size_t nh = 0;
 	bool online = false;
-	fleet_target(r, m, o, &hist, &nh, &online);
+	fleet_target(r, m, o, old_rc == 0 && nold > 0, &hist, &nh, &online);
 	o->installed = nh;
 	o->ms = fleet_ms(&t0);
 
 	pthread_mutex_lock(&r->lock);
 	if (o->status == DBREG_FLEET_FAILED)
 		r->failures++;
-	struct dbreg_state *st = r->o->state;
 	if (st && !r->o->dry_run && r->state_rc == 0) {
 		int rc = 0;
 		if (!r->batch_open && (rc = dbreg_state_batch_begin(st)) == 0) {
 			r->batch_open = true;
 			clock_gettime(CLOCK_MONOTONIC, &r->batch_t0);
 		}
-		if (online) {
-			struct dbreg_applied *old = NULL;
-			size_t nold = 0;
-			rc = dbreg_state_get_history(st, m->shown, &old, &nold);
+		if (online && rc == 0) {
+			rc = old_rc;
 			if (rc == 0 && !fleet_same_history(old, nold, hist, nh))
 				rc = dbreg_state_set_history(st, m->shown, hist, nh);
-			dbreg_applied_free(old, nold);
 		}
 		if (rc == 0 && r->run_id)
 			rc = dbreg_state_fleet_target(st, r->run_id, m->shown, fleet_status_name(o->status), o->rc,
@@ -533,6 +536,7 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	if (r->o->done)
 		r->o->done(r->o->done_arg, m, o);
 	pthread_mutex_unlock(&r->lock);
+	dbreg_applied_free(old, nold);
 	dbreg_applied_free(hist, nh);
 	return 0;
 }

@@ -24,86 +24,117 @@
 
 struct manifest_key {
 	const char *name;
+	size_t len;                    /* strlen(name) */
 	unsigned types;
 	const char *missing_code;      /* diagnostic when absent; NULL: optional */
 };
+#define MKEY(name, types, code) { name, sizeof name - 1, types, code }
 
+/* Each table is indexed by its enum: the loader reads a section's values
+ * from the array manifest_keys_find fills (mvals), by index. */
+enum { R_PACKAGE, R_DEPENDENCIES, R_TABLES, R_TOOLS, R_MIGRATIONS };
 static const struct manifest_key root_keys[] = {
-	{ "package", M_TABLE, NULL },  /* DBR010 from manifest_package */
-	{ "dependencies", M_TABLE, NULL },
-	{ "tables", M_TABLE, NULL },
-	{ "tools", M_ARRAY, NULL },
-	{ "migrations", M_ARRAY, NULL },
-	{ NULL, 0, NULL },
+	[R_PACKAGE] = MKEY("package", M_TABLE, NULL),  /* DBR010 from manifest_package */
+	[R_DEPENDENCIES] = MKEY("dependencies", M_TABLE, NULL),
+	[R_TABLES] = MKEY("tables", M_TABLE, NULL),
+	[R_TOOLS] = MKEY("tools", M_ARRAY, NULL),
+	[R_MIGRATIONS] = MKEY("migrations", M_ARRAY, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
+enum { P_NAME, P_VERSION, P_KIND, P_DESCRIPTION };
 static const struct manifest_key package_keys[] = {
-	{ "name", M_STR, "DBR010" },
-	{ "version", M_STR, "DBR011" },
-	{ "kind", M_STR, NULL },
-	{ "description", M_STR, NULL },
-	{ NULL, 0, NULL },
+	[P_NAME] = MKEY("name", M_STR, "DBR010"),
+	[P_VERSION] = MKEY("version", M_STR, "DBR011"),
+	[P_KIND] = MKEY("kind", M_STR, NULL),
+	[P_DESCRIPTION] = MKEY("description", M_STR, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
+enum { T_DESCRIPTION, T_WORKSPACE_SCOPED, T_PRIMARY_KEY, T_UNIQUE, T_COLUMNS, T_INDEXES, T_RENAMED_FROM };
 static const struct manifest_key table_keys[] = {
-	{ "description", M_STR, NULL },
-	{ "workspace_scoped", M_BOOL, NULL },
-	{ "primary_key", M_ARRAY, NULL },
-	{ "unique", M_ARRAY, NULL },
-	{ "columns", M_TABLE, NULL },
-	{ "indexes", M_TABLE, NULL },
-	{ "renamed_from", M_STR, NULL },
-	{ NULL, 0, NULL },
+	[T_DESCRIPTION] = MKEY("description", M_STR, NULL),
+	[T_WORKSPACE_SCOPED] = MKEY("workspace_scoped", M_BOOL, NULL),
+	[T_PRIMARY_KEY] = MKEY("primary_key", M_ARRAY, NULL),
+	[T_UNIQUE] = MKEY("unique", M_ARRAY, NULL),
+	[T_COLUMNS] = MKEY("columns", M_TABLE, NULL),
+	[T_INDEXES] = MKEY("indexes", M_TABLE, NULL),
+	[T_RENAMED_FROM] = MKEY("renamed_from", M_STR, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
+enum { C_TYPE, C_PRIMARY_KEY, C_NOT_NULL, C_UNIQUE, C_DEFAULT, C_DEFAULT_SQL, C_REFERENCES, C_ON_DELETE,
+       C_ON_UPDATE, C_DESCRIPTION, C_RENAMED_FROM };
 static const struct manifest_key column_keys[] = {
-	{ "type", M_STR, "DBR026" },
-	{ "primary_key", M_BOOL, NULL },
-	{ "not_null", M_BOOL, NULL },
-	{ "unique", M_BOOL, NULL },
-	{ "default", M_STR | M_INT | M_FLOAT | M_BOOL, NULL },
-	{ "default_sql", M_STR, NULL },
-	{ "references", M_STR, NULL },
-	{ "on_delete", M_STR, NULL },
-	{ "on_update", M_STR, NULL },
-	{ "description", M_STR, NULL },
-	{ "renamed_from", M_STR, NULL },
-	{ NULL, 0, NULL },
+	[C_TYPE] = MKEY("type", M_STR, "DBR026"),
+	[C_PRIMARY_KEY] = MKEY("primary_key", M_BOOL, NULL),
+	[C_NOT_NULL] = MKEY("not_null", M_BOOL, NULL),
+	[C_UNIQUE] = MKEY("unique", M_BOOL, NULL),
+	[C_DEFAULT] = MKEY("default", M_STR | M_INT | M_FLOAT | M_BOOL, NULL),
+	[C_DEFAULT_SQL] = MKEY("default_sql", M_STR, NULL),
+	[C_REFERENCES] = MKEY("references", M_STR, NULL),
+	[C_ON_DELETE] = MKEY("on_delete", M_STR, NULL),
+	[C_ON_UPDATE] = MKEY("on_update", M_STR, NULL),
+	[C_DESCRIPTION] = MKEY("description", M_STR, NULL),
+	[C_RENAMED_FROM] = MKEY("renamed_from", M_STR, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
+enum { I_COLUMNS, I_UNIQUE };
 static const struct manifest_key index_keys[] = {
-	{ "columns", M_ARRAY, "DBR014" },
-	{ "unique", M_BOOL, NULL },
-	{ NULL, 0, NULL },
+	[I_COLUMNS] = MKEY("columns", M_ARRAY, "DBR014"),
+	[I_UNIQUE] = MKEY("unique", M_BOOL, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
+enum { TO_ID, TO_NAME, TO_DESCRIPTION, TO_ICON };
 static const struct manifest_key tool_keys[] = {
-	{ "id", M_STR, "DBR050" },
-	{ "name", M_STR, "DBR014" },
-	{ "description", M_STR, NULL },
-	{ "icon", M_STR, NULL },
-	{ NULL, 0, NULL },
+	[TO_ID] = MKEY("id", M_STR, "DBR050"),
+	[TO_NAME] = MKEY("name", M_STR, "DBR014"),
+	[TO_DESCRIPTION] = MKEY("description", M_STR, NULL),
+	[TO_ICON] = MKEY("icon", M_STR, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
+enum { MI_ID, MI_VERSION, MI_DESCRIPTION, MI_UP, MI_UP_POSTGRES, MI_UP_SQLITE, MI_UP_FILE, MI_DOWN,
+       MI_DOWN_POSTGRES, MI_DOWN_SQLITE, MI_DOWN_FILE, MI_TRANSACTION, MI_FOREIGN_KEYS };
 static const struct manifest_key migration_keys[] = {
-	{ "id", M_STR, "DBR040" },
-	{ "version", M_STR, "DBR041" },
-	{ "description", M_STR, NULL },
-	{ "up", M_STR, NULL },
-	{ "up_postgres", M_STR, NULL },
-	{ "up_sqlite", M_STR, NULL },
-	{ "up_file", M_STR, NULL },
-	{ "down", M_STR, NULL },
-	{ "down_postgres", M_STR, NULL },
-	{ "down_sqlite", M_STR, NULL },
-	{ "down_file", M_STR, NULL },
-	{ "transaction", M_BOOL, NULL },
-	{ "foreign_keys", M_BOOL, NULL },
-	{ NULL, 0, NULL },
+	[MI_ID] = MKEY("id", M_STR, "DBR040"),
+	[MI_VERSION] = MKEY("version", M_STR, "DBR041"),
+	[MI_DESCRIPTION] = MKEY("description", M_STR, NULL),
+	[MI_UP] = MKEY("up", M_STR, NULL),
+	[MI_UP_POSTGRES] = MKEY("up_postgres", M_STR, NULL),
+	[MI_UP_SQLITE] = MKEY("up_sqlite", M_STR, NULL),
+	[MI_UP_FILE] = MKEY("up_file", M_STR, NULL),
+	[MI_DOWN] = MKEY("down", M_STR, NULL),
+	[MI_DOWN_POSTGRES] = MKEY("down_postgres", M_STR, NULL),
+	[MI_DOWN_SQLITE] = MKEY("down_sqlite", M_STR, NULL),
+	[MI_DOWN_FILE] = MKEY("down_file", M_STR, NULL),
+	[MI_TRANSACTION] = MKEY("transaction", M_BOOL, NULL),
+	[MI_FOREIGN_KEYS] = MKEY("foreign_keys", M_BOOL, NULL),
+	{ NULL, 0, 0, NULL },
+};
+
+/* The most keys a section has (migration_keys), for the arrays below. */
+#define MANIFEST_MAX_KEYS 13
+
+/* A section's values by key index: the value of a key present with an
+ * allowed type (a wrong type is reported by manifest_check_keys), else
+ * NULL; `present` also for a wrong type (a required key is then not
+ * "missing"). */
+struct mvals {
+	const struct dbreg_toml_node *v[MANIFEST_MAX_KEYS];
+	bool present[MANIFEST_MAX_KEYS];
 };
 
 static const char *const fk_actions[] = {
 	"cascade", "restrict", "set null", "set default", "no action", NULL,
+};
+
+/* A body read from a manifest string, until manifest_keep_sql. */
+struct mbody {
+	struct dbreg_sql *sql;
+	const struct dbreg_toml_node *node;
 };
 
 /* What is being loaded, and where findings go. */
@@ -111,6 +142,8 @@ struct mctx {
 	struct dbreg_diag_list *diags;
 	struct dbreg_package *pkg;
 	bool oom;
+	struct mbody *bodies;          /* in the order read */
+	size_t n_bodies;
 };
 
 /* Names a diagnostic's subject. */
@@ -160,12 +193,35 @@ static char *mdup(struct mctx *c, const char *s)
 	return d;
 }
 
-static const struct manifest_key *manifest_find_key(const struct manifest_key *keys, const char *name)
+/* The index in keys of the key of len bytes, or -1. */
+static int manifest_key_named(const struct manifest_key *keys, const char *key, size_t len)
 {
-	for (size_t i = 0; keys[i].name; i++)
-		if (strcmp(keys[i].name, name) == 0)
-			return &keys[i];
-	return NULL;
+	for (int i = 0; keys[i].name; i++)
+		if (keys[i].len == len && memcmp(keys[i].name, key, len) == 0)
+			return i;
+	return -1;
+}
+
+/* The index in keys of a key as written, or -1: a key holding a NUL is
+ * none of them. */
+static int manifest_find_key(const struct manifest_key *keys, const struct dbreg_toml_kv *kv)
+{
+	return manifest_key_named(keys, kv->key, kv->key_len);
+}
+
+/* Fills *out with the values of a table node's known keys. */
+static void manifest_keys_find(const struct dbreg_toml_node *node, const struct manifest_key *keys, struct mvals *out)
+{
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < node->u.table.len; i++) {
+		const struct dbreg_toml_kv *kv = &node->u.table.items[i];
+		int k = manifest_find_key(keys, kv);
+		if (k < 0)
+			continue;
+		out->present[k] = true;
+		if (keys[k].types & (1u << kv->value->type))
+			out->v[k] = kv->value;
+	}
 }
 
 /* "a string", "an array", "a string, integer, float or boolean". */
@@ -208,13 +264,13 @@ static const char *mwhere_text(const struct mwhere *w, char *buf, size_t size)
  * (the key's own code, at the section's position). */
 static void manifest_check_keys(struct mctx *c, const struct dbreg_toml_node *node,
 				const struct manifest_key *keys, const struct mwhere *w,
-				const struct msubject *s)
+				const struct msubject *s, const struct mvals *vals)
 {
 	char where[200];
 	for (size_t i = 0; i < node->u.table.len; i++) {
 		const struct dbreg_toml_kv *kv = &node->u.table.items[i];
-		const struct manifest_key *k = manifest_find_key(keys, kv->key);
-		if (k == NULL || strlen(kv->key) != kv->key_len) {
+		int ki = manifest_find_key(keys, kv);
+		if (ki < 0) {
 			const char *names[24];
 			size_t n = 0;
 			for (size_t j = 0; keys[j].name && n + 1 < sizeof names / sizeof names[0]; j++)
@@ -234,6 +290,7 @@ static void manifest_check_keys(struct mctx *c, const struct dbreg_toml_node *no
 			}
 			continue;
 		}
+		const struct manifest_key *k = &keys[ki];
 		if (!(k->types & (1u << kv->value->type))) {
 			struct dbreg_buf b = DBREG_BUF_INIT;
 			manifest_type_words(&b, k->types);
@@ -244,35 +301,22 @@ static void manifest_check_keys(struct mctx *c, const struct dbreg_toml_node *no
 		}
 	}
 	for (size_t i = 0; keys[i].name; i++) {
-		if (keys[i].missing_code == NULL || dbreg_toml_get(node, keys[i].name) != NULL)
+		if (keys[i].missing_code == NULL || vals->present[i])
 			continue;
 		mdiag(c, keys[i].missing_code, node->line, node->column, s,
 		      "missing required key \"%s\" in %s", keys[i].name, mwhere_text(w, where, sizeof where));
 	}
 }
 
-/* The value of `key` when present with an allowed type (already reported
- * otherwise), else NULL. */
-static const struct dbreg_toml_node *mget(const struct dbreg_toml_node *node,
-					  const struct manifest_key *keys, const char *key)
+static const char *mstr(const struct mvals *vals, int key)
 {
-	const struct dbreg_toml_node *v = dbreg_toml_get(node, key);
-	const struct manifest_key *k = v ? manifest_find_key(keys, key) : NULL;
-	if (v == NULL || k == NULL || !(k->types & (1u << v->type)))
-		return NULL;
-	return v;
-}
-
-static const char *mstr(const struct dbreg_toml_node *node, const struct manifest_key *keys, const char *key)
-{
-	const struct dbreg_toml_node *v = mget(node, keys, key);
+	const struct dbreg_toml_node *v = vals->v[key];
 	return v && v->type == DBREG_TOML_STRING ? v->u.str.ptr : NULL;
 }
 
-static bool mbool(const struct dbreg_toml_node *node, const struct manifest_key *keys, const char *key,
-		  bool dflt)
+static bool mbool(const struct mvals *vals, int key, bool dflt)
 {
-	const struct dbreg_toml_node *v = mget(node, keys, key);
+	const struct dbreg_toml_node *v = vals->v[key];
 	return v && v->type == DBREG_TOML_BOOL ? v->u.boolean : dflt;
 }
 
@@ -340,13 +384,13 @@ static const char *manifest_name_problem(const char *name, size_t len)
 	return NULL;
 }
 
-static void manifest_package(struct mctx *c, const struct dbreg_toml_node *root)
+static void manifest_package(struct mctx *c, const struct mvals *root)
 {
 	struct dbreg_package *pkg = c->pkg;
-	const struct dbreg_toml_node *p = mget(root, root_keys, "package");
+	const struct dbreg_toml_node *p = root->v[R_PACKAGE];
 	if (p == NULL) {
 		/* A mistyped package key is DBR014 from the root key check. */
-		if (dbreg_toml_get(root, "package") == NULL) {
+		if (!root->present[R_PACKAGE]) {
 			mdiag(c, "DBR010", 1, 1, NULL, "the manifest has no [package] section");
 			mhint(c, "start the manifest with [package], name = \"@scope/name\" and version = \"1.0.0\"");
 		}
@@ -354,9 +398,11 @@ static void manifest_package(struct mctx *c, const struct dbreg_toml_node *root)
 	}
 	pkg->pos.line = p->line;
 	pkg->pos.column = p->column;
-	manifest_check_keys(c, p, package_keys, &(struct mwhere){"[package]", NULL, NULL}, NULL);
+	struct mvals pv;
+	manifest_keys_find(p, package_keys, &pv);
+	manifest_check_keys(c, p, package_keys, &(struct mwhere){"[package]", NULL, NULL}, NULL, &pv);
 
-	const struct dbreg_toml_node *name = mget(p, package_keys, "name");
+	const struct dbreg_toml_node *name = pv.v[P_NAME];
 	if (name) {
 		pkg->name_pos = (struct dbreg_pos){name->line, name->column};
 		const char *why = manifest_name_problem(name->u.str.ptr, name->u.str.len);
@@ -368,7 +414,7 @@ static void manifest_package(struct mctx *c, const struct dbreg_toml_node *root)
 			pkg->name = mdup(c, name->u.str.ptr);
 		}
 	}
-	const struct dbreg_toml_node *ver = mget(p, package_keys, "version");
+	const struct dbreg_toml_node *ver = pv.v[P_VERSION];
 	if (ver) {
 		pkg->version_text = mdup(c, ver->u.str.ptr);
 		const char *why = NULL;
@@ -384,7 +430,7 @@ static void manifest_package(struct mctx *c, const struct dbreg_toml_node *root)
 			pkg->version_ok = true;
 		}
 	}
-	const struct dbreg_toml_node *kind = mget(p, package_keys, "kind");
+	const struct dbreg_toml_node *kind = pv.v[P_KIND];
 	if (kind) {
 		pkg->kind_pos = (struct dbreg_pos){kind->line, kind->column};
 		if (strcmp(kind->u.str.ptr, "core") == 0) {
@@ -397,13 +443,13 @@ static void manifest_package(struct mctx *c, const struct dbreg_toml_node *root)
 			mhint(c, "kind = \"%s\"", near ? near : "package");
 		}
 	}
-	pkg->description = mdup(c, mstr(p, package_keys, "description"));
+	pkg->description = mdup(c, mstr(&pv, P_DESCRIPTION));
 }
 
-static void manifest_dependencies(struct mctx *c, const struct dbreg_toml_node *root)
+static void manifest_dependencies(struct mctx *c, const struct mvals *root)
 {
 	struct dbreg_package *pkg = c->pkg;
-	const struct dbreg_toml_node *d = mget(root, root_keys, "dependencies");
+	const struct dbreg_toml_node *d = root->v[R_DEPENDENCIES];
 	if (d == NULL || d->u.table.len == 0)
 		return;
 	pkg->deps = calloc(d->u.table.len, sizeof *pkg->deps);
@@ -485,14 +531,17 @@ static void manifest_column(struct mctx *c, struct dbreg_table *t, const struct 
 		return;
 	}
 	const struct dbreg_toml_node *n = kv->value;
-	manifest_check_keys(c, n, column_keys, &(struct mwhere){"column \"%.60s\" of table \"%.60s\"", kv->key, t->name}, &s);
+	struct mvals cv;
+	manifest_keys_find(n, column_keys, &cv);
+	manifest_check_keys(c, n, column_keys, &(struct mwhere){"column \"%.60s\" of table \"%.60s\"", kv->key, t->name}, &s,
+			    &cv);
 
 	struct dbreg_column *col = &t->columns[t->n_columns++];
 	col->name = mdup(c, kv->key);
 	col->pos.line = kv->line;
 	col->pos.column = kv->column;
 
-	const struct dbreg_toml_node *type = mget(n, column_keys, "type");
+	const struct dbreg_toml_node *type = cv.v[C_TYPE];
 	if (type) {
 		col->type = mdup(c, type->u.str.ptr);
 		if (col->type)
@@ -504,12 +553,12 @@ static void manifest_column(struct mctx *c, struct dbreg_table *t, const struct 
 			mhint(c, "use the portable type \"%s\"", dbreg_type_nearest(type->u.str.ptr));
 		}
 	}
-	col->primary_key = mbool(n, column_keys, "primary_key", false);
-	col->not_null = mbool(n, column_keys, "not_null", false);
-	col->unique = mbool(n, column_keys, "unique", false);
+	col->primary_key = mbool(&cv, C_PRIMARY_KEY, false);
+	col->not_null = mbool(&cv, C_NOT_NULL, false);
+	col->unique = mbool(&cv, C_UNIQUE, false);
 
-	const struct dbreg_toml_node *dflt = mget(n, column_keys, "default");
-	const struct dbreg_toml_node *dsql = mget(n, column_keys, "default_sql");
+	const struct dbreg_toml_node *dflt = cv.v[C_DEFAULT];
+	const struct dbreg_toml_node *dsql = cv.v[C_DEFAULT_SQL];
 	if (dflt && dsql) {
 		mdiag(c, "DBR014", dsql->line, dsql->column, &s,
 		      "column \"%s\" has both default and default_sql", kv->key);
@@ -541,7 +590,7 @@ static void manifest_column(struct mctx *c, struct dbreg_table *t, const struct 
 		}
 	}
 
-	const struct dbreg_toml_node *ref = mget(n, column_keys, "references");
+	const struct dbreg_toml_node *ref = cv.v[C_REFERENCES];
 	if (ref) {
 		col->references_pos = (struct dbreg_pos){ref->line, ref->column};
 		const char *r = ref->u.str.ptr;
@@ -557,10 +606,10 @@ static void manifest_column(struct mctx *c, struct dbreg_table *t, const struct 
 			c->oom |= col->ref_table == NULL;
 		}
 	}
-	const struct dbreg_toml_node *od = mget(n, column_keys, "on_delete");
+	const struct dbreg_toml_node *od = cv.v[C_ON_DELETE];
 	if (od)
 		col->on_delete = manifest_fk_action(c, od, "on_delete", &s);
-	const struct dbreg_toml_node *ou = mget(n, column_keys, "on_update");
+	const struct dbreg_toml_node *ou = cv.v[C_ON_UPDATE];
 	if (ou)
 		col->on_update = manifest_fk_action(c, ou, "on_update", &s);
 	if ((od || ou) && !ref) {
@@ -568,8 +617,8 @@ static void manifest_column(struct mctx *c, struct dbreg_table *t, const struct 
 		      "%s without references", od ? "on_delete" : "on_update");
 		mhint(c, "add references = \"table.column\"");
 	}
-	col->description = mdup(c, mstr(n, column_keys, "description"));
-	col->renamed_from = mdup(c, mstr(n, column_keys, "renamed_from"));
+	col->description = mdup(c, mstr(&cv, C_DESCRIPTION));
+	col->renamed_from = mdup(c, mstr(&cv, C_RENAMED_FROM));
 }
 
 static void manifest_index(struct mctx *c, struct dbreg_table *t, const struct dbreg_toml_kv *kv)
@@ -582,14 +631,16 @@ static void manifest_index(struct mctx *c, struct dbreg_table *t, const struct d
 		mhint(c, "%s = { columns = [\"workspace_id\"] }", kv->key);
 		return;
 	}
+	struct mvals iv;
+	manifest_keys_find(kv->value, index_keys, &iv);
 	manifest_check_keys(c, kv->value, index_keys, &(struct mwhere){"index \"%.60s\" of table \"%.60s\"", kv->key, t->name},
-			    &s);
+			    &s, &iv);
 	struct dbreg_index *ix = &t->indexes[t->n_indexes++];
 	ix->name = mdup(c, kv->key);
 	ix->pos.line = kv->line;
 	ix->pos.column = kv->column;
-	ix->unique = mbool(kv->value, index_keys, "unique", false);
-	const struct dbreg_toml_node *cols = mget(kv->value, index_keys, "columns");
+	ix->unique = mbool(&iv, I_UNIQUE, false);
+	const struct dbreg_toml_node *cols = iv.v[I_COLUMNS];
 	if (cols) {
 		ix->n_columns = manifest_strv(c, cols, &ix->columns, "index columns", &s);
 		if (cols->u.array.len == 0) {
@@ -649,16 +700,18 @@ static void manifest_table(struct mctx *c, struct dbreg_table *t, const struct d
 	t->owner = c->pkg;
 	if (t->name == NULL)
 		return;
-	manifest_check_keys(c, n, table_keys, &(struct mwhere){"[tables.%.80s]", kv->key, NULL}, &s);
+	struct mvals tv;
+	manifest_keys_find(n, table_keys, &tv);
+	manifest_check_keys(c, n, table_keys, &(struct mwhere){"[tables.%.80s]", kv->key, NULL}, &s, &tv);
 
-	t->description = mdup(c, mstr(n, table_keys, "description"));
-	t->renamed_from = mdup(c, mstr(n, table_keys, "renamed_from"));
-	t->workspace_scoped = mbool(n, table_keys, "workspace_scoped", false);
+	t->description = mdup(c, mstr(&tv, T_DESCRIPTION));
+	t->renamed_from = mdup(c, mstr(&tv, T_RENAMED_FROM));
+	t->workspace_scoped = mbool(&tv, T_WORKSPACE_SCOPED, false);
 
-	const struct dbreg_toml_node *cols = mget(n, table_keys, "columns");
+	const struct dbreg_toml_node *cols = tv.v[T_COLUMNS];
 	size_t ncols = cols ? cols->u.table.len : 0;
 	t->columns = calloc(ncols + 1, sizeof *t->columns);
-	const struct dbreg_toml_node *ixs = mget(n, table_keys, "indexes");
+	const struct dbreg_toml_node *ixs = tv.v[T_INDEXES];
 	size_t nix = ixs ? ixs->u.table.len : 0;
 	t->indexes = calloc(nix + 1, sizeof *t->indexes);
 	if (t->columns == NULL || t->indexes == NULL) {
@@ -670,7 +723,7 @@ static void manifest_table(struct mctx *c, struct dbreg_table *t, const struct d
 	for (size_t i = 0; i < nix; i++)
 		manifest_index(c, t, &ixs->u.table.items[i]);
 
-	const struct dbreg_toml_node *pk = mget(n, table_keys, "primary_key");
+	const struct dbreg_toml_node *pk = tv.v[T_PRIMARY_KEY];
 	size_t flagged = 0;
 	for (size_t i = 0; i < t->n_columns; i++)
 		flagged += t->columns[i].primary_key;
@@ -693,7 +746,7 @@ static void manifest_table(struct mctx *c, struct dbreg_table *t, const struct d
 				t->primary_key[t->n_primary_key++] = mdup(c, t->columns[i].name);
 	}
 
-	const struct dbreg_toml_node *uq = mget(n, table_keys, "unique");
+	const struct dbreg_toml_node *uq = tv.v[T_UNIQUE];
 	if (uq && uq->u.array.len > 0) {
 		t->uniques = calloc(uq->u.array.len, sizeof *t->uniques);
 		if (t->uniques == NULL) {
@@ -719,10 +772,10 @@ static void manifest_table(struct mctx *c, struct dbreg_table *t, const struct d
 		manifest_workspace_scope(c, t);
 }
 
-static void manifest_tables(struct mctx *c, const struct dbreg_toml_node *root)
+static void manifest_tables(struct mctx *c, const struct mvals *root)
 {
 	struct dbreg_package *pkg = c->pkg;
-	const struct dbreg_toml_node *tables = mget(root, root_keys, "tables");
+	const struct dbreg_toml_node *tables = root->v[R_TABLES];
 	if (tables == NULL || tables->u.table.len == 0)
 		return;
 	pkg->tables = calloc(tables->u.table.len, sizeof *pkg->tables);
@@ -746,10 +799,10 @@ static void manifest_tables(struct mctx *c, const struct dbreg_toml_node *root)
 		c->oom = true;
 }
 
-static void manifest_tools(struct mctx *c, const struct dbreg_toml_node *root)
+static void manifest_tools(struct mctx *c, const struct mvals *root)
 {
 	struct dbreg_package *pkg = c->pkg;
-	const struct dbreg_toml_node *tools = mget(root, root_keys, "tools");
+	const struct dbreg_toml_node *tools = root->v[R_TOOLS];
 	if (tools == NULL || tools->u.array.len == 0)
 		return;
 	pkg->tools = calloc(tools->u.array.len, sizeof *pkg->tools);
@@ -765,11 +818,13 @@ static void manifest_tools(struct mctx *c, const struct dbreg_toml_node *root)
 			mhint(c, "declare each tool under [[tools]]");
 			continue;
 		}
-		manifest_check_keys(c, n, tool_keys, &(struct mwhere){"[[tools]]", NULL, NULL}, NULL);
+		struct mvals tv;
+		manifest_keys_find(n, tool_keys, &tv);
+		manifest_check_keys(c, n, tool_keys, &(struct mwhere){"[[tools]]", NULL, NULL}, NULL, &tv);
 		struct dbreg_tool *tool = &pkg->tools[pkg->n_tools++];
 		tool->pos.line = n->line;
 		tool->pos.column = n->column;
-		const struct dbreg_toml_node *id = mget(n, tool_keys, "id");
+		const struct dbreg_toml_node *id = tv.v[TO_ID];
 		if (id) {
 			/* The id is what DBR050 is about: point at it. */
 			tool->pos.line = id->line;
@@ -786,9 +841,9 @@ static void manifest_tools(struct mctx *c, const struct dbreg_toml_node *root)
 			}
 			tool->id = mdup(c, id->u.str.ptr);
 		}
-		tool->name = mdup(c, mstr(n, tool_keys, "name"));
-		tool->description = mdup(c, mstr(n, tool_keys, "description"));
-		tool->icon = mdup(c, mstr(n, tool_keys, "icon"));
+		tool->name = mdup(c, mstr(&tv, TO_NAME));
+		tool->description = mdup(c, mstr(&tv, TO_DESCRIPTION));
+		tool->icon = mdup(c, mstr(&tv, TO_ICON));
 	}
 }
 
@@ -805,13 +860,18 @@ static char *manifest_join(const char *base, const char *rel)
 static void manifest_sql_string(struct mctx *c, struct dbreg_sql *sql, const struct dbreg_toml_kv *kv)
 {
 	const struct dbreg_toml_node *v = kv->value;
-	/* The decoded string stays in the document the package keeps for
-	 * positions: the body borrows it, and the manifest's name. */
+	/* The body borrows the decoded string until manifest_keep_sql copies
+	 * it out of the tree, and the manifest's name. */
+	struct mbody *b = dbreg_array_push(&c->bodies, &c->n_bodies, sizeof *c->bodies);
+	if (!b) {
+		c->oom = true;
+		return;
+	}
+	*b = (struct mbody){sql, v};
 	sql->text = v->u.str.ptr;
 	sql->file = c->pkg->file;
 	sql->len = v->u.str.len;
 	sql->doc = c->pkg->doc;
-	sql->node = v;
 	sql->pos.line = kv->line;
 	sql->pos.column = kv->column;
 }
@@ -843,14 +903,32 @@ static void manifest_sql_file(struct mctx *c, struct dbreg_sql *sql, const struc
 	sql->pos.column = kv->column;
 }
 
+/* The six bodies of a migration by their keys. */
+static const struct { int key; size_t off; } manifest_bodies[] = {
+	{ MI_UP, offsetof(struct dbreg_migration, up) },
+	{ MI_UP_POSTGRES, offsetof(struct dbreg_migration, up_postgres) },
+	{ MI_UP_SQLITE, offsetof(struct dbreg_migration, up_sqlite) },
+	{ MI_DOWN, offsetof(struct dbreg_migration, down) },
+	{ MI_DOWN_POSTGRES, offsetof(struct dbreg_migration, down_postgres) },
+	{ MI_DOWN_SQLITE, offsetof(struct dbreg_migration, down_sqlite) },
+};
+#define MANIFEST_BODIES (sizeof manifest_bodies / sizeof manifest_bodies[0])
+
+static struct dbreg_sql *manifest_body(struct dbreg_migration *m, size_t b)
+{
+	return (struct dbreg_sql *)((char *)m + manifest_bodies[b].off);
+}
+
 static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const struct dbreg_toml_node *n)
 {
 	m->owner = c->pkg;
 	m->pos.line = n->line;
 	m->pos.column = n->column;
-	m->transaction = mbool(n, migration_keys, "transaction", true);
-	m->foreign_keys = mbool(n, migration_keys, "foreign_keys", true);
-	const struct dbreg_toml_node *id = mget(n, migration_keys, "id");
+	struct mvals mv;
+	manifest_keys_find(n, migration_keys, &mv);
+	m->transaction = mbool(&mv, MI_TRANSACTION, true);
+	m->foreign_keys = mbool(&mv, MI_FOREIGN_KEYS, true);
+	const struct dbreg_toml_node *id = mv.v[MI_ID];
 	if (id) {
 		m->id = mdup(c, id->u.str.ptr);
 		bool ok = id->u.str.len > 0 && strlen(id->u.str.ptr) == id->u.str.len;
@@ -865,9 +943,9 @@ static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const 
 		}
 	}
 	struct msubject s = { NULL, NULL, m->id };
-	manifest_check_keys(c, n, migration_keys, &(struct mwhere){"[[migrations]]", NULL, NULL}, &s);
+	manifest_check_keys(c, n, migration_keys, &(struct mwhere){"[[migrations]]", NULL, NULL}, &s, &mv);
 
-	const struct dbreg_toml_node *ver = mget(n, migration_keys, "version");
+	const struct dbreg_toml_node *ver = mv.v[MI_VERSION];
 	if (ver) {
 		m->version_pos = (struct dbreg_pos){ver->line, ver->column};
 		m->version_text = mdup(c, ver->u.str.ptr);
@@ -884,28 +962,24 @@ static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const 
 			m->version_ok = true;
 		}
 	}
-	m->description = mdup(c, mstr(n, migration_keys, "description"));
+	m->description = mdup(c, mstr(&mv, MI_DESCRIPTION));
 
-	static const struct { const char *key; size_t off; } bodies[] = {
-		{ "up", offsetof(struct dbreg_migration, up) },
-		{ "up_postgres", offsetof(struct dbreg_migration, up_postgres) },
-		{ "up_sqlite", offsetof(struct dbreg_migration, up_sqlite) },
-		{ "down", offsetof(struct dbreg_migration, down) },
-		{ "down_postgres", offsetof(struct dbreg_migration, down_postgres) },
-		{ "down_sqlite", offsetof(struct dbreg_migration, down_sqlite) },
-	};
+	/* Bodies are taken by the key's text up to a NUL (a key holding one is
+	 * DBR013 above, and its body is read all the same). */
 	for (size_t i = 0; i < n->u.table.len; i++) {
 		const struct dbreg_toml_kv *kv = &n->u.table.items[i];
 		if (kv->value->type != DBREG_TOML_STRING)
 			continue;
-		for (size_t b = 0; b < sizeof bodies / sizeof bodies[0]; b++)
-			if (strcmp(kv->key, bodies[b].key) == 0)
-				manifest_sql_string(c, (struct dbreg_sql *)((char *)m + bodies[b].off), kv);
+		int k = manifest_key_named(migration_keys, kv->key, strlen(kv->key));
+		for (size_t b = 0; b < MANIFEST_BODIES; b++)
+			if (k == manifest_bodies[b].key)
+				manifest_sql_string(c, manifest_body(m, b), kv);
 	}
 	for (size_t i = 0; i < n->u.table.len; i++) {
 		const struct dbreg_toml_kv *kv = &n->u.table.items[i];
-		bool up = strcmp(kv->key, "up_file") == 0;
-		if (kv->value->type != DBREG_TOML_STRING || (!up && strcmp(kv->key, "down_file") != 0))
+		int k = kv->value->type == DBREG_TOML_STRING ? manifest_key_named(migration_keys, kv->key, strlen(kv->key)) : -1;
+		bool up = k == MI_UP_FILE;
+		if (!up && k != MI_DOWN_FILE)
 			continue;
 		struct dbreg_sql *sql = up ? &m->up : &m->down;
 		if (sql->text != NULL) {
@@ -918,10 +992,10 @@ static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const 
 	}
 }
 
-static void manifest_migrations(struct mctx *c, const struct dbreg_toml_node *root)
+static void manifest_migrations(struct mctx *c, const struct mvals *root)
 {
 	struct dbreg_package *pkg = c->pkg;
-	const struct dbreg_toml_node *ms = mget(root, root_keys, "migrations");
+	const struct dbreg_toml_node *ms = root->v[R_MIGRATIONS];
 	if (ms == NULL || ms->u.array.len == 0)
 		return;
 	pkg->migrations = calloc(ms->u.array.len, sizeof *pkg->migrations);
@@ -939,6 +1013,47 @@ static void manifest_migrations(struct mctx *c, const struct dbreg_toml_node *ro
 		}
 		manifest_migration(c, &pkg->migrations[pkg->n_migrations++], n);
 	}
+}
+
+/* The bodies written as manifest strings and their spans, copied into one
+ * block of the package's (spans first), and the tree let go. Positions in
+ * a body written as is (no escape, no CR: the usual case) are found from
+ * its text; the source is kept only for the others. */
+static void manifest_keep_sql(struct mctx *c)
+{
+	struct dbreg_package *pkg = c->pkg;
+	size_t n = 0, total = 0;
+	/* A body read twice (a key holding a NUL, see manifest_migration) was
+	 * read last from the node whose text it holds. */
+	for (size_t i = 0; i < c->n_bodies; i++)
+		if (c->bodies[i].sql->text == c->bodies[i].node->u.str.ptr) {
+			n++;
+			total += c->bodies[i].sql->len + 1;
+		}
+	if (n == 0) {
+		dbreg_toml_doc_strip(pkg->doc, false);
+		return;
+	}
+	if (total > SIZE_MAX - n * sizeof(struct dbreg_toml_span) ||
+	    !(pkg->sql_text = malloc(n * sizeof(struct dbreg_toml_span) + total))) {
+		c->oom = true;
+		return;
+	}
+	struct dbreg_toml_span *span = (struct dbreg_toml_span *)pkg->sql_text;
+	char *at = pkg->sql_text + n * sizeof *span;
+	bool keep_source = false;
+	for (size_t i = 0; i < c->n_bodies; i++) {
+		struct dbreg_sql *sql = c->bodies[i].sql;
+		if (sql->text != c->bodies[i].node->u.str.ptr)
+			continue;
+		*span = dbreg_toml_string_span(c->bodies[i].node);
+		keep_source |= !dbreg_toml_span_verbatim(pkg->doc, span, sql->text);
+		sql->span = span++;
+		memcpy(at, sql->text, sql->len + 1);
+		sql->text = at;
+		at += sql->len + 1;
+	}
+	dbreg_toml_doc_strip(pkg->doc, keep_source);
 }
 
 int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diags, const char *file,
@@ -959,7 +1074,7 @@ int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diag
 	struct dbreg_toml_error err;
 	memset(&err, 0, sizeof err);
 	int rc = dbreg_toml_parse(&pkg->doc, text ? text : "", text ? len : 0, &err);
-	struct mctx c = { diags, pkg, false };
+	struct mctx c = { .diags = diags, .pkg = pkg };
 	if (rc == -2) {
 		dbreg_package_free(pkg);
 		return DBREG_ENOMEM;
@@ -971,13 +1086,18 @@ int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diag
 		return c.oom ? DBREG_ENOMEM : 0;
 	}
 	const struct dbreg_toml_node *root = pkg->doc->root;
-	manifest_package(&c, root);
+	struct mvals rv;
+	manifest_keys_find(root, root_keys, &rv);
+	manifest_package(&c, &rv);
 	/* Root-level checks after [package], so they can name the package. */
-	manifest_check_keys(&c, root, root_keys, &(struct mwhere){"the manifest", NULL, NULL}, NULL);
-	manifest_dependencies(&c, root);
-	manifest_tables(&c, root);
-	manifest_tools(&c, root);
-	manifest_migrations(&c, root);
+	manifest_check_keys(&c, root, root_keys, &(struct mwhere){"the manifest", NULL, NULL}, NULL, &rv);
+	manifest_dependencies(&c, &rv);
+	manifest_tables(&c, &rv);
+	manifest_tools(&c, &rv);
+	manifest_migrations(&c, &rv);
+	if (!c.oom)
+		manifest_keep_sql(&c);
+	free(c.bodies);
 	if (c.oom) {
 		dbreg_package_free(pkg);
 		return DBREG_ENOMEM;

@@ -15,6 +15,7 @@ static void model_strv_free(char **v, size_t n)
 
 static void model_sql_dispose(struct dbreg_sql *s)
 {
+	free(s->sum);
 	if (s->doc)
 		return;   /* a manifest string: borrowed from the package's document */
 	free(s->text);
@@ -57,6 +58,7 @@ void dbreg_package_free(struct dbreg_package *pkg)
 	free(pkg->file);
 	free(pkg->base_dir);
 	dbreg_toml_doc_free(pkg->doc);
+	free(pkg->sql_text);
 	free(pkg->name);
 	free(pkg->version_text);
 	dbreg_semver_dispose(&pkg->version);
@@ -116,13 +118,23 @@ const char *dbreg_sql_sum(const struct dbreg_sql *sql)
 {
 	if (!sql)
 		return "";
-	if (!sql->sum[0]) {
-		/* A memo of a value that never changes: the body's text is fixed
-		 * once loaded. */
-		struct dbreg_sql *memo = (struct dbreg_sql *)sql;
-		dbreg_sql_checksum(sql->text, sql->len, memo->sum);
-	}
-	return sql->sum;
+	char *sum = __atomic_load_n(&sql->sum, __ATOMIC_ACQUIRE);
+	if (sum)
+		return sum;
+	/* A memo of a value that never changes: the body's text is fixed once
+	 * loaded. Two threads asking at once both compute it; one keeps its copy. */
+	/* Without memory, as dbreg_sql_checksum without it: a value that
+	 * matches nothing (72 bytes: callers copy that many). */
+	static const char unavailable[72] = "sha256:unavailable";
+	char *mine = malloc(72), *none = NULL;
+	if (!mine)
+		return unavailable;
+	dbreg_sql_checksum(sql->text, sql->len, mine);
+	struct dbreg_sql *memo = (struct dbreg_sql *)sql;
+	if (__atomic_compare_exchange_n(&memo->sum, &none, mine, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return mine;
+	free(mine);
+	return none;
 }
 
 void dbreg_sql_checksum(const char *text, size_t len, char out[72])
@@ -164,8 +176,11 @@ void dbreg_sql_loc_next(const struct dbreg_sql *sql, struct dbreg_sql_cursor *cu
 	if (sql != NULL && sql->text != NULL) {
 		if (offset > sql->len)
 			offset = sql->len;
-		if (sql->doc != NULL && sql->node != NULL) {
-			if (dbreg_toml_string_pos_from(sql->doc, sql->node, offset, cur ? &cur->str : NULL, &l, &c) != 0) {
+		if (sql->doc != NULL) {
+			struct dbreg_toml_strpos *at = cur ? &cur->str : NULL;
+			if (!sql->span ||
+			    (sql->span->head ? dbreg_toml_span_pos_text(sql->doc, sql->span, sql->text, offset, at, &l, &c)
+					     : dbreg_toml_span_pos_from(sql->doc, sql->span, offset, at, &l, &c)) != 0) {
 				l = sql->pos.line;
 				c = sql->pos.column;
 			}

@@ -87,11 +87,13 @@ struct dbreg_sql {
 	size_t len;
 	char *file;                    /* the file holding it: the manifest, or the up_file */
 	const struct dbreg_toml_doc *doc;   /* borrowed; NULL when it came from a file. When set,
-					     * text and file are borrowed too (the string node's
-					     * text, the package's file), else owned */
-	const struct dbreg_toml_node *node; /* the string node; NULL for a file */
+					     * text and file are borrowed too (the package's copy
+					     * of the string, the package's file), else owned */
+	const struct dbreg_toml_span *span;   /* where the string is written in doc (in the
+					       * package's sql_text block); NULL for a file */
 	struct dbreg_pos pos;          /* of the key in the manifest */
-	char sum[72];                  /* dbreg_sql_sum's memo; "" until first asked */
+	char *sum;                     /* dbreg_sql_sum's memo, malloc'd when first asked (most
+					* bodies never are: only a plan wants them); NULL until then */
 };
 
 struct dbreg_migration {
@@ -119,7 +121,10 @@ struct dbreg_dependency {
 struct dbreg_package {
 	char *file;                    /* manifest path as given (relative to the project) */
 	char *base_dir;                /* folder that up_file paths are relative to */
-	struct dbreg_toml_doc *doc;    /* the parsed manifest, kept for SQL positions */
+	struct dbreg_toml_doc *doc;    /* the manifest's source, kept for SQL positions (its tree
+				        * is freed once the package is built: dbreg_toml_doc_strip) */
+	char *sql_text;                /* the manifest strings' spans, then their bodies: one block
+					* (sql->span and sql->text point in) */
 	char *name;                    /* NULL when missing/invalid (DBR010) */
 	struct dbreg_pos pos;          /* of [package] */
 	struct dbreg_pos name_pos, kind_pos;   /* of those values; 0 when absent */

@@ -155,3 +155,29 @@ const char *dbreg_target_connect_advice(const char *url, const char *err, bool *
 		return NULL;
 	return drv->connect_advice(err, transient);
 }
+
+int dbreg_target_read(struct dbreg_conn *conn, bool expect_tables, struct dbreg_applied **rows, size_t *n_rows,
+		      char ***names, char ***versions, size_t *n_pkgs)
+{
+	const struct dbreg_driver *drv = conn->driver;
+	*rows = NULL;
+	*n_rows = 0;
+	*names = *versions = NULL;
+	*n_pkgs = 0;
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	int rc;
+	if (drv->version >= 7 && drv->registry_read) {
+		rc = drv->registry_read(conn, expect_tables, &h, names, versions, n_pkgs);
+	} else {
+		rc = drv->history_read(conn, &h);
+		if (rc >= 0)
+			rc = dbreg_target_packages(conn, names, versions, n_pkgs);
+	}
+	if (rc < 0) {
+		dbreg_history_dispose(&h);
+		return rc;
+	}
+	*rows = h.rows;
+	*n_rows = h.len;
+	return 0;
+}

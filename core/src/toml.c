@@ -54,7 +54,8 @@ struct toml_seg {                /* one segment of a (dotted) key */
 	size_t len;
 	size_t off;                  /* where it is written */
 	unsigned line, column;
-	uint64_t hash;
+	uint64_t hash;               /* valid when hashed (toml_seg_hash): only tables with an index need it */
+	bool hashed;
 };
 
 struct toml_idx {                /* hash index entry: key `i` of `table` */
@@ -323,8 +324,16 @@ static void toml_idx_insert(struct toml_parser *p, struct dbreg_toml_node *t, si
 	p->idx_used++;
 }
 
-static struct dbreg_toml_kv *toml_find(struct toml_parser *p, struct dbreg_toml_node *t,
-				       const struct toml_seg *k)
+static uint64_t toml_seg_hash(struct toml_seg *k)
+{
+	if (!k->hashed) {
+		k->hash = toml_hash(k->ptr, k->len);
+		k->hashed = true;
+	}
+	return k->hash;
+}
+
+static struct dbreg_toml_kv *toml_find(struct toml_parser *p, struct dbreg_toml_node *t, struct toml_seg *k)
 {
 	struct dbreg_toml_kv *items = t->u.table.items;
 	if (t->u.table.len < TOML_INDEX_MIN) {
@@ -333,9 +342,10 @@ static struct dbreg_toml_kv *toml_find(struct toml_parser *p, struct dbreg_toml_
 				return &items[i];
 		return NULL;
 	}
-	for (size_t s = toml_idx_slot(t, k->hash, p->idx_cap); p->idx[s].table; s = (s + 1) & (p->idx_cap - 1)) {
+	uint64_t h = toml_seg_hash(k);
+	for (size_t s = toml_idx_slot(t, h, p->idx_cap); p->idx[s].table; s = (s + 1) & (p->idx_cap - 1)) {
 		const struct toml_idx *e = &p->idx[s];
-		if (e->table == t && e->hash == k->hash) {
+		if (e->table == t && e->hash == h) {
 			struct dbreg_toml_kv *kv = &items[e->i];
 			if (kv->key_len == k->len && memcmp(kv->key, k->ptr, k->len) == 0)
 				return kv;
@@ -344,7 +354,7 @@ static struct dbreg_toml_kv *toml_find(struct toml_parser *p, struct dbreg_toml_
 	return NULL;
 }
 
-static void toml_add(struct toml_parser *p, struct dbreg_toml_node *t, const struct toml_seg *k,
+static void toml_add(struct toml_parser *p, struct dbreg_toml_node *t, struct toml_seg *k,
 		     struct dbreg_toml_node *v)
 {
 	if (t->u.table.len == t->u.table.cap) {
@@ -363,7 +373,7 @@ static void toml_add(struct toml_parser *p, struct dbreg_toml_node *t, const str
 		for (size_t i = 0; i < n; i++)
 			toml_idx_insert(p, t, i, toml_hash(t->u.table.items[i].key, t->u.table.items[i].key_len));
 	} else if (n > TOML_INDEX_MIN) {
-		toml_idx_insert(p, t, n - 1, k->hash);
+		toml_idx_insert(p, t, n - 1, toml_seg_hash(k));
 	}
 }
 
@@ -498,6 +508,12 @@ static void toml_check_utf8(struct toml_parser *p)
 	const unsigned char *s = (const unsigned char *)p->buf;
 	size_t n = p->len, i = 0;
 	while (i < n) {
+		/* ASCII, the bulk of a manifest, eight bytes at a time. */
+		uint64_t w;
+		while (n - i >= sizeof w && (memcpy(&w, s + i, sizeof w), (w & 0x8080808080808080ull) == 0))
+			i += sizeof w;
+		if (i >= n)
+			break;
 		if (s[i] < 0x80) {
 			i++;
 			continue;
@@ -753,7 +769,7 @@ static void toml_key(struct toml_parser *p)
 		} else {
 			TOML_EXPECTED(p, "a key");
 		}
-		s->hash = toml_hash(s->ptr, s->len);
+		s->hashed = false;
 		p->nsegs++;
 		toml_skip_ws(p);
 		if (toml_peek(p, 0) != '.')
@@ -784,7 +800,7 @@ static void toml_keyval(struct toml_parser *p, struct dbreg_toml_node *t)
 	p->pos++;
 	toml_skip_ws(p);
 	for (size_t i = base; i + 1 < p->nsegs; i++) {
-		const struct toml_seg *s = &p->segs[i];
+		struct toml_seg *s = &p->segs[i];
 		struct dbreg_toml_kv *kv = toml_find(p, t, s);
 		if (!kv) {
 			struct dbreg_toml_node *n = toml_node(p, DBREG_TOML_TABLE, TOML_DEPTH(t) + 1, 0);
@@ -1168,7 +1184,7 @@ static struct dbreg_toml_node *toml_header(struct toml_parser *p, struct dbreg_t
 
 	struct dbreg_toml_node *t = root;
 	for (size_t i = 0; i + 1 < p->nsegs; i++) {
-		const struct toml_seg *s = &p->segs[i];
+		struct toml_seg *s = &p->segs[i];
 		struct dbreg_toml_kv *kv = toml_find(p, t, s);
 		if (!kv) {
 			struct dbreg_toml_node *n = toml_node(p, DBREG_TOML_TABLE, TOML_DEPTH(t) + 1, start);
@@ -1189,7 +1205,7 @@ static struct dbreg_toml_node *toml_header(struct toml_parser *p, struct dbreg_t
 				     toml_seg_desc(s, tmp, sizeof tmp), kv->line, kv->column);
 		}
 	}
-	const struct toml_seg *s = &p->segs[p->nsegs - 1];
+	struct toml_seg *s = &p->segs[p->nsegs - 1];
 	struct dbreg_toml_kv *kv = toml_find(p, t, s);
 	struct dbreg_toml_node *n;
 	if (!aot) {
@@ -1269,10 +1285,9 @@ static void toml_document(struct toml_parser *p)
 
 /* ---- public API --------------------------------------------------------- */
 
-static void toml_doc_free_impl(struct toml_doc_impl *d)
+/* Frees the nodes and the byte arena (the tree and its text). */
+static void toml_doc_free_tree(struct toml_doc_impl *d)
 {
-	if (!d)
-		return;
 	for (struct toml_node_chunk *c = d->nodes, *next; c; c = next) {
 		next = c->next;
 		free(c);
@@ -1281,6 +1296,16 @@ static void toml_doc_free_impl(struct toml_doc_impl *d)
 		next = c->next;
 		free(c);
 	}
+	d->nodes = NULL;
+	d->bytes = NULL;
+	d->pub.root = NULL;
+}
+
+static void toml_doc_free_impl(struct toml_doc_impl *d)
+{
+	if (!d)
+		return;
+	toml_doc_free_tree(d);
 	free(d->pub.src);
 	free(d);
 }
@@ -1339,6 +1364,18 @@ void dbreg_toml_doc_free(struct dbreg_toml_doc *doc)
 	toml_doc_free_impl((struct toml_doc_impl *)doc);
 }
 
+void dbreg_toml_doc_strip(struct dbreg_toml_doc *doc, bool keep_source)
+{
+	if (!doc)
+		return;
+	toml_doc_free_tree((struct toml_doc_impl *)doc);
+	if (!keep_source) {
+		free(doc->src);
+		doc->src = NULL;
+		doc->src_len = 0;
+	}
+}
+
 const struct dbreg_toml_node *dbreg_toml_get(const struct dbreg_toml_node *table, const char *key)
 {
 	if (!table || !key || table->type != DBREG_TOML_TABLE)
@@ -1379,16 +1416,89 @@ int dbreg_toml_string_pos(const struct dbreg_toml_doc *doc, const struct dbreg_t
 int dbreg_toml_string_pos_from(const struct dbreg_toml_doc *doc, const struct dbreg_toml_node *node,
 			       size_t offset, struct dbreg_toml_strpos *cur, unsigned *line, unsigned *column)
 {
-	if (!doc || !node || node->type != DBREG_TOML_STRING || node->src_len < 2 ||
-	    node->src_off > doc->src_len || doc->src_len - node->src_off < node->src_len ||
-	    offset > node->u.str.len)
+	struct dbreg_toml_span span = dbreg_toml_string_span(node);
+	return dbreg_toml_span_pos_from(doc, &span, offset, cur, line, column);
+}
+
+struct dbreg_toml_span dbreg_toml_string_span(const struct dbreg_toml_node *node)
+{
+	if (!node || node->type != DBREG_TOML_STRING)
+		return (struct dbreg_toml_span){0};
+	return (struct dbreg_toml_span){.off = node->src_off, .len = node->src_len, .dec_len = node->u.str.len,
+					.line = node->line, .column = node->column};
+}
+
+bool dbreg_toml_span_verbatim(const struct dbreg_toml_doc *doc, struct dbreg_toml_span *span, const char *text)
+{
+	if (!doc || !span || !text || span->len < 2 || span->off > doc->src_len ||
+	    doc->src_len - span->off < span->len)
+		return false;
+	const char *s = doc->src + span->off;
+	char q = s[0];
+	int multi = span->len >= 6 && s[1] == q && s[2] == q;
+	size_t head = multi ? 3 : 1, tail = multi ? 3 : 1;
+	if (multi && s[head] == '\n')
+		head++;
+	if (head + tail > span->len || span->len - head - tail != span->dec_len)
+		return false;
+	const char *in = s + head;
+	if ((q == '"' && memchr(in, '\\', span->dec_len)) || memchr(in, '\r', span->dec_len) ||
+	    memcmp(in, text, span->dec_len) != 0)
+		return false;
+	span->head = (unsigned)head;
+	return true;
+}
+
+int dbreg_toml_span_pos_text(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, const char *text,
+			     size_t offset, struct dbreg_toml_strpos *cur, unsigned *line, unsigned *column)
+{
+	if (!span || !span->head || !text || offset > span->dec_len)
 		return -1;
-	const char *s = doc->src + node->src_off, *e = s + node->src_len;
+	/* As dbreg_toml_span_pos_from counts: every source byte a column, a
+	 * newline a line; here the source bytes are the opening quotes, maybe
+	 * a newline, then the text itself. */
+	unsigned l = span->line, col = span->column + (span->head > 3 ? 3 : span->head);
+	if (span->head > 3) {
+		l++;
+		col = 1;
+	}
+	const char *from = text;
+	if (cur && cur->doc == doc && cur->off == span->off && offset >= cur->dec && cur->at) {
+		from = cur->at;
+		l = cur->line;
+		col = cur->column;
+	}
+	const char *target = text + offset;
+	for (const char *k = from; k < target; k++) {
+		if (*k == '\n') {
+			l++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	if (cur)
+		*cur = (struct dbreg_toml_strpos){.doc = doc, .off = span->off, .at = target, .dec = offset,
+						  .line = l, .column = col};
+	if (line)
+		*line = l;
+	if (column)
+		*column = col;
+	return 0;
+}
+
+int dbreg_toml_span_pos_from(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, size_t offset,
+			     struct dbreg_toml_strpos *cur, unsigned *line, unsigned *column)
+{
+	if (!doc || !span || span->len < 2 || span->off > doc->src_len || doc->src_len - span->off < span->len ||
+	    offset > span->dec_len)
+		return -1;
+	const char *s = doc->src + span->off, *e = s + span->len;
 	char q = s[0];
 	if ((q != '"' && q != '\'') || e[-1] != q)
 		return -1;
 	int basic = q == '"';
-	int multi = node->src_len >= 6 && s[1] == q && s[2] == q;
+	int multi = span->len >= 6 && s[1] == q && s[2] == q;
 	const char *c = s + (multi ? 3 : 1), *end = e - (multi ? 3 : 1);
 	if (multi) {
 		if (c < end && *c == '\n')
@@ -1398,9 +1508,9 @@ int dbreg_toml_string_pos_from(const struct dbreg_toml_doc *doc, const struct db
 	}
 	size_t dec = 0;
 	const char *from = s;
-	unsigned l = node->line, col = node->column;
+	unsigned l = span->line, col = span->column;
 	/* Go on from the last lookup of this string when it lies before. */
-	if (cur && cur->node == node && cur->doc == doc && offset >= cur->dec) {
+	if (cur && cur->off == span->off && cur->doc == doc && offset >= cur->dec) {
 		c = cur->at;
 		dec = cur->dec;
 		from = cur->at;
@@ -1440,7 +1550,7 @@ int dbreg_toml_string_pos_from(const struct dbreg_toml_doc *doc, const struct db
 		}
 	}
 	if (cur)
-		*cur = (struct dbreg_toml_strpos){.doc = doc, .node = node, .at = target, .dec = dec,
+		*cur = (struct dbreg_toml_strpos){.doc = doc, .off = span->off, .at = target, .dec = dec,
 						  .line = l, .column = col};
 	if (line)
 		*line = l;

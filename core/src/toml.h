@@ -102,7 +102,7 @@ int dbreg_toml_string_pos(const struct dbreg_toml_doc *doc, const struct dbreg_t
  * asked in order, cost one pass over the string rather than one each. */
 struct dbreg_toml_strpos {
 	const struct dbreg_toml_doc *doc;   /* NULL: nothing walked yet */
-	const struct dbreg_toml_node *node;
+	size_t off;                    /* the string's token in doc's source */
 	const char *at;                /* source byte of decoded offset `dec` */
 	size_t dec;
 	unsigned line, column;         /* of `at` */
@@ -113,6 +113,45 @@ struct dbreg_toml_strpos {
  * zero it before the first lookup. */
 int dbreg_toml_string_pos_from(const struct dbreg_toml_doc *doc, const struct dbreg_toml_node *node,
 			       size_t offset, struct dbreg_toml_strpos *cur, unsigned *line, unsigned *column);
+
+/* Where a string value is written: all dbreg_toml_string_pos needs of
+ * the node, so a reader that keeps only positions can let the tree go
+ * (dbreg_toml_doc_strip) and still map offsets against the source. */
+struct dbreg_toml_span {
+	size_t off, len;               /* the token's bytes in the source, quotes included */
+	size_t dec_len;                /* bytes of the decoded text */
+	unsigned line, column;         /* where the token starts */
+	unsigned head;                 /* a string written as is (dbreg_toml_span_verbatim): the
+					* source bytes before its text; 0: not known to be */
+};
+
+/* The span of a string node; a zeroed span (len 0, which maps nothing)
+ * when node is not a string. */
+struct dbreg_toml_span dbreg_toml_string_span(const struct dbreg_toml_node *node);
+
+/* Whether the string of span is written as is: its decoded text (`text`,
+ * span->dec_len bytes) is the very bytes of the source after the opening
+ * quotes (and the newline trimmed after them): no escape, no CR. Then sets
+ * span->head, and its places can be found from the text alone
+ * (dbreg_toml_span_pos_text), without the source. */
+bool dbreg_toml_span_verbatim(const struct dbreg_toml_doc *doc, struct dbreg_toml_span *span, const char *text);
+
+/* dbreg_toml_string_pos_from for a string known by its span in doc. */
+int dbreg_toml_span_pos_from(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, size_t offset,
+			     struct dbreg_toml_strpos *cur, unsigned *line, unsigned *column);
+
+/* The same for a verbatim string (span->head set), from its decoded text;
+ * doc only names the string in the cursor and may have lost its source.
+ * Returns -1 when span is not verbatim or offset is past the text. */
+int dbreg_toml_span_pos_text(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, const char *text,
+			     size_t offset, struct dbreg_toml_strpos *cur, unsigned *line, unsigned *column);
+
+/* Frees a document's tree and decoded text, and its source unless
+ * keep_source: root is NULL afterwards, every node and string pointer of
+ * it gone; spans stay valid (against the source only when kept). A reader
+ * that has copied what it keeps hands the memory back before the next
+ * document is parsed. NULL-safe. */
+void dbreg_toml_doc_strip(struct dbreg_toml_doc *doc, bool keep_source);
 
 /* The name of a type as the toml-test suite spells it ("string", "integer",
  * "datetime-local", ...); "table" and "array" for the containers. */

@@ -28,7 +28,6 @@
  * outer query and its sort on top (issue 18). */
 enum sq_query {
 	SQ_Q_TABLES,          /* user tables, by name */
-	SQ_Q_TABLE_EXISTS,
 	SQ_Q_COUNT
 };
 
@@ -37,7 +36,6 @@ static const char *const sq_query_sql[SQ_Q_COUNT] = {
 			 " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
 			 " AND name NOT LIKE 'ydtb\\_registry\\_%' ESCAPE '\\'"
 			 " ORDER BY name"),
-	[SQ_Q_TABLE_EXISTS] = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
 };
 
 struct sqlite_conn {
@@ -382,21 +380,29 @@ static int sq_exec_body(struct sqlite_conn *c, const char *sql)
 	return 0;
 }
 
+/* 1 when the main database has the table (column NULL) or the table has
+ * the column, 0 when not, negative on failure. Asked of the schema SQLite
+ * has already parsed (sqlite3_table_column_metadata): no statement to
+ * prepare, which on a fresh connection (each target of a fleet) cost more
+ * than the reads. */
+static int sq_has(struct sqlite_conn *c, const char *table, const char *column)
+{
+	int rc = sqlite3_table_column_metadata(c->db, "main", table, column, NULL, NULL, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		return 1;
+	/* Absence is SQLITE_ERROR with this message; anything else (a busy or
+	 * unreadable schema) is a failure. */
+	if (rc == SQLITE_ERROR && strncmp(sqlite3_errmsg(c->db), "no such table column", 20) == 0)
+		return 0;
+	sq_fail(c, NULL, 0);
+	return DBREG_ECONNECT;
+}
+
 /* 1 when ydtb_registry_migrations has the statements_done column (rows of
  * transaction = false migrations that stopped part way), 0 when not. */
 static int sq_has_progress(struct sqlite_conn *c)
 {
-	sqlite3_stmt *st;
-	if (sq_prepare(c, "SELECT 1 FROM pragma_table_info('ydtb_registry_migrations') WHERE name = 'statements_done'",
-		       &st))
-		return DBREG_ECONNECT;
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		sq_fail(c, NULL, 0);
-		return DBREG_ECONNECT;
-	}
-	return rc == SQLITE_ROW;
+	return sq_has(c, "ydtb_registry_migrations", "statements_done");
 }
 
 /* Adds statements_done to a history table made before it existed. */
@@ -430,17 +436,7 @@ static int sq_history_ensure(struct dbreg_conn *conn)
 /* 1 when the table exists, 0 when not, negative on failure. */
 static int sq_table_exists(struct sqlite_conn *c, const char *name)
 {
-	sqlite3_stmt *st;
-	int rc = sq_cached(c, SQ_Q_TABLE_EXISTS, &st);
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	int res = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
-	if (res < 0)
-		sq_fail(c, NULL, 0);
-	sq_done(st);
-	return res < 0 ? DBREG_ECONNECT : res;
+	return sq_has(c, name, NULL);
 }
 
 static const char *sq_col(sqlite3_stmt *st, int i)
@@ -691,6 +687,20 @@ static int sq_package_read(struct dbreg_conn *conn, char ***names, char ***versi
 		*names = *versions = NULL;
 		*n = 0;
 	}
+	return rc;
+}
+
+/* The two reads together: a fleet's no-op visit. No round trips to save
+ * here, so the hint goes unused. */
+static int sq_registry_read(struct dbreg_conn *conn, bool expect, struct dbreg_history *hist, char ***names,
+			    char ***versions, size_t *n)
+{
+	(void)expect;
+	int rc = sq_history_query(SQ(conn), NULL, 0, hist);
+	if (rc == 0)
+		rc = sq_package_read(conn, names, versions, n);
+	if (rc)
+		dbreg_history_dispose(hist);
 	return rc;
 }
 
@@ -1437,6 +1447,7 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	.history_read_packages = sq_history_read_packages,
 	.rows_read = sq_rows_read,
 	.changed_stamp = sq_changed_stamp,
+	.registry_read = sq_registry_read,
 	.history_record = sq_history_record,
 	.package_record = sq_package_record,
 	.package_read = sq_package_read,

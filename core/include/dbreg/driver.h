@@ -11,7 +11,7 @@
 
 #include "../dbreg.h"
 
-#define DBREG_DRIVER_VERSION 6
+#define DBREG_DRIVER_VERSION 7
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -267,6 +267,20 @@ struct dbreg_driver {
 	 * the target since this one last asked (never for this connection's
 	 * own commits): a watch keeps the history it read while it stays. */
 	int (*changed_stamp)(struct dbreg_conn *conn, unsigned long long *stamp);
+
+	/* Version 7 methods go below this line. All are optional: check
+	 * version >= 7 and the pointer for NULL before a call. */
+
+	/* history_read and package_read at once, in one round trip where the
+	 * database allows: the whole of a visit that finds nothing to do (a
+	 * fleet's no-op target). Absent tables read as empty, as there, and
+	 * nothing is written. expect_tables is a hint (the caller read rows
+	 * from this target before), never trusted for the result: the driver
+	 * may then read without asking first whether the tables exist, and
+	 * ask only when the read fails. Outputs as history_read's and
+	 * package_read's; on failure they are left empty. */
+	int (*registry_read)(struct dbreg_conn *conn, bool expect_tables, struct dbreg_history *hist, char ***names,
+			     char ***versions, size_t *n);
 };
 
 /* Registers a driver. Refuses a vtable with a missing required method or a
