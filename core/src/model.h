@@ -250,4 +250,17 @@ bool dbreg_type_fk_compatible(const struct dbreg_type_info *a, const struct dbre
 /* The nearest portable type name for a hint, never NULL. */
 const char *dbreg_type_nearest(const char *type);
 
+/* A migration's body j (0..DBREG_MIGRATION_BODIES-1: up, up_postgres,
+ * up_sqlite, down, down_postgres, down_sqlite; j is part of stored
+ * checksums) when it was read from an SQL file, or NULL: absent, or
+ * inside the manifest, whose own bytes hold it. */
+enum { DBREG_MIGRATION_BODIES = 6 };
+
+static inline const struct dbreg_sql *dbreg_migration_file_body(const struct dbreg_migration *m, size_t j)
+{
+	const struct dbreg_sql *b[DBREG_MIGRATION_BODIES] = {&m->up,   &m->up_postgres,   &m->up_sqlite,
+							     &m->down, &m->down_postgres, &m->down_sqlite};
+	return j < DBREG_MIGRATION_BODIES && b[j]->text && !b[j]->doc ? b[j] : NULL;
+}
+
 #endif
