@@ -903,8 +903,9 @@ static void manifest_sql_file(struct mctx *c, struct dbreg_sql *sql, const struc
 	sql->pos.column = kv->column;
 }
 
-/* The six bodies of a migration by their keys. */
-static const struct { int key; size_t off; } manifest_bodies[] = {
+/* The six bodies of a migration by their keys, in the order of j in
+ * dbreg_migration_file_body (model.h). */
+static const struct { int key; size_t off; } manifest_bodies[DBREG_MIGRATION_BODIES] = {
 	{ MI_UP, offsetof(struct dbreg_migration, up) },
 	{ MI_UP_POSTGRES, offsetof(struct dbreg_migration, up_postgres) },
 	{ MI_UP_SQLITE, offsetof(struct dbreg_migration, up_sqlite) },
@@ -912,7 +913,6 @@ static const struct { int key; size_t off; } manifest_bodies[] = {
 	{ MI_DOWN_POSTGRES, offsetof(struct dbreg_migration, down_postgres) },
 	{ MI_DOWN_SQLITE, offsetof(struct dbreg_migration, down_sqlite) },
 };
-#define MANIFEST_BODIES (sizeof manifest_bodies / sizeof manifest_bodies[0])
 
 static struct dbreg_sql *manifest_body(struct dbreg_migration *m, size_t b)
 {
@@ -971,7 +971,7 @@ static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const 
 		if (kv->value->type != DBREG_TOML_STRING)
 			continue;
 		int k = manifest_key_named(migration_keys, kv->key, strlen(kv->key));
-		for (size_t b = 0; b < MANIFEST_BODIES; b++)
+		for (size_t b = 0; b < DBREG_MIGRATION_BODIES; b++)
 			if (k == manifest_bodies[b].key)
 				manifest_sql_string(c, manifest_body(m, b), kv);
 	}
