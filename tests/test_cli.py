@@ -449,7 +449,62 @@ def libpq_is_loaded_only_when_a_postgresql_target_is_reached():
     expect("libpq.so" not in err and "libkrb5" not in err, "a SQLite apply loaded libpq")
     rc, out, err = run(["status", "--target", "postgres://app@127.0.0.1:1/db"], d, env=env)
     expect(rc == 3, "exit %d: %s" % (rc, err[-2000:]))
-    expect("libpq.so.5" in err, "no libpq was loaded to reach PostgreSQL: " + err[-500:])
+    # libpq's own refusal: only a loaded libpq can have tried the port.
+    expect("cannot connect to PostgreSQL at 127.0.0.1 port 1" in err and "Connection refused" in err,
+           "libpq did not try the server: " + err[-500:])
+    expect("cannot load" not in err, err[-500:])
+
+
+def no_libpq(work):
+    """A folder whose libpq.so.5 the dynamic loader finds first and cannot
+    load (it needs a library that is not there), as on a machine without
+    the Debian package libpq5."""
+    stub = os.path.join(work, "no-libpq")
+    os.makedirs(stub)
+    for name, text, libs in (("libnothere.so", "int nothere(void) { return 0; }\n", []),
+                             ("libpq.so.5", "int nothere(void);\nint stub(void) { return nothere(); }\n",
+                              ["-L" + stub, "-lnothere"])):
+        src = os.path.join(stub, name + ".c")
+        with open(src, "w") as fp:
+            fp.write(text)
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", os.path.join(stub, name), src] + libs, check=True)
+    os.remove(os.path.join(stub, "libnothere.so"))
+    return stub
+
+
+@case
+def without_libpq_postgresql_fails_at_once_and_offline_reads_say_so():
+    # Validation and SQLite need no libpq; a PostgreSQL target fails with
+    # what to install, init does not wait for a server to come up, and the
+    # state file's copy of a target's history is not read under another
+    # key (which would say that nothing is applied).
+    url, drop = pg_database()
+    try:
+        d = project({"dbreg.toml": '[targets.dev]\nurl = "${DBREG_PG}"\n'})
+        env = {"DBREG_PG": url}
+        rc, out, err = run(["apply"], d, env)
+        expect(rc == 0, out + err)
+        rc, online, err = run(["status", "--offline"], d, env)
+        rows = [l.split() for l in online.splitlines() if l.startswith("  @")]
+        expect(rc == 0 and rows and all(r[-1] == "0" for r in rows), "not all applied: " + online + err)
+        env["LD_LIBRARY_PATH"] = no_libpq(d)
+        rc, out, err = run(["validate", "-q"], d, env)
+        expect(rc == 0, "validate needs no libpq: " + out + err)
+        rc, out, err = run(["apply", "--target", "sqlite:dev.db", "-q"], d, env)
+        expect(rc == 0, "SQLite needs no libpq: " + out + err)
+        t = time.time()
+        rc, out, err = run(["init", "--wait", "20"], d, env)
+        took = time.time() - t
+        expect(rc == 3, "exit %d: %s" % (rc, out + err))
+        expect(took < 10, "init waited %.1f s for a library that will not come" % took)
+        expect("cannot load libpq.so.5" in err and "apt-get install libpq5" in err, err)
+        for cmd in (["status", "--offline"], ["history", "--offline"]):
+            rc, out, err = run(cmd, d, env)
+            expect(rc == 3, "%s exit %d: %s" % (cmd, rc, out + err))
+            expect("stored history cannot be found" in err and "libpq5" in err, err)
+            expect("no migration applied" not in out + err, out + err)
+    finally:
+        drop()
 
 
 @case

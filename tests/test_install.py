@@ -140,6 +140,32 @@ def a_c_program_builds_with_pkg_config_against_the_installed_files_only():
 
 
 @case
+def the_static_library_links_with_pkg_config_static_and_nothing_needs_libpq():
+    # libpq is loaded by the PostgreSQL driver when first needed
+    # (drivers/postgres/pq.h): neither the shared library nor dbreg.pc
+    # names it, so an embedder links without libpq-dev and, statically,
+    # without libpq's own static dependencies.
+    pc = open(os.path.join(LIBDIR, "pkgconfig", "dbreg.pc")).read()
+    expect("libpq" not in pc, pc)
+    for lib in (os.path.join(LIBDIR, "libdbreg.so.0"), BIN):
+        needed = sh(["readelf", "-d", lib])
+        expect("libpq" not in needed, lib + ":\n" + needed)
+    work = tempfile.mkdtemp(prefix="dbreg-static-", dir=DEST)
+    src = os.path.join(work, "app.c")
+    with open(src, "w") as fp:
+        fp.write(PROGRAM)
+    flags = [f for f in sh(["pkg-config", "--cflags", "--static", "--libs", "dbreg"], env=ENV).split()
+             if f != "-ldbreg"]
+    extra = ["-fsanitize=" + SANITIZE] if SANITIZE not in ("", "none") else []
+    exe = os.path.join(work, "app")
+    sh(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", src, os.path.join(LIBDIR, "libdbreg.a"), "-o", exe]
+       + flags + extra, cwd=work, env=ENV)
+    expect("libdbreg" not in sh(["readelf", "-d", exe]), "linked against the shared library")
+    out = sh([exe], env=ENV)
+    expect(out == "1 package @ydtb/core 0 postgres://app:***@db/app sqlite-driver\n", repr(out))
+
+
+@case
 def man_renders_the_installed_page_with_a_section_per_command():
     out = sh(["man", "-l", MAN], env=dict(ENV, MANWIDTH="100", MAN_KEEP_FORMATTING="", PAGER="cat"))
     out = out.replace("\b", "")

@@ -192,7 +192,9 @@ struct dbreg_validate_opts {
 	unsigned budget_ms;
 	/* The state file whose stored check results the SQL checks re-use
 	 * (dbreg_check_cache_load), looked up on a thread of their own while
-	 * the declarations are checked; NULL: none, or loaded before. */
+	 * the declarations are checked (dbreg_registry_validate and
+	 * dbreg_registry_validate_start; not with skip_sql). The caller does
+	 * not use it during the call. NULL: none, or loaded before. */
 	struct dbreg_state *results;
 };
 
@@ -666,8 +668,10 @@ int dbreg_target_dialect(const char *url, enum dbreg_dialect *out);
 
 /* The key the state file keeps a target under: one per database, whatever
  * the spelling (for SQLite the file's absolute path; for PostgreSQL host,
- * port, database and user), never holding a password. malloc'd; NULL when
- * out of memory. A URL no driver reads as a database is keyed redacted. */
+ * port, database and user), never holding a password. malloc'd; NULL with
+ * errno ENOMEM when out of memory, or ELIBACC when the driver cannot read
+ * URLs (PostgreSQL's without libpq). A URL no driver reads as a database
+ * is keyed redacted. */
 char *dbreg_target_key(const char *url);
 
 /* Connects to a target. On failure returns DBREG_ECONNECT or DBREG_EUSAGE

@@ -27,7 +27,6 @@
 #include "registry.h"
 #include "util.h"
 
-#include <pg_query.h>
 
 #include <dlfcn.h>
 #include <stdint.h>
@@ -72,8 +71,7 @@ static int cache_stat_line(struct dbreg_buf *b, const char *tag, const char *pat
  * files themselves, so a rebuilt binary of the same version is another. */
 static void cache_build(struct dbreg_buf *b)
 {
-	dbreg_buf_printf(b, "dbreg %s sqlite %s pg_query %d\n", DBREG_VERSION_STRING, sqlite3_libversion(),
-			 PG_VERSION_NUM);
+	dbreg_buf_versions(b);
 	if (cache_stat_line(b, "exe", "/proc/self/exe", 0) != 0)
 		dbreg_buf_printf(b, "exe unknown %p\n", (void *)b);   /* matches no later run */
 	Dl_info info;
@@ -243,12 +241,11 @@ int dbreg_cache_registry_store(struct dbreg_state *st, const struct dbreg_projec
 		const struct dbreg_package *pkg = reg->packages[i];
 		for (size_t k = 0; k < pkg->n_migrations && rc == 0; k++) {
 			const struct dbreg_migration *m = &pkg->migrations[k];
-			const struct dbreg_sql *bodies[] = {&m->up, &m->up_postgres, &m->up_sqlite,
-							    &m->down, &m->down_postgres, &m->down_sqlite};
-			for (size_t j = 0; j < sizeof bodies / sizeof bodies[0] && rc == 0; j++)
-				if (bodies[j]->text && !bodies[j]->doc && bodies[j]->file &&
-				    dbreg_strv_push(&sql, &n_sql, bodies[j]->file) != 0)
+			for (size_t j = 0; j < DBREG_MIGRATION_BODIES && rc == 0; j++) {
+				const struct dbreg_sql *body = dbreg_migration_file_body(m, j);
+				if (body && body->file && dbreg_strv_push(&sql, &n_sql, body->file) != 0)
 					rc = DBREG_ENOMEM;
+			}
 		}
 	}
 	if (rc != 0)

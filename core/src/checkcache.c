@@ -60,14 +60,13 @@ static void cc_contents(struct dbreg_buf *b, const struct dbreg_package *p)
 	dbreg_buf_printf(b, "package %s %s\n", p->file ? p->file : "", p->manifest_sha256);
 	for (size_t k = 0; k < p->n_migrations; k++) {
 		const struct dbreg_migration *m = &p->migrations[k];
-		const struct dbreg_sql *bodies[] = {&m->up, &m->up_postgres, &m->up_sqlite,
-						    &m->down, &m->down_postgres, &m->down_sqlite};
-		for (size_t j = 0; j < sizeof bodies / sizeof bodies[0]; j++) {
-			if (!bodies[j]->text || bodies[j]->doc)
+		for (size_t j = 0; j < DBREG_MIGRATION_BODIES; j++) {
+			const struct dbreg_sql *body = dbreg_migration_file_body(m, j);
+			if (!body)
 				continue;
 			char sum[72];
-			dbreg_sha256_hex(bodies[j]->text, bodies[j]->len, sum);   /* raw bytes: CR included */
-			dbreg_buf_printf(b, "file %zu %zu %s %s\n", k, j, bodies[j]->file ? bodies[j]->file : "", sum);
+			dbreg_sha256_hex(body->text, body->len, sum);   /* raw bytes: CR included */
+			dbreg_buf_printf(b, "file %zu %zu %s %s\n", k, j, body->file ? body->file : "", sum);
 		}
 	}
 }

@@ -47,9 +47,9 @@ struct dbreg_check_cache {
 		 : NULL)
 
 /* dbreg_check_cache_load without touching the registry's message, so that
- * it may run beside the declaration checks (validate.c): fills
- * reg->check_cache and reads reg->packages, nothing else of reg. Returns 0
- * or DBREG_ENOMEM. */
+ * it may run beside the declaration checks (validate.c): writes
+ * reg->check_cache only, and reads reg->n_packages, reg->packages,
+ * reg->isolation and the state file. Returns 0 or DBREG_ENOMEM. */
 int dbreg_check_cache_lookup(struct dbreg_registry *reg, struct dbreg_state *st);
 
 /* The planner's warnings kept per body (dbreg_plan_memo_new, checkcache.c).

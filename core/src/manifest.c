@@ -24,93 +24,95 @@
 
 struct manifest_key {
 	const char *name;
+	size_t len;                    /* strlen(name) */
 	unsigned types;
 	const char *missing_code;      /* diagnostic when absent; NULL: optional */
 };
+#define MKEY(name, types, code) { name, sizeof name - 1, types, code }
 
 /* Each table is indexed by its enum: the loader reads a section's values
  * from the array manifest_keys_find fills (mvals), by index. */
 enum { R_PACKAGE, R_DEPENDENCIES, R_TABLES, R_TOOLS, R_MIGRATIONS };
 static const struct manifest_key root_keys[] = {
-	[R_PACKAGE] = { "package", M_TABLE, NULL },  /* DBR010 from manifest_package */
-	[R_DEPENDENCIES] = { "dependencies", M_TABLE, NULL },
-	[R_TABLES] = { "tables", M_TABLE, NULL },
-	[R_TOOLS] = { "tools", M_ARRAY, NULL },
-	[R_MIGRATIONS] = { "migrations", M_ARRAY, NULL },
-	{ NULL, 0, NULL },
+	[R_PACKAGE] = MKEY("package", M_TABLE, NULL),  /* DBR010 from manifest_package */
+	[R_DEPENDENCIES] = MKEY("dependencies", M_TABLE, NULL),
+	[R_TABLES] = MKEY("tables", M_TABLE, NULL),
+	[R_TOOLS] = MKEY("tools", M_ARRAY, NULL),
+	[R_MIGRATIONS] = MKEY("migrations", M_ARRAY, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
 enum { P_NAME, P_VERSION, P_KIND, P_DESCRIPTION };
 static const struct manifest_key package_keys[] = {
-	[P_NAME] = { "name", M_STR, "DBR010" },
-	[P_VERSION] = { "version", M_STR, "DBR011" },
-	[P_KIND] = { "kind", M_STR, NULL },
-	[P_DESCRIPTION] = { "description", M_STR, NULL },
-	{ NULL, 0, NULL },
+	[P_NAME] = MKEY("name", M_STR, "DBR010"),
+	[P_VERSION] = MKEY("version", M_STR, "DBR011"),
+	[P_KIND] = MKEY("kind", M_STR, NULL),
+	[P_DESCRIPTION] = MKEY("description", M_STR, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
 enum { T_DESCRIPTION, T_WORKSPACE_SCOPED, T_PRIMARY_KEY, T_UNIQUE, T_COLUMNS, T_INDEXES, T_RENAMED_FROM };
 static const struct manifest_key table_keys[] = {
-	[T_DESCRIPTION] = { "description", M_STR, NULL },
-	[T_WORKSPACE_SCOPED] = { "workspace_scoped", M_BOOL, NULL },
-	[T_PRIMARY_KEY] = { "primary_key", M_ARRAY, NULL },
-	[T_UNIQUE] = { "unique", M_ARRAY, NULL },
-	[T_COLUMNS] = { "columns", M_TABLE, NULL },
-	[T_INDEXES] = { "indexes", M_TABLE, NULL },
-	[T_RENAMED_FROM] = { "renamed_from", M_STR, NULL },
-	{ NULL, 0, NULL },
+	[T_DESCRIPTION] = MKEY("description", M_STR, NULL),
+	[T_WORKSPACE_SCOPED] = MKEY("workspace_scoped", M_BOOL, NULL),
+	[T_PRIMARY_KEY] = MKEY("primary_key", M_ARRAY, NULL),
+	[T_UNIQUE] = MKEY("unique", M_ARRAY, NULL),
+	[T_COLUMNS] = MKEY("columns", M_TABLE, NULL),
+	[T_INDEXES] = MKEY("indexes", M_TABLE, NULL),
+	[T_RENAMED_FROM] = MKEY("renamed_from", M_STR, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
 enum { C_TYPE, C_PRIMARY_KEY, C_NOT_NULL, C_UNIQUE, C_DEFAULT, C_DEFAULT_SQL, C_REFERENCES, C_ON_DELETE,
        C_ON_UPDATE, C_DESCRIPTION, C_RENAMED_FROM };
 static const struct manifest_key column_keys[] = {
-	[C_TYPE] = { "type", M_STR, "DBR026" },
-	[C_PRIMARY_KEY] = { "primary_key", M_BOOL, NULL },
-	[C_NOT_NULL] = { "not_null", M_BOOL, NULL },
-	[C_UNIQUE] = { "unique", M_BOOL, NULL },
-	[C_DEFAULT] = { "default", M_STR | M_INT | M_FLOAT | M_BOOL, NULL },
-	[C_DEFAULT_SQL] = { "default_sql", M_STR, NULL },
-	[C_REFERENCES] = { "references", M_STR, NULL },
-	[C_ON_DELETE] = { "on_delete", M_STR, NULL },
-	[C_ON_UPDATE] = { "on_update", M_STR, NULL },
-	[C_DESCRIPTION] = { "description", M_STR, NULL },
-	[C_RENAMED_FROM] = { "renamed_from", M_STR, NULL },
-	{ NULL, 0, NULL },
+	[C_TYPE] = MKEY("type", M_STR, "DBR026"),
+	[C_PRIMARY_KEY] = MKEY("primary_key", M_BOOL, NULL),
+	[C_NOT_NULL] = MKEY("not_null", M_BOOL, NULL),
+	[C_UNIQUE] = MKEY("unique", M_BOOL, NULL),
+	[C_DEFAULT] = MKEY("default", M_STR | M_INT | M_FLOAT | M_BOOL, NULL),
+	[C_DEFAULT_SQL] = MKEY("default_sql", M_STR, NULL),
+	[C_REFERENCES] = MKEY("references", M_STR, NULL),
+	[C_ON_DELETE] = MKEY("on_delete", M_STR, NULL),
+	[C_ON_UPDATE] = MKEY("on_update", M_STR, NULL),
+	[C_DESCRIPTION] = MKEY("description", M_STR, NULL),
+	[C_RENAMED_FROM] = MKEY("renamed_from", M_STR, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
 enum { I_COLUMNS, I_UNIQUE };
 static const struct manifest_key index_keys[] = {
-	[I_COLUMNS] = { "columns", M_ARRAY, "DBR014" },
-	[I_UNIQUE] = { "unique", M_BOOL, NULL },
-	{ NULL, 0, NULL },
+	[I_COLUMNS] = MKEY("columns", M_ARRAY, "DBR014"),
+	[I_UNIQUE] = MKEY("unique", M_BOOL, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
 enum { TO_ID, TO_NAME, TO_DESCRIPTION, TO_ICON };
 static const struct manifest_key tool_keys[] = {
-	[TO_ID] = { "id", M_STR, "DBR050" },
-	[TO_NAME] = { "name", M_STR, "DBR014" },
-	[TO_DESCRIPTION] = { "description", M_STR, NULL },
-	[TO_ICON] = { "icon", M_STR, NULL },
-	{ NULL, 0, NULL },
+	[TO_ID] = MKEY("id", M_STR, "DBR050"),
+	[TO_NAME] = MKEY("name", M_STR, "DBR014"),
+	[TO_DESCRIPTION] = MKEY("description", M_STR, NULL),
+	[TO_ICON] = MKEY("icon", M_STR, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
 enum { MI_ID, MI_VERSION, MI_DESCRIPTION, MI_UP, MI_UP_POSTGRES, MI_UP_SQLITE, MI_UP_FILE, MI_DOWN,
        MI_DOWN_POSTGRES, MI_DOWN_SQLITE, MI_DOWN_FILE, MI_TRANSACTION, MI_FOREIGN_KEYS };
 static const struct manifest_key migration_keys[] = {
-	[MI_ID] = { "id", M_STR, "DBR040" },
-	[MI_VERSION] = { "version", M_STR, "DBR041" },
-	[MI_DESCRIPTION] = { "description", M_STR, NULL },
-	[MI_UP] = { "up", M_STR, NULL },
-	[MI_UP_POSTGRES] = { "up_postgres", M_STR, NULL },
-	[MI_UP_SQLITE] = { "up_sqlite", M_STR, NULL },
-	[MI_UP_FILE] = { "up_file", M_STR, NULL },
-	[MI_DOWN] = { "down", M_STR, NULL },
-	[MI_DOWN_POSTGRES] = { "down_postgres", M_STR, NULL },
-	[MI_DOWN_SQLITE] = { "down_sqlite", M_STR, NULL },
-	[MI_DOWN_FILE] = { "down_file", M_STR, NULL },
-	[MI_TRANSACTION] = { "transaction", M_BOOL, NULL },
-	[MI_FOREIGN_KEYS] = { "foreign_keys", M_BOOL, NULL },
-	{ NULL, 0, NULL },
+	[MI_ID] = MKEY("id", M_STR, "DBR040"),
+	[MI_VERSION] = MKEY("version", M_STR, "DBR041"),
+	[MI_DESCRIPTION] = MKEY("description", M_STR, NULL),
+	[MI_UP] = MKEY("up", M_STR, NULL),
+	[MI_UP_POSTGRES] = MKEY("up_postgres", M_STR, NULL),
+	[MI_UP_SQLITE] = MKEY("up_sqlite", M_STR, NULL),
+	[MI_UP_FILE] = MKEY("up_file", M_STR, NULL),
+	[MI_DOWN] = MKEY("down", M_STR, NULL),
+	[MI_DOWN_POSTGRES] = MKEY("down_postgres", M_STR, NULL),
+	[MI_DOWN_SQLITE] = MKEY("down_sqlite", M_STR, NULL),
+	[MI_DOWN_FILE] = MKEY("down_file", M_STR, NULL),
+	[MI_TRANSACTION] = MKEY("transaction", M_BOOL, NULL),
+	[MI_FOREIGN_KEYS] = MKEY("foreign_keys", M_BOOL, NULL),
+	{ NULL, 0, 0, NULL },
 };
 
 /* The most keys a section has (migration_keys), for the arrays below. */
@@ -129,11 +131,19 @@ static const char *const fk_actions[] = {
 	"cascade", "restrict", "set null", "set default", "no action", NULL,
 };
 
+/* A body read from a manifest string, until manifest_keep_sql. */
+struct mbody {
+	struct dbreg_sql *sql;
+	const struct dbreg_toml_node *node;
+};
+
 /* What is being loaded, and where findings go. */
 struct mctx {
 	struct dbreg_diag_list *diags;
 	struct dbreg_package *pkg;
 	bool oom;
+	struct mbody *bodies;          /* in the order read */
+	size_t n_bodies;
 };
 
 /* Names a diagnostic's subject. */
@@ -183,14 +193,20 @@ static char *mdup(struct mctx *c, const char *s)
 	return d;
 }
 
-/* The index in keys of a key as written, or -1: a key holding a NUL
- * (key_len longer than the C string) is none of them. */
-static int manifest_find_key(const struct manifest_key *keys, const struct dbreg_toml_kv *kv)
+/* The index in keys of the key of len bytes, or -1. */
+static int manifest_key_named(const struct manifest_key *keys, const char *key, size_t len)
 {
 	for (int i = 0; keys[i].name; i++)
-		if (keys[i].name[0] == kv->key[0] && strcmp(keys[i].name, kv->key) == 0)
-			return strlen(kv->key) == kv->key_len ? i : -1;
+		if (keys[i].len == len && memcmp(keys[i].name, key, len) == 0)
+			return i;
 	return -1;
+}
+
+/* The index in keys of a key as written, or -1: a key holding a NUL is
+ * none of them. */
+static int manifest_find_key(const struct manifest_key *keys, const struct dbreg_toml_kv *kv)
+{
+	return manifest_key_named(keys, kv->key, kv->key_len);
 }
 
 /* Fills *out with the values of a table node's known keys. */
@@ -846,11 +862,16 @@ static void manifest_sql_string(struct mctx *c, struct dbreg_sql *sql, const str
 	const struct dbreg_toml_node *v = kv->value;
 	/* The body borrows the decoded string until manifest_keep_sql copies
 	 * it out of the tree, and the manifest's name. */
+	struct mbody *b = dbreg_array_push(&c->bodies, &c->n_bodies, sizeof *c->bodies);
+	if (!b) {
+		c->oom = true;
+		return;
+	}
+	*b = (struct mbody){sql, v};
 	sql->text = v->u.str.ptr;
 	sql->file = c->pkg->file;
 	sql->len = v->u.str.len;
 	sql->doc = c->pkg->doc;
-	sql->span = dbreg_toml_string_span(v);
 	sql->pos.line = kv->line;
 	sql->pos.column = kv->column;
 }
@@ -883,13 +904,13 @@ static void manifest_sql_file(struct mctx *c, struct dbreg_sql *sql, const struc
 }
 
 /* The six bodies of a migration by their keys. */
-static const struct { const char *key; size_t off; } manifest_bodies[] = {
-	{ "up", offsetof(struct dbreg_migration, up) },
-	{ "up_postgres", offsetof(struct dbreg_migration, up_postgres) },
-	{ "up_sqlite", offsetof(struct dbreg_migration, up_sqlite) },
-	{ "down", offsetof(struct dbreg_migration, down) },
-	{ "down_postgres", offsetof(struct dbreg_migration, down_postgres) },
-	{ "down_sqlite", offsetof(struct dbreg_migration, down_sqlite) },
+static const struct { int key; size_t off; } manifest_bodies[] = {
+	{ MI_UP, offsetof(struct dbreg_migration, up) },
+	{ MI_UP_POSTGRES, offsetof(struct dbreg_migration, up_postgres) },
+	{ MI_UP_SQLITE, offsetof(struct dbreg_migration, up_sqlite) },
+	{ MI_DOWN, offsetof(struct dbreg_migration, down) },
+	{ MI_DOWN_POSTGRES, offsetof(struct dbreg_migration, down_postgres) },
+	{ MI_DOWN_SQLITE, offsetof(struct dbreg_migration, down_sqlite) },
 };
 #define MANIFEST_BODIES (sizeof manifest_bodies / sizeof manifest_bodies[0])
 
@@ -943,18 +964,22 @@ static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const 
 	}
 	m->description = mdup(c, mstr(&mv, MI_DESCRIPTION));
 
+	/* Bodies are taken by the key's text up to a NUL (a key holding one is
+	 * DBR013 above, and its body is read all the same). */
 	for (size_t i = 0; i < n->u.table.len; i++) {
 		const struct dbreg_toml_kv *kv = &n->u.table.items[i];
 		if (kv->value->type != DBREG_TOML_STRING)
 			continue;
+		int k = manifest_key_named(migration_keys, kv->key, strlen(kv->key));
 		for (size_t b = 0; b < MANIFEST_BODIES; b++)
-			if (kv->key[0] == manifest_bodies[b].key[0] && strcmp(kv->key, manifest_bodies[b].key) == 0)
+			if (k == manifest_bodies[b].key)
 				manifest_sql_string(c, manifest_body(m, b), kv);
 	}
 	for (size_t i = 0; i < n->u.table.len; i++) {
 		const struct dbreg_toml_kv *kv = &n->u.table.items[i];
-		bool up = strcmp(kv->key, "up_file") == 0;
-		if (kv->value->type != DBREG_TOML_STRING || (!up && strcmp(kv->key, "down_file") != 0))
+		int k = kv->value->type == DBREG_TOML_STRING ? manifest_key_named(migration_keys, kv->key, strlen(kv->key)) : -1;
+		bool up = k == MI_UP_FILE;
+		if (!up && k != MI_DOWN_FILE)
 			continue;
 		struct dbreg_sql *sql = up ? &m->up : &m->down;
 		if (sql->text != NULL) {
@@ -990,37 +1015,44 @@ static void manifest_migrations(struct mctx *c, const struct mvals *root)
 	}
 }
 
-/* The bodies written as manifest strings, copied into one block of the
- * package's, and the tree let go. Positions in a body written as is (no
- * escape, no CR: the usual case) are found from its text; the source is
- * kept only for the others. */
+/* The bodies written as manifest strings and their spans, copied into one
+ * block of the package's (spans first), and the tree let go. Positions in
+ * a body written as is (no escape, no CR: the usual case) are found from
+ * its text; the source is kept only for the others. */
 static void manifest_keep_sql(struct mctx *c)
 {
 	struct dbreg_package *pkg = c->pkg;
-	size_t total = 0;
-	bool keep_source = false;
-	for (size_t i = 0; i < pkg->n_migrations; i++)
-		for (size_t b = 0; b < MANIFEST_BODIES; b++) {
-			struct dbreg_sql *sql = manifest_body(&pkg->migrations[i], b);
-			if (!sql->doc || !sql->text)
-				continue;
-			total += sql->len + 1;
-			keep_source |= !dbreg_toml_span_verbatim(pkg->doc, &sql->span, sql->text);
+	size_t n = 0, total = 0;
+	/* A body read twice (a key holding a NUL, see manifest_migration) was
+	 * read last from the node whose text it holds. */
+	for (size_t i = 0; i < c->n_bodies; i++)
+		if (c->bodies[i].sql->text == c->bodies[i].node->u.str.ptr) {
+			n++;
+			total += c->bodies[i].sql->len + 1;
 		}
-	if (total > 0 && !(pkg->sql_text = malloc(total))) {
+	if (n == 0) {
+		dbreg_toml_doc_strip(pkg->doc, false);
+		return;
+	}
+	if (total > SIZE_MAX - n * sizeof(struct dbreg_toml_span) ||
+	    !(pkg->sql_text = malloc(n * sizeof(struct dbreg_toml_span) + total))) {
 		c->oom = true;
 		return;
 	}
-	char *at = pkg->sql_text;
-	for (size_t i = 0; i < pkg->n_migrations; i++)
-		for (size_t b = 0; b < MANIFEST_BODIES; b++) {
-			struct dbreg_sql *sql = manifest_body(&pkg->migrations[i], b);
-			if (!sql->doc || !sql->text)
-				continue;
-			memcpy(at, sql->text, sql->len + 1);
-			sql->text = at;
-			at += sql->len + 1;
-		}
+	struct dbreg_toml_span *span = (struct dbreg_toml_span *)pkg->sql_text;
+	char *at = pkg->sql_text + n * sizeof *span;
+	bool keep_source = false;
+	for (size_t i = 0; i < c->n_bodies; i++) {
+		struct dbreg_sql *sql = c->bodies[i].sql;
+		if (sql->text != c->bodies[i].node->u.str.ptr)
+			continue;
+		*span = dbreg_toml_string_span(c->bodies[i].node);
+		keep_source |= !dbreg_toml_span_verbatim(pkg->doc, span, sql->text);
+		sql->span = span++;
+		memcpy(at, sql->text, sql->len + 1);
+		sql->text = at;
+		at += sql->len + 1;
+	}
 	dbreg_toml_doc_strip(pkg->doc, keep_source);
 }
 
@@ -1042,7 +1074,7 @@ int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diag
 	struct dbreg_toml_error err;
 	memset(&err, 0, sizeof err);
 	int rc = dbreg_toml_parse(&pkg->doc, text ? text : "", text ? len : 0, &err);
-	struct mctx c = { diags, pkg, false };
+	struct mctx c = { .diags = diags, .pkg = pkg };
 	if (rc == -2) {
 		dbreg_package_free(pkg);
 		return DBREG_ENOMEM;
@@ -1065,6 +1097,7 @@ int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diag
 	manifest_migrations(&c, &rv);
 	if (!c.oom)
 		manifest_keep_sql(&c);
+	free(c.bodies);
 	if (c.oom) {
 		dbreg_package_free(pkg);
 		return DBREG_ENOMEM;

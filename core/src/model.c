@@ -178,8 +178,9 @@ void dbreg_sql_loc_next(const struct dbreg_sql *sql, struct dbreg_sql_cursor *cu
 			offset = sql->len;
 		if (sql->doc != NULL) {
 			struct dbreg_toml_strpos *at = cur ? &cur->str : NULL;
-			if ((sql->span.head ? dbreg_toml_span_pos_text(sql->doc, &sql->span, sql->text, offset, at, &l, &c)
-					    : dbreg_toml_span_pos_from(sql->doc, &sql->span, offset, at, &l, &c)) != 0) {
+			if (!sql->span ||
+			    (sql->span->head ? dbreg_toml_span_pos_text(sql->doc, sql->span, sql->text, offset, at, &l, &c)
+					     : dbreg_toml_span_pos_from(sql->doc, sql->span, offset, at, &l, &c)) != 0) {
 				l = sql->pos.line;
 				c = sql->pos.column;
 			}

@@ -89,7 +89,8 @@ struct dbreg_sql {
 	const struct dbreg_toml_doc *doc;   /* borrowed; NULL when it came from a file. When set,
 					     * text and file are borrowed too (the package's copy
 					     * of the string, the package's file), else owned */
-	struct dbreg_toml_span span;   /* where the string is written in doc; zero for a file */
+	const struct dbreg_toml_span *span;   /* where the string is written in doc (in the
+					       * package's sql_text block); NULL for a file */
 	struct dbreg_pos pos;          /* of the key in the manifest */
 	char *sum;                     /* dbreg_sql_sum's memo, malloc'd when first asked (most
 					* bodies never are: only a plan wants them); NULL until then */
@@ -122,7 +123,8 @@ struct dbreg_package {
 	char *base_dir;                /* folder that up_file paths are relative to */
 	struct dbreg_toml_doc *doc;    /* the manifest's source, kept for SQL positions (its tree
 				        * is freed once the package is built: dbreg_toml_doc_strip) */
-	char *sql_text;                /* the manifest strings' bodies, one block (sql->text points in) */
+	char *sql_text;                /* the manifest strings' spans, then their bodies: one block
+					* (sql->span and sql->text point in) */
 	char *name;                    /* NULL when missing/invalid (DBR010) */
 	struct dbreg_pos pos;          /* of [package] */
 	struct dbreg_pos name_pos, kind_pos;   /* of those values; 0 when absent */
@@ -247,5 +249,18 @@ bool dbreg_type_fk_compatible(const struct dbreg_type_info *a, const struct dbre
 
 /* The nearest portable type name for a hint, never NULL. */
 const char *dbreg_type_nearest(const char *type);
+
+/* A migration's body j (0..DBREG_MIGRATION_BODIES-1: up, up_postgres,
+ * up_sqlite, down, down_postgres, down_sqlite; j is part of stored
+ * checksums) when it was read from an SQL file, or NULL: absent, or
+ * inside the manifest, whose own bytes hold it. */
+enum { DBREG_MIGRATION_BODIES = 6 };
+
+static inline const struct dbreg_sql *dbreg_migration_file_body(const struct dbreg_migration *m, size_t j)
+{
+	const struct dbreg_sql *b[DBREG_MIGRATION_BODIES] = {&m->up,   &m->up_postgres,   &m->up_sqlite,
+							     &m->down, &m->down_postgres, &m->down_sqlite};
+	return j < DBREG_MIGRATION_BODIES && b[j]->text && !b[j]->doc ? b[j] : NULL;
+}
 
 #endif

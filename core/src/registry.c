@@ -7,9 +7,6 @@
 #include "util.h"
 #include "workers.h"
 
-#include <pg_query.h>
-#include <sqlite3.h>
-
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -385,21 +382,19 @@ void dbreg_registry_checksum(const struct dbreg_registry *reg, char out[72])
 	 * from SQL files, in name order, with the versions of dbreg and of the
 	 * libraries whose verdicts validate reports. */
 	struct dbreg_buf b = DBREG_BUF_INIT;
-	dbreg_buf_printf(&b, "dbreg %s sqlite %s pg_query %d\n", DBREG_VERSION_STRING, sqlite3_libversion(),
-			 PG_VERSION_NUM);
+	dbreg_buf_versions(&b);
 	for (size_t i = 0; i < reg->n_packages; i++) {
 		const struct dbreg_package *p = reg->packages[i];
 		dbreg_buf_printf(&b, "%s %s\n", p->file ? p->file : "", p->manifest_sha256);
 		for (size_t k = 0; k < p->n_migrations; k++) {
 			const struct dbreg_migration *m = &p->migrations[k];
-			const struct dbreg_sql *bodies[] = {&m->up, &m->up_postgres, &m->up_sqlite,
-							    &m->down, &m->down_postgres, &m->down_sqlite};
-			for (size_t j = 0; j < sizeof(bodies) / sizeof(bodies[0]); j++) {
-				if (!bodies[j]->text || bodies[j]->doc)
+			for (size_t j = 0; j < DBREG_MIGRATION_BODIES; j++) {
+				const struct dbreg_sql *body = dbreg_migration_file_body(m, j);
+				if (!body)
 					continue;   /* absent, or inside the manifest: already hashed */
 				char sum[72];
-				dbreg_sql_checksum(bodies[j]->text, bodies[j]->len, sum);
-				dbreg_buf_printf(&b, "%s %zu %zu %s\n", bodies[j]->file ? bodies[j]->file : "", k, j, sum);
+				dbreg_sql_checksum(body->text, body->len, sum);
+				dbreg_buf_printf(&b, "%s %zu %zu %s\n", body->file ? body->file : "", k, j, sum);
 			}
 		}
 	}

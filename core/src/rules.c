@@ -531,20 +531,26 @@ static void rules_core(struct rctx *c, const struct dbreg_package *p)
 	}
 }
 
-/* DBR016: tools are upserted into the core's ydtb_tools, which must have
- * the columns dbreg always writes (the others are written when declared). */
-static void rules_tools_table(struct rctx *c, const struct dbreg_package *p)
+/* The one core package, or NULL when there is none or more than one
+ * (DBR015 says so). */
+static const struct dbreg_package *rules_the_core(const struct dbreg_registry *reg)
 {
-	if (p->n_tools == 0)
-		return;
 	const struct dbreg_package *core = NULL;
-	for (size_t i = 0; i < c->reg->n_packages; i++)
-		if (c->reg->packages[i]->core) {
+	for (size_t i = 0; i < reg->n_packages; i++)
+		if (reg->packages[i]->core) {
 			if (core)
-				return; /* DBR015 says it */
-			core = c->reg->packages[i];
+				return NULL;
+			core = reg->packages[i];
 		}
-	if (!core)
+	return core;
+}
+
+/* DBR016: tools are upserted into the core's ydtb_tools (of `core`, found
+ * once for all packages: rules_the_core), which must have the columns
+ * dbreg always writes (the others are written when declared). */
+static void rules_tools_table(struct rctx *c, const struct dbreg_package *p, const struct dbreg_package *core)
+{
+	if (p->n_tools == 0 || !core)
 		return;
 	/* Without ydtb_tools the application keeps no tools table: nothing to write. */
 	const struct dbreg_table *t = dbreg_package_table(core, "ydtb_tools");
@@ -669,6 +675,7 @@ static void rules_tools(struct rctx *c)
 int dbreg_rules_check(struct dbreg_registry *reg)
 {
 	struct rctx c = { reg, 0 };
+	const struct dbreg_package *core = rules_the_core(reg);
 	for (size_t i = 0; i < reg->n_packages && c.rc == 0; i++) {
 		const struct dbreg_package *p = reg->packages[i];
 		for (size_t t = 0; t < p->n_tables; t++)
@@ -678,7 +685,7 @@ int dbreg_rules_check(struct dbreg_registry *reg)
 			}
 		if (p->core)
 			rules_core(&c, p);
-		rules_tools_table(&c, p);
+		rules_tools_table(&c, p, core);
 		rules_migrations(&c, p);
 	}
 	if (c.rc == 0)

@@ -506,6 +506,24 @@ static char *state_target(const char *target)
 	return dbreg_target_key(target ? target : "");
 }
 
+/* state_target for a read of what is stored: when no key can be made, the
+ * stored history cannot be found, and saying "nothing applied" would be a
+ * wrong answer. */
+static int state_target_of(struct dbreg_state *st, const char *target, char **t)
+{
+	if ((*t = state_target(target)))
+		return 0;
+	if (errno != ELIBACC)
+		return DBREG_ENOMEM;
+	char *shown = dbreg_url_redact(target ? target : "");
+	snprintf(st->errmsg, sizeof st->errmsg,
+		 "state file: cannot tell which database %s is, so its stored history cannot be found: its driver"
+		 " cannot read the URL (PostgreSQL's needs libpq: apt-get install libpq5)",
+		 shown ? shown : "the target");
+	free(shown);
+	return DBREG_ECONNECT;
+}
+
 /* Whether the stored history of target t is exactly rows[0..n), in order.
  * A no-op apply stores what it just read, twice: comparing is a read of
  * the rows, rewriting them a delete and n inserts. */
@@ -555,9 +573,10 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target, const st
 {
 	if (!st)
 		return DBREG_EUSAGE;
-	char *t = state_target(target);
-	if (!t)
-		return DBREG_ENOMEM;
+	char *t;
+	int krc = state_target_of(st, target, &t);
+	if (krc != 0)
+		return krc;
 	sqlite3_stmt *del = NULL, *ins = NULL;
 	int rc = 0;
 	if (state_begin(st) != 0) {
@@ -631,9 +650,10 @@ int dbreg_state_get_history(struct dbreg_state *st, const char *target, struct d
 	*n = 0;
 	if (!st)
 		return DBREG_EUSAGE;
-	char *t = state_target(target);
-	if (!t)
-		return DBREG_ENOMEM;
+	char *t;
+	int krc = state_target_of(st, target, &t);
+	if (krc != 0)
+		return krc;
 	sqlite3_stmt *q;
 	if (sqlite3_prepare_v2(st->db,
 			       "SELECT package, migration, version, checksum, applied_at, duration_ms"

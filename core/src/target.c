@@ -4,6 +4,7 @@
 #include "dbreg/driver.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +20,13 @@ int dbreg_target_dialect(const char *url, enum dbreg_dialect *out)
 char *dbreg_target_key(const char *url)
 {
 	const struct dbreg_driver *drv = url ? dbreg_driver_for_url(url) : NULL;
-	char *key = drv && drv->version >= 5 && drv->target_key ? drv->target_key(url) : NULL;
-	return key ? key : dbreg_url_redact(url ? url : "");
+	if (drv && drv->version >= 5 && drv->target_key) {
+		errno = 0;
+		char *key = drv->target_key(url);
+		if (key || errno == ELIBACC)
+			return key;   /* ELIBACC: no other spelling may stand in for the key */
+	}
+	return dbreg_url_redact(url ? url : "");
 }
 
 /* Whether drv opens read-only connections of its own kind (that cannot

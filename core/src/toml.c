@@ -54,7 +54,8 @@ struct toml_seg {                /* one segment of a (dotted) key */
 	size_t len;
 	size_t off;                  /* where it is written */
 	unsigned line, column;
-	uint64_t hash;
+	uint64_t hash;               /* valid when hashed (toml_seg_hash): only tables with an index need it */
+	bool hashed;
 };
 
 struct toml_idx {                /* hash index entry: key `i` of `table` */
@@ -323,8 +324,16 @@ static void toml_idx_insert(struct toml_parser *p, struct dbreg_toml_node *t, si
 	p->idx_used++;
 }
 
-static struct dbreg_toml_kv *toml_find(struct toml_parser *p, struct dbreg_toml_node *t,
-				       const struct toml_seg *k)
+static uint64_t toml_seg_hash(struct toml_seg *k)
+{
+	if (!k->hashed) {
+		k->hash = toml_hash(k->ptr, k->len);
+		k->hashed = true;
+	}
+	return k->hash;
+}
+
+static struct dbreg_toml_kv *toml_find(struct toml_parser *p, struct dbreg_toml_node *t, struct toml_seg *k)
 {
 	struct dbreg_toml_kv *items = t->u.table.items;
 	if (t->u.table.len < TOML_INDEX_MIN) {
@@ -333,9 +342,10 @@ static struct dbreg_toml_kv *toml_find(struct toml_parser *p, struct dbreg_toml_
 				return &items[i];
 		return NULL;
 	}
-	for (size_t s = toml_idx_slot(t, k->hash, p->idx_cap); p->idx[s].table; s = (s + 1) & (p->idx_cap - 1)) {
+	uint64_t h = toml_seg_hash(k);
+	for (size_t s = toml_idx_slot(t, h, p->idx_cap); p->idx[s].table; s = (s + 1) & (p->idx_cap - 1)) {
 		const struct toml_idx *e = &p->idx[s];
-		if (e->table == t && e->hash == k->hash) {
+		if (e->table == t && e->hash == h) {
 			struct dbreg_toml_kv *kv = &items[e->i];
 			if (kv->key_len == k->len && memcmp(kv->key, k->ptr, k->len) == 0)
 				return kv;
@@ -344,7 +354,7 @@ static struct dbreg_toml_kv *toml_find(struct toml_parser *p, struct dbreg_toml_
 	return NULL;
 }
 
-static void toml_add(struct toml_parser *p, struct dbreg_toml_node *t, const struct toml_seg *k,
+static void toml_add(struct toml_parser *p, struct dbreg_toml_node *t, struct toml_seg *k,
 		     struct dbreg_toml_node *v)
 {
 	if (t->u.table.len == t->u.table.cap) {
@@ -363,7 +373,7 @@ static void toml_add(struct toml_parser *p, struct dbreg_toml_node *t, const str
 		for (size_t i = 0; i < n; i++)
 			toml_idx_insert(p, t, i, toml_hash(t->u.table.items[i].key, t->u.table.items[i].key_len));
 	} else if (n > TOML_INDEX_MIN) {
-		toml_idx_insert(p, t, n - 1, k->hash);
+		toml_idx_insert(p, t, n - 1, toml_seg_hash(k));
 	}
 }
 
@@ -498,6 +508,12 @@ static void toml_check_utf8(struct toml_parser *p)
 	const unsigned char *s = (const unsigned char *)p->buf;
 	size_t n = p->len, i = 0;
 	while (i < n) {
+		/* ASCII, the bulk of a manifest, eight bytes at a time. */
+		uint64_t w;
+		while (n - i >= sizeof w && (memcpy(&w, s + i, sizeof w), (w & 0x8080808080808080ull) == 0))
+			i += sizeof w;
+		if (i >= n)
+			break;
 		if (s[i] < 0x80) {
 			i++;
 			continue;
@@ -753,7 +769,7 @@ static void toml_key(struct toml_parser *p)
 		} else {
 			TOML_EXPECTED(p, "a key");
 		}
-		s->hash = toml_hash(s->ptr, s->len);
+		s->hashed = false;
 		p->nsegs++;
 		toml_skip_ws(p);
 		if (toml_peek(p, 0) != '.')
@@ -784,7 +800,7 @@ static void toml_keyval(struct toml_parser *p, struct dbreg_toml_node *t)
 	p->pos++;
 	toml_skip_ws(p);
 	for (size_t i = base; i + 1 < p->nsegs; i++) {
-		const struct toml_seg *s = &p->segs[i];
+		struct toml_seg *s = &p->segs[i];
 		struct dbreg_toml_kv *kv = toml_find(p, t, s);
 		if (!kv) {
 			struct dbreg_toml_node *n = toml_node(p, DBREG_TOML_TABLE, TOML_DEPTH(t) + 1, 0);
@@ -1168,7 +1184,7 @@ static struct dbreg_toml_node *toml_header(struct toml_parser *p, struct dbreg_t
 
 	struct dbreg_toml_node *t = root;
 	for (size_t i = 0; i + 1 < p->nsegs; i++) {
-		const struct toml_seg *s = &p->segs[i];
+		struct toml_seg *s = &p->segs[i];
 		struct dbreg_toml_kv *kv = toml_find(p, t, s);
 		if (!kv) {
 			struct dbreg_toml_node *n = toml_node(p, DBREG_TOML_TABLE, TOML_DEPTH(t) + 1, start);
@@ -1189,7 +1205,7 @@ static struct dbreg_toml_node *toml_header(struct toml_parser *p, struct dbreg_t
 				     toml_seg_desc(s, tmp, sizeof tmp), kv->line, kv->column);
 		}
 	}
-	const struct toml_seg *s = &p->segs[p->nsegs - 1];
+	struct toml_seg *s = &p->segs[p->nsegs - 1];
 	struct dbreg_toml_kv *kv = toml_find(p, t, s);
 	struct dbreg_toml_node *n;
 	if (!aot) {

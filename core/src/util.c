@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pg_query.h>
+#include <sqlite3.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,4 +392,10 @@ size_t dbreg_sql_skip_blank(const char *sql, size_t p, size_t end)
 		}
 	}
 	return p;
+}
+
+void dbreg_buf_versions(struct dbreg_buf *b)
+{
+	dbreg_buf_printf(b, "dbreg %s sqlite %s pg_query %d\n", DBREG_VERSION_STRING, sqlite3_libversion(),
+			 PG_VERSION_NUM);
 }

@@ -17,6 +17,10 @@ struct dbreg_buf {
 void dbreg_buf_append(struct dbreg_buf *b, const char *data, size_t len);
 void dbreg_buf_puts(struct dbreg_buf *b, const char *s);
 void dbreg_buf_printf(struct dbreg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends the line naming the versions of dbreg and of the libraries whose
+ * verdicts it reports (SQLite, libpg_query): part of every cached result's key. */
+void dbreg_buf_versions(struct dbreg_buf *b);
 void dbreg_buf_vprintf(struct dbreg_buf *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal with quotes; NULL appends null. */
 void dbreg_buf_json_str(struct dbreg_buf *b, const char *s);

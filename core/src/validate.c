@@ -11,6 +11,7 @@
 #include "rules.h"
 #include "sqlcheck.h"
 #include "util.h"
+#include "workers.h"
 
 #include <pthread.h>
 
@@ -143,37 +144,55 @@ static int validate_declarations_logged(struct dbreg_registry *reg, struct dbreg
 	return rc;
 }
 
-/* The stored check results looked up beside the declaration checks: the
- * lookup fills reg->check_cache only, the checks reg->diags and the graph,
- * and both only read the packages. */
-struct validate_lookup {
+/* The declaration checks (item 0, on the calling thread) and, when the
+ * SQL checks will run and opts->results names a state file, the lookup of
+ * their stored results (item 1, beside them). Neither touches what the
+ * other writes: the lookup writes reg->check_cache only, reading the
+ * packages, reg->isolation and the state file; the checks write
+ * reg->diags (and the message, on ENOMEM) and the graph, reading the
+ * packages; the caller must not use the state file meanwhile. */
+struct validate_first {
 	struct dbreg_registry *reg;
-	struct dbreg_state *st;
-	int rc;
+	struct dbreg_state *results;
+	const struct dbreg_validate_opts *opts;
+	struct dbreg_graph *g;
 };
 
-static void *validate_lookup_main(void *arg)
+static int validate_first_item(void *arg, size_t worker, size_t item, struct dbreg_diag_list *unused)
 {
-	struct validate_lookup *l = arg;
-	l->rc = dbreg_check_cache_lookup(l->reg, l->st);
-	return NULL;
+	(void)worker;
+	(void)unused;
+	struct validate_first *f = arg;
+	return item == 0 ? validate_declarations_logged(f->reg, &f->g, f->opts)
+			 : dbreg_check_cache_lookup(f->reg, f->results);
+}
+
+/* validate_declarations_logged with the lookup beside it; *g NULL on failure. */
+static int validate_declarations_first(struct dbreg_registry *reg, struct dbreg_graph **g,
+				       const struct dbreg_validate_opts *opts)
+{
+	struct validate_first f = {reg, opts && !opts->skip_sql ? opts->results : NULL, opts, NULL};
+	if (!f.results)
+		return validate_declarations_logged(reg, g, opts);
+	struct dbreg_diag_list none = {0};
+	int rc = dbreg_workers_run(&none, 2, 2, validate_first_item, &f);
+	dbreg_diag_list_dispose(&none);
+	*g = f.g;
+	if (rc != 0) {
+		dbreg_graph_free(*g);
+		*g = NULL;
+		/* The declarations set their own message; the lookup fails only
+		 * for memory. */
+		if (rc == DBREG_ENOMEM)
+			return dbreg_registry_fail(reg, rc, "out of memory");
+	}
+	return rc;
 }
 
 int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
 {
-	struct validate_lookup l = {reg, opts ? opts->results : NULL, 0};
-	pthread_t thread;
-	bool started = l.st && pthread_create(&thread, NULL, validate_lookup_main, &l) == 0;
 	struct dbreg_graph *g = NULL;
-	int rc = validate_declarations_logged(reg, &g, opts);
-	if (started)
-		pthread_join(thread, NULL);
-	else if (l.st)
-		validate_lookup_main(&l);
-	if (rc == 0 && l.rc != 0) {
-		dbreg_graph_free(g);
-		return dbreg_registry_fail(reg, l.rc, "out of memory");
-	}
+	int rc = validate_declarations_first(reg, &g, opts);
 	return rc != 0 ? rc : validate_sql_and_finish(reg, g, opts);
 }
 
@@ -243,7 +262,7 @@ int dbreg_registry_validate_start(struct dbreg_validate_job **out, struct dbreg_
 		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 	job->reg = reg;
 	job->opts = *opts;
-	int rc = validate_declarations_logged(reg, &job->g, opts);
+	int rc = validate_declarations_first(reg, &job->g, opts);
 	if (rc != 0) {
 		free(job);
 		return rc;

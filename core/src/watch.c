@@ -142,10 +142,9 @@ int dbreg_watch_add_registry(struct dbreg_watch *w, const struct dbreg_registry 
 		const struct dbreg_package *pkg = reg->packages[i];
 		for (size_t k = 0; k < pkg->n_migrations; k++) {
 			const struct dbreg_migration *m = &pkg->migrations[k];
-			const struct dbreg_sql *bodies[] = {&m->up, &m->up_postgres, &m->up_sqlite,
-							    &m->down, &m->down_postgres, &m->down_sqlite};
-			for (size_t j = 0; j < sizeof(bodies) / sizeof(bodies[0]); j++) {
-				const char *file = bodies[j]->text && !bodies[j]->doc ? bodies[j]->file : NULL;
+			for (size_t j = 0; j < DBREG_MIGRATION_BODIES; j++) {
+				const struct dbreg_sql *body = dbreg_migration_file_body(m, j);
+				const char *file = body ? body->file : NULL;
 				const char *slash = file ? strrchr(file, '/') : NULL;
 				if (!file)
 					continue;

@@ -6,6 +6,7 @@
  * the registry lock is a session advisory lock polled with
  * pg_try_advisory_lock, so a waiting run can time out and name the holder. */
 #include "pq.h"
+#include <errno.h>
 #include <pwd.h>
 #include <unistd.h>
 #include <pg_query.h>
@@ -177,8 +178,12 @@ static char *pg_lower(const char *s)
 
 static char *pg_target_key(const char *url)
 {
-	if (dbreg_pq_load(NULL, 0) != 0)
+	/* Without libpq the key cannot be known: no other spelling stands in
+	 * for it (the state file would read another target's history). */
+	if (dbreg_pq_load(NULL, 0) != 0) {
+		errno = ELIBACC;
 		return NULL;
+	}
 	char *perr = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &perr);
 	PQfreemem(perr);
@@ -1254,6 +1259,7 @@ static int pg_set_timeouts(struct dbreg_conn *conn, long long lock_ms, long long
  * anything else (refused, timed out, starting up, no socket yet, a name
  * not resolvable yet) may go away. */
 static const struct { const char *says, *hint; } pg_permanent[] = {
+	{ "cannot load libpq", "dbreg reaches PostgreSQL through libpq: apt-get install libpq5" },
 	{ "password authentication failed", "check the user and the password (from the environment) of the target" },
 	{ "no password supplied", "the server wants a password: put it in the URL's ${NAME} variable or PGPASSWORD" },
 	{ "does not exist", "create the database and role first, or fix their names in the target's URL" },

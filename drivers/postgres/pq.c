@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Debian's libpq5 (libpq.so.5 since PostgreSQL 8.2). */
 #define PQ_SONAME "libpq.so.5"
@@ -21,18 +22,21 @@ static void pq_load_once(void)
 {
 	void *lib = dlopen(PQ_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
-		snprintf(pq_error, sizeof pq_error, "cannot load %s (install the Debian package libpq5): %s",
-			 PQ_SONAME, dlerror());
+		snprintf(pq_error, sizeof pq_error, "cannot load %s, PostgreSQL's client library: %s", PQ_SONAME,
+			 dlerror());
 		return;
 	}
 	struct dbreg_pq t;
-	/* dlsym's void * to a function pointer: what POSIX requires to work. */
-#define PQ_SYM(f)                                                                                   \
-	if (!(*(void **)&t.f = dlsym(lib, #f))) {                                                   \
-		snprintf(pq_error, sizeof pq_error, "%s has no %s: a libpq older than the build's", \
-			 PQ_SONAME, #f);                                                             \
-		return;                                                                             \
-	}
+	void *sym;
+	/* dlsym's void * copied into a function pointer, as POSIX allows. */
+#define PQ_SYM(f)                                                                                       \
+	if (!(sym = dlsym(lib, #f))) {                                                                  \
+		snprintf(pq_error, sizeof pq_error, "cannot load %s: it has no %s (older than the build's)", \
+			 PQ_SONAME, #f);                                                                 \
+		dlclose(lib);                                                                           \
+		return;                                                                                 \
+	}                                                                                               \
+	memcpy(&t.f, &sym, sizeof sym);
 	DBREG_PQ_FUNCTIONS(PQ_SYM)
 #undef PQ_SYM
 	dbreg_pq = t;

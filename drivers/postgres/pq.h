@@ -1,9 +1,11 @@
 /* libpq, loaded by the driver when it is first needed (pq.c): a run that
  * never reaches PostgreSQL (validate, SQLite targets, --help) does not pay
  * for loading it and the twenty libraries it brings (about 2.5 ms at every
- * start). Include after <libpq-fe.h>: the calls of the driver then go
- * through the table, and one missing here is a link error, since nothing
- * links libpq itself. */
+ * start). Include it in place of <libpq-fe.h>: the driver's calls then go
+ * through the table. A function is named twice below, in the list and in
+ * its #define; the linker holds the two together, since nothing links
+ * libpq itself: a function missing from either is called directly, an
+ * undefined reference. */
 #ifndef DBREG_PQ_H
 #define DBREG_PQ_H
 

@@ -238,7 +238,9 @@ struct dbreg_driver {
 	/* The database url names, as one key for every spelling of it (cli.md:
 	 * the state file keeps a target's history under it): malloc'd, never
 	 * holding a password; NULL when url is malformed or out of memory.
-	 * Without it, the core keys a target by its redacted URL. */
+	 * Without it, the core keys a target by its redacted URL; but NULL
+	 * with errno ELIBACC (a library the driver needs cannot be loaded)
+	 * keys nothing: the target's stored history cannot be found. */
 	char *(*target_key)(const char *url);
 	/* Whether the literals a and b are one value of type (a type as
 	 * catalog_read spells it), as the database reads them: *same. Returns
