@@ -224,6 +224,29 @@ static void test_validate__dbr013_unknown_key_with_nearest(void **state)
 	dbreg_registry_free(reg);
 }
 
+/* A key holding a NUL is none of the known keys, even when its text up to
+ * the NUL is one: unknown (DBR013), and a required key written so is
+ * still missing; a required key of the wrong type is not missing (DBR014
+ * only). The manifest reader finds keys by index (manifest.c). */
+static void test_validate__keys_holding_nul_and_wrong_types(void **state)
+{
+	(void)state;
+	struct dbreg_registry *reg = validate_pkg(
+		PKG_HEAD "\"kind\\u0000x\" = \"core\"\n"                               /* 4 */
+		"[tables.ydtb_notes]\ndescription = \"Notes\"\nworkspace_scoped = true\n"  /* 5-7 */
+		"[tables.ydtb_notes.columns]\n"                                            /* 8 */
+		"id = { \"type\\u0000\" = \"text\", primary_key = true }\n"              /* 9 */
+		"n = { type = 5 }\n");                                                    /* 10 */
+	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
+	assert_diag(l, "DBR013", 4, 1);
+	assert_diag(l, "DBR013", 9, 8);
+	assert_diag(l, "DBR026", 9, 6);
+	assert_diag(l, "DBR014", 10, 14);
+	assert_int_equal(count_code(l, "DBR026"), 1);
+	assert_int_equal(count_code(l, "DBR015"), 0);   /* the NUL key did not make it a second core */
+	dbreg_registry_free(reg);
+}
+
 static void test_validate__dbr013_unknown_section(void **state)
 {
 	(void)state;
@@ -843,6 +866,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_validate__dbr011_bad_package_version),
 		cmocka_unit_test(test_validate__dbr012_duplicate_package),
 		cmocka_unit_test(test_validate__dbr013_unknown_key_with_nearest),
+		cmocka_unit_test(test_validate__keys_holding_nul_and_wrong_types),
 		cmocka_unit_test(test_validate__dbr013_unknown_section),
 		cmocka_unit_test(test_validate__dbr014_wrong_type),
 		cmocka_unit_test(test_validate__dbr014_bad_fk_action),

@@ -1047,7 +1047,7 @@ static void manifest_keep_sql(struct mctx *c)
 		if (sql->text != c->bodies[i].node->u.str.ptr)
 			continue;
 		*span = dbreg_toml_string_span(c->bodies[i].node);
-		keep_source |= !dbreg_toml_span_verbatim(pkg->doc, span, sql->text);
+		keep_source |= span->head == 0;
 		sql->span = span++;
 		memcpy(at, sql->text, sql->len + 1);
 		sql->text = at;

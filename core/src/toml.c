@@ -26,6 +26,7 @@ enum {
 	TOML_F_DEFINED = 1u << 2,  /* defined by a [header] (or the root) */
 	TOML_F_DOTTED = 1u << 3,   /* created or extended by dotted keys */
 	TOML_F_AOT = 1u << 4,      /* array made by [[header]]: may grow */
+	TOML_F_VERBATIM = 1u << 5, /* string whose text is its source bytes (dbreg_toml_span.head) */
 };
 #define TOML_DEPTH_SHIFT 16
 #define TOML_DEPTH(n) ((n)->flags >> TOML_DEPTH_SHIFT)
@@ -83,6 +84,8 @@ struct toml_parser {
 	size_t nsegs, segs_cap;
 	struct toml_idx *idx;
 	size_t idx_cap, idx_used;
+	bool str_changed;            /* the multi-line string being read decoded an escape, a
+				      * line-ending backslash or a CRLF: its text is not its source */
 };
 
 /* ---- errors ------------------------------------------------------------ */
@@ -423,6 +426,37 @@ static const unsigned char toml_run_stop[256] = {
 	['"'] = 1, ['\''] = 1, ['\\'] = 1, [0x7F] = 1,
 };
 
+/* Whether any of the eight bytes of w may stop a run: one below 0x20 (a
+ * tab too, which does not: the byte loop then decides), a quote, a
+ * backslash or 0x7F. Never false when one does. */
+static int toml_word_may_stop(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+#define TOML_HAS_ZERO(v) (((v) - ones) & ~(v) & highs)
+	uint64_t r = (w - ones * 0x20) & ~w & highs;   /* a byte below 0x20 */
+	r |= TOML_HAS_ZERO(w ^ (ones * '"')) | TOML_HAS_ZERO(w ^ (ones * '\'')) | TOML_HAS_ZERO(w ^ (ones * '\\')) |
+	     TOML_HAS_ZERO(w ^ (ones * 0x7F));
+#undef TOML_HAS_ZERO
+	return r != 0;
+}
+
+/* The end of the run of plain string bytes (none in toml_run_stop) that
+ * starts at i: where the first stop byte is, or len. Eight bytes at a
+ * time while no byte of them can stop it. */
+static size_t toml_plain_run(const char *b, size_t i, size_t len)
+{
+	for (;;) {
+		uint64_t w;
+		while (len - i >= sizeof w && (memcpy(&w, b + i, sizeof w), !toml_word_may_stop(w)))
+			i += sizeof w;
+		size_t word_end = len - i >= sizeof w ? i + sizeof w : len;
+		while (i < word_end && !toml_run_stop[(unsigned char)b[i]])
+			i++;
+		if (i < word_end || i >= len)
+			return i;
+	}
+}
+
 /* Skips a comment from '#' up to (not including) the end of line. */
 static void toml_skip_comment(struct toml_parser *p)
 {
@@ -601,8 +635,7 @@ static const char *toml_string_line(struct toml_parser *p, int literal, size_t *
 	char q = literal ? '\'' : '"';
 	size_t start = ++p->pos, i = start;
 	for (;;) {
-		while (i < p->len && !toml_run_stop[(unsigned char)b[i]])
-			i++;
+		i = toml_plain_run(b, i, p->len);
 		if (i >= p->len)
 			toml_fail_at(p, start - 1, "unterminated string");
 		unsigned char c = (unsigned char)b[i];
@@ -651,6 +684,7 @@ static void toml_string_multi(struct toml_parser *p, int literal)
 	size_t open = p->pos;
 	p->pos += 3;
 	p->scratch.len = 0;
+	p->str_changed = toml_peek(p, 0) == '\r';
 	toml_eat_newline(p);  /* a newline right after the opening quotes is trimmed */
 	for (;;) {
 		if (p->pos >= p->len)
@@ -676,6 +710,7 @@ static void toml_string_multi(struct toml_parser *p, int literal)
 			size_t k = p->pos + 1;
 			while (k < p->len && (b[k] == ' ' || b[k] == '\t'))
 				k++;
+			p->str_changed = true;
 			if (k < p->len && (b[k] == '\n' || (b[k] == '\r' && k + 1 < p->len && b[k + 1] == '\n'))) {
 				p->pos = k;
 				for (;;) {
@@ -694,6 +729,7 @@ static void toml_string_multi(struct toml_parser *p, int literal)
 			continue;
 		}
 		if (c == '\r' && toml_peek(p, 1) == '\n') {
+			p->str_changed = true;
 			toml_buf_putc(p, &p->scratch, '\n');
 			p->pos += 2;
 			toml_newline(p, p->pos);
@@ -702,9 +738,7 @@ static void toml_string_multi(struct toml_parser *p, int literal)
 		if (toml_is_ctrl(c))
 			toml_fail_at(p, p->pos, "control character 0x%02X in string", c);
 		/* Copy a run of plain bytes at once. */
-		size_t k = p->pos + 1;
-		while (k < p->len && !toml_run_stop[(unsigned char)b[k]])
-			k++;
+		size_t k = toml_plain_run(b, p->pos + 1, p->len);
 		toml_buf_put(p, &p->scratch, b + p->pos, k - p->pos);
 		p->pos = k;
 	}
@@ -718,25 +752,41 @@ static struct dbreg_toml_node *toml_string(struct toml_parser *p, unsigned depth
 	int literal = p->buf[start] == '\'';
 	const char *s;
 	size_t len;
+	bool verbatim;
 	if (toml_peek(p, 1) == p->buf[start] && toml_peek(p, 2) == p->buf[start]) {
 		toml_string_multi(p, literal);
 		s = p->scratch.ptr;
 		len = p->scratch.len;
+		verbatim = !p->str_changed;
 	} else {
 		s = toml_string_line(p, literal, &len);
+		verbatim = s == p->buf + start + 1;   /* no escape: the text is read in place */
 	}
 	n->u.str.ptr = toml_strdup(p, s ? s : "", len);
 	n->u.str.len = len;
 	n->src_len = p->pos - start;
+	if (verbatim)
+		n->flags |= TOML_F_VERBATIM;
 	return n;
 }
 
 /* ---- keys --------------------------------------------------------------- */
 
+/* A-Z a-z 0-9 _ -, by table: a key is read a byte at a time. */
+static const unsigned char toml_bare[256] = {
+	['-'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+	['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1,
+	['Z'] = 1, ['_'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+	['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
+	['z'] = 1,
+};
+
 static int toml_is_bare(int c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-';
+	return c >= 0 && c < 256 && toml_bare[c];
 }
 
 /* Parses a (dotted) key at p->pos, appending its segments to p->segs. */
@@ -1424,29 +1474,15 @@ struct dbreg_toml_span dbreg_toml_string_span(const struct dbreg_toml_node *node
 {
 	if (!node || node->type != DBREG_TOML_STRING)
 		return (struct dbreg_toml_span){0};
-	return (struct dbreg_toml_span){.off = node->src_off, .len = node->src_len, .dec_len = node->u.str.len,
-					.line = node->line, .column = node->column};
-}
-
-bool dbreg_toml_span_verbatim(const struct dbreg_toml_doc *doc, struct dbreg_toml_span *span, const char *text)
-{
-	if (!doc || !span || !text || span->len < 2 || span->off > doc->src_len ||
-	    doc->src_len - span->off < span->len)
-		return false;
-	const char *s = doc->src + span->off;
-	char q = s[0];
-	int multi = span->len >= 6 && s[1] == q && s[2] == q;
-	size_t head = multi ? 3 : 1, tail = multi ? 3 : 1;
-	if (multi && s[head] == '\n')
-		head++;
-	if (head + tail > span->len || span->len - head - tail != span->dec_len)
-		return false;
-	const char *in = s + head;
-	if ((q == '"' && memchr(in, '\\', span->dec_len)) || memchr(in, '\r', span->dec_len) ||
-	    memcmp(in, text, span->dec_len) != 0)
-		return false;
-	span->head = (unsigned)head;
-	return true;
+	struct dbreg_toml_span span = {.off = node->src_off, .len = node->src_len, .dec_len = node->u.str.len,
+				       .line = node->line, .column = node->column};
+	if (node->flags & TOML_F_VERBATIM) {
+		/* The source is the quotes, maybe a trimmed LF, the text and the
+		 * quotes: 1 + text + 1, 3 + text + 3 or 3 + LF + text + 3 bytes. */
+		size_t around = node->src_len - node->u.str.len;
+		span.head = around == 2 ? 1 : (unsigned)(around - 3);
+	}
+	return span;
 }
 
 int dbreg_toml_span_pos_text(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, const char *text,

@@ -121,28 +121,25 @@ struct dbreg_toml_span {
 	size_t off, len;               /* the token's bytes in the source, quotes included */
 	size_t dec_len;                /* bytes of the decoded text */
 	unsigned line, column;         /* where the token starts */
-	unsigned head;                 /* a string written as is (dbreg_toml_span_verbatim): the
-					* source bytes before its text; 0: not known to be */
+	unsigned head;                 /* a string written as is (no escape, no line-ending
+					* backslash, no CR: its decoded text is its very source
+					* bytes): the bytes before the text (opening quotes, the
+					* trimmed LF); 0 for any other string */
 };
 
 /* The span of a string node; a zeroed span (len 0, which maps nothing)
- * when node is not a string. */
+ * when node is not a string. The places in a string written as is (head
+ * set) can be found from its text alone (dbreg_toml_span_pos_text),
+ * without the source. */
 struct dbreg_toml_span dbreg_toml_string_span(const struct dbreg_toml_node *node);
-
-/* Whether the string of span is written as is: its decoded text (`text`,
- * span->dec_len bytes) is the very bytes of the source after the opening
- * quotes (and the newline trimmed after them): no escape, no CR. Then sets
- * span->head, and its places can be found from the text alone
- * (dbreg_toml_span_pos_text), without the source. */
-bool dbreg_toml_span_verbatim(const struct dbreg_toml_doc *doc, struct dbreg_toml_span *span, const char *text);
 
 /* dbreg_toml_string_pos_from for a string known by its span in doc. */
 int dbreg_toml_span_pos_from(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, size_t offset,
 			     struct dbreg_toml_strpos *cur, unsigned *line, unsigned *column);
 
-/* The same for a verbatim string (span->head set), from its decoded text;
+/* The same for a string written as is (span->head set), from its decoded text;
  * doc only names the string in the cursor and may have lost its source.
- * Returns -1 when span is not verbatim or offset is past the text. */
+ * Returns -1 when it is not one or offset is past the text. */
 int dbreg_toml_span_pos_text(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, const char *text,
 			     size_t offset, struct dbreg_toml_strpos *cur, unsigned *line, unsigned *column);
 
