@@ -267,6 +267,30 @@ def a_noop_visit_is_one_query_on_each_postgresql_target():
 
 
 @case
+def a_noop_single_apply_is_one_query_on_postgresql():
+    # The same visit without a fleet: an apply whose state file knows the
+    # registry and the target (its no-op memo) reads the history and the
+    # packages in one query, no lock taken and nothing written; it was 4
+    # queries, each a transaction of its own.
+    need_pg()
+    url = pg_databases("dbreg_noop_rt", 1)[0]
+    name = url.rsplit("/", 1)[1]
+    d = project({"dbreg.toml": '[targets.dev]\nurl = "%s"\n' % url})
+    for _ in range(2):   # the second run stores the memo the third one uses
+        rc, out, err = run(["apply", "-q"], d)
+        expect(rc == 0, out + err)
+    for attempt in range(3):
+        a = server_counts([name])
+        b = server_counts([name])
+        rc, out, err = run(["apply", "-v"], d)
+        expect(rc == 0 and "nothing to re-read" in err, out + err)
+        visit = minus(minus(server_counts([name]), b), minus(b, a))
+        if visit[name] == (2, 2, 0):
+            break
+    expect(visit[name] == (2, 2, 0), "transactions, reads, writes: %s" % (visit,))
+
+
+@case
 def on_error_stop_leaves_the_targets_not_started_alone():
     need_pg()
     files = project(with_tomls=False)

@@ -313,13 +313,14 @@ static void cache_target_dispose(struct cache_target *t)
 }
 
 /* Reads the history (once) and the installed packages, and digests them:
- * the history in its own order, the packages by name. */
+ * the history in its own order, the packages by name. Both reads go
+ * together (one round trip on PostgreSQL), told that the registry's tables
+ * exist: a run that kept a memo or just applied made them, and a wrong
+ * hint costs a round trip, never a wrong answer. */
 static int cache_target_read(struct dbreg_conn *conn, struct cache_target *t)
 {
 	memset(t, 0, sizeof *t);
-	int rc = dbreg_target_history(conn, &t->rows, &t->n_rows);
-	if (rc == 0)
-		rc = dbreg_target_packages(conn, &t->names, &t->versions, &t->n_pkgs);
+	int rc = dbreg_target_read(conn, true, &t->rows, &t->n_rows, &t->names, &t->versions, &t->n_pkgs);
 	if (rc != 0)
 		return rc;
 	struct dbreg_buf b = DBREG_BUF_INIT;
