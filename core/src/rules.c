@@ -7,6 +7,7 @@
 #include "rules.h"
 #include "util.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,13 +301,18 @@ static int rules_cmp_tref(const void *a, const void *b)
 	return x->pkg_index < y->pkg_index ? -1 : x->pkg_index > y->pkg_index;
 }
 
-/* Resolved dependencies as compressed rows, and BFS scratch: a query
- * marks with a fresh stamp, so no per-query clearing. */
+/* Resolved dependencies as compressed rows, and BFS scratch: a walk
+ * marks with a fresh stamp, so no per-walk clearing. The walk from one
+ * package is kept between its questions (the references of a package are
+ * checked one after the other) and goes on only as far as the next
+ * question needs. */
 struct rules_deps {
 	size_t *start, *to, *queue;
 	unsigned *mark;
 	unsigned stamp;
 	size_t n;
+	size_t walk_from;              /* whose walk the marks and the queue are; n: none */
+	size_t head, tail;             /* of the queue of that walk */
 };
 
 static int rules_deps_build(struct rules_deps *g, const struct dbreg_registry *reg)
@@ -320,6 +326,8 @@ static int rules_deps_build(struct rules_deps *g, const struct dbreg_registry *r
 	g->mark = calloc(n + 1, sizeof *g->mark);
 	g->stamp = 0;
 	g->n = n;
+	g->walk_from = n;
+	g->head = g->tail = 0;
 	if (!g->start || !g->to || !g->queue || !g->mark)
 		return DBREG_ENOMEM;
 	size_t e = 0;
@@ -344,30 +352,33 @@ static void rules_deps_dispose(struct rules_deps *g)
 	free(g->mark);
 }
 
-/* Whether package `from` depends on package `to`, directly or not. */
+/* Whether package `from` depends on package `to` (another one), directly
+ * or not. */
 static bool rules_depends(struct rules_deps *g, size_t from, size_t to)
 {
-	if (++g->stamp == 0) {
-		/* The stamp wrapped: forget old marks once. */
-		g->stamp = 1;
-		memset(g->mark, 0, (g->n + 1) * sizeof *g->mark);
+	assert(to != from);   /* from's own mark says nothing about a cycle */
+	if (g->walk_from != from) {
+		if (++g->stamp == 0) {
+			/* The stamp wrapped: forget old marks once. */
+			g->stamp = 1;
+			memset(g->mark, 0, (g->n + 1) * sizeof *g->mark);
+		}
+		g->head = g->tail = 0;
+		g->queue[g->tail++] = from;
+		g->mark[from] = g->stamp;
+		g->walk_from = from;
 	}
-	size_t head = 0, tail = 0;
-	g->queue[tail++] = from;
-	g->mark[from] = g->stamp;
-	while (head < tail) {
-		size_t u = g->queue[head++];
+	while (g->mark[to] != g->stamp && g->head < g->tail) {
+		size_t u = g->queue[g->head++];
 		for (size_t e = g->start[u]; e < g->start[u + 1]; e++) {
 			size_t v = g->to[e];
-			if (v == to)
-				return true;
 			if (g->mark[v] != g->stamp) {
 				g->mark[v] = g->stamp;
-				g->queue[tail++] = v;
+				g->queue[g->tail++] = v;
 			}
 		}
 	}
-	return false;
+	return g->mark[to] == g->stamp;
 }
 
 static bool rules_tref_below(const void *ctx, size_t i, const char *name)
