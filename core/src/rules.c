@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -381,6 +382,58 @@ static bool rules_depends(struct rules_deps *g, size_t from, size_t to)
 	return g->mark[to] == g->stamp;
 }
 
+/* The nearest table name for each unknown one asked, kept: a renamed table
+ * is referenced from many columns, and each search compares the name with
+ * every table of the registry. Open addressing; without memory it only
+ * stops remembering. */
+struct rules_near {
+	struct rules_near_entry {
+		const char *word, *near;
+	} *slot;
+	size_t cap, used;
+};
+
+static size_t rules_near_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static const char *rules_nearest_table(struct rules_near *m, const char *word, const char *const *names)
+{
+	size_t i = 0;
+	if (m->cap) {
+		for (i = rules_near_hash(word) & (m->cap - 1); m->slot[i].word; i = (i + 1) & (m->cap - 1))
+			if (strcmp(m->slot[i].word, word) == 0)
+				return m->slot[i].near;
+	}
+	const char *near = dbreg_nearest(word, names);
+	if ((m->used + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct rules_near_entry *slot = calloc(cap, sizeof *slot);
+		if (!slot)
+			return near;
+		for (size_t k = 0; k < m->cap; k++) {
+			if (!m->slot[k].word)
+				continue;
+			size_t j = rules_near_hash(m->slot[k].word) & (cap - 1);
+			while (slot[j].word)
+				j = (j + 1) & (cap - 1);
+			slot[j] = m->slot[k];
+		}
+		free(m->slot);
+		m->slot = slot;
+		m->cap = cap;
+		for (i = rules_near_hash(word) & (cap - 1); slot[i].word; i = (i + 1) & (cap - 1))
+			;
+	}
+	m->slot[i] = (struct rules_near_entry){word, near};
+	m->used++;
+	return near;
+}
+
 static bool rules_tref_below(const void *ctx, size_t i, const char *name)
 {
 	return strcmp(((const struct rules_tref *)ctx)[i].name, name) < 0;
@@ -403,6 +456,7 @@ static void rules_cross_tables(struct rctx *c)
 	struct rules_deps deps;
 	int drc = rules_deps_build(&deps, reg);
 	const char **names = malloc((n + 1) * sizeof *names);
+	struct rules_near nearest = {0};
 	if (!refs || drc || !names) {
 		c->rc = DBREG_ENOMEM;
 		goto out;
@@ -461,7 +515,7 @@ static void rules_cross_tables(struct rctx *c)
 					rdiag(c, "DBR027", p, pos, tb->name, col->name, NULL,
 					      "column \"%s\" references unknown table \"%s\"", col->name,
 					      col->ref_table);
-					const char *near = dbreg_nearest(col->ref_table, names);
+					const char *near = rules_nearest_table(&nearest, col->ref_table, names);
 					if (near)
 						rhint(c, "did you mean \"%s.%s\"?", near, col->ref_column);
 					continue;
@@ -519,6 +573,7 @@ out:
 	free(refs);
 	rules_deps_dispose(&deps);
 	free(names);
+	free(nearest.slot);
 }
 
 /* The core package must hold ydtb_workspaces with the primary key id. */

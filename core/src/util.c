@@ -336,8 +336,10 @@ const char *dbreg_nearest(const char *word, const char *const *candidates)
 		limit = 2;
 	const char *best = NULL;
 	size_t best_d = limit + 1;
-	for (size_t i = 0; candidates[i]; i++) {
-		size_t d = dbreg_edit_distance(word, candidates[i], limit);
+	/* Only a candidate nearer than the best so far can change the answer:
+	 * the cap shrinks with it, so most distances stop after a few rows. */
+	for (size_t i = 0; candidates[i] && best_d > 0; i++) {
+		size_t d = dbreg_edit_distance(word, candidates[i], best_d - 1);
 		if (d < best_d) {
 			best_d = d;
 			best = candidates[i];
