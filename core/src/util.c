@@ -308,6 +308,29 @@ size_t dbreg_edit_distance(const char *a, const char *b, size_t cap)
 		return cap + 1;
 	if (lb > 255)
 		return cap + 1;
+	/* The bytes one has more of than the other bound the distance from
+	 * below (each edit mends at most one on each side): most candidates
+	 * of a "did you mean" fail this before the table below is filled. */
+	int count[256] = {0};
+	for (size_t i = 0; i < la; i++)
+		count[(unsigned char)a[i]]++;
+	for (size_t j = 0; j < lb; j++)
+		count[(unsigned char)b[j]]--;
+	size_t more = 0, fewer = 0;
+	for (size_t i = 0; i < la; i++) {
+		int *k = &count[(unsigned char)a[i]];
+		if (*k > 0)
+			more += (size_t)*k;
+		*k = 0;
+	}
+	for (size_t j = 0; j < lb; j++) {
+		int *k = &count[(unsigned char)b[j]];
+		if (*k < 0)
+			fewer += (size_t)-*k;
+		*k = 0;
+	}
+	if ((more > fewer ? more : fewer) > cap)
+		return cap + 1;
 	size_t row[256];
 	for (size_t j = 0; j <= lb; j++)
 		row[j] = j;
