@@ -102,6 +102,7 @@ struct dbreg_state {
 	char errmsg[512];
 	bool nested;                   /* the open writer is a savepoint inside a batch (dbreg_state_batch_begin) */
 	sqlite3_stmt *put_result;      /* dbreg_state_check_result_put's, kept: two a package per validation */
+	sqlite3_stmt *get_history;     /* state_history_query's, kept: a fleet reads one per target */
 };
 
 static int state_fail(struct dbreg_state *st, int code, const char *what)
@@ -260,6 +261,7 @@ void dbreg_state_close(struct dbreg_state *st)
 	if (st == NULL)
 		return;
 	sqlite3_finalize(st->put_result);
+	sqlite3_finalize(st->get_history);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -524,18 +526,36 @@ static int state_target_of(struct dbreg_state *st, const char *target, char **t)
 	return DBREG_ECONNECT;
 }
 
+/* The stored history of target key t, in its order, ready to step; given
+ * back with state_history_done. NULL when it cannot be prepared. */
+static sqlite3_stmt *state_history_query(struct dbreg_state *st, const char *t)
+{
+	if (!st->get_history &&
+	    sqlite3_prepare_v3(st->db,
+			       "SELECT package, migration, version, checksum, applied_at, duration_ms"
+			       " FROM history WHERE target = ?1 ORDER BY rowid",
+			       -1, SQLITE_PREPARE_PERSISTENT, &st->get_history, NULL) != SQLITE_OK) {
+		st->get_history = NULL;
+		return NULL;
+	}
+	state_bind(st->get_history, 1, t);
+	return st->get_history;
+}
+
+static void state_history_done(sqlite3_stmt *q)
+{
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+}
+
 /* Whether the stored history of target t is exactly rows[0..n), in order.
  * A no-op apply stores what it just read, twice: comparing is a read of
  * the rows, rewriting them a delete and n inserts. */
 static bool state_history_same(struct dbreg_state *st, const char *t, const struct dbreg_applied *rows, size_t n)
 {
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT package, migration, version, checksum, applied_at, duration_ms"
-			       " FROM history WHERE target = ?1 ORDER BY rowid",
-			       -1, &q, NULL) != SQLITE_OK)
+	sqlite3_stmt *q = state_history_query(st, t);
+	if (!q)
 		return false;
-	state_bind(q, 1, t);
 	size_t i = 0;
 	bool same = true;
 	while (same && sqlite3_step(q) == SQLITE_ROW) {
@@ -552,7 +572,7 @@ static bool state_history_same(struct dbreg_state *st, const char *t, const stru
 		if (same)
 			same = sqlite3_column_int64(q, 5) == r->duration_ms;
 	}
-	sqlite3_finalize(q);
+	state_history_done(q);
 	return same && i == n;
 }
 
@@ -654,15 +674,11 @@ int dbreg_state_get_history(struct dbreg_state *st, const char *target, struct d
 	int krc = state_target_of(st, target, &t);
 	if (krc != 0)
 		return krc;
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT package, migration, version, checksum, applied_at, duration_ms"
-			       " FROM history WHERE target = ?1 ORDER BY rowid",
-			       -1, &q, NULL) != SQLITE_OK) {
+	sqlite3_stmt *q = state_history_query(st, t);
+	if (!q) {
 		free(t);
 		return state_fail(st, DBREG_EIO, "cannot read the history");
 	}
-	state_bind(q, 1, t);
 	struct dbreg_applied *v = NULL;
 	size_t len = 0, cap = 0;
 	int rc = 0, s;
@@ -691,7 +707,7 @@ int dbreg_state_get_history(struct dbreg_state *st, const char *target, struct d
 	}
 	if (rc == 0 && s != SQLITE_DONE)
 		rc = state_fail(st, DBREG_EIO, "cannot read the history");
-	sqlite3_finalize(q);
+	state_history_done(q);
 	free(t);
 	if (rc != 0) {
 		dbreg_applied_free(v, len);
