@@ -7,7 +7,9 @@
 #include "rules.h"
 #include "util.h"
 
+#include <assert.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -300,13 +302,18 @@ static int rules_cmp_tref(const void *a, const void *b)
 	return x->pkg_index < y->pkg_index ? -1 : x->pkg_index > y->pkg_index;
 }
 
-/* Resolved dependencies as compressed rows, and BFS scratch: a query
- * marks with a fresh stamp, so no per-query clearing. */
+/* Resolved dependencies as compressed rows, and BFS scratch: a walk
+ * marks with a fresh stamp, so no per-walk clearing. The walk from one
+ * package is kept between its questions (the references of a package are
+ * checked one after the other) and goes on only as far as the next
+ * question needs. */
 struct rules_deps {
 	size_t *start, *to, *queue;
 	unsigned *mark;
 	unsigned stamp;
 	size_t n;
+	size_t walk_from;              /* whose walk the marks and the queue are; n: none */
+	size_t head, tail;             /* of the queue of that walk */
 };
 
 static int rules_deps_build(struct rules_deps *g, const struct dbreg_registry *reg)
@@ -320,6 +327,8 @@ static int rules_deps_build(struct rules_deps *g, const struct dbreg_registry *r
 	g->mark = calloc(n + 1, sizeof *g->mark);
 	g->stamp = 0;
 	g->n = n;
+	g->walk_from = n;
+	g->head = g->tail = 0;
 	if (!g->start || !g->to || !g->queue || !g->mark)
 		return DBREG_ENOMEM;
 	size_t e = 0;
@@ -344,30 +353,85 @@ static void rules_deps_dispose(struct rules_deps *g)
 	free(g->mark);
 }
 
-/* Whether package `from` depends on package `to`, directly or not. */
+/* Whether package `from` depends on package `to` (another one), directly
+ * or not. */
 static bool rules_depends(struct rules_deps *g, size_t from, size_t to)
 {
-	if (++g->stamp == 0) {
-		/* The stamp wrapped: forget old marks once. */
-		g->stamp = 1;
-		memset(g->mark, 0, (g->n + 1) * sizeof *g->mark);
+	assert(to != from);   /* from's own mark says nothing about a cycle */
+	if (g->walk_from != from) {
+		if (++g->stamp == 0) {
+			/* The stamp wrapped: forget old marks once. */
+			g->stamp = 1;
+			memset(g->mark, 0, (g->n + 1) * sizeof *g->mark);
+		}
+		g->head = g->tail = 0;
+		g->queue[g->tail++] = from;
+		g->mark[from] = g->stamp;
+		g->walk_from = from;
 	}
-	size_t head = 0, tail = 0;
-	g->queue[tail++] = from;
-	g->mark[from] = g->stamp;
-	while (head < tail) {
-		size_t u = g->queue[head++];
+	while (g->mark[to] != g->stamp && g->head < g->tail) {
+		size_t u = g->queue[g->head++];
 		for (size_t e = g->start[u]; e < g->start[u + 1]; e++) {
 			size_t v = g->to[e];
-			if (v == to)
-				return true;
 			if (g->mark[v] != g->stamp) {
 				g->mark[v] = g->stamp;
-				g->queue[tail++] = v;
+				g->queue[g->tail++] = v;
 			}
 		}
 	}
-	return false;
+	return g->mark[to] == g->stamp;
+}
+
+/* The nearest table name for each unknown one asked, kept: a renamed table
+ * is referenced from many columns, and each search compares the name with
+ * every table of the registry. Open addressing; without memory it only
+ * stops remembering. */
+struct rules_near {
+	struct rules_near_entry {
+		const char *word, *near;
+	} *slot;
+	size_t cap, used;
+};
+
+static size_t rules_near_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static const char *rules_nearest_table(struct rules_near *m, const char *word, const char *const *names)
+{
+	size_t i = 0;
+	if (m->cap) {
+		for (i = rules_near_hash(word) & (m->cap - 1); m->slot[i].word; i = (i + 1) & (m->cap - 1))
+			if (strcmp(m->slot[i].word, word) == 0)
+				return m->slot[i].near;
+	}
+	const char *near = dbreg_nearest(word, names);
+	if ((m->used + 1) * 2 > m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct rules_near_entry *slot = calloc(cap, sizeof *slot);
+		if (!slot)
+			return near;
+		for (size_t k = 0; k < m->cap; k++) {
+			if (!m->slot[k].word)
+				continue;
+			size_t j = rules_near_hash(m->slot[k].word) & (cap - 1);
+			while (slot[j].word)
+				j = (j + 1) & (cap - 1);
+			slot[j] = m->slot[k];
+		}
+		free(m->slot);
+		m->slot = slot;
+		m->cap = cap;
+		for (i = rules_near_hash(word) & (cap - 1); slot[i].word; i = (i + 1) & (cap - 1))
+			;
+	}
+	m->slot[i] = (struct rules_near_entry){word, near};
+	m->used++;
+	return near;
 }
 
 static bool rules_tref_below(const void *ctx, size_t i, const char *name)
@@ -392,6 +456,7 @@ static void rules_cross_tables(struct rctx *c)
 	struct rules_deps deps;
 	int drc = rules_deps_build(&deps, reg);
 	const char **names = malloc((n + 1) * sizeof *names);
+	struct rules_near nearest = {0};
 	if (!refs || drc || !names) {
 		c->rc = DBREG_ENOMEM;
 		goto out;
@@ -450,7 +515,7 @@ static void rules_cross_tables(struct rctx *c)
 					rdiag(c, "DBR027", p, pos, tb->name, col->name, NULL,
 					      "column \"%s\" references unknown table \"%s\"", col->name,
 					      col->ref_table);
-					const char *near = dbreg_nearest(col->ref_table, names);
+					const char *near = rules_nearest_table(&nearest, col->ref_table, names);
 					if (near)
 						rhint(c, "did you mean \"%s.%s\"?", near, col->ref_column);
 					continue;
@@ -508,6 +573,7 @@ out:
 	free(refs);
 	rules_deps_dispose(&deps);
 	free(names);
+	free(nearest.slot);
 }
 
 /* The core package must hold ydtb_workspaces with the primary key id. */

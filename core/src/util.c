@@ -308,6 +308,29 @@ size_t dbreg_edit_distance(const char *a, const char *b, size_t cap)
 		return cap + 1;
 	if (lb > 255)
 		return cap + 1;
+	/* The bytes one has more of than the other bound the distance from
+	 * below (each edit mends at most one on each side): most candidates
+	 * of a "did you mean" fail this before the table below is filled. */
+	int count[256] = {0};
+	for (size_t i = 0; i < la; i++)
+		count[(unsigned char)a[i]]++;
+	for (size_t j = 0; j < lb; j++)
+		count[(unsigned char)b[j]]--;
+	size_t more = 0, fewer = 0;
+	for (size_t i = 0; i < la; i++) {
+		int *k = &count[(unsigned char)a[i]];
+		if (*k > 0)
+			more += (size_t)*k;
+		*k = 0;
+	}
+	for (size_t j = 0; j < lb; j++) {
+		int *k = &count[(unsigned char)b[j]];
+		if (*k < 0)
+			fewer += (size_t)-*k;
+		*k = 0;
+	}
+	if ((more > fewer ? more : fewer) > cap)
+		return cap + 1;
 	size_t row[256];
 	for (size_t j = 0; j <= lb; j++)
 		row[j] = j;
@@ -336,8 +359,10 @@ const char *dbreg_nearest(const char *word, const char *const *candidates)
 		limit = 2;
 	const char *best = NULL;
 	size_t best_d = limit + 1;
-	for (size_t i = 0; candidates[i]; i++) {
-		size_t d = dbreg_edit_distance(word, candidates[i], limit);
+	/* Only a candidate nearer than the best so far can change the answer:
+	 * the cap shrinks with it, so most distances stop after a few rows. */
+	for (size_t i = 0; candidates[i] && best_d > 0; i++) {
+		size_t d = dbreg_edit_distance(word, candidates[i], best_d - 1);
 		if (d < best_d) {
 			best_d = d;
 			best = candidates[i];
