@@ -92,7 +92,7 @@ static inline const struct dbreg_sql *dbreg_plan_memo_checked(const struct dbreg
 static inline void dbreg_plan_memo_key(const struct dbreg_sql *body, char out[72])
 {
 	if (!body->text || !memchr(body->text, '\r', body->len))
-		memcpy(out, dbreg_sql_sum(body), 72);
+		dbreg_sql_sum(body, out);
 	else
 		dbreg_sha256_hex(body->text, body->len, out);
 }

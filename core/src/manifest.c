@@ -32,7 +32,7 @@ struct manifest_key {
 
 /* Each table is indexed by its enum: the loader reads a section's values
  * from the array manifest_keys_find fills (mvals), by index. */
-enum { R_PACKAGE, R_DEPENDENCIES, R_TABLES, R_TOOLS, R_MIGRATIONS };
+enum { R_PACKAGE, R_DEPENDENCIES, R_TABLES, R_TOOLS, R_MIGRATIONS, R_COUNT };
 static const struct manifest_key root_keys[] = {
 	[R_PACKAGE] = MKEY("package", M_TABLE, NULL),  /* DBR010 from manifest_package */
 	[R_DEPENDENCIES] = MKEY("dependencies", M_TABLE, NULL),
@@ -42,7 +42,7 @@ static const struct manifest_key root_keys[] = {
 	{ NULL, 0, 0, NULL },
 };
 
-enum { P_NAME, P_VERSION, P_KIND, P_DESCRIPTION };
+enum { P_NAME, P_VERSION, P_KIND, P_DESCRIPTION, P_COUNT };
 static const struct manifest_key package_keys[] = {
 	[P_NAME] = MKEY("name", M_STR, "DBR010"),
 	[P_VERSION] = MKEY("version", M_STR, "DBR011"),
@@ -51,7 +51,7 @@ static const struct manifest_key package_keys[] = {
 	{ NULL, 0, 0, NULL },
 };
 
-enum { T_DESCRIPTION, T_WORKSPACE_SCOPED, T_PRIMARY_KEY, T_UNIQUE, T_COLUMNS, T_INDEXES, T_RENAMED_FROM };
+enum { T_DESCRIPTION, T_WORKSPACE_SCOPED, T_PRIMARY_KEY, T_UNIQUE, T_COLUMNS, T_INDEXES, T_RENAMED_FROM, T_COUNT };
 static const struct manifest_key table_keys[] = {
 	[T_DESCRIPTION] = MKEY("description", M_STR, NULL),
 	[T_WORKSPACE_SCOPED] = MKEY("workspace_scoped", M_BOOL, NULL),
@@ -64,7 +64,7 @@ static const struct manifest_key table_keys[] = {
 };
 
 enum { C_TYPE, C_PRIMARY_KEY, C_NOT_NULL, C_UNIQUE, C_DEFAULT, C_DEFAULT_SQL, C_REFERENCES, C_ON_DELETE,
-       C_ON_UPDATE, C_DESCRIPTION, C_RENAMED_FROM };
+       C_ON_UPDATE, C_DESCRIPTION, C_RENAMED_FROM, C_COUNT };
 static const struct manifest_key column_keys[] = {
 	[C_TYPE] = MKEY("type", M_STR, "DBR026"),
 	[C_PRIMARY_KEY] = MKEY("primary_key", M_BOOL, NULL),
@@ -80,14 +80,14 @@ static const struct manifest_key column_keys[] = {
 	{ NULL, 0, 0, NULL },
 };
 
-enum { I_COLUMNS, I_UNIQUE };
+enum { I_COLUMNS, I_UNIQUE, I_COUNT };
 static const struct manifest_key index_keys[] = {
 	[I_COLUMNS] = MKEY("columns", M_ARRAY, "DBR014"),
 	[I_UNIQUE] = MKEY("unique", M_BOOL, NULL),
 	{ NULL, 0, 0, NULL },
 };
 
-enum { TO_ID, TO_NAME, TO_DESCRIPTION, TO_ICON };
+enum { TO_ID, TO_NAME, TO_DESCRIPTION, TO_ICON, TO_COUNT };
 static const struct manifest_key tool_keys[] = {
 	[TO_ID] = MKEY("id", M_STR, "DBR050"),
 	[TO_NAME] = MKEY("name", M_STR, "DBR014"),
@@ -97,7 +97,7 @@ static const struct manifest_key tool_keys[] = {
 };
 
 enum { MI_ID, MI_VERSION, MI_DESCRIPTION, MI_UP, MI_UP_POSTGRES, MI_UP_SQLITE, MI_UP_FILE, MI_DOWN,
-       MI_DOWN_POSTGRES, MI_DOWN_SQLITE, MI_DOWN_FILE, MI_TRANSACTION, MI_FOREIGN_KEYS };
+       MI_DOWN_POSTGRES, MI_DOWN_SQLITE, MI_DOWN_FILE, MI_TRANSACTION, MI_FOREIGN_KEYS, MI_COUNT };
 static const struct manifest_key migration_keys[] = {
 	[MI_ID] = MKEY("id", M_STR, "DBR040"),
 	[MI_VERSION] = MKEY("version", M_STR, "DBR041"),
@@ -117,6 +117,22 @@ static const struct manifest_key migration_keys[] = {
 
 /* The most keys a section has (migration_keys), for the arrays below. */
 #define MANIFEST_MAX_KEYS 13
+/* Every table has a line per key of its enum (a missing last one would
+ * move the end up) and fits the arrays below. */
+_Static_assert(R_COUNT <= MANIFEST_MAX_KEYS && sizeof root_keys / sizeof root_keys[0] == R_COUNT + 1,
+	       "root_keys: a line per key, then the end");
+_Static_assert(P_COUNT <= MANIFEST_MAX_KEYS && sizeof package_keys / sizeof package_keys[0] == P_COUNT + 1,
+	       "package_keys: a line per key, then the end");
+_Static_assert(T_COUNT <= MANIFEST_MAX_KEYS && sizeof table_keys / sizeof table_keys[0] == T_COUNT + 1,
+	       "table_keys: a line per key, then the end");
+_Static_assert(C_COUNT <= MANIFEST_MAX_KEYS && sizeof column_keys / sizeof column_keys[0] == C_COUNT + 1,
+	       "column_keys: a line per key, then the end");
+_Static_assert(I_COUNT <= MANIFEST_MAX_KEYS && sizeof index_keys / sizeof index_keys[0] == I_COUNT + 1,
+	       "index_keys: a line per key, then the end");
+_Static_assert(TO_COUNT <= MANIFEST_MAX_KEYS && sizeof tool_keys / sizeof tool_keys[0] == TO_COUNT + 1,
+	       "tool_keys: a line per key, then the end");
+_Static_assert(MI_COUNT <= MANIFEST_MAX_KEYS && sizeof migration_keys / sizeof migration_keys[0] == MI_COUNT + 1,
+	       "migration_keys: a line per key, then the end");
 
 /* A section's values by key index: the value of a key present with an
  * allowed type (a wrong type is reported by manifest_check_keys), else

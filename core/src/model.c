@@ -114,27 +114,27 @@ const struct dbreg_sql *dbreg_migration_body(const struct dbreg_migration *m,
 	return generic->text != NULL ? generic : NULL;
 }
 
-const char *dbreg_sql_sum(const struct dbreg_sql *sql)
+void dbreg_sql_sum(const struct dbreg_sql *sql, char out[72])
 {
-	if (!sql)
-		return "";
-	char *sum = __atomic_load_n(&sql->sum, __ATOMIC_ACQUIRE);
-	if (sum)
-		return sum;
+	if (!sql) {
+		out[0] = '\0';
+		return;
+	}
+	const char *sum = __atomic_load_n(&sql->sum, __ATOMIC_ACQUIRE);
+	if (sum) {
+		memcpy(out, sum, 72);
+		return;
+	}
 	/* A memo of a value that never changes: the body's text is fixed once
 	 * loaded. Two threads asking at once both compute it; one keeps its copy. */
-	/* Without memory, as dbreg_sql_checksum without it: a value that
-	 * matches nothing (72 bytes: callers copy that many). */
-	static const char unavailable[72] = "sha256:unavailable";
+	dbreg_sql_checksum(sql->text, sql->len, out);
 	char *mine = malloc(72), *none = NULL;
 	if (!mine)
-		return unavailable;
-	dbreg_sql_checksum(sql->text, sql->len, mine);
+		return;
+	memcpy(mine, out, 72);
 	struct dbreg_sql *memo = (struct dbreg_sql *)sql;
-	if (__atomic_compare_exchange_n(&memo->sum, &none, mine, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return mine;
-	free(mine);
-	return none;
+	if (!__atomic_compare_exchange_n(&memo->sum, &none, mine, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		free(mine);
 }
 
 void dbreg_sql_checksum(const char *text, size_t len, char out[72])

@@ -160,10 +160,12 @@ const struct dbreg_sql *dbreg_migration_body(const struct dbreg_migration *m,
  * hold 72 bytes. */
 void dbreg_sql_checksum(const char *text, size_t len, char out[72]);
 
-/* The checksum of a body (as dbreg_sql_checksum), computed once per loaded
- * body: a watch plans against thousands of applied migrations each round,
- * and a package taken over by a reload keeps its bodies. "" for NULL. */
-const char *dbreg_sql_sum(const struct dbreg_sql *sql);
+/* The checksum of a body (as dbreg_sql_checksum) into out, computed once
+ * per loaded body: a watch plans against thousands of applied migrations
+ * each round, and a package taken over by a reload keeps its bodies.
+ * Without memory for the memo it is computed again, never replaced by a
+ * stand-in (a plan records it on the target). "" for NULL. */
+void dbreg_sql_sum(const struct dbreg_sql *sql, char out[72]);
 
 /* Maps a byte offset inside a body to a place in its file (manifest string
  * or SQL file). */

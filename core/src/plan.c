@@ -117,7 +117,7 @@ static int plan_push(struct dbreg_plan *plan, size_t *cap, const struct dbreg_pl
 	st->foreign_keys = m->foreign_keys;
 	st->sql = src->body->text;
 	st->file = src->body->file;
-	memcpy(st->checksum, dbreg_sql_sum(src->body), sizeof(st->checksum));
+	dbreg_sql_sum(src->body, st->checksum);
 	plan->src[plan->n_steps++] = *src;
 	return 0;
 }
@@ -418,7 +418,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 		const struct dbreg_sql *body = dbreg_migration_body(m, opts->dialect, true);
 		char sum[72];
 		if (body)
-			memcpy(sum, dbreg_sql_sum(body), sizeof(sum));
+			dbreg_sql_sum(body, sum);
 		else
 			dbreg_sql_checksum(NULL, 0, sum);
 		if (row->checksum && strcmp(row->checksum, sum) != 0 && opts->redo_changed) {
