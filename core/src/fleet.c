@@ -374,7 +374,8 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		/* The history and the installed packages in one read: for a
 		 * target with nothing to do, the whole visit. */
 		if ((rc = dbreg_target_read(conn, seen, hist, nh, &names, &versions, &n_pkgs)) != 0) {
-			fleet_fail(o, rc, "reading the registry of %s (its history and packages): %s", m->shown, dbreg_target_errmsg(conn));
+			fleet_fail(o, rc, "reading the registry of %s (its history and packages): %s", m->shown,
+				   dbreg_target_errmsg(conn));
 			goto out;
 		}
 		*online = true;
