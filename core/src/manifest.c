@@ -119,20 +119,16 @@ static const struct manifest_key migration_keys[] = {
 #define MANIFEST_MAX_KEYS 13
 /* Every table has a line per key of its enum (a missing last one would
  * move the end up) and fits the arrays below. */
-_Static_assert(R_COUNT <= MANIFEST_MAX_KEYS && sizeof root_keys / sizeof root_keys[0] == R_COUNT + 1,
-	       "root_keys: a line per key, then the end");
-_Static_assert(P_COUNT <= MANIFEST_MAX_KEYS && sizeof package_keys / sizeof package_keys[0] == P_COUNT + 1,
-	       "package_keys: a line per key, then the end");
-_Static_assert(T_COUNT <= MANIFEST_MAX_KEYS && sizeof table_keys / sizeof table_keys[0] == T_COUNT + 1,
-	       "table_keys: a line per key, then the end");
-_Static_assert(C_COUNT <= MANIFEST_MAX_KEYS && sizeof column_keys / sizeof column_keys[0] == C_COUNT + 1,
-	       "column_keys: a line per key, then the end");
-_Static_assert(I_COUNT <= MANIFEST_MAX_KEYS && sizeof index_keys / sizeof index_keys[0] == I_COUNT + 1,
-	       "index_keys: a line per key, then the end");
-_Static_assert(TO_COUNT <= MANIFEST_MAX_KEYS && sizeof tool_keys / sizeof tool_keys[0] == TO_COUNT + 1,
-	       "tool_keys: a line per key, then the end");
-_Static_assert(MI_COUNT <= MANIFEST_MAX_KEYS && sizeof migration_keys / sizeof migration_keys[0] == MI_COUNT + 1,
-	       "migration_keys: a line per key, then the end");
+#define MANIFEST_KEYS_FIT(count, keys) \
+	_Static_assert(count <= MANIFEST_MAX_KEYS && sizeof keys / sizeof keys[0] == count + 1, \
+		       #keys ": a line per key, then the end")
+MANIFEST_KEYS_FIT(R_COUNT, root_keys);
+MANIFEST_KEYS_FIT(P_COUNT, package_keys);
+MANIFEST_KEYS_FIT(T_COUNT, table_keys);
+MANIFEST_KEYS_FIT(C_COUNT, column_keys);
+MANIFEST_KEYS_FIT(I_COUNT, index_keys);
+MANIFEST_KEYS_FIT(TO_COUNT, tool_keys);
+MANIFEST_KEYS_FIT(MI_COUNT, migration_keys);
 
 /* A section's values by key index: the value of a key present with an
  * allowed type (a wrong type is reported by manifest_check_keys), else

@@ -1485,6 +1485,32 @@ struct dbreg_toml_span dbreg_toml_string_span(const struct dbreg_toml_node *node
 	return span;
 }
 
+/* The rest of a position lookup in a string: lines and columns counted
+ * from `from` (at l, col) up to target, the place kept in *cur for the
+ * next lookup of the same string (dec: target's offset in the decoded
+ * text), then given out. */
+static int toml_pos_walk(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, const char *from,
+			 const char *target, size_t dec, unsigned l, unsigned col, struct dbreg_toml_strpos *cur,
+			 unsigned *line, unsigned *column)
+{
+	for (const char *k = from; k < target; k++) {
+		if (*k == '\n') {
+			l++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	if (cur)
+		*cur = (struct dbreg_toml_strpos){.doc = doc, .off = span->off, .at = target, .dec = dec,
+						  .line = l, .column = col};
+	if (line)
+		*line = l;
+	if (column)
+		*column = col;
+	return 0;
+}
+
 int dbreg_toml_span_pos_text(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, const char *text,
 			     size_t offset, struct dbreg_toml_strpos *cur, unsigned *line, unsigned *column)
 {
@@ -1504,23 +1530,7 @@ int dbreg_toml_span_pos_text(const struct dbreg_toml_doc *doc, const struct dbre
 		l = cur->line;
 		col = cur->column;
 	}
-	const char *target = text + offset;
-	for (const char *k = from; k < target; k++) {
-		if (*k == '\n') {
-			l++;
-			col = 1;
-		} else {
-			col++;
-		}
-	}
-	if (cur)
-		*cur = (struct dbreg_toml_strpos){.doc = doc, .off = span->off, .at = target, .dec = offset,
-						  .line = l, .column = col};
-	if (line)
-		*line = l;
-	if (column)
-		*column = col;
-	return 0;
+	return toml_pos_walk(doc, span, from, text + offset, offset, l, col, cur, line, column);
 }
 
 int dbreg_toml_span_pos_from(const struct dbreg_toml_doc *doc, const struct dbreg_toml_span *span, size_t offset,
@@ -1577,22 +1587,7 @@ int dbreg_toml_span_pos_from(const struct dbreg_toml_doc *doc, const struct dbre
 		dec += n;
 		c += src;
 	}
-	for (const char *k = from; k < target; k++) {
-		if (*k == '\n') {
-			l++;
-			col = 1;
-		} else {
-			col++;
-		}
-	}
-	if (cur)
-		*cur = (struct dbreg_toml_strpos){.doc = doc, .off = span->off, .at = target, .dec = dec,
-						  .line = l, .column = col};
-	if (line)
-		*line = l;
-	if (column)
-		*column = col;
-	return 0;
+	return toml_pos_walk(doc, span, from, target, dec, l, col, cur, line, column);
 }
 
 const char *dbreg_toml_type_name(enum dbreg_toml_type type)
