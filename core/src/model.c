@@ -167,6 +167,13 @@ void dbreg_sql_loc(const struct dbreg_sql *sql, size_t offset, unsigned *line, u
 	dbreg_sql_loc_next(sql, NULL, offset, line, column);
 }
 
+void dbreg_sql_origin(const struct dbreg_sql *sql, unsigned *line, unsigned *column)
+{
+	bool from_file = sql && sql->text && !sql->doc;
+	*line = from_file ? 1 : sql ? sql->pos.line : 0;
+	*column = from_file ? 1 : sql ? sql->pos.column : 0;
+}
+
 void dbreg_sql_loc_next(const struct dbreg_sql *sql, struct dbreg_sql_cursor *cur, size_t offset, unsigned *line,
 			unsigned *column)
 {

@@ -171,6 +171,11 @@ void dbreg_sql_sum(const struct dbreg_sql *sql, char out[72]);
  * or SQL file). */
 void dbreg_sql_loc(const struct dbreg_sql *sql, size_t offset, unsigned *line, unsigned *column);
 
+/* Where a body is as a whole, in sql->file: its key in the manifest, or the
+ * start of its SQL file (an up_file's position in the manifest belongs to
+ * another file than sql->file names). */
+void dbreg_sql_origin(const struct dbreg_sql *sql, unsigned *line, unsigned *column);
+
 /* Where the last dbreg_sql_loc_next of a body stopped, so places asked in
  * increasing order cost one pass over the body together (a body of many
  * statements is otherwise rescanned from its start for each). Zero it
