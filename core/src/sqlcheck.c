@@ -838,6 +838,8 @@ static void sc_iso_column(struct sc_ctx *c, const char *table, const struct json
 		const char *type = kind ? jstr(con, "contype") : NULL;
 		if (!type)
 			continue;
+		if (strcmp(type, "CONSTR_PRIMARY") == 0)
+			dbreg_iso_primary_key(c->iso, table);
 		if (strcmp(type, "CONSTR_NOTNULL") == 0 || strcmp(type, "CONSTR_PRIMARY") == 0) {
 			not_null = true;
 		} else if (strcmp(type, "CONSTR_FOREIGN") == 0) {
@@ -862,6 +864,7 @@ static void sc_iso_constraint(struct sc_ctx *c, const char *table, const struct 
 		return;
 	struct dbreg_iso_at at = sc_iso_at(c);
 	if (strcmp(type, "CONSTR_PRIMARY") == 0) {
+		dbreg_iso_primary_key(c->iso, table);
 		const struct json *keys = jget(con, "keys");
 		for (size_t i = 0; i < jlen(keys); i++)
 			if (jname(&keys->items[i]) && strcmp(jname(&keys->items[i]), "workspace_id") == 0)
