@@ -299,3 +299,44 @@ const struct dbreg_column *dbreg_table_column(const struct dbreg_table *t, const
 			return &t->columns[i];
 	return NULL;
 }
+
+/* ^[a-z_][a-z0-9_]*$, at most 63 bytes. NULL when fine, else why. */
+const char *dbreg_ident_problem(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0)
+		return "it is empty";
+	if (n > 63)
+		return "it is longer than 63 bytes";
+	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return "it must start with a lowercase letter or '_'";
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return "it may hold only lowercase letters, digits and '_'";
+	return NULL;
+}
+
+/* A suggestion for a bad identifier: lowercased, other characters to '_',
+ * cut to 63 bytes. */
+char *dbreg_ident_fix(const char *s)
+{
+	size_t n = strlen(s);
+	if (n > 63)
+		n = 63;
+	char *f = malloc(n + 2);
+	if (f == NULL)
+		return NULL;
+	size_t k = 0;
+	if (n > 0 && s[0] >= '0' && s[0] <= '9')
+		f[k++] = '_';
+	for (size_t i = 0; i < n && k < 63; i++) {
+		char ch = s[i];
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')))
+			ch = '_';
+		f[k++] = ch;
+	}
+	f[k] = '\0';
+	return f;
+}

@@ -171,6 +171,13 @@ void dbreg_sql_sum(const struct dbreg_sql *sql, char out[72]);
  * or SQL file). */
 void dbreg_sql_loc(const struct dbreg_sql *sql, size_t offset, unsigned *line, unsigned *column);
 
+/* Rule 3 of manifest.md, for declared names and the names migrations
+ * create: ^[a-z_][a-z0-9_]*$, at most 63 bytes. NULL when fine, else why. */
+const char *dbreg_ident_problem(const char *s);
+/* A suggestion for a bad identifier (lowercased, other characters to '_',
+ * cut to 63 bytes); caller frees; NULL without memory. */
+char *dbreg_ident_fix(const char *s);
+
 /* Where a body is as a whole, in sql->file: its key in the manifest, or the
  * start of its SQL file (an up_file's position in the manifest belongs to
  * another file than sql->file names). */
