@@ -69,6 +69,7 @@ struct dbreg_table {
 	size_t n_columns;
 	char **primary_key;            /* from the table key or the column flag(s) */
 	size_t n_primary_key;
+	struct dbreg_pos primary_key_pos;   /* of a primary_key = [...] value; 0 for column flags */
 	struct dbreg_unique *uniques;
 	size_t n_uniques;
 	struct dbreg_index *indexes;

@@ -116,7 +116,8 @@ static void rules_table(struct rctx *c, const struct dbreg_package *p, const str
 		rdiag(c, "DBR028", p, t->pos, t->name, NULL, NULL, "table \"%s\" has no primary key", t->name);
 		rhint(c, "mark a column primary_key = true, or set primary_key = [\"...\"] on the table");
 	} else {
-		rules_columns_exist(c, p, t, t->primary_key, t->n_primary_key, t->pos, "DBR028", "the primary key");
+		rules_columns_exist(c, p, t, t->primary_key, t->n_primary_key,
+				    t->primary_key_pos.line ? t->primary_key_pos : t->pos, "DBR028", "the primary key");
 	}
 
 	if (p->core)
