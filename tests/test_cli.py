@@ -80,6 +80,29 @@ def validate_human_line_format():
 
 
 @case
+def a_finding_stays_on_one_line_whatever_a_name_holds():
+    # A TOML key or value may hold a newline or an escape sequence; the
+    # human line shows them escaped (JSON keeps the value as it is).
+    bad = ('[package]\nname = "@ydtb/nl"\nversion = "1.0.0"\n'
+           '[tables."ydtb_nl\\nx"]\ndescription = "x"\nworkspace_scoped = true\n'
+           '[tables."ydtb_nl\\nx".columns]\nid = { type = "text", primary_key = true }\n'
+           '"c\\u001b[31m" = { type = "te\\nxt" }\n')
+    d = project({"tomls/nl.toml": bad})
+    rc, out, err = run(["validate"], d)
+    expect(rc == 1 and "\x1b" not in err, "exit %d: %r" % (rc, err))
+    lines = err.splitlines()
+    expect('tomls/nl.toml:4:9: error[DBR025]: table name "ydtb_nl\\nx" is not a valid SQL identifier: it may hold '
+           "only lowercase letters, digits and '_' (hint: rename it \"ydtb_nl_x\")" in lines, err)
+    expect('tomls/nl.toml:9:1: error[DBR025]: column name "c\\x1b[31m" is not a valid SQL identifier: it may hold '
+           "only lowercase letters, digits and '_' (hint: rename it \"c__31m\")" in lines, err)
+    expect(all(re.match(r"^(tomls/\w+\.toml:\d+:\d+: (error|warning)\[DBR\d+\]: |\d+ packages?, )", l) for l in lines),
+           err)
+    rc, out, err = run(["validate", "--json"], d)
+    tables = {g["table"] for g in json.loads(out)["diagnostics"]}
+    expect("ydtb_nl\nx" in tables, out)
+
+
+@case
 def validate_toml_syntax_error_is_dbr001():
     d = project({"tomls/broken.toml": "[package]\nname = \"@ydtb/x\"\nversion = 1.0.0\n"})
     rc, out, err = run(["validate"], d)
