@@ -86,12 +86,8 @@ static char *cli_dup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-void cli_fail_apply(struct cli_session *s, const struct dbreg_apply_result *r)
+void cli_error_from_apply(struct cli_error *e, const struct dbreg_apply_result *r)
 {
-	struct cli_error *e = &s->error;
-	if (e->message)
-		return;
-	s->failed = true;
 	if (r->failed_migration) {
 		if (asprintf(&e->message, "migration %s %s of %s failed: %s", r->failed_up ? "up" : "down",
 			     r->failed_migration, r->failed_package, r->message ? r->message : r->errmsg) < 0)
@@ -109,6 +105,54 @@ void cli_fail_apply(struct cli_session *s, const struct dbreg_apply_result *r)
 	e->statement = cli_dup(r->statement);
 	memcpy(e->sqlstate, r->sqlstate, sizeof(e->sqlstate));
 	e->sqlstate[sizeof(e->sqlstate) - 1] = '\0';
+}
+
+void cli_fail_apply(struct cli_session *s, const struct dbreg_apply_result *r)
+{
+	if (s->error.message)
+		return;
+	s->failed = true;
+	cli_error_from_apply(&s->error, r);
+}
+
+void cli_error_dispose(struct cli_error *e)
+{
+	free(e->message);
+	free(e->detail);
+	free(e->hint);
+	free(e->file);
+	free(e->package);
+	free(e->migration);
+	free(e->statement);
+	memset(e, 0, sizeof *e);
+}
+
+static void cli_json_error_field(FILE *fp, const char *key, const char *value, bool first)
+{
+	fprintf(fp, "%s\"%s\": ", first ? "" : ", ", key);
+	dbreg_json_str(fp, value);
+}
+
+void cli_json_error(FILE *fp, const struct cli_error *e, const char *message)
+{
+	fputc('{', fp);
+	cli_json_error_field(fp, "message", e->message ? e->message : message, true);
+	cli_json_error_field(fp, "detail", e->detail, false);
+	cli_json_error_field(fp, "hint", e->hint, false);
+	cli_json_error_field(fp, "sqlstate", e->sqlstate[0] ? e->sqlstate : NULL, false);
+	cli_json_error_field(fp, "file", e->file, false);
+	if (e->line)
+		fprintf(fp, ", \"line\": %u, \"column\": ", e->line);
+	else
+		fputs(", \"line\": null, \"column\": ", fp);
+	if (e->line && e->column)
+		fprintf(fp, "%u", e->column);
+	else
+		fputs("null", fp);
+	cli_json_error_field(fp, "package", e->package, false);
+	cli_json_error_field(fp, "migration", e->migration, false);
+	cli_json_error_field(fp, "statement", e->statement, false);
+	fputc('}', fp);
 }
 
 void cli_json_key(struct cli_session *s, const char *key)
