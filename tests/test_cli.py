@@ -1754,6 +1754,30 @@ def json_failure_of_a_migration_names_package_migration_and_statement():
 
 
 @case
+def json_failure_of_a_refused_statement_outside_a_migration_has_the_sqlstate():
+    # cli.md: exit 3 when the target refuses a statement outside a migration;
+    # the error says what the database said, SQLSTATE included.
+    url, drop = pg_database()
+    role = "dbreg_weak_%d" % os.getpid()
+    try:
+        subprocess.run(["psql", "-X", "-q", PG_URL], input="CREATE ROLE %s LOGIN PASSWORD 'weak-secret';\n"
+                       "GRANT CONNECT ON DATABASE %s TO %s;\n" % (role, url.rsplit("/", 1)[1], role),
+                       text=True, check=True, capture_output=True, timeout=60)
+        scheme, rest = url.split("://", 1)
+        weak = "%s://%s:weak-secret@%s" % (scheme, role, rest.split("@", 1)[1])
+        d = project()
+        # PostgreSQL 15 and later: no CREATE on schema public for PUBLIC.
+        doc, err = failure_doc(["apply", "--target", weak], d, 3)
+        e = doc["error"]
+        expect(e["message"].startswith("cannot create the history tables") and e["sqlstate"] == "42501", e)
+        expect("weak-secret" not in json.dumps(doc) + err, "the password was printed")
+    finally:
+        drop()
+        subprocess.run(["psql", "-X", "-q", PG_URL], input="DROP ROLE IF EXISTS %s;" % role, text=True,
+                       capture_output=True, timeout=60)
+
+
+@case
 def json_failure_of_a_lock_timeout_on_postgres():
     url, drop = pg_database()
     holder = None
