@@ -118,7 +118,8 @@ def allow_refused_on_a_target_marked_dev_false():
     d = project({"tomls/memo.toml": memo(NOT_IDEMPOTENT),
                  "dbreg.toml": '[targets.dev]\nurl = "sqlite:shared.db"\ndev = false\n'})
     rc, out, err = run(["apply", "--allow", "DBR043"], d)
-    expect(rc == 2 and "--allow is for development targets only" in err, "%d %s" % (rc, err))
+    expect(rc == 2 and "--allow is for development targets only, and target dev (sqlite:shared.db) is not one" in err,
+           "the refusal names the target: %d %s" % (rc, err))
     expect(not os.path.exists(os.path.join(d, "shared.db")), "the refused run created the database")
     rc, out, err = run(["apply", "--allow", "DBR999"], d)
     expect(rc == 2 and "DBR999" in err, "%d %s" % (rc, err))

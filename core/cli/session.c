@@ -296,7 +296,12 @@ int cli_require_dev(struct cli_session *s, const char *what)
 		bool named = false;
 		for (size_t i = 0; i < s->proj->n_targets; i++)
 			named |= strcmp(s->proj->targets[i].name, name) == 0;
-		cli_fail(s, "%s is for development targets only, and %s is not one", what, shown ? shown : "the target");
+		/* Named as the command line or dbreg.toml names it. */
+		if (named)
+			cli_fail(s, "%s is for development targets only, and target %s (%s) is not one", what, name,
+				 shown ? shown : "its URL");
+		else
+			cli_fail(s, "%s is for development targets only, and %s is not one", what, shown ? shown : "the target");
 		cli_hint(s, "%s", named ? "add dev = true to its [targets] table in dbreg.toml if it is a development database"
 				      : "name a target marked dev = true in dbreg.toml, or a SQLite file");
 	}
