@@ -1250,6 +1250,23 @@ def plan_and_apply_show_planning_warnings():
     expect(rc == 0 and [x["line"] for x in json.loads(out)["diagnostics"] if x["code"] == "DBR103"] == [21], out + err)
 
 
+@case
+def a_suppressed_planning_warning_is_printed_once_on_postgresql():
+    # The validation's DBR105 for a dbreg:ignore comment is also the plan's
+    # on PostgreSQL: one finding, one line (the JSON had it once already).
+    url, drop = pg_database()
+    try:
+        d = project()
+        for args in (["apply", "--dry-run"], ["init", "--dry-run"], ["apply"]):
+            rc, out, err = run(args + ["--target", url], d)
+            lines = [x for x in err.splitlines() if "warning[DBR105]" in x]
+            expect(rc == 0 and len(lines) == 1 and len(set(lines)) == 1,
+                   "%s: %d, %d DBR105 lines: %s" % (args, rc, len(lines), err[-2000:]))
+            shutil.rmtree(os.path.join(d, ".dbreg"))   # the SQL checks again, as on a first run
+    finally:
+        drop()
+
+
 def tamper_plan_warnings(d, package, old, new):
     """Rewrites the planner's stored warnings of package in the state file
     (same length): a run that prints `new` took them from there."""

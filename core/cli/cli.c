@@ -182,12 +182,28 @@ const char *cli_dialect_name(enum dbreg_dialect d)
 	return d == DBREG_DIALECT_POSTGRES ? "postgres" : "sqlite";
 }
 
-void cli_print_bypasses(struct cli_session *s, const struct dbreg_diag_list *list)
+void cli_print_bypasses(struct cli_session *s, const struct dbreg_plan *plan)
 {
+	if (s->o.quiet)
+		return;
+	const struct dbreg_diag_list *list = dbreg_registry_diags(s->reg);
+	/* The plan's own list, to leave out what it printed already: its
+	 * warnings are in the registry's too (dbreg_plan_build adds them). */
+	struct dbreg_diag_list printed = DBREG_DIAG_LIST_INIT;
+	dbreg_plan_warnings(plan, &printed);
 	unsigned flags = s->color ? DBREG_PRINT_COLOR : 0;
-	for (size_t i = 0; i < list->len && !s->o.quiet; i++)
-		if (strcmp(list->items[i].code, "DBR105") == 0)
-			dbreg_diag_print(s->err, &list->items[i], flags);
+	for (size_t i = 0; i < list->len; i++) {
+		const struct dbreg_diag *d = &list->items[i];
+		bool seen = false;
+		for (size_t k = 0; k < printed.len && !seen; k++) {
+			const struct dbreg_diag *p = &printed.items[k];
+			seen = strcmp(p->code, d->code) == 0 && p->line == d->line && p->column == d->column &&
+			       p->file && d->file && strcmp(p->file, d->file) == 0;
+		}
+		if (!seen && strcmp(d->code, "DBR105") == 0)
+			dbreg_diag_print(s->err, d, flags);
+	}
+	dbreg_diag_list_dispose(&printed);
 }
 
 char *cli_path_join(const char *dir, const char *name)

@@ -278,9 +278,10 @@ void cli_print_failure(struct cli_session *s, const struct dbreg_apply_result *r
  * "reset", ...) unless the target is a development target; reads nothing
  * from the target. */
 int cli_require_dev(struct cli_session *s, const char *what);
-/* Prints the DBR105 warnings (bypassed rules): a run that bypassed a rule
- * says so even when it succeeds. */
-void cli_print_bypasses(struct cli_session *s, const struct dbreg_diag_list *list);
+/* Prints the registry's DBR105 warnings (bypassed rules): a run that
+ * bypassed a rule says so even when it succeeds. Those among the plan's
+ * warnings (printed by cli_print_plan_warnings) are not said twice. */
+void cli_print_bypasses(struct cli_session *s, const struct dbreg_plan *plan);
 /* "dir/name" (just "name" when dir is "." or name absolute), malloc'd. */
 char *cli_path_join(const char *dir, const char *name);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer; -1 with errno. */
