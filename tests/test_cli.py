@@ -1273,6 +1273,23 @@ def plan_and_apply_show_planning_warnings():
     expect(rc == 0 and [x["line"] for x in json.loads(out)["diagnostics"] if x["code"] == "DBR103"] == [21], out + err)
 
 
+@case
+def a_suppressed_planning_warning_is_printed_once_on_postgresql():
+    # The validation's DBR105 for a dbreg:ignore comment is also the plan's
+    # on PostgreSQL: one finding, one line (the JSON had it once already).
+    url, drop = pg_database()
+    try:
+        d = project()
+        for args in (["apply", "--dry-run"], ["init", "--dry-run"], ["apply"]):
+            rc, out, err = run(args + ["--target", url], d)
+            lines = [x for x in err.splitlines() if "warning[DBR105]" in x]
+            expect(rc == 0 and len(lines) == 1 and len(set(lines)) == 1,
+                   "%s: %d, %d DBR105 lines: %s" % (args, rc, len(lines), err[-2000:]))
+            shutil.rmtree(os.path.join(d, ".dbreg"))   # the SQL checks again, as on a first run
+    finally:
+        drop()
+
+
 def tamper_plan_warnings(d, package, old, new):
     """Rewrites the planner's stored warnings of package in the state file
     (same length): a run that prints `new` took them from there."""
@@ -1821,6 +1838,30 @@ def json_failure_of_a_migration_names_package_migration_and_statement():
     con = sqlite3.connect(db)
     expect(con.execute("SELECT count(*) FROM ydtb_codes_items").fetchone()[0] == 2, "rows changed")
     con.close()
+
+
+@case
+def json_failure_of_a_refused_statement_outside_a_migration_has_the_sqlstate():
+    # cli.md: exit 3 when the target refuses a statement outside a migration;
+    # the error says what the database said, SQLSTATE included.
+    url, drop = pg_database()
+    role = "dbreg_weak_%d" % os.getpid()
+    try:
+        subprocess.run(["psql", "-X", "-q", PG_URL], input="CREATE ROLE %s LOGIN PASSWORD 'weak-secret';\n"
+                       "GRANT CONNECT ON DATABASE %s TO %s;\n" % (role, url.rsplit("/", 1)[1], role),
+                       text=True, check=True, capture_output=True, timeout=60)
+        scheme, rest = url.split("://", 1)
+        weak = "%s://%s:weak-secret@%s" % (scheme, role, rest.split("@", 1)[1])
+        d = project()
+        # PostgreSQL 15 and later: no CREATE on schema public for PUBLIC.
+        doc, err = failure_doc(["apply", "--target", weak], d, 3)
+        e = doc["error"]
+        expect(e["message"].startswith("cannot create the history tables") and e["sqlstate"] == "42501", e)
+        expect("weak-secret" not in json.dumps(doc) + err, "the password was printed")
+    finally:
+        drop()
+        subprocess.run(["psql", "-X", "-q", PG_URL], input="DROP ROLE IF EXISTS %s;" % role, text=True,
+                       capture_output=True, timeout=60)
 
 
 @case

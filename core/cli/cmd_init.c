@@ -99,7 +99,7 @@ static int init_run(struct cli_session *s)
 	rc = dbreg_init_run(&r, s->reg, s->url, &io);
 	if (r.plan) {
 		cli_print_plan_warnings(s, r.plan);
-		cli_print_bypasses(s, dbreg_registry_diags(s->reg));
+		cli_print_bypasses(s, r.plan);
 		init_report(s, &r, rc);
 	}
 	if (r.failed == DBREG_INIT_VERIFY || (rc == 0 && !s->o.dry_run))

@@ -71,7 +71,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 	 * created nothing (not even an SQLite file): now one that writes. */
 	if (!s->o.dry_run && (rc = cli_connect_writable(s)) < 0)
 		goto out;
-	cli_print_bypasses(s, dbreg_registry_diags(s->reg));
+	cli_print_bypasses(s, plan);
 	if (!s->o.dry_run && (rc = dbreg_state_register(s->state, s->reg)) < 0) {
 		cli_fail(s, "%s", dbreg_state_errmsg(s->state));
 		goto out;

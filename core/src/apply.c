@@ -186,6 +186,12 @@ static int apply_own_fail(struct dbreg_apply_result *out, struct dbreg_conn *con
 		return rc;
 	}
 	snprintf(out->errmsg, sizeof out->errmsg, "%s: %s", what, conn->err.message);
+	/* What the database said, as a failed migration reports it. */
+	snprintf(out->sqlstate, sizeof out->sqlstate, "%s", conn->err.sqlstate);
+	if (!out->detail && conn->err.detail[0])
+		out->detail = dbreg_strdup(conn->err.detail);
+	if (!out->hint && conn->err.hint[0])
+		out->hint = dbreg_strdup(conn->err.hint);
 	return rc == DBREG_ELOCKED ? rc : DBREG_ECONNECT;
 }
 
