@@ -1203,6 +1203,18 @@ static void sc_drop(struct sc_ctx *c, const struct json *st)
 	}
 }
 
+/* DBR103 for a statement that empties a table the body did not create
+ * (TRUNCATE, DELETE without WHERE): its rows are gone for good. */
+static void sc_drops_rows(struct sc_ctx *c, const char *table, const char *what)
+{
+	if (!table || !c->up || sc_is_new(c, table))
+		return;
+	char stmt[160];
+	snprintf(stmt, sizeof(stmt), what, table);
+	sc_diag(c, "DBR103", table, NULL, "back the rows up first, or delete only the rows no release reads (with a WHERE)",
+		"%s deletes every row of the table for good", stmt);
+}
+
 static void sc_rename(struct sc_ctx *c, const struct json *st)
 {
 	const char *type = jstr(st, "renameType");
@@ -1273,6 +1285,12 @@ static void sc_statement(struct sc_ctx *c, const char *kind, const struct json *
 			sc_dbr043(c, table, "INSERT without ON CONFLICT",
 				  "write INSERT INTO %s ... ON CONFLICT DO NOTHING (or ON CONFLICT (...) DO UPDATE)",
 				  table ? table : "...");
+	} else if (strcmp(kind, "TruncateStmt") == 0) {
+		const struct json *rels = jget(st, "relations");
+		for (size_t i = 0; i < jlen(rels); i++)
+			sc_drops_rows(c, jstr(jget(&rels->items[i], "RangeVar"), "relname"), "TRUNCATE %s");
+	} else if (strcmp(kind, "DeleteStmt") == 0 && !jget(st, "whereClause")) {
+		sc_drops_rows(c, jstr(jget(st, "relation"), "relname"), "DELETE FROM %s without WHERE");
 	} else if (strcmp(kind, "CreateSeqStmt") == 0) {
 		const char *name = jstr(jget(st, "sequence"), "relname");
 		if (!jbool(st, "if_not_exists") && !names_has(&c->dropped, name))
