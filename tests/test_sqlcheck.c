@@ -598,8 +598,13 @@ static void test_sqlcheck__dbr103_unsafe_operations_on_existing_tables(void **st
 		 "DELETE FROM ydtb_t_items WHERE c = '';\n"            /* 36 */
 		 "DELETE FROM ydtb_t_items;\n"                          /* 37 */
 		 "TRUNCATE ydtb_t_items;\n"                             /* 38 */
-		 "DROP TABLE IF EXISTS ydtb_t_items;\n"                 /* 39 */
-		 "CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_t_items_b_idx ON ydtb_t_items (b);\n" /* 40 */
+		 "ALTER TABLE ydtb_t_items ALTER COLUMN c SET NOT NULL;\n" /* 39 */
+		 "ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_c_ck;\n" /* 40 */
+		 "ALTER TABLE ydtb_t_items ADD CONSTRAINT ydtb_t_items_c_ck CHECK (c <> '');\n" /* 41 */
+		 "ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_c_ck2;\n" /* 42 */
+		 "ALTER TABLE ydtb_t_items ADD CONSTRAINT ydtb_t_items_c_ck2 CHECK (c <> 'x') NOT VALID;\n" /* 43 */
+		 "DROP TABLE IF EXISTS ydtb_t_items;\n"                 /* 44 */
+		 "CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_t_items_b_idx ON ydtb_t_items (b);\n" /* 45 */
 		 "'''\n"
 		 "transaction = false\n");
 	struct {
@@ -613,7 +618,9 @@ static void test_sqlcheck__dbr103_unsafe_operations_on_existing_tables(void **st
 		{33, "NOT VALID"},
 		{37, "WHERE"},                 /* drops data: every row */
 		{38, "back the rows up"},
-		{39, "no running version"},
+		{39, "VALIDATE"},              /* locks the table for a scan */
+		{41, "NOT VALID"},
+		{44, "no running version"},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const struct dbreg_diag *d = assert_diag(f, "DBR103", want[i].line, 1);

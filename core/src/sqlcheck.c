@@ -1142,6 +1142,10 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 			sc_diag(c, "DBR103", table, NULL,
 				"add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later migration",
 				"ADD FOREIGN KEY on existing table %s scans it under a lock that blocks writes", table);
+		if (existing && type && strcmp(type, "CONSTR_CHECK") == 0 && !jbool(defbody, "skip_validation"))
+			sc_diag(c, "DBR103", table, NULL,
+				"add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later migration",
+				"ADD CHECK on existing table %s scans it under a lock that blocks reads and writes", table);
 	} else if (strcmp(sub, "AT_AlterColumnType") == 0) {
 		if (defkind && strcmp(defkind, "ColumnDef") == 0)
 			dbreg_iso_alter_type(iso, &at, table, name, jlast_name(jget(jget(defbody, "typeName"), "names")));
@@ -1154,6 +1158,12 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 		   (strcmp(sub, "AT_SetNotNull") == 0 || strcmp(sub, "AT_DropNotNull") == 0)) {
 		dbreg_iso_ws_not_null(iso, &at, table, strcmp(sub, "AT_SetNotNull") == 0);
 	}
+	if (existing && strcmp(sub, "AT_SetNotNull") == 0)
+		sc_diag(c, "DBR103", table, name,
+			"add CHECK (... IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL (PostgreSQL 12+ "
+			"then skips the scan)",
+			"SET NOT NULL on column %s scans table %s under a lock that blocks reads and writes", name ? name : "",
+			table);
 }
 
 static void sc_alter_table(struct sc_ctx *c, const struct json *st)
