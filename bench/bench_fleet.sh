@@ -100,6 +100,7 @@ elapsed() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.0f", (b - a) /
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 spread() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s..%s", lo, hi }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
+spread_f() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f..%.2f", lo, hi }'; }
 median_f() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f\n", v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # Every target holds every migration exactly once.
 check() {
@@ -263,7 +264,7 @@ if [ -n "$pgbench" ]; then
 	# in it and (own server) the server's. Then libpq's defaults against
 	# disable: sslmode=prefer asks the server for TLS first (a round trip
 	# when it says no), gssencmode=prefer looks for Kerberos credentials
-	# first; 3 rounds, interleaved, medians.
+	# first; 5 rounds, interleaved, medians.
 	share() { # label url
 		local a b out
 		[ -n "$pm" ] && a=$(reaped)
@@ -278,7 +279,7 @@ if [ -n "$pgbench" ]; then
 	share "TCP, scram-sha-256" "$base/bench_fleet_01"
 	[ -n "$pgdir" ] && share "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port"
 	declare -A dflt
-	for r in 1 2 3; do
+	for r in 1 2 3 4 5; do
 		for v in default PGSSLMODE=disable PGGSSENCMODE=disable both; do
 			case $v in
 			default) e=() ;;
@@ -291,10 +292,10 @@ if [ -n "$pgbench" ]; then
 		done
 	done
 	if [ -n "${dflt[default]:-}" ]; then
-		echo "  libpq's defaults, TCP, 1 client, medians of 3 x 100 connections (ms a connection, client CPU):"
+		echo "  libpq's defaults, TCP, 1 client, medians of 5 x 100 connections (ms a connection, client CPU):"
 		for v in default PGSSLMODE=disable PGGSSENCMODE=disable both; do
-			printf '    %-22s %6s ms (%s), client CPU %s ms\n' "$v" "$(echo "${dflt[$v]}" | median_f)" \
-				"$(echo "${dflt[$v]}" | spread)" "$(echo "${dflt[cpu_$v]}" | median_f)"
+			printf '    %-22s %6s ms (%s), client CPU %s ms (%s)\n' "$v" "$(echo "${dflt[$v]}" | median_f)" \
+				"$(echo "${dflt[$v]}" | spread_f)" "$(echo "${dflt[cpu_$v]}" | median_f)" "$(echo "${dflt[cpu_$v]}" | spread_f)"
 		done
 	fi
 fi
