@@ -246,11 +246,16 @@ static const struct dbreg_plan *fleet_plan_get(struct fleet_run *r, enum dbreg_d
 					       const struct dbreg_applied *hist, size_t nh,
 					       struct dbreg_fleet_outcome *o)
 {
+	/* Appended, not printed: one key per target, 4 fields a row (printf
+	 * was 4% of a no-op fleet's instructions). */
 	struct dbreg_buf k = DBREG_BUF_INIT;
-	for (size_t i = 0; i < nh; i++)
-		dbreg_buf_printf(&k, "%s\x1f%s\x1f%s\x1f%s\x1e", hist[i].package ? hist[i].package : "",
-				 hist[i].migration ? hist[i].migration : "", hist[i].version ? hist[i].version : "",
-				 hist[i].checksum ? hist[i].checksum : "");
+	for (size_t i = 0; i < nh; i++) {
+		const char *f[4] = { hist[i].package, hist[i].migration, hist[i].version, hist[i].checksum };
+		for (int c = 0; c < 4; c++) {
+			dbreg_buf_puts(&k, f[c] ? f[c] : "");
+			dbreg_buf_append(&k, c < 3 ? "\x1f" : "\x1e", 1);
+		}
+	}
 	char *key = dbreg_buf_detach(&k);
 	if (!key) {
 		fleet_fail(o, DBREG_ENOMEM, "out of memory%s%s", "", "");
