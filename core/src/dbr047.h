@@ -15,6 +15,7 @@ struct dbreg_dbr047 {
 	struct dbreg_diag_list *diags;
 	const struct dbreg_package *pkg;   /* the package whose declarations are compared */
 	enum dbreg_dialect dialect;        /* whose migrations produced `have` */
+	const char *file;                  /* the file pos is in (a body's up_file); NULL: the package's manifest */
 };
 
 /* Appends one DBR047 (printf-formatted) at pos about table/column/migration,

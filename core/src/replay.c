@@ -246,10 +246,16 @@ static void rp_report(struct rp_ctx *c, const struct dbreg_migration *m, const s
 {
 	const struct dbreg_sql *body = dbreg_migration_body(m, DBREG_DIALECT_SQLITE, true);
 	struct dbreg_pos pos = body && body->pos.line ? body->pos : m->pos;
-	if (body && conn->err.position > 0)
+	/* The database's position is in the body, whose file is an up_file's
+	 * own when it came from one. */
+	struct dbreg_dbr047 r = {.diags = c->diags, .pkg = c->pkg, .dialect = DBREG_DIALECT_SQLITE};
+	if (body && conn->err.position > 0) {
 		dbreg_sql_loc(body, conn->err.position - 1, &pos.line, &pos.column);
-	rp_diag(c, pos, NULL, NULL, m->id, "fix the SQLite body (up_sqlite) so the package's schema can be checked",
-		"migration %s fails on SQLite: %s", m->id ? m->id : "", conn->err.message);
+		r.file = body->file;
+	}
+	if (dbreg_dbr047_add(&r, pos, NULL, NULL, m->id, "fix the SQLite body (up_sqlite) so the package's schema can be checked",
+			     "migration %s fails on SQLite: %s", m->id ? m->id : "", conn->err.message) != 0)
+		c->rc = DBREG_ENOMEM;
 }
 
 /* A wall-time budget per body: far above any real migration on an empty
