@@ -1459,6 +1459,12 @@ def baseline_adopts_a_database_built_by_hand(dialect):
         expect(rc == 6 and "ydtb_basic_note_tags" in err and "missing" in err, "%d %s" % (rc, err))
         rc, out, err = run(["history", "--json"], d, env)
         expect(not [m for m in json.loads(out)["migrations"] if m["package"] == "@ydtb/basic"], out)
+        # A version the package never declared, or no package of the project:
+        # a usage error, not a comparison with a schema that does not exist.
+        for arg, words in (("@ydtb/basic@9.9.9", "above the declared version"), ("@ydtb/basic@x", "not a semver"),
+                           ("@ydtb/nosuch@1.0.0", "no package @ydtb/nosuch")):
+            rc, out, err = run(["baseline", arg], d, env)
+            expect(rc == 2 and words in err and "refused" not in err, "%s: %d %s" % (arg, rc, err))
     finally:
         cleanup()
 
