@@ -80,6 +80,29 @@ def validate_human_line_format():
 
 
 @case
+def a_finding_stays_on_one_line_whatever_a_name_holds():
+    # A TOML key or value may hold a newline or an escape sequence; the
+    # human line shows them escaped (JSON keeps the value as it is).
+    bad = ('[package]\nname = "@ydtb/nl"\nversion = "1.0.0"\n'
+           '[tables."ydtb_nl\\nx"]\ndescription = "x"\nworkspace_scoped = true\n'
+           '[tables."ydtb_nl\\nx".columns]\nid = { type = "text", primary_key = true }\n'
+           '"c\\u001b[31m" = { type = "te\\nxt" }\n')
+    d = project({"tomls/nl.toml": bad})
+    rc, out, err = run(["validate"], d)
+    expect(rc == 1 and "\x1b" not in err, "exit %d: %r" % (rc, err))
+    lines = err.splitlines()
+    expect('tomls/nl.toml:4:9: error[DBR025]: table name "ydtb_nl\\nx" is not a valid SQL identifier: it may hold '
+           "only lowercase letters, digits and '_' (hint: rename it \"ydtb_nl_x\")" in lines, err)
+    expect('tomls/nl.toml:9:1: error[DBR025]: column name "c\\x1b[31m" is not a valid SQL identifier: it may hold '
+           "only lowercase letters, digits and '_' (hint: rename it \"c__31m\")" in lines, err)
+    expect(all(re.match(r"^(tomls/\w+\.toml:\d+:\d+: (error|warning)\[DBR\d+\]: |\d+ packages?, )", l) for l in lines),
+           err)
+    rc, out, err = run(["validate", "--json"], d)
+    tables = {g["table"] for g in json.loads(out)["diagnostics"]}
+    expect("ydtb_nl\nx" in tables, out)
+
+
+@case
 def validate_toml_syntax_error_is_dbr001():
     d = project({"tomls/broken.toml": "[package]\nname = \"@ydtb/x\"\nversion = 1.0.0\n"})
     rc, out, err = run(["validate"], d)
@@ -1504,6 +1527,53 @@ def accept_records_an_intended_change_and_logs_it():
     events = con.execute("SELECT event, outcome, detail FROM events WHERE event = 'accept'").fetchall()
     con.close()
     expect(any(o == "ok" and doc["old_checksum"] in det and doc["new_checksum"] in det for e, o, det in events), events)
+
+
+UP_FILE_PKG = """[package]
+name = "@t/uf"
+version = "1.0.0"
+description = "A table made by an up_file"
+
+[tables.ydtb_uf_items]
+description = "An item"
+workspace_scoped = true
+
+[tables.ydtb_uf_items.columns]
+id = { type = "text", primary_key = true }
+
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+up_file = "uf/0001.sql"
+down = "DROP TABLE IF EXISTS ydtb_uf_items;"
+"""
+
+UP_FILE_SQL = ("-- the items\n"
+               "CREATE TABLE IF NOT EXISTS ydtb_uf_items (id text PRIMARY KEY,\n"
+               "  workspace_id text NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE);\n"
+               "CREATE INDEX IF NOT EXISTS ydtb_uf_items_workspace_id_idx ON ydtb_uf_items (workspace_id);\n")
+
+
+@case
+def findings_about_an_up_file_name_a_place_in_that_file():
+    # A position is a place in the file named next to it: a body read from
+    # an up_file is not at the manifest's line of its up_file key.
+    d = project({"tomls/uf.toml": UP_FILE_PKG, "tomls/uf/0001.sql": UP_FILE_SQL})
+    sql = os.path.join(d, "tomls", "uf", "0001.sql")
+    rc, out, err = run(["init", "-q"], d)
+    expect(rc == 0, out + err)
+    # Drift of an applied up_file: DBR045 at the start of that file.
+    open(sql, "w").write(UP_FILE_SQL + "-- changed\n")
+    rc, out, err = run(["apply", "--json"], d)
+    doc = json.loads(out)
+    got = [(g["file"], g["line"], g["column"]) for g in doc["diagnostics"] if g["code"] == "DBR045"]
+    expect(rc == 1 and got == [("tomls/uf/0001.sql", 1, 1)], "%d %s" % (rc, out + err))
+    # A body SQLite refuses (the replay of validate): at the failing place in the file.
+    open(sql, "w").write(UP_FILE_SQL + "SELECT 1;\n  SELECT FROM nowhere;\n")
+    rc, out, err = run(["validate", "--json"], d)
+    doc = json.loads(out)
+    got = [(g["file"], g["line"], g["column"]) for g in doc["diagnostics"] if g["code"] == "DBR047"]
+    expect(rc == 1 and got == [("tomls/uf/0001.sql", 6, 10)], "%d %s" % (rc, out + err))
 
 
 @case

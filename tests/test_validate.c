@@ -513,7 +513,8 @@ static void test_validate__dbr028_composite_key_names_unknown_column(void **stat
 		"primary_key = [\"workspace_id\", \"titel\"]\n"
 		"[tables.ydtb_notes.columns]\ntitle = { type = \"text\" }\n");
 	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
-	assert_hint(assert_diag(l, "DBR028", 4, 9), "\"title\"");
+	/* At the primary_key value, as a unique constraint's unknown column is. */
+	assert_hint(assert_diag(l, "DBR028", 7, 15), "\"title\"");
 	assert_count(l, 1);
 	dbreg_registry_free(reg);
 }

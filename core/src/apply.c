@@ -124,9 +124,8 @@ static void apply_fill_failure(struct dbreg_apply_result *out, struct dbreg_conn
 	} else if (e->position > 0) {
 		dbreg_sql_loc(src->body, e->position - 1, &out->line, &out->column);
 	} else {
-		/* Without a position, the migration's place in the manifest. */
-		out->line = src->body->pos.line;
-		out->column = src->body->pos.column;
+		/* Without a position, where the body is. */
+		dbreg_sql_origin(src->body, &out->line, &out->column);
 	}
 	free(spans);
 	snprintf(out->errmsg, sizeof out->errmsg, "%s:%u:%u: migration %s of %s (%s) failed: %s%s%s%s",
@@ -432,8 +431,7 @@ static void apply_fail_step(struct apply_run *r, size_t i, const char *msg)
 	free(out->file);
 	free(out->message);
 	out->file = dbreg_strdup(src->body->file);
-	out->line = src->body->pos.line;
-	out->column = src->body->pos.column;
+	dbreg_sql_origin(src->body, &out->line, &out->column);
 	out->message = dbreg_strdup(msg);
 	snprintf(out->errmsg, sizeof out->errmsg, "%s:%u:%u: migration %s of %s (%s) failed: %s", out->file ? out->file : "?",
 		 out->line, out->column, st->migration, st->package, st->up ? "up" : "down", msg);
