@@ -1629,7 +1629,7 @@ def noop_apply_on_postgres_is_cached_until_the_history_moves():
         drop()
 
 
-UP_FILE_PKG = """[package]
+UP_FILE_LOOKUP_PKG = """[package]
 name = "@t/upfile"
 version = "1.0.0"
 description = "a migration in a file of its own"
@@ -1649,7 +1649,7 @@ down = "SELECT 1;"
 def a_replay_failure_in_an_up_file_points_into_that_file():
     # The database's position is in the SQL file: file, line and column of
     # DBR047 name it, not the manifest (an editor opens the line itself).
-    d = project({"tomls/upfile.toml": UP_FILE_PKG,
+    d = project({"tomls/upfile.toml": UP_FILE_LOOKUP_PKG,
                  "tomls/sql/0001_lookup.sql": "-- looks something up\nSELECT 1;\nSELECT id FROM ydtb_nowhere;\n"})
     targets = [[]]
     drop = None
