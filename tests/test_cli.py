@@ -215,7 +215,8 @@ def a_cold_apply_refused_by_the_replay_reports_as_validate_and_creates_no_file()
         fp.write(LATE_PKG % "")
     shutil.rmtree(os.path.join(d, ".dbreg"), ignore_errors=True)
     rc, out, err = run(["apply"], d)
-    expect(rc == 0 and "a migration with transaction = false split the run" in out, out + err)
+    expect(rc == 0 and "in 3 transactions (a migration with transaction = false or foreign_keys = false ran on its own)"
+           in out, out + err)
     expect(any("CREATE TABLE ydtb_late_items" in line for line in sqlite_dump(os.path.join(d, "ydtb.db"))), out + err)
 
 
@@ -1574,6 +1575,31 @@ def findings_about_an_up_file_name_a_place_in_that_file():
     doc = json.loads(out)
     got = [(g["file"], g["line"], g["column"]) for g in doc["diagnostics"] if g["code"] == "DBR047"]
     expect(rc == 1 and got == [("tomls/uf/0001.sql", 6, 10)], "%d %s" % (rc, out + err))
+
+
+FK_OFF_PKG = UP_FILE_PKG.replace('up_file = "uf/0001.sql"', 'up = """\n%s"""' % UP_FILE_SQL) + """
+[[migrations]]
+id = "0002_rebuild"
+version = "1.0.0"
+foreign_keys = false
+up_postgres = "SELECT 1;"
+up_sqlite = \"\"\"
+CREATE TABLE ydtb_uf_items_new (id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE);
+INSERT INTO ydtb_uf_items_new (id, workspace_id) SELECT id, workspace_id FROM ydtb_uf_items;
+DROP TABLE ydtb_uf_items;
+ALTER TABLE ydtb_uf_items_new RENAME TO ydtb_uf_items;
+CREATE INDEX IF NOT EXISTS ydtb_uf_items_workspace_id_idx ON ydtb_uf_items (workspace_id);
+\"\"\"
+"""
+
+
+@case
+def a_foreign_keys_false_migration_is_named_as_what_split_the_run():
+    d = project({"tomls/uf.toml": FK_OFF_PKG})
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "(a migration with transaction = false or foreign_keys = false ran on its own)" in out,
+           out + err)
 
 
 @case

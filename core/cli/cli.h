@@ -255,6 +255,11 @@ void cli_json_target_keys(struct cli_session *s);
 /* Builds the plan for s->history, the --to pins and --allow; `extra`
  * (may be NULL) adds only_package and reset. */
 int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, struct dbreg_plan **plan);
+/* The end of the "applied N migrations" line of apply and init: what
+ * another run applied meanwhile, and the transactions a migration that runs
+ * on its own (transaction = false, or foreign_keys = false on SQLite) split
+ * the run into. */
+void cli_print_applied_tail(struct cli_session *s, const struct dbreg_apply_result *r);
 /* Prints the plan's warnings (DBR103, ...) on stderr, unless -q. */
 void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan);
 /* Prints the plan: human lines, or the keys target, dialect and steps. */

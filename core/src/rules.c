@@ -259,6 +259,10 @@ static int rules_cmp_tref(const void *a, const void *b)
 	int c = strcmp(x->name, y->name);
 	if (c)
 		return c;
+	/* The core's table comes first: it is applied before every package,
+	 * so the package that declares it again is the one to blame. */
+	if (x->pkg->core != y->pkg->core)
+		return x->pkg->core ? -1 : 1;
 	return x->pkg_index < y->pkg_index ? -1 : x->pkg_index > y->pkg_index;
 }
 
