@@ -580,6 +580,22 @@ def init_fleet_verifies_each_target_and_plan_fleet_changes_nothing():
 
 
 @case
+def urls_file_comments_start_at_a_hash_after_a_blank():
+    # cli.md: urls_file is one URL per line, ${NAME} expanded, # comments:
+    # a comment after a URL too; a # inside a word belongs to the URL.
+    d = project()
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.t]\nurls_file = "t.txt"\n')
+    with open(os.path.join(d, "t.txt"), "w") as f:
+        f.write("# tenants\nsqlite:${FLEET_DIR}/a.db   # tenant a\n\t# indented comment\nsqlite:${FLEET_DIR}/b#1.db\n")
+    rc, out, err = run(["apply", "--fleet", "t", "--json"], d, env={"FLEET_DIR": d})
+    expect(rc == 0, err)
+    got = sorted(t["target"] for t in json.loads(out)["targets"])
+    expect(got == ["sqlite:%s/a.db" % d, "sqlite:%s/b#1.db" % d], got)
+    expect(sorted(n for n in os.listdir(d) if n.endswith(".db")) == ["a.db", "b#1.db"], os.listdir(d))
+
+
+@case
 def fleet_usage_errors_and_bad_fleets():
     d = project()
     with open(os.path.join(d, "dbreg.toml"), "w") as f:

@@ -89,7 +89,9 @@ static int fleet_add(struct dbreg_fleet *f, size_t *cap, const struct dbreg_proj
 	return 0;
 }
 
-/* Each URL of urls_file: blank lines and lines starting with # skipped. */
+/* Each URL of urls_file: a # at the start of a line or after a blank
+ * starts a comment (a # inside a word, as in a keyword string's password,
+ * does not); blank lines skipped. */
 static int fleet_add_file(struct dbreg_fleet *f, size_t *cap, const struct dbreg_project *p, const char *file,
 			  char *err, size_t errsize)
 {
@@ -113,10 +115,16 @@ static int fleet_add_file(struct dbreg_fleet *f, size_t *cap, const struct dbreg
 		line++;
 		while (*s == ' ' || *s == '\t')
 			s++;
+		for (char *h = strchr(s, '#'); h; h = strchr(h + 1, '#')) {
+			if (h == s || h[-1] == ' ' || h[-1] == '\t') {
+				*h = '\0';
+				break;
+			}
+		}
 		size_t n = strlen(s);
 		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
 			s[--n] = '\0';
-		if (n > 0 && s[0] != '#') {
+		if (n > 0) {
 			char where[600];
 			snprintf(where, sizeof where, "%s:%u: ", path, line);
 			rc = fleet_add(f, cap, p, s, where, err, errsize);
