@@ -1483,6 +1483,12 @@ def baseline_adopts_a_database_built_by_hand(dialect):
         expect(rc == 6 and "ydtb_basic_note_tags" in err and "missing" in err, "%d %s" % (rc, err))
         rc, out, err = run(["history", "--json"], d, env)
         expect(not [m for m in json.loads(out)["migrations"] if m["package"] == "@ydtb/basic"], out)
+        # A version the package never declared, or no package of the project:
+        # a usage error, not a comparison with a schema that does not exist.
+        for arg, words in (("@ydtb/basic@9.9.9", "above the declared version"), ("@ydtb/basic@x", "not a semver"),
+                           ("@ydtb/nosuch@1.0.0", "no package @ydtb/nosuch")):
+            rc, out, err = run(["baseline", arg], d, env)
+            expect(rc == 2 and words in err and "refused" not in err, "%s: %d %s" % (arg, rc, err))
     finally:
         cleanup()
 
@@ -1647,6 +1653,44 @@ def noop_apply_on_postgres_is_cached_until_the_history_moves():
         expect(rc == 0 and CACHED in err, out + err)
     finally:
         drop()
+
+
+UP_FILE_LOOKUP_PKG = """[package]
+name = "@t/upfile"
+version = "1.0.0"
+description = "a migration in a file of its own"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[[migrations]]
+id = "0001_lookup"
+version = "1.0.0"
+up_file = "sql/0001_lookup.sql"
+down = "SELECT 1;"
+"""
+
+
+@case
+def a_replay_failure_in_an_up_file_points_into_that_file():
+    # The database's position is in the SQL file: file, line and column of
+    # DBR047 name it, not the manifest (an editor opens the line itself).
+    d = project({"tomls/upfile.toml": UP_FILE_LOOKUP_PKG,
+                 "tomls/sql/0001_lookup.sql": "-- looks something up\nSELECT 1;\nSELECT id FROM ydtb_nowhere;\n"})
+    targets = [[]]
+    drop = None
+    if PG_URL:
+        url, drop = pg_database()
+        targets.append(["--target", url])
+    try:
+        for extra in targets:
+            rc, out, err = run(["validate", "--json"] + extra, d)
+            found = [(x["file"], x["line"], x["message"]) for x in json.loads(out)["diagnostics"] if x["code"] == "DBR047"]
+            expect(rc == 1 and found, "%s: %d %s" % (extra, rc, out))
+            expect(all(f[:2] == ("tomls/sql/0001_lookup.sql", 3) for f in found), "%s: %s" % (extra, found))
+    finally:
+        if drop:
+            drop()
 
 
 # ---- bad inputs: each exits 1 with a clear message within the time budget ----
