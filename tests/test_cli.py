@@ -1935,6 +1935,27 @@ def json_failure_of_a_refused_statement_outside_a_migration_has_the_sqlstate():
 
 
 @case
+def verify_reports_an_invalid_index_on_postgresql():
+    # cli.md: verify reports INVALID indexes (what a failed CREATE INDEX
+    # CONCURRENTLY leaves), exit 6, in "problems".
+    url, drop = pg_database()
+    try:
+        d = project()
+        rc, out, err = run(["apply", "-q", "--target", url], d)
+        expect(rc == 0, err)
+        rc, out, err = run(["verify", "--target", url], d)
+        expect(rc == 0, out + err)
+        subprocess.run(["psql", "-X", "-q", url, "-c", "UPDATE pg_index SET indisvalid = false"
+                        " WHERE indexrelid = 'ydtb_basic_notes_pinned_idx'::regclass"],
+                       check=True, capture_output=True, timeout=60)
+        doc, err = failure_doc(["verify", "--target", url], d, 6)
+        expect([(p["table"], "ydtb_basic_notes_pinned_idx" in p["message"] and "INVALID" in p["message"])
+                for p in doc["problems"]] == [("ydtb_basic_notes", True)], doc["problems"])
+    finally:
+        drop()
+
+
+@case
 def json_failure_of_a_lock_timeout_on_postgres():
     url, drop = pg_database()
     holder = None
