@@ -1934,6 +1934,41 @@ def json_failure_of_a_refused_statement_outside_a_migration_has_the_sqlstate():
                        capture_output=True, timeout=60)
 
 
+SLOW_PKG = """[package]
+name = "@t/slow"
+version = "1.0.0"
+description = "a slow migration"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[[migrations]]
+id = "0001_slow"
+version = "1.0.0"
+up_postgres = "SELECT pg_sleep(3);"
+up_sqlite = "SELECT 1;"
+down = "SELECT 1;"
+"""
+
+
+@case
+def a_targets_statement_timeout_in_dbreg_toml_holds_for_its_migrations():
+    # cli.md: statement_timeout of [targets.NAME] is SET for every migration.
+    url, drop = pg_database()
+    try:
+        d = project({"tomls/slow.toml": SLOW_PKG,
+                     "dbreg.toml": '[targets.pg]\nurl = "${SLOW_URL}"\nlock_timeout = "5s"\n'
+                                   'statement_timeout = "300ms"\n'})
+        t = time.time()
+        doc, err = failure_doc(["apply", "--target", "pg"], d, 4, env={"SLOW_URL": url})
+        e = doc["error"]
+        expect(time.time() - t < 3 and e["sqlstate"] == "57014" and e["migration"] == "0001_slow", e)
+        rc, out, err = run(["history", "--json", "--target", "pg"], d, env={"SLOW_URL": url})
+        expect(rc == 0 and json.loads(out)["migrations"] == [], "not rolled back: " + out)
+    finally:
+        drop()
+
+
 @case
 def verify_reports_an_invalid_index_on_postgresql():
     # cli.md: verify reports INVALID indexes (what a failed CREATE INDEX
