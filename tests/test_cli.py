@@ -289,6 +289,44 @@ def a_registry_validated_once_is_checked_again_when_it_changes():
     expect(rc == 1 and "DBR043" in err, "exit %d: %s" % (rc, err))
 
 
+def stderr_on_a_terminal(args, cwd, env):
+    """dbreg ARGS with its standard error on a pseudo-terminal: what it wrote there."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([DBREG] + args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=slave, timeout=60)
+        os.close(slave)
+        slave = None
+        got = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:   # EIO: the other end is closed and drained
+                break
+            if not chunk:
+                break
+            got += chunk
+        return p.returncode, got.decode("utf-8", "replace")
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+
+
+@case
+def colour_on_a_terminal_and_neither_with_no_color_nor_the_option():
+    # cli.md: --no-color, also the NO_COLOR environment variable.
+    d = project({"tomls/bad.toml": BASIC_BAD})
+    plain = dict(os.environ)
+    plain.pop("NO_COLOR", None)
+    rc, err = stderr_on_a_terminal(["validate"], d, plain)
+    expect(rc == 1 and "\x1b[" in err and "error" in err, "no colour on a terminal: %r" % err[:300])
+    rc, err = stderr_on_a_terminal(["validate", "--no-color"], d, plain)
+    expect(rc == 1 and "\x1b" not in err and "error" in err, "--no-color: %r" % err[:300])
+    rc, err = stderr_on_a_terminal(["validate"], d, dict(plain, NO_COLOR="1"))
+    expect(rc == 1 and "\x1b" not in err and "error" in err, "NO_COLOR: %r" % err[:300])
+
+
 @case
 def two_runs_creating_the_state_file_at_once_both_succeed():
     # The state file's switch to WAL needs the file alone; the second run
