@@ -328,6 +328,18 @@ def colour_on_a_terminal_and_neither_with_no_color_nor_the_option():
 
 
 @case
+def isolation_workspace_keys_in_dbreg_toml_turns_on_dbr106():
+    # cli.md: [isolation] workspace_keys = true gives DBR106 warnings.
+    codes = {}
+    for keys in ("false", "true"):
+        d = project({"dbreg.toml": "[isolation]\nworkspace_keys = %s\n" % keys})
+        rc, out, err = run(["validate", "--json"], d)
+        codes[keys] = [x["severity"] for x in json.loads(out)["diagnostics"] if x["code"] == "DBR106"]
+        expect(rc == 0, out + err)
+    expect(codes["false"] == [] and codes["true"] and set(codes["true"]) == {"warning"}, codes)
+
+
+@case
 def two_runs_creating_the_state_file_at_once_both_succeed():
     # The state file's switch to WAL needs the file alone; the second run
     # must wait for it, not fail with "database is locked".
