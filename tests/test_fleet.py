@@ -420,8 +420,14 @@ def urls_file_comments_start_at_a_hash_after_a_blank():
         f.write("# tenants\nsqlite:${FLEET_DIR}/a.db   # tenant a\n\t# indented comment\nsqlite:${FLEET_DIR}/b#1.db\n")
     rc, out, err = run(["apply", "--fleet", "t", "--json"], d, env={"FLEET_DIR": d})
     expect(rc == 0, err)
-    got = sorted(t["target"] for t in json.loads(out)["targets"])
+    doc = json.loads(out)
+    got = sorted(t["target"] for t in doc["targets"])
     expect(got == ["sqlite:%s/a.db" % d, "sqlite:%s/b#1.db" % d], got)
+    # The keys of cli.md's apply --fleet document.
+    expect(doc["fleet"] == "t" and doc["ok"] is True, doc)
+    for t in doc["targets"]:
+        expect({"target", "ok", "exit_code", "applied", "ms", "error"} <= set(t) and t["ok"] is True and
+               t["exit_code"] == 0 and t["applied"] > 0 and isinstance(t["ms"], int) and t["error"] is None, t)
     expect(sorted(n for n in os.listdir(d) if n.endswith(".db")) == ["a.db", "b#1.db"], os.listdir(d))
 
 
