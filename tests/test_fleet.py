@@ -410,6 +410,32 @@ def init_fleet_verifies_each_target_and_plan_fleet_changes_nothing():
 
 
 @case
+def a_fleet_apply_is_not_answered_by_the_default_targets_no_op_cache():
+    # apply's shortcut knows the default target only: with --fleet it
+    # answered "applied 0 migrations" for sqlite:ydtb.db and left the fleet.
+    d = project()
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.f]\ntargets = ["sqlite:t1.db", "sqlite:t2.db"]\n')
+    time.sleep(0.2)   # files changed in the last 100 ms are not trusted (cache.c)
+    for _ in range(2):
+        rc, out, err = run(["apply", "-q"], d)
+        expect(rc == 0, out + err)
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and "nothing to re-read" in err, "the shortcut is not armed, the case proves nothing: " + err)
+    # Without --json, which the shortcut leaves to the long way anyway.
+    rc, out, err = run(["apply", "--fleet", "f"], d)
+    expect(rc == 0 and "fleet f: apply on 2 targets" in out, "%d %s" % (rc, out + err))
+    rc, doc, err = run_json(["status", "--fleet", "f", "--refresh"], d)
+    expect(rc == 0 and [(t["installed"], t["pending"]) for t in doc["targets"]] == [(ALL_MIGRATIONS, 0)] * 2, json.dumps(doc)[:1500])
+    expect(os.path.exists(os.path.join(d, "t1.db")) and os.path.exists(os.path.join(d, "t2.db")), os.listdir(d))
+    # A fleet's options without --fleet are refused, not ignored (an
+    # --resume that runs the one target), the shortcut armed or not.
+    for opt in (["--resume"], ["--on-error", "stop"], ["--max-failures", "1"], ["--jobs", "2"]):
+        rc, out, err = run(["apply"] + opt, d)
+        expect(rc == 2 and "add --fleet NAME" in err and opt[0] in err, "%s: %d %s" % (opt, rc, out + err))
+
+
+@case
 def urls_file_comments_start_at_a_hash_after_a_blank():
     # cli.md: urls_file is one URL per line, ${NAME} expanded, # comments:
     # a comment after a URL too; a # inside a word belongs to the URL.
