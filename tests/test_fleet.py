@@ -436,6 +436,32 @@ def a_fleet_apply_is_not_answered_by_the_default_targets_no_op_cache():
 
 
 @case
+def init_fleet_waits_for_a_refused_target_as_init_does():
+    # cli.md: init retries a refused connection for --wait SECONDS before
+    # exit 3; with --fleet too (each target was tried once).
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()   # nothing listens there now: refused
+    d = project()
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.g]\ntargets = ["sqlite:g1.db", "postgres://u:pw@127.0.0.1:%d/x"]\n' % port)
+    took = {}
+    for wait in ("0", "2"):
+        t = time.time()
+        rc, doc, err = run_json(["init", "--fleet", "g", "--on-error", "continue", "--wait", wait], d)
+        took[wait] = time.time() - t
+        if "cannot load libpq" in json.dumps(doc):
+            raise clitest.Skip("no libpq")
+        t = by_target(doc)
+        bad = t["postgres://u:***@127.0.0.1:%d/x" % port]
+        expect(rc == 3 and bad["exit_code"] == 3 and "cannot connect" in bad["error"] and t["sqlite:g1.db"]["ok"],
+               "--wait %s: %d %s" % (wait, rc, json.dumps(doc)[:1500]))
+    expect(took["0"] < 1.5 and took["2"] >= 1.9, "init --fleet did not wait: %s" % took)
+
+
+@case
 def urls_file_comments_start_at_a_hash_after_a_blank():
     # cli.md: urls_file is one URL per line, ${NAME} expanded, # comments:
     # a comment after a URL too; a # inside a word belongs to the URL.

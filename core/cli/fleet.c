@@ -266,6 +266,7 @@ int cli_fleet(struct cli_session *s, const char *command)
 		.pins = s->o.pins,
 		.n_pins = s->o.n_pins,
 		.lock_timeout_s = s->o.lock_timeout,
+		.wait_s = s->o.wait,
 		.stop = (const volatile int *)&fleet_interrupted,
 		.state = state,
 		.command = command,
