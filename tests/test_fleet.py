@@ -499,6 +499,9 @@ def fleet_usage_errors_and_bad_fleets():
     expect(rc == 2, err)
     rc, out, err = run(["apply", "--fleet", "a", "--on-error", "maybe"], d)
     expect(rc == 2, err)
+    # plan --sql prints one target's script: not ignored with --fleet.
+    rc, out, err = run(["plan", "--fleet", "a", "--sql"], d)
+    expect(rc == 2 and "--sql" in err and out == "", "%d %s" % (rc, out + err))
     with open(os.path.join(d, "dbreg.toml"), "w") as f:
         f.write('[fleets.a]\ntargetz = ["sqlite:x.db"]\njobs = 0\n')
     rc, out, err = run(["validate"], d)

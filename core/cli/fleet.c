@@ -200,6 +200,8 @@ int cli_fleet(struct cli_session *s, const char *command)
 		return cli_usage(s, "--allow is for one development target, not a fleet");
 	if (s->o.resume && action == DBREG_FLEET_PLAN)
 		return cli_usage(s, "--resume is for apply and init");
+	if (s->o.sql)
+		return cli_usage(s, "--sql prints the script of one target: use --target, not --fleet");
 	int rc = cli_check_pins(s);
 	if (rc < 0)
 		return rc;
