@@ -1984,7 +1984,7 @@ def json_failure_of_a_refused_statement_outside_a_migration_has_the_sqlstate():
                        capture_output=True, timeout=60)
 
 
-SLOW_PKG = """[package]
+PG_SLEEP_PKG = """[package]
 name = "@t/slow"
 version = "1.0.0"
 description = "a slow migration"
@@ -2006,7 +2006,7 @@ def a_targets_statement_timeout_in_dbreg_toml_holds_for_its_migrations():
     # cli.md: statement_timeout of [targets.NAME] is SET for every migration.
     url, drop = pg_database()
     try:
-        d = project({"tomls/slow.toml": SLOW_PKG,
+        d = project({"tomls/slow.toml": PG_SLEEP_PKG,
                      "dbreg.toml": '[targets.pg]\nurl = "${SLOW_URL}"\nlock_timeout = "5s"\n'
                                    'statement_timeout = "300ms"\n'})
         t = time.time()
