@@ -25,6 +25,16 @@
 # Ratios: loop / fleet for the same state (cold with cold, noop with noop).
 # DBREG_BENCH_FLEET_CASES=noop times the no-op cases only (the targets
 # applied once, untimed, by a fleet run): a few seconds a run, not a minute.
+#
+# Then, in the same run, what a PostgreSQL connection costs here (the floor
+# of any no-op run: one connection per database): connections a second
+# with 4 clients, and at 1 client the wall time of one, the client's CPU
+# in it (pgbench's own, mostly scram-sha-256's key derivation in libpq) and,
+# when the bench runs its own server, the server's (its backends'); libpq's
+# defaults sslmode=prefer and gssencmode=prefer against disable. When the
+# bench runs its own server, the no-op cases once more over the Unix socket
+# with trust authentication (the same databases by socket URL): how far the
+# ratio moves when setting up a connection costs less.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -90,6 +100,8 @@ elapsed() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.0f", (b - a) /
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 spread() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s..%s", lo, hi }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
+spread_f() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f..%.2f", lo, hi }'; }
+median_f() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f\n", v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # Every target holds every migration exactly once.
 check() {
 	local bad=0 n
@@ -105,7 +117,7 @@ check() {
 }
 loop() {
 	local target
-	while read -r target; do "$dbreg" -C "$proj" -q apply --target "$target" >/dev/null; done <"$proj/tenants.txt"
+	while read -r target; do "$dbreg" -C "$proj" -q apply --target "$target" >/dev/null; done <"$proj/${1:-tenants}.txt"
 }
 
 declare -A times
@@ -171,41 +183,132 @@ else
 		"cold_speedup_j4=$(ratio "$f1" "$(echo "${times[fleet_cold_4]}" | median)")"
 fi
 
-# The floor no fleet goes below: every PostgreSQL target costs a connection
-# (cli.md: one history read per target), and both the client (scram's key
-# derivation) and the server (a backend per connection) spend CPU on it.
-# pgbench -C opens a connection per transaction of one SELECT 1, with as
-# many clients as the fleet's widest run: the most connections per second
-# this machine makes, whoever asks.
-if command -v pgbench >/dev/null; then
-	printf 'SELECT 1;\n' >"$tmp/one.sql"
-	tps=$(pgbench -n -C -c 4 -j 4 -f "$tmp/one.sql" -t 50 "$base/bench_fleet_01" 2>/dev/null |
-		sed -n 's/^tps = \([0-9.]*\) .*/\1/p' || true)
-	if [ -n "$tps" ]; then
-		awk -v t="$tps" -v n="$n_pg" -v l="$ln" 'BEGIN {
+# What a PostgreSQL connection costs, measured now: every PostgreSQL target
+# costs one (cli.md: one history read per target), the loop's and the
+# fleet's alike. pgbench -C opens a connection per transaction of one
+# SELECT 1. The real binary, not Debian's Perl wrapper, whose start would
+# count as client CPU.
+pgbench=""
+for cand in "$(command -v pg_config >/dev/null && pg_config --bindir)/pgbench" /usr/lib/postgresql/*/bin/pgbench; do
+	[ -x "$cand" ] && pgbench=$cand
+done
+[ -n "$pgbench" ] || pgbench=$(command -v pgbench || true)
+printf 'SELECT 1;\n' >"$tmp/one.sql"
+# pgbench -C -c CLIENTS -t N against URL (environment before it): "tps cpu_s",
+# cpu_s the user + system time pgbench itself used.
+conn_run() {
+	local clients=$1 n=$2 url=$3 out
+	shift 3
+	out=$( { TIMEFORMAT='%U %S'; time env "$@" "$pgbench" -n -C -c "$clients" -j "$clients" -f "$tmp/one.sql" \
+		-t "$n" "$url" 2>/dev/null; } 2>&1) || return 0
+	echo "$out" | awk '/^tps = / { t = $3 } NF == 2 && $1 ~ /^[0-9.]+$/ { c = $1 + $2 } END { if (t) print t, c }'
+}
+# The postmaster's reaped children (the backends' CPU), when the bench runs
+# the server.
+pm=""
+if [ -n "$pgdir" ] && [ -r "$pgdir/data/postmaster.pid" ]; then
+	pm=$(head -1 "$pgdir/data/postmaster.pid")
+	tck=$(getconf CLK_TCK)
+fi
+reaped() { awk '{ print $16 + $17 }' "/proc/$pm/stat"; }
+# The same no-op cases over the Unix socket with trust (the harness's
+# socket is in its folder; the same 50 databases, the same SQLite files).
+sock_ratio=""
+if [ -n "$pgdir" ]; then
+	port=${base##*:}
+	grep -v '^postgres' "$proj/tenants.txt" >"$proj/sock.txt"
+	for i in $(seq -w 1 $n_pg); do echo "postgresql://postgres@/bench_fleet_$i?host=$pgdir&port=$port" >>"$proj/sock.txt"; done
+	printf '[fleets.sock]\nurls_file = "sock.txt"\n' >>"$proj/dbreg.toml"
+	# Untimed: the state file learns these keys (the fleet's copies, the
+	# loop's no-op memos), as the TCP runs above did.
+	"$dbreg" -C "$proj" -q apply --fleet sock --jobs 2 >/dev/null
+	loop sock
+	for r in $(seq "$runs"); do
+		t=$(ms); loop sock; times[sock_loop]+=" $(elapsed "$t")"
+		for j in 1 2 4; do
+			t=$(ms); "$dbreg" -C "$proj" -q apply --fleet sock --jobs $j >/dev/null; times[sock_fleet_$j]+=" $(elapsed "$t")"
+		done
+		echo "socket run $r (ms): loop noop ${times[sock_loop]##* }," \
+			"fleet noop jobs 1/2/4 ${times[sock_fleet_1]##* }/${times[sock_fleet_2]##* }/${times[sock_fleet_4]##* }" \
+			"(load $(cut -d' ' -f1-3 /proc/loadavg))"
+	done
+	echo
+	echo "the no-op cases over the Unix socket, trust authentication (same databases, same SQLite files):"
+	printf '%-16s %10s %16s %14s\n' case "median ms" "min..max ms" "loop/fleet"
+	sl=$(echo "${times[sock_loop]}" | median)
+	for c in sock_loop sock_fleet_1 sock_fleet_2 sock_fleet_4; do
+		m=$(echo "${times[$c]}" | median)
+		x="-"
+		[ "$c" = sock_loop ] || x=$(ratio "$sl" "$m")
+		printf '%-16s %10s %16s %14s\n' "$c" "$m" "$(echo "${times[$c]}" | spread)" "$x"
+	done
+	sock_ratio=$(ratio "$sl" "$(echo "${times[sock_fleet_4]}" | median)")
+fi
+
+if [ -n "$pgbench" ]; then
+	echo
+	echo "a PostgreSQL connection here (pgbench -C, one SELECT 1 a connection; load $(cut -d' ' -f1-3 /proc/loadavg)):"
+	# The most connections a second this machine makes, whoever asks, with
+	# as many clients as the fleet's widest run: 50 targets take at least
+	# that long, before a single SQLite target or history read.
+	floor() { # label url
+		local tps
+		tps=$(conn_run 4 50 "$2" | cut -d' ' -f1)
+		[ -n "$tps" ] && awk -v t="$tps" -v n="$n_pg" -v l="$3" -v what="$1" 'BEGIN {
 			f = n * 1000 / t
-			printf "floor: %.0f PostgreSQL connections a second (pgbench -C, 4 clients): %d targets take %.0f ms;" \
-			       " the no-op loop over that floor: %.1fx, more than any no-op fleet run could reach here (its SQLite targets and history reads come on top)\n", t, n, f, l / f }'
+			printf "  %s, 4 clients: %.0f connections a second: %d databases take %.0f ms; the no-op loop over that: %.1fx, the most any no-op fleet run could reach here\n", what, t, n, f, l / f }'
+	}
+	floor "TCP, scram-sha-256" "$base/bench_fleet_01" "$ln"
+	[ -n "$pgdir" ] && floor "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port" "$sl"
+	# One client, 200 connections: the wall time of one, the client's CPU
+	# in it and (own server) the server's. Then libpq's defaults against
+	# disable: sslmode=prefer asks the server for TLS first (a round trip
+	# when it says no), gssencmode=prefer looks for Kerberos credentials
+	# first; 5 rounds, interleaved, medians.
+	share() { # label url
+		local a b out
+		[ -n "$pm" ] && a=$(reaped)
+		out=$(conn_run 1 200 "$2")
+		[ -n "$pm" ] && { sleep 0.2; b=$(reaped); }
+		[ -n "$out" ] && echo "$out" | awk -v what="$1" -v a="${a:-}" -v b="${b:-}" -v k="${tck:-100}" '{
+			w = 1000 / $1; c = $2 * 1000 / 200
+			printf "  %s, 1 client: %.2f ms a connection, the client'"'"'s CPU %.2f ms of it (pgbench'"'"'s own)", what, w, c
+			if (a != "") { s = (b - a) * 1000 / k / 200; printf ", the server'"'"'s %.2f ms: the client %.0f%% of the CPU", s, 100 * c / (c + s) }
+			printf "\n" }'
+	}
+	share "TCP, scram-sha-256" "$base/bench_fleet_01"
+	[ -n "$pgdir" ] && share "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port"
+	declare -A dflt
+	for r in 1 2 3 4 5; do
+		for v in default PGSSLMODE=disable PGGSSENCMODE=disable both; do
+			case $v in
+			default) e=() ;;
+			both) e=(PGSSLMODE=disable PGGSSENCMODE=disable) ;;
+			*) e=("$v") ;;
+			esac
+			out=$(conn_run 1 100 "$base/bench_fleet_01" "${e[@]}")
+			[ -n "$out" ] && dflt[$v]+=" $(echo "$out" | awk '{ printf "%.3f", 1000 / $1 }')" &&
+				dflt[cpu_$v]+=" $(echo "$out" | awk '{ printf "%.3f", $2 * 10 }')"
+		done
+	done
+	if [ -n "${dflt[default]:-}" ]; then
+		echo "  libpq's defaults, TCP, 1 client, medians of 5 x 100 connections (ms a connection, client CPU):"
+		for v in default PGSSLMODE=disable PGGSSENCMODE=disable both; do
+			printf '    %-22s %6s ms (%s), client CPU %s ms (%s)\n' "$v" "$(echo "${dflt[$v]}" | median_f)" \
+				"$(echo "${dflt[$v]}" | spread_f)" "$(echo "${dflt[cpu_$v]}" | median_f)" "$(echo "${dflt[cpu_$v]}" | spread_f)"
+		done
 	fi
 fi
 
-# What the server spends per connection, when the bench runs its own
-# (DBREG_BENCH_PG_URL unset): the CPU time of the backends it reaped
-# (the postmaster's children), for a bare connection (pgbench -C, one
-# SELECT 1) and per PostgreSQL target of a no-op fleet run at jobs 1. On a
-# machine of few cores this CPU is taken from the fleet's own.
-if [ -n "$pgdir" ] && command -v pgbench >/dev/null && [ -r "$pgdir/data/postmaster.pid" ]; then
-	pm=$(head -1 "$pgdir/data/postmaster.pid")
-	tck=$(getconf CLK_TCK)
-	reaped() { awk '{ print $16 + $17 }' "/proc/$pm/stat"; }
+# What the server spends per PostgreSQL target of a no-op fleet run at
+# jobs 1, against a bare connection above. On a machine of few cores this
+# CPU is taken from the fleet's own.
+if [ -n "$pm" ]; then
 	a=$(reaped)
-	pgbench -n -C -c 1 -f "$tmp/one.sql" -t 200 "$base/bench_fleet_01" >/dev/null 2>&1 || true
-	sleep 0.2
-	b=$(reaped)
 	"$dbreg" -C "$proj" -q apply --fleet tenants --jobs 1 >/dev/null
 	sleep 0.2
-	c=$(reaped)
-	awk -v a="$a" -v b="$b" -v c="$c" -v k="$tck" -v n="$n_pg" 'BEGIN {
-		printf "server CPU: %.2f ms a bare connection (pgbench -C, 200), %.2f ms a PostgreSQL target of the no-op fleet\n",
-		       (b - a) * 1000 / k / 200, (c - b) * 1000 / k / n }'
+	b=$(reaped)
+	awk -v a="$a" -v b="$b" -v k="$tck" -v n="$n_pg" 'BEGIN {
+		printf "server CPU: %.2f ms a PostgreSQL target of the no-op fleet (TCP)\n", (b - a) * 1000 / k / n }'
 fi
+[ -n "$sock_ratio" ] && echo "RESULT fleet_socket noop_ratio_j4=$sock_ratio"

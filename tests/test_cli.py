@@ -80,6 +80,29 @@ def validate_human_line_format():
 
 
 @case
+def a_finding_stays_on_one_line_whatever_a_name_holds():
+    # A TOML key or value may hold a newline or an escape sequence; the
+    # human line shows them escaped (JSON keeps the value as it is).
+    bad = ('[package]\nname = "@ydtb/nl"\nversion = "1.0.0"\n'
+           '[tables."ydtb_nl\\nx"]\ndescription = "x"\nworkspace_scoped = true\n'
+           '[tables."ydtb_nl\\nx".columns]\nid = { type = "text", primary_key = true }\n'
+           '"c\\u001b[31m" = { type = "te\\nxt" }\n')
+    d = project({"tomls/nl.toml": bad})
+    rc, out, err = run(["validate"], d)
+    expect(rc == 1 and "\x1b" not in err, "exit %d: %r" % (rc, err))
+    lines = err.splitlines()
+    expect('tomls/nl.toml:4:9: error[DBR025]: table name "ydtb_nl\\nx" is not a valid SQL identifier: it may hold '
+           "only lowercase letters, digits and '_' (hint: rename it \"ydtb_nl_x\")" in lines, err)
+    expect('tomls/nl.toml:9:1: error[DBR025]: column name "c\\x1b[31m" is not a valid SQL identifier: it may hold '
+           "only lowercase letters, digits and '_' (hint: rename it \"c__31m\")" in lines, err)
+    expect(all(re.match(r"^(tomls/\w+\.toml:\d+:\d+: (error|warning)\[DBR\d+\]: |\d+ packages?, )", l) for l in lines),
+           err)
+    rc, out, err = run(["validate", "--json"], d)
+    tables = {g["table"] for g in json.loads(out)["diagnostics"]}
+    expect("ydtb_nl\nx" in tables, out)
+
+
+@case
 def validate_toml_syntax_error_is_dbr001():
     d = project({"tomls/broken.toml": "[package]\nname = \"@ydtb/x\"\nversion = 1.0.0\n"})
     rc, out, err = run(["validate"], d)
@@ -192,7 +215,8 @@ def a_cold_apply_refused_by_the_replay_reports_as_validate_and_creates_no_file()
         fp.write(LATE_PKG % "")
     shutil.rmtree(os.path.join(d, ".dbreg"), ignore_errors=True)
     rc, out, err = run(["apply"], d)
-    expect(rc == 0 and "a migration with transaction = false split the run" in out, out + err)
+    expect(rc == 0 and "in 3 transactions (a migration with transaction = false or foreign_keys = false ran on its own)"
+           in out, out + err)
     expect(any("CREATE TABLE ydtb_late_items" in line for line in sqlite_dump(os.path.join(d, "ydtb.db"))), out + err)
 
 
@@ -263,6 +287,56 @@ def a_registry_validated_once_is_checked_again_when_it_changes():
     open(path, "w").write(text)
     rc, out, err = run(["apply"], d)
     expect(rc == 1 and "DBR043" in err, "exit %d: %s" % (rc, err))
+
+
+def stderr_on_a_terminal(args, cwd, env):
+    """dbreg ARGS with its standard error on a pseudo-terminal: what it wrote there."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([DBREG] + args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=slave, timeout=60)
+        os.close(slave)
+        slave = None
+        got = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:   # EIO: the other end is closed and drained
+                break
+            if not chunk:
+                break
+            got += chunk
+        return p.returncode, got.decode("utf-8", "replace")
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+
+
+@case
+def colour_on_a_terminal_and_neither_with_no_color_nor_the_option():
+    # cli.md: --no-color, also the NO_COLOR environment variable.
+    d = project({"tomls/bad.toml": BASIC_BAD})
+    plain = dict(os.environ)
+    plain.pop("NO_COLOR", None)
+    rc, err = stderr_on_a_terminal(["validate"], d, plain)
+    expect(rc == 1 and "\x1b[" in err and "error" in err, "no colour on a terminal: %r" % err[:300])
+    rc, err = stderr_on_a_terminal(["validate", "--no-color"], d, plain)
+    expect(rc == 1 and "\x1b" not in err and "error" in err, "--no-color: %r" % err[:300])
+    rc, err = stderr_on_a_terminal(["validate"], d, dict(plain, NO_COLOR="1"))
+    expect(rc == 1 and "\x1b" not in err and "error" in err, "NO_COLOR: %r" % err[:300])
+
+
+@case
+def isolation_workspace_keys_in_dbreg_toml_turns_on_dbr106():
+    # cli.md: [isolation] workspace_keys = true gives DBR106 warnings.
+    codes = {}
+    for keys in ("false", "true"):
+        d = project({"dbreg.toml": "[isolation]\nworkspace_keys = %s\n" % keys})
+        rc, out, err = run(["validate", "--json"], d)
+        codes[keys] = [x["severity"] for x in json.loads(out)["diagnostics"] if x["code"] == "DBR106"]
+        expect(rc == 0, out + err)
+    expect(codes["false"] == [] and codes["true"] and set(codes["true"]) == {"warning"}, codes)
 
 
 @case
@@ -1250,6 +1324,23 @@ def plan_and_apply_show_planning_warnings():
     expect(rc == 0 and [x["line"] for x in json.loads(out)["diagnostics"] if x["code"] == "DBR103"] == [21], out + err)
 
 
+@case
+def a_suppressed_planning_warning_is_printed_once_on_postgresql():
+    # The validation's DBR105 for a dbreg:ignore comment is also the plan's
+    # on PostgreSQL: one finding, one line (the JSON had it once already).
+    url, drop = pg_database()
+    try:
+        d = project()
+        for args in (["apply", "--dry-run"], ["init", "--dry-run"], ["apply"]):
+            rc, out, err = run(args + ["--target", url], d)
+            lines = [x for x in err.splitlines() if "warning[DBR105]" in x]
+            expect(rc == 0 and len(lines) == 1 and len(set(lines)) == 1,
+                   "%s: %d, %d DBR105 lines: %s" % (args, rc, len(lines), err[-2000:]))
+            shutil.rmtree(os.path.join(d, ".dbreg"))   # the SQL checks again, as on a first run
+    finally:
+        drop()
+
+
 def tamper_plan_warnings(d, package, old, new):
     """Rewrites the planner's stored warnings of package in the state file
     (same length): a run that prints `new` took them from there."""
@@ -1442,6 +1533,12 @@ def baseline_adopts_a_database_built_by_hand(dialect):
         expect(rc == 6 and "ydtb_basic_note_tags" in err and "missing" in err, "%d %s" % (rc, err))
         rc, out, err = run(["history", "--json"], d, env)
         expect(not [m for m in json.loads(out)["migrations"] if m["package"] == "@ydtb/basic"], out)
+        # A version the package never declared, or no package of the project:
+        # a usage error, not a comparison with a schema that does not exist.
+        for arg, words in (("@ydtb/basic@9.9.9", "above the declared version"), ("@ydtb/basic@x", "not a semver"),
+                           ("@ydtb/nosuch@1.0.0", "no package @ydtb/nosuch")):
+            rc, out, err = run(["baseline", arg], d, env)
+            expect(rc == 2 and words in err and "refused" not in err, "%s: %d %s" % (arg, rc, err))
     finally:
         cleanup()
 
@@ -1481,6 +1578,78 @@ def accept_records_an_intended_change_and_logs_it():
     events = con.execute("SELECT event, outcome, detail FROM events WHERE event = 'accept'").fetchall()
     con.close()
     expect(any(o == "ok" and doc["old_checksum"] in det and doc["new_checksum"] in det for e, o, det in events), events)
+
+
+UP_FILE_PKG = """[package]
+name = "@t/uf"
+version = "1.0.0"
+description = "A table made by an up_file"
+
+[tables.ydtb_uf_items]
+description = "An item"
+workspace_scoped = true
+
+[tables.ydtb_uf_items.columns]
+id = { type = "text", primary_key = true }
+
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+up_file = "uf/0001.sql"
+down = "DROP TABLE IF EXISTS ydtb_uf_items;"
+"""
+
+UP_FILE_SQL = ("-- the items\n"
+               "CREATE TABLE IF NOT EXISTS ydtb_uf_items (id text PRIMARY KEY,\n"
+               "  workspace_id text NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE);\n"
+               "CREATE INDEX IF NOT EXISTS ydtb_uf_items_workspace_id_idx ON ydtb_uf_items (workspace_id);\n")
+
+
+@case
+def findings_about_an_up_file_name_a_place_in_that_file():
+    # A position is a place in the file named next to it: a body read from
+    # an up_file is not at the manifest's line of its up_file key.
+    d = project({"tomls/uf.toml": UP_FILE_PKG, "tomls/uf/0001.sql": UP_FILE_SQL})
+    sql = os.path.join(d, "tomls", "uf", "0001.sql")
+    rc, out, err = run(["init", "-q"], d)
+    expect(rc == 0, out + err)
+    # Drift of an applied up_file: DBR045 at the start of that file.
+    open(sql, "w").write(UP_FILE_SQL + "-- changed\n")
+    rc, out, err = run(["apply", "--json"], d)
+    doc = json.loads(out)
+    got = [(g["file"], g["line"], g["column"]) for g in doc["diagnostics"] if g["code"] == "DBR045"]
+    expect(rc == 1 and got == [("tomls/uf/0001.sql", 1, 1)], "%d %s" % (rc, out + err))
+    # A body SQLite refuses (the replay of validate): at the failing place in the file.
+    open(sql, "w").write(UP_FILE_SQL + "SELECT 1;\n  SELECT FROM nowhere;\n")
+    rc, out, err = run(["validate", "--json"], d)
+    doc = json.loads(out)
+    got = [(g["file"], g["line"], g["column"]) for g in doc["diagnostics"] if g["code"] == "DBR047"]
+    expect(rc == 1 and got == [("tomls/uf/0001.sql", 6, 10)], "%d %s" % (rc, out + err))
+
+
+FK_OFF_PKG = UP_FILE_PKG.replace('up_file = "uf/0001.sql"', 'up = """\n%s"""' % UP_FILE_SQL) + """
+[[migrations]]
+id = "0002_rebuild"
+version = "1.0.0"
+foreign_keys = false
+up_postgres = "SELECT 1;"
+up_sqlite = \"\"\"
+CREATE TABLE ydtb_uf_items_new (id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE);
+INSERT INTO ydtb_uf_items_new (id, workspace_id) SELECT id, workspace_id FROM ydtb_uf_items;
+DROP TABLE ydtb_uf_items;
+ALTER TABLE ydtb_uf_items_new RENAME TO ydtb_uf_items;
+CREATE INDEX IF NOT EXISTS ydtb_uf_items_workspace_id_idx ON ydtb_uf_items (workspace_id);
+\"\"\"
+"""
+
+
+@case
+def a_foreign_keys_false_migration_is_named_as_what_split_the_run():
+    d = project({"tomls/uf.toml": FK_OFF_PKG})
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "(a migration with transaction = false or foreign_keys = false ran on its own)" in out,
+           out + err)
 
 
 @case
@@ -1534,6 +1703,44 @@ def noop_apply_on_postgres_is_cached_until_the_history_moves():
         expect(rc == 0 and CACHED in err, out + err)
     finally:
         drop()
+
+
+UP_FILE_LOOKUP_PKG = """[package]
+name = "@t/upfile"
+version = "1.0.0"
+description = "a migration in a file of its own"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[[migrations]]
+id = "0001_lookup"
+version = "1.0.0"
+up_file = "sql/0001_lookup.sql"
+down = "SELECT 1;"
+"""
+
+
+@case
+def a_replay_failure_in_an_up_file_points_into_that_file():
+    # The database's position is in the SQL file: file, line and column of
+    # DBR047 name it, not the manifest (an editor opens the line itself).
+    d = project({"tomls/upfile.toml": UP_FILE_LOOKUP_PKG,
+                 "tomls/sql/0001_lookup.sql": "-- looks something up\nSELECT 1;\nSELECT id FROM ydtb_nowhere;\n"})
+    targets = [[]]
+    drop = None
+    if PG_URL:
+        url, drop = pg_database()
+        targets.append(["--target", url])
+    try:
+        for extra in targets:
+            rc, out, err = run(["validate", "--json"] + extra, d)
+            found = [(x["file"], x["line"], x["message"]) for x in json.loads(out)["diagnostics"] if x["code"] == "DBR047"]
+            expect(rc == 1 and found, "%s: %d %s" % (extra, rc, out))
+            expect(all(f[:2] == ("tomls/sql/0001_lookup.sql", 3) for f in found), "%s: %s" % (extra, found))
+    finally:
+        if drop:
+            drop()
 
 
 # ---- bad inputs: each exits 1 with a clear message within the time budget ----
@@ -1751,6 +1958,86 @@ def json_failure_of_a_migration_names_package_migration_and_statement():
     con = sqlite3.connect(db)
     expect(con.execute("SELECT count(*) FROM ydtb_codes_items").fetchone()[0] == 2, "rows changed")
     con.close()
+
+
+@case
+def json_failure_of_a_refused_statement_outside_a_migration_has_the_sqlstate():
+    # cli.md: exit 3 when the target refuses a statement outside a migration;
+    # the error says what the database said, SQLSTATE included.
+    url, drop = pg_database()
+    role = "dbreg_weak_%d" % os.getpid()
+    try:
+        subprocess.run(["psql", "-X", "-q", PG_URL], input="CREATE ROLE %s LOGIN PASSWORD 'weak-secret';\n"
+                       "GRANT CONNECT ON DATABASE %s TO %s;\n" % (role, url.rsplit("/", 1)[1], role),
+                       text=True, check=True, capture_output=True, timeout=60)
+        scheme, rest = url.split("://", 1)
+        weak = "%s://%s:weak-secret@%s" % (scheme, role, rest.split("@", 1)[1])
+        d = project()
+        # PostgreSQL 15 and later: no CREATE on schema public for PUBLIC.
+        doc, err = failure_doc(["apply", "--target", weak], d, 3)
+        e = doc["error"]
+        expect(e["message"].startswith("cannot create the history tables") and e["sqlstate"] == "42501", e)
+        expect("weak-secret" not in json.dumps(doc) + err, "the password was printed")
+    finally:
+        drop()
+        subprocess.run(["psql", "-X", "-q", PG_URL], input="DROP ROLE IF EXISTS %s;" % role, text=True,
+                       capture_output=True, timeout=60)
+
+
+PG_SLEEP_PKG = """[package]
+name = "@t/slow"
+version = "1.0.0"
+description = "a slow migration"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[[migrations]]
+id = "0001_slow"
+version = "1.0.0"
+up_postgres = "SELECT pg_sleep(3);"
+up_sqlite = "SELECT 1;"
+down = "SELECT 1;"
+"""
+
+
+@case
+def a_targets_statement_timeout_in_dbreg_toml_holds_for_its_migrations():
+    # cli.md: statement_timeout of [targets.NAME] is SET for every migration.
+    url, drop = pg_database()
+    try:
+        d = project({"tomls/slow.toml": PG_SLEEP_PKG,
+                     "dbreg.toml": '[targets.pg]\nurl = "${SLOW_URL}"\nlock_timeout = "5s"\n'
+                                   'statement_timeout = "300ms"\n'})
+        t = time.time()
+        doc, err = failure_doc(["apply", "--target", "pg"], d, 4, env={"SLOW_URL": url})
+        e = doc["error"]
+        expect(time.time() - t < 3 and e["sqlstate"] == "57014" and e["migration"] == "0001_slow", e)
+        rc, out, err = run(["history", "--json", "--target", "pg"], d, env={"SLOW_URL": url})
+        expect(rc == 0 and json.loads(out)["migrations"] == [], "not rolled back: " + out)
+    finally:
+        drop()
+
+
+@case
+def verify_reports_an_invalid_index_on_postgresql():
+    # cli.md: verify reports INVALID indexes (what a failed CREATE INDEX
+    # CONCURRENTLY leaves), exit 6, in "problems".
+    url, drop = pg_database()
+    try:
+        d = project()
+        rc, out, err = run(["apply", "-q", "--target", url], d)
+        expect(rc == 0, err)
+        rc, out, err = run(["verify", "--target", url], d)
+        expect(rc == 0, out + err)
+        subprocess.run(["psql", "-X", "-q", url, "-c", "UPDATE pg_index SET indisvalid = false"
+                        " WHERE indexrelid = 'ydtb_basic_notes_pinned_idx'::regclass"],
+                       check=True, capture_output=True, timeout=60)
+        doc, err = failure_doc(["verify", "--target", url], d, 6)
+        expect([(p["table"], "ydtb_basic_notes_pinned_idx" in p["message"] and "INVALID" in p["message"])
+                for p in doc["problems"]] == [("ydtb_basic_notes", True)], doc["problems"])
+    finally:
+        drop()
 
 
 @case

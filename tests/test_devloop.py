@@ -118,7 +118,8 @@ def allow_refused_on_a_target_marked_dev_false():
     d = project({"tomls/memo.toml": memo(NOT_IDEMPOTENT),
                  "dbreg.toml": '[targets.dev]\nurl = "sqlite:shared.db"\ndev = false\n'})
     rc, out, err = run(["apply", "--allow", "DBR043"], d)
-    expect(rc == 2 and "--allow is for development targets only" in err, "%d %s" % (rc, err))
+    expect(rc == 2 and "--allow is for development targets only, and target dev (sqlite:shared.db) is not one" in err,
+           "the refusal names the target: %d %s" % (rc, err))
     expect(not os.path.exists(os.path.join(d, "shared.db")), "the refused run created the database")
     rc, out, err = run(["apply", "--allow", "DBR999"], d)
     expect(rc == 2 and "DBR999" in err, "%d %s" % (rc, err))
@@ -542,6 +543,43 @@ def watch_follows_an_editor_on_sqlite():
     con.execute("BEGIN IMMEDIATE")
     con.rollback()
     con.close()
+
+
+ERROR_KEYS = {"message", "detail", "hint", "sqlstate", "file", "line", "column", "package", "migration", "statement"}
+
+
+@case
+def watch_json_reports_a_failed_round_as_a_failed_command_does():
+    # cli.md: a failure adds "ok": false, "exit_code" and the "error" object;
+    # watch --json prints one such document per round.
+    d = project({"tomls/memo.toml": memo_state(1)})
+    path = os.path.join(d, "tomls", "memo.toml")
+    w = Watch(d)
+    try:
+        r = w.round(timeout=60)
+        expect(r["ok"] and r["exit_code"] == 0 and r["error"] is None, r)
+        con = sqlite3.connect(os.path.join(d, "ydtb.db"), timeout=10)
+        con.execute("insert into ydtb_workspaces (id, name, slug) values ('w1', 'W', 'w')")
+        con.execute("insert into ydtb_memo_items (id, workspace_id, title) values ('m1', 'w1', 'kept')")
+        con.commit()
+        con.close()
+        # Broken TOML: the manifests' errors, exit code 1.
+        write(path, memo_state(1).replace("[package]", "[package", 1))
+        r = w.round()
+        expect(not r["ok"] and r["exit_code"] == 1 and set(r["error"]) == ERROR_KEYS, r)
+        # A migration that only the target's rows make fail: exit code 4,
+        # and the error names package, migration, statement and where.
+        bad = ('\n[[migrations]]\nid = "0002_clear"\nversion = "1.0.0"\n'
+               'up = "UPDATE ydtb_memo_items SET workspace_id = NULL WHERE id IS NOT NULL;"\ndown = "SELECT 1;"\n')
+        write(path, memo_state(1) + bad)
+        r = w.round()
+        e = r["error"]
+        expect(not r["ok"] and r["exit_code"] == 4 and set(e) == ERROR_KEYS, r)
+        expect(e["package"] == "@ydtb/memo" and e["migration"] == "0002_clear" and e["file"] == "tomls/memo.toml"
+               and e["line"] and "UPDATE ydtb_memo_items" in e["statement"] and "NOT NULL" in e["message"], e)
+        expect(w.stop() == 0, "".join(w.err)[-2000:])
+    finally:
+        w.kill()
 
 
 @case

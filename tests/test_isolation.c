@@ -203,6 +203,22 @@ static const struct broken broken_cases[] = {
 	 "ALTER TABLE ydtb_t_items SET SCHEMA archive;\n",
 	 "DBR020", 19, "SET SCHEMA archive moves package table ydtb_t_items out of the schema the registry manages", NULL,
 	 "ydtb_t_items"},
+	{"CREATE TABLE without a primary key",
+	 "CREATE TABLE IF NOT EXISTS ydtb_t_nokey (id text, workspace_id text NOT NULL REFERENCES ydtb_workspaces(id));\n",
+	 "DBR046", 19, "table ydtb_t_nokey created by migration 0001 has no primary key", "PRIMARY KEY", "ydtb_t_nokey"},
+	{"CREATE TABLE AS copies no primary key",
+	 "CREATE TABLE IF NOT EXISTS ydtb_t_copy AS SELECT id, workspace_id FROM ydtb_t_items;\n"
+	 "ALTER TABLE ydtb_t_copy ALTER COLUMN workspace_id SET NOT NULL;\n"
+	 "ALTER TABLE ydtb_t_copy DROP CONSTRAINT IF EXISTS ydtb_t_copy_ws_fk;\n"
+	 "ALTER TABLE ydtb_t_copy ADD CONSTRAINT ydtb_t_copy_ws_fk FOREIGN KEY (workspace_id) REFERENCES ydtb_workspaces(id);\n",
+	 "DBR046", 19, "table ydtb_t_copy created by migration 0001 has no primary key", "PRIMARY KEY", "ydtb_t_copy"},
+	{"a quoted column name that is no SQL identifier",
+	 "CREATE TABLE IF NOT EXISTS ydtb_t_q (id text PRIMARY KEY, workspace_id text NOT NULL REFERENCES ydtb_workspaces(id),"
+	 " \"Title\" text);\n",
+	 "DBR046", 19, "migration 0001 names column \"Title\", which is not a valid SQL identifier", "name it title", "ydtb_t_q"},
+	{"a quoted index name that is no SQL identifier",
+	 "CREATE INDEX IF NOT EXISTS \"Items by id\" ON ydtb_t_items (id);\n",
+	 "DBR046", 19, "migration 0001 names index \"Items by id\"", "name it items_by_id", "ydtb_t_items"},
 	{"a foreign key to a table nothing declares",
 	 "ALTER TABLE ydtb_t_items ADD COLUMN IF NOT EXISTS other_id text REFERENCES ydtb_nowhere(id);\n",
 	 "DBR027", 19, "references ydtb_nowhere, which no package declares and no earlier migration creates", NULL,
@@ -234,9 +250,11 @@ static void test_isolation__every_breaking_statement_at_its_line(void **state)
 
 /* The forms that keep the rules: no error at all. */
 static const char *const passing_cases[] = {
-	/* CREATE TABLE AS with workspace_id, then its NOT NULL and foreign key */
+	/* CREATE TABLE AS with workspace_id, then its NOT NULL, foreign key and primary key */
 	"CREATE TABLE IF NOT EXISTS ydtb_t_copy AS SELECT id, workspace_id FROM ydtb_t_items;\n"
 	"ALTER TABLE ydtb_t_copy ALTER COLUMN workspace_id SET NOT NULL;\n"
+	"ALTER TABLE ydtb_t_copy DROP CONSTRAINT IF EXISTS ydtb_t_copy_pkey;\n"
+	"ALTER TABLE ydtb_t_copy ADD CONSTRAINT ydtb_t_copy_pkey PRIMARY KEY (id);\n"
 	"ALTER TABLE ydtb_t_copy DROP CONSTRAINT IF EXISTS ydtb_t_copy_ws_fk;\n"
 	"ALTER TABLE ydtb_t_copy ADD CONSTRAINT ydtb_t_copy_ws_fk FOREIGN KEY (workspace_id) REFERENCES ydtb_workspaces(id) ON DELETE CASCADE;\n",
 	/* LIKE with the foreign key declared next to it */

@@ -671,6 +671,9 @@ static void test_state__upgrades_a_version_1_file(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(got[0].checksum, "sha256:aa");
 	assert_int_equal(got[0].duration_ms, 0);
+	/* The same rows stored again: compared row by row (no digest yet),
+	 * not rewritten, and the digest written. */
+	assert_int_equal(dbreg_state_set_history(st, "dev", got, n), 0);
 	dbreg_applied_free(got, n);
 	assert_int_equal(dbreg_state_log(st, "apply", "dev", "ok", NULL), 0);
 	dbreg_state_close(st);
@@ -679,7 +682,15 @@ static void test_state__upgrades_a_version_1_file(void **state)
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 7);
+	assert_int_equal(sqlite3_column_int(q, 0), 8);
+	sqlite3_finalize(q);
+	/* Version 8's digest of the history, written by the store above; the
+	 * row from version 1 kept (its rowid 1). */
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM history_digests),"
+					" (SELECT group_concat(rowid) FROM history)", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 1);
+	assert_string_equal((const char *)sqlite3_column_text(q, 1), "1");
 	sqlite3_finalize(q);
 	/* Version 7's per-package check results exist and start empty. */
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM cache_checks", -1, &q, NULL), SQLITE_OK);

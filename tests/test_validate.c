@@ -402,6 +402,26 @@ static void test_validate__dbr024_table_in_two_packages(void **state)
 	dbreg_registry_free(reg);
 }
 
+/* A core table declared again by a package whose name sorts before the
+ * core's: the package is blamed, not the core. */
+static void test_validate__dbr024_a_core_table_in_a_package(void **state)
+{
+	(void)state;
+	const char *mine = "[package]\nname = \"@a/ws\"\nversion = \"1.0.0\"\n"
+			   "[tables.ydtb_workspaces]\ndescription = \"Mine\"\n"
+			   "[tables.ydtb_workspaces.columns]\nid = { type = \"text\", primary_key = true }\n"
+			   "workspace_id = { type = \"text\", not_null = true, references = \"ydtb_workspaces.id\" }\n"
+			   "[tables.ydtb_workspaces.indexes]\nydtb_ws_ws = { columns = [\"workspace_id\"] }\n";
+	const char *named[] = { "core.toml", core_toml, "a.toml", mine, NULL };
+	struct dbreg_registry *reg = validate_texts(named);
+	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
+	const struct dbreg_diag *d = assert_diag(l, "DBR024", 4, 9);
+	assert_string_equal(d->file, "a.toml");
+	assert_non_null(strstr(d->message, "@ydtb/core"));
+	assert_int_equal(count_code(l, "DBR024"), 1);
+	dbreg_registry_free(reg);
+}
+
 static void test_validate__dbr025_invalid_identifiers(void **state)
 {
 	(void)state;
@@ -513,7 +533,8 @@ static void test_validate__dbr028_composite_key_names_unknown_column(void **stat
 		"primary_key = [\"workspace_id\", \"titel\"]\n"
 		"[tables.ydtb_notes.columns]\ntitle = { type = \"text\" }\n");
 	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
-	assert_hint(assert_diag(l, "DBR028", 4, 9), "\"title\"");
+	/* At the primary_key value, as a unique constraint's unknown column is. */
+	assert_hint(assert_diag(l, "DBR028", 7, 15), "\"title\"");
 	assert_count(l, 1);
 	dbreg_registry_free(reg);
 }
@@ -879,6 +900,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_validate__dbr022_dbr023_workspace_id_declared_badly),
 		cmocka_unit_test(test_validate__dbr022_wrong_reference),
 		cmocka_unit_test(test_validate__dbr024_table_in_two_packages),
+		cmocka_unit_test(test_validate__dbr024_a_core_table_in_a_package),
 		cmocka_unit_test(test_validate__dbr025_invalid_identifiers),
 		cmocka_unit_test(test_validate__dbr025_applies_to_core),
 		cmocka_unit_test(test_validate__dbr026_unknown_type),

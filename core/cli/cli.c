@@ -86,12 +86,8 @@ static char *cli_dup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-void cli_fail_apply(struct cli_session *s, const struct dbreg_apply_result *r)
+void cli_error_from_apply(struct cli_error *e, const struct dbreg_apply_result *r)
 {
-	struct cli_error *e = &s->error;
-	if (e->message)
-		return;
-	s->failed = true;
 	if (r->failed_migration) {
 		if (asprintf(&e->message, "migration %s %s of %s failed: %s", r->failed_up ? "up" : "down",
 			     r->failed_migration, r->failed_package, r->message ? r->message : r->errmsg) < 0)
@@ -109,6 +105,54 @@ void cli_fail_apply(struct cli_session *s, const struct dbreg_apply_result *r)
 	e->statement = cli_dup(r->statement);
 	memcpy(e->sqlstate, r->sqlstate, sizeof(e->sqlstate));
 	e->sqlstate[sizeof(e->sqlstate) - 1] = '\0';
+}
+
+void cli_fail_apply(struct cli_session *s, const struct dbreg_apply_result *r)
+{
+	if (s->error.message)
+		return;
+	s->failed = true;
+	cli_error_from_apply(&s->error, r);
+}
+
+void cli_error_dispose(struct cli_error *e)
+{
+	free(e->message);
+	free(e->detail);
+	free(e->hint);
+	free(e->file);
+	free(e->package);
+	free(e->migration);
+	free(e->statement);
+	memset(e, 0, sizeof *e);
+}
+
+static void cli_json_error_field(FILE *fp, const char *key, const char *value, bool first)
+{
+	fprintf(fp, "%s\"%s\": ", first ? "" : ", ", key);
+	dbreg_json_str(fp, value);
+}
+
+void cli_json_error(FILE *fp, const struct cli_error *e, const char *message)
+{
+	fputc('{', fp);
+	cli_json_error_field(fp, "message", e->message ? e->message : message, true);
+	cli_json_error_field(fp, "detail", e->detail, false);
+	cli_json_error_field(fp, "hint", e->hint, false);
+	cli_json_error_field(fp, "sqlstate", e->sqlstate[0] ? e->sqlstate : NULL, false);
+	cli_json_error_field(fp, "file", e->file, false);
+	if (e->line)
+		fprintf(fp, ", \"line\": %u, \"column\": ", e->line);
+	else
+		fputs(", \"line\": null, \"column\": ", fp);
+	if (e->line && e->column)
+		fprintf(fp, "%u", e->column);
+	else
+		fputs("null", fp);
+	cli_json_error_field(fp, "package", e->package, false);
+	cli_json_error_field(fp, "migration", e->migration, false);
+	cli_json_error_field(fp, "statement", e->statement, false);
+	fputc('}', fp);
 }
 
 void cli_json_key(struct cli_session *s, const char *key)
@@ -138,12 +182,28 @@ const char *cli_dialect_name(enum dbreg_dialect d)
 	return d == DBREG_DIALECT_POSTGRES ? "postgres" : "sqlite";
 }
 
-void cli_print_bypasses(struct cli_session *s, const struct dbreg_diag_list *list)
+void cli_print_bypasses(struct cli_session *s, const struct dbreg_plan *plan)
 {
+	if (s->o.quiet)
+		return;
+	const struct dbreg_diag_list *list = dbreg_registry_diags(s->reg);
+	/* The plan's own list, to leave out what it printed already: its
+	 * warnings are in the registry's too (dbreg_plan_build adds them). */
+	struct dbreg_diag_list printed = DBREG_DIAG_LIST_INIT;
+	dbreg_plan_warnings(plan, &printed);
 	unsigned flags = s->color ? DBREG_PRINT_COLOR : 0;
-	for (size_t i = 0; i < list->len && !s->o.quiet; i++)
-		if (strcmp(list->items[i].code, "DBR105") == 0)
-			dbreg_diag_print(s->err, &list->items[i], flags);
+	for (size_t i = 0; i < list->len; i++) {
+		const struct dbreg_diag *d = &list->items[i];
+		bool seen = false;
+		for (size_t k = 0; k < printed.len && !seen; k++) {
+			const struct dbreg_diag *p = &printed.items[k];
+			seen = strcmp(p->code, d->code) == 0 && p->line == d->line && p->column == d->column &&
+			       p->file && d->file && strcmp(p->file, d->file) == 0;
+		}
+		if (!seen && strcmp(d->code, "DBR105") == 0)
+			dbreg_diag_print(s->err, d, flags);
+	}
+	dbreg_diag_list_dispose(&printed);
 }
 
 char *cli_path_join(const char *dir, const char *name)

@@ -51,6 +51,7 @@ struct cli_opts {
 	/* --fleet NAME (apply, init, plan, status; fleet.c) */
 	const char *fleet;
 	bool keep_going;               /* --on-error continue */
+	bool on_error;                 /* --on-error given (either way) */
 	size_t max_failures;           /* --max-failures N, 0: not given */
 	bool resume;                   /* --resume */
 	size_t jobs;                   /* --jobs N, 0: the fleet's */
@@ -191,6 +192,13 @@ void cli_error_set(struct cli_session *s, const char *fmt, ...) __attribute__((f
 int cli_check_pins(struct cli_session *s);
 /* Sets the error from a failed run (migration, statement, SQLSTATE ...). */
 void cli_fail_apply(struct cli_session *s, const struct dbreg_apply_result *r);
+/* Fills an empty error from a failed run, as cli_fail_apply does; frees
+ * what an error holds and empties it. */
+void cli_error_from_apply(struct cli_error *e, const struct dbreg_apply_result *r);
+void cli_error_dispose(struct cli_error *e);
+/* Writes the JSON "error" object of cli.md (unknown values null);
+ * `message` when e has none. */
+void cli_json_error(FILE *fp, const struct cli_error *e, const char *message);
 
 /* --json: starts a key of the document ("key": ); the caller writes the value. */
 void cli_json_key(struct cli_session *s, const char *key);
@@ -248,6 +256,11 @@ void cli_json_target_keys(struct cli_session *s);
 /* Builds the plan for s->history, the --to pins and --allow; `extra`
  * (may be NULL) adds only_package and reset. */
 int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, struct dbreg_plan **plan);
+/* The end of the "applied N migrations" line of apply and init: what
+ * another run applied meanwhile, and the transactions a migration that runs
+ * on its own (transaction = false, or foreign_keys = false on SQLite) split
+ * the run into. */
+void cli_print_applied_tail(struct cli_session *s, const struct dbreg_apply_result *r);
 /* Prints the plan's warnings (DBR103, ...) on stderr, unless -q. */
 void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan);
 /* Prints the plan: human lines, or the keys target, dialect and steps. */
@@ -271,9 +284,10 @@ void cli_print_failure(struct cli_session *s, const struct dbreg_apply_result *r
  * "reset", ...) unless the target is a development target; reads nothing
  * from the target. */
 int cli_require_dev(struct cli_session *s, const char *what);
-/* Prints the DBR105 warnings (bypassed rules): a run that bypassed a rule
- * says so even when it succeeds. */
-void cli_print_bypasses(struct cli_session *s, const struct dbreg_diag_list *list);
+/* Prints the registry's DBR105 warnings (bypassed rules): a run that
+ * bypassed a rule says so even when it succeeds. Those among the plan's
+ * warnings (printed by cli_print_plan_warnings) are not said twice. */
+void cli_print_bypasses(struct cli_session *s, const struct dbreg_plan *plan);
 /* "dir/name" (just "name" when dir is "." or name absolute), malloc'd. */
 char *cli_path_join(const char *dir, const char *name);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer; -1 with errno. */

@@ -18,7 +18,25 @@ static int baseline_run(struct cli_session *s)
 	const char *pkg = s->args[0], *version = at + 1;
 	struct dbreg_verify_result vr = {0};
 	char err[1024];
-	int rc = cli_connect(s, true);
+	/* PKG@VERSION checked as --to checks it (a package of the project, a
+	 * version, none above the declared one): a usage error, before any
+	 * catalog is read and compared with a version that does not exist. */
+	if (dbreg_registry_package_find(s->reg, pkg) == (size_t)-1)
+		return cli_usage(s, "baseline: no package %s in this project", pkg);
+	s->o.pins[0] = (struct dbreg_pin){pkg, version};
+	s->o.n_pins = 1;
+	struct dbreg_plan *check = NULL;
+	struct dbreg_plan_opts po = {.dialect = s->dialect, .pins = s->o.pins, .n_pins = 1, .only_package = pkg,
+				     .no_warnings = true};
+	int rc = dbreg_plan_build(&check, s->reg, &po);
+	dbreg_plan_free(check);
+	if (rc < 0) {
+		/* The planner says it of --to PKG@VERSION: here it is the argument. */
+		const char *why = dbreg_registry_errmsg(s->reg);
+		cli_fail(s, "baseline %s", strncmp(why, "--to ", 5) == 0 ? why + 5 : why);
+		return rc;
+	}
+	rc = cli_connect(s, true);
 	if (rc < 0)
 		goto out;
 	struct dbreg_verify_opts vo = {.state = s->state, .package = pkg, .version = version};
@@ -37,8 +55,6 @@ static int baseline_run(struct cli_session *s)
 		cli_fail(s, "baseline: %s", err);
 		goto out;
 	}
-	s->o.pins[0] = (struct dbreg_pin){pkg, version};
-	s->o.n_pins = 1;
 	s->record_only = true;
 	struct dbreg_plan_opts extra = {.only_package = pkg};
 	rc = cli_run_plan(s, "baseline", &extra, NULL);

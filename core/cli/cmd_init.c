@@ -51,11 +51,7 @@ static void init_report(struct cli_session *s, const struct dbreg_init_result *r
 		cli_print_dry_run(s, plan);
 	} else if (r->failed != DBREG_INIT_APPLY) {
 		fprintf(s->out, "%s: applied %zu migration%s", s->shown, r->apply.applied, r->apply.applied == 1 ? "" : "s");
-		if (r->apply.skipped)
-			fprintf(s->out, " (%zu already applied by another run)", r->apply.skipped);
-		if (r->apply.split)
-			fprintf(s->out, " in %zu transactions (a migration with transaction = false split the run)",
-				r->apply.segments);
+		cli_print_applied_tail(s, &r->apply);
 		fputc('\n', s->out);
 	}
 }
@@ -99,7 +95,7 @@ static int init_run(struct cli_session *s)
 	rc = dbreg_init_run(&r, s->reg, s->url, &io);
 	if (r.plan) {
 		cli_print_plan_warnings(s, r.plan);
-		cli_print_bypasses(s, dbreg_registry_diags(s->reg));
+		cli_print_bypasses(s, r.plan);
 		init_report(s, &r, rc);
 	}
 	if (r.failed == DBREG_INIT_VERIFY || (rc == 0 && !s->o.dry_run))

@@ -176,6 +176,7 @@ struct watch_result {
 	bool ok;
 	const char *status;            /* "applied", "up to date", "not applied", "pending" */
 	char error[4096];              /* the failure, "" when none */
+	int rc;                        /* its code, 0 when none: the document's exit_code */
 	struct dbreg_plan *plan;
 	struct dbreg_apply_result res;
 	bool ran_apply;
@@ -236,6 +237,7 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 		if (dbreg_target_history(t->conn, &ui->hist, &ui->n_hist) < 0) {
 			snprintf(r->error, sizeof r->error, "reading the history of %s: %s", t->shown,
 				 dbreg_target_errmsg(t->conn));
+			r->rc = DBREG_ECONNECT;
 			r->status = "not applied";
 			return;
 		}
@@ -255,6 +257,7 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 	if (rc < 0) {
 		/* Its findings (DBR042, DBR045, ...) are the registry's now: the report prints them. */
 		snprintf(r->error, sizeof r->error, "%s", rc == DBREG_EINVALID ? "the plan has errors" : dbreg_registry_errmsg(reg));
+		r->rc = rc;
 		r->status = "not applied";
 		return;
 	}
@@ -275,6 +278,7 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 				 r->res.failed_migration ? r->res.failed_migration : "", r->res.failed_package ? " of " : "",
 				 r->res.failed_package ? r->res.failed_package : "",
 				 r->res.message ? r->res.message : r->res.errmsg);
+			r->rc = rc;
 			r->status = "not applied";
 		} else {
 			r->status = "applied";
@@ -384,6 +388,21 @@ static void watch_report_human(struct watch_ui *ui, struct dbreg_registry *reg, 
 		fprintf(fp, "  not applied: %s\n", ui->why_not);
 }
 
+/* The round's "error": null, or the object of a failed command; from the
+ * failed run when the apply failed. */
+static void watch_json_error(FILE *fp, int rc, const char *message, const struct dbreg_apply_result *res)
+{
+	if (rc == 0) {
+		fputs("null", fp);
+		return;
+	}
+	struct cli_error e = {0};
+	if (res)
+		cli_error_from_apply(&e, res);
+	cli_json_error(fp, &e, message);
+	cli_error_dispose(&e);
+}
+
 static void watch_report_json(struct watch_ui *ui, struct dbreg_registry *reg, const struct dbreg_changes *ch,
 			      const struct watch_result *r, size_t errors)
 {
@@ -402,9 +421,11 @@ static void watch_report_json(struct watch_ui *ui, struct dbreg_registry *reg, c
 	dbreg_json_str(fp, errors ? "not applied" : r->status);
 	fputs(", \"steps\": ", fp);
 	watch_json_steps(fp, r);
-	fprintf(fp, ", \"applied\": %zu, \"ms_plan\": %.1f, \"ms_apply\": %.1f, \"error\": ",
-		r->ran_apply && r->ok ? r->res.applied : 0, r->ms_plan, r->ms_apply);
-	dbreg_json_str(fp, errors ? "the manifests have errors" : r->error[0] ? r->error : NULL);
+	/* A failed round reports as a failed command does (cli.md). */
+	int rc = errors ? DBREG_EINVALID : r->rc;
+	fprintf(fp, ", \"applied\": %zu, \"ms_plan\": %.1f, \"ms_apply\": %.1f, \"exit_code\": %d, \"error\": ",
+		r->ran_apply && r->ok ? r->res.applied : 0, r->ms_plan, r->ms_apply, cli_exit_code(rc));
+	watch_json_error(fp, rc, errors ? "the manifests have errors" : r->error, r->ran_apply ? &r->res : NULL);
 	fputs("}\n", fp);
 	fflush(fp);
 }
@@ -420,7 +441,10 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 		fprintf(ui->err, "dbreg watch: cannot reload (%s): waiting for the next change\n",
 			reload_rc == DBREG_ENOMEM ? "out of memory" : old ? dbreg_registry_errmsg(old) : "the package folders");
 		if (ui->json) {
-			fprintf(stdout, "{\"round\": %u, \"ok\": false, \"error\": \"cannot reload\"}\n", ui->round);
+			fprintf(stdout, "{\"round\": %u, \"ok\": false, \"exit_code\": %d, \"error\": ", ui->round,
+				cli_exit_code(reload_rc < 0 ? reload_rc : DBREG_EIO));
+			watch_json_error(stdout, DBREG_EIO, "cannot reload the package folders", NULL);
+			fputs("}\n", stdout);
 			fflush(stdout);
 		}
 		return reload_rc == DBREG_ENOMEM ? reload_rc : 0;

@@ -228,43 +228,18 @@ static const char *main_default_message(int rc)
 	}
 }
 
-static void main_json_error_field(FILE *fp, const char *key, const char *value, bool first)
-{
-	fprintf(fp, "%s\"%s\": ", first ? "" : ", ", key);
-	dbreg_json_str(fp, value);
-}
-
 /* The document: the command's keys, then ok, exit_code, error, diagnostics. */
 static void main_json_finish(struct cli_session *s, const char *body, size_t len, int rc)
 {
-	const struct cli_error *e = &s->error;
 	fputs("{\n", stdout);
 	fwrite(body, 1, len, stdout);
 	int code = s->exit_code ? s->exit_code : cli_exit_code(rc);
 	fprintf(stdout, "%s  \"ok\": %s,\n  \"exit_code\": %d,\n  \"error\": ", s->json_keys ? ",\n" : "",
 		code == 0 ? "true" : "false", code);
-	if (code == 0) {
+	if (code == 0)
 		fputs("null", stdout);
-	} else {
-		fputc('{', stdout);
-		main_json_error_field(stdout, "message", e->message ? e->message : main_default_message(rc), true);
-		main_json_error_field(stdout, "detail", e->detail, false);
-		main_json_error_field(stdout, "hint", e->hint, false);
-		main_json_error_field(stdout, "sqlstate", e->sqlstate[0] ? e->sqlstate : NULL, false);
-		main_json_error_field(stdout, "file", e->file, false);
-		if (e->line)
-			fprintf(stdout, ", \"line\": %u, \"column\": ", e->line);
-		else
-			fputs(", \"line\": null, \"column\": ", stdout);
-		if (e->line && e->column)
-			fprintf(stdout, "%u", e->column);
-		else
-			fputs("null", stdout);
-		main_json_error_field(stdout, "package", e->package, false);
-		main_json_error_field(stdout, "migration", e->migration, false);
-		main_json_error_field(stdout, "statement", e->statement, false);
-		fputc('}', stdout);
-	}
+	else
+		cli_json_error(stdout, &s->error, main_default_message(rc));
 	fputs(",\n  \"diagnostics\": ", stdout);
 	dbreg_diag_list_json(stdout, cli_diags(s));
 	fputs("\n}\n", stdout);

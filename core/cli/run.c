@@ -6,6 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+void cli_print_applied_tail(struct cli_session *s, const struct dbreg_apply_result *r)
+{
+	if (r->skipped)
+		fprintf(s->out, " (%zu already applied by another run)", r->skipped);
+	if (r->split)
+		fprintf(s->out, " in %zu transactions (a migration with transaction = false or foreign_keys = false "
+			"ran on its own)", r->segments);
+}
+
 /* Prints a failed run: the migration, the place in the manifest, what the
  * database said, and that nothing was changed. */
 void cli_print_failure(struct cli_session *s, const struct dbreg_apply_result *r)
@@ -71,7 +80,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 	 * created nothing (not even an SQLite file): now one that writes. */
 	if (!s->o.dry_run && (rc = cli_connect_writable(s)) < 0)
 		goto out;
-	cli_print_bypasses(s, dbreg_registry_diags(s->reg));
+	cli_print_bypasses(s, plan);
 	if (!s->o.dry_run && (rc = dbreg_state_register(s->state, s->reg)) < 0) {
 		cli_fail(s, "%s", dbreg_state_errmsg(s->state));
 		goto out;
@@ -141,11 +150,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 			if (downs)
 				fprintf(s->out, "reverted %zu migration%s, ", downs, downs == 1 ? "" : "s");
 			fprintf(s->out, "applied %zu migration%s", res.applied - downs, res.applied - downs == 1 ? "" : "s");
-			if (res.skipped)
-				fprintf(s->out, " (%zu already applied by another run)", res.skipped);
-			if (res.split)
-				fprintf(s->out, " in %zu transactions (a migration with transaction = false split the run)",
-					res.segments);
+			cli_print_applied_tail(s, &res);
 			fputc('\n', s->out);
 			if (res.resumed_migration)
 				fprintf(s->out, "  resumed %s %s at statement %zu, where an earlier run had stopped\n",

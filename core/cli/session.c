@@ -123,19 +123,6 @@ static int session_state(struct cli_session *s, bool readonly_ok)
 	return rc;
 }
 
-/* Frees what the error holds and empties it. */
-static void session_error_dispose(struct cli_error *e)
-{
-	free(e->message);
-	free(e->detail);
-	free(e->hint);
-	free(e->file);
-	free(e->package);
-	free(e->migration);
-	free(e->statement);
-	memset(e, 0, sizeof *e);
-}
-
 /* What follows a validation: the state file's records of a clean one,
  * and the report of a failed one. */
 static int session_validated(struct cli_session *s, int rc, bool sql, bool known, const char *sum)
@@ -220,7 +207,7 @@ int cli_checks_wait(struct cli_session *s, int rc)
 	if (v < 0) {
 		/* The validation's report instead of what the command said since:
 		 * today's order, where nothing ran before it. */
-		session_error_dispose(&s->error);
+		cli_error_dispose(&s->error);
 		s->failed = false;
 		s->exit_code = 0;
 	}
@@ -309,7 +296,12 @@ int cli_require_dev(struct cli_session *s, const char *what)
 		bool named = false;
 		for (size_t i = 0; i < s->proj->n_targets; i++)
 			named |= strcmp(s->proj->targets[i].name, name) == 0;
-		cli_fail(s, "%s is for development targets only, and %s is not one", what, shown ? shown : "the target");
+		/* Named as the command line or dbreg.toml names it. */
+		if (named)
+			cli_fail(s, "%s is for development targets only, and target %s (%s) is not one", what, name,
+				 shown ? shown : "its URL");
+		else
+			cli_fail(s, "%s is for development targets only, and %s is not one", what, shown ? shown : "the target");
 		cli_hint(s, "%s", named ? "add dev = true to its [targets] table in dbreg.toml if it is a development database"
 				      : "name a target marked dev = true in dbreg.toml, or a SQLite file");
 	}
@@ -335,6 +327,12 @@ int cli_session_open(struct cli_session *s, unsigned needs)
 		return rc;
 	if (s->o.n_allow && !s->o.fleet && (rc = cli_require_dev(s, "--allow")) < 0)
 		return rc;
+	/* The options of a fleet run mean nothing to one target: said, not
+	 * ignored (an --resume that runs everything). */
+	const char *fleet_only = s->o.resume ? "--resume" : s->o.on_error ? "--on-error" : s->o.max_failures ? "--max-failures"
+				 : s->o.jobs ? "--jobs" : NULL;
+	if (fleet_only && !s->o.fleet)
+		return cli_usage(s, "%s is for a run over a fleet: add --fleet NAME", fleet_only);
 	if (registry && (rc = session_registry(s)) < 0)
 		return rc;
 	/* The state file before validation: it remembers registries that
@@ -363,7 +361,7 @@ void cli_session_close(struct cli_session *s)
 	free(s->state_path);
 	free(s->url);
 	free(s->shown);
-	session_error_dispose(&s->error);
+	cli_error_dispose(&s->error);
 	s->history = NULL;
 	s->conn = NULL;
 	s->state = NULL;

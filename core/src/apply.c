@@ -124,9 +124,8 @@ static void apply_fill_failure(struct dbreg_apply_result *out, struct dbreg_conn
 	} else if (e->position > 0) {
 		dbreg_sql_loc(src->body, e->position - 1, &out->line, &out->column);
 	} else {
-		/* Without a position, the migration's place in the manifest. */
-		out->line = src->body->pos.line;
-		out->column = src->body->pos.column;
+		/* Without a position, where the body is. */
+		dbreg_sql_origin(src->body, &out->line, &out->column);
 	}
 	free(spans);
 	snprintf(out->errmsg, sizeof out->errmsg, "%s:%u:%u: migration %s of %s (%s) failed: %s%s%s%s",
@@ -187,6 +186,12 @@ static int apply_own_fail(struct dbreg_apply_result *out, struct dbreg_conn *con
 		return rc;
 	}
 	snprintf(out->errmsg, sizeof out->errmsg, "%s: %s", what, conn->err.message);
+	/* What the database said, as a failed migration reports it. */
+	snprintf(out->sqlstate, sizeof out->sqlstate, "%s", conn->err.sqlstate);
+	if (!out->detail && conn->err.detail[0])
+		out->detail = dbreg_strdup(conn->err.detail);
+	if (!out->hint && conn->err.hint[0])
+		out->hint = dbreg_strdup(conn->err.hint);
 	return rc == DBREG_ELOCKED ? rc : DBREG_ECONNECT;
 }
 
@@ -426,8 +431,7 @@ static void apply_fail_step(struct apply_run *r, size_t i, const char *msg)
 	free(out->file);
 	free(out->message);
 	out->file = dbreg_strdup(src->body->file);
-	out->line = src->body->pos.line;
-	out->column = src->body->pos.column;
+	dbreg_sql_origin(src->body, &out->line, &out->column);
 	out->message = dbreg_strdup(msg);
 	snprintf(out->errmsg, sizeof out->errmsg, "%s:%u:%u: migration %s of %s (%s) failed: %s", out->file ? out->file : "?",
 		 out->line, out->column, st->migration, st->package, st->up ? "up" : "down", msg);

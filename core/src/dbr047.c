@@ -9,7 +9,7 @@
 int dbreg_dbr047_vadd(const struct dbreg_dbr047 *r, struct dbreg_pos pos, const char *table, const char *column,
 		      const char *migration, const char *hint, const char *fmt, va_list ap)
 {
-	struct dbreg_diag_at at = {.file = r->pkg->file, .line = pos.line, .column = pos.column,
+	struct dbreg_diag_at at = {.file = r->file ? r->file : r->pkg->file, .line = pos.line, .column = pos.column,
 				   .package = r->pkg->name, .table = table, .column_name = column,
 				   .migration = migration};
 	int rc = dbreg_diag_vaddf(r->diags, "DBR047", &at, fmt, ap);

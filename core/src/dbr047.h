@@ -15,6 +15,8 @@ struct dbreg_dbr047 {
 	struct dbreg_diag_list *diags;
 	const struct dbreg_package *pkg;   /* the package whose declarations are compared */
 	enum dbreg_dialect dialect;        /* whose migrations produced `have` */
+	const char *file;                  /* the file positions are in when not pkg's manifest
+					    * (an up_file's); NULL: pkg->file */
 };
 
 /* Appends one DBR047 (printf-formatted) at pos about table/column/migration,

@@ -299,6 +299,26 @@ void dbreg_diag_list_sort(struct dbreg_diag_list *list)
 	free(tmp);
 }
 
+/* Writes s keeping a finding on one line and the terminal as it was: a
+ * control character that a name or value brought along (a TOML "\n" or
+ * "\u001b" in a key) is written as its C escape. */
+static void diag_put_text(FILE *fp, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '\n')
+			fputs("\\n", fp);
+		else if (ch == '\t')
+			fputs("\\t", fp);
+		else if (ch == '\r')
+			fputs("\\r", fp);
+		else if (ch < 0x20 || ch == 0x7f)
+			fprintf(fp, "\\x%02x", ch);
+		else
+			fputc(ch, fp);
+	}
+}
+
 void dbreg_diag_print(FILE *fp, const struct dbreg_diag *d, unsigned flags)
 {
 	bool color = flags & DBREG_PRINT_COLOR;
@@ -308,7 +328,8 @@ void dbreg_diag_print(FILE *fp, const struct dbreg_diag *d, unsigned flags)
 	const char *bold = color ? "\033[1m" : "";
 
 	if (d->file) {
-		fprintf(fp, "%s%s", bold, d->file);
+		fputs(bold, fp);
+		diag_put_text(fp, d->file);
 		if (d->line) {
 			fprintf(fp, ":%u", d->line);
 			if (d->column)
@@ -316,9 +337,13 @@ void dbreg_diag_print(FILE *fp, const struct dbreg_diag *d, unsigned flags)
 		}
 		fprintf(fp, ":%s ", off);
 	}
-	fprintf(fp, "%s%s[%s]%s: %s", on, sev, d->code, off, d->message);
-	if (d->hint)
-		fprintf(fp, " (hint: %s)", d->hint);
+	fprintf(fp, "%s%s[%s]%s: ", on, sev, d->code, off);
+	diag_put_text(fp, d->message ? d->message : "");
+	if (d->hint) {
+		fputs(" (hint: ", fp);
+		diag_put_text(fp, d->hint);
+		fputc(')', fp);
+	}
 	fputc('\n', fp);
 }
 

@@ -6,6 +6,7 @@
  * the registry's diagnostic list that the planner appends to, the counters
  * and the caller's callback. libpg_query keeps its memory per thread and
  * frees it when the thread exits. */
+#include "connect.h"
 #include "diag.h"
 #include "plan.h"
 #include "registry.h"
@@ -89,7 +90,9 @@ static int fleet_add(struct dbreg_fleet *f, size_t *cap, const struct dbreg_proj
 	return 0;
 }
 
-/* Each URL of urls_file: blank lines and lines starting with # skipped. */
+/* Each URL of urls_file: a # at the start of a line or after a blank
+ * starts a comment (a # inside a word, as in a keyword string's password,
+ * does not); blank lines skipped. */
 static int fleet_add_file(struct dbreg_fleet *f, size_t *cap, const struct dbreg_project *p, const char *file,
 			  char *err, size_t errsize)
 {
@@ -113,10 +116,16 @@ static int fleet_add_file(struct dbreg_fleet *f, size_t *cap, const struct dbreg
 		line++;
 		while (*s == ' ' || *s == '\t')
 			s++;
+		for (char *h = strchr(s, '#'); h; h = strchr(h + 1, '#')) {
+			if (h == s || h[-1] == ' ' || h[-1] == '\t') {
+				*h = '\0';
+				break;
+			}
+		}
 		size_t n = strlen(s);
 		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
 			s[--n] = '\0';
-		if (n > 0 && s[0] != '#') {
+		if (n > 0) {
 			char where[600];
 			snprintf(where, sizeof where, "%s:%u: ", path, line);
 			rc = fleet_add(f, cap, p, s, where, err, errsize);
@@ -246,11 +255,16 @@ static const struct dbreg_plan *fleet_plan_get(struct fleet_run *r, enum dbreg_d
 					       const struct dbreg_applied *hist, size_t nh,
 					       struct dbreg_fleet_outcome *o)
 {
+	/* Appended, not printed: one key per target, 4 fields a row (printf
+	 * was 4% of a no-op fleet's instructions). */
 	struct dbreg_buf k = DBREG_BUF_INIT;
-	for (size_t i = 0; i < nh; i++)
-		dbreg_buf_printf(&k, "%s\x1f%s\x1f%s\x1f%s\x1e", hist[i].package ? hist[i].package : "",
-				 hist[i].migration ? hist[i].migration : "", hist[i].version ? hist[i].version : "",
-				 hist[i].checksum ? hist[i].checksum : "");
+	for (size_t i = 0; i < nh; i++) {
+		const char *f[4] = { hist[i].package, hist[i].migration, hist[i].version, hist[i].checksum };
+		for (int c = 0; c < 4; c++) {
+			dbreg_buf_puts(&k, f[c] ? f[c] : "");
+			dbreg_buf_append(&k, c < 3 ? "\x1f" : "\x1e", 1);
+		}
+	}
 	char *key = dbreg_buf_detach(&k);
 	if (!key) {
 		fleet_fail(o, DBREG_ENOMEM, "out of memory%s%s", "", "");
@@ -322,24 +336,6 @@ static bool fleet_packages_stale(const struct dbreg_plan *plan, char *const *nam
 	return false;
 }
 
-/* Whether two histories hold the same rows: then the state file's copy
- * need not be rewritten. */
-static bool fleet_same_history(const struct dbreg_applied *a, size_t na, const struct dbreg_applied *b, size_t nb)
-{
-	if (na != nb)
-		return false;
-	for (size_t i = 0; i < na; i++) {
-		const char *x[] = { a[i].package, a[i].migration, a[i].version, a[i].checksum, a[i].applied_at };
-		const char *y[] = { b[i].package, b[i].migration, b[i].version, b[i].checksum, b[i].applied_at };
-		for (size_t k = 0; k < sizeof x / sizeof x[0]; k++)
-			if ((x[k] == NULL) != (y[k] == NULL) || (x[k] && strcmp(x[k], y[k]) != 0))
-				return false;
-		if (a[i].duration_ms != b[i].duration_ms)
-			return false;
-	}
-	return true;
-}
-
 /* One target from connection to report. *hist gets the history last read
  * from it (for the state file's copy); *online whether it came from the
  * target. seen: the state file holds rows of this target's history (its
@@ -365,10 +361,14 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		if (rc != 0)
 			return;
 	} else {
-		rc = readonly ? dbreg_target_connect_readonly(&conn, m->url, err, sizeof err)
-			      : dbreg_target_connect(&conn, m->url, err, sizeof err);
+		/* init waits for each target as for one (--wait). */
+		unsigned attempts = 0;
+		rc = dbreg_connect_waiting(&conn, m->url, readonly, opt->action == DBREG_FLEET_INIT ? opt->wait_s : 0, NULL,
+					   &attempts, NULL, err, sizeof err);
 		if (rc != 0) {
-			fleet_fail(o, rc, "cannot connect to %s: %s", m->shown, err);
+			char who[1100];
+			snprintf(who, sizeof who, "%s%s", m->shown, attempts > 1 ? " after retrying (--wait)" : "");
+			fleet_fail(o, rc, "cannot connect to %s: %s", who, err);
 			return;
 		}
 		/* The history and the installed packages in one read: for a
@@ -487,16 +487,13 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	const struct dbreg_fleet_member *m = &r->f->members[i];
 	struct dbreg_fleet_outcome *o = &r->out[i];
 	struct dbreg_state *st = r->o->state;
-	struct dbreg_applied *old = NULL;
-	size_t nold = 0;
-	int old_rc = 0;
+	bool seen = false;
 	pthread_mutex_lock(&r->lock);
 	bool stopped = fleet_stopped(r);
-	/* The state file's copy, asked before the visit: whether the target
-	 * had a history (its tables exist: one round trip fewer) and, after
-	 * it, whether the copy must be rewritten. */
+	/* Whether the state file holds a history of the target: then its
+	 * tables exist, and the read needs no question first. */
 	if (!stopped && st)
-		old_rc = dbreg_state_get_history(st, m->shown, &old, &nold);
+		seen = dbreg_state_has_history(st, m->shown);
 	pthread_mutex_unlock(&r->lock);
 	if (stopped)
 		return 0;   /* stays not_reached */
@@ -506,7 +503,7 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	struct dbreg_applied *hist = NULL;
 	size_t nh = 0;
 	bool online = false;
-	fleet_target(r, m, o, old_rc == 0 && nold > 0, &hist, &nh, &online);
+	fleet_target(r, m, o, seen, &hist, &nh, &online);
 	o->installed = nh;
 	o->ms = fleet_ms(&t0);
 
@@ -519,11 +516,9 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 			r->batch_open = true;
 			clock_gettime(CLOCK_MONOTONIC, &r->batch_t0);
 		}
-		if (online && rc == 0) {
-			rc = old_rc;
-			if (rc == 0 && !fleet_same_history(old, nold, hist, nh))
-				rc = dbreg_state_set_history(st, m->shown, hist, nh);
-		}
+		/* Written only when it differs from the copy (told by a digest). */
+		if (online && rc == 0)
+			rc = dbreg_state_set_history(st, m->shown, hist, nh);
 		if (rc == 0 && r->run_id)
 			rc = dbreg_state_fleet_target(st, r->run_id, m->shown, fleet_status_name(o->status), o->rc,
 						      o->applied, o->ms, o->error);
@@ -537,7 +532,6 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	if (r->o->done)
 		r->o->done(r->o->done_arg, m, o);
 	pthread_mutex_unlock(&r->lock);
-	dbreg_applied_free(old, nold);
 	dbreg_applied_free(hist, nh);
 	return 0;
 }

@@ -33,6 +33,7 @@ struct iso_table {
 	bool fk_deferrable;            /* the workspace foreign key was made DEFERRABLE (fk is BAD) */
 	bool temp, dropped;
 	struct iso_prop prefix, ws, not_null, fk, schema;
+	struct iso_prop pk;             /* rule 6: a primary key */
 };
 
 struct dbreg_iso {
@@ -74,7 +75,7 @@ void dbreg_iso_free(struct dbreg_iso *iso)
 		struct iso_table *t = &iso->tables[i];
 		free(t->name);
 		free(t->fk_name);
-		struct iso_prop *props[] = {&t->prefix, &t->ws, &t->not_null, &t->fk, &t->schema};
+		struct iso_prop *props[] = {&t->prefix, &t->ws, &t->not_null, &t->fk, &t->schema, &t->pk};
 		for (size_t k = 0; k < sizeof(props) / sizeof(props[0]); k++)
 			iso_prop_clear(props[k]);
 	}
@@ -252,6 +253,12 @@ bool dbreg_iso_create(struct dbreg_iso *iso, const struct dbreg_iso_at *at, cons
 	t->fk_name = iso_default_fk_name(table);
 	if (!t->fk_name)
 		iso->rc = DBREG_ENOMEM;
+	/* A primary key comes with the column list or a later ADD PRIMARY KEY;
+	 * a query copies none. LIKE, OF, INHERITS and PARTITION OF may bring
+	 * one we cannot see: assumed. */
+	if (origin == DBREG_ISO_CREATE || origin == DBREG_ISO_CREATE_AS || origin == DBREG_ISO_SELECT_INTO)
+		iso_set(iso, &t->pk, ISO_BAD, "DBR046", at, "add PRIMARY KEY to a column, or PRIMARY KEY (...) to the table",
+			"table %s created by migration %s has no primary key", table, mig);
 	switch (origin) {
 	case DBREG_ISO_CREATE:
 		/* The column definitions that follow say it all. */
@@ -367,6 +374,13 @@ void dbreg_iso_ws_not_null(struct dbreg_iso *iso, const struct dbreg_iso_at *at,
 			"drop this statement: workspace_id stays NOT NULL, or a row can belong to no workspace",
 			"ALTER TABLE %s ALTER COLUMN workspace_id DROP NOT NULL lets rows of package table %s belong to no workspace",
 			table, table);
+}
+
+void dbreg_iso_primary_key(struct dbreg_iso *iso, const char *table)
+{
+	struct iso_table *t = iso_get(iso, table);
+	if (t)
+		iso_ok(&t->pk);
 }
 
 void dbreg_iso_ws_fk(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, const char *name)
@@ -608,6 +622,7 @@ int dbreg_iso_finish(struct dbreg_iso *iso)
 			continue;
 		iso_emit(iso, t, &t->prefix);
 		iso_emit(iso, t, &t->schema);
+		iso_emit(iso, t, &t->pk);
 		iso_emit(iso, t, &t->ws);
 		/* Without the column, its NOT NULL and foreign key say nothing more. */
 		if (t->ws.state != ISO_BAD) {

@@ -2,7 +2,7 @@
  * is one whose workspace_id references ydtb_workspaces.id):
  *
  * 1. The isolation rules (DBR020-DBR023, DBR027, and DBR046 for what a
- *    migration creates) over the effect of every statement of a package's
+ *    migration creates, which must also have a primary key) over the effect of every statement of a package's
  *    PostgreSQL up bodies. sqlcheck.c reads libpg_query's tree and tells
  *    this module what each statement does (a table created, a column
  *    dropped, a constraint dropped, a table renamed, ...); the module keeps
@@ -74,6 +74,9 @@ void dbreg_iso_ws_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, c
 /* workspace_id made NOT NULL (SET NOT NULL, a primary key holding it) or
  * nullable (DROP NOT NULL). */
 void dbreg_iso_ws_not_null(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, bool not_null);
+
+/* A primary key given to a table (column or table constraint, ADD PRIMARY KEY). */
+void dbreg_iso_primary_key(struct dbreg_iso *iso, const char *table);
 
 /* A table-level FOREIGN KEY (workspace_id) REFERENCES ydtb_workspaces(id). */
 void dbreg_iso_ws_fk(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, const char *name);

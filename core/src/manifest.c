@@ -741,6 +741,8 @@ static void manifest_table(struct mctx *c, struct dbreg_table *t, const struct d
 		flagged += t->columns[i].primary_key;
 	if (pk) {
 		t->n_primary_key = manifest_strv(c, pk, &t->primary_key, "primary_key", &s);
+		t->primary_key_pos.line = pk->line;
+		t->primary_key_pos.column = pk->column;
 		if (flagged > 0) {
 			mdiag(c, "DBR028", pk->line, pk->column, &s,
 			      "table \"%s\" declares its primary key twice: primary_key = [...] and a column flag",

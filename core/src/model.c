@@ -167,6 +167,13 @@ void dbreg_sql_loc(const struct dbreg_sql *sql, size_t offset, unsigned *line, u
 	dbreg_sql_loc_next(sql, NULL, offset, line, column);
 }
 
+void dbreg_sql_origin(const struct dbreg_sql *sql, unsigned *line, unsigned *column)
+{
+	bool from_file = sql && sql->text && !sql->doc;
+	*line = from_file ? 1 : sql ? sql->pos.line : 0;
+	*column = from_file ? 1 : sql ? sql->pos.column : 0;
+}
+
 void dbreg_sql_loc_next(const struct dbreg_sql *sql, struct dbreg_sql_cursor *cur, size_t offset, unsigned *line,
 			unsigned *column)
 {
@@ -291,4 +298,45 @@ const struct dbreg_column *dbreg_table_column(const struct dbreg_table *t, const
 		if (t->columns[i].name && strcmp(t->columns[i].name, name) == 0)
 			return &t->columns[i];
 	return NULL;
+}
+
+/* ^[a-z_][a-z0-9_]*$, at most 63 bytes. NULL when fine, else why. */
+const char *dbreg_ident_problem(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0)
+		return "it is empty";
+	if (n > 63)
+		return "it is longer than 63 bytes";
+	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return "it must start with a lowercase letter or '_'";
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return "it may hold only lowercase letters, digits and '_'";
+	return NULL;
+}
+
+/* A suggestion for a bad identifier: lowercased, other characters to '_',
+ * cut to 63 bytes. */
+char *dbreg_ident_fix(const char *s)
+{
+	size_t n = strlen(s);
+	if (n > 63)
+		n = 63;
+	char *f = malloc(n + 2);
+	if (f == NULL)
+		return NULL;
+	size_t k = 0;
+	if (n > 0 && s[0] >= '0' && s[0] <= '9')
+		f[k++] = '_';
+	for (size_t i = 0; i < n && k < 63; i++) {
+		char ch = s[i];
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')))
+			ch = '_';
+		f[k++] = ch;
+	}
+	f[k] = '\0';
+	return f;
 }

@@ -69,6 +69,7 @@ struct dbreg_table {
 	size_t n_columns;
 	char **primary_key;            /* from the table key or the column flag(s) */
 	size_t n_primary_key;
+	struct dbreg_pos primary_key_pos;   /* of a primary_key = [...] value; 0 for column flags */
 	struct dbreg_unique *uniques;
 	size_t n_uniques;
 	struct dbreg_index *indexes;
@@ -170,6 +171,18 @@ void dbreg_sql_sum(const struct dbreg_sql *sql, char out[72]);
 /* Maps a byte offset inside a body to a place in its file (manifest string
  * or SQL file). */
 void dbreg_sql_loc(const struct dbreg_sql *sql, size_t offset, unsigned *line, unsigned *column);
+
+/* Rule 3 of manifest.md, for declared names and the names migrations
+ * create: ^[a-z_][a-z0-9_]*$, at most 63 bytes. NULL when fine, else why. */
+const char *dbreg_ident_problem(const char *s);
+/* A suggestion for a bad identifier (lowercased, other characters to '_',
+ * cut to 63 bytes); caller frees; NULL without memory. */
+char *dbreg_ident_fix(const char *s);
+
+/* Where a body is as a whole, in sql->file: its key in the manifest, or the
+ * start of its SQL file (an up_file's position in the manifest belongs to
+ * another file than sql->file names). */
+void dbreg_sql_origin(const struct dbreg_sql *sql, unsigned *line, unsigned *column);
 
 /* Where the last dbreg_sql_loc_next of a body stopped, so places asked in
  * increasing order cost one pass over the body together (a body of many

@@ -427,9 +427,10 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 				changed[pi] = mi + 1;
 		} else if (row->checksum && strcmp(row->checksum, sum) != 0) {
 			struct dbreg_diag_at at = { .file = body ? body->file : pkg->file,
-						    .line = body ? body->pos.line : m->pos.line,
-						    .column = body ? body->pos.column : m->pos.column,
+						    .line = m->pos.line, .column = m->pos.column,
 						    .package = pkg->name, .migration = m->id };
+			if (body)
+				dbreg_sql_origin(body, &at.line, &at.column);
 			if (dbreg_diag_addf(&reg->diags, "DBR045", &at,
 					    "migration %s of package %s changed after it was applied: "
 					    "applied %s, manifest now %s",

@@ -52,56 +52,15 @@ static struct dbreg_pos rules_references_pos(const struct dbreg_column *col)
 	return col->references_pos.line ? col->references_pos : col->pos;
 }
 
-/* ^[a-z_][a-z0-9_]*$, at most 63 bytes. NULL when fine, else why. */
-static const char *rules_ident_problem(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0)
-		return "it is empty";
-	if (n > 63)
-		return "it is longer than 63 bytes";
-	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
-		return "it must start with a lowercase letter or '_'";
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-			return "it may hold only lowercase letters, digits and '_'";
-	return NULL;
-}
-
-/* A suggestion for a bad identifier: lowercased, other characters to '_',
- * cut to 63 bytes. */
-static char *rules_ident_fix(const char *s)
-{
-	size_t n = strlen(s);
-	if (n > 63)
-		n = 63;
-	char *f = malloc(n + 2);
-	if (f == NULL)
-		return NULL;
-	size_t k = 0;
-	if (n > 0 && s[0] >= '0' && s[0] <= '9')
-		f[k++] = '_';
-	for (size_t i = 0; i < n && k < 63; i++) {
-		char ch = s[i];
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (char)(ch - 'A' + 'a');
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')))
-			ch = '_';
-		f[k++] = ch;
-	}
-	f[k] = '\0';
-	return f;
-}
-
 static void rules_ident(struct rctx *c, const struct dbreg_package *p, struct dbreg_pos pos,
 			const char *what, const char *name, const char *table, const char *column)
 {
-	const char *why = rules_ident_problem(name);
+	const char *why = dbreg_ident_problem(name);
 	if (why == NULL)
 		return;
 	rdiag(c, "DBR025", p, pos, table, column, NULL, "%s name \"%s\" is not a valid SQL identifier: %s",
 	      what, name, why);
-	char *fix = rules_ident_fix(name);
+	char *fix = dbreg_ident_fix(name);
 	if (fix && fix[0] && strcmp(fix, name) != 0)
 		rhint(c, "rename it \"%s\"", fix);
 	else if (strlen(name) > 63)
@@ -144,7 +103,7 @@ static void rules_table(struct rctx *c, const struct dbreg_package *p, const str
 	for (size_t i = 0; i < t->n_indexes; i++) {
 		const struct dbreg_index *ix = &t->indexes[i];
 		rules_ident(c, p, ix->pos, "index", ix->name, t->name, NULL);
-		if (ix->implicit && rules_ident_problem(ix->name))
+		if (ix->implicit && dbreg_ident_problem(ix->name))
 			rhint(c, "declare the workspace_id index yourself under [tables.%s.indexes] with a shorter name",
 			      t->name);
 		rules_columns_exist(c, p, t, ix->columns, ix->n_columns, ix->pos, "DBR027", "an index");
@@ -157,7 +116,8 @@ static void rules_table(struct rctx *c, const struct dbreg_package *p, const str
 		rdiag(c, "DBR028", p, t->pos, t->name, NULL, NULL, "table \"%s\" has no primary key", t->name);
 		rhint(c, "mark a column primary_key = true, or set primary_key = [\"...\"] on the table");
 	} else {
-		rules_columns_exist(c, p, t, t->primary_key, t->n_primary_key, t->pos, "DBR028", "the primary key");
+		rules_columns_exist(c, p, t, t->primary_key, t->n_primary_key,
+				    t->primary_key_pos.line ? t->primary_key_pos : t->pos, "DBR028", "the primary key");
 	}
 
 	if (p->core)
@@ -299,6 +259,10 @@ static int rules_cmp_tref(const void *a, const void *b)
 	int c = strcmp(x->name, y->name);
 	if (c)
 		return c;
+	/* The core's table comes first: it is applied before every package,
+	 * so the package that declares it again is the one to blame. */
+	if (x->pkg->core != y->pkg->core)
+		return x->pkg->core ? -1 : 1;
 	return x->pkg_index < y->pkg_index ? -1 : x->pkg_index > y->pkg_index;
 }
 

@@ -796,6 +796,26 @@ static void sc_check_owner(struct sc_ctx *c, const char *table, const char *verb
 		other->name ? other->name : other->file);
 }
 
+/* DBR046 when an up body names a table, column or index it makes with
+ * something that is not an SQL identifier (rule 3): a quoted "Name". (The
+ * parser has already cut a longer name to 63 bytes, as PostgreSQL does.) */
+static void sc_check_ident(struct sc_ctx *c, const char *what, const char *name, const char *table,
+			   const char *column)
+{
+	const char *why = c->up && name ? dbreg_ident_problem(name) : NULL;
+	if (!why)
+		return;
+	char *fix = dbreg_ident_fix(name);
+	char hint[96];
+	if (fix && fix[0] && strcmp(fix, name) != 0)
+		snprintf(hint, sizeof(hint), "name it %s", fix);
+	else
+		snprintf(hint, sizeof(hint), "use a name of at most 63 bytes");
+	free(fix);
+	sc_diag(c, "DBR046", table, column, hint, "migration %s names %s \"%s\", which is not a valid SQL identifier: %s",
+		c->migration ? c->migration : "", what, name, why);
+}
+
 /* Where the current statement is, for the isolation rules. */
 static struct dbreg_iso_at sc_iso_at(const struct sc_ctx *c)
 {
@@ -838,6 +858,8 @@ static void sc_iso_column(struct sc_ctx *c, const char *table, const struct json
 		const char *type = kind ? jstr(con, "contype") : NULL;
 		if (!type)
 			continue;
+		if (strcmp(type, "CONSTR_PRIMARY") == 0)
+			dbreg_iso_primary_key(c->iso, table);
 		if (strcmp(type, "CONSTR_NOTNULL") == 0 || strcmp(type, "CONSTR_PRIMARY") == 0) {
 			not_null = true;
 		} else if (strcmp(type, "CONSTR_FOREIGN") == 0) {
@@ -862,6 +884,7 @@ static void sc_iso_constraint(struct sc_ctx *c, const char *table, const struct 
 		return;
 	struct dbreg_iso_at at = sc_iso_at(c);
 	if (strcmp(type, "CONSTR_PRIMARY") == 0) {
+		dbreg_iso_primary_key(c->iso, table);
 		const struct json *keys = jget(con, "keys");
 		for (size_t i = 0; i < jlen(keys); i++)
 			if (jname(&keys->items[i]) && strcmp(jname(&keys->items[i]), "workspace_id") == 0)
@@ -939,6 +962,14 @@ static void sc_create_table(struct sc_ctx *c, const struct json *st, bool as)
 		return;
 	sc_check_owner(c, name, "creates");
 	names_add(c, &c->created, name);
+	sc_check_ident(c, "table", name, name, NULL);
+	const struct json *elts = jget(st, "tableElts");
+	for (size_t i = 0; i < jlen(elts); i++) {
+		const struct json *body;
+		const char *kind = jnode(&elts->items[i], &body);
+		if (kind && strcmp(kind, "ColumnDef") == 0)
+			sc_check_ident(c, "column", jstr(body, "colname"), name, jstr(body, "colname"));
+	}
 	if (!c->iso)
 		return;
 	const char *persist = jstr(rel, "relpersistence");
@@ -953,7 +984,6 @@ static void sc_create_table(struct sc_ctx *c, const struct json *st, bool as)
 	enum dbreg_iso_origin origin = DBREG_ISO_CREATE;
 	const struct json *parents = jget(st, "inhRelations");
 	const char *source = jlen(parents) ? jstr(jget(&parents->items[0], "RangeVar"), "relname") : NULL;
-	const struct json *elts = jget(st, "tableElts");
 	if (jget(st, "partbound"))
 		origin = DBREG_ISO_PARTITION_OF;
 	else if (jget(st, "ofTypename"))
@@ -1020,6 +1050,7 @@ static void sc_create_index(struct sc_ctx *c, const struct json *st)
 	}
 	if (!table)
 		return;
+	sc_check_ident(c, "index", name, table, NULL);
 	sc_check_owner(c, table, "indexes");
 	if (c->up && !jbool(st, "concurrent") && !sc_is_new(c, table))
 		sc_diag(c, "DBR103", table, NULL,
@@ -1047,6 +1078,7 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 			sc_dbr043(c, table, "ALTER TABLE ... ADD COLUMN without IF NOT EXISTS",
 				  "write ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s ...", table ? table : "...",
 				  col ? col : "...");
+		sc_check_ident(c, "column", col, table, col);
 		if (iso)
 			sc_iso_column(c, table, defbody, false);
 		if (existing) {
@@ -1110,6 +1142,10 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 			sc_diag(c, "DBR103", table, NULL,
 				"add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later migration",
 				"ADD FOREIGN KEY on existing table %s scans it under a lock that blocks writes", table);
+		if (existing && type && strcmp(type, "CONSTR_CHECK") == 0 && !jbool(defbody, "skip_validation"))
+			sc_diag(c, "DBR103", table, NULL,
+				"add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later migration",
+				"ADD CHECK on existing table %s scans it under a lock that blocks reads and writes", table);
 	} else if (strcmp(sub, "AT_AlterColumnType") == 0) {
 		if (defkind && strcmp(defkind, "ColumnDef") == 0)
 			dbreg_iso_alter_type(iso, &at, table, name, jlast_name(jget(jget(defbody, "typeName"), "names")));
@@ -1122,6 +1158,12 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 		   (strcmp(sub, "AT_SetNotNull") == 0 || strcmp(sub, "AT_DropNotNull") == 0)) {
 		dbreg_iso_ws_not_null(iso, &at, table, strcmp(sub, "AT_SetNotNull") == 0);
 	}
+	if (existing && strcmp(sub, "AT_SetNotNull") == 0)
+		sc_diag(c, "DBR103", table, name,
+			"add CHECK (... IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL (PostgreSQL 12+ "
+			"then skips the scan)",
+			"SET NOT NULL on column %s scans table %s under a lock that blocks reads and writes", name ? name : "",
+			table);
 }
 
 static void sc_alter_table(struct sc_ctx *c, const struct json *st)
@@ -1171,6 +1213,18 @@ static void sc_drop(struct sc_ctx *c, const struct json *st)
 	}
 }
 
+/* DBR103 for a statement that empties a table the body did not create
+ * (TRUNCATE, DELETE without WHERE): its rows are gone for good. */
+static void sc_drops_rows(struct sc_ctx *c, const char *table, const char *what)
+{
+	if (!table || !c->up || sc_is_new(c, table))
+		return;
+	char stmt[160];
+	snprintf(stmt, sizeof(stmt), what, table);
+	sc_diag(c, "DBR103", table, NULL, "back the rows up first, or delete only the rows no release reads (with a WHERE)",
+		"%s deletes every row of the table for good", stmt);
+}
+
 static void sc_rename(struct sc_ctx *c, const struct json *st)
 {
 	const char *type = jstr(st, "renameType");
@@ -1178,6 +1232,12 @@ static void sc_rename(struct sc_ctx *c, const struct json *st)
 	const char *newname = jstr(st, "newname");
 	char word[64];
 	sc_object_word(type, word, sizeof(word));
+	if (type && strcmp(type, "OBJECT_TABLE") == 0)
+		sc_check_ident(c, "table", newname, table, NULL);
+	else if (type && strcmp(type, "OBJECT_INDEX") == 0)
+		sc_check_ident(c, "index", newname, NULL, NULL);
+	else if (type && strcmp(type, "OBJECT_COLUMN") == 0)
+		sc_check_ident(c, "column", newname, table, newname);
 	if (c->iso && type && strcmp(type, "OBJECT_TABLE") == 0) {
 		struct dbreg_iso_at at = sc_iso_at(c);
 		dbreg_iso_rename_table(c->iso, &at, table, newname);
@@ -1235,6 +1295,12 @@ static void sc_statement(struct sc_ctx *c, const char *kind, const struct json *
 			sc_dbr043(c, table, "INSERT without ON CONFLICT",
 				  "write INSERT INTO %s ... ON CONFLICT DO NOTHING (or ON CONFLICT (...) DO UPDATE)",
 				  table ? table : "...");
+	} else if (strcmp(kind, "TruncateStmt") == 0) {
+		const struct json *rels = jget(st, "relations");
+		for (size_t i = 0; i < jlen(rels); i++)
+			sc_drops_rows(c, jstr(jget(&rels->items[i], "RangeVar"), "relname"), "TRUNCATE %s");
+	} else if (strcmp(kind, "DeleteStmt") == 0 && !jget(st, "whereClause")) {
+		sc_drops_rows(c, jstr(jget(st, "relation"), "relname"), "DELETE FROM %s without WHERE");
 	} else if (strcmp(kind, "CreateSeqStmt") == 0) {
 		const char *name = jstr(jget(st, "sequence"), "relname");
 		if (!jbool(st, "if_not_exists") && !names_has(&c->dropped, name))

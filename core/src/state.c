@@ -3,7 +3,7 @@
  * database with a schema of its own, versioned by PRAGMA user_version and
  * upgraded by the steps of state_schema[], one SQL body per version.
  *
- * Schema (version 7):
+ * Schema (version 8):
  *   packages   (name PK, version, manifest_checksum, registered_at)
  *   migrations (package -> packages, id, version, checksum_postgres,
  *               checksum_sqlite; PK (package, id))
@@ -26,6 +26,9 @@
  *               what each of its targets did (version 6)
  *   cache_checks (kind, package, key, findings; PK (kind, package)):
  *               checkcache.c's per-package check results (version 7)
+ *   history_digests (target PK, digest): per target, the digest of its
+ *               rows of history (state_history_digest), written with them
+ *               (version 8)
  * Targets are names or redacted URLs; a password never reaches this file. */
 #include "dbreg.h"
 #include "cache.h"
@@ -39,6 +42,7 @@
 #include <pwd.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +98,11 @@ static const char *const state_schema[] = {
 	 * (checkcache.c, issue 18), one row per kind and package. */
 	("CREATE TABLE cache_checks (kind TEXT NOT NULL, package TEXT NOT NULL, key TEXT NOT NULL,"
 	" findings BLOB NOT NULL, PRIMARY KEY (kind, package));"),
+	/* 7 -> 8: a digest of each target's stored history, so storing what
+	 * was just read (every no-op visit of a fleet) compares one row, not
+	 * every row. A target without one is compared row by row once and
+	 * gets it then. */
+	("CREATE TABLE history_digests (target TEXT PRIMARY KEY, digest TEXT NOT NULL);"),
 };
 #define STATE_VERSION ((int)(sizeof(state_schema) / sizeof(state_schema[0])))
 
@@ -103,6 +112,8 @@ struct dbreg_state {
 	bool nested;                   /* the open writer is a savepoint inside a batch (dbreg_state_batch_begin) */
 	sqlite3_stmt *put_result;      /* dbreg_state_check_result_put's, kept: two a package per validation */
 	sqlite3_stmt *get_history;     /* state_history_query's, kept: a fleet reads one per target */
+	sqlite3_stmt *get_digest;      /* state_digest_get's, kept: a fleet compares one per target */
+	sqlite3_stmt *has_history;     /* dbreg_state_has_history's, kept: a fleet asks per target */
 };
 
 static int state_fail(struct dbreg_state *st, int code, const char *what)
@@ -262,6 +273,8 @@ void dbreg_state_close(struct dbreg_state *st)
 		return;
 	sqlite3_finalize(st->put_result);
 	sqlite3_finalize(st->get_history);
+	sqlite3_finalize(st->get_digest);
+	sqlite3_finalize(st->has_history);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -576,6 +589,63 @@ static bool state_history_same(struct dbreg_state *st, const char *t, const stru
 	return same && i == n;
 }
 
+/* The digest of a history's rows, every column, in their order: each text
+ * after its length, so no two histories make the same bytes. */
+static int state_history_digest(const struct dbreg_applied *rows, size_t n, char out[72])
+{
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		const struct dbreg_applied *r = &rows[i];
+		const char *cols[5] = { r->package, r->migration, r->version, r->checksum, r->applied_at };
+		for (int c = 0; c < 5; c++) {
+			uint64_t len = cols[c] ? strlen(cols[c]) : 0;
+			dbreg_buf_append(&b, (const char *)&len, sizeof len);
+			dbreg_buf_append(&b, cols[c] ? cols[c] : "", (size_t)len);
+		}
+		int64_t ms = r->duration_ms;
+		dbreg_buf_append(&b, (const char *)&ms, sizeof ms);
+	}
+	if (b.oom) {
+		dbreg_buf_dispose(&b);
+		return DBREG_ENOMEM;
+	}
+	dbreg_sha256_hex(b.ptr ? b.ptr : "", b.len, out);
+	dbreg_buf_dispose(&b);
+	return 0;
+}
+
+/* Whether target t's stored digest is digest: 1 yes, 0 another, -1 none
+ * stored (a state file from before version 8, or a failed read). */
+static int state_digest_is(struct dbreg_state *st, const char *t, const char *digest)
+{
+	if (!st->get_digest &&
+	    sqlite3_prepare_v3(st->db, "SELECT digest FROM history_digests WHERE target = ?1", -1,
+			       SQLITE_PREPARE_PERSISTENT, &st->get_digest, NULL) != SQLITE_OK) {
+		st->get_digest = NULL;
+		return -1;
+	}
+	state_bind(st->get_digest, 1, t);
+	int is = -1;
+	if (sqlite3_step(st->get_digest) == SQLITE_ROW) {
+		const unsigned char *d = sqlite3_column_text(st->get_digest, 0);
+		is = d && strcmp((const char *)d, digest) == 0;
+	}
+	sqlite3_reset(st->get_digest);
+	sqlite3_clear_bindings(st->get_digest);
+	return is;
+}
+
+static int state_digest_put(struct dbreg_state *st, const char *t, const char *digest)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO history_digests (target, digest) VALUES (?1, ?2)", -1, &q,
+			       NULL) != SQLITE_OK)
+		return state_fail(st, DBREG_EIO, "cannot record the history");
+	state_bind(q, 1, t);
+	state_bind(q, 2, digest);
+	return state_step_once(st, q, "cannot record the history");
+}
+
 /* Drops target t's row of cache_noop. */
 static int state_forget_noop(struct dbreg_state *st, const char *t)
 {
@@ -599,12 +669,25 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target, const st
 		return krc;
 	sqlite3_stmt *del = NULL, *ins = NULL;
 	int rc = 0;
+	char digest[72];
+	if (state_history_digest(rows, n, digest) != 0) {
+		free(t);
+		return DBREG_ENOMEM;
+	}
 	if (state_begin(st) != 0) {
 		free(t);
 		return state_fail(st, DBREG_EIO, "cannot lock");
 	}
-	if (state_history_same(st, t, rows, n))
+	/* The same rows as stored (a no-op apply stores what it just read):
+	 * nothing written. Told by the digest; a target stored before digests
+	 * were is compared row by row, once, and its digest written. */
+	int same = state_digest_is(st, t, digest);
+	if (same == 1)
 		goto out;
+	if (same < 0 && state_history_same(st, t, rows, n)) {
+		rc = state_digest_put(st, t, digest);
+		goto out;
+	}
 	if (sqlite3_prepare_v2(st->db, "DELETE FROM history WHERE target = ?1", -1, &del, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(st->db,
 			       "INSERT OR REPLACE INTO history (target, package, migration, version, checksum,"
@@ -638,6 +721,7 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target, const st
 			goto out;
 		}
 	}
+	rc = state_digest_put(st, t, digest);
 out:
 	sqlite3_finalize(del);
 	sqlite3_finalize(ins);
@@ -832,6 +916,26 @@ bool dbreg_state_target_seen(struct dbreg_state *st, const char *target)
 	free(t);
 	free(shown);
 	return seen;
+}
+
+bool dbreg_state_has_history(struct dbreg_state *st, const char *target)
+{
+	char *t = st ? state_target(target) : NULL;
+	if (!t)
+		return false;
+	if (!st->has_history &&
+	    sqlite3_prepare_v3(st->db, "SELECT EXISTS (SELECT 1 FROM history WHERE target = ?1)", -1,
+			       SQLITE_PREPARE_PERSISTENT, &st->has_history, NULL) != SQLITE_OK) {
+		st->has_history = NULL;
+		free(t);
+		return false;
+	}
+	state_bind(st->has_history, 1, t);
+	bool has = sqlite3_step(st->has_history) == SQLITE_ROW && sqlite3_column_int(st->has_history, 0);
+	sqlite3_reset(st->has_history);
+	sqlite3_clear_bindings(st->has_history);
+	free(t);
+	return has;
 }
 
 /* ---- fleet runs (issue 17) ------------------------------------------------- */

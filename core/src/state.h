@@ -13,6 +13,10 @@
  * none was recorded; DBREG_EIO (message in the state) or DBREG_ENOMEM. */
 int dbreg_state_package_schema(struct dbreg_state *st, const char *package, const char *version, char **text);
 
+/* Whether the state file holds rows of target's history (its registry
+ * tables most likely exist); false also when it cannot tell. */
+bool dbreg_state_has_history(struct dbreg_state *st, const char *target);
+
 /* Starts the record of a fleet run: its row and one row per target with
  * its initial status ("not_reached", "done_before"), in one transaction.
  * *run gets the run's id. Returns 0 or DBREG_EIO. */

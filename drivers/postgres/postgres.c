@@ -462,23 +462,26 @@ static int pg_table_exists(struct pg_conn *c, const char *name)
 }
 
 /* The history read's text: every row but those of migrations that
- * stopped part way (progress: the table has statements_done), or, with
- * names, the rows of n packages ($1..$n). NULL when out of memory. The
- * server sorts: applied_at is whatever a timestamptz can hold (infinity,
- * years past 9999, written by another tool), which only its own order
- * puts right; sorting on the client saved about 0.3 ms of a fresh
- * session but got those wrong. */
-static char *pg_history_sql(bool progress, bool names, size_t n)
+ * stopped part way (statements_done set), or, with names, the rows of n
+ * packages ($1..$n). NULL when out of memory. A history table made before
+ * statements_done existed is read by the same text, without asking first
+ * and without an error: inside the LATERAL subquery the name resolves to
+ * the table's column when it has one, else to the outer NULL (SQL looks
+ * for a column from the innermost query outwards); the planner folds
+ * either way into one scan of the table. The server sorts: applied_at is
+ * whatever a timestamptz can hold (infinity, years past 9999, written by
+ * another tool), which only its own order puts right. */
+static char *pg_history_sql(bool names, size_t n)
 {
 	struct dbreg_buf sql = DBREG_BUF_INIT;
 	dbreg_buf_puts(&sql, "SELECT package, migration, version, checksum,"
 			     " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-			     " duration_ms FROM ydtb_registry_migrations");
-	if (progress)
-		dbreg_buf_puts(&sql, " WHERE statements_done IS NULL");
+			     " duration_ms FROM (VALUES (NULL::bigint)) AS absent (statements_done),"
+			     " LATERAL (SELECT package, migration, version, checksum, applied_at, duration_ms, ctid AS tid"
+			     " FROM ydtb_registry_migrations WHERE statements_done IS NULL");
 	for (size_t i = 0; names && i < n; i++)
-		dbreg_buf_printf(&sql, "%s$%zu", i ? ", " : progress ? " AND package IN (" : " WHERE package IN (", i + 1);
-	dbreg_buf_puts(&sql, names ? ") ORDER BY applied_at, ctid" : " ORDER BY applied_at, ctid");
+		dbreg_buf_printf(&sql, "%s$%zu", i ? ", " : " AND package IN (", i + 1);
+	dbreg_buf_puts(&sql, names ? ")) h ORDER BY applied_at, tid" : ") h ORDER BY applied_at, tid");
 	if (sql.oom) {
 		dbreg_buf_dispose(&sql);
 		return NULL;
@@ -537,7 +540,7 @@ static int pg_history_query(struct pg_conn *c, const char *const *names, size_t 
 		return 0;
 	if (n > 32767)
 		return DBREG_EUSAGE;   /* above the protocol's limit of parameters: the caller reads it all */
-	char *sql = pg_history_sql(probe.progress, names != NULL, n);
+	char *sql = pg_history_sql(names != NULL, n);
 	if (!sql)
 		return DBREG_ENOMEM;
 	PGresult *r;
@@ -690,16 +693,16 @@ static int pg_package_read(struct dbreg_conn *conn, char ***names, char ***versi
 	return rc;
 }
 
-/* The history read (when history; progress as in pg_history_sql) and the
- * packages read (when packages) sent as one simple query: one round trip,
- * both in one implicit transaction. A failure stops what follows it and
- * fills conn->err; *missing says whether it was a table or a column that
- * is not there (42P01, 42703). */
-static int pg_read_at_once(struct pg_conn *c, bool history, bool progress, bool packages, struct dbreg_history *hist,
+/* The history read (when history) and the packages read (when packages)
+ * sent as one simple query: one round trip, both in one implicit
+ * transaction. A failure stops what follows it and fills conn->err;
+ * *missing says whether it was a table or a column that is not there
+ * (42P01, 42703). */
+static int pg_read_at_once(struct pg_conn *c, bool history, bool packages, struct dbreg_history *hist,
 			   char ***names, char ***versions, size_t *n, bool *missing)
 {
 	*missing = false;
-	char *h = history ? pg_history_sql(progress, false, 0) : NULL;
+	char *h = history ? pg_history_sql(false, 0) : NULL;
 	char *sql = history && !h ? NULL
 		    : dbreg_printf("%s%s%s", h ? h : "", h && packages ? ";" : "", packages ? PG_PACKAGES_SQL : "");
 	free(h);
@@ -739,9 +742,9 @@ static void pg_read_reset(struct dbreg_history *hist, char ***names, char ***ver
 }
 
 /* One round trip for a target seen before (expect): its tables are read
- * as they were, statements_done taken as there (dbreg's own tables have
- * it), and only when that fails for a missing table or column is the
- * probe asked. Outside a transaction only: there the failed read is a
+ * as they were (a history table with or without statements_done, see
+ * pg_history_sql), and only when that fails for a missing table or column
+ * (the tables dropped since) is the probe asked. Outside a transaction only: there the failed read is a
  * transaction of its own; inside one it would abort the caller's. Without
  * the hint: the probe, then the tables it found, in one more round trip. */
 static int pg_registry_read(struct dbreg_conn *conn, bool expect, struct dbreg_history *hist, char ***names,
@@ -753,11 +756,9 @@ static int pg_registry_read(struct dbreg_conn *conn, bool expect, struct dbreg_h
 	bool missing = false;
 	int rc;
 	if (expect && PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
-		rc = pg_read_at_once(c, true, true, true, hist, names, versions, n, &missing);
-		if (rc == 0) {
-			c->progress_col = true;
+		rc = pg_read_at_once(c, true, true, hist, names, versions, n, &missing);
+		if (rc == 0)
 			return 0;
-		}
 		pg_read_reset(hist, names, versions, n);
 		if (!missing)
 			return rc;
@@ -765,7 +766,7 @@ static int pg_registry_read(struct dbreg_conn *conn, bool expect, struct dbreg_h
 	struct pg_probe p;
 	if ((rc = pg_registry_probe(c, &p)) != 0 || (!p.history && !p.packages))
 		return rc;
-	rc = pg_read_at_once(c, p.history, p.progress, p.packages, hist, names, versions, n, &missing);
+	rc = pg_read_at_once(c, p.history, p.packages, hist, names, versions, n, &missing);
 	if (rc)
 		pg_read_reset(hist, names, versions, n);
 	return rc;
