@@ -289,6 +289,56 @@ def a_registry_validated_once_is_checked_again_when_it_changes():
     expect(rc == 1 and "DBR043" in err, "exit %d: %s" % (rc, err))
 
 
+def stderr_on_a_terminal(args, cwd, env):
+    """dbreg ARGS with its standard error on a pseudo-terminal: what it wrote there."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([DBREG] + args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=slave, timeout=60)
+        os.close(slave)
+        slave = None
+        got = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:   # EIO: the other end is closed and drained
+                break
+            if not chunk:
+                break
+            got += chunk
+        return p.returncode, got.decode("utf-8", "replace")
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+
+
+@case
+def colour_on_a_terminal_and_neither_with_no_color_nor_the_option():
+    # cli.md: --no-color, also the NO_COLOR environment variable.
+    d = project({"tomls/bad.toml": BASIC_BAD})
+    plain = dict(os.environ)
+    plain.pop("NO_COLOR", None)
+    rc, err = stderr_on_a_terminal(["validate"], d, plain)
+    expect(rc == 1 and "\x1b[" in err and "error" in err, "no colour on a terminal: %r" % err[:300])
+    rc, err = stderr_on_a_terminal(["validate", "--no-color"], d, plain)
+    expect(rc == 1 and "\x1b" not in err and "error" in err, "--no-color: %r" % err[:300])
+    rc, err = stderr_on_a_terminal(["validate"], d, dict(plain, NO_COLOR="1"))
+    expect(rc == 1 and "\x1b" not in err and "error" in err, "NO_COLOR: %r" % err[:300])
+
+
+@case
+def isolation_workspace_keys_in_dbreg_toml_turns_on_dbr106():
+    # cli.md: [isolation] workspace_keys = true gives DBR106 warnings.
+    codes = {}
+    for keys in ("false", "true"):
+        d = project({"dbreg.toml": "[isolation]\nworkspace_keys = %s\n" % keys})
+        rc, out, err = run(["validate", "--json"], d)
+        codes[keys] = [x["severity"] for x in json.loads(out)["diagnostics"] if x["code"] == "DBR106"]
+        expect(rc == 0, out + err)
+    expect(codes["false"] == [] and codes["true"] and set(codes["true"]) == {"warning"}, codes)
+
+
 @case
 def two_runs_creating_the_state_file_at_once_both_succeed():
     # The state file's switch to WAL needs the file alone; the second run
@@ -1932,6 +1982,62 @@ def json_failure_of_a_refused_statement_outside_a_migration_has_the_sqlstate():
         drop()
         subprocess.run(["psql", "-X", "-q", PG_URL], input="DROP ROLE IF EXISTS %s;" % role, text=True,
                        capture_output=True, timeout=60)
+
+
+PG_SLEEP_PKG = """[package]
+name = "@t/slow"
+version = "1.0.0"
+description = "a slow migration"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[[migrations]]
+id = "0001_slow"
+version = "1.0.0"
+up_postgres = "SELECT pg_sleep(3);"
+up_sqlite = "SELECT 1;"
+down = "SELECT 1;"
+"""
+
+
+@case
+def a_targets_statement_timeout_in_dbreg_toml_holds_for_its_migrations():
+    # cli.md: statement_timeout of [targets.NAME] is SET for every migration.
+    url, drop = pg_database()
+    try:
+        d = project({"tomls/slow.toml": PG_SLEEP_PKG,
+                     "dbreg.toml": '[targets.pg]\nurl = "${SLOW_URL}"\nlock_timeout = "5s"\n'
+                                   'statement_timeout = "300ms"\n'})
+        t = time.time()
+        doc, err = failure_doc(["apply", "--target", "pg"], d, 4, env={"SLOW_URL": url})
+        e = doc["error"]
+        expect(time.time() - t < 3 and e["sqlstate"] == "57014" and e["migration"] == "0001_slow", e)
+        rc, out, err = run(["history", "--json", "--target", "pg"], d, env={"SLOW_URL": url})
+        expect(rc == 0 and json.loads(out)["migrations"] == [], "not rolled back: " + out)
+    finally:
+        drop()
+
+
+@case
+def verify_reports_an_invalid_index_on_postgresql():
+    # cli.md: verify reports INVALID indexes (what a failed CREATE INDEX
+    # CONCURRENTLY leaves), exit 6, in "problems".
+    url, drop = pg_database()
+    try:
+        d = project()
+        rc, out, err = run(["apply", "-q", "--target", url], d)
+        expect(rc == 0, err)
+        rc, out, err = run(["verify", "--target", url], d)
+        expect(rc == 0, out + err)
+        subprocess.run(["psql", "-X", "-q", url, "-c", "UPDATE pg_index SET indisvalid = false"
+                        " WHERE indexrelid = 'ydtb_basic_notes_pinned_idx'::regclass"],
+                       check=True, capture_output=True, timeout=60)
+        doc, err = failure_doc(["verify", "--target", url], d, 6)
+        expect([(p["table"], "ydtb_basic_notes_pinned_idx" in p["message"] and "INVALID" in p["message"])
+                for p in doc["problems"]] == [("ydtb_basic_notes", True)], doc["problems"])
+    finally:
+        drop()
 
 
 @case

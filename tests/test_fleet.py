@@ -580,6 +580,58 @@ def init_fleet_verifies_each_target_and_plan_fleet_changes_nothing():
 
 
 @case
+def a_fleet_apply_is_not_answered_by_the_default_targets_no_op_cache():
+    # apply's shortcut knows the default target only: with --fleet it
+    # answered "applied 0 migrations" for sqlite:ydtb.db and left the fleet.
+    d = project()
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.f]\ntargets = ["sqlite:t1.db", "sqlite:t2.db"]\n')
+    time.sleep(0.2)   # files changed in the last 100 ms are not trusted (cache.c)
+    for _ in range(2):
+        rc, out, err = run(["apply", "-q"], d)
+        expect(rc == 0, out + err)
+    rc, out, err = run(["apply", "-v"], d)
+    expect(rc == 0 and "nothing to re-read" in err, "the shortcut is not armed, the case proves nothing: " + err)
+    # Without --json, which the shortcut leaves to the long way anyway.
+    rc, out, err = run(["apply", "--fleet", "f"], d)
+    expect(rc == 0 and "fleet f: apply on 2 targets" in out, "%d %s" % (rc, out + err))
+    rc, doc, err = run_json(["status", "--fleet", "f", "--refresh"], d)
+    expect(rc == 0 and [(t["installed"], t["pending"]) for t in doc["targets"]] == [(ALL_MIGRATIONS, 0)] * 2, json.dumps(doc)[:1500])
+    expect(os.path.exists(os.path.join(d, "t1.db")) and os.path.exists(os.path.join(d, "t2.db")), os.listdir(d))
+    # A fleet's options without --fleet are refused, not ignored (an
+    # --resume that runs the one target), the shortcut armed or not.
+    for opt in (["--resume"], ["--on-error", "stop"], ["--max-failures", "1"], ["--jobs", "2"]):
+        rc, out, err = run(["apply"] + opt, d)
+        expect(rc == 2 and "add --fleet NAME" in err and opt[0] in err, "%s: %d %s" % (opt, rc, out + err))
+
+
+@case
+def init_fleet_waits_for_a_refused_target_as_init_does():
+    # cli.md: init retries a refused connection for --wait SECONDS before
+    # exit 3; with --fleet too (each target was tried once).
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()   # nothing listens there now: refused
+    d = project()
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.g]\ntargets = ["sqlite:g1.db", "postgres://u:pw@127.0.0.1:%d/x"]\n' % port)
+    took = {}
+    for wait in ("0", "2"):
+        t = time.time()
+        rc, doc, err = run_json(["init", "--fleet", "g", "--on-error", "continue", "--wait", wait], d)
+        took[wait] = time.time() - t
+        if "cannot load libpq" in json.dumps(doc):
+            raise clitest.Skip("no libpq")
+        t = by_target(doc)
+        bad = t["postgres://u:***@127.0.0.1:%d/x" % port]
+        expect(rc == 3 and bad["exit_code"] == 3 and "cannot connect" in bad["error"] and t["sqlite:g1.db"]["ok"],
+               "--wait %s: %d %s" % (wait, rc, json.dumps(doc)[:1500]))
+    expect(took["0"] < 1.5 and took["2"] >= 1.9, "init --fleet did not wait: %s" % took)
+
+
+@case
 def urls_file_comments_start_at_a_hash_after_a_blank():
     # cli.md: urls_file is one URL per line, ${NAME} expanded, # comments:
     # a comment after a URL too; a # inside a word belongs to the URL.
@@ -590,8 +642,14 @@ def urls_file_comments_start_at_a_hash_after_a_blank():
         f.write("# tenants\nsqlite:${FLEET_DIR}/a.db   # tenant a\n\t# indented comment\nsqlite:${FLEET_DIR}/b#1.db\n")
     rc, out, err = run(["apply", "--fleet", "t", "--json"], d, env={"FLEET_DIR": d})
     expect(rc == 0, err)
-    got = sorted(t["target"] for t in json.loads(out)["targets"])
+    doc = json.loads(out)
+    got = sorted(t["target"] for t in doc["targets"])
     expect(got == ["sqlite:%s/a.db" % d, "sqlite:%s/b#1.db" % d], got)
+    # The keys of cli.md's apply --fleet document.
+    expect(doc["fleet"] == "t" and doc["ok"] is True, doc)
+    for t in doc["targets"]:
+        expect({"target", "ok", "exit_code", "applied", "ms", "error"} <= set(t) and t["ok"] is True and
+               t["exit_code"] == 0 and t["applied"] > 0 and isinstance(t["ms"], int) and t["error"] is None, t)
     expect(sorted(n for n in os.listdir(d) if n.endswith(".db")) == ["a.db", "b#1.db"], os.listdir(d))
 
 
@@ -611,6 +669,9 @@ def fleet_usage_errors_and_bad_fleets():
     expect(rc == 2, err)
     rc, out, err = run(["apply", "--fleet", "a", "--on-error", "maybe"], d)
     expect(rc == 2, err)
+    # plan --sql prints one target's script: not ignored with --fleet.
+    rc, out, err = run(["plan", "--fleet", "a", "--sql"], d)
+    expect(rc == 2 and "--sql" in err and out == "", "%d %s" % (rc, out + err))
     with open(os.path.join(d, "dbreg.toml"), "w") as f:
         f.write('[fleets.a]\ntargetz = ["sqlite:x.db"]\njobs = 0\n')
     rc, out, err = run(["validate"], d)

@@ -595,8 +595,16 @@ static void test_sqlcheck__dbr103_unsafe_operations_on_existing_tables(void **st
 		 "ALTER TABLE ydtb_t_items ADD CONSTRAINT ydtb_t_items_c_fk FOREIGN KEY (c) REFERENCES ydtb_t_items (id);\n" /* 33 */
 		 "ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_d_fk;\n" /* 34 */
 		 "ALTER TABLE ydtb_t_items ADD CONSTRAINT ydtb_t_items_d_fk FOREIGN KEY (c) REFERENCES ydtb_t_items (id) NOT VALID;\n" /* 35 */
-		 "DROP TABLE IF EXISTS ydtb_t_items;\n"                 /* 36 */
-		 "CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_t_items_b_idx ON ydtb_t_items (b);\n" /* 37 */
+		 "DELETE FROM ydtb_t_items WHERE c = '';\n"            /* 36 */
+		 "DELETE FROM ydtb_t_items;\n"                          /* 37 */
+		 "TRUNCATE ydtb_t_items;\n"                             /* 38 */
+		 "ALTER TABLE ydtb_t_items ALTER COLUMN c SET NOT NULL;\n" /* 39 */
+		 "ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_c_ck;\n" /* 40 */
+		 "ALTER TABLE ydtb_t_items ADD CONSTRAINT ydtb_t_items_c_ck CHECK (c <> '');\n" /* 41 */
+		 "ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_c_ck2;\n" /* 42 */
+		 "ALTER TABLE ydtb_t_items ADD CONSTRAINT ydtb_t_items_c_ck2 CHECK (c <> 'x') NOT VALID;\n" /* 43 */
+		 "DROP TABLE IF EXISTS ydtb_t_items;\n"                 /* 44 */
+		 "CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_t_items_b_idx ON ydtb_t_items (b);\n" /* 45 */
 		 "'''\n"
 		 "transaction = false\n");
 	struct {
@@ -608,7 +616,11 @@ static void test_sqlcheck__dbr103_unsafe_operations_on_existing_tables(void **st
 		{30, "later migration"},
 		{31, "backfill"},
 		{33, "NOT VALID"},
-		{36, "no running version"},
+		{37, "WHERE"},                 /* drops data: every row */
+		{38, "back the rows up"},
+		{39, "VALIDATE"},              /* locks the table for a scan */
+		{41, "NOT VALID"},
+		{44, "no running version"},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const struct dbreg_diag *d = assert_diag(f, "DBR103", want[i].line, 1);
@@ -618,7 +630,7 @@ static void test_sqlcheck__dbr103_unsafe_operations_on_existing_tables(void **st
 			fail_msg("line %u: hint \"%s\" lacks \"%s\"", want[i].line, d->hint, want[i].part);
 	}
 	/* Tables created in the same migration hold no rows yet (lines 18, 19);
-	 * a DEFAULT, NOT VALID and CONCURRENTLY make the operation safe. */
+	 * a DEFAULT, NOT VALID, CONCURRENTLY and a WHERE make the operation safe. */
 	assert_int_equal(count_code(f->diags, "DBR103"), sizeof(want) / sizeof(want[0]));
 }
 

@@ -51,6 +51,7 @@ struct cli_opts {
 	/* --fleet NAME (apply, init, plan, status; fleet.c) */
 	const char *fleet;
 	bool keep_going;               /* --on-error continue */
+	bool on_error;                 /* --on-error given (either way) */
 	size_t max_failures;           /* --max-failures N, 0: not given */
 	bool resume;                   /* --resume */
 	size_t jobs;                   /* --jobs N, 0: the fleet's */

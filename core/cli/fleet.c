@@ -200,6 +200,8 @@ int cli_fleet(struct cli_session *s, const char *command)
 		return cli_usage(s, "--allow is for one development target, not a fleet");
 	if (s->o.resume && action == DBREG_FLEET_PLAN)
 		return cli_usage(s, "--resume is for apply and init");
+	if (s->o.sql)
+		return cli_usage(s, "--sql prints the script of one target: use --target, not --fleet");
 	int rc = cli_check_pins(s);
 	if (rc < 0)
 		return rc;
@@ -266,6 +268,7 @@ int cli_fleet(struct cli_session *s, const char *command)
 		.pins = s->o.pins,
 		.n_pins = s->o.n_pins,
 		.lock_timeout_s = s->o.lock_timeout,
+		.wait_s = s->o.wait,
 		.stop = (const volatile int *)&fleet_interrupted,
 		.state = state,
 		.command = command,

@@ -15,8 +15,11 @@
 bool cli_apply_noop(struct cli_session *s)
 {
 	/* --to, --dry-run and --json print what the long way prints; --allow
-	 * passes what a clean registry would not. */
-	if (s->o.n_pins || s->o.dry_run || s->o.json || s->o.n_allow)
+	 * passes what a clean registry would not; --fleet is about other
+	 * targets than the one the caches speak of (and its options without
+	 * it are refused the long way). */
+	if (s->o.n_pins || s->o.dry_run || s->o.json || s->o.n_allow || s->o.fleet || s->o.resume || s->o.on_error ||
+	    s->o.max_failures || s->o.jobs)
 		return false;
 	struct stat sb;
 	if (stat(s->o.dir, &sb) != 0 || !S_ISDIR(sb.st_mode))

@@ -85,6 +85,7 @@ static int opt_on_error(struct cli_session *s, const struct cli_option *o, const
 	if (strcmp(arg, "stop") != 0 && strcmp(arg, "continue") != 0)
 		return cli_usage(s, "--on-error takes stop or continue, not '%s'", arg);
 	s->o.keep_going = strcmp(arg, "continue") == 0;
+	s->o.on_error = true;
 	return 0;
 }
 

@@ -327,6 +327,12 @@ int cli_session_open(struct cli_session *s, unsigned needs)
 		return rc;
 	if (s->o.n_allow && !s->o.fleet && (rc = cli_require_dev(s, "--allow")) < 0)
 		return rc;
+	/* The options of a fleet run mean nothing to one target: said, not
+	 * ignored (an --resume that runs everything). */
+	const char *fleet_only = s->o.resume ? "--resume" : s->o.on_error ? "--on-error" : s->o.max_failures ? "--max-failures"
+				 : s->o.jobs ? "--jobs" : NULL;
+	if (fleet_only && !s->o.fleet)
+		return cli_usage(s, "%s is for a run over a fleet: add --fleet NAME", fleet_only);
 	if (registry && (rc = session_registry(s)) < 0)
 		return rc;
 	/* The state file before validation: it remembers registries that

@@ -1009,6 +1009,9 @@ struct dbreg_fleet_opts {
 	 * one call at a time, from the worker thread that ran it. */
 	void (*done)(void *arg, const struct dbreg_fleet_member *m, const struct dbreg_fleet_outcome *o);
 	void *done_arg;
+	/* Appended: DBREG_FLEET_INIT retries a refused connection to each target
+	 * this many seconds, as dbreg_init_opts.wait_s (init --wait); 0: once. */
+	int wait_s;
 };
 
 /* Runs the fleet: the canaries first, `jobs` at a time, then, only if every

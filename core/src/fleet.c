@@ -6,6 +6,7 @@
  * the registry's diagnostic list that the planner appends to, the counters
  * and the caller's callback. libpg_query keeps its memory per thread and
  * frees it when the thread exits. */
+#include "connect.h"
 #include "diag.h"
 #include "plan.h"
 #include "registry.h"
@@ -360,10 +361,14 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		if (rc != 0)
 			return;
 	} else {
-		rc = readonly ? dbreg_target_connect_readonly(&conn, m->url, err, sizeof err)
-			      : dbreg_target_connect(&conn, m->url, err, sizeof err);
+		/* init waits for each target as for one (--wait). */
+		unsigned attempts = 0;
+		rc = dbreg_connect_waiting(&conn, m->url, readonly, opt->action == DBREG_FLEET_INIT ? opt->wait_s : 0, NULL,
+					   &attempts, NULL, err, sizeof err);
 		if (rc != 0) {
-			fleet_fail(o, rc, "cannot connect to %s: %s", m->shown, err);
+			char who[1100];
+			snprintf(who, sizeof who, "%s%s", m->shown, attempts > 1 ? " after retrying (--wait)" : "");
+			fleet_fail(o, rc, "cannot connect to %s: %s", who, err);
 			return;
 		}
 		/* The history and the installed packages in one read: for a

@@ -3,6 +3,7 @@
  * first, so that a refused plan creates nothing (not even a SQLite file),
  * and opens the connection to write only once the plan is known to be fine. */
 #include "dbreg.h"
+#include "connect.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,36 +36,47 @@ static int init_fail(struct dbreg_init_result *out, enum dbreg_init_phase p, int
 	return rc;
 }
 
-/* Connects read-only, retrying with exponential backoff (0.25 s doubling
- * to 4 s) until wait_s seconds have passed, but only what waiting can fix. */
-static int init_connect(struct dbreg_init_result *out, struct dbreg_conn **conn, const char *url,
-			const struct dbreg_init_opts *o)
+int dbreg_connect_waiting(struct dbreg_conn **conn, const char *url, bool readonly, int wait_s, FILE *log,
+			  unsigned *attempts, const char **hint, char *err, size_t errsize)
 {
 	double start = init_now(), delay = 0.25;
-	char err[900];
 	for (;;) {
-		out->attempts++;
-		int rc = dbreg_target_connect_readonly(conn, url, err, sizeof(err));
-		if (rc == 0)
-			return 0;
-		if (rc == DBREG_EUSAGE)
-			return init_fail(out, DBREG_INIT_CONNECT, rc, "%s", err);
+		++*attempts;
+		int rc = readonly ? dbreg_target_connect_readonly(conn, url, err, errsize)
+				  : dbreg_target_connect(conn, url, err, errsize);
+		if (rc == 0 || rc == DBREG_EUSAGE)
+			return rc;
 		bool transient = true;
-		out->hint = dbreg_target_connect_advice(url, err, &transient);
-		double left = (double)o->wait_s - (init_now() - start);
-		if (!transient || left <= 0) {
-			char *shown = dbreg_url_redact(url);
-			out->failed = DBREG_INIT_CONNECT;
-			snprintf(out->errmsg, sizeof(out->errmsg), "cannot connect to %s after %u attempt%s in %d s: %s",
-				 shown ? shown : "the target", out->attempts, out->attempts == 1 ? "" : "s", o->wait_s, err);
-			free(shown);
-			return DBREG_ECONNECT;
-		}
-		if (o->log)
-			fprintf(o->log, "  connection refused (%s); retrying in %.2f s\n", err, delay);
+		const char *advice = dbreg_target_connect_advice(url, err, &transient);
+		if (hint)
+			*hint = advice;
+		double left = (double)wait_s - (init_now() - start);
+		if (!transient || left <= 0)
+			return rc;
+		if (log)
+			fprintf(log, "  connection refused (%s); retrying in %.2f s\n", err, delay);
 		init_sleep(delay < left ? delay : left);
 		delay = delay * 2 > 4 ? 4 : delay * 2;
 	}
+}
+
+/* Connects read-only (dbreg_connect_waiting), the failure said as init says it. */
+static int init_connect(struct dbreg_init_result *out, struct dbreg_conn **conn, const char *url,
+			const struct dbreg_init_opts *o)
+{
+	char err[900];
+	int rc = dbreg_connect_waiting(conn, url, true, o->wait_s, o->log, &out->attempts, &out->hint, err, sizeof err);
+	if (rc == DBREG_EUSAGE)
+		return init_fail(out, DBREG_INIT_CONNECT, rc, "%s", err);
+	if (rc < 0) {
+		char *shown = dbreg_url_redact(url);
+		out->failed = DBREG_INIT_CONNECT;
+		snprintf(out->errmsg, sizeof(out->errmsg), "cannot connect to %s after %u attempt%s in %d s: %s",
+			 shown ? shown : "the target", out->attempts, out->attempts == 1 ? "" : "s", o->wait_s, err);
+		free(shown);
+		return DBREG_ECONNECT;
+	}
+	return 0;
 }
 
 int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, const char *url,

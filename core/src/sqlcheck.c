@@ -1142,6 +1142,10 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 			sc_diag(c, "DBR103", table, NULL,
 				"add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later migration",
 				"ADD FOREIGN KEY on existing table %s scans it under a lock that blocks writes", table);
+		if (existing && type && strcmp(type, "CONSTR_CHECK") == 0 && !jbool(defbody, "skip_validation"))
+			sc_diag(c, "DBR103", table, NULL,
+				"add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later migration",
+				"ADD CHECK on existing table %s scans it under a lock that blocks reads and writes", table);
 	} else if (strcmp(sub, "AT_AlterColumnType") == 0) {
 		if (defkind && strcmp(defkind, "ColumnDef") == 0)
 			dbreg_iso_alter_type(iso, &at, table, name, jlast_name(jget(jget(defbody, "typeName"), "names")));
@@ -1154,6 +1158,12 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 		   (strcmp(sub, "AT_SetNotNull") == 0 || strcmp(sub, "AT_DropNotNull") == 0)) {
 		dbreg_iso_ws_not_null(iso, &at, table, strcmp(sub, "AT_SetNotNull") == 0);
 	}
+	if (existing && strcmp(sub, "AT_SetNotNull") == 0)
+		sc_diag(c, "DBR103", table, name,
+			"add CHECK (... IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL (PostgreSQL 12+ "
+			"then skips the scan)",
+			"SET NOT NULL on column %s scans table %s under a lock that blocks reads and writes", name ? name : "",
+			table);
 }
 
 static void sc_alter_table(struct sc_ctx *c, const struct json *st)
@@ -1201,6 +1211,18 @@ static void sc_drop(struct sc_ctx *c, const struct json *st)
 				"keep the table until no running version reads it, back it up, then drop it in a later release",
 				"DROP TABLE %s deletes the table and all its rows for good", name);
 	}
+}
+
+/* DBR103 for a statement that empties a table the body did not create
+ * (TRUNCATE, DELETE without WHERE): its rows are gone for good. */
+static void sc_drops_rows(struct sc_ctx *c, const char *table, const char *what)
+{
+	if (!table || !c->up || sc_is_new(c, table))
+		return;
+	char stmt[160];
+	snprintf(stmt, sizeof(stmt), what, table);
+	sc_diag(c, "DBR103", table, NULL, "back the rows up first, or delete only the rows no release reads (with a WHERE)",
+		"%s deletes every row of the table for good", stmt);
 }
 
 static void sc_rename(struct sc_ctx *c, const struct json *st)
@@ -1273,6 +1295,12 @@ static void sc_statement(struct sc_ctx *c, const char *kind, const struct json *
 			sc_dbr043(c, table, "INSERT without ON CONFLICT",
 				  "write INSERT INTO %s ... ON CONFLICT DO NOTHING (or ON CONFLICT (...) DO UPDATE)",
 				  table ? table : "...");
+	} else if (strcmp(kind, "TruncateStmt") == 0) {
+		const struct json *rels = jget(st, "relations");
+		for (size_t i = 0; i < jlen(rels); i++)
+			sc_drops_rows(c, jstr(jget(&rels->items[i], "RangeVar"), "relname"), "TRUNCATE %s");
+	} else if (strcmp(kind, "DeleteStmt") == 0 && !jget(st, "whereClause")) {
+		sc_drops_rows(c, jstr(jget(st, "relation"), "relname"), "DELETE FROM %s without WHERE");
 	} else if (strcmp(kind, "CreateSeqStmt") == 0) {
 		const char *name = jstr(jget(st, "sequence"), "relname");
 		if (!jbool(st, "if_not_exists") && !names_has(&c->dropped, name))
