@@ -236,12 +236,21 @@ def crash_runs(make_target, label):
         rc, msg, _ = timed_apply(d)
         expect(rc == 0, "a first run: " + msg)
         expect(check_consistent(t, "first run") == total, "a first run left migrations out")
-        rc, msg, idle = timed_apply(d)
-        expect(rc == 0, "a run with nothing to do: " + msg)
-        t.reset()
-        rc, msg, whole = timed_apply(d)
-        expect(rc == 0, "a whole run: " + msg)
-        expect(check_consistent(t, "whole run") == total, "a whole run left migrations out")
+        idle = None
+        for k in range(3):
+            rc, msg, took = timed_apply(d)
+            expect(rc == 0, "a run with nothing to do: " + msg)
+            idle = took if idle is None else min(idle, took)
+        # The shortest of three whole runs (and of three idle ones): one
+        # slowed by a load spike would move the window past the end of
+        # most runs.
+        whole = None
+        for k in range(3):
+            t.reset()
+            rc, msg, took = timed_apply(d)
+            expect(rc == 0, "a whole run: " + msg)
+            expect(check_consistent(t, "whole run") == total, "a whole run left migrations out")
+            whole = took if whole is None else min(whole, took)
         rng = random.Random(int(os.environ.get("DBREG_CRASH_SEED", str(os.getpid()))))
         killed = partial = 0
         for i in range(RUNS):

@@ -252,7 +252,7 @@ static void rp_report(struct rp_ctx *c, const struct dbreg_migration *m, const s
 		dbreg_sql_origin(body, &pos.line, &pos.column);
 	/* Positions in a body are in its file: the manifest, or an up_file. */
 	struct dbreg_dbr047 r = {.diags = c->diags, .pkg = c->pkg, .dialect = DBREG_DIALECT_SQLITE,
-				 .file = body ? body->file : NULL};
+				 .file = body && (conn->err.position > 0 || body->pos.line) ? body->file : NULL};
 	if (dbreg_dbr047_add(&r, pos, NULL, NULL, m->id, "fix the SQLite body (up_sqlite) so the package's schema can be checked",
 			     "migration %s fails on SQLite: %s", m->id ? m->id : "", conn->err.message) != 0)
 		c->rc = DBREG_ENOMEM;

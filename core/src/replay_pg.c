@@ -182,7 +182,7 @@ static bool rpg_package(struct rpg *s, const struct dbreg_package *pkg)
 			dbreg_sql_origin(body, &at.line, &at.column);
 		/* Positions in a body are in its file: the manifest, or an up_file. */
 		struct dbreg_dbr047 r = {.diags = &s->reg->diags, .pkg = pkg, .dialect = DBREG_DIALECT_POSTGRES,
-					 .file = body->file};
+					 .file = err.position > 0 || body->pos.line ? body->file : NULL};
 		if (dbreg_dbr047_add(&r, at, NULL, NULL, m->id,
 				     "fix the PostgreSQL body (up_postgres or up) so the package's schema can be checked",
 				     "migration %s fails on PostgreSQL: %s", m->id ? m->id : "", err.message) != 0)

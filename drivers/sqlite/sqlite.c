@@ -28,6 +28,7 @@
  * outer query and its sort on top (issue 18). */
 enum sq_query {
 	SQ_Q_TABLES,          /* user tables, by name */
+	SQ_Q_HAS,             /* a row when table ?1 (and column ?2, unless NULL) exists */
 	SQ_Q_COUNT
 };
 
@@ -36,6 +37,7 @@ static const char *const sq_query_sql[SQ_Q_COUNT] = {
 			 " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
 			 " AND name NOT LIKE 'ydtb\\_registry\\_%' ESCAPE '\\'"
 			 " ORDER BY name"),
+	[SQ_Q_HAS] = "SELECT 1 FROM pragma_table_info(?1) WHERE ?2 IS NULL OR name = ?2 LIMIT 1",
 };
 
 struct sqlite_conn {
@@ -390,12 +392,23 @@ static int sq_has(struct sqlite_conn *c, const char *table, const char *column)
 	int rc = sqlite3_table_column_metadata(c->db, "main", table, column, NULL, NULL, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		return 1;
-	/* Absence is SQLITE_ERROR with this message; anything else (a busy or
-	 * unreadable schema) is a failure. */
-	if (rc == SQLITE_ERROR && strncmp(sqlite3_errmsg(c->db), "no such table column", 20) == 0)
-		return 0;
-	sq_fail(c, NULL, 0);
-	return DBREG_ECONNECT;
+	/* Absence is SQLITE_ERROR, and so is a schema SQLite cannot read (an
+	 * unsupported file format): the catalog tells the two apart, where
+	 * the message's text would be all there is. */
+	sqlite3_stmt *st;
+	if (rc != SQLITE_ERROR || sq_cached(c, SQ_Q_HAS, &st) != 0) {
+		sq_fail(c, NULL, 0);
+		return DBREG_ECONNECT;
+	}
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	if (column)
+		sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	int has = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : DBREG_ECONNECT;
+	if (has < 0)
+		sq_fail(c, NULL, 0);
+	sq_done(st);
+	return has;
 }
 
 /* 1 when ydtb_registry_migrations has the statements_done column (rows of
