@@ -2041,6 +2041,30 @@ def verify_reports_an_invalid_index_on_postgresql():
 
 
 @case
+def json_an_interrupted_run_still_prints_its_one_document():
+    # cli.md: exactly one JSON document whatever happens: init --wait
+    # stopped by SIGINT or SIGTERM while it retries a refused connection.
+    import signal
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    d = project()
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        p = subprocess.Popen([DBREG, "init", "--json", "--wait", "30", "--target",
+                              "postgres://u:pw@127.0.0.1:%d/x" % port], cwd=d, env=clitest.dbreg_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=30)
+        doc = json.loads(out)
+        expect(p.returncode == code and doc["ok"] is False and doc["exit_code"] == code, "%s: %d %r" % (sig, p.returncode, out))
+        expect(set(doc["error"]) == ERROR_KEYS and "interrupted" in doc["error"]["message"] and doc["diagnostics"] == [],
+               doc)
+
+
+@case
 def json_failure_of_a_lock_timeout_on_postgres():
     url, drop = pg_database()
     holder = None

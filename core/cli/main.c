@@ -5,6 +5,7 @@
  * command's keys, then ok, exit_code, error and diagnostics (cli.md). */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -245,6 +246,60 @@ static void main_json_finish(struct cli_session *s, const char *body, size_t len
 	fputs("\n}\n", stdout);
 }
 
+/* --json, interrupted: the run's one document is still written. Nothing of
+ * it reached stdout before main_json_finish (the keys are held in memory),
+ * so the handler writes a whole failure document of its own with write(2)
+ * and ends as the signal would have: a PostgreSQL server rolls back the
+ * session's transaction and frees its lock, SQLite's journal the file's. */
+#define MAIN_SIGNAL_DOC(code, name)                                                                      \
+	"{\n  \"ok\": false,\n  \"exit_code\": " #code ",\n  \"error\": {\"message\": \"interrupted by " name \
+	" before the run ended; its open transaction is rolled back\", \"detail\": null, \"hint\": null, "   \
+	"\"sqlstate\": null, \"file\": null, \"line\": null, \"column\": null, \"package\": null, "           \
+	"\"migration\": null, \"statement\": null},\n  \"diagnostics\": []\n}\n"
+static const char main_doc_sigint[] = MAIN_SIGNAL_DOC(130, "SIGINT");
+static const char main_doc_sigterm[] = MAIN_SIGNAL_DOC(143, "SIGTERM");
+
+static void main_on_signal(int sig)
+{
+	const char *doc = sig == SIGINT ? main_doc_sigint : main_doc_sigterm;
+	size_t n = sig == SIGINT ? sizeof main_doc_sigint - 1 : sizeof main_doc_sigterm - 1;
+	while (n > 0) {
+		ssize_t w = write(STDOUT_FILENO, doc, n);
+		if (w <= 0)
+			break;
+		doc += w;
+		n -= (size_t)w;
+	}
+	_exit(sig == SIGINT ? 130 : 143);
+}
+
+/* install: the handler above for SIGINT and SIGTERM (not for one the
+ * caller ignores, as nohup does); else what was there before, with both
+ * blocked while the real document is written (a signal then ends the
+ * process after it, not in the middle). */
+static void main_json_signals(bool install, sigset_t *blocked)
+{
+	static const int sigs[] = {SIGINT, SIGTERM};
+	static struct sigaction before[2];
+	if (!install) {
+		sigemptyset(blocked);
+		sigaddset(blocked, SIGINT);
+		sigaddset(blocked, SIGTERM);
+		sigprocmask(SIG_BLOCK, blocked, NULL);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		if (!install) {
+			sigaction(sigs[i], &before[i], NULL);
+			continue;
+		}
+		struct sigaction sa = {0};
+		sigemptyset(&sa.sa_mask);
+		sa.sa_handler = main_on_signal;
+		if (sigaction(sigs[i], NULL, &before[i]) == 0 && before[i].sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_session s = {
@@ -275,6 +330,11 @@ int main(int argc, char **argv)
 		len = 0;
 		s.out = stdout;
 	}
+	/* watch --json streams its own documents and takes the signals itself. */
+	bool guarded = s.o.json && !streamed;
+	sigset_t blocked;
+	if (guarded)
+		main_json_signals(true, &blocked);
 	if (rc == 1) {
 		const char *nc = getenv("NO_COLOR");
 		s.tty = isatty(fileno(stderr));
@@ -290,10 +350,13 @@ int main(int argc, char **argv)
 		if (rc > 0)
 			rc = 0;
 	}
-	if (s.o.json && !streamed) {
+	if (guarded) {
+		main_json_signals(false, &blocked);
 		fclose(s.out);
 		main_json_finish(&s, body, len, rc);
+		fflush(stdout);
 		free(body);
+		sigprocmask(SIG_UNBLOCK, &blocked, NULL);
 	} else if (streamed && rc < 0) {
 		main_json_finish(&s, "", 0, rc);
 	}
