@@ -156,7 +156,7 @@ done
 echo
 printf '%-16s %10s %16s %14s\n' case "median ms" "min..max ms" "loop/fleet"
 all_cases="loop_cold fleet_cold_1 fleet_cold_2 fleet_cold_4 loop_noop fleet_noop_1 fleet_noop_2 fleet_noop_4"
-[ "$cases" = noop ] && all_cases="loop_noop fleet_noop_1 fleet_noop_2 fleet_noop_4"
+if [ "$cases" = noop ]; then all_cases="loop_noop fleet_noop_1 fleet_noop_2 fleet_noop_4"; fi
 for c in $all_cases; do
 	m=$(echo "${times[$c]}" | median)
 	case $c in
@@ -190,7 +190,7 @@ fi
 # count as client CPU.
 pgbench=""
 for cand in "$(command -v pg_config >/dev/null && pg_config --bindir)/pgbench" /usr/lib/postgresql/*/bin/pgbench; do
-	[ -x "$cand" ] && pgbench=$cand
+	if [ -x "$cand" ]; then pgbench=$cand; fi
 done
 [ -n "$pgbench" ] || pgbench=$(command -v pgbench || true)
 printf 'SELECT 1;\n' >"$tmp/one.sql"
@@ -254,12 +254,13 @@ if [ -n "$pgbench" ]; then
 	floor() { # label url
 		local tps
 		tps=$(conn_run 4 50 "$2" | cut -d' ' -f1)
-		[ -n "$tps" ] && awk -v t="$tps" -v n="$n_pg" -v l="$3" -v what="$1" 'BEGIN {
+		if [ -z "$tps" ]; then echo "  $1: pgbench made no connection"; return 0; fi
+		awk -v t="$tps" -v n="$n_pg" -v l="$3" -v what="$1" 'BEGIN {
 			f = n * 1000 / t
 			printf "  %s, 4 clients: %.0f connections a second: %d databases take %.0f ms; the no-op loop over that: %.1fx, the most any no-op fleet run could reach here\n", what, t, n, f, l / f }'
 	}
 	floor "TCP, scram-sha-256" "$base/bench_fleet_01" "$ln"
-	[ -n "$pgdir" ] && floor "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port" "$sl"
+	if [ -n "$pgdir" ]; then floor "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port" "$sl"; fi
 	# One client, 200 connections: the wall time of one, the client's CPU
 	# in it and (own server) the server's. Then libpq's defaults against
 	# disable: sslmode=prefer asks the server for TLS first (a round trip
@@ -267,17 +268,18 @@ if [ -n "$pgbench" ]; then
 	# first; 5 rounds, interleaved, medians.
 	share() { # label url
 		local a b out
-		[ -n "$pm" ] && a=$(reaped)
+		if [ -n "$pm" ]; then a=$(reaped); fi
 		out=$(conn_run 1 200 "$2")
-		[ -n "$pm" ] && { sleep 0.2; b=$(reaped); }
-		[ -n "$out" ] && echo "$out" | awk -v what="$1" -v a="${a:-}" -v b="${b:-}" -v k="${tck:-100}" '{
+		if [ -n "$pm" ]; then sleep 0.2; b=$(reaped); fi
+		if [ -z "$out" ]; then echo "  $1: pgbench made no connection"; return 0; fi
+		echo "$out" | awk -v what="$1" -v a="${a:-}" -v b="${b:-}" -v k="${tck:-100}" '{
 			w = 1000 / $1; c = $2 * 1000 / 200
 			printf "  %s, 1 client: %.2f ms a connection, the client'"'"'s CPU %.2f ms of it (pgbench'"'"'s own)", what, w, c
 			if (a != "") { s = (b - a) * 1000 / k / 200; printf ", the server'"'"'s %.2f ms: the client %.0f%% of the CPU", s, 100 * c / (c + s) }
 			printf "\n" }'
 	}
 	share "TCP, scram-sha-256" "$base/bench_fleet_01"
-	[ -n "$pgdir" ] && share "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port"
+	if [ -n "$pgdir" ]; then share "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port"; fi
 	declare -A dflt
 	for r in 1 2 3 4 5; do
 		for v in default PGSSLMODE=disable PGGSSENCMODE=disable both; do
@@ -287,8 +289,10 @@ if [ -n "$pgbench" ]; then
 			*) e=("$v") ;;
 			esac
 			out=$(conn_run 1 100 "$base/bench_fleet_01" "${e[@]}")
-			[ -n "$out" ] && dflt[$v]+=" $(echo "$out" | awk '{ printf "%.3f", 1000 / $1 }')" &&
+			if [ -n "$out" ]; then
+				dflt[$v]+=" $(echo "$out" | awk '{ printf "%.3f", 1000 / $1 }')"
 				dflt[cpu_$v]+=" $(echo "$out" | awk '{ printf "%.3f", $2 * 10 }')"
+			fi
 		done
 	done
 	if [ -n "${dflt[default]:-}" ]; then
@@ -311,4 +315,5 @@ if [ -n "$pm" ]; then
 	awk -v a="$a" -v b="$b" -v k="$tck" -v n="$n_pg" 'BEGIN {
 		printf "server CPU: %.2f ms a PostgreSQL target of the no-op fleet (TCP)\n", (b - a) * 1000 / k / n }'
 fi
-[ -n "$sock_ratio" ] && echo "RESULT fleet_socket noop_ratio_j4=$sock_ratio"
+if [ -n "$sock_ratio" ]; then echo "RESULT fleet_socket noop_ratio_j4=$sock_ratio"; fi
+exit 0

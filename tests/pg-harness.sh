@@ -39,7 +39,7 @@ start)
   fi
   password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
   printf '%s\n' "$password" > "$dir/pwfile"
-  [ "$(id -u)" = 0 ] && chown postgres "$dir/pwfile"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$dir/pwfile"; fi
   as_pg "$bindir/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
     --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || {
     cat "$dir/initdb.log" >&2; exit 1; }
