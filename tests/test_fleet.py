@@ -654,6 +654,29 @@ def urls_file_comments_start_at_a_hash_after_a_blank():
 
 
 @case
+def a_quoted_keyword_value_in_urls_file_keeps_its_hash():
+    # A libpq keyword string whose quoted value holds " #" (review 6,
+    # finding 4: the line was cut there, silently): read as libpq reads
+    # it, a quoted value ends at its unescaped closing quote and a
+    # backslash escapes a blank; the comment after the string still goes.
+    d = project()
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.k]\nurls_file = "k.txt"\n')
+    lines = ["host=127.0.0.1 port=1 dbname='x #y' password='sec #r\\'et'   # tenant x",
+             "host=127.0.0.1 port=1 dbname=a\\ #b application_name = 'n #1'",
+             "sqlite:${FLEET_DIR}/o'brien.db # a quote in a URL is a character"]
+    with open(os.path.join(d, "k.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    rc, out, err = run(["status", "--fleet", "k", "--json"], d, env={"FLEET_DIR": d})
+    doc = json.loads(out)
+    got = [t["target"] for t in doc["targets"]]
+    expect(got == ["host=127.0.0.1 port=1 dbname='x #y' password='***'",
+                   "host=127.0.0.1 port=1 dbname=a\\ #b application_name = 'n #1'",
+                   "sqlite:%s/o'brien.db" % d], "%d %s %s" % (rc, got, err))
+    expect("sec" not in out + err and "et'" not in out + err, out + err)
+
+
+@case
 def fleet_usage_errors_and_bad_fleets():
     d = project()
     with open(os.path.join(d, "dbreg.toml"), "w") as f:
