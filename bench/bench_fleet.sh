@@ -26,6 +26,21 @@
 # DBREG_BENCH_FLEET_CASES=noop times the no-op cases only (the targets
 # applied once, untimed, by a fleet run): a few seconds a run, not a minute.
 #
+# DBREG_BENCH_FLEET_REGISTRY=bench: the no-op cases over the bench registry
+# (bench/run.sh's: 1,000 packages x 5 tables x 20 migrations, 20,003
+# migrations), on DBREG_BENCH_FLEET_SQLITE (default 40) SQLite files and
+# DBREG_BENCH_FLEET_PG (default 10) databases, a fifth of the fleet above
+# in the same mix. A cold apply of it takes 448 s on one SQLite file here
+# (2026-12-01), so two seed targets (one of each) are applied by a fleet
+# run, timed and printed, and the others are copies of them (cp, CREATE
+# DATABASE ... TEMPLATE), checked like the rest; every target then holds
+# 5,000 tables and 20,003 history rows. One transaction creating 5,000
+# tables with their indexes takes more locks than PostgreSQL's default
+# lock table holds (out of shared memory, SQLSTATE 53200): the bench's own
+# server gets max_locks_per_transaction=512; a DBREG_BENCH_PG_URL server
+# needs the same. The socket runs are left out (they would double an
+# already long run).
+#
 # Then, in the same run, what a PostgreSQL connection costs here (the floor
 # of any no-op run: one connection per database): connections a second
 # with 4 clients, and at 1 client the wall time of one, the client's CPU
@@ -49,6 +64,18 @@ n_sqlite=200
 n_pg=50
 cases=${DBREG_BENCH_FLEET_CASES:-all}
 case $cases in all | noop) ;; *) echo "bench_fleet: DBREG_BENCH_FLEET_CASES is all or noop" >&2; exit 1 ;; esac
+big=""
+tables=2
+case ${DBREG_BENCH_FLEET_REGISTRY:-small} in
+small) ;;
+bench)
+	big=1
+	packages=1000 tables=5 migrations=20 cases=noop
+	n_sqlite=${DBREG_BENCH_FLEET_SQLITE:-40}
+	n_pg=${DBREG_BENCH_FLEET_PG:-10}
+	;;
+*) echo "bench_fleet: DBREG_BENCH_FLEET_REGISTRY is small or bench" >&2; exit 1 ;;
+esac
 
 tmp=$(mktemp -d)
 chmod 711 "$tmp"
@@ -65,6 +92,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 if [ -z "$url" ]; then
+	if [ -n "$big" ]; then export PG_HARNESS_OPTS="-c max_locks_per_transaction=512"; fi
 	url=$("$root/tests/pg-harness.sh" start "$tmp/pg")
 	pgdir=$tmp/pg
 fi
@@ -72,14 +100,14 @@ base=${url%%\?*}
 base=${base%/*}
 
 proj=$tmp/proj
-python3 "$here/gen_registry.py" "$proj" "$packages" 2 "$migrations"
+python3 "$here/gen_registry.py" "$proj" "$packages" "$tables" "$migrations"
 : >"$proj/tenants.txt"
 for i in $(seq -w 1 $n_sqlite); do echo "sqlite:$tmp/t/tenant_$i.db" >>"$proj/tenants.txt"; done
 for i in $(seq -w 1 $n_pg); do echo "$base/bench_fleet_$i" >>"$proj/tenants.txt"; done
 printf '[fleets.tenants]\nurls_file = "tenants.txt"\n' >"$proj/dbreg.toml"
 "$dbreg" -C "$proj" -q validate >/dev/null
 steps=$("$dbreg" -C "$proj" plan --target "sqlite:$tmp/none.db" | grep -c '^ *[0-9]*\. ')
-echo "registry: $packages packages x $migrations migrations + @ydtb/core = $steps migrations"
+echo "registry: $packages packages x $migrations migrations ($tables tables each) + @ydtb/core = $steps migrations"
 echo "fleet: $n_sqlite SQLite files + $n_pg PostgreSQL databases; $(nproc) CPUs; $runs runs"
 
 # The databases once; every target empty again before each cold case:
@@ -121,7 +149,33 @@ loop() {
 }
 
 declare -A times
-if [ "$cases" = noop ]; then
+if [ -n "$big" ]; then
+	# The seeds applied by a fleet run, the rest copied from them.
+	fresh
+	s1=$(printf '%s/t/tenant_%0*d.db' "$tmp" ${#n_sqlite} 1)
+	p1=bench_fleet_$(printf '%0*d' ${#n_pg} 1)
+	printf 'sqlite:%s\n%s/%s\n' "$s1" "$base" "$p1" >"$proj/seed.txt"
+	printf '[fleets.seed]\nurls_file = "seed.txt"\n' >>"$proj/dbreg.toml"
+	t=$(ms)
+	"$dbreg" -C "$proj" -q apply --fleet seed --jobs 2 >/dev/null
+	echo "seed: 2 targets (1 SQLite, 1 PostgreSQL) applied by apply --fleet seed --jobs 2 in $(elapsed "$t") ms" \
+		"(load $(cut -d' ' -f1-3 /proc/loadavg))"
+	t=$(ms)
+	for i in $(seq -w 2 $n_sqlite); do cp "$s1" "$tmp/t/tenant_$i.db"; done
+	for i in $(seq -w 2 $n_pg); do
+		echo "SET client_min_messages = warning; DROP DATABASE IF EXISTS bench_fleet_$i; CREATE DATABASE bench_fleet_$i TEMPLATE $p1;"
+	done | psql -X -q -v ON_ERROR_STOP=1 "$url" >/dev/null
+	check "the seeds and their copies"
+	echo "copies: $((n_sqlite - 1)) SQLite files and $((n_pg - 1)) databases in $(elapsed "$t") ms"
+	# Untimed, as a first no-op run of each: the state file learns every
+	# target (the fleet's copies of their history, the loop's no-op memos).
+	t=$(ms)
+	"$dbreg" -C "$proj" -q apply --fleet tenants --jobs 2 >/dev/null
+	echo "first no-op fleet run (state file learns the copies): $(elapsed "$t") ms"
+	t=$(ms)
+	loop
+	echo "first no-op loop (memos): $(elapsed "$t") ms (load $(cut -d' ' -f1-3 /proc/loadavg))"
+elif [ "$cases" = noop ]; then
 	fresh
 	"$dbreg" -C "$proj" -q apply --fleet tenants --jobs 2 >/dev/null
 	check "fleet apply"
@@ -214,7 +268,7 @@ reaped() { awk '{ print $16 + $17 }' "/proc/$pm/stat"; }
 # The same no-op cases over the Unix socket with trust (the harness's
 # socket is in its folder; the same 50 databases, the same SQLite files).
 sock_ratio=""
-if [ -n "$pgdir" ]; then
+if [ -n "$pgdir" ] && [ -z "$big" ]; then
 	port=${base##*:}
 	grep -v '^postgres' "$proj/tenants.txt" >"$proj/sock.txt"
 	for i in $(seq -w 1 $n_pg); do echo "postgresql://postgres@/bench_fleet_$i?host=$pgdir&port=$port" >>"$proj/sock.txt"; done
@@ -260,7 +314,7 @@ if [ -n "$pgbench" ]; then
 			printf "  %s, 4 clients: %.0f connections a second: %d databases take %.0f ms; the no-op loop over that: %.1fx, the most any no-op fleet run could reach here\n", what, t, n, f, l / f }'
 	}
 	floor "TCP, scram-sha-256" "$base/bench_fleet_01" "$ln"
-	if [ -n "$pgdir" ]; then floor "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port" "$sl"; fi
+	if [ -n "$pgdir" ] && [ -z "$big" ]; then floor "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port" "$sl"; fi
 	# One client, 200 connections: the wall time of one, the client's CPU
 	# in it and (own server) the server's. Then libpq's defaults against
 	# disable: sslmode=prefer asks the server for TLS first (a round trip
@@ -279,7 +333,7 @@ if [ -n "$pgbench" ]; then
 			printf "\n" }'
 	}
 	share "TCP, scram-sha-256" "$base/bench_fleet_01"
-	if [ -n "$pgdir" ]; then share "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port"; fi
+	if [ -n "$pgdir" ] && [ -z "$big" ]; then share "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port"; fi
 	declare -A dflt
 	for r in 1 2 3 4 5; do
 		for v in default PGSSLMODE=disable PGGSSENCMODE=disable both; do
