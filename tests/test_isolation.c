@@ -206,6 +206,26 @@ static const struct broken broken_cases[] = {
 	{"CREATE TABLE without a primary key",
 	 "CREATE TABLE IF NOT EXISTS ydtb_t_nokey (id text, workspace_id text NOT NULL REFERENCES ydtb_workspaces(id));\n",
 	 "DBR046", 19, "table ydtb_t_nokey created by migration 0001 has no primary key", "PRIMARY KEY", "ydtb_t_nokey"},
+	{"DROP CONSTRAINT on the primary key",
+	 "ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_pkey;\n",
+	 "DBR046", 19, "ALTER TABLE ydtb_t_items DROP CONSTRAINT ydtb_t_items_pkey leaves package table ydtb_t_items without a primary key",
+	 "keep the primary key", "ydtb_t_items"},
+	{"DROP COLUMN of the primary key",
+	 "ALTER TABLE ydtb_t_items DROP COLUMN IF EXISTS id;\n",
+	 "DBR046", 19, "DROP COLUMN id (a column of its primary key) leaves package table ydtb_t_items without a primary key",
+	 "keep the primary key", "ydtb_t_items"},
+	{"DROP CONSTRAINT on a renamed primary key",
+	 "ALTER TABLE ydtb_t_items RENAME CONSTRAINT ydtb_t_items_pkey TO ydtb_t_items_pk;\n"
+	 "ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_pk;\n",
+	 "DBR046", 20, "DROP CONSTRAINT ydtb_t_items_pk leaves package table ydtb_t_items without a primary key", NULL,
+	 "ydtb_t_items"},
+	{"DROP COLUMN of a renamed key column",
+	 "CREATE TABLE IF NOT EXISTS ydtb_t_two (a text, b text, workspace_id text NOT NULL REFERENCES ydtb_workspaces(id),"
+	 " CONSTRAINT ydtb_t_two_key PRIMARY KEY (a, b));\n"
+	 "ALTER TABLE ydtb_t_two RENAME COLUMN b TO c;\n"
+	 "ALTER TABLE ydtb_t_two DROP COLUMN IF EXISTS c;\n",
+	 "DBR046", 21, "DROP COLUMN c (a column of its primary key) leaves package table ydtb_t_two without a primary key",
+	 NULL, "ydtb_t_two"},
 	{"CREATE TABLE AS copies no primary key",
 	 "CREATE TABLE IF NOT EXISTS ydtb_t_copy AS SELECT id, workspace_id FROM ydtb_t_items;\n"
 	 "ALTER TABLE ydtb_t_copy ALTER COLUMN workspace_id SET NOT NULL;\n"
@@ -250,6 +270,12 @@ static void test_isolation__every_breaking_statement_at_its_line(void **state)
 
 /* The forms that keep the rules: no error at all. */
 static const char *const passing_cases[] = {
+	/* the primary key dropped and made again in one migration */
+	"ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_pkey;\n"
+	"ALTER TABLE ydtb_t_items ADD CONSTRAINT ydtb_t_items_pkey PRIMARY KEY (id);\n",
+	/* its index renamed, which renames the key: the old name dropped is no key */
+	"ALTER INDEX IF EXISTS ydtb_t_items_pkey RENAME TO ydtb_t_items_pk;\n"
+	"ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_pkey;\n",
 	/* CREATE TABLE AS with workspace_id, then its NOT NULL, foreign key and primary key */
 	"CREATE TABLE IF NOT EXISTS ydtb_t_copy AS SELECT id, workspace_id FROM ydtb_t_items;\n"
 	"ALTER TABLE ydtb_t_copy ALTER COLUMN workspace_id SET NOT NULL;\n"

@@ -28,6 +28,24 @@ int dbreg_dbr047_add(const struct dbreg_dbr047 *r, struct dbreg_pos pos, const c
 	return rc;
 }
 
+int dbreg_dbr047_failed(const struct dbreg_dbr047 *r, const struct dbreg_migration *m, const struct dbreg_sql *body,
+			size_t position, const char *hint, const char *message)
+{
+	struct dbreg_pos pos = m->pos;
+	struct dbreg_dbr047 in = *r;
+	if (body && (position > 0 || body->pos.line)) {
+		if (position > 0)
+			dbreg_sql_loc(body, position - 1, &pos.line, &pos.column);
+		else
+			dbreg_sql_origin(body, &pos.line, &pos.column);
+		/* Positions in a body are in its file: the manifest, or an up_file. */
+		in.file = body->file;
+	}
+	const char *dialect = r->dialect == DBREG_DIALECT_POSTGRES ? "PostgreSQL" : "SQLite";
+	return dbreg_dbr047_add(&in, pos, NULL, NULL, m->id, hint, "migration %s fails on %s: %s", m->id ? m->id : "",
+				dialect, message);
+}
+
 /* The SQL of a default as the manifest means it, for messages. */
 static void dbr047_default_text(struct dbreg_buf *b, const struct dbreg_schema_column *col)
 {

@@ -29,6 +29,13 @@ int dbreg_dbr047_vadd(const struct dbreg_dbr047 *r, struct dbreg_pos pos, const 
 		      const char *migration, const char *hint, const char *fmt, va_list ap)
 	__attribute__((format(printf, 7, 0)));
 
+/* Appends the DBR047 of a migration whose body failed where the database
+ * said (position: 1-based byte offset in the body, 0 when it gave none): at
+ * that place of the body's file, else where the body starts, else at the
+ * migration. Returns 0 or DBREG_ENOMEM. */
+int dbreg_dbr047_failed(const struct dbreg_dbr047 *r, const struct dbreg_migration *m, const struct dbreg_sql *body,
+			size_t position, const char *hint, const char *message);
+
 /* Renders a difference (TABLE_EXTRA is the caller's: only it knows which
  * package created the table). Returns 0 or DBREG_ENOMEM. */
 int dbreg_dbr047_render(const struct dbreg_dbr047 *r, const struct dbreg_sdiff *d);

@@ -34,6 +34,9 @@ struct iso_table {
 	bool temp, dropped;
 	struct iso_prop prefix, ws, not_null, fk, schema;
 	struct iso_prop pk;             /* rule 6: a primary key */
+	char *pk_name;                 /* its constraint's name, when it has one */
+	char **pk_cols;                /* its columns */
+	size_t n_pk_cols;
 };
 
 struct dbreg_iso {
@@ -60,6 +63,18 @@ int dbreg_iso_new(struct dbreg_iso **out, const struct dbreg_registry *reg, cons
 	return 0;
 }
 
+/* Forgets a table's primary key: its name and columns. */
+static void iso_pk_clear(struct iso_table *t)
+{
+	free(t->pk_name);
+	for (size_t i = 0; i < t->n_pk_cols; i++)
+		free(t->pk_cols[i]);
+	free(t->pk_cols);
+	t->pk_name = NULL;
+	t->pk_cols = NULL;
+	t->n_pk_cols = 0;
+}
+
 static void iso_prop_clear(struct iso_prop *p)
 {
 	free(p->message);
@@ -75,6 +90,7 @@ void dbreg_iso_free(struct dbreg_iso *iso)
 		struct iso_table *t = &iso->tables[i];
 		free(t->name);
 		free(t->fk_name);
+		iso_pk_clear(t);
 		struct iso_prop *props[] = {&t->prefix, &t->ws, &t->not_null, &t->fk, &t->schema, &t->pk};
 		for (size_t k = 0; k < sizeof(props) / sizeof(props[0]); k++)
 			iso_prop_clear(props[k]);
@@ -376,11 +392,54 @@ void dbreg_iso_ws_not_null(struct dbreg_iso *iso, const struct dbreg_iso_at *at,
 			table, table);
 }
 
-void dbreg_iso_primary_key(struct dbreg_iso *iso, const char *table)
+/* The name PostgreSQL gives a primary key of `table` that names none. */
+static char *iso_default_pk_name(const char *table)
+{
+	static const char suffix[] = "_pkey";
+	size_t room = 63 - (sizeof(suffix) - 1), n = strlen(table);
+	return dbreg_printf("%.*s%s", (int)(n < room ? n : room), table, suffix);
+}
+
+void dbreg_iso_primary_key(struct dbreg_iso *iso, const char *table, const char *name, const char *const *cols,
+			   size_t n_cols)
 {
 	struct iso_table *t = iso_get(iso, table);
-	if (t)
-		iso_ok(&t->pk);
+	if (!t)
+		return;
+	iso_ok(&t->pk);
+	iso_pk_clear(t);
+	/* Named as the table was named then: a later RENAME keeps it. */
+	t->pk_name = name ? dbreg_strdup(name) : iso_default_pk_name(table);
+	t->pk_cols = n_cols ? calloc(n_cols, sizeof(*t->pk_cols)) : NULL;
+	if (!t->pk_name || (n_cols && !t->pk_cols)) {
+		iso->rc = DBREG_ENOMEM;
+		return;
+	}
+	for (; t->n_pk_cols < n_cols; t->n_pk_cols++)
+		if (!cols[t->n_pk_cols] || !(t->pk_cols[t->n_pk_cols] = dbreg_strdup(cols[t->n_pk_cols])))
+			break;
+	if (t->n_pk_cols < n_cols && cols[t->n_pk_cols])
+		iso->rc = DBREG_ENOMEM;
+}
+
+/* Rule 6 broken by an ALTER that takes the primary key away; a later ADD
+ * PRIMARY KEY repairs it. */
+static void iso_pk_lost(struct dbreg_iso *iso, struct iso_table *t, const struct dbreg_iso_at *at, const char *what)
+{
+	if (t->pk.state == ISO_BAD)
+		return;
+	iso_set(iso, &t->pk, ISO_BAD, "DBR046", at,
+		"keep the primary key; to change it, drop it and add the new one in the same migration",
+		"ALTER TABLE %s %s leaves package table %s without a primary key", t->name, what, t->name);
+	iso_pk_clear(t);
+}
+
+static bool iso_pk_has_column(const struct iso_table *t, const char *column)
+{
+	for (size_t i = 0; column && i < t->n_pk_cols; i++)
+		if (strcmp(t->pk_cols[i], column) == 0)
+			return true;
+	return false;
 }
 
 void dbreg_iso_ws_fk(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, const char *name)
@@ -472,10 +531,17 @@ void dbreg_iso_foreign_key(struct dbreg_iso *iso, const struct dbreg_iso_at *at,
 void dbreg_iso_drop_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 			   const char *column)
 {
-	if (!column || strcmp(column, "workspace_id") != 0)
+	if (!column)
 		return;
 	struct iso_table *t = iso_get(iso, table);
 	if (!t)
+		return;
+	if (iso_pk_has_column(t, column)) {
+		char what[160];
+		snprintf(what, sizeof what, "DROP COLUMN %s (a column of its primary key)", column);
+		iso_pk_lost(iso, t, at, what);
+	}
+	if (strcmp(column, "workspace_id") != 0)
 		return;
 	iso_set(iso, &t->ws, ISO_BAD, "DBR021", at, "keep workspace_id: every package table belongs to a workspace",
 		"ALTER TABLE %s DROP COLUMN workspace_id leaves package table %s without workspace_id", table, table);
@@ -490,10 +556,20 @@ void dbreg_iso_rename_column(struct dbreg_iso *iso, const struct dbreg_iso_at *a
 {
 	bool from = column && strcmp(column, "workspace_id") == 0;
 	bool to = newname && strcmp(newname, "workspace_id") == 0;
-	if (from == to)
-		return;
 	struct iso_table *t = iso_get(iso, table);
 	if (!t)
+		return;
+	for (size_t i = 0; newname && i < t->n_pk_cols; i++)
+		if (strcmp(t->pk_cols[i], column) == 0) {
+			char *n = dbreg_strdup(newname);
+			if (!n) {
+				iso->rc = DBREG_ENOMEM;
+				return;
+			}
+			free(t->pk_cols[i]);
+			t->pk_cols[i] = n;
+		}
+	if (from == to)
 		return;
 	if (from) {
 		iso_set(iso, &t->ws, ISO_BAD, "DBR021", at,
@@ -531,11 +607,47 @@ void dbreg_iso_alter_type(struct dbreg_iso *iso, const struct dbreg_iso_at *at, 
 		table, type, table);
 }
 
+/* Renames what *slot holds from name to newname; false when it held another. */
+static bool iso_rename_name(struct dbreg_iso *iso, char **slot, const char *name, const char *newname)
+{
+	if (!*slot || strcmp(*slot, name) != 0)
+		return false;
+	char *n = dbreg_strdup(newname);
+	if (!n) {
+		iso->rc = DBREG_ENOMEM;
+		return false;
+	}
+	free(*slot);
+	*slot = n;
+	return true;
+}
+
+void dbreg_iso_rename_constraint(struct dbreg_iso *iso, const char *table, const char *name, const char *newname)
+{
+	if (!iso || iso->rc || !name || !newname)
+		return;
+	for (size_t i = 0; i < iso->n; i++) {
+		struct iso_table *t = &iso->tables[i];
+		if (t->dropped || (table && strcmp(t->name, table) != 0))
+			continue;
+		iso_rename_name(iso, &t->pk_name, name, newname);
+		iso_rename_name(iso, &t->fk_name, name, newname);
+	}
+}
+
 void dbreg_iso_drop_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 			       const char *name)
 {
 	struct iso_table *t = iso_get(iso, table);
-	if (!t || !name || !t->fk_name || strcmp(t->fk_name, name) != 0 || t->fk.state != ISO_OK)
+	if (!t || !name)
+		return;
+	if (t->pk_name && strcmp(t->pk_name, name) == 0) {
+		char what[160];
+		snprintf(what, sizeof what, "DROP CONSTRAINT %s", name);
+		iso_pk_lost(iso, t, at, what);
+		return;
+	}
+	if (!t->fk_name || strcmp(t->fk_name, name) != 0 || t->fk.state != ISO_OK)
 		return;
 	iso_set(iso, &t->fk, ISO_BAD, "DBR022", at,
 		"keep the workspace foreign key; to change it, drop and add it again in the same migration",

@@ -75,8 +75,11 @@ void dbreg_iso_ws_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, c
  * nullable (DROP NOT NULL). */
 void dbreg_iso_ws_not_null(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, bool not_null);
 
-/* A primary key given to a table (column or table constraint, ADD PRIMARY KEY). */
-void dbreg_iso_primary_key(struct dbreg_iso *iso, const char *table);
+/* A primary key given to a table (column or table constraint, ADD PRIMARY
+ * KEY): its constraint's name (NULL: PostgreSQL's default) and columns, so
+ * that dropping either takes it away again. */
+void dbreg_iso_primary_key(struct dbreg_iso *iso, const char *table, const char *name, const char *const *cols,
+			   size_t n_cols);
 
 /* A table-level FOREIGN KEY (workspace_id) REFERENCES ydtb_workspaces(id). */
 void dbreg_iso_ws_fk(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table, const char *name);
@@ -94,6 +97,9 @@ void dbreg_iso_rename_column(struct dbreg_iso *iso, const struct dbreg_iso_at *a
 /* ALTER COLUMN ... TYPE: `type` is the last name of the new type. */
 void dbreg_iso_alter_type(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 			  const char *column, const char *type);
+/* Constraint `name` of `table` (NULL: of whichever table has it, as when
+ * its index is renamed) renamed to newname. */
+void dbreg_iso_rename_constraint(struct dbreg_iso *iso, const char *table, const char *name, const char *newname);
 void dbreg_iso_drop_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 			       const char *name);
 void dbreg_iso_alter_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,

@@ -244,17 +244,9 @@ static enum rp_result rp_run(const struct dbreg_package *pkg, const struct dbreg
 /* Reports the failure rp_run left in conn->err. */
 static void rp_report(struct rp_ctx *c, const struct dbreg_migration *m, const struct dbreg_conn *conn)
 {
-	const struct dbreg_sql *body = dbreg_migration_body(m, DBREG_DIALECT_SQLITE, true);
-	struct dbreg_pos pos = m->pos;
-	if (body && conn->err.position > 0)
-		dbreg_sql_loc(body, conn->err.position - 1, &pos.line, &pos.column);
-	else if (body && body->pos.line)
-		dbreg_sql_origin(body, &pos.line, &pos.column);
-	/* Positions in a body are in its file: the manifest, or an up_file. */
-	struct dbreg_dbr047 r = {.diags = c->diags, .pkg = c->pkg, .dialect = DBREG_DIALECT_SQLITE,
-				 .file = body && (conn->err.position > 0 || body->pos.line) ? body->file : NULL};
-	if (dbreg_dbr047_add(&r, pos, NULL, NULL, m->id, "fix the SQLite body (up_sqlite) so the package's schema can be checked",
-			     "migration %s fails on SQLite: %s", m->id ? m->id : "", conn->err.message) != 0)
+	struct dbreg_dbr047 r = {.diags = c->diags, .pkg = c->pkg, .dialect = DBREG_DIALECT_SQLITE};
+	if (dbreg_dbr047_failed(&r, m, dbreg_migration_body(m, DBREG_DIALECT_SQLITE, true), conn->err.position,
+				"fix the SQLite body (up_sqlite) so the package's schema can be checked", conn->err.message) != 0)
 		c->rc = DBREG_ENOMEM;
 }
 

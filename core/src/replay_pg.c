@@ -176,16 +176,10 @@ static bool rpg_package(struct rpg *s, const struct dbreg_package *pkg)
 		 * such a package is left uncompared, which is no finding. */
 		if (!m->transaction && strcmp(err.sqlstate, "25001") == 0)
 			return false;
-		if (err.position > 0)
-			dbreg_sql_loc(body, err.position - 1, &at.line, &at.column);
-		else if (body->pos.line)
-			dbreg_sql_origin(body, &at.line, &at.column);
-		/* Positions in a body are in its file: the manifest, or an up_file. */
-		struct dbreg_dbr047 r = {.diags = &s->reg->diags, .pkg = pkg, .dialect = DBREG_DIALECT_POSTGRES,
-					 .file = err.position > 0 || body->pos.line ? body->file : NULL};
-		if (dbreg_dbr047_add(&r, at, NULL, NULL, m->id,
-				     "fix the PostgreSQL body (up_postgres or up) so the package's schema can be checked",
-				     "migration %s fails on PostgreSQL: %s", m->id ? m->id : "", err.message) != 0)
+		struct dbreg_dbr047 r = {.diags = &s->reg->diags, .pkg = pkg, .dialect = DBREG_DIALECT_POSTGRES};
+		if (dbreg_dbr047_failed(&r, m, body, err.position,
+					"fix the PostgreSQL body (up_postgres or up) so the package's schema can be checked",
+					err.message) != 0)
 			s->rc = DBREG_ENOMEM;
 		return false;
 	}

@@ -859,7 +859,7 @@ static void sc_iso_column(struct sc_ctx *c, const char *table, const struct json
 		if (!type)
 			continue;
 		if (strcmp(type, "CONSTR_PRIMARY") == 0)
-			dbreg_iso_primary_key(c->iso, table);
+			dbreg_iso_primary_key(c->iso, table, jstr(con, "conname"), &name, 1);
 		if (strcmp(type, "CONSTR_NOTNULL") == 0 || strcmp(type, "CONSTR_PRIMARY") == 0) {
 			not_null = true;
 		} else if (strcmp(type, "CONSTR_FOREIGN") == 0) {
@@ -884,11 +884,20 @@ static void sc_iso_constraint(struct sc_ctx *c, const char *table, const struct 
 		return;
 	struct dbreg_iso_at at = sc_iso_at(c);
 	if (strcmp(type, "CONSTR_PRIMARY") == 0) {
-		dbreg_iso_primary_key(c->iso, table);
 		const struct json *keys = jget(con, "keys");
-		for (size_t i = 0; i < jlen(keys); i++)
-			if (jname(&keys->items[i]) && strcmp(jname(&keys->items[i]), "workspace_id") == 0)
+		const char *cols[16];
+		size_t n = 0;
+		for (size_t i = 0; i < jlen(keys); i++) {
+			const char *col = jname(&keys->items[i]);
+			if (col && n < sizeof cols / sizeof cols[0])
+				cols[n++] = col;
+			if (col && strcmp(col, "workspace_id") == 0)
 				dbreg_iso_ws_not_null(c->iso, &at, table, true);
+		}
+		/* USING INDEX names no columns here, and its constraint takes the
+		 * index's name when it is given none. */
+		const char *name = jstr(con, "conname");
+		dbreg_iso_primary_key(c->iso, table, name ? name : jstr(con, "indexname"), cols, n);
 	} else if (strcmp(type, "CONSTR_FOREIGN") == 0) {
 		sc_iso_fk_target(c, table, con);
 		const struct json *cols = jget(con, "fk_attrs");
@@ -1244,6 +1253,11 @@ static void sc_rename(struct sc_ctx *c, const struct json *st)
 	} else if (c->iso && type && strcmp(type, "OBJECT_COLUMN") == 0) {
 		struct dbreg_iso_at at = sc_iso_at(c);
 		dbreg_iso_rename_column(c->iso, &at, table, jstr(st, "subname"), newname);
+	} else if (c->iso && type && strcmp(type, "OBJECT_TABCONSTRAINT") == 0) {
+		dbreg_iso_rename_constraint(c->iso, table, jstr(st, "subname"), newname);
+	} else if (c->iso && type && strcmp(type, "OBJECT_INDEX") == 0) {
+		/* A key's index renamed renames its constraint. */
+		dbreg_iso_rename_constraint(c->iso, NULL, table, newname);
 	}
 	/* ALTER TABLE/INDEX/VIEW IF EXISTS old RENAME TO new is a no-op once
 	 * renamed: the old name is gone, so the second run only notices. */
