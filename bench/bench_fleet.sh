@@ -8,8 +8,9 @@
 #   PACKAGES, MIGRATIONS  the generated registry (bench/gen_registry.py,
 #               2 tables per package; default 10 packages x 4 migrations
 #               plus @ydtb/core's: 45 migrations). Not the 1,000-package
-#               bench registry: its 20,003 migrations on 250 targets are 5
-#               million migrations per cold run, hours on this machine.
+#               bench registry by default: its 20,005 migrations on 250
+#               targets are 5 million migrations per cold run, hours on
+#               this machine (but see DBREG_BENCH_FLEET_REGISTRY below).
 # PostgreSQL: $DBREG_BENCH_PG_URL if set (databases bench_fleet_* are
 # created and dropped there), else a throwaway server from
 # tests/pg-harness.sh.
@@ -27,14 +28,14 @@
 # applied once, untimed, by a fleet run): a few seconds a run, not a minute.
 #
 # DBREG_BENCH_FLEET_REGISTRY=bench: the no-op cases over the bench registry
-# (bench/run.sh's: 1,000 packages x 5 tables x 20 migrations, 20,003
-# migrations), on DBREG_BENCH_FLEET_SQLITE (default 40) SQLite files and
+# (bench/run.sh's: 1,000 packages x 5 tables x 20 migrations; with
+# @ydtb/core's, 20,005 migrations), on DBREG_BENCH_FLEET_SQLITE (default 40) SQLite files and
 # DBREG_BENCH_FLEET_PG (default 10) databases, a fifth of the fleet above
 # in the same mix. A cold apply of it takes 448 s on one SQLite file here
 # (2026-12-01), so two seed targets (one of each) are applied by a fleet
 # run, timed and printed, and the others are copies of them (cp, CREATE
 # DATABASE ... TEMPLATE), checked like the rest; every target then holds
-# 5,000 tables and 20,003 history rows. One transaction creating 5,000
+# 5,000 tables and 20,005 history rows. One transaction creating 5,000
 # tables with their indexes takes more locks than PostgreSQL's default
 # lock table holds (out of shared memory, SQLSTATE 53200): the bench's own
 # server gets max_locks_per_transaction=512; a DBREG_BENCH_PG_URL server
