@@ -846,6 +846,23 @@ def an_offline_answer_for_a_target_never_seen_says_so():
     rc, out, err = run(["plan"], d)
     expect(rc == 0 and "never seen" not in err, err)
 @case
+def an_in_memory_target_is_planned_as_the_empty_database_apply_will_find():
+    # cli.md: plan prints the steps apply would run. A sqlite::memory:
+    # database is new and empty on every run: a stored copy of the last
+    # run's history made plan say "up to date" while apply ran everything.
+    d = project()
+    rc, out, err = run(["apply", "--json", "--target", "sqlite::memory:"], d)
+    applied = json.loads(out)["applied"]
+    expect(rc == 0 and applied > 0, out + err)
+    rc, out, err = run(["plan", "--json", "--target", "sqlite::memory:"], d)
+    expect(rc == 0 and len(json.loads(out)["steps"]) == applied and "never seen" not in err, out + err)
+    rc, out, err = run(["status", "--offline", "--json", "--target", "sqlite::memory:"], d)
+    expect(rc == 0 and all(p["installed_version"] is None for p in json.loads(out)["packages"]), out + err)
+    rc, out, err = run(["apply", "--json", "--target", "sqlite::memory:"], d)
+    expect(rc == 0 and json.loads(out)["applied"] == applied, out + err)
+
+
+@case
 def two_spellings_of_one_database_share_one_history():
     # cli.md: the state file keys a target by its database, not its spelling.
     d = project()

@@ -674,6 +674,14 @@ int dbreg_target_dialect(const char *url, enum dbreg_dialect *out);
  * is keyed redacted. */
 char *dbreg_target_key(const char *url);
 
+/* ---- in-memory targets ----------------------------------------------------- */
+
+/* Whether url names a database that lives as long as its connection
+ * (SQLite's :memory:): nothing of it outlives a run, so the state file keeps
+ * no history of it (planning for it plans everything, as apply will run
+ * everything), and it is always a development target. */
+bool dbreg_target_is_memory(const char *url);
+
 /* Connects to a target. On failure returns DBREG_ECONNECT or DBREG_EUSAGE
  * with a message in err that never holds the password. Close with
  * dbreg_target_close. */

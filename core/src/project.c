@@ -496,9 +496,8 @@ bool dbreg_project_target_is_dev(const struct dbreg_project *p, const char *targ
 {
 	enum dbreg_dialect dialect;
 	bool sqlite = url && dbreg_target_dialect(url, &dialect) == 0 && dialect == DBREG_DIALECT_SQLITE;
-	size_t n = url ? strlen(url) : 0;
 	/* An in-memory database lives as long as the run: nothing to protect. */
-	if (sqlite && n >= 8 && strcmp(url + n - 8, ":memory:") == 0)
+	if (dbreg_target_is_memory(url))
 		return true;
 	const char *name = target ? target : "dev";
 	for (size_t i = 0; p && i < p->n_targets; i++)

@@ -663,6 +663,10 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target, const st
 {
 	if (!st)
 		return DBREG_EUSAGE;
+	/* Gone with its connection: a copy would make the next plan skip
+	 * what the next run, on a new empty database, has to run. */
+	if (dbreg_target_is_memory(target))
+		return 0;
 	char *t;
 	int krc = state_target_of(st, target, &t);
 	if (krc != 0)
@@ -754,6 +758,8 @@ int dbreg_state_get_history(struct dbreg_state *st, const char *target, struct d
 	*n = 0;
 	if (!st)
 		return DBREG_EUSAGE;
+	if (dbreg_target_is_memory(target))
+		return 0;   /* every run's is a new, empty database */
 	char *t;
 	int krc = state_target_of(st, target, &t);
 	if (krc != 0)
@@ -898,6 +904,9 @@ bool dbreg_state_target_seen(struct dbreg_state *st, const char *target)
 {
 	if (!st)
 		return false;
+	/* Known without a look: empty. */
+	if (dbreg_target_is_memory(target))
+		return true;
 	/* History by the database's key; an empty one read is logged as a
 	 * "seen" event, under the name it was read by. */
 	char *t = state_target(target), *shown = dbreg_url_redact(target ? target : "");

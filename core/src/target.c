@@ -29,6 +29,14 @@ char *dbreg_target_key(const char *url)
 	return dbreg_url_redact(url ? url : "");
 }
 
+bool dbreg_target_is_memory(const char *url)
+{
+	enum dbreg_dialect dialect;
+	size_t n = url ? strlen(url) : 0;
+	return n >= 8 && strcmp(url + n - 8, ":memory:") == 0 && dbreg_target_dialect(url, &dialect) == 0 &&
+	       dialect == DBREG_DIALECT_SQLITE;
+}
+
 /* Whether drv opens read-only connections of its own kind (that cannot
  * write), not ordinary ones. */
 static bool target_has_readonly(const struct dbreg_driver *drv)
