@@ -8,8 +8,9 @@
 #   PACKAGES, MIGRATIONS  the generated registry (bench/gen_registry.py,
 #               2 tables per package; default 10 packages x 4 migrations
 #               plus @ydtb/core's: 45 migrations). Not the 1,000-package
-#               bench registry: its 20,003 migrations on 250 targets are 5
-#               million migrations per cold run, hours on this machine.
+#               bench registry by default: its 20,005 migrations on 250
+#               targets are 5 million migrations per cold run, hours on
+#               this machine (but see DBREG_BENCH_FLEET_REGISTRY below).
 # PostgreSQL: $DBREG_BENCH_PG_URL if set (databases bench_fleet_* are
 # created and dropped there), else a throwaway server from
 # tests/pg-harness.sh.
@@ -25,6 +26,21 @@
 # Ratios: loop / fleet for the same state (cold with cold, noop with noop).
 # DBREG_BENCH_FLEET_CASES=noop times the no-op cases only (the targets
 # applied once, untimed, by a fleet run): a few seconds a run, not a minute.
+#
+# DBREG_BENCH_FLEET_REGISTRY=bench: the no-op cases over the bench registry
+# (bench/run.sh's: 1,000 packages x 5 tables x 20 migrations; with
+# @ydtb/core's, 20,005 migrations), on DBREG_BENCH_FLEET_SQLITE (default 40) SQLite files and
+# DBREG_BENCH_FLEET_PG (default 10) databases, a fifth of the fleet above
+# in the same mix. A cold apply of it takes 448 s on one SQLite file here
+# (2026-12-01), so two seed targets (one of each) are applied by a fleet
+# run, timed and printed, and the others are copies of them (cp, CREATE
+# DATABASE ... TEMPLATE), checked like the rest; every target then holds
+# 5,000 tables and 20,005 history rows. One transaction creating 5,000
+# tables with their indexes takes more locks than PostgreSQL's default
+# lock table holds (out of shared memory, SQLSTATE 53200): the bench's own
+# server gets max_locks_per_transaction=512; a DBREG_BENCH_PG_URL server
+# needs the same. The socket runs are left out (they would double an
+# already long run).
 #
 # Then, in the same run, what a PostgreSQL connection costs here (the floor
 # of any no-op run: one connection per database): connections a second
@@ -49,6 +65,18 @@ n_sqlite=200
 n_pg=50
 cases=${DBREG_BENCH_FLEET_CASES:-all}
 case $cases in all | noop) ;; *) echo "bench_fleet: DBREG_BENCH_FLEET_CASES is all or noop" >&2; exit 1 ;; esac
+big=""
+tables=2
+case ${DBREG_BENCH_FLEET_REGISTRY:-small} in
+small) ;;
+bench)
+	big=1
+	packages=1000 tables=5 migrations=20 cases=noop
+	n_sqlite=${DBREG_BENCH_FLEET_SQLITE:-40}
+	n_pg=${DBREG_BENCH_FLEET_PG:-10}
+	;;
+*) echo "bench_fleet: DBREG_BENCH_FLEET_REGISTRY is small or bench" >&2; exit 1 ;;
+esac
 
 tmp=$(mktemp -d)
 chmod 711 "$tmp"
@@ -65,6 +93,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 if [ -z "$url" ]; then
+	if [ -n "$big" ]; then export PG_HARNESS_OPTS="-c max_locks_per_transaction=512"; fi
 	url=$("$root/tests/pg-harness.sh" start "$tmp/pg")
 	pgdir=$tmp/pg
 fi
@@ -72,14 +101,14 @@ base=${url%%\?*}
 base=${base%/*}
 
 proj=$tmp/proj
-python3 "$here/gen_registry.py" "$proj" "$packages" 2 "$migrations"
+python3 "$here/gen_registry.py" "$proj" "$packages" "$tables" "$migrations"
 : >"$proj/tenants.txt"
 for i in $(seq -w 1 $n_sqlite); do echo "sqlite:$tmp/t/tenant_$i.db" >>"$proj/tenants.txt"; done
 for i in $(seq -w 1 $n_pg); do echo "$base/bench_fleet_$i" >>"$proj/tenants.txt"; done
 printf '[fleets.tenants]\nurls_file = "tenants.txt"\n' >"$proj/dbreg.toml"
 "$dbreg" -C "$proj" -q validate >/dev/null
 steps=$("$dbreg" -C "$proj" plan --target "sqlite:$tmp/none.db" | grep -c '^ *[0-9]*\. ')
-echo "registry: $packages packages x $migrations migrations + @ydtb/core = $steps migrations"
+echo "registry: $packages packages x $migrations migrations ($tables tables each) + @ydtb/core = $steps migrations"
 echo "fleet: $n_sqlite SQLite files + $n_pg PostgreSQL databases; $(nproc) CPUs; $runs runs"
 
 # The databases once; every target empty again before each cold case:
@@ -121,7 +150,33 @@ loop() {
 }
 
 declare -A times
-if [ "$cases" = noop ]; then
+if [ -n "$big" ]; then
+	# The seeds applied by a fleet run, the rest copied from them.
+	fresh
+	s1=$(printf '%s/t/tenant_%0*d.db' "$tmp" ${#n_sqlite} 1)
+	p1=bench_fleet_$(printf '%0*d' ${#n_pg} 1)
+	printf 'sqlite:%s\n%s/%s\n' "$s1" "$base" "$p1" >"$proj/seed.txt"
+	printf '[fleets.seed]\nurls_file = "seed.txt"\n' >>"$proj/dbreg.toml"
+	t=$(ms)
+	"$dbreg" -C "$proj" -q apply --fleet seed --jobs 2 >/dev/null
+	echo "seed: 2 targets (1 SQLite, 1 PostgreSQL) applied by apply --fleet seed --jobs 2 in $(elapsed "$t") ms" \
+		"(load $(cut -d' ' -f1-3 /proc/loadavg))"
+	t=$(ms)
+	for i in $(seq -w 2 $n_sqlite); do cp "$s1" "$tmp/t/tenant_$i.db"; done
+	for i in $(seq -w 2 $n_pg); do
+		echo "SET client_min_messages = warning; DROP DATABASE IF EXISTS bench_fleet_$i; CREATE DATABASE bench_fleet_$i TEMPLATE $p1;"
+	done | psql -X -q -v ON_ERROR_STOP=1 "$url" >/dev/null
+	check "the seeds and their copies"
+	echo "copies: $((n_sqlite - 1)) SQLite files and $((n_pg - 1)) databases in $(elapsed "$t") ms"
+	# Untimed, as a first no-op run of each: the state file learns every
+	# target (the fleet's copies of their history, the loop's no-op memos).
+	t=$(ms)
+	"$dbreg" -C "$proj" -q apply --fleet tenants --jobs 2 >/dev/null
+	echo "first no-op fleet run (state file learns the copies): $(elapsed "$t") ms"
+	t=$(ms)
+	loop
+	echo "first no-op loop (memos): $(elapsed "$t") ms (load $(cut -d' ' -f1-3 /proc/loadavg))"
+elif [ "$cases" = noop ]; then
 	fresh
 	"$dbreg" -C "$proj" -q apply --fleet tenants --jobs 2 >/dev/null
 	check "fleet apply"
@@ -156,7 +211,7 @@ done
 echo
 printf '%-16s %10s %16s %14s\n' case "median ms" "min..max ms" "loop/fleet"
 all_cases="loop_cold fleet_cold_1 fleet_cold_2 fleet_cold_4 loop_noop fleet_noop_1 fleet_noop_2 fleet_noop_4"
-[ "$cases" = noop ] && all_cases="loop_noop fleet_noop_1 fleet_noop_2 fleet_noop_4"
+if [ "$cases" = noop ]; then all_cases="loop_noop fleet_noop_1 fleet_noop_2 fleet_noop_4"; fi
 for c in $all_cases; do
 	m=$(echo "${times[$c]}" | median)
 	case $c in
@@ -190,7 +245,7 @@ fi
 # count as client CPU.
 pgbench=""
 for cand in "$(command -v pg_config >/dev/null && pg_config --bindir)/pgbench" /usr/lib/postgresql/*/bin/pgbench; do
-	[ -x "$cand" ] && pgbench=$cand
+	if [ -x "$cand" ]; then pgbench=$cand; fi
 done
 [ -n "$pgbench" ] || pgbench=$(command -v pgbench || true)
 printf 'SELECT 1;\n' >"$tmp/one.sql"
@@ -214,7 +269,7 @@ reaped() { awk '{ print $16 + $17 }' "/proc/$pm/stat"; }
 # The same no-op cases over the Unix socket with trust (the harness's
 # socket is in its folder; the same 50 databases, the same SQLite files).
 sock_ratio=""
-if [ -n "$pgdir" ]; then
+if [ -n "$pgdir" ] && [ -z "$big" ]; then
 	port=${base##*:}
 	grep -v '^postgres' "$proj/tenants.txt" >"$proj/sock.txt"
 	for i in $(seq -w 1 $n_pg); do echo "postgresql://postgres@/bench_fleet_$i?host=$pgdir&port=$port" >>"$proj/sock.txt"; done
@@ -254,12 +309,13 @@ if [ -n "$pgbench" ]; then
 	floor() { # label url
 		local tps
 		tps=$(conn_run 4 50 "$2" | cut -d' ' -f1)
-		[ -n "$tps" ] && awk -v t="$tps" -v n="$n_pg" -v l="$3" -v what="$1" 'BEGIN {
+		if [ -z "$tps" ]; then echo "  $1: pgbench made no connection"; return 0; fi
+		awk -v t="$tps" -v n="$n_pg" -v l="$3" -v what="$1" 'BEGIN {
 			f = n * 1000 / t
 			printf "  %s, 4 clients: %.0f connections a second: %d databases take %.0f ms; the no-op loop over that: %.1fx, the most any no-op fleet run could reach here\n", what, t, n, f, l / f }'
 	}
 	floor "TCP, scram-sha-256" "$base/bench_fleet_01" "$ln"
-	[ -n "$pgdir" ] && floor "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port" "$sl"
+	if [ -n "$pgdir" ] && [ -z "$big" ]; then floor "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port" "$sl"; fi
 	# One client, 200 connections: the wall time of one, the client's CPU
 	# in it and (own server) the server's. Then libpq's defaults against
 	# disable: sslmode=prefer asks the server for TLS first (a round trip
@@ -267,17 +323,18 @@ if [ -n "$pgbench" ]; then
 	# first; 5 rounds, interleaved, medians.
 	share() { # label url
 		local a b out
-		[ -n "$pm" ] && a=$(reaped)
+		if [ -n "$pm" ]; then a=$(reaped); fi
 		out=$(conn_run 1 200 "$2")
-		[ -n "$pm" ] && { sleep 0.2; b=$(reaped); }
-		[ -n "$out" ] && echo "$out" | awk -v what="$1" -v a="${a:-}" -v b="${b:-}" -v k="${tck:-100}" '{
+		if [ -n "$pm" ]; then sleep 0.2; b=$(reaped); fi
+		if [ -z "$out" ]; then echo "  $1: pgbench made no connection"; return 0; fi
+		echo "$out" | awk -v what="$1" -v a="${a:-}" -v b="${b:-}" -v k="${tck:-100}" '{
 			w = 1000 / $1; c = $2 * 1000 / 200
 			printf "  %s, 1 client: %.2f ms a connection, the client'"'"'s CPU %.2f ms of it (pgbench'"'"'s own)", what, w, c
 			if (a != "") { s = (b - a) * 1000 / k / 200; printf ", the server'"'"'s %.2f ms: the client %.0f%% of the CPU", s, 100 * c / (c + s) }
 			printf "\n" }'
 	}
 	share "TCP, scram-sha-256" "$base/bench_fleet_01"
-	[ -n "$pgdir" ] && share "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port"
+	if [ -n "$pgdir" ] && [ -z "$big" ]; then share "Unix socket, trust" "postgresql://postgres@/bench_fleet_01?host=$pgdir&port=$port"; fi
 	declare -A dflt
 	for r in 1 2 3 4 5; do
 		for v in default PGSSLMODE=disable PGGSSENCMODE=disable both; do
@@ -287,8 +344,10 @@ if [ -n "$pgbench" ]; then
 			*) e=("$v") ;;
 			esac
 			out=$(conn_run 1 100 "$base/bench_fleet_01" "${e[@]}")
-			[ -n "$out" ] && dflt[$v]+=" $(echo "$out" | awk '{ printf "%.3f", 1000 / $1 }')" &&
+			if [ -n "$out" ]; then
+				dflt[$v]+=" $(echo "$out" | awk '{ printf "%.3f", 1000 / $1 }')"
 				dflt[cpu_$v]+=" $(echo "$out" | awk '{ printf "%.3f", $2 * 10 }')"
+			fi
 		done
 	done
 	if [ -n "${dflt[default]:-}" ]; then
@@ -311,4 +370,5 @@ if [ -n "$pm" ]; then
 	awk -v a="$a" -v b="$b" -v k="$tck" -v n="$n_pg" 'BEGIN {
 		printf "server CPU: %.2f ms a PostgreSQL target of the no-op fleet (TCP)\n", (b - a) * 1000 / k / n }'
 fi
-[ -n "$sock_ratio" ] && echo "RESULT fleet_socket noop_ratio_j4=$sock_ratio"
+if [ -n "$sock_ratio" ]; then echo "RESULT fleet_socket noop_ratio_j4=$sock_ratio"; fi
+exit 0

@@ -130,7 +130,7 @@ for d in sqlite postgres; do
 		kept) what="dbreg apply, state file kept (registry known valid)";;
 		esac
 		aim=""
-		[ "$d.$c" = sqlite.fresh ] && aim=" (aim 1.3)"
+		if [ "$d.$c" = sqlite.fresh ]; then aim=" (aim 1.3)"; fi
 		printf '%-9s | %-52s | %10s | %s%s\n' "$d" "$what" "${med[$d.$c]}" "$(ratio "${med[$d.$c]}" "${med[$d.limit]}")" "$aim"
 		echo "RESULT peers dialect=$d case=$c ms=${med[$d.$c]} ratio=$(ratio "${med[$d.$c]}" "${med[$d.limit]}")" >>"$tmp/results"
 	done

@@ -7,6 +7,7 @@
 # unprivileged user "postgres" (created by Debian's postgresql package).
 # TCP connections need a password (scram-sha-256), so tests exercise the
 # path where a password sits in the URL; the socket trusts local users.
+# PG_HARNESS_OPTS: more server options ("-c name=value ..."), appended.
 set -euo pipefail
 
 cmd=${1:?usage: pg-harness.sh start|stop DIR}
@@ -39,7 +40,7 @@ start)
   fi
   password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
   printf '%s\n' "$password" > "$dir/pwfile"
-  [ "$(id -u)" = 0 ] && chown postgres "$dir/pwfile"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$dir/pwfile"; fi
   as_pg "$bindir/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
     --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || {
     cat "$dir/initdb.log" >&2; exit 1; }
@@ -47,7 +48,7 @@ start)
   # A free port: bind to port 0 and read back what the kernel chose.
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   as_pg "$bindir/pg_ctl" -D "$dir/data" -w -t 60 -l "$dir/server.log" \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200" \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200 ${PG_HARNESS_OPTS:-}" \
     start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
   echo "postgresql://postgres:$password@127.0.0.1:$port/postgres"
   ;;

@@ -654,6 +654,99 @@ def urls_file_comments_start_at_a_hash_after_a_blank():
 
 
 @case
+def the_state_file_keeps_the_last_10_runs_of_each_fleet():
+    # Each run adds a row per target to fleet_targets; older runs of the
+    # fleet are dropped when a new one starts (57k rows were seen before).
+    # A file that grew before that (200 runs seeded here, and 30 of a
+    # fleet that does not run) and 25 real runs: 10 runs of this fleet
+    # left, the other fleet's untouched; --resume and status still answer
+    # from the last run.
+    files = project(with_tomls=False)
+    targets = sqlite_targets(files, 3)
+    d = fleet_project(targets, jobs=2)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and doc["ok"], err)
+    state = os.path.join(d, ".dbreg", "state.db")
+
+    def counts():
+        db = sqlite3.connect(state)
+        try:
+            return db.execute("SELECT (SELECT count(*) FROM fleet_runs WHERE fleet = 'tenants'),"
+                              " (SELECT count(*) FROM fleet_targets WHERE run IN"
+                              "  (SELECT id FROM fleet_runs WHERE fleet = 'tenants')),"
+                              " (SELECT count(*) FROM fleet_runs WHERE fleet = 'gone'),"
+                              " (SELECT count(*) FROM fleet_targets WHERE run IN"
+                              "  (SELECT id FROM fleet_runs WHERE fleet = 'gone')),"
+                              " (SELECT count(*) FROM fleet_targets WHERE run NOT IN (SELECT id FROM fleet_runs))"
+                              ).fetchone()
+        finally:
+            db.close()
+
+    db = sqlite3.connect(state)
+    for fleet, runs in (("tenants", 200), ("gone", 30)):
+        for _ in range(runs):
+            run_id = db.execute("INSERT INTO fleet_runs (fleet, command, started_at, finished_at, outcome)"
+                                " VALUES (?, 'apply', '2020-01-01T00:00:00Z', '2020-01-01T00:00:01Z', 'ok')",
+                                (fleet,)).lastrowid
+            db.executemany("INSERT INTO fleet_targets (run, target, status) VALUES (?, ?, 'ok')",
+                           [(run_id, t.url) for t in targets])
+    db.commit()
+    db.close()
+    expect(counts() == (201, 603, 30, 90, 0), counts())
+    for i in range(25):
+        rc, out, err = run(["-q", "apply", "--fleet", "tenants"], d)
+        expect(rc == 0, err)
+        expect(counts() == (10, 30, 30, 90, 0), "after run %d: %s" % (i + 1, counts()))
+    # The last run, a failure, is what --resume and status answer from.
+    bad = targets[1]
+    with open(bad.path, "wb") as f:
+        f.write(b"not a database, " * 64)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--on-error", "continue"], d)
+    expect(rc == 3 and [t["target"] for t in doc["targets"] if not t["ok"]] == [bad.shown], "%d %s %s" % (rc, err, json.dumps(doc)[:1500]))
+    expect(counts() == (10, 30, 30, 90, 0), counts())
+    rc, doc, err = run_json(["status", "--fleet", "tenants"], d)
+    t = by_target(doc)
+    expect(rc == 0 and [t[x.shown]["last_run"] for x in targets] == ["ok", "failed", "ok"],
+           json.dumps(doc)[:2000])
+    rc, out, err = run(["status", "--fleet", "tenants"], d)
+    line = [l for l in out.splitlines() if bad.shown in l]
+    expect(len(line) == 1 and "failed" in line[0], out)
+    os.remove(bad.path)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--resume"], d)
+    expect(rc == 0 and doc["ok"], err)
+    t = by_target(doc)
+    ran = [k for k, v in t.items() if v["status"] != "done_before"]
+    expect(ran == [bad.shown] and t[bad.shown]["applied"] == ALL_MIGRATIONS, "resume ran %s" % ran)
+    assert_applied_once(bad)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--resume"], d)
+    expect(rc == 0 and all(v["status"] == "done_before" for v in doc["targets"]), json.dumps(doc)[:1500])
+    expect(counts() == (10, 30, 30, 90, 0), counts())
+
+
+@case
+def a_quoted_keyword_value_in_urls_file_keeps_its_hash():
+    # A libpq keyword string whose quoted value holds " #" (review 6,
+    # finding 4: the line was cut there, silently): read as libpq reads
+    # it, a quoted value ends at its unescaped closing quote and a
+    # backslash escapes a blank; the comment after the string still goes.
+    d = project()
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.k]\nurls_file = "k.txt"\n')
+    lines = ["host=127.0.0.1 port=1 dbname='x #y' password='sec #r\\'et'   # tenant x",
+             "host=127.0.0.1 port=1 dbname=a\\ #b application_name = 'n #1'",
+             "sqlite:${FLEET_DIR}/o'brien.db # a quote in a URL is a character"]
+    with open(os.path.join(d, "k.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    rc, out, err = run(["status", "--fleet", "k", "--json"], d, env={"FLEET_DIR": d})
+    doc = json.loads(out)
+    got = [t["target"] for t in doc["targets"]]
+    expect(got == ["host=127.0.0.1 port=1 dbname='x #y' password='***'",
+                   "host=127.0.0.1 port=1 dbname=a\\ #b application_name = 'n #1'",
+                   "sqlite:%s/o'brien.db" % d], "%d %s %s" % (rc, got, err))
+    expect("sec" not in out + err and "et'" not in out + err, out + err)
+
+
+@case
 def fleet_usage_errors_and_bad_fleets():
     d = project()
     with open(os.path.join(d, "dbreg.toml"), "w") as f:

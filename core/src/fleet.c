@@ -90,9 +90,49 @@ static int fleet_add(struct dbreg_fleet *f, size_t *cap, const struct dbreg_proj
 	return 0;
 }
 
-/* Each URL of urls_file: a # at the start of a line or after a blank
- * starts a comment (a # inside a word, as in a keyword string's password,
- * does not); blank lines skipped. */
+/* Whether line starts with a URL scheme ("postgres:", "sqlite:"); else
+ * it is a libpq keyword string (or begins with a ${NAME}). */
+static bool fleet_has_scheme(const char *s)
+{
+	size_t n = 0;
+	while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+	       (n > 0 && ((s[n] >= '0' && s[n] <= '9') || s[n] == '+' || s[n] == '-' || s[n] == '.')))
+		n++;
+	return n > 0 && s[n] == ':';
+}
+
+/* Where line's comment starts, NULL when it has none: a # at its start or
+ * after a blank. In a keyword string the blank and the # are read as
+ * libpq's conninfo parser reads them: a backslash escapes the next
+ * character, and a value quoted right after its = ('sec #ret') ends at
+ * the next unescaped quote, so neither an escaped blank nor a quoted
+ * value starts a comment. */
+static char *fleet_comment(char *line)
+{
+	bool keywords = !fleet_has_scheme(line), quoted = false, after_eq = false, blank = true;
+	for (char *c = line; *c; c++) {
+		if (keywords && *c == '\\' && c[1]) {
+			c++;
+			blank = after_eq = false;
+			continue;
+		}
+		if (quoted) {
+			quoted = *c != '\'';
+			continue;
+		}
+		if (*c == '#' && blank)
+			return c;
+		bool is_blank = *c == ' ' || *c == '\t';
+		if (keywords && *c == '\'' && after_eq)
+			quoted = true;
+		after_eq = *c == '=' || (after_eq && is_blank);
+		blank = is_blank;
+	}
+	return NULL;
+}
+
+/* Each URL of urls_file, its comment (fleet_comment) cut; blank lines
+ * skipped. */
 static int fleet_add_file(struct dbreg_fleet *f, size_t *cap, const struct dbreg_project *p, const char *file,
 			  char *err, size_t errsize)
 {
@@ -116,12 +156,9 @@ static int fleet_add_file(struct dbreg_fleet *f, size_t *cap, const struct dbreg
 		line++;
 		while (*s == ' ' || *s == '\t')
 			s++;
-		for (char *h = strchr(s, '#'); h; h = strchr(h + 1, '#')) {
-			if (h == s || h[-1] == ' ' || h[-1] == '\t') {
-				*h = '\0';
-				break;
-			}
-		}
+		char *h = fleet_comment(s);
+		if (h)
+			*h = '\0';
 		size_t n = strlen(s);
 		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
 			s[--n] = '\0';

@@ -23,7 +23,8 @@
  *   fleet_runs (id, fleet, command, started_at, finished_at, outcome,
  *               interrupted) and fleet_targets (run -> fleet_runs, target,
  *               status, exit_rc, applied, ms, error, at): each fleet run and
- *               what each of its targets did (version 6)
+ *               what each of its targets did (version 6); the last
+ *               STATE_FLEET_RUNS_KEPT runs of each fleet are kept
  *   cache_checks (kind, package, key, findings; PK (kind, package)):
  *               checkcache.c's per-package check results (version 7)
  *   history_digests (target PK, digest): per target, the digest of its
@@ -949,6 +950,40 @@ bool dbreg_state_has_history(struct dbreg_state *st, const char *target)
 
 /* ---- fleet runs (issue 17) ------------------------------------------------- */
 
+/* The runs of a fleet kept: --resume and status --fleet read only the
+ * last (a resumed run records what it skipped as done_before, so the last
+ * run alone says what is left); a few before it stay for whoever looks
+ * into the file after a bad day (which run failed where, and when). Every
+ * run adds a row per target, so without a bound a fleet of 250 targets
+ * run hourly grows by 2 million rows a year; 10 runs of 250 targets are
+ * 2,500 rows. */
+#define STATE_FLEET_RUNS_KEPT 10
+
+/* Drops the runs of fleet older than its last STATE_FLEET_RUNS_KEPT, with
+ * their targets' rows; in the caller's transaction. A run still going
+ * that STATE_FLEET_RUNS_KEPT later runs of its fleet overtook loses its
+ * record: its later target updates find no row, which is no error. */
+static int state_fleet_prune(struct dbreg_state *st, const char *fleet)
+{
+	static const char *const sql[] = {
+		"DELETE FROM fleet_targets WHERE run IN (SELECT id FROM fleet_runs WHERE fleet = ?1 AND id <="
+		" (SELECT id FROM fleet_runs WHERE fleet = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2))",
+		"DELETE FROM fleet_runs WHERE fleet = ?1 AND id <="
+		" (SELECT id FROM fleet_runs WHERE fleet = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+	};
+	for (size_t i = 0; i < sizeof sql / sizeof *sql; i++) {
+		sqlite3_stmt *q;
+		if (sqlite3_prepare_v2(st->db, sql[i], -1, &q, NULL) != SQLITE_OK)
+			return state_fail(st, DBREG_EIO, "cannot drop the old fleet runs");
+		state_bind(q, 1, fleet);
+		sqlite3_bind_int(q, 2, STATE_FLEET_RUNS_KEPT);
+		int rc = state_step_once(st, q, "cannot drop the old fleet runs");
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 int dbreg_state_fleet_begin(struct dbreg_state *st, const char *fleet, const char *command,
 			    const char *const *targets, const char *const *status, size_t n, long long *run)
 {
@@ -987,6 +1022,8 @@ int dbreg_state_fleet_begin(struct dbreg_state *st, const char *fleet, const cha
 		if (sqlite3_step(q) != SQLITE_DONE)
 			rc = state_fail(st, DBREG_EIO, "cannot record the fleet run");
 	}
+	if (rc == 0)
+		rc = state_fleet_prune(st, fleet);
 out:
 	sqlite3_finalize(q);
 	return state_finish(st, rc, "cannot commit the fleet run");

@@ -25,7 +25,8 @@ struct pg_conn {
 	bool prepared;                 /* the history statements exist on this session */
 	bool locked;                   /* this session holds the registry lock */
 	/* The history's statements_done column, once seen outside a
-	 * transaction (pg_registry_probe): dbreg never drops it. */
+	 * transaction (pg_registry_probe, pg_history_ensure): dbreg never
+	 * drops it. */
 	bool progress_col;
 };
 
@@ -376,25 +377,51 @@ static int pg_exec(struct dbreg_conn *conn, const char *sql)
 	return DBREG_EMIGRATION;
 }
 
-static int pg_progress_column(struct pg_conn *c);
+#define PG_HAS_PROGRESS_SQL                                                                          \
+	"EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ydtb_registry_migrations')" \
+	" AND attname = 'statements_done' AND NOT attisdropped)"
 
+/* The tables, and whether the history table has statements_done (one
+ * made before the column existed gets it), asked in the same round trip
+ * as creating them: an apply that writes comes here after a hinted read,
+ * which cannot tell (pg_history_sql). ALTER TABLE only when the column is
+ * missing, since it locks the table even when there is nothing to do. */
 static int pg_history_ensure(struct dbreg_conn *conn)
 {
-	return pg_run(PG(conn),
-		      "CREATE TABLE IF NOT EXISTS ydtb_registry_migrations ("
-		      " package text NOT NULL,"
-		      " migration text NOT NULL,"
-		      " version text NOT NULL,"
-		      " checksum text NOT NULL,"
-		      " applied_at timestamptz NOT NULL DEFAULT now(),"
-		      " duration_ms bigint NOT NULL DEFAULT 0,"
-		      " statements_done bigint,"
-		      " PRIMARY KEY (package, migration));"
-		      "CREATE TABLE IF NOT EXISTS ydtb_registry_packages ("
-		      " name text PRIMARY KEY,"
-		      " version text NOT NULL,"
-		      " installed_at timestamptz NOT NULL DEFAULT now());") ||
-	       pg_progress_column(PG(conn));
+	struct pg_conn *c = PG(conn);
+	const char *tables = "CREATE TABLE IF NOT EXISTS ydtb_registry_migrations ("
+			     " package text NOT NULL,"
+			     " migration text NOT NULL,"
+			     " version text NOT NULL,"
+			     " checksum text NOT NULL,"
+			     " applied_at timestamptz NOT NULL DEFAULT now(),"
+			     " duration_ms bigint NOT NULL DEFAULT 0,"
+			     " statements_done bigint,"
+			     " PRIMARY KEY (package, migration));"
+			     "CREATE TABLE IF NOT EXISTS ydtb_registry_packages ("
+			     " name text PRIMARY KEY,"
+			     " version text NOT NULL,"
+			     " installed_at timestamptz NOT NULL DEFAULT now());";
+	if (c->progress_col)
+		return pg_run(c, tables);
+	char *sql = dbreg_printf("%sSELECT " PG_HAS_PROGRESS_SQL, tables);
+	if (!sql)
+		return DBREG_ENOMEM;
+	PGresult *r = PQexec(c->pg, sql);   /* the last statement's result */
+	int rc = 0;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		pg_fail(c, r, sql);
+		rc = DBREG_ECONNECT;
+	}
+	bool has = rc == 0 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	/* Outside a transaction, whose rollback could take it away. */
+	if (has && PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+		c->progress_col = true;
+	free(sql);
+	if (rc || has)
+		return rc;
+	return pg_run(c, "ALTER TABLE ydtb_registry_migrations ADD COLUMN IF NOT EXISTS statements_done bigint");
 }
 
 /* What the database holds of the registry's tables, asked in one round
@@ -410,9 +437,7 @@ static int pg_registry_probe(struct pg_conn *c, struct pg_probe *out)
 	PGresult *r;
 	int rc = pg_query(c, &r,
 			  "SELECT to_regclass('ydtb_registry_migrations') IS NOT NULL,"
-			  " to_regclass('ydtb_registry_packages') IS NOT NULL,"
-			  " EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ydtb_registry_migrations')"
-			  " AND attname = 'statements_done' AND NOT attisdropped)",
+			  " to_regclass('ydtb_registry_packages') IS NOT NULL, " PG_HAS_PROGRESS_SQL,
 			  0, NULL);
 	if (rc)
 		return rc;
@@ -425,26 +450,6 @@ static int pg_registry_probe(struct pg_conn *c, struct pg_probe *out)
 	if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
 		c->progress_col |= v[2];
 	return 0;
-}
-
-/* 1 when the history table has statements_done (see progress_record). */
-static int pg_has_progress(struct pg_conn *c)
-{
-	if (c->progress_col)
-		return 1;
-	struct pg_probe p;
-	int rc = pg_registry_probe(c, &p);
-	return rc ? rc : p.progress;
-}
-
-/* Adds statements_done to a history table made before it existed; only
- * then, since ALTER TABLE locks the table even when there is nothing to do. */
-static int pg_progress_column(struct pg_conn *c)
-{
-	int rc = pg_has_progress(c);
-	if (rc < 0)
-		return rc;
-	return rc ? 0 : pg_run(c, "ALTER TABLE ydtb_registry_migrations ADD COLUMN IF NOT EXISTS statements_done bigint");
 }
 
 /* 1 when the table is visible on the search path, 0 when not; asks
