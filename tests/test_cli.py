@@ -1351,7 +1351,7 @@ def a_suppressed_planning_warning_is_printed_once_on_postgresql():
         for args in (["apply", "--dry-run"], ["init", "--dry-run"], ["apply"]):
             rc, out, err = run(args + ["--target", url], d)
             lines = [x for x in err.splitlines() if "warning[DBR105]" in x]
-            expect(rc == 0 and len(lines) == 1 and len(set(lines)) == 1,
+            expect(rc == 0 and len(lines) == 1,
                    "%s: %d, %d DBR105 lines: %s" % (args, rc, len(lines), err[-2000:]))
             shutil.rmtree(os.path.join(d, ".dbreg"))   # the SQL checks again, as on a first run
     finally:

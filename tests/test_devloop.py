@@ -10,6 +10,7 @@ DBREG_TEST_NO_PG=1). Every wait is bounded. Prints TAP."""
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -577,6 +578,13 @@ def watch_json_reports_a_failed_round_as_a_failed_command_does():
         expect(not r["ok"] and r["exit_code"] == 4 and set(e) == ERROR_KEYS, r)
         expect(e["package"] == "@ydtb/memo" and e["migration"] == "0002_clear" and e["file"] == "tomls/memo.toml"
                and e["line"] and "UPDATE ydtb_memo_items" in e["statement"] and "NOT NULL" in e["message"], e)
+        # The package folder gone: no registry at all this round, still a
+        # failed command's document, with the reason stderr gives.
+        shutil.rmtree(os.path.join(d, "tomls"))
+        r = w.round()
+        e = r["error"]
+        expect(not r["ok"] and r["exit_code"] != 0 and r["diagnostics"] == [] and r["target"] == "sqlite:ydtb.db"
+               and set(e) == ERROR_KEYS and "cannot read the package folder tomls" in e["message"], r)
         expect(w.stop() == 0, "".join(w.err)[-2000:])
     finally:
         w.kill()

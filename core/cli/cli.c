@@ -198,7 +198,7 @@ void cli_print_bypasses(struct cli_session *s, const struct dbreg_plan *plan)
 		for (size_t k = 0; k < printed.len && !seen; k++) {
 			const struct dbreg_diag *p = &printed.items[k];
 			seen = strcmp(p->code, d->code) == 0 && p->line == d->line && p->column == d->column &&
-			       p->file && d->file && strcmp(p->file, d->file) == 0;
+			       (p->file && d->file ? strcmp(p->file, d->file) == 0 : p->file == d->file);
 		}
 		if (!seen && strcmp(d->code, "DBR105") == 0)
 			dbreg_diag_print(s->err, d, flags);

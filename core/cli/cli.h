@@ -192,9 +192,9 @@ void cli_error_set(struct cli_session *s, const char *fmt, ...) __attribute__((f
 int cli_check_pins(struct cli_session *s);
 /* Sets the error from a failed run (migration, statement, SQLSTATE ...). */
 void cli_fail_apply(struct cli_session *s, const struct dbreg_apply_result *r);
-/* Fills an empty error from a failed run, as cli_fail_apply does; frees
- * what an error holds and empties it. */
+/* Fills an empty error from a failed run, as cli_fail_apply does. */
 void cli_error_from_apply(struct cli_error *e, const struct dbreg_apply_result *r);
+/* Frees what an error holds and empties it. */
 void cli_error_dispose(struct cli_error *e);
 /* Writes the JSON "error" object of cli.md (unknown values null);
  * `message` when e has none. */

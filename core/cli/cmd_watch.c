@@ -234,10 +234,11 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 		/* The stamp before the read: a commit after it shows next round. */
 		if (dbreg_target_changed(t->conn, &ui->stamp, &changed) < 0)
 			ui->stamp = 0;
-		if (dbreg_target_history(t->conn, &ui->hist, &ui->n_hist) < 0) {
+		int hrc = dbreg_target_history(t->conn, &ui->hist, &ui->n_hist);
+		if (hrc < 0) {
 			snprintf(r->error, sizeof r->error, "reading the history of %s: %s", t->shown,
 				 dbreg_target_errmsg(t->conn));
-			r->rc = DBREG_ECONNECT;
+			r->rc = hrc;
 			r->status = "not applied";
 			return;
 		}
@@ -274,10 +275,11 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 		r->ran_apply = true;
 		r->ms_apply = watch_now_ms() - t1;
 		if (rc < 0) {
-			snprintf(r->error, sizeof r->error, "%s%s%s%s: %s", r->res.failed_migration ? "migration " : "",
-				 r->res.failed_migration ? r->res.failed_migration : "", r->res.failed_package ? " of " : "",
-				 r->res.failed_package ? r->res.failed_package : "",
-				 r->res.message ? r->res.message : r->res.errmsg);
+			/* Worded as the JSON round's error.message words it. */
+			struct cli_error e = {0};
+			cli_error_from_apply(&e, &r->res);
+			snprintf(r->error, sizeof r->error, "%s", e.message ? e.message : "out of memory");
+			cli_error_dispose(&e);
 			r->rc = rc;
 			r->status = "not applied";
 		} else {
@@ -438,13 +440,17 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 	ui->round++;
 	if (!reg) {
 		/* The project could not be read at all: said, and the loop goes on. */
-		fprintf(ui->err, "dbreg watch: cannot reload (%s): waiting for the next change\n",
-			reload_rc == DBREG_ENOMEM ? "out of memory" : old ? dbreg_registry_errmsg(old) : "the package folders");
+		char why[600];
+		snprintf(why, sizeof why, "cannot reload (%s)",
+			 reload_rc == DBREG_ENOMEM ? "out of memory" : old ? dbreg_registry_errmsg(old) : "the package folders");
+		fprintf(ui->err, "dbreg watch: %s: waiting for the next change\n", why);
 		if (ui->json) {
-			fprintf(stdout, "{\"round\": %u, \"ok\": false, \"exit_code\": %d, \"error\": ", ui->round,
-				cli_exit_code(reload_rc < 0 ? reload_rc : DBREG_EIO));
-			watch_json_error(stdout, DBREG_EIO, "cannot reload the package folders", NULL);
-			fputs("}\n", stdout);
+			/* A failed command's keys (cli.md), and the round's target. */
+			fprintf(stdout, "{\"round\": %u, \"ok\": false, \"target\": ", ui->round);
+			dbreg_json_str(stdout, ui->t->shown);
+			fprintf(stdout, ", \"exit_code\": %d, \"error\": ", cli_exit_code(reload_rc < 0 ? reload_rc : DBREG_EIO));
+			watch_json_error(stdout, DBREG_EIO, why, NULL);
+			fputs(", \"diagnostics\": []}\n", stdout);
 			fflush(stdout);
 		}
 		return reload_rc == DBREG_ENOMEM ? reload_rc : 0;

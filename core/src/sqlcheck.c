@@ -816,6 +816,24 @@ static void sc_check_ident(struct sc_ctx *c, const char *what, const char *name,
 		c->migration ? c->migration : "", what, name, why);
 }
 
+/* sc_check_ident for the columns a query makes a table with (CREATE TABLE
+ * ... AS, SELECT ... INTO): the column list given, else the query's
+ * aliases (a bare column keeps the name it had). */
+static void sc_check_query_columns(struct sc_ctx *c, const char *table, const struct json *colnames,
+				   const struct json *select)
+{
+	for (size_t i = 0; i < jlen(colnames); i++)
+		sc_check_ident(c, "column", jname(&colnames->items[i]), table, jname(&colnames->items[i]));
+	if (jlen(colnames))
+		return;
+	const struct json *targets = jget(select, "targetList");
+	for (size_t i = 0; i < jlen(targets); i++) {
+		const struct json *rt;
+		if (jnode(&targets->items[i], &rt))
+			sc_check_ident(c, "column", jstr(rt, "name"), table, jstr(rt, "name"));
+	}
+}
+
 /* Where the current statement is, for the isolation rules. */
 static struct dbreg_iso_at sc_iso_at(const struct sc_ctx *c)
 {
@@ -979,6 +997,8 @@ static void sc_create_table(struct sc_ctx *c, const struct json *st, bool as)
 		if (kind && strcmp(kind, "ColumnDef") == 0)
 			sc_check_ident(c, "column", jstr(body, "colname"), name, jstr(body, "colname"));
 	}
+	if (as)
+		sc_check_query_columns(c, name, jget(jget(st, "into"), "colNames"), jget(jget(st, "query"), "SelectStmt"));
 	if (!c->iso)
 		return;
 	const char *persist = jstr(rel, "relpersistence");
@@ -1034,6 +1054,7 @@ static void sc_select_into(struct sc_ctx *c, const struct json *st)
 			  name, name);
 	sc_check_owner(c, name, "creates");
 	names_add(c, &c->created, name);
+	sc_check_query_columns(c, name, jget(jget(st, "intoClause"), "colNames"), st);
 	if (!c->iso)
 		return;
 	const char *persist = jstr(rel, "relpersistence");
