@@ -2081,6 +2081,93 @@ def json_an_interrupted_run_still_prints_its_one_document():
                doc)
 
 
+def filled_pipe(nonblocking=False):
+    """A pipe whose buffer is already full: (read end, write end)."""
+    import fcntl
+    r, w = os.pipe()
+    fl = fcntl.fcntl(w, fcntl.F_GETFL)
+    fcntl.fcntl(w, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+    try:
+        while True:
+            os.write(w, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    if not nonblocking:
+        fcntl.fcntl(w, fcntl.F_SETFL, fl)
+    return r, w
+
+
+def drain(r):
+    out = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        out += chunk
+    os.close(r)
+    return out.lstrip(b"x").decode()
+
+
+def refused_url():
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return "postgres://u:pw@127.0.0.1:%d/x" % port
+
+
+@case
+def json_an_interrupt_on_a_full_or_nonblocking_stdout_still_prints_one_document():
+    # review-7 #2: a SIGTERM while the SIGINT document waits on a full pipe
+    # wrote a second document; a non-blocking stdout (EAGAIN) wrote none.
+    import signal
+    d = project()
+    for nonblocking, sigs in ((False, (signal.SIGINT, signal.SIGTERM)), (True, (signal.SIGINT,))):
+        r, w = filled_pipe(nonblocking)
+        p = subprocess.Popen([DBREG, "init", "--json", "--wait", "30", "--target", refused_url()], cwd=d,
+                             env=clitest.dbreg_env(), stdout=w, stderr=subprocess.DEVNULL)
+        os.close(w)
+        time.sleep(1.0)
+        for sig in sigs:
+            p.send_signal(sig)
+            time.sleep(0.3)
+        out = drain(r)
+        rc = p.wait(timeout=30)
+        try:
+            doc = json.loads(out)   # one document: a second is "Extra data"
+        except ValueError as e:
+            doc = {"unparsed": "%s: %r" % (e, out[:300])}
+        expect(rc == 130 and doc.get("exit_code") == 130 and "interrupted by SIGINT" in doc["error"]["message"],
+               "nonblocking=%s: exit %d, %r" % (nonblocking, rc, doc))
+
+
+@case
+def json_a_signal_while_the_document_is_written_does_not_change_the_exit_status():
+    # review-7 #6: the run had ended and its document says exit 0; a SIGTERM
+    # pending while it was written must not turn the exit into 143.
+    import signal
+    d = project()
+    r, w = filled_pipe()
+    p = subprocess.Popen([DBREG, "validate", "--json"], cwd=d, env=clitest.dbreg_env(), stdout=w,
+                         stderr=subprocess.DEVNULL)
+    os.close(w)
+    # SIGINT and SIGTERM both blocked (SigBlk): it is writing the document.
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with open("/proc/%d/status" % p.pid) as f:
+            blk = int([x for x in f if x.startswith("SigBlk:")][0].split()[1], 16)
+        if blk & (1 << (signal.SIGINT - 1)) and blk & (1 << (signal.SIGTERM - 1)):
+            break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    out = drain(r)
+    rc = p.wait(timeout=30)
+    doc = json.loads(out)
+    expect(doc["exit_code"] == 0 and rc == 0, "document says %d, exit %d" % (doc["exit_code"], rc))
+
+
 @case
 def json_failure_of_a_lock_timeout_on_postgres():
     url, drop = pg_database()

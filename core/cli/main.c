@@ -5,6 +5,8 @@
  * command's keys, then ok, exit_code, error and diagnostics (cli.md). */
 #include "cli.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,22 +251,36 @@ static void main_json_finish(struct cli_session *s, const char *body, size_t len
 /* --json, interrupted: the run's one document is still written. Nothing of
  * it reached stdout before main_json_finish (the keys are held in memory),
  * so the handler writes a whole failure document of its own with write(2)
- * and ends as the signal would have: a PostgreSQL server rolls back the
- * session's transaction and frees its lock, SQLite's journal the file's. */
+ * and ends as the signal would have. Ending closes the connections: SQLite's
+ * journal undoes the open transaction; a PostgreSQL server rolls it back and
+ * frees the lock only once it notices, which can be when its running
+ * statement ends, so the message claims no more than that. */
 #define MAIN_SIGNAL_DOC(code, name)                                                                      \
 	"{\n  \"ok\": false,\n  \"exit_code\": " #code ",\n  \"error\": {\"message\": \"interrupted by " name \
-	" before the run ended; its open transaction is rolled back\", \"detail\": null, \"hint\": null, "   \
-	"\"sqlstate\": null, \"file\": null, \"line\": null, \"column\": null, \"package\": null, "           \
-	"\"migration\": null, \"statement\": null},\n  \"diagnostics\": []\n}\n"
+	" before the run ended; its connections are closed, so the database rolls back the open "          \
+	"transaction (a PostgreSQL server once its running statement ends)\", \"detail\": null, "           \
+	"\"hint\": null, \"sqlstate\": null, \"file\": null, \"line\": null, \"column\": null, "           \
+	"\"package\": null, \"migration\": null, \"statement\": null},\n  \"diagnostics\": []\n}\n"
 static const char main_doc_sigint[] = MAIN_SIGNAL_DOC(130, "SIGINT");
 static const char main_doc_sigterm[] = MAIN_SIGNAL_DOC(143, "SIGTERM");
 
+/* Runs once: both signals are in its sa_mask, so a SIGTERM after a SIGINT
+ * waits for the _exit and never writes a second document. Only
+ * async-signal-safe calls; a full or non-blocking stdout is waited for. */
 static void main_on_signal(int sig)
 {
 	const char *doc = sig == SIGINT ? main_doc_sigint : main_doc_sigterm;
 	size_t n = sig == SIGINT ? sizeof main_doc_sigint - 1 : sizeof main_doc_sigterm - 1;
 	while (n > 0) {
 		ssize_t w = write(STDOUT_FILENO, doc, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+			if (poll(&p, 1, -1) < 0 && errno != EINTR)
+				break;
+			continue;
+		}
 		if (w <= 0)
 			break;
 		doc += w;
@@ -294,9 +310,32 @@ static void main_json_signals(bool install, sigset_t *blocked)
 		}
 		struct sigaction sa = {0};
 		sigemptyset(&sa.sa_mask);
+		sigaddset(&sa.sa_mask, SIGINT);
+		sigaddset(&sa.sa_mask, SIGTERM);
 		sa.sa_handler = main_on_signal;
 		if (sigaction(sigs[i], NULL, &before[i]) == 0 && before[i].sa_handler != SIG_IGN)
 			sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+/* A SIGINT or SIGTERM that came while the real document was written: the
+ * run had ended and the document says how, so the exit status is the
+ * document's, not the signal's (review-7 #6). Ignoring a pending signal
+ * discards it (POSIX sigaction); the action before is put back after. */
+static void main_json_drop_pending(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM};
+	sigset_t pending;
+	if (sigpending(&pending) != 0)
+		return;
+	for (size_t i = 0; i < 2; i++) {
+		if (sigismember(&pending, sigs[i]) != 1)
+			continue;
+		struct sigaction ign = {0}, prev;
+		ign.sa_handler = SIG_IGN;
+		sigemptyset(&ign.sa_mask);
+		if (sigaction(sigs[i], &ign, &prev) == 0)
+			sigaction(sigs[i], &prev, NULL);
 	}
 }
 
@@ -356,6 +395,7 @@ int main(int argc, char **argv)
 		main_json_finish(&s, body, len, rc);
 		fflush(stdout);
 		free(body);
+		main_json_drop_pending();
 		sigprocmask(SIG_UNBLOCK, &blocked, NULL);
 	} else if (streamed && rc < 0) {
 		main_json_finish(&s, "", 0, rc);
