@@ -632,6 +632,60 @@ def init_fleet_waits_for_a_refused_target_as_init_does():
 
 
 @case
+def init_fleet_stops_waiting_for_a_refused_target_at_sigint():
+    # review-7 #5: the wait (--wait 20) ends at SIGINT; the target is told
+    # as not reached, not failed with "cannot connect" twice.
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    d = project()
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.g]\ntargets = ["postgres://u:pw@127.0.0.1:%d/x"]\n' % port)
+    t = time.time()
+    p = subprocess.Popen([clitest.DBREG, "init", "--json", "--fleet", "g", "--wait", "20"], cwd=d,
+                         env=clitest.dbreg_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    took = time.time() - t
+    if "cannot load libpq" in out:
+        raise clitest.Skip("no libpq")
+    doc = json.loads(out)
+    bad = doc["targets"][0]
+    expect(p.returncode == 130 and doc["exit_code"] == 130 and doc["interrupted"] is True, "%d %s" % (p.returncode, out))
+    expect(bad["status"] == "not_reached" and "interrupted" in bad["error"]
+           and bad["error"].count("cannot connect") == 1, bad)
+    expect(took < 4, "the wait went on after SIGINT: %.1f s" % took)
+
+
+@case
+def a_second_sigint_during_a_json_fleet_still_prints_one_document():
+    # review-7 #1: the second SIGINT went to SIG_DFL (SA_RESETHAND), not to
+    # the --json handler: exit by the signal and no document.
+    need_pg()
+    urls = pg_databases("dbreg_fleet_int2", 2, {0: "_slow", 1: "_slow"})
+    d = fleet_project([Target(u) for u in urls], jobs=1, extra_tomls={"afault.toml": FAULT})
+    p = subprocess.Popen([clitest.DBREG, "apply", "--json", "--fleet", "tenants"], cwd=d, env=clitest.dbreg_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The first target's 0.6 s step is running: the fleet's handler is in place.
+    first = databases[-2]
+    deadline = time.time() + 60
+    while time.time() < deadline and p.poll() is None and psql(
+            PG_URL, "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND state = 'active'"
+            " AND query LIKE '%%pg_sleep%%'" % first) == "0":
+        time.sleep(0.02)
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.1)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    doc = json.loads(out) if out.strip() else {}
+    expect(p.returncode == 130 and doc.get("exit_code") == 130 and doc.get("ok") is False,
+           "exit %d, stdout %r" % (p.returncode, out[:500]))
+
+
+@case
 def urls_file_comments_start_at_a_hash_after_a_blank():
     # cli.md: urls_file is one URL per line, ${NAME} expanded, # comments:
     # a comment after a URL too; a # inside a word belongs to the URL.
@@ -772,4 +826,5 @@ def fleet_usage_errors_and_bad_fleets():
 
 
 if __name__ == "__main__":
-    sys.exit(main(timed=True))
+    # Extra arguments name the cases to run (all when none).
+    sys.exit(main(timed=True, only=tuple(sys.argv[3:])))

@@ -10,11 +10,26 @@
 #include <time.h>
 
 static volatile sig_atomic_t fleet_interrupted;
+static struct sigaction fleet_old_sa;
 
+/* The first SIGINT stops the run from starting targets; a second one is
+ * handed to the action that was there before (main's --json handler, which
+ * still writes the one document), not to SIG_DFL as SA_RESETHAND would. */
 static void fleet_on_sigint(int sig)
 {
-	(void)sig;
-	fleet_interrupted = 1;
+	if (!fleet_interrupted) {
+		fleet_interrupted = 1;
+		return;
+	}
+	void (*before)(int) = fleet_old_sa.sa_handler;
+	if (!(fleet_old_sa.sa_flags & SA_SIGINFO) && before != SIG_DFL && before != SIG_IGN) {
+		before(sig);
+		return;
+	}
+	if (before == SIG_IGN)
+		return;
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 struct fleet_print {
@@ -282,18 +297,20 @@ int cli_fleet(struct cli_session *s, const char *command)
 			s->o.dry_run ? " (dry run: nothing is changed)" : "");
 
 	/* SIGINT: start no new target; the running ones finish or roll back.
-	 * A second one kills as usual. */
-	struct sigaction sa = { 0 }, old_sa;
+	 * A second one ends the process as it would have without the fleet. */
+	struct sigaction sa = { 0 };
 	sa.sa_handler = fleet_on_sigint;
-	sa.sa_flags = SA_RESTART | SA_RESETHAND;
+	sa.sa_flags = SA_RESTART;
+	/* SIGTERM waits too, so main's handler, called from here, runs once. */
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGTERM);
 	fleet_interrupted = 0;
-	sigaction(SIGINT, &sa, &old_sa);
+	sigaction(SIGINT, &sa, &fleet_old_sa);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = dbreg_fleet_run(&o, reg, f, &fo);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	sigaction(SIGINT, &old_sa, NULL);
+	sigaction(SIGINT, &fleet_old_sa, NULL);
 	bool interrupted = fleet_interrupted != 0;
 	if (rc < 0 && !o) {
 		cli_fail(s, "fleet %s: %s", f->name, rc == DBREG_ENOMEM ? "out of memory" : dbreg_state_errmsg(state));

@@ -14,8 +14,11 @@
  * connection, a server starting up. Returns 0, or the last attempt's code
  * with its message in err. *attempts counts the attempts; *hint (may be
  * NULL) gets the advice for the last failure; log (may be NULL) a line per
- * retry. */
-int dbreg_connect_waiting(struct dbreg_conn **conn, const char *url, bool readonly, int wait_s, FILE *log,
-			  unsigned *attempts, const char **hint, char *err, size_t errsize);
+ * retry. stop (may be NULL; a fleet's SIGINT flag) ends the wait within
+ * 0.25 s of becoming non-zero: then 1 is returned (err holds the last
+ * failure), which a fleet tells as "not reached". */
+int dbreg_connect_waiting(struct dbreg_conn **conn, const char *url, bool readonly, int wait_s,
+			  const volatile int *stop, FILE *log, unsigned *attempts, const char **hint, char *err,
+			  size_t errsize);
 
 #endif

@@ -400,12 +400,21 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 	} else {
 		/* init waits for each target as for one (--wait). */
 		unsigned attempts = 0;
-		rc = dbreg_connect_waiting(&conn, m->url, readonly, opt->action == DBREG_FLEET_INIT ? opt->wait_s : 0, NULL,
-					   &attempts, NULL, err, sizeof err);
+		rc = dbreg_connect_waiting(&conn, m->url, readonly, opt->action == DBREG_FLEET_INIT ? opt->wait_s : 0,
+					   opt->stop, NULL, &attempts, NULL, err, sizeof err);
+		/* SIGINT during the wait: nothing was done there, so the target
+		 * was not reached rather than failed. */
+		if (rc == 1) {
+			o->status = DBREG_FLEET_NOT_REACHED;
+			free(o->error);
+			o->error = dbreg_printf("interrupted (SIGINT) while waiting to connect (--wait): %s", err);
+			return;
+		}
 		if (rc != 0) {
+			/* err already says "cannot connect to ...". */
 			char who[1100];
-			snprintf(who, sizeof who, "%s%s", m->shown, attempts > 1 ? " after retrying (--wait)" : "");
-			fleet_fail(o, rc, "cannot connect to %s: %s", who, err);
+			snprintf(who, sizeof who, "%s%s", m->shown, attempts > 1 ? " (after retrying, --wait)" : "");
+			fleet_fail(o, rc, "%s: %s", who, err);
 			return;
 		}
 		/* The history and the installed packages in one read: for a

@@ -36,8 +36,9 @@ static int init_fail(struct dbreg_init_result *out, enum dbreg_init_phase p, int
 	return rc;
 }
 
-int dbreg_connect_waiting(struct dbreg_conn **conn, const char *url, bool readonly, int wait_s, FILE *log,
-			  unsigned *attempts, const char **hint, char *err, size_t errsize)
+int dbreg_connect_waiting(struct dbreg_conn **conn, const char *url, bool readonly, int wait_s,
+			  const volatile int *stop, FILE *log, unsigned *attempts, const char **hint, char *err,
+			  size_t errsize)
 {
 	double start = init_now(), delay = 0.25;
 	for (;;) {
@@ -55,7 +56,14 @@ int dbreg_connect_waiting(struct dbreg_conn **conn, const char *url, bool readon
 			return rc;
 		if (log)
 			fprintf(log, "  connection refused (%s); retrying in %.2f s\n", err, delay);
-		init_sleep(delay < left ? delay : left);
+		/* In slices, so that a stop is seen within 0.25 s. */
+		for (double nap = delay < left ? delay : left; nap > 0; nap -= 0.25) {
+			if (stop && *stop)
+				return 1;
+			init_sleep(nap < 0.25 ? nap : 0.25);
+		}
+		if (stop && *stop)
+			return 1;
 		delay = delay * 2 > 4 ? 4 : delay * 2;
 	}
 }
@@ -65,7 +73,7 @@ static int init_connect(struct dbreg_init_result *out, struct dbreg_conn **conn,
 			const struct dbreg_init_opts *o)
 {
 	char err[900];
-	int rc = dbreg_connect_waiting(conn, url, true, o->wait_s, o->log, &out->attempts, &out->hint, err, sizeof err);
+	int rc = dbreg_connect_waiting(conn, url, true, o->wait_s, NULL, o->log, &out->attempts, &out->hint, err, sizeof err);
 	if (rc == DBREG_EUSAGE)
 		return init_fail(out, DBREG_INIT_CONNECT, rc, "%s", err);
 	if (rc < 0) {
