@@ -2037,6 +2037,41 @@ def a_targets_statement_timeout_in_dbreg_toml_holds_for_its_migrations():
 
 
 @case
+def json_an_interrupted_migration_says_what_the_server_does_and_that_holds():
+    # review-7 #4: killed mid-statement, the process closes its connection;
+    # PostgreSQL rolls back and frees the registry lock only when the running
+    # statement ends. The document says so, and after that end it is true.
+    import signal
+    url, drop = pg_database()
+    try:
+        d = project({"tomls/slow.toml": PG_SLEEP_PKG})
+        db = url.rsplit("/", 1)[1].split("?")[0]
+        p = subprocess.Popen([DBREG, "apply", "--json", "--target", url], cwd=d, env=clitest.dbreg_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        active = ("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND query LIKE '%%pg_sleep(3)%%'"
+                  " AND pid <> pg_backend_pid()" % db)
+        deadline = time.time() + 60
+        while time.time() < deadline and p.poll() is None and subprocess.run(
+                ["psql", "-X", "-qtA", PG_URL, "-c", active + " AND state = 'active'"],
+                capture_output=True, text=True, timeout=60).stdout.strip() == "0":
+            time.sleep(0.05)
+        t = time.time()
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+        doc = json.loads(out)
+        msg = doc["error"]["message"]
+        expect(p.returncode == 143 and doc["exit_code"] == 143, out)
+        expect("is rolled back" not in msg and "once its running statement ends" in msg, msg)
+        # After the statement's end (3 s), the rollback and the lock's release hold.
+        rc, out, err = run(["apply", "--json", "--lock-timeout", "10", "--target", url], d)
+        expect(rc == 0 and time.time() - t < 8, "%d after %.1f s: %s" % (rc, time.time() - t, err))
+        expect(subprocess.run(["psql", "-X", "-qtA", url, "-c", active], capture_output=True, text=True,
+                              timeout=60).stdout.strip() == "0", "the interrupted statement still runs")
+    finally:
+        drop()
+
+
+@case
 def verify_reports_an_invalid_index_on_postgresql():
     # cli.md: verify reports INVALID indexes (what a failed CREATE INDEX
     # CONCURRENTLY leaves), exit 6, in "problems".
