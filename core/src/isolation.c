@@ -631,7 +631,9 @@ void dbreg_iso_rename_constraint(struct dbreg_iso *iso, const char *table, const
 		if (t->dropped || (table && strcmp(t->name, table) != 0))
 			continue;
 		iso_rename_name(iso, &t->pk_name, name, newname);
-		iso_rename_name(iso, &t->fk_name, name, newname);
+		/* A foreign key has no index of its name to be renamed by. */
+		if (table)
+			iso_rename_name(iso, &t->fk_name, name, newname);
 	}
 }
 

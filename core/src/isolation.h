@@ -97,8 +97,8 @@ void dbreg_iso_rename_column(struct dbreg_iso *iso, const struct dbreg_iso_at *a
 /* ALTER COLUMN ... TYPE: `type` is the last name of the new type. */
 void dbreg_iso_alter_type(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 			  const char *column, const char *type);
-/* Constraint `name` of `table` (NULL: of whichever table has it, as when
- * its index is renamed) renamed to newname. */
+/* Constraint `name` of `table` renamed to newname; table NULL: index
+ * `name` renamed, which renames the primary key it belongs to, if any. */
 void dbreg_iso_rename_constraint(struct dbreg_iso *iso, const char *table, const char *name, const char *newname);
 void dbreg_iso_drop_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 			       const char *name);
