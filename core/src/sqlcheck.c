@@ -816,6 +816,21 @@ static void sc_check_ident(struct sc_ctx *c, const char *what, const char *name,
 		c->migration ? c->migration : "", what, name, why);
 }
 
+/* The column of a CHECK expression `column IS NOT NULL`, else NULL. */
+static const char *sc_not_null_test(const struct json *expr)
+{
+	const struct json *nt, *ref, *last;
+	const char *kind = expr ? jnode(expr, &nt) : NULL;
+	if (!kind || strcmp(kind, "NullTest") != 0 || !jstr(nt, "nulltesttype") ||
+	    strcmp(jstr(nt, "nulltesttype"), "IS_NOT_NULL") != 0)
+		return NULL;
+	kind = jnode(jget(nt, "arg"), &ref);
+	const struct json *fields = kind && strcmp(kind, "ColumnRef") == 0 ? jget(ref, "fields") : NULL;
+	size_t n = jlen(fields);
+	const char *lk = n == 1 ? jnode(&fields->items[0], &last) : NULL;
+	return lk && strcmp(lk, "String") == 0 ? jstr(last, "sval") : NULL;
+}
+
 /* Where the current statement is, for the isolation rules. */
 static struct dbreg_iso_at sc_iso_at(const struct sc_ctx *c)
 {
@@ -1171,6 +1186,9 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 		}
 		if (iso)
 			sc_iso_constraint(c, table, defbody);
+		if (iso && type && strcmp(type, "CONSTR_CHECK") == 0)
+			dbreg_iso_not_null_check(iso, table, con, sc_not_null_test(jget(defbody, "raw_expr")),
+						 !jbool(defbody, "skip_validation"));
 		if (existing && type && strcmp(type, "CONSTR_FOREIGN") == 0 && !jbool(defbody, "skip_validation"))
 			sc_diag(c, "DBR103", table, NULL,
 				"add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later migration",
@@ -1179,6 +1197,8 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 			sc_diag(c, "DBR103", table, NULL,
 				"add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later migration",
 				"ADD CHECK on existing table %s scans it under a lock that blocks reads and writes", table);
+	} else if (strcmp(sub, "AT_ValidateConstraint") == 0) {
+		dbreg_iso_validate_constraint(iso, table, name);
 	} else if (strcmp(sub, "AT_AlterColumnType") == 0) {
 		if (defkind && strcmp(defkind, "ColumnDef") == 0)
 			dbreg_iso_alter_type(iso, &at, table, name, jlast_name(jget(jget(defbody, "typeName"), "names")));
@@ -1191,11 +1211,10 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 		   (strcmp(sub, "AT_SetNotNull") == 0 || strcmp(sub, "AT_DropNotNull") == 0)) {
 		dbreg_iso_ws_not_null(iso, &at, table, strcmp(sub, "AT_SetNotNull") == 0);
 	}
-	if (existing && strcmp(sub, "AT_SetNotNull") == 0)
+	if (existing && strcmp(sub, "AT_SetNotNull") == 0 && !dbreg_iso_not_null_proven(iso, table, name))
 		sc_diag(c, "DBR103", table, name,
 			"add CHECK (... IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL (PostgreSQL 12+ "
-			"then skips the scan; this check does not follow the CHECK, so mark that SET NOT NULL with "
-			"-- dbreg:ignore DBR103 and the reason)",
+			"then skips the scan)",
 			"SET NOT NULL on column %s scans table %s under a lock that blocks reads and writes", name ? name : "",
 			table);
 }
