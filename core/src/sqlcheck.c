@@ -819,7 +819,7 @@ static void sc_check_ident(struct sc_ctx *c, const char *what, const char *name,
 /* The column of a CHECK expression `column IS NOT NULL`, else NULL. */
 static const char *sc_not_null_test(const struct json *expr)
 {
-	const struct json *nt, *ref, *last;
+	const struct json *nt = NULL, *ref = NULL, *last = NULL;
 	const char *kind = expr ? jnode(expr, &nt) : NULL;
 	if (!kind || strcmp(kind, "NullTest") != 0 || !jstr(nt, "nulltesttype") ||
 	    strcmp(jstr(nt, "nulltesttype"), "IS_NOT_NULL") != 0)
@@ -929,7 +929,7 @@ static void sc_iso_constraint(struct sc_ctx *c, const char *table, const struct 
  * are unknown here. */
 static const char *sc_query_column(const struct json *colnames, const struct json *targets, size_t i, bool *star)
 {
-	const struct json *rt = NULL, *ref, *last;
+	const struct json *rt = NULL, *ref = NULL, *last = NULL;
 	const char *from_query = NULL;
 	if (i < jlen(targets) && jnode(&targets->items[i], &rt)) {
 		const char *kind = jnode(jget(rt, "val"), &ref);
