@@ -860,6 +860,12 @@ def an_in_memory_target_is_planned_as_the_empty_database_apply_will_find():
     expect(rc == 0 and all(p["installed_version"] is None for p in json.loads(out)["packages"]), out + err)
     rc, out, err = run(["apply", "--json", "--target", "sqlite::memory:"], d)
     expect(rc == 0 and json.loads(out)["applied"] == applied, out + err)
+    # A file whose name ends in :memory: is a file: its history is kept.
+    rc, out, err = run(["apply", "--json", "--target", "sqlite:x:memory:"], d)
+    expect(rc == 0 and json.loads(out)["applied"] == applied and os.path.isfile(os.path.join(d, "x:memory:")),
+           out + err)
+    rc, out, err = run(["plan", "--json", "--target", "sqlite:x:memory:"], d)
+    expect(rc == 0 and json.loads(out)["steps"] == [], out + err)
 
 
 @case

@@ -219,6 +219,15 @@ static const struct broken broken_cases[] = {
 	 "ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_pk;\n",
 	 "DBR046", 20, "DROP CONSTRAINT ydtb_t_items_pk leaves package table ydtb_t_items without a primary key", NULL,
 	 "ydtb_t_items"},
+	{"DROP CONSTRAINT on the workspace foreign key after an index of its name is renamed",
+	 "ALTER INDEX IF EXISTS ydtb_t_items_workspace_id_fkey RENAME TO ydtb_t_items_other;\n"
+	 "ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_workspace_id_fkey;\n",
+	 "DBR022", 20, "DROP CONSTRAINT ydtb_t_items_workspace_id_fkey drops the foreign key from workspace_id", NULL,
+	 "ydtb_t_items"},
+	{"DROP CONSTRAINT on a renamed workspace foreign key",
+	 "ALTER TABLE ydtb_t_items RENAME CONSTRAINT ydtb_t_items_workspace_id_fkey TO ydtb_t_items_ws;\n"
+	 "ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_ws;\n",
+	 "DBR022", 20, "DROP CONSTRAINT ydtb_t_items_ws drops the foreign key from workspace_id", NULL, "ydtb_t_items"},
 	{"DROP COLUMN of a renamed key column",
 	 "CREATE TABLE IF NOT EXISTS ydtb_t_two (a text, b text, workspace_id text NOT NULL REFERENCES ydtb_workspaces(id),"
 	 " CONSTRAINT ydtb_t_two_key PRIMARY KEY (a, b));\n"
@@ -242,6 +251,9 @@ static const struct broken broken_cases[] = {
 	{"a quoted column list of CREATE TABLE AS that is no SQL identifier",
 	 "CREATE TABLE IF NOT EXISTS ydtb_t_ql (\"Key\", workspace_id) AS SELECT id, workspace_id FROM ydtb_t_items;\n",
 	 "DBR046", 19, "migration 0001 names column \"Key\", which is not a valid SQL identifier", "name it key", "ydtb_t_ql"},
+	{"a quoted column past the column list of CREATE TABLE AS that is no SQL identifier",
+	 "CREATE TABLE IF NOT EXISTS ydtb_t_qs (id) AS SELECT id, workspace_id, id AS \"Key\" FROM ydtb_t_items;\n",
+	 "DBR046", 19, "migration 0001 names column \"Key\", which is not a valid SQL identifier", "name it key", "ydtb_t_qs"},
 	{"a quoted column alias of SELECT INTO that is no SQL identifier",
 	 "SELECT id AS \"Key\", workspace_id INTO ydtb_t_qi FROM ydtb_t_items;\n",
 	 "DBR046", 19, "migration 0001 names column \"Key\", which is not a valid SQL identifier", "name it key", "ydtb_t_qi"},
@@ -279,6 +291,13 @@ static void test_isolation__every_breaking_statement_at_its_line(void **state)
 
 /* The forms that keep the rules: no error at all. */
 static const char *const passing_cases[] = {
+	/* CREATE TABLE AS whose column list is shorter than the query: workspace_id comes from the query */
+	"CREATE TABLE IF NOT EXISTS ydtb_t_copy2 (id) AS SELECT id, workspace_id FROM ydtb_t_items;\n"
+	"ALTER TABLE ydtb_t_copy2 ALTER COLUMN workspace_id SET NOT NULL;\n"
+	"ALTER TABLE ydtb_t_copy2 DROP CONSTRAINT IF EXISTS ydtb_t_copy2_pkey;\n"
+	"ALTER TABLE ydtb_t_copy2 ADD CONSTRAINT ydtb_t_copy2_pkey PRIMARY KEY (id);\n"
+	"ALTER TABLE ydtb_t_copy2 DROP CONSTRAINT IF EXISTS ydtb_t_copy2_ws_fk;\n"
+	"ALTER TABLE ydtb_t_copy2 ADD CONSTRAINT ydtb_t_copy2_ws_fk FOREIGN KEY (workspace_id) REFERENCES ydtb_workspaces(id) ON DELETE CASCADE;\n",
 	/* the primary key dropped and made again in one migration */
 	"ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_pkey;\n"
 	"ALTER TABLE ydtb_t_items ADD CONSTRAINT ydtb_t_items_pkey PRIMARY KEY (id);\n",

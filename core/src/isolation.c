@@ -37,6 +37,11 @@ struct iso_table {
 	char *pk_name;                 /* its constraint's name, when it has one */
 	char **pk_cols;                /* its columns */
 	size_t n_pk_cols;
+	struct iso_nn {                /* CHECK (column IS NOT NULL) constraints */
+		char *name, *column;
+		bool valid;            /* validated: SET NOT NULL then scans nothing */
+	} *nn;
+	size_t n_nn;
 };
 
 struct dbreg_iso {
@@ -75,6 +80,13 @@ static void iso_pk_clear(struct iso_table *t)
 	t->n_pk_cols = 0;
 }
 
+static void iso_nn_remove(struct iso_table *t, size_t i)
+{
+	free(t->nn[i].name);
+	free(t->nn[i].column);
+	t->nn[i] = t->nn[--t->n_nn];
+}
+
 static void iso_prop_clear(struct iso_prop *p)
 {
 	free(p->message);
@@ -91,6 +103,9 @@ void dbreg_iso_free(struct dbreg_iso *iso)
 		free(t->name);
 		free(t->fk_name);
 		iso_pk_clear(t);
+		while (t->n_nn)
+			iso_nn_remove(t, 0);
+		free(t->nn);
 		struct iso_prop *props[] = {&t->prefix, &t->ws, &t->not_null, &t->fk, &t->schema, &t->pk};
 		for (size_t k = 0; k < sizeof(props) / sizeof(props[0]); k++)
 			iso_prop_clear(props[k]);
@@ -536,6 +551,9 @@ void dbreg_iso_drop_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at,
 	struct iso_table *t = iso_get(iso, table);
 	if (!t)
 		return;
+	for (size_t i = t->n_nn; i-- > 0;)
+		if (strcmp(t->nn[i].column, column) == 0)
+			iso_nn_remove(t, i);
 	if (iso_pk_has_column(t, column)) {
 		char what[160];
 		snprintf(what, sizeof what, "DROP COLUMN %s (a column of its primary key)", column);
@@ -551,6 +569,21 @@ void dbreg_iso_drop_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at,
 	t->not_null.state = t->fk.state = ISO_UNKNOWN;
 }
 
+/* Renames what *slot holds from name to newname; false when it held another. */
+static bool iso_rename_name(struct dbreg_iso *iso, char **slot, const char *name, const char *newname)
+{
+	if (!*slot || strcmp(*slot, name) != 0)
+		return false;
+	char *n = dbreg_strdup(newname);
+	if (!n) {
+		iso->rc = DBREG_ENOMEM;
+		return false;
+	}
+	free(*slot);
+	*slot = n;
+	return true;
+}
+
 void dbreg_iso_rename_column(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 			     const char *column, const char *newname)
 {
@@ -559,7 +592,9 @@ void dbreg_iso_rename_column(struct dbreg_iso *iso, const struct dbreg_iso_at *a
 	struct iso_table *t = iso_get(iso, table);
 	if (!t)
 		return;
-	for (size_t i = 0; newname && i < t->n_pk_cols; i++)
+	for (size_t i = 0; newname && column && i < t->n_nn; i++)
+		iso_rename_name(iso, &t->nn[i].column, column, newname);
+	for (size_t i = 0; newname && column && i < t->n_pk_cols; i++)
 		if (strcmp(t->pk_cols[i], column) == 0) {
 			char *n = dbreg_strdup(newname);
 			if (!n) {
@@ -607,19 +642,45 @@ void dbreg_iso_alter_type(struct dbreg_iso *iso, const struct dbreg_iso_at *at, 
 		table, type, table);
 }
 
-/* Renames what *slot holds from name to newname; false when it held another. */
-static bool iso_rename_name(struct dbreg_iso *iso, char **slot, const char *name, const char *newname)
+
+void dbreg_iso_not_null_check(struct dbreg_iso *iso, const char *table, const char *name, const char *column,
+			      bool valid)
 {
-	if (!*slot || strcmp(*slot, name) != 0)
-		return false;
-	char *n = dbreg_strdup(newname);
-	if (!n) {
+	struct iso_table *t = column ? iso_get(iso, table) : NULL;
+	if (!t)
+		return;
+	struct iso_nn *nn = realloc(t->nn, (t->n_nn + 1) * sizeof(*nn));
+	if (!nn) {
 		iso->rc = DBREG_ENOMEM;
-		return false;
+		return;
 	}
-	free(*slot);
-	*slot = n;
-	return true;
+	t->nn = nn;
+	nn = &t->nn[t->n_nn];
+	*nn = (struct iso_nn){.name = name ? dbreg_strdup(name) : NULL, .column = dbreg_strdup(column), .valid = valid};
+	if (!nn->column || (name && !nn->name)) {
+		free(nn->name);
+		free(nn->column);
+		iso->rc = DBREG_ENOMEM;
+		return;
+	}
+	t->n_nn++;
+}
+
+void dbreg_iso_validate_constraint(struct dbreg_iso *iso, const char *table, const char *name)
+{
+	struct iso_table *t = name ? iso_get(iso, table) : NULL;
+	for (size_t i = 0; t && i < t->n_nn; i++)
+		if (t->nn[i].name && strcmp(t->nn[i].name, name) == 0)
+			t->nn[i].valid = true;
+}
+
+bool dbreg_iso_not_null_proven(struct dbreg_iso *iso, const char *table, const char *column)
+{
+	struct iso_table *t = column ? iso_find(iso, table) : NULL;
+	for (size_t i = 0; t && i < t->n_nn; i++)
+		if (t->nn[i].valid && strcmp(t->nn[i].column, column) == 0)
+			return true;
+	return false;
 }
 
 void dbreg_iso_rename_constraint(struct dbreg_iso *iso, const char *table, const char *name, const char *newname)
@@ -631,7 +692,12 @@ void dbreg_iso_rename_constraint(struct dbreg_iso *iso, const char *table, const
 		if (t->dropped || (table && strcmp(t->name, table) != 0))
 			continue;
 		iso_rename_name(iso, &t->pk_name, name, newname);
+		/* A foreign key or a CHECK has no index of its name to be renamed by. */
+		if (!table)
+			continue;
 		iso_rename_name(iso, &t->fk_name, name, newname);
+		for (size_t k = 0; k < t->n_nn; k++)
+			iso_rename_name(iso, &t->nn[k].name, name, newname);
 	}
 }
 
@@ -641,6 +707,9 @@ void dbreg_iso_drop_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at 
 	struct iso_table *t = iso_get(iso, table);
 	if (!t || !name)
 		return;
+	for (size_t i = t->n_nn; i-- > 0;)
+		if (t->nn[i].name && strcmp(t->nn[i].name, name) == 0)
+			iso_nn_remove(t, i);
 	if (t->pk_name && strcmp(t->pk_name, name) == 0) {
 		char what[160];
 		snprintf(what, sizeof what, "DROP CONSTRAINT %s", name);

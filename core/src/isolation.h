@@ -97,8 +97,16 @@ void dbreg_iso_rename_column(struct dbreg_iso *iso, const struct dbreg_iso_at *a
 /* ALTER COLUMN ... TYPE: `type` is the last name of the new type. */
 void dbreg_iso_alter_type(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 			  const char *column, const char *type);
-/* Constraint `name` of `table` (NULL: of whichever table has it, as when
- * its index is renamed) renamed to newname. */
+/* CHECK (column IS NOT NULL) added to a table (valid: without NOT VALID),
+ * a constraint validated (VALIDATE CONSTRAINT), and whether the column is
+ * proven not null by a valid such check: PostgreSQL 12+ then sets NOT NULL
+ * without scanning the table (DBR103's advice). */
+void dbreg_iso_not_null_check(struct dbreg_iso *iso, const char *table, const char *name, const char *column,
+			      bool valid);
+void dbreg_iso_validate_constraint(struct dbreg_iso *iso, const char *table, const char *name);
+bool dbreg_iso_not_null_proven(struct dbreg_iso *iso, const char *table, const char *column);
+/* Constraint `name` of `table` renamed to newname; table NULL: index
+ * `name` renamed, which renames the primary key it belongs to, if any. */
 void dbreg_iso_rename_constraint(struct dbreg_iso *iso, const char *table, const char *name, const char *newname);
 void dbreg_iso_drop_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at *at, const char *table,
 			       const char *name);

@@ -816,22 +816,19 @@ static void sc_check_ident(struct sc_ctx *c, const char *what, const char *name,
 		c->migration ? c->migration : "", what, name, why);
 }
 
-/* sc_check_ident for the columns a query makes a table with (CREATE TABLE
- * ... AS, SELECT ... INTO): the column list given, else the query's
- * aliases (a bare column keeps the name it had). */
-static void sc_check_query_columns(struct sc_ctx *c, const char *table, const struct json *colnames,
-				   const struct json *select)
+/* The column of a CHECK expression `column IS NOT NULL`, else NULL. */
+static const char *sc_not_null_test(const struct json *expr)
 {
-	for (size_t i = 0; i < jlen(colnames); i++)
-		sc_check_ident(c, "column", jname(&colnames->items[i]), table, jname(&colnames->items[i]));
-	if (jlen(colnames))
-		return;
-	const struct json *targets = jget(select, "targetList");
-	for (size_t i = 0; i < jlen(targets); i++) {
-		const struct json *rt;
-		if (jnode(&targets->items[i], &rt))
-			sc_check_ident(c, "column", jstr(rt, "name"), table, jstr(rt, "name"));
-	}
+	const struct json *nt = NULL, *ref = NULL, *last = NULL;
+	const char *kind = expr ? jnode(expr, &nt) : NULL;
+	if (!kind || strcmp(kind, "NullTest") != 0 || !jstr(nt, "nulltesttype") ||
+	    strcmp(jstr(nt, "nulltesttype"), "IS_NOT_NULL") != 0)
+		return NULL;
+	kind = jnode(jget(nt, "arg"), &ref);
+	const struct json *fields = kind && strcmp(kind, "ColumnRef") == 0 ? jget(ref, "fields") : NULL;
+	size_t n = jlen(fields);
+	const char *lk = n == 1 ? jnode(&fields->items[0], &last) : NULL;
+	return lk && strcmp(lk, "String") == 0 ? jstr(last, "sval") : NULL;
 }
 
 /* Where the current statement is, for the isolation rules. */
@@ -903,7 +900,7 @@ static void sc_iso_constraint(struct sc_ctx *c, const char *table, const struct 
 	struct dbreg_iso_at at = sc_iso_at(c);
 	if (strcmp(type, "CONSTR_PRIMARY") == 0) {
 		const struct json *keys = jget(con, "keys");
-		const char *cols[16];
+		const char *cols[32];          /* PostgreSQL's INDEX_MAX_KEYS: a key has no more */
 		size_t n = 0;
 		for (size_t i = 0; i < jlen(keys); i++) {
 			const char *col = jname(&keys->items[i]);
@@ -925,42 +922,63 @@ static void sc_iso_constraint(struct sc_ctx *c, const char *table, const struct 
 	}
 }
 
-/* For CREATE TABLE AS and SELECT INTO: whether the query's columns (or
- * the column list given) include workspace_id: 1, 0, or -1 (SELECT *). */
-static int sc_query_has_ws(const struct json *colnames, const struct json *select)
+/* The name of column i of a table made from a query (CREATE TABLE ... AS,
+ * SELECT ... INTO): the column list's, and past its end the query's (an
+ * alias, else a bare column's own name); NULL when the query does not say
+ * (an expression). *star is set when the query has a `*`, whose columns
+ * are unknown here. */
+static const char *sc_query_column(const struct json *colnames, const struct json *targets, size_t i, bool *star)
 {
-	for (size_t i = 0; i < jlen(colnames); i++)
-		if (jname(&colnames->items[i]) && strcmp(jname(&colnames->items[i]), "workspace_id") == 0)
-			return 1;
-	if (jlen(colnames))
-		return 0;
-	const struct json *targets = jget(select, "targetList");
-	if (!targets) /* UNION, VALUES, ...: not looked into */
-		return -1;
-	for (size_t i = 0; i < jlen(targets); i++) {
-		const struct json *rt;
-		if (!jnode(&targets->items[i], &rt))
-			continue;
-		const char *alias = jstr(rt, "name");
-		if (alias) {
-			if (strcmp(alias, "workspace_id") == 0)
-				return 1;
-			continue;
-		}
-		const struct json *ref;
+	const struct json *rt = NULL, *ref = NULL, *last = NULL;
+	const char *from_query = NULL;
+	if (i < jlen(targets) && jnode(&targets->items[i], &rt)) {
 		const char *kind = jnode(jget(rt, "val"), &ref);
-		if (!kind || strcmp(kind, "ColumnRef") != 0)
-			continue;
-		const struct json *fields = jget(ref, "fields");
+		const struct json *fields = kind && strcmp(kind, "ColumnRef") == 0 ? jget(ref, "fields") : NULL;
 		size_t n = jlen(fields);
-		const struct json *last;
 		const char *lk = n ? jnode(&fields->items[n - 1], &last) : NULL;
 		if (lk && strcmp(lk, "A_Star") == 0)
-			return -1;
-		if (lk && strcmp(lk, "String") == 0 && jstr(last, "sval") && strcmp(jstr(last, "sval"), "workspace_id") == 0)
+			*star = true;
+		from_query = jstr(rt, "name");
+		if (!from_query && lk && strcmp(lk, "String") == 0)
+			from_query = jstr(last, "sval");
+	}
+	return i < jlen(colnames) ? jname(&colnames->items[i]) : from_query;
+}
+
+/* How many columns sc_query_column can name. */
+static size_t sc_query_columns(const struct json *colnames, const struct json *targets)
+{
+	return jlen(targets) > jlen(colnames) ? jlen(targets) : jlen(colnames);
+}
+
+/* For CREATE TABLE AS and SELECT INTO: whether the table's columns
+ * include workspace_id: 1, 0, or -1 (a `*`, or a query without a target
+ * list of its own: UNION, VALUES, ...). */
+static int sc_query_has_ws(const struct json *colnames, const struct json *select)
+{
+	const struct json *targets = jget(select, "targetList");
+	bool star = false;
+	for (size_t i = 0, n = sc_query_columns(colnames, targets); i < n; i++) {
+		const char *name = sc_query_column(colnames, targets, i, &star);
+		if (name && strcmp(name, "workspace_id") == 0)
 			return 1;
 	}
-	return 0;
+	if (!targets)
+		return jlen(colnames) ? 0 : -1;
+	return star ? -1 : 0;
+}
+
+/* sc_check_ident for the columns a query makes a table with (CREATE TABLE
+ * ... AS, SELECT ... INTO), as sc_query_column names them. */
+static void sc_check_query_columns(struct sc_ctx *c, const char *table, const struct json *colnames,
+				   const struct json *select)
+{
+	const struct json *targets = jget(select, "targetList");
+	bool star = false;
+	for (size_t i = 0, n = sc_query_columns(colnames, targets); i < n; i++) {
+		const char *name = sc_query_column(colnames, targets, i, &star);
+		sc_check_ident(c, "column", name, table, name);
+	}
 }
 
 /* Whether a table is new in this body: created by an earlier statement of
@@ -1168,6 +1186,9 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 		}
 		if (iso)
 			sc_iso_constraint(c, table, defbody);
+		if (iso && type && strcmp(type, "CONSTR_CHECK") == 0)
+			dbreg_iso_not_null_check(iso, table, con, sc_not_null_test(jget(defbody, "raw_expr")),
+						 !jbool(defbody, "skip_validation"));
 		if (existing && type && strcmp(type, "CONSTR_FOREIGN") == 0 && !jbool(defbody, "skip_validation"))
 			sc_diag(c, "DBR103", table, NULL,
 				"add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later migration",
@@ -1176,6 +1197,8 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 			sc_diag(c, "DBR103", table, NULL,
 				"add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in a later migration",
 				"ADD CHECK on existing table %s scans it under a lock that blocks reads and writes", table);
+	} else if (strcmp(sub, "AT_ValidateConstraint") == 0) {
+		dbreg_iso_validate_constraint(iso, table, name);
 	} else if (strcmp(sub, "AT_AlterColumnType") == 0) {
 		if (defkind && strcmp(defkind, "ColumnDef") == 0)
 			dbreg_iso_alter_type(iso, &at, table, name, jlast_name(jget(jget(defbody, "typeName"), "names")));
@@ -1188,7 +1211,7 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 		   (strcmp(sub, "AT_SetNotNull") == 0 || strcmp(sub, "AT_DropNotNull") == 0)) {
 		dbreg_iso_ws_not_null(iso, &at, table, strcmp(sub, "AT_SetNotNull") == 0);
 	}
-	if (existing && strcmp(sub, "AT_SetNotNull") == 0)
+	if (existing && strcmp(sub, "AT_SetNotNull") == 0 && !dbreg_iso_not_null_proven(iso, table, name))
 		sc_diag(c, "DBR103", table, name,
 			"add CHECK (... IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL (PostgreSQL 12+ "
 			"then skips the scan)",

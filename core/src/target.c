@@ -32,9 +32,14 @@ char *dbreg_target_key(const char *url)
 bool dbreg_target_is_memory(const char *url)
 {
 	enum dbreg_dialect dialect;
-	size_t n = url ? strlen(url) : 0;
-	return n >= 8 && strcmp(url + n - 8, ":memory:") == 0 && dbreg_target_dialect(url, &dialect) == 0 &&
-	       dialect == DBREG_DIALECT_SQLITE;
+	if (!url || !strstr(url, ":memory:") || dbreg_target_dialect(url, &dialect) != 0 ||
+	    dialect != DBREG_DIALECT_SQLITE)
+		return false;
+	/* The driver's key says which database it opens: sqlite:x:memory: is a file. */
+	char *key = dbreg_target_key(url);
+	bool memory = key && strcmp(key, "sqlite::memory:") == 0;
+	free(key);
+	return memory;
 }
 
 /* Whether drv opens read-only connections of its own kind (that cannot
