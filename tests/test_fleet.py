@@ -747,10 +747,23 @@ def the_state_file_keeps_the_last_10_runs_of_each_fleet():
     db.commit()
     db.close()
     expect(counts() == (201, 603, 30, 90, 0), counts())
+
+    def run_ids():
+        db = sqlite3.connect(state)
+        try:
+            return [r[0] for r in db.execute("SELECT id FROM fleet_runs WHERE fleet = 'tenants' ORDER BY id")]
+        finally:
+            db.close()
+
+    seen = run_ids()
     for i in range(25):
         rc, out, err = run(["-q", "apply", "--fleet", "tenants"], d)
         expect(rc == 0, err)
         expect(counts() == (10, 30, 30, 90, 0), "after run %d: %s" % (i + 1, counts()))
+        # The newest 10 are the ones kept, the run just made among them.
+        kept = run_ids()
+        seen += [k for k in kept if k not in seen]
+        expect(kept == seen[-10:] and len(seen) == 202 + i, "after run %d: kept %s of %s" % (i + 1, kept, seen[-12:]))
     # The last run, a failure, is what --resume and status answer from.
     bad = targets[1]
     with open(bad.path, "wb") as f:
