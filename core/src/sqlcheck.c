@@ -816,19 +816,31 @@ static void sc_check_ident(struct sc_ctx *c, const char *what, const char *name,
 		c->migration ? c->migration : "", what, name, why);
 }
 
+/* The column a ColumnRef node names (its last field), else NULL; *n_fields
+ * gets its number of fields, and *star (may be NULL) is set for a `*`. */
+static const char *sc_column_ref(const struct json *node, size_t *n_fields, bool *star)
+{
+	const struct json *ref = NULL, *last = NULL;
+	const char *kind = node ? jnode(node, &ref) : NULL;
+	const struct json *fields = kind && strcmp(kind, "ColumnRef") == 0 ? jget(ref, "fields") : NULL;
+	size_t n = *n_fields = jlen(fields);
+	const char *lk = n ? jnode(&fields->items[n - 1], &last) : NULL;
+	if (lk && strcmp(lk, "A_Star") == 0 && star)
+		*star = true;
+	return lk && strcmp(lk, "String") == 0 ? jstr(last, "sval") : NULL;
+}
+
 /* The column of a CHECK expression `column IS NOT NULL`, else NULL. */
 static const char *sc_not_null_test(const struct json *expr)
 {
-	const struct json *nt = NULL, *ref = NULL, *last = NULL;
+	const struct json *nt = NULL;
 	const char *kind = expr ? jnode(expr, &nt) : NULL;
 	if (!kind || strcmp(kind, "NullTest") != 0 || !jstr(nt, "nulltesttype") ||
 	    strcmp(jstr(nt, "nulltesttype"), "IS_NOT_NULL") != 0)
 		return NULL;
-	kind = jnode(jget(nt, "arg"), &ref);
-	const struct json *fields = kind && strcmp(kind, "ColumnRef") == 0 ? jget(ref, "fields") : NULL;
-	size_t n = jlen(fields);
-	const char *lk = n == 1 ? jnode(&fields->items[0], &last) : NULL;
-	return lk && strcmp(lk, "String") == 0 ? jstr(last, "sval") : NULL;
+	size_t n;
+	const char *column = sc_column_ref(jget(nt, "arg"), &n, NULL);
+	return n == 1 ? column : NULL;
 }
 
 /* Where the current statement is, for the isolation rules. */
@@ -929,18 +941,12 @@ static void sc_iso_constraint(struct sc_ctx *c, const char *table, const struct 
  * are unknown here. */
 static const char *sc_query_column(const struct json *colnames, const struct json *targets, size_t i, bool *star)
 {
-	const struct json *rt = NULL, *ref = NULL, *last = NULL;
+	const struct json *rt = NULL;
 	const char *from_query = NULL;
 	if (i < jlen(targets) && jnode(&targets->items[i], &rt)) {
-		const char *kind = jnode(jget(rt, "val"), &ref);
-		const struct json *fields = kind && strcmp(kind, "ColumnRef") == 0 ? jget(ref, "fields") : NULL;
-		size_t n = jlen(fields);
-		const char *lk = n ? jnode(&fields->items[n - 1], &last) : NULL;
-		if (lk && strcmp(lk, "A_Star") == 0)
-			*star = true;
-		from_query = jstr(rt, "name");
-		if (!from_query && lk && strcmp(lk, "String") == 0)
-			from_query = jstr(last, "sval");
+		size_t n;
+		const char *column = sc_column_ref(jget(rt, "val"), &n, star);
+		from_query = jstr(rt, "name") ? jstr(rt, "name") : column;
 	}
 	return i < jlen(colnames) ? jname(&colnames->items[i]) : from_query;
 }
