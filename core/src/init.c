@@ -4,18 +4,12 @@
  * and opens the connection to write only once the plan is known to be fine. */
 #include "dbreg.h"
 #include "connect.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double init_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void init_sleep(double seconds)
 {
@@ -40,7 +34,7 @@ int dbreg_connect_waiting(struct dbreg_conn **conn, const char *url, bool readon
 			  const volatile int *stop, FILE *log, unsigned *attempts, const char **hint, char *err,
 			  size_t errsize)
 {
-	double start = init_now(), delay = 0.25;
+	double start = dbreg_clock_ms(), delay = 0.25;
 	for (;;) {
 		++*attempts;
 		int rc = readonly ? dbreg_target_connect_readonly(conn, url, err, errsize)
@@ -51,7 +45,7 @@ int dbreg_connect_waiting(struct dbreg_conn **conn, const char *url, bool readon
 		const char *advice = dbreg_target_connect_advice(url, err, &transient);
 		if (hint)
 			*hint = advice;
-		double left = (double)wait_s - (init_now() - start);
+		double left = (double)wait_s - (dbreg_clock_ms() - start) / 1e3;
 		if (!transient || left <= 0)
 			return rc;
 		if (log)
@@ -94,7 +88,7 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 	const struct dbreg_init_opts *o = opts ? opts : &none;
 	memset(out, 0, sizeof(*out));
 	out->verify = (struct dbreg_verify_result)DBREG_VERIFY_RESULT_INIT;
-	double start = init_now();
+	double start = dbreg_clock_ms();
 	struct dbreg_conn *conn = NULL;
 	struct dbreg_applied *hist = NULL;
 	size_t n_hist = 0;
@@ -188,7 +182,7 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 out:
 	if (o->state && !o->dry_run && key)
 		dbreg_state_log(o->state, "init", target, rc == 0 ? "ok" : "failed", rc == 0 ? NULL : out->errmsg);
-	out->ms = (init_now() - start) * 1000;
+	out->ms = dbreg_clock_ms() - start;
 	dbreg_applied_free(hist, n_hist);
 	dbreg_target_close(conn);
 	free(key);
