@@ -192,12 +192,8 @@ static void watch_json_steps(FILE *fp, const struct watch_result *r)
 		bool ran = false;
 		for (size_t k = 0; r->ran_apply && k < r->res.n_ran; k++)
 			ran |= r->res.ran[k] == i;
-		fputs(i ? ", {\"package\": " : "{\"package\": ", fp);
-		dbreg_json_str(fp, s->package);
-		fputs(", \"migration\": ", fp);
-		dbreg_json_str(fp, s->migration);
-		fputs(", \"version\": ", fp);
-		dbreg_json_str(fp, s->version);
+		fputs(i ? ", {" : "{", fp);
+		cli_json_migration(fp, s->package, s->migration, s->version);
 		fprintf(fp, ", \"direction\": \"%s\", \"transaction\": %s, \"checksum\": ", s->up ? "up" : "down",
 			s->transaction ? "true" : "false");
 		dbreg_json_str(fp, s->checksum);
