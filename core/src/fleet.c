@@ -11,6 +11,7 @@
 #include "plan.h"
 #include "registry.h"
 #include "state.h"
+#include "target.h"
 #include "util.h"
 #include "workers.h"
 
@@ -457,10 +458,13 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		if (rc != 0) {
 			fleet_fail(o, rc, "%s%s", res.message ? res.message : res.errmsg, "");
 			if (res.failed_migration) {
-				char *line = dbreg_printf("migration %s of %s failed: %s%s%s%s", res.failed_migration,
-							  res.failed_package, res.message ? res.message : res.errmsg,
-							  res.sqlstate[0] ? " (SQLSTATE " : "", res.sqlstate,
-							  res.sqlstate[0] ? ")" : "");
+				/* The database's words as dbreg_target_errmsg gives them,
+				 * its detail and hint included. */
+				char why[2200];
+				dbreg_target_error_line(why, sizeof why, res.message ? res.message : res.errmsg,
+							res.sqlstate, res.detail, res.hint);
+				char *line = dbreg_printf("migration %s of %s failed: %s", res.failed_migration,
+							  res.failed_package, why);
 				if (line) {
 					free(o->error);
 					o->error = line;
