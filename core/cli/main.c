@@ -251,26 +251,34 @@ static void main_json_finish(struct cli_session *s, const char *body, size_t len
 /* --json, interrupted: the run's one document is still written. Nothing of
  * it reached stdout before main_json_finish (the keys are held in memory),
  * so the handler writes a whole failure document of its own with write(2)
- * and ends as the signal would have. Ending closes the connections: SQLite's
- * journal undoes the open transaction; a PostgreSQL server rolls it back and
- * frees the lock only once it notices, which can be when its running
- * statement ends, so the message claims no more than that. */
-#define MAIN_SIGNAL_DOC(code, name)                                                                      \
+ * and ends as the signal would have. First the databases are asked to stop
+ * the running statements (dbreg_cancel_all); ending closes the connections,
+ * so the open transaction is rolled back and the registry lock freed. When
+ * a request could not be sent, a PostgreSQL server does that only once its
+ * running statement ends, and the message says no more. */
+#define MAIN_SIGNAL_DOC(code, name, what)                                                                \
 	"{\n  \"ok\": false,\n  \"exit_code\": " #code ",\n  \"error\": {\"message\": \"interrupted by " name \
-	" before the run ended; its connections are closed, so the database rolls back the open "          \
-	"transaction (a PostgreSQL server once its running statement ends)\", \"detail\": null, "           \
+	" before the run ended; " what "\", \"detail\": null, "                                            \
 	"\"hint\": null, \"sqlstate\": null, \"file\": null, \"line\": null, \"column\": null, "           \
 	"\"package\": null, \"migration\": null, \"statement\": null},\n  \"diagnostics\": []\n}\n"
-static const char main_doc_sigint[] = MAIN_SIGNAL_DOC(130, "SIGINT");
-static const char main_doc_sigterm[] = MAIN_SIGNAL_DOC(143, "SIGTERM");
+#define MAIN_CANCELLED                                                                                   \
+	"the running statements are cancelled and the connections closed, so the database rolls back the " \
+	"open transaction"
+#define MAIN_NOT_CANCELLED                                                                               \
+	"its connections are closed, so the database rolls back the open transaction (a PostgreSQL "       \
+	"server once its running statement ends: the cancel request could not be sent)"
+static const char *const main_docs[2][2] = {
+	{MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_CANCELLED), MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_NOT_CANCELLED)},
+	{MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_CANCELLED), MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_NOT_CANCELLED)},
+};
 
 /* Runs once: both signals are in its sa_mask, so a SIGTERM after a SIGINT
  * waits for the _exit and never writes a second document. Only
  * async-signal-safe calls; a full or non-blocking stdout is waited for. */
 static void main_on_signal(int sig)
 {
-	const char *doc = sig == SIGINT ? main_doc_sigint : main_doc_sigterm;
-	size_t n = sig == SIGINT ? sizeof main_doc_sigint - 1 : sizeof main_doc_sigterm - 1;
+	const char *doc = main_docs[sig != SIGINT][dbreg_cancel_all() != 0];
+	size_t n = strlen(doc);
 	while (n > 0) {
 		ssize_t w = write(STDOUT_FILENO, doc, n);
 		if (w < 0 && errno == EINTR)
@@ -287,6 +295,40 @@ static void main_on_signal(int sig)
 		n -= (size_t)w;
 	}
 	_exit(sig == SIGINT ? 130 : 143);
+}
+
+/* Without --json: the running statements are cancelled, then the signal
+ * ends the process by its default action, so the exit status stays the
+ * signal's. The other signal, if it came meanwhile, is discarded (ignoring
+ * a pending signal drops it) so that it cannot decide the status instead. */
+static void main_on_signal_plain(int sig)
+{
+	dbreg_cancel_all();
+	struct sigaction dfl = {0}, ign = {0}, cur;
+	dfl.sa_handler = SIG_DFL;
+	ign.sa_handler = SIG_IGN;
+	int other = sig == SIGINT ? SIGTERM : SIGINT;
+	if (sigaction(other, NULL, &cur) == 0 && cur.sa_handler == main_on_signal_plain) {
+		sigaction(other, &ign, NULL);
+		sigaction(other, &dfl, NULL);
+	}
+	sigaction(sig, &dfl, NULL);
+	raise(sig);
+}
+
+/* Without --json: main_on_signal_plain for SIGINT and SIGTERM (not for one
+ * the caller ignores), for the whole run. */
+static void main_plain_signals(void)
+{
+	struct sigaction sa = {0}, before;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sa.sa_handler = main_on_signal_plain;
+	static const int sigs[] = {SIGINT, SIGTERM};
+	for (size_t i = 0; i < 2; i++)
+		if (sigaction(sigs[i], NULL, &before) == 0 && before.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
 }
 
 /* install: the handler above for SIGINT and SIGTERM (not for one the
@@ -374,6 +416,8 @@ int main(int argc, char **argv)
 	sigset_t blocked;
 	if (guarded)
 		main_json_signals(true, &blocked);
+	else
+		main_plain_signals();
 	if (rc == 1) {
 		const char *nc = getenv("NO_COLOR");
 		s.tty = isatty(fileno(stderr));

@@ -19,7 +19,8 @@
 	X(PQfreemem) X(PQgetCopyData) X(PQgetResult) X(PQgetisnull) X(PQgetvalue) X(PQhost) X(PQnfields) \
 	X(PQntuples) X(PQport) X(PQprepare) X(PQputCopyEnd) X(PQresultErrorField)                       \
 	X(PQresultErrorMessage) X(PQresultStatus) X(PQsendQuery) X(PQserverVersion)                     \
-	X(PQsetNoticeProcessor) X(PQstatus) X(PQtransactionStatus)
+	X(PQsetNoticeProcessor) X(PQstatus) X(PQtransactionStatus)                                       \
+	X(PQcancel) X(PQfreeCancel) X(PQgetCancel)
 
 struct dbreg_pq {
 #define DBREG_PQ_MEMBER(f) __typeof__(f) *f;
@@ -64,6 +65,9 @@ int dbreg_pq_load(char *err, size_t errsize);
 #define PQsetNoticeProcessor dbreg_pq.PQsetNoticeProcessor
 #define PQstatus dbreg_pq.PQstatus
 #define PQtransactionStatus dbreg_pq.PQtransactionStatus
+#define PQcancel dbreg_pq.PQcancel
+#define PQfreeCancel dbreg_pq.PQfreeCancel
+#define PQgetCancel dbreg_pq.PQgetCancel
 #endif
 
 #endif
