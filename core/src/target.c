@@ -31,6 +31,12 @@ char *dbreg_target_key(const char *url)
 	return dbreg_url_redact(url ? url : "");
 }
 
+const char *dbreg_target_lacks(const char *url)
+{
+	const struct dbreg_driver *drv = url ? dbreg_driver_for_url(url) : NULL;
+	return drv && drv->version >= 9 && drv->lacks ? drv->lacks() : NULL;
+}
+
 bool dbreg_target_is_memory(const char *url)
 {
 	enum dbreg_dialect dialect;

@@ -1228,6 +1228,12 @@ static const char *pg_connect_advice(const char *errmsg, bool *transient)
 	return "is the server up? check the host and port; --wait SECONDS waits longer";
 }
 
+/* libpq, when it cannot be loaded (pq.c says why, naming the library). */
+static const char *pg_lacks(void)
+{
+	return dbreg_pq_error();
+}
+
 /* ---- the registry lock ------------------------------------------------- */
 
 static double pg_now(void)
@@ -1346,4 +1352,5 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.values_equal = pg_values_equal,
 	.registry_read = pg_registry_read,
 	.cancel = pg_cancel,
+	.lacks = pg_lacks,
 };

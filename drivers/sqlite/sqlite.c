@@ -1485,6 +1485,7 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	 * runs in it); the hot journal undoes the open transaction and the
 	 * flock goes with the descriptor. */
 	.cancel = NULL,
+	.lacks = NULL,                     /* SQLite is linked in, not loaded */
 };
 
 /* SQLite's memory statistics take a global mutex on every allocation: with
