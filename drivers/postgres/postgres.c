@@ -357,8 +357,7 @@ static int pg_exec(struct dbreg_conn *conn, const char *sql)
 	size_t done = 0;
 	/* The server sends each statement's result as it completes, so the
 	 * time between two results is that statement's. */
-	struct timespec t0, t;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = dbreg_clock_ms();
 	while ((r = PQgetResult(c->pg)) != NULL) {
 		ExecStatusType st = PQresultStatus(r);
 		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
@@ -370,10 +369,9 @@ static int pg_exec(struct dbreg_conn *conn, const char *sql)
 			done++;
 			PQclear(r);
 			if (c->base.on_statement) {
-				clock_gettime(CLOCK_MONOTONIC, &t);
-				double ms = (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) / 1e6;
+				double t = dbreg_clock_ms();
+				c->base.on_statement(c->base.on_statement_arg, done, t - t0);
 				t0 = t;
-				c->base.on_statement(c->base.on_statement_arg, done, ms);
 			}
 		} else {
 			failed = r;
@@ -1236,13 +1234,6 @@ static const char *pg_lacks(void)
 
 /* ---- the registry lock ------------------------------------------------- */
 
-static double pg_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Names the session that holds the lock in conn->err.message. */
 static void pg_lock_holder(struct pg_conn *c, int timeout_s)
 {
@@ -1283,7 +1274,7 @@ static int pg_lock(struct dbreg_conn *conn, int timeout_s)
 			 "the registry lock must be taken outside a transaction");
 		return DBREG_EUSAGE;
 	}
-	double deadline = pg_now() + (timeout_s > 0 ? timeout_s : 0);
+	double deadline = dbreg_clock_ms() + (timeout_s > 0 ? timeout_s : 0) * 1e3;
 	for (;;) {
 		PGresult *r;
 		/* Never the blocking pg_advisory_lock: it could not time out or say who holds it. */
@@ -1296,7 +1287,7 @@ static int pg_lock(struct dbreg_conn *conn, int timeout_s)
 			c->locked = true;
 			return 0;
 		}
-		if (pg_now() >= deadline)
+		if (dbreg_clock_ms() >= deadline)
 			break;
 		struct timespec pause = { 0, 100 * 1000 * 1000 };
 		nanosleep(&pause, NULL);
