@@ -65,4 +65,38 @@ def an_applied_migration_edited_names_accept_and_accept_lets_apply_run():
     expect(rc == 0 and "DBR045" not in err, err)
 
 
+@case
+def new_package_in_a_folder_without_tomls_starts_the_project():
+    d = project(with_tomls=False)
+    rc, _, err = run(["new", "package", "@acme/crm"], d)
+    expect(rc == 0 and err.strip() == "wrote tomls/crm.toml (package @acme/crm 0.1.0)", "%d %s" % (rc, err))
+    expect(os.path.isfile(os.path.join(d, "tomls", "crm.toml")), os.listdir(d))
+
+
+@case
+def a_missing_package_folder_says_where_to_run_or_what_dbreg_toml_names():
+    d = project(with_tomls=False)
+    rc, _, err = run(["validate"], d)
+    expect(rc == 1 and "cannot read the package folder tomls" in err, err)
+    expect("hint: run dbreg in the project folder" in err and "-C DIR" in err and "dbreg new package NAME" in err, err)
+    # A folder that dbreg.toml names and that is not there.
+    d = project({"dbreg.toml": '[registry]\npackages = ["tomls", "pkgs"]\n'})
+    rc, _, err = run(["validate"], d)
+    expect(rc == 1 and "cannot read the package folder pkgs" in err, err)
+    expect("hint: [registry] packages in dbreg.toml names it" in err, err)
+    # new package makes no folder that dbreg.toml names beside one that exists.
+    rc, _, err = run(["new", "package", "@acme/crm"], d)
+    expect(rc == 1 and "package folder pkgs" in err and not os.path.exists(os.path.join(d, "pkgs")), err)
+
+
+@case
+def an_unknown_target_says_what_was_meant():
+    d = project({"dbreg.toml": '[targets.prod]\nurl = "sqlite:prod.db"\n'})
+    for target, words in [("prdo", 'unknown target "prdo"; did you mean "prod"? (targets in dbreg.toml: prod)'),
+                          ("ydtb.db", "a SQLite file: sqlite:ydtb.db"),
+                          ("staging", 'define it in [targets.staging] of dbreg.toml with url = "...", or give a URL')]:
+        rc, _, err = run(["status", "--target", target], d)
+        expect(rc == 2 and words in err, "%s: %d %s" % (target, rc, err))
+
+
 sys.exit(main())

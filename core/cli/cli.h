@@ -86,6 +86,7 @@ enum {
 	CLI_STATE_READONLY = 1 << 6,   /* only reads the state file: a read-only one will do */
 	CLI_DEV_ONLY = 1 << 7,         /* development targets only (reset): refused before anything is read */
 	CLI_SQL_BESIDE = 1 << 8,       /* the SQL checks may run beside the command until cli_checks_wait (apply) */
+	CLI_FOLDERS_NEW = 1 << 9,      /* no package folder made yet is an empty project (new package makes it) */
 };
 
 struct cli_command {
