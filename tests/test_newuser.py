@@ -99,4 +99,16 @@ def an_unknown_target_says_what_was_meant():
         expect(rc == 2 and words in err, "%s: %d %s" % (target, rc, err))
 
 
+@case
+def the_toml_test_suite_fails_without_its_cases_instead_of_skipping():
+    # A clone without ../shared: the conformance suite must not pass as skipped.
+    import subprocess
+    import tempfile
+    suite = os.path.join(os.path.dirname(os.path.abspath(__file__)), "toml_suite.py")
+    for root in [os.path.join(tempfile.gettempdir(), "dbreg-newuser-no-such-folder"), project(with_tomls=False)]:
+        p = subprocess.run([sys.executable, suite, "/bin/false", root], capture_output=True, text=True, timeout=60)
+        expect(p.returncode == 1 and "1..1\nnot ok 1 - the toml-test cases are not at %s" % root in p.stdout
+               and "-Dshared_dir=DIR" in p.stdout, "%d %s" % (p.returncode, p.stdout))
+
+
 sys.exit(main())
