@@ -401,6 +401,92 @@ static void test_isolation__drop_not_null_in_a_later_migration(void **state)
 	assert_int_equal(count_codes(f->diags, iso_codes), 0);
 }
 
+/* Every version can be installed alone (apply --to PKG@V), so a key the
+ * last migration of 1.0.0 leaves dropped is DBR046 there, though 1.1.0
+ * adds it back; dropped and added back within 1.1.0 passes. The same for
+ * the workspace foreign key (DBR022). */
+static const char *version_pkg(char *out, size_t size, const char *v2, const char *drop, const char *add)
+{
+	snprintf(out, size,
+		 "[package]\n"                                                        /*  1 */
+		 "name = \"@t/iso\"\n"
+		 "version = \"1.1.0\"\n"
+		 "\n"
+		 "[tables.ydtb_t_items]\n"                                            /*  5 */
+		 "description = \"Items\"\n"
+		 "workspace_scoped = true\n"
+		 "\n"
+		 "[tables.ydtb_t_items.columns]\n"
+		 "id = { type = \"text\", primary_key = true }\n"                     /* 10 */
+		 "\n"
+		 "[[migrations]]\n"
+		 "id = \"0001\"\n"
+		 "version = \"1.0.0\"\n"
+		 "up_sqlite = '''CREATE TABLE ydtb_t_items (id text PRIMARY KEY, workspace_id text NOT NULL "
+		 "REFERENCES ydtb_workspaces(id) ON DELETE CASCADE); "
+		 "CREATE INDEX ydtb_t_items_workspace_id_idx ON ydtb_t_items (workspace_id);'''\n" /* 15 */
+		 "up_postgres = '''CREATE TABLE IF NOT EXISTS ydtb_t_items (id text PRIMARY KEY, workspace_id text NOT NULL "
+		 "REFERENCES ydtb_workspaces(id) ON DELETE CASCADE); "
+		 "CREATE INDEX IF NOT EXISTS ydtb_t_items_workspace_id_idx ON ydtb_t_items (workspace_id);'''\n"
+		 "\n"
+		 "[[migrations]]\n"
+		 "id = \"0002\"\n"                                                    /* 19 */
+		 "version = \"%s\"\n"
+		 "up_sqlite = \"SELECT 1;\"\n"
+		 "up_postgres = '''\n"
+		 "%s'''\n"                                                            /* 23 */
+		 "\n"
+		 "[[migrations]]\n"
+		 "id = \"0003\"\n"
+		 "version = \"1.1.0\"\n"
+		 "up_sqlite = \"SELECT 1;\"\n"
+		 "up_postgres = '''\n"
+		 "%s'''\n",
+		 v2, drop, add);
+	return out;
+}
+
+static void test_isolation__the_rules_hold_at_the_end_of_every_version(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *drop, *add, *code, *words;
+	} cases[] = {
+		{"ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_pkey;\n",
+		 "ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_pkey;\n"
+		 "ALTER TABLE ydtb_t_items ADD CONSTRAINT ydtb_t_items_pkey PRIMARY KEY (id);\n", "DBR046",
+		 "without a primary key"},
+		{"ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_workspace_id_fkey;\n",
+		 "ALTER TABLE ydtb_t_items DROP CONSTRAINT IF EXISTS ydtb_t_items_workspace_id_fkey;\n"
+		 "ALTER TABLE ydtb_t_items ADD CONSTRAINT ydtb_t_items_workspace_id_fkey FOREIGN KEY (workspace_id)"
+		 " REFERENCES ydtb_workspaces (id) ON DELETE CASCADE;\n",
+		 "DBR022", "drops the foreign key"},
+	};
+	char pkg[4096];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* 1.0.0 ends with it dropped: reported at the DROP, once */
+		validate_with(f, version_pkg(pkg, sizeof(pkg), "1.0.0", cases[i].drop, cases[i].add), NULL);
+		const struct dbreg_diag *d = find_said(f->diags, cases[i].code, 23, cases[i].words);
+		if (!d || count_codes(f->diags, iso_codes) != 1) {
+			dump(f->diags);
+			fail_msg("case %zu: want one %s at pkg.toml:23", i, cases[i].code);
+		}
+		assert_int_equal(f->rc, DBREG_EINVALID);
+		assert_string_equal(d->migration, "0002");
+		assert_non_null(strstr(d->hint, "same version"));
+		dbreg_registry_free(f->reg);
+		f->reg = NULL;
+		/* dropped and added back within 1.1.0: no version lacks it */
+		validate_with(f, version_pkg(pkg, sizeof(pkg), "1.1.0", cases[i].drop, cases[i].add), NULL);
+		if (f->rc != 0 || count_codes(f->diags, iso_codes) != 0) {
+			dump(f->diags);
+			fail_msg("case %zu: dropped and added back within one version must pass", i);
+		}
+		dbreg_registry_free(f->reg);
+		f->reg = NULL;
+	}
+}
+
 /* DBR027 at the statement: a foreign key to a table of a package that
  * is not a dependency; declaring the dependency clears it. */
 static void test_isolation__foreign_key_to_a_package_not_depended_on(void **state)
@@ -582,6 +668,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_isolation__every_breaking_statement_at_its_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation__passing_forms_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation__drop_not_null_in_a_later_migration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isolation__the_rules_hold_at_the_end_of_every_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation__foreign_key_to_a_package_not_depended_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation__down_bodies_and_the_core_are_exempt, setup, teardown),
 		cmocka_unit_test(test_isolation__project_file_isolation_section),

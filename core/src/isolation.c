@@ -25,6 +25,7 @@ struct iso_prop {
 	const char *code;              /* "DBR046" for a creation, else the rule's own code */
 	struct dbreg_iso_at at;
 	char *message, *hint;          /* owned */
+	bool reported;                 /* at the end of an earlier version */
 };
 
 struct iso_table {
@@ -444,7 +445,7 @@ static void iso_pk_lost(struct dbreg_iso *iso, struct iso_table *t, const struct
 	if (t->pk.state == ISO_BAD)
 		return;
 	iso_set(iso, &t->pk, ISO_BAD, "DBR046", at,
-		"keep the primary key; to change it, drop it and add the new one in the same migration",
+		"keep the primary key; to change it, drop it and add the new one in migrations of the same version",
 		"ALTER TABLE %s %s leaves package table %s without a primary key", t->name, what, t->name);
 	iso_pk_clear(t);
 }
@@ -719,7 +720,7 @@ void dbreg_iso_drop_constraint(struct dbreg_iso *iso, const struct dbreg_iso_at 
 	if (!t->fk_name || strcmp(t->fk_name, name) != 0 || t->fk.state != ISO_OK)
 		return;
 	iso_set(iso, &t->fk, ISO_BAD, "DBR022", at,
-		"keep the workspace foreign key; to change it, drop and add it again in the same migration",
+		"keep the workspace foreign key; to change it, drop and add it again in migrations of the same version",
 		"ALTER TABLE %s DROP CONSTRAINT %s drops the foreign key from workspace_id to ydtb_workspaces(id)", table,
 		name);
 }
@@ -787,18 +788,25 @@ void dbreg_iso_drop_table(struct dbreg_iso *iso, const char *table)
 		t->dropped = true;
 }
 
-static void iso_emit(struct dbreg_iso *iso, const struct iso_table *t, const struct iso_prop *p)
+/* A broken property is reported once, at the end of the first version it
+ * stays broken through. */
+static void iso_emit(struct dbreg_iso *iso, const struct iso_table *t, struct iso_prop *p)
 {
-	if (p->state == ISO_BAD && p->message)
+	if (p->state == ISO_BAD && p->message && !p->reported) {
 		iso_report(iso, p->code, &p->at, t->name, p->hint, "%s", p->message);
+		p->reported = true;
+	}
 }
 
-int dbreg_iso_finish(struct dbreg_iso *iso)
+/* Every version can be installed alone (apply --to PKG@V, down --to V), so
+ * the rules hold at the end of each version's last migration, not only at
+ * the end of the package. */
+void dbreg_iso_version_end(struct dbreg_iso *iso)
 {
 	if (!iso)
-		return 0;
+		return;
 	for (size_t i = 0; i < iso->n && iso->rc == 0; i++) {
-		const struct iso_table *t = &iso->tables[i];
+		struct iso_table *t = &iso->tables[i];
 		if (t->dropped || t->temp)
 			continue;
 		iso_emit(iso, t, &t->prefix);
@@ -811,6 +819,13 @@ int dbreg_iso_finish(struct dbreg_iso *iso)
 			iso_emit(iso, t, &t->fk);
 		}
 	}
+}
+
+int dbreg_iso_finish(struct dbreg_iso *iso)
+{
+	if (!iso)
+		return 0;
+	dbreg_iso_version_end(iso);
 	return iso->rc;
 }
 

@@ -1573,6 +1573,13 @@ static const struct dbreg_sql *sc_pg_body(const struct dbreg_migration *m, bool 
 	return generic->text ? generic : NULL;
 }
 
+/* Whether m is the last migration of its version (DBR041 keeps them in
+ * order; an unreadable version ends none). */
+static bool sc_version_ends(const struct dbreg_migration *m, const struct dbreg_migration *next)
+{
+	return m->version_ok && next->version_ok && dbreg_semver_compare(&m->version, &next->version) != 0;
+}
+
 /* Checks one package's bodies, its findings appended to diags. */
 static int sc_package(struct dbreg_diag_list *diags, const struct dbreg_registry *reg, const struct sc_owners *owners,
 		      const struct dbreg_package *pkg)
@@ -1601,6 +1608,8 @@ static int sc_package(struct dbreg_diag_list *diags, const struct dbreg_registry
 			sc_body(&c);
 			sc_ctx_dispose(&c);
 		}
+		if (i + 1 < pkg->n_migrations && sc_version_ends(m, &pkg->migrations[i + 1]))
+			dbreg_iso_version_end(iso);
 	}
 	c.src = NULL;
 	int rc = dbreg_iso_finish(iso);
