@@ -111,4 +111,35 @@ def the_toml_test_suite_fails_without_its_cases_instead_of_skipping():
                and "-Dshared_dir=DIR" in p.stdout, "%d %s" % (p.returncode, p.stdout))
 
 
+@case
+def a_misspelt_help_topic_points_at_the_list_of_commands():
+    d = project()
+    rc, _, err = run(["help", "aply"], d)
+    expect(rc == 2 and err.splitlines() == ["dbreg: no command 'aply'; did you mean 'apply'?",
+                                            "  hint: see 'dbreg --help'"], err)
+
+
+@case
+def a_malformed_url_is_not_answered_with_offline():
+    d = project()
+    rc, _, err = run(["status", "--target", "sqlite://ydtb.db"], d)
+    expect(rc == 2 and "malformed SQLite URL" in err and "--offline" not in err, "%d %s" % (rc, err))
+    # A database that is not there still is.
+    rc, _, err = run(["status", "--target", "postgres://app:x@127.0.0.1:1/app"], d)
+    expect(rc == 3 and "hint: --offline shows the state file's copy" in err, "%d %s" % (rc, err))
+
+
+@case
+def dbreg_toml_findings_come_in_file_order_and_a_target_without_url_says_so():
+    d = project({"dbreg.toml": '[targets.prod]\nurll = "sqlite:x.db"\n\n[target.dev]\nurl = "sqlite:y.db"\n'})
+    rc, _, err = run(["status"], d)
+    lines = [l for l in err.splitlines() if l.startswith("dbreg.toml:")]
+    expect(rc == 2 or rc == 1, "%d %s" % (rc, err))
+    expect(lines == ['dbreg.toml:1:1: error[DBR014]: target "prod" has no url (url = "sqlite:PATH", '
+                     '"postgres://..." or "${NAME}")',
+                     'dbreg.toml:2:1: error[DBR013]: unknown key "urll" in a target (hint: did you mean "url"?)',
+                     'dbreg.toml:4:2: error[DBR013]: unknown key "target" in dbreg.toml (hint: did you mean "targets"?)'],
+           "\n".join(lines))
+
+
 sys.exit(main())

@@ -168,9 +168,13 @@ static int help_run(struct cli_session *s)
 			if (!(*c)->hidden)
 				names[n++] = (*c)->name;
 		const char *best = cli_suggest(s->args[0], names, n);
+		/* The list of commands answers it, not help's own usage. */
 		if (best)
-			return cli_usage(s, "no command '%s'; did you mean '%s'?", s->args[0], best);
-		return cli_usage(s, "no command '%s'", s->args[0]);
+			cli_fail(s, "no command '%s'; did you mean '%s'?", s->args[0], best);
+		else
+			cli_fail(s, "no command '%s'", s->args[0]);
+		cli_hint(s, "see 'dbreg --help'");
+		return DBREG_EUSAGE;
 	}
 	cli_help_command(s->o.json ? stderr : stdout, cmd);
 	return 0;

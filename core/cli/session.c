@@ -65,6 +65,7 @@ static int session_project(struct cli_session *s)
 	int rc = dbreg_project_open(&s->proj, dir, &s->project_diags);
 	free(dir);
 	if (rc == DBREG_EINVALID) {
+		dbreg_diag_list_sort(&s->project_diags);   /* in the file's order, as validate prints */
 		cli_print_diags(s, &s->project_diags);
 		cli_fail(s, "dbreg.toml has %zu error%s", s->project_diags.errors,
 			 s->project_diags.errors == 1 ? "" : "s");

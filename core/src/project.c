@@ -292,8 +292,14 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 			}
 			project_keys(c, kv->value, project_target_keys, "a target");
 			const struct dbreg_toml_node *url = dbreg_toml_get(kv->value, "url");
-			if (url == NULL || url->type != DBREG_TOML_STRING) {
-				project_wrong_type(c, url ? url : kv->value, "the url of a target", "a string");
+			if (url == NULL) {
+				project_diag(c, "DBR014", kv->value->line, kv->value->column, NULL,
+					     "target \"%s\" has no url%s", kv->key,
+					     " (url = \"sqlite:PATH\", \"postgres://...\" or \"${NAME}\")");
+				continue;
+			}
+			if (url->type != DBREG_TOML_STRING) {
+				project_wrong_type(c, url, "the url of a target", "a string");
 				continue;
 			}
 			struct dbreg_target_def *t = &p->targets[p->n_targets];
