@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* A (package, migration) membership test over the target's history.
  * Linear per lookup but over a sorted copy with bsearch: O((H + S) log H). */
@@ -34,11 +33,9 @@ static int apply_key_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->migration, y->migration);
 }
 
-static long long apply_ms_since(const struct timespec *t0)
+static long long apply_ms_since(double t0)
 {
-	struct timespec t1;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (long long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+	return (long long)(dbreg_clock_ms() - t0);
 }
 
 void dbreg_apply_result_dispose(struct dbreg_apply_result *r)
@@ -369,8 +366,7 @@ static int apply_step(struct apply_run *r, size_t i)
 	struct apply_trace trace;
 	apply_log_start(r, st);
 	apply_trace_on(r, &trace, st->sql);
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = dbreg_clock_ms();
 	int rc = r->opts->record_only ? 0 : r->drv->exec(r->conn, st->sql);
 	apply_trace_off(r, &trace);
 	if (rc != 0) {
@@ -378,7 +374,7 @@ static int apply_step(struct apply_run *r, size_t i)
 		return DBREG_EMIGRATION;
 	}
 	struct dbreg_applied row = { (char *)st->package, (char *)st->migration, (char *)st->version,
-				     (char *)st->checksum, NULL, apply_ms_since(&t0) };
+				     (char *)st->checksum, NULL, apply_ms_since(t0) };
 	r->wrote = true;
 	rc = r->drv->history_record(r->conn, &row, st->up);
 	if (rc != 0)
@@ -450,8 +446,7 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 	char **before = NULL, **after = NULL;
 	size_t n = 0, done = 0, nb = 0, na = 0;
 	char sum[72] = "";
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = dbreg_clock_ms();
 	apply_log_start(r, st);
 	int rc = apply_spans(conn, st->sql, &v, &n);
 	if (rc == DBREG_EMIGRATION) {
@@ -517,7 +512,7 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 			conn->err.statement = k + 1;
 			out->statements_done = k;
 			out->statements_total = n;
-			if (progress && k > done && (rc = apply_record_progress(r, i, v, k, apply_ms_since(&t0))) != 0)
+			if (progress && k > done && (rc = apply_record_progress(r, i, v, k, apply_ms_since(t0))) != 0)
 				goto out;
 			apply_fill_failure(out, conn, r->plan, i);
 			struct dbreg_db_error saved = conn->err;
@@ -526,7 +521,7 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 			rc = DBREG_EMIGRATION;
 			goto out;
 		}
-		if (progress && k + 1 < n && (rc = apply_record_progress(r, i, v, k + 1, apply_ms_since(&t0))) != 0)
+		if (progress && k + 1 < n && (rc = apply_record_progress(r, i, v, k + 1, apply_ms_since(t0))) != 0)
 			goto out;
 	}
 	/* An index the step built but left INVALID is not built: the step
@@ -558,7 +553,7 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 	}
 	r->in_tx = true;
 	struct dbreg_applied row = { (char *)st->package, (char *)st->migration, (char *)st->version,
-				     (char *)st->checksum, NULL, apply_ms_since(&t0) };
+				     (char *)st->checksum, NULL, apply_ms_since(t0) };
 	if (progress && (rc = r->drv->progress_record(conn, &row, 0)) != 0) {
 		rc = apply_own_fail(out, conn, rc, "cannot record the history row");
 		goto out;

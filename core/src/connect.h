@@ -1,5 +1,5 @@
-/* Connecting as `init` does: retried while waiting can help. Shared by
- * the initialization pipeline (init.c) and a fleet's init (fleet.c). */
+/* Connecting as `init` does: retried while waiting can help (connect.c).
+ * Shared by the initialization pipeline (init.c) and a fleet's init (fleet.c). */
 #ifndef DBREG_CONNECT_H
 #define DBREG_CONNECT_H
 

@@ -19,7 +19,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ---- resolving [fleets.NAME] ------------------------------------------------ */
@@ -262,7 +261,7 @@ struct fleet_run {
 	struct fleet_plan *plans;
 	int state_rc;                  /* the first failure writing the state file */
 	bool batch_open;               /* a state file transaction holds the records since batch_t0 */
-	struct timespec batch_t0;
+	double batch_t0;               /* dbreg_clock_ms */
 };
 
 /* Targets finish faster than a file syncs: their records go to the state
@@ -270,11 +269,9 @@ struct fleet_run {
  * that much record; --resume then re-runs those targets, which are no-ops). */
 #define FLEET_BATCH_MS 200
 
-static long long fleet_ms(const struct timespec *since)
+static long long fleet_ms(double since)
 {
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long long)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+	return (long long)(dbreg_clock_ms() - since);
 }
 
 static void fleet_fail(struct dbreg_fleet_outcome *o, int rc, const char *fmt, const char *a, const char *b)
@@ -544,14 +541,13 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	if (stopped)
 		return 0;   /* stays not_reached */
 
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = dbreg_clock_ms();
 	struct dbreg_applied *hist = NULL;
 	size_t nh = 0;
 	bool online = false;
 	fleet_target(r, m, o, seen, &hist, &nh, &online);
 	o->installed = nh;
-	o->ms = fleet_ms(&t0);
+	o->ms = fleet_ms(t0);
 
 	pthread_mutex_lock(&r->lock);
 	if (o->status == DBREG_FLEET_FAILED)
@@ -560,7 +556,7 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 		int rc = 0;
 		if (!r->batch_open && (rc = dbreg_state_batch_begin(st)) == 0) {
 			r->batch_open = true;
-			clock_gettime(CLOCK_MONOTONIC, &r->batch_t0);
+			r->batch_t0 = dbreg_clock_ms();
 		}
 		/* Written only when it differs from the copy (told by a digest). */
 		if (online && rc == 0)
@@ -568,7 +564,7 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 		if (rc == 0 && r->run_id)
 			rc = dbreg_state_fleet_target(st, r->run_id, m->shown, fleet_status_name(o->status), o->rc,
 						      o->applied, o->ms, o->error);
-		if (rc == 0 && r->batch_open && fleet_ms(&r->batch_t0) >= FLEET_BATCH_MS) {
+		if (rc == 0 && r->batch_open && fleet_ms(r->batch_t0) >= FLEET_BATCH_MS) {
 			r->batch_open = false;
 			rc = dbreg_state_batch_commit(st);
 		}

@@ -4,24 +4,11 @@
  * and opens the connection to write only once the plan is known to be fine. */
 #include "dbreg.h"
 #include "connect.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double init_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void init_sleep(double seconds)
-{
-	struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
-	nanosleep(&ts, NULL);
-}
 
 static void init_phase(const struct dbreg_init_opts *o, enum dbreg_init_phase p)
 {
@@ -34,38 +21,6 @@ static int init_fail(struct dbreg_init_result *out, enum dbreg_init_phase p, int
 	out->failed = p;
 	snprintf(out->errmsg, sizeof(out->errmsg), fmt, arg ? arg : "");
 	return rc;
-}
-
-int dbreg_connect_waiting(struct dbreg_conn **conn, const char *url, bool readonly, int wait_s,
-			  const volatile int *stop, FILE *log, unsigned *attempts, const char **hint, char *err,
-			  size_t errsize)
-{
-	double start = init_now(), delay = 0.25;
-	for (;;) {
-		++*attempts;
-		int rc = readonly ? dbreg_target_connect_readonly(conn, url, err, errsize)
-				  : dbreg_target_connect(conn, url, err, errsize);
-		if (rc == 0 || rc == DBREG_EUSAGE)
-			return rc;
-		bool transient = true;
-		const char *advice = dbreg_target_connect_advice(url, err, &transient);
-		if (hint)
-			*hint = advice;
-		double left = (double)wait_s - (init_now() - start);
-		if (!transient || left <= 0)
-			return rc;
-		if (log)
-			fprintf(log, "  connection refused (%s); retrying in %.2f s\n", err, delay);
-		/* In slices, so that a stop is seen within 0.25 s. */
-		for (double nap = delay < left ? delay : left; nap > 0; nap -= 0.25) {
-			if (stop && *stop)
-				return 1;
-			init_sleep(nap < 0.25 ? nap : 0.25);
-		}
-		if (stop && *stop)
-			return 1;
-		delay = delay * 2 > 4 ? 4 : delay * 2;
-	}
 }
 
 /* Connects read-only (dbreg_connect_waiting), the failure said as init says it. */
@@ -94,7 +49,7 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 	const struct dbreg_init_opts *o = opts ? opts : &none;
 	memset(out, 0, sizeof(*out));
 	out->verify = (struct dbreg_verify_result)DBREG_VERIFY_RESULT_INIT;
-	double start = init_now();
+	double start = dbreg_clock_ms();
 	struct dbreg_conn *conn = NULL;
 	struct dbreg_applied *hist = NULL;
 	size_t n_hist = 0;
@@ -188,7 +143,7 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 out:
 	if (o->state && !o->dry_run && key)
 		dbreg_state_log(o->state, "init", target, rc == 0 ? "ok" : "failed", rc == 0 ? NULL : out->errmsg);
-	out->ms = (init_now() - start) * 1000;
+	out->ms = dbreg_clock_ms() - start;
 	dbreg_applied_free(hist, n_hist);
 	dbreg_target_close(conn);
 	free(key);

@@ -1,22 +1,15 @@
 /* Input limits (inputs.h): the checks every reader of manifests and SQL
  * makes before trusting sizes and shapes it does not control. */
 #include "inputs.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
-#include <time.h>
-
-long long dbreg_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 bool dbreg_past(long long deadline_ms)
 {
-	return deadline_ms > 0 && dbreg_now_ms() > deadline_ms;
+	return deadline_ms > 0 && dbreg_clock_ms() > (double)deadline_ms;
 }
 
 const char *dbreg_io_strerror(int err)

@@ -37,9 +37,7 @@ void dbreg_sql_shape(const char *sql, size_t len, struct dbreg_sql_shape *out);
  * replay): past it, packages not yet checked are skipped and validation
  * fails with one DBR044 that says so, instead of running on. */
 #define DBREG_CHECK_BUDGET_MS 30000
-/* Monotonic milliseconds. */
-long long dbreg_now_ms(void);
-/* Whether a deadline (dbreg_now_ms() based; 0: none) has passed. */
+/* Whether a deadline (milliseconds of dbreg_clock_ms, util.h; 0: none) has passed. */
 bool dbreg_past(long long deadline_ms);
 
 /* Whether libpg_query may be handed this text: false when a statement is

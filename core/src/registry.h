@@ -23,7 +23,7 @@ struct dbreg_registry {
 	 * state file (checkcache.c); NULL: every package is checked. */
 	struct dbreg_check_cache *check_cache;
 	void (*check_cache_free)(struct dbreg_check_cache *);   /* set by checkcache.c with check_cache */
-	long long check_deadline_ms;       /* offline checks stop here (inputs.h: dbreg_now_ms); 0: none */
+	long long check_deadline_ms;       /* offline checks stop here (util.h: dbreg_clock_ms); 0: none */
 };
 
 /* Inserts a package in name order (after equal names). Returns 0 or

@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* What one manifest left behind, for the next reload. */
 struct reload_entry {
@@ -54,13 +53,6 @@ static void reload_cache_free(struct dbreg_reload_cache *cache)
 		reload_entry_dispose(&cache->items[i]);
 	free(cache->items);
 	free(cache);
-}
-
-static double reload_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static bool reload_below(const void *ctx, size_t i, const char *file)
@@ -480,7 +472,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 	static const struct dbreg_reload_opts none = {0};
 	const struct dbreg_reload_opts *o = opts ? opts : &none;
 	const struct dbreg_validate_opts *vo = o->validate;
-	double t0 = reload_now_ms(), t_read, t_rules, t_sql;
+	double t0 = dbreg_clock_ms(), t_read, t_rules, t_sql;
 	*out = NULL;
 	struct dbreg_registry *reg = NULL;
 	struct dbreg_reload_cache *cache = NULL, *prev = old ? old->reload : NULL;
@@ -515,7 +507,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 			reload_log(o, "read %s (%s)", paths[i], items[i].why);
 		}
 	}
-	t_read = reload_now_ms();
+	t_read = dbreg_clock_ms();
 
 	/* 2. Build the new registry: packages taken over, and the new ones. */
 	moved = old ? calloc(old->n_packages + 1, sizeof(*moved)) : NULL;
@@ -591,7 +583,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		if (at < reg->n_packages)
 			fp[at] = reload_fnv(reload_fnv(reload_fnv(fp[at], d->code), d->message), d->table);
 	}
-	t_rules = reload_now_ms();
+	t_rules = dbreg_clock_ms();
 
 	/* 4. Which packages' SQL to check again, and why. Tables whose
 	 * declarations changed (any table of a package read anew or removed,
@@ -672,7 +664,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 				goto oom_late;
 		}
 	}
-	t_sql = reload_now_ms();
+	t_sql = dbreg_clock_ms();
 
 	/* 6. What changed, from the entries of both loads. */
 	if (changes && prev) {
@@ -707,7 +699,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		reload_cache_free(old->reload);
 		old->reload = NULL;
 	}
-	double t1 = reload_now_ms();
+	double t1 = dbreg_clock_ms();
 	if (changes)
 		changes->ms = t1 - t0;
 	reload_log(o, "%zu of %zu manifests read in %.1f ms; graph and rules over %zu packages in %.1f ms; "

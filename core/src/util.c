@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <time.h>
 
 static bool buf_reserve(struct dbreg_buf *b, size_t extra)
 {
@@ -221,6 +222,13 @@ void dbreg_strv_free(char **v, size_t n)
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+double dbreg_clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 int dbreg_read_file(const char *path, char **out, size_t *len)

@@ -48,6 +48,10 @@ void dbreg_strv_free(char **v, size_t n);
  * as it was). */
 void *dbreg_array_push(void *arrp, size_t *n, size_t size);
 
+/* Milliseconds on the monotonic clock, with the fraction: the one clock read
+ * for durations, timeouts and deadlines (never a time of day). */
+double dbreg_clock_ms(void);
+
 /* Reads a whole file. Returns 0 and a malloc'd, NUL-terminated *out (len
  * without the NUL), or -1 with errno set. */
 int dbreg_read_file(const char *path, char **out, size_t *len);

@@ -18,14 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double validate_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* -v: a full validation, or how many packages re-used a stored result. */
 static void validate_log_sql(FILE *log, const struct dbreg_registry *reg, double ms)
@@ -108,16 +100,16 @@ static int validate_sql_and_finish(struct dbreg_registry *reg, struct dbreg_grap
 				   const struct dbreg_validate_opts *opts)
 {
 	FILE *log = opts ? opts->log : NULL;
-	double t1 = validate_now_ms();
+	double t1 = dbreg_clock_ms();
 	int rc = 0;
 	if (opts == NULL || !opts->skip_sql) {
-		reg->check_deadline_ms = dbreg_now_ms() + validate_budget(opts);
+		reg->check_deadline_ms = (long long)dbreg_clock_ms() + validate_budget(opts);
 		rc = dbreg_validate_sql(reg, g);
 		if (rc == 0 && dbreg_past(reg->check_deadline_ms))
 			rc = validate_past_budget(reg, opts);
 		reg->check_deadline_ms = 0;
 		if (rc == 0 && log)
-			validate_log_sql(log, reg, validate_now_ms() - t1);
+			validate_log_sql(log, reg, dbreg_clock_ms() - t1);
 	} else if (log) {
 		fprintf(log, "  validate: SQL checks skipped (this registry passed them before)\n");
 	}
@@ -132,14 +124,14 @@ static int validate_sql_and_finish(struct dbreg_registry *reg, struct dbreg_grap
 static int validate_declarations_logged(struct dbreg_registry *reg, struct dbreg_graph **g,
 					const struct dbreg_validate_opts *opts)
 {
-	double t0 = validate_now_ms();
+	double t0 = dbreg_clock_ms();
 	int rc = dbreg_validate_declarations(reg, g);
 	if (rc != 0) {
 		dbreg_graph_free(*g);
 		*g = NULL;
 	} else if (opts && opts->log) {
 		fprintf(opts->log, "  validate: graph and rules over %zu packages in %.1f ms\n", reg->n_packages,
-			validate_now_ms() - t0);
+			dbreg_clock_ms() - t0);
 	}
 	return rc;
 }
@@ -222,7 +214,7 @@ struct dbreg_validate_job {
 	struct dbreg_validate_opts opts;
 	struct dbreg_diag_list decl;       /* a copy of the declarations' findings, for the thread */
 	struct dbreg_diag_list found;      /* the SQL checks' findings, in validate's order */
-	double t0;                         /* when the SQL checks started (validate_now_ms) */
+	double t0;                         /* when the SQL checks started (dbreg_clock_ms) */
 	double ms;                         /* how long they ran */
 	bool past;                         /* they ran past their time budget */
 	int rc;                            /* of the thread: 0, DBREG_ENOMEM, or a replay failure */
@@ -244,7 +236,7 @@ static void *validate_job_main(void *arg)
 		rc = dbreg_replay_check_into(&job->found, reg, job->g, lists, 2, job->err, sizeof job->err);
 	}
 	job->past = dbreg_past(reg->check_deadline_ms);
-	job->ms = validate_now_ms() - job->t0;
+	job->ms = dbreg_clock_ms() - job->t0;
 	job->rc = rc;
 	return NULL;
 }
@@ -276,8 +268,8 @@ int dbreg_registry_validate_start(struct dbreg_validate_job **out, struct dbreg_
 		memcpy(order, job->g->order, reg->n_packages * sizeof *order);
 		free(reg->order);
 		reg->order = order;   /* the planner's, as dbreg_validate_finish leaves it */
-		reg->check_deadline_ms = dbreg_now_ms() + validate_budget(opts);
-		job->t0 = validate_now_ms();
+		reg->check_deadline_ms = (long long)dbreg_clock_ms() + validate_budget(opts);
+		job->t0 = dbreg_clock_ms();
 		job->started = pthread_create(&job->thread, NULL, validate_job_main, job) == 0;
 		if (job->started) {
 			*out = job;

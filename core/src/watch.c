@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Folders deeper than this under a package folder are not watched (the
@@ -230,13 +229,6 @@ static int watch_drain(struct dbreg_watch *w)
 	}
 }
 
-static long long watch_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int dbreg_watch_wait(struct dbreg_watch *w, int stop_fd, int timeout_ms, int debounce_ms, char ***paths,
 		     size_t *n_paths)
 {
@@ -244,9 +236,9 @@ int dbreg_watch_wait(struct dbreg_watch *w, int stop_fd, int timeout_ms, int deb
 	*n_paths = 0;
 	if (debounce_ms <= 0)
 		debounce_ms = WATCH_DEBOUNCE_MS;
-	long long start = watch_now_ms(), first = -1, last = -1;
+	long long start = (long long)dbreg_clock_ms(), first = -1, last = -1;
 	for (;;) {
-		long long now = watch_now_ms();
+		long long now = (long long)dbreg_clock_ms();
 		int wait;
 		if (first >= 0) {
 			/* Quiet for debounce_ms, or the burst ran too long: hand over. */
@@ -273,7 +265,7 @@ int dbreg_watch_wait(struct dbreg_watch *w, int stop_fd, int timeout_ms, int deb
 			if (got < 0)
 				return got;
 			if (got > 0) {
-				last = watch_now_ms();
+				last = (long long)dbreg_clock_ms();
 				if (first < 0)
 					first = last;
 			}

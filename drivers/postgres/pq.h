@@ -2,10 +2,11 @@
  * never reaches PostgreSQL (validate, SQLite targets, --help) does not pay
  * for loading it and the twenty libraries it brings (about 2.5 ms at every
  * start). Include it in place of <libpq-fe.h>: the driver's calls then go
- * through the table. A function is named twice below, in the list and in
- * its #define; the linker holds the two together, since nothing links
- * libpq itself: a function missing from either is called directly, an
- * undefined reference. */
+ * through the table. A function is named once, in DBREG_PQ_FUNCTIONS: the
+ * table's member and its loading come from it here and in pq.c, and the
+ * #define that sends a call through the table from the build (pq_calls.py
+ * writes pq_calls.h). One the list lacks is called directly: since nothing
+ * links libpq itself, an undefined reference. */
 #ifndef DBREG_PQ_H
 #define DBREG_PQ_H
 
@@ -34,36 +35,7 @@ int dbreg_pq_load(char *err, size_t errsize);
 
 /* pq.c itself names the functions as libpq does. */
 #ifndef DBREG_PQ_LOADER
-#define PQclear dbreg_pq.PQclear
-#define PQcmdStatus dbreg_pq.PQcmdStatus
-#define PQconnectdbParams dbreg_pq.PQconnectdbParams
-#define PQconninfoFree dbreg_pq.PQconninfoFree
-#define PQconninfoParse dbreg_pq.PQconninfoParse
-#define PQerrorMessage dbreg_pq.PQerrorMessage
-#define PQescapeIdentifier dbreg_pq.PQescapeIdentifier
-#define PQexec dbreg_pq.PQexec
-#define PQexecParams dbreg_pq.PQexecParams
-#define PQexecPrepared dbreg_pq.PQexecPrepared
-#define PQfinish dbreg_pq.PQfinish
-#define PQfreemem dbreg_pq.PQfreemem
-#define PQgetCopyData dbreg_pq.PQgetCopyData
-#define PQgetResult dbreg_pq.PQgetResult
-#define PQgetisnull dbreg_pq.PQgetisnull
-#define PQgetvalue dbreg_pq.PQgetvalue
-#define PQhost dbreg_pq.PQhost
-#define PQnfields dbreg_pq.PQnfields
-#define PQntuples dbreg_pq.PQntuples
-#define PQport dbreg_pq.PQport
-#define PQprepare dbreg_pq.PQprepare
-#define PQputCopyEnd dbreg_pq.PQputCopyEnd
-#define PQresultErrorField dbreg_pq.PQresultErrorField
-#define PQresultErrorMessage dbreg_pq.PQresultErrorMessage
-#define PQresultStatus dbreg_pq.PQresultStatus
-#define PQsendQuery dbreg_pq.PQsendQuery
-#define PQserverVersion dbreg_pq.PQserverVersion
-#define PQsetNoticeProcessor dbreg_pq.PQsetNoticeProcessor
-#define PQstatus dbreg_pq.PQstatus
-#define PQtransactionStatus dbreg_pq.PQtransactionStatus
+#include "pq_calls.h"
 #endif
 
 #endif
