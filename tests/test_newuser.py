@@ -142,4 +142,21 @@ def dbreg_toml_findings_come_in_file_order_and_a_target_without_url_says_so():
            "\n".join(lines))
 
 
+@case
+def another_tools_command_names_dbregs():
+    d = project()
+    for word, ours, whose in [("migrate", "apply", "Flyway, Django, drizzle-kit and Prisma"),
+                              ("info", "status", "Flyway"), ("repair", "accept", "Flyway"),
+                              ("rollback", "down", "Liquibase and dbmate"), ("version", "--version", "most tools")]:
+        rc, out, err = run([word], d)
+        expect(rc == 2 and out == "" and err.splitlines() == [
+            "dbreg: unknown command '%s': what %s call %s is 'dbreg %s'" % (word, whose, word, ours),
+            "  hint: see 'dbreg --help'"], "%s: %d %s" % (word, rc, err))
+    # help says the same; a typo still gets the near name.
+    rc, _, err = run(["help", "migrate"], d)
+    expect(rc == 2 and "no command 'migrate': what Flyway" in err, err)
+    rc, _, err = run(["aply"], d)
+    expect(rc == 2 and "unknown command 'aply'; did you mean 'apply'?" in err, err)
+
+
 sys.exit(main())

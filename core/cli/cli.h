@@ -309,6 +309,12 @@ void cli_usage_line(FILE *fp, const struct cli_command *cmd);
 /* The closest of `candidates` to `word` within a small edit distance, or NULL. */
 const char *cli_suggest(const char *word, const char *const *candidates, size_t n);
 
+/* commands.c: a command name that is not one, reported as a usage error
+ * (exit 2) with what the user meant: dbreg's word for another tool's
+ * command (migrate -> apply), or a near name. `what` is "unknown command"
+ * or "no command". */
+int cli_unknown_command(struct cli_session *s, const char *what, const char *name);
+
 /* The command entries (one per cmd_<name>.c). */
 extern const struct cli_command cli_cmd_validate, cli_cmd_plan, cli_cmd_apply, cli_cmd_init, cli_cmd_down,
 	cli_cmd_status, cli_cmd_history, cli_cmd_verify, cli_cmd_reset, cli_cmd_watch, cli_cmd_new, cli_cmd_generate, cli_cmd_test, cli_cmd_docs, cli_cmd_baseline, cli_cmd_accept, cli_cmd_help, cli_cmd_man, cli_cmd_completion,
