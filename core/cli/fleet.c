@@ -13,8 +13,9 @@ static volatile sig_atomic_t fleet_interrupted;
 static struct sigaction fleet_old_sa;
 
 /* The first SIGINT stops the run from starting targets; a second one is
- * handed to the action that was there before (main's --json handler, which
- * still writes the one document), not to SIG_DFL as SA_RESETHAND would. */
+ * handed to the action that was there before (main's handler, which cancels
+ * every target's running statement and, with --json, still writes the one
+ * document), not to SIG_DFL as SA_RESETHAND would. */
 static void fleet_on_sigint(int sig)
 {
 	if (!fleet_interrupted) {
@@ -28,6 +29,7 @@ static void fleet_on_sigint(int sig)
 	}
 	if (before == SIG_IGN)
 		return;
+	dbreg_cancel_all();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

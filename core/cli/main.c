@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -239,29 +240,43 @@ static void main_json_finish(struct cli_session *s, const char *body, size_t len
 	fputs("\n}\n", stdout);
 }
 
-/* --json, interrupted: the run's one document is still written. Nothing of
- * it reached stdout before main_json_finish (the keys are held in memory),
- * so the handler writes a whole failure document of its own with write(2)
- * and ends as the signal would have. Ending closes the connections: SQLite's
- * journal undoes the open transaction; a PostgreSQL server rolls it back and
- * frees the lock only once it notices, which can be when its running
- * statement ends, so the message claims no more than that. */
-#define MAIN_SIGNAL_DOC(code, name)                                                                      \
+/* SIGINT and SIGTERM during a run. First the databases are asked to stop
+ * the running statements (dbreg_cancel_all), so that a PostgreSQL server
+ * rolls back and frees the registry lock now, not when the statement would
+ * have ended; then the process ends, closing the connections. With --json
+ * the run's one document is still written: nothing of it reached stdout
+ * before main_json_finish (the keys are held in memory), so the handler
+ * writes a whole failure document of its own with write(2) and exits as the
+ * signal would have; without, the signal's default action ends the process,
+ * so the exit status stays the signal's. */
+#define MAIN_SIGNAL_DOC(code, name, what)                                                                \
 	"{\n  \"ok\": false,\n  \"exit_code\": " #code ",\n  \"error\": {\"message\": \"interrupted by " name \
-	" before the run ended; its connections are closed, so the database rolls back the open "          \
-	"transaction (a PostgreSQL server once its running statement ends)\", \"detail\": null, "           \
+	" before the run ended; " what "\", \"detail\": null, "                                            \
 	"\"hint\": null, \"sqlstate\": null, \"file\": null, \"line\": null, \"column\": null, "           \
 	"\"package\": null, \"migration\": null, \"statement\": null},\n  \"diagnostics\": []\n}\n"
-static const char main_doc_sigint[] = MAIN_SIGNAL_DOC(130, "SIGINT");
-static const char main_doc_sigterm[] = MAIN_SIGNAL_DOC(143, "SIGTERM");
+#define MAIN_CANCELLED                                                                                   \
+	"the running statements are cancelled and the connections closed, so the database rolls back the " \
+	"open transaction"
+#define MAIN_NOT_CANCELLED                                                                               \
+	"its connections are closed, so the database rolls back the open transaction (a PostgreSQL "       \
+	"server once its running statement ends: the cancel request could not be sent)"
+static const char *const main_docs[2][2] = {
+	{MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_CANCELLED), MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_NOT_CANCELLED)},
+	{MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_CANCELLED), MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_NOT_CANCELLED)},
+};
 
-/* Runs once: both signals are in its sa_mask, so a SIGTERM after a SIGINT
- * waits for the _exit and never writes a second document. Only
- * async-signal-safe calls; a full or non-blocking stdout is waited for. */
-static void main_on_signal(int sig)
+/* A server that went away (a dropped network) would hold the cancel, and
+ * so the interrupt, for the TCP connect timeout: minutes. */
+#define MAIN_CANCEL_WAIT_S 3
+
+static volatile sig_atomic_t main_json_mode;   /* set before the handlers are */
+static volatile sig_atomic_t main_signal;      /* the one being handled, for the alarm */
+static atomic_flag main_ending = ATOMIC_FLAG_INIT;
+
+/* Writes the document, waiting out a full or non-blocking stdout. */
+static void main_write_doc(const char *doc)
 {
-	const char *doc = sig == SIGINT ? main_doc_sigint : main_doc_sigterm;
-	size_t n = sig == SIGINT ? sizeof main_doc_sigint - 1 : sizeof main_doc_sigterm - 1;
+	size_t n = strlen(doc);
 	while (n > 0) {
 		ssize_t w = write(STDOUT_FILENO, doc, n);
 		if (w < 0 && errno == EINTR)
@@ -277,24 +292,75 @@ static void main_on_signal(int sig)
 		doc += w;
 		n -= (size_t)w;
 	}
-	_exit(sig == SIGINT ? 130 : 143);
+}
+
+/* Ends the process for sig, once: a handler on another thread (or the
+ * alarm's) that gets here second waits for the first one's end. */
+static void main_end(int sig, bool cancelled)
+{
+	if (atomic_flag_test_and_set(&main_ending))
+		for (;;)
+			pause();
+	if (main_json_mode) {
+		main_write_doc(main_docs[sig != SIGINT][!cancelled]);
+		_exit(sig == SIGINT ? 130 : 143);
+	}
+	/* The other signal, if it came meanwhile, is discarded (ignoring a
+	 * pending signal drops it), so that it cannot decide the status. */
+	struct sigaction dfl = {0}, ign = {0};
+	dfl.sa_handler = SIG_DFL;
+	ign.sa_handler = SIG_IGN;
+	int other = sig == SIGINT ? SIGTERM : SIGINT;
+	struct sigaction cur;
+	if (sigaction(other, NULL, &cur) == 0 && cur.sa_handler != SIG_IGN) {
+		sigaction(other, &ign, NULL);
+		sigaction(other, &dfl, NULL);
+	}
+	sigaction(sig, &dfl, NULL);
+	/* sig is blocked while its handler runs: unblocked, it ends us here. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	raise(sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	_exit(128 + sig);
+}
+
+/* Both signals are in its sa_mask, so a SIGTERM after a SIGINT waits for
+ * the end and never writes a second document. Only async-signal-safe
+ * calls. */
+static void main_on_signal(int sig)
+{
+	main_signal = sig;
+	alarm(MAIN_CANCEL_WAIT_S);
+	bool cancelled = dbreg_cancel_all() == 0;
+	alarm(0);
+	main_end(sig, cancelled);
+}
+
+static void main_on_alarm(int sig)
+{
+	(void)sig;
+	main_end(main_signal, false);
 }
 
 /* install: the handler above for SIGINT and SIGTERM (not for one the
- * caller ignores, as nohup does); else what was there before, with both
- * blocked while the real document is written (a signal then ends the
- * process after it, not in the middle). */
-static void main_json_signals(bool install, sigset_t *blocked)
+ * caller ignores, as nohup does), and the alarm that bounds its cancels.
+ * Else, with --json, what was there before, with both blocked while the
+ * real document is written (a signal then ends the process after it, not
+ * in the middle); without --json the handler stays to the end. */
+static void main_signals(bool install, bool json, sigset_t *blocked)
 {
-	static const int sigs[] = {SIGINT, SIGTERM};
-	static struct sigaction before[2];
+	static const int sigs[] = {SIGINT, SIGTERM, SIGALRM};
+	static struct sigaction before[3];
 	if (!install) {
 		sigemptyset(blocked);
 		sigaddset(blocked, SIGINT);
 		sigaddset(blocked, SIGTERM);
 		sigprocmask(SIG_BLOCK, blocked, NULL);
 	}
-	for (size_t i = 0; i < 2; i++) {
+	main_json_mode = json;
+	for (size_t i = 0; i < 3; i++) {
 		if (!install) {
 			sigaction(sigs[i], &before[i], NULL);
 			continue;
@@ -303,8 +369,8 @@ static void main_json_signals(bool install, sigset_t *blocked)
 		sigemptyset(&sa.sa_mask);
 		sigaddset(&sa.sa_mask, SIGINT);
 		sigaddset(&sa.sa_mask, SIGTERM);
-		sa.sa_handler = main_on_signal;
-		if (sigaction(sigs[i], NULL, &before[i]) == 0 && before[i].sa_handler != SIG_IGN)
+		sa.sa_handler = sigs[i] == SIGALRM ? main_on_alarm : main_on_signal;
+		if (sigaction(sigs[i], NULL, &before[i]) == 0 && (sigs[i] == SIGALRM || before[i].sa_handler != SIG_IGN))
 			sigaction(sigs[i], &sa, NULL);
 	}
 }
@@ -363,8 +429,7 @@ int main(int argc, char **argv)
 	/* watch --json streams its own documents and takes the signals itself. */
 	bool guarded = s.o.json && !streamed;
 	sigset_t blocked;
-	if (guarded)
-		main_json_signals(true, &blocked);
+	main_signals(true, guarded, &blocked);
 	if (rc == 1) {
 		const char *nc = getenv("NO_COLOR");
 		s.tty = isatty(fileno(stderr));
@@ -381,7 +446,7 @@ int main(int argc, char **argv)
 			rc = 0;
 	}
 	if (guarded) {
-		main_json_signals(false, &blocked);
+		main_signals(false, true, &blocked);
 		fclose(s.out);
 		main_json_finish(&s, body, len, rc);
 		fflush(stdout);

@@ -713,6 +713,17 @@ enum dbreg_dialect dbreg_target_conn_dialect(const struct dbreg_conn *conn);
  * none). *rows owned by the caller: dbreg_applied_free. */
 int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, size_t *n);
 
+/* ---- an interrupt stops the server's work (cancel.c) ---------------------- */
+
+/* Asks the database of every open target connection to stop the statement
+ * it runs now (PostgreSQL: a cancel request, as psql's Ctrl-C), so that an
+ * interrupted run does not leave the server running it, holding its locks
+ * and the registry lock, after the process ends. For SIGINT and SIGTERM
+ * handlers: async-signal-safe, no locks, nothing allocated. The
+ * connections stay open; their running statement fails. Returns how many
+ * requests could not be sent (0 when all were, or none was needed). */
+int dbreg_cancel_all(void);
+
 /* ---- a watch's copy of the history (issue 14: target.c) ------------------- */
 
 /* Whether another connection may have written the target since this one

@@ -1,6 +1,7 @@
 /* The public face of drivers: connect to a target by URL, read its history,
  * say what went wrong. Everything here goes through the vtable, so the core
  * never names a driver. */
+#include "cancel.h"
 #include "dbreg/driver.h"
 #include "util.h"
 
@@ -61,12 +62,21 @@ static int target_driver(const struct dbreg_driver **drv, const char *url, char 
 	return DBREG_EUSAGE;
 }
 
+/* Every connection a target opens can be cancelled by an interrupt. out
+ * is read after the connect: an argument's order of evaluation is not. */
+static int target_opened(int rc, struct dbreg_conn **out)
+{
+	if (rc == 0)
+		dbreg_cancel_register(*out);
+	return rc;
+}
+
 int dbreg_target_connect(struct dbreg_conn **out, const char *url, char *err, size_t errsize)
 {
 	*out = NULL;
 	const struct dbreg_driver *drv;
 	int rc = target_driver(&drv, url, err, errsize);
-	return rc ? rc : drv->connect(out, url, err, errsize);
+	return rc ? rc : target_opened(drv->connect(out, url, err, errsize), out);
 }
 
 int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char *err, size_t errsize)
@@ -79,8 +89,8 @@ int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char
 	/* A driver without a read-only mode connects as usual (PostgreSQL
 	 * creates nothing by connecting). */
 	if (target_has_readonly(drv))
-		return drv->connect_readonly(out, url, err, errsize);
-	return drv->connect(out, url, err, errsize);
+		return target_opened(drv->connect_readonly(out, url, err, errsize), out);
+	return target_opened(drv->connect(out, url, err, errsize), out);
 }
 
 int dbreg_target_make_writable(struct dbreg_conn **conn, const char *url, char *err, size_t errsize)
@@ -96,8 +106,10 @@ int dbreg_target_make_writable(struct dbreg_conn **conn, const char *url, char *
 
 void dbreg_target_close(struct dbreg_conn *conn)
 {
-	if (conn)
-		conn->driver->close(conn);
+	if (!conn)
+		return;
+	dbreg_cancel_forget(conn);
+	conn->driver->close(conn);
 }
 
 enum dbreg_dialect dbreg_target_conn_dialect(const struct dbreg_conn *conn)

@@ -22,6 +22,7 @@
 struct pg_conn {
 	struct dbreg_conn base;
 	PGconn *pg;
+	PGcancel *cancel;              /* made at connect: pg_cancel runs in a signal handler */
 	bool prepared;                 /* the history statements exist on this session */
 	bool locked;                   /* this session holds the registry lock */
 	/* The history's statements_done column, once seen outside a
@@ -273,6 +274,8 @@ static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 		return DBREG_ECONNECT;
 	}
 	PQsetNoticeProcessor(c->pg, pg_notice, NULL);
+	/* NULL (out of memory) leaves the connection uncancellable, as before. */
+	c->cancel = PQgetCancel(c->pg);
 	*out = &c->base;
 	return 0;
 }
@@ -282,8 +285,17 @@ static void pg_close(struct dbreg_conn *conn)
 	if (!conn)
 		return;
 	/* Ending the session releases the advisory lock too. */
+	PQfreeCancel(PG(conn)->cancel);
 	PQfinish(PG(conn)->pg);
 	free(PG(conn));
+}
+
+static int pg_cancel(struct dbreg_conn *conn)
+{
+	/* libpq: PQcancel is safe in a signal handler with errbuf on its stack. */
+	char errbuf[256];
+	PGcancel *k = PG(conn)->cancel;
+	return k && PQcancel(k, errbuf, (int)sizeof errbuf) == 1 ? 0 : -1;
 }
 
 static int pg_begin(struct dbreg_conn *conn)
@@ -1368,4 +1380,5 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.target_key = pg_target_key,
 	.values_equal = pg_values_equal,
 	.registry_read = pg_registry_read,
+	.cancel = pg_cancel,
 };

@@ -20,7 +20,8 @@
 	X(PQfreemem) X(PQgetCopyData) X(PQgetResult) X(PQgetisnull) X(PQgetvalue) X(PQhost) X(PQnfields) \
 	X(PQntuples) X(PQport) X(PQprepare) X(PQputCopyEnd) X(PQresultErrorField)                       \
 	X(PQresultErrorMessage) X(PQresultStatus) X(PQsendQuery) X(PQserverVersion)                     \
-	X(PQsetNoticeProcessor) X(PQstatus) X(PQtransactionStatus)
+	X(PQsetNoticeProcessor) X(PQstatus) X(PQtransactionStatus)                                       \
+	X(PQcancel) X(PQfreeCancel) X(PQgetCancel)
 
 struct dbreg_pq {
 #define DBREG_PQ_MEMBER(f) __typeof__(f) *f;

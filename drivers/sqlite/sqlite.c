@@ -1481,6 +1481,10 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	.foreign_key_check = sq_foreign_key_check,
 	.connect_advice = sq_connect_advice,
 	.target_key = sq_target_key,
+	/* An interrupt ends the process, and with it the statement (SQLite
+	 * runs in it); the hot journal undoes the open transaction and the
+	 * flock goes with the descriptor. */
+	.cancel = NULL,
 };
 
 /* SQLite's memory statistics take a global mutex on every allocation: with

@@ -11,7 +11,7 @@
 
 #include "../dbreg.h"
 
-#define DBREG_DRIVER_VERSION 7
+#define DBREG_DRIVER_VERSION 8
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -281,6 +281,18 @@ struct dbreg_driver {
 	 * package_read's; on failure they are left empty. */
 	int (*registry_read)(struct dbreg_conn *conn, bool expect_tables, struct dbreg_history *hist, char ***names,
 			     char ***versions, size_t *n);
+
+	/* Version 8 methods go below this line. All are optional: check
+	 * version >= 8 and the pointer for NULL before a call. */
+
+	/* Asks the database to stop the statement conn runs now, so that an
+	 * interrupted run frees the server at once (its transaction then fails
+	 * and is rolled back). Called from a SIGINT/SIGTERM handler, maybe on
+	 * another thread while a method runs on conn: async-signal-safe calls
+	 * only, nothing allocated (connect prepares what it needs). Returns 0
+	 * when the request was sent. NULL when ending the process is enough
+	 * (SQLite: the hot journal undoes the open transaction). */
+	int (*cancel)(struct dbreg_conn *conn);
 };
 
 /* Registers a driver. Refuses a vtable with a missing required method or a

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""An interrupt cancels the statement the database is running (review-7 #4):
+SIGINT or SIGTERM while a migration runs a long statement ends the run at
+once, the server stops the statement at once (not when it would have ended),
+the rows stay as they were, and a retry straight after gets the registry
+lock. One PostgreSQL target, a fleet of them (its second SIGINT), SQLite.
+
+usage: test_cancel.py DBREG TOMLS_DIR [CASE...]   (prints TAP)"""
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
+from clitest import case, expect, main, need_pg, pg_drop, pg_name, pg_url, project, run  # noqa: E402
+
+clitest.configure(sys.argv[1], sys.argv[2], "cancel", timeout=120)
+PG_URL = clitest.PG_URL
+
+# Changes every workspace row, then runs long: 30 s on PostgreSQL, and on
+# SQLite a count over a five-way join of the 200 rows (empty, so instant,
+# in validate's replay).
+RECOUNT = """[package]
+name = "@t/recount"
+version = "1.0.0"
+description = "A slow recount of the workspaces"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[[migrations]]
+id = "0001_recount"
+version = "1.0.0"
+up_postgres = "UPDATE ydtb_workspaces SET name = name || ' (recounted)'; SELECT pg_sleep(%(secs)d);"
+up_sqlite = "UPDATE ydtb_workspaces SET name = name || ' (recounted)'; SELECT count(*) FROM %(join)s;"
+down = "UPDATE ydtb_workspaces SET name = replace(name, ' (recounted)', '');"
+"""
+SLOW_JOIN = ", ".join("ydtb_workspaces w%d" % i for i in range(5))
+SEED = ("INSERT INTO ydtb_workspaces (id, name, slug) "
+        "SELECT 'w' || g, 'Workspace ' || g, 'ws-' || g FROM generate_series(1, 200) g")
+ROWS = "SELECT id, name, slug FROM ydtb_workspaces ORDER BY id"
+HISTORY = "SELECT package, migration FROM ydtb_registry_migrations ORDER BY package, migration"
+SIGNALS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+def recount(d, slow):
+    """Adds (or rewrites) the recount package: slow, or quick for the retry."""
+    with open(os.path.join(d, "tomls", "recount.toml"), "w") as f:
+        f.write(RECOUNT % {"secs": 30 if slow else 0, "join": SLOW_JOIN if slow else "ydtb_workspaces"})
+
+
+def psql(url, sql):
+    p = subprocess.run(["psql", "-X", "-qtA", url, "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True,
+                       text=True, timeout=60)
+    expect(p.returncode == 0, p.stderr)
+    return p.stdout.strip()
+
+
+def pg_state(url):
+    """What a test compares before and after: every row, the history."""
+    return psql(url, ROWS), psql(url, HISTORY)
+
+
+def sleeping(dbs):
+    """How many backends of the databases (names) still have the long
+    statement as their query, in any state: 0 once each has ended."""
+    names = ", ".join("'%s'" % n for n in dbs)
+    return int(psql(PG_URL, "SELECT count(*) FROM pg_stat_activity WHERE datname IN (%s)"
+                    " AND query LIKE '%%pg_sleep(30)%%' AND pid <> pg_backend_pid()" % names))
+
+
+def active(dbs):
+    names = ", ".join("'%s'" % n for n in dbs)
+    return int(psql(PG_URL, "SELECT count(*) FROM pg_stat_activity WHERE datname IN (%s) AND state = 'active'"
+                    " AND query LIKE '%%pg_sleep(30)%%' AND pid <> pg_backend_pid()" % names))
+
+
+def until(cond, seconds, p=None):
+    """Polls cond until it holds (True) or seconds pass (False); stops early when p ended."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if cond():
+            return True
+        if p is not None and p.poll() is not None:
+            return cond()
+        time.sleep(0.02)
+    return cond()
+
+
+def start(args, d):
+    return subprocess.Popen([clitest.DBREG] + args, cwd=d, env=clitest.dbreg_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def interrupted(p, sig, json_doc, took, out, err):
+    """The process ended as the signal says: by it, or with --json by the document."""
+    expect(took < 2.0, "the run went on %.1f s after the signal" % took)
+    if not json_doc:
+        expect(p.returncode == -sig, "exit %d, want killed by %d: %s" % (p.returncode, sig, err[-800:]))
+        return
+    doc = json.loads(out)
+    code = SIGNALS[sig]
+    expect(p.returncode == code and doc["exit_code"] == code and doc["ok"] is False, out)
+    expect("are cancelled" in doc["error"]["message"], doc["error"]["message"])
+
+
+def pg_seeded():
+    """A database with core and basic applied and 200 workspaces in it."""
+    need_pg()
+    name = pg_name()
+    psql(PG_URL, "CREATE DATABASE %s" % name)
+    url = pg_url(name)
+    d = project()
+    rc, out, err = run(["apply", "-q", "--target", url], d)
+    expect(rc == 0, err)
+    psql(url, SEED)
+    return name, url, d
+
+
+@case
+def an_interrupt_cancels_a_postgresql_migrations_long_statement():
+    # SIGINT and SIGTERM, with and without --json, 1 s into pg_sleep(30)
+    # after an UPDATE of 200 rows.
+    for sig, json_doc in ((signal.SIGINT, False), (signal.SIGINT, True), (signal.SIGTERM, False),
+                          (signal.SIGTERM, True)):
+        what = "%s%s" % (signal.Signals(sig).name, " --json" if json_doc else "")
+        name, url, d = pg_seeded()
+        try:
+            before = pg_state(url)
+            recount(d, slow=True)
+            p = start(["apply", "--target", url] + (["--json"] if json_doc else []), d)
+            expect(until(lambda: active([name]) == 1, 60, p), "%s: the long statement never ran" % what)
+            time.sleep(1.0)
+            t = time.time()
+            p.send_signal(sig)
+            out, err = p.communicate(timeout=60)
+            took = time.time() - t
+            interrupted(p, sig, json_doc, took, out, err)
+            # At once: the cancel was sent before the process ended.
+            expect(until(lambda: sleeping([name]) == 0, 1.0),
+                   "%s: the server still runs the statement %.1f s after the signal" % (what, time.time() - t))
+            print("# %s: exit %.0f ms after the signal, the statement gone by %.0f ms"
+                  % (what, took * 1000, (time.time() - t) * 1000))
+            expect(pg_state(url) == before, "%s: the rows or the history changed" % what)
+            # The registry lock is free: no wait for it, no exit 5.
+            recount(d, slow=False)
+            rc, out, err = run(["apply", "--lock-timeout", "0", "--target", url], d)
+            expect(rc == 0, "%s: the retry: exit %d: %s" % (what, rc, err[-800:]))
+            expect(psql(url, "SELECT count(*) FROM ydtb_workspaces WHERE name LIKE '%(recounted)'") == "200",
+                   "%s: the retry did not recount once" % what)
+        finally:
+            pg_drop([name])
+
+
+@case
+def a_fleets_second_sigint_cancels_every_targets_long_statement():
+    # The first SIGINT lets the running targets go on (issue 17); the second
+    # cancels all of them; --resume then applies them.
+    need_pg()
+    for json_doc in (False, True):
+        names = [pg_name() + "_%d" % i for i in range(3)]
+        try:
+            for n in names:
+                psql(PG_URL, "CREATE DATABASE %s" % n)
+            urls = [pg_url(n) for n in names]
+            d = project()
+            with open(os.path.join(d, "tenants.txt"), "w") as f:
+                f.write("".join(u + "\n" for u in urls))
+            with open(os.path.join(d, "dbreg.toml"), "w") as f:
+                f.write('[fleets.tenants]\nurls_file = "tenants.txt"\njobs = 3\n')
+            rc, out, err = run(["apply", "-q", "--fleet", "tenants"], d)
+            expect(rc == 0, err)
+            for u in urls:
+                psql(u, SEED)
+            before = [pg_state(u) for u in urls]
+            recount(d, slow=True)
+            p = start(["apply", "--fleet", "tenants"] + (["--json"] if json_doc else []), d)
+            expect(until(lambda: active(names) == 3, 60, p), "the three long statements never ran together")
+            time.sleep(1.0)
+            p.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+            expect(p.poll() is None and active(names) == 3, "the first SIGINT stopped the running targets")
+            t = time.time()
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=60)
+            took = time.time() - t
+            interrupted(p, signal.SIGINT, json_doc, took, out, err)
+            expect(until(lambda: sleeping(names) == 0, 1.0),
+                   "%d targets still run the statement %.1f s after the second SIGINT"
+                   % (sleeping(names), time.time() - t))
+            print("# fleet%s: exit %.0f ms after the second SIGINT, the statements gone by %.0f ms"
+                  % (" --json" if json_doc else "", took * 1000, (time.time() - t) * 1000))
+            expect([pg_state(u) for u in urls] == before, "a target's rows or history changed")
+            recount(d, slow=False)
+            rc, out, err = run(["apply", "--fleet", "tenants", "--resume", "--lock-timeout", "0"], d)
+            expect(rc == 0, "--resume: exit %d: %s" % (rc, (out + err)[-1500:]))
+            for u in urls:
+                expect(psql(u, "SELECT count(*) FROM ydtb_workspaces WHERE name LIKE '%(recounted)'") == "200",
+                       "--resume did not apply %s" % u)
+                expect("@t/recount|0001_recount" in psql(u, HISTORY), u)
+        finally:
+            pg_drop(names)
+
+
+def file_sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+@case
+def an_interrupted_sqlite_apply_leaves_the_file_as_it_was():
+    # SQLite's driver has no cancel: the statement runs in the process, which
+    # the signal ends; the hot journal puts every page back.
+    for sig, json_doc in ((signal.SIGINT, False), (signal.SIGTERM, True)):
+        d = project()
+        db = os.path.join(d, "t.db")
+        url = "sqlite:" + db
+        rc, out, err = run(["apply", "-q", "--target", url], d)
+        expect(rc == 0, err)
+        c = sqlite3.connect(db)
+        c.execute("WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 200) "
+                  "INSERT INTO ydtb_workspaces (id, name, slug) SELECT 'w' || n, 'Workspace ' || n, 'ws-' || n FROM g")
+        c.commit()
+        c.close()
+        sha, rows = file_sha(db), sqlite3.connect(db).execute(ROWS).fetchall()
+        recount(d, slow=True)
+        p = start(["apply", "--target", url] + (["--json"] if json_doc else []), d)
+        # The UPDATE wrote its journal: the long count runs.
+        expect(until(lambda: os.path.exists(db + "-journal"), 60, p), "the long statement never ran")
+        time.sleep(1.0)
+        t = time.time()
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=60)
+        interrupted(p, sig, json_doc, time.time() - t, out, err)
+        c = sqlite3.connect(db)
+        expect(c.execute(ROWS).fetchall() == rows, "the rows changed")
+        expect(c.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "the file is damaged")
+        expect(("@t/recount", "0001_recount") not in c.execute(HISTORY).fetchall(), "the migration is recorded")
+        c.close()
+        # Byte for byte, once read (a hot journal is rolled back then; one
+        # never synced, as here when no page was spilled, is not hot).
+        expect(file_sha(db) == sha, "the file is not as it was")
+        recount(d, slow=False)
+        rc, out, err = run(["apply", "--lock-timeout", "0", "--target", url], d)
+        expect(rc == 0, "the next apply: exit %d: %s" % (rc, err[-800:]))
+        c = sqlite3.connect(db)
+        n = c.execute("SELECT count(*) FROM ydtb_workspaces WHERE name LIKE '%(recounted)'").fetchone()[0]
+        c.close()
+        expect(n == 200 and not os.path.exists(db + "-journal"), "the next apply recounted %d rows" % n)
+
+
+if __name__ == "__main__":
+    sys.exit(main(only=sys.argv[3:]))
