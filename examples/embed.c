@@ -5,6 +5,8 @@
  *
  *   example-embed [DATABASE-URL]    (e.g. sqlite:app.db, postgres://...)
  *
+ * The build makes it as build/tests/example-embed; against an installed
+ * dbreg (README, Install): cc examples/embed.c $(pkg-config --cflags --libs dbreg) -o embed
  * Without a URL it uses a new SQLite file in a temporary folder, removed at
  * the end, so each run starts from an empty database.
  * Prints TAP so the test suite runs it as a test of the public API. */
@@ -75,6 +77,13 @@ static int bring_up(struct dbreg_registry *reg, const char *url)
 	int rc = dbreg_init_run(&res, reg, url, &opts);
 	if (rc != 0)
 		fprintf(stderr, "init: %s%s%s\n", res.errmsg, res.hint ? "; " : "", res.hint ? res.hint : "");
+	/* A refused plan (DBREG_EINVALID) says why in the errors it added to
+	 * the registry's findings (the registry validated without one): each
+	 * names the package, the migration and what to do. */
+	const struct dbreg_diag_list *diags = dbreg_registry_diags(reg);
+	for (size_t i = 0; rc == DBREG_EINVALID && i < diags->len; i++)
+		if (diags->items[i].severity == DBREG_SEV_ERROR)
+			dbreg_diag_print(stderr, &diags->items[i], 0);
 	int ran = rc == 0 ? (int)res.apply.applied : -1;
 	dbreg_init_result_dispose(&res);
 	return ran;
@@ -113,8 +122,10 @@ int main(int argc, char **argv)
 				 strcmp(dbreg_registry_package_name(reg, 0), "@app/bookmarks") == 0,
 			 "both packages are registered, listed by name");
 
-	failed += !check(bring_up(reg, url) == 2, "init applies both migrations and verifies");
-	failed += !check(bring_up(reg, url) == 0, "a second init is a no-op");
+	int first = bring_up(reg, url);
+	failed += !check(first == 2, "init applies both migrations and verifies");
+	/* After a failure the second run would only say it again. */
+	failed += !check(first >= 0 && bring_up(reg, url) == 0, "a second init is a no-op");
 
 	dbreg_registry_free(reg);
 	if (url == tmp_url) {

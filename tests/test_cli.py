@@ -688,7 +688,9 @@ def each_command_has_its_own_help():
         expect(rc2 == 0 and out2 == out, "dbreg help %s differs from %s --help" % (cmd, cmd))
     rc, out, err = run(["down", "--help"], d)
     expect(out.splitlines()[0] == "usage: dbreg down [options] PKG --to VERSION", out)
-    expect("  --to PKG@VERSION          stop a package at a version (repeatable)" in out.splitlines(), out)
+    # down PKG --to VERSION: the row says so, as the synopsis does.
+    expect("  --to PKG@VERSION          stop a package at a version (repeatable; down PKG takes --to VERSION)"
+           in out.splitlines(), out)
     rc, out, err = run(["--help"], d)
     # The command column is aligned: every summary starts at the same column.
     rows = [l for l in out.splitlines() if l.startswith("  ") and not l.startswith("   ")]

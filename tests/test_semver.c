@@ -386,7 +386,8 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/%s", dir, kinds[f].file);
 		texts[f] = read_all(path);
 		if (!texts[f]) {
-			fprintf(stderr, "test_semver: cannot read %s\n", path);
+			fprintf(stderr, "test_semver: cannot read %s (the shared conformance suites belong beside the "
+				"source tree, ../shared, or: meson setup BUILD -Dshared_dir=DIR)\n", path);
 			return 1;
 		}
 		char *p = texts[f];

@@ -86,6 +86,7 @@ enum {
 	CLI_STATE_READONLY = 1 << 6,   /* only reads the state file: a read-only one will do */
 	CLI_DEV_ONLY = 1 << 7,         /* development targets only (reset): refused before anything is read */
 	CLI_SQL_BESIDE = 1 << 8,       /* the SQL checks may run beside the command until cli_checks_wait (apply) */
+	CLI_FOLDERS_NEW = 1 << 9,      /* no package folder made yet is an empty project (new package makes it) */
 };
 
 struct cli_command {
@@ -307,6 +308,12 @@ void cli_help_command(FILE *fp, const struct cli_command *cmd);
 void cli_usage_line(FILE *fp, const struct cli_command *cmd);
 /* The closest of `candidates` to `word` within a small edit distance, or NULL. */
 const char *cli_suggest(const char *word, const char *const *candidates, size_t n);
+
+/* commands.c: a command name that is not one, reported as a usage error
+ * (exit 2) with what the user meant: dbreg's word for another tool's
+ * command (migrate -> apply), or a near name. `what` is "unknown command"
+ * or "no command". */
+int cli_unknown_command(struct cli_session *s, const char *what, const char *name);
 
 /* The command entries (one per cmd_<name>.c). */
 extern const struct cli_command cli_cmd_validate, cli_cmd_plan, cli_cmd_apply, cli_cmd_init, cli_cmd_down,

@@ -148,7 +148,7 @@ const struct cli_command cli_cmd_new = {
 		"new migration PKG ID appends an empty migration with the package's version to its\n"
 		"manifest, keeping the rest of the file byte for byte.",
 	.options = (const char *const[]){"dir", NULL},
-	.needs = CLI_NEEDS_REGISTRY,
+	.needs = CLI_NEEDS_REGISTRY | CLI_FOLDERS_NEW,
 	.min_args = 2,
 	.max_args = 3,
 	.complete_args = "packages",

@@ -12,7 +12,9 @@ int cli_read_target(struct cli_session *s)
 {
 	int rc;
 	if (!s->o.offline && (rc = cli_connect(s, true)) < 0) {
-		cli_hint(s, "--offline shows the state file's copy of its history");
+		/* Not for a URL the driver refused to read (exit 2): that wants fixing. */
+		if (rc == DBREG_ECONNECT)
+			cli_hint(s, "--offline shows the state file's copy of its history");
 		return rc;
 	}
 	return cli_history(s, !s->o.offline);

@@ -161,17 +161,8 @@ static int help_run(struct cli_session *s)
 		return 0;
 	}
 	const struct cli_command *cmd = cli_command_find(s->args[0]);
-	if (!cmd || cmd->hidden) {
-		const char *names[64];
-		size_t n = 0;
-		for (const struct cli_command *const *c = cli_commands; *c && n < 64; c++)
-			if (!(*c)->hidden)
-				names[n++] = (*c)->name;
-		const char *best = cli_suggest(s->args[0], names, n);
-		if (best)
-			return cli_usage(s, "no command '%s'; did you mean '%s'?", s->args[0], best);
-		return cli_usage(s, "no command '%s'", s->args[0]);
-	}
+	if (!cmd || cmd->hidden)
+		return cli_unknown_command(s, "no command", s->args[0]);
 	cli_help_command(s->o.json ? stderr : stdout, cmd);
 	return 0;
 }

@@ -164,17 +164,8 @@ static int main_parse(struct cli_session *s, int argc, char **argv)
 		return 0;
 	}
 	const struct cli_command *cmd = NULL;
-	if (name && !(cmd = cli_command_find(name))) {
-		const char *names[64];
-		size_t n = 0;
-		for (const struct cli_command *const *c = cli_commands; *c && n < 64; c++)
-			if (!(*c)->hidden)
-				names[n++] = (*c)->name;
-		const char *best = cli_suggest(name, names, n);
-		if (best)
-			return cli_usage(s, "unknown command '%s'; did you mean '%s'?", name, best);
-		return cli_usage(s, "unknown command '%s'", name);
-	}
+	if (name && !(cmd = cli_command_find(name)))
+		return cli_unknown_command(s, "unknown command", name);
 	s->cmd = cmd;
 	if (unknown)
 		return main_unknown_option(s, unknown, cmd);

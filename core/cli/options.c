@@ -114,7 +114,7 @@ const struct cli_option cli_options[] = {
 	{"quiet", 'q', NULL, "errors only", cli_set_flag, OFF(quiet), true, NULL},
 	{"no-color", 0, NULL, "no colour (also the NO_COLOR environment variable)", cli_set_flag, OFF(no_color), true, NULL},
 	/* Per command: the commands that take one list it. */
-	{"to", 0, "PKG@VERSION", "stop a package at a version (repeatable)", opt_to, 0, false, "packages"},
+	{"to", 0, "PKG@VERSION", "stop a package at a version (repeatable; down PKG takes --to VERSION)", opt_to, 0, false, "packages"},
 	{"dry-run", 0, NULL, "print what would run, change nothing, connect only to read", cli_set_flag, OFF(dry_run), false, NULL},
 	{"refresh", 0, NULL, "read the target's history first instead of the state file's copy",
 	 cli_set_flag, OFF(refresh), false, NULL},

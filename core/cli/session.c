@@ -65,6 +65,7 @@ static int session_project(struct cli_session *s)
 	int rc = dbreg_project_open(&s->proj, dir, &s->project_diags);
 	free(dir);
 	if (rc == DBREG_EINVALID) {
+		dbreg_diag_list_sort(&s->project_diags);   /* in the file's order, as validate prints */
 		cli_print_diags(s, &s->project_diags);
 		cli_fail(s, "dbreg.toml has %zu error%s", s->project_diags.errors,
 			 s->project_diags.errors == 1 ? "" : "s");
@@ -74,15 +75,47 @@ static int session_project(struct cli_session *s)
 	return rc;
 }
 
-static int session_registry(struct cli_session *s)
+/* How many of the project's package folders do not exist. */
+static size_t session_missing_folders(const struct cli_session *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->proj->n_package_dirs; i++) {
+		const char *rel = s->proj->package_dirs[i];
+		char *path = rel[0] == '/' ? strdup(rel) : cli_path_join(s->proj->dir, rel);
+		struct stat st;
+		n += path && stat(path, &st) != 0 && errno == ENOENT;
+		free(path);
+	}
+	return n;
+}
+
+static int session_registry(struct cli_session *s, bool folders_new)
 {
 	int rc = dbreg_registry_new(&s->reg);
 	if (rc < 0)
 		return rc;
 	s->loaded_at = dbreg_cache_clock();
 	rc = dbreg_registry_load_project(s->reg, s->proj);
+	size_t missing = rc < 0 ? session_missing_folders(s) : 0;
+	/* A project not begun yet: the command makes its folder. */
+	if (missing && folders_new && missing == s->proj->n_package_dirs) {
+		dbreg_registry_free(s->reg);
+		s->reg = NULL;
+		return dbreg_registry_new(&s->reg);
+	}
 	if (rc < 0)
 		cli_fail(s, "%s", dbreg_registry_errmsg(s->reg));
+	if (missing) {
+		/* Run from another folder (build/), or a folder misnamed. */
+		char *toml = cli_path_join(s->proj->dir, "dbreg.toml");
+		struct stat st;
+		if (toml && stat(toml, &st) == 0)
+			cli_hint(s, "[registry] packages in %s names it: create the folder, or correct the name", toml);
+		else
+			cli_hint(s, "run dbreg in the project folder (the one that holds tomls/ or dbreg.toml), or name "
+				    "it with -C DIR; 'dbreg new package NAME' starts a project here");
+		free(toml);
+	}
 	return rc;
 }
 
@@ -333,7 +366,7 @@ int cli_session_open(struct cli_session *s, unsigned needs)
 				 : s->o.jobs ? "--jobs" : NULL;
 	if (fleet_only && !s->o.fleet)
 		return cli_usage(s, "%s is for a run over a fleet: add --fleet NAME", fleet_only);
-	if (registry && (rc = session_registry(s)) < 0)
+	if (registry && (rc = session_registry(s, needs & CLI_FOLDERS_NEW)) < 0)
 		return rc;
 	/* The state file before validation: it remembers registries that
 	 * passed the SQL checks. */

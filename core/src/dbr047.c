@@ -64,10 +64,21 @@ static void dbr047_default_text(struct dbreg_buf *b, const struct dbreg_schema_c
 	}
 }
 
+/* The hint of a declaration the migrations do not build yet: the command
+ * that writes the missing migration, then how to write it by hand. */
+static const char *dbr047_generate(char *buf, size_t size, const struct dbreg_dbr047 *c, const char *by_hand)
+{
+	snprintf(buf, size, "dbreg generate %s%s appends the migration that builds what is declared%s%s",
+		 c->pkg->name ? c->pkg->name : "PKG", c->dialect == DBREG_DIALECT_SQLITE ? "" : " --target URL",
+		 by_hand ? "; by hand: " : "", by_hand ? by_hand : "");
+	return buf;
+}
+
 /* Renders one difference between the declared tables (want) and what the
  * migrations produced (have) as a DBR047 at the declaration's position. */
 int dbreg_dbr047_render(const struct dbreg_dbr047 *c, const struct dbreg_sdiff *d)
 {
+	char gen[512];
 	/* "the migrations" on SQLite, where DBR047 has always looked;
 	 * "the PostgreSQL migrations" when the bodies were replayed there. */
 	const char *migs = c->dialect == DBREG_DIALECT_SQLITE ? "the migrations" : "the PostgreSQL migrations";
@@ -78,13 +89,13 @@ int dbreg_dbr047_render(const struct dbreg_dbr047 *c, const struct dbreg_sdiff *
 	char *a = NULL, *b = NULL;
 	switch (d->kind) {
 	case DBREG_SDIFF_TABLE_MISSING:
-		rc = dbreg_dbr047_add(c, t->pos, tn, NULL, NULL, "create it with CREATE TABLE IF NOT EXISTS in a migration",
+		rc = dbreg_dbr047_add(c, t->pos, tn, NULL, NULL, dbr047_generate(gen, sizeof gen, c, "CREATE TABLE IF NOT EXISTS in a new migration"),
 			"table %s is declared but %s do not create it", tn, migs);
 		break;
 	case DBREG_SDIFF_TABLE_EXTRA:
 		break; /* rp_compare knows which tables the package created */
 	case DBREG_SDIFF_COLUMN_MISSING:
-		rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, "add the column in a new migration",
+		rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, dbr047_generate(gen, sizeof gen, c, "ALTER TABLE ... ADD COLUMN in a new migration"),
 			"table %s: column %s is declared but %s do not create it", tn, wc->name, migs);
 		break;
 	case DBREG_SDIFF_COLUMN_EXTRA:
@@ -93,21 +104,21 @@ int dbreg_dbr047_render(const struct dbreg_dbr047 *c, const struct dbreg_sdiff *
 		break;
 	case DBREG_SDIFF_COLUMN_TYPE:
 		if (c->dialect == DBREG_DIALECT_SQLITE) {
-			rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, NULL,
+			rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, dbr047_generate(gen, sizeof gen, c, NULL),
 				"table %s: column %s is declared %s (SQLite affinity %s) but %s create it as %s (affinity %s)",
 				tn, wc->name, wc->type, wc->ptype.info ? wc->ptype.info->sqlite : "?", migs,
 				hc->type && *hc->type ? hc->type : "untyped", dbreg_type_affinity(hc->type));
 		} else {
 			char want[128];
 			dbreg_type_pg_spelling(&wc->ptype, want, sizeof want);
-			rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, NULL,
+			rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, dbr047_generate(gen, sizeof gen, c, NULL),
 				"table %s: column %s is declared %s (PostgreSQL %s) but %s create it as %s", tn, wc->name,
 				wc->type, want, migs, hc->type && *hc->type ? hc->type : "untyped");
 		}
 		break;
 	case DBREG_SDIFF_COLUMN_NULLABILITY:
 		if (wc->not_null)
-			rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, "write NOT NULL in the migration that creates it",
+			rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, dbr047_generate(gen, sizeof gen, c, NULL),
 				"table %s: column %s is declared not_null but %s leave it nullable", tn, wc->name, migs);
 		else
 			rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, "declare it with not_null = true",
@@ -116,7 +127,7 @@ int dbreg_dbr047_render(const struct dbreg_dbr047 *c, const struct dbreg_sdiff *
 	case DBREG_SDIFF_COLUMN_DEFAULT: {
 		struct dbreg_buf w = DBREG_BUF_INIT;
 		dbr047_default_text(&w, wc);
-		rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, "make the DEFAULT of the migration and the declaration agree",
+		rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, dbr047_generate(gen, sizeof gen, c, NULL),
 			"table %s: column %s is declared with default %s but %s give it %s", tn, wc->name,
 			w.ptr ? w.ptr : "", migs, hc->def.text ? hc->def.text : "none");
 		dbreg_buf_dispose(&w);
@@ -125,29 +136,29 @@ int dbreg_dbr047_render(const struct dbreg_dbr047 *c, const struct dbreg_sdiff *
 	case DBREG_SDIFF_PRIMARY_KEY:
 		a = dbreg_schema_list_text(t->primary_key, t->n_primary_key);
 		b = dbreg_schema_list_text(d->have_table->primary_key, d->have_table->n_primary_key);
-		rc = dbreg_dbr047_add(c, t->pos, tn, NULL, NULL, NULL, "table %s: the primary key is declared %s but %s create %s",
+		rc = dbreg_dbr047_add(c, t->pos, tn, NULL, NULL, dbr047_generate(gen, sizeof gen, c, NULL), "table %s: the primary key is declared %s but %s create %s",
 			tn, a ? a : "", migs, d->have_table->n_primary_key ? (b ? b : "") : "none");
 		break;
 	case DBREG_SDIFF_UNIQUE_MISSING:
 		a = dbreg_schema_list_text(d->want_uq->columns, d->want_uq->n_columns);
 		rc = dbreg_dbr047_add(c, d->want_uq->pos, tn, d->want_uq->n_columns == 1 ? d->want_uq->columns[0] : NULL, NULL,
-			"add UNIQUE in the migration that creates the table",
+			dbr047_generate(gen, sizeof gen, c, NULL),
 			"table %s: unique %s is declared but %s create no unique constraint on it", tn, a ? a : "", migs);
 		break;
 	case DBREG_SDIFF_FKEY_MISSING:
-		rc = dbreg_dbr047_add(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, NULL,
+		rc = dbreg_dbr047_add(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, dbr047_generate(gen, sizeof gen, c, NULL),
 			"table %s: column %s is declared to reference %s(%s) but %s create no foreign key on it",
 			tn, d->want_fk->columns[0], d->want_fk->ref_table, d->want_fk->ref_columns[0] ? d->want_fk->ref_columns[0] : "?", migs);
 		break;
 	case DBREG_SDIFF_FKEY_TARGET:
-		rc = dbreg_dbr047_add(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, NULL,
+		rc = dbreg_dbr047_add(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, dbr047_generate(gen, sizeof gen, c, NULL),
 			"table %s: column %s is declared to reference %s(%s) but %s make it reference %s(%s)", tn,
 			d->want_fk->columns[0], d->want_fk->ref_table, d->want_fk->ref_columns[0] ? d->want_fk->ref_columns[0] : "?", migs,
 			d->have_fk->ref_table ? d->have_fk->ref_table : "?",
 			d->have_fk->ref_columns[0] ? d->have_fk->ref_columns[0] : "?");
 		break;
 	case DBREG_SDIFF_FKEY_ACTION:
-		rc = dbreg_dbr047_add(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, NULL,
+		rc = dbreg_dbr047_add(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL, dbr047_generate(gen, sizeof gen, c, NULL),
 			"table %s: column %s is declared %s = \"%s\" but %s' foreign key says ON %s %s", tn,
 			d->want_fk->columns[0], d->on_update ? "on_update" : "on_delete",
 			d->on_update ? d->want_fk->on_update : d->want_fk->on_delete, migs, d->on_update ? "UPDATE" : "DELETE",
@@ -165,7 +176,7 @@ int dbreg_dbr047_render(const struct dbreg_dbr047 *c, const struct dbreg_sdiff *
 	}
 	case DBREG_SDIFF_INDEX_MISSING:
 		a = dbreg_schema_list_text(d->want_ix->columns, d->want_ix->n_columns);
-		rc = dbreg_dbr047_add(c, d->want_ix->pos, tn, NULL, NULL, NULL,
+		rc = dbreg_dbr047_add(c, d->want_ix->pos, tn, NULL, NULL, dbr047_generate(gen, sizeof gen, c, NULL),
 			"table %s: index %s %s is declared but %s do not create it", tn, d->want_ix->name, a ? a : "", migs);
 		break;
 	case DBREG_SDIFF_INDEX_NAME:
@@ -176,12 +187,12 @@ int dbreg_dbr047_render(const struct dbreg_dbr047 *c, const struct dbreg_sdiff *
 	case DBREG_SDIFF_INDEX_COLUMNS:
 		a = dbreg_schema_list_text(d->want_ix->columns, d->want_ix->n_columns);
 		b = dbreg_schema_list_text(d->have_ix->columns, d->have_ix->n_columns);
-		rc = dbreg_dbr047_add(c, d->want_ix->pos, tn, NULL, NULL, NULL,
+		rc = dbreg_dbr047_add(c, d->want_ix->pos, tn, NULL, NULL, dbr047_generate(gen, sizeof gen, c, NULL),
 			"table %s: index %s is declared on %s but %s create it on %s", tn, d->want_ix->name,
 			a ? a : "", migs, b ? b : "");
 		break;
 	case DBREG_SDIFF_INDEX_UNIQUE:
-		rc = dbreg_dbr047_add(c, d->want_ix->pos, tn, NULL, NULL, NULL,
+		rc = dbreg_dbr047_add(c, d->want_ix->pos, tn, NULL, NULL, dbr047_generate(gen, sizeof gen, c, NULL),
 			"table %s: index %s is declared %s but %s create it %s", tn, d->want_ix->name,
 			d->want_ix->unique ? "unique" : "not unique", migs, d->have_ix->unique ? "unique" : "not unique");
 		break;

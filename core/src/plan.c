@@ -435,7 +435,9 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 					    "migration %s of package %s changed after it was applied: "
 					    "applied %s, manifest now %s",
 					    m->id, pkg->name, row->checksum, sum) ||
-			    dbreg_diag_hintf(&reg->diags, "restore the applied body and add a new migration for the change"))
+			    dbreg_diag_hintf(&reg->diags, "restore the applied body and add a new migration for the change; "
+					     "a change made on purpose that the database need not run (a comment, "
+					     "formatting): dbreg accept %s %s", pkg->name, m->id))
 				goto oom;
 		}
 	}

@@ -292,8 +292,14 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 			}
 			project_keys(c, kv->value, project_target_keys, "a target");
 			const struct dbreg_toml_node *url = dbreg_toml_get(kv->value, "url");
-			if (url == NULL || url->type != DBREG_TOML_STRING) {
-				project_wrong_type(c, url ? url : kv->value, "the url of a target", "a string");
+			if (url == NULL) {
+				project_diag(c, "DBR014", kv->value->line, kv->value->column, NULL,
+					     "target \"%s\" has no url%s", kv->key,
+					     " (url = \"sqlite:PATH\", \"postgres://...\" or \"${NAME}\")");
+				continue;
+			}
+			if (url->type != DBREG_TOML_STRING) {
+				project_wrong_type(c, url, "the url of a target", "a string");
 				continue;
 			}
 			struct dbreg_target_def *t = &p->targets[p->n_targets];
@@ -427,6 +433,34 @@ static int project_expand(char **out, const char *in, const char *target, char *
 	return *out ? 0 : DBREG_ENOMEM;
 }
 
+/* "unknown target", with what the user probably meant: a target of a near
+ * name, a SQLite file (sqlite:PATH), or a target to define. */
+static void project_unknown_target(const struct dbreg_project *p, const char *target, char *err, size_t errsize)
+{
+	struct dbreg_buf known = DBREG_BUF_INIT;
+	const char *names[65];
+	size_t n = 0;
+	for (size_t i = 0; p && i < p->n_targets; i++) {
+		dbreg_buf_printf(&known, "%s%s", i ? ", " : "", p->targets[i].name);
+		if (n + 1 < sizeof names / sizeof *names)
+			names[n++] = p->targets[i].name;
+	}
+	names[n] = NULL;
+	const char *near = dbreg_nearest(target, names);
+	const char *list = known.ptr && known.len ? known.ptr : "none";
+	if (near)
+		snprintf(err, errsize, "unknown target \"%s\"; did you mean \"%s\"? (targets in dbreg.toml: %s)", target,
+			 near, list);
+	else if (strchr(target, '/') || strchr(target, '.'))
+		snprintf(err, errsize, "unknown target \"%s\": no target of dbreg.toml has that name, and a URL "
+			 "names its scheme (a SQLite file: sqlite:%s)", target, target);
+	else
+		snprintf(err, errsize, "unknown target \"%s\" (targets in dbreg.toml: %s): define it in [targets.%s] "
+			 "of dbreg.toml with url = \"...\", or give a URL (sqlite:PATH, postgres://...)", target, list,
+			 target);
+	dbreg_buf_dispose(&known);
+}
+
 int dbreg_project_target_url(char **url, const struct dbreg_project *p, const char *target,
 			     char *err, size_t errsize)
 {
@@ -446,12 +480,7 @@ int dbreg_project_target_url(char **url, const struct dbreg_project *p, const ch
 	if (raw == NULL) {
 		/* Not a target name: a URL or a libpq keyword string. */
 		if (strchr(target, ':') == NULL && strchr(target, '=') == NULL) {
-			struct dbreg_buf known = DBREG_BUF_INIT;
-			for (size_t i = 0; p && i < p->n_targets; i++)
-				dbreg_buf_printf(&known, "%s%s", i ? ", " : "", p->targets[i].name);
-			snprintf(err, errsize, "unknown target \"%s\" (targets in dbreg.toml: %s)", target,
-				 known.ptr && known.len ? known.ptr : "none");
-			dbreg_buf_dispose(&known);
+			project_unknown_target(p, target, err, errsize);
 			return DBREG_EUSAGE;
 		}
 		raw = target;

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""The mistakes a new user makes on the README's path, and that what dbreg
+says to each names what to do: the command that fixes it, where it is.
+
+usage: test_newuser.py DBREG TOMLS_DIR
+Uses tests/clitest.py (run, project, expect); prints TAP."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest as t  # noqa: E402
+from clitest import case, expect, main, project, run  # noqa: E402
+
+t.configure(sys.argv[1], sys.argv[2], "newuser")
+
+
+def edit(d, rel, old, new):
+    path = os.path.join(d, rel)
+    with open(path) as fp:
+        text = fp.read()
+    expect(text.count(old) == 1, "%s: %r not found once" % (rel, old))
+    with open(path, "w") as fp:
+        fp.write(text.replace(old, new))
+
+
+def hint_of(err, code):
+    """The hint of the first finding with that code, as printed."""
+    for line in err.splitlines():
+        if "[%s]" % code in line and "(hint: " in line:
+            return line.split("(hint: ", 1)[1].rstrip(")")
+    raise AssertionError("no %s with a hint in: %s" % (code, err))
+
+
+@case
+def a_declared_column_the_migrations_lack_names_generate_and_generate_fixes_it():
+    d = project()
+    edit(d, "tomls/basic.toml", 'body       = { type = "text" }\n',
+         'body       = { type = "text" }\nsummary    = { type = "text" }\n')
+    rc, _, err = run(["validate"], d)
+    hint = hint_of(err, "DBR047")
+    expect(rc == 1 and "column summary is declared" in err, err)
+    expect(hint.startswith("dbreg generate @ydtb/basic appends the migration"), hint)
+    # The command the hint names is the fix.
+    rc, _, err = run(["generate", "@ydtb/basic"], d)
+    expect(rc == 0, err)
+    rc, _, err = run(["validate"], d)
+    expect(rc == 0 and "DBR047" not in err, err)
+
+
+@case
+def an_applied_migration_edited_names_accept_and_accept_lets_apply_run():
+    d = project()
+    rc, _, err = run(["init"], d)
+    expect(rc == 0, err)
+    # A comment added to the SQLite body that ran: the checksum changes.
+    edit(d, "tomls/basic.toml", 'up_sqlite = """\nCREATE TABLE IF NOT EXISTS "ydtb_basic_notes"',
+         'up_sqlite = """\n-- notes of a workspace\nCREATE TABLE IF NOT EXISTS "ydtb_basic_notes"')
+    rc, _, err = run(["apply"], d)
+    expect(rc == 1 and "error[DBR045]" in err, err)
+    hint = hint_of(err, "DBR045")
+    expect("restore the applied body" in hint and hint.endswith("dbreg accept @ydtb/basic 0001_create_notes"), hint)
+    rc, _, err = run(hint.split(": ")[-1].split()[1:], d)
+    expect(rc == 0, err)
+    rc, _, err = run(["apply"], d)
+    expect(rc == 0 and "DBR045" not in err, err)
+
+
+@case
+def new_package_in_a_folder_without_tomls_starts_the_project():
+    d = project(with_tomls=False)
+    rc, _, err = run(["new", "package", "@acme/crm"], d)
+    expect(rc == 0 and err.strip() == "wrote tomls/crm.toml (package @acme/crm 0.1.0)", "%d %s" % (rc, err))
+    expect(os.path.isfile(os.path.join(d, "tomls", "crm.toml")), os.listdir(d))
+
+
+@case
+def a_missing_package_folder_says_where_to_run_or_what_dbreg_toml_names():
+    d = project(with_tomls=False)
+    rc, _, err = run(["validate"], d)
+    expect(rc == 1 and "cannot read the package folder tomls" in err, err)
+    expect("hint: run dbreg in the project folder" in err and "-C DIR" in err and "dbreg new package NAME" in err, err)
+    # A folder that dbreg.toml names and that is not there.
+    d = project({"dbreg.toml": '[registry]\npackages = ["tomls", "pkgs"]\n'})
+    rc, _, err = run(["validate"], d)
+    expect(rc == 1 and "cannot read the package folder pkgs" in err, err)
+    expect("hint: [registry] packages in dbreg.toml names it" in err, err)
+    # new package makes no folder that dbreg.toml names beside one that exists.
+    rc, _, err = run(["new", "package", "@acme/crm"], d)
+    expect(rc == 1 and "package folder pkgs" in err and not os.path.exists(os.path.join(d, "pkgs")), err)
+
+
+@case
+def an_unknown_target_says_what_was_meant():
+    d = project({"dbreg.toml": '[targets.prod]\nurl = "sqlite:prod.db"\n'})
+    for target, words in [("prdo", 'unknown target "prdo"; did you mean "prod"? (targets in dbreg.toml: prod)'),
+                          ("ydtb.db", "a SQLite file: sqlite:ydtb.db"),
+                          ("staging", 'define it in [targets.staging] of dbreg.toml with url = "...", or give a URL')]:
+        rc, _, err = run(["status", "--target", target], d)
+        expect(rc == 2 and words in err, "%s: %d %s" % (target, rc, err))
+
+
+@case
+def the_toml_test_suite_fails_without_its_cases_instead_of_skipping():
+    # A clone without ../shared: the conformance suite must not pass as skipped.
+    import subprocess
+    import tempfile
+    suite = os.path.join(os.path.dirname(os.path.abspath(__file__)), "toml_suite.py")
+    for root in [os.path.join(tempfile.gettempdir(), "dbreg-newuser-no-such-folder"), project(with_tomls=False)]:
+        p = subprocess.run([sys.executable, suite, "/bin/false", root], capture_output=True, text=True, timeout=60)
+        expect(p.returncode == 1 and "1..1\nnot ok 1 - the toml-test cases are not at %s" % root in p.stdout
+               and "-Dshared_dir=DIR" in p.stdout, "%d %s" % (p.returncode, p.stdout))
+
+
+@case
+def a_misspelt_help_topic_points_at_the_list_of_commands():
+    d = project()
+    rc, _, err = run(["help", "aply"], d)
+    expect(rc == 2 and err.splitlines() == ["dbreg: no command 'aply'; did you mean 'apply'?",
+                                            "  hint: see 'dbreg --help'"], err)
+
+
+@case
+def a_malformed_url_is_not_answered_with_offline():
+    d = project()
+    rc, _, err = run(["status", "--target", "sqlite://ydtb.db"], d)
+    expect(rc == 2 and "malformed SQLite URL" in err and "--offline" not in err, "%d %s" % (rc, err))
+    # A database that is not there still is.
+    rc, _, err = run(["status", "--target", "postgres://app:x@127.0.0.1:1/app"], d)
+    expect(rc == 3 and "hint: --offline shows the state file's copy" in err, "%d %s" % (rc, err))
+
+
+@case
+def dbreg_toml_findings_come_in_file_order_and_a_target_without_url_says_so():
+    d = project({"dbreg.toml": '[targets.prod]\nurll = "sqlite:x.db"\n\n[target.dev]\nurl = "sqlite:y.db"\n'})
+    rc, _, err = run(["status"], d)
+    lines = [l for l in err.splitlines() if l.startswith("dbreg.toml:")]
+    expect(rc == 2 or rc == 1, "%d %s" % (rc, err))
+    expect(lines == ['dbreg.toml:1:1: error[DBR014]: target "prod" has no url (url = "sqlite:PATH", '
+                     '"postgres://..." or "${NAME}")',
+                     'dbreg.toml:2:1: error[DBR013]: unknown key "urll" in a target (hint: did you mean "url"?)',
+                     'dbreg.toml:4:2: error[DBR013]: unknown key "target" in dbreg.toml (hint: did you mean "targets"?)'],
+           "\n".join(lines))
+
+
+@case
+def another_tools_command_names_dbregs():
+    d = project()
+    for word, ours, whose in [("migrate", "apply", "Flyway, Django, drizzle-kit and Prisma"),
+                              ("info", "status", "Flyway"), ("repair", "accept", "Flyway"),
+                              ("rollback", "down", "Liquibase and dbmate"), ("version", "--version", "most tools")]:
+        rc, out, err = run([word], d)
+        expect(rc == 2 and out == "" and err.splitlines() == [
+            "dbreg: unknown command '%s': what %s call %s is 'dbreg %s'" % (word, whose, word, ours),
+            "  hint: see 'dbreg --help'"], "%s: %d %s" % (word, rc, err))
+    # help says the same; a typo still gets the near name.
+    rc, _, err = run(["help", "migrate"], d)
+    expect(rc == 2 and "no command 'migrate': what Flyway" in err, err)
+    rc, _, err = run(["aply"], d)
+    expect(rc == 2 and "unknown command 'aply'; did you mean 'apply'?" in err, err)
+
+
+sys.exit(main())
