@@ -502,6 +502,43 @@ def no_target_starts_once_the_cancels_went_out():
         pg_drop(names)
 
 
+def scratch_schemas(url):
+    return psql(url, "SELECT string_agg(nspname, ',') FROM pg_namespace WHERE nspname LIKE 'dbreg\\_scratch\\_%'")
+
+
+@case
+def an_interrupted_dbreg_test_cancels_and_its_scratch_schema_goes():
+    # dbreg test --target runs the bodies in a scratch schema of the user's
+    # database: Ctrl-C cancels the statement there, and the schema the
+    # handler could not drop is dropped by the next run.
+    name, url, d = pg_seeded()
+    try:
+        before = pg_state(url)
+        recount(d, slow=True)
+        p = start(["test", "@t/recount", "--target", url], d)
+        expect(until(lambda: active([name]) == 1, 60, p), "the long statement never ran")
+        time.sleep(0.5)
+        t = time.time()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        took = time.time() - t
+        interrupted(p, signal.SIGINT, False, took, out, err)
+        expect(until(lambda: sleeping([name]) == 0, 1.0),
+               "the server still runs the scratch statement %.1f s after SIGINT" % (time.time() - t))
+        left = scratch_schemas(url)
+        expect(left.startswith("dbreg_scratch_"), "no scratch schema while interrupted: %r" % left)
+        expect(until(lambda: psql(PG_URL, "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'" % name)
+                     == "0", 5.0), "the interrupted run's session never ended")
+        recount(d, slow=False)
+        rc, out, err = run(["test", "@t/recount", "--target", url], d)
+        expect(rc == 0, "the next run: exit %d: %s" % (rc, (out + err)[-800:]))
+        expect(scratch_schemas(url) == "", "scratch schemas left after the next run: %s" % scratch_schemas(url))
+        expect(pg_state(url) == before, "the user's rows or history changed")
+        print("# dbreg test: exit %.0f ms after SIGINT; %s dropped by the next run" % (took * 1000, left))
+    finally:
+        pg_drop([name])
+
+
 @case
 def an_interrupt_before_any_connection_says_nothing_was_running():
     # init --wait to a port nobody listens on: no connection was ever open,
