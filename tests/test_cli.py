@@ -576,6 +576,8 @@ def without_libpq_postgresql_fails_at_once_and_offline_reads_say_so():
             rc, out, err = run(cmd, d, env)
             expect(rc == 3, "%s exit %d: %s" % (cmd, rc, out + err))
             expect("stored history cannot be found" in err and "libpq5" in err, err)
+            # In the driver's words, the dynamic loader's reason included.
+            expect("cannot load libpq.so.5" in err and "libnothere.so" in err, err)
             expect("no migration applied" not in out + err, out + err)
     finally:
         drop()

@@ -526,6 +526,40 @@ def a_target_that_goes_away_mid_run_fails_alone_and_rolls_back():
             expect(t[x.shown]["ok"] and len(x.history()) == ALL_MIGRATIONS + 1, t[x.shown])
 
 
+# PostgreSQL's own advice for a failure: "out of shared memory" comes with
+# the hint to raise max_locks_per_transaction (a very large plan). An event
+# trigger makes one target refuse every CREATE INDEX with a detail and a
+# hint of its own, the way the server gives them.
+REFUSE_INDEXES = """CREATE FUNCTION refuse_indexes() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'no index may be built here'
+    USING DETAIL = 'the tenant is read by a replica', HINT = 'raise max_indexes_per_tenant';
+END $$;
+CREATE EVENT TRIGGER refuse_indexes ON ddl_command_start WHEN TAG IN ('CREATE INDEX')
+  EXECUTE FUNCTION refuse_indexes();"""
+
+
+@case
+def a_failed_target_says_the_servers_detail_and_hint():
+    need_pg()
+    targets = [Target(u) for u in pg_databases("dbreg_fleet_hint", 2)]
+    bad = targets[1]
+    bad.exec(REFUSE_INDEXES)
+    d = fleet_project(targets)
+    said = "no index may be built here (SQLSTATE P0001); detail: the tenant is read by a replica; " \
+           "hint: raise max_indexes_per_tenant"
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--on-error", "continue"], d)
+    expect(rc == 4, "exit %d: %s" % (rc, err))
+    t = by_target(doc)
+    expect(t[targets[0].shown]["ok"], t[targets[0].shown])
+    expect(not t[bad.shown]["ok"] and t[bad.shown]["failed"], t[bad.shown])
+    expect((t[bad.shown]["error"] or "").endswith("failed: " + said), t[bad.shown]["error"])
+    expect(not bad.has_history(), "the refused target kept history rows")
+    # The human report gives the same line.
+    rc, out, err = run(["apply", "--fleet", "tenants"], d)
+    expect(rc == 4 and ("failed: " + said) in out + err, out + err)
+
+
 @case
 def sigint_stops_starting_targets_and_the_record_says_what_happened():
     need_pg()

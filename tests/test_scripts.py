@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The shell scripts of bench/ and tests/ run under `set -e`: a line
+"""The shell scripts of bench/, tests/, fuzz/ and .ci/ run under `set -e`: a line
 `[ cond ] && cmd` has status 1 when cond is false, so as the last command
 of a function it makes the call fail (and set -e stop the script), and as
 the last command of the script it makes the script exit 1 after a run that
@@ -15,9 +15,13 @@ import subprocess
 import sys
 
 root = sys.argv[1]
+# .ci/'s scripts have no .sh: every file there is one (CI runs them with bash).
 scripts = sorted(glob.glob(os.path.join(root, "bench", "*.sh")) +
-                 glob.glob(os.path.join(root, "tests", "*.sh")) + [os.path.join(root, "tests", "run")])
-test_form = re.compile(r"^\s*\[\[? .*\]\]? &&")
+                 glob.glob(os.path.join(root, "tests", "*.sh")) + [os.path.join(root, "tests", "run")] +
+                 glob.glob(os.path.join(root, "tests", "*", "*.sh")) + glob.glob(os.path.join(root, "fuzz", "*.sh")) +
+                 [p for p in glob.glob(os.path.join(root, ".ci", "*")) if os.path.isfile(p)])
+# [ ], [[ ]], test and (( )) alike: each has status 1 when false.
+test_form = re.compile(r"^\s*(\[\[? .*\]\]?|test .*|\(\(.*\)\)) &&")
 n = 0
 print("1..%d" % (2 * len(scripts)))
 for path in scripts:

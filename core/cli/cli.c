@@ -160,6 +160,16 @@ void cli_json_key(struct cli_session *s, const char *key)
 	fprintf(s->out, "%s  \"%s\": ", s->json_keys++ ? ",\n" : "", key);
 }
 
+void cli_json_migration(FILE *fp, const char *package, const char *migration, const char *version)
+{
+	fputs("\"package\": ", fp);
+	dbreg_json_str(fp, package);
+	fputs(", \"migration\": ", fp);
+	dbreg_json_str(fp, migration);
+	fputs(", \"version\": ", fp);
+	dbreg_json_str(fp, version);
+}
+
 const struct dbreg_diag_list *cli_diags(struct cli_session *s)
 {
 	if (s->command_diags.len)

@@ -203,6 +203,9 @@ void cli_json_error(FILE *fp, const struct cli_error *e, const char *message);
 
 /* --json: starts a key of the document ("key": ); the caller writes the value. */
 void cli_json_key(struct cli_session *s, const char *key);
+/* --json: the keys that name a migration inside an object (history rows,
+ * plan steps), "package", "migration" and "version" (NULL: null); no braces. */
+void cli_json_migration(FILE *fp, const char *package, const char *migration, const char *version);
 
 /* The diagnostics that the document's "diagnostics" and a failed command
  * report: the registry's, else dbreg.toml's. */

@@ -18,12 +18,8 @@ static int history_run(struct cli_session *s)
 	for (size_t i = 0; i < s->n_history; i++) {
 		const struct dbreg_applied *a = &s->history[i];
 		if (s->o.json) {
-			fputs(i ? ",\n    {\"package\": " : "\n    {\"package\": ", out);
-			dbreg_json_str(out, a->package);
-			fputs(", \"migration\": ", out);
-			dbreg_json_str(out, a->migration);
-			fputs(", \"version\": ", out);
-			dbreg_json_str(out, a->version);
+			fputs(i ? ",\n    {" : "\n    {", out);
+			cli_json_migration(out, a->package, a->migration, a->version);
 			fputs(", \"checksum\": ", out);
 			dbreg_json_str(out, a->checksum);
 			fputs(", \"applied_at\": ", out);

@@ -18,12 +18,8 @@ void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan)
 		fputc('[', out);
 		for (size_t i = 0; i < n; i++) {
 			const struct dbreg_step *st = dbreg_plan_step(plan, i);
-			fputs(i ? ",\n    {\"package\": " : "\n    {\"package\": ", out);
-			dbreg_json_str(out, st->package);
-			fputs(", \"migration\": ", out);
-			dbreg_json_str(out, st->migration);
-			fputs(", \"version\": ", out);
-			dbreg_json_str(out, st->version);
+			fputs(i ? ",\n    {" : "\n    {", out);
+			cli_json_migration(out, st->package, st->migration, st->version);
 			fprintf(out, ", \"direction\": \"%s\", \"transaction\": %s, \"out_of_order\": %s, \"checksum\": ",
 				st->up ? "up" : "down", st->transaction ? "true" : "false",
 				st->out_of_order ? "true" : "false");

@@ -8,10 +8,14 @@
  * then closes everything and exits 0. */
 #include "cli.h"
 
+#include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +30,7 @@ struct watch_ui {
 	const char *const *allow;
 	size_t n_allow;
 	int lock_timeout;
+	int stop_fd;                   /* the signalfd of SIGINT and SIGTERM */
 	unsigned round;
 	/* The target's history as this session left it: read once, then kept
 	 * in step with what the session applies, so a round does not read
@@ -171,6 +176,59 @@ static void watch_json_changes(FILE *fp, const struct dbreg_changes *ch, bool fi
 	fputc(']', fp);
 }
 
+/* A SIGINT or SIGTERM waits on the signalfd until the loop reads it after
+ * the round, and so would wait for the round's statements to end. While a
+ * round applies, a thread watches the descriptor (without reading it) and
+ * then cancels the running statement, and again every 0.1 s, so that one
+ * the apply starts later (after its lock) is stopped too: the round fails
+ * and rolls back, and the loop stops, as at once as a single apply. */
+struct watch_guard {
+	int stop_fd;
+	int quit;                      /* an eventfd: written when the apply ended */
+	pthread_t thread;
+	bool started;
+};
+
+static void *watch_guard_main(void *arg)
+{
+	struct watch_guard *g = arg;
+	struct pollfd p[2] = {{.fd = g->stop_fd, .events = POLLIN}, {.fd = g->quit, .events = POLLIN}};
+	while (poll(p, 2, -1) < 0 && errno == EINTR)
+		;
+	if (p[1].revents || !(p[0].revents & POLLIN))
+		return NULL;
+	for (;;) {
+		dbreg_cancel_all();
+		int r = poll(&p[1], 1, 100);
+		if (r > 0 || (r < 0 && errno != EINTR))
+			return NULL;
+	}
+}
+
+/* Without a thread (none could start) the round goes on as before. */
+static void watch_guard_start(struct watch_guard *g, int stop_fd)
+{
+	g->stop_fd = stop_fd;
+	g->started = stop_fd >= 0 && (g->quit = eventfd(0, EFD_CLOEXEC)) >= 0;
+	if (g->started && pthread_create(&g->thread, NULL, watch_guard_main, g) != 0) {
+		close(g->quit);
+		g->started = false;
+	}
+}
+
+static void watch_guard_stop(struct watch_guard *g)
+{
+	if (!g->started)
+		return;
+	uint64_t one = 1;
+	ssize_t w;
+	do
+		w = write(g->quit, &one, sizeof one);
+	while (w < 0 && errno == EINTR);
+	pthread_join(g->thread, NULL);
+	close(g->quit);
+}
+
 /* What a round did, for its report. */
 struct watch_result {
 	bool ok;
@@ -192,12 +250,8 @@ static void watch_json_steps(FILE *fp, const struct watch_result *r)
 		bool ran = false;
 		for (size_t k = 0; r->ran_apply && k < r->res.n_ran; k++)
 			ran |= r->res.ran[k] == i;
-		fputs(i ? ", {\"package\": " : "{\"package\": ", fp);
-		dbreg_json_str(fp, s->package);
-		fputs(", \"migration\": ", fp);
-		dbreg_json_str(fp, s->migration);
-		fputs(", \"version\": ", fp);
-		dbreg_json_str(fp, s->version);
+		fputs(i ? ", {" : "{", fp);
+		cli_json_migration(fp, s->package, s->migration, s->version);
 		fprintf(fp, ", \"direction\": \"%s\", \"transaction\": %s, \"checksum\": ", s->up ? "up" : "down",
 			s->transaction ? "true" : "false");
 		dbreg_json_str(fp, s->checksum);
@@ -271,7 +325,10 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 	} else {
 		double t1 = watch_now_ms();
 		struct dbreg_apply_opts ao = {.lock_timeout_s = ui->lock_timeout, .log = ui->verbose && !ui->json ? ui->err : NULL};
+		struct watch_guard guard;
+		watch_guard_start(&guard, ui->stop_fd);
 		rc = dbreg_apply_run(&r->res, t->conn, r->plan, &ao);
+		watch_guard_stop(&guard);
 		r->ran_apply = true;
 		r->ms_apply = watch_now_ms() - t1;
 		if (rc < 0) {
@@ -492,6 +549,7 @@ static int watch_run(struct cli_session *s)
 		.allow = s->o.allow,
 		.n_allow = s->o.n_allow,
 		.lock_timeout = s->o.lock_timeout,
+		.stop_fd = -1,
 	};
 	int rc = cli_connect(s, !ui.apply);
 	if (rc < 0)
@@ -506,6 +564,7 @@ static int watch_run(struct cli_session *s)
 		rc = DBREG_EIO;
 		goto restore;
 	}
+	ui.stop_fd = sfd;
 	struct dbreg_validate_opts vopts = {.allow = s->o.allow, .n_allow = s->o.n_allow};
 	struct dbreg_watch_opts wo = {
 		.stop_fd = sfd,

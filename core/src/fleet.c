@@ -11,6 +11,7 @@
 #include "plan.h"
 #include "registry.h"
 #include "state.h"
+#include "target.h"
 #include "util.h"
 #include "workers.h"
 
@@ -370,6 +371,13 @@ static bool fleet_packages_stale(const struct dbreg_plan *plan, char *const *nam
 	return false;
 }
 
+/* Whether the run reads each target's history from the state file's copy
+ * alone (an offline plan), never from the target. */
+static bool fleet_reads_copy(const struct dbreg_fleet_opts *o)
+{
+	return o->action == DBREG_FLEET_PLAN && o->offline;
+}
+
 /* One target from connection to report. *hist gets the history last read
  * from it (for the state file's copy); *online whether it came from the
  * target. seen: the state file holds rows of this target's history (its
@@ -386,7 +394,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 	bool readonly = opt->action == DBREG_FLEET_PLAN || opt->dry_run;
 	o->status = DBREG_FLEET_OK;
 	*online = false;
-	if (opt->action == DBREG_FLEET_PLAN && opt->offline) {
+	if (fleet_reads_copy(opt)) {
 		pthread_mutex_lock(&r->lock);
 		rc = opt->state ? dbreg_state_get_history(opt->state, m->shown, hist, nh) : 0;
 		if (rc != 0)
@@ -450,10 +458,13 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		if (rc != 0) {
 			fleet_fail(o, rc, "%s%s", res.message ? res.message : res.errmsg, "");
 			if (res.failed_migration) {
-				char *line = dbreg_printf("migration %s of %s failed: %s%s%s%s", res.failed_migration,
-							  res.failed_package, res.message ? res.message : res.errmsg,
-							  res.sqlstate[0] ? " (SQLSTATE " : "", res.sqlstate,
-							  res.sqlstate[0] ? ")" : "");
+				/* The database's words as dbreg_target_errmsg gives them,
+				 * its detail and hint included. */
+				char why[2200];
+				dbreg_target_error_line(why, sizeof why, res.message ? res.message : res.errmsg,
+							res.sqlstate, res.detail, res.hint);
+				char *line = dbreg_printf("migration %s of %s failed: %s", res.failed_migration,
+							  res.failed_package, why);
 				if (line) {
 					free(o->error);
 					o->error = line;
@@ -534,8 +545,9 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	pthread_mutex_lock(&r->lock);
 	bool stopped = fleet_stopped(r);
 	/* Whether the state file holds a history of the target: then its
-	 * tables exist, and the read needs no question first. */
-	if (!stopped && st)
+	 * tables exist, and the read needs no question first. An offline plan
+	 * reads the copy itself instead (fleet_target), and only once. */
+	if (!stopped && st && !fleet_reads_copy(r->o))
 		seen = dbreg_state_has_history(st, m->shown);
 	pthread_mutex_unlock(&r->lock);
 	if (stopped)

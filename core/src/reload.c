@@ -571,7 +571,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 	/* 3. The whole-registry checks, and each package's share of them. */
 	size_t mark = reg->diags.len;
 	if ((rc = dbreg_validate_declarations(reg, &graph)) != 0)
-		goto late_fail;
+		goto late_out;
 	uint64_t *fp = calloc(reg->n_packages + 1, sizeof(*fp));
 	if (!fp)
 		goto oom_late;
@@ -644,7 +644,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		rc = dbreg_validate_sql(reg, graph);
 		reg->check_only = NULL;
 		if (rc != 0)
-			goto late_fail;
+			goto late_out;
 	}
 	for (size_t i = mark; i < reg->diags.len; i++) {
 		size_t at = reload_owner(reg, &reg->diags.items[i], cache);
@@ -706,25 +706,17 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		      "SQL checks of %zu package%s in %.1f ms; %.1f ms in all",
 		   n_loaded, n, t_read - t0, reg->n_packages, t_rules - t_read, n_check, n_check == 1 ? "" : "s",
 		   t_sql - t_rules, t1 - t0);
-	for (size_t i = 0; i < n; i++)
-		dbreg_diag_list_dispose(&items[i].load);
-	free(items);
-	dbreg_strv_free(paths, n);
-	free(check);
-	free(moved);
-	free(ent_of);
-	*out = reg;
-	rc = dbreg_validate_finish(reg, graph, vo);
-	return rc;
+	rc = 0;
+	goto late_out;
 
 oom_tables:
 	dbreg_changes_dispose(&tables);
 	free(fp);
 oom_late:
 	rc = DBREG_ENOMEM;
-late_fail:
+late_out:
 	/* The packages moved already: the new registry is returned, as it is,
-	 * so that nothing is lost; its message says what failed. */
+	 * so that nothing is lost; after a failure its message says what failed. */
 	for (size_t i = 0; i < n; i++)
 		dbreg_diag_list_dispose(&items[i].load);
 	free(items);
@@ -732,8 +724,10 @@ late_fail:
 	free(check);
 	free(moved);
 	free(ent_of);
-	dbreg_graph_free(graph);
 	*out = reg;
+	if (rc == 0)
+		return dbreg_validate_finish(reg, graph, vo);
+	dbreg_graph_free(graph);
 	return rc == DBREG_ENOMEM ? dbreg_registry_fail(reg, rc, "out of memory") : rc;
 
 oom:

@@ -36,6 +36,7 @@
 #include "registry.h"
 #include "schema.h"
 #include "state.h"
+#include "target.h"
 #include "util.h"
 
 #include <errno.h>
@@ -109,7 +110,7 @@ static const char *const state_schema[] = {
 
 struct dbreg_state {
 	sqlite3 *db;
-	char errmsg[512];
+	char errmsg[1024];
 	bool nested;                   /* the open writer is a savepoint inside a batch (dbreg_state_batch_begin) */
 	sqlite3_stmt *put_result;      /* dbreg_state_check_result_put's, kept: two a package per validation */
 	sqlite3_stmt *get_history;     /* state_history_query's, kept: a fleet reads one per target */
@@ -531,11 +532,16 @@ static int state_target_of(struct dbreg_state *st, const char *target, char **t)
 		return 0;
 	if (errno != ELIBACC)
 		return DBREG_ENOMEM;
+	/* What the driver lacks, in its words, and its advice for it. */
+	const char *lacks = dbreg_target_lacks(target);
+	bool transient;
+	const char *advice = lacks ? dbreg_target_connect_advice(target, lacks, &transient) : NULL;
+	char why[900];
+	dbreg_target_error_line(why, sizeof why, lacks ? lacks : "its driver cannot read the URL", NULL, NULL, advice);
 	char *shown = dbreg_url_redact(target ? target : "");
 	snprintf(st->errmsg, sizeof st->errmsg,
-		 "state file: cannot tell which database %s is, so its stored history cannot be found: its driver"
-		 " cannot read the URL (PostgreSQL's needs libpq: apt-get install libpq5)",
-		 shown ? shown : "the target");
+		 "state file: cannot tell which database %s is, so its stored history cannot be found: %s",
+		 shown ? shown : "the target", why);
 	free(shown);
 	return DBREG_ECONNECT;
 }

@@ -3,6 +3,7 @@
  * never names a driver. */
 #include "cancel.h"
 #include "dbreg/driver.h"
+#include "target.h"
 #include "util.h"
 
 #include <errno.h>
@@ -28,6 +29,12 @@ char *dbreg_target_key(const char *url)
 			return key;   /* ELIBACC: no other spelling may stand in for the key */
 	}
 	return dbreg_url_redact(url ? url : "");
+}
+
+const char *dbreg_target_lacks(const char *url)
+{
+	const struct dbreg_driver *drv = url ? dbreg_driver_for_url(url) : NULL;
+	return drv && drv->version >= 9 && drv->lacks ? drv->lacks() : NULL;
 }
 
 bool dbreg_target_is_memory(const char *url)
@@ -156,19 +163,25 @@ int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versio
 	return conn->driver->package_read(conn, names, versions, n);
 }
 
+void dbreg_target_error_line(char *buf, size_t size, const char *message, const char *sqlstate, const char *detail,
+			     const char *hint)
+{
+	/* The message first, then what the database added. */
+	int n = snprintf(buf, size, "%s", message ? message : "");
+	if (sqlstate && sqlstate[0] && n >= 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - (size_t)n, " (SQLSTATE %s)", sqlstate);
+	if (detail && detail[0] && n >= 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - (size_t)n, "; detail: %s", detail);
+	if (hint && hint[0] && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, "; hint: %s", hint);
+}
+
 const char *dbreg_target_errmsg(const struct dbreg_conn *conn)
 {
-	/* Composed into a static buffer of the connection's error: the message
-	 * first, then what the database added. */
+	/* Composed into a static buffer of the connection's error. */
 	static _Thread_local char buf[2200];
 	const struct dbreg_db_error *e = &conn->err;
-	int n = snprintf(buf, sizeof(buf), "%s", e->message);
-	if (e->sqlstate[0] && n >= 0 && (size_t)n < sizeof(buf))
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " (SQLSTATE %s)", e->sqlstate);
-	if (e->detail[0] && n >= 0 && (size_t)n < sizeof(buf))
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "; detail: %s", e->detail);
-	if (e->hint[0] && n >= 0 && (size_t)n < sizeof(buf))
-		snprintf(buf + n, sizeof(buf) - (size_t)n, "; hint: %s", e->hint);
+	dbreg_target_error_line(buf, sizeof buf, e->message, e->sqlstate, e->detail, e->hint);
 	return buf;
 }
 

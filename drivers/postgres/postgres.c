@@ -357,8 +357,7 @@ static int pg_exec(struct dbreg_conn *conn, const char *sql)
 	size_t done = 0;
 	/* The server sends each statement's result as it completes, so the
 	 * time between two results is that statement's. */
-	struct timespec t0, t;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = dbreg_clock_ms();
 	while ((r = PQgetResult(c->pg)) != NULL) {
 		ExecStatusType st = PQresultStatus(r);
 		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
@@ -370,10 +369,9 @@ static int pg_exec(struct dbreg_conn *conn, const char *sql)
 			done++;
 			PQclear(r);
 			if (c->base.on_statement) {
-				clock_gettime(CLOCK_MONOTONIC, &t);
-				double ms = (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) / 1e6;
+				double t = dbreg_clock_ms();
+				c->base.on_statement(c->base.on_statement_arg, done, t - t0);
 				t0 = t;
-				c->base.on_statement(c->base.on_statement_arg, done, ms);
 			}
 		} else {
 			failed = r;
@@ -862,186 +860,154 @@ static struct dbreg_cat_table *pg_row_table(struct dbreg_catalog *cat, PGresult 
 	return NULL;
 }
 
-static int pg_cat_columns(struct pg_conn *c, struct dbreg_catalog *cat)
+/* A column of the table (columns query: name, type, not null, default). */
+static int pg_cat_column(struct dbreg_cat_table *t, PGresult *r, int i)
 {
-	PGresult *r;
-	int rc = pg_query(c, &r,
-			  "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
-			  " pg_get_expr(d.adbin, d.adrelid)"
-			  " FROM pg_class c"
-			  " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
-			  " LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum"
-			  " WHERE" PG_TABLES " ORDER BY c.relname, a.attnum",
-			  0, NULL);
-	size_t hint = 0;
-	for (int i = 0; !rc && i < PQntuples(r); i++) {
-		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
-		if (!t)
-			continue;
-		struct dbreg_cat_column *col = dbreg_array_push(&t->columns, &t->n_columns, sizeof *col);
-		if (!col) {
-			rc = DBREG_ENOMEM;
-			break;
-		}
-		col->name = dbreg_strdup(PQgetvalue(r, i, 1));
-		col->type = pg_lower(PQgetvalue(r, i, 2));
-		col->not_null = strcmp(PQgetvalue(r, i, 3), "t") == 0;
-		if (!PQgetisnull(r, i, 4) && !(col->default_expr = dbreg_strdup(PQgetvalue(r, i, 4))))
-			rc = DBREG_ENOMEM;
-		if (!col->name || !col->type)
-			rc = DBREG_ENOMEM;
-	}
-	PQclear(r);
-	return rc;
+	struct dbreg_cat_column *col = dbreg_array_push(&t->columns, &t->n_columns, sizeof *col);
+	if (!col)
+		return DBREG_ENOMEM;
+	col->name = dbreg_strdup(PQgetvalue(r, i, 1));
+	col->type = pg_lower(PQgetvalue(r, i, 2));
+	col->not_null = strcmp(PQgetvalue(r, i, 3), "t") == 0;
+	if (!PQgetisnull(r, i, 4) && !(col->default_expr = dbreg_strdup(PQgetvalue(r, i, 4))))
+		return DBREG_ENOMEM;
+	return col->name && col->type ? 0 : DBREG_ENOMEM;
 }
 
-static int pg_cat_primary_keys(struct pg_conn *c, struct dbreg_catalog *cat)
+/* The next column of the table's primary key, in key order. */
+static int pg_cat_primary_key(struct dbreg_cat_table *t, PGresult *r, int i)
+{
+	return dbreg_strv_push(&t->primary_key, &t->n_primary_key, PQgetvalue(r, i, 1));
+}
+
+/* A foreign key (its first row), and one column pair of it. */
+static int pg_cat_fkey(struct dbreg_cat_table *t, PGresult *r, int i)
+{
+	if (!pg_row_continues(r, i) || t->n_fkeys == 0) {
+		struct dbreg_cat_fkey *f = dbreg_array_push(&t->fkeys, &t->n_fkeys, sizeof *f);
+		if (!f)
+			return DBREG_ENOMEM;
+		f->ref_table = dbreg_strdup(PQgetvalue(r, i, 2));
+		f->on_delete = dbreg_strdup(pg_action(PQgetvalue(r, i, 3)[0]));
+		f->on_update = dbreg_strdup(pg_action(PQgetvalue(r, i, 4)[0]));
+		if (!f->ref_table || !f->on_delete || !f->on_update)
+			return DBREG_ENOMEM;
+	}
+	struct dbreg_cat_fkey *f = &t->fkeys[t->n_fkeys - 1];
+	size_t n = f->n_columns, m = f->n_columns;
+	if (dbreg_strv_push(&f->columns, &n, PQgetvalue(r, i, 5)) != 0 ||
+	    dbreg_strv_push(&f->ref_columns, &m, PQgetvalue(r, i, 6)) != 0) {
+		if (n > f->n_columns)
+			free(f->columns[--n]); /* keep both vectors n_columns long */
+		return DBREG_ENOMEM;
+	}
+	f->n_columns++;
+	return 0;
+}
+
+/* An index (its first row), and one key column or expression of it. */
+static int pg_cat_index(struct dbreg_cat_table *t, PGresult *r, int i)
+{
+	if (!pg_row_continues(r, i) || t->n_indexes == 0) {
+		struct dbreg_cat_index *ix = dbreg_array_push(&t->indexes, &t->n_indexes, sizeof *ix);
+		if (!ix)
+			return DBREG_ENOMEM;
+		ix->unique = strcmp(PQgetvalue(r, i, 2), "t") == 0;
+		ix->primary = strcmp(PQgetvalue(r, i, 3), "t") == 0;
+		ix->valid = strcmp(PQgetvalue(r, i, 4), "t") == 0;
+		if (!(ix->name = dbreg_strdup(PQgetvalue(r, i, 1))))
+			return DBREG_ENOMEM;
+	}
+	struct dbreg_cat_index *ix = &t->indexes[t->n_indexes - 1];
+	return dbreg_strv_push(&ix->columns, &ix->n_columns, PQgetvalue(r, i, 5));
+}
+
+/* Row-level security: the table's two flags (every row), and a policy
+ * (none on the row of a table without one: the join is a LEFT JOIN). */
+static int pg_cat_policy(struct dbreg_cat_table *t, PGresult *r, int i)
+{
+	t->rls_enabled = strcmp(PQgetvalue(r, i, 1), "t") == 0;
+	t->rls_forced = strcmp(PQgetvalue(r, i, 2), "t") == 0;
+	if (PQgetisnull(r, i, 3))
+		return 0;
+	struct dbreg_cat_policy *pol = dbreg_array_push(&t->policies, &t->n_policies, sizeof *pol);
+	if (!pol)
+		return DBREG_ENOMEM;
+	pol->name = dbreg_strdup(PQgetvalue(r, i, 3));
+	pol->command = dbreg_strdup(PQgetvalue(r, i, 4));
+	pol->permissive = strcmp(PQgetvalue(r, i, 5), "t") == 0;
+	pol->roles = dbreg_strdup(PQgetvalue(r, i, 6));
+	if (!PQgetisnull(r, i, 7))
+		pol->using_expr = dbreg_strdup(PQgetvalue(r, i, 7));
+	if (!PQgetisnull(r, i, 8))
+		pol->check_expr = dbreg_strdup(PQgetvalue(r, i, 8));
+	if (!pol->name || !pol->command || !pol->roles || (!PQgetisnull(r, i, 7) && !pol->using_expr) ||
+	    (!PQgetisnull(r, i, 8) && !pol->check_expr))
+		return DBREG_ENOMEM;
+	return 0;
+}
+
+/* What the catalog reads of each table after its name, one query each:
+ * rows ordered by table (column 0, then what groups them), and what a row
+ * adds to its table. A row of a table not listed is skipped. */
+static const struct pg_cat_reader {
+	const char *sql;
+	int (*row)(struct dbreg_cat_table *t, PGresult *r, int i);
+} pg_cat_readers[] = {
+	{ "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
+	  " pg_get_expr(d.adbin, d.adrelid)"
+	  " FROM pg_class c"
+	  " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+	  " LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum"
+	  " WHERE" PG_TABLES " ORDER BY c.relname, a.attnum",
+	  pg_cat_column },
+	{ "SELECT c.relname, a.attname FROM pg_class c"
+	  " JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'p'"
+	  " CROSS JOIN LATERAL unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord)"
+	  " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum"
+	  " WHERE" PG_TABLES " ORDER BY c.relname, u.ord",
+	  pg_cat_primary_key },
+	{ "SELECT c.relname, k.conname, rt.relname, k.confdeltype, k.confupdtype, a.attname, ra.attname"
+	  " FROM pg_class c"
+	  " JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'f'"
+	  " JOIN pg_class rt ON rt.oid = k.confrelid"
+	  " CROSS JOIN LATERAL unnest(k.conkey, k.confkey) WITH ORDINALITY AS u(attnum, refnum, ord)"
+	  " JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum"
+	  " JOIN pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = u.refnum"
+	  " WHERE" PG_TABLES " ORDER BY c.relname, k.conname, u.ord",
+	  pg_cat_fkey },
+	{ "SELECT c.relname, ic.relname, i.indisunique, i.indisprimary, i.indisvalid,"
+	  " CASE WHEN u.attnum = 0 THEN pg_get_indexdef(i.indexrelid, u.ord::int, true)"
+	  " ELSE a.attname::text END"
+	  " FROM pg_class c"
+	  " JOIN pg_index i ON i.indrelid = c.oid"
+	  " JOIN pg_class ic ON ic.oid = i.indexrelid"
+	  " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS u(attnum, ord)"
+	  " LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum"
+	  " WHERE" PG_TABLES " AND u.ord <= i.indnkeyatts"
+	  " ORDER BY c.relname, ic.relname, u.ord",
+	  pg_cat_index },
+	{ "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.polname,"
+	  " CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'"
+	  " WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, p.polpermissive,"
+	  " array_to_string(ARRAY(SELECT CASE WHEN u.r = 0 THEN 'public' ELSE pg_get_userbyid(u.r)::text END"
+	  " FROM unnest(p.polroles) AS u(r) ORDER BY 1), ','),"
+	  " pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)"
+	  " FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid"
+	  " WHERE" PG_TABLES " ORDER BY c.relname, p.polname",
+	  pg_cat_policy },
+};
+
+/* Runs one reader over the catalog's tables. */
+static int pg_cat_read(struct pg_conn *c, struct dbreg_catalog *cat, const struct pg_cat_reader *rd)
 {
 	PGresult *r;
-	int rc = pg_query(c, &r,
-			  "SELECT c.relname, a.attname FROM pg_class c"
-			  " JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'p'"
-			  " CROSS JOIN LATERAL unnest(k.conkey) WITH ORDINALITY AS u(attnum, ord)"
-			  " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum"
-			  " WHERE" PG_TABLES " ORDER BY c.relname, u.ord",
-			  0, NULL);
+	int rc = pg_query(c, &r, rd->sql, 0, NULL);
 	size_t hint = 0;
 	for (int i = 0; !rc && i < PQntuples(r); i++) {
 		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
 		if (t)
-			rc = dbreg_strv_push(&t->primary_key, &t->n_primary_key, PQgetvalue(r, i, 1));
-	}
-	PQclear(r);
-	return rc;
-}
-
-static int pg_cat_fkeys(struct pg_conn *c, struct dbreg_catalog *cat)
-{
-	PGresult *r;
-	int rc = pg_query(c, &r,
-			  "SELECT c.relname, k.conname, rt.relname, k.confdeltype, k.confupdtype, a.attname, ra.attname"
-			  " FROM pg_class c"
-			  " JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'f'"
-			  " JOIN pg_class rt ON rt.oid = k.confrelid"
-			  " CROSS JOIN LATERAL unnest(k.conkey, k.confkey) WITH ORDINALITY AS u(attnum, refnum, ord)"
-			  " JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum"
-			  " JOIN pg_attribute ra ON ra.attrelid = k.confrelid AND ra.attnum = u.refnum"
-			  " WHERE" PG_TABLES " ORDER BY c.relname, k.conname, u.ord",
-			  0, NULL);
-	size_t hint = 0;
-	for (int i = 0; !rc && i < PQntuples(r); i++) {
-		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
-		if (!t)
-			continue;
-		if (!pg_row_continues(r, i) || t->n_fkeys == 0) {
-			struct dbreg_cat_fkey *f = dbreg_array_push(&t->fkeys, &t->n_fkeys, sizeof *f);
-			if (!f) {
-				rc = DBREG_ENOMEM;
-				break;
-			}
-			f->ref_table = dbreg_strdup(PQgetvalue(r, i, 2));
-			f->on_delete = dbreg_strdup(pg_action(PQgetvalue(r, i, 3)[0]));
-			f->on_update = dbreg_strdup(pg_action(PQgetvalue(r, i, 4)[0]));
-			if (!f->ref_table || !f->on_delete || !f->on_update) {
-				rc = DBREG_ENOMEM;
-				break;
-			}
-		}
-		struct dbreg_cat_fkey *f = &t->fkeys[t->n_fkeys - 1];
-		size_t n = f->n_columns, m = f->n_columns;
-		if (dbreg_strv_push(&f->columns, &n, PQgetvalue(r, i, 5)) != 0 ||
-		    dbreg_strv_push(&f->ref_columns, &m, PQgetvalue(r, i, 6)) != 0) {
-			if (n > f->n_columns)
-				free(f->columns[--n]); /* keep both vectors n_columns long */
-			rc = DBREG_ENOMEM;
-			break;
-		}
-		f->n_columns++;
-	}
-	PQclear(r);
-	return rc;
-}
-
-static int pg_cat_indexes(struct pg_conn *c, struct dbreg_catalog *cat)
-{
-	PGresult *r;
-	int rc = pg_query(c, &r,
-			  "SELECT c.relname, ic.relname, i.indisunique, i.indisprimary, i.indisvalid,"
-			  " CASE WHEN u.attnum = 0 THEN pg_get_indexdef(i.indexrelid, u.ord::int, true)"
-			  " ELSE a.attname::text END"
-			  " FROM pg_class c"
-			  " JOIN pg_index i ON i.indrelid = c.oid"
-			  " JOIN pg_class ic ON ic.oid = i.indexrelid"
-			  " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS u(attnum, ord)"
-			  " LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum"
-			  " WHERE" PG_TABLES " AND u.ord <= i.indnkeyatts"
-			  " ORDER BY c.relname, ic.relname, u.ord",
-			  0, NULL);
-	size_t hint = 0;
-	for (int i = 0; !rc && i < PQntuples(r); i++) {
-		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
-		if (!t)
-			continue;
-		if (!pg_row_continues(r, i) || t->n_indexes == 0) {
-			struct dbreg_cat_index *ix = dbreg_array_push(&t->indexes, &t->n_indexes, sizeof *ix);
-			if (!ix) {
-				rc = DBREG_ENOMEM;
-				break;
-			}
-			ix->unique = strcmp(PQgetvalue(r, i, 2), "t") == 0;
-			ix->primary = strcmp(PQgetvalue(r, i, 3), "t") == 0;
-			ix->valid = strcmp(PQgetvalue(r, i, 4), "t") == 0;
-			if (!(ix->name = dbreg_strdup(PQgetvalue(r, i, 1)))) {
-				rc = DBREG_ENOMEM;
-				break;
-			}
-		}
-		struct dbreg_cat_index *ix = &t->indexes[t->n_indexes - 1];
-		rc = dbreg_strv_push(&ix->columns, &ix->n_columns, PQgetvalue(r, i, 5));
-	}
-	PQclear(r);
-	return rc;
-}
-
-/* Row-level security: the two flags of every table, and its policies. */
-static int pg_cat_policies(struct pg_conn *c, struct dbreg_catalog *cat)
-{
-	PGresult *r;
-	int rc = pg_query(c, &r,
-			  "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.polname,"
-			  " CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'"
-			  " WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, p.polpermissive,"
-			  " array_to_string(ARRAY(SELECT CASE WHEN u.r = 0 THEN 'public' ELSE pg_get_userbyid(u.r)::text END"
-			  " FROM unnest(p.polroles) AS u(r) ORDER BY 1), ','),"
-			  " pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)"
-			  " FROM pg_class c LEFT JOIN pg_policy p ON p.polrelid = c.oid"
-			  " WHERE" PG_TABLES " ORDER BY c.relname, p.polname",
-			  0, NULL);
-	size_t hint = 0;
-	for (int i = 0; !rc && i < PQntuples(r); i++) {
-		struct dbreg_cat_table *t = pg_row_table(cat, r, i, &hint);
-		if (!t)
-			continue;
-		t->rls_enabled = strcmp(PQgetvalue(r, i, 1), "t") == 0;
-		t->rls_forced = strcmp(PQgetvalue(r, i, 2), "t") == 0;
-		if (PQgetisnull(r, i, 3))
-			continue;
-		struct dbreg_cat_policy *pol = dbreg_array_push(&t->policies, &t->n_policies, sizeof *pol);
-		if (!pol) {
-			rc = DBREG_ENOMEM;
-			break;
-		}
-		pol->name = dbreg_strdup(PQgetvalue(r, i, 3));
-		pol->command = dbreg_strdup(PQgetvalue(r, i, 4));
-		pol->permissive = strcmp(PQgetvalue(r, i, 5), "t") == 0;
-		pol->roles = dbreg_strdup(PQgetvalue(r, i, 6));
-		if (!PQgetisnull(r, i, 7))
-			pol->using_expr = dbreg_strdup(PQgetvalue(r, i, 7));
-		if (!PQgetisnull(r, i, 8))
-			pol->check_expr = dbreg_strdup(PQgetvalue(r, i, 8));
-		if (!pol->name || !pol->command || !pol->roles || (!PQgetisnull(r, i, 7) && !pol->using_expr) ||
-		    (!PQgetisnull(r, i, 8) && !pol->check_expr))
-			rc = DBREG_ENOMEM;
+			rc = rd->row(t, r, i);
 	}
 	PQclear(r);
 	return rc;
@@ -1064,11 +1030,8 @@ static int pg_catalog_read(struct dbreg_conn *conn, struct dbreg_catalog *out)
 			rc = DBREG_ENOMEM;
 	}
 	PQclear(r);
-	if (!rc && out->n_tables) {
-		if ((rc = pg_cat_columns(c, out)) == 0 && (rc = pg_cat_primary_keys(c, out)) == 0 &&
-		    (rc = pg_cat_fkeys(c, out)) == 0 && (rc = pg_cat_indexes(c, out)) == 0)
-			rc = pg_cat_policies(c, out);
-	}
+	for (size_t k = 0; !rc && out->n_tables && k < sizeof pg_cat_readers / sizeof pg_cat_readers[0]; k++)
+		rc = pg_cat_read(c, out, &pg_cat_readers[k]);
 	if (rc)
 		dbreg_catalog_dispose(out);
 	return rc;
@@ -1263,14 +1226,13 @@ static const char *pg_connect_advice(const char *errmsg, bool *transient)
 	return "is the server up? check the host and port; --wait SECONDS waits longer";
 }
 
-/* ---- the registry lock ------------------------------------------------- */
-
-static double pg_now(void)
+/* libpq, when it cannot be loaded (pq.c says why, naming the library). */
+static const char *pg_lacks(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return dbreg_pq_error();
 }
+
+/* ---- the registry lock ------------------------------------------------- */
 
 /* Names the session that holds the lock in conn->err.message. */
 static void pg_lock_holder(struct pg_conn *c, int timeout_s)
@@ -1312,7 +1274,7 @@ static int pg_lock(struct dbreg_conn *conn, int timeout_s)
 			 "the registry lock must be taken outside a transaction");
 		return DBREG_EUSAGE;
 	}
-	double deadline = pg_now() + (timeout_s > 0 ? timeout_s : 0);
+	double deadline = dbreg_clock_ms() + (timeout_s > 0 ? timeout_s : 0) * 1e3;
 	for (;;) {
 		PGresult *r;
 		/* Never the blocking pg_advisory_lock: it could not time out or say who holds it. */
@@ -1325,7 +1287,7 @@ static int pg_lock(struct dbreg_conn *conn, int timeout_s)
 			c->locked = true;
 			return 0;
 		}
-		if (pg_now() >= deadline)
+		if (dbreg_clock_ms() >= deadline)
 			break;
 		struct timespec pause = { 0, 100 * 1000 * 1000 };
 		nanosleep(&pause, NULL);
@@ -1381,4 +1343,5 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.values_equal = pg_values_equal,
 	.registry_read = pg_registry_read,
 	.cancel = pg_cancel,
+	.lacks = pg_lacks,
 };

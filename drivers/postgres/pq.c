@@ -42,6 +42,12 @@ static void pq_load_once(void)
 	dbreg_pq = t;
 }
 
+const char *dbreg_pq_error(void)
+{
+	pthread_once(&pq_once, pq_load_once);
+	return pq_error[0] ? pq_error : NULL;
+}
+
 int dbreg_pq_load(char *err, size_t errsize)
 {
 	pthread_once(&pq_once, pq_load_once);

@@ -33,6 +33,9 @@ extern struct dbreg_pq dbreg_pq;
 
 /* Loads libpq once (thread-safe). 0, or -1 with why in err. */
 int dbreg_pq_load(char *err, size_t errsize);
+/* Loads libpq once, as dbreg_pq_load: NULL, or why it cannot be loaded
+ * (static text, set once). */
+const char *dbreg_pq_error(void);
 
 /* pq.c itself names the functions as libpq does. */
 #ifndef DBREG_PQ_LOADER

@@ -48,7 +48,7 @@ struct sqlite_conn {
 	/* The sandbox (sq_sandbox): limits that hold only while exec runs a body. */
 	bool sandboxed, in_body;
 	unsigned budget_ms;
-	struct timespec started;               /* of the body being run */
+	double started;                        /* of the body being run (dbreg_clock_ms) */
 	bool over_budget;
 	const char *refused;                   /* what the authorizer refused, or NULL */
 	char *path;                            /* the file, NULL for :memory: */
@@ -324,7 +324,7 @@ static int sq_exec(struct dbreg_conn *conn, const char *sql)
 	c->in_body = true;
 	c->over_budget = false;
 	c->refused = NULL;
-	clock_gettime(CLOCK_MONOTONIC, &c->started);
+	c->started = dbreg_clock_ms();
 	int rc = sq_exec_body(c, sql);
 	c->in_body = false;
 	if (rc != 0)
@@ -333,11 +333,9 @@ static int sq_exec(struct dbreg_conn *conn, const char *sql)
 }
 
 /* Milliseconds since *t0, and *t0 moved to now. */
-static double sq_lap(struct timespec *t0)
+static double sq_lap(double *t0)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	double ms = (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+	double t = dbreg_clock_ms(), ms = t - *t0;
 	*t0 = t;
 	return ms;
 }
@@ -346,8 +344,7 @@ static int sq_exec_body(struct sqlite_conn *c, const char *sql)
 {
 	const char *p = sql;
 	size_t n = 0;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = dbreg_clock_ms();
 	while (*p) {
 		sqlite3_stmt *st = NULL;
 		const char *tail = NULL;
@@ -1080,10 +1077,7 @@ static int sq_progress(void *ctx)
 	struct sqlite_conn *c = ctx;
 	if (!c->in_body)
 		return 0;
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long long ms = (long long)(now.tv_sec - c->started.tv_sec) * 1000 + (now.tv_nsec - c->started.tv_nsec) / 1000000;
-	if (ms < (long long)c->budget_ms)
+	if (dbreg_clock_ms() - c->started < (double)c->budget_ms)
 		return 0;
 	c->over_budget = true;
 	return 1;
@@ -1115,13 +1109,6 @@ static int sq_sandbox(struct dbreg_conn *conn, unsigned budget_ms)
 }
 
 /* ---- version 4: the run's lock, statements, progress, foreign keys ---- */
-
-static double sq_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Opens the connection's file again from its path, on the same handle:
  * the file it had open was removed (sq_drop_if_empty). */
@@ -1179,9 +1166,9 @@ static int sq_lock(struct dbreg_conn *conn, int timeout_s)
 			 strerror(errno));
 		return DBREG_ECONNECT;
 	}
-	double deadline = sq_now() + (timeout_s > 0 ? timeout_s : 0);
+	double deadline = dbreg_clock_ms() + (timeout_s > 0 ? timeout_s : 0) * 1e3;   /* ms */
 	while (flock(c->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) || sq_now() >= deadline) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || dbreg_clock_ms() >= deadline) {
 			memset(&c->base.err, 0, sizeof c->base.err);
 			if (errno == EWOULDBLOCK || errno == EINTR) {
 				snprintf(c->base.err.message, sizeof c->base.err.message,
@@ -1208,10 +1195,10 @@ static int sq_lock(struct dbreg_conn *conn, int timeout_s)
 		int rc = sq_reopen(c);
 		if (rc != 0)
 			return rc;
-		double rest = deadline - sq_now();
+		double rest = (deadline - dbreg_clock_ms()) / 1e3;
 		return sq_lock(conn, rest > 0 ? (int)(rest + 0.999) : 0);
 	}
-	double left = deadline - sq_now();
+	double left = (deadline - dbreg_clock_ms()) / 1e3;
 	sqlite3_busy_timeout(c->db, left > 1 ? (int)(left * 1000) : 1000);
 	c->locked = true;
 	return 0;
@@ -1485,6 +1472,7 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	 * runs in it); the hot journal undoes the open transaction and the
 	 * flock goes with the descriptor. */
 	.cancel = NULL,
+	.lacks = NULL,                     /* SQLite is linked in, not loaded */
 };
 
 /* SQLite's memory statistics take a global mutex on every allocation: with

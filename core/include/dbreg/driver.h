@@ -11,7 +11,7 @@
 
 #include "../dbreg.h"
 
-#define DBREG_DRIVER_VERSION 8
+#define DBREG_DRIVER_VERSION 9
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -293,6 +293,17 @@ struct dbreg_driver {
 	 * when the request was sent. NULL when ending the process is enough
 	 * (SQLite: the hot journal undoes the open transaction). */
 	int (*cancel)(struct dbreg_conn *conn);
+
+	/* Version 9 methods go below this line. All are optional: check
+	 * version >= 9 and the pointer for NULL before a call. */
+
+	/* What the driver lacks on this machine to work at all (a library it
+	 * loads at first use that cannot be loaded), in its own words; NULL
+	 * when nothing. Static or the driver's own text, valid until the
+	 * process ends. The core says it where it cannot even tell which
+	 * database a URL names (target_key's ELIBACC), without naming the
+	 * library itself. NULL method: the driver needs nothing of its own. */
+	const char *(*lacks)(void);
 };
 
 /* Registers a driver. Refuses a vtable with a missing required method or a

@@ -1,0 +1,20 @@
+/* What target.c shares with the rest of the core: the one-line form of a
+ * database's failure, for every report that gives it on one line, and what
+ * a driver lacks. */
+#ifndef DBREG_TARGET_H
+#define DBREG_TARGET_H
+
+#include <stddef.h>
+
+/* Writes "message (SQLSTATE s); detail: d; hint: h" into buf (size bytes,
+ * truncated to fit), each part the database gave (NULL or "": left out):
+ * the hint is the server's own advice (max_locks_per_transaction for "out
+ * of shared memory"), so no one-line report may drop it. */
+void dbreg_target_error_line(char *buf, size_t size, const char *message, const char *sqlstate, const char *detail,
+			     const char *hint);
+
+/* What the driver of url lacks on this machine (its lacks method: a
+ * library it cannot load), in its words; NULL when nothing or no driver. */
+const char *dbreg_target_lacks(const char *url);
+
+#endif
