@@ -487,6 +487,67 @@ static void test_isolation__the_rules_hold_at_the_end_of_every_version(void **st
 	}
 }
 
+/* A table 1.0.0 creates without workspace_id and 1.1.0 mends: the finding
+ * says it is about the end of 1.0.0; a LIKE copy of it made in 1.1.0 and
+ * never mended is reported too (at the end, as before versions counted). */
+static void test_isolation__a_version_mended_later_says_which_version(void **state)
+{
+	struct fixture *f = *state;
+	static const char pkg[] =
+		"[package]\n"                                                                      /*  1 */
+		"name = \"@t/iso\"\n"
+		"version = \"1.1.0\"\n"
+		"\n"
+		"[tables.ydtb_t_items]\n"                                                          /*  5 */
+		"description = \"Items\"\n"
+		"workspace_scoped = true\n"
+		"\n"
+		"[tables.ydtb_t_items.columns]\n"
+		"id = { type = \"text\", primary_key = true }\n"                                   /* 10 */
+		"\n"
+		"[[migrations]]\n"
+		"id = \"0001\"\n"
+		"version = \"1.0.0\"\n"
+		"up_sqlite = '''CREATE TABLE ydtb_t_items (id text PRIMARY KEY, workspace_id text NOT NULL "
+		"REFERENCES ydtb_workspaces(id) ON DELETE CASCADE); "
+		"CREATE INDEX ydtb_t_items_workspace_id_idx ON ydtb_t_items (workspace_id);'''\n" /* 15 */
+		"up_postgres = '''\n"
+		"CREATE TABLE IF NOT EXISTS ydtb_t_items (id text PRIMARY KEY);\n"               /* 17 */
+		"'''\n"
+		"\n"
+		"[[migrations]]\n"                                                                 /* 20 */
+		"id = \"0002\"\n"
+		"version = \"1.1.0\"\n"
+		"up_sqlite = \"SELECT 1;\"\n"
+		"up_postgres = '''\n"
+		"CREATE TABLE IF NOT EXISTS ydtb_t_copy (LIKE ydtb_t_items);\n"                  /* 25 */
+		"ALTER TABLE ydtb_t_items ADD COLUMN IF NOT EXISTS workspace_id text NOT NULL"
+		" REFERENCES ydtb_workspaces(id) ON DELETE CASCADE;\n"
+		"CREATE INDEX IF NOT EXISTS ydtb_t_items_workspace_id_idx ON ydtb_t_items (workspace_id);\n"
+		"'''\n";
+	validate_with(f, pkg, NULL);
+	assert_int_equal(f->rc, DBREG_EINVALID);
+	const struct dbreg_diag *items = NULL, *copy = NULL;
+	for (size_t i = 0; i < f->diags->len; i++) {
+		const struct dbreg_diag *d = &f->diags->items[i];
+		if (strcmp(d->code, "DBR046") != 0 || !d->table)
+			continue;
+		if (strcmp(d->table, "ydtb_t_items") == 0)
+			items = d;
+		else if (strcmp(d->table, "ydtb_t_copy") == 0)
+			copy = d;
+	}
+	if (!items || !copy || count_codes(f->diags, iso_codes) != 2) {
+		dump(f->diags);
+		fail_msg("want one DBR046 for ydtb_t_items (end of 1.0.0) and one for ydtb_t_copy");
+	}
+	assert_int_equal(items->line, 17);
+	assert_non_null(strstr(items->message, "no workspace_id column at the end of version 1.0.0, which apply --to @t/iso@1.0.0 installs"));
+	assert_non_null(strstr(items->hint, "by the end of version 1.0.0"));
+	/* The copy is broken to the end: said as it always was. */
+	assert_null(strstr(copy->message, "at the end of version"));
+}
+
 /* DBR027 at the statement: a foreign key to a table of a package that
  * is not a dependency; declaring the dependency clears it. */
 static void test_isolation__foreign_key_to_a_package_not_depended_on(void **state)
@@ -669,6 +730,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_isolation__passing_forms_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation__drop_not_null_in_a_later_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation__the_rules_hold_at_the_end_of_every_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_isolation__a_version_mended_later_says_which_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation__foreign_key_to_a_package_not_depended_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation__down_bodies_and_the_core_are_exempt, setup, teardown),
 		cmocka_unit_test(test_isolation__project_file_isolation_section),

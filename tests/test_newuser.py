@@ -159,4 +159,14 @@ def another_tools_command_names_dbregs():
     expect(rc == 2 and "unknown command 'aply'; did you mean 'apply'?" in err, err)
 
 
+@case
+def new_migration_says_to_write_its_sql_before_the_next_apply():
+    d = project()
+    rc, _, err = run(["new", "migration", "@ydtb/basic", "0006_backfill"], d)
+    expect(rc == 0 and err.splitlines() == [
+        "appended migration 0006_backfill (version 1.1.0) to tomls/basic.toml",
+        "  its bodies are empty: write them before the next apply (once applied, a change to them is DBR045;"
+        " watch re-runs it)"], err)
+
+
 sys.exit(main())

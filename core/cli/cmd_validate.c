@@ -97,7 +97,9 @@ const struct cli_command cli_cmd_validate = {
 	.summary = "parse and validate every manifest and the SQL of every migration",
 	.help = "Reads every manifest under the package folders of dbreg.toml (default tomls/), checks\n"
 		"declarations, dependencies and the SQL of every migration, and prints the findings\n"
-		"as FILE:LINE:COLUMN: severity[CODE]: message (hint: ...). Exit 1 when any is an error.",
+		"as FILE:LINE:COLUMN: severity[CODE]: message (hint: ...). Exit 1 when any is an error.\n"
+		"--target naming a PostgreSQL server also replays the PostgreSQL bodies there, in a\n"
+		"scratch schema inside a transaction that is rolled back.",
 	.needs = CLI_NEEDS_REGISTRY,
 	.run = validate_run,
 };

@@ -25,7 +25,6 @@ struct iso_prop {
 	const char *code;              /* "DBR046" for a creation, else the rule's own code */
 	struct dbreg_iso_at at;
 	char *message, *hint;          /* owned */
-	bool reported;                 /* at the end of an earlier version */
 };
 
 struct iso_table {
@@ -54,6 +53,16 @@ struct dbreg_iso {
 	const struct dbreg_package **deps;  /* every package pkg depends on, directly or not; NULL until needed */
 	size_t n_deps;
 	bool deps_done;
+	/* What was broken at the end of a version before the last: reported
+	 * at the end only when no longer so (else the end reports it). */
+	struct iso_held {
+		size_t table;
+		size_t prop;           /* index in iso_props' order */
+		struct dbreg_iso_at at;
+		const char *code, *version;
+		char *name, *message, *hint;
+	} *held;
+	size_t n_held;
 	int rc;
 };
 
@@ -111,6 +120,12 @@ void dbreg_iso_free(struct dbreg_iso *iso)
 		for (size_t k = 0; k < sizeof(props) / sizeof(props[0]); k++)
 			iso_prop_clear(props[k]);
 	}
+	for (size_t i = 0; i < iso->n_held; i++) {
+		free(iso->held[i].name);
+		free(iso->held[i].message);
+		free(iso->held[i].hint);
+	}
+	free(iso->held);
 	free(iso->tables);
 	free(iso->deps);
 	free(iso);
@@ -788,35 +803,64 @@ void dbreg_iso_drop_table(struct dbreg_iso *iso, const char *table)
 		t->dropped = true;
 }
 
-/* A broken property is reported once, at the end of the first version it
- * stays broken through. */
-static void iso_emit(struct dbreg_iso *iso, const struct iso_table *t, struct iso_prop *p)
+/* The properties of a live table that can be reported, in the order they
+ * are: without the workspace column, its NOT NULL and foreign key say
+ * nothing more. Returns how many (0 for a dropped or temporary table). */
+static size_t iso_props(struct iso_table *t, struct iso_prop *out[6])
 {
-	if (p->state == ISO_BAD && p->message && !p->reported) {
-		iso_report(iso, p->code, &p->at, t->name, p->hint, "%s", p->message);
-		p->reported = true;
+	if (t->dropped || t->temp)
+		return 0;
+	size_t n = 0;
+	out[n++] = &t->prefix;
+	out[n++] = &t->schema;
+	out[n++] = &t->pk;
+	out[n++] = &t->ws;
+	if (t->ws.state != ISO_BAD) {
+		out[n++] = &t->not_null;
+		out[n++] = &t->fk;
 	}
+	return n;
+}
+
+static bool iso_broken(const struct iso_prop *p)
+{
+	return p->state == ISO_BAD && p->message;
+}
+
+static bool iso_same_at(const struct iso_held *h, const struct iso_prop *p)
+{
+	return h->code && p->code && strcmp(h->code, p->code) == 0 && h->at.line == p->at.line && h->at.column == p->at.column &&
+	       h->at.migration == p->at.migration;
 }
 
 /* Every version can be installed alone (apply --to PKG@V, down --to V), so
  * the rules hold at the end of each version's last migration, not only at
- * the end of the package. */
-void dbreg_iso_version_end(struct dbreg_iso *iso)
+ * the end of the package: what is broken here is held, and dbreg_iso_finish
+ * reports it if a later version repaired it. */
+void dbreg_iso_version_end(struct dbreg_iso *iso, const char *version)
 {
-	if (!iso)
-		return;
-	for (size_t i = 0; i < iso->n && iso->rc == 0; i++) {
-		struct iso_table *t = &iso->tables[i];
-		if (t->dropped || t->temp)
-			continue;
-		iso_emit(iso, t, &t->prefix);
-		iso_emit(iso, t, &t->schema);
-		iso_emit(iso, t, &t->pk);
-		iso_emit(iso, t, &t->ws);
-		/* Without the column, its NOT NULL and foreign key say nothing more. */
-		if (t->ws.state != ISO_BAD) {
-			iso_emit(iso, t, &t->not_null);
-			iso_emit(iso, t, &t->fk);
+	for (size_t i = 0; iso && i < iso->n && iso->rc == 0; i++) {
+		struct iso_prop *props[6];
+		size_t n = iso_props(&iso->tables[i], props);
+		for (size_t k = 0; k < n; k++) {
+			if (!iso_broken(props[k]))
+				continue;
+			bool known = false;
+			for (size_t h = 0; h < iso->n_held && !known; h++)
+				known = iso->held[h].table == i && iso->held[h].prop == k && iso_same_at(&iso->held[h], props[k]);
+			if (known)
+				continue;
+			struct iso_held *h = dbreg_array_push(&iso->held, &iso->n_held, sizeof *h);
+			if (!h) {
+				iso->rc = DBREG_ENOMEM;
+				return;
+			}
+			*h = (struct iso_held){.table = i, .prop = k, .at = props[k]->at, .code = props[k]->code,
+					       .version = version, .name = dbreg_strdup(iso->tables[i].name),
+					       .message = dbreg_strdup(props[k]->message),
+					       .hint = props[k]->hint ? dbreg_strdup(props[k]->hint) : NULL};
+			if (!h->name || !h->message || (props[k]->hint && !h->hint))
+				iso->rc = DBREG_ENOMEM;
 		}
 	}
 }
@@ -825,7 +869,32 @@ int dbreg_iso_finish(struct dbreg_iso *iso)
 {
 	if (!iso)
 		return 0;
-	dbreg_iso_version_end(iso);
+	for (size_t i = 0; i < iso->n && iso->rc == 0; i++) {
+		struct iso_prop *props[6];
+		size_t n = iso_props(&iso->tables[i], props);
+		for (size_t k = 0; k < n; k++)
+			if (iso_broken(props[k]))
+				iso_report(iso, props[k]->code, &props[k]->at, iso->tables[i].name, props[k]->hint, "%s",
+					   props[k]->message);
+	}
+	/* Broken at the end of an earlier version and mended since: the end
+	 * did not say it. */
+	for (size_t i = 0; i < iso->n_held && iso->rc == 0; i++) {
+		const struct iso_held *h = &iso->held[i];
+		struct iso_prop *props[6];
+		size_t n = iso_props(&iso->tables[h->table], props);
+		if (h->prop < n && iso_broken(props[h->prop]) && iso_same_at(h, props[h->prop]))
+			continue;
+		/* Its workspace column gone since: that is what the end says. */
+		if (h->prop >= n && !iso->tables[h->table].dropped)
+			continue;
+		char hint[1024];
+		snprintf(hint, sizeof hint, "%s%severy version can be installed alone, so by the end of version %s",
+			 h->hint ? h->hint : "", h->hint ? "; " : "", h->version);
+		iso_report(iso, h->code, &h->at, h->name, hint,
+			   "%s at the end of version %s, which apply --to %s@%s installs (a later version mends it)",
+			   h->message, h->version, iso->pkg->name, h->version);
+	}
 	return iso->rc;
 }
 

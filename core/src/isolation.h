@@ -118,11 +118,12 @@ void dbreg_iso_set_schema(struct dbreg_iso *iso, const struct dbreg_iso_at *at, 
 			  const char *schema);
 void dbreg_iso_drop_table(struct dbreg_iso *iso, const char *table);
 
-/* Reports what the migrations so far leave broken at the end of a version
- * (the last of its migrations checked), each at the statement that broke
- * it and once. */
-void dbreg_iso_version_end(struct dbreg_iso *iso);
-/* The same at the end of the package. Returns 0 or DBREG_ENOMEM (also for any
+/* Holds what the migrations so far leave broken at the end of a version
+ * (the last of its migrations checked; version is kept, not copied). */
+void dbreg_iso_version_end(struct dbreg_iso *iso, const char *version);
+/* Reports what the package's migrations leave broken, and what they left
+ * broken at the end of a version and mended later, each at the statement
+ * that broke it. Returns 0 or DBREG_ENOMEM (also for any
  * earlier event that ran out of memory). */
 int dbreg_iso_finish(struct dbreg_iso *iso);
 

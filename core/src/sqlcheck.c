@@ -1609,7 +1609,7 @@ static int sc_package(struct dbreg_diag_list *diags, const struct dbreg_registry
 			sc_ctx_dispose(&c);
 		}
 		if (i + 1 < pkg->n_migrations && sc_version_ends(m, &pkg->migrations[i + 1]))
-			dbreg_iso_version_end(iso);
+			dbreg_iso_version_end(iso, m->version_text);
 	}
 	c.src = NULL;
 	int rc = dbreg_iso_finish(iso);
