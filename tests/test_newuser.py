@@ -45,6 +45,10 @@ def a_declared_column_the_migrations_lack_names_generate_and_generate_fixes_it()
     expect(rc == 0, err)
     rc, _, err = run(["validate"], d)
     expect(rc == 0 and "DBR047" not in err, err)
+    # Its one change names it, as Django names a migration (several: "generate").
+    with open(os.path.join(d, "tomls", "basic.toml")) as fp:
+        ids = [l.split('"')[1] for l in fp if l.startswith("id = ")]
+    expect(ids[-1] == "0006_add_column_basic_notes_summary", ids)
 
 
 @case

@@ -976,10 +976,30 @@ void dbreg_generated_dispose(struct dbreg_generated *r)
 	memset(r, 0, sizeof *r);
 }
 
-static void gen_id(const struct dbreg_package *p, size_t n, const char *suffix, char *out, size_t size)
+/* The id of the generated migration: its one change as a word
+ * ("0003_add_column_crm_items_email", as Django names its migrations),
+ * or "generate" for several; the next free number. */
+static void gen_id(const struct dbreg_package *p, size_t n, const struct gen *g, char *out, size_t size)
 {
+	char name[49] = "generate";
+	size_t k = 0;
+	for (const char *c = g->n_changes == 1 && g->summary.ptr ? g->summary.ptr : ""; *c && k + 1 < sizeof name; c++) {
+		/* Every package table says ydtb_: no word of the name. */
+		if (strncmp(c, "ydtb_", 5) == 0 && (k == 0 || name[k - 1] == '_')) {
+			c += 4;
+			continue;
+		}
+		bool word = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9');
+		char ch = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : word ? *c : '_';
+		if (ch != '_' || (k > 0 && name[k - 1] != '_'))
+			name[k++] = ch;
+	}
+	while (k > 0 && name[k - 1] == '_')
+		k--;
+	if (k > 0)
+		name[k] = '\0';
 	for (;; n++) {
-		snprintf(out, size, "%04zu_generate%s", n, suffix);
+		snprintf(out, size, "%04zu_%s", n, name);
 		bool taken = false;
 		for (size_t i = 0; i < p->n_migrations && !taken; i++)
 			taken = p->migrations[i].id && strcmp(p->migrations[i].id, out) == 0;
@@ -1059,7 +1079,7 @@ int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, c
 	if (rc == 0 && g.n_changes > 0) {
 		struct dbreg_buf toml = DBREG_BUF_INIT;
 		char id[64], id2[80], desc[400];
-		gen_id(g.pkg, g.pkg->n_migrations + 1, "", id, sizeof id);
+		gen_id(g.pkg, g.pkg->n_migrations + 1, &g, id, sizeof id);
 		snprintf(desc, sizeof desc, "%.360s%s", g.summary.ptr ? g.summary.ptr : "",
 			 g.summary.len > 360 ? " ..." : "");
 		gen_migration(&g, &toml, id, GEN_MAIN, desc);
