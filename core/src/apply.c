@@ -6,6 +6,7 @@
  * progress recorded after each, so a re-run resumes at the statement that
  * failed. The history is re-read under the registry lock, so a step
  * another run applied meanwhile is skipped, never run twice. */
+#include "cancel.h"
 #include "plan.h"
 #include "isolation.h"
 #include "registry.h"
@@ -357,6 +358,22 @@ static void apply_log_start(struct apply_run *r, const struct dbreg_step *st)
 			st->version, st->transaction ? "" : " outside a transaction");
 }
 
+/* Whether an interrupt's cancels went out (dbreg_cancel_all): then no step
+ * starts, since a cancel that reached the server while this connection
+ * was between two statements stopped nothing, and the statement sent now
+ * would run on after the process ends. conn's error says so (57014, as
+ * the server says of a cancelled one). */
+static bool apply_interrupted(struct dbreg_conn *conn)
+{
+	if (!dbreg_cancel_ending())
+		return false;
+	memset(&conn->err, 0, sizeof conn->err);
+	memcpy(conn->err.sqlstate, "57014", 6);
+	snprintf(conn->err.message, sizeof conn->err.message,
+		 "not started: the run was interrupted and its running statements are being cancelled");
+	return true;
+}
+
 /* Runs one step's body inside the open transaction and writes its history
  * row; on a failure fills the result and returns DBREG_EMIGRATION (or the
  * code of the history write). */
@@ -367,7 +384,9 @@ static int apply_step(struct apply_run *r, size_t i)
 	apply_log_start(r, st);
 	apply_trace_on(r, &trace, st->sql);
 	double t0 = dbreg_clock_ms();
-	int rc = r->opts->record_only ? 0 : r->drv->exec(r->conn, st->sql);
+	int rc = 0;
+	if (!r->opts->record_only)
+		rc = apply_interrupted(r->conn) ? DBREG_EMIGRATION : r->drv->exec(r->conn, st->sql);
 	apply_trace_off(r, &trace);
 	if (rc != 0) {
 		apply_fill_failure(r->out, r->conn, r->plan, i);
@@ -502,7 +521,7 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 		struct apply_trace trace;
 		apply_trace_on(r, &trace, st->sql);
 		trace.base = k;
-		rc = r->drv->exec(conn, stmt);
+		rc = apply_interrupted(conn) ? DBREG_EMIGRATION : r->drv->exec(conn, stmt);
 		apply_trace_off(r, &trace);
 		free(stmt);
 		if (rc != 0) {
