@@ -83,6 +83,15 @@ def new_package_in_a_folder_without_tomls_starts_the_project():
     expect(rc == 0 and "2 packages, 0 errors" in out + err, "%d %s %s" % (rc, out, err))
     rc, out, err = run(["-q", "apply", "--target", "sqlite:t.db"], d)
     expect(rc == 0, "%d %s %s" % (rc, out, err))
+    # Its tools, uncommented, are written into the core's ydtb_tools.
+    edit(d, "tomls/crm.toml", '# [[tools]]\n# id = "items"\n# name = "Items"\n', '[[tools]]\nid = "items"\nname = "Items"\n')
+    rc, out, err = run(["-q", "apply", "--target", "sqlite:t.db"], d)
+    expect(rc == 0, "%d %s %s" % (rc, out, err))
+    import sqlite3
+    db = sqlite3.connect(os.path.join(d, "t.db"))
+    expect(db.execute("SELECT id, package_name, name FROM ydtb_tools").fetchall() == [("items", "@acme/crm", "Items")],
+           "tools not written")
+    db.close()
     # A second package depends on the core written for the first; no second core.
     rc, _, err = run(["new", "package", "@acme/notes"], d)
     expect(rc == 0 and err.strip() == "wrote tomls/notes.toml (package @acme/notes 0.1.0)", err)
