@@ -320,6 +320,245 @@ def a_cancel_that_cannot_reach_the_server_ends_the_run_all_the_same():
         pg_drop([name])
 
 
+class CancelProxy:
+    """A TCP proxy to the test server that forwards every connection but a
+    cancel request (its first 8 bytes: length 16, code 80877102), which it
+    forwards `delay` seconds late, or holds forever when delay is None: a
+    slow link, or a server the cancel cannot reach."""
+
+    def __init__(self, url, delay):
+        import socket
+        import struct
+        import threading
+        scheme, rest = url.split("://", 1)
+        auth, hostpart = rest.rsplit("@", 1)
+        hostport, db = hostpart.split("/", 1)
+        host, port = hostport.rsplit(":", 1)
+        self.upstream, self.delay = (host, int(port)), delay
+        self.socket, self.struct, self.threading = socket, struct, threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = "%s://%s@127.0.0.1:%d/%s" % (scheme, auth, self.sock.getsockname()[1], db)
+        self.cancels, self.held = 0, []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _pipe(self, a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(self.socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _serve(self, c):
+        head = b""
+        while len(head) < 8:
+            data = c.recv(8 - len(head))
+            if not data:
+                c.close()
+                return
+            head += data
+        if self.struct.unpack("!II", head) == (16, 80877102):
+            self.cancels += 1
+            if self.delay is None:
+                self.held.append(c)
+                return
+            time.sleep(self.delay)
+        u = self.socket.create_connection(self.upstream)
+        u.sendall(head)
+        self.threading.Thread(target=self._pipe, args=(c, u), daemon=True).start()
+        self.threading.Thread(target=self._pipe, args=(u, c), daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def close(self):
+        self.sock.close()
+        for c in self.held:
+            c.close()
+
+
+def fleet_seeded(n, jobs, via=None):
+    """n databases applied and seeded, a fleet of them with `jobs`; via(i,
+    url) gives the URL the fleet reaches target i by."""
+    names = [pg_name() + "_%d" % i for i in range(n)]
+    for name in names:
+        psql(PG_URL, "CREATE DATABASE %s" % name)
+    urls = [pg_url(name) for name in names]
+    shown = [via(i, u) if via else u for i, u in enumerate(urls)]
+    d = project()
+    with open(os.path.join(d, "tenants.txt"), "w") as f:
+        f.write("".join(u + "\n" for u in shown))
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.tenants]\nurls_file = "tenants.txt"\njobs = %d\n' % jobs)
+    rc, out, err = run(["apply", "-q", "--fleet", "tenants"], d)
+    expect(rc == 0, err)
+    for u in urls:
+        psql(u, SEED)
+    return names, urls, d
+
+
+@case
+def a_fleets_cancels_go_out_side_by_side():
+    # Each target's cancel is its own: three cancels that take 1.2 s each
+    # (a slow link) are all sent within the 3 s, and one server that never
+    # answers keeps none of the others running.
+    need_pg()
+    for delay, held in ((1.2, None), (None, 0)):
+        proxies, names = [], []
+        try:
+            def via(i, u):
+                if held is not None and i != held:
+                    return u
+                proxies.append(CancelProxy(u, delay))
+                return proxies[-1].url
+            names, urls, d = fleet_seeded(3, 3, via)
+            before = [pg_state(u) for u in urls]
+            recount(d, slow=True)
+            p = start(["apply", "--json", "--fleet", "tenants"], d)
+            expect(until(lambda: active(names) == 3, 60, p), "the three long statements never ran together")
+            time.sleep(0.5)
+            t = time.time()
+            p.send_signal(signal.SIGTERM)
+            if held is None:
+                out, err = p.communicate(timeout=60)
+                took = time.time() - t
+                doc = json.loads(out)
+                expect(p.returncode == 143 and doc["exit_code"] == 143, out)
+                expect(took < 2.5 and "are cancelled" in doc["error"]["message"],
+                       "slow cancels: exit after %.1f s: %s" % (took, doc["error"]["message"]))
+                expect(sleeping(names) == 0, "%d targets still run the statement after the exit" % sleeping(names))
+                print("# three cancels of 1.2 s each: exit %.0f ms after SIGTERM" % (took * 1000))
+            else:
+                others = [n for i, n in enumerate(names) if i != held]
+                expect(until(lambda: sleeping(others) == 0, 1.0),
+                       "%d reachable targets still run the statement %.1f s after SIGTERM"
+                       % (sleeping(others), time.time() - t))
+                gone = time.time() - t
+                out, err = p.communicate(timeout=60)
+                took = time.time() - t
+                doc = json.loads(out)
+                expect(p.returncode == 143 and 2.5 < took < 4.5, "exit %d after %.1f s" % (p.returncode, took))
+                expect("could not be sent" in doc["error"]["message"], doc["error"]["message"])
+                print("# one cancel never answered: the other two gone by %.0f ms, exit %.0f ms after SIGTERM"
+                      % (gone * 1000, took * 1000))
+            expect(proxies and all(x.cancels for x in proxies), "a proxied target got no cancel")
+            psql(PG_URL, "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname IN (%s)"
+                 % ", ".join("'%s'" % n for n in names))
+            expect(until(lambda: sleeping(names) == 0, 5.0), "the held target's statement never ended")
+            expect([pg_state(u) for u in urls] == before, "a target's rows or history changed")
+        finally:
+            for x in proxies:
+                x.close()
+            pg_drop(names)
+
+
+@case
+def no_target_starts_once_the_cancels_went_out():
+    # SIGTERM (which does not stop a fleet the way its first SIGINT does)
+    # with --on-error continue: the cancelled targets fail, and their
+    # workers must not start the next targets, whose statements would
+    # outlive the process. The cancels are slowed to 0.5 s so that the
+    # workers have the time to try.
+    need_pg()
+    proxies, names = [], []
+    try:
+        def via(i, u):
+            proxies.append(CancelProxy(u, 0.5))
+            return proxies[-1].url
+        names, urls, d = fleet_seeded(6, 3, via)
+        before = [pg_state(u) for u in urls]
+        recount(d, slow=True)
+        p = start(["apply", "--json", "--on-error", "continue", "--fleet", "tenants"], d)
+        expect(until(lambda: active(names) == 3, 60, p), "three long statements never ran together")
+        time.sleep(0.5)
+        t = time.time()
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+        took = time.time() - t
+        doc = json.loads(out)
+        expect(p.returncode == 143 and doc["exit_code"] == 143 and "are cancelled" in doc["error"]["message"], out)
+        time.sleep(0.3)
+        expect(sleeping(names) == 0, "%d targets run the statement after the exit (%.1f s)" % (sleeping(names), took))
+        expect([pg_state(u) for u in urls] == before, "a target's rows or history changed")
+        print("# 6 targets, 3 jobs, cancels of 0.5 s: exit %.0f ms after SIGTERM, nothing left running"
+              % (took * 1000))
+    finally:
+        for x in proxies:
+            x.close()
+        pg_drop(names)
+
+
+def scratch_schemas(url):
+    return psql(url, "SELECT string_agg(nspname, ',') FROM pg_namespace WHERE nspname LIKE 'dbreg\\_scratch\\_%'")
+
+
+@case
+def an_interrupted_dbreg_test_cancels_and_its_scratch_schema_goes():
+    # dbreg test --target runs the bodies in a scratch schema of the user's
+    # database: Ctrl-C cancels the statement there, and the schema the
+    # handler could not drop is dropped by the next run.
+    name, url, d = pg_seeded()
+    try:
+        before = pg_state(url)
+        recount(d, slow=True)
+        p = start(["test", "@t/recount", "--target", url], d)
+        expect(until(lambda: active([name]) == 1, 60, p), "the long statement never ran")
+        time.sleep(0.5)
+        t = time.time()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        took = time.time() - t
+        interrupted(p, signal.SIGINT, False, took, out, err)
+        expect(until(lambda: sleeping([name]) == 0, 1.0),
+               "the server still runs the scratch statement %.1f s after SIGINT" % (time.time() - t))
+        left = scratch_schemas(url)
+        expect(left.startswith("dbreg_scratch_"), "no scratch schema while interrupted: %r" % left)
+        expect(until(lambda: psql(PG_URL, "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'" % name)
+                     == "0", 5.0), "the interrupted run's session never ended")
+        recount(d, slow=False)
+        rc, out, err = run(["test", "@t/recount", "--target", url], d)
+        expect(rc == 0, "the next run: exit %d: %s" % (rc, (out + err)[-800:]))
+        expect(scratch_schemas(url) == "", "scratch schemas left after the next run: %s" % scratch_schemas(url))
+        expect(pg_state(url) == before, "the user's rows or history changed")
+        print("# dbreg test: exit %.0f ms after SIGINT; %s dropped by the next run" % (took * 1000, left))
+    finally:
+        pg_drop([name])
+
+
+@case
+def an_interrupt_before_any_connection_says_nothing_was_running():
+    # init --wait to a port nobody listens on: no connection was ever open,
+    # so the document must not say that statements were cancelled.
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    d = project()
+    p = start(["init", "--json", "--wait", "30", "--target", "postgres://u:pw@127.0.0.1:%d/x" % port], d)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    doc = json.loads(out)
+    msg = doc["error"]["message"]
+    expect(p.returncode == 130 and doc["exit_code"] == 130, out)
+    expect("no connection to a database was open" in msg and "cancelled" not in msg, msg)
+
+
 def file_sha(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()

@@ -198,7 +198,7 @@ static void *watch_guard_main(void *arg)
 	if (p[1].revents || !(p[0].revents & POLLIN))
 		return NULL;
 	for (;;) {
-		dbreg_cancel_all();
+		dbreg_cancel_all(NULL);
 		int r = poll(&p[1], 1, 100);
 		if (r > 0 || (r < 0 && errno != EINTR))
 			return NULL;

@@ -29,7 +29,7 @@ static void fleet_on_sigint(int sig)
 	}
 	if (before == SIG_IGN)
 		return;
-	dbreg_cancel_all();
+	dbreg_cancel_all(NULL);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

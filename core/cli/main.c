@@ -260,18 +260,24 @@ static void main_json_finish(struct cli_session *s, const char *body, size_t len
 #define MAIN_NOT_CANCELLED                                                                               \
 	"its connections are closed, so the database rolls back the open transaction (a PostgreSQL "       \
 	"server once its running statement ends: the cancel request could not be sent)"
-static const char *const main_docs[2][2] = {
-	{MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_CANCELLED), MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_NOT_CANCELLED)},
-	{MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_CANCELLED), MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_NOT_CANCELLED)},
+#define MAIN_NOT_CONNECTED "no connection to a database was open, so no statement was running"
+enum main_outcome { MAIN_OUT_CANCELLED, MAIN_OUT_NOT_CANCELLED, MAIN_OUT_NOT_CONNECTED };
+static const char *const main_docs[2][3] = {
+	{MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_CANCELLED), MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_NOT_CANCELLED),
+	 MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_NOT_CONNECTED)},
+	{MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_CANCELLED), MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_NOT_CANCELLED),
+	 MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_NOT_CONNECTED)},
 };
 
-/* A server that went away (a dropped network) would hold the cancel, and
- * so the interrupt, for the TCP connect timeout: minutes. */
-#define MAIN_CANCEL_WAIT_S 3
+/* dbreg_cancel_all bounds its own wait; this alarm is the backstop for a
+ * cancel sent in the process itself (no child could be made), which a
+ * server that went away would hold for the TCP connect timeout: minutes. */
+#define MAIN_CANCEL_WAIT_S (DBREG_CANCEL_WAIT_MS / 1000 + 1)
 
 static volatile sig_atomic_t main_json_mode;   /* set before the handlers are */
 static volatile sig_atomic_t main_signal;      /* the one being handled, for the alarm */
-static atomic_flag main_ending = ATOMIC_FLAG_INIT;
+static atomic_bool main_ending;
+static atomic_flag main_armed = ATOMIC_FLAG_INIT;
 
 /* Writes the document, waiting out a full or non-blocking stdout. */
 static void main_write_doc(const char *doc)
@@ -296,13 +302,13 @@ static void main_write_doc(const char *doc)
 
 /* Ends the process for sig, once: a handler on another thread (or the
  * alarm's) that gets here second waits for the first one's end. */
-static void main_end(int sig, bool cancelled)
+static void main_end(int sig, enum main_outcome how)
 {
-	if (atomic_flag_test_and_set(&main_ending))
+	if (atomic_exchange(&main_ending, true))
 		for (;;)
 			pause();
 	if (main_json_mode) {
-		main_write_doc(main_docs[sig != SIGINT][!cancelled]);
+		main_write_doc(main_docs[sig != SIGINT][how]);
 		_exit(sig == SIGINT ? 130 : 143);
 	}
 	/* The other signal, if it came meanwhile, is discarded (ignoring a
@@ -332,16 +338,21 @@ static void main_end(int sig, bool cancelled)
 static void main_on_signal(int sig)
 {
 	main_signal = sig;
-	alarm(MAIN_CANCEL_WAIT_S);
-	bool cancelled = dbreg_cancel_all() == 0;
-	alarm(0);
-	main_end(sig, cancelled);
+	/* Armed once and never cleared: a second handler (on another thread)
+	 * neither moves the first one's bound nor takes it away. */
+	if (!atomic_flag_test_and_set(&main_armed))
+		alarm(MAIN_CANCEL_WAIT_S);
+	int open = 0, failed = dbreg_cancel_all(&open);
+	main_end(sig, failed ? MAIN_OUT_NOT_CANCELLED : open ? MAIN_OUT_CANCELLED : MAIN_OUT_NOT_CONNECTED);
 }
 
+/* Late, when a handler already writes the document or ends the process:
+ * then it is left to finish (it may be this thread's). */
 static void main_on_alarm(int sig)
 {
 	(void)sig;
-	main_end(main_signal, false);
+	if (!atomic_load(&main_ending))
+		main_end(main_signal, MAIN_OUT_NOT_CANCELLED);
 }
 
 /* install: the handler above for SIGINT and SIGTERM (not for one the

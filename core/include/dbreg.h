@@ -715,14 +715,23 @@ int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, s
 
 /* ---- an interrupt stops the server's work (cancel.c) ---------------------- */
 
+/* How long dbreg_cancel_all waits for the servers to take the requests. */
+#define DBREG_CANCEL_WAIT_MS 3000
+
 /* Asks the database of every open target connection to stop the statement
  * it runs now (PostgreSQL: a cancel request, as psql's Ctrl-C), so that an
  * interrupted run does not leave the server running it, holding its locks
- * and the registry lock, after the process ends. For SIGINT and SIGTERM
- * handlers: async-signal-safe, no locks, nothing allocated. The
- * connections stay open; their running statement fails. Returns how many
- * requests could not be sent (0 when all were, or none was needed). */
-int dbreg_cancel_all(void);
+ * and the registry lock, after the process ends. The requests go out side
+ * by side (a child process each), so a server that does not answer delays
+ * none of the others; DBREG_CANCEL_WAIT_MS after the call the ones still
+ * unanswered are given up. From then on the run is ending: a target
+ * connection opened later is refused (DBREG_ECONNECT) and a fleet starts no
+ * new target. For SIGINT and SIGTERM handlers: async-signal-safe, no locks,
+ * nothing allocated. The connections stay open; their running statement
+ * fails. Returns how many requests could not be sent, counting connections
+ * that had no slot (0 when all were, or none was needed); *open (NULL-safe)
+ * is how many target connections were open, with a cancel or not. */
+int dbreg_cancel_all(int *open);
 
 /* ---- a watch's copy of the history (issue 14: target.c) ------------------- */
 

@@ -1,71 +1,211 @@
-/* What an interrupt asks the databases: a fixed table of slots, one per open
+/* What an interrupt asks the databases: a table of slots, one per open
  * connection that can cancel (the main one, a fleet's workers), claimed and
  * cleared with lock-free atomics so that a signal handler can walk it
- * without locks, malloc or stdio. */
+ * without locks, malloc or stdio. Each cancel is sent by a child process of
+ * its own, so that one server that does not answer (a dropped network:
+ * libpq 15's PQcancel has no timeout) holds up none of the others. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* _Fork: a fork that is async-signal-safe */
+#endif
 #include "cancel.h"
+#include "dbreg.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-/* Room for a fleet of 255 workers beside the main connection; a connection
- * beyond that runs without a cancel (its server stops when the statement
- * ends, as before). */
-#define CANCEL_SLOTS 256
+/* Slots come in blocks: the first is static, more are appended (never
+ * freed) when a fleet runs more connections than that. */
+#define CANCEL_BLOCK 256
 
-_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_BOOL_LOCK_FREE == 2,
 	       "a signal handler may only use lock-free atomics");
 
 struct cancel_slot {
 	_Atomic(struct dbreg_conn *) conn;
-	atomic_int users;              /* handlers inside conn's cancel now */
+	atomic_int users;              /* callers inside conn's cancel now */
+	pid_t child;                   /* the child sending its cancel; under cancel_busy */
 };
 
-static struct cancel_slot cancel_slots[CANCEL_SLOTS];
+struct cancel_block {
+	struct cancel_slot slots[CANCEL_BLOCK];
+	_Atomic(struct cancel_block *) next;
+};
+
+static struct cancel_block cancel_first;
+static atomic_bool cancel_ending;      /* dbreg_cancel_all was called: the run ends */
+static atomic_int cancel_open;         /* target connections open, with a slot or not */
+static atomic_int cancel_unslotted;    /* open ones that can cancel but got no slot */
+static atomic_flag cancel_busy = ATOMIC_FLAG_INIT;
 
 static bool cancel_can(const struct dbreg_conn *conn)
 {
 	return conn && conn->driver->version >= 8 && conn->driver->cancel;
 }
 
-void dbreg_cancel_register(struct dbreg_conn *conn)
+static bool cancel_claim(struct dbreg_conn *conn)
 {
-	if (!cancel_can(conn))
-		return;
-	for (size_t i = 0; i < CANCEL_SLOTS; i++) {
-		struct dbreg_conn *none = NULL;
-		if (atomic_compare_exchange_strong(&cancel_slots[i].conn, &none, conn))
-			return;
+	for (struct cancel_block *b = &cancel_first; b;) {
+		for (size_t i = 0; i < CANCEL_BLOCK; i++) {
+			struct dbreg_conn *none = NULL;
+			if (atomic_compare_exchange_strong(&b->slots[i].conn, &none, conn))
+				return true;
+		}
+		struct cancel_block *next = atomic_load(&b->next);
+		if (!next) {
+			struct cancel_block *fresh = calloc(1, sizeof *fresh);
+			if (!fresh)
+				return false;
+			/* Another thread may append first: then its block is used. */
+			if (atomic_compare_exchange_strong(&b->next, &next, fresh))
+				next = fresh;
+			else
+				free(fresh);
+		}
+		b = next;
 	}
+	return false;
+}
+
+int dbreg_cancel_register(struct dbreg_conn *conn)
+{
+	if (!conn)
+		return 0;
+	atomic_fetch_add(&cancel_open, 1);
+	if (cancel_can(conn) && !cancel_claim(conn))
+		atomic_fetch_add(&cancel_unslotted, 1);
+	/* After the claim: a dbreg_cancel_all that set the flag later sees the
+	 * slot; one that set it before would not, so the connection is refused
+	 * (the statement it would run could outlive the process). */
+	if (atomic_load(&cancel_ending)) {
+		dbreg_cancel_forget(conn);
+		return -1;
+	}
+	return 0;
 }
 
 void dbreg_cancel_forget(struct dbreg_conn *conn)
 {
+	if (!conn)
+		return;
+	atomic_fetch_sub(&cancel_open, 1);
 	if (!cancel_can(conn))
 		return;
-	for (size_t i = 0; i < CANCEL_SLOTS; i++) {
-		struct dbreg_conn *mine = conn;
-		if (!atomic_compare_exchange_strong(&cancel_slots[i].conn, &mine, NULL))
-			continue;
-		/* A handler that read the slot before it was cleared still uses
-		 * conn: the close waits for it (a cancel is one round trip). */
-		while (atomic_load(&cancel_slots[i].users) > 0)
-			sched_yield();
-		return;
-	}
+	for (struct cancel_block *b = &cancel_first; b; b = atomic_load(&b->next))
+		for (size_t i = 0; i < CANCEL_BLOCK; i++) {
+			struct cancel_slot *s = &b->slots[i];
+			struct dbreg_conn *mine = conn;
+			if (!atomic_compare_exchange_strong(&s->conn, &mine, NULL))
+				continue;
+			/* A caller that read the slot before it was cleared still
+			 * uses conn: the close waits for it (the length of a
+			 * fork, or of one cancel when no child could start). */
+			while (atomic_load(&s->users) > 0)
+				sched_yield();
+			return;
+		}
+	atomic_fetch_sub(&cancel_unslotted, 1);
 }
 
-int dbreg_cancel_all(void)
+bool dbreg_cancel_ending(void)
 {
-	int failed = 0;
-	for (size_t i = 0; i < CANCEL_SLOTS; i++) {
-		struct cancel_slot *s = &cancel_slots[i];
-		/* users first, then conn: a close that cleared conn after this
-		 * read sees users and waits (both seq_cst). */
-		atomic_fetch_add(&s->users, 1);
-		struct dbreg_conn *conn = atomic_load(&s->conn);
-		if (conn && conn->driver->cancel(conn) != 0)
-			failed++;
-		atomic_fetch_sub(&s->users, 1);
+	return atomic_load(&cancel_ending);
+}
+
+static long long cancel_now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void cancel_nap(void)
+{
+	poll(NULL, 0, 2);
+}
+
+/* Starts the cancel of slot s: in a child when one can be made (it has
+ * its own copy of conn, so the slot is free again at once), else here,
+ * with no bound but the caller's. Returns -1 when it failed here, else 0. */
+static int cancel_start(struct cancel_slot *s)
+{
+	/* users first, then conn: a close that cleared conn after this read
+	 * sees users and waits (both seq_cst). */
+	atomic_fetch_add(&s->users, 1);
+	struct dbreg_conn *conn = atomic_load(&s->conn);
+	int rc = 0;
+	if (conn) {
+		pid_t pid = _Fork();
+		if (pid == 0)
+			_exit(conn->driver->cancel(conn) == 0 ? 0 : 1);
+		s->child = pid > 0 ? pid : 0;
+		if (pid < 0 && conn->driver->cancel(conn) != 0)
+			rc = -1;
 	}
+	atomic_fetch_sub(&s->users, 1);
+	return rc;
+}
+
+/* Reaps s's child: true when it has ended (*failed counts a cancel it
+ * could not send), false while it still runs. */
+static bool cancel_reaped(struct cancel_slot *s, bool wait, int *failed)
+{
+	int st = 0;
+	pid_t r;
+	while ((r = waitpid(s->child, &st, wait ? 0 : WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (r == 0)
+		return false;
+	/* ECHILD (someone else reaped it): whether it was sent is unknown. */
+	if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		(*failed)++;
+	s->child = 0;
+	return true;
+}
+
+int dbreg_cancel_all(int *open)
+{
+	long long deadline = cancel_now_ms() + DBREG_CANCEL_WAIT_MS;
+	atomic_store(&cancel_ending, true);
+	if (open)
+		*open = atomic_load(&cancel_open);
+	/* One caller at a time (a handler on each of two threads, watch's
+	 * guard): the second waits for the first, within the same bound. */
+	while (atomic_flag_test_and_set(&cancel_busy)) {
+		if (cancel_now_ms() >= deadline)
+			return 1;
+		cancel_nap();
+	}
+	int failed = atomic_load(&cancel_unslotted);
+	for (struct cancel_block *b = &cancel_first; b; b = atomic_load(&b->next))
+		for (size_t i = 0; i < CANCEL_BLOCK; i++)
+			failed += cancel_start(&b->slots[i]) < 0;
+	/* Every request is on its way; wait for them, each against the same
+	 * deadline, and stop the children of the servers that did not answer. */
+	for (bool waiting = true; waiting;) {
+		waiting = false;
+		bool late = cancel_now_ms() >= deadline;
+		for (struct cancel_block *b = &cancel_first; b; b = atomic_load(&b->next))
+			for (size_t i = 0; i < CANCEL_BLOCK; i++) {
+				struct cancel_slot *s = &b->slots[i];
+				if (s->child <= 0)
+					continue;
+				if (late) {
+					kill(s->child, SIGKILL);
+					cancel_reaped(s, true, &failed);
+				} else if (!cancel_reaped(s, false, &failed)) {
+					waiting = true;
+				}
+			}
+		if (waiting)
+			cancel_nap();
+	}
+	atomic_flag_clear(&cancel_busy);
 	return failed;
 }

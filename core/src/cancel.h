@@ -6,12 +6,18 @@
 
 #include "dbreg/driver.h"
 
-/* Takes a free slot for conn when its driver can cancel (version 8's
- * cancel); a connection without one (SQLite, or every slot taken) is left
- * to the process's exit, as before. */
-void dbreg_cancel_register(struct dbreg_conn *conn);
-/* Frees conn's slot, waiting for a handler that is cancelling it now:
- * after it, conn may be closed. NULL-safe; a conn without a slot is fine. */
+#include <stdbool.h>
+
+/* Counts conn as open and, when its driver can cancel (version 8's
+ * cancel), gives it a slot; one without (SQLite, or no memory for more
+ * slots) is left to the process's exit. Returns -1, with conn forgotten
+ * again, when dbreg_cancel_all was called already: the run is ending, and
+ * a statement on a connection opened now could outlive it. */
+int dbreg_cancel_register(struct dbreg_conn *conn);
+/* Frees conn's slot, waiting for a handler that is using it now: after
+ * it, conn may be closed. NULL-safe; a conn without a slot is fine. */
 void dbreg_cancel_forget(struct dbreg_conn *conn);
+/* Whether dbreg_cancel_all was called: a fleet starts no new target. */
+bool dbreg_cancel_ending(void);
 
 #endif

@@ -6,6 +6,7 @@
  * the registry's diagnostic list that the planner appends to, the counters
  * and the caller's callback. libpg_query keeps its memory per thread and
  * frees it when the thread exits. */
+#include "cancel.h"
 #include "connect.h"
 #include "diag.h"
 #include "plan.h"
@@ -526,10 +527,12 @@ static const char *fleet_status_name(enum dbreg_fleet_status s)
 	return names[s];
 }
 
-/* Whether the run has stopped starting targets. Called under the lock. */
+/* Whether the run has stopped starting targets: the caller's stop flag
+ * (the first SIGINT), an interrupt's cancel (the run is ending, whatever
+ * the signal), or too many failures. Called under the lock. */
 static bool fleet_stopped(const struct fleet_run *r)
 {
-	return (r->o->stop && *r->o->stop) || (r->max_failures && r->failures >= r->max_failures);
+	return (r->o->stop && *r->o->stop) || dbreg_cancel_ending() || (r->max_failures && r->failures >= r->max_failures);
 }
 
 static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_list *unused)

@@ -1,9 +1,13 @@
 /* Scratch databases for generate and test: nothing done there outlives
  * the command. SQLite: a fresh in-memory database, confined like the DBR047
  * replay. PostgreSQL: a schema of its own, first on the search path, so
- * unqualified names in the bodies land there; dropped (CASCADE) on close. */
+ * unqualified names in the bodies land there; dropped (CASCADE) on close.
+ * An interrupt cannot drop it (the handler only cancels), so each scratch
+ * schema is held by an advisory lock of its session, and the next open
+ * drops the ones whose session has ended. */
 #include "sandbox.h"
 #include "graph.h"
+#include "target.h"
 #include "util.h"
 
 #include "dbreg/driver.h"
@@ -15,6 +19,20 @@
 #include <unistd.h>
 
 #define SANDBOX_BUDGET_MS 10000
+
+/* The first key of the scratch schemas' advisory locks (the second is the
+ * schema name's hash): the two-key space, apart from the registry lock's. */
+#define SANDBOX_LOCK "1684173415"
+/* Drops the scratch schemas left by runs that ended without their close
+ * (an interrupt, a crash): the ones whose lock no session holds. One this
+ * role may not drop is left alone; a cancel still stops the loop. It is
+ * part of a format: %% is one %. */
+#define SANDBOX_SWEEP                                                                                    \
+	"DO $dbreg$ DECLARE s name; BEGIN "                                                             \
+	"FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dbreg\\_scratch\\_%%' LOOP "      \
+	"IF pg_try_advisory_lock(" SANDBOX_LOCK ", hashtext(s)) THEN "                                  \
+	"BEGIN EXECUTE format('DROP SCHEMA %%I CASCADE', s); EXCEPTION WHEN OTHERS THEN NULL; END; "     \
+	"PERFORM pg_advisory_unlock(" SANDBOX_LOCK ", hashtext(s)); END IF; END LOOP; END $dbreg$;"
 
 static int sandbox_fail(struct dbreg_sandbox *sb, int rc, const char *what)
 {
@@ -33,7 +51,7 @@ int dbreg_sandbox_open(struct dbreg_sandbox *sb, const char *url)
 	}
 	sb->dialect = sb->drv->dialect;
 	char err[512] = "";
-	int rc = sb->drv->connect(&sb->conn, u, err, sizeof err);
+	int rc = dbreg_target_connect(&sb->conn, u, err, sizeof err);
 	if (rc != 0) {
 		sb->conn = NULL;
 		snprintf(sb->err, sizeof sb->err, "%s", err);
@@ -45,8 +63,12 @@ int dbreg_sandbox_open(struct dbreg_sandbox *sb, const char *url)
 		return 0;
 	}
 	snprintf(sb->schema, sizeof sb->schema, "dbreg_scratch_%ld_%ld", (long)getpid(), (long)time(NULL));
-	char sql[256];
-	snprintf(sql, sizeof sql, "CREATE SCHEMA \"%s\"; SET search_path TO \"%s\";", sb->schema, sb->schema);
+	/* The lock before the schema: a sweep never sees it unheld. */
+	char sql[1024];
+	snprintf(sql, sizeof sql,
+		 SANDBOX_SWEEP " SELECT pg_advisory_lock(" SANDBOX_LOCK ", hashtext('%s')); CREATE SCHEMA \"%s\";"
+			       " SET search_path TO \"%s\";",
+		 sb->schema, sb->schema, sb->schema);
 	if (sb->drv->exec(sb->conn, sql) != 0) {
 		sb->schema[0] = '\0';
 		return sandbox_fail(sb, DBREG_ECONNECT, "cannot create a scratch schema");
@@ -63,7 +85,7 @@ void dbreg_sandbox_close(struct dbreg_sandbox *sb)
 		snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS \"%s\" CASCADE;", sb->schema);
 		sb->drv->exec(sb->conn, sql);
 	}
-	sb->drv->close(sb->conn);
+	dbreg_target_close(sb->conn);   /* its session's end frees the lock */
 	sb->conn = NULL;
 }
 
