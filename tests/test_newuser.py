@@ -73,8 +73,32 @@ def an_applied_migration_edited_names_accept_and_accept_lets_apply_run():
 def new_package_in_a_folder_without_tomls_starts_the_project():
     d = project(with_tomls=False)
     rc, _, err = run(["new", "package", "@acme/crm"], d)
-    expect(rc == 0 and err.strip() == "wrote tomls/crm.toml (package @acme/crm 0.1.0)", "%d %s" % (rc, err))
+    expect(rc == 0 and err.splitlines() == [
+        "wrote tomls/core.toml (core package @ydtb/core 1.0.0: the workspaces every package table belongs to)",
+        "wrote tomls/crm.toml (package @acme/crm 0.1.0)"], "%d %s" % (rc, err))
     expect(os.path.isfile(os.path.join(d, "tomls", "crm.toml")), os.listdir(d))
+    # cli.md: "it validates as written", and so does the project it starts,
+    # and it applies.
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0 and "2 packages, 0 errors" in out + err, "%d %s %s" % (rc, out, err))
+    rc, out, err = run(["-q", "apply", "--target", "sqlite:t.db"], d)
+    expect(rc == 0, "%d %s %s" % (rc, out, err))
+    # Its tools, uncommented, are written into the core's ydtb_tools.
+    edit(d, "tomls/crm.toml", '# [[tools]]\n# id = "items"\n# name = "Items"\n', '[[tools]]\nid = "items"\nname = "Items"\n')
+    rc, out, err = run(["-q", "apply", "--target", "sqlite:t.db"], d)
+    expect(rc == 0, "%d %s %s" % (rc, out, err))
+    import sqlite3
+    db = sqlite3.connect(os.path.join(d, "t.db"))
+    expect(db.execute("SELECT id, package_name, name FROM ydtb_tools").fetchall() == [("items", "@acme/crm", "Items")],
+           "tools not written")
+    db.close()
+    # A second package depends on the core written for the first; no second core.
+    rc, _, err = run(["new", "package", "@acme/notes"], d)
+    expect(rc == 0 and err.strip() == "wrote tomls/notes.toml (package @acme/notes 0.1.0)", err)
+    with open(os.path.join(d, "tomls", "notes.toml")) as fp:
+        expect('"@ydtb/core" = "^1.0.0"' in fp.read(), "no dependency on the core")
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0 and "3 packages, 0 errors" in out + err, "%d %s %s" % (rc, out, err))
 
 
 @case

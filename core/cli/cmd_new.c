@@ -8,22 +8,41 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Writes text to dir/file, a file that must not exist yet; *path is the
+ * path written (malloc'd). */
+static int new_write(struct cli_session *s, const char *dir, const char *file, const char *text, char **path)
+{
+	char err[512];
+	*path = cli_path_join(dir, file);
+	if (!*path)
+		return DBREG_ENOMEM;
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		cli_fail(s, "cannot create %s: %s", dir, strerror(errno));
+		return DBREG_EIO;
+	}
+	struct stat st;
+	if (stat(*path, &st) == 0) {
+		cli_fail(s, "%s already exists", *path);
+		cli_hint(s, "--dir DIR writes it elsewhere");
+		return DBREG_EINVALID;
+	}
+	int rc = dbreg_write_file(*path, text, strlen(text), err, sizeof err);
+	if (rc < 0)
+		cli_fail(s, "%s", err);
+	return rc;
+}
+
 static int new_package(struct cli_session *s, const char *name)
 {
 	struct dbreg_project *proj = s->proj;
 	struct dbreg_registry *reg = s->reg;
 	char err[512], file[256];
-	char *text = NULL, *dir = NULL, *path = NULL;
+	char *text = NULL, *core = NULL, *dir = NULL, *path = NULL, *core_path = NULL;
 	int rc;
 	if (dbreg_registry_package_find(reg, name) != (size_t)-1) {
 		size_t i = dbreg_registry_package_find(reg, name);
 		cli_fail(s, "package %s already exists in %s", name, dbreg_registry_package_file(reg, i));
 		rc = DBREG_EINVALID;
-		goto out;
-	}
-	rc = dbreg_scaffold_package(&text, name, reg, err, sizeof err);
-	if (rc < 0) {
-		cli_fail(s, "%s", rc == DBREG_ENOMEM ? "out of memory" : err);
 		goto out;
 	}
 	/* --dir is a path as the user typed it; the default is the project's
@@ -34,39 +53,46 @@ static int new_package(struct cli_session *s, const char *name)
 		dir = strdup(proj->package_dirs[0]);
 	else
 		dir = cli_path_join(proj->dir, proj->package_dirs[0]);
-	dbreg_scaffold_file_name(name, file, sizeof file);
-	path = dir ? cli_path_join(dir, file) : NULL;
-	if (!path) {
+	if (!dir) {
 		rc = DBREG_ENOMEM;
 		goto out;
 	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		cli_fail(s, "cannot create %s: %s", dir, strerror(errno));
-		rc = DBREG_EIO;
-		goto out;
+	/* A project without a core package gets one first: every package table
+	 * refers to its ydtb_workspaces, so the package validates as written. */
+	rc = dbreg_scaffold_core(&core, reg, err, sizeof err);
+	if (rc == 0 && core) {
+		if ((rc = new_write(s, dir, "core.toml", core, &core_path)) < 0)
+			goto out;
+		rc = dbreg_registry_add_string(reg, core_path, dir, core, strlen(core));
 	}
-	struct stat st;
-	if (stat(path, &st) == 0) {
-		cli_fail(s, "%s already exists", path);
-		cli_hint(s, "--dir DIR writes it elsewhere");
-		rc = DBREG_EINVALID;
-		goto out;
-	}
-	rc = dbreg_write_file(path, text, strlen(text), err, sizeof err);
+	if (rc == 0)
+		rc = dbreg_scaffold_package(&text, name, reg, err, sizeof err);
 	if (rc < 0) {
-		cli_fail(s, "%s", err);
+		cli_fail(s, "%s", rc == DBREG_ENOMEM ? "out of memory" : err);
 		goto out;
 	}
+	dbreg_scaffold_file_name(name, file, sizeof file);
+	if ((rc = new_write(s, dir, file, text, &path)) < 0)
+		goto out;
 	if (s->o.json) {
 		cli_json_key(s, "file");
 		dbreg_json_str(s->out, path);
+		if (core_path) {
+			cli_json_key(s, "core_file");
+			dbreg_json_str(s->out, core_path);
+		}
 	} else if (!s->o.quiet) {
+		if (core_path)
+			fprintf(s->err, "wrote %s (core package @ydtb/core 1.0.0: the workspaces every package table belongs to)\n",
+				core_path);
 		fprintf(s->err, "wrote %s (package %s 0.1.0)\n", path, name);
 	}
 out:
 	free(text);
+	free(core);
 	free(dir);
 	free(path);
+	free(core_path);
 	return rc;
 }
 
@@ -148,7 +174,9 @@ const struct cli_command cli_cmd_new = {
 	.args = "package NAME | migration PKG ID",
 	.summary = "write a new package manifest, or append an empty migration",
 	.help = "new package NAME writes tomls/<name>.toml (or --dir DIR): a workspace-scoped example\n"
-		"table and its first migration for both dialects, version 0.1.0; it validates as written.\n"
+		"table and its first migration for both dialects, version 0.1.0; it validates as written\n"
+		"(in a project without a core package it writes tomls/core.toml first: @ydtb/core with\n"
+		"the ydtb_workspaces table every package table refers to).\n"
 		"new migration PKG ID appends an empty migration with the package's version to its\n"
 		"manifest, keeping the rest of the file byte for byte.",
 	.options = (const char *const[]){"dir", NULL},

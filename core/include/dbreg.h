@@ -915,6 +915,13 @@ bool dbreg_registry_package_has_migration(const struct dbreg_registry *reg, size
 int dbreg_scaffold_package(char **out, const char *name, const struct dbreg_registry *reg, char *err,
 			   size_t errsize);
 
+/* The text of a core package for a registry that has none (a new
+ * project): @ydtb/core 1.0.0 with the one table every package table
+ * refers to, ydtb_workspaces, and its migration for both dialects, read
+ * back like a package's. *out is NULL when reg has a core package already.
+ * Returns 0, DBREG_EINVALID (message in err) or DBREG_ENOMEM. */
+int dbreg_scaffold_core(char **out, const struct dbreg_registry *reg, char *err, size_t errsize);
+
 /* The manifest file name for a package: "@acme/crm" -> "crm.toml". */
 const char *dbreg_scaffold_file_name(const char *name, char *out, size_t size);
 

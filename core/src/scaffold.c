@@ -73,6 +73,80 @@ static int scaffold_check(const char *text, size_t len, char *err, size_t errsiz
 	return rc;
 }
 
+static const char scaffold_core_text[] =
+	"# The core package: the workspaces every package table belongs to, and\n"
+	"# the tools packages offer them ([[tools]], upserted by dbreg).\n"
+	"# Written by `dbreg new package` for a project that had no core; add the\n"
+	"# application's shared tables (users, members) here, with migrations.\n\n"
+	"[package]\n"
+	"name = \"@ydtb/core\"\n"
+	"version = \"1.0.0\"\n"
+	"kind = \"core\"\n"
+	"description = \"Shared schema: the workspaces (tenants) of the application and the tools packages offer\"\n\n"
+	"[tables.ydtb_workspaces]\n"
+	"description = \"A tenant: every package table row belongs to one workspace\"\n\n"
+	"[tables.ydtb_workspaces.columns]\n"
+	"id         = { type = \"text\", primary_key = true }\n"
+	"name       = { type = \"text\", not_null = true }\n"
+	"created_at = { type = \"timestamptz\", not_null = true, default_sql = \"CURRENT_TIMESTAMP\" }\n\n"
+	"[tables.ydtb_tools]\n"
+	"description = \"A tool offered by a package; rows are upserted by dbreg from the manifests' [[tools]]\"\n\n"
+	"[tables.ydtb_tools.columns]\n"
+	"id           = { type = \"text\", primary_key = true }\n"
+	"package_name = { type = \"text\", not_null = true }\n"
+	"name         = { type = \"text\", not_null = true }\n"
+	"description  = { type = \"text\" }\n"
+	"icon         = { type = \"text\" }\n\n"
+	"[[migrations]]\n"
+	"id = \"0001_workspaces\"\n"
+	"version = \"1.0.0\"\n"
+	"description = \"Workspaces and tools\"\n"
+	"up_postgres = \"\"\"\n"
+	"CREATE TABLE IF NOT EXISTS \"ydtb_workspaces\" (\n"
+	"  \"id\" text PRIMARY KEY,\n"
+	"  \"name\" text NOT NULL,\n"
+	"  \"created_at\" timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
+	");\n"
+	"CREATE TABLE IF NOT EXISTS \"ydtb_tools\" (\n"
+	"  \"id\" text PRIMARY KEY,\n"
+	"  \"package_name\" text NOT NULL,\n"
+	"  \"name\" text NOT NULL,\n"
+	"  \"description\" text,\n"
+	"  \"icon\" text\n"
+	");\n"
+	"\"\"\"\n"
+	"up_sqlite = \"\"\"\n"
+	"CREATE TABLE IF NOT EXISTS \"ydtb_workspaces\" (\n"
+	"  \"id\" TEXT PRIMARY KEY NOT NULL,\n"
+	"  \"name\" TEXT NOT NULL,\n"
+	"  \"created_at\" TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
+	");\n"
+	"CREATE TABLE IF NOT EXISTS \"ydtb_tools\" (\n"
+	"  \"id\" TEXT PRIMARY KEY NOT NULL,\n"
+	"  \"package_name\" TEXT NOT NULL,\n"
+	"  \"name\" TEXT NOT NULL,\n"
+	"  \"description\" TEXT,\n"
+	"  \"icon\" TEXT\n"
+	");\n"
+	"\"\"\"\n"
+	"down = \"\"\"\n"
+	"DROP TABLE IF EXISTS \"ydtb_tools\";\n"
+	"DROP TABLE IF EXISTS \"ydtb_workspaces\";\n"
+	"\"\"\"\n";
+
+int dbreg_scaffold_core(char **out, const struct dbreg_registry *reg, char *err, size_t errsize)
+{
+	*out = NULL;
+	for (size_t i = 0; reg && i < reg->n_packages; i++)
+		if (reg->packages[i]->core)
+			return 0;
+	int rc = scaffold_check(scaffold_core_text, sizeof scaffold_core_text - 1, err, errsize);
+	if (rc < 0)
+		return rc;
+	*out = dbreg_strdup(scaffold_core_text);
+	return *out ? 0 : DBREG_ENOMEM;
+}
+
 int dbreg_scaffold_package(char **out, const char *name, const struct dbreg_registry *reg, char *err,
 			   size_t errsize)
 {
