@@ -324,9 +324,10 @@ class CancelProxy:
     """A TCP proxy to the test server that forwards every connection but a
     cancel request (its first 8 bytes: length 16, code 80877102), which it
     forwards `delay` seconds late, or holds forever when delay is None: a
-    slow link, or a server the cancel cannot reach."""
+    slow link, or a server the cancel cannot reach. Other connections are
+    forwarded connect_delay seconds late."""
 
-    def __init__(self, url, delay):
+    def __init__(self, url, delay, connect_delay=0):
         import socket
         import struct
         import threading
@@ -334,7 +335,7 @@ class CancelProxy:
         auth, hostpart = rest.rsplit("@", 1)
         hostport, db = hostpart.split("/", 1)
         host, port = hostport.rsplit(":", 1)
-        self.upstream, self.delay = (host, int(port)), delay
+        self.upstream, self.delay, self.connect_delay = (host, int(port)), delay, connect_delay
         self.socket, self.struct, self.threading = socket, struct, threading
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -372,6 +373,8 @@ class CancelProxy:
                 self.held.append(c)
                 return
             time.sleep(self.delay)
+        else:
+            time.sleep(self.connect_delay)
         u = self.socket.create_connection(self.upstream)
         u.sendall(head)
         self.threading.Thread(target=self._pipe, args=(c, u), daemon=True).start()
@@ -415,15 +418,18 @@ def fleet_seeded(n, jobs, via=None):
 def a_fleets_cancels_go_out_side_by_side():
     # Each target's cancel is its own: three cancels that take 1.2 s each
     # (a slow link) are all sent within the 3 s, and one server that never
-    # answers keeps none of the others running.
+    # answers keeps none of the others running. The others connect 0.3 s
+    # late, so the held one is the first connection (one after another, its
+    # cancel was the first and held up the rest).
     need_pg()
     for delay, held in ((1.2, None), (None, 0)):
         proxies, names = [], []
         try:
             def via(i, u):
                 if held is not None and i != held:
-                    return u
-                proxies.append(CancelProxy(u, delay))
+                    proxies.append(CancelProxy(u, 0, connect_delay=0.3))
+                else:
+                    proxies.append(CancelProxy(u, delay))
                 return proxies[-1].url
             names, urls, d = fleet_seeded(3, 3, via)
             before = [pg_state(u) for u in urls]
