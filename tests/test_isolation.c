@@ -546,6 +546,26 @@ static void test_isolation__a_version_mended_later_says_which_version(void **sta
 	assert_non_null(strstr(items->hint, "by the end of version 1.0.0"));
 	/* The copy is broken to the end: said as it always was. */
 	assert_null(strstr(copy->message, "at the end of version"));
+
+	/* 1.1.0 breaks it again elsewhere, mending nothing: no "mends it". */
+	dbreg_registry_free(f->reg);
+	f->reg = NULL;
+	char again[sizeof pkg + 256];
+	const char *cut = strstr(pkg, "CREATE TABLE IF NOT EXISTS ydtb_t_copy");
+	snprintf(again, sizeof again, "%.*sALTER TABLE ydtb_t_items DROP COLUMN IF EXISTS workspace_id;\n'''\n",
+		 (int)(cut - pkg), pkg);
+	validate_with(f, again, NULL);
+	assert_int_equal(f->rc, DBREG_EINVALID);
+	size_t at_end_of_1_0 = 0;
+	for (size_t i = 0; i < f->diags->len; i++) {
+		const struct dbreg_diag *d = &f->diags->items[i];
+		if (strstr(d->message, "mends it")) {
+			dump(f->diags);
+			fail_msg("nothing mends it: %s", d->message);
+		}
+		at_end_of_1_0 += strstr(d->message, "at the end of version 1.0.0") != NULL;
+	}
+	assert_int_equal(at_end_of_1_0, 1);
 }
 
 /* DBR027 at the statement: a foreign key to a table of a package that

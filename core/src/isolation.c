@@ -25,6 +25,7 @@ struct iso_prop {
 	const char *code;              /* "DBR046" for a creation, else the rule's own code */
 	struct dbreg_iso_at at;
 	char *message, *hint;          /* owned */
+	unsigned mends;                /* how often it was set right: kept across sets */
 };
 
 struct iso_table {
@@ -60,6 +61,7 @@ struct dbreg_iso {
 		size_t prop;           /* index in iso_props' order */
 		struct dbreg_iso_at at;
 		const char *code, *version;
+		unsigned mends;        /* the property's then */
 		char *name, *message, *hint;
 	} *held;
 	size_t n_held;
@@ -140,8 +142,10 @@ static void iso_set(struct dbreg_iso *iso, struct iso_prop *p, enum iso_state st
 static void iso_set(struct dbreg_iso *iso, struct iso_prop *p, enum iso_state state, const char *code,
 		    const struct dbreg_iso_at *at, const char *hint, const char *fmt, ...)
 {
+	unsigned mends = p->mends + (state != ISO_BAD);
 	iso_prop_clear(p);
 	p->state = state;
+	p->mends = mends;
 	if (state != ISO_BAD)
 		return;
 	p->code = code;
@@ -159,8 +163,10 @@ static void iso_set(struct dbreg_iso *iso, struct iso_prop *p, enum iso_state st
 
 static void iso_ok(struct iso_prop *p)
 {
+	unsigned mends = p->mends + 1;
 	iso_prop_clear(p);
 	p->state = ISO_OK;
+	p->mends = mends;
 }
 
 static void iso_copy(struct dbreg_iso *iso, struct iso_prop *dst, const struct iso_prop *src)
@@ -856,7 +862,7 @@ void dbreg_iso_version_end(struct dbreg_iso *iso, const char *version)
 				return;
 			}
 			*h = (struct iso_held){.table = i, .prop = k, .at = props[k]->at, .code = props[k]->code,
-					       .version = version, .name = dbreg_strdup(iso->tables[i].name),
+					       .version = version, .mends = props[k]->mends, .name = dbreg_strdup(iso->tables[i].name),
 					       .message = dbreg_strdup(props[k]->message),
 					       .hint = props[k]->hint ? dbreg_strdup(props[k]->hint) : NULL};
 			if (!h->name || !h->message || (props[k]->hint && !h->hint))
@@ -877,23 +883,27 @@ int dbreg_iso_finish(struct dbreg_iso *iso)
 				iso_report(iso, props[k]->code, &props[k]->at, iso->tables[i].name, props[k]->hint, "%s",
 					   props[k]->message);
 	}
-	/* Broken at the end of an earlier version and mended since: the end
-	 * did not say it. */
+	/* Broken at the end of an earlier version: said with that version
+	 * when set right since, or broken again elsewhere (the end names only
+	 * the last statement). */
 	for (size_t i = 0; i < iso->n_held && iso->rc == 0; i++) {
 		const struct iso_held *h = &iso->held[i];
 		struct iso_prop *props[6];
 		size_t n = iso_props(&iso->tables[h->table], props);
-		if (h->prop < n && iso_broken(props[h->prop]) && iso_same_at(h, props[h->prop]))
-			continue;
+		bool gone = iso->tables[h->table].dropped;
 		/* Its workspace column gone since: that is what the end says. */
-		if (h->prop >= n && !iso->tables[h->table].dropped)
+		if (h->prop >= n && !gone)
+			continue;
+		bool mended = gone || props[h->prop]->mends > h->mends;
+		if (!mended && iso_broken(props[h->prop]) && iso_same_at(h, props[h->prop]))
 			continue;
 		char hint[1024];
-		snprintf(hint, sizeof hint, "%s%severy version can be installed alone, so by the end of version %s",
-			 h->hint ? h->hint : "", h->hint ? "; " : "", h->version);
-		iso_report(iso, h->code, &h->at, h->name, hint,
-			   "%s at the end of version %s, which apply --to %s@%s installs (a later version mends it)",
-			   h->message, h->version, iso->pkg->name, h->version);
+		snprintf(hint, sizeof hint,
+			 "%s%severy version can be installed alone, so by the end of version %s (if %s is applied "
+			 "somewhere already, mend that migration and record the change with dbreg accept)",
+			 h->hint ? h->hint : "", h->hint ? "; " : "", h->version, h->version);
+		iso_report(iso, h->code, &h->at, h->name, hint, "%s at the end of version %s, which apply --to %s@%s installs%s",
+			   h->message, h->version, iso->pkg->name, h->version, mended ? " (a later version mends it)" : "");
 	}
 	return iso->rc;
 }
