@@ -102,6 +102,28 @@ def new_package_in_a_folder_without_tomls_starts_the_project():
 
 
 @case
+def new_package_that_fails_writes_no_core_either():
+    # A name the reader refuses: nothing written, not even the folder.
+    d = project(with_tomls=False)
+    rc, _, err = run(["new", "package", "Bad Name"], d)
+    expect(rc == 1 and "invalid package name" in err and not os.path.exists(os.path.join(d, "tomls")), err)
+    # The package's file is there already: no core.toml beside it.
+    os.mkdir(os.path.join(d, "tomls"))
+    with open(os.path.join(d, "tomls", "crm.toml"), "w") as fp:
+        fp.write("# mine\n")
+    rc, _, err = run(["new", "package", "@acme/crm"], d)
+    expect(rc == 1 and "tomls/crm.toml already exists" in err, err)
+    expect(sorted(os.listdir(os.path.join(d, "tomls"))) == ["crm.toml"], os.listdir(os.path.join(d, "tomls")))
+    # A core.toml that is no core package is named as such, not overwritten.
+    os.remove(os.path.join(d, "tomls", "crm.toml"))
+    with open(os.path.join(d, "tomls", "core.toml"), "w") as fp:
+        fp.write('[package]\nname = "@acme/base"\nversion = "1.0.0"\n')
+    rc, _, err = run(["new", "package", "@acme/crm"], d)
+    expect(rc == 1 and "the project has no core package, and tomls/core.toml" in err and 'kind = "core"' in err, err)
+    expect(sorted(os.listdir(os.path.join(d, "tomls"))) == ["core.toml"], os.listdir(os.path.join(d, "tomls")))
+
+
+@case
 def a_missing_package_folder_says_where_to_run_or_what_dbreg_toml_names():
     d = project(with_tomls=False)
     rc, _, err = run(["validate"], d)

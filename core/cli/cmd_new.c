@@ -7,29 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-/* Writes text to dir/file, a file that must not exist yet; *path is the
- * path written (malloc'd). */
-static int new_write(struct cli_session *s, const char *dir, const char *file, const char *text, char **path)
+/* dir/file for a file that must not exist yet (malloc'd), or NULL with
+ * the failure said. */
+static char *new_path(struct cli_session *s, const char *dir, const char *file, int *rc)
 {
-	char err[512];
-	*path = cli_path_join(dir, file);
-	if (!*path)
-		return DBREG_ENOMEM;
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		cli_fail(s, "cannot create %s: %s", dir, strerror(errno));
-		return DBREG_EIO;
-	}
+	char *path = cli_path_join(dir, file);
 	struct stat st;
-	if (stat(*path, &st) == 0) {
-		cli_fail(s, "%s already exists", *path);
+	*rc = path ? 0 : DBREG_ENOMEM;
+	if (path && stat(path, &st) == 0) {
+		cli_fail(s, "%s already exists", path);
 		cli_hint(s, "--dir DIR writes it elsewhere");
-		return DBREG_EINVALID;
+		*rc = DBREG_EINVALID;
+		free(path);
+		path = NULL;
 	}
-	int rc = dbreg_write_file(*path, text, strlen(text), err, sizeof err);
-	if (rc < 0)
-		cli_fail(s, "%s", err);
-	return rc;
+	return path;
 }
 
 static int new_package(struct cli_session *s, const char *name)
@@ -38,6 +32,7 @@ static int new_package(struct cli_session *s, const char *name)
 	struct dbreg_registry *reg = s->reg;
 	char err[512], file[256];
 	char *text = NULL, *core = NULL, *dir = NULL, *path = NULL, *core_path = NULL;
+	bool core_written = false;
 	int rc;
 	if (dbreg_registry_package_find(reg, name) != (size_t)-1) {
 		size_t i = dbreg_registry_package_find(reg, name);
@@ -57,12 +52,23 @@ static int new_package(struct cli_session *s, const char *name)
 		rc = DBREG_ENOMEM;
 		goto out;
 	}
-	/* A project without a core package gets one first: every package table
-	 * refers to its ydtb_workspaces, so the package validates as written. */
+	/* A project without a core package gets one: every package table
+	 * refers to its ydtb_workspaces, so the package validates as written.
+	 * Everything is checked before either file is written. */
 	rc = dbreg_scaffold_core(&core, reg, err, sizeof err);
 	if (rc == 0 && core) {
-		if ((rc = new_write(s, dir, "core.toml", core, &core_path)) < 0)
+		struct stat st;
+		if (!(core_path = cli_path_join(dir, "core.toml"))) {
+			rc = DBREG_ENOMEM;
 			goto out;
+		}
+		if (stat(core_path, &st) == 0) {
+			cli_fail(s, "the project has no core package, and %s (where new would write one) already exists",
+				 core_path);
+			cli_hint(s, "give the manifest that owns ydtb_workspaces kind = \"core\", or move %s away", core_path);
+			rc = DBREG_EINVALID;
+			goto out;
+		}
 		rc = dbreg_registry_add_string(reg, core_path, dir, core, strlen(core));
 	}
 	if (rc == 0)
@@ -72,8 +78,24 @@ static int new_package(struct cli_session *s, const char *name)
 		goto out;
 	}
 	dbreg_scaffold_file_name(name, file, sizeof file);
-	if ((rc = new_write(s, dir, file, text, &path)) < 0)
+	if (!(path = new_path(s, dir, file, &rc)))
 		goto out;
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		cli_fail(s, "cannot create %s: %s", dir, strerror(errno));
+		rc = DBREG_EIO;
+		goto out;
+	}
+	if (core_path) {
+		if ((rc = dbreg_write_file(core_path, core, strlen(core), err, sizeof err)) < 0) {
+			cli_fail(s, "%s", err);
+			goto out;
+		}
+		core_written = true;
+	}
+	if ((rc = dbreg_write_file(path, text, strlen(text), err, sizeof err)) < 0) {
+		cli_fail(s, "%s", err);
+		goto out;
+	}
 	if (s->o.json) {
 		cli_json_key(s, "file");
 		dbreg_json_str(s->out, path);
@@ -88,6 +110,9 @@ static int new_package(struct cli_session *s, const char *name)
 		fprintf(s->err, "wrote %s (package %s 0.1.0)\n", path, name);
 	}
 out:
+	/* Both files or neither. */
+	if (rc < 0 && core_written)
+		unlink(core_path);
 	free(text);
 	free(core);
 	free(dir);
