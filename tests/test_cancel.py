@@ -159,6 +159,28 @@ def an_interrupt_cancels_a_postgresql_migrations_long_statement():
 
 
 @case
+def an_interrupt_under_an_ignored_sigchld_still_knows_its_cancel_went_out():
+    # SIG_IGN on SIGCHLD is inherited across exec (a parent that ignores
+    # it): the kernel then reaps the cancel's child itself.
+    name, url, d = pg_seeded()
+    try:
+        recount(d, slow=True)
+        p = subprocess.Popen([clitest.DBREG, "apply", "--json", "--target", url], cwd=d, env=clitest.dbreg_env(None),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+        expect(until(lambda: active([name]) == 1, 60, p), "the long statement never ran")
+        time.sleep(0.5)
+        t = time.time()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        interrupted(p, signal.SIGINT, True, time.time() - t, out, err)
+        expect("could not be sent" not in out, out)
+        expect(until(lambda: sleeping([name]) == 0, 1.0), "the server still runs the statement")
+    finally:
+        pg_drop([name])
+
+
+@case
 def a_fleets_second_sigint_cancels_every_targets_long_statement():
     # The first SIGINT lets the running targets go on (issue 17); the second
     # cancels all of them; --resume then applies them.

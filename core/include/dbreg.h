@@ -722,8 +722,8 @@ int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, s
  * it runs now (PostgreSQL: a cancel request, as psql's Ctrl-C), so that an
  * interrupted run does not leave the server running it, holding its locks
  * and the registry lock, after the process ends. The requests go out side
- * by side (a child process each), so a server that does not answer delays
- * none of the others; DBREG_CANCEL_WAIT_MS after the call the ones still
+ * by side (a child process each, SIGCHLD at its default while they run),
+ * so a server that does not answer delays none of the others; DBREG_CANCEL_WAIT_MS after the call the ones still
  * unanswered are given up. From then on the run is ending: a target
  * connection opened later is refused (DBREG_ECONNECT) and a fleet starts no
  * new target. For SIGINT and SIGTERM handlers: async-signal-safe, no locks,

@@ -182,6 +182,10 @@ int dbreg_cancel_all(int *open)
 			return 1;
 		cancel_nap();
 	}
+	/* A SIGCHLD the process ignores reaps the children itself, and every
+	 * cancel would read as not sent: the default while they run. */
+	struct sigaction dfl = {.sa_handler = SIG_DFL}, chld;
+	bool restore = sigaction(SIGCHLD, &dfl, &chld) == 0;
 	int failed = atomic_load(&cancel_unslotted);
 	for (struct cancel_block *b = &cancel_first; b; b = atomic_load(&b->next))
 		for (size_t i = 0; i < CANCEL_BLOCK; i++)
@@ -206,6 +210,8 @@ int dbreg_cancel_all(int *open)
 		if (waiting)
 			cancel_nap();
 	}
+	if (restore)
+		sigaction(SIGCHLD, &chld, NULL);
 	atomic_flag_clear(&cancel_busy);
 	return failed;
 }
