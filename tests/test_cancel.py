@@ -562,10 +562,13 @@ def an_interrupted_dbreg_test_cancels_and_its_scratch_schema_goes():
         expect(left.startswith("dbreg_scratch_"), "no scratch schema while interrupted: %r" % left)
         expect(until(lambda: psql(PG_URL, "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'" % name)
                      == "0", 5.0), "the interrupted run's session never ended")
+        # A schema of the user's own whose name only starts alike is not ours.
+        psql(url, "CREATE SCHEMA dbreg_scratch_mine; CREATE TABLE dbreg_scratch_mine.keep (id int)")
         recount(d, slow=False)
         rc, out, err = run(["test", "@t/recount", "--target", url], d)
         expect(rc == 0, "the next run: exit %d: %s" % (rc, (out + err)[-800:]))
-        expect(scratch_schemas(url) == "", "scratch schemas left after the next run: %s" % scratch_schemas(url))
+        expect(scratch_schemas(url) == "dbreg_scratch_mine",
+               "after the next run: %r, want only the user's dbreg_scratch_mine" % scratch_schemas(url))
         expect(pg_state(url) == before, "the user's rows or history changed")
         print("# dbreg test: exit %.0f ms after SIGINT; %s dropped by the next run" % (took * 1000, left))
     finally:

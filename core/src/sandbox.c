@@ -24,12 +24,14 @@
  * schema name's hash): the two-key space, apart from the registry lock's. */
 #define SANDBOX_LOCK "1684173415"
 /* Drops the scratch schemas left by runs that ended without their close
- * (an interrupt, a crash): the ones whose lock no session holds. One this
+ * (an interrupt, a crash): the ones whose lock no session holds, named
+ * exactly as dbreg_sandbox_open names them (a user's dbreg_scratch_x is
+ * not ours). One this
  * role may not drop is left alone; a cancel still stops the loop. It is
  * part of a format: %% is one %. */
 #define SANDBOX_SWEEP                                                                                    \
 	"DO $dbreg$ DECLARE s name; BEGIN "                                                             \
-	"FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dbreg\\_scratch\\_%%' LOOP "      \
+	"FOR s IN SELECT nspname FROM pg_namespace WHERE nspname ~ '^dbreg_scratch_[0-9]+_[0-9]+$' LOOP "      \
 	"IF pg_try_advisory_lock(" SANDBOX_LOCK ", hashtext(s)) THEN "                                  \
 	"BEGIN EXECUTE format('DROP SCHEMA %%I CASCADE', s); EXCEPTION WHEN OTHERS THEN NULL; END; "     \
 	"PERFORM pg_advisory_unlock(" SANDBOX_LOCK ", hashtext(s)); END IF; END LOOP; END $dbreg$;"
