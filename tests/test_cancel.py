@@ -257,6 +257,31 @@ def ctrl_c_during_a_watch_round_cancels_its_long_statement():
         pg_drop([name])
 
 
+def splice(c, u):
+    """Relays bytes both ways between two sockets, each way on a thread of
+    its own, until either side closes; then shuts both down."""
+    import socket
+    import threading
+
+    def pipe(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+
+
 class HeldCancelProxy:
     """A TCP proxy to the test server that forwards the first connection
     and accepts every later one (a cancel request) without ever answering:
@@ -274,21 +299,6 @@ class HeldCancelProxy:
         self.threading, self.socket = threading, socket
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def _pipe(self, a, b):
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(self.socket.SHUT_RDWR)
-            except OSError:
-                pass
-
     def _accept(self):
         first = True
         while True:
@@ -301,8 +311,7 @@ class HeldCancelProxy:
                 continue
             first = False
             u = self.socket.create_connection(self.upstream)
-            self.threading.Thread(target=self._pipe, args=(c, u), daemon=True).start()
-            self.threading.Thread(target=self._pipe, args=(u, c), daemon=True).start()
+            splice(c, u)
 
     def close(self):
         self.sock.close()
@@ -366,21 +375,6 @@ class CancelProxy:
         self.cancels, self.held = 0, []
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def _pipe(self, a, b):
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(self.socket.SHUT_RDWR)
-            except OSError:
-                pass
-
     def _serve(self, c):
         head = b""
         while len(head) < 8:
@@ -399,8 +393,7 @@ class CancelProxy:
             time.sleep(self.connect_delay)
         u = self.socket.create_connection(self.upstream)
         u.sendall(head)
-        self.threading.Thread(target=self._pipe, args=(c, u), daemon=True).start()
-        self.threading.Thread(target=self._pipe, args=(u, c), daemon=True).start()
+        splice(c, u)
 
     def _accept(self):
         while True:
