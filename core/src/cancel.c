@@ -9,6 +9,7 @@
 #endif
 #include "cancel.h"
 #include "dbreg.h"
+#include "util.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -17,7 +18,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Slots come in blocks: the first is static, more are appended (never
@@ -118,13 +118,6 @@ bool dbreg_cancel_ending(void)
 	return atomic_load(&cancel_ending);
 }
 
-static long long cancel_now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void cancel_nap(void)
 {
 	poll(NULL, 0, 2);
@@ -171,14 +164,15 @@ static bool cancel_reaped(struct cancel_slot *s, bool wait, int *failed)
 
 int dbreg_cancel_all(int *open)
 {
-	long long deadline = cancel_now_ms() + DBREG_CANCEL_WAIT_MS;
+	/* dbreg_clock_ms is clock_gettime only: async-signal-safe. */
+	double deadline = dbreg_clock_ms() + DBREG_CANCEL_WAIT_MS;
 	atomic_store(&cancel_ending, true);
 	if (open)
 		*open = atomic_load(&cancel_open);
 	/* One caller at a time (a handler on each of two threads, watch's
 	 * guard): the second waits for the first, within the same bound. */
 	while (atomic_flag_test_and_set(&cancel_busy)) {
-		if (cancel_now_ms() >= deadline)
+		if (dbreg_clock_ms() >= deadline)
 			return 1;
 		cancel_nap();
 	}
@@ -194,7 +188,7 @@ int dbreg_cancel_all(int *open)
 	 * deadline, and stop the children of the servers that did not answer. */
 	for (bool waiting = true; waiting;) {
 		waiting = false;
-		bool late = cancel_now_ms() >= deadline;
+		bool late = dbreg_clock_ms() >= deadline;
 		for (struct cancel_block *b = &cancel_first; b; b = atomic_load(&b->next))
 			for (size_t i = 0; i < CANCEL_BLOCK; i++) {
 				struct cancel_slot *s = &b->slots[i];
