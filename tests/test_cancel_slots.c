@@ -1,13 +1,17 @@
 /* The cancel slots of cancel.c with more connections than one block
  * holds (a fleet with --jobs above 255): every one is cancelled, each by a
  * child process of its own, and once the cancels went out no connection
- * registers. A driver whose cancel writes one byte to a pipe stands in for
- * PostgreSQL (the harness allows 200 connections). */
+ * registers, until dbreg_cancel_reset. A driver whose cancel writes one
+ * byte to a pipe stands in for PostgreSQL (the harness allows 200
+ * connections); the reset is shown on a real SQLite file. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -58,10 +62,76 @@ static void test_cancel__every_connection_past_256_is_cancelled_and_none_opens_a
 	free(conns);
 }
 
+/* A cancel that takes 0.3 s (in cancel_all's child): a slow server. */
+static int slots_slow_cancel(struct dbreg_conn *conn)
+{
+	(void)conn;
+	usleep(300 * 1000);
+	return 0;
+}
+
+static const struct dbreg_driver slots_slow_driver = {.version = 8, .name = "slow", .cancel = slots_slow_cancel};
+
+static void *slots_cancel_main(void *arg)
+{
+	(void)arg;
+	dbreg_cancel_all(NULL);
+	return NULL;
+}
+
+static void test_cancel__reset_opens_connections_again_after_cancel_all(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/dbreg-cancel-reset-XXXXXX", url[64], err[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
+	struct dbreg_conn *c = NULL;
+	assert_int_equal(dbreg_cancel_reset(), 0);
+	assert_int_equal(dbreg_target_connect(&c, url, err, sizeof err), 0);
+	dbreg_target_close(c);
+
+	/* An embedder's interrupted run: from now on nothing connects. */
+	dbreg_cancel_all(NULL);
+	c = NULL;
+	assert_int_equal(dbreg_target_connect(&c, url, err, sizeof err), DBREG_ECONNECT);
+	assert_null(c);
+	assert_non_null(strstr(err, "the run is ending"));
+
+	/* Reset: the next run connects, and its connection counts for the
+	 * next interrupt's cancels. */
+	assert_int_equal(dbreg_cancel_reset(), 0);
+	assert_false(dbreg_cancel_ending());
+	assert_int_equal(dbreg_target_connect(&c, url, err, sizeof err), 0);
+	int open = 0;
+	dbreg_cancel_all(&open);
+	assert_int_equal(open, 1);
+	dbreg_target_close(c);
+
+	/* A reset while a cancel_all still waits for its servers is refused. */
+	assert_int_equal(dbreg_cancel_reset(), 0);
+	struct dbreg_conn slow = {.driver = &slots_slow_driver};
+	assert_int_equal(dbreg_cancel_register(&slow), 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, slots_cancel_main, NULL), 0);
+	while (!dbreg_cancel_ending())
+		usleep(1000);
+	usleep(100 * 1000);
+	assert_int_equal(dbreg_cancel_reset(), DBREG_EUSAGE);
+	assert_true(dbreg_cancel_ending());
+	pthread_join(t, NULL);
+	dbreg_cancel_forget(&slow);
+	assert_int_equal(dbreg_cancel_reset(), 0);
+
+	snprintf(url, sizeof url, "%s/t.db", dir);
+	unlink(url);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cancel__every_connection_past_256_is_cancelled_and_none_opens_after),
+		cmocka_unit_test(test_cancel__reset_opens_connections_again_after_cancel_all),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

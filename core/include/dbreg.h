@@ -733,6 +733,14 @@ int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, s
  * is how many target connections were open, with a cancel or not. */
 int dbreg_cancel_all(int *open);
 
+/* Ends the "run is ending" that dbreg_cancel_all began, for a program that
+ * embeds dbreg and goes on after an interrupted run (a server, a shell):
+ * target connections open again and a fleet starts its targets. Call it
+ * once the interrupted calls have returned, when none runs on another
+ * thread: a statement sent before would not be cancelled. Returns 0, or
+ * DBREG_EUSAGE (nothing changed) while a dbreg_cancel_all is still running. */
+int dbreg_cancel_reset(void);
+
 /* ---- a watch's copy of the history (issue 14: target.c) ------------------- */
 
 /* Whether another connection may have written the target since this one

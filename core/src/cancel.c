@@ -39,7 +39,7 @@ struct cancel_block {
 };
 
 static struct cancel_block cancel_first;
-static atomic_bool cancel_ending;      /* dbreg_cancel_all was called: the run ends */
+static atomic_bool cancel_ending;      /* dbreg_cancel_all was called: the run ends (until dbreg_cancel_reset) */
 static atomic_int cancel_open;         /* target connections open, with a slot or not */
 static atomic_int cancel_unslotted;    /* open ones that can cancel but got no slot */
 static atomic_flag cancel_busy = ATOMIC_FLAG_INIT;
@@ -111,6 +111,17 @@ void dbreg_cancel_forget(struct dbreg_conn *conn)
 			return;
 		}
 	atomic_fetch_sub(&cancel_unslotted, 1);
+}
+
+int dbreg_cancel_reset(void)
+{
+	/* Under cancel_busy, so that a dbreg_cancel_all still under way does
+	 * not see its run reopened halfway. */
+	if (atomic_flag_test_and_set(&cancel_busy))
+		return DBREG_EUSAGE;
+	atomic_store(&cancel_ending, false);
+	atomic_flag_clear(&cancel_busy);
+	return 0;
 }
 
 bool dbreg_cancel_ending(void)
