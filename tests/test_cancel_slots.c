@@ -6,6 +6,7 @@
  * connections); the reset is shown on a real SQLite file. */
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 
 #include "cancel.h"
 #include "dbreg.h"
+#include "util.h"
 
 #define SLOTS_CONNS 300
 
@@ -49,7 +51,8 @@ static void test_cancel__every_connection_past_256_is_cancelled_and_none_opens_a
 	size_t got = 0;
 	for (ssize_t r; (r = read(slots_pipe[0], buf, sizeof buf)) > 0;)
 		got += (size_t)r;
-	assert_int_equal(got, SLOTS_CONNS);
+	/* Each twice: the second round, CANCEL_AGAIN_MS after the first. */
+	assert_int_equal(got, 2 * SLOTS_CONNS);
 	/* The run is ending: a connection opened now is refused. */
 	struct dbreg_conn late = {.driver = &slots_driver};
 	assert_true(dbreg_cancel_ending());
@@ -127,11 +130,79 @@ static void test_cancel__reset_opens_connections_again_after_cancel_all(void **s
 	rmdir(dir);
 }
 
+/* PostgreSQL drops a cancel that reaches a backend between two statements
+ * (a client's next one may be on its way). A worker that checked the flag
+ * just before the interrupt sends its statement, which the server reads
+ * only after the first cancel landed: modelled by a "server" thread that
+ * reads the cancels from a pipe and stops the statement only when it has
+ * arrived, which it does only after the first cancel was dropped. */
+static int race_pipe[2];
+static atomic_int race_read, race_arrived, race_stopped;
+
+static int race_cancel(struct dbreg_conn *conn)
+{
+	(void)conn;
+	return write(race_pipe[1], "c", 1) == 1 ? 0 : -1;
+}
+
+static const struct dbreg_driver race_driver = {.version = 8, .name = "race", .cancel = race_cancel};
+
+static void *race_server(void *arg)
+{
+	(void)arg;
+	char b;
+	while (read(race_pipe[0], &b, 1) == 1) {
+		if (atomic_load(&race_arrived))
+			atomic_store(&race_stopped, 1);
+		atomic_fetch_add(&race_read, 1);
+		/* The statement arrives right after the first cancel. */
+		while (!atomic_load(&race_arrived))
+			usleep(1000);
+	}
+	return NULL;
+}
+
+static void *race_worker(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&race_read) == 0)
+		usleep(1000);
+	atomic_store(&race_arrived, 1);
+	return NULL;
+}
+
+static void test_cancel__a_statement_that_arrives_after_the_first_cancel_is_cancelled_too(void **state)
+{
+	(void)state;
+	assert_int_equal(dbreg_cancel_reset(), 0);
+	assert_int_equal(pipe(race_pipe), 0);
+	struct dbreg_conn conn = {.driver = &race_driver};
+	assert_int_equal(dbreg_cancel_register(&conn), 0);
+	/* The worker passed its check of the flag: it sends its statement. */
+	assert_false(dbreg_cancel_ending());
+	pthread_t server, worker;
+	assert_int_equal(pthread_create(&server, NULL, race_server, NULL), 0);
+	assert_int_equal(pthread_create(&worker, NULL, race_worker, NULL), 0);
+	double t0 = dbreg_clock_ms();
+	assert_int_equal(dbreg_cancel_all(NULL), 0);
+	double took = dbreg_clock_ms() - t0;
+	pthread_join(worker, NULL);
+	close(race_pipe[1]);
+	pthread_join(server, NULL);
+	close(race_pipe[0]);
+	dbreg_cancel_forget(&conn);
+	print_message("# cancel_all: %d cancels in %.0f ms\n", atomic_load(&race_read), took);
+	assert_int_equal(atomic_load(&race_stopped), 1);
+	assert_true(took < DBREG_CANCEL_WAIT_MS);
+	assert_int_equal(dbreg_cancel_reset(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cancel__every_connection_past_256_is_cancelled_and_none_opens_after),
 		cmocka_unit_test(test_cancel__reset_opens_connections_again_after_cancel_all),
+		cmocka_unit_test(test_cancel__a_statement_that_arrives_after_the_first_cancel_is_cancelled_too),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -724,7 +724,10 @@ int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, s
  * and the registry lock, after the process ends. The requests go out side
  * by side (a child process each, SIGCHLD at its default while they run),
  * so a server that does not answer delays none of the others; DBREG_CANCEL_WAIT_MS after the call the ones still
- * unanswered are given up. From then on the run is ending: a target
+ * unanswered are given up. Each is sent once more 0.1 s after the first (a
+ * server drops a cancel that comes between two statements, so a statement
+ * sent just before the call and read just after its cancel is stopped too):
+ * the call takes at least that long when a connection was open. From then on the run is ending: a target
  * connection opened later is refused (DBREG_ECONNECT) and a fleet starts no
  * new target. For SIGINT and SIGTERM handlers: async-signal-safe, no locks,
  * nothing allocated. The connections stay open; their running statement
