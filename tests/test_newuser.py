@@ -124,6 +124,42 @@ def new_package_that_fails_writes_no_core_either():
 
 
 @case
+def new_package_with_dir_registers_the_folder_that_validate_reads():
+    # cli.md: --dir DIR, "it validates as written"; validate reads the
+    # folders of [registry] packages (default ["tomls"]). Without dbreg.toml
+    # new package writes one that names DIR.
+    d = project(with_tomls=False)
+    rc, _, err = run(["new", "package", "@acme/crm", "--dir", "pkgs"], d)
+    expect(rc == 0 and err.splitlines()[0] == 'wrote dbreg.toml ([registry] packages = ["pkgs"]: the folder validate reads)',
+           "%d %s" % (rc, err))
+    with open(os.path.join(d, "dbreg.toml")) as fp:
+        expect('[registry]\npackages = ["pkgs"]\n' in fp.read(), "dbreg.toml does not name pkgs")
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0 and "2 packages, 0 errors" in out + err, "%d %s %s" % (rc, out, err))
+    # Beside a tomls/ that holds packages: both, and all of them validate.
+    d = project()
+    n = len([f for f in os.listdir(os.path.join(d, "tomls")) if f.endswith(".toml")])
+    # -C names the project, --dir is a path from where dbreg runs.
+    rc, out, err = run(["-C", d, "new", "package", "@acme/crm", "--dir", os.path.join(d, "more")], "/")
+    expect(rc == 0, "%d %s" % (rc, err))
+    with open(os.path.join(d, "dbreg.toml")) as fp:
+        expect('packages = ["tomls", "more"]' in fp.read(), "dbreg.toml does not name tomls and more")
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0 and "%d packages, 0 errors" % (n + 1) in out + err, "%d %s %s" % (rc, out, err))
+    # A folder the project reads already: no dbreg.toml.
+    d = project(with_tomls=False)
+    rc, _, err = run(["new", "package", "@acme/crm", "--dir", "./tomls/"], d)
+    expect(rc == 0 and not os.path.exists(os.path.join(d, "dbreg.toml")), "%d %s" % (rc, err))
+    # A dbreg.toml that does not name DIR is the user's to edit: refused,
+    # nothing written, and the hint says what to add where.
+    d = project({"dbreg.toml": '[targets.dev]\nurl = "sqlite:dev.db"\n'}, with_tomls=False)
+    rc, _, err = run(["new", "package", "@acme/crm", "--dir", "pkgs"], d)
+    expect(rc == 2 and "pkgs is not a package folder of the project" in err, "%d %s" % (rc, err))
+    expect('hint: add "pkgs" to packages under [registry] in dbreg.toml' in err, err)
+    expect(sorted(os.listdir(d)) == ["dbreg.toml"], os.listdir(d))
+
+
+@case
 def a_missing_package_folder_says_where_to_run_or_what_dbreg_toml_names():
     d = project(with_tomls=False)
     rc, _, err = run(["validate"], d)
