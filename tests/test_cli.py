@@ -1351,6 +1351,32 @@ def plan_and_apply_show_planning_warnings():
     expect(rc == 0 and [x["line"] for x in json.loads(out)["diagnostics"] if x["code"] == "DBR103"] == [21], out + err)
 
 
+# The DBR103 is in the body for PostgreSQL; SQLite runs a body of its own.
+UNSAFE_TWO_BODIES = UNSAFE_PKG.replace(
+    'up = "CREATE INDEX IF NOT EXISTS ydtb_unsafe_items_workspace_id_idx ON ydtb_unsafe_items (workspace_id);"',
+    'up_postgres = "CREATE INDEX IF NOT EXISTS ydtb_unsafe_items_workspace_id_idx ON ydtb_unsafe_items (workspace_id);"\n'
+    'up_sqlite = "CREATE INDEX IF NOT EXISTS ydtb_unsafe_items_workspace_id_idx ON ydtb_unsafe_items (workspace_id);"')
+
+
+@case
+def planning_warnings_on_sqlite_are_the_same_on_every_run():
+    # cli.md: the warnings found while planning are in plan's and apply's
+    # "diagnostics". A migration with up_postgres and up_sqlite planned for
+    # SQLite had them only on the run that validated; once the state file
+    # knew the registry as checked, the next plan and apply said nothing.
+    d = project({"tomls/unsafe.toml": UNSAFE_TWO_BODIES})
+    seen = []
+    for args in (["plan", "--json"], ["plan", "--json"], ["apply", "--json", "--dry-run"], ["apply", "--json"]):
+        rc, out, err = run(args, d)
+        got = [(x["migration"], x["line"]) for x in json.loads(out)["diagnostics"]
+               if x["code"] == "DBR103" and x["package"] == "@t/unsafe"]
+        seen.append((" ".join(args), rc, got))
+    expect(all(x[1:] == (0, [("0002", 21)]) for x in seen), seen)
+    d = project({"tomls/unsafe.toml": UNSAFE_TWO_BODIES})
+    lines = [[x for x in run(["plan"], d)[2].splitlines() if "warning[DBR103]" in x] for _ in range(2)]
+    expect(len(lines[0]) == 1 and lines[1] == lines[0], lines)
+
+
 @case
 def a_suppressed_planning_warning_is_printed_once_on_postgresql():
     # The validation's DBR105 for a dbreg:ignore comment is also the plan's
