@@ -740,6 +740,25 @@ def urls_file_comments_start_at_a_hash_after_a_blank():
 
 
 @case
+def a_urls_file_line_that_is_only_a_variable_is_expanded():
+    # cli.md: urls_file has one URL per line, ${NAME} expanded; a line that
+    # is only ${TENANT_URL} (the way dbreg.toml's url = "${DATABASE_URL}"
+    # is written) was read as the name of an undefined target (exit 2).
+    d = project()
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.t]\nurls_file = "t.txt"\n')
+    with open(os.path.join(d, "t.txt"), "w") as f:
+        f.write("${TENANT_URL}   # from the environment\nsqlite:${FLEET_DIR}/b.db\n")
+    rc, out, err = run(["apply", "--fleet", "t", "--json"], d,
+                       env={"FLEET_DIR": d, "TENANT_URL": "sqlite:%s/a.db" % d})
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    got = sorted(t["target"] for t in json.loads(out)["targets"])
+    expect(got == ["sqlite:%s/a.db" % d, "sqlite:%s/b.db" % d], got)
+    rc, out, err = run(["apply", "--fleet", "t", "--json"], d, env={"FLEET_DIR": d})
+    expect(rc == 2 and "TENANT_URL" in json.loads(out)["error"]["message"], "unset: %d %s" % (rc, out))
+
+
+@case
 def the_state_file_keeps_the_last_10_runs_of_each_fleet():
     # Each run adds a row per target to fleet_targets; older runs of the
     # fleet are dropped when a new one starts (57k rows were seen before).
