@@ -734,6 +734,23 @@ def an_option_a_command_does_not_take_is_exit_2_naming_who_takes_it():
 
 
 @case
+def a_package_argument_that_names_no_package_is_a_usage_error():
+    # cli.md: exit 2 is a usage error, 1 an error in the manifests. A PKG
+    # argument naming no package of the project is the former, for every
+    # command that takes one (generate, test and new migration said 1).
+    d = project()
+    for args in (["generate", "@ydtb/basik"], ["test", "@ydtb/basik"], ["new", "migration", "@ydtb/basik", "0009"],
+                 ["baseline", "@ydtb/basik@1.0.0"], ["down", "@ydtb/basik", "--to", "1.0.0"],
+                 ["accept", "@ydtb/basik", "0001"]):
+        rc, out, err = run(args + ["--json"], d)
+        doc = json.loads(out)
+        expect(rc == 2 and doc["exit_code"] == 2 and "@ydtb/basik" in doc["error"]["message"],
+               "%s: %d %s" % (args, rc, out))
+        if args[0] in ("generate", "test", "new", "baseline"):
+            expect(doc["error"]["hint"] == "did you mean @ydtb/basic?", doc["error"])
+
+
+@case
 def did_you_mean_for_commands_and_options_without_the_binary_path():
     d = project()
     for args, line in ((["aply"], "dbreg: unknown command 'aply'; did you mean 'apply'?"),
