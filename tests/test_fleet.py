@@ -717,15 +717,22 @@ def a_second_sigint_during_a_json_fleet_still_prints_one_document():
            "exit %d, stdout %r" % (p.returncode, out[:500]))
 
 
-@case
-def urls_file_comments_start_at_a_hash_after_a_blank():
-    # cli.md: urls_file is one URL per line, ${NAME} expanded, # comments:
-    # a comment after a URL too; a # inside a word belongs to the URL.
+def urls_file_fleet(text):
+    """A project whose fleet t is the urls_file t.txt holding text."""
     d = project()
     with open(os.path.join(d, "dbreg.toml"), "w") as f:
         f.write('[fleets.t]\nurls_file = "t.txt"\n')
     with open(os.path.join(d, "t.txt"), "w") as f:
-        f.write("# tenants\nsqlite:${FLEET_DIR}/a.db   # tenant a\n\t# indented comment\nsqlite:${FLEET_DIR}/b#1.db\n")
+        f.write(text)
+    return d
+
+
+@case
+def urls_file_comments_start_at_a_hash_after_a_blank():
+    # cli.md: urls_file is one URL per line, ${NAME} expanded, # comments:
+    # a comment after a URL too; a # inside a word belongs to the URL.
+    d = urls_file_fleet("# tenants\nsqlite:${FLEET_DIR}/a.db   # tenant a\n\t# indented comment\n"
+                        "sqlite:${FLEET_DIR}/b#1.db\n")
     rc, out, err = run(["apply", "--fleet", "t", "--json"], d, env={"FLEET_DIR": d})
     expect(rc == 0, err)
     doc = json.loads(out)
@@ -744,11 +751,7 @@ def a_urls_file_line_that_is_only_a_variable_is_expanded():
     # cli.md: urls_file has one URL per line, ${NAME} expanded; a line that
     # is only ${TENANT_URL} (the way dbreg.toml's url = "${DATABASE_URL}"
     # is written) was read as the name of an undefined target (exit 2).
-    d = project()
-    with open(os.path.join(d, "dbreg.toml"), "w") as f:
-        f.write('[fleets.t]\nurls_file = "t.txt"\n')
-    with open(os.path.join(d, "t.txt"), "w") as f:
-        f.write("${TENANT_URL}   # from the environment\nsqlite:${FLEET_DIR}/b.db\n")
+    d = urls_file_fleet("${TENANT_URL}   # from the environment\nsqlite:${FLEET_DIR}/b.db\n")
     rc, out, err = run(["apply", "--fleet", "t", "--json"], d,
                        env={"FLEET_DIR": d, "TENANT_URL": "sqlite:%s/a.db" % d})
     expect(rc == 0, "exit %d: %s" % (rc, err))
