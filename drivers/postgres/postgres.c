@@ -787,6 +787,53 @@ static int pg_registry_read(struct dbreg_conn *conn, bool expect, struct dbreg_h
 	return rc;
 }
 
+/* regdigest.c's bytes for one text: its length in UTF-8 bytes (the
+ * client's encoding, so the bytes a read would bring), a colon, the text. */
+#define PG_LV(x) "octet_length(convert_to(coalesce(" x ", ''), 'UTF8')) || ':' || coalesce(" x ", '')"
+/* registry_read's rows digested by the server (regdigest.c): the history
+ * read's rows and order (pg_history_sql), the packages in byte order; each
+ * table read once (a CTE named twice is computed once). */
+#define PG_DIGEST_SQL                                                                                       \
+	"WITH h AS (SELECT " PG_LV("package") " || " PG_LV("migration") " || " PG_LV("version") " || "     \
+	PG_LV("checksum") " AS k, " PG_LV("to_char(applied_at AT TIME ZONE 'UTC',"                          \
+					  " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")                           \
+	" || coalesce(duration_ms, 0)::text AS r, applied_at, tid"                                          \
+	" FROM (VALUES (NULL::bigint)) AS absent (statements_done),"                                        \
+	" LATERAL (SELECT package, migration, version, checksum, applied_at, duration_ms, ctid AS tid"     \
+	" FROM ydtb_registry_migrations WHERE statements_done IS NULL) x),"                                 \
+	" p AS (SELECT name, version FROM ydtb_registry_packages)"                                          \
+	" SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM p),"                                         \
+	" encode(sha256(convert_to(coalesce((SELECT string_agg(k || r || E'\\n', '' ORDER BY applied_at, tid)" \
+	" FROM h), ''), 'UTF8')), 'hex'),"                                                                  \
+	" encode(sha256(convert_to(coalesce((SELECT string_agg(k || E'\\n', '' ORDER BY applied_at, tid)"    \
+	" FROM h), '') || E'--\\n' || coalesce((SELECT string_agg(" PG_LV("name") " || " PG_LV("version")  \
+	" || E'\\n', '' ORDER BY name COLLATE \"C\") FROM p), ''), 'UTF8')), 'hex')"
+
+/* One row for the whole history. Only for a target seen before (expect)
+ * and outside a transaction (a failed statement would abort the caller's):
+ * any failure (a registry table dropped since, a server without sha256
+ * before PostgreSQL 11) says 1, and the caller's read of the rows reports
+ * what is wrong. */
+static int pg_registry_digest(struct dbreg_conn *conn, bool expect, struct dbreg_registry_digest *out)
+{
+	struct pg_conn *c = PG(conn);
+	memset(out, 0, sizeof *out);
+	if (!expect || PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+		return 1;
+	PGresult *r = PQexec(c->pg, PG_DIGEST_SQL);
+	int rc = 1;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 4 &&
+	    strlen(PQgetvalue(r, 0, 2)) == 64 && strlen(PQgetvalue(r, 0, 3)) == 64) {
+		out->n_rows = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+		out->n_packages = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+		snprintf(out->history, sizeof out->history, "sha256:%s", PQgetvalue(r, 0, 2));
+		snprintf(out->plan, sizeof out->plan, "sha256:%s", PQgetvalue(r, 0, 3));
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
 /* The server compares: json has no equality, so it is read as jsonb
  * (the same document whatever its spacing and key order). The type comes
  * from the catalog (format_type), not from a manifest. */
@@ -1344,4 +1391,5 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.registry_read = pg_registry_read,
 	.cancel = pg_cancel,
 	.lacks = pg_lacks,
+	.registry_digest = pg_registry_digest,
 };
