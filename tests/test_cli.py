@@ -734,6 +734,23 @@ def an_option_a_command_does_not_take_is_exit_2_naming_who_takes_it():
 
 
 @case
+def a_package_argument_that_names_no_package_is_a_usage_error():
+    # cli.md: exit 2 is a usage error, 1 an error in the manifests. A PKG
+    # argument naming no package of the project is the former, for every
+    # command that takes one (generate, test and new migration said 1).
+    d = project()
+    for args in (["generate", "@ydtb/basik"], ["test", "@ydtb/basik"], ["new", "migration", "@ydtb/basik", "0009"],
+                 ["baseline", "@ydtb/basik@1.0.0"], ["down", "@ydtb/basik", "--to", "1.0.0"],
+                 ["accept", "@ydtb/basik", "0001"]):
+        rc, out, err = run(args + ["--json"], d)
+        doc = json.loads(out)
+        expect(rc == 2 and doc["exit_code"] == 2 and "@ydtb/basik" in doc["error"]["message"],
+               "%s: %d %s" % (args, rc, out))
+        if args[0] in ("generate", "test", "new", "baseline"):
+            expect(doc["error"]["hint"] == "did you mean @ydtb/basic?", doc["error"])
+
+
+@case
 def did_you_mean_for_commands_and_options_without_the_binary_path():
     d = project()
     for args, line in ((["aply"], "dbreg: unknown command 'aply'; did you mean 'apply'?"),
@@ -1349,6 +1366,32 @@ def plan_and_apply_show_planning_warnings():
     expect(rc == 0 and out == "" and err == "", "apply -q: %d %r %r" % (rc, out, err))
     rc, out, err = run(["-q", "apply", "--json", "--target", "sqlite:other.db"], d)
     expect(rc == 0 and [x["line"] for x in json.loads(out)["diagnostics"] if x["code"] == "DBR103"] == [21], out + err)
+
+
+# The DBR103 is in the body for PostgreSQL; SQLite runs a body of its own.
+UNSAFE_TWO_BODIES = UNSAFE_PKG.replace(
+    'up = "CREATE INDEX IF NOT EXISTS ydtb_unsafe_items_workspace_id_idx ON ydtb_unsafe_items (workspace_id);"',
+    'up_postgres = "CREATE INDEX IF NOT EXISTS ydtb_unsafe_items_workspace_id_idx ON ydtb_unsafe_items (workspace_id);"\n'
+    'up_sqlite = "CREATE INDEX IF NOT EXISTS ydtb_unsafe_items_workspace_id_idx ON ydtb_unsafe_items (workspace_id);"')
+
+
+@case
+def planning_warnings_on_sqlite_are_the_same_on_every_run():
+    # cli.md: the warnings found while planning are in plan's and apply's
+    # "diagnostics". A migration with up_postgres and up_sqlite planned for
+    # SQLite had them only on the run that validated; once the state file
+    # knew the registry as checked, the next plan and apply said nothing.
+    d = project({"tomls/unsafe.toml": UNSAFE_TWO_BODIES})
+    seen = []
+    for args in (["plan", "--json"], ["plan", "--json"], ["apply", "--json", "--dry-run"], ["apply", "--json"]):
+        rc, out, err = run(args, d)
+        got = [(x["migration"], x["line"]) for x in json.loads(out)["diagnostics"]
+               if x["code"] == "DBR103" and x["package"] == "@t/unsafe"]
+        seen.append((" ".join(args), rc, got))
+    expect(all(x[1:] == (0, [("0002", 21)]) for x in seen), seen)
+    d = project({"tomls/unsafe.toml": UNSAFE_TWO_BODIES})
+    lines = [[x for x in run(["plan"], d)[2].splitlines() if "warning[DBR103]" in x] for _ in range(2)]
+    expect(len(lines[0]) == 1 and lines[1] == lines[0], lines)
 
 
 @case

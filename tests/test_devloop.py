@@ -591,6 +591,24 @@ def watch_json_reports_a_failed_round_as_a_failed_command_does():
 
 
 @case
+def watch_json_that_fails_before_its_first_round_is_one_line_too():
+    # cli.md: watch --json is NDJSON, one document a line. A watch that never
+    # got to a round (a usage error, a target it cannot reach, a dbreg.toml
+    # with errors) printed its one failure document over several lines.
+    d = project({"tomls/memo.toml": memo_state(1)})
+    for args, code in ((["--bogus"], 2), (["--target", "postgres://u:pw@127.0.0.1:1/x"], 3), ([], 1)):
+        if code == 1:
+            with open(os.path.join(d, "dbreg.toml"), "w") as fp:
+                fp.write("[targetz]\n")
+        rc, out, err = run(["watch", "--json"] + args, d)
+        lines = out.splitlines()
+        expect(rc == code and len(lines) == 1, "%s: exit %d, %d lines: %r" % (args, rc, len(lines), out))
+        doc = json.loads(lines[0])
+        expect(doc["ok"] is False and doc["exit_code"] == code and set(doc["error"]) == ERROR_KEYS, doc)
+        expect(code != 1 or [x["code"] for x in doc["diagnostics"]] == ["DBR013"], doc)
+
+
+@case
 def watch_follows_an_editor_on_postgres_marked_dev():
     url, drop = pg_database()
     try:

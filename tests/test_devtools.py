@@ -81,7 +81,7 @@ def new_migration_appends_and_keeps_every_byte():
     expect(rc == 1 and 'already has a migration "0006_add_color"' in err, err)
     expect(read(path) == after, "the file changed")
     rc, _, err = run(["new", "migration", "@ydtb/nope", "x"], d)
-    expect(rc == 1 and "no package @ydtb/nope" in err, err)
+    expect(rc == 2 and "no package @ydtb/nope" in err, err)   # a usage error, as down and accept say
     rc, _, err = run(["new", "migration", "@ydtb/basic", "bad id"], d)
     expect(rc == 1 and "invalid migration id" in err, err)
     expect(read(path) == after, "the file changed")

@@ -778,15 +778,22 @@ def a_second_sigint_during_a_json_fleet_still_prints_one_document():
            "exit %d, stdout %r" % (p.returncode, out[:500]))
 
 
-@case
-def urls_file_comments_start_at_a_hash_after_a_blank():
-    # cli.md: urls_file is one URL per line, ${NAME} expanded, # comments:
-    # a comment after a URL too; a # inside a word belongs to the URL.
+def urls_file_fleet(text):
+    """A project whose fleet t is the urls_file t.txt holding text."""
     d = project()
     with open(os.path.join(d, "dbreg.toml"), "w") as f:
         f.write('[fleets.t]\nurls_file = "t.txt"\n')
     with open(os.path.join(d, "t.txt"), "w") as f:
-        f.write("# tenants\nsqlite:${FLEET_DIR}/a.db   # tenant a\n\t# indented comment\nsqlite:${FLEET_DIR}/b#1.db\n")
+        f.write(text)
+    return d
+
+
+@case
+def urls_file_comments_start_at_a_hash_after_a_blank():
+    # cli.md: urls_file is one URL per line, ${NAME} expanded, # comments:
+    # a comment after a URL too; a # inside a word belongs to the URL.
+    d = urls_file_fleet("# tenants\nsqlite:${FLEET_DIR}/a.db   # tenant a\n\t# indented comment\n"
+                        "sqlite:${FLEET_DIR}/b#1.db\n")
     rc, out, err = run(["apply", "--fleet", "t", "--json"], d, env={"FLEET_DIR": d})
     expect(rc == 0, err)
     doc = json.loads(out)
@@ -798,6 +805,21 @@ def urls_file_comments_start_at_a_hash_after_a_blank():
         expect({"target", "ok", "exit_code", "applied", "ms", "error"} <= set(t) and t["ok"] is True and
                t["exit_code"] == 0 and t["applied"] > 0 and isinstance(t["ms"], int) and t["error"] is None, t)
     expect(sorted(n for n in os.listdir(d) if n.endswith(".db")) == ["a.db", "b#1.db"], os.listdir(d))
+
+
+@case
+def a_urls_file_line_that_is_only_a_variable_is_expanded():
+    # cli.md: urls_file has one URL per line, ${NAME} expanded; a line that
+    # is only ${TENANT_URL} (the way dbreg.toml's url = "${DATABASE_URL}"
+    # is written) was read as the name of an undefined target (exit 2).
+    d = urls_file_fleet("${TENANT_URL}   # from the environment\nsqlite:${FLEET_DIR}/b.db\n")
+    rc, out, err = run(["apply", "--fleet", "t", "--json"], d,
+                       env={"FLEET_DIR": d, "TENANT_URL": "sqlite:%s/a.db" % d})
+    expect(rc == 0, "exit %d: %s" % (rc, err))
+    got = sorted(t["target"] for t in json.loads(out)["targets"])
+    expect(got == ["sqlite:%s/a.db" % d, "sqlite:%s/b.db" % d], got)
+    rc, out, err = run(["apply", "--fleet", "t", "--json"], d, env={"FLEET_DIR": d})
+    expect(rc == 2 and "TENANT_URL" in json.loads(out)["error"]["message"], "unset: %d %s" % (rc, out))
 
 
 @case

@@ -81,6 +81,25 @@ int cli_usage(struct cli_session *s, const char *fmt, ...)
 	return DBREG_EUSAGE;
 }
 
+size_t cli_package(struct cli_session *s, const char *name)
+{
+	size_t i = dbreg_registry_package_find(s->reg, name);
+	if (i != (size_t)-1)
+		return i;
+	size_t n = dbreg_registry_package_count(s->reg);
+	const char **names = calloc(n + 1, sizeof *names);
+	for (size_t k = 0; names && k < n; k++)
+		names[k] = dbreg_registry_package_name(s->reg, k);
+	const char *best = names ? cli_suggest(name, names, n) : NULL;
+	cli_fail(s, "%s: no package %s in this project", s->cmd->name, name);
+	if (best)
+		cli_hint(s, "did you mean %s?", best);
+	else
+		cli_hint(s, "see 'dbreg %s --help'", s->cmd->name);
+	free(names);
+	return (size_t)-1;
+}
+
 static char *cli_dup(const char *s)
 {
 	return s ? strdup(s) : NULL;

@@ -189,6 +189,9 @@ void cli_hint(struct cli_session *s, const char *fmt, ...) __attribute__((format
 int cli_usage(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sets the JSON error's message without printing (the command printed its own). */
 void cli_error_set(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The index of package `name` in s->reg, or (size_t)-1 after a usage error
+ * (exit 2) that names it and the nearest package: a command's PKG argument. */
+size_t cli_package(struct cli_session *s, const char *name);
 /* Refuses a bare --to VERSION (only down takes one). */
 int cli_check_pins(struct cli_session *s);
 /* Sets the error from a failed run (migration, statement, SQLSTATE ...). */

@@ -21,8 +21,8 @@ static int baseline_run(struct cli_session *s)
 	/* PKG@VERSION checked as --to checks it (a package of the project, a
 	 * version, none above the declared one): a usage error, before any
 	 * catalog is read and compared with a version that does not exist. */
-	if (dbreg_registry_package_find(s->reg, pkg) == (size_t)-1)
-		return cli_usage(s, "baseline: no package %s in this project", pkg);
+	if (cli_package(s, pkg) == (size_t)-1)
+		return DBREG_EUSAGE;
 	s->o.pins[0] = (struct dbreg_pin){pkg, version};
 	s->o.n_pins = 1;
 	struct dbreg_plan *check = NULL;

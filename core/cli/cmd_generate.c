@@ -17,10 +17,9 @@ static int generate_run(struct cli_session *s)
 	char *path = NULL, *text = NULL, *next = NULL, *url = NULL;
 	size_t len = 0;
 	int rc;
-	size_t i = dbreg_registry_package_find(reg, name);
+	size_t i = cli_package(s, name);
 	if (i == (size_t)-1) {
-		cli_fail(s, "no package %s in this project", name);
-		rc = DBREG_EINVALID;
+		rc = DBREG_EUSAGE;
 		goto out;
 	}
 	/* --target naming a PostgreSQL server: replay the PostgreSQL bodies

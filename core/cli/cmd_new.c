@@ -128,10 +128,9 @@ static int new_migration(struct cli_session *s, const char *pkg, const char *id)
 	char *text = NULL, *next = NULL, *path = NULL;
 	size_t len = 0, next_len = 0;
 	int rc;
-	size_t i = dbreg_registry_package_find(reg, pkg);
+	size_t i = cli_package(s, pkg);
 	if (i == (size_t)-1) {
-		cli_fail(s, "no package %s in this project", pkg);
-		rc = DBREG_EINVALID;
+		rc = DBREG_EUSAGE;
 		goto out;
 	}
 	if (dbreg_registry_package_has_migration(reg, i, id)) {

@@ -56,6 +56,8 @@ static int test_cmd_run(struct cli_session *s)
 	char err[512];
 	size_t problems = (size_t)-1;
 	int rc;
+	if (pkg && cli_package(s, pkg) == (size_t)-1)
+		return DBREG_EUSAGE;
 	if (s->o.json) {
 		cli_json_key(s, "runs");
 		fputc('[', s->out);

@@ -223,21 +223,45 @@ static const char *main_default_message(int rc)
 	}
 }
 
-/* The document: the command's keys, then ok, exit_code, error, diagnostics. */
+/* The document: the command's keys, then ok, exit_code, error, diagnostics.
+ * A command that streams NDJSON (watch) gets its failure on one line too:
+ * a raw newline is never inside a JSON string, so each one (and the indent
+ * after it) is layout that a space can replace. */
 static void main_json_finish(struct cli_session *s, const char *body, size_t len, int rc)
 {
-	fputs("{\n", stdout);
-	fwrite(body, 1, len, stdout);
+	char *doc = NULL;
+	size_t doc_len = 0;
+	bool one_line = s->cmd && s->cmd->streams_json;
+	FILE *fp = one_line ? open_memstream(&doc, &doc_len) : NULL;
+	FILE *out = fp ? fp : stdout;
+	fputs("{\n", out);
+	fwrite(body, 1, len, out);
 	int code = s->exit_code ? s->exit_code : cli_exit_code(rc);
-	fprintf(stdout, "%s  \"ok\": %s,\n  \"exit_code\": %d,\n  \"error\": ", s->json_keys ? ",\n" : "",
+	fprintf(out, "%s  \"ok\": %s,\n  \"exit_code\": %d,\n  \"error\": ", s->json_keys ? ",\n" : "",
 		code == 0 ? "true" : "false", code);
 	if (code == 0)
-		fputs("null", stdout);
+		fputs("null", out);
 	else
-		cli_json_error(stdout, &s->error, main_default_message(rc));
-	fputs(",\n  \"diagnostics\": ", stdout);
-	dbreg_diag_list_json(stdout, cli_diags(s));
-	fputs("\n}\n", stdout);
+		cli_json_error(out, &s->error, main_default_message(rc));
+	fputs(",\n  \"diagnostics\": ", out);
+	dbreg_diag_list_json(out, cli_diags(s));
+	fputs("\n}\n", out);
+	if (!fp)
+		return;
+	fclose(fp);
+	for (size_t i = 0; doc && i < doc_len; i++) {
+		if (doc[i] != '\n' || i + 1 == doc_len) {
+			putchar(doc[i]);
+			continue;
+		}
+		char before = i > 0 ? doc[i - 1] : '{';
+		while (i + 1 < doc_len && doc[i + 1] == ' ')
+			i++;
+		char after = i + 1 < doc_len ? doc[i + 1] : '}';
+		if (before != '{' && before != '[' && after != '}' && after != ']')
+			putchar(' ');
+	}
+	free(doc);
 }
 
 /* SIGINT and SIGTERM during a run. First the databases are asked to stop

@@ -1023,8 +1023,8 @@ static int plan_memo_put(struct dbreg_plan_memo_package *p, const char *sum, con
 
 /* The warnings of one body read alone (dbreg_sqlcheck_text): those the
  * memo holds for its bytes, else read now and kept there. */
-static int plan_body_warnings(const struct dbreg_plan *plan, size_t i, struct dbreg_plan_memo *memo,
-			      struct dbreg_diag_list *found)
+static int plan_body_warnings(const struct dbreg_plan *plan, size_t i, const struct dbreg_sql *body,
+			      struct dbreg_plan_memo *memo, struct dbreg_diag_list *found)
 {
 	const struct dbreg_plan_src *src = &plan->src[i];
 	struct dbreg_plan_memo_package *p = memo ? plan_memo_package(memo, plan->pkgs[src->pkg].pkg) : NULL;
@@ -1033,12 +1033,12 @@ static int plan_body_warnings(const struct dbreg_plan *plan, size_t i, struct db
 		int rc = memo->read(memo);
 		if (rc != 0)
 			return rc;
-		dbreg_plan_memo_key(src->body, sum);
+		dbreg_plan_memo_key(body, sum);
 		const struct dbreg_plan_memo_entry *e = plan_memo_find(p, sum);
 		if (e)
 			return dbreg_diag_list_copy(found, &e->found);
 	}
-	int rc = dbreg_sqlcheck_text(found, src->body->file, plan->steps[i].sql, true);
+	int rc = dbreg_sqlcheck_text(found, body->file, body->text, true);
 	if (rc == 0 && p)
 		rc = plan_memo_put(p, sum, found);
 	return rc;
@@ -1052,21 +1052,23 @@ static int plan_find_warnings(struct dbreg_plan *plan, struct dbreg_plan_memo *m
 	for (size_t i = 0; i < plan->n_steps; i++) {
 		const struct dbreg_step *st = &plan->steps[i];
 		const struct dbreg_plan_src *src = &plan->src[i];
-		/* Only the bodies validate checks: what runs on PostgreSQL (a body
-		 * for SQLite alone is not read with the PostgreSQL grammar). */
-		const struct dbreg_migration *m = src->mig;
-		if (!st->up || !(src->body == &m->up_postgres || (src->body == &m->up && !m->up_postgres.text)))
+		/* The body validate checks, whatever the dialect: what runs on
+		 * PostgreSQL (a body for SQLite alone is not read with the
+		 * PostgreSQL grammar). On SQLite too, so that a run whose
+		 * validation the state file skips warns as the first one did. */
+		const struct dbreg_sql *body = dbreg_plan_memo_checked(src->mig);
+		if (!st->up || !body)
 			continue;
 		struct dbreg_diag_list found = DBREG_DIAG_LIST_INIT;
-		int rc = plan_body_warnings(plan, i, memo, &found);
+		int rc = plan_body_warnings(plan, i, body, memo, &found);
 		for (size_t k = 0; rc == 0 && k < found.len; k++) {
 			const struct dbreg_diag *d = &found.items[k];
 			if (d->severity != DBREG_SEV_WARNING)
 				continue;
-			struct dbreg_diag_at at = { .file = src->body->file, .package = st->package,
+			struct dbreg_diag_at at = { .file = body->file, .package = st->package,
 						    .table = d->table, .column_name = d->column_name,
 						    .migration = st->migration };
-			dbreg_sql_loc(src->body, plan_offset(st->sql, d->line, d->column), &at.line, &at.column);
+			dbreg_sql_loc(body, plan_offset(body->text, d->line, d->column), &at.line, &at.column);
 			struct dbreg_diag placed = { .code = d->code, .file = (char *)at.file, .line = at.line,
 						     .column = at.column };
 			if (plan_warned(out, &placed))

@@ -478,8 +478,9 @@ int dbreg_project_target_url(char **url, const struct dbreg_project *p, const ch
 	if (raw == NULL && target == NULL)
 		raw = "sqlite:ydtb.db";
 	if (raw == NULL) {
-		/* Not a target name: a URL or a libpq keyword string. */
-		if (strchr(target, ':') == NULL && strchr(target, '=') == NULL) {
+		/* Not a target name: a URL or a libpq keyword string, or a
+		 * ${NAME} that holds one (a line of urls_file). */
+		if (strchr(target, ':') == NULL && strchr(target, '=') == NULL && strstr(target, "${") == NULL) {
 			project_unknown_target(p, target, err, errsize);
 			return DBREG_EUSAGE;
 		}
