@@ -1775,6 +1775,49 @@ def noop_apply_on_postgres_is_cached_until_the_history_moves():
         drop()
 
 
+@case
+def noop_apply_memo_sees_a_history_row_removed_or_changed_on_either_database():
+    # The no-op memo is checked against a digest the driver computes where
+    # the rows are (driver v10: PostgreSQL's server, SQLite's driver without
+    # copying a row): a row removed on the target is applied again, a
+    # changed checksum is refused (DBR045) as the long way refuses it, and
+    # the same rows put back are a cached no-op again.
+    import sqlite3
+    targets = [("sqlite", None)]
+    if PG_URL:
+        targets.append(pg_database())
+    try:
+        for url, drop in targets:
+            d = project({"dbreg.toml": '[targets.dev]\nurl = "%s"\n' % ("sqlite:ydtb.db" if drop is None else url)})
+
+            def sql(text, d=d, url=url, drop=drop):
+                if drop is None:
+                    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+                    con.execute(text)
+                    con.commit()
+                    con.close()
+                else:
+                    subprocess.run(["psql", "-X", url, "-qc", text], check=True, capture_output=True)
+            settled()
+            rc, out, err = run(["apply"], d)
+            expect(rc == 0 and re.search(r"applied [1-9]\d* migrations", out), out + err)
+            rc, out, err = run(["apply", "-v"], d)
+            expect(rc == 0 and CACHED in err and "applied 0 migrations" in out, url + ": " + out + err)
+            row = " WHERE package = '@ydtb/basic' AND migration = '0005_create_note_tags'"
+            sql("UPDATE ydtb_registry_migrations SET checksum = 'sha256:%s'" % ("0" * 64) + row)
+            rc, out, err = run(["apply", "-v"], d)
+            expect(rc != 0 and CACHED not in err and "DBR045" in err, "%s: exit %d: %s" % (url, rc, out + err))
+            sql("DELETE FROM ydtb_registry_migrations" + row)
+            rc, out, err = run(["apply", "-v"], d)
+            expect(rc == 0 and CACHED not in err and "applied 1 migration" in out, url + ": " + out + err)
+            rc, out, err = run(["apply", "-v"], d)
+            expect(rc == 0 and CACHED in err and "applied 0 migrations" in out, url + ": " + out + err)
+    finally:
+        for _, drop in targets:
+            if drop:
+                drop()
+
+
 UP_FILE_LOOKUP_PKG = """[package]
 name = "@t/upfile"
 version = "1.0.0"

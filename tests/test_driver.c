@@ -24,6 +24,7 @@
 #include "dbreg.h"
 #include "dbreg/driver.h"
 #include "testdb.h"
+#include "regdigest.h"
 #include "url.h"
 #include "util.h"
 
@@ -548,6 +549,117 @@ static void test_driver__registry_read_is_both_reads(void **state)
 	/* The packages' table gone alone, outside a transaction. */
 	DBREG_PASS(c, c->driver->exec(c, "DROP TABLE ydtb_registry_packages;"));
 	assert_registry_read(c, 3, 0);
+	c->driver->close(c);
+}
+
+/* What registry_digest gives, checked against the digests of the rows
+ * registry_read gives (regdigest.c's bytes, computed in the core): 0 and
+ * equal, or 1 (cannot tell here). Returns the driver's answer. */
+static int assert_digest_of_rows(struct dbreg_conn *c, struct dbreg_registry_digest *got)
+{
+	assert_true(c->driver->version >= 10 && c->driver->registry_digest);
+	memset(got, 0, sizeof *got);
+	int rc = c->driver->registry_digest(c, true, got);
+	assert_true(rc == 0 || rc == 1);
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	char **names = NULL, **versions = NULL;
+	size_t n = 0;
+	DBREG_PASS(c, c->driver->registry_read(c, true, &h, &names, &versions, &n));
+	struct dbreg_registry_digest want;
+	assert_int_equal(dbreg_regdigest_of(&want, h.rows, h.len, names, versions, n), 0);
+	if (rc == 0) {
+		assert_string_equal(got->history, want.history);
+		assert_string_equal(got->plan, want.plan);
+		assert_int_equal(got->n_rows, h.len);
+		assert_int_equal(got->n_packages, n);
+	} else {
+		*got = want;
+	}
+	dbreg_history_dispose(&h);
+	dbreg_strv_free(names, n);
+	dbreg_strv_free(versions, n);
+	return rc;
+}
+
+/* registry_digest (driver v10, a no-op visit's one row): the digests of
+ * the rows registry_read reads, byte for byte (texts in UTF-8 and with
+ * tabs, packages whose byte order is not the locale's, progress rows left
+ * out); a changed checksum, a removed row, a moved applied_at or another
+ * package version each change what they must, and nothing else. */
+static void test_driver__registry_digest_is_the_rows_digest(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	struct dbreg_applied rows[] = {
+		{ "@ydtb/core", "001_init", "1.0.0", "sha256:aa", "2020-01-02T03:04:05.006Z", 12 },
+		{ "@t/émile", "001_crée", "0.1.0", "sha256:bb", "2020-01-02T03:04:06.000Z", 0 },
+		{ "@t/tab", "001_a\tb", "2.0.0", "sha256:cc", "2021-05-06T07:08:09.010Z", 123456789012LL },
+		{ "@t/late", "001", "9.0.0", "sha256:dd", NULL, 5 },
+	};
+	for (size_t i = 0; i < 4; i++)
+		DBREG_PASS(c, c->driver->history_record(c, &rows[i], true));
+	struct dbreg_applied part = { "@t/late", "002_half", "9.1.0", "sha256:part", NULL, 0 };
+	DBREG_PASS(c, c->driver->progress_record(c, &part, 1));
+	const char *pkgs[][2] = { { "émile", "0.1.0" }, { "alpha", "1.0.0" }, { "Zeta", "3.0.0" }, { "_u", "2.0.0" } };
+	for (size_t i = 0; i < 4; i++)
+		DBREG_PASS(c, c->driver->package_record(c, pkgs[i][0], pkgs[i][1]));
+	struct dbreg_registry_digest d0, d;
+	assert_int_equal(assert_digest_of_rows(c, &d0), 0);
+	assert_int_equal(d0.n_rows, 4);
+	assert_int_equal(d0.n_packages, 4);
+
+	/* A checksum changed: both digests move. */
+	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET checksum = 'sha256:bx'"
+				      " WHERE migration = '001_crée';"));
+	assert_int_equal(assert_digest_of_rows(c, &d), 0);
+	assert_string_not_equal(d.history, d0.history);
+	assert_string_not_equal(d.plan, d0.plan);
+	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET checksum = 'sha256:bb'"
+				      " WHERE migration = '001_crée';"));
+	assert_int_equal(assert_digest_of_rows(c, &d), 0);
+	assert_string_equal(d.history, d0.history);
+	assert_string_equal(d.plan, d0.plan);
+
+	/* Only when a migration ran moved: the plan digest stays. */
+	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET duration_ms = 13 WHERE migration = '001_init';"));
+	assert_int_equal(assert_digest_of_rows(c, &d), 0);
+	assert_string_not_equal(d.history, d0.history);
+	assert_string_equal(d.plan, d0.plan);
+	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET duration_ms = 12 WHERE migration = '001_init';"));
+
+	/* Another package version: the plan digest moves, the history's stays. */
+	DBREG_PASS(c, c->driver->package_record(c, "alpha", "1.0.1"));
+	assert_int_equal(assert_digest_of_rows(c, &d), 0);
+	assert_string_equal(d.history, d0.history);
+	assert_string_not_equal(d.plan, d0.plan);
+	DBREG_PASS(c, c->driver->package_record(c, "alpha", "1.0.0"));
+
+	/* A row removed: both move, and the count says so. */
+	DBREG_PASS(c, c->driver->history_record(c, &rows[2], false));
+	assert_int_equal(assert_digest_of_rows(c, &d), 0);
+	assert_int_equal(d.n_rows, 3);
+	assert_string_not_equal(d.history, d0.history);
+	assert_string_not_equal(d.plan, d0.plan);
+
+	/* A row older than the ones before it (another tool wrote it): the
+	 * history's order, or 1 where the driver does not sort. */
+	struct dbreg_applied old = { "@t/old", "000", "0.0.1", "sha256:ee", "2019-01-01T00:00:00.000Z", 1 };
+	DBREG_PASS(c, c->driver->history_record(c, &old, true));
+	int rc = assert_digest_of_rows(c, &d);
+	assert_int_equal(d.n_rows, 4);
+	if (strcmp(c->driver->name, "postgres") == 0)
+		assert_int_equal(rc, 0);
+
+	/* Inside a transaction: 1 or the digest, and the transaction lives. */
+	DBREG_PASS(c, c->driver->begin(c));
+	DBREG_PASS(c, c->driver->exec(c, "DROP TABLE ydtb_registry_packages;"));
+	rc = c->driver->registry_digest(c, true, &d);
+	assert_true(rc == 1 || rc == 0);
+	DBREG_PASS(c, c->driver->exec(c, "CREATE TABLE still_open (x integer);"));
+	DBREG_PASS(c, c->driver->rollback(c));
+	/* A registry table absent: 1, the caller reads the rows. */
+	DBREG_PASS(c, c->driver->exec(c, "DROP TABLE ydtb_registry_packages;"));
+	assert_int_equal(c->driver->registry_digest(c, true, &d), 1);
 	c->driver->close(c);
 }
 
@@ -1476,6 +1588,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__history_of_some_packages, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__registry_dropped_under_a_connection, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__registry_read_is_both_reads, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__registry_digest_is_the_rows_digest, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__rows_read, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__catalog_exact, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__lock_times_out_naming_holder, testdb_setup, testdb_teardown),

@@ -435,6 +435,67 @@ def the_state_files_copy_follows_each_target_and_a_no_op_visit_leaves_it_alone()
 
 
 @case
+def a_no_op_visit_by_digest_still_sees_a_history_changed_on_its_target():
+    # A target seen before is read as one row of digests when the plan for
+    # its history is cached (driver v10 registry_digest: the server, or
+    # SQLite's driver without copying a row, digests the rows). A history
+    # changed by another hand on one target must still be seen there as a
+    # read of every row sees it: a removed row's migration runs again on
+    # that target alone, a changed checksum fails that target (DBR045) and
+    # writes nothing; the other targets stay no-ops. jobs 1: the first
+    # target of each database reads its rows, the later ones take the
+    # digest.
+    need_pg()
+    files = project(with_tomls=False)
+    pg = [Target(u) for u in pg_databases("dbreg_fleet_drift", 3)]
+    sq = sqlite_targets(files, 3)
+    d = fleet_project(pg + sq, jobs=1)
+    for _ in range(2):
+        rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+        expect(rc == 0 and doc["ok"], json.dumps(doc)[:1500] + err)
+    expect(all(v["applied"] == 0 and v["installed"] == ALL_MIGRATIONS for v in doc["targets"]),
+           json.dumps(doc)[:1500])
+    last = ("SELECT migration FROM ydtb_registry_migrations WHERE package = '@ydtb/basic'"
+            " ORDER BY migration DESC LIMIT 1")
+    gone = pg[1].query(last)[0][0]
+    for t in (pg[1], sq[1]):
+        t.exec("DELETE FROM ydtb_registry_migrations WHERE package = '@ydtb/basic' AND migration = '%s'" % gone)
+    for t in (pg[2], sq[2]):
+        t.exec("UPDATE ydtb_registry_migrations SET checksum = 'sha256:%s'"
+               " WHERE package = '@ydtb/basic' AND migration = '%s'" % ("0" * 64, gone))
+    before = {t.shown: t.history() for t in (pg[2], sq[2])}
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--on-error", "continue"], d)
+    got = by_target(doc)
+    expect(rc != 0 and not doc["ok"], "exit %d: %s" % (rc, json.dumps(doc)[:1500]))
+    for t in (pg[0], sq[0]):
+        expect(got[t.shown]["ok"] and got[t.shown]["applied"] == 0, json.dumps(got[t.shown]))
+    for t in (pg[1], sq[1]):
+        expect(got[t.shown]["ok"] and got[t.shown]["applied"] == 1, json.dumps(got[t.shown]))
+        assert_applied_once(t)
+    for t in (pg[2], sq[2]):
+        expect(not got[t.shown]["ok"] and "DBR045" in (got[t.shown]["error"] or ""), json.dumps(got[t.shown]))
+        expect(t.history() == before[t.shown], "%s: the failed target was written" % t.shown)
+    # Put back, every target is a no-op again.
+    for t in (pg[2], sq[2]):
+        t.exec("DELETE FROM ydtb_registry_migrations WHERE package = '@ydtb/basic' AND migration = '%s'" % gone)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and doc["ok"], json.dumps(doc)[:1500] + err)
+    for t in pg + sq:
+        assert_applied_once(t)
+    # Only when a migration ran moved (nothing to plan differently): the
+    # state file's copy still follows the target (its digest differs).
+    for t in (pg[2], sq[2]):
+        t.exec("UPDATE ydtb_registry_migrations SET applied_at = '2097-02-03T04:05:06.789Z'"
+               " WHERE package = '@ydtb/basic' AND migration = '%s'" % gone)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and all(v["applied"] == 0 for v in doc["targets"]), json.dumps(doc)[:1500] + err)
+    copies = state_copies(d)[0]
+    for t in pg + sq:
+        at = {r[:2]: r[2] for r in copy_of(copies, t)}[("@ydtb/basic", gone)]
+        expect((at == "2097-02-03T04:05:06.789Z") == (t in (pg[2], sq[2])), "%s: the copy says %s" % (t.shown, at))
+
+
+@case
 def a_noop_single_apply_is_one_query_on_postgresql():
     # The same visit without a fleet: an apply whose state file knows the
     # registry and the target (its no-op memo) reads the history and the

@@ -24,7 +24,9 @@
 #define _GNU_SOURCE /* dladdr */
 #endif
 #include "cache.h"
+#include "regdigest.h"
 #include "registry.h"
+#include "target.h"
 #include "util.h"
 
 
@@ -312,51 +314,39 @@ static void cache_target_dispose(struct cache_target *t)
 	memset(t, 0, sizeof *t);
 }
 
-/* Reads the history (once) and the installed packages, and digests them:
- * the history in its own order, the packages by name. Both reads go
- * together (one round trip on PostgreSQL), told that the registry's tables
- * exist: a run that kept a memo or just applied made them, and a wrong
- * hint costs a round trip, never a wrong answer. */
+/* Reads the history (once) and the installed packages, and digests them
+ * (regdigest.h's plan digest: the history in its own order, the packages
+ * by name). Both reads go together (one round trip on PostgreSQL), told
+ * that the registry's tables exist: a run that kept a memo or just applied
+ * made them, and a wrong hint costs a round trip, never a wrong answer. */
 static int cache_target_read(struct dbreg_conn *conn, struct cache_target *t)
 {
 	memset(t, 0, sizeof *t);
 	int rc = dbreg_target_read(conn, true, &t->rows, &t->n_rows, &t->names, &t->versions, &t->n_pkgs);
-	if (rc != 0)
+	struct dbreg_registry_digest d;
+	if (rc == 0 && (rc = dbreg_regdigest_of(&d, t->rows, t->n_rows, t->names, t->versions, t->n_pkgs)) == 0)
+		memcpy(t->digest, d.plan, sizeof t->digest);
+	return rc;
+}
+
+/* The same digest as cache_target_read's, from the driver without reading
+ * a row when it can (registry_digest), else from the rows. */
+static int cache_target_digest(struct dbreg_conn *conn, char digest[72])
+{
+	struct dbreg_registry_digest d;
+	int rc = dbreg_target_digest(conn, true, &d);
+	if (rc == 0) {
+		memcpy(digest, d.plan, 72);
+		return 0;
+	}
+	if (rc < 0)
 		return rc;
-	struct dbreg_buf b = DBREG_BUF_INIT;
-	for (size_t i = 0; i < t->n_rows; i++) {
-		const struct dbreg_applied *r = &t->rows[i];
-		const char *cols[4] = {r->package, r->migration, r->version, r->checksum};
-		for (int k = 0; k < 4; k++) {
-			dbreg_buf_append(&b, cols[k] ? cols[k] : "", cols[k] ? strlen(cols[k]) : 0);
-			dbreg_buf_append(&b, k < 3 ? "\t" : "\n", 1);
-		}
-	}
-	dbreg_buf_append(&b, "--\n", 3);
-	/* Sorted by name through an index, the two arrays staying parallel. */
-	size_t *order = calloc(t->n_pkgs + 1, sizeof *order);
-	if (!order) {
-		dbreg_buf_dispose(&b);
-		return DBREG_ENOMEM;
-	}
-	for (size_t i = 0; i < t->n_pkgs; i++) {
-		size_t k = i;
-		while (k > 0 && strcmp(t->names[order[k - 1]], t->names[i]) > 0) {
-			order[k] = order[k - 1];
-			k--;
-		}
-		order[k] = i;
-	}
-	for (size_t i = 0; i < t->n_pkgs; i++)
-		dbreg_buf_printf(&b, "%s\t%s\n", t->names[order[i]], t->versions[order[i]]);
-	free(order);
-	if (b.oom) {
-		dbreg_buf_dispose(&b);
-		return DBREG_ENOMEM;
-	}
-	dbreg_sha256_hex(b.ptr, b.len, t->digest);
-	dbreg_buf_dispose(&b);
-	return 0;
+	struct cache_target now;
+	rc = cache_target_read(conn, &now);
+	if (rc == 0)
+		memcpy(digest, now.digest, 72);
+	cache_target_dispose(&now);
+	return rc;
 }
 
 static const char *cache_dialect(enum dbreg_dialect d)
@@ -422,19 +412,17 @@ int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, cons
 	char *t = dbreg_target_key(target);
 	if (!t)
 		return DBREG_ENOMEM;
-	char *dialect = NULL, *digest = NULL;
-	struct cache_target now = {0};
+	char *dialect = NULL, *digest = NULL, now[72];
 	int rc = 0;
 	if (!cache_noop_row(db, t, registry_checksum, &dialect, &digest) ||
 	    strcmp(dialect, cache_dialect(dbreg_target_conn_dialect(conn))) != 0)
 		goto out;
-	if ((rc = cache_target_read(conn, &now)) != 0)
+	if ((rc = cache_target_digest(conn, now)) != 0)
 		goto out;
-	*noop = strcmp(now.digest, digest) == 0;
+	*noop = strcmp(now, digest) == 0;
 out:
 	free(dialect);
 	free(digest);
-	cache_target_dispose(&now);
 	free(t);
 	return rc;
 }

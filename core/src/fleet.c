@@ -10,6 +10,7 @@
 #include "connect.h"
 #include "diag.h"
 #include "plan.h"
+#include "regdigest.h"
 #include "registry.h"
 #include "state.h"
 #include "target.h"
@@ -240,12 +241,15 @@ int dbreg_fleet_open(struct dbreg_fleet **out, const struct dbreg_project *p, co
 
 /* ---- running a fleet -------------------------------------------------------- */
 
-/* One entry of the plan cache: the plan for a dialect and a history. */
+/* One entry of the plan cache: the plan for a dialect, a history and the
+ * packages installed, known by their digest (regdigest.h's plan digest:
+ * package, migration, version, checksum of every row, then the packages),
+ * which a driver can compute without sending the rows. */
 struct fleet_plan {
 	enum dbreg_dialect dialect;
-	uint64_t hash;
-	char *key;                     /* package, migration, version, checksum of every row */
+	char digest[72];
 	struct dbreg_plan *plan;       /* NULL when planning failed */
+	bool stale;                    /* a package's installed version is not the planned one */
 	int rc;
 	char *error;                   /* why planning failed */
 	struct fleet_plan *next;
@@ -284,74 +288,6 @@ static void fleet_fail(struct dbreg_fleet_outcome *o, int rc, const char *fmt, c
 	o->error = dbreg_printf(fmt, a, b ? b : "");
 }
 
-/* The plan for a history, from the cache or built (under the lock: the
- * planner appends its findings to the shared registry; they are moved to
- * the outcome of the target that first needed that plan). */
-static const struct dbreg_plan *fleet_plan_get(struct fleet_run *r, enum dbreg_dialect dialect,
-					       const struct dbreg_applied *hist, size_t nh,
-					       struct dbreg_fleet_outcome *o)
-{
-	/* Appended, not printed: one key per target, 4 fields a row (printf
-	 * was 4% of a no-op fleet's instructions). */
-	struct dbreg_buf k = DBREG_BUF_INIT;
-	for (size_t i = 0; i < nh; i++) {
-		const char *f[4] = { hist[i].package, hist[i].migration, hist[i].version, hist[i].checksum };
-		for (int c = 0; c < 4; c++) {
-			dbreg_buf_puts(&k, f[c] ? f[c] : "");
-			dbreg_buf_append(&k, c < 3 ? "\x1f" : "\x1e", 1);
-		}
-	}
-	char *key = dbreg_buf_detach(&k);
-	if (!key) {
-		fleet_fail(o, DBREG_ENOMEM, "out of memory%s%s", "", "");
-		return NULL;
-	}
-	uint64_t h = 1469598103934665603ULL;
-	for (const char *c = key; *c; c++)
-		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-	pthread_mutex_lock(&r->lock);
-	struct fleet_plan *e = r->plans;
-	while (e && !(e->dialect == dialect && e->hash == h && strcmp(e->key, key) == 0))
-		e = e->next;
-	if (!e && (e = calloc(1, sizeof *e)) != NULL) {
-		e->dialect = dialect;
-		e->hash = h;
-		e->key = key;
-		key = NULL;
-		struct dbreg_plan_opts po = {
-			.dialect = dialect, .history = hist, .n_history = nh,
-			.pins = r->o->pins, .n_pins = r->o->n_pins,
-		};
-		size_t from = r->reg->diags.len;
-		e->rc = dbreg_plan_build(&e->plan, r->reg, &po);
-		if (e->rc == DBREG_EINVALID) {
-			const struct dbreg_diag *d = NULL;
-			for (size_t i = from; i < r->reg->diags.len && !d; i++)
-				if (r->reg->diags.items[i].severity == DBREG_SEV_ERROR)
-					d = &r->reg->diags.items[i];
-			e->error = dbreg_printf("the plan has errors: %s%s%s", d && d->code ? d->code : "",
-						d && d->code ? " " : "", d && d->message ? d->message : "");
-		} else if (e->rc != 0) {
-			e->error = dbreg_strdup(dbreg_registry_errmsg(r->reg));
-		}
-		if (dbreg_diag_list_move_from(&o->diags, &r->reg->diags, from) != 0)
-			e->rc = e->rc ? e->rc : DBREG_ENOMEM;
-		e->next = r->plans;
-		r->plans = e;
-	}
-	pthread_mutex_unlock(&r->lock);
-	free(key);
-	if (!e) {
-		fleet_fail(o, DBREG_ENOMEM, "out of memory%s%s", "", "");
-		return NULL;
-	}
-	if (e->rc != 0) {
-		fleet_fail(o, e->rc, "%s%s", e->error ? e->error : "the plan failed", "");
-		return NULL;
-	}
-	return e->plan;
-}
-
 /* Whether a plan without steps would still write: a package whose
  * installed version (names, versions: what the target holds) is not the
  * one planned (a version bump without a migration, a package not
@@ -372,6 +308,73 @@ static bool fleet_packages_stale(const struct dbreg_plan *plan, char *const *nam
 	return false;
 }
 
+/* The cached entry for a dialect and a plan digest; NULL when none. Called
+ * under the lock. */
+static struct fleet_plan *fleet_plan_find(struct fleet_run *r, enum dbreg_dialect dialect, const char *digest)
+{
+	struct fleet_plan *e = r->plans;
+	while (e && !(e->dialect == dialect && strcmp(e->digest, digest) == 0))
+		e = e->next;
+	return e;
+}
+
+/* The entry's plan, or NULL with o failed as planning failed. */
+static const struct fleet_plan *fleet_plan_usable(const struct fleet_plan *e, struct dbreg_fleet_outcome *o)
+{
+	if (!e) {
+		fleet_fail(o, DBREG_ENOMEM, "out of memory%s%s", "", "");
+		return NULL;
+	}
+	if (e->rc != 0) {
+		fleet_fail(o, e->rc, "%s%s", e->error ? e->error : "the plan failed", "");
+		return NULL;
+	}
+	return e;
+}
+
+/* The plan for a history and the installed packages, from the cache or
+ * built (under the lock: the planner appends its findings to the shared
+ * registry; they are moved to the outcome of the target that first needed
+ * that plan). */
+static const struct fleet_plan *fleet_plan_get(struct fleet_run *r, enum dbreg_dialect dialect,
+					       const struct dbreg_applied *hist, size_t nh, char *const *names,
+					       char *const *versions, size_t n_pkgs, struct dbreg_fleet_outcome *o)
+{
+	struct dbreg_registry_digest d;
+	if (dbreg_regdigest_of(&d, hist, nh, names, versions, n_pkgs) != 0)
+		return fleet_plan_usable(NULL, o);
+	pthread_mutex_lock(&r->lock);
+	struct fleet_plan *e = fleet_plan_find(r, dialect, d.plan);
+	if (!e && (e = calloc(1, sizeof *e)) != NULL) {
+		e->dialect = dialect;
+		memcpy(e->digest, d.plan, sizeof e->digest);
+		struct dbreg_plan_opts po = {
+			.dialect = dialect, .history = hist, .n_history = nh,
+			.pins = r->o->pins, .n_pins = r->o->n_pins,
+		};
+		size_t from = r->reg->diags.len;
+		e->rc = dbreg_plan_build(&e->plan, r->reg, &po);
+		if (e->rc == DBREG_EINVALID) {
+			const struct dbreg_diag *dg = NULL;
+			for (size_t i = from; i < r->reg->diags.len && !dg; i++)
+				if (r->reg->diags.items[i].severity == DBREG_SEV_ERROR)
+					dg = &r->reg->diags.items[i];
+			e->error = dbreg_printf("the plan has errors: %s%s%s", dg && dg->code ? dg->code : "",
+						dg && dg->code ? " " : "", dg && dg->message ? dg->message : "");
+		} else if (e->rc != 0) {
+			e->error = dbreg_strdup(dbreg_registry_errmsg(r->reg));
+		}
+		if (dbreg_diag_list_move_from(&o->diags, &r->reg->diags, from) != 0)
+			e->rc = e->rc ? e->rc : DBREG_ENOMEM;
+		if (e->rc == 0)
+			e->stale = fleet_packages_stale(e->plan, names, versions, n_pkgs);
+		e->next = r->plans;
+		r->plans = e;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return fleet_plan_usable(e, o);
+}
+
 /* Whether the run reads each target's history from the state file's copy
  * alone (an offline plan), never from the target. */
 static bool fleet_reads_copy(const struct dbreg_fleet_opts *o)
@@ -381,8 +384,9 @@ static bool fleet_reads_copy(const struct dbreg_fleet_opts *o)
 
 /* One target from connection to report. *hist gets the history last read
  * from it (for the state file's copy); *online whether it came from the
- * target. seen: the state file holds rows of this target's history (its
- * registry tables most likely exist). */
+ * target (NULL and false when the copy is the target's history already).
+ * seen: the state file holds rows of this target's history (its registry
+ * tables most likely exist). */
 static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m, struct dbreg_fleet_outcome *o,
 			 bool seen, struct dbreg_applied **hist, size_t *nh, bool *online)
 {
@@ -393,6 +397,8 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 	size_t n_pkgs = 0;
 	int rc;
 	bool readonly = opt->action == DBREG_FLEET_PLAN || opt->dry_run;
+	const struct fleet_plan *e = NULL;
+	struct dbreg_registry_digest dg;
 	o->status = DBREG_FLEET_OK;
 	*online = false;
 	if (fleet_reads_copy(opt)) {
@@ -423,18 +429,41 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 			fleet_fail(o, rc, "%s: %s", who, err);
 			return;
 		}
-		/* The history and the installed packages in one read: for a
+		/* A target whose history the state file's copy is (told by the
+		 * digest the driver computes where the rows are) and whose history
+		 * and packages were planned for already: the one row of digests is
+		 * the whole read. */
+		pthread_mutex_lock(&r->lock);
+		bool planned = false;
+		for (const struct fleet_plan *p = r->plans; p && !planned; p = p->next)
+			planned = p->dialect == m->dialect;
+		pthread_mutex_unlock(&r->lock);
+		/* Asked only when a plan of the dialect is cached: the first
+		 * targets read their rows in one query, the digests come from
+		 * them. */
+		if (seen && planned && opt->state && dbreg_target_digest(conn, true, &dg) == 0) {
+			pthread_mutex_lock(&r->lock);
+			if (dbreg_state_history_is(opt->state, m->shown, dg.history))
+				e = fleet_plan_find(r, m->dialect, dg.plan);
+			pthread_mutex_unlock(&r->lock);
+			if (e)
+				o->installed = dg.n_rows;
+		}
+		/* Else the history and the installed packages in one read: for a
 		 * target with nothing to do, the whole visit. */
-		if ((rc = dbreg_target_read(conn, seen, hist, nh, &names, &versions, &n_pkgs)) != 0) {
+		if (!e && (rc = dbreg_target_read(conn, seen, hist, nh, &names, &versions, &n_pkgs)) != 0) {
 			fleet_fail(o, rc, "reading the registry of %s (its history and packages): %s", m->shown,
 				   dbreg_target_errmsg(conn));
 			goto out;
 		}
-		*online = true;
+		*online = !e;
 	}
-	const struct dbreg_plan *plan = fleet_plan_get(r, m->dialect, *hist, *nh, o);
-	if (!plan)
+	if (!e)
+		o->installed = *nh;
+	e = e ? fleet_plan_usable(e, o) : fleet_plan_get(r, m->dialect, *hist, *nh, names, versions, n_pkgs, o);
+	if (!e)
 		goto out;
+	const struct dbreg_plan *plan = e->plan;
 	o->pending = dbreg_plan_count(plan);
 	if (opt->action == DBREG_FLEET_PLAN) {
 		o->steps = calloc(o->pending + 1, sizeof *o->steps);
@@ -446,7 +475,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 	}
 	/* Nothing pending: the history read was the whole visit, no lock, no
 	 * transaction, no write (unless a package version moved). */
-	if (o->pending > 0 || fleet_packages_stale(plan, names, versions, n_pkgs)) {
+	if (o->pending > 0 || e->stale) {
 		struct dbreg_apply_opts ao = {
 			.dry_run = opt->dry_run,
 			.lock_timeout_s = opt->lock_timeout_s,
@@ -492,6 +521,8 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 				dbreg_applied_free(*hist, *nh);
 				*hist = h2;
 				*nh = n2;
+				*online = true;
+				o->installed = n2;
 			} else {
 				*online = false;   /* unknown: keep the state file's copy as it was */
 			}
@@ -561,7 +592,6 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	size_t nh = 0;
 	bool online = false;
 	fleet_target(r, m, o, seen, &hist, &nh, &online);
-	o->installed = nh;
 	o->ms = fleet_ms(t0);
 
 	pthread_mutex_lock(&r->lock);
@@ -694,7 +724,6 @@ int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg
 		struct fleet_plan *e = r.plans;
 		r.plans = e->next;
 		dbreg_plan_free(e->plan);
-		free(e->key);
 		free(e->error);
 		free(e);
 	}

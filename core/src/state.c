@@ -33,6 +33,7 @@
  * Targets are names or redacted URLs; a password never reaches this file. */
 #include "dbreg.h"
 #include "cache.h"
+#include "regdigest.h"
 #include "registry.h"
 #include "schema.h"
 #include "state.h"
@@ -596,28 +597,15 @@ static bool state_history_same(struct dbreg_state *st, const char *t, const stru
 	return same && i == n;
 }
 
-/* The digest of a history's rows, every column, in their order: each text
- * after its length, so no two histories make the same bytes. */
+/* The digest of a history's rows, every column, in their order
+ * (regdigest.c's history digest: what a driver computes without reading
+ * them, so a fleet compares it with the copy's). */
 static int state_history_digest(const struct dbreg_applied *rows, size_t n, char out[72])
 {
-	struct dbreg_buf b = DBREG_BUF_INIT;
-	for (size_t i = 0; i < n; i++) {
-		const struct dbreg_applied *r = &rows[i];
-		const char *cols[5] = { r->package, r->migration, r->version, r->checksum, r->applied_at };
-		for (int c = 0; c < 5; c++) {
-			uint64_t len = cols[c] ? strlen(cols[c]) : 0;
-			dbreg_buf_append(&b, (const char *)&len, sizeof len);
-			dbreg_buf_append(&b, cols[c] ? cols[c] : "", (size_t)len);
-		}
-		int64_t ms = r->duration_ms;
-		dbreg_buf_append(&b, (const char *)&ms, sizeof ms);
-	}
-	if (b.oom) {
-		dbreg_buf_dispose(&b);
+	struct dbreg_registry_digest d;
+	if (dbreg_regdigest_of(&d, rows, n, NULL, NULL, 0) != 0)
 		return DBREG_ENOMEM;
-	}
-	dbreg_sha256_hex(b.ptr ? b.ptr : "", b.len, out);
-	dbreg_buf_dispose(&b);
+	memcpy(out, d.history, 72);
 	return 0;
 }
 
@@ -932,6 +920,14 @@ bool dbreg_state_target_seen(struct dbreg_state *st, const char *target)
 	free(t);
 	free(shown);
 	return seen;
+}
+
+bool dbreg_state_history_is(struct dbreg_state *st, const char *target, const char *digest)
+{
+	char *t = st && digest ? state_target(target) : NULL;
+	bool is = t && state_digest_is(st, t, digest) == 1;
+	free(t);
+	return is;
 }
 
 bool dbreg_state_has_history(struct dbreg_state *st, const char *target)

@@ -17,6 +17,11 @@ int dbreg_state_package_schema(struct dbreg_state *st, const char *package, cons
  * tables most likely exist); false also when it cannot tell. */
 bool dbreg_state_has_history(struct dbreg_state *st, const char *target);
 
+/* Whether the stored copy of target's history has this digest (the
+ * history digest of regdigest.h): it is then the target's history as it
+ * is now, and needs no rewrite. false also when it cannot tell. */
+bool dbreg_state_history_is(struct dbreg_state *st, const char *target, const char *digest);
+
 /* Starts the record of a fleet run: its row and one row per target with
  * its initial status ("not_reached", "done_before"), in one transaction.
  * *run gets the run's id. Returns 0 or DBREG_EIO. */

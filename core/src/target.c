@@ -198,6 +198,14 @@ const char *dbreg_target_connect_advice(const char *url, const char *err, bool *
 	return drv->connect_advice(err, transient);
 }
 
+int dbreg_target_digest(struct dbreg_conn *conn, bool expect_tables, struct dbreg_registry_digest *out)
+{
+	const struct dbreg_driver *drv = conn->driver;
+	if (drv->version >= 10 && drv->registry_digest)
+		return drv->registry_digest(conn, expect_tables, out);
+	return 1;
+}
+
 int dbreg_target_read(struct dbreg_conn *conn, bool expect_tables, struct dbreg_applied **rows, size_t *n_rows,
 		      char ***names, char ***versions, size_t *n_pkgs)
 {

@@ -4,6 +4,8 @@
 #ifndef DBREG_TARGET_H
 #define DBREG_TARGET_H
 
+#include "dbreg/driver.h"
+
 #include <stddef.h>
 
 /* Writes "message (SQLSTATE s); detail: d; hint: h" into buf (size bytes,
@@ -16,5 +18,11 @@ void dbreg_target_error_line(char *buf, size_t size, const char *message, const 
 /* What the driver of url lacks on this machine (its lacks method: a
  * library it cannot load), in its words; NULL when nothing or no driver. */
 const char *dbreg_target_lacks(const char *url);
+
+/* The digests of what dbreg_target_read would return (regdigest.h), from
+ * the driver without reading the rows (its registry_digest): 0 with *out
+ * filled; 1 when it cannot tell (no such method, a registry table absent):
+ * read the rows; or an error. expect_tables as dbreg_target_read's. */
+int dbreg_target_digest(struct dbreg_conn *conn, bool expect_tables, struct dbreg_registry_digest *out);
 
 #endif

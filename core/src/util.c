@@ -390,6 +390,12 @@ static void util_sha256_fetch(void)
 	util_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+const EVP_MD *dbreg_sha256_md(void)
+{
+	pthread_once(&util_sha256_once, util_sha256_fetch);
+	return util_sha256 ? util_sha256 : EVP_sha256();
+}
+
 void dbreg_sha256_hex(const void *data, size_t len, char out[72])
 {
 	unsigned char md[32];

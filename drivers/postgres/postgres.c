@@ -787,6 +787,62 @@ static int pg_registry_read(struct dbreg_conn *conn, bool expect, struct dbreg_h
 	return rc;
 }
 
+/* registry_read's rows digested by the server (regdigest.c's bytes): the
+ * history read's rows and order (pg_history_sql), the packages in byte
+ * order. Each text is its octet_length (the bytes a read would bring, the
+ * server's encoding being the client's UTF-8: pg_registry_digest checks),
+ * a colon and the text; concat() makes a row in one call (a chain of ||
+ * cost twice as much), and the subquery kept apart (OFFSET 0) formats
+ * applied_at once a row. Each table is read once. */
+#define PG_DIGEST_KEY                                                                              \
+	"octet_length(package), ':', package, octet_length(migration), ':', migration,"              \
+	" octet_length(version), ':', version, octet_length(checksum), ':', checksum"
+#define PG_DIGEST_SQL                                                                              \
+	"SELECT h.n, p.n, encode(sha256(convert_to(coalesce(h.history, ''), 'UTF8')), 'hex'),"       \
+	" encode(sha256(convert_to(coalesce(h.keys, '') || E'--\\n' || coalesce(p.s, ''), 'UTF8')), 'hex')" \
+	" FROM (SELECT count(*) AS n,"                                                                \
+	" string_agg(concat(" PG_DIGEST_KEY ", octet_length(at), ':', at, duration_ms, E'\\n'), ''"   \
+	" ORDER BY applied_at, tid) AS history,"                                                      \
+	" string_agg(concat(" PG_DIGEST_KEY ", E'\\n'), '' ORDER BY applied_at, tid) AS keys"         \
+	" FROM (SELECT coalesce(package, '') AS package, coalesce(migration, '') AS migration,"       \
+	" coalesce(version, '') AS version, coalesce(checksum, '') AS checksum,"                      \
+	" coalesce(to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '') AS at," \
+	" coalesce(duration_ms, 0) AS duration_ms, applied_at, tid"                                   \
+	" FROM (VALUES (NULL::bigint)) AS absent (statements_done),"                                  \
+	" LATERAL (SELECT package, migration, version, checksum, applied_at, duration_ms, ctid AS tid" \
+	" FROM ydtb_registry_migrations WHERE statements_done IS NULL) x OFFSET 0) r) h,"            \
+	" (SELECT count(*) AS n, string_agg(concat(octet_length(name), ':', name, octet_length(version), ':',"  \
+	" version, E'\\n'), '' ORDER BY name COLLATE \"C\") AS s"                                     \
+	" FROM (SELECT coalesce(name, '') AS name, coalesce(version, '') AS version"                  \
+	" FROM ydtb_registry_packages OFFSET 0) q) p"
+
+/* One row for the whole history. Only for a target seen before (expect)
+ * and outside a transaction (a failed statement would abort the caller's):
+ * any failure (a registry table dropped since, a server without sha256
+ * before PostgreSQL 11) says 1, and the caller's read of the rows reports
+ * what is wrong. So does a server whose encoding is not UTF-8 (its
+ * octet_length counts other bytes than the client's). */
+static int pg_registry_digest(struct dbreg_conn *conn, bool expect, struct dbreg_registry_digest *out)
+{
+	struct pg_conn *c = PG(conn);
+	memset(out, 0, sizeof *out);
+	const char *encoding = PQparameterStatus(c->pg, "server_encoding");
+	if (!expect || PQtransactionStatus(c->pg) != PQTRANS_IDLE || !encoding || strcmp(encoding, "UTF8") != 0)
+		return 1;
+	PGresult *r = PQexec(c->pg, PG_DIGEST_SQL);
+	int rc = 1;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 4 &&
+	    strlen(PQgetvalue(r, 0, 2)) == 64 && strlen(PQgetvalue(r, 0, 3)) == 64) {
+		out->n_rows = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+		out->n_packages = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+		snprintf(out->history, sizeof out->history, "sha256:%s", PQgetvalue(r, 0, 2));
+		snprintf(out->plan, sizeof out->plan, "sha256:%s", PQgetvalue(r, 0, 3));
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
 /* The server compares: json has no equality, so it is read as jsonb
  * (the same document whatever its spacing and key order). The type comes
  * from the catalog (format_type), not from a manifest. */
@@ -1344,4 +1400,5 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	.registry_read = pg_registry_read,
 	.cancel = pg_cancel,
 	.lacks = pg_lacks,
+	.registry_digest = pg_registry_digest,
 };

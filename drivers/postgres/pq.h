@@ -16,12 +16,12 @@
 /* Every libpq function the driver calls. */
 #define DBREG_PQ_FUNCTIONS(X)                                                                           \
 	X(PQclear) X(PQcmdStatus) X(PQconnectdbParams) X(PQconninfoFree) X(PQconninfoParse)             \
-	X(PQerrorMessage) X(PQescapeIdentifier) X(PQexec) X(PQexecParams) X(PQexecPrepared) X(PQfinish) \
-	X(PQfreemem) X(PQgetCopyData) X(PQgetResult) X(PQgetisnull) X(PQgetvalue) X(PQhost) X(PQnfields) \
-	X(PQntuples) X(PQport) X(PQprepare) X(PQputCopyEnd) X(PQresultErrorField)                       \
-	X(PQresultErrorMessage) X(PQresultStatus) X(PQsendQuery) X(PQserverVersion)                     \
-	X(PQsetNoticeProcessor) X(PQstatus) X(PQtransactionStatus)                                       \
-	X(PQcancel) X(PQfreeCancel) X(PQgetCancel)
+	X(PQerrorMessage) X(PQescapeIdentifier) X(PQexec) X(PQexecParams) X(PQexecPrepared)             \
+	X(PQfinish) X(PQfreemem) X(PQgetCopyData) X(PQgetResult) X(PQgetisnull) X(PQgetvalue)           \
+	X(PQhost) X(PQnfields) X(PQntuples) X(PQparameterStatus) X(PQport) X(PQprepare)                 \
+	X(PQputCopyEnd) X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus)                 \
+	X(PQsendQuery) X(PQserverVersion) X(PQsetNoticeProcessor) X(PQstatus)                           \
+	X(PQtransactionStatus) X(PQcancel) X(PQfreeCancel) X(PQgetCancel)
 
 struct dbreg_pq {
 #define DBREG_PQ_MEMBER(f) __typeof__(f) *f;

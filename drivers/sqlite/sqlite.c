@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "dbreg/driver.h"
+#include "../../core/src/regdigest.h"
 #include "../../core/src/util.h"
 #include "sqlite_alloc.h"
 
@@ -454,6 +455,22 @@ static const char *sq_col(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
+/* The history read's text: rows of migrations that stopped part way are
+ * progress, not history. Read in rowid order (the order rows were
+ * written: a new rowid is above every one in use) and put in applied_at
+ * order by the caller, which costs a scan where ORDER BY applied_at, rowid
+ * sorted every row. With names, the rows of n packages (?1..?n). */
+static void sq_history_sql(struct dbreg_buf *sql, int progress, const char *const *names, size_t n)
+{
+	dbreg_buf_puts(sql, "SELECT package, migration, version, checksum, applied_at, duration_ms"
+			    " FROM ydtb_registry_migrations");
+	if (progress)
+		dbreg_buf_puts(sql, " WHERE statements_done IS NULL");
+	for (size_t i = 0; names && i < n; i++)
+		dbreg_buf_puts(sql, i ? ", ?" : progress ? " AND package IN (?" : " WHERE package IN (?");
+	dbreg_buf_puts(sql, names ? ") ORDER BY rowid" : " ORDER BY rowid");
+}
+
 /* The history, or (names != NULL) the rows of n packages of it. */
 static int sq_history_query(struct sqlite_conn *c, const char *const *names, size_t n, struct dbreg_history *out)
 {
@@ -465,18 +482,8 @@ static int sq_history_query(struct sqlite_conn *c, const char *const *names, siz
 		return progress;
 	if (names && n == 0)
 		return 0;
-	/* Rows of migrations that stopped part way are progress, not history.
-	 * Read in rowid order (the order rows were written: a new rowid is
-	 * above every one in use) and put in applied_at order here, which
-	 * costs a scan where ORDER BY applied_at, rowid sorted every row. */
 	struct dbreg_buf sql = DBREG_BUF_INIT;
-	dbreg_buf_puts(&sql, "SELECT package, migration, version, checksum, applied_at, duration_ms"
-			     " FROM ydtb_registry_migrations");
-	if (progress)
-		dbreg_buf_puts(&sql, " WHERE statements_done IS NULL");
-	for (size_t i = 0; names && i < n; i++)
-		dbreg_buf_puts(&sql, i ? ", ?" : progress ? " AND package IN (?" : " WHERE package IN (?");
-	dbreg_buf_puts(&sql, names ? ") ORDER BY rowid" : " ORDER BY rowid");
+	sq_history_sql(&sql, progress, names, n);
 	sqlite3_stmt *st;
 	if ((rc = sq_prepare_built(c, &sql, &st)) != 0)
 		return rc;
@@ -712,6 +719,65 @@ static int sq_registry_read(struct dbreg_conn *conn, bool expect, struct dbreg_h
 	if (rc)
 		dbreg_history_dispose(hist);
 	return rc;
+}
+
+/* registry_read's rows digested as they are stepped, none copied. Rows
+ * not in applied_at order (written by another tool), a registry table
+ * absent or an applied_at too long for the buffer: 1, the caller reads
+ * the rows (dbreg_history_order puts them right). */
+static int sq_registry_digest(struct dbreg_conn *conn, bool expect, struct dbreg_registry_digest *out)
+{
+	(void)expect;
+	struct sqlite_conn *c = SQ(conn);
+	int rc = sq_table_exists(c, "ydtb_registry_migrations");
+	if (rc > 0)
+		rc = sq_table_exists(c, "ydtb_registry_packages");
+	if (rc <= 0)
+		return rc < 0 ? rc : 1;
+	int progress = sq_has_progress(c);
+	if (progress < 0)
+		return progress;
+	struct dbreg_buf sql = DBREG_BUF_INIT;
+	sq_history_sql(&sql, progress, NULL, 0);
+	sqlite3_stmt *st;
+	if ((rc = sq_prepare_built(c, &sql, &st)) != 0)
+		return rc;
+	struct dbreg_regdigest d;
+	if (dbreg_regdigest_begin(&d) != 0) {
+		sqlite3_finalize(st);
+		return DBREG_ENOMEM;
+	}
+	char prev[64] = "";
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *at = sq_col(st, 4);
+		size_t len = at ? strlen(at) : 0;
+		if (len >= sizeof prev || strcmp(prev, at ? at : "") > 0) {
+			rc = 1;
+			break;
+		}
+		memcpy(prev, at ? at : "", len + 1);
+		dbreg_regdigest_row(&d, sq_col(st, 0), sq_col(st, 1), sq_col(st, 2), sq_col(st, 3), at,
+				    sqlite3_column_int64(st, 5));
+	}
+	if (rc == 0 && step != SQLITE_DONE) {
+		sq_fail(c, NULL, 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	/* By name in bytes, as strcmp orders them. */
+	if (rc == 0 && (rc = sq_prepare(c, "SELECT name, version FROM ydtb_registry_packages ORDER BY name COLLATE BINARY",
+					&st)) == 0) {
+		while ((step = sqlite3_step(st)) == SQLITE_ROW)
+			dbreg_regdigest_package(&d, sq_col(st, 0), sq_col(st, 1));
+		if (step != SQLITE_DONE) {
+			sq_fail(c, NULL, 0);
+			rc = DBREG_ECONNECT;
+		}
+		sqlite3_finalize(st);
+	}
+	int end = dbreg_regdigest_end(&d, out);
+	return rc ? rc : end;
 }
 
 static char *sq_lower(const char *s)
@@ -1473,6 +1539,7 @@ const struct dbreg_driver dbreg_driver_sqlite = {
 	 * flock goes with the descriptor. */
 	.cancel = NULL,
 	.lacks = NULL,                     /* SQLite is linked in, not loaded */
+	.registry_digest = sq_registry_digest,
 };
 
 /* SQLite's memory statistics take a global mutex on every allocation: with

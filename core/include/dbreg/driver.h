@@ -11,7 +11,7 @@
 
 #include "../dbreg.h"
 
-#define DBREG_DRIVER_VERSION 9
+#define DBREG_DRIVER_VERSION 10
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -54,6 +54,14 @@ struct dbreg_history {
 	size_t len, cap;
 };
 #define DBREG_HISTORY_INIT { NULL, 0, 0 }
+
+/* What registry_read would return, digested (core/src/regdigest.c says
+ * the bytes): equal digests, equal rows. */
+struct dbreg_registry_digest {
+	size_t n_rows, n_packages;
+	char history[72];                  /* every column of every history row, in order */
+	char plan[72];                     /* package, migration, version, checksum of each row, then the packages */
+};
 
 /* Appends a copy of row (its strings are copied). Returns 0 or DBREG_ENOMEM. */
 int dbreg_history_append(struct dbreg_history *h, const struct dbreg_applied *row);
@@ -304,6 +312,17 @@ struct dbreg_driver {
 	 * database a URL names (target_key's ELIBACC), without naming the
 	 * library itself. NULL method: the driver needs nothing of its own. */
 	const char *(*lacks)(void);
+
+	/* Version 10 methods go below this line. All are optional: check
+	 * version >= 10 and the pointer for NULL before a call. */
+
+	/* registry_read's rows digested where they are (regdigest.c's bytes,
+	 * computed by the database or without copying a row), so a visit
+	 * that finds what it saw last time reads one row, not the history.
+	 * expect_tables as registry_read's. Returns 0 with *out filled, 1
+	 * when it cannot tell here (a registry table is absent: the caller
+	 * reads the rows), or an error with conn->err filled. */
+	int (*registry_digest)(struct dbreg_conn *conn, bool expect_tables, struct dbreg_registry_digest *out);
 };
 
 /* Registers a driver. Refuses a vtable with a missing required method or a
