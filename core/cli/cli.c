@@ -235,6 +235,14 @@ void cli_print_bypasses(struct cli_session *s, const struct dbreg_plan *plan)
 	dbreg_diag_list_dispose(&printed);
 }
 
+void cli_note_tools(struct cli_session *s)
+{
+	const char *pkg = s->reg && !s->o.quiet ? dbreg_registry_tools_unwritten(s->reg) : NULL;
+	if (pkg)
+		fprintf(s->err, "dbreg: note: the [[tools]] of %s %s not written: the core package declares no ydtb_tools "
+			"table to hold them\n", pkg, s->o.dry_run ? "would be" : "were");
+}
+
 char *cli_path_join(const char *dir, const char *name)
 {
 	if (strcmp(dir, ".") == 0 || name[0] == '/')

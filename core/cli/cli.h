@@ -295,6 +295,10 @@ int cli_require_dev(struct cli_session *s, const char *what);
  * bypassed a rule says so even when it succeeds. Those among the plan's
  * warnings (printed by cli_print_plan_warnings) are not said twice. */
 void cli_print_bypasses(struct cli_session *s, const struct dbreg_plan *plan);
+/* Once per apply or init run (one target or a fleet), on standard error:
+ * tools that no ydtb_tools of the core holds were not written. A note, not
+ * a finding: manifest.md does not require the table. */
+void cli_note_tools(struct cli_session *s);
 /* "dir/name" (just "name" when dir is "." or name absolute), malloc'd. */
 char *cli_path_join(const char *dir, const char *name);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer; -1 with errno. */

@@ -253,6 +253,12 @@ size_t dbreg_registry_package_count(const struct dbreg_registry *reg);
 const char *dbreg_registry_package_name(const struct dbreg_registry *reg, size_t i);
 const char *dbreg_registry_package_version(const struct dbreg_registry *reg, size_t i);
 
+/* The first package that declares [[tools]] while the one core package
+ * declares no ydtb_tools table, so that apply writes its tools nowhere; NULL
+ * when every tool has its table (or there are none). Not a finding:
+ * manifest.md does not require ydtb_tools of a core. */
+const char *dbreg_registry_tools_unwritten(const struct dbreg_registry *reg);
+
 
 /* ---- hot reload: what changed between two loads (reload.c, issue 14) ------ */
 
