@@ -748,6 +748,34 @@ def a_package_argument_that_names_no_package_is_a_usage_error():
                "%s: %d %s" % (args, rc, out))
         if args[0] in ("generate", "test", "new", "baseline"):
             expect(doc["error"]["hint"] == "did you mean @ydtb/basic?", doc["error"])
+    # The words the user typed, and the name without its scope (review-11 #7).
+    rc, out, err = run(["new", "migration", "@ydtb/basik", "0009"], d)
+    expect(rc == 2 and "dbreg: new migration: no package @ydtb/basik in this project" in err, err)
+    for args in (["generate", "basic"], ["test", "basic"], ["new", "migration", "basic", "0009"]):
+        rc, out, err = run(args, d)
+        expect(rc == 2 and "hint: did you mean @ydtb/basic?" in err, "%s: %d %s" % (args, rc, err))
+
+
+@case
+def a_package_argument_in_a_manifest_that_does_not_parse_shows_its_error():
+    # cli.md: exit 1 = the manifests have errors. @ydtb/basic exists, its
+    # file does not parse: the DBR001, not "no package" (exit 2; review-11 #3).
+    d = project()
+    path = os.path.join(d, "tomls", "basic.toml")
+    with open(path, "a") as fp:
+        fp.write("x = = 1\n")
+    with open(path, "rb") as fp:
+        before = fp.read()
+    for args in (["new", "migration", "@ydtb/basic", "0099_x"], ["generate", "@ydtb/basic"], ["test", "@ydtb/basic"]):
+        rc, out, err = run(args, d)
+        expect(rc == 1 and "error[DBR001]" in err and "tomls/basic.toml:" in err and "no package" not in err
+               and "the manifests have 1 error; nothing was changed" in err, "%s: %d %s" % (args, rc, err))
+        rc, out, err = run(args + ["--json"], d)
+        doc = json.loads(out)
+        expect(rc == 1 and doc["exit_code"] == 1 and any(x["code"] == "DBR001" for x in doc["diagnostics"]),
+               "%s: %d %s" % (args, rc, out))
+    with open(path, "rb") as fp:
+        expect(fp.read() == before, "the manifest was changed")
 
 
 @case

@@ -325,11 +325,9 @@ static int new_migration(struct cli_session *s, const char *pkg, const char *id)
 	char *text = NULL, *next = NULL, *path = NULL;
 	size_t len = 0, next_len = 0;
 	int rc;
-	size_t i = cli_package(s, pkg);
-	if (i == (size_t)-1) {
-		rc = DBREG_EUSAGE;
+	size_t i;
+	if ((rc = cli_package(&i, s, pkg)) < 0)
 		goto out;
-	}
 	if (dbreg_registry_package_has_migration(reg, i, id)) {
 		cli_fail(s, "%s already has a migration \"%s\"", pkg, id);
 		rc = DBREG_EINVALID;
@@ -383,6 +381,7 @@ static int new_run(struct cli_session *s)
 	if (strcmp(s->args[0], "package") == 0 && s->n_args == 2)
 		return new_package(s, s->args[1]);
 	if (strcmp(s->args[0], "migration") == 0 && s->n_args == 3) {
+		s->sub = "migration";
 		if (s->o.new_dir)
 			return cli_usage(s, "--dir is for new package, not new migration");
 		return new_migration(s, s->args[1], s->args[2]);
