@@ -747,7 +747,9 @@ int dbreg_cancel_all(int *open);
  * target connections open again and a fleet starts its targets. Call it
  * once the interrupted calls have returned, when none runs on another
  * thread: a statement sent before would not be cancelled. Returns 0, or
- * DBREG_EUSAGE (nothing changed) while a dbreg_cancel_all is still running. */
+ * DBREG_EUSAGE (nothing changed) while a dbreg_cancel_all is still running
+ * (from its first step to its return, on any thread). One atomic step:
+ * a handler may interrupt it. */
 int dbreg_cancel_reset(void);
 
 /* ---- a watch's copy of the history (issue 14: target.c) ------------------- */
