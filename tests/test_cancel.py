@@ -81,6 +81,14 @@ def active(dbs):
                     " AND query LIKE '%%pg_sleep(30)%%' AND pid <> pg_backend_pid()" % names))
 
 
+def locked(dbs):
+    """How many of the databases (names) a session holds an advisory lock
+    in (the registry lock): 0 once each worker has unlocked or closed."""
+    names = ", ".join("'%s'" % n for n in dbs)
+    return int(psql(PG_URL, "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+                    " WHERE l.locktype = 'advisory' AND l.granted AND d.datname IN (%s)" % names))
+
+
 def until(cond, seconds, p=None):
     """Polls cond until it holds (True) or seconds pass (False); stops early when p ended."""
     deadline = time.time() + seconds
@@ -435,9 +443,10 @@ def a_fleets_cancels_go_out_side_by_side():
     # (a slow link) are all sent within the 3 s, and one server that never
     # answers keeps none of the others running. The others connect 0.3 s
     # late, so the held one is the first connection (one after another, its
-    # cancel was the first and held up the rest).
+    # cancel was the first and held up the rest). The held one is the last
+    # target: the first went to the main thread when it ran targets too.
     need_pg()
-    for delay, held in ((1.2, None), (None, 0)):
+    for delay, held in ((1.2, None), (None, 2)):
         proxies, names = [], []
         try:
             def via(i, u):
@@ -464,14 +473,18 @@ def a_fleets_cancels_go_out_side_by_side():
                 expect(sleeping(names) == 0, "%d targets still run the statement after the exit" % sleeping(names))
                 print("# three cancels of 1.2 s each: exit %.0f ms after SIGTERM" % (took * 1000))
             else:
-                # Well before the 3 s the held one is given. Active ones: a
-                # cancelled statement stays the query of its backend until
-                # its worker rolls back, which the handler may delay when
-                # it runs on that worker's thread.
+                # Well before the 3 s the held one is given, the reachable
+                # targets are rolled back and their registry lock is free:
+                # the handler runs on the main thread, which runs no target
+                # (a worker that took the signal kept its transaction and
+                # lock until the exit, 3 s later).
                 others = [n for i, n in enumerate(names) if i != held]
                 expect(until(lambda: active(others) == 0, 2.5),
                        "%d reachable targets still run the statement %.1f s after SIGTERM"
                        % (active(others), time.time() - t))
+                expect(until(lambda: sleeping(others) == 0 and locked(others) == 0, 1.5),
+                       "%d reachable targets still in the cancelled transaction, %d still locked, %.1f s after"
+                       " SIGTERM" % (sleeping(others), locked(others), time.time() - t))
                 gone = time.time() - t
                 expect(p.poll() is None, "the run ended before the held cancel's 3 s")
                 out, err = p.communicate(timeout=60)

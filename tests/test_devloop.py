@@ -253,6 +253,27 @@ CREATE TABLE IF NOT EXISTS notes (id text PRIMARY KEY);""", down="DROP TABLE IF 
     expect(not any("DBR105" in l and "memo.toml" in l for l in err.splitlines()), err)
 
 
+@case
+def a_suppression_comment_with_a_code_that_is_none_says_so_where_it_is():
+    # DBR430 for DBR043: it suppressed nothing and said nothing. Now a
+    # warning at the code (line 18, after "-- dbreg:ignore "), once, and the
+    # DBR043 it meant to suppress is still an error.
+    up = """-- dbreg:ignore DBR430 the first deploy creates it once
+CREATE TABLE ydtb_memo_items (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  title text
+);
+CREATE INDEX IF NOT EXISTS ydtb_memo_items_workspace_id_idx ON ydtb_memo_items (workspace_id);"""
+    d = project({"tomls/memo.toml": memo(up)})
+    rc, out, err = run(["validate"], d)
+    lines = [l for l in err.splitlines() if "DBR107" in l]
+    expect(lines == ['tomls/memo.toml:18:17: warning[DBR107]: dbreg:ignore names DBR430, which is no dbreg code: it '
+                     'suppresses nothing (hint: name the code of the finding to suppress; a comment can suppress '
+                     'DBR043, DBR101, DBR102, DBR103, DBR105, DBR106, DBR107)'], err)
+    expect(rc == 1 and "tomls/memo.toml:19:1: error[DBR043]" in err, "%d %s" % (rc, err))
+
+
 # ---- dbreg watch ---------------------------------------------------------------
 
 import queue

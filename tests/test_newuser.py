@@ -124,6 +124,42 @@ def new_package_that_fails_writes_no_core_either():
 
 
 @case
+def new_package_with_dir_registers_the_folder_that_validate_reads():
+    # cli.md: --dir DIR, "it validates as written"; validate reads the
+    # folders of [registry] packages (default ["tomls"]). Without dbreg.toml
+    # new package writes one that names DIR.
+    d = project(with_tomls=False)
+    rc, _, err = run(["new", "package", "@acme/crm", "--dir", "pkgs"], d)
+    expect(rc == 0 and err.splitlines()[0] == 'wrote dbreg.toml ([registry] packages = ["pkgs"]: the folder validate reads)',
+           "%d %s" % (rc, err))
+    with open(os.path.join(d, "dbreg.toml")) as fp:
+        expect('[registry]\npackages = ["pkgs"]\n' in fp.read(), "dbreg.toml does not name pkgs")
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0 and "2 packages, 0 errors" in out + err, "%d %s %s" % (rc, out, err))
+    # Beside a tomls/ that holds packages: both, and all of them validate.
+    d = project()
+    n = len([f for f in os.listdir(os.path.join(d, "tomls")) if f.endswith(".toml")])
+    # -C names the project, --dir is a path from where dbreg runs.
+    rc, out, err = run(["-C", d, "new", "package", "@acme/crm", "--dir", os.path.join(d, "more")], "/")
+    expect(rc == 0, "%d %s" % (rc, err))
+    with open(os.path.join(d, "dbreg.toml")) as fp:
+        expect('packages = ["tomls", "more"]' in fp.read(), "dbreg.toml does not name tomls and more")
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0 and "%d packages, 0 errors" % (n + 1) in out + err, "%d %s %s" % (rc, out, err))
+    # A folder the project reads already: no dbreg.toml.
+    d = project(with_tomls=False)
+    rc, _, err = run(["new", "package", "@acme/crm", "--dir", "./tomls/"], d)
+    expect(rc == 0 and not os.path.exists(os.path.join(d, "dbreg.toml")), "%d %s" % (rc, err))
+    # A dbreg.toml that does not name DIR is the user's to edit: refused,
+    # nothing written, and the hint says what to add where.
+    d = project({"dbreg.toml": '[targets.dev]\nurl = "sqlite:dev.db"\n'}, with_tomls=False)
+    rc, _, err = run(["new", "package", "@acme/crm", "--dir", "pkgs"], d)
+    expect(rc == 2 and "pkgs is not a package folder of the project" in err, "%d %s" % (rc, err))
+    expect('hint: add "pkgs" to packages under [registry] in dbreg.toml' in err, err)
+    expect(sorted(os.listdir(d)) == ["dbreg.toml"], os.listdir(d))
+
+
+@case
 def a_missing_package_folder_says_where_to_run_or_what_dbreg_toml_names():
     d = project(with_tomls=False)
     rc, _, err = run(["validate"], d)
@@ -185,11 +221,37 @@ def dbreg_toml_findings_come_in_file_order_and_a_target_without_url_says_so():
     rc, _, err = run(["status"], d)
     lines = [l for l in err.splitlines() if l.startswith("dbreg.toml:")]
     expect(rc == 2 or rc == 1, "%d %s" % (rc, err))
-    expect(lines == ['dbreg.toml:1:1: error[DBR014]: target "prod" has no url (url = "sqlite:PATH", '
-                     '"postgres://..." or "${NAME}")',
+    expect(lines == ['dbreg.toml:1:1: error[DBR014]: target "prod" has no url (hint: add url = "sqlite:PATH", '
+                     '"postgres://..." or "${NAME}" to [targets.prod])',
                      'dbreg.toml:2:1: error[DBR013]: unknown key "urll" in a target (hint: did you mean "url"?)',
                      'dbreg.toml:4:2: error[DBR013]: unknown key "target" in dbreg.toml (hint: did you mean "targets"?)'],
            "\n".join(lines))
+
+
+@case
+def every_dbreg_toml_finding_has_a_hint_that_names_the_fix():
+    # review-8 #7: project.c reported some findings with no hint at all.
+    d = project({"dbreg.toml": '[registry]\npackages = "tomls"\n\n[targets.dev]\nurl = "sqlite:x.db"\n'
+                               'lock_timeout = "5 secs"\ndev = "yes"\nzzzzzz = 1\n\n[fleets.a]\njobs = 0\n'})
+    rc, _, err = run(["validate"], d)
+    lines = [l for l in err.splitlines() if l.startswith("dbreg.toml:")]
+    expect(rc == 1 and lines == [
+        'dbreg.toml:2:12: error[DBR014]: registry.packages must be an array of folder names '
+        '(hint: write it as packages = ["tomls"])',
+        'dbreg.toml:6:16: error[DBR014]: the target\'s lock_timeout must be a duration such as "5s" or "10min" '
+        '(hint: write it as lock_timeout = "5s"; units: ms, s, min, h, d)',
+        'dbreg.toml:7:7: error[DBR014]: the dev key of a target must be true or false '
+        '(hint: write it as dev = true or false, without quotes)',
+        'dbreg.toml:8:1: error[DBR013]: unknown key "zzzzzz" in a target '
+        '(hint: known keys here: url, dev, lock_timeout, statement_timeout)',
+        'dbreg.toml:10:9: error[DBR014]: fleet "a" has neither targets nor urls_file '
+        '(hint: add targets = ["tenant_a"] or urls_file = "tenants.txt" to [fleets.a])',
+        'dbreg.toml:11:8: error[DBR014]: the jobs of a fleet must be a number from 1 to 1024 '
+        '(hint: write it as jobs = 4)'], "%d\n%s" % (rc, "\n".join(lines)))
+    d = project({"dbreg.toml": "x = \n"})
+    rc, _, err = run(["validate"], d)
+    expect(rc == 1 and "dbreg.toml:1:5: error[DBR001]: invalid TOML" in err
+           and "(hint: correct the TOML syntax at this line and column)" in err, err)
 
 
 @case

@@ -18,18 +18,24 @@
 static const char *tomls_dir = "tomls";
 
 /* A minimal valid core package. */
-static const char core_toml[] =
-	"[package]\n"
-	"name = \"@ydtb/core\"\n"
-	"version = \"1.0.0\"\n"
-	"kind = \"core\"\n"
-	"\n"
-	"[tables.ydtb_workspaces]\n"
-	"description = \"Tenants\"\n"
-	"\n"
-	"[tables.ydtb_workspaces.columns]\n"
-	"id = { type = \"text\", primary_key = true }\n"
-	"name = { type = \"text\", not_null = true }\n";
+#define CORE_TOML                                                                        \
+	"[package]\n"                                                                     \
+	"name = \"@ydtb/core\"\n"                                                         \
+	"version = \"1.0.0\"\n"                                                           \
+	"kind = \"core\"\n"                                                               \
+	"\n"                                                                              \
+	"[tables.ydtb_workspaces]\n"                                                      \
+	"description = \"Tenants\"\n"                                                     \
+	"\n"                                                                              \
+	"[tables.ydtb_workspaces.columns]\n"                                              \
+	"id = { type = \"text\", primary_key = true }\n"                                  \
+	"name = { type = \"text\", not_null = true }\n"
+static const char core_toml[] = CORE_TOML;
+/* And the ydtb_tools that [[tools]] are written into. */
+static const char core_tools_toml[] = CORE_TOML
+	"[tables.ydtb_tools]\ndescription = \"Tools\"\n[tables.ydtb_tools.columns]\n"
+	"id = { type = \"text\", primary_key = true }\nname = { type = \"text\", not_null = true }\n"
+	"package_name = { type = \"text\", not_null = true }\n";
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -122,7 +128,7 @@ static size_t count_code(const struct dbreg_diag_list *list, const char *code)
 static void test_validate__clean_package_has_no_diagnostics(void **state)
 {
 	(void)state;
-	struct dbreg_registry *reg = validate_pkg(
+	const char *text =
 		PKG_HEAD
 		"[dependencies]\n"
 		"\"@ydtb/core\" = \"^1.0.0\"\n"
@@ -138,7 +144,9 @@ static void test_validate__clean_package_has_no_diagnostics(void **state)
 		"[[migrations]]\n"
 		"id = \"0001_init\"\n"
 		"version = \"1.0.0\"\n"
-		"up = \"CREATE TABLE IF NOT EXISTS ydtb_notes (id text);\"\n");
+		"up = \"CREATE TABLE IF NOT EXISTS ydtb_notes (id text);\"\n";
+	const char *named[] = { "core.toml", core_tools_toml, "pkg.toml", text, NULL };
+	struct dbreg_registry *reg = validate_texts(named);
 	assert_count(dbreg_registry_diags(reg), 0);
 	assert_int_equal(dbreg_registry_package_count(reg), 2);
 	assert_string_equal(dbreg_registry_package_name(reg, 0), "@ydtb/core");
@@ -286,7 +294,11 @@ static void test_validate__dbr015_no_core(void **state)
 	(void)state;
 	const char *named[] = { "pkg.toml", PKG_HEAD, NULL };
 	struct dbreg_registry *reg = validate_texts(named);
-	const struct dbreg_diag *d = assert_diag(dbreg_registry_diags(reg), "DBR015", 0, 0);
+	/* manifest.md: every diagnostic names a file; no place is wrong, so
+	 * the [package] of the first manifest, which needs the core. */
+	const struct dbreg_diag *d = assert_diag(dbreg_registry_diags(reg), "DBR015", 1, 1);
+	assert_non_null(d->file);
+	assert_string_equal(d->file, "pkg.toml");
 	assert_hint(d, "@ydtb/core");
 	dbreg_registry_free(reg);
 }
@@ -670,7 +682,7 @@ static void test_validate__dbr050_tool_ids(void **state)
 			    "[[tools]]\nid = \"notes\"\nname = \"Other notes\"\n";
 	const char *mine = PKG_HEAD "[[tools]]\nid = \"notes\"\nname = \"Notes\"\n"
 				    "[[tools]]\nid = \"Bad_Id\"\nname = \"Bad\"\n";
-	const char *named[] = { "core.toml", core_toml, "notes.toml", mine, "other.toml", other, NULL };
+	const char *named[] = { "core.toml", core_tools_toml, "notes.toml", mine, "other.toml", other, NULL };
 	struct dbreg_registry *reg = validate_texts(named);
 	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
 	const struct dbreg_diag *d = assert_diag(l, "DBR050", 5, 6);
@@ -705,6 +717,31 @@ static void test_validate__dbr016_tools_table_lacks_a_column(void **state)
 	const char *fixed[] = { "core.toml", core, "notes.toml", mine, NULL };
 	reg = validate_texts(fixed);
 	assert_int_equal(count_code(dbreg_registry_diags(reg), "DBR016"), 0);
+	dbreg_registry_free(reg);
+}
+
+/* DBR107: tools, and a core without ydtb_tools to write them into: apply
+ * wrote them nowhere and said nothing. A warning at the first [[tools]]
+ * (both manifests are valid alone), none once the core has the table. */
+static void test_validate__dbr107_tools_without_a_tools_table(void **state)
+{
+	(void)state;
+	const char *mine = PKG_HEAD "[[tools]]\nid = \"notes\"\nname = \"Notes\"\n";
+	const char *named[] = { "core.toml", core_toml, "notes.toml", mine, NULL };
+	struct dbreg_registry *reg = validate_texts(named);
+	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
+	const struct dbreg_diag *d = assert_diag(l, "DBR107", 5, 6);
+	assert_int_equal(d->severity, DBREG_SEV_WARNING);
+	assert_string_equal(d->file, "notes.toml");
+	assert_non_null(strstr(d->message, "declares no ydtb_tools"));
+	assert_hint(d, "declare ydtb_tools in @ydtb/core with the columns id, name and package_name");
+	assert_count(l, 1);
+	assert_int_equal(l->errors, 0);
+	dbreg_registry_free(reg);
+
+	const char *fixed[] = { "core.toml", core_tools_toml, "notes.toml", mine, NULL };
+	reg = validate_texts(fixed);
+	assert_count(dbreg_registry_diags(reg), 0);
 	dbreg_registry_free(reg);
 }
 
@@ -918,6 +955,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_validate__dbr041_migration_versions),
 		cmocka_unit_test(test_validate__dbr050_tool_ids),
 		cmocka_unit_test(test_validate__dbr016_tools_table_lacks_a_column),
+		cmocka_unit_test(test_validate__dbr107_tools_without_a_tools_table),
 		cmocka_unit_test(test_validate__dbr048_statement_outside_transaction),
 		cmocka_unit_test(test_validate__dbr101_no_workspace_index),
 		cmocka_unit_test(test_validate__dbr102_no_description),

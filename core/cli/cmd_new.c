@@ -4,6 +4,8 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,13 +28,138 @@ static char *new_path(struct cli_session *s, const char *dir, const char *file, 
 	return path;
 }
 
+/* path, absolute and canonical: its realpath, or its parent's with its
+ * last name appended when it does not exist yet (mkdir makes one level).
+ * NULL when neither exists. */
+static char *new_canon(const char *path)
+{
+	char buf[PATH_MAX];
+	if (realpath(path, buf))
+		return strdup(buf);
+	char *copy = strdup(path), *out = NULL;
+	if (!copy)
+		return NULL;
+	size_t n = strlen(copy);
+	while (n > 1 && copy[n - 1] == '/')
+		copy[--n] = '\0';
+	char *slash = strrchr(copy, '/');
+	const char *base = slash ? slash + 1 : copy;
+	if (slash)
+		*slash = '\0';
+	const char *parent = !slash ? "." : slash == copy ? "/" : copy;
+	if (*base && strcmp(base, ".") != 0 && strcmp(base, "..") != 0 && realpath(parent, buf) &&
+	    (out = malloc(strlen(buf) + strlen(base) + 2)) != NULL)
+		sprintf(out, "%s%s%s", buf, strcmp(buf, "/") == 0 ? "" : "/", base);
+	free(copy);
+	return out;
+}
+
+/* Project folder entry i (package_dirs) as a path from here. */
+static char *new_package_dir(const struct dbreg_project *proj, size_t i)
+{
+	const char *rel = proj->package_dirs[i];
+	return rel[0] == '/' ? strdup(rel) : cli_path_join(proj->dir, rel);
+}
+
+/* Whether dir (canonical) is one of the folders validate reads. */
+static bool new_dir_read(const struct dbreg_project *proj, const char *dir)
+{
+	bool found = false;
+	for (size_t i = 0; i < proj->n_package_dirs && !found; i++) {
+		char *p = new_package_dir(proj, i), *c = p ? new_canon(p) : NULL;
+		found = c && strcmp(c, dir) == 0;
+		free(p);
+		free(c);
+	}
+	return found;
+}
+
+/* dir (canonical) as [registry] packages names it: from the project
+ * folder when below it, else absolute. malloc'd. */
+static char *new_rel(const struct dbreg_project *proj, const char *dir)
+{
+	char *top = new_canon(proj->dir);
+	size_t k = top ? strlen(top) : 0;
+	const char *rel = dir;
+	if (top && strcmp(top, "/") == 0)
+		rel = dir[1] ? dir + 1 : dir;
+	else if (top && strncmp(dir, top, k) == 0 && dir[k] == '/')
+		rel = dir + k + 1;
+	char *out = strdup(rel);
+	free(top);
+	return out;
+}
+
+static void new_toml_str(FILE *fp, const char *v)
+{
+	fputc('"', fp);
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(fp, "\\%c", *c);
+		else if (*c < 0x20 || *c == 0x7f)
+			fprintf(fp, "\\u%04x", *c);
+		else
+			fputc(*c, fp);
+	}
+	fputc('"', fp);
+}
+
+/* For a --dir that is not a package folder, in a project without
+ * dbreg.toml: [registry] packages = the default folders that exist, then
+ * dir (canonical; from the project folder when below it). *list gets the
+ * array as written. Both malloc'd; NULL when out of memory. */
+static char *new_project_file(const struct dbreg_project *proj, const char *dir, char **list)
+{
+	char *text = NULL, *arr = NULL, *rel = new_rel(proj, dir);
+	size_t tn = 0, an = 0;
+	FILE *a = open_memstream(&arr, &an);
+	if (!a || !rel) {
+		if (a)
+			fclose(a);
+		free(arr);
+		free(rel);
+		return NULL;
+	}
+	fputc('[', a);
+	for (size_t i = 0; i < proj->n_package_dirs; i++) {
+		char *p = new_package_dir(proj, i);
+		struct stat st;
+		if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			new_toml_str(a, proj->package_dirs[i]);
+			fputs(", ", a);
+		}
+		free(p);
+	}
+	new_toml_str(a, rel);
+	fputc(']', a);
+	free(rel);
+	if (fclose(a) != 0) {
+		free(arr);
+		return NULL;
+	}
+	FILE *t = open_memstream(&text, &tn);
+	if (!t) {
+		free(arr);
+		return NULL;
+	}
+	fprintf(t, "# The project file (cli.md). Written by dbreg new package --dir.\n"
+		   "[registry]\npackages = %s\n", arr);
+	if (fclose(t) != 0) {
+		free(text);
+		text = NULL;
+	}
+	*list = arr;
+	return text;
+}
+
 static int new_package(struct cli_session *s, const char *name)
 {
 	struct dbreg_project *proj = s->proj;
 	struct dbreg_registry *reg = s->reg;
 	char err[512], file[256];
 	char *text = NULL, *core = NULL, *dir = NULL, *path = NULL, *core_path = NULL;
-	bool core_written = false;
+	char *canon = NULL, *toml = NULL, *toml_text = NULL, *list = NULL;
+	bool core_written = false, toml_written = false;
 	int rc;
 	if (dbreg_registry_package_find(reg, name) != (size_t)-1) {
 		size_t i = dbreg_registry_package_find(reg, name);
@@ -48,9 +175,29 @@ static int new_package(struct cli_session *s, const char *name)
 		dir = strdup(proj->package_dirs[0]);
 	else
 		dir = cli_path_join(proj->dir, proj->package_dirs[0]);
-	if (!dir) {
+	if (!dir || !(toml = cli_path_join(proj->dir, "dbreg.toml"))) {
 		rc = DBREG_ENOMEM;
 		goto out;
+	}
+	/* validate reads [registry] packages only (cli.md): a --dir elsewhere
+	 * is named there, in the dbreg.toml written for it, or refused when
+	 * the user's dbreg.toml would need an edit. */
+	canon = new_canon(dir);
+	if (s->o.new_dir && !(canon && new_dir_read(proj, canon))) {
+		struct stat st;
+		if (!canon || stat(toml, &st) == 0) {
+			char *rel = canon ? new_rel(proj, canon) : NULL;
+			cli_fail(s, "--dir %s is not a package folder of the project, so validate would not read it", dir);
+			cli_hint(s, "add \"%s\" to packages under [registry] in %s, or leave out --dir (it writes to %s)",
+				 rel ? rel : dir, toml, proj->package_dirs[0]);
+			free(rel);
+			rc = DBREG_EUSAGE;
+			goto out;
+		}
+		if (!(toml_text = new_project_file(proj, canon, &list))) {
+			rc = DBREG_ENOMEM;
+			goto out;
+		}
 	}
 	/* A project without a core package gets one: every package table
 	 * refers to its ydtb_workspaces, so the package validates as written.
@@ -85,6 +232,13 @@ static int new_package(struct cli_session *s, const char *name)
 		rc = DBREG_EIO;
 		goto out;
 	}
+	if (toml_text) {
+		if ((rc = dbreg_write_file(toml, toml_text, strlen(toml_text), err, sizeof err)) < 0) {
+			cli_fail(s, "%s", err);
+			goto out;
+		}
+		toml_written = true;
+	}
 	if (core_path) {
 		if ((rc = dbreg_write_file(core_path, core, strlen(core), err, sizeof err)) < 0) {
 			cli_fail(s, "%s", err);
@@ -103,7 +257,14 @@ static int new_package(struct cli_session *s, const char *name)
 			cli_json_key(s, "core_file");
 			dbreg_json_str(s->out, core_path);
 		}
+		if (toml_text) {
+			cli_json_key(s, "project_file");
+			dbreg_json_str(s->out, toml);
+		}
 	} else if (!s->o.quiet) {
+		if (toml_text)
+			fprintf(s->err, "wrote %s ([registry] packages = %s: the folder%s validate reads)\n", toml, list,
+				strchr(list, ',') ? "s" : "");
 		if (core_path)
 			fprintf(s->err, "wrote %s (core package @ydtb/core 1.0.0: the workspaces every package table belongs to)\n",
 				core_path);
@@ -113,6 +274,12 @@ out:
 	/* Both files or neither. */
 	if (rc < 0 && core_written)
 		unlink(core_path);
+	if (rc < 0 && toml_written)
+		unlink(toml);
+	free(canon);
+	free(toml);
+	free(toml_text);
+	free(list);
 	free(text);
 	free(core);
 	free(dir);
@@ -201,6 +368,8 @@ const struct cli_command cli_cmd_new = {
 		"table and its first migration for both dialects, version 0.1.0; it validates as written\n"
 		"(in a project without a core package it writes tomls/core.toml first: @ydtb/core with\n"
 		"the ydtb_workspaces table every package table refers to).\n"
+		"A --dir that is not a package folder is named in a dbreg.toml written for it ([registry]\n"
+		"packages); with a dbreg.toml already there, add it to packages yourself.\n"
 		"new migration PKG ID appends an empty migration with the package's version to its\n"
 		"manifest, keeping the rest of the file byte for byte.",
 	.options = (const char *const[]){"dir", NULL},

@@ -724,7 +724,10 @@ int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, s
  * and the registry lock, after the process ends. The requests go out side
  * by side (a child process each, SIGCHLD at its default while they run),
  * so a server that does not answer delays none of the others; DBREG_CANCEL_WAIT_MS after the call the ones still
- * unanswered are given up. From then on the run is ending: a target
+ * unanswered are given up. Each is sent once more 0.1 s after the first (a
+ * server drops a cancel that comes between two statements, so a statement
+ * sent just before the call and read just after its cancel is stopped too):
+ * the call takes at least that long when a connection was open. From then on the run is ending: a target
  * connection opened later is refused (DBREG_ECONNECT) and a fleet starts no
  * new target. For SIGINT and SIGTERM handlers: async-signal-safe, no locks,
  * nothing allocated. The connections stay open; their running statement
@@ -732,6 +735,14 @@ int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, s
  * that had no slot (0 when all were, or none was needed); *open (NULL-safe)
  * is how many target connections were open, with a cancel or not. */
 int dbreg_cancel_all(int *open);
+
+/* Ends the "run is ending" that dbreg_cancel_all began, for a program that
+ * embeds dbreg and goes on after an interrupted run (a server, a shell):
+ * target connections open again and a fleet starts its targets. Call it
+ * once the interrupted calls have returned, when none runs on another
+ * thread: a statement sent before would not be cancelled. Returns 0, or
+ * DBREG_EUSAGE (nothing changed) while a dbreg_cancel_all is still running. */
+int dbreg_cancel_reset(void);
 
 /* ---- a watch's copy of the history (issue 14: target.c) ------------------- */
 

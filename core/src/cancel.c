@@ -3,7 +3,8 @@
  * cleared with lock-free atomics so that a signal handler can walk it
  * without locks, malloc or stdio. Each cancel is sent by a child process of
  * its own, so that one server that does not answer (a dropped network:
- * libpq 15's PQcancel has no timeout) holds up none of the others. */
+ * libpq 15's PQcancel has no timeout) holds up none of the others. Each
+ * answered cancel is sent once more, CANCEL_AGAIN_MS later (see there). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* _Fork: a fork that is async-signal-safe */
 #endif
@@ -24,13 +25,23 @@
  * freed) when a fleet runs more connections than that. */
 #define CANCEL_BLOCK 256
 
+/* PostgreSQL drops a cancel that reaches a backend between two statements.
+ * A fleet worker that checked dbreg_cancel_ending just before the
+ * interrupt sends its next statement; when the server reads it only after
+ * the cancel landed (the worker was descheduled in between), it would run
+ * on after the process ends. A second cancel this long after the first
+ * stops it: then it escapes only when its worker stalled longer than this
+ * between the check and the send. */
+#define CANCEL_AGAIN_MS 100
+
 _Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_BOOL_LOCK_FREE == 2,
 	       "a signal handler may only use lock-free atomics");
 
 struct cancel_slot {
 	_Atomic(struct dbreg_conn *) conn;
 	atomic_int users;              /* callers inside conn's cancel now */
-	pid_t child;                   /* the child sending its cancel; under cancel_busy */
+	pid_t child[2];                /* the children sending its two cancels; under cancel_busy */
+	bool again;                    /* its second cancel is due; under cancel_busy */
 };
 
 struct cancel_block {
@@ -39,7 +50,7 @@ struct cancel_block {
 };
 
 static struct cancel_block cancel_first;
-static atomic_bool cancel_ending;      /* dbreg_cancel_all was called: the run ends */
+static atomic_bool cancel_ending;      /* dbreg_cancel_all was called: the run ends (until dbreg_cancel_reset) */
 static atomic_int cancel_open;         /* target connections open, with a slot or not */
 static atomic_int cancel_unslotted;    /* open ones that can cancel but got no slot */
 static atomic_flag cancel_busy = ATOMIC_FLAG_INIT;
@@ -113,6 +124,17 @@ void dbreg_cancel_forget(struct dbreg_conn *conn)
 	atomic_fetch_sub(&cancel_unslotted, 1);
 }
 
+int dbreg_cancel_reset(void)
+{
+	/* Under cancel_busy, so that a dbreg_cancel_all still under way does
+	 * not see its run reopened halfway. */
+	if (atomic_flag_test_and_set(&cancel_busy))
+		return DBREG_EUSAGE;
+	atomic_store(&cancel_ending, false);
+	atomic_flag_clear(&cancel_busy);
+	return 0;
+}
+
 bool dbreg_cancel_ending(void)
 {
 	return atomic_load(&cancel_ending);
@@ -123,10 +145,11 @@ static void cancel_nap(void)
 	poll(NULL, 0, 2);
 }
 
-/* Starts the cancel of slot s: in a child when one can be made (it has
- * its own copy of conn, so the slot is free again at once), else here,
- * with no bound but the caller's. Returns -1 when it failed here, else 0. */
-static int cancel_start(struct cancel_slot *s)
+/* Starts cancel k (0, 1) of slot s: in a child when one can be made (it
+ * has its own copy of conn, so the slot is free again at once), else here,
+ * with no bound but the caller's. Returns -1 when it failed here, 1 when
+ * it started (or was sent here), 0 when the slot holds no connection. */
+static int cancel_start(struct cancel_slot *s, int k)
 {
 	/* users first, then conn: a close that cleared conn after this read
 	 * sees users and waits (both seq_cst). */
@@ -137,28 +160,27 @@ static int cancel_start(struct cancel_slot *s)
 		pid_t pid = _Fork();
 		if (pid == 0)
 			_exit(conn->driver->cancel(conn) == 0 ? 0 : 1);
-		s->child = pid > 0 ? pid : 0;
-		if (pid < 0 && conn->driver->cancel(conn) != 0)
-			rc = -1;
+		s->child[k] = pid > 0 ? pid : 0;
+		rc = pid < 0 && conn->driver->cancel(conn) != 0 ? -1 : 1;
 	}
 	atomic_fetch_sub(&s->users, 1);
 	return rc;
 }
 
-/* Reaps s's child: true when it has ended (*failed counts a cancel it
- * could not send), false while it still runs. */
-static bool cancel_reaped(struct cancel_slot *s, bool wait, int *failed)
+/* Reaps the child *child: true when it has ended (*failed counts a cancel
+ * it could not send), false while it still runs. */
+static bool cancel_reaped(pid_t *child, bool wait, int *failed)
 {
 	int st = 0;
 	pid_t r;
-	while ((r = waitpid(s->child, &st, wait ? 0 : WNOHANG)) < 0 && errno == EINTR)
+	while ((r = waitpid(*child, &st, wait ? 0 : WNOHANG)) < 0 && errno == EINTR)
 		;
 	if (r == 0)
 		return false;
 	/* ECHILD (someone else reaped it): whether it was sent is unknown. */
 	if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		(*failed)++;
-	s->child = 0;
+	*child = 0;
 	return true;
 }
 
@@ -182,23 +204,45 @@ int dbreg_cancel_all(int *open)
 	bool restore = sigaction(SIGCHLD, &dfl, &chld) == 0;
 	int failed = atomic_load(&cancel_unslotted);
 	for (struct cancel_block *b = &cancel_first; b; b = atomic_load(&b->next))
-		for (size_t i = 0; i < CANCEL_BLOCK; i++)
-			failed += cancel_start(&b->slots[i]) < 0;
+		for (size_t i = 0; i < CANCEL_BLOCK; i++) {
+			struct cancel_slot *s = &b->slots[i];
+			int rc = cancel_start(s, 0);
+			failed += rc < 0;
+			s->again = rc > 0;
+		}
+	double again = dbreg_clock_ms() + CANCEL_AGAIN_MS;
 	/* Every request is on its way; wait for them, each against the same
-	 * deadline, and stop the children of the servers that did not answer. */
+	 * deadline, and stop the children of the servers that did not answer.
+	 * Meanwhile the second round, beside the first (a slow link delays
+	 * both, not one after the other), for the connections whose first
+	 * could be sent; only the first counts. */
 	for (bool waiting = true; waiting;) {
 		waiting = false;
-		bool late = dbreg_clock_ms() >= deadline;
+		double now = dbreg_clock_ms();
+		bool late = now >= deadline;
 		for (struct cancel_block *b = &cancel_first; b; b = atomic_load(&b->next))
 			for (size_t i = 0; i < CANCEL_BLOCK; i++) {
 				struct cancel_slot *s = &b->slots[i];
-				if (s->child <= 0)
+				for (int k = 0; k < 2; k++) {
+					if (s->child[k] <= 0)
+						continue;
+					int f = 0;
+					if (late)
+						kill(s->child[k], SIGKILL);
+					if (!cancel_reaped(&s->child[k], late, &f)) {
+						waiting = true;
+					} else if (k == 0 && f) {
+						failed++;
+						s->again = false;
+					}
+				}
+				if (!s->again || late)
 					continue;
-				if (late) {
-					kill(s->child, SIGKILL);
-					cancel_reaped(s, true, &failed);
-				} else if (!cancel_reaped(s, false, &failed)) {
+				if (now < again) {
 					waiting = true;
+				} else {
+					s->again = false;
+					waiting |= cancel_start(s, 1) > 0 && s->child[1] > 0;
 				}
 			}
 		if (waiting)

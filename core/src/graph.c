@@ -118,12 +118,14 @@ static int graph_check_names(struct dbreg_registry *reg)
 			return DBREG_ENOMEM;
 	}
 	if (core == NULL) {
-		/* Nothing points at a place: name the first manifest, if any. */
+		/* No place is wrong, but a finding names a file (manifest.md):
+		 * the first manifest, whose package needs the core, if any. */
 		const struct dbreg_package *p = reg->n_packages ? reg->packages[0] : NULL;
-		if (graph_diag(reg, "DBR015", NULL, 0, 0, "%s%s%s",
-			       "no core package: exactly one manifest must declare kind = \"core\"", "", "") ||
-		    dbreg_diag_hintf(&reg->diags, "register the core package (@ydtb/core)%s%s",
-				     p ? " along with " : "", p ? p->file : ""))
+		struct dbreg_diag_at at = { .file = p ? p->file : NULL, .line = p ? p->pos.line : 0,
+					    .column = p ? p->pos.column : 0 };
+		if (dbreg_diag_addf(&reg->diags, "DBR015", &at, "%s",
+				    "no core package: exactly one manifest must declare kind = \"core\"") ||
+		    dbreg_diag_hintf(&reg->diags, "register the core package (@ydtb/core)"))
 			return DBREG_ENOMEM;
 	}
 	return 0;

@@ -59,15 +59,17 @@ struct pctx {
 	bool oom;
 };
 
-static void project_diag(struct pctx *c, const char *code, unsigned line, unsigned col,
-			 const char *hint_word, const char *fmt, const char *a, const char *b)
+/* A finding about dbreg.toml; hint says what to write instead (every one
+ * has one: review-8 #7). */
+static void project_diag(struct pctx *c, const char *code, unsigned line, unsigned col, const char *hint,
+			 const char *fmt, const char *a, const char *b)
 {
 	struct dbreg_diag_at at = { .file = c->file, .line = line, .column = col };
 	if (dbreg_diag_addf(c->diags, code, &at, fmt, a, b) != 0) {
 		c->oom = true;
 		return;
 	}
-	if (hint_word && dbreg_diag_hintf(c->diags, "did you mean \"%s\"?", hint_word) != 0)
+	if (hint && dbreg_diag_hintf(c->diags, "%s", hint) != 0)
 		c->oom = true;
 }
 
@@ -99,7 +101,9 @@ static void project_timeout(struct pctx *c, const struct dbreg_toml_node *t, con
 	*ms = v->type == DBREG_TOML_STRING ? project_duration(v->u.str.ptr)
 	      : v->type == DBREG_TOML_INTEGER && v->u.integer >= 0 ? v->u.integer : -1;
 	if (*ms < 0) {
-		project_diag(c, "DBR014", v->line, v->column, NULL, "%s%s must be a duration such as \"5s\" or \"10min\"",
+		char hint[96];
+		snprintf(hint, sizeof hint, "write it as %s = \"5s\"; units: ms, s, min, h, d", key);
+		project_diag(c, "DBR014", v->line, v->column, hint, "%s%s must be a duration such as \"5s\" or \"10min\"",
 			     "the target's ", key);
 		*ms = 0;
 	}
@@ -114,24 +118,39 @@ static void project_keys(struct pctx *c, const struct dbreg_toml_node *t, const 
 		bool ok = false;
 		for (size_t k = 0; known[k]; k++)
 			ok |= strcmp(known[k], kv->key) == 0;
-		if (!ok)
-			project_diag(c, "DBR013", kv->line, kv->column, dbreg_nearest(kv->key, known),
-				     "unknown key \"%s\" in %s", kv->key, where);
+		if (ok)
+			continue;
+		/* The nearest known key, or all of them (as manifest.c says). */
+		char hint[256];
+		const char *near = dbreg_nearest(kv->key, known);
+		if (near) {
+			snprintf(hint, sizeof hint, "did you mean \"%s\"?", near);
+		} else {
+			size_t n = (size_t)snprintf(hint, sizeof hint, "known keys here:");
+			for (size_t k = 0; known[k] && n < sizeof hint; k++)
+				n += (size_t)snprintf(hint + n, sizeof hint - n, "%s %s", k ? "," : "", known[k]);
+		}
+		project_diag(c, "DBR013", kv->line, kv->column, hint, "unknown key \"%s\" in %s", kv->key, where);
 	}
 }
 
+#define FLEET_EXAMPLE "[fleets.tenants] with targets = [\"tenant_a\"] or urls_file = \"tenants.txt\""
+
+/* fix: the key or table written right, for the hint. */
 static void project_wrong_type(struct pctx *c, const struct dbreg_toml_node *v, const char *what,
-			       const char *want)
+			       const char *want, const char *fix)
 {
-	project_diag(c, "DBR014", v->line, v->column, NULL, "%s must be %s", what, want);
+	char hint[160];
+	snprintf(hint, sizeof hint, "write it as %s", fix);
+	project_diag(c, "DBR014", v->line, v->column, hint, "%s must be %s", what, want);
 }
 
 /* An array of non-empty strings into a new vector; wrong types are DBR014. */
-static void project_strv(struct pctx *c, const struct dbreg_toml_node *v, const char *what, char ***out,
-			 size_t *n)
+static void project_strv(struct pctx *c, const struct dbreg_toml_node *v, const char *what, const char *fix,
+			 char ***out, size_t *n)
 {
 	if (v->type != DBREG_TOML_ARRAY) {
-		project_wrong_type(c, v, what, "an array of target names or URLs");
+		project_wrong_type(c, v, what, "an array of target names or URLs", fix);
 		return;
 	}
 	if ((*out = calloc(v->u.array.len + 1, sizeof **out)) == NULL) {
@@ -141,7 +160,7 @@ static void project_strv(struct pctx *c, const struct dbreg_toml_node *v, const 
 	for (size_t i = 0; i < v->u.array.len; i++) {
 		const struct dbreg_toml_node *e = v->u.array.items[i];
 		if (e->type != DBREG_TOML_STRING || e->u.str.len == 0)
-			project_wrong_type(c, e, what, "an array of target names or URLs");
+			project_wrong_type(c, e, what, "an array of target names or URLs", fix);
 		else if (((*out)[*n] = dbreg_strdup(e->u.str.ptr)) == NULL)
 			c->oom = true;
 		else
@@ -155,7 +174,7 @@ static void project_strv(struct pctx *c, const struct dbreg_toml_node *v, const 
 static void project_read_fleets(struct pctx *c, struct dbreg_project *p, const struct dbreg_toml_node *fl)
 {
 	if (fl->type != DBREG_TOML_TABLE) {
-		project_wrong_type(c, fl, "fleets", "a table of [fleets.NAME]");
+		project_wrong_type(c, fl, "fleets", "a table of [fleets.NAME]", FLEET_EXAMPLE);
 		return;
 	}
 	if (fl->u.table.len == 0)
@@ -167,7 +186,7 @@ static void project_read_fleets(struct pctx *c, struct dbreg_project *p, const s
 	for (size_t i = 0; i < fl->u.table.len; i++) {
 		const struct dbreg_toml_kv *kv = &fl->u.table.items[i];
 		if (kv->value->type != DBREG_TOML_TABLE) {
-			project_wrong_type(c, kv->value, "a fleet", "a table with targets or urls_file");
+			project_wrong_type(c, kv->value, "a fleet", "a table with targets or urls_file", FLEET_EXAMPLE);
 			continue;
 		}
 		project_keys(c, kv->value, project_fleet_keys, "a fleet");
@@ -178,24 +197,30 @@ static void project_read_fleets(struct pctx *c, struct dbreg_project *p, const s
 		}
 		const struct dbreg_toml_node *v;
 		if ((v = dbreg_toml_get(kv->value, "targets")) != NULL)
-			project_strv(c, v, "the targets of a fleet", &f->targets, &f->n_targets);
+			project_strv(c, v, "the targets of a fleet", "targets = [\"tenant_a\", \"tenant_b\"]", &f->targets,
+				     &f->n_targets);
 		if ((v = dbreg_toml_get(kv->value, "canary")) != NULL)
-			project_strv(c, v, "the canary of a fleet", &f->canary, &f->n_canary);
+			project_strv(c, v, "the canary of a fleet", "canary = [\"tenant_a\"]", &f->canary, &f->n_canary);
 		if ((v = dbreg_toml_get(kv->value, "urls_file")) != NULL) {
 			if (v->type != DBREG_TOML_STRING || v->u.str.len == 0)
-				project_wrong_type(c, v, "the urls_file of a fleet", "a file name");
+				project_wrong_type(c, v, "the urls_file of a fleet", "a file name",
+						   "urls_file = \"tenants.txt\", a file of one URL a line");
 			else if ((f->urls_file = dbreg_strdup(v->u.str.ptr)) == NULL)
 				c->oom = true;
 		}
 		if ((v = dbreg_toml_get(kv->value, "jobs")) != NULL) {
 			if (v->type != DBREG_TOML_INTEGER || v->u.integer < 1 || v->u.integer > 1024)
-				project_wrong_type(c, v, "the jobs of a fleet", "a number from 1 to 1024");
+				project_wrong_type(c, v, "the jobs of a fleet", "a number from 1 to 1024", "jobs = 4");
 			else
 				f->jobs = (size_t)v->u.integer;
 		}
-		if (!dbreg_toml_get(kv->value, "targets") && !f->urls_file)
-			project_diag(c, "DBR014", kv->line, kv->column, NULL, "fleet \"%s\" has neither %s",
-				     kv->key, "targets nor urls_file");
+		if (!dbreg_toml_get(kv->value, "targets") && !f->urls_file) {
+			char hint[160];
+			snprintf(hint, sizeof hint, "add targets = [\"tenant_a\"] or urls_file = "
+				 "\"tenants.txt\" to [fleets.%s]", kv->key);
+			project_diag(c, "DBR014", kv->line, kv->column, hint, "fleet \"%s\" has neither %s", kv->key,
+				     "targets nor urls_file");
+		}
 	}
 }
 
@@ -205,7 +230,7 @@ static void project_isolation(struct pctx *c, struct dbreg_project *p, const str
 	if (iso == NULL)
 		return;
 	if (iso->type != DBREG_TOML_TABLE) {
-		project_wrong_type(c, iso, "isolation", "a table");
+		project_wrong_type(c, iso, "isolation", "a table", "[isolation] with row_level_security = true");
 		return;
 	}
 	project_keys(c, iso, project_isolation_keys, "[isolation]");
@@ -218,15 +243,18 @@ static void project_isolation(struct pctx *c, struct dbreg_project *p, const str
 	};
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
 		const struct dbreg_toml_node *v = dbreg_toml_get(iso, flags[i].key);
-		if (v && v->type != DBREG_TOML_BOOL)
-			project_diag(c, "DBR014", v->line, v->column, NULL, "isolation.%s must be %s", flags[i].key,
+		if (v && v->type != DBREG_TOML_BOOL) {
+			char hint[96];
+			snprintf(hint, sizeof hint, "write it as %s = true or false, without quotes", flags[i].key);
+			project_diag(c, "DBR014", v->line, v->column, hint, "isolation.%s must be %s", flags[i].key,
 				     "true or false");
-		else if (v)
+		} else if (v)
 			*(bool *)((char *)&p->isolation + flags[i].offset) = v->u.boolean;
 	}
 	const struct dbreg_toml_node *s = dbreg_toml_get(iso, "setting");
 	if (s && (s->type != DBREG_TOML_STRING || !dbreg_isolation_setting_ok(s->u.str.ptr)))
-		project_diag(c, "DBR014", s->line, s->column, NULL, "isolation.setting must be %s%s",
+		project_diag(c, "DBR014", s->line, s->column, "write it as setting = \"app.workspace_id\", the default",
+			     "isolation.setting must be %s%s",
 			     "a custom setting name of lowercase letters, digits and '_' with one dot,",
 			     " at most 63 bytes: \"app.workspace_id\"");
 	else if (s)
@@ -241,12 +269,12 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 	project_keys(c, root, project_sections, "dbreg.toml");
 	const struct dbreg_toml_node *reg = dbreg_toml_get(root, "registry");
 	if (reg && reg->type != DBREG_TOML_TABLE) {
-		project_wrong_type(c, reg, "registry", "a table");
+		project_wrong_type(c, reg, "registry", "a table", "[registry] with packages = [\"tomls\"]");
 	} else if (reg) {
 		project_keys(c, reg, project_registry_keys, "[registry]");
 		const struct dbreg_toml_node *pk = dbreg_toml_get(reg, "packages");
 		if (pk && pk->type != DBREG_TOML_ARRAY) {
-			project_wrong_type(c, pk, "registry.packages", "an array of folder names");
+			project_wrong_type(c, pk, "registry.packages", "an array of folder names", "packages = [\"tomls\"]");
 		} else if (pk && pk->u.array.len > 0) {
 			p->package_dirs = calloc(pk->u.array.len, sizeof *p->package_dirs);
 			if (p->package_dirs == NULL) {
@@ -256,7 +284,8 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 			for (size_t i = 0; i < pk->u.array.len; i++) {
 				const struct dbreg_toml_node *e = pk->u.array.items[i];
 				if (e->type != DBREG_TOML_STRING || e->u.str.len == 0) {
-					project_wrong_type(c, e, "registry.packages", "an array of folder names");
+					project_wrong_type(c, e, "registry.packages", "an array of folder names",
+							   "packages = [\"tomls\"]");
 					continue;
 				}
 				if ((p->package_dirs[p->n_package_dirs] = dbreg_strdup(e->u.str.ptr)) == NULL)
@@ -267,7 +296,7 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 		}
 		const struct dbreg_toml_node *st = dbreg_toml_get(reg, "state");
 		if (st && st->type != DBREG_TOML_STRING) {
-			project_wrong_type(c, st, "registry.state", "a string");
+			project_wrong_type(c, st, "registry.state", "a string", "state = \".dbreg/state.db\", the default");
 		} else if (st) {
 			free(p->state_path);
 			if ((p->state_path = dbreg_strdup(st->u.str.ptr)) == NULL)
@@ -277,7 +306,7 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 	project_isolation(c, p, dbreg_toml_get(root, "isolation"));
 	const struct dbreg_toml_node *tg = dbreg_toml_get(root, "targets");
 	if (tg && tg->type != DBREG_TOML_TABLE) {
-		project_wrong_type(c, tg, "targets", "a table of [targets.NAME]");
+		project_wrong_type(c, tg, "targets", "a table of [targets.NAME]", "[targets.dev] with url = \"sqlite:dev.db\"");
 	} else if (tg && tg->u.table.len > 0) {
 		p->targets = calloc(tg->u.table.len, sizeof *p->targets);
 		if (p->targets == NULL) {
@@ -287,19 +316,23 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 		for (size_t i = 0; i < tg->u.table.len; i++) {
 			const struct dbreg_toml_kv *kv = &tg->u.table.items[i];
 			if (kv->value->type != DBREG_TOML_TABLE) {
-				project_wrong_type(c, kv->value, "a target", "a table with a url");
+				project_wrong_type(c, kv->value, "a target", "a table with a url",
+					   "[targets.NAME] with url = \"sqlite:PATH\" or \"postgres://...\"");
 				continue;
 			}
 			project_keys(c, kv->value, project_target_keys, "a target");
 			const struct dbreg_toml_node *url = dbreg_toml_get(kv->value, "url");
 			if (url == NULL) {
-				project_diag(c, "DBR014", kv->value->line, kv->value->column, NULL,
-					     "target \"%s\" has no url%s", kv->key,
-					     " (url = \"sqlite:PATH\", \"postgres://...\" or \"${NAME}\")");
+				char hint[160];
+				snprintf(hint, sizeof hint, "add url = \"sqlite:PATH\", \"postgres://...\" or \"${NAME}\" to [targets.%s]",
+					 kv->key);
+				project_diag(c, "DBR014", kv->value->line, kv->value->column, hint, "target \"%s\" has no url",
+					     kv->key, NULL);
 				continue;
 			}
 			if (url->type != DBREG_TOML_STRING) {
-				project_wrong_type(c, url, "the url of a target", "a string");
+				project_wrong_type(c, url, "the url of a target", "a string",
+						   "url = \"sqlite:PATH\", \"postgres://...\" or \"${NAME}\"");
 				continue;
 			}
 			struct dbreg_target_def *t = &p->targets[p->n_targets];
@@ -308,7 +341,7 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 			t->dev = -1;
 			const struct dbreg_toml_node *dev = dbreg_toml_get(kv->value, "dev");
 			if (dev && dev->type != DBREG_TOML_BOOL)
-				project_wrong_type(c, dev, "the dev key of a target", "true or false");
+				project_wrong_type(c, dev, "the dev key of a target", "true or false", "dev = true or false, without quotes");
 			else if (dev)
 				t->dev = dev->u.boolean ? 1 : 0;
 			t->name = dbreg_strdup(kv->key);
@@ -356,7 +389,8 @@ int dbreg_project_open(struct dbreg_project **out, const char *dir, struct dbreg
 		} else if (prc != 0) {
 			struct dbreg_diag_at at = { .file = file, .line = err.line, .column = err.column };
 			err.message[sizeof err.message - 1] = '\0';
-			c.oom |= dbreg_diag_addf(diags, "DBR001", &at, "invalid TOML: %s", err.message) != 0;
+			c.oom |= dbreg_diag_addf(diags, "DBR001", &at, "invalid TOML: %s", err.message) != 0 ||
+				 dbreg_diag_hintf(diags, "correct the TOML syntax at this line and column") != 0;
 		} else {
 			project_read(&c, p, doc->root);
 		}
@@ -367,7 +401,8 @@ int dbreg_project_open(struct dbreg_project **out, const char *dir, struct dbreg
 	} else if (errno != ENOENT) {
 		/* A dbreg.toml that exists but cannot be read is an error, not a default. */
 		struct dbreg_diag_at at = { .file = file };
-		if (dbreg_diag_addf(diags, "DBR001", &at, "cannot read dbreg.toml: %s", dbreg_io_strerror(errno)) != 0)
+		if (dbreg_diag_addf(diags, "DBR001", &at, "cannot read dbreg.toml: %s", dbreg_io_strerror(errno)) != 0 ||
+		    dbreg_diag_hintf(diags, "make it a file this user can read, or remove it: every key has a default") != 0)
 			rc = DBREG_ENOMEM;
 	}
 	if (rc == 0 && p->n_package_dirs == 0) {

@@ -582,10 +582,18 @@ static void rules_tools_table(struct rctx *c, const struct dbreg_package *p, con
 {
 	if (p->n_tools == 0 || !core)
 		return;
-	/* Without ydtb_tools the application keeps no tools table: nothing to write. */
+	/* Without ydtb_tools the application keeps no tools table: nothing is
+	 * written, which manifest.md does not foresee (it says tools are
+	 * upserted there): a warning, since both manifests are valid. */
 	const struct dbreg_table *t = dbreg_package_table(core, "ydtb_tools");
-	if (!t)
+	if (!t) {
+		rdiag(c, "DBR107", p, p->tools[0].pos, NULL, NULL, NULL,
+		      "package %s declares tools, but the core package %s declares no ydtb_tools table, so apply "
+		      "writes them nowhere", p->name ? p->name : "?", core->name ? core->name : "?");
+		rhint(c, "declare ydtb_tools in %s with the columns id, name and package_name (the core that dbreg new "
+			 "package writes has it), or remove the [[tools]]", core->name ? core->name : "the core package");
 		return;
+	}
 	static const char *const need[] = { "id", "name", "package_name" };
 	char missing[64] = "";
 	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)

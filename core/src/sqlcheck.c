@@ -1493,6 +1493,35 @@ static bool sc_too_big(struct sc_ctx *c)
 	return false;
 }
 
+/* The codes of the statement's dbreg:ignore comment that are no dbreg code
+ * (a typo: DBR430 for DBR043) suppress nothing: DBR107 at each, once per
+ * comment (two statements on its line share it). */
+static void sc_unknown_codes(struct sc_ctx *c, size_t *warned)
+{
+	for (size_t i = 0; i < c->suppress.n_codes && c->rc == 0; i++) {
+		const char *code = c->suppress.codes[i];
+		if (dbreg_diag_title(code, NULL) || c->suppress.at[i] < *warned)
+			continue;
+		*warned = c->suppress.at[i] + 1;
+		/* A cursor of its own: the comment may come before the statement. */
+		struct dbreg_sql_cursor keep = c->pos;
+		c->pos = (struct dbreg_sql_cursor)DBREG_SQL_CURSOR_INIT;
+		struct dbreg_diag_at at = {
+			.file = c->src && c->src->file ? c->src->file : c->file,
+			.package = c->package,
+			.migration = c->migration,
+		};
+		sc_loc(c, c->suppress.at[i], &at.line, &at.column);
+		c->pos = keep;
+		char codes[256];
+		dbreg_suppress_codes(codes, sizeof codes);
+		if (dbreg_diag_addf(c->diags, "DBR107", &at, "dbreg:ignore names %s, which is no dbreg code: it suppresses "
+				    "nothing", code) != 0 ||
+		    dbreg_diag_hintf(c->diags, "name the code of the finding to suppress; a comment can suppress %s", codes) != 0)
+			c->rc = DBREG_ENOMEM;
+	}
+}
+
 /* Analyses one body; c carries where it comes from. */
 static void sc_body(struct sc_ctx *c)
 {
@@ -1515,6 +1544,7 @@ static void sc_body(struct sc_ctx *c)
 	struct json_parser jp = json_parser_start(r.parse_tree, &c->arena);
 	size_t sql_len = strlen(c->sql);
 	bool more = r.parse_tree && json_enter_array(&jp, "stmts");
+	size_t warned = 0;             /* the byte after the last code sc_unknown_codes said */
 	for (size_t i = 0; more && c->rc == 0; i++) {
 		/* The time budget is looked at every 1,024 statements (validate
 		 * reports it once). */
@@ -1530,6 +1560,7 @@ static void sc_body(struct sc_ctx *c)
 		size_t start = sc_skip_blank(c->sql, off, end);
 		sc_loc(c, start, &c->line, &c->column);
 		dbreg_suppress_find(&c->suppress, c->sql, off, start);
+		sc_unknown_codes(c, &warned);
 		const struct json *st;
 		const char *kind = jnode(jget(&raw, "stmt"), &st);
 		if (kind)

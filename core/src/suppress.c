@@ -5,14 +5,15 @@
 #include "suppress.h"
 #include "util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char suppress_marker[] = "dbreg:ignore";
 
-/* Parses `-- dbreg:ignore CODES reason` from p (at the "--") to the end of
- * its line. Returns whether it is a suppression comment. */
-static bool suppress_parse(struct dbreg_suppress *out, const char *p)
+/* Parses `-- dbreg:ignore CODES reason` from p (at the "--" in sql) to the
+ * end of its line. Returns whether it is a suppression comment. */
+static bool suppress_parse(struct dbreg_suppress *out, const char *sql, const char *p)
 {
 	p += 2;
 	while (*p == ' ' || *p == '\t')
@@ -34,6 +35,7 @@ static bool suppress_parse(struct dbreg_suppress *out, const char *p)
 			break;
 		if (out->n_codes < DBREG_SUPPRESS_MAX_CODES) {
 			memcpy(out->codes[out->n_codes], p, n);
+			out->at[out->n_codes] = (size_t)(p - sql);
 			out->codes[out->n_codes++][n] = '\0';
 		}
 		p += n;
@@ -78,7 +80,7 @@ void dbreg_suppress_find(struct dbreg_suppress *out, const char *sql, size_t beg
 	memset(out, 0, sizeof(*out));
 	/* At the end of the statement's first line. */
 	const char *c = suppress_line_comment(sql + start);
-	if (c && suppress_parse(out, c))
+	if (c && suppress_parse(out, sql, c))
 		return;
 	/* Alone on the line before it, after the previous statement ended. */
 	size_t line = start;
@@ -95,7 +97,16 @@ void dbreg_suppress_find(struct dbreg_suppress *out, const char *sql, size_t beg
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if (p[0] == '-' && p[1] == '-')
-		suppress_parse(out, p);
+		suppress_parse(out, sql, p);
+}
+
+void dbreg_suppress_codes(char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; dbreg_diag_code_at(i) && n < size; i++)
+		if (dbreg_suppress_allowed(dbreg_diag_code_at(i)))
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", dbreg_diag_code_at(i));
 }
 
 bool dbreg_suppress_allowed(const char *code)

@@ -16,6 +16,7 @@
 struct dbreg_suppress {
 	size_t n_codes;                /* 0: the statement has no comment */
 	char codes[DBREG_SUPPRESS_MAX_CODES][8];
+	size_t at[DBREG_SUPPRESS_MAX_CODES];   /* byte of each code in the SQL */
 	char reason[256];              /* the rest of the comment's line, trimmed; "" when none */
 };
 
@@ -24,6 +25,10 @@ struct dbreg_suppress {
  * at `begin` (just after the previous statement's ';'). Nothing found:
  * out->n_codes == 0. */
 void dbreg_suppress_find(struct dbreg_suppress *out, const char *sql, size_t begin, size_t start);
+
+/* Writes the codes a comment may suppress, ", " between them, into buf
+ * (cut to size), for hints. */
+void dbreg_suppress_codes(char *buf, size_t size);
 
 /* Whether a comment may suppress a code: warnings (DBR1xx) and DBR043; the
  * isolation and schema rules (DBR02x, DBR046, DBR047) never. */

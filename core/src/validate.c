@@ -270,7 +270,7 @@ int dbreg_registry_validate_start(struct dbreg_validate_job **out, struct dbreg_
 		reg->order = order;   /* the planner's, as dbreg_validate_finish leaves it */
 		reg->check_deadline_ms = (long long)dbreg_clock_ms() + validate_budget(opts);
 		job->t0 = dbreg_clock_ms();
-		job->started = pthread_create(&job->thread, NULL, validate_job_main, job) == 0;
+		job->started = dbreg_thread_start(&job->thread, validate_job_main, job) == 0;
 		if (job->started) {
 			*out = job;
 			return 0;

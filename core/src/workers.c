@@ -1,9 +1,11 @@
 /* A small thread pool over items: a shared counter hands out the next item,
- * so a slow item does not leave the other threads idle. */
+ * so a slow item does not leave the other threads idle. Its threads, like
+ * every thread of the library, start with SIGINT and SIGTERM blocked. */
 #include "workers.h"
 #include "diag.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -40,6 +42,20 @@ static void *workers_main(void *arg)
 	return NULL;
 }
 
+int dbreg_thread_start(pthread_t *out, void *(*fn)(void *), void *arg)
+{
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	/* The new thread inherits the mask it was created under. */
+	int mrc = pthread_sigmask(SIG_BLOCK, &block, &old);
+	int rc = pthread_create(out, NULL, fn, arg);
+	if (mrc == 0)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 size_t dbreg_workers_count(size_t n_items, size_t max_workers)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -66,15 +82,17 @@ int dbreg_workers_run(struct dbreg_diag_list *dst, size_t n_items, size_t n_work
 		return DBREG_ENOMEM;
 	}
 	pthread_mutex_init(&p.lock, NULL);
+	/* A thread that cannot start leaves its share to the others; when none
+	 * could, worker 0 runs here. One worker runs here anyway. */
+	bool any = false;
 	for (size_t i = 0; i < n_workers; i++) {
 		workers[i] = (struct workers_one){.pool = &p, .index = i};
-		/* The first share runs on this thread; a thread that cannot start
-		 * leaves its share to the others. */
-		if (i > 0)
-			workers[i].started = pthread_create(&workers[i].thread, NULL, workers_main, &workers[i]) == 0;
+		if (n_workers > 1 && dbreg_thread_start(&workers[i].thread, workers_main, &workers[i]) == 0)
+			any = workers[i].started = true;
 	}
-	workers_main(&workers[0]);
-	for (size_t i = 1; i < n_workers; i++)
+	if (!any)
+		workers_main(&workers[0]);
+	for (size_t i = 0; i < n_workers; i++)
 		if (workers[i].started)
 			pthread_join(workers[i].thread, NULL);
 	pthread_mutex_destroy(&p.lock);

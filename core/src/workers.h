@@ -5,7 +5,14 @@
 
 #include "dbreg.h"
 
+#include <pthread.h>
 #include <stddef.h>
+
+/* pthread_create, with SIGINT and SIGTERM blocked in the new thread: the
+ * library's threads leave them to the caller's, so a handler (dbreg_cancel_all)
+ * never runs on a thread that holds a target's transaction and lock, which
+ * would stay held until the process ends. Returns pthread_create's code. */
+int dbreg_thread_start(pthread_t *out, void *(*fn)(void *), void *arg);
 
 /* Checks one item into `out` (a list of its own). `worker` (0..n_workers-1)
  * indexes the caller's per-thread state. A non-zero return stops this
@@ -16,8 +23,10 @@ typedef int (*dbreg_worker_fn)(void *arg, size_t worker, size_t item, struct dbr
  * fewer when each would get only a few items. Always at least 1. */
 size_t dbreg_workers_count(size_t n_items, size_t max_workers);
 
-/* Calls fn for every item 0..n_items-1 on n_workers threads (worker 0 is
- * the calling thread), items handed out one at a time in order. Then, if
+/* Calls fn for every item 0..n_items-1 on n_workers threads, items handed
+ * out one at a time in order. With more than one worker the calling thread
+ * only waits (it takes the signals, see dbreg_thread_start); it runs the
+ * items itself only with one worker, or when no thread could start. Then, if
  * no call failed, moves each item's list to the end of dst in item order.
  * Returns 0, the first worker's (by number) non-zero return of fn, or
  * DBREG_ENOMEM; dst is left unchanged unless 0 is returned. */
