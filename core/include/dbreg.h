@@ -1023,6 +1023,10 @@ enum dbreg_fleet_status {
 	DBREG_FLEET_FAILED,
 };
 
+/* "not_reached", "done_before", "ok", "failed": the state file's and the
+ * JSON's word for a status. */
+const char *dbreg_fleet_status_name(enum dbreg_fleet_status s);
+
 /* What happened on one target. Strings owned by the outcome. */
 struct dbreg_fleet_outcome {
 	enum dbreg_fleet_status status;
