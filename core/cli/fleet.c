@@ -98,7 +98,8 @@ static void fleet_json_target(struct cli_session *s, const struct dbreg_fleet_me
 {
 	FILE *fp = s->out;
 	/* A target the run never started did not succeed, and has no exit
-	 * code of its own: a script that checks each target's ok is told. */
+	 * code of its own: a script that checks each target's ok is told,
+	 * and its error says why (what its wait saw, else the run's reason). */
 	bool reached = o->status != DBREG_FLEET_NOT_REACHED;
 	fprintf(fp, "%s\n    {\"target\": ", first ? "" : ",");
 	dbreg_json_str(fp, m->shown);
@@ -113,7 +114,7 @@ static void fleet_json_target(struct cli_session *s, const struct dbreg_fleet_me
 		o->ms);
 	char why[160];
 	snprintf(why, sizeof why, "not reached: %s", not_reached);
-	dbreg_json_str(fp, reached ? o->error : why);
+	dbreg_json_str(fp, reached || o->error ? o->error : why);
 	fputs(", \"failed\": ", fp);
 	if (o->failed_migration) {
 		fputs("{\"package\": ", fp);
