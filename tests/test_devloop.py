@@ -258,13 +258,7 @@ def a_suppression_comment_with_a_code_that_is_none_says_so_where_it_is():
     # DBR430 for DBR043: it suppressed nothing and said nothing. Now a
     # warning at the code (line 18, after "-- dbreg:ignore "), once, and the
     # DBR043 it meant to suppress is still an error.
-    up = """-- dbreg:ignore DBR430 the first deploy creates it once
-CREATE TABLE ydtb_memo_items (
-  id text PRIMARY KEY,
-  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
-  title text
-);
-CREATE INDEX IF NOT EXISTS ydtb_memo_items_workspace_id_idx ON ydtb_memo_items (workspace_id);"""
+    up = "-- dbreg:ignore DBR430 the first deploy creates it once\n" + NOT_IDEMPOTENT
     d = project({"tomls/memo.toml": memo(up)})
     rc, out, err = run(["validate"], d)
     lines = [l for l in err.splitlines() if "DBR107" in l]
