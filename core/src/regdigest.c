@@ -13,29 +13,57 @@
 #include "regdigest.h"
 #include "util.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void regdigest_text(struct dbreg_regdigest *d, EVP_MD_CTX *ctx, const char *s)
+static void regdigest_put(struct dbreg_regdigest *d, struct dbreg_regdigest_part *p, const void *data, size_t n)
 {
-	size_t n = s ? strlen(s) : 0;
-	char len[32];
-	int k = snprintf(len, sizeof len, "%zu:", n);
-	if (!EVP_DigestUpdate(ctx, len, (size_t)k) || (n && !EVP_DigestUpdate(ctx, s, n)))
-		d->failed = true;
+	if (p->len + n > sizeof p->buf) {
+		if (!EVP_DigestUpdate(p->ctx, p->buf, p->len))
+			d->failed = true;
+		p->len = 0;
+		if (n > sizeof p->buf) {
+			if (!EVP_DigestUpdate(p->ctx, data, n))
+				d->failed = true;
+			return;
+		}
+	}
+	memcpy(p->buf + p->len, data, n);
+	p->len += n;
+}
+
+/* n in decimal, then end (a colon, a newline) */
+static void regdigest_number(struct dbreg_regdigest *d, struct dbreg_regdigest_part *p, long long n, char end)
+{
+	char s[24];
+	size_t k = sizeof s;
+	unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+	s[--k] = end;
+	do {
+		s[--k] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (n < 0)
+		s[--k] = '-';
+	regdigest_put(d, p, s + k, sizeof s - k);
+}
+
+static void regdigest_text(struct dbreg_regdigest *d, struct dbreg_regdigest_part *p, const char *s, size_t n)
+{
+	regdigest_number(d, p, (long long)n, ':');
+	regdigest_put(d, p, s ? s : "", n);
 }
 
 int dbreg_regdigest_begin(struct dbreg_regdigest *d)
 {
 	memset(d, 0, sizeof *d);
-	d->history = EVP_MD_CTX_new();
-	d->plan = EVP_MD_CTX_new();
+	d->history.ctx = EVP_MD_CTX_new();
+	d->plan.ctx = EVP_MD_CTX_new();
 	const EVP_MD *md = dbreg_sha256_md();
-	if (!d->history || !d->plan || !md || !EVP_DigestInit_ex(d->history, md, NULL) ||
-	    !EVP_DigestInit_ex(d->plan, md, NULL)) {
-		EVP_MD_CTX_free(d->history);
-		EVP_MD_CTX_free(d->plan);
+	if (!d->history.ctx || !d->plan.ctx || !md || !EVP_DigestInit_ex(d->history.ctx, md, NULL) ||
+	    !EVP_DigestInit_ex(d->plan.ctx, md, NULL)) {
+		EVP_MD_CTX_free(d->history.ctx);
+		EVP_MD_CTX_free(d->plan.ctx);
 		memset(d, 0, sizeof *d);
 		return DBREG_ENOMEM;
 	}
@@ -47,37 +75,35 @@ void dbreg_regdigest_row(struct dbreg_regdigest *d, const char *package, const c
 {
 	const char *key[4] = { package, migration, version, checksum };
 	for (int i = 0; i < 4; i++) {
-		regdigest_text(d, d->history, key[i]);
-		regdigest_text(d, d->plan, key[i]);
+		size_t n = key[i] ? strlen(key[i]) : 0;
+		regdigest_text(d, &d->history, key[i], n);
+		regdigest_text(d, &d->plan, key[i], n);
 	}
-	regdigest_text(d, d->history, applied_at);
-	char ms[32];
-	int k = snprintf(ms, sizeof ms, "%lld\n", duration_ms);
-	if (!EVP_DigestUpdate(d->history, ms, (size_t)k) || !EVP_DigestUpdate(d->plan, "\n", 1))
-		d->failed = true;
+	regdigest_text(d, &d->history, applied_at, applied_at ? strlen(applied_at) : 0);
+	regdigest_number(d, &d->history, duration_ms, '\n');
+	regdigest_put(d, &d->plan, "\n", 1);
 	d->n_rows++;
 }
 
 void dbreg_regdigest_package(struct dbreg_regdigest *d, const char *name, const char *version)
 {
-	if (!d->packages && !EVP_DigestUpdate(d->plan, "--\n", 3))
-		d->failed = true;
+	if (!d->packages)
+		regdigest_put(d, &d->plan, "--\n", 3);
 	d->packages = true;
-	regdigest_text(d, d->plan, name);
-	regdigest_text(d, d->plan, version);
-	if (!EVP_DigestUpdate(d->plan, "\n", 1))
-		d->failed = true;
+	regdigest_text(d, &d->plan, name, name ? strlen(name) : 0);
+	regdigest_text(d, &d->plan, version, version ? strlen(version) : 0);
+	regdigest_put(d, &d->plan, "\n", 1);
 	d->n_packages++;
 }
 
-static void regdigest_hex(EVP_MD_CTX *ctx, char out[72], bool *failed)
+static void regdigest_hex(struct dbreg_regdigest *d, struct dbreg_regdigest_part *p, char out[72])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int n = 0;
 	out[0] = '\0';
-	if (!EVP_DigestFinal_ex(ctx, md, &n) || n != 32) {
-		*failed = true;
+	if (!EVP_DigestUpdate(p->ctx, p->buf, p->len) || !EVP_DigestFinal_ex(p->ctx, md, &n) || n != 32) {
+		d->failed = true;
 		return;
 	}
 	memcpy(out, "sha256:", 7);
@@ -91,14 +117,14 @@ static void regdigest_hex(EVP_MD_CTX *ctx, char out[72], bool *failed)
 int dbreg_regdigest_end(struct dbreg_regdigest *d, struct dbreg_registry_digest *out)
 {
 	memset(out, 0, sizeof *out);
-	if (!d->packages && !EVP_DigestUpdate(d->plan, "--\n", 3))
-		d->failed = true;
-	regdigest_hex(d->history, out->history, &d->failed);
-	regdigest_hex(d->plan, out->plan, &d->failed);
+	if (!d->packages)
+		regdigest_put(d, &d->plan, "--\n", 3);
+	regdigest_hex(d, &d->history, out->history);
+	regdigest_hex(d, &d->plan, out->plan);
 	out->n_rows = d->n_rows;
 	out->n_packages = d->n_packages;
-	EVP_MD_CTX_free(d->history);
-	EVP_MD_CTX_free(d->plan);
+	EVP_MD_CTX_free(d->history.ctx);
+	EVP_MD_CTX_free(d->plan.ctx);
 	bool failed = d->failed;
 	memset(d, 0, sizeof *d);
 	if (failed) {

@@ -11,8 +11,13 @@
 
 /* The digests being computed: rows first, in history order, then the
  * packages in byte order of their names. */
+struct dbreg_regdigest_part {
+	EVP_MD_CTX *ctx;
+	size_t len;
+	unsigned char buf[8192];       /* gathered, hashed when full: thousands of short texts a row apart */
+};
 struct dbreg_regdigest {
-	EVP_MD_CTX *history, *plan;
+	struct dbreg_regdigest_part history, plan;
 	size_t n_rows, n_packages;
 	bool packages;                 /* the plan digest's "--\n" was written */
 	bool failed;
