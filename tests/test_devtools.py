@@ -103,6 +103,26 @@ def new_migration_on_a_file_without_final_newline():
 
 
 @case
+def new_migration_and_generate_write_crlf_lines_to_a_crlf_manifest():
+    d = project({"tomls/shop.toml": SHOP}, with_tomls=["core.toml", "basic.toml"])
+    for name, args in [("basic.toml", ["new", "migration", "@ydtb/basic", "0006_x"]),
+                       ("shop.toml", ["generate", "@t/shop"])]:
+        path = os.path.join(d, "tomls", name)
+        before = read(path).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        with open(path, "wb") as fp:
+            fp.write(before)
+        rc, _, err = run(args, d)
+        expect(rc == 0, err)
+        after = read(path)
+        added = after[len(before):]
+        # The old bytes kept, then only CRLF lines: no bare LF in between.
+        expect(after.startswith(before) and added.startswith(b"\r\n[[migrations]]\r\n")
+               and added.count(b"\n") == added.count(b"\r\n") > 5, "%s: %r" % (name, added[:80]))
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0 and "DBR047" not in out + err, out + err)
+
+
+@case
 def docs_check_passes_on_the_repository():
     rc, _, err = run(["-C", REPO, "docs", "--check"], "/")
     expect(rc == 0, "docs/schema is out of date: run `build/dbreg docs` at the repository root\n" + err)

@@ -929,6 +929,29 @@ def a_quoted_keyword_value_in_urls_file_keeps_its_hash():
 
 
 @case
+def targets_not_reached_are_not_ok_and_the_summary_says_why():
+    files = project(with_tomls=False)
+    targets = sqlite_targets(files, 4)
+    with open(targets[1].path, "w") as f:
+        f.write("not a database, " * 512)
+    d = fleet_project(targets, canary=[targets[0].url], jobs=1)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    t = by_target(doc)
+    expect(rc == 3 and t[targets[1].shown]["status"] == "failed", "exit %d: %s" % (rc, json.dumps(doc)[:1500]))
+    for x in targets[2:]:
+        # Never started: not a success, and no exit code of its own.
+        got = t[x.shown]
+        expect(got["status"] == "not_reached" and got["ok"] is False and got["exit_code"] is None
+               and got["error"] == "not reached: the run stopped at the failure limit", got)
+    expect(t[targets[0].shown]["ok"] is True and t[targets[0].shown]["exit_code"] == 0, t[targets[0].shown])
+    # Resumed, the canary is done before; the same failure stops the rest
+    # again, and no canary failed.
+    rc, out, err = run(["apply", "--fleet", "tenants", "--resume"], d)
+    expect(rc == 3 and "2 targets not reached (the run stopped at the failure limit)" in out
+           and "canary" not in out, "exit %d: %s" % (rc, out + err))
+
+
+@case
 def fleet_usage_errors_and_bad_fleets():
     d = project()
     with open(os.path.join(d, "dbreg.toml"), "w") as f:

@@ -55,15 +55,11 @@ static int generate_run(struct cli_session *s)
 			goto out;
 		}
 		/* The manifest's bytes stay as they are: the migrations go after them. */
-		size_t n = len + strlen(gen.toml) + 3;
-		next = malloc(n);
-		if (!next) {
-			rc = DBREG_ENOMEM;
+		size_t w;
+		rc = dbreg_manifest_append(&next, &w, text, len, gen.toml);
+		if (rc < 0)
 			goto out;
-		}
-		int w = snprintf(next, n, "%s%s%s%s", text, len && text[len - 1] != '\n' ? "\n" : "", len ? "\n" : "",
-				 gen.toml);
-		rc = dbreg_write_file(path, next, (size_t)w, err, sizeof err);
+		rc = dbreg_write_file(path, next, w, err, sizeof err);
 		if (rc < 0) {
 			cli_fail(s, "%s", err);
 			goto out;

@@ -79,21 +79,42 @@ static int fleet_exit(const struct dbreg_fleet_outcome *o)
 	return o->status == DBREG_FLEET_FAILED ? cli_exit_code(o->rc ? o->rc : DBREG_EMIGRATION) : 0;
 }
 
+/* Why the run left targets unstarted, for the summary and each target's
+ * error: only a canary that failed stops the rest for being a canary. */
+static const char *fleet_not_reached_why(const struct dbreg_fleet *f, const struct dbreg_fleet_outcome *o,
+					 bool interrupted)
+{
+	if (interrupted)
+		return "interrupted";
+	for (size_t i = 0; i < f->n_members; i++)
+		if (f->members[i].canary && o[i].status == DBREG_FLEET_FAILED)
+			return "a canary failed: the rest were left alone";
+	return "the run stopped at the failure limit";
+}
+
 static void fleet_json_target(struct cli_session *s, const struct dbreg_fleet_member *m,
-			      const struct dbreg_fleet_outcome *o, enum dbreg_fleet_action action, bool first)
+			      const struct dbreg_fleet_outcome *o, enum dbreg_fleet_action action, bool first,
+			      const char *not_reached)
 {
 	FILE *fp = s->out;
-	static const char *const status[] = {
-		[DBREG_FLEET_NOT_REACHED] = "not_reached", [DBREG_FLEET_DONE_BEFORE] = "done_before",
-		[DBREG_FLEET_OK] = "ok", [DBREG_FLEET_FAILED] = "failed",
-	};
+	/* A target the run never started did not succeed, and has no exit
+	 * code of its own: a script that checks each target's ok is told,
+	 * and its error says why (what its wait saw, else the run's reason). */
+	bool reached = o->status != DBREG_FLEET_NOT_REACHED;
 	fprintf(fp, "%s\n    {\"target\": ", first ? "" : ",");
 	dbreg_json_str(fp, m->shown);
-	fprintf(fp, ", \"ok\": %s, \"exit_code\": %d, \"status\": \"%s\", \"canary\": %s, \"applied\": %zu,"
-		    " \"pending\": %zu, \"installed\": %zu, \"ms\": %lld, \"error\": ",
-		o->status == DBREG_FLEET_FAILED ? "false" : "true", fleet_exit(o), status[o->status],
-		m->canary ? "true" : "false", o->applied, o->pending, o->installed, o->ms);
-	dbreg_json_str(fp, o->error);
+	fprintf(fp, ", \"ok\": %s, \"exit_code\": ", reached && o->status != DBREG_FLEET_FAILED ? "true" : "false");
+	if (reached)
+		fprintf(fp, "%d", fleet_exit(o));
+	else
+		fputs("null", fp);
+	fprintf(fp, ", \"status\": \"%s\", \"canary\": %s, \"applied\": %zu, \"pending\": %zu, \"installed\": %zu,"
+		    " \"ms\": %lld, \"error\": ",
+		dbreg_fleet_status_name(o->status), m->canary ? "true" : "false", o->applied, o->pending, o->installed,
+		o->ms);
+	char why[160];
+	snprintf(why, sizeof why, "not reached: %s", not_reached);
+	dbreg_json_str(fp, reached || o->error ? o->error : why);
 	fputs(", \"failed\": ", fp);
 	if (o->failed_migration) {
 		fputs("{\"package\": ", fp);
@@ -119,7 +140,8 @@ static void fleet_json_target(struct cli_session *s, const struct dbreg_fleet_me
 
 /* The summary: counts by outcome, then the targets that did not succeed. */
 static void fleet_summary(struct cli_session *s, const struct dbreg_fleet *f, const struct dbreg_fleet_outcome *o,
-			  size_t jobs, double seconds, bool interrupted, enum dbreg_fleet_action action)
+			  size_t jobs, double seconds, bool interrupted, enum dbreg_fleet_action action,
+			  const char *not_reached)
 {
 	size_t count[4] = { 0 }, applied = 0, pending = 0;
 	for (size_t i = 0; i < f->n_members; i++) {
@@ -144,17 +166,11 @@ static void fleet_summary(struct cli_session *s, const struct dbreg_fleet *f, co
 	for (size_t i = 0; i < f->n_members; i++)
 		if (o[i].status == DBREG_FLEET_FAILED)
 			fprintf(fp, "  failed: %s: %s\n", f->members[i].shown, o[i].error ? o[i].error : "");
-	if (count[DBREG_FLEET_NOT_REACHED]) {
-		bool canary_failed = false;
-		for (size_t i = 0; i < f->n_members; i++)
-			canary_failed |= f->members[i].canary && o[i].status != DBREG_FLEET_OK;
+	if (count[DBREG_FLEET_NOT_REACHED])
 		fprintf(fp, "  %zu target%s not reached (%s): dbreg %s --fleet %s --resume runs %s\n",
-			count[DBREG_FLEET_NOT_REACHED], count[DBREG_FLEET_NOT_REACHED] == 1 ? "" : "s",
-			interrupted ? "interrupted" : canary_failed ? "a canary failed: the rest were left alone"
-								  : "the run stopped at the failure limit",
+			count[DBREG_FLEET_NOT_REACHED], count[DBREG_FLEET_NOT_REACHED] == 1 ? "" : "s", not_reached,
 			action == DBREG_FLEET_INIT ? "init" : "apply", f->name,
 			count[DBREG_FLEET_FAILED] ? "them and the failed ones" : "them");
-	}
 }
 
 /* status --fleet: per target what the last run did, and installed and
@@ -326,6 +342,7 @@ int cli_fleet(struct cli_session *s, const char *command)
 	}
 	if (interrupted)
 		exit_code = 130;
+	const char *why = fleet_not_reached_why(f, o, interrupted);
 	double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (status) {
 		fleet_status_print(s, f, o, rec, n_rec, run_at, last_interrupted);
@@ -345,7 +362,7 @@ int cli_fleet(struct cli_session *s, const char *command)
 		cli_json_key(s, "targets");
 		fputc('[', s->out);
 		for (size_t i = 0; i < f->n_members; i++)
-			fleet_json_target(s, &f->members[i], &o[i], action, i == 0);
+			fleet_json_target(s, &f->members[i], &o[i], action, i == 0, why);
 		fputs("\n  ]", s->out);
 	} else {
 		if (action == DBREG_FLEET_PLAN && !s->o.quiet)
@@ -357,7 +374,7 @@ int cli_fleet(struct cli_session *s, const char *command)
 				cli_print_diags(s, &o[i].diags);
 		/* -q: the summary only when something did not succeed. */
 		if (!s->o.quiet || exit_code)
-			fleet_summary(s, f, o, jobs, seconds, interrupted, action);
+			fleet_summary(s, f, o, jobs, seconds, interrupted, action, why);
 	}
 	if (action != DBREG_FLEET_PLAN && !s->o.dry_run)
 		dbreg_state_log(state, strcmp(command, "init") == 0 ? "init" : "apply", f->name,

@@ -944,9 +944,16 @@ int dbreg_scaffold_core(char **out, const struct dbreg_registry *reg, char *err,
 /* The manifest file name for a package: "@acme/crm" -> "crm.toml". */
 const char *dbreg_scaffold_file_name(const char *name, char *out, size_t size);
 
+/* `text` (a manifest's bytes) with `tail` (TOML, lines ending in "\n")
+ * after it: the old bytes are a prefix of *out, a missing final newline
+ * is supplied, one blank line separates them, and a file whose lines end
+ * in CRLF gets CRLF lines. Returns 0 and a malloc'd *out of *out_len
+ * bytes, or DBREG_ENOMEM. */
+int dbreg_manifest_append(char **out, size_t *out_len, const char *text, size_t len, const char *tail);
+
 /* `text` with an empty migration (id, version, empty bodies for both
- * dialects in both directions) appended; the old bytes are a prefix of
- * *out (a missing final newline is supplied). Returns 0 and a malloc'd
+ * dialects in both directions) appended as dbreg_manifest_append does.
+ * Returns 0 and a malloc'd
  * *out of *out_len bytes; DBREG_EINVALID (bad id, message in err);
  * DBREG_ENOMEM. */
 int dbreg_scaffold_migration(char **out, size_t *out_len, const char *text, size_t len, const char *id,
@@ -1030,6 +1037,10 @@ enum dbreg_fleet_status {
 	DBREG_FLEET_OK,
 	DBREG_FLEET_FAILED,
 };
+
+/* "not_reached", "done_before", "ok", "failed": the state file's and the
+ * JSON's word for a status. */
+const char *dbreg_fleet_status_name(enum dbreg_fleet_status s);
 
 /* What happened on one target. Strings owned by the outcome. */
 struct dbreg_fleet_outcome {

@@ -549,7 +549,7 @@ out:
 	dbreg_target_close(conn);
 }
 
-static const char *fleet_status_name(enum dbreg_fleet_status s)
+const char *dbreg_fleet_status_name(enum dbreg_fleet_status s)
 {
 	static const char *const names[] = {
 		[DBREG_FLEET_NOT_REACHED] = "not_reached", [DBREG_FLEET_DONE_BEFORE] = "done_before",
@@ -607,7 +607,7 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 		if (online && rc == 0)
 			rc = dbreg_state_set_history(st, m->shown, hist, nh);
 		if (rc == 0 && r->run_id)
-			rc = dbreg_state_fleet_target(st, r->run_id, m->shown, fleet_status_name(o->status), o->rc,
+			rc = dbreg_state_fleet_target(st, r->run_id, m->shown, dbreg_fleet_status_name(o->status), o->rc,
 						      o->applied, o->ms, o->error);
 		if (rc == 0 && r->batch_open && fleet_ms(r->batch_t0) >= FLEET_BATCH_MS) {
 			r->batch_open = false;
@@ -672,7 +672,7 @@ int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg
 	for (size_t i = 0; i < n; i++) {
 		o[i].status = opts->skip && opts->skip[i] ? DBREG_FLEET_DONE_BEFORE : DBREG_FLEET_NOT_REACHED;
 		shown[i] = f->members[i].shown;
-		status[i] = fleet_status_name(o[i].status);
+		status[i] = dbreg_fleet_status_name(o[i].status);
 		if (o[i].status == DBREG_FLEET_DONE_BEFORE)
 			continue;
 		if (f->members[i].canary)

@@ -251,24 +251,42 @@ int dbreg_scaffold_migration(char **out, size_t *out_len, const char *text, size
 		snprintf(err, errsize, "invalid migration id \"%s\" (letters, digits, '_', '.', '-')", id);
 		return DBREG_EINVALID;
 	}
+	char *tail = dbreg_printf("[[migrations]]\n"
+				  "id = \"%s\"\n"
+				  "version = \"%s\"\n"
+				  "description = \"\"\n"
+				  "up_postgres = \"\"\"\n\"\"\"\n"
+				  "up_sqlite = \"\"\"\n\"\"\"\n"
+				  "down_postgres = \"\"\"\n\"\"\"\n"
+				  "down_sqlite = \"\"\"\n\"\"\"\n",
+				  id, version);
+	if (!tail)
+		return DBREG_ENOMEM;
+	int rc = dbreg_manifest_append(out, out_len, text, len, tail);
+	free(tail);
+	return rc;
+}
+
+int dbreg_manifest_append(char **out, size_t *out_len, const char *text, size_t len, const char *tail)
+{
+	*out = NULL;
+	*out_len = 0;
+	/* The file's first line ending says how it writes them: an editor on
+	 * Windows keeps CRLF, and a file of mixed endings is not ours to fix. */
+	const char *nl = memchr(text, '\n', len);
+	const char *eol = nl && nl > text && nl[-1] == '\r' ? "\r\n" : "\n";
 	struct dbreg_buf b = DBREG_BUF_INIT;
 	dbreg_buf_append(&b, text, len);
-	/* The old bytes stay a prefix of the new file: only a missing final
-	 * newline is supplied, and one blank line before the new table. */
 	if (len > 0 && text[len - 1] != '\n')
-		dbreg_buf_puts(&b, "\n");
+		dbreg_buf_puts(&b, eol);
 	if (len > 0)
-		dbreg_buf_puts(&b, "\n");
-	dbreg_buf_printf(&b,
-		"[[migrations]]\n"
-		"id = \"%s\"\n"
-		"version = \"%s\"\n"
-		"description = \"\"\n"
-		"up_postgres = \"\"\"\n\"\"\"\n"
-		"up_sqlite = \"\"\"\n\"\"\"\n"
-		"down_postgres = \"\"\"\n\"\"\"\n"
-		"down_sqlite = \"\"\"\n\"\"\"\n",
-		id, version);
+		dbreg_buf_puts(&b, eol);
+	for (const char *p = tail; *p; p++) {
+		if (*p == '\n')
+			dbreg_buf_puts(&b, eol);
+		else
+			dbreg_buf_append(&b, p, 1);
+	}
 	if (b.oom) {
 		dbreg_buf_dispose(&b);
 		return DBREG_ENOMEM;
