@@ -397,8 +397,8 @@ const struct cli_command cli_cmd_new = {
 		"table and its first migration for both dialects, version 0.1.0; it validates as written\n"
 		"(in a project without a core package it writes tomls/core.toml first: @ydtb/core with\n"
 		"the ydtb_workspaces table every package table refers to).\n"
-		"A --dir that is not a package folder is named in a dbreg.toml written for it ([registry]\n"
-		"packages); with a dbreg.toml already there, add it to packages yourself.\n"
+		"A --dir that is neither a package folder nor below one is named in a dbreg.toml written\n"
+		"for it ([registry] packages); with a dbreg.toml already there, add it to packages yourself.\n"
 		"new migration PKG ID appends an empty migration with the package's version to its\n"
 		"manifest, keeping the rest of the file byte for byte.",
 	.options = (const char *const[]){"dir", NULL},
