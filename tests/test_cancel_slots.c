@@ -4,6 +4,7 @@
  * registers, until dbreg_cancel_reset. A driver whose cancel writes one
  * byte to a pipe stands in for PostgreSQL (the harness allows 200
  * connections); the reset is shown on a real SQLite file. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -130,6 +131,68 @@ static void test_cancel__reset_opens_connections_again_after_cancel_all(void **s
 	rmdir(dir);
 }
 
+/* A reset is refused from a cancel_all's first step to its return, also
+ * while a second one waits for the first to end (review-11 #5): before,
+ * the second said "ending" first and took the busy flag only after, and a
+ * reset in between (the first one had just returned) reopened the run
+ * under the second's cancels. Each cancel writes a byte (in its child)
+ * and takes 0.3 s: the main thread tries resets, as fast as it can, until
+ * the second call's first cancel has begun. */
+static int reset_pipe[2];
+static atomic_int reset_second_begun;
+
+static int reset_cancel(struct dbreg_conn *conn)
+{
+	(void)conn;
+	int ok = write(reset_pipe[1], "c", 1) == 1;
+	usleep(300 * 1000);
+	return ok ? 0 : -1;
+}
+
+static const struct dbreg_driver reset_driver = {.version = 8, .name = "reset", .cancel = reset_cancel};
+
+static void *reset_second(void *arg)
+{
+	(void)arg;
+	atomic_store(&reset_second_begun, 1);
+	dbreg_cancel_all(NULL);
+	return NULL;
+}
+
+static void test_cancel__no_reset_between_two_cancel_alls(void **state)
+{
+	(void)state;
+	assert_int_equal(dbreg_cancel_reset(), 0);
+	assert_int_equal(pipe(reset_pipe), 0);
+	struct dbreg_conn conn = {.driver = &reset_driver};
+	assert_int_equal(dbreg_cancel_register(&conn), 0);
+	pthread_t first, second;
+	char b;
+	assert_int_equal(pthread_create(&first, NULL, slots_cancel_main, NULL), 0);
+	assert_int_equal(read(reset_pipe[0], &b, 1), 1);   /* the first call's cancel is out */
+	assert_int_equal(pthread_create(&second, NULL, reset_second, NULL), 0);
+	while (!atomic_load(&reset_second_begun))
+		usleep(1000);
+	/* Two bytes of the first call (its cancel and the one 100 ms after),
+	 * then the second's: until then one call or the other is under way. */
+	int bytes = 1, won = 0, tries = 0;
+	assert_int_equal(fcntl(reset_pipe[0], F_SETFL, O_NONBLOCK), 0);
+	while (bytes < 3) {
+		tries++;
+		won += dbreg_cancel_reset() == 0;
+		bytes += read(reset_pipe[0], &b, 1) == 1;
+	}
+	pthread_join(first, NULL);
+	pthread_join(second, NULL);
+	print_message("# %d of %d resets won while a cancel_all was under way\n", won, tries);
+	assert_int_equal(won, 0);
+	assert_true(dbreg_cancel_ending());
+	dbreg_cancel_forget(&conn);
+	assert_int_equal(dbreg_cancel_reset(), 0);
+	close(reset_pipe[0]);
+	close(reset_pipe[1]);
+}
+
 /* PostgreSQL drops a cancel that reaches a backend between two statements
  * (a client's next one may be on its way). A worker that checked the flag
  * just before the interrupt sends its statement, which the server reads
@@ -202,6 +265,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cancel__every_connection_past_256_is_cancelled_and_none_opens_after),
 		cmocka_unit_test(test_cancel__reset_opens_connections_again_after_cancel_all),
+		cmocka_unit_test(test_cancel__no_reset_between_two_cancel_alls),
 		cmocka_unit_test(test_cancel__a_statement_that_arrives_after_the_first_cancel_is_cancelled_too),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

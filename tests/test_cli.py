@@ -748,6 +748,34 @@ def a_package_argument_that_names_no_package_is_a_usage_error():
                "%s: %d %s" % (args, rc, out))
         if args[0] in ("generate", "test", "new", "baseline"):
             expect(doc["error"]["hint"] == "did you mean @ydtb/basic?", doc["error"])
+    # The words the user typed, and the name without its scope (review-11 #7).
+    rc, out, err = run(["new", "migration", "@ydtb/basik", "0009"], d)
+    expect(rc == 2 and "dbreg: new migration: no package @ydtb/basik in this project" in err, err)
+    for args in (["generate", "basic"], ["test", "basic"], ["new", "migration", "basic", "0009"]):
+        rc, out, err = run(args, d)
+        expect(rc == 2 and "hint: did you mean @ydtb/basic?" in err, "%s: %d %s" % (args, rc, err))
+
+
+@case
+def a_package_argument_in_a_manifest_that_does_not_parse_shows_its_error():
+    # cli.md: exit 1 = the manifests have errors. @ydtb/basic exists, its
+    # file does not parse: the DBR001, not "no package" (exit 2; review-11 #3).
+    d = project()
+    path = os.path.join(d, "tomls", "basic.toml")
+    with open(path, "a") as fp:
+        fp.write("x = = 1\n")
+    with open(path, "rb") as fp:
+        before = fp.read()
+    for args in (["new", "migration", "@ydtb/basic", "0099_x"], ["generate", "@ydtb/basic"], ["test", "@ydtb/basic"]):
+        rc, out, err = run(args, d)
+        expect(rc == 1 and "error[DBR001]" in err and "tomls/basic.toml:" in err and "no package" not in err
+               and "the manifests have 1 error; nothing was changed" in err, "%s: %d %s" % (args, rc, err))
+        rc, out, err = run(args + ["--json"], d)
+        doc = json.loads(out)
+        expect(rc == 1 and doc["exit_code"] == 1 and any(x["code"] == "DBR001" for x in doc["diagnostics"]),
+               "%s: %d %s" % (args, rc, out))
+    with open(path, "rb") as fp:
+        expect(fp.read() == before, "the manifest was changed")
 
 
 @case
@@ -2361,6 +2389,103 @@ def a_non_transactional_failure_reports_and_resumes_at_its_statement():
     expect(rc == 0 and "resumed @t/resume 0001_backfill at statement 2" in out, out + err)
     rc, out, err = run(["verify"], d)
     expect(rc == 0, out + err)
+
+
+# manifest.md's ## Example, verbatim, and a core with only what manifest.md
+# requires of one (ydtb_workspaces with id): no ydtb_tools.
+MANIFEST_EXAMPLE = '''[package]
+name = "@ydtb/basic"
+version = "1.1.0"
+description = "Notes for every workspace"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[tables.ydtb_basic_notes]
+description = "A note written inside a workspace"
+workspace_scoped = true
+
+[tables.ydtb_basic_notes.columns]
+id         = { type = "text", primary_key = true }
+title      = { type = "text", not_null = true }
+body       = { type = "text" }
+pinned     = { type = "boolean", not_null = true, default = false }
+created_at = { type = "timestamptz", not_null = true, default_sql = "CURRENT_TIMESTAMP" }
+
+[tables.ydtb_basic_notes.indexes]
+ydtb_basic_notes_created_idx = { columns = ["workspace_id", "created_at"] }
+
+[[tools]]
+id = "basic-notes"
+name = "Notes"
+icon = "note"
+
+[[migrations]]
+id = "0001_create_notes"
+version = "1.0.0"
+up = """
+CREATE TABLE IF NOT EXISTS ydtb_basic_notes (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  title text NOT NULL,
+  body text,
+  created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX IF NOT EXISTS ydtb_basic_notes_workspace_id_idx ON ydtb_basic_notes (workspace_id);
+CREATE INDEX IF NOT EXISTS ydtb_basic_notes_created_idx ON ydtb_basic_notes (workspace_id, created_at);
+"""
+down = "DROP TABLE IF EXISTS ydtb_basic_notes;"
+
+[[migrations]]
+id = "0002_add_pinned"
+version = "1.1.0"
+up_postgres = "ALTER TABLE ydtb_basic_notes ADD COLUMN IF NOT EXISTS pinned boolean NOT NULL DEFAULT false;"
+up_sqlite = "ALTER TABLE ydtb_basic_notes ADD COLUMN pinned integer NOT NULL DEFAULT 0;"
+down_postgres = "ALTER TABLE ydtb_basic_notes DROP COLUMN IF EXISTS pinned;"
+down_sqlite = "ALTER TABLE ydtb_basic_notes DROP COLUMN pinned;"
+'''
+CORE_WITHOUT_TOOLS = """[package]
+name = "@ydtb/core"
+version = "1.0.0"
+kind = "core"
+
+[tables.ydtb_workspaces]
+description = "Workspaces"
+
+[tables.ydtb_workspaces.columns]
+id = { type = "text", primary_key = true }
+
+[[migrations]]
+id = "0001_init"
+version = "1.0.0"
+up = "CREATE TABLE IF NOT EXISTS ydtb_workspaces (id text PRIMARY KEY);"
+down = "DROP TABLE IF EXISTS ydtb_workspaces;"
+"""
+
+
+@case
+def the_contracts_example_with_a_core_without_ydtb_tools_validates_clean_and_apply_notes_the_tools():
+    # review-11 #1: DBR107 fired on manifest.md's own example. validate and
+    # plan give no finding; apply and init (one target or a fleet) say once,
+    # on standard error and outside the JSON, that the tools were not written.
+    d = project({"tomls/core.toml": CORE_WITHOUT_TOOLS, "tomls/basic.toml": MANIFEST_EXAMPLE,
+                 "dbreg.toml": '[targets.dev]\nurl = "sqlite:dev.db"\n'
+                               '[fleets.f]\ntargets = ["sqlite:t1.db", "sqlite:t2.db"]\n'}, with_tomls=False)
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0 and (out + err).strip() == "2 packages, 0 errors, 0 warnings", "%d %s %s" % (rc, out, err))
+    for cmd in (["validate", "--json"], ["plan", "--json"]):
+        rc, out, err = run(cmd, d)
+        expect(rc == 0 and json.loads(out)["diagnostics"] == [], "%s: %d %s %s" % (cmd, rc, out, err))
+    note = ("dbreg: note: the [[tools]] of @ydtb/basic were not written: the core package declares no ydtb_tools "
+            "table to hold them")
+    for cmd in (["apply"], ["apply", "--json"], ["init"], ["apply", "--fleet", "f"], ["init", "--fleet", "f", "--json"]):
+        rc, out, err = run(cmd, d)
+        expect(rc == 0 and err.splitlines().count(note) == 1 and "DBR107" not in out + err,
+               "%s: %d %s %s" % (cmd, rc, out, err))
+        if "--json" in cmd:
+            expect("tools" not in json.dumps(json.loads(out).get("diagnostics")), out)
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0 and err == "", "-q: %d %s" % (rc, err))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clitest as t  # noqa: E402
-from clitest import case, expect, main, project, run  # noqa: E402
+from clitest import case, expect, made, main, project, run  # noqa: E402
 
 t.configure(sys.argv[1], sys.argv[2], "newuser")
 
@@ -154,9 +154,45 @@ def new_package_with_dir_registers_the_folder_that_validate_reads():
     # nothing written, and the hint says what to add where.
     d = project({"dbreg.toml": '[targets.dev]\nurl = "sqlite:dev.db"\n'}, with_tomls=False)
     rc, _, err = run(["new", "package", "@acme/crm", "--dir", "pkgs"], d)
-    expect(rc == 2 and "pkgs is not a package folder of the project" in err, "%d %s" % (rc, err))
-    expect('hint: add "pkgs" to packages under [registry] in dbreg.toml' in err, err)
+    expect(rc == 2 and "pkgs is not in a package folder of the project" in err, "%d %s" % (rc, err))
+    # The whole list to write: packages = ["pkgs"] alone would drop the
+    # default tomls (review-11 #4).
+    expect('hint: write packages = ["tomls", "pkgs"] under [registry] in dbreg.toml' in err, err)
     expect(sorted(os.listdir(d)) == ["dbreg.toml"], os.listdir(d))
+    # Below a package folder is read (recursively, manifest.md): written,
+    # and the user's dbreg.toml left as it was (review-11 #2).
+    for toml, sub, top in [('[targets.dev]\nurl = "sqlite:dev.db"\n', "tomls/sub", "tomls"),
+                           ('[registry]\npackages = ["pkgs"]\n', "pkgs/team", "pkgs")]:
+        d = project({"dbreg.toml": toml}, with_tomls=False)
+        os.makedirs(os.path.join(d, top))
+        rc, _, err = run(["new", "package", "@acme/crm", "--dir", sub], d)
+        expect(rc == 0 and os.path.exists(os.path.join(d, sub, "crm.toml")), "%s: %d %s" % (sub, rc, err))
+        with open(os.path.join(d, "dbreg.toml")) as fp:
+            expect(fp.read() == toml, "%s: dbreg.toml changed" % sub)
+        rc, out, err = run(["validate"], d)
+        expect(rc == 0 and "2 packages, 0 errors" in out + err, "%s: %d %s %s" % (sub, rc, out, err))
+    # Without dbreg.toml, below tomls/ needs none (review-11 #4).
+    d = project(with_tomls=False)
+    os.makedirs(os.path.join(d, "tomls"))
+    rc, _, err = run(["new", "package", "@acme/crm", "--dir", "tomls/sub"], d)
+    expect(rc == 0 and not os.path.exists(os.path.join(d, "dbreg.toml")), "%d %s" % (rc, err))
+    # The project folder itself is written as ".", never as an absolute
+    # path (the project moves, or is cloned), and what it holds is not
+    # listed beside it.
+    d = project()
+    rc, _, err = run(["new", "package", "@acme/crm", "--dir", "."], d)
+    with open(os.path.join(d, "dbreg.toml")) as fp:
+        expect(rc == 0 and '[registry]\npackages = ["."]\n' in fp.read(), "%d %s" % (rc, err))
+    moved = d + "-moved"
+    os.rename(d, moved)
+    made.append(moved)
+    rc, out, err = run(["validate"], moved)
+    expect(rc == 0 and " 0 errors" in out + err, "%d %s %s" % (rc, out, err))
+    # A DIR whose parent does not exist cannot be made (mkdir makes one level).
+    d = project(with_tomls=False)
+    rc, _, err = run(["new", "package", "@acme/crm", "--dir", "a/b/c"], d)
+    expect(rc == 1 and "cannot create a/b/c: No such file or directory" in err and os.listdir(d) == [],
+           "%d %s %s" % (rc, err, os.listdir(d)))
 
 
 @case

@@ -81,23 +81,42 @@ int cli_usage(struct cli_session *s, const char *fmt, ...)
 	return DBREG_EUSAGE;
 }
 
-size_t cli_package(struct cli_session *s, const char *name)
+void cli_fail_manifests(struct cli_session *s)
 {
-	size_t i = dbreg_registry_package_find(s->reg, name);
-	if (i != (size_t)-1)
-		return i;
+	const struct dbreg_diag_list *d = dbreg_registry_diags(s->reg);
+	cli_print_diags(s, d);
+	cli_fail(s, "the manifests have %zu error%s; nothing was changed", d->errors, d->errors == 1 ? "" : "s");
+}
+
+int cli_package(size_t *out, struct cli_session *s, const char *name)
+{
+	if ((*out = dbreg_registry_package_find(s->reg, name)) != (size_t)-1)
+		return 0;
+	if (dbreg_registry_diags(s->reg)->errors) {
+		cli_fail_manifests(s);
+		return DBREG_EINVALID;
+	}
 	size_t n = dbreg_registry_package_count(s->reg);
-	const char **names = calloc(n + 1, sizeof *names);
-	for (size_t k = 0; names && k < n; k++)
+	const char **names = calloc(2 * n + 1, sizeof *names), **bare = names ? names + n : NULL;
+	for (size_t k = 0; names && k < n; k++) {
 		names[k] = dbreg_registry_package_name(s->reg, k);
+		const char *slash = strchr(names[k], '/');
+		bare[k] = slash ? slash + 1 : names[k];
+	}
 	const char *best = names ? cli_suggest(name, names, n) : NULL;
-	cli_fail(s, "%s: no package %s in this project", s->cmd->name, name);
+	/* "notes" for @acme/notes: the name without its scope. */
+	const char *part = !best && names && !strchr(name, '/') ? cli_suggest(name, bare, n) : NULL;
+	for (size_t k = 0; part && k < n; k++)
+		if (bare[k] == part)
+			best = names[k];
+	cli_fail(s, "%s%s%s: no package %s in this project", s->cmd->name, s->sub ? " " : "", s->sub ? s->sub : "",
+		 name);
 	if (best)
 		cli_hint(s, "did you mean %s?", best);
 	else
 		cli_hint(s, "see 'dbreg %s --help'", s->cmd->name);
 	free(names);
-	return (size_t)-1;
+	return DBREG_EUSAGE;
 }
 
 static char *cli_dup(const char *s)
@@ -233,6 +252,14 @@ void cli_print_bypasses(struct cli_session *s, const struct dbreg_plan *plan)
 			dbreg_diag_print(s->err, d, flags);
 	}
 	dbreg_diag_list_dispose(&printed);
+}
+
+void cli_note_tools(struct cli_session *s)
+{
+	const char *pkg = s->reg && !s->o.quiet ? dbreg_registry_tools_unwritten(s->reg) : NULL;
+	if (pkg)
+		fprintf(s->err, "dbreg: note: the [[tools]] of %s %s not written: the core package declares no ydtb_tools "
+			"table to hold them\n", pkg, s->o.dry_run ? "would be" : "were");
 }
 
 char *cli_path_join(const char *dir, const char *name)

@@ -135,6 +135,8 @@ struct cli_session {
 	const struct cli_command *cmd;
 	char *args[CLI_MAX_ARGS];      /* positional arguments after the command */
 	int n_args;
+	const char *sub;               /* the word after the command that names what it does ("migration"
+					  of new migration), for messages; NULL when none */
 	bool tty;                      /* stderr is a terminal */
 	bool color;
 	FILE *out;                     /* human report, or (--json) the document's keys */
@@ -189,9 +191,15 @@ void cli_hint(struct cli_session *s, const char *fmt, ...) __attribute__((format
 int cli_usage(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sets the JSON error's message without printing (the command printed its own). */
 void cli_error_set(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The index of package `name` in s->reg, or (size_t)-1 after a usage error
- * (exit 2) that names it and the nearest package: a command's PKG argument. */
-size_t cli_package(struct cli_session *s, const char *name);
+/* A command's PKG argument: 0 and *out = the index of package `name` in
+ * s->reg. Else the failure is said: DBREG_EINVALID (exit 1) with the
+ * manifests' diagnostics when they have errors (the package may be in the
+ * file that did not load), DBREG_EUSAGE (exit 2) naming the nearest package
+ * when they loaded cleanly. */
+int cli_package(size_t *out, struct cli_session *s, const char *name);
+/* Prints the registry's diagnostics and fails with "the manifests have N
+ * errors; nothing was changed". */
+void cli_fail_manifests(struct cli_session *s);
 /* Refuses a bare --to VERSION (only down takes one). */
 int cli_check_pins(struct cli_session *s);
 /* Sets the error from a failed run (migration, statement, SQLSTATE ...). */
@@ -295,6 +303,10 @@ int cli_require_dev(struct cli_session *s, const char *what);
  * bypassed a rule says so even when it succeeds. Those among the plan's
  * warnings (printed by cli_print_plan_warnings) are not said twice. */
 void cli_print_bypasses(struct cli_session *s, const struct dbreg_plan *plan);
+/* Once per apply or init run (one target or a fleet), on standard error:
+ * tools that no ydtb_tools of the core holds were not written. A note, not
+ * a finding: manifest.md does not require the table. */
+void cli_note_tools(struct cli_session *s);
 /* "dir/name" (just "name" when dir is "." or name absolute), malloc'd. */
 char *cli_path_join(const char *dir, const char *name);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer; -1 with errno. */

@@ -4,16 +4,13 @@
 
 static int apply_run(struct cli_session *s)
 {
-	if (s->o.fleet)
-		return cli_fleet(s, "apply");
 	int rc;
-	if ((rc = cli_check_pins(s)) < 0)
-		return rc;
-	/* Read-only until the plan is known to be fine (cli_run_plan). */
-	if ((rc = cli_connect(s, true)) < 0)
-		return rc;
-	if ((rc = cli_run_plan(s, "apply", NULL, NULL)) == 0)
-		cli_apply_remember(s);
+	if (s->o.fleet)
+		rc = cli_fleet(s, "apply");
+	else if ((rc = cli_check_pins(s)) >= 0 && (rc = cli_connect(s, true)) >= 0 &&
+		 (rc = cli_run_plan(s, "apply", NULL, NULL)) == 0)
+		cli_apply_remember(s);   /* read-only until the plan was known to be fine (cli_run_plan) */
+	cli_note_tools(s);
 	return rc;
 }
 

@@ -21,14 +21,16 @@ static int baseline_run(struct cli_session *s)
 	/* PKG@VERSION checked as --to checks it (a package of the project, a
 	 * version, none above the declared one): a usage error, before any
 	 * catalog is read and compared with a version that does not exist. */
-	if (cli_package(s, pkg) == (size_t)-1)
-		return DBREG_EUSAGE;
+	size_t i;
+	int rc = cli_package(&i, s, pkg);
+	if (rc < 0)
+		return rc;
 	s->o.pins[0] = (struct dbreg_pin){pkg, version};
 	s->o.n_pins = 1;
 	struct dbreg_plan *check = NULL;
 	struct dbreg_plan_opts po = {.dialect = s->dialect, .pins = s->o.pins, .n_pins = 1, .only_package = pkg,
 				     .no_warnings = true};
-	int rc = dbreg_plan_build(&check, s->reg, &po);
+	rc = dbreg_plan_build(&check, s->reg, &po);
 	dbreg_plan_free(check);
 	if (rc < 0) {
 		/* The planner says it of --to PKG@VERSION: here it is the argument. */

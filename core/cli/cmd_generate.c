@@ -17,11 +17,9 @@ static int generate_run(struct cli_session *s)
 	char *path = NULL, *text = NULL, *next = NULL, *url = NULL;
 	size_t len = 0;
 	int rc;
-	size_t i = cli_package(s, name);
-	if (i == (size_t)-1) {
-		rc = DBREG_EUSAGE;
+	size_t i;
+	if ((rc = cli_package(&i, s, name)) < 0)
 		goto out;
-	}
 	/* --target naming a PostgreSQL server: replay the PostgreSQL bodies
 	 * there, where types compare exactly. */
 	if (s->o.target) {

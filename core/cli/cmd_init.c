@@ -58,8 +58,11 @@ static void init_report(struct cli_session *s, const struct dbreg_init_result *r
 
 static int init_run(struct cli_session *s)
 {
-	if (s->o.fleet)
-		return cli_fleet(s, "init");
+	if (s->o.fleet) {
+		int rc = cli_fleet(s, "init");
+		cli_note_tools(s);
+		return rc;
+	}
 	bool say = !s->o.json && !s->o.quiet;
 	size_t np = dbreg_registry_package_count(s->reg);
 	int rc;
@@ -127,6 +130,7 @@ static int init_run(struct cli_session *s)
 			 : rc == DBREG_EVERIFY ? "the database differs from the manifests: see the differences above"
 			 : "fix the errors above and run init again");
 	dbreg_init_result_dispose(&r);
+	cli_note_tools(s);
 	return rc;
 }
 

@@ -61,13 +61,21 @@ static char *new_package_dir(const struct dbreg_project *proj, size_t i)
 	return rel[0] == '/' ? strdup(rel) : cli_path_join(proj->dir, rel);
 }
 
-/* Whether dir (canonical) is one of the folders validate reads. */
+/* Whether path b (canonical) is folder a (canonical) or lies below it. */
+static bool new_below(const char *a, const char *b)
+{
+	size_t k = strlen(a);
+	return strcmp(a, "/") == 0 || (strncmp(a, b, k) == 0 && (b[k] == '/' || b[k] == '\0'));
+}
+
+/* Whether dir (canonical) is read by validate: one of the package folders
+ * or below one (manifest.md: they are read recursively). */
 static bool new_dir_read(const struct dbreg_project *proj, const char *dir)
 {
 	bool found = false;
 	for (size_t i = 0; i < proj->n_package_dirs && !found; i++) {
 		char *p = new_package_dir(proj, i), *c = p ? new_canon(p) : NULL;
-		found = c && strcmp(c, dir) == 0;
+		found = c && new_below(c, dir);
 		free(p);
 		free(c);
 	}
@@ -75,14 +83,17 @@ static bool new_dir_read(const struct dbreg_project *proj, const char *dir)
 }
 
 /* dir (canonical) as [registry] packages names it: from the project
- * folder when below it, else absolute. malloc'd. */
+ * folder when it is that folder or below it ("." for the folder itself),
+ * else absolute. malloc'd. */
 static char *new_rel(const struct dbreg_project *proj, const char *dir)
 {
 	char *top = new_canon(proj->dir);
 	size_t k = top ? strlen(top) : 0;
 	const char *rel = dir;
-	if (top && strcmp(top, "/") == 0)
-		rel = dir[1] ? dir + 1 : dir;
+	if (top && strcmp(top, dir) == 0)
+		rel = ".";
+	else if (top && strcmp(top, "/") == 0)
+		rel = dir + 1;
 	else if (top && strncmp(dir, top, k) == 0 && dir[k] == '/')
 		rel = dir + k + 1;
 	char *out = strdup(rel);
@@ -104,31 +115,30 @@ static void new_toml_str(FILE *fp, const char *v)
 	fputc('"', fp);
 }
 
-/* For a --dir that is not a package folder, in a project without
- * dbreg.toml: [registry] packages = the default folders that exist, then
- * dir (canonical; from the project folder when below it). *list gets the
- * array as written. Both malloc'd; NULL when out of memory. */
-static char *new_project_file(const struct dbreg_project *proj, const char *dir, char **list)
+/* [registry] packages as it must be for validate to read dir (canonical)
+ * too: the project's folders (only those that exist when `existing`), then
+ * dir (from the project folder when below it). malloc'd; NULL when out of
+ * memory. */
+static char *new_packages_list(const struct dbreg_project *proj, const char *dir, bool existing)
 {
-	char *text = NULL, *arr = NULL, *rel = new_rel(proj, dir);
-	size_t tn = 0, an = 0;
-	FILE *a = open_memstream(&arr, &an);
-	if (!a || !rel) {
-		if (a)
-			fclose(a);
-		free(arr);
+	char *arr = NULL, *rel = new_rel(proj, dir);
+	size_t an = 0;
+	FILE *a = rel ? open_memstream(&arr, &an) : NULL;
+	if (!a) {
 		free(rel);
 		return NULL;
 	}
 	fputc('[', a);
 	for (size_t i = 0; i < proj->n_package_dirs; i++) {
-		char *p = new_package_dir(proj, i);
+		char *p = existing ? new_package_dir(proj, i) : NULL, *c = p ? new_canon(p) : NULL;
 		struct stat st;
-		if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+		/* One that dir holds is read through dir already. */
+		if (!existing || (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode) && c && !new_below(dir, c))) {
 			new_toml_str(a, proj->package_dirs[i]);
 			fputs(", ", a);
 		}
 		free(p);
+		free(c);
 	}
 	new_toml_str(a, rel);
 	fputc(']', a);
@@ -137,7 +147,18 @@ static char *new_project_file(const struct dbreg_project *proj, const char *dir,
 		free(arr);
 		return NULL;
 	}
-	FILE *t = open_memstream(&text, &tn);
+	return arr;
+}
+
+/* For a --dir that validate does not read, in a project without
+ * dbreg.toml: [registry] packages = the default folders that exist, then
+ * dir. *list gets the array as written. Both malloc'd; NULL when out of
+ * memory. */
+static char *new_project_file(const struct dbreg_project *proj, const char *dir, char **list)
+{
+	char *text = NULL, *arr = new_packages_list(proj, dir, true);
+	size_t tn = 0;
+	FILE *t = arr ? open_memstream(&text, &tn) : NULL;
 	if (!t) {
 		free(arr);
 		return NULL;
@@ -183,14 +204,23 @@ static int new_package(struct cli_session *s, const char *name)
 	 * is named there, in the dbreg.toml written for it, or refused when
 	 * the user's dbreg.toml would need an edit. */
 	canon = new_canon(dir);
-	if (s->o.new_dir && !(canon && new_dir_read(proj, canon))) {
+	if (s->o.new_dir && !canon) {
+		/* mkdir makes one level: the parent must exist. */
+		cli_fail(s, "cannot create %s: %s", dir, strerror(ENOENT));
+		cli_hint(s, "create its parent folder first, or name a folder whose parent exists");
+		rc = DBREG_EIO;
+		goto out;
+	}
+	if (s->o.new_dir && !new_dir_read(proj, canon)) {
 		struct stat st;
-		if (!canon || stat(toml, &st) == 0) {
-			char *rel = canon ? new_rel(proj, canon) : NULL;
-			cli_fail(s, "--dir %s is not a package folder of the project, so validate would not read it", dir);
-			cli_hint(s, "add \"%s\" to packages under [registry] in %s, or leave out --dir (it writes to %s)",
-				 rel ? rel : dir, toml, proj->package_dirs[0]);
-			free(rel);
+		if (stat(toml, &st) == 0) {
+			/* The whole list: adding to a default that is not written
+			 * down would drop the default folder. */
+			char *want = new_packages_list(proj, canon, false);
+			cli_fail(s, "--dir %s is not in a package folder of the project, so validate would not read it", dir);
+			cli_hint(s, "write packages = %s under [registry] in %s, or leave out --dir (it writes to %s)",
+				 want ? want : dir, toml, proj->package_dirs[0]);
+			free(want);
 			rc = DBREG_EUSAGE;
 			goto out;
 		}
@@ -295,11 +325,9 @@ static int new_migration(struct cli_session *s, const char *pkg, const char *id)
 	char *text = NULL, *next = NULL, *path = NULL;
 	size_t len = 0, next_len = 0;
 	int rc;
-	size_t i = cli_package(s, pkg);
-	if (i == (size_t)-1) {
-		rc = DBREG_EUSAGE;
+	size_t i;
+	if ((rc = cli_package(&i, s, pkg)) < 0)
 		goto out;
-	}
 	if (dbreg_registry_package_has_migration(reg, i, id)) {
 		cli_fail(s, "%s already has a migration \"%s\"", pkg, id);
 		rc = DBREG_EINVALID;
@@ -353,6 +381,7 @@ static int new_run(struct cli_session *s)
 	if (strcmp(s->args[0], "package") == 0 && s->n_args == 2)
 		return new_package(s, s->args[1]);
 	if (strcmp(s->args[0], "migration") == 0 && s->n_args == 3) {
+		s->sub = "migration";
 		if (s->o.new_dir)
 			return cli_usage(s, "--dir is for new package, not new migration");
 		return new_migration(s, s->args[1], s->args[2]);

@@ -56,8 +56,9 @@ static int test_cmd_run(struct cli_session *s)
 	char err[512];
 	size_t problems = (size_t)-1;
 	int rc;
-	if (pkg && cli_package(s, pkg) == (size_t)-1)
-		return DBREG_EUSAGE;
+	size_t i;
+	if (pkg && (rc = cli_package(&i, s, pkg)) < 0)
+		return rc;
 	if (s->o.json) {
 		cli_json_key(s, "runs");
 		fputc('[', s->out);

@@ -169,9 +169,7 @@ static int session_validated(struct cli_session *s, int rc, bool sql, bool known
 	if (rc == 0 && sql && s->state && !s->state_readonly && s->o.n_allow == 0)
 		dbreg_cache_registry_store(s->state, s->proj, s->reg, s->loaded_at);
 	if (rc == DBREG_EINVALID) {
-		const struct dbreg_diag_list *d = dbreg_registry_diags(s->reg);
-		cli_print_diags(s, d);
-		cli_fail(s, "the manifests have %zu error%s; nothing was changed", d->errors, d->errors == 1 ? "" : "s");
+		cli_fail_manifests(s);
 	} else if (rc < 0) {
 		cli_fail(s, "%s", dbreg_registry_errmsg(s->reg));
 	}

@@ -253,6 +253,12 @@ size_t dbreg_registry_package_count(const struct dbreg_registry *reg);
 const char *dbreg_registry_package_name(const struct dbreg_registry *reg, size_t i);
 const char *dbreg_registry_package_version(const struct dbreg_registry *reg, size_t i);
 
+/* The first package that declares [[tools]] while the one core package
+ * declares no ydtb_tools table, so that apply writes its tools nowhere; NULL
+ * when every tool has its table (or there are none). Not a finding:
+ * manifest.md does not require ydtb_tools of a core. */
+const char *dbreg_registry_tools_unwritten(const struct dbreg_registry *reg);
+
 
 /* ---- hot reload: what changed between two loads (reload.c, issue 14) ------ */
 
@@ -741,7 +747,9 @@ int dbreg_cancel_all(int *open);
  * target connections open again and a fleet starts its targets. Call it
  * once the interrupted calls have returned, when none runs on another
  * thread: a statement sent before would not be cancelled. Returns 0, or
- * DBREG_EUSAGE (nothing changed) while a dbreg_cancel_all is still running. */
+ * DBREG_EUSAGE (nothing changed) while a dbreg_cancel_all is still running
+ * (from its first step to its return, on any thread). One atomic step:
+ * a handler may interrupt it. */
 int dbreg_cancel_reset(void);
 
 /* ---- a watch's copy of the history (issue 14: target.c) ------------------- */

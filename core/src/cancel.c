@@ -50,7 +50,12 @@ struct cancel_block {
 };
 
 static struct cancel_block cancel_first;
-static atomic_bool cancel_ending;      /* dbreg_cancel_all was called: the run ends (until dbreg_cancel_reset) */
+/* One word, so that dbreg_cancel_reset sees both at once: bit 0, "the run
+ * ends" (dbreg_cancel_all was called, until dbreg_cancel_reset); above it,
+ * CANCEL_CALL times the dbreg_cancel_all calls begun and not returned. */
+#define CANCEL_ENDING 1u
+#define CANCEL_CALL 2u
+static atomic_uint cancel_state;
 static atomic_int cancel_open;         /* target connections open, with a slot or not */
 static atomic_int cancel_unslotted;    /* open ones that can cancel but got no slot */
 static atomic_flag cancel_busy = ATOMIC_FLAG_INIT;
@@ -94,7 +99,7 @@ int dbreg_cancel_register(struct dbreg_conn *conn)
 	/* After the claim: a dbreg_cancel_all that set the flag later sees the
 	 * slot; one that set it before would not, so the connection is refused
 	 * (the statement it would run could outlive the process). */
-	if (atomic_load(&cancel_ending)) {
+	if (atomic_load(&cancel_state) & CANCEL_ENDING) {
 		dbreg_cancel_forget(conn);
 		return -1;
 	}
@@ -126,18 +131,19 @@ void dbreg_cancel_forget(struct dbreg_conn *conn)
 
 int dbreg_cancel_reset(void)
 {
-	/* Under cancel_busy, so that a dbreg_cancel_all still under way does
-	 * not see its run reopened halfway. */
-	if (atomic_flag_test_and_set(&cancel_busy))
-		return DBREG_EUSAGE;
-	atomic_store(&cancel_ending, false);
-	atomic_flag_clear(&cancel_busy);
-	return 0;
+	/* One compare-and-swap: it fails while a dbreg_cancel_all is under way
+	 * (from its first instruction to its return), so none sees its run
+	 * reopened halfway, nor can a handler find the reset half done. */
+	unsigned st = atomic_load(&cancel_state);
+	while (st < CANCEL_CALL)
+		if (atomic_compare_exchange_weak(&cancel_state, &st, 0u))
+			return 0;
+	return DBREG_EUSAGE;
 }
 
 bool dbreg_cancel_ending(void)
 {
-	return atomic_load(&cancel_ending);
+	return atomic_load(&cancel_state) & CANCEL_ENDING;
 }
 
 static void cancel_nap(void)
@@ -188,14 +194,19 @@ int dbreg_cancel_all(int *open)
 {
 	/* dbreg_clock_ms is clock_gettime only: async-signal-safe. */
 	double deadline = dbreg_clock_ms() + DBREG_CANCEL_WAIT_MS;
-	atomic_store(&cancel_ending, true);
+	/* "Ending" and "a call under way" in one step (see cancel_state). */
+	unsigned st = atomic_load(&cancel_state);
+	while (!atomic_compare_exchange_weak(&cancel_state, &st, (st | CANCEL_ENDING) + CANCEL_CALL))
+		;
 	if (open)
 		*open = atomic_load(&cancel_open);
 	/* One caller at a time (a handler on each of two threads, watch's
 	 * guard): the second waits for the first, within the same bound. */
 	while (atomic_flag_test_and_set(&cancel_busy)) {
-		if (dbreg_clock_ms() >= deadline)
+		if (dbreg_clock_ms() >= deadline) {
+			atomic_fetch_sub(&cancel_state, CANCEL_CALL);
 			return 1;
+		}
 		cancel_nap();
 	}
 	/* A SIGCHLD the process ignores reaps the children itself, and every
@@ -251,5 +262,6 @@ int dbreg_cancel_all(int *open)
 	if (restore)
 		sigaction(SIGCHLD, &chld, NULL);
 	atomic_flag_clear(&cancel_busy);
+	atomic_fetch_sub(&cancel_state, CANCEL_CALL);
 	return failed;
 }

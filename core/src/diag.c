@@ -53,9 +53,9 @@ static const struct code_info codes[] = {
 	{"DBR103", DBREG_SEV_WARNING, "unsafe operation for a live database"},
 	{"DBR105", DBREG_SEV_WARNING, "a rule was bypassed by a development flag or a suppression comment"},
 	{"DBR106", DBREG_SEV_WARNING, "a key between workspace tables without workspace_id"},
-	/* Not in manifest.md's table (it is silent on both cases): a warning,
-	 * since each is valid alone and only has no effect. */
-	{"DBR107", DBREG_SEV_WARNING, "declared without effect: tools with no ydtb_tools in the core, a dbreg:ignore code that is no code"},
+	/* Not in manifest.md's table (it is silent on such comments): a
+	 * warning, since the comment only has no effect. */
+	{"DBR107", DBREG_SEV_WARNING, "a dbreg:ignore comment names a code that is no dbreg code"},
 };
 
 static const struct code_info *diag_lookup(const char *code)
@@ -64,11 +64,6 @@ static const struct code_info *diag_lookup(const char *code)
 		if (strcmp(codes[i].code, code) == 0)
 			return &codes[i];
 	return NULL;
-}
-
-const char *dbreg_diag_code_at(size_t i)
-{
-	return i < sizeof(codes) / sizeof(codes[0]) ? codes[i].code : NULL;
 }
 
 const char *dbreg_diag_title(const char *code, enum dbreg_severity *severity)

@@ -26,9 +26,6 @@ int dbreg_diag_addf(struct dbreg_diag_list *list, const char *code, const struct
 int dbreg_diag_vaddf(struct dbreg_diag_list *list, const char *code, const struct dbreg_diag_at *at,
 		     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
-/* The i-th code of the code table (in its order), NULL past the end. */
-const char *dbreg_diag_code_at(size_t i);
-
 /* Sets the hint of the last diagnostic added (printf-formatted). */
 int dbreg_diag_hintf(struct dbreg_diag_list *list, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

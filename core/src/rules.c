@@ -575,6 +575,17 @@ static const struct dbreg_package *rules_the_core(const struct dbreg_registry *r
 	return core;
 }
 
+const char *dbreg_registry_tools_unwritten(const struct dbreg_registry *reg)
+{
+	const struct dbreg_package *core = reg ? rules_the_core(reg) : NULL;
+	if (!core || dbreg_package_table(core, "ydtb_tools"))
+		return NULL;
+	for (size_t i = 0; i < reg->n_packages; i++)
+		if (reg->packages[i]->n_tools)
+			return reg->packages[i]->name;
+	return NULL;
+}
+
 /* DBR016: tools are upserted into the core's ydtb_tools (of `core`, found
  * once for all packages: rules_the_core), which must have the columns
  * dbreg always writes (the others are written when declared). */
@@ -583,17 +594,12 @@ static void rules_tools_table(struct rctx *c, const struct dbreg_package *p, con
 	if (p->n_tools == 0 || !core)
 		return;
 	/* Without ydtb_tools the application keeps no tools table: nothing is
-	 * written, which manifest.md does not foresee (it says tools are
-	 * upserted there): a warning, since both manifests are valid. */
+	 * written, and both manifests are valid (manifest.md's own example
+	 * pairs tools with a core that need not declare it): apply and init
+	 * say so (dbreg_registry_tools_unwritten), validate does not. */
 	const struct dbreg_table *t = dbreg_package_table(core, "ydtb_tools");
-	if (!t) {
-		rdiag(c, "DBR107", p, p->tools[0].pos, NULL, NULL, NULL,
-		      "package %s declares tools, but the core package %s declares no ydtb_tools table, so apply "
-		      "writes them nowhere", p->name ? p->name : "?", core->name ? core->name : "?");
-		rhint(c, "declare ydtb_tools in %s with the columns id, name and package_name (the core that dbreg new "
-			 "package writes has it), or remove the [[tools]]", core->name ? core->name : "the core package");
+	if (!t)
 		return;
-	}
 	static const char *const need[] = { "id", "name", "package_name" };
 	char missing[64] = "";
 	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)

@@ -26,8 +26,8 @@ struct dbreg_suppress {
  * out->n_codes == 0. */
 void dbreg_suppress_find(struct dbreg_suppress *out, const char *sql, size_t begin, size_t start);
 
-/* Writes the codes a comment may suppress, ", " between them, into buf
- * (cut to size), for hints. */
+/* Writes the codes a comment on a statement can usefully suppress (DBR043,
+ * DBR103), ", " between them, into buf (cut to size), for hints. */
 void dbreg_suppress_codes(char *buf, size_t size);
 
 /* Whether a comment may suppress a code: warnings (DBR1xx) and DBR043; the
