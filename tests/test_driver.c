@@ -660,6 +660,13 @@ static void test_driver__registry_digest_is_the_rows_digest(void **state)
 	/* A registry table absent: 1, the caller reads the rows. */
 	DBREG_PASS(c, c->driver->exec(c, "DROP TABLE ydtb_registry_packages;"));
 	assert_int_equal(c->driver->registry_digest(c, true, &d), 1);
+	/* A connection gone (an interrupt's cancel, a shutdown) is the visit's
+	 * failure, told as one, not a silence that sends the next query. */
+	if (strcmp(c->driver->name, "postgres") == 0) {
+		c->driver->exec(c, "SELECT pg_terminate_backend(pg_backend_pid())");
+		assert_true(c->driver->registry_digest(c, true, &d) < 0);
+		assert_true(c->err.message[0] != '\0');
+	}
 	c->driver->close(c);
 }
 

@@ -441,7 +441,12 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		/* Asked only when a plan of the dialect is cached: the first
 		 * targets read their rows in one query, the digests come from
 		 * them. */
-		if (seen && planned && opt->state && dbreg_target_digest(conn, true, &dg) == 0) {
+		int dr = seen && planned && opt->state ? dbreg_target_digest(conn, true, &dg) : 1;
+		if (dr < 0) {
+			fleet_fail(o, dr, "reading the registry of %s (its digest): %s", m->shown, dbreg_target_errmsg(conn));
+			goto out;
+		}
+		if (dr == 0) {
 			pthread_mutex_lock(&r->lock);
 			if (dbreg_state_history_is(opt->state, m->shown, dg.history))
 				e = fleet_plan_find(r, m->dialect, dg.plan);

@@ -486,14 +486,18 @@ static int pg_table_exists(struct pg_conn *c, const char *name)
  * either way into one scan of the table. The server sorts: applied_at is
  * whatever a timestamptz can hold (infinity, years past 9999, written by
  * another tool), which only its own order puts right. */
+/* The history read's pieces, which the digest (PG_DIGEST_SQL) shares: its
+ * rows and their text are the same or the digests say nothing. */
+#define PG_APPLIED_AT "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define PG_HISTORY_FROM                                                                            \
+	" FROM (VALUES (NULL::bigint)) AS absent (statements_done),"                                  \
+	" LATERAL (SELECT package, migration, version, checksum, applied_at, duration_ms, ctid AS tid" \
+	" FROM ydtb_registry_migrations WHERE statements_done IS NULL"
+
 static char *pg_history_sql(bool names, size_t n)
 {
 	struct dbreg_buf sql = DBREG_BUF_INIT;
-	dbreg_buf_puts(&sql, "SELECT package, migration, version, checksum,"
-			     " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
-			     " duration_ms FROM (VALUES (NULL::bigint)) AS absent (statements_done),"
-			     " LATERAL (SELECT package, migration, version, checksum, applied_at, duration_ms, ctid AS tid"
-			     " FROM ydtb_registry_migrations WHERE statements_done IS NULL");
+	dbreg_buf_puts(&sql, "SELECT package, migration, version, checksum, " PG_APPLIED_AT ", duration_ms" PG_HISTORY_FROM);
 	for (size_t i = 0; names && i < n; i++)
 		dbreg_buf_printf(&sql, "%s$%zu", i ? ", " : " AND package IN (", i + 1);
 	dbreg_buf_puts(&sql, names ? ")) h ORDER BY applied_at, tid" : ") h ORDER BY applied_at, tid");
@@ -806,11 +810,8 @@ static int pg_registry_read(struct dbreg_conn *conn, bool expect, struct dbreg_h
 	" string_agg(concat(" PG_DIGEST_KEY ", E'\\n'), '' ORDER BY applied_at, tid) AS keys"         \
 	" FROM (SELECT coalesce(package, '') AS package, coalesce(migration, '') AS migration,"       \
 	" coalesce(version, '') AS version, coalesce(checksum, '') AS checksum,"                      \
-	" coalesce(to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), '') AS at," \
-	" coalesce(duration_ms, 0) AS duration_ms, applied_at, tid"                                   \
-	" FROM (VALUES (NULL::bigint)) AS absent (statements_done),"                                  \
-	" LATERAL (SELECT package, migration, version, checksum, applied_at, duration_ms, ctid AS tid" \
-	" FROM ydtb_registry_migrations WHERE statements_done IS NULL) x OFFSET 0) r) h,"            \
+	" coalesce(" PG_APPLIED_AT ", '') AS at, coalesce(duration_ms, 0) AS duration_ms, applied_at, tid" \
+	PG_HISTORY_FROM ") x OFFSET 0) r) h,"                                                         \
 	" (SELECT count(*) AS n, string_agg(concat(octet_length(name), ':', name, octet_length(version), ':',"  \
 	" version, E'\\n'), '' ORDER BY name COLLATE \"C\") AS s"                                     \
 	" FROM (SELECT coalesce(name, '') AS name, coalesce(version, '') AS version"                  \
@@ -818,20 +819,34 @@ static int pg_registry_read(struct dbreg_conn *conn, bool expect, struct dbreg_h
 
 /* One row for the whole history. Only for a target seen before (expect)
  * and outside a transaction (a failed statement would abort the caller's):
- * any failure (a registry table dropped since, a server without sha256
- * before PostgreSQL 11) says 1, and the caller's read of the rows reports
- * what is wrong. So does a server whose encoding is not UTF-8 (its
+ * a registry table or column dropped since, or a server before
+ * PostgreSQL 11 (no sha256), says 1, and the caller's read of the rows
+ * reports what is wrong; any other failure is the visit's. So does a server whose encoding is not UTF-8 (its
  * octet_length counts other bytes than the client's). */
 static int pg_registry_digest(struct dbreg_conn *conn, bool expect, struct dbreg_registry_digest *out)
 {
 	struct pg_conn *c = PG(conn);
 	memset(out, 0, sizeof *out);
+	if (PQstatus(c->pg) == CONNECTION_BAD) {
+		pg_fail(c, NULL, NULL);   /* the visit's failure, not a digest's silence */
+		return DBREG_ECONNECT;
+	}
 	const char *encoding = PQparameterStatus(c->pg, "server_encoding");
 	if (!expect || PQtransactionStatus(c->pg) != PQTRANS_IDLE || !encoding || strcmp(encoding, "UTF8") != 0)
 		return 1;
+	if (PQserverVersion(c->pg) < 110000)
+		return 1;   /* sha256() came in 11: not a failed statement per visit */
 	PGresult *r = PQexec(c->pg, PG_DIGEST_SQL);
 	int rc = 1;
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 4 &&
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK &&
+	    (PQstatus(c->pg) == CONNECTION_BAD || (state && (strncmp(state, "57", 2) == 0 || strncmp(state, "08", 2) == 0)))) {
+		/* An interrupt's cancel, a shutdown or a lost connection is the
+		 * visit's failure; anything else (a table dropped since) cannot
+		 * tell, and the read of the rows says what is wrong. */
+		pg_fail(c, r, NULL);
+		rc = DBREG_ECONNECT;
+	} else if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 4 &&
 	    strlen(PQgetvalue(r, 0, 2)) == 64 && strlen(PQgetvalue(r, 0, 3)) == 64) {
 		out->n_rows = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 		out->n_packages = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
