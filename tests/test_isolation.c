@@ -34,12 +34,12 @@ static const char core_toml[] =
 	"up = \"CREATE TABLE IF NOT EXISTS ydtb_workspaces (id text PRIMARY KEY);\"\n"
 	"down = \"DROP TABLE IF EXISTS ydtb_workspaces;\"\n";
 
-/* A package whose first migration creates ydtb_t_items correctly (lines
- * 17-18), then runs the statements under test from line 19 on. */
-#define PKG_HEAD                                                                                     \
+/* Lines 1-15 of package @t/iso at version: its migration 0001 (version
+ * 1.0.0) makes ydtb_t_items on SQLite; its PostgreSQL body comes next. */
+#define ISO_HEAD(version)                                                                          \
 	"[package]\n"                                                                    /*  1 */ \
 	"name = \"@t/iso\"\n"                                                            /*  2 */ \
-	"version = \"1.0.0\"\n"                                                          /*  3 */ \
+	"version = \"" version "\"\n"                                                     /*  3 */ \
 	"\n"                                                                             /*  4 */ \
 	"[tables.ydtb_t_items]\n"                                                        /*  5 */ \
 	"description = \"Items\"\n"                                                      /*  6 */ \
@@ -53,7 +53,12 @@ static const char core_toml[] =
 	"version = \"1.0.0\"\n"                                                          /* 14 */ \
 	"up_sqlite = '''CREATE TABLE ydtb_t_items (id text PRIMARY KEY, workspace_id text NOT NULL " \
 	"REFERENCES ydtb_workspaces(id) ON DELETE CASCADE); "                                        \
-	"CREATE INDEX ydtb_t_items_workspace_id_idx ON ydtb_t_items (workspace_id);'''\n" /* 15 */ \
+	"CREATE INDEX ydtb_t_items_workspace_id_idx ON ydtb_t_items (workspace_id);'''\n" /* 15 */
+
+/* A package whose first migration creates ydtb_t_items correctly (lines
+ * 17-18), then runs the statements under test from line 19 on. */
+#define PKG_HEAD                                                                                     \
+	ISO_HEAD("1.0.0")                                                                          \
 	"up_postgres = '''\n"                                                            /* 16 */ \
 	"CREATE TABLE IF NOT EXISTS ydtb_t_items (id text PRIMARY KEY, workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE);\n" /* 17 */ \
 	"CREATE INDEX IF NOT EXISTS ydtb_t_items_workspace_id_idx ON ydtb_t_items (workspace_id);\n" /* 18 */
@@ -401,27 +406,6 @@ static void test_isolation__drop_not_null_in_a_later_migration(void **state)
 	assert_int_equal(count_codes(f->diags, iso_codes), 0);
 }
 
-/* Lines 1-15 of a package at 1.1.0 whose migration 0001 (version 1.0.0)
- * makes ydtb_t_items on SQLite; its PostgreSQL body comes next. */
-#define VERSIONED_HEAD                                                                               \
-	"[package]\n"                                                                    /*  1 */ \
-	"name = \"@t/iso\"\n"                                                            /*  2 */ \
-	"version = \"1.1.0\"\n"                                                          /*  3 */ \
-	"\n"                                                                             /*  4 */ \
-	"[tables.ydtb_t_items]\n"                                                        /*  5 */ \
-	"description = \"Items\"\n"                                                      /*  6 */ \
-	"workspace_scoped = true\n"                                                      /*  7 */ \
-	"\n"                                                                             /*  8 */ \
-	"[tables.ydtb_t_items.columns]\n"                                                /*  9 */ \
-	"id = { type = \"text\", primary_key = true }\n"                                 /* 10 */ \
-	"\n"                                                                             /* 11 */ \
-	"[[migrations]]\n"                                                               /* 12 */ \
-	"id = \"0001\"\n"                                                                /* 13 */ \
-	"version = \"1.0.0\"\n"                                                          /* 14 */ \
-	"up_sqlite = '''CREATE TABLE ydtb_t_items (id text PRIMARY KEY, workspace_id text NOT NULL "      \
-	"REFERENCES ydtb_workspaces(id) ON DELETE CASCADE); "                                        \
-	"CREATE INDEX ydtb_t_items_workspace_id_idx ON ydtb_t_items (workspace_id);'''\n" /* 15 */
-
 /* Every version can be installed alone (apply --to PKG@V), so a key the
  * last migration of 1.0.0 leaves dropped is DBR046 there, though 1.1.0
  * adds it back; dropped and added back within 1.1.0 passes. The same for
@@ -429,7 +413,7 @@ static void test_isolation__drop_not_null_in_a_later_migration(void **state)
 static const char *version_pkg(char *out, size_t size, const char *v2, const char *drop, const char *add)
 {
 	snprintf(out, size,
-		 VERSIONED_HEAD
+		 ISO_HEAD("1.1.0")
 		 "up_postgres = '''CREATE TABLE IF NOT EXISTS ydtb_t_items (id text PRIMARY KEY, workspace_id text NOT NULL "
 		 "REFERENCES ydtb_workspaces(id) ON DELETE CASCADE); "
 		 "CREATE INDEX IF NOT EXISTS ydtb_t_items_workspace_id_idx ON ydtb_t_items (workspace_id);'''\n"
@@ -499,7 +483,7 @@ static void test_isolation__a_version_mended_later_says_which_version(void **sta
 {
 	struct fixture *f = *state;
 	static const char pkg[] =
-		VERSIONED_HEAD
+		ISO_HEAD("1.1.0")
 		"up_postgres = '''\n"
 		"CREATE TABLE IF NOT EXISTS ydtb_t_items (id text PRIMARY KEY);\n"               /* 17 */
 		"'''\n"
