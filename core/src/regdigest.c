@@ -98,7 +98,6 @@ void dbreg_regdigest_package(struct dbreg_regdigest *d, const char *name, const 
 
 static void regdigest_hex(struct dbreg_regdigest *d, struct dbreg_regdigest_part *p, char out[72])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int n = 0;
 	out[0] = '\0';
@@ -106,12 +105,7 @@ static void regdigest_hex(struct dbreg_regdigest *d, struct dbreg_regdigest_part
 		d->failed = true;
 		return;
 	}
-	memcpy(out, "sha256:", 7);
-	for (size_t i = 0; i < 32; i++) {
-		out[7 + 2 * i] = hex[md[i] >> 4];
-		out[8 + 2 * i] = hex[md[i] & 15];
-	}
-	out[71] = '\0';
+	dbreg_sha256_format(md, out);
 }
 
 int dbreg_regdigest_end(struct dbreg_regdigest *d, struct dbreg_registry_digest *out)

@@ -396,22 +396,26 @@ const EVP_MD *dbreg_sha256_md(void)
 	return util_sha256 ? util_sha256 : EVP_sha256();
 }
 
-void dbreg_sha256_hex(const void *data, size_t len, char out[72])
+void dbreg_sha256_format(const unsigned char md[32], char out[72])
 {
-	unsigned char md[32];
-	unsigned int mdlen = 0;
 	static const char hex[] = "0123456789abcdef";
 	memcpy(out, "sha256:", 7);
-	pthread_once(&util_sha256_once, util_sha256_fetch);
-	if (!EVP_Digest(data, len, md, &mdlen, util_sha256 ? util_sha256 : EVP_sha256(), NULL) || mdlen != 32) {
-		out[7] = '\0';
-		return;
-	}
 	for (size_t i = 0; i < 32; i++) {
 		out[7 + 2 * i] = hex[md[i] >> 4];
 		out[8 + 2 * i] = hex[md[i] & 15];
 	}
 	out[71] = '\0';
+}
+
+void dbreg_sha256_hex(const void *data, size_t len, char out[72])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	if (!EVP_Digest(data, len, md, &mdlen, dbreg_sha256_md(), NULL) || mdlen != 32) {
+		memcpy(out, "sha256:", 8);
+		return;
+	}
+	dbreg_sha256_format(md, out);
 }
 
 size_t dbreg_sql_skip_blank(const char *sql, size_t p, size_t end)

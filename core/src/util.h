@@ -88,6 +88,8 @@ size_t dbreg_sql_skip_blank(const char *sql, size_t p, size_t end);
 
 /* Writes "sha256:<64 hex>" of data into out (72 bytes). */
 void dbreg_sha256_hex(const void *data, size_t len, char out[72]);
+/* "sha256:" and the 64 hex digits of a SHA-256 digest md. */
+void dbreg_sha256_format(const unsigned char md[32], char out[72]);
 /* SHA-256 as fetched once for the process (for a digest in parts). */
 const struct evp_md_st *dbreg_sha256_md(void);
 
