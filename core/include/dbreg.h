@@ -1054,6 +1054,8 @@ struct dbreg_fleet_outcome {
 	char *failed_package, *failed_migration;   /* DBREG_EMIGRATION: the failing step */
 	char **steps;                  /* DBREG_FLEET_PLAN: "package migration" of each step */
 	struct dbreg_diag_list diags;  /* the plan's findings on this target (conflicts, DBR105) */
+	bool plan_shared;              /* its plan was built for another target of the run (same history
+					  and declared packages), not for it */
 };
 
 struct dbreg_fleet_opts {
