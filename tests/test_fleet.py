@@ -489,6 +489,44 @@ def the_state_files_copy_follows_each_target_and_a_no_op_visit_leaves_it_alone()
 
 
 @case
+def a_state_file_with_digests_of_an_older_format_rewrites_no_copy_of_the_same_rows():
+    # An older build wrote its digests in other bytes: every stored digest
+    # differs from today's. A no-op visit compares the rows before it
+    # rewrites a copy: the digest is written again, the rows are left.
+    files = project(with_tomls=False)
+    targets = sqlite_targets(files, 3)
+    d = fleet_project(targets, jobs=1)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and doc["ok"], err)
+    state = os.path.join(d, ".dbreg", "state.db")
+    db = sqlite3.connect(state)
+    want = db.execute("SELECT target, digest FROM history_digests ORDER BY target").fetchall()
+    db.executescript("UPDATE history_digests SET digest = 'sha256:' || lower(hex(randomblob(32)));"
+                     "CREATE TABLE written (op TEXT);"
+                     "CREATE TRIGGER history_del AFTER DELETE ON history BEGIN INSERT INTO written VALUES ('delete'); END;"
+                     "CREATE TRIGGER history_ins AFTER INSERT ON history BEGIN INSERT INTO written VALUES ('insert'); END;")
+    db.commit()
+    db.close()
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and all(v["applied"] == 0 for v in doc["targets"]), json.dumps(doc)[:1500] + err)
+    db = sqlite3.connect(state)
+    written = db.execute("SELECT op, count(*) FROM written GROUP BY op ORDER BY op").fetchall()
+    got = db.execute("SELECT target, digest FROM history_digests ORDER BY target").fetchall()
+    db.close()
+    expect(written == [], "rows of the copies rewritten: %s" % written)
+    expect(got == want and len(got) == 3, "the digests were not written anew: %s" % got)
+    # A copy that does differ is still rewritten.
+    targets[1].exec("UPDATE ydtb_registry_migrations SET applied_at = '2099-02-03T04:05:06.789Z'"
+                    " WHERE migration = (SELECT max(migration) FROM ydtb_registry_migrations)")
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0, err)
+    db = sqlite3.connect(state)
+    written = db.execute("SELECT op, count(*) FROM written GROUP BY op ORDER BY op").fetchall()
+    db.close()
+    expect(written == [("delete", ALL_MIGRATIONS), ("insert", ALL_MIGRATIONS)], "one copy rewritten: %s" % written)
+
+
+@case
 def a_no_op_visit_by_digest_still_sees_a_history_changed_on_its_target():
     # A target seen before is read as one row of digests when the plan for
     # its history is cached (driver v10 registry_digest: the server, or
