@@ -13,8 +13,22 @@
 #include "regdigest.h"
 #include "util.h"
 
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The digests being computed. */
+struct dbreg_regdigest_part {
+	EVP_MD_CTX *ctx;
+	size_t len;
+	unsigned char buf[8192];       /* gathered, hashed when full: thousands of short texts a row apart */
+};
+struct dbreg_regdigest {
+	struct dbreg_regdigest_part history, plan;
+	size_t n_rows, n_packages;
+	bool packages;                 /* the plan digest's "--\n" was written */
+	bool failed;
+};
 
 static void regdigest_put(struct dbreg_regdigest *d, struct dbreg_regdigest_part *p, const void *data, size_t n)
 {
@@ -54,9 +68,11 @@ static void regdigest_text(struct dbreg_regdigest *d, struct dbreg_regdigest_par
 	regdigest_put(d, p, s ? s : "", n);
 }
 
-int dbreg_regdigest_begin(struct dbreg_regdigest *d)
+int dbreg_regdigest_new(struct dbreg_regdigest **out)
 {
-	memset(d, 0, sizeof *d);
+	struct dbreg_regdigest *d = *out = calloc(1, sizeof *d);
+	if (!d)
+		return DBREG_ENOMEM;
 	d->history.ctx = EVP_MD_CTX_new();
 	d->plan.ctx = EVP_MD_CTX_new();
 	const EVP_MD *md = dbreg_sha256_md();
@@ -64,7 +80,8 @@ int dbreg_regdigest_begin(struct dbreg_regdigest *d)
 	    !EVP_DigestInit_ex(d->plan.ctx, md, NULL)) {
 		EVP_MD_CTX_free(d->history.ctx);
 		EVP_MD_CTX_free(d->plan.ctx);
-		memset(d, 0, sizeof *d);
+		free(d);
+		*out = NULL;
 		return DBREG_ENOMEM;
 	}
 	return 0;
@@ -108,9 +125,11 @@ static void regdigest_hex(struct dbreg_regdigest *d, struct dbreg_regdigest_part
 	dbreg_sha256_format(md, out);
 }
 
-int dbreg_regdigest_end(struct dbreg_regdigest *d, struct dbreg_registry_digest *out)
+int dbreg_regdigest_finish(struct dbreg_regdigest *d, struct dbreg_registry_digest *out)
 {
 	memset(out, 0, sizeof *out);
+	if (!d)
+		return DBREG_ENOMEM;
 	if (!d->packages)
 		regdigest_put(d, &d->plan, "--\n", 3);
 	regdigest_hex(d, &d->history, out->history);
@@ -120,7 +139,7 @@ int dbreg_regdigest_end(struct dbreg_regdigest *d, struct dbreg_registry_digest 
 	EVP_MD_CTX_free(d->history.ctx);
 	EVP_MD_CTX_free(d->plan.ctx);
 	bool failed = d->failed;
-	memset(d, 0, sizeof *d);
+	free(d);
 	if (failed) {
 		memset(out, 0, sizeof *out);
 		return DBREG_ENOMEM;
@@ -140,21 +159,21 @@ static int regdigest_pkg_cmp(const void *a, const void *b)
 int dbreg_regdigest_of(struct dbreg_registry_digest *out, const struct dbreg_applied *rows, size_t n_rows,
 		       char *const *names, char *const *versions, size_t n_pkgs)
 {
-	struct dbreg_regdigest d;
+	struct dbreg_regdigest *d;
 	struct regdigest_pkg *pkgs = calloc(n_pkgs + 1, sizeof *pkgs);
-	if (!pkgs || dbreg_regdigest_begin(&d) != 0) {
+	if (!pkgs || dbreg_regdigest_new(&d) != 0) {
 		free(pkgs);
 		return DBREG_ENOMEM;
 	}
 	for (size_t i = 0; i < n_rows; i++) {
 		const struct dbreg_applied *r = &rows[i];
-		dbreg_regdigest_row(&d, r->package, r->migration, r->version, r->checksum, r->applied_at, r->duration_ms);
+		dbreg_regdigest_row(d, r->package, r->migration, r->version, r->checksum, r->applied_at, r->duration_ms);
 	}
 	for (size_t i = 0; i < n_pkgs; i++)
 		pkgs[i] = (struct regdigest_pkg){ names[i], versions[i] };
 	qsort(pkgs, n_pkgs, sizeof *pkgs, regdigest_pkg_cmp);
 	for (size_t i = 0; i < n_pkgs; i++)
-		dbreg_regdigest_package(&d, pkgs[i].name, pkgs[i].version);
+		dbreg_regdigest_package(d, pkgs[i].name, pkgs[i].version);
 	free(pkgs);
-	return dbreg_regdigest_end(&d, out);
+	return dbreg_regdigest_finish(d, out);
 }
