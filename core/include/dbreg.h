@@ -119,6 +119,7 @@ struct dbreg_project {
 	char *dir;                     /* the project folder */
 	char **package_dirs;           /* relative to dir; default {"tomls"} */
 	size_t n_package_dirs;
+	unsigned packages_line, packages_column;   /* of [registry] packages in dbreg.toml; 0: the default */
 	char *state_path;              /* relative to dir; default ".dbreg/state.db" */
 	struct dbreg_target_def *targets;
 	size_t n_targets;
