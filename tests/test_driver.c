@@ -1103,6 +1103,34 @@ static void test_driver__lock_times_out_naming_holder(void **state)
 	b->driver->close(b);
 }
 
+/* PostgreSQL 14+: the session that takes the registry lock has the server
+ * check every second that its client lives (client_connection_check_interval),
+ * so a SIGKILLed run's statement ends within a second; a value the user
+ * gave (options in the URL, or a role's setting) stays. */
+#define PG_CHECK_IS(v)                                                                               \
+	"DO $$BEGIN IF current_setting('client_connection_check_interval') <> '" v "' THEN"             \
+	" RAISE EXCEPTION 'client_connection_check_interval is %', current_setting('client_connection_check_interval');" \
+	" END IF; END$$"
+static void test_driver__pg_lock_has_the_server_check_its_client(void **state)
+{
+	const char *url = ((struct testdb *)*state)->url;
+	struct dbreg_conn *c = open_fixture(state);
+	DBREG_PASS(c, c->driver->exec(c, PG_CHECK_IS("0")));
+	DBREG_PASS(c, c->driver->lock(c, 5));
+	DBREG_PASS(c, c->driver->exec(c, PG_CHECK_IS("1s")));
+	c->driver->close(c);
+	char own[sizeof ((struct testdb *)0)->url + 96];
+	bool keywords = strncmp(url, "postgres", 8) != 0;   /* a keyword string, not a URL */
+	snprintf(own, sizeof own, "%s%s", url,
+		 keywords ? " options='-c client_connection_check_interval=5000'"
+			  : strchr(url, '?') ? "&options=-c%20client_connection_check_interval%3D5000"
+					     : "?options=-c%20client_connection_check_interval%3D5000");
+	c = testdb_open(own);
+	DBREG_PASS(c, c->driver->lock(c, 5));
+	DBREG_PASS(c, c->driver->exec(c, PG_CHECK_IS("5s")));
+	c->driver->close(c);
+}
+
 /* SQLite: a connection that created its file and committed nothing to it
  * leaves no file when it unlocks (a refused or failed run creates no
  * database, issue 18); one that had opened the file meanwhile and waited
@@ -1617,6 +1645,8 @@ int main(int argc, char **argv)
 		all[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_driver__pg_registry_read_is_one_round_trip,
 									    testdb_setup, testdb_teardown);
 		all[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_driver__pg_history_in_server_order,
+									    testdb_setup, testdb_teardown);
+		all[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(test_driver__pg_lock_has_the_server_check_its_client,
 									    testdb_setup, testdb_teardown);
 	}
 	else
