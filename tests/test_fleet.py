@@ -262,29 +262,13 @@ def noop_visit_counts(names, d, installed=None):
            "transactions, rollbacks, reads, writes per target: %s" % visit)
 
 
-UNSAFE_INDEX = """[package]
-name = "@t/unsafe"
-version = "1.0.0"
-
-[tables.ydtb_unsafe_items]
-description = "items"
-workspace_scoped = true
-
-[tables.ydtb_unsafe_items.columns]
-id = { type = "text", primary_key = true }
-
-[[migrations]]
-id = "0001"
-version = "1.0.0"
-up = "CREATE TABLE IF NOT EXISTS ydtb_unsafe_items (id text PRIMARY KEY NOT NULL, workspace_id text NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE);"
-down = "DROP TABLE IF EXISTS ydtb_unsafe_items;"
-
-[[migrations]]
-id = "0002"
-version = "1.0.0"
-up = "CREATE INDEX IF NOT EXISTS ydtb_unsafe_items_workspace_id_idx ON ydtb_unsafe_items (workspace_id);"
-down = "DROP INDEX IF EXISTS ydtb_unsafe_items_workspace_id_idx;"
-"""
+def applied_sqlite_fleet(n):
+    """n SQLite targets, one at a time, with every migration applied: (targets, project)."""
+    targets = sqlite_targets(project(with_tomls=False), n)
+    d = fleet_project(targets, jobs=1)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and doc["ok"], err)
+    return targets, d
 
 
 @case
@@ -294,16 +278,12 @@ def targets_that_differ_by_an_undeclared_package_share_one_plan():
     # records: such targets get the one plan of their history ("plan_shared"
     # on all but the first), also on a no-op visit (the digest of the
     # second target like another is found).
-    files = project(with_tomls=False)
-    targets = sqlite_targets(files, 4)
-    d = fleet_project(targets, jobs=1)
-    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
-    expect(rc == 0 and doc["ok"], err)
+    targets, d = applied_sqlite_fleet(4)
     for t, extra in zip(targets[1:], ("@other/p0", "@other/p1", "@other/p1")):
         t.exec("INSERT INTO ydtb_registry_packages (name, version, installed_at)"
                " VALUES ('%s', '1.0.0', '2026-01-01T00:00:00Z')" % extra)
-    with open(os.path.join(d, "tomls", "unsafe.toml"), "w") as f:
-        f.write(UNSAFE_INDEX)
+    with open(os.path.join(d, "tomls", "zlate.toml"), "w") as f:
+        f.write(LATE)
     for action in (["plan"], ["apply"], ["apply"]):
         rc, doc, err = run_json(action + ["--fleet", "tenants"], d)
         expect(rc == 0 and doc["ok"], json.dumps(doc)[:2000] + err)
@@ -311,9 +291,9 @@ def targets_that_differ_by_an_undeclared_package_share_one_plan():
         expect(len(built) == 1, "%s: %d plans built for 4 targets of one history: %s"
                % (action[0], len(built), built))
     for t in targets:
-        expect(("@t/unsafe", "0002") in [(r[0], r[1]) for r in t.history()], t.shown)
+        expect(("@ydtb/zlate", "001_late") in [(r[0], r[1]) for r in t.history()], t.shown)
     expect([r[0] for r in targets[1].query("SELECT name FROM ydtb_registry_packages ORDER BY name")]
-           == ["@other/p0", "@t/unsafe", "@ydtb/basic", "@ydtb/core"], "the undeclared package stays installed")
+           == ["@other/p0", "@ydtb/basic", "@ydtb/core", "@ydtb/zlate"], "the undeclared package stays installed")
 
 
 @case
@@ -493,11 +473,7 @@ def a_state_file_with_digests_of_an_older_format_rewrites_no_copy_of_the_same_ro
     # An older build wrote its digests in other bytes: every stored digest
     # differs from today's. A no-op visit compares the rows before it
     # rewrites a copy: the digest is written again, the rows are left.
-    files = project(with_tomls=False)
-    targets = sqlite_targets(files, 3)
-    d = fleet_project(targets, jobs=1)
-    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
-    expect(rc == 0 and doc["ok"], err)
+    targets, d = applied_sqlite_fleet(3)
     state = os.path.join(d, ".dbreg", "state.db")
     db = sqlite3.connect(state)
     want = db.execute("SELECT target, digest FROM history_digests ORDER BY target").fetchall()
