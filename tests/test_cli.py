@@ -1340,6 +1340,44 @@ def status_offline_shows_the_highest_applied_version():
     expect(basic["installed_version"] == "1.1.0", basic)
 
 
+
+@case
+def status_with_checksum_drift_prints_the_table_and_the_finding_and_exits_1():
+    # A user asking for status wants the table and the finding: DBR045 is
+    # said with it (exit 1, as the plan has an error), and what is pending
+    # is counted as if the drift were not there.
+    import sqlite3
+    d = project()
+    rc, out, err = run(["init", "-q"], d)
+    expect(rc == 0, out + err)
+    db = os.path.join(d, "ydtb.db")
+    con = sqlite3.connect(db)
+    con.execute("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'one', 'one')")
+    con.commit()
+    con.close()
+    path = os.path.join(d, "tomls", "basic.toml")
+    text = open(path).read()
+    text = text.replace('CREATE TABLE IF NOT EXISTS "ydtb_basic_notes" (\n  "id" TEXT',
+                        '-- a comment added later\nCREATE TABLE IF NOT EXISTS "ydtb_basic_notes" (\n  "id" TEXT', 1)
+    at = text.index('[[migrations]]\nid = "0003_add_note_pinned"')
+    open(path, "w").write(text[:at] + LATE_MIGRATION + text[at:])
+    before = sha(db)
+    rc, out, err = run(["status"], d)
+    lines = out.splitlines()
+    expect(rc == 1 and lines[:1] == ["sqlite:ydtb.db (sqlite)"], "exit %d: %s" % (rc, out + err))
+    expect("  %-28s %-12s %-12s %s" % ("@ydtb/basic", "1.1.0", "1.1.0", "1") in lines, out)
+    expect("  %-28s %-12s %-12s %s" % ("@ydtb/core", "1.2.0", "1.2.0", "0") in lines, out)
+    drift = [l for l in err.splitlines() if "error[DBR045]" in l]
+    expect(len(drift) == 1 and drift[0].startswith("tomls/basic.toml:") and "0001_create_notes" in drift[0], err)
+    rc, out, err = run(["status", "--json"], d)
+    doc = json.loads(out)
+    pending = {p["name"]: p["pending"] for p in doc["packages"]}
+    expect(rc == 1 and doc["ok"] is False and doc["exit_code"] == 1, "exit %d: %s" % (rc, out))
+    expect(pending == {"@ydtb/basic": 1, "@ydtb/core": 0}, doc["packages"])
+    expect([g["migration"] for g in doc["diagnostics"] if g["code"] == "DBR045"] == ["0001_create_notes"], out)
+    expect(sha(db) == before, "status changed the target")
+
+
 UNSAFE_PKG = """[package]
 name = "@t/unsafe"
 version = "1.0.0"

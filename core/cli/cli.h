@@ -269,7 +269,8 @@ int cli_read_target(struct cli_session *s);
 void cli_json_target_keys(struct cli_session *s);
 
 /* Builds the plan for s->history, the --to pins and --allow; `extra`
- * (may be NULL) adds only_package and reset. */
+ * (may be NULL) adds only_package, reset and keep_invalid (then *plan may
+ * be set with DBREG_EINVALID, the findings printed). */
 int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, struct dbreg_plan **plan);
 /* The end of the "applied N migrations" line of apply and init: what
  * another run applied meanwhile, and the transactions a migration that runs

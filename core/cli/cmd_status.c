@@ -63,7 +63,10 @@ static int status_run(struct cli_session *s)
 		cli_fail(s, "%s", dbreg_target_errmsg(s->conn));
 		goto out;
 	}
-	if ((rc = cli_build_plan(s, NULL, &plan)) < 0)
+	/* A plan with errors (DBR045 drift) still shows the table: the findings
+	 * are printed with it, and the exit code is 1 all the same. */
+	const struct dbreg_plan_opts report = { .keep_invalid = true };
+	if ((rc = cli_build_plan(s, &report, &plan)) < 0 && !plan)
 		goto out;
 
 	size_t np = dbreg_registry_package_count(s->reg);
@@ -113,7 +116,9 @@ const struct cli_command cli_cmd_status = {
 	.summary = "per package: declared, installed, pending",
 	.help = "Reads the target (read-only) and prints, per package, the declared version, the\n"
 		"version installed there and the number of pending migrations; --offline answers from\n"
-		"the state file's copy of the target's history, without connecting.",
+		"the state file's copy of the target's history, without connecting. When the plan has\n"
+		"errors (an applied migration changed: DBR045) it prints the table and the findings\n"
+		"and exits 1.",
 	.options = (const char *const[]){"offline", "fleet", "refresh", "jobs", NULL},
 	.needs = CLI_NEEDS_VALID | CLI_NEEDS_TARGET | CLI_NEEDS_STATE | CLI_STATE_READONLY,
 	.run = status_run,

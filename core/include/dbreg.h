@@ -452,6 +452,9 @@ struct dbreg_plan_opts {
 	struct dbreg_plan_memo *memo;  /* the warnings of bodies checked before (dbreg_plan_memo_new); NULL: none */
 	bool no_warnings;              /* nobody is shown the plan's warnings (-q without --json): the bodies
 					  are not read for them, and the plan and the registry get none */
+	bool keep_invalid;             /* status: with DBREG_EINVALID from the history's conflicts (DBR045),
+					  *out is still the plan, its steps as if they were not there, to
+					  count what is pending; never to apply */
 };
 
 /* One step of a plan. Strings borrowed from the registry/plan. */
@@ -471,7 +474,8 @@ struct dbreg_plan;
 /* Computes the ordered steps from a validated registry and a history.
  * Conflicts (DBR042 no body for the dialect, DBR045 checksum drift, applied
  * migrations no manifest knows, downgrades refused) are added to the
- * registry's diagnostics and make it return DBREG_EINVALID with *out NULL. */
+ * registry's diagnostics and make it return DBREG_EINVALID with *out NULL
+ * (the plan, with opts->keep_invalid, once every step was worked out). */
 int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg,
 		     const struct dbreg_plan_opts *opts);
 void dbreg_plan_free(struct dbreg_plan *plan);

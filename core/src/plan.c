@@ -306,6 +306,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 
 	size_t errors_before = reg->diags.errors, first_diag = reg->diags.len;
 	size_t *order = NULL;
+	bool keep = false;             /* hand the plan out (rc 0, or DBREG_EINVALID with keep_invalid) */
 	int rc = dbreg_graph_order(reg, &order);
 	if (rc != 0)
 		return rc;
@@ -523,6 +524,8 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 						      "--allow on a development target"))
 		goto oom;
 	rc = reg->diags.errors > errors_before ? DBREG_EINVALID : 0;
+	/* Every step is worked out by now: status may count them despite the errors. */
+	keep = rc == 0 || opts->keep_invalid;
 	/* What the steps run may be unsafe (DBR103): said with the plan, also
 	 * when the SQL checks of validate were skipped for a known registry. */
 	if (rc == 0 && !opts->no_warnings)
@@ -546,7 +549,7 @@ out:
 	free(applied.slots);
 	free(known.slots);
 	free(order);
-	if (rc == 0)
+	if (keep && (rc == 0 || rc == DBREG_EINVALID))
 		*out = plan;
 	else
 		dbreg_plan_free(plan);
