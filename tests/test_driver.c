@@ -25,7 +25,6 @@
 #include "dbreg/driver.h"
 #include "testdb.h"
 #include "regdigest.h"
-#include "url.h"
 #include "util.h"
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -83,6 +83,35 @@ def nm_lists_only_functions_of_the_installed_public_headers():
     static = sh(["nm", "--defined-only", os.path.join(LIBDIR, "libdbreg.a")])
     expect(" T dbreg_toml_parse" in static, "internal symbols moved: the check above proves nothing")
     expect(not any(n.startswith(("dbreg_buf_", "dbreg_toml_")) for n in exported), sorted(exported))
+    # And the other way: every function the headers declare is there to call
+    # (the driver API's helpers, dbreg_strv_push and the like, included).
+    missing = sorted(public - exported)
+    expect(not missing, "declared in the public headers but not exported: %s" % missing)
+
+
+@case
+def each_driver_builds_against_the_installed_headers_and_library_only():
+    # A third-party driver is written the way ours are: each of ours
+    # compiles with the installed include folder (no -I of the source's core)
+    # and links as a shared object against the installed libdbreg with
+    # nothing left undefined. The PostgreSQL driver's pq_calls.h comes from
+    # its own script, as its build writes it.
+    work = tempfile.mkdtemp(prefix="dbreg-driver-", dir=DEST)
+    drivers = os.path.join(SOURCE, "drivers")
+    pq = os.path.join(drivers, "postgres")
+    sh([sys.executable, os.path.join(pq, "pq_calls.py"), os.path.join(pq, "pq.h"), os.path.join(work, "pq_calls.h")])
+    libpq = sh(["pkg-config", "--cflags", "libpq"]).split()
+    cases = {
+        "sqlite": ([os.path.join(drivers, "sqlite", f) for f in ("sqlite.c", "sqlite_alloc.c")], [], ["-lsqlite3"]),
+        "postgres": ([os.path.join(pq, f) for f in ("postgres.c", "pq.c")], ["-I" + work] + libpq,
+                     ["-lpg_query", "-ldl", "-lpthread"]),
+    }
+    for name, (srcs, cflags, libs) in cases.items():
+        out = os.path.join(work, "dbreg-%s.so" % name)
+        sh(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
+            "-fPIC", "-shared", "-I" + INCLUDE] + cflags + srcs +
+           ["-L" + LIBDIR, "-ldbreg"] + libs + ["-Wl,--no-undefined", "-o", out], cwd=work, env=ENV)
+        expect(os.path.exists(out), name)
 
 
 PROGRAM = r"""

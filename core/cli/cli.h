@@ -152,7 +152,9 @@ struct cli_session {
 	struct dbreg_state *state;
 	char *state_path;
 	bool state_readonly;           /* opened read-only: nothing is written to it */
-	long long loaded_at;           /* dbreg_cache_clock() before the manifests were read */
+	long long loaded_at;           /* dbreg_cache_clock() before the manifests were read (the cache's
+					  wall clock, compared with files' times) */
+	double load_started_ms;        /* dbreg_clock_ms() then: how long the reading took */
 	char *url;                     /* with ${NAME} expanded; holds the password: never print */
 	char *shown;                   /* redacted: the one to print and the state file's key */
 	enum dbreg_dialect dialect;

@@ -40,7 +40,7 @@ static int validate_run(struct cli_session *s)
 	FILE *log = s->o.verbose && !s->o.json ? s->err : NULL;
 	if (log)
 		fprintf(log, "  validate: %zu manifests read in %.1f ms\n", dbreg_registry_package_count(s->reg),
-			(double)(dbreg_cache_clock() - s->loaded_at) / 1e6);
+			dbreg_clock_ms() - s->load_started_ms);
 	/* Each package's SQL checks and replay, kept in the state file: only
 	 * the packages whose inputs changed are checked again. A state file
 	 * that cannot be opened or written only costs the time. */

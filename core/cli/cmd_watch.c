@@ -98,13 +98,6 @@ static int watch_hist_follow(struct watch_ui *ui, const struct dbreg_plan *plan,
 	return 0;
 }
 
-static double watch_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static const char *watch_sign(enum dbreg_change_kind k)
 {
 	return k == DBREG_CHANGE_ADDED ? "+" : k == DBREG_CHANGE_REMOVED ? "-" : "~";
@@ -279,7 +272,7 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 			     struct watch_result *r)
 {
 	struct cli_session *t = ui->t;
-	double t0 = watch_now_ms();
+	double t0 = dbreg_clock_ms();
 	bool changed = true;
 	if (ui->hist_valid && ui->apply && (dbreg_target_changed(t->conn, &ui->stamp, &changed) < 0 || changed))
 		watch_hist_forget(ui);
@@ -308,7 +301,7 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 		.previous = old,
 	};
 	int rc = dbreg_plan_build(&r->plan, reg, &po);
-	r->ms_plan = watch_now_ms() - t0;
+	r->ms_plan = dbreg_clock_ms() - t0;
 	if (rc < 0) {
 		/* Its findings (DBR042, DBR045, ...) are the registry's now: the report prints them. */
 		snprintf(r->error, sizeof r->error, "%s", rc == DBREG_EINVALID ? "the plan has errors" : dbreg_registry_errmsg(reg));
@@ -323,14 +316,14 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 		r->status = "pending";
 		r->ok = true;
 	} else {
-		double t1 = watch_now_ms();
+		double t1 = dbreg_clock_ms();
 		struct dbreg_apply_opts ao = {.lock_timeout_s = ui->lock_timeout, .log = ui->verbose && !ui->json ? ui->err : NULL};
 		struct watch_guard guard;
 		watch_guard_start(&guard, ui->stop_fd);
 		rc = dbreg_apply_run(&r->res, t->conn, r->plan, &ao);
 		watch_guard_stop(&guard);
 		r->ran_apply = true;
-		r->ms_apply = watch_now_ms() - t1;
+		r->ms_apply = dbreg_clock_ms() - t1;
 		if (rc < 0) {
 			/* Worded as the JSON round's error.message words it. */
 			struct cli_error e = {0};

@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static volatile sig_atomic_t fleet_interrupted;
 static struct sigaction fleet_old_sa;
@@ -324,10 +323,9 @@ int cli_fleet(struct cli_session *s, const char *command)
 	sigaddset(&sa.sa_mask, SIGTERM);
 	fleet_interrupted = 0;
 	sigaction(SIGINT, &sa, &fleet_old_sa);
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	double t0 = dbreg_clock_ms();
 	rc = dbreg_fleet_run(&o, reg, f, &fo);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double t1 = dbreg_clock_ms();
 	sigaction(SIGINT, &fleet_old_sa, NULL);
 	bool interrupted = fleet_interrupted != 0;
 	if (rc < 0 && !o) {
@@ -343,7 +341,7 @@ int cli_fleet(struct cli_session *s, const char *command)
 	if (interrupted)
 		exit_code = 130;
 	const char *why = fleet_not_reached_why(f, o, interrupted);
-	double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	double seconds = (t1 - t0) / 1e3;
 	if (status) {
 		fleet_status_print(s, f, o, rec, n_rec, run_at, last_interrupted);
 	} else if (s->o.json) {

@@ -95,6 +95,7 @@ static int session_registry(struct cli_session *s, bool folders_new)
 	if (rc < 0)
 		return rc;
 	s->loaded_at = dbreg_cache_clock();
+	s->load_started_ms = dbreg_clock_ms();
 	rc = dbreg_registry_load_project(s->reg, s->proj);
 	size_t missing = rc < 0 ? session_missing_folders(s) : 0;
 	/* A project not begun yet: the command makes its folder. */

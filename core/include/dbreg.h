@@ -867,6 +867,13 @@ void dbreg_init_result_dispose(struct dbreg_init_result *r);
  * password=*** in keyword strings). Returns a malloc'd string. */
 char *dbreg_url_redact(const char *url);
 
+/* ---- time (util.c) ------------------------------------------------------- */
+
+/* Milliseconds on the monotonic clock, with the fraction: the one clock read
+ * for durations, timeouts and deadlines (never a time of day), in the
+ * library, its drivers and the command line alike. */
+double dbreg_clock_ms(void);
+
 /* ---- caches in the state file (issue 18; cache.c) --------------------- */
 
 /* Wall-clock nanoseconds: take it before loading a registry and hand it to

@@ -1,7 +1,7 @@
 /* Target URLs: finds the password in a postgres:// URI (userinfo and a
  * password= query parameter) or a libpq keyword string, so that it can be
  * masked. Every redaction in dbreg goes through here. */
-#include "url.h"
+#include "dbreg/driver.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

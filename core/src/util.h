@@ -1,11 +1,16 @@
 /* Small helpers every module needs: a growable byte buffer, string copies,
- * string vectors, whole-file reads, and the edit distance behind "did you mean" hints. */
+ * whole-file reads, and the edit distance behind "did you mean" hints. */
 #ifndef DBREG_UTIL_H
 #define DBREG_UTIL_H
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* The helpers drivers use too (dbreg_strdup, dbreg_printf, string vectors,
+ * dbreg_array_push, dbreg_sql_skip_blank) are declared for them there, and
+ * dbreg_clock_ms in dbreg.h: public, one declaration each. */
+#include "dbreg/driver.h"
 
 struct dbreg_buf {
 	char *ptr;                     /* NUL-terminated when len > 0 or after any append */
@@ -29,28 +34,10 @@ void dbreg_buf_json_str(struct dbreg_buf *b, const char *s);
 char *dbreg_buf_detach(struct dbreg_buf *b);
 void dbreg_buf_dispose(struct dbreg_buf *b);
 
-/* strdup that accepts NULL (returns NULL). */
-char *dbreg_strdup(const char *s);
 char *dbreg_strndup(const char *s, size_t n);
-/* malloc'd printf. NULL on allocation failure. */
-char *dbreg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Appends a copy of s ("" for NULL) to the string vector *v of *n items,
- * growing it by one. Returns 0 or DBREG_ENOMEM (the vector is unchanged
- * but may have moved). */
-int dbreg_strv_push(char ***v, size_t *n, const char *s);
-/* Frees the n strings of v and v itself; NULL-safe. */
-void dbreg_strv_free(char **v, size_t n);
 
-/* Appends one zeroed element of size bytes to the array whose pointer
- * variable is at arrp (a T ** passed as void *) and whose length is *n.
- * Returns the new element, or NULL when out of memory (the array is kept
- * as it was). */
-void *dbreg_array_push(void *arrp, size_t *n, size_t size);
 
-/* Milliseconds on the monotonic clock, with the fraction: the one clock read
- * for durations, timeouts and deadlines (never a time of day). */
-double dbreg_clock_ms(void);
 
 /* Reads a whole file. Returns 0 and a malloc'd, NUL-terminated *out (len
  * without the NUL), or -1 with errno set. */
@@ -82,9 +69,6 @@ size_t dbreg_edit_distance(const char *a, const char *b, size_t cap);
  * is within a third of the word's length (at least 2 edits). */
 const char *dbreg_nearest(const char *word, const char *const *candidates);
 
-/* Where the SQL statement at or after byte p of sql really begins: past
- * white space, -- and block comments, never beyond end. */
-size_t dbreg_sql_skip_blank(const char *sql, size_t p, size_t end);
 
 /* Writes "sha256:<64 hex>" of data into out (72 bytes). */
 void dbreg_sha256_hex(const void *data, size_t len, char out[72]);

@@ -16,8 +16,6 @@
 #include <time.h>
 
 #include "dbreg/driver.h"
-#include "../../core/src/url.h"
-#include "../../core/src/util.h"
 
 struct pg_conn {
 	struct dbreg_conn base;
@@ -498,18 +496,30 @@ static int pg_table_exists(struct pg_conn *c, const char *name)
 	" LATERAL (SELECT package, migration, version, checksum, applied_at, duration_ms, ctid AS tid" \
 	" FROM ydtb_registry_migrations WHERE statements_done IS NULL"
 
+/* Closes fp, an open_memstream of *text: *text, or NULL (freed) when a
+ * write failed or !ok. */
+static char *pg_text_close(FILE *fp, char **text, bool ok)
+{
+	ok = !ferror(fp) && ok;
+	if (fclose(fp) != 0 || !ok) {
+		free(*text);
+		*text = NULL;
+	}
+	return *text;
+}
+
 static char *pg_history_sql(bool names, size_t n)
 {
-	struct dbreg_buf sql = DBREG_BUF_INIT;
-	dbreg_buf_puts(&sql, "SELECT package, migration, version, checksum, " PG_APPLIED_AT ", duration_ms" PG_HISTORY_FROM);
-	for (size_t i = 0; names && i < n; i++)
-		dbreg_buf_printf(&sql, "%s$%zu", i ? ", " : " AND package IN (", i + 1);
-	dbreg_buf_puts(&sql, names ? ")) h ORDER BY applied_at, tid" : ") h ORDER BY applied_at, tid");
-	if (sql.oom) {
-		dbreg_buf_dispose(&sql);
+	char *sql = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&sql, &len);
+	if (!fp)
 		return NULL;
-	}
-	return dbreg_buf_detach(&sql);
+	fputs("SELECT package, migration, version, checksum, " PG_APPLIED_AT ", duration_ms" PG_HISTORY_FROM, fp);
+	for (size_t i = 0; names && i < n; i++)
+		fprintf(fp, "%s$%zu", i ? ", " : " AND package IN (", i + 1);
+	fputs(names ? ")) h ORDER BY applied_at, tid" : ") h ORDER BY applied_at, tid", fp);
+	return pg_text_close(fp, &sql, true);
 }
 
 #define PG_PACKAGES_SQL "SELECT name, version FROM ydtb_registry_packages ORDER BY name"
@@ -597,28 +607,28 @@ static int pg_rows_read(struct dbreg_conn *conn, const char *table, const char *
 	int rc = pg_table_exists(c, table);
 	if (rc <= 0 || n_columns == 0)
 		return rc;
-	struct dbreg_buf sql = DBREG_BUF_INIT;
-	dbreg_buf_puts(&sql, "SELECT ");
+	char *sql = NULL, *t = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&sql, &len);
+	if (!fp)
+		return DBREG_ENOMEM;
+	fputs("SELECT ", fp);
 	for (size_t i = 0; i < n_columns; i++) {
 		char *q = PQescapeIdentifier(c->pg, columns[i], strlen(columns[i]));
-		if (!q) {
-			dbreg_buf_dispose(&sql);
-			return DBREG_ENOMEM;
-		}
-		dbreg_buf_printf(&sql, "%s%s::text", i ? ", " : "", q);
+		if (!q)
+			goto escaped;
+		fprintf(fp, "%s%s::text", i ? ", " : "", q);
 		PQfreemem(q);
 	}
-	char *t = PQescapeIdentifier(c->pg, table, strlen(table));
-	if (t)
-		dbreg_buf_printf(&sql, " FROM %s", t);
+	if ((t = PQescapeIdentifier(c->pg, table, strlen(table))))
+		fprintf(fp, " FROM %s", t);
 	PQfreemem(t);
-	if (!t || sql.oom) {
-		dbreg_buf_dispose(&sql);
+escaped:
+	if (!pg_text_close(fp, &sql, t != NULL))
 		return DBREG_ENOMEM;
-	}
 	PGresult *r;
-	rc = pg_query(c, &r, sql.ptr, 0, NULL);
-	dbreg_buf_dispose(&sql);
+	rc = pg_query(c, &r, sql, 0, NULL);
+	free(sql);
 	if (rc)
 		return rc;
 	size_t rows = (size_t)PQntuples(r);

@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 
 #include "dbreg/driver.h"
-#include "../../core/src/util.h"
 #include "sqlite_alloc.h"
 
 /* The catalog's queries on sqlite_master, prepared once per connection
@@ -104,11 +103,13 @@ static int sq_prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
-/* Prepares the statement sql was built into, and disposes of sql. */
-static int sq_prepare_built(struct sqlite_conn *c, struct dbreg_buf *sql, sqlite3_stmt **st)
+/* Prepares the statement sql was built into, and finishes sql. */
+static int sq_prepare_built(struct sqlite_conn *c, sqlite3_str *sql, sqlite3_stmt **st)
 {
-	int rc = sql->oom ? DBREG_ENOMEM : sq_prepare(c, sql->ptr, st);
-	dbreg_buf_dispose(sql);
+	int failed = sqlite3_str_errcode(sql);
+	char *text = sqlite3_str_finish(sql);
+	int rc = failed || !text ? DBREG_ENOMEM : sq_prepare(c, text, st);
+	sqlite3_free(text);
 	return rc;
 }
 
@@ -459,15 +460,15 @@ static const char *sq_col(sqlite3_stmt *st, int i)
  * written: a new rowid is above every one in use) and put in applied_at
  * order by the caller, which costs a scan where ORDER BY applied_at, rowid
  * sorted every row. With names, the rows of n packages (?1..?n). */
-static void sq_history_sql(struct dbreg_buf *sql, int progress, const char *const *names, size_t n)
+static void sq_history_sql(sqlite3_str *sql, int progress, const char *const *names, size_t n)
 {
-	dbreg_buf_puts(sql, "SELECT package, migration, version, checksum, applied_at, duration_ms"
-			    " FROM ydtb_registry_migrations");
+	sqlite3_str_appendall(sql, "SELECT package, migration, version, checksum, applied_at, duration_ms"
+				   " FROM ydtb_registry_migrations");
 	if (progress)
-		dbreg_buf_puts(sql, " WHERE statements_done IS NULL");
+		sqlite3_str_appendall(sql, " WHERE statements_done IS NULL");
 	for (size_t i = 0; names && i < n; i++)
-		dbreg_buf_puts(sql, i ? ", ?" : progress ? " AND package IN (?" : " WHERE package IN (?");
-	dbreg_buf_puts(sql, names ? ") ORDER BY rowid" : " ORDER BY rowid");
+		sqlite3_str_appendall(sql, i ? ", ?" : progress ? " AND package IN (?" : " WHERE package IN (?");
+	sqlite3_str_appendall(sql, names ? ") ORDER BY rowid" : " ORDER BY rowid");
 }
 
 /* The history, or (names != NULL) the rows of n packages of it. */
@@ -481,10 +482,10 @@ static int sq_history_query(struct sqlite_conn *c, const char *const *names, siz
 		return progress;
 	if (names && n == 0)
 		return 0;
-	struct dbreg_buf sql = DBREG_BUF_INIT;
-	sq_history_sql(&sql, progress, names, n);
+	sqlite3_str *sql = sqlite3_str_new(c->db);
+	sq_history_sql(sql, progress, names, n);
 	sqlite3_stmt *st;
-	if ((rc = sq_prepare_built(c, &sql, &st)) != 0)
+	if ((rc = sq_prepare_built(c, sql, &st)) != 0)
 		return rc;
 	for (size_t i = 0; names && i < n; i++)
 		sqlite3_bind_text(st, (int)i + 1, names[i], -1, SQLITE_STATIC);
@@ -573,17 +574,17 @@ static int sq_rows_read(struct dbreg_conn *conn, const char *table, const char *
 		return rc;
 	/* Backquoted: a double-quoted name the table lacks would read as a
 	 * string literal (SQLite's old leniency) instead of failing. */
-	struct dbreg_buf sql = DBREG_BUF_INIT;
-	dbreg_buf_puts(&sql, "SELECT ");
+	sqlite3_str *sql = sqlite3_str_new(c->db);
+	sqlite3_str_appendall(sql, "SELECT ");
 	for (size_t i = 0; i <= n_columns; i++) {
 		const char *name = i < n_columns ? columns[i] : table;
-		dbreg_buf_puts(&sql, i == n_columns ? " FROM `" : i ? ", `" : "`");
+		sqlite3_str_appendall(sql, i == n_columns ? " FROM `" : i ? ", `" : "`");
 		for (const char *p = name; *p; p++)
-			dbreg_buf_puts(&sql, *p == '`' ? "``" : (char[2]){*p, 0});
-		dbreg_buf_puts(&sql, "`");
+			sqlite3_str_appendall(sql, *p == '`' ? "``" : (char[2]){*p, 0});
+		sqlite3_str_appendall(sql, "`");
 	}
 	sqlite3_stmt *st;
-	if ((rc = sq_prepare_built(c, &sql, &st)) != 0)
+	if ((rc = sq_prepare_built(c, sql, &st)) != 0)
 		return rc;
 	char **v = NULL;
 	size_t n = 0, cap = 0;
@@ -736,10 +737,10 @@ static int sq_registry_digest(struct dbreg_conn *conn, bool expect, struct dbreg
 	int progress = sq_has_progress(c);
 	if (progress < 0)
 		return progress;
-	struct dbreg_buf sql = DBREG_BUF_INIT;
-	sq_history_sql(&sql, progress, NULL, 0);
+	sqlite3_str *sql = sqlite3_str_new(c->db);
+	sq_history_sql(sql, progress, NULL, 0);
 	sqlite3_stmt *st;
-	if ((rc = sq_prepare_built(c, &sql, &st)) != 0)
+	if ((rc = sq_prepare_built(c, sql, &st)) != 0)
 		return rc;
 	struct dbreg_regdigest *d;
 	if (dbreg_regdigest_new(&d) != 0) {
@@ -1482,7 +1483,7 @@ static char *sq_target_key(const char *url)
 		key = dbreg_printf("sqlite:%s", real);
 	} else {
 		/* Not there yet: its folder resolved, else the path as given. */
-		char *dir = dbreg_strndup(abs, (size_t)(slash - abs));
+		char *dir = strndup(abs, (size_t)(slash - abs));
 		if (dir && realpath(dir[0] ? dir : "/", real))
 			key = dbreg_printf("sqlite:%s%s", strcmp(real, "/") == 0 ? "" : real, slash);
 		else if (dir)

@@ -342,6 +342,38 @@ struct dbreg_driver {
 	int (*registry_digest)(struct dbreg_conn *conn, bool expect_tables, struct dbreg_registry_digest *out);
 };
 
+/* ---- the core's helpers for what a driver hands it ----------------------
+ * What a driver returns (strings, string vectors, catalogs, histories) is
+ * freed by the core with free(), dbreg_strv_free, dbreg_catalog_dispose
+ * and dbreg_history_dispose: these build it the way they free it. */
+
+/* strdup that accepts NULL (returns NULL): a NULL read from the database
+ * (sqlite3_column_text out of memory) turns into a NULL the caller takes
+ * for DBREG_ENOMEM instead of a crash. */
+char *dbreg_strdup(const char *s);
+/* malloc'd printf, NULL on allocation failure. */
+char *dbreg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Appends a copy of s ("" for NULL) to the string vector *v of *n items,
+ * growing it by one. Returns 0 or DBREG_ENOMEM (the vector is unchanged
+ * but may have moved). */
+int dbreg_strv_push(char ***v, size_t *n, const char *s);
+/* Frees the n strings of v and v itself; NULL-safe. */
+void dbreg_strv_free(char **v, size_t n);
+/* Appends one zeroed element of size bytes to the array whose pointer
+ * variable is at arrp (a T ** passed as void *: a catalog's tables,
+ * columns, ...) and whose length is *n. Returns the new element, or NULL
+ * when out of memory (the array is kept as it was). */
+void *dbreg_array_push(void *arrp, size_t *n, size_t size);
+/* Where the SQL statement at or after byte p of sql really begins: past
+ * white space, -- and block comments, never beyond end (a span's start,
+ * as split reports it and the core looks for one). */
+size_t dbreg_sql_skip_blank(const char *sql, size_t p, size_t end);
+/* Copies `text` (a driver or server message about `url`) with the URL
+ * replaced by its redacted form and every password of `url` (as written,
+ * percent-decoded or unescaped) replaced by "***": what connect writes to
+ * errbuf. Returns a malloc'd string, NULL on allocation failure. */
+char *dbreg_url_scrub(const char *text, const char *url);
+
 /* Registers a driver. Refuses a vtable with a missing required method or a
  * scheme already taken: returns DBREG_EUSAGE with the reason in errbuf. */
 int dbreg_driver_register(const struct dbreg_driver *drv, char *errbuf, size_t errsize);
