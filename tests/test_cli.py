@@ -220,17 +220,24 @@ def a_cold_apply_refused_by_the_replay_reports_as_validate_and_creates_no_file()
     expect(any("CREATE TABLE ydtb_late_items" in line for line in sqlite_dump(os.path.join(d, "ydtb.db"))), out + err)
 
 
-@case
-def a_cold_apply_refused_by_the_replay_leaves_a_target_with_data_as_it_was():
+def applied_with_data(command):
+    """A project whose SQLite target `command` (apply, init) built, with a
+    row in ydtb_workspaces; returns the folder and the database's path."""
     import sqlite3
     d = project()
-    rc, out, err = run(["apply", "-q"], d)
+    rc, out, err = run([command, "-q"], d)
     expect(rc == 0, out + err)
     db = os.path.join(d, "ydtb.db")
     con = sqlite3.connect(db)
     con.execute("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'one', 'one')")
     con.commit()
     con.close()
+    return d, db
+
+
+@case
+def a_cold_apply_refused_by_the_replay_leaves_a_target_with_data_as_it_was():
+    d, db = applied_with_data("apply")
     before = sqlite_dump(db)
     with open(os.path.join(d, "tomls", "late.toml"), "w") as fp:
         fp.write(LATE_BAD)
@@ -1340,21 +1347,12 @@ def status_offline_shows_the_highest_applied_version():
     expect(basic["installed_version"] == "1.1.0", basic)
 
 
-
 @case
 def status_with_checksum_drift_prints_the_table_and_the_finding_and_exits_1():
     # A user asking for status wants the table and the finding: DBR045 is
     # said with it (exit 1, as the plan has an error), and what is pending
     # is counted as if the drift were not there.
-    import sqlite3
-    d = project()
-    rc, out, err = run(["init", "-q"], d)
-    expect(rc == 0, out + err)
-    db = os.path.join(d, "ydtb.db")
-    con = sqlite3.connect(db)
-    con.execute("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'one', 'one')")
-    con.commit()
-    con.close()
+    d, db = applied_with_data("init")
     path = os.path.join(d, "tomls", "basic.toml")
     text = open(path).read()
     text = text.replace('CREATE TABLE IF NOT EXISTS "ydtb_basic_notes" (\n  "id" TEXT',
