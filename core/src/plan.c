@@ -524,11 +524,13 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 		goto oom;
 	rc = reg->diags.errors > errors_before ? DBREG_EINVALID : 0;
 	/* What the steps run may be unsafe (DBR103): said with the plan, also
-	 * when the SQL checks of validate were skipped for a known registry. */
-	if (rc == 0 && !opts->no_warnings)
-		rc = plan_find_warnings(plan, opts->memo);
-	if (rc == 0)
-		rc = dbreg_plan_warnings(plan, &reg->diags);
+	 * when the SQL checks of validate were skipped for a known registry,
+	 * and also beside a plan's errors, as the run that validated said them. */
+	int wrc = opts->no_warnings ? 0 : plan_find_warnings(plan, opts->memo);
+	if (wrc == 0)
+		wrc = dbreg_plan_warnings(plan, &reg->diags);
+	if (wrc != 0)
+		rc = wrc;
 	goto out;
 oom:
 	rc = DBREG_ENOMEM;
