@@ -6,11 +6,12 @@ usage: test_contract.py DBREG TOMLS_DIR
 Each case copies a project into a fresh temporary folder and runs dbreg
 there; PostgreSQL cases use DBREG_TEST_PG_URL. Prints TAP."""
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clitest  # noqa: E402
-from clitest import case, expect, main, project, run_json  # noqa: E402
+from clitest import case, expect, main, pg_database, project, run_json  # noqa: E402
 
 clitest.configure(sys.argv[1], sys.argv[2], "contract")
 
@@ -45,6 +46,66 @@ def a_failed_plan_keeps_its_warnings_in_the_json_of_every_run():
         expect(rc == 1 and doc["exit_code"] == 1, (cmd, rc, doc))
         expect("DBR042" in [x["code"] for x in doc["diagnostics"]], (cmd, doc))
         expect(set(step) <= set(warnings(doc)), "%s lost the plan's warnings %s: %s" % (cmd, step, doc["diagnostics"]))
+
+
+def psql(url, sql):
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url], input=sql, text=True, check=True,
+                   capture_output=True, timeout=60)
+
+
+@case
+def a_statement_the_target_refuses_outside_a_migration_is_exit_3_with_the_server_words():
+    # cli.md exit 3: the target refused a statement outside a migration. A
+    # role that may connect but not create in the schema cannot create the
+    # history tables: apply and init exit 3, say the server's words and
+    # SQLSTATE, leave the database as it was, and init's hint does not
+    # send the user to check whether the server is up.
+    url, drop = pg_database()
+    clitest.cleanups.append(drop)
+    role = "dbreg_contract_%d" % os.getpid()
+    secret = "Rf%dpw" % os.getpid()
+    psql(url, "CREATE ROLE %s LOGIN PASSWORD '%s'; REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
+              "CREATE TABLE kept (id int); INSERT INTO kept VALUES (1);" % (role, secret))
+    clitest.cleanups.append(lambda: psql(clitest.PG_URL, "DROP ROLE IF EXISTS %s" % role))
+    clitest.SECRETS.append(secret)
+    host = url.split("@", 1)[1]
+    weak = "postgres://%s:%s@%s" % (role, secret, host)
+    d = project()
+    for cmd in (["apply"], ["init", "--wait", "0"]):
+        rc, doc, err = run_json(cmd + ["--target", weak], d)
+        expect(rc == 3 and doc["exit_code"] == 3, (cmd, rc, doc, err))
+        e = doc["error"]
+        expect(e["sqlstate"] == "42501" and "permission denied" in e["message"], (cmd, e))
+        expect("server up" not in (e["hint"] or "") and "server up" not in err, (cmd, e, err))
+    out = subprocess.run(["psql", "-X", "-Atc", "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables"
+                          " WHERE schemaname = 'public'", url], capture_output=True, text=True, timeout=60).stdout
+    expect(out.strip() == "kept", "the failed runs changed the database: %r" % out)
+
+
+@case
+def a_lock_timeout_is_exit_5_and_says_on_standard_error_the_hint_its_json_gives():
+    # cli.md exit 5: timed out waiting for another run's lock. The human
+    # message and the JSON document say the same: the hint of the error
+    # object is printed too (apply printed none, init another one).
+    url, drop = pg_database()
+    clitest.cleanups.append(drop)
+    d = project()
+    holder = subprocess.Popen(["psql", "-X", "-At", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        holder.stdin.write("SELECT pg_advisory_lock(4783381683765084015);\n")
+        holder.stdin.flush()
+        holder.stdout.readline()   # the empty result: the lock is held
+        for cmd in (["apply"], ["init", "--wait", "0"]):
+            rc, doc, err = run_json(cmd + ["--target", url, "--lock-timeout", "1"], d)
+            expect(rc == 5 and doc["exit_code"] == 5, (cmd, rc, doc, err))
+            hint = doc["error"]["hint"]
+            expect(hint and ("  hint: %s\n" % hint) in err, "%s: the JSON hint %r is not on standard error:\n%s"
+                   % (cmd, hint, err))
+            expect(err.count("  hint: ") == 1, "%s: two hints:\n%s" % (cmd, err))
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
 
 
 if __name__ == "__main__":
