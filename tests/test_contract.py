@@ -48,6 +48,46 @@ def a_failed_plan_keeps_its_warnings_in_the_json_of_every_run():
         expect(set(step) <= set(warnings(doc)), "%s lost the plan's warnings %s: %s" % (cmd, step, doc["diagnostics"]))
 
 
+def package(name, table):
+    return """[package]
+name = "%(name)s"
+version = "1.0.0"
+description = "d"
+
+[tables.%(table)s]
+description = "t"
+workspace_scoped = true
+
+[tables.%(table)s.columns]
+id = { type = "text", primary_key = true }
+
+[[migrations]]
+id = "0001"
+version = "1.0.0"
+up = \"\"\"
+CREATE TABLE IF NOT EXISTS %(table)s (id text PRIMARY KEY, workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS %(table)s_workspace_id_idx ON %(table)s (workspace_id);
+\"\"\"
+down = "DROP TABLE IF EXISTS %(table)s;"
+""" % {"name": name, "table": table}
+
+
+@case
+def a_table_declared_twice_belongs_to_the_package_dbr024_names_and_its_migration_is_no_dbr046():
+    # manifest.md rule 4 (DBR024): the second package to declare a table
+    # is the error. The first one's own migration creating it is no
+    # DBR046 "belongs to" the second: the two findings named each other
+    # the owner.
+    d = project({"tomls/a.toml": package("@acme/a", "ydtb_shared"), "tomls/b.toml": package("@acme/b", "ydtb_shared")},
+                with_tomls=["core.toml"])
+    rc, doc, err = run_json(["validate"], d)
+    found = [(x["code"], x["file"]) for x in doc["diagnostics"] if x["severity"] == "error"]
+    expect(rc == 1 and ("DBR024", "tomls/b.toml") in found, (rc, found))
+    expect(not [f for f in found if f[1] == "tomls/a.toml"], "the owner's own migration is blamed: %s" % doc["diagnostics"])
+    owner = [x["message"] for x in doc["diagnostics"] if x["code"] == "DBR046"]
+    expect(owner and all("belongs to @acme/a" in m for m in owner), owner)
+
+
 def psql(url, sql):
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url], input=sql, text=True, check=True,
                    capture_output=True, timeout=60)
