@@ -5,6 +5,7 @@ binary, each case one statement that an audit found the binary broke.
 usage: test_contract.py DBREG TOMLS_DIR
 Each case copies a project into a fresh temporary folder and runs dbreg
 there; PostgreSQL cases use DBREG_TEST_PG_URL. Prints TAP."""
+import json
 import os
 import subprocess
 import sys
@@ -86,6 +87,31 @@ def a_table_declared_twice_belongs_to_the_package_dbr024_names_and_its_migration
     expect(not [f for f in found if f[1] == "tomls/a.toml"], "the owner's own migration is blamed: %s" % doc["diagnostics"])
     owner = [x["message"] for x in doc["diagnostics"] if x["code"] == "DBR046"]
     expect(owner and all("belongs to @acme/a" in m for m in owner), owner)
+
+
+@case
+def a_password_libpq_would_read_otherwise_is_never_printed_nor_stored():
+    # cli.md: a password is never printed, logged or stored. libpq ends
+    # the user information at the first '@' (before any '/'), not the last:
+    # an unencoded '@' or '/' in the password made it read the rest as the
+    # host, port or database, and say it in its messages and the history's
+    # key; a '?' in the password went unmasked; an unquoted space in a
+    # keyword string's password made libpq name the word after it.
+    d = project()
+    state = os.path.join(d, ".dbreg", "state.db")
+    for url, piece, code in (("postgres://u:pa@ss99x@127.0.0.1:1/db", "ss99x", 2),
+                             ("postgres://u:Zq7/slash@127.0.0.1:1/db", "Zq7", 2),
+                             ("postgres://u:Zq8?pw@127.0.0.1:1/db", "Zq8", 3),
+                             ("host=127.0.0.1 port=1 password=Zq9 Sec9ret dbname=x", "Sec9ret", 2)):
+        for cmd in (["status"], ["plan"], ["apply"], ["init", "--wait", "0"]):
+            rc, doc, err = run_json(cmd + ["--target", url], d)
+            text = json.dumps(doc) + err
+            expect(piece not in text, "%s %s printed %r: %s" % (cmd, url, piece, text))
+            if cmd != ["plan"]:
+                expect(rc == code, "%s %s: exit %d, want %d: %s" % (cmd, url, rc, code, err))
+            if os.path.exists(state):
+                with open(state, "rb") as fp:
+                    expect(piece.encode() not in fp.read(), "%s %s stored %r in the state file" % (cmd, url, piece))
 
 
 def psql(url, sql):

@@ -1545,6 +1545,11 @@ static void test_driver__url_redaction(void **state)
 		{ "host=h passfile=/p dbname=d", "host=h passfile=/p dbname=d" },
 		{ "host=h password=one password=two", "host=h password=*** password=***" },
 		{ "host=h oops password=secret", "host=h oops password=***" /* malformed, still masked */ },
+		{ "host=h password=se cret dbname=d", "host=h password=*** *** dbname=d" /* an unescaped space */ },
+		{ "host=h password=a b c", "host=h password=*** *** ***" },
+		{ "dev", "dev" /* a target's name is no keyword string */ },
+		{ "postgres://u:se?cret@h/d", "postgres://u:***@h/d" /* libpq's password holds the '?' */ },
+		{ "postgres://u:se?cret@h/d?password=x", "postgres://u:***@h/d?password=***" },
 		{ "sqlite:/tmp/a:b@c.db", "sqlite:/tmp/a:b@c.db" },
 		{ "sqlite:x.db?password=y", "sqlite:x.db?password=y" },
 		{ "sqlite::memory:", "sqlite::memory:" },
@@ -1579,6 +1584,17 @@ static void test_driver__url_redaction(void **state)
 			free(in);
 		}
 	}
+
+	/* What libpq would read a piece of the password from as a host, port or
+	 * database is refused, not passed on (dbreg_url_unclear). */
+	assert_non_null(dbreg_url_unclear("postgres://u:p@ss@h/d"));
+	assert_non_null(dbreg_url_unclear("postgres://u:p/ss@h/d"));
+	assert_non_null(dbreg_url_unclear("postgresql://h/d@x"));
+	assert_null(dbreg_url_unclear("postgres://u:p%40ss@h/d"));
+	assert_null(dbreg_url_unclear("postgres://u:se?cret@h/d"));
+	assert_null(dbreg_url_unclear("postgres://h/d?application_name=a@b"));
+	assert_null(dbreg_url_unclear("host=h password=p@ss@x"));
+	assert_null(dbreg_url_unclear("sqlite:///abs/u:p@x.db"));
 
 	/* Scrubbing a message: the URL, the raw password and its decoded form. */
 	char *s = dbreg_url_scrub("bad 'p@ss' in postgres://u:p%40ss@h/d (p%40ss)", "postgres://u:p%40ss@h/d");

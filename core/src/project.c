@@ -4,6 +4,7 @@
 #include "inputs.h"
 #include "isolation.h"
 #include "toml.h"
+#include "url.h"
 #include "util.h"
 
 #include <errno.h>
@@ -530,6 +531,14 @@ int dbreg_project_target_url(char **url, const struct dbreg_project *p, const ch
 	if (expanded[strspn(expanded, " \t")] == '\0' || strcmp(expanded, "sqlite:") == 0) {
 		snprintf(err, errsize, "target \"%s\" is empty%s", raw == target ? target : name,
 			 strchr(raw, '$') ? " (what its ${NAME} stands for is empty)" : "");
+		free(expanded);
+		return DBREG_EUSAGE;
+	}
+	const char *unclear = dbreg_url_unclear(expanded);
+	if (unclear) {
+		char *shown = dbreg_url_redact(expanded);
+		snprintf(err, errsize, "malformed URL %s: %s", shown ? shown : "(url)", unclear);
+		free(shown);
 		free(expanded);
 		return DBREG_EUSAGE;
 	}

@@ -8,4 +8,11 @@
  * string, NULL on allocation failure. */
 char *dbreg_url_scrub(const char *text, const char *url);
 
+/* Why a URI cannot be told apart safely, or NULL: an '@' that libpq reads
+ * as part of the host, port or database (postgres://u:p@ss@h/db, where the
+ * password's '@' was not written %40, or u:p/ss@h, where its '/' was not
+ * %2F), so that its messages and the history's key would hold a piece of
+ * the password. Keyword strings and sqlite: URLs are never unclear. */
+const char *dbreg_url_unclear(const char *url);
+
 #endif

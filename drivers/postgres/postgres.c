@@ -190,6 +190,9 @@ static char *pg_target_key(const char *url)
 		errno = ELIBACC;
 		return NULL;
 	}
+	/* A key read from an unclear URI would hold a piece of its password. */
+	if (dbreg_url_unclear(url))
+		return NULL;
 	char *perr = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &perr);
 	PQfreemem(perr);
@@ -221,6 +224,13 @@ static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 	}
 	if (dbreg_pq_load(errbuf, errsize) != 0)
 		return DBREG_ECONNECT;
+	const char *unclear = dbreg_url_unclear(url);
+	if (unclear) {
+		char *red = dbreg_url_redact(url);
+		snprintf(errbuf, errsize, "malformed PostgreSQL URL '%s': %s", red ? red : "***", unclear);
+		free(red);
+		return DBREG_EUSAGE;
+	}
 	char *perr = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &perr);
 	if (!opts) {
