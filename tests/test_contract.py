@@ -169,6 +169,18 @@ def a_lock_timeout_is_exit_5_and_says_on_standard_error_the_hint_its_json_gives(
             expect(hint and ("  hint: %s\n" % hint) in err, "%s: the JSON hint %r is not on standard error:\n%s"
                    % (cmd, hint, err))
             expect(err.count("  hint: ") == 1, "%s: two hints:\n%s" % (cmd, err))
+        # A role that may not see the holder's client (no pg_read_all_stats)
+        # is not told it came over a local socket at no time.
+        role, secret = "dbreg_contract_l%d" % os.getpid(), "Lk%dpw" % os.getpid()
+        psql(url, "CREATE ROLE %s LOGIN PASSWORD '%s'; GRANT ALL ON SCHEMA public TO %s" % (role, secret, role))
+        clitest.cleanups.append(lambda: (psql(url, "DROP OWNED BY %s" % role),
+                                         psql(clitest.PG_URL, "DROP ROLE IF EXISTS %s" % role)))
+        clitest.SECRETS.append(secret)
+        weak = "postgres://%s:%s@%s" % (role, secret, url.split("@", 1)[1])
+        rc, doc, err = run_json(["apply", "--target", weak, "--lock-timeout", "1"], d)
+        msg = doc["error"]["message"]
+        expect(rc == 5 and "held by pid" in msg, (rc, doc, err))
+        expect("local socket" not in msg and "connected )" not in msg and "not visible to this role" in msg, msg)
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)

@@ -1332,7 +1332,14 @@ static void pg_lock_holder(struct pg_conn *c, int timeout_s)
 			     " LIMIT 1");
 	struct dbreg_db_error *e = &c->base.err;
 	memset(e, 0, sizeof *e);
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetisnull(r, 0, 4)) {
+		/* Another role's session: the server hides its client and start
+		 * (no pg_read_all_stats), which is not a local socket. */
+		snprintf(e->message, sizeof e->message,
+			 "timed out after %d s waiting for the registry lock held by pid %s"
+			 " (application_name '%s', user %s; its client is not visible to this role)",
+			 timeout_s, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
+	} else if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 		snprintf(e->message, sizeof e->message,
 			 "timed out after %d s waiting for the registry lock held by pid %s"
 			 " (application_name '%s', user %s, client %s, connected %s)",
