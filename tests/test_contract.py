@@ -114,6 +114,19 @@ def a_password_libpq_would_read_otherwise_is_never_printed_nor_stored():
                     expect(piece.encode() not in fp.read(), "%s %s stored %r in the state file" % (cmd, url, piece))
 
 
+@case
+def accept_of_a_name_the_manifests_lack_is_exit_2_and_creates_no_database():
+    # A failed run leaves the database exactly as it was: accept named a
+    # package or migration the manifests do not have only after it had
+    # connected, which created the SQLite file of the default target.
+    d = project()
+    for args, says in ((["@ydtb/basc", "0001_create_notes"], "did you mean @ydtb/basic?"),
+                       (["@ydtb/basic", "0001_nope"], 'has no migration "0001_nope"')):
+        rc, doc, err = run_json(["accept"] + args, d)
+        expect(rc == 2 and doc["exit_code"] == 2 and says in err, (args, rc, err))
+        expect(not os.path.exists(os.path.join(d, "ydtb.db")), "accept %s created ydtb.db" % args)
+
+
 def psql(url, sql):
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url], input=sql, text=True, check=True,
                    capture_output=True, timeout=60)
