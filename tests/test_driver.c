@@ -626,6 +626,37 @@ static void test_driver__registry_digest_is_the_rows_digest(void **state)
 	assert_string_not_equal(d.history, d0.history);
 	assert_string_equal(d.plan, d0.plan);
 	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET duration_ms = 12 WHERE migration = '001_init';"));
+	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET applied_at = '2020-01-02T03:04:05.007Z'"
+				      " WHERE migration = '001_init';"));
+	assert_int_equal(assert_digest_of_rows(c, &d), 0);
+	assert_string_not_equal(d.history, d0.history);
+	assert_string_equal(d.plan, d0.plan);
+	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET applied_at = '2020-01-02T03:04:05.006Z'"
+				      " WHERE migration = '001_init';"));
+	assert_int_equal(assert_digest_of_rows(c, &d), 0);
+	assert_string_equal(d.history, d0.history);
+
+	/* A text's end moved into the next column (the same bytes run
+	 * together): both move, every text being framed. */
+	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET package = '@ydtb/cor', migration = 'e001_init'"
+				      " WHERE migration = '001_init';"));
+	assert_int_equal(assert_digest_of_rows(c, &d), 0);
+	assert_string_not_equal(d.history, d0.history);
+	assert_string_not_equal(d.plan, d0.plan);
+	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET package = '@ydtb/core', migration = '001_init'"
+				      " WHERE migration = 'e001_init';"));
+	/* Two packages' versions swapped: the plan digest moves (a version
+	 * stays tied to its name), the history's stays. */
+	DBREG_PASS(c, c->driver->package_record(c, "alpha", "3.0.0"));
+	DBREG_PASS(c, c->driver->package_record(c, "Zeta", "1.0.0"));
+	assert_int_equal(assert_digest_of_rows(c, &d), 0);
+	assert_string_equal(d.history, d0.history);
+	assert_string_not_equal(d.plan, d0.plan);
+	DBREG_PASS(c, c->driver->package_record(c, "alpha", "1.0.0"));
+	DBREG_PASS(c, c->driver->package_record(c, "Zeta", "3.0.0"));
+	assert_int_equal(assert_digest_of_rows(c, &d), 0);
+	assert_string_equal(d.history, d0.history);
+	assert_string_equal(d.plan, d0.plan);
 
 	/* Another package version: the plan digest moves, the history's stays. */
 	DBREG_PASS(c, c->driver->package_record(c, "alpha", "1.0.1"));

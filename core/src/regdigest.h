@@ -10,16 +10,15 @@
 #include <openssl/evp.h>
 
 /* The digests being computed: rows first, in history order, then the
- * packages in byte order of their names. */
+ * packages in byte order of their names (regdigest.c says the bytes). */
 struct dbreg_regdigest_part {
 	EVP_MD_CTX *ctx;
 	size_t len;
 	unsigned char buf[8192];       /* gathered, hashed when full: thousands of short texts a row apart */
 };
 struct dbreg_regdigest {
-	struct dbreg_regdigest_part history, plan;
+	struct dbreg_regdigest_part part[3];   /* keys, applied, packages */
 	size_t n_rows, n_packages;
-	bool packages;                 /* the plan digest's "--\n" was written */
 	bool failed;
 };
 
