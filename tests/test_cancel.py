@@ -167,6 +167,35 @@ def an_interrupt_cancels_a_postgresql_migrations_long_statement():
 
 
 @case
+def a_sigkilled_apply_leaves_no_backend_and_no_lock_behind():
+    # SIGKILL sends no cancel: the server itself notices the dead client
+    # (client_connection_check_interval, PostgreSQL 14+) and ends the
+    # statement, its transaction and the registry lock within seconds,
+    # not when pg_sleep(30) would have ended.
+    name, url, d = pg_seeded()
+    try:
+        before = pg_state(url)
+        recount(d, slow=True)
+        p = start(["apply", "--target", url], d)
+        expect(until(lambda: active([name]) == 1, 60, p), "the long statement never ran")
+        expect(locked([name]) == 1, "the run holds no registry lock")
+        time.sleep(0.5)
+        t = time.time()
+        p.kill()
+        p.communicate(timeout=60)
+        expect(until(lambda: sleeping([name]) == 0 and locked([name]) == 0, 5.0),
+               "%.1f s after SIGKILL the server still runs the statement (%d) or holds the lock (%d)"
+               % (time.time() - t, sleeping([name]), locked([name])))
+        print("# backend and lock gone %.0f ms after SIGKILL" % ((time.time() - t) * 1000))
+        expect(pg_state(url) == before, "the rows or the history changed")
+        recount(d, slow=False)
+        rc, out, err = run(["apply", "--lock-timeout", "0", "--target", url], d)
+        expect(rc == 0, "the retry: exit %d: %s" % (rc, err[-800:]))
+    finally:
+        pg_drop([name])
+
+
+@case
 def an_interrupt_under_an_ignored_sigchld_still_knows_its_cancel_went_out():
     # SIG_IGN on SIGCHLD is inherited across exec (a parent that ignores
     # it): the kernel then reaps the cancel's child itself.

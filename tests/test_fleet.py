@@ -262,6 +262,40 @@ def noop_visit_counts(names, d, installed=None):
            "transactions, rollbacks, reads, writes per target: %s" % visit)
 
 
+def applied_sqlite_fleet(n):
+    """n SQLite targets, one at a time, with every migration applied: (targets, project)."""
+    targets = sqlite_targets(project(with_tomls=False), n)
+    d = fleet_project(targets, jobs=1)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and doc["ok"], err)
+    return targets, d
+
+
+@case
+def targets_that_differ_by_an_undeclared_package_share_one_plan():
+    # A package no manifest declares (installed by another tool, or one
+    # since removed from the registry) changes neither the plan nor what it
+    # records: such targets get the one plan of their history ("plan_shared"
+    # on all but the first), also on a no-op visit (the digest of the
+    # second target like another is found).
+    targets, d = applied_sqlite_fleet(4)
+    for t, extra in zip(targets[1:], ("@other/p0", "@other/p1", "@other/p1")):
+        t.exec("INSERT INTO ydtb_registry_packages (name, version, installed_at)"
+               " VALUES ('%s', '1.0.0', '2026-01-01T00:00:00Z')" % extra)
+    with open(os.path.join(d, "tomls", "zlate.toml"), "w") as f:
+        f.write(LATE)
+    for action in (["plan"], ["apply"], ["apply"]):
+        rc, doc, err = run_json(action + ["--fleet", "tenants"], d)
+        expect(rc == 0 and doc["ok"], json.dumps(doc)[:2000] + err)
+        built = [t["target"] for t in doc["targets"] if not t["plan_shared"]]
+        expect(len(built) == 1, "%s: %d plans built for 4 targets of one history: %s"
+               % (action[0], len(built), built))
+    for t in targets:
+        expect(("@ydtb/zlate", "001_late") in [(r[0], r[1]) for r in t.history()], t.shown)
+    expect([r[0] for r in targets[1].query("SELECT name FROM ydtb_registry_packages ORDER BY name")]
+           == ["@other/p0", "@ydtb/basic", "@ydtb/core", "@ydtb/zlate"], "the undeclared package stays installed")
+
+
 @case
 def a_noop_visit_is_one_query_on_each_postgresql_target():
     need_pg()
@@ -432,6 +466,40 @@ def the_state_files_copy_follows_each_target_and_a_no_op_visit_leaves_it_alone()
     expect(late(copy_of(copies, targets[1])) == "2098-02-03T04:05:06.789Z" and
            late(copy_of(copies, targets[0])) == "2099-02-03T04:05:06.789Z" and digests == 2,
            "%s %s %d" % (late(copy_of(copies, targets[1])), late(copy_of(copies, targets[0])), digests))
+
+
+@case
+def a_state_file_with_digests_of_an_older_format_rewrites_no_copy_of_the_same_rows():
+    # An older build wrote its digests in other bytes: every stored digest
+    # differs from today's. A no-op visit compares the rows before it
+    # rewrites a copy: the digest is written again, the rows are left.
+    targets, d = applied_sqlite_fleet(3)
+    state = os.path.join(d, ".dbreg", "state.db")
+    db = sqlite3.connect(state)
+    want = db.execute("SELECT target, digest FROM history_digests ORDER BY target").fetchall()
+    db.executescript("UPDATE history_digests SET digest = 'sha256:' || lower(hex(randomblob(32)));"
+                     "CREATE TABLE written (op TEXT);"
+                     "CREATE TRIGGER history_del AFTER DELETE ON history BEGIN INSERT INTO written VALUES ('delete'); END;"
+                     "CREATE TRIGGER history_ins AFTER INSERT ON history BEGIN INSERT INTO written VALUES ('insert'); END;")
+    db.commit()
+    db.close()
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and all(v["applied"] == 0 for v in doc["targets"]), json.dumps(doc)[:1500] + err)
+    db = sqlite3.connect(state)
+    written = db.execute("SELECT op, count(*) FROM written GROUP BY op ORDER BY op").fetchall()
+    got = db.execute("SELECT target, digest FROM history_digests ORDER BY target").fetchall()
+    db.close()
+    expect(written == [], "rows of the copies rewritten: %s" % written)
+    expect(got == want and len(got) == 3, "the digests were not written anew: %s" % got)
+    # A copy that does differ is still rewritten.
+    targets[1].exec("UPDATE ydtb_registry_migrations SET applied_at = '2099-02-03T04:05:06.789Z'"
+                    " WHERE migration = (SELECT max(migration) FROM ydtb_registry_migrations)")
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0, err)
+    db = sqlite3.connect(state)
+    written = db.execute("SELECT op, count(*) FROM written GROUP BY op ORDER BY op").fetchall()
+    db.close()
+    expect(written == [("delete", ALL_MIGRATIONS), ("insert", ALL_MIGRATIONS)], "one copy rewritten: %s" % written)
 
 
 @case

@@ -212,6 +212,31 @@ def a_missing_package_folder_says_where_to_run_or_what_dbreg_toml_names():
 
 
 @case
+def an_empty_package_folder_is_named_with_the_command_that_fills_it():
+    # No manifest at all: DBR015 (no core package) names the folder it
+    # looked in, or dbreg.toml where it names the folders, and the hint the
+    # command that writes a package and the core with it.
+    import json
+    d = project(with_tomls=[])
+    rc, out, err = run(["validate"], d)
+    expect(rc == 1 and err.startswith("tomls: error[DBR015]: no core package"), err)
+    expect("dbreg new package NAME" in (hint_of(err, "DBR015") or ""), err)
+    rc, out, err = run(["validate", "--json"], d)
+    got = [(x["file"], x["line"], x["column"]) for x in json.loads(out)["diagnostics"] if x["code"] == "DBR015"]
+    expect(rc == 1 and got == [("tomls", None, None)], out)
+    d = project({"dbreg.toml": '[registry]\npackages = ["pkgs", "more"]\n', "pkgs/README.md": "", "more/.keep": ""},
+                with_tomls=False)
+    rc, out, err = run(["validate", "--json"], d)
+    got = [(x["file"], x["line"], x["column"]) for x in json.loads(out)["diagnostics"] if x["code"] == "DBR015"]
+    expect(rc == 1 and got == [("dbreg.toml", 2, 12)], out)
+    # The hint followed: the project validates.
+    rc, _, err = run(["new", "package", "@acme/crm"], d)
+    expect(rc == 0, err)
+    rc, _, err = run(["validate"], d)
+    expect(rc == 0, err)
+
+
+@case
 def an_unknown_target_says_what_was_meant():
     d = project({"dbreg.toml": '[targets.prod]\nurl = "sqlite:prod.db"\n'})
     for target, words in [("prdo", 'unknown target "prdo"; did you mean "prod"? (targets in dbreg.toml: prod)'),

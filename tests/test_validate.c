@@ -291,6 +291,26 @@ static void test_validate__dbr014_bad_fk_action(void **state)
 	dbreg_registry_free(reg);
 }
 
+/* manifest.md: [package] description is one line; a line break in it
+ * (a multi-line string, an escaped \n) is refused at the key, and a
+ * table's description may have several. */
+static void test_validate__dbr014_package_description_of_two_lines(void **state)
+{
+	(void)state;
+	struct dbreg_registry *reg = validate_pkg(
+		PKG_HEAD "description = \"\"\"\nNotes\nand more\"\"\"\n"
+		"[tables.ydtb_notes]\ndescription = \"Notes\\nof a workspace\"\nworkspace_scoped = true\n"
+		"[tables.ydtb_notes.columns]\nid = { type = \"text\", primary_key = true }\n");
+	const struct dbreg_diag *d = assert_diag(dbreg_registry_diags(reg), "DBR014", 4, 1);
+	assert_non_null(strstr(d->message, "one line"));
+	assert_hint(d, "move the rest to a table description or README");
+	assert_int_equal(dbreg_registry_diags(reg)->errors, 1);
+	dbreg_registry_free(reg);
+	reg = validate_pkg(PKG_HEAD "description = \"Notes\\r\"\n");
+	assert_diag(dbreg_registry_diags(reg), "DBR014", 4, 1);
+	dbreg_registry_free(reg);
+}
+
 static void test_validate__dbr015_no_core(void **state)
 {
 	(void)state;
@@ -926,6 +946,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_validate__dbr013_unknown_section),
 		cmocka_unit_test(test_validate__dbr014_wrong_type),
 		cmocka_unit_test(test_validate__dbr014_bad_fk_action),
+		cmocka_unit_test(test_validate__dbr014_package_description_of_two_lines),
 		cmocka_unit_test(test_validate__dbr015_no_core),
 		cmocka_unit_test(test_validate__dbr015_two_cores),
 		cmocka_unit_test(test_validate__dbr015_core_without_workspaces),

@@ -109,9 +109,9 @@ static void fleet_json_target(struct cli_session *s, const struct dbreg_fleet_me
 	else
 		fputs("null", fp);
 	fprintf(fp, ", \"status\": \"%s\", \"canary\": %s, \"applied\": %zu, \"pending\": %zu, \"installed\": %zu,"
-		    " \"ms\": %lld, \"error\": ",
+		    " \"plan_shared\": %s, \"ms\": %lld, \"error\": ",
 		dbreg_fleet_status_name(o->status), m->canary ? "true" : "false", o->applied, o->pending, o->installed,
-		o->ms);
+		o->plan_shared ? "true" : "false", o->ms);
 	char why[160];
 	snprintf(why, sizeof why, "not reached: %s", not_reached);
 	dbreg_json_str(fp, reached || o->error ? o->error : why);

@@ -119,6 +119,7 @@ struct dbreg_project {
 	char *dir;                     /* the project folder */
 	char **package_dirs;           /* relative to dir; default {"tomls"} */
 	size_t n_package_dirs;
+	unsigned packages_line, packages_column;   /* of [registry] packages in dbreg.toml; 0: the default */
 	char *state_path;              /* relative to dir; default ".dbreg/state.db" */
 	struct dbreg_target_def *targets;
 	size_t n_targets;
@@ -1054,6 +1055,8 @@ struct dbreg_fleet_outcome {
 	char *failed_package, *failed_migration;   /* DBREG_EMIGRATION: the failing step */
 	char **steps;                  /* DBREG_FLEET_PLAN: "package migration" of each step */
 	struct dbreg_diag_list diags;  /* the plan's findings on this target (conflicts, DBR105) */
+	bool plan_shared;              /* its plan was built for another target of the run (same history
+					  and declared packages), not for it */
 };
 
 struct dbreg_fleet_opts {

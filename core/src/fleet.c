@@ -244,10 +244,14 @@ int dbreg_fleet_open(struct dbreg_fleet **out, const struct dbreg_project *p, co
 /* One entry of the plan cache: the plan for a dialect, a history and the
  * packages installed, known by their digest (regdigest.h's plan digest:
  * package, migration, version, checksum of every row, then the packages),
- * which a driver can compute without sending the rows. */
+ * which a driver can compute without sending the rows. A plan depends on
+ * the packages the registry declares only: it is built for the digest
+ * without the others, and a target whose driver's digest counts them gets
+ * an alias entry, so the next target like it is found by that digest. */
 struct fleet_plan {
 	enum dbreg_dialect dialect;
 	char digest[72];
+	struct fleet_plan *alias;      /* the entry whose plan this digest shares; NULL: its own */
 	struct dbreg_plan *plan;       /* NULL when planning failed */
 	bool stale;                    /* a package's installed version is not the planned one */
 	int rc;
@@ -315,6 +319,20 @@ static struct fleet_plan *fleet_plan_find(struct fleet_run *r, enum dbreg_dialec
 	struct fleet_plan *e = r->plans;
 	while (e && !(e->dialect == dialect && strcmp(e->digest, digest) == 0))
 		e = e->next;
+	return e && e->alias ? e->alias : e;
+}
+
+/* A new entry for digest at the head of the cache (under the lock); NULL
+ * when out of memory. */
+static struct fleet_plan *fleet_plan_add(struct fleet_run *r, enum dbreg_dialect dialect, const char *digest)
+{
+	struct fleet_plan *e = calloc(1, sizeof *e);
+	if (e) {
+		e->dialect = dialect;
+		memcpy(e->digest, digest, sizeof e->digest);
+		e->next = r->plans;
+		r->plans = e;
+	}
 	return e;
 }
 
@@ -340,14 +358,30 @@ static const struct fleet_plan *fleet_plan_get(struct fleet_run *r, enum dbreg_d
 					       const struct dbreg_applied *hist, size_t nh, char *const *names,
 					       char *const *versions, size_t n_pkgs, struct dbreg_fleet_outcome *o)
 {
-	struct dbreg_registry_digest d;
-	if (dbreg_regdigest_of(&d, hist, nh, names, versions, n_pkgs) != 0)
+	/* The digest with every package (a driver's) and with the declared
+	 * ones only (the plan's); the same unless some are undeclared. */
+	struct dbreg_registry_digest d, dd;
+	char **dn = calloc(n_pkgs + 1, sizeof *dn), **dv = calloc(n_pkgs + 1, sizeof *dv);
+	size_t nd = 0;
+	for (size_t i = 0; dn && dv && i < n_pkgs; i++)
+		if (dbreg_registry_find(r->reg, names[i])) {
+			dn[nd] = names[i];
+			dv[nd++] = versions[i];
+		}
+	int drc = !dn || !dv ? DBREG_ENOMEM : dbreg_regdigest_of(&d, hist, nh, names, versions, n_pkgs);
+	if (drc == 0 && nd == n_pkgs)
+		dd = d;
+	else if (drc == 0)
+		drc = dbreg_regdigest_of(&dd, hist, nh, dn, dv, nd);
+	free(dn);
+	free(dv);
+	if (drc != 0)
 		return fleet_plan_usable(NULL, o);
 	pthread_mutex_lock(&r->lock);
-	struct fleet_plan *e = fleet_plan_find(r, dialect, d.plan);
-	if (!e && (e = calloc(1, sizeof *e)) != NULL) {
-		e->dialect = dialect;
-		memcpy(e->digest, d.plan, sizeof e->digest);
+	struct fleet_plan *e = fleet_plan_find(r, dialect, dd.plan);
+	if (e) {
+		o->plan_shared = true;
+	} else if ((e = fleet_plan_add(r, dialect, dd.plan)) != NULL) {
 		struct dbreg_plan_opts po = {
 			.dialect = dialect, .history = hist, .n_history = nh,
 			.pins = r->o->pins, .n_pins = r->o->n_pins,
@@ -368,9 +402,11 @@ static const struct fleet_plan *fleet_plan_get(struct fleet_run *r, enum dbreg_d
 			e->rc = e->rc ? e->rc : DBREG_ENOMEM;
 		if (e->rc == 0)
 			e->stale = fleet_packages_stale(e->plan, names, versions, n_pkgs);
-		e->next = r->plans;
-		r->plans = e;
 	}
+	struct fleet_plan *a;
+	if (e && strcmp(d.plan, dd.plan) != 0 && !fleet_plan_find(r, dialect, d.plan) &&
+	    (a = fleet_plan_add(r, dialect, d.plan)) != NULL)
+		a->alias = e;
 	pthread_mutex_unlock(&r->lock);
 	return fleet_plan_usable(e, o);
 }
@@ -451,8 +487,10 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 			if (dbreg_state_history_is(opt->state, m->shown, dg.history))
 				e = fleet_plan_find(r, m->dialect, dg.plan);
 			pthread_mutex_unlock(&r->lock);
-			if (e)
+			if (e) {
 				o->installed = dg.n_rows;
+				o->plan_shared = true;
+			}
 		}
 		/* Else the history and the installed packages in one read: for a
 		 * target with nothing to do, the whole visit. */

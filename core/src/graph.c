@@ -119,13 +119,16 @@ static int graph_check_names(struct dbreg_registry *reg)
 	}
 	if (core == NULL) {
 		/* No place is wrong, but a finding names a file (manifest.md):
-		 * the first manifest, whose package needs the core, if any. */
+		 * the first manifest, whose package needs the core, or, with no
+		 * manifest at all, where they were looked for. */
 		const struct dbreg_package *p = reg->n_packages ? reg->packages[0] : NULL;
-		struct dbreg_diag_at at = { .file = p ? p->file : NULL, .line = p ? p->pos.line : 0,
-					    .column = p ? p->pos.column : 0 };
+		struct dbreg_pos pos = p ? p->pos : reg->source_pos;
+		struct dbreg_diag_at at = { .file = p ? p->file : reg->source, .line = pos.line, .column = pos.column };
 		if (dbreg_diag_addf(&reg->diags, "DBR015", &at, "%s",
 				    "no core package: exactly one manifest must declare kind = \"core\"") ||
-		    dbreg_diag_hintf(&reg->diags, "register the core package (@ydtb/core)"))
+		    dbreg_diag_hintf(&reg->diags, p ? "register the core package (@ydtb/core)" :
+				     "there is no package manifest (*.toml) here yet: 'dbreg new package NAME' writes"
+				     " one, and the core package with it"))
 			return DBREG_ENOMEM;
 	}
 	return 0;

@@ -27,8 +27,10 @@ struct manifest_key {
 	size_t len;                    /* strlen(name) */
 	unsigned types;
 	const char *missing_code;      /* diagnostic when absent; NULL: optional */
+	bool one_line;                 /* a string without a line break (DBR014) */
 };
-#define MKEY(name, types, code) { name, sizeof name - 1, types, code }
+#define MKEY(name, types, code) { name, sizeof name - 1, types, code, false }
+#define MKEY_LINE(name) { name, sizeof name - 1, M_STR, NULL, true }
 
 /* Each table is indexed by its enum: the loader reads a section's values
  * from the array manifest_keys_find fills (mvals), by index. */
@@ -39,7 +41,7 @@ static const struct manifest_key root_keys[] = {
 	[R_TABLES] = MKEY("tables", M_TABLE, NULL),
 	[R_TOOLS] = MKEY("tools", M_ARRAY, NULL),
 	[R_MIGRATIONS] = MKEY("migrations", M_ARRAY, NULL),
-	{ NULL, 0, 0, NULL },
+	{ NULL, 0, 0, NULL, false },
 };
 
 enum { P_NAME, P_VERSION, P_KIND, P_DESCRIPTION, P_COUNT };
@@ -47,8 +49,8 @@ static const struct manifest_key package_keys[] = {
 	[P_NAME] = MKEY("name", M_STR, "DBR010"),
 	[P_VERSION] = MKEY("version", M_STR, "DBR011"),
 	[P_KIND] = MKEY("kind", M_STR, NULL),
-	[P_DESCRIPTION] = MKEY("description", M_STR, NULL),
-	{ NULL, 0, 0, NULL },
+	[P_DESCRIPTION] = MKEY_LINE("description"),
+	{ NULL, 0, 0, NULL, false },
 };
 
 enum { T_DESCRIPTION, T_WORKSPACE_SCOPED, T_PRIMARY_KEY, T_UNIQUE, T_COLUMNS, T_INDEXES, T_RENAMED_FROM, T_COUNT };
@@ -60,7 +62,7 @@ static const struct manifest_key table_keys[] = {
 	[T_COLUMNS] = MKEY("columns", M_TABLE, NULL),
 	[T_INDEXES] = MKEY("indexes", M_TABLE, NULL),
 	[T_RENAMED_FROM] = MKEY("renamed_from", M_STR, NULL),
-	{ NULL, 0, 0, NULL },
+	{ NULL, 0, 0, NULL, false },
 };
 
 enum { C_TYPE, C_PRIMARY_KEY, C_NOT_NULL, C_UNIQUE, C_DEFAULT, C_DEFAULT_SQL, C_REFERENCES, C_ON_DELETE,
@@ -77,14 +79,14 @@ static const struct manifest_key column_keys[] = {
 	[C_ON_UPDATE] = MKEY("on_update", M_STR, NULL),
 	[C_DESCRIPTION] = MKEY("description", M_STR, NULL),
 	[C_RENAMED_FROM] = MKEY("renamed_from", M_STR, NULL),
-	{ NULL, 0, 0, NULL },
+	{ NULL, 0, 0, NULL, false },
 };
 
 enum { I_COLUMNS, I_UNIQUE, I_COUNT };
 static const struct manifest_key index_keys[] = {
 	[I_COLUMNS] = MKEY("columns", M_ARRAY, "DBR014"),
 	[I_UNIQUE] = MKEY("unique", M_BOOL, NULL),
-	{ NULL, 0, 0, NULL },
+	{ NULL, 0, 0, NULL, false },
 };
 
 enum { TO_ID, TO_NAME, TO_DESCRIPTION, TO_ICON, TO_COUNT };
@@ -93,7 +95,7 @@ static const struct manifest_key tool_keys[] = {
 	[TO_NAME] = MKEY("name", M_STR, "DBR014"),
 	[TO_DESCRIPTION] = MKEY("description", M_STR, NULL),
 	[TO_ICON] = MKEY("icon", M_STR, NULL),
-	{ NULL, 0, 0, NULL },
+	{ NULL, 0, 0, NULL, false },
 };
 
 enum { MI_ID, MI_VERSION, MI_DESCRIPTION, MI_UP, MI_UP_POSTGRES, MI_UP_SQLITE, MI_UP_FILE, MI_DOWN,
@@ -112,7 +114,7 @@ static const struct manifest_key migration_keys[] = {
 	[MI_DOWN_FILE] = MKEY("down_file", M_STR, NULL),
 	[MI_TRANSACTION] = MKEY("transaction", M_BOOL, NULL),
 	[MI_FOREIGN_KEYS] = MKEY("foreign_keys", M_BOOL, NULL),
-	{ NULL, 0, 0, NULL },
+	{ NULL, 0, 0, NULL, false },
 };
 
 /* The most keys a section has (migration_keys), for the arrays below. */
@@ -310,6 +312,10 @@ static void manifest_check_keys(struct mctx *c, const struct dbreg_toml_node *no
 			      "\"%s\" in %s must be %s, not %s", kv->key, mwhere_text(w, where, sizeof where),
 			      b.ptr ? b.ptr : "?", dbreg_toml_type_name(kv->value->type));
 			dbreg_buf_dispose(&b);
+		} else if (k->one_line && strpbrk(kv->value->u.str.ptr, "\n\r")) {
+			mdiag(c, "DBR014", kv->line, kv->column, s, "\"%s\" in %s must be one line, not several",
+			      kv->key, mwhere_text(w, where, sizeof where));
+			mhint(c, "one line: move the rest to a table description or README");
 		}
 	}
 	for (size_t i = 0; keys[i].name; i++) {

@@ -276,6 +276,8 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 		if (pk && pk->type != DBREG_TOML_ARRAY) {
 			project_wrong_type(c, pk, "registry.packages", "an array of folder names", "packages = [\"tomls\"]");
 		} else if (pk && pk->u.array.len > 0) {
+			p->packages_line = pk->line;
+			p->packages_column = pk->column;
 			p->package_dirs = calloc(pk->u.array.len, sizeof *p->package_dirs);
 			if (p->package_dirs == NULL) {
 				c->oom = true;

@@ -30,6 +30,7 @@ void dbreg_registry_free(struct dbreg_registry *reg)
 	free(reg->packages);
 	free(reg->order);
 	dbreg_diag_list_dispose(&reg->diags);
+	free(reg->source);
 	if (reg->reload && reg->reload_free)
 		reg->reload_free(reg->reload);   /* reload.c's, freed without calling up into it */
 	if (reg->check_cache && reg->check_cache_free)
@@ -239,6 +240,11 @@ int dbreg_registry_manifest_paths(struct dbreg_registry *reg, const struct dbreg
 	size_t n_dirs = p->n_package_dirs ? p->n_package_dirs : 1;
 	*out = NULL;
 	*n_out = 0;
+	free(reg->source);
+	reg->source = dbreg_registry_full_path(p, p->packages_line ? "dbreg.toml" : dirs[0]);
+	reg->source_pos = (struct dbreg_pos){ p->packages_line, p->packages_column };
+	if (!reg->source)
+		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n_dirs && rc == 0; i++)
 		rc = registry_scan(reg, root, dirs[i], &paths, 0);
 	if (rc == 0 && paths.n > 0)

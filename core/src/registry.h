@@ -19,6 +19,12 @@ struct dbreg_registry {
 	struct dbreg_reload_cache *reload; /* per-package findings kept for the next reload; NULL */
 	void (*reload_free)(struct dbreg_reload_cache *);   /* set by reload.c with `reload` */
 	struct dbreg_isolation isolation;  /* [isolation] of the project (isolation.c) */
+	/* Where the manifests were looked for, for a finding about all of them
+	 * (none at all): dbreg.toml at its [registry] packages, else the
+	 * default folder; as shown (dbreg_registry_full_path). NULL: not a
+	 * project's. */
+	char *source;
+	struct dbreg_pos source_pos;
 	/* Per-package results of the SQL checks and the replay kept in the
 	 * state file (checkcache.c); NULL: every package is checked. */
 	struct dbreg_check_cache *check_cache;

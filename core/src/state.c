@@ -678,12 +678,14 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target, const st
 		return state_fail(st, DBREG_EIO, "cannot lock");
 	}
 	/* The same rows as stored (a no-op apply stores what it just read):
-	 * nothing written. Told by the digest; a target stored before digests
-	 * were is compared row by row, once, and its digest written. */
+	 * nothing written. Told by the digest; else the rows are compared
+	 * before they are rewritten (a read, not n deletes and n inserts), so
+	 * a copy stored before digests were, or with a digest in an older
+	 * build's bytes, only gets its digest written, once. */
 	int same = state_digest_is(st, t, digest);
 	if (same == 1)
 		goto out;
-	if (same < 0 && state_history_same(st, t, rows, n)) {
+	if (state_history_same(st, t, rows, n)) {
 		rc = state_digest_put(st, t, digest);
 		goto out;
 	}

@@ -41,6 +41,10 @@ extern const struct dbreg_driver dbreg_driver_postgres;
 #define PG_LOCK_CLASSID "1113717836"
 #define PG_LOCK_OBJID "1173192559"
 
+/* How often (ms) the server checks that the client is alive while a
+ * statement runs (pg_lock). */
+#define PG_CLIENT_CHECK_MS "1000"
+
 /* Copies src into dst, turning line breaks and tabs into single spaces and
  * dropping the trailing newline libpq adds. */
 static void pg_flatten(char *dst, size_t size, const char *src)
@@ -1344,10 +1348,20 @@ static int pg_lock(struct dbreg_conn *conn, int timeout_s)
 		return DBREG_EUSAGE;
 	}
 	double deadline = dbreg_clock_ms() + (timeout_s > 0 ? timeout_s : 0) * 1e3;
+	/* A client killed (SIGKILL, a lost host) sends no cancel: without this
+	 * the server runs its statement to the end, holding the lock and the
+	 * transaction's locks. PostgreSQL 14+ checks for it while a statement
+	 * runs; set (unless a role, database or options set it already) in the
+	 * statement that takes the lock, so it costs no round trip. */
+	const char *sql = PQserverVersion(c->pg) >= 140000 ?
+		"SELECT pg_try_advisory_lock(" PG_LOCK_KEY "),"
+		" CASE current_setting('client_connection_check_interval') WHEN '0'"
+		" THEN set_config('client_connection_check_interval', '" PG_CLIENT_CHECK_MS "', false) END" :
+		"SELECT pg_try_advisory_lock(" PG_LOCK_KEY ")";
 	for (;;) {
 		PGresult *r;
 		/* Never the blocking pg_advisory_lock: it could not time out or say who holds it. */
-		int rc = pg_query(c, &r, "SELECT pg_try_advisory_lock(" PG_LOCK_KEY ")", 0, NULL);
+		int rc = pg_query(c, &r, sql, 0, NULL);
 		if (rc)
 			return rc;
 		bool got = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;

@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 
 #include "dbreg/driver.h"
-#include "../../core/src/regdigest.h"
 #include "../../core/src/util.h"
 #include "sqlite_alloc.h"
 
@@ -742,8 +741,8 @@ static int sq_registry_digest(struct dbreg_conn *conn, bool expect, struct dbreg
 	sqlite3_stmt *st;
 	if ((rc = sq_prepare_built(c, &sql, &st)) != 0)
 		return rc;
-	struct dbreg_regdigest d;
-	if (dbreg_regdigest_begin(&d) != 0) {
+	struct dbreg_regdigest *d;
+	if (dbreg_regdigest_new(&d) != 0) {
 		sqlite3_finalize(st);
 		return DBREG_ENOMEM;
 	}
@@ -757,7 +756,7 @@ static int sq_registry_digest(struct dbreg_conn *conn, bool expect, struct dbreg
 			break;
 		}
 		memcpy(prev, at ? at : "", len + 1);
-		dbreg_regdigest_row(&d, sq_col(st, 0), sq_col(st, 1), sq_col(st, 2), sq_col(st, 3), at,
+		dbreg_regdigest_row(d, sq_col(st, 0), sq_col(st, 1), sq_col(st, 2), sq_col(st, 3), at,
 				    sqlite3_column_int64(st, 5));
 	}
 	if (rc == 0 && step != SQLITE_DONE) {
@@ -769,14 +768,14 @@ static int sq_registry_digest(struct dbreg_conn *conn, bool expect, struct dbreg
 	if (rc == 0 && (rc = sq_prepare(c, "SELECT name, version FROM ydtb_registry_packages ORDER BY name COLLATE BINARY",
 					&st)) == 0) {
 		while ((step = sqlite3_step(st)) == SQLITE_ROW)
-			dbreg_regdigest_package(&d, sq_col(st, 0), sq_col(st, 1));
+			dbreg_regdigest_package(d, sq_col(st, 0), sq_col(st, 1));
 		if (step != SQLITE_DONE) {
 			sq_fail(c, NULL, 0);
 			rc = DBREG_ECONNECT;
 		}
 		sqlite3_finalize(st);
 	}
-	int end = dbreg_regdigest_end(&d, out);
+	int end = dbreg_regdigest_finish(d, out);
 	return rc ? rc : end;
 }
 

@@ -63,6 +63,23 @@ struct dbreg_registry_digest {
 	char plan[72];                     /* package, migration, version, checksum of each row, then the packages */
 };
 
+/* A registry digest computed from rows as a driver steps them, in the
+ * bytes regdigest.c defines (so a driver's registry_digest need not write
+ * them): every history row first, in history order, then every installed
+ * package in strcmp order of names. Opaque. */
+struct dbreg_regdigest;
+/* Returns 0 with *out to fill, or DBREG_ENOMEM. */
+int dbreg_regdigest_new(struct dbreg_regdigest **out);
+/* One history row; NULL fields digest as empty text. */
+void dbreg_regdigest_row(struct dbreg_regdigest *d, const char *package, const char *migration,
+			 const char *version, const char *checksum, const char *applied_at, long long duration_ms);
+/* One installed package, after every row. */
+void dbreg_regdigest_package(struct dbreg_regdigest *d, const char *name, const char *version);
+/* Fills out and frees d, also when the caller gives up half way (a
+ * failed step): call it once for every dbreg_regdigest_new. Returns 0 or
+ * DBREG_ENOMEM. */
+int dbreg_regdigest_finish(struct dbreg_regdigest *d, struct dbreg_registry_digest *out);
+
 /* Appends a copy of row (its strings are copied). Returns 0 or DBREG_ENOMEM. */
 int dbreg_history_append(struct dbreg_history *h, const struct dbreg_applied *row);
 void dbreg_history_dispose(struct dbreg_history *h);
