@@ -608,31 +608,47 @@ static void test_driver__registry_digest_is_the_rows_digest(void **state)
 	assert_int_equal(d0.n_rows, 4);
 	assert_int_equal(d0.n_packages, 4);
 
-	/* A checksum changed: both digests move. */
-	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET checksum = 'sha256:bx'"
-				      " WHERE migration = '001_crée';"));
-	assert_int_equal(assert_digest_of_rows(c, &d), 0);
-	assert_string_not_equal(d.history, d0.history);
-	assert_string_not_equal(d.plan, d0.plan);
-	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET checksum = 'sha256:bb'"
-				      " WHERE migration = '001_crée';"));
-	assert_int_equal(assert_digest_of_rows(c, &d), 0);
-	assert_string_equal(d.history, d0.history);
-	assert_string_equal(d.plan, d0.plan);
-
-	/* Only when a migration ran moved: the plan digest stays. */
-	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET duration_ms = 13 WHERE migration = '001_init';"));
-	assert_int_equal(assert_digest_of_rows(c, &d), 0);
-	assert_string_not_equal(d.history, d0.history);
-	assert_string_equal(d.plan, d0.plan);
-	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET duration_ms = 12 WHERE migration = '001_init';"));
-
-	/* Another package version: the plan digest moves, the history's stays. */
-	DBREG_PASS(c, c->driver->package_record(c, "alpha", "1.0.1"));
-	assert_int_equal(assert_digest_of_rows(c, &d), 0);
-	assert_string_equal(d.history, d0.history);
-	assert_string_not_equal(d.plan, d0.plan);
-	DBREG_PASS(c, c->driver->package_record(c, "alpha", "1.0.0"));
+	/* Each change moves the digests it must and no other, and undone
+	 * gives the first digests back. */
+	static const struct {
+		const char *change, *undo;
+		bool history, plan;            /* which digests move */
+	} moves[] = {
+		/* A checksum changed: both. */
+		{ "UPDATE ydtb_registry_migrations SET checksum = 'sha256:bx' WHERE migration = '001_crée';",
+		  "UPDATE ydtb_registry_migrations SET checksum = 'sha256:bb' WHERE migration = '001_crée';", true, true },
+		/* Only when a migration ran moved: the history's alone. */
+		{ "UPDATE ydtb_registry_migrations SET duration_ms = 13 WHERE migration = '001_init';",
+		  "UPDATE ydtb_registry_migrations SET duration_ms = 12 WHERE migration = '001_init';", true, false },
+		{ "UPDATE ydtb_registry_migrations SET applied_at = '2020-01-02T03:04:05.007Z' WHERE migration = '001_init';",
+		  "UPDATE ydtb_registry_migrations SET applied_at = '2020-01-02T03:04:05.006Z' WHERE migration = '001_init';",
+		  true, false },
+		/* A text's end moved into the next column (the same bytes run
+		 * together): both, every text being framed. */
+		{ "UPDATE ydtb_registry_migrations SET package = '@ydtb/cor', migration = 'e001_init'"
+		  " WHERE migration = '001_init';",
+		  "UPDATE ydtb_registry_migrations SET package = '@ydtb/core', migration = '001_init'"
+		  " WHERE migration = 'e001_init';", true, true },
+		/* Another package version: the plan's alone. */
+		{ "UPDATE ydtb_registry_packages SET version = '1.0.1' WHERE name = 'alpha';",
+		  "UPDATE ydtb_registry_packages SET version = '1.0.0' WHERE name = 'alpha';", false, true },
+		/* Two packages' versions swapped: the plan's (a version stays
+		 * tied to its name). */
+		{ "UPDATE ydtb_registry_packages SET version = CASE name WHEN 'alpha' THEN '3.0.0' ELSE '1.0.0' END"
+		  " WHERE name IN ('alpha', 'Zeta');",
+		  "UPDATE ydtb_registry_packages SET version = CASE name WHEN 'alpha' THEN '1.0.0' ELSE '3.0.0' END"
+		  " WHERE name IN ('alpha', 'Zeta');", false, true },
+	};
+	for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++) {
+		DBREG_PASS(c, c->driver->exec(c, moves[i].change));
+		assert_int_equal(assert_digest_of_rows(c, &d), 0);
+		assert_int_equal(strcmp(d.history, d0.history) != 0, moves[i].history);
+		assert_int_equal(strcmp(d.plan, d0.plan) != 0, moves[i].plan);
+		DBREG_PASS(c, c->driver->exec(c, moves[i].undo));
+		assert_int_equal(assert_digest_of_rows(c, &d), 0);
+		assert_string_equal(d.history, d0.history);
+		assert_string_equal(d.plan, d0.plan);
+	}
 
 	/* A row removed: both move, and the count says so. */
 	DBREG_PASS(c, c->driver->history_record(c, &rows[2], false));
