@@ -43,6 +43,14 @@
 # histories this long a no-op visit is its reads more than its connection,
 # and over the socket the connection costs least.
 #
+# DBREG_BENCH_FLEET_BASE=PATH: another dbreg binary (a baseline) timed in
+# the same run on the same targets, the no-op cases only, with a project
+# and state file of its own: each run times the two in turn, the order
+# swapped every run (base first in odd runs), and each binary's ratios are
+# its own loop against its own fleet; "base/new" is the baseline's median
+# over this build's. Both binaries first visit every target once, untimed
+# (a fleet run and a loop: their state files learn the targets).
+#
 # Then, in the same run, what a PostgreSQL connection costs here (the floor
 # of any no-op run: one connection per database): connections a second
 # with 4 clients, and at 1 client the wall time of one, the client's CPU
@@ -62,10 +70,15 @@ packages=${3:-10}
 migrations=${4:-4}
 dbreg=$build/dbreg
 [ -x "$dbreg" ] || { echo "bench_fleet: $dbreg missing: meson compile -C $build" >&2; exit 1; }
+base_dbreg=${DBREG_BENCH_FLEET_BASE:-}
+if [ -n "$base_dbreg" ]; then
+	[ -x "$base_dbreg" ] || { echo "bench_fleet: DBREG_BENCH_FLEET_BASE: $base_dbreg is not executable" >&2; exit 1; }
+fi
 n_sqlite=200
 n_pg=50
 cases=${DBREG_BENCH_FLEET_CASES:-all}
 case $cases in all | noop) ;; *) echo "bench_fleet: DBREG_BENCH_FLEET_CASES is all or noop" >&2; exit 1 ;; esac
+if [ -n "$base_dbreg" ]; then cases=noop; fi
 big=""
 tables=2
 case ${DBREG_BENCH_FLEET_REGISTRY:-small} in
@@ -111,6 +124,20 @@ printf '[fleets.tenants]\nurls_file = "tenants.txt"\n' >"$proj/dbreg.toml"
 steps=$("$dbreg" -C "$proj" plan --target "sqlite:$tmp/none.db" | grep -c '^ *[0-9]*\. ')
 echo "registry: $packages packages x $migrations migrations ($tables tables each) + @ydtb/core = $steps migrations"
 echo "fleet: $n_sqlite SQLite files + $n_pg PostgreSQL databases; $(nproc) CPUs; $runs runs"
+# The binaries timed, each with its project (the same manifests and
+# targets, a state file of its own).
+declare -A bin_of proj_of
+bins="new"
+bin_of[new]=$dbreg
+proj_of[new]=$proj
+if [ -n "$base_dbreg" ]; then
+	bins="base new"
+	bin_of[base]=$base_dbreg
+	proj_of[base]=$tmp/proj_base
+	cp -r "$proj" "${proj_of[base]}"
+	rm -rf "${proj_of[base]}/.dbreg"   # this build's state file: the baseline starts its own
+	echo "baseline: $base_dbreg, interleaved (base first in odd runs)"
+fi
 
 # The databases once; every target empty again before each cold case:
 # SQLite files removed, each database's public schema re-created (faster
@@ -145,10 +172,17 @@ check() {
 	done
 	[ "$bad" = 0 ] || { echo "bench_fleet: $1: $bad targets without every migration exactly once" >&2; exit 1; }
 }
+# loop [BINARY [LIST]]: the shell loop of single-target applies ("new",
+# "tenants" by default).
 loop() {
-	local target
-	while read -r target; do "$dbreg" -C "$proj" -q apply --target "$target" >/dev/null; done <"$proj/${1:-tenants}.txt"
+	local target b=${1:-new}
+	while read -r target; do "${bin_of[$b]}" -C "${proj_of[$b]}" -q apply --target "$target" >/dev/null; done \
+		<"${proj_of[$b]}/${2:-tenants}.txt"
 }
+# fleet BINARY JOBS [FLEET]
+fleet() { "${bin_of[$1]}" -C "${proj_of[$1]}" -q apply --fleet "${3:-tenants}" --jobs "$2" >/dev/null; }
+# The order of the binaries in run r: swapped every run.
+order() { if [ $(($1 % 2)) = 1 ]; then echo "$bins"; else echo "$bins" | awk '{ for (i = NF; i; i--) printf "%s%s", $i, i > 1 ? " " : "\n" }'; fi; }
 
 declare -A times
 if [ -n "$big" ]; then
@@ -169,75 +203,108 @@ if [ -n "$big" ]; then
 	done | psql -X -q -v ON_ERROR_STOP=1 "$url" >/dev/null
 	check "the seeds and their copies"
 	echo "copies: $((n_sqlite - 1)) SQLite files and $((n_pg - 1)) databases in $(elapsed "$t") ms"
-	# Untimed, as a first no-op run of each: the state file learns every
-	# target (the fleet's copies of their history, the loop's no-op memos).
-	t=$(ms)
-	"$dbreg" -C "$proj" -q apply --fleet tenants --jobs 2 >/dev/null
-	echo "first no-op fleet run (state file learns the copies): $(elapsed "$t") ms"
-	t=$(ms)
-	loop
-	echo "first no-op loop (memos): $(elapsed "$t") ms (load $(cut -d' ' -f1-3 /proc/loadavg))"
 elif [ "$cases" = noop ]; then
 	fresh
 	"$dbreg" -C "$proj" -q apply --fleet tenants --jobs 2 >/dev/null
 	check "fleet apply"
 fi
+if [ "$cases" = noop ]; then
+	# Untimed, as a first no-op run of each: the state file learns every
+	# target (the fleet's copies of their history, the loop's no-op memos).
+	for b in $bins; do
+		t=$(ms)
+		fleet "$b" 2
+		echo "$b: first no-op fleet run (state file learns the copies): $(elapsed "$t") ms"
+		t=$(ms)
+		loop "$b"
+		echo "$b: first no-op loop (memos): $(elapsed "$t") ms (load $(cut -d' ' -f1-3 /proc/loadavg))"
+	done
+fi
 for r in $(seq "$runs"); do
 	if [ "$cases" = noop ]; then
-		t=$(ms); loop; times[loop_noop]+=" $(elapsed "$t")"
-		for j in 1 2 4; do
-			t=$(ms); "$dbreg" -C "$proj" -q apply --fleet tenants --jobs $j >/dev/null; times[fleet_noop_$j]+=" $(elapsed "$t")"
+		for b in $(order "$r"); do
+			t=$(ms); loop "$b"; times[${b}_loop_noop]+=" $(elapsed "$t")"
+			for j in 1 2 4; do
+				t=$(ms); fleet "$b" $j; times[${b}_fleet_noop_$j]+=" $(elapsed "$t")"
+			done
+			echo "run $r $b (ms): loop noop ${times[${b}_loop_noop]##* }," \
+				"fleet noop jobs 1/2/4 ${times[${b}_fleet_noop_1]##* }/${times[${b}_fleet_noop_2]##* }/${times[${b}_fleet_noop_4]##* }" \
+				"(load $(cut -d' ' -f1-3 /proc/loadavg))"
 		done
-		echo "run $r (ms): loop noop ${times[loop_noop]##* }," \
-			"fleet noop jobs 1/2/4 ${times[fleet_noop_1]##* }/${times[fleet_noop_2]##* }/${times[fleet_noop_4]##* }" \
-			"(load $(cut -d' ' -f1-3 /proc/loadavg))"
 		continue
 	fi
 	fresh
-	t=$(ms); loop; times[loop_cold]+=" $(elapsed "$t")"
+	t=$(ms); loop; times[new_loop_cold]+=" $(elapsed "$t")"
 	check "loop cold"
-	t=$(ms); loop; times[loop_noop]+=" $(elapsed "$t")"
+	t=$(ms); loop; times[new_loop_noop]+=" $(elapsed "$t")"
 	for j in 1 2 4; do
 		fresh
-		t=$(ms); "$dbreg" -C "$proj" -q apply --fleet tenants --jobs $j >/dev/null; times[fleet_cold_$j]+=" $(elapsed "$t")"
+		t=$(ms); "$dbreg" -C "$proj" -q apply --fleet tenants --jobs $j >/dev/null; times[new_fleet_cold_$j]+=" $(elapsed "$t")"
 		check "fleet cold jobs $j"
-		t=$(ms); "$dbreg" -C "$proj" -q apply --fleet tenants --jobs $j >/dev/null; times[fleet_noop_$j]+=" $(elapsed "$t")"
+		t=$(ms); "$dbreg" -C "$proj" -q apply --fleet tenants --jobs $j >/dev/null; times[new_fleet_noop_$j]+=" $(elapsed "$t")"
 	done
-	echo "run $r (ms): loop cold ${times[loop_cold]##* }, loop noop ${times[loop_noop]##* }," \
-		"fleet cold jobs 1/2/4 ${times[fleet_cold_1]##* }/${times[fleet_cold_2]##* }/${times[fleet_cold_4]##* }," \
-		"fleet noop jobs 1/2/4 ${times[fleet_noop_1]##* }/${times[fleet_noop_2]##* }/${times[fleet_noop_4]##* }" \
+	echo "run $r (ms): loop cold ${times[new_loop_cold]##* }, loop noop ${times[new_loop_noop]##* }," \
+		"fleet cold jobs 1/2/4 ${times[new_fleet_cold_1]##* }/${times[new_fleet_cold_2]##* }/${times[new_fleet_cold_4]##* }," \
+		"fleet noop jobs 1/2/4 ${times[new_fleet_noop_1]##* }/${times[new_fleet_noop_2]##* }/${times[new_fleet_noop_4]##* }" \
 		"(load $(cut -d' ' -f1-3 /proc/loadavg))"
 done
 
+# table PREFIX CASES...: median, spread and loop/fleet of each case (times
+# keyed PREFIX_CASE; the loop of the same state is PREFIX_loop_cold,
+# PREFIX_sock_loop or PREFIX_loop_noop).
+table() {
+	local pre=$1 c m x
+	shift
+	printf '%-22s %10s %16s %11s\n' case "median ms" "min..max ms" "loop/fleet"
+	for c in "$@"; do
+		m=$(echo "${times[${pre}_$c]}" | median)
+		case $c in
+		*loop*) x="-" ;;
+		*cold*) x=$(ratio "$(echo "${times[${pre}_loop_cold]}" | median)" "$m") ;;
+		sock_*) x=$(ratio "$(echo "${times[${pre}_sock_loop]}" | median)" "$m") ;;
+		*) x=$(ratio "$(echo "${times[${pre}_loop_noop]}" | median)" "$m") ;;
+		esac
+		printf '%-22s %10s %16s %11s\n' "${pre}_$c" "$m" "$(echo "${times[${pre}_$c]}" | spread)" "$x"
+	done
+}
+# against PREFIX CASES...: the baseline's median over this build's, per case.
+against() {
+	local c line="base/new (median over median):"
+	for c in "$@"; do
+		line+=" $c $(ratio "$(echo "${times[base_$c]}" | median)" "$(echo "${times[new_$c]}" | median)"),"
+	done
+	echo "${line%,}"
+}
 echo
-printf '%-16s %10s %16s %14s\n' case "median ms" "min..max ms" "loop/fleet"
 all_cases="loop_cold fleet_cold_1 fleet_cold_2 fleet_cold_4 loop_noop fleet_noop_1 fleet_noop_2 fleet_noop_4"
 if [ "$cases" = noop ]; then all_cases="loop_noop fleet_noop_1 fleet_noop_2 fleet_noop_4"; fi
-for c in $all_cases; do
-	m=$(echo "${times[$c]}" | median)
-	case $c in
-	fleet_cold_*) x=$(ratio "$(echo "${times[loop_cold]}" | median)" "$m") ;;
-	fleet_noop_*) x=$(ratio "$(echo "${times[loop_noop]}" | median)" "$m") ;;
-	*) x="-" ;;
-	esac
-	printf '%-16s %10s %16s %14s\n' "$c" "$m" "$(echo "${times[$c]}" | spread)" "$x"
+for b in $bins; do
+	# shellcheck disable=SC2086
+	table "$b" $all_cases
 done
-ln=$(echo "${times[loop_noop]}" | median)
-if [ "$cases" = noop ]; then
-	echo "RESULT fleet targets=$((n_sqlite + n_pg)) migrations=$steps" \
-		"noop_ratio_j1=$(ratio "$ln" "$(echo "${times[fleet_noop_1]}" | median)")" \
-		"noop_ratio_j2=$(ratio "$ln" "$(echo "${times[fleet_noop_2]}" | median)")" \
-		"noop_ratio_j4=$(ratio "$ln" "$(echo "${times[fleet_noop_4]}" | median)")"
-else
-	lc=$(echo "${times[loop_cold]}" | median)
-	f1=$(echo "${times[fleet_cold_1]}" | median)
-	echo "RESULT fleet targets=$((n_sqlite + n_pg)) migrations=$steps" \
-		"noop_ratio_j1=$(ratio "$ln" "$(echo "${times[fleet_noop_1]}" | median)")" \
-		"noop_ratio_j4=$(ratio "$ln" "$(echo "${times[fleet_noop_4]}" | median)")" \
-		"cold_ratio_j1=$(ratio "$lc" "$f1")" \
-		"cold_speedup_j2=$(ratio "$f1" "$(echo "${times[fleet_cold_2]}" | median)")" \
-		"cold_speedup_j4=$(ratio "$f1" "$(echo "${times[fleet_cold_4]}" | median)")"
-fi
+# shellcheck disable=SC2086
+if [ -n "$base_dbreg" ]; then against $all_cases; fi
+for b in $bins; do
+	label=fleet
+	[ "$b" = new ] || label=fleet_$b
+	ln=$(echo "${times[${b}_loop_noop]}" | median)
+	if [ "$cases" = noop ]; then
+		echo "RESULT $label targets=$((n_sqlite + n_pg)) migrations=$steps" \
+			"noop_ratio_j1=$(ratio "$ln" "$(echo "${times[${b}_fleet_noop_1]}" | median)")" \
+			"noop_ratio_j2=$(ratio "$ln" "$(echo "${times[${b}_fleet_noop_2]}" | median)")" \
+			"noop_ratio_j4=$(ratio "$ln" "$(echo "${times[${b}_fleet_noop_4]}" | median)")"
+	else
+		lc=$(echo "${times[new_loop_cold]}" | median)
+		f1=$(echo "${times[new_fleet_cold_1]}" | median)
+		echo "RESULT fleet targets=$((n_sqlite + n_pg)) migrations=$steps" \
+			"noop_ratio_j1=$(ratio "$ln" "$(echo "${times[new_fleet_noop_1]}" | median)")" \
+			"noop_ratio_j4=$(ratio "$ln" "$(echo "${times[new_fleet_noop_4]}" | median)")" \
+			"cold_ratio_j1=$(ratio "$lc" "$f1")" \
+			"cold_speedup_j2=$(ratio "$f1" "$(echo "${times[new_fleet_cold_2]}" | median)")" \
+			"cold_speedup_j4=$(ratio "$f1" "$(echo "${times[new_fleet_cold_4]}" | median)")"
+	fi
+done
+ln=$(echo "${times[new_loop_noop]}" | median)
 
 # What a PostgreSQL connection costs, measured now: every PostgreSQL target
 # costs one (cli.md: one history read per target), the loop's and the
@@ -272,33 +339,33 @@ reaped() { awk '{ print $16 + $17 }' "/proc/$pm/stat"; }
 sock_ratio=""
 if [ -n "$pgdir" ]; then
 	port=${base##*:}
-	grep -v '^postgres' "$proj/tenants.txt" >"$proj/sock.txt"
-	for i in $(seq -w 1 $n_pg); do echo "postgresql://postgres@/bench_fleet_$i?host=$pgdir&port=$port" >>"$proj/sock.txt"; done
-	printf '[fleets.sock]\nurls_file = "sock.txt"\n' >>"$proj/dbreg.toml"
-	# Untimed: the state file learns these keys (the fleet's copies, the
-	# loop's no-op memos), as the TCP runs above did.
-	"$dbreg" -C "$proj" -q apply --fleet sock --jobs 2 >/dev/null
-	loop sock
+	for b in $bins; do
+		p=${proj_of[$b]}
+		grep -v '^postgres' "$p/tenants.txt" >"$p/sock.txt"
+		for i in $(seq -w 1 $n_pg); do echo "postgresql://postgres@/bench_fleet_$i?host=$pgdir&port=$port" >>"$p/sock.txt"; done
+		printf '[fleets.sock]\nurls_file = "sock.txt"\n' >>"$p/dbreg.toml"
+		# Untimed: the state file learns these keys (the fleet's copies, the
+		# loop's no-op memos), as the TCP runs above did.
+		fleet "$b" 2 sock
+		loop "$b" sock
+	done
 	for r in $(seq "$runs"); do
-		t=$(ms); loop sock; times[sock_loop]+=" $(elapsed "$t")"
-		for j in 1 2 4; do
-			t=$(ms); "$dbreg" -C "$proj" -q apply --fleet sock --jobs $j >/dev/null; times[sock_fleet_$j]+=" $(elapsed "$t")"
+		for b in $(order "$r"); do
+			t=$(ms); loop "$b" sock; times[${b}_sock_loop]+=" $(elapsed "$t")"
+			for j in 1 2 4; do
+				t=$(ms); fleet "$b" $j sock; times[${b}_sock_fleet_$j]+=" $(elapsed "$t")"
+			done
+			echo "socket run $r $b (ms): loop noop ${times[${b}_sock_loop]##* }," \
+				"fleet noop jobs 1/2/4 ${times[${b}_sock_fleet_1]##* }/${times[${b}_sock_fleet_2]##* }/${times[${b}_sock_fleet_4]##* }" \
+				"(load $(cut -d' ' -f1-3 /proc/loadavg))"
 		done
-		echo "socket run $r (ms): loop noop ${times[sock_loop]##* }," \
-			"fleet noop jobs 1/2/4 ${times[sock_fleet_1]##* }/${times[sock_fleet_2]##* }/${times[sock_fleet_4]##* }" \
-			"(load $(cut -d' ' -f1-3 /proc/loadavg))"
 	done
 	echo
 	echo "the no-op cases over the Unix socket, trust authentication (same databases, same SQLite files):"
-	printf '%-16s %10s %16s %14s\n' case "median ms" "min..max ms" "loop/fleet"
-	sl=$(echo "${times[sock_loop]}" | median)
-	for c in sock_loop sock_fleet_1 sock_fleet_2 sock_fleet_4; do
-		m=$(echo "${times[$c]}" | median)
-		x="-"
-		[ "$c" = sock_loop ] || x=$(ratio "$sl" "$m")
-		printf '%-16s %10s %16s %14s\n' "$c" "$m" "$(echo "${times[$c]}" | spread)" "$x"
-	done
-	sock_ratio=$(ratio "$sl" "$(echo "${times[sock_fleet_4]}" | median)")
+	for b in $bins; do table "$b" sock_loop sock_fleet_1 sock_fleet_2 sock_fleet_4; done
+	if [ -n "$base_dbreg" ]; then against sock_loop sock_fleet_1 sock_fleet_2 sock_fleet_4; fi
+	sl=$(echo "${times[new_sock_loop]}" | median)
+	sock_ratio=$(ratio "$sl" "$(echo "${times[new_sock_fleet_4]}" | median)")
 fi
 
 if [ -n "$pgbench" ]; then
@@ -362,14 +429,36 @@ fi
 
 # What the server spends per PostgreSQL target of a no-op fleet run at
 # jobs 1, against a bare connection above. On a machine of few cores this
-# CPU is taken from the fleet's own.
+# CPU is taken from the fleet's own. Then, each binary's digest queries
+# (driver v10 registry_digest) as the server times them
+# (log_min_duration_statement = 0 for that one run): median and spread of
+# the statement's server milliseconds a visit.
 if [ -n "$pm" ]; then
-	a=$(reaped)
-	"$dbreg" -C "$proj" -q apply --fleet tenants --jobs 1 >/dev/null
-	sleep 0.2
-	b=$(reaped)
-	awk -v a="$a" -v b="$b" -v k="$tck" -v n="$n_pg" 'BEGIN {
-		printf "server CPU: %.2f ms a PostgreSQL target of the no-op fleet (TCP)\n", (b - a) * 1000 / k / n }'
+	for b in $bins; do
+		a=$(reaped)
+		fleet "$b" 1
+		sleep 0.2
+		c=$(reaped)
+		awk -v a="$a" -v b="$c" -v k="$tck" -v n="$n_pg" -v who="$b" 'BEGIN {
+			printf "%s: server CPU: %.2f ms a PostgreSQL target of the no-op fleet (TCP)\n", who, (b - a) * 1000 / k / n }'
+	done
+	log=$pgdir/server.log
+	for b in $bins; do
+		psql -X -q "$url" -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "SELECT pg_reload_conf()" >/dev/null
+		sleep 0.2
+		from=$(($(wc -l <"$log") + 1))
+		fleet "$b" 1
+		psql -X -q "$url" -c "ALTER SYSTEM RESET log_min_duration_statement" -c "SELECT pg_reload_conf()" >/dev/null
+		d=$(tail -n +"$from" "$log" | awk '/duration: [0-9.]+ ms +statement: SELECT h\.n, p\.n/ {
+			for (i = 1; i <= NF; i++) if ($i == "duration:") print $(i + 1) }')
+		n=$(echo "$d" | grep -c . || true)
+		if [ "$n" -gt 0 ]; then
+			echo "$b: digest query, server ms a visit (jobs 1, $n visits by digest): median $(echo "$d" | median_f)," \
+				"min..max $(echo "$d" | spread_f)"
+		else
+			echo "$b: no visit by digest logged"
+		fi
+	done
 fi
 if [ -n "$sock_ratio" ]; then echo "RESULT fleet_socket noop_ratio_j4=$sock_ratio"; fi
 exit 0

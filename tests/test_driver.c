@@ -607,31 +607,47 @@ static void test_driver__registry_digest_is_the_rows_digest(void **state)
 	assert_int_equal(d0.n_rows, 4);
 	assert_int_equal(d0.n_packages, 4);
 
-	/* A checksum changed: both digests move. */
-	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET checksum = 'sha256:bx'"
-				      " WHERE migration = '001_crée';"));
-	assert_int_equal(assert_digest_of_rows(c, &d), 0);
-	assert_string_not_equal(d.history, d0.history);
-	assert_string_not_equal(d.plan, d0.plan);
-	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET checksum = 'sha256:bb'"
-				      " WHERE migration = '001_crée';"));
-	assert_int_equal(assert_digest_of_rows(c, &d), 0);
-	assert_string_equal(d.history, d0.history);
-	assert_string_equal(d.plan, d0.plan);
-
-	/* Only when a migration ran moved: the plan digest stays. */
-	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET duration_ms = 13 WHERE migration = '001_init';"));
-	assert_int_equal(assert_digest_of_rows(c, &d), 0);
-	assert_string_not_equal(d.history, d0.history);
-	assert_string_equal(d.plan, d0.plan);
-	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET duration_ms = 12 WHERE migration = '001_init';"));
-
-	/* Another package version: the plan digest moves, the history's stays. */
-	DBREG_PASS(c, c->driver->package_record(c, "alpha", "1.0.1"));
-	assert_int_equal(assert_digest_of_rows(c, &d), 0);
-	assert_string_equal(d.history, d0.history);
-	assert_string_not_equal(d.plan, d0.plan);
-	DBREG_PASS(c, c->driver->package_record(c, "alpha", "1.0.0"));
+	/* Each change moves the digests it must and no other, and undone
+	 * gives the first digests back. */
+	static const struct {
+		const char *change, *undo;
+		bool history, plan;            /* which digests move */
+	} moves[] = {
+		/* A checksum changed: both. */
+		{ "UPDATE ydtb_registry_migrations SET checksum = 'sha256:bx' WHERE migration = '001_crée';",
+		  "UPDATE ydtb_registry_migrations SET checksum = 'sha256:bb' WHERE migration = '001_crée';", true, true },
+		/* Only when a migration ran moved: the history's alone. */
+		{ "UPDATE ydtb_registry_migrations SET duration_ms = 13 WHERE migration = '001_init';",
+		  "UPDATE ydtb_registry_migrations SET duration_ms = 12 WHERE migration = '001_init';", true, false },
+		{ "UPDATE ydtb_registry_migrations SET applied_at = '2020-01-02T03:04:05.007Z' WHERE migration = '001_init';",
+		  "UPDATE ydtb_registry_migrations SET applied_at = '2020-01-02T03:04:05.006Z' WHERE migration = '001_init';",
+		  true, false },
+		/* A text's end moved into the next column (the same bytes run
+		 * together): both, every text being framed. */
+		{ "UPDATE ydtb_registry_migrations SET package = '@ydtb/cor', migration = 'e001_init'"
+		  " WHERE migration = '001_init';",
+		  "UPDATE ydtb_registry_migrations SET package = '@ydtb/core', migration = '001_init'"
+		  " WHERE migration = 'e001_init';", true, true },
+		/* Another package version: the plan's alone. */
+		{ "UPDATE ydtb_registry_packages SET version = '1.0.1' WHERE name = 'alpha';",
+		  "UPDATE ydtb_registry_packages SET version = '1.0.0' WHERE name = 'alpha';", false, true },
+		/* Two packages' versions swapped: the plan's (a version stays
+		 * tied to its name). */
+		{ "UPDATE ydtb_registry_packages SET version = CASE name WHEN 'alpha' THEN '3.0.0' ELSE '1.0.0' END"
+		  " WHERE name IN ('alpha', 'Zeta');",
+		  "UPDATE ydtb_registry_packages SET version = CASE name WHEN 'alpha' THEN '1.0.0' ELSE '3.0.0' END"
+		  " WHERE name IN ('alpha', 'Zeta');", false, true },
+	};
+	for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++) {
+		DBREG_PASS(c, c->driver->exec(c, moves[i].change));
+		assert_int_equal(assert_digest_of_rows(c, &d), 0);
+		assert_int_equal(strcmp(d.history, d0.history) != 0, moves[i].history);
+		assert_int_equal(strcmp(d.plan, d0.plan) != 0, moves[i].plan);
+		DBREG_PASS(c, c->driver->exec(c, moves[i].undo));
+		assert_int_equal(assert_digest_of_rows(c, &d), 0);
+		assert_string_equal(d.history, d0.history);
+		assert_string_equal(d.plan, d0.plan);
+	}
 
 	/* A row removed: both move, and the count says so. */
 	DBREG_PASS(c, c->driver->history_record(c, &rows[2], false));
@@ -1544,6 +1560,11 @@ static void test_driver__url_redaction(void **state)
 		{ "host=h passfile=/p dbname=d", "host=h passfile=/p dbname=d" },
 		{ "host=h password=one password=two", "host=h password=*** password=***" },
 		{ "host=h oops password=secret", "host=h oops password=***" /* malformed, still masked */ },
+		{ "host=h password=se cret dbname=d", "host=h password=*** *** dbname=d" /* an unescaped space */ },
+		{ "host=h password=a b c", "host=h password=*** *** ***" },
+		{ "dev", "dev" /* a target's name is no keyword string */ },
+		{ "postgres://u:se?cret@h/d", "postgres://u:***@h/d" /* libpq's password holds the '?' */ },
+		{ "postgres://u:se?cret@h/d?password=x", "postgres://u:***@h/d?password=***" },
 		{ "sqlite:/tmp/a:b@c.db", "sqlite:/tmp/a:b@c.db" },
 		{ "sqlite:x.db?password=y", "sqlite:x.db?password=y" },
 		{ "sqlite::memory:", "sqlite::memory:" },
@@ -1578,6 +1599,17 @@ static void test_driver__url_redaction(void **state)
 			free(in);
 		}
 	}
+
+	/* What libpq would read a piece of the password from as a host, port or
+	 * database is refused, not passed on (dbreg_url_unclear). */
+	assert_non_null(dbreg_url_unclear("postgres://u:p@ss@h/d"));
+	assert_non_null(dbreg_url_unclear("postgres://u:p/ss@h/d"));
+	assert_non_null(dbreg_url_unclear("postgresql://h/d@x"));
+	assert_null(dbreg_url_unclear("postgres://u:p%40ss@h/d"));
+	assert_null(dbreg_url_unclear("postgres://u:se?cret@h/d"));
+	assert_null(dbreg_url_unclear("postgres://h/d?application_name=a@b"));
+	assert_null(dbreg_url_unclear("host=h password=p@ss@x"));
+	assert_null(dbreg_url_unclear("sqlite:///abs/u:p@x.db"));
 
 	/* Scrubbing a message: the URL, the raw password and its decoded form. */
 	char *s = dbreg_url_scrub("bad 'p@ss' in postgres://u:p%40ss@h/d (p%40ss)", "postgres://u:p%40ss@h/d");

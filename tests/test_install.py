@@ -221,7 +221,8 @@ def bash_completes_commands_options_packages_and_targets():
     proj = tempfile.mkdtemp(prefix="dbreg-complete-", dir=DEST)
     shutil.copytree(os.path.join(SOURCE, "tomls"), os.path.join(proj, "tomls"))
     with open(os.path.join(proj, "dbreg.toml"), "w") as fp:
-        fp.write('[targets.dev]\nurl = "sqlite:dev.db"\n[targets.staging]\nurl = "sqlite:staging.db"\n')
+        fp.write('[targets.dev]\nurl = "sqlite:dev.db"\n[targets.staging]\nurl = "sqlite:staging.db"\n'
+                 '[fleets.tenants]\ntargets = ["dev", "staging"]\n')
     checks = [
         ("dbreg pl", ["plan"]),
         ("dbreg ver", ["verify"]),
@@ -233,6 +234,12 @@ def bash_completes_commands_options_packages_and_targets():
         ("dbreg help st", ["status"]),
         ("dbreg plan --target ", ["dev", "staging"]),
         ("dbreg --json st", ["status"]),
+        ("dbreg new ", ["migration", "package"]),     # its first word, then what follows it
+        ("dbreg new migration @ydtb/b", ["@ydtb/basic"]),
+        ("dbreg new package ", []),                   # a new name: nothing to offer
+        ("dbreg apply --on-error ", ["continue", "stop"]),
+        ("dbreg status --fleet ", ["tenants"]),
+        ("dbreg --ver", ["--verbose", "--version"]),  # each once
     ]
     for line, want in checks:
         got = complete(line, proj)

@@ -71,7 +71,8 @@ struct cli_option {
 	int (*set)(struct cli_session *s, const struct cli_option *o, const char *arg);
 	size_t off;                    /* offsetof(struct cli_opts, field) for the generic setters */
 	bool common;                   /* every command takes it */
-	const char *complete;          /* the argument's completion: "dirs", "files", "targets", "packages", NULL */
+	const char *complete;          /* the argument's completion: "dirs", "files", "targets", "packages",
+					* "fleets", NULL; an arg "a|b" completes its words */
 };
 
 /* What the session opens before a command runs (cli_command.needs). Each
@@ -98,6 +99,10 @@ struct cli_command {
 	unsigned needs;                /* CLI_NEEDS_* opened by the session before run */
 	int min_args, max_args;        /* positional arguments */
 	const char *complete_args;     /* completion of its positional arguments: "packages", "commands", NULL */
+	/* Words its first argument is one of (new: package, migration), each
+	 * "word" or "word:what complete_args names for the arguments after
+	 * it" ("migration:packages"); NULL: none, complete_args from the first. */
+	const char *const *complete_words;
 	int (*run)(struct cli_session *s);   /* returns 0 or a DBREG_E* code */
 	bool hidden;                   /* not listed (build helpers) */
 	/* Tried before the session opens anything (may be NULL): true when it

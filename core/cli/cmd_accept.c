@@ -11,7 +11,18 @@ static int accept_run(struct cli_session *s)
 {
 	const char *pkg = s->args[0], *mig = s->args[1];
 	struct dbreg_accept_result res;
-	int rc = cli_connect(s, false);
+	/* A name the manifests do not have is told before connecting, which
+	 * would create a SQLite file that was not there. */
+	size_t i;
+	int rc = cli_package(&i, s, pkg);
+	if (rc < 0)
+		return rc;
+	if (!dbreg_registry_package_has_migration(s->reg, i, mig)) {
+		cli_fail(s, "accept: package %s has no migration \"%s\"", pkg, mig);
+		cli_hint(s, "see 'dbreg history' for the migrations applied on the target");
+		return DBREG_EUSAGE;
+	}
+	rc = cli_connect(s, false);
 	if (rc < 0)
 		return rc;
 	rc = dbreg_apply_accept(&res, s->conn, s->reg, pkg, mig, s->o.lock_timeout);

@@ -110,7 +110,9 @@ static int init_run(struct cli_session *s)
 		if (say && !s->o.dry_run)
 			fprintf(s->out, "  [5/5] done in %.0f ms: %zu migration%s applied, %zu package%s installed\n", r.ms,
 				r.apply.applied, r.apply.applied == 1 ? "" : "s", np, np == 1 ? "" : "s");
-	} else if (r.failed == DBREG_INIT_APPLY && r.apply.failed_migration) {
+	} else if (r.failed == DBREG_INIT_APPLY) {
+		/* As apply says it: also a statement of dbreg's own (the history
+		 * tables, the lock), with the server's SQLSTATE, detail and hint. */
 		cli_print_failure(s, &r.apply);
 		cli_fail_apply(s, &r.apply);
 	} else if (rc == DBREG_EINVALID && r.plan == NULL) {
@@ -121,9 +123,12 @@ static int init_run(struct cli_session *s)
 	} else if (rc != DBREG_EVERIFY) {
 		cli_fail(s, "%s", r.errmsg);
 	}
-	if (rc < 0)
+	/* The failure's own hint (the server's, the lock's) said it already. */
+	if (rc < 0 && !s->error.hint)
 		cli_hint(s, "%s",
 			 r.hint ? r.hint
+			 : rc == DBREG_ECONNECT && r.failed != DBREG_INIT_CONNECT
+			 ? "the target accepted the connection but refused a statement of dbreg's own (above): check the role's privileges"
 			 : rc == DBREG_ECONNECT ? "is the server up? check host, port and credentials; --wait SECONDS waits longer"
 			 : rc == DBREG_ELOCKED ? "another run holds the registry lock; wait for it or raise --lock-timeout"
 			 : rc == DBREG_EMIGRATION ? "fix the migration named above and run init again: nothing was changed"

@@ -405,6 +405,6 @@ const struct cli_command cli_cmd_new = {
 	.needs = CLI_NEEDS_REGISTRY | CLI_FOLDERS_NEW,
 	.min_args = 2,
 	.max_args = 3,
-	.complete_args = "packages",
+	.complete_words = (const char *const[]){"package", "migration:packages", NULL},
 	.run = new_run,
 };

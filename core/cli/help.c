@@ -285,6 +285,44 @@ static void completion_words(FILE *fp, const struct cli_command *cmd)
 			fprintf(fp, " -%c", o->short_name);
 }
 
+/* COMPREPLY for positional arguments that complete as `what` names. */
+static void completion_args(FILE *fp, const char *what)
+{
+	if (strcmp(what, "commands") == 0)
+		fputs("COMPREPLY=($(compgen -W \"$commands\" -- \"$cur\"))", fp);
+	else
+		fprintf(fp, "COMPREPLY=($(compgen -W \"$(dbreg -C \"$dir\" __names %s 2>/dev/null)\" -- \"$cur\"))", what);
+}
+
+/* The case of a $prev option whose argument is one of the words of arg
+ * ("stop|continue"). */
+static void completion_alternatives(FILE *fp, const char *arg)
+{
+	fputs("            COMPREPLY=($(compgen -W \"", fp);
+	for (const char *p = arg; *p; p++)
+		fputc(*p == '|' ? ' ' : *p, fp);
+	fputs("\" -- \"$cur\")); return ;;\n", fp);
+}
+
+/* A command's first argument is one of words (cli_command.complete_words);
+ * the arguments after a "word:what" complete as what names. */
+static void completion_first_words(FILE *fp, const char *const *words)
+{
+	fputs("case $sub in\n            '') COMPREPLY=($(compgen -W \"", fp);
+	for (const char *const *w = words; *w; w++)
+		fprintf(fp, "%s%.*s", w == words ? "" : " ", (int)strcspn(*w, ":"), *w);
+	fputs("\" -- \"$cur\")) ;;\n", fp);
+	for (const char *const *w = words; *w; w++) {
+		const char *what = strchr(*w, ':');
+		if (!what)
+			continue;
+		fprintf(fp, "            %.*s) ", (int)(what - *w), *w);
+		completion_args(fp, what + 1);
+		fputs(" ;;\n", fp);
+	}
+	fputs("        esac ;;\n", fp);
+}
+
 static int completion_run(struct cli_session *s)
 {
 	FILE *fp = stdout;
@@ -292,7 +330,7 @@ static int completion_run(struct cli_session *s)
 	fputs("# bash completion for dbreg, generated from its table of commands.\n"
 	      "_dbreg()\n{\n"
 	      "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-	      "    local cmd='' dir=. i\n"
+	      "    local cmd='' sub='' dir=. i\n"
 	      "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
 	      "        case ${COMP_WORDS[i]} in\n", fp);
 	/* Options that take an argument skip it. */
@@ -313,7 +351,7 @@ static int completion_run(struct cli_session *s)
 	      "                [[ ${COMP_WORDS[i]} == -C ]] && dir=${COMP_WORDS[i+1]}\n"
 	      "                ((i++)) ;;\n"
 	      "            -*) ;;\n"
-	      "            *) [[ -z $cmd ]] && cmd=${COMP_WORDS[i]} ;;\n"
+	      "            *) if [[ -z $cmd ]]; then cmd=${COMP_WORDS[i]}; elif [[ -z $sub ]]; then sub=${COMP_WORDS[i]}; fi ;;\n"
 	      "        esac\n"
 	      "    done\n"
 	      "    case $prev in\n", fp);
@@ -331,9 +369,11 @@ static int completion_run(struct cli_session *s)
 			fputs("            COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n", fp);
 		else if (strcmp(c, "files") == 0)
 			fputs("            COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n", fp);
-		else if (strcmp(c, "targets") == 0 || strcmp(c, "packages") == 0)
+		else if (strcmp(c, "targets") == 0 || strcmp(c, "packages") == 0 || strcmp(c, "fleets") == 0)
 			fprintf(fp, "            COMPREPLY=($(compgen -W \"$(dbreg -C \"$dir\" __names %s 2>/dev/null)\" -- \"$cur\"));"
 				    " return ;;\n", c);
+		else if (strchr(o->arg, '|'))
+			completion_alternatives(fp, o->arg);
 		else
 			fputs("            COMPREPLY=(); return ;;\n", fp);
 	}
@@ -349,7 +389,7 @@ static int completion_run(struct cli_session *s)
 	}
 	fputs("            *) COMPREPLY=($(compgen -W \"", fp);
 	completion_words(fp, NULL);
-	fputs(" --version\" -- \"$cur\")) ;;\n"
+	fputs("\" -- \"$cur\")) ;;\n"
 	      "        esac\n"
 	      "        return\n"
 	      "    fi\n"
@@ -369,13 +409,15 @@ static int completion_run(struct cli_session *s)
 	      "    case $cmd in\n", fp);
 	for (const struct cli_command *const *c = cli_commands; *c; c++) {
 		const char *a = (*c)->complete_args;
-		if ((*c)->hidden || !a)
+		if ((*c)->hidden || (!a && !(*c)->complete_words))
 			continue;
-		if (strcmp(a, "commands") == 0)
-			fprintf(fp, "        %s) COMPREPLY=($(compgen -W \"$commands\" -- \"$cur\")) ;;\n", (*c)->name);
-		else
-			fprintf(fp, "        %s) COMPREPLY=($(compgen -W \"$(dbreg -C \"$dir\" __names %s 2>/dev/null)\" -- \"$cur\")) ;;\n",
-				(*c)->name, a);
+		fprintf(fp, "        %s) ", (*c)->name);
+		if ((*c)->complete_words) {
+			completion_first_words(fp, (*c)->complete_words);
+			continue;
+		}
+		completion_args(fp, a);
+		fputs(" ;;\n", fp);
 	}
 	fputs("    esac\n}\ncomplete -F _dbreg dbreg\n", fp);
 	return 0;
@@ -389,7 +431,7 @@ const struct cli_command cli_cmd_completion = {
 	.hidden = true,
 };
 
-/* Package names (or target names) of the project, one a line. */
+/* Package, target or fleet names of the project, one a line. */
 static int names_run(struct cli_session *s)
 {
 	if (strcmp(s->args[0], "packages") == 0) {
@@ -398,16 +440,19 @@ static int names_run(struct cli_session *s)
 	} else if (strcmp(s->args[0], "targets") == 0) {
 		for (size_t i = 0; i < s->proj->n_targets; i++)
 			printf("%s\n", s->proj->targets[i].name);
+	} else if (strcmp(s->args[0], "fleets") == 0) {
+		for (size_t i = 0; i < s->proj->n_fleets; i++)
+			printf("%s\n", s->proj->fleets[i].name);
 	} else {
-		return cli_usage(s, "__names takes packages or targets");
+		return cli_usage(s, "__names takes packages, targets or fleets");
 	}
 	return 0;
 }
 
 const struct cli_command cli_cmd_packages = {
 	.name = "__names",
-	.args = "packages|targets",
-	.summary = "the project's package or target names, one a line",
+	.args = "packages|targets|fleets",
+	.summary = "the project's package, target or fleet names, one a line",
 	.needs = CLI_NEEDS_REGISTRY,
 	.min_args = 1,
 	.max_args = 1,

@@ -127,7 +127,7 @@ const struct cli_option cli_options[] = {
 	{"allow", 0, "CODE[,CODE...]", "development targets only: those errors become DBR105 warnings for this run",
 	 opt_allow, 0, false, NULL},
 	{"fleet", 0, "NAME", "every target of [fleets.NAME] instead of one, canaries first", cli_set_string, OFF(fleet),
-	 false, NULL},
+	 false, "fleets"},
 	{"on-error", 0, "stop|continue", "a failed target stops the fleet (default) or not", opt_on_error, 0, false, NULL},
 	{"max-failures", 0, "N", "start no target after N failures (fleet)", opt_count, OFF(max_failures), false, NULL},
 	{"resume", 0, NULL, "only the targets the last run failed or did not reach (fleet)", cli_set_flag, OFF(resume),

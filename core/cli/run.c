@@ -36,6 +36,8 @@ void cli_print_failure(struct cli_session *s, const struct dbreg_apply_result *r
 			fprintf(err, "  hint: %s\n", r->hint);
 	} else {
 		fprintf(err, "dbreg: %s\n", r->errmsg);
+		if (r->hint)
+			fprintf(err, "  hint: %s\n", r->hint);
 	}
 	for (size_t i = 0; i < r->n_invalid_indexes; i++)
 		fprintf(err, "  index %s was left INVALID: remove the cause and run `dbreg apply` again;"

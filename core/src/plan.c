@@ -527,11 +527,13 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	/* Every step is worked out by now: status may count them despite the errors. */
 	keep = rc == 0 || opts->keep_invalid;
 	/* What the steps run may be unsafe (DBR103): said with the plan, also
-	 * when the SQL checks of validate were skipped for a known registry. */
-	if (rc == 0 && !opts->no_warnings)
-		rc = plan_find_warnings(plan, opts->memo);
-	if (rc == 0)
-		rc = dbreg_plan_warnings(plan, &reg->diags);
+	 * when the SQL checks of validate were skipped for a known registry,
+	 * and also beside a plan's errors, as the run that validated said them. */
+	int wrc = opts->no_warnings ? 0 : plan_find_warnings(plan, opts->memo);
+	if (wrc == 0)
+		wrc = dbreg_plan_warnings(plan, &reg->diags);
+	if (wrc != 0)
+		rc = wrc;
 	goto out;
 oom:
 	rc = DBREG_ENOMEM;

@@ -533,6 +533,14 @@ int dbreg_project_target_url(char **url, const struct dbreg_project *p, const ch
 		free(expanded);
 		return DBREG_EUSAGE;
 	}
+	const char *unclear = dbreg_url_unclear(expanded);
+	if (unclear) {
+		char *shown = dbreg_url_redact(expanded);
+		snprintf(err, errsize, "malformed URL %s: %s", shown ? shown : "(url)", unclear);
+		free(shown);
+		free(expanded);
+		return DBREG_EUSAGE;
+	}
 	/* sqlite:PATH with a relative PATH means relative to the project. */
 	const char *dir = p && p->dir ? p->dir : ".";
 	if (strncmp(expanded, "sqlite:", 7) == 0) {

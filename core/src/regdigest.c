@@ -1,32 +1,42 @@
-/* The registry digests (regdigest.h). Every text goes in as its length in
- * bytes (decimal), a colon and its bytes, so no two histories make the
- * same input; NULL is empty text. A row ends with a newline.
- *   history: per row package, migration, version, checksum, applied_at,
- *            then duration_ms in decimal: every column the state file
- *            keeps of a target's history (state.c compares its copy by it)
- *   plan:    per row package, migration, version, checksum; then "--\n";
- *            then per package its name and version: what a plan and the
- *            packages to record depend on (the no-op memo of cache.c, the
- *            plan cache of fleet.c)
- * drivers/postgres/postgres.c writes the same bytes in SQL (PG_DIGEST_SQL);
- * tests/test_driver.c holds the two to the same result. */
+/* The registry digests (regdigest.h). Every text goes in as its bytes and
+ * a NUL: no text has one (C strings, PostgreSQL's text, SQLite's as the
+ * drivers read it), so the bytes of a history are its one spelling. NULL
+ * is empty text; duration_ms is in decimal. Three streams:
+ *   K (keys):    per row package, migration, version, checksum
+ *   A (applied): per row applied_at, duration_ms
+ *   P (packages): per package, in byte order of names, name and version
+ * and, with k = SHA-256(K) (32 bytes),
+ *   history = SHA-256(A || k): every column the state file keeps of a
+ *             target's history (state.c compares its copy by it)
+ *   plan    = SHA-256(P || k): what a plan and the packages to record
+ *             depend on (the no-op memo of cache.c, the plan cache of
+ *             fleet.c)
+ * K is digested once for both, and a row's texts are framed by NULs, not
+ * by lengths written in decimal: what lets PostgreSQL compute them in half
+ * the time (drivers/postgres/postgres.c writes the same bytes in SQL,
+ * PG_DIGEST_SQL; tests/test_driver.c holds the two to the same result,
+ * tests/test_regdigest.c these bytes to digests worked out by hand). A
+ * state file's digests of the bytes before (lengths and colons) differ
+ * from these: each such target is read in full once, its copy compared
+ * row by row and its digest written anew (state.c). */
 #include "regdigest.h"
 #include "util.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The digests being computed. */
+/* The digests being computed: the streams of the header, in part[]. */
+enum { REGDIGEST_K, REGDIGEST_A, REGDIGEST_P, REGDIGEST_PARTS };
 struct dbreg_regdigest_part {
 	EVP_MD_CTX *ctx;
 	size_t len;
 	unsigned char buf[8192];       /* gathered, hashed when full: thousands of short texts a row apart */
 };
 struct dbreg_regdigest {
-	struct dbreg_regdigest_part history, plan;
+	struct dbreg_regdigest_part part[REGDIGEST_PARTS];
 	size_t n_rows, n_packages;
-	bool packages;                 /* the plan digest's "--\n" was written */
 	bool failed;
 };
 
@@ -46,26 +56,17 @@ static void regdigest_put(struct dbreg_regdigest *d, struct dbreg_regdigest_part
 	p->len += n;
 }
 
-/* n in decimal, then end (a colon, a newline) */
-static void regdigest_number(struct dbreg_regdigest *d, struct dbreg_regdigest_part *p, long long n, char end)
+/* A text and its NUL. */
+static void regdigest_text(struct dbreg_regdigest *d, int part, const char *s)
 {
-	char s[24];
-	size_t k = sizeof s;
-	unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
-	s[--k] = end;
-	do {
-		s[--k] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (n < 0)
-		s[--k] = '-';
-	regdigest_put(d, p, s + k, sizeof s - k);
+	regdigest_put(d, &d->part[part], s ? s : "", (s ? strlen(s) : 0) + 1);
 }
 
-static void regdigest_text(struct dbreg_regdigest *d, struct dbreg_regdigest_part *p, const char *s, size_t n)
+static void regdigest_free(struct dbreg_regdigest *d)
 {
-	regdigest_number(d, p, (long long)n, ':');
-	regdigest_put(d, p, s ? s : "", n);
+	for (int i = 0; i < REGDIGEST_PARTS; i++)
+		EVP_MD_CTX_free(d->part[i].ctx);
+	free(d);
 }
 
 int dbreg_regdigest_new(struct dbreg_regdigest **out)
@@ -73,14 +74,14 @@ int dbreg_regdigest_new(struct dbreg_regdigest **out)
 	struct dbreg_regdigest *d = *out = calloc(1, sizeof *d);
 	if (!d)
 		return DBREG_ENOMEM;
-	d->history.ctx = EVP_MD_CTX_new();
-	d->plan.ctx = EVP_MD_CTX_new();
 	const EVP_MD *md = dbreg_sha256_md();
-	if (!d->history.ctx || !d->plan.ctx || !md || !EVP_DigestInit_ex(d->history.ctx, md, NULL) ||
-	    !EVP_DigestInit_ex(d->plan.ctx, md, NULL)) {
-		EVP_MD_CTX_free(d->history.ctx);
-		EVP_MD_CTX_free(d->plan.ctx);
-		free(d);
+	bool ok = md != NULL;
+	for (int i = 0; i < REGDIGEST_PARTS; i++) {
+		struct dbreg_regdigest_part *p = &d->part[i];
+		ok = (p->ctx = EVP_MD_CTX_new()) != NULL && ok && EVP_DigestInit_ex(p->ctx, md, NULL);
+	}
+	if (!ok) {
+		regdigest_free(d);
 		*out = NULL;
 		return DBREG_ENOMEM;
 	}
@@ -90,38 +91,41 @@ int dbreg_regdigest_new(struct dbreg_regdigest **out)
 void dbreg_regdigest_row(struct dbreg_regdigest *d, const char *package, const char *migration,
 			 const char *version, const char *checksum, const char *applied_at, long long duration_ms)
 {
-	const char *key[4] = { package, migration, version, checksum };
-	for (int i = 0; i < 4; i++) {
-		size_t n = key[i] ? strlen(key[i]) : 0;
-		regdigest_text(d, &d->history, key[i], n);
-		regdigest_text(d, &d->plan, key[i], n);
-	}
-	regdigest_text(d, &d->history, applied_at, applied_at ? strlen(applied_at) : 0);
-	regdigest_number(d, &d->history, duration_ms, '\n');
-	regdigest_put(d, &d->plan, "\n", 1);
+	char ms[24];
+	snprintf(ms, sizeof ms, "%lld", duration_ms);
+	regdigest_text(d, REGDIGEST_K, package);
+	regdigest_text(d, REGDIGEST_K, migration);
+	regdigest_text(d, REGDIGEST_K, version);
+	regdigest_text(d, REGDIGEST_K, checksum);
+	regdigest_text(d, REGDIGEST_A, applied_at);
+	regdigest_text(d, REGDIGEST_A, ms);
 	d->n_rows++;
 }
 
 void dbreg_regdigest_package(struct dbreg_regdigest *d, const char *name, const char *version)
 {
-	if (!d->packages)
-		regdigest_put(d, &d->plan, "--\n", 3);
-	d->packages = true;
-	regdigest_text(d, &d->plan, name, name ? strlen(name) : 0);
-	regdigest_text(d, &d->plan, version, version ? strlen(version) : 0);
-	regdigest_put(d, &d->plan, "\n", 1);
+	regdigest_text(d, REGDIGEST_P, name);
+	regdigest_text(d, REGDIGEST_P, version);
 	d->n_packages++;
 }
 
-static void regdigest_hex(struct dbreg_regdigest *d, struct dbreg_regdigest_part *p, char out[72])
+/* The part's digest into md, after what it gathered. */
+static void regdigest_final(struct dbreg_regdigest *d, int part, unsigned char md[32])
+{
+	struct dbreg_regdigest_part *p = &d->part[part];
+	unsigned int n = 0;
+	if (!EVP_DigestUpdate(p->ctx, p->buf, p->len) || !EVP_DigestFinal_ex(p->ctx, md, &n) || n != 32) {
+		memset(md, 0, 32);
+		d->failed = true;
+	}
+}
+
+/* Part's digest, after what it gathered and then k, as "sha256:" and hex. */
+static void regdigest_hex(struct dbreg_regdigest *d, int part, const unsigned char k[32], char out[72])
 {
 	unsigned char md[32];
-	unsigned int n = 0;
-	out[0] = '\0';
-	if (!EVP_DigestUpdate(p->ctx, p->buf, p->len) || !EVP_DigestFinal_ex(p->ctx, md, &n) || n != 32) {
-		d->failed = true;
-		return;
-	}
+	regdigest_put(d, &d->part[part], k, 32);
+	regdigest_final(d, part, md);
 	dbreg_sha256_format(md, out);
 }
 
@@ -130,16 +134,14 @@ int dbreg_regdigest_finish(struct dbreg_regdigest *d, struct dbreg_registry_dige
 	memset(out, 0, sizeof *out);
 	if (!d)
 		return DBREG_ENOMEM;
-	if (!d->packages)
-		regdigest_put(d, &d->plan, "--\n", 3);
-	regdigest_hex(d, &d->history, out->history);
-	regdigest_hex(d, &d->plan, out->plan);
+	unsigned char k[32];
+	regdigest_final(d, REGDIGEST_K, k);
+	regdigest_hex(d, REGDIGEST_A, k, out->history);
+	regdigest_hex(d, REGDIGEST_P, k, out->plan);
 	out->n_rows = d->n_rows;
 	out->n_packages = d->n_packages;
-	EVP_MD_CTX_free(d->history.ctx);
-	EVP_MD_CTX_free(d->plan.ctx);
 	bool failed = d->failed;
-	free(d);
+	regdigest_free(d);
 	if (failed) {
 		memset(out, 0, sizeof *out);
 		return DBREG_ENOMEM;

@@ -253,17 +253,20 @@ struct rules_tref {
 	size_t pkg_index;
 };
 
+int dbreg_rules_owner_cmp(const struct dbreg_package *a, size_t ia, const struct dbreg_package *b, size_t ib)
+{
+	/* The core's table comes first: it is applied before every package,
+	 * so the package that declares it again is the one to blame. */
+	if (a->core != b->core)
+		return a->core ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
+}
+
 static int rules_cmp_tref(const void *a, const void *b)
 {
 	const struct rules_tref *x = a, *y = b;
 	int c = strcmp(x->name, y->name);
-	if (c)
-		return c;
-	/* The core's table comes first: it is applied before every package,
-	 * so the package that declares it again is the one to blame. */
-	if (x->pkg->core != y->pkg->core)
-		return x->pkg->core ? -1 : 1;
-	return x->pkg_index < y->pkg_index ? -1 : x->pkg_index > y->pkg_index;
+	return c ? c : dbreg_rules_owner_cmp(x->pkg, x->pkg_index, y->pkg, y->pkg_index);
 }
 
 /* Resolved dependencies as compressed rows, and BFS scratch: a walk

@@ -20,6 +20,7 @@
 #include "diag.h"
 #include "isolation.h"
 #include "registry.h"
+#include "rules.h"
 #include "suppress.h"
 #include "util.h"
 #include "workers.h"
@@ -561,11 +562,13 @@ struct sc_names {
 };
 
 /* Every declared table with the place of its package in reg->packages,
- * sorted by name then place: who owns a table, by binary search, instead of
- * a scan of every package for each statement. */
+ * sorted by name then owner first (dbreg_rules_owner_cmp): who owns a
+ * table, by binary search, instead of a scan of every package for each
+ * statement. */
 struct sc_owner {
 	const char *table;             /* borrowed from the registry */
 	size_t pkg;
+	const struct dbreg_package *p; /* reg->packages[pkg] */
 };
 
 struct sc_owners {
@@ -761,7 +764,7 @@ static int sc_owner_cmp(const void *a, const void *b)
 {
 	const struct sc_owner *x = a, *y = b;
 	int r = strcmp(x->table, y->table);
-	return r ? r : (x->pkg > y->pkg) - (x->pkg < y->pkg);
+	return r ? r : dbreg_rules_owner_cmp(x->p, x->pkg, y->p, y->pkg);
 }
 
 static bool sc_owner_below(const void *ctx, size_t i, const char *name)
@@ -769,20 +772,18 @@ static bool sc_owner_below(const void *ctx, size_t i, const char *name)
 	return strcmp(((const struct sc_owners *)ctx)->items[i].table, name) < 0;
 }
 
-/* The package, other than the current one, that declares table `name`:
- * the first in registry order, as a scan of the packages would find. */
+/* The package that owns table `name`, when it is not the current one: the
+ * one DBR024 names (the others that declare it are that error, not owners). */
 static const struct dbreg_package *sc_other_owner(const struct sc_ctx *c, const char *name)
 {
 	if (!c->reg || !c->owners || !name)
 		return NULL;
 	const struct sc_owners *o = c->owners;
 	size_t lo = dbreg_lower_bound(o->n, sc_owner_below, o, name);
-	for (; lo < o->n && strcmp(o->items[lo].table, name) == 0; lo++) {
-		const struct dbreg_package *p = c->reg->packages[o->items[lo].pkg];
-		if (p != c->pkg)
-			return p;
-	}
-	return NULL;
+	if (lo == o->n || strcmp(o->items[lo].table, name) != 0)
+		return NULL;
+	const struct dbreg_package *p = c->reg->packages[o->items[lo].pkg];
+	return p != c->pkg ? p : NULL;
 }
 
 /* DBR046 when a migration touches another package's table. */
@@ -1705,7 +1706,7 @@ int dbreg_sqlcheck_registry_into(struct dbreg_diag_list *dst, const struct dbreg
 	for (size_t i = 0; i < reg->n_packages; i++)
 		for (size_t t = 0; t < reg->packages[i]->n_tables; t++)
 			if (reg->packages[i]->tables[t].name)
-				owners.items[owners.n++] = (struct sc_owner){reg->packages[i]->tables[t].name, i};
+				owners.items[owners.n++] = (struct sc_owner){reg->packages[i]->tables[t].name, i, reg->packages[i]};
 	if (owners.n)
 		qsort(owners.items, owners.n, sizeof *owners.items, sc_owner_cmp);
 	int rc = sc_packages(dst, reg, &owners);

@@ -89,6 +89,17 @@ static void url_add(struct url_span *spans, size_t *n, size_t start, size_t end,
 		spans[*n - 1].end = end; /* absurd input: widen the last span to the end */
 }
 
+/* Where libpq's URI parser ends the user information (fe-connect.c,
+ * conninfo_uri_parse_options): at the first '@' before any '/' after the
+ * "//", whatever comes before it ('?' too). 0 when it finds none. */
+static size_t url_userinfo_end(const char *url, size_t auth)
+{
+	size_t i = auth;
+	while (url[i] && url[i] != '@' && url[i] != '/')
+		i++;
+	return url[i] == '@' ? i : 0;
+}
+
 /* postgres://user:pw@host:port/db?password=pw&... */
 static size_t url_uri_spans(const char *url, size_t auth, struct url_span *spans)
 {
@@ -96,16 +107,24 @@ static size_t url_uri_spans(const char *url, size_t auth, struct url_span *spans
 	const char *q = strchr(url + auth, '?');
 	size_t qpos = q ? (size_t)(q - url) : len;
 	/* The last '@' before the query: a stray '@' in the password (which
-	 * should have been %40) then masks more rather than less. */
-	size_t at = qpos;
+	 * should have been %40) then masks more rather than less; or libpq's
+	 * end of the user information when it lies further (a '?' in the
+	 * password, which libpq takes as the password's). */
+	size_t at = len, info = url_userinfo_end(url, auth);
 	for (size_t i = auth; i < qpos; i++) {
 		if (url[i] == '@')
 			at = i;
 	}
-	if (at < qpos) {
+	if (info && (at == len || info > at))
+		at = info;
+	if (at < len) {
 		const char *colon = memchr(url + auth, ':', at - auth);
 		if (colon)
 			url_add(spans, &n, (size_t)(colon - url) + 1, at, true);
+		if (at > qpos) {
+			q = strchr(url + at, '?');
+			qpos = q ? (size_t)(q - url) : len;
+		}
 	}
 	size_t i = qpos + (q ? 1 : 0);
 	while (i < len) {
@@ -129,6 +148,7 @@ static bool url_space(char c)
 static size_t url_keyword_spans(const char *s, struct url_span *spans)
 {
 	size_t n = 0, i = 0, len = strlen(s);
+	bool after_pw = false;   /* the last word was a password's value */
 	while (i < len) {
 		while (i < len && url_space(s[i]))
 			i++;
@@ -138,8 +158,13 @@ static size_t url_keyword_spans(const char *s, struct url_span *spans)
 		size_t klen = i - k;
 		while (i < len && url_space(s[i]))
 			i++;
-		if (i >= len || s[i] != '=')
-			continue; /* malformed (libpq refuses it): keep looking for a password */
+		/* Malformed (libpq refuses it, naming the word): right after a
+		 * password, masked, as the rest of one with an unescaped space. */
+		if (i >= len || s[i] != '=') {
+			if (klen && after_pw)
+				url_add(spans, &n, k, k + klen, false);
+			continue;
+		}
 		i++;
 		while (i < len && url_space(s[i]))
 			i++;
@@ -166,6 +191,7 @@ static size_t url_keyword_spans(const char *s, struct url_span *spans)
 		}
 		if (pw)
 			url_add(spans, &n, vstart, vend, false);
+		after_pw = pw;
 	}
 	return n;
 }
@@ -181,6 +207,20 @@ static size_t url_spans(const char *url, struct url_span *spans)
 	if (strncmp(url + sch, "://", 3) == 0)
 		return url_uri_spans(url, sch + 3, spans);
 	return 0;
+}
+
+const char *dbreg_url_unclear(const char *url)
+{
+	size_t sch = url ? url_scheme_len(url) : 0;
+	if (sch == 0 || (sch == 6 && strncasecmp(url, "sqlite", 6) == 0) || strncmp(url + sch, "://", 3) != 0)
+		return NULL;
+	size_t auth = sch + 3, info = url_userinfo_end(url, auth);
+	for (size_t i = info ? info + 1 : auth; url[i] && url[i] != '?'; i++) {
+		if (url[i] == '@')
+			return "an '@' after its user information (libpq would take part of the password for the host, "
+			       "port or database): write '@' as %40 and '/' as %2F in a user name or password";
+	}
+	return NULL;
 }
 
 char *dbreg_url_redact(const char *url)

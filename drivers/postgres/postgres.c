@@ -188,6 +188,9 @@ static char *pg_target_key(const char *url)
 		errno = ELIBACC;
 		return NULL;
 	}
+	/* A key read from an unclear URI would hold a piece of its password. */
+	if (dbreg_url_unclear(url))
+		return NULL;
 	char *perr = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &perr);
 	PQfreemem(perr);
@@ -219,6 +222,13 @@ static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 	}
 	if (dbreg_pq_load(errbuf, errsize) != 0)
 		return DBREG_ECONNECT;
+	const char *unclear = dbreg_url_unclear(url);
+	if (unclear) {
+		char *red = dbreg_url_redact(url);
+		snprintf(errbuf, errsize, "malformed PostgreSQL URL '%s': %s", red ? red : "***", unclear);
+		free(red);
+		return DBREG_EUSAGE;
+	}
 	char *perr = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &perr);
 	if (!opts) {
@@ -805,31 +815,29 @@ static int pg_registry_read(struct dbreg_conn *conn, bool expect, struct dbreg_h
 	return rc;
 }
 
-/* registry_read's rows digested by the server (regdigest.c's bytes): the
- * history read's rows and order (pg_history_sql), the packages in byte
- * order. Each text is its octet_length (the bytes a read would bring, the
- * server's encoding being the client's UTF-8: pg_registry_digest checks),
- * a colon and the text; concat() makes a row in one call (a chain of ||
- * cost twice as much), and the subquery kept apart (OFFSET 0) formats
- * applied_at once a row. Each table is read once. */
-#define PG_DIGEST_KEY                                                                              \
-	"octet_length(package), ':', package, octet_length(migration), ':', migration,"              \
-	" octet_length(version), ':', version, octet_length(checksum), ':', checksum"
+/* registry_read's rows digested by the server, in regdigest.c's bytes:
+ * the history read's rows and order (pg_history_sql), the packages in
+ * byte order. textsend gives a text's bytes as the client would receive
+ * them (in its encoding, UTF-8), and a NUL ends each; K is digested once,
+ * in a subquery kept apart (OFFSET 0), for both digests. The rows are
+ * sorted once, by the subquery, and aggregated in that order (what a
+ * plain aggregate over a sorted subquery does); were they not, the digest
+ * would differ from the rows' and the caller would read them: slower,
+ * never wrong. Each table is read once. */
+#define PG_NUL " || decode('00', 'hex')"
 #define PG_DIGEST_SQL                                                                              \
-	"SELECT h.n, p.n, encode(sha256(convert_to(coalesce(h.history, ''), 'UTF8')), 'hex'),"       \
-	" encode(sha256(convert_to(coalesce(h.keys, '') || E'--\\n' || coalesce(p.s, ''), 'UTF8')), 'hex')" \
-	" FROM (SELECT count(*) AS n,"                                                                \
-	" string_agg(concat(" PG_DIGEST_KEY ", octet_length(at), ':', at, duration_ms, E'\\n'), ''"   \
-	" ORDER BY applied_at, tid) AS history,"                                                      \
-	" string_agg(concat(" PG_DIGEST_KEY ", E'\\n'), '' ORDER BY applied_at, tid) AS keys"         \
-	" FROM (SELECT coalesce(package, '') AS package, coalesce(migration, '') AS migration,"       \
-	" coalesce(version, '') AS version, coalesce(checksum, '') AS checksum,"                      \
-	" coalesce(" PG_APPLIED_AT ", '') AS at, coalesce(duration_ms, 0) AS duration_ms, applied_at, tid" \
-	PG_HISTORY_FROM ") x OFFSET 0) r) h,"                                                         \
-	" (SELECT count(*) AS n, string_agg(concat(octet_length(name), ':', name, octet_length(version), ':',"  \
-	" version, E'\\n'), '' ORDER BY name COLLATE \"C\") AS s"                                     \
-	" FROM (SELECT coalesce(name, '') AS name, coalesce(version, '') AS version"                  \
-	" FROM ydtb_registry_packages OFFSET 0) q) p"
+	"SELECT h.n, p.n, encode(sha256(coalesce(h.a, '') || h.k), 'hex'),"                           \
+	" encode(sha256(coalesce(p.s, '') || h.k), 'hex')"                                            \
+	" FROM (SELECT n, a, sha256(coalesce(k, '')) AS k FROM (SELECT count(*) AS n,"                \
+	" string_agg(k, '') AS k, string_agg(a, '') AS a"                                             \
+	" FROM (SELECT textsend(coalesce(package, ''))" PG_NUL " || textsend(coalesce(migration, ''))" \
+	PG_NUL " || textsend(coalesce(version, ''))" PG_NUL " || textsend(coalesce(checksum, ''))"    \
+	PG_NUL " AS k, textsend(coalesce(" PG_APPLIED_AT ", ''))" PG_NUL                              \
+	" || textsend(coalesce(duration_ms, 0)::text)" PG_NUL " AS a"                                 \
+	PG_HISTORY_FROM ") x ORDER BY applied_at, tid) r) s OFFSET 0) h,"                             \
+	" (SELECT count(*) AS n, string_agg(textsend(coalesce(name, ''))" PG_NUL                      \
+	" || textsend(coalesce(version, ''))" PG_NUL ", '' ORDER BY name COLLATE \"C\") AS s"        \
+	" FROM ydtb_registry_packages) p"
 
 /* One row for the whole history. Only for a target seen before (expect)
  * and outside a transaction (a failed statement would abort the caller's):
@@ -1332,7 +1340,14 @@ static void pg_lock_holder(struct pg_conn *c, int timeout_s)
 			     " LIMIT 1");
 	struct dbreg_db_error *e = &c->base.err;
 	memset(e, 0, sizeof *e);
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetisnull(r, 0, 4)) {
+		/* Another role's session: the server hides its client and start
+		 * (no pg_read_all_stats), which is not a local socket. */
+		snprintf(e->message, sizeof e->message,
+			 "timed out after %d s waiting for the registry lock held by pid %s"
+			 " (application_name '%s', user %s; its client is not visible to this role)",
+			 timeout_s, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
+	} else if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 		snprintf(e->message, sizeof e->message,
 			 "timed out after %d s waiting for the registry lock held by pid %s"
 			 " (application_name '%s', user %s, client %s, connected %s)",

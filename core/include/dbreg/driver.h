@@ -373,6 +373,13 @@ size_t dbreg_sql_skip_blank(const char *sql, size_t p, size_t end);
  * percent-decoded or unescaped) replaced by "***": what connect writes to
  * errbuf. Returns a malloc'd string, NULL on allocation failure. */
 char *dbreg_url_scrub(const char *text, const char *url);
+/* Why a URI cannot be told apart safely, or NULL: an '@' that libpq reads
+ * as part of the host, port or database (postgres://u:p@ss@h/db, where the
+ * password's '@' was not written %40, or u:p/ss@h, where its '/' was not
+ * %2F), so that its messages and the history's key would hold a piece of
+ * the password. Keyword strings and sqlite: URLs are never unclear. A
+ * driver refuses such a URL (DBREG_EUSAGE) before it parses it. */
+const char *dbreg_url_unclear(const char *url);
 
 /* Registers a driver. Refuses a vtable with a missing required method or a
  * scheme already taken: returns DBREG_EUSAGE with the reason in errbuf. */
