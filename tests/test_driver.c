@@ -1194,6 +1194,85 @@ static void test_driver__sqlite_created_empty_file_is_removed(void **state)
 	assert_int_equal(stat(path, &sb), 0);
 }
 
+/* content_stamp (driver v11): without a connection, the same stamp while
+ * the database stays as it is, another after a commit, none while a write
+ * could still be under way or go unseen. PostgreSQL has none. */
+static void stamp_sleep_past_racy(void)
+{
+	struct timespec ts = {0, 150 * 1000 * 1000};   /* the driver trusts nothing changed in the last 100 ms */
+	nanosleep(&ts, NULL);
+}
+
+static int stamp_of(const char *url, char buf[512])
+{
+	const struct dbreg_driver *drv = dbreg_driver_for_url(url);
+	assert_non_null(drv);
+	if (drv->version < 11 || !drv->content_stamp)
+		return -1;
+	return drv->content_stamp(url, buf, 512);
+}
+
+static void stamp_commit(void **state, const char *sql)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	DBREG_PASS(c, c->driver->begin(c));
+	DBREG_PASS(c, c->driver->exec(c, sql));
+	DBREG_PASS(c, c->driver->commit(c));
+	c->driver->close(c);
+}
+
+static void test_driver__content_stamp(void **state)
+{
+	const struct testdb *db = *state;
+	char a[512], b[512], side[600];
+	if (testdb_is_pg()) {
+		assert_int_equal(stamp_of(db->url, a), -1);
+		return;
+	}
+	stamp_commit(state, "CREATE TABLE t (x)");
+	assert_int_equal(stamp_of(db->url, a), 1);   /* just written */
+	stamp_sleep_past_racy();
+	assert_int_equal(stamp_of(db->url, a), 0);
+	assert_int_equal(stamp_of(db->url, b), 0);
+	assert_string_equal(a, b);
+	/* A read changes nothing. */
+	struct dbreg_conn *c = open_fixture(state);
+	struct dbreg_history h = DBREG_HISTORY_INIT;
+	DBREG_PASS(c, c->driver->history_read(c, &h));
+	dbreg_history_dispose(&h);
+	c->driver->close(c);
+	assert_int_equal(stamp_of(db->url, b), 0);
+	assert_string_equal(a, b);
+	/* A commit: another stamp. */
+	stamp_commit(state, "INSERT INTO t VALUES (1)");
+	stamp_sleep_past_racy();
+	assert_int_equal(stamp_of(db->url, b), 0);
+	assert_string_not_equal(a, b);
+	/* A journal beside the file: a write under way, or a crash's. */
+	snprintf(side, sizeof side, "%s-journal", db->path);
+	FILE *fp = fopen(side, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(stamp_of(db->url, a), 1);
+	unlink(side);
+	assert_int_equal(stamp_of(db->url, a), 0);
+	/* Too small a buffer is no stamp, not a cut one. */
+	const struct dbreg_driver *drv = dbreg_driver_for_url(db->url);
+	assert_int_equal(drv->content_stamp(db->url, a, 40), 1);
+	/* WAL mode: its commits leave the header's counter alone. */
+	stamp_commit(state, "SELECT 1");
+	sqlite3 *raw;
+	assert_int_equal(sqlite3_open(db->path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "PRAGMA journal_mode = WAL", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	stamp_sleep_past_racy();
+	assert_int_equal(stamp_of(db->url, a), 1);
+	/* No file, and no file at all. */
+	unlink(db->path);
+	assert_int_equal(stamp_of(db->url, a), 1);
+	assert_int_equal(stamp_of("sqlite::memory:", a), 1);
+}
+
 /* SQLite's memory as the driver sets it up (sqlite_alloc.c keeps the small
  * blocks SQLite frees per thread): a block holds what was written to it
  * through a realloc up or down, across the kept sizes and past them, and
@@ -1664,6 +1743,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_driver__registration_refuses_bad_vtables),
 		cmocka_unit_test(test_driver__url_redaction),
 		cmocka_unit_test(test_driver__target_key_is_one_per_database),
+		cmocka_unit_test_setup_teardown(test_driver__content_stamp, testdb_setup, testdb_teardown),
 	};
 	/* Cases of one database only are left out of the other's run rather
 	 * than skipped: meson reads cmocka's "not ok # SKIP" as a failure. */

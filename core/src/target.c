@@ -206,6 +206,21 @@ int dbreg_target_digest(struct dbreg_conn *conn, bool expect_tables, struct dbre
 	return 1;
 }
 
+int dbreg_target_content_stamp(const char *url, char *buf, size_t size)
+{
+	const struct dbreg_driver *drv = url ? dbreg_driver_for_url(url) : NULL;
+	if (size)
+		buf[0] = '\0';
+	if (!drv || drv->version < 11 || !drv->content_stamp || size == 0)
+		return 1;
+	int rc = drv->content_stamp(url, buf, size);
+	if (rc != 0 || !memchr(buf, '\0', size) || !buf[0]) {
+		buf[0] = '\0';   /* whatever the driver left: no stamp */
+		return 1;
+	}
+	return 0;
+}
+
 int dbreg_target_read(struct dbreg_conn *conn, bool expect_tables, struct dbreg_applied **rows, size_t *n_rows,
 		      char ***names, char ***versions, size_t *n_pkgs)
 {

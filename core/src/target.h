@@ -25,4 +25,9 @@ const char *dbreg_target_lacks(const char *url);
  * read the rows; or an error. expect_tables as dbreg_target_read's. */
 int dbreg_target_digest(struct dbreg_conn *conn, bool expect_tables, struct dbreg_registry_digest *out);
 
+/* The content stamp of the database url names, without connecting (the
+ * driver's content_stamp): 0 with the stamp in buf; 1 when there is none
+ * (no such method, no driver, nothing the driver trusts). */
+int dbreg_target_content_stamp(const char *url, char *buf, size_t size);
+
 #endif

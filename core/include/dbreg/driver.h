@@ -11,7 +11,7 @@
 
 #include "../dbreg.h"
 
-#define DBREG_DRIVER_VERSION 10
+#define DBREG_DRIVER_VERSION 11
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -340,6 +340,21 @@ struct dbreg_driver {
 	 * when it cannot tell here (a registry table is absent: the caller
 	 * reads the rows), or an error with conn->err filled. */
 	int (*registry_digest)(struct dbreg_conn *conn, bool expect_tables, struct dbreg_registry_digest *out);
+
+	/* Version 11 methods go below this line. All are optional: check
+	 * version >= 11 and the pointer for NULL before a call. */
+
+	/* A text that changes whenever the database url names changes, taken
+	 * WITHOUT connecting (no lock, no open through the database's own
+	 * library, nothing written): equal stamps, same contents. Written to
+	 * buf (at most size bytes, NUL included). Returns 0 with the stamp, 1
+	 * when there is none to trust (no such file, a write under way or
+	 * just made, a mode whose commits the stamp would not see, a stamp
+	 * longer than size). The core keeps one per target that a run found
+	 * nothing to do for, and does not open a target whose stamp is the
+	 * one kept (core/src/stamp.c). NULL: every visit connects (a server:
+	 * its contents cannot be seen from here). */
+	int (*content_stamp)(const char *url, char *buf, size_t size);
 };
 
 /* ---- the core's helpers for what a driver hands it ----------------------
