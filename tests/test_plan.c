@@ -693,7 +693,7 @@ static void test_state__upgrades_a_version_1_file(void **state)
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 8);
+	assert_int_equal(sqlite3_column_int(q, 0), 9);
 	sqlite3_finalize(q);
 	/* Version 8's digest of the history, written by the store above; the
 	 * row from version 1 kept: no write to history since the fixture's
@@ -722,9 +722,9 @@ static void test_state__upgrades_a_version_1_file(void **state)
 	assert_int_equal(sqlite3_column_int(q, 0), 0);
 	sqlite3_finalize(q);
 	/* Version 3's memo of checked registries and version 5's caches exist
-	 * and start empty. */
+	 * and start empty; version 9's stamp is a column of the no-op memo. */
 	static const char *const empty[] = {"SELECT count(*) FROM registry_checks", "SELECT count(*) FROM cache_registry",
-					    "SELECT count(*) FROM cache_noop"};
+					    "SELECT count(*) FROM cache_noop", "SELECT count(stamp) FROM cache_noop"};
 	for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
 		assert_int_equal(sqlite3_prepare_v2(db, empty[i], -1, &q, NULL), SQLITE_OK);
 		assert_int_equal(sqlite3_step(q), SQLITE_ROW);

@@ -66,6 +66,8 @@ static void fleet_done(void *arg, const struct dbreg_fleet_member *m, const stru
 	else
 		fprintf(fp, "%s %3zu", s->o.dry_run ? "would apply" : "applied", o->applied);
 	fprintf(fp, " %6lld ms", o->ms);
+	if (o->unopened && s->o.verbose)
+		fputs("  unchanged since the last run: not opened", fp);
 	if (o->error)
 		fprintf(fp, "  %s", o->error);
 	fputc('\n', fp);

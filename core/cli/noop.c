@@ -1,7 +1,8 @@
 /* The no-op apply without loading anything (issue 18): when the state file
  * says the registry's files are the ones it last saw (by stat, as git's
  * index does) and the target holds what this registry was found to plan
- * nothing for (one read of its history), apply has nothing to do and says
+ * nothing for (one read of its history, or none when its content stamp is
+ * the one kept with the memo: stamp.c), apply has nothing to do and says
  * so in a few milliseconds. Anything else (a changed file, another binary,
  * a new migration on the target, any failure) goes the long way, which
  * reports its own errors. So does a run that does more than its history
@@ -44,12 +45,22 @@ bool cli_apply_noop(struct cli_session *s)
 	 * connection of its own here first. */
 	if (!dbreg_cache_noop_known(state, shown, sum))
 		goto out;
-	if (dbreg_target_connect_readonly(&conn, url, err, sizeof err) != 0 ||
-	    dbreg_cache_noop_check(state, conn, shown, sum, &noop) != 0 || !noop)
-		goto out;
+	/* Its content stamp as the memo keeps it: not even opened. */
+	bool unopened = dbreg_stamp_unchanged(state, shown, url, sum);
+	if (!unopened) {
+		char before[DBREG_STAMP_SIZE];
+		dbreg_stamp_take(url, before);
+		if (dbreg_target_connect_readonly(&conn, url, err, sizeof err) != 0 ||
+		    dbreg_cache_noop_check(state, conn, shown, sum, &noop) != 0 || !noop)
+			goto out;
+		dbreg_target_close(conn);
+		conn = NULL;
+		dbreg_stamp_store(state, shown, url, sum, before);   /* costs speed when it fails, not correctness */
+	}
+	noop = true;
 	if (s->o.verbose)
-		fprintf(s->err, "%s: the registry and the target are as the state file last saw them: nothing to re-read\n",
-			shown);
+		fprintf(s->err, "%s: the registry and the target are as the state file last saw them: nothing to re-read%s\n",
+			shown, unopened ? " (unchanged since the last run: not opened)" : "");
 	if (!s->o.quiet)
 		fprintf(s->out, "%s: applied 0 migrations\n", shown);
 	dbreg_state_log(state, "apply", shown, "ok", NULL);
@@ -68,7 +79,17 @@ out:
 void cli_apply_remember(struct cli_session *s)
 {
 	/* A cache that cannot be written costs speed, not correctness. */
-	if (!s->o.n_pins && !s->o.dry_run && !s->o.n_allow && s->conn && s->state && !s->state_readonly &&
-	    !(s->proj->isolation.row_level_security && s->dialect == DBREG_DIALECT_POSTGRES))
-		dbreg_cache_noop_store(s->state, s->conn, s->shown, s->reg);
+	if (s->o.n_pins || s->o.dry_run || s->o.n_allow || !s->conn || !s->state || s->state_readonly ||
+	    (s->proj->isolation.row_level_security && s->dialect == DBREG_DIALECT_POSTGRES))
+		return;
+	/* The stamp around the memo's read, the second once the connection
+	 * is closed: the file as the run left it, unless something else wrote. */
+	char before[DBREG_STAMP_SIZE], sum[72];
+	dbreg_stamp_take(s->url, before);
+	if (dbreg_cache_noop_store(s->state, s->conn, s->shown, s->reg) != 0 || !before[0])
+		return;
+	dbreg_target_close(s->conn);
+	s->conn = NULL;
+	dbreg_registry_checksum(s->reg, sum);
+	dbreg_stamp_store(s->state, s->shown, s->url, sum, before);
 }

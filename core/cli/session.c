@@ -401,9 +401,21 @@ void cli_session_close(struct cli_session *s)
 	s->proj = NULL;
 }
 
+/* Before a connection that writes: the target's content stamp goes
+ * (stamp.c), so that a run stopped part way leaves none. */
+static int session_forget_stamp(struct cli_session *s)
+{
+	if (!s->state || s->state_readonly || dbreg_stamp_forget(s->state, s->shown) == 0)
+		return 0;
+	cli_fail(s, "state file %s: cannot drop the content stamp of %s before writing to it", s->state_path, s->shown);
+	return DBREG_EIO;
+}
+
 int cli_connect(struct cli_session *s, bool readonly)
 {
 	char err[1024];
+	if (!readonly && session_forget_stamp(s) < 0)
+		return DBREG_EIO;
 	int rc = readonly ? dbreg_target_connect_readonly(&s->conn, s->url, err, sizeof(err))
 			  : dbreg_target_connect(&s->conn, s->url, err, sizeof(err));
 	if (rc < 0)
@@ -417,6 +429,8 @@ int cli_connect_writable(struct cli_session *s)
 	if (!s->conn_readonly)
 		return 0;
 	char err[1024];
+	if (session_forget_stamp(s) < 0)
+		return DBREG_EIO;
 	int rc = dbreg_target_make_writable(&s->conn, s->url, err, sizeof(err));
 	if (rc < 0)
 		cli_fail(s, "cannot connect to %s: %s", s->shown, err);

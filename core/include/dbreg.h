@@ -920,6 +920,40 @@ bool dbreg_cache_noop_known(struct dbreg_state *st, const char *target, const ch
  * file's copy). Returns 0 or a failure code. */
 int dbreg_cache_noop_store(struct dbreg_state *st, struct dbreg_conn *conn, const char *target,
 			   struct dbreg_registry *reg);
+
+/* ---- the content stamp (issue 17; stamp.c) ------------------------------ */
+
+/* Room for a content stamp, its NUL included. */
+#define DBREG_STAMP_SIZE 512
+
+/* The content stamp of the database url names, taken without connecting
+ * (its driver's content_stamp: for a SQLite file its identity, times and
+ * header): 0 with it in out; 1 when there is none to trust (out is then
+ * ""): a server's database, a file that is missing, in WAL mode, with a
+ * journal beside it or changed less than 100 ms ago. */
+int dbreg_stamp_take(const char *url, char out[DBREG_STAMP_SIZE]);
+
+/* Whether target's no-op memo, stored by this build for the registry of
+ * that checksum, keeps a content stamp equal to url's now: then the target
+ * holds what that registry plans nothing for, and apply need not open it.
+ * false when not, or when it cannot tell. */
+bool dbreg_stamp_unchanged(struct dbreg_state *st, const char *target, const char *url,
+			   const char *registry_checksum);
+
+/* After a visit that stored target's no-op memo for the registry of that
+ * checksum (dbreg_cache_noop_store) and closed its connection: takes url's
+ * stamp again and keeps it with the memo when it equals `before`, taken
+ * before the visit's verifying read (so nothing wrote in between). Keeps
+ * nothing otherwise, or when before is "". Returns 0, DBREG_ENOMEM or
+ * DBREG_EIO. */
+int dbreg_stamp_store(struct dbreg_state *st, const char *target, const char *url, const char *registry_checksum,
+		      const char *before);
+
+/* Drops target's stamp: called before a run writes to the target (before
+ * its connection that writes opens), so that a run that stops part way
+ * never leaves a stamp vouching for what it changed. Returns 0 or
+ * DBREG_EIO. */
+int dbreg_stamp_forget(struct dbreg_state *st, const char *target);
 /* ---- package developer tools: new, docs, generate, test ------------------- */
 /* (scaffold.c, docs.c, generate.c, roundtrip.c) */
 
@@ -1068,6 +1102,8 @@ struct dbreg_fleet_outcome {
 	struct dbreg_diag_list diags;  /* the plan's findings on this target (conflicts, DBR105) */
 	bool plan_shared;              /* its plan was built for another target of the run (same history
 					  and declared packages), not for it */
+	bool unopened;                 /* appended: its content stamp was the one kept with its no-op memo
+					  (stamp.c), so it was not opened */
 };
 
 struct dbreg_fleet_opts {
@@ -1098,7 +1134,10 @@ struct dbreg_fleet_opts {
  * connection, lock and transaction (dbreg_apply_run), all sharing `reg`,
  * which must be validated already: it is read, and the planner's findings
  * pass through its list (one thread at a time) to each outcome's diags. A target with nothing
- * pending costs one read of its history tables and no write. The state
+ * pending costs one read of its history tables and no write; an apply of
+ * the whole registry (no pins, no dry run) opens no target whose content
+ * stamp is the one kept with its no-op memo (stamp.c), and keeps one for
+ * each no-op it verifies. The state
  * file (when given) gets each target's history and outcome as it finishes,
  * written by one thread at a time, and the run itself (dbreg_state_fleet_*)
  * unless it is a plan or a dry run. *out gets f->n_members outcomes in the

@@ -15,7 +15,9 @@
  * The no-op memo (cache_noop): per target, the digest of the history and
  * installed packages that this registry plans nothing for. A run that reads
  * the same digest from the target has nothing to do, without loading the
- * registry or reading the history twice.
+ * registry or reading the history twice. With it, the target's content
+ * stamp when its driver has one (stamp.c decides when one is kept and
+ * when it goes): a run that finds the same stamp does not even connect.
  *
  * Both carry the build (dbreg's version, its libraries', and the stat of
  * the running executable and of the library holding this code): another
@@ -355,30 +357,35 @@ static const char *cache_dialect(enum dbreg_dialect d)
 }
 
 /* Target key t's memo when this build stored it for registry_checksum:
- * its dialect and digest (malloc'd, the caller frees); false when there
- * is none, another build or registry stored it, or out of memory. */
-static bool cache_noop_row(sqlite3 *db, const char *t, const char *registry_checksum, char **dialect, char **digest)
+ * its dialect and digest (malloc'd, the caller frees), and its content
+ * stamp when stamp is not NULL (malloc'd; NULL when it has none); false
+ * when there is none, another build or registry stored it, or out of
+ * memory. */
+static bool cache_noop_row(sqlite3 *db, const char *t, const char *registry_checksum, char **dialect, char **digest,
+			   char **stamp)
 {
 	*dialect = *digest = NULL;
+	if (stamp)
+		*stamp = NULL;
 	sqlite3_stmt *q = NULL;
 	struct dbreg_buf build = DBREG_BUF_INIT;
 	bool found = false;
-	if (sqlite3_prepare_v2(db, "SELECT build, registry, dialect, digest FROM cache_noop WHERE target = ?1", -1, &q,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT build, registry, dialect, digest, stamp FROM cache_noop WHERE target = ?1", -1,
+			       &q, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(q, 1, t, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) != SQLITE_ROW)
 		goto out;
 	cache_build(&build);
-	const char *was[4];
-	for (int i = 0; i < 4; i++)
+	const char *was[5];
+	for (int i = 0; i < 5; i++)
 		was[i] = (const char *)sqlite3_column_text(q, i);
 	if (!was[0] || !was[1] || !was[2] || !was[3] || build.oom || strcmp(was[0], build.ptr) != 0 ||
 	    strcmp(was[1], registry_checksum) != 0)
 		goto out;
 	*dialect = dbreg_strdup(was[2]);
 	*digest = dbreg_strdup(was[3]);
-	found = *dialect && *digest;
+	found = *dialect && *digest && (!stamp || !was[4] || (*stamp = dbreg_strdup(was[4])));
 	if (!found) {
 		free(*dialect);
 		free(*digest);
@@ -395,7 +402,7 @@ bool dbreg_cache_noop_known(struct dbreg_state *st, const char *target, const ch
 	sqlite3 *db = dbreg_state_db(st);
 	char *t = db && target && registry_checksum ? dbreg_target_key(target) : NULL;
 	char *dialect = NULL, *digest = NULL;
-	bool known = t && cache_noop_row(db, t, registry_checksum, &dialect, &digest);
+	bool known = t && cache_noop_row(db, t, registry_checksum, &dialect, &digest, NULL);
 	free(dialect);
 	free(digest);
 	free(t);
@@ -414,7 +421,7 @@ int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, cons
 		return DBREG_ENOMEM;
 	char *dialect = NULL, *digest = NULL, now[72];
 	int rc = 0;
-	if (!cache_noop_row(db, t, registry_checksum, &dialect, &digest) ||
+	if (!cache_noop_row(db, t, registry_checksum, &dialect, &digest, NULL) ||
 	    strcmp(dialect, cache_dialect(dbreg_target_conn_dialect(conn))) != 0)
 		goto out;
 	if ((rc = cache_target_digest(conn, now)) != 0)
@@ -437,7 +444,6 @@ int dbreg_cache_noop_store(struct dbreg_state *st, struct dbreg_conn *conn, cons
 		return 0;
 	struct cache_target now = {0};
 	struct dbreg_plan *plan = NULL;
-	struct dbreg_buf build = DBREG_BUF_INIT;
 	char *t = dbreg_target_key(target);
 	int rc = t ? cache_target_read(conn, &now) : DBREG_ENOMEM;
 	if (rc != 0)
@@ -461,33 +467,99 @@ int dbreg_cache_noop_store(struct dbreg_state *st, struct dbreg_conn *conn, cons
 	 * for (a rewrite drops the memo, so it goes first). */
 	if ((rc = dbreg_state_set_history(st, t, now.rows, now.n_rows)) != 0)
 		goto out;
-	cache_build(&build);
 	char sum[72];
 	dbreg_registry_checksum(reg, sum);
+	rc = dbreg_cache_noop_put(st, target, dialect, sum, now.digest);
+out:
+	dbreg_plan_free(plan);
+	cache_target_dispose(&now);
+	free(t);
+	return rc;
+}
+
+/* One write of target's memo row: sql with ?1 the target's key, ?2 this
+ * build, ?3 the registry checksum, ?4 and ?5 the texts a and b. */
+static int cache_noop_write(struct dbreg_state *st, const char *target, const char *sql,
+			    const char *registry_checksum, const char *a, const char *b)
+{
+	sqlite3 *db = dbreg_state_db(st);
+	if (!db || !target || !registry_checksum)
+		return DBREG_EUSAGE;
+	struct dbreg_buf build = DBREG_BUF_INIT;
+	char *t = dbreg_target_key(target);
 	sqlite3_stmt *q = NULL;
-	if (build.oom) {
+	int rc = 0;
+	cache_build(&build);
+	if (!t || build.oom) {
 		rc = DBREG_ENOMEM;
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db,
-			       "INSERT OR REPLACE INTO cache_noop (target, build, registry, dialect, digest, at)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-			       -1, &q, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
 		rc = DBREG_EIO;
 		goto out;
 	}
 	sqlite3_bind_text(q, 1, t, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, build.ptr, (int)build.len, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, sum, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, cache_dialect(dialect), -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, now.digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, registry_checksum, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, a, -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(q) >= 5)
+		sqlite3_bind_text(q, 5, b, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) != SQLITE_DONE)
 		rc = DBREG_EIO;
-	sqlite3_finalize(q);
 out:
-	dbreg_plan_free(plan);
+	sqlite3_finalize(q);
 	dbreg_buf_dispose(&build);
-	cache_target_dispose(&now);
+	free(t);
+	return rc;
+}
+
+int dbreg_cache_noop_put(struct dbreg_state *st, const char *target, enum dbreg_dialect dialect,
+			 const char *registry_checksum, const char *digest)
+{
+	return cache_noop_write(st, target,
+				"INSERT OR REPLACE INTO cache_noop (target, build, registry, dialect, digest, at)"
+				" VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+				registry_checksum, cache_dialect(dialect), digest);
+}
+
+int dbreg_cache_noop_set_stamp(struct dbreg_state *st, const char *target, const char *registry_checksum,
+			       const char *stamp)
+{
+	/* Only onto the memo of this build and registry: the one just stored. */
+	return cache_noop_write(st, target,
+				"UPDATE cache_noop SET stamp = ?4 WHERE target = ?1 AND build = ?2 AND registry = ?3",
+				registry_checksum, stamp, NULL);
+}
+
+char *dbreg_cache_noop_stamp(struct dbreg_state *st, const char *target, const char *registry_checksum)
+{
+	sqlite3 *db = dbreg_state_db(st);
+	char *t = db && target && registry_checksum ? dbreg_target_key(target) : NULL;
+	char *dialect = NULL, *digest = NULL, *stamp = NULL;
+	if (t)
+		cache_noop_row(db, t, registry_checksum, &dialect, &digest, &stamp);
+	free(dialect);
+	free(digest);
+	free(t);
+	return stamp;
+}
+
+int dbreg_cache_noop_forget_stamp(struct dbreg_state *st, const char *target)
+{
+	sqlite3 *db = dbreg_state_db(st);
+	if (!db || !target)
+		return DBREG_EUSAGE;
+	char *t = dbreg_target_key(target);
+	if (!t)
+		return 0;   /* no key: nothing was ever kept under one */
+	sqlite3_stmt *q = NULL;
+	int rc = DBREG_EIO;
+	if (sqlite3_prepare_v2(db, "UPDATE cache_noop SET stamp = NULL WHERE target = ?1 AND stamp IS NOT NULL", -1, &q,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, t, -1, SQLITE_STATIC);
+		rc = sqlite3_step(q) == SQLITE_DONE ? 0 : DBREG_EIO;
+	}
+	sqlite3_finalize(q);
 	free(t);
 	return rc;
 }

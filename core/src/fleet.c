@@ -6,6 +6,7 @@
  * the registry's diagnostic list that the planner appends to, the counters
  * and the caller's callback. libpg_query keeps its memory per thread and
  * frees it when the thread exits. */
+#include "cache.h"
 #include "cancel.h"
 #include "connect.h"
 #include "diag.h"
@@ -272,6 +273,11 @@ struct fleet_run {
 	int state_rc;                  /* the first failure writing the state file */
 	bool batch_open;               /* a state file transaction holds the records since batch_t0 */
 	double batch_t0;               /* dbreg_clock_ms */
+	/* A run that may skip a target by its content stamp and keep one for
+	 * each no-op it verifies (stamp.c): an apply of the whole registry
+	 * (not a plan, a dry run, init or --to) with a state file. */
+	bool stamps;
+	char checksum[72];             /* the registry's, as the no-op memo keys it */
 };
 
 /* Targets finish faster than a file syncs: their records go to the state
@@ -356,7 +362,8 @@ static const struct fleet_plan *fleet_plan_usable(const struct fleet_plan *e, st
  * that plan). */
 static const struct fleet_plan *fleet_plan_get(struct fleet_run *r, enum dbreg_dialect dialect,
 					       const struct dbreg_applied *hist, size_t nh, char *const *names,
-					       char *const *versions, size_t n_pkgs, struct dbreg_fleet_outcome *o)
+					       char *const *versions, size_t n_pkgs, struct dbreg_fleet_outcome *o,
+					       char plan_digest[72])
 {
 	/* The digest with every package (a driver's) and with the declared
 	 * ones only (the plan's); the same unless some are undeclared. */
@@ -377,6 +384,7 @@ static const struct fleet_plan *fleet_plan_get(struct fleet_run *r, enum dbreg_d
 	free(dv);
 	if (drc != 0)
 		return fleet_plan_usable(NULL, o);
+	memcpy(plan_digest, d.plan, 72);
 	pthread_mutex_lock(&r->lock);
 	struct fleet_plan *e = fleet_plan_find(r, dialect, dd.plan);
 	if (e) {
@@ -422,9 +430,11 @@ static bool fleet_reads_copy(const struct dbreg_fleet_opts *o)
  * from it (for the state file's copy); *online whether it came from the
  * target (NULL and false when the copy is the target's history already).
  * seen: the state file holds rows of this target's history (its registry
- * tables most likely exist). */
+ * tables most likely exist). noop gets the plan digest (regdigest.h, every
+ * installed package) of a target found to need nothing from the whole
+ * registry (r->stamps), for its no-op memo; "" otherwise. */
 static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m, struct dbreg_fleet_outcome *o,
-			 bool seen, struct dbreg_applied **hist, size_t *nh, bool *online)
+			 bool seen, struct dbreg_applied **hist, size_t *nh, bool *online, char noop[72])
 {
 	const struct dbreg_fleet_opts *opt = r->o;
 	struct dbreg_conn *conn = NULL;
@@ -435,8 +445,10 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 	bool readonly = opt->action == DBREG_FLEET_PLAN || opt->dry_run;
 	const struct fleet_plan *e = NULL;
 	struct dbreg_registry_digest dg;
+	char digest[72] = "";
 	o->status = DBREG_FLEET_OK;
 	*online = false;
+	noop[0] = '\0';
 	if (fleet_reads_copy(opt)) {
 		pthread_mutex_lock(&r->lock);
 		rc = opt->state ? dbreg_state_get_history(opt->state, m->shown, hist, nh) : 0;
@@ -490,6 +502,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 			if (e) {
 				o->installed = dg.n_rows;
 				o->plan_shared = true;
+				memcpy(digest, dg.plan, sizeof digest);
 			}
 		}
 		/* Else the history and the installed packages in one read: for a
@@ -503,7 +516,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 	}
 	if (!e)
 		o->installed = *nh;
-	e = e ? fleet_plan_usable(e, o) : fleet_plan_get(r, m->dialect, *hist, *nh, names, versions, n_pkgs, o);
+	e = e ? fleet_plan_usable(e, o) : fleet_plan_get(r, m->dialect, *hist, *nh, names, versions, n_pkgs, o, digest);
 	if (!e)
 		goto out;
 	const struct dbreg_plan *plan = e->plan;
@@ -519,6 +532,25 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 	/* Nothing pending: the history read was the whole visit, no lock, no
 	 * transaction, no write (unless a package version moved). */
 	if (o->pending > 0 || e->stale) {
+		/* No content stamp may outlive a run that writes (stamp.c): dropped,
+		 * and the drop committed, before the first write. */
+		if (!opt->dry_run && opt->state) {
+			pthread_mutex_lock(&r->lock);
+			int fr = 0;
+			if (r->batch_open) {
+				r->batch_open = false;
+				fr = dbreg_state_batch_commit(opt->state);
+			}
+			if (fr == 0)
+				fr = dbreg_stamp_forget(opt->state, m->shown);
+			if (fr != 0 && r->state_rc == 0)
+				r->state_rc = fr;
+			pthread_mutex_unlock(&r->lock);
+			if (fr != 0) {
+				fleet_fail(o, DBREG_EIO, "state file: cannot drop the content stamp of %s%s", m->shown, "");
+				goto out;
+			}
+		}
 		struct dbreg_apply_opts ao = {
 			.dry_run = opt->dry_run,
 			.lock_timeout_s = opt->lock_timeout_s,
@@ -572,6 +604,8 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		}
 		if (rc != 0)
 			goto out;
+	} else if (r->stamps && o->diags.len == 0) {
+		memcpy(noop, digest, 72);   /* nothing to run, nothing to record, nothing said */
 	}
 	if (opt->action == DBREG_FLEET_INIT && !opt->dry_run) {
 		struct dbreg_verify_result v = DBREG_VERIFY_RESULT_INIT;
@@ -634,7 +668,21 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	struct dbreg_applied *hist = NULL;
 	size_t nh = 0;
 	bool online = false;
-	fleet_target(r, m, o, seen, &hist, &nh, &online);
+	char before[DBREG_STAMP_SIZE] = "", noop[72] = "";
+	/* Its content stamp the one kept with its no-op memo: not opened. */
+	if (r->stamps) {
+		pthread_mutex_lock(&r->lock);
+		o->unopened = dbreg_stamp_unchanged(st, m->shown, m->url, r->checksum);
+		if (o->unopened) {
+			o->status = DBREG_FLEET_OK;
+			o->installed = dbreg_state_history_rows(st, m->shown);
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (!o->unopened)
+			dbreg_stamp_take(m->url, before);
+	}
+	if (!o->unopened)
+		fleet_target(r, m, o, seen, &hist, &nh, &online, noop);
 	o->ms = fleet_ms(t0);
 
 	pthread_mutex_lock(&r->lock);
@@ -649,6 +697,12 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 		/* Written only when it differs from the copy (told by a digest). */
 		if (online && rc == 0)
 			rc = dbreg_state_set_history(st, m->shown, hist, nh);
+		/* A no-op verified, its connection closed: the memo, and the stamp
+		 * when nothing wrote since the one taken before (a memo that cannot
+		 * be written costs the next run speed, not correctness). */
+		if (rc == 0 && noop[0] && before[0] &&
+		    dbreg_cache_noop_put(st, m->shown, m->dialect, r->checksum, noop) == 0)
+			dbreg_stamp_store(st, m->shown, m->url, r->checksum, before);
 		if (rc == 0 && r->run_id)
 			rc = dbreg_state_fleet_target(st, r->run_id, m->shown, dbreg_fleet_status_name(o->status), o->rc,
 						      o->applied, o->ms, o->error);
@@ -709,6 +763,9 @@ int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg
 		return DBREG_ENOMEM;
 	}
 	struct fleet_run r = { .reg = reg, .f = f, .o = opts, .out = o };
+	r.stamps = opts->state && opts->action == DBREG_FLEET_APPLY && !opts->dry_run && opts->n_pins == 0;
+	if (r.stamps)
+		dbreg_registry_checksum(reg, r.checksum);
 	r.max_failures = opts->max_failures ? opts->max_failures
 			 : opts->keep_going || opts->action == DBREG_FLEET_PLAN ? 0 : 1;
 	size_t nc = 0, nr = 0;

@@ -3,7 +3,7 @@
  * database with a schema of its own, versioned by PRAGMA user_version and
  * upgraded by the steps of state_schema[], one SQL body per version.
  *
- * Schema (version 8):
+ * Schema (version 9):
  *   packages   (name PK, version, manifest_checksum, registered_at)
  *   migrations (package -> packages, id, version, checksum_postgres,
  *               checksum_sqlite; PK (package, id))
@@ -30,6 +30,8 @@
  *   history_digests (target PK, digest): per target, the digest of its
  *               rows of history (state_history_digest), written with them
  *               (version 8)
+ *   cache_noop.stamp (version 9): stamp.c's content stamp of the target
+ *               the memo was verified on; NULL when none (older files)
  * Targets are names or redacted URLs; a password never reaches this file. */
 #include "dbreg.h"
 #include "cache.h"
@@ -106,6 +108,9 @@ static const char *const state_schema[] = {
 	 * every row. A target without one is compared row by row once and
 	 * gets it then. */
 	("CREATE TABLE history_digests (target TEXT PRIMARY KEY, digest TEXT NOT NULL);"),
+	/* 8 -> 9: the no-op memo's content stamp (stamp.c, issue 17): a memo
+	 * stored before has none, and its target is opened once more. */
+	("ALTER TABLE cache_noop ADD COLUMN stamp TEXT;"),
 };
 #define STATE_VERSION ((int)(sizeof(state_schema) / sizeof(state_schema[0])))
 
@@ -930,6 +935,21 @@ bool dbreg_state_history_is(struct dbreg_state *st, const char *target, const ch
 	bool is = t && state_digest_is(st, t, digest) == 1;
 	free(t);
 	return is;
+}
+
+size_t dbreg_state_history_rows(struct dbreg_state *st, const char *target)
+{
+	char *t = st ? state_target(target) : NULL;
+	sqlite3_stmt *q = NULL;
+	size_t n = 0;
+	if (t && sqlite3_prepare_v2(st->db, "SELECT count(*) FROM history WHERE target = ?1", -1, &q, NULL) == SQLITE_OK) {
+		state_bind(q, 1, t);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			n = (size_t)sqlite3_column_int64(q, 0);
+	}
+	sqlite3_finalize(q);
+	free(t);
+	return n;
 }
 
 bool dbreg_state_has_history(struct dbreg_state *st, const char *target)

@@ -17,6 +17,10 @@ int dbreg_state_package_schema(struct dbreg_state *st, const char *package, cons
  * tables most likely exist); false also when it cannot tell. */
 bool dbreg_state_has_history(struct dbreg_state *st, const char *target);
 
+/* How many rows the stored copy of target's history holds; 0 also when
+ * it cannot tell. */
+size_t dbreg_state_history_rows(struct dbreg_state *st, const char *target);
+
 /* Whether the stored copy of target's history has this digest (the
  * history digest of regdigest.h): it is then the target's history as it
  * is now, and needs no rewrite. false also when it cannot tell. */
