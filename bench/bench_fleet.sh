@@ -182,7 +182,9 @@ loop() {
 # fleet BINARY JOBS [FLEET]
 fleet() { "${bin_of[$1]}" -C "${proj_of[$1]}" -q apply --fleet "${3:-tenants}" --jobs "$2" >/dev/null; }
 # The order of the binaries in run r: swapped every run.
-order() { if [ $(($1 % 2)) = 1 ]; then echo "$bins"; else echo "$bins" | awk '{ for (i = NF; i; i--) printf "%s%s", $i, i > 1 ? " " : "\n" }'; fi; }
+# (The parentheses: in awk's printf a bare > is a redirection, which sent
+# even runs' order to a file named " " and so skipped those runs.)
+order() { if [ $(($1 % 2)) = 1 ]; then echo "$bins"; else echo "$bins" | awk '{ for (i = NF; i; i--) printf "%s%s", $i, (i > 1 ? " " : "\n") }'; fi; }
 
 declare -A times
 if [ -n "$big" ]; then
