@@ -181,10 +181,15 @@ loop() {
 }
 # fleet BINARY JOBS [FLEET]
 fleet() { "${bin_of[$1]}" -C "${proj_of[$1]}" -q apply --fleet "${3:-tenants}" --jobs "$2" >/dev/null; }
-# The order of the binaries in run r: swapped every run.
-# (The parentheses: in awk's printf a bare > is a redirection, which sent
-# even runs' order to a file named " " and so skipped those runs.)
-order() { if [ $(($1 % 2)) = 1 ]; then echo "$bins"; else echo "$bins" | awk '{ for (i = NF; i; i--) printf "%s%s", $i, (i > 1 ? " " : "\n") }'; fi; }
+# The order of the binaries in run r: swapped every run. (Not awk's printf
+# with a bare `i > 1 ? ...` among its arguments: that `>` redirects, into a
+# file named " ", and even runs timed nothing.)
+order() {
+	local b out=""
+	if [ $(($1 % 2)) = 1 ]; then echo "$bins"; return; fi
+	for b in $bins; do out="$b${out:+ $out}"; done
+	echo "$out"
+}
 
 declare -A times
 if [ -n "$big" ]; then
@@ -259,6 +264,11 @@ table() {
 	shift
 	printf '%-22s %10s %16s %11s\n' case "median ms" "min..max ms" "loop/fleet"
 	for c in "$@"; do
+		# A run that timed nothing would leave a median of fewer runs.
+		if [ "$(echo "${times[${pre}_$c]:-}" | wc -w)" != "$runs" ]; then
+			echo "bench_fleet: ${pre}_$c: $(echo "${times[${pre}_$c]:-}" | wc -w) times of $runs runs" >&2
+			exit 1
+		fi
 		m=$(echo "${times[${pre}_$c]}" | median)
 		case $c in
 		*loop*) x="-" ;;

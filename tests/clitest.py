@@ -13,9 +13,11 @@ then marks its cases with @case and ends with sys.exit(main())."""
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -146,6 +148,28 @@ def pg_database():
     name = pg_name()
     subprocess.run(["psql", PG_URL, "-qc", "CREATE DATABASE %s" % name], check=True, capture_output=True, timeout=60)
     return pg_url(name), lambda: pg_drop([name])
+
+
+def splice(c, u):
+    """Relays bytes both ways between two sockets, each way on a thread of
+    its own, until either side closes; then shuts both down."""
+    def pipe(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
 
 
 # ---- TAP ----------------------------------------------------------------------

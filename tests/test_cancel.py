@@ -294,31 +294,6 @@ def ctrl_c_during_a_watch_round_cancels_its_long_statement():
         pg_drop([name])
 
 
-def splice(c, u):
-    """Relays bytes both ways between two sockets, each way on a thread of
-    its own, until either side closes; then shuts both down."""
-    import socket
-    import threading
-
-    def pipe(a, b):
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
-    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
-
-
 class HeldCancelProxy:
     """A TCP proxy to the test server that forwards the first connection
     and accepts every later one (a cancel request) without ever answering:
@@ -348,7 +323,7 @@ class HeldCancelProxy:
                 continue
             first = False
             u = self.socket.create_connection(self.upstream)
-            splice(c, u)
+            clitest.splice(c, u)
 
     def close(self):
         self.sock.close()
@@ -430,7 +405,7 @@ class CancelProxy:
             time.sleep(self.connect_delay)
         u = self.socket.create_connection(self.upstream)
         u.sendall(head)
-        splice(c, u)
+        clitest.splice(c, u)
 
     def _accept(self):
         while True:

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clitest  # noqa: E402
-from clitest import Skip, case, expect, main, made, pg_database, project, run  # noqa: E402
+from clitest import Skip, case, expect, main, made, pg_database, project, run, run_json  # noqa: E402
 
 clitest.configure(sys.argv[1], sys.argv[2], "cli")
 DBREG, TOMLS, PG_URL = clitest.DBREG, clitest.TOMLS, clitest.PG_URL
@@ -2522,6 +2522,52 @@ def the_contracts_example_with_a_core_without_ydtb_tools_validates_clean_and_app
             expect("tools" not in json.dumps(json.loads(out).get("diagnostics")), out)
     rc, out, err = run(["apply", "-q"], d)
     expect(rc == 0 and err == "", "-q: %d %s" % (rc, err))
+
+
+IGNORED_RULES = """[package]
+name = "@ydtb/legacy"
+version = "1.0.0"
+description = "Rules a comment cannot silence"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+
+[tables.ydtb_legacy_items]
+description = "An item"
+workspace_scoped = true
+
+[tables.ydtb_legacy_items.columns]
+id = { type = "text", primary_key = true }
+
+[[migrations]]
+id = "001"
+version = "1.0.0"
+up = \"\"\"
+-- dbreg:ignore DBR046 made before the rules
+CREATE TABLE IF NOT EXISTS ydtb_legacy_items (id text PRIMARY KEY);
+-- dbreg:ignore DBR043 runs once
+CREATE INDEX ydtb_legacy_items_id_idx ON ydtb_legacy_items (id);
+\"\"\"
+"""
+
+
+@case
+def a_dbreg_ignore_comment_naming_an_isolation_rule_says_it_cannot_suppress_it():
+    # manifest.md: isolation and schema rules are never suppressed by a
+    # comment. The finding stays an error and says why the comment did
+    # nothing; a code the comment may suppress (DBR043) becomes DBR105.
+    d = project({"tomls/legacy.toml": IGNORED_RULES}, with_tomls=["core.toml"])
+    rc, out, err = run(["validate"], d)
+    lines = [x for x in err.splitlines() if "legacy.toml" in x]
+    refused = [x for x in lines if "error[DBR046]" in x]
+    expect(rc == 1 and len(refused) == 1 and "tomls/legacy.toml:21:1:" in refused[0] and
+           "(a dbreg:ignore comment cannot suppress DBR046: only warnings and DBR043 can be)" in refused[0],
+           "%d %s" % (rc, err))
+    expect(any("warning[DBR105]: DBR043 suppressed by a dbreg:ignore comment (runs once)" in x for x in lines) and
+           not any("DBR105" in x and "DBR046" in x for x in lines), err)
+    rc, doc, err = run_json(["validate"], d)
+    found = [x for x in doc["diagnostics"] if x["code"] == "DBR046"]
+    expect(rc == 1 and len(found) == 1 and "cannot suppress DBR046" in found[0]["message"], json.dumps(doc))
 
 
 if __name__ == "__main__":

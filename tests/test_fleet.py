@@ -9,10 +9,14 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import sqlite3
+import struct
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clitest  # noqa: E402
@@ -1017,6 +1021,79 @@ def targets_not_reached_are_not_ok_and_the_summary_says_why():
     rc, out, err = run(["apply", "--fleet", "tenants", "--resume"], d)
     expect(rc == 3 and "2 targets not reached (the run stopped at the failure limit)" in out
            and "canary" not in out, "exit %d: %s" % (rc, out + err))
+
+
+class TlsCounter:
+    """A TCP proxy in front of the test server that counts the connections
+    opening with an SSLRequest (8 bytes: length 8, code 80877103) while
+    forwarding every byte both ways."""
+    SSL_REQUEST = struct.pack("!II", 8, 80877103)
+
+    def __init__(self, url):
+        u = urllib.parse.urlsplit(url)
+        self.upstream = (u.hostname, u.port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url_netloc, self.netloc = u.netloc, u.netloc.rsplit("@", 1)[0] + "@127.0.0.1:%d" % self.port
+        self.lock = threading.Lock()
+        self.connections = self.tls_requests = 0
+        threading.Thread(target=self.accept, daemon=True).start()
+        clitest.cleanups.append(self.listener.close)
+
+    def via(self, url):
+        return url.replace(self.url_netloc, self.netloc, 1)
+
+    def counts(self):
+        """(connections, SSLRequests) since the last call."""
+        with self.lock:
+            got = (self.connections, self.tls_requests)
+            self.connections = self.tls_requests = 0
+        return got
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(client,), daemon=True).start()
+
+    def serve(self, client):
+        server = socket.create_connection(self.upstream)
+        first = b""
+        while len(first) < 8:
+            chunk = client.recv(8 - len(first))
+            if not chunk:
+                break
+            first += chunk
+        with self.lock:
+            self.connections += 1
+            self.tls_requests += first == self.SSL_REQUEST
+        server.sendall(first)
+        clitest.splice(client, server)
+
+
+@case
+def a_server_that_refuses_tls_is_asked_once_a_run_unless_sslmode_is_named():
+    need_pg()
+    # The test server has no TLS: libpq's sslmode=prefer asks, gets 'N' and
+    # goes on in plaintext, a round trip each connection.
+    expect(psql(PG_URL, "SHOW ssl") == "off", "the test server has TLS")
+    proxy = TlsCounter(PG_URL)
+    urls = [proxy.via(u) for u in pg_databases("dbreg_tls", 3)]
+    d = fleet_project([Target(u) for u in urls], jobs=1)
+    named = fleet_project([Target(u + "?sslmode=prefer") for u in urls], jobs=1)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and all(t["applied"] == ALL_MIGRATIONS for t in doc["targets"]), "exit %d: %s" % (rc, err))
+    conns, tls = proxy.counts()
+    expect(conns >= 3 and tls == 1, "cold: %d connections, %d asked for TLS, want 1" % (conns, tls))
+    # A no-op run, a connection a target: the first asks, for the run.
+    for cwd, env, want in [(d, None, 1), (named, None, 3), (d, {"PGSSLMODE": "prefer"}, 3)]:
+        rc, doc, err = run_json(["apply", "--fleet", "tenants"], cwd, env=env)
+        expect(rc == 0 and all(t["applied"] == 0 for t in doc["targets"]), "exit %d: %s" % (rc, err))
+        got = proxy.counts()
+        expect(got == (3, want), "no-op %s: (connections, TLS requests) %s, want %s"
+               % ("sslmode named" if want == 3 else "run", got, (3, want)))
 
 
 @case

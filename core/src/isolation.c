@@ -7,6 +7,7 @@
 #include "isolation.h"
 #include "diag.h"
 #include "registry.h"
+#include "suppress.h"
 #include "util.h"
 #include "plan.h"
 #include "dbreg/driver.h"
@@ -150,11 +151,15 @@ static void iso_set(struct dbreg_iso *iso, struct iso_prop *p, enum iso_state st
 		return;
 	p->code = code;
 	p->at = *at;
+	p->at.suppress = NULL; /* reported after the statement */
 	struct dbreg_buf b = DBREG_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
 	dbreg_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
+	char refused[128];
+	dbreg_suppress_refused(at->suppress, code, refused, sizeof refused);
+	dbreg_buf_puts(&b, refused);
 	p->message = dbreg_buf_detach(&b);
 	p->hint = dbreg_strdup(hint);
 	if (!p->message || (hint && !p->hint))
@@ -530,7 +535,7 @@ static void iso_report(struct dbreg_iso *iso, const char *code, const struct dbr
 				      .package = iso->pkg->name, .table = table, .migration = at->migration};
 	va_list ap;
 	va_start(ap, fmt);
-	if (dbreg_diag_vaddf(iso->diags, code, &where, fmt, ap) != 0 ||
+	if (dbreg_suppress_vaddf(iso->diags, at->suppress, code, &where, fmt, ap) != 0 ||
 	    (hint && dbreg_diag_hintf(iso->diags, "%s", hint) != 0))
 		iso->rc = DBREG_ENOMEM;
 	va_end(ap);

@@ -29,10 +29,15 @@ struct dbreg_buf;
 
 /* The statement an event comes from: borrowed strings, valid until the
  * package's check ends. */
+struct dbreg_suppress;
+
 struct dbreg_iso_at {
 	const char *file;
 	unsigned line, column;
 	const char *migration;
+	/* The statement's dbreg:ignore comment (NULL: none), read during the
+	 * call only: a finding it names but cannot suppress says so. */
+	const struct dbreg_suppress *suppress;
 };
 
 /* How a table came to exist. */

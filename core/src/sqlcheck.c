@@ -847,7 +847,8 @@ static const char *sc_not_null_test(const struct json *expr)
 /* Where the current statement is, for the isolation rules. */
 static struct dbreg_iso_at sc_iso_at(const struct sc_ctx *c)
 {
-	return (struct dbreg_iso_at){c->src && c->src->file ? c->src->file : c->file, c->line, c->column, c->migration};
+	return (struct dbreg_iso_at){c->src && c->src->file ? c->src->file : c->file, c->line, c->column, c->migration,
+				     &c->suppress};
 }
 
 /* Whether a FOREIGN KEY constraint points at ydtb_workspaces(id). */

@@ -122,13 +122,25 @@ bool dbreg_suppress_allowed(const char *code)
 	return sev == DBREG_SEV_WARNING || strcmp(code, "DBR043") == 0;
 }
 
+static bool suppress_names(const struct dbreg_suppress *sup, const char *code)
+{
+	for (size_t i = 0; sup && i < sup->n_codes; i++)
+		if (strcmp(sup->codes[i], code) == 0)
+			return true;
+	return false;
+}
+
+void dbreg_suppress_refused(const struct dbreg_suppress *sup, const char *code, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (suppress_names(sup, code) && !dbreg_suppress_allowed(code))
+		snprintf(buf, size, " (a dbreg:ignore comment cannot suppress %s: only warnings and DBR043 can be)", code);
+}
+
 int dbreg_suppress_vaddf(struct dbreg_diag_list *diags, const struct dbreg_suppress *sup, const char *code,
 			 const struct dbreg_diag_at *at, const char *fmt, va_list ap)
 {
-	bool named = false;
-	for (size_t i = 0; sup && i < sup->n_codes && !named; i++)
-		named = strcmp(sup->codes[i], code) == 0;
-	if (!named)
+	if (!suppress_names(sup, code))
 		return dbreg_diag_vaddf(diags, code, at, fmt, ap);
 	struct dbreg_buf msg = DBREG_BUF_INIT;
 	dbreg_buf_vprintf(&msg, fmt, ap);
@@ -140,8 +152,9 @@ int dbreg_suppress_vaddf(struct dbreg_diag_list *diags, const struct dbreg_suppr
 		rc = dbreg_diag_addf(diags, "DBR105", at, "%s suppressed by a dbreg:ignore comment (%s): %s", code,
 				     sup->reason[0] ? sup->reason : "no reason given", text);
 	} else {
-		rc = dbreg_diag_addf(diags, code, at, "%s (a dbreg:ignore comment cannot suppress %s: only warnings "
-					   "and DBR043 can be)", text, code);
+		char refused[128];
+		dbreg_suppress_refused(sup, code, refused, sizeof refused);
+		rc = dbreg_diag_addf(diags, code, at, "%s%s", text, refused);
 	}
 	free(text);
 	return rc;

@@ -34,6 +34,11 @@ void dbreg_suppress_codes(char *buf, size_t size);
  * isolation and schema rules (DBR02x, DBR046, DBR047) never. */
 bool dbreg_suppress_allowed(const char *code);
 
+/* Writes into buf (cut to size) the words a finding's message ends with
+ * when the comment `sup` (NULL: none) names its code but cannot suppress
+ * it, else "": the finding stays, and says why the comment did nothing. */
+void dbreg_suppress_refused(const struct dbreg_suppress *sup, const char *code, char *buf, size_t size);
+
 /* Adds a finding of the statement that `sup` belongs to: as a DBR105 warning
  * naming the code and the reason when the comment names the code and may
  * suppress it, else as itself (with a hint when the comment names a code it

@@ -7,6 +7,7 @@
  * pg_try_advisory_lock, so a waiting run can time out and name the holder. */
 #include "pq.h"
 #include <errno.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <unistd.h>
 #include <pg_query.h>
@@ -213,6 +214,73 @@ static char *pg_target_key(const char *url)
 	return key;
 }
 
+/* ---- servers that refuse TLS ------------------------------------------- */
+
+/* libpq's default sslmode=prefer opens every TCP connection with an
+ * SSLRequest and, when the server answers 'N', goes on in plaintext: a
+ * round trip a connection. A fleet connects to many databases on the same
+ * servers, so once a host:port has refused, later connections to it in this
+ * process do not ask again (sslmode=disable). This loses nothing: prefer
+ * protects against no attacker, who can strip TLS by answering 'N' in the
+ * server's place. A connection string or environment that names sslmode, or
+ * anything that can choose it for libpq, keeps libpq's behaviour. */
+static const char *const pg_tls_keys[][2] = {
+	{ "sslmode", "PGSSLMODE" },
+	{ "requiressl", "PGREQUIRESSL" },
+	{ "sslrootcert", "PGSSLROOTCERT" },    /* "system" implies verify-full (libpq 16+) */
+	{ "sslnegotiation", "PGSSLNEGOTIATION" },
+	{ "service", "PGSERVICE" },            /* a service file can set sslmode */
+};
+
+#define PG_PLAIN_MAX 64
+static pthread_mutex_t pg_plain_lock = PTHREAD_MUTEX_INITIALIZER;
+static char pg_plain[PG_PLAIN_MAX][300];
+static size_t pg_plain_n;
+
+/* The host:port whose TLS refusal a connection may use or teach, in key;
+ * false when libpq's own TLS negotiation stays (sslmode named, several
+ * hosts, a socket, a key too long). */
+static bool pg_plain_key(const PQconninfoOption *opts, char *key, size_t size)
+{
+	for (size_t i = 0; i < sizeof pg_tls_keys / sizeof pg_tls_keys[0]; i++)
+		if (pg_given(opts, pg_tls_keys[i][0], pg_tls_keys[i][1]))
+			return false;
+	const char *host = pg_key_part(opts, "host", "PGHOST", "");
+	const char *addr = pg_key_part(opts, "hostaddr", "PGHOSTADDR", "");
+	const char *port = pg_key_part(opts, "port", "PGPORT", "5432");
+	/* No host is the default socket; a socket never asks for TLS. */
+	if ((!host[0] && !addr[0]) || host[0] == '/' || host[0] == '@' || strchr(host, ',') || strchr(addr, ',') ||
+	    strchr(port, ','))
+		return false;
+	int n = snprintf(key, size, "%s %s %s", host, addr, port);
+	return n > 0 && (size_t)n < size;
+}
+
+/* Whether key is a server known to refuse TLS. */
+static bool pg_plain_known(const char *key)
+{
+	bool known = false;
+	pthread_mutex_lock(&pg_plain_lock);
+	for (size_t i = 0; i < pg_plain_n && !known; i++)
+		known = strcmp(pg_plain[i], key) == 0;
+	pthread_mutex_unlock(&pg_plain_lock);
+	return known;
+}
+
+/* Learns (refused) or forgets key; a full table learns no more. */
+static void pg_plain_set(const char *key, bool refused)
+{
+	pthread_mutex_lock(&pg_plain_lock);
+	size_t i = 0;
+	while (i < pg_plain_n && strcmp(pg_plain[i], key) != 0)
+		i++;
+	if (refused && i == pg_plain_n && pg_plain_n < PG_PLAIN_MAX)
+		snprintf(pg_plain[pg_plain_n++], sizeof pg_plain[0], "%s", key);
+	else if (!refused && i < pg_plain_n)
+		memcpy(pg_plain[i], pg_plain[--pg_plain_n], sizeof pg_plain[0]);
+	pthread_mutex_unlock(&pg_plain_lock);
+}
+
 static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize)
 {
 	*out = NULL;
@@ -245,7 +313,7 @@ static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 	}
 	/* Later keywords override earlier ones, and the URL expands at dbname:
 	 * defaults go before it, what we insist on after it. */
-	const char *kw[6], *val[6];
+	const char *kw[7], *val[7];
 	int n = 0;
 	if (!pg_given(opts, "application_name", "PGAPPNAME")) {
 		kw[n] = "application_name";
@@ -254,6 +322,12 @@ static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 	if (!pg_given(opts, "connect_timeout", "PGCONNECT_TIMEOUT")) {
 		kw[n] = "connect_timeout";
 		val[n++] = "10";
+	}
+	char plain[sizeof pg_plain[0]];
+	bool learn = pg_plain_key(opts, plain, sizeof plain), skip_tls = learn && pg_plain_known(plain);
+	if (skip_tls) {
+		kw[n] = "sslmode";
+		val[n++] = "disable";
 	}
 	PQconninfoFree(opts);
 	kw[n] = "dbname";
@@ -283,8 +357,14 @@ static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 		free(msg);
 		PQfinish(c->pg);
 		free(c);
+		/* The server may have changed: the next connection asks again. */
+		if (skip_tls)
+			pg_plain_set(plain, false);
 		return DBREG_ECONNECT;
 	}
+	/* Asked (not GSS-encrypted) and refused. */
+	if (learn && !skip_tls && !PQsslInUse(c->pg) && !PQgssEncInUse(c->pg))
+		pg_plain_set(plain, true);
 	PQsetNoticeProcessor(c->pg, pg_notice, NULL);
 	/* NULL (out of memory) leaves the connection uncancellable, as before. */
 	c->cancel = PQgetCancel(c->pg);

@@ -21,7 +21,7 @@
 	X(PQhost) X(PQnfields) X(PQntuples) X(PQparameterStatus) X(PQport) X(PQprepare)                 \
 	X(PQputCopyEnd) X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus)                 \
 	X(PQsendQuery) X(PQserverVersion) X(PQsetNoticeProcessor) X(PQstatus)                           \
-	X(PQtransactionStatus) X(PQcancel) X(PQfreeCancel) X(PQgetCancel)
+	X(PQtransactionStatus) X(PQcancel) X(PQfreeCancel) X(PQgetCancel) X(PQsslInUse) X(PQgssEncInUse)
 
 struct dbreg_pq {
 #define DBREG_PQ_MEMBER(f) __typeof__(f) *f;
