@@ -685,6 +685,150 @@ static void test_driver__registry_digest_is_the_rows_digest(void **state)
 	c->driver->close(c);
 }
 
+/* registry_digest_since (driver v12): the digests of registry_digest
+ * with the fingerprint (rc 0), checked against the rows; 2 when since is
+ * still the fingerprint. */
+static int since_digest(struct dbreg_conn *c, const char *since, char fp[DBREG_FINGERPRINT_SIZE],
+			struct dbreg_registry_digest *got)
+{
+	int rc = c->driver->registry_digest_since(c, true, since, fp, got);
+	assert_true(rc == 0 || rc == 1 || rc == 2);
+	if (rc == 2) {
+		assert_string_equal(fp, since);
+		return rc;
+	}
+	struct dbreg_registry_digest want;
+	assert_int_equal(assert_digest_of_rows(c, &want), 0);
+	if (rc == 0) {
+		assert_string_equal(got->history, want.history);
+		assert_string_equal(got->plan, want.plan);
+	}
+	return rc;
+}
+
+/* The fingerprint moves with every change of a registry row, however made
+ * (a change to the same value, inside the row's own transaction, a
+ * subtransaction, as a replica, a rewrite, a column dropped and added
+ * again with a default, a table made again, a row put back where a
+ * vacuumed one was), and not for what changes nothing (an update rolled
+ * back, a freeze). When it is since's, the digest is not even evaluated:
+ * a textsend that fails once evaluated, put before pg_catalog's, lets
+ * the visit through, and fails it as soon as a row changed. */
+static void test_driver__registry_digest_since_sees_every_change(void **state)
+{
+	struct dbreg_conn *c = open_fixture(state);
+	if (c->driver->version < 12 || !c->driver->registry_digest_since) {
+		c->driver->close(c);
+		return;   /* SQLite's: the content stamp instead */
+	}
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	struct dbreg_applied rows[] = {
+		{ "@ydtb/core", "001_init", "1.0.0", "sha256:aa", "2020-01-02T03:04:05.006Z", 12 },
+		{ "@t/b", "001", "0.1.0", "sha256:bb", "2020-01-02T03:04:06.000Z", 0 },
+	};
+	for (size_t i = 0; i < 2; i++)
+		DBREG_PASS(c, c->driver->history_record(c, &rows[i], true));
+	DBREG_PASS(c, c->driver->package_record(c, "alpha", "1.0.0"));
+	char fp[DBREG_FINGERPRINT_SIZE], was[DBREG_FINGERPRINT_SIZE];
+	struct dbreg_registry_digest d;
+	assert_int_equal(since_digest(c, NULL, fp, &d), 0);
+	assert_true(strncmp(fp, "pgfp1:", 6) == 0);
+	assert_int_equal(since_digest(c, fp, was, &d), 2);
+	assert_int_equal(since_digest(c, "pgfp1:other", was, &d), 0);
+	assert_string_equal(was, fp);
+
+	static const struct {
+		const char *sql;
+		bool moves;
+	} changes[] = {
+		{ "INSERT INTO ydtb_registry_migrations (package, migration, version, checksum) VALUES ('@t/c', '001', '1', 'x');", true },
+		{ "DELETE FROM ydtb_registry_migrations WHERE package = '@t/c';", true },
+		{ "UPDATE ydtb_registry_migrations SET checksum = checksum WHERE migration = '001_init';", true },
+		/* HOT: no indexed column changes. */
+		{ "UPDATE ydtb_registry_migrations SET duration_ms = duration_ms WHERE migration = '001_init';", true },
+		{ "UPDATE ydtb_registry_packages SET version = version;", true },
+		{ "BEGIN; INSERT INTO ydtb_registry_packages VALUES ('beta', '1'); UPDATE ydtb_registry_packages"
+		  " SET version = '2' WHERE name = 'beta'; COMMIT;", true },
+		{ "BEGIN; SAVEPOINT s; UPDATE ydtb_registry_packages SET version = '3' WHERE name = 'beta';"
+		  " RELEASE s; SAVEPOINT t; DELETE FROM ydtb_registry_packages; ROLLBACK TO t; COMMIT;", true },
+		{ "BEGIN; UPDATE ydtb_registry_migrations SET checksum = 'y'; DELETE FROM ydtb_registry_packages; ROLLBACK;",
+		  false },
+		{ "SET session_replication_role = replica; UPDATE ydtb_registry_packages SET version = '4' WHERE name = 'beta';"
+		  " SET session_replication_role = origin;", true },
+		{ "BEGIN; CREATE TEMP TABLE keep ON COMMIT DROP AS SELECT * FROM ydtb_registry_migrations;"
+		  " TRUNCATE ydtb_registry_migrations; INSERT INTO ydtb_registry_migrations SELECT * FROM keep; COMMIT;", true },
+		{ "VACUUM FULL ydtb_registry_migrations;", true },
+		{ "CLUSTER ydtb_registry_packages USING ydtb_registry_packages_pkey;", true },
+		{ "ALTER TABLE ydtb_registry_migrations ALTER COLUMN duration_ms TYPE bigint USING duration_ms + 0;", true },
+		/* No rewrite, no tuple touched: the rows read another value. */
+		{ "ALTER TABLE ydtb_registry_migrations DROP COLUMN duration_ms;"
+		  " ALTER TABLE ydtb_registry_migrations ADD COLUMN duration_ms bigint NOT NULL DEFAULT 7;", true },
+		{ "ALTER TABLE ydtb_registry_migrations RENAME COLUMN version TO v;"
+		  " ALTER TABLE ydtb_registry_migrations RENAME COLUMN checksum TO version;"
+		  " ALTER TABLE ydtb_registry_migrations RENAME COLUMN v TO checksum;", true },
+		{ "BEGIN; CREATE TEMP TABLE keep ON COMMIT DROP AS SELECT * FROM ydtb_registry_packages;"
+		  " DROP TABLE ydtb_registry_packages; CREATE TABLE ydtb_registry_packages (LIKE keep INCLUDING ALL);"
+		  " INSERT INTO ydtb_registry_packages SELECT * FROM keep; COMMIT;", true },
+		{ "VACUUM (FREEZE) ydtb_registry_packages;", false },
+	};
+	struct dbreg_registry_digest before = d;
+	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+		DBREG_PASS(c, c->driver->exec(c, changes[i].sql));
+		int rc = since_digest(c, fp, was, &d);
+		if (changes[i].moves) {
+			assert_int_equal(rc, 0);
+			assert_string_not_equal(was, fp);
+		} else if (rc == 0) {
+			/* A fingerprint may move for nothing: then the digests stay. */
+			assert_string_equal(d.history, before.history);
+			assert_string_equal(d.plan, before.plan);
+		}
+		if (rc == 0) {
+			strcpy(fp, was);
+			before = d;
+		}
+		assert_int_equal(since_digest(c, fp, was, &d), 2);
+	}
+
+	/* A row deleted, vacuumed away and put back as it was, at its ctid. */
+	DBREG_PASS(c, c->driver->exec(c, "CREATE TEMP TABLE was_at AS SELECT ctid AS t, * FROM ydtb_registry_packages"
+					 " WHERE name = 'alpha'; DELETE FROM ydtb_registry_packages WHERE name = 'alpha';"));
+	DBREG_PASS(c, c->driver->exec(c, "VACUUM (INDEX_CLEANUP ON) ydtb_registry_packages;"));
+	DBREG_PASS(c, c->driver->exec(c, "INSERT INTO ydtb_registry_packages SELECT name, version, installed_at FROM was_at;"
+					 " DO $$BEGIN IF NOT EXISTS (SELECT FROM ydtb_registry_packages p, was_at w"
+					 " WHERE p.name = 'alpha' AND p.ctid = w.t) THEN RAISE EXCEPTION 'elsewhere'; END IF; END$$;"));
+	assert_int_equal(since_digest(c, fp, was, &d), 0);
+	assert_string_not_equal(was, fp);
+	strcpy(fp, was);
+
+	/* Not a plain table any more: no fingerprint. */
+	DBREG_PASS(c, c->driver->exec(c, "ALTER TABLE ydtb_registry_packages ENABLE ROW LEVEL SECURITY;"));
+	assert_int_equal(since_digest(c, fp, was, &d), 0);
+	assert_string_equal(was, "");
+	DBREG_PASS(c, c->driver->exec(c, "ALTER TABLE ydtb_registry_packages DISABLE ROW LEVEL SECURITY;"
+					 "CREATE TABLE child () INHERITS (ydtb_registry_migrations);"));
+	assert_int_equal(since_digest(c, fp, was, &d), 0);
+	assert_string_equal(was, "");
+	DBREG_PASS(c, c->driver->exec(c, "DROP TABLE child;"));
+
+	/* The digest is not evaluated while the fingerprint holds. */
+	DBREG_PASS(c, c->driver->exec(c, "DROP TABLE ydtb_registry_migrations; DROP TABLE ydtb_registry_packages;"));
+	DBREG_PASS(c, c->driver->history_ensure(c));
+	DBREG_PASS(c, c->driver->history_record(c, &rows[0], true));
+	assert_int_equal(since_digest(c, NULL, fp, &d), 0);
+	assert_true(fp[0] != '\0');
+	DBREG_PASS(c, c->driver->exec(c, "CREATE SCHEMA trap; CREATE FUNCTION trap.textsend(text) RETURNS bytea"
+					 " LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'digest evaluated'; END$$;"
+					 " SET search_path = trap, pg_catalog, public;"));
+	assert_int_equal(c->driver->registry_digest_since(c, true, fp, was, &d), 2);
+	assert_int_equal(c->driver->registry_digest_since(c, true, fp, was, &d), 2);
+	DBREG_PASS(c, c->driver->exec(c, "UPDATE ydtb_registry_migrations SET duration_ms = 13;"));
+	assert_int_equal(c->driver->registry_digest_since(c, true, fp, was, &d), 1);   /* the trap fired */
+	DBREG_PASS(c, c->driver->exec(c, "RESET search_path;"));
+	assert_int_equal(since_digest(c, fp, was, &d), 0);
+	c->driver->close(c);
+}
+
 /* The server's count of this database's transactions, fresh (outside the
  * caller's own: admin stays in one transaction block, whose count the
  * server takes only at its end). */
@@ -1734,6 +1878,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_driver__registry_dropped_under_a_connection, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__registry_read_is_both_reads, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__registry_digest_is_the_rows_digest, testdb_setup, testdb_teardown),
+		cmocka_unit_test_setup_teardown(test_driver__registry_digest_since_sees_every_change, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__rows_read, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__catalog_exact, testdb_setup, testdb_teardown),
 		cmocka_unit_test_setup_teardown(test_driver__lock_times_out_naming_holder, testdb_setup, testdb_teardown),

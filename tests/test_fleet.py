@@ -507,6 +507,52 @@ def a_state_file_with_digests_of_an_older_format_rewrites_no_copy_of_the_same_ro
 
 
 @case
+def a_no_op_visit_whose_fingerprint_holds_digests_nothing():
+    # Driver v12 registry_digest_since: a PostgreSQL target whose registry
+    # tables' fingerprint is the one the state file kept with its digests
+    # gets them without the server digesting a row. A textsend put before
+    # pg_catalog's counts the digest's evaluations: none while nothing
+    # changed, and a row changed by another hand is digested (and seen)
+    # on its target alone. jobs 1: the first target reads its rows.
+    need_pg()
+    pg = [Target(u) for u in pg_databases("dbreg_fleet_fp", 3)]
+    d = fleet_project(pg, jobs=1)
+    for _ in range(3):
+        rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+        expect(rc == 0 and doc["ok"], json.dumps(doc)[:1500] + err)
+    state = os.path.join(d, ".dbreg", "state.db")
+    db = sqlite3.connect(state)
+    kept = db.execute("SELECT count(*) FROM cache_fingerprints WHERE fingerprint LIKE 'pgfp1:%'").fetchone()[0]
+    db.close()
+    expect(kept == 2, "fingerprints kept: %d" % kept)
+    for t in pg[1:]:
+        t.exec("CREATE TABLE trap_log (n integer); CREATE SCHEMA trap;"
+               " CREATE FUNCTION trap.textsend(text) RETURNS bytea VOLATILE LANGUAGE sql"
+               " AS $$ INSERT INTO public.trap_log VALUES (1); SELECT pg_catalog.textsend($1) $$;"
+               " DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, trap, pg_catalog',"
+               " current_database()); END$$;")
+    evaluated = lambda t: int(t.query("SELECT count(*) FROM trap_log")[0][0])
+    for _ in range(2):
+        rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+        expect(rc == 0 and doc["ok"] and all(v["applied"] == 0 for v in doc["targets"]),
+               json.dumps(doc)[:1500] + err)
+        expect([evaluated(t) for t in pg[1:]] == [0, 0], "digested: %s" % [evaluated(t) for t in pg[1:]])
+    last = ("SELECT migration FROM ydtb_registry_migrations WHERE package = '@ydtb/basic'"
+            " ORDER BY migration DESC LIMIT 1")
+    gone = pg[2].query(last)[0][0]
+    pg[2].exec("DELETE FROM ydtb_registry_migrations WHERE package = '@ydtb/basic' AND migration = '%s'" % gone)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    got = by_target(doc)
+    expect(rc == 0 and doc["ok"], json.dumps(doc)[:1500] + err)
+    expect(got[pg[1].shown]["applied"] == 0 and got[pg[2].shown]["applied"] == 1, json.dumps(doc)[:1500])
+    expect(evaluated(pg[1]) == 0 and evaluated(pg[2]) > 0,
+           "digested: %s" % [evaluated(t) for t in pg[1:]])
+    for t in pg:
+        t.exec("DO $$BEGIN EXECUTE format('ALTER DATABASE %I RESET search_path', current_database()); END$$;")
+        assert_applied_once(t)
+
+
+@case
 def a_no_op_visit_by_digest_still_sees_a_history_changed_on_its_target():
     # A target seen before is read as one row of digests when the plan for
     # its history is cached (driver v10 registry_digest: the server, or

@@ -26,6 +26,7 @@
 #define _GNU_SOURCE /* dladdr */
 #endif
 #include "cache.h"
+#include "fprint.h"
 #include "regdigest.h"
 #include "registry.h"
 #include "target.h"
@@ -332,12 +333,16 @@ static int cache_target_read(struct dbreg_conn *conn, struct cache_target *t)
 }
 
 /* The same digest as cache_target_read's, from the driver without reading
- * a row when it can (registry_digest), else from the rows. */
-static int cache_target_digest(struct dbreg_conn *conn, char digest[72])
+ * a row when it can (registry_digest, or the fingerprint kept for target:
+ * fprint.c), else from the rows. */
+static int cache_target_digest(struct dbreg_state *st, const char *target, struct dbreg_conn *conn, char digest[72])
 {
 	struct dbreg_registry_digest d;
-	int rc = dbreg_target_digest(conn, true, &d);
+	struct dbreg_fprint kept, seen;
+	dbreg_fprint_lookup(st, target, &kept);
+	int rc = dbreg_fprint_digest(conn, &kept, &seen, &d);
 	if (rc == 0) {
+		dbreg_fprint_keep(st, target, &seen);   /* a memo not kept costs the next visit speed only */
 		memcpy(digest, d.plan, 72);
 		return 0;
 	}
@@ -424,7 +429,7 @@ int dbreg_cache_noop_check(struct dbreg_state *st, struct dbreg_conn *conn, cons
 	if (!cache_noop_row(db, t, registry_checksum, &dialect, &digest, NULL) ||
 	    strcmp(dialect, cache_dialect(dbreg_target_conn_dialect(conn))) != 0)
 		goto out;
-	if ((rc = cache_target_digest(conn, now)) != 0)
+	if ((rc = cache_target_digest(st, target, conn, now)) != 0)
 		goto out;
 	*noop = strcmp(now, digest) == 0;
 out:

@@ -10,6 +10,7 @@
 #include "cancel.h"
 #include "connect.h"
 #include "diag.h"
+#include "fprint.h"
 #include "plan.h"
 #include "regdigest.h"
 #include "registry.h"
@@ -434,7 +435,8 @@ static bool fleet_reads_copy(const struct dbreg_fleet_opts *o)
  * installed package) of a target found to need nothing from the whole
  * registry (r->stamps), for its no-op memo; "" otherwise. */
 static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m, struct dbreg_fleet_outcome *o,
-			 bool seen, struct dbreg_applied **hist, size_t *nh, bool *online, char noop[72])
+			 bool seen, struct dbreg_applied **hist, size_t *nh, bool *online, char noop[72],
+			 struct dbreg_fprint *fpn)
 {
 	const struct dbreg_fleet_opts *opt = r->o;
 	struct dbreg_conn *conn = NULL;
@@ -485,11 +487,14 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		bool planned = false;
 		for (const struct fleet_plan *p = r->plans; p && !planned; p = p->next)
 			planned = p->dialect == m->dialect;
-		pthread_mutex_unlock(&r->lock);
 		/* Asked only when a plan of the dialect is cached: the first
 		 * targets read their rows in one query, the digests come from
 		 * them. */
-		int dr = seen && planned && opt->state ? dbreg_target_digest(conn, true, &dg) : 1;
+		struct dbreg_fprint kept;
+		if (seen && planned && opt->state)
+			dbreg_fprint_lookup(opt->state, m->shown, &kept);
+		pthread_mutex_unlock(&r->lock);
+		int dr = seen && planned && opt->state ? dbreg_fprint_digest(conn, &kept, fpn, &dg) : 1;
 		if (dr < 0) {
 			fleet_fail(o, dr, "reading the registry of %s (its digest): %s", m->shown, dbreg_target_errmsg(conn));
 			goto out;
@@ -669,6 +674,7 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	size_t nh = 0;
 	bool online = false;
 	char before[DBREG_STAMP_SIZE] = "", noop[72] = "";
+	struct dbreg_fprint fpn = {0};
 	/* Its content stamp the one kept with its no-op memo: not opened. */
 	if (r->stamps) {
 		pthread_mutex_lock(&r->lock);
@@ -682,7 +688,7 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 			dbreg_stamp_take(m->url, before);
 	}
 	if (!o->unopened)
-		fleet_target(r, m, o, seen, &hist, &nh, &online, noop);
+		fleet_target(r, m, o, seen, &hist, &nh, &online, noop, &fpn);
 	o->ms = fleet_ms(t0);
 
 	pthread_mutex_lock(&r->lock);
@@ -697,6 +703,9 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 		/* Written only when it differs from the copy (told by a digest). */
 		if (online && rc == 0)
 			rc = dbreg_state_set_history(st, m->shown, hist, nh);
+		/* A fingerprint not kept costs the next visit its digest only. */
+		if (rc == 0)
+			dbreg_fprint_keep(st, m->shown, &fpn);
 		/* A no-op verified, its connection closed: the memo, and the stamp
 		 * when nothing wrote since the one taken before (a memo that cannot
 		 * be written costs the next run speed, not correctness). */

@@ -32,6 +32,9 @@
  *               (version 8)
  *   cache_noop.stamp (version 9): stamp.c's content stamp of the target
  *               the memo was verified on; NULL when none (older files)
+ *   cache_fingerprints (target PK, build, fingerprint, n_rows,
+ *               n_packages, history, plan): fprint.c's fingerprint memo
+ *               (version 10)
  * Targets are names or redacted URLs; a password never reaches this file. */
 #include "dbreg.h"
 #include "cache.h"
@@ -111,6 +114,10 @@ static const char *const state_schema[] = {
 	/* 8 -> 9: the no-op memo's content stamp (stamp.c, issue 17): a memo
 	 * stored before has none, and its target is opened once more. */
 	("ALTER TABLE cache_noop ADD COLUMN stamp TEXT;"),
+	/* 9 -> 10: the fingerprint memo (fprint.c, issue 17): empty, filled
+	 * by the next digest each target's server computes. */
+	("CREATE TABLE cache_fingerprints (target TEXT PRIMARY KEY, build TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+	" n_rows INTEGER NOT NULL, n_packages INTEGER NOT NULL, history TEXT NOT NULL, plan TEXT NOT NULL);"),
 };
 #define STATE_VERSION ((int)(sizeof(state_schema) / sizeof(state_schema[0])))
 

@@ -206,6 +206,16 @@ int dbreg_target_digest(struct dbreg_conn *conn, bool expect_tables, struct dbre
 	return 1;
 }
 
+int dbreg_target_digest_since(struct dbreg_conn *conn, bool expect_tables, const char *since,
+			      char fp[DBREG_FINGERPRINT_SIZE], struct dbreg_registry_digest *out)
+{
+	const struct dbreg_driver *drv = conn->driver;
+	fp[0] = '\0';
+	if (drv->version >= 12 && drv->registry_digest_since)
+		return drv->registry_digest_since(conn, expect_tables, since, fp, out);
+	return dbreg_target_digest(conn, expect_tables, out);
+}
+
 int dbreg_target_content_stamp(const char *url, char *buf, size_t size)
 {
 	const struct dbreg_driver *drv = url ? dbreg_driver_for_url(url) : NULL;

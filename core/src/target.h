@@ -25,6 +25,12 @@ const char *dbreg_target_lacks(const char *url);
  * read the rows; or an error. expect_tables as dbreg_target_read's. */
 int dbreg_target_digest(struct dbreg_conn *conn, bool expect_tables, struct dbreg_registry_digest *out);
 
+/* dbreg_target_digest, and the fingerprint of what it digested (the
+ * driver's registry_digest_since; "" when none): 2 with *out zeroed when
+ * since (not NULL) is still the fingerprint, nothing digested. */
+int dbreg_target_digest_since(struct dbreg_conn *conn, bool expect_tables, const char *since,
+			      char fp[DBREG_FINGERPRINT_SIZE], struct dbreg_registry_digest *out);
+
 /* The content stamp of the database url names, without connecting (the
  * driver's content_stamp): 0 with the stamp in buf; 1 when there is none
  * (no such method, no driver, nothing the driver trusts). */

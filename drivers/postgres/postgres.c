@@ -906,8 +906,8 @@ static int pg_registry_read(struct dbreg_conn *conn, bool expect, struct dbreg_h
  * never wrong. Each table is read once. */
 #define PG_NUL " || decode('00', 'hex')"
 #define PG_DIGEST_SQL                                                                              \
-	"SELECT h.n, p.n, encode(sha256(coalesce(h.a, '') || h.k), 'hex'),"                           \
-	" encode(sha256(coalesce(p.s, '') || h.k), 'hex')"                                            \
+	"SELECT h.n AS hn, p.n AS pn, encode(sha256(coalesce(h.a, '') || h.k), 'hex') AS hd,"          \
+	" encode(sha256(coalesce(p.s, '') || h.k), 'hex') AS pd"                                      \
 	" FROM (SELECT n, a, sha256(coalesce(k, '')) AS k FROM (SELECT count(*) AS n,"                \
 	" string_agg(k, '') AS k, string_agg(a, '') AS a"                                             \
 	" FROM (SELECT textsend(coalesce(package, ''))" PG_NUL " || textsend(coalesce(migration, ''))" \
@@ -919,16 +919,59 @@ static int pg_registry_read(struct dbreg_conn *conn, bool expect, struct dbreg_h
 	" || textsend(coalesce(version, ''))" PG_NUL ", '' ORDER BY name COLLATE \"C\") AS s"        \
 	" FROM ydtb_registry_packages) p"
 
+/* The registry tables' fingerprint (registry_digest_since): NULL unless
+ * both are plain tables (no rules, no children, no row security) whose
+ * columns are of built-in types, so that what the digest reads is the
+ * visible tuples' bytes and the columns' definitions. A visible tuple is
+ * never rewritten in place: any change (insert, update, delete, truncate,
+ * a rewrite) leaves a tuple set whose (ctid, xmin) differ, xids being
+ * unique within a running server (its start time) and never handed out
+ * twice short of a crash (the cumulative statistics' reset time, which a
+ * crash restart resets) or a wraparound (relfrozenxid, which the vacuums
+ * a wraparound forces move); a column renamed, dropped or added with a
+ * default moves its pg_attribute row's xmin; another database, a restore,
+ * a table made again moves an oid or a relfilenode. Same snapshot as the
+ * digest (one statement). */
+#define PG_FP_TABLES "('ydtb_registry_migrations'::regclass, 'ydtb_registry_packages'::regclass)"
+#define PG_FP_ROWS(t) "(SELECT count(*) || ':' || min(tableoid) || ':' || md5(string_agg(ctid::text || xmin, ',')) FROM " t ")"
+#define PG_FINGERPRINT_SQL                                                                         \
+	"SELECT 'pgfp1:' || md5(concat_ws('|', pg_postmaster_start_time(),"                          \
+	" (SELECT stats_reset FROM pg_stat_bgwriter),"                                                \
+	" (SELECT oid FROM pg_database WHERE datname = current_database()),"                          \
+	" current_setting('client_encoding'),"                                                         \
+	" string_agg(concat_ws(':', c.oid, c.relfilenode, c.xmin, c.relfrozenxid, c.relminmxid,"     \
+	" (SELECT string_agg(a.attnum || '.' || a.xmin, ',' ORDER BY a.attnum) FROM pg_attribute a"   \
+	" WHERE a.attrelid = c.oid AND a.attnum > 0)), ';' ORDER BY c.oid),"                          \
+	" " PG_FP_ROWS("ydtb_registry_migrations") ", " PG_FP_ROWS("ydtb_registry_packages") "))"   \
+	" FROM pg_class c WHERE c.oid IN " PG_FP_TABLES " HAVING count(*) = 2"                        \
+	" AND bool_and(c.relkind = 'r' AND NOT c.relhasrules AND NOT c.relhassubclass"                \
+	" AND NOT c.relrowsecurity) AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid IN "  \
+	PG_FP_TABLES " AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid >= 16384)"
+/* The fingerprint (computed once: OFFSET 0 keeps it from being inlined
+ * into each use), and the digests only when it is not $1's: each digest
+ * column an init plan of the CASE's other branch, run only when taken,
+ * and d, referenced four times, computed once. */
+#define PG_DIGEST_UNLESS(col) " CASE WHEN f.fp = $1 THEN NULL ELSE (SELECT " col " FROM d) END"
+#define PG_DIGEST_SINCE_SQL                                                                        \
+	"WITH d AS (" PG_DIGEST_SQL ") SELECT" PG_DIGEST_UNLESS("hn") "," PG_DIGEST_UNLESS("pn") ","  \
+	PG_DIGEST_UNLESS("hd") "," PG_DIGEST_UNLESS("pd") ", f.fp"                                    \
+	" FROM (SELECT (" PG_FINGERPRINT_SQL ") AS fp OFFSET 0) f"
+
 /* One row for the whole history. Only for a target seen before (expect)
  * and outside a transaction (a failed statement would abort the caller's):
  * a registry table or column dropped since, or a server before
  * PostgreSQL 11 (no sha256), says 1, and the caller's read of the rows
  * reports what is wrong; any other failure is the visit's. So does a server whose encoding is not UTF-8 (its
- * octet_length counts other bytes than the client's). */
-static int pg_registry_digest(struct dbreg_conn *conn, bool expect, struct dbreg_registry_digest *out)
+ * octet_length counts other bytes than the client's). With since (not
+ * NULL: registry_digest_since), the fingerprint too, and 2 when it is
+ * since's (nothing digested). */
+static int pg_digest(struct dbreg_conn *conn, bool expect, const char *since, char fp[DBREG_FINGERPRINT_SIZE],
+		     struct dbreg_registry_digest *out)
 {
 	struct pg_conn *c = PG(conn);
 	memset(out, 0, sizeof *out);
+	if (fp)
+		fp[0] = '\0';
 	if (PQstatus(c->pg) == CONNECTION_BAD) {
 		pg_fail(c, NULL, NULL);   /* the visit's failure, not a digest's silence */
 		return DBREG_ECONNECT;
@@ -938,9 +981,11 @@ static int pg_registry_digest(struct dbreg_conn *conn, bool expect, struct dbreg
 		return 1;
 	if (PQserverVersion(c->pg) < 110000)
 		return 1;   /* sha256() came in 11: not a failed statement per visit */
-	PGresult *r = PQexec(c->pg, PG_DIGEST_SQL);
+	PGresult *r = fp ? PQexecParams(c->pg, PG_DIGEST_SINCE_SQL, 1, NULL, &since, NULL, NULL, 0)
+			 : PQexec(c->pg, PG_DIGEST_SQL);
 	int rc = 1;
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	bool one = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == (fp ? 5 : 4);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK &&
 	    (PQstatus(c->pg) == CONNECTION_BAD || (state && (strncmp(state, "57", 2) == 0 || strncmp(state, "08", 2) == 0)))) {
 		/* An interrupt's cancel, a shutdown or a lost connection is the
@@ -948,16 +993,32 @@ static int pg_registry_digest(struct dbreg_conn *conn, bool expect, struct dbreg
 		 * tell, and the read of the rows says what is wrong. */
 		pg_fail(c, r, NULL);
 		rc = DBREG_ECONNECT;
-	} else if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 4 &&
-	    strlen(PQgetvalue(r, 0, 2)) == 64 && strlen(PQgetvalue(r, 0, 3)) == 64) {
+	} else if (one && fp && !PQgetisnull(r, 0, 4) && strlen(PQgetvalue(r, 0, 4)) < DBREG_FINGERPRINT_SIZE &&
+		   since && strcmp(PQgetvalue(r, 0, 4), since) == 0) {
+		strcpy(fp, since);
+		rc = 2;
+	} else if (one && strlen(PQgetvalue(r, 0, 2)) == 64 && strlen(PQgetvalue(r, 0, 3)) == 64) {
 		out->n_rows = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 		out->n_packages = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
 		snprintf(out->history, sizeof out->history, "sha256:%s", PQgetvalue(r, 0, 2));
 		snprintf(out->plan, sizeof out->plan, "sha256:%s", PQgetvalue(r, 0, 3));
+		if (fp && strlen(PQgetvalue(r, 0, 4)) < DBREG_FINGERPRINT_SIZE)
+			strcpy(fp, PQgetvalue(r, 0, 4));   /* "" when NULL: none to trust */
 		rc = 0;
 	}
 	PQclear(r);
 	return rc;
+}
+
+static int pg_registry_digest(struct dbreg_conn *conn, bool expect, struct dbreg_registry_digest *out)
+{
+	return pg_digest(conn, expect, NULL, NULL, out);
+}
+
+static int pg_registry_digest_since(struct dbreg_conn *conn, bool expect, const char *since,
+				    char fp[DBREG_FINGERPRINT_SIZE], struct dbreg_registry_digest *out)
+{
+	return pg_digest(conn, expect, since, fp, out);
 }
 
 /* The server compares: json has no equality, so it is read as jsonb
@@ -1538,4 +1599,5 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	/* The database is the server's: nothing here tells that it did not
 	 * change, so every visit connects. */
 	.content_stamp = NULL,
+	.registry_digest_since = pg_registry_digest_since,
 };

@@ -11,7 +11,7 @@
 
 #include "../dbreg.h"
 
-#define DBREG_DRIVER_VERSION 11
+#define DBREG_DRIVER_VERSION 12
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -62,6 +62,9 @@ struct dbreg_registry_digest {
 	char history[72];                  /* every column of every history row, in order */
 	char plan[72];                     /* package, migration, version, checksum of each row, then the packages */
 };
+
+/* registry_digest_since's fingerprint, NUL included. */
+#define DBREG_FINGERPRINT_SIZE 72
 
 /* A registry digest computed from rows as a driver steps them, in the
  * bytes regdigest.c defines (so a driver's registry_digest need not write
@@ -355,6 +358,22 @@ struct dbreg_driver {
 	 * one kept (core/src/stamp.c). NULL: every visit connects (a server:
 	 * its contents cannot be seen from here). */
 	int (*content_stamp)(const char *url, char *buf, size_t size);
+
+	/* Version 12 methods go below this line. All are optional: check
+	 * version >= 12 and the pointer for NULL before a call. */
+
+	/* registry_digest, and in the same read (one snapshot) a fingerprint
+	 * of what it digested: a text that the database computes without
+	 * reading the rows' contents and that changes whenever a row the
+	 * digest covers does (a change that leaves it as it was may move it
+	 * too). Given since, the fingerprint a call returned before (or
+	 * NULL), returns 2 with fp = since and *out zeroed, nothing digested,
+	 * when it is still the one; else as registry_digest, with fp the
+	 * fingerprint, "" when there is none to trust. The core keeps the
+	 * digests with it (core/src/cache.c, the fingerprint memo). NULL
+	 * method: registry_digest every visit. */
+	int (*registry_digest_since)(struct dbreg_conn *conn, bool expect_tables, const char *since,
+				     char fp[DBREG_FINGERPRINT_SIZE], struct dbreg_registry_digest *out);
 };
 
 /* ---- the core's helpers for what a driver hands it ----------------------

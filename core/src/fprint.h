@@ -1,0 +1,29 @@
+/* The fingerprint memo (issue 17; fprint.c). */
+#ifndef DBREG_FPRINT_H
+#define DBREG_FPRINT_H
+
+#include "dbreg.h"
+#include "dbreg/driver.h"
+
+/* A fingerprint (driver v12 registry_digest_since) and the digests read
+ * with it; fp "" when none. */
+struct dbreg_fprint {
+	char fp[DBREG_FINGERPRINT_SIZE];
+	struct dbreg_registry_digest d;
+};
+
+/* The fingerprint this build kept for target, into *kept (fp "" when
+ * none). */
+void dbreg_fprint_lookup(struct dbreg_state *st, const char *target, struct dbreg_fprint *kept);
+
+/* dbreg_target_digest, skipping the digest when the fingerprint is still
+ * kept's (then *out is kept's digests). *now is what to keep: fp "" when
+ * nothing new. Returns as dbreg_target_digest. */
+int dbreg_fprint_digest(struct dbreg_conn *conn, const struct dbreg_fprint *kept, struct dbreg_fprint *now,
+			struct dbreg_registry_digest *out);
+
+/* Keeps now (from dbreg_fprint_digest) for target; nothing when its fp is
+ * "". Returns 0, DBREG_ENOMEM or DBREG_EIO. */
+int dbreg_fprint_keep(struct dbreg_state *st, const char *target, const struct dbreg_fprint *now);
+
+#endif
