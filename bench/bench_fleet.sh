@@ -442,7 +442,8 @@ fi
 # What the server spends per PostgreSQL target of a no-op fleet run at
 # jobs 1, against a bare connection above. On a machine of few cores this
 # CPU is taken from the fleet's own. Then, each binary's digest queries
-# (driver v10 registry_digest) as the server times them
+# (driver v10 registry_digest, or v12 registry_digest_since: the
+# fingerprint and, when it moved, the digest) as the server times them
 # (log_min_duration_statement = 0 for that one run): median and spread of
 # the statement's server milliseconds a visit.
 if [ -n "$pm" ]; then
@@ -461,7 +462,7 @@ if [ -n "$pm" ]; then
 		from=$(($(wc -l <"$log") + 1))
 		fleet "$b" 1
 		psql -X -q "$url" -c "ALTER SYSTEM RESET log_min_duration_statement" -c "SELECT pg_reload_conf()" >/dev/null
-		d=$(tail -n +"$from" "$log" | awk '/duration: [0-9.]+ ms +statement: SELECT h\.n, p\.n/ {
+		d=$(tail -n +"$from" "$log" | awk '/duration: [0-9.]+ ms +(statement|execute [^:]*): (SELECT h\.n|WITH d AS \(SELECT h\.n)/ {
 			for (i = 1; i <= NF; i++) if ($i == "duration:") print $(i + 1) }')
 		n=$(echo "$d" | grep -c . || true)
 		if [ "$n" -gt 0 ]; then

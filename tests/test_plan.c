@@ -693,7 +693,7 @@ static void test_state__upgrades_a_version_1_file(void **state)
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 9);
+	assert_int_equal(sqlite3_column_int(q, 0), 10);
 	sqlite3_finalize(q);
 	/* Version 8's digest of the history, written by the store above; the
 	 * row from version 1 kept: no write to history since the fixture's

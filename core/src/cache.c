@@ -339,10 +339,12 @@ static int cache_target_digest(struct dbreg_state *st, const char *target, struc
 {
 	struct dbreg_registry_digest d;
 	struct dbreg_fprint kept, seen;
-	dbreg_fprint_lookup(st, target, &kept);
+	char build[72];
+	dbreg_cache_build_key(NULL, build);
+	dbreg_fprint_lookup(dbreg_state_db(st), build, target, &kept);
 	int rc = dbreg_fprint_digest(conn, &kept, &seen, &d);
 	if (rc == 0) {
-		dbreg_fprint_keep(st, target, &seen);   /* a memo not kept costs the next visit speed only */
+		dbreg_fprint_keep(dbreg_state_db(st), build, target, &seen);   /* a memo not kept costs the next visit speed only */
 		memcpy(digest, d.plan, 72);
 		return 0;
 	}

@@ -279,6 +279,7 @@ struct fleet_run {
 	 * (not a plan, a dry run, init or --to) with a state file. */
 	bool stamps;
 	char checksum[72];             /* the registry's, as the no-op memo keys it */
+	char build[72];                /* this build's key, as the fingerprint memo keys it */
 };
 
 /* Targets finish faster than a file syncs: their records go to the state
@@ -492,7 +493,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		 * them. */
 		struct dbreg_fprint kept;
 		if (seen && planned && opt->state)
-			dbreg_fprint_lookup(opt->state, m->shown, &kept);
+			dbreg_fprint_lookup(dbreg_state_db(opt->state), r->build, m->shown, &kept);
 		pthread_mutex_unlock(&r->lock);
 		int dr = seen && planned && opt->state ? dbreg_fprint_digest(conn, &kept, fpn, &dg) : 1;
 		if (dr < 0) {
@@ -705,7 +706,7 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 			rc = dbreg_state_set_history(st, m->shown, hist, nh);
 		/* A fingerprint not kept costs the next visit its digest only. */
 		if (rc == 0)
-			dbreg_fprint_keep(st, m->shown, &fpn);
+			dbreg_fprint_keep(dbreg_state_db(st), r->build, m->shown, &fpn);
 		/* A no-op verified, its connection closed: the memo, and the stamp
 		 * when nothing wrote since the one taken before (a memo that cannot
 		 * be written costs the next run speed, not correctness). */
@@ -775,6 +776,7 @@ int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg
 	r.stamps = opts->state && opts->action == DBREG_FLEET_APPLY && !opts->dry_run && opts->n_pins == 0;
 	if (r.stamps)
 		dbreg_registry_checksum(reg, r.checksum);
+	dbreg_cache_build_key(NULL, r.build);
 	r.max_failures = opts->max_failures ? opts->max_failures
 			 : opts->keep_going || opts->action == DBREG_FLEET_PLAN ? 0 : 1;
 	size_t nc = 0, nr = 0;

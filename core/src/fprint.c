@@ -5,23 +5,19 @@
  * digests. A visit whose fingerprint is the one kept has the digests
  * without the server computing them, in the same single round trip. The
  * fingerprint vouches for the rows by itself, so the memo needs no
- * dropping; it carries the build (dbreg_cache_build_key): another binary
- * may digest other bytes. */
+ * dropping; it carries the build (the caller's dbreg_cache_build_key):
+ * another binary may digest other bytes. */
 #include "fprint.h"
-#include "cache.h"
 #include "target.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void dbreg_fprint_lookup(struct dbreg_state *st, const char *target, struct dbreg_fprint *kept)
+void dbreg_fprint_lookup(sqlite3 *db, const char *build, const char *target, struct dbreg_fprint *kept)
 {
 	memset(kept, 0, sizeof *kept);
-	sqlite3 *db = st ? dbreg_state_db(st) : NULL;
-	char *t = db && target ? dbreg_target_key(target) : NULL;
+	char *t = db && build && target ? dbreg_target_key(target) : NULL;
 	sqlite3_stmt *q = NULL;
-	char build[72];
-	dbreg_cache_build_key(NULL, build);
 	if (t && sqlite3_prepare_v2(db,
 				    "SELECT fingerprint, n_rows, n_packages, history, plan FROM cache_fingerprints"
 				    " WHERE target = ?1 AND build = ?2",
@@ -60,18 +56,15 @@ int dbreg_fprint_digest(struct dbreg_conn *conn, const struct dbreg_fprint *kept
 	return rc;
 }
 
-int dbreg_fprint_keep(struct dbreg_state *st, const char *target, const struct dbreg_fprint *now)
+int dbreg_fprint_keep(sqlite3 *db, const char *build, const char *target, const struct dbreg_fprint *now)
 {
 	if (!now->fp[0])
 		return 0;
-	sqlite3 *db = st ? dbreg_state_db(st) : NULL;
-	if (!db || !target)
+	if (!db || !build || !target)
 		return DBREG_EUSAGE;
 	char *t = dbreg_target_key(target);
 	if (!t)
 		return DBREG_ENOMEM;
-	char build[72];
-	dbreg_cache_build_key(NULL, build);
 	sqlite3_stmt *q = NULL;
 	int rc = DBREG_EIO;
 	if (sqlite3_prepare_v2(db,

@@ -5,6 +5,8 @@
 #include "dbreg.h"
 #include "dbreg/driver.h"
 
+#include <sqlite3.h>
+
 /* A fingerprint (driver v12 registry_digest_since) and the digests read
  * with it; fp "" when none. */
 struct dbreg_fprint {
@@ -12,9 +14,10 @@ struct dbreg_fprint {
 	struct dbreg_registry_digest d;
 };
 
-/* The fingerprint this build kept for target, into *kept (fp "" when
- * none). */
-void dbreg_fprint_lookup(struct dbreg_state *st, const char *target, struct dbreg_fprint *kept);
+/* The fingerprint build (dbreg_cache_build_key(NULL, ...)) kept for
+ * target in the state file db (its handle: dbreg_state_db), into *kept
+ * (fp "" when none). */
+void dbreg_fprint_lookup(sqlite3 *db, const char *build, const char *target, struct dbreg_fprint *kept);
 
 /* dbreg_target_digest, skipping the digest when the fingerprint is still
  * kept's (then *out is kept's digests). *now is what to keep: fp "" when
@@ -22,8 +25,8 @@ void dbreg_fprint_lookup(struct dbreg_state *st, const char *target, struct dbre
 int dbreg_fprint_digest(struct dbreg_conn *conn, const struct dbreg_fprint *kept, struct dbreg_fprint *now,
 			struct dbreg_registry_digest *out);
 
-/* Keeps now (from dbreg_fprint_digest) for target; nothing when its fp is
- * "". Returns 0, DBREG_ENOMEM or DBREG_EIO. */
-int dbreg_fprint_keep(struct dbreg_state *st, const char *target, const struct dbreg_fprint *now);
+/* Keeps now (from dbreg_fprint_digest) for target, as build's; nothing
+ * when its fp is "". Returns 0, DBREG_ENOMEM or DBREG_EIO. */
+int dbreg_fprint_keep(sqlite3 *db, const char *build, const char *target, const struct dbreg_fprint *now);
 
 #endif
