@@ -1254,7 +1254,18 @@ static void test_driver__content_stamp(void **state)
 	assert_non_null(fp);
 	fclose(fp);
 	assert_int_equal(stamp_of(db->url, a), 1);
+	/* Reached through a symbolic link in another folder: SQLite journals
+	 * beside the file the link leads to, so that is where one is looked for. */
+	char dir[] = "/tmp/dbreg-stamp-link-XXXXXX", link[600], link_url[700];
+	assert_non_null(mkdtemp(dir));
+	snprintf(link, sizeof link, "%s/link.db", dir);
+	snprintf(link_url, sizeof link_url, "sqlite:%s", link);
+	assert_int_equal(symlink(db->path, link), 0);
+	assert_int_equal(stamp_of(link_url, b), 1);
 	unlink(side);
+	assert_int_equal(stamp_of(link_url, b), 0);
+	unlink(link);
+	rmdir(dir);
 	assert_int_equal(stamp_of(db->url, a), 0);
 	/* Too small a buffer is no stamp, not a cut one. */
 	const struct dbreg_driver *drv = dbreg_driver_for_url(db->url);

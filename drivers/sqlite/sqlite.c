@@ -1539,8 +1539,10 @@ static int sq_content_stamp(const char *url, char *buf, size_t size)
 	    memcmp(h, "SQLite format 3", 16) != 0 || h[18] != 1 || h[19] != 1)
 		goto out;
 	/* The side files after the header: a writer creates its journal before
-	 * it touches the file and deletes it after its commit. */
-	if (sq_beside(path, "-journal") || sq_beside(path, "-wal"))
+	 * it touches the file and deletes it after its commit. SQLite names
+	 * them after the file a symbolic link leads to, not after the link. */
+	char real[PATH_MAX];
+	if (!realpath(path, real) || sq_beside(real, "-journal") || sq_beside(real, "-wal"))
 		goto out;
 	/* Unchanged while it was read, and not changed just now. */
 	struct timespec now;
