@@ -1284,6 +1284,19 @@ static void test_driver__content_stamp(void **state)
 	assert_int_equal(stamp_of("sqlite::memory:", a), 1);
 }
 
+/* dbreg_time_racy: 100 ms after a time with nanoseconds, 2 s after one of
+ * whole seconds (the file system may have cut 10.9 s down to 10 s). */
+static void test_driver__time_racy_allows_for_whole_seconds(void **state)
+{
+	(void)state;
+	const long long s = 1000000000LL, ms = 1000000LL;
+	assert_true(dbreg_time_racy(10 * s + 50 * ms, 10 * s + 120 * ms));
+	assert_false(dbreg_time_racy(10 * s + 50 * ms, 10 * s + 151 * ms));
+	assert_true(dbreg_time_racy(10 * s, 10 * s + 900 * ms));
+	assert_true(dbreg_time_racy(10 * s, 12 * s));
+	assert_false(dbreg_time_racy(10 * s, 12 * s + 1));
+}
+
 /* SQLite's memory as the driver sets it up (sqlite_alloc.c keeps the small
  * blocks SQLite frees per thread): a block holds what was written to it
  * through a realloc up or down, across the kept sizes and past them, and
@@ -1755,6 +1768,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_driver__url_redaction),
 		cmocka_unit_test(test_driver__target_key_is_one_per_database),
 		cmocka_unit_test_setup_teardown(test_driver__content_stamp, testdb_setup, testdb_teardown),
+		cmocka_unit_test(test_driver__time_racy_allows_for_whole_seconds),
 	};
 	/* Cases of one database only are left out of the other's run rather
 	 * than skipped: meson reads cmocka's "not ok # SKIP" as a failure. */
