@@ -952,8 +952,8 @@ int dbreg_stamp_store(struct dbreg_state *st, const char *target, const char *ur
 
 /* Drops target's stamp: called before a run writes to the target (before
  * its connection that writes opens), so that a run that stops part way
- * never leaves a stamp vouching for what it changed. Returns 0 or
- * DBREG_EIO. */
+ * never leaves a stamp vouching for what it changed. Returns 0,
+ * DBREG_ENOMEM or DBREG_EIO (the caller must not write then). */
 int dbreg_stamp_forget(struct dbreg_state *st, const char *target);
 /* ---- package developer tools: new, docs, generate, test ------------------- */
 /* (scaffold.c, docs.c, generate.c, roundtrip.c) */

@@ -33,6 +33,7 @@
 
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -547,8 +548,8 @@ int dbreg_cache_noop_forget_stamp(struct dbreg_state *st, const char *target)
 	if (!db || !target)
 		return DBREG_EUSAGE;
 	char *t = dbreg_target_key(target);
-	if (!t)
-		return 0;   /* no key: nothing was ever kept under one */
+	if (!t)   /* ELIBACC: a target without a key never had a stamp; else out of memory, and it stays */
+		return errno == ELIBACC ? 0 : DBREG_ENOMEM;
 	sqlite3_stmt *q = NULL;
 	int rc = DBREG_EIO;
 	if (sqlite3_prepare_v2(db, "UPDATE cache_noop SET stamp = NULL WHERE target = ?1 AND stamp IS NOT NULL", -1, &q,
