@@ -1398,7 +1398,18 @@ static void test_driver__content_stamp(void **state)
 	assert_non_null(fp);
 	fclose(fp);
 	assert_int_equal(stamp_of(db->url, a), 1);
+	/* Reached through a symbolic link in another folder: SQLite journals
+	 * beside the file the link leads to, so that is where one is looked for. */
+	char dir[] = "/tmp/dbreg-stamp-link-XXXXXX", link[600], link_url[700];
+	assert_non_null(mkdtemp(dir));
+	snprintf(link, sizeof link, "%s/link.db", dir);
+	snprintf(link_url, sizeof link_url, "sqlite:%s", link);
+	assert_int_equal(symlink(db->path, link), 0);
+	assert_int_equal(stamp_of(link_url, b), 1);
 	unlink(side);
+	assert_int_equal(stamp_of(link_url, b), 0);
+	unlink(link);
+	rmdir(dir);
 	assert_int_equal(stamp_of(db->url, a), 0);
 	/* Too small a buffer is no stamp, not a cut one. */
 	const struct dbreg_driver *drv = dbreg_driver_for_url(db->url);
@@ -1415,6 +1426,19 @@ static void test_driver__content_stamp(void **state)
 	unlink(db->path);
 	assert_int_equal(stamp_of(db->url, a), 1);
 	assert_int_equal(stamp_of("sqlite::memory:", a), 1);
+}
+
+/* dbreg_time_racy: 100 ms after a time with nanoseconds, 2 s after one of
+ * whole seconds (the file system may have cut 10.9 s down to 10 s). */
+static void test_driver__time_racy_allows_for_whole_seconds(void **state)
+{
+	(void)state;
+	const long long s = 1000000000LL, ms = 1000000LL;
+	assert_true(dbreg_time_racy(10 * s + 50 * ms, 10 * s + 120 * ms));
+	assert_false(dbreg_time_racy(10 * s + 50 * ms, 10 * s + 151 * ms));
+	assert_true(dbreg_time_racy(10 * s, 10 * s + 900 * ms));
+	assert_true(dbreg_time_racy(10 * s, 12 * s));
+	assert_false(dbreg_time_racy(10 * s, 12 * s + 1));
 }
 
 /* SQLite's memory as the driver sets it up (sqlite_alloc.c keeps the small
@@ -1889,6 +1913,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_driver__url_redaction),
 		cmocka_unit_test(test_driver__target_key_is_one_per_database),
 		cmocka_unit_test_setup_teardown(test_driver__content_stamp, testdb_setup, testdb_teardown),
+		cmocka_unit_test(test_driver__time_racy_allows_for_whole_seconds),
 	};
 	/* Cases of one database only are left out of the other's run rather
 	 * than skipped: meson reads cmocka's "not ok # SKIP" as a failure. */

@@ -65,9 +65,14 @@ class Stamped:
     """A project with two SQLite targets: a.db, applied by single-target
     runs (apply --target), and b.db, the one target of fleet f."""
 
-    def __init__(self):
-        self.d = project({"tomls/zstamp.toml": ZSTAMP,
+    def __init__(self, zstamp=ZSTAMP, where=None):
+        self.d = project({"tomls/zstamp.toml": zstamp,
                           "dbreg.toml": '[fleets.f]\ntargets = ["sqlite:b.db"]\njobs = 1\n'})
+        self.racy = RACY_S   # how long after a change the file gets a stamp
+        if where:   # the project in that folder (a file system of whole seconds: 2 s)
+            shutil.copytree(self.d, where)
+            self.d = where
+            self.racy = 2.1
         self.paths = {"single": os.path.join(self.d, "a.db"), "fleet": os.path.join(self.d, "b.db")}
         self.dbreg = None   # another binary (a build of its own)
 
@@ -110,7 +115,7 @@ class Stamped:
             for _ in range(3):
                 if self.stamp(mode):
                     break
-                time.sleep(RACY_S)
+                time.sleep(self.racy)
                 rc, applied, _, out = self.apply(mode)
                 expect(rc == 0 and applied == 0, "%s: no-op visit: %s" % (mode, out))
             expect(self.stamp(mode), "%s: no stamp kept after verified no-op visits" % mode)
@@ -365,6 +370,97 @@ def a_state_file_from_before_the_stamp_keeps_working():
         expect(rc == 0 and applied == 0 and s.stamp(mode), "%s: %s" % (mode, out))
         rc, applied, opened, out = s.apply(mode)
         expect(rc == 0 and applied == 0 and not opened, "%s: %s" % (mode, out))
+
+
+def coarse_file_system():
+    """A folder on a file system that keeps whole seconds (ext4 with 128-byte
+    inodes, as FAT, HFS+ or ext3 do), mounted for this test; Skip when this
+    machine cannot mount one."""
+    d = clitest.project(with_tomls=False)
+    img, mnt = os.path.join(d, "fs.img"), os.path.join(d, "mnt")
+    os.mkdir(mnt)
+    with open(img, "wb") as f:
+        f.truncate(32 << 20)
+    for cmd in (["mkfs.ext4", "-q", "-F", "-I", "128", img], ["mount", "-o", "loop", img, mnt]):
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        except OSError as e:
+            raise clitest.Skip("%s: %s" % (cmd[0], e))
+        if p.returncode != 0:
+            raise clitest.Skip("%s: %s" % (cmd[0], p.stderr.strip()[-200:]))
+    clitest.cleanups.append(lambda: subprocess.run(["umount", mnt], capture_output=True))
+    probe = os.path.join(mnt, "probe")
+    open(probe, "w").close()
+    if os.stat(probe).st_mtime_ns % 10**9 or os.stat(probe).st_ctime_ns % 10**9:
+        raise clitest.Skip("the file system keeps fractions of a second")
+    return mnt
+
+
+def at_second_start():
+    """Sleeps until 20 ms past the next whole second of the clock; returns that second."""
+    time.sleep(1 - time.time() % 1 + 0.02)
+    return int(time.time())
+
+
+def same_size_copy_over(src, dst):
+    """src's bytes written over dst (its inode): only the times could tell."""
+    with open(src, "rb") as f:
+        data = f.read()
+    expect(len(data) == os.path.getsize(dst), "sizes differ: the case proves nothing")
+    with open(dst, "r+b") as f:
+        f.write(data)
+
+
+@case
+def a_change_within_the_same_second_on_a_file_system_of_whole_seconds_is_seen():
+    # The file's times stay whole seconds: a write 200 ms after another, in
+    # the same second, leaves them as they were. A stamp taken 100 ms after
+    # a write trusted a time that a write after it could still land on. Here:
+    # an identical-headed copy (the same change counter: one commit each
+    # since it was copied) whose history lacks a row, copied over the file
+    # right after a verified no-op visit, in the same second.
+    mnt = coarse_file_system()
+    s = Stamped(where=os.path.join(mnt, "stamp"))
+    s.arm()
+    for mode in ("single", "fleet"):
+        path = s.paths[mode]
+        shutil.copyfile(path, path + ".other")
+        history_without_zstamp(path + ".other")
+        second = at_second_start()
+        db = sqlite3.connect(path)
+        db.execute("UPDATE ydtb_registry_migrations SET duration_ms = duration_ms + 1")
+        db.commit()
+        db.close()
+        time.sleep(RACY_S)
+        rc, applied, _, out = s.apply(mode)
+        expect(rc == 0 and applied == 0, "%s: the visit: %s" % (mode, out))
+        same_size_copy_over(path + ".other", path)
+        expect(int(time.time()) == second, "%s: the second ended before the copy (machine too slow)" % mode)
+        time.sleep(2.1)
+        rc, applied, opened, out = s.apply(mode)
+        expect(rc == 0 and opened and applied == 1,
+               "%s: the copy went unseen: exit %d, opened %s, applied %s: %s" % (mode, rc, opened, applied, out))
+    # The registry snapshot's times alike: a manifest edited twice in one
+    # second, the second time to the same size (a commented-out migration
+    # uncommented), right after a run stored the snapshot of the first.
+    hidden = ZSTAMP + "".join("#" + line + "\n" if line else "\n" for line in SECOND.split("\n")[1:-1])
+    s = Stamped(zstamp=hidden, where=os.path.join(mnt, "registry"))
+    s.arm()
+    manifest = os.path.join(s.d, "tomls", "zstamp.toml")
+    second = at_second_start()
+    with open(manifest, "w") as f:
+        f.write(hidden.replace("A package", "a package"))
+    time.sleep(RACY_S)
+    rc, applied, _, out = s.apply("single")
+    expect(rc == 0 and applied == 0, "the visit: %s" % out)
+    with open(manifest, "w") as f:
+        f.write(hidden.replace("A package", "a package").replace("\n#", "\n "))
+    expect(int(time.time()) == second, "the second ended before the edit (machine too slow)")
+    time.sleep(2.1)
+    for mode in ("single", "fleet"):
+        rc, applied, opened, out = s.apply(mode)
+        expect(rc == 0 and applied == 1, "%s: the new migration went unseen: exit %d, applied %s: %s"
+               % (mode, rc, applied, out))
 
 
 sys.exit(main(timed=True))

@@ -930,7 +930,8 @@ int dbreg_cache_noop_store(struct dbreg_state *st, struct dbreg_conn *conn, cons
  * (its driver's content_stamp: for a SQLite file its identity, times and
  * header): 0 with it in out; 1 when there is none to trust (out is then
  * ""): a server's database, a file that is missing, in WAL mode, with a
- * journal beside it or changed less than 100 ms ago. */
+ * journal beside it or changed too recently (dbreg_time_racy: 100 ms, 2 s
+ * on a file system that keeps whole seconds). */
 int dbreg_stamp_take(const char *url, char out[DBREG_STAMP_SIZE]);
 
 /* Whether target's no-op memo, stored by this build for the registry of
@@ -951,8 +952,8 @@ int dbreg_stamp_store(struct dbreg_state *st, const char *target, const char *ur
 
 /* Drops target's stamp: called before a run writes to the target (before
  * its connection that writes opens), so that a run that stops part way
- * never leaves a stamp vouching for what it changed. Returns 0 or
- * DBREG_EIO. */
+ * never leaves a stamp vouching for what it changed. Returns 0,
+ * DBREG_ENOMEM or DBREG_EIO (the caller must not write then). */
 int dbreg_stamp_forget(struct dbreg_state *st, const char *target);
 /* ---- package developer tools: new, docs, generate, test ------------------- */
 /* (scaffold.c, docs.c, generate.c, roundtrip.c) */

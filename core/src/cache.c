@@ -34,16 +34,13 @@
 
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-/* A file changed less than this before the load began is not trusted:
- * above any file system's timestamp granularity (a kernel tick here). */
-#define CACHE_RACY_NS (100LL * 1000 * 1000)
 
 static int64_t cache_ns(const struct timespec *t)
 {
@@ -58,14 +55,15 @@ long long dbreg_cache_clock(void)
 }
 
 /* Appends "<tag> <path> dev:ino:size:mtime:ctime\n"; -1 when the file
- * cannot be stat'ed, or (racy_before > 0) changed at or after racy_before. */
-static int cache_stat_line(struct dbreg_buf *b, const char *tag, const char *path, int64_t racy_before)
+ * cannot be stat'ed, or (loaded_at > 0) changed too shortly before
+ * loaded_at to tell a later change (dbreg_time_racy). */
+static int cache_stat_line(struct dbreg_buf *b, const char *tag, const char *path, int64_t loaded_at)
 {
 	struct stat st;
 	if (stat(path, &st) != 0)
 		return -1;
 	int64_t m = cache_ns(&st.st_mtim), c = cache_ns(&st.st_ctim);
-	if (racy_before > 0 && (m >= racy_before || c >= racy_before))
+	if (loaded_at > 0 && (dbreg_time_racy(m, loaded_at) || dbreg_time_racy(c, loaded_at)))
 		return -1;
 	dbreg_buf_printf(b, "%s %s %llu:%llu:%lld:%lld:%lld\n", tag, path, (unsigned long long)st.st_dev,
 			 (unsigned long long)st.st_ino, (long long)st.st_size, (long long)m, (long long)c);
@@ -100,18 +98,18 @@ void dbreg_cache_build_key(const char *checksum, char out[72])
  * (M lines, paths relative to the project) and the SQL files (S lines, as
  * the loader named them). -1 when one is missing or racy. */
 static int cache_files(struct dbreg_buf *b, const struct dbreg_project *p, char **manifests, size_t n_manifests,
-		       char **sql, size_t n_sql, int64_t racy_before)
+		       char **sql, size_t n_sql, int64_t loaded_at)
 {
 	const char *root = p->dir ? p->dir : ".";
 	for (size_t i = 0; i < n_manifests; i++) {
 		char *full = dbreg_printf("%s/%s", root, manifests[i]);
-		int rc = full ? cache_stat_line(b, "M", full, racy_before) : -1;
+		int rc = full ? cache_stat_line(b, "M", full, loaded_at) : -1;
 		free(full);
 		if (rc != 0)
 			return -1;
 	}
 	for (size_t i = 0; i < n_sql; i++)
-		if (cache_stat_line(b, "S", sql[i], racy_before) != 0)
+		if (cache_stat_line(b, "S", sql[i], loaded_at) != 0)
 			return -1;
 	return b->oom ? -1 : 0;
 }
@@ -265,7 +263,7 @@ int dbreg_cache_registry_store(struct dbreg_state *st, const struct dbreg_projec
 			sql[kept++] = sql[i];
 	}
 	n_sql = kept;
-	if (cache_files(&files, p, manifests, n_manifests, sql, n_sql, loaded_at - CACHE_RACY_NS) != 0)
+	if (cache_files(&files, p, manifests, n_manifests, sql, n_sql, loaded_at) != 0)
 		goto out;   /* racy or gone: the next run reads again */
 	cache_build(&build);
 	char sum[72];
@@ -557,8 +555,8 @@ int dbreg_cache_noop_forget_stamp(struct dbreg_state *st, const char *target)
 	if (!db || !target)
 		return DBREG_EUSAGE;
 	char *t = dbreg_target_key(target);
-	if (!t)
-		return 0;   /* no key: nothing was ever kept under one */
+	if (!t)   /* ELIBACC: a target without a key never had a stamp; else out of memory, and it stays */
+		return errno == ELIBACC ? 0 : DBREG_ENOMEM;
 	sqlite3_stmt *q = NULL;
 	int rc = DBREG_EIO;
 	if (sqlite3_prepare_v2(db, "UPDATE cache_noop SET stamp = NULL WHERE target = ?1 AND stamp IS NOT NULL", -1, &q,

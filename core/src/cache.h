@@ -32,8 +32,8 @@ char *dbreg_cache_noop_stamp(struct dbreg_state *st, const char *target, const c
 int dbreg_cache_noop_set_stamp(struct dbreg_state *st, const char *target, const char *registry_checksum,
 			       const char *stamp);
 
-/* Drops the stamp of target's memo, whoever stored it. Returns 0 or
- * DBREG_EIO. */
+/* Drops the stamp of target's memo, whoever stored it. Returns 0,
+ * DBREG_ENOMEM or DBREG_EIO. */
 int dbreg_cache_noop_forget_stamp(struct dbreg_state *st, const char *target);
 
 #endif

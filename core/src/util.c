@@ -163,6 +163,14 @@ void dbreg_buf_dispose(struct dbreg_buf *b)
 	*b = (struct dbreg_buf)DBREG_BUF_INIT;
 }
 
+bool dbreg_time_racy(long long t_ns, long long now_ns)
+{
+	/* A file system that keeps whole seconds stores a write at 10.9 s as
+	 * 10 s: 100 ms after that time another write can still land on it. */
+	long long tick = t_ns % 1000000000LL == 0 ? 2000000000LL : 100000000LL;
+	return t_ns >= now_ns - tick;
+}
+
 char *dbreg_strdup(const char *s)
 {
 	return s ? dbreg_strndup(s, strlen(s)) : NULL;

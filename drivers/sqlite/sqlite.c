@@ -1494,11 +1494,6 @@ static char *sq_target_key(const char *url)
 	return key;
 }
 
-/* A write made less than this before the stamp is taken could be followed
- * by another within the same tick of the file's times: no stamp then (as
- * the core's registry cache; above any file system's granularity here). */
-#define SQ_STAMP_RACY_NS (100LL * 1000 * 1000)
-
 static long long sq_ns(const struct timespec *t)
 {
 	return (long long)t->tv_sec * 1000000000LL + t->tv_nsec;
@@ -1539,15 +1534,17 @@ static int sq_content_stamp(const char *url, char *buf, size_t size)
 	    memcmp(h, "SQLite format 3", 16) != 0 || h[18] != 1 || h[19] != 1)
 		goto out;
 	/* The side files after the header: a writer creates its journal before
-	 * it touches the file and deletes it after its commit. */
-	if (sq_beside(path, "-journal") || sq_beside(path, "-wal"))
+	 * it touches the file and deletes it after its commit. SQLite names
+	 * them after the file a symbolic link leads to, not after the link. */
+	char real[PATH_MAX];
+	if (!realpath(path, real) || sq_beside(real, "-journal") || sq_beside(real, "-wal"))
 		goto out;
 	/* Unchanged while it was read, and not changed just now. */
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	long long m = sq_ns(&a.st_mtim), c = sq_ns(&a.st_ctim), racy = sq_ns(&now) - SQ_STAMP_RACY_NS;
+	long long m = sq_ns(&a.st_mtim), c = sq_ns(&a.st_ctim);
 	if (fstat(fd, &b) != 0 || b.st_size != a.st_size || sq_ns(&b.st_mtim) != m || sq_ns(&b.st_ctim) != c ||
-	    m >= racy || c >= racy)
+	    dbreg_time_racy(m, sq_ns(&now)) || dbreg_time_racy(c, sq_ns(&now)))
 		goto out;
 	char hex[2 * sizeof h + 1];
 	for (size_t i = 0; i < sizeof h; i++)

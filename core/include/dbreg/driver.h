@@ -415,6 +415,15 @@ char *dbreg_url_scrub(const char *text, const char *url);
  * driver refuses such a URL (DBREG_EUSAGE) before it parses it. */
 const char *dbreg_url_unclear(const char *url);
 
+/* Whether a file's modification or change time t_ns (ns since the epoch)
+ * is too close to now_ns for a later write to move it: one within the same
+ * tick of the file system's clock leaves it as it is. The tick is taken as
+ * 2 s for a time without a fraction of a second (FAT keeps 2 s; ext4 with
+ * 128-byte inodes, HFS+ and some NFS servers whole seconds), else 100 ms
+ * (above the kernel's clock tick). The one rule of the core's registry
+ * cache and of SQLite's content_stamp. */
+bool dbreg_time_racy(long long t_ns, long long now_ns);
+
 /* Registers a driver. Refuses a vtable with a missing required method or a
  * scheme already taken: returns DBREG_EUSAGE with the reason in errbuf. */
 int dbreg_driver_register(const struct dbreg_driver *drv, char *errbuf, size_t errsize);
