@@ -107,10 +107,11 @@ class Target:
             db.close()
 
 
-def assert_applied_once(t):
+def assert_applied_once(t, extra=0):
     h = t.history()
     keys = [(r[0], r[1]) for r in h]
-    expect(len(keys) == ALL_MIGRATIONS, "%s: %d history rows, want %d" % (t.shown, len(keys), ALL_MIGRATIONS))
+    want = ALL_MIGRATIONS + extra   # extra: the migrations of packages beyond tomls/
+    expect(len(keys) == want, "%s: %d history rows, want %d" % (t.shown, len(keys), want))
     expect(len(set(keys)) == len(keys), "%s: a migration applied twice: %s" % (t.shown, keys))
 
 
@@ -506,6 +507,68 @@ def a_state_file_with_digests_of_an_older_format_rewrites_no_copy_of_the_same_ro
     expect(written == [("delete", ALL_MIGRATIONS), ("insert", ALL_MIGRATIONS)], "one copy rewritten: %s" % written)
 
 
+def long_history(n=1000):
+    """A package of n migrations (with core's and basic's, a history past
+    fprint.c's FPRINT_MIN_ROWS): the first makes its table, the others
+    change nothing."""
+    lines = ['[package]', 'name = "@ydtb/longhist"', 'version = "1.0.0"', 'description = "A long history"', '',
+             '[dependencies]', '"@ydtb/core" = "^1.0.0"', '',
+             '[tables.ydtb_longhist_items]', 'description = "An item"', 'workspace_scoped = true', '',
+             '[tables.ydtb_longhist_items.columns]', 'id = { type = "text", primary_key = true }', '',
+             '[[migrations]]', 'id = "0000"', 'version = "1.0.0"',
+             'up = "CREATE TABLE IF NOT EXISTS ydtb_longhist_items (id text PRIMARY KEY, workspace_id text NOT NULL'
+             ' REFERENCES ydtb_workspaces(id) ON DELETE CASCADE); CREATE INDEX IF NOT EXISTS'
+             ' ydtb_longhist_items_workspace_id_idx ON ydtb_longhist_items (workspace_id);"', '']
+    for i in range(1, n):
+        lines += ['[[migrations]]', 'id = "%04d"' % i, 'version = "1.0.0"',
+                  "up = \"UPDATE ydtb_longhist_items SET id = id WHERE id = 'none %d';\"" % i, '']
+    return "\n".join(lines)
+
+
+def trap_digest(t):
+    """A textsend before pg_catalog's in t's search_path, counting the
+    digest's evaluations in trap_log."""
+    t.exec("CREATE TABLE trap_log (n integer); CREATE SCHEMA trap;"
+           " CREATE FUNCTION trap.textsend(text) RETURNS bytea VOLATILE LANGUAGE sql"
+           " AS $$ INSERT INTO public.trap_log VALUES (1); SELECT pg_catalog.textsend($1) $$;"
+           " DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, trap, pg_catalog',"
+           " current_database()); END$$;")
+
+
+def untrap_digest(t):
+    t.exec("DO $$BEGIN EXECUTE format('ALTER DATABASE %I RESET search_path', current_database()); END$$;")
+
+
+def digest_evaluations(t):
+    return int(t.query("SELECT count(*) FROM trap_log")[0][0])
+
+
+@case
+def a_short_history_is_digested_plainly_not_fingerprinted():
+    # Below fprint.c's FPRINT_MIN_ROWS the fingerprint's statement costs a
+    # visit more than the digest it saves: the state file keeps a short
+    # history as such (no fingerprint), and each no-op visit digests.
+    need_pg()
+    pg = [Target(u) for u in pg_databases("dbreg_fleet_short", 2)]
+    d = fleet_project(pg, jobs=1)
+    for _ in range(3):
+        rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+        expect(rc == 0 and doc["ok"], json.dumps(doc)[:1500] + err)
+    db = sqlite3.connect(os.path.join(d, ".dbreg", "state.db"))
+    rows = db.execute("SELECT fingerprint, n_rows FROM cache_fingerprints").fetchall()
+    db.close()
+    expect(len(rows) == 1 and rows[0][0] == "" and 0 < rows[0][1] < 1000, "kept: %s" % rows)
+    trap_digest(pg[1])
+    try:
+        for k in range(1, 3):
+            rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+            expect(rc == 0 and doc["ok"] and all(v["applied"] == 0 for v in doc["targets"]),
+                   json.dumps(doc)[:1500] + err)
+            expect(digest_evaluations(pg[1]) > 0, "visit %d digested nothing" % k)
+    finally:
+        untrap_digest(pg[1])
+
+
 @case
 def a_no_op_visit_whose_fingerprint_holds_digests_nothing():
     # Driver v12 registry_digest_since: a PostgreSQL target whose registry
@@ -516,7 +579,7 @@ def a_no_op_visit_whose_fingerprint_holds_digests_nothing():
     # on its target alone. jobs 1: the first target reads its rows.
     need_pg()
     pg = [Target(u) for u in pg_databases("dbreg_fleet_fp", 3)]
-    d = fleet_project(pg, jobs=1)
+    d = fleet_project(pg, jobs=1, extra_tomls={"longhist.toml": long_history()})
     for _ in range(3):
         rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
         expect(rc == 0 and doc["ok"], json.dumps(doc)[:1500] + err)
@@ -526,12 +589,8 @@ def a_no_op_visit_whose_fingerprint_holds_digests_nothing():
     db.close()
     expect(kept == 2, "fingerprints kept: %d" % kept)
     for t in pg[1:]:
-        t.exec("CREATE TABLE trap_log (n integer); CREATE SCHEMA trap;"
-               " CREATE FUNCTION trap.textsend(text) RETURNS bytea VOLATILE LANGUAGE sql"
-               " AS $$ INSERT INTO public.trap_log VALUES (1); SELECT pg_catalog.textsend($1) $$;"
-               " DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, trap, pg_catalog',"
-               " current_database()); END$$;")
-    evaluated = lambda t: int(t.query("SELECT count(*) FROM trap_log")[0][0])
+        trap_digest(t)
+    evaluated = digest_evaluations
     for _ in range(2):
         rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
         expect(rc == 0 and doc["ok"] and all(v["applied"] == 0 for v in doc["targets"]),
@@ -548,8 +607,8 @@ def a_no_op_visit_whose_fingerprint_holds_digests_nothing():
     expect(evaluated(pg[1]) == 0 and evaluated(pg[2]) > 0,
            "digested: %s" % [evaluated(t) for t in pg[1:]])
     for t in pg:
-        t.exec("DO $$BEGIN EXECUTE format('ALTER DATABASE %I RESET search_path', current_database()); END$$;")
-        assert_applied_once(t)
+        untrap_digest(t)
+        assert_applied_once(t, extra=1000)
 
 
 @case

@@ -8,10 +8,13 @@
 #include <sqlite3.h>
 
 /* A fingerprint (driver v12 registry_digest_since) and the digests read
- * with it; fp "" when none. */
+ * with it; fp "" when none, or when the history was short (see
+ * FPRINT_MIN_ROWS in fprint.c). */
 struct dbreg_fprint {
 	char fp[DBREG_FINGERPRINT_SIZE];
 	struct dbreg_registry_digest d;
+	bool known;                    /* lookup: the state file had a row */
+	bool keep;                     /* digest: *now is worth writing */
 };
 
 /* The fingerprint build (dbreg_cache_build_key(NULL, ...)) kept for
@@ -26,7 +29,7 @@ int dbreg_fprint_digest(struct dbreg_conn *conn, const struct dbreg_fprint *kept
 			struct dbreg_registry_digest *out);
 
 /* Keeps now (from dbreg_fprint_digest) for target, as build's; nothing
- * when its fp is "". Returns 0, DBREG_ENOMEM or DBREG_EIO. */
+ * unless now->keep. Returns 0, DBREG_ENOMEM or DBREG_EIO. */
 int dbreg_fprint_keep(sqlite3 *db, const char *build, const char *target, const struct dbreg_fprint *now);
 
 #endif
