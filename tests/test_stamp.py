@@ -317,6 +317,39 @@ def a_failed_apply_leaves_no_stamp_and_the_next_run_opens_the_file():
 
 
 @case
+def a_stamp_that_cannot_be_dropped_stops_the_run_before_it_writes():
+    # The state file refuses the drop (a trigger of the test's): the run
+    # must not write to a target whose stamp would outlive the write, and
+    # says so in one wording, whichever path it takes.
+    s = Stamped()
+    s.arm()
+    with open(os.path.join(s.d, "tomls", "zstamp.toml"), "a") as f:
+        f.write(SECOND)
+    db = sqlite3.connect(os.path.join(s.d, ".dbreg", "state.db"))
+    db.execute("CREATE TRIGGER refuse BEFORE UPDATE OF stamp ON cache_noop WHEN NEW.stamp IS NULL "
+               "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+    db.commit()
+    db.close()
+    for mode, shown in (("single", "sqlite:a.db"), ("fleet", "sqlite:b.db")):
+        before = os.stat(s.paths[mode])
+        rc, applied, _, out = s.apply(mode)
+        said = "state file: cannot drop the content stamp of %s before writing to it: refused by the test" % shown
+        expect(rc != 0 and said in out, "%s: exit %d: %s" % (mode, rc, out))
+        expect(s.stamp(mode), "%s: the stamp went all the same" % mode)
+        after = os.stat(s.paths[mode])
+        expect((after.st_mtime_ns, after.st_size) == (before.st_mtime_ns, before.st_size),
+               "%s: the target was written to" % mode)
+        db = sqlite3.connect(s.paths[mode])
+        n = db.execute("SELECT count(*) FROM ydtb_registry_migrations WHERE migration = '002_stamp'").fetchone()[0]
+        db.close()
+        expect(n == 0, "%s: 002_stamp was applied" % mode)
+    rc, out, err = s.run(["init", "--target", "sqlite:a.db"])
+    expect(rc != 0 and "cannot drop the content stamp of sqlite:a.db before writing to it: refused by the test"
+           in out + err, "init: exit %d: %s" % (rc, out + err))
+    expect("applied 0 migrations" not in out, "init: a run that wrote nothing reports what it applied: %s" % out)
+
+
+@case
 def a_run_killed_after_it_dropped_the_stamp_leaves_none():
     # A pending migration, and the target's registry lock (an flock on the
     # file) held elsewhere: the run drops the stamp, opens the connection

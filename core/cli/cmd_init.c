@@ -49,7 +49,7 @@ static void init_report(struct cli_session *s, const struct dbreg_init_result *r
 		return;
 	if (s->o.dry_run) {
 		cli_print_dry_run(s, plan);
-	} else if (r->failed != DBREG_INIT_APPLY) {
+	} else if (rc == 0 || r->failed == DBREG_INIT_VERIFY) {   /* else nothing ran, or apply's failure says what did */
 		fprintf(s->out, "%s: applied %zu migration%s", s->shown, r->apply.applied, r->apply.applied == 1 ? "" : "s");
 		cli_print_applied_tail(s, &r->apply);
 		fputc('\n', s->out);

@@ -405,9 +405,10 @@ void cli_session_close(struct cli_session *s)
  * (stamp.c), so that a run stopped part way leaves none. */
 static int session_forget_stamp(struct cli_session *s)
 {
-	if (!s->state || s->state_readonly || dbreg_stamp_forget(s->state, s->shown) == 0)
+	char err[1200];
+	if (!s->state || s->state_readonly || dbreg_stamp_forget(s->state, s->shown, err, sizeof err) == 0)
 		return 0;
-	cli_fail(s, "state file %s: cannot drop the content stamp of %s before writing to it", s->state_path, s->shown);
+	cli_fail(s, "%s (%s)", err, s->state_path);
 	return DBREG_EIO;
 }
 

@@ -953,8 +953,9 @@ int dbreg_stamp_store(struct dbreg_state *st, const char *target, const char *ur
 /* Drops target's stamp: called before a run writes to the target (before
  * its connection that writes opens), so that a run that stops part way
  * never leaves a stamp vouching for what it changed. Returns 0,
- * DBREG_ENOMEM or DBREG_EIO (the caller must not write then). */
-int dbreg_stamp_forget(struct dbreg_state *st, const char *target);
+ * DBREG_ENOMEM or DBREG_EIO, the failure worded in err (the caller must
+ * not write then, and reports err as it is: the one wording of it). */
+int dbreg_stamp_forget(struct dbreg_state *st, const char *target, char *err, size_t errsize);
 /* ---- package developer tools: new, docs, generate, test ------------------- */
 /* (scaffold.c, docs.c, generate.c, roundtrip.c) */
 

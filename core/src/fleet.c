@@ -20,8 +20,10 @@
 #include "workers.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -292,12 +294,19 @@ static long long fleet_ms(double since)
 	return (long long)(dbreg_clock_ms() - since);
 }
 
-static void fleet_fail(struct dbreg_fleet_outcome *o, int rc, const char *fmt, const char *a, const char *b)
+static void fleet_fail(struct dbreg_fleet_outcome *o, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fleet_fail(struct dbreg_fleet_outcome *o, int rc, const char *fmt, ...)
 {
 	o->rc = rc;
 	o->status = DBREG_FLEET_FAILED;
 	free(o->error);
-	o->error = dbreg_printf(fmt, a, b ? b : "");
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	dbreg_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	o->error = dbreg_buf_detach(&b);
 }
 
 /* Whether a plan without steps would still write: a package whose
@@ -348,11 +357,11 @@ static struct fleet_plan *fleet_plan_add(struct fleet_run *r, enum dbreg_dialect
 static const struct fleet_plan *fleet_plan_usable(const struct fleet_plan *e, struct dbreg_fleet_outcome *o)
 {
 	if (!e) {
-		fleet_fail(o, DBREG_ENOMEM, "out of memory%s%s", "", "");
+		fleet_fail(o, DBREG_ENOMEM, "out of memory");
 		return NULL;
 	}
 	if (e->rc != 0) {
-		fleet_fail(o, e->rc, "%s%s", e->error ? e->error : "the plan failed", "");
+		fleet_fail(o, e->rc, "%s", e->error ? e->error : "the plan failed");
 		return NULL;
 	}
 	return e;
@@ -456,7 +465,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		pthread_mutex_lock(&r->lock);
 		rc = opt->state ? dbreg_state_get_history(opt->state, m->shown, hist, nh) : 0;
 		if (rc != 0)
-			fleet_fail(o, rc, "%s%s", dbreg_state_errmsg(opt->state), "");
+			fleet_fail(o, rc, "%s", dbreg_state_errmsg(opt->state));
 		pthread_mutex_unlock(&r->lock);
 		if (rc != 0)
 			return;
@@ -541,19 +550,21 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		/* No content stamp may outlive a run that writes (stamp.c): dropped,
 		 * and the drop committed, before the first write. */
 		if (!opt->dry_run && opt->state) {
+			char ferr[1200] = "";
 			pthread_mutex_lock(&r->lock);
 			int fr = 0;
 			if (r->batch_open) {
 				r->batch_open = false;
-				fr = dbreg_state_batch_commit(opt->state);
+				if ((fr = dbreg_state_batch_commit(opt->state)) != 0)
+					snprintf(ferr, sizeof ferr, "%s", dbreg_state_errmsg(opt->state));
 			}
 			if (fr == 0)
-				fr = dbreg_stamp_forget(opt->state, m->shown);
+				fr = dbreg_stamp_forget(opt->state, m->shown, ferr, sizeof ferr);
 			if (fr != 0 && r->state_rc == 0)
 				r->state_rc = fr;
 			pthread_mutex_unlock(&r->lock);
 			if (fr != 0) {
-				fleet_fail(o, DBREG_EIO, "state file: cannot drop the content stamp of %s%s", m->shown, "");
+				fleet_fail(o, DBREG_EIO, "%s", ferr);
 				goto out;
 			}
 		}
@@ -567,7 +578,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		rc = dbreg_apply_run(&res, conn, plan, &ao);
 		o->applied = res.applied;
 		if (rc != 0) {
-			fleet_fail(o, rc, "%s%s", res.message ? res.message : res.errmsg, "");
+			fleet_fail(o, rc, "%s", res.message ? res.message : res.errmsg);
 			if (res.failed_migration) {
 				/* The database's words as dbreg_target_errmsg gives them,
 				 * its detail and hint included. */
@@ -617,12 +628,10 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		struct dbreg_verify_result v = DBREG_VERIFY_RESULT_INIT;
 		rc = dbreg_verify_run(&v, conn, r->reg, err, sizeof err);
 		if (rc == DBREG_EVERIFY && v.len > 0) {
-			char n[32];
-			snprintf(n, sizeof n, "%zu", v.len);
-			fleet_fail(o, rc, "verify: %s difference(s) from the declared tables, the first: %s", n,
+			fleet_fail(o, rc, "verify: %zu difference(s) from the declared tables, the first: %s", v.len,
 				   v.items[0].message);
 		} else if (rc != 0) {
-			fleet_fail(o, rc, "verify: %s%s", err, "");
+			fleet_fail(o, rc, "verify: %s", err);
 		}
 		dbreg_verify_result_dispose(&v);
 	}

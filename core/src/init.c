@@ -98,9 +98,8 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 	/* The plan is fine: now the connection may write. */
 	if (!o->dry_run) {
 		/* No content stamp may outlive a run that writes (stamp.c). */
-		if (o->state && dbreg_stamp_forget(o->state, target) != 0) {
-			rc = init_fail(out, DBREG_INIT_PLAN, DBREG_EIO, "state file: cannot drop the content stamp of %s",
-				       target);
+		if (o->state && dbreg_stamp_forget(o->state, target, err, sizeof err) != 0) {
+			rc = init_fail(out, DBREG_INIT_PLAN, DBREG_EIO, "%s", err);
 			goto out;
 		}
 		if ((rc = dbreg_target_make_writable(&conn, url, err, sizeof(err))) < 0) {

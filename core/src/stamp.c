@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "target.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,11 @@ int dbreg_stamp_store(struct dbreg_state *st, const char *target, const char *ur
 	return dbreg_cache_noop_set_stamp(st, target, registry_checksum, now);
 }
 
-int dbreg_stamp_forget(struct dbreg_state *st, const char *target)
+int dbreg_stamp_forget(struct dbreg_state *st, const char *target, char *err, size_t errsize)
 {
-	return dbreg_cache_noop_forget_stamp(st, target);
+	int rc = dbreg_cache_noop_forget_stamp(st, target);
+	if (rc != 0)
+		snprintf(err, errsize, "state file: cannot drop the content stamp of %s before writing to it: %s", target,
+			 rc == DBREG_ENOMEM ? "out of memory" : sqlite3_errmsg(dbreg_state_db(st)));
+	return rc;
 }
