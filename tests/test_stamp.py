@@ -95,6 +95,11 @@ class Stamped:
             opened = NOT_OPENED not in out
         return rc, int(m.group(1)) if m else None, opened, out + err
 
+    def add(self, migrations):
+        """Appends migrations to zstamp's manifest (pending on both targets)."""
+        with open(os.path.join(self.d, "tomls", "zstamp.toml"), "a") as f:
+            f.write(migrations)
+
     def stamp(self, mode):
         """The stamp the state file keeps for the mode's target (None: none)."""
         db = sqlite3.connect(os.path.join(self.d, ".dbreg", "state.db"))
@@ -273,8 +278,7 @@ def changed_manifests_and_another_build_are_seen_by_both():
     # The registry's checksum: a new migration is applied by both.
     s = Stamped()
     s.arm()
-    with open(os.path.join(s.d, "tomls", "zstamp.toml"), "a") as f:
-        f.write(SECOND)
+    s.add(SECOND)
     for mode in ("single", "fleet"):
         rc, applied, opened, out = s.apply(mode)
         expect(rc == 0 and opened and applied == 1, "changed manifests, %s: %s" % (mode, out))
@@ -323,8 +327,7 @@ def a_stamp_that_cannot_be_dropped_stops_the_run_before_it_writes():
     # says so in one wording, whichever path it takes.
     s = Stamped()
     s.arm()
-    with open(os.path.join(s.d, "tomls", "zstamp.toml"), "a") as f:
-        f.write(SECOND)
+    s.add(SECOND)
     db = sqlite3.connect(os.path.join(s.d, ".dbreg", "state.db"))
     db.execute("CREATE TRIGGER refuse BEFORE UPDATE OF stamp ON cache_noop WHEN NEW.stamp IS NULL "
                "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
@@ -359,8 +362,7 @@ def a_run_killed_after_it_dropped_the_stamp_leaves_none():
     for mode in ("single", "fleet"):
         s = Stamped()
         s.arm()
-        with open(os.path.join(s.d, "tomls", "zstamp.toml"), "a") as f:
-            f.write(SECOND)
+        s.add(SECOND)
         expect(s.stamp(mode), "no stamp to drop: the case proves nothing")
         fd = os.open(s.paths[mode], os.O_RDONLY)
         fcntl.flock(fd, fcntl.LOCK_EX)
