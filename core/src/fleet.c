@@ -301,12 +301,10 @@ static void fleet_fail(struct dbreg_fleet_outcome *o, int rc, const char *fmt, .
 	o->rc = rc;
 	o->status = DBREG_FLEET_FAILED;
 	free(o->error);
-	struct dbreg_buf b = DBREG_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	dbreg_buf_vprintf(&b, fmt, ap);
+	o->error = dbreg_vprintf(fmt, ap);
 	va_end(ap);
-	o->error = dbreg_buf_detach(&b);
 }
 
 /* Whether a plan without steps would still write: a package whose

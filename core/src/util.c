@@ -188,14 +188,20 @@ char *dbreg_strndup(const char *s, size_t n)
 	return p;
 }
 
-char *dbreg_printf(const char *fmt, ...)
+char *dbreg_vprintf(const char *fmt, va_list ap)
 {
 	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_buf_vprintf(&b, fmt, ap);
+	return dbreg_buf_detach(&b);
+}
+
+char *dbreg_printf(const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	dbreg_buf_vprintf(&b, fmt, ap);
+	char *s = dbreg_vprintf(fmt, ap);
 	va_end(ap);
-	return dbreg_buf_detach(&b);
+	return s;
 }
 
 int dbreg_strv_push(char ***v, size_t *n, const char *s)

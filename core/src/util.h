@@ -27,6 +27,8 @@ void dbreg_buf_printf(struct dbreg_buf *b, const char *fmt, ...) __attribute__((
  * verdicts it reports (SQLite, libpg_query): part of every cached result's key. */
 void dbreg_buf_versions(struct dbreg_buf *b);
 void dbreg_buf_vprintf(struct dbreg_buf *b, const char *fmt, va_list ap);
+/* dbreg_printf's va_list form: a new string, NULL when out of memory. */
+char *dbreg_vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* Appends s as a JSON string literal with quotes; NULL appends null. */
 void dbreg_buf_json_str(struct dbreg_buf *b, const char *s);
 /* Takes the buffer's string (never NULL unless oom: "" for empty); the
