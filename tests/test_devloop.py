@@ -269,6 +269,29 @@ def a_suppression_comment_with_a_code_that_is_none_says_so_where_it_is():
     expect(rc == 1 and "tomls/memo.toml:19:1: error[DBR043]" in err, "%d %s" % (rc, err))
 
 
+@case
+def a_suppression_comment_naming_a_code_no_statement_carries_says_so_where_it_is():
+    # DBR047 is reported at the declared table and DBR101 at the table too:
+    # a comment on the CREATE TABLE naming them suppressed nothing and said
+    # nothing (1ba0399: validate printed the DBR047 error alone). Now DBR107
+    # at each code, with the code's title, and the DBR047 stays an error.
+    up = ("-- dbreg:ignore DBR047, DBR101 the column is text on purpose\n" +
+          NOT_IDEMPOTENT.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS "))
+    d = project({"tomls/memo.toml": memo(up, columns='title = { type = "integer" }')})
+    rc, out, err = run(["validate"], d)
+    lines = [l for l in err.splitlines() if "DBR107" in l]
+    expect(lines == [
+        "tomls/memo.toml:18:17: warning[DBR107]: dbreg:ignore names DBR047 (the schema that migrations produce "
+        "differs from the declared tables), which no statement's finding carries: it suppresses nothing (hint: a "
+        "comment can suppress DBR043, DBR103; mend what DBR047 reports where it is reported, or pass --allow DBR047 "
+        "for a development target)",
+        "tomls/memo.toml:18:25: warning[DBR107]: dbreg:ignore names DBR101 (no index led by workspace_id), which no "
+        "statement's finding carries: it suppresses nothing (hint: a comment can suppress DBR043, DBR103; DBR101 is "
+        "reported where it is found, and no comment there suppresses it)"], err)
+    expect(rc == 1 and "error[DBR047]" in err and "DBR043" not in err.replace("DBR043, DBR103", ""),
+           "%d %s" % (rc, err))
+
+
 # ---- dbreg watch ---------------------------------------------------------------
 
 import queue

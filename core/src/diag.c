@@ -13,49 +13,50 @@ struct code_info {
 	const char *code;
 	enum dbreg_severity severity;
 	const char *title;
+	bool statement;                /* a migration statement's finding, where a dbreg:ignore comment is read */
 };
 
 static const struct code_info codes[] = {
-	{"DBR001", DBREG_SEV_ERROR, "the file is not valid TOML 1.0"},
-	{"DBR010", DBREG_SEV_ERROR, "[package] missing, or name missing or invalid"},
-	{"DBR011", DBREG_SEV_ERROR, "a version is not semver 2.0.0"},
-	{"DBR012", DBREG_SEV_ERROR, "two manifests declare the same package"},
-	{"DBR013", DBREG_SEV_ERROR, "unknown key"},
-	{"DBR014", DBREG_SEV_ERROR, "a key has the wrong type"},
-	{"DBR015", DBREG_SEV_ERROR, "not exactly one core package"},
-	{"DBR016", DBREG_SEV_ERROR, "a package declares tools but the core's ydtb_tools lacks a column dbreg writes"},
-	{"DBR020", DBREG_SEV_ERROR, "package table without the ydtb_ prefix"},
-	{"DBR021", DBREG_SEV_ERROR, "package table without workspace_id"},
-	{"DBR022", DBREG_SEV_ERROR, "workspace_id without a foreign key to ydtb_workspaces.id"},
-	{"DBR023", DBREG_SEV_ERROR, "workspace_id may be null"},
-	{"DBR024", DBREG_SEV_ERROR, "a table declared by two packages"},
-	{"DBR025", DBREG_SEV_ERROR, "invalid SQL identifier"},
-	{"DBR026", DBREG_SEV_ERROR, "unknown column type"},
-	{"DBR027", DBREG_SEV_ERROR, "foreign key to an unknown table or column, or to a package not depended on"},
-	{"DBR028", DBREG_SEV_ERROR, "table without a primary key"},
-	{"DBR029", DBREG_SEV_ERROR, "foreign key column whose type cannot reference the referenced column's"},
-	{"DBR030", DBREG_SEV_ERROR, "dependency on a package that is not registered"},
-	{"DBR031", DBREG_SEV_ERROR, "dependency range not satisfied by the registered version"},
-	{"DBR032", DBREG_SEV_ERROR, "circular dependency"},
-	{"DBR033", DBREG_SEV_ERROR, "invalid semver range"},
-	{"DBR040", DBREG_SEV_ERROR, "duplicate migration id in a package"},
-	{"DBR041", DBREG_SEV_ERROR, "migration version invalid, above the package version, or out of order"},
-	{"DBR042", DBREG_SEV_ERROR, "migration has no body for the dialect being planned"},
-	{"DBR043", DBREG_SEV_ERROR, "statement that is not idempotent"},
-	{"DBR044", DBREG_SEV_ERROR, "SQL that does not parse (PostgreSQL grammar)"},
-	{"DBR045", DBREG_SEV_ERROR, "applied migration changed (checksum drift)"},
-	{"DBR046", DBREG_SEV_ERROR, "a migration creates a table that breaks the table rules"},
-	{"DBR047", DBREG_SEV_ERROR, "the schema that migrations produce differs from the declared tables"},
-	{"DBR048", DBREG_SEV_ERROR, "a statement that cannot run inside a transaction, in a migration that runs in one"},
-	{"DBR050", DBREG_SEV_ERROR, "tool id invalid or declared twice"},
-	{"DBR101", DBREG_SEV_WARNING, "no index led by workspace_id"},
-	{"DBR102", DBREG_SEV_WARNING, "table without a description"},
-	{"DBR103", DBREG_SEV_WARNING, "unsafe operation for a live database"},
-	{"DBR105", DBREG_SEV_WARNING, "a rule was bypassed by a development flag or a suppression comment"},
-	{"DBR106", DBREG_SEV_WARNING, "a key between workspace tables without workspace_id"},
+	{"DBR001", DBREG_SEV_ERROR, "the file is not valid TOML 1.0", false},
+	{"DBR010", DBREG_SEV_ERROR, "[package] missing, or name missing or invalid", false},
+	{"DBR011", DBREG_SEV_ERROR, "a version is not semver 2.0.0", false},
+	{"DBR012", DBREG_SEV_ERROR, "two manifests declare the same package", false},
+	{"DBR013", DBREG_SEV_ERROR, "unknown key", false},
+	{"DBR014", DBREG_SEV_ERROR, "a key has the wrong type", false},
+	{"DBR015", DBREG_SEV_ERROR, "not exactly one core package", false},
+	{"DBR016", DBREG_SEV_ERROR, "a package declares tools but the core's ydtb_tools lacks a column dbreg writes", false},
+	{"DBR020", DBREG_SEV_ERROR, "package table without the ydtb_ prefix", true},
+	{"DBR021", DBREG_SEV_ERROR, "package table without workspace_id", true},
+	{"DBR022", DBREG_SEV_ERROR, "workspace_id without a foreign key to ydtb_workspaces.id", true},
+	{"DBR023", DBREG_SEV_ERROR, "workspace_id may be null", true},
+	{"DBR024", DBREG_SEV_ERROR, "a table declared by two packages", false},
+	{"DBR025", DBREG_SEV_ERROR, "invalid SQL identifier", false},
+	{"DBR026", DBREG_SEV_ERROR, "unknown column type", false},
+	{"DBR027", DBREG_SEV_ERROR, "foreign key to an unknown table or column, or to a package not depended on", true},
+	{"DBR028", DBREG_SEV_ERROR, "table without a primary key", false},
+	{"DBR029", DBREG_SEV_ERROR, "foreign key column whose type cannot reference the referenced column's", false},
+	{"DBR030", DBREG_SEV_ERROR, "dependency on a package that is not registered", false},
+	{"DBR031", DBREG_SEV_ERROR, "dependency range not satisfied by the registered version", false},
+	{"DBR032", DBREG_SEV_ERROR, "circular dependency", false},
+	{"DBR033", DBREG_SEV_ERROR, "invalid semver range", false},
+	{"DBR040", DBREG_SEV_ERROR, "duplicate migration id in a package", false},
+	{"DBR041", DBREG_SEV_ERROR, "migration version invalid, above the package version, or out of order", false},
+	{"DBR042", DBREG_SEV_ERROR, "migration has no body for the dialect being planned", false},
+	{"DBR043", DBREG_SEV_ERROR, "statement that is not idempotent", true},
+	{"DBR044", DBREG_SEV_ERROR, "SQL that does not parse (PostgreSQL grammar)", true},
+	{"DBR045", DBREG_SEV_ERROR, "applied migration changed (checksum drift)", false},
+	{"DBR046", DBREG_SEV_ERROR, "a migration creates a table that breaks the table rules", true},
+	{"DBR047", DBREG_SEV_ERROR, "the schema that migrations produce differs from the declared tables", false},
+	{"DBR048", DBREG_SEV_ERROR, "a statement that cannot run inside a transaction, in a migration that runs in one", true},
+	{"DBR050", DBREG_SEV_ERROR, "tool id invalid or declared twice", false},
+	{"DBR101", DBREG_SEV_WARNING, "no index led by workspace_id", false},
+	{"DBR102", DBREG_SEV_WARNING, "table without a description", false},
+	{"DBR103", DBREG_SEV_WARNING, "unsafe operation for a live database", true},
+	{"DBR105", DBREG_SEV_WARNING, "a rule was bypassed by a development flag or a suppression comment", false},
+	{"DBR106", DBREG_SEV_WARNING, "a key between workspace tables without workspace_id", false},
 	/* Not in manifest.md's table (it is silent on such comments): a
 	 * warning, since the comment only has no effect. */
-	{"DBR107", DBREG_SEV_WARNING, "a dbreg:ignore comment names a code that is no dbreg code"},
+	{"DBR107", DBREG_SEV_WARNING, "a dbreg:ignore comment names a code that is no dbreg code, or one no statement's finding carries", false},
 };
 
 static const struct code_info *diag_lookup(const char *code)
@@ -64,6 +65,17 @@ static const struct code_info *diag_lookup(const char *code)
 		if (strcmp(codes[i].code, code) == 0)
 			return &codes[i];
 	return NULL;
+}
+
+bool dbreg_diag_on_statement(const char *code)
+{
+	const struct code_info *ci = code ? diag_lookup(code) : NULL;
+	return ci && ci->statement;
+}
+
+const char *dbreg_diag_code(size_t i)
+{
+	return i < sizeof(codes) / sizeof(codes[0]) ? codes[i].code : NULL;
 }
 
 const char *dbreg_diag_title(const char *code, enum dbreg_severity *severity)

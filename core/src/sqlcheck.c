@@ -1496,13 +1496,16 @@ static bool sc_too_big(struct sc_ctx *c)
 }
 
 /* The codes of the statement's dbreg:ignore comment that are no dbreg code
- * (a typo: DBR430 for DBR043) suppress nothing: DBR107 at each, once per
- * comment (two statements on its line share it). */
+ * (a typo: DBR430 for DBR043), or a code no statement's finding carries
+ * (DBR047, reported at the declared table), suppress nothing: DBR107 at
+ * each, once per comment (two statements on its line share it). */
 static void sc_unknown_codes(struct sc_ctx *c, size_t *warned)
 {
 	for (size_t i = 0; i < c->suppress.n_codes && c->rc == 0; i++) {
 		const char *code = c->suppress.codes[i];
-		if (dbreg_diag_title(code, NULL) || c->suppress.at[i] < *warned)
+		enum dbreg_severity sev = DBREG_SEV_WARNING;
+		const char *title = dbreg_diag_title(code, &sev);
+		if (dbreg_diag_on_statement(code) || c->suppress.at[i] < *warned)
 			continue;
 		*warned = c->suppress.at[i] + 1;
 		/* A cursor of its own: the comment may come before the statement. */
@@ -1517,9 +1520,20 @@ static void sc_unknown_codes(struct sc_ctx *c, size_t *warned)
 		c->pos = keep;
 		char codes[256];
 		dbreg_suppress_codes(codes, sizeof codes);
-		if (dbreg_diag_addf(c->diags, "DBR107", &at, "dbreg:ignore names %s, which is no dbreg code: it suppresses "
-				    "nothing", code) != 0 ||
-		    dbreg_diag_hintf(c->diags, "name the code of the finding to suppress; a comment can suppress %s", codes) != 0)
+		int rc = title ? dbreg_diag_addf(c->diags, "DBR107", &at, "dbreg:ignore names %s (%s), which no statement's "
+						 "finding carries: it suppresses nothing", code, title)
+			       : dbreg_diag_addf(c->diags, "DBR107", &at, "dbreg:ignore names %s, which is no dbreg code: it "
+						 "suppresses nothing", code);
+		if (rc == 0 && !title)
+			rc = dbreg_diag_hintf(c->diags, "name the code of the finding to suppress; a comment can suppress %s",
+					      codes);
+		else if (rc == 0 && sev == DBREG_SEV_ERROR)
+			rc = dbreg_diag_hintf(c->diags, "a comment can suppress %s; mend what %s reports where it is "
+					      "reported, or pass --allow %s for a development target", codes, code, code);
+		else if (rc == 0)
+			rc = dbreg_diag_hintf(c->diags, "a comment can suppress %s; %s is reported where it is found, "
+					      "and no comment there suppresses it", codes, code);
+		if (rc != 0)
 			c->rc = DBREG_ENOMEM;
 	}
 }

@@ -100,18 +100,19 @@ void dbreg_suppress_find(struct dbreg_suppress *out, const char *sql, size_t beg
 		suppress_parse(out, sql, p);
 }
 
-/* The codes a statement's finding can carry that a comment may suppress:
- * the others that dbreg_suppress_allowed lets through are findings on
- * tables (DBR101, DBR102, DBR106) or about suppression itself (DBR105,
- * DBR107), which no comment on a statement reaches. */
-static const char *const suppress_statement_codes[] = { "DBR043", "DBR103" };
-
+/* The codes a comment may suppress among those a statement's finding can
+ * carry (diag.c's table): the others dbreg_suppress_allowed lets through
+ * are findings on tables (DBR101, DBR102, DBR106) or about suppression
+ * itself (DBR105, DBR107), which no comment on a statement reaches. */
 void dbreg_suppress_codes(char *buf, size_t size)
 {
 	size_t n = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof suppress_statement_codes / sizeof suppress_statement_codes[0] && n < size; i++)
-		n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", suppress_statement_codes[i]);
+	for (size_t i = 0; dbreg_diag_code(i) && n < size; i++) {
+		const char *code = dbreg_diag_code(i);
+		if (dbreg_diag_on_statement(code) && dbreg_suppress_allowed(code))
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", code);
+	}
 }
 
 bool dbreg_suppress_allowed(const char *code)
