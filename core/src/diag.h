@@ -15,15 +15,15 @@ struct dbreg_diag_at {
 	const char *package, *table, *column_name, *migration;
 };
 
-/* Appends a diagnostic with a printf-formatted message. The severity comes
- * from the code table; an unknown code is a programming error (assert).
- * Returns 0 or DBREG_ENOMEM. */
 /* Whether code is one a migration statement's finding can carry (where a
  * dbreg:ignore comment is read): the isolation and SQL checks' codes. */
 bool dbreg_diag_on_statement(const char *code);
 /* The code table's i-th code, in order; NULL past its end. */
 const char *dbreg_diag_code(size_t i);
 
+/* Appends a diagnostic with a printf-formatted message. The severity comes
+ * from the code table; an unknown code is a programming error (assert).
+ * Returns 0 or DBREG_ENOMEM. */
 int dbreg_diag_addf(struct dbreg_diag_list *list, const char *code, const struct dbreg_diag_at *at,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

@@ -143,9 +143,7 @@ int dbreg_suppress_vaddf(struct dbreg_diag_list *diags, const struct dbreg_suppr
 {
 	if (!suppress_names(sup, code))
 		return dbreg_diag_vaddf(diags, code, at, fmt, ap);
-	struct dbreg_buf msg = DBREG_BUF_INIT;
-	dbreg_buf_vprintf(&msg, fmt, ap);
-	char *text = dbreg_buf_detach(&msg);
+	char *text = dbreg_vprintf(fmt, ap);
 	if (!text)
 		return DBREG_ENOMEM;
 	int rc;
