@@ -295,7 +295,9 @@ def a_suppression_comment_naming_a_code_no_statement_carries_says_so_where_it_is
 # ---- dbreg watch ---------------------------------------------------------------
 
 import queue
+import socket
 import threading
+import urllib.parse
 
 MEMO_HEAD = """[package]
 name = "@ydtb/memo"
@@ -666,6 +668,90 @@ def watch_follows_an_editor_on_postgres_marked_dev():
         left = psql(url, "select count(*) from pg_stat_activity where datname = current_database() "
                          "and pid <> pg_backend_pid()")
         expect(left == "0", "connections left: " + left)
+    finally:
+        drop()
+
+
+class Gate:
+    """A TCP proxy to the test server that can go down (refusing
+    connections and cutting the ones it carries) and come back on its port."""
+
+    def __init__(self, url):
+        u = urllib.parse.urlsplit(url)
+        self.upstream = (u.hostname, u.port)
+        self.sockets = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = url.replace(u.netloc, u.netloc.rsplit("@", 1)[0] + "@127.0.0.1:%d" % self.port, 1)
+        self.up()
+
+    def up(self):
+        if self.listener is None:
+            self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def down(self):
+        self.listener.shutdown(socket.SHUT_RDWR)   # wakes the accept (close alone would not)
+        self.listener.close()
+        self.listener = None
+        for s in self.sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.sockets = []
+
+    def _accept(self, listener):
+        while True:
+            try:
+                c, _ = listener.accept()
+            except OSError:
+                return
+            u = socket.create_connection(self.upstream)
+            self.sockets += [c, u]
+            clitest.splice(c, u)
+
+
+@case
+def watch_connects_again_when_the_server_ended_its_session():
+    # A server restart, idle_session_timeout or a DBA's pg_terminate_backend
+    # ends the session watch holds; the next round connects again and goes
+    # on, and nothing already there is lost. A server still down fails the
+    # round (exit code 3) and the round after it connects.
+    url, drop = pg_database()
+    try:
+        gate = Gate(url)
+        d = project({"tomls/memo.toml": memo_state(1),
+                     "dbreg.toml": '[targets.dev]\nurl = "%s"\ndev = true\n' % gate.url})
+        db = url.rsplit("/", 1)[1].split("?", 1)[0]
+        kick = ("select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = '%s' "
+                "and application_name = 'dbreg'" % db)
+        w = Watch(d)
+        try:
+            r = w.round(timeout=60)
+            expect(r["ok"] and r["applied"] > 0, r)
+            psql(url, "insert into ydtb_workspaces (id, name, slug) values ('w1', 'W', 'w'); "
+                      "insert into ydtb_memo_items (id, workspace_id, title) values ('m1', 'w1', 'kept')")
+            expect(psql(url, kick) == "1", "no session of watch's to end")
+            write(os.path.join(d, "tomls", "memo.toml"), memo_state(2))
+            r = w.round()
+            expect(r["ok"] and r["status"] == "applied" and r["applied"] == 1, "after the kill: %s" % r)
+            gate.down()
+            write(os.path.join(d, "tomls", "memo.toml"), memo_state(3))
+            r = w.round()
+            expect(not r["ok"] and r["exit_code"] == 3 and r["applied"] == 0 and
+                   r["error"]["message"].startswith("cannot connect to postgresql://") and
+                   " again: " in r["error"]["message"], "server down: %s" % r)
+            gate.up()
+            write(os.path.join(d, "tomls", "memo.toml"), memo_state(3) + "\n# saved again\n")
+            r = w.round()
+            expect(r["ok"] and r["status"] == "applied" and r["applied"] == 1, "server back: %s" % r)
+            expect(w.stop() == 0, "exit")
+        finally:
+            w.kill()
+        expect(psql(url, "select id, title, note from ydtb_memo_items") == "m1|kept|", "data")
+        expect(psql(url, "select count(*) from ydtb_registry_migrations where package = '@ydtb/memo'") == "3",
+               "history")
     finally:
         drop()
 

@@ -261,6 +261,10 @@ void cli_apply_remember(struct cli_session *s);
 
 /* Connects to the target (read-only: creates nothing on it). */
 int cli_connect(struct cli_session *s, bool readonly);
+/* A new connection in place of s->conn, of the same kind, for a session
+ * that outlived its own (watch): the reason of a refusal in err, not
+ * reported (the caller's round says it). */
+int cli_reconnect(struct cli_session *s, char *err, size_t errsize);
 /* Once the plan is fine: a read-only connection becomes one that writes
  * (dbreg_target_make_writable); nothing to do for any other. */
 int cli_connect_writable(struct cli_session *s);

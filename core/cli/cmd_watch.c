@@ -267,6 +267,35 @@ static bool watch_is_redo(const struct dbreg_plan *plan, size_t i)
 	return false;
 }
 
+/* The round's first read (for PostgreSQL, its first statement). watch
+ * outlives its session: one the server ended (a restart, a terminated
+ * backend, idle_session_timeout) fails here with DBREG_ECONNECT, and so
+ * does a round after a connection that could not be made again; a new
+ * connection, and the read once more. Fails with r's rc and error. */
+static int watch_read_history(struct watch_ui *ui, struct watch_result *r)
+{
+	struct cli_session *t = ui->t;
+	bool changed;
+	for (int tries = 0;; tries++) {
+		/* The stamp before the read: a commit after it shows next round. */
+		if (t->conn && dbreg_target_changed(t->conn, &ui->stamp, &changed) < 0)
+			ui->stamp = 0;
+		r->rc = t->conn ? dbreg_target_history(t->conn, &ui->hist, &ui->n_hist) : DBREG_ECONNECT;
+		if (r->rc != DBREG_ECONNECT || tries == 1)
+			break;
+		char err[1024];
+		ui->stamp = 0;
+		if ((r->rc = cli_reconnect(t, err, sizeof err)) < 0) {
+			snprintf(r->error, sizeof r->error, "cannot connect to %s again: %s", t->shown, err);
+			return r->rc;
+		}
+	}
+	if (r->rc < 0)
+		snprintf(r->error, sizeof r->error, "reading the history of %s: %s", t->shown,
+			 dbreg_target_errmsg(t->conn));
+	return r->rc;
+}
+
 /* Plans against the target's history and, on a development target, applies. */
 static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, struct dbreg_registry *old,
 			     struct watch_result *r)
@@ -274,18 +303,12 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 	struct cli_session *t = ui->t;
 	double t0 = dbreg_clock_ms();
 	bool changed = true;
-	if (ui->hist_valid && ui->apply && (dbreg_target_changed(t->conn, &ui->stamp, &changed) < 0 || changed))
+	if (ui->hist_valid && ui->apply &&
+	    (!t->conn || dbreg_target_changed(t->conn, &ui->stamp, &changed) < 0 || changed))
 		watch_hist_forget(ui);
 	if (!ui->hist_valid || !ui->apply) {
 		watch_hist_forget(ui);
-		/* The stamp before the read: a commit after it shows next round. */
-		if (dbreg_target_changed(t->conn, &ui->stamp, &changed) < 0)
-			ui->stamp = 0;
-		int hrc = dbreg_target_history(t->conn, &ui->hist, &ui->n_hist);
-		if (hrc < 0) {
-			snprintf(r->error, sizeof r->error, "reading the history of %s: %s", t->shown,
-				 dbreg_target_errmsg(t->conn));
-			r->rc = hrc;
+		if (watch_read_history(ui, r) < 0) {
 			r->status = "not applied";
 			return;
 		}

@@ -412,17 +412,33 @@ static int session_forget_stamp(struct cli_session *s)
 	return DBREG_EIO;
 }
 
+/* Opens s->conn; a refused connection's reason in err, unreported. */
+static int session_open(struct cli_session *s, bool readonly, char *err, size_t errsize)
+{
+	if (!readonly && session_forget_stamp(s) < 0) {
+		snprintf(err, errsize, "the state file %s refused to forget the target's content stamp", s->state_path);
+		return DBREG_EIO;
+	}
+	int rc = readonly ? dbreg_target_connect_readonly(&s->conn, s->url, err, errsize)
+			  : dbreg_target_connect(&s->conn, s->url, err, errsize);
+	s->conn_readonly = readonly;
+	return rc;
+}
+
 int cli_connect(struct cli_session *s, bool readonly)
 {
 	char err[1024];
-	if (!readonly && session_forget_stamp(s) < 0)
-		return DBREG_EIO;
-	int rc = readonly ? dbreg_target_connect_readonly(&s->conn, s->url, err, sizeof(err))
-			  : dbreg_target_connect(&s->conn, s->url, err, sizeof(err));
-	if (rc < 0)
+	int rc = session_open(s, readonly, err, sizeof err);
+	if (rc < 0 && rc != DBREG_EIO)
 		cli_fail(s, "cannot connect to %s: %s", s->shown, err);
-	s->conn_readonly = readonly;
 	return rc;
+}
+
+int cli_reconnect(struct cli_session *s, char *err, size_t errsize)
+{
+	dbreg_target_close(s->conn);
+	s->conn = NULL;
+	return session_open(s, s->conn_readonly, err, errsize);
 }
 
 int cli_connect_writable(struct cli_session *s)
