@@ -1202,6 +1202,48 @@ def a_server_that_refuses_tls_is_asked_once_a_run_unless_sslmode_is_named():
 
 
 @case
+def a_refusal_of_tls_is_forgotten_after_10_seconds_in_a_process_that_stays():
+    need_pg()
+    # watch outlives a run: a refusal it learnt is kept 10 s, then the next
+    # connection asks again (a server may have turned TLS on since).
+    proxy = TlsCounter(PG_URL)
+    url = proxy.via(pg_databases("dbreg_tlsw", 1)[0])
+    d = project({"dbreg.toml": '[targets.dev]\nurl = "%s"\ndev = true\n' % url})
+    proc = subprocess.Popen([clitest.DBREG, "watch", "--json"], cwd=d, env=clitest.dbreg_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    clitest.cleanups.append(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
+
+    def round_after(edit):
+        """The counts of a round: the first, or one after a new package
+        (something to apply)."""
+        t = time.monotonic()
+        if edit:
+            rc, out, err = run(["new", "package", "tlsw%d" % edit], d)
+            expect(rc == 0, "new package: %s" % err)
+        doc = json.loads(proc.stdout.readline())
+        expect(doc["ok"] and (not edit or doc["applied"] > 0), "round %d: %s" % (edit, doc))
+        return proxy.counts(), t
+
+    (conns, tls), learnt = round_after(0)
+    expect(conns >= 1 and tls == 1, "first round: %d connections, %d asked for TLS, want 1" % (conns, tls))
+    # watch keeps its connection across rounds; it connects again when the
+    # server ended the session.
+    db = url.rsplit("/", 1)[1]
+    kick = ("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '%s' "
+            "AND application_name = 'dbreg'" % db)
+    expect(psql(PG_URL, kick) == "1", "no session of watch's")
+    (conns, tls), t = round_after(1)
+    expect(t - learnt < 10 and conns >= 1 and tls == 0,
+           "within 10 s: %d connections, %d asked for TLS, want 0" % (conns, tls))
+    time.sleep(max(0.0, learnt + 10.5 - time.monotonic()))
+    expect(psql(PG_URL, kick) == "1", "no session of watch's")
+    (conns, tls), _ = round_after(2)
+    expect(conns >= 1 and tls == 1, "after 10 s: %d connections, %d asked for TLS, want 1" % (conns, tls))
+    proc.send_signal(signal.SIGTERM)
+    expect(proc.wait(timeout=20) == 0, "watch exit")
+
+
+@case
 def fleet_usage_errors_and_bad_fleets():
     d = project()
     with open(os.path.join(d, "dbreg.toml"), "w") as f:

@@ -219,11 +219,14 @@ static char *pg_target_key(const char *url)
 /* libpq's default sslmode=prefer opens every TCP connection with an
  * SSLRequest and, when the server answers 'N', goes on in plaintext: a
  * round trip a connection. A fleet connects to many databases on the same
- * servers, so once a host:port has refused, later connections to it in this
- * process do not ask again (sslmode=disable). This loses nothing: prefer
- * protects against no attacker, who can strip TLS by answering 'N' in the
- * server's place. A connection string or environment that names sslmode, or
- * anything that can choose it for libpq, keeps libpq's behaviour. */
+ * servers, so for PG_PLAIN_TTL_MS after a host:port refused, later
+ * connections to it do not ask (sslmode=disable). This loses nothing:
+ * prefer protects against no attacker, who can strip TLS by answering 'N'
+ * in the server's place. The time bound is for the processes that outlive
+ * a run (watch, an embedder): a server that turns TLS on is asked again
+ * within seconds, and gets it, as libpq would. A connection string or
+ * environment that names sslmode, or anything that can choose it for
+ * libpq, keeps libpq's behaviour. */
 static const char *const pg_tls_keys[][2] = {
 	{ "sslmode", "PGSSLMODE" },
 	{ "requiressl", "PGREQUIRESSL" },
@@ -233,8 +236,12 @@ static const char *const pg_tls_keys[][2] = {
 };
 
 #define PG_PLAIN_MAX 64
+#define PG_PLAIN_TTL_MS 10000.0   /* a fleet's burst; one more SSLRequest a server every 10 s */
 static pthread_mutex_t pg_plain_lock = PTHREAD_MUTEX_INITIALIZER;
-static char pg_plain[PG_PLAIN_MAX][300];
+static struct {
+	char key[300];
+	double at;                     /* when it refused (dbreg_clock_ms) */
+} pg_plain[PG_PLAIN_MAX];
 static size_t pg_plain_n;
 
 /* The host:port whose TLS refusal a connection may use or teach, in key;
@@ -256,28 +263,39 @@ static bool pg_plain_key(const PQconninfoOption *opts, char *key, size_t size)
 	return n > 0 && (size_t)n < size;
 }
 
-/* Whether key is a server known to refuse TLS. */
+/* key's slot, or pg_plain_n; under pg_plain_lock. */
+static size_t pg_plain_find(const char *key)
+{
+	size_t i = 0;
+	while (i < pg_plain_n && strcmp(pg_plain[i].key, key) != 0)
+		i++;
+	return i;
+}
+
+/* Whether key is a server that refused TLS less than PG_PLAIN_TTL_MS ago;
+ * an older refusal is forgotten, and the connection asks. */
 static bool pg_plain_known(const char *key)
 {
-	bool known = false;
 	pthread_mutex_lock(&pg_plain_lock);
-	for (size_t i = 0; i < pg_plain_n && !known; i++)
-		known = strcmp(pg_plain[i], key) == 0;
+	size_t i = pg_plain_find(key);
+	bool known = i < pg_plain_n && dbreg_clock_ms() - pg_plain[i].at < PG_PLAIN_TTL_MS;
+	if (i < pg_plain_n && !known)
+		pg_plain[i] = pg_plain[--pg_plain_n];
 	pthread_mutex_unlock(&pg_plain_lock);
 	return known;
 }
 
-/* Learns (refused) or forgets key; a full table learns no more. */
+/* Learns (refused, now) or forgets key; a full table learns no more. */
 static void pg_plain_set(const char *key, bool refused)
 {
 	pthread_mutex_lock(&pg_plain_lock);
-	size_t i = 0;
-	while (i < pg_plain_n && strcmp(pg_plain[i], key) != 0)
-		i++;
+	size_t i = pg_plain_find(key);
 	if (refused && i == pg_plain_n && pg_plain_n < PG_PLAIN_MAX)
-		snprintf(pg_plain[pg_plain_n++], sizeof pg_plain[0], "%s", key);
+		snprintf(pg_plain[pg_plain_n++].key, sizeof pg_plain[0].key, "%s", key);
+	if (refused && i < pg_plain_n)
+		pg_plain[i].at = dbreg_clock_ms();
 	else if (!refused && i < pg_plain_n)
-		memcpy(pg_plain[i], pg_plain[--pg_plain_n], sizeof pg_plain[0]);
+		pg_plain[i] = pg_plain[--pg_plain_n];
 	pthread_mutex_unlock(&pg_plain_lock);
 }
 
@@ -323,7 +341,7 @@ static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 		kw[n] = "connect_timeout";
 		val[n++] = "10";
 	}
-	char plain[sizeof pg_plain[0]];
+	char plain[sizeof pg_plain[0].key];
 	bool learn = pg_plain_key(opts, plain, sizeof plain), skip_tls = learn && pg_plain_known(plain);
 	if (skip_tls) {
 		kw[n] = "sslmode";
