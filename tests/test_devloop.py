@@ -207,6 +207,17 @@ def reset_refused_on_a_target_that_is_not_a_development_one():
     expect(open(db, "rb").read() == before, "the target changed")
     rc, out, err = run(["reset", "--target", "postgres://app:secret@127.0.0.1:1/app"], d)
     expect(rc == 2 and "secret" not in err, "%d %s" % (rc, err))
+    # The same file by its path, relative, absolute or roundabout, is the
+    # database that said dev = false: refused too, naming the target.
+    for spelling in ["sqlite:keep.db", "sqlite:" + db, "sqlite:./keep.db"]:
+        for args in (["reset"], ["apply", "--allow", "DBR043"]):
+            rc, out, err = run(args + ["--target", spelling], d)
+            expect(rc == 2 and "it is the database of target dev, which says dev = false" in err,
+                   "%s %s: %d %s" % (args[0], spelling, rc, err))
+            expect(open(db, "rb").read() == before, "%s %s: the target changed" % (args[0], spelling))
+    # Another file is a development target as ever.
+    rc, out, err = run(["reset", "--target", "sqlite:other.db"], d)
+    expect(rc == 0, "%d %s" % (rc, err))
 
 
 # ---- suppression comments ------------------------------------------------------

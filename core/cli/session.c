@@ -322,21 +322,28 @@ int cli_require_dev(struct cli_session *s, const char *what)
 	}
 	bool dev = dbreg_project_target_is_dev(s->proj, s->o.target, url);
 	char *shown = dbreg_url_redact(url);
-	free(url);
 	if (!dev) {
 		const char *name = s->o.target ? s->o.target : "dev";
 		bool named = false;
 		for (size_t i = 0; i < s->proj->n_targets; i++)
 			named |= strcmp(s->proj->targets[i].name, name) == 0;
 		/* Named as the command line or dbreg.toml names it. */
+		const struct dbreg_target_def *said = dbreg_project_target_saying_dev(s->proj, s->o.target, url);
 		if (named)
 			cli_fail(s, "%s is for development targets only, and target %s (%s) is not one", what, name,
 				 shown ? shown : "its URL");
+		else if (said)
+			cli_fail(s, "%s is for development targets only, and %s is not one: it is the database of "
+				 "target %s, which says dev = false", what, shown ? shown : "the target", said->name);
 		else
 			cli_fail(s, "%s is for development targets only, and %s is not one", what, shown ? shown : "the target");
-		cli_hint(s, "%s", named ? "add dev = true to its [targets] table in dbreg.toml if it is a development database"
-				      : "name a target marked dev = true in dbreg.toml, or a SQLite file");
+		if (said && !named)
+			cli_hint(s, "if it is a development database, say dev = true in [targets.%s] of dbreg.toml", said->name);
+		else
+			cli_hint(s, "%s", named ? "add dev = true to its [targets] table in dbreg.toml if it is a development database"
+					      : "name a target marked dev = true in dbreg.toml, or a SQLite file");
 	}
+	free(url);
 	free(shown);
 	return dev ? 0 : DBREG_EUSAGE;
 }

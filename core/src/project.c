@@ -567,6 +567,26 @@ const struct dbreg_target_def *dbreg_project_target(const struct dbreg_project *
 	return NULL;
 }
 
+const struct dbreg_target_def *dbreg_project_target_saying_dev(const struct dbreg_project *p, const char *target,
+							      const char *url)
+{
+	const struct dbreg_target_def *def = dbreg_project_target(p, target), *said = NULL;
+	if (def && def->dev >= 0)
+		return def;
+	/* The same database by another spelling: its URL, another name. */
+	char *key = url ? dbreg_target_key(url) : NULL;
+	for (size_t i = 0; key && p && i < p->n_targets && !(said && said->dev == 0); i++) {
+		char *u = NULL, *k = NULL, err[256];
+		if (p->targets[i].dev >= 0 && dbreg_project_target_url(&u, p, p->targets[i].name, err, sizeof err) == 0 &&
+		    (k = dbreg_target_key(u)) != NULL && strcmp(k, key) == 0)
+			said = &p->targets[i];
+		free(k);
+		free(u);
+	}
+	free(key);
+	return said;
+}
+
 bool dbreg_project_target_is_dev(const struct dbreg_project *p, const char *target, const char *url)
 {
 	enum dbreg_dialect dialect;
@@ -574,9 +594,6 @@ bool dbreg_project_target_is_dev(const struct dbreg_project *p, const char *targ
 	/* An in-memory database lives as long as the run: nothing to protect. */
 	if (dbreg_target_is_memory(url))
 		return true;
-	const char *name = target ? target : "dev";
-	for (size_t i = 0; p && i < p->n_targets; i++)
-		if (strcmp(p->targets[i].name, name) == 0 && p->targets[i].dev >= 0)
-			return p->targets[i].dev == 1;
-	return sqlite;
+	const struct dbreg_target_def *said = dbreg_project_target_saying_dev(p, target, url);
+	return said ? said->dev == 1 : sqlite;
 }
