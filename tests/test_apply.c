@@ -224,13 +224,14 @@ static bool sql_true(struct dbreg_conn *conn, const char *cond)
 }
 
 /* Plans only `package` taken to `version` (`down PKG --to VERSION`) and applies. */
-static int down_to(struct dbreg_conn *conn, struct dbreg_registry *reg, const char *package, const char *version)
+static int down_to(struct dbreg_conn *conn, struct dbreg_registry *reg, const char *package, const char *version,
+		   size_t *applied)
 {
 	struct dbreg_history h = DBREG_HISTORY_INIT;
 	DBREG_PASS(conn, conn->driver->history_read(conn, &h));
 	struct dbreg_pin pin = { package, version };
 	struct dbreg_plan_opts o = { .dialect = dialect(), .history = h.rows, .n_history = h.len,
-				     .pins = &pin, .n_pins = 1, .only_package = package };
+				     .pins = &pin, .n_pins = 1, .only_package = package, .downgrade = true };
 	struct dbreg_plan *plan;
 	int rc = dbreg_plan_build(&plan, reg, &o);
 	dbreg_history_dispose(&h);
@@ -240,6 +241,8 @@ static int down_to(struct dbreg_conn *conn, struct dbreg_registry *reg, const ch
 	rc = dbreg_apply_run(&res, conn, plan, NULL);
 	if (rc != 0)
 		print_message("# down: %s\n", res.errmsg);
+	if (applied)
+		*applied = res.applied;
 	dbreg_apply_result_dispose(&res);
 	dbreg_plan_free(plan);
 	return rc;
@@ -362,7 +365,7 @@ static void test_apply__downgrade_and_back_up(void **state)
 	char *at_120 = snapshot(tc.conn);
 
 	size_t applied;
-	assert_int_equal(apply_to(tc.conn, tc.reg, &pin, 1, &applied), 0);
+	assert_int_equal(down_to(tc.conn, tc.reg, "@t/notes", "1.0.0", &applied), 0);
 	assert_int_equal(applied, 2);
 	char *down = snapshot(tc.conn);
 	assert_string_equal(down, at_100);
@@ -916,7 +919,7 @@ static void test_apply__tools_follow_the_manifest(void **state)
 	assert_true(sql_true(conn, "(SELECT count(*) FROM ydtb_tools WHERE id = 'notes2' AND name = 'Notes 2') = 1"));
 
 	/* down --to 0.0.0: no tools, no package row, no history of it. */
-	assert_int_equal(down_to(conn, reg, "@t/notes", "0.0.0"), 0);
+	assert_int_equal(down_to(conn, reg, "@t/notes", "0.0.0", NULL), 0);
 	assert_true(sql_true(conn, "(SELECT count(*) FROM ydtb_tools WHERE package_name = '@t/notes') = 0"));
 	char *s = snapshot(conn);
 	assert_null(strstr(s, "package @t/notes"));

@@ -496,6 +496,55 @@ def down_then_up_again_through_the_cli():
 
 
 @case
+def a_pin_below_what_is_installed_is_refused_and_down_never_goes_up():
+    # --to stops a package on its way up; only `down` takes it back (what
+    # Flyway's -target and Sqitch's deploy --to do), and down never applies.
+    d = project({"dbreg.toml": '[fleets.both]\ntargets = ["sqlite:a.db", "sqlite:b.db"]\n'})
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0, out + err)
+    db = os.path.join(d, "ydtb.db")
+    import sqlite3
+    con = sqlite3.connect(db)
+    con.execute("insert into ydtb_workspaces (id, name, slug) values ('w1', 'W', 'w')")
+    con.execute("insert into ydtb_basic_notes (id, workspace_id, title) values ('n1', 'w1', 'kept')")
+    con.commit()
+    con.close()
+    before = open(db, "rb").read()
+    refusal = ("--to @ydtb/basic@1.0.0 is below what the target has installed (migration 0005_create_note_tags, "
+               "version 1.1.0, is applied): plan, apply and init never revert a migration; to take the package "
+               "back, run: dbreg down @ydtb/basic --to 1.0.0")
+    for cmd in (["plan"], ["apply"], ["apply", "--dry-run"], ["init"]):
+        rc, out, err = run(cmd + ["--to", "@ydtb/basic@1.0.0"], d)
+        expect(rc == 2 and refusal in err, "%s: %d %s" % (cmd, rc, out + err))
+        expect(open(db, "rb").read() == before, "%s changed the database" % cmd)
+    rc, out, err = run(["apply", "-q", "--fleet", "both"], d)
+    expect(rc == 0, out + err)
+    rc, doc, err = run_json(["apply", "--fleet", "both", "--to", "@ydtb/basic@1.0.0", "--on-error", "continue"], d)
+    expect(rc == 2 and [t["exit_code"] for t in doc["targets"]] == [2, 2] and
+           all(refusal in t["error"] for t in doc["targets"]), "fleet: %d %s" % (rc, doc))
+    for name in ("a.db", "b.db"):
+        con = sqlite3.connect(os.path.join(d, name))
+        expect(con.execute("select count(*) from sqlite_master where name = 'ydtb_basic_note_tags'").fetchone()[0]
+               == 1, "fleet: %s lost a table" % name)
+        con.close()
+    rc, out, err = run(["down", "@ydtb/basic", "--to", "1.0.0"], d)
+    expect(rc == 0 and "reverted 3 migrations" in out, out + err)
+    con = sqlite3.connect(db)
+    expect(con.execute("select title from ydtb_basic_notes").fetchall() == [("kept",)], "the row")
+    n = con.execute("select count(*) from ydtb_registry_migrations").fetchone()[0]
+    con.close()
+    rc, out, err = run(["down", "@ydtb/basic", "--to", "1.1.0"], d)
+    expect(rc == 2 and "--to @ydtb/basic@1.1.0 is above what the target has installed (migration "
+           "0003_add_note_pinned, version 1.1.0, is not applied): down never applies a migration; to take the "
+           "package up, run: dbreg apply --to @ydtb/basic@1.1.0" in err, "%d %s" % (rc, err))
+    con = sqlite3.connect(db)
+    expect(con.execute("select count(*) from ydtb_registry_migrations").fetchone()[0] == n, "down applied")
+    con.close()
+    rc, out, err = run(["apply", "--to", "@ydtb/basic@1.1.0"], d)
+    expect(rc == 0 and "applied 3 migrations" in out, out + err)
+
+
+@case
 def init_unreachable_exits_3_quickly_without_password():
     d = project({"dbreg.toml": '[targets.dev]\nurl = "postgres://app:s3cretpw@127.0.0.1:1/db"\n'})
     t = time.time()

@@ -300,9 +300,20 @@ static void test_plan__pin_below_installed_runs_downs_newest_first(void **state)
 	hist_add(&h, full, "@t/a", "0002");
 	hist_add(&h, full, "@t/a", "0003");
 	struct dbreg_pin pin = { "@t/a", "1.0.0" };
+	/* Only `down` goes back: for plan, apply and init such a pin is refused. */
+	plan = (void *)1;
+	assert_int_equal(dbreg_plan_build(&plan, reg,
+					  &(struct dbreg_plan_opts){ .dialect = DBREG_DIALECT_SQLITE, .history = h.rows,
+								     .n_history = h.n, .pins = &pin, .n_pins = 1 }),
+			 DBREG_EUSAGE);
+	assert_null(plan);
+	assert_non_null(strstr(dbreg_registry_errmsg(reg), "--to @t/a@1.0.0 is below what the target has installed "
+							   "(migration 0003, version 1.2.0, is applied)"));
+	assert_non_null(strstr(dbreg_registry_errmsg(reg), "dbreg down @t/a --to 1.0.0"));
 	PASS(reg, dbreg_plan_build(&plan, reg,
 				   &(struct dbreg_plan_opts){ .dialect = DBREG_DIALECT_SQLITE, .history = h.rows,
-							      .n_history = h.n, .pins = &pin, .n_pins = 1 }));
+							      .n_history = h.n, .pins = &pin, .n_pins = 1,
+							      .downgrade = true }));
 	char *s = plan_short(plan);
 	assert_string_equal(s, "a:0003-down;a:0002-down;");
 	free(s);
@@ -314,11 +325,23 @@ static void test_plan__pin_below_installed_runs_downs_newest_first(void **state)
 	PASS(reg, dbreg_plan_build(&plan, reg,
 				   &(struct dbreg_plan_opts){ .dialect = DBREG_DIALECT_SQLITE, .history = h.rows + 1,
 							      .n_history = h.n - 1, .pins = &pin2, .n_pins = 1,
-							      .only_package = "@t/a" }));
+							      .only_package = "@t/a", .downgrade = true }));
 	s = plan_short(plan);
 	assert_string_equal(s, "a:0003-down;");
 	free(s);
 	dbreg_plan_free(plan);
+
+	/* And `down` never goes up: 0002 and 0003 are not applied here. */
+	struct dbreg_pin pin3 = { "@t/a", "1.2.0" };
+	plan = (void *)1;
+	assert_int_equal(dbreg_plan_build(&plan, reg,
+					  &(struct dbreg_plan_opts){ .dialect = DBREG_DIALECT_SQLITE, .history = h.rows,
+								     .n_history = 2, .pins = &pin3, .n_pins = 1,
+								     .only_package = "@t/a", .downgrade = true }),
+			 DBREG_EUSAGE);
+	assert_null(plan);
+	assert_non_null(strstr(dbreg_registry_errmsg(reg), "--to @t/a@1.2.0 is above what the target has installed "
+							   "(migration 0002, version 1.1.0, is not applied)"));
 	dbreg_plan_free(full);
 	dbreg_registry_free(reg);
 	free_all(m, 2);
@@ -338,7 +361,8 @@ static void test_plan__downgrade_refused_without_down(void **state)
 	struct dbreg_pin pin = { "@t/a", "1.0.0" };
 	assert_int_equal(dbreg_plan_build(&plan, reg,
 					  &(struct dbreg_plan_opts){ .dialect = DBREG_DIALECT_SQLITE, .history = h.rows,
-								     .n_history = h.n, .pins = &pin, .n_pins = 1 }),
+								     .n_history = h.n, .pins = &pin, .n_pins = 1,
+								     .downgrade = true }),
 			 DBREG_EINVALID);
 	assert_null(plan);
 	const struct dbreg_diag *d = find_diag(reg, "DBR042");

@@ -16,7 +16,7 @@ static int down_run(struct cli_session *s)
 	int rc = cli_connect(s, true);
 	if (rc < 0)
 		return rc;
-	struct dbreg_plan_opts extra = {.only_package = pkg};
+	struct dbreg_plan_opts extra = {.only_package = pkg, .downgrade = true};
 	return cli_run_plan(s, "downgrade", &extra, NULL);
 }
 

@@ -76,6 +76,7 @@ int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, s
 		.allow = s->o.allow,
 		.n_allow = s->o.n_allow,
 		.reset = extra && extra->reset,
+		.downgrade = extra && extra->downgrade,
 		.keep_invalid = extra && extra->keep_invalid,
 		/* -q hides warnings, and only a --json document would carry them. */
 		.no_warnings = s->o.quiet && !s->o.json,

@@ -448,6 +448,8 @@ struct dbreg_plan_opts {
 	const struct dbreg_pin *pins;
 	size_t n_pins;
 	const char *only_package;      /* `down PKG`: plan steps of this package only (NULL: all) */
+	bool downgrade;                /* `down`: a pin below applied migrations runs their downs, newest
+					  first; false: such a pin is refused (DBREG_EUSAGE) */
 	/* Development targets only (the caller checks): */
 	const char *const *allow;      /* --allow: these plan errors become DBR105 warnings */
 	size_t n_allow;

@@ -462,6 +462,17 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 			if (!m->version_ok || dbreg_semver_compare(&m->version, &targets[ii]) <= 0 ||
 			    !plan_map_get(&applied, pkg->name, m->id, NULL))
 				continue;
+			/* A pin stops a package on its way up; only `down` goes back
+			 * (as Flyway's -target and Sqitch's deploy --to never revert). */
+			if (!opts->downgrade) {
+				rc = dbreg_registry_fail(reg, DBREG_EUSAGE,
+							 "--to %s@%s is below what the target has installed (migration %s, "
+							 "version %s, is applied): plan, apply and init never revert a "
+							 "migration; to take the package back, run: dbreg down %s --to %s",
+							 pkg->name, plan->pkgs[ii].version, m->id, m->version_text,
+							 pkg->name, plan->pkgs[ii].version);
+				goto out;
+			}
 			const struct dbreg_sql *body = dbreg_migration_body(m, opts->dialect, false);
 			if (!body) {
 				struct dbreg_diag_at at = { .file = pkg->file, .line = m->pos.line,
@@ -498,6 +509,15 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 				continue;
 			if (m->version_ok && pkg->version_ok && dbreg_semver_compare(&m->version, &targets[i]) > 0)
 				continue;
+			if (opts->downgrade && pinned[i]) {
+				rc = dbreg_registry_fail(reg, DBREG_EUSAGE,
+							 "--to %s@%s is above what the target has installed (migration %s, "
+							 "version %s, is not applied): down never applies a migration; to "
+							 "take the package up, run: dbreg apply --to %s@%s",
+							 pkg->name, plan->pkgs[i].version, m->id, m->version_text,
+							 pkg->name, plan->pkgs[i].version);
+				goto out;
+			}
 			const struct dbreg_sql *body = dbreg_migration_body(m, opts->dialect, true);
 			if (!body) {
 				struct dbreg_diag_at at = { .file = pkg->file, .line = m->pos.line,
