@@ -1647,6 +1647,11 @@ def a_waiter_times_out_naming_the_lock_timeout_on_sqlite():
         took = time.time() - t
         expect(rc == 5 and 1.5 < took < 10, "exit %d after %.1f s: %s" % (rc, took, err))
         expect("--lock-timeout" in err and "database is locked" not in err, err)
+        # 0 is no wait at all (the library's default of 60 is not it).
+        t = time.time()
+        rc, out, err = run(["apply", "--lock-timeout", "0"], d)
+        took = time.time() - t
+        expect(rc == 5 and took < 1.5 and "timed out after 0 s" in err, "exit %d after %.1f s: %s" % (rc, took, err))
     finally:
         os.close(fd)
     rc, out, err = run(["apply"], d)

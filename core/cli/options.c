@@ -31,6 +31,15 @@ int cli_set_seconds(struct cli_session *s, const struct cli_option *o, const cha
 	return 0;
 }
 
+/* --lock-timeout 0 is no wait at all; the library's 0 is its default. */
+static int opt_lock_timeout(struct cli_session *s, const struct cli_option *o, const char *arg)
+{
+	int rc = cli_set_seconds(s, o, arg);
+	if (rc == 0 && s->o.lock_timeout == 0)
+		s->o.lock_timeout = -1;
+	return rc;
+}
+
 /* --to PKG@VERSION, split at the last '@' (scoped names start with one);
  * a bare VERSION is for `down PKG --to VERSION`, which checks it. */
 static int opt_to(struct cli_session *s, const struct cli_option *o, const char *arg)
@@ -122,7 +131,7 @@ const struct cli_option cli_options[] = {
 	{"offline", 0, NULL, "from the state file's copy of the history, without connecting",
 	 cli_set_flag, OFF(offline), false, NULL},
 	{"lock-timeout", 0, "SECONDS", "wait at most this long for another run's lock (default 60)",
-	 cli_set_seconds, OFF(lock_timeout), false, NULL},
+	 opt_lock_timeout, OFF(lock_timeout), false, NULL},
 	{"wait", 0, "SECONDS", "retry a refused connection this long (default 30)", cli_set_seconds, OFF(wait), false, NULL},
 	{"allow", 0, "CODE[,CODE...]", "development targets only: those errors become DBR105 warnings for this run",
 	 opt_allow, 0, false, NULL},

@@ -516,7 +516,7 @@ struct dbreg_conn;                 /* a driver connection: dbreg/driver.h */
 
 struct dbreg_apply_opts {
 	bool dry_run;                  /* read history, report what would run, change nothing */
-	int lock_timeout_s;            /* wait for another run's lock; 0: the default 60 */
+	int lock_timeout_s;            /* wait for another run's lock; 0: the default 60; < 0: no wait */
 	long long target_lock_timeout_ms;      /* the target's lock_timeout (cli.md), 0: none */
 	long long target_statement_timeout_ms; /* the target's statement_timeout, 0: none */
 	bool record_only;              /* baseline: record the steps as applied, run none of their bodies */
@@ -829,7 +829,7 @@ struct dbreg_init_opts {
 	size_t n_pins;
 	bool dry_run;                  /* connect read-only, plan, change nothing, no verify */
 	bool validated;                /* the caller validated reg (SQL checks included); else init does */
-	int lock_timeout_s;            /* another run's lock: wait this long (0: 60) */
+	int lock_timeout_s;            /* another run's lock: wait this long (0: 60; < 0: no wait) */
 	long long target_lock_timeout_ms, target_statement_timeout_ms;   /* the target's (cli.md) */
 	/* The state file (may be NULL): packages registered, the history copy
 	 * kept under state_target (NULL: the redacted URL), the run logged. */

@@ -34,6 +34,13 @@ static int apply_key_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->migration, y->migration);
 }
 
+/* The seconds a run waits for another's lock: lock_timeout_s of the
+ * options, 0 their default (60), below 0 none (one try). */
+static int apply_lock_wait(int lock_timeout_s)
+{
+	return lock_timeout_s > 0 ? lock_timeout_s : lock_timeout_s < 0 ? 0 : 60;
+}
+
 static long long apply_ms_since(double t0)
 {
 	return (long long)(dbreg_clock_ms() - t0);
@@ -862,7 +869,7 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 
 	/* Lock before reading history: otherwise two runs plan the same step. */
 	if (!opts->dry_run && drv->lock) {
-		rc = drv->lock(conn, opts->lock_timeout_s > 0 ? opts->lock_timeout_s : 60);
+		rc = drv->lock(conn, apply_lock_wait(opts->lock_timeout_s));
 		if (rc != 0) {
 			rc = apply_own_fail(out, conn, rc, "cannot take the registry lock");
 			goto out;
@@ -1004,7 +1011,7 @@ int dbreg_apply_accept(struct dbreg_accept_result *out, struct dbreg_conn *conn,
 	struct dbreg_history h = DBREG_HISTORY_INIT;
 	int rc = 0;
 	if (drv->lock) {
-		if ((rc = drv->lock(conn, lock_timeout_s > 0 ? lock_timeout_s : 60)) != 0)
+		if ((rc = drv->lock(conn, apply_lock_wait(lock_timeout_s))) != 0)
 			goto fail;
 		locked = true;
 	}
