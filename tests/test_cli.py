@@ -2246,6 +2246,15 @@ def a_targets_statement_timeout_in_dbreg_toml_holds_for_its_migrations():
         expect(time.time() - t < 3 and e["sqlstate"] == "57014" and e["migration"] == "0001_slow", e)
         rc, out, err = run(["history", "--json", "--target", "pg"], d, env={"SLOW_URL": url})
         expect(rc == 0 and json.loads(out)["migrations"] == [], "not rolled back: " + out)
+        # plan --sql is the same script for a DBA: it sets them first too.
+        rc, script, err = run(["plan", "--sql", "--target", "pg"], d, env={"SLOW_URL": url})
+        expect(rc == 0 and "\nSET lock_timeout = '5000ms';\nSET statement_timeout = '300ms';\n" in script, script[:400])
+        t = time.time()
+        p = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url], input=script, text=True,
+                           capture_output=True, timeout=60)
+        expect(p.returncode != 0 and "statement timeout" in p.stderr and time.time() - t < 3, p.stderr)
+        rc, out, err = run(["history", "--json", "--target", "pg"], d, env={"SLOW_URL": url})
+        expect(rc == 0 and json.loads(out)["migrations"] == [], "the script was not rolled back: " + out)
     finally:
         drop()
 

@@ -124,7 +124,7 @@ static int plan_run(struct cli_session *s)
 		goto out;
 	if ((rc = cli_build_plan(s, NULL, &plan)) < 0)
 		goto out;
-	if (s->o.sql && !(script = dbreg_plan_script(plan))) {
+	if (s->o.sql && !(script = dbreg_plan_script_timeouts(plan, s->lock_timeout_ms, s->statement_timeout_ms))) {
 		rc = DBREG_ENOMEM;
 		goto out;
 	}

@@ -509,6 +509,10 @@ enum dbreg_dialect dbreg_plan_dialect(const struct dbreg_plan *plan);
  * one. Ready for `sqlite3 DB < script` or `psql -v ON_ERROR_STOP=1 -f`.
  * Returns a malloc'd string, NULL on allocation failure. */
 char *dbreg_plan_script(const struct dbreg_plan *plan);
+/* The same, for a PostgreSQL target whose dbreg.toml sets lock_timeout or
+ * statement_timeout (ms, 0: none): SET for the session first, as apply
+ * does. */
+char *dbreg_plan_script_timeouts(const struct dbreg_plan *plan, long long lock_timeout_ms, long long statement_timeout_ms);
 
 /* ---- running a plan (apply.c) ---------------------------------------------- */
 

@@ -865,6 +865,11 @@ bool dbreg_plan_has_tools_table(const struct dbreg_plan *plan)
 
 char *dbreg_plan_script(const struct dbreg_plan *plan)
 {
+	return dbreg_plan_script_timeouts(plan, 0, 0);
+}
+
+char *dbreg_plan_script_timeouts(const struct dbreg_plan *plan, long long lock_timeout_ms, long long statement_timeout_ms)
+{
 	if (!plan)
 		return NULL;
 	struct dbreg_buf b = DBREG_BUF_INIT;
@@ -874,6 +879,11 @@ char *dbreg_plan_script(const struct dbreg_plan *plan)
 		return NULL;
 	dbreg_buf_printf(&b, "-- dbreg %s: %zu step%s for %s\n", DBREG_VERSION_STRING, plan->n_steps,
 			 plan->n_steps == 1 ? "" : "s", plan_dialect_name(plan->dialect));
+	/* Where apply sets them: for the session, before anything else. */
+	if (pg && lock_timeout_ms > 0)
+		dbreg_buf_printf(&b, "SET lock_timeout = '%lldms';\n", lock_timeout_ms);
+	if (pg && statement_timeout_ms > 0)
+		dbreg_buf_printf(&b, "SET statement_timeout = '%lldms';\n", statement_timeout_ms);
 	dbreg_buf_puts(&b, pg ? plan_history_postgres : plan_history_sqlite);
 	dbreg_buf_puts(&b, "BEGIN;\n");
 	for (size_t i = 0; i < plan->n_steps; i++) {
