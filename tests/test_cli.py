@@ -950,6 +950,17 @@ def an_offline_answer_for_a_target_never_seen_says_so():
     expect(rc == 0 and "never seen" not in err, err)
     rc, out, err = run(["plan"], d)
     expect(rc == 0 and "never seen" not in err, err)
+    # By the database, not by the name: a copy of the project (its state
+    # file with it) has another ydtb.db, which this state file never saw,
+    # empty or not.
+    rc, out, err = run(["apply", "-q", "--target", "sqlite:applied.db"], d)
+    expect(rc == 0, out + err)
+    copy = d + "-copy"
+    shutil.copytree(d, copy)
+    made.append(copy)
+    for target in ("sqlite:ydtb.db", "sqlite:applied.db"):
+        rc, out, err = run(["plan", "--target", target], copy)
+        expect(rc == 0 and "has never seen %s" % target in err, "copy, %s: %s" % (target, out + err))
 @case
 def an_in_memory_target_is_planned_as_the_empty_database_apply_will_find():
     # cli.md: plan prints the steps apply would run. A sqlite::memory:

@@ -104,8 +104,8 @@ static int init_run(struct cli_session *s)
 	if (r.failed == DBREG_INIT_VERIFY || (rc == 0 && !s->o.dry_run))
 		cli_verify_print(s, &r.verify, rc, true);
 	/* An empty history leaves no row: the state file remembers the target. */
-	if (r.failed != DBREG_INIT_CONNECT && !s->o.dry_run && !dbreg_state_target_seen(s->state, s->shown))
-		dbreg_state_log(s->state, "seen", s->shown, "ok", NULL);
+	if (r.failed != DBREG_INIT_CONNECT && !s->o.dry_run)
+		dbreg_state_mark_seen(s->state, s->shown);
 	if (rc == 0) {
 		if (say && !s->o.dry_run)
 			fprintf(s->out, "  [5/5] done in %.0f ms: %zu migration%s applied, %zu package%s installed\n", r.ms,

@@ -481,8 +481,8 @@ int cli_history(struct cli_session *s, bool from_target)
 		if (s->state_readonly)
 			return 0;
 		/* An empty history leaves no row: remember the target was seen. */
-		if (s->n_history == 0 && !dbreg_state_target_seen(s->state, s->shown))
-			dbreg_state_log(s->state, "seen", s->shown, "ok", NULL);
+		if (s->n_history == 0)
+			dbreg_state_mark_seen(s->state, s->shown);
 		/* Keep the offline copy in step with what the target holds. */
 		rc = dbreg_state_set_history(s->state, s->shown, s->history, s->n_history);
 		if (rc < 0)

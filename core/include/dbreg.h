@@ -810,6 +810,9 @@ int dbreg_state_open_readonly(struct dbreg_state **out, const char *path, char *
  * or a "seen" event (an empty history read from the target). An offline
  * answer for a target never seen is a guess. */
 bool dbreg_state_target_seen(struct dbreg_state *st, const char *target);
+/* After an empty history was read from the target: a "seen" event under
+ * its database's key, unless it was seen already. Returns 0 or a failure. */
+int dbreg_state_mark_seen(struct dbreg_state *st, const char *target);
 
 /* ---- versions (semver.c) ---------------------------------------------------- */
 

@@ -916,24 +916,33 @@ bool dbreg_state_target_seen(struct dbreg_state *st, const char *target)
 	/* Known without a look: empty. */
 	if (dbreg_target_is_memory(target))
 		return true;
-	/* History by the database's key; an empty one read is logged as a
-	 * "seen" event, under the name it was read by. */
-	char *t = state_target(target), *shown = dbreg_url_redact(target ? target : "");
+	/* History, or a "seen" event (dbreg_state_mark_seen), by the database's
+	 * key: not by the name it was shown as, which another folder's
+	 * "sqlite:ydtb.db" shares. */
+	char *t = state_target(target);
 	sqlite3_stmt *q;
 	bool seen = false;
-	if (t && shown &&
-	    sqlite3_prepare_v2(st->db,
-			       "SELECT EXISTS (SELECT 1 FROM history WHERE target = ?1)"
-			       " OR EXISTS (SELECT 1 FROM events WHERE target = ?2 AND event = 'seen')",
-			       -1, &q, NULL) == SQLITE_OK) {
+	if (t && sqlite3_prepare_v2(st->db,
+				    "SELECT EXISTS (SELECT 1 FROM history WHERE target = ?1)"
+				    " OR EXISTS (SELECT 1 FROM events WHERE event = 'seen' AND detail = ?1)",
+				    -1, &q, NULL) == SQLITE_OK) {
 		state_bind(q, 1, t);
-		state_bind(q, 2, shown);
 		seen = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0);
 		sqlite3_finalize(q);
 	}
 	free(t);
-	free(shown);
 	return seen;
+}
+
+int dbreg_state_mark_seen(struct dbreg_state *st, const char *target)
+{
+	if (dbreg_state_target_seen(st, target))
+		return 0;
+	char *t = state_target(target), *shown = dbreg_url_redact(target ? target : "");
+	int rc = t && shown ? dbreg_state_log(st, "seen", shown, "ok", t) : DBREG_ENOMEM;
+	free(t);
+	free(shown);
+	return rc;
 }
 
 bool dbreg_state_history_is(struct dbreg_state *st, const char *target, const char *digest)
