@@ -159,6 +159,14 @@ def a_statement_the_target_refuses_outside_a_migration_is_exit_3_with_the_server
     out = subprocess.run(["psql", "-X", "-Atc", "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables"
                           " WHERE schemaname = 'public'", url], capture_output=True, text=True, timeout=60).stdout
     expect(out.strip() == "kept", "the failed runs changed the database: %r" % out)
+    # Tables the role may not read (the owner applied): the error object
+    # carries the SQLSTATE the message quotes, whichever command read them.
+    rc, doc, err = run_json(["apply", "--target", url], d)
+    expect(rc == 0, err)
+    for cmd in (["status"], ["history"], ["plan", "--refresh"], ["verify"]):
+        rc, doc, err = run_json(cmd + ["--target", weak], d)
+        e = doc["error"]
+        expect(rc == 3 and e["sqlstate"] == "42501" and "permission denied" in e["message"], (cmd, rc, e))
 
 
 @case

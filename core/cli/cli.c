@@ -38,6 +38,26 @@ void cli_fail(struct cli_session *s, const char *fmt, ...)
 	s->failed = true;
 }
 
+void cli_error_from_target(struct cli_session *s)
+{
+	if (!s->conn)
+		return;
+	const char *state, *detail, *hint;
+	dbreg_target_error_parts(s->conn, &state, &detail, &hint);
+	if (!s->error.sqlstate[0])
+		snprintf(s->error.sqlstate, sizeof s->error.sqlstate, "%s", state);
+	if (!s->error.detail && detail[0])
+		s->error.detail = strdup(detail);
+	if (!s->error.hint && hint[0])
+		s->error.hint = strdup(hint);
+}
+
+void cli_fail_target(struct cli_session *s, const char *what)
+{
+	cli_fail(s, "%s%s%s", what ? what : "", what ? ": " : "", dbreg_target_errmsg(s->conn));
+	cli_error_from_target(s);
+}
+
 void cli_error_set(struct cli_session *s, const char *fmt, ...)
 {
 	va_list ap;

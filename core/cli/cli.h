@@ -194,6 +194,12 @@ int cli_exit_code(int rc);
  * message when none was set yet. cli_hint adds the hint. cli_usage is a
  * usage error: it says so, points at CMD --help, returns DBREG_EUSAGE. */
 void cli_fail(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* cli_fail with the target's last failure (dbreg_target_errmsg) after
+ * "what: ", its SQLSTATE, detail and hint in the JSON error's own keys. */
+void cli_fail_target(struct cli_session *s, const char *what);
+/* The JSON error's sqlstate, detail and hint, where none is set, from the
+ * target's last failure (a library call that failed on s->conn). */
+void cli_error_from_target(struct cli_session *s);
 void cli_hint(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_usage(struct cli_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Sets the JSON error's message without printing (the command printed its own). */

@@ -60,7 +60,7 @@ static int status_run(struct cli_session *s)
 	if (rc < 0)
 		goto out;
 	if (s->conn && (rc = dbreg_target_packages(s->conn, &names, &versions, &n_installed)) < 0) {
-		cli_fail(s, "%s", dbreg_target_errmsg(s->conn));
+		cli_fail_target(s, NULL);
 		goto out;
 	}
 	/* A plan with errors (DBR045 drift) still shows the table: the findings

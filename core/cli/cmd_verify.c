@@ -8,9 +8,11 @@ int cli_verify(struct cli_session *s, bool nested)
 	char err[1024] = "";
 	struct dbreg_verify_opts vo = {.state = s->state};
 	int rc = dbreg_verify_run_opts(&vr, s->conn, s->reg, &vo, err, sizeof(err));
-	if (rc < 0 && rc != DBREG_EVERIFY)
+	if (rc < 0 && rc != DBREG_EVERIFY) {
 		cli_fail(s, "verify: %s", err);
-	else
+		if (rc == DBREG_ECONNECT)
+			cli_error_from_target(s);
+	} else
 		cli_verify_print(s, &vr, rc, nested);
 	dbreg_verify_result_dispose(&vr);
 	return rc;

@@ -475,7 +475,9 @@ int cli_history(struct cli_session *s, bool from_target)
 			return rc;
 		rc = dbreg_target_history(s->conn, &s->history, &s->n_history);
 		if (rc < 0) {
-			cli_fail(s, "reading the history of %s: %s", s->shown, dbreg_target_errmsg(s->conn));
+			char what[1100];
+			snprintf(what, sizeof what, "reading the history of %s", s->shown);
+			cli_fail_target(s, what);
 			return rc;
 		}
 		if (s->state_readonly)

@@ -787,6 +787,10 @@ int dbreg_target_packages(struct dbreg_conn *conn, char ***names, char ***versio
 /* The message of the last failure on conn, with SQLSTATE, detail and hint
  * where the database gave them. Borrowed until the next call on conn. */
 const char *dbreg_target_errmsg(const struct dbreg_conn *conn);
+/* The same failure in its parts, for a JSON error: the SQLSTATE, the
+ * database's detail and hint, each "" when it gave none. Borrowed as above. */
+void dbreg_target_error_parts(const struct dbreg_conn *conn, const char **sqlstate, const char **detail,
+			      const char **hint);
 
 /* ---- a no-op visit in one read (issue 17, the fleet's runtime: target.c) ---- */
 

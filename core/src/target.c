@@ -189,6 +189,14 @@ const char *dbreg_target_errmsg(const struct dbreg_conn *conn)
 	return buf;
 }
 
+void dbreg_target_error_parts(const struct dbreg_conn *conn, const char **sqlstate, const char **detail,
+			      const char **hint)
+{
+	*sqlstate = conn->err.sqlstate;
+	*detail = conn->err.detail;
+	*hint = conn->err.hint;
+}
+
 const char *dbreg_target_connect_advice(const char *url, const char *err, bool *transient)
 {
 	*transient = true;

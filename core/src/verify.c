@@ -402,7 +402,7 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 	size_t n_installed = 0;
 	rc = conn->driver->package_read(conn, &names, &versions, &n_installed);
 	if (rc != 0) {
-		snprintf(errbuf, errsize, "cannot read the installed packages: %s", conn->err.message);
+		snprintf(errbuf, errsize, "cannot read the installed packages: %s", dbreg_target_errmsg(conn));
 		dbreg_schema_free(have);
 		return rc == DBREG_ENOMEM ? rc : DBREG_ECONNECT;
 	}
@@ -440,7 +440,7 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 	/* Row-level security, with [isolation]: isolation.c says what each
 	 * workspace table needs. */
 	if (rc == 0 && !only && (rc = dbreg_rls_verify(conn, reg, verify_rls_report, out, &out->notice)) == DBREG_ECONNECT)
-		snprintf(errbuf, errsize, "cannot read the catalog: %s", conn->err.message);
+		snprintf(errbuf, errsize, "cannot read the catalog: %s", dbreg_target_errmsg(conn));
 	for (size_t k = 0; k < n_installed; k++) {
 		free(names[k]);
 		free(versions[k]);
