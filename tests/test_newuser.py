@@ -338,8 +338,21 @@ def new_migration_says_to_write_its_sql_before_the_next_apply():
     rc, _, err = run(["new", "migration", "@ydtb/basic", "0006_backfill"], d)
     expect(rc == 0 and err.splitlines() == [
         "appended migration 0006_backfill (version 1.1.0) to tomls/basic.toml",
-        "  its bodies are empty: write them before the next apply (once applied, a change to them is DBR045;"
-        " watch re-runs it)"], err)
+        "  its bodies are empty: write them; until its up body is written, plan and apply refuse it (DBR042)"], err)
+    # Applied empty, the SQL written into it later would be drift (DBR045):
+    # the plan refuses it, and nothing is recorded.
+    rc, out, err = run(["apply"], d)
+    expect(rc == 1 and "error[DBR042]: migration 0006_backfill of package @ydtb/basic has an empty up body for "
+           "sqlite (hint: write its SQL first: once applied, a change to it is DBR045)" in err, err)
+    expect(not os.path.exists(os.path.join(d, "ydtb.db")), "the refused run created the database")
+    path = os.path.join(d, "tomls", "basic.toml")
+    with open(path, encoding="utf-8") as fp:
+        text = fp.read()
+    with open(path, "w", encoding="utf-8") as fp:
+        fp.write(text.replace('up_sqlite = """\n"""', 'up_sqlite = """\nSELECT 1;\n"""', 1)
+                 .replace('up_postgres = """\n"""', 'up_postgres = """\nSELECT 1;\n"""', 1))
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "applied 11 migrations" in out, out + err)
 
 
 sys.exit(main())

@@ -364,10 +364,10 @@ static int new_migration(struct cli_session *s, const char *pkg, const char *id)
 		dbreg_json_str(s->out, id);
 	} else if (!s->o.quiet) {
 		fprintf(s->err, "appended migration %s (version %s) to %s\n", id, version, file);
-		/* An empty migration applies as a no-op; its SQL written after
-		 * that is an applied migration changed. */
-		fprintf(s->err, "  its bodies are empty: write them before the next apply (once applied, a change to them "
-				"is DBR045; watch re-runs it)\n");
+		/* Applied empty, its SQL written after would be drift: the
+		 * planner refuses a blank up body (DBR042). */
+		fprintf(s->err, "  its bodies are empty: write them; until its up body is written, plan and apply refuse it "
+				"(DBR042)\n");
 	}
 out:
 	free(text);

@@ -519,14 +519,18 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 				goto out;
 			}
 			const struct dbreg_sql *body = dbreg_migration_body(m, opts->dialect, true);
-			if (!body) {
+			/* An up body of blanks (as `new migration` writes it) would be
+			 * recorded as applied, and the SQL written into it later be
+			 * drift (DBR045): no body yet. */
+			bool blank = body && body->text && body->text[strspn(body->text, " \t\r\n")] == '\0';
+			if (!body || blank) {
 				struct dbreg_diag_at at = { .file = pkg->file, .line = m->pos.line,
 							    .column = m->pos.column, .package = pkg->name,
 							    .migration = m->id };
-				if (dbreg_diag_addf(&reg->diags, "DBR042", &at,
-						    "migration %s of package %s has no up body for %s", m->id,
-						    pkg->name, plan_dialect_name(opts->dialect)) ||
-				    dbreg_diag_hintf(&reg->diags, "add \"up\" or \"up_%s\"",
+				if (dbreg_diag_addf(&reg->diags, "DBR042", &at, "migration %s of package %s has %s up body for %s",
+						    m->id, pkg->name, blank ? "an empty" : "no", plan_dialect_name(opts->dialect)) ||
+				    dbreg_diag_hintf(&reg->diags, blank ? "write its SQL first: once applied, a change to it "
+						     "is DBR045" : "add \"up\" or \"up_%s\"",
 						     plan_dialect_name(opts->dialect)))
 					goto oom;
 				continue;
