@@ -111,6 +111,10 @@ def interrupted(p, sig, json_doc, took, out, err):
     expect(took < 2.0, "the run went on %.1f s after the signal" % took)
     if not json_doc:
         expect(p.returncode == -sig, "exit %d, want killed by %d: %s" % (p.returncode, sig, err[-800:]))
+        # And says why, as the JSON document would.
+        said = "dbreg: interrupted by %s before the run ended; the running statements are cancelled" % (
+            "SIGINT" if sig == signal.SIGINT else "SIGTERM")
+        expect(said in err, "nothing said on stderr: %r" % err[-800:])
         return
     doc = json.loads(out)
     code = SIGNALS[sig]

@@ -285,12 +285,20 @@ static void main_json_finish(struct cli_session *s, const char *body, size_t len
 	"its connections are closed, so the database rolls back the open transaction (a PostgreSQL "       \
 	"server once its running statement ends: the cancel request could not be sent)"
 #define MAIN_NOT_CONNECTED "no connection to a database was open, so no statement was running"
+/* Without --json, the same words on stderr: the run said nothing else. */
+#define MAIN_SIGNAL_SAYS(name, what) "dbreg: interrupted by " name " before the run ended; " what "\n"
 enum main_outcome { MAIN_OUT_CANCELLED, MAIN_OUT_NOT_CANCELLED, MAIN_OUT_NOT_CONNECTED };
 static const char *const main_docs[2][3] = {
 	{MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_CANCELLED), MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_NOT_CANCELLED),
 	 MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_NOT_CONNECTED)},
 	{MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_CANCELLED), MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_NOT_CANCELLED),
 	 MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_NOT_CONNECTED)},
+};
+static const char *const main_says[2][3] = {
+	{MAIN_SIGNAL_SAYS("SIGINT", MAIN_CANCELLED), MAIN_SIGNAL_SAYS("SIGINT", MAIN_NOT_CANCELLED),
+	 MAIN_SIGNAL_SAYS("SIGINT", MAIN_NOT_CONNECTED)},
+	{MAIN_SIGNAL_SAYS("SIGTERM", MAIN_CANCELLED), MAIN_SIGNAL_SAYS("SIGTERM", MAIN_NOT_CANCELLED),
+	 MAIN_SIGNAL_SAYS("SIGTERM", MAIN_NOT_CONNECTED)},
 };
 
 /* dbreg_cancel_all bounds its own wait; this alarm is the backstop for a
@@ -303,16 +311,16 @@ static volatile sig_atomic_t main_signal;      /* the one being handled, for the
 static atomic_bool main_ending;
 static atomic_flag main_armed = ATOMIC_FLAG_INIT;
 
-/* Writes the document, waiting out a full or non-blocking stdout. */
-static void main_write_doc(const char *doc)
+/* Writes text to fd, waiting out a full or non-blocking pipe. */
+static void main_write_all(int fd, const char *doc)
 {
 	size_t n = strlen(doc);
 	while (n > 0) {
-		ssize_t w = write(STDOUT_FILENO, doc, n);
+		ssize_t w = write(fd, doc, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+			struct pollfd p = {.fd = fd, .events = POLLOUT};
 			if (poll(&p, 1, -1) < 0 && errno != EINTR)
 				break;
 			continue;
@@ -332,9 +340,10 @@ static void main_end(int sig, enum main_outcome how)
 		for (;;)
 			pause();
 	if (main_json_mode) {
-		main_write_doc(main_docs[sig != SIGINT][how]);
+		main_write_all(STDOUT_FILENO, main_docs[sig != SIGINT][how]);
 		_exit(sig == SIGINT ? 130 : 143);
 	}
+	main_write_all(STDERR_FILENO, main_says[sig != SIGINT][how]);
 	/* The other signal, if it came meanwhile, is discarded (ignoring a
 	 * pending signal drops it), so that it cannot decide the status. */
 	struct sigaction dfl = {0}, ign = {0};
