@@ -545,6 +545,23 @@ def a_pin_below_what_is_installed_is_refused_and_down_never_goes_up():
 
 
 @case
+def init_does_not_wait_for_a_wrong_password_and_says_how_long_it_took():
+    # A refusal that waiting cannot mend is not retried: the message says
+    # one attempt in the time it took, not --wait's 30 s.
+    clitest.need_pg()
+    url = clitest.PG_URL
+    pw = url.split("://", 1)[1].split("@", 1)[0].partition(":")[2]
+    wrong = url.replace(":" + pw + "@", ":Wrong" + pw[:3] + "@", 1)
+    d = project()
+    t = time.time()
+    rc, out, err = run(["init", "--target", wrong], d)
+    took = time.time() - t
+    m = re.search(r"after 1 attempt in (\d+\.\d) s: ", err)
+    expect(rc == 3 and took < 5 and m and float(m.group(1)) < 5, "exit %d after %.1f s: %s" % (rc, took, err))
+    expect("password authentication failed" in err and "Wrong" not in err, err)
+
+
+@case
 def init_unreachable_exits_3_quickly_without_password():
     d = project({"dbreg.toml": '[targets.dev]\nurl = "postgres://app:s3cretpw@127.0.0.1:1/db"\n'})
     t = time.time()
@@ -555,6 +572,9 @@ def init_unreachable_exits_3_quickly_without_password():
     expect("s3cretpw" not in out + err, "password leaked: " + out + err)
     expect("127.0.0.1" in err and "1" in err, err)
     expect("app:***@127.0.0.1" in out + err, out + err)
+    # It says the time it took: retried through the 2 s of --wait.
+    m = re.search(r"after (\d+) attempts in (\d+\.\d) s: ", err)
+    expect(m and int(m.group(1)) > 1 and 1.5 <= float(m.group(2)) < 10, err)
     state = os.path.join(d, ".dbreg", "state.db")
     import sqlite3
     con = sqlite3.connect(state)

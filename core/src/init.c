@@ -28,14 +28,18 @@ static int init_connect(struct dbreg_init_result *out, struct dbreg_conn **conn,
 			const struct dbreg_init_opts *o)
 {
 	char err[900];
+	double t0 = dbreg_clock_ms();
 	int rc = dbreg_connect_waiting(conn, url, true, o->wait_s, NULL, o->log, &out->attempts, &out->hint, err, sizeof err);
 	if (rc == DBREG_EUSAGE)
 		return init_fail(out, DBREG_INIT_CONNECT, rc, "%s", err);
 	if (rc < 0) {
 		char *shown = dbreg_url_redact(url);
 		out->failed = DBREG_INIT_CONNECT;
-		snprintf(out->errmsg, sizeof(out->errmsg), "cannot connect to %s after %u attempt%s in %d s: %s",
-			 shown ? shown : "the target", out->attempts, out->attempts == 1 ? "" : "s", o->wait_s, err);
+		/* The time it took, not --wait's: a failure that waiting cannot
+		 * mend (a wrong password) is not retried. */
+		snprintf(out->errmsg, sizeof(out->errmsg), "cannot connect to %s after %u attempt%s in %.1f s: %s",
+			 shown ? shown : "the target", out->attempts, out->attempts == 1 ? "" : "s",
+			 (dbreg_clock_ms() - t0) / 1e3, err);
 		free(shown);
 		return DBREG_ECONNECT;
 	}
