@@ -2026,6 +2026,32 @@ def run_bad(d, args=("validate",), env=None):
 
 
 @case
+def a_nul_byte_or_bytes_not_utf8_in_a_body_are_dbr044_where_they_are():
+    # Before: the checks and the run stopped at the NUL (a DROP TABLE after
+    # it passed validate and was checksummed, never checked nor run), and an
+    # up_file in Latin-1 passed, for PostgreSQL to refuse at apply time.
+    d = project({"tomls/bad.toml": pkg_with_up_file("nul.sql") +
+                 '[[migrations]]\nid = "0002_x"\nversion = "1.0.0"\nup_file = "latin1.sql"\n'
+                 '[[migrations]]\nid = "0003_x"\nversion = "1.0.0"\n'
+                 'up = "SELECT 1;\\u0000SELEC 2; DROP TABLE ydtb_basic_notes;"\n'})
+    with open(os.path.join(d, "tomls", "nul.sql"), "wb") as fp:
+        fp.write(b"SELECT 1;\nSELECT 2;\0SELEC 2; DROP TABLE ydtb_basic_notes;\n")
+    with open(os.path.join(d, "tomls", "latin1.sql"), "wb") as fp:
+        fp.write("SELECT 1;\nSELECT 'caf\u00e9';\n".encode("latin-1"))
+    out, err = run_bad(d)
+    for line in ("tomls/nul.sql:2:10: error[DBR044]: a NUL byte in the SQL of up_file: PostgreSQL refuses query text "
+                 "with one, and what follows it would be neither checked nor run (hint: remove the byte from the file)",
+                 "tomls/latin1.sql:2:12: error[DBR044]: byte 0xE9 is not UTF-8 (the SQL of up_file): PostgreSQL "
+                 "refuses it (hint: save the file as UTF-8)",
+                 "tomls/bad.toml:18:6: error[DBR044]: up holds a NUL byte (line 1, column 10 of its SQL): PostgreSQL "
+                 "refuses query text with one, and what follows it would be neither checked nor run "
+                 "(hint: remove the \\u0000 from the string)"):
+        expect(line in err.splitlines(), "%s\nnot in:\n%s" % (line, err[:3000]))
+    out, err = run_bad(d, ("apply",))
+    expect("DBR044" in err and not os.path.exists(os.path.join(d, "ydtb.db")), err[:2000])
+
+
+@case
 def a_200000_term_expression_is_refused_not_a_crash():
     d = project({"tomls/bad.toml": pkg_with_up_file("deep.sql")})
     with open(os.path.join(d, "tomls", "deep.sql"), "w") as fp:

@@ -168,11 +168,11 @@ struct msubject {
 static void mdiag(struct mctx *c, const char *code, unsigned line, unsigned col,
 		  const struct msubject *s, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-static void mdiag(struct mctx *c, const char *code, unsigned line, unsigned col,
-		  const struct msubject *s, const char *fmt, ...)
+static void mvdiag(struct mctx *c, const char *code, const char *file, unsigned line, unsigned col,
+		   const struct msubject *s, const char *fmt, va_list ap)
 {
 	struct dbreg_diag_at at = {
-		.file = c->pkg->file,
+		.file = file,
 		.line = line,
 		.column = col,
 		.package = c->pkg->name,
@@ -180,10 +180,29 @@ static void mdiag(struct mctx *c, const char *code, unsigned line, unsigned col,
 		.column_name = s ? s->column : NULL,
 		.migration = s ? s->migration : NULL,
 	};
-	va_list ap;
-	va_start(ap, fmt);
 	if (dbreg_diag_vaddf(c->diags, code, &at, fmt, ap) != 0)
 		c->oom = true;
+}
+
+static void mdiag(struct mctx *c, const char *code, unsigned line, unsigned col,
+		  const struct msubject *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	mvdiag(c, code, c->pkg->file, line, col, s, fmt, ap);
+	va_end(ap);
+}
+
+/* mdiag in another file than the manifest (an up_file's own lines). */
+static void mdiag_in(struct mctx *c, const char *code, const char *file, unsigned line, unsigned col,
+		     const struct msubject *s, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static void mdiag_in(struct mctx *c, const char *code, const char *file, unsigned line, unsigned col,
+		     const struct msubject *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	mvdiag(c, code, file, line, col, s, fmt, ap);
 	va_end(ap);
 }
 
@@ -896,6 +915,42 @@ static void manifest_sql_string(struct mctx *c, struct dbreg_sql *sql, const str
 	sql->pos.column = kv->column;
 }
 
+/* Bytes a body may not hold, which the checks would never see: a NUL ends
+ * the text that sqlcheck, the replay and the drivers read (what follows it
+ * would be checksummed but neither checked nor run, and PostgreSQL refuses
+ * query text with one); and, in an up_file (the manifest's own bytes are
+ * checked as TOML, DBR001), bytes that are not UTF-8, which PostgreSQL
+ * refuses at apply time. DBR044 where the byte is: in the file's own
+ * lines, or at the string's key with its place in the body. */
+static void manifest_sql_bytes(struct mctx *c, const struct dbreg_sql *sql, const struct dbreg_toml_kv *kv,
+			       const struct msubject *s, bool file)
+{
+	size_t nul = strlen(sql->text), bad = file ? dbreg_utf8_valid_prefix(sql->text, nul) : nul;
+	size_t at = bad < nul ? bad : nul;
+	if (at >= sql->len)
+		return;
+	unsigned line = 1, col = 1;
+	for (size_t i = 0; i < at; i++, col++)
+		if (sql->text[i] == '\n') {
+			line++;
+			col = 0;
+		}
+	static const char nul_says[] = "PostgreSQL refuses query text with one, and what follows it would be "
+				       "neither checked nor run";
+	if (file && at == nul) {
+		mdiag_in(c, "DBR044", sql->file, line, col, s, "a NUL byte in the SQL of %s: %s", kv->key, nul_says);
+		mhint(c, "remove the byte from the file");
+	} else if (file) {
+		mdiag_in(c, "DBR044", sql->file, line, col, s, "byte 0x%02X is not UTF-8 (the SQL of %s): PostgreSQL "
+			 "refuses it", (unsigned char)sql->text[at], kv->key);
+		mhint(c, "save the file as UTF-8");
+	} else {
+		mdiag(c, "DBR044", kv->value->line, kv->value->column, s,
+		      "%s holds a NUL byte (line %u, column %u of its SQL): %s", kv->key, line, col, nul_says);
+		mhint(c, "remove the \\u0000 from the string");
+	}
+}
+
 /* A body from up_file/down_file, relative to the manifest's folder. */
 static void manifest_sql_file(struct mctx *c, struct dbreg_sql *sql, const struct dbreg_toml_kv *kv,
 			      const struct msubject *s)
@@ -921,6 +976,7 @@ static void manifest_sql_file(struct mctx *c, struct dbreg_sql *sql, const struc
 	sql->file = path;
 	sql->pos.line = kv->line;
 	sql->pos.column = kv->column;
+	manifest_sql_bytes(c, sql, kv, s, true);
 }
 
 /* The six bodies of a migration by their keys, in the order of j in
@@ -992,8 +1048,10 @@ static void manifest_migration(struct mctx *c, struct dbreg_migration *m, const 
 			continue;
 		int k = manifest_key_named(migration_keys, kv->key, strlen(kv->key));
 		for (size_t b = 0; b < DBREG_MIGRATION_BODIES; b++)
-			if (k == manifest_bodies[b].key)
+			if (k == manifest_bodies[b].key) {
 				manifest_sql_string(c, manifest_body(m, b), kv);
+				manifest_sql_bytes(c, manifest_body(m, b), kv, &s, false);
+			}
 	}
 	for (size_t i = 0; i < n->u.table.len; i++) {
 		const struct dbreg_toml_kv *kv = &n->u.table.items[i];

@@ -100,6 +100,18 @@ static size_t util_utf8_len(const char *s)
 	return n;
 }
 
+size_t dbreg_utf8_valid_prefix(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		size_t n = (unsigned char)s[i] < 0x80 ? 1 : util_utf8_len(s + i);
+		if (n == 0 || n > len - i)
+			break;
+		i += n;
+	}
+	return i;
+}
+
 void dbreg_buf_json_str(struct dbreg_buf *b, const char *s)
 {
 	if (!s) {

@@ -31,6 +31,10 @@ void dbreg_buf_vprintf(struct dbreg_buf *b, const char *fmt, va_list ap);
 char *dbreg_vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* Appends s as a JSON string literal with quotes; NULL appends null. */
 void dbreg_buf_json_str(struct dbreg_buf *b, const char *s);
+/* The length of the longest prefix of s[0..len) that is UTF-8 (shortest
+ * forms, no surrogates, at most U+10FFFF): len when all of it is. s[len]
+ * must be readable (a NUL ends the text of a file read whole). */
+size_t dbreg_utf8_valid_prefix(const char *s, size_t len);
 /* Takes the buffer's string (never NULL unless oom: "" for empty); the
  * buffer is reset. Caller frees. */
 char *dbreg_buf_detach(struct dbreg_buf *b);
