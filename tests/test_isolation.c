@@ -208,6 +208,11 @@ static const struct broken broken_cases[] = {
 	 "ALTER TABLE ydtb_t_items SET SCHEMA archive;\n",
 	 "DBR020", 19, "SET SCHEMA archive moves package table ydtb_t_items out of the schema the registry manages", NULL,
 	 "ydtb_t_items"},
+	{"a workspace key to another schema's ydtb_workspaces",
+	 "CREATE TABLE IF NOT EXISTS ydtb_t_far (id text PRIMARY KEY, workspace_id text NOT NULL REFERENCES "
+	 "other.ydtb_workspaces(id));\n",
+	 "DBR046", 19, "workspace_id has no foreign key to ydtb_workspaces(id)", "REFERENCES ydtb_workspaces(id)",
+	 "ydtb_t_far"},
 	{"CREATE TABLE without a primary key",
 	 "CREATE TABLE IF NOT EXISTS ydtb_t_nokey (id text, workspace_id text NOT NULL REFERENCES ydtb_workspaces(id));\n",
 	 "DBR046", 19, "table ydtb_t_nokey created by migration 0001 has no primary key", "PRIMARY KEY", "ydtb_t_nokey"},
@@ -345,6 +350,9 @@ static const char *const passing_cases[] = {
 	/* a foreign key to a table of this package */
 	"CREATE TABLE IF NOT EXISTS ydtb_t_sub (id text PRIMARY KEY, item_id text REFERENCES ydtb_t_items (id),"
 	" workspace_id text NOT NULL REFERENCES ydtb_workspaces (id));\n",
+	/* the core's table, in the default schema by name */
+	"CREATE TABLE IF NOT EXISTS ydtb_t_pub (id text PRIMARY KEY,"
+	" workspace_id text NOT NULL REFERENCES public.ydtb_workspaces (id));\n",
 };
 
 static void test_isolation__passing_forms_pass(void **state)

@@ -851,11 +851,14 @@ static struct dbreg_iso_at sc_iso_at(const struct sc_ctx *c)
 				     &c->suppress};
 }
 
-/* Whether a FOREIGN KEY constraint points at ydtb_workspaces(id). */
+/* Whether a FOREIGN KEY constraint points at ydtb_workspaces(id): the
+ * core's, unqualified or in public; other.ydtb_workspaces is another table. */
 static bool sc_fk_to_workspaces(const struct json *con)
 {
-	const char *target = jstr(jget(con, "pktable"), "relname");
-	if (!target || strcmp(target, "ydtb_workspaces") != 0)
+	const struct json *pk_table = jget(con, "pktable");
+	const char *target = jstr(pk_table, "relname"), *schema = jstr(pk_table, "schemaname");
+	if (!target || strcmp(target, "ydtb_workspaces") != 0 || jstr(pk_table, "catalogname") ||
+	    (schema && strcmp(schema, "public") != 0))
 		return false;
 	const struct json *pk = jget(con, "pk_attrs");
 	/* Without a column list the key references the primary key, id. */
