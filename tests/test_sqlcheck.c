@@ -608,8 +608,16 @@ static void test_sqlcheck__dbr103_unsafe_operations_on_existing_tables(void **st
 		 "ALTER TABLE ydtb_t_items ALTER COLUMN b SET NOT NULL;\n" /* 46 */
 		 "ALTER TABLE ydtb_t_items VALIDATE CONSTRAINT ydtb_t_items_b_nn;\n" /* 47 */
 		 "ALTER TABLE ydtb_t_items ALTER COLUMN b SET NOT NULL;\n" /* 48 */
-		 "DROP TABLE IF EXISTS ydtb_t_items;\n"                 /* 49 */
-		 "CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_t_items_b_idx ON ydtb_t_items (b);\n" /* 50 */
+		 "ALTER TABLE ydtb_t_items ADD COLUMN IF NOT EXISTS r double precision DEFAULT random();\n" /* 49 */
+		 "ALTER TABLE ydtb_t_items ADD COLUMN IF NOT EXISTS k bigserial;\n" /* 50 */
+		 "ALTER TABLE ydtb_t_items ADD COLUMN IF NOT EXISTS n timestamptz DEFAULT now();\n" /* 51 */
+		 "VACUUM FULL ydtb_t_items;\n"                          /* 52 */
+		 "CLUSTER ydtb_t_items USING ydtb_t_items_pkey;\n"      /* 53 */
+		 "LOCK TABLE ydtb_t_items IN ACCESS EXCLUSIVE MODE;\n"  /* 54 */
+		 "LOCK TABLE ydtb_t_items IN ACCESS SHARE MODE;\n"      /* 55 */
+		 "VACUUM (ANALYZE) ydtb_t_items;\n"                     /* 56 */
+		 "DROP TABLE IF EXISTS ydtb_t_items;\n"                 /* 57 */
+		 "CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_t_items_b_idx ON ydtb_t_items (b);\n" /* 58 */
 		 "'''\n"
 		 "transaction = false\n");
 	struct {
@@ -626,7 +634,12 @@ static void test_sqlcheck__dbr103_unsafe_operations_on_existing_tables(void **st
 		{39, "VALIDATE"},              /* locks the table for a scan */
 		{41, "NOT VALID"},
 		{46, "VALIDATE"},              /* its CHECK is not validated yet */
-		{49, "no running version"},
+		{49, "SET DEFAULT"},           /* a volatile default writes every row */
+		{50, "SET DEFAULT"},           /* so does a serial's nextval */
+		{52, "maintenance window"},
+		{53, "pg_repack"},
+		{54, "drop the LOCK"},
+		{57, "no running version"},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const struct dbreg_diag *d = assert_diag(f, "DBR103", want[i].line, 1);
@@ -637,7 +650,9 @@ static void test_sqlcheck__dbr103_unsafe_operations_on_existing_tables(void **st
 	}
 	/* Tables created in the same migration hold no rows yet (lines 18, 19);
 	 * a DEFAULT, NOT VALID, CONCURRENTLY, a WHERE and a validated CHECK
-	 * (b IS NOT NULL) before SET NOT NULL (line 48) make the operation safe. */
+	 * (b IS NOT NULL) before SET NOT NULL (line 48) make the operation safe;
+	 * now() is stable (stored once), ACCESS SHARE and a plain VACUUM block
+	 * no writer (lines 51, 55, 56). */
 	assert_int_equal(count_code(f->diags, "DBR103"), sizeof(want) / sizeof(want[0]));
 }
 

@@ -1117,6 +1117,41 @@ static void sc_create_index(struct sc_ctx *c, const struct json *st)
 			"CREATE INDEX on existing table %s blocks every write to it until the index is built", table);
 }
 
+/* Defaults PostgreSQL (11+) cannot store once for every row, so that ADD
+ * COLUMN writes each row again: a serial type's nextval, and calls of the
+ * volatile functions a default is written with. */
+static const char *const sc_volatile_defaults[] = {
+	"random", "clock_timestamp", "timeofday", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v4",
+	"nextval", "txid_current", "statement_timestamp", NULL,
+};
+static const char *const sc_serial_types[] = { "serial", "serial4", "bigserial", "serial8", "smallserial", "serial2", NULL };
+
+static bool sc_in(const char *const *list, const char *name)
+{
+	for (size_t i = 0; name && list[i]; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* What makes this column definition's default rewrite a table ("a serial
+ * type", "a volatile default (random())"), or NULL. */
+static const char *sc_rewriting_default(const struct json *coldef)
+{
+	if (sc_in(sc_serial_types, jlast_name(jget(jget(coldef, "typeName"), "names"))))
+		return "a serial type";
+	const struct json *cons = jget(coldef, "constraints");
+	for (size_t i = 0; i < jlen(cons); i++) {
+		const struct json *con, *call;
+		const char *type = jnode(&cons->items[i], &con) ? jstr(con, "contype") : NULL;
+		const struct json *expr = type && strcmp(type, "CONSTR_DEFAULT") == 0 ? jget(con, "raw_expr") : NULL;
+		const char *kind = expr ? jnode(expr, &call) : NULL;
+		if (kind && strcmp(kind, "FuncCall") == 0 && sc_in(sc_volatile_defaults, jlast_name(jget(call, "funcname"))))
+			return "a volatile default";
+	}
+	return NULL;
+}
+
 static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, const struct json *cmd)
 {
 	const char *sub = jstr(cmd, "subtype");
@@ -1159,6 +1194,13 @@ static void sc_alter_cmd(struct sc_ctx *c, const char *table, bool is_table, con
 					"add the column nullable, backfill it, then SET NOT NULL; or give it a DEFAULT",
 					"ADD COLUMN %s NOT NULL without a DEFAULT fails on table %s as soon as it has rows",
 					col ? col : "", table);
+			const char *why = sc_rewriting_default(defbody);
+			if (why)
+				sc_diag(c, "DBR103", table, col,
+					"add the column without it, then set the DEFAULT (ALTER COLUMN ... SET DEFAULT) and "
+					"backfill existing rows in batches",
+					"ADD COLUMN %s with %s rewrites table %s under a lock that blocks reads and writes",
+					col ? col : "", why, table);
 		}
 	} else if (strcmp(sub, "AT_DropColumn") == 0) {
 		if (!missing_ok)
@@ -1289,6 +1331,33 @@ static void sc_drops_rows(struct sc_ctx *c, const char *table, const char *what)
 		"%s deletes every row of the table for good", stmt);
 }
 
+/* DBR103 for a statement that holds a lock on a table the body did not
+ * create while it rewrites it or until the migration commits. */
+static void sc_locks_table(struct sc_ctx *c, const char *table, const char *what, const char *hint)
+{
+	if (!table || !c->up || sc_is_new(c, table))
+		return;
+	char stmt[240];
+	snprintf(stmt, sizeof(stmt), what, table);
+	sc_diag(c, "DBR103", table, NULL, hint, "%s", stmt);
+}
+
+#define SC_REWRITE_HINT "run it outside migrations, in a maintenance window (or rebuild the table online with pg_repack)"
+#define SC_LOCK_HINT "drop the LOCK: each statement takes the lock it needs, for as short a time as it can"
+
+/* VACUUM with FULL (not FULL false). */
+static bool sc_vacuum_full(const struct json *st)
+{
+	const struct json *opts = jget(st, "options");
+	for (size_t i = 0; i < jlen(opts); i++) {
+		const struct json *de;
+		const char *kind = jnode(&opts->items[i], &de);
+		if (kind && strcmp(kind, "DefElem") == 0 && jstr(de, "defname") && strcmp(jstr(de, "defname"), "full") == 0)
+			return !jget(de, "arg");
+	}
+	return false;
+}
+
 static void sc_rename(struct sc_ctx *c, const struct json *st)
 {
 	const char *type = jstr(st, "renameType");
@@ -1370,6 +1439,23 @@ static void sc_statement(struct sc_ctx *c, const char *kind, const struct json *
 			sc_drops_rows(c, jstr(jget(&rels->items[i], "RangeVar"), "relname"), "TRUNCATE %s");
 	} else if (strcmp(kind, "DeleteStmt") == 0 && !jget(st, "whereClause")) {
 		sc_drops_rows(c, jstr(jget(st, "relation"), "relname"), "DELETE FROM %s without WHERE");
+	} else if (strcmp(kind, "VacuumStmt") == 0 && jbool(st, "is_vacuumcmd") && sc_vacuum_full(st)) {
+		const struct json *rels = jget(st, "rels");
+		for (size_t i = 0; i < jlen(rels); i++)
+			sc_locks_table(c, jstr(jget(jget(&rels->items[i], "VacuumRelation"), "relation"), "relname"),
+				       "VACUUM FULL %s rewrites the table under a lock that blocks reads and writes",
+				       SC_REWRITE_HINT);
+	} else if (strcmp(kind, "ClusterStmt") == 0) {
+		sc_locks_table(c, jstr(jget(st, "relation"), "relname"),
+			       "CLUSTER %s rewrites the table under a lock that blocks reads and writes", SC_REWRITE_HINT);
+	} else if (strcmp(kind, "LockStmt") == 0 && jnum(st, "mode") >= 5) {
+		/* SHARE (5) and stronger: writes wait until the migration commits. */
+		const struct json *rels = jget(st, "relations");
+		for (size_t i = 0; i < jlen(rels); i++)
+			sc_locks_table(c, jstr(jget(&rels->items[i], "RangeVar"), "relname"),
+				       jnum(st, "mode") == 8 ? "LOCK TABLE %s blocks reads and writes until the migration commits"
+							     : "LOCK TABLE %s blocks writes until the migration commits",
+				       SC_LOCK_HINT);
 	} else if (strcmp(kind, "CreateSeqStmt") == 0) {
 		const char *name = jstr(jget(st, "sequence"), "relname");
 		if (!jbool(st, "if_not_exists") && !names_has(&c->dropped, name))
