@@ -493,6 +493,9 @@ def apply_to_older_then_dropped(target):
     doc = json.loads(out)
     expect(rc == 0 and doc["problems"] == [], "verify at 1.0.0 exited %d: %s" % (rc, out))
     expect([n["package"] for n in doc["not_compared"]] == ["@ydtb/basic"], "not_compared: %s" % doc["not_compared"])
+    # The summary claims what was compared, no more.
+    rc, out, err = run(["verify", "--target", target], d)
+    expect(rc == 0 and "matches the declared tables of every package compared (1 not compared)" in out, out + err)
     by_hand(d, target, "DROP TABLE ydtb_basic_tasks; DROP TABLE ydtb_basic_notes;")
     rc, problems = verify_problems(d, target)
     expect(rc == 6, "verify after the drop exited %d: %s" % (rc, problems))

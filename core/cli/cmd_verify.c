@@ -83,7 +83,11 @@ void cli_verify_print(struct cli_session *s, const struct dbreg_verify_result *v
 				vr.not_compared[i].version, vr.not_compared[i].reason);
 		if (vr.notice && !s->o.quiet)
 			fprintf(s->err, "%s: note: %s\n", s->shown, vr.notice);
-		if (rc == 0 && !s->o.quiet)
+		/* Only what was compared matches: the rest was said above. */
+		if (rc == 0 && !s->o.quiet && vr.n_not_compared)
+			fprintf(out, "%s matches the declared tables of every package compared (%zu not compared)\n",
+				s->shown, vr.n_not_compared);
+		else if (rc == 0 && !s->o.quiet)
 			fprintf(out, "%s matches the declared tables\n", s->shown);
 	}
 	if (rc == DBREG_EVERIFY)
