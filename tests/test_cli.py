@@ -764,6 +764,13 @@ def each_command_has_its_own_help():
         expect(out.splitlines()[0].startswith("usage: dbreg %s [options]" % cmd), out)
         rc2, out2, _ = run(["help", cmd], d)
         expect(rc2 == 0 and out2 == out, "dbreg help %s differs from %s --help" % (cmd, cmd))
+    # The words of new's usage: help new package is new's help too.
+    rc, out, err = run(["help", "new", "package"], d)
+    rc2, out2, _ = run(["new", "--help"], d)
+    expect(rc == 0 and out == out2, "help new package: %d %s" % (rc, out + err))
+    for words in (["new", "packages"], ["apply", "x"]):
+        rc, out, err = run(["help"] + words, d)
+        expect(rc == 2 and "'%s'" % words[1] in err, "help %s: %d %s" % (words, rc, err))
     rc, out, err = run(["down", "--help"], d)
     expect(out.splitlines()[0] == "usage: dbreg down [options] PKG --to VERSION", out)
     # down PKG --to VERSION: the row says so, as the synopsis does.

@@ -5,6 +5,7 @@
  * __completion; __names lists package or target names for the completion. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,6 +155,16 @@ const char *cli_suggest(const char *word, const char *const *candidates, size_t 
 
 /* ---- dbreg help [CMD] ------------------------------------------------------ */
 
+/* Whether word is a lower-case word of a command's synopsis. */
+static bool help_word_of(const char *args, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = args ? strstr(args, word) : NULL; n && p; p = strstr(p + 1, word))
+		if ((p == args || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' ') && islower((unsigned char)word[0]))
+			return true;
+	return false;
+}
+
 static int help_run(struct cli_session *s)
 {
 	if (s->n_args == 0) {
@@ -163,6 +174,11 @@ static int help_run(struct cli_session *s)
 	const struct cli_command *cmd = cli_command_find(s->args[0]);
 	if (!cmd || cmd->hidden)
 		return cli_unknown_command(s, "no command", s->args[0]);
+	/* A second word is one of the command's own (new package). */
+	if (s->n_args == 2 && !help_word_of(cmd->args, s->args[1]))
+		return cmd->args && cmd->args[0]
+			       ? cli_usage(s, "dbreg help %s: '%s' is none of its words (%s)", cmd->name, s->args[1], cmd->args)
+			       : cli_usage(s, "dbreg help %s: unexpected argument '%s'", cmd->name, s->args[1]);
 	cli_help_command(s->o.json ? stderr : stdout, cmd);
 	return 0;
 }
@@ -171,7 +187,7 @@ const struct cli_command cli_cmd_help = {
 	.name = "help",
 	.args = "[COMMAND]",
 	.summary = "this list, or a command's usage and options",
-	.max_args = 1,
+	.max_args = 2,                 /* help new package: the command's words as its usage writes them */
 	.complete_args = "commands",
 	.run = help_run,
 };
