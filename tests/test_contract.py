@@ -47,6 +47,9 @@ def a_failed_plan_keeps_its_warnings_in_the_json_of_every_run():
         expect(rc == 1 and doc["exit_code"] == 1, (cmd, rc, doc))
         expect("DBR042" in [x["code"] for x in doc["diagnostics"]], (cmd, doc))
         expect(set(step) <= set(warnings(doc)), "%s lost the plan's warnings %s: %s" % (cmd, step, doc["diagnostics"]))
+        # The command's own keys too (cli.md: at least target, dialect, steps).
+        expect(doc.get("target") == "sqlite:ydtb.db" and doc.get("dialect") == "sqlite" and doc.get("steps") == [],
+               "%s: %s" % (cmd, sorted(doc)))
 
 
 def package(name, table):

@@ -100,6 +100,8 @@ static int init_run(struct cli_session *s)
 		cli_print_plan_warnings(s, r.plan);
 		cli_print_bypasses(s, r.plan);
 		init_report(s, &r, rc);
+	} else if (s->o.json && r.failed != DBREG_INIT_CONNECT) {
+		cli_print_plan(s, NULL);   /* a plan with errors: the target and dialect, no steps */
 	}
 	if (r.failed == DBREG_INIT_VERIFY || (rc == 0 && !s->o.dry_run))
 		cli_verify_print(s, &r.verify, rc, true);

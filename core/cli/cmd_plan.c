@@ -122,8 +122,11 @@ static int plan_run(struct cli_session *s)
 		return rc;
 	if ((rc = cli_history(s, s->o.refresh)) < 0)
 		goto out;
-	if ((rc = cli_build_plan(s, NULL, &plan)) < 0)
+	if ((rc = cli_build_plan(s, NULL, &plan)) < 0) {
+		if (s->o.json)
+			cli_print_plan(s, NULL);   /* the document's target and dialect, no steps */
 		goto out;
+	}
 	if (s->o.sql && !(script = dbreg_plan_script_timeouts(plan, s->lock_timeout_ms, s->statement_timeout_ms))) {
 		rc = DBREG_ENOMEM;
 		goto out;

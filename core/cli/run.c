@@ -74,6 +74,8 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 	if ((rc = cli_history(s, true)) < 0)
 		return rc;
 	if ((rc = cli_build_plan(s, extra, &plan)) < 0) {
+		if (s->o.json)
+			cli_print_plan(s, NULL);   /* the document's target and dialect, no steps */
 		dbreg_state_log(s->state, event, s->shown, "refused", "the plan has errors");
 		return rc;
 	}
