@@ -2117,6 +2117,26 @@ def devices_fifos_and_dangling_links_are_errors_naming_them():
 
 
 @case
+def a_linked_package_folder_is_read_and_a_link_loop_is_not_followed():
+    # manifest.md: every *.toml under the folders, recursively. A monorepo
+    # links a package's folder in: it was skipped without a word.
+    d = project()
+    ext = tempfile.mkdtemp(prefix="dbreg-ext-")
+    made.append(ext)
+    shutil.move(os.path.join(d, "tomls", "basic.toml"), os.path.join(ext, "basic.toml"))
+    os.symlink(ext, os.path.join(d, "tomls", "linked"))
+    os.symlink(os.path.join(d, "tomls"), os.path.join(ext, "up"))   # a loop: tomls/linked/up/linked/...
+    os.symlink(".", os.path.join(d, "tomls", "self"))                 # another one
+    rc, out, err = run(["validate"], d, timeout=30)
+    expect(rc == 0 and "2 packages, 0 errors" in err, (rc, err[-800:]))
+    rc, out, err = run(["status", "--json"], d, timeout=30)
+    names = sorted(p["name"] for p in json.loads(out)["packages"])
+    expect(rc == 0 and names == ["@ydtb/basic", "@ydtb/core"], (rc, names, err[-500:]))
+    rc, out, err = run(["apply", "-q"], d, timeout=30)
+    expect(rc == 0, out + err)
+
+
+@case
 def a_manifest_over_the_size_limit_is_refused():
     d = project()
     with open(os.path.join(d, "tomls", "huge.toml"), "w") as fp:

@@ -768,6 +768,27 @@ def watch_connects_again_when_the_server_ended_its_session():
 
 
 @case
+def watch_follows_an_edit_in_a_linked_package_folder():
+    # The folders the registry reads are the folders watch watches: a
+    # package folder linked in (a monorepo's) is both.
+    d = project({"tomls/memo.toml": memo_state(1)})
+    ext = os.path.join(d, "ext")
+    os.mkdir(ext)
+    shutil.move(os.path.join(d, "tomls", "memo.toml"), os.path.join(ext, "memo.toml"))
+    os.symlink(ext, os.path.join(d, "tomls", "linked"))
+    w = Watch(d)
+    try:
+        r = w.round(timeout=60)
+        expect(r["ok"] and r["applied"] > 0, r)
+        write(os.path.join(ext, "memo.toml"), memo_state(2))
+        r = w.round()
+        expect(r["ok"] and r["applied"] == 1 and ("added", "ydtb_memo_tags") in changes_of(r, "table"), r)
+        expect(w.stop() == 0, "exit")
+    finally:
+        w.kill()
+
+
+@case
 def watch_on_postgres_without_dev_applies_nothing():
     url, drop = pg_database()
     try:

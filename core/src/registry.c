@@ -174,15 +174,20 @@ static bool registry_is_manifest(const char *name)
 	return n > 5 && strcmp(name + n - 5, ".toml") == 0 && strcmp(name, "dbreg.toml") != 0;
 }
 
-/* Collects manifests under `rel` (relative to the project folder `root`).
- * Symbolic links to folders are not followed, so a link loop cannot hang. */
+/* Collects manifests under `rel` (relative to the project folder `root`),
+ * the folder `here` on the way down: symbolic links to folders are followed,
+ * except back into a folder on the way (dbreg_walk_into), so a link loop
+ * cannot hang. */
 static int registry_scan(struct dbreg_registry *reg, const char *root, const char *rel,
-			 struct registry_paths *out, int depth)
+			 struct registry_paths *out, int depth, const struct dbreg_walk_dir *here)
 {
 	/* An absolute folder in [registry] packages stands on its own. */
 	char *full = strcmp(root, ".") == 0 || rel[0] == '/' ? dbreg_strdup(rel) : dbreg_printf("%s/%s", root, rel);
 	if (full == NULL)
 		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+	struct dbreg_walk_dir top;
+	if (!here && dbreg_walk_into(full, NULL, &top))
+		here = &top;   /* a package folder: the top of its walk */
 	DIR *d = opendir(full);
 	if (d == NULL) {
 		int rc = dbreg_registry_fail(reg, DBREG_EIO, "cannot read the package folder %s: %s", full,
@@ -198,12 +203,12 @@ static int registry_scan(struct dbreg_registry *reg, const char *root, const cha
 			continue;
 		char *child_full = dbreg_printf("%s/%s", full, e->d_name);
 		char *child_rel = dbreg_printf("%s/%s", rel, e->d_name);
-		struct stat st;
+		struct dbreg_walk_dir sub;
 		if (child_full == NULL || child_rel == NULL) {
 			rc = dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
-		} else if (lstat(child_full, &st) == 0 && S_ISDIR(st.st_mode)) {
+		} else if (dbreg_walk_into(child_full, here, &sub)) {
 			if (depth < 32)
-				rc = registry_scan(reg, root, child_rel, out, depth + 1);
+				rc = registry_scan(reg, root, child_rel, out, depth + 1, &sub);
 		} else if (registry_is_manifest(e->d_name)) {
 			/* A FIFO, device or dangling link named *.toml is listed
 			 * too: reading it then says what it is, never skips it. */
@@ -246,7 +251,7 @@ int dbreg_registry_manifest_paths(struct dbreg_registry *reg, const struct dbreg
 	if (!reg->source)
 		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n_dirs && rc == 0; i++)
-		rc = registry_scan(reg, root, dirs[i], &paths, 0);
+		rc = registry_scan(reg, root, dirs[i], &paths, 0, NULL);
 	if (rc == 0 && paths.n > 0)
 		qsort(paths.v, paths.n, sizeof *paths.v, registry_cmp_path);
 	/* The same folder listed twice yields each file twice: keep it once. */

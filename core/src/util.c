@@ -100,6 +100,18 @@ static size_t util_utf8_len(const char *s)
 	return n;
 }
 
+bool dbreg_walk_into(const char *path, const struct dbreg_walk_dir *up, struct dbreg_walk_dir *here)
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return false;
+	for (const struct dbreg_walk_dir *a = up; a; a = a->up)
+		if (a->dev == st.st_dev && a->ino == st.st_ino)
+			return false;
+	*here = (struct dbreg_walk_dir){st.st_dev, st.st_ino, up};
+	return true;
+}
+
 size_t dbreg_utf8_valid_prefix(const char *s, size_t len)
 {
 	size_t i = 0;

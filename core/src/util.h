@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The helpers drivers use too (dbreg_strdup, dbreg_printf, string vectors,
  * dbreg_array_push, dbreg_sql_skip_blank) are declared for them there, and
@@ -35,6 +36,18 @@ void dbreg_buf_json_str(struct dbreg_buf *b, const char *s);
  * forms, no surrogates, at most U+10FFFF): len when all of it is. s[len]
  * must be readable (a NUL ends the text of a file read whole). */
 size_t dbreg_utf8_valid_prefix(const char *s, size_t len);
+
+/* A folder on the way down a walk of package folders (registry.c's scan,
+ * watch.c's watches): its device and inode, and the folder it is in. */
+struct dbreg_walk_dir {
+	dev_t dev;
+	ino_t ino;
+	const struct dbreg_walk_dir *up;
+};
+/* Whether path is a folder to walk into below up (NULL: the top), *here
+ * filled: a symbolic link to a folder is one (a monorepo links package
+ * folders in), unless it leads back to a folder on the way down (a loop). */
+bool dbreg_walk_into(const char *path, const struct dbreg_walk_dir *up, struct dbreg_walk_dir *here);
 /* Takes the buffer's string (never NULL unless oom: "" for empty); the
  * buffer is reset. Caller frees. */
 char *dbreg_buf_detach(struct dbreg_buf *b);

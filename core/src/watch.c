@@ -74,10 +74,16 @@ static int watch_pending_add(struct dbreg_watch *w, const char *path)
 	return dbreg_strv_push(&w->pending, &w->n_pending, path);
 }
 
-/* Watches `path` and every folder under it; with `report`, every file
- * found counts as changed (a folder moved in brings its manifests). */
-static int watch_add_tree(struct dbreg_watch *w, const char *path, int depth, bool report)
+/* Watches `path` and every folder under it, as registry.c's scan finds
+ * them (symbolic links to folders too, never round a loop; `here` is path
+ * on the way down, NULL at the top); with `report`, every file found
+ * counts as changed (a folder moved in brings its manifests). */
+static int watch_add_tree(struct dbreg_watch *w, const char *path, int depth, bool report,
+			  const struct dbreg_walk_dir *here)
 {
+	struct dbreg_walk_dir top;
+	if (!here && dbreg_walk_into(path, NULL, &top))
+		here = &top;
 	int rc = watch_add_dir(w, path, true);
 	if (rc != 0)
 		return rc < 0 ? rc : 0;   /* gone already: nothing to watch */
@@ -89,11 +95,11 @@ static int watch_add_tree(struct dbreg_watch *w, const char *path, int depth, bo
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		char *child = dbreg_printf("%s/%s", path, e->d_name);
-		struct stat st;
+		struct dbreg_walk_dir sub;
 		if (!child)
 			rc = DBREG_ENOMEM;
-		else if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode) && depth < WATCH_MAX_DEPTH)
-			rc = watch_add_tree(w, child, depth + 1, report);
+		else if (dbreg_walk_into(child, here, &sub) && depth < WATCH_MAX_DEPTH)
+			rc = watch_add_tree(w, child, depth + 1, report, &sub);
 		else if (report)
 			rc = watch_pending_add(w, child);
 		free(child);
@@ -119,7 +125,7 @@ int dbreg_watch_open(struct dbreg_watch **out, const struct dbreg_project *p, ch
 	size_t n_dirs = p->n_package_dirs ? p->n_package_dirs : 1;
 	for (size_t i = 0; i < n_dirs; i++) {
 		char *full = dirs[i][0] == '/' ? dbreg_strdup(dirs[i]) : dbreg_registry_full_path(p, dirs[i]);
-		int rc = full ? watch_add_tree(w, full, 0, false) : DBREG_ENOMEM;
+		int rc = full ? watch_add_tree(w, full, 0, false, NULL) : DBREG_ENOMEM;
 		if (rc != 0) {
 			snprintf(err, errsize, "cannot watch the package folder %s: %s", full ? full : dirs[i],
 				 rc == DBREG_ENOMEM ? "out of memory"
@@ -192,7 +198,7 @@ static int watch_drain(struct dbreg_watch *w)
 			if (ev->mask & IN_Q_OVERFLOW) {
 				/* Events were lost: every folder counts as changed. */
 				for (size_t i = 0; i < w->n; i++)
-					if (watch_add_tree(w, w->dirs[i].path, 0, true) < 0)
+					if (watch_add_tree(w, w->dirs[i].path, 0, true, NULL) < 0)
 						return DBREG_ENOMEM;
 				continue;
 			}
@@ -218,7 +224,7 @@ static int watch_drain(struct dbreg_watch *w)
 				int rc = path ? 0 : DBREG_ENOMEM;
 				if (rc == 0 && (ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
 				    w->dirs[i].recursive)
-					rc = watch_add_tree(w, path, 1, true);
+					rc = watch_add_tree(w, path, 1, true, NULL);
 				else if (rc == 0)
 					rc = watch_pending_add(w, path);
 				free(path);
