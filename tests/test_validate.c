@@ -640,8 +640,27 @@ static void test_validate__dbr032_cycle_named_whole(void **state)
 	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
 	const struct dbreg_diag *d = assert_diag(l, "DBR032", 5, 1);
 	assert_string_equal(d->file, "z.toml");
-	assert_non_null(strstr(d->message, "@a/x -> @a/y -> @a/z -> @a/x"));
+	/* Named from the package it is said at: z's dependency on x closes it. */
+	assert_non_null(strstr(d->message, "circular dependency: @a/z -> @a/x -> @a/y -> @a/z"));
 	assert_count(l, 1);
+	dbreg_registry_free(reg);
+
+	/* The core depending on a package closes a cycle through the implicit
+	 * dependency of every package on the core: said at the core's own
+	 * dependency, not at the other package's first line. */
+	static const char core[] = CORE_TOML "[dependencies]\n\"@a/x\" = \"*\"\n";
+	const char *plain = "[package]\nname = \"@a/x\"\nversion = \"1.0.0\"\n";
+	const char *named2[] = { "core.toml", core, "x.toml", plain, NULL };
+	reg = validate_texts(named2);
+	l = dbreg_registry_diags(reg);
+	d = NULL;
+	for (size_t i = 0; i < l->len && !d; i++)
+		if (strcmp(l->items[i].code, "DBR032") == 0)
+			d = &l->items[i];
+	assert_non_null(d);
+	assert_string_equal(d->file, "core.toml");
+	assert_non_null(strstr(d->message, "circular dependency: @ydtb/core -> @a/x -> @ydtb/core"));
+	assert_non_null(strstr(d->hint, "remove its dependency on \"@a/x\""));
 	dbreg_registry_free(reg);
 }
 

@@ -215,12 +215,24 @@ static int graph_check_cycles(struct dbreg_registry *reg, const struct dbreg_gra
 				depth[v] = top;
 				stack[top++] = v;
 			} else if (color[v] == GREY) {
-				struct dbreg_buf b = DBREG_BUF_INIT;
-				for (size_t i = depth[v]; i < top; i++)
-					dbreg_buf_printf(&b, "%s -> ", reg->packages[stack[i]]->name);
-				dbreg_buf_puts(&b, reg->packages[v]->name);
-				const struct dbreg_package *p = reg->packages[u];
+				/* Said at the dependency that a person wrote: this edge's,
+				 * or, when it is the implicit one on the core, the core's
+				 * own dependency in the cycle; the cycle is named from
+				 * the package it is said at. */
 				const struct dbreg_dependency *dep = g->dep[e];
+				size_t at = top - 1;   /* u's place on the stack */
+				if (!dep && depth[v] + 1 < top) {
+					at = depth[v];
+					for (size_t k = g->start[v]; k < g->start[v + 1] && !dep; k++)
+						if (g->to[k] == stack[at + 1])
+							dep = g->dep[k];
+				}
+				struct dbreg_buf b = DBREG_BUF_INIT;
+				size_t len = top - depth[v];
+				for (size_t i = 0; i < len; i++)
+					dbreg_buf_printf(&b, "%s -> ", reg->packages[stack[depth[v] + (at - depth[v] + i) % len]]->name);
+				dbreg_buf_puts(&b, reg->packages[stack[at]]->name);
+				const struct dbreg_package *p = reg->packages[stack[at]];
 				struct dbreg_pos pos = dep ? dep->pos : p->pos;
 				if (b.oom) {
 					rc = DBREG_ENOMEM;
@@ -228,11 +240,14 @@ static int graph_check_cycles(struct dbreg_registry *reg, const struct dbreg_gra
 					rc = graph_diag(reg, "DBR032", p, pos.line, pos.column,
 							"circular dependency: %s%s%s", b.ptr, "", "");
 					if (rc == 0)
-						rc = dep ? dbreg_diag_hintf(&reg->diags,
-									    "remove the dependency of \"%s\" on \"%s\"",
-									    p->name, dep->name)
-							 : dbreg_diag_hintf(&reg->diags,
-									    "the core package may not depend on other packages");
+						rc = p->core
+						     ? dbreg_diag_hintf(&reg->diags,
+									"the core package may not depend on other packages%s%s%s",
+									dep ? ": remove its dependency on \"" : "",
+									dep ? dep->name : "", dep ? "\"" : "")
+						     : dbreg_diag_hintf(&reg->diags,
+									"remove the dependency of \"%s\" on \"%s\"",
+									p->name, dep ? dep->name : "");
 				}
 				dbreg_buf_dispose(&b);
 			}
