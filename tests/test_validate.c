@@ -428,10 +428,21 @@ static void test_validate__dbr024_table_in_two_packages(void **state)
 	const char *named[] = { "core.toml", core_toml, "notes.toml", mine, "other.toml", other, NULL };
 	struct dbreg_registry *reg = validate_texts(named);
 	const struct dbreg_diag_list *l = dbreg_registry_diags(reg);
-	/* @ydtb/notes sorts before @ydtb/other: other's table is the second. */
+	/* notes.toml is read before other.toml: other's table is the second. */
 	const struct dbreg_diag *d = assert_diag(l, "DBR024", 4, 9);
 	assert_string_equal(d->file, "other.toml");
 	assert_non_null(strstr(d->message, "@ydtb/notes"));
+	assert_count(l, 1);
+	dbreg_registry_free(reg);
+
+	/* By the files, not the names: @ydtb/other in a.toml is read first,
+	 * so @ydtb/notes in z.toml is the one to blame (it sorts first). */
+	const char *files[] = { "core.toml", core_toml, "z.toml", mine, "a.toml", other, NULL };
+	reg = validate_texts(files);
+	l = dbreg_registry_diags(reg);
+	d = assert_diag(l, "DBR024", 4, 9);
+	assert_string_equal(d->file, "z.toml");
+	assert_non_null(strstr(d->message, "already declared by package \"@ydtb/other\" (a.toml)"));
 	assert_count(l, 1);
 	dbreg_registry_free(reg);
 }

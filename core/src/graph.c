@@ -18,12 +18,17 @@ static void graph_dispose(struct dbreg_graph *g)
 	memset(g, 0, sizeof *g);
 }
 
+/* The core package: of several (DBR015), the one in the file read first. */
 static size_t graph_core(const struct dbreg_registry *reg)
 {
+	size_t core = reg->n_packages;
 	for (size_t i = 0; i < reg->n_packages; i++)
-		if (reg->packages[i]->core)
-			return i;
-	return reg->n_packages;
+		if (reg->packages[i]->core &&
+		    (core == reg->n_packages ||
+		     strcmp(reg->packages[i]->file ? reg->packages[i]->file : "",
+			    reg->packages[core]->file ? reg->packages[core]->file : "") < 0))
+			core = i;
+	return core;
 }
 
 /* Builds the edge rows from the dependencies that name a registered
@@ -91,7 +96,8 @@ static struct dbreg_pos graph_kind_pos(const struct dbreg_package *p)
 /* DBR012 and DBR015. */
 static int graph_check_names(struct dbreg_registry *reg)
 {
-	const struct dbreg_package *core = NULL;
+	size_t ci = graph_core(reg);
+	const struct dbreg_package *core = ci < reg->n_packages ? reg->packages[ci] : NULL;
 	for (size_t i = 0; i < reg->n_packages; i++) {
 		const struct dbreg_package *p = reg->packages[i];
 		if (i > 0 && p->name && reg->packages[i - 1]->name &&
@@ -104,12 +110,8 @@ static int graph_check_names(struct dbreg_registry *reg)
 			    dbreg_diag_hintf(&reg->diags, "give this package another name, or remove one of the files"))
 				return DBREG_ENOMEM;
 		}
-		if (!p->core)
+		if (!p->core || p == core)
 			continue;
-		if (core == NULL) {
-			core = p;
-			continue;
-		}
 		struct dbreg_pos pos = graph_kind_pos(p);
 		if (graph_diag(reg, "DBR015", p, pos.line, pos.column,
 			       "a second core package \"%s\" (the core package is \"%s\" in %s)",

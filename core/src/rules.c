@@ -259,6 +259,11 @@ int dbreg_rules_owner_cmp(const struct dbreg_package *a, size_t ia, const struct
 	 * so the package that declares it again is the one to blame. */
 	if (a->core != b->core)
 		return a->core ? -1 : 1;
+	/* Else the file read first (byte order of the path, manifest.md):
+	 * the later file is the duplicate, whatever the packages are named. */
+	int f = strcmp(a->file ? a->file : "", b->file ? b->file : "");
+	if (f)
+		return f < 0 ? -1 : 1;
 	return ia < ib ? -1 : ia > ib;
 }
 
@@ -680,6 +685,8 @@ static int rules_cmp_tool(const void *a, const void *b)
 {
 	const struct rules_toolref *x = a, *y = b;
 	int r = strcmp(x->tool->id, y->tool->id);
+	if (r == 0 && x->pkg != y->pkg)
+		r = dbreg_rules_owner_cmp(x->pkg, 0, y->pkg, 0);   /* the file read first keeps the id */
 	return r ? r : (x->order < y->order ? -1 : x->order > y->order);
 }
 

@@ -12,7 +12,8 @@ int dbreg_rules_check(struct dbreg_registry *reg);
 
 /* Which of two packages declaring one table owns it (DBR024 blames the
  * other): negative when a (at index ia of reg->packages) does. The core
- * first, as it is applied before every package; else registry order. */
+ * first, as it is applied before every package; else the file read first,
+ * then registry order. */
 int dbreg_rules_owner_cmp(const struct dbreg_package *a, size_t ia, const struct dbreg_package *b, size_t ib);
 
 #endif
