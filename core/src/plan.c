@@ -171,6 +171,26 @@ static int plan_check_dependents(struct dbreg_registry *reg, const struct dbreg_
 	return rc;
 }
 
+/* A pin that would take a package the other way (plan_opts.downgrade):
+ * below what is installed for plan, apply and init, above it for down.
+ * m is the migration it would revert or apply. DBREG_EUSAGE. */
+static int plan_pin_refused(struct dbreg_registry *reg, const char *pkg, const char *version,
+			    const struct dbreg_migration *m, bool below)
+{
+	char cmd[600];
+	if (below)
+		snprintf(cmd, sizeof cmd, "dbreg down %s --to %s", pkg, version);
+	else
+		snprintf(cmd, sizeof cmd, "dbreg apply --to %s@%s", pkg, version);
+	return dbreg_registry_fail(reg, DBREG_EUSAGE,
+				   "--to %s@%s is %s what the target has installed (migration %s, version %s, is %s): "
+				   "%s; to take the package %s, run: %s",
+				   pkg, version, below ? "below" : "above", m->id, m->version_text,
+				   below ? "applied" : "not applied",
+				   below ? "plan, apply and init never revert a migration" : "down never applies a migration",
+				   below ? "back" : "up", cmd);
+}
+
 /* Resolves --to pins into per-package target versions. Bad pins are usage
  * errors (exit 2), not findings about the manifests. */
 static int plan_pins(struct dbreg_plan *plan, struct dbreg_registry *reg, const struct plan_map *pkgmap,
@@ -465,12 +485,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 			/* A pin stops a package on its way up; only `down` goes back
 			 * (as Flyway's -target and Sqitch's deploy --to never revert). */
 			if (!opts->downgrade) {
-				rc = dbreg_registry_fail(reg, DBREG_EUSAGE,
-							 "--to %s@%s is below what the target has installed (migration %s, "
-							 "version %s, is applied): plan, apply and init never revert a "
-							 "migration; to take the package back, run: dbreg down %s --to %s",
-							 pkg->name, plan->pkgs[ii].version, m->id, m->version_text,
-							 pkg->name, plan->pkgs[ii].version);
+				rc = plan_pin_refused(reg, pkg->name, plan->pkgs[ii].version, m, true);
 				goto out;
 			}
 			const struct dbreg_sql *body = dbreg_migration_body(m, opts->dialect, false);
@@ -510,12 +525,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 			if (m->version_ok && pkg->version_ok && dbreg_semver_compare(&m->version, &targets[i]) > 0)
 				continue;
 			if (opts->downgrade && pinned[i]) {
-				rc = dbreg_registry_fail(reg, DBREG_EUSAGE,
-							 "--to %s@%s is above what the target has installed (migration %s, "
-							 "version %s, is not applied): down never applies a migration; to "
-							 "take the package up, run: dbreg apply --to %s@%s",
-							 pkg->name, plan->pkgs[i].version, m->id, m->version_text,
-							 pkg->name, plan->pkgs[i].version);
+				rc = plan_pin_refused(reg, pkg->name, plan->pkgs[i].version, m, false);
 				goto out;
 			}
 			const struct dbreg_sql *body = dbreg_migration_body(m, opts->dialect, true);
