@@ -51,7 +51,7 @@ def new_package_refuses_a_taken_name_a_bad_name_and_an_existing_file():
     rc, _, err = run(["new", "package", "@ydtb/basic"], d)
     expect(rc == 1 and "already exists in tomls/basic.toml" in err, err)
     rc, _, err = run(["new", "package", "Bad Name"], d)
-    expect(rc == 1 and 'invalid package name "Bad Name"' in err, err)
+    expect(rc == 2 and 'invalid package name "Bad Name"' in err, err)   # an argument: a usage error
     expect(not os.path.exists(os.path.join(d, "tomls", "Bad Name.toml")), "a file was written")
     rc, _, err = run(["new", "package", "@other/basic"], d)
     expect(rc == 1 and "tomls/basic.toml already exists" in err, err)
@@ -83,7 +83,7 @@ def new_migration_appends_and_keeps_every_byte():
     rc, _, err = run(["new", "migration", "@ydtb/nope", "x"], d)
     expect(rc == 2 and "no package @ydtb/nope" in err, err)   # a usage error, as down and accept say
     rc, _, err = run(["new", "migration", "@ydtb/basic", "bad id"], d)
-    expect(rc == 1 and "invalid migration id" in err, err)
+    expect(rc == 2 and "invalid migration id" in err, err)   # as an unknown package is
     expect(read(path) == after, "the file changed")
 
 

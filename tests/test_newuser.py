@@ -106,7 +106,7 @@ def new_package_that_fails_writes_no_core_either():
     # A name the reader refuses: nothing written, not even the folder.
     d = project(with_tomls=False)
     rc, _, err = run(["new", "package", "Bad Name"], d)
-    expect(rc == 1 and "invalid package name" in err and not os.path.exists(os.path.join(d, "tomls")), err)
+    expect(rc == 2 and "invalid package name" in err and not os.path.exists(os.path.join(d, "tomls")), err)
     # The package's file is there already: no core.toml beside it.
     os.mkdir(os.path.join(d, "tomls"))
     with open(os.path.join(d, "tomls", "crm.toml"), "w") as fp:

@@ -248,8 +248,8 @@ static int new_package(struct cli_session *s, const char *name)
 		}
 		rc = dbreg_registry_add_string(reg, core_path, dir, core, strlen(core));
 	}
-	if (rc == 0)
-		rc = dbreg_scaffold_package(&text, name, reg, err, sizeof err);
+	if (rc == 0 && (rc = dbreg_scaffold_package(&text, name, reg, err, sizeof err)) == DBREG_EINVALID)
+		rc = DBREG_EUSAGE;   /* the name on the command line: a usage error (exit 2), as cli.md has it */
 	if (rc < 0) {
 		cli_fail(s, "%s", rc == DBREG_ENOMEM ? "out of memory" : err);
 		goto out;
@@ -351,6 +351,8 @@ static int new_migration(struct cli_session *s, const char *pkg, const char *id)
 		goto out;
 	}
 	rc = dbreg_scaffold_migration(&next, &next_len, text, len, id, version, err, sizeof err);
+	if (rc == DBREG_EINVALID)
+		rc = DBREG_EUSAGE;   /* the id on the command line */
 	if (rc == 0)
 		rc = dbreg_write_file(path, next, next_len, err, sizeof err);
 	if (rc < 0) {
