@@ -783,6 +783,18 @@ def watch_follows_an_edit_in_a_linked_package_folder():
         write(os.path.join(ext, "memo.toml"), memo_state(2))
         r = w.round()
         expect(r["ok"] and r["applied"] == 1 and ("added", "ydtb_memo_tags") in changes_of(r, "table"), r)
+        # A folder linked in while watch runs brings its package, and is
+        # watched from then on.
+        ext2 = os.path.join(d, "ext2")
+        os.mkdir(ext2)
+        write(os.path.join(ext2, "late.toml"), '[package]\nname = "@ydtb/late"\nversion = "1.0.0"\n')
+        os.symlink(ext2, os.path.join(d, "tomls", "linked2"))
+        r = w.round()
+        expect(r["ok"] and ("added", "@ydtb/late") in changes_of(r, "package"), r)
+        write(os.path.join(ext2, "late.toml"), '[package]\nname = "@ydtb/late"\nversion = "1.0.0"\n'
+                                              'description = "seen"\n')
+        r = w.round()
+        expect(r["ok"] and [f["path"] for f in r["files"]] == ["tomls/linked2/late.toml"], r)
         expect(w.stop() == 0, "exit")
     finally:
         w.kill()

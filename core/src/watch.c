@@ -222,8 +222,11 @@ static int watch_drain(struct dbreg_watch *w)
 					continue;
 				char *path = dbreg_printf("%s/%s", w->dirs[i].path, ev->name);
 				int rc = path ? 0 : DBREG_ENOMEM;
-				if (rc == 0 && (ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
-				    w->dirs[i].recursive)
+				/* A folder made or moved in, or a symbolic link to one
+				 * (inotify marks only the former IN_ISDIR). */
+				struct dbreg_walk_dir linked;
+				if (rc == 0 && (ev->mask & (IN_CREATE | IN_MOVED_TO)) && w->dirs[i].recursive &&
+				    ((ev->mask & IN_ISDIR) || dbreg_walk_into(path, NULL, &linked)))
 					rc = watch_add_tree(w, path, 1, true, NULL);
 				else if (rc == 0)
 					rc = watch_pending_add(w, path);
