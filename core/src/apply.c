@@ -165,13 +165,6 @@ static int apply_invalid_indexes(struct dbreg_conn *conn, char ***names, size_t 
 	return rc;
 }
 
-static bool apply_strv_has(char **v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
-}
 
 static int apply_push_ran(struct dbreg_apply_result *out, size_t i)
 {
@@ -557,7 +550,7 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 		goto out;
 	}
 	for (size_t k = 0; k < na; k++) {
-		if (apply_strv_has(before, nb, after[k]))
+		if (dbreg_strv_has(before, nb, after[k]))
 			continue;
 		if ((rc = dbreg_strv_push(&out->invalid_indexes, &out->n_invalid_indexes, after[k])) != 0)
 			goto out;

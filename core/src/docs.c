@@ -89,13 +89,6 @@ static void docs_default(struct dbreg_buf *b, const struct dbreg_column *c)
 	}
 }
 
-static bool docs_in(char *const *v, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], name) == 0)
-			return true;
-	return false;
-}
 
 static void docs_columns_list(struct dbreg_buf *b, char *const *cols, size_t n)
 {
@@ -118,7 +111,7 @@ static void docs_table(struct dbreg_buf *b, const struct dbreg_table *t)
 			  "|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < t->n_columns; i++) {
 		const struct dbreg_column *c = &t->columns[i];
-		bool pk = docs_in(t->primary_key, t->n_primary_key, c->name);
+		bool pk = dbreg_strv_has(t->primary_key, t->n_primary_key, c->name);
 		dbreg_buf_puts(b, "| ");
 		docs_code(b, c->name);
 		dbreg_buf_puts(b, pk ? " (PK)" : "");
@@ -188,7 +181,7 @@ static void docs_er(struct dbreg_buf *b, const struct dbreg_package *p)
 			dbreg_buf_printf(b, " %s", c->name);
 			const char *keys[3];
 			size_t nk = 0;
-			if (docs_in(t->primary_key, t->n_primary_key, c->name))
+			if (dbreg_strv_has(t->primary_key, t->n_primary_key, c->name))
 				keys[nk++] = "PK";
 			if (c->ref_table)
 				keys[nk++] = "FK";
@@ -212,7 +205,7 @@ static void docs_er(struct dbreg_buf *b, const struct dbreg_package *p)
 			if (!c->ref_table)
 				continue;
 			bool one = c->unique || (t->n_primary_key == 1 && strcmp(t->primary_key[0], c->name) == 0);
-			bool required = c->not_null || docs_in(t->primary_key, t->n_primary_key, c->name);
+			bool required = c->not_null || dbreg_strv_has(t->primary_key, t->n_primary_key, c->name);
 			dbreg_buf_printf(b, "  %s %s--%s %s : \"%s\"\n", c->ref_table, required ? "||" : "|o",
 					 one ? "o|" : "o{", t->name, c->name);
 		}

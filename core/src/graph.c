@@ -4,6 +4,7 @@
  * (Kahn's algorithm with a min-heap: core first, then by name). */
 #include "diag.h"
 #include "graph.h"
+#include "rules.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -25,8 +26,7 @@ static size_t graph_core(const struct dbreg_registry *reg)
 	for (size_t i = 0; i < reg->n_packages; i++)
 		if (reg->packages[i]->core &&
 		    (core == reg->n_packages ||
-		     strcmp(reg->packages[i]->file ? reg->packages[i]->file : "",
-			    reg->packages[core]->file ? reg->packages[core]->file : "") < 0))
+		     dbreg_rules_owner_cmp(reg->packages[i], i, reg->packages[core], core) < 0))
 			core = i;
 	return core;
 }

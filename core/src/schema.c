@@ -406,13 +406,6 @@ static void schema_declared_default(struct dbreg_schema *s, struct dbreg_schema_
 
 /* ---- readers ---------------------------------------------------------------- */
 
-static bool schema_in(char *const *list, size_t n, const char *name)
-{
-	for (size_t i = 0; name && i < n; i++)
-		if (list[i] && strcmp(list[i], name) == 0)
-			return true;
-	return false;
-}
 
 /* A foreign key action as the differ compares it: lowercased, "no action"
  * for none. */
@@ -458,7 +451,7 @@ static int schema_add_table(struct dbreg_schema *s, const struct dbreg_package *
 		sc->not_null = c->not_null;
 		sc->identity = dbreg_type_is_serial(sc->ptype.info);
 		sc->implied_not_null = c->primary_key || sc->identity ||
-				       schema_in(t->primary_key, t->n_primary_key, c->name);
+				       dbreg_strv_has(t->primary_key, t->n_primary_key, c->name);
 		sc->pos = c->pos;
 		schema_declared_default(s, &sc->def, c);
 		if (c->ref_table) {
@@ -531,7 +524,7 @@ static int schema_add_cat_table(struct dbreg_schema *s, const struct dbreg_cat_t
 		sc->type = pool_str(s, c->type ? c->type : "");
 		dbreg_type_parse(c->type, &sc->ptype);
 		sc->not_null = c->not_null;
-		sc->implied_not_null = schema_in(ct->primary_key, ct->n_primary_key, c->name);
+		sc->implied_not_null = dbreg_strv_has(ct->primary_key, ct->n_primary_key, c->name);
 		char buf[256];
 		dbreg_schema_default_parse(&sc->def, pool_str(s, c->default_expr), s->dialect, buf, sizeof buf);
 		if (sc->def.kind == DBREG_DV_STRING)

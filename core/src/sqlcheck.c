@@ -1120,25 +1120,18 @@ static void sc_create_index(struct sc_ctx *c, const struct json *st)
 /* Defaults PostgreSQL (11+) cannot store once for every row, so that ADD
  * COLUMN writes each row again: a serial type's nextval, and calls of the
  * volatile functions a default is written with. */
-static const char *const sc_volatile_defaults[] = {
+static char *const sc_volatile_defaults[] = {
 	"random", "clock_timestamp", "timeofday", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v4",
-	"nextval", "txid_current", "statement_timestamp", NULL,
+	"nextval", "txid_current", "statement_timestamp",
 };
-static const char *const sc_serial_types[] = { "serial", "serial4", "bigserial", "serial8", "smallserial", "serial2", NULL };
-
-static bool sc_in(const char *const *list, const char *name)
-{
-	for (size_t i = 0; name && list[i]; i++)
-		if (strcmp(list[i], name) == 0)
-			return true;
-	return false;
-}
+static char *const sc_serial_types[] = { "serial", "serial4", "bigserial", "serial8", "smallserial", "serial2" };
+#define SC_N(list) (sizeof(list) / sizeof((list)[0]))
 
 /* What makes this column definition's default rewrite a table ("a serial
  * type", "a volatile default (random())"), or NULL. */
 static const char *sc_rewriting_default(const struct json *coldef)
 {
-	if (sc_in(sc_serial_types, jlast_name(jget(jget(coldef, "typeName"), "names"))))
+	if (dbreg_strv_has(sc_serial_types, SC_N(sc_serial_types), jlast_name(jget(jget(coldef, "typeName"), "names"))))
 		return "a serial type";
 	const struct json *cons = jget(coldef, "constraints");
 	for (size_t i = 0; i < jlen(cons); i++) {
@@ -1146,7 +1139,8 @@ static const char *sc_rewriting_default(const struct json *coldef)
 		const char *type = jnode(&cons->items[i], &con) ? jstr(con, "contype") : NULL;
 		const struct json *expr = type && strcmp(type, "CONSTR_DEFAULT") == 0 ? jget(con, "raw_expr") : NULL;
 		const char *kind = expr ? jnode(expr, &call) : NULL;
-		if (kind && strcmp(kind, "FuncCall") == 0 && sc_in(sc_volatile_defaults, jlast_name(jget(call, "funcname"))))
+		if (kind && strcmp(kind, "FuncCall") == 0 &&
+		    dbreg_strv_has(sc_volatile_defaults, SC_N(sc_volatile_defaults), jlast_name(jget(call, "funcname"))))
 			return "a volatile default";
 	}
 	return NULL;

@@ -100,6 +100,14 @@ static size_t util_utf8_len(const char *s)
 	return n;
 }
 
+bool dbreg_strv_has(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (v[i] && strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
 bool dbreg_walk_into(const char *path, const struct dbreg_walk_dir *up, struct dbreg_walk_dir *here)
 {
 	struct stat st;

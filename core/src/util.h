@@ -37,6 +37,9 @@ void dbreg_buf_json_str(struct dbreg_buf *b, const char *s);
  * must be readable (a NUL ends the text of a file read whole). */
 size_t dbreg_utf8_valid_prefix(const char *s, size_t len);
 
+/* Whether s (not NULL) is one of the n strings of v (NULL ones skipped). */
+bool dbreg_strv_has(char *const *v, size_t n, const char *s);
+
 /* A folder on the way down a walk of package folders (registry.c's scan,
  * watch.c's watches): its device and inode, and the folder it is in. */
 struct dbreg_walk_dir {
