@@ -10,6 +10,7 @@
 #include "plan.h"
 #include "isolation.h"
 #include "registry.h"
+#include "semver.h"
 #include "util.h"
 #include "dbreg/driver.h"
 
@@ -206,6 +207,10 @@ struct apply_run {
 	bool *rls_done;                /* per package: its row-level security policies made */
 	bool in_tx, fk_off, wrote;
 	bool gated;                    /* opts->gate was called */
+	bool splits;                   /* some step to run commits alone */
+	char **inst_names, **inst_versions; /* the installed packages, read once when splits */
+	size_t n_inst;
+	bool inst_read;
 	size_t seg_start;              /* out->ran[seg_start..] is the open, uncommitted segment */
 };
 
@@ -325,6 +330,54 @@ static int apply_rls_rest(struct apply_run *r)
 	return rc;
 }
 
+/* Whether version text v is above a package's installed version (none
+ * installed: always). */
+static int apply_above_installed(struct apply_run *r, const char *name, const struct dbreg_semver *v, bool *above)
+{
+	if (!r->inst_read) {
+		int rc = r->drv->package_read(r->conn, &r->inst_names, &r->inst_versions, &r->n_inst);
+		if (rc != 0)
+			return apply_own_fail(r->out, r->conn, rc, "cannot read the installed packages");
+		r->inst_read = true;
+	}
+	*above = true;
+	for (size_t k = 0; k < r->n_inst; k++) {
+		struct dbreg_semver iv;
+		if (strcmp(r->inst_names[k], name) != 0 || dbreg_semver_parse(&iv, r->inst_versions[k], NULL) != 0)
+			continue;
+		*above = dbreg_semver_compare(v, &iv) > 0;
+		dbreg_semver_dispose(&iv);
+	}
+	return 0;
+}
+
+/* In a run that splits, a package's steps can end up in several
+ * segments. After its last step of one version, with steps of a higher
+ * version still to come, its row says that version: a later segment's
+ * failure then leaves the version it reached, not the one before the
+ * run, as status and verify read it. */
+static int apply_version_reached(struct apply_run *r, size_t i)
+{
+	const struct dbreg_plan *plan = r->plan;
+	const struct dbreg_plan_src *s = &plan->src[i];
+	if (!r->splits || !plan->steps[i].up || !s->mig->version_ok || r->last[s->pkg] == i + 1)
+		return 0;
+	size_t k = i + 1;
+	while (k < plan->n_steps && !(r->run[k] && plan->src[k].pkg == s->pkg))
+		k++;
+	if (k == plan->n_steps || !plan->src[k].mig->version_ok ||
+	    dbreg_semver_compare(&plan->src[k].mig->version, &s->mig->version) <= 0)
+		return 0;
+	bool above = true;
+	int rc = apply_above_installed(r, plan->pkgs[s->pkg].pkg->name, &s->mig->version, &above);
+	if (rc != 0 || !above)
+		return rc;
+	if ((rc = r->drv->package_record(r->conn, plan->pkgs[s->pkg].pkg->name, plan->steps[i].version)) != 0)
+		return apply_own_fail(r->out, r->conn, rc, "cannot record the package version");
+	r->wrote = true;
+	return 0;
+}
+
 /* After step i committed or is about to: counts it, and writes its
  * package's row when it was the package's last step, and its policies
  * when the package's run of steps in this transaction ends (same
@@ -339,6 +392,8 @@ static int apply_step_done(struct apply_run *r, size_t i, long long ms)
 	size_t pi = r->plan->src[i].pkg;
 	int rc;
 	if (r->last[pi] == i + 1 && (rc = apply_package(r, pi)) != 0)
+		return rc;
+	if ((rc = apply_version_reached(r, i)) != 0)
 		return rc;
 	if (dbreg_rls_after_step(r->plan, r->run, i)) {
 		r->rls_done[pi] = true;
@@ -834,6 +889,8 @@ static void apply_drop_run(struct apply_run *r)
 	free(r->last);
 	free(r->recorded);
 	free(r->rls_done);
+	dbreg_strv_free(r->inst_names, r->n_inst);
+	dbreg_strv_free(r->inst_versions, r->n_inst);
 }
 
 int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
@@ -908,6 +965,9 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 			r.last[plan->src[i].pkg] = i + 1;
 
 	bool fk_capable = drv->version >= 4 && drv->foreign_keys && drv->foreign_key_check;
+	for (size_t i = 0; i < plan->n_steps && !opts->record_only; i++)
+		if (r.run[i] && (!plan->steps[i].transaction || (!plan->steps[i].foreign_keys && fk_capable)))
+			r.splits = true;
 	for (size_t i = 0; i < plan->n_steps; i++) {
 		if (!r.run[i])
 			continue;
