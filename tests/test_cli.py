@@ -1696,6 +1696,41 @@ def a_waiter_times_out_naming_the_lock_timeout_on_sqlite():
     expect(rc == 0, out + err)
 
 
+
+@case
+def another_process_holding_the_sqlite_file_is_a_lock_timeout_not_a_connection_failure():
+    # The application itself (not a dbreg run) holds a write transaction
+    # longer than the busy timeout: apply waited, and says so with exit 5,
+    # the code of a lock waited for; it was exit 3, "cannot connect".
+    d = project()
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0, out + err)
+    db = os.path.join(d, "ydtb.db")
+    with open(db, "rb") as fp:
+        before = fp.read()
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sqlite3, sys, time\n"
+                               "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                               "c.execute('BEGIN EXCLUSIVE')\n"
+                               "print('held', flush=True)\n"
+                               "time.sleep(30)\n", db], stdout=subprocess.PIPE, text=True)
+    try:
+        expect(holder.stdout.readline().strip() == "held", "the holder did not take the lock")
+        rc, out, err = run(["apply", "--json"], d)
+        doc = json.loads(out)
+        expect(rc == 5 and doc["exit_code"] == 5, "exit %d: %s" % (rc, out + err))
+        expect("locked by another connection" in doc["error"]["message"] and
+               "cannot connect" not in doc["error"]["message"], doc["error"])
+        rc, out, err = run(["status"], d)
+        expect(rc == 5 and "cannot open sqlite:ydtb.db" in err and "--offline" in err, "exit %d: %s" % (rc, err))
+    finally:
+        holder.kill()
+        holder.wait()
+    with open(db, "rb") as fp:
+        expect(fp.read() == before, "the database changed")
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0, out + err)
+
 def lifecycle_target(dialect):
     """(dbreg.toml text, env, sql function, cleanup) for a fresh target."""
     if dialect == "sqlite":

@@ -13,7 +13,7 @@ int cli_read_target(struct cli_session *s)
 	int rc;
 	if (!s->o.offline && (rc = cli_connect(s, true)) < 0) {
 		/* Not for a URL the driver refused to read (exit 2): that wants fixing. */
-		if (rc == DBREG_ECONNECT)
+		if (rc == DBREG_ECONNECT || rc == DBREG_ELOCKED)
 			cli_hint(s, "--offline shows the state file's copy of its history");
 		return rc;
 	}

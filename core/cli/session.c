@@ -436,7 +436,9 @@ int cli_connect(struct cli_session *s, bool readonly)
 {
 	char err[1024];
 	int rc = session_open(s, readonly, err, sizeof err);
-	if (rc < 0 && rc != DBREG_EIO)
+	if (rc == DBREG_ELOCKED)
+		cli_fail(s, "cannot open %s: %s", s->shown, err);
+	else if (rc < 0 && rc != DBREG_EIO)
 		cli_fail(s, "cannot connect to %s: %s", s->shown, err);
 	return rc;
 }

@@ -37,11 +37,11 @@ static int init_connect(struct dbreg_init_result *out, struct dbreg_conn **conn,
 		out->failed = DBREG_INIT_CONNECT;
 		/* The time it took, not --wait's: a failure that waiting cannot
 		 * mend (a wrong password) is not retried. */
-		snprintf(out->errmsg, sizeof(out->errmsg), "cannot connect to %s after %u attempt%s in %.1f s: %s",
-			 shown ? shown : "the target", out->attempts, out->attempts == 1 ? "" : "s",
-			 (dbreg_clock_ms() - t0) / 1e3, err);
+		snprintf(out->errmsg, sizeof(out->errmsg), "cannot %s %s after %u attempt%s in %.1f s: %s",
+			 rc == DBREG_ELOCKED ? "open" : "connect to", shown ? shown : "the target", out->attempts,
+			 out->attempts == 1 ? "" : "s", (dbreg_clock_ms() - t0) / 1e3, err);
 		free(shown);
-		return DBREG_ECONNECT;
+		return rc == DBREG_ELOCKED ? rc : DBREG_ECONNECT;
 	}
 	return 0;
 }

@@ -221,11 +221,18 @@ static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_
 	if (rc == SQLITE_OK && !memory)
 		rc = sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		snprintf(errbuf, errsize, "cannot open SQLite database '%s': %s", path,
-			 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		/* Another process's write transaction outlasted the busy
+		 * timeout: a lock waited for, not a file that cannot be opened. */
+		bool busy = rc == SQLITE_BUSY;
+		if (busy)
+			snprintf(errbuf, errsize, "SQLite database '%s' is locked by another connection: it was still busy "
+				 "after %d s (a process holds a write transaction on it)", path, SQ_BUSY_MS / 1000);
+		else
+			snprintf(errbuf, errsize, "cannot open SQLite database '%s': %s", path,
+				 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 		sqlite3_close(c->db);
 		free(c);
-		return DBREG_ECONNECT;
+		return busy ? DBREG_ELOCKED : DBREG_ECONNECT;
 	}
 	if (strcmp(path, ":memory:") != 0 && !(c->path = dbreg_strdup(path))) {
 		sqlite3_close(c->db);
@@ -1450,7 +1457,9 @@ static int sq_foreign_key_check(struct dbreg_conn *conn)
 /* A file that cannot be opened stays so however long one waits. */
 static const char *sq_connect_advice(const char *errmsg, bool *transient)
 {
-	*transient = false;
+	*transient = errmsg && strstr(errmsg, "is locked by another connection");
+	if (*transient)
+		return "wait for the process that writes to it to commit, or stop it, then run again";
 	return errmsg && strstr(errmsg, "unable to open")
 		       ? "the folder of the SQLite file must exist and be writable: create it, or fix the path"
 		       : "check the path of the SQLite file";
