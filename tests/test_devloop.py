@@ -246,7 +246,10 @@ CREATE INDEX ydtb_memo_items_t2_idx ON ydtb_memo_items (title, id);"""
     # The next statement, without a comment, is still reported.
     expect(any(x["code"] == "DBR043" and x["line"] == 24 for x in doc["diagnostics"]), doc)
     same = [x for x in doc["diagnostics"] if x["line"] == 25]
-    expect([x["code"] for x in same] == ["DBR105"] and "(same line)" in same[0]["message"], same)
+    expect([x["code"] for x in same] == ["DBR105", "DBR107"] and "(same line)" in same[0]["message"], same)
+    # An index on a table the migration creates blocks no one: no DBR103,
+    # so the comment's DBR103 suppresses nothing, and says so.
+    expect("names DBR103" in same[1]["message"] and same[1]["column"] == 91, same)
     # A trailing comment belongs to its own line's statement, not the next one.
     expect(any(x["code"] == "DBR043" and x["line"] == 26 for x in doc["diagnostics"]), doc)
     expect(rc == 1, "the uncommented statements are still errors")
@@ -302,6 +305,43 @@ def a_suppression_comment_naming_a_code_no_statement_carries_says_so_where_it_is
     expect(rc == 1 and "error[DBR047]" in err and "DBR043" not in err.replace("DBR043, DBR103", ""),
            "%d %s" % (rc, err))
 
+
+
+@case
+def a_suppression_comment_that_suppresses_nothing_says_so_at_its_code():
+    # The audit's cases, each silent before: DBR043 on a statement that is
+    # idempotent, a comment a blank line away from its statement (no
+    # statement takes it), and DBR021 where the finding is DBR046 (a comment
+    # cannot suppress either). A DBR043 that suppresses the finding of its
+    # statement (the second on its line shares the comment) says nothing.
+    up = ("-- dbreg:ignore DBR043 kept from an older version\n"
+          "\n"
+          "CREATE TABLE IF NOT EXISTS ydtb_memo_items (  -- dbreg:ignore DBR043 it has IF NOT EXISTS\n"
+          "  id text PRIMARY KEY,\n"
+          "  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,\n"
+          "  title text\n"
+          ");\n"
+          "SELECT 1; CREATE INDEX ydtb_memo_items_workspace_id_idx ON ydtb_memo_items (workspace_id); "
+          "-- dbreg:ignore DBR043 runs once\n"
+          "-- dbreg:ignore DBR021 its workspace_id comes later\n"
+          "CREATE TABLE IF NOT EXISTS ydtb_memo_other (id text PRIMARY KEY);")
+    d = project({"tomls/memo.toml": memo(up)})
+    rc, out, err = run(["validate", "--json"], d)
+    doc = json.loads(out)
+    got = sorted((x["line"], x["column"], x["message"].split(": it suppresses")[0])
+                 for x in doc["diagnostics"] if x["code"] == "DBR107")
+    lines = up.split("\n")
+    col = lines[2].index("DBR043") + 1
+    expect(got == [
+        (18, 17, "dbreg:ignore names DBR043 (statement that is not idempotent) on a line that belongs to no statement"),
+        (20, col, "dbreg:ignore names DBR043 (statement that is not idempotent), but its statement has no such "
+                  "finding"),
+        (26, 17, "dbreg:ignore names DBR021 (package table without workspace_id), which a comment cannot suppress"),
+    ], "\n".join(map(str, got)))
+    expect(all(x["severity"] == "warning" and x["hint"] for x in doc["diagnostics"] if x["code"] == "DBR107"), out)
+    used = [x for x in doc["diagnostics"] if x["code"] == "DBR105" and x["line"] == 25]
+    expect(len(used) == 1 and "runs once" in used[0]["message"], out)
+    expect(any(x["code"] == "DBR046" and x["line"] == 27 for x in doc["diagnostics"]), out)
 
 # ---- dbreg watch ---------------------------------------------------------------
 

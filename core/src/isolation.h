@@ -37,7 +37,7 @@ struct dbreg_iso_at {
 	const char *migration;
 	/* The statement's dbreg:ignore comment (NULL: none), read during the
 	 * call only: a finding it names but cannot suppress says so. */
-	const struct dbreg_suppress *suppress;
+	struct dbreg_suppress *suppress;
 };
 
 /* How a table came to exist. */

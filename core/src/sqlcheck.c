@@ -594,6 +594,8 @@ struct sc_ctx {
 	unsigned line, column;         /* of the current statement */
 	struct dbreg_sql_cursor pos;   /* where sc_loc stopped in this body */
 	struct dbreg_suppress suppress; /* the current statement's dbreg:ignore comment (suppress.c) */
+	size_t *loose, n_loose;        /* byte of the "--" of each suppression comment between statements */
+	size_t *adopted, n_adopted;    /* byte of the first code of each comment a statement took */
 	struct json_arena arena;       /* the current statement's tree; kept for the next body */
 	int rc;
 };
@@ -670,13 +672,30 @@ static void sc_loc(struct sc_ctx *c, size_t off, unsigned *line, unsigned *colum
 
 /* Skips blanks and comments: pg_query's stmt_location of every statement
  * but the first is just after the previous semicolon. */
-static size_t sc_skip_blank(const char *s, size_t off, size_t end)
+static void sc_push_offset(struct sc_ctx *c, size_t **v, size_t *n, size_t at)
+{
+	size_t *grown = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!grown) {
+		c->rc = DBREG_ENOMEM;
+		return;
+	}
+	*v = grown;
+	grown[(*n)++] = at;
+}
+
+/* The end of the blanks and comments from off, up to end. With c, the
+ * suppression comments among them are noted (c->loose), so that one no
+ * statement takes is said (sc_unused_codes). */
+static size_t sc_skip_blank_noting(const char *s, size_t off, size_t end, struct sc_ctx *c)
 {
 	while (off < end) {
 		char ch = s[off];
 		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v') {
 			off++;
 		} else if (ch == '-' && off + 1 < end && s[off + 1] == '-') {
+			struct dbreg_suppress sup;
+			if (c && dbreg_suppress_parse_at(&sup, s, off))
+				sc_push_offset(c, &c->loose, &c->n_loose, off);
 			while (off < end && s[off] != '\n')
 				off++;
 		} else if (ch == '/' && off + 1 < end && s[off + 1] == '*') {
@@ -845,7 +864,7 @@ static const char *sc_not_null_test(const struct json *expr)
 }
 
 /* Where the current statement is, for the isolation rules. */
-static struct dbreg_iso_at sc_iso_at(const struct sc_ctx *c)
+static struct dbreg_iso_at sc_iso_at(struct sc_ctx *c)
 {
 	return (struct dbreg_iso_at){c->src && c->src->file ? c->src->file : c->file, c->line, c->column, c->migration,
 				     &c->suppress};
@@ -1578,46 +1597,97 @@ static bool sc_too_big(struct sc_ctx *c)
 	return false;
 }
 
-/* The codes of the statement's dbreg:ignore comment that are no dbreg code
- * (a typo: DBR430 for DBR043), or a code no statement's finding carries
- * (DBR047, reported at the declared table), suppress nothing: DBR107 at
- * each, once per comment (two statements on its line share it). */
-static void sc_unknown_codes(struct sc_ctx *c, size_t *warned)
+/* DBR107 about code i of the comment sup, placed at the code. */
+static void sc_dbr107(struct sc_ctx *c, const struct dbreg_suppress *sup, size_t i, const char *fmt,
+		      const char *hint, ...) __attribute__((format(printf, 5, 6)));
+
+static void sc_dbr107(struct sc_ctx *c, const struct dbreg_suppress *sup, size_t i, const char *fmt,
+		      const char *hint, ...)
 {
+	/* A cursor of its own: the comment may come before the statement. */
+	struct dbreg_sql_cursor keep = c->pos;
+	c->pos = (struct dbreg_sql_cursor)DBREG_SQL_CURSOR_INIT;
+	struct dbreg_diag_at at = {
+		.file = c->src && c->src->file ? c->src->file : c->file,
+		.package = c->package,
+		.migration = c->migration,
+	};
+	sc_loc(c, sup->at[i], &at.line, &at.column);
+	c->pos = keep;
+	const char *code = sup->codes[i];
+	enum dbreg_severity sev = DBREG_SEV_WARNING;
+	const char *title = dbreg_diag_title(code, &sev);
+	char what[160];
+	if (title)
+		snprintf(what, sizeof what, "%s (%s)", code, title);
+	else
+		snprintf(what, sizeof what, "%s", code);
+	va_list ap;
+	va_start(ap, hint);
+	char *words = dbreg_vprintf(hint, ap);
+	va_end(ap);
+	if (!words || dbreg_diag_addf(c->diags, "DBR107", &at, fmt, what) != 0 ||
+	    dbreg_diag_hintf(c->diags, "%s", words) != 0)
+		c->rc = DBREG_ENOMEM;
+	free(words);
+}
+
+/* The codes of a dbreg:ignore comment that suppress nothing, DBR107 at
+ * each, once per comment (two statements on its line share it), when the
+ * comment is done with (its last statement checked): a code that is no
+ * dbreg code (a typo: DBR430 for DBR043), a code no statement's finding
+ * carries (DBR047, reported at the declared table), a code a comment may
+ * not suppress (DBR021, an isolation rule), and a code it may suppress
+ * that no finding of its statements carries (DBR043 on an idempotent
+ * statement, or on the line before the wrong one). */
+static void sc_unused_codes(struct sc_ctx *c)
+{
+	char codes[256];
+	dbreg_suppress_codes(codes, sizeof codes);
 	for (size_t i = 0; i < c->suppress.n_codes && c->rc == 0; i++) {
 		const char *code = c->suppress.codes[i];
 		enum dbreg_severity sev = DBREG_SEV_WARNING;
 		const char *title = dbreg_diag_title(code, &sev);
-		if (dbreg_diag_on_statement(code) || c->suppress.at[i] < *warned)
+		if (!title)
+			sc_dbr107(c, &c->suppress, i, "dbreg:ignore names %s, which is no dbreg code: it suppresses nothing",
+				  "name the code of the finding to suppress; a comment can suppress %s", codes);
+		else if (!dbreg_diag_on_statement(code) && sev == DBREG_SEV_ERROR)
+			sc_dbr107(c, &c->suppress, i, "dbreg:ignore names %s, which no statement's finding carries: it suppresses nothing",
+				  "a comment can suppress %s; mend what %s reports where it is reported, or pass --allow %s "
+				  "for a development target", codes, code, code);
+		else if (!dbreg_diag_on_statement(code))
+			sc_dbr107(c, &c->suppress, i, "dbreg:ignore names %s, which no statement's finding carries: it suppresses nothing",
+				  "a comment can suppress %s; %s is reported where it is found, and no comment there "
+				  "suppresses it", codes, code);
+		else if (!dbreg_suppress_allowed(code) && !(c->suppress.used & (1u << i)))
+			sc_dbr107(c, &c->suppress, i, "dbreg:ignore names %s, which a comment cannot suppress: it suppresses nothing",
+				  "a comment can suppress %s; the isolation and schema rules hold for every migration: "
+				  "mend the statement, or pass --allow %s for a development target", codes, code);
+		else if (dbreg_suppress_allowed(code) && !(c->suppress.used & (1u << i)))
+			sc_dbr107(c, &c->suppress, i, "dbreg:ignore names %s, but its statement has no such finding: it suppresses nothing",
+				  "remove %s from the comment, or move the comment to the line before the statement "
+				  "with the finding (or the end of that statement's first line)", code);
+	}
+	memset(&c->suppress, 0, sizeof(c->suppress));
+}
+
+/* A suppression comment between statements that no statement took (a
+ * blank line or another statement between it and the next, or the end of
+ * the body after it) suppresses nothing: DBR107 at its first code. */
+static void sc_loose_comments(struct sc_ctx *c)
+{
+	for (size_t i = 0; i < c->n_loose && c->rc == 0; i++) {
+		struct dbreg_suppress sup;
+		if (!dbreg_suppress_parse_at(&sup, c->sql, c->loose[i]))
 			continue;
-		*warned = c->suppress.at[i] + 1;
-		/* A cursor of its own: the comment may come before the statement. */
-		struct dbreg_sql_cursor keep = c->pos;
-		c->pos = (struct dbreg_sql_cursor)DBREG_SQL_CURSOR_INIT;
-		struct dbreg_diag_at at = {
-			.file = c->src && c->src->file ? c->src->file : c->file,
-			.package = c->package,
-			.migration = c->migration,
-		};
-		sc_loc(c, c->suppress.at[i], &at.line, &at.column);
-		c->pos = keep;
-		char codes[256];
-		dbreg_suppress_codes(codes, sizeof codes);
-		int rc = title ? dbreg_diag_addf(c->diags, "DBR107", &at, "dbreg:ignore names %s (%s), which no statement's "
-						 "finding carries: it suppresses nothing", code, title)
-			       : dbreg_diag_addf(c->diags, "DBR107", &at, "dbreg:ignore names %s, which is no dbreg code: it "
-						 "suppresses nothing", code);
-		if (rc == 0 && !title)
-			rc = dbreg_diag_hintf(c->diags, "name the code of the finding to suppress; a comment can suppress %s",
-					      codes);
-		else if (rc == 0 && sev == DBREG_SEV_ERROR)
-			rc = dbreg_diag_hintf(c->diags, "a comment can suppress %s; mend what %s reports where it is "
-					      "reported, or pass --allow %s for a development target", codes, code, code);
-		else if (rc == 0)
-			rc = dbreg_diag_hintf(c->diags, "a comment can suppress %s; %s is reported where it is found, "
-					      "and no comment there suppresses it", codes, code);
-		if (rc != 0)
-			c->rc = DBREG_ENOMEM;
+		bool taken = false;
+		for (size_t k = 0; k < c->n_adopted && !taken; k++)
+			taken = c->adopted[k] == sup.at[0];
+		if (taken)
+			continue;
+		sc_dbr107(c, &sup, 0, "dbreg:ignore names %s on a line that belongs to no statement: it suppresses nothing",
+			  "a comment belongs to the statement whose first line it ends, or, alone on its line, to the "
+			  "statement on the next line (no blank line between)");
 	}
 }
 
@@ -1643,7 +1713,7 @@ static void sc_body(struct sc_ctx *c)
 	struct json_parser jp = json_parser_start(r.parse_tree, &c->arena);
 	size_t sql_len = strlen(c->sql);
 	bool more = r.parse_tree && json_enter_array(&jp, "stmts");
-	size_t warned = 0;             /* the byte after the last code sc_unknown_codes said */
+	size_t last_end = 0;           /* of the last statement read */
 	for (size_t i = 0; more && c->rc == 0; i++) {
 		/* The time budget is looked at every 1,024 statements (validate
 		 * reports it once). */
@@ -1656,10 +1726,17 @@ static void sc_body(struct sc_ctx *c)
 		size_t off = loc > 0 && (size_t)loc < sql_len ? (size_t)loc : 0;
 		long long slen = jnum(&raw, "stmt_len");
 		size_t end = slen > 0 && (size_t)slen <= sql_len - off ? off + (size_t)slen : sql_len;
-		size_t start = sc_skip_blank(c->sql, off, end);
+		size_t start = sc_skip_blank_noting(c->sql, off, end, c);
+		last_end = end;
 		sc_loc(c, start, &c->line, &c->column);
-		dbreg_suppress_find(&c->suppress, c->sql, off, start);
-		sc_unknown_codes(c, &warned);
+		struct dbreg_suppress next;
+		dbreg_suppress_find(&next, c->sql, off, start);
+		if (!dbreg_suppress_same(&c->suppress, &next)) {
+			sc_unused_codes(c);
+			c->suppress = next;
+			if (next.n_codes)
+				sc_push_offset(c, &c->adopted, &c->n_adopted, next.at[0]);
+		}
 		const struct json *st;
 		const char *kind = jnode(jget(&raw, "stmt"), &st);
 		if (kind)
@@ -1669,7 +1746,18 @@ static void sc_body(struct sc_ctx *c)
 	}
 	json_parser_end(&jp);
 	pg_query_free_parse_result(r);
+	/* The last comment's statements are checked, unless the time budget
+	 * or a statement too deep to read cut the body short. */
+	if (!more && c->rc == 0) {
+		sc_unused_codes(c);
+		sc_skip_blank_noting(c->sql, last_end, sql_len, c);
+		sc_loose_comments(c);
+	}
 	memset(&c->suppress, 0, sizeof(c->suppress));
+	free(c->loose);
+	free(c->adopted);
+	c->loose = c->adopted = NULL;
+	c->n_loose = c->n_adopted = 0;
 	/* A statement whose tree cannot be read (too deep) ends the analysis of
 	 * the body there: the server parses it, so it is not a syntax error. */
 	if (jp.oom)

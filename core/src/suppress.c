@@ -54,6 +54,12 @@ static bool suppress_parse(struct dbreg_suppress *out, const char *sql, const ch
 	return out->n_codes > 0;
 }
 
+bool dbreg_suppress_parse_at(struct dbreg_suppress *out, const char *sql, size_t at)
+{
+	memset(out, 0, sizeof(*out));
+	return suppress_parse(out, sql, sql + at);
+}
+
 /* The "--" of a comment on the line from `p` to its end, outside quotes;
  * NULL when there is none. A dollar quote stops the search: its body may
  * hold anything. */
@@ -123,22 +129,36 @@ bool dbreg_suppress_allowed(const char *code)
 	return sev == DBREG_SEV_WARNING || strcmp(code, "DBR043") == 0;
 }
 
-static bool suppress_names(const struct dbreg_suppress *sup, const char *code)
+int dbreg_suppress_index(const struct dbreg_suppress *sup, const char *code)
 {
 	for (size_t i = 0; sup && i < sup->n_codes; i++)
 		if (strcmp(sup->codes[i], code) == 0)
-			return true;
-	return false;
+			return (int)i;
+	return -1;
 }
 
-void dbreg_suppress_refused(const struct dbreg_suppress *sup, const char *code, char *buf, size_t size)
+bool dbreg_suppress_same(const struct dbreg_suppress *a, const struct dbreg_suppress *b)
+{
+	return a->n_codes > 0 && b->n_codes > 0 && a->at[0] == b->at[0];
+}
+
+/* Whether sup names code, marking it used when it does. */
+static bool suppress_names(struct dbreg_suppress *sup, const char *code)
+{
+	int i = dbreg_suppress_index(sup, code);
+	if (i >= 0)
+		sup->used |= 1u << i;
+	return i >= 0;
+}
+
+void dbreg_suppress_refused(struct dbreg_suppress *sup, const char *code, char *buf, size_t size)
 {
 	buf[0] = '\0';
 	if (suppress_names(sup, code) && !dbreg_suppress_allowed(code))
 		snprintf(buf, size, " (a dbreg:ignore comment cannot suppress %s: only warnings and DBR043 can be)", code);
 }
 
-int dbreg_suppress_vaddf(struct dbreg_diag_list *diags, const struct dbreg_suppress *sup, const char *code,
+int dbreg_suppress_vaddf(struct dbreg_diag_list *diags, struct dbreg_suppress *sup, const char *code,
 			 const struct dbreg_diag_at *at, const char *fmt, va_list ap)
 {
 	if (!suppress_names(sup, code))
