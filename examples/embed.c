@@ -10,6 +10,7 @@
  * Without a URL it uses a new SQLite file in a temporary folder, removed at
  * the end, so each run starts from an empty database.
  * Prints TAP so the test suite runs it as a test of the public API. */
+#define _POSIX_C_SOURCE 200809L   /* mkdtemp, with -std=c11 too */
 #include <dbreg.h>
 
 #include <stdio.h>

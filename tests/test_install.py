@@ -82,6 +82,12 @@ def nm_lists_only_functions_of_the_installed_public_headers():
     # The internals that used to leak.
     static = sh(["nm", "--defined-only", os.path.join(LIBDIR, "libdbreg.a")])
     expect(" T dbreg_toml_parse" in static, "internal symbols moved: the check above proves nothing")
+    # The archive hides nothing (no version script links it), so each of
+    # its global names is one a program could define too: all prefixed
+    # (ddl.c's ddl_type collided with an embedder's), ASan's markers aside.
+    globals_ = [l.split() for l in static.splitlines() if len(l.split()) == 3 and l.split()[1] in "TDBRCV"]
+    unprefixed = sorted({w[2] for w in globals_ if not w[2].startswith(("dbreg_", "__odr_asan."))})
+    expect(not unprefixed, "global symbols of libdbreg.a without the dbreg_ prefix: %s" % unprefixed)
     expect(not any(n.startswith(("dbreg_buf_", "dbreg_toml_")) for n in exported), sorted(exported))
     # And the other way: every function the headers declare is there to call
     # (the driver API's helpers, dbreg_strv_push and the like, included).
@@ -166,6 +172,22 @@ def a_c_program_builds_with_pkg_config_against_the_installed_files_only():
     expect(out == "1 package @ydtb/core 0 postgres://app:***@db/app sqlite-driver\n", repr(out))
     resolved = sh(["ldd", exe], env=ENV)
     expect(os.path.join(LIBDIR, "libdbreg.so.0") in resolved, resolved)
+
+
+@case
+def a_cxx_program_links_against_the_headers_and_library():
+    # The headers declare C functions to a C++ compiler (extern "C"):
+    # without it every call is a mangled name the library does not have.
+    work = tempfile.mkdtemp(prefix="dbreg-cxx-", dir=DEST)
+    src = os.path.join(work, "app.cc")
+    with open(src, "w") as fp:
+        fp.write(PROGRAM.replace("#include <stdio.h>", "#include <cstdio>"))
+    flags = sh(["pkg-config", "--cflags", "--libs", "dbreg"], env=ENV).split()
+    extra = ["-fsanitize=" + SANITIZE] if SANITIZE not in ("", "none") else []
+    exe = os.path.join(work, "app")
+    sh(["c++", "-std=c++17", "-Wall", "-Wextra", "-Werror", src, "-o", exe] + flags + extra, cwd=work, env=ENV)
+    out = sh([exe], env=ENV)
+    expect(out == "1 package @ydtb/core 0 postgres://app:***@db/app sqlite-driver\n", repr(out))
 
 
 @case

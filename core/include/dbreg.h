@@ -2,13 +2,23 @@
  * the command line, the tests and embedding applications use nothing else.
  * Failures return a negative DBREG_E* code whose message is kept in the
  * handle (dbreg_registry_errmsg); validation findings are data, a list of
- * diagnostics, never "the last error". */
+ * diagnostics, never "the last error".
+ *
+ * Threads: a handle (registry, plan, connection, state file) is used by one
+ * thread at a time, and distinct handles on distinct threads need no lock.
+ * A validated registry may be read by many threads at once (planning and
+ * applying read it; dbreg_fleet_run does so on its workers). Drivers are
+ * registered (dbreg_driver_register) before other threads connect. */
 #ifndef DBREG_H
 #define DBREG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define DBREG_VERSION_STRING "0.1.0"
 
@@ -1265,5 +1275,9 @@ struct dbreg_plan_memo;
 int dbreg_plan_memo_new(struct dbreg_plan_memo **out, struct dbreg_state *st, const struct dbreg_registry *reg);
 int dbreg_plan_memo_save(struct dbreg_plan_memo *memo);
 void dbreg_plan_memo_free(struct dbreg_plan_memo *memo);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -69,12 +69,12 @@ static const char *const *ddl_table(enum dbreg_dialect d)
 	return d == DBREG_DIALECT_POSTGRES ? ddl_postgres : ddl_sqlite;
 }
 
-bool ddl_has(enum dbreg_dialect d, enum ddl_stmt s)
+bool dbreg_ddl_has(enum dbreg_dialect d, enum ddl_stmt s)
 {
 	return ddl_table(d)[s] != NULL;
 }
 
-void ddl_ident(struct dbreg_buf *b, const char *name)
+void dbreg_ddl_ident(struct dbreg_buf *b, const char *name)
 {
 	dbreg_buf_puts(b, "\"");
 	for (const char *p = name ? name : ""; *p; p++)
@@ -90,17 +90,17 @@ static void ddl_literal(struct dbreg_buf *b, const char *s)
 	dbreg_buf_puts(b, "'");
 }
 
-void ddl_ident_list(struct dbreg_buf *b, const char *const *names, size_t n)
+void dbreg_ddl_ident_list(struct dbreg_buf *b, const char *const *names, size_t n)
 {
 	dbreg_buf_puts(b, "(");
 	for (size_t i = 0; i < n; i++) {
 		dbreg_buf_puts(b, i ? ", " : "");
-		ddl_ident(b, names[i]);
+		dbreg_ddl_ident(b, names[i]);
 	}
 	dbreg_buf_puts(b, ")");
 }
 
-void ddl_emit(struct dbreg_buf *b, enum dbreg_dialect d, enum ddl_stmt s, const struct ddl_vars *v)
+void dbreg_ddl_emit(struct dbreg_buf *b, enum dbreg_dialect d, enum ddl_stmt s, const struct ddl_vars *v)
 {
 	const char *t = ddl_table(d)[s];
 	if (!t)
@@ -126,7 +126,7 @@ void ddl_emit(struct dbreg_buf *b, enum dbreg_dialect d, enum ddl_stmt s, const 
 				continue;
 			const char *val = *(const char *const *)((const char *)v + keys[k].off);
 			if (keys[k].how == 'i')
-				ddl_ident(b, val);
+				dbreg_ddl_ident(b, val);
 			else if (keys[k].how == 'l')
 				ddl_literal(b, val);
 			else
@@ -142,7 +142,7 @@ void ddl_emit(struct dbreg_buf *b, enum dbreg_dialect d, enum ddl_stmt s, const 
 
 /* ---- columns ------------------------------------------------------------ */
 
-void ddl_type(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
+void dbreg_ddl_type(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
 	      const struct dbreg_schema_column *c)
 {
 	const struct dbreg_type *pt = &c->ptype;
@@ -168,7 +168,7 @@ void ddl_type(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_sche
 	dbreg_buf_puts(b, spelling);
 }
 
-bool ddl_default(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema_column *c)
+bool dbreg_ddl_default(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema_column *c)
 {
 	const struct dbreg_schema_default *def = &c->def;
 	bool boolean = c->ptype.info && strcmp(c->ptype.info->name, "boolean") == 0;
@@ -224,43 +224,43 @@ static void ddl_action(struct dbreg_buf *b, const char *what, const char *action
 		dbreg_buf_append(b, (char[]){(char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p)}, 1);
 }
 
-void ddl_references(struct dbreg_buf *b, const struct dbreg_schema_fkey *f)
+void dbreg_ddl_references(struct dbreg_buf *b, const struct dbreg_schema_fkey *f)
 {
 	dbreg_buf_puts(b, "REFERENCES ");
-	ddl_ident(b, f->ref_table);
+	dbreg_ddl_ident(b, f->ref_table);
 	bool named = true;
 	for (size_t i = 0; i < f->n_columns; i++)
 		named = named && f->ref_columns && f->ref_columns[i];
 	if (named) {
 		dbreg_buf_puts(b, " ");
-		ddl_ident_list(b, f->ref_columns, f->n_columns);
+		dbreg_ddl_ident_list(b, f->ref_columns, f->n_columns);
 	}
 	ddl_action(b, "DELETE", f->on_delete);
 	ddl_action(b, "UPDATE", f->on_update);
 }
 
-void ddl_column_def(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
+void dbreg_ddl_column_def(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
 		    const struct dbreg_schema_table *t, const struct dbreg_schema_column *c, bool with_refs)
 {
-	ddl_ident(b, c->name);
+	dbreg_ddl_ident(b, c->name);
 	dbreg_buf_puts(b, " ");
-	ddl_type(b, d, src, c);
+	dbreg_ddl_type(b, d, src, c);
 	/* SQLite lets a PRIMARY KEY column that is not an INTEGER hold NULL
 	 * unless it says NOT NULL. */
 	if (c->not_null || (c->implied_not_null && !c->identity))
 		dbreg_buf_puts(b, " NOT NULL");
 	struct dbreg_buf def = DBREG_BUF_INIT;
-	if (ddl_default(&def, d, c))
+	if (dbreg_ddl_default(&def, d, c))
 		dbreg_buf_printf(b, " DEFAULT %s", def.ptr);
 	dbreg_buf_dispose(&def);
 	const struct dbreg_schema_fkey *f = with_refs ? ddl_single_fkey(t, c->name) : NULL;
 	if (f) {
 		dbreg_buf_puts(b, " ");
-		ddl_references(b, f);
+		dbreg_ddl_references(b, f);
 	}
 }
 
-void ddl_constraint_name(char *out, size_t size, const char *table, const char *const *cols, size_t n,
+void dbreg_ddl_constraint_name(char *out, size_t size, const char *table, const char *const *cols, size_t n,
 			 const char *suffix)
 {
 	size_t len = (size_t)snprintf(out, size, "%s", table);
@@ -292,23 +292,23 @@ static bool ddl_same(const char *const *a, size_t na, const char *const *b, size
 	return true;
 }
 
-void ddl_create_table(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
+void dbreg_ddl_create_table(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
 		      const struct dbreg_schema_table *t, const char *as)
 {
 	dbreg_buf_puts(b, "CREATE TABLE IF NOT EXISTS ");
-	ddl_ident(b, as ? as : t->name);
+	dbreg_ddl_ident(b, as ? as : t->name);
 	dbreg_buf_puts(b, " (");
 	for (size_t i = 0; i < t->n_columns; i++) {
 		dbreg_buf_puts(b, i ? ",\n  " : "\n  ");
-		ddl_column_def(b, d, src, t, &t->columns[i], true);
+		dbreg_ddl_column_def(b, d, src, t, &t->columns[i], true);
 	}
 	if (t->n_primary_key) {
 		dbreg_buf_puts(b, ",\n  PRIMARY KEY ");
-		ddl_ident_list(b, t->primary_key, t->n_primary_key);
+		dbreg_ddl_ident_list(b, t->primary_key, t->n_primary_key);
 	}
 	for (size_t i = 0; i < t->n_uniques; i++) {
 		dbreg_buf_puts(b, ",\n  UNIQUE ");
-		ddl_ident_list(b, t->uniques[i].columns, t->uniques[i].n_columns);
+		dbreg_ddl_ident_list(b, t->uniques[i].columns, t->uniques[i].n_columns);
 	}
 	/* A catalog holds its unique constraints as indexes. */
 	for (size_t i = 0; src->source == DBREG_SCHEMA_CATALOG && i < t->n_indexes; i++) {
@@ -317,20 +317,20 @@ void ddl_create_table(struct dbreg_buf *b, enum dbreg_dialect d, const struct db
 		    ddl_same(ix->columns, ix->n_columns, t->primary_key, t->n_primary_key))
 			continue;
 		dbreg_buf_puts(b, ",\n  UNIQUE ");
-		ddl_ident_list(b, ix->columns, ix->n_columns);
+		dbreg_ddl_ident_list(b, ix->columns, ix->n_columns);
 	}
 	for (size_t i = 0; i < t->n_fkeys; i++) {
 		if (t->fkeys[i].n_columns == 1)
 			continue;   /* written on its column */
 		dbreg_buf_puts(b, ",\n  FOREIGN KEY ");
-		ddl_ident_list(b, t->fkeys[i].columns, t->fkeys[i].n_columns);
+		dbreg_ddl_ident_list(b, t->fkeys[i].columns, t->fkeys[i].n_columns);
 		dbreg_buf_puts(b, " ");
-		ddl_references(b, &t->fkeys[i]);
+		dbreg_ddl_references(b, &t->fkeys[i]);
 	}
 	dbreg_buf_puts(b, "\n);\n");
 }
 
-void ddl_create_indexes(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
+void dbreg_ddl_create_indexes(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
 			const struct dbreg_schema_table *t)
 {
 	for (size_t i = 0; i < t->n_indexes; i++) {
@@ -338,14 +338,14 @@ void ddl_create_indexes(struct dbreg_buf *b, enum dbreg_dialect d, const struct 
 		if (src->source == DBREG_SCHEMA_CATALOG && ddl_autoindex(ix))
 			continue;
 		struct dbreg_buf cols = DBREG_BUF_INIT;
-		ddl_ident_list(&cols, ix->columns, ix->n_columns);
+		dbreg_ddl_ident_list(&cols, ix->columns, ix->n_columns);
 		struct ddl_vars v = {.table = t->name, .name = ix->name, .cols = cols.ptr, .unique = ix->unique ? "UNIQUE " : ""};
-		ddl_emit(b, d, DDL_CREATE_INDEX, &v);
+		dbreg_ddl_emit(b, d, DDL_CREATE_INDEX, &v);
 		dbreg_buf_dispose(&cols);
 	}
 }
 
-void ddl_rebuild(struct dbreg_buf *b, const struct dbreg_schema *to_src, const struct dbreg_schema_table *to,
+void dbreg_ddl_rebuild(struct dbreg_buf *b, const struct dbreg_schema *to_src, const struct dbreg_schema_table *to,
 		 const char *from_name, const char *const *from_cols)
 {
 	char tmp[80];
@@ -354,18 +354,18 @@ void ddl_rebuild(struct dbreg_buf *b, const struct dbreg_schema *to_src, const s
 			    "-- foreign_keys = false keeps ON DELETE CASCADE from emptying its child tables.\n",
 			 to->name);
 	dbreg_buf_puts(b, "DROP TABLE IF EXISTS ");
-	ddl_ident(b, tmp);
+	dbreg_ddl_ident(b, tmp);
 	dbreg_buf_puts(b, ";\n");
-	ddl_create_table(b, DBREG_DIALECT_SQLITE, to_src, to, tmp);
+	dbreg_ddl_create_table(b, DBREG_DIALECT_SQLITE, to_src, to, tmp);
 	dbreg_buf_puts(b, "INSERT INTO ");
-	ddl_ident(b, tmp);
+	dbreg_ddl_ident(b, tmp);
 	dbreg_buf_puts(b, " (");
 	bool first = true;
 	for (size_t i = 0; i < to->n_columns; i++) {
 		if (!from_cols[i])
 			continue;
 		dbreg_buf_puts(b, first ? "" : ", ");
-		ddl_ident(b, to->columns[i].name);
+		dbreg_ddl_ident(b, to->columns[i].name);
 		first = false;
 	}
 	dbreg_buf_puts(b, ")\n  SELECT ");
@@ -378,23 +378,23 @@ void ddl_rebuild(struct dbreg_buf *b, const struct dbreg_schema *to_src, const s
 		/* A column becoming NOT NULL keeps its rows by taking its default
 		 * where they held NULL. */
 		struct dbreg_buf def = DBREG_BUF_INIT;
-		if (to->columns[i].not_null && ddl_default(&def, DBREG_DIALECT_SQLITE, &to->columns[i])) {
+		if (to->columns[i].not_null && dbreg_ddl_default(&def, DBREG_DIALECT_SQLITE, &to->columns[i])) {
 			dbreg_buf_puts(b, "COALESCE(");
-			ddl_ident(b, from_cols[i]);
+			dbreg_ddl_ident(b, from_cols[i]);
 			dbreg_buf_printf(b, ", %s)", def.ptr);
 		} else {
-			ddl_ident(b, from_cols[i]);
+			dbreg_ddl_ident(b, from_cols[i]);
 		}
 		dbreg_buf_dispose(&def);
 	}
 	dbreg_buf_puts(b, " FROM ");
-	ddl_ident(b, from_name);
+	dbreg_ddl_ident(b, from_name);
 	dbreg_buf_puts(b, ";\nDROP TABLE ");
-	ddl_ident(b, from_name);
+	dbreg_ddl_ident(b, from_name);
 	dbreg_buf_puts(b, ";\nALTER TABLE ");
-	ddl_ident(b, tmp);
+	dbreg_ddl_ident(b, tmp);
 	dbreg_buf_puts(b, " RENAME TO ");
-	ddl_ident(b, to->name);
+	dbreg_ddl_ident(b, to->name);
 	dbreg_buf_puts(b, ";\n");
-	ddl_create_indexes(b, DBREG_DIALECT_SQLITE, to_src, to);
+	dbreg_ddl_create_indexes(b, DBREG_DIALECT_SQLITE, to_src, to);
 }

@@ -1,7 +1,7 @@
 /* DDL for one dialect from the schema model (schema.h): the statements
  * `dbreg generate` writes, each a template in a per-dialect table. A
  * template a dialect lacks (NULL) is a change that dialect cannot make in
- * place: on SQLite, the table is rebuilt (ddl_rebuild). */
+ * place: on SQLite, the table is rebuilt (dbreg_ddl_rebuild). */
 #ifndef DBREG_DDL_H
 #define DBREG_DDL_H
 
@@ -47,47 +47,47 @@ struct ddl_vars {
 };
 
 /* Whether the dialect has a statement for it. */
-bool ddl_has(enum dbreg_dialect d, enum ddl_stmt s);
+bool dbreg_ddl_has(enum dbreg_dialect d, enum ddl_stmt s);
 
 /* Appends the statement (and a newline). */
-void ddl_emit(struct dbreg_buf *b, enum dbreg_dialect d, enum ddl_stmt s, const struct ddl_vars *v);
+void dbreg_ddl_emit(struct dbreg_buf *b, enum dbreg_dialect d, enum ddl_stmt s, const struct ddl_vars *v);
 
 /* "name" with quotes doubled. */
-void ddl_ident(struct dbreg_buf *b, const char *name);
+void dbreg_ddl_ident(struct dbreg_buf *b, const char *name);
 /* ("a", "b") */
-void ddl_ident_list(struct dbreg_buf *b, const char *const *names, size_t n);
+void dbreg_ddl_ident_list(struct dbreg_buf *b, const char *const *names, size_t n);
 
 /* The column's type as the dialect writes it: from the portable type of a
  * declared column, or the catalog's own spelling on the dialect it came
  * from. src is the model the column belongs to. */
-void ddl_type(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
+void dbreg_ddl_type(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
 	      const struct dbreg_schema_column *c);
 
 /* The column's default as the dialect writes it; false when it has none. */
-bool ddl_default(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema_column *c);
+bool dbreg_ddl_default(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema_column *c);
 
 /* "name" type [NOT NULL] [DEFAULT x] [REFERENCES ...] (references only
  * when with_refs, for single-column foreign keys of t). */
-void ddl_column_def(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
+void dbreg_ddl_column_def(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
 		    const struct dbreg_schema_table *t, const struct dbreg_schema_column *c, bool with_refs);
 
 /* REFERENCES "t" ("c") [ON DELETE x] [ON UPDATE y] */
-void ddl_references(struct dbreg_buf *b, const struct dbreg_schema_fkey *f);
+void dbreg_ddl_references(struct dbreg_buf *b, const struct dbreg_schema_fkey *f);
 
 /* The foreign key or constraint name PostgreSQL gives by default:
  * <table>_<cols>_fkey, <table>_pkey, <table>_<cols>_key. */
-void ddl_constraint_name(char *out, size_t size, const char *table, const char *const *cols, size_t n,
+void dbreg_ddl_constraint_name(char *out, size_t size, const char *table, const char *const *cols, size_t n,
 			 const char *suffix);
 
 /* CREATE TABLE IF NOT EXISTS `as` (columns, primary key, unique
  * constraints, foreign keys); `as` NULL: the table's own name. */
-void ddl_create_table(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
+void dbreg_ddl_create_table(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
 		      const struct dbreg_schema_table *t, const char *as);
 
 /* CREATE [UNIQUE] INDEX IF NOT EXISTS for each index of t that is not a
  * constraint's (declared indexes; a catalog's own, minus the primary key's
  * and SQLite's sqlite_autoindex_*). */
-void ddl_create_indexes(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
+void dbreg_ddl_create_indexes(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,
 			const struct dbreg_schema_table *t);
 
 /* SQLite's documented table rebuild (sqlite.org/lang_altertable.html,
@@ -96,7 +96,7 @@ void ddl_create_indexes(struct dbreg_buf *b, enum dbreg_dialect d, const struct 
  * (from_cols[i] names the column of `from` that fills to's column i, NULL
  * for a new column, which takes its default), drop the old table, rename
  * the new one, recreate the indexes. */
-void ddl_rebuild(struct dbreg_buf *b, const struct dbreg_schema *to_src, const struct dbreg_schema_table *to,
+void dbreg_ddl_rebuild(struct dbreg_buf *b, const struct dbreg_schema *to_src, const struct dbreg_schema_table *to,
 		 const char *from_name, const char *const *from_cols);
 
 #endif

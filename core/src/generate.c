@@ -262,7 +262,7 @@ static void gen_loss(struct gen *g, struct dbreg_buf up[2], const char *table, c
 
 static void gen_cols(struct dbreg_buf *b, const char *const *cols, size_t n)
 {
-	ddl_ident_list(b, cols, n);
+	dbreg_ddl_ident_list(b, cols, n);
 }
 
 /* ---- one kind of difference at a time --------------------------------------- */
@@ -350,21 +350,21 @@ static char *gen_coldef(enum dbreg_dialect dl, const struct dbreg_schema *src, c
 			const struct dbreg_schema_column *c, bool refs)
 {
 	struct dbreg_buf b = DBREG_BUF_INIT;
-	ddl_column_def(&b, dl, src, t, c, refs);
+	dbreg_ddl_column_def(&b, dl, src, t, c, refs);
 	return dbreg_buf_detach(&b);
 }
 
 static char *gen_typetext(enum dbreg_dialect dl, const struct dbreg_schema *src, const struct dbreg_schema_column *c)
 {
 	struct dbreg_buf b = DBREG_BUF_INIT;
-	ddl_type(&b, dl, src, c);
+	dbreg_ddl_type(&b, dl, src, c);
 	return dbreg_buf_detach(&b);
 }
 
 static char *gen_deftext(enum dbreg_dialect dl, const struct dbreg_schema_column *c)
 {
 	struct dbreg_buf b = DBREG_BUF_INIT;
-	if (!ddl_default(&b, dl, c)) {
+	if (!dbreg_ddl_default(&b, dl, c)) {
 		dbreg_buf_dispose(&b);
 		return NULL;
 	}
@@ -381,13 +381,13 @@ static char *gen_list(const char *const *cols, size_t n)
 static char *gen_refs(const struct dbreg_schema_fkey *f)
 {
 	struct dbreg_buf b = DBREG_BUF_INIT;
-	ddl_references(&b, f);
+	dbreg_ddl_references(&b, f);
 	return dbreg_buf_detach(&b);
 }
 
 static void gen_fk_name(char *out, size_t size, const char *table, const struct dbreg_schema_fkey *f)
 {
-	ddl_constraint_name(out, size, table, f->columns, f->n_columns, "fkey");
+	dbreg_ddl_constraint_name(out, size, table, f->columns, f->n_columns, "fkey");
 }
 
 /* Whether a type change can lose values: anything but a change to a wider
@@ -496,26 +496,26 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 			switch (x->kind) {
 			case DBREG_SDIFF_INDEX_EXTRA:
 				v.name = x->have_ix->name;
-				ddl_emit(&up[PG], PG, DDL_DROP_INDEX, &v);
+				dbreg_ddl_emit(&up[PG], PG, DDL_DROP_INDEX, &v);
 				if (!rebuild)
-					ddl_emit(&up[SQ], SQ, DDL_DROP_INDEX, &v);
+					dbreg_ddl_emit(&up[SQ], SQ, DDL_DROP_INDEX, &v);
 				a = gen_list(x->have_ix->columns, x->have_ix->n_columns);
 				v.cols = a;
 				v.unique = x->have_ix->unique ? "UNIQUE " : "";
-				ddl_emit(&down[PG], PG, DDL_CREATE_INDEX, &v);
+				dbreg_ddl_emit(&down[PG], PG, DDL_CREATE_INDEX, &v);
 				if (!rebuild)
-					ddl_emit(&down[SQ], SQ, DDL_CREATE_INDEX, &v);
+					dbreg_ddl_emit(&down[SQ], SQ, DDL_CREATE_INDEX, &v);
 				gen_note(g, "drop index %s", x->have_ix->name);
 				break;
 			case DBREG_SDIFF_FKEY_EXTRA:
 				gen_fk_name(name, sizeof name, t, x->have_fk);
 				v.name = name;
-				ddl_emit(&up[PG], PG, DDL_DROP_FKEY, &v);
+				dbreg_ddl_emit(&up[PG], PG, DDL_DROP_FKEY, &v);
 				a = gen_list(x->have_fk->columns, x->have_fk->n_columns);
 				b = gen_refs(x->have_fk);
 				v.cols = a;
 				v.ref = b;
-				ddl_emit(&down[PG], PG, DDL_ADD_FKEY, &v);
+				dbreg_ddl_emit(&down[PG], PG, DDL_ADD_FKEY, &v);
 				gen_note(g, "drop the foreign key %s.%s", t, x->have_fk->columns[0]);
 				break;
 			case DBREG_SDIFF_COLUMN_EXTRA: {
@@ -523,16 +523,16 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				snprintf(what, sizeof what, "drops column %s of %s and every value it holds", x->have_col->name, t);
 				gen_loss(g, up, t, x->have_col->name, what);
 				v.column = x->have_col->name;
-				ddl_emit(&up[PG], PG, DDL_DROP_COLUMN, &v);
+				dbreg_ddl_emit(&up[PG], PG, DDL_DROP_COLUMN, &v);
 				if (!rebuild)
-					ddl_emit(&up[SQ], SQ, DDL_DROP_COLUMN, &v);
+					dbreg_ddl_emit(&up[SQ], SQ, DDL_DROP_COLUMN, &v);
 				for (int dl = 0; dl < 2; dl++) {
 					if (dl == SQ && rebuild)
 						continue;
 					char *def = gen_coldef((enum dbreg_dialect)dl, g->have, ht, x->have_col, true);
 					v.coldef = def;
 					dbreg_buf_puts(&down[dl], "-- the values of the dropped column are not restored\n");
-					ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_ADD_COLUMN, &v);
+					dbreg_ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_ADD_COLUMN, &v);
 					free(def);
 				}
 				gen_note(g, "drop column %s.%s", t, x->have_col->name);
@@ -542,13 +542,13 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				v.column = x->want_col->name;
 				a = gen_coldef(PG, g->want, wt, x->want_col, false);
 				v.coldef = a;
-				ddl_emit(&up[PG], PG, DDL_ADD_COLUMN, &v);
-				ddl_emit(&down[PG], PG, DDL_DROP_COLUMN, &v);
+				dbreg_ddl_emit(&up[PG], PG, DDL_ADD_COLUMN, &v);
+				dbreg_ddl_emit(&down[PG], PG, DDL_DROP_COLUMN, &v);
 				if (!rebuild) {
 					b = gen_coldef(SQ, g->want, wt, x->want_col, true);
 					v.coldef = b;
-					ddl_emit(&up[SQ], SQ, DDL_ADD_COLUMN, &v);
-					ddl_emit(&down[SQ], SQ, DDL_DROP_COLUMN, &v);
+					dbreg_ddl_emit(&up[SQ], SQ, DDL_ADD_COLUMN, &v);
+					dbreg_ddl_emit(&down[SQ], SQ, DDL_DROP_COLUMN, &v);
 				}
 				/* Its foreign key, which the differ leaves to this column. */
 				for (size_t k = 0; k < wt->n_fkeys; k++) {
@@ -559,8 +559,8 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 					c = gen_list(f->columns, f->n_columns);
 					char *r = gen_refs(f);
 					struct ddl_vars fv = {.table = t, .name = name, .cols = c, .ref = r};
-					ddl_emit(&up[PG], PG, DDL_ADD_FKEY, &fv);
-					ddl_emit(&oup[PG], PG, DDL_VALIDATE_FKEY, &fv);
+					dbreg_ddl_emit(&up[PG], PG, DDL_ADD_FKEY, &fv);
+					dbreg_ddl_emit(&oup[PG], PG, DDL_VALIDATE_FKEY, &fv);
 					free(r);
 				}
 				if (x->want_col->not_null && x->want_col->def.kind == DBREG_DV_NONE && !x->want_col->identity)
@@ -586,9 +586,9 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 					gen_loss(g, up, t, x->want_col->name, what);
 				}
 				v.type = a;
-				ddl_emit(&up[PG], PG, DDL_SET_TYPE, &v);
+				dbreg_ddl_emit(&up[PG], PG, DDL_SET_TYPE, &v);
 				v.type = b;
-				ddl_emit(&down[PG], PG, DDL_SET_TYPE, &v);
+				dbreg_ddl_emit(&down[PG], PG, DDL_SET_TYPE, &v);
 				gen_note(g, "change the type of %s.%s to %s", t, x->want_col->name, x->want_col->type);
 				break;
 			}
@@ -597,11 +597,11 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				if (x->want_col->not_null) {
 					dbreg_buf_printf(&up[PG], "-- fails while a row of %s holds NULL in %s: fill them first\n", t,
 							 x->want_col->name);
-					ddl_emit(&up[PG], PG, DDL_SET_NOT_NULL, &v);
-					ddl_emit(&down[PG], PG, DDL_DROP_NOT_NULL, &v);
+					dbreg_ddl_emit(&up[PG], PG, DDL_SET_NOT_NULL, &v);
+					dbreg_ddl_emit(&down[PG], PG, DDL_DROP_NOT_NULL, &v);
 				} else {
-					ddl_emit(&up[PG], PG, DDL_DROP_NOT_NULL, &v);
-					ddl_emit(&down[PG], PG, DDL_SET_NOT_NULL, &v);
+					dbreg_ddl_emit(&up[PG], PG, DDL_DROP_NOT_NULL, &v);
+					dbreg_ddl_emit(&down[PG], PG, DDL_SET_NOT_NULL, &v);
 				}
 				gen_note(g, "%s.%s %s", t, x->want_col->name, x->want_col->not_null ? "NOT NULL" : "nullable");
 				break;
@@ -610,20 +610,20 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				a = gen_deftext(PG, x->want_col);
 				b = gen_deftext(PG, x->have_col);
 				v.expr = a;
-				ddl_emit(&up[PG], PG, a ? DDL_SET_DEFAULT : DDL_DROP_DEFAULT, &v);
+				dbreg_ddl_emit(&up[PG], PG, a ? DDL_SET_DEFAULT : DDL_DROP_DEFAULT, &v);
 				v.expr = b;
-				ddl_emit(&down[PG], PG, b ? DDL_SET_DEFAULT : DDL_DROP_DEFAULT, &v);
+				dbreg_ddl_emit(&down[PG], PG, b ? DDL_SET_DEFAULT : DDL_DROP_DEFAULT, &v);
 				gen_note(g, "default of %s.%s", t, x->want_col->name);
 				break;
 			case DBREG_SDIFF_PRIMARY_KEY:
-				ddl_constraint_name(name, sizeof name, t, NULL, 0, "pkey");
+				dbreg_ddl_constraint_name(name, sizeof name, t, NULL, 0, "pkey");
 				v.name = name;
 				a = gen_list(wt->primary_key, wt->n_primary_key);
 				b = gen_list(ht->primary_key, ht->n_primary_key);
 				v.cols = a;
-				ddl_emit(&up[PG], PG, wt->n_primary_key ? DDL_ADD_PRIMARY_KEY : DDL_DROP_PRIMARY_KEY, &v);
+				dbreg_ddl_emit(&up[PG], PG, wt->n_primary_key ? DDL_ADD_PRIMARY_KEY : DDL_DROP_PRIMARY_KEY, &v);
 				v.cols = b;
-				ddl_emit(&down[PG], PG, ht->n_primary_key ? DDL_ADD_PRIMARY_KEY : DDL_DROP_PRIMARY_KEY, &v);
+				dbreg_ddl_emit(&down[PG], PG, ht->n_primary_key ? DDL_ADD_PRIMARY_KEY : DDL_DROP_PRIMARY_KEY, &v);
 				gen_note(g, "primary key of %s", t);
 				break;
 			case DBREG_SDIFF_FKEY_MISSING:
@@ -644,29 +644,29 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				b = gen_refs(f);
 				v.cols = a;
 				v.ref = b;
-				ddl_emit(&up[PG], PG, DDL_ADD_FKEY, &v);
-				ddl_emit(&oup[PG], PG, DDL_VALIDATE_FKEY, &v);
+				dbreg_ddl_emit(&up[PG], PG, DDL_ADD_FKEY, &v);
+				dbreg_ddl_emit(&oup[PG], PG, DDL_VALIDATE_FKEY, &v);
 				if (x->have_fk) {
 					c = gen_refs(x->have_fk);
 					v.ref = c;
-					ddl_emit(&down[PG], PG, DDL_ADD_FKEY, &v);
+					dbreg_ddl_emit(&down[PG], PG, DDL_ADD_FKEY, &v);
 				} else {
-					ddl_emit(&down[PG], PG, DDL_DROP_FKEY, &v);
+					dbreg_ddl_emit(&down[PG], PG, DDL_DROP_FKEY, &v);
 				}
 				gen_note(g, "foreign key %s.%s -> %s", t, f->columns[0], f->ref_table);
 				break;
 			}
 			case DBREG_SDIFF_UNIQUE_MISSING:
-				ddl_constraint_name(name, sizeof name, t, x->want_uq->columns, x->want_uq->n_columns, "key");
+				dbreg_ddl_constraint_name(name, sizeof name, t, x->want_uq->columns, x->want_uq->n_columns, "key");
 				v.name = name;
 				a = gen_list(x->want_uq->columns, x->want_uq->n_columns);
 				v.cols = a;
 				v.unique = "UNIQUE ";
-				ddl_emit(&oup[PG], PG, DDL_CREATE_INDEX_ONLINE, &v);
-				ddl_emit(&odown[PG], PG, DDL_DROP_INDEX_ONLINE, &v);
+				dbreg_ddl_emit(&oup[PG], PG, DDL_CREATE_INDEX_ONLINE, &v);
+				dbreg_ddl_emit(&odown[PG], PG, DDL_DROP_INDEX_ONLINE, &v);
 				if (!rebuild) {
-					ddl_emit(&oup[SQ], SQ, DDL_CREATE_INDEX_ONLINE, &v);
-					ddl_emit(&odown[SQ], SQ, DDL_DROP_INDEX_ONLINE, &v);
+					dbreg_ddl_emit(&oup[SQ], SQ, DDL_CREATE_INDEX_ONLINE, &v);
+					dbreg_ddl_emit(&odown[SQ], SQ, DDL_DROP_INDEX_ONLINE, &v);
 				}
 				{
 					char *names = dbreg_schema_list_text(x->want_uq->columns, x->want_uq->n_columns);
@@ -691,22 +691,22 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				if (x->kind != DBREG_SDIFF_INDEX_MISSING) {
 					/* The old one goes in the main migration, its
 					 * successor is built online. */
-					ddl_emit(&up[PG], PG, DDL_DROP_INDEX, &v);
+					dbreg_ddl_emit(&up[PG], PG, DDL_DROP_INDEX, &v);
 					if (!rebuild)
-						ddl_emit(&up[SQ], SQ, DDL_DROP_INDEX, &v);
+						dbreg_ddl_emit(&up[SQ], SQ, DDL_DROP_INDEX, &v);
 					struct ddl_vars hv = v;
 					b = gen_list(x->have_ix->columns, x->have_ix->n_columns);
 					hv.cols = b;
 					hv.unique = x->have_ix->unique ? "UNIQUE " : "";
-					ddl_emit(&down[PG], PG, DDL_CREATE_INDEX, &hv);
+					dbreg_ddl_emit(&down[PG], PG, DDL_CREATE_INDEX, &hv);
 					if (!rebuild)
-						ddl_emit(&down[SQ], SQ, DDL_CREATE_INDEX, &hv);
+						dbreg_ddl_emit(&down[SQ], SQ, DDL_CREATE_INDEX, &hv);
 				}
-				ddl_emit(&oup[PG], PG, DDL_CREATE_INDEX_ONLINE, &v);
-				ddl_emit(&odown[PG], PG, DDL_DROP_INDEX_ONLINE, &v);
+				dbreg_ddl_emit(&oup[PG], PG, DDL_CREATE_INDEX_ONLINE, &v);
+				dbreg_ddl_emit(&odown[PG], PG, DDL_DROP_INDEX_ONLINE, &v);
 				if (!rebuild) {
-					ddl_emit(&oup[SQ], SQ, DDL_CREATE_INDEX_ONLINE, &v);
-					ddl_emit(&odown[SQ], SQ, DDL_DROP_INDEX_ONLINE, &v);
+					dbreg_ddl_emit(&oup[SQ], SQ, DDL_CREATE_INDEX_ONLINE, &v);
+					dbreg_ddl_emit(&odown[SQ], SQ, DDL_DROP_INDEX_ONLINE, &v);
 				}
 				gen_note(g, "index %s", x->want_ix->name);
 				break;
@@ -714,21 +714,21 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 			case DBREG_SDIFF_INDEX_NAME: {
 				v.column = x->have_ix->name;
 				v.name = x->want_ix->name;
-				ddl_emit(&up[PG], PG, DDL_RENAME_INDEX, &v);
+				dbreg_ddl_emit(&up[PG], PG, DDL_RENAME_INDEX, &v);
 				struct ddl_vars back = {.table = t, .column = x->want_ix->name, .name = x->have_ix->name};
-				ddl_emit(&down[PG], PG, DDL_RENAME_INDEX, &back);
+				dbreg_ddl_emit(&down[PG], PG, DDL_RENAME_INDEX, &back);
 				if (!rebuild) {
 					a = gen_list(x->want_ix->columns, x->want_ix->n_columns);
 					struct ddl_vars dv = {.table = t, .name = x->have_ix->name};
 					struct ddl_vars cv = {.table = t, .name = x->want_ix->name, .cols = a,
 							      .unique = x->want_ix->unique ? "UNIQUE " : ""};
-					ddl_emit(&up[SQ], SQ, DDL_DROP_INDEX, &dv);
-					ddl_emit(&up[SQ], SQ, DDL_CREATE_INDEX, &cv);
+					dbreg_ddl_emit(&up[SQ], SQ, DDL_DROP_INDEX, &dv);
+					dbreg_ddl_emit(&up[SQ], SQ, DDL_CREATE_INDEX, &cv);
 					struct ddl_vars dv2 = {.table = t, .name = x->want_ix->name};
 					struct ddl_vars cv2 = cv;
 					cv2.name = x->have_ix->name;
-					ddl_emit(&down[SQ], SQ, DDL_DROP_INDEX, &dv2);
-					ddl_emit(&down[SQ], SQ, DDL_CREATE_INDEX, &cv2);
+					dbreg_ddl_emit(&down[SQ], SQ, DDL_DROP_INDEX, &dv2);
+					dbreg_ddl_emit(&down[SQ], SQ, DDL_CREATE_INDEX, &cv2);
 				}
 				gen_note(g, "rename index %s to %s", x->have_ix->name, x->want_ix->name);
 				break;
@@ -755,11 +755,11 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 			for (size_t k = 0; k < g->n_renames; k++)
 				if (!g->renames[k].table && strcmp(g->renames[k].to, t) == 0)
 					replayed = g->renames[k].from;
-			ddl_rebuild(&up[SQ], g->want, wt, t, from);
+			dbreg_ddl_rebuild(&up[SQ], g->want, wt, t, from);
 			gen_triggers(g, &up[SQ], replayed);
 			/* The view holds the replayed table under its new names:
 			 * rebuilding back to it restores the old shape. */
-			ddl_rebuild(&down[SQ], &g->view, ht, t, back);
+			dbreg_ddl_rebuild(&down[SQ], &g->view, ht, t, back);
 			gen_triggers(g, &down[SQ], replayed);
 		}
 		g->rebuild = true;
@@ -774,10 +774,10 @@ static void gen_new_table(struct gen *g, struct gen_steps *steps, const struct d
 	struct dbreg_buf up[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT}, down[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};
 	for (int dl = 0; dl < 2; dl++) {
 		/* A new table has no rows: plain indexes, in the transaction. */
-		ddl_create_table(&up[dl], (enum dbreg_dialect)dl, g->want, wt, NULL);
-		ddl_create_indexes(&up[dl], (enum dbreg_dialect)dl, g->want, wt);
+		dbreg_ddl_create_table(&up[dl], (enum dbreg_dialect)dl, g->want, wt, NULL);
+		dbreg_ddl_create_indexes(&up[dl], (enum dbreg_dialect)dl, g->want, wt);
 		struct ddl_vars v = {.table = wt->name};
-		ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_DROP_TABLE, &v);
+		dbreg_ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_DROP_TABLE, &v);
 	}
 	gen_note(g, "create table %s", wt->name);
 	gen_step(g, steps, GEN_MAIN, up, down);
@@ -792,10 +792,10 @@ static void gen_drop_table(struct gen *g, struct gen_steps *steps, const struct 
 	gen_loss(g, up, ht->name, NULL, what);
 	for (int dl = 0; dl < 2; dl++) {
 		struct ddl_vars v = {.table = ht->name};
-		ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_DROP_TABLE, &v);
+		dbreg_ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_DROP_TABLE, &v);
 		dbreg_buf_puts(&down[dl], "-- the rows of the dropped table are not restored\n");
-		ddl_create_table(&down[dl], (enum dbreg_dialect)dl, g->have, ht, NULL);
-		ddl_create_indexes(&down[dl], (enum dbreg_dialect)dl, g->have, ht);
+		dbreg_ddl_create_table(&down[dl], (enum dbreg_dialect)dl, g->have, ht, NULL);
+		dbreg_ddl_create_indexes(&down[dl], (enum dbreg_dialect)dl, g->have, ht);
 	}
 	gen_note(g, "drop table %s", ht->name);
 	gen_step(g, steps, GEN_MAIN, up, down);
@@ -809,15 +809,15 @@ static void gen_renames(struct gen *g, struct gen_steps *steps)
 		for (int dl = 0; dl < 2; dl++) {
 			if (!r->table) {
 				struct ddl_vars v = {.table = r->from, .name = r->to}, back = {.table = r->to, .name = r->from};
-				ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_RENAME_TABLE, &v);
-				ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_RENAME_CONSTRAINTS, &v);
-				ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_RENAME_TABLE, &back);
-				ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_RENAME_CONSTRAINTS, &back);
+				dbreg_ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_RENAME_TABLE, &v);
+				dbreg_ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_RENAME_CONSTRAINTS, &v);
+				dbreg_ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_RENAME_TABLE, &back);
+				dbreg_ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_RENAME_CONSTRAINTS, &back);
 			} else {
 				struct ddl_vars v = {.table = r->table, .column = r->from, .name = r->to};
 				struct ddl_vars back = {.table = r->table, .column = r->to, .name = r->from};
-				ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_RENAME_COLUMN, &v);
-				ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_RENAME_COLUMN, &back);
+				dbreg_ddl_emit(&up[dl], (enum dbreg_dialect)dl, DDL_RENAME_COLUMN, &v);
+				dbreg_ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_RENAME_COLUMN, &back);
 			}
 		}
 		if (r->table)

@@ -11,6 +11,10 @@
 
 #include "../dbreg.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define DBREG_DRIVER_VERSION 12
 
 /* What the database said about the last failure. Fixed buffers, so a
@@ -425,12 +429,17 @@ const char *dbreg_url_unclear(const char *url);
 bool dbreg_time_racy(long long t_ns, long long now_ns);
 
 /* Registers a driver. Refuses a vtable with a missing required method or a
- * scheme already taken: returns DBREG_EUSAGE with the reason in errbuf. */
+ * scheme already taken: returns DBREG_EUSAGE with the reason in errbuf.
+ * The table of drivers has no lock: register before other threads connect. */
 int dbreg_driver_register(const struct dbreg_driver *drv, char *errbuf, size_t errsize);
 
 /* The driver for a URL: by scheme ("sqlite:", "postgres://"), or the one
  * registered for "" when the URL has no scheme (libpq keyword strings).
  * Registers the built-in drivers on first use. NULL when none. */
 const struct dbreg_driver *dbreg_driver_for_url(const char *url);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
