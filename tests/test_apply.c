@@ -1005,6 +1005,61 @@ static void test_apply__split_run_failing_late_keeps_completed_packages(void **s
 	case_close(&tc);
 }
 
+/* What validate rejects never reaches a database through the library
+ * either: a registry whose validation found errors (a package table
+ * without the prefix) is not planned; the plan status counts from it
+ * (keep_invalid) is not applied; a plan for the other dialect is refused.
+ * Each ran before: the table was created. */
+static void test_apply__no_plan_from_an_invalid_registry_and_no_apply_of_one(void **state)
+{
+	char *notes = replace1(notes_toml(false, NULL, NULL, "1.2.0"), "[tables.ydtb_notes_tags]", "[tables.notes_tags]");
+	notes = replace1(notes, "[tables.ydtb_notes_tags.columns]", "[tables.notes_tags.columns]");
+	struct dbreg_registry *reg;
+	assert_int_equal(dbreg_registry_new(&reg), 0);
+	assert_int_equal(dbreg_registry_add_string(reg, "core.toml", NULL, core_toml, strlen(core_toml)), 0);
+	assert_int_equal(dbreg_registry_add_string(reg, "notes.toml", NULL, notes, strlen(notes)), 0);
+	struct dbreg_validate_opts vo = { .skip_sql = true };
+	assert_int_equal(dbreg_registry_validate(reg, &vo), DBREG_EINVALID);
+	struct dbreg_conn *conn = testdb_open(((struct testdb *)*state)->url);
+	char *before = snapshot(conn);
+	struct dbreg_plan *plan = NULL;
+	assert_int_equal(plan_for(&plan, reg, conn, NULL, 0), DBREG_EINVALID);
+	assert_null(plan);
+	assert_non_null(strstr(dbreg_registry_errmsg(reg), "nothing is planned"));
+	struct dbreg_plan_opts o = { .dialect = dialect(), .keep_invalid = true };
+	dbreg_plan_build(&plan, reg, &o);
+	assert_non_null(plan);
+	assert_true(dbreg_plan_count(plan) > 0);
+	struct dbreg_apply_result res;
+	assert_int_equal(dbreg_apply_run(&res, conn, plan, NULL), DBREG_EINVALID);
+	assert_non_null(strstr(res.errmsg, "never applied"));
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	char *after = snapshot(conn);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	dbreg_registry_free(reg);
+	free(notes);
+
+	/* A valid registry, planned for the other dialect. */
+	notes = notes_toml(false, NULL, NULL, "1.2.0");
+	reg = load_reg(notes);
+	struct dbreg_plan_opts other = { .dialect = dialect() == DBREG_DIALECT_SQLITE ? DBREG_DIALECT_POSTGRES
+										  : DBREG_DIALECT_SQLITE };
+	assert_int_equal(dbreg_plan_build(&plan, reg, &other), 0);
+	assert_int_equal(dbreg_apply_run(&res, conn, plan, NULL), DBREG_EUSAGE);
+	assert_non_null(strstr(res.errmsg, "plan for the connection's dialect"));
+	dbreg_apply_result_dispose(&res);
+	dbreg_plan_free(plan);
+	after = snapshot(conn);
+	assert_null(strstr(after, "ydtb_notes_items"));
+	free(after);
+	dbreg_registry_free(reg);
+	free(notes);
+	conn->driver->close(conn);
+}
+
 /* foreign_keys = false (SQLite): rebuilding the parent table the
  * documented way (create new, copy, drop old, rename) keeps every child
  * row, where with enforcement on DROP TABLE would cascade-delete them; a
@@ -1406,6 +1461,7 @@ int main(int argc, char **argv)
 		T(test_apply__tools_changed_by_hand_are_restored),
 		T(test_apply__target_timeouts_bound_migrations_pg),
 		T(test_apply__split_run_failing_late_keeps_completed_packages),
+		T(test_apply__no_plan_from_an_invalid_registry_and_no_apply_of_one),
 		T(test_apply__foreign_keys_off_rebuild_keeps_child_rows),
 		T(test_apply__foreign_keys_off_orphans_fail_and_roll_back),
 	};

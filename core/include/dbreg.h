@@ -490,8 +490,9 @@ struct dbreg_step {
 
 struct dbreg_plan;
 
-/* Computes the ordered steps from a validated registry and a history.
- * Conflicts (DBR042 no body for the dialect, DBR045 checksum drift, applied
+/* Computes the ordered steps from a validated registry and a history. A
+ * registry whose diagnostics hold errors is refused (DBREG_EINVALID, *out
+ * NULL) unless opts->keep_invalid, whose plan is for counting. Conflicts (DBR042 no body for the dialect, DBR045 checksum drift, applied
  * migrations no manifest knows, downgrades refused) are added to the
  * registry's diagnostics and make it return DBREG_EINVALID with *out NULL
  * (the plan, with opts->keep_invalid, once every step was worked out). */
@@ -588,8 +589,10 @@ void dbreg_apply_result_dispose(struct dbreg_apply_result *r);
  * what is open, runs alone, records its history row, and a new segment
  * starts. Returns 0; DBREG_EMIGRATION when a step failed (the open segment
  * rolled back; details in *out); DBREG_ELOCKED; DBREG_ECONNECT when a
- * statement outside a migration failed; DBREG_ENOMEM. *out is filled in
- * every case; dispose it with dbreg_apply_result_dispose. */
+ * statement outside a migration failed; DBREG_ENOMEM; DBREG_EINVALID for
+ * a plan made despite errors (keep_invalid) and DBREG_EUSAGE for a plan of
+ * another dialect than the connection's, before anything runs. *out is
+ * filled in every case; dispose it with dbreg_apply_result_dispose. */
 int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
 		    const struct dbreg_apply_opts *opts);
 

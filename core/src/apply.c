@@ -905,6 +905,17 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 		return DBREG_EUSAGE;
 	}
 	const struct dbreg_driver *drv = conn->driver;
+	if (plan->invalid) {
+		snprintf(out->errmsg, sizeof out->errmsg, "the plan was made despite errors in the manifests or the "
+			 "history (keep_invalid): it counts what is pending, and is never applied");
+		return DBREG_EINVALID;
+	}
+	if (plan->dialect != drv->dialect) {
+		snprintf(out->errmsg, sizeof out->errmsg, "the plan is for %s, the connection is to %s: plan for the "
+			 "connection's dialect", plan->dialect == DBREG_DIALECT_POSTGRES ? "PostgreSQL" : "SQLite",
+			 drv->dialect == DBREG_DIALECT_POSTGRES ? "PostgreSQL" : "SQLite");
+		return DBREG_EUSAGE;
+	}
 	struct apply_run r = { .out = out, .conn = conn, .drv = drv, .plan = plan, .opts = opts };
 	bool locked = false;
 	r.run = calloc(plan->n_steps + 1, sizeof(*r.run));

@@ -325,6 +325,11 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 		opts = &none;
 
 	size_t errors_before = reg->diags.errors, first_diag = reg->diags.len;
+	/* What validate rejects never reaches a database: only status's
+	 * counting (keep_invalid) plans from manifests with errors. */
+	if (errors_before > 0 && !opts->keep_invalid)
+		return dbreg_registry_fail(reg, DBREG_EINVALID, "the manifests have %zu error%s: nothing is planned from them",
+					   errors_before, errors_before == 1 ? "" : "s");
 	size_t *order = NULL;
 	bool keep = false;             /* hand the plan out (rc 0, or DBREG_EINVALID with keep_invalid) */
 	int rc = dbreg_graph_order(reg, &order);
@@ -560,6 +565,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	rc = reg->diags.errors > errors_before ? DBREG_EINVALID : 0;
 	/* Every step is worked out by now: status may count them despite the errors. */
 	keep = rc == 0 || opts->keep_invalid;
+	plan->invalid = reg->diags.errors > 0;
 	/* What the steps run may be unsafe (DBR103): said with the plan, also
 	 * when the SQL checks of validate were skipped for a known registry,
 	 * and also beside a plan's errors, as the run that validated said them. */

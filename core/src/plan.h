@@ -35,6 +35,7 @@ struct dbreg_plan {
 	/* What the up steps run may be unsafe (DBR103...): worked out once by
 	 * dbreg_plan_build, each warning once, in step order. */
 	struct dbreg_diag_list warnings;
+	bool invalid;                      /* made despite errors (keep_invalid): to count, never to apply */
 };
 
 struct dbreg_buf;
