@@ -218,6 +218,23 @@ def reset_refused_on_a_target_that_is_not_a_development_one():
     # Another file is a development target as ever.
     rc, out, err = run(["reset", "--target", "sqlite:other.db"], d)
     expect(rc == 0, "%d %s" % (rc, err))
+    # A name saying dev = true for that file does not undo its dev = false.
+    with open(os.path.join(d, "dbreg.toml"), "a") as fp:
+        fp.write('[targets.mine]\nurl = "sqlite:keep.db"\ndev = true\n')
+    rc, out, err = run(["reset", "--target", "mine"], d)
+    expect(rc == 2 and "its database is target dev's too, which says dev = false" in err, "%d %s" % (rc, err))
+    expect(open(db, "rb").read() == before, "mine: the target changed")
+    # A target that does not say dev = true is none, though another name of
+    # its database says so (the audit: reset --target prod emptied the
+    # database that [targets.local] calls a development one). Refused
+    # before connecting: the server need not exist.
+    url = "postgres://app:secret@127.0.0.1:1/app"
+    with open(os.path.join(d, "dbreg.toml"), "a") as fp:
+        fp.write('[targets.local]\nurl = "%s"\ndev = true\n[targets.prod]\nurl = "%s"\n' % (url, url))
+    rc, out, err = run(["reset", "--target", "prod"], d)
+    expect(rc == 2 and "target prod" in err and "is not one" in err and "secret" not in err, "%d %s" % (rc, err))
+    rc, out, err = run(["reset", "--target", "local"], d)
+    expect(rc == 3, "local is a development target, refused only by the server: %d %s" % (rc, err))
 
 
 # ---- suppression comments ------------------------------------------------------

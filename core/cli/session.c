@@ -329,7 +329,10 @@ int cli_require_dev(struct cli_session *s, const char *what)
 			named |= strcmp(s->proj->targets[i].name, name) == 0;
 		/* Named as the command line or dbreg.toml names it. */
 		const struct dbreg_target_def *said = dbreg_project_target_saying_dev(s->proj, s->o.target, url);
-		if (named)
+		if (named && said && said->dev == 0 && strcmp(said->name, name) != 0)
+			cli_fail(s, "%s is for development targets only, and target %s (%s) is not one: its database is "
+				 "target %s's too, which says dev = false", what, name, shown ? shown : "its URL", said->name);
+		else if (named)
 			cli_fail(s, "%s is for development targets only, and target %s (%s) is not one", what, name,
 				 shown ? shown : "its URL");
 		else if (said)

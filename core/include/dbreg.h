@@ -163,10 +163,11 @@ const struct dbreg_target_def *dbreg_project_target(const struct dbreg_project *
  * the default), `url` what dbreg_project_target_url made of it. */
 bool dbreg_project_target_is_dev(const struct dbreg_project *p, const char *target, const char *url);
 /* The [targets.NAME] whose dev = true or false decides for the database
- * that target (name or URL, NULL: the default) and url are: its own, else
- * one naming the same database (dbreg_target_key), dev = false first, so a
- * file marked not for development is not reset by its path. NULL: none
- * says. */
+ * that target (name or URL, NULL: the default) and url are: any naming the
+ * same database (dbreg_target_key) that says dev = false, so a database
+ * marked not for development is not reset by another spelling; else the
+ * named target's own, or for a URL one naming its database that says
+ * dev = true. NULL: none says. */
 const struct dbreg_target_def *dbreg_project_target_saying_dev(const struct dbreg_project *p, const char *target,
 							      const char *url);
 

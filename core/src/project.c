@@ -570,21 +570,31 @@ const struct dbreg_target_def *dbreg_project_target(const struct dbreg_project *
 const struct dbreg_target_def *dbreg_project_target_saying_dev(const struct dbreg_project *p, const char *target,
 							      const char *url)
 {
-	const struct dbreg_target_def *def = dbreg_project_target(p, target), *said = NULL;
-	if (def && def->dev >= 0)
-		return def;
-	/* The same database by another spelling: its URL, another name. */
+	const struct dbreg_target_def *def = dbreg_project_target(p, target), *yes = NULL;
+	/* The same database by another spelling: its URL, another name. A
+	 * dev = false anywhere wins; a dev = true decides only for a URL (a
+	 * named target that does not say dev = true is none, whatever another
+	 * name of its database says). */
 	char *key = url ? dbreg_target_key(url) : NULL;
-	for (size_t i = 0; key && p && i < p->n_targets && !(said && said->dev == 0); i++) {
+	for (size_t i = 0; key && p && i < p->n_targets; i++) {
+		if (p->targets[i].dev < 0)
+			continue;
 		char *u = NULL, *k = NULL, err[256];
-		if (p->targets[i].dev >= 0 && dbreg_project_target_url(&u, p, p->targets[i].name, err, sizeof err) == 0 &&
-		    (k = dbreg_target_key(u)) != NULL && strcmp(k, key) == 0)
-			said = &p->targets[i];
+		bool same = dbreg_project_target_url(&u, p, p->targets[i].name, err, sizeof err) == 0 &&
+			    (k = dbreg_target_key(u)) != NULL && strcmp(k, key) == 0;
 		free(k);
 		free(u);
+		if (same && p->targets[i].dev == 0) {
+			free(key);
+			return &p->targets[i];
+		}
+		if (same && !yes)
+			yes = &p->targets[i];
 	}
 	free(key);
-	return said;
+	if (def)
+		return def->dev >= 0 ? def : NULL;
+	return yes;
 }
 
 bool dbreg_project_target_is_dev(const struct dbreg_project *p, const char *target, const char *url)
