@@ -294,6 +294,38 @@ def a_policy_changed_by_hand_is_replaced():
 
 
 @case
+def a_backfill_the_policies_would_filter_fails_instead_of_changing_nothing():
+    # FORCE binds the owner that runs the migrations, and a migration sets
+    # no workspace: this UPDATE saw no rows, was recorded as applied, and
+    # changed nothing, without a word (the audit). With row_security off
+    # for the run it fails, exit 4, nothing changed, a hint that fits.
+    path = os.path.join(S.dir, "tomls", "rls.toml")
+    with open(path) as fp:
+        text = fp.read()
+    before = psql(S.super_url, "SELECT string_agg(id || '=' || body, ',' ORDER BY id) FROM ydtb_rls_docs;\n").stdout
+    with open(path, "w") as fp:
+        fp.write(text.replace('version = "1.0.0"\ndescription', 'version = "1.1.0"\ndescription', 1) +
+                 '\n[[migrations]]\nid = "0002_backfill"\nversion = "1.1.0"\n'
+                 'up = "UPDATE ydtb_rls_docs SET body = body || \'!\' WHERE body IS NOT NULL;"\n'
+                 'down = "SELECT 1;"\n')
+    try:
+        rc, out, err = dbreg(["apply", "--target", "pg", "--json"], S.dir)
+        doc = json.loads(out)
+        expect(rc == 4 and doc["error"]["sqlstate"] == "42501" and "row-level security" in doc["error"]["message"],
+               "%d %s %s" % (rc, out, err))
+        expect("BYPASSRLS" in doc["error"]["hint"] and "NO FORCE" not in doc["error"]["hint"], doc["error"])
+        after = psql(S.super_url, "SELECT string_agg(id || '=' || body, ',' ORDER BY id) FROM ydtb_rls_docs;\n"
+                                  "SELECT count(*) FROM ydtb_registry_migrations WHERE migration = '0002_backfill';\n")
+        expect(after.stdout == before + "0\n", "changed: %r, before %r" % (after.stdout, before))
+        # The session is as it was for what follows (verify reads as the owner).
+        rc, out, err = dbreg(["verify", "--target", "pg"], S.dir)
+        expect(rc == 0, "verify: %d %s" % (rc, err))
+    finally:
+        with open(path, "w") as fp:
+            fp.write(text)
+
+
+@case
 def down_to_nothing_removes_them_with_the_tables():
     rc, out, err = dbreg(["down", "@t/rls", "--to", "0.0.0", "--target", "pg"], S.dir)
     expect(rc == 0, "down: %d %s" % (rc, err))

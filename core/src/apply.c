@@ -115,6 +115,17 @@ static void apply_fill_failure(struct dbreg_apply_result *out, struct dbreg_conn
 	out->message = dbreg_strdup(e->message);
 	out->detail = e->detail[0] ? dbreg_strdup(e->detail) : NULL;
 	out->hint = e->hint[0] ? dbreg_strdup(e->hint) : NULL;
+	/* row_security = off (dbreg_apply_run) made a query the policies would
+	 * filter fail: PostgreSQL's hint (NO FORCE) would open the table to
+	 * its owner for good. */
+	if (strcmp(e->sqlstate, "42501") == 0 && strstr(e->message, "row-level security") && plan->reg &&
+	    dbreg_rls_wanted(plan->reg, plan->dialect)) {
+		free(out->hint);
+		out->hint = dbreg_strdup("the workspace policies ([isolation] row_level_security) bind the role that runs "
+					 "the migrations, and a migration sets no workspace, so this query would see no "
+					 "rows: run migrations as a role with BYPASSRLS (ALTER ROLE ... BYPASSRLS) or a "
+					 "superuser");
+	}
 	struct dbreg_span *spans = NULL;
 	size_t n = 0;
 	struct dbreg_db_error saved = *e;
@@ -208,6 +219,7 @@ struct apply_run {
 	bool in_tx, fk_off, wrote;
 	bool gated;                    /* opts->gate was called */
 	bool splits;                   /* some step to run commits alone */
+	bool rls_session;              /* row_security set off for the run */
 	char **inst_names, **inst_versions; /* the installed packages, read once when splits */
 	size_t n_inst;
 	bool inst_read;
@@ -961,6 +973,18 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 		goto out;
 	}
 
+	/* The workspace policies bind the tables' owner too (FORCE), and a
+	 * migration sets no workspace: a backfill would see no rows and change
+	 * nothing, without a word. With row_security off, PostgreSQL fails
+	 * such a query instead; roles that bypass the policies are not bound. */
+	if (dbreg_rls_wanted(plan->reg, drv->dialect)) {
+		if ((rc = drv->exec(conn, "SET row_security = off")) != 0) {
+			rc = apply_own_fail(out, conn, rc, "cannot set row_security");
+			goto out;
+		}
+		r.rls_session = true;
+	}
+
 	/* The first segment opens before the history is read: on SQLite the
 	 * write lock of BEGIN IMMEDIATE is what serialises two runs. */
 	if ((rc = apply_begin(&r)) != 0)
@@ -1029,6 +1053,12 @@ out:
 	if (r.fk_off) {
 		struct dbreg_db_error saved = conn->err;
 		drv->foreign_keys(conn, true);
+		conn->err = saved;
+	}
+	if (r.rls_session) {
+		/* The session as it was, for what the caller does next with it. */
+		struct dbreg_db_error saved = conn->err;
+		drv->exec(conn, "RESET row_security");
 		conn->err = saved;
 	}
 	if (locked && drv->unlock) {
