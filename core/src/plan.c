@@ -904,6 +904,9 @@ char *dbreg_plan_script_timeouts(const struct dbreg_plan *plan, long long lock_t
 		dbreg_buf_printf(&b, "SET lock_timeout = '%lldms';\n", lock_timeout_ms);
 	if (pg && statement_timeout_ms > 0)
 		dbreg_buf_printf(&b, "SET statement_timeout = '%lldms';\n", statement_timeout_ms);
+	/* As apply: a query the workspace policies would filter fails. */
+	if (dbreg_rls_wanted(plan->reg, plan->dialect))
+		dbreg_buf_puts(&b, "SET row_security = off;\n");
 	dbreg_buf_puts(&b, pg ? plan_history_postgres : plan_history_sqlite);
 	dbreg_buf_puts(&b, "BEGIN;\n");
 	for (size_t i = 0; i < plan->n_steps; i++) {
