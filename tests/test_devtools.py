@@ -456,6 +456,37 @@ def generate_rename_table_with_renamed_from():
     change_case(change, sq, pg)
 
 
+@case
+def generate_refuses_a_renamed_from_that_names_nothing_the_migrations_build():
+    # A typo in renamed_from made the rename the author asked for a drop
+    # (the rows lost) and an add, with exit 0 and a DBR103 warning without a
+    # line (the audit). Now an error at the column or table, with the name
+    # meant, and the manifest untouched; so for a table too.
+    d = shop_project()
+    path = os.path.join(d, "tomls", "shop.toml")
+    edit(d, 'title = { type = "text", not_null = true }',
+         'name  = { type = "text", not_null = true, renamed_from = "titel" }')
+    before = open(path, "rb").read()
+    line = before.decode().splitlines().index('name  = { type = "text", not_null = true, renamed_from = "titel" }') + 1
+    rc, out, err = run(["generate", "@t/shop", "--json"], d)
+    doc = json.loads(out)
+    found = [x for x in doc["diagnostics"] if x["code"] == "DBR047"]
+    expect(rc == 1 and len(found) == 1 and found[0]["line"] == line and found[0]["column_name"] == "name" and
+           found[0]["hint"] == 'did you mean renamed_from = "title"?', "%d %s %s" % (rc, out, err))
+    expect(open(path, "rb").read() == before, "the manifest changed")
+    rc, out, err = run(["generate", "@t/shop"], d)
+    expect(rc == 1 and "tomls/shop.toml:%d:1: error[DBR047]" % line in err and "nothing was generated" in err, err)
+    edit(d, 'renamed_from = "titel"', 'renamed_from = "title"')
+    edit(d, '[tables.ydtb_shop_lines]\ndescription', '[tables.ydtb_shop_entries]\nrenamed_from = "ydtb_shop_line"\ndescription')
+    edit(d, '[tables.ydtb_shop_lines.columns]', '[tables.ydtb_shop_entries.columns]')
+    rc, out, err = run(["generate", "@t/shop", "--dry-run"], d)
+    expect(rc == 1 and 'did you mean renamed_from = "ydtb_shop_lines"?' in err and "RENAME" not in out, "%d %s" % (rc, err))
+    edit(d, 'renamed_from = "ydtb_shop_line"', 'renamed_from = "ydtb_shop_lines"')
+    rc, out, err = run(["generate", "@t/shop", "--dry-run"], d)
+    expect(rc == 0 and 'RENAME COLUMN "title" TO "name"' in out and 'RENAME TO "ydtb_shop_entries"' in out,
+           "%d %s %s" % (rc, out, err))
+
+
 # SQLite rebuilds (foreign_keys = false): the parent table is rebuilt while
 # its child table holds rows that ON DELETE CASCADE would delete.
 

@@ -36,7 +36,10 @@ static int generate_run(struct cli_session *s)
 	}
 	rc = dbreg_generate_on(&gen, reg, name, url, err, sizeof err);
 	if (rc < 0) {
+		cli_print_diags(s, &gen.diags);
 		cli_fail(s, "%s", err);
+		s->command_diags = gen.diags;
+		memset(&gen.diags, 0, sizeof(gen.diags));
 		goto out;
 	}
 	cli_print_diags(s, &gen.diags);

@@ -1219,7 +1219,9 @@ void dbreg_generated_dispose(struct dbreg_generated *r);
  * SQLite bodies and their downs. Renames only where renamed_from says so.
  * reg must be loaded and validated. Returns 0 (out->toml NULL when there
  * is nothing to do); DBREG_EINVALID with the reason in err (no such
- * package, a migration that fails on SQLite); DBREG_ENOMEM. */
+ * package, a migration that fails on SQLite, a renamed_from naming nothing
+ * the migrations build, which would make a rename a drop: then with its
+ * findings in out->diags, to dispose); DBREG_ENOMEM. */
 int dbreg_generate(struct dbreg_generated *out, struct dbreg_registry *reg, const char *package, char *err,
 		   size_t errsize);
 

@@ -137,6 +137,72 @@ static void gen_add_rename(struct gen *g, const char *table, const char *from, c
 	r[g->n_renames++] = (struct gen_rename){table, from, to};
 }
 
+/* A renamed_from that names nothing the migrations build, while the new
+ * name is not built either: a typo, which would turn the rename the author
+ * asked for into a drop (the rows lost) and an add. An error at the key,
+ * with the nearest name the migrations do build; nothing is generated. A
+ * renamed_from whose new name is built already is done, and stays quiet. */
+static int gen_check_renames(struct gen *g)
+{
+	const struct dbreg_package *pkg = g->pkg;
+	size_t errors = g->diags->errors;
+	const char **names = calloc(g->have->n_tables + 1, sizeof *names);
+	if (!names)
+		return DBREG_ENOMEM;
+	for (size_t i = 0; i < g->have->n_tables; i++)
+		names[i] = g->have->tables[i].name;
+	for (size_t i = 0; i < pkg->n_tables; i++) {
+		const struct dbreg_table *t = &pkg->tables[i];
+		struct dbreg_diag_at at = {.file = pkg->file, .line = t->pos.line, .column = t->pos.column,
+					   .package = pkg->name, .table = t->name};
+		if (t->renamed_from && !dbreg_schema_table(g->have, t->name) &&
+		    !dbreg_schema_table(g->have, t->renamed_from)) {
+			const char *near = dbreg_nearest(t->renamed_from, names);
+			if (dbreg_diag_addf(g->diags, "DBR047", &at, "table %s says renamed_from = \"%s\", but the migrations "
+					    "build no table %s: generate would create %s empty instead of renaming",
+					    t->name, t->renamed_from, t->renamed_from, t->name) ||
+			    (near ? dbreg_diag_hintf(g->diags, "did you mean renamed_from = \"%s\"?", near)
+				  : dbreg_diag_hintf(g->diags, "name the table as the migrations build it, or remove "
+						     "renamed_from to create the table")))
+				goto oom;
+		}
+		const char *old = t->renamed_from && !dbreg_schema_table(g->have, t->name) ? t->renamed_from : t->name;
+		const struct dbreg_schema_table *ht = dbreg_schema_table(g->have, old);
+		const char **cols = ht ? calloc(ht->n_columns + 1, sizeof *cols) : NULL;
+		if (ht && !cols)
+			goto oom;
+		for (size_t c = 0; ht && c < ht->n_columns; c++)
+			cols[c] = ht->columns[c].name;
+		for (size_t c = 0; ht && c < t->n_columns; c++) {
+			const struct dbreg_column *col = &t->columns[c];
+			if (!col->renamed_from || dbreg_schema_column(ht, col->name) ||
+			    dbreg_schema_column(ht, col->renamed_from))
+				continue;
+			const char *near = dbreg_nearest(col->renamed_from, cols);
+			struct dbreg_diag_at cat = at;
+			cat.line = col->pos.line;
+			cat.column = col->pos.column;
+			cat.column_name = col->name;
+			if (dbreg_diag_addf(g->diags, "DBR047", &cat, "column %s.%s says renamed_from = \"%s\", but the "
+					    "migrations build no column %s in %s: generate would add %s empty (and drop "
+					    "what it meant) instead of renaming", t->name, col->name, col->renamed_from,
+					    col->renamed_from, ht->name, col->name) ||
+			    (near ? dbreg_diag_hintf(g->diags, "did you mean renamed_from = \"%s\"?", near)
+				  : dbreg_diag_hintf(g->diags, "name the column as the migrations build it, or remove "
+						     "renamed_from to add the column"))) {
+				free(cols);
+				goto oom;
+			}
+		}
+		free(cols);
+	}
+	free(names);
+	return g->diags->errors > errors ? DBREG_EINVALID : 0;
+oom:
+	free(names);
+	return DBREG_ENOMEM;
+}
+
 /* Finds the renames renamed_from asks for that the replayed schema still
  * needs, then builds the view: copies of the replayed tables under their
  * new names, with renamed columns and references. */
@@ -1040,6 +1106,9 @@ int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, c
 		rc = dbreg_schema_add_package(g.want, g.pkg);
 	if (rc == 0 && (rc = gen_replay(&g)) != 0)
 		snprintf(err, errsize, "%s", g.err);
+	if (rc == 0 && (rc = gen_check_renames(&g)) == DBREG_EINVALID)
+		snprintf(err, errsize, "%s: a renamed_from names nothing its migrations build (above): nothing was "
+			 "generated", package);
 	if (rc == 0) {
 		gen_view(&g);
 		static const struct dbreg_sdiff_opts opts = {.defaults = true, .extra_tables = true};
@@ -1117,7 +1186,15 @@ int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, c
 	dbreg_strv_free(g.trig_sql, g.n_trig);
 	dbreg_schema_free(g.want);
 	dbreg_schema_free(g.have);
-	if (rc != 0)
+	if (rc != 0) {
+		/* The findings that refused it are the caller's to print. */
+		struct dbreg_diag_list keep = out->diags;
+		memset(&out->diags, 0, sizeof out->diags);
 		dbreg_generated_dispose(out);
+		if (rc == DBREG_EINVALID)
+			out->diags = keep;
+		else
+			dbreg_diag_list_dispose(&keep);
+	}
 	return rc;
 }
