@@ -722,5 +722,39 @@ def test_on_postgres_finds_an_up_that_is_not_idempotent():
         drop()
 
 
+
+@case
+def test_and_generate_on_postgres_run_a_transaction_false_body_of_several_statements():
+    # The kind generate writes (its _online migration): two CONCURRENTLY
+    # builds in one transaction = false body. apply runs them one by one;
+    # test and generate --target ran the body in one round trip, which
+    # PostgreSQL refused ("cannot run inside a transaction block").
+    d = project()
+    path = os.path.join(d, "tomls", "basic.toml")
+    text = read(path).decode()
+    head = text.index("[tables.ydtb_basic_notes.indexes]\n") + len("[tables.ydtb_basic_notes.indexes]\n")
+    text = (text[:head] + 'ydtb_basic_notes_title_idx = { columns = ["title"] }\n'
+            'ydtb_basic_notes_body_idx = { columns = ["body"] }\n' + text[head:] +
+            '\n[[migrations]]\nid = "0009_online"\nversion = "1.1.0"\ntransaction = false\n'
+            'up_postgres = """\nCREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_basic_notes_title_idx ON ydtb_basic_notes (title);\n'
+            'CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_basic_notes_body_idx ON ydtb_basic_notes (body);\n"""\n'
+            'up_sqlite = """\nCREATE INDEX IF NOT EXISTS ydtb_basic_notes_title_idx ON ydtb_basic_notes (title);\n'
+            'CREATE INDEX IF NOT EXISTS ydtb_basic_notes_body_idx ON ydtb_basic_notes (body);\n"""\n'
+            'down_postgres = """\nDROP INDEX CONCURRENTLY IF EXISTS ydtb_basic_notes_title_idx;\n'
+            'DROP INDEX CONCURRENTLY IF EXISTS ydtb_basic_notes_body_idx;\n"""\n'
+            'down_sqlite = """\nDROP INDEX IF EXISTS ydtb_basic_notes_title_idx;\nDROP INDEX IF EXISTS ydtb_basic_notes_body_idx;\n"""\n')
+    with open(path, "w") as fp:
+        fp.write(text)
+    rc, _, err = run(["validate"], d)
+    expect(rc == 0, err)
+    url, drop = t.pg_database()
+    try:
+        rc, _, err = run(["test", "@ydtb/basic", "--target", url], d)
+        expect(rc == 0 and "inside a transaction block" not in err, "test: %d %s" % (rc, err))
+        rc, out, err = run(["generate", "@ydtb/basic", "--target", url, "--dry-run"], d)
+        expect(rc == 0 and out == "" and "nothing to generate" in err, "generate: %d %s %s" % (rc, out, err))
+    finally:
+        drop()
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1003,7 +1003,7 @@ static int gen_replay(struct gen *g)
 			snprintf(sb.err, sizeof sb.err, "migration %s has no %s body: generate replays them there", m->id,
 				 sb.dialect == PG ? "PostgreSQL" : "SQLite");
 			rc = DBREG_EINVALID;
-		} else if ((rc = dbreg_sandbox_exec(&sb, body->text)) != 0) {
+		} else if ((rc = dbreg_sandbox_exec(&sb, body->text, m->transaction)) != 0) {
 			char msg[sizeof sb.err];
 			snprintf(msg, sizeof msg, "migration %.100s fails on %s: %.850s", m->id,
 				 sb.dialect == PG ? "PostgreSQL" : "SQLite", sb.err);

@@ -13,6 +13,7 @@
  * at all, since its COMMIT would end the transaction that keeps the server
  * unchanged. */
 #include "dbr047.h"
+#include "sandbox.h"
 #include "replay.h"
 #include "inputs.h"
 #include "util.h"
@@ -41,63 +42,6 @@ struct rpg {
 	bool *failed;                  /* per package index: left out (failed, broken, or after one that was) */
 	int rc;
 };
-
-/* Whether [p, p + n) of the body is the keyword at a word boundary. */
-static bool rpg_word(const char *start, const char *p, const char *w)
-{
-	size_t n = strlen(w);
-	return strncasecmp(p, w, n) == 0 && (p == start || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
-	       !(isalnum((unsigned char)p[n]) || p[n] == '_');
-}
-
-/* A copy of sql with every CONCURRENTLY outside strings, quoted names and
- * comments blanked out (same length, so positions still match). */
-static char *rpg_without_concurrently(const char *sql)
-{
-	char *out = dbreg_strdup(sql);
-	if (!out)
-		return NULL;
-	for (char *p = out; *p;) {
-		if (p[0] == '-' && p[1] == '-') {
-			while (*p && *p != '\n')
-				p++;
-		} else if (p[0] == '/' && p[1] == '*') {
-			char *e = strstr(p + 2, "*/");
-			p = e ? e + 2 : p + strlen(p);
-		} else if (*p == '\'' || *p == '"') {
-			char q = *p++;
-			while (*p && !(*p == q && p[1] != q))
-				p += (*p == q) ? 2 : 1;
-			if (*p)
-				p++;
-		} else if (*p == '$') {
-			/* $tag$ ... $tag$ */
-			char *e = p + 1;
-			while (isalnum((unsigned char)*e) || *e == '_')
-				e++;
-			if (*e != '$') {
-				p++;
-				continue;
-			}
-			size_t n = (size_t)(e - p) + 1;
-			char tag[64];
-			if (n >= sizeof tag) {
-				p = e;
-				continue;
-			}
-			memcpy(tag, p, n);
-			tag[n] = '\0';
-			char *close = strstr(e + 1, tag);
-			p = close ? close + n : p + strlen(p);
-		} else if (rpg_word(out, p, "concurrently")) {
-			memset(p, ' ', strlen("concurrently"));
-			p += strlen("concurrently");
-		} else {
-			p++;
-		}
-	}
-	return out;
-}
 
 /* Whether the body holds BEGIN, COMMIT, ROLLBACK, SAVEPOINT, ... of its own
  * (as the PostgreSQL grammar reads it). A body that does not parse is run:
@@ -154,7 +98,7 @@ static bool rpg_package(struct rpg *s, const struct dbreg_package *pkg)
 				 m->id ? m->id : "");
 			return false;
 		}
-		char *sql = m->transaction ? dbreg_strdup(body->text) : rpg_without_concurrently(body->text);
+		char *sql = m->transaction ? dbreg_strdup(body->text) : dbreg_sql_without_concurrently(body->text);
 		if (!sql) {
 			s->rc = DBREG_ENOMEM;
 			return false;

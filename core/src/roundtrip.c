@@ -169,7 +169,7 @@ static size_t rt_package(struct rt *r, const struct dbreg_registry *reg, const c
 		struct dbreg_schema *before = rt_compare(r, NULL, NULL), *after = NULL;
 		if (!before)
 			break;
-		if (dbreg_sandbox_exec(&r->sb, up->text) != 0) {
+		if (dbreg_sandbox_exec(&r->sb, up->text, r->m->transaction) != 0) {
 			rt_problem(r, NULL, NULL, "up fails on %s: %s", dname, r->sb.err);
 			dbreg_schema_free(before);
 			break;
@@ -178,12 +178,12 @@ static size_t rt_package(struct rt *r, const struct dbreg_registry *reg, const c
 		n++;
 		if (!down || !down->text) {
 			rt_problem(r, NULL, NULL, "no down body for %s: it cannot be undone", dname);
-		} else if (dbreg_sandbox_exec(&r->sb, down->text) != 0) {
+		} else if (dbreg_sandbox_exec(&r->sb, down->text, r->m->transaction) != 0) {
 			rt_problem(r, NULL, NULL, "down fails on %s: %s", dname, r->sb.err);
 			i = r->pkg->n_migrations;   /* the database is in no known state */
 		} else {
 			dbreg_schema_free(rt_compare(r, before, "after its down"));
-			if (dbreg_sandbox_exec(&r->sb, up->text) != 0) {
+			if (dbreg_sandbox_exec(&r->sb, up->text, r->m->transaction) != 0) {
 				rt_problem(r, NULL, NULL, "up after its down fails on %s: %s", dname, r->sb.err);
 				i = r->pkg->n_migrations;
 			} else if (after) {
@@ -192,7 +192,7 @@ static size_t rt_package(struct rt *r, const struct dbreg_registry *reg, const c
 				 * third up changes nothing and does not fail. SQLite runs
 				 * each migration once. */
 				if (dl == DBREG_DIALECT_POSTGRES && r->rc == 0) {
-					if (dbreg_sandbox_exec(&r->sb, up->text) != 0) {
+					if (dbreg_sandbox_exec(&r->sb, up->text, r->m->transaction) != 0) {
 						rt_problem(r, NULL, NULL, "up run twice fails on %s (not idempotent): %s", dname,
 							   r->sb.err);
 						i = r->pkg->n_migrations;

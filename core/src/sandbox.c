@@ -12,9 +12,11 @@
 
 #include "dbreg/driver.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,9 +93,75 @@ void dbreg_sandbox_close(struct dbreg_sandbox *sb)
 	sb->conn = NULL;
 }
 
-int dbreg_sandbox_exec(struct dbreg_sandbox *sb, const char *sql)
+/* Whether [p, p + n) of the body is the keyword at a word boundary. */
+static bool sandbox_word(const char *start, const char *p, const char *w)
 {
-	if (sb->drv->exec(sb->conn, sql) == 0)
+	size_t n = strlen(w);
+	return strncasecmp(p, w, n) == 0 && (p == start || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
+	       !(isalnum((unsigned char)p[n]) || p[n] == '_');
+}
+
+/* A copy of sql with every CONCURRENTLY outside strings, quoted names and
+ * comments blanked out (same length, so positions still match). */
+char *dbreg_sql_without_concurrently(const char *sql)
+{
+	char *out = dbreg_strdup(sql);
+	if (!out)
+		return NULL;
+	for (char *p = out; *p;) {
+		if (p[0] == '-' && p[1] == '-') {
+			while (*p && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			char *e = strstr(p + 2, "*/");
+			p = e ? e + 2 : p + strlen(p);
+		} else if (*p == '\'' || *p == '"') {
+			char q = *p++;
+			while (*p && !(*p == q && p[1] != q))
+				p += (*p == q) ? 2 : 1;
+			if (*p)
+				p++;
+		} else if (*p == '$') {
+			/* $tag$ ... $tag$ */
+			char *e = p + 1;
+			while (isalnum((unsigned char)*e) || *e == '_')
+				e++;
+			if (*e != '$') {
+				p++;
+				continue;
+			}
+			size_t n = (size_t)(e - p) + 1;
+			char tag[64];
+			if (n >= sizeof tag) {
+				p = e;
+				continue;
+			}
+			memcpy(tag, p, n);
+			tag[n] = '\0';
+			char *close = strstr(e + 1, tag);
+			p = close ? close + n : p + strlen(p);
+		} else if (sandbox_word(out, p, "concurrently")) {
+			memset(p, ' ', strlen("concurrently"));
+			p += strlen("concurrently");
+		} else {
+			p++;
+		}
+	}
+	return out;
+}
+
+int dbreg_sandbox_exec(struct dbreg_sandbox *sb, const char *sql, bool transaction)
+{
+	/* A transaction = false body is one round trip here, which PostgreSQL
+	 * runs as one transaction: without CONCURRENTLY it builds the same. */
+	char *plain = !transaction && sb->dialect == DBREG_DIALECT_POSTGRES ? dbreg_sql_without_concurrently(sql) : NULL;
+	if (!transaction && sb->dialect == DBREG_DIALECT_POSTGRES && !plain) {
+		snprintf(sb->err, sizeof sb->err, "out of memory");
+		return DBREG_ENOMEM;
+	}
+	int rc = sb->drv->exec(sb->conn, plain ? plain : sql);
+	free(plain);
+	if (rc == 0)
 		return 0;
 	snprintf(sb->err, sizeof sb->err, "%s", sb->conn->err.message);
 	return DBREG_EMIGRATION;
@@ -135,9 +203,11 @@ int dbreg_sandbox_dependencies(struct dbreg_sandbox *sb, const struct dbreg_regi
 			const struct dbreg_sql *body = dbreg_migration_body(&p->migrations[i], sb->dialect, true);
 			if (!body || !body->text)
 				continue;
-			if (sb->drv->exec(sb->conn, body->text) != 0) {
+			if (dbreg_sandbox_exec(sb, body->text, p->migrations[i].transaction) != 0) {
+				char why[sizeof sb->err];
+				snprintf(why, sizeof why, "%s", sb->err);
 				snprintf(sb->err, sizeof sb->err, "%.100s migration %.100s: %.700s", p->name, p->migrations[i].id,
-					 sb->conn->err.message);
+					 why);
 				rc = DBREG_EMIGRATION;
 			}
 		}

@@ -24,9 +24,14 @@ int dbreg_sandbox_open(struct dbreg_sandbox *sb, const char *url);
 /* Closes it; a PostgreSQL scratch schema is dropped first. NULL-safe. */
 void dbreg_sandbox_close(struct dbreg_sandbox *sb);
 
-/* Runs one body. Returns 0 or DBREG_EMIGRATION with the database's words
- * in sb->err. */
-int dbreg_sandbox_exec(struct dbreg_sandbox *sb, const char *sql);
+/* Runs one body (of a migration with that `transaction`). Returns 0 or
+ * DBREG_EMIGRATION with the database's words in sb->err. */
+int dbreg_sandbox_exec(struct dbreg_sandbox *sb, const char *sql, bool transaction);
+
+/* A copy of sql with every CONCURRENTLY outside strings, quoted names and
+ * comments blanked out (same length, so positions still match): how a
+ * scratch database runs a transaction = false body in one round trip. */
+char *dbreg_sql_without_concurrently(const char *sql);
 
 /* Runs, in plan order, every migration (up) of the core package and of the
  * packages pkg depends on, directly or not, but not pkg's own. Returns 0
