@@ -756,5 +756,62 @@ def test_and_generate_on_postgres_run_a_transaction_false_body_of_several_statem
     finally:
         drop()
 
+
+TYPED = """[package]
+name = "@t/typed"
+version = "1.0.0"
+
+[tables.ydtb_typed_a]
+description = "kept, two columns dropped"
+workspace_scoped = true
+
+[tables.ydtb_typed_a.columns]
+id = { type = "uuid", primary_key = true }
+at = { type = "timestamptz" }
+big = { type = "bigint" }
+
+[tables.ydtb_typed_b]
+description = "dropped"
+workspace_scoped = true
+
+[tables.ydtb_typed_b.columns]
+id = { type = "uuid", primary_key = true }
+flag = { type = "boolean", not_null = true, default = false }
+doc = { type = "jsonb" }
+price = { type = "numeric(10,2)" }
+"""
+
+
+@case
+def generate_downs_recreate_postgres_columns_with_their_postgres_types():
+    # The replay is SQLite's, whose types say only the storage class: the
+    # PostgreSQL down of a dropped table or column recreated uuid,
+    # timestamptz and jsonb as text, boolean and bigint as integer, so after
+    # a down the schema was not the one before (the audit). Now the types
+    # the PostgreSQL bodies gave them, and the round trip on PostgreSQL holds.
+    d = project({"tomls/typed.toml": TYPED}, with_tomls=["core.toml"])
+    rc, _, err = run(["generate", "@t/typed"], d)
+    expect(rc == 0, err)
+    path = os.path.join(d, "tomls", "typed.toml")
+    text = read(path).decode()
+    b = text.index("[tables.ydtb_typed_b]")
+    text = (text[:b] + text[text.index("[[migrations]]"):]).replace('version = "1.0.0"', 'version = "2.0.0"', 1)
+    text = text.replace('at = { type = "timestamptz" }\nbig = { type = "bigint" }\n', "")
+    with open(path, "w") as fp:
+        fp.write(text)
+    rc, _, err = run(["generate", "@t/typed"], d)
+    expect(rc == 0, err)
+    down = read(path).decode().split('id = "0002_')[1]
+    down = down[down.index("down_postgres"):]
+    for words in ('"id" uuid NOT NULL', '"flag" boolean NOT NULL DEFAULT false', '"doc" jsonb', '"price" numeric(10,2)',
+                  '"at" timestamp with time zone', '"big" bigint'):
+        expect(words in down, "%r not in the PostgreSQL down:\n%s" % (words, down))
+    url, drop = t.pg_database()
+    try:
+        rc, _, err = run(["test", "@t/typed", "--target", url], d)
+        expect(rc == 0, "test on PostgreSQL: %d %s" % (rc, err))
+    finally:
+        drop()
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -18,6 +18,7 @@
 #include "registry.h"
 #include "sandbox.h"
 #include "schemadiff.h"
+#include "sqlcheck.h"
 #include "util.h"
 
 #include <sqlite3.h>
@@ -201,6 +202,34 @@ static int gen_check_renames(struct gen *g)
 oom:
 	free(names);
 	return DBREG_ENOMEM;
+}
+
+/* The replayed SQLite schema knows a column's storage class, not its type
+ * (uuid, timestamptz and jsonb are TEXT, boolean and bigint INTEGER): what
+ * a PostgreSQL body recreates from it (the down of a drop or of a type
+ * change) takes the type the package's PostgreSQL bodies gave the column.
+ * After the differ ran, so that what it compares stays SQLite's; SQLite's
+ * own bodies spell the catalog's types (dbreg_ddl_type). */
+static int gen_pg_types(struct gen *g)
+{
+	if (g->url)
+		return 0;   /* replayed on PostgreSQL: the catalog's types are its own */
+	struct dbreg_pg_coltypes pt;
+	int rc = dbreg_sqlcheck_pg_coltypes(g->pkg, &pt);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; g->view.tables && i < g->have->n_tables; i++) {
+		const struct dbreg_schema_table *h = &g->have->tables[i];
+		struct dbreg_schema_column *cols = (struct dbreg_schema_column *)g->view.tables[i].columns;
+		for (size_t c = 0; c < h->n_columns; c++) {
+			struct dbreg_type t;
+			const char *spelling = dbreg_pg_coltype(&pt, h->name, h->columns[c].name);
+			if (spelling && dbreg_type_parse(spelling, &t) == 0)
+				cols[c].ptype = t;
+		}
+	}
+	dbreg_pg_coltypes_dispose(&pt);
+	return 0;
 }
 
 /* Finds the renames renamed_from asks for that the replayed schema still
@@ -1113,6 +1142,8 @@ int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, c
 		gen_view(&g);
 		static const struct dbreg_sdiff_opts opts = {.defaults = true, .extra_tables = true};
 		rc = g.arena.oom ? DBREG_ENOMEM : dbreg_schema_diff(&g.diffs, g.want, &g.view, &opts);
+		if (rc == 0)
+			rc = gen_pg_types(&g);
 	}
 	if (rc == 0) {
 		gen_renames(&g, &steps);

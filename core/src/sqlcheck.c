@@ -1899,3 +1899,175 @@ int dbreg_sqlcheck_registry_into(struct dbreg_diag_list *dst, const struct dbreg
 	free(owners.items);
 	return rc;
 }
+
+/* ---- the column types the PostgreSQL bodies give (generate's downs) ------- */
+
+static int pgt_find(const struct dbreg_pg_coltypes *t, const char *table, const char *column)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->table[i], table) == 0 && strcmp(t->column[i], column) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The portable spelling of a TypeName: its last name and its type
+ * modifiers ("varchar(20)", "numeric(10,2)", "int8"); NULL for an array. */
+static char *pgt_type_text(const struct json *tn)
+{
+	const char *base = jlast_name(jget(tn, "names"));
+	if (!base || jlen(jget(tn, "arrayBounds")))
+		return NULL;
+	if (strcmp(base, "bpchar") == 0)
+		base = "char";
+	struct dbreg_buf b = DBREG_BUF_INIT;
+	dbreg_buf_puts(&b, base);
+	const struct json *mods = jget(tn, "typmods");
+	for (size_t i = 0; i < jlen(mods); i++) {
+		const struct json *body;
+		const char *kind = jnode(&mods->items[i], &body);
+		if (!kind || strcmp(kind, "A_Const") != 0) {
+			dbreg_buf_dispose(&b);
+			return NULL;
+		}
+		dbreg_buf_printf(&b, "%s%lld", i ? "," : "(", jnum(jget(body, "ival"), "ival"));
+	}
+	if (jlen(mods))
+		dbreg_buf_puts(&b, ")");
+	if (b.oom) {
+		dbreg_buf_dispose(&b);
+		return NULL;
+	}
+	return dbreg_buf_detach(&b);
+}
+
+/* Sets table.column's type (NULL type: forgets it). */
+static int pgt_set(struct dbreg_pg_coltypes *t, const char *table, const char *column, const struct json *tn)
+{
+	if (!table || !column)
+		return 0;
+	char *type = tn ? pgt_type_text(tn) : NULL;
+	int i = pgt_find(t, table, column);
+	if (i >= 0) {
+		free(t->type[i]);
+		t->type[i] = type;
+		return 0;
+	}
+	char **a = realloc(t->table, (t->n + 1) * sizeof *a), **b = a ? realloc(t->column, (t->n + 1) * sizeof *b) : NULL,
+	     **c = b ? realloc(t->type, (t->n + 1) * sizeof *c) : NULL;
+	if (a)
+		t->table = a;
+	if (b)
+		t->column = b;
+	if (c)
+		t->type = c;
+	char *tc = c ? dbreg_strdup(table) : NULL, *cc = tc ? dbreg_strdup(column) : NULL;
+	if (!cc) {
+		free(tc);
+		free(type);
+		return DBREG_ENOMEM;
+	}
+	t->table[t->n] = tc;
+	t->column[t->n] = cc;
+	t->type[t->n++] = type;
+	return 0;
+}
+
+static int pgt_rename(struct dbreg_pg_coltypes *t, const char *table, const char *from, const char *to)
+{
+	for (size_t i = 0; table && to && i < t->n; i++) {
+		char **field = from ? &t->column[i] : &t->table[i];
+		if (strcmp(t->table[i], table) != 0 || (from && strcmp(t->column[i], from) != 0))
+			continue;
+		char *copy = dbreg_strdup(to);
+		if (!copy)
+			return DBREG_ENOMEM;
+		free(*field);
+		*field = copy;
+	}
+	return 0;
+}
+
+static int pgt_statement(struct dbreg_pg_coltypes *t, const char *kind, const struct json *st)
+{
+	int rc = 0;
+	if (strcmp(kind, "CreateStmt") == 0) {
+		const char *table = jstr(jget(st, "relation"), "relname");
+		const struct json *elts = jget(st, "tableElts");
+		for (size_t i = 0; i < jlen(elts) && rc == 0; i++) {
+			const struct json *body;
+			const char *k = jnode(&elts->items[i], &body);
+			if (k && strcmp(k, "ColumnDef") == 0)
+				rc = pgt_set(t, table, jstr(body, "colname"), jget(body, "typeName"));
+		}
+	} else if (strcmp(kind, "AlterTableStmt") == 0) {
+		const char *table = jstr(jget(st, "relation"), "relname");
+		const struct json *cmds = jget(st, "cmds");
+		for (size_t i = 0; i < jlen(cmds) && rc == 0; i++) {
+			const struct json *cmd, *def;
+			const char *k = jnode(&cmds->items[i], &cmd);
+			const char *sub = k && strcmp(k, "AlterTableCmd") == 0 ? jstr(cmd, "subtype") : NULL;
+			const char *dk = sub ? jnode(jget(cmd, "def"), &def) : NULL;
+			bool coldef = dk && strcmp(dk, "ColumnDef") == 0;
+			if (sub && strcmp(sub, "AT_AddColumn") == 0 && coldef)
+				rc = pgt_set(t, table, jstr(def, "colname"), jget(def, "typeName"));
+			else if (sub && strcmp(sub, "AT_AlterColumnType") == 0 && coldef)
+				rc = pgt_set(t, table, jstr(cmd, "name"), jget(def, "typeName"));
+		}
+	} else if (strcmp(kind, "RenameStmt") == 0) {
+		const char *type = jstr(st, "renameType");
+		const char *table = jstr(jget(st, "relation"), "relname");
+		if (type && strcmp(type, "OBJECT_COLUMN") == 0)
+			rc = pgt_rename(t, table, jstr(st, "subname"), jstr(st, "newname"));
+		else if (type && strcmp(type, "OBJECT_TABLE") == 0)
+			rc = pgt_rename(t, table, NULL, jstr(st, "newname"));
+	}
+	return rc;
+}
+
+int dbreg_sqlcheck_pg_coltypes(const struct dbreg_package *pkg, struct dbreg_pg_coltypes *out)
+{
+	memset(out, 0, sizeof *out);
+	struct json_arena arena = {0};
+	int rc = 0;
+	for (size_t m = 0; m < pkg->n_migrations && rc == 0; m++) {
+		const struct dbreg_sql *body = sc_pg_body(&pkg->migrations[m], true);
+		if (!body || !body->text)
+			continue;
+		PgQueryParseResult r = pg_query_parse(body->text);
+		if (!r.error && r.parse_tree) {
+			struct json_parser jp = json_parser_start(r.parse_tree, &arena);
+			bool more = json_enter_array(&jp, "stmts");
+			for (size_t i = 0; more && rc == 0; i++) {
+				struct json raw;
+				if (!(more = json_next_item(&jp, &raw, i == 0)))
+					break;
+				const struct json *st;
+				const char *kind = jnode(jget(&raw, "stmt"), &st);
+				if (kind)
+					rc = pgt_statement(out, kind, st);
+			}
+			if (jp.oom)
+				rc = DBREG_ENOMEM;
+			json_parser_end(&jp);
+		}
+		pg_query_free_parse_result(r);
+	}
+	json_arena_dispose(&arena);
+	if (rc != 0)
+		dbreg_pg_coltypes_dispose(out);
+	return rc;
+}
+
+const char *dbreg_pg_coltype(const struct dbreg_pg_coltypes *t, const char *table, const char *column)
+{
+	int i = table && column ? pgt_find(t, table, column) : -1;
+	return i >= 0 ? t->type[i] : NULL;
+}
+
+void dbreg_pg_coltypes_dispose(struct dbreg_pg_coltypes *t)
+{
+	dbreg_strv_free(t->table, t->n);
+	dbreg_strv_free(t->column, t->n);
+	dbreg_strv_free(t->type, t->n);
+	memset(t, 0, sizeof *t);
+}

@@ -25,4 +25,20 @@ int dbreg_sqlcheck_registry_into(struct dbreg_diag_list *dst, const struct dbreg
  * rules (DBR046): those need a registry. Returns 0 or DBREG_ENOMEM. */
 int dbreg_sqlcheck_text(struct dbreg_diag_list *diags, const char *file, const char *sql, bool up);
 
+/* The type the PostgreSQL up bodies of a package leave each column with,
+ * read from their CREATE TABLE, ADD COLUMN, ALTER COLUMN TYPE and RENAME
+ * statements in migration order: what generate's downs recreate on
+ * PostgreSQL when the schema it compares is SQLite's (whose types say only
+ * the storage class). A type is NULL when it is not one spelling
+ * (an array). */
+struct dbreg_pg_coltypes {
+	char **table, **column, **type;
+	size_t n;
+};
+
+int dbreg_sqlcheck_pg_coltypes(const struct dbreg_package *pkg, struct dbreg_pg_coltypes *out);
+/* The type of table.column, or NULL. */
+const char *dbreg_pg_coltype(const struct dbreg_pg_coltypes *t, const char *table, const char *column);
+void dbreg_pg_coltypes_dispose(struct dbreg_pg_coltypes *t);
+
 #endif
