@@ -362,6 +362,25 @@ def generate_add_not_null_column_with_default_to_a_table_with_rows():
 
 
 @case
+def generate_not_null_with_a_default_fills_the_nulls_on_both_dialects():
+    # Item i2 holds NULL in price. SQLite's rebuild gave it the default
+    # (COALESCE), PostgreSQL's SET NOT NULL failed on it: the same manifest
+    # applied on one dialect and not the other (the audit). Both fill it now.
+    def change(d, url=None):
+        edit(d, 'price = { type = "integer" }', 'price = { type = "integer", not_null = true, default = 1 }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        expect(sqlite_q(d, "SELECT id, price FROM ydtb_shop_items ORDER BY id") == [("i1", 5), ("i2", 1)], "price")
+
+    def pg(url):
+        lines_kept_pg(url)
+        expect(psql(url, "SELECT string_agg(id || ':' || price, ',' ORDER BY id) FROM ydtb_shop_items") == "i1:5,i2:1",
+               "price")
+    change_case(change, sq, pg)
+
+
+@case
 def generate_drop_column_is_reported_as_dbr103():
     def change(d, url=None):
         edit(d, 'price = { type = "integer" }\n', '')

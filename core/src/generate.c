@@ -690,8 +690,24 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 			case DBREG_SDIFF_COLUMN_NULLABILITY:
 				v.column = x->want_col->name;
 				if (x->want_col->not_null) {
-					dbreg_buf_printf(&up[PG], "-- fails while a row of %s holds NULL in %s: fill them first\n", t,
-							 x->want_col->name);
+					/* As SQLite's rebuild does (COALESCE): the rows holding
+					 * NULL take the default, else the step fails on them. */
+					struct dbreg_buf def = DBREG_BUF_INIT;
+					if (dbreg_ddl_default(&def, PG, x->want_col)) {
+						dbreg_buf_puts(&up[PG], "UPDATE ");
+						dbreg_ddl_ident(&up[PG], t);
+						dbreg_buf_puts(&up[PG], " SET ");
+						dbreg_ddl_ident(&up[PG], x->want_col->name);
+						dbreg_buf_printf(&up[PG], " = %s WHERE ", def.ptr);
+						dbreg_ddl_ident(&up[PG], x->want_col->name);
+						dbreg_buf_puts(&up[PG], " IS NULL;\n");
+					} else {
+						dbreg_buf_printf(&up[PG], "-- fails while a row of %s holds NULL in %s: fill them first\n",
+								 t, x->want_col->name);
+					}
+					if (def.oom)
+						g->arena.oom = true;
+					dbreg_buf_dispose(&def);
 					dbreg_ddl_emit(&up[PG], PG, DDL_SET_NOT_NULL, &v);
 					dbreg_ddl_emit(&down[PG], PG, DDL_DROP_NOT_NULL, &v);
 				} else {
