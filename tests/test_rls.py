@@ -327,6 +327,27 @@ def a_backfill_the_policies_would_filter_fails_instead_of_changing_nothing():
 
 
 @case
+def verify_without_row_level_security_in_dbreg_toml_reports_the_policies_left():
+    # The project stopped asking for row-level security (the line removed,
+    # or false): the policies stayed and verify said all was well, while an
+    # application that sets no workspace sees no rows (the audit). Now each
+    # table still holding dbreg's policy is a difference, exit 6.
+    d = project({"tomls/rls.toml": RLS_PKG, "dbreg.toml": '[targets.pg]\nurl = "${DBREG_RLS_URL}"\n'})
+    try:
+        rc, out, err = dbreg(["verify", "--target", "pg", "--json"], d)
+        doc = json.loads(out)
+        tables = sorted(p["table"] for p in doc["problems"])
+        expect(rc == 6 and tables == WORKSPACE_TABLES, "%d %s" % (rc, out))
+        expect(all("does not ask for row-level security" in p["message"] for p in doc["problems"]), out)
+        with open(os.path.join(d, "dbreg.toml"), "a") as fp:
+            fp.write("[isolation]\nrow_level_security = true\n")
+        rc, out, err = dbreg(["verify", "--target", "pg"], d)
+        expect(rc == 0, "with it again: %d %s" % (rc, err))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@case
 def down_to_nothing_removes_them_with_the_tables():
     rc, out, err = dbreg(["down", "@t/rls", "--to", "0.0.0", "--target", "pg"], S.dir)
     expect(rc == 0, "down: %d %s" % (rc, err))

@@ -1064,6 +1064,22 @@ bool dbreg_rls_after_step(const struct dbreg_plan *plan, const bool *run, size_t
 	return true;
 }
 
+/* Without [isolation] row_level_security, a table still holding dbreg's
+ * policy (a project that turned it off, or lost the section): the database
+ * enforces what the project no longer says, and an application that sets
+ * no workspace sees no rows. Said; apply leaves it, since taking a
+ * workspace's isolation away is not done on a missing line. */
+static int iso_rls_unwanted(const struct dbreg_cat_table *ct, dbreg_rls_report_fn report, void *arg)
+{
+	for (size_t i = 0; i < ct->n_policies; i++)
+		if (ct->policies[i].name && strcmp(ct->policies[i].name, DBREG_RLS_POLICY) == 0)
+			return report(arg, ct->name,
+				      "policy " DBREG_RLS_POLICY " is on the table, but dbreg.toml does not ask for row-level "
+				      "security: set [isolation] row_level_security = true, or DROP POLICY "
+				      DBREG_RLS_POLICY " and DISABLE ROW LEVEL SECURITY on it");
+	return 0;
+}
+
 /* Reports one table's problems with its policies. */
 static int iso_rls_table(const struct dbreg_cat_table *ct, const char *setting, dbreg_rls_report_fn report, void *arg)
 {
@@ -1120,9 +1136,12 @@ static int iso_rls_table(const struct dbreg_cat_table *ct, const char *setting, 
 int dbreg_rls_verify(struct dbreg_conn *conn, const struct dbreg_registry *reg, dbreg_rls_report_fn report,
 		     void *arg, const char **notice)
 {
-	if (!reg || !reg->isolation.row_level_security)
+	if (!reg)
 		return 0;
 	const char *name;
+	bool wanted = reg->isolation.row_level_security;
+	if (!wanted && !iso_dialect_rls(conn->driver->dialect, &name))
+		return 0;
 	if (!iso_dialect_rls(conn->driver->dialect, &name)) {
 		if (notice)
 			*notice = conn->driver->dialect == DBREG_DIALECT_SQLITE
@@ -1144,8 +1163,10 @@ int dbreg_rls_verify(struct dbreg_conn *conn, const struct dbreg_registry *reg, 
 			if (!t->name || !dbreg_iso_workspace_table(t))
 				continue;
 			const struct dbreg_cat_table *ct = dbreg_catalog_table(&cat, t->name);
-			if (ct)
+			if (ct && wanted)
 				rc = iso_rls_table(ct, setting, report, arg);
+			else if (ct)
+				rc = iso_rls_unwanted(ct, report, arg);
 		}
 	}
 	dbreg_catalog_dispose(&cat);

@@ -177,8 +177,8 @@ struct dbreg_conn;
 /* verify's part: reads the catalog and checks that every declared
  * workspace table present with its workspace_id has row-level security on
  * and forced, the policy as dbreg_rls_sql makes it, and no other
- * permissive policy. Without [isolation] row_level_security it does
- * nothing; on a dialect without row-level security it checks nothing and
+ * permissive policy. Without [isolation] row_level_security it reports
+ * the tables that still hold dbreg's policy; on a dialect without row-level security it checks nothing and
  * sets *notice to a static sentence saying so. Returns 0, what report
  * returned, DBREG_ECONNECT (the catalog could not be read: conn->err) or
  * DBREG_ENOMEM. */
