@@ -331,7 +331,7 @@ static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 	}
 	/* Later keywords override earlier ones, and the URL expands at dbname:
 	 * defaults go before it, what we insist on after it. */
-	const char *kw[7], *val[7];
+	const char *kw[12], *val[12];
 	int n = 0;
 	if (!pg_given(opts, "application_name", "PGAPPNAME")) {
 		kw[n] = "application_name";
@@ -341,6 +341,20 @@ static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 		kw[n] = "connect_timeout";
 		val[n++] = "10";
 	}
+	/* A network that goes silent mid-migration (a dropped route, a frozen
+	 * proxy) would leave the run waiting about two hours for the kernel's
+	 * keepalive, the server's transaction open and its locks held: dead
+	 * peers are found in about 30 s instead. A healthy server answers the
+	 * probes however long its statement runs. The URL may say otherwise. */
+	static const char *const keep[][2] = {
+		{"keepalives_idle", "15"}, {"keepalives_interval", "5"}, {"keepalives_count", "3"},
+		{"tcp_user_timeout", "30000"},
+	};
+	for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
+		if (!pg_given(opts, keep[k][0], "")) {
+			kw[n] = keep[k][0];
+			val[n++] = keep[k][1];
+		}
 	char plain[sizeof pg_plain[0].key];
 	bool learn = pg_plain_key(opts, plain, sizeof plain), skip_tls = learn && pg_plain_known(plain);
 	if (skip_tls) {
