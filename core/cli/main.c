@@ -480,6 +480,8 @@ int main(int argc, char **argv)
 		s.color = !s.o.no_color && !(nc && *nc) && !s.o.json && s.tty;
 		if (!s.o.state && getenv("DBREG_STATE") && *getenv("DBREG_STATE"))
 			s.o.state = getenv("DBREG_STATE");
+		/* A database another run holds is waited for as its lock is. */
+		dbreg_target_set_lock_wait(s.o.lock_timeout < 0 ? 0 : s.o.lock_timeout);
 		if (s.cmd->shortcut && s.cmd->shortcut(&s))
 			rc = 0;
 		else if ((rc = cli_session_open(&s, s.cmd->needs)) == 0)

@@ -724,6 +724,13 @@ bool dbreg_target_is_memory(const char *url);
  * with a message in err that never holds the password. Close with
  * dbreg_target_close. */
 int dbreg_target_connect(struct dbreg_conn **out, const char *url, char *err, size_t errsize);
+
+/* How long, in seconds, a connection waits at open for a database another
+ * process holds locked (SQLite: the write lock of a run that is
+ * committing), before it fails with DBREG_ELOCKED; default 60, 0 none.
+ * The CLI sets it from --lock-timeout. Process-wide: set it before threads
+ * connect. Drivers read it with dbreg_target_lock_wait (driver.h). */
+void dbreg_target_set_lock_wait(int seconds);
 void dbreg_target_close(struct dbreg_conn *conn);
 
 /* Like dbreg_target_connect, for commands that only read (a dry run,

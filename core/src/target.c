@@ -82,6 +82,18 @@ static int target_opened(int rc, struct dbreg_conn **out, char *err, size_t errs
 	return DBREG_ECONNECT;
 }
 
+static int target_lock_wait_s = 60;
+
+void dbreg_target_set_lock_wait(int seconds)
+{
+	target_lock_wait_s = seconds < 0 ? 0 : seconds;
+}
+
+int dbreg_target_lock_wait(void)
+{
+	return target_lock_wait_s;
+}
+
 int dbreg_target_connect(struct dbreg_conn **out, const char *url, char *err, size_t errsize)
 {
 	*out = NULL;

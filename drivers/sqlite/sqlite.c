@@ -218,15 +218,24 @@ static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_
 		rc = sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, (int *)NULL);
 	/* Opening is lazy: touch the file so a bad path fails here, not later
 	 * (an in-memory database has no file to fail). */
-	if (rc == SQLITE_OK && !memory)
+	/* A run committing a large migration holds SQLite's exclusive lock:
+	 * the touch waits for it as a run waits for another's (--lock-timeout),
+	 * not the 5 s of the other statements. */
+	if (rc == SQLITE_OK && !memory) {
+		int wait = dbreg_target_lock_wait();
+		sqlite3_busy_timeout(c->db, wait * 1000);
 		rc = sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+		if (rc != SQLITE_BUSY)
+			sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
+	}
 	if (rc != SQLITE_OK) {
 		/* Another process's write transaction outlasted the busy
 		 * timeout: a lock waited for, not a file that cannot be opened. */
 		bool busy = rc == SQLITE_BUSY;
 		if (busy)
 			snprintf(errbuf, errsize, "SQLite database '%s' is locked by another connection: it was still busy "
-				 "after %d s (a process holds a write transaction on it)", path, SQ_BUSY_MS / 1000);
+				 "after %d s (--lock-timeout; a process holds a write transaction on it)", path,
+				 dbreg_target_lock_wait());
 		else
 			snprintf(errbuf, errsize, "cannot open SQLite database '%s': %s", path,
 				 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));

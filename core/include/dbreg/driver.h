@@ -428,6 +428,9 @@ const char *dbreg_url_unclear(const char *url);
  * cache and of SQLite's content_stamp. */
 bool dbreg_time_racy(long long t_ns, long long now_ns);
 
+/* The wait dbreg_target_set_lock_wait set, in seconds (60 unless set). */
+int dbreg_target_lock_wait(void);
+
 /* Registers a driver. Refuses a vtable with a missing required method or a
  * scheme already taken: returns DBREG_EUSAGE with the reason in errbuf.
  * The table of drivers has no lock: register before other threads connect. */
