@@ -170,6 +170,55 @@ def an_interrupt_cancels_a_postgresql_migrations_long_statement():
             pg_drop([name])
 
 
+SPLIT = """[package]
+name = "@t/split"
+version = "1.0.0"
+description = "two statements outside a transaction, a long one between"
+
+[[migrations]]
+id = "0001_outside"
+version = "1.0.0"
+transaction = false
+up_postgres = \"\"\"
+UPDATE ydtb_workspaces SET name = name || ' (first)' WHERE name NOT LIKE '%%(first)';
+SELECT pg_sleep(%(secs)d);
+UPDATE ydtb_workspaces SET name = name || ' (third)' WHERE name NOT LIKE '%%(third)';
+\"\"\"
+up_sqlite = "SELECT 1;"
+down = "SELECT 1;"
+"""
+
+
+@case
+def an_interrupt_inside_a_transaction_false_migration_says_what_stays():
+    # Statement 1 of 3 commits on its own; SIGINT during statement 2 said
+    # only that "the database rolls back the open transaction" (the fault
+    # audit). It says now that the completed statements stay and the next
+    # run resumes after them; and the next run does, running none twice.
+    for json_doc in (False, True):
+        name, url, d = pg_seeded()
+        try:
+            with open(os.path.join(d, "tomls", "split.toml"), "w") as f:
+                f.write(SPLIT % {"secs": 30})
+            p = start(["apply", "--target", url] + (["--json"] if json_doc else []), d)
+            expect(until(lambda: active([name]) == 1, 60, p), "the long statement never ran")
+            time.sleep(0.5)
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=60)
+            said = (json.loads(out)["error"]["message"] if json_doc else err)
+            expect("a transaction = false migration was running: the statements it completed stay applied and "
+                   "recorded, and the next run resumes after them" in said, said)
+            expect(psql(url, "SELECT count(*) FROM ydtb_workspaces WHERE name LIKE '%(first)'") == "200", "statement 1")
+            with open(os.path.join(d, "tomls", "split.toml"), "w") as f:
+                f.write(SPLIT % {"secs": 0})
+            rc, out, err = run(["apply", "--target", url], d)
+            expect(rc == 0, err)
+            expect(psql(url, "SELECT count(*) FROM ydtb_workspaces WHERE name LIKE '%(first) (third)'") == "200",
+                   "resumed: %s" % psql(url, "SELECT name FROM ydtb_workspaces LIMIT 1"))
+        finally:
+            pg_drop([name])
+
+
 @case
 def a_sigkilled_apply_leaves_no_backend_and_no_lock_behind():
     # SIGKILL sends no cancel: the server itself notices the dead client

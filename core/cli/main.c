@@ -287,7 +287,23 @@ static void main_json_finish(struct cli_session *s, const char *body, size_t len
 #define MAIN_NOT_CONNECTED "no connection to a database was open, so no statement was running"
 /* Without --json, the same words on stderr: the run said nothing else. */
 #define MAIN_SIGNAL_SAYS(name, what) "dbreg: interrupted by " name " before the run ended; " what "\n"
+/* A transaction = false migration was running: its statement rolls back,
+ * the ones before it stay (dbreg_cancel_outside_transaction). */
+#define MAIN_OUTSIDE                                                                                     \
+	"; a transaction = false migration was running: the statements it completed stay applied and "    \
+	"recorded, and the next run resumes after them"
 enum main_outcome { MAIN_OUT_CANCELLED, MAIN_OUT_NOT_CANCELLED, MAIN_OUT_NOT_CONNECTED };
+static const char *const main_docs_outside[2][2] = {
+	{MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_CANCELLED MAIN_OUTSIDE),
+	 MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_NOT_CANCELLED MAIN_OUTSIDE)},
+	{MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_CANCELLED MAIN_OUTSIDE),
+	 MAIN_SIGNAL_DOC(143, "SIGTERM", MAIN_NOT_CANCELLED MAIN_OUTSIDE)},
+};
+static const char *const main_says_outside[2][2] = {
+	{MAIN_SIGNAL_SAYS("SIGINT", MAIN_CANCELLED MAIN_OUTSIDE), MAIN_SIGNAL_SAYS("SIGINT", MAIN_NOT_CANCELLED MAIN_OUTSIDE)},
+	{MAIN_SIGNAL_SAYS("SIGTERM", MAIN_CANCELLED MAIN_OUTSIDE),
+	 MAIN_SIGNAL_SAYS("SIGTERM", MAIN_NOT_CANCELLED MAIN_OUTSIDE)},
+};
 static const char *const main_docs[2][3] = {
 	{MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_CANCELLED), MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_NOT_CANCELLED),
 	 MAIN_SIGNAL_DOC(130, "SIGINT", MAIN_NOT_CONNECTED)},
@@ -339,11 +355,12 @@ static void main_end(int sig, enum main_outcome how)
 	if (atomic_exchange(&main_ending, true))
 		for (;;)
 			pause();
+	bool outside = how != MAIN_OUT_NOT_CONNECTED && dbreg_cancel_outside_transaction() > 0;
 	if (main_json_mode) {
-		main_write_all(STDOUT_FILENO, main_docs[sig != SIGINT][how]);
+		main_write_all(STDOUT_FILENO, outside ? main_docs_outside[sig != SIGINT][how] : main_docs[sig != SIGINT][how]);
 		_exit(sig == SIGINT ? 130 : 143);
 	}
-	main_write_all(STDERR_FILENO, main_says[sig != SIGINT][how]);
+	main_write_all(STDERR_FILENO, outside ? main_says_outside[sig != SIGINT][how] : main_says[sig != SIGINT][how]);
 	/* The other signal, if it came meanwhile, is discarded (ignoring a
 	 * pending signal drops it), so that it cannot decide the status. */
 	struct sigaction dfl = {0}, ign = {0};

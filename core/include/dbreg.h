@@ -781,6 +781,12 @@ int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, s
  * is how many target connections were open, with a cancel or not. */
 int dbreg_cancel_all(int *open);
 
+/* How many transaction = false migrations are running their statements
+ * now (any thread): an interrupt rolls back only the statement each runs;
+ * those it completed stay applied, recorded, and the next run resumes
+ * after them. For handlers: async-signal-safe. */
+int dbreg_cancel_outside_transaction(void);
+
 /* Ends the "run is ending" that dbreg_cancel_all began, for a program that
  * embeds dbreg and goes on after an interrupted run (a server, a shell):
  * target connections open again and a fleet starts its targets. Call it

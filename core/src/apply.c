@@ -533,6 +533,7 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 	size_t n = 0, done = 0, nb = 0, na = 0;
 	char sum[72] = "";
 	double t0 = dbreg_clock_ms();
+	bool outside = false;          /* dbreg_cancel_outside_enter was called */
 	apply_log_start(r, st);
 	int rc = apply_spans(conn, st->sql, &v, &n);
 	if (rc == DBREG_EMIGRATION) {
@@ -574,6 +575,8 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 		goto out;
 	}
 	r->wrote = true;
+	dbreg_cancel_outside_enter();
+	outside = true;
 	for (size_t k = done; k < n; k++) {
 		char *stmt = dbreg_strndup(st->sql + v[k].start, v[k].end - v[k].start);
 		if (!stmt) {
@@ -660,6 +663,8 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 	}
 	r->seg_start = out->n_ran;
 out:
+	if (outside)
+		dbreg_cancel_outside_leave();
 	dbreg_strv_free(before, nb);
 	dbreg_strv_free(after, na);
 	free(v);

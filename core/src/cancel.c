@@ -57,6 +57,7 @@ static struct cancel_block cancel_first;
 #define CANCEL_CALL 2u
 static atomic_uint cancel_state;
 static atomic_int cancel_open;         /* target connections open, with a slot or not */
+static atomic_int cancel_outside;      /* transaction = false steps running their statements */
 static atomic_int cancel_unslotted;    /* open ones that can cancel but got no slot */
 static atomic_flag cancel_busy = ATOMIC_FLAG_INIT;
 
@@ -264,4 +265,19 @@ int dbreg_cancel_all(int *open)
 	atomic_flag_clear(&cancel_busy);
 	atomic_fetch_sub(&cancel_state, CANCEL_CALL);
 	return failed;
+}
+
+void dbreg_cancel_outside_enter(void)
+{
+	atomic_fetch_add(&cancel_outside, 1);
+}
+
+void dbreg_cancel_outside_leave(void)
+{
+	atomic_fetch_sub(&cancel_outside, 1);
+}
+
+int dbreg_cancel_outside_transaction(void)
+{
+	return atomic_load(&cancel_outside);
 }

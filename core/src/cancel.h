@@ -20,4 +20,10 @@ void dbreg_cancel_forget(struct dbreg_conn *conn);
 /* Whether dbreg_cancel_all was called: a fleet starts no new target. */
 bool dbreg_cancel_ending(void);
 
+/* Around the statements of a transaction = false step (apply.c): while
+ * one runs, an interrupt leaves the ones it completed applied
+ * (dbreg_cancel_outside_transaction). */
+void dbreg_cancel_outside_enter(void);
+void dbreg_cancel_outside_leave(void);
+
 #endif
