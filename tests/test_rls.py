@@ -416,6 +416,19 @@ def validate_exits_1_at_each_breaking_statement():
         shutil.rmtree(d, ignore_errors=True)
 
 
+@offline.append
+def a_setting_that_is_no_setting_name_is_refused_quoting_what_was_written():
+    # The refusal quoted "app.workspace_id", the default, not the value
+    # (the audit); an injection attempt never reaches a policy.
+    d = project({"dbreg.toml": '[isolation]\nrow_level_security = true\nsetting = "x\'); drop table y; --"\n'})
+    try:
+        rc, out, err = dbreg(["validate"], d)
+        expect(rc == 1 and 'dbreg.toml:3:11: error[DBR014]: isolation.setting "x\'); drop table y; --" is not a '
+               'custom setting name' in err, "%d %s" % (rc, err))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     global S
     print("1..%d" % (len(offline) + len(cases)))

@@ -252,11 +252,17 @@ static void project_isolation(struct pctx *c, struct dbreg_project *p, const str
 			*(bool *)((char *)&p->isolation + flags[i].offset) = v->u.boolean;
 	}
 	const struct dbreg_toml_node *s = dbreg_toml_get(iso, "setting");
-	if (s && (s->type != DBREG_TOML_STRING || !dbreg_isolation_setting_ok(s->u.str.ptr)))
+	if (s && (s->type != DBREG_TOML_STRING || !dbreg_isolation_setting_ok(s->u.str.ptr))) {
+		/* The value written, not the default, is what was refused. */
+		char shown[100];
+		if (s->type == DBREG_TOML_STRING)
+			snprintf(shown, sizeof shown, "\"%.80s\"", s->u.str.ptr);
+		else
+			snprintf(shown, sizeof shown, "(not a string)");
 		project_diag(c, "DBR014", s->line, s->column, "write it as setting = \"app.workspace_id\", the default",
-			     "isolation.setting must be %s%s",
-			     "a custom setting name of lowercase letters, digits and '_' with one dot,",
-			     " at most 63 bytes: \"app.workspace_id\"");
+			     "isolation.setting %s is not a custom setting name%s", shown,
+			     " of lowercase letters, digits and '_' with one dot, at most 63 bytes");
+	}
 	else if (s)
 		snprintf(p->isolation.setting, sizeof p->isolation.setting, "%s", s->u.str.ptr);
 }
