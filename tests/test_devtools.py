@@ -584,6 +584,9 @@ def generate_rebuild_that_would_orphan_rows_fails_and_rolls_back():
     expect(rc == 0, err)
     rc, _, err = run(["apply"], d)
     expect(rc == 4, "apply of a rebuild that orphans a row: exit %d\n%s" % (rc, err))
+    # Nothing ran before it: the report said "1 transaction committed
+    # before the failure stay applied" of the empty one before the split.
+    expect("nothing was changed" in err and "committed before the failure" not in err, err)
     expect(sqlite_q(d, "SELECT count(*) FROM ydtb_shop_lines")[0][0] == 3, "rows lost")
     fks = sqlite_q(d, "PRAGMA foreign_key_list(ydtb_shop_lines)")
     expect(not any(r[3] == "ref_id" for r in fks), "the rebuild was kept: %r" % fks)

@@ -51,10 +51,12 @@ void cli_print_failure(struct cli_session *s, const struct dbreg_apply_result *r
 			r->statements_done + 1);
 	else if (r->statements_total > 0)
 		fprintf(err, "  the migration runs outside a transaction: its first statement failed, nothing of it is applied\n");
-	if (r->split && r->segments)
-		fprintf(err, "  %zu transaction%s committed before the failure stay applied; the failed one was rolled back\n",
-			r->segments, r->segments == 1 ? "" : "s");
-	else
+	/* What stays is counted in migrations: a transaction that ran none
+	 * (opened before a first step that runs alone) changed nothing. */
+	if (r->split && r->n_ran)
+		fprintf(err, "  %zu migration%s committed before the failure stay%s applied; the failed one was rolled back\n",
+			r->n_ran, r->n_ran == 1 ? "" : "s", r->n_ran == 1 ? "s" : "");
+	else if (r->statements_done == 0)
 		fprintf(err, "  nothing was changed: the run was rolled back\n");
 }
 
