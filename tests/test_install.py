@@ -10,6 +10,7 @@ dbreg`; renders dbreg(1) with `man -l`; completes commands, options,
 package and target names with the installed bash completion. Prints TAP."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -231,11 +232,21 @@ def man_renders_the_installed_page_with_a_section_per_command():
 
 
 def complete(line, cwd):
-    """COMPREPLY of the installed completion for the words of `line`."""
-    script = ('source "%s"; COMP_WORDS=(%s); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); '
-              '[[ "%s" == *" " ]] && { COMP_WORDS+=(""); COMP_CWORD=$((COMP_CWORD + 1)); }; '
-              '_dbreg; printf "%%s\\n" "${COMPREPLY[@]}"') % (COMPLETION, line, line)
-    return sorted(w for w in sh(["bash", "-c", script], cwd=cwd, env=ENV).split("\n") if w)
+    """The words the installed completion offers at the end of `line`, as
+    readline would put them there: bash gives COMP_LINE and COMP_POINT, and
+    COMP_WORDS split at COMP_WORDBREAKS too (so @ydtb/b is "@" and "ydtb/b"),
+    and readline replaces only what follows the last break character."""
+    breaks = "\"'@><=;|&(:"
+    words = re.findall(r"[%s]|[^\s%s]+" % (re.escape(breaks), re.escape(breaks)), line)
+    if line.endswith(" ") or not words:
+        words.append("")
+    script = ('source "$0"; COMP_LINE=$1; COMP_POINT=${#COMP_LINE}; COMP_WORDBREAKS=$2; '
+              'COMP_WORDS=("${@:3}"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); '
+              '_dbreg; printf "%s\\n" "${COMPREPLY[@]}"')
+    out = sh(["bash", "-c", script, COMPLETION, line, breaks] + words, cwd=cwd, env=ENV)
+    cur = line.split(" ")[-1]
+    lead = cur[:max(cur.rfind(c) for c in "@:=") + 1]
+    return sorted(lead + w for w in out.split("\n") if w)
 
 
 @case
@@ -253,6 +264,9 @@ def bash_completes_commands_options_packages_and_targets():
         ("dbreg plan --s", ["--sql", "--state"]),
         ("dbreg init --w", ["--wait"]),
         ("dbreg down @ydtb/b", ["@ydtb/basic"]),
+        ("dbreg down @yd", ["@ydtb/basic", "@ydtb/core"]),    # bash breaks the word at @
+        ("dbreg down ", ["@ydtb/basic", "@ydtb/core"]),
+        ("dbreg apply --to @ydtb/c", ["@ydtb/core"]),
         ("dbreg help st", ["status"]),
         ("dbreg plan --target ", ["dev", "staging"]),
         ("dbreg --json st", ["status"]),

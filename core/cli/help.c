@@ -345,10 +345,32 @@ static int completion_run(struct cli_session *s)
 	(void)s;
 	fputs("# bash completion for dbreg, generated from its table of commands.\n"
 	      "_dbreg()\n{\n"
-	      "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+	      "    local -a words\n"
+	      "    local cword cur prev\n"
+	      "    _dbreg_words\n"
+	      "    local lead=${cur%\"${cur##*[@:=]}\"}\n"
+	      "    _dbreg_complete\n"
+	      "    # readline splits words at @, : and = (COMP_WORDBREAKS) and replaces only\n"
+	      "    # what follows the last of them: the replies drop what comes before.\n"
+	      "    [[ -n $lead && $COMP_WORDBREAKS == *\"${lead: -1}\"* ]] && COMPREPLY=(\"${COMPREPLY[@]#\"$lead\"}\")\n"
+	      "}\n"
+	      "# The words as the shell splits them, at blanks only: @ydtb/basic is one\n"
+	      "# word, as dbreg reads it (bash's COMP_WORDS splits it at @).\n"
+	      "_dbreg_words()\n{\n"
+	      "    if [[ -n ${COMP_LINE+set} ]]; then\n"
+	      "        local line=${COMP_LINE:0:COMP_POINT}\n"
+	      "        read -ra words <<< \"$line\"\n"
+	      "        [[ $line == *[[:space:]] || ${#words[@]} -eq 0 ]] && words+=(\"\")\n"
+	      "    else\n"
+	      "        words=(\"${COMP_WORDS[@]:0:COMP_CWORD+1}\")\n"
+	      "    fi\n"
+	      "    cword=$((${#words[@]} - 1))\n"
+	      "    cur=${words[cword]} prev=${words[cword-1]}\n"
+	      "}\n"
+	      "_dbreg_complete()\n{\n"
 	      "    local cmd='' sub='' dir=. i\n"
-	      "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
-	      "        case ${COMP_WORDS[i]} in\n", fp);
+	      "    for ((i = 1; i < cword; i++)); do\n"
+	      "        case ${words[i]} in\n", fp);
 	/* Options that take an argument skip it. */
 	fputs("            ", fp);
 	bool first = true;
@@ -364,10 +386,10 @@ static int completion_run(struct cli_session *s)
 		first = false;
 	}
 	fputs(")\n"
-	      "                [[ ${COMP_WORDS[i]} == -C ]] && dir=${COMP_WORDS[i+1]}\n"
+	      "                [[ ${words[i]} == -C ]] && dir=${words[i+1]}\n"
 	      "                ((i++)) ;;\n"
 	      "            -*) ;;\n"
-	      "            *) if [[ -z $cmd ]]; then cmd=${COMP_WORDS[i]}; elif [[ -z $sub ]]; then sub=${COMP_WORDS[i]}; fi ;;\n"
+	      "            *) if [[ -z $cmd ]]; then cmd=${words[i]}; elif [[ -z $sub ]]; then sub=${words[i]}; fi ;;\n"
 	      "        esac\n"
 	      "    done\n"
 	      "    case $prev in\n", fp);
@@ -436,6 +458,7 @@ static int completion_run(struct cli_session *s)
 		fputs(" ;;\n", fp);
 	}
 	fputs("    esac\n}\ncomplete -F _dbreg dbreg\n", fp);
+	/* _dbreg sets the words, cword, cur and prev that _dbreg_complete reads. */
 	return 0;
 }
 
