@@ -1827,6 +1827,40 @@ def lifecycle_sql(d, sql):
     return run_sqlite
 
 
+def verify_reports_a_partial_or_other_method_index(dialect):
+    # A declared index recreated WHERE false (a UNIQUE one then keeps no row
+    # unique) or USING hash matched the declared one, on both dialects (the
+    # audit): verify compared only names, columns and uniqueness.
+    toml, env, sql, cleanup = lifecycle_target(dialect)
+    try:
+        d = project({"dbreg.toml": toml})
+        sql = lifecycle_sql(d, sql)
+        rc, out, err = run(["init", "-q"], d, env)
+        expect(rc == 0, out + err)
+        sql("DROP INDEX ydtb_basic_notes_created_idx; CREATE INDEX ydtb_basic_notes_created_idx"
+            " ON ydtb_basic_notes (workspace_id, created_at) WHERE %s;" % ("false" if dialect == "postgres" else "0"))
+        want = ["index ydtb_basic_notes_created_idx is partial (WHERE %s): it is declared over every row"
+                % ("false" if dialect == "postgres" else "0")]
+        if dialect == "postgres":
+            sql("DROP INDEX ydtb_basic_notes_workspace_id_idx; CREATE INDEX ydtb_basic_notes_workspace_id_idx"
+                " ON ydtb_basic_notes USING hash (workspace_id);")
+            want.append("index ydtb_basic_notes_workspace_id_idx uses hash: it is declared as a btree index")
+        rc, out, err = run(["verify", "--json"], d, env)
+        got = sorted(p["message"] for p in json.loads(out)["problems"])
+        expect(rc == 6 and got == sorted(want), "%d %s" % (rc, got))
+    finally:
+        cleanup()
+
+
+@case
+def verify_reports_a_partial_or_other_method_index_sqlite():
+    verify_reports_a_partial_or_other_method_index("sqlite")
+
+
+@case
+def verify_reports_a_partial_or_other_method_index_postgres():
+    verify_reports_a_partial_or_other_method_index("postgres")
+
 def baseline_adopts_a_database_built_by_hand(dialect):
     toml, env, sql, cleanup = lifecycle_target(dialect)
     try:

@@ -272,6 +272,8 @@ void dbreg_catalog_dispose(struct dbreg_catalog *cat)
 		free(t->fkeys);
 		for (size_t j = 0; j < t->n_indexes; j++) {
 			free(t->indexes[j].name);
+			free(t->indexes[j].predicate);
+			free(t->indexes[j].method);
 			strv_free(t->indexes[j].columns, t->indexes[j].n_columns);
 		}
 		free(t->indexes);

@@ -550,6 +550,8 @@ static int schema_add_cat_table(struct dbreg_schema *s, const struct dbreg_cat_t
 		si->unique = ix->unique;
 		si->primary = ix->primary;
 		si->valid = ix->valid;
+		si->predicate = ix->predicate ? pool_str(s, ix->predicate) : NULL;
+		si->method = ix->method ? pool_str(s, ix->method) : NULL;
 	}
 	return s->pool->oom ? DBREG_ENOMEM : 0;
 }

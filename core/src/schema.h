@@ -76,6 +76,8 @@ struct dbreg_schema_index {
 	bool unique;
 	bool primary;                  /* the index behind the primary key */
 	bool valid;                    /* false: PostgreSQL left it INVALID */
+	const char *predicate;         /* a catalog's partial index: its WHERE; NULL for all rows */
+	const char *method;            /* a catalog's access method ("btree"); NULL when not told */
 	struct dbreg_pos pos;
 };
 

@@ -381,6 +381,31 @@ int dbreg_verify_run(struct dbreg_verify_result *out, struct dbreg_conn *conn, c
 	return dbreg_verify_run_opts(out, conn, reg, NULL, errbuf, errsize);
 }
 
+/* A declared index is over all rows, in PostgreSQL's default btree: one of
+ * that name that is partial (WHERE false enforces no UNIQUE at all) or of
+ * another access method is not the index declared. */
+static int verify_index_kinds(struct dbreg_verify_result *out, struct dbreg_schema *want, struct dbreg_schema *have)
+{
+	int rc = 0;
+	for (size_t t = 0; t < want->n_tables && rc == 0; t++) {
+		const struct dbreg_schema_table *wt = &want->tables[t];
+		const struct dbreg_schema_table *ht = dbreg_schema_table(have, wt->name);
+		for (size_t i = 0; ht && i < wt->n_indexes && rc == 0; i++) {
+			const struct dbreg_schema_index *hi = NULL;
+			for (size_t k = 0; k < ht->n_indexes && !hi; k++)
+				if (ht->indexes[k].name && wt->indexes[i].name && strcmp(ht->indexes[k].name, wt->indexes[i].name) == 0)
+					hi = &ht->indexes[k];
+			if (hi && hi->predicate)
+				rc = verify_add(out, wt->name, NULL, "index %s is partial (WHERE %s): it is declared over every row%s",
+						hi->name, hi->predicate, hi->unique ? ", so rows outside it are not kept unique" : "");
+			else if (hi && hi->method && strcmp(hi->method, "btree") != 0)
+				rc = verify_add(out, wt->name, NULL, "index %s uses %s: it is declared as a btree index",
+						hi->name, hi->method);
+		}
+	}
+	return rc;
+}
+
 int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *conn, const struct dbreg_registry *reg,
 			  const struct dbreg_verify_opts *opts, char *errbuf, size_t errsize)
 {
@@ -434,6 +459,8 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 			continue;
 		rc = verify_render(out, d, dialect);
 	}
+	if (rc == 0)
+		rc = verify_index_kinds(out, want, have);
 	dbreg_sdiff_list_dispose(&diffs);
 	dbreg_schema_free(want);
 	dbreg_schema_free(have);

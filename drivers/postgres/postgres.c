@@ -1183,6 +1183,10 @@ static int pg_cat_index(struct dbreg_cat_table *t, PGresult *r, int i)
 		ix->valid = strcmp(PQgetvalue(r, i, 4), "t") == 0;
 		if (!(ix->name = dbreg_strdup(PQgetvalue(r, i, 1))))
 			return DBREG_ENOMEM;
+		if (!PQgetisnull(r, i, 6) && !(ix->predicate = dbreg_strdup(PQgetvalue(r, i, 6))))
+			return DBREG_ENOMEM;
+		if (!PQgetisnull(r, i, 7) && !(ix->method = dbreg_strdup(PQgetvalue(r, i, 7))))
+			return DBREG_ENOMEM;
 	}
 	struct dbreg_cat_index *ix = &t->indexes[t->n_indexes - 1];
 	return dbreg_strv_push(&ix->columns, &ix->n_columns, PQgetvalue(r, i, 5));
@@ -1244,7 +1248,8 @@ static const struct pg_cat_reader {
 	  pg_cat_fkey },
 	{ "SELECT c.relname, ic.relname, i.indisunique, i.indisprimary, i.indisvalid,"
 	  " CASE WHEN u.attnum = 0 THEN pg_get_indexdef(i.indexrelid, u.ord::int, true)"
-	  " ELSE a.attname::text END"
+	  " ELSE a.attname::text END,"
+	  " pg_get_expr(i.indpred, i.indrelid, true), (SELECT amname FROM pg_am WHERE oid = ic.relam)"
 	  " FROM pg_class c"
 	  " JOIN pg_index i ON i.indrelid = c.oid"
 	  " JOIN pg_class ic ON ic.oid = i.indexrelid"

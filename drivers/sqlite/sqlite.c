@@ -15,6 +15,7 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "dbreg/driver.h"
@@ -1003,6 +1004,25 @@ static int sq_cmp_index(const void *a, const void *b)
 	return strcmp(((const struct dbreg_cat_index *)a)->name, ((const struct dbreg_cat_index *)b)->name);
 }
 
+/* The WHERE of a partial index's CREATE INDEX, as written ("true" when
+ * it cannot be read back). */
+static int sq_index_predicate(struct sqlite_conn *c, struct dbreg_cat_index *ix)
+{
+	sqlite3_stmt *q = NULL;
+	const char *where = NULL;
+	if (sqlite3_prepare_v2(c->db, "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", -1, &q, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_bind_text(q, 1, ix->name, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
+		const char *sql = (const char *)sqlite3_column_text(q, 0);
+		for (const char *p = sql; p && *p; p++)
+			if (strncasecmp(p, " where ", 7) == 0)
+				where = p + 7;
+	}
+	ix->predicate = dbreg_strdup(where ? where : "true");
+	sqlite3_finalize(q);
+	return ix->predicate ? 0 : DBREG_ENOMEM;
+}
+
 static int sq_read_indexes(struct sqlite_conn *c, struct dbreg_cat_table *t)
 {
 	sqlite3_stmt *st;
@@ -1021,6 +1041,11 @@ static int sq_read_indexes(struct sqlite_conn *c, struct dbreg_cat_table *t)
 		const char *origin = sq_col(st, 3);
 		ix->primary = origin && strcmp(origin, "pk") == 0;
 		ix->valid = true;
+		/* A partial index: its WHERE, from the statement that made it. */
+		if (sqlite3_column_int(st, 4) != 0 && ix->name && sq_index_predicate(c, ix) != 0) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
 		if (!ix->name) {
 			rc = DBREG_ENOMEM;
 			break;

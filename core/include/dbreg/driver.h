@@ -118,6 +118,8 @@ struct dbreg_cat_index {
 	bool unique;
 	bool primary;                  /* the index behind the primary key */
 	bool valid;                    /* false: PostgreSQL left it INVALID (failed CONCURRENTLY) */
+	char *predicate;               /* a partial index's WHERE condition; NULL for all rows */
+	char *method;                  /* PostgreSQL's access method ("btree", "brin"); NULL when not told */
 };
 
 /* A row-level security policy (PostgreSQL). */
