@@ -1827,16 +1827,26 @@ def lifecycle_sql(d, sql):
     return run_sqlite
 
 
+def initialised_project(dialect):
+    """A project of tomls/ initialised on a fresh target of the dialect:
+    (folder, env, sql function, cleanup)."""
+    toml, env, sql, cleanup = lifecycle_target(dialect)
+    try:
+        d = project({"dbreg.toml": toml})
+        rc, out, err = run(["init", "-q"], d, env)
+        expect(rc == 0, out + err)
+    except BaseException:
+        cleanup()
+        raise
+    return d, env, lifecycle_sql(d, sql), cleanup
+
+
 def verify_reports_a_partial_or_other_method_index(dialect):
     # A declared index recreated WHERE false (a UNIQUE one then keeps no row
     # unique) or USING hash matched the declared one, on both dialects (the
     # audit): verify compared only names, columns and uniqueness.
-    toml, env, sql, cleanup = lifecycle_target(dialect)
+    d, env, sql, cleanup = initialised_project(dialect)
     try:
-        d = project({"dbreg.toml": toml})
-        sql = lifecycle_sql(d, sql)
-        rc, out, err = run(["init", "-q"], d, env)
-        expect(rc == 0, out + err)
         sql("DROP INDEX ydtb_basic_notes_created_idx; CREATE INDEX ydtb_basic_notes_created_idx"
             " ON ydtb_basic_notes (workspace_id, created_at) WHERE %s;" % ("false" if dialect == "postgres" else "0"))
         want = ["index ydtb_basic_notes_created_idx is partial (WHERE %s): it is declared over every row"
@@ -1861,13 +1871,10 @@ def verify_reports_a_partial_or_other_method_index_sqlite():
 def verify_reports_a_partial_or_other_method_index_postgres():
     verify_reports_a_partial_or_other_method_index("postgres")
 
+
 def baseline_adopts_a_database_built_by_hand(dialect):
-    toml, env, sql, cleanup = lifecycle_target(dialect)
+    d, env, sql, cleanup = initialised_project(dialect)
     try:
-        d = project({"dbreg.toml": toml})
-        sql = lifecycle_sql(d, sql)
-        rc, out, err = run(["init", "-q"], d, env)
-        expect(rc == 0, out + err)
         rc, out, err = run(["history", "--json"], d, env)
         count = {}
         for m in json.loads(out)["migrations"]:
