@@ -40,6 +40,9 @@ static void rt_problem(struct rt *r, const char *table, const char *column, cons
 		o->cap = cap;
 	}
 	struct dbreg_buf b = DBREG_BUF_INIT;
+	/* Where the migration is written, as every finding says it. */
+	if (r->m && r->pkg->file && r->m->pos.line)
+		dbreg_buf_printf(&b, "%s:%u:%u: ", r->pkg->file, r->m->pos.line, r->m->pos.column);
 	dbreg_buf_printf(&b, "%s migration %s: ", r->pkg->name, r->m ? r->m->id : "-");
 	va_list ap;
 	va_start(ap, fmt);
