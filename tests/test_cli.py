@@ -1902,6 +1902,11 @@ def baseline_adopts_a_database_built_by_hand(dialect):
         expect(rc == 0, out + err)
         rc, out, err = run(["baseline", basic], d, env)
         expect(rc == 6 and "ydtb_basic_note_tags" in err and "missing" in err, "%d %s" % (rc, err))
+        # The differences are the JSON document's too (only stderr said them).
+        rc, out, err = run(["baseline", basic, "--json"], d, env)
+        doc = json.loads(out)
+        expect(rc == 6 and any(p["table"] == "ydtb_basic_note_tags" and "missing" in p["message"]
+                               for p in doc["problems"]), out)
         rc, out, err = run(["history", "--json"], d, env)
         expect(not [m for m in json.loads(out)["migrations"] if m["package"] == "@ydtb/basic"], out)
         # A version the package never declared, or no package of the project:

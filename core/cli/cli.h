@@ -310,6 +310,8 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 int cli_verify(struct cli_session *s, bool nested);
 /* Prints a verify result (rc: what dbreg_verify_run returned) as cli_verify does. */
 void cli_verify_print(struct cli_session *s, const struct dbreg_verify_result *vr, int rc, bool nested);
+/* The document's "problems" key: the differences verify found. */
+void cli_json_problems(struct cli_session *s, const struct dbreg_verify_result *vr);
 /* Prints a failed run on stderr: the migration, where, what the database said. */
 void cli_print_failure(struct cli_session *s, const struct dbreg_apply_result *r);
 

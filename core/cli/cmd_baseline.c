@@ -50,6 +50,8 @@ static int baseline_run(struct cli_session *s)
 				vr.items[i].column ? "." : "", vr.items[i].column ? vr.items[i].column : "",
 				vr.items[i].table ? ": " : "", vr.items[i].message);
 		fprintf(s->err, "  nothing was recorded; make the database match, or apply the migrations instead\n");
+		if (s->o.json)
+			cli_json_problems(s, &vr);
 		dbreg_state_log(s->state, "baseline", s->shown, "refused", "the catalog differs from the declared tables");
 		goto out;
 	}

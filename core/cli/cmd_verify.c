@@ -32,6 +32,22 @@ static void verify_json_item(FILE *out, const char *ind, size_t i, const char *k
 	fputc('}', out);
 }
 
+/* The array of problems, indented by ind. */
+static void verify_json_problems(FILE *out, const char *ind, const struct dbreg_verify_result *vr)
+{
+	fputc('[', out);
+	for (size_t i = 0; i < vr->len; i++)
+		verify_json_item(out, ind, i, "table", vr->items[i].table, "column", vr->items[i].column, "message",
+				 vr->items[i].message);
+	fprintf(out, "%s%s]", vr->len ? "\n" : "", vr->len ? ind : "");
+}
+
+void cli_json_problems(struct cli_session *s, const struct dbreg_verify_result *vr)
+{
+	cli_json_key(s, "problems");
+	verify_json_problems(s->out, "  ", vr);
+}
+
 void cli_verify_print(struct cli_session *s, const struct dbreg_verify_result *vr_in, int rc, bool nested)
 {
 	const struct dbreg_verify_result vr = *vr_in;
@@ -49,11 +65,7 @@ void cli_verify_print(struct cli_session *s, const struct dbreg_verify_result *v
 			dbreg_json_str(out, s->shown);
 			cli_json_key(s, "problems");
 		}
-		fputc('[', out);
-		for (size_t i = 0; i < vr.len; i++)
-			verify_json_item(out, ind, i, "table", vr.items[i].table, "column", vr.items[i].column, "message",
-					 vr.items[i].message);
-		fprintf(out, "%s]", vr.len ? (nested ? "\n    " : "\n  ") : "");
+		verify_json_problems(out, ind, &vr);
 		if (nested)
 			fputs(",\n    \"not_compared\": ", out);
 		else
