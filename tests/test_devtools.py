@@ -567,6 +567,36 @@ def generate_add_foreign_key_not_valid_then_validated():
 
 
 @case
+def generate_down_of_a_foreign_key_change_validates_the_key_it_adds_back():
+    # The PostgreSQL down added the old key back NOT VALID and never
+    # checked it (the audit): after the down the constraint showed NOT VALID.
+    import tomllib
+    d = shop_project()
+    url, drop = t.pg_database()
+    try:
+        rc, _, err = run(["init", "--target", url], d)
+        expect(rc == 0, err)
+        for sql in ROWS:
+            psql(url, sql)
+        edit(d, 'references = "ydtb_shop_items.id", on_delete = "cascade" }',
+             'references = "ydtb_shop_items.id", on_delete = "restrict" }')
+        rc, _, err = run(["generate", "@t/shop"], d)
+        expect(rc == 0, err)
+        rc, _, err = run(["apply", "--target", url], d)
+        expect(rc == 0, err)
+        with open(os.path.join(d, "tomls", "shop.toml"), "rb") as fp:
+            last = [m for m in tomllib.load(fp)["migrations"] if not m["id"].endswith("_online")][-1]
+        down = last.get("down_postgres") or last.get("down")
+        expect("VALIDATE CONSTRAINT" in down, down)
+        psql(url, down)
+        got = psql(url, "SELECT confdeltype::text || ':' || convalidated::text FROM pg_constraint"
+                        " WHERE conname = 'ydtb_shop_lines_item_id_fkey'")
+        expect(got == "c:true", "after the down: %s" % got)
+    finally:
+        drop()
+
+
+@case
 def generate_rebuild_that_would_orphan_rows_fails_and_rolls_back():
     # A foreign key whose existing rows do not satisfy it: SQLite's
     # foreign_key_check before COMMIT refuses the rebuild, nothing changes.

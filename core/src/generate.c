@@ -610,7 +610,10 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				b = gen_refs(x->have_fk);
 				v.cols = a;
 				v.ref = b;
+				/* Its rows were checked once: the down checks them again
+				 * (a NOT VALID key stays unchecked for good). */
 				dbreg_ddl_emit(&down[PG], PG, DDL_ADD_FKEY, &v);
+				dbreg_ddl_emit(&down[PG], PG, DDL_VALIDATE_FKEY, &v);
 				gen_note(g, "drop the foreign key %s.%s", t, x->have_fk->columns[0]);
 				break;
 			case DBREG_SDIFF_COLUMN_EXTRA: {
@@ -761,6 +764,7 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 					c = gen_refs(x->have_fk);
 					v.ref = c;
 					dbreg_ddl_emit(&down[PG], PG, DDL_ADD_FKEY, &v);
+					dbreg_ddl_emit(&down[PG], PG, DDL_VALIDATE_FKEY, &v);
 				} else {
 					dbreg_ddl_emit(&down[PG], PG, DDL_DROP_FKEY, &v);
 				}
