@@ -56,7 +56,7 @@ static const struct code_info codes[] = {
 	{"DBR106", DBREG_SEV_WARNING, "a key between workspace tables without workspace_id", false},
 	/* Not in manifest.md's table (it is silent on such comments): a
 	 * warning, since the comment only has no effect. */
-	{"DBR107", DBREG_SEV_WARNING, "a dbreg:ignore comment names a code that is no dbreg code, or one no statement's finding carries", false},
+	{"DBR107", DBREG_SEV_WARNING, "a dbreg:ignore comment, or a code it names, suppresses nothing (no such code, no such finding on its statement, a code a comment cannot suppress, or no statement takes the comment)", false},
 };
 
 static const struct code_info *diag_lookup(const char *code)
