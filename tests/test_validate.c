@@ -159,6 +159,31 @@ static void test_validate__clean_package_has_no_diagnostics(void **state)
 
 /* ---- DBR001 .. DBR015 ---------------------------------------------------- */
 
+/* Validating again works the findings out again, it does not add them a
+ * second time (the audit: every finding was reported twice); a file
+ * added after a validation drops the validation's findings, and the next
+ * validation reports the load's finding once and its own once. */
+static void test_validate__twice_reports_each_finding_once(void **state)
+{
+	(void)state;
+	struct dbreg_registry *reg = validate_pkg("[package]\nname = \"@t/x\"\nversion = \"1.0.0\"\n"
+						  "[tables.notes]\ndescription = \"n\"\n"
+						  "[tables.notes.columns]\nid = { type = \"text\", primary_key = true }\n");
+	size_t len = dbreg_registry_diags(reg)->len, errors = dbreg_registry_diags(reg)->errors;
+	assert_true(errors > 0);
+	struct dbreg_validate_opts opts = { .skip_sql = true };
+	assert_int_equal(dbreg_registry_validate(reg, &opts), DBREG_EINVALID);
+	assert_int_equal(dbreg_registry_diags(reg)->len, len);
+	assert_int_equal(dbreg_registry_diags(reg)->errors, errors);
+	const char bad[] = "[package\n";
+	DBREG_PASS(reg, dbreg_registry_add_string(reg, "bad.toml", NULL, bad, strlen(bad)));
+	assert_int_equal(dbreg_registry_diags(reg)->len, 1);
+	assert_int_equal(dbreg_registry_validate(reg, &opts), DBREG_EINVALID);
+	assert_int_equal(dbreg_registry_diags(reg)->len, len + 1);
+	assert_int_equal(dbreg_registry_diags(reg)->errors, errors + 1);
+	dbreg_registry_free(reg);
+}
+
 static void test_validate__dbr001_toml_syntax_error(void **state)
 {
 	(void)state;
@@ -965,6 +990,7 @@ int main(int argc, char **argv)
 		tomls_dir = argv[1];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_validate__clean_package_has_no_diagnostics),
+		cmocka_unit_test(test_validate__twice_reports_each_finding_once),
 		cmocka_unit_test(test_validate__dbr001_toml_syntax_error),
 		cmocka_unit_test(test_validate__dbr010_missing_package_section),
 		cmocka_unit_test(test_validate__dbr010_invalid_name),

@@ -107,11 +107,35 @@ struct dbreg_package *dbreg_registry_find(const struct dbreg_registry *reg, cons
 	return reg && i < reg->n_packages ? reg->packages[i] : NULL;
 }
 
+int dbreg_registry_checks_forget(struct dbreg_registry *reg)
+{
+	if (!reg->checked)
+		return 0;
+	struct dbreg_diag_list gone = DBREG_DIAG_LIST_INIT;
+	int rc = dbreg_diag_list_move_from(&gone, &reg->diags, reg->checked_from);
+	dbreg_diag_list_dispose(&gone);
+	if (rc != 0)
+		return dbreg_registry_fail(reg, rc, "out of memory");
+	reg->checked = false;
+	return 0;
+}
+
+int dbreg_registry_checks_begin(struct dbreg_registry *reg)
+{
+	int rc = dbreg_registry_checks_forget(reg);
+	reg->checked = true;
+	reg->checked_from = reg->diags.len;
+	return rc;
+}
+
 int dbreg_registry_add_string(struct dbreg_registry *reg, const char *name, const char *base_dir,
 			      const char *text, size_t len)
 {
 	struct dbreg_package *pkg = NULL;
-	int rc = dbreg_manifest_load(&pkg, &reg->diags, name, base_dir, text, len);
+	int rc = dbreg_registry_checks_forget(reg);
+	if (rc != 0)
+		return rc;
+	rc = dbreg_manifest_load(&pkg, &reg->diags, name, base_dir, text, len);
 	if (rc != 0)
 		return dbreg_registry_fail(reg, rc, "cannot load %s: out of memory", name ? name : "manifest");
 	if (pkg == NULL)
@@ -335,7 +359,9 @@ int dbreg_registry_load_project(struct dbreg_registry *reg, const struct dbreg_p
 {
 	char **paths = NULL;
 	size_t n = 0;
-	int rc = dbreg_registry_manifest_paths(reg, p, &paths, &n);
+	int rc = dbreg_registry_checks_forget(reg);
+	if (rc == 0)
+		rc = dbreg_registry_manifest_paths(reg, p, &paths, &n);
 	struct registry_item *items = rc == 0 ? calloc(n + 1, sizeof *items) : NULL;
 	if (rc == 0 && !items)
 		rc = dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");

@@ -30,7 +30,19 @@ struct dbreg_registry {
 	struct dbreg_check_cache *check_cache;
 	void (*check_cache_free)(struct dbreg_check_cache *);   /* set by checkcache.c with check_cache */
 	long long check_deadline_ms;       /* offline checks stop here (util.h: dbreg_clock_ms); 0: none */
+	/* A validation's findings follow the loads' in diags: from
+	 * checked_from on, once checked (dbreg_registry_checks_begin). */
+	bool checked;
+	size_t checked_from;
 };
+
+/* Before a validation or another load: the findings of the last
+ * validation are dropped (they are worked out again), so validating twice
+ * does not report each twice. Returns 0, or DBREG_ENOMEM. */
+int dbreg_registry_checks_forget(struct dbreg_registry *reg);
+/* At the start of a validation: forgets the last one's and marks where
+ * this one's begin. */
+int dbreg_registry_checks_begin(struct dbreg_registry *reg);
 
 /* Inserts a package in name order (after equal names). Returns 0 or
  * DBREG_ENOMEM (the package is then not the registry's). */

@@ -184,7 +184,10 @@ static int validate_declarations_first(struct dbreg_registry *reg, struct dbreg_
 int dbreg_registry_validate(struct dbreg_registry *reg, const struct dbreg_validate_opts *opts)
 {
 	struct dbreg_graph *g = NULL;
-	int rc = validate_declarations_first(reg, &g, opts);
+	int rc = dbreg_registry_checks_begin(reg);
+	if (rc != 0)
+		return rc;
+	rc = validate_declarations_first(reg, &g, opts);
 	return rc != 0 ? rc : validate_sql_and_finish(reg, g, opts);
 }
 
@@ -254,7 +257,9 @@ int dbreg_registry_validate_start(struct dbreg_validate_job **out, struct dbreg_
 		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
 	job->reg = reg;
 	job->opts = *opts;
-	int rc = validate_declarations_first(reg, &job->g, opts);
+	int rc = dbreg_registry_checks_begin(reg);
+	if (rc == 0)
+		rc = validate_declarations_first(reg, &job->g, opts);
 	if (rc != 0) {
 		free(job);
 		return rc;
