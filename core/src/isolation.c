@@ -1133,28 +1133,21 @@ static int iso_rls_table(const struct dbreg_cat_table *ct, const char *setting, 
 	return rc;
 }
 
-int dbreg_rls_verify(struct dbreg_conn *conn, const struct dbreg_registry *reg, dbreg_rls_report_fn report,
-		     void *arg, const char **notice)
+int dbreg_rls_verify(enum dbreg_dialect dialect, const struct dbreg_catalog *cat, const struct dbreg_registry *reg,
+		     dbreg_rls_report_fn report, void *arg, const char **notice)
 {
 	if (!reg)
 		return 0;
 	const char *name;
 	bool wanted = reg->isolation.row_level_security;
-	if (!wanted && !iso_dialect_rls(conn->driver->dialect, &name))
-		return 0;
-	if (!iso_dialect_rls(conn->driver->dialect, &name)) {
-		if (notice)
-			*notice = conn->driver->dialect == DBREG_DIALECT_SQLITE
+	if (!iso_dialect_rls(dialect, &name)) {
+		if (wanted && notice)
+			*notice = dialect == DBREG_DIALECT_SQLITE
 					  ? "SQLite has no row-level security: [isolation] row_level_security is not checked there"
 					  : "this database has no row-level security: [isolation] row_level_security is not checked there";
 		return 0;
 	}
-	struct dbreg_catalog cat = {0};
-	int rc = conn->driver->catalog_read(conn, &cat);
-	if (rc != 0) {
-		dbreg_catalog_dispose(&cat);
-		return rc == DBREG_ENOMEM ? rc : DBREG_ECONNECT;
-	}
+	int rc = 0;
 	const char *setting = iso_setting(reg);
 	for (size_t p = 0; p < reg->n_packages && rc == 0; p++) {
 		const struct dbreg_package *pkg = reg->packages[p];
@@ -1162,13 +1155,12 @@ int dbreg_rls_verify(struct dbreg_conn *conn, const struct dbreg_registry *reg, 
 			const struct dbreg_table *t = &pkg->tables[i];
 			if (!t->name || !dbreg_iso_workspace_table(t))
 				continue;
-			const struct dbreg_cat_table *ct = dbreg_catalog_table(&cat, t->name);
+			const struct dbreg_cat_table *ct = dbreg_catalog_table(cat, t->name);
 			if (ct && wanted)
 				rc = iso_rls_table(ct, setting, report, arg);
 			else if (ct)
 				rc = iso_rls_unwanted(ct, report, arg);
 		}
 	}
-	dbreg_catalog_dispose(&cat);
 	return rc;
 }

@@ -172,17 +172,17 @@ bool dbreg_rls_after_step(const struct dbreg_plan *plan, const bool *run, size_t
 /* One finding of the policy check: 0 to go on, else a code to stop with. */
 typedef int (*dbreg_rls_report_fn)(void *arg, const char *table, const char *message);
 
-struct dbreg_conn;
+struct dbreg_catalog;
 
-/* verify's part: reads the catalog and checks that every declared
+/* verify's part, over the catalog it read: checks that every declared
  * workspace table present with its workspace_id has row-level security on
  * and forced, the policy as dbreg_rls_sql makes it, and no other
  * permissive policy. Without [isolation] row_level_security it reports
- * the tables that still hold dbreg's policy; on a dialect without row-level security it checks nothing and
- * sets *notice to a static sentence saying so. Returns 0, what report
- * returned, DBREG_ECONNECT (the catalog could not be read: conn->err) or
- * DBREG_ENOMEM. */
-int dbreg_rls_verify(struct dbreg_conn *conn, const struct dbreg_registry *reg, dbreg_rls_report_fn report,
-		     void *arg, const char **notice);
+ * the tables that still hold dbreg's policy. On a dialect without
+ * row-level security it checks nothing and, when the registry asks for
+ * it, sets *notice to a static sentence saying so. Returns 0, what report
+ * returned, or DBREG_ENOMEM. */
+int dbreg_rls_verify(enum dbreg_dialect dialect, const struct dbreg_catalog *cat, const struct dbreg_registry *reg,
+		     dbreg_rls_report_fn report, void *arg, const char **notice);
 
 #endif

@@ -674,13 +674,11 @@ static void sc_loc(struct sc_ctx *c, size_t off, unsigned *line, unsigned *colum
  * but the first is just after the previous semicolon. */
 static void sc_push_offset(struct sc_ctx *c, size_t **v, size_t *n, size_t at)
 {
-	size_t *grown = realloc(*v, (*n + 1) * sizeof(**v));
-	if (!grown) {
+	size_t *slot = dbreg_array_push(v, n, sizeof *slot);
+	if (slot)
+		*slot = at;
+	else
 		c->rc = DBREG_ENOMEM;
-		return;
-	}
-	*v = grown;
-	grown[(*n)++] = at;
 }
 
 /* The end of the blanks and comments from off, up to end. With c, the
@@ -1902,12 +1900,12 @@ int dbreg_sqlcheck_registry_into(struct dbreg_diag_list *dst, const struct dbreg
 
 /* ---- the column types the PostgreSQL bodies give (generate's downs) ------- */
 
-static int pgt_find(const struct dbreg_pg_coltypes *t, const char *table, const char *column)
+static struct dbreg_pg_coltype *pgt_find(const struct dbreg_pg_coltypes *t, const char *table, const char *column)
 {
 	for (size_t i = 0; i < t->n; i++)
-		if (strcmp(t->table[i], table) == 0 && strcmp(t->column[i], column) == 0)
-			return (int)i;
-	return -1;
+		if (strcmp(t->v[i].table, table) == 0 && strcmp(t->v[i].column, column) == 0)
+			return &t->v[i];
+	return NULL;
 }
 
 /* The portable spelling of a TypeName: its last name and its type
@@ -1940,43 +1938,31 @@ static char *pgt_type_text(const struct json *tn)
 	return dbreg_buf_detach(&b);
 }
 
-/* Sets table.column's type (NULL type: forgets it). */
+/* Sets table.column's type (no TypeName, or one not written as a
+ * portable spelling: forgets it). */
 static int pgt_set(struct dbreg_pg_coltypes *t, const char *table, const char *column, const struct json *tn)
 {
 	if (!table || !column)
 		return 0;
-	char *type = tn ? pgt_type_text(tn) : NULL;
-	int i = pgt_find(t, table, column);
-	if (i >= 0) {
-		free(t->type[i]);
-		t->type[i] = type;
-		return 0;
+	struct dbreg_pg_coltype *e = pgt_find(t, table, column);
+	if (!e) {
+		if (!(e = dbreg_array_push(&t->v, &t->n, sizeof *e)))
+			return DBREG_ENOMEM;
+		e->table = dbreg_strdup(table);
+		e->column = dbreg_strdup(column);
+		if (!e->table || !e->column)
+			return DBREG_ENOMEM;
 	}
-	char **a = realloc(t->table, (t->n + 1) * sizeof *a), **b = a ? realloc(t->column, (t->n + 1) * sizeof *b) : NULL,
-	     **c = b ? realloc(t->type, (t->n + 1) * sizeof *c) : NULL;
-	if (a)
-		t->table = a;
-	if (b)
-		t->column = b;
-	if (c)
-		t->type = c;
-	char *tc = c ? dbreg_strdup(table) : NULL, *cc = tc ? dbreg_strdup(column) : NULL;
-	if (!cc) {
-		free(tc);
-		free(type);
-		return DBREG_ENOMEM;
-	}
-	t->table[t->n] = tc;
-	t->column[t->n] = cc;
-	t->type[t->n++] = type;
+	free(e->type);
+	e->type = tn ? pgt_type_text(tn) : NULL;
 	return 0;
 }
 
 static int pgt_rename(struct dbreg_pg_coltypes *t, const char *table, const char *from, const char *to)
 {
 	for (size_t i = 0; table && to && i < t->n; i++) {
-		char **field = from ? &t->column[i] : &t->table[i];
-		if (strcmp(t->table[i], table) != 0 || (from && strcmp(t->column[i], from) != 0))
+		char **field = from ? &t->v[i].column : &t->v[i].table;
+		if (strcmp(t->v[i].table, table) != 0 || (from && strcmp(t->v[i].column, from) != 0))
 			continue;
 		char *copy = dbreg_strdup(to);
 		if (!copy)
@@ -2060,14 +2046,17 @@ int dbreg_sqlcheck_pg_coltypes(const struct dbreg_package *pkg, struct dbreg_pg_
 
 const char *dbreg_pg_coltype(const struct dbreg_pg_coltypes *t, const char *table, const char *column)
 {
-	int i = table && column ? pgt_find(t, table, column) : -1;
-	return i >= 0 ? t->type[i] : NULL;
+	const struct dbreg_pg_coltype *e = table && column ? pgt_find(t, table, column) : NULL;
+	return e ? e->type : NULL;
 }
 
 void dbreg_pg_coltypes_dispose(struct dbreg_pg_coltypes *t)
 {
-	dbreg_strv_free(t->table, t->n);
-	dbreg_strv_free(t->column, t->n);
-	dbreg_strv_free(t->type, t->n);
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].table);
+		free(t->v[i].column);
+		free(t->v[i].type);
+	}
+	free(t->v);
 	memset(t, 0, sizeof *t);
 }

@@ -31,8 +31,12 @@ int dbreg_sqlcheck_text(struct dbreg_diag_list *diags, const char *file, const c
  * PostgreSQL when the schema it compares is SQLite's (whose types say only
  * the storage class). A type is NULL when it is not one spelling
  * (an array). */
+struct dbreg_pg_coltype {
+	char *table, *column, *type;
+};
+
 struct dbreg_pg_coltypes {
-	char **table, **column, **type;
+	struct dbreg_pg_coltype *v;
 	size_t n;
 };
 

@@ -417,10 +417,16 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 	enum dbreg_dialect dialect = conn->driver->dialect;
 	struct dbreg_schema *have = NULL, *want = NULL;
 	struct dbreg_sdiff_list diffs = DBREG_SDIFF_LIST_INIT;
-	int rc = dbreg_schema_read_conn(&have, conn, NULL, 0);
+	/* One read of the catalog: the tables compared, then the policies. */
+	struct dbreg_catalog cat = {0};
+	int rc = conn->driver->catalog_read(conn, &cat);
+	if (rc == 0 && (rc = dbreg_schema_new(&have, DBREG_SCHEMA_CATALOG, dialect)) == 0)
+		rc = dbreg_schema_add_catalog(have, &cat);
 	if (rc != 0) {
 		snprintf(errbuf, errsize, "cannot read the catalog: %s",
 			 rc == DBREG_ENOMEM ? "out of memory" : conn->err.message);
+		dbreg_schema_free(have);
+		dbreg_catalog_dispose(&cat);
 		return rc == DBREG_ENOMEM ? rc : DBREG_ECONNECT;
 	}
 	char **names = NULL, **versions = NULL;
@@ -429,6 +435,7 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 	if (rc != 0) {
 		snprintf(errbuf, errsize, "cannot read the installed packages: %s", dbreg_target_errmsg(conn));
 		dbreg_schema_free(have);
+		dbreg_catalog_dispose(&cat);
 		return rc == DBREG_ENOMEM ? rc : DBREG_ECONNECT;
 	}
 	rc = dbreg_schema_new(&want, DBREG_SCHEMA_DECLARED, dialect);
@@ -466,8 +473,9 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 	dbreg_schema_free(have);
 	/* Row-level security, with [isolation]: isolation.c says what each
 	 * workspace table needs. */
-	if (rc == 0 && !only && (rc = dbreg_rls_verify(conn, reg, verify_rls_report, out, &out->notice)) == DBREG_ECONNECT)
-		snprintf(errbuf, errsize, "cannot read the catalog: %s", dbreg_target_errmsg(conn));
+	if (rc == 0 && !only)
+		rc = dbreg_rls_verify(conn->driver->dialect, &cat, reg, verify_rls_report, out, &out->notice);
+	dbreg_catalog_dispose(&cat);
 	for (size_t k = 0; k < n_installed; k++) {
 		free(names[k]);
 		free(versions[k]);
