@@ -1685,13 +1685,28 @@ def a_waiter_times_out_naming_the_lock_timeout_on_sqlite():
         took = time.time() - t
         expect(rc == 5 and 1.5 < took < 10, "exit %d after %.1f s: %s" % (rc, took, err))
         expect("--lock-timeout" in err and "database is locked" not in err, err)
+        # It said that it waited, before it gave up.
+        said = err.find("waiting up to 2 s (--lock-timeout) for another dbreg run on")
+        expect(0 <= said < err.find("timed out"), err)
         # 0 is no wait at all (the library's default of 60 is not it).
         t = time.time()
         rc, out, err = run(["apply", "--lock-timeout", "0"], d)
         took = time.time() - t
         expect(rc == 5 and took < 1.5 and "timed out after 0 s" in err, "exit %d after %.1f s: %s" % (rc, took, err))
-    finally:
+        expect("waiting up to" not in err, err)
+        # A waiter says so while it waits (not only once it gives up), and
+        # goes on when the lock is released.
+        waiter = subprocess.Popen([DBREG, "apply", "--lock-timeout", "30"], cwd=d, env=clitest.dbreg_env(),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = waiter.stderr.readline()
+        expect(line.startswith("waiting up to 30 s") and waiter.poll() is None, line)
         os.close(fd)
+        fd = None
+        out, rest = waiter.communicate(timeout=30)
+        expect(waiter.returncode == 0 and "applied 1 migration" in out, out + line + rest)
+    finally:
+        if fd is not None:
+            os.close(fd)
     rc, out, err = run(["apply"], d)
     expect(rc == 0, out + err)
 

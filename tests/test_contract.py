@@ -193,6 +193,7 @@ def a_lock_timeout_is_exit_5_and_says_on_standard_error_the_hint_its_json_gives(
             expect(hint and ("  hint: %s\n" % hint) in err, "%s: the JSON hint %r is not on standard error:\n%s"
                    % (cmd, hint, err))
             expect(err.count("  hint: ") == 1, "%s: two hints:\n%s" % (cmd, err))
+            expect("waiting up to 1 s (--lock-timeout)" in err, "%s: waited silently:\n%s" % (cmd, err))
         # A role that may not see the holder's client (no pg_read_all_stats)
         # is not told it came over a local socket at no time.
         role, secret = "dbreg_contract_l%d" % os.getpid(), "Lk%dpw" % os.getpid()

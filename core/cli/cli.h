@@ -338,6 +338,9 @@ int cli_fleet(struct cli_session *s, const char *command);
 
 /* Progress callback for dbreg_apply_opts: a bar on the FILE* in arg. */
 void cli_progress(void *arg, size_t done, size_t total, const struct dbreg_step *step);
+/* The line a run prints on stderr before it waits for another run's
+ * lock (arg: the session). */
+void cli_waiting(void *arg, int timeout_s);
 #define CLI_PROGRESS_MIN_STEPS 5
 
 /* help.c: the generated texts. */

@@ -86,6 +86,8 @@ static int init_run(struct cli_session *s)
 		.log = s->o.verbose && !s->o.json ? s->err : NULL,
 		.phase = init_phase,
 		.phase_arg = s,
+		.waiting = cli_waiting,
+		.waiting_arg = s,
 		.allow = s->o.allow,
 		.n_allow = s->o.n_allow,
 	};

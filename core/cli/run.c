@@ -100,6 +100,8 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		.log = s->o.verbose && !s->o.json ? s->err : NULL,
 		.gate = s->checks ? run_gate : NULL,
 		.gate_arg = s,
+		.waiting = cli_waiting,
+		.waiting_arg = s,
 	};
 	/* A bar only where a person watches, and not over the verbose lines. */
 	if (s->tty && !s->o.json && !s->o.quiet && !s->o.verbose && !s->o.dry_run &&

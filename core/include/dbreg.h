@@ -547,6 +547,10 @@ struct dbreg_apply_opts {
 	 * and ends the run with DBREG_EINVALID. NULL: not called. */
 	int (*gate)(void *arg);
 	void *gate_arg;
+	/* Called once when another run holds the registry lock, before this
+	 * one waits up to timeout_s for it; NULL: it waits silently. */
+	void (*waiting)(void *arg, int timeout_s);
+	void *waiting_arg;
 };
 
 /* What a run did, or where it failed. Strings owned by the result. */
@@ -879,6 +883,8 @@ struct dbreg_init_opts {
 	/* Called as each phase starts; NULL: not called. */
 	void (*phase)(void *arg, enum dbreg_init_phase phase);
 	void *phase_arg;
+	void (*waiting)(void *arg, int timeout_s);   /* as dbreg_apply_opts's */
+	void *waiting_arg;
 	/* --allow on a development target (the caller checks it is one):
 	 * these plan errors become DBR105 warnings. */
 	const char *const *allow;

@@ -947,7 +947,14 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 
 	/* Lock before reading history: otherwise two runs plan the same step. */
 	if (!opts->dry_run && drv->lock) {
-		rc = drv->lock(conn, apply_lock_wait(opts->lock_timeout_s));
+		int wait_s = apply_lock_wait(opts->lock_timeout_s);
+		/* A run that would wait says so first, or it looks hung. */
+		rc = opts->waiting && wait_s > 0 ? drv->lock(conn, 0) : DBREG_ELOCKED;
+		if (rc == DBREG_ELOCKED) {
+			if (opts->waiting && wait_s > 0)
+				opts->waiting(opts->waiting_arg, wait_s);
+			rc = drv->lock(conn, wait_s);
+		}
 		if (rc != 0) {
 			rc = apply_own_fail(out, conn, rc, "cannot take the registry lock");
 			goto out;

@@ -125,6 +125,8 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 		.log = o->log,
 		.progress = o->progress,
 		.progress_arg = o->progress_arg,
+		.waiting = o->waiting,
+		.waiting_arg = o->waiting_arg,
 	};
 	rc = dbreg_apply_run(&out->apply, conn, out->plan, &ao);
 	if (!o->dry_run && o->state) {
