@@ -106,8 +106,9 @@ def start(args, d, env=None):
                             stderr=subprocess.PIPE, text=True)
 
 
-def interrupted(p, sig, json_doc, took, out, err):
-    """The process ended as the signal says: by it, or with --json by the document."""
+def interrupted(p, sig, json_doc, took, out, err, planned=True):
+    """The process ended as the signal says: by it, or with --json by the document,
+    which has the keys of the run's plan (planned) and what the run committed."""
     expect(took < 2.0, "the run went on %.1f s after the signal" % took)
     if not json_doc:
         expect(p.returncode == -sig, "exit %d, want killed by %d: %s" % (p.returncode, sig, err[-800:]))
@@ -120,6 +121,11 @@ def interrupted(p, sig, json_doc, took, out, err):
     code = SIGNALS[sig]
     expect(p.returncode == code and doc["exit_code"] == code and doc["ok"] is False, out)
     expect("are cancelled" in doc["error"]["message"], doc["error"]["message"])
+    if planned:
+        expect(doc.get("dialect") in ("postgres", "sqlite") and isinstance(doc.get("target"), str)
+               and len(doc.get("steps", [])) > 0 and doc.get("applied") == 0
+               and all(set(st) >= {"package", "migration", "version", "direction", "transaction", "checksum"}
+                       for st in doc["steps"]), "the plan's keys are missing: %s" % out)
 
 
 def pg_seeded():
@@ -173,7 +179,13 @@ def an_interrupt_cancels_a_postgresql_migrations_long_statement():
 SPLIT = """[package]
 name = "@t/split"
 version = "1.0.0"
-description = "two statements outside a transaction, a long one between"
+description = "a migration in a transaction, then two statements outside one, a long one between"
+
+[[migrations]]
+id = "0000_inside"
+version = "1.0.0"
+up = "SELECT 1;"
+down = "SELECT 1;"
 
 [[migrations]]
 id = "0001_outside"
@@ -206,6 +218,8 @@ def an_interrupt_inside_a_transaction_false_migration_says_what_stays():
             p.send_signal(signal.SIGINT)
             out, err = p.communicate(timeout=60)
             said = (json.loads(out)["error"]["message"] if json_doc else err)
+            # The first migration committed before the split: the document counts it.
+            expect(not json_doc or json.loads(out).get("applied") == 1, out)
             expect("a transaction = false migration was running: the statements it completed stay applied and "
                    "recorded, and the next run resumes after them" in said, said)
             expect(psql(url, "SELECT count(*) FROM ydtb_workspaces WHERE name LIKE '%(first)'") == "200", "statement 1")
@@ -302,7 +316,7 @@ def a_fleets_second_sigint_cancels_every_targets_long_statement():
             p.send_signal(signal.SIGINT)
             out, err = p.communicate(timeout=60)
             took = time.time() - t
-            interrupted(p, signal.SIGINT, json_doc, took, out, err)
+            interrupted(p, signal.SIGINT, json_doc, took, out, err, planned=False)
             expect(until(lambda: sleeping(names) == 0, 1.0),
                    "%d targets still run the statement %.1f s after the second SIGINT"
                    % (sleeping(names), time.time() - t))

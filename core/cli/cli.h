@@ -298,6 +298,9 @@ void cli_print_applied_tail(struct cli_session *s, const struct dbreg_apply_resu
 void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan);
 /* Prints the plan: human lines, or the keys target, dialect and steps. */
 void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan);
+/* With --json, before a run of plan starts: its keys and the diagnostics
+ * so far, for the document an interrupt writes instead (main.c). */
+void cli_signal_keys(struct cli_session *s, const struct dbreg_plan *plan);
 /* --dry-run of apply, down, init: the plan (human lines), then each step's
  * SQL after a "-- up|down package migration" line. */
 void cli_print_dry_run(struct cli_session *s, const struct dbreg_plan *plan);

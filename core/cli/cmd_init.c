@@ -8,10 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The "[n/5]" lines, as each phase of dbreg_init_run starts. */
+struct init_ui {
+	struct cli_session *s;
+	const struct dbreg_init_result *r;   /* the run's, filled as it goes */
+};
+
+/* The "[n/5]" lines, as each phase of dbreg_init_run starts; the plan's
+ * keys for an interrupt's document once it is made. */
 static void init_phase(void *arg, enum dbreg_init_phase phase)
 {
-	struct cli_session *s = arg;
+	const struct init_ui *ui = arg;
+	struct cli_session *s = ui->s;
+	if (phase == DBREG_INIT_APPLY && ui->r->plan)
+		cli_signal_keys(s, ui->r->plan);
 	if (s->o.json || s->o.quiet)
 		return;
 	switch (phase) {
@@ -72,6 +81,8 @@ static int init_run(struct cli_session *s)
 	if (say)
 		fprintf(s->out, "dbreg init: %zu package%s from %s into %s\n", np, np == 1 ? "" : "s", s->proj->dir,
 			s->shown);
+	struct dbreg_init_result r;
+	struct init_ui ui = {s, &r};
 	struct dbreg_init_opts io = {
 		.wait_s = s->o.wait,
 		.pins = s->o.pins,
@@ -85,7 +96,7 @@ static int init_run(struct cli_session *s)
 		.state_target = s->shown,
 		.log = s->o.verbose && !s->o.json ? s->err : NULL,
 		.phase = init_phase,
-		.phase_arg = s,
+		.phase_arg = &ui,
 		.waiting = cli_waiting,
 		.waiting_arg = s,
 		.allow = s->o.allow,
@@ -96,7 +107,6 @@ static int init_run(struct cli_session *s)
 		io.progress = cli_progress;
 		io.progress_arg = s->err;
 	}
-	struct dbreg_init_result r;
 	rc = dbreg_init_run(&r, s->reg, s->url, &io);
 	if (r.plan) {
 		cli_print_plan_warnings(s, r.plan);

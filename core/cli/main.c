@@ -271,13 +271,14 @@ static void main_json_finish(struct cli_session *s, const char *body, size_t len
  * the run's one document is still written: nothing of it reached stdout
  * before main_json_finish (the keys are held in memory), so the handler
  * writes a whole failure document of its own with write(2) and exits as the
- * signal would have; without, the signal's default action ends the process,
- * so the exit status stays the signal's. */
+ * signal would have: the run's keys that cli_signal_keys rendered before it
+ * started, what it committed, and this failure; without, the signal's
+ * default action ends the process, so the exit status stays the signal's. */
 #define MAIN_SIGNAL_DOC(code, name, what)                                                                \
-	"{\n  \"ok\": false,\n  \"exit_code\": " #code ",\n  \"error\": {\"message\": \"interrupted by " name \
+	"  \"ok\": false,\n  \"exit_code\": " #code ",\n  \"error\": {\"message\": \"interrupted by " name   \
 	" before the run ended; " what "\", \"detail\": null, "                                            \
 	"\"hint\": null, \"sqlstate\": null, \"file\": null, \"line\": null, \"column\": null, "           \
-	"\"package\": null, \"migration\": null, \"statement\": null},\n  \"diagnostics\": []\n}\n"
+	"\"package\": null, \"migration\": null, \"statement\": null},\n  \"diagnostics\": "
 #define MAIN_CANCELLED                                                                                   \
 	"the running statements are cancelled and the connections closed, so the database rolls back the " \
 	"open transaction"
@@ -323,6 +324,9 @@ static const char *const main_says[2][3] = {
 #define MAIN_CANCEL_WAIT_S (DBREG_CANCEL_WAIT_MS / 1000 + 1)
 
 static volatile sig_atomic_t main_json_mode;   /* set before the handlers are */
+/* A run's keys and diagnostics (cli_signal_keys): written once, before the
+ * run, and never changed or freed after, so a handler may read them. */
+static _Atomic(char *) main_signal_keys, main_signal_diags;
 static volatile sig_atomic_t main_signal;      /* the one being handled, for the alarm */
 static atomic_bool main_ending;
 static atomic_flag main_armed = ATOMIC_FLAG_INIT;
@@ -357,7 +361,24 @@ static void main_end(int sig, enum main_outcome how)
 			pause();
 	bool outside = how != MAIN_OUT_NOT_CONNECTED && dbreg_cancel_outside_transaction() > 0;
 	if (main_json_mode) {
+		const char *keys = atomic_load(&main_signal_keys), *diags = atomic_load(&main_signal_diags);
+		main_write_all(STDOUT_FILENO, "{\n");
+		if (keys) {
+			/* The digits of the count, without stdio. */
+			char num[24], *p = num + sizeof num;
+			unsigned long n = dbreg_cancel_committed();
+			*--p = '\0';
+			do
+				*--p = (char)('0' + n % 10);
+			while ((n /= 10) > 0);
+			main_write_all(STDOUT_FILENO, keys);
+			main_write_all(STDOUT_FILENO, ",\n  \"applied\": ");
+			main_write_all(STDOUT_FILENO, p);
+			main_write_all(STDOUT_FILENO, ",\n");
+		}
 		main_write_all(STDOUT_FILENO, outside ? main_docs_outside[sig != SIGINT][how] : main_docs[sig != SIGINT][how]);
+		main_write_all(STDOUT_FILENO, diags ? diags : "[]");
+		main_write_all(STDOUT_FILENO, "\n}\n");
 		_exit(sig == SIGINT ? 130 : 143);
 	}
 	main_write_all(STDERR_FILENO, outside ? main_says_outside[sig != SIGINT][how] : main_says[sig != SIGINT][how]);
@@ -394,6 +415,32 @@ static void main_on_signal(int sig)
 		alarm(MAIN_CANCEL_WAIT_S);
 	int open = 0, failed = dbreg_cancel_all(&open);
 	main_end(sig, failed ? MAIN_OUT_NOT_CANCELLED : open ? MAIN_OUT_CANCELLED : MAIN_OUT_NOT_CONNECTED);
+}
+
+void cli_signal_keys(struct cli_session *s, const struct dbreg_plan *plan)
+{
+	if (!s->o.json || atomic_load(&main_signal_keys))
+		return;
+	char *keys = NULL, *diags = NULL;
+	size_t n_keys = 0, n_diags = 0;
+	FILE *held = s->out;
+	size_t held_keys = s->json_keys;
+	if (!(s->out = open_memstream(&keys, &n_keys))) {
+		s->out = held;
+		return;
+	}
+	s->json_keys = 0;
+	cli_print_plan(s, plan);
+	fclose(s->out);
+	s->out = held;
+	s->json_keys = held_keys;
+	FILE *fp = open_memstream(&diags, &n_diags);
+	if (fp) {
+		dbreg_diag_list_json(fp, cli_diags(s));
+		fclose(fp);
+	}
+	atomic_store(&main_signal_diags, diags);
+	atomic_store(&main_signal_keys, keys);
 }
 
 /* Late, when a handler already writes the document or ends the process:

@@ -109,6 +109,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		aopts.progress = cli_progress;
 		aopts.progress_arg = s->err;
 	}
+	cli_signal_keys(s, plan);
 	rc = dbreg_apply_run(&res, s->conn, plan, &aopts);
 	/* A run that ended before its first commit did not wait for them:
 	 * failed checks are the report, and the target was rolled back. */

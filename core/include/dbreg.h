@@ -791,6 +791,12 @@ int dbreg_cancel_all(int *open);
  * after them. For handlers: async-signal-safe. */
 int dbreg_cancel_outside_transaction(void);
 
+/* How many steps the runs of this process have committed on their targets
+ * (any thread): what an interrupted run leaves applied, for the report of
+ * a handler. A commit the server made that the call did not yet return
+ * from is not counted. For handlers: async-signal-safe. */
+unsigned long dbreg_cancel_committed(void);
+
 /* Ends the "run is ending" that dbreg_cancel_all began, for a program that
  * embeds dbreg and goes on after an interrupted run (a server, a shell):
  * target connections open again and a fleet starts its targets. Call it

@@ -661,6 +661,7 @@ static int apply_step_alone(struct apply_run *r, size_t i)
 		out->applied = r->seg_start;
 		goto out;
 	}
+	dbreg_cancel_note_committed(out->n_ran - r->seg_start);
 	r->seg_start = out->n_ran;
 out:
 	if (outside)
@@ -862,6 +863,7 @@ static int apply_commit(struct apply_run *r)
 		return rc;
 	}
 	out->segments++;
+	dbreg_cancel_note_committed(out->n_ran - r->seg_start);
 	r->seg_start = out->n_ran;
 	return 0;
 }

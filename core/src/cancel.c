@@ -34,7 +34,8 @@
  * between the check and the send. */
 #define CANCEL_AGAIN_MS 100
 
-_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_BOOL_LOCK_FREE == 2,
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_BOOL_LOCK_FREE == 2 &&
+		       ATOMIC_LONG_LOCK_FREE == 2,
 	       "a signal handler may only use lock-free atomics");
 
 struct cancel_slot {
@@ -59,6 +60,7 @@ static atomic_uint cancel_state;
 static atomic_int cancel_open;         /* target connections open, with a slot or not */
 static atomic_int cancel_outside;      /* transaction = false steps running their statements */
 static atomic_int cancel_unslotted;    /* open ones that can cancel but got no slot */
+static atomic_ulong cancel_committed;  /* steps committed (dbreg_cancel_committed) */
 static atomic_flag cancel_busy = ATOMIC_FLAG_INIT;
 
 static bool cancel_can(const struct dbreg_conn *conn)
@@ -280,4 +282,14 @@ void dbreg_cancel_outside_leave(void)
 int dbreg_cancel_outside_transaction(void)
 {
 	return atomic_load(&cancel_outside);
+}
+
+void dbreg_cancel_note_committed(size_t n)
+{
+	atomic_fetch_add(&cancel_committed, n);
+}
+
+unsigned long dbreg_cancel_committed(void)
+{
+	return atomic_load(&cancel_committed);
 }

@@ -25,5 +25,7 @@ bool dbreg_cancel_ending(void);
  * (dbreg_cancel_outside_transaction). */
 void dbreg_cancel_outside_enter(void);
 void dbreg_cancel_outside_leave(void);
+/* After a commit of n steps (apply.c): dbreg_cancel_committed. */
+void dbreg_cancel_note_committed(size_t n);
 
 #endif
