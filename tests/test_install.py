@@ -144,8 +144,9 @@ int main(void)
 		return 1;
 	int rc = dbreg_registry_validate(reg, NULL);
 	char *shown = dbreg_url_redact("postgres://app:secret@db/app");
-	printf("%zu package %s %d %s %s\n", dbreg_registry_package_count(reg), dbreg_registry_package_name(reg, 0), rc,
-	       shown, dbreg_driver_for_url("sqlite::memory:") ? "sqlite-driver" : "no-driver");
+	printf("%zu package %s %d %s %s %s %s\n", dbreg_registry_package_count(reg), dbreg_registry_package_name(reg, 0),
+	       rc, shown, dbreg_driver_for_url("sqlite::memory:") ? "sqlite-driver" : "no-driver", dbreg_version(),
+	       DBREG_VERSION_STRING);
 	free(shown);
 	dbreg_registry_free(reg);
 	return 0;
@@ -170,7 +171,11 @@ def a_c_program_builds_with_pkg_config_against_the_installed_files_only():
     needed = sh(["readelf", "-d", exe])
     expect("libdbreg.so.0" in needed, needed)
     out = sh([exe], env=ENV)
-    expect(out == "1 package @ydtb/core 0 postgres://app:***@db/app sqlite-driver\n", repr(out))
+    # The library's version at run time, the header's, and pkg-config's
+    # (meson's project version) are one.
+    version = sh(["pkg-config", "--modversion", "dbreg"], env=ENV).strip()
+    expect(out == "1 package @ydtb/core 0 postgres://app:***@db/app sqlite-driver %s %s\n" % (version, version),
+           repr(out))
     resolved = sh(["ldd", exe], env=ENV)
     expect(os.path.join(LIBDIR, "libdbreg.so.0") in resolved, resolved)
 
@@ -188,7 +193,11 @@ def a_cxx_program_links_against_the_headers_and_library():
     exe = os.path.join(work, "app")
     sh(["c++", "-std=c++17", "-Wall", "-Wextra", "-Werror", src, "-o", exe] + flags + extra, cwd=work, env=ENV)
     out = sh([exe], env=ENV)
-    expect(out == "1 package @ydtb/core 0 postgres://app:***@db/app sqlite-driver\n", repr(out))
+    # The library's version at run time, the header's, and pkg-config's
+    # (meson's project version) are one.
+    version = sh(["pkg-config", "--modversion", "dbreg"], env=ENV).strip()
+    expect(out == "1 package @ydtb/core 0 postgres://app:***@db/app sqlite-driver %s %s\n" % (version, version),
+           repr(out))
 
 
 @case
@@ -214,7 +223,7 @@ def the_static_library_links_with_pkg_config_static_and_nothing_needs_libpq():
        + flags + extra, cwd=work, env=ENV)
     expect("libdbreg" not in sh(["readelf", "-d", exe]), "linked against the shared library")
     out = sh([exe], env=ENV)
-    expect(out == "1 package @ydtb/core 0 postgres://app:***@db/app sqlite-driver\n", repr(out))
+    expect(out.startswith("1 package @ydtb/core 0 postgres://app:***@db/app sqlite-driver "), repr(out))
 
 
 @case

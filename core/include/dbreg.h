@@ -22,6 +22,11 @@ extern "C" {
 
 #define DBREG_VERSION_STRING "0.1.0"
 
+/* The version of the library the program runs with, which after an
+ * upgrade of the shared library may be newer than the DBREG_VERSION_STRING
+ * the program was compiled with (SQLite's sqlite3_libversion). */
+const char *dbreg_version(void);
+
 /* Return codes. The CLI's exit code is the negated value for -1..-6. */
 enum dbreg_error {
 	DBREG_OK = 0,

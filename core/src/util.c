@@ -488,3 +488,8 @@ void dbreg_buf_versions(struct dbreg_buf *b)
 	dbreg_buf_printf(b, "dbreg %s sqlite %s pg_query %d\n", DBREG_VERSION_STRING, sqlite3_libversion(),
 			 PG_VERSION_NUM);
 }
+
+const char *dbreg_version(void)
+{
+	return DBREG_VERSION_STRING;
+}
