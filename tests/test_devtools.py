@@ -648,6 +648,144 @@ def generate_widen_varchar_seen_by_a_postgres_replay():
     change_case(change, sq, pg, on_pg=True)
 
 
+def with_rows(d, url):
+    """Both dialects initialised, with the rows of ROWS."""
+    for target in [[], ["--target", url]]:
+        rc, _, err = run(["init"] + target, d)
+        expect(rc == 0, err)
+    for sql in ROWS:
+        sqlite_q(d, sql)
+        psql(url, sql)
+
+
+def up_down_up(d, url, check):
+    """The generated migrations (version 1.1.0) up, down to 1.0.0 and up
+    again on both dialects; after each, verify, SQLite's foreign key check
+    and check(when) on the rows."""
+    for when, cmd in [("up", ["apply"]), ("down", ["down", "@t/shop", "--to", "1.0.0"]), ("up again", ["apply"])]:
+        for target in [[], ["--target", url]]:
+            rc, _, err = run(cmd + target, d)
+            expect(rc == 0, "%s %s: %s" % (when, target[:1], err))
+            rc, _, err = run(["verify"] + target, d)
+            expect(rc == 0, "verify after %s %s: %s" % (when, target[:1], err))
+        expect(sqlite_q(d, "PRAGMA foreign_key_check") == [], "foreign key check after " + when)
+        lines_kept_sqlite(d)
+        lines_kept_pg(url)
+        check(when)
+
+
+def generate_1_1(d, old, new):
+    edit(d, old, new)
+    edit(d, 'version = "1.0.0"', 'version = "1.1.0"')
+    rc, _, err = run(["generate", "@t/shop"], d)
+    expect(rc == 0, err)
+    rc, _, err = run(["validate"], d)
+    expect(rc == 0 and "DBR047" not in err, err)
+
+
+@case
+def generate_primary_key_change_drops_and_adds_back_the_foreign_keys_on_it():
+    # ydtb_shop_lines.item_id references ydtb_shop_items.id. Moving the
+    # items' primary key to (workspace_id, id), id staying unique: PostgreSQL
+    # refused DROP CONSTRAINT ydtb_shop_items_pkey while the lines' foreign
+    # key depended on its index (2BP01, rolled back), and the unique key on
+    # id that the old primary key had held was not written for PostgreSQL at
+    # all. Now the foreign key is dropped first and added back after on the
+    # new unique key, in the up and in the down; SQLite's rebuild keeps it.
+    d = shop_project()
+    url, drop = t.pg_database()
+    try:
+        with_rows(d, url)
+        generate_1_1(d, '[tables.ydtb_shop_items.columns]\nid    = { type = "text", primary_key = true }',
+                     'primary_key = ["workspace_id", "id"]\n\n[tables.ydtb_shop_items.columns]\n'
+                     'id    = { type = "text", not_null = true, unique = true }')
+
+        def check(when):
+            key = psql(url, "SELECT string_agg(a.attname, ',' ORDER BY k.i) FROM pg_constraint c, "
+                       "unnest(c.conkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attnum = k.n "
+                       "AND a.attrelid = 'ydtb_shop_items'::regclass WHERE c.conname = 'ydtb_shop_items_pkey'")
+            expect(key == ("id" if when == "down" else "workspace_id,id"), "%s: primary key %s" % (when, key))
+            fk = psql(url, "SELECT convalidated FROM pg_constraint WHERE conname = 'ydtb_shop_lines_item_id_fkey'")
+            expect(fk == "t", "%s: the foreign key is %r" % (when, fk))
+            for dup in ["INSERT INTO ydtb_shop_items (id, title, workspace_id) VALUES ('i1', 'C', 'w1')"]:
+                try:
+                    sqlite_q(d, dup)
+                    raise AssertionError("%s: SQLite took a second i1" % when)
+                except sqlite3.IntegrityError:
+                    pass
+                p = subprocess.run(["psql", url, "-Xqc", dup], capture_output=True, text=True)
+                expect(p.returncode != 0 and "duplicate key" in p.stderr, p.stderr)
+        up_down_up(d, url, check)
+        rc, _, err = run(["test", "@t/shop", "--target", url], d)
+        expect(rc == 0, err)
+    finally:
+        drop()
+
+
+@case
+def generate_drops_a_unique_constraint_on_both_dialects():
+    # A column's unique = true, built by CREATE TABLE (SQLite names its
+    # index sqlite_autoindex_*), then removed: generate wrote DROP INDEX
+    # sqlite_autoindex_... for both dialects, which SQLite refuses for a
+    # constraint's index and which drops nothing on PostgreSQL, where the
+    # constraint is ydtb_shop_items_title_key. Now SQLite rebuilds and
+    # PostgreSQL drops the constraint; the down puts it back.
+    d = project({"tomls/shop.toml": SHOP.replace('title = { type = "text", not_null = true }',
+                                                 'title = { type = "text", not_null = true, unique = true }')},
+                with_tomls=["core.toml"])
+    rc, _, err = run(["generate", "@t/shop"], d)
+    expect(rc == 0, err)
+    url, drop = t.pg_database()
+    try:
+        with_rows(d, url)
+        generate_1_1(d, 'title = { type = "text", not_null = true, unique = true }',
+                     'title = { type = "text", not_null = true }')
+
+        def check(when):
+            unique = when == "down"
+            dup = "INSERT INTO ydtb_shop_items (id, title, workspace_id) VALUES ('i9', 'A', 'w1')"
+            try:
+                sqlite_q(d, dup)
+                sqlite_q(d, "DELETE FROM ydtb_shop_items WHERE id = 'i9'")
+                expect(not unique, "SQLite took a duplicate title after the down")
+            except sqlite3.IntegrityError:
+                expect(unique, "SQLite refused a duplicate title after " + when)
+            p = subprocess.run(["psql", url, "-Xqc", dup + "; DELETE FROM ydtb_shop_items WHERE id = 'i9'"],
+                               capture_output=True, text=True)
+            expect((p.returncode != 0 and "duplicate key" in p.stderr) == unique, "%s: %s" % (when, p.stderr))
+        up_down_up(d, url, check)
+        rc, _, err = run(["test", "@t/shop", "--target", url], d)
+        expect(rc == 0, err)
+    finally:
+        drop()
+
+
+@case
+def generate_down_adds_a_dropped_column_back_before_the_index_on_it():
+    # The down of one table's changes ran in the up's order: the index on
+    # a dropped column was created again before the column (PostgreSQL:
+    # column "price" does not exist). The down undoes them in reverse.
+    d = shop_project()
+    edit(d, '[tables.ydtb_shop_lines]', '[tables.ydtb_shop_items.indexes]\n'
+         'ydtb_shop_items_price_idx = { columns = ["workspace_id", "price"] }\n\n[tables.ydtb_shop_lines]')
+    rc, _, err = run(["generate", "@t/shop"], d)
+    expect(rc == 0, err)
+    url, drop = t.pg_database()
+    try:
+        with_rows(d, url)
+        edit(d, 'ydtb_shop_items_price_idx = { columns = ["workspace_id", "price"] }\n', '')
+        generate_1_1(d, 'price = { type = "integer" }\n', '')
+
+        def check(when):
+            n = psql(url, "SELECT count(*) FROM pg_indexes WHERE indexname = 'ydtb_shop_items_price_idx'")
+            expect(n == ("1" if when == "down" else "0"), "%s: %s price indexes" % (when, n))
+        up_down_up(d, url, check)
+        rc, _, err = run(["test", "@t/shop", "--target", url], d)
+        expect(rc == 0, err)
+    finally:
+        drop()
+
+
 GUARD = (
     '\n[[migrations]]\nid = "0002_title_guard"\nversion = "1.0.0"\n'
     'up_postgres = "SELECT 1;"\n'

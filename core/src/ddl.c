@@ -43,6 +43,12 @@ static const char *const ddl_postgres[DDL_COUNT] = {
 			 "ALTER TABLE {t} ADD CONSTRAINT {n} FOREIGN KEY {cols} {ref} NOT VALID;",
 	[DDL_VALIDATE_FKEY] = "ALTER TABLE {t} VALIDATE CONSTRAINT {n};",
 	[DDL_DROP_FKEY] = "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {n};",
+	[DDL_ADD_UNIQUE] = "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {n};\n"
+			   "ALTER TABLE {t} ADD CONSTRAINT {n} UNIQUE {cols};",
+	/* A unique constraint's index goes with it (DROP INDEX refuses it); a
+	 * plain unique index of that name goes by DROP INDEX. */
+	[DDL_DROP_UNIQUE] = "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {n};\n"
+			    "DROP INDEX IF EXISTS {n};",
 	[DDL_CREATE_INDEX] = "CREATE {u}INDEX IF NOT EXISTS {n} ON {t} {cols};",
 	[DDL_CREATE_INDEX_ONLINE] = "CREATE {u}INDEX CONCURRENTLY IF NOT EXISTS {n} ON {t} {cols};",
 	[DDL_DROP_INDEX] = "DROP INDEX IF EXISTS {n};",

@@ -25,6 +25,8 @@ enum ddl_stmt {
 	DDL_ADD_FKEY,                  /* NOT VALID where the dialect has it */
 	DDL_VALIDATE_FKEY,
 	DDL_DROP_FKEY,
+	DDL_ADD_UNIQUE,                /* a UNIQUE constraint (SQLite: in CREATE TABLE, by a rebuild) */
+	DDL_DROP_UNIQUE,               /* a UNIQUE constraint, or a unique index of its name */
 	DDL_CREATE_INDEX,
 	DDL_CREATE_INDEX_ONLINE,       /* without blocking writes: a transaction = false migration */
 	DDL_DROP_INDEX,

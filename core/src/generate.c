@@ -406,6 +406,13 @@ static bool gen_sqlite_can_drop(const struct dbreg_schema_table *h, const struct
 	return true;
 }
 
+/* A replayed index that SQLite made for a UNIQUE constraint of CREATE
+ * TABLE; on PostgreSQL the same constraint is <table>_<cols>_key. */
+static bool gen_autoindex(const struct dbreg_schema_index *ix)
+{
+	return ix->name && strncmp(ix->name, "sqlite_autoindex_", 17) == 0;
+}
+
 /* Whether SQLite must rebuild the table for these differences. */
 static bool gen_needs_rebuild(const struct dbreg_sdiff *d, size_t n)
 {
@@ -426,6 +433,11 @@ static bool gen_needs_rebuild(const struct dbreg_sdiff *d, size_t n)
 		case DBREG_SDIFF_FKEY_TARGET:
 		case DBREG_SDIFF_FKEY_ACTION:
 			return true;
+		case DBREG_SDIFF_INDEX_EXTRA:
+			/* A UNIQUE constraint's index: DROP INDEX refuses it. */
+			if (gen_autoindex(d[i].have_ix))
+				return true;
+			break;
 		case DBREG_SDIFF_COLUMN_MISSING:
 			if (!gen_sqlite_can_add(d[i].want_table, d[i].want_col))
 				return true;
@@ -567,18 +579,155 @@ static void gen_triggers(struct gen *g, struct dbreg_buf *b, const char *table)
 			dbreg_buf_printf(b, "%s;\n", g->trig_sql[i]);
 }
 
+/* ---- foreign keys on a key that changes ------------------------------------- */
+
+/* The keys of the replayed table that these differences drop on
+ * PostgreSQL: its primary key when it changes, and unique indexes that go
+ * or are built again. */
+struct gen_keys {
+	const char *const *cols[16];
+	size_t n[16], len;
+};
+
+static void gen_dropped_keys(const struct dbreg_sdiff *d, size_t n, struct gen_keys *k)
+{
+	const struct dbreg_schema_table *ht = d[0].have_table;
+	k->len = 0;
+	for (size_t i = 0; i < n && k->len < 16; i++) {
+		const struct dbreg_sdiff *x = &d[i];
+		if (x->kind == DBREG_SDIFF_PRIMARY_KEY && ht->n_primary_key) {
+			k->cols[k->len] = ht->primary_key;
+			k->n[k->len++] = ht->n_primary_key;
+		} else if ((x->kind == DBREG_SDIFF_INDEX_EXTRA || x->kind == DBREG_SDIFF_INDEX_COLUMNS ||
+			    x->kind == DBREG_SDIFF_INDEX_UNIQUE) && x->have_ix->unique) {
+			k->cols[k->len] = x->have_ix->columns;
+			k->n[k->len++] = x->have_ix->n_columns;
+		}
+	}
+}
+
+/* Whether foreign key f points at one of the keys of ht: PostgreSQL ties
+ * it to that key's index, and dropping the key fails (2BP01, dependent
+ * objects) while the foreign key stands. A referenced column SQLite
+ * leaves unnamed is the primary key's. */
+static bool gen_fk_on_keys(const struct dbreg_schema_fkey *f, const struct dbreg_schema_table *ht,
+			   const struct gen_keys *k)
+{
+	if (!f->ref_table || strcmp(f->ref_table, ht->name) != 0)
+		return false;
+	for (size_t j = 0; j < k->len; j++) {
+		if (k->n[j] != f->n_columns)
+			continue;
+		bool all = true;
+		for (size_t c = 0; c < f->n_columns && all; c++) {
+			const char *r = f->ref_columns && f->ref_columns[c] ? f->ref_columns[c]
+				      : c < ht->n_primary_key ? ht->primary_key[c] : NULL;
+			bool in = false;
+			for (size_t m = 0; r && m < k->n[j] && !in; m++)
+				in = k->cols[j][m] && strcmp(k->cols[j][m], r) == 0;
+			all = in;
+		}
+		if (all)
+			return true;
+	}
+	return false;
+}
+
+/* The foreign keys of the package's tables on keys of ht that this table's
+ * changes drop. after = false: the step before the table's, which drops
+ * them on PostgreSQL (its down adds them back and validates them); after
+ * = true: the step after, which adds each back as declared, NOT VALID and
+ * validated online (its down drops it again). A foreign key the package no
+ * longer declares is not added back: its own difference drops it. Returns
+ * whether there are any. */
+static bool gen_dependents(struct gen *g, struct gen_steps *steps, const struct dbreg_sdiff *d, size_t n, bool after)
+{
+	const struct dbreg_schema_table *ht = d[0].have_table;
+	struct gen_keys k;
+	gen_dropped_keys(d, n, &k);
+	if (!k.len)
+		return false;
+	bool any = false;
+	struct dbreg_buf up[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT}, down[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};
+	struct dbreg_buf oup[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT}, odown[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};
+	for (size_t i = 0; i < g->view.n_tables; i++) {
+		const struct dbreg_schema_table *vt = &g->view.tables[i];
+		for (size_t f = 0; f < vt->n_fkeys; f++) {
+			const struct dbreg_schema_fkey *hf = &vt->fkeys[f];
+			if (!gen_fk_on_keys(hf, ht, &k))
+				continue;
+			any = true;
+			char name[128];
+			gen_fk_name(name, sizeof name, vt->name, hf);
+			char *cols = gen_list(hf->columns, hf->n_columns);
+			struct ddl_vars v = {.table = vt->name, .name = name, .cols = cols};
+			if (!after) {
+				/* The down adds it back on the old key: named, since the
+				 * table's key by default is the new one by then. */
+				struct dbreg_schema_fkey named = *hf;
+				const char **rc = gen_alloc(&g->arena, (hf->n_columns + 1) * sizeof *rc);
+				for (size_t c = 0; rc && c < hf->n_columns; c++)
+					rc[c] = hf->ref_columns && hf->ref_columns[c] ? hf->ref_columns[c] : ht->primary_key[c];
+				named.ref_columns = rc;
+				char *ref = rc ? gen_refs(&named) : NULL;
+				v.ref = ref;
+				dbreg_ddl_emit(&up[PG], PG, DDL_DROP_FKEY, &v);
+				dbreg_ddl_emit(&down[PG], PG, DDL_ADD_FKEY, &v);
+				dbreg_ddl_emit(&down[PG], PG, DDL_VALIDATE_FKEY, &v);
+				free(ref);
+			} else {
+				const struct dbreg_schema_table *wt = dbreg_schema_table(g->want, vt->name);
+				const struct dbreg_schema_fkey *wf = NULL;
+				for (size_t w = 0; wt && w < wt->n_fkeys && !wf; w++) {
+					bool same = wt->fkeys[w].n_columns == hf->n_columns;
+					for (size_t c = 0; same && c < hf->n_columns; c++)
+						same = strcmp(wt->fkeys[w].columns[c], hf->columns[c]) == 0;
+					if (same)
+						wf = &wt->fkeys[w];
+				}
+				if (wf) {
+					char *ref = gen_refs(wf);
+					v.ref = ref;
+					dbreg_ddl_emit(&up[PG], PG, DDL_ADD_FKEY, &v);
+					dbreg_ddl_emit(&oup[PG], PG, DDL_VALIDATE_FKEY, &v);
+					dbreg_ddl_emit(&down[PG], PG, DDL_DROP_FKEY, &v);
+					free(ref);
+				}
+			}
+			free(cols);
+		}
+	}
+	gen_step(g, steps, GEN_MAIN, up, down);
+	gen_step(g, steps, GEN_ONLINE, oup, odown);
+	return any;
+}
+
 /* Statements for the differences of one existing table. */
 static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg_sdiff *d, size_t n)
 {
 	const struct dbreg_schema_table *wt = d[0].want_table, *ht = d[0].have_table;
 	const char *t = wt->name;
 	bool rebuild = gen_needs_rebuild(d, n);
+	/* Foreign keys on a key this table drops go first and come back after
+	 * it (PostgreSQL; SQLite's rebuild keeps them on their tables). The
+	 * unique key they come back on is then built here, not online. */
+	bool dependents = gen_dependents(g, steps, d, n, false);
 	struct dbreg_buf up[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT}, down[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};
 	struct dbreg_buf oup[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT}, odown[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};
+	struct dbreg_buf later[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};   /* the downs of the passes after this one */
 	char name[128];
 	/* Drops first (indexes and keys, then the columns they were on), then
-	 * additions and changes. */
-	for (int pass = 0; pass < 3; pass++)
+	 * additions and changes; the down undoes the passes in reverse (the
+	 * column comes back before the index on it). */
+	for (int pass = 0; pass < 3; pass++) {
+		for (int dl = 0; dl < 2; dl++) {
+			if (later[dl].len)
+				dbreg_buf_puts(&down[dl], later[dl].ptr);
+			g->arena.oom |= later[dl].oom;
+			dbreg_buf_dispose(&later[dl]);
+			later[dl] = down[dl];
+			down[dl] = (struct dbreg_buf)DBREG_BUF_INIT;
+		}
 		for (size_t i = 0; i < n; i++) {
 			const struct dbreg_sdiff *x = &d[i];
 			struct ddl_vars v = {.table = t};
@@ -590,12 +739,26 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 			char *a = NULL, *b = NULL, *c = NULL;
 			switch (x->kind) {
 			case DBREG_SDIFF_INDEX_EXTRA:
-				v.name = x->have_ix->name;
-				dbreg_ddl_emit(&up[PG], PG, DDL_DROP_INDEX, &v);
-				if (!rebuild)
-					dbreg_ddl_emit(&up[SQ], SQ, DDL_DROP_INDEX, &v);
 				a = gen_list(x->have_ix->columns, x->have_ix->n_columns);
 				v.cols = a;
+				if (gen_autoindex(x->have_ix)) {
+					/* A UNIQUE constraint: PostgreSQL's by its default
+					 * name, SQLite's by the rebuild. */
+					dbreg_ddl_constraint_name(name, sizeof name, t, x->have_ix->columns,
+								  x->have_ix->n_columns, "key");
+					v.name = name;
+					dbreg_ddl_emit(&up[PG], PG, DDL_DROP_UNIQUE, &v);
+					dbreg_ddl_emit(&down[PG], PG, DDL_ADD_UNIQUE, &v);
+					b = dbreg_schema_list_text(x->have_ix->columns, x->have_ix->n_columns);
+					gen_note(g, "drop unique %s%s", t, b ? b : "");
+					break;
+				}
+				v.name = x->have_ix->name;
+				/* A unique one may be a constraint on PostgreSQL (a replay
+				 * there), which DROP INDEX refuses. */
+				dbreg_ddl_emit(&up[PG], PG, x->have_ix->unique ? DDL_DROP_UNIQUE : DDL_DROP_INDEX, &v);
+				if (!rebuild)
+					dbreg_ddl_emit(&up[SQ], SQ, DDL_DROP_INDEX, &v);
 				v.unique = x->have_ix->unique ? "UNIQUE " : "";
 				dbreg_ddl_emit(&down[PG], PG, DDL_CREATE_INDEX, &v);
 				if (!rebuild)
@@ -777,8 +940,14 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				a = gen_list(x->want_uq->columns, x->want_uq->n_columns);
 				v.cols = a;
 				v.unique = "UNIQUE ";
-				dbreg_ddl_emit(&oup[PG], PG, DDL_CREATE_INDEX_ONLINE, &v);
-				dbreg_ddl_emit(&odown[PG], PG, DDL_DROP_INDEX_ONLINE, &v);
+				if (dependents) {
+					/* A foreign key added back after this step may need it. */
+					dbreg_ddl_emit(&up[PG], PG, DDL_CREATE_INDEX, &v);
+					dbreg_ddl_emit(&down[PG], PG, DDL_DROP_INDEX, &v);
+				} else {
+					dbreg_ddl_emit(&oup[PG], PG, DDL_CREATE_INDEX_ONLINE, &v);
+					dbreg_ddl_emit(&odown[PG], PG, DDL_DROP_INDEX_ONLINE, &v);
+				}
 				if (!rebuild) {
 					dbreg_ddl_emit(&oup[SQ], SQ, DDL_CREATE_INDEX_ONLINE, &v);
 					dbreg_ddl_emit(&odown[SQ], SQ, DDL_DROP_INDEX_ONLINE, &v);
@@ -855,6 +1024,13 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 			free(b);
 			free(c);
 		}
+	}
+	for (int dl = 0; dl < 2; dl++) {
+		if (later[dl].len)
+			dbreg_buf_puts(&down[dl], later[dl].ptr);
+		g->arena.oom |= later[dl].oom;
+		dbreg_buf_dispose(&later[dl]);
+	}
 	if (rebuild) {
 		/* SQLite: the whole table to its declared shape at once. */
 		const char **from = gen_alloc(&g->arena, (wt->n_columns + 1) * sizeof *from);
@@ -881,6 +1057,8 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 	}
 	gen_step(g, steps, GEN_MAIN, up, down);
 	gen_step(g, steps, GEN_ONLINE, oup, odown);
+	if (dependents)
+		gen_dependents(g, steps, d, n, true);
 }
 
 /* A table the package declares and its migrations do not create yet. */

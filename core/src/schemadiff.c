@@ -298,16 +298,20 @@ static void sd_keys(struct sd_ctx *c, const struct dbreg_schema_table *wt, const
 }
 
 /* Whether `t` holds a unique constraint on exactly these columns: its
- * primary key, a declared unique, or a unique index. */
-static bool sd_has_unique(const struct dbreg_schema_table *t, const char *const *cols, size_t n)
+ * primary key (while `want` keeps it: a primary key that moves takes its
+ * uniqueness along), a declared unique, or a unique index. */
+static bool sd_has_unique(const struct dbreg_schema_table *wt, const struct dbreg_schema_table *t,
+			  const char *const *cols, size_t n)
 {
-	if (sd_same_list(t->primary_key, t->n_primary_key, cols, n))
+	bool pk_kept = sd_same_list(wt->primary_key, wt->n_primary_key, t->primary_key, t->n_primary_key);
+	if (pk_kept && sd_same_list(t->primary_key, t->n_primary_key, cols, n))
 		return true;
 	for (size_t u = 0; u < t->n_uniques; u++)
 		if (sd_same_list(t->uniques[u].columns, t->uniques[u].n_columns, cols, n))
 			return true;
 	for (size_t k = 0; k < t->n_indexes; k++)
-		if (t->indexes[k].unique && sd_same_list(t->indexes[k].columns, t->indexes[k].n_columns, cols, n))
+		if (t->indexes[k].unique && (pk_kept || !t->indexes[k].primary) &&
+		    sd_same_list(t->indexes[k].columns, t->indexes[k].n_columns, cols, n))
 			return true;
 	return false;
 }
@@ -356,7 +360,7 @@ static void sd_indexes(struct sd_ctx *c, const struct dbreg_schema_table *wt, co
 	struct dbreg_sdiff base = {.want_table = wt, .have_table = ht};
 	for (size_t u = 0; u < wt->n_uniques; u++) {
 		const struct dbreg_schema_unique *w = &wt->uniques[u];
-		if (sd_has_unique(ht, w->columns, w->n_columns))
+		if (sd_has_unique(wt, ht, w->columns, w->n_columns))
 			continue;
 		struct dbreg_sdiff d = base;
 		d.kind = DBREG_SDIFF_UNIQUE_MISSING;
