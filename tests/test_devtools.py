@@ -786,6 +786,35 @@ def generate_down_adds_a_dropped_column_back_before_the_index_on_it():
         drop()
 
 
+@case
+def generate_down_of_a_dropped_not_null_column_runs_on_a_table_with_rows():
+    # title is NOT NULL without a default: the down added it back as such,
+    # which PostgreSQL refuses on a table with rows (contains null values)
+    # and SQLite's rebuild too (NOT NULL constraint failed), so the down of
+    # the drop could run only on an empty table. Its rows take '' now: the
+    # values are gone with the up, the column and its index come back.
+    d = shop_project()
+    url, drop = t.pg_database()
+    try:
+        with_rows(d, url)
+        generate_1_1(d, 'title = { type = "text", not_null = true }\n', '')
+
+        def check(when):
+            got = sqlite_q(d, "SELECT * FROM pragma_table_info('ydtb_shop_items') WHERE name = 'title'")
+            expect(bool(got) == (when == "down"), "%s: SQLite title %r" % (when, got))
+            if when == "down":
+                expect(got[0][3] == 1, "title is not NOT NULL on SQLite: %r" % got)
+                expect(sqlite_q(d, "SELECT DISTINCT title FROM ydtb_shop_items") == [("",)], "SQLite titles")
+                expect(psql(url, "SELECT string_agg(DISTINCT title, ',') || ':' || bool_and(true) FROM ydtb_shop_items")
+                       == ":true", "PostgreSQL titles")
+                expect(psql(url, "SELECT is_nullable || ':' || coalesce(column_default, '-') FROM information_schema.columns "
+                            "WHERE table_name = 'ydtb_shop_items' AND column_name = 'title' "
+                            "AND table_schema = current_schema()") == "NO:-", "PostgreSQL title")
+        up_down_up(d, url, check)
+    finally:
+        drop()
+
+
 GUARD = (
     '\n[[migrations]]\nid = "0002_title_guard"\nversion = "1.0.0"\n'
     'up_postgres = "SELECT 1;"\n'

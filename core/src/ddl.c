@@ -352,7 +352,7 @@ void dbreg_ddl_create_indexes(struct dbreg_buf *b, enum dbreg_dialect d, const s
 }
 
 void dbreg_ddl_rebuild(struct dbreg_buf *b, const struct dbreg_schema *to_src, const struct dbreg_schema_table *to,
-		 const char *from_name, const char *const *from_cols)
+		 const char *from_name, const char *const *from_cols, const char *const *fill)
 {
 	char tmp[80];
 	snprintf(tmp, sizeof tmp, "%.60s__new", to->name);
@@ -368,7 +368,7 @@ void dbreg_ddl_rebuild(struct dbreg_buf *b, const struct dbreg_schema *to_src, c
 	dbreg_buf_puts(b, " (");
 	bool first = true;
 	for (size_t i = 0; i < to->n_columns; i++) {
-		if (!from_cols[i])
+		if (!from_cols[i] && !(fill && fill[i]))
 			continue;
 		dbreg_buf_puts(b, first ? "" : ", ");
 		dbreg_ddl_ident(b, to->columns[i].name);
@@ -377,10 +377,14 @@ void dbreg_ddl_rebuild(struct dbreg_buf *b, const struct dbreg_schema *to_src, c
 	dbreg_buf_puts(b, ")\n  SELECT ");
 	first = true;
 	for (size_t i = 0; i < to->n_columns; i++) {
-		if (!from_cols[i])
+		if (!from_cols[i] && !(fill && fill[i]))
 			continue;
 		dbreg_buf_puts(b, first ? "" : ", ");
 		first = false;
+		if (!from_cols[i]) {
+			dbreg_buf_puts(b, fill[i]);
+			continue;
+		}
 		/* A column becoming NOT NULL keeps its rows by taking its default
 		 * where they held NULL. */
 		struct dbreg_buf def = DBREG_BUF_INIT;

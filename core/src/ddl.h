@@ -96,9 +96,10 @@ void dbreg_ddl_create_indexes(struct dbreg_buf *b, enum dbreg_dialect d, const s
  * "other kinds of table schema changes"), in a foreign_keys = false
  * migration: create the new shape under a temporary name, copy the rows
  * (from_cols[i] names the column of `from` that fills to's column i, NULL
- * for a new column, which takes its default), drop the old table, rename
- * the new one, recreate the indexes. */
+ * for a new column, which takes its default, or fill[i], an SQL literal,
+ * when fill is given and fill[i] is set), drop the old table, rename the
+ * new one, recreate the indexes. */
 void dbreg_ddl_rebuild(struct dbreg_buf *b, const struct dbreg_schema *to_src, const struct dbreg_schema_table *to,
-		 const char *from_name, const char *const *from_cols);
+		 const char *from_name, const char *const *from_cols, const char *const *fill);
 
 #endif

@@ -497,6 +497,39 @@ static void gen_fk_name(char *out, size_t size, const char *table, const struct 
 	dbreg_ddl_constraint_name(out, size, table, f->columns, f->n_columns, "fkey");
 }
 
+/* The value a down gives the rows of a NOT NULL column without a default
+ * that it adds back (its values are gone with the up): without one, ADD
+ * COLUMN (PostgreSQL) and the rebuild's copy (SQLite) fail on any row, and
+ * the down could never run on a table that has them. By portable type,
+ * then by SQLite's affinity. */
+static const struct {
+	const char *type, *postgres, *sqlite;
+} gen_fills[] = {
+	{"text", "''", "''"},           {"varchar", "''", "''"},       {"char", "''", "''"},
+	{"smallint", "0", "0"},         {"integer", "0", "0"},         {"bigint", "0", "0"},
+	{"numeric", "0", "0"},          {"real", "0", "0"},            {"double", "0", "0"},
+	{"boolean", "false", "0"},      {"date", "'1970-01-01'", "'1970-01-01'"},
+	{"time", "'00:00:00'", "'00:00:00'"},
+	{"timestamp", "'1970-01-01 00:00:00'", "'1970-01-01 00:00:00'"},
+	{"timestamptz", "'1970-01-01 00:00:00+00'", "'1970-01-01 00:00:00+00'"},
+	{"uuid", "'00000000-0000-0000-0000-000000000000'", "'00000000-0000-0000-0000-000000000000'"},
+	{"json", "'null'", "'null'"},   {"jsonb", "'null'", "'null'"}, {"bytea", "''", "X''"},
+	{"TEXT", NULL, "''"},           {"INTEGER", NULL, "0"},        {"REAL", NULL, "0"},
+	{"NUMERIC", NULL, "0"},         {"BLOB", NULL, "X''"},
+};
+
+static const char *gen_fill(const struct dbreg_schema_column *c, enum dbreg_dialect dl)
+{
+	if (!c->not_null || c->def.kind != DBREG_DV_NONE || c->identity)
+		return NULL;
+	const char *names[2] = {c->ptype.info ? c->ptype.info->name : NULL, dbreg_type_affinity(c->type)};
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; names[k] && i < sizeof gen_fills / sizeof gen_fills[0]; i++)
+			if (strcmp(gen_fills[i].type, names[k]) == 0)
+				return dl == PG ? gen_fills[i].postgres : gen_fills[i].sqlite;
+	return NULL;
+}
+
 /* Whether a type change can lose values: anything but a change to a wider
  * type of the same family. */
 static bool gen_narrowing(const struct dbreg_type *to, const struct dbreg_type *from)
@@ -790,10 +823,20 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				for (int dl = 0; dl < 2; dl++) {
 					if (dl == SQ && rebuild)
 						continue;
-					char *def = gen_coldef((enum dbreg_dialect)dl, g->have, ht, x->have_col, true);
+					const char *fill = gen_fill(x->have_col, (enum dbreg_dialect)dl);
+					struct dbreg_schema_column filled = *x->have_col;
+					if (fill)
+						filled.def = (struct dbreg_schema_default){.kind = DBREG_DV_EXPR, .text = fill};
+					char *def = gen_coldef((enum dbreg_dialect)dl, g->have, ht, &filled, true);
 					v.coldef = def;
-					dbreg_buf_puts(&down[dl], "-- the values of the dropped column are not restored\n");
+					if (fill)
+						dbreg_buf_printf(&down[dl], "-- the values of the dropped column are not restored: "
+									    "its rows take %s\n", fill);
+					else
+						dbreg_buf_puts(&down[dl], "-- the values of the dropped column are not restored\n");
 					dbreg_ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_ADD_COLUMN, &v);
+					if (fill)
+						dbreg_ddl_emit(&down[dl], (enum dbreg_dialect)dl, DDL_DROP_DEFAULT, &v);
 					free(def);
 				}
 				gen_note(g, "drop column %s.%s", t, x->have_col->name);
@@ -1035,22 +1078,29 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 		/* SQLite: the whole table to its declared shape at once. */
 		const char **from = gen_alloc(&g->arena, (wt->n_columns + 1) * sizeof *from);
 		const char **back = gen_alloc(&g->arena, (ht->n_columns + 1) * sizeof *back);
-		if (from && back) {
+		const char **fill = gen_alloc(&g->arena, (ht->n_columns + 1) * sizeof *fill);
+		if (from && back && fill) {
 			for (size_t i = 0; i < wt->n_columns; i++)
 				from[i] = dbreg_schema_column(ht, wt->columns[i].name) ? wt->columns[i].name : NULL;
-			for (size_t i = 0; i < ht->n_columns; i++)
+			for (size_t i = 0; i < ht->n_columns; i++) {
 				back[i] = dbreg_schema_column(wt, ht->columns[i].name) ? ht->columns[i].name : NULL;
+				fill[i] = back[i] ? NULL : gen_fill(&ht->columns[i], SQ);
+			}
 			/* Triggers are named by the replayed table (a rename in this
 			 * migration has carried them over already). */
 			const char *replayed = t;
 			for (size_t k = 0; k < g->n_renames; k++)
 				if (!g->renames[k].table && strcmp(g->renames[k].to, t) == 0)
 					replayed = g->renames[k].from;
-			dbreg_ddl_rebuild(&up[SQ], g->want, wt, t, from);
+			dbreg_ddl_rebuild(&up[SQ], g->want, wt, t, from, NULL);
 			gen_triggers(g, &up[SQ], replayed);
 			/* The view holds the replayed table under its new names:
 			 * rebuilding back to it restores the old shape. */
-			dbreg_ddl_rebuild(&down[SQ], &g->view, ht, t, back);
+			for (size_t i = 0; i < ht->n_columns; i++)
+				if (fill[i])
+					dbreg_buf_printf(&down[SQ], "-- the values of the dropped column %s are not restored: "
+								    "its rows take %s\n", ht->columns[i].name, fill[i]);
+			dbreg_ddl_rebuild(&down[SQ], &g->view, ht, t, back, fill);
 			gen_triggers(g, &down[SQ], replayed);
 		}
 		g->rebuild = true;
