@@ -674,10 +674,10 @@ def up_down_up(d, url, check):
         check(when)
 
 
-def generate_1_1(d, old, new):
+def generate_1_1(d, old, new, replay=()):
     edit(d, old, new)
     edit(d, 'version = "1.0.0"', 'version = "1.1.0"')
-    rc, _, err = run(["generate", "@t/shop"], d)
+    rc, _, err = run(["generate", "@t/shop"] + list(replay), d)
     expect(rc == 0, err)
     rc, _, err = run(["validate"], d)
     expect(rc == 0 and "DBR047" not in err, err)
@@ -728,8 +728,16 @@ def generate_drops_a_unique_constraint_on_both_dialects():
     # index sqlite_autoindex_*), then removed: generate wrote DROP INDEX
     # sqlite_autoindex_... for both dialects, which SQLite refuses for a
     # constraint's index and which drops nothing on PostgreSQL, where the
-    # constraint is ydtb_shop_items_title_key. Now SQLite rebuilds and
-    # PostgreSQL drops the constraint; the down puts it back.
+    # constraint is ydtb_shop_items_title_key. Replayed on PostgreSQL
+    # (generate --target) the index had that name, and DROP INDEX failed
+    # there (the constraint requires it) and did nothing on SQLite. Now
+    # SQLite rebuilds and PostgreSQL drops the constraint; the down puts it
+    # back.
+    for replay in [False, True]:
+        unique_dropped(replay)
+
+
+def unique_dropped(replay):
     d = project({"tomls/shop.toml": SHOP.replace('title = { type = "text", not_null = true }',
                                                  'title = { type = "text", not_null = true, unique = true }')},
                 with_tomls=["core.toml"])
@@ -739,7 +747,7 @@ def generate_drops_a_unique_constraint_on_both_dialects():
     try:
         with_rows(d, url)
         generate_1_1(d, 'title = { type = "text", not_null = true, unique = true }',
-                     'title = { type = "text", not_null = true }')
+                     'title = { type = "text", not_null = true }', ["--target", url] if replay else [])
 
         def check(when):
             unique = when == "down"

@@ -282,10 +282,26 @@ void dbreg_ddl_constraint_name(char *out, size_t size, const char *table, const 
 }
 
 /* A unique index of a catalog that stands for a UNIQUE constraint of the
- * table: SQLite names those sqlite_autoindex_<table>_<n>. */
-static bool ddl_autoindex(const struct dbreg_schema_index *ix)
+ * table: SQLite names those sqlite_autoindex_<table>_<n>; PostgreSQL's
+ * catalog does not tell, and its constraints' default name is taken for
+ * one. */
+static bool ddl_autoindex(const struct dbreg_schema *src, const struct dbreg_schema_table *t,
+			  const struct dbreg_schema_index *ix)
 {
-	return ix->primary || (ix->name && strncmp(ix->name, "sqlite_autoindex_", 17) == 0);
+	if (ix->primary || (ix->name && strncmp(ix->name, "sqlite_autoindex_", 17) == 0))
+		return true;
+	return dbreg_ddl_unique_constraint(src, t, ix);
+}
+
+bool dbreg_ddl_unique_constraint(const struct dbreg_schema *src, const struct dbreg_schema_table *t,
+				 const struct dbreg_schema_index *ix)
+{
+	if (src->source != DBREG_SCHEMA_CATALOG || src->dialect != DBREG_DIALECT_POSTGRES || !ix->unique ||
+	    !ix->name || ix->predicate)
+		return false;
+	char name[128];
+	dbreg_ddl_constraint_name(name, sizeof name, t->name, ix->columns, ix->n_columns, "key");
+	return strcmp(name, ix->name) == 0;
 }
 
 static bool ddl_same(const char *const *a, size_t na, const char *const *b, size_t nb)
@@ -319,7 +335,7 @@ void dbreg_ddl_create_table(struct dbreg_buf *b, enum dbreg_dialect d, const str
 	/* A catalog holds its unique constraints as indexes. */
 	for (size_t i = 0; src->source == DBREG_SCHEMA_CATALOG && i < t->n_indexes; i++) {
 		const struct dbreg_schema_index *ix = &t->indexes[i];
-		if (!ix->unique || ix->primary || !ddl_autoindex(ix) ||
+		if (!ix->unique || ix->primary || !ddl_autoindex(src, t, ix) ||
 		    ddl_same(ix->columns, ix->n_columns, t->primary_key, t->n_primary_key))
 			continue;
 		dbreg_buf_puts(b, ",\n  UNIQUE ");
@@ -341,7 +357,7 @@ void dbreg_ddl_create_indexes(struct dbreg_buf *b, enum dbreg_dialect d, const s
 {
 	for (size_t i = 0; i < t->n_indexes; i++) {
 		const struct dbreg_schema_index *ix = &t->indexes[i];
-		if (src->source == DBREG_SCHEMA_CATALOG && ddl_autoindex(ix))
+		if (src->source == DBREG_SCHEMA_CATALOG && ddl_autoindex(src, t, ix))
 			continue;
 		struct dbreg_buf cols = DBREG_BUF_INIT;
 		dbreg_ddl_ident_list(&cols, ix->columns, ix->n_columns);

@@ -81,6 +81,11 @@ void dbreg_ddl_references(struct dbreg_buf *b, const struct dbreg_schema_fkey *f
 void dbreg_ddl_constraint_name(char *out, size_t size, const char *table, const char *const *cols, size_t n,
 			 const char *suffix);
 
+/* Whether a unique index of a PostgreSQL catalog is taken for a UNIQUE
+ * constraint: it has the constraint's default name, <table>_<cols>_key. */
+bool dbreg_ddl_unique_constraint(const struct dbreg_schema *src, const struct dbreg_schema_table *t,
+				 const struct dbreg_schema_index *ix);
+
 /* CREATE TABLE IF NOT EXISTS `as` (columns, primary key, unique
  * constraints, foreign keys); `as` NULL: the table's own name. */
 void dbreg_ddl_create_table(struct dbreg_buf *b, enum dbreg_dialect d, const struct dbreg_schema *src,

@@ -413,8 +413,10 @@ static bool gen_autoindex(const struct dbreg_schema_index *ix)
 	return ix->name && strncmp(ix->name, "sqlite_autoindex_", 17) == 0;
 }
 
-/* Whether SQLite must rebuild the table for these differences. */
-static bool gen_needs_rebuild(const struct dbreg_sdiff *d, size_t n)
+/* Whether SQLite must rebuild the table for these differences (pg: the
+ * replay was PostgreSQL's, whose catalog does not tell a unique
+ * constraint's index from a unique index). */
+static bool gen_needs_rebuild(const struct dbreg_sdiff *d, size_t n, bool pg)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (d[i].kind) {
@@ -435,7 +437,7 @@ static bool gen_needs_rebuild(const struct dbreg_sdiff *d, size_t n)
 			return true;
 		case DBREG_SDIFF_INDEX_EXTRA:
 			/* A UNIQUE constraint's index: DROP INDEX refuses it. */
-			if (gen_autoindex(d[i].have_ix))
+			if (gen_autoindex(d[i].have_ix) || (pg && d[i].have_ix->unique))
 				return true;
 			break;
 		case DBREG_SDIFF_COLUMN_MISSING:
@@ -740,7 +742,7 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 {
 	const struct dbreg_schema_table *wt = d[0].want_table, *ht = d[0].have_table;
 	const char *t = wt->name;
-	bool rebuild = gen_needs_rebuild(d, n);
+	bool rebuild = gen_needs_rebuild(d, n, g->url != NULL);
 	/* Foreign keys on a key this table drops go first and come back after
 	 * it (PostgreSQL; SQLite's rebuild keeps them on their tables). The
 	 * unique key they come back on is then built here, not online. */
@@ -774,7 +776,7 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 			case DBREG_SDIFF_INDEX_EXTRA:
 				a = gen_list(x->have_ix->columns, x->have_ix->n_columns);
 				v.cols = a;
-				if (gen_autoindex(x->have_ix)) {
+				if (gen_autoindex(x->have_ix) || dbreg_ddl_unique_constraint(g->have, ht, x->have_ix)) {
 					/* A UNIQUE constraint: PostgreSQL's by its default
 					 * name, SQLite's by the rebuild. */
 					dbreg_ddl_constraint_name(name, sizeof name, t, x->have_ix->columns,
