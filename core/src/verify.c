@@ -219,6 +219,24 @@ static bool verify_undeclared_reported(const struct dbreg_registry *reg, const c
 	return true;
 }
 
+/* The indexes with the application's prefix on a table verify leaves
+ * alone (another program's, undeclared): the prefix says a package made
+ * them, and none declares them. */
+static int verify_prefixed_indexes(struct dbreg_verify_result *r, const struct dbreg_schema_table *t)
+{
+	int rc = 0;
+	for (size_t i = 0; i < t->n_indexes && rc == 0; i++) {
+		const struct dbreg_schema_index *ix = &t->indexes[i];
+		if (!ix->name || strncmp(ix->name, "ydtb_", 5) != 0)
+			continue;
+		char *cols = dbreg_schema_list_text(ix->columns, ix->n_columns);
+		rc = verify_add(r, t->name, NULL, "index %s %s on table %s is not declared by any package", ix->name,
+				cols ? cols : "", t->name);
+		free(cols);
+	}
+	return rc;
+}
+
 static int verify_not_compared(struct dbreg_verify_result *r, const char *package, const char *version,
 			       const char *reason)
 {
@@ -462,8 +480,10 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 		rc = dbreg_schema_diff(&diffs, want, have, &dopts);
 	for (size_t i = 0; i < diffs.len && rc == 0; i++) {
 		const struct dbreg_sdiff *d = &diffs.items[i];
-		if (d->kind == DBREG_SDIFF_TABLE_EXTRA && !verify_undeclared_reported(reg, d->have_table->name))
+		if (d->kind == DBREG_SDIFF_TABLE_EXTRA && !verify_undeclared_reported(reg, d->have_table->name)) {
+			rc = verify_prefixed_indexes(out, d->have_table);
 			continue;
+		}
 		rc = verify_render(out, d, dialect);
 	}
 	if (rc == 0)
