@@ -1269,44 +1269,10 @@ static int gen_replay(struct gen *g)
 {
 	struct dbreg_sandbox sb;
 	int rc = dbreg_sandbox_open(&sb, g->url);
-	char **before = NULL, **after = NULL, **created = NULL;
-	size_t n_before = 0, n_after = 0, n_created = 0;
 	if (rc == 0)
-		rc = dbreg_sandbox_dependencies(&sb, g->reg, g->pkg);
-	if (rc == 0)
-		rc = dbreg_sandbox_tables(&sb, &before, &n_before);
-	for (size_t i = 0; rc == 0 && i < g->pkg->n_migrations; i++) {
-		const struct dbreg_migration *m = &g->pkg->migrations[i];
-		const struct dbreg_sql *body = dbreg_migration_body(m, sb.dialect, true);
-		if (!body || !body->text) {
-			snprintf(sb.err, sizeof sb.err, "migration %s has no %s body: generate replays them there", m->id,
-				 sb.dialect == PG ? "PostgreSQL" : "SQLite");
-			rc = DBREG_EINVALID;
-		} else if ((rc = dbreg_sandbox_exec(&sb, body->text, m->transaction)) != 0) {
-			char msg[sizeof sb.err];
-			snprintf(msg, sizeof msg, "migration %.100s fails on %s: %.850s", m->id,
-				 sb.dialect == PG ? "PostgreSQL" : "SQLite", sb.err);
-			snprintf(sb.err, sizeof sb.err, "%s", msg);
-			rc = DBREG_EINVALID;
-		}
-	}
-	if (rc == 0)
-		rc = dbreg_sandbox_tables(&sb, &after, &n_after);
-	for (size_t i = 0; rc == 0 && i < n_after; i++) {
-		bool old = false;
-		for (size_t k = 0; k < n_before && !old; k++)
-			old = strcmp(before[k], after[i]) == 0;
-		if (!old)
-			rc = dbreg_strv_push(&created, &n_created, after[i]);
-	}
-	if (rc == 0)
-		rc = n_created ? dbreg_sandbox_read(&sb, &g->have, created, n_created)
-			       : dbreg_schema_new(&g->have, DBREG_SCHEMA_CATALOG, sb.dialect);
+		rc = dbreg_sandbox_package_schema(&sb, &g->have, g->reg, g->pkg, NULL);
 	if (rc != 0)
-		snprintf(g->err, sizeof g->err, "%s", rc == DBREG_ENOMEM ? "out of memory" : sb.err);
-	dbreg_strv_free(before, n_before);
-	dbreg_strv_free(after, n_after);
-	dbreg_strv_free(created, n_created);
+		snprintf(g->err, sizeof g->err, "%s", sb.err);
 	dbreg_sandbox_close(&sb);
 	return rc;
 }

@@ -216,6 +216,47 @@ int dbreg_sandbox_dependencies(struct dbreg_sandbox *sb, const struct dbreg_regi
 	return rc;
 }
 
+int dbreg_sandbox_package_schema(struct dbreg_sandbox *sb, struct dbreg_schema **out, const struct dbreg_registry *reg,
+				 const struct dbreg_package *pkg, const struct dbreg_semver *upto)
+{
+	char **before = NULL, **after = NULL, **created = NULL;
+	size_t n_before = 0, n_after = 0, n_created = 0;
+	const char *dialect = sb->dialect == DBREG_DIALECT_POSTGRES ? "PostgreSQL" : "SQLite";
+	*out = NULL;
+	int rc = dbreg_sandbox_dependencies(sb, reg, pkg);
+	if (rc == 0)
+		rc = dbreg_sandbox_tables(sb, &before, &n_before);
+	for (size_t i = 0; rc == 0 && i < pkg->n_migrations; i++) {
+		const struct dbreg_migration *m = &pkg->migrations[i];
+		if (upto && (!m->version_ok || dbreg_semver_compare(&m->version, upto) > 0))
+			continue;
+		const struct dbreg_sql *body = dbreg_migration_body(m, sb->dialect, true);
+		if (!body || !body->text) {
+			snprintf(sb->err, sizeof sb->err, "migration %s has no %s body to replay", m->id, dialect);
+			rc = DBREG_EINVALID;
+		} else if ((rc = dbreg_sandbox_exec(sb, body->text, m->transaction)) != 0) {
+			char msg[sizeof sb->err];
+			snprintf(msg, sizeof msg, "migration %.100s fails on %s: %.850s", m->id, dialect, sb->err);
+			snprintf(sb->err, sizeof sb->err, "%s", msg);
+			rc = DBREG_EINVALID;
+		}
+	}
+	if (rc == 0)
+		rc = dbreg_sandbox_tables(sb, &after, &n_after);
+	for (size_t i = 0; rc == 0 && i < n_after; i++)
+		if (!dbreg_strv_has(before, n_before, after[i]))
+			rc = dbreg_strv_push(&created, &n_created, after[i]);
+	if (rc == 0)
+		rc = n_created ? dbreg_sandbox_read(sb, out, created, n_created)
+			       : dbreg_schema_new(out, DBREG_SCHEMA_CATALOG, sb->dialect);
+	if (rc == DBREG_ENOMEM)
+		snprintf(sb->err, sizeof sb->err, "out of memory");
+	dbreg_strv_free(before, n_before);
+	dbreg_strv_free(after, n_after);
+	dbreg_strv_free(created, n_created);
+	return rc;
+}
+
 int dbreg_sandbox_tables(struct dbreg_sandbox *sb, char ***names, size_t *n)
 {
 	*names = NULL;

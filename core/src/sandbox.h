@@ -39,6 +39,14 @@ char *dbreg_sql_without_concurrently(const char *sql);
 int dbreg_sandbox_dependencies(struct dbreg_sandbox *sb, const struct dbreg_registry *reg,
 			       const struct dbreg_package *pkg);
 
+/* The tables pkg's own migrations create, run (up) after its dependencies'
+ * (dbreg_sandbox_dependencies), read back into *out: what its migrations
+ * produce, up to version upto (NULL: all of them). Returns 0, or
+ * DBREG_EINVALID (a body missing or failing), DBREG_EMIGRATION,
+ * DBREG_ECONNECT or DBREG_ENOMEM, with the message in sb->err. */
+int dbreg_sandbox_package_schema(struct dbreg_sandbox *sb, struct dbreg_schema **out, const struct dbreg_registry *reg,
+				 const struct dbreg_package *pkg, const struct dbreg_semver *upto);
+
 /* Names of the tables in the database; free with dbreg_strv_free. */
 int dbreg_sandbox_tables(struct dbreg_sandbox *sb, char ***names, size_t *n);
 

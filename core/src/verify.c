@@ -4,6 +4,7 @@
  * message}. */
 #include "isolation.h"
 #include "registry.h"
+#include "sandbox.h"
 #include "schemadiff.h"
 #include "semver.h"
 #include "state.h"
@@ -207,16 +208,12 @@ static int verify_render(struct dbreg_verify_result *r, const struct dbreg_sdiff
 	return rc;
 }
 
-/* Whether a table of the target is one verify holds against the
- * declarations when no package declares it: the application's prefix. */
-static bool verify_undeclared_reported(const struct dbreg_registry *reg, const char *name)
+static bool verify_declared(const struct dbreg_registry *reg, const char *name)
 {
-	if (strncmp(name, "ydtb_", 5) != 0)
-		return false;
 	for (size_t p = 0; p < reg->n_packages; p++)
 		if (dbreg_package_table(reg->packages[p], name))
-			return false;
-	return true;
+			return true;
+	return false;
 }
 
 /* The indexes with the application's prefix on a table verify leaves
@@ -351,22 +348,66 @@ static int verify_presence_only(struct dbreg_verify_result *out, struct dbreg_sc
 	return verify_not_compared(out, pkg->name, installed, reason);
 }
 
+/* A SQLite target's package at an older version than declared, with no
+ * schema of it recorded: its migrations up to that version, replayed on an
+ * in-memory database, say what it holds. Adds those tables to want and
+ * returns 0; 1 when that cannot tell (a PostgreSQL target, whose types an
+ * SQLite replay does not have; a body that fails), why saying so. */
+static int verify_replayed(struct dbreg_schema *want, const struct dbreg_registry *reg, const struct dbreg_package *pkg,
+			   const char *installed, enum dbreg_dialect dialect, char *why, size_t size)
+{
+	if (dialect != DBREG_DIALECT_SQLITE) {
+		size_t n = strlen(why);
+		snprintf(why + n, size - n, "; its migrations up to %s are replayed offline only for SQLite targets",
+			 installed);
+		return 1;
+	}
+	struct dbreg_semver v = DBREG_SEMVER_INIT;
+	int prc = dbreg_semver_parse(&v, installed, NULL);
+	if (prc != 0) {
+		dbreg_semver_dispose(&v);
+		return prc == -2 ? DBREG_ENOMEM : 1;
+	}
+	struct dbreg_sandbox sb;
+	struct dbreg_schema *made = NULL;
+	struct dbreg_buf text = DBREG_BUF_INIT;
+	int rc = dbreg_sandbox_open(&sb, NULL);
+	if (rc == 0)
+		rc = dbreg_sandbox_package_schema(&sb, &made, reg, pkg, &v);
+	if (rc == 0)
+		rc = dbreg_schema_write(&text, made);
+	if (rc == 0)
+		rc = dbreg_schema_add_text(want, text.ptr ? text.ptr : "", text.len, pkg->name);
+	else if (rc != DBREG_ENOMEM) {
+		size_t n = strlen(why);
+		snprintf(why + n, size - n, "; its migrations up to %s cannot be replayed: %s", installed, sb.err);
+	}
+	dbreg_sandbox_close(&sb);
+	dbreg_schema_free(made);
+	dbreg_buf_dispose(&text);
+	dbreg_semver_dispose(&v);
+	return rc == 0 || rc == DBREG_ENOMEM ? rc : 1;
+}
+
 /* The tables `want` holds for a package: the ones it declares when the
  * target has the version it declares (or none installed: then they are
  * missing), else the ones the state file recorded for the installed
- * version; failing that, the package is listed as not compared, and only
- * the tables its migrations up to that version create are looked for. */
+ * version, else (SQLite) the ones its migrations up to it produce;
+ * failing that, the package is listed as not compared, and only the
+ * tables its migrations up to that version create are looked for. */
 static int verify_want_package(struct dbreg_verify_result *out, struct dbreg_schema *want, struct dbreg_schema *have,
-			       const struct dbreg_package *pkg, const char *installed, struct dbreg_state *state)
+			       const struct dbreg_registry *reg, const struct dbreg_package *pkg, const char *installed,
+			       struct dbreg_state *state)
 {
 	if (!installed || !pkg->version_text || strcmp(installed, pkg->version_text) == 0)
 		return dbreg_schema_add_package(want, pkg);
 	enum dbreg_dialect dialect = have->dialect;
-	char why[256];
+	char why[1536];
 	if (!state) {
 		snprintf(why, sizeof why, "installed at %s but declared at %s, and no state file was given", installed,
 			 pkg->version_text);
-		return verify_presence_only(out, have, pkg, installed, dialect, why);
+		int rc = verify_replayed(want, reg, pkg, installed, dialect, why, sizeof why);
+		return rc == 1 ? verify_presence_only(out, have, pkg, installed, dialect, why) : rc;
 	}
 	char *text = NULL;
 	int rc = dbreg_state_package_schema(state, pkg->name, installed, &text);
@@ -374,7 +415,8 @@ static int verify_want_package(struct dbreg_verify_result *out, struct dbreg_sch
 		snprintf(why, sizeof why,
 			 "installed at %s but declared at %s, and the state file holds no schema of %s (it was never registered here)",
 			 installed, pkg->version_text, installed);
-		return verify_presence_only(out, have, pkg, installed, dialect, why);
+		rc = verify_replayed(want, reg, pkg, installed, dialect, why, sizeof why);
+		return rc == 1 ? verify_presence_only(out, have, pkg, installed, dialect, why) : rc;
 	}
 	if (rc == DBREG_ENOMEM)
 		return rc;
@@ -469,7 +511,7 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 		else if (only)
 			continue;
 		if (pkg->name)
-			rc = verify_want_package(out, want, have, pkg, installed, opts ? opts->state : NULL);
+			rc = verify_want_package(out, want, have, reg, pkg, installed, opts ? opts->state : NULL);
 	}
 	/* baseline: a version whose schema is unknown cannot be adopted. */
 	for (size_t i = 0; only && rc == 0 && i < out->n_not_compared; i++)
@@ -480,8 +522,13 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 		rc = dbreg_schema_diff(&diffs, want, have, &dopts);
 	for (size_t i = 0; i < diffs.len && rc == 0; i++) {
 		const struct dbreg_sdiff *d = &diffs.items[i];
-		if (d->kind == DBREG_SDIFF_TABLE_EXTRA && !verify_undeclared_reported(reg, d->have_table->name)) {
-			rc = verify_prefixed_indexes(out, d->have_table);
+		/* A table no package declares is reported when it has the
+		 * application's prefix, else only its indexes that have it; one a
+		 * package declares is there for a package not compared. */
+		if (d->kind == DBREG_SDIFF_TABLE_EXTRA && (strncmp(d->have_table->name, "ydtb_", 5) != 0 ||
+							  verify_declared(reg, d->have_table->name))) {
+			if (!verify_declared(reg, d->have_table->name))
+				rc = verify_prefixed_indexes(out, d->have_table);
 			continue;
 		}
 		rc = verify_render(out, d, dialect);
