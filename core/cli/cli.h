@@ -294,6 +294,9 @@ int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, s
  * on its own (transaction = false, or foreign_keys = false on SQLite) split
  * the run into. */
 void cli_print_applied_tail(struct cli_session *s, const struct dbreg_apply_result *r);
+/* The row-level security a successful run made again (dbreg_apply_result's
+ * repaired): warnings on stderr, or the "repaired" key with --json. */
+void cli_print_repaired(struct cli_session *s, const struct dbreg_apply_result *r, int rc);
 /* Prints the plan's warnings (DBR103, ...) on stderr, unless -q. */
 void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan);
 /* Prints the plan: human lines, or the keys target, dialect and steps. */

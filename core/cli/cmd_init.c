@@ -44,6 +44,7 @@ static void init_phase(void *arg, enum dbreg_init_phase phase)
 static void init_report(struct cli_session *s, const struct dbreg_init_result *r, int rc)
 {
 	const struct dbreg_plan *plan = r->plan;
+	int applied = r->failed == DBREG_INIT_VERIFY ? 0 : rc;   /* verify fails after the run committed */
 	if (s->o.json) {
 		cli_print_plan(s, plan);
 		cli_json_key(s, "applied");
@@ -52,8 +53,10 @@ static void init_report(struct cli_session *s, const struct dbreg_init_result *r
 		fprintf(s->out, "%zu", s->o.dry_run ? r->apply.applied : r->apply.to_run - r->apply.applied);
 		cli_json_key(s, "dry_run");
 		fputs(s->o.dry_run ? "true" : "false", s->out);
+		cli_print_repaired(s, &r->apply, applied);
 		return;
 	}
+	cli_print_repaired(s, &r->apply, applied);
 	if (s->o.quiet && rc == 0)
 		return;
 	if (s->o.dry_run) {

@@ -15,6 +15,24 @@ void cli_print_applied_tail(struct cli_session *s, const struct dbreg_apply_resu
 			"ran on its own)", r->segments);
 }
 
+void cli_print_repaired(struct cli_session *s, const struct dbreg_apply_result *r, int rc)
+{
+	/* A failed run rolled its repairs back with the rest. */
+	size_t n = rc == 0 ? r->n_repaired : 0;
+	if (s->o.json) {
+		cli_json_key(s, "repaired");
+		fputc('[', s->out);
+		for (size_t i = 0; i < n; i++) {
+			fputs(i ? ", " : "", s->out);
+			dbreg_json_str(s->out, r->repaired[i]);
+		}
+		fputc(']', s->out);
+		return;
+	}
+	for (size_t i = 0; i < n && !s->o.quiet; i++)
+		fprintf(s->err, "warning: %s: %s\n", s->shown, r->repaired[i]);
+}
+
 /* Prints a failed run: the migration, the place in the manifest, what the
  * database said, and that nothing was changed. */
 void cli_print_failure(struct cli_session *s, const struct dbreg_apply_result *r)
@@ -145,6 +163,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 			dbreg_json_str(s->out, res.resumed_migration);
 			fprintf(s->out, ", \"statement\": %zu}", res.resumed_at);
 		}
+		cli_print_repaired(s, &res, rc);
 	} else if (!s->o.quiet || rc < 0) {
 		if (s->o.dry_run) {
 			cli_print_dry_run(s, plan);
@@ -166,6 +185,8 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 					res.resumed_package, res.resumed_migration, res.resumed_at);
 		}
 	}
+	if (!s->o.json)
+		cli_print_repaired(s, &res, rc);
 	if (rc < 0) {
 		cli_print_failure(s, &res);   /* on stderr, with --json too */
 		cli_fail_apply(s, &res);

@@ -586,6 +586,11 @@ struct dbreg_apply_result {
 	 * (borrowed from the plan; NULL: none), at which statement (1-based). */
 	const char *resumed_package, *resumed_migration;
 	size_t resumed_at;
+	/* [isolation] row-level security that the run found missing on tables
+	 * no step of it touched, and made again, one line each ("ydtb_notes:
+	 * row-level security was off: enabled"), committed with the run. */
+	char **repaired;
+	size_t n_repaired;
 };
 
 /* Frees what a result owns and zeroes it. NULL-safe. */

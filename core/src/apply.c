@@ -57,9 +57,8 @@ void dbreg_apply_result_dispose(struct dbreg_apply_result *r)
 	free(r->message);
 	free(r->detail);
 	free(r->hint);
-	for (size_t i = 0; i < r->n_invalid_indexes; i++)
-		free(r->invalid_indexes[i]);
-	free(r->invalid_indexes);
+	dbreg_strv_free(r->invalid_indexes, r->n_invalid_indexes);
+	dbreg_strv_free(r->repaired, r->n_repaired);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -220,6 +219,7 @@ struct apply_run {
 	bool gated;                    /* opts->gate was called */
 	bool splits;                   /* some step to run commits alone */
 	bool rls_session;              /* row_security set off for the run */
+	bool notice_oom;               /* a repaired line could not be kept */
 	char **inst_names, **inst_versions; /* the installed packages, read once when splits */
 	size_t n_inst;
 	bool inst_read;
@@ -325,8 +325,16 @@ static int apply_rls(struct apply_run *r, const struct dbreg_package *const *pkg
 	return rc;
 }
 
+static void apply_rls_repaired(void *arg, const char *message)
+{
+	struct apply_run *r = arg;
+	if (dbreg_strv_push(&r->out->repaired, &r->out->n_repaired, message) != 0)
+		r->notice_oom = true;
+}
+
 /* Every run repairs the policies of the packages it covers, even when no
- * migration is pending: one statement for all those not made yet. */
+ * migration is pending: one statement for all those not made yet, whose
+ * notices (isolation.c) say what it had to make again. */
 static int apply_rls_rest(struct apply_run *r)
 {
 	const struct dbreg_plan *plan = r->plan;
@@ -337,9 +345,16 @@ static int apply_rls_rest(struct apply_run *r)
 	for (size_t k = 0; k < plan->n_pkgs; k++)
 		if (plan->pkgs[k].in_scope && !r->rls_done[k])
 			pkgs[n++] = plan->pkgs[k].pkg;
+	bool hear = r->drv->version >= 13;
+	if (hear) {
+		r->conn->on_notice = apply_rls_repaired;
+		r->conn->on_notice_arg = r;
+	}
 	int rc = n ? apply_rls(r, pkgs, n) : 0;
+	if (hear)
+		r->conn->on_notice = NULL;
 	free(pkgs);
-	return rc;
+	return rc == 0 && r->notice_oom ? DBREG_ENOMEM : rc;
 }
 
 /* Whether version text v is above a package's installed version (none

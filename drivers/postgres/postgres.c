@@ -139,11 +139,14 @@ static int pg_query(struct pg_conn *c, PGresult **out, const char *sql, int n, c
 	return 0;
 }
 
-/* Server notices ("relation already exists, skipping") are not ours to print. */
-static void pg_notice(void *arg, const char *message)
+/* Server notices ("relation already exists, skipping") are not ours to
+ * print; those of the core's own bodies ("dbreg: ...") go to on_notice. */
+static void pg_notice(void *arg, const PGresult *res)
 {
-	(void)arg;
-	(void)message;
+	struct dbreg_conn *conn = arg;
+	const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (conn->on_notice && m && strncmp(m, "dbreg: ", 7) == 0)
+		conn->on_notice(conn->on_notice_arg, m + 7);
 }
 
 /* Whether the connection string or the environment already sets `key`. */
@@ -397,7 +400,7 @@ static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 	/* Asked (not GSS-encrypted) and refused. */
 	if (learn && !skip_tls && !PQsslInUse(c->pg) && !PQgssEncInUse(c->pg))
 		pg_plain_set(plain, true);
-	PQsetNoticeProcessor(c->pg, pg_notice, NULL);
+	PQsetNoticeReceiver(c->pg, pg_notice, &c->base);
 	/* NULL (out of memory) leaves the connection uncancellable, as before. */
 	c->cancel = PQgetCancel(c->pg);
 	*out = &c->base;

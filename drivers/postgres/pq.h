@@ -20,7 +20,7 @@
 	X(PQfinish) X(PQfreemem) X(PQgetCopyData) X(PQgetResult) X(PQgetisnull) X(PQgetvalue)           \
 	X(PQhost) X(PQnfields) X(PQntuples) X(PQparameterStatus) X(PQport) X(PQprepare)                 \
 	X(PQputCopyEnd) X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus)                 \
-	X(PQsendQuery) X(PQserverVersion) X(PQsetNoticeProcessor) X(PQstatus)                           \
+	X(PQsendQuery) X(PQserverVersion) X(PQsetNoticeReceiver) X(PQstatus)                           \
 	X(PQtransactionStatus) X(PQcancel) X(PQfreeCancel) X(PQgetCancel) X(PQsslInUse) X(PQgssEncInUse)
 
 struct dbreg_pq {

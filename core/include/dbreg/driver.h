@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-#define DBREG_DRIVER_VERSION 12
+#define DBREG_DRIVER_VERSION 13
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -48,6 +48,13 @@ struct dbreg_conn {
 	 * how long it took. Drivers zero the connection when they create it. */
 	void (*on_statement)(void *arg, size_t statement, double ms);
 	void *on_statement_arg;
+	/* Appended in version 13: the core sets them only on connections of
+	 * drivers of version 13 or later (an older driver's connection ends
+	 * above). exec calls it with the text of each notice a body raises
+	 * that starts "dbreg: " (PL/pgSQL's RAISE NOTICE), that prefix left
+	 * out: how a body the core wrote says what it did. */
+	void (*on_notice)(void *arg, const char *message);
+	void *on_notice_arg;
 };
 
 #define DBREG_CONN_OF(type, conn) ((type *)(void *)(conn))
@@ -380,6 +387,8 @@ struct dbreg_driver {
 	 * method: registry_digest every visit. */
 	int (*registry_digest_since)(struct dbreg_conn *conn, bool expect_tables, const char *since,
 				     char fp[DBREG_FINGERPRINT_SIZE], struct dbreg_registry_digest *out);
+
+	/* Version 13 adds no method: struct dbreg_conn's on_notice. */
 };
 
 /* ---- the core's helpers for what a driver hands it ----------------------
