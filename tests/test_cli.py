@@ -587,6 +587,28 @@ def init_unreachable_exits_3_quickly_without_password():
 
 
 @case
+def init_wait_bounds_a_server_that_accepts_but_never_answers():
+    # libpq's connect_timeout (10 s) is cut to what is left of --wait, so a
+    # listener that never speaks does not hold init past its budget.
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    port = s.getsockname()[1]
+    d = project()
+    try:
+        for target in ("postgres://app:s3cretpw@127.0.0.1:%d/db" % port,
+                       "host=127.0.0.1 port=%d user=app password=s3cretpw dbname=db" % port):
+            t = time.time()
+            rc, out, err = run(["init", "--wait", "3", "--target", target], d)
+            took = time.time() - t
+            expect(rc == 3 and took < 6, "exit %d after %.1f s: %s" % (rc, took, err))
+            expect("s3cretpw" not in out + err and "connect_timeout" not in out + err, out + err)
+    finally:
+        s.close()
+
+
+@case
 def libpq_is_loaded_only_when_a_postgresql_target_is_reached():
     # The driver loads libpq at its first use (drivers/postgres/pq.h): a run
     # on SQLite does not pay for it and the libraries it brings, a run that

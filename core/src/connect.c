@@ -3,12 +3,29 @@
 #include "connect.h"
 #include "util.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static void connect_sleep(double seconds)
 {
 	struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
 	nanosleep(&ts, NULL);
+}
+
+/* libpq waits connect_timeout (10 s by default) for a server that accepts
+ * but does not answer: within a wait, each attempt gets only what is left of
+ * it (libpq's least is 2 s), unless the URL sets its own. NULL: use url. */
+static char *connect_capped(const char *url, int wait_s, double left)
+{
+	bool uri = strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+	bool keywords = !uri && strncmp(url, "sqlite:", 7) != 0 && strchr(url, '=');
+	if (wait_s <= 0 || left >= 10 || (!uri && !keywords) || strstr(url, "connect_timeout") || getenv("PGCONNECT_TIMEOUT"))
+		return NULL;
+	int s = left < 2 ? 2 : (int)(left + 0.999);
+	if (keywords)
+		return dbreg_printf("%s connect_timeout=%d", url, s);
+	return dbreg_printf("%s%cconnect_timeout=%d", url, strchr(url, '?') ? '&' : '?', s);
 }
 
 int dbreg_connect_waiting(struct dbreg_conn **conn, const char *url, bool readonly, int wait_s,
@@ -18,8 +35,11 @@ int dbreg_connect_waiting(struct dbreg_conn **conn, const char *url, bool readon
 	double start = dbreg_clock_ms(), delay = 0.25;
 	for (;;) {
 		++*attempts;
-		int rc = readonly ? dbreg_target_connect_readonly(conn, url, err, errsize)
-				  : dbreg_target_connect(conn, url, err, errsize);
+		char *capped = connect_capped(url, wait_s, (double)wait_s - (dbreg_clock_ms() - start) / 1e3);
+		const char *u = capped ? capped : url;
+		int rc = readonly ? dbreg_target_connect_readonly(conn, u, err, errsize)
+				  : dbreg_target_connect(conn, u, err, errsize);
+		free(capped);
 		if (rc == 0 || rc == DBREG_EUSAGE)
 			return rc;
 		bool transient = true;

@@ -58,6 +58,7 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 	struct dbreg_applied *hist = NULL;
 	size_t n_hist = 0;
 	char *key = NULL;
+	const char *target = NULL;
 	char err[900] = "";
 	int rc;
 
@@ -69,7 +70,7 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 		}
 	}
 	key = dbreg_url_redact(url);
-	const char *target = o->state_target ? o->state_target : key;
+	target = o->state_target ? o->state_target : key;
 	if (!key) {
 		rc = init_fail(out, DBREG_INIT_CONNECT, DBREG_ENOMEM, "out of memory", NULL);
 		goto out;
