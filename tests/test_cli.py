@@ -1972,6 +1972,12 @@ def accept_records_an_intended_change_and_logs_it():
     d = project()
     rc, out, err = run(["init", "-q"], d)
     expect(rc == 0, out + err)
+
+    def order():
+        rc, out, err = run(["history", "--json"], d)
+        expect(rc == 0, out + err)
+        return [(m["package"], m["migration"], m["applied_at"]) for m in json.loads(out)["migrations"]]
+    before = order()
     path = os.path.join(d, "tomls", "basic.toml")
     text = open(path).read()
     open(path, "w").write(text.replace('CREATE TABLE IF NOT EXISTS "ydtb_basic_notes" (\n  "id" TEXT',
@@ -1981,6 +1987,8 @@ def accept_records_an_intended_change_and_logs_it():
     rc, out, err = run(["accept", "@ydtb/basic", "0001_create_notes", "--json"], d)
     doc = json.loads(out)
     expect(rc == 0 and doc["changed"] is True and doc["old_checksum"] != doc["new_checksum"], out + err)
+    # Still oldest first, each row at its time: accept rewrote the row.
+    expect(order() == before, "history order changed by accept: %s\n%s" % (before, order()))
     rc, out, err = run(["accept", "@ydtb/basic", "0001_create_notes"], d)
     expect(rc == 0 and "nothing to accept" in out, out + err)
     rc, out, err = run(["apply"], d)

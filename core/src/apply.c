@@ -1144,9 +1144,10 @@ int dbreg_apply_accept(struct dbreg_accept_result *out, struct dbreg_conn *conn,
 	if ((rc = drv->history_read(conn, &h)) != 0)
 		goto fail;
 	const struct dbreg_applied *row = NULL;
+	size_t at = 0;
 	for (size_t i = 0; i < h.len; i++)
 		if (strcmp(h.rows[i].package, package) == 0 && strcmp(h.rows[i].migration, migration) == 0)
-			row = &h.rows[i];
+			row = &h.rows[i], at = i;
 	if (!row) {
 		snprintf(out->errmsg, sizeof out->errmsg,
 			 "migration %s of %s is not applied on the target: there is no checksum to accept", migration, package);
@@ -1156,11 +1157,19 @@ int dbreg_apply_accept(struct dbreg_accept_result *out, struct dbreg_conn *conn,
 	snprintf(out->old_checksum, sizeof out->old_checksum, "%s", row->checksum ? row->checksum : "");
 	if (strcmp(out->old_checksum, out->new_checksum) == 0)
 		goto out;
-	/* Delete and insert again: the row keeps its time and duration. */
-	struct dbreg_applied now = *row;
-	now.checksum = out->new_checksum;
-	if ((rc = drv->history_record(conn, row, false)) != 0 || (rc = drv->history_record(conn, &now, true)) != 0)
-		goto fail;
+	/* Delete and insert again, with the rows after it: each keeps its time
+	 * and duration, and rows of one millisecond their order (the history
+	 * reads ties in the order rows were written). */
+	for (size_t i = at; i < h.len; i++)
+		if ((rc = drv->history_record(conn, &h.rows[i], false)) != 0)
+			goto fail;
+	for (size_t i = at; i < h.len; i++) {
+		struct dbreg_applied again = h.rows[i];
+		if (i == at)
+			again.checksum = out->new_checksum;
+		if ((rc = drv->history_record(conn, &again, true)) != 0)
+			goto fail;
+	}
 	rc = drv->commit(conn);
 	in_tx = false;
 	if (rc != 0)
