@@ -1457,6 +1457,34 @@ def status_offline_shows_the_highest_applied_version():
 
 
 @case
+def status_shows_a_package_whose_manifest_is_gone_and_history_reads_past_a_broken_manifest():
+    # The target holds @ydtb/basic's tables whatever the checkout says:
+    # status lists it (declared null), online and offline, and the hint of
+    # DBR045 says how to remove it without editing dbreg's tables by hand.
+    d, db = applied_with_data("init")
+    path = os.path.join(d, "tomls", "basic.toml")
+    text = open(path).read()
+    os.rename(path, path + ".away")
+    for extra in ([], ["--offline"]):
+        rc, out, err = run(["status"] + extra, d)
+        expect(rc == 1 and "DBR045" in err, "exit %d: %s" % (rc, out + err))
+        expect(any(l.split()[:4] == ["@ydtb/basic", "-", "1.1.0", "0"] for l in out.splitlines()), out)
+        expect("dbreg down @ydtb/basic --to 0.0.0" in err and "remove its row" not in err, err)
+        rc, out, err = run(["status", "--json"] + extra, d)
+        pkgs = {p["name"]: p for p in json.loads(out)["packages"]}
+        expect(pkgs.get("@ydtb/basic") == {"name": "@ydtb/basic", "declared_version": None,
+                                           "installed_version": "1.1.0", "pending": 0}, out)
+    # history needs no manifest: a TOML error does not hide it.
+    open(path, "w").write(text + "\ngarbage = = 1\n")
+    os.unlink(path + ".away")
+    rc, out, err = run(["history", "--json"], d)
+    doc = json.loads(out)
+    expect(rc == 0 and len([m for m in doc["migrations"] if m["package"] == "@ydtb/basic"]) == 5, out + err)
+    rc, out, err = run(["history", "--offline"], d)
+    expect(rc == 0 and "0005_create_note_tags" in out, out + err)
+
+
+@case
 def status_with_checksum_drift_prints_the_table_and_the_finding_and_exits_1():
     # A user asking for status wants the table and the finding: DBR045 is
     # said with it (exit 1, as the plan has an error), and what is pending

@@ -41,6 +41,7 @@ const struct cli_command cli_cmd_history = {
 	.summary = "the migrations applied on the target, oldest first",
 	.help = "Reads the target's history table (read-only); --offline prints the state file's copy.",
 	.options = (const char *const[]){"offline", NULL},
-	.needs = CLI_NEEDS_VALID | CLI_NEEDS_TARGET | CLI_NEEDS_STATE | CLI_STATE_READONLY,
+	/* The target's tables alone: readable while a manifest is being mended. */
+	.needs = CLI_NEEDS_PROJECT | CLI_NEEDS_TARGET | CLI_NEEDS_STATE | CLI_STATE_READONLY,
 	.run = history_run,
 };

@@ -97,8 +97,29 @@ static int status_run(struct cli_session *s)
 				inst ? inst : "-", pending);
 		}
 	}
+	/* Installed on the target, declared by no manifest (removed, or another
+	 * checkout's): shown, since the target holds its tables. */
+	size_t shown = np, n_other = s->conn ? n_installed : s->n_history;
+	for (size_t k = 0; k < n_other; k++) {
+		const char *name = s->conn ? names[k] : s->history[k].package;
+		bool seen = dbreg_registry_package_find(s->reg, name) < np;
+		for (size_t j = 0; !seen && !s->conn && j < k; j++)
+			seen = strcmp(s->history[j].package, name) == 0;
+		if (seen)
+			continue;
+		const char *inst = status_installed(s, name, names, versions, n_installed);
+		if (s->o.json) {
+			fputs(shown++ ? ",\n    {\"name\": " : "\n    {\"name\": ", out);
+			dbreg_json_str(out, name);
+			fputs(", \"declared_version\": null, \"installed_version\": ", out);
+			dbreg_json_str(out, inst);
+			fputs(", \"pending\": 0}", out);
+		} else {
+			fprintf(out, "  %-28s %-12s %-12s %d  (no manifest declares it)\n", name, "-", inst ? inst : "-", 0);
+		}
+	}
 	if (s->o.json)
-		fputs(np ? "\n  ]" : "]", out);
+		fputs(shown ? "\n  ]" : "]", out);
 out:
 	for (size_t i = 0; i < n_installed; i++) {
 		free(names[i]);

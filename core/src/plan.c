@@ -432,8 +432,10 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 					    "applied migration %s of package %s is not in any manifest%s",
 					    row->migration, row->package,
 					    pkg ? "" : " (the package is not registered)") ||
-			    dbreg_diag_hintf(&reg->diags, "restore the manifest that declared it, or remove its row "
-						       "from ydtb_registry_migrations on the target"))
+			    (pkg ? dbreg_diag_hintf(&reg->diags, "restore the migration in %s's manifest", row->package)
+				 : dbreg_diag_hintf(&reg->diags, "restore the manifest that declared it; with it, "
+								 "dbreg down %s --to 0.0.0 removes the package",
+						    row->package)))
 				goto oom;
 			continue;
 		}
