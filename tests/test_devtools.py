@@ -88,6 +88,26 @@ def new_migration_appends_and_keeps_every_byte():
 
 
 @case
+def new_migration_and_generate_refuse_a_manifest_whose_migrations_are_an_inline_array():
+    # [[migrations]] cannot follow `migrations = [...]`: appending it wrote a
+    # file that no longer parsed. Refused (exit 1), the file byte for byte.
+    inline = ('migrations = [ { id = "0001", version = "0.1.0", up = "SELECT 1;" } ]\n'
+              '[package]\nname = "@t/inl"\nversion = "0.2.0"\ndescription = "x"\n\n'
+              '[tables.ydtb_inl_items]\ndescription = "An item"\nworkspace_scoped = true\n\n'
+              '[tables.ydtb_inl_items.columns]\nid = { type = "text", primary_key = true }\n')
+    d = project({"tomls/inl.toml": inline}, with_tomls=["core.toml"])
+    path = os.path.join(d, "tomls", "inl.toml")
+    before = read(path)
+    for args in (["new", "migration", "@t/inl", "0002_x"], ["generate", "@t/inl"]):
+        rc, out, err = run(args, d)
+        expect(rc == 1 and "tomls/inl.toml: appending [[migrations]] would make the file invalid TOML" in err
+               and "not an array of tables" in err, "%s: exit %d: %s" % (args, rc, out + err))
+        expect(read(path) == before, "%s changed the file" % args)
+    rc, out, err = run(["generate", "@t/inl", "--dry-run"], d)
+    expect(rc == 0 and "[[migrations]]" in out, out + err)
+
+
+@case
 def new_migration_on_a_file_without_final_newline():
     d = project()
     path = os.path.join(d, "tomls", "basic.toml")

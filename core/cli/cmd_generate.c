@@ -59,9 +59,12 @@ static int generate_run(struct cli_session *s)
 		}
 		/* The manifest's bytes stay as they are: the migrations go after them. */
 		size_t w;
-		rc = dbreg_manifest_append(&next, &w, text, len, gen.toml);
-		if (rc < 0)
+		rc = dbreg_manifest_append(&next, &w, text, len, gen.toml, err, sizeof err);
+		if (rc < 0) {
+			if (rc != DBREG_ENOMEM)
+				cli_fail(s, "%s: %s", file, err);
 			goto out;
+		}
 		rc = dbreg_write_file(path, next, w, err, sizeof err);
 		if (rc < 0) {
 			cli_fail(s, "%s", err);

@@ -351,12 +351,13 @@ static int new_migration(struct cli_session *s, const char *pkg, const char *id)
 		goto out;
 	}
 	rc = dbreg_scaffold_migration(&next, &next_len, text, len, id, version, err, sizeof err);
-	if (rc == DBREG_EINVALID)
-		rc = DBREG_EUSAGE;   /* the id on the command line */
 	if (rc == 0)
 		rc = dbreg_write_file(path, next, next_len, err, sizeof err);
 	if (rc < 0) {
-		cli_fail(s, "%s", rc == DBREG_ENOMEM ? "out of memory" : err);
+		if (rc == DBREG_EINVALID)
+			cli_fail(s, "%s: %s", file, err);
+		else
+			cli_fail(s, "%s", rc == DBREG_ENOMEM ? "out of memory" : err);
 		goto out;
 	}
 	if (s->o.json) {

@@ -1065,13 +1065,15 @@ const char *dbreg_scaffold_file_name(const char *name, char *out, size_t size);
  * after it: the old bytes are a prefix of *out, a missing final newline
  * is supplied, one blank line separates them, and a file whose lines end
  * in CRLF gets CRLF lines. Returns 0 and a malloc'd *out of *out_len
- * bytes, or DBREG_ENOMEM. */
-int dbreg_manifest_append(char **out, size_t *out_len, const char *text, size_t len, const char *tail);
+ * bytes; DBREG_EINVALID (message in err) when text is TOML that the tail
+ * would make invalid (its migrations an inline array, say); DBREG_ENOMEM. */
+int dbreg_manifest_append(char **out, size_t *out_len, const char *text, size_t len, const char *tail, char *err,
+			  size_t errsize);
 
 /* `text` with an empty migration (id, version, empty bodies for both
  * dialects in both directions) appended as dbreg_manifest_append does.
- * Returns 0 and a malloc'd
- * *out of *out_len bytes; DBREG_EINVALID (bad id, message in err);
+ * Returns 0 and a malloc'd *out of *out_len bytes; DBREG_EUSAGE (a bad
+ * id) or DBREG_EINVALID (a file that cannot take it), message in err;
  * DBREG_ENOMEM. */
 int dbreg_scaffold_migration(char **out, size_t *out_len, const char *text, size_t len, const char *id,
 			     const char *version, char *err, size_t errsize);

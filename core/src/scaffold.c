@@ -3,6 +3,7 @@
  * checked by reading it back through the manifest reader, and an append
  * never rewrites a byte that was already in the file. */
 #include "registry.h"
+#include "toml.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -249,7 +250,7 @@ int dbreg_scaffold_migration(char **out, size_t *out_len, const char *text, size
 	*out_len = 0;
 	if (!scaffold_id_ok(id)) {
 		snprintf(err, errsize, "invalid migration id \"%s\" (letters, digits, '_', '.', '-')", id);
-		return DBREG_EINVALID;
+		return DBREG_EUSAGE;
 	}
 	char *tail = dbreg_printf("[[migrations]]\n"
 				  "id = \"%s\"\n"
@@ -262,12 +263,23 @@ int dbreg_scaffold_migration(char **out, size_t *out_len, const char *text, size
 				  id, version);
 	if (!tail)
 		return DBREG_ENOMEM;
-	int rc = dbreg_manifest_append(out, out_len, text, len, tail);
+	int rc = dbreg_manifest_append(out, out_len, text, len, tail, err, errsize);
 	free(tail);
 	return rc;
 }
 
-int dbreg_manifest_append(char **out, size_t *out_len, const char *text, size_t len, const char *tail)
+/* 0 when text parses as TOML, else -1 (or -2 out of memory) with the
+ * error in *e. */
+static int scaffold_parses(const char *text, size_t len, struct dbreg_toml_error *e)
+{
+	struct dbreg_toml_doc *doc = NULL;
+	int rc = dbreg_toml_parse(&doc, text, len, e);
+	dbreg_toml_doc_free(doc);
+	return rc;
+}
+
+int dbreg_manifest_append(char **out, size_t *out_len, const char *text, size_t len, const char *tail, char *err,
+			  size_t errsize)
 {
 	*out = NULL;
 	*out_len = 0;
@@ -290,6 +302,22 @@ int dbreg_manifest_append(char **out, size_t *out_len, const char *text, size_t 
 	if (b.oom) {
 		dbreg_buf_dispose(&b);
 		return DBREG_ENOMEM;
+	}
+	/* Appending is text: a file that already holds `migrations = [...]`
+	 * (or defines the tail's keys otherwise) would be broken by it. */
+	struct dbreg_toml_error before, after;
+	int was = scaffold_parses(text, len, &before), now = was == 0 ? scaffold_parses(b.ptr, b.len, &after) : 0;
+	if (was == -2 || now == -2) {
+		dbreg_buf_dispose(&b);
+		return DBREG_ENOMEM;
+	}
+	if (now != 0) {
+		snprintf(err, errsize,
+			 "appending [[migrations]] would make the file invalid TOML (%s, at line %u): write its "
+			 "migrations as [[migrations]] tables",
+			 after.message, after.line);
+		dbreg_buf_dispose(&b);
+		return DBREG_EINVALID;
 	}
 	*out_len = b.len;
 	*out = dbreg_buf_detach(&b);
