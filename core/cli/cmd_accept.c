@@ -45,6 +45,8 @@ static int accept_run(struct cli_session *s)
 		dbreg_json_str(s->out, res.new_checksum);
 		cli_json_key(s, "changed");
 		fputs(changed ? "true" : "false", s->out);
+	} else if (s->o.quiet) {
+		/* As apply -q: an action says nothing when it did what was asked. */
 	} else if (!changed) {
 		fprintf(s->out, "%s: %s %s is unchanged (%s): nothing to accept\n", s->shown, pkg, mig, res.new_checksum);
 	} else {
@@ -68,7 +70,9 @@ const struct cli_command cli_cmd_accept = {
 		"records the new one on the target (logged in the state file), so that a comment or a\n"
 		"formatting change is no longer refused as drift (DBR045).",
 	.options = (const char *const[]){"lock-timeout", NULL},
-	.needs = CLI_NEEDS_VALID | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
+	/* The SQL too: a body that no longer builds the declared tables (DBR047)
+	 * is not a comment or formatting change. */
+	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
 	.min_args = 2,
 	.max_args = 2,
 	.complete_args = "packages",
