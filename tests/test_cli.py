@@ -1951,6 +1951,12 @@ def baseline_adopts_a_database_built_by_hand(dialect):
         sql("DROP TABLE ydtb_registry_migrations; DROP TABLE ydtb_registry_packages;")
         rc, out, err = run(["status", "--json"], d, env)
         expect(all(p["installed_version"] is None for p in json.loads(out)["packages"]), out)
+        # Its dependency first: basic on a target without core is refused.
+        rc, out, err = run(["baseline", basic], d, env)
+        expect(rc == 1 and "error[DBR031]: @ydtb/basic depends on @ydtb/core" in err
+               and "does not have installed" in err, "%d %s" % (rc, out + err))
+        rc, out, err = run(["history", "--json"], d, env)
+        expect(json.loads(out)["migrations"] == [], out)
         rc, out, err = run(["baseline", core], d, env)
         expect(rc == 0 and "recorded %d migrations as applied without running them" % count["@ydtb/core"] in out,
                "%d %s" % (rc, out + err))

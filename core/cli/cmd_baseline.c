@@ -60,7 +60,7 @@ static int baseline_run(struct cli_session *s)
 		goto out;
 	}
 	s->record_only = true;
-	struct dbreg_plan_opts extra = {.only_package = pkg};
+	struct dbreg_plan_opts extra = {.only_package = pkg, .dependencies_installed = true};
 	rc = cli_run_plan(s, "baseline", &extra, NULL);
 out:
 	dbreg_verify_result_dispose(&vr);

@@ -77,6 +77,7 @@ int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, s
 		.n_allow = s->o.n_allow,
 		.reset = extra && extra->reset,
 		.downgrade = extra && extra->downgrade,
+		.dependencies_installed = extra && extra->dependencies_installed,
 		.keep_invalid = extra && extra->keep_invalid,
 		/* -q hides warnings, and only a --json document would carry them. */
 		.no_warnings = s->o.quiet && !s->o.json,

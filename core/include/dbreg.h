@@ -464,6 +464,9 @@ struct dbreg_plan_opts {
 	const struct dbreg_pin *pins;
 	size_t n_pins;
 	const char *only_package;      /* `down PKG`: plan steps of this package only (NULL: all) */
+	bool dependencies_installed;   /* `baseline`: only_package goes on top of the history, so each of
+					  its dependencies must be installed there in a version its range
+					  accepts (DBR031 otherwise) */
 	bool downgrade;                /* `down`: a pin below applied migrations runs their downs, newest
 					  first; false: such a pin is refused (DBREG_EUSAGE) */
 	/* Development targets only (the caller checks): */

@@ -171,6 +171,38 @@ static int plan_check_dependents(struct dbreg_registry *reg, const struct dbreg_
 	return rc;
 }
 
+/* A package planned alone (baseline PKG@VERSION) is put on top of what the
+ * target has: each of its dependencies must be installed there in a
+ * version its range accepts, as a whole plan would have made sure by
+ * running theirs first. The installed version: the highest of its
+ * applied migrations. */
+static int plan_check_dependencies(struct dbreg_registry *reg, const struct dbreg_package *pkg,
+				   const struct plan_map *applied)
+{
+	for (size_t k = 0; k < pkg->n_deps; k++) {
+		const struct dbreg_dependency *dep = &pkg->deps[k];
+		const struct dbreg_package *d = dep->name ? dbreg_registry_find(reg, dep->name) : NULL;
+		if (!d || !dep->range)
+			continue;   /* DBR030, DBR033: validation said it */
+		const struct dbreg_semver *best = NULL;
+		for (size_t m = 0; m < d->n_migrations; m++)
+			if (d->migrations[m].id && d->migrations[m].version_ok &&
+			    plan_map_get(applied, d->name, d->migrations[m].id, NULL) &&
+			    (!best || dbreg_semver_compare(&d->migrations[m].version, best) > 0))
+				best = &d->migrations[m].version;
+		if (best && dbreg_range_satisfies(dep->range, best))
+			continue;
+		struct dbreg_diag_at at = { .file = pkg->file, .line = dep->pos.line, .column = dep->pos.column,
+					    .package = pkg->name };
+		if (dbreg_diag_addf(&reg->diags, "DBR031", &at,
+				    "%s depends on %s %s, which the target does not have%s", pkg->name, d->name,
+				    dep->range_text ? dep->range_text : "", best ? " in such a version" : " installed") ||
+		    dbreg_diag_hintf(&reg->diags, "apply %s first, or baseline it if the database holds its tables", d->name))
+			return DBREG_ENOMEM;
+	}
+	return 0;
+}
+
 /* A pin that would take a package the other way (plan_opts.downgrade):
  * below what is installed for plan, apply and init, above it for down.
  * m is the migration it would revert or apply. DBREG_EUSAGE. */
@@ -524,6 +556,8 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 			continue;
 		if (opts->only_package && !pinned[i])
 			continue;
+		if (opts->dependencies_installed && plan_check_dependencies(reg, pkg, &applied))
+			goto oom;
 		for (size_t k = 0; k < pkg->n_migrations; k++) {
 			const struct dbreg_migration *m = &pkg->migrations[k];
 			if (!m->id || (plan_map_get(&applied, pkg->name, m->id, NULL) &&
