@@ -40,7 +40,8 @@ def corpus_project():
 
 
 def psql(url, sql):
-    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", sql], check=True, capture_output=True)
+    return subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-Atqc", sql], check=True, capture_output=True,
+                          text=True).stdout
 
 
 def init_and_verify(d, target):
@@ -418,27 +419,39 @@ def older_version_then_dropped(target):
            "the dropped table is not named: %s" % problems)
     expect(not [p for p in problems if p["table"] == "ydtb_ver_tags"],
            "2.0.0's table is held against a target at 1.0.0: %s" % problems)
-    # Without the recorded schema (a state file from elsewhere): on SQLite
-    # the migrations up to 1.0.0, replayed offline, say what it holds;
+    # Without the recorded schema (a state file from elsewhere), the
+    # migrations up to 1.0.0, replayed (SQLite in memory, PostgreSQL in a
+    # scratch schema on the target's server), say what it holds.
     shutil.rmtree(os.path.join(d, ".dbreg"))
-    if target.startswith("sqlite:"):
-        rc, out, err = run(["verify", "--json", "--target", target], d)
-        doc = json.loads(out)
-        expect(rc == 6 and doc["not_compared"] == [] and [p["table"] for p in doc["problems"]] == ["ydtb_ver_items"],
-               "verify with the replayed 1.0.0 exited %d: %s %s" % (rc, out, err))
-        return
-    # on PostgreSQL the package is not compared, verify says so and why, and
-    # still looks for the tables its migrations up to 1.0.0 create.
-    rc, out, err = run(["verify", "--target", target], d)
-    expect(rc == 6 and "@t/versioned 1.0.0 not compared" in err and "never registered here" in err,
-           "not said what was not compared: %d %s %s" % (rc, out, err))
     rc, out, err = run(["verify", "--json", "--target", target], d)
     doc = json.loads(out)
-    nc = doc["not_compared"]
-    expect(len(nc) == 1 and nc[0]["package"] == "@t/versioned" and nc[0]["version"] == "1.0.0"
-           and "only the presence" in nc[0]["reason"] and "only for SQLite targets" in nc[0]["reason"],
-           "not_compared: %s" % nc)
-    expect([p["table"] for p in doc["problems"]] == ["ydtb_ver_items"], "problems: %s" % doc["problems"])
+    expect(rc == 6 and doc["not_compared"] == [] and [p["table"] for p in doc["problems"]] == ["ydtb_ver_items"],
+           "verify with the replayed 1.0.0 exited %d: %s %s" % (rc, out, err))
+    if target.startswith("sqlite:"):
+        return
+    expect(psql(target, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'dbreg_scratch%'").strip() == "0",
+           "a scratch schema was left behind")
+    # A role that may not create the scratch schema: the package is not
+    # compared, verify says so and why, and still looks for the tables its
+    # migrations up to 1.0.0 create.
+    role = "dbreg_verify_reader"
+    psql(target, "DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN PASSWORD 'rd';"
+                 "GRANT SELECT ON ALL TABLES IN SCHEMA public TO %s;" % (role, role, role))
+    try:
+        rest = target.split("://", 1)[1].split("@", 1)[1]
+        reader = "postgresql://%s:rd@%s" % (role, rest)
+        rc, out, err = run(["verify", "--target", reader], d)
+        expect(rc == 6 and "@t/versioned 1.0.0 not compared" in err and "never registered here" in err
+               and "cannot be replayed" in err, "not said what was not compared: %d %s %s" % (rc, out, err))
+        rc, out, err = run(["verify", "--json", "--target", reader], d)
+        doc = json.loads(out)
+        nc = doc["not_compared"]
+        expect(len(nc) == 1 and nc[0]["package"] == "@t/versioned" and nc[0]["version"] == "1.0.0"
+               and "only the presence" in nc[0]["reason"] and "scratch schema" in nc[0]["reason"],
+               "not_compared: %s" % nc)
+        expect([p["table"] for p in doc["problems"]] == ["ydtb_ver_items"], "problems: %s" % doc["problems"])
+    finally:
+        psql(target, "DROP OWNED BY %s; DROP ROLE %s;" % (role, role))
 
 
 @case
@@ -497,12 +510,11 @@ def real_tomls_project():
 
 def apply_to_older_then_dropped(target):
     """A fresh target brought to @ydtb/basic 1.0.0 only: the state file never
-    saw 1.0.0's declarations. On SQLite verify compares it with what 1.0.0's
-    migrations produce, replayed offline (a dropped index is named); on
-    PostgreSQL it checks the tables 1.0.0's migrations create. Either names
-    the tables dropped by hand."""
+    saw 1.0.0's declarations. verify compares it with what 1.0.0's
+    migrations produce, replayed (SQLite in memory, PostgreSQL in a scratch
+    schema on the server): a dropped index is named, and the tables dropped
+    by hand."""
     d = real_tomls_project()
-    sqlite = target.startswith("sqlite:")
     rc, out, err = run(["apply", "--target", target, "--to", "@ydtb/basic@1.0.0"], d)
     expect(rc == 0, "apply --to exited %d: %s%s" % (rc, out, err))
     by_hand(d, target, "INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'one', 'one');"
@@ -510,29 +522,34 @@ def apply_to_older_then_dropped(target):
     rc, out, err = run(["verify", "--json", "--target", target], d)
     doc = json.loads(out)
     expect(rc == 0 and doc["problems"] == [], "verify at 1.0.0 exited %d: %s" % (rc, out))
-    expect([n["package"] for n in doc["not_compared"]] == ([] if sqlite else ["@ydtb/basic"]),
-           "not_compared: %s" % doc["not_compared"])
-    # The summary claims what was compared, no more.
+    expect(doc["not_compared"] == [], "not_compared: %s" % doc["not_compared"])
     rc, out, err = run(["verify", "--target", target], d)
-    expect(rc == 0 and ("matches the declared tables\n" if sqlite else
-                        "matches the declared tables of every package compared (1 not compared)") in out, out + err)
-    if sqlite:
-        # baseline of that version on a fresh state file is checked the same
-        # way: adopted while it matches, refused once it does not.
-        by_hand(d, target, "DELETE FROM ydtb_registry_migrations WHERE package = '@ydtb/basic';"
-                "DELETE FROM ydtb_registry_packages WHERE name = '@ydtb/basic';")
-        shutil.rmtree(os.path.join(d, ".dbreg"))
-        rc, out, err = run(["baseline", "@ydtb/basic@1.0.0", "--target", target], d)
-        expect(rc == 0 and "recorded 2 migrations" in out, "baseline at 1.0.0 exited %d: %s%s" % (rc, out, err))
-        rc, out, err = run(["apply", "--target", target], d)
-        expect(rc == 0, "apply after the baseline exited %d: %s%s" % (rc, out, err))
-        rc, out, err = run(["down", "@ydtb/basic", "--to", "1.0.0", "--target", target], d)
-        expect(rc == 0, "down exited %d: %s%s" % (rc, out, err))
-        by_hand(d, target, "DROP INDEX ydtb_basic_notes_workspace_id_idx;")
-        rc, problems = verify_problems(d, target)
-        expect(rc == 6 and [p["table"] for p in problems] == ["ydtb_basic_notes"]
-               and "ydtb_basic_notes_workspace_id_idx" in problems[0]["message"],
-               "the dropped index of 1.0.0 is not named: %s" % problems)
+    expect(rc == 0 and "matches the declared tables\n" in out, out + err)
+    # baseline of that version on a fresh state file is checked the same
+    # way: adopted while it matches, refused once it does not.
+    by_hand(d, target, "DELETE FROM ydtb_registry_migrations WHERE package = '@ydtb/basic';"
+            "DELETE FROM ydtb_registry_packages WHERE name = '@ydtb/basic';")
+    shutil.rmtree(os.path.join(d, ".dbreg"))
+    rc, out, err = run(["baseline", "@ydtb/basic@1.0.0", "--target", target], d)
+    expect(rc == 0 and "recorded 2 migrations" in out, "baseline at 1.0.0 exited %d: %s%s" % (rc, out, err))
+    rc, out, err = run(["apply", "--target", target], d)
+    expect(rc == 0, "apply after the baseline exited %d: %s%s" % (rc, out, err))
+    rc, out, err = run(["down", "@ydtb/basic", "--to", "1.0.0", "--target", target], d)
+    expect(rc == 0, "down exited %d: %s%s" % (rc, out, err))
+    by_hand(d, target, "DROP INDEX ydtb_basic_notes_workspace_id_idx;")
+    rc, problems = verify_problems(d, target)
+    expect(rc == 6 and [p["table"] for p in problems] == ["ydtb_basic_notes"]
+           and "ydtb_basic_notes_workspace_id_idx" in problems[0]["message"],
+           "the dropped index of 1.0.0 is not named: %s" % problems)
+    shutil.rmtree(os.path.join(d, ".dbreg"))
+    by_hand(d, target, "DELETE FROM ydtb_registry_migrations WHERE package = '@ydtb/basic';"
+            "DELETE FROM ydtb_registry_packages WHERE name = '@ydtb/basic';")
+    rc, out, err = run(["baseline", "@ydtb/basic@1.0.0", "--target", target], d)
+    expect(rc == 6 and "ydtb_basic_notes_workspace_id_idx" in err and "recorded" not in out,
+           "baseline without the index exited %d: %s%s" % (rc, out, err))
+    by_hand(d, target, "CREATE INDEX ydtb_basic_notes_workspace_id_idx ON ydtb_basic_notes (workspace_id);")
+    rc, out, err = run(["baseline", "@ydtb/basic@1.0.0", "--target", target], d)
+    expect(rc == 0, "baseline with the index again exited %d: %s%s" % (rc, out, err))
     by_hand(d, target, "DROP TABLE ydtb_basic_tasks; DROP TABLE ydtb_basic_notes;")
     rc, problems = verify_problems(d, target)
     expect(rc == 6, "verify after the drop exited %d: %s" % (rc, problems))

@@ -41,7 +41,7 @@ static int baseline_run(struct cli_session *s)
 	rc = cli_connect(s, true);
 	if (rc < 0)
 		goto out;
-	struct dbreg_verify_opts vo = {.state = s->state, .package = pkg, .version = version};
+	struct dbreg_verify_opts vo = {.state = s->state, .package = pkg, .version = version, .replay_url = s->url};
 	rc = dbreg_verify_run_opts(&vr, s->conn, s->reg, &vo, err, sizeof err);
 	if (rc == DBREG_EVERIFY) {
 		cli_fail(s, "baseline %s@%s refused: the target does not hold what it declares:", pkg, version);

@@ -6,7 +6,7 @@ int cli_verify(struct cli_session *s, bool nested)
 {
 	struct dbreg_verify_result vr = DBREG_VERIFY_RESULT_INIT;
 	char err[1024] = "";
-	struct dbreg_verify_opts vo = {.state = s->state};
+	struct dbreg_verify_opts vo = {.state = s->state, .replay_url = s->url};
 	int rc = dbreg_verify_run_opts(&vr, s->conn, s->reg, &vo, err, sizeof(err));
 	if (rc < 0 && rc != DBREG_EVERIFY) {
 		cli_fail(s, "verify: %s", err);

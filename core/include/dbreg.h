@@ -690,6 +690,13 @@ struct dbreg_verify_opts {
 	 * nothing else (no undeclared tables, no row-level security). A
 	 * version with no recorded schema is a difference, not "not compared". */
 	const char *package, *version;
+	/* A PostgreSQL target's package at another version than it declares,
+	 * with no schema of that version recorded, is compared with what its
+	 * migrations up to it produce in a scratch schema on the server at
+	 * this URL (the target's: dropped afterwards; NULL: no replay, only the
+	 * presence of its tables is checked). A SQLite target's is replayed in
+	 * memory whatever this says. */
+	const char *replay_url;
 };
 
 /* dbreg_verify_run with options (NULL: none). Besides the declared tables,

@@ -348,18 +348,20 @@ static int verify_presence_only(struct dbreg_verify_result *out, struct dbreg_sc
 	return verify_not_compared(out, pkg->name, installed, reason);
 }
 
-/* A SQLite target's package at an older version than declared, with no
- * schema of it recorded: its migrations up to that version, replayed on an
- * in-memory database, say what it holds. Adds those tables to want and
- * returns 0; 1 when that cannot tell (a PostgreSQL target, whose types an
- * SQLite replay does not have; a body that fails), why saying so. */
+/* A package at an older version than declared, with no schema of it
+ * recorded: its migrations up to that version, replayed on an in-memory
+ * database (a SQLite target) or in a scratch schema on the target's server
+ * (a PostgreSQL one, when replay_url is given: an SQLite replay does not
+ * have PostgreSQL's types), say what it holds. Adds those tables to want
+ * and returns 0; 1 when that cannot tell (no replay_url, a body that
+ * fails, a server that refuses the scratch schema), why saying so. */
 static int verify_replayed(struct dbreg_schema *want, const struct dbreg_registry *reg, const struct dbreg_package *pkg,
-			   const char *installed, enum dbreg_dialect dialect, char *why, size_t size)
+			   const char *installed, enum dbreg_dialect dialect, const char *replay_url, char *why,
+			   size_t size)
 {
-	if (dialect != DBREG_DIALECT_SQLITE) {
+	if (dialect != DBREG_DIALECT_SQLITE && !replay_url) {
 		size_t n = strlen(why);
-		snprintf(why + n, size - n, "; its migrations up to %s are replayed offline only for SQLite targets",
-			 installed);
+		snprintf(why + n, size - n, "; its migrations up to %s were not replayed on the server", installed);
 		return 1;
 	}
 	struct dbreg_semver v = DBREG_SEMVER_INIT;
@@ -371,7 +373,7 @@ static int verify_replayed(struct dbreg_schema *want, const struct dbreg_registr
 	struct dbreg_sandbox sb;
 	struct dbreg_schema *made = NULL;
 	struct dbreg_buf text = DBREG_BUF_INIT;
-	int rc = dbreg_sandbox_open(&sb, NULL);
+	int rc = dbreg_sandbox_open(&sb, dialect == DBREG_DIALECT_SQLITE ? NULL : replay_url);
 	if (rc == 0)
 		rc = dbreg_sandbox_package_schema(&sb, &made, reg, pkg, &v);
 	if (rc == 0)
@@ -397,8 +399,10 @@ static int verify_replayed(struct dbreg_schema *want, const struct dbreg_registr
  * tables its migrations up to that version create are looked for. */
 static int verify_want_package(struct dbreg_verify_result *out, struct dbreg_schema *want, struct dbreg_schema *have,
 			       const struct dbreg_registry *reg, const struct dbreg_package *pkg, const char *installed,
-			       struct dbreg_state *state)
+			       const struct dbreg_verify_opts *opts)
 {
+	struct dbreg_state *state = opts ? opts->state : NULL;
+	const char *replay_url = opts ? opts->replay_url : NULL;
 	if (!installed || !pkg->version_text || strcmp(installed, pkg->version_text) == 0)
 		return dbreg_schema_add_package(want, pkg);
 	enum dbreg_dialect dialect = have->dialect;
@@ -406,7 +410,7 @@ static int verify_want_package(struct dbreg_verify_result *out, struct dbreg_sch
 	if (!state) {
 		snprintf(why, sizeof why, "installed at %s but declared at %s, and no state file was given", installed,
 			 pkg->version_text);
-		int rc = verify_replayed(want, reg, pkg, installed, dialect, why, sizeof why);
+		int rc = verify_replayed(want, reg, pkg, installed, dialect, replay_url, why, sizeof why);
 		return rc == 1 ? verify_presence_only(out, have, pkg, installed, dialect, why) : rc;
 	}
 	char *text = NULL;
@@ -415,7 +419,7 @@ static int verify_want_package(struct dbreg_verify_result *out, struct dbreg_sch
 		snprintf(why, sizeof why,
 			 "installed at %s but declared at %s, and the state file holds no schema of %s (it was never registered here)",
 			 installed, pkg->version_text, installed);
-		rc = verify_replayed(want, reg, pkg, installed, dialect, why, sizeof why);
+		rc = verify_replayed(want, reg, pkg, installed, dialect, replay_url, why, sizeof why);
 		return rc == 1 ? verify_presence_only(out, have, pkg, installed, dialect, why) : rc;
 	}
 	if (rc == DBREG_ENOMEM)
@@ -511,7 +515,7 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 		else if (only)
 			continue;
 		if (pkg->name)
-			rc = verify_want_package(out, want, have, reg, pkg, installed, opts ? opts->state : NULL);
+			rc = verify_want_package(out, want, have, reg, pkg, installed, opts);
 	}
 	/* baseline: a version whose schema is unknown cannot be adopted. */
 	for (size_t i = 0; only && rc == 0 && i < out->n_not_compared; i++)
