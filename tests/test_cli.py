@@ -1978,6 +1978,9 @@ def baseline_adopts_a_database_built_by_hand(dialect):
         doc = json.loads(out)
         expect(rc == 6 and any(p["table"] == "ydtb_basic_note_tags" and "missing" in p["message"]
                                for p in doc["problems"]), out)
+        expect(doc["error"]["message"].endswith("nothing was recorded")
+               and "difference" in doc["error"]["message"]
+               and doc["error"]["hint"] == "make the database match, or apply the migrations instead", out)
         rc, out, err = run(["history", "--json"], d, env)
         expect(not [m for m in json.loads(out)["migrations"] if m["package"] == "@ydtb/basic"], out)
         # A version the package never declared, or no package of the project:

@@ -44,12 +44,13 @@ static int baseline_run(struct cli_session *s)
 	struct dbreg_verify_opts vo = {.state = s->state, .package = pkg, .version = version, .replay_url = s->url};
 	rc = dbreg_verify_run_opts(&vr, s->conn, s->reg, &vo, err, sizeof err);
 	if (rc == DBREG_EVERIFY) {
-		cli_fail(s, "baseline %s@%s refused: the target does not hold what it declares:", pkg, version);
+		cli_fail(s, "baseline %s@%s refused: the target does not hold what it declares (%zu difference%s); "
+			 "nothing was recorded", pkg, version, vr.len, vr.len == 1 ? "" : "s");
 		for (size_t i = 0; i < vr.len; i++)
 			fprintf(s->err, "  %s%s%s%s%s\n", vr.items[i].table ? vr.items[i].table : "",
 				vr.items[i].column ? "." : "", vr.items[i].column ? vr.items[i].column : "",
 				vr.items[i].table ? ": " : "", vr.items[i].message);
-		fprintf(s->err, "  nothing was recorded; make the database match, or apply the migrations instead\n");
+		cli_hint(s, "make the database match, or apply the migrations instead");
 		if (s->o.json)
 			cli_json_problems(s, &vr);
 		dbreg_state_log(s->state, "baseline", s->shown, "refused", "the catalog differs from the declared tables");
