@@ -223,6 +223,8 @@ def reset_refused_on_a_target_that_is_not_a_development_one():
         fp.write('[targets.mine]\nurl = "sqlite:keep.db"\ndev = true\n')
     rc, out, err = run(["reset", "--target", "mine"], d)
     expect(rc == 2 and "its database is target dev's too, which says dev = false" in err, "%d %s" % (rc, err))
+    # The hint names the target to change: mine already says dev = true.
+    expect("hint: if it is a development database, say dev = true in [targets.dev] of dbreg.toml" in err, err)
     expect(open(db, "rb").read() == before, "mine: the target changed")
     # A target that does not say dev = true is none, though another name of
     # its database says so (the audit: reset --target prod emptied the

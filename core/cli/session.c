@@ -340,7 +340,8 @@ int cli_require_dev(struct cli_session *s, const char *what)
 				 "target %s, which says dev = false", what, shown ? shown : "the target", said->name);
 		else
 			cli_fail(s, "%s is for development targets only, and %s is not one", what, shown ? shown : "the target");
-		if (said && !named)
+		/* The target that says dev = false is the one to change. */
+		if (said && (!named || strcmp(said->name, name) != 0))
 			cli_hint(s, "if it is a development database, say dev = true in [targets.%s] of dbreg.toml", said->name);
 		else
 			cli_hint(s, "%s", named ? "add dev = true to its [targets] table in dbreg.toml if it is a development database"
