@@ -851,7 +851,7 @@ def a_package_argument_that_names_no_package_is_a_usage_error():
         doc = json.loads(out)
         expect(rc == 2 and doc["exit_code"] == 2 and "@ydtb/basik" in doc["error"]["message"],
                "%s: %d %s" % (args, rc, out))
-        if args[0] in ("generate", "test", "new", "baseline"):
+        if args[0] in ("generate", "test", "new", "baseline", "down", "accept"):
             expect(doc["error"]["hint"] == "did you mean @ydtb/basic?", doc["error"])
     # The words the user typed, and the name without its scope (review-11 #7).
     rc, out, err = run(["new", "migration", "@ydtb/basik", "0009"], d)
@@ -894,6 +894,8 @@ def did_you_mean_for_commands_and_options_without_the_binary_path():
                        (["plan", "--bogus"], "dbreg: unknown option '--bogus'"),
                        (["plan", "-x"], "dbreg: unknown option '-x'"),
                        (["init", "--wait"], "dbreg: --wait needs an argument SECONDS"),
+                       (["down", "@ydtb/basic", "--to"], "dbreg: --to needs an argument VERSION"),
+                       (["apply", "--to"], "dbreg: --to needs an argument PKG@VERSION"),
                        (["init", "--wait", "soon"], "dbreg: --wait takes a number of seconds (0 to 86400), not 'soon'"),
                        (["plan", "--json=yes"], "dbreg: --json takes no argument"),
                        (["help", "aply"], "dbreg: no command 'aply'; did you mean 'apply'?")):

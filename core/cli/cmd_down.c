@@ -7,13 +7,17 @@
 static int down_run(struct cli_session *s)
 {
 	const char *pkg = s->args[0];
+	size_t i;
+	int rc = cli_package(&i, s, pkg);   /* a typo gets its did-you-mean, as accept's does */
+	if (rc < 0)
+		return rc;
 	if (s->o.n_pins != 1 || s->o.pins[0].version[0] == '\0')
 		return cli_usage(s, "down needs one --to VERSION: dbreg down %s --to VERSION", pkg);
 	if (s->o.pins[0].package && strcmp(s->o.pins[0].package, pkg) != 0)
 		return cli_usage(s, "down %s --to names another package (%s)", pkg, s->o.pins[0].package);
 	s->o.pins[0].package = pkg;
 	/* Read-only until the plan is known to be fine (cli_run_plan). */
-	int rc = cli_connect(s, true);
+	rc = cli_connect(s, true);
 	if (rc < 0)
 		return rc;
 	struct dbreg_plan_opts extra = {.only_package = pkg, .downgrade = true};

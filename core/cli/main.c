@@ -172,8 +172,20 @@ static int main_parse(struct cli_session *s, int argc, char **argv)
 	if (problem_opt) {
 		if (strlen(problem_opt->name) == 1)
 			return cli_usage(s, "-%s %s %s", problem_opt->name, problem, problem_opt->arg ? problem_opt->arg : "");
-		if (problem_opt->arg)
-			return cli_usage(s, "--%s %s %s", problem_opt->name, problem, problem_opt->arg);
+		if (problem_opt->arg) {
+			/* A command whose usage spells the option (down: "PKG --to
+			 * VERSION") takes that argument, not the common one. */
+			char own[64];
+			const char *arg = problem_opt->arg;
+			snprintf(own, sizeof own, "--%s ", problem_opt->name);
+			const char *at = s->cmd && s->cmd->args ? strstr(s->cmd->args, own) : NULL;
+			if (at) {
+				at += strlen(own);
+				snprintf(own, sizeof own, "%.*s", (int)strcspn(at, " ]"), at);
+				arg = own;
+			}
+			return cli_usage(s, "--%s %s %s", problem_opt->name, problem, arg);
+		}
 		return cli_usage(s, "--%s %s", problem_opt->name, problem);
 	}
 	if (problem)
