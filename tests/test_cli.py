@@ -484,6 +484,12 @@ def down_then_up_again_through_the_cli():
     got = [(s["migration"], s["direction"]) for s in doc["steps"]]
     expect(got == [("0005_create_note_tags", "down"), ("0004_index_note_pinned", "down"),
                    ("0003_add_note_pinned", "down")], got)
+    # What the downs drop, rows with it, is said as an up's drop is (DBR103).
+    drops = sorted((w["migration"], w["table"]) for w in doc["diagnostics"]
+                   if w["code"] == "DBR103" and w["package"] == "@ydtb/basic")
+    expect(drops == [("0003_add_note_pinned", "ydtb_basic_notes"), ("0005_create_note_tags", "ydtb_basic_note_tags")]
+           and all(w["message"].startswith("down: ") and "back the rows up first" in w["hint"]
+                   for w in doc["diagnostics"] if w["code"] == "DBR103"), doc["diagnostics"])
     rc, out, err = run(["status", "--json"], d)
     basic = [p for p in json.loads(out)["packages"] if p["name"] == "@ydtb/basic"][0]
     expect(basic["installed_version"] == "1.0.0" and basic["pending"] == 3, basic)
@@ -493,6 +499,9 @@ def down_then_up_again_through_the_cli():
     expect(rc == 0 and "applied 3 migrations" in out, out + err)
     rc, out, err = run(["verify"], d)
     expect(rc == 0, out + err)
+    # reset on a development target drops everything on purpose: no DBR103.
+    rc, out, err = run(["reset"], d)
+    expect(rc == 0 and "warning[DBR103]" not in err, out + err)
 
 
 @case

@@ -605,6 +605,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	/* What the steps run may be unsafe (DBR103): said with the plan, also
 	 * when the SQL checks of validate were skipped for a known registry,
 	 * and also beside a plan's errors, as the run that validated said them. */
+	plan->downgrade = opts->downgrade && !opts->reset;
 	int wrc = opts->no_warnings ? 0 : plan_find_warnings(plan, opts->memo);
 	if (wrc == 0)
 		wrc = dbreg_plan_warnings(plan, &reg->diags);
@@ -1138,7 +1139,7 @@ static int plan_body_warnings(const struct dbreg_plan *plan, size_t i, const str
 	return rc;
 }
 
-/* Fills plan->warnings: each up step's warnings placed in its manifest,
+/* Fills plan->warnings: each step's warnings placed in its manifest,
  * one already there (same code and place) not again. */
 static int plan_find_warnings(struct dbreg_plan *plan, struct dbreg_plan_memo *memo)
 {
@@ -1151,7 +1152,12 @@ static int plan_find_warnings(struct dbreg_plan *plan, struct dbreg_plan_memo *m
 		 * PostgreSQL grammar). On SQLite too, so that a run whose
 		 * validation the state file skips warns as the first one did. */
 		const struct dbreg_sql *body = dbreg_plan_memo_checked(src->mig);
-		if (!st->up || !body)
+		/* A downgrade drops what its ups made, rows with it: said as an
+		 * up's DROP is (DBR103), read in its PostgreSQL form. Not for
+		 * reset and watch, on development targets, where that is the point. */
+		if (!st->up)
+			body = plan->downgrade ? dbreg_migration_body(src->mig, DBREG_DIALECT_POSTGRES, false) : NULL;
+		if (!body || !body->text)
 			continue;
 		struct dbreg_diag_list found = DBREG_DIAG_LIST_INIT;
 		int rc = plan_body_warnings(plan, i, body, memo, &found);
@@ -1167,8 +1173,12 @@ static int plan_find_warnings(struct dbreg_plan *plan, struct dbreg_plan_memo *m
 						     .column = at.column };
 			if (plan_warned(out, &placed))
 				continue;
-			rc = dbreg_diag_addf(out, d->code, &at, "%s", d->message);
-			if (rc == 0 && d->hint)
+			rc = dbreg_diag_addf(out, d->code, &at, "%s%s", st->up ? "" : "down: ", d->message);
+			/* An up's hint is about a later release; a down's data is gone. */
+			if (rc == 0 && !st->up)
+				rc = dbreg_diag_hintf(out, "back the rows up first: applying the migration again does "
+							   "not bring them back");
+			else if (rc == 0 && d->hint)
 				rc = dbreg_diag_hintf(out, "%s", d->hint);
 		}
 		dbreg_diag_list_dispose(&found);

@@ -32,9 +32,11 @@ struct dbreg_plan {
 	size_t n_pkgs;
 	char **owned;                      /* strings the plan copied (pin versions) */
 	size_t n_owned;
-	/* What the up steps run may be unsafe (DBR103...): worked out once by
-	 * dbreg_plan_build, each warning once, in step order. */
+	/* What the up steps (and a downgrade's downs) run may be unsafe
+	 * (DBR103...): worked out once by dbreg_plan_build, each warning once,
+	 * in step order. */
 	struct dbreg_diag_list warnings;
+	bool downgrade;                    /* `down`: its downs warned about (not reset's, watch's) */
 	bool invalid;                      /* made despite errors (keep_invalid): to count, never to apply */
 };
 
