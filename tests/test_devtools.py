@@ -2,7 +2,7 @@
 """The package developer commands as a developer runs them: new, docs,
 generate, test.
 
-usage: test_devtools.py DBREG TOMLS_DIR REPO_DIR
+usage: test_devtools.py DBREG TOMLS_DIR REPO_DIR [CASE...]
 Uses tests/clitest.py (run, project, expect, pg_database); prints TAP."""
 import json
 import os
@@ -195,6 +195,178 @@ def docs_are_the_same_from_any_folder_and_hold_the_diagrams():
                  "| `basic-notes` | Notes | Write and pin notes | note |",
                  "| `0004_index_note_pinned` | 1.1.0 |", "Primary key: `note_id`, `tag`."]:
         expect(want in basic, want)
+
+
+# What a manifest may hold that Markdown or Mermaid would read as markup: SQL
+# literals with quotes, pipes, backticks, backslashes and line breaks; HTML;
+# Markdown that would make emphasis, links, headings, lists or a table; Mermaid
+# keywords as column names ("pk" is a key, "one" and "end" are keywords),
+# entity codes, a directive, and a type with a comma and a blank.
+NASTY = r"""[package]
+name = "@t-x/na.sty_x~1"
+version = "1.0.0"
+description = "Pipes | stars *bold* _under_ `tick` [link](http://x) <b>bold</b> &amp; <script>alert(1)</script>"
+
+[dependencies]
+"@ydtb/basic" = ">=1.0.0 <2.0.0 || ^3.0.0"
+
+[tables.ydtb_nasty_items]
+description = "# not a heading <img src=x onerror=alert(1)>\n- not a list\n1. nor this\n    nor code\n> nor a quote\n| a | b |\n|---|---|\n```"
+workspace_scoped = true
+
+[tables.ydtb_nasty_items.columns]
+id    = { type = "text", primary_key = true, description = "He said \"hi\" | <img src=x onerror=alert(1)> `x` \\ back\r\nnext [a]: b" }
+pk    = { type = "text", default = "'a|b'", description = "%%{init: {\"theme\": \"forest\"}}%% #quot; style: #fff; direction TB" }
+fk    = { type = "text", default = "'it''s'" }
+uk    = { type = "text", default = "E'x\\ny'" }
+nl    = { type = "text", default = "line1\nline2" }
+one   = { type = "text", default = "a`b``c\\" }
+end   = { type = "text", default = "`start" }
+price = { type = "numeric(10, 2)", default = 1.5, description = "1. *x* _y_ ~~z~~ <i>i</i> &lt; &amp; & ok" }
+expr  = { type = "text", default_sql = "('|' || '`')" }
+code  = { type = "char(3)", unique = true, description = "- <script>alert(1)</script>" }
+class = { type = "text", references = "ydtb_nasty_items.id", description = "\"quoted\" 'single'" }
+
+[[tools]]
+id = "nasty-tool"
+name = "Nasty | <b>tool</b>"
+description = "Does *things* | [click](javascript:alert(1)) <img src=x onerror=alert(1)>"
+icon = "<svg onload=alert(1)>"
+"""
+NASTY_PKG = "@t-x/na.sty_x~1"
+NASTY_FILE = "tomls/na|sty `1`.toml"
+DOCSRENDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "docsrender", "run.sh")
+
+
+def gfm_cells(line):
+    """The cells of a table row as GFM splits it: at each '|' not after a '\\'."""
+    cells, cur, prev = [], "", ""
+    for ch in line.strip()[1:]:
+        if ch == "|" and prev != "\\":
+            cells.append(cur)
+            cur = ""
+        else:
+            cur += ch
+        prev = ch
+    return cells
+
+
+def one_line(text):
+    """What Markdown and Mermaid show of a text with line breaks: one line."""
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").strip()
+
+
+@case
+def docs_show_what_the_manifests_hold_as_text_and_keep_every_diagram_valid():
+    # The manifest's path is shown too: a file name may hold '|' and '`'.
+    d = project({NASTY_FILE: NASTY})
+    rc, _, err = run(["generate", NASTY_PKG], d)
+    expect(rc == 0, err)
+    rc, _, err = run(["docs"], d)
+    expect(rc == 0, err)
+    root = os.path.join(d, "docs", "schema")
+    pages = ["README.md", "t-x/na.sty_x~1.md", "ydtb/basic.md", "ydtb/core.md"]
+    written = {page: read(os.path.join(root, page)) for page in pages}
+    # Still exact: --check agrees, and a second run writes the same bytes.
+    rc, _, err = run(["docs", "--check"], d)
+    expect(rc == 0, err)
+    rc, _, err = run(["docs", "--out", "again"], d)
+    expect(rc == 0, err)
+    for page in pages:
+        expect(read(os.path.join(d, "again", page)) == written[page], "%s differs on a rerun" % page)
+
+    # The three ways a page can break, each listed for every page: a table
+    # row whose cells are not its header's, as GFM splits it; HTML or
+    # Markdown markup that came from a manifest; a diagram that Mermaid
+    # does not parse.
+    broken = []
+    for page in pages:
+        header = None
+        for line in written[page].decode().splitlines():
+            if not line.startswith("|"):
+                header = None
+                continue
+            cells = gfm_cells(line)
+            header = header if header is not None else len(cells)
+            if len(cells) != header:
+                broken.append("%s: %d cells, not %d: %s" % (page, len(cells), header, line))
+
+    # Read back as a reader sees them: the Markdown renders to the text itself,
+    # with no HTML but our header, and every diagram parses.
+    p = subprocess.run(["bash", DOCSRENDER] + [os.path.join(root, page) for page in pages],
+                       capture_output=True, text=True, timeout=900)
+    expect(p.returncode == 0, p.stderr[-3000:])
+    seen = json.loads(p.stdout)
+    header = "<!-- Written by `dbreg docs` from the package manifests; do not edit. -->\n"
+    for page in pages:
+        got = seen[os.path.join(root, page)]
+        if got["html"] != [header]:
+            broken.append("%s: raw HTML: %s" % (page, got["html"]))
+        if got["markup"] or not all(link.endswith(".md") for link in got["links"]):
+            broken.append("%s: Markdown markup from the manifests: %s, links %s" % (page, got["markup"], got["links"]))
+        expect(got["mermaid"], "%s: no diagram" % page)
+        for block in got["mermaid"]:
+            for version, r in sorted(block["parsers"].items()):
+                if not r["ok"]:
+                    broken.append("%s: Mermaid %s rejects\n%s\n%s" % (page, version, block["source"], r["error"]))
+            if block["words11_14"]:
+                broken.append("%s: Mermaid 11.14 rejects %s" % (page, block["words11_14"]))
+    expect(not broken, "\n".join(broken))
+    nasty = seen[os.path.join(root, "t-x/na.sty_x~1.md")]
+    blocks = nasty["blocks"]
+    expect(blocks[0] == NASTY_PKG, blocks)
+    expect(nasty["tables"][0][3:] == [["manifest", NASTY_FILE], ["depends on", "@ydtb/basic >=1.0.0 <2.0.0 || ^3.0.0"]],
+           nasty["tables"][0])
+    expect(blocks[1] == ("Pipes | stars *bold* _under_ `tick` [link](http://x) <b>bold</b> &amp; "
+                         "<script>alert(1)</script>"), blocks[1])
+    items_desc = ("# not a heading <img src=x onerror=alert(1)>\n- not a list\n1. nor this\n    nor code\n"
+                  "> nor a quote\n| a | b |\n|---|---|\n```")
+    expect(one_line(items_desc) in blocks, blocks)
+    columns = {row[0]: row for row in nasty["tables"][1][1:]}
+    want = {  # column: (type, default, description) as a reader sees them
+        "id (PK)": ("text", "", 'He said "hi" | <img src=x onerror=alert(1)> `x` \\ back next [a]: b'),
+        "pk": ("text", "'''a|b'''", '%%{init: {"theme": "forest"}}%% #quot; style: #fff; direction TB'),
+        "fk": ("text", "'''it''''s'''", ""),
+        "uk": ("text", "'E''x\\ny'''", ""),
+        "nl": ("text", "'line1\u240aline2'", ""),
+        "one": ("text", "'a`b``c\\'", ""),
+        "end": ("text", "'`start'", ""),
+        "price": ("numeric(10, 2)", "1.5", "1. *x* _y_ ~~z~~ <i>i</i> &lt; &amp; & ok"),
+        "expr": ("text", "('|' || '`')", ""),
+        "code": ("char(3)", "", "- <script>alert(1)</script>; unique"),
+        "class": ("text", "", "\"quoted\" 'single'"),
+    }
+    for name, (type_, default, desc) in want.items():
+        row = columns.get(name)
+        expect(row and (row[1], row[3], row[5]) == (type_, default, desc), "%s: %r" % (name, row))
+    tools = nasty["tables"][3]
+    expect(tools[1] == ["nasty-tool", "Nasty | <b>tool</b>",
+                        "Does *things* | [click](javascript:alert(1)) <img src=x onerror=alert(1)>",
+                        "<svg onload=alert(1)>"], tools)
+    # The diagrams read back as declared: names, comments with their quotes;
+    # a type Mermaid cannot spell gets '-' for its comma and blank, and names
+    # the grammar would take for keys a '_' in front.
+    for version, r in sorted(nasty["mermaid"][0]["parsers"].items()):
+        er = r["read"]
+        items = [e for e in er["entities"] if e["name"] == "ydtb_nasty_items"]
+        expect(items, "%s: %s" % (version, er["entities"]))
+        attrs = {a["name"]: a for a in items[0]["attributes"]}
+        expect(sorted(attrs) == sorted(["id", "_pk", "_fk", "_uk", "nl", "one", "end", "price", "expr", "code",
+                                        "class", "workspace_id"]), "%s: %s" % (version, sorted(attrs)))
+        expect(attrs["id"]["comment"] == one_line(want["id (PK)"][2]) and attrs["id"]["keys"] == ["PK"],
+               "%s: %s" % (version, attrs["id"]))
+        expect(attrs["_pk"]["comment"] == want["pk"][2], "%s: %s" % (version, attrs["_pk"]))
+        expect(attrs["price"]["type"] == "numeric(10--2)" and attrs["price"]["comment"] == want["price"][2],
+               "%s: %s" % (version, attrs["price"]))
+        expect(attrs["code"]["comment"] == "- <script>alert(1)</script>", "%s: %s" % (version, attrs["code"]))
+        expect(attrs["class"]["comment"] == "\"quoted\" 'single'", "%s: %s" % (version, attrs["class"]))
+        expect({"from": "ydtb_nasty_items", "to": "ydtb_nasty_items", "role": "class"} in er["relationships"],
+               "%s: %s" % (version, er["relationships"]))
+    for version, r in sorted(seen[os.path.join(root, "README.md")]["mermaid"][0]["parsers"].items()):
+        graph = r["read"]
+        expect({"id": "p0", "text": NASTY_PKG + " 1.0.0"} in graph["nodes"], "%s: %s" % (version, graph["nodes"]))
+        expect({"from": "p0", "to": "p1", "text": ">=1.0.0 <2.0.0 || ^3.0.0"} in graph["edges"],
+               "%s: %s" % (version, graph["edges"]))
 
 
 # ---- generate: one case per kind of change, from databases with rows ----
@@ -1063,4 +1235,4 @@ def generate_downs_recreate_postgres_columns_with_their_postgres_types():
         drop()
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(only=sys.argv[4:]))

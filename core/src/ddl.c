@@ -88,7 +88,7 @@ void dbreg_ddl_ident(struct dbreg_buf *b, const char *name)
 	dbreg_buf_puts(b, "\"");
 }
 
-static void ddl_literal(struct dbreg_buf *b, const char *s)
+void dbreg_ddl_literal(struct dbreg_buf *b, const char *s)
 {
 	dbreg_buf_puts(b, "'");
 	for (const char *p = s ? s : ""; *p; p++)
@@ -134,7 +134,7 @@ void dbreg_ddl_emit(struct dbreg_buf *b, enum dbreg_dialect d, enum ddl_stmt s, 
 			if (keys[k].how == 'i')
 				dbreg_ddl_ident(b, val);
 			else if (keys[k].how == 'l')
-				ddl_literal(b, val);
+				dbreg_ddl_literal(b, val);
 			else
 				dbreg_buf_puts(b, val ? val : "");
 			t += n;
@@ -182,7 +182,7 @@ bool dbreg_ddl_default(struct dbreg_buf *b, enum dbreg_dialect d, const struct d
 	case DBREG_DV_NONE:
 		return false;
 	case DBREG_DV_STRING:
-		ddl_literal(b, def->str);
+		dbreg_ddl_literal(b, def->str);
 		return true;
 	case DBREG_DV_BOOL:
 		dbreg_buf_puts(b, d == DBREG_DIALECT_POSTGRES ? (def->b ? "true" : "false") : (def->b ? "1" : "0"));

@@ -56,6 +56,8 @@ void dbreg_ddl_emit(struct dbreg_buf *b, enum dbreg_dialect d, enum ddl_stmt s, 
 
 /* "name" with quotes doubled. */
 void dbreg_ddl_ident(struct dbreg_buf *b, const char *name);
+/* 'text' with quotes doubled: a string default as the DDL writes it. */
+void dbreg_ddl_literal(struct dbreg_buf *b, const char *s);
 /* ("a", "b") */
 void dbreg_ddl_ident_list(struct dbreg_buf *b, const char *const *names, size_t n);
 

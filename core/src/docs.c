@@ -3,6 +3,8 @@
  * ("@ydtb/basic" -> "ydtb/basic.md"). The pages are a function of the
  * manifests alone (no dates, no paths outside the project, packages in name
  * order, tables in file order), so `--check` can compare bytes. */
+#include "ddl.h"
+#include "markup.h"
 #include "registry.h"
 #include "util.h"
 
@@ -23,90 +25,67 @@ static char *docs_page(const char *name)
 
 /* The link from one page to another (pages of scoped packages sit one
  * folder down). */
-static void docs_link(struct dbreg_buf *b, const char *from, const char *to_name)
+static void docs_link(struct dbreg_buf *b, const char *from, const char *to_name, enum dbreg_md_where where)
 {
 	char *page = docs_page(to_name);
-	dbreg_buf_printf(b, "[%s](%s%s)", to_name, from && from[0] == '@' ? "../" : "", page ? page : "");
+	dbreg_buf_puts(b, "[");
+	dbreg_markup_md_text(b, to_name, where);
+	dbreg_buf_puts(b, "](");
+	dbreg_buf_puts(b, from && from[0] == '@' ? "../" : "");
+	dbreg_markup_md_url(b, page ? page : "");
+	dbreg_buf_puts(b, ")");
 	free(page);
 }
 
-/* Text inside a table cell: no newline, no unescaped '|'. */
+/* Text in a table cell, and a code span in one. */
 static void docs_cell(struct dbreg_buf *b, const char *s)
 {
-	for (; s && *s; s++) {
-		if (*s == '|')
-			dbreg_buf_puts(b, "\\|");
-		else if (*s == '\n' || *s == '\r')
-			dbreg_buf_puts(b, " ");
-		else
-			dbreg_buf_append(b, s, 1);
-	}
+	dbreg_markup_md_text(b, s, DBREG_MD_CELL);
 }
 
-/* `text` as a code span that cannot end early. */
 static void docs_code(struct dbreg_buf *b, const char *s)
 {
-	dbreg_buf_puts(b, "`");
-	for (; s && *s; s++)
-		dbreg_buf_puts(b, *s == '`' ? "'" : *s == '|' ? "\\|" : *s == '\n' ? " " : (char[]){*s, 0});
-	dbreg_buf_puts(b, "`");
+	dbreg_markup_md_code(b, s, DBREG_MD_CELL);
 }
 
-/* Mermaid strings take no double quote and no newline. */
-static void docs_mermaid_text(struct dbreg_buf *b, const char *s)
-{
-	for (; s && *s; s++)
-		dbreg_buf_append(b, *s == '"' ? "'" : (*s == '\n' || *s == '\r') ? " " : s, 1);
-}
-
-/* An erDiagram attribute type: letters, digits, '_', '-', '(', ')', '[' and
- * ']' only ("numeric(10,2)" -> "numeric(10-2)"). */
-static void docs_mermaid_type(struct dbreg_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		char ch = *s;
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      strchr("_-()[]", ch)))
-			ch = '-';
-		dbreg_buf_append(b, &ch, 1);
-	}
-}
-
+/* A default as the DDL writes it: a string as an SQL literal, quotes
+ * doubled ('it''s'); a number, a boolean or default_sql as written. */
 static void docs_default(struct dbreg_buf *b, const struct dbreg_column *c)
 {
-	switch (c->default_kind) {
-	case DBREG_DEFAULT_NONE:
-		break;
-	case DBREG_DEFAULT_STRING: {
-		char *q = dbreg_printf("'%s'", c->default_text ? c->default_text : "");
-		docs_code(b, q);
-		free(q);
-		break;
-	}
-	default:
-		docs_code(b, c->default_text);
-		break;
-	}
+	if (c->default_kind == DBREG_DEFAULT_NONE)
+		return;
+	struct dbreg_buf sql = DBREG_BUF_INIT;
+	if (c->default_kind == DBREG_DEFAULT_STRING)
+		dbreg_ddl_literal(&sql, c->default_text);
+	else
+		dbreg_buf_puts(&sql, c->default_text ? c->default_text : "");
+	docs_code(b, sql.ptr);
+	b->oom |= sql.oom;
+	dbreg_buf_dispose(&sql);
 }
 
-
-static void docs_columns_list(struct dbreg_buf *b, char *const *cols, size_t n)
+static void docs_columns_list(struct dbreg_buf *b, char *const *cols, size_t n, enum dbreg_md_where where)
 {
 	for (size_t i = 0; i < n; i++) {
 		dbreg_buf_puts(b, i ? ", " : "");
-		docs_code(b, cols[i]);
+		dbreg_markup_md_code(b, cols[i], where);
 	}
 }
 
 static void docs_table(struct dbreg_buf *b, const struct dbreg_table *t)
 {
-	dbreg_buf_printf(b, "### %s\n\n", t->name);
+	dbreg_buf_puts(b, "### ");
+	dbreg_markup_md_text(b, t->name, DBREG_MD_INLINE);
+	dbreg_buf_puts(b, "\n\n");
 	if (t->description) {
-		docs_cell(b, t->description);
+		dbreg_markup_md_text(b, t->description, DBREG_MD_INLINE);
 		dbreg_buf_puts(b, "\n\n");
 	}
-	if (t->renamed_from)
-		dbreg_buf_printf(b, "Renamed from `%s`.\n\n", t->renamed_from);
+	if (t->renamed_from) {
+		dbreg_buf_puts(b, "Renamed from ");
+		dbreg_markup_md_code(b, t->renamed_from, DBREG_MD_INLINE);
+		dbreg_buf_puts(b, ".\n\n");
+	}
 	dbreg_buf_puts(b, "| column | type | null | default | references | description |\n"
 			  "|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < t->n_columns; i++) {
@@ -121,11 +100,18 @@ static void docs_table(struct dbreg_buf *b, const struct dbreg_table *t)
 		docs_default(b, c);
 		dbreg_buf_puts(b, " | ");
 		if (c->ref_table) {
-			dbreg_buf_printf(b, "`%s.%s`", c->ref_table, c->ref_column ? c->ref_column : "");
-			if (c->on_delete)
-				dbreg_buf_printf(b, " on delete %s", c->on_delete);
-			if (c->on_update)
-				dbreg_buf_printf(b, " on update %s", c->on_update);
+			char *ref = dbreg_printf("%s.%s", c->ref_table, c->ref_column ? c->ref_column : "");
+			docs_code(b, ref ? ref : "");
+			b->oom |= !ref;
+			free(ref);
+			if (c->on_delete) {
+				dbreg_buf_puts(b, " on delete ");
+				docs_cell(b, c->on_delete);
+			}
+			if (c->on_update) {
+				dbreg_buf_puts(b, " on update ");
+				docs_cell(b, c->on_update);
+			}
 		}
 		dbreg_buf_puts(b, " | ");
 		docs_cell(b, c->description);
@@ -133,21 +119,22 @@ static void docs_table(struct dbreg_buf *b, const struct dbreg_table *t)
 			dbreg_buf_puts(b, c->description ? " (workspace_scoped)" : "added by `workspace_scoped`");
 		if (c->unique)
 			dbreg_buf_puts(b, c->description || c->implicit ? "; unique" : "unique");
-		if (c->renamed_from)
-			dbreg_buf_printf(b, "%srenamed from `%s`", c->description || c->implicit || c->unique ? "; " : "",
-					 c->renamed_from);
+		if (c->renamed_from) {
+			dbreg_buf_puts(b, c->description || c->implicit || c->unique ? "; renamed from " : "renamed from ");
+			docs_code(b, c->renamed_from);
+		}
 		dbreg_buf_puts(b, " |\n");
 	}
 	dbreg_buf_puts(b, "\n");
 	if (t->n_primary_key) {
 		dbreg_buf_puts(b, "Primary key: ");
-		docs_columns_list(b, t->primary_key, t->n_primary_key);
+		docs_columns_list(b, t->primary_key, t->n_primary_key, DBREG_MD_INLINE);
 		dbreg_buf_puts(b, ".\n");
 	}
 	for (size_t i = 0; i < t->n_uniques; i++) {
 		dbreg_buf_puts(b, i ? "; " : "Unique: ");
 		dbreg_buf_puts(b, "(");
-		docs_columns_list(b, t->uniques[i].columns, t->uniques[i].n_columns);
+		docs_columns_list(b, t->uniques[i].columns, t->uniques[i].n_columns, DBREG_MD_INLINE);
 		dbreg_buf_puts(b, ")");
 	}
 	dbreg_buf_puts(b, t->n_uniques ? ".\n" : "");
@@ -159,7 +146,7 @@ static void docs_table(struct dbreg_buf *b, const struct dbreg_table *t)
 			dbreg_buf_puts(b, "| ");
 			docs_code(b, ix->name);
 			dbreg_buf_puts(b, " | ");
-			docs_columns_list(b, ix->columns, ix->n_columns);
+			docs_columns_list(b, ix->columns, ix->n_columns, DBREG_MD_CELL);
 			dbreg_buf_printf(b, " | %s |\n", ix->unique ? "yes" : "no");
 		}
 		dbreg_buf_puts(b, "\n");
@@ -173,12 +160,15 @@ static void docs_er(struct dbreg_buf *b, const struct dbreg_package *p)
 	dbreg_buf_puts(b, "```mermaid\nerDiagram\n");
 	for (size_t i = 0; i < p->n_tables; i++) {
 		const struct dbreg_table *t = &p->tables[i];
-		dbreg_buf_printf(b, "  %s {\n", t->name);
+		dbreg_buf_puts(b, "  ");
+		dbreg_markup_er_entity(b, t->name);
+		dbreg_buf_puts(b, " {\n");
 		for (size_t k = 0; k < t->n_columns; k++) {
 			const struct dbreg_column *c = &t->columns[k];
 			dbreg_buf_puts(b, "    ");
-			docs_mermaid_type(b, c->type ? c->type : "text");
-			dbreg_buf_printf(b, " %s", c->name);
+			dbreg_markup_er_word(b, c->type ? c->type : "text");
+			dbreg_buf_puts(b, " ");
+			dbreg_markup_er_word(b, c->name);
 			const char *keys[3];
 			size_t nk = 0;
 			if (dbreg_strv_has(t->primary_key, t->n_primary_key, c->name))
@@ -190,9 +180,8 @@ static void docs_er(struct dbreg_buf *b, const struct dbreg_package *p)
 			for (size_t j = 0; j < nk; j++)
 				dbreg_buf_printf(b, "%s%s", j ? ", " : " ", keys[j]);
 			if (c->description) {
-				dbreg_buf_puts(b, " \"");
-				docs_mermaid_text(b, c->description);
-				dbreg_buf_puts(b, "\"");
+				dbreg_buf_puts(b, " ");
+				dbreg_markup_mermaid_string(b, c->description, DBREG_MERMAID_LABEL);
 			}
 			dbreg_buf_puts(b, "\n");
 		}
@@ -206,8 +195,13 @@ static void docs_er(struct dbreg_buf *b, const struct dbreg_package *p)
 				continue;
 			bool one = c->unique || (t->n_primary_key == 1 && strcmp(t->primary_key[0], c->name) == 0);
 			bool required = c->not_null || dbreg_strv_has(t->primary_key, t->n_primary_key, c->name);
-			dbreg_buf_printf(b, "  %s %s--%s %s : \"%s\"\n", c->ref_table, required ? "||" : "|o",
-					 one ? "o|" : "o{", t->name, c->name);
+			dbreg_buf_puts(b, "  ");
+			dbreg_markup_er_entity(b, c->ref_table);
+			dbreg_buf_printf(b, " %s--%s ", required ? "||" : "|o", one ? "o|" : "o{");
+			dbreg_markup_er_entity(b, t->name);
+			dbreg_buf_puts(b, " : ");
+			dbreg_markup_mermaid_string(b, c->name, DBREG_MERMAID_ER_LINE);
+			dbreg_buf_puts(b, "\n");
 		}
 	}
 	dbreg_buf_puts(b, "```\n\n");
@@ -248,19 +242,23 @@ static void docs_package(struct dbreg_buf *b, const struct dbreg_package *p, con
 			 size_t n_all, const char *project_dir)
 {
 	char rel[1024];
-	dbreg_buf_printf(b, DOCS_HEADER "# %s\n\n", p->name);
+	dbreg_buf_puts(b, DOCS_HEADER "# ");
+	dbreg_markup_md_text(b, p->name, DBREG_MD_INLINE);
+	dbreg_buf_puts(b, "\n\n");
 	if (p->description) {
-		docs_cell(b, p->description);
+		dbreg_markup_md_text(b, p->description, DBREG_MD_INLINE);
 		dbreg_buf_puts(b, "\n\n");
 	}
-	dbreg_buf_printf(b, "| | |\n|---|---|\n| version | %s |\n| kind | %s |\n| manifest | `%s` |\n",
-			 p->version_text ? p->version_text : "", p->core ? "core" : "package",
-			 docs_rel(p, project_dir, rel, sizeof rel));
+	dbreg_buf_puts(b, "| | |\n|---|---|\n| version | ");
+	docs_cell(b, p->version_text);
+	dbreg_buf_printf(b, " |\n| kind | %s |\n| manifest | ", p->core ? "core" : "package");
+	docs_code(b, docs_rel(p, project_dir, rel, sizeof rel));
+	dbreg_buf_puts(b, " |\n");
 	if (p->n_deps) {
 		dbreg_buf_puts(b, "| depends on | ");
 		for (size_t i = 0; i < p->n_deps; i++) {
 			dbreg_buf_puts(b, i ? ", " : "");
-			docs_link(b, p->name, p->deps[i].name);
+			docs_link(b, p->name, p->deps[i].name, DBREG_MD_CELL);
 			dbreg_buf_puts(b, " ");
 			docs_code(b, p->deps[i].range_text);
 		}
@@ -271,7 +269,7 @@ static void docs_package(struct dbreg_buf *b, const struct dbreg_package *p, con
 		if (!docs_depends(all[i], p->name))
 			continue;
 		dbreg_buf_puts(b, any ? ", " : "| used by | ");
-		docs_link(b, p->name, all[i]->name);
+		docs_link(b, p->name, all[i]->name, DBREG_MD_CELL);
 		any = true;
 	}
 	dbreg_buf_puts(b, any ? " |\n\n" : "\n");
@@ -312,7 +310,9 @@ static void docs_package(struct dbreg_buf *b, const struct dbreg_package *p, con
 		bool down_sq = dbreg_migration_body(m, DBREG_DIALECT_SQLITE, false) != NULL;
 		dbreg_buf_puts(b, "| ");
 		docs_code(b, m->id);
-		dbreg_buf_printf(b, " | %s | ", m->version_text ? m->version_text : "");
+		dbreg_buf_puts(b, " | ");
+		docs_cell(b, m->version_text);
+		dbreg_buf_puts(b, " | ");
 		docs_cell(b, m->description);
 		dbreg_buf_printf(b, " | %s | %s |\n", m->transaction ? "yes" : "no",
 				 down_pg && down_sq ? "yes" : down_pg ? "PostgreSQL only" : down_sq ? "SQLite only" : "no");
@@ -329,9 +329,10 @@ static void docs_index(struct dbreg_buf *b, const struct dbreg_package *const *a
 	dbreg_buf_puts(b, "| package | version | kind | tables | description |\n|---|---|---|---|---|\n");
 	for (size_t i = 0; i < n; i++) {
 		dbreg_buf_puts(b, "| ");
-		docs_link(b, NULL, all[i]->name);
-		dbreg_buf_printf(b, " | %s | %s | %zu | ", all[i]->version_text ? all[i]->version_text : "",
-				 all[i]->core ? "core" : "package", all[i]->n_tables);
+		docs_link(b, NULL, all[i]->name, DBREG_MD_CELL);
+		dbreg_buf_puts(b, " | ");
+		docs_cell(b, all[i]->version_text);
+		dbreg_buf_printf(b, " | %s | %zu | ", all[i]->core ? "core" : "package", all[i]->n_tables);
 		docs_cell(b, all[i]->description);
 		dbreg_buf_puts(b, " |\n");
 	}
@@ -341,9 +342,12 @@ static void docs_index(struct dbreg_buf *b, const struct dbreg_package *const *a
 			  "the core package.\n\n```mermaid\ngraph TD\n");
 	const struct dbreg_package *core = NULL;
 	for (size_t i = 0; i < n; i++) {
-		dbreg_buf_printf(b, "  p%zu[\"", i);
-		docs_mermaid_text(b, all[i]->name);
-		dbreg_buf_printf(b, " %s\"]\n", all[i]->version_text ? all[i]->version_text : "");
+		char *label = dbreg_printf("%s %s", all[i]->name, all[i]->version_text ? all[i]->version_text : "");
+		dbreg_buf_printf(b, "  p%zu[", i);
+		dbreg_markup_mermaid_string(b, label ? label : "", DBREG_MERMAID_LABEL);
+		dbreg_buf_puts(b, "]\n");
+		b->oom |= !label;
+		free(label);
 		if (all[i]->core)
 			core = all[i];
 	}
@@ -352,9 +356,9 @@ static void docs_index(struct dbreg_buf *b, const struct dbreg_package *const *a
 		for (size_t d = 0; d < p->n_deps; d++)
 			for (size_t j = 0; j < n; j++)
 				if (p->deps[d].name && strcmp(all[j]->name, p->deps[d].name) == 0) {
-					dbreg_buf_printf(b, "  p%zu -->|\"", i);
-					docs_mermaid_text(b, p->deps[d].range_text);
-					dbreg_buf_printf(b, "\"| p%zu\n", j);
+					dbreg_buf_printf(b, "  p%zu -->|", i);
+					dbreg_markup_mermaid_string(b, p->deps[d].range_text, DBREG_MERMAID_LABEL);
+					dbreg_buf_printf(b, "| p%zu\n", j);
 				}
 		if (core && p != core && !docs_depends(p, core->name))
 			for (size_t j = 0; j < n; j++)
