@@ -955,6 +955,76 @@ def a_second_sigint_during_a_json_fleet_still_prints_one_document():
            "exit %d, stdout %r" % (p.returncode, out[:500]))
 
 
+def rls_owner_fleet(n):
+    """n databases owned by a login role that is not a superuser (FORCE
+    binds it), a fleet of them as that role, and [isolation]
+    row_level_security: (project, URLs, shown URLs)."""
+    need_pg()
+    owner = "dbreg_fleet_rls_%d" % os.getpid()
+    names = ["%s_%d" % (owner, i) for i in range(n)]
+    psql(PG_URL, "CREATE ROLE %s LOGIN PASSWORD 'secret-%s' NOSUPERUSER NOBYPASSRLS" % (owner, owner))
+    for name in names:
+        psql(PG_URL, "CREATE DATABASE %s OWNER %s" % (name, owner))
+
+    def drop():
+        pg_drop(names)
+        subprocess.run(["psql", "-X", "-q", PG_URL, "-c", "DROP ROLE IF EXISTS %s" % owner], capture_output=True)
+    clitest.cleanups.append(drop)
+    clitest.SECRETS.append("secret-" + owner)
+    host = PG_URL.split("@", 1)[1].rsplit("/", 1)[0]
+    urls = ["postgresql://%s:secret-%s@%s/%s" % (owner, owner, host, name) for name in names]
+    d = fleet_project([Target(u) for u in urls])
+    with open(os.path.join(d, "dbreg.toml"), "a") as f:
+        f.write("\n[isolation]\nrow_level_security = true\n")
+    return d, urls, [u.replace(":secret-%s@" % owner, ":***@") for u in urls]
+
+
+def notes_seen(url, workspace):
+    """The workspaces of the notes the owner sees with the workspace set."""
+    p = subprocess.run(["psql", "-X", "-qtA", "-v", "ON_ERROR_STOP=1", url], capture_output=True, text=True,
+                       check=True, input="BEGIN;\nSELECT set_config('app.workspace_id', '%s', true) \\g /dev/null\n"
+                       "SELECT coalesce(string_agg(workspace_id, ',' ORDER BY workspace_id), '') FROM ydtb_basic_notes;\n"
+                       "COMMIT;\n" % workspace)
+    return p.stdout.strip()
+
+
+@case
+def a_fleet_says_per_target_which_row_level_security_it_made_again():
+    # apply and init --fleet dropped the result's repaired lines, and a
+    # target with nothing pending was not even repaired: the visit was one
+    # read. Now each target's object lists them and stderr warns per target.
+    d, urls, shown = rls_owner_fleet(2)
+    rc, doc, err = run_json(["init", "--fleet", "tenants"], d)
+    expect(rc == 0 and doc["ok"], "init: %d %s %s" % (rc, doc, err))
+    for u in urls:
+        psql(pg_url(u.rsplit("/", 1)[1]),   # the superuser: the policies do not bind it
+             "INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'One', 'one'), ('w2', 'Two', 'two');"
+             " INSERT INTO ydtb_basic_notes (id, workspace_id, title) VALUES ('n1', 'w1', 'one'), ('n2', 'w2', 'two')")
+        expect(notes_seen(u, "w1") == "w1", "the policy does not bind the owner")
+    off = "ALTER TABLE ydtb_basic_notes DISABLE ROW LEVEL SECURITY"
+    said = "ydtb_basic_notes: row-level security was off: enabled"
+    psql(urls[1], off)
+    expect(notes_seen(urls[1], "w1") == "w1,w2", "DISABLE did not open the table")
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0, "apply: %d %s" % (rc, err))
+    expect(notes_seen(urls[1], "w1") == "w1" and notes_seen(urls[0], "w1") == "w1", "apply did not close the table")
+    t = by_target(doc)
+    expect(t[shown[1]].get("repaired") == [said] and t[shown[0]].get("repaired") == [],
+           "apply: %s" % json.dumps(doc)[:2000])
+    # Without --json: a warning line per table, prefixed by its target.
+    psql(urls[0], off)
+    rc, out, err = run(["init", "--fleet", "tenants"], d)
+    expect(rc == 0 and ("warning: %s: %s\n" % (shown[0], said)) in err and shown[1] not in err,
+           "init: %d %s %s" % (rc, out, err))
+    expect(notes_seen(urls[0], "w1") == "w1", "init did not close the table")
+    # Nothing left to make again: nothing said.
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and [v["repaired"] for v in doc["targets"]] == [[], []] and "row-level" not in err,
+           "%d %s %s" % (rc, json.dumps(doc)[:1500], err))
+    rc, out, err = run(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and "warning" not in err, err)
+
+
 def urls_file_fleet(text):
     """A project whose fleet t is the urls_file t.txt holding text."""
     d = project()

@@ -218,6 +218,16 @@ void cli_json_key(struct cli_session *s, const char *key)
 	fprintf(s->out, "%s  \"%s\": ", s->json_keys++ ? ",\n" : "", key);
 }
 
+void cli_json_strings(FILE *fp, char *const *v, size_t n)
+{
+	fputc('[', fp);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", " : "", fp);
+		dbreg_json_str(fp, v[i]);
+	}
+	fputc(']', fp);
+}
+
 void cli_json_migration(FILE *fp, const char *package, const char *migration, const char *version)
 {
 	fputs("\"package\": ", fp);

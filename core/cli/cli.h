@@ -227,6 +227,8 @@ void cli_json_error(FILE *fp, const struct cli_error *e, const char *message);
 
 /* --json: starts a key of the document ("key": ); the caller writes the value. */
 void cli_json_key(struct cli_session *s, const char *key);
+/* --json: a list of strings, ["a", "b"]. */
+void cli_json_strings(FILE *fp, char *const *v, size_t n);
 /* --json: the keys that name a migration inside an object (history rows,
  * plan steps), "package", "migration" and "version" (NULL: null); no braces. */
 void cli_json_migration(FILE *fp, const char *package, const char *migration, const char *version);
@@ -297,6 +299,8 @@ void cli_print_applied_tail(struct cli_session *s, const struct dbreg_apply_resu
 /* The row-level security a successful run made again (dbreg_apply_result's
  * repaired): warnings on stderr, or the "repaired" key with --json. */
 void cli_print_repaired(struct cli_session *s, const struct dbreg_apply_result *r, int rc);
+/* The warnings of lines a run made again on the target shown, unless -q. */
+void cli_warn_repaired(struct cli_session *s, const char *shown, char *const *lines, size_t n);
 /* Prints the plan's warnings (DBR103, ...) on stderr, unless -q. */
 void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan);
 /* Prints the plan: human lines, or the keys target, dialect and steps. */

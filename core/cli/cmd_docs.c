@@ -27,12 +27,7 @@ static int docs_run(struct cli_session *s)
 		cli_json_key(s, "files");
 		fprintf(s->out, "%zu", docs.n);
 		cli_json_key(s, s->o.check ? "differ" : "written");
-		fputc('[', s->out);
-		for (size_t i = 0; i < n_changed; i++) {
-			fputs(i ? ", " : "", s->out);
-			dbreg_json_str(s->out, changed[i]);
-		}
-		fputc(']', s->out);
+		cli_json_strings(s->out, changed, n_changed);
 	} else {
 		for (size_t i = 0; i < n_changed; i++)
 			if (s->o.check || !s->o.quiet)

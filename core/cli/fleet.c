@@ -50,14 +50,15 @@ static const char *fleet_status_word(const struct dbreg_fleet_outcome *o)
 	}
 }
 
-/* A line per target as it finishes (called one at a time by the engine). */
+/* A line per target as it finishes (called one at a time by the engine),
+ * with the warnings of the row-level security its run made again. */
 static void fleet_done(void *arg, const struct dbreg_fleet_member *m, const struct dbreg_fleet_outcome *o)
 {
 	struct fleet_print *p = arg;
 	struct cli_session *s = p->s;
 	p->done++;
 	if (s->o.json || (s->o.quiet && o->status != DBREG_FLEET_FAILED))
-		return;
+		return;   /* with -q, its warnings too, as a single target's */
 	FILE *fp = s->out;
 	fprintf(fp, "[%*zu/%zu] %-6s %-*s ", p->total >= 100 ? 3 : p->total >= 10 ? 2 : 1, p->done, p->total,
 		fleet_status_word(o), (int)p->width, m->shown);
@@ -72,6 +73,7 @@ static void fleet_done(void *arg, const struct dbreg_fleet_member *m, const stru
 		fprintf(fp, "  %s", o->error);
 	fputc('\n', fp);
 	fflush(fp);
+	cli_warn_repaired(s, m->shown, o->repaired, o->n_repaired);
 }
 
 /* The exit code of one target; the run's is the highest. */
@@ -127,12 +129,14 @@ static void fleet_json_target(struct cli_session *s, const struct dbreg_fleet_me
 		fputs("null", fp);
 	}
 	if (action == DBREG_FLEET_PLAN) {
-		fputs(", \"steps\": [", fp);
-		for (size_t k = 0; o->steps && o->steps[k]; k++) {
-			fputs(k ? ", " : "", fp);
-			dbreg_json_str(fp, o->steps[k]);
-		}
-		fputc(']', fp);
+		size_t n = 0;
+		while (o->steps && o->steps[n])
+			n++;
+		fputs(", \"steps\": ", fp);
+		cli_json_strings(fp, o->steps, n);
+	} else {
+		fputs(", \"repaired\": ", fp);
+		cli_json_strings(fp, o->repaired, o->n_repaired);
 	}
 	fputs(", \"diagnostics\": ", fp);
 	dbreg_diag_list_json(fp, &o->diags);

@@ -15,22 +15,22 @@ void cli_print_applied_tail(struct cli_session *s, const struct dbreg_apply_resu
 			"ran on its own)", r->segments);
 }
 
+void cli_warn_repaired(struct cli_session *s, const char *shown, char *const *lines, size_t n)
+{
+	for (size_t i = 0; i < n && !s->o.quiet; i++)
+		fprintf(s->err, "warning: %s: %s\n", shown, lines[i]);
+}
+
 void cli_print_repaired(struct cli_session *s, const struct dbreg_apply_result *r, int rc)
 {
 	/* A failed run rolled its repairs back with the rest. */
 	size_t n = rc == 0 ? r->n_repaired : 0;
 	if (s->o.json) {
 		cli_json_key(s, "repaired");
-		fputc('[', s->out);
-		for (size_t i = 0; i < n; i++) {
-			fputs(i ? ", " : "", s->out);
-			dbreg_json_str(s->out, r->repaired[i]);
-		}
-		fputc(']', s->out);
+		cli_json_strings(s->out, r->repaired, n);
 		return;
 	}
-	for (size_t i = 0; i < n && !s->o.quiet; i++)
-		fprintf(s->err, "warning: %s: %s\n", s->shown, r->repaired[i]);
+	cli_warn_repaired(s, s->shown, r->repaired, n);
 }
 
 /* Prints a failed run: the migration, the place in the manifest, what the

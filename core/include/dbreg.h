@@ -1187,6 +1187,11 @@ struct dbreg_fleet_outcome {
 					  and declared packages), not for it */
 	bool unopened;                 /* appended: its content stamp was the one kept with its no-op memo
 					  (stamp.c), so it was not opened */
+	/* Appended: [isolation] row-level security the run found missing on
+	 * this target and made again (dbreg_apply_result.repaired), one line
+	 * each; none unless its apply succeeded. */
+	char **repaired;
+	size_t n_repaired;
 };
 
 struct dbreg_fleet_opts {
@@ -1217,7 +1222,10 @@ struct dbreg_fleet_opts {
  * connection, lock and transaction (dbreg_apply_run), all sharing `reg`,
  * which must be validated already: it is read, and the planner's findings
  * pass through its list (one thread at a time) to each outcome's diags. A target with nothing
- * pending costs one read of its history tables and no write; an apply of
+ * pending costs one read of its history tables and no write, unless the
+ * registry asks for row-level security on its dialect ([isolation]): an
+ * apply or init then runs on it all the same, as on a single target, to
+ * make again what was disabled or altered by hand; an apply of
  * the whole registry (no pins, no dry run) opens no target whose content
  * stamp is the one kept with its no-op memo (stamp.c), and keeps one for
  * each no-op it verifies. The state

@@ -11,6 +11,7 @@
 #include "connect.h"
 #include "diag.h"
 #include "fprint.h"
+#include "isolation.h"
 #include "plan.h"
 #include "regdigest.h"
 #include "registry.h"
@@ -543,8 +544,10 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		goto out;
 	}
 	/* Nothing pending: the history read was the whole visit, no lock, no
-	 * transaction, no write (unless a package version moved). */
-	if (o->pending > 0 || e->stale) {
+	 * transaction, no write (unless a package version moved, or the
+	 * row-level security is to be made again where it was undone by hand:
+	 * every run does that, as dbreg_apply_run does for one target). */
+	if (o->pending > 0 || e->stale || (!readonly && dbreg_rls_wanted(r->reg, m->dialect))) {
 		/* No content stamp may outlive a run that writes (stamp.c): dropped,
 		 * and the drop committed, before the first write. */
 		if (!opt->dry_run && opt->state) {
@@ -575,6 +578,13 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		struct dbreg_apply_result res;
 		rc = dbreg_apply_run(&res, conn, plan, &ao);
 		o->applied = res.applied;
+		if (rc == 0) {
+			/* Committed with the run; a failed one rolled them back. */
+			o->repaired = res.repaired;
+			o->n_repaired = res.n_repaired;
+			res.repaired = NULL;
+			res.n_repaired = 0;
+		}
 		if (rc != 0) {
 			fleet_fail(o, rc, "%s", res.message ? res.message : res.errmsg);
 			if (res.failed_migration) {
@@ -746,6 +756,7 @@ void dbreg_fleet_outcomes_free(struct dbreg_fleet_outcome *o, size_t n)
 		for (size_t k = 0; o[i].steps && o[i].steps[k]; k++)
 			free(o[i].steps[k]);
 		free(o[i].steps);
+		dbreg_strv_free(o[i].repaired, o[i].n_repaired);
 		dbreg_diag_list_dispose(&o[i].diags);
 	}
 	free(o);
