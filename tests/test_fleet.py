@@ -955,6 +955,61 @@ def a_second_sigint_during_a_json_fleet_still_prints_one_document():
            "exit %d, stdout %r" % (p.returncode, out[:500]))
 
 
+def pg_active(db, words):
+    """Whether a statement holding words runs on database db now."""
+    return psql(PG_URL, "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND state = 'active'"
+                " AND query LIKE '%%%s%%'" % (db, words)) != "0"
+
+
+@case
+def a_signal_that_ends_a_json_fleet_run_still_writes_the_fleet_document():
+    # The handler's document held main's keys only: no "fleet", no
+    # "targets". It says each target as far as it got: the first finished,
+    # the second running (its transaction rolled back), the third never
+    # started; the state file's record lets --resume run the two.
+    need_pg()
+    for how, signals, code in (("SIGINT", [signal.SIGINT, signal.SIGINT], 130), ("SIGTERM", [signal.SIGTERM], 143)):
+        urls = pg_databases("dbreg_fleet_sig%d" % code, 3, {1: "_slow", 2: "_slow"})
+        targets = [Target(u) for u in urls]
+        d = fleet_project(targets, jobs=1, extra_tomls={"afault.toml": FAULT})
+        p = subprocess.Popen([clitest.DBREG, "apply", "--json", "--fleet", "tenants"], cwd=d,
+                             env=clitest.dbreg_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while time.time() < deadline and p.poll() is None and not pg_active(databases[-2], "pg_sleep"):
+            time.sleep(0.02)
+        for k, sig in enumerate(signals):
+            time.sleep(0.1 if k else 0)
+            p.send_signal(sig)
+        out, err = p.communicate(timeout=60)
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            doc = {}
+        expect(p.returncode == code and doc.get("exit_code") == code and doc.get("ok") is False
+               and ("interrupted by " + how) in doc["error"]["message"], "%s: exit %d, %r" % (how, p.returncode, out))
+        expect(doc.get("fleet") == "tenants" and doc.get("command") == "apply" and doc.get("interrupted") is True
+               and isinstance(doc.get("ms"), int), "%s: %r" % (how, out))
+        got = [(v["target"], v["status"], v["ok"], v["exit_code"]) for v in doc.get("targets", [])]
+        expect(got == [(targets[0].shown, "ok", True, 0), (targets[1].shown, "interrupted", False, None),
+                       (targets[2].shown, "not_reached", False, None)], "%s: %s" % (how, got))
+        first, running, never = doc["targets"]
+        expect(first["applied"] == ALL_MIGRATIONS + 1 and first["repaired"] == [] and first["error"] is None, first)
+        expect(running["applied"] is None and "interrupted before it finished" in running["error"], running)
+        expect(never["applied"] == 0 and never["error"] == "not reached: interrupted", never)
+        expect(len(targets[0].history()) == ALL_MIGRATIONS + 1, "%s: the first target lost rows" % how)
+        expect(targets[1].history() == [] and targets[2].history() == [], "%s: a partial run stayed" % how)
+        # --resume: the interrupted and the unstarted target (and the first
+        # again, a no-op, when its record was lost with the open batch).
+        rc, doc, err = run_json(["apply", "--fleet", "tenants", "--resume"], d)
+        t = by_target(doc)
+        expect(rc == 0 and all(t[x.shown]["status"] == "ok" and t[x.shown]["applied"] == ALL_MIGRATIONS + 1
+                               for x in targets[1:]), "%s: resume: %d %s" % (how, rc, json.dumps(doc)[:1500]))
+        expect(t[targets[0].shown]["status"] in ("ok", "done_before") and t[targets[0].shown]["applied"] == 0,
+               t[targets[0].shown])
+        for x in targets:
+            assert_applied_once(x, extra=1)
+
+
 def rls_owner_fleet(n):
     """n databases owned by a login role that is not a superuser (FORCE
     binds it), a fleet of them as that role, and [isolation]

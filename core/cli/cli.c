@@ -218,6 +218,29 @@ void cli_json_key(struct cli_session *s, const char *key)
 	fprintf(s->out, "%s  \"%s\": ", s->json_keys++ ? ",\n" : "", key);
 }
 
+char *cli_json_keys_text(struct cli_session *s, void (*print)(struct cli_session *s, const void *arg), const void *arg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *held = s->out;
+	size_t held_keys = s->json_keys;
+	if (!(s->out = open_memstream(&text, &len))) {
+		s->out = held;
+		return NULL;
+	}
+	s->json_keys = 0;
+	print(s, arg);
+	bool bad = ferror(s->out);
+	fclose(s->out);
+	s->out = held;
+	s->json_keys = held_keys;
+	if (bad) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 void cli_json_strings(FILE *fp, char *const *v, size_t n)
 {
 	fputc('[', fp);

@@ -227,6 +227,10 @@ void cli_json_error(FILE *fp, const struct cli_error *e, const char *message);
 
 /* --json: starts a key of the document ("key": ); the caller writes the value. */
 void cli_json_key(struct cli_session *s, const char *key);
+/* --json: the keys print writes, as text of their own (for the document
+ * of a signal: main.c); NULL when out of memory. The document so far is
+ * left as it was. */
+char *cli_json_keys_text(struct cli_session *s, void (*print)(struct cli_session *s, const void *arg), const void *arg);
 /* --json: a list of strings, ["a", "b"]. */
 void cli_json_strings(FILE *fp, char *const *v, size_t n);
 /* --json: the keys that name a migration inside an object (history rows,
@@ -308,6 +312,16 @@ void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan);
 /* With --json, before a run of plan starts: its keys and the diagnostics
  * so far, for the document an interrupt writes instead (main.c). */
 void cli_signal_keys(struct cli_session *s, const struct dbreg_plan *plan);
+/* With --json, before a run whose keys change while it runs (a fleet's
+ * targets as they finish): the diagnostics so far, and `keys`, which the
+ * handler calls instead of writing cli_signal_keys' keys. keys writes the
+ * document's keys, each followed by ",\n", with cli_signal_write only: it
+ * runs in a signal handler (no malloc, no stdio, no locks). */
+void cli_signal_writer(struct cli_session *s, void (*keys)(void));
+/* From a signal handler: text to stdout, a full or non-blocking pipe
+ * waited out; the digits of n (in buf, which it returns a pointer into). */
+void cli_signal_write(const char *text);
+const char *cli_signal_digits(char buf[24], unsigned long long n);
 /* --dry-run of apply, down, init: the plan (human lines), then each step's
  * SQL after a "-- up|down package migration" line. */
 void cli_print_dry_run(struct cli_session *s, const struct dbreg_plan *plan);

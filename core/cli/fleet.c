@@ -1,10 +1,12 @@
 /* apply, init, plan and status with --fleet NAME: the fleet engine of the
  * library (dbreg_fleet_run) with a line per target as it finishes, a
  * summary, or the JSON of cli.md; --resume from the state file's record of
- * the last run; SIGINT stops starting targets and lets running ones end. */
+ * the last run; SIGINT stops starting targets and lets running ones end,
+ * and a signal that ends the process still gets the fleet's document. */
 #include "cli.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +37,7 @@ static void fleet_on_sigint(int sig)
 
 struct fleet_print {
 	struct cli_session *s;
+	const struct dbreg_fleet *f;
 	enum dbreg_fleet_action action;
 	size_t width;                  /* of the target column */
 	size_t done, total;
@@ -48,32 +51,6 @@ static const char *fleet_status_word(const struct dbreg_fleet_outcome *o)
 	case DBREG_FLEET_DONE_BEFORE: return "done before";
 	default: return "not reached";
 	}
-}
-
-/* A line per target as it finishes (called one at a time by the engine),
- * with the warnings of the row-level security its run made again. */
-static void fleet_done(void *arg, const struct dbreg_fleet_member *m, const struct dbreg_fleet_outcome *o)
-{
-	struct fleet_print *p = arg;
-	struct cli_session *s = p->s;
-	p->done++;
-	if (s->o.json || (s->o.quiet && o->status != DBREG_FLEET_FAILED))
-		return;   /* with -q, its warnings too, as a single target's */
-	FILE *fp = s->out;
-	fprintf(fp, "[%*zu/%zu] %-6s %-*s ", p->total >= 100 ? 3 : p->total >= 10 ? 2 : 1, p->done, p->total,
-		fleet_status_word(o), (int)p->width, m->shown);
-	if (p->action == DBREG_FLEET_PLAN)
-		fprintf(fp, "%zu pending", o->pending);
-	else
-		fprintf(fp, "%s %3zu", s->o.dry_run ? "would apply" : "applied", o->applied);
-	fprintf(fp, " %6lld ms", o->ms);
-	if (o->unopened && s->o.verbose)
-		fputs("  unchanged since the last run: not opened", fp);
-	if (o->error)
-		fprintf(fp, "  %s", o->error);
-	fputc('\n', fp);
-	fflush(fp);
-	cli_warn_repaired(s, m->shown, o->repaired, o->n_repaired);
 }
 
 /* The exit code of one target; the run's is the highest. */
@@ -95,29 +72,54 @@ static const char *fleet_not_reached_why(const struct dbreg_fleet *f, const stru
 	return "the run stopped at the failure limit";
 }
 
-static void fleet_json_target(struct cli_session *s, const struct dbreg_fleet_member *m,
-			      const struct dbreg_fleet_outcome *o, enum dbreg_fleet_action action, bool first,
-			      const char *not_reached)
+/* A count, or null when it is unknown. */
+static void fleet_json_count(FILE *fp, bool known, size_t n)
 {
-	FILE *fp = s->out;
+	if (known)
+		fprintf(fp, "%zu", n);
+	else
+		fputs("null", fp);
+}
+
+/* A target's object in the document. o NULL: a target that was running
+ * when a signal ended the process (main's handler cancelled its statement,
+ * and what it had not committed rolls back), so its outcome is unknown. */
+static void fleet_json_target(FILE *fp, const struct dbreg_fleet_member *m, const struct dbreg_fleet_outcome *o,
+			      enum dbreg_fleet_action action, const char *not_reached)
+{
+	static const struct dbreg_fleet_outcome unknown = { .status = DBREG_FLEET_FAILED };
+	bool running = !o;
+	if (running)
+		o = &unknown;
 	/* A target the run never started did not succeed, and has no exit
 	 * code of its own: a script that checks each target's ok is told,
 	 * and its error says why (what its wait saw, else the run's reason). */
-	bool reached = o->status != DBREG_FLEET_NOT_REACHED;
-	fprintf(fp, "%s\n    {\"target\": ", first ? "" : ",");
+	bool reached = o->status != DBREG_FLEET_NOT_REACHED && !running;
+	fputs("{\"target\": ", fp);
 	dbreg_json_str(fp, m->shown);
 	fprintf(fp, ", \"ok\": %s, \"exit_code\": ", reached && o->status != DBREG_FLEET_FAILED ? "true" : "false");
 	if (reached)
 		fprintf(fp, "%d", fleet_exit(o));
 	else
 		fputs("null", fp);
-	fprintf(fp, ", \"status\": \"%s\", \"canary\": %s, \"applied\": %zu, \"pending\": %zu, \"installed\": %zu,"
-		    " \"plan_shared\": %s, \"ms\": %lld, \"error\": ",
-		dbreg_fleet_status_name(o->status), m->canary ? "true" : "false", o->applied, o->pending, o->installed,
-		o->plan_shared ? "true" : "false", o->ms);
+	fprintf(fp, ", \"status\": \"%s\", \"canary\": %s, \"applied\": ",
+		running ? "interrupted" : dbreg_fleet_status_name(o->status), m->canary ? "true" : "false");
+	fleet_json_count(fp, !running, o->applied);
+	fputs(", \"pending\": ", fp);
+	fleet_json_count(fp, !running, o->pending);
+	fputs(", \"installed\": ", fp);
+	fleet_json_count(fp, !running, o->installed);
+	fprintf(fp, ", \"plan_shared\": %s, \"ms\": ", o->plan_shared ? "true" : "false");
+	if (running)
+		fputs("null", fp);
+	else
+		fprintf(fp, "%lld", o->ms);
+	fputs(", \"error\": ", fp);
 	char why[160];
 	snprintf(why, sizeof why, "not reached: %s", not_reached);
-	dbreg_json_str(fp, reached || o->error ? o->error : why);
+	dbreg_json_str(fp, running ? "interrupted before it finished: its running statement, if any, is cancelled, "
+				     "and what it had not committed is rolled back"
+			   : reached || o->error ? o->error : why);
 	fputs(", \"failed\": ", fp);
 	if (o->failed_migration) {
 		fputs("{\"package\": ", fp);
@@ -141,6 +143,163 @@ static void fleet_json_target(struct cli_session *s, const struct dbreg_fleet_me
 	fputs(", \"diagnostics\": ", fp);
 	dbreg_diag_list_json(fp, &o->diags);
 	fputc('}', fp);
+}
+
+/* The keys of the document before "targets". */
+static void fleet_json_head(struct cli_session *s, const struct dbreg_fleet *f, const char *command, size_t jobs,
+			    bool interrupted)
+{
+	cli_json_key(s, "fleet");
+	dbreg_json_str(s->out, f->name);
+	cli_json_key(s, "command");
+	fprintf(s->out, "\"%s\"", command);
+	cli_json_key(s, "jobs");
+	fprintf(s->out, "%zu", jobs);
+	cli_json_key(s, "dry_run");
+	fputs(s->o.dry_run ? "true" : "false", s->out);
+	cli_json_key(s, "interrupted");
+	fputs(interrupted ? "true" : "false", s->out);
+	cli_json_key(s, "ms");
+}
+
+/* ---- the document of a run a signal ends (main.c's handler) ---------------
+ * Rendered before the run: the keys, and each target as not started and as
+ * running; as each target finishes, its object (fleet_done). Published
+ * through atomics and never freed, so the handler, which may interrupt any
+ * thread (one rendering a target's object too), reads only whole strings,
+ * without malloc, stdio or locks. */
+struct fleet_signal_target {
+	char *waiting;                 /* not started: not reached (or, --resume, done before) */
+	char *running;
+	_Atomic(char *) done;
+	atomic_bool started;
+};
+
+static struct fleet_signal_target *fleet_signal_targets;
+static size_t fleet_signal_n;
+static char *fleet_signal_head;        /* the keys up to "ms": */
+static double fleet_signal_t0;         /* dbreg_clock_ms at the start */
+
+struct fleet_head {
+	const struct dbreg_fleet *f;
+	const char *command;
+	size_t jobs;
+};
+
+static void fleet_print_head(struct cli_session *s, const void *arg)
+{
+	const struct fleet_head *h = arg;
+	fleet_json_head(s, h->f, h->command, h->jobs, true);
+}
+
+/* A target's object as text (fleet_json_target); NULL when out of memory. */
+static char *fleet_render_target(const struct dbreg_fleet_member *m, const struct dbreg_fleet_outcome *o,
+				 enum dbreg_fleet_action action)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	if (!fp)
+		return NULL;
+	fleet_json_target(fp, m, o, action, "interrupted");
+	bool bad = ferror(fp);
+	fclose(fp);
+	if (bad) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* In the handler: the keys, each target as far as it got, and ",\n". */
+static void fleet_signal_keys(void)
+{
+	char num[24];
+	double ms = dbreg_clock_ms() - fleet_signal_t0;
+	cli_signal_write(fleet_signal_head);
+	cli_signal_write(cli_signal_digits(num, ms > 0 ? (unsigned long long)ms : 0));
+	cli_signal_write(",\n  \"targets\": [");
+	for (size_t i = 0; i < fleet_signal_n; i++) {
+		struct fleet_signal_target *t = &fleet_signal_targets[i];
+		const char *done = atomic_load(&t->done);
+		cli_signal_write(i ? ",\n    " : "\n    ");
+		cli_signal_write(done ? done : atomic_load(&t->started) ? t->running : t->waiting);
+	}
+	cli_signal_write("\n  ],\n");
+}
+
+/* Before the run, with --json: what the handler needs. Out of memory, the
+ * handler keeps main's document without the fleet's keys. */
+static void fleet_signal_prepare(struct cli_session *s, const struct dbreg_fleet *f, const char *command,
+				 size_t jobs, enum dbreg_fleet_action action, const bool *skip)
+{
+	if (!s->o.json || fleet_signal_targets)
+		return;
+	struct fleet_signal_target *t = calloc(f->n_members + 1, sizeof *t);
+	struct fleet_head h = { f, command, jobs };
+	char *head = cli_json_keys_text(s, fleet_print_head, &h);
+	bool ok = t && head;
+	for (size_t i = 0; ok && i < f->n_members; i++) {
+		struct dbreg_fleet_outcome before = {
+			.status = skip && skip[i] ? DBREG_FLEET_DONE_BEFORE : DBREG_FLEET_NOT_REACHED,
+		};
+		t[i].waiting = fleet_render_target(&f->members[i], &before, action);
+		t[i].running = fleet_render_target(&f->members[i], NULL, action);
+		ok = t[i].waiting && t[i].running;
+	}
+	if (!ok) {
+		for (size_t i = 0; t && i < f->n_members; i++) {
+			free(t[i].waiting);
+			free(t[i].running);
+		}
+		free(t);
+		free(head);
+		return;
+	}
+	fleet_signal_targets = t;
+	fleet_signal_n = f->n_members;
+	fleet_signal_head = head;
+	fleet_signal_t0 = dbreg_clock_ms();
+	/* Last: the handler reads the above only once this is set. */
+	cli_signal_writer(s, fleet_signal_keys);
+}
+
+static void fleet_started(void *arg, const struct dbreg_fleet_member *m)
+{
+	struct fleet_print *p = arg;
+	if (fleet_signal_targets)
+		atomic_store(&fleet_signal_targets[m - p->f->members].started, true);
+}
+
+/* A line per target as it finishes (called one at a time by the engine),
+ * with the warnings of the row-level security its run made again; with
+ * --json, its object for the document of a signal (fleet_signal_keys). */
+static void fleet_done(void *arg, const struct dbreg_fleet_member *m, const struct dbreg_fleet_outcome *o)
+{
+	struct fleet_print *p = arg;
+	struct cli_session *s = p->s;
+	p->done++;
+	if (fleet_signal_targets)
+		atomic_store(&fleet_signal_targets[m - p->f->members].done, fleet_render_target(m, o, p->action));
+	if (s->o.json)
+		return;
+	if (s->o.quiet && o->status != DBREG_FLEET_FAILED)
+		return;   /* its warnings too, as -q's of a single target */
+	FILE *fp = s->out;
+	fprintf(fp, "[%*zu/%zu] %-6s %-*s ", p->total >= 100 ? 3 : p->total >= 10 ? 2 : 1, p->done, p->total,
+		fleet_status_word(o), (int)p->width, m->shown);
+	if (p->action == DBREG_FLEET_PLAN)
+		fprintf(fp, "%zu pending", o->pending);
+	else
+		fprintf(fp, "%s %3zu", s->o.dry_run ? "would apply" : "applied", o->applied);
+	fprintf(fp, " %6lld ms", o->ms);
+	if (o->unopened && s->o.verbose)
+		fputs("  unchanged since the last run: not opened", fp);
+	if (o->error)
+		fprintf(fp, "  %s", o->error);
+	fputc('\n', fp);
+	fflush(fp);
+	cli_warn_repaired(s, m->shown, o->repaired, o->n_repaired);
 }
 
 /* The summary: counts by outcome, then the targets that did not succeed. */
@@ -287,7 +446,7 @@ int cli_fleet(struct cli_session *s, const char *command)
 		goto out;
 	}
 
-	struct fleet_print pr = { .s = s, .action = action, .total = f->n_members };
+	struct fleet_print pr = { .s = s, .f = f, .action = action, .total = f->n_members };
 	for (size_t i = 0; i < f->n_members; i++) {
 		size_t w = strlen(f->members[i].shown);
 		pr.width = w > pr.width ? w : pr.width;
@@ -312,8 +471,11 @@ int cli_fleet(struct cli_session *s, const char *command)
 		.command = command,
 		.done = status ? NULL : fleet_done,
 		.done_arg = &pr,
+		.started = status ? NULL : fleet_started,
 	};
 	size_t jobs = fo.jobs ? fo.jobs : f->jobs;
+	if (!status)
+		fleet_signal_prepare(s, f, command, jobs, action, skip);
 	if (!s->o.json && !s->o.quiet && !status)
 		fprintf(s->out, "fleet %s: %s on %zu target%s, %zu at a time%s\n", f->name, command, pr.total,
 			pr.total == 1 ? "" : "s", jobs < pr.total ? jobs : pr.total ? pr.total : 1,
@@ -351,22 +513,14 @@ int cli_fleet(struct cli_session *s, const char *command)
 	if (status) {
 		fleet_status_print(s, f, o, rec, n_rec, run_at, last_interrupted);
 	} else if (s->o.json) {
-		cli_json_key(s, "fleet");
-		dbreg_json_str(s->out, f->name);
-		cli_json_key(s, "command");
-		fprintf(s->out, "\"%s\"", command);
-		cli_json_key(s, "jobs");
-		fprintf(s->out, "%zu", jobs);
-		cli_json_key(s, "dry_run");
-		fputs(s->o.dry_run ? "true" : "false", s->out);
-		cli_json_key(s, "interrupted");
-		fputs(interrupted ? "true" : "false", s->out);
-		cli_json_key(s, "ms");
+		fleet_json_head(s, f, command, jobs, interrupted);
 		fprintf(s->out, "%.0f", seconds * 1000);
 		cli_json_key(s, "targets");
 		fputc('[', s->out);
-		for (size_t i = 0; i < f->n_members; i++)
-			fleet_json_target(s, &f->members[i], &o[i], action, i == 0, why);
+		for (size_t i = 0; i < f->n_members; i++) {
+			fputs(i ? ",\n    " : "\n    ", s->out);
+			fleet_json_target(s->out, &f->members[i], &o[i], action, why);
+		}
 		fputs("\n  ]", s->out);
 	} else {
 		if (action == DBREG_FLEET_PLAN && !s->o.quiet)

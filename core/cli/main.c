@@ -284,7 +284,8 @@ static void main_json_finish(struct cli_session *s, const char *body, size_t len
  * before main_json_finish (the keys are held in memory), so the handler
  * writes a whole failure document of its own with write(2) and exits as the
  * signal would have: the run's keys that cli_signal_keys rendered before it
- * started, what it committed, and this failure; without, the signal's
+ * started and what it committed (or a fleet's keys and targets as far as
+ * each got: cli_signal_writer), and this failure; without, the signal's
  * default action ends the process, so the exit status stays the signal's. */
 #define MAIN_SIGNAL_DOC(code, name, what)                                                                \
 	"  \"ok\": false,\n  \"exit_code\": " #code ",\n  \"error\": {\"message\": \"interrupted by " name   \
@@ -337,8 +338,10 @@ static const char *const main_says[2][3] = {
 
 static volatile sig_atomic_t main_json_mode;   /* set before the handlers are */
 /* A run's keys and diagnostics (cli_signal_keys): written once, before the
- * run, and never changed or freed after, so a handler may read them. */
+ * run, and never changed or freed after, so a handler may read them; or
+ * the function that writes the keys (cli_signal_writer). */
 static _Atomic(char *) main_signal_keys, main_signal_diags;
+static _Atomic(void (*)(void)) main_signal_writer;
 static volatile sig_atomic_t main_signal;      /* the one being handled, for the alarm */
 static atomic_bool main_ending;
 static atomic_flag main_armed = ATOMIC_FLAG_INIT;
@@ -364,6 +367,21 @@ static void main_write_all(int fd, const char *doc)
 	}
 }
 
+void cli_signal_write(const char *text)
+{
+	main_write_all(STDOUT_FILENO, text);
+}
+
+const char *cli_signal_digits(char buf[24], unsigned long long n)
+{
+	char *p = buf + 23;
+	*p = '\0';
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) > 0);
+	return p;
+}
+
 /* Ends the process for sig, once: a handler on another thread (or the
  * alarm's) that gets here second waits for the first one's end. */
 static void main_end(int sig, enum main_outcome how)
@@ -374,18 +392,15 @@ static void main_end(int sig, enum main_outcome how)
 	bool outside = how != MAIN_OUT_NOT_CONNECTED && dbreg_cancel_outside_transaction() > 0;
 	if (main_json_mode) {
 		const char *keys = atomic_load(&main_signal_keys), *diags = atomic_load(&main_signal_diags);
+		void (*writer)(void) = atomic_load(&main_signal_writer);
 		main_write_all(STDOUT_FILENO, "{\n");
-		if (keys) {
-			/* The digits of the count, without stdio. */
-			char num[24], *p = num + sizeof num;
-			unsigned long n = dbreg_cancel_committed();
-			*--p = '\0';
-			do
-				*--p = (char)('0' + n % 10);
-			while ((n /= 10) > 0);
+		if (writer) {
+			writer();
+		} else if (keys) {
+			char num[24];
 			main_write_all(STDOUT_FILENO, keys);
 			main_write_all(STDOUT_FILENO, ",\n  \"applied\": ");
-			main_write_all(STDOUT_FILENO, p);
+			main_write_all(STDOUT_FILENO, cli_signal_digits(num, dbreg_cancel_committed()));
 			main_write_all(STDOUT_FILENO, ",\n");
 		}
 		main_write_all(STDOUT_FILENO, outside ? main_docs_outside[sig != SIGINT][how] : main_docs[sig != SIGINT][how]);
@@ -429,30 +444,41 @@ static void main_on_signal(int sig)
 	main_end(sig, failed ? MAIN_OUT_NOT_CANCELLED : open ? MAIN_OUT_CANCELLED : MAIN_OUT_NOT_CONNECTED);
 }
 
-void cli_signal_keys(struct cli_session *s, const struct dbreg_plan *plan)
+/* The diagnostics so far, for the handler; NULL when out of memory. */
+static char *main_signal_diags_now(struct cli_session *s)
 {
-	if (!s->o.json || atomic_load(&main_signal_keys))
-		return;
-	char *keys = NULL, *diags = NULL;
-	size_t n_keys = 0, n_diags = 0;
-	FILE *held = s->out;
-	size_t held_keys = s->json_keys;
-	if (!(s->out = open_memstream(&keys, &n_keys))) {
-		s->out = held;
-		return;
-	}
-	s->json_keys = 0;
-	cli_print_plan(s, plan);
-	fclose(s->out);
-	s->out = held;
-	s->json_keys = held_keys;
+	char *diags = NULL;
+	size_t n_diags = 0;
 	FILE *fp = open_memstream(&diags, &n_diags);
 	if (fp) {
 		dbreg_diag_list_json(fp, cli_diags(s));
 		fclose(fp);
 	}
-	atomic_store(&main_signal_diags, diags);
+	return diags;
+}
+
+static void main_print_plan(struct cli_session *s, const void *plan)
+{
+	cli_print_plan(s, plan);
+}
+
+void cli_signal_keys(struct cli_session *s, const struct dbreg_plan *plan)
+{
+	if (!s->o.json || atomic_load(&main_signal_keys) || atomic_load(&main_signal_writer))
+		return;
+	char *keys = cli_json_keys_text(s, main_print_plan, plan);
+	if (!keys)
+		return;
+	atomic_store(&main_signal_diags, main_signal_diags_now(s));
 	atomic_store(&main_signal_keys, keys);
+}
+
+void cli_signal_writer(struct cli_session *s, void (*keys)(void))
+{
+	if (!s->o.json || atomic_load(&main_signal_keys) || atomic_load(&main_signal_writer))
+		return;
+	atomic_store(&main_signal_diags, main_signal_diags_now(s));
+	atomic_store(&main_signal_writer, keys);
 }
 
 /* Late, when a handler already writes the document or ends the process:

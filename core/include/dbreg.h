@@ -1215,6 +1215,10 @@ struct dbreg_fleet_opts {
 	/* Appended: DBREG_FLEET_INIT retries a refused connection to each target
 	 * this many seconds, as dbreg_init_opts.wait_s (init --wait); 0: once. */
 	int wait_s;
+	/* Appended: called with done_arg as each target starts, before it is
+	 * opened (not for those never started), one call at a time with
+	 * done's, from the worker thread that runs it; NULL: not told. */
+	void (*started)(void *arg, const struct dbreg_fleet_member *m);
 };
 
 /* Runs the fleet: the canaries first, `jobs` at a time, then, only if every

@@ -678,6 +678,8 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	bool seen = false;
 	pthread_mutex_lock(&r->lock);
 	bool stopped = fleet_stopped(r);
+	if (!stopped && r->o->started)
+		r->o->started(r->o->done_arg, m);
 	/* Whether the state file holds a history of the target: then its
 	 * tables exist, and the read needs no question first. An offline plan
 	 * reads the copy itself instead (fleet_target), and only once. */
