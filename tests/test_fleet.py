@@ -931,6 +931,45 @@ def init_fleet_stops_waiting_for_a_refused_target_at_sigint():
 
 
 @case
+def a_first_sigint_records_the_run_and_resume_runs_what_it_left():
+    # What --resume reads after the first SIGINT of a --json run: the target
+    # that finished is left alone; the one stopped in its wait to connect
+    # and the one never started run again.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()   # nothing listens there now: refused
+    refused = "postgres://u:***@127.0.0.1:%d/x" % port
+    d = project()
+    with open(os.path.join(d, "dbreg.toml"), "w") as f:
+        f.write('[fleets.g]\njobs = 1\ntargets = ["sqlite:g1.db", "%s", "sqlite:g2.db"]\n'
+                % refused.replace("***", "pw"))
+    p = subprocess.Popen([clitest.DBREG, "init", "--json", "--fleet", "g", "--wait", "20"], cwd=d,
+                         env=clitest.dbreg_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline and p.poll() is None and not os.path.exists(os.path.join(d, "g1.db")):
+        time.sleep(0.02)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    if "cannot load libpq" in out:
+        raise clitest.Skip("no libpq")
+    doc = json.loads(out)
+    got = [(v["target"], v["status"]) for v in doc["targets"]]
+    expect(p.returncode == 130 and doc["interrupted"] is True and
+           got == [("sqlite:g1.db", "ok"), (refused, "not_reached"), ("sqlite:g2.db", "not_reached")],
+           "%d %s" % (p.returncode, out))
+    rc, doc, err = run_json(["status", "--fleet", "g"], d)
+    expect(doc["interrupted"] is True and [v["last_run"] for v in doc["targets"]] == ["ok", "not_reached", "not_reached"],
+           json.dumps(doc)[:1500])
+    rc, doc, err = run_json(["init", "--fleet", "g", "--resume", "--wait", "0", "--on-error", "continue"], d)
+    t = by_target(doc)
+    expect(rc == 3 and t["sqlite:g1.db"]["status"] == "done_before" and t[refused]["status"] == "failed"
+           and "cannot connect" in t[refused]["error"] and t["sqlite:g2.db"]["status"] == "ok"
+           and t["sqlite:g2.db"]["applied"] == ALL_MIGRATIONS, "%d %s" % (rc, json.dumps(doc)[:1500]))
+
+
+@case
 def a_second_sigint_during_a_json_fleet_still_prints_one_document():
     # review-7 #1: the second SIGINT went to SIG_DFL (SA_RESETHAND), not to
     # the --json handler: exit by the signal and no document.
