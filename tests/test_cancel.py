@@ -218,8 +218,10 @@ def an_interrupt_inside_a_transaction_false_migration_says_what_stays():
             p.send_signal(signal.SIGINT)
             out, err = p.communicate(timeout=60)
             said = (json.loads(out)["error"]["message"] if json_doc else err)
-            # The first migration committed before the split: the document counts it.
+            # The first migration committed before the split: the document
+            # counts it, and the words say it.
             expect(not json_doc or json.loads(out).get("applied") == 1, out)
+            expect(json_doc or "\n  1 migration committed before it stays applied\n" in err, err)
             expect("a transaction = false migration was running: the statements it completed stay applied and "
                    "recorded, and the next run resumes after them" in said, said)
             expect(psql(url, "SELECT count(*) FROM ydtb_workspaces WHERE name LIKE '%(first)'") == "200", "statement 1")

@@ -409,6 +409,16 @@ static void main_end(int sig, enum main_outcome how)
 		_exit(sig == SIGINT ? 130 : 143);
 	}
 	main_write_all(STDERR_FILENO, outside ? main_says_outside[sig != SIGINT][how] : main_says[sig != SIGINT][how]);
+	/* What a split run (or one ended after its commit) keeps: the JSON
+	 * document's "applied", said here in words. */
+	unsigned long long kept = how == MAIN_OUT_NOT_CONNECTED ? 0 : dbreg_cancel_committed();
+	if (kept) {
+		char num[24];
+		main_write_all(STDERR_FILENO, "  ");
+		main_write_all(STDERR_FILENO, cli_signal_digits(num, kept));
+		main_write_all(STDERR_FILENO, kept == 1 ? " migration committed before it stays applied\n"
+							: " migrations committed before it stay applied\n");
+	}
 	/* The other signal, if it came meanwhile, is discarded (ignoring a
 	 * pending signal drops it), so that it cannot decide the status. */
 	struct sigaction dfl = {0}, ign = {0};
