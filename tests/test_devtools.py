@@ -538,6 +538,28 @@ def generate_add_nullable_column_and_one_with_default():
 
 
 @case
+def generate_add_columns_with_expression_defaults():
+    # SQLite's DEFAULT takes an expression only in parentheses, and ALTER
+    # TABLE ADD COLUMN none at all (nor CURRENT_TIMESTAMP): generate wrote
+    # DEFAULT lower('A') || 'b', a syntax error there.
+    def change(d, url=None):
+        edit(d, 'price = { type = "integer" }',
+             'price = { type = "integer" }\ntag = { type = "text", default_sql = "lower(\'A\') || \'b\'" }\n'
+             'made = { type = "timestamptz", default_sql = "CURRENT_TIMESTAMP" }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        rows = sqlite_q(d, "SELECT id, tag, made IS NOT NULL FROM ydtb_shop_items ORDER BY id")
+        expect(rows == [("i1", "ab", 1), ("i2", "ab", 1)], rows)
+
+    def pg(url):
+        lines_kept_pg(url)
+        got = psql(url, "SELECT string_agg(id || ':' || tag || ':' || (made IS NOT NULL), ',' ORDER BY id) FROM ydtb_shop_items")
+        expect(got == "i1:ab:true,i2:ab:true", got)
+    change_case(change, sq, pg)
+
+
+@case
 def generate_add_not_null_column_with_default_to_a_table_with_rows():
     def change(d, url=None):
         edit(d, 'price = { type = "integer" }',

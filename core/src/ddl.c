@@ -208,7 +208,12 @@ bool dbreg_ddl_default(struct dbreg_buf *b, enum dbreg_dialect d, const struct d
 	default:
 		if (!def->text || !*def->text)
 			return false;
-		dbreg_buf_puts(b, def->text);
+		/* SQLite's DEFAULT takes a literal or a parenthesized expression:
+		 * lower('A') || 'b' alone is a syntax error there. */
+		if (d == DBREG_DIALECT_SQLITE)
+			dbreg_buf_printf(b, "(%s)", def->text);
+		else
+			dbreg_buf_puts(b, def->text);
 		return true;
 	}
 }
