@@ -701,6 +701,99 @@ def watch_json_reports_a_failed_round_as_a_failed_command_does():
         w.kill()
 
 
+def sqlite_history(db):
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        return con.execute("select package, migration, checksum from ydtb_registry_migrations "
+                           "order by package, migration").fetchall()
+    finally:
+        con.close()
+
+
+def toml_error_at(text, broken, fixed):
+    """text with its first `fixed` written as `broken`, and the line and
+    column where a TOML parser stops: the end of the broken line."""
+    at = text.index(fixed)
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + len(broken) + 1
+    return text.replace(fixed, broken, 1), line, column
+
+
+@case
+def watch_keeps_a_manifest_that_does_not_parse_as_it_last_loaded():
+    # A manifest saved half way through an edit (a table header not closed)
+    # was reported as the package removed: its tables and migrations
+    # "removed", and after the fix every one of them "added" again. Now the
+    # round is the file's DBR001 at its line and column, with a hint, and
+    # nothing else; nothing is planned, the target is as it was; the fix's
+    # round shows what changed since the last good load, and applies it.
+    d = project({"tomls/memo.toml": memo_state(1)})
+    db = os.path.join(d, "ydtb.db")
+    path = os.path.join(d, "tomls", "memo.toml")
+    w = Watch(d)
+    try:
+        r = w.round(timeout=60)
+        expect(r["ok"] and r["status"] == "applied", r)
+        con = sqlite3.connect(db, timeout=10)
+        con.execute("insert into ydtb_workspaces (id, name, slug) values ('w1', 'W', 'w')")
+        con.execute("insert into ydtb_memo_items (id, workspace_id, title) values ('m1', 'w1', 'kept')")
+        con.commit()
+        con.close()
+        before = (sqlite_tables(db), sqlite_history(db))
+        broken, line, column = toml_error_at(memo_state(2), "[tables.ydtb_memo_tags", "[tables.ydtb_memo_tags]")
+        write(path, broken)
+        r = w.round()
+        errs = [x for x in r["diagnostics"] if x["severity"] == "error"]
+        expect([(x["code"], x["file"], x["line"], x["column"]) for x in errs] ==
+               [("DBR001", "tomls/memo.toml", line, column)] and errs[0]["hint"], r["diagnostics"])
+        expect(not r["ok"] and r["exit_code"] == 1 and r["status"] == "not applied" and r["steps"] == [], r)
+        expect(r["changes"] == [], "a file that does not parse removed nothing: %s" % r["changes"])
+        expect([(f["change"], f["path"]) for f in r["files"]] == [("changed", "tomls/memo.toml")], r["files"])
+        expect((sqlite_tables(db), sqlite_history(db)) == before, "the target changed")
+        # Saved again, still broken the same way: no round. Another file's
+        # change meanwhile keeps the error (the package stands in still).
+        write(path, broken)
+        write(os.path.join(d, "tomls", "late.toml"), '[package]\nname = "@ydtb/late"\nversion = "1.0.0"\n')
+        r = w.round()
+        expect([f["path"] for f in r["files"]] == ["tomls/late.toml"], r["files"])
+        expect([(x["code"], x["line"]) for x in r["diagnostics"] if x["severity"] == "error"] == [("DBR001", line)],
+               r["diagnostics"])
+        expect({(c["what"], c["change"], c["name"]) for c in r["changes"]} == {("package", "added", "@ydtb/late")},
+               r["changes"])
+        expect(not r["ok"] and r["steps"] == [] and (sqlite_tables(db), sqlite_history(db)) == before, r)
+        # Fixed: only what changed since the last good load, and applied.
+        write(path, memo_state(2))
+        r = w.round()
+        expect(r["ok"] and r["status"] == "applied" and r["applied"] == 1, r)
+        expect(sorted((c["what"], c["change"], c["name"]) for c in r["changes"]) ==
+               [("migration", "added", "0002_tags"), ("table", "added", "ydtb_memo_tags")], r["changes"])
+        expect([s["migration"] for s in r["steps"] if s["applied"]] == ["0002_tags"], r["steps"])
+        expect("ydtb_memo_tags" in sqlite_tables(db) and sqlite_history(db)[:len(before[1])] == before[1],
+               sqlite_history(db))
+        con = sqlite3.connect(db, timeout=10)
+        expect(con.execute("select title from ydtb_memo_items").fetchall() == [("kept",)], "rows lost")
+        con.close()
+        expect(w.stop() == 0, "".join(w.err)[-2000:])
+    finally:
+        w.kill()
+    # --allow DBR001 makes the finding a warning, not the stand-in a package
+    # to plan from: still nothing planned, nothing removed.
+    w = Watch(d, ["--allow", "DBR001"])
+    try:
+        r = w.round(timeout=60)
+        expect(r["ok"] and r["status"] == "up to date", r)
+        before = (sqlite_tables(db), sqlite_history(db))
+        write(path, broken)
+        r = w.round()
+        expect(any(x["code"] == "DBR105" and "DBR001" in x["message"] for x in r["diagnostics"]), r["diagnostics"])
+        expect(not r["ok"] and r["exit_code"] == 1 and r["steps"] == [] and r["changes"] == [] and
+               "1 manifest does not load" in r["error"]["message"], r)
+        expect((sqlite_tables(db), sqlite_history(db)) == before, "the target changed")
+        expect(w.stop() == 0, "".join(w.err)[-2000:])
+    finally:
+        w.kill()
+
+
 @case
 def watch_json_that_fails_before_its_first_round_is_one_line_too():
     # cli.md: watch --json is NDJSON, one document a line. A watch that never

@@ -384,8 +384,11 @@ static void watch_state_sync(struct watch_ui *ui, struct dbreg_registry *reg)
 	dbreg_state_log(t->state, "watch", t->shown, "ok", NULL);
 }
 
-static void watch_report_human(struct watch_ui *ui, struct dbreg_registry *reg, const struct dbreg_changes *ch,
-			       const struct watch_result *r, size_t errors)
+/* The reports: `d` the round's findings (the registry's, or dbreg.toml's),
+ * `errors` what stops the round before its plan (r->error says what, or
+ * they are the manifests' errors). */
+static void watch_report_human(struct watch_ui *ui, struct dbreg_registry *reg, const struct dbreg_diag_list *d,
+			       const struct dbreg_changes *ch, const struct watch_result *r, size_t errors)
 {
 	FILE *fp = ui->out;
 	char clock[16];
@@ -414,7 +417,6 @@ static void watch_report_human(struct watch_ui *ui, struct dbreg_registry *reg, 
 	}
 	/* Errors always; warnings only about what changed, or the noise of
 	 * every round would bury them. */
-	const struct dbreg_diag_list *d = dbreg_registry_diags(reg);
 	unsigned flags = ui->color ? DBREG_PRINT_COLOR : 0;
 	size_t hidden = 0;
 	for (size_t i = 0; i < d->len; i++) {
@@ -434,7 +436,10 @@ static void watch_report_human(struct watch_ui *ui, struct dbreg_registry *reg, 
 	if (hidden && !ui->quiet && ui->round == 1)
 		fprintf(fp, "  %zu warning%s (dbreg validate lists them)\n", hidden, hidden == 1 ? "" : "s");
 	if (errors) {
-		fprintf(fp, "  not applied: %zu error%s; the database is unchanged\n", errors, errors == 1 ? "" : "s");
+		if (r->error[0])
+			fprintf(fp, "  not applied: %s; the database is unchanged\n", r->error);
+		else
+			fprintf(fp, "  not applied: %zu error%s; the database is unchanged\n", errors, errors == 1 ? "" : "s");
 		return;
 	}
 	if (r->error[0]) {
@@ -478,7 +483,7 @@ static void watch_json_error(FILE *fp, int rc, const char *message, const struct
 	cli_error_dispose(&e);
 }
 
-static void watch_report_json(struct watch_ui *ui, struct dbreg_registry *reg, const struct dbreg_changes *ch,
+static void watch_report_json(struct watch_ui *ui, const struct dbreg_diag_list *d, const struct dbreg_changes *ch,
 			      const struct watch_result *r, size_t errors)
 {
 	FILE *fp = stdout;
@@ -491,7 +496,7 @@ static void watch_report_json(struct watch_ui *ui, struct dbreg_registry *reg, c
 	fputs(", \"changes\": ", fp);
 	watch_json_changes(fp, ui->round > 1 ? ch : NULL, false);
 	fputs(", \"diagnostics\": ", fp);
-	watch_json_diags(fp, dbreg_registry_diags(reg), true);
+	watch_json_diags(fp, d, true);
 	fputs(", \"status\": ", fp);
 	dbreg_json_str(fp, errors ? "not applied" : r->status);
 	fputs(", \"steps\": ", fp);
@@ -500,7 +505,8 @@ static void watch_report_json(struct watch_ui *ui, struct dbreg_registry *reg, c
 	int rc = errors ? DBREG_EINVALID : r->rc;
 	fprintf(fp, ", \"applied\": %zu, \"ms_plan\": %.1f, \"ms_apply\": %.1f, \"exit_code\": %d, \"error\": ",
 		r->ran_apply && r->ok ? r->res.applied : 0, r->ms_plan, r->ms_apply, cli_exit_code(rc));
-	watch_json_error(fp, rc, errors ? "the manifests have errors" : r->error, r->ran_apply ? &r->res : NULL);
+	watch_json_error(fp, rc, errors && !r->error[0] ? "the manifests have errors" : r->error,
+			 r->ran_apply ? &r->res : NULL);
 	fputs("}\n", fp);
 	fflush(fp);
 }
@@ -530,12 +536,19 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 	}
 	struct watch_result r = {.status = "not applied"};
 	size_t errors = dbreg_registry_diags(reg)->errors;
+	if (!errors && ch && ch->stand_ins) {
+		/* Its finding bypassed (--allow DBR001) or not, a manifest that
+		 * does not load is no package to plan from. */
+		errors = ch->stand_ins;
+		snprintf(r.error, sizeof r.error, "%zu manifest%s not load", errors, errors == 1 ? " does" : "s do");
+	}
 	if (!errors)
 		watch_plan_apply(ui, reg, old, &r);
+	const struct dbreg_diag_list *d = dbreg_registry_diags(reg);
 	if (ui->json)
-		watch_report_json(ui, reg, ch, &r, errors);
+		watch_report_json(ui, d, ch, &r, errors);
 	else
-		watch_report_human(ui, reg, ch, &r, errors);
+		watch_report_human(ui, reg, d, ch, &r, errors);
 	if (ui->verbose && !ui->json)
 		fprintf(ui->err, "  round %u: reload %.1f ms (%zu read, %zu re-checked), plan %.1f ms, apply %.1f ms\n",
 			ui->round, ch ? ch->ms : 0.0, ch ? ch->loaded : 0, ch ? ch->rechecked : 0, r.ms_plan, r.ms_apply);

@@ -312,8 +312,10 @@ struct dbreg_changes {
 	size_t loaded;                 /* manifests read and parsed again */
 	size_t rechecked;              /* packages whose SQL checks ran again */
 	double ms;                     /* the whole reload, validation included */
+	size_t stand_ins;              /* manifests that are not TOML now, whose last package stands in
+					  (dbreg_registry_reload): nothing is to be planned from this load */
 };
-#define DBREG_CHANGES_INIT { NULL, 0, 0, 0, 0, 0, 0 }
+#define DBREG_CHANGES_INIT { NULL, 0, 0, 0, 0, 0, 0, 0 }
 
 /* Frees every change and zeroes the list. NULL-safe. */
 void dbreg_changes_dispose(struct dbreg_changes *c);
@@ -342,7 +344,11 @@ struct dbreg_reload_opts {
  * findings; `old` keeps only the packages that were replaced or removed,
  * as they were (the bodies that were applied from them: see
  * dbreg_plan_opts.previous), and is still the caller's to free. old may be
- * NULL: a first, full load that later reloads can build on. What changed
+ * NULL: a first, full load that later reloads can build on. A manifest
+ * that loaded before and is not TOML now (a save half way through an
+ * edit) keeps its last package in *out beside the file's DBR001, so that
+ * nothing of it reads as removed and the reload after the fix shows only
+ * what changed since that package. What changed
  * (files, packages, tables, columns, indexes, migrations) is appended to
  * *changes (may be NULL). Returns 0; DBREG_EINVALID when the new registry
  * has errors (its diagnostics say which; *out is set); DBREG_EIO when a

@@ -227,6 +227,13 @@ int dbreg_diag_vhintf(struct dbreg_diag_list *list, const char *fmt, va_list ap)
 	return 0;
 }
 
+int dbreg_diag_invalid_toml(struct dbreg_diag_list *list, const struct dbreg_diag_at *at, const char *message)
+{
+	if (dbreg_diag_addf(list, "DBR001", at, "invalid TOML: %s", message) != 0)
+		return DBREG_ENOMEM;
+	return dbreg_diag_hintf(list, "correct the TOML syntax at this line and column");
+}
+
 int dbreg_diag_list_move(struct dbreg_diag_list *dst, struct dbreg_diag_list *src)
 {
 	for (size_t i = 0; i < src->len; i++) {
@@ -241,6 +248,25 @@ int dbreg_diag_list_move(struct dbreg_diag_list *dst, struct dbreg_diag_list *sr
 	free(src->items);
 	*src = (struct dbreg_diag_list)DBREG_DIAG_LIST_INIT;
 	return 0;
+}
+
+void dbreg_diag_list_drop(struct dbreg_diag_list *list, size_t from,
+			  bool (*drop)(const struct dbreg_diag *d, const void *ctx), const void *ctx)
+{
+	size_t k = from;
+	for (size_t i = from; i < list->len; i++) {
+		struct dbreg_diag *d = &list->items[i];
+		if (!drop(d, ctx)) {
+			list->items[k++] = *d;
+			continue;
+		}
+		if (d->severity == DBREG_SEV_ERROR)
+			list->errors--;
+		else
+			list->warnings--;
+		diag_free_one(d);
+	}
+	list->len = k;
 }
 
 int dbreg_diag_list_move_from(struct dbreg_diag_list *dst, struct dbreg_diag_list *src, size_t from)

@@ -39,6 +39,11 @@ int dbreg_diag_hintf(struct dbreg_diag_list *list, const char *fmt, ...)
 int dbreg_diag_vhintf(struct dbreg_diag_list *list, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 
+/* A file that is not TOML (a manifest, dbreg.toml): DBR001 at the parser's
+ * position with its message, and the one hint for it. Returns 0 or
+ * DBREG_ENOMEM. */
+int dbreg_diag_invalid_toml(struct dbreg_diag_list *list, const struct dbreg_diag_at *at, const char *message);
+
 /* Development flags: turns every error from index `from` on whose code is
  * one of codes[0..n) into a DBR105 warning whose message names the code and
  * `why` ("--allow on a development target"). Returns 0 or DBREG_ENOMEM. */
@@ -56,6 +61,10 @@ int dbreg_diag_list_move(struct dbreg_diag_list *dst, struct dbreg_diag_list *sr
 /* Moves the diagnostics of src from index `from` on to the end of dst,
  * leaving src's first `from`. Returns 0 or DBREG_ENOMEM (what did not fit
  * stays in src). */
+/* Frees and takes out of the list, from index `from` on, the findings
+ * `drop` says so of (ctx passed through); the counts follow. */
+void dbreg_diag_list_drop(struct dbreg_diag_list *list, size_t from,
+			  bool (*drop)(const struct dbreg_diag *d, const void *ctx), const void *ctx);
 int dbreg_diag_list_move_from(struct dbreg_diag_list *dst, struct dbreg_diag_list *src, size_t from);
 
 #endif

@@ -1159,7 +1159,8 @@ int dbreg_manifest_load(struct dbreg_package **out, struct dbreg_diag_list *diag
 	}
 	if (rc != 0) {
 		err.message[sizeof err.message - 1] = '\0';
-		mdiag(&c, "DBR001", err.line, err.column, NULL, "invalid TOML: %s", err.message);
+		struct dbreg_diag_at at = {.file = pkg->file, .line = err.line, .column = err.column};
+		c.oom |= dbreg_diag_invalid_toml(diags, &at, err.message) != 0;
 		dbreg_package_free(pkg);
 		return c.oom ? DBREG_ENOMEM : 0;
 	}

@@ -397,8 +397,7 @@ int dbreg_project_open(struct dbreg_project **out, const char *dir, struct dbreg
 		} else if (prc != 0) {
 			struct dbreg_diag_at at = { .file = file, .line = err.line, .column = err.column };
 			err.message[sizeof err.message - 1] = '\0';
-			c.oom |= dbreg_diag_addf(diags, "DBR001", &at, "invalid TOML: %s", err.message) != 0 ||
-				 dbreg_diag_hintf(diags, "correct the TOML syntax at this line and column") != 0;
+			c.oom |= dbreg_diag_invalid_toml(diags, &at, err.message) != 0;
 		} else {
 			project_read(&c, p, doc->root);
 		}

@@ -29,6 +29,8 @@ struct reload_entry {
 	char **idents;                 /* every identifier its SQL bodies name, lowercased, sorted, unique */
 	size_t n_idents;
 	bool sql_checked;              /* sql holds a result (false after a skip_sql validation) */
+	bool stand_in;                 /* the file is not TOML: pkg is the last one that loaded, and the
+					  file's DBR001 its only finding */
 };
 
 struct dbreg_reload_cache {
@@ -275,6 +277,19 @@ static size_t reload_owner(const struct dbreg_registry *reg, const struct dbreg_
 	return reg->n_packages;
 }
 
+struct reload_owner_ctx {
+	const struct dbreg_registry *reg;
+	const struct dbreg_reload_cache *cache;
+	const size_t *ent_of;          /* package index -> cache entry */
+};
+
+static bool reload_about_stand_in(const struct dbreg_diag *d, const void *arg)
+{
+	const struct reload_owner_ctx *c = arg;
+	size_t at = reload_owner(c->reg, d, c->cache);
+	return at < c->reg->n_packages && c->cache->items[c->ent_of[at]].stand_in;
+}
+
 /* ---- what changed -------------------------------------------------------------- */
 
 static bool reload_str_eq(const char *a, const char *b)
@@ -404,11 +419,19 @@ struct reload_item {
 	char *rel;                     /* as the registry names it */
 	struct reload_entry *old;      /* the previous load's entry, NULL when new */
 	bool reuse;                    /* take old->pkg over */
+	bool stand_in;                 /* not TOML now (DBR001): old->pkg stands in for it, with this
+					  file's sum and findings, so that nothing of it reads as removed */
 	struct dbreg_package *pkg;     /* read anew (owned until inserted) */
 	struct dbreg_diag_list load;
 	char sum[72];
 	const char *why;               /* for the log */
 };
+
+/* Whether the new registry holds the previous load's package for it. */
+static bool reload_took_old(const struct reload_item *it)
+{
+	return it->reuse || it->stand_in;
+}
 
 static void reload_log(const struct dbreg_reload_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -445,6 +468,7 @@ static int reload_read(struct reload_item *it, const struct dbreg_project *p, co
 		rc = dbreg_diag_addf(&it->load, "DBR001", &at, "cannot read %s: %s", full, dbreg_io_strerror(errno));
 		snprintf(it->sum, sizeof(it->sum), "unreadable");
 		it->why = "its manifest changed";
+		it->stand_in = rc == 0 && it->old && it->old->pkg;
 		free(full);
 		return rc;
 	}
@@ -461,6 +485,9 @@ static int reload_read(struct reload_item *it, const struct dbreg_project *p, co
 		rc = dir ? dbreg_manifest_load(&it->pkg, &it->load, full, dir, text, len) : DBREG_ENOMEM;
 		free(dir);
 	}
+	/* A save half way through an edit: the last package that loaded
+	 * stays, and the file's error stops the round (nothing is planned). */
+	it->stand_in = rc == 0 && !it->reuse && !it->pkg && it->old && it->old->pkg;
 	free(text);
 	free(full);
 	return rc;
@@ -504,7 +531,8 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 			goto fail;
 		if (!items[i].reuse) {
 			n_loaded++;
-			reload_log(o, "read %s (%s)", paths[i], items[i].why);
+			reload_log(o, "read %s (%s)%s", paths[i], items[i].why,
+				   items[i].stand_in ? ": it does not load, its last good package stands in" : "");
 		}
 	}
 	t_read = dbreg_clock_ms();
@@ -519,16 +547,17 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		if (!(e->file = dbreg_strdup(it->rel)))
 			goto oom;
 		cache->n++;
-		if (it->reuse) {
+		if (reload_took_old(it)) {
 			e->pkg = it->old->pkg;
-			memcpy(e->sum, it->old->sum, sizeof(e->sum));
-			e->load = it->old->load;
-			it->old->load = (struct dbreg_diag_list)DBREG_DIAG_LIST_INIT;
+			memcpy(e->sum, it->reuse ? it->old->sum : it->sum, sizeof(e->sum));
+			e->load = it->reuse ? it->old->load : it->load;
+			*(it->reuse ? &it->old->load : &it->load) = (struct dbreg_diag_list)DBREG_DIAG_LIST_INIT;
 			e->idents = it->old->idents;
 			e->n_idents = it->old->n_idents;
 			it->old->idents = NULL;
 			it->old->n_idents = 0;
 			e->rules_fp = it->old->rules_fp;
+			e->stand_in = it->stand_in || it->old->stand_in;
 		} else {
 			e->pkg = it->pkg;
 			memcpy(e->sum, it->sum, sizeof(e->sum));
@@ -539,7 +568,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		}
 		if (e->pkg && dbreg_registry_insert(reg, e->pkg) != 0)
 			goto oom;
-		if (it->reuse) {
+		if (reload_took_old(it)) {
 			for (size_t k = 0; k < old->n_packages; k++)
 				if (old->packages[k] == e->pkg)
 					moved[k] = true;
@@ -583,6 +612,9 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		if (at < reg->n_packages)
 			fp[at] = reload_fnv(reload_fnv(reload_fnv(fp[at], d->code), d->message), d->table);
 	}
+	/* A stand-in says nothing but its file's DBR001: what the checks find
+	 * in it is about a text that is no longer there. */
+	dbreg_diag_list_drop(&reg->diags, mark, reload_about_stand_in, &(struct reload_owner_ctx){reg, cache, ent_of});
 	t_rules = dbreg_clock_ms();
 
 	/* 4. Which packages' SQL to check again, and why. Tables whose
@@ -590,13 +622,13 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 	 * before and after) matter to every package whose SQL names them. */
 	struct dbreg_changes tables = DBREG_CHANGES_INIT;
 	for (size_t i = 0; i < n; i++)
-		if (!items[i].reuse && items[i].old && items[i].old->pkg)
+		if (!reload_took_old(&items[i]) && items[i].old && items[i].old->pkg)
 			for (size_t t = 0; t < items[i].old->pkg->n_tables; t++)
 				if (dbreg_changes_add(&tables, DBREG_CHANGE_TABLE, DBREG_CHANGE_CHANGED, NULL,
 						      items[i].old->pkg->tables[t].name, NULL, NULL))
 					goto oom_tables;
 	for (size_t i = 0; prev && i < n; i++)
-		for (size_t t = 0; !items[i].reuse && cache->items[i].pkg && t < cache->items[i].pkg->n_tables; t++)
+		for (size_t t = 0; !reload_took_old(&items[i]) && cache->items[i].pkg && t < cache->items[i].pkg->n_tables; t++)
 			if (dbreg_changes_add(&tables, DBREG_CHANGE_TABLE, DBREG_CHANGE_CHANGED, NULL,
 					      cache->items[i].pkg->tables[t].name, NULL, NULL))
 				goto oom_tables;
@@ -611,7 +643,9 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		struct reload_entry *e = &cache->items[ent_of[i]];
 		const struct reload_item *it = &items[ent_of[i]];
 		const char *why = NULL, *which = NULL;
-		if (!it->reuse)
+		if (e->stand_in)
+			continue;
+		if (!reload_took_old(it))
 			why = it->why;
 		else if (!it->old->sql_checked)
 			why = "not checked before";
@@ -656,7 +690,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		struct reload_item *it = &items[ent_of[i]];
 		if (check[i]) {
 			e->sql_checked = true;
-		} else if (!skip_sql && it->reuse) {
+		} else if (!skip_sql && it->reuse && !e->stand_in) {
 			e->sql = it->old->sql;
 			e->sql_checked = it->old->sql_checked;
 			it->old->sql = (struct dbreg_diag_list)DBREG_DIAG_LIST_INIT;
@@ -678,7 +712,7 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 		for (size_t i = 0; i < reg->n_packages; i++) {
 			const struct reload_item *it = &items[ent_of[i]];
 			const struct dbreg_package *np = reg->packages[i];
-			if (it->reuse)
+			if (reload_took_old(it))
 				continue;
 			const struct dbreg_package *op = old && np->name ? dbreg_registry_find(old, np->name) : NULL;
 			if (reload_package_changes(changes, op, np))
@@ -690,6 +724,8 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 				goto oom_late;
 	}
 	if (changes) {
+		for (size_t i = 0; i < cache->n; i++)
+			changes->stand_ins += cache->items[i].stand_in;
 		changes->loaded = n_loaded;
 		changes->rechecked = n_check;
 	}
