@@ -794,6 +794,195 @@ def watch_keeps_a_manifest_that_does_not_parse_as_it_last_loaded():
         w.kill()
 
 
+LATE = """[package]
+name = "@ydtb/late"
+version = "1.0.0"
+description = "a package in a folder dbreg.toml lists later"
+
+[tables.ydtb_late_items]
+description = "an item"
+workspace_scoped = true
+
+[tables.ydtb_late_items.columns]
+id = { type = "text", primary_key = true }
+%s
+[[migrations]]
+id = "0001_items"
+version = "1.0.0"
+up = \"\"\"
+CREATE TABLE IF NOT EXISTS ydtb_late_items (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS ydtb_late_items_workspace_id_idx ON ydtb_late_items (workspace_id);
+\"\"\"
+down = "DROP TABLE IF EXISTS ydtb_late_items;"
+%s"""
+
+LATE_0002 = """
+[[migrations]]
+id = "0002_note"
+version = "1.0.0"
+up_postgres = "ALTER TABLE ydtb_late_items ADD COLUMN IF NOT EXISTS note text;"
+up_sqlite = "ALTER TABLE ydtb_late_items ADD COLUMN note text;"
+down_postgres = "ALTER TABLE ydtb_late_items DROP COLUMN IF EXISTS note;"
+down_sqlite = "ALTER TABLE ydtb_late_items DROP COLUMN note;"
+"""
+
+
+def late(step):
+    return LATE % ("", "") if step == 1 else LATE % ('note = { type = "text" }\n', LATE_0002)
+
+
+@case
+def watch_follows_dbreg_toml_its_package_folders_and_its_target():
+    # dbreg.toml was read once, at start: a package folder added to
+    # [registry] packages while watch ran was neither loaded nor watched,
+    # and dev = false said later still let watch apply. Now a change of its
+    # content is a round with the new project: the folder's package
+    # applied, its later edits picked up; dev = false stops the applying
+    # and dev = true resumes it; a target naming another database is said
+    # in every round, and nothing is applied until it names this one again.
+    d = project({"tomls/memo.toml": memo_state(1), "more/late.toml": late(1)})
+    db = os.path.join(d, "ydtb.db")
+    toml = os.path.join(d, "dbreg.toml")
+    w = Watch(d)
+    try:
+        r = w.round(timeout=60)
+        expect(r["ok"] and r["status"] == "applied", r)
+        expect(not any(p == "@ydtb/late" for p, _, _ in sqlite_history(db)), "late applied before it was listed")
+        registry = '[registry]\npackages = ["tomls", "more"]\n'
+        write(toml, registry)
+        r = w.round()
+        expect(r["ok"] and r["status"] == "applied" and r["applied"] == 1, r)
+        expect({(f["change"], f["path"]) for f in r["files"]} == {("changed", "dbreg.toml"),
+                                                                   ("added", "more/late.toml")}, r["files"])
+        expect(("added", "@ydtb/late") in changes_of(r, "package"), r["changes"])
+        expect(("@ydtb/late", "0001_items") in [(p, m) for p, m, _ in sqlite_history(db)], sqlite_history(db))
+        # An edit inside the new folder: only that file, and applied.
+        write(os.path.join(d, "more", "late.toml"), late(2))
+        r = w.round()
+        expect(r["ok"] and [f["path"] for f in r["files"]] == ["more/late.toml"], r)
+        expect([s["migration"] for s in r["steps"] if s["applied"]] == ["0002_note"], r["steps"])
+        # The same content saved again: no round; the next one is the next change's.
+        write(toml, registry)
+        time.sleep(0.5)
+        # dev = false for the same database: nothing applied from then on.
+        target = '[targets.dev]\nurl = "sqlite:ydtb.db"\ndev = %s\n'
+        write(toml, registry + target % "false")
+        r = w.round()
+        expect(r["apply"] is False and r["ok"] and r["status"] == "up to date", r)
+        expect([f["path"] for f in r["files"]] == ["dbreg.toml"] and r["changes"] == [], r)
+        before = (sqlite_tables(db), sqlite_history(db))
+        write(os.path.join(d, "tomls", "memo.toml"), memo_state(2))
+        r = w.round()
+        expect(r["apply"] is False and r["status"] == "pending" and [s["migration"] for s in r["steps"]] ==
+               ["0002_tags"] and not any(s["applied"] for s in r["steps"]), r)
+        expect((sqlite_tables(db), sqlite_history(db)) == before, "applied to a target marked dev = false")
+        write(toml, registry + target % "true")
+        r = w.round()
+        expect(r["apply"] is True and r["status"] == "applied" and r["applied"] == 1, r)
+        # Another database for the target: said, each round, nothing applied.
+        before = (sqlite_tables(db), sqlite_history(db))
+        write(toml, registry + '[targets.dev]\nurl = "sqlite:other.db"\n')
+        r = w.round()
+        expect(not r["ok"] and r["exit_code"] == 2 and r["status"] == "not applied" and r["target"] == "sqlite:ydtb.db"
+               and "now names another database" in r["error"]["message"] and "sqlite:other.db" in
+               r["error"]["message"] and "start dbreg watch anew" in r["error"]["message"], r)
+        write(os.path.join(d, "tomls", "memo.toml"), memo_state(3))
+        r = w.round()
+        expect(not r["ok"] and r["exit_code"] == 2 and "another database" in r["error"]["message"], r)
+        expect((sqlite_tables(db), sqlite_history(db)) == before, "the target changed")
+        expect(not os.path.exists(os.path.join(d, "other.db")), "the other database was made")
+        # Named again: the round applies what waited.
+        write(toml, registry)
+        r = w.round()
+        expect(r["ok"] and [s["migration"] for s in r["steps"] if s["applied"]] == ["0003_note"], r)
+        expect(w.stop() == 0, "".join(w.err)[-2000:])
+    finally:
+        w.kill()
+
+
+@case
+def watch_reports_a_dbreg_toml_with_errors_and_goes_on_with_the_last_good_one():
+    # A dbreg.toml saved half way (an array not closed): the round is its
+    # DBR001 at line and column with the hint, in the NDJSON document and
+    # on stderr; nothing applied; the loop goes on with the last good
+    # project (a manifest edit meanwhile is applied as ever); fixed, the
+    # round reads it and goes on.
+    d = project({"tomls/memo.toml": memo_state(1), "more/late.toml": late(1)})
+    db = os.path.join(d, "ydtb.db")
+    toml = os.path.join(d, "dbreg.toml")
+    good = '[registry]\npackages = ["tomls", "more"]\n'
+    broken = '[registry]\npackages = ["tomls", "more"\n'
+    w = Watch(d)
+    try:
+        r = w.round(timeout=60)
+        expect(r["ok"], r)
+        before = (sqlite_tables(db), sqlite_history(db))
+        write(toml, broken)
+        r = w.round()
+        expect(not r["ok"] and r["exit_code"] == 1 and r["status"] == "not applied" and r["steps"] == [] and
+               r["target"] == "sqlite:ydtb.db" and set(r["error"]) == ERROR_KEYS and
+               "dbreg.toml has 1 error" in r["error"]["message"], r)
+        diags = [(x["code"], x["severity"], x["file"], x["line"], x["column"]) for x in r["diagnostics"]]
+        expect(diags == [("DBR001", "error", "dbreg.toml", 3, 1)] and r["diagnostics"][0]["hint"], r["diagnostics"])
+        expect([(f["change"], f["path"]) for f in r["files"]] == [("changed", "dbreg.toml")] and r["changes"] == [], r)
+        expect((sqlite_tables(db), sqlite_history(db)) == before, "the target changed")
+        # Saved again as broken: no round. A manifest edit: the last good project's round.
+        write(toml, broken)
+        write(os.path.join(d, "tomls", "memo.toml"), memo_state(2))
+        r = w.round()
+        expect(r["ok"] and [f["path"] for f in r["files"]] == ["tomls/memo.toml"] and r["applied"] == 1, r)
+        expect(not any(p == "@ydtb/late" for p, _, _ in sqlite_history(db)), "the broken dbreg.toml was used")
+        # Fixed: read, its folder's package applied.
+        write(toml, good)
+        r = w.round()
+        expect(r["ok"] and r["exit_code"] == 0 and r["error"] is None and r["applied"] == 1, r)
+        expect(("added", "@ydtb/late") in changes_of(r, "package"), r["changes"])
+        expect(w.stop() == 0, "".join(w.err)[-2000:])
+    finally:
+        w.kill()
+    # The same in words: the error where an editor opens it, and the round's verdict.
+    p = subprocess.Popen([DBREG, "watch"], cwd=d, env=clitest.dbreg_env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        out = queue.Queue()
+        threading.Thread(target=lambda: [out.put(x) for x in p.stdout], daemon=True).start()
+        err = []
+        threading.Thread(target=lambda: [err.append(x) for x in p.stderr], daemon=True).start()
+
+        def line_like(pattern, timeout=30):
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                try:
+                    x = out.get(timeout=max(0.1, end - time.monotonic()))
+                except queue.Empty:
+                    break
+                if re.search(pattern, x):
+                    return x
+            raise AssertionError("no line like %r; stderr: %s" % (pattern, "".join(err)[-2000:]))
+
+        line_like(r"watching 3 packages")
+        write(toml, broken)
+        line_like(r"#2: dbreg\.toml changed")
+        line_like(r"^  not applied: dbreg\.toml has 1 error \(its last good content stays in use\); "
+                  r"the database is unchanged$")
+        said = lambda: any(x.startswith("dbreg.toml:3:1: error[DBR001]: invalid TOML") and "(hint: " in x for x in err)
+        deadline = time.monotonic() + 10   # stderr is read by another thread
+        while time.monotonic() < deadline and not said():
+            time.sleep(0.05)
+        expect(said(), "".join(err))
+        write(toml, good)
+        line_like(r"#3: dbreg\.toml changed")
+        p.send_signal(signal.SIGINT)
+        expect(p.wait(timeout=20) == 0, "exit after SIGINT")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+
+
 @case
 def watch_json_that_fails_before_its_first_round_is_one_line_too():
     # cli.md: watch --json is NDJSON, one document a line. A watch that never

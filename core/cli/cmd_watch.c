@@ -5,7 +5,13 @@
  * a development target the pending steps applied; a migration applied
  * before whose text changed runs its down, then its new up. One short
  * report per round (--json: one JSON line). Runs until SIGINT or SIGTERM,
- * then closes everything and exits 0. */
+ * then closes everything and exits 0.
+ *
+ * dbreg.toml read again is followed: its package folders and [isolation]
+ * by the reload, its target's dev and timeouts here. Its target naming
+ * another database is not: the session's connection, history and state
+ * file are that database's, so each round says so and applies nothing
+ * until dbreg.toml names the database again or watch is started anew. */
 #include "cli.h"
 
 #include <errno.h>
@@ -25,7 +31,9 @@ struct watch_ui {
 	bool json, quiet, verbose, color;
 	bool apply;                    /* a development target and no --no-apply */
 	const char *why_not;           /* why nothing is applied */
-	const struct dbreg_project *proj;
+	const struct dbreg_project *proj;   /* the project in use: dbreg.toml as last read without errors */
+	char moved[1200];              /* dbreg.toml's target is not this session's database: why nothing is
+					  applied; "" when it is */
 	struct cli_session *t;         /* the target: conn, shown, dialect, state */
 	const char *const *allow;
 	size_t n_allow;
@@ -340,7 +348,12 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 		r->ok = true;
 	} else {
 		double t1 = dbreg_clock_ms();
-		struct dbreg_apply_opts ao = {.lock_timeout_s = ui->lock_timeout, .log = ui->verbose && !ui->json ? ui->err : NULL};
+		struct dbreg_apply_opts ao = {
+			.lock_timeout_s = ui->lock_timeout,
+			.target_lock_timeout_ms = t->lock_timeout_ms,
+			.target_statement_timeout_ms = t->statement_timeout_ms,
+			.log = ui->verbose && !ui->json ? ui->err : NULL,
+		};
 		struct watch_guard guard;
 		watch_guard_start(&guard, ui->stop_fd);
 		rc = dbreg_apply_run(&r->res, t->conn, r->plan, &ao);
@@ -415,6 +428,8 @@ static void watch_report_human(struct watch_ui *ui, struct dbreg_registry *reg, 
 			if (ch->items[i].what != DBREG_CHANGE_FILE)
 				watch_print_change(ui, &ch->items[i]);
 	}
+	if (ch && ch->project_broken && ui->round > 1)
+		fprintf(fp, "  dbreg.toml has errors: its last good content is in use\n");
 	/* Errors always; warnings only about what changed, or the noise of
 	 * every round would bury them. */
 	unsigned flags = ui->color ? DBREG_PRINT_COLOR : 0;
@@ -511,12 +526,65 @@ static void watch_report_json(struct watch_ui *ui, const struct dbreg_diag_list 
 	fflush(fp);
 }
 
+/* dbreg.toml read again: what of its target this session can follow. */
+static void watch_follow_project(struct watch_ui *ui, const struct dbreg_project *p)
+{
+	struct cli_session *t = ui->t;
+	const char *name = t->o.target ? t->o.target : "the target";
+	char err[512], *url = NULL;
+	ui->proj = p;
+	ui->moved[0] = '\0';
+	if (dbreg_project_target_url(&url, p, t->o.target, err, sizeof err) < 0) {
+		snprintf(ui->moved, sizeof ui->moved, "dbreg.toml: %s; watch stays on %s and applies nothing until "
+			 "dbreg.toml names it again, or until dbreg watch is started anew", err, t->shown);
+		return;
+	}
+	if (strcmp(url, t->url) != 0) {
+		char *shown = dbreg_url_redact(url);
+		snprintf(ui->moved, sizeof ui->moved, "dbreg.toml now names another database for %s (%s); watch stays "
+			 "on %s and applies nothing until dbreg.toml names it again: start dbreg watch anew to follow it",
+			 name, shown ? shown : "another URL", t->shown);
+		free(shown);
+		free(url);
+		return;
+	}
+	const struct dbreg_target_def *def = dbreg_project_target(p, t->o.target);
+	t->lock_timeout_ms = def ? def->lock_timeout_ms : 0;
+	t->statement_timeout_ms = def ? def->statement_timeout_ms : 0;
+	bool apply = dbreg_project_target_is_dev(p, t->o.target, url) && !t->o.no_apply;
+	free(url);
+	if (apply && t->conn_readonly) {
+		/* Watched read-only so far: a connection that writes. One that
+		 * cannot be made fails the round's read, which tries again. */
+		t->conn_readonly = false;
+		if (cli_reconnect(t, err, sizeof err) < 0)
+			ui->stamp = 0;
+	}
+	if (apply != ui->apply)
+		watch_hist_forget(ui);
+	ui->apply = apply;
+}
+
 /* dbreg_reload_fn: one round. */
 static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_registry *old,
 		       const struct dbreg_changes *ch, int reload_rc)
 {
 	struct watch_ui *ui = arg;
 	ui->round++;
+	struct watch_result r = {.status = "not applied"};
+	if (!reg && ch && ch->project_diags) {
+		/* dbreg.toml has errors: its findings are the round's, and the
+		 * last good project stays. */
+		size_t n = ch->project_diags->errors;
+		snprintf(r.error, sizeof r.error, "dbreg.toml has %zu error%s (its last good content stays in use)", n,
+			 n == 1 ? "" : "s");
+		if (ui->json)
+			watch_report_json(ui, ch->project_diags, ch, &r, n ? n : 1);
+		else
+			watch_report_human(ui, NULL, ch->project_diags, ch, &r, n ? n : 1);
+		fflush(ui->out);
+		return 0;
+	}
 	if (!reg) {
 		/* The project could not be read at all: said, and the loop goes on. */
 		char why[600];
@@ -534,7 +602,8 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 		}
 		return reload_rc == DBREG_ENOMEM ? reload_rc : 0;
 	}
-	struct watch_result r = {.status = "not applied"};
+	if (ch && ch->project)
+		watch_follow_project(ui, ch->project);
 	size_t errors = dbreg_registry_diags(reg)->errors;
 	if (!errors && ch && ch->stand_ins) {
 		/* Its finding bypassed (--allow DBR001) or not, a manifest that
@@ -542,8 +611,12 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 		errors = ch->stand_ins;
 		snprintf(r.error, sizeof r.error, "%zu manifest%s not load", errors, errors == 1 ? " does" : "s do");
 	}
-	if (!errors)
+	if (!errors && ui->moved[0]) {
+		snprintf(r.error, sizeof r.error, "%s", ui->moved);
+		r.rc = DBREG_EUSAGE;
+	} else if (!errors) {
 		watch_plan_apply(ui, reg, old, &r);
+	}
 	const struct dbreg_diag_list *d = dbreg_registry_diags(reg);
 	if (ui->json)
 		watch_report_json(ui, d, ch, &r, errors);
@@ -624,9 +697,10 @@ const struct cli_command cli_cmd_watch = {
 	.name = "watch",
 	.args = "",
 	.summary = "the development loop: reload, validate, plan and apply on every change",
-	.help = "One round at start, then on every change of the package folders and up_file SQL files\n"
-		"(debounced, content changes only): reload, re-validate, re-plan, and on a development\n"
-		"target apply; prints what changed. Runs until interrupted. --json: one line per round.",
+	.help = "One round at start, then on every change of the package folders, up_file SQL files and\n"
+		"dbreg.toml (debounced, content changes only): reload, re-validate, re-plan, and on a\n"
+		"development target apply; prints what changed. Runs until interrupted. --json: one line\n"
+		"per round.",
 	.options = (const char *const[]){"no-apply", "allow", "lock-timeout", "debounce", NULL},
 	.needs = CLI_NEEDS_PROJECT | CLI_NEEDS_TARGET | CLI_NEEDS_STATE,
 	.run = watch_run,

@@ -314,8 +314,12 @@ struct dbreg_changes {
 	double ms;                     /* the whole reload, validation included */
 	size_t stand_ins;              /* manifests that are not TOML now, whose last package stands in
 					  (dbreg_registry_reload): nothing is to be planned from this load */
+	/* dbreg_watch_run's, about dbreg.toml (borrowed for the callback): */
+	const struct dbreg_project *project;   /* read again and good: the project from now on; else NULL */
+	const struct dbreg_diag_list *project_diags;   /* read again and has errors (reg is NULL) */
+	bool project_broken;           /* it has errors since it was last read: the last good one is in use */
 };
-#define DBREG_CHANGES_INIT { NULL, 0, 0, 0, 0, 0, 0, 0 }
+#define DBREG_CHANGES_INIT { NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, false }
 
 /* Frees every change and zeroes the list. NULL-safe. */
 void dbreg_changes_dispose(struct dbreg_changes *c);
@@ -362,8 +366,9 @@ int dbreg_registry_reload(struct dbreg_registry **out, struct dbreg_registry *ol
 struct dbreg_watch;
 
 /* Watches the package folders of a project, recursively (folders, not
- * files: editors save by renaming a new file over the old one), with
- * inotify. Folders created later are watched as they appear. Returns 0,
+ * files: editors save by renaming a new file over the old one), and its
+ * dbreg.toml, with inotify. Folders created later are watched as they
+ * appear. Returns 0,
  * DBREG_EIO with a message in err. Close with dbreg_watch_close. */
 int dbreg_watch_open(struct dbreg_watch **out, const struct dbreg_project *p, char *err, size_t errsize);
 
@@ -403,8 +408,13 @@ struct dbreg_watch_opts {
  * content as it was calls nothing. Runs until stop_fd is readable (returns
  * 0) or the callback returns non-zero (returns that). A reload that failed
  * (a folder unreadable) is passed to the callback as reload_rc with reg
- * NULL, and the loop goes on with the last good registry. *reg holds the
- * last registry on return (the caller frees it). */
+ * NULL, and the loop goes on with the last good registry. A dbreg.toml
+ * whose content changed is read again: good, the loop goes on with it (its
+ * new package folders watched, every manifest compared, and a call even
+ * when no manifest changed, with changes->project set); with errors, a call
+ * with reg NULL, reload_rc DBREG_EINVALID and changes->project_diags, and
+ * the loop goes on with the last good project. *reg holds the last
+ * registry on return (the caller frees it). */
 int dbreg_watch_run(const struct dbreg_project *p, struct dbreg_registry **reg, const struct dbreg_watch_opts *opts,
 		    dbreg_reload_fn fn, void *arg);
 

@@ -1,11 +1,16 @@
 /* Watching a project with inotify: folders, never files, because editors
  * save by writing a new file and renaming it over the old one (the old
  * file's watch would die with its inode). Every folder under the package
- * folders is watched, new ones as they appear, and the folders of the
- * up_file/down_file bodies; a burst of events is debounced into one list
- * of changed paths, spelled the way the registry opens them, for
- * dbreg_registry_reload. */
+ * folders is watched, new ones as they appear, the folders of the
+ * up_file/down_file bodies, and the project folder for dbreg.toml alone; a
+ * burst of events is debounced into one list of changed paths, spelled the
+ * way the registry opens them, for dbreg_registry_reload. dbreg.toml
+ * changed is read again (its content, not its save): the loop then goes on
+ * with the new project, or with the last good one while the file has
+ * errors. */
+#include "diag.h"
 #include "registry.h"
+#include "reload.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -30,6 +35,8 @@ struct watch_dir {
 	int wd;
 	char *path;                    /* as events are spelled: the registry's spelling */
 	bool recursive;                /* under a package folder: subfolders are watched too */
+	char *only;                    /* the one entry watched here (dbreg.toml), NULL: every entry */
+	char *only_path;               /* that entry as pending spells it */
 };
 
 struct dbreg_watch {
@@ -40,10 +47,20 @@ struct dbreg_watch {
 	size_t n_pending;
 };
 
-static int watch_add_dir(struct dbreg_watch *w, const char *path, bool recursive)
+static void watch_dir_free(struct watch_dir *d)
+{
+	free(d->path);
+	free(d->only);
+	free(d->only_path);
+}
+
+/* `only`: one entry of the folder (file, as pending spells it); NULL: all. */
+static int watch_add_entry(struct dbreg_watch *w, const char *path, bool recursive, const char *only,
+			   const char *file)
 {
 	for (size_t i = 0; i < w->n; i++)
-		if (strcmp(w->dirs[i].path, path) == 0) {
+		if (strcmp(w->dirs[i].path, path) == 0 && (!only) == (!w->dirs[i].only) &&
+		    (!only || strcmp(only, w->dirs[i].only) == 0)) {
 			w->dirs[i].recursive |= recursive;
 			return 0;
 		}
@@ -58,12 +75,20 @@ static int watch_add_dir(struct dbreg_watch *w, const char *path, bool recursive
 		w->dirs = d;
 		w->cap = cap;
 	}
-	if (!(w->dirs[w->n].path = dbreg_strdup(path)))
+	struct watch_dir *d = &w->dirs[w->n];
+	*d = (struct watch_dir){.wd = wd, .recursive = recursive, .path = dbreg_strdup(path),
+				.only = only ? dbreg_strdup(only) : NULL, .only_path = only ? dbreg_strdup(file) : NULL};
+	if (!d->path || (only && (!d->only || !d->only_path))) {
+		watch_dir_free(d);
 		return DBREG_ENOMEM;
-	w->dirs[w->n].wd = wd;
-	w->dirs[w->n].recursive = recursive;
+	}
 	w->n++;
 	return 0;
+}
+
+static int watch_add_dir(struct dbreg_watch *w, const char *path, bool recursive)
+{
+	return watch_add_entry(w, path, recursive, NULL, NULL);
 }
 
 static int watch_pending_add(struct dbreg_watch *w, const char *path)
@@ -108,17 +133,18 @@ static int watch_add_tree(struct dbreg_watch *w, const char *path, int depth, bo
 	return rc;
 }
 
-int dbreg_watch_open(struct dbreg_watch **out, const struct dbreg_project *p, char *err, size_t errsize)
+/* The project's package folders, and its dbreg.toml. Folders already
+ * watched stay (a folder dbreg.toml no longer lists: its changes find
+ * nothing to reload). */
+static int watch_add_project(struct dbreg_watch *w, const struct dbreg_project *p, char *err, size_t errsize)
 {
-	*out = NULL;
-	struct dbreg_watch *w = calloc(1, sizeof(*w));
-	if (!w)
-		return DBREG_ENOMEM;
-	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (w->fd < 0) {
-		snprintf(err, errsize, "cannot watch files: inotify_init1: %s", strerror(errno));
-		free(w);
-		return DBREG_EIO;
+	char *file = dbreg_registry_full_path(p, "dbreg.toml");
+	int rc = file ? watch_add_entry(w, p->dir ? p->dir : ".", false, "dbreg.toml", file) : DBREG_ENOMEM;
+	free(file);
+	if (rc < 0) {
+		snprintf(err, errsize, "cannot watch %s/dbreg.toml: %s", p->dir ? p->dir : ".",
+			 rc == DBREG_ENOMEM ? "out of memory" : strerror(errno));
+		return rc;
 	}
 	static const char *const default_dirs[] = {"tomls"};
 	const char *const *dirs = p->n_package_dirs ? (const char *const *)p->package_dirs : default_dirs;
@@ -132,10 +158,29 @@ int dbreg_watch_open(struct dbreg_watch **out, const struct dbreg_project *p, ch
 				 : errno == ENOSPC ? "too many watches (raise fs.inotify.max_user_watches)"
 						   : strerror(errno));
 			free(full);
-			dbreg_watch_close(w);
 			return rc;
 		}
 		free(full);
+	}
+	return 0;
+}
+
+int dbreg_watch_open(struct dbreg_watch **out, const struct dbreg_project *p, char *err, size_t errsize)
+{
+	*out = NULL;
+	struct dbreg_watch *w = calloc(1, sizeof(*w));
+	if (!w)
+		return DBREG_ENOMEM;
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->fd < 0) {
+		snprintf(err, errsize, "cannot watch files: inotify_init1: %s", strerror(errno));
+		free(w);
+		return DBREG_EIO;
+	}
+	int rc = watch_add_project(w, p, err, errsize);
+	if (rc != 0) {
+		dbreg_watch_close(w);
+		return rc;
 	}
 	*out = w;
 	return 0;
@@ -171,7 +216,7 @@ void dbreg_watch_close(struct dbreg_watch *w)
 	if (w->fd >= 0)
 		close(w->fd);
 	for (size_t i = 0; i < w->n; i++)
-		free(w->dirs[i].path);
+		watch_dir_free(&w->dirs[i]);
 	free(w->dirs);
 	dbreg_strv_free(w->pending, w->n_pending);
 	free(w);
@@ -198,7 +243,8 @@ static int watch_drain(struct dbreg_watch *w)
 			if (ev->mask & IN_Q_OVERFLOW) {
 				/* Events were lost: every folder counts as changed. */
 				for (size_t i = 0; i < w->n; i++)
-					if (watch_add_tree(w, w->dirs[i].path, 0, true, NULL) < 0)
+					if ((w->dirs[i].only ? watch_pending_add(w, w->dirs[i].only_path)
+							     : watch_add_tree(w, w->dirs[i].path, 0, true, NULL)) < 0)
 						return DBREG_ENOMEM;
 				continue;
 			}
@@ -207,7 +253,7 @@ static int watch_drain(struct dbreg_watch *w)
 				size_t k = 0;
 				for (size_t i = 0; i < w->n; i++) {
 					if (w->dirs[i].wd == ev->wd)
-						free(w->dirs[i].path);
+						watch_dir_free(&w->dirs[i]);
 					else
 						w->dirs[k++] = w->dirs[i];
 				}
@@ -217,9 +263,21 @@ static int watch_drain(struct dbreg_watch *w)
 			if (!ev->len)
 				continue;
 			size_t n = w->n;   /* a new folder appends; its own entries need no visit */
+			bool heard = false;   /* by an entry that watches that name */
 			for (size_t i = 0; i < n; i++) {
 				if (w->dirs[i].wd != ev->wd)
 					continue;
+				if (w->dirs[i].only) {
+					/* Not dbreg.toml (the SQLite target's journal beside
+					 * it): no event, nor a longer debounce. */
+					if (strcmp(ev->name, w->dirs[i].only) != 0)
+						continue;
+					heard = true;
+					if (watch_pending_add(w, w->dirs[i].only_path) < 0)
+						return DBREG_ENOMEM;
+					continue;
+				}
+				heard = true;
 				char *path = dbreg_printf("%s/%s", w->dirs[i].path, ev->name);
 				int rc = path ? 0 : DBREG_ENOMEM;
 				/* A folder made or moved in, or a symbolic link to one
@@ -234,6 +292,7 @@ static int watch_drain(struct dbreg_watch *w)
 				if (rc < 0)
 					return rc;
 			}
+			events -= !heard;
 		}
 	}
 }
@@ -289,6 +348,67 @@ int dbreg_watch_wait(struct dbreg_watch *w, int stop_fd, int timeout_ms, int deb
 	return 1;
 }
 
+/* The content of dbreg.toml, to tell a save that changed it from one
+ * that did not: "absent" when there is none (every key has its default). */
+static void watch_project_sum(const char *file, char sum[72])
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (dbreg_read_file(file, &text, &len) == 0)
+		dbreg_sha256_hex(text, len, sum);
+	else
+		snprintf(sum, 72, "%s", errno == ENOENT ? "absent" : "unreadable");
+	free(text);
+}
+
+/* Takes `file` out of the paths; whether it was there. */
+static bool watch_take_path(char **paths, size_t *n, const char *file)
+{
+	bool found = false;
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(paths[i], file) == 0) {
+			found = true;
+			free(paths[i]);
+		} else {
+			paths[k++] = paths[i];
+		}
+	}
+	*n = k;
+	return found;
+}
+
+/* What the loop knows of dbreg.toml. */
+struct watch_project {
+	const struct dbreg_project *cur;   /* the project in use: the caller's, or own */
+	struct dbreg_project *own;         /* one read again, NULL until then */
+	char *file;                        /* dbreg.toml as the registry spells it */
+	char sum[72];                      /* of the content last read, good or not */
+	bool broken;                       /* that content has errors: cur is the last good one */
+	struct dbreg_diag_list diags;      /* its findings then */
+};
+
+/* dbreg.toml was saved: 0 when its content is what was read last time; 1
+ * when it was read again: the new project in next (*next NULL: it has
+ * errors, in wp->diags). */
+static int watch_project_reread(struct watch_project *wp, struct dbreg_project **next)
+{
+	*next = NULL;
+	char sum[72];
+	watch_project_sum(wp->file, sum);
+	if (strcmp(sum, wp->sum) == 0)
+		return 0;
+	memcpy(wp->sum, sum, sizeof sum);
+	dbreg_diag_list_dispose(&wp->diags);
+	int rc = dbreg_project_open(next, wp->cur->dir, &wp->diags);
+	if (rc == DBREG_ENOMEM)
+		return rc;
+	wp->broken = rc != 0;
+	if (wp->broken)
+		dbreg_diag_list_sort(&wp->diags);
+	return 1;
+}
+
 int dbreg_watch_run(const struct dbreg_project *p, struct dbreg_registry **reg, const struct dbreg_watch_opts *opts,
 		    dbreg_reload_fn fn, void *arg)
 {
@@ -296,11 +416,15 @@ int dbreg_watch_run(const struct dbreg_project *p, struct dbreg_registry **reg, 
 	const struct dbreg_watch_opts *o = opts ? opts : &none;
 	struct dbreg_watch *w = NULL;
 	struct dbreg_changes changes = DBREG_CHANGES_INIT;
+	struct watch_project wp = {.cur = p, .diags = DBREG_DIAG_LIST_INIT};
 	char err[512];
 	*reg = NULL;
+	if (!(wp.file = dbreg_registry_full_path(p, "dbreg.toml")))
+		return DBREG_ENOMEM;
+	watch_project_sum(wp.file, wp.sum);
 	int rc = dbreg_watch_open(&w, p, err, sizeof(err));
 	if (rc != 0)
-		return rc;
+		goto out;
 	struct dbreg_reload_opts ro = {.validate = o->validate, .log = o->log};
 	int lrc = dbreg_registry_reload(reg, NULL, p, &ro, &changes);
 	rc = fn(arg, *reg, NULL, &changes, lrc);
@@ -315,11 +439,51 @@ int dbreg_watch_run(const struct dbreg_project *p, struct dbreg_registry **reg, 
 			rc = wr;
 			break;
 		}
+		struct dbreg_project *np = NULL;
+		int pr = watch_take_path(paths, &n, wp.file) ? watch_project_reread(&wp, &np) : 0;
+		if (pr < 0) {
+			dbreg_strv_free(paths, n);
+			rc = pr;
+			break;
+		}
+		/* Named from the project folder, as the manifests beside it are. */
+		if (pr > 0 && dbreg_changes_add(&changes, DBREG_CHANGE_FILE, DBREG_CHANGE_CHANGED, NULL, NULL, "dbreg.toml",
+						NULL) != 0) {
+			dbreg_project_free(np);
+			dbreg_strv_free(paths, n);
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		if (pr > 0 && !np) {
+			/* Not a project: said, and the loop goes on with the last
+			 * good one (the manifests of this burst are read with it). */
+			changes.project_diags = &wp.diags;
+			rc = fn(arg, NULL, *reg, &changes, DBREG_EINVALID);
+			dbreg_changes_dispose(&changes);
+			if (rc != 0 || n == 0) {
+				dbreg_strv_free(paths, n);
+				continue;
+			}
+		}
+		if (np) {
+			/* New folders watched; every manifest compared by content,
+			 * since events may have been missed while the list changed. */
+			if ((rc = watch_add_project(w, np, err, sizeof err)) != 0) {
+				dbreg_project_free(np);
+				dbreg_strv_free(paths, n);
+				break;
+			}
+			dbreg_project_free(wp.own);
+			wp.own = np;
+			wp.cur = np;
+			changes.project = np;
+		}
+		changes.project_broken = wp.broken;
 		struct dbreg_registry *next = NULL, *old = *reg;
-		ro.changed = (const char *const *)paths;
-		ro.n_changed = n;
+		ro.changed = np ? NULL : (const char *const *)paths;
+		ro.n_changed = np ? 0 : n;
 		/* Without a good registry to build on (the first load failed), a full load. */
-		lrc = dbreg_registry_reload(&next, old, p, old ? &ro : &(struct dbreg_reload_opts){
+		lrc = dbreg_registry_reload(&next, old, wp.cur, old ? &ro : &(struct dbreg_reload_opts){
 			.validate = o->validate, .log = o->log}, &changes);
 		dbreg_strv_free(paths, n);
 		if (!next) {
@@ -340,5 +504,8 @@ int dbreg_watch_run(const struct dbreg_project *p, struct dbreg_registry **reg, 
 	}
 out:
 	dbreg_watch_close(w);
+	dbreg_project_free(wp.own);
+	dbreg_diag_list_dispose(&wp.diags);
+	free(wp.file);
 	return rc;
 }
