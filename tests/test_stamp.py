@@ -393,6 +393,7 @@ def a_state_file_from_before_the_stamp_keeps_working():
     db = sqlite3.connect(os.path.join(s.d, ".dbreg", "state.db"))
     db.execute("ALTER TABLE cache_noop DROP COLUMN stamp")
     db.execute("DROP TABLE cache_fingerprints")   # version 10's
+    db.execute("DROP TABLE runs_open")            # version 11's
     db.execute("PRAGMA user_version = 8")
     db.commit()
     db.close()

@@ -210,6 +210,17 @@ void cli_error_set(struct cli_session *s, const char *fmt, ...) __attribute__((f
  * file that did not load), DBREG_EUSAGE (exit 2) naming the nearest package
  * when they loaded cleanly. */
 int cli_package(size_t *out, struct cli_session *s, const char *name);
+/* Reports a failure of the state file (message: its error), with the hint
+ * for rc: for DBREG_ESTATE (not a usable state file) how to go on without
+ * it. */
+void cli_fail_state(struct cli_session *s, int rc, const char *message);
+/* The hint of cli_fail_state alone. */
+void cli_hint_state(struct cli_session *s, int rc);
+/* Warns (unless -q) that the state file's copy of target's history may be
+ * stale: a run (command, started at) left its mark (dbreg_state_run_left);
+ * fresh says how to read the target ("with --refresh"). */
+void cli_warn_stale_copy(struct cli_session *s, const char *target, const char *command, const char *at,
+			 const char *fresh);
 /* Prints the registry's diagnostics and fails with "the manifests have N
  * errors; nothing was changed". */
 void cli_fail_manifests(struct cli_session *s);

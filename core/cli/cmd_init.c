@@ -36,6 +36,8 @@ static void init_phase(void *arg, enum dbreg_init_phase phase)
 	case DBREG_INIT_VERIFY:
 		fprintf(s->out, "  [4/5] verifying the database against the declared tables\n");
 		break;
+	case DBREG_INIT_RECORD:   /* a failure only, never a phase begun */
+		break;
 	}
 	fflush(s->out);
 }
@@ -44,7 +46,8 @@ static void init_phase(void *arg, enum dbreg_init_phase phase)
 static void init_report(struct cli_session *s, const struct dbreg_init_result *r, int rc)
 {
 	const struct dbreg_plan *plan = r->plan;
-	int applied = r->failed == DBREG_INIT_VERIFY ? 0 : rc;   /* verify fails after the run committed */
+	/* verify, and the state file's record, fail after the run committed */
+	int applied = r->failed == DBREG_INIT_VERIFY || r->failed == DBREG_INIT_RECORD ? 0 : rc;
 	if (s->o.json) {
 		cli_print_plan(s, plan);
 		cli_json_key(s, "applied");
@@ -61,7 +64,8 @@ static void init_report(struct cli_session *s, const struct dbreg_init_result *r
 		return;
 	if (s->o.dry_run) {
 		cli_print_dry_run(s, plan);
-	} else if (rc == 0 || r->failed == DBREG_INIT_VERIFY) {   /* else nothing ran, or apply's failure says what did */
+	} else if (rc == 0 || r->failed == DBREG_INIT_VERIFY || r->failed == DBREG_INIT_RECORD) {
+		/* else nothing ran, or apply's failure says what did */
 		fprintf(s->out, "%s: applied %zu migration%s", s->shown, r->apply.applied, r->apply.applied == 1 ? "" : "s");
 		cli_print_applied_tail(s, &r->apply);
 		fputc('\n', s->out);
@@ -121,7 +125,7 @@ static int init_run(struct cli_session *s)
 	if (r.failed == DBREG_INIT_VERIFY || (rc == 0 && !s->o.dry_run))
 		cli_verify_print(s, &r.verify, rc, true);
 	/* An empty history leaves no row: the state file remembers the target. */
-	if (r.failed != DBREG_INIT_CONNECT && !s->o.dry_run)
+	if (r.failed != DBREG_INIT_CONNECT && r.failed != DBREG_INIT_RECORD && !s->o.dry_run)
 		dbreg_state_mark_seen(s->state, s->shown);
 	if (rc == 0) {
 		if (say && !s->o.dry_run)

@@ -46,12 +46,18 @@ static int validate_run(struct cli_session *s)
 	 * that cannot be opened or written only costs the time. */
 	struct dbreg_state *own = NULL, *st = s->state;
 	if (!st) {
-		char *path = cli_state_path(s, s->proj), err[512];
-		if (path && dbreg_state_open(&own, path, err, sizeof err) == 0)
+		char err[512];
+		s->state_path = cli_state_path(s, s->proj);
+		int orc = s->state_path ? dbreg_state_open(&own, s->state_path, err, sizeof err) : DBREG_ENOMEM;
+		/* One that is not a state file is said, as by every command. */
+		if (orc == DBREG_ESTATE) {
+			cli_fail_state(s, orc, err);
+			return orc;
+		}
+		if (orc == 0)
 			st = own;
 		else if (log)
-			fprintf(log, "  validate: no stored check results (%s)\n", path ? err : "out of memory");
-		free(path);
+			fprintf(log, "  validate: no stored check results (%s)\n", s->state_path ? err : "out of memory");
 	}
 	struct dbreg_validate_opts vopts = {.skip_sql = false, .log = log, .budget_ms = cli_check_budget_ms(),
 					    .results = st && !s->state_readonly ? st : NULL};

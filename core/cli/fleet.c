@@ -337,6 +337,20 @@ static void fleet_summary(struct cli_session *s, const struct dbreg_fleet *f, co
 			count[DBREG_FLEET_FAILED] ? "them and the failed ones" : "them");
 }
 
+/* An offline plan of the fleet: a target whose copy of its history a run
+ * left marked (dbreg_state_run_begin) is warned about, as one target's
+ * offline plan is. */
+static void fleet_warn_stale(struct cli_session *s, const struct dbreg_fleet *f, struct dbreg_state *state)
+{
+	for (size_t i = 0; i < f->n_members; i++) {
+		char *command = NULL, *at = NULL;
+		if (dbreg_state_run_left(state, f->members[i].shown, &command, &at) == 1)
+			cli_warn_stale_copy(s, f->members[i].shown, command, at, "with --refresh");
+		free(command);
+		free(at);
+	}
+}
+
 /* status --fleet: per target what the last run did, and installed and
  * pending from the state file's copy (or, --refresh, from the targets). */
 static bool fleet_status_print(struct cli_session *s, const struct dbreg_fleet *f, const struct dbreg_fleet_outcome *o,
@@ -421,7 +435,7 @@ int cli_fleet(struct cli_session *s, const char *command)
 	}
 	if ((s->o.resume || status) &&
 	    (rc = dbreg_state_fleet_last(state, f->name, &rec, &n_rec, &run_at, &last_interrupted)) < 0) {
-		cli_fail(s, "%s", dbreg_state_errmsg(state));
+		cli_fail_state(s, rc, dbreg_state_errmsg(state));
 		goto out;
 	}
 	if (s->o.resume) {
@@ -442,7 +456,7 @@ int cli_fleet(struct cli_session *s, const char *command)
 				n_rec ? run_at : f->name, left, f->n_members);
 	}
 	if (action != DBREG_FLEET_PLAN && !s->o.dry_run && (rc = dbreg_state_register(state, reg)) < 0) {
-		cli_fail(s, "%s", dbreg_state_errmsg(state));
+		cli_fail_state(s, rc, dbreg_state_errmsg(state));
 		goto out;
 	}
 
@@ -500,12 +514,22 @@ int cli_fleet(struct cli_session *s, const char *command)
 		cli_fail(s, "fleet %s: %s", f->name, rc == DBREG_ENOMEM ? "out of memory" : dbreg_state_errmsg(state));
 		goto out;
 	}
-	if (rc < 0)
+	/* Targets changed while the state file refused records: their copies
+	 * may be behind, which a script has to notice (exit 1 at least). */
+	size_t changed = 0;
+	for (size_t i = 0; i < f->n_members; i++)
+		changed += o[i].applied > 0;
+	bool stale = rc < 0 && changed > 0;
+	if (rc < 0 && !stale)
 		fprintf(s->err, "dbreg: warning: the record of the run is incomplete: %s\n", dbreg_state_errmsg(state));
 	for (size_t i = 0; i < f->n_members; i++) {
 		int e = fleet_exit(&o[i]);
 		exit_code = e > exit_code ? e : exit_code;
 	}
+	if (stale && exit_code == 0)
+		exit_code = cli_exit_code(rc);
+	if (action == DBREG_FLEET_PLAN && fo.offline)
+		fleet_warn_stale(s, f, state);
 	if (interrupted)
 		exit_code = 130;
 	const char *why = fleet_not_reached_why(f, o, interrupted);
@@ -534,7 +558,8 @@ int cli_fleet(struct cli_session *s, const char *command)
 		if (!s->o.quiet || exit_code)
 			fleet_summary(s, f, o, jobs, seconds, interrupted, action, why);
 	}
-	if (action != DBREG_FLEET_PLAN && !s->o.dry_run)
+	/* A state file that refused the record would refuse the log, after its own wait. */
+	if (action != DBREG_FLEET_PLAN && !s->o.dry_run && rc == 0)
 		dbreg_state_log(state, strcmp(command, "init") == 0 ? "init" : "apply", f->name,
 				exit_code == 0 ? "ok" : interrupted ? "interrupted" : "failed", "fleet run");
 	/* The exit code is the worst of the targets' (130 when interrupted). */
@@ -544,7 +569,14 @@ int cli_fleet(struct cli_session *s, const char *command)
 	rc = exit_code > 0 && exit_code <= 6 ? -exit_code : 0;
 	if (exit_code)
 		s->exit_code = exit_code;
-	if (exit_code && failed)
+	if (stale) {
+		cli_fail(s, "fleet %s: %zu target%s %s changed, but the state file %s could not record the run: %s", f->name,
+			 changed, changed == 1 ? "" : "s", changed == 1 ? "WAS" : "WERE", s->state_path,
+			 dbreg_state_errmsg(state));
+		cli_hint(s, "the state file's copies of their histories may be behind: once it can be written, "
+			    "`dbreg plan --fleet %s --refresh` reads them again from the targets (whose history tables are "
+			    "the truth); until then an offline plan warns that its copy may be stale", f->name);
+	} else if (exit_code && failed)
 		cli_error_set(s, "fleet %s: %zu of %zu target%s failed", f->name, failed, f->n_members,
 			      f->n_members == 1 ? "" : "s");
 	else if (interrupted)

@@ -1,8 +1,10 @@
 /* What apply, down and init share: plan against the target's own history,
  * then run the plan through the apply engine. A failure leaves the target
  * as it was (exit 4) and says which statement, where, and why. */
+#define _GNU_SOURCE
 #include "cli.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +80,39 @@ void cli_print_failure(struct cli_session *s, const struct dbreg_apply_result *r
 		fprintf(err, "  nothing was changed: the run was rolled back\n");
 }
 
+/* The run is over on the target, and the state file refused its record
+ * (read-only, full, locked past the busy timeout, damaged): said as a
+ * failure, since the next offline plan works from a copy that is behind
+ * when anything committed. The mark of the run stays: offline plan and
+ * status warn until a --refresh or a later run records the history. */
+static void run_record_failed(struct cli_session *s, const struct dbreg_apply_result *r, int rc, int wrc)
+{
+	const char *why = dbreg_state_errmsg(s->state);
+	if (r->n_ran == 0) {
+		/* Nothing committed: the copy is right; only the mark is left. */
+		fprintf(s->err, "dbreg: warning: the state file %s could not record the end of the run on %s: %s\n",
+			s->state_path, s->shown, why);
+		return;
+	}
+	char *msg = NULL;
+	if (asprintf(&msg, "%s WAS changed (%zu migration%s committed), but the state file %s could not record it: %s",
+		     s->shown, r->applied, r->applied == 1 ? "" : "s", s->state_path, why) < 0)
+		msg = NULL;
+	if (rc < 0) {
+		/* The run's own failure is the error; this one follows it. */
+		fprintf(s->err, "dbreg: %s\n", msg ? msg : why);
+	} else {
+		cli_fail(s, "%s", msg ? msg : why);
+		if (wrc == DBREG_ESTATE)
+			cli_hint_state(s, wrc);
+		else
+			cli_hint(s, "the state file's copy of %s's history is behind: once the state file can be written, "
+				    "`dbreg plan --refresh` reads it again from the target (whose history tables are the "
+				    "truth); until then an offline plan warns that its copy may be stale", s->shown);
+	}
+	free(msg);
+}
+
 /* dbreg_apply_opts.gate: the SQL checks running beside the apply
  * (CLI_SQL_BESIDE) pass before its first commit. */
 static int run_gate(void *arg)
@@ -100,14 +135,23 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		return rc;
 	}
 	cli_print_plan_warnings(s, plan);
+	/* Before the target can change (the connection that writes takes its
+	 * lock): the mark that the state file's copy of its history is about to
+	 * be behind, dropped with the record of what ran. A run with nothing to
+	 * run writes none. */
+	bool marked = !s->o.dry_run && dbreg_plan_count(plan) > 0;
+	if (marked && (rc = dbreg_state_run_begin(s->state, s->shown, event)) < 0) {
+		cli_fail_state(s, rc, dbreg_state_errmsg(s->state));
+		goto out;
+	}
 	/* Planned against a read-only connection, so that a refused plan
 	 * created nothing (not even an SQLite file): now one that writes. */
 	if (!s->o.dry_run && (rc = cli_connect_writable(s)) < 0)
-		goto out;
+		goto unmark;
 	cli_print_bypasses(s, plan);
 	if (!s->o.dry_run && (rc = dbreg_state_register(s->state, s->reg)) < 0) {
-		cli_fail(s, "%s", dbreg_state_errmsg(s->state));
-		goto out;
+		cli_fail_state(s, rc, dbreg_state_errmsg(s->state));
+		goto unmark;
 	}
 	struct dbreg_apply_opts aopts = {
 		.dry_run = s->o.dry_run,
@@ -134,7 +178,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 	int checked = cli_checks_wait(s, 0);
 	if (checked < 0) {
 		rc = checked;
-		goto out;
+		goto unmark;
 	}
 	if (applied)
 		*applied = res.applied;
@@ -193,13 +237,24 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 	}
 	if (!s->o.dry_run) {
 		/* The offline copy follows the target, success or not; a run that
-		 * changed nothing leaves it as the read before planning stored it. */
+		 * changed nothing leaves it as the read before planning stored it.
+		 * A history that cannot be read again leaves the mark: the copy
+		 * may be behind. */
+		int wrc = 0;
 		if (res.applied > 0 || rc < 0) {
 			dbreg_applied_free(s->history, s->n_history);
 			s->history = NULL;
 			s->n_history = 0;
 			if (dbreg_target_history(s->conn, &s->history, &s->n_history) == 0)
-				dbreg_state_set_history(s->state, s->shown, s->history, s->n_history);
+				wrc = dbreg_state_set_history(s->state, s->shown, s->history, s->n_history);
+		} else if (marked) {
+			wrc = dbreg_state_run_end(s->state, s->shown);
+		}
+		if (wrc < 0) {
+			run_record_failed(s, &res, rc, wrc);
+			if (rc == 0 && res.n_ran > 0)
+				rc = wrc;
+			goto out;   /* the log would be refused as well, after its own wait */
 		}
 		/* The log names what ran, reverts included: the steps of the
 		 * segments that committed. */
@@ -224,6 +279,11 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 			free(detail);
 		free(ran);
 	}
+	goto out;
+unmark:
+	/* Refused before the run: the target is as its copy says. */
+	if (marked)
+		dbreg_state_run_end(s->state, s->shown);
 out:
 	dbreg_apply_result_dispose(&res);
 	dbreg_plan_free(plan);

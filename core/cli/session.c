@@ -142,7 +142,8 @@ static int session_state(struct cli_session *s, bool readonly_ok)
 	if (!(s->state_path = cli_state_path(s, s->proj)))
 		return DBREG_ENOMEM;
 	int rc = dbreg_state_open(&s->state, s->state_path, err, sizeof(err));
-	if (rc < 0 && readonly_ok) {
+	/* Not a state file: no read-only second try, which would say less. */
+	if (rc < 0 && rc != DBREG_ESTATE && readonly_ok) {
 		/* A read-only file or checkout still answers offline reads. */
 		char err2[512];
 		if (dbreg_state_open_readonly(&s->state, s->state_path, err2, sizeof(err2)) == 0) {
@@ -150,11 +151,25 @@ static int session_state(struct cli_session *s, bool readonly_ok)
 			return 0;
 		}
 	}
-	if (rc < 0) {
-		cli_fail(s, "%s", err);
-		cli_hint(s, "--state PATH (or DBREG_STATE) names another state file");
-	}
+	if (rc < 0)
+		cli_fail_state(s, rc, err);
 	return rc;
+}
+
+void cli_fail_state(struct cli_session *s, int rc, const char *message)
+{
+	cli_fail(s, "%s", message);
+	cli_hint_state(s, rc);
+}
+
+void cli_hint_state(struct cli_session *s, int rc)
+{
+	if (rc == DBREG_ESTATE)
+		cli_hint(s, "move it aside (mv %s %s.broken): the next run makes a new one, and `dbreg plan --refresh` or "
+			    "`dbreg apply` read each target's history from the target, whose history tables are the truth; "
+			    "--state PATH (or DBREG_STATE) names another state file", s->state_path, s->state_path);
+	else
+		cli_hint(s, "--state PATH (or DBREG_STATE) names another state file");
 }
 
 /* What follows a validation: the state file's records of a clean one,
@@ -468,6 +483,43 @@ int cli_connect_writable(struct cli_session *s)
 	return rc;
 }
 
+void cli_warn_stale_copy(struct cli_session *s, const char *target, const char *command, const char *at,
+			 const char *fresh)
+{
+	if (!s->o.quiet)
+		fprintf(s->err,
+			"dbreg: warning: the state file %s's copy of %s's history may be stale: a run (%s, started %s) "
+			"did not record its result (it was stopped, or the state file refused the record)\n"
+			"  hint: run %s to read the history from the target\n",
+			s->state_path, target, command, at, fresh);
+}
+
+/* An offline read: a run's mark left in the state file (dbreg_state_run_begin)
+ * says the copy may be behind the target; warned, and with --json the
+ * document's "stale_copy" says which run. */
+static int session_stale_copy(struct cli_session *s, const char *fresh)
+{
+	char *command = NULL, *at = NULL;
+	int rc = dbreg_state_run_left(s->state, s->shown, &command, &at);
+	if (rc < 0) {
+		cli_fail_state(s, rc, dbreg_state_errmsg(s->state));
+		return rc;
+	}
+	if (rc == 1)
+		cli_warn_stale_copy(s, s->shown, command, at, fresh);
+	if (rc == 1 && s->o.json) {
+		cli_json_key(s, "stale_copy");
+		fputs("{\"command\": ", s->out);
+		dbreg_json_str(s->out, command);
+		fputs(", \"started_at\": ", s->out);
+		dbreg_json_str(s->out, at);
+		fputc('}', s->out);
+	}
+	free(command);
+	free(at);
+	return 0;
+}
+
 int cli_history(struct cli_session *s, bool from_target)
 {
 	int rc;
@@ -494,19 +546,19 @@ int cli_history(struct cli_session *s, bool from_target)
 		/* Keep the offline copy in step with what the target holds. */
 		rc = dbreg_state_set_history(s->state, s->shown, s->history, s->n_history);
 		if (rc < 0)
-			cli_fail(s, "%s", dbreg_state_errmsg(s->state));
+			cli_fail_state(s, rc, dbreg_state_errmsg(s->state));
 		return rc;
 	}
 	rc = dbreg_state_get_history(s->state, s->shown, &s->history, &s->n_history);
 	if (rc < 0) {
-		cli_fail(s, "%s", dbreg_state_errmsg(s->state));
+		cli_fail_state(s, rc, dbreg_state_errmsg(s->state));
 		return rc;
 	}
+	const char *fresh = cli_command_takes(s->cmd, cli_option_find("refresh")) ? "with --refresh" : "without --offline";
 	if (s->n_history == 0 && !dbreg_state_target_seen(s->state, s->shown) && !s->o.quiet)
 		fprintf(s->err,
 			"dbreg: note: the state file %s has never seen %s: this answer assumes an empty database; "
 			"run %s to read the target\n",
-			s->state_path, s->shown,
-			cli_command_takes(s->cmd, cli_option_find("refresh")) ? "with --refresh" : "without --offline");
-	return 0;
+			s->state_path, s->shown, fresh);
+	return session_stale_copy(s, fresh);
 }

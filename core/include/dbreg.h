@@ -38,6 +38,8 @@ enum dbreg_error {
 	DBREG_EVERIFY = -6,    /* the database differs from the declared schema */
 	DBREG_ENOMEM = -7,     /* out of memory */
 	DBREG_EIO = -8,        /* a file could not be read or written */
+	DBREG_ESTATE = -9,     /* the state file is not a usable one (not SQLite, truncated, another program's
+				* or a newer dbreg's schema, damaged): left as it is, nothing changed */
 };
 
 /* The SQL dialects dbreg plans for. */
@@ -432,8 +434,13 @@ struct dbreg_applied {
 struct dbreg_state;
 
 /* Opens (creating with mode 0600, WAL, busy timeout, foreign keys on) and
- * upgrades the state file's own schema. Returns 0, DBREG_EIO with a message
- * in err. */
+ * upgrades the state file's own schema. Before anything is written, checks
+ * what a state file must be, from its header and its table of tables (not
+ * its every page): a SQLite database, not shorter than its header says,
+ * dbreg's application_id (or none: a file of an older dbreg), a schema
+ * version this dbreg knows, the tables of that version. Returns 0;
+ * DBREG_ESTATE, the file left as it is, when it is not a usable state
+ * file; DBREG_EIO when it cannot be opened or created; a message in err. */
 int dbreg_state_open(struct dbreg_state **out, const char *path, char *err, size_t errsize);
 void dbreg_state_close(struct dbreg_state *st);
 
@@ -445,6 +452,19 @@ int dbreg_state_register(struct dbreg_state *st, const struct dbreg_registry *re
  * target name). */
 int dbreg_state_set_history(struct dbreg_state *st, const char *target,
 			    const struct dbreg_applied *rows, size_t n);
+
+/* The marker of a run (runs_open): dbreg_state_run_begin records, before a
+ * run with steps to run on target changes it, that the state file's copy
+ * of target's history is about to be behind; whatever records the history
+ * read from the target afterwards (dbreg_state_set_history) drops it, and
+ * so does dbreg_state_run_end (a run that found its history unchanged).
+ * A marker left behind (a run killed, or whose record failed) is told by
+ * dbreg_state_run_left: 1 with the run's command and start time
+ * (malloc'd), 0 when none, or a failure code. The others return 0 or a
+ * failure code (DBREG_EIO, DBREG_ESTATE) with the message in the state. */
+int dbreg_state_run_begin(struct dbreg_state *st, const char *target, const char *command);
+int dbreg_state_run_end(struct dbreg_state *st, const char *target);
+int dbreg_state_run_left(struct dbreg_state *st, const char *target, char **command, char **started_at);
 
 /* Reads the stored history of a target, oldest first; *rows owned by the
  * caller, freed with dbreg_applied_free. */
@@ -880,7 +900,8 @@ int dbreg_target_read(struct dbreg_conn *conn, bool expect_tables, struct dbreg_
 
 /* Opens an existing state file for reading only (a read-only file or
  * checkout): nothing is created, upgraded or locked; writes through it
- * fail. Returns 0, DBREG_EIO with a message in err. */
+ * fail. The checks of dbreg_state_open first. Returns 0, DBREG_ESTATE or
+ * DBREG_EIO with a message in err. */
 int dbreg_state_open_readonly(struct dbreg_state **out, const char *path, char *err, size_t errsize);
 
 /* Whether the state file ever saw the target: it holds history rows for it,
@@ -905,6 +926,8 @@ enum dbreg_init_phase {
 	DBREG_INIT_PLAN,               /* read the target's history, plan (core first) */
 	DBREG_INIT_APPLY,              /* run the plan in one transaction (or show it: dry_run) */
 	DBREG_INIT_VERIFY,             /* compare the target's catalog with the declared tables */
+	DBREG_INIT_RECORD,             /* failed only: the target changed, the state file refused the record
+					* (DBREG_EIO or DBREG_ESTATE; no phase callback of its own) */
 };
 
 struct dbreg_init_opts {

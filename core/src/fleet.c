@@ -283,6 +283,7 @@ struct fleet_run {
 	bool stamps;
 	char checksum[72];             /* the registry's, as the no-op memo keys it */
 	char build[72];                /* this build's key, as the fingerprint memo keys it */
+	bool marks_left;               /* the state file held marks of runs (runs_open) when this one began */
 };
 
 /* Targets finish faster than a file syncs: their records go to the state
@@ -444,7 +445,7 @@ static bool fleet_reads_copy(const struct dbreg_fleet_opts *o)
  * installed package) of a target found to need nothing from the whole
  * registry (r->stamps), for its no-op memo; "" otherwise. */
 static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m, struct dbreg_fleet_outcome *o,
-			 bool seen, struct dbreg_applied **hist, size_t *nh, bool *online, char noop[72],
+			 bool seen, struct dbreg_applied **hist, size_t *nh, bool *online, bool *confirmed, char noop[72],
 			 struct dbreg_fprint *fpn)
 {
 	const struct dbreg_fleet_opts *opt = r->o;
@@ -459,6 +460,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 	char digest[72] = "";
 	o->status = DBREG_FLEET_OK;
 	*online = false;
+	*confirmed = false;
 	noop[0] = '\0';
 	if (fleet_reads_copy(opt)) {
 		pthread_mutex_lock(&r->lock);
@@ -517,6 +519,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 				o->installed = dg.n_rows;
 				o->plan_shared = true;
 				memcpy(digest, dg.plan, sizeof digest);
+				*confirmed = true;   /* the copy is the target's history */
 			}
 		}
 		/* Else the history and the installed packages in one read: for a
@@ -559,8 +562,20 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 				if ((fr = dbreg_state_batch_commit(opt->state)) != 0)
 					snprintf(ferr, sizeof ferr, "%s", dbreg_state_errmsg(opt->state));
 			}
+			/* With it, in the same transaction, the mark that the copy of
+			 * the target's history is about to be behind (dropped by the
+			 * record of what ran): a target with steps to run only. */
+			if (fr == 0 && o->pending > 0)
+				fr = dbreg_state_batch_begin(opt->state);
 			if (fr == 0)
 				fr = dbreg_stamp_forget(opt->state, m->shown, ferr, sizeof ferr);
+			if (fr == 0 && o->pending > 0 &&
+			    (fr = dbreg_state_run_begin(opt->state, m->shown, opt->command ? opt->command : "apply")) == 0)
+				fr = dbreg_state_batch_commit(opt->state);
+			if (fr != 0 && !ferr[0])
+				snprintf(ferr, sizeof ferr, "%s", dbreg_state_errmsg(opt->state));
+			if (fr != 0)
+				dbreg_state_batch_rollback(opt->state);
 			if (fr != 0 && r->state_rc == 0)
 				r->state_rc = fr;
 			pthread_mutex_unlock(&r->lock);
@@ -624,7 +639,8 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 				*online = true;
 				o->installed = n2;
 			} else {
-				*online = false;   /* unknown: keep the state file's copy as it was */
+				*online = false;   /* unknown: keep the state file's copy as it was, and its mark */
+				*confirmed = false;
 			}
 		}
 		if (rc != 0)
@@ -692,7 +708,7 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 	double t0 = dbreg_clock_ms();
 	struct dbreg_applied *hist = NULL;
 	size_t nh = 0;
-	bool online = false;
+	bool online = false, confirmed = false;
 	char before[DBREG_STAMP_SIZE] = "", noop[72] = "";
 	struct dbreg_fprint fpn = {0};
 	/* Its content stamp the one kept with its no-op memo: not opened. */
@@ -708,7 +724,7 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 			dbreg_stamp_take(m->url, before);
 	}
 	if (!o->unopened)
-		fleet_target(r, m, o, seen, &hist, &nh, &online, noop, &fpn);
+		fleet_target(r, m, o, seen, &hist, &nh, &online, &confirmed, noop, &fpn);
 	o->ms = fleet_ms(t0);
 
 	pthread_mutex_lock(&r->lock);
@@ -723,6 +739,10 @@ static int fleet_item(void *arg, size_t worker, size_t item, struct dbreg_diag_l
 		/* Written only when it differs from the copy (told by a digest). */
 		if (online && rc == 0)
 			rc = dbreg_state_set_history(st, m->shown, hist, nh);
+		/* A copy found to be the target's history drops a mark an earlier
+		 * run left; asked only when the run began with marks left. */
+		else if (confirmed && r->marks_left && rc == 0)
+			rc = dbreg_state_run_end(st, m->shown);
 		/* A fingerprint not kept costs the next visit its digest only. */
 		if (rc == 0)
 			dbreg_fprint_keep(dbreg_state_db(st), r->build, m->shown, &fpn);
@@ -797,6 +817,7 @@ int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg
 	if (r.stamps)
 		dbreg_registry_checksum(reg, r.checksum);
 	dbreg_cache_build_key(NULL, r.build);
+	r.marks_left = opts->state && dbreg_state_runs_open(opts->state) > 0;
 	r.max_failures = opts->max_failures ? opts->max_failures
 			 : opts->keep_going || opts->action == DBREG_FLEET_PLAN ? 0 : 1;
 	size_t nc = 0, nr = 0;
@@ -840,7 +861,8 @@ int dbreg_fleet_run(struct dbreg_fleet_outcome **out, struct dbreg_registry *reg
 		if (brc != 0 && r.state_rc == 0)
 			r.state_rc = brc;
 	}
-	if (rc == 0 && record) {
+	/* A state file that refused a record would refuse this one too, after its own wait. */
+	if (rc == 0 && record && r.state_rc == 0) {
 		bool interrupted = opts->stop && *opts->stop, failed = false, all = true;
 		for (size_t i = 0; i < n; i++) {
 			failed |= o[i].status == DBREG_FLEET_FAILED;

@@ -4,6 +4,7 @@
  * and opens the connection to write only once the plan is known to be fine. */
 #include "dbreg.h"
 #include "connect.h"
+#include "state.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -60,6 +61,8 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 	char *key = NULL;
 	const char *target = NULL;
 	char err[900] = "";
+	char refused[700] = "";   /* the state file's refusal of a record after a commit */
+	bool marked = false, ran = false;   /* the run's mark written; the run reached the target */
 	int rc;
 
 	if (!o->validated) {
@@ -107,15 +110,24 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 			rc = init_fail(out, DBREG_INIT_PLAN, DBREG_EIO, "%s", err);
 			goto out;
 		}
+		/* Before the connection that writes takes the target's lock: the
+		 * copy of its history is about to be behind (dbreg_state_run_begin). */
+		marked = o->state && dbreg_plan_count(out->plan) > 0;
+		if (marked && (rc = dbreg_state_run_begin(o->state, target, "init")) < 0) {
+			marked = false;
+			init_fail(out, DBREG_INIT_PLAN, rc, "%s", dbreg_state_errmsg(o->state));
+			goto out;
+		}
 		if ((rc = dbreg_target_make_writable(&conn, url, err, sizeof(err))) < 0) {
 			init_fail(out, DBREG_INIT_CONNECT, rc, "%s", err);
 			goto out;
 		}
-		if (o->state && dbreg_state_register(o->state, reg) < 0) {
-			rc = init_fail(out, DBREG_INIT_PLAN, DBREG_EIO, "%s", dbreg_state_errmsg(o->state));
+		if (o->state && (rc = dbreg_state_register(o->state, reg)) < 0) {
+			init_fail(out, DBREG_INIT_PLAN, rc, "%s", dbreg_state_errmsg(o->state));
 			goto out;
 		}
 	}
+	ran = true;
 
 	init_phase(o, DBREG_INIT_APPLY);
 	struct dbreg_apply_opts ao = {
@@ -130,14 +142,22 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 		.waiting_arg = o->waiting_arg,
 	};
 	rc = dbreg_apply_run(&out->apply, conn, out->plan, &ao);
+	int wrc = 0;
 	if (!o->dry_run && o->state) {
-		/* The offline copy follows the target, success or not. */
+		/* The offline copy follows the target, success or not; one that
+		 * cannot be read again keeps the mark. */
 		dbreg_applied_free(hist, n_hist);
 		hist = NULL;
 		n_hist = 0;
 		if (dbreg_target_history(conn, &hist, &n_hist) == 0)
-			dbreg_state_set_history(o->state, target, hist, n_hist);
+			wrc = dbreg_state_set_history(o->state, target, hist, n_hist);
 	}
+	/* What committed stays: the refused record is the failure once the run
+	 * and verify are done (the run's own failure comes first). */
+	if (wrc < 0 && out->apply.n_ran > 0)
+		snprintf(refused, sizeof refused, "%s WAS changed (%zu migration%s committed), but the state file %.200s "
+			 "could not record it: %.300s", target, out->apply.applied, out->apply.applied == 1 ? "" : "s",
+			 dbreg_state_path(o->state), dbreg_state_errmsg(o->state));
 	if (rc < 0) {
 		init_fail(out, DBREG_INIT_APPLY, rc, "%.1000s", out->apply.errmsg);   /* errmsg holds 1024 */
 		goto out;
@@ -152,8 +172,18 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 		init_fail(out, DBREG_INIT_VERIFY, rc, "the database differs from the declared tables%s", "");
 	else if (rc < 0)
 		init_fail(out, DBREG_INIT_VERIFY, rc, "verify: %s", err);
+	if (rc == 0 && refused[0]) {
+		rc = init_fail(out, DBREG_INIT_RECORD, wrc, "%s", refused);
+		out->hint = "the state file's copy of the target's history is behind: once the state file can be "
+			    "written, `dbreg plan --refresh` reads it again from the target (whose history tables are "
+			    "the truth); until then an offline plan warns that its copy may be stale";
+	}
 out:
-	if (o->state && !o->dry_run && key)
+	/* Refused before the run: the target is as its copy says. */
+	if (marked && !ran)
+		dbreg_state_run_end(o->state, target);
+	/* A state file that refused the record would refuse the log, after its own wait. */
+	if (o->state && !o->dry_run && key && !refused[0])
 		dbreg_state_log(o->state, "init", target, rc == 0 ? "ok" : "failed", rc == 0 ? NULL : out->errmsg);
 	out->ms = dbreg_clock_ms() - start;
 	dbreg_applied_free(hist, n_hist);

@@ -3,7 +3,7 @@
  * database with a schema of its own, versioned by PRAGMA user_version and
  * upgraded by the steps of state_schema[], one SQL body per version.
  *
- * Schema (version 9):
+ * Schema (version 11):
  *   packages   (name PK, version, manifest_checksum, registered_at)
  *   migrations (package -> packages, id, version, checksum_postgres,
  *               checksum_sqlite; PK (package, id))
@@ -35,6 +35,11 @@
  *   cache_fingerprints (target PK, build, fingerprint, n_rows,
  *               n_packages, history, plan): fprint.c's fingerprint memo
  *               (version 10)
+ *   runs_open (target PK, command, started_at, pid): a run with steps to
+ *               run on target began and has not recorded its result yet
+ *               (dbreg_state_run_begin); a row left behind says the copy of
+ *               target's history may be stale (version 11). The file is
+ *               marked dbreg's by PRAGMA application_id from version 11 on.
  * Targets are names or redacted URLs; a password never reaches this file. */
 #include "dbreg.h"
 #include "cache.h"
@@ -118,21 +123,54 @@ static const char *const state_schema[] = {
 	 * by the next digest each target's server computes. */
 	("CREATE TABLE cache_fingerprints (target TEXT PRIMARY KEY, build TEXT NOT NULL, fingerprint TEXT NOT NULL,"
 	" n_rows INTEGER NOT NULL, n_packages INTEGER NOT NULL, history TEXT NOT NULL, plan TEXT NOT NULL);"),
+	/* 10 -> 11: the marker of a run that has not recorded its result, and
+	 * the file's mark as dbreg's (STATE_APPLICATION_ID, "dbrg"). */
+	("CREATE TABLE runs_open (target TEXT PRIMARY KEY, command TEXT NOT NULL, started_at TEXT NOT NULL,"
+	" pid INTEGER NOT NULL);"
+	"PRAGMA application_id = 1684173415;"),
 };
 #define STATE_VERSION ((int)(sizeof(state_schema) / sizeof(state_schema[0])))
+/* PRAGMA application_id of a state file, "dbrg" (set by step 10 -> 11). */
+#define STATE_APPLICATION_ID 0x64627267
 
 struct dbreg_state {
 	sqlite3 *db;
+	char *path;                    /* as opened, for messages */
 	char errmsg[1024];
 	bool nested;                   /* the open writer is a savepoint inside a batch (dbreg_state_batch_begin) */
 	sqlite3_stmt *put_result;      /* dbreg_state_check_result_put's, kept: two a package per validation */
 	sqlite3_stmt *get_history;     /* state_history_query's, kept: a fleet reads one per target */
 	sqlite3_stmt *get_digest;      /* state_digest_get's, kept: a fleet compares one per target */
 	sqlite3_stmt *has_history;     /* dbreg_state_has_history's, kept: a fleet asks per target */
+	sqlite3_stmt *end_run;         /* dbreg_state_run_end's, kept: every history write clears the marker */
 };
+
+static char *state_col(sqlite3_stmt *q, int i);
+
+/* Whether SQLite's last error says the file itself is damaged. */
+static bool state_damaged(struct dbreg_state *st)
+{
+	int e = st->db ? sqlite3_errcode(st->db) : SQLITE_OK;
+	return e == SQLITE_CORRUPT || e == SQLITE_NOTADB;
+}
+
+/* The one message of a file that is not a usable state file, whichever
+ * check or read found it: "state file PATH is not usable: WHY". */
+static int state_unusable(char *err, size_t errsize, const char *path, const char *why)
+{
+	snprintf(err, errsize, "state file %s is not usable: %s; it was left as it is", path, why);
+	return DBREG_ESTATE;
+}
 
 static int state_fail(struct dbreg_state *st, int code, const char *what)
 {
+	/* Damage found by any read or write is said as the open check says it. */
+	if (state_damaged(st)) {
+		char why[600];
+		snprintf(why, sizeof why, "it is damaged (SQLite: %s, while the state file was asked: %s)",
+			 sqlite3_errmsg(st->db), what);
+		return state_unusable(st->errmsg, sizeof st->errmsg, st->path ? st->path : "", why);
+	}
 	snprintf(st->errmsg, sizeof st->errmsg, "state file: %s: %s", what,
 		 st->db ? sqlite3_errmsg(st->db) : "no database");
 	return code;
@@ -186,6 +224,151 @@ static int state_user_version(struct dbreg_state *st, int *v)
 	*v = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
 	return rc;
+}
+
+/* ---- what a state file must be (checked before anything is written) ---- */
+
+static uint32_t state_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The checks of the file's first 100 bytes (SQLite's database header):
+ * 0 when it is a SQLite database of the size its header says, or empty (a
+ * new file); 1 with why when it is not; -1 (errno) when it cannot be read. */
+static int state_check_header(int fd, char *why, size_t n)
+{
+	struct stat sb;
+	unsigned char h[100];
+	if (fstat(fd, &sb) != 0)
+		return -1;
+	if (sb.st_size == 0)
+		return 0;
+	ssize_t got = pread(fd, h, sizeof h, 0);
+	if (got < 0)
+		return -1;
+	if (got < (ssize_t)sizeof h || memcmp(h, "SQLite format 3", 16) != 0) {
+		snprintf(why, n, "it is not a SQLite database (its first bytes are not SQLite's header)");
+		return 1;
+	}
+	unsigned page = (unsigned)h[16] << 8 | h[17];
+	if (page == 1)
+		page = 65536;
+	if (page < 512 || (page & (page - 1)) != 0) {
+		snprintf(why, n, "it is damaged (its header gives a page size of %u)", page);
+		return 1;
+	}
+	/* The page count in the header counts only when its "valid for" is
+	 * the change counter (a file written by SQLite 3.7.0 or later). A
+	 * checkpoint writes pages before the header that counts them, so a
+	 * sound file is never shorter than it says, WAL or not. */
+	uint32_t pages = state_be32(h + 28);
+	if (pages && state_be32(h + 24) == state_be32(h + 92) && (long long)pages * page > (long long)sb.st_size) {
+		snprintf(why, n, "it is truncated (its header says %lld bytes, %u pages of %u; the file has %lld)",
+			 (long long)pages * page, (unsigned)pages, page, (long long)sb.st_size);
+		return 1;
+	}
+	return 0;
+}
+
+static int state_pragma_int(struct dbreg_state *st, const char *sql, int *v)
+{
+	sqlite3_stmt *q;
+	*v = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	int rc = sqlite3_step(q) == SQLITE_ROW ? 0 : -1;
+	*v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* Whether the open file is dbreg's, of a schema version this dbreg knows,
+ * with the tables of that version (those that state_schema's steps up to it
+ * create; no step drops one): 0; 1 with why when not; -1 when SQLite
+ * failed otherwise (its message in st->db). Reads the header's fields
+ * through SQLite (a -wal file may hold newer ones) and sqlite_schema. */
+static int state_check_schema(struct dbreg_state *st, char *why, size_t n)
+{
+	int app, v;
+	if (state_pragma_int(st, "PRAGMA application_id", &app) != 0 || state_user_version(st, &v) != 0)
+		goto failed;
+	if (app != 0 && (uint32_t)app != STATE_APPLICATION_ID) {
+		snprintf(why, n, "it is another program's SQLite database (application_id 0x%08x; a dbreg state file's "
+			 "is 0x%08x)", (uint32_t)app, STATE_APPLICATION_ID);
+		return 1;
+	}
+	if (v < 0) {
+		snprintf(why, n, "it is damaged, or not dbreg's: its schema version is %d", v);
+		return 1;
+	}
+	if (v > STATE_VERSION) {
+		snprintf(why, n, "it was written by a newer dbreg (schema version %d; this dbreg knows versions up to "
+			 "%d): run that dbreg", v, STATE_VERSION);
+		return 1;
+	}
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite!_%'"
+			       " ESCAPE '!' ORDER BY name", -1, &q, NULL) != SQLITE_OK)
+		goto failed;
+	struct dbreg_buf names = DBREG_BUF_INIT;   /* ",a,b," */
+	size_t count = 0;
+	int step;
+	dbreg_buf_puts(&names, ",");
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		dbreg_buf_printf(&names, "%s,", (const char *)sqlite3_column_text(q, 0));
+		count++;
+	}
+	sqlite3_finalize(q);
+	int rc = step == SQLITE_DONE ? 0 : -1;
+	if (rc == 0 && v == 0 && count > 0) {
+		/* Tables without a schema version: never dbreg's (a new file gets
+		 * its version in the transaction that makes its tables). */
+		size_t len = names.len > 200 ? 200 : names.len - 1;
+		snprintf(why, n, "it is a SQLite database without dbreg's schema (schema version 0; tables %.*s%s)",
+			 (int)(len - 1), names.ptr + 1, names.len - 1 > len ? "..." : "");
+		rc = 1;
+	}
+	for (int i = 0; rc == 0 && i < v; i++) {
+		for (const char *c = strstr(state_schema[i], "CREATE TABLE "); c && rc == 0;
+		     c = strstr(c + 1, "CREATE TABLE ")) {
+			const char *name = c + strlen("CREATE TABLE ");
+			size_t len = strcspn(name, " (");
+			char want[80];
+			snprintf(want, sizeof want, ",%.*s,", (int)len, name);
+			if (!names.ptr || !strstr(names.ptr, want)) {
+				snprintf(why, n, "it is damaged, or not dbreg's: its schema version %d has no table %.*s", v,
+					 (int)len, name);
+				rc = 1;
+			}
+		}
+	}
+	dbreg_buf_dispose(&names);
+	if (rc >= 0)
+		return rc;
+failed:
+	if (!state_damaged(st))
+		return -1;
+	snprintf(why, n, "it is damaged (SQLite: %s)", sqlite3_errmsg(st->db));
+	return 1;
+}
+
+/* Both checks on the file at path, open in st->db (fd: the same file):
+ * 0, or DBREG_ESTATE/DBREG_EIO with the message in err. */
+static int state_check(struct dbreg_state *st, int fd, const char *path, char *err, size_t errsize)
+{
+	char why[600];
+	int h = state_check_header(fd, why, sizeof why);
+	if (h < 0) {
+		snprintf(err, errsize, "state file %s: %s", path, strerror(errno));
+		return DBREG_EIO;
+	}
+	int c = h == 0 ? state_check_schema(st, why, sizeof why) : 1;
+	if (c < 0) {
+		snprintf(err, errsize, "state file %s: %s", path, sqlite3_errmsg(st->db));
+		return DBREG_EIO;
+	}
+	return c ? state_unusable(err, errsize, path, why) : 0;
 }
 
 /* Brings the schema to STATE_VERSION, each step in its own transaction
@@ -259,12 +442,24 @@ int dbreg_state_open(struct dbreg_state **out, const char *path, char *err, size
 		snprintf(err, errsize, "state file %s: %s", path, strerror(errno));
 		goto out;
 	}
-	close(fd);
+	if (!(st->path = dbreg_strdup(path))) {
+		close(fd);
+		snprintf(err, errsize, "out of memory");
+		rc = DBREG_ENOMEM;
+		goto out;
+	}
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		close(fd);
 		snprintf(err, errsize, "state file %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
+	/* Before the switch to WAL, which would write another program's file. */
+	rc = state_check(st, fd, path, err, errsize);
+	close(fd);
+	if (rc != 0)
+		goto out;
+	rc = DBREG_EIO;
 	if (state_wal(st) != 0 || state_exec(st, "PRAGMA foreign_keys = ON") != 0) {
 		snprintf(err, errsize, "state file %s: %s", path, sqlite3_errmsg(st->db));
 		goto out;
@@ -290,13 +485,20 @@ void dbreg_state_close(struct dbreg_state *st)
 	sqlite3_finalize(st->get_history);
 	sqlite3_finalize(st->get_digest);
 	sqlite3_finalize(st->has_history);
+	sqlite3_finalize(st->end_run);
 	sqlite3_close(st->db);
+	free(st->path);
 	free(st);
 }
 
 const char *dbreg_state_errmsg(const struct dbreg_state *st)
 {
 	return st ? st->errmsg : "";
+}
+
+const char *dbreg_state_path(const struct dbreg_state *st)
+{
+	return st && st->path ? st->path : "";
 }
 
 sqlite3 *dbreg_state_db(struct dbreg_state *st)
@@ -665,6 +867,115 @@ static int state_forget_noop(struct dbreg_state *st, const char *t)
 	return rc;
 }
 
+/* ---- runs that have not recorded their result (runs_open) ------------- */
+
+/* Drops target t's marker, in the caller's transaction. A statement kept:
+ * every history write runs it, for a fleet one per target; a DELETE of no
+ * row changes no page, so a run without a marker writes nothing for it. */
+static int state_run_clear(struct dbreg_state *st, const char *t)
+{
+	if (!st->end_run && sqlite3_prepare_v3(st->db, "DELETE FROM runs_open WHERE target = ?1", -1,
+					       SQLITE_PREPARE_PERSISTENT, &st->end_run, NULL) != SQLITE_OK) {
+		st->end_run = NULL;
+		return state_fail(st, DBREG_EIO, "cannot clear the mark of a run");
+	}
+	state_bind(st->end_run, 1, t);
+	int rc = sqlite3_step(st->end_run) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot clear the mark of a run");
+	sqlite3_reset(st->end_run);
+	sqlite3_clear_bindings(st->end_run);
+	return rc;
+}
+
+int dbreg_state_run_begin(struct dbreg_state *st, const char *target, const char *command)
+{
+	if (!st || !command)
+		return DBREG_EUSAGE;
+	if (dbreg_target_is_memory(target))
+		return 0;   /* no copy of its history is kept */
+	char *t, now[32];
+	int rc = state_target_of(st, target, &t);
+	if (rc != 0)
+		return rc;
+	state_now(now);
+	sqlite3_stmt *q = NULL;
+	if (state_begin(st) != 0) {
+		free(t);
+		return state_fail(st, DBREG_EIO, "cannot lock");
+	}
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO runs_open (target, command, started_at, pid)"
+			       " VALUES (?1, ?2, ?3, ?4)", -1, &q, NULL) != SQLITE_OK) {
+		rc = state_fail(st, DBREG_EIO, "cannot mark the run");
+	} else {
+		state_bind(q, 1, t);
+		state_bind(q, 2, command);
+		state_bind(q, 3, now);
+		sqlite3_bind_int64(q, 4, (sqlite3_int64)getpid());
+		rc = state_step_once(st, q, "cannot mark the run");
+	}
+	free(t);
+	return state_finish(st, rc, "cannot commit the mark of the run");
+}
+
+int dbreg_state_run_end(struct dbreg_state *st, const char *target)
+{
+	if (!st)
+		return DBREG_EUSAGE;
+	if (dbreg_target_is_memory(target))
+		return 0;
+	char *t;
+	int rc = state_target_of(st, target, &t);
+	if (rc != 0)
+		return rc;
+	if (state_begin(st) != 0) {
+		free(t);
+		return state_fail(st, DBREG_EIO, "cannot lock");
+	}
+	rc = state_run_clear(st, t);
+	free(t);
+	return state_finish(st, rc, "cannot commit the end of the run");
+}
+
+int dbreg_state_run_left(struct dbreg_state *st, const char *target, char **command, char **started_at)
+{
+	*command = *started_at = NULL;
+	if (!st || dbreg_target_is_memory(target))
+		return 0;
+	char *t = state_target(target);
+	if (!t)
+		return 0;   /* no key, no copy: state_target_of says so where it is read */
+	sqlite3_stmt *q = NULL;
+	int rc = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT command, started_at FROM runs_open WHERE target = ?1", -1, &q, NULL) !=
+	    SQLITE_OK) {
+		free(t);
+		/* A read-only file of an older dbreg has no such table: no marker. */
+		return sqlite3_errcode(st->db) == SQLITE_ERROR ? 0 : state_fail(st, DBREG_EIO, "cannot read the marks of runs");
+	}
+	state_bind(q, 1, t);
+	int step = sqlite3_step(q);
+	if (step == SQLITE_ROW) {
+		*command = state_col(q, 0);
+		*started_at = state_col(q, 1);
+		rc = *command && *started_at ? 1 : DBREG_ENOMEM;
+	} else if (step != SQLITE_DONE) {
+		rc = state_fail(st, DBREG_EIO, "cannot read the marks of runs");
+	}
+	sqlite3_finalize(q);
+	free(t);
+	return rc;
+}
+
+size_t dbreg_state_runs_open(struct dbreg_state *st)
+{
+	sqlite3_stmt *q = NULL;
+	size_t n = 0;
+	if (st && sqlite3_prepare_v2(st->db, "SELECT count(*) FROM runs_open", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		n = (size_t)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
 int dbreg_state_set_history(struct dbreg_state *st, const char *target, const struct dbreg_applied *rows,
 			    size_t n)
 {
@@ -689,6 +1000,9 @@ int dbreg_state_set_history(struct dbreg_state *st, const char *target, const st
 		free(t);
 		return state_fail(st, DBREG_EIO, "cannot lock");
 	}
+	/* The copy is the target's history now: no run's marker stands. */
+	if ((rc = state_run_clear(st, t)) != 0)
+		goto out;
 	/* The same rows as stored (a no-op apply stores what it just read):
 	 * nothing written. Told by the digest; else the rows are compared
 	 * before they are rewritten (a read, not n deletes and n inserts), so
@@ -884,8 +1198,13 @@ int dbreg_state_open_readonly(struct dbreg_state **out, const char *path, char *
 	/* immutable=1: no locks and no -wal/-shm files, which a read-only
 	 * folder could not hold; nothing writes through this handle. */
 	char *uri = dbreg_printf("file:%s?immutable=1", path);
-	int rc = DBREG_EIO;
+	int rc = DBREG_EIO, fd;
 	if (!uri) {
+		snprintf(err, errsize, "out of memory");
+		rc = DBREG_ENOMEM;
+		goto out;
+	}
+	if (!(st->path = dbreg_strdup(path))) {
 		snprintf(err, errsize, "out of memory");
 		rc = DBREG_ENOMEM;
 		goto out;
@@ -894,12 +1213,12 @@ int dbreg_state_open_readonly(struct dbreg_state **out, const char *path, char *
 		snprintf(err, errsize, "state file %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
 		goto out;
 	}
-	int v;
-	if (state_user_version(st, &v) != 0 || v > STATE_VERSION) {
-		snprintf(err, errsize, "state file %s: cannot read its schema version", path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errsize, "state file %s: %s", path, strerror(errno));
 		goto out;
 	}
-	rc = 0;
+	rc = state_check(st, fd, path, err, errsize);
+	close(fd);
 out:
 	free(uri);
 	if (rc == 0)
@@ -1206,6 +1525,12 @@ int dbreg_state_batch_commit(struct dbreg_state *st)
 	int rc = state_fail(st, DBREG_EIO, "cannot commit");
 	state_exec(st, "ROLLBACK");
 	return rc;
+}
+
+void dbreg_state_batch_rollback(struct dbreg_state *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		state_exec(st, "ROLLBACK");
 }
 
 int dbreg_state_check_results(struct dbreg_state *st,

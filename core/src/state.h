@@ -13,6 +13,14 @@
  * none was recorded; DBREG_EIO (message in the state) or DBREG_ENOMEM. */
 int dbreg_state_package_schema(struct dbreg_state *st, const char *package, const char *version, char **text);
 
+/* The path the state file was opened at, for messages; valid until
+ * dbreg_state_close. */
+const char *dbreg_state_path(const struct dbreg_state *st);
+
+/* How many marks of runs (dbreg_state_run_begin) the state file holds, of
+ * every target; 0 also when it cannot tell. */
+size_t dbreg_state_runs_open(struct dbreg_state *st);
+
 /* Whether the state file holds rows of target's history (its registry
  * tables most likely exist); false also when it cannot tell. */
 bool dbreg_state_has_history(struct dbreg_state *st, const char *target);
@@ -45,6 +53,8 @@ int dbreg_state_fleet_end(struct dbreg_state *st, long long run, const char *out
  * targets a second this way. Returns 0 or DBREG_EIO. */
 int dbreg_state_batch_begin(struct dbreg_state *st);
 int dbreg_state_batch_commit(struct dbreg_state *st);
+/* Rolls an open batch back (none open: nothing). */
+void dbreg_state_batch_rollback(struct dbreg_state *st);
 
 /* Per-package check results (checkcache.c): every stored row to fn (which
  * returns nonzero to stop, returned as is), and one row written (inside a

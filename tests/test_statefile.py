@@ -1,0 +1,447 @@
+#!/usr/bin/env python3
+"""The state file (core/src/state.c) is checked, not trusted: a file that is
+not one (garbage, truncated, another program's SQLite database, a newer
+dbreg's, one missing a table, one with a damaged page) is refused by every
+command that opens it with one error and a hint, and left byte for byte as
+it was; a run whose record the state file refuses after the target
+committed fails, saying that the target WAS changed, and the mark it left
+makes the next offline plan and status warn until --refresh.
+
+usage: test_statefile.py DBREG TOMLS_DIR [CASE...]
+Real SQLite state files and targets, and the PostgreSQL test server
+(DBREG_TEST_PG_URL). Prints TAP."""
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clitest  # noqa: E402
+from clitest import case, expect, main, project, run, run_json  # noqa: E402
+
+clitest.configure(sys.argv[1], sys.argv[2], "statefile", timeout=120)
+
+# A package of the test's own, whose second migration changes every row of
+# a table that holds rows, on both dialects.
+ZSTATE = """[package]
+name = "@ydtb/zstate"
+version = "1.0.0"
+description = "A package whose migrations change the rows of notes"
+
+[dependencies]
+"@ydtb/core" = "^1.0.0"
+"@ydtb/basic" = "^1.0.0"
+
+[[migrations]]
+id = "001_zstate"
+version = "1.0.0"
+up_postgres = "UPDATE ydtb_basic_notes SET body = 'one';"
+up_sqlite = "UPDATE ydtb_basic_notes SET body = 'one';"
+"""
+SECOND = """
+[[migrations]]
+id = "002_zstate"
+version = "1.0.0"
+up_postgres = "UPDATE ydtb_basic_notes SET body = 'two';"
+up_sqlite = "UPDATE ydtb_basic_notes SET body = 'two';"
+"""
+ROWS = ("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'One', 'one');"
+        "INSERT INTO ydtb_basic_notes (id, workspace_id, title) VALUES ('n1', 'w1', 'a'), ('n2', 'w1', 'b'),"
+        " ('n3', 'w1', 'c');")
+PG_LOCK_KEY = 4783381683765084015   # the registry's advisory lock (drivers/postgres)
+# Every command that opens the state file, with its arguments.
+COMMANDS = [["plan"], ["plan", "--refresh"], ["status"], ["history"], ["verify"], ["apply"], ["init"],
+            ["validate"], ["down", "@ydtb/zstate", "--to", "0.0.0"], ["baseline", "@ydtb/zstate@1.0.0"],
+            ["accept", "@ydtb/zstate", "001_zstate"], ["reset"]]
+
+
+def shown(url):
+    """url as dbreg shows it: its password redacted."""
+    return re.sub(r":[^:@/]*@", ":***@", url)
+
+
+def sha(path):
+    with open(path, "rb") as fp:
+        return hashlib.sha256(fp.read()).hexdigest()
+
+
+class Project:
+    """A project with zstate, applied to target (a SQLite file t.db unless
+    a URL is given), with three notes; its state file at .dbreg/state.db."""
+
+    def __init__(self, target=None, psql=None):
+        self.d = project({"tomls/zstate.toml": ZSTATE})
+        self.state = os.path.join(self.d, ".dbreg", "state.db")
+        self.db = os.path.join(self.d, "t.db")
+        self.target = target or "sqlite:t.db"
+        self.psql = psql
+        rc, out, err = self.run(["apply"])
+        expect(rc == 0, "the first apply failed: %s%s" % (out, err))
+        self.sql(ROWS)
+        rc, out, err = self.run(["apply"])   # its first migration on the rows
+        expect(rc == 0, (out, err))
+
+    def run(self, args, state=None, json=False, **kw):
+        args = args + ["--target", self.target] if "validate" not in args else list(args)
+        if state:
+            args += ["--state", state]
+        return (run_json if json else run)(args, self.d, **kw)
+
+    def sql(self, text):
+        if self.psql:
+            return self.psql(text)
+        c = sqlite3.connect(self.db)
+        c.executescript(text)
+        c.close()
+
+    def query(self, text):
+        if self.psql:
+            return self.psql(text).strip()
+        c = sqlite3.connect(self.db)
+        rows = c.execute(text).fetchall()
+        c.close()
+        return "|".join(str(v) for r in rows for v in r)
+
+    def add_second(self):
+        with open(os.path.join(self.d, "tomls", "zstate.toml"), "a") as fp:
+            fp.write(SECOND)
+        # Validated now, so that the run below writes nothing to the state
+        # file after its mark but the record of what it ran.
+        rc, out, err = self.run(["plan"])
+        expect(rc == 0 and "002_zstate" in out, (out, err))
+
+    def marks(self):
+        """The rows of runs_open, or None when the state file has no such table."""
+        c = sqlite3.connect("file:%s?mode=ro" % self.state, uri=True, timeout=10)
+        try:
+            return c.execute("SELECT target, command FROM runs_open").fetchall()
+        except sqlite3.OperationalError:
+            return None
+        finally:
+            c.close()
+
+    def wait_for_mark(self, p, what):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.marks():
+                return
+            if p.poll() is not None:
+                raise AssertionError("%s ended before it marked its run: %r" % (what, p.communicate()))
+            time.sleep(0.02)
+        p.kill()
+        raise AssertionError("%s never marked its run in the state file: %r" % (what, p.communicate()))
+
+
+# ---- 1. a file that is not a state file -------------------------------------------
+
+def bad_files(p):
+    """{name: (path, words its refusal must say)}, each made from p's state file or from scratch."""
+    d = os.path.join(p.d, "bad")
+    os.makedirs(d)
+    out = {}
+
+    def path(name):
+        return os.path.join(d, name)
+
+    with open(path("garbage.db"), "wb") as fp:
+        fp.write(bytes((i * 37 + 11) % 256 for i in range(8192)))
+    out["garbage"] = (path("garbage.db"), "not a SQLite database")
+    with open(path("text.db"), "w") as fp:
+        fp.write("state = nothing\n")
+    out["text"] = (path("text.db"), "not a SQLite database")
+    shutil.copy(p.state, path("truncated.db"))
+    os.truncate(path("truncated.db"), os.path.getsize(p.state) // 2)
+    out["truncated"] = (path("truncated.db"), "truncated")
+    c = sqlite3.connect(path("foreign.db"))
+    c.executescript("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);"
+                    "INSERT INTO customers (name) VALUES ('ann'), ('bob');")
+    c.close()
+    out["foreign"] = (path("foreign.db"), "without dbreg's schema (schema version 0; tables customers)")
+    c = sqlite3.connect(path("other-app.db"))
+    c.executescript("PRAGMA application_id = 42; PRAGMA user_version = 3; CREATE TABLE packages (x);")
+    c.close()
+    out["other-app"] = (path("other-app.db"), "another program's SQLite database (application_id 0x0000002a")
+    shutil.copy(p.state, path("newer.db"))
+    c = sqlite3.connect(path("newer.db"))
+    c.execute("PRAGMA user_version = 99")
+    c.close()
+    out["newer"] = (path("newer.db"), "written by a newer dbreg (schema version 99")
+    shutil.copy(p.state, path("missing.db"))
+    c = sqlite3.connect(path("missing.db"))
+    c.execute("DROP TABLE history")
+    c.close()
+    out["missing"] = (path("missing.db"), "has no table history")
+    for name in os.listdir(d):
+        os.chmod(os.path.join(d, name), 0o600)
+    return out
+
+
+def expect_refused(rc, doc, err, path, says, what):
+    e = doc.get("error") or {}
+    msg, hint = e.get("message") or "", e.get("hint") or ""
+    expect(rc == 1 and doc.get("ok") is False and doc.get("exit_code") == 1,
+           "%s: exit %d, want 1 with ok=false: %s\n%s" % (what, rc, doc, err))
+    expect(("state file %s is not usable: " % path) in msg and says in msg and "left as it is" in msg,
+           "%s: the error does not name the file and what is wrong (%r): %r" % (what, says, msg))
+    expect("mv %s" % path in hint and "plan --refresh" in hint and "history tables are the truth" in hint,
+           "%s: no hint to move it aside and --refresh: %r" % (what, hint))
+    expect(("  hint: %s\n" % hint) in err and err.count("is not usable") == 1,
+           "%s: standard error does not say it once, with the hint:\n%s" % (what, err))
+
+
+@case
+def every_command_refuses_a_file_that_is_not_a_state_file_and_leaves_it_as_it_is():
+    p = Project()
+    before_rows = p.query("SELECT count(*) FROM ydtb_basic_notes")
+    before_hist = p.query("SELECT count(*) FROM ydtb_registry_migrations")
+    before_target = sha(p.db)
+    for name, (path, says) in sorted(bad_files(p).items()):
+        digest = sha(path)
+        for cmd in COMMANDS:
+            what = "%s on %s" % (" ".join(cmd), name)
+            rc, doc, err = p.run(cmd, state=path, json=True)
+            expect_refused(rc, doc, err, path, says, what)
+            expect(sha(path) == digest, "%s: the file was written" % what)
+            beside = [n for n in os.listdir(os.path.dirname(path)) if n.endswith(("-wal", "-shm", "-journal"))]
+            expect(not beside, "%s: SQLite files were left beside it: %s" % (what, beside))
+        # The human form says the same, on standard error.
+        rc, out, err = p.run(["plan"], state=path)
+        expect(rc == 1 and "dbreg: state file %s is not usable: " % path in err and "  hint: move it aside" in err,
+               (name, rc, out, err))
+    # Through DBREG_STATE as through --state; and nothing reached the target.
+    path, says = os.path.join(p.d, "bad", "foreign.db"), "without dbreg's schema"
+    rc, doc, err = run_json(["apply", "--target", p.target], p.d, env={"DBREG_STATE": path})
+    expect_refused(rc, doc, err, path, says, "apply with DBREG_STATE")
+    expect(before_rows == "3" and p.query("SELECT count(*) FROM ydtb_basic_notes") == before_rows,
+           "the rows changed")
+    expect(p.query("SELECT count(*) FROM ydtb_registry_migrations") == before_hist, "the history changed")
+    expect(sha(p.db) == before_target, "the target file was written")
+
+
+@case
+def a_damaged_page_is_said_as_the_open_checks_say_it():
+    # A page inside the file that SQLite finds broken when it reads it:
+    # not seen by the cheap checks of the open, reported by the read with
+    # the same error and hint.
+    p = Project()
+    path = os.path.join(p.d, "damaged.db")
+    shutil.copy(p.state, path)
+    c = sqlite3.connect(path)
+    root = c.execute("SELECT rootpage FROM sqlite_schema WHERE name = 'history'").fetchone()[0]
+    size = c.execute("PRAGMA page_size").fetchone()[0]
+    c.close()
+    with open(path, "r+b") as fp:
+        fp.seek((root - 1) * size)
+        fp.write(b"\xff" * size)
+    for cmd in (["plan"], ["status", "--offline"], ["history", "--offline"]):
+        rc, doc, err = p.run(cmd, state=path, json=True)
+        expect_refused(rc, doc, err, path, "it is damaged (SQLite: database disk image is malformed", " ".join(cmd))
+    # Found only when read (the cheap checks do not read every page): the
+    # records written before it (the validated registry) are in the file,
+    # but the damaged page is as it was, not rewritten or "repaired".
+    with open(path, "rb") as fp:
+        fp.seek((root - 1) * size)
+        expect(fp.read(size) == b"\xff" * size, "the damaged page was rewritten")
+
+
+@case
+def a_new_state_file_is_marked_as_dbregs():
+    p = Project()
+    c = sqlite3.connect(p.state)
+    app, version = c.execute("PRAGMA application_id").fetchone()[0], c.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in c.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    c.close()
+    expect(app == 0x64627267 and "runs_open" in tables and version >= 11, (hex(app), version, tables))
+
+
+# ---- 2. a record refused after the target committed -------------------------------
+
+def refused_record(p, hold, release, cmd="apply", args=None):
+    """Runs `cmd` with a pending migration while hold() keeps the target's
+    registry lock; once the run has marked the state file, takes the state
+    file's write lock and release()s the target: the run commits, then the
+    state file refuses its record (locked past its busy timeout).
+    Returns (exit code, document, stderr)."""
+    p.add_second()
+    hold()
+    args = [clitest.DBREG, cmd] + (args or ["--target", p.target]) + ["--json"]
+    proc = subprocess.Popen(args, cwd=p.d, env=clitest.dbreg_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    locker = None
+    try:
+        p.wait_for_mark(proc, cmd)
+        locker = sqlite3.connect(p.state, timeout=10, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")
+        release()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        release()
+        if locker:
+            locker.execute("ROLLBACK")
+            locker.close()
+    return proc.returncode, clitest.parse_json(proc.returncode, out, err), err
+
+
+def expect_refused_record(p, rc, doc, err, cmd="apply"):
+    e = doc.get("error") or {}
+    msg, hint = e.get("message") or "", e.get("hint") or ""
+    expect(rc == 1 and doc["ok"] is False and doc["exit_code"] == 1 and doc["applied"] == 1,
+           "%s: exit %d, want 1, ok=false and applied=1: %s\n%s" % (cmd, rc, doc, err))
+    expect(("%s WAS changed (1 migration committed), but the state file .dbreg/state.db" % shown(p.target)) in msg
+           and "database is locked" in msg, "%s: the error does not say what happened: %r" % (cmd, msg))
+    expect("plan --refresh" in hint and "may be stale" in hint, "%s: hint %r" % (cmd, hint))
+    expect(("dbreg: %s" % msg) in err, "%s: standard error does not say it:\n%s" % (cmd, err))
+    # The target was changed, rows included; the copy was not.
+    expect(p.query("SELECT count(*) FROM ydtb_basic_notes WHERE body = 'two'") == "3", "the rows were not changed")
+    expect(p.marks(), "the mark of the run is gone")
+
+
+def expect_offline_warns(p, want):
+    for cmd, fresh in ((["plan"], "with --refresh"), (["status", "--offline"], "with --refresh"),
+                       (["history", "--offline"], "without --offline")):
+        rc, doc, err = p.run(cmd, json=True)
+        said = "copy of %s's history may be stale" % shown(p.target) in err and "hint: run %s" % fresh in err
+        expect(rc == 0 and said == want and ("stale_copy" in doc) == want,
+               "%s: exit %d, warned %s, want %s: %s\n%s" % (" ".join(cmd), rc, said, want, doc, err))
+
+
+def after_refusal_refresh_resynchronises(p):
+    # The copy says 002 is pending; it is not, which the warning says.
+    expect_offline_warns(p, True)
+    rc, out, err = p.run(["plan"])
+    expect("002_zstate" in out, (out, err))
+    rc, out, err = p.run(["plan", "--refresh"])
+    expect(rc == 0 and "up to date" in out and "may be stale" not in err, (rc, out, err))
+    expect(not p.marks(), "--refresh left the mark")
+    expect_offline_warns(p, False)
+    rc, out, err = p.run(["plan"])
+    expect(rc == 0 and "up to date" in out, (out, err))
+
+
+def sqlite_lock(p):
+    fd = os.open(p.db, os.O_RDONLY)
+    held = [fd]
+
+    def hold():
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def release():
+        if held:
+            fcntl.flock(held[0], fcntl.LOCK_UN)
+            os.close(held.pop())
+    return hold, release
+
+
+@case
+def sqlite_a_record_refused_after_the_commit_fails_the_run_and_offline_plan_warns():
+    p = Project()
+    hold, release = sqlite_lock(p)
+    rc, doc, err = refused_record(p, hold, release)
+    expect_refused_record(p, rc, doc, err)
+    after_refusal_refresh_resynchronises(p)
+
+
+@case
+def init_says_a_refused_record_as_apply_does():
+    p = Project()
+    hold, release = sqlite_lock(p)
+    rc, doc, err = refused_record(p, hold, release, cmd="init")
+    expect_refused_record(p, rc, doc, err, cmd="init")
+    # A later run reads the target and records its history: no mark.
+    rc, out, err = p.run(["apply"])
+    expect(rc == 0 and "applied 0 migrations" in out and not p.marks(), (rc, out, err, p.marks()))
+    expect_offline_warns(p, False)
+
+
+@case
+def postgres_a_record_refused_after_the_commit_fails_the_run_and_offline_plan_warns():
+    url, drop = clitest.pg_database()
+    clitest.cleanups.append(drop)
+
+    def psql(text):
+        r = subprocess.run(["psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", url], input=text, text=True,
+                           capture_output=True, timeout=60)
+        expect(r.returncode == 0, r.stderr)
+        return r.stdout
+    p = Project(target=url, psql=psql)
+    holder = subprocess.Popen(["psql", "-X", "-At", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    clitest.cleanups.append(lambda: holder.poll() is None and holder.kill())
+
+    def hold():
+        holder.stdin.write("SELECT pg_advisory_lock(%d);\n" % PG_LOCK_KEY)
+        holder.stdin.flush()
+        holder.stdout.readline()   # held
+
+    def release():
+        if holder.poll() is None:
+            holder.stdin.close()
+            holder.wait(timeout=30)
+    rc, doc, err = refused_record(p, hold, release)
+    expect_refused_record(p, rc, doc, err)
+    after_refusal_refresh_resynchronises(p)
+
+
+@case
+def fleet_a_record_refused_after_the_commit_fails_the_run_and_offline_plan_warns():
+    p = Project()
+    with open(os.path.join(p.d, "dbreg.toml"), "w") as fp:
+        fp.write('[fleets.f]\ntargets = ["sqlite:t.db"]\njobs = 1\n')
+    hold, release = sqlite_lock(p)
+    rc, doc, err = refused_record(p, hold, release, args=["--fleet", "f"])
+    e = doc.get("error") or {}
+    msg, hint = e.get("message") or "", e.get("hint") or ""
+    expect(rc == 1 and doc["ok"] is False and doc["exit_code"] == 1 and doc["targets"][0]["applied"] == 1,
+           "exit %d, want 1, ok=false, applied=1: %s\n%s" % (rc, doc, err))
+    expect("fleet f: 1 target WAS changed, but the state file .dbreg/state.db could not record the run" in msg
+           and "database is locked" in msg and "plan --fleet f --refresh" in hint, (msg, hint))
+    expect(p.query("SELECT count(*) FROM ydtb_basic_notes WHERE body = 'two'") == "3", "the rows were not changed")
+    rc, out, err = run(["plan", "--fleet", "f"], p.d)
+    expect(rc == 0 and "copy of sqlite:t.db's history may be stale" in err, (rc, out, err))
+    rc, out, err = run(["plan", "--fleet", "f", "--refresh"], p.d)
+    expect(rc == 0 and "may be stale" not in err and not p.marks(), (rc, out, err, p.marks()))
+    rc, out, err = run(["plan", "--fleet", "f"], p.d)
+    expect(rc == 0 and "may be stale" not in err, (rc, out, err))
+    expect_offline_warns(p, False)
+
+
+@case
+def a_run_killed_before_its_record_leaves_a_mark_that_a_later_run_clears():
+    p = Project()
+    p.add_second()
+    hold, release = sqlite_lock(p)
+    hold()
+    try:
+        proc = subprocess.Popen([clitest.DBREG, "apply", "--target", p.target], cwd=p.d, env=clitest.dbreg_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p.wait_for_mark(proc, "apply")
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+    finally:
+        release()
+    expect_offline_warns(p, True)
+    rc, out, err = p.run(["apply"])
+    expect(rc == 0 and "applied 1 migration" in out, (rc, out, err))
+    expect(not p.marks(), p.marks())
+    expect_offline_warns(p, False)
+
+
+@case
+def a_run_with_nothing_pending_leaves_no_mark():
+    p = Project()
+    for cmd in (["apply"], ["apply", "--json"], ["init"]):
+        rc, out, err = p.run(cmd)
+        expect(rc == 0 and p.marks() == [], (cmd, rc, out, err, p.marks()))
+
+
+if __name__ == "__main__":
+    sys.exit(main(only=sys.argv[3:]))
