@@ -260,6 +260,42 @@ def a_new_state_file_is_marked_as_dbregs():
     expect(app == 0x64627267 and "runs_open" in tables and version >= 11, (hex(app), version, tables))
 
 
+@case
+def a_file_caught_half_way_through_a_checkpoint_is_not_taken_for_a_truncated_one():
+    # A checkpoint writes page 1 (the header, with the grown page count)
+    # before the pages it counts: for a while the file is shorter than its
+    # header says, while the WAL still holds every frame. Another run's
+    # checkpoint, or one a crash cut short, must not read as truncation.
+    import struct
+    p = Project()
+    work = os.path.join(p.d, "ckpt")
+    os.makedirs(work)
+    c = sqlite3.connect(p.state)
+    c.execute("PRAGMA wal_autocheckpoint = 0")
+    c.execute("CREATE TABLE IF NOT EXISTS filler (x TEXT)")   # grows the file in the WAL only
+    c.executemany("INSERT INTO filler VALUES (?)", [("x" * 3000,) for _ in range(200)])
+    c.commit()
+    copy = os.path.join(work, "state.db")
+    shutil.copy(p.state, copy)
+    shutil.copy(p.state + "-wal", copy + "-wal")
+    c.close()
+    with open(copy + "-wal", "rb") as fp:
+        wal = fp.read()
+    page = struct.unpack(">I", wal[8:12])[0]
+    first = None   # the last frame of page 1: the header the checkpoint writes first
+    for at in range(32, len(wal) - 24 - page + 1, 24 + page):
+        if struct.unpack(">I", wal[at:at + 4])[0] == 1:
+            first = wal[at + 24:at + 24 + page]
+    expect(first is not None, "no frame of page 1 in the WAL")
+    with open(copy, "r+b") as fp:
+        fp.write(first)
+    pages, size = struct.unpack(">I", first[28:32])[0], os.path.getsize(copy)
+    expect(pages * page > size, "the copy is not shorter than its header says: %d pages of %d, %d bytes"
+           % (pages, page, size))
+    rc, doc, err = p.run(["plan"], state=copy, json=True)
+    expect(rc == 0 and doc.get("ok", True), "refused: %d %s %s" % (rc, doc, err))
+
+
 # ---- 2. a record refused after the target committed -------------------------------
 
 def refused_record(p, hold, release, cmd="apply", args=None):

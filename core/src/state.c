@@ -236,7 +236,7 @@ static uint32_t state_be32(const unsigned char *p)
 /* The checks of the file's first 100 bytes (SQLite's database header):
  * 0 when it is a SQLite database of the size its header says, or empty (a
  * new file); 1 with why when it is not; -1 (errno) when it cannot be read. */
-static int state_check_header(int fd, char *why, size_t n)
+static int state_check_header(int fd, bool wal_frames, char *why, size_t n)
 {
 	struct stat sb;
 	unsigned char h[100];
@@ -259,11 +259,13 @@ static int state_check_header(int fd, char *why, size_t n)
 		return 1;
 	}
 	/* The page count in the header counts only when its "valid for" is
-	 * the change counter (a file written by SQLite 3.7.0 or later). A
-	 * checkpoint writes pages before the header that counts them, so a
-	 * sound file is never shorter than it says, WAL or not. */
+	 * the change counter (a file written by SQLite 3.7.0 or later), and
+	 * only without frames in the WAL: a checkpoint (another run's now, or
+	 * one a crash cut short, which the WAL redoes) writes page 1 first, so
+	 * the file may be shorter than its header says for a while. */
 	uint32_t pages = state_be32(h + 28);
-	if (pages && state_be32(h + 24) == state_be32(h + 92) && (long long)pages * page > (long long)sb.st_size) {
+	if (pages && !wal_frames && state_be32(h + 24) == state_be32(h + 92) &&
+	    (long long)pages * page > (long long)sb.st_size) {
 		snprintf(why, n, "it is truncated (its header says %lld bytes, %u pages of %u; the file has %lld)",
 			 (long long)pages * page, (unsigned)pages, page, (long long)sb.st_size);
 		return 1;
@@ -357,8 +359,11 @@ failed:
  * 0, or DBREG_ESTATE/DBREG_EIO with the message in err. */
 static int state_check(struct dbreg_state *st, int fd, const char *path, char *err, size_t errsize)
 {
-	char why[600];
-	int h = state_check_header(fd, why, sizeof why);
+	char why[600], wal[4096];
+	struct stat ws;
+	bool frames = snprintf(wal, sizeof wal, "%s-wal", path) < (int)sizeof wal && stat(wal, &ws) == 0 &&
+		      ws.st_size > 32;   /* more than the WAL's header */
+	int h = state_check_header(fd, frames, why, sizeof why);
 	if (h < 0) {
 		snprintf(err, errsize, "state file %s: %s", path, strerror(errno));
 		return DBREG_EIO;
