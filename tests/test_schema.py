@@ -468,6 +468,49 @@ def verify_at_an_older_version_compares_its_recorded_schema_on_postgres():
         drop()
 
 
+@case
+def the_replay_of_an_older_version_on_postgresql_changes_nothing_on_the_target():
+    # The scratch schema catches unqualified names only: a body that names
+    # public.ydtb_workspaces reached the real table, so verify (a health
+    # check) wrote rows back (the audit). The replay runs in a transaction
+    # that is rolled back: the target's rows stay as they are.
+    touching = VERSIONED_V1 + '''
+[[migrations]]
+id = "0002_seed"
+version = "1.0.0"
+up_postgres = """
+INSERT INTO public.ydtb_workspaces (id, name, slug) VALUES ('seeded', 'Seeded', 'seeded') ON CONFLICT DO NOTHING;
+UPDATE public.ydtb_workspaces SET name = 'renamed by a replay' WHERE id <> 'seeded';
+"""
+up_sqlite = "SELECT 1;"
+down = "SELECT 1;"
+'''
+    later = touching.replace('version = "1.0.0"\n\n[tables', 'version = "2.0.0"\n\n[tables', 1)
+    url, drop = pg_database()
+    try:
+        d = project({"versioned.toml": later})
+        rc, out, err = run(["apply", "--target", url, "--to", "@t/versioned@1.0.0"], d)
+        expect(rc == 0, "apply --to exited %d: %s%s" % (rc, out, err))
+        psql(url, "DELETE FROM ydtb_workspaces; INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'mine', 'w1');"
+                  "INSERT INTO ydtb_ver_items (id, workspace_id, title) VALUES ('i1', 'w1', 'kept')")
+        rows = "SELECT string_agg(id || '=' || name, ',' ORDER BY id) FROM ydtb_workspaces"
+        before = psql(url, rows)
+        shutil.rmtree(os.path.join(d, ".dbreg"))
+        rc, out, err = run(["verify", "--json", "--target", url], d)
+        doc = json.loads(out)
+        expect(rc == 0 and doc["not_compared"] == [], "verify exited %d: %s %s" % (rc, out, err))
+        expect(psql(url, rows) == before, "verify changed the rows: %s, were %s" % (psql(url, rows), before))
+        psql(url, "DELETE FROM ydtb_registry_migrations WHERE package = '@t/versioned';"
+                  "DELETE FROM ydtb_registry_packages WHERE name = '@t/versioned'")
+        rc, out, err = run(["baseline", "@t/versioned@1.0.0", "--target", url], d)
+        expect(rc == 0, "baseline exited %d: %s%s" % (rc, out, err))
+        expect(psql(url, rows) == before, "baseline changed the rows: %s" % psql(url, rows))
+        expect(psql(url, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'dbreg_scratch%'").strip() == "0",
+               "a scratch schema was left behind")
+    finally:
+        drop()
+
+
 def undeclared_reported(target):
     d = corpus_project()
     init_and_verify(d, target)

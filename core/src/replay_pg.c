@@ -43,19 +43,6 @@ struct rpg {
 	int rc;
 };
 
-/* Whether the body holds BEGIN, COMMIT, ROLLBACK, SAVEPOINT, ... of its own
- * (as the PostgreSQL grammar reads it). A body that does not parse is run:
- * the server says what is wrong with it. */
-static bool rpg_has_transaction_statements(const char *sql)
-{
-	if (!dbreg_sql_parse_safe(sql))
-		return false;   /* too deep for libpg_query (inputs.h); validate refused it */
-	PgQueryParseResult r = pg_query_parse(sql);
-	bool found = !r.error && r.parse_tree && strstr(r.parse_tree, "\"TransactionStmt\"");
-	pg_query_free_parse_result(r);
-	return found;
-}
-
 static void rpg_fail(struct rpg *s, int code, const char *what)
 {
 	if (s->rc == 0)
@@ -92,7 +79,7 @@ static bool rpg_package(struct rpg *s, const struct dbreg_package *pkg)
 		if (!body || !body->text)
 			return false; /* no PostgreSQL body: DBR042 when planning, nothing to compare here */
 		struct dbreg_pos at = body->pos.line ? body->pos : m->pos;
-		if (rpg_has_transaction_statements(body->text)) {
+		if (dbreg_sql_has_transaction_statements(body->text)) {
 			rpg_diag(s, pkg, at, m->id, "leave transactions to dbreg: remove BEGIN/COMMIT from the body",
 				 "migration %s cannot be replayed on PostgreSQL: its body holds transaction statements",
 				 m->id ? m->id : "");

@@ -7,10 +7,13 @@
  * drops the ones whose session has ended. */
 #include "sandbox.h"
 #include "graph.h"
+#include "inputs.h"
 #include "target.h"
 #include "util.h"
 
 #include "dbreg/driver.h"
+
+#include <pg_query.h>
 
 #include <ctype.h>
 #include <stdio.h>
@@ -21,6 +24,8 @@
 #include <unistd.h>
 
 #define SANDBOX_BUDGET_MS 10000
+/* As the DBR047 replay on a server has them (replay_pg.c). */
+#define SANDBOX_SETTINGS "SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '60s';"
 
 /* The first key of the scratch schemas' advisory locks (the second is the
  * schema name's hash): the two-key space, apart from the registry lock's. */
@@ -77,6 +82,11 @@ int dbreg_sandbox_open(struct dbreg_sandbox *sb, const char *url)
 		sb->schema[0] = '\0';
 		return sandbox_fail(sb, DBREG_ECONNECT, "cannot create a scratch schema");
 	}
+	/* The bodies' own schema names reach the real tables: what they do
+	 * there is rolled back at close, and a lock a live application holds
+	 * stalls it for seconds, not for ever. */
+	if (sb->drv->exec(sb->conn, "BEGIN; " SANDBOX_SETTINGS) != 0)
+		return sandbox_fail(sb, DBREG_ECONNECT, "cannot begin the scratch transaction");
 	return 0;
 }
 
@@ -86,7 +96,7 @@ void dbreg_sandbox_close(struct dbreg_sandbox *sb)
 		return;
 	if (sb->schema[0]) {
 		char sql[160];
-		snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS \"%s\" CASCADE;", sb->schema);
+		snprintf(sql, sizeof sql, "ROLLBACK; DROP SCHEMA IF EXISTS \"%s\" CASCADE;", sb->schema);
 		sb->drv->exec(sb->conn, sql);
 	}
 	dbreg_target_close(sb->conn);   /* its session's end frees the lock */
@@ -150,21 +160,49 @@ char *dbreg_sql_without_concurrently(const char *sql)
 	return out;
 }
 
+bool dbreg_sql_has_transaction_statements(const char *sql)
+{
+	if (!dbreg_sql_parse_safe(sql))
+		return false;   /* too deep for libpg_query (inputs.h); validate refused it */
+	PgQueryParseResult r = pg_query_parse(sql);
+	bool found = !r.error && r.parse_tree && strstr(r.parse_tree, "\"TransactionStmt\"");
+	pg_query_free_parse_result(r);
+	return found;
+}
+
 int dbreg_sandbox_exec(struct dbreg_sandbox *sb, const char *sql, bool transaction)
 {
-	/* A transaction = false body is one round trip here, which PostgreSQL
-	 * runs as one transaction: without CONCURRENTLY it builds the same. */
-	char *plain = !transaction && sb->dialect == DBREG_DIALECT_POSTGRES ? dbreg_sql_without_concurrently(sql) : NULL;
-	if (!transaction && sb->dialect == DBREG_DIALECT_POSTGRES && !plain) {
+	if (sb->dialect != DBREG_DIALECT_POSTGRES) {
+		if (sb->drv->exec(sb->conn, sql) == 0)
+			return 0;
+		snprintf(sb->err, sizeof sb->err, "%s", sb->conn->err.message);
+		return DBREG_EMIGRATION;
+	}
+	if (dbreg_sql_has_transaction_statements(sql)) {
+		snprintf(sb->err, sizeof sb->err, "the body holds transaction statements of its own (BEGIN, COMMIT, ...): "
+						  "not run on the server");
+		return DBREG_EMIGRATION;
+	}
+	/* A transaction = false body runs in the scratch transaction too:
+	 * without CONCURRENTLY it builds the same. */
+	char *plain = transaction ? NULL : dbreg_sql_without_concurrently(sql);
+	if (!transaction && !plain) {
 		snprintf(sb->err, sizeof sb->err, "out of memory");
 		return DBREG_ENOMEM;
 	}
-	int rc = sb->drv->exec(sb->conn, plain ? plain : sql);
+	int rc = sb->drv->exec(sb->conn, "SAVEPOINT dbreg_sandbox");
+	if (rc == 0 && (rc = sb->drv->exec(sb->conn, plain ? plain : sql)) != 0) {
+		snprintf(sb->err, sizeof sb->err, "%s", sb->conn->err.message);
+		struct dbreg_db_error saved = sb->conn->err;
+		sb->drv->exec(sb->conn, "ROLLBACK TO SAVEPOINT dbreg_sandbox");
+		sb->conn->err = saved;
+	} else if (rc == 0) {
+		rc = sb->drv->exec(sb->conn, "RELEASE SAVEPOINT dbreg_sandbox");
+	} else {
+		snprintf(sb->err, sizeof sb->err, "%s", sb->conn->err.message);
+	}
 	free(plain);
-	if (rc == 0)
-		return 0;
-	snprintf(sb->err, sizeof sb->err, "%s", sb->conn->err.message);
-	return DBREG_EMIGRATION;
+	return rc == 0 ? 0 : DBREG_EMIGRATION;
 }
 
 /* Whether `pkg` depends on `dep`, directly or not (depth-bounded: the

@@ -17,16 +17,26 @@ struct dbreg_sandbox {
 };
 
 /* Opens an in-memory SQLite database (url NULL) or a scratch schema on the
- * PostgreSQL server at url. Returns 0, DBREG_ECONNECT/DBREG_EUSAGE with
- * the message in sb->err. */
+ * PostgreSQL server at url. On PostgreSQL everything the bodies do runs in
+ * one transaction that close rolls back, each body under a savepoint: a
+ * statement that names another schema (public.t) changes nothing there.
+ * Returns 0, DBREG_ECONNECT/DBREG_EUSAGE with the message in sb->err. */
 int dbreg_sandbox_open(struct dbreg_sandbox *sb, const char *url);
 
 /* Closes it; a PostgreSQL scratch schema is dropped first. NULL-safe. */
 void dbreg_sandbox_close(struct dbreg_sandbox *sb);
 
 /* Runs one body (of a migration with that `transaction`). Returns 0 or
- * DBREG_EMIGRATION with the database's words in sb->err. */
+ * DBREG_EMIGRATION with the database's words in sb->err (on PostgreSQL the
+ * body's savepoint undone, so the next one runs; a body with transaction
+ * statements of its own is refused, not run). */
 int dbreg_sandbox_exec(struct dbreg_sandbox *sb, const char *sql, bool transaction);
+
+/* Whether the body holds BEGIN, COMMIT, ROLLBACK, SAVEPOINT, ... of its own
+ * (as the PostgreSQL grammar reads it): it would end the transaction that
+ * keeps a server unchanged. A body that does not parse is not: the server
+ * says what is wrong with it. */
+bool dbreg_sql_has_transaction_statements(const char *sql);
 
 /* A copy of sql with every CONCURRENTLY outside strings, quoted names and
  * comments blanked out (same length, so positions still match): how a
