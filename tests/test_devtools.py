@@ -428,8 +428,8 @@ def sqlite_q(d, sql):
         db.close()
 
 
-def edit(d, old, new):
-    path = os.path.join(d, "tomls", "shop.toml")
+def edit(d, old, new, name="shop.toml"):
+    path = os.path.join(d, "tomls", name)
     with open(path) as fp:
         text = fp.read()
     expect(old in text, "fixture text not found: " + old)
@@ -557,6 +557,78 @@ def generate_add_columns_with_expression_defaults():
         got = psql(url, "SELECT string_agg(id || ':' || tag || ':' || (made IS NOT NULL), ',' ORDER BY id) FROM ydtb_shop_items")
         expect(got == "i1:ab:true,i2:ab:true", got)
     change_case(change, sq, pg)
+
+
+@case
+def generate_changes_a_type_under_a_default_that_does_not_cast():
+    # PostgreSQL refuses ALTER COLUMN ... TYPE boolean while the default is
+    # the integer 1 ("cannot be cast automatically"): generate drops the
+    # default, changes the type and sets the column's default again, and
+    # its down does the same the other way.
+    def change(d, url=None):
+        edit(d, 'qty     = { type = "integer", not_null = true, default = 1 }',
+             'qty     = { type = "boolean", not_null = true, default = true }')
+
+    def sq(d):
+        lines_kept_sqlite(d)
+
+    def pg(url):
+        got = psql(url, "SELECT string_agg(id || ':' || qty::text, ',' ORDER BY id) FROM ydtb_shop_lines")
+        expect(got == "l1:true,l2:true,l3:true", got)
+        expect(psql(url, "SELECT column_default FROM information_schema.columns WHERE table_name = 'ydtb_shop_lines'"
+                         " AND column_name = 'qty'") == "true", "the default")
+    change_case(change, sq, pg, expect_loss=True, on_pg=True)
+
+
+SERIAL = """[package]
+name = "@t/ser"
+version = "1.0.0"
+description = "Numbered items"
+
+[tables.ydtb_ser_items]
+description = "An item"
+workspace_scoped = true
+
+[tables.ydtb_ser_items.columns]
+id = { type = "integer", primary_key = true }
+n  = { type = "integer" }
+"""
+
+
+@case
+def generate_makes_an_integer_column_a_bigserial_with_its_sequence_past_the_rows():
+    # PostgreSQL has no type bigserial to ALTER TYPE to: generate wrote
+    # TYPE bigserial, which fails (42704). A serial is bigint plus a
+    # sequence owned by the column, started after the rows' highest value.
+    d = project({"tomls/ser.toml": SERIAL}, with_tomls=["core.toml"])
+    rc, _, err = run(["generate", "@t/ser"], d)
+    expect(rc == 0, err)
+    url, drop = t.pg_database()
+    try:
+        rc, _, err = run(["init", "--target", url], d)
+        expect(rc == 0, err)
+        psql(url, "INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W', 'w');"
+                  "INSERT INTO ydtb_ser_items (id, workspace_id, n) VALUES (5, 'w1', 1), (9, 'w1', 2)")
+        edit(d, 'version = "1.0.0"\ndescription', 'version = "1.1.0"\ndescription', "ser.toml")
+        edit(d, 'id = { type = "integer", primary_key = true }', 'id = { type = "bigserial", primary_key = true }',
+             "ser.toml")
+        rc, _, err = run(["generate", "@t/ser", "--target", url], d)
+        expect(rc == 0, err)
+        for args in (["validate"], ["test", "@t/ser", "--target", url], ["apply", "--target", url],
+                     ["verify", "--target", url]):
+            rc, out, err = run(args, d)
+            expect(rc == 0, "%s: %d %s%s" % (args[:2], rc, out, err))
+        got = psql(url, "INSERT INTO ydtb_ser_items (workspace_id, n) VALUES ('w1', 3) RETURNING id")
+        expect(got.splitlines()[0] == "10", "the next id: %r" % got)
+        expect(psql(url, "SELECT data_type FROM information_schema.columns WHERE table_name = 'ydtb_ser_items'"
+                         " AND column_name = 'id'") == "bigint", "the type")
+        rc, out, err = run(["down", "@t/ser", "--to", "1.0.0", "--target", url], d)
+        expect(rc == 0, out + err)
+        expect(psql(url, "SELECT count(*) FROM pg_class WHERE relname = 'ydtb_ser_items_id_seq'") == "0"
+               and psql(url, "SELECT string_agg(id::text, ',' ORDER BY id) FROM ydtb_ser_items") == "5,9,10",
+               "the down: %s" % psql(url, "SELECT string_agg(id::text, ',' ORDER BY id) FROM ydtb_ser_items"))
+    finally:
+        drop()
 
 
 @case

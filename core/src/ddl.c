@@ -54,6 +54,14 @@ static const char *const ddl_postgres[DDL_COUNT] = {
 	[DDL_DROP_INDEX] = "DROP INDEX IF EXISTS {n};",
 	[DDL_DROP_INDEX_ONLINE] = "DROP INDEX CONCURRENTLY IF EXISTS {n};",
 	[DDL_RENAME_INDEX] = "ALTER INDEX IF EXISTS {c} RENAME TO {n};",
+	/* What a serial column is: PostgreSQL has no type bigserial to ALTER
+	 * TYPE to. The next value comes after the rows' highest. */
+	[DDL_ADD_SEQUENCE] = "CREATE SEQUENCE IF NOT EXISTS {n} AS {type} OWNED BY {t}.{c};\n"
+			     "SELECT setval({N}, COALESCE(max({c}), 0) + 1, false) FROM {t};\n"
+			     "ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT nextval({N}::regclass);",
+	[DDL_DROP_SEQUENCE] = "ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT;\n"
+			      "DROP SEQUENCE IF EXISTS {n};",
+	[DDL_SET_SEQUENCE_TYPE] = "ALTER SEQUENCE IF EXISTS {n} AS {type};",
 };
 
 /* NULL: SQLite cannot do it in place (types, nullability, defaults, keys):

@@ -32,6 +32,9 @@ enum ddl_stmt {
 	DDL_DROP_INDEX,
 	DDL_DROP_INDEX_ONLINE,
 	DDL_RENAME_INDEX,
+	DDL_ADD_SEQUENCE,              /* a serial's: {n} owned by {t}.{c}, past its values, its default */
+	DDL_DROP_SEQUENCE,             /* the default that reads it, then it */
+	DDL_SET_SEQUENCE_TYPE,
 	DDL_COUNT
 };
 

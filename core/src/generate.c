@@ -480,6 +480,25 @@ static char *gen_deftext(enum dbreg_dialect dl, const struct dbreg_schema_column
 	return dbreg_buf_detach(&b);
 }
 
+/* The integer type of a serial column (a declared serial, or a catalog's
+ * column whose default reads a sequence); NULL for any other. */
+static const char *gen_serial_int(const struct dbreg_schema_column *c)
+{
+	if (!c->identity)
+		return NULL;
+	const char *name = c->ptype.info ? c->ptype.info->name : "";
+	return strcmp(name, "bigserial") == 0 || strcmp(name, "bigint") == 0 ? "bigint" : "integer";
+}
+
+/* Whether the differences change the type of column c. */
+static bool gen_type_changes(const struct dbreg_sdiff *d, size_t n, const struct dbreg_schema_column *c)
+{
+	for (size_t k = 0; k < n; k++)
+		if (d[k].kind == DBREG_SDIFF_COLUMN_TYPE && d[k].want_col == c)
+			return true;
+	return false;
+}
+
 static char *gen_list(const char *const *cols, size_t n)
 {
 	struct dbreg_buf b = DBREG_BUF_INIT;
@@ -891,10 +910,45 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 						 t, x->want_col->name, b, a);
 					gen_loss(g, up, t, x->want_col->name, what);
 				}
-				v.type = a;
+				/* A default that does not cast to the new type (false to
+				 * integer) fails the change: dropped first, then the
+				 * column's own set again (the default entry says none).
+				 * A serial is its integer type and a sequence that
+				 * gives the default (there is no type bigserial to
+				 * ALTER TYPE to). */
+				bool ws = x->want_col->identity, hs = x->have_col->identity;
+				char *wd = ws ? NULL : gen_deftext(PG, x->want_col);
+				char *hd = hs ? NULL : gen_deftext(PG, x->have_col);
+				const char *wt_int = gen_serial_int(x->want_col), *ht_int = gen_serial_int(x->have_col);
+				char seq[128];
+				dbreg_ddl_constraint_name(seq, sizeof seq, t, (const char *const[]){x->want_col->name}, 1, "seq");
+				struct ddl_vars sv = {.table = t, .column = x->want_col->name, .name = seq};
+				if (hd)
+					dbreg_ddl_emit(&up[PG], PG, DDL_DROP_DEFAULT, &v);
+				if (hs && !ws)
+					dbreg_ddl_emit(&up[PG], PG, DDL_DROP_SEQUENCE, &sv);
+				v.type = wt_int ? wt_int : a;
 				dbreg_ddl_emit(&up[PG], PG, DDL_SET_TYPE, &v);
-				v.type = b;
+				sv.type = wt_int;
+				if (ws)
+					dbreg_ddl_emit(&up[PG], PG, hs ? DDL_SET_SEQUENCE_TYPE : DDL_ADD_SEQUENCE, &sv);
+				v.expr = wd;
+				if (wd)
+					dbreg_ddl_emit(&up[PG], PG, DDL_SET_DEFAULT, &v);
+				if (wd)
+					dbreg_ddl_emit(&down[PG], PG, DDL_DROP_DEFAULT, &v);
+				if (ws && !hs)
+					dbreg_ddl_emit(&down[PG], PG, DDL_DROP_SEQUENCE, &sv);
+				v.type = ht_int ? ht_int : b;
 				dbreg_ddl_emit(&down[PG], PG, DDL_SET_TYPE, &v);
+				sv.type = ht_int;
+				if (hs)
+					dbreg_ddl_emit(&down[PG], PG, ws ? DDL_SET_SEQUENCE_TYPE : DDL_ADD_SEQUENCE, &sv);
+				v.expr = hd;
+				if (hd)
+					dbreg_ddl_emit(&down[PG], PG, DDL_SET_DEFAULT, &v);
+				free(wd);
+				free(hd);
 				gen_note(g, "change the type of %s.%s to %s", t, x->want_col->name, x->want_col->type);
 				break;
 			}
@@ -928,6 +982,8 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				gen_note(g, "%s.%s %s", t, x->want_col->name, x->want_col->not_null ? "NOT NULL" : "nullable");
 				break;
 			case DBREG_SDIFF_COLUMN_DEFAULT:
+				if (gen_type_changes(d, n, x->want_col))
+					break;   /* set with the type, after it */
 				v.column = x->want_col->name;
 				a = gen_deftext(PG, x->want_col);
 				b = gen_deftext(PG, x->have_col);
