@@ -490,6 +490,10 @@ def down_then_up_again_through_the_cli():
     expect(drops == [("0003_add_note_pinned", "ydtb_basic_notes"), ("0005_create_note_tags", "ydtb_basic_note_tags")]
            and all(w["message"].startswith("down: ") and "back the rows up first" in w["hint"]
                    for w in doc["diagnostics"] if w["code"] == "DBR103"), doc["diagnostics"])
+    # At the body that runs on the target's dialect: down_sqlite's line.
+    lines = open(os.path.join(d, "tomls", "basic.toml")).read().splitlines()
+    at = [w["line"] for w in doc["diagnostics"] if w["code"] == "DBR103" and w["migration"] == "0003_add_note_pinned"]
+    expect(len(at) == 1 and lines[at[0] - 2].startswith("down_sqlite") and "DROP COLUMN" in lines[at[0] - 1], at)
     rc, out, err = run(["status", "--json"], d)
     basic = [p for p in json.loads(out)["packages"] if p["name"] == "@ydtb/basic"][0]
     expect(basic["installed_version"] == "1.0.0" and basic["pending"] == 3, basic)

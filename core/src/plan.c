@@ -1153,10 +1153,11 @@ static int plan_find_warnings(struct dbreg_plan *plan, struct dbreg_plan_memo *m
 		 * validation the state file skips warns as the first one did. */
 		const struct dbreg_sql *body = dbreg_plan_memo_checked(src->mig);
 		/* A downgrade drops what its ups made, rows with it: said as an
-		 * up's DROP is (DBR103), read in its PostgreSQL form. Not for
-		 * reset and watch, on development targets, where that is the point. */
+		 * up's DROP is (DBR103), of the body that runs, at its place.
+		 * Not for reset and watch, on development targets, where that is
+		 * the point. */
 		if (!st->up)
-			body = plan->downgrade ? dbreg_migration_body(src->mig, DBREG_DIALECT_POSTGRES, false) : NULL;
+			body = plan->downgrade ? src->body : NULL;
 		if (!body || !body->text)
 			continue;
 		struct dbreg_diag_list found = DBREG_DIAG_LIST_INIT;
