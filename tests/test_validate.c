@@ -336,6 +336,22 @@ static void test_validate__dbr014_package_description_of_two_lines(void **state)
 	dbreg_registry_free(reg);
 }
 
+/* TOML allows \u0000 in a string; C strings, SQL text and Markdown end
+ * there: the rest of a default or description was silently cut off. */
+static void test_validate__dbr014_a_nul_in_a_string(void **state)
+{
+	(void)state;
+	struct dbreg_registry *reg = validate_pkg(
+		PKG_HEAD "[tables.ydtb_notes]\ndescription = \"Notes\"\nworkspace_scoped = true\n"
+		"[tables.ydtb_notes.columns]\nid = { type = \"text\", primary_key = true }\n"
+		"z = { type = \"text\", default = \"a\\u0000b\" }\n");
+	const struct dbreg_diag *d = assert_diag(dbreg_registry_diags(reg), "DBR014", 9, 32);
+	assert_non_null(strstr(d->message, "NUL character"));
+	assert_string_equal(d->column_name, "z");
+	assert_int_equal(dbreg_registry_diags(reg)->errors, 1);
+	dbreg_registry_free(reg);
+}
+
 static void test_validate__dbr015_no_core(void **state)
 {
 	(void)state;
@@ -1003,6 +1019,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_validate__dbr014_wrong_type),
 		cmocka_unit_test(test_validate__dbr014_bad_fk_action),
 		cmocka_unit_test(test_validate__dbr014_package_description_of_two_lines),
+		cmocka_unit_test(test_validate__dbr014_a_nul_in_a_string),
 		cmocka_unit_test(test_validate__dbr015_no_core),
 		cmocka_unit_test(test_validate__dbr015_two_cores),
 		cmocka_unit_test(test_validate__dbr015_core_without_workspaces),

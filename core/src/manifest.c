@@ -331,6 +331,12 @@ static void manifest_check_keys(struct mctx *c, const struct dbreg_toml_node *no
 			      "\"%s\" in %s must be %s, not %s", kv->key, mwhere_text(w, where, sizeof where),
 			      b.ptr ? b.ptr : "?", dbreg_toml_type_name(kv->value->type));
 			dbreg_buf_dispose(&b);
+		} else if (kv->value->type == DBREG_TOML_STRING && strlen(kv->value->u.str.ptr) != kv->value->u.str.len) {
+			/* TOML allows \u0000; C strings, SQL text and Markdown end there. */
+			mdiag(c, "DBR014", kv->value->line, kv->value->column, s,
+			      "\"%s\" in %s holds a NUL character (\\u0000), which no SQL text can hold", kv->key,
+			      mwhere_text(w, where, sizeof where));
+			mhint(c, "remove the \\u0000");
 		} else if (k->one_line && strpbrk(kv->value->u.str.ptr, "\n\r")) {
 			mdiag(c, "DBR014", kv->line, kv->column, s, "\"%s\" in %s must be one line, not several",
 			      kv->key, mwhere_text(w, where, sizeof where));
