@@ -1176,7 +1176,7 @@ static int plan_find_warnings(struct dbreg_plan *plan, struct dbreg_plan_memo *m
 				continue;
 			rc = dbreg_diag_addf(out, d->code, &at, "%s%s", st->up ? "" : "down: ", d->message);
 			/* An up's hint is about a later release; a down's data is gone. */
-			if (rc == 0 && !st->up)
+			if (rc == 0 && !st->up && strstr(d->message, " deletes "))
 				rc = dbreg_diag_hintf(out, "back the rows up first: applying the migration again does "
 							   "not bring them back");
 			else if (rc == 0 && d->hint)
