@@ -296,6 +296,37 @@ def a_file_caught_half_way_through_a_checkpoint_is_not_taken_for_a_truncated_one
     expect(rc == 0 and doc.get("ok", True), "refused: %d %s %s" % (rc, doc, err))
 
 
+@case
+def runs_sharing_one_state_file_at_once_leave_it_sound():
+    # Closing any descriptor of a file drops the process's POSIX locks on
+    # it, SQLite's too: the open check read the header through a descriptor
+    # it closed while its connection was open, so another run checkpointed
+    # and reset the WAL under it, and four apply/down loops on four targets
+    # sharing the state file damaged it within a second (the audit).
+    import threading
+    d = project()
+    with open(os.path.join(d, "dbreg.toml"), "w") as fp:
+        fp.write("".join('[targets.%s]\nurl = "sqlite:%s.db"\n' % (n, n) for n in "abcd"))
+    failures = []
+
+    def loop(name):
+        for _ in range(4):
+            for args in (["apply", "-q"], ["down", "@ydtb/basic", "--to", "0.0.0", "-q"]):
+                rc, out, err = run(args + ["--target", name], d)
+                if rc != 0:
+                    failures.append((name, args[0], rc, err[-300:]))
+    threads = [threading.Thread(target=loop, args=(n,)) for n in "abcd"]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    expect(failures == [], "runs failed: %s" % failures[:3])
+    c = sqlite3.connect(os.path.join(d, ".dbreg", "state.db"))
+    check = c.execute("PRAGMA integrity_check").fetchall()
+    c.close()
+    expect(check == [("ok",)], "the state file: %s" % check[:3])
+
+
 # ---- 2. a record refused after the target committed -------------------------------
 
 def refused_record(p, hold, release, cmd="apply", args=None):

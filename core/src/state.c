@@ -355,20 +355,40 @@ failed:
 	return 1;
 }
 
-/* Both checks on the file at path, open in st->db (fd: the same file):
- * 0, or DBREG_ESTATE/DBREG_EIO with the message in err. */
-static int state_check(struct dbreg_state *st, int fd, const char *path, char *err, size_t errsize)
+/* The header check on the file at path, read through a descriptor of its
+ * own that is closed again BEFORE SQLite opens the file: closing any
+ * descriptor of a file drops every POSIX lock the process holds on it,
+ * SQLite's among them, and another process would then checkpoint and reset
+ * a WAL this one still reads (SQLite's "How To Corrupt", 2.2.1). create:
+ * make it, 0600 from its first byte whatever the umask (SQLite would make
+ * it 0644). 0, or DBREG_ESTATE/DBREG_EIO with the message in err. */
+static int state_check_file(const char *path, bool create, char *err, size_t errsize)
 {
+	int fd = open(path, create ? O_RDWR | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errsize, "state file %s: %s", path, strerror(errno));
+		return DBREG_EIO;
+	}
 	char why[600], wal[4096];
 	struct stat ws;
 	bool frames = snprintf(wal, sizeof wal, "%s-wal", path) < (int)sizeof wal && stat(wal, &ws) == 0 &&
 		      ws.st_size > 32;   /* more than the WAL's header */
 	int h = state_check_header(fd, frames, why, sizeof why);
+	int saved = errno;
+	close(fd);
 	if (h < 0) {
-		snprintf(err, errsize, "state file %s: %s", path, strerror(errno));
+		snprintf(err, errsize, "state file %s: %s", path, strerror(saved));
 		return DBREG_EIO;
 	}
-	int c = h == 0 ? state_check_schema(st, why, sizeof why) : 1;
+	return h ? state_unusable(err, errsize, path, why) : 0;
+}
+
+/* The schema check on the file open in st->db: 0, or DBREG_ESTATE/
+ * DBREG_EIO with the message in err. */
+static int state_check(struct dbreg_state *st, const char *path, char *err, size_t errsize)
+{
+	char why[600];
+	int c = state_check_schema(st, why, sizeof why);
 	if (c < 0) {
 		snprintf(err, errsize, "state file %s: %s", path, sqlite3_errmsg(st->db));
 		return DBREG_EIO;
@@ -440,29 +460,21 @@ int dbreg_state_open(struct dbreg_state **out, const char *path, char *err, size
 		snprintf(err, errsize, "state file %s: cannot create its folder: %s", path, strerror(errno));
 		goto out;
 	}
-	/* Create the file ourselves so it is 0600 from its first byte, whatever
-	 * the umask; SQLite would create it 0644. */
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errsize, "state file %s: %s", path, strerror(errno));
+	if ((rc = state_check_file(path, true, err, errsize)) != 0)
 		goto out;
-	}
+	rc = DBREG_EIO;
 	if (!(st->path = dbreg_strdup(path))) {
-		close(fd);
 		snprintf(err, errsize, "out of memory");
 		rc = DBREG_ENOMEM;
 		goto out;
 	}
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		close(fd);
 		snprintf(err, errsize, "state file %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	/* Before the switch to WAL, which would write another program's file. */
-	rc = state_check(st, fd, path, err, errsize);
-	close(fd);
-	if (rc != 0)
+	if ((rc = state_check(st, path, err, errsize)) != 0)
 		goto out;
 	rc = DBREG_EIO;
 	if (state_wal(st) != 0 || state_exec(st, "PRAGMA foreign_keys = ON") != 0) {
@@ -1203,7 +1215,7 @@ int dbreg_state_open_readonly(struct dbreg_state **out, const char *path, char *
 	/* immutable=1: no locks and no -wal/-shm files, which a read-only
 	 * folder could not hold; nothing writes through this handle. */
 	char *uri = dbreg_printf("file:%s?immutable=1", path);
-	int rc = DBREG_EIO, fd;
+	int rc = DBREG_EIO;
 	if (!uri) {
 		snprintf(err, errsize, "out of memory");
 		rc = DBREG_ENOMEM;
@@ -1214,16 +1226,14 @@ int dbreg_state_open_readonly(struct dbreg_state **out, const char *path, char *
 		rc = DBREG_ENOMEM;
 		goto out;
 	}
+	if ((rc = state_check_file(path, false, err, errsize)) != 0)
+		goto out;
+	rc = DBREG_EIO;
 	if (sqlite3_open_v2(uri, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
 		snprintf(err, errsize, "state file %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
 		goto out;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errsize, "state file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	rc = state_check(st, fd, path, err, errsize);
-	close(fd);
+	rc = state_check(st, path, err, errsize);
 out:
 	free(uri);
 	if (rc == 0)
