@@ -482,6 +482,35 @@ def fleet_a_record_refused_after_the_commit_fails_the_run_and_offline_plan_warns
 
 
 @case
+def a_run_beside_another_leaves_its_mark_alone():
+    # One mark per target: a second run that gave up on the lock (exit 5)
+    # dropped the first run's mark while that one still ran, so when the
+    # first died after its commit, nothing warned (the audit). Each run
+    # drops its own mark, and a history write those of runs whose process
+    # is gone.
+    p = Project()
+    p.add_second()
+    hold, release = sqlite_lock(p)
+    hold()
+    try:
+        first = subprocess.Popen([clitest.DBREG, "apply", "--target", p.target], cwd=p.d, env=clitest.dbreg_env(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p.wait_for_mark(first, "apply")
+        rc, out, err = p.run(["apply", "--lock-timeout", "1"])
+        expect(rc == 5, "the second run: %d %s" % (rc, err))
+        expect(p.marks(), "the second run took the first one's mark away")
+        first.send_signal(signal.SIGKILL)
+        first.communicate()
+    finally:
+        release()
+    expect_offline_warns(p, True)
+    rc, out, err = p.run(["plan", "--refresh"])
+    expect(rc == 0, (rc, out, err))
+    expect(not p.marks(), "a history write left a dead run's mark: %s" % p.marks())
+    expect_offline_warns(p, False)
+
+
+@case
 def a_run_killed_before_its_record_leaves_a_mark_that_a_later_run_clears():
     p = Project()
     p.add_second()

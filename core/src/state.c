@@ -35,8 +35,9 @@
  *   cache_fingerprints (target PK, build, fingerprint, n_rows,
  *               n_packages, history, plan): fprint.c's fingerprint memo
  *               (version 10)
- *   runs_open (target PK, command, started_at, pid): a run with steps to
- *               run on target began and has not recorded its result yet
+ *   runs_open (target, pid PK, command, started_at): a run (of process
+ *               pid) with steps to run on target began and has not
+ *               recorded its result yet
  *               (dbreg_state_run_begin); a row left behind says the copy of
  *               target's history may be stale (version 11). The file is
  *               marked dbreg's by PRAGMA application_id from version 11 on.
@@ -56,6 +57,7 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,8 +127,8 @@ static const char *const state_schema[] = {
 	" n_rows INTEGER NOT NULL, n_packages INTEGER NOT NULL, history TEXT NOT NULL, plan TEXT NOT NULL);"),
 	/* 10 -> 11: the marker of a run that has not recorded its result, and
 	 * the file's mark as dbreg's (STATE_APPLICATION_ID, "dbrg"). */
-	("CREATE TABLE runs_open (target TEXT PRIMARY KEY, command TEXT NOT NULL, started_at TEXT NOT NULL,"
-	" pid INTEGER NOT NULL);"
+	("CREATE TABLE runs_open (target TEXT NOT NULL, pid INTEGER NOT NULL, command TEXT NOT NULL,"
+	" started_at TEXT NOT NULL, PRIMARY KEY (target, pid));"
 	"PRAGMA application_id = 1684173415;"),
 };
 #define STATE_VERSION ((int)(sizeof(state_schema) / sizeof(state_schema[0])))
@@ -886,17 +888,34 @@ static int state_forget_noop(struct dbreg_state *st, const char *t)
 
 /* ---- runs that have not recorded their result (runs_open) ------------- */
 
-/* Drops target t's marker, in the caller's transaction. A statement kept:
- * every history write runs it, for a fleet one per target; a DELETE of no
- * row changes no page, so a run without a marker writes nothing for it. */
+/* SQL dbreg_alive(pid): whether a process of that id runs on this host
+ * (the state file is local: its runs are this host's). */
+static void state_alive(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	sqlite3_int64 pid = sqlite3_value_int64(argv[0]);
+	sqlite3_result_int(ctx, pid > 0 && pid == (pid_t)pid && (kill((pid_t)pid, 0) == 0 || errno != ESRCH));
+}
+
+/* Drops target t's markers that a history write just made true, in the
+ * caller's transaction: this process's own, and those of runs whose
+ * process is gone (what they committed is in the history just read). A
+ * live run's stays until it records its result itself: a run beside it
+ * (one that waited for the lock and gave up, a --refresh) must not take
+ * away the mark that says it may commit without a record. A statement
+ * kept: every history write runs it, for a fleet one per target; a DELETE
+ * of no row changes no page, so a run without a marker writes nothing. */
 static int state_run_clear(struct dbreg_state *st, const char *t)
 {
-	if (!st->end_run && sqlite3_prepare_v3(st->db, "DELETE FROM runs_open WHERE target = ?1", -1,
-					       SQLITE_PREPARE_PERSISTENT, &st->end_run, NULL) != SQLITE_OK) {
+	if (!st->end_run &&
+	    (sqlite3_create_function(st->db, "dbreg_alive", 1, SQLITE_UTF8, NULL, state_alive, NULL, NULL) != SQLITE_OK ||
+	     sqlite3_prepare_v3(st->db, "DELETE FROM runs_open WHERE target = ?1 AND (pid = ?2 OR NOT dbreg_alive(pid))", -1,
+				SQLITE_PREPARE_PERSISTENT, &st->end_run, NULL) != SQLITE_OK)) {
 		st->end_run = NULL;
 		return state_fail(st, DBREG_EIO, "cannot clear the mark of a run");
 	}
 	state_bind(st->end_run, 1, t);
+	sqlite3_bind_int64(st->end_run, 2, (sqlite3_int64)getpid());
 	int rc = sqlite3_step(st->end_run) == SQLITE_DONE ? 0 : state_fail(st, DBREG_EIO, "cannot clear the mark of a run");
 	sqlite3_reset(st->end_run);
 	sqlite3_clear_bindings(st->end_run);
@@ -920,7 +939,7 @@ int dbreg_state_run_begin(struct dbreg_state *st, const char *target, const char
 		return state_fail(st, DBREG_EIO, "cannot lock");
 	}
 	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO runs_open (target, command, started_at, pid)"
-			       " VALUES (?1, ?2, ?3, ?4)", -1, &q, NULL) != SQLITE_OK) {
+			       " VALUES (?1, ?2, ?3, ?4)", -1, &q, NULL) != SQLITE_OK) {   /* this process's row */
 		rc = state_fail(st, DBREG_EIO, "cannot mark the run");
 	} else {
 		state_bind(q, 1, t);
@@ -962,7 +981,8 @@ int dbreg_state_run_left(struct dbreg_state *st, const char *target, char **comm
 		return 0;   /* no key, no copy: state_target_of says so where it is read */
 	sqlite3_stmt *q = NULL;
 	int rc = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT command, started_at FROM runs_open WHERE target = ?1", -1, &q, NULL) !=
+	if (sqlite3_prepare_v2(st->db, "SELECT command, started_at FROM runs_open WHERE target = ?1 ORDER BY started_at",
+			       -1, &q, NULL) !=
 	    SQLITE_OK) {
 		free(t);
 		/* A read-only file of an older dbreg has no such table: no marker. */
