@@ -617,6 +617,33 @@ def watch_reads_the_history_again_after_another_run_wrote_the_target():
 
 
 @case
+def watch_records_each_round_in_the_state_file_and_ends_on_sighup():
+    # The copy of the target's history was written once, when watch ended
+    # on SIGINT or SIGTERM: an offline plan meanwhile planned what watch had
+    # applied, and a closed terminal (SIGHUP, not handled) or a kill left it
+    # so for good, with no mark to warn (the audit).
+    d = project({"tomls/memo.toml": memo_state(1)})
+    path = os.path.join(d, "tomls", "memo.toml")
+    w = Watch(d)
+    try:
+        first = w.round(timeout=60)
+        expect(first["ok"] and first["status"] == "applied", first)
+        write(path, memo_state(2))
+        r = w.round()
+        expect(r["ok"] and r["status"] == "applied", r)
+        rc, out, err = run(["plan", "--json"], d)   # offline, while watch runs
+        doc = json.loads(out)
+        expect(rc == 0 and doc["steps"] == [] and "stale" not in err, "%d %s %s" % (rc, out, err))
+        w.proc.send_signal(signal.SIGHUP)
+        expect(w.proc.wait(timeout=30) == 0, "watch on SIGHUP: exit %s" % w.proc.poll())
+        rc, out, err = run(["history", "--offline", "--json"], d)
+        ids = [m["migration"] for m in json.loads(out)["migrations"]]
+        expect("0002_tags" in ids, ids)
+    finally:
+        w.kill()
+
+
+@case
 def watch_follows_an_editor_on_sqlite():
     d = project({"tomls/memo.toml": memo_state(1)})
     db = os.path.join(d, "ydtb.db")

@@ -4,7 +4,7 @@
  * change can matter, the plan rebuilt against the target's history, and on
  * a development target the pending steps applied; a migration applied
  * before whose text changed runs its down, then its new up. One short
- * report per round (--json: one JSON line). Runs until SIGINT or SIGTERM,
+ * report per round (--json: one JSON line). Runs until SIGINT, SIGTERM or SIGHUP,
  * then closes everything and exits 0.
  *
  * dbreg.toml read again is followed: its package folders and [isolation]
@@ -177,7 +177,9 @@ static void watch_json_changes(FILE *fp, const struct dbreg_changes *ch, bool fi
 	fputc(']', fp);
 }
 
-/* A SIGINT or SIGTERM waits on the signalfd until the loop reads it after
+static void watch_state_sync(struct watch_ui *ui, struct dbreg_registry *reg);
+
+/* A SIGINT, SIGTERM or SIGHUP waits on the signalfd until the loop reads it after
  * the round, and so would wait for the round's statements to end. While a
  * round applies, a thread watches the descriptor (without reading it) and
  * then cancels the running statement, and again every 0.1 s, so that one
@@ -355,6 +357,9 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 			.log = ui->verbose && !ui->json ? ui->err : NULL,
 		};
 		struct watch_guard guard;
+		/* As apply marks its run: a watch killed before its record (a
+		 * SIGKILL, an OOM) leaves the next offline plan a warning. */
+		dbreg_state_run_begin(t->state, t->shown, "watch");
 		watch_guard_start(&guard, ui->stop_fd);
 		rc = dbreg_apply_run(&r->res, t->conn, r->plan, &ao);
 		watch_guard_stop(&guard);
@@ -377,16 +382,22 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 		ui->dirty |= r->res.applied > 0;
 		if (rc < 0)
 			dbreg_state_log(t->state, "watch", t->shown, "failed", r->error);
+		/* Recorded after each round that committed, not when the loop
+		 * ends: an offline plan meanwhile, or after a kill, is current. */
+		watch_state_sync(ui, reg);   /* its history write drops the mark */
+		if (r->res.applied == 0)
+			dbreg_state_run_end(t->state, t->shown);
 	}
 }
 
-/* At the end of a session that applied something, the state file follows
- * the target (registered packages, the history copy), once. */
+/* After a round that applied something, the state file follows the
+ * target (registered packages, the history copy). */
 static void watch_state_sync(struct watch_ui *ui, struct dbreg_registry *reg)
 {
 	struct cli_session *t = ui->t;
 	if (!ui->dirty || !reg || !t->conn)
 		return;
+	ui->dirty = false;
 	struct dbreg_applied *h = NULL;
 	size_t n = 0;
 	/* A registry left with errors was not what was applied: not registered. */
@@ -661,8 +672,9 @@ static int watch_run(struct cli_session *s)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);   /* its terminal closed: it ends as on SIGTERM */
 	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) != 0 || (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
-		cli_fail(s, "watch: cannot take SIGINT/SIGTERM");
+		cli_fail(s, "watch: cannot take SIGINT/SIGTERM/SIGHUP");
 		rc = DBREG_EIO;
 		goto restore;
 	}
