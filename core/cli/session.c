@@ -138,18 +138,21 @@ char *cli_state_path(const struct cli_session *s, const struct dbreg_project *pr
 
 static int session_state(struct cli_session *s, bool readonly_ok)
 {
-	char err[512];
+	char err[1600];
 	if (!(s->state_path = cli_state_path(s, s->proj)))
 		return DBREG_ENOMEM;
-	int rc = dbreg_state_open(&s->state, s->state_path, err, sizeof(err));
+	int rc = dbreg_state_open(&s->state, s->state_path, err, 512);
 	/* Not a state file: no read-only second try, which would say less. */
 	if (rc < 0 && rc != DBREG_ESTATE && readonly_ok) {
 		/* A read-only file or checkout still answers offline reads. */
-		char err2[512];
+		char err2[1024];
 		if (dbreg_state_open_readonly(&s->state, s->state_path, err2, sizeof(err2)) == 0) {
 			s->state_readonly = true;
 			return 0;
 		}
+		/* What the read-only try ran into is the rest of the answer. */
+		size_t n = strlen(err);
+		snprintf(err + n, sizeof err - n, "; opened read-only: %s", err2);
 	}
 	if (rc < 0)
 		cli_fail_state(s, rc, err);
@@ -164,7 +167,12 @@ void cli_fail_state(struct cli_session *s, int rc, const char *message)
 
 void cli_hint_state(struct cli_session *s, int rc)
 {
-	if (rc == DBREG_ESTATE)
+	/* A newer dbreg's file is sound: moved aside, what only it keeps
+	 * (fleet runs, the accept log, recorded schemas) would be lost. */
+	if (rc == DBREG_ESTATE && s->error.message && strstr(s->error.message, "written by a newer dbreg"))
+		cli_hint(s, "run a dbreg of that version or newer on it, or name another state file with --state PATH "
+			    "(or DBREG_STATE)");
+	else if (rc == DBREG_ESTATE)
 		cli_hint(s, "move it aside (mv %s %s.broken): the next run makes a new one, and `dbreg plan --refresh` or "
 			    "`dbreg apply` read each target's history from the target, whose history tables are the truth; "
 			    "--state PATH (or DBREG_STATE) names another state file", s->state_path, s->state_path);

@@ -157,12 +157,15 @@ static bool state_damaged(struct dbreg_state *st)
 }
 
 /* The one message of a file that is not a usable state file, whichever
- * check or read found it: "state file PATH is not usable: WHY". */
-static int state_unusable(char *err, size_t errsize, const char *path, const char *why)
+ * check or read found it: "state file PATH is not usable: WHY; WHAT" (what
+ * was done with it: left as it is by the open's checks; a damage found
+ * later, after the run may have written pages, stops its use). */
+static int state_unusable(char *err, size_t errsize, const char *path, const char *why, const char *what)
 {
-	snprintf(err, errsize, "state file %s is not usable: %s; it was left as it is", path, why);
+	snprintf(err, errsize, "state file %s is not usable: %s; %s", path, why, what);
 	return DBREG_ESTATE;
 }
+#define STATE_LEFT "it was left as it is"
 
 static int state_fail(struct dbreg_state *st, int code, const char *what)
 {
@@ -171,7 +174,8 @@ static int state_fail(struct dbreg_state *st, int code, const char *what)
 		char why[600];
 		snprintf(why, sizeof why, "it is damaged (SQLite: %s, while the state file was asked: %s)",
 			 sqlite3_errmsg(st->db), what);
-		return state_unusable(st->errmsg, sizeof st->errmsg, st->path ? st->path : "", why);
+		return state_unusable(st->errmsg, sizeof st->errmsg, st->path ? st->path : "", why,
+				      "dbreg stopped using it");
 	}
 	snprintf(st->errmsg, sizeof st->errmsg, "state file: %s: %s", what,
 		 st->db ? sqlite3_errmsg(st->db) : "no database");
@@ -366,6 +370,13 @@ failed:
  * it 0644). 0, or DBREG_ESTATE/DBREG_EIO with the message in err. */
 static int state_check_file(const char *path, bool create, char *err, size_t errsize)
 {
+	/* A device, a FIFO or a folder: SQLite would write its journal beside
+	 * it (/dev/null-journal) or wait on the FIFO. */
+	struct stat sb;
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+		return state_unusable(err, errsize, path,
+				      S_ISDIR(sb.st_mode) ? "it is a folder, not a file" : "it is not a regular file",
+				      STATE_LEFT);
 	int fd = open(path, create ? O_RDWR | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, errsize, "state file %s: %s", path, strerror(errno));
@@ -382,7 +393,7 @@ static int state_check_file(const char *path, bool create, char *err, size_t err
 		snprintf(err, errsize, "state file %s: %s", path, strerror(saved));
 		return DBREG_EIO;
 	}
-	return h ? state_unusable(err, errsize, path, why) : 0;
+	return h ? state_unusable(err, errsize, path, why, STATE_LEFT) : 0;
 }
 
 /* The schema check on the file open in st->db: 0, or DBREG_ESTATE/
@@ -395,7 +406,7 @@ static int state_check(struct dbreg_state *st, const char *path, char *err, size
 		snprintf(err, errsize, "state file %s: %s", path, sqlite3_errmsg(st->db));
 		return DBREG_EIO;
 	}
-	return c ? state_unusable(err, errsize, path, why) : 0;
+	return c ? state_unusable(err, errsize, path, why, STATE_LEFT) : 0;
 }
 
 /* Brings the schema to STATE_VERSION, each step in its own transaction
@@ -1249,6 +1260,19 @@ int dbreg_state_open_readonly(struct dbreg_state **out, const char *path, char *
 	if ((rc = state_check_file(path, false, err, errsize)) != 0)
 		goto out;
 	rc = DBREG_EIO;
+	/* immutable=1 reads the file alone: commits still in its WAL (a
+	 * writer killed while another connection held off the checkpoint)
+	 * would be missing from every answer, without a word. */
+	char wal[4096];
+	struct stat ws;
+	if (snprintf(wal, sizeof wal, "%s-wal", path) < (int)sizeof wal && stat(wal, &ws) == 0 && ws.st_size > 32) {
+		snprintf(err, errsize,
+			 "state file %s: its last changes are in %s, which a read-only open cannot read (SQLite needs "
+			 "to write beside it to read them); give this user write access to its folder, or name another "
+			 "state file with --state PATH (or DBREG_STATE)",
+			 path, wal);
+		goto out;
+	}
 	if (sqlite3_open_v2(uri, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
 		snprintf(err, errsize, "state file %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
 		goto out;
