@@ -921,10 +921,15 @@ def watch_follows_dbreg_toml_its_package_folders_and_its_target():
         expect(not r["ok"] and r["exit_code"] == 2 and "another database" in r["error"]["message"], r)
         expect((sqlite_tables(db), sqlite_history(db)) == before, "the target changed")
         expect(not os.path.exists(os.path.join(d, "other.db")), "the other database was made")
-        # Named again: the round applies what waited.
-        write(toml, registry)
+        # Named again, in another spelling of the same file (the state
+        # file's key is the same): the round applies what waited.
+        write(toml, registry + '[targets.dev]\nurl = "sqlite:./ydtb.db"\n')
         r = w.round()
         expect(r["ok"] and [s["migration"] for s in r["steps"] if s["applied"]] == ["0003_note"], r)
+        write(toml, registry + '[targets.dev]\nurl = "sqlite:%s"\n' % db)
+        write(os.path.join(d, "tomls", "memo.toml"), memo_state(3) + "\n# again\n")
+        r = w.round()
+        expect(r["ok"] and r["exit_code"] == 0, r)
         expect(w.stop() == 0, "".join(w.err)[-2000:])
     finally:
         w.kill()

@@ -550,7 +550,14 @@ static void watch_follow_project(struct watch_ui *ui, const struct dbreg_project
 			 "dbreg.toml names it again, or until dbreg watch is started anew", err, t->shown);
 		return;
 	}
-	if (strcmp(url, t->url) != 0) {
+	/* Another spelling of the same database (sqlite:./x.db, the keyword
+	 * form, ?sslmode=...) is the same target: the state file's key says. */
+	char *was = strcmp(url, t->url) != 0 ? dbreg_target_key(t->url) : NULL;
+	char *now = was ? dbreg_target_key(url) : NULL;
+	bool other = strcmp(url, t->url) != 0 && !(was && now && strcmp(was, now) == 0);
+	free(was);
+	free(now);
+	if (other) {
 		char *shown = dbreg_url_redact(url);
 		snprintf(ui->moved, sizeof ui->moved, "dbreg.toml now names another database for %s (%s); watch stays "
 			 "on %s and applies nothing until dbreg.toml names it again: start dbreg watch anew to follow it",
