@@ -590,12 +590,14 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 	struct watch_ui *ui = arg;
 	ui->round++;
 	struct watch_result r = {.status = "not applied"};
-	if (!reg && ch && ch->project_diags) {
+	if (ch && ch->project_diags && (!reg || ch->project_broken)) {
 		/* dbreg.toml has errors: its findings are the round's, and the
-		 * last good project stays. */
+		 * last good project stays; nothing is applied until it parses
+		 * (the edit being typed may be dev = false). */
 		size_t n = ch->project_diags->errors;
-		snprintf(r.error, sizeof r.error, "dbreg.toml has %zu error%s (its last good content stays in use)", n,
-			 n == 1 ? "" : "s");
+		snprintf(r.error, sizeof r.error,
+			 "dbreg.toml has %zu error%s (its last good content stays in use; nothing is applied until it "
+			 "parses)", n, n == 1 ? "" : "s");
 		if (ui->json)
 			watch_report_json(ui, ch->project_diags, ch, &r, n ? n : 1);
 		else

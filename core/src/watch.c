@@ -479,6 +479,10 @@ int dbreg_watch_run(const struct dbreg_project *p, struct dbreg_registry **reg, 
 			changes.project = np;
 		}
 		changes.project_broken = wp.broken;
+		/* Its findings stay the round's until it parses, as a broken
+		 * manifest's DBR001 does. */
+		if (wp.broken)
+			changes.project_diags = &wp.diags;
 		struct dbreg_registry *next = NULL, *old = *reg;
 		ro.changed = np ? NULL : (const char *const *)paths;
 		ro.n_changed = np ? 0 : n;
