@@ -643,6 +643,58 @@ def watch_records_each_round_in_the_state_file_and_ends_on_sighup():
         w.kill()
 
 
+SLOW_SQLITE = """
+[[migrations]]
+id = "0100_slow"
+version = "1.0.0"
+up_sqlite = \"\"\"
+UPDATE ydtb_workspaces SET name = 'changed' WHERE id = 'w1';
+UPDATE ydtb_workspaces SET slug = slug WHERE (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c
+  WHERE x < 300000000) SELECT count(*) FROM c) > 0;
+\"\"\"
+up_postgres = "SELECT 1;"
+down = "SELECT 1;"
+"""
+
+
+@case
+def watch_interrupted_while_a_sqlite_round_applies_rolls_it_back():
+    # SQLite has no cancel: SIGINT during a round let the migration run to
+    # its commit (watch exited 5 s later, the row changed, the migration in
+    # the history), where an interrupted apply ends and rolls back (the
+    # audit). The process ends as apply's does; the database rolls back.
+    d = project({"tomls/memo.toml": memo_state(1)})
+    db = os.path.join(d, "ydtb.db")
+    path = os.path.join(d, "tomls", "memo.toml")
+    w = Watch(d)
+    try:
+        first = w.round(timeout=60)
+        expect(first["ok"] and first["status"] == "applied", first)
+        con = sqlite3.connect(db)
+        con.execute("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'kept', 'w1')")
+        con.commit()
+        con.close()
+        before = sqlite_history(db)
+        write(path, memo_state(1) + SLOW_SQLITE)
+        # The round's transaction has begun once its journal is there.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not os.path.exists(db + "-journal"):
+            time.sleep(0.02)
+        time.sleep(0.3)
+        t = time.monotonic()
+        w.proc.send_signal(signal.SIGINT)
+        rc = w.proc.wait(timeout=30)
+        took = time.monotonic() - t
+        expect(rc == 130 and took < 3, "exit %s after %.1f s: %s" % (rc, took, "".join(w.err)[-1000:]))
+        expect("interrupted while a round applied" in "".join(w.err), "".join(w.err)[-1000:])
+        con = sqlite3.connect(db)
+        name = con.execute("SELECT name FROM ydtb_workspaces WHERE id = 'w1'").fetchone()[0]
+        con.close()
+        expect(name == "kept" and sqlite_history(db) == before, "the round committed: %s" % name)
+    finally:
+        w.kill()
+
+
 @case
 def watch_follows_an_editor_on_sqlite():
     d = project({"tomls/memo.toml": memo_state(1)})

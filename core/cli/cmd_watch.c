@@ -190,6 +190,7 @@ struct watch_guard {
 	int quit;                      /* an eventfd: written when the apply ended */
 	pthread_t thread;
 	bool started;
+	bool uncancellable;            /* SQLite: no cancel reaches its statement */
 };
 
 static void *watch_guard_main(void *arg)
@@ -200,6 +201,16 @@ static void *watch_guard_main(void *arg)
 		;
 	if (p[1].revents || !(p[0].revents & POLLIN))
 		return NULL;
+	if (g->uncancellable) {
+		/* A statement no cancel can reach: ending the process ends it,
+		 * and the database rolls the open transaction back, as an
+		 * interrupted apply's does. */
+		static const char says[] = "dbreg watch: interrupted while a round applied; the database rolls back "
+					   "the open transaction\n";
+		ssize_t w = write(STDERR_FILENO, says, sizeof says - 1);
+		(void)w;
+		_exit(130);
+	}
 	for (;;) {
 		dbreg_cancel_all(NULL);
 		int r = poll(&p[1], 1, 100);
@@ -209,9 +220,10 @@ static void *watch_guard_main(void *arg)
 }
 
 /* Without a thread (none could start) the round goes on as before. */
-static void watch_guard_start(struct watch_guard *g, int stop_fd)
+static void watch_guard_start(struct watch_guard *g, int stop_fd, bool uncancellable)
 {
 	g->stop_fd = stop_fd;
+	g->uncancellable = uncancellable;
 	g->started = stop_fd >= 0 && (g->quit = eventfd(0, EFD_CLOEXEC)) >= 0;
 	if (g->started && pthread_create(&g->thread, NULL, watch_guard_main, g) != 0) {
 		close(g->quit);
@@ -360,7 +372,7 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 		/* As apply marks its run: a watch killed before its record (a
 		 * SIGKILL, an OOM) leaves the next offline plan a warning. */
 		dbreg_state_run_begin(t->state, t->shown, "watch");
-		watch_guard_start(&guard, ui->stop_fd);
+		watch_guard_start(&guard, ui->stop_fd, t->dialect == DBREG_DIALECT_SQLITE);
 		rc = dbreg_apply_run(&r->res, t->conn, r->plan, &ao);
 		watch_guard_stop(&guard);
 		r->ran_apply = true;
