@@ -914,6 +914,41 @@ def late(step):
 
 
 @case
+def watch_reads_a_package_folder_made_after_dbreg_toml_listed_it_and_one_made_again():
+    # Listed first and made after (the usual order), or removed and made
+    # again (a branch switched and back): the folder was never watched, so
+    # its manifest and every later edit in it made no round (the audit).
+    d = project({"tomls/memo.toml": memo_state(1)})
+    db = os.path.join(d, "ydtb.db")
+    write(os.path.join(d, "dbreg.toml"), '[registry]\npackages = ["tomls", "more"]\n')
+    w = Watch(d)
+    try:
+        r = w.round(timeout=60)   # more/ is not there: said, the loop goes on
+        os.mkdir(os.path.join(d, "more"))
+        write(os.path.join(d, "more", "late.toml"), late(1))
+        r = w.round()
+        expect(r["ok"] and any(p == "@ydtb/late" for p, _, _ in sqlite_history(db)), r)
+        write(os.path.join(d, "more", "late.toml"), late(2))
+        r = w.round()
+        expect(r["ok"] and r["applied"] == 1, r)
+        # Removed and made again: read (the round says so, though nothing
+        # changed) and watched again.
+        shutil.rmtree(os.path.join(d, "more"))
+        r = w.round()
+        expect(not r["ok"] and "cannot read the package folder" in r["error"]["message"], r)
+        os.mkdir(os.path.join(d, "more"))
+        write(os.path.join(d, "more", "late.toml"), late(2))
+        r = w.round()
+        expect(r["ok"] and r["changes"] == [], r)
+        write(os.path.join(d, "more", "late.toml"), late(2) + "\n# an edit\n")
+        r = w.round()
+        expect(r["ok"] and [f["path"] for f in r["files"]] == ["more/late.toml"], r)
+        expect(w.stop() == 0, "".join(w.err)[-2000:])
+    finally:
+        w.kill()
+
+
+@case
 def watch_follows_dbreg_toml_its_package_folders_and_its_target():
     # dbreg.toml was read once, at start: a package folder added to
     # [registry] packages while watch ran was neither loaded nor watched,

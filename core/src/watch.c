@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,34 @@ struct dbreg_watch {
 	size_t n, cap;
 	char **pending;                /* changed paths gathered so far */
 	size_t n_pending;
+	/* The project's package folders as the registry spells them, and
+	 * those of them that are not there (listed before they were made,
+	 * or removed: a branch switched): made again in the project folder,
+	 * which is watched for dbreg.toml, they are watched and read. */
+	char **roots, **awaited;
+	size_t n_roots, n_awaited;
 };
+
+/* Whether folder `a` (may not exist) is `dir`/`name`: the same name in
+ * the same parent, however either is spelled. */
+static bool watch_is_child(const char *a, const char *dir, const char *name)
+{
+	const char *slash = strrchr(a, '/');
+	if (strcmp(slash ? slash + 1 : a, name) != 0)
+		return false;
+	char *parent = slash ? dbreg_strndup(a, (size_t)(slash - a)) : dbreg_strdup(".");
+	char x[PATH_MAX], y[PATH_MAX];
+	bool same = parent && realpath(parent[0] ? parent : "/", x) && realpath(dir, y) && strcmp(x, y) == 0;
+	free(parent);
+	return same;
+}
+
+/* Drops entry i of a vector of strings. */
+static void watch_strv_drop(char **v, size_t *n, size_t i)
+{
+	free(v[i]);
+	v[i] = v[--*n];
+}
 
 static void watch_dir_free(struct watch_dir *d)
 {
@@ -151,7 +179,13 @@ static int watch_add_project(struct dbreg_watch *w, const struct dbreg_project *
 	size_t n_dirs = p->n_package_dirs ? p->n_package_dirs : 1;
 	for (size_t i = 0; i < n_dirs; i++) {
 		char *full = dirs[i][0] == '/' ? dbreg_strdup(dirs[i]) : dbreg_registry_full_path(p, dirs[i]);
-		int rc = full ? watch_add_tree(w, full, 0, false, NULL) : DBREG_ENOMEM;
+		int rc = full ? 0 : DBREG_ENOMEM;
+		if (rc == 0 && !dbreg_strv_has(w->roots, w->n_roots, full))
+			rc = dbreg_strv_push(&w->roots, &w->n_roots, full);
+		if (rc == 0 && access(full, F_OK) != 0 && !dbreg_strv_has(w->awaited, w->n_awaited, full))
+			rc = dbreg_strv_push(&w->awaited, &w->n_awaited, full);
+		if (rc == 0)
+			rc = watch_add_tree(w, full, 0, false, NULL);
 		if (rc != 0) {
 			snprintf(err, errsize, "cannot watch the package folder %s: %s", full ? full : dirs[i],
 				 rc == DBREG_ENOMEM ? "out of memory"
@@ -219,6 +253,8 @@ void dbreg_watch_close(struct dbreg_watch *w)
 		watch_dir_free(&w->dirs[i]);
 	free(w->dirs);
 	dbreg_strv_free(w->pending, w->n_pending);
+	dbreg_strv_free(w->roots, w->n_roots);
+	dbreg_strv_free(w->awaited, w->n_awaited);
 	free(w);
 }
 
@@ -252,10 +288,16 @@ static int watch_drain(struct dbreg_watch *w)
 				/* The folder is gone (or moved away): forget it. */
 				size_t k = 0;
 				for (size_t i = 0; i < w->n; i++) {
-					if (w->dirs[i].wd == ev->wd)
-						watch_dir_free(&w->dirs[i]);
-					else
+					if (w->dirs[i].wd != ev->wd) {
 						w->dirs[k++] = w->dirs[i];
+						continue;
+					}
+					/* A package folder: awaited, until it is made again. */
+					if (!w->dirs[i].only && dbreg_strv_has(w->roots, w->n_roots, w->dirs[i].path) &&
+					    !dbreg_strv_has(w->awaited, w->n_awaited, w->dirs[i].path) &&
+					    dbreg_strv_push(&w->awaited, &w->n_awaited, w->dirs[i].path) != 0)
+						return DBREG_ENOMEM;
+					watch_dir_free(&w->dirs[i]);
 				}
 				w->n = k;
 				continue;
@@ -268,6 +310,23 @@ static int watch_drain(struct dbreg_watch *w)
 				if (w->dirs[i].wd != ev->wd)
 					continue;
 				if (w->dirs[i].only) {
+					/* A package folder made (or moved in) at last: watched,
+					 * and its files read. */
+					size_t a = 0;
+					while ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && a < w->n_awaited &&
+					       !watch_is_child(w->awaited[a], w->dirs[i].path, ev->name))
+						a++;
+					if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && a < w->n_awaited) {
+						char *root = w->awaited[a];
+						w->awaited[a] = NULL;
+						watch_strv_drop(w->awaited, &w->n_awaited, a);
+						int rc = watch_add_tree(w, root, 0, true, NULL);
+						free(root);
+						if (rc < 0)
+							return rc;
+						heard = true;
+						continue;
+					}
 					/* Not dbreg.toml (the SQLite target's journal beside
 					 * it): no event, nor a longer debounce. */
 					if (strcmp(ev->name, w->dirs[i].only) != 0)
@@ -431,6 +490,7 @@ int dbreg_watch_run(const struct dbreg_project *p, struct dbreg_registry **reg, 
 	dbreg_changes_dispose(&changes);
 	if (rc == 0 && *reg && (rc = dbreg_watch_add_registry(w, *reg)) != 0)
 		goto out;
+	bool unread = !*reg;   /* the last reload could not read the folders */
 	while (rc == 0) {
 		char **paths = NULL;
 		size_t n = 0;
@@ -493,12 +553,16 @@ int dbreg_watch_run(const struct dbreg_project *p, struct dbreg_registry **reg, 
 		if (!next) {
 			/* The folder could not be read: the last good registry stays. */
 			rc = fn(arg, NULL, old, &changes, lrc);
-		} else if (old && changes.len == 0) {
+			unread = true;
+		} else if (old && changes.len == 0 && !unread) {
 			/* Saved without a change of content: nothing to say. */
 			*reg = next;
 			dbreg_registry_free(old);
 		} else {
+			/* A round after one that could not read the folders says
+			 * they read again, changed or not. */
 			*reg = next;
+			unread = false;
 			rc = fn(arg, next, old, &changes, lrc);
 			dbreg_registry_free(old);
 			if (rc == 0)
