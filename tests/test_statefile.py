@@ -538,6 +538,11 @@ def fleet_a_record_refused_after_the_commit_fails_the_run_and_offline_plan_warns
     expect(p.query("SELECT count(*) FROM ydtb_basic_notes WHERE body = 'two'") == "3", "the rows were not changed")
     rc, out, err = run(["plan", "--fleet", "f"], p.d)
     expect(rc == 0 and "copy of sqlite:t.db's history may be stale" in err, (rc, out, err))
+    # In the JSON documents too, per target, as one target's says it.
+    for cmd in (["plan", "--fleet", "f"], ["status", "--fleet", "f"]):
+        rc, doc, err = run_json(cmd + ["--json"], p.d)
+        stale = doc.get("stale_copy")
+        expect(rc == 0 and stale and stale[0]["target"] == "sqlite:t.db" and stale[0]["command"], (cmd, doc))
     rc, out, err = run(["plan", "--fleet", "f", "--refresh"], p.d)
     expect(rc == 0 and "may be stale" not in err and not p.marks(), (rc, out, err, p.marks()))
     rc, out, err = run(["plan", "--fleet", "f"], p.d)

@@ -342,13 +342,30 @@ static void fleet_summary(struct cli_session *s, const struct dbreg_fleet *f, co
  * offline plan is. */
 static void fleet_warn_stale(struct cli_session *s, const struct dbreg_fleet *f, struct dbreg_state *state)
 {
+	size_t n = 0;
+	if (s->o.json)
+		cli_json_key(s, "stale_copy");   /* the targets, as one target's document says it */
+	if (s->o.json)
+		fputc('[', s->out);
 	for (size_t i = 0; i < f->n_members; i++) {
 		char *command = NULL, *at = NULL;
-		if (dbreg_state_run_left(state, f->members[i].shown, &command, &at) == 1)
+		if (dbreg_state_run_left(state, f->members[i].shown, &command, &at) == 1) {
 			cli_warn_stale_copy(s, f->members[i].shown, command, at, "with --refresh");
+			if (s->o.json) {
+				fputs(n++ ? ", {\"target\": " : "{\"target\": ", s->out);
+				dbreg_json_str(s->out, f->members[i].shown);
+				fputs(", \"command\": ", s->out);
+				dbreg_json_str(s->out, command);
+				fputs(", \"started_at\": ", s->out);
+				dbreg_json_str(s->out, at);
+				fputc('}', s->out);
+			}
+		}
 		free(command);
 		free(at);
 	}
+	if (s->o.json)
+		fputc(']', s->out);
 }
 
 /* status --fleet: per target what the last run did, and installed and
