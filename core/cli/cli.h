@@ -216,6 +216,8 @@ int cli_package(size_t *out, struct cli_session *s, const char *name);
 void cli_fail_state(struct cli_session *s, int rc, const char *message);
 /* The hint of cli_fail_state alone. */
 void cli_hint_state(struct cli_session *s, int rc);
+/* A "stale_copy" object: {"target" (when not NULL), "command", "started_at"}. */
+void cli_json_stale_copy(FILE *out, const char *target, const char *command, const char *at);
 /* Warns (unless -q) that the state file's copy of target's history may be
  * stale: a run (command, started at) left its mark (dbreg_state_run_left);
  * fresh says how to read the target ("with --refresh"). */

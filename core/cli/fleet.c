@@ -352,13 +352,9 @@ static void fleet_warn_stale(struct cli_session *s, const struct dbreg_fleet *f,
 		if (dbreg_state_run_left(state, f->members[i].shown, &command, &at) == 1) {
 			cli_warn_stale_copy(s, f->members[i].shown, command, at, "with --refresh");
 			if (s->o.json) {
-				fputs(n++ ? ", {\"target\": " : "{\"target\": ", s->out);
-				dbreg_json_str(s->out, f->members[i].shown);
-				fputs(", \"command\": ", s->out);
-				dbreg_json_str(s->out, command);
-				fputs(", \"started_at\": ", s->out);
-				dbreg_json_str(s->out, at);
-				fputc('}', s->out);
+				if (n++)
+					fputs(", ", s->out);
+				cli_json_stale_copy(s->out, f->members[i].shown, command, at);
 			}
 		}
 		free(command);

@@ -502,6 +502,21 @@ void cli_warn_stale_copy(struct cli_session *s, const char *target, const char *
 			s->state_path, target, command, at, fresh);
 }
 
+void cli_json_stale_copy(FILE *out, const char *target, const char *command, const char *at)
+{
+	fputc('{', out);
+	if (target) {
+		fputs("\"target\": ", out);
+		dbreg_json_str(out, target);
+		fputs(", ", out);
+	}
+	fputs("\"command\": ", out);
+	dbreg_json_str(out, command);
+	fputs(", \"started_at\": ", out);
+	dbreg_json_str(out, at);
+	fputc('}', out);
+}
+
 /* An offline read: a run's mark left in the state file (dbreg_state_run_begin)
  * says the copy may be behind the target; warned, and with --json the
  * document's "stale_copy" says which run. */
@@ -517,11 +532,7 @@ static int session_stale_copy(struct cli_session *s, const char *fresh)
 		cli_warn_stale_copy(s, s->shown, command, at, fresh);
 	if (rc == 1 && s->o.json) {
 		cli_json_key(s, "stale_copy");
-		fputs("{\"command\": ", s->out);
-		dbreg_json_str(s->out, command);
-		fputs(", \"started_at\": ", s->out);
-		dbreg_json_str(s->out, at);
-		fputc('}', s->out);
+		cli_json_stale_copy(s->out, NULL, command, at);
 	}
 	free(command);
 	free(at);
