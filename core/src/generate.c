@@ -490,6 +490,27 @@ static const char *gen_serial_int(const struct dbreg_schema_column *c)
 	return strcmp(name, "bigserial") == 0 || strcmp(name, "bigint") == 0 ? "bigint" : "integer";
 }
 
+/* A PostgreSQL column's type changed from one with default from_def (or
+ * a serial) to `type` with to_def (or a serial of integer type to_int):
+ * the old default (or sequence) goes first, then the type, then the new
+ * default (or sequence). Up and down are the same steps the other way. */
+static void gen_retype(struct dbreg_buf *b, struct ddl_vars *v, struct ddl_vars *sv, bool from_serial, bool to_serial,
+		       const char *from_def, const char *to_def, const char *type, const char *to_int)
+{
+	if (from_def)
+		dbreg_ddl_emit(b, DBREG_DIALECT_POSTGRES, DDL_DROP_DEFAULT, v);
+	if (from_serial && !to_serial)
+		dbreg_ddl_emit(b, DBREG_DIALECT_POSTGRES, DDL_DROP_SEQUENCE, sv);
+	v->type = type;
+	dbreg_ddl_emit(b, DBREG_DIALECT_POSTGRES, DDL_SET_TYPE, v);
+	sv->type = to_int;
+	if (to_serial)
+		dbreg_ddl_emit(b, DBREG_DIALECT_POSTGRES, from_serial ? DDL_SET_SEQUENCE_TYPE : DDL_ADD_SEQUENCE, sv);
+	v->expr = to_def;
+	if (to_def)
+		dbreg_ddl_emit(b, DBREG_DIALECT_POSTGRES, DDL_SET_DEFAULT, v);
+}
+
 /* Whether the differences change the type of column c. */
 static bool gen_type_changes(const struct dbreg_sdiff *d, size_t n, const struct dbreg_schema_column *c)
 {
@@ -923,30 +944,8 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 				char seq[128];
 				dbreg_ddl_constraint_name(seq, sizeof seq, t, (const char *const[]){x->want_col->name}, 1, "seq");
 				struct ddl_vars sv = {.table = t, .column = x->want_col->name, .name = seq};
-				if (hd)
-					dbreg_ddl_emit(&up[PG], PG, DDL_DROP_DEFAULT, &v);
-				if (hs && !ws)
-					dbreg_ddl_emit(&up[PG], PG, DDL_DROP_SEQUENCE, &sv);
-				v.type = wt_int ? wt_int : a;
-				dbreg_ddl_emit(&up[PG], PG, DDL_SET_TYPE, &v);
-				sv.type = wt_int;
-				if (ws)
-					dbreg_ddl_emit(&up[PG], PG, hs ? DDL_SET_SEQUENCE_TYPE : DDL_ADD_SEQUENCE, &sv);
-				v.expr = wd;
-				if (wd)
-					dbreg_ddl_emit(&up[PG], PG, DDL_SET_DEFAULT, &v);
-				if (wd)
-					dbreg_ddl_emit(&down[PG], PG, DDL_DROP_DEFAULT, &v);
-				if (ws && !hs)
-					dbreg_ddl_emit(&down[PG], PG, DDL_DROP_SEQUENCE, &sv);
-				v.type = ht_int ? ht_int : b;
-				dbreg_ddl_emit(&down[PG], PG, DDL_SET_TYPE, &v);
-				sv.type = ht_int;
-				if (hs)
-					dbreg_ddl_emit(&down[PG], PG, ws ? DDL_SET_SEQUENCE_TYPE : DDL_ADD_SEQUENCE, &sv);
-				v.expr = hd;
-				if (hd)
-					dbreg_ddl_emit(&down[PG], PG, DDL_SET_DEFAULT, &v);
+				gen_retype(&up[PG], &v, &sv, hs, ws, hd, wd, wt_int ? wt_int : a, wt_int);
+				gen_retype(&down[PG], &v, &sv, ws, hs, wd, hd, ht_int ? ht_int : b, ht_int);
 				free(wd);
 				free(hd);
 				gen_note(g, "change the type of %s.%s to %s", t, x->want_col->name, x->want_col->type);
