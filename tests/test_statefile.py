@@ -425,7 +425,7 @@ def refused_record(p, hold, release, cmd="apply", args=None):
 def expect_refused_record(p, rc, doc, err, cmd="apply"):
     e = doc.get("error") or {}
     msg, hint = e.get("message") or "", e.get("hint") or ""
-    expect(rc == 1 and doc["ok"] is False and doc["exit_code"] == 1 and doc["applied"] == 1,
+    expect(rc == 1 and doc["ok"] is False and doc["exit_code"] == 1 and doc.get("applied") == 1,
            "%s: exit %d, want 1, ok=false and applied=1: %s\n%s" % (cmd, rc, doc, err))
     expect(("%s WAS changed (1 migration committed), but the state file .dbreg/state.db" % shown(p.target)) in msg
            and "database is locked" in msg, "%s: the error does not say what happened: %r" % (cmd, msg))

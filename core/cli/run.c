@@ -135,23 +135,25 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		return rc;
 	}
 	cli_print_plan_warnings(s, plan);
-	/* Before the target can change (the connection that writes takes its
-	 * lock): the mark that the state file's copy of its history is about to
-	 * be behind, dropped with the record of what ran. A run with nothing to
-	 * run writes none. */
-	bool marked = !s->o.dry_run && dbreg_plan_count(plan) > 0;
-	if (marked && (rc = dbreg_state_run_begin(s->state, s->shown, event)) < 0) {
-		cli_fail_state(s, rc, dbreg_state_errmsg(s->state));
-		goto out;
-	}
+	bool marked = false;
 	/* Planned against a read-only connection, so that a refused plan
 	 * created nothing (not even an SQLite file): now one that writes. */
 	if (!s->o.dry_run && (rc = cli_connect_writable(s)) < 0)
-		goto unmark;
+		goto out;
 	cli_print_bypasses(s, plan);
 	if (!s->o.dry_run && (rc = dbreg_state_register(s->state, s->reg)) < 0) {
 		cli_fail_state(s, rc, dbreg_state_errmsg(s->state));
-		goto unmark;
+		goto out;
+	}
+	/* Before the target can change (the apply takes its lock first), and
+	 * after the state file's other writes, so that the record of what ran
+	 * is the one write left: the mark that the copy of the target's
+	 * history is about to be behind, dropped with that record. A run with
+	 * nothing to run writes none. */
+	marked = !s->o.dry_run && dbreg_plan_count(plan) > 0;
+	if (marked && (rc = dbreg_state_run_begin(s->state, s->shown, event)) < 0) {
+		cli_fail_state(s, rc, dbreg_state_errmsg(s->state));
+		goto out;
 	}
 	struct dbreg_apply_opts aopts = {
 		.dry_run = s->o.dry_run,
