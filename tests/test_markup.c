@@ -27,6 +27,11 @@ static const struct {
 	{MD_TEXT, "12) x", "12\\) x"},
 	{MD_TEXT, "---", "\\---"},
 	{MD_TEXT, "a\x01" "b", "a\xe2\x90\x81" "b"},
+	/* Bidirectional controls and separators reorder or break the text
+	 * unseen ("Trojan Source"): shown as their code points. */
+	{MD_TEXT, "a\xe2\x80\xae" "b\xe2\x81\xa6", "a\xe2\x9f\xa8U+202E\xe2\x9f\xa9" "b\xe2\x9f\xa8U+2066\xe2\x9f\xa9"},
+	{MD_CODE, "x\xe2\x80\xa8y", "`x\xe2\x9f\xa8U+2028\xe2\x9f\xa9y`"},
+	{MERMAID_LABEL, "\xe2\x80\x8f" "a \xc3\xa9", "\"\xe2\x9f\xa8U+200F\xe2\x9f\xa9" "a \xc3\xa9\""},
 	{MD_CELL, "1. a | b", "1. a \\| b"},
 	{MD_CELL, "<b>&amp;</b>", "\\<b\\>\\&amp;\\</b\\>"},
 	/* Code spans: the fence outgrows the backticks inside. */

@@ -23,6 +23,25 @@ static bool markup_control(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
+static size_t markup_utf8(const unsigned char *p, uint32_t *cp);
+
+/* The length of the character at p when it is one that reorders or breaks
+ * the text around it unseen (bidirectional controls: "Trojan Source";
+ * the line and paragraph separators), else 0. Shown as its code point. */
+static size_t markup_invisible(const char *p, struct dbreg_buf *b)
+{
+	if ((unsigned char)*p < 0xc0)
+		return 0;
+	uint32_t cp;
+	size_t n = markup_utf8((const unsigned char *)p, &cp);
+	bool hidden = cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+		      (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
+	if (!hidden)
+		return 0;
+	dbreg_buf_printf(b, "\xe2\x9f\xa8U+%04X\xe2\x9f\xa9", (unsigned)cp);   /* ⟨U+202E⟩ */
+	return n;
+}
+
 /* ---- Markdown ---- */
 
 /* ASCII punctuation that Markdown reads as markup anywhere in a line:
@@ -81,6 +100,11 @@ void dbreg_markup_md_text(struct dbreg_buf *b, const char *s, enum dbreg_md_wher
 			markup_picture(b, c);
 			continue;
 		}
+		size_t hid = markup_invisible(s + i, b);
+		if (hid) {
+			i += hid - 1;
+			continue;
+		}
 		if ((strchr(md_inline, c) && !(c == '_' && md_intraword(s, n, i))) ||
 		    (block && i == 0 && strchr(md_block_start, c)) || i == list_mark || (c == '|' && !block))
 			dbreg_buf_puts(b, "\\");
@@ -108,7 +132,10 @@ void dbreg_markup_md_code(struct dbreg_buf *b, const char *s, enum dbreg_md_wher
 	dbreg_buf_puts(b, pad ? " " : "");
 	for (const char *p = s; *p; p++) {
 		unsigned char c = (unsigned char)*p;
-		if (markup_control(c) && c != '\t')
+		size_t hid = markup_invisible(p, b);
+		if (hid)
+			p += hid - 1;
+		else if (markup_control(c) && c != '\t')
 			markup_picture(b, c);
 		else if (c == '|' && where == DBREG_MD_CELL)
 			dbreg_buf_puts(b, "\\|"); /* GFM: even inside a code span */
@@ -161,7 +188,10 @@ void dbreg_markup_mermaid_string(struct dbreg_buf *b, const char *s, enum dbreg_
 		 * which the lexer takes anywhere in the line. */
 		bool blank = c == ' ' || markup_control(c);
 		p += c == '\r' && p[1] == '\n'; /* a line break is one blank, as in Markdown */
-		if (code)
+		size_t hid = code || blank ? 0 : markup_invisible(p, b);
+		if (hid)
+			p += hid - 1;
+		else if (code)
 			dbreg_buf_puts(b, code);
 		else if (blank)
 			dbreg_buf_puts(b, where == DBREG_MERMAID_ER_LINE ? "#32;" : " ");
