@@ -1148,6 +1148,47 @@ def watch_follows_an_editor_on_postgres_marked_dev():
         drop()
 
 
+SLOW_POSTGRES = """
+[[migrations]]
+id = "0100_slow"
+version = "1.0.0"
+up_postgres = "UPDATE ydtb_workspaces SET name = 'changed' WHERE id = 'w1'; SELECT pg_sleep(30);"
+up_sqlite = "SELECT 1;"
+down = "SELECT 1;"
+"""
+
+
+@case
+def watch_interrupted_while_a_postgres_round_applies_says_so():
+    # The cancel rolls the round back; its NDJSON line read as a failed
+    # migration ("canceling statement due to user request", exit_code 4),
+    # where an interrupted apply says interrupted (130; the audit).
+    url, drop = pg_database()
+    try:
+        d = project({"tomls/memo.toml": memo_state(1),
+                     "dbreg.toml": '[targets.dev]\nurl = "%s"\ndev = true\n' % url})
+        w = Watch(d)
+        try:
+            first = w.round(timeout=60)
+            expect(first["ok"] and first["status"] == "applied", first)
+            psql(url, "insert into ydtb_workspaces (id, name, slug) values ('w1', 'kept', 'w1')")
+            write(os.path.join(d, "tomls", "memo.toml"), memo_state(1) + SLOW_POSTGRES)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and psql(url, "select count(*) from pg_stat_activity where "
+                                                           "query like '%pg_sleep(30)%' and pid <> pg_backend_pid()") != "1":
+                time.sleep(0.05)
+            w.proc.send_signal(signal.SIGINT)
+            r = w.round()
+            expect(not r["ok"] and r["status"] == "interrupted" and r["exit_code"] == 130
+                   and r["error"]["message"].startswith("interrupted while the round applied"), r)
+            expect(w.proc.wait(timeout=30) == 0, "watch after SIGINT: exit %s" % w.proc.poll())
+        finally:
+            w.kill()
+        expect(psql(url, "select name from ydtb_workspaces where id = 'w1'") == "kept", "the round committed")
+    finally:
+        drop()
+
+
 class Gate:
     """A TCP proxy to the test server that can go down (refusing
     connections and cutting the ones it carries) and come back on its port."""

@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,7 @@ struct watch_guard {
 	pthread_t thread;
 	bool started;
 	bool uncancellable;            /* SQLite: no cancel reaches its statement */
+	atomic_bool fired;             /* the signal came while the round applied */
 };
 
 static void *watch_guard_main(void *arg)
@@ -201,6 +203,7 @@ static void *watch_guard_main(void *arg)
 		;
 	if (p[1].revents || !(p[0].revents & POLLIN))
 		return NULL;
+	atomic_store(&g->fired, true);
 	if (g->uncancellable) {
 		/* A statement no cancel can reach: ending the process ends it,
 		 * and the database rolls the open transaction back, as an
@@ -224,6 +227,7 @@ static void watch_guard_start(struct watch_guard *g, int stop_fd, bool uncancell
 {
 	g->stop_fd = stop_fd;
 	g->uncancellable = uncancellable;
+	atomic_init(&g->fired, false);
 	g->started = stop_fd >= 0 && (g->quit = eventfd(0, EFD_CLOEXEC)) >= 0;
 	if (g->started && pthread_create(&g->thread, NULL, watch_guard_main, g) != 0) {
 		close(g->quit);
@@ -250,6 +254,7 @@ struct watch_result {
 	const char *status;            /* "applied", "up to date", "not applied", "pending" */
 	char error[4096];              /* the failure, "" when none */
 	int rc;                        /* its code, 0 when none: the document's exit_code */
+	bool interrupted;              /* a signal stopped its apply: exit_code 130, as apply's */
 	struct dbreg_plan *plan;
 	struct dbreg_apply_result res;
 	bool ran_apply;
@@ -378,13 +383,19 @@ static void watch_plan_apply(struct watch_ui *ui, struct dbreg_registry *reg, st
 		r->ran_apply = true;
 		r->ms_apply = dbreg_clock_ms() - t1;
 		if (rc < 0) {
-			/* Worded as the JSON round's error.message words it. */
+			/* Worded as the JSON round's error.message words it; a
+			 * cancel by the signal is no failed migration. */
 			struct cli_error e = {0};
 			cli_error_from_apply(&e, &r->res);
-			snprintf(r->error, sizeof r->error, "%s", e.message ? e.message : "out of memory");
+			r->interrupted = guard.started && atomic_load(&guard.fired);
+			snprintf(r->error, sizeof r->error, "%s%s",
+				 r->interrupted ? "interrupted while the round applied: its statements were cancelled and "
+						  "the database rolled the round back; "
+						: "",
+				 e.message ? e.message : "out of memory");
 			cli_error_dispose(&e);
 			r->rc = rc;
-			r->status = "not applied";
+			r->status = r->interrupted ? "interrupted" : "not applied";
 		} else {
 			r->status = "applied";
 			r->ok = true;
@@ -508,7 +519,8 @@ static void watch_report_human(struct watch_ui *ui, struct dbreg_registry *reg, 
 
 /* The round's "error": null, or the object of a failed command; from the
  * failed run when the apply failed. */
-static void watch_json_error(FILE *fp, int rc, const char *message, const struct dbreg_apply_result *res)
+static void watch_json_error(FILE *fp, int rc, const char *message, const struct dbreg_apply_result *res,
+			     bool interrupted)
 {
 	if (rc == 0) {
 		fputs("null", fp);
@@ -517,6 +529,12 @@ static void watch_json_error(FILE *fp, int rc, const char *message, const struct
 	struct cli_error e = {0};
 	if (res)
 		cli_error_from_apply(&e, res);
+	/* The statement's place stays; the words say what stopped it. */
+	char *said = interrupted && message ? strdup(message) : NULL;
+	if (said) {
+		free(e.message);
+		e.message = said;
+	}
 	cli_json_error(fp, &e, message);
 	cli_error_dispose(&e);
 }
@@ -542,9 +560,10 @@ static void watch_report_json(struct watch_ui *ui, const struct dbreg_diag_list 
 	/* A failed round reports as a failed command does (cli.md). */
 	int rc = errors ? DBREG_EINVALID : r->rc;
 	fprintf(fp, ", \"applied\": %zu, \"ms_plan\": %.1f, \"ms_apply\": %.1f, \"exit_code\": %d, \"error\": ",
-		r->ran_apply && r->ok ? r->res.applied : 0, r->ms_plan, r->ms_apply, cli_exit_code(rc));
+		r->ran_apply && r->ok ? r->res.applied : 0, r->ms_plan, r->ms_apply,
+		r->interrupted && !errors ? 130 : cli_exit_code(rc));
 	watch_json_error(fp, rc, errors && !r->error[0] ? "the manifests have errors" : r->error,
-			 r->ran_apply ? &r->res : NULL);
+			 r->ran_apply ? &r->res : NULL, r->interrupted && !errors);
 	fputs("}\n", fp);
 	fflush(fp);
 }
@@ -628,7 +647,7 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 			fprintf(stdout, "{\"round\": %u, \"ok\": false, \"target\": ", ui->round);
 			dbreg_json_str(stdout, ui->t->shown);
 			fprintf(stdout, ", \"exit_code\": %d, \"error\": ", cli_exit_code(reload_rc < 0 ? reload_rc : DBREG_EIO));
-			watch_json_error(stdout, DBREG_EIO, why, NULL);
+			watch_json_error(stdout, DBREG_EIO, why, NULL, false);
 			fputs(", \"diagnostics\": []}\n", stdout);
 			fflush(stdout);
 		}
