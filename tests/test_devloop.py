@@ -453,6 +453,46 @@ def memo_state(step):
     raise ValueError(step)
 
 
+class HumanWatch:
+    """A running `dbreg watch` in human form: its stdout lines waited for
+    by pattern, its stderr kept; every wait bounded."""
+
+    def __init__(self, d, args=()):
+        self.proc = subprocess.Popen([DBREG, "watch"] + list(args), cwd=d, env=clitest.dbreg_env(),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.out = queue.Queue()
+        self.err = []
+        threading.Thread(target=lambda: [self.out.put(x) for x in self.proc.stdout], daemon=True).start()
+        threading.Thread(target=lambda: [self.err.append(x) for x in self.proc.stderr], daemon=True).start()
+
+    def line_like(self, pattern, timeout=30):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                x = self.out.get(timeout=max(0.1, end - time.monotonic()))
+            except queue.Empty:
+                break
+            if re.search(pattern, x):
+                return x
+        raise AssertionError("no line like %r; stderr: %s" % (pattern, "".join(self.err)[-2000:]))
+
+    def err_has(self, pred, timeout=10):
+        """Whether a stderr line satisfies pred within timeout (another thread reads it)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and not any(pred(x) for x in self.err):
+            time.sleep(0.05)
+        return any(pred(x) for x in self.err)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=20)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
 class Watch:
     """A running `dbreg watch --json`: rounds read from its NDJSON, each
     wait bounded, the process killed at the end whatever happened."""
@@ -1068,43 +1108,20 @@ def watch_reports_a_dbreg_toml_with_errors_and_goes_on_with_the_last_good_one():
     finally:
         w.kill()
     # The same in words: the error where an editor opens it, and the round's verdict.
-    p = subprocess.Popen([DBREG, "watch"], cwd=d, env=clitest.dbreg_env(), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = HumanWatch(d)
     try:
-        out = queue.Queue()
-        threading.Thread(target=lambda: [out.put(x) for x in p.stdout], daemon=True).start()
-        err = []
-        threading.Thread(target=lambda: [err.append(x) for x in p.stderr], daemon=True).start()
-
-        def line_like(pattern, timeout=30):
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                try:
-                    x = out.get(timeout=max(0.1, end - time.monotonic()))
-                except queue.Empty:
-                    break
-                if re.search(pattern, x):
-                    return x
-            raise AssertionError("no line like %r; stderr: %s" % (pattern, "".join(err)[-2000:]))
-
-        line_like(r"watching 3 packages")
+        p.line_like(r"watching 3 packages")
         write(toml, broken)
-        line_like(r"#2: dbreg\.toml changed")
-        line_like(r"^  not applied: dbreg\.toml has 1 error \(its last good content stays in use; nothing is "
+        p.line_like(r"#2: dbreg\.toml changed")
+        p.line_like(r"^  not applied: dbreg\.toml has 1 error \(its last good content stays in use; nothing is "
                   r"applied until it parses\); the database is unchanged$")
-        said = lambda: any(x.startswith("dbreg.toml:3:1: error[DBR001]: invalid TOML") and "(hint: " in x for x in err)
-        deadline = time.monotonic() + 10   # stderr is read by another thread
-        while time.monotonic() < deadline and not said():
-            time.sleep(0.05)
-        expect(said(), "".join(err))
+        expect(p.err_has(lambda x: x.startswith("dbreg.toml:3:1: error[DBR001]: invalid TOML") and "(hint: " in x),
+               "".join(p.err))
         write(toml, good)
-        line_like(r"#3: dbreg\.toml changed")
-        p.send_signal(signal.SIGINT)
-        expect(p.wait(timeout=20) == 0, "exit after SIGINT")
+        p.line_like(r"#3: dbreg\.toml changed")
+        expect(p.stop() == 0, "exit after SIGINT")
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait(timeout=10)
+        p.kill()
 
 
 @case
@@ -1339,45 +1356,23 @@ def verbose_validate_and_watch_say_what_was_checked_and_why():
     expect(re.search(r"^  validate: 2 manifests read in [0-9.]+ ms$", err, re.M), err)
     expect(re.search(r"^  validate: SQL checks of all 2 packages \(a full validation\) in [0-9.]+ ms$", err, re.M), err)
     # watch -v in human form: the report on stdout, what was re-checked on stderr.
-    p = subprocess.Popen([DBREG, "watch", "-v", "--no-apply"], cwd=d, env=clitest.dbreg_env(), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    p = HumanWatch(d, ["-v", "--no-apply"])
     try:
-        out_lines = queue.Queue()
-        threading.Thread(target=lambda: [out_lines.put(x) for x in p.stdout], daemon=True).start()
-        err_lines = []
-        threading.Thread(target=lambda: [err_lines.append(x) for x in p.stderr], daemon=True).start()
-
-        def line_matching(pattern, timeout=30):
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                try:
-                    x = out_lines.get(timeout=max(0.1, end - time.monotonic()))
-                except queue.Empty:
-                    break
-                if re.search(pattern, x):
-                    return x
-            raise AssertionError("no line like %r; stderr: %s" % (pattern, "".join(err_lines)[-2000:]))
-
-        line_matching(r"watching 2 packages, target sqlite:.*ydtb\.db \(--no-apply\)")
+        p.line_like(r"watching 2 packages, target sqlite:.*ydtb\.db \(--no-apply\)")
         write(os.path.join(d, "tomls", "memo.toml"), memo_state(2))
-        line_matching(r"#2: tomls/memo\.toml changed \(\d+ ms\)")
-        line_matching(r"^  \+ table ydtb_memo_tags \(@ydtb/memo\)$")
-        line_matching(r"^  pending up @ydtb/memo 0002_tags$")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not any("round 2:" in x for x in err_lines):
-            time.sleep(0.05)
-        log = "".join(err_lines)
+        p.line_like(r"#2: tomls/memo\.toml changed \(\d+ ms\)")
+        p.line_like(r"^  \+ table ydtb_memo_tags \(@ydtb/memo\)$")
+        p.line_like(r"^  pending up @ydtb/memo 0002_tags$")
+        p.err_has(lambda x: "round 2:" in x)
+        log = "".join(p.err)
         expect("reload: read tomls/memo.toml (its manifest changed)" in log, log)
         expect("reload: checking the SQL of @ydtb/memo: its manifest changed" in log, log)
         expect(re.search(r"reload: 1 of 2 manifests read in [0-9.]+ ms; graph and rules over 2 packages in [0-9.]+ ms; "
                          r"SQL checks of 1 package in [0-9.]+ ms", log), log)
         expect(re.search(r"round 2: reload [0-9.]+ ms \(1 read, 1 re-checked\)", log), log)
-        p.send_signal(signal.SIGINT)
-        expect(p.wait(timeout=20) == 0, "exit after SIGINT")
+        expect(p.stop() == 0, "exit after SIGINT")
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait(timeout=10)
+        p.kill()
     expect(not os.path.exists(os.path.join(d, "ydtb.db")) or "ydtb_memo_tags" not in sqlite_tables(os.path.join(d, "ydtb.db")),
            "--no-apply applied")
 

@@ -361,6 +361,13 @@ failed:
 	return 1;
 }
 
+/* Whether path's WAL (its name in wal) holds frames: more than its header. */
+static bool state_wal_frames(const char *path, char *wal, size_t size)
+{
+	struct stat ws;
+	return snprintf(wal, size, "%s-wal", path) < (int)size && stat(wal, &ws) == 0 && ws.st_size > 32;
+}
+
 /* The header check on the file at path, read through a descriptor of its
  * own that is closed again BEFORE SQLite opens the file: closing any
  * descriptor of a file drops every POSIX lock the process holds on it,
@@ -383,10 +390,7 @@ static int state_check_file(const char *path, bool create, char *err, size_t err
 		return DBREG_EIO;
 	}
 	char why[600], wal[4096];
-	struct stat ws;
-	bool frames = snprintf(wal, sizeof wal, "%s-wal", path) < (int)sizeof wal && stat(wal, &ws) == 0 &&
-		      ws.st_size > 32;   /* more than the WAL's header */
-	int h = state_check_header(fd, frames, why, sizeof why);
+	int h = state_check_header(fd, state_wal_frames(path, wal, sizeof wal), why, sizeof why);
 	int saved = errno;
 	close(fd);
 	if (h < 0) {
@@ -1264,8 +1268,7 @@ int dbreg_state_open_readonly(struct dbreg_state **out, const char *path, char *
 	 * writer killed while another connection held off the checkpoint)
 	 * would be missing from every answer, without a word. */
 	char wal[4096];
-	struct stat ws;
-	if (snprintf(wal, sizeof wal, "%s-wal", path) < (int)sizeof wal && stat(wal, &ws) == 0 && ws.st_size > 32) {
+	if (state_wal_frames(path, wal, sizeof wal)) {
 		snprintf(err, errsize,
 			 "state file %s: its last changes are in %s, which a read-only open cannot read (SQLite needs "
 			 "to write beside it to read them); give this user write access to its folder, or name another "
