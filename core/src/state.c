@@ -405,7 +405,12 @@ static int state_check_file(const char *path, bool create, char *err, size_t err
 static int state_check(struct dbreg_state *st, const char *path, char *err, size_t errsize)
 {
 	char why[600];
-	int c = state_check_schema(st, why, sizeof why);
+	/* One read transaction, so that a run creating the file beside this
+	 * one is seen before its steps or after them, never between the
+	 * version and the tables it read (version 0 with every table). */
+	int c = state_exec(st, "BEGIN") == 0 ? state_check_schema(st, why, sizeof why) : -1;
+	if (sqlite3_get_autocommit(st->db) == 0)
+		state_exec(st, "COMMIT");
 	if (c < 0) {
 		snprintf(err, errsize, "state file %s: %s", path, sqlite3_errmsg(st->db));
 		return DBREG_EIO;
