@@ -249,6 +249,78 @@ def the_table_owner_is_subject_too():
     expect(all(v == "w2" for v in seen.values()), seen)
 
 
+UUID_CORE = """[package]
+name = "@u/core"
+version = "1.0.0"
+kind = "core"
+
+[tables.ydtb_workspaces]
+description = "Workspaces keyed by uuid"
+[tables.ydtb_workspaces.columns]
+id = { type = "uuid", primary_key = true }
+
+[tables.ydtb_u_items]
+description = "A row of a workspace, in a table whose name is plain"
+[tables.ydtb_u_items.columns]
+id = { type = "integer", primary_key = true }
+workspace_id = { type = "uuid", not_null = true, references = "ydtb_workspaces.id", on_delete = "cascade" }
+
+[[migrations]]
+id = "0001"
+version = "1.0.0"
+up = '''
+CREATE TABLE IF NOT EXISTS ydtb_workspaces (id uuid PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS ydtb_u_items (id integer PRIMARY KEY,
+  workspace_id uuid NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE);
+'''
+"""
+W1, W2 = "6f1c6e0e-0000-4000-8000-000000000001", "6f1c6e0e-0000-4000-8000-000000000002"
+
+
+@case
+def a_uuid_workspace_id_gets_a_policy_that_casts_the_setting():
+    # uuid = text has no operator: the policy casts the setting (not the
+    # column, which would keep the index on it from being used), and an
+    # empty setting (what a transaction-local one reads after its
+    # transaction) is no workspace rather than an error.
+    db = S.db + "_uuid"
+    psql(PG_URL, "CREATE DATABASE %s OWNER %s;" % (db, S.owner))
+    try:
+        d = project({"tomls/core.toml": UUID_CORE,
+                     "dbreg.toml": '[targets.pg]\nurl = "%s"\n\n[isolation]\nrow_level_security = true\n'
+                                   % role_url(S.owner, db)}, with_tomls=[])
+        rc, out, err = dbreg(["init", "--target", "pg"], d)
+        expect(rc == 0, "init exited %d: %s%s" % (rc, out, err))
+        sup = PG_URL.rsplit("/", 1)[0] + "/" + db
+        psql(sup, "INSERT INTO ydtb_workspaces VALUES ('%s'), ('%s');\n"
+                  "INSERT INTO ydtb_u_items VALUES (1, '%s'), (2, '%s');\n"
+                  "GRANT USAGE ON SCHEMA public TO %s;\nGRANT SELECT, INSERT ON ydtb_u_items TO %s;\n"
+             % (W1, W2, W1, W2, S.app, S.app))
+        app = role_url(S.app, db)
+        for ws, want in [(W1, "1"), (W2, "2"), ("", ""), (None, "")]:
+            head = "BEGIN;\n" + ("SELECT set_config('app.workspace_id', '%s', true) \\g /dev/null\n" % ws
+                                 if ws is not None else "")
+            p = psql(app, head + "SELECT coalesce(string_agg(id::text, ','), '') FROM ydtb_u_items;\nCOMMIT;\n",
+                     check=False)
+            expect(p.returncode == 0 and p.stdout.strip() == want, "workspace %r: %r %s" % (ws, p.stdout, p.stderr))
+        p = psql(app, "BEGIN;\nSELECT set_config('app.workspace_id', '%s', true) \\g /dev/null\n"
+                      "INSERT INTO ydtb_u_items VALUES (3, '%s');\nCOMMIT;\n" % (W1, W2), check=False)
+        expect(p.returncode != 0 and "violates row-level security policy" in p.stderr, p.stderr)
+        # verify accepts the policy, and the next run makes nothing again.
+        rc, out, err = dbreg(["verify", "--target", "pg"], d)
+        expect(rc == 0, "verify: %d %s" % (rc, err))
+        rc, out, err = dbreg(["apply", "--target", "pg", "--json"], d)
+        expect(rc == 0 and json.loads(out)["repaired"] == [], out + err)
+        psql(sup, "ALTER POLICY ydtb_workspace_isolation ON ydtb_u_items USING (workspace_id::text ="
+                  " current_setting('app.workspace_id', true));\n")
+        rc, out, err = dbreg(["verify", "--target", "pg"], d)
+        expect(rc == 6 and "policy ydtb_workspace_isolation differs" in err, err)
+        rc, out, err = dbreg(["apply", "--target", "pg", "--json"], d)
+        expect(rc == 0 and len(json.loads(out)["repaired"]) == 1, out + err)
+    finally:
+        psql(PG_URL, "DROP DATABASE IF EXISTS %s WITH (FORCE);" % db, check=False)
+
+
 @case
 def plan_sql_includes_the_policies():
     rc, out, err = dbreg(["plan", "--target", "pg", "--sql"], S.dir)

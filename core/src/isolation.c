@@ -981,13 +981,52 @@ bool dbreg_rls_wanted(const struct dbreg_registry *reg, enum dbreg_dialect diale
 	return reg && reg->isolation.row_level_security && iso_dialect_rls(dialect, NULL);
 }
 
-/* The policy's expression as PostgreSQL prints it back (pg_get_expr), for
- * a text workspace_id or one of another string type (varchar), which the
- * comparison casts. Both the run and verify compare with these. */
-static void iso_policy_expr(char *out, size_t size, const char *setting, bool text_column)
+/* How the policy compares workspace_id with the setting (a text): directly
+ * for text, through a cast of the column for the other string types
+ * (varchar, char), and through a cast of the setting for every other type
+ * (uuid, bigint...), which keeps an index on the column usable; NULLIF
+ * because a transaction-local setting reads '' once its transaction ends,
+ * and ''::uuid fails. */
+enum iso_ws_kind { ISO_WS_TEXT, ISO_WS_STRING, ISO_WS_OTHER };
+
+static enum iso_ws_kind iso_ws_kind_of(const char *type)
 {
-	snprintf(out, size, "(%s = current_setting('%s'::text, true))",
-		 text_column ? "workspace_id" : "(workspace_id)::text", setting);
+	static const char *const strings[] = {"character", "name", "citext", "\"char\""};
+	if (!type || strcmp(type, "text") == 0)
+		return ISO_WS_TEXT;
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		if (strncmp(type, strings[i], strlen(strings[i])) == 0)
+			return ISO_WS_STRING;
+	return ISO_WS_OTHER;
+}
+
+/* The policy's expression as PostgreSQL prints it back (pg_get_expr): the
+ * run creates the policy from this very text and compares with it, and
+ * verify compares with it. type is the column's type as format_type
+ * prints it; its modifiers (the "(N)" of a length) are left out of a cast. */
+static void iso_policy_expr(char *out, size_t size, const char *setting, const char *type)
+{
+	switch (iso_ws_kind_of(type)) {
+	case ISO_WS_TEXT:
+		snprintf(out, size, "(workspace_id = current_setting('%s'::text, true))", setting);
+		return;
+	case ISO_WS_STRING:
+		snprintf(out, size, "((workspace_id)::text = current_setting('%s'::text, true))", setting);
+		return;
+	case ISO_WS_OTHER:
+		break;
+	}
+	char base[96];
+	size_t n = 0;
+	int depth = 0;
+	for (const char *p = type; *p && n + 1 < sizeof(base); p++) {
+		depth += *p == '(';
+		if (depth == 0 && !(*p == ' ' && (p[1] == '(' || p[1] == 0 || (n && base[n - 1] == ' '))))
+			base[n++] = *p;
+		depth -= *p == ')' && depth > 0;
+	}
+	base[n] = 0;
+	snprintf(out, size, "(workspace_id = (NULLIF(current_setting('%s'::text, true), ''::text))::%s)", setting, base);
 }
 
 void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum dbreg_dialect dialect,
@@ -1002,9 +1041,11 @@ void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum d
 	if (n == 0)
 		return;
 	const char *setting = iso_setting(reg);
-	char as_text[160], as_other[160];
-	iso_policy_expr(as_text, sizeof(as_text), setting, true);
-	iso_policy_expr(as_other, sizeof(as_other), setting, false);
+	char as_text[160], as_string[160], as_other[200];
+	iso_policy_expr(as_text, sizeof(as_text), setting, "text");
+	iso_policy_expr(as_string, sizeof(as_string), setting, "character varying");
+	/* "%s" stands for the type, which the server fills in below. */
+	iso_policy_expr(as_other, sizeof(as_other), setting, "%s");
 	/* Table names and the setting are identifiers (DBR025 and
 	 * dbreg_isolation_setting_ok), so they need no escaping inside the
 	 * literals; quotes in the expressions are doubled. */
@@ -1022,15 +1063,17 @@ void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum d
 			  "    -- A table not created yet (a version pinned by --to) waits for its migration.\n"
 			  "    SELECT CASE WHEN a.atttypid = 'text'::regtype THEN ");
 	/* The expected texts, with their quotes doubled for the literal. */
-	const char *exprs[] = {as_text, as_other};
-	for (size_t e = 0; e < 2; e++) {
+	const char *exprs[] = {as_text, as_string, as_other};
+	const char *after[] = {" WHEN ty.typcategory = 'S' THEN ", " ELSE format(", ", format_type(a.atttypid, NULL)) END INTO expr\n"};
+	for (size_t e = 0; e < 3; e++) {
 		dbreg_buf_puts(b, "'");
 		for (const char *p = exprs[e]; *p; p++)
 			dbreg_buf_puts(b, *p == '\'' ? "''" : (char[]){*p, 0});
-		dbreg_buf_puts(b, e == 0 ? "' ELSE " : "' END INTO expr\n");
+		dbreg_buf_printf(b, "'%s", after[e]);
 	}
 	dbreg_buf_printf(b,
-			 "      FROM pg_attribute a WHERE a.attrelid = r AND a.attname = 'workspace_id' AND a.attnum > 0 AND NOT a.attisdropped;\n"
+			 "      FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid\n"
+			 "      WHERE a.attrelid = r AND a.attname = 'workspace_id' AND a.attnum > 0 AND NOT a.attisdropped;\n"
 			 "    CONTINUE WHEN expr IS NULL;\n"
 			 "    IF NOT (SELECT relrowsecurity FROM pg_class WHERE oid = r) THEN\n"
 			 "      EXECUTE format('ALTER TABLE %%I ENABLE ROW LEVEL SECURITY', t);\n"
@@ -1045,13 +1088,11 @@ void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum d
 			 "        AND pg_get_expr(p.polqual, p.polrelid) = expr AND pg_get_expr(p.polwithcheck, p.polrelid) = expr) THEN\n"
 			 "      EXECUTE format('DROP POLICY IF EXISTS " DBREG_RLS_POLICY " ON %%I', t);\n"
 			 "      EXECUTE format('CREATE POLICY " DBREG_RLS_POLICY " ON %%I AS PERMISSIVE FOR ALL TO PUBLIC'\n"
-			 "        ' USING (workspace_id = current_setting(%%L, true)) WITH CHECK (workspace_id = current_setting(%%L, true))',\n"
-			 "        t, '%s', '%s');\n"
+			 "        ' USING %%s WITH CHECK %%s', t, expr, expr);\n"
 			 "      RAISE NOTICE 'dbreg: %%: policy " DBREG_RLS_POLICY " was missing or not the one declared: made again', t;\n"
 			 "    END IF;\n"
 			 "  END LOOP;\n"
-			 "END\n$dbreg_rls$;\n",
-			 setting, setting);
+			 "END\n$dbreg_rls$;\n");
 }
 
 bool dbreg_rls_after_step(const struct dbreg_plan *plan, const bool *run, size_t i)
@@ -1104,8 +1145,8 @@ static int iso_rls_table(const struct dbreg_cat_table *ct, const char *setting, 
 		if ((rc = report(arg, ct->name, msg)) != 0)
 			return rc;
 	}
-	char want[160];
-	iso_policy_expr(want, sizeof(want), setting, ws->type && strcmp(ws->type, "text") == 0);
+	char want[224];
+	iso_policy_expr(want, sizeof(want), setting, ws->type);
 	const struct dbreg_cat_policy *pol = NULL;
 	for (size_t i = 0; i < ct->n_policies; i++)
 		if (ct->policies[i].name && strcmp(ct->policies[i].name, DBREG_RLS_POLICY) == 0)
