@@ -13,6 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clitest  # noqa: E402
 from clitest import case, expect, main, pg_database, project, run_json  # noqa: E402
+from clitest import run as dbreg  # noqa: E402
 
 clitest.configure(sys.argv[1], sys.argv[2], "contract")
 
@@ -115,6 +116,48 @@ def a_password_libpq_would_read_otherwise_is_never_printed_nor_stored():
             if os.path.exists(state):
                 with open(state, "rb") as fp:
                     expect(piece.encode() not in fp.read(), "%s %s stored %r in the state file" % (cmd, url, piece))
+
+
+@case
+def a_password_in_a_spelling_dbreg_refuses_or_trims_is_never_printed_nor_stored():
+    # The audit's holes: blanks around a URL (a pasted secret, a CRLF .env
+    # file) hid it from the redaction, libpq's other secret (sslpassword)
+    # was not masked, and a URL forgotten its scheme, given to sqlite: or
+    # inside dbname= was echoed by the error that refused it. Also through
+    # a named target and a fleet, whose records the state file keeps.
+    d = project({"dbreg.toml": '[targets.prod]\nurl = "${DBREG_LEAKY_URL}"\n\n'
+                               '[fleets.f]\ntargets = ["prod"]\njobs = 1\n'})
+    state = os.path.join(d, ".dbreg", "state.db")
+    spellings = ((" postgres://u:Lk1secret@127.0.0.1:1/db", "Lk1secret"),
+                 ("\tpostgresql://u:Lk2secret@127.0.0.1:1/db\r\n", "Lk2secret"),
+                 ("postgres://u@127.0.0.1:1/db?sslpassword=Lk3secret", "Lk3secret"),
+                 ("host=127.0.0.1 port=1 dbname=db sslpassword=Lk4secret", "Lk4secret"),
+                 ("u:Lk5secret@127.0.0.1:1/db", "Lk5secret"),
+                 ("dbname=postgresql://u:Lk6secret@127.0.0.1:1/db", "Lk6secret"),
+                 ("sqlite:postgres://u:Lk7secret@h/db", "Lk7secret"))
+    for url, piece in spellings:
+        os.environ["DBREG_LEAKY_URL"] = url
+        for cmd in (["status"], ["plan"], ["apply"], ["apply", "--target", "prod"],
+                    ["apply", "--fleet", "f"], ["status", "--fleet", "f"]):
+            args = cmd if "--target" in cmd or "--fleet" in cmd else cmd + ["--target", url]
+            for json_too in (False, True):
+                if json_too:
+                    rc, doc, err = run_json(args, d)
+                    text = json.dumps(doc) + err
+                else:
+                    rc, out, err = dbreg(args, d)
+                    text = out + err
+                # Offline plan and status --fleet need no connection.
+                expect(rc != 0 or cmd in (["plan"], ["status", "--fleet", "f"]), "%s %r: exit 0" % (args, url))
+                expect(piece not in text, "%s %r printed the password: %s" % (args, url, text))
+                if os.path.exists(state):
+                    with open(state, "rb") as fp:
+                        expect(piece.encode() not in fp.read(), "%s %r stored the password" % (args, url))
+    # The blanks are not part of the URL: the same target as without them.
+    os.environ["DBREG_LEAKY_URL"] = "  sqlite:blank.db \r\n"
+    rc, out, err = dbreg(["apply", "--target", "prod"], d)
+    expect(rc == 0 and os.path.exists(os.path.join(d, "blank.db")), (rc, err, os.listdir(d)))
+    del os.environ["DBREG_LEAKY_URL"]
 
 
 @case

@@ -1817,6 +1817,16 @@ static void test_driver__url_redaction(void **state)
 		{ "sqlite::memory:", "sqlite::memory:" },
 		{ "sqlite:///abs/u:p@x.db", "sqlite:///abs/u:p@x.db" },
 		{ "", "" },
+		/* libpq's other secret: the passphrase of the client's key. */
+		{ "postgres://u@h/d?sslpassword=secret&sslmode=require", "postgres://u@h/d?sslpassword=***&sslmode=require" },
+		{ "host=h sslpassword=secret SSLPASSWORD='x y'", "host=h sslpassword=*** SSLPASSWORD='***'" },
+		/* Spellings that are refused, with an error that shows them. */
+		{ " postgres://app:secret@h/d", " postgres://app:***@h/d" },
+		{ "\t\npostgresql://app:secret@h/d ", "\t\npostgresql://app:***@h/d " },
+		{ "app:secret@127.0.0.1:5432/appdb", "app:***@127.0.0.1:5432/appdb" /* the scheme forgotten */ },
+		{ "app:se/cret@h", "app:***@h" },
+		{ "dbname=postgresql://app:secret@h/d host=x", "dbname=postgresql://app:***@h/d host=x" },
+		{ "sqlite:postgres://app:secret@h/d", "sqlite:postgres://app:***@h/d" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *got = dbreg_url_redact(cases[i][0]);

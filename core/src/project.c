@@ -532,7 +532,15 @@ int dbreg_project_target_url(char **url, const struct dbreg_project *p, const ch
 	int rc = project_expand(&expanded, raw, name, err, errsize);
 	if (rc != 0)
 		return rc;
-	if (expanded[strspn(expanded, " \t")] == '\0' || strcmp(expanded, "sqlite:") == 0) {
+	/* Blanks around it (a pasted secret, a CRLF .env file) belong to no
+	 * URL: libpq would refuse a leading one, and take a trailing one into
+	 * the database's name. */
+	size_t lead = strspn(expanded, " \t\r\n\f\v"), len = strlen(expanded);
+	while (len > lead && strchr(" \t\r\n\f\v", expanded[len - 1]))
+		len--;
+	memmove(expanded, expanded + lead, len - lead);
+	expanded[len - lead] = '\0';
+	if (expanded[0] == '\0' || strcmp(expanded, "sqlite:") == 0) {
 		snprintf(err, errsize, "target \"%s\" is empty%s", raw == target ? target : name,
 			 strchr(raw, '$') ? " (what its ${NAME} stands for is empty)" : "");
 		free(expanded);

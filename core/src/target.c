@@ -71,10 +71,18 @@ static int target_driver(const struct dbreg_driver **drv, const char *url, char 
 
 /* Every connection a target opens can be cancelled by an interrupt; once
  * one came (dbreg_cancel_all), none opens. out is read after the connect:
- * an argument's order of evaluation is not. */
-static int target_opened(int rc, struct dbreg_conn **out, char *err, size_t errsize)
+ * an argument's order of evaluation is not. A refusal's message is
+ * scrubbed of the URL's password whatever the driver (SQLite's echoes
+ * its path, which may be a URL given to the wrong scheme). */
+static int target_opened(int rc, struct dbreg_conn **out, const char *url, char *err, size_t errsize)
 {
-	if (rc != 0 || dbreg_cancel_register(*out) == 0)
+	if (rc != 0) {
+		char *clean = dbreg_url_scrub(err, url);
+		snprintf(err, errsize, "%s", clean ? clean : "cannot connect (no memory to say why)");
+		free(clean);
+		return rc;
+	}
+	if (dbreg_cancel_register(*out) == 0)
 		return rc;
 	(*out)->driver->close(*out);
 	*out = NULL;
@@ -99,7 +107,7 @@ int dbreg_target_connect(struct dbreg_conn **out, const char *url, char *err, si
 	*out = NULL;
 	const struct dbreg_driver *drv;
 	int rc = target_driver(&drv, url, err, errsize);
-	return rc ? rc : target_opened(drv->connect(out, url, err, errsize), out, err, errsize);
+	return rc ? rc : target_opened(drv->connect(out, url, err, errsize), out, url, err, errsize);
 }
 
 int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char *err, size_t errsize)
@@ -112,8 +120,8 @@ int dbreg_target_connect_readonly(struct dbreg_conn **out, const char *url, char
 	/* A driver without a read-only mode connects as usual (PostgreSQL
 	 * creates nothing by connecting). */
 	if (target_has_readonly(drv))
-		return target_opened(drv->connect_readonly(out, url, err, errsize), out, err, errsize);
-	return target_opened(drv->connect(out, url, err, errsize), out, err, errsize);
+		return target_opened(drv->connect_readonly(out, url, err, errsize), out, url, err, errsize);
+	return target_opened(drv->connect(out, url, err, errsize), out, url, err, errsize);
 }
 
 int dbreg_target_make_writable(struct dbreg_conn **conn, const char *url, char *err, size_t errsize)

@@ -70,13 +70,17 @@ static char *url_unescape(const char *s, size_t n)
 	return out;
 }
 
+/* The connection options libpq itself treats as secret (PQconndefaults'
+ * dispchar "*"): the password, and the passphrase of the client's key. */
+static const char *const url_secret_keys[] = {"password", "sslpassword"};
+
 static bool url_key_is_password(const char *s, size_t n, bool uri)
 {
-	if (!uri)
-		return n == 8 && strncasecmp(s, "password", 8) == 0;
-	char *k = url_decode(s, n);
+	char *k = uri ? url_decode(s, n) : dbreg_strndup(s, n);
 	/* Out of memory: assume the worst and mask. */
-	bool yes = !k || strcasecmp(k, "password") == 0;
+	bool yes = !k;
+	for (size_t i = 0; k && i < sizeof(url_secret_keys) / sizeof(url_secret_keys[0]); i++)
+		yes |= strcasecmp(k, url_secret_keys[i]) == 0;
 	free(k);
 	return yes;
 }
@@ -139,6 +143,25 @@ static size_t url_uri_spans(const char *url, size_t auth, struct url_span *spans
 	return n;
 }
 
+static size_t url_spans(const char *url, struct url_span *spans);
+
+/* The password spans of [start, end) of s, read as a URL of its own (a
+ * value that holds one), added to the n of spans. */
+static size_t url_nested_spans(const char *s, size_t start, size_t end, struct url_span *spans, size_t n)
+{
+	if (!memchr(s + start, '@', end - start))
+		return n;
+	char *v = dbreg_strndup(s + start, end - start);
+	struct url_span inner[URL_MAX_SPANS];
+	size_t k = v ? url_spans(v, inner) : 0;
+	free(v);
+	if (!v)
+		url_add(spans, &n, start, end, false);
+	for (size_t i = 0; i < k; i++)
+		url_add(spans, &n, start + inner[i].start, start + inner[i].end, inner[i].uri);
+	return n;
+}
+
 static bool url_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -191,22 +214,53 @@ static size_t url_keyword_spans(const char *s, struct url_span *spans)
 		}
 		if (pw)
 			url_add(spans, &n, vstart, vend, false);
+		else if (vend > vstart)
+			n = url_nested_spans(s, vstart, vend, spans, n);
 		after_pw = pw;
 	}
 	return n;
 }
 
-/* Finds the password spans of any URL form dbreg accepts. */
+/* Finds the password spans of any URL form dbreg accepts, and of the
+ * spellings that are no URL dbreg accepts but hold a password all the
+ * same, since they are echoed in the error that refuses them: leading
+ * blanks, a URI forgotten its "//" or its scheme (user:pw@host/db), one
+ * inside sqlite: or inside a keyword's value (dbname=postgres://...). */
 static size_t url_spans(const char *url, struct url_span *spans)
 {
-	size_t sch = url_scheme_len(url);
-	if (sch == 0)
-		return url_keyword_spans(url, spans);
-	if (sch == 6 && strncasecmp(url, "sqlite", 6) == 0)
-		return 0;
-	if (strncmp(url + sch, "://", 3) == 0)
-		return url_uri_spans(url, sch + 3, spans);
-	return 0;
+	size_t lead = 0;
+	while (url_space(url[lead]))
+		lead++;
+	size_t n = 0;
+	char *rest = dbreg_strdup(url + lead);
+	if (!rest) {
+		/* Out of memory: all of it. */
+		url_add(spans, &n, 0, strlen(url), false);
+		return n;
+	}
+	size_t sch = url_scheme_len(rest);
+	if (sch == 0) {
+		n = url_keyword_spans(rest, spans);
+	} else if (sch == 6 && strncasecmp(rest, "sqlite", 6) == 0) {
+		n = url_nested_spans(rest, 7, strlen(rest), spans, 0);
+	} else if (strncmp(rest + sch, "://", 3) == 0) {
+		n = url_uri_spans(rest, sch + 3, spans);
+	} else {
+		/* user:password@host...: the scheme is the user name. */
+		size_t at = rest[sch + 1] == '/' ? 0 : url_userinfo_end(rest, sch + 1);
+		if (!at && rest[sch + 1] != '/') {
+			const char *last = strrchr(rest + sch + 1, '@');
+			at = last ? (size_t)(last - rest) : 0;
+		}
+		if (at)
+			url_add(spans, &n, sch + 1, at, true);
+	}
+	free(rest);
+	for (size_t i = 0; i < n; i++) {
+		spans[i].start += lead;
+		spans[i].end += lead;
+	}
+	return n;
 }
 
 const char *dbreg_url_unclear(const char *url)
