@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 BUILD, SOURCE, SANITIZE = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
 sys.path.insert(0, os.path.join(SOURCE, "core"))
@@ -254,8 +255,52 @@ def complete(line, cwd):
               '_dbreg; printf "%s\\n" "${COMPREPLY[@]}"')
     out = sh(["bash", "-c", script, COMPLETION, line, breaks] + words, cwd=cwd, env=ENV)
     cur = line.split(" ")[-1]
-    lead = cur[:max(cur.rfind(c) for c in "@:=") + 1]
+    # readline's word starts after the last break character, or at it for
+    # an @ (bash's rl_special_prefixes keep it in the word).
+    at = max(cur.rfind(c) for c in "@:=")
+    lead = cur[:at + (0 if at >= 0 and cur[at] == "@" else 1)]
     return sorted(lead + w for w in out.split("\n") if w)
+
+
+def readline_completes(line, cwd):
+    """What an interactive bash (real readline, on a pseudo-terminal) makes
+    of `line` after a TAB, with the installed completion sourced."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(cwd)
+        env = dict(ENV, PATH=os.path.dirname(BIN) + os.pathsep + ENV.get("PATH", ""), PS1="$ ", TERM="dumb",
+                   INPUTRC="/dev/null")
+        os.execvpe("bash", ["bash", "--norc", "--noprofile", "-i"], env)
+    out = b""
+
+    def read_until(mark, timeout=20):
+        nonlocal out
+        end = time.time() + timeout
+        while mark not in out and time.time() < end:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        return mark in out
+    try:
+        os.write(fd, b'source "%s"; echo READY\n' % COMPLETION.encode())
+        read_until(b"READY\r\n$ ")
+        out = b""
+        # The line, a TAB, then to its start (C-a) to print it with echo.
+        os.write(fd, line.encode() + b"\t")
+        time.sleep(1.0)
+        os.write(fd, b"\x01echo \"<\" \x05 \">\"\n")
+        read_until(b">\r\n")
+    finally:
+        os.write(fd, b"exit\n")
+        os.close(fd)
+        os.waitpid(pid, 0)
+    m = re.findall(rb"\n< (.*) >\r\n", out)
+    return m[-1].decode() if m else out.decode(errors="replace")
 
 
 @case
@@ -289,6 +334,14 @@ def bash_completes_commands_options_packages_and_targets():
     for line, want in checks:
         got = complete(line, proj)
         expect(got == want, "%r: %s, want %s" % (line, got, want))
+    # The same through readline itself, which the emulation above models:
+    # it kept the @ of a scoped name in the word, and the completion took
+    # it away (dbreg down ydtb/basic).
+    for line, want in (("dbreg down @ydtb/b", "dbreg down @ydtb/basic "),
+                       ("dbreg apply --to @ydtb/c", "dbreg apply --to @ydtb/core "),
+                       ("dbreg plan --re", "dbreg plan --refresh ")):
+        got = readline_completes(line, proj)
+        expect(got.strip() == want.strip(), "readline: %r became %r, want %r" % (line, got, want))
     sub = os.path.join(DEST, "elsewhere")
     os.makedirs(sub, exist_ok=True)
     got = complete("dbreg -C %s down @ydtb/c" % proj, sub)
