@@ -54,6 +54,29 @@ def validate_real_manifests_exit_0():
 
 
 @case
+def output_that_cannot_be_written_is_no_success():
+    # A plan --sql to a full disk, a --json document to a closed
+    # descriptor: exit 0 with a truncated or empty file made a CI step
+    # "succeed" (audit asurf 5). Said on stderr, and not 0.
+    d = project()
+    for args, where in ((["plan", "--sql"], "/dev/full"), (["validate", "--json"], "/dev/full"),
+                        (["status"], "/dev/full"), (["--version"], None), (["history", "--json"], None)):
+        if where:
+            with open(where, "w") as out:
+                p = subprocess.run([clitest.DBREG] + args, cwd=d, stdout=out, stderr=subprocess.PIPE, text=True,
+                                   env=clitest.dbreg_env(None), timeout=60)
+        else:
+            p = subprocess.run([clitest.DBREG] + args, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, env=clitest.dbreg_env(None), timeout=60, pass_fds=(),
+                               preexec_fn=lambda: os.close(1))
+        expect(p.returncode != 0 and "cannot write to standard output" in p.stderr,
+               "%s > %s: exit %d, %s" % (args, where or "closed", p.returncode, p.stderr))
+    # Output that fits is as before.
+    rc, out, err = run(["plan", "--sql"], d)
+    expect(rc == 0 and "COMMIT;" in out and "cannot write" not in err, (rc, err))
+
+
+@case
 def validate_json_has_contract_keys():
     d = project({"tomls/bad.toml": BASIC_BAD})
     rc, out, err = run(["validate", "--json"], d)

@@ -552,6 +552,21 @@ static void main_json_drop_pending(void)
 	}
 }
 
+/* Output that did not reach its file (a full disk, a closed descriptor)
+ * is no success: a script would take a truncated plan --sql for the whole
+ * one. Said, and never exit 0, as coreutils do. */
+static int main_close_stdout(int code)
+{
+	bool failed = ferror(stdout) != 0;
+	errno = 0;
+	if (fclose(stdout) != 0)
+		failed = true;
+	if (!failed)
+		return code;
+	fprintf(stderr, "dbreg: cannot write to standard output%s%s\n", errno ? ": " : "", errno ? strerror(errno) : "");
+	return code ? code : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_session s = {
@@ -623,5 +638,5 @@ int main(int argc, char **argv)
 	s.reg = NULL;
 #endif
 	cli_session_close(&s);
-	return code;
+	return main_close_stdout(code);
 }
