@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -74,6 +75,83 @@ def output_that_cannot_be_written_is_no_success():
     # Output that fits is as before.
     rc, out, err = run(["plan", "--sql"], d)
     expect(rc == 0 and "COMMIT;" in out and "cannot write" not in err, (rc, err))
+
+
+TX_BODY = """
+
+[[migrations]]
+id = "0099_tx"
+version = "1.1.0"
+up = '''
+DELETE FROM ydtb_basic_notes;
+COMMIT;
+BEGIN;
+SELECT no_such_function();
+'''
+"""
+
+
+@case
+def a_body_with_transaction_statements_of_its_own_is_refused_and_changes_nothing():
+    # A COMMIT in a body committed the run so far (rows deleted, history
+    # written) though the run then said "nothing was changed": validate
+    # did not flag it, and apply ran the body before the checks beside it
+    # answered (audit aman 1-2). Now DBR048 at the statement, and neither
+    # a PostgreSQL nor a SQLite target is touched.
+    d = project()
+    with open(os.path.join(d, "tomls", "basic.toml"), "a") as fp:
+        fp.write(TX_BODY)
+    rc, doc, err = run_json(["validate"], d)
+    found = [(x["code"], x["line"]) for x in doc["diagnostics"] if x["code"] == "DBR048"]
+    lines = open(os.path.join(d, "tomls", "basic.toml")).read().split("\n")
+    at = [i + 1 for i, l in enumerate(lines) if l in ("COMMIT;", "BEGIN;")]
+    expect(rc == 1 and found == [("DBR048", at[0]), ("DBR048", at[1])], (rc, found, at))
+    # Statements PostgreSQL also refuses in a transaction, and words that
+    # are no transaction statement (a DO block's BEGIN ... END, CASE ... END).
+    with open(os.path.join(d, "tomls", "basic.toml"), "w") as fp:
+        fp.write("\n".join(lines).replace(TX_BODY.strip("\n"), ""))
+    with open(os.path.join(d, "tomls", "basic.toml"), "a") as fp:
+        fp.write('\n[[migrations]]\nid = "0098"\nversion = "1.1.0"\nup_sqlite = "SELECT 1;"\nup_postgres = \'\'\'\n'
+                 'CLUSTER;\nREINDEX DATABASE postgres;\nREINDEX TABLE ydtb_basic_notes;\n'
+                 'ALTER DATABASE postgres SET TABLESPACE pg_default;\n'
+                 'DO $$ BEGIN PERFORM 1; END $$;\nSELECT CASE WHEN true THEN 1 END;\n\'\'\'\n')
+    rc, doc, err = run_json(["validate"], d)
+    msgs = sorted(x["message"].split(" cannot")[0] for x in doc["diagnostics"] if x["code"] == "DBR048")
+    expect(msgs == ["ALTER DATABASE ... SET TABLESPACE", "CLUSTER without a table", "REINDEX DATABASE"], msgs)
+    for url in (None, "pg"):
+        d = project()
+        target = []
+        if url:
+            pg, drop = pg_database()
+            clitest.cleanups.append(drop)
+            target = ["--target", pg]
+        rc, out, err = run(["apply", "-q"] + target, d)
+        expect(rc == 0, err)
+        seed = ("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W', 'w');"
+                "INSERT INTO ydtb_basic_notes (id, workspace_id, title) VALUES ('n1', 'w1', 't');")
+        count = "SELECT count(*) FROM ydtb_basic_notes"
+        if url:
+            subprocess.run(["psql", "-X", "-q", pg, "-c", seed], check=True, capture_output=True)
+            rows = lambda: subprocess.run(["psql", "-X", "-At", pg, "-c", count], capture_output=True,
+                                          text=True).stdout.strip()
+        else:
+            db = os.path.join(d, "ydtb.db")
+            with sqlite3.connect(db) as c:
+                c.executescript(seed)
+            rows = lambda: str(sqlite3.connect(db).execute(count).fetchone()[0])
+        with open(os.path.join(d, "tomls", "basic.toml"), "a") as fp:
+            fp.write(TX_BODY)
+        # A fresh state file: the checks run beside the apply.
+        shutil.rmtree(os.path.join(d, ".dbreg"))
+        rc, out, err = run(["apply"] + target, d)
+        expect(rc == 1 and "DBR048" in err and "nothing was changed" in err, (url, rc, err))
+        expect(rows() == "1", "%s: the body's COMMIT kept its DELETE" % (url or "sqlite"))
+        if not url:
+            # With the checks bypassed (a development target), SQLite's
+            # driver refuses the statement itself: rolled back, exit 4.
+            rc, out, err = run(["apply", "--allow", "DBR047,DBR048"], d)
+            expect(rc == 4 and "transaction statement of the body's own" in err, (rc, err))
+            expect(rows() == "1", "sqlite: the body's COMMIT kept its DELETE under --allow")
 
 
 @case

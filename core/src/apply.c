@@ -7,6 +7,7 @@
  * failed. The history is re-read under the registry lock, so a step
  * another run applied meanwhile is skipped, never run twice. */
 #include "cancel.h"
+#include "txcheck.h"
 #include "plan.h"
 #include "isolation.h"
 #include "registry.h"
@@ -459,9 +460,21 @@ static bool apply_interrupted(struct dbreg_conn *conn)
 /* Runs one step's body inside the open transaction and writes its history
  * row; on a failure fills the result and returns DBREG_EMIGRATION (or the
  * code of the history write). */
+static int apply_gate(struct apply_run *r);
+
 static int apply_step(struct apply_run *r, size_t i)
 {
 	const struct dbreg_step *st = &r->plan->steps[i];
+	/* A body with a COMMIT of its own would make what ran so far stay
+	 * before the checks beside the run said whether it may: they go
+	 * first (they refuse it, DBR048). SQLite's driver refuses such a
+	 * statement itself. */
+	if (r->opts->gate && !r->gated && !r->opts->record_only &&
+	    dbreg_target_conn_dialect(r->conn) == DBREG_DIALECT_POSTGRES && dbreg_sql_has_transaction_statements(st->sql)) {
+		int gate = apply_gate(r);
+		if (gate != 0)
+			return gate;
+	}
 	struct apply_trace trace;
 	apply_log_start(r, st);
 	apply_trace_on(r, &trace, st->sql);

@@ -14,6 +14,7 @@
  * unchanged. */
 #include "dbr047.h"
 #include "sandbox.h"
+#include "txcheck.h"
 #include "replay.h"
 #include "inputs.h"
 #include "util.h"

@@ -6,6 +6,7 @@
  * schema is held by an advisory lock of its session, and the next open
  * drops the ones whose session has ended. */
 #include "sandbox.h"
+#include "txcheck.h"
 #include "graph.h"
 #include "inputs.h"
 #include "target.h"
@@ -158,16 +159,6 @@ char *dbreg_sql_without_concurrently(const char *sql)
 		}
 	}
 	return out;
-}
-
-bool dbreg_sql_has_transaction_statements(const char *sql)
-{
-	if (!dbreg_sql_parse_safe(sql))
-		return false;   /* too deep for libpg_query (inputs.h); validate refused it */
-	PgQueryParseResult r = pg_query_parse(sql);
-	bool found = !r.error && r.parse_tree && strstr(r.parse_tree, "\"TransactionStmt\"");
-	pg_query_free_parse_result(r);
-	return found;
 }
 
 int dbreg_sandbox_exec(struct dbreg_sandbox *sb, const char *sql, bool transaction)

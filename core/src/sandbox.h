@@ -32,12 +32,6 @@ void dbreg_sandbox_close(struct dbreg_sandbox *sb);
  * statements of its own is refused, not run). */
 int dbreg_sandbox_exec(struct dbreg_sandbox *sb, const char *sql, bool transaction);
 
-/* Whether the body holds BEGIN, COMMIT, ROLLBACK, SAVEPOINT, ... of its own
- * (as the PostgreSQL grammar reads it): it would end the transaction that
- * keeps a server unchanged. A body that does not parse is not: the server
- * says what is wrong with it. */
-bool dbreg_sql_has_transaction_statements(const char *sql);
-
 /* A copy of sql with every CONCURRENTLY outside strings, quoted names and
  * comments blanked out (same length, so positions still match): how a
  * scratch database runs a transaction = false body in one round trip. */

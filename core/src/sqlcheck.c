@@ -1550,20 +1550,46 @@ static size_t sc_char_to_byte(const char *s, int pos)
 	return off;
 }
 
-static bool sc_flag(const void *node, const char *field)
+static const char *sc_field(const void *node, const char *field)
 {
-	return jbool(node, field);
+	const struct json *m = jget(node, field);
+	if (!m || (m->type == JSON_BOOL && !m->b))
+		return NULL;
+	return m->type == JSON_BOOL ? "true" : m->type == JSON_STR ? m->str : "";
 }
 
 /* DBR048: a statement PostgreSQL refuses inside a transaction block, in a
  * migration that runs in one (txcheck.c has the table). */
 static void sc_dbr048(struct sc_ctx *c, const char *kind, const struct json *st, size_t off, size_t end)
 {
-	const char *why = dbreg_txcheck_reason(kind, sc_flag, st, c->sql + off, end - off);
+	const char *why = dbreg_txcheck_reason(kind, sc_field, st, c->sql + off, end - off);
 	if (why)
 		sc_diag(c, "DBR048", NULL, NULL, "add transaction = false to the migration (its statements then run one by one)",
 			"%s cannot run inside a transaction, and migration %s runs in one", why,
 			c->migration ? c->migration : "");
+}
+
+/* DBR048 too: a transaction statement of the body's own (BEGIN, COMMIT,
+ * ROLLBACK, SAVEPOINT...). dbreg runs a migration in its transaction and
+ * records it there: a COMMIT in the body commits the run so far and what
+ * follows runs outside it, so a later failure cannot roll back; a
+ * ROLLBACK undoes the migrations before it and leaves history behind. In
+ * a transaction = false migration a BEGIN would hold the statements after
+ * it in one transaction that dbreg's progress record knows nothing of. */
+static void sc_transaction_stmt(struct sc_ctx *c, const char *kind, size_t start, size_t end)
+{
+	if (strcmp(kind, "TransactionStmt") != 0)
+		return;
+	size_t n = 0;
+	while (start + n < end && n < 12 && ((c->sql[start + n] | 32) >= 'a' && (c->sql[start + n] | 32) <= 'z'))
+		n++;
+	sc_diag(c, "DBR048", NULL, NULL,
+		c->in_tx ? "remove it: dbreg runs each migration in a transaction of its own, and commits it with its history row"
+			 : "remove it: a transaction = false migration's statements run one by one, each in its own transaction",
+		"transaction statement %.*s in migration %s: %s", (int)n, c->sql + start, c->migration ? c->migration : "",
+		c->in_tx ? "the migration runs in dbreg's transaction, which the body must leave alone (a COMMIT there makes "
+			   "what ran so far stay though a later step fails, a ROLLBACK undoes the steps before it)"
+			 : "a transaction of the body's own is not one dbreg's record of the migration's progress knows of");
 }
 
 /* A body libpg_query must not see (inputs.h): a statement deeper than its
@@ -1741,6 +1767,8 @@ static void sc_body(struct sc_ctx *c)
 			sc_statement(c, kind, st);
 		if (kind && c->in_tx)
 			sc_dbr048(c, kind, st, off, end);
+		if (kind)
+			sc_transaction_stmt(c, kind, start, end);
 	}
 	json_parser_end(&jp);
 	pg_query_free_parse_result(r);

@@ -169,6 +169,42 @@ static const char *sq_path(const char *url)
 
 /* Opens url; read-only opens with SQLITE_OPEN_READONLY, and a file that
  * does not exist as an empty in-memory database rather than creating it. */
+/* The authorizer: only statements of a body are confined. A transaction
+ * statement of the body's own is refused everywhere (dbreg runs each
+ * migration in a transaction of its own, and a COMMIT in the body would
+ * commit the run so far, so that a later failure could not roll it back);
+ * a sandbox also refuses what would reach past its database. */
+static int sq_auth(void *ctx, int action, const char *a, const char *b, const char *db, const char *trigger)
+{
+	struct sqlite_conn *c = ctx;
+	(void)a;
+	(void)b;
+	(void)db;
+	(void)trigger;
+	if (!c->in_body)
+		return SQLITE_OK;
+	switch (action) {
+	case SQLITE_ATTACH:
+		if (!c->sandboxed)
+			return SQLITE_OK;
+		c->refused = "ATTACH DATABASE (it opens or writes files) is not allowed in a migration checked by dbreg validate";
+		return SQLITE_DENY;
+	case SQLITE_DETACH:
+		if (!c->sandboxed)
+			return SQLITE_OK;
+		c->refused = "DETACH DATABASE is not allowed in a migration checked by dbreg validate";
+		return SQLITE_DENY;
+	case SQLITE_TRANSACTION:
+	case SQLITE_SAVEPOINT:
+		c->refused = "a transaction statement of the body's own (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE) is "
+			     "not allowed in a migration: dbreg runs each migration in a transaction of its own and commits it "
+			     "with its history row (remove the statement)";
+		return SQLITE_DENY;
+	default:
+		return SQLITE_OK;
+	}
+}
+
 static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_t errsize, bool readonly)
 {
 	*out = NULL;
@@ -217,6 +253,10 @@ static int sq_open(struct dbreg_conn **out, const char *url, char *errbuf, size_
 	/* PRAGMA foreign_keys = ON, without a statement to parse. */
 	if (rc == SQLITE_OK)
 		rc = sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, (int *)NULL);
+	/* Every body's statements are confined (sq_auth): on a target too, a
+	 * COMMIT of the body's own would end the run's transaction. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_set_authorizer(c->db, sq_auth, c);
 	/* Opening is lazy: touch the file so a bad path fails here, not later
 	 * (an in-memory database has no file to fail). */
 	/* A run committing a large migration holds SQLite's exclusive lock:
@@ -330,15 +370,21 @@ static void sq_sandbox_fail(struct sqlite_conn *c)
 			 "stopped after %u ms: the statement runs too long to check (a recursive query without end?)",
 			 c->budget_ms);
 	else if (c->refused)
-		snprintf(e->message, sizeof e->message, "%s is not allowed in a migration checked by dbreg validate",
-			 c->refused);
+		snprintf(e->message, sizeof e->message, "%s", c->refused);
 }
 
 static int sq_exec(struct dbreg_conn *conn, const char *sql)
 {
 	struct sqlite_conn *c = SQ(conn);
-	if (!c->sandboxed)
-		return sq_exec_body(c, sql);
+	if (!c->sandboxed) {
+		c->in_body = true;
+		c->refused = NULL;
+		int rc = sq_exec_body(c, sql);
+		c->in_body = false;
+		if (rc != 0 && c->refused)
+			sq_sandbox_fail(c);
+		return rc;
+	}
 	c->in_body = true;
 	c->over_budget = false;
 	c->refused = NULL;
@@ -1152,32 +1198,6 @@ static int sq_table_names(struct dbreg_conn *conn, char ***names, size_t *n)
 	return rc;
 }
 
-/* The sandbox's authorizer: only statements of a body are confined. */
-static int sq_auth(void *ctx, int action, const char *a, const char *b, const char *db, const char *trigger)
-{
-	struct sqlite_conn *c = ctx;
-	(void)a;
-	(void)b;
-	(void)db;
-	(void)trigger;
-	if (!c->in_body)
-		return SQLITE_OK;
-	switch (action) {
-	case SQLITE_ATTACH:
-		c->refused = "ATTACH DATABASE (it opens or writes files)";
-		return SQLITE_DENY;
-	case SQLITE_DETACH:
-		c->refused = "DETACH DATABASE";
-		return SQLITE_DENY;
-	case SQLITE_TRANSACTION:
-	case SQLITE_SAVEPOINT:
-		/* dbreg runs each migration in its own transaction. */
-		return SQLITE_IGNORE;
-	default:
-		return SQLITE_OK;
-	}
-}
-
 /* The sandbox's progress handler: non-zero stops the running statement. */
 static int sq_progress(void *ctx)
 {
@@ -1243,6 +1263,8 @@ static int sq_reopen(struct sqlite_conn *c)
 		close(c->lock_fd);
 	c->lock_fd = -1;
 	c->db = f->db;
+	/* Its authorizer's context is the struct that owns the handle now. */
+	sqlite3_set_authorizer(c->db, sq_auth, c);
 	c->created = f->created;
 	c->dev = f->dev;
 	c->ino = f->ino;
