@@ -1063,6 +1063,33 @@ def watch_follows_dbreg_toml_its_package_folders_and_its_target():
 
 
 @case
+def watch_keeps_the_files_of_a_package_folder_spelled_another_way():
+    # packages = ["tomls"] saved as ["./tomls"] or ["tomls/"] names the same
+    # files: their names were the spelling's ("./tomls/memo.toml",
+    # "tomls//memo.toml"), so the round listed every manifest as removed and
+    # added, and findings moved to the new names. Now the folder is spelled
+    # plainly when dbreg.toml is read: only dbreg.toml changed.
+    d = project({"tomls/memo.toml": memo_state(1)})
+    toml = os.path.join(d, "dbreg.toml")
+    write(toml, '[registry]\npackages = ["tomls"]\n')
+    w = Watch(d)
+    try:
+        r = w.round(timeout=60)
+        expect(r["ok"], r)
+        for spelling in ["./tomls", "tomls/", ".//tomls/./", "tomls"]:
+            write(toml, '[registry]\npackages = ["%s"]\n' % spelling)
+            r = w.round()
+            expect(r["ok"] and r["files"] == [{"change": "changed", "path": "dbreg.toml"}] and r["changes"] == [],
+                   (spelling, r["files"], r["changes"]))
+        write(os.path.join(d, "tomls", "memo.toml"), memo_state(2))
+        r = w.round()
+        expect(r["ok"] and r["files"] == [{"change": "changed", "path": "tomls/memo.toml"}], r["files"])
+        expect(w.stop() == 0, "".join(w.err)[-2000:])
+    finally:
+        w.kill()
+
+
+@case
 def watch_reports_a_dbreg_toml_with_errors_and_goes_on_with_the_last_good_one():
     # A dbreg.toml saved half way (an array not closed): the round is its
     # DBR001 at line and column with the hint, in the NDJSON document and

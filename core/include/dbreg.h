@@ -134,10 +134,10 @@ struct dbreg_isolation {
 /* A project folder and its optional dbreg.toml. */
 struct dbreg_project {
 	char *dir;                     /* the project folder */
-	char **package_dirs;           /* relative to dir; default {"tomls"} */
+	char **package_dirs;           /* relative to dir, spelled plainly ("./tomls/": "tomls"); default {"tomls"} */
 	size_t n_package_dirs;
 	unsigned packages_line, packages_column;   /* of [registry] packages in dbreg.toml; 0: the default */
-	char *state_path;              /* relative to dir; default ".dbreg/state.db" */
+	char *state_path;              /* relative to dir, spelled plainly; default ".dbreg/state.db" */
 	struct dbreg_target_def *targets;
 	size_t n_targets;
 	struct dbreg_fleet_def *fleets;    /* [fleets.NAME] (issue 17) */

@@ -296,7 +296,9 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 							   "packages = [\"tomls\"]");
 					continue;
 				}
-				if ((p->package_dirs[p->n_package_dirs] = dbreg_strdup(e->u.str.ptr)) == NULL)
+				/* Spelled plainly: "./tomls" and "tomls/" name the files
+				 * of "tomls" as it does, so a re-spelling is no change. */
+				if ((p->package_dirs[p->n_package_dirs] = dbreg_path_plain(e->u.str.ptr)) == NULL)
 					c->oom = true;
 				else
 					p->n_package_dirs++;
@@ -307,7 +309,7 @@ static void project_read(struct pctx *c, struct dbreg_project *p, const struct d
 			project_wrong_type(c, st, "registry.state", "a string", "state = \".dbreg/state.db\", the default");
 		} else if (st) {
 			free(p->state_path);
-			if ((p->state_path = dbreg_strdup(st->u.str.ptr)) == NULL)
+			if ((p->state_path = dbreg_path_plain(st->u.str.ptr)) == NULL)
 				c->oom = true;
 		}
 	}

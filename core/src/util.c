@@ -220,6 +220,32 @@ char *dbreg_strndup(const char *s, size_t n)
 	return p;
 }
 
+char *dbreg_path_plain(const char *path)
+{
+	size_t n = strlen(path), k = 0;
+	char *out = malloc(n + 2);
+	if (!out)
+		return NULL;
+	if (path[0] == '/')
+		out[k++] = '/';
+	for (size_t i = 0; i < n;) {
+		size_t len = strcspn(path + i, "/");
+		/* "." and empty names (a doubled or trailing slash) say nothing;
+		 * ".." stays, since a symbolic link before it decides where it goes. */
+		if (len && !(len == 1 && path[i] == '.')) {
+			if (k && out[k - 1] != '/')
+				out[k++] = '/';
+			memcpy(out + k, path + i, len);
+			k += len;
+		}
+		i += len + (path[i + len] == '/');
+	}
+	if (!k && n)
+		out[k++] = '.';
+	out[k] = '\0';
+	return out;
+}
+
 char *dbreg_vprintf(const char *fmt, va_list ap)
 {
 	struct dbreg_buf b = DBREG_BUF_INIT;

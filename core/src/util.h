@@ -57,6 +57,10 @@ char *dbreg_buf_detach(struct dbreg_buf *b);
 void dbreg_buf_dispose(struct dbreg_buf *b);
 
 char *dbreg_strndup(const char *s, size_t n);
+/* A path spelled plainly, naming what it named: no "." names, no doubled
+ * or trailing slash ("./tomls/" is "tomls", "./" is ".", "" stays ""); ".." stays.
+ * Caller frees; NULL when out of memory. */
+char *dbreg_path_plain(const char *path);
 
 
 
