@@ -989,6 +989,58 @@ def watch_reads_a_package_folder_made_after_dbreg_toml_listed_it_and_one_made_ag
 
 
 @case
+def watch_reads_a_package_folder_made_deeper_down_and_one_made_again_with_its_parents():
+    # Only a folder made directly in the project folder was awaited: one
+    # listed as pkgs/sub/more, made after (one folder at a time, or all at
+    # once), or removed with its parents and made again (a branch switched),
+    # was never watched, and its manifests made no round.
+    d = project({"tomls/memo.toml": memo_state(1)})
+    db = os.path.join(d, "ydtb.db")
+    write(os.path.join(d, "dbreg.toml"), '[registry]\npackages = ["tomls", "pkgs/sub/more"]\n')
+    more = os.path.join(d, "pkgs", "sub", "more")
+    w = Watch(d)
+    try:
+        r = w.round(timeout=60)   # pkgs/sub/more is not there: said, the loop goes on
+        expect(not r["ok"] and "cannot reload" in r["error"]["message"], r)
+        for part in ["pkgs", "pkgs/sub", "pkgs/sub/more"]:   # one at a time, each watched before the next
+            os.mkdir(os.path.join(d, part))
+            time.sleep(0.3)
+        write(os.path.join(more, "late.toml"), late(1))
+        r = w.round()
+        expect(r["ok"] and any(p == "@ydtb/late" for p, _, _ in sqlite_history(db)), r)
+        write(os.path.join(more, "late.toml"), late(2))
+        r = w.round()
+        expect(r["ok"] and r["applied"] == 1 and [f["path"] for f in r["files"]] == ["pkgs/sub/more/late.toml"], r)
+        # Removed with its parents, and made again at once (mkdir -p runs
+        # ahead of the watches), its manifest written at once too.
+        for again in range(2):
+            shutil.rmtree(os.path.join(d, "pkgs"))
+            r = w.round()
+            expect(not r["ok"] and "cannot read the package folder" in r["error"]["message"], r)
+            write(os.path.join(more, "late.toml"), late(2))
+            r = w.round()
+            expect(r["ok"] and r["changes"] == [], r)
+            write(os.path.join(more, "late.toml"), late(2) + "\n# edit %d\n" % again)
+            r = w.round()
+            expect(r["ok"] and [f["path"] for f in r["files"]] == ["pkgs/sub/more/late.toml"], r)
+        # Moved in whole, made elsewhere.
+        shutil.rmtree(os.path.join(d, "pkgs"))
+        r = w.round()
+        expect(not r["ok"], r)
+        staging = os.path.join(d, "staging")
+        write(os.path.join(staging, "sub", "more", "late.toml"), late(2))
+        os.rename(staging, os.path.join(d, "pkgs"))
+        r = w.round()
+        expect(r["ok"] and r["changes"] == [], r)
+        write(os.path.join(more, "late.toml"), late(2) + "\n# moved in\n")
+        r = w.round()
+        expect(r["ok"] and [f["path"] for f in r["files"]] == ["pkgs/sub/more/late.toml"], r)
+        expect(w.stop() == 0, "".join(w.err)[-2000:])
+    finally:
+        w.kill()
+
+
+@case
 def watch_follows_dbreg_toml_its_package_folders_and_its_target():
     # dbreg.toml was read once, at start: a package folder added to
     # [registry] packages while watch ran was neither loaded nor watched,

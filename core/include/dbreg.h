@@ -370,7 +370,8 @@ struct dbreg_watch;
 /* Watches the package folders of a project, recursively (folders, not
  * files: editors save by renaming a new file over the old one), and its
  * dbreg.toml, with inotify. Folders created later are watched as they
- * appear. Returns 0,
+ * appear, and so is a package folder not there yet, at any depth (made,
+ * made again, moved in: its files count as changed). Returns 0,
  * DBREG_EIO with a message in err. Close with dbreg_watch_close. */
 int dbreg_watch_open(struct dbreg_watch **out, const struct dbreg_project *p, char *err, size_t errsize);
 

@@ -2,7 +2,8 @@
  * save by writing a new file and renaming it over the old one (the old
  * file's watch would die with its inode). Every folder under the package
  * folders is watched, new ones as they appear, the folders of the
- * up_file/down_file bodies, and the project folder for dbreg.toml alone; a
+ * up_file/down_file bodies, the project folder for dbreg.toml alone, and
+ * for a package folder not there, the nearest folder on its way; a
  * burst of events is debounced into one list of changed paths, spelled the
  * way the registry opens them, for dbreg_registry_reload. dbreg.toml
  * changed is read again (its content, not its save): the loop then goes on
@@ -15,7 +16,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +36,9 @@ struct watch_dir {
 	int wd;
 	char *path;                    /* as events are spelled: the registry's spelling */
 	bool recursive;                /* under a package folder: subfolders are watched too */
-	char *only;                    /* the one entry watched here (dbreg.toml), NULL: every entry */
-	char *only_path;               /* that entry as pending spells it */
+	char *only;                    /* the one entry watched here, NULL: every entry */
+	char *only_path;               /* that entry as pending spells it (dbreg.toml); NULL: a folder on the
+					  way to an awaited package folder, whose making is awaited here */
 };
 
 struct dbreg_watch {
@@ -48,25 +49,13 @@ struct dbreg_watch {
 	size_t n_pending;
 	/* The project's package folders as the registry spells them, and
 	 * those of them that are not there (listed before they were made,
-	 * or removed: a branch switched): made again in the project folder,
-	 * which is watched for dbreg.toml, they are watched and read. */
+	 * or removed: a branch switched). The nearest folder on the way to
+	 * an awaited one that is there is watched for the next name on the
+	 * way (watch_await): made, the one after it is, until the package
+	 * folder is, which is then watched and read. */
 	char **roots, **awaited;
 	size_t n_roots, n_awaited;
 };
-
-/* Whether folder `a` (may not exist) is `dir`/`name`: the same name in
- * the same parent, however either is spelled. */
-static bool watch_is_child(const char *a, const char *dir, const char *name)
-{
-	const char *slash = strrchr(a, '/');
-	if (strcmp(slash ? slash + 1 : a, name) != 0)
-		return false;
-	char *parent = slash ? dbreg_strndup(a, (size_t)(slash - a)) : dbreg_strdup(".");
-	char x[PATH_MAX], y[PATH_MAX];
-	bool same = parent && realpath(parent[0] ? parent : "/", x) && realpath(dir, y) && strcmp(x, y) == 0;
-	free(parent);
-	return same;
-}
 
 /* Drops entry i of a vector of strings. */
 static void watch_strv_drop(char **v, size_t *n, size_t i)
@@ -82,7 +71,8 @@ static void watch_dir_free(struct watch_dir *d)
 	free(d->only_path);
 }
 
-/* `only`: one entry of the folder (file, as pending spells it); NULL: all. */
+/* `only`: one entry of the folder (`file`: as pending spells it, NULL:
+ * a folder awaited there); NULL: all. */
 static int watch_add_entry(struct dbreg_watch *w, const char *path, bool recursive, const char *only,
 			   const char *file)
 {
@@ -106,7 +96,7 @@ static int watch_add_entry(struct dbreg_watch *w, const char *path, bool recursi
 	struct watch_dir *d = &w->dirs[w->n];
 	*d = (struct watch_dir){.wd = wd, .recursive = recursive, .path = dbreg_strdup(path),
 				.only = only ? dbreg_strdup(only) : NULL, .only_path = only ? dbreg_strdup(file) : NULL};
-	if (!d->path || (only && (!d->only || !d->only_path))) {
+	if (!d->path || (only && !d->only) || (only && file && !d->only_path)) {
 		watch_dir_free(d);
 		return DBREG_ENOMEM;
 	}
@@ -161,6 +151,82 @@ static int watch_add_tree(struct dbreg_watch *w, const char *path, int depth, bo
 	return rc;
 }
 
+static bool watch_is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Watches the folder awaited folder `root` will be made in, or the one
+ * that folder will be made in, and so on up to one that is there; *there
+ * when root is. A folder on the way made meanwhile (mkdir -p runs ahead of
+ * the watches) is looked for once the watch is set, and the way taken
+ * again from there. */
+static int watch_await_root(struct dbreg_watch *w, const char *root, bool *there)
+{
+	*there = false;
+	/* Bounded: folders made and removed over and over cannot hold the loop. */
+	for (int again = 0; again <= WATCH_MAX_DEPTH; again++) {
+		if ((*there = watch_is_dir(root)))
+			return 0;
+		char *way = dbreg_strdup(root);
+		if (!way)
+			return DBREG_ENOMEM;
+		int rc = 1;
+		while (rc == 1) {
+			size_t len = strlen(way);
+			while (len > 1 && way[len - 1] == '/')
+				way[--len] = '\0';
+			char *slash = strrchr(way, '/');
+			const char *name = slash ? slash + 1 : way;
+			/* The top ("/", ".", ".."): nothing above it to watch. */
+			if (!name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+				break;
+			char *dir = slash ? dbreg_strndup(way, slash == way ? 1 : (size_t)(slash - way)) : dbreg_strdup(".");
+			rc = dir ? watch_add_entry(w, dir, false, name, NULL) : DBREG_ENOMEM;
+			if (rc == 1) {
+				/* Not there either: one folder up. */
+				free(way);
+				way = dir;
+			} else if (rc == 0 && !watch_is_dir(way)) {
+				rc = 2;   /* watched where it will be made */
+			}
+			if (rc != 1)
+				free(dir);
+		}
+		free(way);
+		/* A folder that cannot be watched (EACCES): awaited still, tried
+		 * again on the next event that may matter. */
+		if (rc == DBREG_ENOMEM)
+			return rc;
+		if (rc != 0)
+			return 0;   /* at the top, watched where the way goes on, or cannot be */
+	}
+	return 0;
+}
+
+/* Looks for the awaited package folders: those there now are watched and
+ * their files read, the others awaited one folder nearer. */
+static int watch_await(struct dbreg_watch *w)
+{
+	for (size_t a = 0; a < w->n_awaited;) {
+		bool there;
+		int rc = watch_await_root(w, w->awaited[a], &there);
+		if (rc == 0 && there) {
+			char *root = w->awaited[a];
+			w->awaited[a] = NULL;
+			watch_strv_drop(w->awaited, &w->n_awaited, a);
+			rc = watch_add_tree(w, root, 0, true, NULL);
+			free(root);
+		} else {
+			a++;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* The project's package folders, and its dbreg.toml. Folders already
  * watched stay (a folder dbreg.toml no longer lists: its changes find
  * nothing to reload). */
@@ -182,7 +248,7 @@ static int watch_add_project(struct dbreg_watch *w, const struct dbreg_project *
 		int rc = full ? 0 : DBREG_ENOMEM;
 		if (rc == 0 && !dbreg_strv_has(w->roots, w->n_roots, full))
 			rc = dbreg_strv_push(&w->roots, &w->n_roots, full);
-		if (rc == 0 && access(full, F_OK) != 0 && !dbreg_strv_has(w->awaited, w->n_awaited, full))
+		if (rc == 0 && !watch_is_dir(full) && !dbreg_strv_has(w->awaited, w->n_awaited, full))
 			rc = dbreg_strv_push(&w->awaited, &w->n_awaited, full);
 		if (rc == 0)
 			rc = watch_add_tree(w, full, 0, false, NULL);
@@ -196,7 +262,11 @@ static int watch_add_project(struct dbreg_watch *w, const struct dbreg_project *
 		}
 		free(full);
 	}
-	return 0;
+	rc = watch_await(w);
+	if (rc != 0)
+		snprintf(err, errsize, "cannot watch the folders awaited: %s",
+			 rc == DBREG_ENOMEM ? "out of memory" : strerror(errno));
+	return rc;
 }
 
 int dbreg_watch_open(struct dbreg_watch **out, const struct dbreg_project *p, char *err, size_t errsize)
@@ -274,14 +344,18 @@ static int watch_drain(struct dbreg_watch *w)
 			return DBREG_EIO;
 		for (char *p = buf; p < buf + len;) {
 			struct inotify_event *ev = (struct inotify_event *)p;
+			int rc;
 			p += sizeof(*ev) + ev->len;
 			events++;
 			if (ev->mask & IN_Q_OVERFLOW) {
-				/* Events were lost: every folder counts as changed. */
+				/* Events were lost: every folder counts as changed, and
+				 * an awaited one may be there. */
 				for (size_t i = 0; i < w->n; i++)
-					if ((w->dirs[i].only ? watch_pending_add(w, w->dirs[i].only_path)
-							     : watch_add_tree(w, w->dirs[i].path, 0, true, NULL)) < 0)
+					if (w->dirs[i].only ? w->dirs[i].only_path && watch_pending_add(w, w->dirs[i].only_path) < 0
+							    : watch_add_tree(w, w->dirs[i].path, 0, true, NULL) < 0)
 						return DBREG_ENOMEM;
+				if ((rc = watch_await(w)) < 0)
+					return rc;
 				continue;
 			}
 			if (ev->mask & IN_IGNORED) {
@@ -300,45 +374,35 @@ static int watch_drain(struct dbreg_watch *w)
 					watch_dir_free(&w->dirs[i]);
 				}
 				w->n = k;
+				/* A folder on the way to an awaited one may be what went. */
+				if ((rc = watch_await(w)) < 0)
+					return rc;
 				continue;
 			}
 			if (!ev->len)
 				continue;
 			size_t n = w->n;   /* a new folder appends; its own entries need no visit */
 			bool heard = false;   /* by an entry that watches that name */
+			bool await = false;   /* a folder on the way to an awaited one made */
 			for (size_t i = 0; i < n; i++) {
 				if (w->dirs[i].wd != ev->wd)
 					continue;
 				if (w->dirs[i].only) {
-					/* A package folder made (or moved in) at last: watched,
-					 * and its files read. */
-					size_t a = 0;
-					while ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && a < w->n_awaited &&
-					       !watch_is_child(w->awaited[a], w->dirs[i].path, ev->name))
-						a++;
-					if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && a < w->n_awaited) {
-						char *root = w->awaited[a];
-						w->awaited[a] = NULL;
-						watch_strv_drop(w->awaited, &w->n_awaited, a);
-						int rc = watch_add_tree(w, root, 0, true, NULL);
-						free(root);
-						if (rc < 0)
-							return rc;
-						heard = true;
-						continue;
-					}
-					/* Not dbreg.toml (the SQLite target's journal beside
-					 * it): no event, nor a longer debounce. */
+					/* Not the name watched here (the SQLite target's
+					 * journal beside dbreg.toml): no event, nor a longer
+					 * debounce. */
 					if (strcmp(ev->name, w->dirs[i].only) != 0)
 						continue;
 					heard = true;
-					if (watch_pending_add(w, w->dirs[i].only_path) < 0)
+					if (!w->dirs[i].only_path)
+						await |= (ev->mask & (IN_CREATE | IN_MOVED_TO)) != 0;
+					else if (watch_pending_add(w, w->dirs[i].only_path) < 0)
 						return DBREG_ENOMEM;
 					continue;
 				}
 				heard = true;
 				char *path = dbreg_printf("%s/%s", w->dirs[i].path, ev->name);
-				int rc = path ? 0 : DBREG_ENOMEM;
+				rc = path ? 0 : DBREG_ENOMEM;
 				/* A folder made or moved in, or a symbolic link to one
 				 * (inotify marks only the former IN_ISDIR). */
 				struct dbreg_walk_dir linked;
@@ -351,6 +415,10 @@ static int watch_drain(struct dbreg_watch *w)
 				if (rc < 0)
 					return rc;
 			}
+			/* The package folder, or the next on the way, made (or moved
+			 * in): watched, and when it is the package folder, read. */
+			if (await && (rc = watch_await(w)) < 0)
+				return rc;
 			events -= !heard;
 		}
 	}
