@@ -1141,6 +1141,60 @@ def watch_keeps_the_files_of_a_package_folder_spelled_another_way():
         w.kill()
 
 
+def offline_history(d, state=None):
+    """The migrations of the state file's copy of the target's history."""
+    rc, out, err = run(["history", "--offline", "--json"] + (["--state", state] if state else []), d)
+    expect(rc == 0, "%d %s %s" % (rc, out, err))
+    return [m["migration"] for m in json.loads(out)["migrations"]]
+
+
+@case
+def watch_records_its_rounds_in_the_state_file_dbreg_toml_names_now():
+    # [registry] state was read once, at start: after dbreg.toml named
+    # another state file, watch went on recording in the old one, and an
+    # offline plan or history with the new one knew nothing of what it
+    # applied. Now the round that reads it says so once (stderr; the NDJSON
+    # line's "state"), the new file gets the target's history copy at once,
+    # and each later round records there; another spelling of the same
+    # file changes nothing.
+    d = project({"tomls/memo.toml": memo_state(1)})
+    toml = os.path.join(d, "dbreg.toml")
+    w = Watch(d)
+    try:
+        r = w.round(timeout=60)
+        expect(r["ok"] and r["status"] == "applied", r)
+        write(toml, '[registry]\nstate = "other/state.db"\n')
+        r = w.round()
+        expect(r["ok"] and r["files"] == [{"change": "changed", "path": "dbreg.toml"}], r)
+        expect("0001_items" in offline_history(d), "the new state file has no copy of the history")
+        write(os.path.join(d, "tomls", "memo.toml"), memo_state(2))
+        r = w.round()
+        expect(r["ok"] and r["applied"] == 1, r)
+        expect("0002_tags" in offline_history(d), offline_history(d))
+        expect("0002_tags" not in offline_history(d, ".dbreg/state.db"), "recorded in the old state file")
+        rc, out, err = run(["plan", "--json"], d)   # offline, with the new file
+        expect(rc == 0 and json.loads(out)["steps"] == [], "%d %s %s" % (rc, out, err))
+        expect(r["state"] == "other/state.db", r)
+        # Another spelling of the same file: nothing said, nothing moved.
+        write(toml, '[registry]\nstate = "%s"\n' % os.path.join(d, "other", ".", "state.db"))
+        r = w.round()
+        expect(r["ok"] and r["state"] == "other/state.db", r)
+        # One that is no state file: said, and the rounds stay where they were.
+        with open(os.path.join(d, "notes.txt"), "w") as fp:
+            fp.write("not a database\n" * 100)
+        write(toml, '[registry]\nstate = "notes.txt"\n')
+        r = w.round()
+        expect(r["ok"] and r["state"] == "other/state.db", r)
+        expect(open(os.path.join(d, "notes.txt")).read() == "not a database\n" * 100, "notes.txt was written")
+        said = [x for x in w.err if "state file" in x]
+        expect(len(said) == 2 and "names another state file: rounds are recorded in other/state.db" in said[0] and
+               ".dbreg/state.db" in said[0] and "notes.txt" in said[1] and "still recorded in other/state.db" in said[1],
+               w.err)
+        expect(w.stop() == 0, "".join(w.err)[-2000:])
+    finally:
+        w.kill()
+
+
 @case
 def watch_reports_a_dbreg_toml_with_errors_and_goes_on_with_the_last_good_one():
     # A dbreg.toml saved half way (an array not closed): the round is its

@@ -277,6 +277,12 @@ char *cli_relative_dir(const char *dir);
 
 /* The state file's path: --state/DBREG_STATE, else the project's. malloc'd. */
 char *cli_state_path(const struct cli_session *s, const struct dbreg_project *proj);
+/* For a session that outlives its dbreg.toml (watch): proj's state file
+ * opened in the stead of s->state when it is another file (--state and
+ * DBREG_STATE stay as named). Returns 0 when it is the same file, 1 when
+ * s->state is proj's now, or a negative code, err saying why, s->state
+ * as it was. */
+int cli_state_follow(struct cli_session *s, const struct dbreg_project *proj, char *err, size_t errsize);
 
 /* apply's shortcut (noop.c): true when the state file's caches show there
  * is nothing to do, which it then reported; false to go the long way. */

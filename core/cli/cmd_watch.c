@@ -8,7 +8,9 @@
  * then closes everything and exits 0.
  *
  * dbreg.toml read again is followed: its package folders and [isolation]
- * by the reload, its target's dev and timeouts here. Its target naming
+ * by the reload, its target's dev and timeouts and its state file here
+ * (said once; the new file gets the target's history copy at once, so
+ * that an offline plan with it is current). Its target naming
  * another database is not: the session's connection, history and state
  * file are that database's, so each round says so and applies nothing
  * until dbreg.toml names the database again or watch is started anew. */
@@ -545,6 +547,8 @@ static void watch_report_json(struct watch_ui *ui, const struct dbreg_diag_list 
 	FILE *fp = stdout;
 	fprintf(fp, "{\"round\": %u, \"ok\": %s, \"target\": ", ui->round, !errors && r->ok ? "true" : "false");
 	dbreg_json_str(fp, ui->t->shown);
+	fputs(", \"state\": ", fp);
+	dbreg_json_str(fp, ui->t->state_path);
 	fprintf(fp, ", \"dialect\": \"%s\", \"apply\": %s, \"ms\": %.1f, \"loaded\": %zu, \"rechecked\": %zu, \"files\": ",
 		cli_dialect_name(ui->t->dialect), ui->apply ? "true" : "false", ch ? ch->ms : 0.0, ch ? ch->loaded : 0,
 		ch ? ch->rechecked : 0);
@@ -566,6 +570,29 @@ static void watch_report_json(struct watch_ui *ui, const struct dbreg_diag_list 
 			 r->ran_apply ? &r->res : NULL, r->interrupted && !errors);
 	fputs("}\n", fp);
 	fflush(fp);
+}
+
+/* dbreg.toml read again: its [registry] state, when it names another
+ * file, is where the rounds are recorded from now on. */
+static void watch_follow_state(struct watch_ui *ui, const struct dbreg_project *p)
+{
+	struct cli_session *t = ui->t;
+	char err[1024], *was = strdup(t->state_path);
+	int rc = was ? cli_state_follow(t, p, err, sizeof err) : DBREG_ENOMEM;
+	if (rc > 0) {
+		fprintf(ui->err, "dbreg watch: dbreg.toml names another state file: rounds are recorded in %s from now on "
+			"(they were in %s)\n", t->state_path, was);
+		/* The target's history copy and the registry, as after a round
+		 * that applied (a session that applies only: one that does not
+		 * writes no state file). */
+		ui->dirty |= ui->apply;
+	} else if (rc < 0) {
+		char *want = cli_state_path(t, p);
+		fprintf(ui->err, "dbreg watch: dbreg.toml names the state file %s, which cannot be used (%s): rounds are "
+			"still recorded in %s\n", want ? want : "?", rc == DBREG_ENOMEM ? "out of memory" : err, t->state_path);
+		free(want);
+	}
+	free(was);
 }
 
 /* dbreg.toml read again: what of its target this session can follow. */
@@ -653,8 +680,10 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 		}
 		return reload_rc == DBREG_ENOMEM ? reload_rc : 0;
 	}
-	if (ch && ch->project)
+	if (ch && ch->project) {
 		watch_follow_project(ui, ch->project);
+		watch_follow_state(ui, ch->project);
+	}
 	size_t errors = dbreg_registry_diags(reg)->errors;
 	if (!errors && ch && ch->stand_ins) {
 		/* Its finding bypassed (--allow DBR001) or not, a manifest that
@@ -673,6 +702,7 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 		watch_report_json(ui, d, ch, &r, errors);
 	else
 		watch_report_human(ui, reg, d, ch, &r, errors);
+	watch_state_sync(ui, reg);   /* a state file followed to: the target as it is */
 	if (ui->verbose && !ui->json)
 		fprintf(ui->err, "  round %u: reload %.1f ms (%zu read, %zu re-checked), plan %.1f ms, apply %.1f ms\n",
 			ui->round, ch ? ch->ms : 0.0, ch ? ch->loaded : 0, ch ? ch->rechecked : 0, r.ms_plan, r.ms_apply);

@@ -136,6 +136,43 @@ char *cli_state_path(const struct cli_session *s, const struct dbreg_project *pr
 	return path;
 }
 
+/* Whether two paths name one file (another spelling, a link). */
+static bool session_same_file(const char *a, const char *b)
+{
+	struct stat x, y;
+	return strcmp(a, b) == 0 ||
+	       (stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino);
+}
+
+int cli_state_follow(struct cli_session *s, const struct dbreg_project *proj, char *err, size_t errsize)
+{
+	char *path = cli_state_path(s, proj);
+	if (!path) {
+		snprintf(err, errsize, "out of memory");
+		return DBREG_ENOMEM;
+	}
+	if (session_same_file(path, s->state_path)) {
+		free(path);
+		return 0;
+	}
+	struct dbreg_state *st = NULL;
+	int rc = dbreg_state_open(&st, path, err, errsize);
+	/* A connection that writes opened with its stamp forgotten
+	 * (session_open): so it is in this file too. */
+	if (rc == 0 && s->conn && !s->conn_readonly && (rc = dbreg_stamp_forget(st, s->shown, err, errsize)) < 0)
+		dbreg_state_close(st);
+	if (rc < 0) {
+		free(path);
+		return rc;
+	}
+	dbreg_state_close(s->state);
+	s->state = st;
+	s->state_readonly = false;
+	free(s->state_path);
+	s->state_path = path;
+	return 1;
+}
+
 static int session_state(struct cli_session *s, bool readonly_ok)
 {
 	char err[1600];
