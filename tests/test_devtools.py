@@ -1328,5 +1328,57 @@ def generate_downs_recreate_postgres_columns_with_their_postgres_types():
     finally:
         drop()
 
+
+@case
+def generate_downs_recreate_postgres_types_of_a_table_renamed_past_another():
+    # The PostgreSQL types were put on the view's tables by place, but the
+    # view is sorted by the names after the renames: ydtb_ren_a renamed to
+    # ydtb_ren_c moves past ydtb_ren_b, so ydtb_ren_b took ydtb_ren_a's types
+    # written past its columns (a heap overflow under ASan) and the down of
+    # the columns dropped from ydtb_ren_c recreated them as text and integer.
+    ren = """[package]
+name = "@t/ren"
+version = "1.0.0"
+description = "Renames"
+
+[tables.ydtb_ren_a]
+description = "A"
+workspace_scoped = true
+
+[tables.ydtb_ren_a.columns]
+id = { type = "uuid", primary_key = true }
+flag = { type = "boolean", not_null = true, default = false }
+doc = { type = "jsonb" }
+at = { type = "timestamptz" }
+big = { type = "bigint" }
+
+[tables.ydtb_ren_b]
+description = "B"
+workspace_scoped = true
+
+[tables.ydtb_ren_b.columns]
+id = { type = "uuid", primary_key = true }
+"""
+    d = project({"tomls/ren.toml": ren}, with_tomls=["core.toml"])
+    rc, _, err = run(["generate", "@t/ren"], d)
+    expect(rc == 0, err)
+    edit(d, '[tables.ydtb_ren_a]\n', '[tables.ydtb_ren_c]\nrenamed_from = "ydtb_ren_a"\n', "ren.toml")
+    edit(d, '[tables.ydtb_ren_a.columns]', '[tables.ydtb_ren_c.columns]', "ren.toml")
+    edit(d, 'at = { type = "timestamptz" }\nbig = { type = "bigint" }\n', '', "ren.toml")
+    edit(d, 'version = "1.0.0"', 'version = "2.0.0"', "ren.toml")
+    rc, _, err = run(["generate", "@t/ren"], d)
+    expect(rc == 0, err)
+    down = read(os.path.join(d, "tomls", "ren.toml")).decode().split('id = "0002_')[1]
+    down = down[down.index("down_postgres"):]
+    for words in ('"at" timestamp with time zone', '"big" bigint'):
+        expect(words in down, "%r not in the PostgreSQL down:\n%s" % (words, down))
+    url, drop = t.pg_database()
+    try:
+        rc, _, err = run(["test", "@t/ren", "--target", url], d)
+        expect(rc == 0, "test on PostgreSQL: %d %s" % (rc, err))
+    finally:
+        drop()
+
+
 if __name__ == "__main__":
     sys.exit(main(only=sys.argv[4:]))

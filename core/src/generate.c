@@ -117,6 +117,15 @@ static const char *gen_map_table(const struct gen *g, const char *name)
 	return name;
 }
 
+/* The replayed name of the table called `name` after the renames. */
+static const char *gen_replayed_table(const struct gen *g, const char *name)
+{
+	for (size_t i = 0; i < g->n_renames; i++)
+		if (!g->renames[i].table && strcmp(g->renames[i].to, name) == 0)
+			return g->renames[i].from;
+	return name;
+}
+
 static const char **gen_map_list(struct gen *g, const char *table, const char *const *v, size_t n)
 {
 	if (n == 0)
@@ -218,9 +227,14 @@ static int gen_pg_types(struct gen *g)
 	int rc = dbreg_sqlcheck_pg_coltypes(g->pkg, &pt);
 	if (rc != 0)
 		return rc;
-	for (size_t i = 0; g->view.tables && i < g->have->n_tables; i++) {
-		const struct dbreg_schema_table *h = &g->have->tables[i];
-		struct dbreg_schema_column *cols = (struct dbreg_schema_column *)g->view.tables[i].columns;
+	for (size_t i = 0; g->view.tables && i < g->view.n_tables; i++) {
+		/* The view is sorted by the names after the renames: its
+		 * replayed table by name, not by place. */
+		const struct dbreg_schema_table *v = &g->view.tables[i];
+		const struct dbreg_schema_table *h = dbreg_schema_table(g->have, gen_replayed_table(g, v->name));
+		if (!h || h->n_columns != v->n_columns)
+			continue;
+		struct dbreg_schema_column *cols = (struct dbreg_schema_column *)v->columns;
 		for (size_t c = 0; c < h->n_columns; c++) {
 			struct dbreg_type t;
 			const char *spelling = dbreg_pg_coltype(&pt, h->name, h->columns[c].name);
@@ -245,11 +259,7 @@ static void gen_view(struct gen *g)
 	}
 	for (size_t i = 0; i < pkg->n_tables; i++) {
 		const struct dbreg_table *t = &pkg->tables[i];
-		const char *old = t->name;
-		for (size_t k = 0; k < g->n_renames; k++)
-			if (!g->renames[k].table && strcmp(g->renames[k].to, t->name) == 0)
-				old = g->renames[k].from;
-		const struct dbreg_schema_table *ht = dbreg_schema_table(g->have, old);
+		const struct dbreg_schema_table *ht = dbreg_schema_table(g->have, gen_replayed_table(g, t->name));
 		for (size_t c = 0; ht && c < t->n_columns; c++) {
 			const struct dbreg_column *col = &t->columns[c];
 			if (col->renamed_from && !dbreg_schema_column(ht, col->name) && dbreg_schema_column(ht, col->renamed_from))
@@ -1145,10 +1155,7 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 			}
 			/* Triggers are named by the replayed table (a rename in this
 			 * migration has carried them over already). */
-			const char *replayed = t;
-			for (size_t k = 0; k < g->n_renames; k++)
-				if (!g->renames[k].table && strcmp(g->renames[k].to, t) == 0)
-					replayed = g->renames[k].from;
+			const char *replayed = gen_replayed_table(g, t);
 			dbreg_ddl_rebuild(&up[SQ], g->want, wt, t, from, NULL);
 			gen_triggers(g, &up[SQ], replayed);
 			/* The view holds the replayed table under its new names:
