@@ -1380,5 +1380,119 @@ id = { type = "uuid", primary_key = true }
         drop()
 
 
+@case
+def generate_offline_changes_postgres_types_sqlite_cannot_see():
+    # integer to bigint, varchar(20) to varchar(50), text to varchar(10) and
+    # timestamp to timestamptz are one storage class each on SQLite: offline
+    # generate compared SQLite's replay only, found nothing ("nothing was
+    # generated"), and PostgreSQL kept the old types (verify --target
+    # reported them). Now the types the PostgreSQL bodies give the columns
+    # are compared too: ALTER COLUMN ... TYPE on PostgreSQL, nothing to do on
+    # SQLite, the rows kept on both.
+    def change(d, url):
+        edit(d, 'price = { type = "integer" }',
+             'price = { type = "integer" }\ncode  = { type = "varchar(20)" }\nat    = { type = "timestamp" }')
+        rc, _, err = run(["generate", "@t/shop"], d)
+        expect(rc == 0, err)
+        for target in [[], ["--target", url]]:
+            rc, _, err = run(["apply"] + target, d)
+            expect(rc == 0, err)
+        psql(url, "UPDATE ydtb_shop_items SET price = 7, code = 'c-one', at = '2024-05-06 07:08:09' WHERE id = 'i1'")
+        sqlite_q(d, "UPDATE ydtb_shop_items SET price = 7, code = 'c-one', at = '2024-05-06 07:08:09' WHERE id = 'i1'")
+        edit(d, 'title = { type = "text", not_null = true }', 'title = { type = "varchar(10)", not_null = true }')
+        edit(d, 'price = { type = "integer" }\ncode  = { type = "varchar(20)" }\nat    = { type = "timestamp" }',
+             'price = { type = "bigint" }\ncode  = { type = "varchar(50)" }\nat    = { type = "timestamptz" }')
+        rc, out, err = run(["generate", "@t/shop", "--dry-run"], d)
+        expect(rc == 0, err)
+        # PostgreSQL's alone: no rebuild of SQLite's table.
+        expect("Rebuild" not in out and out.count(" TYPE ") == 8, out)  # up and down
+
+    def sq(d):
+        lines_kept_sqlite(d)
+        expect(sqlite_q(d, "SELECT id, title, price, code, at FROM ydtb_shop_items ORDER BY id")
+               == [("i1", "A", 7, "c-one", "2024-05-06 07:08:09"), ("i2", "B", None, None, None)], "items")
+
+    def pg(url):
+        lines_kept_pg(url)
+        types = psql(url, "SELECT string_agg(column_name || ':' || format_type(atttypid, atttypmod), ',' ORDER BY "
+                     "column_name) FROM information_schema.columns JOIN pg_attribute ON attrelid = "
+                     "'ydtb_shop_items'::regclass AND attname = column_name WHERE table_name = 'ydtb_shop_items' "
+                     "AND table_schema = current_schema() AND column_name IN ('title', 'price', 'code', 'at')")
+        expect(types == "at:timestamp with time zone,code:character varying(50),price:bigint,"
+               "title:character varying(10)", types)
+        got = psql(url, "SET TIME ZONE 'UTC'; SELECT string_agg(concat_ws(':', id, title, price, code, at), ',' "
+                   "ORDER BY id) FROM ydtb_shop_items")
+        expect(got == "i1:A:7:c-one:2024-05-06 07:08:09+00,i2:B", got)
+    change_case(change, sq, pg, expect_loss=True)
+
+
+
+STOCK = '''
+[[migrations]]
+id = "0002_stock"
+version = "1.0.0"
+description = "stock"
+up_sqlite = "ALTER TABLE ydtb_shop_items ADD COLUMN stock integer;"
+up_postgres = """
+DO $$ BEGIN
+  ALTER TABLE ydtb_shop_items ADD COLUMN IF NOT EXISTS stock integer;
+END $$;
+"""
+down = "ALTER TABLE ydtb_shop_items DROP COLUMN stock;"
+'''
+
+
+@case
+def generate_warns_of_a_postgres_type_it_cannot_read_offline():
+    # A column the PostgreSQL body adds inside a DO block: its type there
+    # cannot be read offline, and SQLite's integer stores bigint alike, so
+    # integer to bigint went unseen without a word. Now a warning at the
+    # column's declaration with the way to see it (--target).
+    d = shop_project()
+    with open(os.path.join(d, "tomls", "shop.toml"), "a") as fp:
+        fp.write(STOCK)
+    edit(d, 'price = { type = "integer" }', 'price = { type = "integer" }\nstock = { type = "bigint" }')
+    line = read(os.path.join(d, "tomls", "shop.toml")).decode().split("\n").index('stock = { type = "bigint" }') + 1
+    rc, out, err = run(["generate", "@t/shop", "--dry-run"], d)
+    expect(rc == 0 and out == "" and "nothing to generate" in err, err)
+    expect("tomls/shop.toml:%d:1: warning[DBR103]: column ydtb_shop_items.stock is declared bigint" % line in err
+           and "makes it integer" in err and "pass --target a PostgreSQL URL" in err, err)
+    # Where the PostgreSQL body's type can be read there is nothing to say.
+    rc, out, err = run(["generate", "@ydtb/core", "--dry-run"], d)
+    expect(rc == 0 and "DBR103" not in err.replace("DBR103 suppressed", ""), err)
+
+
+
+@case
+def generate_offline_reads_the_postgres_type_of_a_column_it_renamed():
+    # generate renames a PostgreSQL column inside a DO block (RENAME COLUMN
+    # has no IF EXISTS), which the parse of the PostgreSQL bodies does not
+    # read: the renamed column's type is the one of its renamed_from.
+    d = shop_project()
+    url, drop = t.pg_database()
+    try:
+        with_rows(d, url)
+        edit(d, 'price = { type = "integer" }', 'cost = { type = "integer", renamed_from = "price" }')
+        rc, _, err = run(["generate", "@t/shop"], d)
+        expect(rc == 0, err)
+        edit(d, 'cost = { type = "integer", renamed_from = "price" }',
+             'cost = { type = "bigint", renamed_from = "price" }')
+        rc, out, err = run(["generate", "@t/shop", "--dry-run"], d)
+        expect(rc == 0 and 'ALTER COLUMN "cost" TYPE bigint' in out and "DBR103" not in err, out + err)
+        rc, _, err = run(["generate", "@t/shop"], d)
+        expect(rc == 0, err)
+        for target in [[], ["--target", url]]:
+            rc, _, err = run(["apply"] + target, d)
+            expect(rc == 0, err)
+            rc, _, err = run(["verify"] + target, d)
+            expect(rc == 0, err)
+        got = psql(url, "SELECT string_agg(id || ':' || coalesce(cost::text, '-') || ':' || pg_typeof(cost), ',' "
+                   "ORDER BY id) FROM ydtb_shop_items")
+        expect(got == "i1:5:bigint,i2:-:bigint", got)
+        lines_kept_pg(url)
+    finally:
+        drop()
+
+
 if __name__ == "__main__":
     sys.exit(main(only=sys.argv[4:]))

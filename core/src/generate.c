@@ -89,6 +89,7 @@ struct gen {
 	char **trig_table, **trig_sql; /* the replay's triggers, read once a rebuild needs them */
 	size_t n_trig, n_trig_table;
 	bool trig_read;
+	struct dbreg_pg_coltypes pgt;  /* the types the PostgreSQL bodies give the columns (offline) */
 	struct dbreg_buf summary;
 	size_t n_changes;
 	char err[1024];
@@ -213,37 +214,149 @@ oom:
 	return DBREG_ENOMEM;
 }
 
+/* Whether the differences change the type of column c. */
+static bool gen_type_changes(const struct dbreg_sdiff *d, size_t n, const struct dbreg_schema_column *c)
+{
+	for (size_t k = 0; k < n; k++)
+		if (d[k].kind == DBREG_SDIFF_COLUMN_TYPE && d[k].want_col == c)
+			return true;
+	return false;
+}
+
+/* The type the package's PostgreSQL bodies give column c of view table v
+ * (h: the replayed table it is a copy of, whose names the bodies use);
+ * NULL when their parse does not know it. A column generate renamed is
+ * renamed on PostgreSQL inside a DO block, which the parse does not read:
+ * then the type is the one of its renamed_from. */
+static const char *gen_pg_spelling(const struct gen *g, const struct dbreg_schema_table *h,
+				   const struct dbreg_schema_table *v, size_t c)
+{
+	const char *s = dbreg_pg_coltype(&g->pgt, h->name, h->columns[c].name);
+	if (s)
+		return s;
+	const struct dbreg_table *t = dbreg_package_table(g->pkg, v->name);
+	const struct dbreg_column *col = t ? dbreg_table_column(t, v->columns[c].name) : NULL;
+	return col && col->renamed_from ? dbreg_pg_coltype(&g->pgt, h->name, col->renamed_from) : NULL;
+}
+
+/* A declared column whose PostgreSQL type the parse does not know, while
+ * the type SQLite's body spelled is another one for PostgreSQL: a change
+ * only PostgreSQL would make (integer to bigint, a varchar's length) may
+ * be missing from what generate writes. */
+static void gen_pg_unseen(struct gen *g, const struct dbreg_schema_table *wt, const struct dbreg_schema_column *w,
+			  const struct dbreg_schema_column *have)
+{
+	struct dbreg_type t;
+	if (!w || !w->ptype.info || !have->type || dbreg_type_parse(have->type, &t) != 0 ||
+	    dbreg_type_stores(&w->ptype, have->type, PG) || gen_type_changes(g->diffs.items, g->diffs.len, w))
+		return;
+	struct dbreg_diag_at at = {.file = g->pkg->file, .line = w->pos.line, .column = w->pos.column,
+				   .package = g->pkg->name, .table = wt->name, .column_name = w->name};
+	if (dbreg_diag_addf(g->diags, "DBR103", &at, "column %s.%s is declared %s; the migrations' SQLite body makes "
+			    "it %s, and which type their PostgreSQL body gives it cannot be read offline: a type change "
+			    "(a table rewrite) PostgreSQL needs may be missing from the generated migration",
+			    wt->name, w->name, w->type, have->type) ||
+	    dbreg_diag_hintf(g->diags, "pass --target a PostgreSQL URL: generate then replays the PostgreSQL bodies "
+			     "there, where types compare exactly"))
+		g->arena.oom = true;
+}
+
+/* Inserts x after the differences of its table and the tables before it
+ * (the list is in `want` table order, each table's together). */
+static int gen_diff_insert(struct dbreg_sdiff_list *l, const struct dbreg_schema *want, struct dbreg_sdiff x)
+{
+	if (l->len == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct dbreg_sdiff *v = realloc(l->items, cap * sizeof *v);
+		if (!v)
+			return DBREG_ENOMEM;
+		l->items = v;
+		l->cap = cap;
+	}
+	size_t key = (size_t)(x.want_table - want->tables), at = l->len;
+	while (at > 0 && (!l->items[at - 1].want_table || (size_t)(l->items[at - 1].want_table - want->tables) > key))
+		at--;
+	memmove(&l->items[at + 1], &l->items[at], (l->len - at) * sizeof *l->items);
+	l->items[at] = x;
+	l->len++;
+	return 0;
+}
+
 /* The replayed SQLite schema knows a column's storage class, not its type
- * (uuid, timestamptz and jsonb are TEXT, boolean and bigint INTEGER): what
- * a PostgreSQL body recreates from it (the down of a drop or of a type
- * change) takes the type the package's PostgreSQL bodies gave the column.
- * After the differ ran, so that what it compares stays SQLite's; SQLite's
- * own bodies spell the catalog's types (dbreg_ddl_type). */
+ * (uuid, timestamptz and jsonb are TEXT, boolean and bigint INTEGER): the
+ * view's columns take the types the package's PostgreSQL bodies give them
+ * (sqlcheck's parse of their CREATE TABLE, ADD COLUMN, ALTER COLUMN TYPE
+ * and RENAME), so that what a PostgreSQL body recreates (the down of a drop
+ * or of a type change) has them. After the differ ran, so that what it
+ * compared stays SQLite's; SQLite's own bodies spell the catalog's types
+ * (dbreg_ddl_type).
+ *
+ * Then the differ runs once more on each table of the view, its types
+ * spelled as PostgreSQL has them and judged as a PostgreSQL catalog's: a
+ * type difference only PostgreSQL has (integer to bigint, varchar(20) to
+ * varchar(50), text to varchar(10), timestamp to timestamptz: one storage
+ * class on SQLite) joins the list, and its ALTER COLUMN TYPE is written for
+ * PostgreSQL alone. */
 static int gen_pg_types(struct gen *g)
 {
-	if (g->url)
+	if (g->url || !g->view.tables)
 		return 0;   /* replayed on PostgreSQL: the catalog's types are its own */
-	struct dbreg_pg_coltypes pt;
-	int rc = dbreg_sqlcheck_pg_coltypes(g->pkg, &pt);
+	int rc = dbreg_sqlcheck_pg_coltypes(g->pkg, &g->pgt);
 	if (rc != 0)
 		return rc;
-	for (size_t i = 0; g->view.tables && i < g->view.n_tables; i++) {
+	/* Only what the differ judges types by: the dialect of a catalog. */
+	struct dbreg_schema pg = {.source = DBREG_SCHEMA_CATALOG, .dialect = PG};
+	struct dbreg_sdiff_list found = DBREG_SDIFF_LIST_INIT;
+	for (size_t i = 0; rc == 0 && i < g->view.n_tables; i++) {
+		struct dbreg_schema_table *v = &g->view.tables[i];
 		/* The view is sorted by the names after the renames: its
 		 * replayed table by name, not by place. */
-		const struct dbreg_schema_table *v = &g->view.tables[i];
 		const struct dbreg_schema_table *h = dbreg_schema_table(g->have, gen_replayed_table(g, v->name));
 		if (!h || h->n_columns != v->n_columns)
 			continue;
+		const struct dbreg_schema_table *wt = dbreg_schema_table(g->want, v->name);
 		struct dbreg_schema_column *cols = (struct dbreg_schema_column *)v->columns;
-		for (size_t c = 0; c < h->n_columns; c++) {
-			struct dbreg_type t;
-			const char *spelling = dbreg_pg_coltype(&pt, h->name, h->columns[c].name);
-			if (spelling && dbreg_type_parse(spelling, &t) == 0)
-				cols[c].ptype = t;
+		struct dbreg_schema_column *typed = gen_alloc(&g->arena, (v->n_columns + 1) * sizeof *typed);
+		if (!typed) {
+			rc = DBREG_ENOMEM;
+			break;
 		}
+		for (size_t c = 0; c < v->n_columns; c++) {
+			struct dbreg_type t;
+			const char *spelling = gen_pg_spelling(g, h, v, c);
+			const struct dbreg_schema_column *w = wt ? dbreg_schema_column(wt, cols[c].name) : NULL;
+			typed[c] = cols[c];
+			if (spelling && dbreg_type_parse(spelling, &t) == 0) {
+				cols[c].ptype = t;
+				typed[c].type = spelling;
+			} else {
+				if (wt)
+					gen_pg_unseen(g, wt, w, &cols[c]);
+				/* Unknown: taken as what is declared. */
+				typed[c].type = w ? w->type : cols[c].type;
+			}
+		}
+		if (!wt)
+			continue;
+		struct dbreg_schema_table t = *v;
+		t.columns = typed;
+		static const struct dbreg_sdiff_opts types_only = {0};
+		size_t from = found.len, kept = from;
+		rc = dbreg_schema_diff_table(&found, wt, &t, &pg, &types_only);
+		for (size_t k = from; rc == 0 && k < found.len; k++) {
+			struct dbreg_sdiff x = found.items[k];
+			if (x.kind != DBREG_SDIFF_COLUMN_TYPE || gen_type_changes(g->diffs.items, g->diffs.len, x.want_col))
+				continue;
+			x.have_table = v;
+			x.have_col = &v->columns[x.have_col - typed];
+			found.items[kept++] = x;
+		}
+		found.len = kept;
 	}
-	dbreg_pg_coltypes_dispose(&pt);
-	return 0;
+	for (size_t k = 0; rc == 0 && k < found.len; k++)
+		rc = gen_diff_insert(&g->diffs, g->want, found.items[k]);
+	dbreg_sdiff_list_dispose(&found);
+	return rc ? rc : g->arena.oom ? DBREG_ENOMEM : 0;
 }
 
 /* Finds the renames renamed_from asks for that the replayed schema still
@@ -431,10 +544,11 @@ static bool gen_needs_rebuild(const struct dbreg_sdiff *d, size_t n, bool pg)
 	for (size_t i = 0; i < n; i++) {
 		switch (d[i].kind) {
 		case DBREG_SDIFF_COLUMN_TYPE:
-			/* SQLite keeps no lengths: varchar(20) to varchar(100) (seen
-			 * by a PostgreSQL replay) changes nothing there. */
-			if (d[i].want_col->ptype.info &&
-			    strcmp(dbreg_type_affinity(d[i].have_col->type), d[i].want_col->ptype.info->sqlite) == 0)
+			/* A type SQLite stores the column as already changes nothing
+			 * there: a length (varchar(20) to varchar(100)), integer to
+			 * bigint, seen by PostgreSQL only. */
+			if (d[i].want_col->ptype.info && d[i].have_col->type &&
+			    dbreg_type_stores(&d[i].want_col->ptype, d[i].have_col->type, SQ))
 				break;
 			return true;
 		case DBREG_SDIFF_COLUMN_NULLABILITY:
@@ -519,15 +633,6 @@ static void gen_retype(struct dbreg_buf *b, struct ddl_vars *v, struct ddl_vars 
 	v->expr = to_def;
 	if (to_def)
 		dbreg_ddl_emit(b, DBREG_DIALECT_POSTGRES, DDL_SET_DEFAULT, v);
-}
-
-/* Whether the differences change the type of column c. */
-static bool gen_type_changes(const struct dbreg_sdiff *d, size_t n, const struct dbreg_schema_column *c)
-{
-	for (size_t k = 0; k < n; k++)
-		if (d[k].kind == DBREG_SDIFF_COLUMN_TYPE && d[k].want_col == c)
-			return true;
-	return false;
 }
 
 static char *gen_list(const char *const *cols, size_t n)
@@ -1493,6 +1598,7 @@ int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, c
 	free(g.renames);
 	dbreg_strv_free(g.trig_table, g.n_trig_table);
 	dbreg_strv_free(g.trig_sql, g.n_trig);
+	dbreg_pg_coltypes_dispose(&g.pgt);
 	dbreg_schema_free(g.want);
 	dbreg_schema_free(g.have);
 	if (rc != 0) {

@@ -27,10 +27,11 @@ int dbreg_sqlcheck_text(struct dbreg_diag_list *diags, const char *file, const c
 
 /* The type the PostgreSQL up bodies of a package leave each column with,
  * read from their CREATE TABLE, ADD COLUMN, ALTER COLUMN TYPE and RENAME
- * statements in migration order: what generate's downs recreate on
- * PostgreSQL when the schema it compares is SQLite's (whose types say only
- * the storage class). A type is NULL when it is not one spelling
- * (an array). */
+ * statements in migration order: what generate compares the declared
+ * types with on PostgreSQL's side, and its downs recreate there, when the
+ * schema it replayed is SQLite's (whose types say only the storage class).
+ * A type is NULL when it is not one spelling (an array); a DO block's
+ * statements are not read. */
 struct dbreg_pg_coltype {
 	char *table, *column, *type;
 };
