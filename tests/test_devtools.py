@@ -1494,5 +1494,117 @@ def generate_offline_reads_the_postgres_type_of_a_column_it_renamed():
         drop()
 
 
+
+CAT = """[package]
+name = "@t/cat"
+version = "1.0.0"
+description = "Kinds and their tags"
+
+[tables.ydtb_cat_kinds]
+description = "A kind"
+workspace_scoped = true
+
+[tables.ydtb_cat_kinds.columns]
+id   = { type = "integer", primary_key = true }
+name = { type = "text" }
+
+[tables.ydtb_cat_tags]
+description = "A tag of a kind"
+workspace_scoped = true
+
+[tables.ydtb_cat_tags.columns]
+id      = { type = "text", primary_key = true }
+kind_id = { type = "integer", references = "ydtb_cat_kinds.id", on_delete = "cascade" }
+"""
+
+USE = """[package]
+name = "@t/use"
+version = "1.0.0"
+description = "Things of a kind, in another package"
+
+[dependencies]
+"@t/cat" = "^1.0.0"
+
+[tables.ydtb_use_things]
+description = "A thing of a kind"
+workspace_scoped = true
+
+[tables.ydtb_use_things.columns]
+id      = { type = "text", primary_key = true }
+kind_id = { type = "integer", references = "ydtb_cat_kinds.id" }
+"""
+
+CAT_ROWS = [
+    "INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W', 'w')",
+    "INSERT INTO ydtb_cat_kinds (id, name, workspace_id) VALUES (1, 'one', 'w1'), (2, 'two', 'w1')",
+    "INSERT INTO ydtb_cat_tags (id, kind_id, workspace_id) VALUES ('t1', 1, 'w1'), ('t2', 2, 'w1'), ('t3', NULL, 'w1')",
+]
+
+
+def cat_project(with_use):
+    """@t/cat (and @t/use) generated, initialised on both dialects with rows."""
+    files = {"tomls/cat.toml": CAT}
+    if with_use:
+        files["tomls/use.toml"] = USE
+    d = project(files, with_tomls=["core.toml"])
+    for name in ["@t/cat"] + (["@t/use"] if with_use else []):
+        rc, _, err = run(["generate", name], d)
+        expect(rc == 0, err)
+    url, drop = t.pg_database()
+    rows = CAT_ROWS + (["INSERT INTO ydtb_use_things (id, kind_id, workspace_id) VALUES ('u1', 1, 'w1')"]
+                       if with_use else [])
+    for target in [[], ["--target", url]]:
+        rc, _, err = run(["init"] + target, d)
+        expect(rc == 0, err)
+    for sql in rows:
+        sqlite_q(d, sql)
+        psql(url, sql)
+    return d, url, drop
+
+
+@case
+def generate_refuses_a_key_type_another_packages_foreign_key_cannot_reference():
+    # ydtb_use_things.kind_id (@t/use, integer) references
+    # ydtb_cat_kinds.id. Making the id text in @t/cat: generate wrote
+    # ALTER COLUMN id TYPE text, which PostgreSQL refuses ("foreign key
+    # constraint ydtb_use_things_kind_id_fkey cannot be implemented"), and
+    # @t/cat cannot change @t/use's table. Now generate refuses, at the
+    # column, naming @t/use's table and column. A change within the family
+    # (integer to bigint), which PostgreSQL takes, is generated and applied.
+    d, url, drop = cat_project(with_use=True)
+    try:
+        edit(d, 'version = "1.0.0"', 'version = "1.1.0"', "cat.toml")
+        edit(d, 'id   = { type = "integer", primary_key = true }', 'id   = { type = "bigint", primary_key = true }',
+             "cat.toml")
+        edit(d, 'kind_id = { type = "integer", references', 'kind_id = { type = "bigint", references', "cat.toml")
+        rc, _, err = run(["generate", "@t/cat"], d)
+        expect(rc == 0 and "DBR029" not in err, err)
+        for target in [[], ["--target", url]]:
+            rc, _, err = run(["apply"] + target, d)
+            expect(rc == 0, err)
+            rc, _, err = run(["verify"] + target, d)
+            expect(rc == 0, err)
+        expect(psql(url, "SELECT string_agg(id || ':' || kind_id, ',' ORDER BY id) FROM ydtb_use_things") == "u1:1",
+               "the other package's rows")
+        path = os.path.join(d, "tomls", "cat.toml")
+        edit(d, 'id   = { type = "bigint", primary_key = true }', 'id   = { type = "text", primary_key = true }',
+             "cat.toml")
+        edit(d, 'kind_id = { type = "bigint", references', 'kind_id = { type = "text", references', "cat.toml")
+        edit(d, 'kind_id = { type = "integer", references', 'kind_id = { type = "text", references', "use.toml")
+        before = read(path)
+        line = before.decode().split("\n").index('id   = { type = "text", primary_key = true }') + 1
+        rc, out, err = run(["generate", "@t/cat"], d)
+        expect(rc == 1 and read(path) == before, "exit %d, manifest %s: %s" % (rc, read(path) != before, err))
+        expect(("tomls/cat.toml:%d:1: error[DBR029]: column ydtb_cat_kinds.id cannot change to text here: column "
+                "ydtb_use_things.kind_id of package @t/use references it and is integer" % line) in err
+               and "nothing was generated" in err and "hint: in steps: a release of @t/use" in err, err)
+        rc, out, err = run(["generate", "@t/cat", "--dry-run", "--json"], d)
+        doc = t.parse_json(rc, out, err)
+        expect(rc == 1 and any(x["code"] == "DBR029" and x.get("table") == "ydtb_cat_kinds"
+                               for x in doc["diagnostics"]), out)
+    finally:
+        drop()
+
+
 if __name__ == "__main__":
     sys.exit(main(only=sys.argv[4:]))

@@ -359,6 +359,71 @@ static int gen_pg_types(struct gen *g)
 	return rc ? rc : g->arena.oom ? DBREG_ENOMEM : 0;
 }
 
+/* A key column whose type changes while a foreign key of another package
+ * references it: PostgreSQL's ALTER COLUMN ... TYPE rebuilds that foreign
+ * key with the new type, and refuses a type its column's cannot reference
+ * ("foreign key constraint cannot be implemented", 42804), and generate
+ * writes the package's own tables only. The referencing column's type is
+ * the one its package's PostgreSQL bodies give it, else the declared one.
+ * An error at the column, naming the package, table and column that
+ * reference it; nothing is generated. */
+static int gen_check_referenced(struct gen *g)
+{
+	size_t errors = g->diags->errors;
+	for (size_t p = 0; p < g->reg->n_packages; p++) {
+		const struct dbreg_package *other = g->reg->packages[p];
+		struct dbreg_pg_coltypes pt = {0};
+		bool read = false;
+		for (size_t t = 0; t < other->n_tables && other != g->pkg; t++) {
+			const struct dbreg_table *rt = &other->tables[t];
+			for (size_t c = 0; c < rt->n_columns; c++) {
+				const struct dbreg_column *rc = &rt->columns[c];
+				const struct dbreg_sdiff *x = NULL;
+				for (size_t k = 0; rc->ref_table && rc->ref_column && k < g->diffs.len && !x; k++) {
+					const struct dbreg_sdiff *y = &g->diffs.items[k];
+					if (y->kind == DBREG_SDIFF_COLUMN_TYPE && strcmp(y->want_col->name, rc->ref_column) == 0 &&
+					    (strcmp(y->want_table->name, rc->ref_table) == 0 ||
+					     strcmp(gen_replayed_table(g, y->want_table->name), rc->ref_table) == 0))
+						x = y;
+				}
+				if (!x)
+					continue;
+				if (!read && dbreg_sqlcheck_pg_coltypes(other, &pt) != 0)
+					return DBREG_ENOMEM;
+				read = true;
+				const char *spelling = dbreg_pg_coltype(&pt, rt->name, rc->name);
+				struct dbreg_type have;
+				if (!spelling || dbreg_type_parse(spelling, &have) != 0) {
+					spelling = rc->type;
+					if (dbreg_type_parse(spelling, &have) != 0)
+						continue;
+				}
+				if (dbreg_type_fk_compatible(have.info, x->want_col->ptype.info))
+					continue;
+				char shown[96];
+				dbreg_type_pg_spelling(&have, shown, sizeof shown);
+				const struct dbreg_schema_column *w = x->want_col;
+				struct dbreg_diag_at at = {.file = g->pkg->file, .line = w->pos.line, .column = w->pos.column,
+							   .package = g->pkg->name, .table = x->want_table->name,
+							   .column_name = w->name};
+				if (dbreg_diag_addf(g->diags, "DBR029", &at, "column %s.%s cannot change to %s here: column "
+						    "%s.%s of package %s references it and is %s, which cannot reference %s "
+						    "(PostgreSQL refuses the change), and a migration of %s cannot change %s's tables",
+						    x->want_table->name, w->name, w->type, rt->name, rc->name, other->name, shown,
+						    w->type, g->pkg->name, other->name) ||
+				    dbreg_diag_hintf(g->diags, "in steps: a release of %s whose migration drops that foreign key, "
+						     "then this change, then one of %s that makes %s.%s %s and adds the key back",
+						     other->name, other->name, rt->name, rc->name, w->type)) {
+					dbreg_pg_coltypes_dispose(&pt);
+					return DBREG_ENOMEM;
+				}
+			}
+		}
+		dbreg_pg_coltypes_dispose(&pt);
+	}
+	return g->diags->errors > errors ? DBREG_EINVALID : 0;
+}
+
 /* Finds the renames renamed_from asks for that the replayed schema still
  * needs, then builds the view: copies of the replayed tables under their
  * new names, with renamed columns and references. */
@@ -1527,6 +1592,9 @@ int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, c
 		rc = g.arena.oom ? DBREG_ENOMEM : dbreg_schema_diff(&g.diffs, g.want, &g.view, &opts);
 		if (rc == 0)
 			rc = gen_pg_types(&g);
+		if (rc == 0 && (rc = gen_check_referenced(&g)) == DBREG_EINVALID)
+			snprintf(err, errsize, "%s: a column another package's foreign key references would change to a "
+				 "type that key cannot have (above): nothing was generated", package);
 	}
 	if (rc == 0) {
 		gen_renames(&g, &steps);
