@@ -1606,5 +1606,55 @@ def generate_refuses_a_key_type_another_packages_foreign_key_cannot_reference():
         drop()
 
 
+
+@case
+def generate_changes_a_key_type_and_the_foreign_key_on_it_in_one_package():
+    # ydtb_cat_tags.kind_id references ydtb_cat_kinds.id, both integer, both
+    # made text: generate wrote the two ALTER COLUMN ... TYPE, the first of
+    # which PostgreSQL refuses while the foreign key stands ("cannot be
+    # implemented": text and integer), rolled back. Now the foreign key is
+    # dropped before the types change and added back after both (NOT VALID,
+    # then validated), in the up and in the down.
+    d, url, drop = cat_project(with_use=False)
+    try:
+        edit(d, 'version = "1.0.0"', 'version = "1.1.0"', "cat.toml")
+        edit(d, 'id   = { type = "integer", primary_key = true }', 'id   = { type = "text", primary_key = true }',
+             "cat.toml")
+        edit(d, 'kind_id = { type = "integer", references', 'kind_id = { type = "text", references', "cat.toml")
+        rc, _, err = run(["generate", "@t/cat"], d)
+        expect(rc == 0, err)
+        rc, _, err = run(["validate"], d)
+        expect(rc == 0 and "DBR047" not in err, err)
+
+        def check(when):
+            want = "integer" if when == "down" else "text"
+            got = psql(url, "SELECT string_agg(attrelid::regclass || '.' || attname || ':' || format_type(atttypid, "
+                       "atttypmod), ',' ORDER BY 1) FROM pg_attribute WHERE attrelid IN ('ydtb_cat_kinds'::regclass, "
+                       "'ydtb_cat_tags'::regclass) AND attname IN ('id', 'kind_id') AND attrelid::regclass::text || "
+                       "attname <> 'ydtb_cat_tagsid'")
+            expect(got == "ydtb_cat_kinds.id:%s,ydtb_cat_tags.kind_id:%s" % (want, want), "%s: %s" % (when, got))
+            fk = psql(url, "SELECT convalidated FROM pg_constraint WHERE conname = 'ydtb_cat_tags_kind_id_fkey'")
+            expect(fk == "t", "%s: the foreign key is %r" % (when, fk))
+            for rows in (sqlite_q(d, "SELECT id, kind_id FROM ydtb_cat_tags ORDER BY id"),
+                         psql(url, "SELECT string_agg(id || ':' || coalesce(kind_id::text, '-'), ',' ORDER BY id) "
+                              "FROM ydtb_cat_tags")):
+                expect(rows in ([("t1", 1), ("t2", 2), ("t3", None)], [("t1", "1"), ("t2", "2"), ("t3", None)],
+                                "t1:1,t2:2,t3:-"), "%s: tags %r" % (when, rows))
+            # The key still holds: deleting a kind takes its tags.
+            expect(psql(url, "SELECT count(*) FROM ydtb_cat_kinds") == "2", when)
+        for when, cmd in [("up", ["apply"]), ("down", ["down", "@t/cat", "--to", "1.0.0"]), ("up again", ["apply"])]:
+            for target in [[], ["--target", url]]:
+                rc, _, err = run(cmd + target, d)
+                expect(rc == 0, "%s %s: %s" % (when, target[:1], err))
+                rc, _, err = run(["verify"] + target, d)
+                expect(rc == 0, "verify after %s %s: %s" % (when, target[:1], err))
+            expect(sqlite_q(d, "PRAGMA foreign_key_check") == [], "foreign key check after " + when)
+            check(when)
+        rc, _, err = run(["test", "@t/cat", "--target", url], d)
+        expect(rc == 0, err)
+    finally:
+        drop()
+
+
 if __name__ == "__main__":
     sys.exit(main(only=sys.argv[4:]))

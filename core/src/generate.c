@@ -837,8 +837,11 @@ static void gen_triggers(struct gen *g, struct dbreg_buf *b, const char *table)
 /* ---- foreign keys on a key that changes ------------------------------------- */
 
 /* The keys of the replayed table that these differences drop on
- * PostgreSQL: its primary key when it changes, and unique indexes that go
- * or are built again. */
+ * PostgreSQL: its primary key when it changes, unique indexes that go or
+ * are built again, and a column whose type changes to another family
+ * (integer to text): PostgreSQL rebuilds a foreign key on it with the new
+ * type, and refuses one whose column's type, changed in this migration
+ * too but later, cannot reference it yet. */
 struct gen_keys {
 	const char *const *cols[16];
 	size_t n[16], len;
@@ -857,6 +860,10 @@ static void gen_dropped_keys(const struct dbreg_sdiff *d, size_t n, struct gen_k
 			    x->kind == DBREG_SDIFF_INDEX_UNIQUE) && x->have_ix->unique) {
 			k->cols[k->len] = x->have_ix->columns;
 			k->n[k->len++] = x->have_ix->n_columns;
+		} else if (x->kind == DBREG_SDIFF_COLUMN_TYPE &&
+			   !dbreg_type_fk_compatible(x->have_col->ptype.info, x->want_col->ptype.info)) {
+			k->cols[k->len] = &x->have_col->name;
+			k->n[k->len++] = 1;
 		}
 	}
 }
@@ -957,16 +964,14 @@ static bool gen_dependents(struct gen *g, struct gen_steps *steps, const struct 
 	return any;
 }
 
-/* Statements for the differences of one existing table. */
-static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg_sdiff *d, size_t n)
+/* Statements for the differences of one existing table; dependents: the
+ * foreign keys on a key it drops were dropped before (gen_dependents), and
+ * the unique key they come back on is built here, not online. */
+static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg_sdiff *d, size_t n, bool dependents)
 {
 	const struct dbreg_schema_table *wt = d[0].want_table, *ht = d[0].have_table;
 	const char *t = wt->name;
 	bool rebuild = gen_needs_rebuild(d, n, g->url != NULL);
-	/* Foreign keys on a key this table drops go first and come back after
-	 * it (PostgreSQL; SQLite's rebuild keeps them on their tables). The
-	 * unique key they come back on is then built here, not online. */
-	bool dependents = gen_dependents(g, steps, d, n, false);
 	struct dbreg_buf up[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT}, down[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};
 	struct dbreg_buf oup[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT}, odown[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};
 	struct dbreg_buf later[2] = {DBREG_BUF_INIT, DBREG_BUF_INIT};   /* the downs of the passes after this one */
@@ -1341,8 +1346,6 @@ static void gen_table(struct gen *g, struct gen_steps *steps, const struct dbreg
 	}
 	gen_step(g, steps, GEN_MAIN, up, down);
 	gen_step(g, steps, GEN_ONLINE, oup, odown);
-	if (dependents)
-		gen_dependents(g, steps, d, n, true);
 }
 
 /* A table the package declares and its migrations do not create yet. */
@@ -1599,7 +1602,12 @@ int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, c
 	if (rc == 0) {
 		gen_renames(&g, &steps);
 		gen_new_tables(&g, &steps);
-		for (size_t i = 0; i < g.diffs.len;) {
+		/* The differences of each existing table, [from, to) of the list. */
+		size_t *from = gen_alloc(&g.arena, (g.diffs.len + 1) * sizeof *from);
+		size_t *to = gen_alloc(&g.arena, (g.diffs.len + 1) * sizeof *to);
+		bool *deps = gen_alloc(&g.arena, g.diffs.len + 1);
+		size_t n_groups = 0;
+		for (size_t i = 0; from && to && deps && i < g.diffs.len;) {
 			size_t j = i;
 			const struct dbreg_sdiff *x = &g.diffs.items[i];
 			if (x->kind == DBREG_SDIFF_TABLE_MISSING || x->kind == DBREG_SDIFF_TABLE_EXTRA ||
@@ -1610,9 +1618,21 @@ int dbreg_generate_on(struct dbreg_generated *out, struct dbreg_registry *reg, c
 			while (j < g.diffs.len && g.diffs.items[j].want_table == x->want_table &&
 			       g.diffs.items[j].kind != DBREG_SDIFF_TABLE_MISSING)
 				j++;
-			gen_table(&g, &steps, x, j - i);
+			from[n_groups] = i;
+			to[n_groups++] = j;
 			i = j;
 		}
+		/* Foreign keys on a key that a table drops or retypes go before
+		 * any table changes and come back after all of them (PostgreSQL;
+		 * SQLite's rebuild keeps them on their tables): the table holding
+		 * one may change its column's type too, before or after. */
+		for (size_t k = 0; k < n_groups; k++)
+			deps[k] = gen_dependents(&g, &steps, &g.diffs.items[from[k]], to[k] - from[k], false);
+		for (size_t k = 0; k < n_groups; k++)
+			gen_table(&g, &steps, &g.diffs.items[from[k]], to[k] - from[k], deps[k]);
+		for (size_t k = 0; k < n_groups; k++)
+			if (deps[k])
+				gen_dependents(&g, &steps, &g.diffs.items[from[k]], to[k] - from[k], true);
 		for (size_t i = 0; i < g.diffs.len; i++)
 			if (g.diffs.items[i].kind == DBREG_SDIFF_TABLE_EXTRA)
 				gen_drop_table(&g, &steps, g.diffs.items[i].have_table);
