@@ -1656,5 +1656,124 @@ def generate_changes_a_key_type_and_the_foreign_key_on_it_in_one_package():
         drop()
 
 
+
+ORD = """[package]
+name = "@t/ord"
+version = "1.0.0"
+description = "A table whose columns the migrations built in another order than declared"
+
+[tables.ydtb_ord_items]
+description = "An item"
+workspace_scoped = true
+
+[tables.ydtb_ord_items.columns]
+id        = { type = "text", primary_key = true }
+gone      = { type = "text" }
+b         = { type = "text" }
+old_label = { type = "text" }
+a         = { type = "integer" }
+
+[tables.ydtb_ord_notes]
+description = "A note on an item (its child table)"
+workspace_scoped = true
+
+[tables.ydtb_ord_notes.columns]
+id      = { type = "text", primary_key = true }
+item_id = { type = "text", not_null = true, references = "ydtb_ord_items.id", on_delete = "cascade" }
+
+[[migrations]]
+id = "0001_init"
+version = "1.0.0"
+description = "the items, columns in the order of 1.0.0"
+up = \"\"\"
+CREATE TABLE IF NOT EXISTS ydtb_ord_items (
+  id text PRIMARY KEY,
+  gone text,
+  b text,
+  old_label text,
+  a integer,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS ydtb_ord_items_workspace_id_idx ON ydtb_ord_items (workspace_id);
+CREATE TABLE IF NOT EXISTS ydtb_ord_notes (
+  id text PRIMARY KEY,
+  item_id text NOT NULL REFERENCES ydtb_ord_items(id) ON DELETE CASCADE,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS ydtb_ord_notes_workspace_id_idx ON ydtb_ord_notes (workspace_id);
+\"\"\"
+down = "DROP TABLE IF EXISTS ydtb_ord_notes; DROP TABLE IF EXISTS ydtb_ord_items;"
+"""
+
+
+@case
+def generate_rebuild_copies_by_name_into_the_declared_column_order():
+    # SQLite's rebuild creates the table in the declared order (id, a,
+    # label, b, fresh, workspace_id) from one the migrations built as (id,
+    # gone, b, old_label, a, workspace_id): the copy names the columns on
+    # both sides, so each value lands in its own column, the renamed one
+    # included, the dropped one left out, the new one taking its default;
+    # the child table's rows stay (foreign_keys = false). After it validate
+    # reports no DBR047, verify no difference, on both dialects, and the
+    # down rebuilds the old order with the same rows.
+    d = project({"tomls/ord.toml": ORD}, with_tomls=["core.toml"])
+    url, drop = t.pg_database()
+    try:
+        rows = ["INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W', 'w')",
+                "INSERT INTO ydtb_ord_items (id, gone, b, old_label, a, workspace_id) VALUES "
+                "('r1', 'g1', 'B1', 'L1', 11, 'w1'), ('r2', NULL, NULL, 'L2', NULL, 'w1')",
+                "INSERT INTO ydtb_ord_notes (id, item_id, workspace_id) VALUES ('n1', 'r1', 'w1'), ('n2', 'r2', 'w1')"]
+        for target in [[], ["--target", url]]:
+            rc, _, err = run(["init"] + target, d)
+            expect(rc == 0, err)
+        for sql in rows:
+            sqlite_q(d, sql)
+            psql(url, sql)
+        edit(d, 'version = "1.0.0"\ndescription = "A table', 'version = "1.1.0"\ndescription = "A table', "ord.toml")
+        edit(d, 'gone      = { type = "text" }\nb         = { type = "text" }\nold_label = { type = "text" }\n'
+             'a         = { type = "integer" }',
+             'a         = { type = "integer", not_null = true, default = 7 }\n'
+             'label     = { type = "text", renamed_from = "old_label" }\n'
+             'b         = { type = "text", default = "x" }\nfresh     = { type = "integer", default = 3 }', "ord.toml")
+        rc, out, err = run(["generate", "@t/ord", "--dry-run"], d)
+        expect(rc == 0, err)
+        sq = out.split('up_sqlite = """')[1].split('"""')[0]
+        expect('INSERT INTO "ydtb_ord_items__new" ("id", "a", "label", "b", "workspace_id")\n'
+               '  SELECT "id", COALESCE("a", 7), "label", "b", "workspace_id" FROM "ydtb_ord_items";' in sq, sq)
+        rc, _, err = run(["generate", "@t/ord"], d)
+        expect(rc == 0, err)
+        rc, _, err = run(["validate"], d)
+        expect(rc == 0 and "DBR047" not in err, err)
+        rc, _, err = run(["validate", "--target", url], d)
+        expect(rc == 0 and "DBR047" not in err, err)
+        rc, _, err = run(["generate", "@t/ord", "--target", url], d)
+        expect(rc == 0 and "nothing to generate" in err, err)
+        new = [("r1", 11, "L1", "B1", 3, "w1"), ("r2", 7, "L2", None, 3, "w1")]
+        old = [("r1", None, "B1", "L1", 11, "w1"), ("r2", None, None, "L2", 7, "w1")]
+        for when, cmd, order, want in [
+                ("up", ["apply"], "id, a, label, b, fresh, workspace_id", new),
+                ("down", ["down", "@t/ord", "--to", "1.0.0"], "id, gone, b, old_label, a, workspace_id", old),
+                ("up again", ["apply"], "id, a, label, b, fresh, workspace_id", new)]:
+            for target in [[], ["--target", url]]:
+                rc, _, err = run(cmd + target, d)
+                expect(rc == 0, "%s %s: %s" % (when, target[:1], err))
+                rc, _, err = run(["verify"] + target, d)
+                expect(rc == 0, "verify after %s %s: %s" % (when, target[:1], err))
+            cols = [r[1] for r in sqlite_q(d, "PRAGMA table_info(ydtb_ord_items)")]
+            expect(cols == order.split(", "), "%s: SQLite's columns %r" % (when, cols))
+            got = sqlite_q(d, "SELECT %s FROM ydtb_ord_items ORDER BY id" % order)
+            expect(got == want, "%s: SQLite's rows %r" % (when, got))
+            pg = psql(url, "SELECT string_agg(concat_ws('|', %s), ',' ORDER BY id) FROM ydtb_ord_items" % order)
+            expect(pg == ",".join("|".join(str(v) for v in r if v is not None) for r in want),
+                   "%s: PostgreSQL's rows %r" % (when, pg))
+            expect(sqlite_q(d, "SELECT id, item_id FROM ydtb_ord_notes ORDER BY id") == [("n1", "r1"), ("n2", "r2")],
+                   "%s: the notes" % when)
+            expect(sqlite_q(d, "PRAGMA foreign_key_check") == [], "foreign key check after " + when)
+        rc, _, err = run(["test", "@t/ord", "--target", url], d)
+        expect(rc == 0, err)
+    finally:
+        drop()
+
+
 if __name__ == "__main__":
     sys.exit(main(only=sys.argv[4:]))
