@@ -3074,6 +3074,110 @@ def a_dbreg_ignore_comment_naming_an_isolation_rule_says_it_cannot_suppress_it()
     expect(rc == 1 and len(found) == 1 and "cannot suppress DBR046" in found[0]["message"], json.dumps(doc))
 
 
+HELD_DEPENDENT_PKG = """[package]
+name = "@t/needs"
+version = "1.0.0"
+description = "needs the notes of basic 1.1.0"
+
+[dependencies]
+"@ydtb/basic" = "^1.1.0"
+
+[[migrations]]
+id = "0001_nothing"
+version = "1.0.0"
+up = "SELECT 1;"
+down = "SELECT 1;"
+"""
+
+
+def target_query(url, db, sql):
+    """The rows of sql on the target (PostgreSQL when url, else the SQLite file db)."""
+    if url:
+        p = subprocess.run(["psql", "-X", "-qtA", "-F", "|", url, "-c", sql], capture_output=True, text=True,
+                           timeout=60, check=True)
+        return [tuple(line.split("|")) for line in p.stdout.splitlines() if line]
+    import sqlite3
+    con = sqlite3.connect(db)
+    try:
+        return [tuple(str(v) for v in row) for row in con.execute(sql).fetchall()]
+    finally:
+        con.close()
+
+
+@case
+def a_pin_breaks_only_the_dependents_that_end_installed():
+    # --to held a package below its dependents' ranges: DBR031 named every
+    # dependent, also one held at 0.0.0 (not installed, nor installing), so
+    # `apply --to a@0.0.0 --to b@0.0.0` with b needing a was refused. A
+    # dependent breaks when it ends installed (applied, or applied by this
+    # plan) and its range fails the held version; down likewise.
+    d = project({"tomls/needs.toml": HELD_DEPENDENT_PKG})
+    targets = [(None, [])]
+    drop = None
+    if PG_URL:
+        url, drop = pg_database()
+        targets.append((url, ["--target", url]))
+    try:
+        for url, extra in targets:
+            if not url and os.path.exists(os.path.join(d, "ydtb.db")):
+                os.remove(os.path.join(d, "ydtb.db"))
+            db = os.path.join(d, "ydtb.db")
+            where = url or "sqlite"
+            none = ["--to", "@ydtb/core@0.0.0", "--to", "@ydtb/basic@0.0.0", "--to", "@t/needs@0.0.0"]
+            for cmd in (["plan"], ["apply"], ["init"]):
+                rc, out, err = run(cmd + none + extra, d)
+                expect(rc == 0 and "DBR031" not in err, "%s %s: %d %s" % (where, cmd, rc, out + err))
+            expect(not url and not os.path.exists(db) or
+                   url and target_query(url, None, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'ydtb%'")
+                   == [("0",)], "%s: nothing held at 0.0.0 was installed" % where)
+            # @t/needs installing (no pin) needs basic 1.1.0: held at 0.0.0 or
+            # 1.0.0, it breaks; core held at 0.0.0 breaks basic (installing).
+            for pins, broken in (([("@ydtb/core", "0.0.0"), ("@ydtb/basic", "0.0.0")],
+                                  "cannot take @ydtb/basic to 0.0.0: 1 dependent would break: @t/needs (needs ^1.1.0)"),
+                                 ([("@ydtb/core", "0.0.0"), ("@t/needs", "0.0.0")],
+                                  "cannot take @ydtb/core to 0.0.0: 1 dependent would break: @ydtb/basic (needs ^1.0.0)"),
+                                 ([("@ydtb/basic", "1.0.0")],
+                                  "cannot take @ydtb/basic to 1.0.0: 1 dependent would break: @t/needs (needs ^1.1.0)")):
+                args = [a for p in pins for a in ("--to", "%s@%s" % p)]
+                for cmd in (["plan"], ["apply"], ["init"]):
+                    rc, out, err = run(cmd + args + extra, d)
+                    found = [l for l in err.splitlines() if "error[DBR031]" in l]
+                    expect(rc == 1 and len(found) == 1 and broken in found[0], "%s %s %s: %d %s" %
+                           (where, cmd, args, rc, out + err))
+            # basic at 1.0.0 with @t/needs held back: applied.
+            rc, out, err = run(["apply", "--to", "@ydtb/basic@1.0.0", "--to", "@t/needs@0.0.0"] + extra, d)
+            expect(rc == 0 and "DBR031" not in err, "%s: %d %s" % (where, rc, out + err))
+            installed = dict(target_query(url, db, "SELECT package, migration FROM ydtb_registry_migrations"))
+            expect("@t/needs" not in installed and "@ydtb/basic" in installed, "%s: %s" % (where, installed))
+            for sql in ("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W', 'w')",
+                        "INSERT INTO ydtb_basic_notes (id, workspace_id, title) VALUES ('n1', 'w1', 'kept')"):
+                if url:
+                    subprocess.run(["psql", "-X", "-q", url, "-c", sql], check=True, capture_output=True, timeout=60)
+                else:
+                    import sqlite3
+                    con = sqlite3.connect(db)
+                    con.execute(sql)
+                    con.commit()
+                    con.close()
+            # init takes basic up, @t/needs still held: fine; then down of
+            # basic while @t/needs is not installed is fine too.
+            rc, out, err = run(["init", "--to", "@t/needs@0.0.0"] + extra, d)
+            expect(rc == 0 and "DBR031" not in err, "%s init: %d %s" % (where, rc, out + err))
+            rc, out, err = run(["down", "@ydtb/basic", "--to", "1.0.0"] + extra, d)
+            expect(rc == 0 and "reverted 3 migrations" in out, "%s down: %d %s" % (where, rc, out + err))
+            rc, out, err = run(["apply", "-q"] + extra, d)
+            expect(rc == 0, "%s: %d %s" % (where, rc, out + err))
+            # Installed now: basic may not go below ^1.1.0, by a pin or down.
+            rc, out, err = run(["down", "@ydtb/basic", "--to", "1.0.0"] + extra, d)
+            expect(rc == 1 and "@t/needs (needs ^1.1.0)" in err, "%s down: %d %s" % (where, rc, out + err))
+            rc, out, err = run(["apply", "--to", "@ydtb/basic@1.1.0", "--to", "@t/needs@1.0.0"] + extra, d)
+            expect(rc == 0 and "applied 0 migrations" in out, "%s: %d %s" % (where, rc, out + err))
+            expect(target_query(url, db, "SELECT title FROM ydtb_basic_notes") == [("kept",)], "%s: the row" % where)
+    finally:
+        if drop:
+            drop()
+
+
 if __name__ == "__main__":
     # Extra arguments name the cases to run (all when none).
     sys.exit(main(only=tuple(sys.argv[3:])))

@@ -734,6 +734,11 @@ struct dbreg_verify_opts {
 	 * presence of its tables is checked). A SQLite target's is replayed in
 	 * memory whatever this says. */
 	const char *replay_url;
+	/* init's --to: a package these hold that the target does not have
+	 * installed (held at 0.0.0, or below its first migration) was not
+	 * meant to be: its tables are not looked for. */
+	const struct dbreg_pin *held;
+	size_t n_held;
 };
 
 /* dbreg_verify_run with options (NULL: none). Besides the declared tables,

@@ -166,7 +166,7 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 		goto out;
 
 	init_phase(o, DBREG_INIT_VERIFY);
-	struct dbreg_verify_opts vo = {.state = o->state, .replay_url = url};
+	struct dbreg_verify_opts vo = {.state = o->state, .replay_url = url, .held = o->pins, .n_held = o->n_pins};
 	rc = dbreg_verify_run_opts(&out->verify, conn, reg, &vo, err, sizeof(err));
 	if (rc == DBREG_EVERIFY)
 		init_fail(out, DBREG_INIT_VERIFY, rc, "the database differs from the declared tables%s", "");

@@ -127,16 +127,48 @@ static int plan_strv_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A pin below what dependents accept would break them: name every one. */
-static int plan_check_dependents(struct dbreg_registry *reg, const struct dbreg_package *pkg,
-				 const char *version_text, const struct dbreg_semver *v)
+/* Whether package i of the plan has a migration applied once the plan has
+ * run: an applied one that its pin does not take back (a pin below it that
+ * plan, apply and init refuse counts as kept), or one the ups apply (not
+ * above its target, in scope). A package that ends with none is not
+ * installed. Applied and undone (redo_changed) is applied again if the ups
+ * run it. */
+static bool plan_ends_installed(const struct dbreg_plan *plan, size_t i, const struct dbreg_plan_opts *opts,
+				const struct plan_map *applied, const struct plan_map *undone,
+				const struct dbreg_semver *targets, const bool *pinned)
 {
-	const char **names = calloc(reg->n_packages + 1, sizeof(*names));
+	const struct dbreg_package *pkg = plan->pkgs[i].pkg;
+	bool ups = plan->pkgs[i].in_scope && (!opts->only_package || pinned[i]);
+	for (size_t k = 0; pkg->name && k < pkg->n_migrations; k++) {
+		const struct dbreg_migration *m = &pkg->migrations[k];
+		if (!m->id)
+			continue;
+		bool above = m->version_ok && dbreg_semver_compare(&m->version, &targets[i]) > 0;
+		if (plan_map_get(applied, pkg->name, m->id, NULL) && !plan_map_get(undone, pkg->name, m->id, NULL)) {
+			if (!(above && pinned[i] && opts->downgrade && plan->pkgs[i].in_scope))
+				return true;
+		} else if (ups && !(above && pkg->version_ok)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A pin below what dependents accept would break them: name every one.
+ * ends[i]: package i of the plan is installed once it has run
+ * (plan_ends_installed); one that is not (never applied, or held at 0.0.0
+ * too) needs nothing of pkg. */
+static int plan_check_dependents(struct dbreg_registry *reg, const struct dbreg_plan *plan, const bool *ends,
+				 const struct dbreg_package *pkg, const char *version_text, const struct dbreg_semver *v)
+{
+	const char **names = calloc(plan->n_pkgs + 1, sizeof(*names));
 	if (!names)
 		return DBREG_ENOMEM;
 	size_t n = 0;
-	for (size_t i = 0; i < reg->n_packages; i++) {
-		const struct dbreg_package *d = reg->packages[i];
+	for (size_t i = 0; i < plan->n_pkgs; i++) {
+		const struct dbreg_package *d = plan->pkgs[i].pkg;
+		if (!ends[i])
+			continue;
 		for (size_t k = 0; d->name && k < d->n_deps; k++) {
 			const struct dbreg_dependency *dep = &d->deps[k];
 			if (dep->name && strcmp(dep->name, pkg->name) == 0 && dep->range &&
@@ -371,7 +403,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	struct dbreg_plan *plan = calloc(1, sizeof(*plan));
 	struct plan_map pkgmap = { 0 }, applied = { 0 }, known = { 0 }, undone = { 0 };
 	struct dbreg_semver *targets = NULL;
-	bool *pinned = NULL;
+	bool *pinned = NULL, *ends = NULL;
 	size_t *last_applied = NULL;   /* per package: 1 + index of the newest applied migration */
 	size_t *changed = NULL;        /* per package: 1 + index of the oldest applied migration whose body changed (redo_changed) */
 	bool *removed = NULL;          /* per history row: taken out of its manifest, undone from `previous` (redo_changed) */
@@ -386,11 +418,12 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	plan->owned = calloc(opts->n_pins + 1, sizeof(*plan->owned));
 	targets = calloc(np + 1, sizeof(*targets));
 	pinned = calloc(np + 1, sizeof(*pinned));
+	ends = calloc(np + 1, sizeof(*ends));
 	last_applied = calloc(np + 1, sizeof(*last_applied));
 	changed = calloc(np + 1, sizeof(*changed));
 	removed = calloc(opts->n_history + 1, sizeof(*removed));
 	removed_in = calloc(np + 1, sizeof(*removed_in));
-	if (!plan->pkgs || !plan->owned || !targets || !pinned || !last_applied || !changed || !removed || !removed_in)
+	if (!plan->pkgs || !plan->owned || !targets || !pinned || !ends || !last_applied || !changed || !removed || !removed_in)
 		goto oom;
 	for (size_t i = 0; i < np; i++)
 		n_migs += reg->packages[order[i]]->n_migrations;
@@ -508,13 +541,18 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	    plan_undo(plan, reg, opts, &applied, &undone, changed, removed, removed_in, &cap) != 0)
 		goto oom;
 
+	/* Which packages are installed once the plan has run: a pin's
+	 * dependents that are not need nothing of it. */
+	for (size_t i = 0; i < np && opts->n_pins && !opts->reset; i++)
+		ends[i] = plan_ends_installed(plan, i, opts, &applied, &undone, targets, pinned);
+
 	/* Downgrades: a pin below applied migrations runs their downs, newest
 	 * first, dependents' packages before their dependencies. */
 	for (size_t ii = np; ii-- > 0 && !opts->reset;) {
 		const struct dbreg_package *pkg = plan->pkgs[ii].pkg;
 		if (!pinned[ii] || (opts->only_package && strcmp(opts->only_package, pkg->name) != 0))
 			continue;
-		if (plan_check_dependents(reg, pkg, plan->pkgs[ii].version, &targets[ii]))
+		if (plan_check_dependents(reg, plan, ends, pkg, plan->pkgs[ii].version, &targets[ii]))
 			goto oom;
 		for (size_t k = pkg->n_migrations; k-- > 0;) {
 			const struct dbreg_migration *m = &pkg->migrations[k];
@@ -619,6 +657,7 @@ out:
 		dbreg_semver_dispose(&targets[i]);
 	free(targets);
 	free(pinned);
+	free(ends);
 	free(last_applied);
 	free(changed);
 	free(removed);

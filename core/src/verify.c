@@ -434,6 +434,15 @@ static int verify_want_package(struct dbreg_verify_result *out, struct dbreg_sch
 	return rc;
 }
 
+/* Whether a pin (opts->held) names package name. */
+static bool verify_held(const struct dbreg_verify_opts *opts, const char *name)
+{
+	for (size_t i = 0; opts && name && i < opts->n_held; i++)
+		if (opts->held[i].package && strcmp(opts->held[i].package, name) == 0)
+			return true;
+	return false;
+}
+
 static int verify_rls_report(void *arg, const char *table, const char *message)
 {
 	return verify_add(arg, table, NULL, "%s", message);
@@ -513,6 +522,8 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 		if (only && pkg->name && strcmp(pkg->name, only) == 0)
 			installed = opts->version ? opts->version : pkg->version_text;
 		else if (only)
+			continue;
+		if (!installed && verify_held(opts, pkg->name))
 			continue;
 		if (pkg->name)
 			rc = verify_want_package(out, want, have, reg, pkg, installed, opts);
