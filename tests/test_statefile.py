@@ -608,5 +608,230 @@ def a_run_with_nothing_pending_leaves_no_mark():
         expect(rc == 0 and p.marks() == [], (cmd, rc, out, err, p.marks()))
 
 
+# ---- 3. an interrupt: the run records what the target holds ----------------------
+
+# Runs long after an UPDATE of the notes: pg_sleep on PostgreSQL, on SQLite a
+# count over a five-way join of 200 workspaces (empty in validate's replay).
+SLOW_JOIN = ", ".join("ydtb_workspaces w%d" % i for i in range(5))
+SLOW = {"postgres": "SELECT pg_sleep(30)", "sqlite": "SELECT count(*) FROM " + SLOW_JOIN}
+QUICK = {"postgres": "SELECT pg_sleep(0)", "sqlite": "SELECT 1"}
+SLOW_PKG = """[package]
+name = "@t/slow"
+version = "1.0.0"
+description = "changes the notes, then runs long"
+
+[dependencies]
+"@ydtb/basic" = "^1.0.0"
+
+[[migrations]]
+id = "0001_slow"
+version = "1.0.0"
+up_postgres = "UPDATE ydtb_basic_notes SET body = 'slow'; %(postgres)s;"
+up_sqlite = "UPDATE ydtb_basic_notes SET body = 'slow'; %(sqlite)s;"
+down = "SELECT 1;"
+"""
+# A migration that commits, then one outside a transaction whose first
+# statement commits on its own before the long one.
+SPLIT_PKG = """[package]
+name = "@t/split"
+version = "1.0.0"
+description = "a migration in a transaction, then one outside any"
+
+[dependencies]
+"@ydtb/basic" = "^1.0.0"
+
+[[migrations]]
+id = "0001_inside"
+version = "1.0.0"
+up = "UPDATE ydtb_basic_notes SET body = 'inside';"
+down = "SELECT 1;"
+
+[[migrations]]
+id = "0002_outside"
+version = "1.0.0"
+transaction = false
+up_postgres = \"\"\"
+UPDATE ydtb_basic_notes SET title = title || '+';
+%(postgres)s;
+UPDATE ydtb_basic_notes SET title = title || '!';
+\"\"\"
+up_sqlite = \"\"\"
+UPDATE ydtb_basic_notes SET title = title || '+';
+%(sqlite)s;
+UPDATE ydtb_basic_notes SET title = title || '!';
+\"\"\"
+down = "SELECT 1;"
+"""
+WORKSPACES = {"postgres": "INSERT INTO ydtb_workspaces (id, name, slug) SELECT 'x' || g, 'X' || g, 'x-' || g"
+                          " FROM generate_series(1, 200) g;",
+              "sqlite": "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 200)"
+                        " INSERT INTO ydtb_workspaces (id, name, slug) SELECT 'x' || n, 'X' || n, 'x-' || n FROM g;"}
+NOTES = "SELECT id, title, body FROM ydtb_basic_notes ORDER BY id"
+
+
+def interrupt_targets():
+    """(dialect, Project) for a SQLite file and a fresh PostgreSQL database,
+    each with 200 workspaces more (the SQLite join's rows)."""
+    out = [("sqlite", Project())]
+    url, drop = clitest.pg_database()
+    clitest.cleanups.append(drop)
+
+    def psql(text):
+        r = subprocess.run(["psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", url], input=text, text=True,
+                           capture_output=True, timeout=60)
+        expect(r.returncode == 0, r.stderr)
+        return r.stdout
+    out.append(("postgres", Project(target=url, psql=psql)))
+    for dialect, p in out:
+        p.sql(WORKSPACES[dialect])
+    return out
+
+
+def pkg(p, name, text, dialect, slow):
+    with open(os.path.join(p.d, "tomls", name), "w") as fp:
+        fp.write(text % (SLOW if slow else QUICK))
+    # Validated and registered now: the interrupted run's state file writes
+    # are its mark and its record.
+    rc, out, err = p.run(["plan"])
+    expect(rc == 0, (dialect, out, err))
+
+
+def interrupt_when(p, dialect, args, ready, sig):
+    """Starts dbreg ARGS on p's target, sends sig once ready() (the long
+    statement runs, 0.3 s after), returns (process, stdout, stderr)."""
+    proc = subprocess.Popen([clitest.DBREG] + args + ["--target", p.target], cwd=p.d, env=clitest.dbreg_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not ready() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    expect(proc.poll() is None and ready(), "%s: the long statement never ran: %r" % (dialect, proc.poll()))
+    time.sleep(0.3)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    return proc, out, err
+
+
+def long_statement_runs(p, dialect, marker):
+    """Whether the target runs the long statement: PostgreSQL's activity;
+    on SQLite the notes' update that precedes it (journal or committed)."""
+    if dialect == "postgres":
+        return p.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%pg_sleep(30)%%'"
+                       " AND state = 'active' AND pid <> pg_backend_pid()") == "1"
+    if marker == "journal":
+        return os.path.exists(p.db + "-journal")
+    return p.query("SELECT count(*) FROM ydtb_basic_notes WHERE title LIKE '%+'") == "3"
+
+
+def expect_interrupted(proc, sig, json_doc, out, err, what):
+    if json_doc:
+        doc = clitest.parse_json(proc.returncode, out, err)
+        expect(proc.returncode == {signal.SIGINT: 130, signal.SIGTERM: 143}[sig] and doc["exit_code"] ==
+               proc.returncode and "interrupted by" in doc["error"]["message"], "%s: %s" % (what, out))
+        return doc
+    expect(proc.returncode == -sig and "dbreg: interrupted by " in err and "failed:" not in err,
+           "%s: exit %d: %s" % (what, proc.returncode, err[-800:]))
+    return None
+
+
+@case
+def an_interrupt_that_rolled_back_leaves_no_mark():
+    # A run marks itself before it takes the target's lock; SIGINT during
+    # its one transaction rolled it back, but the process ended with the
+    # mark in place, so every offline plan, status and history after it
+    # warned of a stale copy that was right. The run now rolls back,
+    # records the history it reads again (no change) and its mark goes.
+    for dialect, p in interrupt_targets():
+        for cmd, sig, json_doc in (("apply", signal.SIGINT, False), ("apply", signal.SIGTERM, True),
+                                   ("init", signal.SIGINT, False)):
+            what = "%s %s %s%s" % (dialect, cmd, signal.Signals(sig).name, " --json" if json_doc else "")
+            pkg(p, "slow.toml", SLOW_PKG, dialect, True)
+            before = p.query(NOTES)
+            proc, out, err = interrupt_when(p, dialect, [cmd] + (["--json"] if json_doc else []),
+                                            lambda: long_statement_runs(p, dialect, "journal"), sig)
+            doc = expect_interrupted(proc, sig, json_doc, out, err, what)
+            expect(not doc or doc["applied"] == 0, "%s: %s" % (what, doc))
+            expect(p.query(NOTES) == before, "%s: the notes changed: %s" % (what, p.query(NOTES)))
+            expect(p.query("SELECT count(*) FROM ydtb_registry_migrations WHERE package = '@t/slow'") == "0",
+                   "%s: the migration is recorded" % what)
+            expect(p.marks() == [], "%s: the run left its mark: %s" % (what, p.marks()))
+            expect_offline_warns(p, False)
+            rc, out, err = p.run(["plan"])
+            expect(rc == 0 and "0001_slow" in out, "%s: %s" % (what, out + err))
+        pkg(p, "slow.toml", SLOW_PKG, dialect, False)
+        rc, out, err = p.run(["apply"])
+        expect(rc == 0 and "applied 1 migration" in out and p.query("SELECT DISTINCT body FROM ydtb_basic_notes")
+               == "slow", "%s: the next run: %s" % (dialect, out + err))
+
+
+@case
+def an_interrupt_after_a_split_part_committed_records_what_stays():
+    # The first migration committed, and statement 1 of the one outside a
+    # transaction: SIGINT during statement 2 left the mark (and the copy
+    # behind). The run now reads the history again and records it: no
+    # mark, no warning, and the offline plan is right (0002 pending, to
+    # resume at statement 2), as the next run then does.
+    for dialect, p in interrupt_targets():
+        pkg(p, "split.toml", SPLIT_PKG, dialect, True)
+        proc, out, err = interrupt_when(p, dialect, ["apply"], lambda: long_statement_runs(p, dialect, "title"),
+                                        signal.SIGINT)
+        expect_interrupted(proc, signal.SIGINT, False, out, err, dialect)
+        expect("1 migration committed before it stays applied" in err and "statements it completed stay" in err,
+               "%s: %s" % (dialect, err))
+        expect(p.query("SELECT DISTINCT body FROM ydtb_basic_notes") == "inside" and
+               p.query("SELECT count(*) FROM ydtb_basic_notes WHERE title LIKE '%+'") == "3", "%s: what stays: %s"
+               % (dialect, p.query(NOTES)))
+        expect(p.marks() == [], "%s: the run left its mark: %s" % (dialect, p.marks()))
+        expect_offline_warns(p, False)
+        rc, doc, err = p.run(["plan"], json=True)
+        steps = [(x["package"], x["migration"]) for x in doc["steps"]]
+        expect(rc == 0 and steps == [("@t/split", "0002_outside")], "%s: the offline plan: %s" % (dialect, steps))
+        pkg(p, "split.toml", SPLIT_PKG, dialect, False)
+        rc, out, err = p.run(["apply"])
+        expect(rc == 0 and "resumed @t/split 0002_outside at statement 2" in out and
+               p.query("SELECT count(*) FROM ydtb_basic_notes WHERE title LIKE '%+!'") == "3",
+               "%s: the next run: %s %s" % (dialect, out + err, p.query(NOTES)))
+
+
+@case
+def an_interrupt_while_waiting_for_the_lock_ends_at_once_and_leaves_no_mark():
+    # The mark is written before the run waits for the target's lock: a
+    # Ctrl-C during that wait changed nothing, and must leave nothing.
+    for dialect, p in interrupt_targets():
+        pkg(p, "slow.toml", SLOW_PKG, dialect, False)
+        before = p.query(NOTES)
+        if dialect == "sqlite":
+            hold, release = sqlite_lock(p)
+        else:
+            holder = subprocess.Popen(["psql", "-X", "-At", p.target], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, text=True)
+            clitest.cleanups.append(lambda: holder.poll() is None and holder.kill())
+
+            def hold():
+                holder.stdin.write("SELECT pg_advisory_lock(%d);\n" % PG_LOCK_KEY)
+                holder.stdin.flush()
+                holder.stdout.readline()
+
+            def release():
+                if holder.poll() is None:
+                    holder.stdin.close()
+                    holder.wait(timeout=30)
+        hold()
+        try:
+            proc = subprocess.Popen([clitest.DBREG, "apply", "--target", p.target], cwd=p.d,
+                                    env=clitest.dbreg_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            p.wait_for_mark(proc, "apply")
+            time.sleep(0.3)
+            t = time.time()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+            took = time.time() - t
+        finally:
+            release()
+        expect_interrupted(proc, signal.SIGINT, False, out, err, dialect)
+        expect(took < 2.0, "%s: the run went on %.1f s after the signal" % (dialect, took))
+        expect(p.marks() == [] and p.query(NOTES) == before, "%s: %s %s" % (dialect, p.marks(), p.query(NOTES)))
+        expect_offline_warns(p, False)
+
+
 if __name__ == "__main__":
     sys.exit(main(only=sys.argv[3:]))

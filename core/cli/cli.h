@@ -340,6 +340,13 @@ void cli_signal_writer(struct cli_session *s, void (*keys)(void));
 /* From a signal handler: text to stdout, a full or non-blocking pipe
  * waited out; the digits of n (in buf, which it returns a pointer into). */
 void cli_signal_write(const char *text);
+/* A run inside dbreg_cancel_unwind_enter/leave that a SIGINT or SIGTERM
+ * interrupted: cli_signal_deferred says so (the run reports nothing of its
+ * own), and cli_signal_unwound, once it has recorded what the target
+ * holds, ends the process as the handler would have (the same document or
+ * words, the signal's exit status); without such a signal it returns. */
+bool cli_signal_deferred(void);
+void cli_signal_unwound(void);
 const char *cli_signal_digits(char buf[24], unsigned long long n);
 /* --dry-run of apply, down, init: the plan (human lines), then each step's
  * SQL after a "-- up|down package migration" line. */

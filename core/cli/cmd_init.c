@@ -115,6 +115,8 @@ static int init_run(struct cli_session *s)
 		io.progress_arg = s->err;
 	}
 	rc = dbreg_init_run(&r, s->reg, s->url, &io);
+	/* Interrupted, rolled back and recorded: the signal's words are the report. */
+	cli_signal_unwound();
 	if (r.plan) {
 		cli_print_plan_warnings(s, r.plan);
 		cli_print_bypasses(s, r.plan);

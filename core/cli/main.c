@@ -343,6 +343,9 @@ static volatile sig_atomic_t main_json_mode;   /* set before the handlers are */
 static _Atomic(char *) main_signal_keys, main_signal_diags;
 static _Atomic(void (*)(void)) main_signal_writer;
 static volatile sig_atomic_t main_signal;      /* the one being handled, for the alarm */
+/* A run that unwinds (dbreg_cancel_unwinds) after this signal: what the
+ * handler found when it came, for cli_signal_unwound. */
+static volatile sig_atomic_t main_deferred, main_deferred_how, main_deferred_outside;
 static atomic_bool main_ending;
 static atomic_flag main_armed = ATOMIC_FLAG_INIT;
 
@@ -383,13 +386,15 @@ const char *cli_signal_digits(char buf[24], unsigned long long n)
 }
 
 /* Ends the process for sig, once: a handler on another thread (or the
- * alarm's) that gets here second waits for the first one's end. */
-static void main_end(int sig, enum main_outcome how)
+ * alarm's, or a run that unwound) that gets here second waits for the
+ * first one's end. outside: a transaction = false migration was running
+ * when the signal came. */
+static void main_end(int sig, enum main_outcome how, bool outside)
 {
 	if (atomic_exchange(&main_ending, true))
 		for (;;)
 			pause();
-	bool outside = how != MAIN_OUT_NOT_CONNECTED && dbreg_cancel_outside_transaction() > 0;
+	outside = outside && how != MAIN_OUT_NOT_CONNECTED;
 	if (main_json_mode) {
 		const char *keys = atomic_load(&main_signal_keys), *diags = atomic_load(&main_signal_diags);
 		void (*writer)(void) = atomic_load(&main_signal_writer);
@@ -450,8 +455,32 @@ static void main_on_signal(int sig)
 	 * neither moves the first one's bound nor takes it away. */
 	if (!atomic_flag_test_and_set(&main_armed))
 		alarm(MAIN_CANCEL_WAIT_S);
+	bool outside = dbreg_cancel_outside_transaction() > 0;
 	int open = 0, failed = dbreg_cancel_all(&open);
-	main_end(sig, failed ? MAIN_OUT_NOT_CANCELLED : open ? MAIN_OUT_CANCELLED : MAIN_OUT_NOT_CONNECTED);
+	enum main_outcome how = failed ? MAIN_OUT_NOT_CANCELLED : open ? MAIN_OUT_CANCELLED : MAIN_OUT_NOT_CONNECTED;
+	/* A run that can tell what it committed rolls back, records it with
+	 * its mark and ends itself (cli_signal_unwound), within the alarm's
+	 * bound. Not when a cancel could not be sent (its statement runs on:
+	 * the run would only wait for the alarm), nor for a second signal. */
+	if (dbreg_cancel_unwinds() && !main_deferred && !failed) {
+		main_deferred_how = how;
+		main_deferred_outside = outside;
+		main_deferred = sig;
+		return;
+	}
+	main_end(sig, how, outside);
+}
+
+void cli_signal_unwound(void)
+{
+	int sig = main_deferred;
+	if (sig)
+		main_end(sig, (enum main_outcome)main_deferred_how, main_deferred_outside);
+}
+
+bool cli_signal_deferred(void)
+{
+	return main_deferred != 0;
 }
 
 /* The diagnostics so far, for the handler; NULL when out of memory. */
@@ -492,12 +521,17 @@ void cli_signal_writer(struct cli_session *s, void (*keys)(void))
 }
 
 /* Late, when a handler already writes the document or ends the process:
- * then it is left to finish (it may be this thread's). */
+ * then it is left to finish (it may be this thread's). A run that did not
+ * unwind in time (a wait no interrupt reaches) ends as its signal found
+ * it, its mark left: what it committed is not known. */
 static void main_on_alarm(int sig)
 {
 	(void)sig;
-	if (!atomic_load(&main_ending))
-		main_end(main_signal, MAIN_OUT_NOT_CANCELLED);
+	if (atomic_load(&main_ending))
+		return;
+	if (main_deferred)
+		main_end(main_deferred, (enum main_outcome)main_deferred_how, main_deferred_outside);
+	main_end(main_signal, MAIN_OUT_NOT_CANCELLED, dbreg_cancel_outside_transaction() > 0);
 }
 
 /* install: the handler above for SIGINT and SIGTERM (not for one the

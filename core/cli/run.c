@@ -149,8 +149,12 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 	 * after the state file's other writes, so that the record of what ran
 	 * is the one write left: the mark that the copy of the target's
 	 * history is about to be behind, dropped with that record. A run with
-	 * nothing to run writes none. */
+	 * nothing to run writes none. From the mark to the record an
+	 * interrupt lets the run roll back and record what the target holds
+	 * (its mark goes with it) before the process ends. */
 	marked = !s->o.dry_run && dbreg_plan_count(plan) > 0;
+	if (marked)
+		dbreg_cancel_unwind_enter();
 	if (marked && (rc = dbreg_state_run_begin(s->state, s->shown, event)) < 0) {
 		cli_fail_state(s, rc, dbreg_state_errmsg(s->state));
 		goto out;
@@ -175,16 +179,20 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 	}
 	cli_signal_keys(s, plan);
 	rc = dbreg_apply_run(&res, s->conn, plan, &aopts);
+	/* Interrupted: the signal's words are the report (cli_signal_unwound). */
+	bool stopped = cli_signal_deferred();
 	/* A run that ended before its first commit did not wait for them:
 	 * failed checks are the report, and the target was rolled back. */
-	int checked = cli_checks_wait(s, 0);
+	int checked = stopped ? 0 : cli_checks_wait(s, 0);
 	if (checked < 0) {
 		rc = checked;
 		goto unmark;
 	}
 	if (applied)
 		*applied = res.applied;
-	if (s->o.json) {
+	if (stopped) {
+		/* no report of its own */
+	} else if (s->o.json) {
 		cli_print_plan(s, plan);
 		/* A dry run applies nothing: it says what is pending. */
 		cli_json_key(s, "applied");
@@ -231,9 +239,9 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 					res.resumed_package, res.resumed_migration, res.resumed_at);
 		}
 	}
-	if (!s->o.json)
+	if (!s->o.json && !stopped)
 		cli_print_repaired(s, &res, rc);
-	if (rc < 0) {
+	if (rc < 0 && !stopped) {
 		cli_print_failure(s, &res);   /* on stderr, with --json too */
 		cli_fail_apply(s, &res);
 	}
@@ -289,5 +297,9 @@ unmark:
 out:
 	dbreg_apply_result_dispose(&res);
 	dbreg_plan_free(plan);
+	if (marked) {
+		dbreg_cancel_unwind_leave();
+		cli_signal_unwound();
+	}
 	return rc;
 }

@@ -859,6 +859,20 @@ int dbreg_cancel_outside_transaction(void);
  * from is not counted. For handlers: async-signal-safe. */
 unsigned long dbreg_cancel_committed(void);
 
+/* A run that ends on its own after an interrupt: between enter and leave
+ * (nested calls count), dbreg_cancel_unwinds is true, and a handler that
+ * sees it sends the cancels (dbreg_cancel_all) and returns instead of
+ * ending the process. The run's statements then fail (or do not start:
+ * the apply engine and the drivers' lock waits check dbreg_cancel_ending),
+ * it rolls back, records what the target holds in the state file, its
+ * mark (dbreg_state_run_begin) with it, and leaves; its caller then ends
+ * as the signal asks. Entered just before the mark is written and left
+ * after the record, where a run can tell what it committed. For handlers:
+ * dbreg_cancel_unwinds is async-signal-safe. */
+void dbreg_cancel_unwind_enter(void);
+void dbreg_cancel_unwind_leave(void);
+bool dbreg_cancel_unwinds(void);
+
 /* Ends the "run is ending" that dbreg_cancel_all began, for a program that
  * embeds dbreg and goes on after an interrupted run (a server, a shell):
  * target connections open again and a fleet starts its targets. Call it

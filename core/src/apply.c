@@ -874,6 +874,13 @@ static int apply_commit(struct apply_run *r)
 	int gate = apply_gate(r);
 	if (gate != 0)
 		return gate;   /* still in the transaction: dbreg_apply_run rolls it back */
+	/* A run interrupted between its last statement and here ends rolled
+	 * back, as one interrupted a statement earlier does. */
+	if (apply_interrupted(r->conn)) {
+		out->n_ran = r->seg_start;
+		out->applied = r->seg_start;
+		return apply_own_fail(out, r->conn, DBREG_EMIGRATION, "not committed");
+	}
 	int rc = r->drv->commit(r->conn);
 	r->in_tx = false;
 	if (rc == DBREG_EMIGRATION) {
@@ -975,6 +982,12 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 		goto out;
 	}
 
+	/* An interrupt that came before the run (while it was marked, say)
+	 * leaves the target alone. */
+	if (!opts->dry_run && apply_interrupted(conn)) {
+		rc = apply_own_fail(out, conn, DBREG_EMIGRATION, "not started");
+		goto out;
+	}
 	/* Lock before reading history: otherwise two runs plan the same step. */
 	if (!opts->dry_run && drv->lock) {
 		int wait_s = apply_lock_wait(opts->lock_timeout_s);

@@ -61,6 +61,7 @@ static atomic_int cancel_open;         /* target connections open, with a slot o
 static atomic_int cancel_outside;      /* transaction = false steps running their statements */
 static atomic_int cancel_unslotted;    /* open ones that can cancel but got no slot */
 static atomic_ulong cancel_committed;  /* steps committed (dbreg_cancel_committed) */
+static atomic_int cancel_unwinding;    /* runs between dbreg_cancel_unwind_enter and _leave */
 static atomic_flag cancel_busy = ATOMIC_FLAG_INIT;
 
 static bool cancel_can(const struct dbreg_conn *conn)
@@ -292,4 +293,19 @@ void dbreg_cancel_note_committed(size_t n)
 unsigned long dbreg_cancel_committed(void)
 {
 	return atomic_load(&cancel_committed);
+}
+
+void dbreg_cancel_unwind_enter(void)
+{
+	atomic_fetch_add(&cancel_unwinding, 1);
+}
+
+void dbreg_cancel_unwind_leave(void)
+{
+	atomic_fetch_sub(&cancel_unwinding, 1);
+}
+
+bool dbreg_cancel_unwinds(void)
+{
+	return atomic_load(&cancel_unwinding) > 0;
 }

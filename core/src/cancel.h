@@ -17,8 +17,8 @@ int dbreg_cancel_register(struct dbreg_conn *conn);
 /* Frees conn's slot, waiting for a handler that is using it now: after
  * it, conn may be closed. NULL-safe; a conn without a slot is fine. */
 void dbreg_cancel_forget(struct dbreg_conn *conn);
-/* Whether dbreg_cancel_all was called: a fleet starts no new target. */
-bool dbreg_cancel_ending(void);
+/* dbreg_cancel_ending (dbreg/driver.h): a fleet starts no new target, and
+ * the apply engine no new statement. */
 
 /* Around the statements of a transaction = false step (apply.c): while
  * one runs, an interrupt leaves the ones it completed applied

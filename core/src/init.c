@@ -3,6 +3,7 @@
  * first, so that a refused plan creates nothing (not even a SQLite file),
  * and opens the connection to write only once the plan is known to be fine. */
 #include "dbreg.h"
+#include "cancel.h"
 #include "connect.h"
 #include "state.h"
 #include "util.h"
@@ -110,19 +111,23 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 			rc = init_fail(out, DBREG_INIT_PLAN, DBREG_EIO, "%s", err);
 			goto out;
 		}
-		/* Before the connection that writes takes the target's lock: the
-		 * copy of its history is about to be behind (dbreg_state_run_begin). */
-		marked = o->state && dbreg_plan_count(out->plan) > 0;
-		if (marked && (rc = dbreg_state_run_begin(o->state, target, "init")) < 0) {
-			marked = false;
-			init_fail(out, DBREG_INIT_PLAN, rc, "%s", dbreg_state_errmsg(o->state));
-			goto out;
-		}
 		if ((rc = dbreg_target_make_writable(&conn, url, err, sizeof(err))) < 0) {
 			init_fail(out, DBREG_INIT_CONNECT, rc, "%s", err);
 			goto out;
 		}
 		if (o->state && (rc = dbreg_state_register(o->state, reg)) < 0) {
+			init_fail(out, DBREG_INIT_PLAN, rc, "%s", dbreg_state_errmsg(o->state));
+			goto out;
+		}
+		/* Before the apply takes the target's lock, and after the state
+		 * file's other writes (as apply's, run.c): the copy of its history
+		 * is about to be behind (dbreg_state_run_begin). From here an
+		 * interrupt lets the run roll back and record what the target
+		 * holds, its mark with it, before the process ends. */
+		marked = o->state && dbreg_plan_count(out->plan) > 0;
+		if (marked)
+			dbreg_cancel_unwind_enter();
+		if (marked && (rc = dbreg_state_run_begin(o->state, target, "init")) < 0) {
 			init_fail(out, DBREG_INIT_PLAN, rc, "%s", dbreg_state_errmsg(o->state));
 			goto out;
 		}
@@ -152,6 +157,9 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 		if (dbreg_target_history(conn, &hist, &n_hist) == 0)
 			wrc = dbreg_state_set_history(o->state, target, hist, n_hist);
 	}
+	/* Interrupted: what the target holds is recorded; verify does not run. */
+	if (marked && dbreg_cancel_ending() && rc == 0)
+		rc = init_fail(out, DBREG_INIT_APPLY, DBREG_EMIGRATION, "interrupted", NULL);
 	/* What committed stays: the refused record is the failure once the run
 	 * and verify are done (the run's own failure comes first). */
 	if (wrc < 0 && out->apply.n_ran > 0)
@@ -182,6 +190,8 @@ out:
 	/* Refused before the run: the target is as its copy says. */
 	if (marked && !ran)
 		dbreg_state_run_end(o->state, target);
+	if (marked)
+		dbreg_cancel_unwind_leave();
 	/* A state file that refused the record would refuse the log, after its own wait. */
 	if (o->state && !o->dry_run && key && !refused[0])
 		dbreg_state_log(o->state, "init", target, rc == 0 ? "ok" : "failed", rc == 0 ? NULL : out->errmsg);

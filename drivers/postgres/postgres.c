@@ -1578,6 +1578,12 @@ static int pg_lock(struct dbreg_conn *conn, int timeout_s)
 			c->locked = true;
 			return 0;
 		}
+		if (dbreg_cancel_ending()) {
+			memset(&c->base.err, 0, sizeof c->base.err);
+			snprintf(c->base.err.message, sizeof c->base.err.message,
+				 "interrupted while waiting for another dbreg run's registry lock");
+			return DBREG_ELOCKED;
+		}
 		if (dbreg_clock_ms() >= deadline)
 			break;
 		struct timespec pause = { 0, 100 * 1000 * 1000 };

@@ -1273,6 +1273,17 @@ static int sq_reopen(struct sqlite_conn *c)
 	return 0;
 }
 
+/* The progress handler of a connection holding the run's lock: non-zero
+ * (SQLITE_INTERRUPT) once an interrupt's cancels went out, so that a
+ * statement that runs long, or one started after the signal, fails and
+ * the run rolls back on its own (dbreg_cancel_unwinds); a handler that
+ * ends the process ends it anyway. An atomic load every 1000 steps. */
+static int sq_stop(void *ctx)
+{
+	(void)ctx;
+	return dbreg_cancel_ending();
+}
+
 /* An flock on the database file, polled so that a waiter times out and
  * says so; SQLite's own locks are POSIX locks, which flock leaves alone.
  * For the run the busy timeout follows --lock-timeout too, so a writer
@@ -1297,6 +1308,12 @@ static int sq_lock(struct dbreg_conn *conn, int timeout_s)
 	}
 	double deadline = dbreg_clock_ms() + (timeout_s > 0 ? timeout_s : 0) * 1e3;   /* ms */
 	while (flock(c->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		if (dbreg_cancel_ending()) {
+			memset(&c->base.err, 0, sizeof c->base.err);
+			snprintf(c->base.err.message, sizeof c->base.err.message,
+				 "interrupted while waiting for another dbreg run on %s", c->path);
+			return DBREG_ELOCKED;
+		}
 		if ((errno != EWOULDBLOCK && errno != EINTR) || dbreg_clock_ms() >= deadline) {
 			memset(&c->base.err, 0, sizeof c->base.err);
 			if (errno == EWOULDBLOCK || errno == EINTR) {
@@ -1329,6 +1346,9 @@ static int sq_lock(struct dbreg_conn *conn, int timeout_s)
 	}
 	double left = (deadline - dbreg_clock_ms()) / 1e3;
 	sqlite3_busy_timeout(c->db, left > 1 ? (int)(left * 1000) : 1000);
+	/* No cancel request reaches a statement that runs in this process:
+	 * under the run's lock, an interrupt stops it here (sq_stop). */
+	sqlite3_progress_handler(c->db, 1000, sq_stop, c);
 	c->locked = true;
 	return 0;
 }
@@ -1357,6 +1377,8 @@ static int sq_unlock(struct dbreg_conn *conn)
 	if (!c->locked)
 		return 0;
 	sq_drop_if_empty(c);
+	/* What the run does after it (its history read again) is no longer stopped. */
+	sqlite3_progress_handler(c->db, 0, NULL, NULL);
 	/* LOCK_UN, not close: see sq_close. */
 	flock(c->lock_fd, LOCK_UN);
 	sqlite3_busy_timeout(c->db, SQ_BUSY_MS);

@@ -442,6 +442,13 @@ bool dbreg_time_racy(long long t_ns, long long now_ns);
 /* The wait dbreg_target_set_lock_wait set, in seconds (60 unless set). */
 int dbreg_target_lock_wait(void);
 
+/* Whether an interrupt's cancels went out (dbreg_cancel_all, dbreg.h):
+ * the run is ending. A driver's own waits (a lock it polls) give up, and
+ * what it runs under a run's registry lock on its own (SQLite's
+ * statements, which no cancel request reaches) stops, so that the run
+ * rolls back and ends. Async-signal-safe. */
+bool dbreg_cancel_ending(void);
+
 /* Registers a driver. Refuses a vtable with a missing required method or a
  * scheme already taken: returns DBREG_EUSAGE with the reason in errbuf.
  * The table of drivers has no lock: register before other threads connect. */
