@@ -454,6 +454,42 @@ def older_version_then_dropped(target):
         psql(target, "DROP OWNED BY %s; DROP ROLE %s;" % (role, role))
 
 
+def newer_version_than_the_manifests(target):
+    # An older checkout verifying a newer database, with no recorded schema
+    # of the newer version: the replay of the migrations it has made the
+    # older schema, and 2.0.0's table was "not declared by any package"
+    # (exit 6), nothing saying the package is newer (audit aver 3).
+    d = project({"versioned.toml": VERSIONED_V2})
+    init_and_verify(d, target)
+    with open(os.path.join(d, "tomls", "versioned.toml"), "w") as fp:
+        fp.write(VERSIONED_V1)
+    shutil.rmtree(os.path.join(d, ".dbreg"))
+    rc, out, err = run(["verify", "--json", "--target", target], d)
+    doc = json.loads(out)
+    nc = doc["not_compared"]
+    expect(rc == 0 and doc["problems"] == [], "verify of a newer database exited %d: %s %s" % (rc, out, err))
+    expect(len(nc) == 1 and nc[0]["package"] == "@t/versioned" and nc[0]["version"] == "2.0.0"
+           and "newer than these manifests" in nc[0]["reason"] and "ydtb_ver_tags" in nc[0]["reason"], nc)
+    # What the manifests know of it is still looked for.
+    by_hand(d, target, "DROP TABLE ydtb_ver_items;")
+    rc, problems = verify_problems(d, target)
+    expect(rc == 6 and [p["table"] for p in problems] == ["ydtb_ver_items"], (rc, problems))
+
+
+@case
+def verify_of_a_newer_version_than_the_manifests_is_not_compared_on_sqlite():
+    newer_version_than_the_manifests("sqlite:ver.db")
+
+
+@case
+def verify_of_a_newer_version_than_the_manifests_is_not_compared_on_postgres():
+    url, drop = pg_database()
+    try:
+        newer_version_than_the_manifests(url)
+    finally:
+        drop()
+
+
 @case
 def verify_at_an_older_version_compares_its_recorded_schema_on_sqlite():
     older_version_then_dropped("sqlite:ver.db")

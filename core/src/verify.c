@@ -397,20 +397,43 @@ static int verify_replayed(struct dbreg_schema *want, const struct dbreg_registr
  * version, else (SQLite) the ones its migrations up to it produce;
  * failing that, the package is listed as not compared, and only the
  * tables its migrations up to that version create are looked for. */
+#define VERIFY_NEWER "it is newer than these manifests"
+
+static int verify_newer(char *why, size_t size, const struct dbreg_package *pkg)
+{
+	size_t n = strlen(why);
+	snprintf(why + n, size - n, "; " VERIFY_NEWER ", which have none of its migrations past %s", pkg->version_text);
+	return 1;
+}
+
 static int verify_want_package(struct dbreg_verify_result *out, struct dbreg_schema *want, struct dbreg_schema *have,
 			       const struct dbreg_registry *reg, const struct dbreg_package *pkg, const char *installed,
-			       const struct dbreg_verify_opts *opts)
+			       const struct dbreg_verify_opts *opts, bool *newer_out)
 {
+	*newer_out = false;
 	struct dbreg_state *state = opts ? opts->state : NULL;
 	const char *replay_url = opts ? opts->replay_url : NULL;
 	if (!installed || !pkg->version_text || strcmp(installed, pkg->version_text) == 0)
 		return dbreg_schema_add_package(want, pkg);
 	enum dbreg_dialect dialect = have->dialect;
 	char why[1536];
+	/* A version above the declared one (an older checkout verifying a
+	 * newer database): the manifests have none of the migrations past
+	 * theirs, so a replay would make the declared schema and call the
+	 * newer tables and columns undeclared. Its recorded schema, or the
+	 * presence of the tables the migrations known here create. */
+	struct dbreg_semver iv = DBREG_SEMVER_INIT;
+	int prc = dbreg_semver_parse(&iv, installed, NULL);
+	bool newer = prc == 0 && pkg->version_ok && dbreg_semver_compare(&iv, &pkg->version) > 0;
+	dbreg_semver_dispose(&iv);
+	if (prc == -2)
+		return DBREG_ENOMEM;
+	*newer_out = newer;
 	if (!state) {
 		snprintf(why, sizeof why, "installed at %s but declared at %s, and no state file was given", installed,
 			 pkg->version_text);
-		int rc = verify_replayed(want, reg, pkg, installed, dialect, replay_url, why, sizeof why);
+		int rc = newer ? verify_newer(why, sizeof why, pkg) : verify_replayed(want, reg, pkg, installed, dialect,
+										 replay_url, why, sizeof why);
 		return rc == 1 ? verify_presence_only(out, have, pkg, installed, dialect, why) : rc;
 	}
 	char *text = NULL;
@@ -419,7 +442,8 @@ static int verify_want_package(struct dbreg_verify_result *out, struct dbreg_sch
 		snprintf(why, sizeof why,
 			 "installed at %s but declared at %s, and the state file holds no schema of %s (it was never registered here)",
 			 installed, pkg->version_text, installed);
-		rc = verify_replayed(want, reg, pkg, installed, dialect, replay_url, why, sizeof why);
+		rc = newer ? verify_newer(why, sizeof why, pkg)
+			   : verify_replayed(want, reg, pkg, installed, dialect, replay_url, why, sizeof why);
 		return rc == 1 ? verify_presence_only(out, have, pkg, installed, dialect, why) : rc;
 	}
 	if (rc == DBREG_ENOMEM)
@@ -513,6 +537,8 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 	}
 	rc = dbreg_schema_new(&want, DBREG_SCHEMA_DECLARED, dialect);
 	const char *only = opts ? opts->package : NULL;
+	bool newer_seen = false;       /* a package not compared for being newer */
+	struct dbreg_buf maybe = DBREG_BUF_INIT;
 	for (size_t p = 0; p < reg->n_packages && rc == 0; p++) {
 		const struct dbreg_package *pkg = reg->packages[p];
 		const char *installed = NULL;
@@ -525,8 +551,11 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 			continue;
 		if (!installed && verify_held(opts, pkg->name))
 			continue;
+		bool newer = false;
+		size_t before = out->n_not_compared;
 		if (pkg->name)
-			rc = verify_want_package(out, want, have, reg, pkg, installed, opts);
+			rc = verify_want_package(out, want, have, reg, pkg, installed, opts, &newer);
+		newer_seen |= rc == 0 && newer && out->n_not_compared > before;
 	}
 	/* baseline: a version whose schema is unknown cannot be adopted. */
 	for (size_t i = 0; only && rc == 0 && i < out->n_not_compared; i++)
@@ -546,8 +575,26 @@ int dbreg_verify_run_opts(struct dbreg_verify_result *out, struct dbreg_conn *co
 				rc = verify_prefixed_indexes(out, d->have_table);
 			continue;
 		}
+		/* A package newer than its manifest may hold it: not a finding. */
+		if (d->kind == DBREG_SDIFF_TABLE_EXTRA && newer_seen) {
+			dbreg_buf_printf(&maybe, "%s%s", maybe.len ? ", " : "", d->have_table->name);
+			continue;
+		}
 		rc = verify_render(out, d, dialect);
 	}
+	for (size_t i = 0; rc == 0 && maybe.len && i < out->n_not_compared; i++) {
+		if (!strstr(out->not_compared[i].reason, VERIFY_NEWER))
+			continue;
+		char *r = dbreg_printf("%s; tables no package declares, which the newer versions may hold, are not reported: %s",
+				       out->not_compared[i].reason, maybe.ptr);
+		if (!r) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		free(out->not_compared[i].reason);
+		out->not_compared[i].reason = r;
+	}
+	dbreg_buf_dispose(&maybe);
 	if (rc == 0)
 		rc = verify_index_kinds(out, want, have);
 	dbreg_sdiff_list_dispose(&diffs);
