@@ -454,6 +454,48 @@ def older_version_then_dropped(target):
         psql(target, "DROP OWNED BY %s; DROP ROLE %s;" % (role, role))
 
 
+OWN_WS_INDEX = """[package]
+name = "@t/ownidx"
+version = "1.0.0"
+
+[tables.ydtb_own]
+description = "a workspace table with its own index on workspace_id"
+workspace_scoped = true
+
+[tables.ydtb_own.columns]
+id = { type = "text", primary_key = true }
+
+[tables.ydtb_own.indexes]
+ydtb_own_ws = { columns = ["workspace_id"] }
+
+[[migrations]]
+id = "0001"
+version = "1.0.0"
+up_postgres = '''
+CREATE TABLE IF NOT EXISTS ydtb_own (id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS ydtb_own_ws ON ydtb_own (workspace_id);
+'''
+"""
+
+
+@case
+def a_workspace_table_with_its_own_index_on_workspace_id_gets_no_second_one():
+    # workspace_scoped adds NAME_workspace_id_idx "unless the table
+    # declares them itself": one on workspace_id alone under another name
+    # is that index. It was demanded all the same, which the offline
+    # validate of this PostgreSQL-only package could not see, so init
+    # applied it and failed its own verify (audit aver 5).
+    d = project({"own.toml": OWN_WS_INDEX})
+    url, drop = pg_database()
+    try:
+        init_and_verify(d, url)
+        rc, out, err = run(["validate", "--target", url], d)
+        expect(rc == 0 and "DBR047" not in err, (rc, err))
+    finally:
+        drop()
+
+
 def newer_version_than_the_manifests(target):
     # An older checkout verifying a newer database, with no recorded schema
     # of the newer version: the replay of the migrations it has made the

@@ -714,8 +714,12 @@ static void manifest_workspace_scope(struct mctx *c, struct dbreg_table *t)
 		c->oom = true;
 		return;
 	}
+	/* Its own index on workspace_id alone, under another name, is that
+	 * index: a second one would be the same index twice. */
 	for (size_t i = 0; i < t->n_indexes; i++) {
-		if (t->indexes[i].name && strcmp(t->indexes[i].name, name) == 0) {
+		const struct dbreg_index *o = &t->indexes[i];
+		if ((o->name && strcmp(o->name, name) == 0) ||
+		    (o->n_columns == 1 && o->columns[0] && strcmp(o->columns[0], "workspace_id") == 0)) {
 			free(name);
 			return;
 		}
