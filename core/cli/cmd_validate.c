@@ -83,6 +83,25 @@ static int validate_run(struct cli_session *s)
 		return rc;
 	const struct dbreg_diag_list *diags = dbreg_registry_diags(s->reg);
 	size_t packages = dbreg_registry_package_count(s->reg);
+	/* A package the offline replay cannot run is said, not passed in
+	 * silence: init on PostgreSQL would be the first to compare it. */
+	bool on_pg = s->o.target && s->dialect == DBREG_DIALECT_POSTGRES;
+	char **unreplayed = calloc(packages + 1, sizeof *unreplayed);
+	size_t n_unreplayed = 0;
+	if (!unreplayed)
+		return DBREG_ENOMEM;
+	for (size_t i = 0; i < packages && !on_pg; i++)
+		if (!dbreg_registry_package_replayable(s->reg, i) && dbreg_registry_package_name(s->reg, i))
+			unreplayed[n_unreplayed++] = (char *)dbreg_registry_package_name(s->reg, i);
+	if (s->o.json) {
+		cli_json_key(s, "not_replayed");
+		cli_json_strings(s->out, unreplayed, n_unreplayed);
+	}
+	for (size_t i = 0; i < n_unreplayed && !s->o.json && !s->o.quiet; i++)
+		fprintf(s->err, "dbreg: note: %s has migrations without a SQLite body, so what they build was not compared "
+				"with its declared tables (DBR047): validate --target postgres://... compares it on a server\n",
+			unreplayed[i]);
+	free(unreplayed);
 	/* With --json the document's diagnostics say it all. */
 	if (!s->o.json) {
 		cli_print_diags(s, diags);

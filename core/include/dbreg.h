@@ -278,6 +278,11 @@ void dbreg_registry_checksum(const struct dbreg_registry *reg, char out[72]);
 size_t dbreg_registry_package_count(const struct dbreg_registry *reg);
 const char *dbreg_registry_package_name(const struct dbreg_registry *reg, size_t i);
 const char *dbreg_registry_package_version(const struct dbreg_registry *reg, size_t i);
+/* Whether every migration of the i-th package has a body for SQLite, so
+ * that validate's offline replay can compare what they produce with its
+ * declared tables (DBR047); a package written for PostgreSQL alone is
+ * compared only by validate --target on a PostgreSQL server. */
+bool dbreg_registry_package_replayable(const struct dbreg_registry *reg, size_t i);
 
 /* The first package that declares [[tools]] while the one core package
  * declares no ydtb_tools table, so that apply writes its tools nowhere; NULL

@@ -208,12 +208,24 @@ enum rp_result { RP_DONE, RP_SKIPPED, RP_FAILED };
  * here, and DBR042 belongs to planning for SQLite, so nothing is reported
  * for it. RP_FAILED when a body fails, with *failed set to its migration
  * and the database's words in conn->err. */
-static enum rp_result rp_run(const struct dbreg_package *pkg, const struct dbreg_driver *drv, struct dbreg_conn *conn,
-			     const struct dbreg_migration **failed)
+static bool rp_replayable(const struct dbreg_package *pkg)
 {
 	for (size_t i = 0; i < pkg->n_migrations; i++)
 		if (!dbreg_migration_body(&pkg->migrations[i], DBREG_DIALECT_SQLITE, true))
-			return RP_SKIPPED;
+			return false;
+	return true;
+}
+
+bool dbreg_registry_package_replayable(const struct dbreg_registry *reg, size_t i)
+{
+	return reg && i < reg->n_packages && rp_replayable(reg->packages[i]);
+}
+
+static enum rp_result rp_run(const struct dbreg_package *pkg, const struct dbreg_driver *drv, struct dbreg_conn *conn,
+			     const struct dbreg_migration **failed)
+{
+	if (!rp_replayable(pkg))
+		return RP_SKIPPED;
 	/* A body the SQL checks refuse for its size (DBR044) is not run: a
 	 * million statements would take longer than the checks may. */
 	for (size_t i = 0; i < pkg->n_migrations; i++) {
