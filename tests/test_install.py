@@ -227,6 +227,41 @@ def the_static_library_links_with_pkg_config_static_and_nothing_needs_libpq():
     expect(out.startswith("1 package @ydtb/core 0 postgres://app:***@db/app sqlite-driver "), repr(out))
 
 
+STATIC_PG = r"""
+#include <dbreg.h>
+#include <stdio.h>
+int main(void)
+{
+	struct dbreg_conn *c = NULL;
+	char err[512];
+	int rc = dbreg_target_connect(&c, "postgres://u@127.0.0.1:1/x", err, sizeof err);
+	printf("%d %s\n", rc, err);
+	return 0;
+}
+"""
+
+
+@case
+def a_program_linked_with_static_is_told_that_postgresql_needs_a_dynamic_one():
+    # -static has no dynamic loader: the driver's dlopen of libpq brought
+    # a second C library in, which crashed (audit asurf 6). It says so.
+    if SANITIZE not in ("", "none"):
+        raise clitest.Skip("the sanitizers' runtimes do not link with -static")
+    work = tempfile.mkdtemp(prefix="dbreg-fullstatic-", dir=DEST)
+    src = os.path.join(work, "app.c")
+    with open(src, "w") as fp:
+        fp.write(STATIC_PG)
+    flags = [f for f in sh(["pkg-config", "--cflags", "--static", "--libs", "dbreg"], env=ENV).split()
+             if f != "-ldbreg"]
+    exe = os.path.join(work, "app")
+    p = subprocess.run(["cc", "-static", "-std=c11", src, os.path.join(LIBDIR, "libdbreg.a"), "-o", exe] + flags,
+                       cwd=work, env=ENV, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise clitest.Skip("no static libraries to link with -static: %s" % p.stderr[-300:])
+    p = subprocess.run([exe], env=ENV, capture_output=True, text=True, timeout=60)
+    expect(p.returncode == 0 and "linked with -static" in p.stdout, (p.returncode, p.stdout, p.stderr[-500:]))
+
+
 @case
 def man_renders_the_installed_page_with_a_section_per_command():
     out = sh(["man", "-l", MAN], env=dict(ENV, MANWIDTH="100", MAN_KEEP_FORMATTING="", PAGER="cat"))

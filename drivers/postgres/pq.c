@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 /* Debian's libpq5 (libpq.so.5 since PostgreSQL 8.2). */
 #define PQ_SONAME "libpq.so.5"
@@ -20,6 +21,14 @@ static char pq_error[256];
 
 static void pq_load_once(void)
 {
+	/* A program linked with -static has no dynamic loader (AT_BASE is
+	 * 0): dlopen would bring a second C library in, which crashed in
+	 * libpq's first call. Said instead. */
+	if (getauxval(AT_BASE) == 0) {
+		snprintf(pq_error, sizeof pq_error, "cannot load %s, PostgreSQL's client library, into a program linked "
+			 "with -static: link libdbreg.a into a dynamically linked program", PQ_SONAME);
+		return;
+	}
 	void *lib = dlopen(PQ_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
 		snprintf(pq_error, sizeof pq_error, "cannot load %s, PostgreSQL's client library: %s", PQ_SONAME,
