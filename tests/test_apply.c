@@ -508,8 +508,9 @@ static void test_apply__verify_names_a_dropped_column(void **state)
 }
 
 /* verify compares defaults through each dialect's spelling ('x'::text,
- * 0 for false, CURRENT_TIMESTAMP for now()) and reports only real
- * differences; serial columns are NOT NULL without saying so. */
+ * 0 for false, CURRENT_TIMESTAMP for now(), expressions as the server
+ * prints them) and reports only real differences; serial columns are NOT
+ * NULL without saying so. */
 static void test_apply__verify_compares_defaults(void **state)
 {
 	const char *tables =
@@ -555,8 +556,11 @@ static void test_apply__verify_compares_defaults(void **state)
 		{ "kind", testdb_is_pg() ? "column kind: default is 'y'::text, declared 'x'" : "column kind: default is 'y', declared 'x'" },
 		{ "nodef", testdb_is_pg() ? "column nodef: default is 'z'::text, declared none" : "column nodef: default is 'z', declared none" },
 		{ "missing", "column missing: no default, declared 'm'" },
+		/* PostgreSQL prints both expressions and they differ; SQLite's
+		 * text may be its own spelling of the declared one. */
+		{ "odd", "column odd: default is lower('B'::text), declared lower('A')" },
 	};
-	size_t n_want = sizeof want / sizeof want[0];
+	size_t n_want = sizeof want / sizeof want[0] - !testdb_is_pg();
 	for (size_t i = 0; i < vr.len; i++)
 		print_message("# verify: %s.%s: %s\n", vr.items[i].table ? vr.items[i].table : "-",
 			      vr.items[i].column ? vr.items[i].column : "-", vr.items[i].message);

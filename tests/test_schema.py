@@ -136,6 +136,13 @@ BODY_EDITS = [
      "primary key"),
     ("undeclared column", "  c_expr text DEFAULT 'draft'\n", "  c_expr text DEFAULT 'draft',\n  c_more text\n",
      "ydtb_cg_types", "c_more", "not declared"),
+    ("expression default not declared", "  c_date date,\n", "  c_date date DEFAULT (date('now')),\n",
+     "ydtb_cg_types", "c_date", "default none"),
+    ("literal default made an expression", "c_integer int NOT NULL DEFAULT 42", "c_integer int NOT NULL DEFAULT (40 + 2)",
+     "ydtb_cg_types", "c_integer", "default 42"),
+    ("a second foreign key on the columns", "  UNIQUE (kind_code, slot)\n",
+     "  UNIQUE (kind_code, slot),\n  FOREIGN KEY (t_noact) REFERENCES ydtb_cg_types(id) ON DELETE CASCADE\n",
+     "ydtb_cg_links", "t_noact", "not declared"),
 ]
 
 
@@ -174,6 +181,15 @@ SQLITE_TAMPER = [
      "ydtb_cg_links_slot_idx is missing"),
     ("missing primary key", "ydtb_cg_kinds", ",\n  PRIMARY KEY (code, variant)", "", "ydtb_cg_kinds", None,
      "primary key is missing; declared (code, variant)"),
+    ("expression default not declared", "ydtb_cg_types", "  c_date date,\n", "  c_date date DEFAULT (date('now')),\n",
+     "ydtb_cg_types", "c_date", "declared none"),
+    ("literal default made an expression", "ydtb_cg_types", "c_integer int NOT NULL DEFAULT 42",
+     "c_integer int NOT NULL DEFAULT (40 + 2)", "ydtb_cg_types", "c_integer", "declared 42"),
+    ("the current time made the date", "ydtb_cg_types", "c_ts timestamp DEFAULT CURRENT_TIMESTAMP",
+     "c_ts timestamp DEFAULT CURRENT_DATE", "ydtb_cg_types", "c_ts", "declared CURRENT_TIMESTAMP"),
+    ("a second foreign key on the columns", "ydtb_cg_links", "  UNIQUE (kind_code, slot)\n",
+     "  UNIQUE (kind_code, slot),\n  FOREIGN KEY (t_noact) REFERENCES ydtb_cg_types(id) ON DELETE CASCADE\n",
+     "ydtb_cg_links", "t_noact", "(t_noact) -> ydtb_cg_types is not declared"),
 ]
 
 # (what, SQL, table, column, words)
@@ -190,6 +206,22 @@ PG_TAMPER = [
     ("missing index", "DROP INDEX ydtb_cg_links_slot_idx", "ydtb_cg_links", None, "ydtb_cg_links_slot_idx is missing"),
     ("missing primary key", "ALTER TABLE ydtb_cg_kinds DROP CONSTRAINT ydtb_cg_kinds_pkey", "ydtb_cg_kinds", None,
      "primary key is missing; declared (code, variant)"),
+    ("a bigserial without its sequence", "ALTER TABLE ydtb_cd_items ALTER COLUMN id DROP DEFAULT", "ydtb_cd_items",
+     "id", "no sequence fills it"),
+    ("an expression default not declared", "ALTER TABLE ydtb_cg_types ALTER COLUMN c_uuid SET DEFAULT gen_random_uuid()",
+     "ydtb_cg_types", "c_uuid", "declared none"),
+    ("a literal default made an expression", "ALTER TABLE ydtb_cd_items ALTER COLUMN qty SET DEFAULT (1 + 1)",
+     "ydtb_cd_items", "qty", "declared 1"),
+    ("one expression made another", "ALTER TABLE ydtb_cd_items ALTER COLUMN ref SET DEFAULT md5(random()::text)::uuid",
+     "ydtb_cd_items", "ref", "declared gen_random_uuid()"),
+    ("the current time made the date", "ALTER TABLE ydtb_cg_types ALTER COLUMN c_tstz SET DEFAULT CURRENT_DATE",
+     "ydtb_cg_types", "c_tstz", "declared CURRENT_TIMESTAMP"),
+    ("a second foreign key on the columns", "ALTER TABLE ydtb_cg_links ADD CONSTRAINT a_second_fk"
+     " FOREIGN KEY (t_noact) REFERENCES ydtb_cg_types(id) ON DELETE CASCADE", "ydtb_cg_links", "t_noact",
+     "(t_noact) -> ydtb_cg_types is not declared"),
+    ("a NOT VALID foreign key", "ALTER TABLE ydtb_cg_links DROP CONSTRAINT ydtb_cg_links_t_plain_fkey;"
+     " ALTER TABLE ydtb_cg_links ADD CONSTRAINT ydtb_cg_links_t_plain_fkey FOREIGN KEY (t_plain)"
+     " REFERENCES ydtb_cg_types(id) NOT VALID", "ydtb_cg_links", "t_plain", "NOT VALID"),
 ]
 
 
@@ -221,7 +253,8 @@ def seed(d, target):
     """A workspace and rows in the corpus tables, so tampering has data to keep."""
     rows = ("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W', 'w');"
             "INSERT INTO ydtb_cg_types (id, workspace_id) VALUES ('t1', 'w1'), ('x', 'w1');"
-            "INSERT INTO ydtb_cg_links (id, workspace_id, slug, t_restrict) VALUES (1, 'w1', 's', 't1');")
+            "INSERT INTO ydtb_cg_links (id, workspace_id, slug, t_restrict) VALUES (1, 'w1', 's', 't1');"
+            "INSERT INTO ydtb_cd_items (workspace_id, name) VALUES ('w1', 'n1'), ('w1', 'n2');")
     if target.startswith("sqlite:"):
         db = sqlite3.connect(os.path.join(d, target[len("sqlite:"):]))
         db.executescript(rows)
@@ -262,6 +295,34 @@ def verify_reports_each_kind_of_difference_made_by_hand_on_postgres():
             hit = [p for p in problems if p["table"] == table and (column is None or p["column"] == column)
                    and words in p["message"]]
             expect(hit, "%s: no problem on %s.%s saying %r; found %s" % (what, table, column, words, problems))
+    finally:
+        drop()
+
+
+@case
+def verify_takes_the_servers_spellings_of_the_declared_defaults_on_postgres():
+    # Written again by hand in other words the server reads as the same
+    # expression: casts it adds itself, now() and CURRENT_TIMESTAMP,
+    # parentheses, case. With rows in the tables.
+    url, drop = pg_database()
+    try:
+        d = corpus_project()
+        init_and_verify(d, url)
+        seed(d, url)
+        psql(url, "ALTER TABLE ydtb_cd_items ALTER COLUMN created_at SET DEFAULT CURRENT_TIMESTAMP;"
+                  " ALTER TABLE ydtb_cd_items ALTER COLUMN ref SET DEFAULT (GEN_RANDOM_UUID());"
+                  " ALTER TABLE ydtb_cd_items ALTER COLUMN qty SET DEFAULT ((1));"
+                  " ALTER TABLE ydtb_cg_types ALTER COLUMN c_expr SET DEFAULT ('draft'::text);"
+                  " ALTER TABLE ydtb_cg_types ALTER COLUMN c_ts SET DEFAULT now();"
+                  " ALTER TABLE ydtb_cd_items ALTER COLUMN id SET DEFAULT nextval('ydtb_cd_items_id_seq')")
+        rc, problems = verify_problems(d, url)
+        expect(rc == 0 and not problems, "verify exited %d: %s" % (rc, problems))
+        # A bigserial made an identity column is still filled by a sequence.
+        psql(url, "ALTER TABLE ydtb_cd_items ALTER COLUMN id DROP DEFAULT;"
+                  " ALTER TABLE ydtb_cd_items ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (START 100)")
+        rc, problems = verify_problems(d, url)
+        expect(rc == 0 and not problems, "verify exited %d with an identity id: %s" % (rc, problems))
+        psql(url, "INSERT INTO ydtb_cd_items (workspace_id, name) VALUES ('w1', 'n3')")
     finally:
         drop()
 

@@ -49,19 +49,10 @@ int dbreg_dbr047_failed(const struct dbreg_dbr047 *r, const struct dbreg_migrati
 /* The SQL of a default as the manifest means it, for messages. */
 static void dbr047_default_text(struct dbreg_buf *b, const struct dbreg_schema_column *col)
 {
-	if (col->def.kind == DBREG_DV_NONE) {
+	if (col->def.kind == DBREG_DV_NONE)
 		dbreg_buf_puts(b, "none");
-	} else if (col->def.literal && col->def.kind == DBREG_DV_STRING) {
-		dbreg_buf_puts(b, "'");
-		for (const char *p = col->def.text ? col->def.text : ""; *p; p++) {
-			dbreg_buf_append(b, p, 1);
-			if (*p == '\'')
-				dbreg_buf_append(b, p, 1); /* '' inside an SQL literal */
-		}
-		dbreg_buf_puts(b, "'");
-	} else {
-		dbreg_buf_puts(b, col->def.text ? col->def.text : "");
-	}
+	else
+		dbreg_schema_default_sql(b, &col->def);
 }
 
 /* The hint of a declaration the migrations do not build yet: the command
@@ -125,6 +116,12 @@ int dbreg_dbr047_render(const struct dbreg_dbr047 *c, const struct dbreg_sdiff *
 				"table %s: column %s is NOT NULL in %s but not declared not_null", tn, wc->name, migs);
 		break;
 	case DBREG_SDIFF_COLUMN_DEFAULT: {
+		if (dbreg_sdiff_lost_sequence(d)) {
+			rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, dbr047_generate(gen, sizeof gen, c, NULL),
+				"table %s: column %s is declared %s but %s give it no sequence (%s, not an identity column)",
+				tn, wc->name, wc->type, migs, hc->def.text ? hc->def.text : "no default");
+			break;
+		}
 		struct dbreg_buf w = DBREG_BUF_INIT;
 		dbr047_default_text(&w, wc);
 		rc = dbreg_dbr047_add(c, wc->pos, tn, wc->name, NULL, dbr047_generate(gen, sizeof gen, c, NULL),
@@ -205,6 +202,11 @@ int dbreg_dbr047_render(const struct dbreg_dbr047 *c, const struct dbreg_sdiff *
 	case DBREG_SDIFF_INDEX_INVALID:
 		rc = dbreg_dbr047_add(c, t ? t->pos : (struct dbreg_pos){0, 0}, tn, NULL, NULL, NULL,
 			"table %s: the migrations leave index %s INVALID", tn, d->have_ix->name);
+		break;
+	case DBREG_SDIFF_FKEY_INVALID:
+		rc = dbreg_dbr047_add(c, d->want_fk->pos, tn, d->want_fk->columns[0], NULL,
+			"validate it in a later migration: ALTER TABLE ... VALIDATE CONSTRAINT",
+			"table %s: %s leave the foreign key on %s NOT VALID", tn, migs, d->want_fk->columns[0]);
 		break;
 	}
 	free(a);

@@ -855,6 +855,7 @@ static int reload_sdiff_change(struct dbreg_changes *c, const char *pkg, const s
 		snprintf(detail, sizeof detail, "renamed from %s", hi->name);
 		return dbreg_changes_add(c, DBREG_CHANGE_INDEX, DBREG_CHANGE_CHANGED, pkg, table, wi->name, detail);
 	case DBREG_SDIFF_INDEX_INVALID:
+	case DBREG_SDIFF_FKEY_INVALID:
 		return 0;   /* a catalog's notion */
 	}
 	return dbreg_changes_add(c, DBREG_CHANGE_COLUMN, DBREG_CHANGE_CHANGED, pkg, table, wc ? wc->name : NULL, detail);

@@ -99,7 +99,8 @@ static void rt_render(struct rt *r, const char *when, const struct dbreg_sdiff *
 	case DBREG_SDIFF_FKEY_MISSING:
 	case DBREG_SDIFF_FKEY_EXTRA:
 	case DBREG_SDIFF_FKEY_TARGET:
-	case DBREG_SDIFF_FKEY_ACTION: {
+	case DBREG_SDIFF_FKEY_ACTION:
+	case DBREG_SDIFF_FKEY_INVALID: {
 		const struct dbreg_schema_fkey *f = d->want_fk ? d->want_fk : d->have_fk;
 		a = dbreg_schema_list_text(f->columns, f->n_columns);
 		rt_problem(r, t, f->n_columns == 1 ? f->columns[0] : NULL, "%s, the foreign key %s%s %s", when, t,
@@ -134,7 +135,7 @@ static struct dbreg_schema *rt_compare(struct rt *r, struct dbreg_schema *expect
 	if (!expected)
 		return now;
 	struct dbreg_sdiff_list diffs = DBREG_SDIFF_LIST_INIT;
-	static const struct dbreg_sdiff_opts opts = {.defaults = true, .extra_tables = true};
+	const struct dbreg_sdiff_opts opts = {.defaults = true, .extra_tables = true, .conn = r->sb.conn};
 	rc = dbreg_schema_diff(&diffs, expected, now, &opts);
 	if (rc != 0)
 		r->rc = rc;

@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,17 +181,26 @@ const struct dbreg_schema_column *dbreg_schema_column(const struct dbreg_schema_
  * CURRENT_TIMESTAMP), so both are reduced to a value: a string, a number,
  * a boolean, "the current time", or an expression not understood. */
 
+/* A number spelled as an integer that fits 64 bits, compared exactly
+ * (9007199254740993 and 9007199254740992 are one double). */
+struct schema_int {
+	bool ok;
+	long long v;
+};
+
 enum schema_dkind { VD_NONE, VD_NULL, VD_STR, VD_NUM, VD_BOOL, VD_NOW, VD_OTHER };
 
 struct schema_dval {
 	enum schema_dkind kind;
 	char str[256];                 /* VD_STR: the string's value */
 	double num;                    /* VD_NUM */
+	struct schema_int ival;        /* VD_NUM: exactly, when it is an integer */
 	bool b;                        /* VD_BOOL */
 };
 
-/* Whether [p, e) spells a number; its value in *out. */
-static bool schema_number(const char *p, const char *e, double *out)
+/* Whether [p, e) spells a number; its value in *out, and in *iv when it
+ * is an integer (iv may be NULL). */
+static bool schema_number(const char *p, const char *e, double *out, struct schema_int *iv)
 {
 	char buf[64];
 	size_t n = (size_t)(e - p);
@@ -221,6 +231,12 @@ static bool schema_number(const char *p, const char *e, double *out)
 	if (*q)
 		return false;
 	*out = strtod(buf, NULL);
+	if (iv) {
+		iv->ok = !strpbrk(buf, ".eE");
+		errno = 0;
+		iv->v = iv->ok ? strtoll(buf, NULL, 10) : 0;
+		iv->ok = iv->ok && errno == 0;
+	}
 	return true;
 }
 
@@ -314,7 +330,7 @@ static void schema_dval_sql(struct schema_dval *v, const char *p, const char *e,
 		v->kind = VD_STR;
 		return;
 	}
-	if (schema_number(p, e, &v->num)) {
+	if (schema_number(p, e, &v->num, &v->ival)) {
 		v->kind = VD_NUM;
 		return;
 	}
@@ -362,11 +378,28 @@ void dbreg_schema_default_parse(struct dbreg_schema_default *out, const char *ex
 	};
 	out->kind = map[v.kind];
 	out->num = v.num;
+	out->integral = v.ival.ok;
+	out->ival = v.ival.v;
 	out->b = v.b;
 	if (v.kind == VD_STR && buf && size) {
 		snprintf(buf, size, "%s", v.str);
 		out->str = buf;
 	}
+}
+
+void dbreg_schema_default_sql(struct dbreg_buf *b, const struct dbreg_schema_default *d)
+{
+	if (!d->literal || d->kind != DBREG_DV_STRING) {
+		dbreg_buf_puts(b, d->text ? d->text : "");
+		return;
+	}
+	dbreg_buf_puts(b, "'");
+	for (const char *p = d->text ? d->text : ""; *p; p++) {
+		dbreg_buf_append(b, p, 1);
+		if (*p == '\'')
+			dbreg_buf_append(b, p, 1); /* '' inside an SQL literal */
+	}
+	dbreg_buf_puts(b, "'");
 }
 
 /* The declared default of a column as a value. */
@@ -384,8 +417,13 @@ static void schema_declared_default(struct dbreg_schema *s, struct dbreg_schema_
 		return;
 	case DBREG_DEFAULT_INTEGER:
 	case DBREG_DEFAULT_FLOAT:
-		d->kind = t && schema_number(t, t + strlen(t), &d->num) ? DBREG_DV_NUMBER : DBREG_DV_EXPR;
+	{
+		struct schema_int iv = {0};
+		d->kind = t && schema_number(t, t + strlen(t), &d->num, &iv) ? DBREG_DV_NUMBER : DBREG_DV_EXPR;
+		d->integral = iv.ok;
+		d->ival = iv.v;
 		return;
+	}
 	case DBREG_DEFAULT_BOOL:
 		d->kind = DBREG_DV_BOOL;
 		d->b = t && strcmp(t, "true") == 0;
@@ -529,7 +567,7 @@ static int schema_add_cat_table(struct dbreg_schema *s, const struct dbreg_cat_t
 		dbreg_schema_default_parse(&sc->def, pool_str(s, c->default_expr), s->dialect, buf, sizeof buf);
 		if (sc->def.kind == DBREG_DV_STRING)
 			sc->def.str = pool_str(s, buf);
-		sc->identity = c->default_expr && strncasecmp(c->default_expr, "nextval(", 8) == 0;
+		sc->identity = c->identity || (c->default_expr && strncasecmp(c->default_expr, "nextval(", 8) == 0);
 	}
 	for (size_t i = 0; i < ct->n_fkeys; i++) {
 		const struct dbreg_cat_fkey *f = &ct->fkeys[i];
@@ -540,6 +578,7 @@ static int schema_add_cat_table(struct dbreg_schema *s, const struct dbreg_cat_t
 		sf->ref_table = pool_str(s, f->ref_table);
 		sf->on_delete = schema_action(s, f->on_delete);
 		sf->on_update = schema_action(s, f->on_update);
+		sf->not_valid = f->not_valid;
 	}
 	for (size_t i = 0; i < ct->n_indexes; i++) {
 		const struct dbreg_cat_index *ix = &ct->indexes[i];

@@ -31,7 +31,7 @@ enum dbreg_default_value {
 	DBREG_DV_NUMBER,
 	DBREG_DV_BOOL,
 	DBREG_DV_NOW,                  /* the current time, however spelled */
-	DBREG_DV_EXPR,                 /* an expression not understood: never reported */
+	DBREG_DV_EXPR,                 /* another expression: compared as the database prints it (schemadiff.h) */
 };
 
 struct dbreg_schema_default {
@@ -39,6 +39,8 @@ struct dbreg_schema_default {
 	const char *text;              /* as written: the declared literal or SQL, the catalog's expression */
 	const char *str;               /* DBREG_DV_STRING: the value, quotes undone */
 	double num;                    /* DBREG_DV_NUMBER */
+	bool integral;                 /* DBREG_DV_NUMBER spelled as an integer of 64 bits: ival is it exactly */
+	long long ival;
 	bool b;                        /* DBREG_DV_BOOL */
 	bool literal;                  /* declared with `default` (not default_sql): text is the bare value */
 };
@@ -59,6 +61,7 @@ struct dbreg_schema_fkey {
 	size_t n_columns;
 	const char *ref_table;
 	const char *on_delete, *on_update;     /* lowercased; "no action" when not given */
+	bool not_valid;                        /* a catalog's NOT VALID key (PostgreSQL) */
 	struct dbreg_pos pos;
 };
 
@@ -142,6 +145,11 @@ int dbreg_schema_write(struct dbreg_buf *out, struct dbreg_schema *s);
  * `package` names their owner). Returns 0, DBREG_ENOMEM, or DBREG_EINVALID
  * when the text is not such a document. */
 int dbreg_schema_add_text(struct dbreg_schema *s, const char *text, size_t len, const char *package);
+
+/* A default as SQL: a declared literal string quoted ('it''s'), anything
+ * else as written (text). For messages, and for the database that
+ * compares two expressions. Appends to b. */
+void dbreg_schema_default_sql(struct dbreg_buf *b, const struct dbreg_schema_default *d);
 
 /* Reduces an SQL default expression, as a database of that dialect writes
  * it (or a manifest's default_sql), to a value; str is copied into buf. */

@@ -7,6 +7,7 @@
 #include "dbreg/driver.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -94,12 +95,18 @@ static bool sd_nullability_same(const struct dbreg_schema_column *want, const st
 	return true;
 }
 
-/* Whether a number spelled in s equals n. */
-static bool sd_number_is(const char *s, double n)
+/* Whether two numbers are one: exactly when both are integers. */
+static bool sd_number_same(const struct dbreg_schema_default *a, const struct dbreg_schema_default *b)
+{
+	return a->integral && b->integral ? a->ival == b->ival : a->num == b->num;
+}
+
+/* Whether a number spelled in s is the number n. */
+static bool sd_number_is(const char *s, const struct dbreg_schema_default *n)
 {
 	struct dbreg_schema_default d;
 	dbreg_schema_default_parse(&d, s, DBREG_DIALECT_POSTGRES, NULL, 0);
-	return d.kind == DBREG_DV_NUMBER && d.num == n;
+	return d.kind == DBREG_DV_NUMBER && sd_number_same(&d, n);
 }
 
 /* Whether a value can stand for the boolean b: PostgreSQL says true/false,
@@ -131,25 +138,22 @@ static bool sd_is_bool(const struct dbreg_schema_default *v, bool *b)
 	return false;
 }
 
-/* Whether two default values are the same, or cannot be told apart
- * reliably (then they count as the same). */
+/* Whether two default values, neither an expression, are the same. */
 static bool sd_same_value(const struct dbreg_schema_default *want, const struct dbreg_schema_default *got)
 {
-	if (want->kind == DBREG_DV_EXPR || got->kind == DBREG_DV_EXPR)
-		return true;
 	bool b;
 	switch (want->kind) {
 	case DBREG_DV_BOOL:
 		return sd_is_bool(got, &b) && b == want->b;
 	case DBREG_DV_NUMBER:
 		if (got->kind == DBREG_DV_NUMBER)
-			return got->num == want->num;
-		return got->kind == DBREG_DV_STRING && sd_number_is(got->str, want->num);
+			return sd_number_same(got, want);
+		return got->kind == DBREG_DV_STRING && sd_number_is(got->str, want);
 	case DBREG_DV_STRING:
 		if (got->kind == DBREG_DV_STRING)
 			return sd_streq(got->str, want->str);
 		if (got->kind == DBREG_DV_NUMBER)
-			return sd_number_is(want->str, got->num);
+			return sd_number_is(want->str, got);
 		if (got->kind == DBREG_DV_BOOL)
 			return sd_is_bool(want, &b) && b == got->b;
 		return false;
@@ -181,17 +185,132 @@ static bool sd_pg_reformats(const struct sd_ctx *c, const struct dbreg_schema_co
 	return true;
 }
 
+/* An expression reduced to what cannot change its meaning: letters'
+ * case outside quotes, white space (one blank where two words or two
+ * operators would otherwise join), parentheses around the whole. */
+static void sd_expr_key(struct dbreg_buf *out, const char *s)
+{
+	static const char ops[] = "+-*/<>=~!@#%^&|`?";
+	char last = 0;
+	bool blank = false;
+	for (const char *p = s ? s : ""; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (isspace(ch)) {
+			blank = true;
+			continue;
+		}
+		bool word = isalnum(ch) || ch == '_' || ch == '$' || ch >= 0x80;
+		bool lword = isalnum((unsigned char)last) || last == '_' || last == '$' || (unsigned char)last >= 0x80;
+		if (blank && last && ((word && lword) || (strchr(ops, ch) && strchr(ops, last))))
+			dbreg_buf_puts(out, " ");
+		blank = false;
+		if (ch == '\'' || ch == '"') {
+			/* A quoted string or name, as written ('' and "" stay inside). */
+			const char *q = p + 1;
+			while (*q && (*q != *p || q[1] == *p))
+				q += *q == *p ? 2 : 1;
+			size_t n = (size_t)(q - p) + (*q != '\0');
+			dbreg_buf_append(out, p, n);
+			p += n - 1;
+			last = *p;
+			continue;
+		}
+		char low = (char)tolower(ch);
+		dbreg_buf_append(out, &low, 1);
+		last = low;
+	}
+	/* (x) is x: strip parentheses that hold all of it. */
+	while (out->ptr && out->len >= 2 && out->ptr[0] == '(' && out->ptr[out->len - 1] == ')') {
+		int depth = 0;
+		size_t k = 0;
+		for (; k < out->len; k++) {
+			char ch = out->ptr[k];
+			if (ch == '\'' || ch == '"') {
+				size_t q = k + 1;
+				while (q < out->len && (out->ptr[q] != ch || (q + 1 < out->len && out->ptr[q + 1] == ch)))
+					q += out->ptr[q] == ch ? 2 : 1;
+				k = q;
+			} else if (ch == '(') {
+				depth++;
+			} else if (ch == ')' && --depth == 0) {
+				break;
+			}
+		}
+		if (k != out->len - 1)
+			break;
+		memmove(out->ptr, out->ptr + 1, out->len - 2);
+		out->len -= 2;
+		out->ptr[out->len] = '\0';
+	}
+}
+
+/* Whether two defaults, one of them an expression, are the same. A
+ * PostgreSQL catalog's expression is as the server printed it (casts
+ * added: lower('X'::text)): the server prints the declared one too and
+ * compares (exprs_equal); a server that cannot tell (a default_sql
+ * spelled for SQLite) leaves them the same. A SQLite catalog keeps the
+ * text its migration wrote, in SQLite's words where default_sql may be
+ * PostgreSQL's (gen_random_uuid(), lower(hex(randomblob(16)))): only a
+ * declared literal (or the current time, against SQLite's other clock
+ * words) can be told from it. Two declared models compare texts, case,
+ * blanks and outer parentheses aside. */
+static bool sd_expr_same(const struct sd_ctx *c, const struct dbreg_schema_column *want,
+			 const struct dbreg_schema_column *have)
+{
+	bool pg_catalog = c->have->source == DBREG_SCHEMA_CATALOG && c->have->dialect == DBREG_DIALECT_POSTGRES;
+	bool sqlite_catalog = c->have->source == DBREG_SCHEMA_CATALOG && !pg_catalog;
+	if (sqlite_catalog && want->def.kind == DBREG_DV_EXPR)
+		return true;
+	struct dbreg_buf a = DBREG_BUF_INIT, b = DBREG_BUF_INIT;
+	dbreg_schema_default_sql(&a, &want->def);
+	dbreg_schema_default_sql(&b, &have->def);
+	bool same = true;
+	if (pg_catalog) {
+		struct dbreg_conn *conn = c->opts->conn;
+		bool eq = true;
+		if (conn && have->type && conn->driver->version >= 14 && conn->driver->exprs_equal && !a.oom && !b.oom &&
+		    conn->driver->exprs_equal(conn, have->type, a.ptr ? a.ptr : "", b.ptr ? b.ptr : "", &eq) == 0)
+			same = eq;
+	} else {
+		struct dbreg_buf ka = DBREG_BUF_INIT, kb = DBREG_BUF_INIT;
+		sd_expr_key(&ka, a.ptr);
+		sd_expr_key(&kb, b.ptr);
+		const char *x = ka.ptr ? ka.ptr : "", *y = kb.ptr ? kb.ptr : "";
+		same = ka.oom || kb.oom || strcmp(x, y) == 0;
+		if (sqlite_catalog && want->def.kind == DBREG_DV_NOW)
+			same = strcmp(y, "current_date") != 0 && strcmp(y, "current_time") != 0;
+		dbreg_buf_dispose(&ka);
+		dbreg_buf_dispose(&kb);
+	}
+	dbreg_buf_dispose(&a);
+	dbreg_buf_dispose(&b);
+	return same;
+}
+
 static bool sd_default_same(const struct sd_ctx *c, const struct dbreg_schema_column *want,
 			    const struct dbreg_schema_column *have)
 {
 	const struct dbreg_schema_default *w = &want->def, *g = &have->def;
+	/* serial/bigserial on PostgreSQL: whatever fills it (nextval(), an
+	 * identity), as long as something does. SQLite has no sequence to
+	 * look for: its INTEGER PRIMARY KEY is the rowid whatever it says. */
+	if (want->identity && w->kind == DBREG_DV_NONE)
+		return have->identity || c->have->dialect == DBREG_DIALECT_SQLITE;
+	/* A sequence's nextval() on a column declared without a default is
+	 * how some write an integer key: not a difference. */
 	if (w->kind == DBREG_DV_NONE)
-		/* A sequence's nextval(...) and expressions we cannot read (a
-		 * generated column's) are not differences. */
-		return g->kind == DBREG_DV_NONE || g->kind == DBREG_DV_EXPR || want->identity;
+		return g->kind == DBREG_DV_NONE || have->identity;
 	if (g->kind == DBREG_DV_NONE)
 		return false;
+	if (w->kind == DBREG_DV_EXPR || g->kind == DBREG_DV_EXPR)
+		return sd_expr_same(c, want, have);
 	return sd_same_value(w, g) || sd_pg_reformats(c, want, have, w, g);
+}
+
+bool dbreg_sdiff_lost_sequence(const struct dbreg_sdiff *d)
+{
+	return d->kind == DBREG_SDIFF_COLUMN_DEFAULT && d->want_col->identity && d->want_col->def.kind == DBREG_DV_NONE &&
+	       !d->have_col->identity;
 }
 
 static void sd_columns(struct sd_ctx *c, const struct dbreg_schema_table *wt, const struct dbreg_schema_table *ht)
@@ -226,25 +345,49 @@ static void sd_columns(struct sd_ctx *c, const struct dbreg_schema_table *wt, co
 
 /* ---- keys -------------------------------------------------------------- */
 
-static const struct dbreg_schema_fkey *sd_fkey_on(const struct dbreg_schema_table *t, const char *const *cols,
-						  size_t n)
-{
-	for (size_t k = 0; k < t->n_fkeys; k++)
-		if (sd_same_list(t->fkeys[k].columns, t->fkeys[k].n_columns, cols, n))
-			return &t->fkeys[k];
-	return NULL;
-}
-
 /* Whether have's foreign key points where want's does; a referenced column
  * SQLite leaves unnamed (the referenced table's key) matches any. */
 static bool sd_fkey_target_same(const struct dbreg_schema_fkey *w, const struct dbreg_schema_fkey *h)
 {
-	if (!sd_streq(w->ref_table, h->ref_table))
+	if (!sd_streq(w->ref_table, h->ref_table) || w->n_columns != h->n_columns)
 		return false;
 	for (size_t i = 0; i < w->n_columns; i++)
 		if (w->ref_columns[i] && h->ref_columns[i] && strcmp(w->ref_columns[i], h->ref_columns[i]) != 0)
 			return false;
 	return true;
+}
+
+/* The foreign key of t that stands for w: on the same columns, and of
+ * those the one that is most alike (same target and actions, then same
+ * target, then any), so that a second key on the columns is never taken
+ * for the declared one. NULL when t has none on them. */
+static const struct dbreg_schema_fkey *sd_fkey_for(const struct dbreg_schema_table *t,
+						   const struct dbreg_schema_fkey *w)
+{
+	const struct dbreg_schema_fkey *best = NULL;
+	int best_score = -1;
+	for (size_t k = 0; k < t->n_fkeys; k++) {
+		const struct dbreg_schema_fkey *h = &t->fkeys[k];
+		if (!sd_same_list(h->columns, h->n_columns, w->columns, w->n_columns))
+			continue;
+		bool target = sd_fkey_target_same(w, h);
+		int score = target ? 1 + (sd_streq(w->on_delete, h->on_delete) && sd_streq(w->on_update, h->on_update)) : 0;
+		if (score > best_score) {
+			best = h;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+/* Whether h stands for one of want's foreign keys. */
+static bool sd_fkey_declared(const struct dbreg_schema_table *wt, const struct dbreg_schema_table *ht,
+			     const struct dbreg_schema_fkey *h)
+{
+	for (size_t i = 0; i < wt->n_fkeys; i++)
+		if (sd_fkey_for(ht, &wt->fkeys[i]) == h)
+			return true;
+	return false;
 }
 
 static void sd_keys(struct sd_ctx *c, const struct dbreg_schema_table *wt, const struct dbreg_schema_table *ht)
@@ -265,7 +408,7 @@ static void sd_keys(struct sd_ctx *c, const struct dbreg_schema_table *wt, const
 			continue;
 		struct dbreg_sdiff d = base;
 		d.want_fk = w;
-		d.have_fk = sd_fkey_on(ht, w->columns, w->n_columns);
+		d.have_fk = sd_fkey_for(ht, w);
 		if (!d.have_fk) {
 			d.kind = DBREG_SDIFF_FKEY_MISSING;
 			sd_add(c, d);
@@ -276,6 +419,10 @@ static void sd_keys(struct sd_ctx *c, const struct dbreg_schema_table *wt, const
 			sd_add(c, d);
 			continue;
 		}
+		if (d.have_fk->not_valid && !w->not_valid) {
+			d.kind = DBREG_SDIFF_FKEY_INVALID;
+			sd_add(c, d);
+		}
 		d.kind = DBREG_SDIFF_FKEY_ACTION;
 		if (!sd_streq(w->on_delete, d.have_fk->on_delete))
 			sd_add(c, d);
@@ -285,7 +432,7 @@ static void sd_keys(struct sd_ctx *c, const struct dbreg_schema_table *wt, const
 	}
 	for (size_t k = 0; k < ht->n_fkeys; k++) {
 		const struct dbreg_schema_fkey *h = &ht->fkeys[k];
-		if (sd_fkey_on(wt, h->columns, h->n_columns))
+		if (sd_fkey_declared(wt, ht, h))
 			continue;
 		/* On a column `want` lacks: COLUMN_EXTRA says it. */
 		if (h->n_columns == 1 && !dbreg_schema_column(wt, h->columns[0]))

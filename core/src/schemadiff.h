@@ -21,6 +21,7 @@
  *   FKEY_EXTRA          table                   table, fk           DROP CONSTRAINT
  *   FKEY_TARGET         table, fk               table, fk           drop and add the foreign key
  *   FKEY_ACTION         table, fk               table, fk           drop and add (on_update: which action)
+ *   FKEY_INVALID        table, fk               table, fk           ALTER TABLE VALIDATE CONSTRAINT (NOT VALID)
  *   INDEX_MISSING       table, ix               table               CREATE INDEX want_ix
  *   INDEX_EXTRA         table                   table, ix           DROP INDEX have_ix
  *   INDEX_COLUMNS       table, ix               table, ix           drop and create
@@ -38,8 +39,15 @@
  * judged by dbreg_type_stores for its dialect; two declared models by
  * their portable types. Nullability counts NOT NULL that neither side has
  * to write (a primary key column, serial) as either. Defaults compare as
- * values (schema.h), and an expression either side cannot read is never a
- * difference. */
+ * values (schema.h); when either is an expression, as the database prints
+ * them (a PostgreSQL catalog: the server, through opts->conn's
+ * exprs_equal; a server that cannot tell leaves them the same) or else
+ * as texts, case, blanks and outer parentheses aside. A serial/bigserial
+ * declared without a default wants a column a sequence fills on
+ * PostgreSQL (a nextval() default or an identity): COLUMN_DEFAULT when
+ * none does (dbreg_sdiff_lost_sequence). A foreign key of `have` stands
+ * for the declared one on the same columns that is most alike (target,
+ * then actions); any other on those columns is FKEY_EXTRA. */
 #ifndef DBREG_SCHEMADIFF_H
 #define DBREG_SCHEMADIFF_H
 
@@ -59,6 +67,7 @@ enum dbreg_sdiff_kind {
 	DBREG_SDIFF_FKEY_EXTRA,
 	DBREG_SDIFF_FKEY_TARGET,
 	DBREG_SDIFF_FKEY_ACTION,
+	DBREG_SDIFF_FKEY_INVALID,
 	DBREG_SDIFF_INDEX_MISSING,
 	DBREG_SDIFF_INDEX_EXTRA,
 	DBREG_SDIFF_INDEX_COLUMNS,
@@ -91,7 +100,7 @@ struct dbreg_sdiff_opts {
 	 * (values_equal), a string default on a column that is not text is
 	 * compared by the database, which reads '2020-01-01' and
 	 * '2020-01-01 00:00:00+00' as one timestamptz; without it two such
-	 * strings are taken as the same. */
+	 * strings are taken as the same. Likewise expressions (exprs_equal). */
 	struct dbreg_conn *conn;
 };
 
@@ -109,6 +118,10 @@ int dbreg_schema_diff(struct dbreg_sdiff_list *out, struct dbreg_schema *want, s
 int dbreg_schema_diff_table(struct dbreg_sdiff_list *out, const struct dbreg_schema_table *want,
 			    const struct dbreg_schema_table *have, const struct dbreg_schema *have_schema,
 			    const struct dbreg_sdiff_opts *opts);
+
+/* Whether d is a serial/bigserial that no sequence fills any more (no
+ * nextval() default, not an identity column). */
+bool dbreg_sdiff_lost_sequence(const struct dbreg_sdiff *d);
 
 /* Frees the list (not the models it points into) and zeroes it. NULL-safe. */
 void dbreg_sdiff_list_dispose(struct dbreg_sdiff_list *list);

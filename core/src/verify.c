@@ -69,29 +69,17 @@ static int verify_add(struct dbreg_verify_result *r, const char *table, const ch
 	return 0;
 }
 
-/* The declared default as the manifest means it, for messages. */
-static void verify_declared_text(struct dbreg_buf *b, const struct dbreg_schema_column *c)
+static int verify_render_default(struct dbreg_verify_result *r, const char *tn, const struct dbreg_sdiff *diff)
 {
-	if (c->def.literal && c->def.kind == DBREG_DV_STRING) {
-		dbreg_buf_puts(b, "'");
-		for (const char *p = c->def.text ? c->def.text : ""; *p; p++) {
-			dbreg_buf_append(b, p, 1);
-			if (*p == '\'')
-				dbreg_buf_append(b, p, 1); /* '' inside an SQL literal */
-		}
-		dbreg_buf_puts(b, "'");
-	} else {
-		dbreg_buf_puts(b, c->def.text ? c->def.text : "");
-	}
-}
-
-static int verify_render_default(struct dbreg_verify_result *r, const char *tn, const struct dbreg_schema_column *w,
-				 const struct dbreg_schema_column *h)
-{
+	const struct dbreg_schema_column *w = diff->want_col, *h = diff->have_col;
+	if (dbreg_sdiff_lost_sequence(diff))
+		return verify_add(r, tn, w->name,
+				  "column %s: no sequence fills it (%s, not an identity column); declared %s", w->name,
+				  h->def.text ? h->def.text : "no default", w->type);
 	if (w->def.kind == DBREG_DV_NONE)
 		return verify_add(r, tn, w->name, "column %s: default is %s, declared none", w->name, h->def.text);
 	struct dbreg_buf d = DBREG_BUF_INIT;
-	verify_declared_text(&d, w);
+	dbreg_schema_default_sql(&d, &w->def);
 	int rc = h->def.kind == DBREG_DV_NONE
 			 ? verify_add(r, tn, w->name, "column %s: no default, declared %s", w->name, d.ptr ? d.ptr : "")
 			 : verify_add(r, tn, w->name, "column %s: default is %s, declared %s", w->name, h->def.text,
@@ -142,7 +130,7 @@ static int verify_render(struct dbreg_verify_result *r, const struct dbreg_sdiff
 				 : verify_add(r, tn, w->name, "column %s is NOT NULL; declared nullable", w->name);
 		break;
 	case DBREG_SDIFF_COLUMN_DEFAULT:
-		rc = verify_render_default(r, tn, w, h);
+		rc = verify_render_default(r, tn, d);
 		break;
 	case DBREG_SDIFF_PRIMARY_KEY:
 		a = dbreg_schema_list_text(t->primary_key, t->n_primary_key);
@@ -170,6 +158,12 @@ static int verify_render(struct dbreg_verify_result *r, const struct dbreg_sdiff
 		rc = verify_add(r, tn, wf->columns[0], "foreign key %s -> %s is ON %s %s; declared %s", wf->columns[0],
 				wf->ref_table, d->on_update ? "UPDATE" : "DELETE", d->on_update ? hf->on_update : hf->on_delete,
 				d->on_update ? wf->on_update : wf->on_delete);
+		break;
+	case DBREG_SDIFF_FKEY_INVALID:
+		rc = verify_add(r, tn, wf->columns[0],
+				"foreign key %s -> %s is NOT VALID: the rows there when it was added were never checked "
+				"(ALTER TABLE ... VALIDATE CONSTRAINT checks them)",
+				wf->columns[0], wf->ref_table);
 		break;
 	case DBREG_SDIFF_FKEY_EXTRA:
 		a = dbreg_schema_list_text(hf->columns, hf->n_columns);

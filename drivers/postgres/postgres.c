@@ -1059,6 +1059,26 @@ static int pg_registry_digest_since(struct dbreg_conn *conn, bool expect, const 
 /* The server compares: json has no equality, so it is read as jsonb
  * (the same document whatever its spacing and key order). The type comes
  * from the catalog (format_type), not from a manifest. */
+/* Runs a statement that the server may refuse (a literal its type does
+ * not take, an expression that does not parse) with the extended protocol
+ * (one statement only): inside a transaction under a savepoint, so that
+ * only the savepoint is lost. *r is the result (PQclear it), NULL when
+ * the savepoint itself fails. */
+static int pg_exec_guarded(struct pg_conn *c, const char *sql, int n, const char *const *params, PGresult **r)
+{
+	*r = NULL;
+	bool in_tx = PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
+	if (in_tx && pg_run(c, "SAVEPOINT dbreg_guarded") != 0)
+		return DBREG_ECONNECT;
+	*r = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(*r) == PGRES_TUPLES_OK;
+	if (in_tx && (ok ? pg_run(c, "RELEASE SAVEPOINT dbreg_guarded")
+			 : pg_run(c, "ROLLBACK TO SAVEPOINT dbreg_guarded") ||
+				   pg_run(c, "RELEASE SAVEPOINT dbreg_guarded")))
+		return DBREG_ECONNECT;
+	return ok ? 0 : DBREG_ECONNECT;
+}
+
 static int pg_values_equal(struct dbreg_conn *conn, const char *type, const char *a, const char *b, bool *same)
 {
 	struct pg_conn *c = PG(conn);
@@ -1066,25 +1086,52 @@ static int pg_values_equal(struct dbreg_conn *conn, const char *type, const char
 	char *sql = dbreg_printf("SELECT $1::%s IS NOT DISTINCT FROM $2::%s", as, as);
 	if (!sql)
 		return DBREG_ENOMEM;
-	/* A literal the type refuses fails the statement: inside a
-	 * transaction (a scratch replay) only the savepoint is lost. */
-	bool in_tx = PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
-	if (in_tx && pg_run(c, "SAVEPOINT dbreg_values_equal") != 0) {
-		free(sql);
-		return DBREG_ECONNECT;
-	}
 	const char *params[2] = {a, b};
-	PGresult *r = PQexecParams(c->pg, sql, 2, NULL, params, NULL, NULL, 0);
+	PGresult *r;
+	int rc = pg_exec_guarded(c, sql, 2, params, &r);
 	free(sql);
-	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-	if (ok)
+	if (rc == 0 && PQntuples(r) == 1)
 		*same = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	else
+		rc = DBREG_ECONNECT;
 	PQclear(r);
-	if (in_tx && (ok ? pg_run(c, "RELEASE SAVEPOINT dbreg_values_equal")
-			 : pg_run(c, "ROLLBACK TO SAVEPOINT dbreg_values_equal") ||
-				   pg_run(c, "RELEASE SAVEPOINT dbreg_values_equal")))
-		return DBREG_ECONNECT;
-	return ok ? 0 : DBREG_ECONNECT;
+	return rc;
+}
+
+/* An expression as the server prints it once parsed, coerced to type and
+ * planned (immutable calls folded, as on either side): EXPLAIN VERBOSE's
+ * Output line, which runs nothing. *out malloc'd. */
+static int pg_expr_printed(struct pg_conn *c, const char *type, const char *expr, char **out)
+{
+	*out = NULL;
+	char *sql = dbreg_printf("EXPLAIN (VERBOSE, COSTS OFF) SELECT CAST((%s\n) AS %s)", expr, type);
+	if (!sql)
+		return DBREG_ENOMEM;
+	PGresult *r;
+	int rc = pg_exec_guarded(c, sql, 0, NULL, &r);
+	free(sql);
+	for (int i = 0; rc == 0 && !*out && i < PQntuples(r); i++) {
+		const char *line = PQgetvalue(r, i, 0);
+		line += strspn(line, " ");
+		if (strncmp(line, "Output: ", 8) == 0 && !(*out = dbreg_strdup(line + 8)))
+			rc = DBREG_ENOMEM;
+	}
+	PQclear(r);
+	return rc ? rc : *out ? 0 : DBREG_ECONNECT;
+}
+
+static int pg_exprs_equal(struct dbreg_conn *conn, const char *type, const char *a, const char *b, bool *same)
+{
+	struct pg_conn *c = PG(conn);
+	char *pa = NULL, *pb = NULL;
+	int rc = pg_expr_printed(c, type, a, &pa);
+	if (rc == 0)
+		rc = pg_expr_printed(c, type, b, &pb);
+	if (rc == 0)
+		*same = strcmp(pa, pb) == 0;
+	free(pa);
+	free(pb);
+	return rc;
 }
 
 /* ---- catalog ---------------------------------------------------------- */
@@ -1094,6 +1141,12 @@ static int pg_values_equal(struct dbreg_conn *conn, const char *type, const char
 	" c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())"         \
 	" AND c.relkind IN ('r', 'p') AND NOT c.relispartition"                                      \
 	" AND c.relname NOT LIKE 'ydtb\\_registry\\_%'"
+
+/* A column's default; a generated column's expression (in pg_attrdef
+ * too) is no default. attgenerated is PostgreSQL 12's: read through the
+ * row as JSON, so that an older server reads it as absent. */
+#define PG_COLUMN_DEFAULT                                                                           \
+	"CASE WHEN COALESCE(to_jsonb(a) ->> 'attgenerated', '') = '' THEN pg_get_expr(d.adbin, d.adrelid) END"
 
 static const char *pg_action(char code)
 {
@@ -1138,6 +1191,7 @@ static int pg_cat_column(struct dbreg_cat_table *t, PGresult *r, int i)
 	col->name = dbreg_strdup(PQgetvalue(r, i, 1));
 	col->type = pg_lower(PQgetvalue(r, i, 2));
 	col->not_null = strcmp(PQgetvalue(r, i, 3), "t") == 0;
+	col->identity = strcmp(PQgetvalue(r, i, 5), "t") == 0;
 	if (!PQgetisnull(r, i, 4) && !(col->default_expr = dbreg_strdup(PQgetvalue(r, i, 4))))
 		return DBREG_ENOMEM;
 	return col->name && col->type ? 0 : DBREG_ENOMEM;
@@ -1159,6 +1213,7 @@ static int pg_cat_fkey(struct dbreg_cat_table *t, PGresult *r, int i)
 		f->ref_table = dbreg_strdup(PQgetvalue(r, i, 2));
 		f->on_delete = dbreg_strdup(pg_action(PQgetvalue(r, i, 3)[0]));
 		f->on_update = dbreg_strdup(pg_action(PQgetvalue(r, i, 4)[0]));
+		f->not_valid = strcmp(PQgetvalue(r, i, 7), "f") == 0;
 		if (!f->ref_table || !f->on_delete || !f->on_update)
 			return DBREG_ENOMEM;
 	}
@@ -1228,7 +1283,7 @@ static const struct pg_cat_reader {
 	int (*row)(struct dbreg_cat_table *t, PGresult *r, int i);
 } pg_cat_readers[] = {
 	{ "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
-	  " pg_get_expr(d.adbin, d.adrelid)"
+	  " " PG_COLUMN_DEFAULT ", a.attidentity <> ''"
 	  " FROM pg_class c"
 	  " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
 	  " LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum"
@@ -1240,7 +1295,8 @@ static const struct pg_cat_reader {
 	  " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum"
 	  " WHERE" PG_TABLES " ORDER BY c.relname, u.ord",
 	  pg_cat_primary_key },
-	{ "SELECT c.relname, k.conname, rt.relname, k.confdeltype, k.confupdtype, a.attname, ra.attname"
+	{ "SELECT c.relname, k.conname, rt.relname, k.confdeltype, k.confupdtype, a.attname, ra.attname,"
+	  " k.convalidated"
 	  " FROM pg_class c"
 	  " JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'f'"
 	  " JOIN pg_class rt ON rt.oid = k.confrelid"
@@ -1646,4 +1702,5 @@ const struct dbreg_driver dbreg_driver_postgres = {
 	 * change, so every visit connects. */
 	.content_stamp = NULL,
 	.registry_digest_since = pg_registry_digest_since,
+	.exprs_equal = pg_exprs_equal,
 };

@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-#define DBREG_DRIVER_VERSION 13
+#define DBREG_DRIVER_VERSION 14
 
 /* What the database said about the last failure. Fixed buffers, so a
  * failure path never allocates. */
@@ -108,7 +108,11 @@ struct dbreg_cat_column {
 	char *name;
 	char *type;
 	bool not_null;
-	char *default_expr;            /* NULL when none */
+	char *default_expr;            /* NULL when none (and for a generated column's expression) */
+	/* Appended: an identity column (PostgreSQL's GENERATED ... AS
+	 * IDENTITY). A column with a nextval() default says so by that
+	 * default. */
+	bool identity;
 };
 
 struct dbreg_cat_fkey {
@@ -116,6 +120,9 @@ struct dbreg_cat_fkey {
 	size_t n_columns;
 	char *ref_table;
 	char *on_delete, *on_update;   /* "cascade", "restrict", "set null", "set default", "no action" */
+	/* Appended: PostgreSQL's NOT VALID (the rows there when it was added
+	 * were never checked); false wherever the database has no such state. */
+	bool not_valid;
 };
 
 struct dbreg_cat_index {
@@ -389,6 +396,18 @@ struct dbreg_driver {
 				     char fp[DBREG_FINGERPRINT_SIZE], struct dbreg_registry_digest *out);
 
 	/* Version 13 adds no method: struct dbreg_conn's on_notice. */
+
+	/* Version 14 methods go below this line. All are optional: check
+	 * version >= 14 and the pointer for NULL before a call. */
+
+	/* Whether the SQL expressions a and b, each the default of a column of
+	 * type (as catalog_read spells it), are one expression as the database
+	 * itself prints them once parsed ('x' and 'x'::text, lower('X') and
+	 * lower('X'::text)): *same. Nothing is evaluated that a default would
+	 * not evaluate when the column is written. Returns 0, or nonzero when
+	 * it cannot tell (either does not parse); an open transaction
+	 * survives either way. */
+	int (*exprs_equal)(struct dbreg_conn *conn, const char *type, const char *a, const char *b, bool *same);
 };
 
 /* ---- the core's helpers for what a driver hands it ----------------------
