@@ -136,6 +136,9 @@ BODY_EDITS = [
      "primary key"),
     ("undeclared column", "  c_expr text DEFAULT 'draft'\n", "  c_expr text DEFAULT 'draft',\n  c_more text\n",
      "ydtb_cg_types", "c_more", "not declared"),
+    # The portable name in an SQLite body: NUMERIC affinity, '0001' stored as 1.
+    ("uuid spelled uuid", "ADD COLUMN c_uuid TEXT;", "ADD COLUMN c_uuid uuid;", "ydtb_cg_types", "c_uuid",
+     "affinity NUMERIC"),
     ("expression default not declared", "  c_date date,\n", "  c_date date DEFAULT (date('now')),\n",
      "ydtb_cg_types", "c_date", "default none"),
     ("literal default made an expression", "c_integer int NOT NULL DEFAULT 42", "c_integer int NOT NULL DEFAULT (40 + 2)",
@@ -187,6 +190,8 @@ SQLITE_TAMPER = [
      "c_integer int NOT NULL DEFAULT (40 + 2)", "ydtb_cg_types", "c_integer", "declared 42"),
     ("the current time made the date", "ydtb_cg_types", "c_ts timestamp DEFAULT CURRENT_TIMESTAMP",
      "c_ts timestamp DEFAULT CURRENT_DATE", "ydtb_cg_types", "c_ts", "declared CURRENT_TIMESTAMP"),
+    ("uuid of NUMERIC affinity", "ydtb_cg_types", "c_uuid TEXT", "c_uuid uuid", "ydtb_cg_types", "c_uuid",
+     "affinity NUMERIC"),
     ("a second foreign key on the columns", "ydtb_cg_links", "  UNIQUE (kind_code, slot)\n",
      "  UNIQUE (kind_code, slot),\n  FOREIGN KEY (t_noact) REFERENCES ydtb_cg_types(id) ON DELETE CASCADE\n",
      "ydtb_cg_links", "t_noact", "(t_noact) -> ydtb_cg_types is not declared"),

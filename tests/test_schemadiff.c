@@ -82,7 +82,19 @@ static void test_types__stores_judges_each_dialect(void **state)
 		/* SQLite: the same type in any spelling, or the declared affinity. */
 		{"timestamptz", "timestamptz", DBREG_DIALECT_SQLITE, true},
 		{"timestamptz", "TEXT", DBREG_DIALECT_SQLITE, true},
-		{"timestamptz", "datetime", DBREG_DIALECT_SQLITE, false},
+		/* NUMERIC keeps text that is not a number as it is: dates and
+		 * times, blobs; not uuid or json text ('0001' becomes 1). */
+		{"timestamptz", "datetime", DBREG_DIALECT_SQLITE, true},
+		{"date", "date", DBREG_DIALECT_SQLITE, true},
+		{"uuid", "uuid", DBREG_DIALECT_SQLITE, false},
+		{"uuid", "varchar(36)", DBREG_DIALECT_SQLITE, true},
+		{"json", "json", DBREG_DIALECT_SQLITE, false},
+		{"jsonb", "jsonb", DBREG_DIALECT_SQLITE, false},
+		{"jsonb", "TEXT", DBREG_DIALECT_SQLITE, true},
+		{"numeric(10,2)", "integer", DBREG_DIALECT_SQLITE, false},
+		{"bigserial", "bigserial", DBREG_DIALECT_SQLITE, true},
+		{"double", "numeric", DBREG_DIALECT_SQLITE, false},
+		{"text", "uuid", DBREG_DIALECT_SQLITE, false},
 		{"boolean", "BOOLEAN", DBREG_DIALECT_SQLITE, true},
 		{"boolean", "integer", DBREG_DIALECT_SQLITE, true},
 		{"boolean", "text", DBREG_DIALECT_SQLITE, false},

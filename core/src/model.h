@@ -215,6 +215,7 @@ struct dbreg_type_info {
 	int n_params;                  /* 0, 1 (N) or 2 (P,S) */
 	const char *postgres;          /* PostgreSQL's format_type spelling: "character varying" */
 	const char *sqlite;            /* affinity: "TEXT", "INTEGER", "REAL", "NUMERIC", "BLOB" */
+	const char *sqlite_also;       /* another affinity that stores its values unchanged, or NULL */
 	const char *storage;           /* the type a column of it holds: serial -> "integer" */
 	const char *family;            /* types PostgreSQL compares with one another in a foreign key
 					* (one btree operator family): "integer", "text", ...; NULL: none (json) */

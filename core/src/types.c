@@ -11,28 +11,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* sqlite_also: an affinity that stores the type's values as the one it
+ * needs does. NUMERIC stores integers as INTEGER does (they differ only
+ * in CAST: `boolean`, `serial` spelled in a body give NUMERIC); it keeps text
+ * that is not a number as text, so it stores dates and times (ISO text
+ * always has a '-' or ':') and blobs (never converted), but not uuid or
+ * json text ('0001' turns into 1, 12345678901234567890 loses digits). */
 static const struct dbreg_type_info types_table[] = {
-	/* name        params PostgreSQL (format_type)      affinity   storage        family */
-	{ "text",        0, "text",                        "TEXT",    "text",        "text" },
-	{ "varchar",     1, "character varying",           "TEXT",    "varchar",     "text" },
-	{ "char",        1, "character",                   "TEXT",    "char",        "text" },
-	{ "smallint",    0, "smallint",                    "INTEGER", "smallint",    "integer" },
-	{ "integer",     0, "integer",                     "INTEGER", "integer",     "integer" },
-	{ "bigint",      0, "bigint",                      "INTEGER", "bigint",      "integer" },
-	{ "serial",      0, "integer",                     "INTEGER", "integer",     "integer" },
-	{ "bigserial",   0, "bigint",                      "INTEGER", "bigint",      "integer" },
-	{ "real",        0, "real",                        "REAL",    "real",        "float" },
-	{ "double",      0, "double precision",            "REAL",    "double",      "float" },
-	{ "numeric",     2, "numeric",                     "NUMERIC", "numeric",     "numeric" },
-	{ "boolean",     0, "boolean",                     "INTEGER", "boolean",     "boolean" },
-	{ "date",        0, "date",                        "TEXT",    "date",        "datetime" },
-	{ "time",        0, "time without time zone",      "TEXT",    "time",        "time" },
-	{ "timestamp",   0, "timestamp without time zone", "TEXT",    "timestamp",   "datetime" },
-	{ "timestamptz", 0, "timestamp with time zone",    "TEXT",    "timestamptz", "datetime" },
-	{ "uuid",        0, "uuid",                        "TEXT",    "uuid",        "uuid" },
-	{ "json",        0, "json",                        "TEXT",    "json",        NULL },
-	{ "jsonb",       0, "jsonb",                       "TEXT",    "jsonb",       "jsonb" },
-	{ "bytea",       0, "bytea",                       "BLOB",    "bytea",       "bytea" },
+	/* name        params PostgreSQL (format_type)      affinity   also       storage        family */
+	{ "text",        0, "text",                        "TEXT",    NULL,      "text",        "text" },
+	{ "varchar",     1, "character varying",           "TEXT",    NULL,      "varchar",     "text" },
+	{ "char",        1, "character",                   "TEXT",    NULL,      "char",        "text" },
+	{ "smallint",    0, "smallint",                    "INTEGER", "NUMERIC", "smallint",    "integer" },
+	{ "integer",     0, "integer",                     "INTEGER", "NUMERIC", "integer",     "integer" },
+	{ "bigint",      0, "bigint",                      "INTEGER", "NUMERIC", "bigint",      "integer" },
+	{ "serial",      0, "integer",                     "INTEGER", "NUMERIC", "integer",     "integer" },
+	{ "bigserial",   0, "bigint",                      "INTEGER", "NUMERIC", "bigint",      "integer" },
+	{ "real",        0, "real",                        "REAL",    NULL,      "real",        "float" },
+	{ "double",      0, "double precision",            "REAL",    NULL,      "double",      "float" },
+	{ "numeric",     2, "numeric",                     "NUMERIC", NULL,      "numeric",     "numeric" },
+	{ "boolean",     0, "boolean",                     "INTEGER", "NUMERIC", "boolean",     "boolean" },
+	{ "date",        0, "date",                        "TEXT",    "NUMERIC", "date",        "datetime" },
+	{ "time",        0, "time without time zone",      "TEXT",    "NUMERIC", "time",        "time" },
+	{ "timestamp",   0, "timestamp without time zone", "TEXT",    "NUMERIC", "timestamp",   "datetime" },
+	{ "timestamptz", 0, "timestamp with time zone",    "TEXT",    "NUMERIC", "timestamptz", "datetime" },
+	{ "uuid",        0, "uuid",                        "TEXT",    NULL,      "uuid",        "uuid" },
+	{ "json",        0, "json",                        "TEXT",    NULL,      "json",        NULL },
+	{ "jsonb",       0, "jsonb",                       "TEXT",    NULL,      "jsonb",       "jsonb" },
+	{ "bytea",       0, "bytea",                       "BLOB",    "NUMERIC", "bytea",       "bytea" },
 };
 #define TYPES_COUNT (sizeof(types_table) / sizeof(types_table[0]))
 
@@ -228,10 +234,13 @@ bool dbreg_type_stores(const struct dbreg_type *want, const char *spelling, enum
 	struct dbreg_type got;
 	bool known = dbreg_type_parse(spelling, &got) == 0;
 	bool same = known && strcmp(got.info->storage, want->info->storage) == 0;
-	if (dialect == DBREG_DIALECT_SQLITE)
+	if (dialect == DBREG_DIALECT_SQLITE) {
 		/* SQLite keeps neither lengths nor precisions: a value is stored
-		 * by the column's affinity. */
-		return same || strcmp(dbreg_type_affinity(spelling), want->info->sqlite) == 0;
+		 * by the column's affinity, which its spelling gives whatever
+		 * type that spelling names elsewhere (uuid, jsonb: NUMERIC). */
+		const char *aff = dbreg_type_affinity(spelling), *also = want->info->sqlite_also;
+		return strcmp(aff, want->info->sqlite) == 0 || (also && strcmp(aff, also) == 0);
+	}
 	if (!same)
 		return false;
 	if (want->n_params == 0)
