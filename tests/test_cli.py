@@ -3178,6 +3178,151 @@ def a_pin_breaks_only_the_dependents_that_end_installed():
             drop()
 
 
+# Two packages of tools alone, whose names sort before (@a/early) and after
+# (@z/late) the others: the tools sync runs in plan order (core first, ties
+# by name), so a tool moved between them is synced by the package that
+# lost it first one way round and last the other.
+def tools_package(name, tools, version="1.0.0"):
+    """The package's manifest; at 1.1.0 with one migration (a step to plan)."""
+    text = '[package]\nname = "%s"\nversion = "%s"\ndescription = "tools"\n\n' % (name, version)
+    text += '[dependencies]\n"@ydtb/core" = "^1.0.0"\n'
+    for tool in tools:
+        text += '\n[[tools]]\nid = "%s"\nname = "%s"\n' % (tool, tool.title())
+    if version != "1.0.0":
+        text += '\n[[migrations]]\nid = "0001_step"\nversion = "%s"\nup = "SELECT 1;"\n' % version
+    return text
+
+
+def tools_project(dialect, early, late):
+    """A project of tomls/ plus @a/early and @z/late declaring those tools,
+    applied on a fresh target, with workspaces w1 and w2 having each tool
+    turned on with settings: (folder, env, sql, write, cleanup)."""
+    toml, env, sql, cleanup = lifecycle_target(dialect)
+    try:
+        d = project({"dbreg.toml": toml, "tomls/early.toml": tools_package("@a/early", early),
+                     "tomls/late.toml": tools_package("@z/late", late)})
+        rc, out, err = run(["apply", "-q"], d, env)
+        expect(rc == 0, out + err)
+        sql = lifecycle_sql(d, sql)
+        rows = ", ".join("('%s', '%s', '{\"on\": \"%s-%s\"}')" % (w, t, w, t) for t in early + late for w in ("w1", "w2"))
+        sql("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W1', 'w1'), ('w2', 'W2', 'w2');"
+            " INSERT INTO ydtb_workspace_tools (workspace_id, tool_id, settings) VALUES %s;" % rows)
+    except BaseException:
+        cleanup()
+        raise
+
+    def write(early, late, version="1.0.0"):
+        for name, f, tools in (("@a/early", "early", early), ("@z/late", "late", late)):
+            with open(os.path.join(d, "tomls", f + ".toml"), "w") as fp:
+                fp.write(tools_package(name, tools, version))
+    return d, env, sql, write, cleanup
+
+
+def workspace_tools(sql):
+    """ydtb_workspace_tools with each tool's owner: sorted (workspace, tool, settings, package)."""
+    got = sql("SELECT w.workspace_id, w.tool_id, w.settings, t.package_name FROM ydtb_workspace_tools w"
+              " JOIN ydtb_tools t ON t.id = w.tool_id")
+    return sorted(tuple(r.split("|")) for r in got.splitlines() if r)
+
+
+def a_tool_moved_between_packages_keeps_every_workspaces_rows(dialect):
+    # The audit (aeng, 1): moving [[tools]] to another package deleted the
+    # row (its package's DELETE ran first), and ON DELETE CASCADE took every
+    # workspace's enablement and settings with it. Now the upsert re-owns it.
+    d, env, sql, write, cleanup = tools_project(dialect, ["early-tool"], ["late-tool"])
+    try:
+        def rows(owner):
+            return sorted((w, t, '{"on": "%s-%s"}' % (w, t), owner[t]) for t in owner for w in ("w1", "w2"))
+        expect(workspace_tools(sql) == rows({"early-tool": "@a/early", "late-tool": "@z/late"}), workspace_tools(sql))
+        # early-tool to @z/late: the package losing it is synced first.
+        write([], ["early-tool", "late-tool"])
+        rc, doc, err = run_json(["apply"], d, env=env)
+        expect(rc == 0 and doc["applied"] == 0 and not [g for g in doc["diagnostics"] if g["code"] == "DBR103"],
+               json.dumps(doc) + err)
+        expect(workspace_tools(sql) == rows({"early-tool": "@z/late", "late-tool": "@z/late"}), workspace_tools(sql))
+        # Both to @a/early: the package losing them is synced last.
+        write(["early-tool", "late-tool"], [])
+        rc, out, err = run(["apply"], d, env)
+        expect(rc == 0 and "DBR103" not in err, out + err)
+        expect(workspace_tools(sql) == rows({"early-tool": "@a/early", "late-tool": "@a/early"}), workspace_tools(sql))
+        # The script of plan --sql moves them the same way (it writes the
+        # tools of the packages with a step: both, at 1.1.0), run by the
+        # dialect's own client (sqlite3 with foreign keys on, as apply runs).
+        write([], ["early-tool", "late-tool"], "1.1.0")
+        rc, out, err = run(["plan", "--sql", "--refresh"], d, env)
+        expect(rc == 0, out + err)
+        client = (["psql", env["DBREG_PG"], "-XqAt", "-v", "ON_ERROR_STOP=1"] if dialect == "postgres"
+                  else ["sqlite3", "-bail", "-cmd", "PRAGMA foreign_keys = ON", os.path.join(d, "ydtb.db")])
+        p = subprocess.run(client, input=out, capture_output=True, text=True, timeout=60)
+        expect(p.returncode == 0, p.stdout + p.stderr)
+        expect(workspace_tools(sql) == rows({"early-tool": "@z/late", "late-tool": "@z/late"}), workspace_tools(sql))
+        rc, doc, err = run_json(["apply"], d, env=env)
+        expect(rc == 0 and doc["applied"] == 0, json.dumps(doc) + err)
+    finally:
+        cleanup()
+
+
+@case
+def a_tool_moved_between_packages_keeps_every_workspaces_rows_sqlite():
+    a_tool_moved_between_packages_keeps_every_workspaces_rows("sqlite")
+
+
+@case
+def a_tool_moved_between_packages_keeps_every_workspaces_rows_postgres():
+    a_tool_moved_between_packages_keeps_every_workspaces_rows("postgres")
+
+
+def a_removed_tool_is_warned_about_then_deleted_with_its_rows(dialect):
+    # A tool no package declares any more is deleted, and its rows in
+    # ydtb_workspace_tools go with it (ON DELETE CASCADE): plan and apply say
+    # so first (DBR103), naming the tool and how many workspaces lose it.
+    d, env, sql, write, cleanup = tools_project(dialect, ["early-tool", "kept-tool"], [])
+    try:
+        write(["kept-tool"], [])
+        want = ('warning[DBR103]: tool "early-tool" of @a/early is declared by no package any more: the run deletes'
+                ' it from ydtb_tools, and ON DELETE CASCADE its 2 rows in ydtb_workspace_tools (2 workspaces)')
+        rc, out, err = run(["plan", "--refresh"], d, env)
+        expect(rc == 0 and want in err, out + err)
+        rc, doc, err = run_json(["plan", "--refresh"], d, env=env)
+        found = [g for g in doc["diagnostics"] if g["code"] == "DBR103" and "early-tool" in g["message"]]
+        expect(rc == 0 and len(found) == 1 and found[0]["package"] == "@a/early" and found[0]["table"] == "ydtb_tools"
+               and found[0]["file"] == "tomls/early.toml" and found[0]["hint"], json.dumps(doc))
+        expect(len(workspace_tools(sql)) == 4, "plan changed the target: %s" % workspace_tools(sql))
+        rc, out, err = run(["apply"], d, env)
+        expect(rc == 0 and want in err, out + err)
+        expect(workspace_tools(sql) == [(w, "kept-tool", '{"on": "%s-kept-tool"}' % w, "@a/early") for w in ("w1", "w2")],
+               workspace_tools(sql))
+        expect(sql("SELECT count(*) FROM ydtb_tools WHERE id = 'early-tool'") == "0", "early-tool kept")
+        # Gone: the next run warns no more.
+        rc, doc, err = run_json(["apply"], d, env=env)
+        expect(rc == 0 and not [g for g in doc["diagnostics"] if g["code"] == "DBR103"], json.dumps(doc))
+        # A package taken down to nothing loses its tools, but not one another
+        # package declares now: kept-tool moved to @z/late (not applied), then
+        # @a/early down; @z/late, out of the down's scope, re-owns it.
+        write(["kept-tool", "early-only"], [])
+        rc, out, err = run(["apply", "-q"], d, env)
+        expect(rc == 0, out + err)
+        sql("INSERT INTO ydtb_workspace_tools (workspace_id, tool_id, settings) VALUES ('w1', 'early-only', '{}')")
+        write(["early-only"], ["kept-tool"])
+        rc, out, err = run(["down", "@a/early", "--to", "0.0.0"], d, env)
+        expect(rc == 0 and 'tool "early-only" of @a/early' in err and "(1 workspace)" in err
+               and 'tool "kept-tool"' not in err, out + err)
+        expect(workspace_tools(sql) == [(w, "kept-tool", '{"on": "%s-kept-tool"}' % w, "@z/late") for w in ("w1", "w2")],
+               workspace_tools(sql))
+    finally:
+        cleanup()
+
+
+@case
+def a_removed_tool_is_warned_about_then_deleted_with_its_rows_sqlite():
+    a_removed_tool_is_warned_about_then_deleted_with_its_rows("sqlite")
+
+
+@case
+def a_removed_tool_is_warned_about_then_deleted_with_its_rows_postgres():
+    a_removed_tool_is_warned_about_then_deleted_with_its_rows("postgres")
+
+
 if __name__ == "__main__":
     # Extra arguments name the cases to run (all when none).
     sys.exit(main(only=tuple(sys.argv[3:])))

@@ -525,6 +525,9 @@ struct dbreg_plan_opts {
 	bool keep_invalid;             /* status: with DBREG_EINVALID from the history's conflicts (DBR045),
 					  *out is still the plan, its steps as if they were not there, to
 					  count what is pending; never to apply */
+	struct dbreg_conn *target;     /* the target, open: the tools the run would delete from its ydtb_tools
+					  (no package declares them any more) are warned about (DBR103), with
+					  what cascades from them; NULL: not read */
 };
 
 /* One step of a plan. Strings borrowed from the registry/plan. */

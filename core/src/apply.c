@@ -275,25 +275,23 @@ static void apply_trace_off(struct apply_run *r, struct apply_trace *t)
 	t->spans = NULL;
 }
 
-/* Whether a pin takes the package down to nothing (`down PKG --to 0.0.0`). */
-static bool apply_removes(const struct dbreg_plan_pkg *p)
-{
-	return p->version != p->pkg->version_text && strcmp(p->version, "0.0.0") == 0;
-}
-
 /* Writes a package's row (its version, or none when taken down to
- * nothing) and brings its tools in line, inside the open transaction. */
+ * nothing) and upserts its tools, inside the open transaction. The tools
+ * no package declares any more go at the end of the run (apply_packages),
+ * after every upsert: one moved to a package synced later is re-owned
+ * then, never deleted first. */
 static int apply_package(struct apply_run *r, size_t pi)
 {
 	const struct dbreg_plan_pkg *p = &r->plan->pkgs[pi];
-	bool remove = apply_removes(p);
+	bool remove = dbreg_plan_pkg_removes(p);
 	int rc = r->drv->package_record(r->conn, p->pkg->name, remove ? NULL : p->version);
 	if (rc != 0)
 		return apply_own_fail(r->out, r->conn, rc, "cannot record the package version");
 	r->recorded[pi] = true;
 	r->wrote = true;
 	struct dbreg_buf b = DBREG_BUF_INIT;
-	dbreg_plan_tools_sql(&b, r->plan, p->pkg, remove);
+	if (!remove)
+		dbreg_plan_tools_sql(&b, r->plan, p->pkg);
 	if (b.oom) {
 		dbreg_buf_dispose(&b);
 		return DBREG_ENOMEM;
@@ -816,17 +814,25 @@ static int apply_packages(struct apply_run *r)
 	struct dbreg_buf tools = DBREG_BUF_INIT;
 	for (size_t i = 0; i < plan->n_pkgs && rc == 0; i++) {
 		const struct dbreg_plan_pkg *p = &plan->pkgs[i];
+		/* A package out of scope (`down` of another) re-owns its tools
+		 * that one in scope holds, which would otherwise be left to it. */
+		if (!p->in_scope && dbreg_plan_tools_taken(&view, plan, i))
+			dbreg_plan_tools_sql(&tools, plan, p->pkg);
 		if (r->recorded[i] || !p->in_scope)
 			continue;
 		struct apply_installed key = {p->pkg->name, NULL};
 		const struct apply_installed *found =
 			p->pkg->name ? bsearch(&key, inst, n, sizeof *inst, apply_installed_cmp) : NULL;
 		const char *installed = found ? found->version : NULL;
-		if (apply_removes(p) ? installed != NULL : !installed || strcmp(installed, p->version) != 0)
+		bool removes = dbreg_plan_pkg_removes(p);
+		if (removes ? installed != NULL : !installed || strcmp(installed, p->version) != 0)
 			rc = apply_package(r, i);
-		else if (!apply_removes(p) && !dbreg_plan_tools_current(&view, p->pkg))
-			dbreg_plan_tools_sql(&tools, plan, p->pkg, false);
+		else if (!removes && !dbreg_plan_tools_current(&view, p->pkg))
+			dbreg_plan_tools_sql(&tools, plan, p->pkg);
 	}
+	/* Last, in the same transaction: the tools no package declares. */
+	if (rc == 0)
+		rc = dbreg_plan_tools_prune_sql(&tools, plan, &view, NULL);
 	if (rc == 0 && tools.oom)
 		rc = DBREG_ENOMEM;
 	if (rc == 0 && tools.len > 0) {

@@ -590,6 +590,12 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 			.target_lock_timeout_ms = m->def ? m->def->lock_timeout_ms : 0,
 			.target_statement_timeout_ms = m->def ? m->def->statement_timeout_ms : 0,
 		};
+		/* The plan may be shared with other targets: the tools it deletes
+		 * are this target's (DBR103), said before they go. */
+		if (dbreg_plan_tools_warn(plan, conn, &o->diags) == DBREG_ENOMEM) {
+			fleet_fail(o, DBREG_ENOMEM, "out of memory");
+			goto out;
+		}
 		struct dbreg_apply_result res;
 		rc = dbreg_apply_run(&res, conn, plan, &ao);
 		o->applied = res.applied;

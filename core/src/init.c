@@ -98,6 +98,7 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 		.n_pins = o->n_pins,
 		.allow = o->allow,
 		.n_allow = o->n_allow,
+		.target = conn,
 	};
 	if ((rc = dbreg_plan_build(&out->plan, reg, &po)) < 0) {
 		init_fail(out, DBREG_INIT_PLAN, rc, "%s", rc == DBREG_EINVALID ? "the plan has errors (see the diagnostics)"

@@ -10,6 +10,7 @@
 #include "registry.h"
 #include "sqlcheck.h"
 #include "util.h"
+#include "dbreg/driver.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -645,6 +646,12 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	 * and also beside a plan's errors, as the run that validated said them. */
 	plan->downgrade = opts->downgrade && !opts->reset;
 	int wrc = opts->no_warnings ? 0 : plan_find_warnings(plan, opts->memo);
+	/* And the tools the run deletes, with what cascades from them, when
+	 * the caller has the target open. A failed read leaves them out: the
+	 * run reads the table again and says what fails. */
+	if (wrc == 0 && !opts->no_warnings && opts->target &&
+	    dbreg_plan_tools_warn(plan, opts->target, &plan->warnings) == DBREG_ENOMEM)
+		wrc = DBREG_ENOMEM;
 	if (wrc == 0)
 		wrc = dbreg_plan_warnings(plan, &reg->diags);
 	if (wrc != 0)
@@ -758,29 +765,22 @@ static const char *const plan_tool_columns[PLAN_TOOL_N] = {
 	"id", "package_name", "name", "description", "icon", "updated_at",
 };
 
-void dbreg_plan_tools_sql(struct dbreg_buf *b, const struct dbreg_plan *plan, const struct dbreg_package *pkg,
-			  bool remove)
+/* Which of the columns dbreg writes the core's ydtb_tools declares; false
+ * when it lacks one of those it must (or has no ydtb_tools). */
+static bool plan_tools_has(const struct dbreg_plan *plan, bool has[PLAN_TOOL_N])
 {
 	const struct dbreg_table *t = plan_tools_table(plan);
-	if (!t)
-		return;
-	bool has[PLAN_TOOL_N];
 	for (int c = 0; c < PLAN_TOOL_N; c++)
-		has[c] = dbreg_table_column(t, plan_tool_columns[c]) != NULL;
-	if (!has[PLAN_TOOL_ID] || !has[PLAN_TOOL_PACKAGE] || !has[PLAN_TOOL_NAME])
+		has[c] = t && dbreg_table_column(t, plan_tool_columns[c]) != NULL;
+	return has[PLAN_TOOL_ID] && has[PLAN_TOOL_PACKAGE] && has[PLAN_TOOL_NAME];
+}
+
+void dbreg_plan_tools_sql(struct dbreg_buf *b, const struct dbreg_plan *plan, const struct dbreg_package *pkg)
+{
+	bool has[PLAN_TOOL_N];
+	if (!plan_tools_has(plan, has))
 		return;
-	/* Tools the package no longer declares (all of them when removed). */
-	dbreg_buf_puts(b, "DELETE FROM ydtb_tools WHERE package_name = ");
-	plan_lit(b, pkg->name);
-	size_t n = 0;
-	for (size_t i = 0; !remove && i < pkg->n_tools; i++) {
-		if (!pkg->tools[i].id)
-			continue;
-		dbreg_buf_puts(b, n++ ? ", " : " AND id NOT IN (");
-		plan_lit(b, pkg->tools[i].id);
-	}
-	dbreg_buf_puts(b, n ? ");\n" : ";\n");
-	for (size_t i = 0; !remove && i < pkg->n_tools; i++) {
+	for (size_t i = 0; i < pkg->n_tools; i++) {
 		const struct dbreg_tool *tool = &pkg->tools[i];
 		if (!tool->id || !tool->name)
 			continue;
@@ -866,6 +866,7 @@ int dbreg_plan_tools_view(struct dbreg_tools_view *v, const struct dbreg_plan *p
 	v->n_cols = dbreg_plan_tools_columns(plan, cols);
 	v->cells = cells;
 	v->n_rows = n_rows;
+	v->read = v->n_cols > 0;
 	for (int c = 0; c < PLAN_TOOL_N; c++)
 		v->col[c] = -1;
 	for (size_t k = 0; k < v->n_cols; k++)
@@ -954,6 +955,226 @@ bool dbreg_plan_tools_current(const struct dbreg_tools_view *v, const struct dbr
 	return true;
 }
 
+bool dbreg_plan_pkg_removes(const struct dbreg_plan_pkg *p)
+{
+	return p->version != p->pkg->version_text && strcmp(p->version, "0.0.0") == 0;
+}
+
+/* The tool ids some package still declares (not those of a package taken
+ * down to nothing), sorted; NULL when out of memory. */
+static const char **plan_tools_live(const struct dbreg_plan *plan, size_t *n)
+{
+	size_t cap = 0;
+	for (size_t i = 0; i < plan->n_pkgs; i++)
+		cap += plan->pkgs[i].pkg->n_tools;
+	const char **ids = malloc((cap + 1) * sizeof *ids);
+	*n = 0;
+	for (size_t i = 0; ids && i < plan->n_pkgs; i++)
+		for (size_t t = 0; !dbreg_plan_pkg_removes(&plan->pkgs[i]) && t < plan->pkgs[i].pkg->n_tools; t++)
+			if (plan->pkgs[i].pkg->tools[t].id)
+				ids[(*n)++] = plan->pkgs[i].pkg->tools[t].id;
+	if (ids)
+		qsort(ids, *n, sizeof *ids, tools_cmp_ids);
+	return ids;
+}
+
+/* Calls fn for each row of the view that the sync deletes: a row of a
+ * package covered (NULL: those in scope) whose id no package declares. A
+ * declared id is re-owned by its upsert instead, so that what references
+ * the row (ON DELETE CASCADE) stays. */
+typedef int (*plan_tools_row_fn)(void *arg, const struct dbreg_package *owner, size_t row);
+static int plan_tools_dropped(const struct dbreg_tools_view *v, const struct dbreg_plan *plan, const bool *covered,
+			      plan_tools_row_fn fn, void *arg)
+{
+	size_t n_live;
+	const char **live = plan_tools_live(plan, &n_live);
+	if (!live)
+		return DBREG_ENOMEM;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < plan->n_pkgs; i++) {
+		const struct dbreg_package *pkg = plan->pkgs[i].pkg;
+		if (!pkg->name || !(covered ? covered[i] : plan->pkgs[i].in_scope))
+			continue;
+		for (size_t k = tools_find(v->by_pkg, v->n_rows, pkg->name);
+		     rc == 0 && k < v->n_rows && tools_cmp_cell(v->by_pkg[k].key, pkg->name) == 0; k++) {
+			const char *id = tools_cell(v, v->by_pkg[k].row, PLAN_TOOL_ID);
+			if (id && !bsearch(&id, live, n_live, sizeof *live, tools_cmp_ids))
+				rc = fn(arg, pkg, v->by_pkg[k].row);
+		}
+	}
+	free(live);
+	return rc;
+}
+
+struct plan_prune {
+	struct dbreg_buf *b;
+	const struct dbreg_tools_view *v;
+	size_t n;
+};
+
+static int plan_prune_row(void *arg, const struct dbreg_package *owner, size_t row)
+{
+	struct plan_prune *x = arg;
+	(void)owner;
+	dbreg_buf_puts(x->b, x->n++ ? ", " : "DELETE FROM ydtb_tools WHERE id IN (");
+	plan_lit(x->b, tools_cell(x->v, row, PLAN_TOOL_ID));
+	return 0;
+}
+
+int dbreg_plan_tools_prune_sql(struct dbreg_buf *b, const struct dbreg_plan *plan, const struct dbreg_tools_view *v,
+			       const bool *covered)
+{
+	bool has[PLAN_TOOL_N];
+	if (!plan_tools_has(plan, has))
+		return 0;
+	if (v && v->read) {
+		struct plan_prune x = {b, v, 0};
+		int rc = plan_tools_dropped(v, plan, covered, plan_prune_row, &x);
+		if (x.n)
+			dbreg_buf_puts(b, ");\n");
+		return rc;
+	}
+	/* The rows unknown (the script): the same rule in SQL. */
+	size_t n_live, n = 0;
+	const char **live = plan_tools_live(plan, &n_live);
+	if (!live)
+		return DBREG_ENOMEM;
+	for (size_t i = 0; i < plan->n_pkgs; i++) {
+		const struct dbreg_package *pkg = plan->pkgs[i].pkg;
+		if (!pkg->name || !(covered ? covered[i] : plan->pkgs[i].in_scope))
+			continue;
+		dbreg_buf_puts(b, n++ ? ", " : "DELETE FROM ydtb_tools WHERE package_name IN (");
+		plan_lit(b, pkg->name);
+	}
+	for (size_t k = 0; n && k < n_live; k++) {
+		dbreg_buf_puts(b, k ? ", " : ") AND id NOT IN (");
+		plan_lit(b, live[k]);
+	}
+	if (n)
+		dbreg_buf_puts(b, ");\n");
+	free(live);
+	return 0;
+}
+
+bool dbreg_plan_tools_taken(const struct dbreg_tools_view *v, const struct dbreg_plan *plan, size_t pi)
+{
+	const struct dbreg_package *pkg = plan->pkgs[pi].pkg;
+	if (!v->read || !pkg->name || dbreg_plan_pkg_removes(&plan->pkgs[pi]))
+		return false;
+	for (size_t t = 0; t < pkg->n_tools; t++) {
+		size_t k = pkg->tools[t].id ? tools_find(v->by_id, v->n_rows, pkg->tools[t].id) : v->n_rows;
+		const char *owner = k < v->n_rows ? tools_cell(v, v->by_id[k].row, PLAN_TOOL_PACKAGE) : NULL;
+		for (size_t j = 0; owner && strcmp(owner, pkg->name) != 0 && j < plan->n_pkgs; j++)
+			if (plan->pkgs[j].in_scope && plan->pkgs[j].pkg->name &&
+			    strcmp(plan->pkgs[j].pkg->name, owner) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* ---- the warning before a tool is deleted --------------------------------- */
+
+/* What the warnings need while the dropped rows are walked. */
+struct plan_tools_warn {
+	const struct dbreg_plan *plan;
+	struct dbreg_conn *conn;
+	const struct dbreg_tools_view *v;
+	struct dbreg_diag_list *out;
+};
+
+/* ", and ON DELETE CASCADE its N rows in T (M workspaces)" for each table
+ * whose column references ydtb_tools with ON DELETE CASCADE, counted on the
+ * target: what goes with the tool's row. */
+static int plan_tools_cascade(struct plan_tools_warn *w, const char *id, struct dbreg_buf *b)
+{
+	const struct dbreg_plan *plan = w->plan;
+	const struct dbreg_driver *drv = w->conn->driver;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < plan->n_pkgs; i++)
+		for (size_t t = 0; rc == 0 && t < plan->pkgs[i].pkg->n_tables; t++) {
+			const struct dbreg_table *tab = &plan->pkgs[i].pkg->tables[t];
+			for (size_t c = 0; rc == 0 && c < tab->n_columns; c++) {
+				const struct dbreg_column *col = &tab->columns[c];
+				if (!col->ref_table || strcmp(col->ref_table, "ydtb_tools") != 0 || !col->on_delete ||
+				    strcmp(col->on_delete, "cascade") != 0)
+					continue;
+				bool scoped = dbreg_table_column(tab, "workspace_id") && strcmp(col->name, "workspace_id");
+				const char *cols[2] = {col->name, "workspace_id"};
+				char **cells = NULL;
+				size_t n_rows = 0, n = scoped ? 2 : 1, hits = 0, workspaces = 0;
+				if ((rc = drv->rows_read(w->conn, tab->name, cols, n, &cells, &n_rows)) != 0)
+					break;
+				const char **ws = calloc(n_rows + 1, sizeof *ws);
+				for (size_t r = 0; ws && r < n_rows; r++)
+					if (cells[r * n] && strcmp(cells[r * n], id) == 0 && (!scoped || cells[r * n + 1]))
+						ws[hits++] = scoped ? cells[r * n + 1] : "";
+				if (ws)
+					qsort(ws, hits, sizeof *ws, tools_cmp_ids);
+				for (size_t r = 0; ws && r < hits; r++)
+					workspaces += r == 0 || strcmp(ws[r - 1], ws[r]) != 0;
+				if (!ws)
+					rc = DBREG_ENOMEM;
+				else if (scoped)
+					dbreg_buf_printf(b, ", and ON DELETE CASCADE its %zu row%s in %s (%zu workspace%s)", hits,
+							 hits == 1 ? "" : "s", tab->name, workspaces, workspaces == 1 ? "" : "s");
+				else
+					dbreg_buf_printf(b, ", and ON DELETE CASCADE its %zu row%s in %s", hits,
+							 hits == 1 ? "" : "s", tab->name);
+				free(ws);
+				dbreg_strv_free(cells, n_rows * n);
+			}
+		}
+	return rc;
+}
+
+static int plan_tools_warn_row(void *arg, const struct dbreg_package *owner, size_t row)
+{
+	struct plan_tools_warn *w = arg;
+	const char *id = tools_cell(w->v, row, PLAN_TOOL_ID);
+	bool removed = false;
+	for (size_t i = 0; i < w->plan->n_pkgs; i++)
+		if (w->plan->pkgs[i].pkg == owner)
+			removed = dbreg_plan_pkg_removes(&w->plan->pkgs[i]);
+	struct dbreg_buf cascade = DBREG_BUF_INIT;
+	int rc = plan_tools_cascade(w, id, &cascade);
+	if (rc == 0 && cascade.oom)
+		rc = DBREG_ENOMEM;
+	struct dbreg_diag_at at = {.file = owner->file, .line = owner->pos.line, .column = owner->pos.column,
+				   .package = owner->name, .table = "ydtb_tools"};
+	if (rc == 0)
+		rc = dbreg_diag_addf(w->out, "DBR103", &at, "tool \"%s\" of %s %s: the run deletes it from ydtb_tools%s", id,
+				     owner->name,
+				     removed ? "goes with the package, taken down to 0.0.0" : "is declared by no package any more",
+				     cascade.len ? cascade.ptr : "");
+	if (rc == 0)
+		rc = dbreg_diag_hintf(w->out, "declare it in some package's [[tools]] to keep it with the rows that "
+					      "reference it: a tool moved to another package keeps them; else back those "
+					      "rows up first");
+	dbreg_buf_dispose(&cascade);
+	return rc;
+}
+
+int dbreg_plan_tools_warn(const struct dbreg_plan *plan, struct dbreg_conn *conn, struct dbreg_diag_list *out)
+{
+	const char *cols[DBREG_PLAN_TOOL_COLUMNS];
+	size_t n = dbreg_plan_tools_columns(plan, cols);
+	if (n == 0 || conn->driver->version < 6 || !conn->driver->rows_read)
+		return 0;
+	char **cells = NULL;
+	size_t n_rows = 0;
+	int rc = conn->driver->rows_read(conn, "ydtb_tools", cols, n, &cells, &n_rows);
+	if (rc != 0)
+		return rc;
+	struct dbreg_tools_view v;
+	rc = dbreg_plan_tools_view(&v, plan, cells, n_rows);
+	struct plan_tools_warn w = {plan, conn, &v, out};
+	if (rc == 0)
+		rc = plan_tools_dropped(&v, plan, NULL, plan_tools_warn_row, &w);
+	dbreg_plan_tools_view_dispose(&v);
+	dbreg_strv_free(cells, n_rows * n);
+	return rc;
+}
+
 bool dbreg_plan_has_tools_table(const struct dbreg_plan *plan)
 {
 	return plan_tools_table(plan) != NULL;
@@ -1036,8 +1257,16 @@ char *dbreg_plan_script_timeouts(const struct dbreg_plan *plan, long long lock_t
 		dbreg_buf_printf(&b, ") ON CONFLICT (name) DO UPDATE SET version = excluded.version,"
 				     " installed_at = %s;\n", pg ? "now()" : PLAN_SQ_NOW);
 		if (tools)
-			dbreg_plan_tools_sql(&b, plan, p->pkg, false);
+			dbreg_plan_tools_sql(&b, plan, p->pkg);
 	}
+	/* After every upsert, as apply: a tool moved to another package was
+	 * re-owned in place, and only those no package declares go. */
+	bool *covered = calloc(plan->n_pkgs + 1, sizeof *covered);
+	for (size_t i = 0; covered && i < plan->n_pkgs; i++)
+		covered[i] = plan->pkgs[i].n_steps > 0;
+	if (!covered || dbreg_plan_tools_prune_sql(&b, plan, NULL, covered) != 0)
+		b.oom = true;
+	free(covered);
 	/* As apply: the policies of every package the plan covers, at once. */
 	const struct dbreg_package **rest = calloc(plan->n_pkgs + 1, sizeof(*rest));
 	size_t n_rest = 0;

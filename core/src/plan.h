@@ -42,14 +42,17 @@ struct dbreg_plan {
 
 struct dbreg_buf;
 
-/* Appends what brings ydtb_tools in line with a package's [[tools]]: a
- * DELETE of the tools it no longer declares (all of them when `remove`,
- * for a package taken down to nothing), then one INSERT ... ON CONFLICT
- * (id) DO UPDATE per tool that writes only the columns the core declares
- * and only when a value differs. Valid in both dialects. Appends nothing
- * when the core has no usable ydtb_tools. */
-void dbreg_plan_tools_sql(struct dbreg_buf *b, const struct dbreg_plan *plan, const struct dbreg_package *pkg,
-			  bool remove);
+/* Appends the upserts of a package's [[tools]] into ydtb_tools: one INSERT
+ * ... ON CONFLICT (id) DO UPDATE per tool that writes only the columns the
+ * core declares and only when a value differs, so that a tool another
+ * package held is re-owned in place (what references its row stays).
+ * Valid in both dialects. Appends nothing when the core has no usable
+ * ydtb_tools. */
+void dbreg_plan_tools_sql(struct dbreg_buf *b, const struct dbreg_plan *plan, const struct dbreg_package *pkg);
+
+/* Whether the plan takes the package down to nothing (`down PKG --to
+ * 0.0.0`): its row goes, and its tools are declared no more. */
+bool dbreg_plan_pkg_removes(const struct dbreg_plan_pkg *p);
 
 /* ydtb_tools as the target holds it, to leave alone the packages whose
  * tools are already written as dbreg_plan_tools_sql would write them. */
@@ -64,6 +67,7 @@ struct dbreg_tools_view {
 	int col[6];                        /* per column dbreg writes: its cell in a row, -1 when not read */
 	struct dbreg_tools_ref *by_id, *by_pkg;   /* rows sorted by id, by package_name */
 	bool usable;                       /* false: nothing is taken as current */
+	bool read;                         /* rows were read (false: nothing is known of them) */
 };
 
 /* The columns of ydtb_tools to read for the view (id, package_name, name
@@ -80,6 +84,26 @@ void dbreg_plan_tools_view_dispose(struct dbreg_tools_view *v);
  * in the rows the view was read from: no row of the package with an id it
  * does not declare, and each tool it writes there with the same values. */
 bool dbreg_plan_tools_current(const struct dbreg_tools_view *v, const struct dbreg_package *pkg);
+
+/* Appends, after every upsert of the run, the DELETE of the tools that no
+ * package declares any more (a package taken down to nothing declares
+ * none) among the rows of the packages covered (NULL: those in scope):
+ * those of the view when read, else the same rule in SQL (the script).
+ * Returns 0 or DBREG_ENOMEM. */
+int dbreg_plan_tools_prune_sql(struct dbreg_buf *b, const struct dbreg_plan *plan, const struct dbreg_tools_view *v,
+			       const bool *covered);
+
+/* Whether a tool of package pi (one out of scope: `down` of another) is
+ * held in the view by a package in scope, whose sync would leave it to
+ * them: its upsert re-owns it. */
+bool dbreg_plan_tools_taken(const struct dbreg_tools_view *v, const struct dbreg_plan *plan, size_t pi);
+
+/* Appends a DBR103 for each tool a run of the plan deletes from the
+ * target's ydtb_tools (dbreg_plan_tools_prune_sql's rule, on the rows read
+ * through conn), with the rows of the tables referencing it with ON DELETE
+ * CASCADE that go too, counted. Returns 0, DBREG_ENOMEM or the driver's
+ * error. */
+int dbreg_plan_tools_warn(const struct dbreg_plan *plan, struct dbreg_conn *conn, struct dbreg_diag_list *out);
 
 /* Whether the core package declares ydtb_tools, where tools are upserted. */
 bool dbreg_plan_has_tools_table(const struct dbreg_plan *plan);
