@@ -1589,7 +1589,8 @@ def status_shows_a_package_whose_manifest_is_gone_and_history_reads_past_a_broke
         rc, out, err = run(["status", "--json"] + extra, d)
         pkgs = {p["name"]: p for p in json.loads(out)["packages"]}
         expect(pkgs.get("@ydtb/basic") == {"name": "@ydtb/basic", "declared_version": None,
-                                           "installed_version": "1.1.0", "pending": 0}, out)
+                                           "installed_version": "1.1.0", "pending": 0,
+                                           "partially_applied": []}, out)
     # history needs no manifest: a TOML error does not hide it.
     open(path, "w").write(text + "\ngarbage = = 1\n")
     os.unlink(path + ".away")
@@ -2929,6 +2930,163 @@ def a_non_transactional_failure_reports_and_resumes_at_its_statement():
     expect(rc == 0 and "resumed @t/resume 0001_backfill at statement 2" in out, out + err)
     rc, out, err = run(["verify"], d)
     expect(rc == 0, out + err)
+
+
+# A transaction = false migration whose third statement fails on a row
+# ('bad'): statements 1 (an index verify checks) and 2 (a counter in
+# ydtb_part_marks: how many times it ran) stay, recorded as its progress.
+PART_PKG = """[package]
+name = "@t/part"
+version = "1.1.0"
+
+[tables.ydtb_part_items]
+description = "items"
+workspace_scoped = true
+
+[tables.ydtb_part_items.columns]
+id = { type = "text", primary_key = true }
+n  = { type = "integer", not_null = true }
+
+[tables.ydtb_part_items.indexes]
+ydtb_part_items_n_idx = { columns = ["n"] }
+
+[tables.ydtb_part_marks]
+description = "how many times each statement ran"
+workspace_scoped = true
+
+[tables.ydtb_part_marks.columns]
+id = { type = "text", primary_key = true }
+n  = { type = "integer", not_null = true }
+
+[[migrations]]
+id = "0001_create"
+version = "1.0.0"
+up = \"\"\"
+CREATE TABLE IF NOT EXISTS ydtb_part_items (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  n integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ydtb_part_items_workspace_id_idx ON ydtb_part_items (workspace_id);
+CREATE TABLE IF NOT EXISTS ydtb_part_marks (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  n integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ydtb_part_marks_workspace_id_idx ON ydtb_part_marks (workspace_id);
+\"\"\"
+down = "DROP TABLE IF EXISTS ydtb_part_marks; DROP TABLE IF EXISTS ydtb_part_items;"
+
+[[migrations]]
+id = "0002_marks"
+version = "1.1.0"
+transaction = false
+up = \"\"\"
+CREATE INDEX IF NOT EXISTS ydtb_part_items_n_idx ON ydtb_part_items (n);
+INSERT INTO ydtb_part_marks (id, workspace_id, n) SELECT 's1', id, 1 FROM ydtb_workspaces WHERE id = 'w1'
+  ON CONFLICT (id) DO UPDATE SET n = ydtb_part_marks.n + 1;
+UPDATE ydtb_part_items SET n = NULL WHERE id = 'bad';
+INSERT INTO ydtb_part_marks (id, workspace_id, n) SELECT 's3', id, 1 FROM ydtb_workspaces WHERE id = 'w1'
+  ON CONFLICT (id) DO UPDATE SET n = ydtb_part_marks.n + 1;
+\"\"\"
+down = "DROP INDEX IF EXISTS ydtb_part_items_n_idx; DELETE FROM ydtb_part_marks WHERE id IN ('s1', 's3');"
+"""
+
+
+def part_sql(url, d, q):
+    """Rows of q on the case's target: PostgreSQL when url, else ydtb.db."""
+    if url:
+        p = subprocess.run(["psql", url, "-XtAqc", q], capture_output=True, text=True)
+        expect(p.returncode == 0, "psql: %s: %s" % (q, p.stderr))
+        return [tuple(line.split("|")) for line in p.stdout.splitlines() if line]
+    import sqlite3
+    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    try:
+        rows = [tuple("" if v is None else str(v) for v in r) for r in con.execute(q)]
+        con.commit()
+    finally:
+        con.close()
+    return rows
+
+
+def part_project(url, dev=False):
+    """@t/part stopped after statement 2 of 0002_marks on SQLite or PostgreSQL."""
+    toml = '[targets.dev]\nurl = "%s"\n%s' % (url, "dev = true\n" if dev else "") if url else None
+    d = project(dict({"tomls/part.toml": PART_PKG}, **({"dbreg.toml": toml} if toml else {})))
+    rc, out, err = run(["apply", "-q", "--to", "@t/part@1.0.0"], d)
+    expect(rc == 0, out + err)
+    part_sql(url, d, "INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W', 'w1')")
+    part_sql(url, d, "INSERT INTO ydtb_part_items (id, workspace_id, n) VALUES ('bad', 'w1', 0)")
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 4 and "statements 1-2 of 4 completed" in err, out + err)
+    return d
+
+
+def part_progress(url, d):
+    return part_sql(url, d, "SELECT migration, statements_done FROM ydtb_registry_migrations"
+                            " WHERE package = '@t/part' ORDER BY migration")
+
+
+def part_down_undoes_what_ran(url):
+    d = part_project(url)
+    rc, out, err = run(["status", "-q"], d)
+    expect("0002_marks: partially applied (2 of 4 statements); apply resumes at statement 3" in out, out + err)
+    rc, out, err = run(["down", "@t/part", "--to", "1.0.0", "--dry-run"], d)
+    expect(rc == 0 and "down @t/part 0002_marks (1.1.0) [outside a transaction] [partially applied (2 of 4"
+           " statements): its down undoes them]" in out, out + err)
+    rc, doc, err = run_json(["down", "@t/part", "--to", "1.0.0", "--dry-run"], d)
+    expect([s["partially_applied"] for s in doc["steps"]] == [{"statements_done": 2, "statements_total": 4}], doc)
+    rc, out, err = run(["down", "@t/part", "--to", "1.0.0"], d)
+    expect(rc == 0 and "reverted 1 migration" in out, out + err)
+    # What ran of it is undone, and its progress forgotten.
+    expect(part_sql(url, d, "SELECT id, n FROM ydtb_part_marks") == [], part_sql(url, d, "SELECT * FROM ydtb_part_marks"))
+    expect(part_progress(url, d) == [("0001_create", "")], part_progress(url, d))
+    part_sql(url, d, "DELETE FROM ydtb_part_items WHERE id = 'bad'")
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0 and "resumed" not in out, out + err)
+    expect(part_sql(url, d, "SELECT id, n FROM ydtb_part_marks ORDER BY id") == [("s1", "1"), ("s3", "1")],
+           part_sql(url, d, "SELECT * FROM ydtb_part_marks"))
+    rc, out, err = run(["verify", "-q"], d)
+    expect(rc == 0, out + err)
+
+
+@case
+def down_past_a_partial_migration_runs_its_down_on_sqlite():
+    part_down_undoes_what_ran(None)
+
+
+@case
+def down_past_a_partial_migration_runs_its_down_on_postgres():
+    url, drop = pg_database()
+    try:
+        part_down_undoes_what_ran(url)
+    finally:
+        drop()
+
+
+def part_reset_runs_it_whole(url):
+    # reset takes every table down: the migration's first statement (the
+    # index) must run again on the new tables, not be skipped as done.
+    d = part_project(url, dev=True)
+    rc, out, err = run(["reset", "-q"], d)
+    expect(rc == 0, out + err)
+    expect(all(r[1] == "" for r in part_progress(url, d)) and len(part_progress(url, d)) == 2, part_progress(url, d))
+    rc, out, err = run(["verify", "-q"], d)
+    expect(rc == 0, out + err)
+
+
+@case
+def reset_runs_a_partial_migration_in_full_on_sqlite():
+    part_reset_runs_it_whole(None)
+
+
+@case
+def reset_runs_a_partial_migration_in_full_on_postgres():
+    url, drop = pg_database()
+    try:
+        part_reset_runs_it_whole(url)
+    finally:
+        drop()
 
 
 # manifest.md's ## Example, verbatim, and a core with only what manifest.md

@@ -169,6 +169,8 @@ struct cli_session {
 	struct dbreg_applied *history; /* from cli_history */
 	size_t n_history;
 	bool history_online;           /* read from the target, not the state file's copy */
+	struct dbreg_progress *progress;   /* read with the target's history: migrations that stopped part way */
+	size_t n_progress;
 	bool record_only;              /* baseline: cli_run_plan records the steps without running them */
 
 	/* The SQL checks running beside the command (CLI_SQL_BESIDE): until
@@ -299,6 +301,10 @@ int cli_reconnect(struct cli_session *s, char *err, size_t errsize);
 /* Once the plan is fine: a read-only connection becomes one that writes
  * (dbreg_target_make_writable); nothing to do for any other. */
 int cli_connect_writable(struct cli_session *s);
+/* --json: a transaction = false migration's progress, {statements_done,
+ * statements_total}, or null when it did not stop part way (done 0). */
+void cli_json_partial(FILE *out, size_t done, size_t total);
+
 /* Loads the history to plan against into s->history: the target's own
  * (connecting read-only if needed; refreshes the state file's copy), or
  * the state file's copy. An offline copy of a target the state file never

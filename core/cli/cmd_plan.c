@@ -24,6 +24,8 @@ void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan)
 				st->up ? "up" : "down", st->transaction ? "true" : "false",
 				st->out_of_order ? "true" : "false");
 			dbreg_json_str(out, st->checksum);
+			fputs(", \"partially_applied\": ", out);
+			cli_json_partial(out, st->partial_done, st->partial_total);
 			fputc('}', out);
 		}
 		fputs(n ? "\n  ]" : "]", out);
@@ -36,10 +38,25 @@ void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan)
 	fprintf(out, "plan for %s (%s): %zu step%s\n", s->shown, cli_dialect_name(s->dialect), n, n == 1 ? "" : "s");
 	for (size_t i = 0; i < n; i++) {
 		const struct dbreg_step *st = dbreg_plan_step(plan, i);
-		fprintf(out, "%4zu. %-4s %s %s (%s)%s%s\n", i + 1, st->up ? "up" : "down", st->package,
+		fprintf(out, "%4zu. %-4s %s %s (%s)%s%s", i + 1, st->up ? "up" : "down", st->package,
 			st->migration, st->version, st->transaction ? "" : " [outside a transaction]",
 			st->out_of_order ? " [out of order: older than an applied migration]" : "");
+		if (st->partial_done && st->up)
+			fprintf(out, " [partially applied (%zu of %zu statements): resumes at statement %zu]",
+				st->partial_done, st->partial_total, st->partial_done + 1);
+		else if (st->partial_done)
+			fprintf(out, " [partially applied (%zu of %zu statements): its down undoes them]",
+				st->partial_done, st->partial_total);
+		fputc('\n', out);
 	}
+}
+
+void cli_json_partial(FILE *out, size_t done, size_t total)
+{
+	if (done)
+		fprintf(out, "{\"statements_done\": %zu, \"statements_total\": %zu}", done, total);
+	else
+		fputs("null", out);
 }
 
 void cli_print_dry_run(struct cli_session *s, const struct dbreg_plan *plan)
@@ -48,7 +65,10 @@ void cli_print_dry_run(struct cli_session *s, const struct dbreg_plan *plan)
 	cli_print_plan(s, plan);
 	for (size_t i = 0; i < dbreg_plan_count(plan); i++) {
 		const struct dbreg_step *st = dbreg_plan_step(plan, i);
-		fprintf(s->out, "-- %s %s %s\n%s\n", st->up ? "up" : "down", st->package, st->migration, st->sql);
+		fprintf(s->out, "-- %s %s %s\n", st->up ? "up" : "down", st->package, st->migration);
+		if (st->partial_done && st->up)
+			fprintf(s->out, "-- resumes at statement %zu of %zu\n", st->partial_done + 1, st->partial_total);
+		fprintf(s->out, "%s\n", st->sql + st->resume);
 	}
 	fprintf(s->out, "dry run: nothing was changed\n");
 }
@@ -70,6 +90,8 @@ int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, s
 		.dialect = s->dialect,
 		.history = s->history,
 		.n_history = s->n_history,
+		.progress = s->progress,
+		.n_progress = s->n_progress,
 		.pins = s->o.pins,
 		.n_pins = s->o.n_pins,
 		.only_package = extra ? extra->only_package : NULL,

@@ -91,11 +91,28 @@ static int status_run(struct cli_session *s)
 			dbreg_json_str(out, dbreg_registry_package_version(s->reg, i));
 			fputs(", \"installed_version\": ", out);
 			dbreg_json_str(out, inst);
-			fprintf(out, ", \"pending\": %zu}", pending);
+			fprintf(out, ", \"pending\": %zu, \"partially_applied\": [", pending);
 		} else {
 			fprintf(out, "  %-28s %-12s %-12s %zu\n", name, dbreg_registry_package_version(s->reg, i),
 				inst ? inst : "-", pending);
 		}
+		/* A pending transaction = false migration may have run in part. */
+		size_t n_part = 0;
+		for (size_t k = 0; k < s->n_progress; k++) {
+			const struct dbreg_progress *p = &s->progress[k];
+			if (strcmp(p->package, name) != 0)
+				continue;
+			if (s->o.json) {
+				fputs(n_part++ ? ", {\"migration\": " : "{\"migration\": ", out);
+				dbreg_json_str(out, p->migration);
+				fprintf(out, ", \"statements_done\": %zu, \"statements_total\": %zu}", p->done, p->total);
+			} else {
+				fprintf(out, "    %s: partially applied (%zu of %zu statements); apply resumes at statement %zu\n",
+					p->migration, p->done, p->total, p->done + 1);
+			}
+		}
+		if (s->o.json)
+			fputs("]}", out);
 	}
 	/* Installed on the target, declared by no manifest (removed, or another
 	 * checkout's): shown, since the target holds its tables. */
@@ -113,7 +130,7 @@ static int status_run(struct cli_session *s)
 			dbreg_json_str(out, name);
 			fputs(", \"declared_version\": null, \"installed_version\": ", out);
 			dbreg_json_str(out, inst);
-			fputs(", \"pending\": 0}", out);
+			fputs(", \"pending\": 0, \"partially_applied\": []}", out);
 		} else {
 			fprintf(out, "  %-28s %-12s %-12s %d  (no manifest declares it)\n", name, "-", inst ? inst : "-", 0);
 		}

@@ -113,6 +113,22 @@ static void run_record_failed(struct cli_session *s, const struct dbreg_apply_re
 	free(msg);
 }
 
+/* A failed down of a migration that had run in part: its down was written
+ * for the whole up, and may expect what the rest would have made. */
+static void run_print_partial_down(struct cli_session *s, const struct dbreg_plan *plan,
+				   const struct dbreg_apply_result *r)
+{
+	for (size_t i = 0; r->failed_migration && !r->failed_up && i < dbreg_plan_count(plan); i++) {
+		const struct dbreg_step *st = dbreg_plan_step(plan, i);
+		if (!st->up && st->partial_done && strcmp(st->package, r->failed_package) == 0 &&
+		    strcmp(st->migration, r->failed_migration) == 0)
+			fprintf(s->err, "  the migration was partially applied (%zu of %zu statements): its down must also "
+				"undo a part of it (DROP ... IF EXISTS); or delete its row with statements_done = %zu "
+				"from ydtb_registry_migrations to forget it\n", st->partial_done, st->partial_total,
+				st->partial_done);
+	}
+}
+
 /* dbreg_apply_opts.gate: the SQL checks running beside the apply
  * (CLI_SQL_BESIDE) pass before its first commit. */
 static int run_gate(void *arg)
@@ -243,6 +259,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		cli_print_repaired(s, &res, rc);
 	if (rc < 0 && !stopped) {
 		cli_print_failure(s, &res);   /* on stderr, with --json too */
+		run_print_partial_down(s, plan, &res);
 		cli_fail_apply(s, &res);
 	}
 	if (!s->o.dry_run) {

@@ -455,6 +455,7 @@ void cli_session_close(struct cli_session *s)
 	dbreg_validate_job_free(s->checks);
 	s->checks = NULL;
 	dbreg_applied_free(s->history, s->n_history);
+	dbreg_progress_free(s->progress, s->n_progress);
 	dbreg_target_close(s->conn);
 	dbreg_state_close(s->state);
 	dbreg_registry_free(s->reg);
@@ -582,12 +583,20 @@ int cli_history(struct cli_session *s, bool from_target)
 	dbreg_applied_free(s->history, s->n_history);
 	s->history = NULL;
 	s->n_history = 0;
+	dbreg_progress_free(s->progress, s->n_progress);
+	s->progress = NULL;
+	s->n_progress = 0;
 	s->history_online = from_target;
 	if (from_target) {
 		/* Reading the history changes nothing. */
 		if (!s->conn && (rc = cli_connect(s, true)) < 0)
 			return rc;
 		rc = dbreg_target_history(s->conn, &s->history, &s->n_history);
+		/* Only the target knows how far a transaction = false migration
+		 * got (of the registry's: history reads with none loaded). */
+		if (rc == 0 && s->reg)
+			rc = dbreg_target_progress(s->conn, s->reg, s->history, s->n_history, &s->progress,
+						   &s->n_progress);
 		if (rc < 0) {
 			char what[1100];
 			snprintf(what, sizeof what, "reading the history of %s", s->shown);

@@ -499,10 +499,20 @@ struct dbreg_pin {
 	const char *version;
 };
 
+/* A transaction = false migration that stopped part way on a target
+ * (dbreg_target_progress): `done` of its `total` statements ran, and the
+ * next one starts at byte `resume` of its up body. */
+struct dbreg_progress {
+	char *package, *migration;
+	size_t done, total, resume;
+};
+
 struct dbreg_plan_opts {
 	enum dbreg_dialect dialect;
 	const struct dbreg_applied *history;   /* what the target has applied */
 	size_t n_history;
+	const struct dbreg_progress *progress; /* its migrations that stopped part way (none: NULL) */
+	size_t n_progress;
 	const struct dbreg_pin *pins;
 	size_t n_pins;
 	const char *only_package;      /* `down PKG`: plan steps of this package only (NULL: all) */
@@ -540,6 +550,10 @@ struct dbreg_step {
 	const char *sql;               /* the body that will run */
 	const char *file;              /* where the body is written, for messages */
 	bool foreign_keys;             /* false: SQLite runs it alone with enforcement off (manifest.md) */
+	/* The migration stopped part way on the target (opts.progress):
+	 * partial_done of partial_total statements ran. An up resumes at byte
+	 * resume of sql; a down undoes what ran (and forgets the progress). */
+	size_t partial_done, partial_total, resume;
 };
 
 struct dbreg_plan;
@@ -831,6 +845,14 @@ enum dbreg_dialect dbreg_target_conn_dialect(const struct dbreg_conn *conn);
 /* Reads the target's applied migrations, oldest first (an empty target has
  * none). *rows owned by the caller: dbreg_applied_free. */
 int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, size_t *n);
+
+/* The registry's transaction = false migrations that stopped part way on
+ * the target and would resume (their first statements unchanged): *rows
+ * owned by the caller, dbreg_progress_free. The history's n rows are
+ * skipped (applied in full). 0, or a failure code with conn->err set. */
+int dbreg_target_progress(struct dbreg_conn *conn, const struct dbreg_registry *reg, const struct dbreg_applied *history,
+			  size_t n, struct dbreg_progress **rows, size_t *n_rows);
+void dbreg_progress_free(struct dbreg_progress *rows, size_t n);
 
 /* ---- an interrupt stops the server's work (cancel.c) ---------------------- */
 

@@ -527,6 +527,87 @@ static int apply_record_progress(struct apply_run *r, size_t i, const struct dbr
 	return 0;
 }
 
+/* Whether (package, migration) is one of the history's n rows. */
+static bool apply_in_history(const struct dbreg_applied *h, size_t n, const char *package, const char *migration)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(h[i].package, package) == 0 && strcmp(h[i].migration, migration) == 0)
+			return true;
+	return false;
+}
+
+void dbreg_progress_free(struct dbreg_progress *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].package);
+		free(rows[i].migration);
+	}
+	free(rows);
+}
+
+/* One progress_read per transaction = false migration not in the history:
+ * such migrations are few, and the driver has no read of all progress rows. */
+int dbreg_target_progress(struct dbreg_conn *conn, const struct dbreg_registry *reg, const struct dbreg_applied *history,
+			  size_t n, struct dbreg_progress **rows, size_t *n_rows)
+{
+	const struct dbreg_driver *drv = conn->driver;
+	*rows = NULL;
+	*n_rows = 0;
+	if (drv->version < 4 || !drv->progress_read)
+		return 0;
+	int rc = 0;
+	size_t cap = 0;
+	for (size_t i = 0; i < reg->n_packages && rc == 0; i++) {
+		const struct dbreg_package *pkg = reg->packages[i];
+		for (size_t k = 0; pkg->name && k < pkg->n_migrations && rc == 0; k++) {
+			const struct dbreg_migration *m = &pkg->migrations[k];
+			const struct dbreg_sql *body = m->id && !m->transaction
+				? dbreg_migration_body(m, drv->dialect, true) : NULL;
+			if (!body || !body->text || apply_in_history(history, n, pkg->name, m->id))
+				continue;
+			size_t done = 0, total = 0;
+			char sum[72] = "", now[72];
+			struct dbreg_span *v = NULL;
+			if ((rc = drv->progress_read(conn, pkg->name, m->id, &done, sum)) != 0 || done == 0 ||
+			    (rc = apply_spans(conn, body->text, &v, &total)) != 0) {
+				free(v);
+				/* A body that cannot be split is the run's to report. */
+				if (rc == DBREG_EMIGRATION)
+					rc = 0;
+				continue;
+			}
+			/* A changed prefix is not resumed: apply refuses it, as it is. */
+			if (done < total)
+				apply_prefix_sum(body->text, v, done, now);
+			if (done < total && strcmp(now, sum) == 0) {
+				if (*n_rows == cap) {
+					size_t ncap = cap ? cap * 2 : 4;
+					struct dbreg_progress *r = realloc(*rows, ncap * sizeof *r);
+					if (!r) {
+						free(v);
+						rc = DBREG_ENOMEM;
+						break;
+					}
+					*rows = r;
+					cap = ncap;
+				}
+				struct dbreg_progress *p = &(*rows)[(*n_rows)++];
+				*p = (struct dbreg_progress){ dbreg_strdup(pkg->name), dbreg_strdup(m->id), done, total,
+							      v[done].start };
+				if (!p->package || !p->migration)
+					rc = DBREG_ENOMEM;
+			}
+			free(v);
+		}
+	}
+	if (rc != 0) {
+		dbreg_progress_free(*rows, *n_rows);
+		*rows = NULL;
+		*n_rows = 0;
+	}
+	return rc;
+}
+
 /* Names the failed step in the result without a database error. */
 static void apply_fail_step(struct apply_run *r, size_t i, const char *msg)
 {
@@ -720,6 +801,20 @@ static int apply_history(struct dbreg_conn *conn, const struct dbreg_plan *plan,
 	return few ? drv->history_read_packages(conn, names, n, h) : drv->history_read(conn, h);
 }
 
+/* Whether the target still holds the progress row of st's migration. */
+static int apply_partial(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_step *st, bool *there)
+{
+	const struct dbreg_driver *drv = conn->driver;
+	size_t done = 0;
+	char sum[72];
+	int rc = drv->version >= 4 && drv->progress_read
+		? drv->progress_read(conn, st->package, st->migration, &done, sum) : 0;
+	if (rc != 0)
+		return apply_own_fail(out, conn, rc, "cannot read the progress of a transaction = false migration");
+	*there = done > 0;
+	return 0;
+}
+
 static int apply_select(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
 			bool *run)
 {
@@ -746,6 +841,11 @@ static int apply_select(struct dbreg_apply_result *out, struct dbreg_conn *conn,
 			applied = !(run[j] && strcmp(plan->steps[j].package, k.package) == 0 &&
 				    strcmp(plan->steps[j].migration, k.migration) == 0);
 		run[i] = plan->steps[i].up ? !applied : applied;
+		/* The down of a migration that stopped part way: while its
+		 * progress row is there (another run may have finished it). */
+		if (!applied && !plan->steps[i].up && plan->steps[i].partial_done &&
+		    (rc = apply_partial(out, conn, &plan->steps[i], &run[i])) != 0)
+			break;
 		if (!run[i])
 			out->skipped++;
 		else
@@ -753,7 +853,7 @@ static int apply_select(struct dbreg_apply_result *out, struct dbreg_conn *conn,
 	}
 	free(keys);
 	dbreg_history_dispose(&h);
-	return 0;
+	return rc;
 }
 
 /* At the end of a run, in its last transaction: the packages whose row no

@@ -123,6 +123,19 @@ static int plan_push(struct dbreg_plan *plan, size_t *cap, const struct dbreg_pl
 	return 0;
 }
 
+/* The step just pushed, of a migration that stopped part way on the
+ * target: how far it got, and for an up where it resumes. */
+static void plan_partial(struct dbreg_plan *plan, const struct dbreg_plan_opts *opts, const struct plan_map *partial)
+{
+	struct dbreg_step *st = &plan->steps[plan->n_steps - 1];
+	size_t p;
+	if (!plan_map_get(partial, st->package, st->migration, &p))
+		return;
+	st->partial_done = opts->progress[p].done;
+	st->partial_total = opts->progress[p].total;
+	st->resume = st->up ? opts->progress[p].resume : 0;
+}
+
 static int plan_strv_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -333,7 +346,8 @@ static const struct dbreg_migration *plan_previous(const struct dbreg_plan_opts 
  * in reverse topological order, marking each in `undone` so the ups run it
  * again. A migration without a down body is DBR042: nothing runs. */
 static int plan_undo(struct dbreg_plan *plan, struct dbreg_registry *reg, const struct dbreg_plan_opts *opts,
-		     const struct plan_map *applied, struct plan_map *undone, const size_t *changed, const bool *removed,
+		     const struct plan_map *applied, const struct plan_map *partial, struct plan_map *undone,
+		     const size_t *changed, const bool *removed,
 		     const size_t *removed_in,
 		     size_t *cap)
 {
@@ -356,7 +370,11 @@ static int plan_undo(struct dbreg_plan *plan, struct dbreg_registry *reg, const 
 		}
 		for (size_t k = pkg->n_migrations; k-- > from;) {
 			const struct dbreg_migration *m = &pkg->migrations[k];
-			if (!m->id || !plan_map_get(applied, pkg->name, m->id, NULL))
+			/* A migration that stopped part way is undone too: what ran of
+			 * it stays otherwise, and its up would resume on what the
+			 * other downs left (the down is written to tolerate a part). */
+			if (!m->id || (!plan_map_get(applied, pkg->name, m->id, NULL) &&
+				       !plan_map_get(partial, pkg->name, m->id, NULL)))
 				continue;
 			const struct dbreg_sql *body = plan_down_body(opts, pkg, m);
 			if (!body) {
@@ -375,6 +393,7 @@ static int plan_undo(struct dbreg_plan *plan, struct dbreg_registry *reg, const 
 			struct dbreg_plan_src src = { m, body, ii };
 			if (plan_push(plan, cap, &src, false))
 				return DBREG_ENOMEM;
+			plan_partial(plan, opts, partial);
 			plan_map_put(undone, pkg->name, m->id, k);
 			plan->pkgs[ii].n_steps++;
 		}
@@ -402,7 +421,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 		return rc;
 
 	struct dbreg_plan *plan = calloc(1, sizeof(*plan));
-	struct plan_map pkgmap = { 0 }, applied = { 0 }, known = { 0 }, undone = { 0 };
+	struct plan_map pkgmap = { 0 }, applied = { 0 }, known = { 0 }, undone = { 0 }, partial = { 0 };
 	struct dbreg_semver *targets = NULL;
 	bool *pinned = NULL, *ends = NULL;
 	size_t *last_applied = NULL;   /* per package: 1 + index of the newest applied migration */
@@ -429,8 +448,11 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	for (size_t i = 0; i < np; i++)
 		n_migs += reg->packages[order[i]]->n_migrations;
 	if (plan_map_init(&pkgmap, np) || plan_map_init(&applied, opts->n_history) ||
-	    plan_map_init(&known, n_migs) || plan_map_init(&undone, opts->n_history))
+	    plan_map_init(&known, n_migs) || plan_map_init(&undone, opts->n_history + opts->n_progress) ||
+	    plan_map_init(&partial, opts->n_progress))
 		goto oom;
+	for (size_t p = 0; p < opts->n_progress; p++)
+		plan_map_put(&partial, opts->progress[p].package, opts->progress[p].migration, p);
 
 	for (size_t i = 0; i < np; i++) {
 		const struct dbreg_package *pkg = reg->packages[order[i]];
@@ -539,7 +561,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	/* reset and redo_changed: downs of applied migrations, newest first,
 	 * dependents' packages before their dependencies. */
 	if ((opts->reset || opts->redo_changed) &&
-	    plan_undo(plan, reg, opts, &applied, &undone, changed, removed, removed_in, &cap) != 0)
+	    plan_undo(plan, reg, opts, &applied, &partial, &undone, changed, removed, removed_in, &cap) != 0)
 		goto oom;
 
 	/* Which packages are installed once the plan has run: a pin's
@@ -557,8 +579,10 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 			goto oom;
 		for (size_t k = pkg->n_migrations; k-- > 0;) {
 			const struct dbreg_migration *m = &pkg->migrations[k];
+			/* `down` undoes one that stopped part way too, as plan_undo. */
 			if (!m->version_ok || dbreg_semver_compare(&m->version, &targets[ii]) <= 0 ||
-			    !plan_map_get(&applied, pkg->name, m->id, NULL))
+			    (!plan_map_get(&applied, pkg->name, m->id, NULL) &&
+			     !(opts->downgrade && plan_map_get(&partial, pkg->name, m->id, NULL))))
 				continue;
 			/* A pin stops a package on its way up; only `down` goes back
 			 * (as Flyway's -target and Sqitch's deploy --to never revert). */
@@ -584,6 +608,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 			struct dbreg_plan_src src = { m, body, ii };
 			if (plan_push(plan, &cap, &src, false))
 				goto oom;
+			plan_partial(plan, opts, &partial);
 			plan->pkgs[ii].n_steps++;
 		}
 	}
@@ -630,6 +655,9 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 				goto oom;
 			plan->steps[plan->n_steps - 1].out_of_order = k + 1 < last_applied[i] &&
 				!plan_map_get(&undone, pkg->name, m->id, NULL);
+			/* After its down (reset) it runs whole. */
+			if (!plan_map_get(&undone, pkg->name, m->id, NULL))
+				plan_partial(plan, opts, &partial);
 			plan->pkgs[i].n_steps++;
 		}
 	}
@@ -670,6 +698,7 @@ out:
 	free(removed);
 	free(removed_in);
 	free(undone.slots);
+	free(partial.slots);
 	free(pkgmap.slots);
 	free(applied.slots);
 	free(known.slots);
