@@ -3089,6 +3089,45 @@ def reset_runs_a_partial_migration_in_full_on_postgres():
         drop()
 
 
+def part_script_resumes(url):
+    d = part_project(url)
+    part_sql(url, d, "DELETE FROM ydtb_part_items WHERE id = 'bad'")
+    rc, script, err = run(["plan", "--sql", "--refresh", "-q"], d)
+    expect(rc == 0, err)
+    if url:
+        p = subprocess.run(["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1"], input=script, capture_output=True, text=True)
+    else:
+        p = subprocess.run(["sqlite3", "-bail", os.path.join(d, "ydtb.db")], input=script, capture_output=True, text=True)
+    # Each statement ran once (the counter of statement 2 says 2 when the
+    # script runs it again), and the history row is whole.
+    expect(part_sql(url, d, "SELECT id, n FROM ydtb_part_marks ORDER BY id") == [("s1", "1"), ("s3", "1")],
+           part_sql(url, d, "SELECT * FROM ydtb_part_marks"))
+    expect(p.returncode == 0, p.stdout + p.stderr)
+    expect("-- an earlier run stopped after statement 2 of 4: this resumes at statement 3" in script, script)
+    expect("BEGIN;\nCOMMIT;" not in script, script)
+    expect(part_progress(url, d) == [("0001_create", ""), ("0002_marks", "")], part_progress(url, d))
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "applied 0 migrations" in out, out + err)
+    expect(part_sql(url, d, "SELECT id, n FROM ydtb_part_marks ORDER BY id") == [("s1", "1"), ("s3", "1")],
+           part_sql(url, d, "SELECT * FROM ydtb_part_marks"))
+    rc, out, err = run(["verify", "-q"], d)
+    expect(rc == 0, out + err)
+
+
+@case
+def plan_sql_resumes_a_partial_migration_on_sqlite():
+    part_script_resumes(None)
+
+
+@case
+def plan_sql_resumes_a_partial_migration_on_postgres():
+    url, drop = pg_database()
+    try:
+        part_script_resumes(url)
+    finally:
+        drop()
+
+
 # manifest.md's ## Example, verbatim, and a core with only what manifest.md
 # requires of one (ydtb_workspaces with id): no ydtb_tools.
 MANIFEST_EXAMPLE = '''[package]

@@ -585,7 +585,9 @@ enum dbreg_dialect dbreg_plan_dialect(const struct dbreg_plan *plan);
  * the history tables created if missing, then BEGIN, each body followed by
  * its history row, the package versions and tools, COMMIT; a step with
  * transaction = false closes the transaction, runs alone, and opens a new
- * one. Ready for `sqlite3 DB < script` or `psql -v ON_ERROR_STOP=1 -f`.
+ * one. A step of a migration that stopped part way (opts.progress) starts
+ * at the statement after those that ran, and its history row replaces the
+ * progress row, as apply's does. Ready for `sqlite3 DB < script` or `psql -v ON_ERROR_STOP=1 -f`.
  * Returns a malloc'd string, NULL on allocation failure. */
 char *dbreg_plan_script(const struct dbreg_plan *plan);
 /* The same, for a PostgreSQL target whose dbreg.toml sets lock_timeout or

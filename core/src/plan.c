@@ -1209,6 +1209,19 @@ bool dbreg_plan_has_tools_table(const struct dbreg_plan *plan)
 	return plan_tools_table(plan) != NULL;
 }
 
+/* Closes the script's open transaction; one that holds nothing yet (the
+ * plan's first step runs alone) is taken out instead. */
+static void plan_commit(struct dbreg_buf *b, size_t opened)
+{
+	static const char begin[] = "BEGIN;\n";
+	if (b->len == opened && opened >= sizeof begin - 1) {
+		b->len = opened - (sizeof begin - 1);
+		b->ptr[b->len] = '\0';
+		return;
+	}
+	dbreg_buf_puts(b, "COMMIT;\n");
+}
+
 char *dbreg_plan_script(const struct dbreg_plan *plan)
 {
 	return dbreg_plan_script_timeouts(plan, 0, 0);
@@ -1235,16 +1248,28 @@ char *dbreg_plan_script_timeouts(const struct dbreg_plan *plan, long long lock_t
 		dbreg_buf_puts(&b, "SET row_security = off;\n");
 	dbreg_buf_puts(&b, pg ? plan_history_postgres : plan_history_sqlite);
 	dbreg_buf_puts(&b, "BEGIN;\n");
+	size_t opened = b.len;
 	for (size_t i = 0; i < plan->n_steps; i++) {
 		const struct dbreg_step *st = &plan->steps[i];
-		if (!st->transaction)
-			dbreg_buf_puts(&b, "COMMIT;\n-- transaction = false: runs alone\n");
+		if (!st->transaction) {
+			plan_commit(&b, opened);
+			dbreg_buf_puts(&b, "-- transaction = false: runs alone\n");
+		}
 		dbreg_buf_printf(&b, "\n-- %s %s (%s) %s %s\n", st->package, st->migration, st->version,
 				 st->up ? "up" : "down", st->checksum);
-		dbreg_buf_puts(&b, st->sql);
-		size_t n = strlen(st->sql);
+		/* As apply: an up that stopped part way resumes after the
+		 * statements that ran; a down undoes them. */
+		if (st->partial_done && st->up)
+			dbreg_buf_printf(&b, "-- an earlier run stopped after statement %zu of %zu: this resumes at statement %zu\n",
+					 st->partial_done, st->partial_total, st->partial_done + 1);
+		else if (st->partial_done)
+			dbreg_buf_printf(&b, "-- partially applied (%zu of %zu statements): its down undoes what ran\n",
+					 st->partial_done, st->partial_total);
+		const char *sql = st->sql + st->resume;
+		dbreg_buf_puts(&b, sql);
+		size_t n = strlen(sql);
 		/* A body may end without ';' or inside a comment: close both. */
-		dbreg_buf_puts(&b, n && st->sql[n - 1] == '\n' ? ";\n" : "\n;\n");
+		dbreg_buf_puts(&b, n && sql[n - 1] == '\n' ? ";\n" : "\n;\n");
 		if (st->up) {
 			/* clock_timestamp(), as the driver does: rows of one
 			 * transaction keep their order in history_read. */
@@ -1257,7 +1282,14 @@ char *dbreg_plan_script_timeouts(const struct dbreg_plan *plan, long long lock_t
 			plan_lit(&b, st->version);
 			dbreg_buf_puts(&b, ", ");
 			plan_lit(&b, st->checksum);
-			dbreg_buf_puts(&b, ");\n");
+			/* The progress row becomes the history row, as apply's does. */
+			if (st->partial_done)
+				dbreg_buf_printf(&b, ") ON CONFLICT (package, migration) DO UPDATE SET version = excluded.version,"
+						     " checksum = excluded.checksum, applied_at = %s, statements_done = NULL"
+						     " WHERE ydtb_registry_migrations.statements_done IS NOT NULL;\n",
+						 pg ? "excluded.applied_at" : PLAN_SQ_NOW);
+			else
+				dbreg_buf_puts(&b, ");\n");
 		} else {
 			dbreg_buf_puts(&b, "DELETE FROM ydtb_registry_migrations WHERE package = ");
 			plan_lit(&b, st->package);
@@ -1271,8 +1303,10 @@ char *dbreg_plan_script_timeouts(const struct dbreg_plan *plan, long long lock_t
 			rls_done[plan->src[i].pkg] = true;
 			dbreg_rls_sql(&b, plan->reg, plan->dialect, &plan->pkgs[plan->src[i].pkg].pkg, 1);
 		}
-		if (!st->transaction)
+		if (!st->transaction) {
 			dbreg_buf_puts(&b, "BEGIN;\n");
+			opened = b.len;
+		}
 	}
 	bool tools = dbreg_plan_has_tools_table(plan);
 	for (size_t i = 0; i < plan->n_pkgs; i++) {
