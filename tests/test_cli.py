@@ -2236,6 +2236,96 @@ def a_foreign_keys_false_migration_is_named_as_what_split_the_run():
            out + err)
 
 
+KIDS_PKG = """[package]
+name = "@t/k"
+version = "1.1.0"
+
+[tables.ydtb_k_items]
+description = "items"
+workspace_scoped = true
+[tables.ydtb_k_items.columns]
+id = { type = "text", primary_key = true }
+n = { type = "bigint", not_null = true }
+
+[tables.ydtb_k_kids]
+description = "kids"
+workspace_scoped = true
+[tables.ydtb_k_kids.columns]
+id = { type = "text", primary_key = true }
+item_id = { type = "text", not_null = true, references = "ydtb_k_items.id", on_delete = "cascade" }
+
+[[migrations]]
+id = "0001_create"
+version = "1.0.0"
+up = \"\"\"
+CREATE TABLE IF NOT EXISTS ydtb_k_items (id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE, n integer NOT NULL);
+CREATE INDEX IF NOT EXISTS ydtb_k_items_workspace_id_idx ON ydtb_k_items (workspace_id);
+CREATE TABLE IF NOT EXISTS ydtb_k_kids (id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE,
+  item_id text NOT NULL REFERENCES ydtb_k_items(id) ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS ydtb_k_kids_workspace_id_idx ON ydtb_k_kids (workspace_id);
+\"\"\"
+down = "DROP TABLE IF EXISTS ydtb_k_kids; DROP TABLE IF EXISTS ydtb_k_items;"
+
+[[migrations]]
+id = "0002_bigint"
+version = "1.1.0"
+%s
+up_postgres = "ALTER TABLE ydtb_k_items ALTER COLUMN n TYPE bigint;"
+up_sqlite = \"\"\"
+CREATE TABLE ydtb_k_items_new (id TEXT PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES ydtb_workspaces(id) ON DELETE CASCADE, n BIGINT NOT NULL);
+INSERT INTO ydtb_k_items_new SELECT id, workspace_id, n FROM ydtb_k_items;
+  DROP TABLE ydtb_k_items;
+ALTER TABLE ydtb_k_items_new RENAME TO ydtb_k_items;
+CREATE INDEX IF NOT EXISTS ydtb_k_items_workspace_id_idx ON ydtb_k_items (workspace_id);
+\"\"\"
+down = "SELECT 1;"
+"""
+
+KIDS_ROWS = ("INSERT INTO ydtb_workspaces (id, name, slug) VALUES ('w1', 'W1', 'w1');"
+             "INSERT INTO ydtb_k_items VALUES ('i1', 'w1', 1), ('i2', 'w1', 2);"
+             "INSERT INTO ydtb_k_kids VALUES ('k1', 'w1', 'i1'), ('k2', 'w1', 'i2');")
+
+
+def kids_dbr103(doc):
+    return [(g["file"], g["line"], g["column"], g["hint"]) for g in doc["diagnostics"]
+            if g["code"] == "DBR103" and "DROP TABLE ydtb_k_items" in g["message"]]
+
+
+@case
+def a_sqlite_rebuild_with_foreign_keys_on_that_cascades_into_children_is_dbr103():
+    # Audit aeng finding 2: the rebuild's DROP TABLE deletes the parent's rows
+    # first, and ON DELETE CASCADE empties the child; nothing said so.
+    import sqlite3
+    d = project({"tomls/k.toml": KIDS_PKG % ""}, with_tomls=["core.toml"])
+    rc, doc, err = run_json(["validate"], d)
+    want = [("tomls/k.toml", 42, 3, "set foreign_keys = false on this migration")]
+    expect(rc == 0 and kids_dbr103(doc) == want, json.dumps(doc["diagnostics"]))
+    hit = [g for g in doc["diagnostics"] if g["code"] == "DBR103" and "ydtb_k_kids (ON DELETE CASCADE)" in g["message"]]
+    expect(len(hit) == 1 and hit[0]["migration"] == "0002_bigint", json.dumps(doc["diagnostics"]))
+    # The run with rows that the warning is about: apply says it too.
+    rc, out, err = run(["apply", "--to", "@t/k@1.0.0", "-q"], d)
+    expect(rc == 0, out + err)
+    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    con.executescript(KIDS_ROWS)
+    con.close()
+    with open(os.path.join(d, "tomls", "k.toml"), "a") as f:
+        f.write("# edited\n")   # the registry is checked again, as after any edit
+    rc, doc, err = run_json(["apply"], d)
+    expect(rc == 0 and kids_dbr103(doc) == want, json.dumps(doc))
+    # foreign_keys = false: the same rebuild is fine, and says nothing.
+    d = project({"tomls/k.toml": KIDS_PKG % "foreign_keys = false"}, with_tomls=["core.toml"])
+    rc, doc, err = run_json(["validate"], d)
+    expect(rc == 0 and kids_dbr103(doc) == [], json.dumps(doc["diagnostics"]))
+    # The children dropped first in the same body: nothing of them is lost by the parent's DROP.
+    first = KIDS_PKG.replace("  DROP TABLE ydtb_k_items;", "DROP TABLE ydtb_k_kids;\n  DROP TABLE ydtb_k_items;")
+    d = project({"tomls/k.toml": first % ""}, with_tomls=["core.toml"])
+    rc, doc, err = run_json(["validate"], d)
+    expect(kids_dbr103(doc) == [], json.dumps(doc["diagnostics"]))
+
+
 @case
 def down_to_nothing_uninstalls_and_logs_the_reverts():
     import sqlite3

@@ -31,6 +31,7 @@
 #include "diag.h"
 #include "inputs.h"
 #include "dbr047.h"
+#include "fkdrop.h"
 #include "replay.h"
 #include "util.h"
 #include "workers.h"
@@ -51,6 +52,7 @@ struct rp_ctx {
 	const struct dbreg_package *pkg;
 	struct dbreg_diag_list *diags;
 	bool alone;                    /* the package's replay ran alone: no dependency was pulled in */
+	struct dbreg_diag_list fk;     /* fkdrop.h's findings of the package's last run */
 	int rc;
 	char err[512];
 };
@@ -207,7 +209,10 @@ enum rp_result { RP_DONE, RP_SKIPPED, RP_FAILED };
  * SQLite body: a package written for PostgreSQL only cannot be replayed
  * here, and DBR042 belongs to planning for SQLite, so nothing is reported
  * for it. RP_FAILED when a body fails, with *failed set to its migration
- * and the database's words in conn->err. */
+ * and the database's words in conn->err. With c (the package checked, not
+ * a dependency pulled in), each body's DROP TABLEs are checked against the
+ * tables the bodies before it made (fkdrop.h), into c->fk, emptied first:
+ * only the last run's findings count. */
 static bool rp_replayable(const struct dbreg_package *pkg)
 {
 	for (size_t i = 0; i < pkg->n_migrations; i++)
@@ -222,8 +227,10 @@ bool dbreg_registry_package_replayable(const struct dbreg_registry *reg, size_t 
 }
 
 static enum rp_result rp_run(const struct dbreg_package *pkg, const struct dbreg_driver *drv, struct dbreg_conn *conn,
-			     const struct dbreg_migration **failed)
+			     const struct dbreg_migration **failed, struct rp_ctx *c)
 {
+	if (c)
+		dbreg_diag_list_dispose(&c->fk);
 	if (!rp_replayable(pkg))
 		return RP_SKIPPED;
 	/* A body the SQL checks refuse for its size (DBR044) is not run: a
@@ -244,6 +251,8 @@ static enum rp_result rp_run(const struct dbreg_package *pkg, const struct dbreg
 		const struct dbreg_sql *body = dbreg_migration_body(m, DBREG_DIALECT_SQLITE, true);
 		if (!body || !body->text)
 			continue;
+		if (c && c->rc == 0 && dbreg_fkdrop_check(&c->fk, c->reg, pkg, m, drv, conn) != 0)
+			c->rc = DBREG_ENOMEM;
 		if (drv->exec(conn, body->text) == 0)
 			continue;
 		if (failed)
@@ -456,7 +465,7 @@ static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at)
 	/* A fresh database: no table exists before the package runs. */
 	if (rp_open(c, s) != 0)
 		goto out;
-	enum rp_result r = rp_run(c->pkg, drv, s->conn, &failed);
+	enum rp_result r = rp_run(c->pkg, drv, s->conn, &failed, c);
 	c->alone = r != RP_FAILED;
 	/* The package's own failure (reported), and the one whose missing
 	 * table names the next package to replay (the package's or a needed
@@ -484,7 +493,7 @@ static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at)
 			/* A broken dependency's own failure is reported on it. */
 			if (!s->need[s->order[k]] || s->broken[s->order[k]])
 				continue;
-			if (rp_run(dep, drv, s->conn, NULL) == RP_FAILED) {
+			if (rp_run(dep, drv, s->conn, NULL, NULL) == RP_FAILED) {
 				size_t o = rp_missing_owner(c, s, at, s->conn->err.message);
 				if ((again = o != SIZE_MAX && !s->need[s->order[o]]))
 					look = s->conn->err;
@@ -494,10 +503,12 @@ static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at)
 			continue; /* the next round adds the dependency's dependency */
 		if (rp_names(c, s, &before, &n_before) != 0)
 			goto out;
-		r = rp_run(c->pkg, drv, s->conn, &failed);
+		r = rp_run(c->pkg, drv, s->conn, &failed, c);
 		own = look = s->conn->err;
 	}
 	s->conn->err = own;
+	if (c->rc == 0 && dbreg_diag_list_move(c->diags, &c->fk) != 0)
+		c->rc = DBREG_ENOMEM;
 	/* A failed migration is reported; its package's tables are then left
 	 * unchecked, since every difference would follow from it. */
 	if (r == RP_FAILED)
@@ -505,6 +516,7 @@ static void rp_package(struct rp_ctx *c, struct rp_run_state *s, size_t at)
 	else if (r == RP_DONE && c->rc == 0)
 		rp_check(c, s, before, n_before);
 out:
+	dbreg_diag_list_dispose(&c->fk);
 	rp_names_free(before, n_before);
 	rp_close(s);
 }
