@@ -2327,6 +2327,42 @@ def a_sqlite_rebuild_with_foreign_keys_on_that_cascades_into_children_is_dbr103(
 
 
 @case
+def a_foreign_keys_false_migration_is_refused_only_over_orphans_it_made():
+    # Audit aeng finding 6: SQLite's default is foreign_keys off, so a
+    # database may hold orphans no migration made; the check after a
+    # rebuild blamed them on it, in tables it never touched.
+    import sqlite3
+    def at_1_0_0(pkg):
+        d = project({"tomls/k.toml": pkg}, with_tomls=["core.toml"])
+        rc, out, err = run(["apply", "--to", "@t/k@1.0.0", "-q"], d)
+        expect(rc == 0, out + err)
+        con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+        con.executescript(KIDS_ROWS + "INSERT INTO session (id, expires_at, token, updated_at, user_id)"
+                          " VALUES ('s1', 'x', 't', 'x', 'ghost-user');"
+                          "INSERT INTO ydtb_k_kids VALUES ('k9', 'w1', 'ghost-item');")
+        con.close()
+        return d
+    def rows(d, sql):
+        con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+        got = con.execute(sql).fetchall()
+        con.close()
+        return got
+    d = at_1_0_0(KIDS_PKG % "foreign_keys = false")
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "applied 1 migration" in out, out + err)
+    expect(rows(d, "SELECT id FROM ydtb_k_kids ORDER BY id") == [("k1",), ("k2",), ("k9",)], "kids lost")
+    # A lossy rebuild (i2 not copied, so k2 loses its parent) is refused, and
+    # says which orphan was there before.
+    lossy = (KIDS_PKG % "foreign_keys = false").replace("SELECT id, workspace_id, n FROM ydtb_k_items;",
+                                                        "SELECT id, workspace_id, n FROM ydtb_k_items WHERE n = 1;")
+    d = at_1_0_0(lossy)
+    rc, out, err = run(["apply"], d)
+    expect(rc == 4 and "the migration left 1 row of table ydtb_k_kids whose reference to ydtb_k_items is missing"
+           " (and 1 more that was already orphaned before it)" in err and "session" not in err, out + err)
+    expect(rows(d, "SELECT count(*) FROM ydtb_k_items") == [(2,)], "not rolled back")
+
+
+@case
 def down_to_nothing_uninstalls_and_logs_the_reverts():
     import sqlite3
     d = project()

@@ -59,7 +59,20 @@ struct sqlite_conn {
 	bool created;
 	dev_t dev;
 	ino_t ino;
+	/* The foreign key violations there were when enforcement went off
+	 * (sq_foreign_keys): what the check afterwards does not blame on the
+	 * migration. */
+	struct sq_orphans *orphans;
+	size_t n_orphans;
 };
+
+/* Rows of one table whose reference to parent is missing. */
+struct sq_orphans {
+	char *table, *parent;
+	long long rows;
+};
+
+static void sq_orphans_free(struct sqlite_conn *c);
 
 /* The busy timeout outside a run's lock. */
 #define SQ_BUSY_MS 5000
@@ -323,6 +336,7 @@ static void sq_close(struct dbreg_conn *conn)
 	 * of the file drops the process's POSIX locks on it, SQLite's too. */
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
+	sq_orphans_free(c);
 	free(c->path);
 	free(c);
 }
@@ -1501,30 +1515,106 @@ static int sq_progress_read(struct dbreg_conn *conn, const char *package, const 
 	return rc;
 }
 
-static int sq_foreign_keys(struct dbreg_conn *conn, bool on)
+static void sq_orphans_free(struct sqlite_conn *c)
 {
-	return sq_run(SQ(conn), on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF");
+	for (size_t i = 0; i < c->n_orphans; i++) {
+		free(c->orphans[i].table);
+		free(c->orphans[i].parent);
+	}
+	free(c->orphans);
+	c->orphans = NULL;
+	c->n_orphans = 0;
 }
 
+/* The rows pragma_foreign_key_check finds, by table and parent. */
+#define SQ_ORPHANS_SQL "SELECT \"table\", parent, count(*) FROM pragma_foreign_key_check GROUP BY 1, 2 ORDER BY 1, 2"
+
+/* The violations already there when enforcement goes off: SQLite's
+ * default is off, so an application's database may hold orphans that no
+ * migration made (audit aeng finding 6). */
+static int sq_orphans_note(struct sqlite_conn *c)
+{
+	sq_orphans_free(c);
+	sqlite3_stmt *st;
+	int rc = sq_prepare(c, SQ_ORPHANS_SQL, &st);
+	if (rc)
+		return rc;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct sq_orphans *v = realloc(c->orphans, (c->n_orphans + 1) * sizeof *v);
+		if (!v) {
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		c->orphans = v;
+		v[c->n_orphans] = (struct sq_orphans){dbreg_strdup(sq_col(st, 0) ? sq_col(st, 0) : ""),
+						      dbreg_strdup(sq_col(st, 1) ? sq_col(st, 1) : ""),
+						      sqlite3_column_int64(st, 2)};
+		if (!v[c->n_orphans].table || !v[c->n_orphans].parent) {
+			free(v[c->n_orphans].table);
+			free(v[c->n_orphans].parent);
+			rc = DBREG_ENOMEM;
+			break;
+		}
+		c->n_orphans++;
+	}
+	if (rc == 0 && step != SQLITE_DONE) {
+		sq_fail(c, "cannot check foreign keys", 0);
+		rc = DBREG_ECONNECT;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static long long sq_orphans_before(const struct sqlite_conn *c, const char *table, const char *parent)
+{
+	for (size_t i = 0; i < c->n_orphans; i++)
+		if (strcmp(c->orphans[i].table, table) == 0 && strcmp(c->orphans[i].parent, parent) == 0)
+			return c->orphans[i].rows;
+	return 0;
+}
+
+static int sq_foreign_keys(struct dbreg_conn *conn, bool on)
+{
+	struct sqlite_conn *c = SQ(conn);
+	if (on)
+		sq_orphans_free(c);
+	int rc = sq_run(c, on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF");
+	return rc == 0 && !on ? sq_orphans_note(c) : rc;
+}
+
+/* Fails on the violations the migration added: a table and parent with
+ * more orphans than when enforcement went off (counted, since a rebuilt
+ * table's rows get new rowids). Those there before are named beside. */
 static int sq_foreign_key_check(struct dbreg_conn *conn)
 {
 	struct sqlite_conn *c = SQ(conn);
 	sqlite3_stmt *st;
-	int rc = sq_prepare(c, "SELECT \"table\", parent, count(*) FROM pragma_foreign_key_check GROUP BY 1, 2 ORDER BY 1, 2", &st);
+	int rc = sq_prepare(c, SQ_ORPHANS_SQL, &st);
 	if (rc)
 		return rc;
-	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *table = sq_col(st, 0) ? sq_col(st, 0) : "", *parent = sq_col(st, 1) ? sq_col(st, 1) : "";
+		long long now = sqlite3_column_int64(st, 2), before = sq_orphans_before(c, table, parent);
+		if (now <= before)
+			continue;
 		struct dbreg_db_error *e = &c->base.err;
 		memset(e, 0, sizeof *e);
+		char was[128] = "";
+		if (before > 0)
+			snprintf(was, sizeof was, " (and %lld more that %s already orphaned before it)", before,
+				 before == 1 ? "was" : "were");
 		snprintf(e->message, sizeof e->message,
-			 "foreign key check failed: table %s has %lld row%s whose reference to %s is missing",
-			 sq_col(st, 0), (long long)sqlite3_column_int64(st, 2),
-			 sqlite3_column_int64(st, 2) == 1 ? "" : "s", sq_col(st, 1));
+			 "foreign key check failed: the migration left %lld row%s of table %s whose reference to %s is "
+			 "missing%s",
+			 now - before, now - before == 1 ? "" : "s", table, parent, was);
 		snprintf(e->hint, sizeof e->hint,
 			 "copy the rows the children reference into the rebuilt table, or delete the orphans in the migration");
 		rc = DBREG_EMIGRATION;
-	} else if (step != SQLITE_DONE) {
+		break;
+	}
+	if (rc == 0 && step != SQLITE_DONE) {
 		sq_fail(c, "cannot check foreign keys", 0);
 		rc = DBREG_ECONNECT;
 	}

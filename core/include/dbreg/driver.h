@@ -271,7 +271,9 @@ struct dbreg_driver {
 	 * again after its COMMIT or ROLLBACK; foreign_key_check runs inside
 	 * the transaction before COMMIT and returns DBREG_EMIGRATION, naming
 	 * the table with rows that violate a foreign key in conn->err, when
-	 * there is one. */
+	 * the migration added one: violations already there when enforcement
+	 * went off are not the migration's (SQLite's driver counts them per
+	 * table and parent then, and names them beside new ones). */
 	int (*foreign_keys)(struct dbreg_conn *conn, bool on);
 	int (*foreign_key_check)(struct dbreg_conn *conn);
 	/* About a connect that failed with errmsg: whether waiting can fix it
