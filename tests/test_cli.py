@@ -2362,6 +2362,60 @@ def a_foreign_keys_false_migration_is_refused_only_over_orphans_it_made():
     expect(rows(d, "SELECT count(*) FROM ydtb_k_items") == [(2,)], "not rolled back")
 
 
+KIDS_PRUNE = """
+[[migrations]]
+id = "0003_prune"
+version = "1.1.0"
+up = "DELETE FROM ydtb_k_items WHERE n = 1;"
+down = "SELECT 1;"
+"""
+
+
+@case
+def plan_sql_runs_a_sqlite_foreign_keys_false_migration_as_apply_does():
+    # Audit aeng finding 3: the script had no PRAGMA foreign_keys at all and
+    # ran the rebuild in the transaction of the others, so the client's
+    # default decided: with enforcement on the rebuild emptied the kids, off
+    # the later DELETE left an orphan. Now the script does what apply does.
+    import shutil
+    import sqlite3
+    d = project({"tomls/k.toml": KIDS_PKG % "foreign_keys = false" + KIDS_PRUNE}, with_tomls=["core.toml"])
+    rc, out, err = run(["apply", "--to", "@t/k@1.0.0", "-q"], d)
+    expect(rc == 0, out + err)
+    db = os.path.join(d, "ydtb.db")
+    con = sqlite3.connect(db)
+    con.executescript(KIDS_ROWS)
+    con.close()
+    rc, script, err = run(["plan", "--sql", "--refresh"], d)
+    expect(rc == 0 and script.count("PRAGMA foreign_keys = OFF;") == 1 and
+           "a script cannot abort on them" in script, script + err)
+    body = script.index("DROP TABLE ydtb_k_items;")
+    expect(script.startswith("-- dbreg") and script.split("\n")[1] == "PRAGMA foreign_keys = ON;" and
+           script.rindex("-- foreign_keys = false", 0, body) < script.rindex("PRAGMA foreign_keys = OFF;\nBEGIN;", 0, body)
+           and script.index("PRAGMA foreign_key_check;\nCOMMIT;\nPRAGMA foreign_keys = ON;\nBEGIN;", body) > body, script)
+    for which, cmd in (("on", ["-cmd", "PRAGMA foreign_keys=ON"]), ("off", [])):
+        copy = os.path.join(d, "script-%s.db" % which)
+        shutil.copy(db, copy)
+        p = subprocess.run(["sqlite3", "-bail"] + cmd + [copy], input=script, capture_output=True, text=True)
+        expect(p.returncode == 0 and p.stdout.strip() == "", "%s: %s %s" % (which, p.stdout, p.stderr))
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "applied 2 migrations" in out, out + err)
+    def content(path):
+        con = sqlite3.connect(path)
+        got = (con.execute("SELECT sql FROM sqlite_master WHERE name LIKE 'ydtb_k%' ORDER BY name").fetchall(),
+               con.execute("SELECT * FROM ydtb_k_items ORDER BY id").fetchall(),
+               con.execute("SELECT * FROM ydtb_k_kids ORDER BY id").fetchall(),
+               con.execute("SELECT package, migration, version, checksum FROM ydtb_registry_migrations"
+                           " ORDER BY package, migration").fetchall(),
+               con.execute("PRAGMA foreign_key_check").fetchall())
+        con.close()
+        return got
+    applied = content(db)
+    expect(applied[2] == [("k2", "w1", "i2")] and applied[4] == [], applied)
+    for which in ("on", "off"):
+        expect(content(os.path.join(d, "script-%s.db" % which)) == applied, which)
+
+
 @case
 def down_to_nothing_uninstalls_and_logs_the_reverts():
     import sqlite3

@@ -1246,14 +1246,25 @@ char *dbreg_plan_script_timeouts(const struct dbreg_plan *plan, long long lock_t
 	/* As apply: a query the workspace policies would filter fails. */
 	if (dbreg_rls_wanted(plan->reg, plan->dialect))
 		dbreg_buf_puts(&b, "SET row_security = off;\n");
+	/* As the SQLite driver's connection: enforcement on, whatever the
+	 * client's default (sqlite3's is off). */
+	if (!pg)
+		dbreg_buf_puts(&b, "PRAGMA foreign_keys = ON;\n");
 	dbreg_buf_puts(&b, pg ? plan_history_postgres : plan_history_sqlite);
 	dbreg_buf_puts(&b, "BEGIN;\n");
 	size_t opened = b.len;
 	for (size_t i = 0; i < plan->n_steps; i++) {
 		const struct dbreg_step *st = &plan->steps[i];
+		bool fk_alone = !pg && st->transaction && !st->foreign_keys;
 		if (!st->transaction) {
 			plan_commit(&b, opened);
 			dbreg_buf_puts(&b, "-- transaction = false: runs alone\n");
+		}
+		if (fk_alone) {
+			plan_commit(&b, opened);
+			dbreg_buf_puts(&b, "-- foreign_keys = false: runs in a transaction of its own, enforcement off"
+					   " before BEGIN (inside one SQLite ignores the pragma)\n"
+					   "PRAGMA foreign_keys = OFF;\nBEGIN;\n");
 		}
 		dbreg_buf_printf(&b, "\n-- %s %s (%s) %s %s\n", st->package, st->migration, st->version,
 				 st->up ? "up" : "down", st->checksum);
@@ -1303,7 +1314,11 @@ char *dbreg_plan_script_timeouts(const struct dbreg_plan *plan, long long lock_t
 			rls_done[plan->src[i].pkg] = true;
 			dbreg_rls_sql(&b, plan->reg, plan->dialect, &plan->pkgs[plan->src[i].pkg].pkg, 1);
 		}
-		if (!st->transaction) {
+		if (fk_alone)
+			dbreg_buf_puts(&b, "-- apply refuses to commit when this check returns rows (orphans the migration"
+					   " made); a script cannot abort on them: if it prints any, stop and roll back\n"
+					   "PRAGMA foreign_key_check;\nCOMMIT;\nPRAGMA foreign_keys = ON;\n");
+		if (!st->transaction || fk_alone) {
 			dbreg_buf_puts(&b, "BEGIN;\n");
 			opened = b.len;
 		}
