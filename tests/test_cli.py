@@ -2417,6 +2417,33 @@ def plan_sql_runs_a_sqlite_foreign_keys_false_migration_as_apply_does():
 
 
 @case
+def plan_and_dry_run_show_that_a_sqlite_foreign_keys_false_step_splits_the_run():
+    # Audit aeng finding 7: apply runs it in a transaction of its own, so a
+    # later failure leaves the steps before it committed; the plan said
+    # nothing of it, and the JSON step read as any other.
+    import sqlite3
+    d = project({"tomls/k.toml": KIDS_PKG % "foreign_keys = false" + KIDS_PRUNE}, with_tomls=["core.toml"])
+    rc, out, err = run(["apply", "--to", "@t/k@1.0.0", "-q"], d)
+    expect(rc == 0, out + err)
+    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    con.executescript(KIDS_ROWS)
+    con.close()
+    mark = "[in a transaction of its own, foreign keys off: the run is split here]"
+    for args in (["plan"], ["apply", "--dry-run"]):
+        rc, out, err = run(args, d)
+        lines = [x for x in out.splitlines() if re.match(r"\s+\d+\. up +@t/k ", x)]
+        expect(rc == 0 and len(lines) == 2 and lines[0].endswith(mark) and mark not in lines[1], out + err)
+    rc, doc, err = run_json(["plan"], d)
+    steps = {x["migration"]: x for x in doc["steps"]}
+    expect(steps["0002_bigint"]["foreign_keys"] is False and steps["0002_bigint"]["transaction"] is True and
+           steps["0003_prune"]["foreign_keys"] is True, json.dumps(doc["steps"]))
+    rc, out, err = run(["apply", "--dry-run", "-v"], d)
+    expect(rc == 0 and "would apply @t/k 0002_bigint (1.1.0) alone with foreign keys off" in out + err, out + err)
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "in 3 transactions" in out, out + err)
+
+
+@case
 def down_to_nothing_uninstalls_and_logs_the_reverts():
     import sqlite3
     d = project()

@@ -5,6 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A foreign_keys = false step on SQLite runs in a transaction of its own
+ * (apply.c), so it splits the run as a transaction = false step does; on
+ * PostgreSQL the key does nothing. */
+static bool plan_fk_alone(const struct cli_session *s, const struct dbreg_step *st)
+{
+	return s->dialect == DBREG_DIALECT_SQLITE && st->transaction && !st->foreign_keys;
+}
+
 void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan)
 {
 	size_t n = dbreg_plan_count(plan);
@@ -20,9 +28,9 @@ void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan)
 			const struct dbreg_step *st = dbreg_plan_step(plan, i);
 			fputs(i ? ",\n    {" : "\n    {", out);
 			cli_json_migration(out, st->package, st->migration, st->version);
-			fprintf(out, ", \"direction\": \"%s\", \"transaction\": %s, \"out_of_order\": %s, \"checksum\": ",
-				st->up ? "up" : "down", st->transaction ? "true" : "false",
-				st->out_of_order ? "true" : "false");
+			fprintf(out, ", \"direction\": \"%s\", \"transaction\": %s, \"foreign_keys\": %s, \"out_of_order\": %s,"
+				" \"checksum\": ", st->up ? "up" : "down", st->transaction ? "true" : "false",
+				st->foreign_keys ? "true" : "false", st->out_of_order ? "true" : "false");
 			dbreg_json_str(out, st->checksum);
 			fputs(", \"partially_applied\": ", out);
 			cli_json_partial(out, st->partial_done, st->partial_total);
@@ -39,7 +47,10 @@ void cli_print_plan(struct cli_session *s, const struct dbreg_plan *plan)
 	for (size_t i = 0; i < n; i++) {
 		const struct dbreg_step *st = dbreg_plan_step(plan, i);
 		fprintf(out, "%4zu. %-4s %s %s (%s)%s%s", i + 1, st->up ? "up" : "down", st->package,
-			st->migration, st->version, st->transaction ? "" : " [outside a transaction]",
+			st->migration, st->version,
+			!st->transaction ? " [outside a transaction]"
+			: plan_fk_alone(s, st) ? " [in a transaction of its own, foreign keys off: the run is split here]"
+					       : "",
 			st->out_of_order ? " [out of order: older than an applied migration]" : "");
 		if (st->partial_done && st->up)
 			fprintf(out, " [partially applied (%zu of %zu statements): resumes at statement %zu]",

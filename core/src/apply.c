@@ -1078,6 +1078,7 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 	}
 	struct apply_run r = { .out = out, .conn = conn, .drv = drv, .plan = plan, .opts = opts };
 	bool locked = false;
+	bool fk_capable = drv->version >= 4 && drv->foreign_keys && drv->foreign_key_check;
 	r.run = calloc(plan->n_steps + 1, sizeof(*r.run));
 	r.last = calloc(plan->n_pkgs + 1, sizeof(*r.last));
 	r.recorded = calloc(plan->n_pkgs + 1, sizeof(*r.recorded));
@@ -1120,7 +1121,9 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 			if (opts->log)
 				fprintf(opts->log, "would %s %s %s (%s)%s\n", plan->steps[i].up ? "apply" : "revert",
 					plan->steps[i].package, plan->steps[i].migration, plan->steps[i].version,
-					plan->steps[i].transaction ? "" : " outside a transaction");
+					!plan->steps[i].transaction ? " outside a transaction"
+					: !plan->steps[i].foreign_keys && fk_capable ? " alone with foreign keys off"
+										    : "");
 			out->applied++;
 			rc = apply_push_ran(out, i);
 		}
@@ -1160,7 +1163,6 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 		if (r.run[i])
 			r.last[plan->src[i].pkg] = i + 1;
 
-	bool fk_capable = drv->version >= 4 && drv->foreign_keys && drv->foreign_key_check;
 	for (size_t i = 0; i < plan->n_steps && !opts->record_only; i++)
 		if (r.run[i] && (!plan->steps[i].transaction || (!plan->steps[i].foreign_keys && fk_capable)))
 			r.splits = true;
