@@ -2295,7 +2295,7 @@ def kids_dbr103(doc):
 
 
 @case
-def a_sqlite_rebuild_with_foreign_keys_on_that_cascades_into_children_is_dbr103():
+def a_sqlite_rebuild_with_foreign_keys_on_that_cascades_into_children_is_dbr103_and_refused_over_rows():
     # Audit aeng finding 2: the rebuild's DROP TABLE deletes the parent's rows
     # first, and ON DELETE CASCADE empties the child; nothing said so.
     import sqlite3
@@ -2313,8 +2313,21 @@ def a_sqlite_rebuild_with_foreign_keys_on_that_cascades_into_children_is_dbr103(
     con.close()
     with open(os.path.join(d, "tomls", "k.toml"), "a") as f:
         f.write("# edited\n")   # the registry is checked again, as after any edit
+    dump = subprocess.run(["sqlite3", os.path.join(d, "ydtb.db"), ".dump"], capture_output=True, text=True).stdout
+    # With rows the cascade would reach, apply refuses rather than lose them.
     rc, doc, err = run_json(["apply"], d)
-    expect(rc == 0 and kids_dbr103(doc) == want, json.dumps(doc))
+    expect(rc == 4 and kids_dbr103(doc) == want, json.dumps(doc))
+    e = doc["error"]
+    expect(e["line"] == 42 and e["column"] == 3 and "DROP TABLE ydtb_k_items would delete rows of table ydtb_k_kids"
+           in e["message"] and e["hint"].startswith("set foreign_keys = false on this migration"), json.dumps(e))
+    after = subprocess.run(["sqlite3", os.path.join(d, "ydtb.db"), ".dump"], capture_output=True, text=True).stdout
+    expect(after == dump, "the target changed")
+    # Kids whose items are gone already lose nothing: the rebuild applies.
+    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    con.executescript("DELETE FROM ydtb_k_kids; INSERT INTO ydtb_k_kids VALUES ('k9', 'w1', 'ghost');")
+    con.close()
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "applied 1 migration" in out, out + err)
     # foreign_keys = false: the same rebuild is fine, and says nothing.
     d = project({"tomls/k.toml": KIDS_PKG % "foreign_keys = false"}, with_tomls=["core.toml"])
     rc, doc, err = run_json(["validate"], d)

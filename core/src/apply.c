@@ -7,6 +7,7 @@
  * failed. The history is re-read under the registry lock, so a step
  * another run applied meanwhile is skipped, never run twice. */
 #include "cancel.h"
+#include "fkdrop.h"
 #include "txcheck.h"
 #include "plan.h"
 #include "isolation.h"
@@ -492,6 +493,40 @@ static int apply_step(struct apply_run *r, size_t i)
 	if (rc != 0)
 		return apply_own_fail(r->out, r->conn, rc, "cannot record the history row");
 	return apply_step_done(r, i, row.duration_ms);
+}
+
+/* An up step on SQLite with foreign keys on: a DROP TABLE whose ON DELETE
+ * action would delete or change rows of a table the body keeps is refused
+ * (fkdrop.h): that is the table rebuild without foreign_keys = false, and
+ * its DBR103 warning alone still loses the rows when it is not read. A
+ * down (or a reset) drops what the ups made, rows with it, on purpose. */
+static int apply_step_guarded(struct apply_run *r, size_t i, bool guard)
+{
+	if (!guard)
+		return apply_step(r, i);
+	struct dbreg_buf on = DBREG_BUF_INIT, off = DBREG_BUF_INIT;
+	int rc = dbreg_fkdrop_guard(r->drv, r->conn, r->plan->steps[i].sql, &on, &off);
+	if (rc != 0 && rc != DBREG_ENOMEM)
+		rc = apply_own_fail(r->out, r->conn, rc, "cannot read the catalog to check the migration's DROP TABLE");
+	else if (rc == 0 && on.len && (rc = r->drv->exec(r->conn, on.ptr)) != 0)
+		rc = apply_own_fail(r->out, r->conn, rc, "cannot guard the migration's DROP TABLE");
+	if (rc == 0) {
+		rc = apply_step(r, i);
+		if (rc == DBREG_EMIGRATION && r->out->message && strstr(r->out->message, DBREG_FKDROP_PREFIX)) {
+			free(r->out->hint);
+			r->out->hint = dbreg_strdup("set foreign_keys = false on this migration (the documented rebuild), "
+						    "or drop the child table first");
+		}
+		struct dbreg_db_error saved = r->conn->err;
+		int rc2 = on.len ? r->drv->exec(r->conn, off.ptr) : 0;
+		if (rc == 0 && rc2 != 0)
+			rc = apply_own_fail(r->out, r->conn, rc2, "cannot drop the migration's DROP TABLE guard");
+		else
+			r->conn->err = saved;
+	}
+	dbreg_buf_dispose(&on);
+	dbreg_buf_dispose(&off);
+	return rc;
 }
 
 /* The checksum of a body's first `done` statements: what a progress row
@@ -1173,7 +1208,8 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 		bool fk_alone = !st->foreign_keys && fk_capable;
 		/* Recording without running needs no step of its own. */
 		if ((st->transaction && !fk_alone) || opts->record_only) {
-			if ((rc = apply_begin(&r)) != 0 || (rc = apply_step(&r, i)) != 0)
+			if ((rc = apply_begin(&r)) != 0 ||
+			    (rc = apply_step_guarded(&r, i, fk_capable && st->up && !opts->record_only)) != 0)
 				goto out;
 			continue;
 		}

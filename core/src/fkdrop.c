@@ -227,3 +227,78 @@ int dbreg_fkdrop_check(struct dbreg_diag_list *diags, const struct dbreg_registr
 	free(spans);
 	return rc;
 }
+
+/* Appends name as a double-quoted identifier. */
+static void fk_ident(struct dbreg_buf *b, const char *name)
+{
+	dbreg_buf_puts(b, "\"");
+	for (const char *p = name; *p; p++)
+		dbreg_buf_append(b, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
+	dbreg_buf_puts(b, "\"");
+}
+
+/* fkdrop.h */
+int dbreg_fkdrop_guard(const struct dbreg_driver *drv, struct dbreg_conn *conn, const char *sql, struct dbreg_buf *on,
+		       struct dbreg_buf *off)
+{
+	bool any = false;
+	for (const char *at = sql; *at && !any; at++)
+		any = strncasecmp(at, "drop", 4) == 0;
+	if (!any || drv->version < 4 || !drv->split)
+		return 0;
+	struct dbreg_span *spans = NULL;
+	size_t n = 0;
+	struct dbreg_db_error saved = conn->err;
+	int rc = drv->split(conn, sql, &spans, &n);
+	if (rc != 0) {
+		conn->err = saved;
+		return rc == DBREG_ENOMEM ? rc : 0;   /* the body fails when it runs */
+	}
+	char **dropped = calloc(n + 1, sizeof *dropped);
+	size_t n_dropped = 0, n_guards = 0;
+	struct dbreg_catalog cat = {0};
+	bool have_cat = false;
+	rc = dropped ? 0 : DBREG_ENOMEM;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char name[256];
+		if (!fk_dropped(sql, spans[i].start, spans[i].end, name, sizeof name))
+			continue;
+		if (!have_cat) {
+			have_cat = true;
+			if ((rc = drv->catalog_read(conn, &cat)) != 0)
+				break;
+		}
+		for (size_t t = 0; t < cat.n_tables; t++) {
+			const struct dbreg_cat_table *ct = &cat.tables[t];
+			if (!ct->name || strcasecmp(ct->name, name) == 0 || fk_in(dropped, n_dropped, ct->name))
+				continue;
+			for (size_t f = 0; f < ct->n_fkeys; f++) {
+				const struct dbreg_cat_fkey *fk = &ct->fkeys[f];
+				if (!fk->ref_table || strcasecmp(fk->ref_table, name) != 0 || !fk_action_writes(fk->on_delete))
+					continue;
+				bool del = strcasecmp(fk->on_delete, "cascade") == 0;
+				/* The message is a string literal: the names are
+				 * checked names (manifest.md rule 3), no quote in them. */
+				dbreg_buf_printf(on, "CREATE TEMP TRIGGER dbreg_fkdrop_%zu BEFORE %s ON main.", n_guards,
+						 del ? "DELETE" : "UPDATE");
+				fk_ident(on, ct->name);
+				dbreg_buf_printf(on, " BEGIN SELECT RAISE(ABORT, '" DBREG_FKDROP_PREFIX "DROP TABLE %s would %s"
+						     " rows of table %s (ON DELETE %s)'); END;\n",
+						 strchr(name, '\'') ? "?" : name, del ? "delete" : "change",
+						 strchr(ct->name, '\'') ? "?" : ct->name, del ? "CASCADE" : "SET NULL or SET DEFAULT");
+				dbreg_buf_printf(off, "DROP TRIGGER IF EXISTS temp.dbreg_fkdrop_%zu;\n", n_guards);
+				n_guards++;
+			}
+		}
+		if (!(dropped[n_dropped++] = dbreg_strdup(name)))
+			rc = DBREG_ENOMEM;
+	}
+	if (rc == 0 && (on->oom || off->oom))
+		rc = DBREG_ENOMEM;
+	for (size_t i = 0; i < n_dropped; i++)
+		free(dropped[i]);
+	free(dropped);
+	dbreg_catalog_dispose(&cat);
+	free(spans);
+	return rc;
+}

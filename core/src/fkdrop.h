@@ -8,6 +8,7 @@
 
 #include "diag.h"
 #include "model.h"
+#include "util.h"
 
 #include "dbreg/driver.h"
 
@@ -21,5 +22,19 @@
 int dbreg_fkdrop_check(struct dbreg_diag_list *diags, const struct dbreg_registry *reg,
 		       const struct dbreg_package *pkg, const struct dbreg_migration *m, const struct dbreg_driver *drv,
 		       struct dbreg_conn *conn);
+
+/* What apply wraps a SQLite body with foreign keys on in (audit aeng
+ * finding 2: a warning alone still loses the rows when ignored). For each
+ * DROP TABLE of sql, and each table of the database on conn (read inside
+ * the run's transaction) that references it with such an action and that
+ * the body did not drop before, *on gets a TEMP trigger that aborts the
+ * body when the DROP's cascade deletes or changes one of its rows, naming
+ * both tables after DBREG_FKDROP_PREFIX; *off drops the triggers. Nothing
+ * appended when no DROP is at risk; a DROP whose children hold no rows
+ * that its rows reference is left alone. Returns 0, DBREG_ENOMEM, or the
+ * driver's code when the catalog cannot be read. */
+#define DBREG_FKDROP_PREFIX "dbreg refused: "
+int dbreg_fkdrop_guard(const struct dbreg_driver *drv, struct dbreg_conn *conn, const char *sql, struct dbreg_buf *on,
+		       struct dbreg_buf *off);
 
 #endif
