@@ -376,6 +376,97 @@ def a_policy_changed_by_hand_is_replaced():
     expect(rc == 0, err)
 
 
+def rls_snapshot():
+    """The row-level security of every table and every policy, with its oid
+    (a policy dropped and made again has another)."""
+    return psql(S.super_url,
+                "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class"
+                " WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 1;\n"
+                "SELECT p.oid, c.relname, p.polname, p.polpermissive, p.polcmd, p.polroles,"
+                " pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)"
+                " FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid ORDER BY 2, 3;\n").stdout
+
+
+def repaired(args):
+    rc, out, err = dbreg(args + ["--target", "pg", "--json"], S.dir)
+    expect(rc == 0, "%s: %d %s %s" % (args, rc, out, err))
+    return json.loads(out)["repaired"]
+
+
+def previews_match_the_apply(want):
+    """apply --dry-run, init --dry-run and plan --refresh list want (human
+    and --json), change nothing, and the apply that follows repairs exactly
+    that."""
+    before = rls_snapshot()
+    for args in (["apply", "--dry-run"], ["init", "--dry-run"], ["plan", "--refresh"]):
+        got = repaired(args)
+        expect(got == want, "%s --json listed %r, not %r" % (args, got, want))
+        rc, out, err = dbreg(args + ["--target", "pg"], S.dir)
+        said = [line.split(": apply would repair ", 1)[1] for line in out.splitlines() if ": apply would repair " in line]
+        expect(rc == 0 and said == want, "%s: %r\n%s%s" % (args, said, out, err))
+    expect(rls_snapshot() == before, "a preview changed the policies:\n%s\n%s" % (before, rls_snapshot()))
+    # Offline, plan says what it cannot know instead of nothing.
+    rc, out, err = dbreg(["plan", "--target", "pg", "--json"], S.dir)
+    expect(rc == 0 and json.loads(out)["repaired"] is None, out + err)
+    rc, out, err = dbreg(["plan", "--target", "pg"], S.dir)
+    expect(rc == 0 and "this offline plan cannot see" in err and "plan --refresh" in err, out + err)
+    got = repaired(["apply"])
+    expect(got == want, "apply repaired %r, the previews said %r" % (got, want))
+    for args in (["apply", "--dry-run"], ["plan", "--refresh"]):
+        expect(repaired(args) == [], "%s after the apply: not empty" % args)
+
+
+@case
+def dry_run_and_plan_list_what_apply_repairs_and_change_nothing():
+    # A table opened by hand, one whose owner bypasses, a policy widened,
+    # one dropped: with rows, the app sees w2's notes until apply runs.
+    psql(S.owner_url, "ALTER TABLE ydtb_basic_notes DISABLE ROW LEVEL SECURITY;\n"
+                      "ALTER TABLE ydtb_basic_tasks NO FORCE ROW LEVEL SECURITY;\n"
+                      "ALTER POLICY ydtb_workspace_isolation ON ydtb_rls_docs USING (true);\n"
+                      "DROP POLICY ydtb_workspace_isolation ON ydtb_workspace_tools;\n")
+    try:
+        rc, out, err = dbreg(["verify", "--target", "pg", "--json"], S.dir)
+        expect(rc == 6 and sorted({p["table"] for p in json.loads(out)["problems"]}) ==
+               ["ydtb_basic_notes", "ydtb_basic_tasks", "ydtb_rls_docs", "ydtb_workspace_tools"], out)
+        expect(visible("app", "w1")["ydtb_basic_notes"] == "w1,w2", "RLS off did not open the table")
+        previews_match_the_apply([
+            "ydtb_workspace_tools: policy ydtb_workspace_isolation was missing or not the one declared: made again",
+            "ydtb_rls_docs: policy ydtb_workspace_isolation was missing or not the one declared: made again",
+            "ydtb_basic_notes: row-level security was off: enabled",
+            "ydtb_basic_tasks: row-level security was not forced (the owner bypassed it): forced"])
+    finally:
+        dbreg(["apply", "--target", "pg"], S.dir)   # the next cases start from a repaired database
+    expect(visible("app", "w1")["ydtb_basic_notes"] == "w1", "apply did not close the table again")
+    rc, out, err = dbreg(["verify", "--target", "pg"], S.dir)
+    expect(rc == 0, err)
+
+
+@case
+def dry_run_and_plan_list_the_policies_a_changed_setting_makes_again():
+    toml = os.path.join(S.dir, "dbreg.toml")
+    with open(toml) as fp:
+        text = fp.read()
+    # In the run's order: the packages core first, then by name; their tables as declared.
+    core_first = ["ydtb_workspace_members", "ydtb_workspace_tools", "ydtb_rls_docs", "ydtb_basic_notes",
+                  "ydtb_basic_tasks", "ydtb_basic_note_tags"]
+    said = ": policy ydtb_workspace_isolation was missing or not the one declared: made again"
+    try:
+        with open(toml, "w") as fp:
+            fp.write(text + 'setting = "tenant.id"\n')
+        previews_match_the_apply([t + said for t in core_first])
+        p = psql(S.super_url, "SELECT count(*) FROM pg_policies WHERE qual LIKE '%tenant.id%';\n")
+        expect(p.stdout.strip() == str(len(WORKSPACE_TABLES)), p.stdout)
+    finally:
+        with open(toml, "w") as fp:
+            fp.write(text)
+    try:
+        # Back to the default setting: the policies are all made again.
+        previews_match_the_apply([t + said for t in core_first])
+    finally:
+        dbreg(["apply", "--target", "pg"], S.dir)
+    expect(visible("app", "w2")["ydtb_rls_docs"] == "w2", "the default setting is not read again")
+
+
 @case
 def a_backfill_the_policies_would_filter_fails_instead_of_changing_nothing():
     # FORCE binds the owner that runs the migrations, and a migration sets

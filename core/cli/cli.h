@@ -328,8 +328,12 @@ void cli_print_applied_tail(struct cli_session *s, const struct dbreg_apply_resu
 /* The row-level security a successful run made again (dbreg_apply_result's
  * repaired): warnings on stderr, or the "repaired" key with --json. */
 void cli_print_repaired(struct cli_session *s, const struct dbreg_apply_result *r, int rc);
-/* The warnings of lines a run made again on the target shown, unless -q. */
+/* The warnings of lines a run made again on the target shown, unless -q;
+ * of a dry run or a plan, the lines it would make again (stdout). */
 void cli_warn_repaired(struct cli_session *s, const char *shown, char *const *lines, size_t n);
+/* Whether [isolation] asks for row-level security on that dialect: then
+ * every apply checks and repairs the policies, whatever its history says. */
+bool cli_rls_on(const struct dbreg_project *proj, enum dbreg_dialect dialect);
 /* Prints the plan's warnings (DBR103, ...) on stderr, unless -q. */
 void cli_print_plan_warnings(struct cli_session *s, const struct dbreg_plan *plan);
 /* Prints the plan: human lines, or the keys target, dialect and steps. */
@@ -355,8 +359,10 @@ bool cli_signal_deferred(void);
 void cli_signal_unwound(void);
 const char *cli_signal_digits(char buf[24], unsigned long long n);
 /* --dry-run of apply, down, init: the plan (human lines), then each step's
- * SQL after a "-- up|down package migration" line. */
-void cli_print_dry_run(struct cli_session *s, const struct dbreg_plan *plan);
+ * SQL after a "-- up|down package migration" line, then the row-level
+ * security the run would repair (r's repaired, when rc is 0). */
+void cli_print_dry_run(struct cli_session *s, const struct dbreg_plan *plan, const struct dbreg_apply_result *r,
+		       int rc);
 
 /* Plans against the target's own history and runs the plan (apply, down,
  * init); prints the report or the JSON keys. */

@@ -63,7 +63,7 @@ static void init_report(struct cli_session *s, const struct dbreg_init_result *r
 	if (s->o.quiet && rc == 0)
 		return;
 	if (s->o.dry_run) {
-		cli_print_dry_run(s, plan);
+		cli_print_dry_run(s, plan, &r->apply, applied);
 	} else if (rc == 0 || r->failed == DBREG_INIT_VERIFY || r->failed == DBREG_INIT_RECORD) {
 		/* else nothing ran, or apply's failure says what did */
 		fprintf(s->out, "%s: applied %zu migration%s", s->shown, r->apply.applied, r->apply.applied == 1 ? "" : "s");

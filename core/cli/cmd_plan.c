@@ -70,7 +70,8 @@ void cli_json_partial(FILE *out, size_t done, size_t total)
 		fputs("null", out);
 }
 
-void cli_print_dry_run(struct cli_session *s, const struct dbreg_plan *plan)
+void cli_print_dry_run(struct cli_session *s, const struct dbreg_plan *plan, const struct dbreg_apply_result *r,
+		       int rc)
 {
 	/* What would run, statement for statement. */
 	cli_print_plan(s, plan);
@@ -81,6 +82,7 @@ void cli_print_dry_run(struct cli_session *s, const struct dbreg_plan *plan)
 			fprintf(s->out, "-- resumes at statement %zu of %zu\n", st->partial_done + 1, st->partial_total);
 		fprintf(s->out, "%s\n", st->sql + st->resume);
 	}
+	cli_warn_repaired(s, s->shown, r->repaired, rc == 0 ? r->n_repaired : 0);
 	fprintf(s->out, "dry run: nothing was changed\n");
 }
 
@@ -147,6 +149,45 @@ int cli_check_pins(struct cli_session *s)
 	return 0;
 }
 
+/* Every apply also checks the row-level security of the tables no step
+ * of it touches and repairs it (cli_rls_on), which the history does not
+ * tell: with the target read (--refresh), what it would repair, from the
+ * check verify makes; offline, that this plan cannot know. --json: the key
+ * "repaired" (null: not known). */
+static int plan_repairs(struct cli_session *s, const struct dbreg_plan *plan)
+{
+	bool online = s->history_online && s->conn;
+	if (!cli_rls_on(s->proj, s->dialect) || !online) {
+		bool unknown = cli_rls_on(s->proj, s->dialect);
+		if (s->o.json) {
+			cli_json_key(s, "repaired");
+			fputs(unknown ? "null" : "[]", s->out);
+		} else if (unknown && !s->o.quiet && !s->o.sql) {
+			fprintf(s->err, "dbreg: note: every apply on PostgreSQL also checks the tables' row-level security "
+					"([isolation]) and repairs it, which this offline plan cannot see: `dbreg plan "
+					"--refresh` or `dbreg verify` shows what it would repair\n");
+		}
+		return 0;
+	}
+	struct dbreg_apply_result r;
+	int rc = dbreg_apply_repairs(&r, s->conn, plan);
+	if (rc == 0 && s->o.json) {
+		cli_json_key(s, "repaired");
+		cli_json_strings(s->out, r.repaired, r.n_repaired);
+	} else if (rc == 0 && !s->o.sql) {
+		cli_warn_repaired(s, s->shown, r.repaired, r.n_repaired);
+	} else if (rc < 0) {
+		char what[1100];
+		snprintf(what, sizeof what, "reading the row-level security of %s", s->shown);
+		if (rc == DBREG_ENOMEM)
+			cli_fail(s, "out of memory");
+		else
+			cli_fail_target(s, what);
+	}
+	dbreg_apply_result_dispose(&r);
+	return rc;
+}
+
 static int plan_run(struct cli_session *s)
 {
 	if (s->o.fleet)
@@ -179,6 +220,8 @@ static int plan_run(struct cli_session *s)
 			dbreg_json_str(s->out, script);
 		}
 	}
+	if ((rc = plan_repairs(s, plan)) < 0)
+		goto out;
 	if (!s->state_readonly)
 		dbreg_state_log(s->state, "plan", s->shown, "ok", NULL);
 out:
@@ -192,8 +235,9 @@ const struct cli_command cli_cmd_plan = {
 	.args = "",
 	.summary = "the steps apply would run, from the state file, offline",
 	.help = "Plans from the state file's copy of the target's history, without connecting;\n"
-		"--refresh reads the target's history first. --sql prints the whole script for the\n"
-		"target's dialect (for sqlite3 or psql) instead of the steps.",
+		"--refresh reads the target's history first, and with [isolation] row-level security\n"
+		"on PostgreSQL lists what apply would repair (as verify checks it). --sql prints the\n"
+		"whole script for the target's dialect (for sqlite3 or psql) instead of the steps.",
 	.options = (const char *const[]){"refresh", "sql", "to", "fleet", "jobs", NULL},
 	.needs = CLI_NEEDS_VALID_SQL | CLI_NEEDS_TARGET | CLI_NEEDS_STATE | CLI_STATE_READONLY,
 	.run = plan_run,

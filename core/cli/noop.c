@@ -37,7 +37,7 @@ bool cli_apply_noop(struct cli_session *s)
 	    !(path = cli_state_path(s, proj)) || dbreg_state_open(&state, path, err, sizeof err) != 0)
 		goto out;
 	enum dbreg_dialect dialect;
-	if (dbreg_target_dialect(url, &dialect) != 0 || (proj->isolation.row_level_security && dialect == DBREG_DIALECT_POSTGRES))
+	if (dbreg_target_dialect(url, &dialect) != 0 || cli_rls_on(proj, dialect))
 		goto out;
 	if (dbreg_cache_registry_check(state, proj, sum, &same) != 0 || !same)
 		goto out;
@@ -80,7 +80,7 @@ void cli_apply_remember(struct cli_session *s)
 {
 	/* A cache that cannot be written costs speed, not correctness. */
 	if (s->o.n_pins || s->o.dry_run || s->o.n_allow || !s->conn || !s->state || s->state_readonly ||
-	    (s->proj->isolation.row_level_security && s->dialect == DBREG_DIALECT_POSTGRES))
+	    cli_rls_on(s->proj, s->dialect))
 		return;
 	/* The stamp around the memo's read, the second once the connection
 	 * is closed: the file as the run left it, unless something else wrote. */

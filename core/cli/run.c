@@ -19,8 +19,17 @@ void cli_print_applied_tail(struct cli_session *s, const struct dbreg_apply_resu
 
 void cli_warn_repaired(struct cli_session *s, const char *shown, char *const *lines, size_t n)
 {
+	/* A dry run's (and a plan's) are what it answers, on stdout. */
 	for (size_t i = 0; i < n && !s->o.quiet; i++)
-		fprintf(s->err, "warning: %s: %s\n", shown, lines[i]);
+		if (s->o.dry_run || s->cmd == &cli_cmd_plan)
+			fprintf(s->out, "%s: apply would repair %s\n", shown, lines[i]);
+		else
+			fprintf(s->err, "warning: %s: %s\n", shown, lines[i]);
+}
+
+bool cli_rls_on(const struct dbreg_project *proj, enum dbreg_dialect dialect)
+{
+	return proj && proj->isolation.row_level_security && dialect == DBREG_DIALECT_POSTGRES;
 }
 
 void cli_print_repaired(struct cli_session *s, const struct dbreg_apply_result *r, int rc)
@@ -32,7 +41,9 @@ void cli_print_repaired(struct cli_session *s, const struct dbreg_apply_result *
 		cli_json_strings(s->out, r->repaired, n);
 		return;
 	}
-	cli_warn_repaired(s, s->shown, r->repaired, n);
+	/* A dry run's are in its report (cli_print_dry_run). */
+	if (!s->o.dry_run)
+		cli_warn_repaired(s, s->shown, r->repaired, n);
 }
 
 /* Prints a failed run: the migration, the place in the manifest, what the
@@ -236,7 +247,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 		cli_print_repaired(s, &res, rc);
 	} else if (!s->o.quiet || rc < 0) {
 		if (s->o.dry_run) {
-			cli_print_dry_run(s, plan);
+			cli_print_dry_run(s, plan, &res, rc);
 		} else if (rc == 0 && s->record_only) {
 			fprintf(s->out, "%s: recorded %zu migration%s as applied without running %s\n", s->shown,
 				res.applied, res.applied == 1 ? "" : "s", res.applied == 1 ? "it" : "them");

@@ -652,7 +652,8 @@ struct dbreg_apply_result {
 	size_t resumed_at;
 	/* [isolation] row-level security that the run found missing on tables
 	 * no step of it touched, and made again, one line each ("ydtb_notes:
-	 * row-level security was off: enabled"), committed with the run. */
+	 * row-level security was off: enabled"), committed with the run; a
+	 * dry run: what it would make again (dbreg_apply_repairs). */
 	char **repaired;
 	size_t n_repaired;
 };
@@ -674,6 +675,14 @@ void dbreg_apply_result_dispose(struct dbreg_apply_result *r);
  * filled in every case; dispose it with dbreg_apply_result_dispose. */
 int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
 		    const struct dbreg_apply_opts *opts);
+
+/* [isolation] row-level security that running the plan would make again
+ * (out->repaired, the lines of a run's "repaired", in its words; a dry run
+ * fills them the same way), read from the target's catalog and checked as
+ * verify checks it; nothing for a dialect or registry without row-level
+ * security. Changes nothing. Returns 0, DBREG_ECONNECT (out->errmsg says
+ * why), DBREG_ENOMEM; dispose out with dbreg_apply_result_dispose. */
+int dbreg_apply_repairs(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan);
 
 /* ---- lifecycle: accept (apply.c) ------------------------------------------ */
 

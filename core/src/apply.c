@@ -357,6 +357,76 @@ static int apply_rls_rest(struct apply_run *r)
 	return rc == 0 && r->notice_oom ? DBREG_ENOMEM : rc;
 }
 
+static int apply_repair_line(void *arg, const char *table, const char *message)
+{
+	struct dbreg_apply_result *out = arg;
+	char *line = dbreg_printf("%s: %s", table, message);
+	int rc = line ? dbreg_strv_push(&out->repaired, &out->n_repaired, line) : DBREG_ENOMEM;
+	free(line);
+	return rc;
+}
+
+/* What apply_rls_rest would make again, without running it: the packages
+ * in scope that no step of the run touches (run NULL: every step of the
+ * plan runs), their tables' row-level security read from the catalog and
+ * checked as verify checks it (isolation.c), in the run's words. A package
+ * with steps to run has its policies made after them, on the tables as its
+ * migrations leave them, and the run lists no line for it either. */
+static int apply_repairs_of(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan,
+			    const bool *run)
+{
+	const struct dbreg_driver *drv = conn->driver;
+	if (!dbreg_rls_wanted(plan->reg, drv->dialect))
+		return 0;
+	const struct dbreg_package **pkgs = calloc(plan->n_pkgs + 1, sizeof(*pkgs));
+	bool *stepped = calloc(plan->n_pkgs + 1, sizeof(*stepped));
+	char **names = NULL;
+	size_t n = 0, n_names = 0;
+	int rc = pkgs && stepped ? 0 : DBREG_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < plan->n_steps; i++)
+		stepped[plan->src[i].pkg] |= !run || run[i];
+	for (size_t k = 0; rc == 0 && k < plan->n_pkgs; k++) {
+		const struct dbreg_package *pkg = plan->pkgs[k].pkg;
+		if (!plan->pkgs[k].in_scope || stepped[k])
+			continue;
+		pkgs[n++] = pkg;
+		for (size_t t = 0; rc == 0 && t < pkg->n_tables; t++)
+			if (pkg->tables[t].name && dbreg_iso_workspace_table(&pkg->tables[t]))
+				rc = dbreg_strv_push(&names, &n_names, pkg->tables[t].name);
+	}
+	struct dbreg_catalog cat = { 0 };
+	struct dbreg_db_error saved = conn->err;
+	if (rc == 0 && n_names) {
+		rc = drv->version >= 2 && drv->catalog_read_tables
+			     ? drv->catalog_read_tables(conn, (const char *const *)names, n_names, &cat)
+			     : drv->catalog_read(conn, &cat);
+		if (rc != 0)
+			rc = apply_own_fail(out, conn, rc, "cannot read the row-level security of the tables");
+		else
+			conn->err = saved;
+	}
+	if (rc == 0 && n_names)
+		rc = dbreg_rls_repairs(drv->dialect, &cat, plan->reg, pkgs, n, apply_repair_line, out);
+	dbreg_catalog_dispose(&cat);
+	dbreg_strv_free(names, n_names);
+	free(stepped);
+	free(pkgs);
+	return rc;
+}
+
+int dbreg_apply_repairs(struct dbreg_apply_result *out, struct dbreg_conn *conn, const struct dbreg_plan *plan)
+{
+	memset(out, 0, sizeof(*out));
+	if (!conn || !plan) {
+		snprintf(out->errmsg, sizeof out->errmsg, "no connection or no plan");
+		return DBREG_EUSAGE;
+	}
+	int rc = apply_repairs_of(out, conn, plan, NULL);
+	if (rc == DBREG_ENOMEM && !out->errmsg[0])
+		snprintf(out->errmsg, sizeof out->errmsg, "out of memory");
+	return rc;
+}
+
 /* Whether version text v is above a package's installed version (none
  * installed: always). */
 static int apply_above_installed(struct apply_run *r, const char *name, const struct dbreg_semver *v, bool *above)
@@ -1162,6 +1232,8 @@ int dbreg_apply_run(struct dbreg_apply_result *out, struct dbreg_conn *conn, con
 			out->applied++;
 			rc = apply_push_ran(out, i);
 		}
+		if (rc == 0)
+			rc = apply_repairs_of(out, conn, plan, r.run);
 		goto out;
 	}
 	/* Session settings, before any transaction whose rollback would undo them. */

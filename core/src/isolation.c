@@ -1029,6 +1029,17 @@ static void iso_policy_expr(char *out, size_t size, const char *setting, const c
 	snprintf(out, size, "(workspace_id = (NULLIF(current_setting('%s'::text, true), ''::text))::%s)", setting, base);
 }
 
+/* What a run makes right on a table, in the order it checks: the words
+ * of the DO block's notices (the "repaired" lines of a run) and of a dry
+ * run's list, so the two say the same. */
+enum iso_fix { ISO_FIX_ENABLE, ISO_FIX_FORCE, ISO_FIX_POLICY, ISO_N_FIX };
+
+static const char *const iso_fix_said[ISO_N_FIX] = {
+	[ISO_FIX_ENABLE] = "row-level security was off: enabled",
+	[ISO_FIX_FORCE] = "row-level security was not forced (the owner bypassed it): forced",
+	[ISO_FIX_POLICY] = "policy " DBREG_RLS_POLICY " was missing or not the one declared: made again",
+};
+
 void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum dbreg_dialect dialect,
 		   const struct dbreg_package *const *pkgs, size_t n_pkgs)
 {
@@ -1077,11 +1088,11 @@ void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum d
 			 "    CONTINUE WHEN expr IS NULL;\n"
 			 "    IF NOT (SELECT relrowsecurity FROM pg_class WHERE oid = r) THEN\n"
 			 "      EXECUTE format('ALTER TABLE %%I ENABLE ROW LEVEL SECURITY', t);\n"
-			 "      RAISE NOTICE 'dbreg: %%: row-level security was off: enabled', t;\n"
+			 "      RAISE NOTICE 'dbreg: %%: %s', t;\n"
 			 "    END IF;\n"
 			 "    IF NOT (SELECT relforcerowsecurity FROM pg_class WHERE oid = r) THEN\n"
 			 "      EXECUTE format('ALTER TABLE %%I FORCE ROW LEVEL SECURITY', t);\n"
-			 "      RAISE NOTICE 'dbreg: %%: row-level security was not forced (the owner bypassed it): forced', t;\n"
+			 "      RAISE NOTICE 'dbreg: %%: %s', t;\n"
 			 "    END IF;\n"
 			 "    IF NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = r AND p.polname = '" DBREG_RLS_POLICY "'\n"
 			 "        AND p.polcmd = '*' AND p.polpermissive AND p.polroles = '{0}'::oid[]\n"
@@ -1089,10 +1100,11 @@ void dbreg_rls_sql(struct dbreg_buf *b, const struct dbreg_registry *reg, enum d
 			 "      EXECUTE format('DROP POLICY IF EXISTS " DBREG_RLS_POLICY " ON %%I', t);\n"
 			 "      EXECUTE format('CREATE POLICY " DBREG_RLS_POLICY " ON %%I AS PERMISSIVE FOR ALL TO PUBLIC'\n"
 			 "        ' USING %%s WITH CHECK %%s', t, expr, expr);\n"
-			 "      RAISE NOTICE 'dbreg: %%: policy " DBREG_RLS_POLICY " was missing or not the one declared: made again', t;\n"
+			 "      RAISE NOTICE 'dbreg: %%: %s', t;\n"
 			 "    END IF;\n"
 			 "  END LOOP;\n"
-			 "END\n$dbreg_rls$;\n");
+			 "END\n$dbreg_rls$;\n",
+			 iso_fix_said[ISO_FIX_ENABLE], iso_fix_said[ISO_FIX_FORCE], iso_fix_said[ISO_FIX_POLICY]);
 }
 
 bool dbreg_rls_after_step(const struct dbreg_plan *plan, const bool *run, size_t i)
@@ -1124,39 +1136,55 @@ static int iso_rls_unwanted(const struct dbreg_cat_table *ct, dbreg_rls_report_f
 	return 0;
 }
 
-/* Reports one table's problems with its policies. */
-static int iso_rls_table(const struct dbreg_cat_table *ct, const char *setting, dbreg_rls_report_fn report, void *arg)
+/* What a run would make right on one table (fix[], in the order
+ * dbreg_rls_sql's block checks and makes them), from the catalog: the one
+ * check behind verify's findings and a dry run's list, so they cannot
+ * disagree. *pol: dbreg's policy as it is (NULL: none); want: its
+ * expression as it should be. Returns false for a table without its
+ * workspace_id column, which the block leaves alone. */
+static bool iso_rls_state(const struct dbreg_cat_table *ct, const char *setting, bool fix[ISO_N_FIX],
+			  const struct dbreg_cat_policy **pol, char *want, size_t want_size)
 {
-	char msg[1024];
-	int rc = 0;
 	const struct dbreg_cat_column *ws = NULL;
 	for (size_t i = 0; i < ct->n_columns; i++)
 		if (ct->columns[i].name && strcmp(ct->columns[i].name, "workspace_id") == 0)
 			ws = &ct->columns[i];
 	if (!ws)
-		return 0; /* verify's column comparison says that */
-	if (!ct->rls_enabled) {
-		snprintf(msg, sizeof(msg), "row-level security is off: every role that can read the table sees every workspace's rows (the next apply turns it on)");
-		if ((rc = report(arg, ct->name, msg)) != 0)
-			return rc;
-	}
-	if (!ct->rls_forced) {
-		snprintf(msg, sizeof(msg), "row-level security is not forced: the table's owner bypasses the policy (the next apply forces it)");
-		if ((rc = report(arg, ct->name, msg)) != 0)
-			return rc;
-	}
-	char want[224];
-	iso_policy_expr(want, sizeof(want), setting, ws->type);
-	const struct dbreg_cat_policy *pol = NULL;
+		return false;
+	iso_policy_expr(want, want_size, setting, ws->type);
+	const struct dbreg_cat_policy *p = NULL;
 	for (size_t i = 0; i < ct->n_policies; i++)
 		if (ct->policies[i].name && strcmp(ct->policies[i].name, DBREG_RLS_POLICY) == 0)
-			pol = &ct->policies[i];
+			p = &ct->policies[i];
+	*pol = p;
+	fix[ISO_FIX_ENABLE] = !ct->rls_enabled;
+	fix[ISO_FIX_FORCE] = !ct->rls_forced;
+	fix[ISO_FIX_POLICY] = !p || strcmp(p->command ? p->command : "", "ALL") != 0 || !p->permissive ||
+			      strcmp(p->roles ? p->roles : "", "public") != 0 || !p->using_expr ||
+			      strcmp(p->using_expr, want) != 0 || !p->check_expr || strcmp(p->check_expr, want) != 0;
+	return true;
+}
+
+/* Reports one table's problems with its policies. */
+static int iso_rls_table(const struct dbreg_cat_table *ct, const char *setting, dbreg_rls_report_fn report, void *arg)
+{
+	char msg[1024], want[224];
+	bool fix[ISO_N_FIX];
+	const struct dbreg_cat_policy *pol;
+	if (!iso_rls_state(ct, setting, fix, &pol, want, sizeof want))
+		return 0; /* verify's column comparison says that */
+	int rc = 0;
+	if (fix[ISO_FIX_ENABLE] &&
+	    (rc = report(arg, ct->name, "row-level security is off: every role that can read the table sees every "
+					"workspace's rows (the next apply turns it on)")) != 0)
+		return rc;
+	if (fix[ISO_FIX_FORCE] &&
+	    (rc = report(arg, ct->name, "row-level security is not forced: the table's owner bypasses the policy "
+					"(the next apply forces it)")) != 0)
+		return rc;
 	if (!pol) {
-		snprintf(msg, sizeof(msg), "policy " DBREG_RLS_POLICY " is missing (the next apply creates it)");
-		rc = report(arg, ct->name, msg);
-	} else if (strcmp(pol->command ? pol->command : "", "ALL") != 0 || !pol->permissive ||
-		   strcmp(pol->roles ? pol->roles : "", "public") != 0 || !pol->using_expr ||
-		   strcmp(pol->using_expr, want) != 0 || !pol->check_expr || strcmp(pol->check_expr, want) != 0) {
+		rc = report(arg, ct->name, "policy " DBREG_RLS_POLICY " is missing (the next apply creates it)");
+	} else if (fix[ISO_FIX_POLICY]) {
 		snprintf(msg, sizeof(msg),
 			 "policy " DBREG_RLS_POLICY " differs: it is %s FOR %s TO %s USING %s WITH CHECK %s, not PERMISSIVE FOR ALL TO public USING %s WITH CHECK %s (the next apply replaces it)",
 			 pol->permissive ? "PERMISSIVE" : "RESTRICTIVE", pol->command ? pol->command : "?",
@@ -1174,6 +1202,30 @@ static int iso_rls_table(const struct dbreg_cat_table *ct, const char *setting, 
 			 o->name ? o->name : "?");
 		rc = report(arg, ct->name, msg);
 	}
+	return rc;
+}
+
+int dbreg_rls_repairs(enum dbreg_dialect dialect, const struct dbreg_catalog *cat, const struct dbreg_registry *reg,
+		      const struct dbreg_package *const *pkgs, size_t n_pkgs, dbreg_rls_report_fn report, void *arg)
+{
+	if (!dbreg_rls_wanted(reg, dialect))
+		return 0;
+	const char *setting = iso_setting(reg);
+	int rc = 0;
+	for (size_t p = 0; p < n_pkgs && rc == 0; p++)
+		for (size_t i = 0; i < pkgs[p]->n_tables && rc == 0; i++) {
+			const struct dbreg_table *t = &pkgs[p]->tables[i];
+			const struct dbreg_cat_table *ct =
+				t->name && dbreg_iso_workspace_table(t) ? dbreg_catalog_table(cat, t->name) : NULL;
+			char want[224];
+			bool fix[ISO_N_FIX];
+			const struct dbreg_cat_policy *pol;
+			if (!ct || !iso_rls_state(ct, setting, fix, &pol, want, sizeof want))
+				continue;
+			for (size_t k = 0; k < ISO_N_FIX && rc == 0; k++)
+				if (fix[k])
+					rc = report(arg, t->name, iso_fix_said[k]);
+		}
 	return rc;
 }
 

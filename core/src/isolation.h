@@ -185,4 +185,13 @@ struct dbreg_catalog;
 int dbreg_rls_verify(enum dbreg_dialect dialect, const struct dbreg_catalog *cat, const struct dbreg_registry *reg,
 		     dbreg_rls_report_fn report, void *arg, const char **notice);
 
+/* What dbreg_rls_sql's block for the n packages would make right on the
+ * tables of the catalog, from the check verify makes: one report per
+ * change, with the words of the block's notice for it ("row-level security
+ * was off: enabled"), in the order it makes them. Nothing when the
+ * registry does not want row-level security on that dialect. Returns 0 or
+ * what report returned. */
+int dbreg_rls_repairs(enum dbreg_dialect dialect, const struct dbreg_catalog *cat, const struct dbreg_registry *reg,
+		      const struct dbreg_package *const *pkgs, size_t n, dbreg_rls_report_fn report, void *arg);
+
 #endif
