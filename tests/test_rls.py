@@ -268,10 +268,15 @@ workspace_id = { type = "uuid", not_null = true, references = "ydtb_workspaces.i
 [[migrations]]
 id = "0001"
 version = "1.0.0"
-up = '''
+up_postgres = '''
 CREATE TABLE IF NOT EXISTS ydtb_workspaces (id uuid PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS ydtb_u_items (id integer PRIMARY KEY,
   workspace_id uuid NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE);
+'''
+up_sqlite = '''
+CREATE TABLE IF NOT EXISTS ydtb_workspaces (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS ydtb_u_items (id INTEGER PRIMARY KEY,
+  workspace_id TEXT NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE);
 '''
 """
 W1, W2 = "6f1c6e0e-0000-4000-8000-000000000001", "6f1c6e0e-0000-4000-8000-000000000002"
