@@ -805,6 +805,41 @@ def a_failed_target_says_the_servers_detail_and_hint():
 
 
 @case
+def a_failed_target_is_named_once_whatever_failed():
+    # audit aeng 10 / asurf 8: a connect failure's error began with the URL,
+    # which the per-target line and the summary give before it, so they said
+    # it twice; a migration failure's did not. The error names no target, the
+    # report names it once, for every kind of failure.
+    need_pg()
+    ok, bad = [Target(u) for u in pg_databases("dbreg_fleet_once", 2)]
+    bad.exec(REFUSE_INDEXES)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()   # nothing listens there now: refused
+    gone = Target("postgres://u:pw@127.0.0.1:%d/x" % port)
+    gone.shown = "postgres://u:***@127.0.0.1:%d/x" % port
+    d = fleet_project([ok, bad, gone], jobs=1)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--on-error", "continue"], d)
+    t = by_target(doc)
+    expect(rc in (3, 4) and t[ok.shown]["ok"], "exit %d: %s" % (rc, json.dumps(doc)[:1500]))
+    for x, words in ((bad, "migration "), (gone, "cannot connect to PostgreSQL at 127.0.0.1")):
+        e = t[x.shown]["error"] or ""
+        expect(e.startswith(words) and x.shown not in e, "%s: %r" % (x.shown, e))
+    rc, out, err = run(["apply", "--fleet", "tenants", "--resume", "--on-error", "continue"], d)
+    expect(rc in (3, 4), "exit %d: %s" % (rc, out + err))
+    for x in (bad, gone):
+        lines = [l for l in out.splitlines() if x.shown in l]
+        # the per-target line and the summary's "failed:" line
+        expect(len(lines) == 2 and all(l.count(x.shown) == 1 for l in lines), "%s:\n%s" % (x.shown, out))
+        expect(any(l.strip().startswith("failed: %s: " % x.shown) for l in lines), out)
+    rc, out, err = run(["status", "--fleet", "tenants"], d)
+    for x in (bad, gone):
+        lines = [l for l in out.splitlines() if x.shown in l]
+        expect(len(lines) == 1 and lines[0].count(x.shown) == 1, "%s:\n%s" % (x.shown, out))
+
+
+@case
 def sigint_stops_starting_targets_and_the_record_says_what_happened():
     need_pg()
     urls = pg_databases("dbreg_fleet_int", 5, {i: "_slow" for i in range(5)})

@@ -1279,7 +1279,7 @@ struct dbreg_fleet_outcome {
 	size_t pending;                /* steps the plan had for it */
 	size_t installed;              /* rows of its history when it finished */
 	long long ms;                  /* wall time of the target, connecting included */
-	char *error;                   /* one line without the password; NULL when it succeeded */
+	char *error;                   /* one line, no password, not the target (the report names it); NULL: ok */
 	char *failed_package, *failed_migration;   /* DBREG_EMIGRATION: the failing step */
 	char **steps;                  /* DBREG_FLEET_PLAN: "package migration" of each step */
 	struct dbreg_diag_list diags;  /* the plan's findings on this target (conflicts, DBR105) */

@@ -484,10 +484,9 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 			return;
 		}
 		if (rc != 0) {
-			/* err already says "cannot connect to ...". */
-			char who[1100];
-			snprintf(who, sizeof who, "%s%s", m->shown, attempts > 1 ? " (after retrying, --wait)" : "");
-			fleet_fail(o, rc, "%s: %s", who, err);
+			/* err says "cannot connect to ..."; the target is named
+			 * where the outcome is reported, as for any failure. */
+			fleet_fail(o, rc, "%s%s", err, attempts > 1 ? " (after retrying, --wait)" : "");
 			return;
 		}
 		/* A target whose history the state file's copy is (told by the
@@ -507,7 +506,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		pthread_mutex_unlock(&r->lock);
 		int dr = seen && planned && opt->state ? dbreg_fprint_digest(conn, &kept, fpn, &dg) : 1;
 		if (dr < 0) {
-			fleet_fail(o, dr, "reading the registry of %s (its digest): %s", m->shown, dbreg_target_errmsg(conn));
+			fleet_fail(o, dr, "reading the registry (its digest): %s", dbreg_target_errmsg(conn));
 			goto out;
 		}
 		if (dr == 0) {
@@ -525,7 +524,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		/* Else the history and the installed packages in one read: for a
 		 * target with nothing to do, the whole visit. */
 		if (!e && (rc = dbreg_target_read(conn, seen, hist, nh, &names, &versions, &n_pkgs)) != 0) {
-			fleet_fail(o, rc, "reading the registry of %s (its history and packages): %s", m->shown,
+			fleet_fail(o, rc, "reading the registry (its history and packages): %s",
 				   dbreg_target_errmsg(conn));
 			goto out;
 		}
