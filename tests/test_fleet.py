@@ -1288,6 +1288,50 @@ def the_state_file_keeps_the_last_10_runs_of_each_fleet():
 
 
 @case
+def status_fleet_after_a_resume_says_what_the_run_that_did_each_target_got_and_when():
+    # audit aeng 11: a resume leaves the targets done before alone and
+    # recorded them as done_before, so after one with nothing left every
+    # target's last run was "done_before" and when it was applied was lost.
+    d = project()
+    targets = sqlite_targets(d, 2)
+    d = fleet_project(targets)
+    bad = targets[1]
+    with open(bad.path, "wb") as f:
+        f.write(b"not a database, " * 64)
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--on-error", "continue"], d)
+    expect(rc == 3, "%d %s" % (rc, err))
+
+    def status():
+        rc, doc, err = run_json(["status", "--fleet", "tenants"], d)
+        t = by_target(doc)
+        return [(t[x.shown]["last_run"], t[x.shown]["at"]) for x in targets]
+
+    (s0, at0), (s1, _) = status()
+    expect(s0 == "ok" and at0 and s1 == "failed", status())
+    os.remove(bad.path)
+    time.sleep(1.1)   # the records are to the second
+    rc, doc, err = run_json(["apply", "--fleet", "tenants", "--resume"], d)
+    t = by_target(doc)
+    expect(rc == 0 and t[targets[0].shown]["status"] == "done_before" and t[bad.shown]["status"] == "ok",
+           json.dumps(doc)[:1500])
+    after = status()
+    expect(after[0] == ("ok", at0) and after[1][0] == "ok" and after[1][1] > at0, after)
+    for _ in range(2):
+        time.sleep(1.1)
+        rc, doc, err = run_json(["apply", "--fleet", "tenants", "--resume"], d)
+        expect(rc == 0 and all(v["status"] == "done_before" for v in doc["targets"]), json.dumps(doc)[:1500])
+        expect(status() == after, "%s, want %s" % (status(), after))
+    rc, out, err = run(["status", "--fleet", "tenants"], d)
+    for x, (_, at) in zip(targets, after):
+        line = [l for l in out.splitlines() if x.shown in l]
+        expect(len(line) == 1 and line[0].split()[1:3] == ["ok", at], out)
+    # A run that runs them again records them anew.
+    rc, doc, err = run_json(["apply", "--fleet", "tenants"], d)
+    expect(rc == 0 and all(v["status"] == "ok" for v in doc["targets"]), json.dumps(doc)[:1500])
+    expect(all(s == "ok" and at > after[1][1] for s, at in status()), status())
+
+
+@case
 def a_quoted_keyword_value_in_urls_file_keeps_its_hash():
     # A libpq keyword string whose quoted value holds " #" (review 6,
     # finding 4: the line was cut there, silently): read as libpq reads

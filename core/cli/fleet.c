@@ -385,7 +385,8 @@ static bool fleet_status_print(struct cli_session *s, const struct dbreg_fleet *
 		fprintf(fp, "fleet %s: %zu targets; last run %s%s; installed and pending from %s\n", f->name,
 			f->n_members, run_at ? run_at : "never", interrupted ? " (interrupted)" : "",
 			s->o.refresh ? "the targets" : "the state file (--refresh reads the targets)");
-		fprintf(fp, "  %-40s %-12s %9s %7s  %s\n", "target", "last run", "installed", "pending", "error");
+		fprintf(fp, "  %-40s %-12s %-20s %9s %7s  %s\n", "target", "last run", "at", "installed", "pending",
+			"error");
 	}
 	bool ok = true;
 	for (size_t i = 0; i < f->n_members; i++) {
@@ -394,18 +395,20 @@ static bool fleet_status_print(struct cli_session *s, const struct dbreg_fleet *
 			if (strcmp(rec[k].target, f->members[i].shown) == 0)
 				r = &rec[k];
 		const char *last = r ? r->status : "never";
+		const char *at = r ? r->at : NULL;   /* a resumed run keeps the time of the one that did it */
 		const char *err = o[i].error ? o[i].error : r ? r->error : NULL;
 		ok &= o[i].status == DBREG_FLEET_OK && o[i].pending == 0;
 		if (s->o.json) {
 			fprintf(fp, "%s\n    {\"target\": ", i ? "," : "");
 			dbreg_json_str(fp, f->members[i].shown);
-			fprintf(fp, ", \"last_run\": \"%s\", \"installed\": %zu, \"pending\": %zu, \"error\": ", last,
-				o[i].installed, o[i].pending);
+			fprintf(fp, ", \"last_run\": \"%s\", \"at\": ", last);
+			dbreg_json_str(fp, at);
+			fprintf(fp, ", \"installed\": %zu, \"pending\": %zu, \"error\": ", o[i].installed, o[i].pending);
 			dbreg_json_str(fp, err);
 			fputc('}', fp);
 		} else {
-			fprintf(fp, "  %-40s %-12s %9zu %7zu  %s\n", f->members[i].shown, last, o[i].installed,
-				o[i].pending, err ? err : "");
+			fprintf(fp, "  %-40s %-12s %-20s %9zu %7zu  %s\n", f->members[i].shown, last, at ? at : "-",
+				o[i].installed, o[i].pending, err ? err : "");
 		}
 	}
 	if (s->o.json)

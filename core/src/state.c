@@ -1377,8 +1377,8 @@ bool dbreg_state_has_history(struct dbreg_state *st, const char *target)
 /* ---- fleet runs (issue 17) ------------------------------------------------- */
 
 /* The runs of a fleet kept: --resume and status --fleet read only the
- * last (a resumed run records what it skipped as done_before, so the last
- * run alone says what is left); a few before it stay for whoever looks
+ * last (a resumed run records what it skipped with the record of the run
+ * that did it, so the last run alone says what is left); a few before it stay for whoever looks
  * into the file after a bad day (which run failed where, and when). Every
  * run adds a row per target, so without a bound a fleet of 250 targets
  * run hourly grows by 2 million rows a year; 10 runs of 250 targets are
@@ -1418,7 +1418,7 @@ int dbreg_state_fleet_begin(struct dbreg_state *st, const char *fleet, const cha
 	*run = 0;
 	if (state_begin(st) != 0)
 		return state_fail(st, DBREG_EIO, "cannot lock");
-	sqlite3_stmt *q = NULL;
+	sqlite3_stmt *q = NULL, *carry = NULL;
 	int rc = 0;
 	if (sqlite3_prepare_v2(st->db, "INSERT INTO fleet_runs (fleet, command, started_at, outcome)"
 			       " VALUES (?1, ?2, ?3, 'running')", -1, &q, NULL) != SQLITE_OK) {
@@ -1440,7 +1440,31 @@ int dbreg_state_fleet_begin(struct dbreg_state *st, const char *fleet, const cha
 		rc = state_fail(st, DBREG_EIO, "cannot record the fleet run");
 		goto out;
 	}
+	/* A target a resumed run leaves alone keeps the record of the run
+	 * that did it (its outcome, when, what it applied): the last run
+	 * then still says what each target got and when, however many
+	 * resumes with nothing left came after (audit aeng 11). */
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO fleet_targets (run, target, status, exit_rc, applied,"
+			       " ms, error, at) SELECT ?1, ?2, p.status, p.exit_rc, p.applied, p.ms, p.error, p.at"
+			       " FROM fleet_targets p WHERE p.target = ?2 AND p.status = 'ok' AND p.run ="
+			       " (SELECT max(id) FROM fleet_runs WHERE fleet = ?3 AND id < ?1)", -1, &carry,
+			       NULL) != SQLITE_OK) {
+		rc = state_fail(st, DBREG_EIO, "cannot record the fleet run");
+		goto out;
+	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
+		bool carried = false;
+		if (strcmp(status[i], "done_before") == 0) {
+			sqlite3_reset(carry);
+			sqlite3_bind_int64(carry, 1, *run);
+			state_bind(carry, 2, targets[i]);
+			state_bind(carry, 3, fleet);
+			if (sqlite3_step(carry) != SQLITE_DONE)
+				rc = state_fail(st, DBREG_EIO, "cannot record the fleet run");
+			carried = sqlite3_changes(st->db) > 0;
+		}
+		if (rc != 0 || carried)
+			continue;
 		sqlite3_reset(q);
 		sqlite3_bind_int64(q, 1, *run);
 		state_bind(q, 2, targets[i]);
@@ -1451,6 +1475,7 @@ int dbreg_state_fleet_begin(struct dbreg_state *st, const char *fleet, const cha
 	if (rc == 0)
 		rc = state_fleet_prune(st, fleet);
 out:
+	sqlite3_finalize(carry);
 	sqlite3_finalize(q);
 	return state_finish(st, rc, "cannot commit the fleet run");
 }

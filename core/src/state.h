@@ -35,7 +35,8 @@ size_t dbreg_state_history_rows(struct dbreg_state *st, const char *target);
 bool dbreg_state_history_is(struct dbreg_state *st, const char *target, const char *digest);
 
 /* Starts the record of a fleet run: its row and one row per target with
- * its initial status ("not_reached", "done_before"), in one transaction.
+ * its initial status ("not_reached", "done_before"), in one transaction;
+ * a done_before target the previous run has "ok" keeps that run's row.
  * *run gets the run's id. Returns 0 or DBREG_EIO. */
 int dbreg_state_fleet_begin(struct dbreg_state *st, const char *fleet, const char *command,
 			    const char *const *targets, const char *const *status, size_t n, long long *run);
