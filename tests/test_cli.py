@@ -3110,6 +3110,55 @@ def json_failure_of_a_lock_timeout_on_postgres():
             holder.kill()
             holder.wait()
         drop()
+@case
+def a_no_op_apply_waits_for_the_lock_alike_with_and_without_json():
+    # audit aeng 9: with nothing pending and another session holding the
+    # registry lock, the human apply answered from the state file's caches
+    # at once (exit 0), --json went the long way, waited and exited 5.
+    url, drop = pg_database()
+    holder = None
+    try:
+        d = project({"dbreg.toml": '[targets.dev]\nurl = "%s"\n' % url})
+        time.sleep(0.2)   # files changed in the last 100 ms are not trusted (cache.c)
+        rc, out, err = run(["apply", "--json"], d)
+        first = json.loads(out)
+        expect(rc == 0 and first["applied"] > 0, err)
+        subprocess.run(["psql", "-X", "-q", url, "-c", "INSERT INTO ydtb_workspaces (id, name, slug)"
+                        " VALUES ('w1', 'one', 'one')"], check=True, capture_output=True)
+        rc, out, err = run(["apply"], d)   # the memo of a no-op
+        expect(rc == 0 and "applied 0 migrations" in out, out + err)
+        holder = subprocess.Popen(["psql", "-X", "-q", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        holder.stdin.write("SELECT pg_advisory_lock(4783381683765084015);\n\\echo locked\n")
+        holder.stdin.flush()
+        deadline = time.time() + 20
+        while time.time() < deadline and "locked" not in holder.stdout.readline():
+            pass
+        for args in (["apply"], ["apply", "--json"], ["apply"], ["apply", "--json"]):
+            t = time.time()
+            rc, out, err = run(args + ["--lock-timeout", "2"], d)
+            took = time.time() - t
+            expect(rc == 0 and took < 1.5, "%s: exit %d after %.1f s: %s" % (args, rc, took, out + err))
+            if "--json" in args:
+                doc = json.loads(out)
+                expect(doc["ok"] and doc["applied"] == 0 and doc["pending"] == 0 and doc["steps"] == []
+                       and doc["target"] == first["target"] and doc["dialect"] == "postgres"
+                       and set(doc) == set(first), doc)
+        # With a migration pending, both wait and time out.
+        with open(os.path.join(d, "tomls", "more.toml"), "w") as f:
+            f.write('[package]\nname = "@t/more"\nversion = "1.0.0"\n\n[[migrations]]\nid = "0001_t"\n'
+                    'version = "1.0.0"\nup = "UPDATE ydtb_workspaces SET name = name WHERE id = \'none\';"\n'
+                    'down = "UPDATE ydtb_workspaces SET name = name WHERE id = \'none\';"\n')
+        for args in (["apply"], ["apply", "--json"]):
+            rc, out, err = run(args + ["--lock-timeout", "1"], d)
+            expect(rc == 5, "%s: exit %d: %s" % (args, rc, out + err))
+    finally:
+        if holder:
+            holder.kill()
+            holder.wait()
+        drop()
+
+
 RESUME_PKG = """[package]
 name = "@t/resume"
 version = "1.0.0"

@@ -328,6 +328,9 @@ void cli_print_applied_tail(struct cli_session *s, const struct dbreg_apply_resu
 /* The row-level security a successful run made again (dbreg_apply_result's
  * repaired): warnings on stderr, or the "repaired" key with --json. */
 void cli_print_repaired(struct cli_session *s, const struct dbreg_apply_result *r, int rc);
+/* apply's --json report of a run (plan NULL: one with no steps). */
+void cli_print_applied_json(struct cli_session *s, const struct dbreg_plan *plan, const struct dbreg_apply_result *res,
+			    int rc);
 /* The warnings of lines a run made again on the target shown, unless -q;
  * of a dry run or a plan, the lines it would make again (stdout). */
 void cli_warn_repaired(struct cli_session *s, const char *shown, char *const *lines, size_t n);

@@ -15,11 +15,13 @@
 
 bool cli_apply_noop(struct cli_session *s)
 {
-	/* --to, --dry-run and --json print what the long way prints; --allow
-	 * passes what a clean registry would not; --fleet is about other
-	 * targets than the one the caches speak of (and its options without
-	 * it are refused the long way). */
-	if (s->o.n_pins || s->o.dry_run || s->o.json || s->o.n_allow || s->o.fleet || s->o.resume || s->o.on_error ||
+	/* --to and --dry-run print what the long way prints; --allow passes
+	 * what a clean registry would not; --fleet is about other targets than
+	 * the one the caches speak of (and its options without it are refused
+	 * the long way). --json takes the shortcut too: the same run may not
+	 * wait for the registry lock (exit 5) in one output mode and not in
+	 * the other (audit aeng 9). */
+	if (s->o.n_pins || s->o.dry_run || s->o.n_allow || s->o.fleet || s->o.resume || s->o.on_error ||
 	    s->o.max_failures || s->o.jobs)
 		return false;
 	struct stat sb;
@@ -61,9 +63,17 @@ bool cli_apply_noop(struct cli_session *s)
 	if (s->o.verbose)
 		fprintf(s->err, "%s: the registry and the target are as the state file last saw them: nothing to re-read%s\n",
 			shown, unopened ? " (unchanged since the last run: not opened)" : "");
-	if (!s->o.quiet)
-		fprintf(s->out, "%s: applied 0 migrations\n", shown);
 	dbreg_state_log(state, "apply", shown, "ok", NULL);
+	if (s->o.json) {
+		/* The long way's document of a run with no steps. */
+		struct dbreg_apply_result none = {0};
+		s->dialect = dialect;
+		s->shown = shown;
+		shown = NULL;   /* the session's now */
+		cli_print_applied_json(s, NULL, &none, 0);
+	} else if (!s->o.quiet) {
+		fprintf(s->out, "%s: applied 0 migrations\n", shown);
+	}
 out:
 	dbreg_target_close(conn);
 	dbreg_state_close(state);

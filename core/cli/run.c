@@ -147,6 +147,36 @@ static int run_gate(void *arg)
 	return cli_checks_wait(arg, 0) < 0;
 }
 
+void cli_print_applied_json(struct cli_session *s, const struct dbreg_plan *plan, const struct dbreg_apply_result *res,
+			    int rc)
+{
+	cli_print_plan(s, plan);
+	/* A dry run applies nothing: it says what is pending. */
+	cli_json_key(s, "applied");
+	fprintf(s->out, "%zu", s->o.dry_run ? 0 : res->applied);
+	cli_json_key(s, "pending");
+	fprintf(s->out, "%zu", s->o.dry_run ? res->applied : res->to_run - res->applied);
+	cli_json_key(s, "dry_run");
+	fputs(s->o.dry_run ? "true" : "false", s->out);
+	/* transaction = false: how far a failed one got (recorded: the next
+	 * run resumes there), and where this run resumed one. */
+	if (res->statements_total) {
+		cli_json_key(s, "statements_done");
+		fprintf(s->out, "%zu", res->statements_done);
+		cli_json_key(s, "statements_total");
+		fprintf(s->out, "%zu", res->statements_total);
+	}
+	if (res->resumed_migration) {
+		cli_json_key(s, "resumed");
+		fputs("{\"package\": ", s->out);
+		dbreg_json_str(s->out, res->resumed_package);
+		fputs(", \"migration\": ", s->out);
+		dbreg_json_str(s->out, res->resumed_migration);
+		fprintf(s->out, ", \"statement\": %zu}", res->resumed_at);
+	}
+	cli_print_repaired(s, res, rc);
+}
+
 int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_plan_opts *extra, size_t *applied)
 {
 	struct dbreg_plan *plan = NULL;
@@ -220,31 +250,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 	if (stopped) {
 		/* no report of its own */
 	} else if (s->o.json) {
-		cli_print_plan(s, plan);
-		/* A dry run applies nothing: it says what is pending. */
-		cli_json_key(s, "applied");
-		fprintf(s->out, "%zu", s->o.dry_run ? 0 : res.applied);
-		cli_json_key(s, "pending");
-		fprintf(s->out, "%zu", s->o.dry_run ? res.applied : res.to_run - res.applied);
-		cli_json_key(s, "dry_run");
-		fputs(s->o.dry_run ? "true" : "false", s->out);
-		/* transaction = false: how far a failed one got (recorded: the
-		 * next run resumes there), and where this run resumed one. */
-		if (res.statements_total) {
-			cli_json_key(s, "statements_done");
-			fprintf(s->out, "%zu", res.statements_done);
-			cli_json_key(s, "statements_total");
-			fprintf(s->out, "%zu", res.statements_total);
-		}
-		if (res.resumed_migration) {
-			cli_json_key(s, "resumed");
-			fputs("{\"package\": ", s->out);
-			dbreg_json_str(s->out, res.resumed_package);
-			fputs(", \"migration\": ", s->out);
-			dbreg_json_str(s->out, res.resumed_migration);
-			fprintf(s->out, ", \"statement\": %zu}", res.resumed_at);
-		}
-		cli_print_repaired(s, &res, rc);
+		cli_print_applied_json(s, plan, &res, rc);
 	} else if (!s->o.quiet || rc < 0) {
 		if (s->o.dry_run) {
 			cli_print_dry_run(s, plan, &res, rc);
