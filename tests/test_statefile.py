@@ -833,5 +833,65 @@ def an_interrupt_while_waiting_for_the_lock_ends_at_once_and_leaves_no_mark():
         expect_offline_warns(p, False)
 
 
+
+@case
+def a_run_whose_session_the_server_ends_records_its_failure_and_leaves_no_mark():
+    # audit aeng 8: pg_terminate_backend during a migration ended the run
+    # with exit 4 and its "failed" event, but the history could not be read
+    # again on the dead session, so the mark stayed and every offline
+    # command after it warned that the run "was stopped". The history is
+    # read on a new session then: the copy is right and the mark goes,
+    # also after a split part committed (the offline plan lists what is
+    # left) and for init.
+    url, drop = clitest.pg_database()
+    clitest.cleanups.append(drop)
+
+    def psql(text):
+        r = subprocess.run(["psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", url], input=text, text=True,
+                           capture_output=True, timeout=60)
+        expect(r.returncode == 0, r.stderr)
+        return r.stdout
+    p = Project(target=url, psql=psql)
+    p.sql(WORKSPACES["postgres"])
+
+    def terminate(args, marker):
+        proc = subprocess.Popen([clitest.DBREG] + args + ["--target", p.target], cwd=p.d, env=clitest.dbreg_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while not long_statement_runs(p, "postgres", marker) and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        expect(proc.poll() is None, "the long statement never ran: %r" % proc.poll())
+        p.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%%pg_sleep(30)%%'"
+                " AND pid <> pg_backend_pid()")
+        out, err = proc.communicate(timeout=60)
+        return proc.returncode, out, err
+
+    for cmd in ("apply", "init"):
+        pkg(p, "slow.toml", SLOW_PKG, "postgres", True)
+        before = p.query(NOTES)
+        rc, out, err = terminate([cmd], "journal")
+        expect(rc == 4 and "57P01" in err, "%s: exit %d: %s" % (cmd, rc, err[-1500:]))
+        expect(p.query(NOTES) == before, "%s: the notes changed" % cmd)
+        expect(p.marks() == [], "%s: the run left its mark: %s" % (cmd, p.marks()))
+        expect_offline_warns(p, False)
+        c = sqlite3.connect("file:%s?mode=ro" % p.state, uri=True)
+        last = c.execute("SELECT event, outcome FROM events WHERE event = ? ORDER BY id DESC LIMIT 1",
+                         (cmd,)).fetchall()
+        c.close()
+        expect(last == [(cmd, "failed")], "%s: the last event: %s" % (cmd, last))
+    pkg(p, "slow.toml", SLOW_PKG, "postgres", False)
+    rc, out, err = p.run(["apply"])
+    expect(rc == 0 and "applied 1 migration" in out, out + err)
+    pkg(p, "split.toml", SPLIT_PKG, "postgres", True)
+    rc, out, err = terminate(["apply"], "title")
+    # Its progress record after the statement fails on the dead session too (exit 3).
+    expect(rc in (3, 4) and "1 migration committed before the failure stays applied" in err,
+           "split: exit %d: %s" % (rc, err[-1500:]))
+    expect(p.marks() == [], "split: the run left its mark: %s" % p.marks())
+    expect_offline_warns(p, False)
+    rc, doc, err = p.run(["plan"], json=True)
+    steps = [(x["package"], x["migration"]) for x in doc["steps"]]
+    expect(rc == 0 and steps == [("@t/split", "0002_outside")], "split: the offline plan: %s" % steps)
+
 if __name__ == "__main__":
     sys.exit(main(only=sys.argv[3:]))

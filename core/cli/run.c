@@ -289,7 +289,7 @@ int cli_run_plan(struct cli_session *s, const char *event, const struct dbreg_pl
 			dbreg_applied_free(s->history, s->n_history);
 			s->history = NULL;
 			s->n_history = 0;
-			if (dbreg_target_history(s->conn, &s->history, &s->n_history) == 0)
+			if (dbreg_target_history_after(&s->conn, s->url, rc, &s->history, &s->n_history) == 0)
 				wrc = dbreg_state_set_history(s->state, s->shown, s->history, s->n_history);
 		} else if (marked) {
 			wrc = dbreg_state_run_end(s->state, s->shown);

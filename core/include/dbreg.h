@@ -856,6 +856,12 @@ enum dbreg_dialect dbreg_target_conn_dialect(const struct dbreg_conn *conn);
 /* Reads the target's applied migrations, oldest first (an empty target has
  * none). *rows owned by the caller: dbreg_applied_free. */
 int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, size_t *n);
+/* The same after a run on *conn that returned run_rc, for the copy in the
+ * state file: a failed run may have lost its session (the server ended
+ * it), so its history is then read on a new read-only connection to url,
+ * which replaces *conn (NULL when none could be opened). */
+int dbreg_target_history_after(struct dbreg_conn **conn, const char *url, int run_rc, struct dbreg_applied **rows,
+			       size_t *n);
 
 /* The registry's transaction = false migrations that stopped part way on
  * the target and would resume (their first statements unchanged): *rows

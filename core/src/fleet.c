@@ -628,16 +628,7 @@ static void fleet_target(struct fleet_run *r, const struct dbreg_fleet_member *m
 		if (!opt->dry_run && (o->applied > 0 || rc != 0)) {
 			struct dbreg_applied *h2 = NULL;
 			size_t n2 = 0;
-			int hr = dbreg_target_history(conn, &h2, &n2);
-			if (hr != 0 && rc != 0) {
-				/* The connection died with the run (the server went away or
-				 * killed it): one new connection to see what stayed. */
-				dbreg_target_close(conn);
-				conn = NULL;
-				if (dbreg_target_connect_readonly(&conn, m->url, err, sizeof err) == 0)
-					hr = dbreg_target_history(conn, &h2, &n2);
-			}
-			if (hr == 0) {
+			if (dbreg_target_history_after(&conn, m->url, rc, &h2, &n2) == 0) {
 				dbreg_applied_free(*hist, *nh);
 				*hist = h2;
 				*nh = n2;

@@ -155,7 +155,7 @@ int dbreg_init_run(struct dbreg_init_result *out, struct dbreg_registry *reg, co
 		dbreg_applied_free(hist, n_hist);
 		hist = NULL;
 		n_hist = 0;
-		if (dbreg_target_history(conn, &hist, &n_hist) == 0)
+		if (dbreg_target_history_after(&conn, url, rc, &hist, &n_hist) == 0)
 			wrc = dbreg_state_set_history(o->state, target, hist, n_hist);
 	}
 	/* Interrupted: what the target holds is recorded; verify does not run. */

@@ -164,6 +164,22 @@ int dbreg_target_history(struct dbreg_conn *conn, struct dbreg_applied **rows, s
 	return 0;
 }
 
+int dbreg_target_history_after(struct dbreg_conn **conn, const char *url, int run_rc, struct dbreg_applied **rows,
+			       size_t *n)
+{
+	int rc = *conn ? dbreg_target_history(*conn, rows, n) : DBREG_ECONNECT;
+	if (rc == 0 || run_rc == 0)
+		return rc;
+	/* The session may have died with the run (the server ended it): a
+	 * new one sees what stayed. */
+	char err[1024];
+	dbreg_target_close(*conn);
+	*conn = NULL;
+	if ((rc = dbreg_target_connect_readonly(conn, url, err, sizeof err)) != 0)
+		return rc;
+	return dbreg_target_history(*conn, rows, n);
+}
+
 int dbreg_target_changed(struct dbreg_conn *conn, unsigned long long *stamp, bool *changed)
 {
 	const struct dbreg_driver *drv = conn->driver;
