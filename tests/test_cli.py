@@ -1630,6 +1630,48 @@ def status_with_checksum_drift_prints_the_table_and_the_finding_and_exits_1():
     expect(sha(db) == before, "status changed the target")
 
 
+@case
+def status_counts_a_migration_still_to_write_as_pending_and_does_not_fail():
+    # audit asurf 7: `new migration` writes empty bodies, which plan and
+    # apply refuse (DBR042) until the up body is written; status left it
+    # out of the count (pending 1 for 2) and failed with the plan's error
+    # (exit 1) while validate passed. It is pending: status counts it, says
+    # why apply refuses it (a DBR105 warning in --json), and exits 0.
+    d, db = applied_with_data("apply")
+    for args in (["new", "package", "@ydtb/zz"], ["new", "migration", "@ydtb/zz", "0002_more"]):
+        rc, out, err = run(args, d)
+        expect(rc == 0, out + err)
+    before = sha(db)
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0, out + err)
+    rc, out, err = run(["status"], d)
+    expect(rc == 0 and "  %-28s %-12s %-12s %s" % ("@ydtb/zz", "0.1.0", "-", "2") in out.splitlines(),
+           "exit %d: %s" % (rc, out + err))
+    for offline in ([], ["--offline"]):
+        rc, out, err = run(["status", "--json"] + offline, d)
+        doc = json.loads(out)
+        pending = {p["name"]: p["pending"] for p in doc["packages"]}
+        said = [g for g in doc["diagnostics"] if g["migration"] == "0002_more"]
+        expect(rc == 0 and doc["ok"] and pending["@ydtb/zz"] == 2 and pending["@ydtb/basic"] == 0, out)
+        expect(len(said) == 1 and said[0]["code"] == "DBR105" and said[0]["severity"] == "warning"
+               and "DBR042" in said[0]["message"], said)
+    # plan and apply still refuse it, and change nothing.
+    for args in (["plan"], ["apply"]):
+        rc, out, err = run(args, d)
+        expect(rc == 1 and "error[DBR042]" in err and "0002_more" in err, "%s: %d %s" % (args, rc, out + err))
+    expect(sha(db) == before, "the target changed")
+    path = os.path.join(d, "tomls", "zz.toml")
+    text = open(path).read()
+    at = text.index('id = "0002_more"')
+    body = text.index('up_sqlite = """\n"""', at)
+    open(path, "w").write(text[:body] + 'up_sqlite = "UPDATE ydtb_workspaces SET name = name WHERE id = \'none\';"'
+                          + text[body + len('up_sqlite = """\n"""'):])
+    rc, out, err = run(["status"], d)
+    expect(rc == 0 and "  %-28s %-12s %-12s %s" % ("@ydtb/zz", "0.1.0", "-", "2") in out.splitlines(), out + err)
+    rc, out, err = run(["apply"], d)
+    expect(rc == 0 and "applied 2 migrations" in out, out + err)
+
+
 UNSAFE_PKG = """[package]
 name = "@t/unsafe"
 version = "1.0.0"

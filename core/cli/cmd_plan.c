@@ -116,6 +116,7 @@ int cli_build_plan(struct cli_session *s, const struct dbreg_plan_opts *extra, s
 		.keep_invalid = extra && extra->keep_invalid,
 		/* Read from the target: the tools the run deletes are warned about. */
 		.target = s->history_online ? s->conn : NULL,
+		.count_unwritten = extra && extra->count_unwritten,
 		/* -q hides warnings, and only a --json document would carry them. */
 		.no_warnings = s->o.quiet && !s->o.json,
 	};

@@ -65,7 +65,7 @@ static int status_run(struct cli_session *s)
 	}
 	/* A plan with errors (DBR045 drift) still shows the table: the findings
 	 * are printed with it, and the exit code is 1 all the same. */
-	const struct dbreg_plan_opts report = { .keep_invalid = true };
+	const struct dbreg_plan_opts report = { .keep_invalid = true, .count_unwritten = true };
 	if ((rc = cli_build_plan(s, &report, &plan)) < 0 && !plan)
 		goto out;
 
@@ -81,7 +81,7 @@ static int status_run(struct cli_session *s)
 	for (size_t i = 0; i < np; i++) {
 		const char *name = dbreg_registry_package_name(s->reg, i);
 		const char *inst = status_installed(s, name, names, versions, n_installed);
-		size_t pending = 0;
+		size_t pending = dbreg_plan_unwritten(plan, name);
 		for (size_t k = 0; k < dbreg_plan_count(plan); k++)
 			pending += strcmp(dbreg_plan_step(plan, k)->package, name) == 0;
 		if (s->o.json) {
@@ -156,7 +156,8 @@ const struct cli_command cli_cmd_status = {
 		"version installed there and the number of pending migrations; --offline answers from\n"
 		"the state file's copy of the target's history, without connecting. When the plan has\n"
 		"errors (an applied migration changed: DBR045) it prints the table and the findings\n"
-		"and exits 1.",
+		"and exits 1. A migration whose up body is still to write is pending (apply refuses\n"
+		"it: DBR042).",
 	.options = (const char *const[]){"offline", "fleet", "refresh", "jobs", NULL},
 	.needs = CLI_NEEDS_VALID | CLI_NEEDS_TARGET | CLI_NEEDS_STATE | CLI_STATE_READONLY,
 	.run = status_run,

@@ -538,6 +538,9 @@ struct dbreg_plan_opts {
 	struct dbreg_conn *target;     /* the target, open: the tools the run would delete from its ydtb_tools
 					  (no package declares them any more) are warned about (DBR103), with
 					  what cascades from them; NULL: not read */
+	bool count_unwritten;          /* status: an up with no body yet (DBR042) is counted
+					  (dbreg_plan_unwritten) and its DBR042 a DBR105 warning;
+					  the plan is then never applied */
 };
 
 /* One step of a plan. Strings borrowed from the registry/plan. */
@@ -568,6 +571,9 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg,
 		     const struct dbreg_plan_opts *opts);
 void dbreg_plan_free(struct dbreg_plan *plan);
 size_t dbreg_plan_count(const struct dbreg_plan *plan);
+/* The ups of package to run that have no body yet (DBR042): pending, and
+ * not among the steps. */
+size_t dbreg_plan_unwritten(const struct dbreg_plan *plan, const char *package);
 const struct dbreg_step *dbreg_plan_step(const struct dbreg_plan *plan, size_t i);
 
 /* Appends to out the warnings about what the plan's up steps run

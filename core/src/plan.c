@@ -648,6 +648,7 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 						     "is DBR045" : "add \"up\" or \"up_%s\"",
 						     plan_dialect_name(opts->dialect)))
 					goto oom;
+				plan->pkgs[i].n_unwritten++;
 				continue;
 			}
 			struct dbreg_plan_src src = { m, body, i };
@@ -665,10 +666,18 @@ int dbreg_plan_build(struct dbreg_plan **out, struct dbreg_registry *reg, const 
 	if (opts->n_allow && dbreg_diag_list_bypass(&reg->diags, first_diag, opts->allow, opts->n_allow,
 						      "--allow on a development target"))
 		goto oom;
+	/* status counts a migration still to write as pending: that apply
+	 * refuses it is said, and is no error of status. */
+	static const char *const unwritten[] = { "DBR042" };
+	size_t errors_found = reg->diags.errors;
+	if (opts->count_unwritten &&
+	    dbreg_diag_list_bypass(&reg->diags, first_diag, unwritten, 1, "status, which counts it pending (plan and "
+				   "apply refuse it until its up body is written)"))
+		goto oom;
 	rc = reg->diags.errors > errors_before ? DBREG_EINVALID : 0;
 	/* Every step is worked out by now: status may count them despite the errors. */
 	keep = rc == 0 || opts->keep_invalid;
-	plan->invalid = reg->diags.errors > 0;
+	plan->invalid = errors_found > 0;
 	/* What the steps run may be unsafe (DBR103): said with the plan, also
 	 * when the SQL checks of validate were skipped for a known registry,
 	 * and also beside a plan's errors, as the run that validated said them. */
@@ -727,6 +736,14 @@ void dbreg_plan_free(struct dbreg_plan *plan)
 size_t dbreg_plan_count(const struct dbreg_plan *plan)
 {
 	return plan ? plan->n_steps : 0;
+}
+
+size_t dbreg_plan_unwritten(const struct dbreg_plan *plan, const char *package)
+{
+	for (size_t i = 0; plan && i < plan->n_pkgs; i++)
+		if (plan->pkgs[i].pkg->name && strcmp(plan->pkgs[i].pkg->name, package) == 0)
+			return plan->pkgs[i].n_unwritten;
+	return 0;
 }
 
 const struct dbreg_step *dbreg_plan_step(const struct dbreg_plan *plan, size_t i)

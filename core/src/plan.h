@@ -12,6 +12,7 @@ struct dbreg_plan_pkg {
 	const struct dbreg_package *pkg;   /* borrowed from the registry */
 	const char *version;               /* target: the declared version or the --to pin */
 	size_t n_steps;                    /* steps of this package in the plan */
+	size_t n_unwritten;                /* ups to run that have no body yet (DBR042), not among the steps */
 	bool in_scope;                     /* false: left out by only_package (`down PKG`) */
 };
 
