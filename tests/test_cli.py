@@ -2857,6 +2857,46 @@ def failure_doc(args, cwd, code, env=None):
 
 
 @case
+def a_bad_connection_option_in_the_url_is_a_usage_error():
+    # audit asurf 9: ?bogusparam=1 was exit 2 (libpq's parse refuses it),
+    # while ?sslmode=bogus, ?connect_timeout=abc and a port that is no
+    # number were exit 3, "cannot connect", as for a server that is down:
+    # libpq checks those values only when it connects. All are errors in
+    # the URL the user wrote, found before any connection: exit 2, the
+    # option named, the password not. A server that is down stays exit 3.
+    url, drop = pg_database()
+    try:
+        d = project()
+        rc, out, err = run(["status", "--target", url + "?sslmode=disable&connect_timeout=%205%20"
+                            "&keepalives=1&target_session_attrs=any"], d)
+        expect(rc == 0, "good options refused: %d %s" % (rc, out + err))
+        scheme, rest = url.split("://", 1)
+        auth, hostpart = rest.split("@", 1)
+        host, port_db = hostpart.split(":", 1)
+        port, db = port_db.split("/", 1)
+        user, password = auth.split(":", 1)
+        bad = [(url + "?sslmode=bogus", "sslmode"), (url + "?connect_timeout=abc", "connect_timeout"),
+               (url + "?gssencmode=maybe", "gssencmode"), (url + "?keepalives_idle=1x", "keepalives_idle"),
+               (url + "?target_session_attrs=whatever", "target_session_attrs"), (url + "?bogusparam=1", "bogusparam"),
+               ("%s://%s@%s:notaport/%s" % (scheme, auth, host, db), "notaport"),
+               ("%s://%s@%s:99999/%s" % (scheme, auth, host, db), "99999"),
+               ("host=%s port=%s dbname=%s user=%s password=%s sslmode=verify" % (host, port, db, user, password),
+                "sslmode")]
+        for target, said in bad:
+            for cmd in (["status"], ["apply"], ["plan", "--refresh"]):
+                rc, out, err = run(cmd + ["--target", target, "--json"], d)
+                doc = json.loads(out)
+                msg = doc["error"]["message"]
+                expect(rc == 2 and doc["exit_code"] == 2 and said in msg and "cannot connect to PostgreSQL" not in msg,
+                       "%s %s: exit %d: %s" % (cmd, target.replace(password, "***"), rc, msg))
+                expect(password not in out + err, "the password was printed")
+        rc, out, err = run(["status", "--target", "%s://%s@%s:1/%s?sslmode=disable" % (scheme, auth, host, db)], d)
+        expect(rc == 3 and "cannot connect to PostgreSQL" in err, "%d %s" % (rc, err))
+    finally:
+        drop()
+
+
+@case
 def json_failure_usage_manifest_and_connection_share_one_shape():
     d = project({"tomls/bad.toml": BASIC_BAD})
     doc, _ = failure_doc(["apply", "--sql"], d, 2)

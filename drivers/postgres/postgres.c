@@ -7,6 +7,7 @@
  * pg_try_advisory_lock, so a waiting run can time out and name the holder. */
 #include "pq.h"
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -158,6 +159,92 @@ static bool pg_given(const PQconninfoOption *opts, const char *key, const char *
 	}
 	const char *v = getenv(env);
 	return v && v[0];
+}
+
+/* libpq's own integer parse (parse_int_param): strtol's, within an int,
+ * blanks after it allowed. */
+static bool pg_int(const char *v, long lo, long hi)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (end == v || errno != 0 || n != (int)n || n < lo || n > hi)
+		return false;
+	end += strspn(end, " \t\n\r\f\v");
+	return *end == '\0';
+}
+
+/* The option values libpq checks only when it connects: a wrong one is an
+ * error in the URL the user wrote (exit 2), not a server that cannot be
+ * reached (exit 3). values: the ones libpq 14 and later take; NULL: an integer (port: a comma-separated list of port
+ * numbers). A value left empty, and every other option, is libpq's. */
+static const struct {
+	const char *key, *values;
+} pg_checked[] = {
+	{"sslmode", "disable, allow, prefer, require, verify-ca, verify-full"},
+	{"gssencmode", "disable, prefer, require"},
+	{"channel_binding", "disable, prefer, require"},
+	{"target_session_attrs", "any, read-write, read-only, primary, standby, prefer-standby"},
+	{"port", NULL},
+	{"connect_timeout", NULL},
+	{"keepalives", NULL},
+	{"keepalives_idle", NULL},
+	{"keepalives_interval", NULL},
+	{"keepalives_count", NULL},
+	{"tcp_user_timeout", NULL},
+};
+
+/* Whether v is a port list as libpq reads it: a port for each host,
+ * comma-separated, an empty one the default ("5432,,5433"). */
+static bool pg_ports(const char *v)
+{
+	for (;;) {
+		size_t n = strcspn(v, ",");
+		char one[16];
+		if (n >= sizeof one)
+			return false;
+		memcpy(one, v, n);
+		one[n] = '\0';
+		if (n > 0 && !pg_int(one, 1, 65535))
+			return false;
+		if (!v[n])
+			return true;
+		v += n + 1;
+	}
+}
+
+/* Whether value is one of values ("a, b, c"). */
+static bool pg_word_of(const char *value, const char *values)
+{
+	size_t len = strlen(value);
+	for (const char *w = values; *w; w += strspn(w, ", ")) {
+		size_t n = strcspn(w, ",");
+		if (n == len && strncmp(w, value, len) == 0)
+			return true;
+		w += n;
+	}
+	return false;
+}
+
+/* The first value of opts that libpq would refuse at connect, said in
+ * why; false when there is none. */
+static bool pg_bad_value(const PQconninfoOption *opts, char *why, size_t size)
+{
+	for (const PQconninfoOption *o = opts; o && o->keyword; o++) {
+		for (size_t k = 0; o->val && o->val[0] && k < sizeof pg_checked / sizeof pg_checked[0]; k++) {
+			if (strcmp(o->keyword, pg_checked[k].key) != 0)
+				continue;
+			const char *vs = pg_checked[k].values;
+			bool port = strcmp(o->keyword, "port") == 0;
+			if (vs ? pg_word_of(o->val, vs) : port ? pg_ports(o->val) : pg_int(o->val, INT_MIN, INT_MAX))
+				break;
+			snprintf(why, size, "invalid %s value \"%s\" (libpq takes %s%s)", o->keyword, o->val,
+				 vs ? "one of " : "", vs ? vs : port ? "port numbers from 1 to 65535, one for each host, comma-separated"
+					       : "an integer");
+			return true;
+		}
+	}
+	return false;
 }
 
 /* What libpq connects to for key: the URL's or keyword string's value,
@@ -330,6 +417,16 @@ static int pg_connect(struct dbreg_conn **out, const char *url, char *errbuf, si
 		free(msg);
 		free(red);
 		PQfreemem(perr);
+		return DBREG_EUSAGE;
+	}
+	char why[400];
+	if (pg_bad_value(opts, why, sizeof why)) {
+		char *msg = dbreg_url_scrub(why, url);
+		char *red = dbreg_url_redact(url);
+		snprintf(errbuf, errsize, "malformed PostgreSQL URL '%s': %s", red ? red : "***", msg ? msg : "out of memory");
+		free(msg);
+		free(red);
+		PQconninfoFree(opts);
 		return DBREG_EUSAGE;
 	}
 	/* Later keywords override earlier ones, and the URL expands at dbname:
