@@ -3552,28 +3552,112 @@ down = "DROP TABLE IF EXISTS ydtb_workspaces;"
 
 
 @case
-def the_contracts_example_with_a_core_without_ydtb_tools_validates_clean_and_apply_notes_the_tools():
-    # review-11 #1: DBR107 fired on manifest.md's own example. validate and
-    # plan give no finding; apply and init (one target or a fleet) say once,
-    # on standard error and outside the JSON, that the tools were not written.
+def the_contracts_example_with_a_core_without_ydtb_tools_is_dbr016_at_its_tools():
+    # review-11 #1 had this pair validate clean and apply drop the tools
+    # with a note; audit aman 3: a validate that passes must not leave an
+    # apply that writes the tools nowhere. DBR016 at the package's [[tools]].
     d = project({"tomls/core.toml": CORE_WITHOUT_TOOLS, "tomls/basic.toml": MANIFEST_EXAMPLE,
-                 "dbreg.toml": '[targets.dev]\nurl = "sqlite:dev.db"\n'
-                               '[fleets.f]\ntargets = ["sqlite:t1.db", "sqlite:t2.db"]\n'}, with_tomls=False)
-    rc, out, err = run(["validate"], d)
-    expect(rc == 0 and (out + err).strip() == "2 packages, 0 errors, 0 warnings", "%d %s %s" % (rc, out, err))
-    for cmd in (["validate", "--json"], ["plan", "--json"]):
-        rc, out, err = run(cmd, d)
-        expect(rc == 0 and json.loads(out)["diagnostics"] == [], "%s: %d %s %s" % (cmd, rc, out, err))
-    note = ("dbreg: note: the [[tools]] of @ydtb/basic were not written: the core package declares no ydtb_tools "
-            "table to hold them")
-    for cmd in (["apply"], ["apply", "--json"], ["init"], ["apply", "--fleet", "f"], ["init", "--fleet", "f", "--json"]):
-        rc, out, err = run(cmd, d)
-        expect(rc == 0 and err.splitlines().count(note) == 1 and "DBR107" not in out + err,
-               "%s: %d %s %s" % (cmd, rc, out, err))
-        if "--json" in cmd:
-            expect("tools" not in json.dumps(json.loads(out).get("diagnostics")), out)
+                 "dbreg.toml": '[targets.dev]\nurl = "sqlite:dev.db"\n'}, with_tomls=False)
+    rc, doc, err = run_json(["validate"], d)
+    found = [x for x in doc["diagnostics"] if x["code"] == "DBR016"]
+    at = MANIFEST_EXAMPLE.split("\n").index("[[tools]]") + 2   # its id
+    expect(rc == 1 and len(found) == 1 and found[0]["file"] == "tomls/basic.toml" and found[0]["line"] == at
+           and found[0]["package"] == "@ydtb/basic" and "declares no ydtb_tools table" in found[0]["message"]
+           and "[tables.ydtb_tools]" in found[0]["hint"], (rc, doc))
+    rc, out, err = run(["apply"], d)
+    expect(rc == 1 and "error[DBR016]" in err and not os.path.exists(os.path.join(d, "dev.db")), (rc, out, err))
+
+
+AMAN_CORE = """[package]
+name = "@t/core"
+version = "1.0.0"
+kind = "core"
+
+[tables.ydtb_workspaces]
+description = "ws"
+[tables.ydtb_workspaces.columns]
+id = { type = "text", primary_key = true }
+
+[tables.ydtb_tools]
+description = "tools"
+primary_key = ["id", "package_name"]
+[tables.ydtb_tools.columns]
+id = { type = "text", not_null = true }
+name = { type = "text", not_null = true }
+package_name = { type = "text", not_null = true }
+
+[[migrations]]
+id = "0001"
+version = "1.0.0"
+up = '''
+CREATE TABLE IF NOT EXISTS ydtb_workspaces (id text PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS ydtb_tools (id text NOT NULL, name text NOT NULL, package_name text NOT NULL,
+  PRIMARY KEY (id, package_name));
+'''
+down = "DROP TABLE IF EXISTS ydtb_tools; DROP TABLE IF EXISTS ydtb_workspaces;"
+"""
+
+AMAN_A = """[package]
+name = "@t/a"
+version = "1.0.0"
+
+[tables.ydtb_a]
+description = "a"
+workspace_scoped = true
+[tables.ydtb_a.columns]
+id = { type = "text", primary_key = true }
+
+[[tools]]
+id = "t1"
+name = "T"
+
+[[migrations]]
+id = "0001"
+version = "1.0.0"
+up = '''
+CREATE TABLE IF NOT EXISTS ydtb_a (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL REFERENCES ydtb_workspaces (id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS ydtb_a_workspace_id_idx ON ydtb_a (workspace_id);
+'''
+down = "DROP TABLE IF EXISTS ydtb_a;"
+"""
+
+
+@case
+def a_tools_table_whose_id_is_not_unique_alone_is_dbr016_at_the_core():
+    # Audit aman 3b: validate passed and apply failed with exit 3 on
+    # "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE
+    # constraint". Now DBR016 at the core's primary_key, naming the column.
+    d = project({"tomls/core.toml": AMAN_CORE, "tomls/a.toml": AMAN_A}, with_tomls=False)
+    rc, doc, err = run_json(["validate"], d)
+    found = [x for x in doc["diagnostics"] if x["code"] == "DBR016"]
+    pk_line = AMAN_CORE.split("\n").index('primary_key = ["id", "package_name"]') + 1
+    expect(rc == 1 and len(found) == 1 and found[0]["file"] == "tomls/core.toml" and found[0]["line"] == pk_line
+           and found[0]["column_name"] == "id" and found[0]["table"] == "ydtb_tools"
+           and "ON CONFLICT (id)" in found[0]["message"] and "primary key" in found[0]["hint"], (rc, doc))
+    rc, out, err = run(["apply"], d)
+    expect(rc == 1 and "error[DBR016]" in err, (rc, out, err))
+    # id unique on its own (a unique column, beside the same primary key): clean, and apply writes the tool.
+    fixed = AMAN_CORE.replace('id = { type = "text", not_null = true }', 'id = { type = "text", not_null = true, unique = true }')
+    fixed = fixed.replace("id text NOT NULL, name", "id text NOT NULL UNIQUE, name")
+    with open(os.path.join(d, "tomls", "core.toml"), "w") as fp:
+        fp.write(fixed)
+    rc, doc, err = run_json(["validate"], d)
+    expect(rc == 0 and not [x for x in doc["diagnostics"] if x["code"] == "DBR016"], (rc, doc))
     rc, out, err = run(["apply", "-q"], d)
-    expect(rc == 0 and err == "", "-q: %d %s" % (rc, err))
+    expect(rc == 0, (rc, out, err))
+    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    expect(con.execute("SELECT id, package_name FROM ydtb_tools").fetchall() == [("t1", "@t/a")], "tools")
+    con.close()
+    # A missing column is named in column_name too.
+    with open(os.path.join(d, "tomls", "core.toml"), "w") as fp:
+        fp.write(AMAN_CORE.replace('package_name = { type = "text", not_null = true }\n', "")
+                 .replace('primary_key = ["id", "package_name"]', 'primary_key = ["id"]'))
+    rc, doc, err = run_json(["validate"], d)
+    found = [(x["file"], x["column_name"]) for x in doc["diagnostics"] if x["code"] == "DBR016"]
+    expect(rc == 1 and found == [("tomls/a.toml", "package_name")], (rc, doc))
 
 
 IGNORED_RULES = """[package]

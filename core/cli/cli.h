@@ -389,8 +389,9 @@ int cli_require_dev(struct cli_session *s, const char *what);
  * warnings (printed by cli_print_plan_warnings) are not said twice. */
 void cli_print_bypasses(struct cli_session *s, const struct dbreg_plan *plan);
 /* Once per apply or init run (one target or a fleet), on standard error:
- * tools that no ydtb_tools of the core holds were not written. A note, not
- * a finding: manifest.md does not require the table. */
+ * tools that no ydtb_tools of the core holds were not written. That is
+ * DBR016, so only a run that bypasses it (--allow DBR016 on a development
+ * target) gets this far. */
 void cli_note_tools(struct cli_session *s);
 /* "dir/name" (just "name" when dir is "." or name absolute), malloc'd. */
 char *cli_path_join(const char *dir, const char *name);

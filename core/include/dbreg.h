@@ -286,8 +286,8 @@ bool dbreg_registry_package_replayable(const struct dbreg_registry *reg, size_t 
 
 /* The first package that declares [[tools]] while the one core package
  * declares no ydtb_tools table, so that apply writes its tools nowhere; NULL
- * when every tool has its table (or there are none). Not a finding:
- * manifest.md does not require ydtb_tools of a core. */
+ * when every tool has its table (or there are none). Validation says so as
+ * DBR016; this is for the note of a run that bypassed it. */
 const char *dbreg_registry_tools_unwritten(const struct dbreg_registry *reg);
 
 

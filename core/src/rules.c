@@ -594,33 +594,71 @@ const char *dbreg_registry_tools_unwritten(const struct dbreg_registry *reg)
 	return NULL;
 }
 
+/* Whether ON CONFLICT (id), as dbreg upserts a tool, has a key to match
+ * in t: a primary key, unique column or unique constraint of id alone. */
+static bool rules_id_unique(const struct dbreg_table *t)
+{
+	const struct dbreg_column *id = dbreg_table_column(t, "id");
+	if ((t->n_primary_key == 1 && strcmp(t->primary_key[0], "id") == 0) || (id && id->unique))
+		return true;
+	for (size_t i = 0; i < t->n_uniques; i++)
+		if (t->uniques[i].n_columns == 1 && strcmp(t->uniques[i].columns[0], "id") == 0)
+			return true;
+	for (size_t i = 0; i < t->n_indexes; i++)
+		if (t->indexes[i].unique && t->indexes[i].n_columns == 1 && strcmp(t->indexes[i].columns[0], "id") == 0)
+			return true;
+	return false;
+}
+
 /* DBR016: tools are upserted into the core's ydtb_tools (of `core`, found
- * once for all packages: rules_the_core), which must have the columns
- * dbreg always writes (the others are written when declared). */
+ * once for all packages: rules_the_core), which must exist, have the
+ * columns dbreg always writes (the others are written when declared), and
+ * a key on id alone for the upsert's ON CONFLICT (id). Said at the tools
+ * of each package that declares some; the key, which only the core can
+ * fix, once at the core's table. */
 static void rules_tools_table(struct rctx *c, const struct dbreg_package *p, const struct dbreg_package *core)
 {
 	if (p->n_tools == 0 || !core)
 		return;
-	/* Without ydtb_tools the application keeps no tools table: nothing is
-	 * written, and both manifests are valid (manifest.md's own example
-	 * pairs tools with a core that need not declare it): apply and init
-	 * say so (dbreg_registry_tools_unwritten), validate does not. */
+	const char *cname = core->name ? core->name : "the core package";
 	const struct dbreg_table *t = dbreg_package_table(core, "ydtb_tools");
-	if (!t)
+	if (!t) {
+		/* Else apply would write the tools nowhere, saying so only in a note. */
+		rdiag(c, "DBR016", p, p->tools[0].pos, "ydtb_tools", NULL, NULL,
+		      "package %s declares tools, but the core package %s declares no ydtb_tools table to hold them",
+		      p->name ? p->name : "?", cname);
+		rhint(c, "declare [tables.ydtb_tools] in %s with id (the primary key), name and package_name, all "
+			 "text, and a migration that creates it; or remove the [[tools]]", cname);
 		return;
+	}
 	static const char *const need[] = { "id", "name", "package_name" };
 	char missing[64] = "";
+	const char *first = NULL;
 	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
-		if (!dbreg_table_column(t, need[i]))
+		if (!dbreg_table_column(t, need[i])) {
+			first = first ? first : need[i];
 			snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s", missing[0] ? ", " : "",
 				 need[i]);
-	if (!missing[0])
+		}
+	if (missing[0]) {
+		rdiag(c, "DBR016", p, p->tools[0].pos, "ydtb_tools", first, NULL,
+		      "package %s declares tools, but ydtb_tools of %s lacks column%s %s, which dbreg writes",
+		      p->name ? p->name : "?", cname, strchr(missing, ',') ? "s" : "", missing);
+		rhint(c, "declare the columns id, name and package_name in ydtb_tools of %s (description, icon and "
+			 "updated_at are written when declared)", cname);
+	}
+	/* Once, for the first package with tools (packages are in name order). */
+	bool first_with_tools = true;
+	for (size_t i = 0; i < c->reg->n_packages && c->reg->packages[i] != p; i++)
+		first_with_tools &= c->reg->packages[i]->n_tools == 0;
+	if (!first_with_tools || !dbreg_table_column(t, "id") || rules_id_unique(t))
 		return;
-	rdiag(c, "DBR016", p, p->tools[0].pos, "ydtb_tools", NULL, NULL,
-	      "package %s declares tools, but ydtb_tools of %s lacks column%s %s, which dbreg writes",
-	      p->name ? p->name : "?", core->name ? core->name : "?", strchr(missing, ',') ? "s" : "", missing);
-	rhint(c, "declare the columns id, name and package_name in ydtb_tools of %s (description, icon and "
-		 "updated_at are written when declared)", core->name ? core->name : "the core package");
+	struct dbreg_pos pos = t->primary_key_pos.line ? t->primary_key_pos : t->pos;
+	rdiag(c, "DBR016", core, pos, "ydtb_tools", "id", NULL,
+	      "ydtb_tools.id of %s is not unique on its own, and dbreg writes the tools of %s with "
+	      "ON CONFLICT (id), which needs a key of id alone", cname, p->name ? p->name : "?");
+	rhint(c, "make id the primary key of ydtb_tools (id = { type = \"text\", primary_key = true }), or "
+		 "give it unique = true");
 }
 
 static int rules_cmp_str(const void *a, const void *b)
