@@ -2757,6 +2757,34 @@ def a_linked_package_folder_is_read_and_a_link_loop_is_not_followed():
 
 
 @case
+def a_package_folder_listed_under_two_spellings_is_read_once_by_its_first():
+    # Audit aman 5: "tomls" and its absolute path, "../proj/tomls" or a
+    # link to it read every file twice, each then in conflict with itself
+    # (DBR012, DBR015, DBR046). A file is read once, by its first spelling.
+    d = project()
+    os.symlink("tomls", os.path.join(d, "lnk"))
+    rc, plain, err = run_json(["validate"], d)
+    expect(rc == 0, (rc, err))
+    base = os.path.basename(d)
+    for listed in (["tomls", "tomls/"], ["tomls", d + "/tomls"], ["tomls", "../%s/tomls" % base], ["tomls", "lnk"],
+                   ["lnk", "tomls"]):
+        with open(os.path.join(d, "dbreg.toml"), "w") as fp:
+            fp.write("[registry]\npackages = %s\n" % json.dumps(listed))
+        rc, doc, err = run_json(["validate"], d)
+        first = listed[0].rstrip("/")
+        want = [dict(x, file=x["file"].replace("tomls/", first + "/", 1)) for x in plain["diagnostics"]]
+        expect(rc == 0 and doc["diagnostics"] == want, (listed, rc, doc["diagnostics"][:3]))
+        rc, doc, err = run_json(["status", "--offline"], d)
+        expect(rc == 0 and sorted(p["name"] for p in doc["packages"]) == ["@ydtb/basic", "@ydtb/core"], (listed, doc))
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0, (rc, out, err))
+    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    n = con.execute("SELECT count(*) FROM ydtb_registry_migrations").fetchone()[0]
+    con.close()
+    expect(n == ALL_MIGRATIONS, (n, ALL_MIGRATIONS))
+
+
+@case
 def a_manifest_over_the_size_limit_is_refused():
     d = project()
     with open(os.path.join(d, "tomls", "huge.toml"), "w") as fp:

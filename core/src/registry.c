@@ -254,6 +254,78 @@ static int registry_cmp_path(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A listed manifest and the file it is, to read each file once. */
+struct registry_file {
+	char *path;
+	size_t dir;                    /* index of the package folder it was found under */
+	bool known;                    /* stat succeeded: dev and ino say which file */
+	dev_t dev;
+	ino_t ino;
+};
+
+/* The same file together (by device and inode; by path when it cannot be
+ * stat'ed), its spelling under the first-listed folder first, then in byte
+ * order. */
+static int registry_cmp_file(const void *a, const void *b)
+{
+	const struct registry_file *x = a, *y = b;
+	if (x->known != y->known)
+		return x->known ? -1 : 1;
+	if (x->known && (x->dev != y->dev || x->ino != y->ino))
+		return x->dev != y->dev ? (x->dev < y->dev ? -1 : 1) : (x->ino < y->ino ? -1 : 1);
+	if (!x->known) {
+		int r = strcmp(x->path, y->path);
+		if (r)
+			return r;
+	}
+	return x->dir != y->dir ? (x->dir < y->dir ? -1 : 1) : strcmp(x->path, y->path);
+}
+
+/* Keeps one spelling of each file: a folder listed twice ("tomls" and
+ * "tomls/sub", or "tomls" and its absolute path, a link to it,
+ * "../proj/tomls") would have every file read twice, each then in
+ * conflict with itself (DBR012, DBR015, DBR046). dir_end[i] is where the
+ * paths of folder i end. */
+static int registry_paths_once(const struct dbreg_project *p, struct registry_paths *paths, const size_t *dir_end)
+{
+	if (paths->n == 0)
+		return 0;   /* no folder held a manifest (and paths->v is NULL) */
+	struct registry_file *f = calloc(paths->n + 1, sizeof *f);
+	if (f == NULL)
+		return DBREG_ENOMEM;
+	size_t dir = 0;
+	for (size_t i = 0; i < paths->n; i++) {
+		while (i >= dir_end[dir])
+			dir++;
+		f[i].path = paths->v[i];
+		f[i].dir = dir;
+		char *full = dbreg_registry_full_path(p, f[i].path);
+		struct stat st;
+		if (full == NULL) {
+			free(f);
+			return DBREG_ENOMEM;
+		}
+		if (stat(full, &st) == 0)
+			f[i] = (struct registry_file){ f[i].path, dir, true, st.st_dev, st.st_ino };
+		free(full);
+	}
+	qsort(f, paths->n, sizeof *f, registry_cmp_file);
+	size_t k = 0;
+	for (size_t i = 0; i < paths->n; i++) {
+		bool same = i > 0 && f[i].known == f[i - 1].known &&
+			    (f[i].known ? f[i].dev == f[i - 1].dev && f[i].ino == f[i - 1].ino
+					: strcmp(f[i].path, f[i - 1].path) == 0);
+		if (same)
+			free(f[i].path);
+		else
+			paths->v[k++] = f[i].path;
+	}
+	paths->n = k;
+	free(f);
+	qsort(paths->v, paths->n, sizeof *paths->v, registry_cmp_path);
+	return 0;
+}
+
 int dbreg_registry_manifest_paths(struct dbreg_registry *reg, const struct dbreg_project *p, char ***out,
 				  size_t *n_out)
 {
@@ -274,19 +346,16 @@ int dbreg_registry_manifest_paths(struct dbreg_registry *reg, const struct dbreg
 	reg->source_pos = (struct dbreg_pos){ p->packages_line, p->packages_column };
 	if (!reg->source)
 		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n_dirs && rc == 0; i++)
+	size_t *dir_end = calloc(n_dirs, sizeof *dir_end);
+	if (dir_end == NULL)
+		return dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n_dirs && rc == 0; i++) {
 		rc = registry_scan(reg, root, dirs[i], &paths, 0, NULL);
-	if (rc == 0 && paths.n > 0)
-		qsort(paths.v, paths.n, sizeof *paths.v, registry_cmp_path);
-	/* The same folder listed twice yields each file twice: keep it once. */
-	size_t k = 0;
-	for (size_t i = 0; i < paths.n; i++) {
-		if (k > 0 && strcmp(paths.v[i], paths.v[k - 1]) == 0)
-			free(paths.v[i]);
-		else
-			paths.v[k++] = paths.v[i];
+		dir_end[i] = paths.n;
 	}
-	paths.n = k;
+	if (rc == 0 && registry_paths_once(p, &paths, dir_end) != 0)
+		rc = dbreg_registry_fail(reg, DBREG_ENOMEM, "out of memory");
+	free(dir_end);
 	if (rc != 0) {
 		dbreg_strv_free(paths.v, paths.n);
 		return rc;
