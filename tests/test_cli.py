@@ -2723,17 +2723,43 @@ def devices_fifos_and_dangling_links_are_errors_naming_them():
     out, err = run_bad(d)
     expect("dbreg.toml: error[DBR001]: cannot read dbreg.toml: not a regular file (a FIFO, device, socket or folder): "
            "only regular files are read" in err, err)
+    # A manifest that cannot be read is a finding with its file (audit
+    # aman 6): the others are still validated.
     d = project()
     os.mkfifo(os.path.join(d, "tomls", "fifo.toml"))
     out, err = run_bad(d)
-    expect("dbreg: cannot read tomls/fifo.toml: not a regular file (a FIFO, device, socket or folder): only regular "
-           "files are read" in err.splitlines(), err)
+    expect("tomls/fifo.toml: error[DBR001]: cannot read tomls/fifo.toml: not a regular file (a FIFO, device, socket "
+           "or folder): only regular files are read (hint: make it a regular file, or give it a name that does not "
+           "end in .toml)" in err.splitlines() and "2 packages, 1 error, " in err, err)
     d = project()
     os.symlink("gone.toml", os.path.join(d, "tomls", "link.toml"))
     out, err = run_bad(d, ("validate", "--json"))
     doc = json.loads(out)
-    expect(doc["exit_code"] == 1 and "link.toml" in doc["error"]["message"] and
-           "symbolic link to a file that does not exist" in doc["error"]["message"], doc)
+    found = [(x["code"], x["file"], x["message"]) for x in doc["diagnostics"] if x["severity"] == "error"]
+    expect(doc["exit_code"] == 1 and found == [("DBR001", "tomls/link.toml", "cannot read tomls/link.toml: a "
+                                                "symbolic link to a file that does not exist")], doc)
+
+
+@case
+def an_editors_lock_file_is_skipped_and_other_manifests_are_validated_beside_an_unreadable_one():
+    # Audit aman 6: Emacs makes tomls/.#a.toml, a link to nowhere, while
+    # a.toml is edited; validate, plan and apply failed outright with no
+    # diagnostic. It is no manifest. Any other unreadable *.toml is DBR001
+    # with its file, and the other manifests are still checked.
+    d = project()
+    os.symlink("root@host.1234:1700000000", os.path.join(d, "tomls", ".#basic.toml"))
+    for cmd in (["validate"], ["plan"], ["apply", "-q"]):
+        rc, out, err = run(cmd, d)
+        expect(rc == 0 and ".#basic" not in out + err, (cmd, rc, out, err))
+    os.symlink("root@host.1234:1700000000", os.path.join(d, "tomls", "gone.toml"))
+    with open(os.path.join(d, "tomls", "basic.toml"), "a") as fp:
+        fp.write("\n[tables.nope]\n")
+    rc, doc, err = run_json(["validate"], d)
+    found = sorted((x["code"], x["file"]) for x in doc["diagnostics"] if x["severity"] == "error")
+    expect(rc == 1 and ("DBR001", "tomls/gone.toml") in found and ("DBR020", "tomls/basic.toml") in found
+           and doc["error"]["message"].endswith("of 2 packages"), (rc, doc))
+    rc, out, err = run(["apply"], d)
+    expect(rc == 1 and "tomls/gone.toml: error[DBR001]" in err and "nothing was changed" in err, (rc, out, err))
 
 
 @case
@@ -2789,9 +2815,10 @@ def a_manifest_over_the_size_limit_is_refused():
     d = project()
     with open(os.path.join(d, "tomls", "huge.toml"), "w") as fp:
         fp.write("# padding\n" * (17 * 1024 * 1024 // 10))
-    out, err = run_bad(d)
-    expect("dbreg: cannot read tomls/huge.toml: larger than the 16 MiB limit for a manifest or SQL file"
-           in err.splitlines(), err)
+    out, err = run_bad(d, ("validate", "--json"))
+    found = [(x["code"], x["file"], x["message"]) for x in json.loads(out)["diagnostics"] if x["severity"] == "error"]
+    expect(found == [("DBR001", "tomls/huge.toml", "cannot read tomls/huge.toml: larger than the 16 MiB limit for a "
+                      "manifest or SQL file")], out[-2000:])
 
 
 @case

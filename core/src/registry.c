@@ -147,13 +147,39 @@ int dbreg_registry_add_string(struct dbreg_registry *reg, const char *name, cons
 	return 0;
 }
 
+int dbreg_registry_unreadable(struct dbreg_diag_list *diags, const char *file, int err)
+{
+	static const struct {
+		int err;
+		const char *hint;
+	} hints[] = {
+		{ DBREG_ETOOBIG, "split it: one package per file; or keep large SQL in an up_file" },
+		{ DBREG_EDANGLING, "point the link at the manifest, or remove it" },
+		{ DBREG_ENOTREG, "make it a regular file, or give it a name that does not end in .toml" },
+		{ EACCES, "make it readable by this user, or move it out of the package folders" },
+	};
+	const char *hint = "make it a readable manifest, or move it out of the package folders";
+	for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
+		if (hints[i].err == err)
+			hint = hints[i].hint;
+	struct dbreg_diag_at at = { .file = file };
+	if (dbreg_diag_addf(diags, "DBR001", &at, "cannot read %s: %s", file, dbreg_io_strerror(err)) != 0 ||
+	    dbreg_diag_hintf(diags, "%s", hint) != 0)
+		return DBREG_ENOMEM;
+	return 0;
+}
+
 /* Loads `path` (as read from disk) naming it `shown` in messages. */
 static int registry_add_path(struct dbreg_registry *reg, const char *path, const char *shown)
 {
 	char *text = NULL;
 	size_t len = 0;
-	if (dbreg_read_file(path, &text, &len) != 0)
-		return dbreg_registry_fail(reg, DBREG_EIO, "cannot read %s: %s", shown, dbreg_io_strerror(errno));
+	if (dbreg_read_file(path, &text, &len) != 0) {
+		int rc = dbreg_registry_checks_forget(reg);
+		if (rc == 0 && dbreg_registry_unreadable(&reg->diags, shown, errno) != 0)
+			rc = DBREG_ENOMEM;
+		return rc ? dbreg_registry_fail(reg, rc, "out of memory") : 0;
+	}
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? dbreg_strndup(path, (size_t)(slash == path ? 1 : slash - path)) : dbreg_strdup(".");
 	int rc = dir ? dbreg_registry_add_string(reg, shown, dir, text, len)
@@ -198,6 +224,16 @@ static bool registry_is_manifest(const char *name)
 	return n > 5 && strcmp(name + n - 5, ".toml") == 0 && strcmp(name, "dbreg.toml") != 0;
 }
 
+/* An editor's lock file beside a manifest being edited: Emacs makes
+ * .#a.toml, a symbolic link to "user@host.pid:time", which is no file. It
+ * comes and goes with the edit, and is no manifest. */
+static bool registry_is_lock(const char *full, const char *name)
+{
+	struct stat st;
+	return strncmp(name, ".#", 2) == 0 && lstat(full, &st) == 0 && S_ISLNK(st.st_mode) && stat(full, &st) != 0 &&
+	       errno == ENOENT;
+}
+
 /* Collects manifests under `rel` (relative to the project folder `root`),
  * the folder `here` on the way down: symbolic links to folders are followed,
  * except back into a folder on the way (dbreg_walk_into), so a link loop
@@ -233,9 +269,10 @@ static int registry_scan(struct dbreg_registry *reg, const char *root, const cha
 		} else if (dbreg_walk_into(child_full, here, &sub)) {
 			if (depth < 32)
 				rc = registry_scan(reg, root, child_rel, out, depth + 1, &sub);
-		} else if (registry_is_manifest(e->d_name)) {
+		} else if (registry_is_manifest(e->d_name) && !registry_is_lock(child_full, e->d_name)) {
 			/* A FIFO, device or dangling link named *.toml is listed
-			 * too: reading it then says what it is, never skips it. */
+			 * too: reading it then says what it is (DBR001), never
+			 * skips it. */
 			rc = registry_paths_push(out, child_rel);
 			child_rel = NULL;
 			if (rc)
@@ -406,8 +443,8 @@ static int registry_load_item(void *arg, size_t worker, size_t i, struct dbreg_d
 	char *text = NULL;
 	size_t len = 0;
 	if (dbreg_read_file(it->full, &text, &len) != 0) {
-		it->rc = DBREG_EIO;
-		snprintf(it->errmsg, sizeof it->errmsg, "cannot read %s: %s", it->full, dbreg_io_strerror(errno));
+		if ((it->rc = dbreg_registry_unreadable(&it->diags, it->full, errno)) != 0)
+			snprintf(it->errmsg, sizeof it->errmsg, "out of memory");
 		return 0;
 	}
 	const char *slash = strrchr(it->full, '/');

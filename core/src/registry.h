@@ -68,6 +68,10 @@ int dbreg_registry_manifest_paths(struct dbreg_registry *reg, const struct dbreg
 
 /* The path to open for a manifest path relative to the project; malloc'd. */
 char *dbreg_registry_full_path(const struct dbreg_project *p, const char *rel);
+/* DBR001 about a manifest `file` that cannot be read (errno `err`, as
+ * dbreg_read_file sets it), with a hint for the cause: a finding like any
+ * other, so the other manifests are still validated. */
+int dbreg_registry_unreadable(struct dbreg_diag_list *diags, const char *file, int err);
 
 /* Sets the registry's message (printf-formatted) and returns `code`. */
 int dbreg_registry_fail(struct dbreg_registry *reg, int code, const char *fmt, ...)

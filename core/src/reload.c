@@ -464,8 +464,7 @@ static int reload_read(struct reload_item *it, const struct dbreg_project *p, co
 	int rc = 0;
 	if (dbreg_read_file(full, &text, &len) != 0) {
 		/* Gone between the listing and now (an editor's rename): as a file that says nothing. */
-		struct dbreg_diag_at at = {.file = full};
-		rc = dbreg_diag_addf(&it->load, "DBR001", &at, "cannot read %s: %s", full, dbreg_io_strerror(errno));
+		rc = dbreg_registry_unreadable(&it->load, full, errno);
 		snprintf(it->sum, sizeof(it->sum), "unreadable");
 		it->why = "its manifest changed";
 		it->stand_in = rc == 0 && it->old && it->old->pkg;
