@@ -3680,6 +3680,43 @@ down = "DROP TABLE IF EXISTS ydtb_a;"
 """
 
 
+AMAN_CORE_OK = AMAN_CORE.replace('primary_key = ["id", "package_name"]', 'primary_key = ["id"]').replace(
+    "PRIMARY KEY (id, package_name)", "PRIMARY KEY (id)")
+
+
+@case
+def dbregs_own_tables_are_no_package_table():
+    # Audit aman 7: a package could declare ydtb_registry_packages (and
+    # create it); the only finding was a DBR047 that said "run generate"
+    # about a table its migration does create, and with --allow DBR047 the
+    # run failed on the target. DBR024 at the declaration (dbreg owns the
+    # table, as a second package would), DBR046 at each statement that
+    # makes or changes it, and no DBR047.
+    for table in ("ydtb_registry_packages", "ydtb_registry_migrations"):
+        a = AMAN_A.replace("ydtb_a", table).replace("[[tools]]\nid = \"t1\"\nname = \"T\"\n\n", "")
+        d = project({"tomls/core.toml": AMAN_CORE_OK,
+                     "tomls/a.toml": a}, with_tomls=False)
+        rc, doc, err = run_json(["validate"], d)
+        found = [(x["code"], x["line"], x["table"]) for x in doc["diagnostics"]]
+        lines = a.split("\n")
+        decl = lines.index("[tables.%s]" % table) + 1
+        create = [i + 1 for i, l in enumerate(lines) if l.startswith("CREATE ")]
+        expect(rc == 1 and found[0] == ("DBR024", decl, table) and
+               [f for f in found if f[0] == "DBR046"][:2] == [("DBR046", create[0], table), ("DBR046", create[1], table)]
+               and "DBR047" not in [f[0] for f in found], (table, rc, found))
+        own = doc["diagnostics"][0]
+        expect("is dbreg's own" in own["message"] and "another name" in own["hint"] and "generate" not in own["hint"],
+               own)
+        # Not declared, only created by a migration: DBR046.
+        rc, doc, err = run_json(["validate"], project({"tomls/core.toml": AMAN_CORE_OK,
+                                                       "tomls/a.toml": AMAN_A.replace("[[tools]]\nid = \"t1\"\nname = \"T\"\n\n", "")
+                                                       + '\n[[migrations]]\nid = "0002"\nversion = "1.0.0"\n'
+                                                       'up = "CREATE TABLE IF NOT EXISTS %s (x text PRIMARY KEY);"\n' % table},
+                                                      with_tomls=False))
+        found = [(x["code"], x["migration"]) for x in doc["diagnostics"] if "dbreg's own" in x["message"]]
+        expect(rc == 1 and found == [("DBR046", "0002")], (table, doc["diagnostics"]))
+
+
 @case
 def a_tools_table_whose_id_is_not_unique_alone_is_dbr016_at_the_core():
     # Audit aman 3b: validate passed and apply failed with exit 3 on

@@ -1,6 +1,7 @@
 /* DBR047's words for each kind of difference (dbr047.h). */
 #include "dbr047.h"
 #include "diag.h"
+#include "rules.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -78,6 +79,10 @@ int dbreg_dbr047_render(const struct dbreg_dbr047 *c, const struct dbreg_sdiff *
 	const char *tn = t ? t->name : d->have_table->name;
 	const struct dbreg_schema_column *wc = d->want_col, *hc = d->have_col;
 	char *a = NULL, *b = NULL;
+	/* dbreg's own tables, which the replay holds before any migration:
+	 * declaring or creating one is DBR024's and DBR046's finding. */
+	if (dbreg_rules_reserved_table(tn))
+		return 0;
 	switch (d->kind) {
 	case DBREG_SDIFF_TABLE_MISSING:
 		rc = dbreg_dbr047_add(c, t->pos, tn, NULL, NULL, dbr047_generate(gen, sizeof gen, c, "CREATE TABLE IF NOT EXISTS in a new migration"),

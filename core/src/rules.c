@@ -95,9 +95,31 @@ static bool rules_columns_exist(struct rctx *c, const struct dbreg_package *p, c
 }
 
 /* Names, keys and the workspace rules of one table. */
+const char *dbreg_rules_reserved_table(const char *name)
+{
+	static const struct {
+		const char *name, *what;
+	} own[] = {
+		{ "ydtb_registry_migrations", "its history of applied migrations" },
+		{ "ydtb_registry_packages", "its record of installed packages" },
+	};
+	for (size_t i = 0; name && i < sizeof own / sizeof own[0]; i++)
+		if (strcmp(name, own[i].name) == 0)
+			return own[i].what;
+	return NULL;
+}
+
 static void rules_table(struct rctx *c, const struct dbreg_package *p, const struct dbreg_table *t)
 {
 	rules_ident(c, p, t->pos, "table", t->name, t->name, NULL);
+	/* DBR024 as for a table of two packages: dbreg owns it, and creates
+	 * it before any migration runs. */
+	const char *own = dbreg_rules_reserved_table(t->name);
+	if (own) {
+		rdiag(c, "DBR024", p, t->pos, t->name, NULL, NULL,
+		      "table \"%s\" is dbreg's own (%s): no package may declare it", t->name, own);
+		rhint(c, "give the table another name; dbreg creates and writes %s on every target itself", t->name);
+	}
 	for (size_t i = 0; i < t->n_columns; i++)
 		rules_ident(c, p, t->columns[i].pos, "column", t->columns[i].name, t->name, t->columns[i].name);
 	for (size_t i = 0; i < t->n_indexes; i++) {

@@ -16,4 +16,9 @@ int dbreg_rules_check(struct dbreg_registry *reg);
  * then registry order. */
 int dbreg_rules_owner_cmp(const struct dbreg_package *a, size_t ia, const struct dbreg_package *b, size_t ib);
 
+/* What dbreg keeps in table `name` when it is one of its own (the history
+ * tables it creates and writes on every target, cli.md), else NULL: no
+ * package may declare (DBR024) or create (DBR046) one. */
+const char *dbreg_rules_reserved_table(const char *name);
+
 #endif

@@ -806,6 +806,13 @@ static const struct dbreg_package *sc_other_owner(const struct sc_ctx *c, const 
 /* DBR046 when a migration touches another package's table. */
 static void sc_check_owner(struct sc_ctx *c, const char *table, const char *verb)
 {
+	const char *own = dbreg_rules_reserved_table(table);
+	if (own) {
+		sc_diag(c, "DBR046", table, NULL, "leave the table to dbreg, which creates and writes it on every target; "
+			"give the package's table another name", "migration %s %s table %s, which is dbreg's own (%s)",
+			c->migration ? c->migration : "", verb, table, own);
+		return;
+	}
 	const struct dbreg_package *other = sc_other_owner(c, table);
 	if (!other)
 		return;
