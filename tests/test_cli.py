@@ -2653,6 +2653,44 @@ def run_bad(d, args=("validate",), env=None):
 
 
 @case
+def a_byte_order_mark_at_the_start_of_an_up_file_is_no_sql_and_no_change():
+    # Audit aman 8: Notepad's UTF-8 BOM made an up_file DBR044 'syntax error
+    # at or near "\ufeffSELECT"'. It is dropped when the file is read: the
+    # SQL is checked, run and checksummed without it, so saving an applied
+    # file again with a mark is no drift (as CRLF is none). Positions are
+    # those an editor shows (it hides the mark).
+    pkg = pkg_with_up_file("m.sql").replace("[[migrations]]", "[tables.ydtb_bad_x]\ndescription = \"x\"\n"
+                                              "workspace_scoped = true\n[tables.ydtb_bad_x.columns]\n"
+                                              "id = { type = \"text\", primary_key = true }\n[[migrations]]")
+    body = ("CREATE TABLE IF NOT EXISTS ydtb_bad_x (id text PRIMARY KEY, workspace_id text NOT NULL REFERENCES "
+            "ydtb_workspaces (id) ON DELETE CASCADE);\nCREATE INDEX IF NOT EXISTS ydtb_bad_x_workspace_id_idx ON "
+            "ydtb_bad_x (workspace_id);\n")
+    d = project({"tomls/bad.toml": pkg})
+    sql = os.path.join(d, "tomls", "m.sql")
+    with open(sql, "wb") as fp:
+        fp.write(b"\xef\xbb\xbf" + body.encode())
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0 and "0 errors" in err and "byte" not in err, (rc, err))
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0, (rc, out, err))
+    con = sqlite3.connect(os.path.join(d, "ydtb.db"))
+    got = con.execute("SELECT checksum FROM ydtb_registry_migrations WHERE migration = '0001_x'").fetchone()[0]
+    con.close()
+    expect(got.endswith(hashlib.sha256(body.encode()).hexdigest()), (got, hashlib.sha256(body.encode()).hexdigest()))
+    # Saved without the mark, and with it again: no drift either way.
+    for text in (body.encode(), b"\xef\xbb\xbf" + body.encode()):
+        with open(sql, "wb") as fp:
+            fp.write(text)
+        rc, out, err = run(["validate"], d)
+        expect(rc == 0 and "DBR045" not in err, (rc, err))
+    # A finding on the first line is at the column an editor shows.
+    with open(sql, "wb") as fp:
+        fp.write(b"\xef\xbb\xbfSELEC 1;\n")
+    rc, out, err = run(["validate"], d)
+    expect(rc == 1 and "tomls/m.sql:1:1: error[DBR044]" in err and "\ufeff" not in err, (rc, err))
+
+
+@case
 def a_nul_byte_or_bytes_not_utf8_in_a_body_are_dbr044_where_they_are():
     # Before: the checks and the run stopped at the NUL (a DROP TABLE after
     # it passed validate and was checksummed, never checked nor run), and an

@@ -22,6 +22,17 @@ const char *dbreg_io_strerror(int err)
 	}
 }
 
+int dbreg_read_sql_file(const char *path, char **out, size_t *len)
+{
+	if (dbreg_read_file(path, out, len) != 0)
+		return -1;
+	if (*len >= 3 && memcmp(*out, "\xEF\xBB\xBF", 3) == 0) {
+		memmove(*out, *out + 3, *len - 3 + 1);   /* with the NUL */
+		*len -= 3;
+	}
+	return 0;
+}
+
 /* Operator characters of the PostgreSQL lexer. */
 static bool shape_op(char c)
 {

@@ -21,6 +21,12 @@
 /* The message for an errno from dbreg_read_file (the system's otherwise). */
 const char *dbreg_io_strerror(int err);
 
+/* An up_file or down_file as its SQL: dbreg_read_file without a leading
+ * UTF-8 byte order mark (Notepad writes one; PostgreSQL and SQLite take it
+ * for part of the first word). Its checksum is then that of the SQL, so a
+ * file saved again with a mark is no change, as CRLF is none. */
+int dbreg_read_sql_file(const char *path, char **out, size_t *len);
+
 /* What a cheap scan of SQL text finds, without parsing it. */
 struct dbreg_sql_shape {
 	size_t depth;                  /* the deepest statement's estimated tree depth */

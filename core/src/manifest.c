@@ -973,7 +973,7 @@ static void manifest_sql_file(struct mctx *c, struct dbreg_sql *sql, const struc
 	}
 	char *text = NULL;
 	size_t len = 0;
-	if (strlen(v->u.str.ptr) != v->u.str.len || dbreg_read_file(path, &text, &len) != 0) {
+	if (strlen(v->u.str.ptr) != v->u.str.len || dbreg_read_sql_file(path, &text, &len) != 0) {
 		int e = errno;
 		mdiag(c, "DBR014", v->line, v->column, s, "%s \"%s\" cannot be read: %s", kv->key,
 		      v->u.str.ptr, dbreg_io_strerror(e ? e : EINVAL));

@@ -210,7 +210,7 @@ static bool reload_files_same(const struct dbreg_package *pkg)
 				continue;
 			char *text = NULL;
 			size_t len = 0;
-			bool same = dbreg_read_file(b->file, &text, &len) == 0 && len == b->len &&
+			bool same = dbreg_read_sql_file(b->file, &text, &len) == 0 && len == b->len &&
 				    memcmp(text, b->text, len) == 0;
 			free(text);
 			if (!same)
