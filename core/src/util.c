@@ -434,6 +434,12 @@ size_t dbreg_edit_distance(const char *a, const char *b, size_t cap)
 
 const char *dbreg_nearest(const char *word, const char *const *candidates)
 {
+	size_t unbounded = SIZE_MAX;
+	return dbreg_nearest_budget(word, candidates, &unbounded);
+}
+
+const char *dbreg_nearest_budget(const char *word, const char *const *candidates, size_t *budget)
+{
 	size_t limit = strlen(word) / 3;
 	if (limit < 2)
 		limit = 2;
@@ -442,6 +448,9 @@ const char *dbreg_nearest(const char *word, const char *const *candidates)
 	/* Only a candidate nearer than the best so far can change the answer:
 	 * the cap shrinks with it, so most distances stop after a few rows. */
 	for (size_t i = 0; candidates[i] && best_d > 0; i++) {
+		if (*budget == 0)
+			return NULL;   /* not the nearest, maybe: none rather than a worse one */
+		--*budget;
 		size_t d = dbreg_edit_distance(word, candidates[i], best_d - 1);
 		if (d < best_d) {
 			best_d = d;

@@ -94,6 +94,11 @@ size_t dbreg_edit_distance(const char *a, const char *b, size_t cap);
 /* The candidate nearest to `word` (NULL-terminated list), or NULL when none
  * is within a third of the word's length (at least 2 edits). */
 const char *dbreg_nearest(const char *word, const char *const *candidates);
+/* The same with a budget of comparisons, *budget lessened by the
+ * candidates compared: NULL (no suggestion) once it is spent, so that many
+ * unknown names among many candidates cost a bounded time, not their
+ * product (audit aman 9). Deterministic, unlike a clock. */
+const char *dbreg_nearest_budget(const char *word, const char *const *candidates, size_t *budget);
 
 
 /* Writes "sha256:<64 hex>" of data into out (72 bytes). */
