@@ -3781,6 +3781,24 @@ def dbregs_own_tables_are_no_package_table():
 
 
 @case
+def a_dependency_whose_manifest_does_not_load_is_named_and_no_package_is_its_own_dependency():
+    # Audit aman 10: with tomls/a.toml broken, @t/b's DBR030 for "@t/a" said
+    # 'did you mean "@t/b"?', its own name. The hint now names the manifest
+    # that did not load; without one, the nearest other package.
+    b = ('[package]\nname = "@t/b"\nversion = "1.0.0"\n[dependencies]\n"@t/a" = "^1.0.0"\n')
+    d = project({"tomls/core.toml": AMAN_CORE_OK, "tomls/a.toml": "x = = 1\n", "tomls/b.toml": b}, with_tomls=False)
+    rc, doc, err = run_json(["validate"], d)
+    dbr030 = [x for x in doc["diagnostics"] if x["code"] == "DBR030"]
+    expect(rc == 1 and len(dbr030) == 1 and dbr030[0]["hint"] == 'tomls/a.toml does not load (DBR001) and may be the '
+           'manifest of "@t/a": fix it first', dbr030)
+    os.remove(os.path.join(d, "tomls", "a.toml"))
+    rc, doc, err = run_json(["validate"], d)
+    dbr030 = [x for x in doc["diagnostics"] if x["code"] == "DBR030"]
+    expect(rc == 1 and len(dbr030) == 1 and dbr030[0]["hint"] == 'add the manifest of "@t/a" to the package folders',
+           dbr030)
+
+
+@case
 def a_tools_table_whose_id_is_not_unique_alone_is_dbr016_at_the_core():
     # Audit aman 3b: validate passed and apply failed with exit 3 on
     # "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE

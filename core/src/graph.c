@@ -136,6 +136,47 @@ static int graph_check_names(struct dbreg_registry *reg)
 	return 0;
 }
 
+/* A manifest that brought no package (it does not parse, or cannot be
+ * read: DBR001), or NULL: the package a dependency names may be in it. */
+static const char *graph_unloaded(const struct dbreg_registry *reg)
+{
+	for (size_t i = 0; i < reg->diags.len; i++) {
+		const struct dbreg_diag *d = &reg->diags.items[i];
+		if (strcmp(d->code, "DBR001") != 0 || !d->file)
+			continue;
+		bool loaded = false;
+		for (size_t k = 0; k < reg->n_packages && !loaded; k++)
+			loaded = reg->packages[k]->file && strcmp(reg->packages[k]->file, d->file) == 0;
+		if (!loaded)
+			return d->file;
+	}
+	return NULL;
+}
+
+/* The hint of a DBR030: the manifest that did not load, which may hold
+ * the package; else the nearest other name (never the package's own: a
+ * package does not depend on itself); else where to add it. */
+static int graph_hint_unknown_dep(struct dbreg_registry *reg, const struct dbreg_package *p, const char *dep,
+				  const char *const *names, size_t n_names)
+{
+	const char *unloaded = graph_unloaded(reg);
+	if (unloaded)
+		return dbreg_diag_hintf(&reg->diags, "%s does not load (DBR001) and may be the manifest of \"%s\": "
+					"fix it first", unloaded, dep);
+	const char **others = calloc(n_names + 1, sizeof *others);
+	if (others == NULL)
+		return DBREG_ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < n_names; i++)
+		if (!p->name || strcmp(names[i], p->name) != 0)
+			others[k++] = names[i];
+	const char *near = dbreg_nearest(dep, others);
+	int rc = near ? dbreg_diag_hintf(&reg->diags, "did you mean \"%s\"?", near)
+		      : dbreg_diag_hintf(&reg->diags, "add the manifest of \"%s\" to the package folders", dep);
+	free(others);
+	return rc;
+}
+
 /* DBR030, DBR031. */
 static int graph_check_deps(struct dbreg_registry *reg)
 {
@@ -155,12 +196,8 @@ static int graph_check_deps(struct dbreg_registry *reg)
 			if (q == NULL) {
 				rc = graph_diag(reg, "DBR030", p, dep->pos.line, dep->pos.column,
 						"dependency \"%s\" is not a registered package%s%s", dep->name, "", "");
-				const char *near = dbreg_nearest(dep->name, names);
 				if (rc == 0)
-					rc = near ? dbreg_diag_hintf(&reg->diags, "did you mean \"%s\"?", near)
-						  : dbreg_diag_hintf(&reg->diags,
-								     "add the manifest of \"%s\" to the package folders",
-								     dep->name);
+					rc = graph_hint_unknown_dep(reg, p, dep->name, names, k);
 				continue;
 			}
 			if (dep->range == NULL || !q->version_ok)
