@@ -3799,6 +3799,17 @@ def a_dependency_whose_manifest_does_not_load_is_named_and_no_package_is_its_own
 
 
 @case
+def findings_about_the_package_section_name_the_package():
+    # Audit aman 10: DBR013/DBR014 inside [package] had "package": null
+    # (the name was read after the keys were checked); DBR011 had it.
+    a = AMAN_A.replace('version = "1.0.0"\n\n[tables', 'version = "1.0.0"\nnme = "x"\ndescription = 1\n\n[tables', 1)
+    d = project({"tomls/core.toml": AMAN_CORE_OK, "tomls/a.toml": a}, with_tomls=False)
+    rc, doc, err = run_json(["validate"], d)
+    found = sorted((x["code"], x["package"]) for x in doc["diagnostics"] if x["code"] in ("DBR013", "DBR014"))
+    expect(rc == 1 and found == [("DBR013", "@t/a"), ("DBR014", "@t/a")], doc["diagnostics"])
+
+
+@case
 def a_tools_table_whose_id_is_not_unique_alone_is_dbr016_at_the_core():
     # Audit aman 3b: validate passed and apply failed with exit 3 on
     # "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE

@@ -443,7 +443,6 @@ static void manifest_package(struct mctx *c, const struct mvals *root)
 	pkg->pos.column = p->column;
 	struct mvals pv;
 	manifest_keys_find(p, package_keys, &pv);
-	manifest_check_keys(c, p, package_keys, &(struct mwhere){"[package]", NULL, NULL}, NULL, &pv);
 
 	const struct dbreg_toml_node *name = pv.v[P_NAME];
 	if (name) {
@@ -457,6 +456,8 @@ static void manifest_package(struct mctx *c, const struct mvals *root)
 			pkg->name = mdup(c, name->u.str.ptr);
 		}
 	}
+	/* After the name: the findings about [package]'s keys name it too. */
+	manifest_check_keys(c, p, package_keys, &(struct mwhere){"[package]", NULL, NULL}, NULL, &pv);
 	const struct dbreg_toml_node *ver = pv.v[P_VERSION];
 	if (ver) {
 		pkg->version_text = mdup(c, ver->u.str.ptr);
