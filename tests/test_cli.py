@@ -3810,6 +3810,20 @@ def findings_about_the_package_section_name_the_package():
 
 
 @case
+def a_tool_id_twice_in_one_package_says_so():
+    # Audit aman 10: the hint was "tool ids are unique across packages"
+    # for a duplicate inside one package.
+    a = AMAN_A.replace('[[tools]]\nid = "t1"\nname = "T"\n', '[[tools]]\nid = "t1"\nname = "T"\n\n[[tools]]\nid = "t1"\nname = "U"\n')
+    d = project({"tomls/core.toml": AMAN_CORE_OK, "tomls/a.toml": a}, with_tomls=False)
+    rc, doc, err = run_json(["validate"], d)
+    found = [x for x in doc["diagnostics"] if x["code"] == "DBR050"]
+    first = a.split("\n").index("[[tools]]") + 2
+    expect(rc == 1 and len(found) == 1 and found[0]["line"] == first + 4 and
+           found[0]["message"] == 'tool id "t1" is declared twice in this package (first at line %d)' % first and
+           "across packages" not in found[0]["hint"], found)
+
+
+@case
 def a_tools_table_whose_id_is_not_unique_alone_is_dbr016_at_the_core():
     # Audit aman 3b: validate passed and apply failed with exit 3 on
     # "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE

@@ -782,6 +782,13 @@ static void rules_tools(struct rctx *c)
 		if (v[i].pkg != v[i - 1].pkg && v[i].pkg->name && v[i - 1].pkg->name &&
 		    strcmp(v[i].pkg->name, v[i - 1].pkg->name) == 0)
 			continue; /* a duplicated package: DBR012 says it */
+		if (v[i].pkg == v[i - 1].pkg) {
+			rdiag(c, "DBR050", v[i].pkg, v[i].tool->pos, NULL, NULL, NULL,
+			      "tool id \"%s\" is declared twice in this package (first at line %u)", v[i].tool->id,
+			      v[i - 1].tool->pos.line);
+			rhint(c, "give each [[tools]] entry its own id, or remove the second one");
+			continue;
+		}
 		rdiag(c, "DBR050", v[i].pkg, v[i].tool->pos, NULL, NULL, NULL,
 		      "tool id \"%s\" is already declared by package \"%s\"", v[i].tool->id,
 		      v[i - 1].pkg->name ? v[i - 1].pkg->name : "?");
