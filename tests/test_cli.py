@@ -3824,6 +3824,16 @@ def a_tool_id_twice_in_one_package_says_so():
 
 
 @case
+def a_second_manifest_of_a_package_is_dbr012_alone():
+    # Audit aman 10: after DBR012 the copy's migrations got DBR046
+    # "creates table ydtb_a, which belongs to @t/a" in a file declaring @t/a.
+    d = project({"tomls/core.toml": AMAN_CORE_OK, "tomls/a.toml": AMAN_A, "tomls/b.toml": AMAN_A}, with_tomls=False)
+    rc, doc, err = run_json(["validate"], d)
+    found = [(x["code"], x["file"]) for x in doc["diagnostics"] if x["severity"] == "error"]
+    expect(rc == 1 and found == [("DBR012", "tomls/b.toml")], doc["diagnostics"])
+
+
+@case
 def a_tools_table_whose_id_is_not_unique_alone_is_dbr016_at_the_core():
     # Audit aman 3b: validate passed and apply failed with exit 3 on
     # "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE

@@ -814,7 +814,9 @@ static void sc_check_owner(struct sc_ctx *c, const char *table, const char *verb
 		return;
 	}
 	const struct dbreg_package *other = sc_other_owner(c, table);
-	if (!other)
+	/* A second manifest of the same package: DBR012 says it, and "belongs
+	 * to @t/a" in a file that declares @t/a would contradict itself. */
+	if (!other || (other->name && c->pkg && c->pkg->name && strcmp(other->name, c->pkg->name) == 0))
 		return;
 	sc_diag(c, "DBR046", table, NULL, "create the table or index in a migration of that package, or depend on it and use it as it is",
 		"migration %s %s table %s, which belongs to %s", c->migration ? c->migration : "", verb, table,
