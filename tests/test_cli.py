@@ -3834,6 +3834,17 @@ def a_second_manifest_of_a_package_is_dbr012_alone():
 
 
 @case
+def dbr048_names_the_table_of_the_statement():
+    # Audit aman 10: DBR048 for CREATE INDEX CONCURRENTLY ... ON ydtb_a had "table": null.
+    a = AMAN_A + ('\n[[migrations]]\nid = "0002"\nversion = "1.0.0"\nup_sqlite = "SELECT 1;"\n'
+                  'up_postgres = "CREATE INDEX CONCURRENTLY IF NOT EXISTS ydtb_a_x_idx ON ydtb_a (id);"\n')
+    d = project({"tomls/core.toml": AMAN_CORE_OK, "tomls/a.toml": a}, with_tomls=False)
+    rc, doc, err = run_json(["validate"], d)
+    found = [(x["table"], x["migration"]) for x in doc["diagnostics"] if x["code"] == "DBR048"]
+    expect(rc == 1 and found == [("ydtb_a", "0002")], doc["diagnostics"])
+
+
+@case
 def a_tools_table_whose_id_is_not_unique_alone_is_dbr016_at_the_core():
     # Audit aman 3b: validate passed and apply failed with exit 3 on
     # "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE

@@ -1572,8 +1572,11 @@ static const char *sc_field(const void *node, const char *field)
 static void sc_dbr048(struct sc_ctx *c, const char *kind, const struct json *st, size_t off, size_t end)
 {
 	const char *why = dbreg_txcheck_reason(kind, sc_field, st, c->sql + off, end - off);
+	/* The table it works on, where the statement names one (an index's,
+	 * a REINDEX TABLE's): "table" in JSON. */
+	const char *table = jstr(jget(st, "relation"), "relname");
 	if (why)
-		sc_diag(c, "DBR048", NULL, NULL, "add transaction = false to the migration (its statements then run one by one)",
+		sc_diag(c, "DBR048", table, NULL, "add transaction = false to the migration (its statements then run one by one)",
 			"%s cannot run inside a transaction, and migration %s runs in one", why,
 			c->migration ? c->migration : "");
 }
