@@ -3670,20 +3670,28 @@ down = "DROP TABLE IF EXISTS ydtb_workspaces;"
 
 
 @case
-def the_contracts_example_with_a_core_without_ydtb_tools_is_dbr016_at_its_tools():
-    # review-11 #1 had this pair validate clean and apply drop the tools
-    # with a note; audit aman 3: a validate that passes must not leave an
-    # apply that writes the tools nowhere. DBR016 at the package's [[tools]].
+def the_contracts_example_with_a_core_without_ydtb_tools_validates_clean_and_apply_notes_the_tools():
+    # review-11 #1: DBR107 fired on manifest.md's own example. validate and
+    # plan give no finding; apply and init (one target or a fleet) say once,
+    # on standard error and outside the JSON, that the tools were not written.
     d = project({"tomls/core.toml": CORE_WITHOUT_TOOLS, "tomls/basic.toml": MANIFEST_EXAMPLE,
-                 "dbreg.toml": '[targets.dev]\nurl = "sqlite:dev.db"\n'}, with_tomls=False)
-    rc, doc, err = run_json(["validate"], d)
-    found = [x for x in doc["diagnostics"] if x["code"] == "DBR016"]
-    at = MANIFEST_EXAMPLE.split("\n").index("[[tools]]") + 2   # its id
-    expect(rc == 1 and len(found) == 1 and found[0]["file"] == "tomls/basic.toml" and found[0]["line"] == at
-           and found[0]["package"] == "@ydtb/basic" and "declares no ydtb_tools table" in found[0]["message"]
-           and "[tables.ydtb_tools]" in found[0]["hint"], (rc, doc))
-    rc, out, err = run(["apply"], d)
-    expect(rc == 1 and "error[DBR016]" in err and not os.path.exists(os.path.join(d, "dev.db")), (rc, out, err))
+                 "dbreg.toml": '[targets.dev]\nurl = "sqlite:dev.db"\n'
+                               '[fleets.f]\ntargets = ["sqlite:t1.db", "sqlite:t2.db"]\n'}, with_tomls=False)
+    rc, out, err = run(["validate"], d)
+    expect(rc == 0 and (out + err).strip() == "2 packages, 0 errors, 0 warnings", "%d %s %s" % (rc, out, err))
+    for cmd in (["validate", "--json"], ["plan", "--json"]):
+        rc, out, err = run(cmd, d)
+        expect(rc == 0 and json.loads(out)["diagnostics"] == [], "%s: %d %s %s" % (cmd, rc, out, err))
+    note = ("dbreg: note: the [[tools]] of @ydtb/basic were not written: the core package declares no ydtb_tools "
+            "table to hold them")
+    for cmd in (["apply"], ["apply", "--json"], ["init"], ["apply", "--fleet", "f"], ["init", "--fleet", "f", "--json"]):
+        rc, out, err = run(cmd, d)
+        expect(rc == 0 and err.splitlines().count(note) == 1 and "DBR107" not in out + err,
+               "%s: %d %s %s" % (cmd, rc, out, err))
+        if "--json" in cmd:
+            expect("tools" not in json.dumps(json.loads(out).get("diagnostics")), out)
+    rc, out, err = run(["apply", "-q"], d)
+    expect(rc == 0 and err == "", "-q: %d %s" % (rc, err))
 
 
 AMAN_CORE = """[package]
