@@ -453,6 +453,15 @@ def memo_state(step):
     raise ValueError(step)
 
 
+def err_has(watch, pred, timeout=10):
+    """Whether a stderr line of watch satisfies pred within timeout
+    (another thread reads them: a round's report can come before)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not any(pred(x) for x in watch.err):
+        time.sleep(0.05)
+    return any(pred(x) for x in watch.err)
+
+
 class HumanWatch:
     """A running `dbreg watch` in human form: its stdout lines waited for
     by pattern, its stderr kept; every wait bounded."""
@@ -477,11 +486,7 @@ class HumanWatch:
         raise AssertionError("no line like %r; stderr: %s" % (pattern, "".join(self.err)[-2000:]))
 
     def err_has(self, pred, timeout=10):
-        """Whether a stderr line satisfies pred within timeout (another thread reads it)."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and not any(pred(x) for x in self.err):
-            time.sleep(0.05)
-        return any(pred(x) for x in self.err)
+        return err_has(self, pred, timeout)
 
     def stop(self):
         self.proc.send_signal(signal.SIGINT)
@@ -1186,6 +1191,7 @@ def watch_records_its_rounds_in_the_state_file_dbreg_toml_names_now():
         r = w.round()
         expect(r["ok"] and r["state"] == "other/state.db", r)
         expect(open(os.path.join(d, "notes.txt")).read() == "not a database\n" * 100, "notes.txt was written")
+        err_has(w, lambda x: "notes.txt" in x and "state file" in x)
         said = [x for x in w.err if "state file" in x]
         expect(len(said) == 2 and "names another state file: rounds are recorded in other/state.db" in said[0] and
                ".dbreg/state.db" in said[0] and "notes.txt" in said[1] and "still recorded in other/state.db" in said[1],

@@ -697,12 +697,14 @@ static int watch_round(void *arg, struct dbreg_registry *reg, struct dbreg_regis
 	} else if (!errors) {
 		watch_plan_apply(ui, reg, old, &r);
 	}
+	/* A state file followed to: the target as it is, written before the
+	 * report, so that what reads the state file after it finds it there. */
+	watch_state_sync(ui, reg);
 	const struct dbreg_diag_list *d = dbreg_registry_diags(reg);
 	if (ui->json)
 		watch_report_json(ui, d, ch, &r, errors);
 	else
 		watch_report_human(ui, reg, d, ch, &r, errors);
-	watch_state_sync(ui, reg);   /* a state file followed to: the target as it is */
 	if (ui->verbose && !ui->json)
 		fprintf(ui->err, "  round %u: reload %.1f ms (%zu read, %zu re-checked), plan %.1f ms, apply %.1f ms\n",
 			ui->round, ch ? ch->ms : 0.0, ch ? ch->loaded : 0, ch ? ch->rechecked : 0, r.ms_plan, r.ms_apply);
