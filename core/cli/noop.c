@@ -88,9 +88,11 @@ out:
 
 void cli_apply_remember(struct cli_session *s)
 {
-	/* A cache that cannot be written costs speed, not correctness. */
+	/* A cache that cannot be written costs speed, not correctness. A run
+	 * with a note to say (tools with no table to hold them) says it every
+	 * time: the shortcut, which loads nothing, could not. */
 	if (s->o.n_pins || s->o.dry_run || s->o.n_allow || !s->conn || !s->state || s->state_readonly ||
-	    cli_rls_on(s->proj, s->dialect))
+	    cli_rls_on(s->proj, s->dialect) || dbreg_registry_tools_unwritten(s->reg))
 		return;
 	/* The stamp around the memo's read, the second once the connection
 	 * is closed: the file as the run left it, unless something else wrote. */
